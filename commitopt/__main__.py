@@ -1,0 +1,5 @@
+"""``python -m commitopt``."""
+
+from commitopt.cli import main
+
+main()

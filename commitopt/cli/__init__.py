@@ -1,0 +1,39 @@
+"""The ``commitopt`` command line: a click group whose subcommands live in sibling modules."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from commitopt import __version__
+from commitopt.cli.errors import run_with_exit_codes
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="commitopt")
+def cli() -> None:
+    """Commitment optimization for AWS: which Reserved Instances and Savings Plans to buy, and why.
+
+    \b
+    Exit codes: 0 ok, 1 ran but failed a threshold, 2 bad input or usage error.
+    Run `commitopt COMMAND -h` for a command's options and examples.
+    """
+
+
+def _register() -> None:
+    from commitopt.cli.inventory_commands import inventory
+    from commitopt.cli.pricing_commands import pricing
+
+    cli.add_command(pricing)
+    cli.add_command(inventory)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point: run the CLI with commitopt's exit codes."""
+    sys.exit(run_with_exit_codes(cli))

@@ -1,0 +1,248 @@
+"""EC2 instance types: parsing, normalization factors and the size-flexibility rule.
+
+An instance type such as ``m7i-flex.2xlarge`` is a family (``m7i-flex``: series ``m``,
+generation 7, attributes ``i``, option ``flex``) and a size (``2xlarge``). Regional Linux/UNIX RIs
+on shared tenancy apply across sizes of one family in *normalized units*: a ``2xlarge`` is 16 units,
+so one ``2xlarge`` RI covers four ``large`` instances.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pricing.errors import UnknownInstanceTypeError
+
+NORMALIZATION_FACTORS: Final[dict[str, float]] = {
+    "nano": 0.25,
+    "micro": 0.5,
+    "small": 1.0,
+    "medium": 2.0,
+    "large": 4.0,
+    "xlarge": 8.0,
+    "2xlarge": 16.0,
+    "3xlarge": 24.0,
+    "4xlarge": 32.0,
+    "6xlarge": 48.0,
+    "8xlarge": 64.0,
+    "9xlarge": 72.0,
+    "10xlarge": 80.0,
+    "12xlarge": 96.0,
+    "16xlarge": 128.0,
+    "18xlarge": 144.0,
+    "24xlarge": 192.0,
+    "32xlarge": 256.0,
+    "48xlarge": 384.0,
+    "56xlarge": 448.0,
+    "112xlarge": 896.0,
+}
+"""Normalized units per instance-hour, by size (AWS EC2 User Guide, "Instance size flexibility").
+
+``48xlarge`` (384) is in AWS's table though not in DESIGN.md's list; the rest match DESIGN.md."""
+
+METAL_EQUIVALENT_SIZE: Final[dict[str, str]] = {
+    "a1": "4xlarge",
+    "c5": "24xlarge",
+    "c5d": "24xlarge",
+    "c5n": "18xlarge",
+    "c6a": "48xlarge",
+    "c6g": "16xlarge",
+    "c6gd": "16xlarge",
+    "c6i": "32xlarge",
+    "c6id": "32xlarge",
+    "c6in": "32xlarge",
+    "c7g": "16xlarge",
+    "c7gd": "16xlarge",
+    "i3": "16xlarge",
+    "i3en": "24xlarge",
+    "i4i": "32xlarge",
+    "m5": "24xlarge",
+    "m5d": "24xlarge",
+    "m5dn": "24xlarge",
+    "m5n": "24xlarge",
+    "m5zn": "12xlarge",
+    "m6a": "48xlarge",
+    "m6g": "16xlarge",
+    "m6gd": "16xlarge",
+    "m6i": "32xlarge",
+    "m6id": "32xlarge",
+    "m6idn": "32xlarge",
+    "m6in": "32xlarge",
+    "m7g": "16xlarge",
+    "m7gd": "16xlarge",
+    "r5": "24xlarge",
+    "r5b": "24xlarge",
+    "r5d": "24xlarge",
+    "r5dn": "24xlarge",
+    "r5n": "24xlarge",
+    "r6a": "48xlarge",
+    "r6g": "16xlarge",
+    "r6gd": "16xlarge",
+    "r6i": "32xlarge",
+    "r6id": "32xlarge",
+    "r7g": "16xlarge",
+    "r7gd": "16xlarge",
+    "x2idn": "32xlarge",
+    "x2iedn": "32xlarge",
+    "x2iezn": "12xlarge",
+    "z1d": "12xlarge",
+}
+"""The virtualized size whose vCPUs a family's ``.metal`` size matches, for its normalization factor.
+
+Sizes written ``metal-24xl`` / ``metal-48xl`` carry their equivalent size in the name. A ``.metal``
+of a family not listed here has no known factor: :func:`normalization_factor` says so."""
+
+_FAMILY_PATTERN: Final = re.compile(
+    r"^(?P<series>[a-z]+)(?P<generation>\d*)(?P<attributes>[a-z0-9]*?)(?:-(?P<option>[a-z0-9]+))?$"
+)
+_METAL_SUFFIX: Final = re.compile(r"^metal-(?P<n>\d+)xl$")
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceType:
+    """A parsed EC2 instance type.
+
+    Attributes
+    ----------
+    name
+        The full type, e.g. ``"m7i-flex.2xlarge"``.
+    family
+        Everything before the dot, e.g. ``"m7i-flex"``; RI size flexibility works within it.
+    series
+        The leading letters, e.g. ``"m"``.
+    generation
+        The generation number, or ``None`` where the name has none (``u-6tb1``).
+    attributes
+        Letters after the generation (``"i"`` for Intel, ``"g"`` for Graviton, ``"d"`` for
+        local NVMe, ...), possibly empty.
+    option
+        The part after a hyphen in the family (``"flex"``), possibly empty.
+    size
+        Everything after the dot, e.g. ``"2xlarge"`` or ``"metal-24xl"``.
+    """
+
+    name: str
+    family: str
+    series: str
+    generation: int | None
+    attributes: str
+    option: str
+    size: str
+
+    @property
+    def is_metal(self) -> bool:
+        """Whether this is a bare-metal size (``metal``, ``metal-24xl``, ...)."""
+        return self.size.startswith("metal")
+
+
+def parse_instance_type(name: str) -> InstanceType:
+    """Parse an EC2 instance type name.
+
+    Parameters
+    ----------
+    name
+        E.g. ``"m5.large"``, ``"c7i.metal-24xl"``, ``"m7i-flex.xlarge"``, ``"u-6tb1.metal"``.
+
+    Raises
+    ------
+    UnknownInstanceTypeError
+        When the name is not of the form ``family.size``.
+
+    Examples
+    --------
+    >>> parse_instance_type("m7i-flex.2xlarge").generation
+    7
+    """
+    text = str(name).strip()
+    family, dot, size = text.partition(".")
+    match = _FAMILY_PATTERN.match(family) if dot else None
+    if match is None or not size:
+        raise UnknownInstanceTypeError(
+            f"{name!r} is not an EC2 instance type; expected family.size such as 'm5.large'"
+        )
+    generation = match.group("generation")
+    return InstanceType(
+        name=text,
+        family=family,
+        series=match.group("series"),
+        generation=int(generation) if generation else None,
+        attributes=match.group("attributes") or "",
+        option=match.group("option") or "",
+        size=size,
+    )
+
+
+def instance_family(name: str) -> str:
+    """Return the family of an instance type (``"m5"`` for ``"m5.large"``)."""
+    return parse_instance_type(name).family
+
+
+def normalization_factor(name: str) -> float:
+    """Return the normalized units of one instance-hour of an instance type.
+
+    Parameters
+    ----------
+    name
+        An instance type, e.g. ``"m5.2xlarge"`` (16.0) or ``"i3.metal"`` (128.0).
+
+    Raises
+    ------
+    UnknownInstanceTypeError
+        For an unknown size, or a ``.metal`` size of a family missing from
+        :data:`METAL_EQUIVALENT_SIZE`.
+    """
+    parsed = parse_instance_type(name)
+    size = parsed.size
+    if parsed.is_metal:
+        suffix = _METAL_SUFFIX.match(size)
+        if suffix is not None:
+            size = f"{suffix.group('n')}xlarge"
+        elif parsed.family in METAL_EQUIVALENT_SIZE:
+            size = METAL_EQUIVALENT_SIZE[parsed.family]
+        else:
+            raise UnknownInstanceTypeError(
+                f"no normalization factor is known for {name!r}: bare-metal sizes take the factor "
+                "of their equivalent size and the family is not in the table; add it to "
+                "pricing.instance_types.METAL_EQUIVALENT_SIZE"
+            )
+    factor = NORMALIZATION_FACTORS.get(size)
+    if factor is None:
+        raise UnknownInstanceTypeError(
+            f"unknown instance size {parsed.size!r} in {name!r}; known sizes: "
+            f"{', '.join(NORMALIZATION_FACTORS)}, metal"
+        )
+    return factor
+
+
+def normalization_factors(names: pd.Series | list[str]) -> npt.NDArray[np.float64]:
+    """Vectorised :func:`normalization_factor` over many instance types.
+
+    Each distinct name is parsed once, so a million-row column of a few hundred types costs a few
+    hundred parses.
+    """
+    series = pd.Series(names, dtype="string")
+    codes, uniques = pd.factorize(series)
+    table = np.array([normalization_factor(str(u)) for u in uniques], dtype=np.float64)
+    return table[codes]
+
+
+def instance_families(names: pd.Series | list[str]) -> pd.Series:
+    """Vectorised :func:`instance_family`: the text before the first dot, validated per distinct name."""
+    series = pd.Series(names, dtype="string")
+    for unique in series.dropna().unique():
+        parse_instance_type(str(unique))
+    return series.str.split(".", n=1).str[0].astype("string")
+
+
+def is_size_flexible(platform: str, tenancy: str, scope: str = "Region") -> bool:
+    """Whether an RI of this kind applies across sizes of its family (AWS's rule).
+
+    Only regional RIs for ``Linux/UNIX`` on ``Shared`` (default) tenancy are size-flexible;
+    Windows, RHEL, SUSE, SQL Server editions, dedicated tenancy and zonal RIs match the exact type.
+    """
+    return scope == "Region" and platform == "Linux/UNIX" and tenancy == "Shared"

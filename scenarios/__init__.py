@@ -1,0 +1,1 @@
+"""The billing simulator, what-if scenarios, Monte Carlo and backtests. Built in a later issue."""
