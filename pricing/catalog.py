@@ -35,7 +35,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pricing.atomic import atomic_output_path
-from pricing.errors import CatalogValidationError, MissingPriceError, PriceFileError
+from pricing.errors import (
+    CatalogValidationError,
+    MissingPriceError,
+    PriceFileError,
+    UnknownInstanceTypeError,
+)
 from pricing.instance_types import instance_families
 from pricing.offerings import (
     OFFERING_CLASSES,
@@ -137,12 +142,11 @@ class CatalogMetadata:
 
 
 def _conform(frame: pd.DataFrame, schema: dict[str, str], table: str) -> pd.DataFrame:
-    """Return ``frame`` with exactly ``schema``'s columns and dtypes, or raise naming what is missing."""
+    """Return ``frame`` with ``schema``'s columns and dtypes, or raise naming what is missing."""
     missing = [column for column in schema if column not in frame.columns]
     if missing:
         raise CatalogValidationError(
-            f"{table} table lacks column(s) {', '.join(missing)}; "
-            f"expected {', '.join(schema)}"
+            f"{table} table lacks column(s) {', '.join(missing)}; expected {', '.join(schema)}"
         )
     conformed = frame.loc[:, list(schema)].reset_index(drop=True)
     for column, dtype in schema.items():
@@ -160,7 +164,9 @@ def _conform(frame: pd.DataFrame, schema: dict[str, str], table: str) -> pd.Data
     return conformed
 
 
-def _describe_rows(frame: pd.DataFrame, mask: pd.Series | npt.NDArray[np.bool_], limit: int = 3) -> str:
+def _describe_rows(
+    frame: pd.DataFrame, mask: pd.Series | npt.NDArray[np.bool_], limit: int = 3
+) -> str:
     """Describe the first rows selected by ``mask`` as ``region type platform tenancy``."""
     rows = frame.loc[np.asarray(mask)].head(limit)
     text = "; ".join(" ".join(str(value) for value in row) for row in rows.itertuples(index=False))
@@ -197,16 +203,19 @@ def _check_values(frame: pd.DataFrame, table: str, rate_columns: Sequence[str]) 
             raise CatalogValidationError(
                 f"{table} table has term_years other than 1 or 3: {_describe_rows(frame, bad_term)}"
             )
-    instance_families(frame["instance_type"])  # raises on an unparseable type
+    try:
+        instance_families(frame["instance_type"])
+    except UnknownInstanceTypeError as error:
+        raise CatalogValidationError(f"{table} table: {error}") from error
     for column in rate_columns:
-        values = frame[column].to_numpy()
-        missing = ~np.isfinite(values)
+        rates = frame[column].to_numpy(dtype=np.float64)
+        missing = ~np.isfinite(rates)
         if missing.any():
             raise CatalogValidationError(
                 f"{table} table has missing or non-finite {column} for "
                 f"{_describe_rows(frame[list(KEY_COLUMNS)], missing)}"
             )
-        negative = values < 0
+        negative = rates < 0
         if negative.any():
             raise CatalogValidationError(
                 f"{table} table has negative {column} for "
@@ -355,7 +364,9 @@ class PriceCatalog:
             arrow = pq.read_table(path)
         except (OSError, pa.ArrowException) as error:
             raise PriceFileError(
-                path, f"not a readable Parquet file ({error})", "pass a catalog written by commitopt"
+                path,
+                f"not a readable Parquet file ({error})",
+                "pass a catalog written by commitopt",
             ) from error
         raw = (arrow.schema.metadata or {}).get(_PARQUET_METADATA_KEY)
         if raw is None:
@@ -416,9 +427,13 @@ class PriceCatalog:
         metadata = CatalogMetadata(
             source=" > ".join(c.metadata.source for c in catalogs),
             as_of=min(c.metadata.as_of for c in catalogs),
-            derived_rates="; ".join(c.metadata.derived_rates for c in catalogs if c.metadata.derived_rates),
+            derived_rates="; ".join(
+                c.metadata.derived_rates for c in catalogs if c.metadata.derived_rates
+            ),
             partial_upfront_split="; ".join(
-                c.metadata.partial_upfront_split for c in catalogs if c.metadata.partial_upfront_split
+                c.metadata.partial_upfront_split
+                for c in catalogs
+                if c.metadata.partial_upfront_split
             ),
             notes=tuple(note for c in catalogs for note in c.metadata.notes),
         )
@@ -519,7 +534,9 @@ class PriceCatalog:
 
     def key_table(self) -> pd.DataFrame:
         """Every key with an on-demand rate, sorted."""
-        return self.on_demand[list(KEY_COLUMNS)].sort_values(list(KEY_COLUMNS)).reset_index(drop=True)
+        return (
+            self.on_demand[list(KEY_COLUMNS)].sort_values(list(KEY_COLUMNS)).reset_index(drop=True)
+        )
 
     def counts(self) -> dict[str, int]:
         """Row counts and distinct regions, types and platforms (for ``pricing info``)."""
@@ -533,7 +550,9 @@ class PriceCatalog:
             "regions": keys["region"].nunique(),
             "instance_types": keys["instance_type"].nunique(),
             "platforms": keys["platform"].nunique(),
-            "derived_rates": int(self.reserved["derived"].sum() + self.savings_plans["derived"].sum()),
+            "derived_rates": int(
+                self.reserved["derived"].sum() + self.savings_plans["derived"].sum()
+            ),
         }
 
 
@@ -564,7 +583,9 @@ def _lookup(
 
 
 def break_even_months(
-    upfront_usd: npt.ArrayLike, recurring_hourly_usd: npt.ArrayLike, on_demand_hourly_usd: npt.ArrayLike
+    upfront_usd: npt.ArrayLike,
+    recurring_hourly_usd: npt.ArrayLike,
+    on_demand_hourly_usd: npt.ArrayLike,
 ) -> npt.NDArray[np.float64]:
     """Months of full use after which a commitment has cost less than on-demand.
 

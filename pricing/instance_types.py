@@ -92,7 +92,7 @@ METAL_EQUIVALENT_SIZE: Final[dict[str, str]] = {
     "x2iezn": "12xlarge",
     "z1d": "12xlarge",
 }
-"""The virtualized size whose vCPUs a family's ``.metal`` size matches, for its normalization factor.
+"""The virtualized size whose vCPUs a family's ``.metal`` size matches (for its factor).
 
 Sizes written ``metal-24xl`` / ``metal-48xl`` carry their equivalent size in the name. A ``.metal``
 of a family not listed here has no known factor: :func:`normalization_factor` says so."""
@@ -232,7 +232,7 @@ def normalization_factors(names: pd.Series | list[str]) -> npt.NDArray[np.float6
 
 
 def instance_families(names: pd.Series | list[str]) -> pd.Series:
-    """Vectorised :func:`instance_family`: the text before the first dot, validated per distinct name."""
+    """Vectorised :func:`instance_family`, each distinct name validated once."""
     series = pd.Series(names, dtype="string")
     for unique in series.dropna().unique():
         parse_instance_type(str(unique))

@@ -83,13 +83,15 @@ def sniff(path: str | Path, head_bytes: int = 65_536) -> SniffedFile:
     if lowered.startswith(_HTML_MARKERS):
         raise PriceFileError(
             file,
-            "this is an HTML/XML page, not a price file (an error or login page saved in its place?)",
+            "this is an HTML/XML page, not a price file (an error or login page saved instead?)",
             "download the price file again from the AWS Price List",
         )
     return SniffedFile(file, compressed, head)
 
 
-def require_columns(path: str | Path, found: Iterable[str], needed: Iterable[str], what: str) -> None:
+def require_columns(
+    path: str | Path, found: Iterable[str], needed: Iterable[str], what: str
+) -> None:
     """Raise naming the missing columns (and the ones found) when ``needed`` is not in ``found``.
 
     Raises
