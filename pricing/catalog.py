@@ -580,23 +580,3 @@ def _lookup(
     left = keys.loc[:, list(KEY_COLUMNS)].astype("string").reset_index(drop=True)
     joined = left.merge(subset[[*KEY_COLUMNS, column]], how="left", on=list(KEY_COLUMNS))
     return joined[column].to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def break_even_months(
-    upfront_usd: npt.ArrayLike,
-    recurring_hourly_usd: npt.ArrayLike,
-    on_demand_hourly_usd: npt.ArrayLike,
-) -> npt.NDArray[np.float64]:
-    """Months of full use after which a commitment has cost less than on-demand.
-
-    ``upfront ÷ ((on-demand − recurring) × 730 h)``: 0 for No Upfront when cheaper than
-    on-demand, ``inf`` when the recurring rate alone is not cheaper.
-    """
-    upfront = np.asarray(upfront_usd, dtype=np.float64)
-    saving_per_month = (
-        np.asarray(on_demand_hourly_usd, dtype=np.float64)
-        - np.asarray(recurring_hourly_usd, dtype=np.float64)
-    ) * 730.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        months = np.where(saving_per_month > 0, upfront / saving_per_month, np.inf)
-    return np.asarray(months, dtype=np.float64)

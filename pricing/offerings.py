@@ -107,7 +107,9 @@ def parse_term_years(value: str | int | float) -> int:
         return 3
     if number in (1.0, 3.0):
         return int(number)
-    raise CommitoptInputError(f"unknown commitment term {value!r}; AWS sells 1-year and 3-year terms")
+    raise CommitoptInputError(
+        f"unknown commitment term {value!r}; AWS sells 1-year and 3-year terms"
+    )
 
 
 def parse_offering_class(text: str) -> str:

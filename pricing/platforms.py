@@ -50,9 +50,7 @@ PLATFORMS: Final[tuple[Platform, ...]] = (
     Platform("Linux/UNIX", "RunInstances", "Linux", "NA", _NO_LICENSE, ("linux", "unix")),
     Platform("Windows", "RunInstances:0002", "Windows", "NA", _NO_LICENSE, ("windows", "mswin")),
     Platform("Windows BYOL", "RunInstances:0800", "Windows", "NA", _BYOL, ("windows-byol",)),
-    Platform(
-        "Red Hat Enterprise Linux", "RunInstances:0010", "RHEL", "NA", _NO_LICENSE, ("rhel",)
-    ),
+    Platform("Red Hat Enterprise Linux", "RunInstances:0010", "RHEL", "NA", _NO_LICENSE, ("rhel",)),
     Platform("SUSE Linux", "RunInstances:000g", "SUSE", "NA", _NO_LICENSE, ("suse", "sles")),
     Platform("Ubuntu Pro", "RunInstances:0g00", "Ubuntu Pro", "NA", _NO_LICENSE, ("ubuntu-pro",)),
     Platform(
@@ -214,7 +212,9 @@ def platform_from_operation(operation: str) -> str:
     return found
 
 
-def platform_from_price_list(operating_system: str, pre_installed_sw: str, license_model: str) -> str:
+def platform_from_price_list(
+    operating_system: str, pre_installed_sw: str, license_model: str
+) -> str:
     """Return the platform of a Price List product from its three attributes.
 
     Raises

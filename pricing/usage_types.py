@@ -19,7 +19,10 @@ from pricing.errors import CommitoptInputError
 from pricing.platforms import OPERATION_TO_PLATFORM, platform_from_operation
 from pricing.regions import PREFIX_TO_REGION, region_from_prefix
 
-INSTANCE_USAGE_TENANCY: Final[dict[str, str]] = {"BoxUsage": "Shared", "DedicatedUsage": "Dedicated"}
+INSTANCE_USAGE_TENANCY: Final[dict[str, str]] = {
+    "BoxUsage": "Shared",
+    "DedicatedUsage": "Dedicated",
+}
 """Usage kinds that are EC2 instance-hours a commitment can cover, and their tenancy."""
 
 _USAGE_TYPE_PATTERN: Final = re.compile(

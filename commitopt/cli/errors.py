@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import click
 
 from pricing.errors import CommitoptInputError
 
 
-def run_with_exit_codes(command: click.Command) -> int:
-    """Run a click command standalone-free and return commitopt's exit code.
+def run_with_exit_codes(command: click.Command, args: Sequence[str] | None = None) -> int:
+    """Run a click command and return commitopt's exit code.
+
+    ``args`` defaults to ``sys.argv[1:]``.
 
     Domain input errors (:class:`pricing.errors.CommitoptInputError`, a ``ValueError``) print one
     line ``commitopt: error: ...`` on stderr and give 2; click usage errors give 2 as well.
     """
     try:
-        result = command.main(standalone_mode=False)
+        result = command.main(args=list(args) if args is not None else None, standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("commitopt: aborted", err=True)
         return 2

@@ -2,9 +2,369 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
 import click
+import pandas as pd
+
+from commitopt.catalogs import local_catalog_path, resolve_catalog
+from commitopt.cli.options import catalog_options, multi_option
+from commitopt.cli.output import emit_frame, emit_mapping, format_option
+from commitopt.cli.progress import progress_bar
+from pricing.catalog import KEY_COLUMNS, CatalogMetadata, PriceCatalog
+from pricing.comparison import INSTRUMENTS, compare_offerings
+from pricing.errors import CommitoptInputError, MissingPriceError
+from pricing.offerings import PAYMENT_OPTIONS, parse_payment_option, parse_term_years
+from pricing.platforms import parse_platform
+from pricing.readers.detect import FORMATS, read_price_file
+from pricing.regions import check_region
 
 
 @click.group()
 def pricing() -> None:
-    """Price catalogs: on-demand, Reserved Instance and Savings Plans rates."""
+    """Price catalogs: on-demand, Reserved Instance and Savings Plans rates.
+
+    \b
+    Rates come, by precedence: from --catalog files, then the local catalog
+    that `pricing import` / `pricing fetch` write, then the embedded
+    ec2instances.info snapshot of 2017-11-12.
+    """
+
+
+SHOW_EPILOG = """
+\b
+Examples:
+  commitopt pricing show --region us-east-1 --family c5
+  commitopt pricing show --instance-type c5.xlarge --region ap-northeast-1 --platform windows
+  commitopt pricing show --instance-type m4.large --instrument ri-standard,ec2-sp --term 3
+  commitopt pricing show --family t2 --payment no --format csv > t2.csv
+"""
+
+
+@pricing.command("show", epilog=SHOW_EPILOG)
+@multi_option("--region", "-r", help_text="Region code(s), e.g. us-east-1.", metavar="REGION")
+@multi_option("--instance-type", "-t", help_text="Instance type(s), e.g. m5.large.", metavar="TYPE")
+@multi_option("--family", "-f", help_text="Instance family(ies), e.g. c5.", metavar="FAMILY")
+@multi_option(
+    "--platform",
+    "-p",
+    help_text="Platform(s): linux, windows, rhel, suse, windows-sql-standard, ... [default: linux]",
+    metavar="PLATFORM",
+)
+@click.option(
+    "--tenancy",
+    type=click.Choice(["Shared", "Dedicated"], case_sensitive=False),
+    default="Shared",
+    show_default=True,
+)
+@multi_option(
+    "--instrument",
+    help_text=f"Offerings to show: {', '.join(INSTRUMENTS)} [default: all].",
+    metavar="NAME",
+)
+@multi_option("--term", help_text="Term(s) in years: 1, 3 [default: both].", metavar="YEARS")
+@multi_option(
+    "--payment",
+    help_text="Payment option(s): no, partial, all [default: all three].",
+    metavar="OPT",
+)
+@catalog_options
+@format_option
+def show(
+    region: tuple[str, ...],
+    instance_type: tuple[str, ...],
+    family: tuple[str, ...],
+    platform: tuple[str, ...],
+    tenancy: str,
+    instrument: tuple[str, ...],
+    term: tuple[str, ...],
+    payment: tuple[str, ...],
+    catalog_paths: tuple[Path, ...],
+    no_embedded: bool,
+    output_format: str,
+) -> None:
+    """Rates per offering, with effective rate, discount vs on-demand and break-even months.
+
+    Each key (region, type, platform, tenancy) shows its on-demand rate, then every RI offering and
+    Savings Plans rate: upfront [USD], recurring [USD/h], effective = upfront ÷ term hours +
+    recurring [USD/h], discount vs on-demand [%], and months of full use to break even.
+    """
+    for code in region:
+        check_region(code)
+    platforms = tuple(parse_platform(p) for p in platform) or ("Linux/UNIX",)
+    unknown = [name for name in instrument if name not in INSTRUMENTS]
+    if unknown:
+        raise CommitoptInputError(
+            f"unknown --instrument {', '.join(unknown)}; use {', '.join(INSTRUMENTS)}"
+        )
+    resolved = resolve_catalog(catalog_paths, use_embedded=not no_embedded)
+    chosen = resolved.catalog.filter(
+        regions=region,
+        instance_types=instance_type,
+        families=family,
+        platforms=platforms,
+        tenancies=(tenancy.capitalize(),),
+    )
+    table = compare_offerings(
+        chosen,
+        instruments=instrument or INSTRUMENTS,
+        terms_years=tuple(parse_term_years(t) for t in term) or (1, 3),
+        payment_options=tuple(parse_payment_option(p) for p in payment) or PAYMENT_OPTIONS,
+    )
+    if table.empty:
+        raise MissingPriceError("", [_describe_request(region, instance_type, family, platforms)])
+    _warn_missing(instance_type, region, platforms, chosen)
+    if output_format == "table":
+        emit_frame(
+            _for_people(table),
+            "table",
+            title=f"Rates from: {' > '.join(resolved.layers)}  (derived: computed from other "
+            "rates, see `commitopt pricing info`)",
+            float_digits={"upfront": 0, "disc %": 1, "break-even mo": 1},
+        )
+    else:
+        emit_frame(table, output_format)
+
+
+def _describe_request(
+    regions: Sequence[str], types: Sequence[str], families: Sequence[str], platforms: Sequence[str]
+) -> str:
+    parts = [
+        "/".join(types or [f"{f}.*" for f in families] or ["any type"]),
+        "/".join(regions or ["any region"]),
+        "/".join(platforms),
+    ]
+    return " ".join(parts) + " (the embedded 2017 snapshot predates m5, t3 and later families)"
+
+
+def _warn_missing(
+    types: Sequence[str], regions: Sequence[str], platforms: Sequence[str], chosen: PriceCatalog
+) -> None:
+    """Name requested types that have no rate at all, while showing the others."""
+    present = set(chosen.on_demand["instance_type"]) | set(chosen.reserved["instance_type"])
+    absent = [t for t in types if t not in present]
+    if absent:
+        click.echo(
+            f"commitopt: note: no rates for {', '.join(absent)} in "
+            f"{'/'.join(regions) or 'any region'} ({'/'.join(platforms)}); "
+            f"{MissingPriceError.REMEDY}",
+            err=True,
+        )
+
+
+def _for_people(table: pd.DataFrame) -> pd.DataFrame:
+    """Compact columns for the terminal table."""
+    term = table["term_years"].astype("string").fillna("").replace({"1": "1y", "3": "3y"})
+    offering = (table["instrument"] + " " + term + " " + table["payment_option"]).str.strip()
+    return pd.DataFrame(
+        {
+            "region": table["region"],
+            "type": table["instance_type"],
+            "platform": table["platform"],
+            "offering": offering,
+            "upfront": table["upfront_usd"],
+            "USD/h recurring": table["recurring_hourly_usd"],
+            "USD/h effective": table["effective_hourly_usd"],
+            "disc %": table["discount_pct"],
+            "break-even mo": table["break_even_months"],
+            "derived": table["derived"].map({True: "yes", False: ""}),
+        }
+    )
+
+
+IMPORT_EPILOG = """
+\b
+Examples:
+  commitopt pricing import index.csv                       # AWS Price List EC2 bulk CSV
+  commitopt pricing import us-east-1.csv.gz savings-plans-us-east-1.csv --region us-east-1
+  commitopt pricing import instances.json --input-format ec2instances-info
+  commitopt pricing import cur-2025-10.parquet --into team-catalog.parquet
+"""
+
+
+@pricing.command("import", epilog=IMPORT_EPILOG)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--input-format",
+    "file_format",
+    type=click.Choice(["auto", *FORMATS]),
+    default="auto",
+    show_default=True,
+    help="Format of the files; auto detects it from their content.",
+)
+@multi_option(
+    "--region", "-r", help_text="Keep only these regions [default: all].", metavar="REGION"
+)
+@click.option(
+    "--into",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Catalog file to write [default: $COMMITOPT_CATALOG or ./commitopt-catalog.parquet].",
+)
+@click.option(
+    "--replace", is_flag=True, help="Start the catalog afresh instead of merging into it."
+)
+@format_option
+def import_(
+    files: tuple[Path, ...],
+    file_format: str,
+    region: tuple[str, ...],
+    into: Path | None,
+    replace: bool,
+    output_format: str,
+) -> None:
+    """Read AWS price files into the local catalog (merged; the new rates take precedence).
+
+    FILES may be AWS Price List EC2 offer files (CSV or JSON, optionally gzipped), Savings Plans
+    offer files, an ec2instances.info instances.json, a CUR (its own on-demand, RI and SP rates),
+    or catalogs written by commitopt. All files are read before anything is written; on any error
+    nothing is written.
+    """
+    for code in region:
+        check_region(code)
+    target = into or local_catalog_path()
+    imported: list[PriceCatalog] = []
+    rows: list[dict[str, object]] = []
+    for path in files:
+        with progress_bar(f"reading {path.name}", enabled=output_format == "table") as progress:
+            catalog = read_price_file(path, file_format, regions=region, progress=progress)
+        imported.append(catalog)
+        rows.append({"file": str(path), **catalog.counts(), "source": catalog.metadata.source})
+    layers = imported + (
+        [] if replace or not target.is_file() else [PriceCatalog.read_parquet(target)]
+    )
+    merged = PriceCatalog.merge(layers)
+    merged.to_parquet(target)
+    summary = pd.DataFrame(rows)
+    if output_format == "table":
+        emit_frame(summary[["file", "on_demand_rates", "reserved_offerings", "savings_plans_rates",
+                            "regions", "instance_types", "source"]], "table",
+                   title=f"Imported into {target}")  # fmt: skip
+        counts = merged.counts()
+        click.echo(
+            f"{target}: {counts['on_demand_rates']:,} on-demand rates, "
+            f"{counts['reserved_offerings']:,} RI offerings, "
+            f"{counts['savings_plans_rates']:,} Savings Plans rates"
+        )
+    else:
+        emit_frame(summary, output_format)
+
+
+FETCH_EPILOG = """
+\b
+Credentials come from boto3's standard chain (AWS_PROFILE, SSO, instance role...).
+Needs the IAM permissions pricing:GetProducts and savingsplans:DescribeSavingsPlansOfferingRates.
+\b
+Examples:
+  commitopt pricing fetch --region us-east-1
+  commitopt pricing fetch --region us-east-1,eu-west-2 --family m7i,c7g --platform linux,windows
+  commitopt pricing fetch --region us-east-1 --instance-type m5.large --no-savings-plans
+"""
+
+
+@pricing.command("fetch", epilog=FETCH_EPILOG)
+@multi_option("--region", "-r", help_text="Region(s) to fetch (required).", metavar="REGION")
+@multi_option("--instance-type", "-t", help_text="Only these types [default: all].", metavar="TYPE")
+@multi_option(
+    "--platform", "-p", help_text="Only these platforms [default: all].", metavar="PLATFORM"
+)
+@click.option("--savings-plans/--no-savings-plans", default=True, show_default=True)
+@click.option("--profile", default=None, help="AWS named profile [default: boto3's chain].")
+@click.option(
+    "--into",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Catalog file to write [default: $COMMITOPT_CATALOG or ./commitopt-catalog.parquet].",
+)
+@format_option
+def fetch(
+    region: tuple[str, ...],
+    instance_type: tuple[str, ...],
+    platform: tuple[str, ...],
+    savings_plans: bool,
+    profile: str | None,
+    into: Path | None,
+    output_format: str,
+) -> None:
+    """Fetch current rates from the AWS Price List and Savings Plans APIs into the local catalog."""
+    import boto3
+    from pricing.readers.price_list_api import fetch_price_list
+    from pricing.readers.savings_plans_api import fetch_savings_plans_rates
+
+    if not region:
+        raise CommitoptInputError("pricing fetch needs --region (e.g. --region us-east-1)")
+    for code in region:
+        check_region(code)
+    platforms = tuple(parse_platform(p) for p in platform)
+    session = boto3.Session(profile_name=profile)
+    # The Price List API is served from us-east-1 (also ap-south-1, eu-central-1).
+    client = session.client("pricing", region_name="us-east-1")
+    with progress_bar("Price List API", enabled=output_format == "table") as progress:
+        catalogs = [
+            fetch_price_list(
+                client,
+                regions=region,
+                instance_types=instance_type,
+                platforms=platforms,
+                progress=progress,
+            )
+        ]
+    if savings_plans:
+        sp_client = session.client("savingsplans", region_name="us-east-1")
+        with progress_bar("Savings Plans API", enabled=output_format == "table") as progress:
+            catalogs.insert(
+                0,
+                fetch_savings_plans_rates(
+                    sp_client, regions=region, instance_types=instance_type, progress=progress
+                ),
+            )
+    target = into or local_catalog_path()
+    layers = [*catalogs, *([PriceCatalog.read_parquet(target)] if target.is_file() else [])]
+    merged = PriceCatalog.merge(layers)
+    merged.to_parquet(target)
+    counts = merged.counts()
+    emit_mapping({"catalog": str(target), **counts}, output_format, title="Fetched")
+
+
+INFO_EPILOG = """
+\b
+Examples:
+  commitopt pricing info
+  commitopt pricing info --catalog team-catalog.parquet --format json
+"""
+
+
+@pricing.command("info", epilog=INFO_EPILOG)
+@catalog_options
+@format_option
+def info(catalog_paths: tuple[Path, ...], no_embedded: bool, output_format: str) -> None:
+    """Where the rates come from: sources, as-of date, counts, derived rates and caveats."""
+    resolved = resolve_catalog(catalog_paths, use_embedded=not no_embedded)
+    metadata: CatalogMetadata = resolved.catalog.metadata
+    sources = (
+        pd.concat(
+            [
+                resolved.catalog.on_demand[["source"]],
+                resolved.catalog.reserved[["source"]],
+                resolved.catalog.savings_plans[["source"]],
+            ]
+        )["source"]
+        .value_counts()
+        .to_dict()
+    )
+    payload: dict[str, object] = {
+        "layers": list(resolved.layers),
+        "source": metadata.source,
+        "as_of": metadata.as_of.isoformat(),
+        "age_days": (date.today() - metadata.as_of).days,
+        "currency": metadata.currency,
+        **resolved.catalog.counts(),
+        "rates_by_source": {str(k): int(v) for k, v in sources.items()},
+        "derived_rates": metadata.derived_rates or "none",
+        "partial_upfront_split": metadata.partial_upfront_split or "as published",
+        "notes": list(metadata.notes),
+        "key_columns": list(KEY_COLUMNS),
+    }
+    emit_mapping(payload, output_format, title="Price catalog")

@@ -15,9 +15,9 @@ from pricing.catalog import (
     KEY_COLUMNS,
     CatalogMetadata,
     PriceCatalog,
-    break_even_months,
     effective_hourly_usd,
 )
+from pricing.comparison import break_even_months
 from pricing.errors import CatalogValidationError, MissingPriceError, PriceFileError
 from pricing.offerings import OFFERING_CLASSES, PAYMENT_OPTIONS, TERM_HOURS
 

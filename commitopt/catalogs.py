@@ -1,0 +1,78 @@
+"""Which price catalog a command uses: explicit files, the local catalog, then the embedded one.
+
+The local catalog is the Parquet file that ``commitopt pricing import`` and ``pricing fetch`` write:
+``$COMMITOPT_CATALOG`` when set, else ``./commitopt-catalog.parquet``. Rates in earlier catalogs
+take precedence, key by key; every rate keeps its source.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from pricing.catalog import PriceCatalog
+from pricing.embedded import embedded_notice, load_embedded_catalog
+from pricing.errors import CommitoptInputError
+
+LOCAL_CATALOG_ENV = "COMMITOPT_CATALOG"
+LOCAL_CATALOG_DEFAULT = Path("commitopt-catalog.parquet")
+
+
+def local_catalog_path() -> Path:
+    """The local catalog file: ``$COMMITOPT_CATALOG`` or ``./commitopt-catalog.parquet``."""
+    return Path(os.environ.get(LOCAL_CATALOG_ENV) or LOCAL_CATALOG_DEFAULT)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedCatalog:
+    """A merged catalog and the layers it came from, highest precedence first."""
+
+    catalog: PriceCatalog
+    layers: tuple[str, ...]
+    uses_embedded: bool
+
+
+_notice_shown = False
+
+
+def resolve_catalog(
+    catalog_paths: Sequence[Path] = (), *, use_local: bool = True, use_embedded: bool = True
+) -> ResolvedCatalog:
+    """Load and merge the catalogs a command should price with.
+
+    Parameters
+    ----------
+    catalog_paths
+        Catalog Parquet files given with ``--catalog``, highest precedence first.
+    use_local
+        Include the local catalog when its file exists.
+    use_embedded
+        Fall back to the embedded 2017 snapshot for keys the others lack. When it is used, a
+        one-line notice with its as-of date and how to refresh goes to stderr (once per process).
+    """
+    global _notice_shown
+    catalogs: list[PriceCatalog] = []
+    layers: list[str] = []
+    for path in catalog_paths:
+        catalogs.append(PriceCatalog.read_parquet(path))
+        layers.append(str(path))
+    local = local_catalog_path()
+    if use_local and local.is_file() and local not in catalog_paths:
+        catalogs.append(PriceCatalog.read_parquet(local))
+        layers.append(f"{local} (local catalog)")
+    if use_embedded:
+        catalogs.append(load_embedded_catalog())
+        layers.append("embedded snapshot")
+        if not _notice_shown:
+            click.echo(f"commitopt: {embedded_notice()}", err=True)
+            _notice_shown = True
+    if not catalogs:
+        raise CommitoptInputError(
+            "no price catalog: pass --catalog FILE, import one with `commitopt pricing import`, "
+            "or allow the embedded catalog"
+        )
+    return ResolvedCatalog(PriceCatalog.merge(catalogs), tuple(layers), use_embedded)

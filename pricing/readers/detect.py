@@ -1,0 +1,163 @@
+"""Recognise a price file's format from its first bytes, and read any supported file into a catalog.
+
+Formats:
+
+``price-list-csv`` / ``price-list-json``
+    AWS Price List bulk EC2 offer file (``AmazonEC2``).
+``savings-plans-csv`` / ``savings-plans-json``
+    AWS Price List Savings Plans offer file (``AWSComputeSavingsPlan``).
+``ec2instances-info``
+    The ``instances.json`` of ec2instances.info.
+``cur``
+    A Cost and Usage Report (legacy or 2.0; CSV, CSV.gz or Parquet): its own public on-demand
+    rates and the rates of the RIs and Savings Plans it bills.
+``catalog``
+    A catalog Parquet written by commitopt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pricing.catalog import PriceCatalog
+from pricing.errors import PriceFileError
+from pricing.readers.common import ProgressCallback, sniff
+
+FORMATS: Final = (
+    "price-list-csv",
+    "price-list-json",
+    "savings-plans-csv",
+    "savings-plans-json",
+    "ec2instances-info",
+    "cur",
+    "catalog",
+)
+_SAVINGS_PLAN_OFFER_CODES: Final = ("awscomputesavingsplan", "amazoncomputesavingsplan")
+_CUR_MARKERS: Final = ("lineitem/usagetype", "line_item_usage_type")
+
+
+def detect_format(path: str | Path) -> str:
+    """Return the format name of a price file (one of :data:`FORMATS`).
+
+    Raises
+    ------
+    PriceFileError
+        For an empty, HTML, truncated or unrecognised file, naming what was expected.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise PriceFileError(file, "no such file", "check the path")
+    with file.open("rb") as raw:
+        magic = raw.read(4)
+    if magic == b"PAR1":
+        return _parquet_format(file)
+    sniffed = sniff(file)
+    text = sniffed.head_text.lstrip()
+    lowered = text[:20_000].lower()
+    if text.startswith(("{", "[")):
+        if '"offercode"' in lowered and '"amazonec2"' in lowered:
+            return "price-list-json"
+        if any(code in lowered for code in _SAVINGS_PLAN_OFFER_CODES) or '"savingsplan"' in lowered:
+            return "savings-plans-json"
+        if '"instance_type"' in lowered and '"pricing"' in lowered:
+            return "ec2instances-info"
+    else:
+        first_lines = lowered.splitlines()[:6]
+        if first_lines and "formatversion" in first_lines[0]:
+            offer = next(
+                (line for line in first_lines if line.strip('"').startswith("offercode")), ""
+            )
+            if "amazonec2" in offer:
+                return "price-list-csv"
+            if any(code in offer for code in _SAVINGS_PLAN_OFFER_CODES):
+                return "savings-plans-csv"
+        header = first_lines[0] if first_lines else ""
+        if any(marker in header for marker in _CUR_MARKERS):
+            return "cur"
+    raise PriceFileError(
+        file,
+        "not a recognised price file",
+        "pass an AWS Price List EC2 or Savings Plans offer file (CSV or JSON), an "
+        "ec2instances.info instances.json, a CUR, or a commitopt catalog; or name the format "
+        f"with --input-format ({', '.join(FORMATS)})",
+    )
+
+
+def _parquet_format(file: Path) -> str:
+    try:
+        schema = pq.read_schema(file)
+    except (OSError, pa.ArrowException) as error:
+        raise PriceFileError(
+            file, f"corrupt Parquet file ({error})", "export or download it again"
+        ) from error
+    if b"commitopt.catalog" in (schema.metadata or {}):
+        return "catalog"
+    names = {name.lower() for name in schema.names}
+    if names & set(_CUR_MARKERS) or "line_item" in names:
+        return "cur"
+    raise PriceFileError(
+        file,
+        "Parquet file that is neither a commitopt catalog nor a CUR",
+        "pass a CUR export or a catalog written by commitopt",
+    )
+
+
+def read_price_file(
+    path: str | Path,
+    file_format: str = "auto",
+    *,
+    regions: Sequence[str] = (),
+    progress: ProgressCallback | None = None,
+) -> PriceCatalog:
+    """Read one price file of any supported format into a catalog.
+
+    Parameters
+    ----------
+    path
+        The file.
+    file_format
+        One of :data:`FORMATS`, or ``"auto"`` to detect it.
+    regions
+        Keep only these regions (empty: all), where the format allows filtering while reading.
+    progress
+        Progress callback for long reads.
+    """
+    chosen = detect_format(path) if file_format == "auto" else file_format
+    if chosen == "price-list-csv":
+        from pricing.readers.price_list_csv import read_price_list_csv
+
+        return read_price_list_csv(path, regions=regions, progress=progress)
+    if chosen == "price-list-json":
+        from pricing.readers.price_list_json import read_price_list_json
+
+        return read_price_list_json(path, regions=regions)
+    if chosen == "savings-plans-csv":
+        from pricing.readers.savings_plans_offer import read_savings_plans_csv
+
+        return read_savings_plans_csv(path, regions=regions)
+    if chosen == "savings-plans-json":
+        from pricing.readers.savings_plans_offer import read_savings_plans_json
+
+        return read_savings_plans_json(path, regions=regions)
+    if chosen == "ec2instances-info":
+        from pricing.readers.ec2instances_info import read_ec2instances_info
+
+        return _keep_regions(read_ec2instances_info(path), regions)
+    if chosen == "cur":
+        from pricing.readers.cur_rates import read_cur_rates
+
+        return _keep_regions(read_cur_rates([path]), regions)
+    if chosen == "catalog":
+        return _keep_regions(PriceCatalog.read_parquet(path), regions)
+    raise PriceFileError(
+        path, f"unknown format {file_format!r}", f"use one of {', '.join(FORMATS)}"
+    )
+
+
+def _keep_regions(catalog: PriceCatalog, regions: Sequence[str]) -> PriceCatalog:
+    return catalog.filter(regions=regions) if regions else catalog
