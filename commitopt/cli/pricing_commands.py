@@ -259,7 +259,7 @@ Needs the IAM permissions pricing:GetProducts and savingsplans:DescribeSavingsPl
 \b
 Examples:
   commitopt pricing fetch --region us-east-1
-  commitopt pricing fetch --region us-east-1,eu-west-2 --family m7i,c7g --platform linux,windows
+  commitopt pricing fetch --region us-east-1,eu-west-2 -t m7i.large,c7g.xlarge -p linux,windows
   commitopt pricing fetch --region us-east-1 --instance-type m5.large --no-savings-plans
 """
 
