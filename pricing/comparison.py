@@ -87,7 +87,7 @@ def compare_offerings(
         rows.append(
             on_demand.assign(
                 instrument=_INSTRUMENT_LABEL["on-demand"],
-                term_years=pd.NA,
+                term_years=pd.Series(pd.NA, index=on_demand.index, dtype="Int64"),
                 payment_option="",
                 upfront_usd=0.0,
                 recurring_hourly_usd=on_demand["on_demand_hourly_usd"],
