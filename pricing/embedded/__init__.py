@@ -1,0 +1,59 @@
+"""The embedded price catalog: an ec2instances.info snapshot of 2017-11-12, shipped as Parquet.
+
+commitopt works offline out of the box with these prices; they are old (no m5, t3 or any later
+family, no Savings Plans of their own), so every command that uses them says so on stderr
+(:func:`embedded_notice`). ``scripts/build_embedded_catalog.py`` rebuilds the file reproducibly;
+``NOTICE`` beside it carries the MIT licence of ec2instances.info.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+from importlib import resources
+from typing import Final
+
+from pricing.catalog import PriceCatalog
+
+EMBEDDED_FILE_NAME: Final = "ec2instancesinfo_2017-11-12.parquet"
+"""File name of the embedded catalog inside this package."""
+
+EMBEDDED_AS_OF: Final = date(2017, 11, 12)
+"""Date of the ec2instances.info snapshot the embedded catalog was built from."""
+
+EMBEDDED_SOURCE: Final = (
+    "ec2instances.info snapshot 2017-11-12 "
+    "(vantage-sh/ec2instances.info www/instances.json at 94e1f006)"
+)
+"""Provenance of the embedded catalog, as its metadata states it."""
+
+EMBEDDED_REFRESH_HINT: Final = (
+    "Refresh prices with `commitopt pricing fetch` (AWS Price List API), "
+    "`commitopt pricing import FILE` (AWS Price List, Savings Plans offer or ec2instances.info "
+    "file), or let a CUR supply the rates it bills."
+)
+"""One sentence telling the user how to replace the embedded prices."""
+
+
+@functools.lru_cache(maxsize=1)
+def load_embedded_catalog() -> PriceCatalog:
+    """Load the embedded catalog (read once per process, then cached).
+
+    Returns
+    -------
+    PriceCatalog
+        On-demand and RI rates of 88 instance types in 15 regions for 7 platforms, with derived
+        Savings Plans rates. The cached object is shared: do not modify its tables in place.
+    """
+    resource = resources.files(__name__).joinpath(EMBEDDED_FILE_NAME)
+    with resources.as_file(resource) as path:
+        return PriceCatalog.read_parquet(path)
+
+
+def embedded_notice() -> str:
+    """The one-line notice printed to stderr whenever the embedded catalog supplies prices."""
+    return (
+        "using the embedded price catalog (ec2instances.info snapshot of "
+        f"{EMBEDDED_AS_OF.isoformat()}); refresh with `commitopt pricing fetch` or "
+        "`commitopt pricing import FILE`"
+    )
