@@ -1,10 +1,148 @@
-"""``commitopt inventory``: commitments the user already owns."""
+"""``commitopt inventory``: commitments the user already owns, with their expirations."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import click
+import numpy as np
+import pandas as pd
+
+from commitopt.cli.options import multi_option
+from commitopt.cli.output import emit_frame, format_option
+from pricing.errors import CommitoptInputError
+from pricing.inventory import (
+    Inventory,
+    fetch_reserved_instances,
+    fetch_savings_plans,
+    read_portfolio_json,
+)
+from pricing.regions import check_region
 
 
 @click.group()
 def inventory() -> None:
     """Owned Reserved Instances and Savings Plans, with their expirations."""
+
+
+SHOW_EPILOG = """
+\b
+Examples:
+  commitopt inventory show --portfolio owned.json
+  commitopt inventory show --from-aws --region us-east-1,eu-west-2 --expiring-within 90
+  commitopt inventory show --from-aws --region us-east-1 --save owned.json --format json
+\b
+--from-aws uses boto3's standard credential chain and needs ec2:DescribeReservedInstances
+(per region) and savingsplans:DescribeSavingsPlans.
+"""
+
+
+@inventory.command("show", epilog=SHOW_EPILOG)
+@click.option(
+    "--portfolio",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Portfolio JSON of owned commitments (DESIGN.md format; repeatable).",
+)
+@click.option("--from-aws", is_flag=True, help="Read active RIs and Savings Plans through boto3.")
+@multi_option(
+    "--region", "-r", help_text="Regions to read RIs from (with --from-aws).", metavar="REGION"
+)
+@click.option("--profile", default=None, help="AWS named profile [default: boto3's chain].")
+@click.option(
+    "--expiring-within",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="DAYS",
+    help="Only commitments active now that end within DAYS.",
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="Reference date for days left and expirations (UTC) [default: now].",
+)
+@click.option(
+    "--save",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the combined inventory as portfolio JSON (atomically).",
+)
+@format_option
+def show(
+    portfolio: tuple[Path, ...],
+    from_aws: bool,
+    region: tuple[str, ...],
+    profile: str | None,
+    expiring_within: float | None,
+    as_of: datetime | None,
+    save: Path | None,
+    output_format: str,
+) -> None:
+    """List owned commitments: what, how much, cost, start, end and days left."""
+    if not portfolio and not from_aws:
+        raise CommitoptInputError("inventory show needs --portfolio FILE or --from-aws")
+    now = as_of.replace(tzinfo=UTC) if as_of else datetime.now(UTC)
+    parts = [read_portfolio_json(path) for path in portfolio]
+    if from_aws:
+        parts.extend(_from_aws(region, profile))
+    combined = Inventory(
+        commitments=tuple(c for part in parts for c in part.commitments),
+        as_of=now,
+        notes=tuple(note for part in parts for note in part.notes),
+    )
+    for note in combined.notes:
+        click.echo(f"commitopt: note: {note}", err=True)
+    if save is not None:
+        combined.to_portfolio_json(save)
+    chosen = combined if expiring_within is None else combined.expiring_within(expiring_within, now)
+    emit_frame(_table(chosen, now), output_format, title=f"Owned commitments as of {now:%Y-%m-%d}",
+               float_digits={"count": 0, "upfront_usd": 0, "days_left": 0})  # fmt: skip
+
+
+def _from_aws(regions: tuple[str, ...], profile: str | None) -> list[Inventory]:
+    import boto3
+
+    if not regions:
+        raise CommitoptInputError("--from-aws needs --region (RIs are listed per region)")
+    for code in regions:
+        check_region(code)
+    session = boto3.Session(profile_name=profile)
+    found = [fetch_reserved_instances(session.client("ec2", region_name=code)) for code in regions]
+    found.append(fetch_savings_plans(session.client("savingsplans", region_name="us-east-1")))
+    return found
+
+
+def _table(inventory_: Inventory, now: datetime) -> pd.DataFrame:
+    """The columns people read: what is covered, the money, and the dates."""
+    frame = inventory_.to_frame()
+    if frame.empty:
+        return pd.DataFrame(
+            columns=["id", "kind", "region", "covers", "count", "hourly_commitment_usd",
+                     "upfront_usd", "effective_hourly_usd", "start", "end", "days_left", "status"]
+        )  # fmt: skip
+    covers = frame["instance_type"].fillna(frame["instance_family"]).fillna("any EC2")
+    covers = covers.where(frame["platform"].isna(), covers + " " + frame["platform"].fillna(""))
+    days_left = (frame["end"] - pd.Timestamp(now)).dt.total_seconds() / 86_400.0
+    status = np.select(
+        [frame["start"] > pd.Timestamp(now), frame["end"] <= pd.Timestamp(now)],
+        ["future", "expired"],
+        default="active",
+    )
+    return pd.DataFrame(
+        {
+            "id": frame["id"],
+            "kind": frame["kind"],
+            "region": frame["region"].fillna("any"),
+            "covers": covers,
+            "count": frame["count"],
+            "hourly_commitment_usd": frame["hourly_commitment_usd"],
+            "upfront_usd": frame["upfront_usd"],
+            "effective_hourly_usd": frame["effective_hourly_usd"],
+            "start": frame["start"].dt.strftime("%Y-%m-%d"),
+            "end": frame["end"].dt.strftime("%Y-%m-%d"),
+            "days_left": days_left.clip(lower=0).round(1),
+            "status": status,
+        }
+    )

@@ -1,0 +1,142 @@
+"""``commitopt inventory show`` from a portfolio JSON and from (stubbed) AWS APIs."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from tests.commitopt.conftest import RunCli
+
+PORTFOLIO = {
+    "purchases": [
+        {"kind": "reserved_instance", "id": "ri-c5", "start": "2018-04-03T01:21:13Z",
+         "region": "us-east-1", "instance_type": "c5.large", "platform": "Linux/UNIX",
+         "tenancy": "Shared", "scope": "Region", "offering_class": "standard", "term_years": 1,
+         "payment_option": "Partial Upfront", "count": 2, "upfront_usd": 446.0,
+         "recurring_hourly_usd": 0.026},
+        {"kind": "compute_savings_plan", "id": "sp-1", "start": "2018-01-01T00:00:00Z",
+         "term_years": 3, "payment_option": "No Upfront", "hourly_commitment_usd": 1.5},
+    ]
+}  # fmt: skip
+
+
+@pytest.fixture
+def portfolio(tmp_path: Path) -> Path:
+    path = tmp_path / "owned.json"
+    path.write_text(json.dumps(PORTFOLIO))
+    return path
+
+
+def test_show_portfolio_json(run_cli: RunCli, portfolio: Path) -> None:
+    result = run_cli(
+        "inventory", "show", "--portfolio", str(portfolio), "--as-of", "2018-11-01", "--format",
+        "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    rows = {row["id"]: row for row in json.loads(result.stdout)}
+    ri = rows["ri-c5"]
+    assert ri["covers"] == "c5.large Linux/UNIX"
+    assert ri["end"] == "2019-04-03"  # one term after the start
+    assert ri["effective_hourly_usd"] == pytest.approx(446 / 8760 + 2 * 0.026)
+    assert ri["days_left"] == pytest.approx(153.1, abs=0.1)
+    assert rows["sp-1"]["hourly_commitment_usd"] == 1.5
+    assert rows["sp-1"]["status"] == "active"
+
+
+def test_expiring_within(run_cli: RunCli, portfolio: Path) -> None:
+    result = run_cli(
+        "inventory", "show", "--portfolio", str(portfolio), "--as-of", "2018-11-01",
+        "--expiring-within", "180", "--format", "csv",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("ri-c5,")
+
+
+def test_needs_a_source(run_cli: RunCli) -> None:
+    result = run_cli("inventory", "show")
+    assert result.exit_code == 2
+    assert "--portfolio FILE or --from-aws" in result.stderr
+
+
+def test_bad_portfolio_is_one_line(run_cli: RunCli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    item = dict(PORTFOLIO["purchases"][0], count=0)
+    bad.write_text(json.dumps({"purchases": [item]}))
+    result = run_cli("inventory", "show", "--portfolio", str(bad))
+    assert result.exit_code == 2
+    assert "purchases[0].count" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _real_client(service: str, region_name: str) -> Any:
+    session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x")
+    return session.client(service, region_name=region_name)  # type: ignore[call-overload]
+
+
+class _StubbedSession:
+    """Stands in for boto3.Session: hands out clients whose responses are stubbed."""
+
+    def __init__(self, profile_name: str | None = None) -> None:
+        self.stubbers: list[Stubber] = []
+
+    def client(self, service: str, region_name: str) -> Any:
+        client = _real_client(service, region_name)
+        stub = Stubber(client)
+        if service == "ec2":
+            stub.add_response(
+                "describe_reserved_instances",
+                {"ReservedInstances": [{
+                    "ReservedInstancesId": f"ri-{region_name}", "InstanceType": "m5.large",
+                    "ProductDescription": "Linux/UNIX (Amazon VPC)", "InstanceTenancy": "default",
+                    "Scope": "Region", "OfferingClass": "standard", "OfferingType": "No Upfront",
+                    "Duration": 31_536_000, "FixedPrice": 0.0, "UsagePrice": 0.0,
+                    "RecurringCharges": [{"Amount": 0.06, "Frequency": "Hourly"}],
+                    "InstanceCount": 3, "CurrencyCode": "USD", "State": "active",
+                    "Start": datetime(2026, 1, 1, tzinfo=UTC),
+                    "End": datetime(2027, 1, 1, tzinfo=UTC)}]},
+            )  # fmt: skip
+        else:
+            stub.add_client_error(
+                "describe_savings_plans", service_error_code="AccessDeniedException"
+            )
+        stub.activate()
+        self.stubbers.append(stub)
+        return client
+
+
+def test_from_aws_reads_each_region_and_reports_denied(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(boto3, "Session", _StubbedSession)
+    result = run_cli("inventory", "show", "--from-aws", "-r", "us-east-1,eu-west-2")
+    assert result.exit_code == 2
+    assert "savingsplans:DescribeSavingsPlans" in result.stderr
+
+
+def test_from_aws_ris(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    class _NoPlans(_StubbedSession):
+        def client(self, service: str, region_name: str) -> Any:
+            if service == "savingsplans":
+                client = _real_client(service, region_name)
+                stub = Stubber(client)
+                stub.add_response("describe_savings_plans", {"savingsPlans": []})
+                stub.activate()
+                return client
+            return super().client(service, region_name)
+
+    monkeypatch.setattr(boto3, "Session", _NoPlans)
+    result = run_cli(
+        "inventory", "show", "--from-aws", "-r", "us-east-1,eu-west-2", "--as-of", "2026-06-01",
+        "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert sorted(r["region"] for r in rows) == ["eu-west-2", "us-east-1"]
+    assert all(r["count"] == 3 and r["effective_hourly_usd"] == pytest.approx(0.18) for r in rows)
