@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from pricing.errors import CommitoptInputError
@@ -114,6 +115,9 @@ def key_from_usage_type(usage_type: str, operation: str) -> InstanceKey:
 def keys_from_usage_types(usage_types: pd.Series, operations: pd.Series) -> pd.DataFrame:
     """Vectorised :func:`key_from_usage_type` over whole columns.
 
+    Each distinct (usage type, operation) pair is parsed once, so a multi-million-row CUR column
+    costs as much as its few hundred distinct pairs.
+
     Parameters
     ----------
     usage_types, operations
@@ -126,20 +130,33 @@ def keys_from_usage_types(usage_types: pd.Series, operations: pd.Series) -> pd.D
         with ``<NA>`` where a row cannot be mapped (not instance usage, unknown prefix or
         operation), so callers can count and report the excluded rows.
     """
-    text = pd.Series(usage_types, dtype="string").reset_index(drop=True)
-    parts = text.str.extract(_USAGE_TYPE_PATTERN.pattern)
+    pairs = pd.MultiIndex.from_arrays(
+        [
+            pd.Series(usage_types, dtype="string").reset_index(drop=True),
+            pd.Series(operations, dtype="string").reset_index(drop=True).str.strip(),
+        ]
+    )
+    codes, uniques = pairs.factorize()
+    distinct = _map_distinct(
+        pd.Series(uniques.get_level_values(0), dtype="string"),
+        pd.Series(uniques.get_level_values(1), dtype="string"),
+    )
+    if len(distinct) == 0:
+        return distinct
+    taken = distinct.iloc[np.where(codes < 0, 0, codes)].reset_index(drop=True)
+    taken.loc[codes < 0] = pd.NA
+    return taken
+
+
+def _map_distinct(usage_types: pd.Series, operations: pd.Series) -> pd.DataFrame:
+    """Map distinct (usage type, operation) pairs; the row-wise core of keys_from_usage_types."""
+    parts = usage_types.str.extract(_USAGE_TYPE_PATTERN.pattern)
     prefix = parts["prefix"].fillna("")
     region = prefix.map(PREFIX_TO_REGION).astype("string")
     region = region.mask(prefix.eq("") & parts["kind"].notna(), "us-east-1")
     kind = parts["kind"].astype("string")
     tenancy = kind.map(INSTANCE_USAGE_TENANCY).astype("string")
-    platform = (
-        pd.Series(operations, dtype="string")
-        .reset_index(drop=True)
-        .str.strip()
-        .map(OPERATION_TO_PLATFORM)
-        .astype("string")
-    )
+    platform = operations.map(OPERATION_TO_PLATFORM).astype("string")
     frame = pd.DataFrame(
         {
             "region": region,
