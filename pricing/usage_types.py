@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-import numpy as np
 import pandas as pd
 
 from pricing.errors import CommitoptInputError
@@ -130,22 +129,18 @@ def keys_from_usage_types(usage_types: pd.Series, operations: pd.Series) -> pd.D
         with ``<NA>`` where a row cannot be mapped (not instance usage, unknown prefix or
         operation), so callers can count and report the excluded rows.
     """
-    pairs = pd.MultiIndex.from_arrays(
-        [
-            pd.Series(usage_types, dtype="string").reset_index(drop=True),
-            pd.Series(operations, dtype="string").reset_index(drop=True).str.strip(),
-        ]
+    pairs = pd.DataFrame(
+        {
+            "usage_type": pd.Series(usage_types, dtype="string").reset_index(drop=True),
+            "operation": pd.Series(operations, dtype="string").reset_index(drop=True).str.strip(),
+        }
     )
-    codes, uniques = pairs.factorize()
-    distinct = _map_distinct(
-        pd.Series(uniques.get_level_values(0), dtype="string"),
-        pd.Series(uniques.get_level_values(1), dtype="string"),
+    distinct = pairs.drop_duplicates().reset_index(drop=True)
+    mapped = pd.concat(
+        [distinct, _map_distinct(distinct["usage_type"], distinct["operation"])], axis=1
     )
-    if len(distinct) == 0:
-        return distinct
-    taken = distinct.iloc[np.where(codes < 0, 0, codes)].reset_index(drop=True)
-    taken.loc[codes < 0] = pd.NA
-    return taken
+    keys = pairs.merge(mapped, how="left", on=["usage_type", "operation"], validate="many_to_one")
+    return keys.drop(columns=["usage_type", "operation"])
 
 
 def _map_distinct(usage_types: pd.Series, operations: pd.Series) -> pd.DataFrame:
