@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from pricing.catalog import PriceCatalog
+from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.embedded import embedded_notice, load_embedded_catalog
 from pricing.errors import CommitoptInputError
 
@@ -33,6 +33,7 @@ class ResolvedCatalog:
 
     catalog: PriceCatalog
     layers: tuple[str, ...]
+    layer_metadata: tuple[CatalogMetadata, ...]
     uses_embedded: bool
 
 
@@ -75,4 +76,9 @@ def resolve_catalog(
             "no price catalog: pass --catalog FILE, import one with `commitopt pricing import`, "
             "or allow the embedded catalog"
         )
-    return ResolvedCatalog(PriceCatalog.merge(catalogs), tuple(layers), use_embedded)
+    return ResolvedCatalog(
+        PriceCatalog.merge(catalogs),
+        tuple(layers),
+        tuple(c.metadata for c in catalogs),
+        use_embedded,
+    )

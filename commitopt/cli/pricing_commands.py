@@ -13,7 +13,7 @@ from commitopt.catalogs import local_catalog_path, resolve_catalog
 from commitopt.cli.options import catalog_options, multi_option
 from commitopt.cli.output import emit_frame, emit_mapping, format_option
 from commitopt.cli.progress import progress_bar
-from pricing.catalog import KEY_COLUMNS, CatalogMetadata, PriceCatalog
+from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.comparison import INSTRUMENTS, compare_offerings
 from pricing.errors import CommitoptInputError, MissingPriceError
 from pricing.offerings import PAYMENT_OPTIONS, parse_payment_option, parse_term_years
@@ -354,17 +354,19 @@ def info(catalog_paths: tuple[Path, ...], no_embedded: bool, output_format: str)
         .value_counts()
         .to_dict()
     )
+    today = date.today()
     payload: dict[str, object] = {
-        "layers": list(resolved.layers),
-        "source": metadata.source,
-        "as_of": metadata.as_of.isoformat(),
-        "age_days": (date.today() - metadata.as_of).days,
+        "layers": [
+            f"{name}: {meta.source}, as of {meta.as_of.isoformat()} "
+            f"({(today - meta.as_of).days} days old)"
+            for name, meta in zip(resolved.layers, resolved.layer_metadata, strict=True)
+        ],
+        "oldest_as_of": metadata.as_of.isoformat(),
         "currency": metadata.currency,
         **resolved.catalog.counts(),
         "rates_by_source": {str(k): int(v) for k, v in sources.items()},
         "derived_rates": metadata.derived_rates or "none",
         "partial_upfront_split": metadata.partial_upfront_split or "as published",
         "notes": list(metadata.notes),
-        "key_columns": list(KEY_COLUMNS),
     }
     emit_mapping(payload, output_format, title="Price catalog")

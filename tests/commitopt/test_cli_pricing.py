@@ -75,7 +75,8 @@ def test_info_reports_embedded_caveats(run_cli: RunCli) -> None:
     result = run_cli("pricing", "info", "--format", "json")
     assert result.exit_code == 0, result.stderr
     info = json.loads(result.stdout)
-    assert info["as_of"] == "2017-11-12"
+    assert info["oldest_as_of"] == "2017-11-12"
+    assert "embedded snapshot: ec2instances.info snapshot 2017-11-12" in info["layers"][0]
     assert info["instance_types"] == 88 and info["regions"] == 15
     assert any("m5" in note for note in info["notes"])
     assert "Savings Plans" in info["derived_rates"]
