@@ -290,6 +290,7 @@ def fetch(
 ) -> None:
     """Fetch current rates from the AWS Price List and Savings Plans APIs into the local catalog."""
     import boto3
+
     from pricing.readers.price_list_api import fetch_price_list
     from pricing.readers.savings_plans_api import fetch_savings_plans_rates
 
