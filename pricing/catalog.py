@@ -177,7 +177,9 @@ def _describe_rows(
 def _check_values(frame: pd.DataFrame, table: str, rate_columns: Sequence[str]) -> None:
     """Check key values, categorical values and rates of one table."""
     for column in ("region", "instance_type", "platform", "tenancy", "source"):
-        empty = frame[column].isna() | frame[column].str.strip().eq("")
+        codes, uniques = pd.factorize(frame[column])
+        blank = np.array([not str(u).strip() for u in uniques] + [True], dtype=bool)
+        empty = blank[codes]  # code -1 (missing) takes the trailing True
         if empty.any():
             raise CatalogValidationError(
                 f"{table} table has {int(empty.sum())} row(s) with an empty {column}: "

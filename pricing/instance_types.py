@@ -232,11 +232,12 @@ def normalization_factors(names: pd.Series | list[str]) -> npt.NDArray[np.float6
 
 
 def instance_families(names: pd.Series | list[str]) -> pd.Series:
-    """Vectorised :func:`instance_family`, each distinct name validated once."""
+    """Vectorised :func:`instance_family`, each distinct name parsed (and validated) once."""
     series = pd.Series(names, dtype="string")
-    for unique in series.dropna().unique():
-        parse_instance_type(str(unique))
-    return series.str.split(".", n=1).str[0].astype("string")
+    codes, uniques = pd.factorize(series)
+    families = np.array([parse_instance_type(str(u)).family for u in uniques], dtype=object)
+    mapped = families[codes] if len(families) else np.full(len(codes), None, dtype=object)
+    return pd.Series(np.where(codes < 0, None, mapped), index=series.index, dtype="string")
 
 
 def is_size_flexible(platform: str, tenancy: str, scope: str = "Region") -> bool:
