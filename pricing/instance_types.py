@@ -235,9 +235,9 @@ def instance_families(names: pd.Series | list[str]) -> pd.Series:
     """Vectorised :func:`instance_family`, each distinct name parsed (and validated) once."""
     series = pd.Series(names, dtype="string")
     codes, uniques = pd.factorize(series)
-    families = np.array([parse_instance_type(str(u)).family for u in uniques], dtype=object)
-    mapped = families[codes] if len(families) else np.full(len(codes), None, dtype=object)
-    return pd.Series(np.where(codes < 0, None, mapped), index=series.index, dtype="string")
+    families = [parse_instance_type(str(u)).family for u in uniques]
+    table = np.array([*families, None], dtype=object)  # code -1 (missing) takes the last
+    return pd.Series(table[codes], index=series.index, dtype="string")
 
 
 def is_size_flexible(platform: str, tenancy: str, scope: str = "Region") -> bool:
