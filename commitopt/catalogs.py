@@ -82,3 +82,23 @@ def resolve_catalog(
         tuple(c.metadata for c in catalogs),
         use_embedded,
     )
+
+
+def write_into_catalog(
+    new_catalogs: Sequence[PriceCatalog], target: Path, *, replace: bool = False
+) -> PriceCatalog:
+    """Merge new rates over the catalog at ``target`` (unless ``replace``) and write it atomically.
+
+    Parameters
+    ----------
+    new_catalogs
+        Highest precedence first; all take precedence over what ``target`` held.
+    target
+        The catalog file; created when absent.
+    replace
+        Drop what ``target`` held instead of merging into it.
+    """
+    existing = [] if replace or not target.is_file() else [PriceCatalog.read_parquet(target)]
+    merged = PriceCatalog.merge([*new_catalogs, *existing])
+    merged.to_parquet(target)
+    return merged

@@ -9,7 +9,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from commitopt.cli.options import multi_option
+from commitopt.cli.options import multi_option, profile_option
 from commitopt.cli.output import emit_frame, format_option
 from pricing.errors import CommitoptInputError
 from pricing.inventory import (
@@ -49,7 +49,7 @@ Examples:
 @multi_option(
     "--region", "-r", help_text="Regions to read RIs from (with --from-aws).", metavar="REGION"
 )
-@click.option("--profile", default=None, help="AWS named profile [default: boto3's chain].")
+@profile_option
 @click.option(
     "--expiring-within",
     type=click.FloatRange(min=0),

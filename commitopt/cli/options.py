@@ -40,3 +40,20 @@ def catalog_options(function: F) -> F:
         help="Catalog Parquet file to price with (repeatable; earlier wins). Default: the local "
         "catalog ($COMMITOPT_CATALOG or ./commitopt-catalog.parquet) over the embedded snapshot.",
     )(function)
+
+
+def into_option(function: F) -> F:
+    """``--into FILE``: the catalog a command writes (default: the local catalog)."""
+    return click.option(
+        "--into",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Catalog file to write [default: $COMMITOPT_CATALOG or ./commitopt-catalog.parquet].",
+    )(function)
+
+
+def profile_option(function: F) -> F:
+    """``--profile NAME``: an AWS named profile; boto3's standard chain otherwise."""
+    return click.option(
+        "--profile", default=None, help="AWS named profile [default: boto3's standard chain]."
+    )(function)

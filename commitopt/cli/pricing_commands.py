@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from commitopt.catalogs import local_catalog_path, resolve_catalog
-from commitopt.cli.options import catalog_options, multi_option
+from commitopt.catalogs import local_catalog_path, resolve_catalog, write_into_catalog
+from commitopt.cli.options import catalog_options, into_option, multi_option, profile_option
 from commitopt.cli.output import emit_frame, emit_mapping, format_option
 from commitopt.cli.progress import progress_bar
 from pricing.catalog import CatalogMetadata, PriceCatalog
@@ -197,12 +197,7 @@ Examples:
 @multi_option(
     "--region", "-r", help_text="Keep only these regions [default: all].", metavar="REGION"
 )
-@click.option(
-    "--into",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Catalog file to write [default: $COMMITOPT_CATALOG or ./commitopt-catalog.parquet].",
-)
+@into_option
 @click.option(
     "--replace", is_flag=True, help="Start the catalog afresh instead of merging into it."
 )
@@ -232,11 +227,7 @@ def import_(
             catalog = read_price_file(path, file_format, regions=region, progress=progress)
         imported.append(catalog)
         rows.append({"file": str(path), **catalog.counts(), "source": catalog.metadata.source})
-    layers = imported + (
-        [] if replace or not target.is_file() else [PriceCatalog.read_parquet(target)]
-    )
-    merged = PriceCatalog.merge(layers)
-    merged.to_parquet(target)
+    merged = write_into_catalog(imported, target, replace=replace)
     summary = pd.DataFrame(rows)
     if output_format == "table":
         emit_frame(summary[["file", "on_demand_rates", "reserved_offerings", "savings_plans_rates",
@@ -271,13 +262,8 @@ Examples:
     "--platform", "-p", help_text="Only these platforms [default: all].", metavar="PLATFORM"
 )
 @click.option("--savings-plans/--no-savings-plans", default=True, show_default=True)
-@click.option("--profile", default=None, help="AWS named profile [default: boto3's chain].")
-@click.option(
-    "--into",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Catalog file to write [default: $COMMITOPT_CATALOG or ./commitopt-catalog.parquet].",
-)
+@profile_option
+@into_option
 @format_option
 def fetch(
     region: tuple[str, ...],
@@ -322,9 +308,7 @@ def fetch(
                 ),
             )
     target = into or local_catalog_path()
-    layers = [*catalogs, *([PriceCatalog.read_parquet(target)] if target.is_file() else [])]
-    merged = PriceCatalog.merge(layers)
-    merged.to_parquet(target)
+    merged = write_into_catalog(catalogs, target)
     counts = merged.counts()
     emit_mapping({"catalog": str(target), **counts}, output_format, title="Fetched")
 
