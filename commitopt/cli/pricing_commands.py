@@ -227,6 +227,8 @@ def import_(
             catalog = read_price_file(path, file_format, regions=region, progress=progress)
         imported.append(catalog)
         rows.append({"file": str(path), **catalog.counts(), "source": catalog.metadata.source})
+        for note in catalog.metadata.notes:
+            click.echo(f"commitopt: note: {path.name}: {note}", err=True)
     merged = write_into_catalog(imported, target, replace=replace)
     summary = pd.DataFrame(rows)
     if output_format == "table":

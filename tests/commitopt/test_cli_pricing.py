@@ -119,3 +119,12 @@ def test_import_of_bad_file_writes_nothing(run_cli: RunCli, tmp_path: Path) -> N
     assert "prices.csv" in result.stderr and "HTML" in result.stderr
     assert not (tmp_path / "local-catalog.parquet").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["prices.csv"]
+
+
+def test_import_real_price_list_reports_what_it_skipped(run_cli: RunCli) -> None:
+    sample = Path(__file__).parents[1] / "data/pricing/ec2priceit_3-global-pricing-file-sample.csv"
+    result = run_cli("pricing", "import", str(sample), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)[0]
+    assert summary["reserved_offerings"] == 18 and summary["on_demand_rates"] == 3
+    assert "note: ec2priceit_3-global-pricing-file-sample.csv: skipped" in result.stderr
