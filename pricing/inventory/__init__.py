@@ -1,0 +1,41 @@
+"""Owned commitments: the Reserved Instances and Savings Plans a user already holds.
+
+An owned commitment is a purchase item of the portfolio JSON (DESIGN.md, "Recommendation /
+portfolio JSON") with an ``id``, a ``start`` and an ``end``: the same format ``recommend`` prints
+and ``simulate --portfolio`` reads, so an inventory and a recommendation combine without conversion.
+Expirations are first-class: :meth:`Inventory.expiring_within` lists what runs out, soonest first.
+
+Sources: a portfolio JSON file (:func:`read_portfolio_json`), EC2's ``DescribeReservedInstances``
+(:func:`fetch_reserved_instances`) and ``savingsplans:DescribeSavingsPlans``
+(:func:`fetch_savings_plans`).
+"""
+
+from pricing.inventory.commitments import (
+    COMMITMENT_KINDS,
+    COMPUTE_SAVINGS_PLAN,
+    EC2_INSTANCE_SAVINGS_PLAN,
+    FIELD_NAMES,
+    RESERVED_INSTANCE,
+    SCOPES,
+    Inventory,
+    InventoryError,
+    OwnedCommitment,
+    fetch_reserved_instances,
+    fetch_savings_plans,
+    read_portfolio_json,
+)
+
+__all__ = [
+    "COMMITMENT_KINDS",
+    "COMPUTE_SAVINGS_PLAN",
+    "EC2_INSTANCE_SAVINGS_PLAN",
+    "FIELD_NAMES",
+    "RESERVED_INSTANCE",
+    "SCOPES",
+    "Inventory",
+    "InventoryError",
+    "OwnedCommitment",
+    "fetch_reserved_instances",
+    "fetch_savings_plans",
+    "read_portfolio_json",
+]
