@@ -5,11 +5,17 @@ portfolio JSON") with an ``id``, a ``start`` and an ``end``: the same format ``r
 and ``simulate --portfolio`` reads, so an inventory and a recommendation combine without conversion.
 Expirations are first-class: :meth:`Inventory.expiring_within` lists what runs out, soonest first.
 
-Sources: a portfolio JSON file (:func:`read_portfolio_json`), EC2's ``DescribeReservedInstances``
-(:func:`fetch_reserved_instances`) and ``savingsplans:DescribeSavingsPlans``
-(:func:`fetch_savings_plans`).
+Modules:
+
+* :mod:`~pricing.inventory.commitments`: :class:`OwnedCommitment`, :class:`Inventory`, the kinds;
+* :mod:`~pricing.inventory.values`: parsers and checks of single field values;
+* :mod:`~pricing.inventory.portfolio_json`: :func:`read_portfolio_json`;
+* :mod:`~pricing.inventory.aws`: EC2's ``DescribeReservedInstances``
+  (:func:`fetch_reserved_instances`) and ``savingsplans:DescribeSavingsPlans``
+  (:func:`fetch_savings_plans`).
 """
 
+from pricing.inventory.aws import fetch_reserved_instances, fetch_savings_plans
 from pricing.inventory.commitments import (
     COMMITMENT_KINDS,
     COMPUTE_SAVINGS_PLAN,
@@ -20,10 +26,8 @@ from pricing.inventory.commitments import (
     Inventory,
     InventoryError,
     OwnedCommitment,
-    fetch_reserved_instances,
-    fetch_savings_plans,
-    read_portfolio_json,
 )
+from pricing.inventory.portfolio_json import read_portfolio_json
 
 __all__ = [
     "COMMITMENT_KINDS",

@@ -1,0 +1,231 @@
+"""Owned commitments from a portfolio JSON file (DESIGN.md, "Recommendation / portfolio JSON").
+
+The file is what ``recommend --format json`` and :meth:`Inventory.to_portfolio_json` write, or a
+bare list of purchase items; every error names the file, the item index and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from pricing.errors import CommitoptInputError
+from pricing.instance_types import normalization_factor, parse_instance_type
+from pricing.inventory.commitments import (
+    COMMITMENT_KINDS,
+    EC2_INSTANCE_SAVINGS_PLAN,
+    RESERVED_INSTANCE,
+    Inventory,
+    InventoryError,
+    OwnedCommitment,
+)
+from pricing.inventory.values import (
+    iso,
+    parse_count,
+    parse_instance_family,
+    parse_number,
+    parse_scope,
+    parse_tenancy,
+    parse_time,
+    region_of_zone,
+    ri_effective_hourly_usd,
+    term_end,
+)
+from pricing.offerings import (
+    SP_UPFRONT_SHARE,
+    TERM_HOURS,
+    parse_offering_class,
+    parse_payment_option,
+    parse_term_years,
+)
+from pricing.platforms import parse_platform
+from pricing.regions import check_region
+
+_AMOUNT_TOLERANCE: Final = 1e-6
+
+
+class _Item:
+    """Reads the fields of one purchase item, naming the item and field in every error."""
+
+    def __init__(self, where: str, index: int, raw: Mapping[str, Any]) -> None:
+        self.where = where
+        self.index = index
+        self.raw = raw
+
+    def fail(self, field: str, problem: str) -> InventoryError:
+        return InventoryError(f"{self.where}: purchases[{self.index}].{field}: {problem}")
+
+    def has(self, field: str) -> bool:
+        return self.raw.get(field) not in (None, "")
+
+    def get(self, field: str, parser: Callable[[Any], Any], default: Any = None) -> Any:
+        """Parse ``field`` with ``parser``; a missing field is ``default`` or an error if None."""
+        if not self.has(field):
+            if default is None:
+                raise self.fail(field, "missing; this field is required for this kind")
+            return default
+        try:
+            return parser(self.raw[field])
+        except CommitoptInputError as error:
+            raise self.fail(field, str(error)) from error
+
+
+def _commitment_from_item(item: _Item, source: str) -> OwnedCommitment:
+    kind = item.get("kind", lambda v: str(v).strip().lower())
+    if kind not in COMMITMENT_KINDS:
+        raise item.fail(
+            "kind", f"unknown kind {item.raw['kind']!r}; use {', '.join(COMMITMENT_KINDS)}"
+        )
+    term_years = item.get("term_years", parse_term_years)
+    start = item.get("start", parse_time)
+    end = item.get("end", parse_time, term_end(start, term_years))
+    if end <= start:
+        raise item.fail("end", f"{iso(end)} is not after start {iso(start)}")
+    common: dict[str, Any] = {
+        "kind": kind,
+        "id": item.get("id", lambda v: str(v).strip(), f"item-{item.index}"),
+        "start": start,
+        "end": end,
+        "term_years": term_years,
+        "payment_option": item.get("payment_option", parse_payment_option),
+        "source": item.get("source", str, source),
+    }
+    if kind == RESERVED_INSTANCE:
+        return _reserved_instance(item, common)
+    commitment = item.get("hourly_commitment_usd", lambda v: parse_number(v, positive=True))
+    share = SP_UPFRONT_SHARE[common["payment_option"]]
+    hours = TERM_HOURS[term_years]
+    upfront = item.get("upfront_usd", parse_number, share * commitment * hours)
+    recurring = item.get("recurring_hourly_usd", parse_number, (1.0 - share) * commitment)
+    effective = item.get("effective_hourly_usd", parse_number, upfront / hours + recurring)
+    sp: dict[str, Any] = {
+        "hourly_commitment_usd": commitment,
+        "upfront_usd": upfront,
+        "recurring_hourly_usd": recurring,
+        "effective_hourly_usd": effective,
+    }
+    if kind == EC2_INSTANCE_SAVINGS_PLAN:
+        sp["region"] = item.get("region", check_region)
+        sp["instance_family"] = item.get("instance_family", parse_instance_family)
+    return OwnedCommitment(**common, **sp)
+
+
+def _reserved_instance(item: _Item, common: dict[str, Any]) -> OwnedCommitment:
+    region = item.get("region", check_region)
+    instance_type = item.get("instance_type", lambda v: parse_instance_type(str(v).strip()).name)
+    factor = item.get("instance_type", lambda v: normalization_factor(str(v).strip()))
+    count = item.get("count", parse_count)
+    scope = item.get("scope", parse_scope, "Region")
+    zone = item.get("availability_zone", lambda v: str(v).strip(), "")
+    if scope == "Availability Zone" and not zone:
+        raise item.fail(
+            "availability_zone", "missing; a zonal RI (scope 'Availability Zone') needs it"
+        )
+    if zone and region_of_zone(zone) != region:
+        raise item.fail("availability_zone", f"{zone!r} is not in region {region}")
+    normalized_units = item.get("normalized_units", parse_number, count * factor)
+    if abs(normalized_units - count * factor) > _AMOUNT_TOLERANCE * max(1.0, count * factor):
+        raise item.fail(
+            "normalized_units",
+            f"{normalized_units:g} is not count × normalization factor = {count} × {factor:g} "
+            f"= {count * factor:g}; fix it or leave it out",
+        )
+    upfront = item.get("upfront_usd", parse_number)
+    recurring = item.get("recurring_hourly_usd", parse_number)
+    effective = item.get(
+        "effective_hourly_usd",
+        parse_number,
+        ri_effective_hourly_usd(upfront, recurring, count, common["term_years"]),
+    )
+    return OwnedCommitment(
+        **common,
+        region=region,
+        instance_type=instance_type,
+        platform=item.get("platform", parse_platform),
+        tenancy=item.get("tenancy", parse_tenancy, "Shared"),
+        scope=scope,
+        availability_zone=zone or None,
+        offering_class=item.get("offering_class", parse_offering_class, "standard"),
+        count=count,
+        normalized_units=normalized_units,
+        upfront_usd=upfront,
+        recurring_hourly_usd=recurring,
+        effective_hourly_usd=effective,
+    )
+
+
+def read_portfolio_json(path: str | Path) -> Inventory:
+    """Read owned commitments from a portfolio JSON file.
+
+    Parameters
+    ----------
+    path
+        ``{"purchases": [...], "summary": {...}}`` (what ``recommend --format json`` and
+        :meth:`Inventory.to_portfolio_json` write) or a bare list of purchase items. Each item
+        needs ``kind``, ``start`` (ISO 8601; naive times are UTC), ``term_years`` and
+        ``payment_option``; ``end`` defaults to start + term (8,760 or 26,280 h). RIs need
+        ``region``, ``instance_type``, ``platform``, ``count``, ``upfront_usd`` (whole item) and
+        ``recurring_hourly_usd`` (per RI); ``tenancy`` defaults to Shared, ``scope`` to Region,
+        ``offering_class`` to standard, ``normalized_units`` to count × normalization factor.
+        Savings Plans need ``hourly_commitment_usd``; ``upfront_usd`` and
+        ``recurring_hourly_usd`` default to the payment option's split (0 / 50 / 100 % upfront).
+        EC2 Instance Savings Plans also need ``region`` and ``instance_family``.
+
+    Returns
+    -------
+    Inventory
+        ``as_of`` is the file's top-level ``as_of`` when present, else now.
+
+    Raises
+    ------
+    InventoryError
+        One line naming the file, the item index and the field: missing file or field, bad
+        JSON, unknown kind / platform / payment option / term / instance type / region,
+        count ≤ 0, commitment ≤ 0, end not after start, inconsistent normalized units.
+    """
+    file = Path(path)
+    where = str(file)
+    try:
+        payload = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise InventoryError(f"{where}: no such file; check the path") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise InventoryError(f"{where}: cannot be read ({error})") from error
+    except json.JSONDecodeError as error:
+        raise InventoryError(
+            f"{where}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+        ) from error
+    as_of = datetime.now(UTC)
+    if isinstance(payload, dict):
+        if "purchases" not in payload:
+            raise InventoryError(
+                f'{where}: no "purchases" list; write {{"purchases": [...]}} '
+                "or a bare list of items"
+            )
+        if payload.get("as_of"):
+            try:
+                as_of = parse_time(payload["as_of"])
+            except CommitoptInputError as error:
+                raise InventoryError(f"{where}: as_of: {error}") from error
+        items = payload["purchases"]
+    else:
+        items = payload
+    if not isinstance(items, list):
+        raise InventoryError(
+            f"{where}: purchases must be a list of items, not {type(items).__name__}"
+        )
+    source = f"portfolio {file.name}"
+    commitments = []
+    for index, raw in enumerate(items):
+        if not isinstance(raw, dict):
+            raise InventoryError(
+                f"{where}: purchases[{index}] is {type(raw).__name__}, not an object"
+            )
+        commitments.append(_commitment_from_item(_Item(where, index, raw), source))
+    return Inventory(tuple(commitments), as_of)
+
+
+__all__ = ["read_portfolio_json"]
