@@ -6,19 +6,15 @@ A CUR bills every EC2 instance-hour with the public on-demand rate of its key
 the plan's rate for that key (``savings_plan_savings_plan_rate``). These are the prices the user
 actually pays, so a catalog read from them ranks first when catalogs are merged.
 
-Supported layouts, all through DuckDB SQL (several files and globs at once):
-
-* legacy CUR CSV / CSV.gz with slash names (``lineItem/UsageType``, ``pricing/publicOnDemandRate``);
-* legacy CUR Parquet or Athena tables with snake names (``line_item_usage_type``);
-* CUR 2.0 Parquet / CSV (``line_item_*``, ``pricing_*``, ``reservation_*``, ``savings_plan_*``).
-
-Column names are normalised (lower case, ``/`` -> ``_``, camelCase -> snake_case), so
-``lineItem/UsageType`` and ``line_item_usage_type`` are the same column.
+Supported layouts, all through DuckDB SQL (several files and globs at once): legacy CUR CSV /
+CSV.gz with slash names (``lineItem/UsageType``), legacy CUR Parquet or Athena tables with snake
+names and CUR 2.0 Parquet / CSV. Files are found and their column names normalised by
+:mod:`pricing.readers.cur_columns`, so ``lineItem/UsageType`` and ``line_item_usage_type`` are the
+same column.
 """
 
 from __future__ import annotations
 
-import glob
 import re
 from collections.abc import Sequence
 from datetime import date
@@ -36,10 +32,14 @@ from pricing.offerings import (
     parse_savings_plan_type,
     parse_term_years,
 )
-from pricing.readers.common import require_columns, sniff
+from pricing.readers.cur_columns import (
+    CUR_WHAT,
+    cur_files,
+    cur_select_sql,
+    describe_files,
+    normalise_column_name,
+)
 from pricing.usage_types import keys_from_usage_types
-
-CUR_WHAT: Final = "AWS Cost and Usage Report (legacy CUR or CUR 2.0; Parquet, CSV or CSV.gz)"
 
 REQUIRED_COLUMNS: Final = (
     "line_item_line_item_type",
@@ -97,112 +97,12 @@ _INSTANCE_USAGE_SQL: Final = (
 _RI_FEE_SQL: Final = (
     r"regexp_matches(usage_type, '^([A-Z]{2,4}[0-9]?-)?[A-Za-z]*HeavyUsage[A-Za-z]*:')"
 )
-_FILE_COLUMN: Final = "__commitopt_cur_file"
 _TERM_DAYS: Final = {1: 365.0, 3: 1095.0}
 _TERM_DAYS_SLACK: Final = 2.0
 _MAX_NOTED: Final = 3
 
 
-def normalise_column_name(name: str) -> str:
-    """Return the snake_case name of a CUR column in any of AWS's spellings.
-
-    ``lineItem/UsageType`` -> ``line_item_usage_type``; ``reservation/ReservationARN`` ->
-    ``reservation_reservation_a_r_n`` (as AWS's Athena integration and CUR 2.0 spell it);
-    ``line_item_usage_type`` is unchanged.
-    """
-    parts = [re.sub(r"(?<!^)(?=[A-Z])", "_", part.strip()) for part in name.strip().split("/")]
-    return re.sub(r"_+", "_", "_".join(parts).lower()).strip("_")
-
-
-# ---------------------------------------------------------------------------------- file handling
-
-
-def _expand(paths: Sequence[str | Path]) -> list[Path]:
-    """Expand globs and folders into a sorted, de-duplicated list of files."""
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    if not paths:
-        raise PriceFileError("CUR", "no file given", "pass one or more CUR files, folders or globs")
-    files: list[Path] = []
-    for entry in paths:
-        text = str(entry)
-        if any(character in text for character in "*?["):
-            matches = sorted(Path(match) for match in glob.glob(text, recursive=True))
-            matches = [match for match in matches if match.is_file()]
-            if not matches:
-                raise PriceFileError(text, "no file matches this pattern", "check the glob")
-            files.extend(matches)
-        elif Path(text).is_dir():
-            found = sorted(
-                file
-                for file in Path(text).rglob("*")
-                if file.is_file() and file.name.lower().endswith((".parquet", ".csv", ".csv.gz"))
-            )
-            if not found:
-                raise PriceFileError(
-                    text, "folder holds no .parquet, .csv or .csv.gz file", "pass the CUR files"
-                )
-            files.extend(found)
-        else:
-            files.append(Path(text))
-    return list(dict.fromkeys(files))
-
-
-def _is_parquet(path: Path) -> bool:
-    with path.open("rb") as stream:
-        return stream.read(4) == b"PAR1"
-
-
-def _sql_list(files: Sequence[Path]) -> str:
-    quoted = ", ".join("'" + str(file).replace("'", "''") + "'" for file in files)
-    return f"[{quoted}]"
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _describe_files(files: Sequence[Path]) -> str:
-    if len(files) == 1:
-        return str(files[0])
-    return f"{files[0]} (and {len(files) - 1} more file(s))"
-
-
-def _group_select(connection: duckdb.DuckDBPyConnection, files: list[Path], parquet: bool) -> str:
-    """SELECT of one group of files (all Parquet or all CSV) with normalised VARCHAR columns."""
-    if parquet:
-        source = f"read_parquet({_sql_list(files)}, union_by_name=true, filename='{_FILE_COLUMN}')"
-    else:
-        source = (
-            f"read_csv({_sql_list(files)}, union_by_name=true, all_varchar=true, header=true, "
-            f"filename='{_FILE_COLUMN}')"
-        )
-    where = _describe_files(files)
-    try:
-        described = connection.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
-    except duckdb.Error as error:
-        raise PriceFileError(
-            where,
-            f"cannot be read as {'Parquet' if parquet else 'CSV'} ({str(error).splitlines()[0]})",
-            "pass an unmodified CUR file",
-        ) from error
-    originals: dict[str, list[str]] = {}
-    for column_name, *_ in described:
-        if column_name == _FILE_COLUMN:
-            continue
-        originals.setdefault(normalise_column_name(str(column_name)), []).append(str(column_name))
-    require_columns(where, list(originals), REQUIRED_COLUMNS, CUR_WHAT)
-    expressions = [f"{_quote(_FILE_COLUMN)} AS file"]
-    for column in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS):
-        names = originals.get(column, [])
-        if not names:
-            expressions.append(f"CAST(NULL AS VARCHAR) AS {column}")
-        else:
-            casts = ", ".join(f"CAST({_quote(name)} AS VARCHAR)" for name in names)
-            expressions.append(
-                f"COALESCE({casts}) AS {column}" if len(names) > 1 else f"{casts} AS {column}"
-            )
-    return f"SELECT {', '.join(expressions)} FROM {source}"
+# ---------------------------------------------------------------------------------- typed view
 
 
 def _present_columns(connection: duckdb.DuckDBPyConnection) -> set[str]:
@@ -315,6 +215,41 @@ def _on_demand(connection: duckdb.DuckDBPyConnection, notes: list[str]) -> pd.Da
         }
     )
     return table.sort_values(list(KEY_COLUMNS)).reset_index(drop=True)
+
+
+def _keep_latest(
+    frame: pd.DataFrame,
+    key: list[str],
+    order: str,
+    *,
+    several: pd.Series,
+    note: str,
+    notes: list[str],
+) -> pd.DataFrame:
+    """Keep the row of each ``key`` that is last in ``order``, noting keys with several values.
+
+    Parameters
+    ----------
+    frame
+        Rows, several per key possible.
+    key
+        Columns naming one price (key and offering or plan).
+    order
+        Column whose latest value wins (a start time).
+    several
+        Boolean, indexed by ``key`` values: the keys seen at several prices.
+    note
+        Appended to ``notes`` when ``several`` flags any key, with ``{count}`` (how many) and
+        ``{keys}`` (the first few) filled in.
+    notes
+        Notes of the read, appended to.
+    """
+    if several.any():
+        described = "; ".join(
+            " ".join(map(str, value)) for value in several.index[several][:_MAX_NOTED]
+        )
+        notes.append(note.format(count=int(several.sum()), keys=described))
+    return frame.sort_values(order, kind="stable").drop_duplicates(key, keep="last")
 
 
 def _parse_each(values: pd.Series, parser: object) -> pd.Series:
@@ -436,14 +371,15 @@ def _reserved(connection: duckdb.DuckDBPyConnection, notes: list[str]) -> pd.Dat
     frame = frame.astype({"term_years": "int64"})
     offering_key = [*KEY_COLUMNS, "offering_class", "term_years", "payment_option"]
     prices = frame.groupby(offering_key)[["upfront_usd", "recurring_hourly_usd"]].nunique()
-    several = prices.max(axis=1) > 1
-    if several.any():
-        described = "; ".join(" ".join(map(str, key)) for key in prices.index[several][:_MAX_NOTED])
-        notes.append(
-            f"reserved: {int(several.sum())} offering(s) owned at several prices (bought at "
-            f"different times: {described}); kept the price of the latest-starting RI"
-        )
-    frame = frame.sort_values("ri_start", kind="stable").drop_duplicates(offering_key, keep="last")
+    frame = _keep_latest(
+        frame,
+        offering_key,
+        "ri_start",
+        several=prices.max(axis=1) > 1,
+        note="reserved: {count} offering(s) owned at several prices (bought at different "
+        "times: {keys}); kept the price of the latest-starting RI",
+        notes=notes,
+    )
     return frame.drop(columns="ri_start").sort_values(offering_key).reset_index(drop=True)
 
 
@@ -499,14 +435,15 @@ def _savings_plans(
     frame = frame.astype({"term_years": "int64"})
     plan_key = [*KEY_COLUMNS, "plan_type", "term_years", "payment_option"]
     spread = frame.groupby(plan_key)[["low", "high"]].agg({"low": "min", "high": "max"})
-    varies = spread["high"] > spread["low"]
-    if varies.any():
-        described = "; ".join(" ".join(map(str, key)) for key in spread.index[varies][:_MAX_NOTED])
-        notes.append(
-            f"savings plans: {int(varies.sum())} key(s) billed at several rates by one plan type "
-            f"({described}); kept the most recent row's rate"
-        )
-    frame = frame.sort_values("latest_start", kind="stable").drop_duplicates(plan_key, keep="last")
+    frame = _keep_latest(
+        frame,
+        plan_key,
+        "latest_start",
+        several=spread["high"] > spread["low"],
+        note="savings plans: {count} key(s) billed at several rates by one plan type ({keys}); "
+        "kept the most recent row's rate",
+        notes=notes,
+    )
     table = pd.DataFrame(
         {
             **{column: frame[column] for column in plan_key},
@@ -553,22 +490,20 @@ def read_cur_rates(paths: Sequence[str | Path]) -> PriceCatalog:
         A file that is missing, empty, HTML, a truncated gzip, not a CUR (the needed and the found
         columns are named), billed in another currency than USD, or without EC2 instance rows.
     """
-    files = _expand(paths)
-    for file in files:
-        sniff(file)
-    parquet_files = [file for file in files if _is_parquet(file)]
-    csv_files = [file for file in files if file not in parquet_files]
-    where = _describe_files(files)
+    files = cur_files(paths)
+    where = describe_files(files)
     connection = duckdb.connect(":memory:")
     try:
         connection.execute("SET TimeZone = 'UTC'")
-        selects = [
-            _group_select(connection, group, parquet)
-            for group, parquet in ((parquet_files, True), (csv_files, False))
-            if group
-        ]
+        select = cur_select_sql(
+            connection,
+            files,
+            required=REQUIRED_COLUMNS,
+            optional=OPTIONAL_COLUMNS,
+            what=CUR_WHAT,
+        )
         try:
-            connection.execute("CREATE TEMP VIEW raw AS " + " UNION ALL ".join(selects))
+            connection.execute("CREATE TEMP VIEW raw AS " + select)
             connection.execute(_TYPED_VIEW)
             return _catalog(connection, files, where)
         except duckdb.Error as error:
