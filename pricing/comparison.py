@@ -15,6 +15,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from pricing.catalog import KEY_COLUMNS, PriceCatalog
+from pricing.errors import UnknownInstanceTypeError
+from pricing.instance_types import instance_families, normalization_factor
 from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS
 
 HOURS_PER_MONTH: Final = 730.0
@@ -44,6 +46,18 @@ COMPARISON_COLUMNS: Final = (
     "derived",
 )
 _COMPUTED_COLUMNS: Final = ("on_demand_hourly_usd", "discount_pct", "break_even_months")
+
+
+def _size_rank(instance_types: pd.Series) -> npt.NDArray[np.float64]:
+    """Normalization factor of each type, for ordering sizes (``inf`` where unknown)."""
+    codes, uniques = pd.factorize(instance_types)
+    ranks = []
+    for name in uniques:
+        try:
+            ranks.append(normalization_factor(str(name)))
+        except UnknownInstanceTypeError:
+            ranks.append(np.inf)
+    return np.asarray(ranks, dtype=np.float64)[codes]
 
 
 def break_even_months(
@@ -145,7 +159,10 @@ def compare_offerings(
     table["_order"] = table["instrument"].map(order)
     payment_order = {"": 0, "No Upfront": 1, "Partial Upfront": 2, "All Upfront": 3}
     table["_payment"] = table["payment_option"].map(payment_order)
+    table["_family"] = instance_families(table["instance_type"])
+    table["_size"] = _size_rank(table["instance_type"])
     table = table.sort_values(
-        [*KEY_COLUMNS, "_order", "term_years", "_payment"], na_position="first"
+        ["region", "_family", "_size", *KEY_COLUMNS[1:], "_order", "term_years", "_payment"],
+        na_position="first",
     )
     return table.loc[:, list(COMPARISON_COLUMNS)].reset_index(drop=True)

@@ -120,8 +120,7 @@ def show(
         emit_frame(
             _for_people(table),
             "table",
-            title=f"Rates from: {' > '.join(resolved.layers)}  (derived: computed from other "
-            "rates, see `commitopt pricing info`)",
+            title=f"Rates from {' > '.join(resolved.layers)}; derived = computed from other rates",
             float_digits={"upfront": 0, "disc %": 1, "break-even mo": 1},
         )
     else:
