@@ -15,21 +15,18 @@ Bulk file (``offers/v1.0/aws/AmazonEC2/current/index.json``)::
      "Reserved": {...}}, "version": "...", "publicationDate": "..."}
 
 Both flatten to the long price rows of :mod:`pricing.readers.price_list_rows`. The bulk file is
-streamed: a small incremental parser walks the top-level objects and decodes one product or one
-SKU's terms at a time, keeping only EC2 instance products and their terms (in Arrow batches), so
-memory grows with the kept price rows (a few hundred MB for the full global offer), not with the
-file (several GB, which ``json.load`` would need about ten times over).
+streamed (:mod:`pricing.readers.json_stream`): the top-level objects are walked and one product or
+one SKU's terms decoded at a time, keeping only EC2 instance products and their terms (in Arrow
+batches), so memory grows with the kept price rows (a few hundred MB for the full global offer), not
+with the file (several GB, which ``json.load`` would need about ten times over).
 """
 
 from __future__ import annotations
 
-import gzip
-import json
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 import pandas as pd
 import pyarrow as pa
@@ -37,6 +34,7 @@ import pyarrow as pa
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.errors import PriceFileError
 from pricing.readers.common import sniff
+from pricing.readers.json_stream import CHUNK_CHARS, open_json
 from pricing.readers.price_list_rows import (
     COMPUTE_PRODUCT_FAMILIES,
     PriceRowFrames,
@@ -70,9 +68,9 @@ PRICE_FIELDS: Final = (
 )
 _TERM_TYPES: Final = ("OnDemand", "Reserved")
 _BATCH_ROWS: Final = 100_000
-_CHUNK_CHARS: Final = 1 << 20
-_NON_SPACE: Final = re.compile(r"\S")
-_DECODER: Final = json.JSONDecoder()
+_CHUNK_CHARS: Final = CHUNK_CHARS  # read size [characters]; tests shrink it
+_JSON_FIX: Final = "download the price file again (it may be truncated)"
+_SYNTAX_MESSAGE: Final = "malformed JSON at character {offset}: {detail}"
 
 
 class _PriceRowCollector:
@@ -238,27 +236,29 @@ def read_price_list_json(path: str | Path, *, regions: Iterable[str] = ()) -> Pr
     file = sniffed.path
     collector = _PriceRowCollector()
     header: dict[str, Any] = {}
-    opener = gzip.open if sniffed.compressed == "gzip" else open
-    with opener(file, "rt", encoding="utf-8-sig") as stream:
-        cursor = _JsonCursor(stream, file)
-        products_seen = False
-        for key in cursor.members():
+    products_seen = False
+    with open_json(
+        sniffed, fix=_JSON_FIX, chunk_chars=_CHUNK_CHARS, syntax_message=_SYNTAX_MESSAGE
+    ) as stream:
+        for key in stream.members():
             if key == "products":
                 products_seen = True
-                for _sku in cursor.members():
-                    product = cursor.value()
+                for _sku in stream.members():
+                    product = stream.value()
                     if isinstance(product, Mapping):
                         collector.add_product(product)
             elif key == "terms":
-                for term_type in cursor.members():
-                    for sku in cursor.members():
-                        terms = cursor.value()
-                        wanted = not products_seen or sku in collector.kept_skus
-                        if wanted and isinstance(terms, Mapping):
+                for term_type in stream.members():
+                    for sku in stream.members():
+                        if products_seen and sku not in collector.kept_skus:
+                            stream.skip()
+                            continue
+                        terms = stream.value()
+                        if isinstance(terms, Mapping):
                             collector.add_terms(term_type, sku, terms)
             else:
-                header[key] = cursor.value()
-        cursor.expect_end()
+                header[key] = stream.value()
+        stream.expect_end()
     offer = header.get("offerCode")
     if not products_seen or offer != "AmazonEC2":
         raise PriceFileError(
@@ -283,92 +283,3 @@ def read_price_list_json(path: str | Path, *, regions: Iterable[str] = ()) -> Pr
         notes=frames.notes,
     )
     return PriceCatalog.from_frames(metadata, on_demand=frames.on_demand, reserved=frames.reserved)
-
-
-class _JsonCursor:
-    """Walks a JSON text incrementally: object members one at a time, small values decoded whole."""
-
-    def __init__(self, stream: IO[str], origin: Path) -> None:
-        self._stream = stream
-        self._origin = origin
-        self._buffer = ""
-        self._pos = 0
-        self._consumed = 0
-        self._eof = False
-
-    def _error(self, problem: str) -> PriceFileError:
-        offset = self._consumed + self._pos
-        return PriceFileError(
-            self._origin,
-            f"malformed JSON at character {offset}: {problem}",
-            "download the price file again (it may be truncated)",
-        )
-
-    def _more(self) -> bool:
-        if self._eof:
-            return False
-        chunk = self._stream.read(_CHUNK_CHARS)
-        if not chunk:
-            self._eof = True
-            return False
-        self._consumed += self._pos
-        self._buffer = self._buffer[self._pos :] + chunk
-        self._pos = 0
-        return True
-
-    def peek(self) -> str:
-        """The next non-space character, without consuming it ('' at the end)."""
-        while True:
-            match = _NON_SPACE.search(self._buffer, self._pos)
-            if match is not None:
-                self._pos = match.start()
-                return self._buffer[self._pos]
-            self._pos = len(self._buffer)
-            if not self._more():
-                return ""
-
-    def expect(self, char: str) -> None:
-        """Consume ``char`` (after spaces) or raise."""
-        found = self.peek()
-        if found != char:
-            raise self._error(f"expected {char!r}, found {found or 'the end of the file'!r}")
-        self._pos += 1
-
-    def expect_end(self) -> None:
-        """Raise unless only spaces remain."""
-        found = self.peek()
-        if found:
-            raise self._error(f"unexpected {found!r} after the top-level object")
-
-    def value(self) -> Any:
-        """Decode the next complete JSON value."""
-        self.peek()
-        while True:
-            try:
-                decoded, end = _DECODER.raw_decode(self._buffer, self._pos)
-            except json.JSONDecodeError as error:
-                if not self._more():
-                    raise self._error(error.msg) from None
-                continue
-            if end < len(self._buffer) or not self._more():
-                self._pos = end
-                return decoded
-
-    def members(self) -> Iterator[str]:
-        """Yield each key of the next object; the caller consumes each value before resuming."""
-        self.expect("{")
-        if self.peek() == "}":
-            self._pos += 1
-            return
-        while True:
-            key = self.value()
-            if not isinstance(key, str):
-                raise self._error(f"expected an object key, found {key!r}")
-            self.expect(":")
-            yield key
-            found = self.peek()
-            self._pos += 1
-            if found == "}":
-                return
-            if found != ",":
-                raise self._error(f"expected ',' or '}}', found {found or 'the end'!r}")

@@ -11,21 +11,16 @@ CSV layout: five preamble lines (``FormatVersion``, ``Disclaimer``, ``Publicatio
 regional files are hundreds of megabytes, so the CSV is read with DuckDB (all columns as text, only
 the needed columns, filtered in SQL) under a memory limit.
 
-JSON layout: ``version``, ``publicationDate``, ``products`` (the plans: ``sku``, ``productFamily``,
-``attributes.purchaseOption`` ...) and ``terms.savingsPlan`` (per plan ``sku``,
-``leaseContractLength {duration, unit}`` and ``rates`` with ``discountedUsageType``,
-``discountedOperation``, ``discountedServiceCode``, ``rateCode``, ``unit``,
-``discountedRate {price, currency}``). It is read incrementally, one plan at a time, so memory stays
-bounded by the largest plan rather than the whole file.
+JSON layout: ``version``, ``publicationDate``, ``products`` (the plans) and ``terms.savingsPlan``
+(each plan's rates); :mod:`pricing.readers.savings_plans_json` walks it incrementally, one plan at a
+time, so memory stays bounded by the largest plan rather than the whole file.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
-import json
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,12 +30,13 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
 
 from pricing.catalog import KEY_COLUMNS, SAVINGS_PLAN_COLUMNS, CatalogMetadata, PriceCatalog
 from pricing.errors import CommitoptInputError, PriceFileError
 from pricing.offerings import parse_payment_option, parse_savings_plan_type, parse_term_years
 from pricing.readers.common import SniffedFile, require_columns, sniff
+from pricing.readers.json_stream import JsonStream, open_json
+from pricing.readers.savings_plans_json import JSON_NAMES, json_row_name, offer_json_rates
 from pricing.regions import REGION_TO_PREFIX, check_region
 from pricing.usage_types import keys_from_usage_types
 
@@ -86,17 +82,6 @@ _CSV_NAMES: Final[dict[str, str]] = {
     **_CSV_REQUIRED,
     **_CSV_OPTIONAL,
     "term": "LeaseContractLength and LeaseContractLengthUnit",
-}
-_JSON_NAMES: Final[dict[str, str]] = {
-    "rate_code": "rateCode",
-    "plan_family": "productFamily",
-    "payment": "attributes.purchaseOption",
-    "term": "leaseContractLength",
-    "usage_type": "discountedUsageType",
-    "operation": "discountedOperation",
-    "rate": "discountedRate.price",
-    "currency": "discountedRate.currency",
-    "unit": "unit",
 }
 _INSTANCE_USAGE: Final = r"(?:BoxUsage|DedicatedUsage):"
 _CSV_FIX: Final = "download the Savings Plans offer file again and import it unmodified"
@@ -496,6 +481,9 @@ def _line_containing(sniffed: SniffedFile, text: str) -> int | None:
 
 # ------------------------------------------------------------------------------------------ JSON
 
+_JsonStream = JsonStream
+"""The incremental JSON reader (by its former name here: tests shrink its ``_CHUNK`` read size)."""
+
 
 def read_savings_plans_json(path: str | Path, *, regions: Sequence[str] = ()) -> PriceCatalog:
     """Read the EC2 Savings Plans rates of an AWS Savings Plans offer JSON file (plain or gzip).
@@ -518,21 +506,9 @@ def read_savings_plans_json(path: str | Path, *, regions: Sequence[str] = ()) ->
         raise PriceFileError(
             file, "not a JSON object", "pass an AWS Savings Plans offer file (.../index.json)"
         )
-    opener: Callable[..., IO[str]] = gzip.open if sniffed.compressed == "gzip" else open
-    with opener(file, "rt", encoding="utf-8-sig") as stream:
-        header, products, rate_frames = _walk_offer_json(_JsonStream(file, stream))
-    if "publicationDate" not in header:
-        raise PriceFileError(file, "no publicationDate", "import the offer file unmodified")
-    if products is None or rate_frames is None:
-        missing = "products" if products is None else "terms.savingsPlan"
-        raise PriceFileError(
-            file,
-            f"no {missing} section: this is not a Savings Plans offer file",
-            "pass an AWS Savings Plans offer file (AWSComputeSavingsPlan .../index.json)",
-        )
-    rates = pd.concat(rate_frames, ignore_index=True) if rate_frames else _empty_rates()
-    raw = _join_products(file, rates, products)
-    source = RateSource(str(file), _JSON_NAMES, _json_row_name, _JSON_FIX)
+    with open_json(sniffed, fix=_JSON_FIX) as stream:
+        header, raw = offer_json_rates(stream, _INSTANCE_USAGE)
+    source = RateSource(str(file), JSON_NAMES, json_row_name, _JSON_FIX)
     table, notes = savings_plans_table(raw, source, regions)
     version = header.get("version", "(unknown version)")
     metadata = CatalogMetadata(
@@ -540,248 +516,3 @@ def read_savings_plans_json(path: str | Path, *, regions: Sequence[str] = ()) ->
         as_of=_as_of(file, header["publicationDate"], "publicationDate"),
     )
     return _catalog(file, table, notes, regions, metadata)
-
-
-def _json_row_name(row: pd.Series) -> str:
-    return f"savingsPlan {row.get('sku')}, rate {row.get('rate_code')}"
-
-
-_RATE_FIELDS: Final[dict[str, str]] = {
-    "rateCode": "rate_code",
-    "discountedUsageType": "usage_type",
-    "discountedOperation": "operation",
-    "discountedServiceCode": "service_code",
-    "unit": "unit",
-    "discountedRate.price": "rate",
-    "discountedRate.currency": "currency",
-}
-_PRODUCT_FIELDS: Final[dict[str, str]] = {
-    "sku": "sku",
-    "productFamily": "plan_family",
-    "attributes.purchaseOption": "payment",
-}
-
-
-def _walk_offer_json(
-    stream: _JsonStream,
-) -> tuple[dict[str, Any], list[Any] | None, list[pd.DataFrame] | None]:
-    """Walk the offer object: small top-level values, the products, and each plan's EC2 rates."""
-    header: dict[str, Any] = {}
-    products: list[Any] | None = None
-    rate_frames: list[pd.DataFrame] | None = None
-    for key in stream.members():
-        if key == "products":
-            value = stream.value()
-            if not isinstance(value, list):
-                raise stream.error(
-                    "products is not a list (an EC2 price list, not a Savings Plan one?)"
-                )
-            products = value
-        elif key == "terms":
-            for term_kind in stream.members():
-                if term_kind != "savingsPlan":
-                    stream.value()
-                    continue
-                rate_frames = rate_frames or []
-                for term in stream.items():
-                    rate_frames.append(_term_rates(stream.path, term))
-        else:
-            header[key] = stream.value()
-    return header, products, rate_frames
-
-
-def _term_rates(path: Path, term: Any) -> pd.DataFrame:
-    """The EC2 instance-usage rates of one ``terms.savingsPlan`` element, as raw text columns."""
-    if not isinstance(term, dict) or not isinstance(term.get("rates"), list):
-        sku = term.get("sku") if isinstance(term, dict) else None
-        raise PriceFileError(
-            path, f"savingsPlan term {sku} has no list of rates", "import the offer file unmodified"
-        )
-    sku = str(term.get("sku", ""))
-    lease = term.get("leaseContractLength")
-    if not isinstance(lease, dict) or "duration" not in lease or "unit" not in lease:
-        raise PriceFileError(
-            path,
-            f"savingsPlan {sku}: field leaseContractLength {{duration, unit}} is missing",
-            _JSON_FIX,
-        )
-    if not term["rates"]:
-        return _empty_rates()
-    frame = _records_frame(path, term["rates"], f"the rates of savingsPlan {sku}")
-    absent = [field for field in _RATE_FIELDS if field not in frame]
-    if absent:
-        raise PriceFileError(
-            path,
-            f"savingsPlan {sku}: the rates have no field {', '.join(absent)}",
-            _JSON_FIX,
-        )
-    frame = frame.loc[:, list(_RATE_FIELDS)].rename(columns=_RATE_FIELDS).astype("string")
-    for column in ("service_code", "usage_type"):
-        missing = frame[column].isna().to_numpy()
-        if missing.any():
-            code = frame.loc[missing, "rate_code"].iloc[0]
-            raise PriceFileError(
-                path,
-                f"savingsPlan {sku}, rate {code}: field {_json_field(column)} is missing",
-                _JSON_FIX,
-            )
-    ec2 = frame["service_code"].eq("AmazonEC2") & frame["usage_type"].str.contains(
-        _INSTANCE_USAGE, regex=True
-    )
-    frame = frame.loc[ec2.to_numpy()].copy()
-    frame["sku"] = sku
-    frame["term"] = f"{lease['duration']} {lease['unit']}"
-    return frame
-
-
-def _records_frame(path: Path, records: list[Any], what: str) -> pd.DataFrame:
-    """A list of JSON objects as a table, nested objects flattened to ``parent.child`` columns."""
-    try:
-        return pa.Table.from_pylist(records).flatten().to_pandas()  # fast path, uniform types
-    except (pa.ArrowException, TypeError, AttributeError):
-        pass
-    try:
-        return pd.json_normalize(records)
-    except (TypeError, AttributeError, ValueError) as error:
-        raise PriceFileError(
-            path, f"{what} are not all JSON objects ({error})", _JSON_FIX
-        ) from error
-
-
-def _empty_rates() -> pd.DataFrame:
-    return pd.DataFrame(columns=["sku", "term", *_RATE_FIELDS.values()], dtype="string")
-
-
-def _json_field(column: str) -> str:
-    return {value: key for key, value in _RATE_FIELDS.items()}.get(column, column)
-
-
-def _join_products(path: Path, rates: pd.DataFrame, products: list[Any]) -> pd.DataFrame:
-    """Attach each rate's plan family and payment option from its product (by plan SKU)."""
-    table = _records_frame(path, products, "the products")
-    absent = [field for field in _PRODUCT_FIELDS if field not in table]
-    if absent:
-        raise PriceFileError(path, f"the products have no field {', '.join(absent)}", _JSON_FIX)
-    table = table.loc[:, list(_PRODUCT_FIELDS)].rename(columns=_PRODUCT_FIELDS).astype("string")
-    duplicated = table["sku"].duplicated().to_numpy()
-    if duplicated.any():
-        raise PriceFileError(
-            path, f"product SKU {table.loc[duplicated, 'sku'].iloc[0]} is listed twice", _JSON_FIX
-        )
-    joined = rates.merge(table, on="sku", how="left", indicator=True)
-    orphan = joined["_merge"].eq("left_only").to_numpy()
-    if orphan.any():
-        raise PriceFileError(
-            path,
-            f"savingsPlan term {joined.loc[orphan, 'sku'].iloc[0]} has no product in products",
-            _JSON_FIX,
-        )
-    return joined.drop(columns="_merge")
-
-
-class _JsonStream:
-    """Incremental reader of one large JSON document.
-
-    Walks objects and arrays key by key / item by item and decodes only the values asked for,
-    keeping in memory the unread rest of a chunk and the value being decoded.
-    """
-
-    _CHUNK = 1 << 20
-    _WHITESPACE = re.compile(r"[ \t\r\n]*")
-
-    def __init__(self, path: Path, stream: IO[str]) -> None:
-        self.path = path
-        self._stream = stream
-        self._buffer = ""
-        self._position = 0
-        self._consumed = 0
-        self._eof = False
-        self._decoder = json.JSONDecoder()
-
-    def error(self, problem: str, offset: int | None = None) -> PriceFileError:
-        """A :class:`PriceFileError` at the current (or the given) character offset in the file."""
-        offset = self._consumed + self._position if offset is None else offset
-        return PriceFileError(self.path, f"{problem} (at character {offset:,})", _JSON_FIX)
-
-    def _fill(self) -> bool:
-        """Read more text (at least as much as is buffered); False at the end of the file."""
-        if self._eof:
-            return False
-        self._consumed += self._position
-        self._buffer = self._buffer[self._position :]
-        self._position = 0
-        more = self._stream.read(max(self._CHUNK, len(self._buffer)))
-        if not more:
-            self._eof = True
-            return False
-        self._buffer += more
-        return True
-
-    def _peek(self) -> str:
-        while True:
-            match = self._WHITESPACE.match(self._buffer, self._position)
-            self._position = match.end() if match else self._position
-            if self._position < len(self._buffer):
-                return self._buffer[self._position]
-            if not self._fill():
-                return ""
-
-    def _expect(self, char: str) -> None:
-        found = self._peek()
-        if found != char:
-            shown = repr(found) if found else "the end of the file (truncated?)"
-            raise self.error(f"expected {char!r} but found {shown}")
-        self._position += 1
-
-    def _more(self, closing: str) -> bool:
-        """After an item: True if a comma follows, False at ``closing``."""
-        found = self._peek()
-        if found == ",":
-            self._position += 1
-            return True
-        self._expect(closing)
-        return False
-
-    def value(self) -> Any:
-        """Decode the next complete JSON value."""
-        self._peek()
-        while True:
-            try:
-                value, end = self._decoder.raw_decode(self._buffer, self._position)
-            except json.JSONDecodeError as error:
-                offset = self._consumed + error.pos  # before _fill moves the buffer
-                incomplete = error.pos + 65_536 >= len(self._buffer)
-                if incomplete and self._fill():
-                    continue
-                problem = f"malformed or truncated JSON ({error.msg})"
-                raise self.error(problem, offset) from error
-            if end == len(self._buffer) and self._fill():
-                continue  # a number or literal may go on in the next chunk
-            self._position = end
-            return value
-
-    def members(self) -> Iterator[str]:
-        """Iterate over the keys of the object that starts here; read or skip each value."""
-        self._expect("{")
-        if self._peek() == "}":
-            self._position += 1
-            return
-        while True:
-            key = self.value()
-            if not isinstance(key, str):
-                raise self.error("expected an object key")
-            self._expect(":")
-            yield key
-            if not self._more("}"):
-                return
-
-    def items(self) -> Iterator[Any]:
-        """Iterate over the decoded items of the array that starts here."""
-        self._expect("[")
-        if self._peek() == "]":
-            self._position += 1
-            return
-        while True:
-            yield self.value()
-            if not self._more("]"):
-                return
