@@ -34,7 +34,7 @@ import pyarrow as pa
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.errors import PriceFileError
 from pricing.readers.common import sniff
-from pricing.readers.json_stream import CHUNK_CHARS, open_json
+from pricing.readers.json_stream import open_json
 from pricing.readers.price_list_rows import (
     COMPUTE_PRODUCT_FAMILIES,
     PriceRowFrames,
@@ -68,7 +68,6 @@ PRICE_FIELDS: Final = (
 )
 _TERM_TYPES: Final = ("OnDemand", "Reserved")
 _BATCH_ROWS: Final = 100_000
-_CHUNK_CHARS: Final = CHUNK_CHARS  # read size [characters]; tests shrink it
 _JSON_FIX: Final = "download the price file again (it may be truncated)"
 _SYNTAX_MESSAGE: Final = "malformed JSON at character {offset}: {detail}"
 
@@ -237,9 +236,7 @@ def read_price_list_json(path: str | Path, *, regions: Iterable[str] = ()) -> Pr
     collector = _PriceRowCollector()
     header: dict[str, Any] = {}
     products_seen = False
-    with open_json(
-        sniffed, fix=_JSON_FIX, chunk_chars=_CHUNK_CHARS, syntax_message=_SYNTAX_MESSAGE
-    ) as stream:
+    with open_json(sniffed, fix=_JSON_FIX, syntax_message=_SYNTAX_MESSAGE) as stream:
         for key in stream.members():
             if key == "products":
                 products_seen = True

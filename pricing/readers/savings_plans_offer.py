@@ -35,7 +35,7 @@ from pricing.catalog import KEY_COLUMNS, SAVINGS_PLAN_COLUMNS, CatalogMetadata, 
 from pricing.errors import CommitoptInputError, PriceFileError
 from pricing.offerings import parse_payment_option, parse_savings_plan_type, parse_term_years
 from pricing.readers.common import SniffedFile, require_columns, sniff
-from pricing.readers.json_stream import JsonStream, open_json
+from pricing.readers.json_stream import open_json
 from pricing.readers.savings_plans_json import JSON_NAMES, json_row_name, offer_json_rates
 from pricing.regions import REGION_TO_PREFIX, check_region
 from pricing.usage_types import keys_from_usage_types
@@ -480,9 +480,6 @@ def _line_containing(sniffed: SniffedFile, text: str) -> int | None:
 
 
 # ------------------------------------------------------------------------------------------ JSON
-
-_JsonStream = JsonStream
-"""The incremental JSON reader (by its former name here: tests shrink its ``_CHUNK`` read size)."""
 
 
 def read_savings_plans_json(path: str | Path, *, regions: Sequence[str] = ()) -> PriceCatalog:

@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-import pricing.readers.price_list_json as price_list_json
 from pricing.errors import PriceFileError
+from pricing.readers.json_stream import JsonStream
 from pricing.readers.price_list_json import parse_price_list_items, read_price_list_json
 
 FIXTURE = (
@@ -181,7 +181,7 @@ def test_bulk_json_gzip_compact_and_tiny_chunks(
     expected = read_price_list_json(bulk_file)
     packed = tmp_path / "index.json.gz"
     packed.write_bytes(gzip.compress(json.dumps(bulk_offer([load_record()])).encode()))
-    monkeypatch.setattr(price_list_json, "_CHUNK_CHARS", 7)  # every value spans chunk borders
+    monkeypatch.setattr(JsonStream, "_CHUNK", 7)  # every value spans chunk borders
     again = read_price_list_json(packed)
     pd.testing.assert_frame_equal(again.reserved, expected.reserved)
     pd.testing.assert_frame_equal(again.on_demand, expected.on_demand)

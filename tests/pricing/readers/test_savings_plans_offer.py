@@ -17,7 +17,7 @@ import pytest
 from pricing.catalog import PriceCatalog
 from pricing.errors import PriceFileError
 from pricing.platforms import OPERATION_TO_PLATFORM
-from pricing.readers import savings_plans_offer
+from pricing.readers.json_stream import JsonStream
 from pricing.readers.savings_plans_offer import read_savings_plans_csv, read_savings_plans_json
 
 DATA = Path(__file__).parents[2] / "data" / "pricing"
@@ -166,7 +166,7 @@ def test_json_read_in_tiny_chunks_and_gzipped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, catalog: PriceCatalog
 ) -> None:
     """The incremental JSON reader gives the same rates whatever the chunk boundaries."""
-    monkeypatch.setattr(savings_plans_offer._JsonStream, "_CHUNK", 7)
+    monkeypatch.setattr(JsonStream, "_CHUNK", 7)
     packed = tmp_path / "index.json.gz"
     packed.write_bytes(gzip.compress(JSON_FIXTURE.read_bytes()))
     compact = tmp_path / "compact.json"
