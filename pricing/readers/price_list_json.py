@@ -37,6 +37,8 @@ from pricing.readers.common import sniff
 from pricing.readers.json_stream import open_json
 from pricing.readers.price_list_rows import (
     COMPUTE_PRODUCT_FAMILIES,
+    PRICE_FIELDS,
+    PRODUCT_FIELDS,
     PriceRowFrames,
     frames_from_price_rows,
     load_price_rows_sql,
@@ -44,28 +46,6 @@ from pricing.readers.price_list_rows import (
 )
 from pricing.regions import LOCATION_TO_REGION
 
-PRODUCT_FIELDS: Final = (
-    "sku",
-    "product_family",
-    "location_type",
-    "tenancy",
-    "capacity",
-    "market",
-    "usage_type",
-    "operation",
-    "region_code",
-)
-PRICE_FIELDS: Final = (
-    "sku",
-    "term_type",
-    "term_code",
-    "unit",
-    "price_text",
-    "currency",
-    "lease",
-    "purchase",
-    "offering_class",
-)
 _TERM_TYPES: Final = ("OnDemand", "Reserved")
 _BATCH_ROWS: Final = 100_000
 _JSON_FIX: Final = "download the price file again (it may be truncated)"

@@ -35,7 +35,7 @@ from pricing.platforms import OPERATION_TO_PLATFORM
 from pricing.regions import PREFIX_TO_REGION
 from pricing.usage_types import INSTANCE_USAGE_TENANCY
 
-LONG_COLUMNS: Final = (
+PRICE_FIELDS: Final = (
     "sku",
     "term_code",
     "term_type",
@@ -45,6 +45,11 @@ LONG_COLUMNS: Final = (
     "lease",
     "purchase",
     "offering_class",
+)
+"""Fields of one price dimension (a rate of a SKU's term)."""
+
+PRODUCT_FIELDS: Final = (
+    "sku",
     "product_family",
     "location_type",
     "tenancy",
@@ -54,6 +59,9 @@ LONG_COLUMNS: Final = (
     "operation",
     "region_code",
 )
+"""Fields of one product (SKU)."""
+
+LONG_COLUMNS: Final = (*PRICE_FIELDS, *PRODUCT_FIELDS[1:])
 """Columns of the long price rows every reader produces (all text)."""
 
 COMPUTE_PRODUCT_FAMILIES: Final = ("Compute Instance", "Compute Instance (bare metal)")
