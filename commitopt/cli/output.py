@@ -30,6 +30,18 @@ def format_option(function: F) -> F:
     )(function)
 
 
+def report_format_option(function: F) -> F:
+    """``--output table|json|csv`` for import commands, whose ``--format`` names the input."""
+    return click.option(
+        "--output",
+        "output_format",
+        type=click.Choice(OUTPUT_FORMATS),
+        default="table",
+        show_default=True,
+        help="How to print the import report: table, or json / csv (payload only).",
+    )(function)
+
+
 def _json_default(value: object) -> object:
     if hasattr(value, "isoformat"):
         return value.isoformat()

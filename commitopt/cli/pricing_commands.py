@@ -11,7 +11,7 @@ import pandas as pd
 
 from commitopt.catalogs import local_catalog_path, resolve_catalog, write_into_catalog
 from commitopt.cli.options import catalog_options, into_option, multi_option, profile_option
-from commitopt.cli.output import emit_frame, emit_mapping, format_option
+from commitopt.cli.output import emit_frame, emit_mapping, format_option, report_format_option
 from commitopt.cli.progress import progress_bar
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.comparison import INSTRUMENTS, compare_offerings
@@ -178,7 +178,7 @@ IMPORT_EPILOG = """
 Examples:
   commitopt pricing import index.csv                       # AWS Price List EC2 bulk CSV
   commitopt pricing import us-east-1.csv.gz savings-plans-us-east-1.csv --region us-east-1
-  commitopt pricing import instances.json --input-format ec2instances-info
+  commitopt pricing import instances.json --format ec2instances-info --output json
   commitopt pricing import cur-2025-10.parquet --into team-catalog.parquet
 """
 
@@ -186,7 +186,7 @@ Examples:
 @pricing.command("import", epilog=IMPORT_EPILOG)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "--input-format",
+    "--format",
     "file_format",
     type=click.Choice(["auto", *FORMATS]),
     default="auto",
@@ -200,7 +200,7 @@ Examples:
 @click.option(
     "--replace", is_flag=True, help="Start the catalog afresh instead of merging into it."
 )
-@format_option
+@report_format_option
 def import_(
     files: tuple[Path, ...],
     file_format: str,

@@ -84,7 +84,7 @@ def detect_format(path: str | Path) -> str:
         "not a recognised price file",
         "pass an AWS Price List EC2 or Savings Plans offer file (CSV or JSON), an "
         "ec2instances.info instances.json, a CUR, or a commitopt catalog; or name the format "
-        f"with --input-format ({', '.join(FORMATS)})",
+        f"with --format ({', '.join(FORMATS)})",
     )
 
 

@@ -98,7 +98,7 @@ def test_import_catalog_then_show_prefers_it(run_cli: RunCli, tmp_path: Path) ->
               "tenancy": "Shared", "on_demand_hourly_usd": 0.08}]
         ),
     ).to_parquet(mine)  # fmt: skip
-    imported = run_cli("pricing", "import", str(mine), "--format", "json")
+    imported = run_cli("pricing", "import", str(mine), "--output", "json")
     assert imported.exit_code == 0, imported.stderr
     assert json.loads(imported.stdout)[0]["on_demand_rates"] == 1
     shown = run_cli(
@@ -123,7 +123,7 @@ def test_import_of_bad_file_writes_nothing(run_cli: RunCli, tmp_path: Path) -> N
 
 def test_import_real_price_list_reports_what_it_skipped(run_cli: RunCli) -> None:
     sample = Path(__file__).parents[1] / "data/pricing/ec2priceit_3-global-pricing-file-sample.csv"
-    result = run_cli("pricing", "import", str(sample), "--format", "json")
+    result = run_cli("pricing", "import", str(sample), "--output", "json")
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)[0]
     assert summary["reserved_offerings"] == 18 and summary["on_demand_rates"] == 3
