@@ -1,0 +1,274 @@
+"""The one aggregation SQL: CUR-shaped line items -> hourly EC2 instance demand per key.
+
+Demand is all EC2 instance usage, whether billed on-demand or covered by a Reserved Instance or a
+Savings Plan: line items of type ``Usage``, ``DiscountedUsage`` or ``SavingsPlanCoveredUsage`` for
+product ``AmazonEC2`` whose usage type is ``[PREFIX-]BoxUsage:type`` (shared tenancy) or
+``[PREFIX-]DedicatedUsage:type`` (dedicated). Region, instance type, tenancy and platform come from
+the usage type and the operation, in SQL, with the tables of :mod:`pricing.regions`,
+:mod:`pricing.platforms` and :mod:`pricing.usage_types` (the same pattern and tables
+:mod:`pricing.readers.price_list_rows` uses), written inline as ``VALUES`` so that the text runs
+on DuckDB and on Athena alike.
+
+Every row gets a ``reason``: ``''`` for demand, else why it is excluded (see :data:`REASONS`).
+:func:`classified_sql` aggregates rows, usage and cost per reason (and per hour and key for the
+demand) in one pass; :func:`demand_sql` and :func:`exclusion_sql` select from it.
+
+Dialect differences (the only ones; see :data:`DIALECT_FRAGMENTS`):
+
+* timestamp parsing: DuckDB ``TRY_CAST(x AS TIMESTAMPTZ)`` (text or timestamp input, NULL when
+  malformed; naive values are UTC, as AWS writes them) vs Athena ``CAST(x AS TIMESTAMP)`` (the CUR
+  table's timestamp columns);
+* timestamp literals for ``start`` / ``end``: ``TIMESTAMPTZ '...'`` vs ``TIMESTAMP '...'``.
+
+Both engines have ``regexp_extract(text, pattern, group)``; DuckDB returns ``''`` and Athena NULL
+when nothing matches, so every extraction is wrapped in ``coalesce(..., '')``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, Literal
+
+from pricing.platforms import OPERATION_TO_PLATFORM
+from pricing.readers.price_list_rows import USAGE_TYPE_SQL_PATTERN
+from pricing.regions import PREFIX_TO_REGION
+from pricing.usage_types import INSTANCE_USAGE_TENANCY
+
+Dialect = Literal["duckdb", "athena"]
+
+DEMAND_LINE_ITEM_TYPES: Final = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage")
+"""Line item types whose EC2 instance usage is demand."""
+
+KEY_COLUMNS: Final = ("account_id", "region", "instance_type", "platform", "tenancy")
+
+REASONS: Final[dict[str, str]] = {
+    "tax": "Tax line items",
+    "credit": "Credit line items",
+    "refund": "Refund line items",
+    "fee": "Fee line items (support, marketplace, ...)",
+    "RI fee": "Reserved Instance fees (RIFee): commitment cost, not usage",
+    "Savings Plan fee": "Savings Plan recurring / upfront fees",
+    "Savings Plan negation": "Savings Plan negation line items (they cancel on-demand cost)",
+    "other line item type": "other line item types (BundledDiscount, EdpDiscount, ...)",
+    "non-EC2": "line items of other services than EC2",
+    "spot": "Spot instance usage",
+    "dedicated host": "Dedicated Host usage (billed per host)",
+    "not instance usage": "EC2 usage other than instance-hours (EBS, data transfer, NAT, ...)",
+    "unknown region": "usage type prefix naming no known region",
+    "unknown platform": "operation naming no known platform",
+    "malformed timestamp": "demand rows whose usage start is not a timestamp",
+    "malformed quantity": "demand rows whose usage amount is not a number",
+    "negative quantity": "demand rows with a negative usage amount",
+}
+"""Exclusion reasons and what they mean; ``''`` means the row is demand."""
+
+INVALID_REASONS: Final = ("malformed timestamp", "malformed quantity", "negative quantity")
+"""Reasons that make the input unusable (readers raise on them rather than exclude)."""
+
+DIALECT_FRAGMENTS: Final[dict[str, dict[str, str]]] = {
+    "duckdb": {"timestamp": "TRY_CAST({} AS TIMESTAMPTZ)", "literal": "TIMESTAMPTZ '{}'"},
+    "athena": {"timestamp": "CAST({} AS TIMESTAMP)", "literal": "TIMESTAMP '{}'"},
+}
+"""The whole difference between the dialects: how a timestamp is parsed and written."""
+
+
+@dataclass(frozen=True, slots=True)
+class CurColumns:
+    """Names (or SQL expressions) of the CUR columns the aggregation reads.
+
+    The defaults are the normalised / Athena / CUR 2.0 names (``line_item_usage_type``, ...).
+    ``currency`` may be ``"NULL"`` when the source has none.
+    """
+
+    line_item_type: str = "line_item_line_item_type"
+    product_code: str = "line_item_product_code"
+    usage_type: str = "line_item_usage_type"
+    operation: str = "line_item_operation"
+    usage_start: str = "line_item_usage_start_date"
+    usage_amount: str = "line_item_usage_amount"
+    cost: str = "line_item_unblended_cost"
+    account_id: str = "line_item_usage_account_id"
+    currency: str = "line_item_currency_code"
+
+
+def sql_string(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _values(name: str, columns: tuple[str, str], mapping: dict[str, str]) -> str:
+    rows = ", ".join(f"({sql_string(k)}, {sql_string(v)})" for k, v in mapping.items())
+    return f"{name} ({columns[0]}, {columns[1]}) AS (VALUES {rows})"
+
+
+def _literal(moment: datetime | str, dialect: Dialect) -> str:
+    text = moment.isoformat(sep=" ") if isinstance(moment, datetime) else str(moment)
+    if dialect == "athena":
+        text = text.replace("T", " ")[:19]
+    return DIALECT_FRAGMENTS[dialect]["literal"].format(text.replace("'", ""))
+
+
+def classified_sql(
+    relation: str,
+    columns: CurColumns | None = None,
+    *,
+    dialect: Dialect = "duckdb",
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+) -> str:
+    """One aggregation pass: rows, usage and cost per reason, and per hour and key for demand.
+
+    Parameters
+    ----------
+    relation
+        A table name or a parenthesised ``SELECT`` with the columns named by ``columns``.
+    columns
+        Column names; the CUR defaults when omitted.
+    dialect
+        ``"duckdb"`` or ``"athena"``; see the module docstring for the differences.
+    start, end
+        Keep rows whose usage starts in ``[start, end)`` (UTC); rows with a malformed start are
+        always kept (to be reported).
+
+    Returns
+    -------
+    str
+        SQL with columns ``reason, hour, account_id, region, instance_type, platform, tenancy,
+        currency, line_items, quantity`` [instance-hours] and ``cost`` [currency]; hour and key are
+        NULL on excluded rows.
+    """
+    c = columns or CurColumns()
+    parse = DIALECT_FRAGMENTS[dialect]["timestamp"]
+    pattern = sql_string(USAGE_TYPE_SQL_PATTERN)
+    usage_type = f"coalesce(CAST({c.usage_type} AS VARCHAR), '')"
+    filters = []
+    if start is not None:
+        filters.append(f"(started IS NULL OR started >= {_literal(start, dialect)})")
+    if end is not None:
+        filters.append(f"(started IS NULL OR started < {_literal(end, dialect)})")
+    where = " AND ".join(filters) or "TRUE"
+    demand_types = ", ".join(sql_string(t) for t in DEMAND_LINE_ITEM_TYPES)
+    return f"""
+WITH {_values("usage_prefixes", ("prefix", "region"), PREFIX_TO_REGION)},
+{_values("usage_operations", ("operation", "platform"), OPERATION_TO_PLATFORM)},
+{_values("usage_kinds", ("kind", "tenancy"), INSTANCE_USAGE_TENANCY)},
+source_rows AS (
+    SELECT
+        coalesce(CAST({c.line_item_type} AS VARCHAR), '') AS line_item_type,
+        coalesce(CAST({c.product_code} AS VARCHAR), '') AS product_code,
+        {usage_type} AS usage_type,
+        trim(coalesce(CAST({c.operation} AS VARCHAR), '')) AS operation,
+        {parse.format(c.usage_start)} AS started,
+        TRY_CAST({c.usage_amount} AS DOUBLE) AS amount,
+        coalesce(TRY_CAST({c.cost} AS DOUBLE), 0.0) AS cost,
+        coalesce(CAST({c.account_id} AS VARCHAR), '') AS account_id,
+        nullif(CAST({c.currency} AS VARCHAR), '') AS currency,
+        coalesce(regexp_extract({usage_type}, {pattern}, 1), '') AS prefix,
+        coalesce(regexp_extract({usage_type}, {pattern}, 2), '') AS kind,
+        coalesce(regexp_extract({usage_type}, {pattern}, 3), '') AS instance_type
+    FROM {relation}
+), mapped AS (
+    SELECT source_rows.*,
+        CASE WHEN source_rows.prefix = '' THEN 'us-east-1' ELSE usage_prefixes.region END
+            AS region,
+        usage_operations.platform AS platform,
+        usage_kinds.tenancy AS tenancy
+    FROM source_rows
+    LEFT JOIN usage_prefixes ON usage_prefixes.prefix = source_rows.prefix
+    LEFT JOIN usage_operations ON usage_operations.operation = source_rows.operation
+    LEFT JOIN usage_kinds ON usage_kinds.kind = source_rows.kind
+    WHERE {where}
+), classified AS (
+    SELECT mapped.*, CASE
+        WHEN line_item_type = 'Tax' THEN 'tax'
+        WHEN line_item_type = 'Credit' THEN 'credit'
+        WHEN line_item_type = 'Refund' THEN 'refund'
+        WHEN line_item_type = 'Fee' THEN 'fee'
+        WHEN line_item_type = 'RIFee' THEN 'RI fee'
+        WHEN line_item_type IN ('SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee')
+            THEN 'Savings Plan fee'
+        WHEN line_item_type = 'SavingsPlanNegation' THEN 'Savings Plan negation'
+        WHEN line_item_type NOT IN ({demand_types}) THEN 'other line item type'
+        WHEN product_code <> 'AmazonEC2' THEN 'non-EC2'
+        WHEN usage_type LIKE '%SpotUsage%' THEN 'spot'
+        WHEN usage_type LIKE '%HostUsage%' OR usage_type LIKE '%HostBoxUsage%'
+            THEN 'dedicated host'
+        WHEN tenancy IS NULL OR instance_type = '' THEN 'not instance usage'
+        WHEN region IS NULL THEN 'unknown region'
+        WHEN platform IS NULL THEN 'unknown platform'
+        WHEN started IS NULL THEN 'malformed timestamp'
+        WHEN amount IS NULL THEN 'malformed quantity'
+        WHEN amount < 0 THEN 'negative quantity'
+        ELSE '' END AS reason
+    FROM mapped
+)
+SELECT reason,
+    CASE WHEN reason = '' THEN date_trunc('hour', started) END AS hour,
+    CASE WHEN reason = '' THEN account_id END AS account_id,
+    CASE WHEN reason = '' THEN region END AS region,
+    CASE WHEN reason = '' THEN instance_type END AS instance_type,
+    CASE WHEN reason = '' THEN platform END AS platform,
+    CASE WHEN reason = '' THEN tenancy END AS tenancy,
+    currency,
+    count(*) AS line_items,
+    sum(coalesce(amount, 0.0)) AS quantity,
+    sum(cost) AS cost
+FROM classified
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+"""
+
+
+def demand_sql(
+    relation: str,
+    columns: CurColumns | None = None,
+    *,
+    dialect: Dialect = "duckdb",
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+) -> str:
+    """The canonical hourly demand: ``hour, account_id, region, instance_type, platform, tenancy,
+    quantity`` [instance-hours], summed over the demand line items of ``relation``.
+
+    Parameters are those of :func:`classified_sql`.
+    """
+    inner = classified_sql(relation, columns, dialect=dialect, start=start, end=end)
+    keys = ", ".join(KEY_COLUMNS)
+    return (
+        f"SELECT hour, {keys}, sum(quantity) AS quantity FROM ({inner}) AS classified_usage "
+        f"WHERE reason = '' GROUP BY hour, {keys} ORDER BY hour, {keys}"
+    )
+
+
+def exclusion_sql(
+    relation: str,
+    columns: CurColumns | None = None,
+    *,
+    dialect: Dialect = "duckdb",
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+) -> str:
+    """Rows (``line_items``), usage and cost kept (reason ``''``) and excluded, per reason.
+
+    Parameters are those of :func:`classified_sql`.
+    """
+    inner = classified_sql(relation, columns, dialect=dialect, start=start, end=end)
+    return (
+        "SELECT reason, sum(line_items) AS line_items, sum(quantity) AS quantity, "
+        f"sum(cost) AS cost FROM ({inner}) AS classified_usage GROUP BY reason ORDER BY reason"
+    )
+
+
+__all__ = [
+    "DEMAND_LINE_ITEM_TYPES",
+    "DIALECT_FRAGMENTS",
+    "INVALID_REASONS",
+    "KEY_COLUMNS",
+    "REASONS",
+    "CurColumns",
+    "Dialect",
+    "classified_sql",
+    "demand_sql",
+    "exclusion_sql",
+    "sql_string",
+]

@@ -1,0 +1,881 @@
+"""Usage files -> the canonical hourly usage table, with one engine: DuckDB SQL over the files.
+
+Readers (each returns ``(table, report)``: the canonical table of :mod:`usage.table` and an
+:class:`ImportReport`):
+
+* :func:`read_cur` — legacy CUR (slash names ``lineItem/UsageType`` or Athena names
+  ``line_item_usage_type``; Parquet, CSV, CSV.gz; files, folders, globs);
+* :func:`read_cur2` — CUR 2.0 Data Exports (``line_item_*`` columns, ``product`` map);
+* :func:`read_focus` — FOCUS 1.0 to 1.2 exports (AWS rows; see :func:`read_focus`);
+* :func:`read_canonical` — the canonical table itself as CSV or Parquet;
+* :func:`read_usage` — any of them, the format detected from the first file's columns.
+
+The demand rule and the exclusion reasons are those of :mod:`usage.demand_sql`; the files are
+scanned by DuckDB out of core (bounded memory, spilling to a private temporary directory).
+
+Re-delivered CUR (and FOCUS) files
+----------------------------------
+AWS re-delivers a billing period in full each time it updates it: a new set of files, in a new
+folder (assembly id) or over the old ones. A billing period is read from one delivery only:
+
+1. the files of each billing period (``bill_billing_period_start_date``; the month of the usage
+   start when the column is absent) are grouped by folder; each folder is one delivery;
+2. when a period has several deliveries, the one whose newest file was modified last is kept
+   (ties: the folder whose path sorts last) and the others are reported as superseded;
+3. within the kept delivery, a file whose line items are identical to an earlier file's (same
+   row count, usage and cost sums and first/last usage hour) is a copy and is dropped too.
+
+So reading the same period twice, or an old and a new delivery together, never double-counts.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Final, Literal
+
+import duckdb
+import pandas as pd
+
+from pricing.errors import CommitoptInputError
+from pricing.platforms import PLATFORMS
+from pricing.readers.cur_columns import (
+    FILE_COLUMN,
+    cur_files,
+    cur_select_sql,
+    describe_files,
+    normalise_column_name,
+)
+from pricing.regions import REGION_TO_PREFIX
+from usage.demand_sql import (
+    INVALID_REASONS,
+    KEY_COLUMNS,
+    REASONS,
+    CurColumns,
+    classified_sql,
+    sql_string,
+)
+from usage.errors import UsageInputError
+from usage.table import USAGE_COLUMNS, spread_daily, validate_usage_table
+
+UsageFormat = Literal["cur", "cur2", "focus", "csv", "canonical", "auto"]
+PathsArg = Sequence[str | Path] | str | Path
+
+_CUR_REQUIRED: Final = (
+    "line_item_line_item_type",
+    "line_item_product_code",
+    "line_item_usage_type",
+    "line_item_operation",
+    "line_item_usage_start_date",
+    "line_item_usage_amount",
+)
+_CUR_OPTIONAL: Final = (
+    "line_item_unblended_cost",
+    "line_item_usage_account_id",
+    "line_item_currency_code",
+    "line_item_usage_end_date",
+    "bill_billing_period_start_date",
+)
+_FOCUS_REQUIRED: Final = (
+    "ChargeCategory",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ConsumedQuantity",
+    "ServiceName",
+    "ProviderName",
+)
+_FOCUS_OPTIONAL: Final = (
+    "BilledCost",
+    "BillingCurrency",
+    "BillingPeriodStart",
+    "SubAccountId",
+    "RegionId",
+    "PricingCategory",
+    "CommitmentDiscountType",
+    "ChargeDescription",
+    "ResourceType",
+    "x_UsageType",
+    "x_Operation",
+    "x_ServiceCode",
+)
+_DAY_SECONDS: Final = 86_000
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """Line items left out of the demand for one reason (see :data:`usage.demand_sql.REASONS`).
+
+    Attributes
+    ----------
+    reason
+        Short reason, e.g. ``"RI fee"``.
+    line_items
+        Rows excluded.
+    quantity
+        Their summed usage amount [the line items' own units].
+    cost
+        Their summed unblended (or billed) cost [report currency].
+    """
+
+    reason: str
+    line_items: int
+    quantity: float
+    cost: float
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import read, kept and excluded.
+
+    Attributes
+    ----------
+    format
+        ``"cur"``, ``"cur2"``, ``"focus"`` or ``"canonical"``.
+    files
+        Files read (after dropping superseded deliveries).
+    superseded_files
+        Files skipped as older deliveries or copies of a billing period (module docstring).
+    billing_periods
+        Billing periods read, ``YYYY-MM``.
+    daily
+        Whether the source was daily-granular (spread evenly over 24 hours).
+    kept_line_items, kept_quantity, kept_cost
+        Demand rows, their instance-hours [h] and cost [currency].
+    exclusions
+        The excluded rows by reason.
+    currency
+        The source's currency (None when it names none).
+    unmapped
+        FOCUS only: rows that look like EC2 instance-hours but whose instance type or platform
+        could not be determined (also counted in ``exclusions``), with up to 3 examples.
+    """
+
+    format: str
+    files: tuple[str, ...]
+    billing_periods: tuple[str, ...] = ()
+    daily: bool = False
+    kept_line_items: int = 0
+    kept_quantity: float = 0.0
+    kept_cost: float = 0.0
+    exclusions: tuple[Exclusion, ...] = ()
+    currency: str | None = None
+    superseded_files: tuple[str, ...] = ()
+    unmapped: int = 0
+    unmapped_examples: tuple[str, ...] = field(default=())
+
+    def excluded(self, reason: str) -> Exclusion:
+        """The exclusion for ``reason`` (zero rows when nothing was excluded for it)."""
+        for exclusion in self.exclusions:
+            if exclusion.reason == reason:
+                return exclusion
+        return Exclusion(reason, 0, 0.0, 0.0)
+
+    @property
+    def excluded_line_items(self) -> int:
+        """Rows excluded for any reason."""
+        return sum(e.line_items for e in self.exclusions)
+
+
+# --------------------------------------------------------------------------------------------
+# DuckDB plumbing
+
+
+@contextmanager
+def usage_connection(memory_limit: str = "1GB") -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB connection in UTC, spilling beyond ``memory_limit`` to a temp dir."""
+    with tempfile.TemporaryDirectory(prefix="commitopt-usage-") as spill:
+        connection = duckdb.connect()
+        try:
+            connection.execute("SET TimeZone = 'UTC'")
+            connection.execute(f"SET memory_limit = '{memory_limit}'")
+            connection.execute("SET preserve_insertion_order = false")
+            connection.execute(f"SET temp_directory = '{spill}'")
+            yield connection
+        finally:
+            connection.close()
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _run(connection: duckdb.DuckDBPyConnection, sql: str, where: str, what: str) -> pd.DataFrame:
+    """Execute ``sql``; a DuckDB failure (corrupt file, bad CSV) becomes a UsageInputError."""
+    try:
+        return connection.sql(sql).df()
+    except duckdb.Error as error:
+        raise UsageInputError(
+            where,
+            f"cannot be read as {what} ({_first_line(error)})",
+            "pass unmodified, complete files (re-download a truncated or corrupt one)",
+        ) from error
+
+
+def _files(paths: PathsArg) -> list[Path]:
+    try:
+        return cur_files(paths)
+    except CommitoptInputError as error:
+        raise UsageInputError(str(error)) from error
+
+
+# --------------------------------------------------------------------------------------------
+# deliveries
+
+
+def _keep_latest_deliveries(stats: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Apply the re-delivery rule of the module docstring to per-file stats.
+
+    ``stats`` has ``file, period, line_items, quantity, cost, first, last``.
+    Returns (kept files, superseded files).
+    """
+    kept: list[str] = []
+    superseded: list[str] = []
+    stats = stats.assign(
+        folder=[str(Path(f).parent) for f in stats["file"]],
+        mtime=[os.path.getmtime(f) for f in stats["file"]],
+    )
+    for _, period in stats.groupby("period", sort=True, dropna=False):
+        deliveries = period.groupby("folder")["mtime"].max().reset_index()
+        latest = deliveries.sort_values(["mtime", "folder"]).iloc[-1]["folder"]
+        chosen = period[period["folder"] == latest].sort_values("file")
+        superseded.extend(period.loc[period["folder"] != latest, "file"])
+        fingerprint = ["line_items", "quantity", "cost", "first", "last"]
+        copies = chosen.duplicated(subset=fingerprint, keep="first")
+        superseded.extend(chosen.loc[copies, "file"])
+        kept.extend(chosen.loc[~copies, "file"])
+    return sorted(kept), sorted(superseded)
+
+
+def _file_stats_sql(relation: str, c: CurColumns, period: str, end: str, usage_type: str) -> str:
+    """Per file: billing period, rows, sums, first/last start, longest instance line item [s]."""
+    started = f"TRY_CAST({c.usage_start} AS TIMESTAMPTZ)"
+    ended = f"TRY_CAST({end} AS TIMESTAMPTZ)"
+    return f"""
+        SELECT {FILE_COLUMN} AS file,
+            coalesce(strftime(min(TRY_CAST({period} AS TIMESTAMPTZ)), '%Y-%m'),
+                     strftime(min({started}), '%Y-%m'), '') AS period,
+            count(*) AS line_items,
+            coalesce(sum(TRY_CAST({c.usage_amount} AS DOUBLE)), 0) AS quantity,
+            coalesce(sum(TRY_CAST({c.cost} AS DOUBLE)), 0) AS cost,
+            min({started}) AS first, max({started}) AS last,
+            max(epoch({ended}) - epoch({started})) FILTER (
+                WHERE {usage_type} LIKE '%BoxUsage:%' OR {usage_type} LIKE '%DedicatedUsage:%'
+            ) AS longest
+        FROM {relation} GROUP BY {FILE_COLUMN}
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# the shared aggregation
+
+
+def _aggregate(
+    connection: duckdb.DuckDBPyConnection,
+    relation: str,
+    columns: CurColumns,
+    *,
+    fmt: str,
+    where: str,
+    files: Sequence[str],
+    superseded: Sequence[str],
+    periods: Sequence[str],
+    daily: bool,
+    start: datetime | str | None,
+    end: datetime | str | None,
+    unmapped: tuple[int, tuple[str, ...]] = (0, ()),
+) -> tuple[pd.DataFrame, ImportReport]:
+    """Run :func:`classified_sql` over ``relation``; check it; build the table and the report."""
+    sql = classified_sql(relation, columns, dialect="duckdb", start=start, end=end)
+    result = _run(connection, sql, where, fmt.upper())
+    return table_from_classified(
+        result,
+        fmt=fmt,
+        where=where,
+        files=files,
+        superseded=superseded,
+        periods=periods,
+        daily=daily,
+        unmapped=unmapped,
+    )
+
+
+def table_from_classified(
+    result: pd.DataFrame,
+    *,
+    fmt: str,
+    where: str,
+    files: Sequence[str] = (),
+    superseded: Sequence[str] = (),
+    periods: Sequence[str] = (),
+    daily: bool = False,
+    unmapped: tuple[int, tuple[str, ...]] = (0, ()),
+) -> tuple[pd.DataFrame, ImportReport]:
+    """The canonical table and the report from the rows of :func:`classified_sql`.
+
+    Shared by the file readers and :mod:`usage.athena`.
+
+    Raises
+    ------
+    UsageInputError
+        Malformed timestamps or quantities, negative quantities, several currencies, or no EC2
+        instance usage at all.
+    """
+    result = result.astype({"reason": "str"})
+    reasons = result["reason"].fillna("")
+    for reason in INVALID_REASONS:
+        bad = result[reasons == reason]
+        if len(bad):
+            count = int(bad["line_items"].sum())
+            column = "usage amount" if "quantity" in reason else "usage start"
+            raise UsageInputError(
+                where,
+                f"{count} EC2 instance line item(s) with a {reason} ({column} column)",
+                "fix or re-export the file: usage starts must be ISO 8601 timestamps and "
+                "usage amounts numbers >= 0",
+            )
+    currencies = sorted({str(c) for c in result["currency"].dropna().unique() if str(c)})
+    if len(currencies) > 1:
+        raise UsageInputError(
+            where,
+            f"mixed currencies {', '.join(currencies)} in one import",
+            "import the files of each currency (billing entity) separately",
+        )
+    demand = result[reasons == ""]
+    excluded = (
+        result[reasons != ""]
+        .groupby("reason", sort=True)[["line_items", "quantity", "cost"]]
+        .sum()
+        .reset_index()
+    )
+    exclusions = tuple(
+        Exclusion(str(r), int(n), float(q), float(c))
+        for r, n, q, c in excluded.itertuples(index=False)
+    )
+    if demand.empty:
+        found = ", ".join(f"{e.reason} {e.line_items}" for e in exclusions) or "no rows"
+        raise UsageInputError(
+            where,
+            f"no EC2 instance usage found: no Usage / DiscountedUsage / SavingsPlanCoveredUsage "
+            f"line item of a BoxUsage or DedicatedUsage type (rows by reason: {found})",
+            "pass a report that includes Amazon EC2 (hourly granularity recommended)",
+        )
+    frame = demand.groupby(["hour", *KEY_COLUMNS], sort=False)["quantity"].sum().reset_index()
+    frame["hour"] = pd.to_datetime(frame["hour"], utc=True).astype("datetime64[ns, UTC]")
+    if daily:
+        table = spread_daily(frame, source=where)
+    else:
+        table = validate_usage_table(frame, source=where)
+    report = ImportReport(
+        format=fmt,
+        files=tuple(files),
+        billing_periods=tuple(periods),
+        daily=daily,
+        kept_line_items=int(demand["line_items"].sum()),
+        kept_quantity=float(demand["quantity"].sum()),
+        kept_cost=float(demand["cost"].sum()),
+        exclusions=exclusions,
+        currency=currencies[0] if currencies else None,
+        superseded_files=tuple(superseded),
+        unmapped=unmapped[0],
+        unmapped_examples=unmapped[1],
+    )
+    return table, report
+
+
+# --------------------------------------------------------------------------------------------
+# CUR and CUR 2.0
+
+
+def _read_cur_like(
+    paths: PathsArg,
+    fmt: str,
+    *,
+    start: datetime | str | None,
+    end: datetime | str | None,
+    memory_limit: str,
+) -> tuple[pd.DataFrame, ImportReport]:
+    files = _files(paths)
+    where = describe_files(files)
+    with usage_connection(memory_limit) as connection:
+        try:
+            select = cur_select_sql(
+                connection,
+                files,
+                required=_CUR_REQUIRED,
+                optional=_CUR_OPTIONAL,
+                what="AWS Cost and Usage Report (line items of EC2 usage)",
+            )
+        except CommitoptInputError as error:
+            raise UsageInputError(str(error)) from error
+        relation = f"({select})"
+        columns = CurColumns()
+        stats = _run(
+            connection,
+            _file_stats_sql(
+                relation,
+                columns,
+                "bill_billing_period_start_date",
+                "line_item_usage_end_date",
+                "line_item_usage_type",
+            ),
+            where,
+            fmt.upper(),
+        )
+        kept, superseded = _keep_latest_deliveries(stats)
+        chosen = stats[stats["file"].isin(kept)]
+        daily = bool((chosen["longest"].dropna() >= _DAY_SECONDS).any())
+        if superseded:
+            relation = (
+                f"(SELECT * FROM {relation} AS all_files WHERE {FILE_COLUMN} IN "
+                f"({', '.join(sql_string(f) for f in kept)}))"
+            )
+        return _aggregate(
+            connection,
+            relation,
+            columns,
+            fmt=fmt,
+            where=where,
+            files=kept,
+            superseded=superseded,
+            periods=sorted(set(chosen["period"]) - {""}),
+            daily=daily,
+            start=start,
+            end=end,
+        )
+
+
+def read_cur(
+    paths: PathsArg,
+    *,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    memory_limit: str = "1GB",
+) -> tuple[pd.DataFrame, ImportReport]:
+    """Read legacy Cost and Usage Report files into the canonical hourly usage table.
+
+    Parameters
+    ----------
+    paths
+        Files (Parquet, CSV, CSV.gz), folders or globs; slash (``lineItem/UsageType``) and
+        Athena (``line_item_usage_type``) column names both work.
+    start, end
+        Keep usage starting in ``[start, end)`` (UTC).
+    memory_limit
+        DuckDB's memory limit; beyond it intermediate results spill to disk.
+
+    Returns
+    -------
+    (pandas.DataFrame, ImportReport)
+        The canonical table (daily reports spread over 24 hours) and what was kept / excluded.
+
+    Raises
+    ------
+    UsageInputError
+        Missing / empty / corrupt files, missing columns (needed and found named), no EC2
+        instance usage, mixed currencies, malformed timestamps or quantities, negative quantities.
+    """
+    return _read_cur_like(paths, "cur", start=start, end=end, memory_limit=memory_limit)
+
+
+def read_cur2(
+    paths: PathsArg,
+    *,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    memory_limit: str = "1GB",
+) -> tuple[pd.DataFrame, ImportReport]:
+    """Read CUR 2.0 Data Exports (``line_item_*`` columns, ``product`` map) like :func:`read_cur`.
+
+    The key comes from ``line_item_usage_type`` and ``line_item_operation``, which CUR 2.0 keeps
+    as plain columns, so the ``product`` map is not needed for the demand.
+    """
+    return _read_cur_like(paths, "cur2", start=start, end=end, memory_limit=memory_limit)
+
+
+# --------------------------------------------------------------------------------------------
+# FOCUS
+
+
+def _focus_os_table() -> str:
+    """``VALUES`` of operating-system words in AWS's charge descriptions -> operation."""
+    spellings: dict[str, str] = {}
+    for platform in PLATFORMS:
+        for spelling in (platform.name, *platform.aliases):
+            spellings[spelling.lower()] = platform.operation
+    short = {
+        "linux": "Linux/UNIX",
+        "linux/unix (amazon vpc)": "Linux/UNIX",
+        "windows (amazon vpc)": "Windows",
+        "windows byol": "Windows BYOL",
+        "suse linux enterprise server": "SUSE Linux",
+        "windows with sql std": "Windows with SQL Server Standard",
+        "windows with sql web": "Windows with SQL Server Web",
+        "windows with sql ent": "Windows with SQL Server Enterprise",
+        "linux with sql std": "Linux with SQL Server Standard",
+        "linux with sql web": "Linux with SQL Server Web",
+        "linux with sql ent": "Linux with SQL Server Enterprise",
+        "rhel with sql std": "Red Hat Enterprise Linux with SQL Server Standard",
+        "rhel with sql web": "Red Hat Enterprise Linux with SQL Server Web",
+        "rhel with sql ent": "Red Hat Enterprise Linux with SQL Server Enterprise",
+        "rhel with ha": "Red Hat Enterprise Linux with HA",
+    }
+    by_name = {p.name: p.operation for p in PLATFORMS}
+    for spelling, name in short.items():
+        spellings[spelling] = by_name[name]
+    rows = ", ".join(f"({sql_string(k)}, {sql_string(v)})" for k, v in spellings.items())
+    return f"(VALUES {rows}) AS focus_os(os, operation)"
+
+
+def _region_prefix_table() -> str:
+    rows = ", ".join(f"({sql_string(k)}, {sql_string(v)})" for k, v in REGION_TO_PREFIX.items())
+    return f"(VALUES {rows}) AS focus_regions(region, prefix)"
+
+
+_FOCUS_INSTANCE_HOUR: Final = (
+    r"per (?:On Demand |Dedicated Usage |Dedicated )?(.+?) ([a-z][a-z0-9-]*\.[a-z0-9-]+)"
+    r" (Dedicated )?(?:Spot )?Instance Hour"
+)
+_FOCUS_RI_APPLIED: Final = r"per (.+?), ([a-z][a-z0-9-]*\.[a-z0-9-]+) reserved instance applied"
+
+
+def _focus_relation(source: str) -> str:
+    """A SELECT turning FOCUS columns into the CUR columns of :class:`CurColumns`.
+
+    For AWS rows the usage type and operation are AWS's own ``x_UsageType`` / ``x_Operation``
+    when the export has them (AWS's FOCUS export does); otherwise they are rebuilt from
+    ``RegionId`` and the charge description (``$0.34 per On Demand Linux c5.2xlarge Instance
+    Hour``; ``... per Linux/UNIX (Amazon VPC), m5.large reserved instance applied``).
+    """
+    description = "coalesce(ChargeDescription, '')"
+    hour_type = f"nullif(regexp_extract({description}, {sql_string(_FOCUS_INSTANCE_HOUR)}, 2), '')"
+    ri_type = f"nullif(regexp_extract({description}, {sql_string(_FOCUS_RI_APPLIED)}, 2), '')"
+    hour_os = f"nullif(regexp_extract({description}, {sql_string(_FOCUS_INSTANCE_HOUR)}, 1), '')"
+    ri_os = f"nullif(regexp_extract({description}, {sql_string(_FOCUS_RI_APPLIED)}, 1), '')"
+    dedicated = (
+        f"(regexp_extract({description}, {sql_string(_FOCUS_INSTANCE_HOUR)}, 3) <> '' "
+        f"OR {description} LIKE '%Dedicated Usage%')"
+    )
+    commitment = "lower(coalesce(CommitmentDiscountType, ''))"
+    return f"""(
+        SELECT focus.{FILE_COLUMN},
+            CASE ChargeCategory
+                WHEN 'Usage' THEN CASE
+                    WHEN {commitment} LIKE '%savings%' THEN 'SavingsPlanCoveredUsage'
+                    WHEN {commitment} LIKE '%reserv%' THEN 'DiscountedUsage'
+                    ELSE 'Usage' END
+                WHEN 'Purchase' THEN CASE
+                    WHEN {commitment} LIKE '%savings%' THEN 'SavingsPlanRecurringFee'
+                    WHEN {commitment} LIKE '%reserv%' THEN 'RIFee'
+                    ELSE 'Fee' END
+                WHEN 'Tax' THEN 'Tax'
+                WHEN 'Credit' THEN 'Credit'
+                ELSE ChargeCategory END AS line_item_line_item_type,
+            CASE WHEN ProviderName NOT IN ('AWS', 'Amazon Web Services') THEN ProviderName
+                 WHEN ServiceName IN ('Amazon Elastic Compute Cloud', 'Amazon EC2')
+                     THEN 'AmazonEC2'
+                 ELSE coalesce(x_ServiceCode, ServiceName) END AS line_item_product_code,
+            coalesce(x_UsageType,
+                CASE WHEN coalesce({hour_type}, {ri_type}) IS NOT NULL THEN
+                    coalesce(focus_regions.prefix, 'UNKNOWN') || '-' ||
+                    CASE WHEN PricingCategory = 'Dynamic' OR {description} LIKE '%Spot%'
+                             THEN 'SpotUsage'
+                         WHEN {dedicated} THEN 'DedicatedUsage'
+                         ELSE 'BoxUsage' END
+                    || ':' || coalesce({hour_type}, {ri_type}) END) AS line_item_usage_type,
+            coalesce(x_Operation, focus_os.operation) AS line_item_operation,
+            ChargePeriodStart AS line_item_usage_start_date,
+            ChargePeriodEnd AS line_item_usage_end_date,
+            ConsumedQuantity AS line_item_usage_amount,
+            BilledCost AS line_item_unblended_cost,
+            SubAccountId AS line_item_usage_account_id,
+            BillingCurrency AS line_item_currency_code,
+            BillingPeriodStart AS bill_billing_period_start_date,
+            (ServiceName IN ('Amazon Elastic Compute Cloud', 'Amazon EC2')
+                AND ChargeCategory = 'Usage'
+                AND (ResourceType = 'instance' OR {description} LIKE '%Instance Hour%'
+                     OR {description} LIKE '%reserved instance applied%')
+                AND (coalesce(x_UsageType, {hour_type}, {ri_type}) IS NULL
+                     OR coalesce(x_Operation, focus_os.operation) IS NULL
+                     OR (x_UsageType IS NULL AND focus_regions.prefix IS NULL)))
+                AS unmapped,
+            {description} AS description
+        FROM {source} AS focus
+        LEFT JOIN {_focus_os_table()}
+            ON focus_os.os = lower(trim(coalesce({hour_os}, {ri_os}, '')))
+        LEFT JOIN {_region_prefix_table()} ON focus_regions.region = focus.RegionId
+    )"""
+
+
+def _focus_source(connection: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> str:
+    """One SELECT over FOCUS files with the FOCUS columns (absent optional ones NULL)."""
+    parquet = [f for f in files if f.read_bytes()[:4] == b"PAR1"]
+    csv = [f for f in files if f not in parquet]
+    selects = []
+    for group, is_parquet in ((parquet, True), (csv, False)):
+        if not group:
+            continue
+        listed = "[" + ", ".join(sql_string(str(f)) for f in group) + "]"
+        if is_parquet:
+            source = f"read_parquet({listed}, union_by_name=true, filename='{FILE_COLUMN}')"
+        else:
+            source = (
+                f"read_csv({listed}, union_by_name=true, all_varchar=true, header=true, "
+                f"nullstr=['NULL', ''], filename='{FILE_COLUMN}')"
+            )
+        where = describe_files(group)
+        try:
+            found = [
+                str(r[0]) for r in connection.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
+            ]
+        except duckdb.Error as error:
+            raise UsageInputError(
+                where,
+                f"cannot be read as FOCUS ({_first_line(error)})",
+                "pass an unmodified export",
+            ) from error
+        missing = [c for c in _FOCUS_REQUIRED if c not in found]
+        if missing:
+            raise UsageInputError(
+                where,
+                f"missing FOCUS column(s) {', '.join(missing)} (needed: "
+                f"{', '.join(_FOCUS_REQUIRED)}; found: {', '.join(found[:15])}"
+                f"{', ...' if len(found) > 15 else ''})",
+                "pass a FOCUS 1.0-1.2 export",
+            )
+        columns = [f'CAST("{c}" AS VARCHAR) AS {c}' for c in _FOCUS_REQUIRED]
+        columns += [
+            f'CAST("{c}" AS VARCHAR) AS {c}' if c in found else f"CAST(NULL AS VARCHAR) AS {c}"
+            for c in _FOCUS_OPTIONAL
+        ]
+        selects.append(f"SELECT {FILE_COLUMN}, {', '.join(columns)} FROM {source}")
+    return "(" + " UNION ALL ".join(selects) + ")"
+
+
+def read_focus(
+    paths: PathsArg,
+    *,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    memory_limit: str = "1GB",
+) -> tuple[pd.DataFrame, ImportReport]:
+    """Read FOCUS 1.0-1.2 exports (CSV, CSV.gz, Parquet) into the canonical table.
+
+    AWS rows (``ProviderName`` AWS) of ``ServiceName`` Amazon Elastic Compute Cloud are mapped
+    to CUR line items: ``ChargeCategory`` Usage with ``CommitmentDiscountType`` Savings Plan /
+    Reserved becomes SavingsPlanCoveredUsage / DiscountedUsage, otherwise Usage; Purchase, Tax and
+    Credit become fees, tax and credits. The usage type and operation are AWS's ``x_UsageType`` /
+    ``x_Operation`` columns when present, otherwise rebuilt from ``RegionId`` and
+    ``ChargeDescription``. Quantities are ``ConsumedQuantity``, costs ``BilledCost``, the
+    account ``SubAccountId``. Rows of other providers are excluded as ``non-EC2``. EC2 rows that
+    look like instance-hours but cannot be mapped are counted in ``ImportReport.unmapped``.
+    Re-deliveries follow the CUR rule (module docstring), by ``BillingPeriodStart``.
+
+    Raises
+    ------
+    UsageInputError
+        As :func:`read_cur`.
+    """
+    files = _files(paths)
+    where = describe_files(files)
+    with usage_connection(memory_limit) as connection:
+        relation = _focus_relation(_focus_source(connection, files))
+        columns = CurColumns()
+        stats = _run(
+            connection,
+            _file_stats_sql(
+                relation,
+                columns,
+                "bill_billing_period_start_date",
+                "line_item_usage_end_date",
+                "line_item_usage_type",
+            ),
+            where,
+            "FOCUS",
+        )
+        kept, superseded = _keep_latest_deliveries(stats)
+        chosen = stats[stats["file"].isin(kept)]
+        if superseded:
+            relation = (
+                f"(SELECT * FROM {relation} AS all_files WHERE {FILE_COLUMN} IN "
+                f"({', '.join(sql_string(f) for f in kept)}))"
+            )
+        unmapped_rows = _run(
+            connection,
+            f"SELECT count(*) AS n, coalesce(string_agg(DISTINCT description, '\x1f'), '') "
+            f"AS examples FROM {relation} AS focus_rows WHERE unmapped",
+            where,
+            "FOCUS",
+        )
+        examples = [e for e in str(unmapped_rows["examples"].iloc[0]).split("\x1f") if e]
+        unmapped = (int(unmapped_rows["n"].iloc[0]), tuple(sorted(examples)[:3]))
+        return _aggregate(
+            connection,
+            relation,
+            columns,
+            fmt="focus",
+            where=where,
+            files=kept,
+            superseded=superseded,
+            periods=sorted(set(chosen["period"]) - {""}),
+            daily=bool((chosen["longest"].dropna() >= _DAY_SECONDS).any()),
+            start=start,
+            end=end,
+            unmapped=unmapped,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# canonical table
+
+
+def read_canonical(paths: PathsArg) -> tuple[pd.DataFrame, ImportReport]:
+    """Read the canonical usage table from CSV (hours with a UTC offset) or Parquet files.
+
+    Identical files are read once; files that share any (hour, key) otherwise are overlapping
+    and rejected.
+
+    Raises
+    ------
+    UsageInputError
+        Missing / empty / corrupt files, missing columns, the errors of
+        :func:`usage.table.validate_usage_table`, or overlapping files.
+    """
+    files = _files(paths)
+    tables: list[pd.DataFrame] = []
+    names: list[str] = []
+    superseded: list[str] = []
+    with usage_connection() as connection:
+        for file in files:
+            is_parquet = file.read_bytes()[:4] == b"PAR1"
+            quoted = sql_string(str(file))
+            source = (
+                f"read_parquet({quoted})"
+                if is_parquet
+                else f"read_csv({quoted}, all_varchar=true, header=true)"
+            )
+            select = f"SELECT * FROM {source}"
+            if is_parquet:
+                described = _run(connection, f"DESCRIBE {select}", str(file), "Parquet")
+                types = dict(zip(described["column_name"], described["column_type"], strict=True))
+                if "TIMESTAMPTZ" in str(types.get("hour", "")).upper():
+                    # DuckDB hands TIMESTAMPTZ_NS to pandas without its zone: keep it explicit.
+                    select = f"SELECT * REPLACE (CAST(hour AS TIMESTAMPTZ) AS hour) FROM {source}"
+            frame = _run(
+                connection,
+                select,
+                str(file),
+                "Parquet" if is_parquet else "CSV",
+            )
+            table = validate_usage_table(frame, source=str(file))
+            if any(table.equals(previous) for previous in tables):
+                superseded.append(str(file))
+                continue
+            tables.append(table)
+            names.append(str(file))
+    combined = pd.concat(tables, ignore_index=True)
+    duplicated = combined.duplicated(subset=["hour", *KEY_COLUMNS], keep=False)
+    if duplicated.any():
+        first = combined[duplicated].iloc[0]
+        raise UsageInputError(
+            describe_files([Path(n) for n in names]),
+            f"overlapping files: hour {first['hour']} of {first['instance_type']} "
+            f"{first['region']} appears in more than one file",
+            "pass each period once (or concatenate only disjoint files)",
+        )
+    table = validate_usage_table(combined[list(USAGE_COLUMNS)], source=names[0])
+    hours = table["hour"].dt.strftime("%Y-%m")
+    report = ImportReport(
+        format="canonical",
+        files=tuple(names),
+        billing_periods=tuple(sorted(set(hours))),
+        kept_line_items=len(table),
+        kept_quantity=float(table["quantity"].sum()),
+        superseded_files=tuple(superseded),
+    )
+    return table, report
+
+
+# --------------------------------------------------------------------------------------------
+# detection
+
+
+def detect_format(paths: PathsArg) -> str:
+    """``"cur"``, ``"cur2"``, ``"focus"`` or ``"canonical"`` from the first file's columns.
+
+    Raises
+    ------
+    UsageInputError
+        A file that matches none of them (the columns found are named).
+    """
+    files = _files(paths)
+    first = files[0]
+    quoted = sql_string(str(first))
+    is_parquet = first.read_bytes()[:4] == b"PAR1"
+    source = f"read_parquet({quoted})" if is_parquet else f"read_csv({quoted}, all_varchar=true)"
+    with usage_connection() as connection:
+        described = _run(connection, f"DESCRIBE SELECT * FROM {source}", str(first), "usage")
+    found = [str(c) for c in described["column_name"]]
+    normalised = {normalise_column_name(c) for c in found}
+    if {"ChargePeriodStart", "ChargeCategory"} <= set(found):
+        return "focus"
+    if {"hour", "quantity"} <= set(found):
+        return "canonical"
+    if "line_item_usage_type" in normalised:
+        if "product" in found and not any("/" in c for c in found):
+            return "cur2"
+        return "cur"
+    raise UsageInputError(
+        str(first),
+        f"not a CUR, CUR 2.0, FOCUS or canonical usage file (found columns: "
+        f"{', '.join(found[:12])}{', ...' if len(found) > 12 else ''})",
+        "pass --format, or a file with lineItem/UsageType, ChargePeriodStart or hour+quantity",
+    )
+
+
+def read_usage(
+    paths: PathsArg,
+    format: UsageFormat = "auto",
+    *,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+) -> tuple[pd.DataFrame, ImportReport]:
+    """Read usage files of any supported format (``auto``: detected from the first file).
+
+    ``"csv"`` and ``"canonical"`` both mean the canonical table. ``start`` / ``end`` filter
+    CUR and FOCUS rows (and the canonical table's hours) to ``[start, end)``.
+    """
+    fmt = detect_format(paths) if format == "auto" else format
+    if fmt in ("csv", "canonical"):
+        table, report = read_canonical(paths)
+        if start is not None:
+            table = table[table["hour"] >= pd.Timestamp(start, tz="UTC")]
+        if end is not None:
+            table = table[table["hour"] < pd.Timestamp(end, tz="UTC")]
+        return table.reset_index(drop=True), report
+    if fmt == "cur":
+        return read_cur(paths, start=start, end=end)
+    if fmt == "cur2":
+        return read_cur2(paths, start=start, end=end)
+    if fmt == "focus":
+        return read_focus(paths, start=start, end=end)
+    raise UsageInputError(f"unknown usage format {fmt!r}; use cur, cur2, focus, csv or auto")
+
+
+__all__ = [
+    "REASONS",
+    "Exclusion",
+    "ImportReport",
+    "detect_format",
+    "read_canonical",
+    "read_cur",
+    "read_cur2",
+    "read_focus",
+    "read_usage",
+    "table_from_classified",
+    "usage_connection",
+]
