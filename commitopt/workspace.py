@@ -1,0 +1,517 @@
+"""The workspace: a DuckDB database file holding imported usage and the record of its imports.
+
+The file is ``./commitopt.duckdb`` unless ``$COMMITOPT_WORKSPACE`` or an explicit path says
+otherwise. Tables:
+
+``schema_version``
+    one row per applied migration (``version``, ``applied_at``); :data:`SCHEMA_VERSION` is the
+    version this code writes.
+``usage_hourly``
+    the canonical hourly usage table (``hour`` as a UTC ``TIMESTAMP``, ``account_id``, ``region``,
+    ``instance_type``, ``platform``, ``tenancy``, ``quantity``) plus ``scope`` and ``import_id``.
+``usage_imports``
+    one row per import: source kind and scope, files and their fingerprints, period, granularity,
+    rows kept / excluded / replaced, time of import.
+
+Re-importing replaces: an import of scope *s* for ``[start, end)`` first deletes the rows of
+scope *s* in that period, then inserts its own, in one transaction, so the workspace never holds
+the same usage twice and a failed import leaves it as it was. The default scope (empty) stands
+for "all the usage of this workspace": importing a CUR and then a CSV of the same month keeps the
+latest. Callers that import parts of the usage separately (one account at a time from Cost
+Explorer, say) give each part its own scope.
+
+DuckDB lets one process write a database file at a time; a second writer gets
+:class:`WorkspaceBusyError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Protocol, Self
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from pricing.errors import CommitoptInputError
+from pricing.platforms import parse_platform
+from usage.table import USAGE_COLUMNS, USAGE_SCHEMA, empty_usage_table, validate_usage_table
+
+WORKSPACE_ENV: Final = "COMMITOPT_WORKSPACE"
+WORKSPACE_DEFAULT: Final = Path("commitopt.duckdb")
+
+SCHEMA_VERSION: Final = 1
+"""The schema version this code reads and writes."""
+
+MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
+    1: (
+        """CREATE TABLE usage_imports (
+            import_id BIGINT PRIMARY KEY,
+            source_kind VARCHAR NOT NULL,
+            scope VARCHAR NOT NULL,
+            files VARCHAR NOT NULL,
+            fingerprints VARCHAR NOT NULL,
+            period_start TIMESTAMP NOT NULL,
+            period_end TIMESTAMP NOT NULL,
+            granularity VARCHAR NOT NULL,
+            rows_kept BIGINT NOT NULL,
+            rows_excluded BIGINT NOT NULL,
+            rows_replaced BIGINT NOT NULL,
+            usage_rows BIGINT NOT NULL,
+            imported_at TIMESTAMP NOT NULL
+        )""",
+        """CREATE TABLE usage_hourly (
+            hour TIMESTAMP NOT NULL,
+            account_id VARCHAR NOT NULL,
+            region VARCHAR NOT NULL,
+            instance_type VARCHAR NOT NULL,
+            platform VARCHAR NOT NULL,
+            tenancy VARCHAR NOT NULL,
+            quantity DOUBLE NOT NULL CHECK (quantity >= 0),
+            scope VARCHAR NOT NULL,
+            import_id BIGINT NOT NULL
+        )""",
+        "CREATE SEQUENCE usage_import_ids START 1",
+    ),
+}
+"""Statements that bring a workspace from version ``n - 1`` to ``n``; add one entry per change."""
+
+_IMPORT_COLUMNS: Final = (
+    "import_id",
+    "source_kind",
+    "scope",
+    "files",
+    "fingerprints",
+    "period_start",
+    "period_end",
+    "granularity",
+    "rows_kept",
+    "rows_excluded",
+    "rows_replaced",
+    "usage_rows",
+    "imported_at",
+)
+
+
+class WorkspaceError(CommitoptInputError):
+    """A workspace file that cannot be opened or used as asked."""
+
+
+class WorkspaceBusyError(WorkspaceError):
+    """Another process holds the workspace file open for writing."""
+
+
+class ImportCounts(Protocol):
+    """What :meth:`Workspace.replace_usage` needs of a reader's report."""
+
+    @property
+    def rows_kept(self) -> int:
+        """Source rows kept as demand."""
+        ...
+
+    @property
+    def rows_excluded(self) -> int:
+        """Source rows excluded (not demand, unmappable, ...)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class UsageSource:
+    """Where an import came from.
+
+    Attributes
+    ----------
+    kind
+        ``"cur"``, ``"cur2"``, ``"focus"``, ``"csv"``, ``"athena"``, ``"cost-explorer"``, ...
+    scope
+        Which part of the usage the import stands for; imports replace the rows of their own scope
+        only. Empty (the default) for all the usage of the workspace.
+    files
+        The files (or table / API) read.
+    fingerprints
+        One fingerprint per file (size, modification time, hash, ETag: whatever the reader has).
+    """
+
+    kind: str
+    scope: str = ""
+    files: tuple[str, ...] = ()
+    fingerprints: tuple[str, ...] = field(default=())
+
+
+def workspace_path(path: str | Path | None = None) -> Path:
+    """The workspace file: ``path`` when given, else ``$COMMITOPT_WORKSPACE``, else the default."""
+    if path is not None and str(path):
+        return Path(path)
+    return Path(os.environ.get(WORKSPACE_ENV) or WORKSPACE_DEFAULT)
+
+
+def _utc_naive(value: date | datetime | pd.Timestamp | str, name: str) -> pd.Timestamp:
+    """A bound as a naive UTC timestamp (naive input is read as UTC)."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as error:
+        raise WorkspaceError(f"{name} {value!r} is not a date or timestamp") from error
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp
+
+
+class Workspace:
+    """An open workspace; use :meth:`open` as a context manager.
+
+    Examples
+    --------
+    >>> with Workspace.open("commitopt.duckdb") as workspace:  # doctest: +SKIP
+    ...     workspace.replace_usage(frame, period_start=..., period_end=..., source=..., report=...)
+    """
+
+    def __init__(self, path: Path, connection: duckdb.DuckDBPyConnection, read_only: bool) -> None:
+        self.path = path
+        self.read_only = read_only
+        self._connection = connection
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, read_only: bool = False) -> Workspace:
+        """Open (and create, or migrate) the workspace at ``path`` (see :func:`workspace_path`).
+
+        Raises
+        ------
+        WorkspaceBusyError
+            Another process has the file open for writing (or, for a writer, open at all).
+        WorkspaceError
+            The file is not a DuckDB database, cannot be created, or was written by a newer
+            commitopt.
+        """
+        file = workspace_path(path)
+        if read_only and not file.is_file():
+            raise WorkspaceError(
+                f"{file}: no workspace here; import usage first with `commitopt usage import`"
+            )
+        try:
+            connection = duckdb.connect(str(file), read_only=read_only)
+        except duckdb.IOException as error:
+            text = str(error)
+            if "lock" in text.lower():
+                raise WorkspaceBusyError(
+                    f"{file}: workspace is busy (another commitopt process is using it); wait for "
+                    "it to finish, or use another workspace with --workspace or "
+                    f"${WORKSPACE_ENV}"
+                ) from error
+            raise WorkspaceError(
+                f"{file}: cannot open the workspace ({text.splitlines()[0]}); check the path, or "
+                "move the file away to start a new workspace"
+            ) from error
+        except duckdb.Error as error:
+            raise WorkspaceError(
+                f"{file}: not a commitopt workspace ({str(error).splitlines()[0]}); "
+                "give another --workspace path"
+            ) from error
+        workspace = cls(file, connection, read_only)
+        try:
+            workspace._migrate()
+        except BaseException:
+            connection.close()
+            raise
+        return workspace
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection (and release the file lock)."""
+        self._connection.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version recorded in the file."""
+        row = self._connection.execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def _migrate(self) -> None:
+        """Create the schema, or bring an older one up to :data:`SCHEMA_VERSION`."""
+        tables = {
+            str(row[0])
+            for row in self._connection.execute(
+                "SELECT table_name FROM information_schema.tables"
+            ).fetchall()
+        }
+        if "schema_version" not in tables:
+            if tables:
+                raise WorkspaceError(
+                    f"{self.path}: a DuckDB database but not a commitopt workspace (tables: "
+                    f"{', '.join(sorted(tables)[:5])}); give another --workspace path"
+                )
+            if self.read_only:
+                raise WorkspaceError(f"{self.path}: empty workspace; import usage first")
+            self._connection.execute(
+                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                "applied_at TIMESTAMP NOT NULL)"
+            )
+        current = self.schema_version
+        if current > SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"{self.path}: workspace schema version {current} is newer than this commitopt "
+                f"reads ({SCHEMA_VERSION}); upgrade commitopt"
+            )
+        if current == SCHEMA_VERSION:
+            return
+        if self.read_only:
+            raise WorkspaceError(
+                f"{self.path}: workspace schema version {current} needs an upgrade; open it once "
+                "for writing (any `commitopt usage import`)"
+            )
+        with self._transaction():
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[version]:
+                    self._connection.execute(statement)
+                self._connection.execute(
+                    "INSERT INTO schema_version VALUES (?, ?)", [version, _now()]
+                )
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._connection)
+
+    def replace_usage(
+        self,
+        frame: pd.DataFrame,
+        *,
+        period_start: date | datetime | pd.Timestamp | str,
+        period_end: date | datetime | pd.Timestamp | str,
+        source: UsageSource,
+        report: ImportCounts,
+    ) -> int:
+        """Store ``frame`` as the usage of ``source.scope`` in ``[period_start, period_end)``.
+
+        Rows of the same scope already in that period are deleted first; the deletion, the insert
+        and the import record form one transaction.
+
+        Parameters
+        ----------
+        frame
+            A canonical usage table (validated here); every hour must lie in the period.
+        period_start, period_end
+            The period the import covers, end exclusive (dates are midnight UTC; naive
+            timestamps are UTC).
+        source
+            Kind, scope, files and fingerprints of the import.
+        report
+            The reader's report; its ``rows_kept`` and ``rows_excluded`` are recorded.
+
+        Returns
+        -------
+        int
+            The new import's id.
+
+        Raises
+        ------
+        UsageInputError
+            A frame that is not a canonical usage table.
+        WorkspaceError
+            A read-only workspace, an empty period, hours outside the period.
+        """
+        if self.read_only:
+            raise WorkspaceError(f"{self.path}: opened read-only; cannot import usage")
+        start = _utc_naive(period_start, "period start")
+        end = _utc_naive(period_end, "period end")
+        if not start < end:
+            raise WorkspaceError(
+                f"import period {start} to {end} is empty; give a start before the end"
+            )
+        usage = validate_usage_table(frame, source=f"{source.kind} import")
+        hours = usage["hour"].dt.tz_localize(None)
+        outside = (hours < start) | (hours >= end)
+        if outside.any():
+            raise WorkspaceError(
+                f"{int(outside.sum())} usage rows lie outside the import period [{start}, {end}) "
+                f"(first: {hours[outside].iloc[0]}); widen the period or filter the usage"
+            )
+        granularity = "daily" if usage.attrs.get("daily_granular") else "hourly"
+        with self._transaction():
+            import_id = self._next_import_id()
+            replaced = self._delete_scope(source.scope, start, end)
+            self._insert_usage(usage, source.scope, import_id)
+            self._record_import(
+                import_id, source, start, end, granularity, report, replaced, len(usage)
+            )
+        return import_id
+
+    def _next_import_id(self) -> int:
+        row = self._connection.execute("SELECT nextval('usage_import_ids')").fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def _delete_scope(self, scope: str, start: pd.Timestamp, end: pd.Timestamp) -> int:
+        """Delete the scope's rows in ``[start, end)``; return how many there were."""
+        where = "scope = ? AND hour >= ? AND hour < ?"
+        parameters = [scope, start.to_pydatetime(), end.to_pydatetime()]
+        row = self._connection.execute(
+            f"SELECT count(*) FROM usage_hourly WHERE {where}", parameters
+        ).fetchone()
+        self._connection.execute(f"DELETE FROM usage_hourly WHERE {where}", parameters)
+        return int(row[0]) if row else 0
+
+    def _insert_usage(self, usage: pd.DataFrame, scope: str, import_id: int) -> None:
+        """Insert a validated canonical table in one vectorised statement (Arrow registration)."""
+        table = pa.table(
+            {
+                "hour": pa.array(
+                    usage["hour"].dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+                ),
+                **{
+                    column: pa.array(usage[column].astype(object).to_numpy(), type=pa.string())
+                    for column in USAGE_COLUMNS[1:-1]
+                },
+                "quantity": pa.array(usage["quantity"].to_numpy(dtype="float64")),
+            }
+        )
+        self._connection.register("incoming_usage", table)
+        try:
+            self._connection.execute(
+                "INSERT INTO usage_hourly SELECT hour, account_id, region, instance_type, "
+                "platform, tenancy, quantity, ?, ? FROM incoming_usage",
+                [scope, import_id],
+            )
+        finally:
+            self._connection.unregister("incoming_usage")
+
+    def _record_import(
+        self,
+        import_id: int,
+        source: UsageSource,
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        granularity: str,
+        report: ImportCounts,
+        replaced: int,
+        usage_rows: int,
+    ) -> None:
+        self._connection.execute(
+            f"INSERT INTO usage_imports ({', '.join(_IMPORT_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in _IMPORT_COLUMNS)})",
+            [
+                import_id,
+                source.kind,
+                source.scope,
+                json.dumps(list(source.files)),
+                json.dumps(list(source.fingerprints)),
+                start.to_pydatetime(),
+                end.to_pydatetime(),
+                granularity,
+                int(report.rows_kept),
+                int(report.rows_excluded),
+                replaced,
+                usage_rows,
+                _now(),
+            ],
+        )
+
+    def load_usage(
+        self,
+        start: date | datetime | pd.Timestamp | str | None = None,
+        end: date | datetime | pd.Timestamp | str | None = None,
+        *,
+        accounts: Sequence[str] = (),
+        regions: Sequence[str] = (),
+        families: Sequence[str] = (),
+        platforms: Sequence[str] = (),
+        scopes: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The stored usage in ``[start, end)`` matching every filter, as a canonical table.
+
+        Parameters
+        ----------
+        start, end
+            Period bounds (naive is UTC); ``None`` for unbounded.
+        accounts, regions, families, platforms
+            Allowed values; empty does not filter. Platforms accept aliases (``linux``).
+        scopes
+            Import scopes to read; ``None`` for all.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns and dtypes of :data:`usage.table.USAGE_SCHEMA`, sorted by hour then key; rows
+            of different scopes for one hour and key are summed.
+        """
+        conditions: list[str] = []
+        parameters: list[Any] = []
+        if start is not None:
+            conditions.append("hour >= ?")
+            parameters.append(_utc_naive(start, "start").to_pydatetime())
+        if end is not None:
+            conditions.append("hour < ?")
+            parameters.append(_utc_naive(end, "end").to_pydatetime())
+        platform_names = [parse_platform(p) for p in platforms]
+        for column, values in (
+            ("account_id", accounts),
+            ("region", regions),
+            ("split_part(instance_type, '.', 1)", families),
+            ("platform", platform_names),
+            ("scope", scopes),
+        ):
+            if values is None or (column != "scope" and not values):
+                continue
+            conditions.append(f"{column} IN (SELECT unnest(?::VARCHAR[]))")
+            parameters.append([str(v) for v in values])
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        keys = ", ".join(USAGE_COLUMNS[:-1])
+        frame = self._connection.execute(
+            f"SELECT {keys}, sum(quantity) AS quantity FROM usage_hourly {where} "
+            f"GROUP BY {keys} ORDER BY {keys}",
+            parameters,
+        ).df()
+        if frame.empty:
+            return empty_usage_table()
+        frame["hour"] = pd.to_datetime(frame["hour"]).dt.tz_localize("UTC")
+        return frame.astype(USAGE_SCHEMA)[list(USAGE_COLUMNS)].reset_index(drop=True)
+
+    def imports(self) -> pd.DataFrame:
+        """Every import, oldest first; ``files`` and ``fingerprints`` as tuples of strings."""
+        frame = self._connection.execute(
+            f"SELECT {', '.join(_IMPORT_COLUMNS)} FROM usage_imports ORDER BY import_id"
+        ).df()
+        for column in ("files", "fingerprints"):
+            frame[column] = [tuple(json.loads(text)) for text in frame[column]]
+        for column in ("period_start", "period_end", "imported_at"):
+            frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("UTC")
+        return frame
+
+
+class _Transaction:
+    """``BEGIN`` on entry; ``COMMIT`` on success, ``ROLLBACK`` on any exception."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self._connection = connection
+
+    def __enter__(self) -> None:
+        self._connection.execute("BEGIN TRANSACTION")
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            self._connection.execute("COMMIT")
+        else:
+            self._connection.execute("ROLLBACK")
+
+
+def _now() -> datetime:
+    """Now, as a naive UTC datetime (how the workspace stores times)."""
+    return datetime.now(UTC).replace(tzinfo=None)
