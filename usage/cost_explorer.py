@@ -70,9 +70,6 @@ HOURLY_DAYS: Final = 14
 HOUR_UNITS: Final = frozenset({"Hrs", "Hours", "hours"})
 """``UsageQuantity`` units that are instance hours."""
 
-CE_THROTTLING_CODES: Final = frozenset({"LimitExceededException"})
-"""Cost Explorer's own name for throttling, retried like the others."""
-
 _KEY_COLUMNS: Final = ("region", "instance_type", "platform", "tenancy")
 
 
@@ -318,7 +315,7 @@ def _pages(
     """Every page of one request series, with Cost Explorer's errors made readable."""
     try:
         yield from paginate(
-            _retrying_limits(client.get_cost_and_usage),
+            client.get_cost_and_usage,
             permission=OPERATION,
             token_in="NextPageToken",
             token_out="NextPageToken",
@@ -342,24 +339,6 @@ def _pages(
                 "Cost Explorer", f"{granularity} request refused ({code}: {message})", fix
             ) from error
         raise
-
-
-def _retrying_limits(operation: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """Present Cost Explorer's ``LimitExceededException`` as throttling, so it is retried."""
-
-    def call(**parameters: Any) -> dict[str, Any]:
-        try:
-            return operation(**parameters)
-        except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code not in CE_THROTTLING_CODES:
-                raise
-            response: Any = {
-                "Error": {"Code": "ThrottlingException", "Message": f"{code}: {error}"}
-            }
-            raise ClientError(response, "GetCostAndUsage") from error
-
-    return call
 
 
 def _groups_table(page: dict[str, Any], account: str) -> pd.DataFrame:

@@ -29,6 +29,7 @@ THROTTLING_CODES = frozenset(
         "ThrottledException",
         "RequestThrottledException",
         "TooManyRequestsException",
+        "LimitExceededException",
         "RequestLimitExceeded",
         "SlowDown",
         "ServiceUnavailable",
