@@ -35,3 +35,13 @@ def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Progress
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+@contextlib.contextmanager
+def spinner(description: str, *, enabled: bool = True) -> Iterator[None]:
+    """Show a spinner with elapsed time on stderr while a step without a known length runs."""
+    if not enabled or not sys.stderr.isatty():
+        yield
+        return
+    with Console(stderr=True).status(description):
+        yield

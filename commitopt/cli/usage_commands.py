@@ -1,0 +1,357 @@
+"""``commitopt usage``: import usage histories into the workspace and summarise them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from commitopt.catalogs import resolve_catalog
+from commitopt.cli.options import catalog_options, multi_option, profile_option
+from commitopt.cli.output import emit_frame, emit_mapping, format_option, report_format_option
+from commitopt.cli.progress import spinner
+from commitopt.workspace import UsageSource, Workspace
+from pricing.errors import CommitoptInputError
+from usage.readers import read_usage
+from usage.summary import summarize_usage
+from usage.table import filter_usage
+
+_DATE = click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
+
+
+def workspace_option(function: Any) -> Any:
+    """``--workspace FILE``: the DuckDB workspace file."""
+    return click.option(
+        "--workspace",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Workspace database [default: $COMMITOPT_WORKSPACE or ./commitopt.duckdb].",
+    )(function)
+
+
+def period_options(function: Any) -> Any:
+    """``--from DATE`` and ``--to DATE`` (UTC, end exclusive)."""
+    function = click.option(
+        "--to", "end", type=_DATE, default=None, help="End of the period, exclusive (UTC)."
+    )(function)
+    return click.option(
+        "--from", "start", type=_DATE, default=None, help="Start of the period (UTC)."
+    )(function)
+
+
+@click.group()
+def usage() -> None:
+    """Usage histories: CUR, CUR 2.0, FOCUS, Cost Explorer, Athena and CSV into the workspace."""
+
+
+IMPORT_EPILOG = """
+\b
+Examples:
+  commitopt usage import cur/2025-10/*.parquet
+  commitopt usage import 'exports/cur2/**/*.parquet' --format cur2 --from 2025-09-01 --to 2025-11-01
+  commitopt usage import focus-2025-10.csv.gz --workspace team.duckdb --output json
+  commitopt usage import usage.csv --format csv      # the canonical hourly table
+\b
+Re-importing a period replaces its usage; it never adds to it.
+"""
+
+
+@usage.command("import", epilog=IMPORT_EPILOG)
+@click.argument("sources", nargs=-1, required=True)
+@click.option(
+    "--format",
+    "usage_format",
+    type=click.Choice(["auto", "cur", "cur2", "focus", "csv"]),
+    default="auto",
+    show_default=True,
+    help="Format of the sources; auto detects it from the first file.",
+)
+@period_options
+@workspace_option
+@report_format_option
+def import_(
+    sources: tuple[str, ...],
+    usage_format: str,
+    start: datetime | None,
+    end: datetime | None,
+    workspace: Path | None,
+    output_format: str,
+) -> None:
+    """Read usage files (globs allowed) into the workspace's hourly usage table.
+
+    Demand is all EC2 instance usage, billed on-demand or covered by RIs and Savings Plans; what
+    was excluded (Spot, hosts, fees, taxes, credits, ...) is reported by reason. Nothing is written
+    when any file is bad.
+    """
+    with spinner("reading usage", enabled=output_format == "table"):
+        frame, report = read_usage(list(sources), usage_format, start=start, end=end)  # type: ignore[arg-type]
+    period_start, period_end = _period(frame, start, end, report.billing_periods)
+    with Workspace.open(workspace) as store:
+        import_id = store.replace_usage(
+            frame,
+            period_start=period_start,
+            period_end=period_end,
+            source=UsageSource(kind=report.format, files=report.files),
+            report=_Counts(report.kept_line_items, report.excluded_line_items),
+        )
+    _emit_report(
+        {
+            "import_id": import_id,
+            "workspace": str(store.path),
+            "period": f"{period_start:%Y-%m-%d %H:%M} to {period_end:%Y-%m-%d %H:%M} UTC",
+            "usage_rows": len(frame),
+            **asdict(report),
+        },
+        report.exclusions,
+        output_format,
+    )
+
+
+CE_EPILOG = """
+\b
+Examples:
+  commitopt usage import-ce --from 2025-08-01 --to 2025-11-01
+  commitopt usage import-ce --granularity HOURLY --from 2025-11-10 --to 2025-11-23 --by-account
+\b
+Needs ce:GetCostAndUsage. HOURLY needs hourly granularity enabled in Cost Explorer (14 days).
+"""
+
+
+@usage.command("import-ce", epilog=CE_EPILOG)
+@period_options
+@click.option(
+    "--granularity", type=click.Choice(["DAILY", "HOURLY"]), default="DAILY", show_default=True
+)
+@multi_option("--account", help_text="Only these linked accounts.", metavar="ID")
+@click.option("--by-account", is_flag=True, help="Keep the account of each row (one query each).")
+@profile_option
+@workspace_option
+@report_format_option
+def import_ce(
+    start: datetime | None,
+    end: datetime | None,
+    granularity: str,
+    account: tuple[str, ...],
+    by_account: bool,
+    profile: str | None,
+    workspace: Path | None,
+    output_format: str,
+) -> None:
+    """Read EC2 running hours from the Cost Explorer API into the workspace."""
+    import boto3
+
+    from usage.cost_explorer import read_cost_explorer
+
+    if start is None or end is None:
+        raise CommitoptInputError("usage import-ce needs --from and --to")
+    client = boto3.Session(profile_name=profile).client("ce", region_name="us-east-1")
+    with spinner("querying Cost Explorer", enabled=output_format == "table"):
+        frame, report = read_cost_explorer(
+            client,
+            start=start.date(),
+            end=end.date(),
+            granularity=granularity,  # type: ignore[arg-type]
+            accounts=account,
+            by_account=by_account,
+        )
+    with Workspace.open(workspace) as store:
+        import_id = store.replace_usage(
+            frame,
+            period_start=start,
+            period_end=end,
+            source=UsageSource(kind="cost-explorer", scope=_scope(account)),
+            report=report,
+        )
+    _emit_report(
+        {"import_id": import_id, "workspace": str(store.path), "usage_rows": len(frame),
+         **asdict(report)},
+        report.excluded,
+        output_format,
+    )  # fmt: skip
+
+
+ATHENA_EPILOG = """
+\b
+Examples:
+  commitopt usage import-athena --database athenacurcfn_cur --table cur \\
+      --output-location s3://my-athena-results/commitopt/ --from 2025-10-01 --to 2025-11-01
+\b
+Runs the same aggregation SQL as `usage import`, inside Athena, so only the hourly result
+travels. Needs athena:StartQueryExecution/GetQueryExecution/GetQueryResults and S3 access to
+the CUR and the output location.
+"""
+
+
+@usage.command("import-athena", epilog=ATHENA_EPILOG)
+@click.option("--database", required=True, help="Glue database of the CUR table.")
+@click.option("--table", "table_name", required=True, help="The CUR table.")
+@click.option("--output-location", default=None, help="s3:// prefix for query results.")
+@click.option("--workgroup", default=None, help="Athena workgroup [default: primary].")
+@click.option("--daily", is_flag=True, help="The CUR is daily-granular: spread days over hours.")
+@click.option("--region", "aws_region", default=None, help="AWS region of the Athena table.")
+@period_options
+@profile_option
+@workspace_option
+@report_format_option
+def import_athena(
+    database: str,
+    table_name: str,
+    output_location: str | None,
+    workgroup: str | None,
+    daily: bool,
+    aws_region: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    profile: str | None,
+    workspace: Path | None,
+    output_format: str,
+) -> None:
+    """Aggregate a CUR table with Athena into the workspace."""
+    import boto3
+
+    from usage.athena import read_cur_athena
+
+    if start is None or end is None:
+        raise CommitoptInputError("usage import-athena needs --from and --to (it bounds the scan)")
+    client = boto3.Session(profile_name=profile).client("athena", region_name=aws_region)
+    with spinner("running the Athena query", enabled=output_format == "table"):
+        frame, report = read_cur_athena(
+            client,
+            database=database,
+            table=table_name,
+            output_location=output_location,
+            workgroup=workgroup,
+            start=start,
+            end=end,
+            daily=daily,
+        )
+    with Workspace.open(workspace) as store:
+        import_id = store.replace_usage(
+            frame,
+            period_start=start,
+            period_end=end,
+            source=UsageSource(kind="athena", files=(f"{database}.{table_name}",)),
+            report=_Counts(report.kept_line_items, report.excluded_line_items),
+        )
+    _emit_report(
+        {"import_id": import_id, "workspace": str(store.path), "usage_rows": len(frame),
+         **asdict(report)},
+        report.exclusions,
+        output_format,
+    )  # fmt: skip
+
+
+SUMMARY_EPILOG = """
+\b
+Examples:
+  commitopt usage summary                                   # the workspace's usage
+  commitopt usage summary --usage cur/2025-10/*.parquet --from 2025-10-01
+  commitopt usage summary --region us-east-1 --family c5 --format csv > c5.csv
+"""
+
+
+@usage.command("summary", epilog=SUMMARY_EPILOG)
+@click.option(
+    "--usage",
+    "usage_files",
+    multiple=True,
+    help="Read these usage files directly instead of the workspace (globs allowed; repeatable).",
+)
+@period_options
+@multi_option("--account", help_text="Only these accounts.", metavar="ID")
+@multi_option("--region", "-r", help_text="Only these regions.", metavar="REGION")
+@multi_option("--family", "-f", help_text="Only these instance families.", metavar="FAMILY")
+@workspace_option
+@catalog_options
+@format_option
+def summary(
+    usage_files: tuple[str, ...],
+    start: datetime | None,
+    end: datetime | None,
+    account: tuple[str, ...],
+    region: tuple[str, ...],
+    family: tuple[str, ...],
+    workspace: Path | None,
+    catalog_paths: tuple[Path, ...],
+    no_embedded: bool,
+    output_format: str,
+) -> None:
+    """A row per key: hourly min, mean, P10, P50, P90 and max, instance-hours, on-demand cost."""
+    if usage_files:
+        frame, _report = read_usage(list(usage_files), "auto", start=start, end=end)
+    else:
+        with Workspace.open(workspace, read_only=True) as store:
+            frame = store.load_usage(start=start, end=end)
+    frame = filter_usage(frame, accounts=account, regions=region, families=family)
+    if frame.empty:
+        raise CommitoptInputError(
+            "no usage to summarise: import some with `commitopt usage import` or pass --usage"
+        )
+    catalog = resolve_catalog(catalog_paths, use_embedded=not no_embedded).catalog
+    table = summarize_usage(frame, catalog)
+    unpriced = table.loc[table["on_demand_hourly_usd"].isna(), "instance_type"].unique()
+    if len(unpriced):
+        click.echo(
+            f"commitopt: note: no on-demand price for {', '.join(map(str, unpriced[:5]))}; their "
+            "on-demand cost is blank — get prices with `commitopt pricing fetch` or "
+            "`commitopt pricing import`",
+            err=True,
+        )
+    emit_frame(
+        table,
+        output_format,
+        title=f"Usage by key over {int(table['hours'].iloc[0]):,} hours",
+        float_digits={"hours": 0, "instance_hours": 0, "on_demand_cost_usd": 2},
+    )
+
+
+class _Counts:
+    """Rows kept and excluded, as the workspace records them."""
+
+    def __init__(self, kept: int, excluded: int) -> None:
+        self.rows_kept = kept
+        self.rows_excluded = excluded
+
+
+def _scope(accounts: Sequence[str]) -> str:
+    return "accounts:" + ",".join(sorted(accounts)) if accounts else ""
+
+
+def _period(
+    frame: pd.DataFrame,
+    start: datetime | None,
+    end: datetime | None,
+    billing_periods: Sequence[str],
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The period an import replaces: the flags, else the billing periods, else the data's days."""
+    if billing_periods:
+        first = pd.Timestamp(f"{min(billing_periods)}-01", tz="UTC")
+        last = pd.Timestamp(f"{max(billing_periods)}-01", tz="UTC") + pd.offsets.MonthBegin(1)
+    elif len(frame):
+        first = frame["hour"].min().floor("D")
+        last = (frame["hour"].max() + timedelta(hours=1)).ceil("D")
+    else:
+        raise CommitoptInputError("the sources hold no usage; nothing to import")
+    period_start = pd.Timestamp(start, tz="UTC") if start is not None else first
+    period_end = pd.Timestamp(end, tz="UTC") if end is not None else last
+    return period_start, period_end
+
+
+def _emit_report(payload: dict[str, Any], exclusions: Sequence[Any], output_format: str) -> None:
+    """Print an import report: a summary and the exclusions by reason."""
+    if output_format == "json":
+        emit_mapping(payload, "json")
+        return
+    rows = pd.DataFrame([asdict(e) for e in exclusions])
+    if output_format == "csv":
+        emit_frame(rows, "csv")
+        return
+    brief = {k: v for k, v in payload.items() if k not in ("exclusions", "excluded")}
+    emit_mapping(brief, "table", title="Usage import")
+    if not rows.empty:
+        emit_frame(rows, "table", title="Excluded from demand, by reason")
