@@ -216,6 +216,12 @@ def _run(connection: duckdb.DuckDBPyConnection, sql: str, where: str, what: str)
         ) from error
 
 
+def _is_parquet(path: Path) -> bool:
+    """Whether ``path`` starts with Parquet's magic bytes."""
+    with path.open("rb") as stream:
+        return stream.read(4) == b"PAR1"
+
+
 def _files(paths: PathsArg) -> list[Path]:
     try:
         return cur_files(paths)
@@ -613,7 +619,7 @@ def _focus_relation(source: str) -> str:
 
 def _focus_source(connection: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> str:
     """One SELECT over FOCUS files with the FOCUS columns (absent optional ones NULL)."""
-    parquet = [f for f in files if f.read_bytes()[:4] == b"PAR1"]
+    parquet = [f for f in files if _is_parquet(f)]
     csv = [f for f in files if f not in parquet]
     selects = []
     for group, is_parquet in ((parquet, True), (csv, False)):
@@ -751,7 +757,7 @@ def read_canonical(paths: PathsArg) -> tuple[pd.DataFrame, ImportReport]:
     superseded: list[str] = []
     with usage_connection() as connection:
         for file in files:
-            is_parquet = file.read_bytes()[:4] == b"PAR1"
+            is_parquet = _is_parquet(file)
             quoted = sql_string(str(file))
             source = (
                 f"read_parquet({quoted})"
@@ -815,7 +821,7 @@ def detect_format(paths: PathsArg) -> str:
     files = _files(paths)
     first = files[0]
     quoted = sql_string(str(first))
-    is_parquet = first.read_bytes()[:4] == b"PAR1"
+    is_parquet = _is_parquet(first)
     source = f"read_parquet({quoted})" if is_parquet else f"read_csv({quoted}, all_varchar=true)"
     with usage_connection() as connection:
         described = _run(connection, f"DESCRIBE SELECT * FROM {source}", str(first), "usage")
@@ -837,6 +843,11 @@ def detect_format(paths: PathsArg) -> str:
     )
 
 
+def _utc(moment: datetime | str) -> pd.Timestamp:
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
 def read_usage(
     paths: PathsArg,
     format: UsageFormat = "auto",
@@ -853,9 +864,9 @@ def read_usage(
     if fmt in ("csv", "canonical"):
         table, report = read_canonical(paths)
         if start is not None:
-            table = table[table["hour"] >= pd.Timestamp(start, tz="UTC")]
+            table = table[table["hour"] >= _utc(start)]
         if end is not None:
-            table = table[table["hour"] < pd.Timestamp(end, tz="UTC")]
+            table = table[table["hour"] < _utc(end)]
         return table.reset_index(drop=True), report
     if fmt == "cur":
         return read_cur(paths, start=start, end=end)

@@ -345,3 +345,16 @@ def test_daily_cur_is_spread_over_24_hours(tmp_path: Path) -> None:
     assert len(table) == 48
     assert table["quantity"].sum() == pytest.approx(72.0)
     assert set(table["quantity"]) == {1.0, 2.0}
+
+
+def test_read_usage_filters_canonical_files_by_period(
+    cur_table: pd.DataFrame, tmp_path: Path
+) -> None:
+    cur_table.to_csv(tmp_path / "usage.csv", index=False)
+    table, _ = read_usage(
+        tmp_path / "usage.csv", start="2018-10-02T00:00:00+00:00", end=pd.Timestamp("2018-10-03")
+    )
+    assert table["hour"].min() == pd.Timestamp("2018-10-02", tz="UTC")
+    assert table["hour"].max() == pd.Timestamp("2018-10-02 23:00", tz="UTC")
+    with pytest.raises(UsageInputError, match="unknown usage format"):
+        read_usage(tmp_path / "usage.csv", format="xml")  # type: ignore[arg-type]

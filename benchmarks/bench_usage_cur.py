@@ -1,0 +1,120 @@
+"""Benchmark: aggregate a multi-million-row CUR Parquet into the canonical usage table.
+
+The input is built in ``benchmarks/_work/`` (gitignored) by replicating the real October 2018 CUR
+(default: the trimmed test fixture ``tests/data/cur/wal_Oct2018-WorkshopCUR-usage-trimmed.zstd
+.parquet``, 10,887 line items of 24 columns over 3 days, all services plus the RI fees; any CUR
+Parquet can be passed with ``--source``). Copy ``i`` gets usage accounts whose first four digits
+are ``i mod 500`` and usage hours shifted by ``(i div 500) × 3`` days, so the demand has many
+distinct (hour, account, key) groups, as a large organisation's CUR has. Rows are written with
+DuckDB (snappy Parquet, row groups of 122,880).
+
+Each size runs :func:`usage.readers.read_cur` in a fresh subprocess, which reports wall time,
+throughput and peak resident memory (``VmHWM`` of ``/proc/self/status``: unlike ``ru_maxrss``,
+it is not inherited from the parent that built the file). The time includes importing the package.
+
+Usage::
+
+    python benchmarks/bench_usage_cur.py --rows 5e6 10e6 20e6
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "tests" / "data" / "cur" / "wal_Oct2018-WorkshopCUR-usage-trimmed.zstd.parquet"
+WORK = ROOT / "benchmarks" / "_work"
+
+
+def build(source: Path, rows: int, target: Path, *, fixed: bool = False) -> None:
+    """Write ``rows`` line items replicated from ``source`` to ``target`` (Parquet).
+
+    ``fixed``: copy ``i`` only gets account prefix ``i mod 20`` (no hour shift), so the output
+    has the same number of groups whatever the input size (to show memory stays flat).
+    """
+    accounts, days = (20, 0) if fixed else (500, 3)
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    per_copy = int(
+        connection.sql(f"SELECT count(*) FROM read_parquet('{source}')").fetchall()[0][0]
+    )
+    copies = -(-rows // per_copy)
+    connection.execute(
+        f"""
+        COPY (
+            SELECT * REPLACE (
+                lpad(CAST(copy % {accounts} AS VARCHAR), 4, '0')
+                    || substr(line_item_usage_account_id, 5) AS line_item_usage_account_id,
+                line_item_usage_start_date + (copy // {accounts}) * INTERVAL {days} DAY
+                    AS line_item_usage_start_date,
+                line_item_usage_end_date + (copy // {accounts}) * INTERVAL {days} DAY
+                    AS line_item_usage_end_date
+            )
+            FROM read_parquet('{source}') CROSS JOIN range({copies}) AS copies(copy)
+            LIMIT {rows}
+        ) TO '{target}' (FORMAT parquet, COMPRESSION snappy)
+        """
+    )
+    connection.close()
+
+
+def measure(path: Path) -> dict[str, float]:
+    """Run ``read_cur`` in a subprocess; wall time [s], peak RSS [MiB], output rows."""
+    code = f"""
+import json, time
+t = time.perf_counter()
+from usage.readers import read_cur
+table, report = read_cur({str(path)!r})
+elapsed = time.perf_counter() - t
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
+print(json.dumps({{"seconds": elapsed, "peak_mib": int(hwm) / 1024,
+  "table_rows": len(table), "line_items": report.kept_line_items + report.excluded_line_items}}))
+"""
+    answer = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    result: dict[str, float] = json.loads(answer.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    """Build each size, measure it, print a Markdown table row per size."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=float, nargs="+", default=[5e6, 10e6, 20e6])
+    parser.add_argument("--source", type=Path, default=SOURCE)
+    parser.add_argument(
+        "--fixed-output",
+        action="store_true",
+        help="replicate with 20 account prefixes and no hour shift (output size constant)",
+    )
+    arguments = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    header = "| line items | file [MiB] | build [s] | read_cur [s] | rows/s | peak RSS [MiB] |"
+    print(header + " table rows |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for rows in (int(r) for r in arguments.rows):
+        layout = "fixed" if arguments.fixed_output else "spread"
+        target = WORK / f"{arguments.source.name.split('.')[0]}_{layout}_{rows}.parquet"
+        started = time.perf_counter()
+        if not target.exists():
+            build(arguments.source, rows, target, fixed=arguments.fixed_output)
+        built = time.perf_counter() - started
+        result = measure(target)
+        assert int(result["line_items"]) == rows, result
+        print(
+            f"| {rows:,} | {target.stat().st_size / 2**20:,.0f} | {built:.1f} | "
+            f"{result['seconds']:.2f} | {rows / result['seconds'] / 1e6:.2f} M | "
+            f"{result['peak_mib']:,.0f} | {int(result['table_rows']):,} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
