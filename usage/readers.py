@@ -100,6 +100,7 @@ _FOCUS_OPTIONAL: Final = (
     "ChargeDescription",
     "ResourceType",
     "x_UsageType",
+    "SkuMeter",
     "x_Operation",
     "x_ServiceCode",
 )
@@ -552,8 +553,9 @@ _FOCUS_RI_APPLIED: Final = r"per (.+?), ([a-z][a-z0-9-]*\.[a-z0-9-]+) reserved i
 def _focus_relation(source: str) -> str:
     """A SELECT turning FOCUS columns into the CUR columns of :class:`CurColumns`.
 
-    For AWS rows the usage type and operation are AWS's own ``x_UsageType`` / ``x_Operation``
-    when the export has them (AWS's FOCUS export does); otherwise they are rebuilt from
+    For AWS rows the usage type and operation are AWS's own ``x_UsageType`` (FOCUS 1.0 with AWS
+    columns; ``SkuMeter`` in FOCUS 1.2, which dropped ``x_UsageType``) and ``x_Operation`` when
+    the export has them; otherwise they are rebuilt from
     ``RegionId`` and the charge description (``$0.34 per On Demand Linux c5.2xlarge Instance
     Hour``; ``... per Linux/UNIX (Amazon VPC), m5.large reserved instance applied``).
     """
@@ -567,6 +569,7 @@ def _focus_relation(source: str) -> str:
         f"OR {description} LIKE '%Dedicated Usage%')"
     )
     commitment = "lower(coalesce(CommitmentDiscountType, ''))"
+    sku_meter = "CASE WHEN SkuMeter LIKE '%Usage:%' THEN SkuMeter END"
     return f"""(
         SELECT focus.{FILE_COLUMN},
             CASE ChargeCategory
@@ -585,7 +588,7 @@ def _focus_relation(source: str) -> str:
                  WHEN ServiceName IN ('Amazon Elastic Compute Cloud', 'Amazon EC2')
                      THEN 'AmazonEC2'
                  ELSE coalesce(x_ServiceCode, ServiceName) END AS line_item_product_code,
-            coalesce(x_UsageType,
+            coalesce(x_UsageType, CASE WHEN SkuMeter LIKE '%Usage:%' THEN SkuMeter END,
                 CASE WHEN coalesce({hour_type}, {ri_type}) IS NOT NULL THEN
                     coalesce(focus_regions.prefix, 'UNKNOWN') || '-' ||
                     CASE WHEN PricingCategory = 'Dynamic' OR {description} LIKE '%Spot%'
@@ -605,9 +608,10 @@ def _focus_relation(source: str) -> str:
                 AND ChargeCategory = 'Usage'
                 AND (ResourceType = 'instance' OR {description} LIKE '%Instance Hour%'
                      OR {description} LIKE '%reserved instance applied%')
-                AND (coalesce(x_UsageType, {hour_type}, {ri_type}) IS NULL
+                AND (coalesce(x_UsageType, {sku_meter}, {hour_type}, {ri_type}) IS NULL
                      OR coalesce(x_Operation, focus_os.operation) IS NULL
-                     OR (x_UsageType IS NULL AND focus_regions.prefix IS NULL)))
+                     OR (coalesce(x_UsageType, {sku_meter}) IS NULL
+                         AND focus_regions.prefix IS NULL)))
                 AS unmapped,
             {description} AS description
         FROM {source} AS focus
@@ -674,11 +678,12 @@ def read_focus(
     AWS rows (``ProviderName`` AWS) of ``ServiceName`` Amazon Elastic Compute Cloud are mapped
     to CUR line items: ``ChargeCategory`` Usage with ``CommitmentDiscountType`` Savings Plan /
     Reserved becomes SavingsPlanCoveredUsage / DiscountedUsage, otherwise Usage; Purchase, Tax and
-    Credit become fees, tax and credits. The usage type and operation are AWS's ``x_UsageType`` /
-    ``x_Operation`` columns when present, otherwise rebuilt from ``RegionId`` and
-    ``ChargeDescription``. Quantities are ``ConsumedQuantity``, costs ``BilledCost``, the
-    account ``SubAccountId``. Rows of other providers are excluded as ``non-EC2``. EC2 rows that
-    look like instance-hours but cannot be mapped are counted in ``ImportReport.unmapped``.
+    Credit become fees, tax and credits. The usage type and operation are AWS's ``x_UsageType``
+    (``SkuMeter`` in FOCUS 1.2) and ``x_Operation`` columns when present, otherwise rebuilt
+    from ``RegionId`` and ``ChargeDescription``. Quantities are ``ConsumedQuantity``, costs
+    ``BilledCost``, the account ``SubAccountId``. Rows of other providers are excluded as
+    ``non-EC2``. EC2 rows that look like instance-hours but cannot be mapped are counted in
+    ``ImportReport.unmapped``.
     Re-deliveries follow the CUR rule (module docstring), by ``BillingPeriodStart``.
 
     Raises

@@ -213,10 +213,15 @@ def test_same_usage_in_every_format_reads_back_the_same(
     _write_focus_csv(table, tmp_path / "focus.csv")
     table.to_csv(tmp_path / "canonical.csv", index=False)
     table.to_parquet(tmp_path / "canonical.parquet")
+    focus12 = pd.read_csv(tmp_path / "focus.csv", dtype=str).rename(
+        columns={"x_UsageType": "SkuMeter"}
+    )
+    focus12.to_parquet(tmp_path / "focus12.parquet")
     readers = {
         "legacy.csv.gz": ("cur", read_cur),
         "cur2.parquet": ("cur2", read_cur2),
         "focus.csv": ("focus", read_focus),
+        "focus12.parquet": ("focus", read_focus),
         "canonical.csv": ("canonical", read_canonical),
         "canonical.parquet": ("canonical", read_canonical),
     }
