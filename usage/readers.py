@@ -44,6 +44,7 @@ import pandas as pd
 
 from pricing.errors import CommitoptInputError
 from pricing.platforms import PLATFORMS
+from pricing.readers.common import ProgressCallback
 from pricing.readers.cur_columns import (
     FILE_COLUMN,
     cur_files,
@@ -51,6 +52,7 @@ from pricing.readers.cur_columns import (
     describe_files,
     normalise_column_name,
 )
+from pricing.readers.duckdb_progress import reporting_progress
 from pricing.regions import REGION_TO_PREFIX
 from usage.demand_sql import (
     INVALID_REASONS,
@@ -205,16 +207,39 @@ def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def _run(connection: duckdb.DuckDBPyConnection, sql: str, where: str, what: str) -> pd.DataFrame:
-    """Execute ``sql``; a DuckDB failure (corrupt file, bad CSV) becomes a UsageInputError."""
+def _run(
+    connection: duckdb.DuckDBPyConnection,
+    sql: str,
+    where: str,
+    what: str,
+    progress: ProgressCallback | None = None,
+) -> pd.DataFrame:
+    """Execute ``sql``; a DuckDB failure (corrupt file, bad CSV) becomes a UsageInputError.
+
+    ``progress`` is called as ``progress(percent, 100)`` while the query runs.
+    """
     try:
-        return connection.sql(sql).df()
+        with reporting_progress(connection, progress, None):
+            return connection.sql(sql).df()
     except duckdb.Error as error:
         raise UsageInputError(
             where,
             f"cannot be read as {what} ({_first_line(error)})",
             "pass unmodified, complete files (re-download a truncated or corrupt one)",
         ) from error
+
+
+def _stage(progress: ProgressCallback | None, index: int, count: int) -> ProgressCallback | None:
+    """Map the percentage of query ``index`` (from 0) of ``count`` to a share of the whole read."""
+    if progress is None:
+        return None
+    report = progress
+
+    def staged(done: int, total: int | None) -> None:
+        share = done / total if total else 0.0
+        report(int(100 * (index + share) / count), 100)
+
+    return staged
 
 
 def _is_parquet(path: Path) -> bool:
@@ -295,10 +320,11 @@ def _aggregate(
     start: datetime | str | None,
     end: datetime | str | None,
     unmapped: tuple[int, tuple[str, ...]] = (0, ()),
+    progress: ProgressCallback | None = None,
 ) -> tuple[pd.DataFrame, ImportReport]:
     """Run :func:`classified_sql` over ``relation``; check it; build the table and the report."""
     sql = classified_sql(relation, columns, dialect="duckdb", start=start, end=end)
-    result = _run(connection, sql, where, fmt.upper())
+    result = _run(connection, sql, where, fmt.upper(), progress)
     return table_from_classified(
         result,
         fmt=fmt,
@@ -405,6 +431,7 @@ def _read_cur_like(
     start: datetime | str | None,
     end: datetime | str | None,
     memory_limit: str,
+    progress: ProgressCallback | None,
 ) -> tuple[pd.DataFrame, ImportReport]:
     files = _files(paths)
     where = describe_files(files)
@@ -432,6 +459,7 @@ def _read_cur_like(
             ),
             where,
             fmt.upper(),
+            _stage(progress, 0, 2),
         )
         kept, superseded = _keep_latest_deliveries(stats)
         chosen = stats[stats["file"].isin(kept)]
@@ -453,6 +481,7 @@ def _read_cur_like(
             daily=daily,
             start=start,
             end=end,
+            progress=_stage(progress, 1, 2),
         )
 
 
@@ -462,6 +491,7 @@ def read_cur(
     start: datetime | str | None = None,
     end: datetime | str | None = None,
     memory_limit: str = "1GB",
+    progress: ProgressCallback | None = None,
 ) -> tuple[pd.DataFrame, ImportReport]:
     """Read legacy Cost and Usage Report files into the canonical hourly usage table.
 
@@ -474,6 +504,9 @@ def read_cur(
         Keep usage starting in ``[start, end)`` (UTC).
     memory_limit
         DuckDB's memory limit; beyond it intermediate results spill to disk.
+    progress
+        Called as ``progress(percent, 100)`` [%] from a background thread while DuckDB scans
+        the files (DuckDB's own estimate, polled every 0.5 s; never decreasing).
 
     Returns
     -------
@@ -486,7 +519,9 @@ def read_cur(
         Missing / empty / corrupt files, missing columns (needed and found named), no EC2
         instance usage, mixed currencies, malformed timestamps or quantities, negative quantities.
     """
-    return _read_cur_like(paths, "cur", start=start, end=end, memory_limit=memory_limit)
+    return _read_cur_like(
+        paths, "cur", start=start, end=end, memory_limit=memory_limit, progress=progress
+    )
 
 
 def read_cur2(
@@ -495,13 +530,16 @@ def read_cur2(
     start: datetime | str | None = None,
     end: datetime | str | None = None,
     memory_limit: str = "1GB",
+    progress: ProgressCallback | None = None,
 ) -> tuple[pd.DataFrame, ImportReport]:
     """Read CUR 2.0 Data Exports (``line_item_*`` columns, ``product`` map) like :func:`read_cur`.
 
     The key comes from ``line_item_usage_type`` and ``line_item_operation``, which CUR 2.0 keeps
     as plain columns, so the ``product`` map is not needed for the demand.
     """
-    return _read_cur_like(paths, "cur2", start=start, end=end, memory_limit=memory_limit)
+    return _read_cur_like(
+        paths, "cur2", start=start, end=end, memory_limit=memory_limit, progress=progress
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -672,6 +710,7 @@ def read_focus(
     start: datetime | str | None = None,
     end: datetime | str | None = None,
     memory_limit: str = "1GB",
+    progress: ProgressCallback | None = None,
 ) -> tuple[pd.DataFrame, ImportReport]:
     """Read FOCUS 1.0-1.2 exports (CSV, CSV.gz, Parquet) into the canonical table.
 
@@ -685,6 +724,7 @@ def read_focus(
     ``non-EC2``. EC2 rows that look like instance-hours but cannot be mapped are counted in
     ``ImportReport.unmapped``.
     Re-deliveries follow the CUR rule (module docstring), by ``BillingPeriodStart``.
+    Parameters (``progress`` included) are those of :func:`read_cur`.
 
     Raises
     ------
@@ -707,6 +747,7 @@ def read_focus(
             ),
             where,
             "FOCUS",
+            _stage(progress, 0, 3),
         )
         kept, superseded = _keep_latest_deliveries(stats)
         chosen = stats[stats["file"].isin(kept)]
@@ -721,6 +762,7 @@ def read_focus(
             f"AS examples FROM {relation} AS focus_rows WHERE unmapped",
             where,
             "FOCUS",
+            _stage(progress, 1, 3),
         )
         examples = [e for e in str(unmapped_rows["examples"].iloc[0]).split("\x1f") if e]
         unmapped = (int(unmapped_rows["n"].iloc[0]), tuple(sorted(examples)[:3]))
@@ -737,6 +779,7 @@ def read_focus(
             start=start,
             end=end,
             unmapped=unmapped,
+            progress=_stage(progress, 2, 3),
         )
 
 
@@ -744,11 +787,13 @@ def read_focus(
 # canonical table
 
 
-def read_canonical(paths: PathsArg) -> tuple[pd.DataFrame, ImportReport]:
+def read_canonical(
+    paths: PathsArg, *, progress: ProgressCallback | None = None
+) -> tuple[pd.DataFrame, ImportReport]:
     """Read the canonical usage table from CSV (hours with a UTC offset) or Parquet files.
 
     Identical files are read once; files that share any (hour, key) otherwise are overlapping
-    and rejected.
+    and rejected. ``progress`` is called as ``progress(percent, 100)`` [%] while files are read.
 
     Raises
     ------
@@ -761,7 +806,7 @@ def read_canonical(paths: PathsArg) -> tuple[pd.DataFrame, ImportReport]:
     names: list[str] = []
     superseded: list[str] = []
     with usage_connection() as connection:
-        for file in files:
+        for index, file in enumerate(files):
             is_parquet = _is_parquet(file)
             quoted = sql_string(str(file))
             source = (
@@ -781,6 +826,7 @@ def read_canonical(paths: PathsArg) -> tuple[pd.DataFrame, ImportReport]:
                 select,
                 str(file),
                 "Parquet" if is_parquet else "CSV",
+                _stage(progress, index, len(files)),
             )
             table = validate_usage_table(frame, source=str(file))
             if any(table.equals(previous) for previous in tables):
@@ -859,26 +905,28 @@ def read_usage(
     *,
     start: datetime | str | None = None,
     end: datetime | str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> tuple[pd.DataFrame, ImportReport]:
     """Read usage files of any supported format (``auto``: detected from the first file).
 
     ``"csv"`` and ``"canonical"`` both mean the canonical table. ``start`` / ``end`` filter
-    CUR and FOCUS rows (and the canonical table's hours) to ``[start, end)``.
+    CUR and FOCUS rows (and the canonical table's hours) to ``[start, end)``. ``progress`` is
+    called as ``progress(percent, 100)`` [%] while the files are scanned (see :func:`read_cur`).
     """
     fmt = detect_format(paths) if format == "auto" else format
     if fmt in ("csv", "canonical"):
-        table, report = read_canonical(paths)
+        table, report = read_canonical(paths, progress=progress)
         if start is not None:
             table = table[table["hour"] >= _utc(start)]
         if end is not None:
             table = table[table["hour"] < _utc(end)]
         return table.reset_index(drop=True), report
     if fmt == "cur":
-        return read_cur(paths, start=start, end=end)
+        return read_cur(paths, start=start, end=end, progress=progress)
     if fmt == "cur2":
-        return read_cur2(paths, start=start, end=end)
+        return read_cur2(paths, start=start, end=end, progress=progress)
     if fmt == "focus":
-        return read_focus(paths, start=start, end=end)
+        return read_focus(paths, start=start, end=end, progress=progress)
     raise UsageInputError(f"unknown usage format {fmt!r}; use cur, cur2, focus, csv or auto")
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 from commitopt.catalogs import resolve_catalog
 from commitopt.cli.options import catalog_options, multi_option, profile_option
 from commitopt.cli.output import emit_frame, emit_mapping, format_option, report_format_option
-from commitopt.cli.progress import spinner
+from commitopt.cli.progress import progress_bar, spinner
 from commitopt.workspace import UsageSource, Workspace
 from pricing.errors import CommitoptInputError
 from usage.readers import read_usage
@@ -88,8 +88,14 @@ def import_(
     was excluded (Spot, hosts, fees, taxes, credits, ...) is reported by reason. Nothing is written
     when any file is bad.
     """
-    with spinner("reading usage", enabled=output_format == "table"):
-        frame, report = read_usage(list(sources), usage_format, start=start, end=end)  # type: ignore[arg-type]
+    with progress_bar("reading usage", enabled=output_format == "table") as progress:
+        frame, report = read_usage(
+            list(sources),
+            usage_format,  # type: ignore[arg-type]
+            start=start,
+            end=end,
+            progress=progress,
+        )
     period_start, period_end = _period(frame, start, end, report.billing_periods)
     with Workspace.open(workspace) as store:
         import_id = store.replace_usage(

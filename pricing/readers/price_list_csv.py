@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import gzip
 import re
-import threading
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -26,6 +25,7 @@ import duckdb
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.errors import PriceFileError
 from pricing.readers.common import ProgressCallback, SniffedFile, require_columns, sniff
+from pricing.readers.duckdb_progress import reporting_progress
 from pricing.readers.price_list_rows import (
     frames_from_price_rows,
     load_price_rows_sql,
@@ -58,8 +58,6 @@ REQUIRED_COLUMNS: Final[dict[str, str]] = {
 OPTIONAL_COLUMNS: Final[dict[str, str]] = {"region_code": "Region Code", "market": "MarketOption"}
 """Columns used when present: ``Region Code`` (preferred over the usage-type prefix, and
 cross-checked with it) and ``MarketOption`` (Capacity Blocks are excluded)."""
-
-_PROGRESS_POLL_S: Final = 0.5
 
 
 def read_price_list_csv(
@@ -195,38 +193,15 @@ def _load(
     progress: ProgressCallback | None,
 ) -> None:
     """Run the streaming load, reporting progress from DuckDB's own estimate when asked."""
-    total = file.stat().st_size
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
+    try:
+        with reporting_progress(connection, progress, file.stat().st_size):
             connection.execute(sql, parameters)
-        except BaseException as error:  # re-raised in the calling thread
-            errors.append(error)
-
-    if progress is None:
-        run()
-    else:
-        connection.execute("SET enable_progress_bar = true")
-        connection.execute("SET enable_progress_bar_print = false")
-        progress(0, total)
-        worker = threading.Thread(target=run, name="commitopt-price-list-csv", daemon=True)
-        worker.start()
-        while worker.is_alive():
-            worker.join(_PROGRESS_POLL_S)
-            percent = connection.query_progress()
-            if worker.is_alive() and percent >= 0:
-                progress(int(total * min(percent, 100.0) / 100.0), total)
-        progress(total, total)
-    if errors:
-        error = errors[0]
-        if isinstance(error, duckdb.Error):
-            raise PriceFileError(
-                file,
-                f"cannot parse the CSV: {_parse_error_summary(str(error))}",
-                "download the price file again; every row must have the header's columns",
-            ) from error
-        raise error
+    except duckdb.Error as error:
+        raise PriceFileError(
+            file,
+            f"cannot parse the CSV: {_parse_error_summary(str(error))}",
+            "download the price file again; every row must have the header's columns",
+        ) from error
 
 
 def _parse_error_summary(message: str) -> str:

@@ -363,3 +363,16 @@ def test_read_usage_filters_canonical_files_by_period(
     assert table["hour"].max() == pd.Timestamp("2018-10-02 23:00", tz="UTC")
     with pytest.raises(UsageInputError, match="unknown usage format"):
         read_usage(tmp_path / "usage.csv", format="xml")  # type: ignore[arg-type]
+
+
+def test_read_cur_reports_progress(cur_table: pd.DataFrame) -> None:
+    calls: list[tuple[int, int | None]] = []
+    table, _ = read_cur(CUR, progress=lambda done, total: calls.append((done, total)))
+    pd.testing.assert_frame_equal(table, cur_table)
+    # two queries (per-file stats, then the aggregation), each half of the percentage
+    assert calls[0] == (0, 100)
+    assert (50, 100) in calls
+    assert calls[-1] == (100, 100)
+    dones = [done for done, _ in calls]
+    assert dones == sorted(dones)
+    assert {total for _, total in calls} == {100}
