@@ -283,6 +283,55 @@ def _keep_latest_deliveries(stats: pd.DataFrame) -> tuple[list[str], list[str]]:
     return sorted(kept), sorted(superseded)
 
 
+@dataclass(frozen=True, slots=True)
+class _Deliveries:
+    """The files an import reads after the re-delivery rule, and what their stats say."""
+
+    relation: str
+    kept: list[str]
+    superseded: list[str]
+    periods: list[str]
+    daily: bool
+
+
+def _choose_deliveries(
+    connection: duckdb.DuckDBPyConnection,
+    relation: str,
+    columns: CurColumns,
+    where: str,
+    what: str,
+    progress: ProgressCallback | None,
+) -> _Deliveries:
+    """Apply the re-delivery rule to the files behind ``relation`` (module docstring)."""
+    stats = _run(
+        connection,
+        _file_stats_sql(
+            relation,
+            columns,
+            "bill_billing_period_start_date",
+            "line_item_usage_end_date",
+            "line_item_usage_type",
+        ),
+        where,
+        what,
+        progress,
+    )
+    kept, superseded = _keep_latest_deliveries(stats)
+    chosen = stats[stats["file"].isin(kept)]
+    if superseded:
+        relation = (
+            f"(SELECT * FROM {relation} AS all_files WHERE {FILE_COLUMN} IN "
+            f"({', '.join(sql_string(f) for f in kept)}))"
+        )
+    return _Deliveries(
+        relation=relation,
+        kept=kept,
+        superseded=superseded,
+        periods=sorted(set(chosen["period"]) - {""}),
+        daily=bool((chosen["longest"].dropna() >= _DAY_SECONDS).any()),
+    )
+
+
 def _file_stats_sql(relation: str, c: CurColumns, period: str, end: str, usage_type: str) -> str:
     """Per file: billing period, rows, sums, first/last start, longest instance line item [s]."""
     started = f"TRY_CAST({c.usage_start} AS TIMESTAMPTZ)"
@@ -446,39 +495,21 @@ def _read_cur_like(
             )
         except CommitoptInputError as error:
             raise UsageInputError(str(error)) from error
-        relation = f"({select})"
         columns = CurColumns()
-        stats = _run(
-            connection,
-            _file_stats_sql(
-                relation,
-                columns,
-                "bill_billing_period_start_date",
-                "line_item_usage_end_date",
-                "line_item_usage_type",
-            ),
-            where,
-            fmt.upper(),
-            _stage(progress, 0, 2),
+        deliveries = _choose_deliveries(
+            connection, f"({select})", columns, where, fmt.upper(), _stage(progress, 0, 2)
         )
-        kept, superseded = _keep_latest_deliveries(stats)
-        chosen = stats[stats["file"].isin(kept)]
-        daily = bool((chosen["longest"].dropna() >= _DAY_SECONDS).any())
-        if superseded:
-            relation = (
-                f"(SELECT * FROM {relation} AS all_files WHERE {FILE_COLUMN} IN "
-                f"({', '.join(sql_string(f) for f in kept)}))"
-            )
+        relation = deliveries.relation
         return _aggregate(
             connection,
             relation,
             columns,
             fmt=fmt,
             where=where,
-            files=kept,
-            superseded=superseded,
-            periods=sorted(set(chosen["period"]) - {""}),
-            daily=daily,
+            files=deliveries.kept,
+            superseded=deliveries.superseded,
+            periods=deliveries.periods,
+            daily=deliveries.daily,
             start=start,
             end=end,
             progress=_stage(progress, 1, 2),
@@ -734,28 +765,16 @@ def read_focus(
     files = _files(paths)
     where = describe_files(files)
     with usage_connection(memory_limit) as connection:
-        relation = _focus_relation(_focus_source(connection, files))
         columns = CurColumns()
-        stats = _run(
+        deliveries = _choose_deliveries(
             connection,
-            _file_stats_sql(
-                relation,
-                columns,
-                "bill_billing_period_start_date",
-                "line_item_usage_end_date",
-                "line_item_usage_type",
-            ),
+            _focus_relation(_focus_source(connection, files)),
+            columns,
             where,
             "FOCUS",
             _stage(progress, 0, 3),
         )
-        kept, superseded = _keep_latest_deliveries(stats)
-        chosen = stats[stats["file"].isin(kept)]
-        if superseded:
-            relation = (
-                f"(SELECT * FROM {relation} AS all_files WHERE {FILE_COLUMN} IN "
-                f"({', '.join(sql_string(f) for f in kept)}))"
-            )
+        relation = deliveries.relation
         unmapped_rows = _run(
             connection,
             f"SELECT count(*) AS n, coalesce(string_agg(DISTINCT description, '\x1f'), '') "
@@ -772,10 +791,10 @@ def read_focus(
             columns,
             fmt="focus",
             where=where,
-            files=kept,
-            superseded=superseded,
-            periods=sorted(set(chosen["period"]) - {""}),
-            daily=bool((chosen["longest"].dropna() >= _DAY_SECONDS).any()),
+            files=deliveries.kept,
+            superseded=deliveries.superseded,
+            periods=deliveries.periods,
+            daily=deliveries.daily,
             start=start,
             end=end,
             unmapped=unmapped,
