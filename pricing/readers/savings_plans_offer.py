@@ -161,7 +161,7 @@ def savings_plans_table(
     raw = raw.astype(dict.fromkeys(RAW_COLUMNS, "string"))
     usage = raw["usage_type"].fillna("")
     raw = raw.loc[usage.str.contains(_INSTANCE_USAGE, regex=True)].reset_index(drop=True)
-    keys = _keys(raw["usage_type"], raw["operation"].fillna(""))
+    keys = keys_from_usage_types(raw["usage_type"], raw["operation"].fillna(""))
     notes = []
     unmapped = keys["region"].isna().to_numpy()
     if unmapped.any():
@@ -220,18 +220,6 @@ def savings_plans_table(
         )
     table = table.sort_values(plan_key).reset_index(drop=True)
     return table, notes
-
-
-def _keys(usage_types: pd.Series, operations: pd.Series) -> pd.DataFrame:
-    """:func:`keys_from_usage_types`, computed once per distinct (usage type, operation) pair.
-
-    Each pair recurs once per plan (term × payment × plan type), a dozen times or more.
-    """
-    pairs = pd.DataFrame({"usage_type": usage_types, "operation": operations})
-    group = pairs.groupby(["usage_type", "operation"], sort=False, dropna=False).ngroup()
-    distinct = pairs.drop_duplicates().reset_index(drop=True)
-    keys = keys_from_usage_types(distinct["usage_type"], distinct["operation"])
-    return keys.iloc[group.to_numpy()].reset_index(drop=True)
 
 
 def _require_values(raw: pd.DataFrame, source: RateSource) -> None:
