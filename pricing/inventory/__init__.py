@@ -27,6 +27,7 @@ from pricing.inventory.commitments import (
     InventoryError,
     OwnedCommitment,
 )
+from pricing.inventory.cur import inventory_from_cur
 from pricing.inventory.portfolio_json import read_portfolio_json
 
 __all__ = [
@@ -41,5 +42,6 @@ __all__ = [
     "OwnedCommitment",
     "fetch_reserved_instances",
     "fetch_savings_plans",
+    "inventory_from_cur",
     "read_portfolio_json",
 ]

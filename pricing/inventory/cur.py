@@ -1,0 +1,216 @@
+"""Owned Reserved Instances rebuilt from a Cost and Usage Report's ``RIFee`` lines.
+
+Each RI purchase bills one ``RIFee`` line per month with its ARN, usage type
+(``HeavyUsage:c5.large``), operation (platform), number of RIs, upfront value, hourly fee
+(unblended rate) and term. The RI's ``DiscountedUsage`` lines add the payment option, offering
+class and lease length. The CUR does not name an RI's scope; the RIFee line's availability zone
+(empty for regional RIs) is used when present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+import duckdb
+import pandas as pd
+
+from pricing.errors import PriceFileError
+from pricing.instance_types import normalization_factor
+from pricing.inventory.commitments import RESERVED_INSTANCE, Inventory, OwnedCommitment
+from pricing.inventory.values import region_of_zone, ri_effective_hourly_usd
+from pricing.offerings import parse_offering_class, parse_payment_option, parse_term_years
+from pricing.readers.cur_columns import CUR_WHAT, cur_files, cur_select_sql, describe_files
+from pricing.usage_types import keys_from_usage_types
+
+_REQUIRED: Final = (
+    "line_item_line_item_type",
+    "line_item_usage_type",
+    "line_item_operation",
+    "line_item_usage_start_date",
+    "reservation_reservation_a_r_n",
+)
+_OPTIONAL: Final = (
+    "line_item_product_code",
+    "line_item_availability_zone",
+    "line_item_usage_end_date",
+    "line_item_unblended_rate",
+    "reservation_upfront_value",
+    "reservation_number_of_reservations",
+    "reservation_start_time",
+    "reservation_end_time",
+    "pricing_purchase_option",
+    "pricing_offering_class",
+    "pricing_lease_contract_length",
+)
+_RI_FEE_SQL: Final = (
+    r"regexp_matches(usage_type, '^([A-Z]{2,4}[0-9]?-)?[A-Za-z]*HeavyUsage[A-Za-z]*:')"
+)
+
+
+def _timestamp(column: str) -> str:
+    return f"(try_cast({column} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
+
+
+_QUERY: Final = f"""
+WITH typed AS (
+    SELECT trim(line_item_line_item_type) AS line_type,
+           coalesce(trim(line_item_product_code), 'AmazonEC2') AS product_code,
+           trim(line_item_usage_type) AS usage_type,
+           trim(line_item_operation) AS operation,
+           nullif(trim(line_item_availability_zone), '') AS zone,
+           {_timestamp("line_item_usage_start_date")} AS usage_start,
+           {_timestamp("line_item_usage_end_date")} AS usage_end,
+           try_cast(line_item_unblended_rate AS DOUBLE) AS recurring,
+           try_cast(reservation_upfront_value AS DOUBLE) AS upfront,
+           try_cast(reservation_number_of_reservations AS DOUBLE) AS reservations,
+           {_timestamp("reservation_start_time")} AS ri_start,
+           {_timestamp("reservation_end_time")} AS ri_end,
+           nullif(trim(reservation_reservation_a_r_n), '') AS ri_arn,
+           nullif(trim(pricing_purchase_option), '') AS purchase_option,
+           nullif(trim(pricing_offering_class), '') AS offering_class,
+           nullif(trim(pricing_lease_contract_length), '') AS lease_length,
+           file
+    FROM raw
+), fees AS (
+    SELECT * FROM typed
+    WHERE line_type = 'RIFee' AND product_code = 'AmazonEC2' AND ri_arn IS NOT NULL
+      AND {_RI_FEE_SQL}
+    QUALIFY row_number() OVER (PARTITION BY ri_arn ORDER BY usage_start DESC NULLS LAST) = 1
+), applied AS (
+    SELECT ri_arn, max(purchase_option) AS applied_payment,
+           max(offering_class) AS applied_class, max(lease_length) AS applied_lease
+    FROM typed WHERE line_type = 'DiscountedUsage' AND ri_arn IS NOT NULL
+    GROUP BY ri_arn
+)
+SELECT fees.ri_arn, fees.usage_type, fees.operation, fees.zone, fees.recurring, fees.upfront,
+       fees.reservations, fees.ri_start, fees.ri_end, fees.file,
+       coalesce(fees.usage_end, fees.usage_start) AS billed_until,
+       coalesce(applied.applied_payment, fees.purchase_option) AS payment,
+       coalesce(applied.applied_class, fees.offering_class) AS offering_class,
+       coalesce(applied.applied_lease, fees.lease_length) AS lease_length
+FROM fees LEFT JOIN applied ON fees.ri_arn = applied.ri_arn
+ORDER BY fees.ri_start, fees.ri_arn
+"""
+
+
+def _read_fees(paths: Sequence[str | Path]) -> pd.DataFrame:
+    files = cur_files(paths)
+    where = describe_files(files)
+    connection = duckdb.connect(":memory:")
+    try:
+        connection.execute("SET TimeZone = 'UTC'")
+        select = cur_select_sql(
+            connection, files, required=_REQUIRED, optional=_OPTIONAL, what=CUR_WHAT
+        )
+        try:
+            connection.execute("CREATE TEMP VIEW raw AS " + select)
+            return connection.sql(_QUERY).df()
+        except duckdb.Error as error:
+            raise PriceFileError(
+                where,
+                f"cannot be read as a CUR ({str(error).splitlines()[0]})",
+                "pass unmodified CUR files",
+            ) from error
+    finally:
+        connection.close()
+
+
+def _payment(stated: object, upfront: float, recurring: float) -> str:
+    if isinstance(stated, str):
+        return parse_payment_option(stated)
+    if upfront > 0:
+        return "Partial Upfront" if recurring > 0 else "All Upfront"
+    return "No Upfront"
+
+
+def _term(stated: object, start: datetime, end: datetime) -> int:
+    if isinstance(stated, str):
+        return parse_term_years(stated)
+    return 3 if (end - start).days > 400 else 1
+
+
+def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
+    """Rebuild the owned EC2 Reserved Instances billed in one or more CUR files.
+
+    Parameters
+    ----------
+    paths
+        CUR files (Parquet, CSV, CSV.gz), folders or globs, legacy or CUR 2.0 layout.
+
+    Returns
+    -------
+    Inventory
+        One :class:`OwnedCommitment` per reservation ARN (its latest RIFee line): instance
+        type from the ``HeavyUsage`` usage type, platform from the operation, count =
+        ``reservation_number_of_reservations``, start / end from ``reservation_start_time`` /
+        ``reservation_end_time``, upfront = ``reservation_upfront_value`` of the whole item
+        [USD], recurring = the fee's unblended rate per RI [USD/h]; payment option, offering
+        class and term from the RI's DiscountedUsage lines when present (else derived from the
+        prices and dates); scope ``"Region"`` unless the fee line names an availability zone.
+        ``as_of`` is the end of the latest fee line (the end of its billing month); ``notes``
+        lists fee lines that could not be used.
+
+    Raises
+    ------
+    PriceFileError
+        A file that is missing, empty, not a CUR (no reservation columns), or unreadable.
+    """
+    fees = _read_fees(paths)
+    notes: list[str] = []
+    if fees.empty:
+        return Inventory(commitments=(), as_of=datetime.now(UTC), notes=("no RIFee lines",))
+    as_box = fees["usage_type"].str.replace(
+        r"[A-Za-z]*HeavyUsage[A-Za-z]*:", "BoxUsage:", regex=True
+    )
+    dedicated = fees["usage_type"].str.contains("Dedicated", case=False)
+    as_usage = as_box.where(~dedicated, as_box.str.replace("BoxUsage:", "DedicatedUsage:"))
+    keys = keys_from_usage_types(as_usage.astype("string"), fees["operation"].astype("string"))
+    commitments: list[OwnedCommitment] = []
+    rows = fees.to_dict("records")
+    key_rows = keys.to_dict("records")
+    for row, key in zip(rows, key_rows, strict=True):  # one row per RI purchase: a handful
+        arn = str(row["ri_arn"])
+        if pd.isna(key["region"]) or pd.isna(key["platform"]) or pd.isna(row["ri_start"]):
+            notes.append(f"skipped RI {arn}: unknown key {row['usage_type']} {row['operation']}")
+            continue
+        count = int(row["reservations"]) if pd.notna(row["reservations"]) else 1
+        upfront = float(row["upfront"]) if pd.notna(row["upfront"]) else 0.0
+        recurring = float(row["recurring"]) if pd.notna(row["recurring"]) else 0.0
+        start = pd.Timestamp(row["ri_start"]).tz_localize("UTC").to_pydatetime()
+        end = pd.Timestamp(row["ri_end"]).tz_localize("UTC").to_pydatetime()
+        term = _term(row["lease_length"], start, end)
+        zone = row["zone"] if isinstance(row["zone"], str) else None
+        instance_type = str(key["instance_type"])
+        commitments.append(
+            OwnedCommitment(
+                kind=RESERVED_INSTANCE,
+                id=arn,
+                start=start,
+                end=end,
+                term_years=term,
+                payment_option=_payment(row["payment"], upfront, recurring),
+                upfront_usd=upfront,
+                region=str(region_of_zone(zone) if zone else key["region"]),
+                instance_type=instance_type,
+                platform=str(key["platform"]),
+                tenancy=str(key["tenancy"]),
+                scope="Availability Zone" if zone else "Region",
+                availability_zone=zone,
+                offering_class=parse_offering_class(
+                    row["offering_class"] if isinstance(row["offering_class"], str) else "standard"
+                ),
+                count=count,
+                normalized_units=count * normalization_factor(instance_type),
+                recurring_hourly_usd=recurring,
+                effective_hourly_usd=ri_effective_hourly_usd(upfront, recurring, count, term),
+                source=f"CUR {Path(str(row['file'])).name}",
+            )
+        )
+    as_of = pd.Timestamp(fees["billed_until"].max()).tz_localize("UTC").to_pydatetime()
+    return Inventory(commitments=tuple(commitments), as_of=as_of, notes=tuple(notes))
+
+
+__all__ = ["inventory_from_cur"]

@@ -1,0 +1,75 @@
+"""The real-bill check: AWS's October 2018 RI billing (CUR) against the simulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scenarios.cur_check import BilledReservations, billed_from_cur, compare_billed
+
+CUR = (
+    Path(__file__).parents[1]
+    / "data"
+    / "cur"
+    / "wal_Oct2018-WorkshopCUR-ribill-trimmed.zstd.parquet"
+)
+
+
+@pytest.fixture(scope="module")
+def billed() -> BilledReservations:
+    return billed_from_cur([CUR])
+
+
+def test_billed_totals(billed: BilledReservations) -> None:
+    assert len(billed.hours) == 744
+    assert billed.hours[0] == pd.Timestamp("2018-10-01", tz="UTC")
+    assert billed.ri_effective_cost_usd == pytest.approx(232.253796, abs=1e-5)
+    # c4.large unused all month (44.656986), convertible t2.micro (0.381795), the Windows
+    # t2.micro bought 2018-10-09T21:40:47 (3.956779)
+    assert billed.unused_cost_usd == pytest.approx(48.995561, abs=1e-5)
+    assert billed.covered["ri_covered_normalized_units"].sum() == pytest.approx(11978.500278)
+    unused = billed.by_ri.set_index("reservation_arn")["unused_cost_usd"]
+    assert (unused > 0).sum() == 3
+
+
+def test_billed_size_flexibility_per_family(billed: BilledReservations) -> None:
+    families = billed.by_family().groupby(["platform", "instance_family"])["normalized_units"]
+    totals = families.sum()
+    assert totals[("Linux/UNIX", "c5")] == pytest.approx(5952.0)  # 2 c5.large × 4 NU × 744 h
+    assert totals[("Linux/UNIX", "t2")] == pytest.approx(2953.000278)
+    assert totals[("Windows", "m5")] == pytest.approx(2976.0)
+    assert totals[("Windows", "t2")] == pytest.approx(97.5)  # from 2018-10-09 22:00, 195 h
+    t2_large = billed.covered.loc[billed.covered["instance_type"] == "t2.large"]
+    # a t2.large (4 NU) partly covered by smaller RIs: 0.125-instance-hour slices
+    assert (t2_large["ri_covered_quantity"] % 1 != 0).any()
+
+
+def test_compare_billed_with_itself_then_perturbed(billed: BilledReservations) -> None:
+    same = compare_billed(
+        billed.covered,
+        billed,
+        simulated_ri_effective_cost_usd=billed.ri_effective_cost_usd,
+        simulated_unused_cost_usd=billed.unused_cost_usd,
+    )
+    assert same.cells == 744 * 4
+    assert same.matching == same.cells
+    assert same.match_share == 1.0
+    assert same.ri_effective_cost_error == 0.0
+    perturbed = billed.covered.copy()
+    first_hour = perturbed["hour"] == billed.hours[0]
+    perturbed.loc[first_hour, "ri_covered_normalized_units"] += 0.5
+    changed = compare_billed(
+        perturbed,
+        billed,
+        simulated_ri_effective_cost_usd=billed.ri_effective_cost_usd * 1.01,
+        simulated_unused_cost_usd=0.0,
+    )
+    families_first_hour = len(
+        perturbed.loc[first_hour, ["platform", "instance_family"]].drop_duplicates()
+    )
+    assert changed.cells - changed.matching == len(changed.mismatches) > 0
+    assert len(changed.mismatches) == families_first_hour
+    assert changed.ri_effective_cost_error == pytest.approx(0.01)
+    assert changed.unused_cost_error == 1.0
