@@ -20,6 +20,7 @@ import pandas as pd
 
 from pricing.errors import PriceFileError
 from pricing.instance_types import instance_families, normalization_factors
+from pricing.inventory.commitments import RESERVED_INSTANCE
 from pricing.readers.cur_columns import CUR_WHAT, cur_files, cur_select_sql, describe_files
 from pricing.usage_types import keys_from_usage_types
 
@@ -336,8 +337,33 @@ def compare_with_simulation(
 
 
 def _simulated_ri_figures(result: Any) -> tuple[pd.DataFrame, float, float]:
-    """RI-covered units per hour and key, RI effective cost and unused cost of a simulation."""
-    raise NotImplementedError("wired to scenarios.simulator once it lands")
+    """RI-covered units per hour and key, RI effective cost and unused cost of a simulation.
+
+    Reads ``result.hours``, ``result.keys`` (with ``normalization_factor``),
+    ``result.ri_covered`` (hours × keys [instance-hours]) and ``result.instruments``
+    (``kind``, ``used_cost_usd``, ``unused_usd``) of a ``SimulationResult``.
+    """
+    keys: pd.DataFrame = result.keys
+    ri_covered = np.asarray(result.ri_covered, dtype=np.float64)
+    hour_index, key_index = np.nonzero(ri_covered)
+    chosen = keys.iloc[key_index].reset_index(drop=True)
+    quantity = ri_covered[hour_index, key_index]
+    covered = pd.DataFrame(
+        {
+            "hour": pd.DatetimeIndex(result.hours)[hour_index],
+            **{column: chosen[column] for column in KEY_COLUMNS},
+            "ri_covered_quantity": quantity,
+            "ri_covered_normalized_units": quantity
+            * chosen["normalization_factor"].to_numpy(dtype=np.float64),
+        }
+    )
+    instruments: pd.DataFrame = result.instruments
+    reserved = instruments.loc[instruments["kind"] == RESERVED_INSTANCE]
+    return (
+        covered,
+        float(reserved["used_cost_usd"].sum()),
+        float(reserved["unused_usd"].sum()),
+    )
 
 
 __all__ = [
