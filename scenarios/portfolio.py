@@ -1,0 +1,303 @@
+"""A portfolio of commitments as the arrays the billing simulator needs.
+
+:func:`build_portfolio` turns owned and proposed commitments (:class:`~pricing.inventory.
+OwnedCommitment`, each with a start and an end) into one :class:`Instrument` per commitment:
+its scope (exact key, size-flexible family pool, region + family, or everything), its capacity
+per hour (normalized units or instances for RIs, USD/h for Savings Plans), its cost per hour split
+into amortized upfront and recurring, and its active-hours mask over the simulated hours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pricing.catalog import PriceCatalog
+from pricing.errors import CommitoptInputError
+from pricing.instance_types import instance_family, is_size_flexible, normalization_factor
+from pricing.inventory import (
+    COMPUTE_SAVINGS_PLAN,
+    EC2_INSTANCE_SAVINGS_PLAN,
+    RESERVED_INSTANCE,
+    Inventory,
+    OwnedCommitment,
+)
+from pricing.offerings import TERM_HOURS
+
+_NS_PER_HOUR: Final = 3_600_000_000_000
+PLAN_TYPES: Final[dict[str, str]] = {
+    COMPUTE_SAVINGS_PLAN: "compute",
+    EC2_INSTANCE_SAVINGS_PLAN: "ec2_instance",
+}
+"""Catalog ``plan_type`` of each Savings Plan kind."""
+
+
+class PortfolioError(CommitoptInputError):
+    """A commitment the simulator cannot use as given."""
+
+
+@dataclass(frozen=True, eq=False)
+class Instrument:
+    """One commitment as the simulator applies it.
+
+    Attributes
+    ----------
+    id
+        The commitment's id.
+    kind
+        ``"reserved_instance"``, ``"ec2_instance_savings_plan"`` or ``"compute_savings_plan"``.
+    region, instance_family, instance_type, platform, tenancy
+        Scope; ``None`` where the kind does not restrict it (a size-flexible RI has no
+        ``instance_type``, an EC2 Instance SP no type/platform/tenancy, a Compute SP nothing).
+    size_flexible
+        RIs: whether the RI covers its family in normalized units.
+    capacity
+        Per active hour: normalized units (size-flexible RIs), instances (other RIs) or USD of
+        Savings Plans rate (Savings Plans) [units/h, instances/h or USD/h].
+    amortized_hourly_usd
+        Upfront ÷ term hours [USD/h], charged every active hour.
+    recurring_hourly_usd
+        Hourly fee of the whole item [USD/h], charged every active hour.
+    upfront_usd
+        Upfront payment of the whole item [USD].
+    term_years, payment_option
+        The offering (Savings Plans look their rates up with them).
+    start, end
+        The term in UTC.
+    active
+        Boolean mask over the simulated hours, true for ``start <= hour < end``.
+    account_id
+        Account that owns it (served first); ``None`` means no home account.
+    """
+
+    id: str
+    kind: str
+    region: str | None
+    instance_family: str | None
+    instance_type: str | None
+    platform: str | None
+    tenancy: str | None
+    size_flexible: bool
+    capacity: float
+    amortized_hourly_usd: float
+    recurring_hourly_usd: float
+    upfront_usd: float
+    term_years: int
+    payment_option: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    active: npt.NDArray[np.bool_]
+    account_id: str | None = None
+
+    @property
+    def effective_hourly_usd(self) -> float:
+        """Cost per active hour [USD/h]."""
+        return self.amortized_hourly_usd + self.recurring_hourly_usd
+
+    @property
+    def plan_type(self) -> str | None:
+        """Catalog plan type of a Savings Plan, ``None`` for an RI."""
+        return PLAN_TYPES.get(self.kind)
+
+
+@dataclass(frozen=True)
+class SimulationPortfolio:
+    """Instruments by kind, in the order AWS applies them, plus warnings.
+
+    Attributes
+    ----------
+    reserved_instances, ec2_instance_savings_plans, compute_savings_plans
+        The instruments of each kind.
+    warnings
+        One line per approximation made (e.g. zonal RIs applied regionally to their type).
+    """
+
+    reserved_instances: tuple[Instrument, ...]
+    ec2_instance_savings_plans: tuple[Instrument, ...]
+    compute_savings_plans: tuple[Instrument, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def instruments(self) -> tuple[Instrument, ...]:
+        """All instruments, RIs first, then EC2 Instance SPs, then Compute SPs."""
+        return (
+            *self.reserved_instances,
+            *self.ec2_instance_savings_plans,
+            *self.compute_savings_plans,
+        )
+
+
+def active_mask(hours: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp) -> npt.NDArray:
+    """Hours with ``start <= hour < end`` (a partial hour counts when its start is inside)."""
+    stamps = hours.asi8
+    return np.asarray((stamps >= start.value) & (stamps < end.value), dtype=np.bool_)
+
+
+def _ri_instrument(
+    commitment: OwnedCommitment,
+    catalog: PriceCatalog | None,
+    common: dict[str, object],
+    warnings: list[str],
+) -> Instrument:
+    """The RI instrument of one RI item."""
+    name = f"RI {commitment.id}"
+    if not commitment.region or not commitment.instance_type:
+        raise PortfolioError(f"{name}: needs region and instance_type; add them to the item")
+    count = commitment.count
+    if count is None or count <= 0:
+        raise PortfolioError(f"{name}: count must be a positive whole number, not {count}")
+    platform = commitment.platform or "Linux/UNIX"
+    tenancy = commitment.tenancy or "Shared"
+    scope = commitment.scope or "Region"
+    try:
+        factor = normalization_factor(commitment.instance_type)
+        family = instance_family(commitment.instance_type)
+    except CommitoptInputError as error:
+        raise PortfolioError(f"{name}: {error}") from error
+    if scope != "Region":
+        warnings.append(
+            f"RI {commitment.id} is zonal ({commitment.availability_zone or 'zone unknown'}); "
+            f"usage has no availability zone, so it is applied to {commitment.instance_type} "
+            f"in all of {commitment.region}"
+        )
+    flexible = is_size_flexible(platform, tenancy, scope)
+    term_hours = TERM_HOURS[commitment.term_years]
+    recurring = commitment.recurring_hourly_usd
+    if recurring is None and catalog is not None:
+        key = pd.DataFrame(
+            {
+                "region": [commitment.region],
+                "instance_type": [commitment.instance_type],
+                "platform": [platform],
+                "tenancy": [tenancy],
+            }
+        )
+        rate = catalog.reserved_rates(
+            key,
+            commitment.offering_class or "standard",
+            commitment.term_years,
+            commitment.payment_option,
+            column="recurring_hourly_usd",
+        )[0]
+        recurring = None if np.isnan(rate) else float(rate)
+    if recurring is None:
+        if commitment.effective_hourly_usd is None:
+            raise PortfolioError(
+                f"{name}: no recurring_hourly_usd and no catalog rate for "
+                f"{commitment.region} {commitment.instance_type} {platform} {tenancy}; "
+                "give the rates in the item or refresh the catalog"
+            )
+        recurring = (commitment.effective_hourly_usd - commitment.upfront_usd / term_hours) / count
+    return Instrument(
+        kind=RESERVED_INSTANCE,
+        region=commitment.region,
+        instance_family=family,
+        instance_type=None if flexible else commitment.instance_type,
+        platform=platform,
+        tenancy=tenancy,
+        size_flexible=flexible,
+        capacity=float(count * factor if flexible else count),
+        amortized_hourly_usd=commitment.upfront_usd / term_hours,
+        recurring_hourly_usd=float(count * recurring),
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def _sp_instrument(commitment: OwnedCommitment, common: dict[str, object]) -> Instrument:
+    """The Savings Plan instrument of one plan."""
+    name = f"Savings Plan {commitment.id}"
+    commit = commitment.hourly_commitment_usd
+    if commit is None or not np.isfinite(commit) or commit <= 0:
+        raise PortfolioError(f"{name}: hourly_commitment_usd must be above 0, not {commit}")
+    family = None
+    region = None
+    if commitment.kind == EC2_INSTANCE_SAVINGS_PLAN:
+        if not commitment.region or not commitment.instance_family:
+            raise PortfolioError(
+                f"{name}: an EC2 Instance Savings Plan needs region and instance_family"
+            )
+        region, family = commitment.region, commitment.instance_family
+    amortized = commitment.upfront_usd / TERM_HOURS[commitment.term_years]
+    return Instrument(
+        kind=commitment.kind,
+        region=region,
+        instance_family=family,
+        instance_type=None,
+        platform=None,
+        tenancy=None,
+        size_flexible=False,
+        capacity=float(commit),
+        amortized_hourly_usd=amortized,
+        recurring_hourly_usd=float(commit) - amortized,
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def build_portfolio(
+    portfolio: Inventory | Sequence[OwnedCommitment],
+    hours: pd.DatetimeIndex,
+    catalog: PriceCatalog | None = None,
+    *,
+    owner_accounts: Mapping[str, str] | None = None,
+) -> SimulationPortfolio:
+    """Turn commitments into simulator instruments over ``hours``.
+
+    Parameters
+    ----------
+    portfolio
+        Owned and proposed commitments (an :class:`Inventory` or a sequence of items).
+    hours
+        The simulated hours (UTC, hourly).
+    catalog
+        Fills an RI's recurring rate when the item lacks it.
+    owner_accounts
+        Commitment id -> account id that owns it (served first); absent ids have no home account.
+
+    Raises
+    ------
+    PortfolioError
+        For an item the simulator cannot apply (missing scope, non-positive quantity, no rate).
+    """
+    items = portfolio.commitments if isinstance(portfolio, Inventory) else tuple(portfolio)
+    owners = dict(owner_accounts or {})
+    warnings: list[str] = []
+    ris: list[Instrument] = []
+    ec2: list[Instrument] = []
+    compute: list[Instrument] = []
+    for commitment in items:
+        start = pd.Timestamp(commitment.start).tz_convert("UTC")
+        end = pd.Timestamp(commitment.end).tz_convert("UTC")
+        if commitment.upfront_usd < 0:
+            raise PortfolioError(f"commitment {commitment.id}: upfront_usd is negative")
+        common: dict[str, object] = {
+            "id": commitment.id,
+            "upfront_usd": float(commitment.upfront_usd),
+            "term_years": int(commitment.term_years),
+            "payment_option": commitment.payment_option,
+            "start": start,
+            "end": end,
+            "active": active_mask(hours, start, end),
+            "account_id": owners.get(commitment.id),
+        }
+        if commitment.kind == RESERVED_INSTANCE:
+            ris.append(_ri_instrument(commitment, catalog, common, warnings))
+        elif commitment.kind == EC2_INSTANCE_SAVINGS_PLAN:
+            ec2.append(_sp_instrument(commitment, common))
+        else:
+            compute.append(_sp_instrument(commitment, common))
+    return SimulationPortfolio(tuple(ris), tuple(ec2), tuple(compute), tuple(warnings))
+
+
+__all__ = [
+    "PLAN_TYPES",
+    "Instrument",
+    "PortfolioError",
+    "SimulationPortfolio",
+    "active_mask",
+    "build_portfolio",
+]
