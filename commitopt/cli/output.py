@@ -123,6 +123,15 @@ def emit_frame(
     _console().print(table)
 
 
+def _cell(value: object) -> str:
+    """One mapping value as table text: lists joined, floats to 4 decimals with separators."""
+    if isinstance(value, list | tuple):
+        return "; ".join(map(str, value))
+    if isinstance(value, float):
+        return f"{value:,.4f}"
+    return str(value)
+
+
 def emit_mapping(
     payload: Mapping[str, Any], output_format: str, *, title: str | None = None
 ) -> None:
@@ -133,10 +142,7 @@ def emit_mapping(
     rows = pd.DataFrame(
         {
             "field": list(payload),
-            "value": [
-                "; ".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
-                for v in payload.values()
-            ],
+            "value": [_cell(v) for v in payload.values()],
         }
     )
     if output_format == "csv":

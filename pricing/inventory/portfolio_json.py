@@ -33,6 +33,7 @@ from pricing.inventory.values import (
     region_of_zone,
     ri_effective_hourly_usd,
     term_end,
+    utc,
 )
 from pricing.offerings import (
     SP_UPFRONT_SHARE,
@@ -73,14 +74,16 @@ class _Item:
             raise self.fail(field, str(error)) from error
 
 
-def _commitment_from_item(item: _Item, source: str) -> OwnedCommitment:
+def _commitment_from_item(
+    item: _Item, source: str, default_start: datetime | None = None
+) -> OwnedCommitment:
     kind = item.get("kind", lambda v: str(v).strip().lower())
     if kind not in COMMITMENT_KINDS:
         raise item.fail(
             "kind", f"unknown kind {item.raw['kind']!r}; use {', '.join(COMMITMENT_KINDS)}"
         )
     term_years = item.get("term_years", parse_term_years)
-    start = item.get("start", parse_time)
+    start = item.get("start", parse_time, utc(default_start) if default_start else None)
     end = item.get("end", parse_time, term_end(start, term_years))
     if end <= start:
         raise item.fail("end", f"{iso(end)} is not after start {iso(start)}")
@@ -157,7 +160,7 @@ def _reserved_instance(item: _Item, common: dict[str, Any]) -> OwnedCommitment:
     )
 
 
-def read_portfolio_json(path: str | Path) -> Inventory:
+def read_portfolio_json(path: str | Path, *, default_start: datetime | None = None) -> Inventory:
     """Read owned commitments from a portfolio JSON file.
 
     Parameters
@@ -166,7 +169,9 @@ def read_portfolio_json(path: str | Path) -> Inventory:
         ``{"purchases": [...], "summary": {...}}`` (what ``recommend --format json`` and
         :meth:`Inventory.to_portfolio_json` write) or a bare list of purchase items. Each item
         needs ``kind``, ``start`` (ISO 8601; naive times are UTC), ``term_years`` and
-        ``payment_option``; ``end`` defaults to start + term (8,760 or 26,280 h). RIs need
+        ``payment_option``; ``end`` defaults to start + term (8,760 or 26,280 h).
+        ``default_start``, when given, is the start of items without one (a proposed purchase
+        starts with the simulated period). RIs need
         ``region``, ``instance_type``, ``platform``, ``count``, ``upfront_usd`` (whole item) and
         ``recurring_hourly_usd`` (per RI); ``tenancy`` defaults to Shared, ``scope`` to Region,
         ``offering_class`` to standard, ``normalized_units`` to count × normalization factor.
@@ -224,7 +229,7 @@ def read_portfolio_json(path: str | Path) -> Inventory:
             raise InventoryError(
                 f"{where}: purchases[{index}] is {type(raw).__name__}, not an object"
             )
-        commitments.append(_commitment_from_item(_Item(where, index, raw), source))
+        commitments.append(_commitment_from_item(_Item(where, index, raw), source, default_start))
     return Inventory(tuple(commitments), as_of)
 
 
