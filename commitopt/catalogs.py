@@ -41,7 +41,11 @@ _notice_shown = False
 
 
 def resolve_catalog(
-    catalog_paths: Sequence[Path] = (), *, use_local: bool = True, use_embedded: bool = True
+    catalog_paths: Sequence[Path] = (),
+    *,
+    first: Sequence[PriceCatalog] = (),
+    use_local: bool = True,
+    use_embedded: bool = True,
 ) -> ResolvedCatalog:
     """Load and merge the catalogs a command should price with.
 
@@ -49,6 +53,8 @@ def resolve_catalog(
     ----------
     catalog_paths
         Catalog Parquet files given with ``--catalog``, highest precedence first.
+    first
+        Catalogs that take precedence over all files (e.g. the rates of the CUR being billed).
     use_local
         Include the local catalog when its file exists.
     use_embedded
@@ -56,8 +62,8 @@ def resolve_catalog(
         one-line notice with its as-of date and how to refresh goes to stderr (once per process).
     """
     global _notice_shown
-    catalogs: list[PriceCatalog] = []
-    layers: list[str] = []
+    catalogs: list[PriceCatalog] = list(first)
+    layers: list[str] = [catalog.metadata.source for catalog in first]
     for path in catalog_paths:
         catalogs.append(PriceCatalog.read_parquet(path))
         layers.append(str(path))

@@ -16,8 +16,9 @@ from commitopt.cli.usage_commands import period_options, workspace_option
 from commitopt.workspace import Workspace
 from pricing.errors import CommitoptInputError
 from pricing.inventory import Inventory, read_portfolio_json
+from pricing.readers.cur_rates import read_cur_rates
 from scenarios.simulator import BREAKDOWNS, simulate
-from usage.readers import read_usage
+from usage.readers import detect_format, read_usage
 
 _BY = {"month": "month", "account": "account_id", "region": "region",
        "family": "instance_family", "instrument": "instrument"}  # fmt: skip
@@ -29,7 +30,8 @@ Examples:
   commitopt simulate --portfolio plan.json --inventory owned.json --by month
   commitopt simulate --usage usage.csv --portfolio plan.json --no-sharing --format json
 \b
-Without --usage the workspace's usage is billed. Purchases without a start begin with the period.
+Without --usage the workspace's usage is billed. Purchases without a start begin with the
+period. When --usage is a CUR, its own rates price the keys first.
 """
 
 
@@ -95,7 +97,13 @@ def simulate_command(
     parts = [read_portfolio_json(portfolio, default_start=period_start)]
     parts += [read_portfolio_json(path) for path in inventory_files]
     combined = Inventory(tuple(c for part in parts for c in part.commitments), as_of=period_start)
-    catalog = resolve_catalog(catalog_paths, use_embedded=not no_embedded).catalog
+    # A CUR's own rates come first: a bill can be replayed without any other price source.
+    from_bill = (
+        [read_cur_rates(list(usage_files))]
+        if usage_files and detect_format(list(usage_files)) in ("cur", "cur2")
+        else []
+    )
+    catalog = resolve_catalog(catalog_paths, first=from_bill, use_embedded=not no_embedded).catalog
     result = simulate(
         frame, combined, catalog, share_across_accounts=not no_sharing, discount_rate=discount_rate
     )

@@ -78,3 +78,18 @@ def test_bad_portfolio_is_exit_2(run_cli: RunCli, files: tuple[Path, Path], tmp_
     result = run_cli("simulate", "--usage", str(usage_path), "--portfolio", str(bad))
     assert result.exit_code == 2
     assert "purchases[0]" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_cur_is_priced_by_its_own_rates(run_cli: RunCli, tmp_path: Path) -> None:
+    cur = Path(__file__).parents[1] / "data/cur/wal_Oct2018-WorkshopCUR-ec2-trimmed.zstd.parquet"
+    empty = tmp_path / "none.json"
+    empty.write_text(json.dumps({"purchases": []}))
+    result = run_cli(
+        "simulate", "--usage", str(cur), "--portfolio", str(empty), "--no-embedded",
+        "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    totals = json.loads(result.stdout)
+    assert totals["usage_hours"] == pytest.approx(14_667.980558)
+    assert totals["actual_cost_usd"] == pytest.approx(totals["on_demand_equivalent_usd"])
+    assert totals["coverage"] == 0.0
