@@ -9,7 +9,7 @@ closely a simulation of the same usage and RIs reproduces them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -336,6 +336,20 @@ def compare_with_simulation(
     )
 
 
+def owner_accounts_from_arns(ids: Iterable[str]) -> dict[str, str]:
+    """Owner account of each commitment whose id is an ARN (``arn:aws:ec2:REGION:ACCOUNT:...``).
+
+    A CUR names each RI by its ARN, which holds the account that bought it; AWS applies an RI to
+    that account's usage first. Ids that are not ARNs are left out.
+    """
+    owners: dict[str, str] = {}
+    for commitment_id in ids:
+        parts = commitment_id.split(":")
+        if len(parts) >= 6 and parts[0] == "arn" and parts[4].isdigit():
+            owners[commitment_id] = parts[4]
+    return owners
+
+
 def _simulated_ri_figures(result: Any) -> tuple[pd.DataFrame, float, float]:
     """RI-covered units per hour and key, RI effective cost and unused cost of a simulation.
 
@@ -374,4 +388,5 @@ __all__ = [
     "compare_billed",
     "compare_with_simulation",
     "family_units",
+    "owner_accounts_from_arns",
 ]
