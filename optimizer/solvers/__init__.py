@@ -1,0 +1,1 @@
+"""LP/MIP solver backends behind one interface (:mod:`optimizer.solvers.base`)."""
