@@ -78,11 +78,15 @@ POOL_FIELDS: Final = (
     "term_years",
     "payment_option",
     "commitment_ids",
+    "purchase_instance_type",
+    "units_per_instance",
 )
 """Columns of :attr:`CommitmentProblem.pools`. ``owned`` pools hold owned commitments only (no
 offers); ``unit`` is ``"normalized_units"``, ``"instances"`` or ``"usd_per_hour"``;
 ``commitment_ids`` joins the owned ids with commas (``""`` for new pools). Scope fields are
-``""`` where the kind does not restrict them."""
+``""`` where the kind does not restrict them. RI pools name the ``purchase_instance_type`` a
+recommendation buys (the family's smallest size with RI prices, or the exact type) and its
+``units_per_instance`` (normalization factor, or 1 for exact keys); SP pools have ``""`` and 1."""
 
 OFFER_FIELDS: Final = (
     "pool",
@@ -93,12 +97,13 @@ OFFER_FIELDS: Final = (
     "recurring_usd_per_unit_hour",
     "effective_usd_per_unit_hour",
     "objective_usd_per_unit",
+    "lower_bound_units",
     "upper_bound_units",
 )
 """Columns of :attr:`CommitmentProblem.offers`: the pool it adds capacity to, the tranche
 (0 = buy now), the purchase's start and end (UTC), its prices per unit [USD, USD/h], its cost
-over the horizon in the objective (time value included) [USD per unit] and its bound [units,
-``inf`` when unbounded]."""
+over the horizon in the objective (time value included) [USD per unit] and its bounds [units,
+``inf`` when unbounded; rounding fixes RIs by setting both bounds]."""
 
 
 @dataclass(frozen=True, eq=False)
