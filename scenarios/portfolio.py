@@ -4,7 +4,17 @@
 OwnedCommitment`, each with a start and an end) into one :class:`Instrument` per commitment:
 its scope (exact key, size-flexible family pool, region + family, or everything), its capacity
 per hour (normalized units or instances for RIs, USD/h for Savings Plans), its cost per hour split
-into amortized upfront and recurring, and its active-hours mask over the simulated hours.
+into amortized upfront and recurring, its active-hours mask over the simulated hours and the
+fraction of each hour it is charged for.
+
+Partial hours. AWS bills by the clock hour. The real October 2018 CUR (``tests/data/cur``) shows
+what happens when a term starts inside one: the Windows t2.micro RI bought 2018-10-09T21:40:47
+covered its instance for the whole 21:00 hour (a full DiscountedUsage line), while its RIFee was
+charged per second from 21:40:47 (530.320278 h in October, not 531 or 530). So an instrument is
+active, at full capacity, in every hour that overlaps ``[start, end)``, and is charged the
+overlapped fraction of that hour. No RI of that bill ends inside the month, so the end of a term
+is not visible there; the same overlap rule is applied to it (an RI ending at 00:34 covers the
+whole 00:00 hour and is charged 34/60 of it), and to Savings Plans alike.
 """
 
 from __future__ import annotations
@@ -70,7 +80,11 @@ class Instrument:
     start, end
         The term in UTC.
     active
-        Boolean mask over the simulated hours, true for ``start <= hour < end``.
+        Boolean mask over the simulated hours, true for every hour overlapping ``[start, end)``
+        (full capacity there).
+    charged
+        Fraction of each simulated hour inside ``[start, end)`` [0–1]: 1 for whole hours, the
+        overlap in a first or last partial hour, 0 outside the term. Costs are charged by it.
     account_id
         Account that owns it (served first); ``None`` means no home account.
     """
@@ -92,12 +106,18 @@ class Instrument:
     start: pd.Timestamp
     end: pd.Timestamp
     active: npt.NDArray[np.bool_]
+    charged: npt.NDArray[np.float64]
     account_id: str | None = None
 
     @property
     def effective_hourly_usd(self) -> float:
         """Cost per active hour [USD/h]."""
         return self.amortized_hourly_usd + self.recurring_hourly_usd
+
+    @property
+    def charged_hours(self) -> float:
+        """Hours charged over the simulated period, partial hours pro rata [h]."""
+        return float(self.charged.sum())
 
     @property
     def plan_type(self) -> str | None:
@@ -132,10 +152,29 @@ class SimulationPortfolio:
         )
 
 
-def active_mask(hours: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp) -> npt.NDArray:
-    """Hours with ``start <= hour < end`` (a partial hour counts when its start is inside)."""
-    stamps = hours.asi8
-    return np.asarray((stamps >= start.value) & (stamps < end.value), dtype=np.bool_)
+def _overlap_ns(
+    hours: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp
+) -> npt.NDArray[np.int64]:
+    """Nanoseconds of each hour ``[hour, hour + 1 h)`` inside ``[start, end)``."""
+    stamps = hours.as_unit("ns").asi8
+    first = int(pd.Timestamp(start).as_unit("ns").value)
+    last = int(pd.Timestamp(end).as_unit("ns").value)
+    overlap = np.minimum(stamps + _NS_PER_HOUR, last) - np.maximum(stamps, first)
+    return np.maximum(overlap, 0).astype(np.int64)
+
+
+def active_mask(
+    hours: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp
+) -> npt.NDArray[np.bool_]:
+    """Hours that overlap ``[start, end)``: a partial first or last hour counts in full."""
+    return np.asarray(_overlap_ns(hours, start, end) > 0, dtype=np.bool_)
+
+
+def charged_fraction(
+    hours: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp
+) -> npt.NDArray[np.float64]:
+    """Fraction of each hour inside ``[start, end)`` [0–1], what AWS charges for that hour."""
+    return _overlap_ns(hours, start, end) / float(_NS_PER_HOUR)
 
 
 def _ri_instrument(
@@ -282,6 +321,7 @@ def build_portfolio(
             "start": start,
             "end": end,
             "active": active_mask(hours, start, end),
+            "charged": charged_fraction(hours, start, end),
             "account_id": owners.get(commitment.id),
         }
         if commitment.kind == RESERVED_INSTANCE:
@@ -300,4 +340,5 @@ __all__ = [
     "SimulationPortfolio",
     "active_mask",
     "build_portfolio",
+    "charged_fraction",
 ]

@@ -4,7 +4,7 @@ Rules (DESIGN.md, "AWS billing facts"), every hour, use-it-or-lose-it:
 
 1. Reserved Instances. A regional Linux/UNIX shared-tenancy RI is size-flexible: it covers its
    region and family in normalized units, smallest size first. Every other RI covers its exact
-   key (region, type, platform, tenancy). An RI costs its effective rate every active hour.
+   key (region, type, platform, tenancy). An RI costs its effective rate every hour of its term.
 2. EC2 Instance Savings Plans (region + family), then 3. Compute Savings Plans: usage with the
    highest discount percentage (1 − SP rate ÷ on-demand rate) first, ties to the lowest SP rate,
    each key at its SP rate, until the hour's commitment runs out (the last key partly covered).
@@ -15,6 +15,13 @@ accounts. The order of keys an instrument fills never changes over time, so an i
 coverage is one cumulative sum over its keys sorted once, for all hours at once (no loop over
 hours; the loop is over the handful of instruments). Instruments of one kind are applied one
 after another in the same key order, which equals applying their pooled commitment.
+
+A term that starts or ends inside a clock hour gives full capacity in that hour but is charged
+only the overlapped fraction of it (:mod:`scenarios.portfolio`, as AWS billed the real October
+2018 CUR); the usage it covers there is costed at the same fraction, so an instrument's used
+cost never exceeds its charge. (AWS's own DiscountedUsage line for such an hour carries the full
+hour's effective cost and its RIFee states unused = fee − effective cost; the two splits differ by
+the uncharged part of that one hour, e.g. 0.008 USD on the October 2018 bill.)
 """
 
 from __future__ import annotations
@@ -145,7 +152,8 @@ class SimulationResult:
         [instance-hours]; they add up to ``usage``.
     instruments
         One row per instrument: ``id``, ``kind``, ``region``, ``instance_family``,
-        ``instance_type``, ``account_id``, ``active_hours``, ``capacity_per_hour`` (units,
+        ``instance_type``, ``account_id``, ``active_hours`` (hours overlapping the term),
+        ``charged_hours`` (the same, partial hours pro rata [h]), ``capacity_per_hour`` (units,
         instances or USD), ``used`` (same unit, summed over hours), ``utilization`` [0–1],
         ``amortized_upfront_usd``, ``recurring_usd``, ``cost_usd``, ``used_cost_usd``,
         ``unused_usd``, ``covered_usage_hours``, ``covered_on_demand_equivalent_usd``.
@@ -243,6 +251,7 @@ class _Applied:
     remaining: FloatArray
     covered_hours: FloatArray  # months × keys [instance-hours]
     used_cost: FloatArray  # months × keys [USD]
+    partial_hours: npt.NDArray[np.intp]  # hours charged a fraction (first and last of a term)
 
 
 class _Engine:
@@ -295,6 +304,10 @@ class _Engine:
         monthly = self.monthly(covered)
         applied.covered_hours[:, columns] += monthly
         applied.used_cost[:, columns] += monthly * unit_cost[columns]
+        for hour in applied.partial_hours:  # at most two: cost the uncharged part back out
+            month = int(np.searchsorted(self.month_starts, hour, side="right")) - 1
+            uncharged = 1.0 - applied.instrument.charged[hour]
+            applied.used_cost[month, columns] -= covered[hour] * unit_cost[columns] * uncharged
 
     def passes(self, instrument: Instrument, share: bool) -> list[npt.NDArray[np.bool_]]:
         """Key masks of the two passes: the owner's account, then the others."""
@@ -409,6 +422,7 @@ def simulate(
             remaining=inst.capacity * inst.active.astype(np.float64),
             covered_hours=np.zeros((n_months, len(keys))),
             used_cost=np.zeros((n_months, len(keys))),
+            partial_hours=np.flatnonzero(inst.active & (inst.charged < 1.0)).astype(np.intp),
         )
         for inst in built.instruments
     ]
@@ -468,7 +482,8 @@ def _instrument_rows(
         unused[:, column] = item.remaining
         used[:, column] = capacity - item.remaining
         active_hours = int(inst.active.sum())
-        cost = inst.effective_hourly_usd * active_hours
+        charged_hours = inst.charged_hours
+        cost = inst.effective_hourly_usd * charged_hours
         used_cost = float(item.used_cost.sum())
         total_capacity = float(capacity.sum())
         rows.append(
@@ -480,13 +495,14 @@ def _instrument_rows(
                 "instance_type": inst.instance_type,
                 "account_id": inst.account_id,
                 "active_hours": active_hours,
+                "charged_hours": charged_hours,
                 "capacity_per_hour": inst.capacity,
                 "used": float(used[:, column].sum()),
                 "utilization": (
                     float(used[:, column].sum()) / total_capacity if total_capacity > 0 else 1.0
                 ),
-                "amortized_upfront_usd": inst.amortized_hourly_usd * active_hours,
-                "recurring_usd": inst.recurring_hourly_usd * active_hours,
+                "amortized_upfront_usd": inst.amortized_hourly_usd * charged_hours,
+                "recurring_usd": inst.recurring_hourly_usd * charged_hours,
                 "cost_usd": cost,
                 "used_cost_usd": used_cost,
                 "unused_usd": cost - used_cost,
@@ -498,9 +514,9 @@ def _instrument_rows(
         )
     columns = [
         "id", "kind", "region", "instance_family", "instance_type", "account_id",
-        "active_hours", "capacity_per_hour", "used", "utilization", "amortized_upfront_usd",
-        "recurring_usd", "cost_usd", "used_cost_usd", "unused_usd", "covered_usage_hours",
-        "covered_on_demand_equivalent_usd",
+        "active_hours", "charged_hours", "capacity_per_hour", "used", "utilization",
+        "amortized_upfront_usd", "recurring_usd", "cost_usd", "used_cost_usd", "unused_usd",
+        "covered_usage_hours", "covered_on_demand_equivalent_usd",
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns), used, unused
 
@@ -565,9 +581,10 @@ def _result(
             )
         )  # fmt: skip
         active_m = engine.monthly(inst.active.astype(np.float64))
-        charged_m = active_m * inst.effective_hourly_usd
+        hours_m = engine.monthly(inst.charged)
+        charged_m = hours_m * inst.effective_hourly_usd
         unused_m = charged_m - item.used_cost.sum(axis=1)
-        cash_commitment_m += active_m * inst.recurring_hourly_usd
+        cash_commitment_m += hours_m * inst.recurring_hourly_usd
         if first is not None and stop is not None and first <= inst.start < stop:
             position = int(np.searchsorted(matrix.hours.asi8, inst.start.value, side="right")) - 1
             upfront_m[int(np.searchsorted(engine.month_starts, position, side="right")) - 1] += (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.errors import MissingPriceError
 from pricing.inventory import OwnedCommitment
-from scenarios.portfolio import PortfolioError, build_portfolio
+from scenarios.portfolio import PortfolioError, active_mask, build_portfolio, charged_fraction
 from scenarios.simulator import BREAKDOWNS, SimulationStatus, fill_in_order, simulate
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -259,6 +260,53 @@ def test_ri_expiring_mid_period() -> None:
     expected = 10 * 0.059520 + 14 * 0.096
     assert result.totals.actual_cost_usd == pytest.approx(expected)
     assert result.totals.coverage == pytest.approx(10 / 24)
+
+
+def test_ri_starting_at_40_and_ending_at_20_minutes_past() -> None:
+    # Hand-worked: 1 m5.large used every hour; the RI runs 02:40-04:20. AWS gives it the whole
+    # 02:00 and 04:00 hours (full capacity) and charges 20/60 of each; 03:00 is a whole hour.
+    usage = flat_usage(6, {("m5.large", LINUX): 1.0})
+    item = replace(
+        ri("m5.large", 1),
+        start=START + timedelta(hours=2, minutes=40),
+        end=START + timedelta(hours=4, minutes=20),
+    )
+    result = simulate(usage, [item], CATALOG)
+    assert result.ri_covered[:, 0].tolist() == [0.0, 0.0, 1.0, 1.0, 1.0, 0.0]
+    row = result.instruments.loc[0]
+    assert row["active_hours"] == 3
+    assert row["charged_hours"] == pytest.approx(1 / 3 + 1 + 1 / 3)
+    rate = 0.059520  # 0.62 × 0.096
+    assert row["cost_usd"] == pytest.approx(rate * 5 / 3)
+    assert row["used_cost_usd"] == pytest.approx(rate * 5 / 3)  # fully used: nothing wasted
+    assert row["unused_usd"] == pytest.approx(0.0, abs=1e-12)
+    assert result.totals.actual_cost_usd == pytest.approx(rate * 5 / 3 + 3 * 0.096)
+    assert result.totals.coverage == pytest.approx(3 / 6)
+
+
+def test_partial_hour_unused_is_charged_pro_rata() -> None:
+    # No usage in the RI's first hour (02:40-03:00): a third of an hour's fee is wasted.
+    usage = usage_table([(h, "m5.large", LINUX, 0.0 if h == 2 else 1.0) for h in range(5)])
+    item = replace(ri("m5.large", 1), start=START + timedelta(hours=2, minutes=40))
+    result = simulate(usage, [item], CATALOG)
+    rate = 0.059520
+    row = result.instruments.loc[0]
+    assert row["charged_hours"] == pytest.approx(1 / 3 + 2)
+    assert row["unused_usd"] == pytest.approx(rate / 3)
+    assert result.unused[:, 0].tolist() == [0.0, 0.0, 4.0, 0.0, 0.0]  # normalized units
+    assert result.breakdown("instrument").set_index("instrument").loc[
+        "ri-1", "unused_usd"
+    ] == pytest.approx(rate / 3)
+
+
+def test_active_mask_and_charged_fraction() -> None:
+    hours = pd.date_range(START, periods=4, freq="h")
+    start = pd.Timestamp(START + timedelta(minutes=40))
+    end = pd.Timestamp(START + timedelta(hours=2, minutes=15))
+    assert active_mask(hours, start, end).tolist() == [True, True, True, False]
+    np.testing.assert_allclose(charged_fraction(hours, start, end), [1 / 3, 1.0, 0.25, 0.0])
+    whole = charged_fraction(hours, pd.Timestamp(START), pd.Timestamp(START + timedelta(hours=2)))
+    assert whole.tolist() == [1.0, 1.0, 0.0, 0.0]
 
 
 def test_sp_starting_mid_period_and_upfront_cash() -> None:
