@@ -295,7 +295,8 @@ def build_portfolio(
     catalog
         Fills an RI's recurring rate when the item lacks it.
     owner_accounts
-        Commitment id -> account id that owns it (served first); absent ids have no home account.
+        Commitment id -> account id that owns it (served first). Ids it does not name take the
+        commitment's own ``account_id``; with neither, a commitment has no home account.
 
     Raises
     ------
@@ -322,7 +323,7 @@ def build_portfolio(
             "end": end,
             "active": active_mask(hours, start, end),
             "charged": charged_fraction(hours, start, end),
-            "account_id": owners.get(commitment.id),
+            "account_id": owners.get(commitment.id, commitment.account_id),
         }
         if commitment.kind == RESERVED_INSTANCE:
             ris.append(_ri_instrument(commitment, catalog, common, warnings))

@@ -384,7 +384,8 @@ def simulate(
     share_across_accounts
         Whether commitments also cover the organization's other accounts after their own.
     owner_accounts
-        Commitment id -> owning account (commitments not named serve every account alike).
+        Commitment id -> owning account; commitments it does not name use their own
+        ``account_id`` and, without one, serve every account alike.
     discount_rate
         Annual discount rate for the NPV [1/year].
 

@@ -68,6 +68,9 @@ class OwnedCommitment:
         Savings Plans only: the commitment [USD/h].
     source
         Where the item was read from.
+    account_id
+        AWS account that owns the item (AWS applies it to that account's usage first);
+        ``None`` when unknown.
     """
 
     kind: str
@@ -91,6 +94,7 @@ class OwnedCommitment:
     instance_family: str | None = None
     hourly_commitment_usd: float | None = None
     source: str = ""
+    account_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in COMMITMENT_KINDS:
@@ -153,6 +157,7 @@ _FRAME_DTYPES: Final[dict[str, str]] = {
     "instance_family": "string",
     "hourly_commitment_usd": "float64",
     "source": "string",
+    "account_id": "string",
 }
 
 

@@ -34,6 +34,7 @@ _REQUIRED: Final = (
 )
 _OPTIONAL: Final = (
     "line_item_product_code",
+    "line_item_usage_account_id",
     "line_item_availability_zone",
     "line_item_usage_end_date",
     "line_item_unblended_rate",
@@ -60,6 +61,7 @@ WITH typed AS (
            coalesce(trim(line_item_product_code), 'AmazonEC2') AS product_code,
            trim(line_item_usage_type) AS usage_type,
            trim(line_item_operation) AS operation,
+           nullif(trim(line_item_usage_account_id), '') AS usage_account,
            nullif(trim(line_item_availability_zone), '') AS zone,
            {_timestamp("line_item_usage_start_date")} AS usage_start,
            {_timestamp("line_item_usage_end_date")} AS usage_end,
@@ -85,7 +87,8 @@ WITH typed AS (
     FROM typed WHERE line_type = 'DiscountedUsage' AND ri_arn IS NOT NULL
     GROUP BY ri_arn
 )
-SELECT fees.ri_arn, fees.usage_type, fees.operation, fees.zone, fees.recurring, fees.upfront,
+SELECT fees.ri_arn, fees.usage_type, fees.operation, fees.usage_account, fees.zone,
+       fees.recurring, fees.upfront,
        fees.reservations, fees.ri_start, fees.ri_end, fees.file,
        coalesce(fees.usage_end, fees.usage_start) AS billed_until,
        coalesce(applied.applied_payment, fees.purchase_option) AS payment,
@@ -132,6 +135,15 @@ def _term(stated: object, start: datetime, end: datetime) -> int:
     return 3 if (end - start).days > 400 else 1
 
 
+def _owner_account(arn: str, usage_account: object) -> str | None:
+    """The account in the RI's ARN (``arn:aws:ec2:REGION:ACCOUNT:reserved-instances/ID``), else
+    the fee line's usage account."""
+    parts = arn.split(":")
+    if len(parts) >= 6 and parts[0] == "arn" and parts[4].isdigit():
+        return parts[4]
+    return usage_account if isinstance(usage_account, str) and usage_account else None
+
+
 def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
     """Rebuild the owned EC2 Reserved Instances billed in one or more CUR files.
 
@@ -149,7 +161,9 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
         ``reservation_end_time``, upfront = ``reservation_upfront_value`` of the whole item
         [USD], recurring = the fee's unblended rate per RI [USD/h]; payment option, offering
         class and term from the RI's DiscountedUsage lines when present (else derived from the
-        prices and dates); scope ``"Region"`` unless the fee line names an availability zone.
+        prices and dates); scope ``"Region"`` unless the fee line names an availability zone;
+        ``account_id`` = the account in the ARN (the buyer, whose usage AWS serves first), else
+        the fee line's usage account.
         ``as_of`` is the end of the latest fee line (the end of its billing month); ``notes``
         lists fee lines that could not be used.
 
@@ -207,6 +221,7 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
                 recurring_hourly_usd=recurring,
                 effective_hourly_usd=ri_effective_hourly_usd(upfront, recurring, count, term),
                 source=f"CUR {Path(str(row['file'])).name}",
+                account_id=_owner_account(arn, row["usage_account"]),
             )
         )
     as_of = pd.Timestamp(fees["billed_until"].max()).tz_localize("UTC").to_pydatetime()

@@ -95,6 +95,7 @@ def _commitment_from_item(
         "term_years": term_years,
         "payment_option": item.get("payment_option", parse_payment_option),
         "source": item.get("source", str, source),
+        "account_id": _account_id(item),
     }
     if kind == RESERVED_INSTANCE:
         return _reserved_instance(item, common)
@@ -114,6 +115,19 @@ def _commitment_from_item(
         sp["region"] = item.get("region", check_region)
         sp["instance_family"] = item.get("instance_family", parse_instance_family)
     return OwnedCommitment(**common, **sp)
+
+
+def _account_id(item: _Item) -> str | None:
+    """The optional owner account: a string of digits (a JSON number is zero-padded to 12)."""
+    if not item.has("account_id"):
+        return None
+    value = item.raw["account_id"]
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value).zfill(12)
+    text = str(value).strip()
+    if not isinstance(value, str) or not text.isdigit():
+        raise item.fail("account_id", f"{value!r} is not an AWS account id; give its 12 digits")
+    return text
 
 
 def _reserved_instance(item: _Item, common: dict[str, Any]) -> OwnedCommitment:
@@ -177,7 +191,8 @@ def read_portfolio_json(path: str | Path, *, default_start: datetime | None = No
         ``offering_class`` to standard, ``normalized_units`` to count × normalization factor.
         Savings Plans need ``hourly_commitment_usd``; ``upfront_usd`` and
         ``recurring_hourly_usd`` default to the payment option's split (0 / 50 / 100 % upfront).
-        EC2 Instance Savings Plans also need ``region`` and ``instance_family``.
+        EC2 Instance Savings Plans also need ``region`` and ``instance_family``. Any item may
+        name its owner ``account_id`` (served first by the simulator).
 
     Returns
     -------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -97,6 +98,9 @@ def test_simulation_reproduces_aws_ri_billing(billed: BilledReservations) -> Non
     assert set(owners.values()) == {"836060457634"}
     result = simulate(usage, inventory, catalog, share_across_accounts=True, owner_accounts=owners)
     comparison = compare_with_simulation(result, billed)
+    # the inventory names each RI's owner itself: the same bill without owner_accounts
+    same = simulate(usage, inventory, catalog)
+    np.testing.assert_array_equal(same.ri_covered, result.ri_covered)
 
     # Every hour × family cell matches: the Windows t2.micro bought 2018-10-09T21:40:47 covers
     # the whole 21:00 hour, as AWS billed it, and is charged from its start second.
@@ -124,3 +128,51 @@ def test_simulation_reproduces_aws_ri_billing(billed: BilledReservations) -> Non
     assert instruments.loc[per_ri.index, "used_cost_usd"].to_numpy() == pytest.approx(
         per_ri["effective_cost_usd"].to_numpy(), abs=0.02
     )
+
+
+def _units_per_account(covered: pd.DataFrame, column: str) -> pd.Series:
+    table = covered.assign(family=covered["instance_type"].str.split(".").str[0])
+    keys = ["hour", "account_id", "platform", "family"]
+    return table.groupby(keys)[column].sum().rename("units")
+
+
+def test_owner_account_first_reproduces_aws_per_account(billed: BilledReservations) -> None:
+    from dataclasses import replace
+
+    from pricing.catalog import PriceCatalog
+    from pricing.embedded import load_embedded_catalog
+    from pricing.instance_types import normalization_factors
+    from pricing.inventory import Inventory, inventory_from_cur
+    from pricing.readers.cur_rates import read_cur_rates
+    from scenarios.simulator import simulate
+    from usage.readers import read_cur
+
+    usage, _ = read_cur([CUR])
+    inventory = inventory_from_cur([CUR])
+    # the buyer in every RI's ARN; the bill has usage in a second account, 011254002932
+    assert {c.account_id for c in inventory.commitments} == {"836060457634"}
+    assert set(usage["account_id"]) == {"836060457634", "011254002932"}
+    catalog = PriceCatalog.merge([read_cur_rates([CUR]), load_embedded_catalog()])
+    aws = _units_per_account(billed.covered, "ri_covered_normalized_units")
+
+    def simulated(commitments: Inventory) -> pd.Series:
+        result = simulate(usage, commitments, catalog)
+        frame = result.covered_frame()
+        frame["units"] = frame["ri_covered"] * normalization_factors(frame["instance_type"])
+        units = _units_per_account(frame, "units")
+        return units[units > 0]
+
+    def matching(units: pd.Series) -> int:
+        joined = pd.concat([aws.rename("aws"), units.rename("sim")], axis=1).fillna(0.0)
+        return int(((joined["aws"] - joined["sim"]).abs() <= 1e-3).sum())
+
+    owned = simulated(inventory)
+    cells = len(pd.concat([aws, owned], axis=1))
+    assert cells == 2_666
+    assert matching(owned) == cells  # every hour × account × family as AWS billed it
+    # without owners the RIs spread over both accounts: most cells of the second account differ
+    homeless = Inventory(
+        tuple(replace(c, account_id=None) for c in inventory.commitments), inventory.as_of
+    )
+    spread = simulated(homeless)
+    assert (matching(spread), len(pd.concat([aws, spread], axis=1))) == (1_531, 3_507)

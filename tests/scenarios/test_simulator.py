@@ -338,6 +338,24 @@ def test_own_account_first_then_shared_or_not() -> None:
     assert both.ri_covered.sum() == 2.0
 
 
+def test_commitment_account_id_is_its_owner_unless_overridden() -> None:
+    usage = pd.concat(
+        [flat_usage(1, {("m5.large", LINUX): 1.0}, "aaa"),
+         flat_usage(1, {("m5.large", LINUX): 1.0}, "bbb")]
+    )  # fmt: skip
+    item = replace(ri("m5.large", 1, ident="r"), account_id="bbb")
+    hours = pd.date_range(START, periods=1, freq="h")
+    assert build_portfolio([item], hours).instruments[0].account_id == "bbb"
+    overridden = build_portfolio([item], hours, owner_accounts={"r": "aaa"})
+    assert overridden.instruments[0].account_id == "aaa"
+    assert build_portfolio([ri("m5.large", 1)], hours).instruments[0].account_id is None
+    for owner in ("bbb", "aaa"):
+        result = simulate(usage, [replace(item, account_id=owner)], CATALOG)
+        accounts = result.keys["account_id"].tolist()
+        assert result.ri_covered[0, accounts.index(owner)] == 1.0
+        assert result.ri_covered.sum() == 1.0
+
+
 def test_missing_on_demand_price_is_one_line_error() -> None:
     usage = flat_usage(1, {("m5.4xlarge", LINUX): 1.0})
     with pytest.raises(MissingPriceError, match=r"m5\.4xlarge"):
