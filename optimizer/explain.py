@@ -1,0 +1,374 @@
+"""Why each purchase: utilization, break-even, marginal saving, the usage it covers, one sentence.
+
+Every figure comes from billing the plan on the problem's periods with AWS's greedy rule (pools in
+``pools.order``; each pool covers its columns in increasing coverage ratio, lower column index
+first on ties, until the demand left or its capacity runs out), the rule
+:mod:`optimizer.allocation` implements; this module runs the same pass, vectorised over periods.
+Periods count with weight ``period_weight × scenario_probability`` (expected hours), undiscounted.
+
+Inside a pool, capacity is shared in proportion: an offer active in a period holds
+``units ÷ pool capacity`` of what the pool used and covered there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping
+from typing import Any, Final, Protocol
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from optimizer.plan import PURCHASE_ID_PREFIX, bought_offers, purchase_sizes, sp_commitment
+from optimizer.problem import (
+    COMPUTE_SP_POOL,
+    EC2_SP_POOL,
+    RI_POOL,
+    CommitmentProblem,
+    FloatArray,
+)
+
+HOURS_PER_MONTH: Final = 730.0
+"""Hours in an average month (8,760 ÷ 12) [h]."""
+
+FULLY_USED: Final = 1.0 - 1e-9
+"""Utilization from which a period counts as fully used [1]."""
+
+EXPLAIN_COLUMNS: Final = (
+    "id",
+    "offer",
+    "pool",
+    "tranche",
+    "kind",
+    "region",
+    "instance_family",
+    "instance_type",
+    "platform",
+    "tenancy",
+    "offering_class",
+    "term_years",
+    "payment_option",
+    "start",
+    "end",
+    "unit",
+    "units",
+    "count",
+    "hourly_commitment_usd",
+    "active_hours",
+    "expected_utilization",
+    "break_even_utilization",
+    "break_even_month",
+    "marginal_saving_usd_per_unit",
+    "covered_on_demand_usd",
+    "covered_on_demand_usd_per_hour",
+    "used_units_per_hour",
+    "commitment_cost_usd",
+    "net_saving_usd",
+    "level_units",
+    "level_share",
+    "explanation",
+)
+"""Columns of :func:`explain`; see its docstring."""
+
+_SP_NAMES: Final = {
+    EC2_SP_POOL: "EC2 Instance Savings Plans",
+    COMPUTE_SP_POOL: "Compute Savings Plans",
+}
+
+
+class BilledPlan(Protocol):
+    """A plan billed with the greedy rule (e.g. :class:`optimizer.allocation.Evaluation`)."""
+
+    @property
+    def capacity(self) -> FloatArray:
+        """Periods × pools [units/h]."""
+
+    @property
+    def used_capacity(self) -> FloatArray:
+        """Periods × pools [units/h]."""
+
+    @property
+    def covered_usd(self) -> FloatArray:
+        """Periods × pools [USD/h]."""
+
+
+Billing = tuple[FloatArray, FloatArray, FloatArray]
+
+
+def greedy_allocation(
+    problem: CommitmentProblem, units: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Bill the plan with AWS's greedy rule, vectorised over periods.
+
+    Parameters
+    ----------
+    problem
+        The reduced problem.
+    units
+        Units bought of each offer [units].
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Periods × pools: capacity [units/h], capacity used [units/h] and on-demand USD covered
+        [USD/h] (the last two are transposed views of pools × periods arrays).
+    """
+    capacity = problem.pool_capacity(np.asarray(units, dtype=np.float64))
+    # Column-major working copies (columns × periods): each pool reads a few contiguous rows.
+    remaining = np.array(problem.demand_usd.T, dtype=np.float64, order="C", copy=True)
+    cap_by_pool = np.ascontiguousarray(capacity.T)
+    used = np.zeros(cap_by_pool.shape)
+    covered = np.zeros(cap_by_pool.shape)
+    coverage = sp.csr_array(problem.coverage, copy=True)
+    coverage.sum_duplicates()
+    coverage.sort_indices()
+    order = np.argsort(problem.pools["order"].to_numpy(), kind="stable")
+    for i in order:
+        start, stop = coverage.indptr[i], coverage.indptr[i + 1]
+        cols = coverage.indices[start:stop]
+        ratios = coverage.data[start:stop]
+        keep = ratios > 0
+        cols, ratios = cols[keep], ratios[keep]
+        if cols.size == 0:
+            continue
+        if cols.size == 1:  # one column (RIs): cover what the capacity allows
+            j, ratio = cols[0], ratios[0]
+            usd = np.minimum(remaining[j], cap_by_pool[i] / ratio)
+            remaining[j] -= usd
+            used[i] = usd * ratio
+            covered[i] = usd
+            continue
+        rank = np.lexsort((cols, ratios))
+        cols, ratios = cols[rank], ratios[rank]
+        left = remaining[cols]
+        need = left * ratios[:, None]  # capacity each column would use [units/h]
+        before = np.cumsum(need, axis=0) - need
+        take = np.clip(cap_by_pool[i] - before, 0.0, need)
+        usd = np.minimum(take / ratios[:, None], left)
+        remaining[cols] = left - usd
+        used[i] = take.sum(axis=0)
+        covered[i] = usd.sum(axis=0)
+    return capacity, used.T, covered.T
+
+
+def _pct(share: float) -> str:
+    """A share as a percentage that never reads 100 % or 0 % unless it is."""
+    if not math.isfinite(share):
+        return "n/a"
+    value = 100.0 * share
+    text = f"{value:.0f}%"
+    if (text == "100%" and share < 1.0) or (text == "0%" and share > 0.0):
+        text = f"{value:.1f}%"
+    return text
+
+
+def _sentence(row: Mapping[Hashable, Any], whole_lookback: bool) -> str:
+    hours = "the lookback's hours" if whole_lookback else "its hours in the lookback"
+    prefix = "" if whole_lookback else f"From {pd.Timestamp(row['start']):%Y-%m-%d}, "
+    if row["kind"] == RI_POOL:
+        if row["unit"] == "normalized_units":
+            what = f"the {row['instance_family']} family's base load in {row['region']}"
+            level = f"{row['level_units']:g} normalized units"
+        else:
+            what = (
+                f"the base load of {row['instance_type']} {row['platform']} "
+                f"({row['tenancy']} tenancy) in {row['region']}"
+            )
+            count = row["level_units"]
+            level = f"{count:g} instance{'s' if count != 1 else ''}"
+        text = (
+            f"covers {what}, which stayed at or above {level} in {_pct(row['level_share'])} "
+            f"of {hours} ({row['term_years']}-year {row['payment_option']} "
+            f"{row['offering_class']} RIs: expected utilization "
+            f"{_pct(row['expected_utilization'])}, break-even "
+            f"{_pct(row['break_even_utilization'])})"
+        )
+    else:
+        target = _SP_NAMES.get(str(row["kind"]), str(row["kind"]))
+        if row["kind"] == EC2_SP_POOL:
+            target += f" for the {row['instance_family']} family in {row['region']}"
+        saving = row["net_saving_usd"]
+        verb = "saving" if saving >= 0 else "losing"
+        covered = row["covered_on_demand_usd"]
+        share = (
+            f" ({_pct(saving / covered)} of the on-demand value it covers)"
+            if covered > 0 and saving >= 0
+            else ""
+        )
+        text = (
+            f"commits {row['hourly_commitment_usd']:.3f} USD/h to {target}, fully used in "
+            f"{_pct(row['level_share'])} of {hours} at {row['term_years']}-year "
+            f"{row['payment_option']} rates, {verb} {abs(saving):,.2f} USD over the "
+            f"lookback{share}"
+        )
+    text = prefix + text if prefix else text[0].upper() + text[1:]
+    return text + "."
+
+
+def _break_even_month(upfront: FloatArray, hourly_saving: FloatArray) -> FloatArray:
+    """First month whose cumulative saving repays the upfront; 1 without upfront; NaN never."""
+    months = np.full(upfront.shape, np.nan)
+    saving = hourly_saving > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        repay = upfront / (hourly_saving * HOURS_PER_MONTH)
+    months[saving] = np.maximum(np.ceil(repay[saving] - 1e-9), 1.0)
+    return months
+
+
+def explain(
+    problem: CommitmentProblem,
+    units: FloatArray,
+    *,
+    marginal_usd: FloatArray | None = None,
+    evaluation: BilledPlan | Billing | None = None,
+    ri_instance_type: str | None = None,
+) -> pd.DataFrame:
+    """One row per bought offer, in purchase order (ids ``rec-1``, … as the purchases).
+
+    Parameters
+    ----------
+    problem
+        The reduced problem.
+    units
+        Units bought of each offer (the plan the purchases come from) [units].
+    marginal_usd
+        Marginal saving of one more unit of each offer over the horizon (duals or
+        subgradients, :attr:`OptimizationResult.offer_marginal_usd`) [USD per unit]; NaN
+        when not given.
+    evaluation
+        The same plan already billed: :func:`greedy_allocation`'s arrays, or an object with
+        ``capacity``, ``used_capacity`` and ``covered_usd`` (``optimizer.allocation.evaluate``).
+    ri_instance_type
+        The RI size the purchases are made in (as for
+        :func:`optimizer.plan.purchases_from_units`), for ``instance_type`` and ``count``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`EXPLAIN_COLUMNS`: the offer and its pool; ``units`` [units] (``count`` of the
+        pool's purchase type for RIs, ``hourly_commitment_usd`` for Savings Plans);
+        ``active_hours`` (expected hours it is active) [h]; ``expected_utilization`` (used ÷
+        capacity over those hours) [1]; ``break_even_utilization`` (effective cost of a unit-hour
+        ÷ on-demand value a used unit-hour covers: effective rate ÷ on-demand rate for RIs, the
+        average coverage ratio of the usage covered for Savings Plans) [1];
+        ``break_even_month`` (first month whose cumulative saving at the expected utilization
+        repays the upfront; 1 without upfront when it saves; NaN when it never saves);
+        ``marginal_saving_usd_per_unit`` [USD per unit]; ``covered_on_demand_usd`` over the
+        active hours [USD] and per hour [USD/h]; ``used_units_per_hour`` [units/h];
+        ``commitment_cost_usd`` (effective rate × units × active hours) [USD];
+        ``net_saving_usd`` (covered minus commitment cost) [USD]; ``level_units`` and
+        ``level_share`` (RIs: the capacity bought, and the share of active hours whose column
+        demand reached it; Savings Plans: the commitment, and the share of active hours it was
+        fully used) [units, 1]; ``explanation``, one plain sentence.
+    """
+    units = np.asarray(units, dtype=np.float64)
+    offers_bought = bought_offers(problem, units)
+    if offers_bought.size == 0:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in EXPLAIN_COLUMNS})
+    if evaluation is None:
+        capacity, used, covered = greedy_allocation(problem, units)
+    elif isinstance(evaluation, tuple):
+        capacity, used, covered = evaluation
+    else:
+        capacity, used = evaluation.capacity, evaluation.used_capacity
+        covered = evaluation.covered_usd
+    offers = problem.offers.iloc[offers_bought].reset_index(drop=True)
+    pool = offers["pool"].to_numpy(dtype=np.intp)
+    pools = problem.pools.iloc[pool].reset_index(drop=True)
+    x = units[offers_bought]
+    weight = problem.period_weight * problem.scenario_probability[problem.period_scenario]
+    active = np.asarray(problem.offer_active[:, offers_bought].toarray(), dtype=np.float64)
+    cap = capacity[:, pool]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(cap > 0, active * x / cap, 0.0)  # offer's share of its pool [1]
+        utilization = np.where(cap > 0, used[:, pool] / cap, 0.0)
+    active_w = weight[:, None] * active
+    hours = active_w.sum(axis=0)
+    covered_usd = weight @ (covered[:, pool] * share)
+    used_units = weight @ (used[:, pool] * share)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected_utilization = np.where(hours > 0, (active_w * utilization).sum(0) / hours, np.nan)
+        covered_per_hour = np.where(hours > 0, covered_usd / hours, 0.0)
+        used_per_hour = np.where(hours > 0, used_units / hours, 0.0)
+    is_ri = (pools["kind"] == RI_POOL).to_numpy()
+    effective = offers["effective_usd_per_unit_hour"].to_numpy(dtype=np.float64)
+    recurring = offers["recurring_usd_per_unit_hour"].to_numpy(dtype=np.float64)
+    upfront = offers["upfront_usd_per_unit"].to_numpy(dtype=np.float64)
+    # Coverage ratio of the usage each offer covers [units per on-demand USD]: the RI's column,
+    # or the Savings Plan's average over what it covered (its best column if it covered nothing).
+    coverage = sp.csr_array(problem.coverage)
+    dense_rows = np.asarray(coverage[pool].toarray(), dtype=np.float64)
+    best = np.where(dense_rows > 0, dense_rows, np.inf).min(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(covered_usd > 0, used_units / covered_usd, best)
+    column = np.where(dense_rows > 0, 1, 0).argmax(axis=1)
+    on_demand_rate = problem.columns["on_demand_usd_per_unit"].to_numpy(dtype=np.float64)[column]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        break_even = np.where(is_ri, effective / on_demand_rate, effective * ratio)
+    hourly_saving = covered_per_hour - recurring * x
+    commitment_cost = effective * x * hours
+    # Level: the capacity bought, and how often the usage reached it.
+    demand_units = problem.demand_usd[:, column] * dense_rows[np.arange(len(pool)), column]
+    reached = np.where(is_ri[None, :], demand_units >= x - 1e-9, utilization >= FULLY_USED)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level_share = np.where(hours > 0, (active_w * reached).sum(0) / hours, np.nan)
+    types, per_instance = purchase_sizes(problem, ri_instance_type=ri_instance_type)
+    counts = np.where(is_ri, np.rint(x / per_instance[pool]), np.nan)
+    commitments = np.where(is_ri, np.nan, sp_commitment(x))
+    marginal = (
+        np.full(len(pool), np.nan)
+        if marginal_usd is None or len(marginal_usd) != problem.n_offers
+        else np.asarray(marginal_usd, dtype=np.float64)[offers_bought]
+    )
+    table = pd.DataFrame(
+        {
+            "id": [f"{PURCHASE_ID_PREFIX}{n}" for n in range(1, len(pool) + 1)],
+            "offer": offers_bought,
+            "pool": pool,
+            "tranche": offers["tranche"].to_numpy(),
+            "kind": pools["kind"].to_numpy(),
+            "region": pools["region"].to_numpy(),
+            "instance_family": pools["instance_family"].to_numpy(),
+            "instance_type": np.where(is_ri, types[pool], pools["instance_type"].to_numpy()),
+            "platform": pools["platform"].to_numpy(),
+            "tenancy": pools["tenancy"].to_numpy(),
+            "offering_class": pools["offering_class"].to_numpy(),
+            "term_years": pools["term_years"].to_numpy(),
+            "payment_option": pools["payment_option"].to_numpy(),
+            "start": offers["start"].to_numpy(),
+            "end": offers["end"].to_numpy(),
+            "unit": pools["unit"].to_numpy(),
+            "units": x,
+            "count": counts,
+            "hourly_commitment_usd": commitments,
+            "active_hours": hours,
+            "expected_utilization": expected_utilization,
+            "break_even_utilization": break_even,
+            "break_even_month": _break_even_month(upfront * x, hourly_saving),
+            "marginal_saving_usd_per_unit": marginal,
+            "covered_on_demand_usd": covered_usd,
+            "covered_on_demand_usd_per_hour": covered_per_hour,
+            "used_units_per_hour": used_per_hour,
+            "commitment_cost_usd": commitment_cost,
+            "net_saving_usd": covered_usd - commitment_cost,
+            "level_units": x,
+            "level_share": level_share,
+        }
+    )
+    whole = active.min(axis=0) > 0
+    table["explanation"] = [
+        _sentence(row, bool(whole[n]))
+        for n, row in enumerate(table.to_dict(orient="records"))  # one row per purchase
+    ]
+    return table[list(EXPLAIN_COLUMNS)]
+
+
+__all__ = [
+    "EXPLAIN_COLUMNS",
+    "HOURS_PER_MONTH",
+    "BilledPlan",
+    "Billing",
+    "explain",
+    "greedy_allocation",
+]

@@ -1,0 +1,455 @@
+"""From a plan in model units to purchases: whole RIs, Savings Plans in AWS's steps, portfolio JSON.
+
+A plan is the vector of units bought of each offer of a
+:class:`~optimizer.problem.CommitmentProblem` (normalized units or instances for RIs, USD/h of
+commitment for Savings Plans). Each offer with a positive quantity becomes one
+:class:`~pricing.inventory.OwnedCommitment` item, in a deterministic order (tranche, pool kind
+in AWS's order, region, family, …) with ids ``rec-1``, ``rec-2``, …, so that
+:func:`optimizer.explain.explain` rows line up with the purchases.
+
+Money conventions are those of :mod:`pricing.inventory.commitments`: ``upfront_usd`` for the whole
+item [USD]; ``recurring_hourly_usd`` per RI (per plan for a Savings Plan) [USD/h];
+``effective_hourly_usd`` for the whole item [USD/h]. :func:`plan_to_portfolio_json` writes
+DESIGN.md's portfolio JSON, which :func:`pricing.inventory.read_portfolio_json` (and so
+``commitopt simulate --portfolio``) reads back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from optimizer.problem import (
+    POOL_KINDS,
+    RI_POOL,
+    BoolArray,
+    CommitmentProblem,
+    FloatArray,
+    IntArray,
+)
+from pricing.errors import CommitoptInputError
+from pricing.instance_types import normalization_factor, parse_instance_type
+from pricing.inventory import OwnedCommitment
+from pricing.inventory.values import ri_effective_hourly_usd
+from pricing.offerings import TERM_HOURS
+
+SP_STEP_USD: Final = 0.001
+"""AWS's Savings Plan purchase granularity: hourly commitments in steps of 0.001 USD/h."""
+
+SP_DECIMALS: Final = 5
+"""Savings Plan commitments are written with at most this many decimals."""
+
+COUNT_TOLERANCE: Final = 1e-4
+"""Largest distance of an RI count from a whole number still read as that number (solver noise)."""
+
+PURCHASE_ID_PREFIX: Final = "rec-"
+"""Ids of recommended purchases: ``rec-1``, ``rec-2``, … in :func:`bought_offers` order."""
+
+PURCHASE_SOURCE: Final = "commitopt recommend"
+"""The ``source`` of every recommended purchase."""
+
+EXPLANATION_FIELDS: Final = (
+    "explanation",
+    "expected_utilization",
+    "break_even_utilization",
+    "break_even_month",
+    "marginal_saving_usd_per_unit",
+    "tranche",
+)
+"""Columns of :func:`optimizer.explain.explain` copied into each purchase item of the JSON."""
+
+ObjectArray = npt.NDArray[np.object_]
+
+_MONEY_DECIMALS: Final = 6
+_RATE_DECIMALS: Final = 8
+
+
+class PlanError(CommitoptInputError):
+    """A plan that cannot be turned into purchases as asked (fractional RIs, an unknown size)."""
+
+
+def _ri_pool_mask(problem: CommitmentProblem) -> BoolArray:
+    return (problem.pools["kind"] == RI_POOL).to_numpy(dtype=bool)
+
+
+def _chosen_type(family: str, ri_instance_type: str) -> str | None:
+    """The type of the chosen size in ``family``, or ``None`` if the choice is another family's."""
+    text = ri_instance_type.strip()
+    if "." in text:
+        parsed = parse_instance_type(text)
+        return parsed.name if parsed.family == family else None
+    return f"{family}.{text}"
+
+
+def check_ri_instance_type(ri_instance_type: str | None) -> None:
+    """Fail early on a chosen RI size that is not a known instance type or size.
+
+    Parameters
+    ----------
+    ri_instance_type
+        A full type (``"m5.xlarge"``: RIs of the m5 family are bought in that size) or a size
+        (``"xlarge"``: every size-flexible family is bought in that size); ``None`` for the
+        family's smallest size with RI prices.
+
+    Raises
+    ------
+    PlanError
+        For a name that is neither.
+    """
+    if ri_instance_type is None:
+        return
+    text = ri_instance_type.strip()
+    probe = text if "." in text else f"m5.{text}"
+    try:
+        normalization_factor(probe)
+    except CommitoptInputError as error:
+        raise PlanError(
+            f"RI size {ri_instance_type!r}: {error}; give a type such as 'm5.xlarge' or a size "
+            "such as 'xlarge'"
+        ) from error
+
+
+def purchase_sizes(
+    problem: CommitmentProblem, *, ri_instance_type: str | None = None
+) -> tuple[ObjectArray, FloatArray]:
+    """What one purchased instance of each pool is, and how many units it holds.
+
+    Parameters
+    ----------
+    problem
+        The reduced problem.
+    ri_instance_type
+        See :func:`check_ri_instance_type`. Applies to size-flexible RI pools only; RIs of exact
+        keys are always bought as that key's type.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Per pool: the instance type an RI purchase names (``""`` for Savings Plans) and the
+        units of one instance [normalized units or instances; 1 for Savings Plans].
+    """
+    check_ri_instance_type(ri_instance_type)
+    pools = problem.pools
+    types = np.array(pools["purchase_instance_type"].astype(object).fillna(""), dtype=object)
+    per_instance = pools["units_per_instance"].to_numpy(dtype=np.float64).copy()
+    if ri_instance_type is None:
+        return types, per_instance
+    flexible = _ri_pool_mask(problem) & pools["size_flexible"].to_numpy(dtype=bool)
+    for family in pd.unique(pools.loc[flexible, "instance_family"]):
+        chosen = _chosen_type(str(family), ri_instance_type)
+        if chosen is None:
+            continue
+        try:
+            factor = normalization_factor(chosen)
+        except CommitoptInputError as error:
+            raise PlanError(
+                f"RI size {ri_instance_type!r} does not exist in family {family}: {error}"
+            ) from error
+        rows = flexible & (pools["instance_family"] == family).to_numpy(dtype=bool)
+        types[rows] = chosen
+        per_instance[rows] = factor
+    return types, per_instance
+
+
+def sp_commitment(units: FloatArray, step_usd: float = SP_STEP_USD) -> FloatArray:
+    """Savings Plan commitments rounded down to AWS's steps, written with ≤ 5 decimals [USD/h].
+
+    A value a hair below a step (``12.4999999999``) counts as that step.
+    """
+    steps = np.floor(np.asarray(units, dtype=np.float64) / step_usd + 1e-6)
+    return np.round(np.maximum(steps, 0.0) * step_usd, SP_DECIMALS)
+
+
+def bought_offers(
+    problem: CommitmentProblem, units: FloatArray, *, sp_step_usd: float = SP_STEP_USD
+) -> IntArray:
+    """Indices of the offers a plan buys, in purchase order.
+
+    An RI offer is bought when its units round to at least one instance of the pool's purchase
+    type; a Savings Plan offer when its commitment is at least one step. Order: tranche, pool
+    kind (RIs, EC2 Instance SPs, Compute SPs), region, family, instance type, platform, tenancy,
+    class, term, payment option, offer index.
+    """
+    units = _check_units(problem, units)
+    offers = problem.offers
+    pool_of_offer = offers["pool"].to_numpy(dtype=np.intp)
+    pools = problem.pools
+    is_ri = _ri_pool_mask(problem)[pool_of_offer]
+    per_instance = pools["units_per_instance"].to_numpy(dtype=np.float64)[pool_of_offer]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ri_bought = np.rint(units / np.where(per_instance > 0, per_instance, 1.0)) >= 1
+    sp_bought = sp_commitment(units, sp_step_usd) > 0
+    bought = np.flatnonzero(np.where(is_ri, ri_bought, sp_bought))
+    if bought.size == 0:
+        return bought.astype(np.intp)
+    kind_rank = {kind: rank for rank, kind in enumerate(POOL_KINDS)}
+    scope = pools.iloc[pool_of_offer[bought]]
+    keys = pd.DataFrame(
+        {
+            "tranche": offers["tranche"].to_numpy()[bought],
+            "kind": scope["kind"].map(kind_rank).fillna(len(kind_rank)).to_numpy(),
+            **{
+                name: scope[name].astype(str).fillna("").to_numpy()
+                for name in (
+                    "region",
+                    "instance_family",
+                    "instance_type",
+                    "platform",
+                    "tenancy",
+                    "offering_class",
+                    "term_years",
+                    "payment_option",
+                )
+            },
+            "offer": bought,
+        }
+    )
+    order = keys.sort_values(list(keys.columns), kind="stable").index.to_numpy()
+    return bought[order].astype(np.intp)
+
+
+def _check_units(problem: CommitmentProblem, units: FloatArray) -> FloatArray:
+    array = np.asarray(units, dtype=np.float64)
+    if array.shape != (problem.n_offers,):
+        raise PlanError(
+            f"the plan has {array.size} quantities but the problem has {problem.n_offers} offers; "
+            "pass the units of the same problem"
+        )
+    if not np.all(np.isfinite(array)):
+        raise PlanError("the plan has quantities that are not finite numbers; check the solver")
+    return array
+
+
+def _utc(value: Any) -> datetime:
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(UTC)
+    return stamp.tz_convert(UTC).to_pydatetime()
+
+
+def _describe(pool: Mapping[str, Any]) -> str:
+    scope = " ".join(
+        str(pool[name])
+        for name in ("region", "instance_family", "instance_type", "platform", "tenancy")
+        if str(pool.get(name) or "")
+    )
+    return f"{pool['kind']} {scope}".strip()
+
+
+def purchases_from_units(
+    problem: CommitmentProblem,
+    units: FloatArray,
+    *,
+    ri_instance_type: str | None = None,
+    sp_step_usd: float = SP_STEP_USD,
+) -> tuple[OwnedCommitment, ...]:
+    """The purchases of a plan, one item per bought offer (see :func:`bought_offers`).
+
+    Parameters
+    ----------
+    problem
+        The reduced problem the plan solves.
+    units
+        Units bought of each offer (``problem.offers`` order): whole instances for RIs
+        (what :func:`optimizer.rounding.round_plan` or the mixed-integer model return).
+    ri_instance_type
+        Buy size-flexible RIs in this size (see :func:`check_ri_instance_type`) instead of the
+        pool's ``purchase_instance_type``; the units must then be whole multiples of its
+        normalization factor.
+    sp_step_usd
+        Savings Plan commitments are rounded down to this step [USD/h].
+
+    Returns
+    -------
+    tuple of OwnedCommitment
+        RIs: ``count`` instances of the purchase type, ``normalized_units``, ``upfront_usd``
+        (whole item), ``recurring_hourly_usd`` (per RI), ``effective_hourly_usd`` (whole item),
+        scope ``"Region"``. Savings Plans: ``hourly_commitment_usd``, ``upfront_usd``,
+        ``recurring_hourly_usd`` and ``effective_hourly_usd`` (= the commitment). Start and end
+        are the offer's (its tranche); ids are ``rec-1``, ``rec-2``, …
+
+    Raises
+    ------
+    PlanError
+        When an RI quantity is not a whole number of instances of the type bought (round the
+        plan first), or the chosen size is unknown.
+    """
+    units = _check_units(problem, units)
+    types, per_instance = purchase_sizes(problem, ri_instance_type=ri_instance_type)
+    offers = problem.offers
+    purchases: list[OwnedCommitment] = []
+    for number, k in enumerate(bought_offers(problem, units, sp_step_usd=sp_step_usd), start=1):
+        offer = offers.iloc[k]
+        i = int(offer["pool"])
+        pool = problem.pools.iloc[i]
+        common: dict[str, Any] = {
+            "kind": str(pool["kind"]),
+            "id": f"{PURCHASE_ID_PREFIX}{number}",
+            "start": _utc(offer["start"]),
+            "end": _utc(offer["end"]),
+            "term_years": int(pool["term_years"]),
+            "payment_option": str(pool["payment_option"]),
+            "source": PURCHASE_SOURCE,
+        }
+        upfront_per_unit = float(offer["upfront_usd_per_unit"])
+        recurring_per_unit = float(offer["recurring_usd_per_unit_hour"])
+        if pool["kind"] == RI_POOL:
+            size = float(per_instance[i])
+            count = _whole_count(units[k], size, str(types[i]), pool, k)
+            held = count * size
+            upfront = round(upfront_per_unit * held, _MONEY_DECIMALS)
+            recurring = round(recurring_per_unit * size, _RATE_DECIMALS)
+            effective = ri_effective_hourly_usd(upfront, recurring, count, common["term_years"])
+            purchases.append(
+                OwnedCommitment(
+                    **common,
+                    upfront_usd=upfront,
+                    region=str(pool["region"]),
+                    instance_type=str(types[i]),
+                    platform=str(pool["platform"]),
+                    tenancy=str(pool["tenancy"]) or "Shared",
+                    scope="Region",
+                    offering_class=str(pool["offering_class"]) or "standard",
+                    count=count,
+                    normalized_units=_normalized_units(str(types[i]), count),
+                    recurring_hourly_usd=recurring,
+                    effective_hourly_usd=round(effective, _RATE_DECIMALS),
+                )
+            )
+            continue
+        commitment = float(sp_commitment(np.array([units[k]]), sp_step_usd)[0])
+        upfront = round(upfront_per_unit * commitment, _MONEY_DECIMALS)
+        recurring = round(recurring_per_unit * commitment, _RATE_DECIMALS)
+        hours = TERM_HOURS[common["term_years"]]
+        sp_fields: dict[str, Any] = {
+            "hourly_commitment_usd": commitment,
+            "upfront_usd": upfront,
+            "recurring_hourly_usd": recurring,
+            "effective_hourly_usd": round(upfront / hours + recurring, _RATE_DECIMALS),
+        }
+        if str(pool["region"] or ""):
+            sp_fields["region"] = str(pool["region"])
+        if str(pool["instance_family"] or ""):
+            sp_fields["instance_family"] = str(pool["instance_family"])
+        purchases.append(OwnedCommitment(**common, **sp_fields))
+    return tuple(purchases)
+
+
+def _whole_count(units: float, size: float, instance_type: str, pool: Any, offer: int) -> int:
+    quotient = units / size
+    count = round(quotient)
+    if abs(quotient - count) > COUNT_TOLERANCE:
+        unit = "normalized units" if pool["unit"] == "normalized_units" else str(pool["unit"])
+        raise PlanError(
+            f"offer {offer} ({_describe(pool)}): {units:g} {unit} is not a whole number of "
+            f"{instance_type} ({size:g} {unit} each); round the plan with "
+            "optimizer.rounding.round_plan using the same RI size, or choose a smaller size"
+        )
+    return int(count)
+
+
+def _normalized_units(instance_type: str, count: int) -> float | None:
+    try:
+        return count * normalization_factor(instance_type)
+    except CommitoptInputError:
+        return None
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars as Python numbers, NaN as ``None``, times as ISO text."""
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, pd.Timestamp | datetime):
+        return _utc(value).isoformat().replace("+00:00", "Z")
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def _explanation_rows(
+    purchases: Sequence[OwnedCommitment], explanations: pd.DataFrame
+) -> list[dict[str, Any]]:
+    present = [name for name in EXPLANATION_FIELDS if name in explanations.columns]
+    if "id" in explanations.columns:
+        by_id = explanations.drop_duplicates("id").set_index("id")
+        missing = [p.id for p in purchases if p.id not in by_id.index]
+        if missing:
+            raise PlanError(
+                f"explanations have no row for purchase(s) {', '.join(missing)}; explain the "
+                "same plan the purchases come from"
+            )
+        table = by_id.loc[[p.id for p in purchases], present]
+    else:
+        if len(explanations) != len(purchases):
+            raise PlanError(
+                f"{len(explanations)} explanation rows for {len(purchases)} purchases; explain "
+                "the same plan the purchases come from"
+            )
+        table = explanations[present]
+    return [
+        {str(name): _jsonable(value) for name, value in row.items()}
+        for row in table.to_dict(orient="records")
+    ]
+
+
+def plan_to_portfolio_json(
+    purchases: Sequence[OwnedCommitment],
+    *,
+    summary: Mapping[str, Any],
+    explanations: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """The recommendation as DESIGN.md's portfolio JSON payload (a dict ready for ``json.dumps``).
+
+    Parameters
+    ----------
+    purchases
+        The purchases (:func:`purchases_from_units`).
+    summary
+        The summary block, placed as given (the application computes it by billing the plan
+        with the simulator); numpy numbers become Python numbers, NaN becomes ``null``.
+    explanations
+        :func:`optimizer.explain.explain` of the same plan: its :data:`EXPLANATION_FIELDS`
+        are added to each purchase item (matched by ``id``, else by position).
+
+    Returns
+    -------
+    dict
+        ``{"purchases": [...], "summary": {...}}``. Each item holds the
+        :class:`~pricing.inventory.OwnedCommitment` fields that are set (ISO 8601 UTC times)
+        plus the explanation fields; :func:`pricing.inventory.read_portfolio_json` reads it.
+    """
+    items = [_jsonable(purchase.to_json_item()) for purchase in purchases]
+    if explanations is not None:
+        for item, extra in zip(items, _explanation_rows(purchases, explanations), strict=True):
+            item.update(extra)
+    return {"purchases": items, "summary": _jsonable(dict(summary))}
+
+
+__all__ = [
+    "EXPLANATION_FIELDS",
+    "PURCHASE_ID_PREFIX",
+    "SP_DECIMALS",
+    "SP_STEP_USD",
+    "PlanError",
+    "bought_offers",
+    "check_ri_instance_type",
+    "plan_to_portfolio_json",
+    "purchase_sizes",
+    "purchases_from_units",
+    "sp_commitment",
+]

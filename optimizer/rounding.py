@@ -1,0 +1,303 @@
+"""Whole RIs and AWS's Savings Plan steps: round a continuous plan and say what it cost.
+
+The linear program buys fractions of normalized units and of cents per hour; AWS sells whole RIs
+and Savings Plans in steps of 0.001 USD/h. :func:`round_plan`:
+
+1. rounds each RI offer to the nearest whole number of instances (of the pool's
+   ``purchase_instance_type``, or of a chosen size in the family), within the offer's bounds;
+2. fixes every RI offer at that quantity (lower = upper bound on a copy of the problem) and
+   re-optimizes the Savings Plans around them with the solver the caller passes; if the
+   nearest counts leave the policy infeasible (a cap, a minimum utilization), it rounds the RIs
+   down instead and tries again;
+3. rounds every Savings Plan commitment *down* to AWS's step;
+4. bills the rounded plan and reports the rounding cost: objective after − objective before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Final
+
+import numpy as np
+
+from optimizer.explain import greedy_allocation
+from optimizer.plan import SP_STEP_USD, purchase_sizes, sp_commitment
+from optimizer.problem import RI_POOL, CommitmentProblem, FloatArray
+from optimizer.result import OptimizationResult, OptimizationStatus
+from pricing.errors import CommitoptInputError
+
+Reoptimize = Callable[[CommitmentProblem], OptimizationResult]
+"""Solves a problem (the caller's method: exact LP or certified cutting planes)."""
+
+Evaluate = Callable[[CommitmentProblem, FloatArray], float]
+"""Model objective of a plan billed with the greedy rule [USD]."""
+
+_USABLE: Final = (OptimizationStatus.OPTIMAL, OptimizationStatus.GAP_NOT_REACHED)
+_SAME: Final = 1e-9
+
+
+class RoundingError(CommitoptInputError):
+    """Whole RIs cannot satisfy the policy (solve the mixed-integer model instead)."""
+
+
+@dataclass(frozen=True, eq=False)
+class RoundedPlan:
+    """A plan in whole RIs and AWS's Savings Plan steps.
+
+    Attributes
+    ----------
+    units
+        Units bought of each offer (``problem.offers`` order) [units]: whole instances for RIs,
+        multiples of the step for Savings Plans.
+    result
+        The rounded plan as an :class:`OptimizationResult`: ``units``, ``objective_usd`` (the
+        rounded plan billed), the continuous problem's lower bound (still a bound on any whole
+        plan), ``method`` suffixed ``+rounding``.
+    objective_before_usd
+        Objective of the continuous plan (``result.objective_usd`` of the solve) [USD].
+    objective_after_usd
+        Objective of the rounded plan, billed with the greedy rule [USD].
+    rounding_cost_usd
+        After − before [USD]; ≥ 0 when the continuous plan was optimal, slightly negative
+        possible within a cutting-plane certificate's gap.
+    relative_rounding_cost
+        ``rounding_cost_usd`` ÷ |before| [1].
+    reoptimized
+        Whether the Savings Plans were re-optimized around the whole RIs.
+    notes
+        What was done, in plain sentences.
+    """
+
+    units: FloatArray
+    result: OptimizationResult
+    objective_before_usd: float
+    objective_after_usd: float
+    rounding_cost_usd: float
+    relative_rounding_cost: float
+    reoptimized: bool
+    notes: tuple[str, ...] = ()
+
+
+def cvar(costs: FloatArray, probability: FloatArray, alpha: float) -> float:
+    """Conditional value at risk of a discrete cost distribution at level ``alpha`` [USD].
+
+    ``min_η η + E[(cost − η)⁺] ÷ (1 − α)``, attained at one of the costs.
+    """
+    costs = np.asarray(costs, dtype=np.float64)
+    excess = np.maximum(costs[None, :] - costs[:, None], 0.0) @ probability
+    return float(np.min(costs + excess / (1.0 - alpha)))
+
+
+def greedy_objective(problem: CommitmentProblem, units: FloatArray) -> float:
+    """The model objective of ``units`` billed with the greedy rule [USD].
+
+    Cost of scenario s = Σ objective rate × units + owned cost + Σ_{t in s} w_t f_t × uncovered
+    on-demand USD/h + uncoverable cost; objective = Σ p_s cost_s + λ CVaR_α(cost_s).
+    """
+    units = np.asarray(units, dtype=np.float64)
+    _, _, covered = greedy_allocation(problem, units)
+    uncovered = problem.demand_usd.sum(axis=1) - covered.sum(axis=1)
+    per_period = problem.period_weight * problem.period_discount * uncovered
+    n_scenarios = len(problem.scenario_probability)
+    on_demand = np.bincount(problem.period_scenario, weights=per_period, minlength=n_scenarios)
+    fixed = (
+        float(problem.offers["objective_usd_per_unit"].to_numpy(dtype=np.float64) @ units)
+        + problem.owned_cost_usd
+        + problem.uncoverable_cost_usd
+    )
+    costs = np.asarray(fixed + on_demand, dtype=np.float64)
+    objective = float(problem.scenario_probability @ costs)
+    if problem.cvar_weight > 0:
+        objective += problem.cvar_weight * cvar(
+            costs, problem.scenario_probability, problem.cvar_alpha
+        )
+    return objective
+
+
+def whole_ri_units(
+    problem: CommitmentProblem,
+    units: FloatArray,
+    *,
+    ri_instance_type: str | None = None,
+    down: bool = False,
+) -> FloatArray:
+    """RI offers rounded to whole instances, within their bounds; other offers unchanged.
+
+    Parameters
+    ----------
+    problem
+        The reduced problem.
+    units
+        Units of each offer [units].
+    ri_instance_type
+        Size bought (see :func:`optimizer.plan.check_ri_instance_type`).
+    down
+        Round down instead of to the nearest count.
+
+    Returns
+    -------
+    numpy.ndarray
+        The units, RI offers at count × units per instance: the nearest (or lower) count,
+        lowered to fit the upper bound or raised to reach the lower bound where one exists.
+    """
+    units = np.asarray(units, dtype=np.float64)
+    pool = problem.offers["pool"].to_numpy(dtype=np.intp)
+    is_ri = (problem.pools["kind"] == RI_POOL).to_numpy(dtype=bool)[pool]
+    _, per_pool = purchase_sizes(problem, ri_instance_type=ri_instance_type)
+    size = per_pool[pool]
+    lower = problem.offers["lower_bound_units"].to_numpy(dtype=np.float64)
+    upper = problem.offers["upper_bound_units"].to_numpy(dtype=np.float64)
+    quotient = np.maximum(units, 0.0) / size
+    counts = np.floor(quotient + _SAME) if down else np.rint(quotient)
+    counts = np.minimum(counts, np.floor(upper / size + _SAME))
+    counts = np.maximum(counts, np.ceil(lower / size - _SAME)) + 0.0  # no -0.0
+    return np.where(is_ri, counts * size, units)
+
+
+def _fix(problem: CommitmentProblem, units: FloatArray, mask: np.ndarray) -> CommitmentProblem:
+    offers = problem.offers.copy()
+    offers.loc[mask, "lower_bound_units"] = units[mask]
+    offers.loc[mask, "upper_bound_units"] = units[mask]
+    return replace(problem, offers=offers)
+
+
+def round_plan(
+    problem: CommitmentProblem,
+    result: OptimizationResult,
+    reoptimize: Reoptimize,
+    *,
+    ri_instance_type: str | None = None,
+    sp_step_usd: float = SP_STEP_USD,
+    evaluate: Evaluate | None = None,
+) -> RoundedPlan:
+    """Round a continuous plan to whole RIs and Savings Plan steps, re-optimizing around them.
+
+    Savings Plan commitments are rounded *down* to ``sp_step_usd``: a smaller commitment never
+    breaks a cap (maximum hourly commitment, maximum upfront cash, coverage ceiling) and only
+    raises utilization, so a minimum-utilization floor still holds, whereas rounding up could
+    break any of them. The price is at most one step per plan: a commitment lower by δ < 0.001
+    USD/h costs at most δ × (1 ÷ coverage ratio − 1) per hour of on-demand usage it no longer
+    covers, which is less than 0.001 USD/h per plan.
+
+    Parameters
+    ----------
+    problem
+        The problem ``result`` solves.
+    result
+        The continuous plan.
+    reoptimize
+        Solves the problem with the RIs fixed (the caller's method; e.g. the exact LP or the
+        cutting planes); it also says whether the whole RIs satisfy the policy. Not called
+        when rounding leaves every RI unchanged.
+    ri_instance_type
+        Whole RIs of this size (see :func:`optimizer.plan.check_ri_instance_type`); default the
+        pool's ``purchase_instance_type`` (the family's smallest size with RI prices).
+    sp_step_usd
+        AWS's Savings Plan step [USD/h].
+    evaluate
+        Objective of a plan billed with the greedy rule [USD]; default :func:`greedy_objective`
+        (equal to ``optimizer.allocation.evaluate(problem, units).objective_usd``, which also
+        computes subgradients and so takes about three times as long).
+
+    Returns
+    -------
+    RoundedPlan
+
+    Raises
+    ------
+    RoundingError
+        When no whole-RI plan satisfies the policy (nearest counts and counts rounded down
+        both infeasible): the message names the solver's reason and suggests ``--integer``.
+    """
+    evaluate = evaluate or greedy_objective
+    units = np.asarray(result.units, dtype=np.float64)
+    if units.shape != (problem.n_offers,):
+        raise RoundingError(
+            f"the plan has {units.size} quantities but the problem has {problem.n_offers} offers"
+        )
+    pool = problem.offers["pool"].to_numpy(dtype=np.intp)
+    is_ri = (problem.pools["kind"] == RI_POOL).to_numpy(dtype=bool)[pool]
+    notes: list[str] = []
+    reoptimized = False
+    after_solve = result
+    rounded = whole_ri_units(problem, units, ri_instance_type=ri_instance_type)
+    changed = bool(np.any(np.abs(rounded - units)[is_ri] > _SAME))
+    if changed:
+        after_solve = reoptimize(_fix(problem, rounded, is_ri))
+        if after_solve.status not in _USABLE:
+            first = after_solve.message
+            rounded = whole_ri_units(problem, units, ri_instance_type=ri_instance_type, down=True)
+            after_solve = reoptimize(_fix(problem, rounded, is_ri))
+            if after_solve.status not in _USABLE:
+                raise RoundingError(
+                    f"no plan in whole RIs satisfies the policy ({first}; rounding the RIs down: "
+                    f"{after_solve.message}); relax the policy or solve with --integer"
+                )
+            notes.append(
+                f"RIs rounded down: the nearest whole counts left the policy infeasible ({first})"
+            )
+        reoptimized = True
+        units_sp = np.asarray(after_solve.units, dtype=np.float64)
+        rounded = np.where(is_ri, rounded, units_sp)
+    if np.any(is_ri):
+        moved = float(np.abs(rounded - units)[is_ri].sum())
+        notes.append(
+            f"{int(np.count_nonzero(is_ri & (rounded > 0)))} RI offers in whole instances "
+            f"({moved:g} units moved in total)"
+            + ("; Savings Plans re-optimized around them" if reoptimized else "")
+        )
+    stepped = sp_commitment(rounded, sp_step_usd)
+    if np.any(~is_ri):
+        cut = float((rounded - stepped)[~is_ri].sum())
+        notes.append(
+            f"Savings Plan commitments rounded down to {sp_step_usd:g} USD/h steps "
+            f"({cut:.6f} USD/h in total)"
+        )
+    final = np.where(is_ri, rounded, stepped)
+    below = ~is_ri & (final < problem.offers["lower_bound_units"].to_numpy() - _SAME)
+    if np.any(below):
+        notes.append(
+            f"{int(np.count_nonzero(below))} Savings Plan offers now sit below their lower bound "
+            "by less than one step (a commitment fixed with more decimals than AWS sells)"
+        )
+    before = float(result.objective_usd)
+    after = float(evaluate(problem, final))
+    cost = after - before
+    rounded_result = replace(
+        after_solve,
+        message=f"{result.message}; rounded to whole RIs and {sp_step_usd:g} USD/h steps",
+        units=final,
+        objective_usd=after,
+        lower_bound_usd=min(float(result.lower_bound_usd), after),
+        upper_bound_usd=after,
+        method=f"{result.method}+rounding",
+        seconds=result.seconds + (after_solve.seconds if reoptimized else 0.0),
+        iterations=result.iterations + (after_solve.iterations if reoptimized else 0),
+        offer_marginal_usd=(
+            after_solve.offer_marginal_usd if reoptimized else result.offer_marginal_usd
+        ),
+        status=result.status,
+    )
+    return RoundedPlan(
+        units=final,
+        result=rounded_result,
+        objective_before_usd=before,
+        objective_after_usd=after,
+        rounding_cost_usd=cost,
+        relative_rounding_cost=cost / max(abs(before), 1e-9),
+        reoptimized=reoptimized,
+        notes=tuple(notes),
+    )
+
+
+__all__ = [
+    "Evaluate",
+    "Reoptimize",
+    "RoundedPlan",
+    "RoundingError",
+    "cvar",
+    "greedy_objective",
+    "round_plan",
+    "whole_ri_units",
+]
