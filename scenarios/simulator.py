@@ -36,6 +36,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pricing.catalog import PriceCatalog
+from pricing.errors import MissingPriceError
 from pricing.instance_types import instance_families, normalization_factors
 from pricing.inventory import (
     COMPUTE_SAVINGS_PLAN,
@@ -332,17 +333,40 @@ def _ri_scope(keys: pd.DataFrame, instrument: Instrument) -> npt.NDArray[np.bool
     return mask.fillna(False).to_numpy(dtype=np.bool_)
 
 
-def _sp_rates(catalog: PriceCatalog, keys: pd.DataFrame, instrument: Instrument) -> FloatArray:
-    """SP rate of each key for one plan, NaN where the plan does not apply."""
+def _sp_rates(
+    catalog: PriceCatalog, keys: pd.DataFrame, instrument: Instrument
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """SP rate of each key for one plan (NaN where the plan does not apply), and the keys in
+    the plan's scope that the catalog has no rate for."""
     rates = catalog.savings_plan_rates(
         keys, str(instrument.plan_type), instrument.term_years, instrument.payment_option
     ).astype(np.float64)
+    scope = np.ones(len(keys), dtype=np.bool_)
     if instrument.kind == EC2_INSTANCE_SAVINGS_PLAN:
-        scope = (keys["region"] == instrument.region) & (
-            keys["instance_family"] == instrument.instance_family
+        scope = (
+            (
+                (keys["region"] == instrument.region)
+                & (keys["instance_family"] == instrument.instance_family)
+            )
+            .fillna(False)
+            .to_numpy(dtype=np.bool_)
         )
-        rates = np.where(scope.fillna(False).to_numpy(dtype=np.bool_), rates, np.nan)
-    return np.where(rates > 0, rates, np.nan)
+    priced = rates > 0
+    return np.where(scope & priced, rates, np.nan), scope & ~priced
+
+
+def _unpriced_warning(
+    instrument: Instrument, keys: pd.DataFrame, missing: npt.NDArray[np.bool_]
+) -> str:
+    """One line: a Savings Plan that cannot cover some keys of its scope for lack of a rate."""
+    absent = keys.loc[missing, list(KEY_COLUMNS[1:])].drop_duplicates()
+    names = [" ".join(map(str, row)) for row in absent.itertuples(index=False)]
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return (
+        f"Savings Plan {instrument.id}: no {instrument.plan_type} Savings Plans rate "
+        f"({instrument.term_years} y {instrument.payment_option}) for {', '.join(names[:3])}"
+        f"{more}; that usage stays on-demand; {MissingPriceError.REMEDY}"
+    )
 
 
 def _month_starts(hours: pd.DatetimeIndex) -> tuple[npt.NDArray[np.intp], pd.Index]:
@@ -410,6 +434,7 @@ def simulate(
     od_rates = catalog.require_on_demand(keys).astype(np.float64) if len(keys) else np.zeros(0)
     keys["on_demand_hourly_usd"] = od_rates
     month_starts, month_labels = _month_starts(hours)
+    warnings = list(built.warnings)
     engine = _Engine(matrix, keys, od_rates, month_starts)
     shape = matrix.quantity.shape
     n_months = len(month_starts)
@@ -449,7 +474,9 @@ def simulate(
     for kind in (EC2_INSTANCE_SAVINGS_PLAN, COMPUTE_SAVINGS_PLAN):
         prepared = []
         for item in by_kind.get(kind, []):
-            rates = _sp_rates(catalog, keys, item.instrument)
+            rates, unpriced = _sp_rates(catalog, keys, item.instrument)
+            if unpriced.any():
+                warnings.append(_unpriced_warning(item.instrument, keys, unpriced))
             valid = ~np.isnan(rates)
             discount = np.where(valid, 1.0 - rates / np.where(od_rates > 0, od_rates, 1.0), -1)
             order = np.lexsort((np.where(valid, rates, np.inf), -discount)).astype(np.intp)
@@ -464,8 +491,9 @@ def simulate(
                     item, valid & masks[pass_index], order, weight, covered_by_kind[kind], weight
                 )
     return _result(
-        matrix, keys, built, applied, covered_by_kind, engine, month_labels, discount_rate
-    )
+        matrix, keys, applied, covered_by_kind, engine, month_labels, discount_rate,
+        tuple(warnings),
+    )  # fmt: skip
 
 
 def _instrument_rows(
@@ -552,12 +580,12 @@ def _ledger_piece(
 def _result(
     matrix: UsageMatrix,
     keys: pd.DataFrame,
-    built: SimulationPortfolio,
     applied: list[_Applied],
     covered_by_kind: dict[str, FloatArray],
     engine: _Engine,
     months: pd.Index,
     discount_rate: float,
+    warnings: tuple[str, ...],
 ) -> SimulationResult:
     """Assemble the result: ledger, instrument table, totals."""
     od = engine.od_rates
@@ -664,7 +692,7 @@ def _result(
     )
     if usage_total <= 0:
         status = SimulationStatus.NO_USAGE
-    elif built.warnings:
+    elif warnings:
         status = SimulationStatus.WARNINGS
     else:
         status = SimulationStatus.OK
@@ -682,7 +710,7 @@ def _result(
         unused=unused,
         ledger=ledger,
         totals=totals,
-        warnings=built.warnings,
+        warnings=warnings,
     )
 
 

@@ -86,7 +86,11 @@ def _commitment_from_item(
     start = item.get("start", parse_time, utc(default_start) if default_start else None)
     end = item.get("end", parse_time, term_end(start, term_years))
     if end <= start:
-        raise item.fail("end", f"{iso(end)} is not after start {iso(start)}")
+        raise item.fail(
+            "end",
+            f"{iso(end)} is not after start {iso(start)}; give a later end, or leave it out "
+            "for start + term",
+        )
     common: dict[str, Any] = {
         "kind": kind,
         "id": item.get("id", lambda v: str(v).strip(), f"item-{item.index}"),
@@ -216,7 +220,8 @@ def read_portfolio_json(path: str | Path, *, default_start: datetime | None = No
         raise InventoryError(f"{where}: cannot be read ({error})") from error
     except json.JSONDecodeError as error:
         raise InventoryError(
-            f"{where}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+            f"{where}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
+            'fix the JSON there (a portfolio is {"purchases": [...]} or a list of items)'
         ) from error
     as_of = datetime.now(UTC)
     if isinstance(payload, dict):

@@ -362,6 +362,28 @@ def test_missing_on_demand_price_is_one_line_error() -> None:
         simulate(usage, [], CATALOG)
 
 
+def test_savings_plan_on_keys_without_rates_warns() -> None:
+    sp_rates = CATALOG.savings_plans
+    no_c5 = PriceCatalog.from_frames(
+        CATALOG.metadata,
+        on_demand=CATALOG.on_demand,
+        reserved=CATALOG.reserved,
+        savings_plans=sp_rates.loc[sp_rates["instance_type"] != "c5.large"],
+    )
+    usage = flat_usage(2, {("c5.large", LINUX): 1.0, ("m5.large", LINUX): 1.0})
+    result = simulate(usage, [savings_plan(1.0)], no_c5)
+    assert result.status is SimulationStatus.WARNINGS
+    (warning,) = result.warnings
+    assert warning.startswith("Savings Plan sp-1: no compute Savings Plans rate (1 y No Upfront)")
+    assert "us-east-1 c5.large Linux/UNIX Shared" in warning
+    assert "m5.large" not in warning and "commitopt pricing fetch" in warning
+    c5 = int(np.flatnonzero(result.keys["instance_type"] == "c5.large")[0])
+    assert result.compute_sp_covered[:, c5].sum() == 0.0
+    # an EC2 Instance SP of another family does not warn about c5
+    m5_plan = savings_plan(1.0, kind="ec2_instance_savings_plan", family="m5")
+    assert simulate(usage, [m5_plan], no_c5).warnings == ()
+
+
 def test_bad_portfolio_items() -> None:
     hours = pd.date_range(START, periods=2, freq="h")
     with pytest.raises(PortfolioError, match="count"):
