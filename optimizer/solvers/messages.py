@@ -1,0 +1,52 @@
+"""One readable line per solve outcome: what happened and what to do about it."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from optimizer.solvers.base import SolveStatus
+
+ADVICE: Final = {
+    SolveStatus.OPTIMAL: "optimal",
+    SolveStatus.INFEASIBLE: (
+        "infeasible: no purchase satisfies every constraint; the policy limits may contradict "
+        "each other (e.g. a minimum coverage above what the budget or maximum commitment "
+        "allows), loosen one of them"
+    ),
+    SolveStatus.UNBOUNDED: (
+        "unbounded: the cost can fall without limit; an offer has a negative cost and no upper "
+        "bound, check the prices and the offer bounds"
+    ),
+    SolveStatus.TIME_LIMIT: (
+        "stopped at the time limit before proving optimality; raise --time-limit or loosen --gap"
+    ),
+    SolveStatus.ERROR: (
+        "the solver failed; try another --solver, or export the model (.mps/.lp) to inspect it"
+    ),
+}
+"""What each :class:`SolveStatus` means for the user, and the remedy."""
+
+
+def status_message(status: SolveStatus, solver: str, detail: str = "") -> str:
+    """One line for a solve outcome.
+
+    Parameters
+    ----------
+    status
+        How the solve ended.
+    solver
+        Backend name.
+    detail
+        The solver's own status text (or what failed), shown in brackets.
+
+    Examples
+    --------
+    >>> status_message(SolveStatus.OPTIMAL, "highs", "Optimal")
+    'highs (Optimal): optimal'
+    """
+    detail = " ".join(str(detail).split())
+    where = f"{solver} ({detail})" if detail else solver
+    return f"{where}: {ADVICE[status]}"
+
+
+__all__ = ["ADVICE", "status_message"]
