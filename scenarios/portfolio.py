@@ -177,9 +177,55 @@ def charged_fraction(
     return _overlap_ns(hours, start, end) / float(_NS_PER_HOUR)
 
 
+def _catalog_recurring(
+    items: Sequence[OwnedCommitment], catalog: PriceCatalog | None
+) -> dict[int, float]:
+    """Catalog recurring rate per RI [USD/h] of the RI items that lack one, by item index.
+
+    One catalog look-up per offering (class, term, payment option), not one per item.
+    """
+    wanted = [
+        index
+        for index, c in enumerate(items)
+        if c.kind == RESERVED_INSTANCE
+        and c.recurring_hourly_usd is None
+        and c.region
+        and c.instance_type
+    ]
+    if catalog is None or not wanted:
+        return {}
+    frame = pd.DataFrame(
+        {
+            "index": wanted,
+            "region": [items[i].region for i in wanted],
+            "instance_type": [items[i].instance_type for i in wanted],
+            "platform": [items[i].platform or "Linux/UNIX" for i in wanted],
+            "tenancy": [items[i].tenancy or "Shared" for i in wanted],
+            "offering_class": [items[i].offering_class or "standard" for i in wanted],
+            "term_years": [items[i].term_years for i in wanted],
+            "payment_option": [items[i].payment_option for i in wanted],
+        }
+    )
+    rates: dict[int, float] = {}
+    offering = ["offering_class", "term_years", "payment_option"]
+    for _, group in frame.groupby(offering, sort=False):
+        first = group.iloc[0]
+        found = catalog.reserved_rates(
+            group,
+            str(first["offering_class"]),
+            int(first["term_years"]),
+            str(first["payment_option"]),
+            column="recurring_hourly_usd",
+        )
+        for index, rate in zip(group["index"], found, strict=True):
+            if not np.isnan(rate):
+                rates[int(index)] = float(rate)
+    return rates
+
+
 def _ri_instrument(
     commitment: OwnedCommitment,
-    catalog: PriceCatalog | None,
+    catalog_recurring: float | None,
     common: dict[str, object],
     warnings: list[str],
 ) -> Instrument:
@@ -207,23 +253,8 @@ def _ri_instrument(
     flexible = is_size_flexible(platform, tenancy, scope)
     term_hours = TERM_HOURS[commitment.term_years]
     recurring = commitment.recurring_hourly_usd
-    if recurring is None and catalog is not None:
-        key = pd.DataFrame(
-            {
-                "region": [commitment.region],
-                "instance_type": [commitment.instance_type],
-                "platform": [platform],
-                "tenancy": [tenancy],
-            }
-        )
-        rate = catalog.reserved_rates(
-            key,
-            commitment.offering_class or "standard",
-            commitment.term_years,
-            commitment.payment_option,
-            column="recurring_hourly_usd",
-        )[0]
-        recurring = None if np.isnan(rate) else float(rate)
+    if recurring is None:
+        recurring = catalog_recurring
     if recurring is None:
         if commitment.effective_hourly_usd is None:
             raise PortfolioError(
@@ -309,7 +340,8 @@ def build_portfolio(
     ris: list[Instrument] = []
     ec2: list[Instrument] = []
     compute: list[Instrument] = []
-    for commitment in items:
+    from_catalog = _catalog_recurring(items, catalog)
+    for index, commitment in enumerate(items):
         start = pd.Timestamp(commitment.start).tz_convert("UTC")
         end = pd.Timestamp(commitment.end).tz_convert("UTC")
         if commitment.upfront_usd < 0:
@@ -326,7 +358,7 @@ def build_portfolio(
             "account_id": owners.get(commitment.id, commitment.account_id),
         }
         if commitment.kind == RESERVED_INSTANCE:
-            ris.append(_ri_instrument(commitment, catalog, common, warnings))
+            ris.append(_ri_instrument(commitment, from_catalog.get(index), common, warnings))
         elif commitment.kind == EC2_INSTANCE_SAVINGS_PLAN:
             ec2.append(_sp_instrument(commitment, common))
         else:

@@ -1,0 +1,420 @@
+"""The fill engine of the billing simulator: pools of commitments applied to keys × hours.
+
+A *pool* is a set of instruments of one kind that cover the same keys in the same order with
+the same capacity per instance-hour: RIs of one scope (a size-flexible family in a region, or
+one exact key), or Savings Plans of one type, scope (region + family for EC2 Instance plans),
+term and payment option (hence the same rates). Applying them one after another in one key
+order equals applying their summed capacity (as AWS pools the Savings Plans of a type), so a pool
+is filled once.
+
+Passes (each commitment serves its owner's account first):
+
+* pass 0, for each owner account in turn: the pool's instruments owned by it, on that account's
+  keys;
+* pass 1: all the pool's instruments (the unowned ones, and the owned ones' leftovers when
+  sharing is on) on every account's keys. An owned instrument with capacity left after pass 0
+  has covered all of its owner's usage it may cover in that hour, so serving "everyone" then
+  equals serving "the other accounts".
+
+All pools of a kind run pass 0, then all run pass 1; RI pools of exact keys (zonal RIs among
+them) before size-flexible ones.
+
+A fill walks the pool's keys in their fixed order; each step is vectorised over all hours at
+once: take = min(the key's remaining usage × its weight, the capacity left), for every hour.
+(This is the clipped cumulative sum of :func:`fill_in_order`; numpy's cumulative sum along the
+key axis of a keys × hours array strides through memory and measured 12× slower than this walk,
+which also stops as soon as the capacity is spent in every hour.) The remaining usage is kept
+as keys × hours, so each key is one contiguous row.
+
+Within a pass the pooled capacity is used member by member in portfolio order, every hour, so
+each instrument's used capacity per hour, and its cost (each member at its own price; a partial
+first or last hour at its charged fraction), are exact. The instance-hours and on-demand
+equivalent a pooled pass covered are shared among its members in proportion to the capacity
+each used that hour (Savings Plans of one pool have the same rates, so which of them covered
+which key is a convention; AWS does not state it). In the ledger, each member's monthly figures
+are spread over the keys the pass covered that month in proportion to the keys' own figures, so
+both margins are exact: per instrument and month, and per key and month (hence by account,
+region and family).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pricing.catalog import PriceCatalog
+from pricing.errors import MissingPriceError
+from pricing.inventory import COMPUTE_SAVINGS_PLAN, EC2_INSTANCE_SAVINGS_PLAN, RESERVED_INSTANCE
+from scenarios.portfolio import Instrument
+
+FloatArray = npt.NDArray[np.float64]
+IndexArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
+
+KINDS: Final = (RESERVED_INSTANCE, EC2_INSTANCE_SAVINGS_PLAN, COMPUTE_SAVINGS_PLAN)
+"""Instrument kinds in the order AWS applies them."""
+_CHECK_EVERY: Final = 16
+"""Keys filled between checks for a spent capacity."""
+
+
+def fill_in_order(demand: FloatArray, capacity: FloatArray) -> FloatArray:
+    """Greedy fill of ``demand`` columns, left to right, by each hour's ``capacity``.
+
+    The reference form of a pool's fill (the engine walks the keys instead, same result).
+
+    Parameters
+    ----------
+    demand
+        hours × keys, in the order the keys are served [capacity units].
+    capacity
+        Capacity of each hour [capacity units].
+
+    Returns
+    -------
+    numpy.ndarray
+        Covered demand, same shape: ``clip(capacity − demand before the key, 0, demand)``.
+    """
+    before = np.cumsum(demand, axis=1) - demand
+    return np.minimum(np.maximum(capacity[:, None] - before, 0.0), demand)
+
+
+@dataclass(frozen=True, eq=False)
+class Pool:
+    """Instruments applied together, and the keys they cover in order.
+
+    Attributes
+    ----------
+    kind
+        The instruments' kind.
+    members
+        Indices of the instruments (portfolio order).
+    order
+        Keys the pool may cover, in the order it covers them.
+    weight
+        Capacity one instance-hour of each key takes (normalized units, 1 instance, or the SP
+        rate [USD]), per key; only the ``order`` keys are meaningful.
+    """
+
+    kind: str
+    members: tuple[int, ...]
+    order: IndexArray
+    weight: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class Piece:
+    """What one pass of one pool covered, per month.
+
+    Attributes
+    ----------
+    kind
+        The pool's kind.
+    members
+        Instruments of the pass.
+    key_index
+        Keys the pass covered something of.
+    hours_mk
+        Covered usage, months × ``key_index`` [instance-hours].
+    cost_mk
+        Its cost at the members' prices (each member's band of capacity used in order) [USD].
+    od_mk
+        Its on-demand equivalent [USD].
+    member_hours, member_od, member_cost
+        Per member and month (members × months): covered usage [instance-hours], its on-demand
+        equivalent [USD] and the used cost [USD].
+    """
+
+    kind: str
+    members: IndexArray
+    key_index: IndexArray
+    hours_mk: FloatArray
+    cost_mk: FloatArray
+    od_mk: FloatArray
+    member_hours: FloatArray
+    member_od: FloatArray
+    member_cost: FloatArray
+
+
+def _ri_scope(columns: dict[str, npt.NDArray[np.object_]], instrument: Instrument) -> BoolArray:
+    """Keys an RI may cover (``columns``: the key table's label columns as arrays)."""
+    mask = (
+        (columns["region"] == instrument.region)
+        & (columns["platform"] == instrument.platform)
+        & (columns["tenancy"] == instrument.tenancy)
+    )
+    if instrument.size_flexible:
+        mask &= columns["instance_family"] == instrument.instance_family
+    else:
+        mask &= columns["instance_type"] == instrument.instance_type
+    return np.asarray(mask, dtype=np.bool_)
+
+
+def _unpriced_warning(instrument: Instrument, keys: pd.DataFrame, missing: BoolArray) -> str:
+    """One line: a Savings Plan that cannot cover some keys of its scope for lack of a rate."""
+    absent = keys.loc[missing, ["region", "instance_type", "platform", "tenancy"]]
+    names = [" ".join(map(str, row)) for row in absent.drop_duplicates().itertuples(index=False)]
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return (
+        f"Savings Plan {instrument.id}: no {instrument.plan_type} Savings Plans rate "
+        f"({instrument.term_years} y {instrument.payment_option}) for {', '.join(names[:3])}"
+        f"{more}; that usage stays on-demand; {MissingPriceError.REMEDY}"
+    )
+
+
+def build_pools(
+    instruments: Sequence[Instrument],
+    keys: pd.DataFrame,
+    catalog: PriceCatalog,
+) -> tuple[list[Pool], list[str]]:
+    """Group instruments into pools, in the order AWS applies them; warnings for SP scopes
+    with keys the catalog has no Savings Plans rate for.
+
+    ``keys`` needs the usage key columns plus ``instance_family``, ``normalization_factor``
+    and ``on_demand_hourly_usd``.
+    """
+    n_keys = len(keys)
+    factors = keys["normalization_factor"].to_numpy(dtype=np.float64)
+    od = keys["on_demand_hourly_usd"].to_numpy(dtype=np.float64)
+    size_order = np.lexsort((np.arange(n_keys), factors)).astype(np.intp)
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for index, inst in enumerate(instruments):
+        if inst.kind == RESERVED_INSTANCE:
+            target = inst.instance_family if inst.size_flexible else inst.instance_type
+            group: tuple[object, ...] = (
+                inst.kind, not inst.size_flexible, inst.region, target, inst.platform,
+                inst.tenancy, inst.size_flexible,
+            )  # fmt: skip
+        else:
+            group = (
+                inst.kind, inst.region, inst.instance_family, inst.term_years,
+                inst.payment_option,
+            )  # fmt: skip
+        groups.setdefault(group, []).append(index)
+    columns = {
+        name: keys[name].astype(object).fillna("").to_numpy(dtype=object)
+        for name in ("region", "instance_type", "platform", "tenancy", "instance_family")
+    }
+    rate_cache: dict[tuple[str, int, str], FloatArray] = {}
+    pools: list[Pool] = []
+    warnings: list[str] = []
+    for kind in KINDS:
+        found = [(group, members) for group, members in groups.items() if group[0] == kind]
+        if kind == RESERVED_INSTANCE:  # exact keys (zonal RIs among them) before families
+            found.sort(key=lambda item: not item[0][1])
+        for _, members in found:
+            first = instruments[members[0]]
+            if kind == RESERVED_INSTANCE:
+                eligible = _ri_scope(columns, first)
+                weight = factors if first.size_flexible else np.ones(n_keys)
+                order = size_order[eligible[size_order]]
+            else:
+                lookup = (str(first.plan_type), first.term_years, first.payment_option)
+                if lookup not in rate_cache:
+                    rate_cache[lookup] = catalog.savings_plan_rates(keys, *lookup).astype(
+                        np.float64
+                    )
+                rates = rate_cache[lookup]
+                scope = np.ones(n_keys, dtype=np.bool_)
+                if kind == EC2_INSTANCE_SAVINGS_PLAN:
+                    scope = (
+                        (
+                            (keys["region"] == first.region)
+                            & (keys["instance_family"] == first.instance_family)
+                        )
+                        .fillna(False)
+                        .to_numpy(dtype=np.bool_)
+                    )
+                priced = rates > 0
+                if (scope & ~priced).any():
+                    warnings.extend(
+                        _unpriced_warning(instruments[m], keys, scope & ~priced) for m in members
+                    )
+                eligible = scope & priced
+                weight = np.where(eligible, rates, 1.0)
+                discount = np.where(eligible, 1.0 - weight / np.where(od > 0, od, 1.0), -1.0)
+                by_discount = np.lexsort((np.where(eligible, weight, np.inf), -discount))
+                order = by_discount[eligible[by_discount]].astype(np.intp)
+            pools.append(Pool(kind, tuple(members), order, weight))
+    return pools, warnings
+
+
+class Engine:
+    """Remaining usage, what each kind covered, and each instrument's capacity left.
+
+    Parameters
+    ----------
+    quantity
+        Usage, hours × keys [instance-hours] (not modified).
+    instruments
+        All instruments, in portfolio order.
+    od_rates
+        On-demand rate per key [USD/h].
+    month_starts
+        Hour index where each calendar month starts.
+    """
+
+    def __init__(
+        self,
+        quantity: FloatArray,
+        instruments: Sequence[Instrument],
+        od_rates: FloatArray,
+        month_starts: IndexArray,
+    ) -> None:
+        n_hours = quantity.shape[0]
+        self.instruments = tuple(instruments)
+        self.od_rates = od_rates
+        self.month_starts = month_starts
+        self.remaining = _transposed(quantity)
+        # usage covered by each kind, only for the keys it covered: key -> row over hours
+        self.covered: dict[str, dict[int, FloatArray]] = {kind: {} for kind in KINDS}
+        self.left = np.zeros((len(self.instruments), n_hours))
+        for index, inst in enumerate(self.instruments):
+            self.left[index, inst.active] = inst.capacity
+        self.pieces: list[Piece] = []
+
+    @property
+    def n_hours(self) -> int:
+        """Simulated hours."""
+        return int(self.remaining.shape[1])
+
+    def monthly(self, values: FloatArray) -> FloatArray:
+        """Sum ``... × hours`` into ``... × months`` (the last axis)."""
+        if values.shape[-1] == 0:
+            return np.zeros((*values.shape[:-1], 0))
+        return np.add.reduceat(values, self.month_starts, axis=-1)
+
+    def run(self, pools: Sequence[Pool], accounts: npt.NDArray[np.object_], share: bool) -> None:
+        """Apply every pool: per kind, all pools' pass 0 (owners), then all pools' pass 1."""
+        for kind in KINDS:
+            kind_pools = [pool for pool in pools if pool.kind == kind]
+            for pool in kind_pools:
+                owners: dict[str, list[int]] = {}
+                for member in pool.members:
+                    owner = self.instruments[member].account_id
+                    if owner is not None:
+                        owners.setdefault(owner, []).append(member)
+                for owner, members in owners.items():
+                    own = accounts[pool.order] == owner
+                    self._fill(pool, members, pool.order[own])
+            for pool in kind_pools:
+                members = [
+                    m for m in pool.members if share or self.instruments[m].account_id is None
+                ]
+                if members:
+                    self._fill(pool, members, pool.order)
+
+    def _fill(self, pool: Pool, members: list[int], columns: IndexArray) -> None:
+        """Fill ``columns`` (in order) with the pooled capacity left of ``members``."""
+        if columns.size == 0:
+            return
+        member_index = np.asarray(members, dtype=np.intp)
+        caps = self.left[member_index]
+        capacity = caps.sum(axis=0)
+        if not capacity.any():
+            return
+        start = capacity.copy()
+        before = np.cumsum(caps, axis=0) - caps  # where each member's band starts, per hour
+        prices = np.stack(  # cost of one capacity unit per hour [USD], partial hours pro rata
+            [self.instruments[m].charged
+             * (self.instruments[m].effective_hourly_usd / self.instruments[m].capacity)
+             for m in members]
+        )  # fmt: skip
+        uniform = prices[0]
+        mixed = np.flatnonzero(np.ptp(prices, axis=0) > 0) if len(members) > 1 else None
+        banded = _Bands(before, caps, prices, mixed) if mixed is not None and mixed.size else None
+        n_hours = self.n_hours
+        take = np.empty(n_hours)
+        hours = np.empty(n_hours)
+        cost = np.empty(n_hours)
+        pass_hours = np.zeros(n_hours)
+        pass_od = np.zeros(n_hours)
+        covered = self.covered[pool.kind]
+        touched: list[int] = []
+        hours_m: list[FloatArray] = []
+        cost_m: list[FloatArray] = []
+        for step, key in enumerate(columns.tolist()):
+            row = self.remaining[key]
+            weight = float(pool.weight[key])
+            np.multiply(row, weight, out=take)
+            np.minimum(take, capacity, out=take)
+            capacity -= take
+            np.divide(take, weight, out=hours)
+            np.minimum(hours, row, out=hours)
+            row -= hours
+            if key in covered:
+                covered[key] += hours
+            else:
+                covered[key] = hours.copy()
+            pass_hours += hours
+            np.multiply(take, uniform, out=cost)
+            if banded is not None:
+                banded.cost(start - capacity, cost)
+            touched.append(key)
+            hours_m.append(self.monthly(hours))
+            cost_m.append(self.monthly(cost))
+            np.multiply(hours, self.od_rates[key], out=cost)
+            pass_od += cost
+            if step % _CHECK_EVERY == _CHECK_EVERY - 1 and not capacity.any():
+                break
+        used_units = start - capacity
+        # the pooled use split among the members in order, hour by hour
+        used = np.clip(used_units - before, 0.0, caps)
+        self.left[member_index] = caps - used
+        shares = np.divide(used, used_units, out=np.zeros_like(used), where=used_units > 0)
+        key_index = np.asarray(touched, dtype=np.intp)
+        hours_mk = np.stack(hours_m, axis=1)
+        cost_mk = np.stack(cost_m, axis=1)
+        nonzero = hours_mk.any(axis=0) | cost_mk.any(axis=0)
+        key_index, hours_mk, cost_mk = key_index[nonzero], hours_mk[:, nonzero], cost_mk[:, nonzero]
+        self.pieces.append(
+            Piece(
+                kind=pool.kind,
+                members=member_index,
+                key_index=key_index,
+                hours_mk=hours_mk,
+                cost_mk=cost_mk,
+                od_mk=hours_mk * self.od_rates[key_index],
+                member_hours=self.monthly(shares * pass_hours),
+                member_od=self.monthly(shares * pass_od),
+                member_cost=self.monthly(used * prices),
+            )
+        )
+
+
+class _Bands:
+    """Exact cost of a key's take when the pool's members charge different prices in some
+    hours: the members' bands of capacity are used in order, each at its own price."""
+
+    def __init__(
+        self, before: FloatArray, caps: FloatArray, prices: FloatArray, hours: IndexArray
+    ) -> None:
+        self.hours = hours
+        self.before = before[:, hours]
+        self.caps = caps[:, hours]
+        self.prices = prices[:, hours]
+        self.spent = np.zeros(len(hours))  # cost of the units used so far [USD]
+
+    def cost(self, used: FloatArray, cost: FloatArray) -> None:
+        """Set ``cost`` at the mixed hours, given the units ``used`` after this key."""
+        filled = np.clip(used[self.hours] - self.before, 0.0, self.caps)
+        spent = (filled * self.prices).sum(axis=0)
+        cost[self.hours] = spent - self.spent
+        self.spent = spent
+
+
+def _transposed(quantity: FloatArray) -> FloatArray:
+    """A keys × hours C-ordered copy of an hours × keys array, copied in cache-sized blocks."""
+    n_hours, n_keys = quantity.shape
+    out = np.empty((n_keys, n_hours))
+    block = 512
+    for first in range(0, n_hours, block):
+        out[:, first : first + block] = quantity[first : first + block].T
+    return out
+
+
+__all__ = ["KINDS", "Engine", "Piece", "Pool", "build_pools", "fill_in_order"]
