@@ -221,13 +221,10 @@ def build_pools(
                 rates = rate_cache[lookup]
                 scope = np.ones(n_keys, dtype=np.bool_)
                 if kind == EC2_INSTANCE_SAVINGS_PLAN:
-                    scope = (
-                        (
-                            (keys["region"] == first.region)
-                            & (keys["instance_family"] == first.instance_family)
-                        )
-                        .fillna(False)
-                        .to_numpy(dtype=np.bool_)
+                    scope = np.asarray(
+                        (columns["region"] == first.region)
+                        & (columns["instance_family"] == first.instance_family),
+                        dtype=np.bool_,
                     )
                 priced = rates > 0
                 if (scope & ~priced).any():
