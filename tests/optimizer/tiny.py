@@ -298,13 +298,17 @@ def random_tiny_problem(
     owned: bool = False,
     cvar_weight: float = 0.0,
     cvar_alpha: float = 0.5,
+    consistent: bool = False,
 ) -> CommitmentProblem:
     """A random small problem: one RI pool per column, one EC2-SP-like pool over the first
     two columns (when ``nested``) and one Compute-SP-like pool over all columns.
 
     Coverage ratios of the SP pools are ``1 − discount`` with discounts in [0.1, 0.5]; RI units
     are on-demand USD (ratio 1) at 0.45–0.75 USD per unit-hour. ``owned`` adds owned capacity
-    to the RI pool of column 0.
+    to the RI pool of column 0. ``consistent`` draws SP ratios as AWS prices them,
+    ``1 − s_j d`` with one discountable share ``s_j`` per column and one discount ``d`` per pool,
+    so every pool orders the columns alike (the greedy is then the LP's allocation); otherwise
+    each (pool, column) discount is independent and the greedy can leave the LP optimum.
     """
     rng = np.random.default_rng(seed)
     n_all = n_periods * n_scenarios
@@ -314,12 +318,19 @@ def random_tiny_problem(
     ri = np.eye(n_columns)
     rows = [ri]
     kinds = [RI_POOL] * n_columns
+    share = rng.uniform(0.4, 1.0, size=n_columns)
     if nested and n_columns >= 2:
         ec2 = np.zeros((1, n_columns))
-        ec2[0, :2] = 1.0 - rng.uniform(0.2, 0.5, size=2)
+        if consistent:
+            ec2[0, :2] = 1.0 - share[:2] * rng.uniform(0.3, 0.5)
+        else:
+            ec2[0, :2] = 1.0 - rng.uniform(0.2, 0.5, size=2)
         rows.append(ec2)
         kinds.append(EC2_SP_POOL)
-    compute = (1.0 - rng.uniform(0.1, 0.4, size=n_columns))[None, :]
+    if consistent:
+        compute = (1.0 - share * rng.uniform(0.1, 0.3))[None, :]
+    else:
+        compute = (1.0 - rng.uniform(0.1, 0.4, size=n_columns))[None, :]
     rows.append(compute)
     kinds.append(COMPUTE_SP_POOL)
     coverage = np.vstack(rows)
@@ -410,6 +421,10 @@ def random_problem(
         level = np.quantile(demand[:, owned_columns], 0.2, axis=0) / od_price[owned_columns]
         owned_cap.append(level)
         n_pools += owned_columns.size
+    # AWS discounts only the compute part of a rate: a column's coverage ratio for a plan with
+    # discount d is 1 − s_j d, s_j its discountable share (1 for Linux family columns, less for
+    # licensed exact keys). Orders of columns then agree between EC2 Instance and Compute SPs.
+    share = np.where(np.arange(n_columns) % family_size == 0, 1.0, rng.uniform(0.4, 0.9, n_columns))
     ri_discount = rng.uniform(0.25, 0.45, size=n_columns)
     for offering in range(ri_offerings):
         blocks.append(np.diag(1.0 / od_price))
@@ -419,10 +434,12 @@ def random_problem(
         offer_pool.append(n_pools + np.arange(n_columns, dtype=np.float64))
         offer_rate.append(od_price * (1.0 - ri_discount - 0.05 * offering))
         n_pools += n_columns
+    family_discount = rng.uniform(0.22, 0.4, size=n_families)
     for offering in range(sp_offerings):
-        ec2_discount = rng.uniform(0.2, 0.4, size=n_columns) + 0.03 * offering
         ec2 = np.zeros((n_families, n_columns))
-        ec2[family, np.arange(n_columns)] = 1.0 - ec2_discount
+        ec2[family, np.arange(n_columns)] = 1.0 - share * (
+            family_discount[family] + 0.04 * offering
+        )
         blocks.append(ec2)
         kinds += [EC2_SP_POOL] * n_families
         owned_flags += [False] * n_families
@@ -431,8 +448,7 @@ def random_problem(
         offer_rate.append(np.ones(n_families))
         n_pools += n_families
     for offering in range(sp_offerings):
-        compute_discount = rng.uniform(0.1, 0.3, size=n_columns) + 0.03 * offering
-        blocks.append((1.0 - compute_discount)[None, :])
+        blocks.append((1.0 - share * (0.17 + 0.04 * offering))[None, :])
         kinds.append(COMPUTE_SP_POOL)
         owned_flags.append(False)
         owned_cap.append(np.zeros(1))

@@ -1,0 +1,589 @@
+"""Bill a plan on every period with the greedy allocation, and price its capacity.
+
+:func:`evaluate` applies the billing rule of the reduced model to offer quantities ``units``:
+pools in ``pools.order``, each covering its columns in increasing coverage ratio (ties: lower
+column index) until the demand left or its capacity in the period runs out. It is vectorised over
+periods (in cache-sized blocks, two threads); the Python loop runs over *stages* of pools only.
+
+Besides the cost it reconstructs, period by period, a solution of the dual of the hourly LP
+(maximise covered USD subject to demand and capacity)::
+
+    min Σ_j d_j π_j + Σ_i C_i μ_i   s.t.   π_j + a_ij μ_i ≥ 1  (a_ij > 0),   π, μ ≥ 0
+
+processing pools in reverse order: a pool whose capacity binds has ``μ_i = (1 − π_j*) / a_ij*``
+at its marginal column ``j*`` (``π_j*`` being what downstream pools make of that column's
+leftover), and every column the pool covers gets ``π_j = max(π_j, 1 − a_ij μ_i)``. The result is
+always dual feasible, so by weak duality, for *any* plan ``x'``::
+
+    uncovered_t(x') ≥ Σ_j d_tj (1 − π_tj) − Σ_i C_ti(x') μ_ti
+
+— a valid linear lower bound of each period's on-demand cost (the cutting planes' cuts). Within
+one pool the greedy is the LP optimum (a fractional knapsack) and the bound is tight at ``x``.
+Across pools the greedy can leave the LP optimum (an earlier pool takes a column a later pool
+needed more); the bound then stays valid but is below the greedy's cost, and
+:attr:`Evaluation.dual_gap_usd` measures by how much (0 when the greedy is LP-optimal).
+
+Exact reductions used for speed: pools whose column sets are disjoint commute, so the pools are
+layered into stages of pairwise disjoint pools (a pool's stage is one more than the latest stage
+of an earlier pool sharing a column); consecutive single-column pools with the same column and
+ratio act as one pool of their summed capacity (their members use it in order).
+"""
+
+from __future__ import annotations
+
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import scipy.sparse as sp
+
+from optimizer.problem import CommitmentProblem, FloatArray, IntArray
+
+BLOCK_BYTES: Final = 1 << 21
+"""Target size of one periods × columns block of the vectorised pass [bytes]."""
+THREADS: Final = 2
+"""Threads evaluating blocks of periods in parallel (numpy releases the GIL)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """A plan billed with the greedy allocation, with its subgradient and capacity prices.
+
+    Attributes
+    ----------
+    objective_usd
+        Expected cost plus ``cvar_weight`` × CVaR of the scenario costs [USD].
+    expected_cost_usd
+        Σ_s p_s cost_s [USD].
+    cvar_usd
+        CVaR at ``cvar_alpha`` of the scenario costs [USD].
+    scenario_cost_usd
+        Cost of each scenario: commitments (``objective_usd_per_unit · units`` plus the owned
+        cost), on-demand spend left uncovered in its periods (weighted, discounted) and the
+        uncoverable constant [USD].
+    scenario_weight
+        ∂objective/∂cost_s: ``p_s + cvar_weight · q_s`` with ``q`` the CVaR tail weights [1].
+    commitment_cost_usd
+        ``objective_usd_per_unit · units + owned_cost_usd`` [USD].
+    period_cost_usd
+        On-demand cost left in each period: ``w_t f_t Σ_j uncovered_tj`` [USD].
+    period_bound_usd
+        The dual bound of that cost at ``units`` (≤ ``period_cost_usd``; equal when the greedy is
+        LP-optimal in the period) [USD].
+    demand_value_usd
+        ``Σ_j d_tj π_tj`` per period: covered USD/h the bound credits to the demand [USD/h].
+    capacity_price
+        Periods × pools, ``μ_ti``: on-demand USD per hour saved by one more unit of capacity
+        in one hour of the period [USD per unit-hour].
+    capacity_value_usd
+        Periods × pools, ``w_t f_t μ_ti``: USD saved over the period by one more unit of
+        capacity [USD per unit].
+    subgradient
+        ∂objective/∂units: ``Σ_s ρ_s · objective_usd_per_unit_k − Σ_t ρ_s(t) active_tk
+        capacity_value_usd[t, pool(k)]`` with ρ = :attr:`scenario_weight` (Σ_s ρ_s =
+        1 + cvar_weight: every scenario pays the commitments) [USD per unit].
+    capacity
+        Periods × pools: owned plus bought capacity [units/h].
+    used_capacity
+        Periods × pools: capacity used by the greedy [units/h].
+    covered_usd
+        Periods × pools: on-demand USD/h each pool covers [USD/h].
+    uncovered_usd
+        Periods × columns: demand left on demand [USD/h].
+    coverage_ratio
+        Expected covered ÷ expected total on-demand-equivalent cost (weights ``w_t p_s``,
+        undiscounted) [1].
+    pool_utilization
+        Expected used ÷ expected capacity of each pool (``nan`` without capacity) [1].
+    dual_gap_usd
+        Σ_t p_s (``period_cost_usd − period_bound_usd``): how far the greedy is from the
+        hourly LP's optimum at ``units`` (0 within one pool) [USD].
+    """
+
+    objective_usd: float
+    expected_cost_usd: float
+    cvar_usd: float
+    scenario_cost_usd: FloatArray
+    scenario_weight: FloatArray
+    commitment_cost_usd: float
+    period_cost_usd: FloatArray
+    period_bound_usd: FloatArray
+    demand_value_usd: FloatArray
+    capacity_price: FloatArray
+    capacity_value_usd: FloatArray
+    subgradient: FloatArray
+    capacity: FloatArray
+    used_capacity: FloatArray
+    covered_usd: FloatArray
+    uncovered_usd: FloatArray
+    coverage_ratio: float
+    pool_utilization: FloatArray
+    dual_gap_usd: float
+
+
+@dataclass(frozen=True, eq=False)
+class _Stage:
+    """Greedy units with pairwise disjoint columns, applied together.
+
+    Segment ``u`` (``starts[u]:starts[u+1]``) lists unit ``units[u]``'s columns in greedy order.
+    """
+
+    units: IntArray
+    columns: IntArray
+    ratios: FloatArray
+    segment: IntArray
+    starts: IntArray
+    single: bool
+
+
+@dataclass(frozen=True, eq=False)
+class Structure:
+    """What :func:`bill` precomputes once per problem.
+
+    Attributes
+    ----------
+    stages
+        Stages of greedy units, in application order.
+    unit_of_pool
+        Greedy unit of each pool (−1 for a pool that covers nothing).
+    members
+        Pools sorted by (unit, order): members of each unit use its capacity in this order.
+    n_units
+        Number of greedy units.
+    pattern_of_offer
+        Index of each offer's activity pattern (distinct columns of ``offer_active``).
+    patterns
+        Periods × patterns: 1 where the pattern is active.
+    pool_of_offer
+        Pool of each offer.
+    unit_of_offer
+        Greedy unit of each offer's pool (−1 when it covers nothing).
+    owned_unit_capacity
+        Units × periods: owned capacity of each greedy unit [units/h].
+    demand_t
+        Columns × periods: the demand, transposed (contiguous) [USD/h].
+    """
+
+    stages: tuple[_Stage, ...]
+    unit_of_pool: IntArray
+    members: IntArray
+    n_units: int
+    pattern_of_offer: IntArray
+    patterns: FloatArray
+    pool_of_offer: IntArray
+    unit_of_offer: IntArray
+    owned_unit_capacity: FloatArray
+    demand_t: FloatArray
+
+
+_STRUCTURES: weakref.WeakKeyDictionary[CommitmentProblem, Structure] = weakref.WeakKeyDictionary()
+
+
+def structure(problem: CommitmentProblem) -> Structure:
+    """The precomputed stages and activity patterns of ``problem`` (cached per problem)."""
+    cached = _STRUCTURES.get(problem)
+    if cached is None:
+        cached = _build_structure(problem)
+        _STRUCTURES[problem] = cached
+    return cached
+
+
+def _build_structure(problem: CommitmentProblem) -> Structure:
+    coverage = sp.csr_array(problem.coverage, copy=True)
+    coverage.eliminate_zeros()
+    order = np.argsort(problem.pools["order"].to_numpy(), kind="stable")
+    last_unit = np.full(problem.n_columns, -1, dtype=np.intp)
+    unit_level: list[int] = []
+    unit_columns: list[IntArray] = []
+    unit_ratios: list[FloatArray] = []
+    unit_of_pool = np.full(problem.n_pools, -1, dtype=np.intp)
+    level_of_column = np.zeros(problem.n_columns, dtype=np.intp)
+    for pool in order:
+        lo, hi = coverage.indptr[pool], coverage.indptr[pool + 1]
+        cols = coverage.indices[lo:hi].astype(np.intp)
+        ratios = coverage.data[lo:hi].astype(np.float64)
+        if cols.size == 0:
+            continue
+        if cols.size == 1:
+            previous = int(last_unit[cols[0]])
+            if (
+                previous >= 0
+                and unit_columns[previous].size == 1
+                and unit_ratios[previous][0] == ratios[0]
+            ):
+                unit_of_pool[pool] = previous
+                continue
+        sequence = np.lexsort((cols, ratios))
+        level = int(level_of_column[cols].max()) + 1
+        unit = len(unit_level)
+        unit_level.append(level)
+        unit_columns.append(cols[sequence])
+        unit_ratios.append(ratios[sequence])
+        unit_of_pool[pool] = unit
+        level_of_column[cols] = level
+        last_unit[cols] = unit
+
+    levels = np.asarray(unit_level, dtype=np.intp)
+    stages: list[_Stage] = []
+    for level in np.unique(levels):
+        units = np.flatnonzero(levels == level)
+        lengths = np.array([unit_columns[u].size for u in units], dtype=np.intp)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
+        stages.append(
+            _Stage(
+                units=units,
+                columns=np.concatenate([unit_columns[u] for u in units]),
+                ratios=np.concatenate([unit_ratios[u] for u in units]),
+                segment=np.repeat(np.arange(units.size), lengths),
+                starts=starts,
+                single=bool((lengths == 1).all()),
+            )
+        )
+
+    rank = np.empty(problem.n_pools, dtype=np.intp)
+    rank[order] = np.arange(problem.n_pools)
+    covering = np.flatnonzero(unit_of_pool >= 0)
+    members = covering[np.lexsort((rank[covering], unit_of_pool[covering]))]
+    n_units = len(unit_level)
+    owned = np.zeros((n_units, problem.n_periods))
+    np.add.at(owned, unit_of_pool[members], problem.owned_capacity[:, members].T)
+
+    pattern_of_offer, patterns = _activity_patterns(problem.offer_active, problem.n_offers)
+    pool_of_offer = problem.offers["pool"].to_numpy(dtype=np.intp)
+    return Structure(
+        stages=tuple(stages),
+        unit_of_pool=unit_of_pool,
+        members=members,
+        n_units=n_units,
+        pattern_of_offer=pattern_of_offer,
+        patterns=patterns,
+        pool_of_offer=pool_of_offer,
+        unit_of_offer=unit_of_pool[pool_of_offer],
+        owned_unit_capacity=owned,
+        demand_t=np.ascontiguousarray(problem.demand_usd.T),
+    )
+
+
+def _activity_patterns(active: sp.csr_array, n_offers: int) -> tuple[IntArray, FloatArray]:
+    """Distinct columns of ``active`` (periods × offers): index per offer, periods × patterns."""
+    csc = sp.csc_array(active)
+    seen: dict[bytes, int] = {}
+    pattern_of_offer = np.zeros(n_offers, dtype=np.intp)
+    columns: list[int] = []
+    for k in range(n_offers):
+        lo, hi = csc.indptr[k], csc.indptr[k + 1]
+        key = csc.indices[lo:hi].tobytes() + np.asarray(csc.data[lo:hi], np.float64).tobytes()
+        index = seen.setdefault(key, len(seen))
+        if index == len(columns):
+            columns.append(k)
+        pattern_of_offer[k] = index
+    patterns = np.asarray(csc[:, columns].todense(), dtype=np.float64).reshape(
+        active.shape[0], len(columns)
+    )
+    return pattern_of_offer, patterns
+
+
+@dataclass(frozen=True, eq=False)
+class Billing:
+    """The greedy's result at the level of greedy units, periods along the last axis.
+
+    Attributes
+    ----------
+    unit_capacity, unit_used, unit_covered, unit_price
+        Units × periods: capacity [units/h], used capacity [units/h], covered on-demand
+        [USD/h] and capacity price ``μ`` [USD per unit-hour].
+    uncovered_total
+        Σ_j uncovered demand per period [USD/h].
+    demand_value
+        Σ_j d_tj π_tj per period [USD/h].
+    capacity_credit
+        Σ_u C_ut μ_ut per period [USD/h].
+    uncovered
+        Columns × periods of uncovered demand, when asked for [USD/h].
+    """
+
+    unit_capacity: FloatArray
+    unit_used: FloatArray
+    unit_covered: FloatArray
+    unit_price: FloatArray
+    uncovered_total: FloatArray
+    demand_value: FloatArray
+    capacity_credit: FloatArray
+    uncovered: FloatArray | None
+
+
+def unit_capacity(problem: CommitmentProblem, units: FloatArray) -> FloatArray:
+    """Units × periods: owned capacity plus the active offers' units, per greedy unit."""
+    info = structure(problem)
+    keep = info.unit_of_offer >= 0
+    bought = np.zeros((info.patterns.shape[1], info.n_units))
+    np.add.at(bought, (info.pattern_of_offer[keep], info.unit_of_offer[keep]), units[keep])
+    capacity: FloatArray = info.owned_unit_capacity + bought.T @ info.patterns.T
+    return capacity
+
+
+def bill(problem: CommitmentProblem, units: FloatArray, *, detail: bool = False) -> Billing:
+    """Run the greedy and its dual reconstruction on every period (units level).
+
+    Parameters
+    ----------
+    problem
+        The reduced problem.
+    units
+        Quantity of each offer [units].
+    detail
+        Also keep the uncovered demand per column and period.
+    """
+    info = structure(problem)
+    capacity = unit_capacity(problem, np.asarray(units, dtype=np.float64))
+    n_periods = problem.n_periods
+    n_units = info.n_units
+    used = np.zeros((n_units, n_periods))
+    covered = np.zeros((n_units, n_periods))
+    price = np.zeros((n_units, n_periods))
+    uncovered_total = np.zeros(n_periods)
+    demand_value = np.zeros(n_periods)
+    uncovered = np.zeros((problem.n_columns, n_periods)) if detail else None
+    blocks = _blocks(n_periods, problem.n_columns)
+
+    def work(rows: slice) -> None:
+        demand = info.demand_t[:, rows]
+        residual, value = _run_block(
+            demand, capacity[:, rows], info.stages, used, covered, price, rows
+        )
+        uncovered_total[rows] = residual.sum(axis=0)
+        demand_value[rows] = np.einsum("jt,jt->t", demand, value)
+        if uncovered is not None:
+            uncovered[:, rows] = residual
+
+    if len(blocks) > 1 and THREADS > 1:
+        with ThreadPoolExecutor(max_workers=THREADS) as executor:
+            list(executor.map(work, blocks))
+    else:
+        for rows in blocks:
+            work(rows)
+    return Billing(
+        unit_capacity=capacity,
+        unit_used=used,
+        unit_covered=covered,
+        unit_price=price,
+        uncovered_total=uncovered_total,
+        demand_value=demand_value,
+        capacity_credit=np.einsum("ut,ut->t", capacity, price),
+        uncovered=uncovered,
+    )
+
+
+def _run_block(
+    demand: FloatArray,
+    capacity: FloatArray,
+    stages: tuple[_Stage, ...],
+    used_out: FloatArray,
+    covered_out: FloatArray,
+    price_out: FloatArray,
+    rows: slice,
+) -> tuple[FloatArray, FloatArray]:
+    """Greedy pass and dual reconstruction on columns × periods ``demand``; returns the
+    residual demand and the column values ``π``."""
+    residual = np.array(demand, copy=True)
+    leftovers: list[FloatArray] = []
+    for stage in stages:
+        arriving = residual[stage.columns]
+        ratios = stage.ratios[:, None]
+        cap = capacity[stage.units]
+        if stage.single:
+            covered = np.minimum(arriving, cap / ratios)
+            used = covered * ratios
+            covered_out[stage.units, rows] = covered
+        else:
+            need = arriving * ratios
+            before = np.cumsum(need, axis=0)
+            before -= need
+            before -= before[stage.starts][stage.segment]
+            available = cap[stage.segment] - before
+            np.maximum(available, 0.0, out=available)
+            covered = np.minimum(arriving, available / ratios)
+            used = np.add.reduceat(covered * ratios, stage.starts, axis=0)
+            covered_out[stage.units, rows] = np.add.reduceat(covered, stage.starts, axis=0)
+        used_out[stage.units, rows] = used
+        left = arriving - covered
+        residual[stage.columns] = left
+        leftovers.append(left)
+
+    value = np.zeros_like(residual)
+    for stage, left in zip(reversed(stages), reversed(leftovers), strict=True):
+        downstream = value[stage.columns]
+        binding = left > 0.0
+        if stage.single:
+            price = np.where(binding, (1.0 - downstream) / stage.ratios[:, None], 0.0)
+            value[stage.columns] = np.where(binding, downstream, 1.0)
+        else:
+            width = stage.columns.size
+            position = np.where(binding, np.arange(width)[:, None], width)
+            first = np.minimum.reduceat(position, stage.starts, axis=0)
+            is_binding = first < width
+            first = np.minimum(first, width - 1)
+            at_margin = np.take_along_axis(downstream, first, axis=0)
+            price = np.where(is_binding, (1.0 - at_margin) / stage.ratios[first], 0.0)
+            candidate = 1.0 - stage.ratios[:, None] * price[stage.segment]
+            value[stage.columns] = np.maximum(downstream, candidate)
+        price_out[stage.units, rows] = price
+    return residual, value
+
+
+def _blocks(n_periods: int, n_columns: int) -> list[slice]:
+    """Period slices of about :data:`BLOCK_BYTES` each."""
+    size = max(64, BLOCK_BYTES // (8 * max(n_columns, 1)))
+    return [slice(start, min(start + size, n_periods)) for start in range(0, n_periods, size)]
+
+
+def cvar_weights(cost: FloatArray, probability: FloatArray, alpha: float) -> FloatArray:
+    """Tail weights ``q`` with CVaR_α = q·cost (the worst 1 − α of the probability mass)."""
+    tail = 1.0 - alpha
+    order = np.argsort(-cost, kind="stable")
+    mass = probability[order]
+    before = np.cumsum(mass) - mass
+    take = np.clip(tail - before, 0.0, mass)
+    weights = np.zeros_like(cost)
+    weights[order] = take / tail
+    return weights
+
+
+def evaluate(problem: CommitmentProblem, units: FloatArray) -> Evaluation:
+    """Bill ``units`` on every period with the greedy allocation.
+
+    Parameters
+    ----------
+    problem
+        The reduced problem.
+    units
+        Quantity of each offer (``problem.offers`` order) [units].
+
+    Returns
+    -------
+    Evaluation
+        Objective, costs, subgradient, capacity prices, allocation and coverage.
+    """
+    x = np.asarray(units, dtype=np.float64)
+    if x.shape != (problem.n_offers,):
+        raise ValueError(
+            f"units has shape {x.shape}; expected one value per offer ({problem.n_offers},)"
+        )
+    info = structure(problem)
+    result = bill(problem, x, detail=True)
+    capacity = problem.pool_capacity(x)
+    used, covered, price = _split_units(info, capacity, result)
+
+    weight = problem.period_weight
+    wf = weight * problem.period_discount
+    demand_total = problem.demand_usd.sum(axis=1)
+    period_cost = wf * result.uncovered_total
+    period_bound = wf * (demand_total - result.demand_value - result.capacity_credit)
+    value = wf[:, None] * price
+
+    probability = problem.scenario_probability
+    scenario = problem.period_scenario
+    costs = problem.offers["objective_usd_per_unit"].to_numpy(dtype=np.float64)
+    commitment = float(costs @ x) + problem.owned_cost_usd
+    scenario_cost = scenario_costs(problem, commitment, period_cost)
+    expected = float(probability @ scenario_cost)
+    tail = cvar_weights(scenario_cost, probability, problem.cvar_alpha)
+    cvar = float(tail @ scenario_cost)
+    rho = probability + problem.cvar_weight * tail
+    objective = expected + problem.cvar_weight * cvar
+
+    per_pattern = info.patterns.T @ (rho[scenario][:, None] * value)
+    subgradient = rho.sum() * costs - per_pattern[info.pattern_of_offer, info.pool_of_offer]
+
+    hours = probability[scenario] * weight
+    total = float(hours @ demand_total)
+    covered_total = total - float(hours @ result.uncovered_total)
+    coverage_ratio = covered_total / total if total > 0 else 0.0
+    bought = hours @ capacity
+    with np.errstate(invalid="ignore", divide="ignore"):
+        utilization = np.where(bought > 0, (hours @ used) / bought, np.nan)
+    dual_gap = float(probability[scenario] @ (period_cost - period_bound))
+    assert result.uncovered is not None
+    return Evaluation(
+        objective_usd=objective,
+        expected_cost_usd=expected,
+        cvar_usd=cvar,
+        scenario_cost_usd=scenario_cost,
+        scenario_weight=rho,
+        commitment_cost_usd=commitment,
+        period_cost_usd=period_cost,
+        period_bound_usd=period_bound,
+        demand_value_usd=result.demand_value,
+        capacity_price=price,
+        capacity_value_usd=value,
+        subgradient=subgradient,
+        capacity=capacity,
+        used_capacity=used,
+        covered_usd=covered,
+        uncovered_usd=np.ascontiguousarray(result.uncovered.T),
+        coverage_ratio=coverage_ratio,
+        pool_utilization=utilization,
+        dual_gap_usd=dual_gap,
+    )
+
+
+def scenario_costs(
+    problem: CommitmentProblem, commitment_usd: float, period_cost: FloatArray
+) -> FloatArray:
+    """Cost of each scenario: commitments, uncoverable constant and its periods' on-demand cost."""
+    n_scenarios = problem.scenario_probability.size
+    on_demand = np.bincount(problem.period_scenario, weights=period_cost, minlength=n_scenarios)
+    costs: FloatArray = np.asarray(
+        commitment_usd + problem.uncoverable_cost_usd + on_demand, dtype=np.float64
+    )
+    return costs
+
+
+def _split_units(
+    info: Structure, capacity: FloatArray, result: Billing
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Periods × pools used capacity, covered USD and price: each unit's use spread over its
+    member pools in order (units of several members are single-column); members share its
+    price."""
+    n_periods, n_pools = capacity.shape
+    used_t = np.zeros((n_pools, n_periods))
+    covered_t = np.zeros((n_pools, n_periods))
+    price_t = np.zeros((n_pools, n_periods))
+    members = info.members
+    if members.size:
+        unit = info.unit_of_pool[members]
+        price_t[members] = result.unit_price[unit]
+        member_capacity = np.ascontiguousarray(capacity[:, members].T)
+        starts = np.flatnonzero(np.r_[True, unit[1:] != unit[:-1]])
+        segment = np.cumsum(np.r_[False, unit[1:] != unit[:-1]])
+        cumulative = np.cumsum(member_capacity, axis=0)
+        before = cumulative - member_capacity
+        before -= before[starts][segment]
+        alone = np.bincount(unit, minlength=info.n_units)[unit] == 1
+        share = np.where(
+            alone[:, None],
+            result.unit_used[unit],
+            np.clip(result.unit_used[unit] - before, 0.0, member_capacity),
+        )
+        used_t[members] = share
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fraction = np.where(
+                result.unit_used[unit] > 0, share / result.unit_used[unit], alone[:, None] * 1.0
+            )
+        covered_t[members] = fraction * result.unit_covered[unit]
+    return used_t.T.copy(), covered_t.T.copy(), price_t.T.copy()
+
+
+__all__ = [
+    "Billing",
+    "Evaluation",
+    "Structure",
+    "bill",
+    "cvar_weights",
+    "evaluate",
+    "scenario_costs",
+    "structure",
+    "unit_capacity",
+]

@@ -1,0 +1,197 @@
+"""The greedy billing of the reduced model: against hand-worked cases and the hourly LP."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optimizer.allocation import bill, cvar_weights, evaluate, structure
+from optimizer.problem import COMPUTE_SP_POOL, EC2_SP_POOL, RI_POOL
+from tests.optimizer.tiny import (
+    make_problem,
+    one_pool_problem,
+    random_tiny_problem,
+    solve_lp,
+)
+
+
+def test_one_pool_hand_worked() -> None:
+    # Two columns, one SP pool: ratios 0.6 (column 1 first) and 0.8; capacity 1.0 unit/h.
+    problem = make_problem(
+        [[1.0, 1.0], [1.0, 0.5], [0.0, 0.0]],
+        [[0.8, 0.6]],
+        [0],
+        [1.0],
+        kinds=[COMPUTE_SP_POOL],
+    )
+    result = evaluate(problem, np.array([1.0]))
+    # Period 0: column 1 takes 0.6 units (1 USD), 0.4 units cover 0.5 USD of column 0.
+    # Period 1: column 1 takes 0.3 units (0.5 USD), 0.7 units cover 0.875 USD of column 0.
+    np.testing.assert_allclose(result.uncovered_usd, [[0.5, 0.0], [0.125, 0.0], [0.0, 0.0]])
+    np.testing.assert_allclose(result.covered_usd[:, 0], [1.5, 1.375, 0.0])
+    np.testing.assert_allclose(result.used_capacity[:, 0], [1.0, 1.0, 0.0])
+    # Binding at column 0 (ratio 0.8): one unit saves 1/0.8 USD; idle in period 2.
+    np.testing.assert_allclose(result.capacity_price[:, 0], [1.25, 1.25, 0.0])
+    np.testing.assert_allclose(result.period_cost_usd, [0.5, 0.125, 0.0])
+    # Commitment 1 USD/h over 3 hours.
+    assert result.objective_usd == pytest.approx(3.0 + 0.625)
+    assert result.subgradient[0] == pytest.approx(3.0 - 2 * 1.25)
+    np.testing.assert_allclose(result.period_bound_usd, result.period_cost_usd, atol=1e-12)
+    assert result.dual_gap_usd == pytest.approx(0.0, abs=1e-12)
+    assert result.coverage_ratio == pytest.approx(2.875 / 3.5)
+    np.testing.assert_allclose(result.pool_utilization, [2.0 / 3.0])
+
+
+def test_identical_single_column_pools_share_in_order() -> None:
+    # Owned RI (2 units), then two new RI pools on the same column: one greedy unit.
+    problem = make_problem(
+        [[5.0], [1.0], [3.0]],
+        [[1.0], [1.0], [1.0]],
+        [1, 2],
+        [0.5, 0.6],
+        kinds=[RI_POOL] * 3,
+        owned=[True, False, False],
+        owned_capacity=[2.0, 0.0, 0.0],
+    )
+    assert structure(problem).n_units == 1
+    result = evaluate(problem, np.array([1.5, 1.0]))
+    np.testing.assert_allclose(result.used_capacity, [[2, 1.5, 1], [1, 0, 0], [2, 1, 0]])
+    np.testing.assert_allclose(result.covered_usd, result.used_capacity)
+    np.testing.assert_allclose(result.capacity_price, [[1, 1, 1], [0, 0, 0], [0, 0, 0]])
+    np.testing.assert_allclose(result.uncovered_usd[:, 0], [0.5, 0.0, 0.0])
+
+
+def test_pools_with_disjoint_columns_share_a_stage() -> None:
+    problem = random_tiny_problem(3, n_columns=4)
+    stages = structure(problem).stages
+    # RI pools (one per column) together, then the EC2-SP-like pool, then the Compute SP.
+    assert [stage.units.size for stage in stages] == [4, 1, 1]
+    assert stages[0].single and not stages[2].single
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_one_pool_equals_lp(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    problem = one_pool_problem(rng.gamma(2.0, 1.0, size=40), rng.uniform(0.1, 0.6))
+    units = rng.uniform(0.0, 3.0, size=1)
+    assert evaluate(problem, units).objective_usd == pytest.approx(
+        solve_lp(problem, fixed_units=units).objective_usd, rel=1e-9
+    )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_consistent_pools_equal_lp_and_tight_bound(seed: int) -> None:
+    problem = random_tiny_problem(
+        seed, n_periods=8, n_scenarios=2, owned=True, cvar_weight=0.5, consistent=True
+    )
+    units = np.random.default_rng(seed).uniform(0.0, 2.0, size=problem.n_offers)
+    result = evaluate(problem, units)
+    assert result.objective_usd == pytest.approx(
+        solve_lp(problem, fixed_units=units).objective_usd, rel=1e-9
+    )
+    assert result.dual_gap_usd == pytest.approx(0.0, abs=1e-9)
+
+
+def test_cross_pool_gap_is_reported() -> None:
+    """Across pools the greedy can be worse than the LP (documented, not hidden).
+
+    An EC2-SP-like pool (ratios 0.5, 0.6) covers column A first; the Compute SP after it
+    (ratios 0.5, 0.9) would have covered A better than B. With capacities 0.6 and 0.5 the
+    greedy covers 1 + 1/6 + 5/9 USD/h, the LP both columns (EC2 on B, Compute on A).
+    """
+    problem = make_problem(
+        [[1.0, 1.0]],
+        [[0.5, 0.6], [0.5, 0.9]],
+        [0, 1],
+        [0.0, 0.0],
+        kinds=[EC2_SP_POOL, COMPUTE_SP_POOL],
+    )
+    units = np.array([0.6, 0.5])
+    result = evaluate(problem, units)
+    lp = solve_lp(problem, fixed_units=units).objective_usd
+    assert lp == pytest.approx(0.0, abs=1e-9)
+    assert result.objective_usd == pytest.approx(2.0 - (1.0 + 1.0 / 6.0 + 5.0 / 9.0))
+    bound = result.objective_usd - result.dual_gap_usd
+    assert bound <= lp + 1e-9
+    assert result.dual_gap_usd > 0.2
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    scenarios=st.integers(1, 3),
+    cvar=st.sampled_from([0.0, 0.5]),
+)
+def test_bound_is_valid_and_greedy_never_beats_lp(seed: int, scenarios: int, cvar: float) -> None:
+    problem = random_tiny_problem(
+        seed, n_periods=5, n_scenarios=scenarios, owned=seed % 2 == 0, cvar_weight=cvar
+    )
+    units = np.random.default_rng(seed + 1).uniform(0.0, 2.0, size=problem.n_offers)
+    result = evaluate(problem, units)
+    lp = solve_lp(problem, fixed_units=units).objective_usd
+    assert result.objective_usd >= lp - 1e-9 * abs(lp)
+    assert np.all(result.period_bound_usd <= result.period_cost_usd + 1e-9)
+    assert result.dual_gap_usd >= -1e-9
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), cvar=st.sampled_from([0.0, 0.7]))
+def test_subgradient_matches_finite_differences(seed: int, cvar: float) -> None:
+    problem = random_tiny_problem(
+        seed, n_periods=6, n_scenarios=2, owned=True, cvar_weight=cvar, consistent=True
+    )
+    units = np.random.default_rng(seed).uniform(0.1, 2.0, size=problem.n_offers)
+    base = evaluate(problem, units)
+    step = 1e-6
+    for k in range(problem.n_offers):
+        up = units.copy()
+        up[k] += step
+        down = units.copy()
+        down[k] -= step
+        right = (evaluate(problem, up).objective_usd - base.objective_usd) / step
+        left = (base.objective_usd - evaluate(problem, down).objective_usd) / step
+        # A subgradient of a convex function lies between the one-sided derivatives.
+        assert left - 1e-4 <= base.subgradient[k] <= right + 1e-4
+
+
+def test_cvar_weights() -> None:
+    costs = np.array([10.0, 30.0, 20.0])
+    probability = np.array([0.5, 0.25, 0.25])
+    weights = cvar_weights(costs, probability, 0.6)
+    # Worst 40 %: all of 30 (0.25) and 0.15 of 20.
+    np.testing.assert_allclose(weights, [0.0, 0.625, 0.375])
+    assert weights @ costs == pytest.approx((0.25 * 30 + 0.15 * 20) / 0.4)
+
+
+def test_objective_with_scenarios_and_cvar() -> None:
+    problem = make_problem(
+        [[2.0], [4.0], [1.0]],
+        [[0.5]],
+        [0],
+        [1.0],
+        kinds=[EC2_SP_POOL],
+        period_scenario=[0, 1, 1],
+        scenario_probability=[0.5, 0.5],
+        cvar_weight=2.0,
+        cvar_alpha=0.5,
+        owned_cost_usd=1.0,
+    )
+    result = evaluate(problem, np.array([1.0]))
+    # Units cost 1 USD/h x expected hours (0.5 x 1 + 0.5 x 2) = 1.5; one unit covers 2 USD/h.
+    np.testing.assert_allclose(result.scenario_cost_usd, [2.5, 2.5 + 2.0])
+    assert result.objective_usd == pytest.approx(3.5 + 2.0 * 4.5)
+
+
+def test_bill_matches_evaluate() -> None:
+    problem = random_tiny_problem(11, n_periods=7, owned=True)
+    units = np.linspace(0.2, 1.4, problem.n_offers)
+    billing = bill(problem, units)
+    result = evaluate(problem, units)
+    np.testing.assert_allclose(billing.uncovered_total, result.uncovered_usd.sum(axis=1))
+
+
+def test_wrong_number_of_units() -> None:
+    with pytest.raises(ValueError, match="one value per offer"):
+        evaluate(one_pool_problem([1.0, 2.0], 0.3), np.zeros(2))

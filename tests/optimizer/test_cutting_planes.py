@@ -1,0 +1,230 @@
+"""Cutting planes: certified bounds against the exact hourly LP, closed forms, properties."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import optimizer.cutting_planes as cutting_planes
+from optimizer.allocation import evaluate
+from optimizer.cutting_planes import period_groups, reduced_problem, solve_cutting_planes
+from optimizer.problem import CommitmentProblem
+from optimizer.result import OptimizationResult, OptimizationStatus
+from tests.optimizer.tiny import (
+    make_problem,
+    one_pool_optimum,
+    one_pool_problem,
+    random_problem,
+    random_tiny_problem,
+    solve_lp,
+)
+
+
+def _check_certificate(
+    problem: CommitmentProblem, tolerance: float = 1e-6
+) -> tuple[OptimizationResult, float]:
+    result = solve_cutting_planes(problem, tolerance=tolerance)
+    exact = solve_lp(problem).objective_usd
+    assert result.status is OptimizationStatus.OPTIMAL, result.message
+    assert result.lower_bound_usd <= exact + 1e-7 * abs(exact)
+    assert exact <= result.upper_bound_usd + 1e-7 * abs(exact)
+    assert result.relative_gap <= tolerance
+    assert result.objective_usd == pytest.approx(evaluate(problem, result.units).objective_usd)
+    return result, exact
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_certified_against_exact_lp(seed: int) -> None:
+    problem = random_tiny_problem(
+        seed,
+        n_periods=12,
+        n_scenarios=1 + seed % 2,
+        owned=seed % 3 == 0,
+        cvar_weight=0.4 if seed % 4 == 1 else 0.0,
+        consistent=True,
+    )
+    _check_certificate(problem)
+
+
+def test_default_tolerance_on_a_larger_problem() -> None:
+    problem = random_problem(300, 12, 4)
+    result, exact = _check_certificate(problem, tolerance=1e-3)
+    assert result.objective_usd <= exact * (1 + 1e-3)
+
+
+@pytest.mark.parametrize("discount", [0.17, 0.31, 0.58])
+def test_one_pool_closed_form(discount: float) -> None:
+    # 301 random hours: d * H is never an integer, so the quantile is unique.
+    spend = np.random.default_rng(7).gamma(2.0, 3.0, size=301)
+    problem = one_pool_problem(spend, discount)
+    result = solve_cutting_planes(problem, tolerance=1e-9)
+    assert result.units[0] == pytest.approx(one_pool_optimum(spend, discount), rel=1e-6)
+
+
+def test_one_pool_closed_form_with_weights() -> None:
+    rng = np.random.default_rng(3)
+    spend = rng.gamma(2.0, 3.0, size=200)
+    weights = rng.integers(1, 5, size=200).astype(float)
+    problem = one_pool_problem(spend, 0.27, weights=weights)
+    result = solve_cutting_planes(problem, tolerance=1e-9)
+    assert result.units[0] == pytest.approx(
+        one_pool_optimum(spend, 0.27, weights=weights), rel=1e-6
+    )
+
+
+def test_cross_pool_case_keeps_valid_bounds() -> None:
+    """When the billing order is not the LP's allocation the bounds stay valid; the gap can
+    stay open (the greedy optimum is above the LP optimum) and the message says why."""
+    problem = random_tiny_problem(2, n_periods=20, n_scenarios=2, owned=True)
+    result = solve_cutting_planes(problem, tolerance=1e-6)
+    exact = solve_lp(problem).objective_usd
+    assert result.lower_bound_usd <= exact + 1e-7
+    assert exact <= result.upper_bound_usd + 1e-7
+    assert result.status is OptimizationStatus.GAP_NOT_REACHED
+    assert "billing order" in result.message
+    assert result.iterations < 60
+
+
+def test_coverage_floor() -> None:
+    problem = random_tiny_problem(5, n_periods=10, consistent=True)
+    free = solve_cutting_planes(problem, tolerance=1e-7)
+    floor = evaluate(problem, free.units).coverage_ratio + 0.1
+    constrained = replace(problem, coverage_lower=floor)
+    result = solve_cutting_planes(constrained, tolerance=1e-6)
+    exact = solve_lp(constrained).objective_usd
+    assert result.status is OptimizationStatus.OPTIMAL, result.message
+    assert evaluate(constrained, result.units).coverage_ratio >= floor - 1e-7
+    assert result.lower_bound_usd <= exact + 1e-6
+    assert exact <= result.upper_bound_usd + 1e-6
+    assert result.relative_gap <= 1e-6
+
+
+def test_unreachable_coverage_floor_is_infeasible() -> None:
+    problem = make_problem([[1.0, 1.0]], [[1.0, 0.0]], [0], [0.5], upper_bounds=[10.0])
+    result = solve_cutting_planes(replace(problem, coverage_lower=0.8))
+    assert result.status is OptimizationStatus.INFEASIBLE
+    assert "coverage floor of 80%" in result.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [("coverage_upper", 0.5, "coverage ceiling"), ("min_utilization", 0.9, "minimum utilization")],
+)
+def test_policies_left_to_the_exact_lp(field: str, value: float, words: str) -> None:
+    problem = replace(random_tiny_problem(1), **{field: value})
+    result = solve_cutting_planes(problem)
+    assert result.status is OptimizationStatus.ERROR
+    assert words in result.message and "exact LP" in result.message
+
+
+def test_offer_rows_are_honoured() -> None:
+    base = random_tiny_problem(2, n_periods=10, consistent=True)
+    cap = 0.5 * solve_cutting_planes(base, tolerance=1e-7).units.sum()
+    problem = replace(
+        base,
+        offer_rows=np.ones((1, base.n_offers)),
+        offer_rows_lower=np.array([-np.inf]),
+        offer_rows_upper=np.array([cap]),
+        offer_row_names=("max_hourly_commitment",),
+    )
+    problem = replace(problem, offer_rows=sp.csr_array(problem.offer_rows))
+    result = solve_cutting_planes(problem, tolerance=1e-6)
+    assert result.units.sum() <= cap * (1 + 1e-7)
+    exact = solve_lp(problem).objective_usd
+    assert result.lower_bound_usd <= exact + 1e-6 <= result.upper_bound_usd + 2e-6
+
+
+def test_contradicting_rows_are_infeasible() -> None:
+    base = one_pool_problem([1.0, 2.0, 3.0], 0.3)
+    problem = replace(
+        base,
+        offer_rows=sp.csr_array(np.ones((2, 1))),
+        offer_rows_lower=np.array([2.0, -np.inf]),
+        offer_rows_upper=np.array([np.inf, 1.0]),
+        offer_row_names=("custom_commitment", "max_hourly_commitment"),
+    )
+    result = solve_cutting_planes(problem)
+    assert result.status is OptimizationStatus.INFEASIBLE
+    assert "custom_commitment, max_hourly_commitment" in result.message
+
+
+def test_progress_and_scipy_master() -> None:
+    problem = random_tiny_problem(4, n_periods=10, consistent=True)
+    seen: list[tuple[int, float, float]] = []
+    result = solve_cutting_planes(
+        problem, tolerance=1e-6, solver="scipy", progress=lambda *a: seen.append(a)
+    )
+    assert result.status is OptimizationStatus.OPTIMAL
+    assert result.solver == "scipy"
+    assert seen and seen[-1][0] == result.iterations
+    assert all(lower <= upper + 1e-9 for _, lower, upper in seen)
+    highs = solve_cutting_planes(problem, tolerance=1e-6)
+    assert highs.objective_usd == pytest.approx(result.objective_usd, rel=1e-6)
+
+
+def test_iteration_limit_returns_plan_and_gap() -> None:
+    problem = random_problem(200, 9, 1)
+    result = solve_cutting_planes(problem, tolerance=1e-9, max_iterations=2)
+    assert result.status is OptimizationStatus.GAP_NOT_REACHED
+    assert result.iterations == 2
+    assert np.isfinite(result.relative_gap) and result.relative_gap > 1e-9
+    assert "certified within" in result.message
+
+
+def test_warm_start_from_clustered_periods(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cutting_planes, "REPRESENTATIVES", 20)
+    problem = random_problem(240, 9, 2)
+    labels = period_groups(problem, 20)
+    reduced = reduced_problem(problem, labels)
+    assert reduced.n_periods == int(labels.max()) + 1
+    assert reduced.period_weight.sum() == pytest.approx(problem.period_weight.sum())
+    np.testing.assert_allclose(
+        reduced.period_weight @ reduced.demand_usd, problem.period_weight @ problem.demand_usd
+    )
+    _check_certificate(problem, tolerance=1e-4)
+
+
+def test_marginals_at_the_optimum() -> None:
+    problem = one_pool_problem(np.random.default_rng(9).gamma(2.0, 3.0, size=101), 0.35)
+    result = solve_cutting_planes(problem, tolerance=1e-9)
+    # At an interior optimum the marginal saving of one more unit is about zero (its
+    # subgradient holds 0 between the one-sided derivatives).
+    unit = result.units[0]
+    step = 1e-5
+    right = evaluate(problem, np.array([unit + step])).objective_usd - result.objective_usd
+    assert -result.offer_marginal_usd[0] <= right / step + 1e-3
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_never_worse_than_all_on_demand(seed: int) -> None:
+    problem = random_tiny_problem(seed, n_periods=8, owned=True, consistent=True)
+    result = solve_cutting_planes(problem, tolerance=1e-6)
+    lower = problem.offers["lower_bound_units"].to_numpy()
+    assert result.objective_usd <= evaluate(problem, lower).objective_usd + 1e-9
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), extra=st.floats(0.1, 3.0))
+def test_more_owned_capacity_never_raises_the_optimum(seed: int, extra: float) -> None:
+    problem = random_tiny_problem(seed, n_periods=8, owned=True, consistent=True)
+    owned = problem.owned_capacity.copy()
+    owned[:, 0] += extra
+    richer = replace(problem, owned_capacity=owned)
+    first = solve_cutting_planes(problem, tolerance=1e-7)
+    second = solve_cutting_planes(richer, tolerance=1e-7)
+    assert second.lower_bound_usd <= first.upper_bound_usd + 1e-9
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), factor=st.floats(0.2, 20.0))
+def test_scaling_demand_scales_units_in_one_pool(seed: int, factor: float) -> None:
+    spend = np.random.default_rng(seed).gamma(2.0, 3.0, size=61)
+    base = solve_cutting_planes(one_pool_problem(spend, 0.37), tolerance=1e-10)
+    scaled = solve_cutting_planes(one_pool_problem(spend * factor, 0.37), tolerance=1e-10)
+    assert scaled.units[0] == pytest.approx(factor * base.units[0], rel=1e-6)
