@@ -62,7 +62,7 @@ from optimizer.result import OptimizationResult, OptimizationStatus
 
 ProgressCallback = Callable[[int, float, float], None]
 
-GROUPS: Final = 96
+GROUPS: Final = 24
 """Target number of period groups (epigraph variables) over all scenarios."""
 FEATURES: Final = 12
 """Dimensions of the random projection the period clustering works on."""
@@ -75,7 +75,7 @@ COVERAGE_SLACK: Final = 1e-9
 """Relative slack when checking a plan's coverage against the floor."""
 REPRESENTATIVES: Final = 400
 """Clustered periods of the warm-start problem (used when there are more than twice as many)."""
-WARM_TOLERANCE: Final = 1e-3
+WARM_TOLERANCE: Final = 1e-2
 """Gap to which the warm-start problem is solved."""
 INITIAL_RADIUS: Final = 0.05
 """Trust-region half-width after a warm start, as a share of each pool's peak need."""
