@@ -821,41 +821,44 @@ def diagnose_infeasible(
 ) -> str:
     """Name the policy limits whose relaxation alone makes the model feasible.
 
-    Each group of :attr:`FullModel.groups` is relaxed in turn and the model re-solved
-    (as an LP: integrality does not decide which limit binds unless nothing else does).
+    Each group of :attr:`FullModel.groups` is relaxed in turn and the model re-solved, as an
+    LP unless only the integer model is infeasible (then with its integrality).
 
     Returns
     -------
     str
         One line naming the binding limit(s).
     """
-    continuous = dataclasses.replace(model.program, integrality=None)
-    base = dataclasses.replace(model, program=continuous)
+    feasible = (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT, SolveStatus.UNBOUNDED)
+    base = model
+    granularity = ""
+    if model.integer:
+        continuous = dataclasses.replace(model.program, integrality=None)
+        if _solve(continuous, solver, time_limit_seconds).status in feasible:
+            granularity = " in whole RIs and $0.001 Savings Plan steps"
+        else:
+            base = dataclasses.replace(model, program=continuous)
     restoring = []
     for group in model.groups:
         if group.rows.shape[0] == 0 and not group.offer_bounds:
             continue
-        relaxed = _solve(_relaxed(base, group), solver, time_limit_seconds)
-        if relaxed.status not in (SolveStatus.INFEASIBLE, SolveStatus.ERROR):
+        if _solve(_relaxed(base, group), solver, time_limit_seconds).status in feasible:
             restoring.append(POLICY_LABELS.get(group.label, group.label))
     if len(restoring) == 1:
         return (
-            f"the policy cannot be met: the {restoring[0]} limit binds; relaxing it alone "
-            "makes a plan possible"
+            f"the policy cannot be met{granularity}: the {restoring[0]} limit binds; "
+            "relaxing it alone makes a plan possible"
         )
     if restoring:
         listed = ", ".join(restoring)
         return (
-            f"the policy cannot be met: these limits contradict each other ({listed}); "
-            "relaxing any one of them makes a plan possible"
+            f"the policy cannot be met{granularity}: these limits contradict each other "
+            f"({listed}); relaxing any one of them makes a plan possible"
         )
-    if model.integer and _solve(continuous, solver, time_limit_seconds).status not in (
-        SolveStatus.INFEASIBLE,
-        SolveStatus.ERROR,
-    ):
+    if granularity:
         return (
-            "the policy cannot be met in whole RIs and $0.001 Savings Plan steps (the "
-            "continuous model is feasible); loosen a limit or solve without --integer"
+            f"the policy cannot be met{granularity} (the continuous model is feasible); "
+            "loosen a limit or solve without --integer"
         )
     labels = ", ".join(POLICY_LABELS.get(group.label, group.label) for group in model.groups)
     return "the policy cannot be met and no single limit is to blame; relax several of: " + labels

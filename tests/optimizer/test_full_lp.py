@@ -573,6 +573,24 @@ def test_infeasible_policies_are_named() -> None:
         "of them makes a plan possible"
     )
 
+    # Only in whole RIs: at most 6 NU of m5 RIs (upper bound) but at least 5 NU bought
+    # (a policy row) has no multiple of 4 NU in it.
+    result = solve_exact(
+        policy_problem(
+            offers=[offer(0, 0.0155, upper=6.0), offer(1, 0.015, upper=0.0), offer(2, 1.0)],
+            offer_rows=[1.0, 1.0, 0.0],
+            rows_lower=[5.0],
+            row_names=["least_ri"],
+        ),
+        integer=True,
+    )
+    assert result.status is OptimizationStatus.INFEASIBLE
+    assert result.message == (
+        "the policy cannot be met in whole RIs and $0.001 Savings Plan steps: these limits "
+        "contradict each other (least_ri, fixed or bounded purchases); relaxing any one of "
+        "them makes a plan possible"
+    )
+
     # A fixed RI (rounding sets both bounds) above an upfront cap.
     result = solve_exact(
         policy_problem(
