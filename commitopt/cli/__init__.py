@@ -26,12 +26,14 @@ def cli() -> None:
 def _register() -> None:
     from commitopt.cli.inventory_commands import inventory
     from commitopt.cli.pricing_commands import pricing
+    from commitopt.cli.recommend_command import recommend_command
     from commitopt.cli.simulate_command import simulate_command
     from commitopt.cli.usage_commands import usage
 
     cli.add_command(pricing)
     cli.add_command(usage)
     cli.add_command(simulate_command)
+    cli.add_command(recommend_command)
     cli.add_command(inventory)
 
 

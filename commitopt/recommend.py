@@ -1,0 +1,312 @@
+"""The ``recommend`` job: usage → reduced problem → optimal plan → whole purchases → billed figures.
+
+The optimizer proposes; the billing simulator disposes: every money figure of a recommendation
+comes from billing the lookback's usage twice with :func:`scenarios.simulator.simulate`, once
+with the owned commitments only (the baseline) and once with the purchases added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from optimizer.build import build_problem
+from optimizer.explain import explain
+from optimizer.optimize import DEFAULT_TOLERANCE, optimize
+from optimizer.plan import plan_to_portfolio_json, purchases_from_units
+from optimizer.policy import Policy
+from optimizer.problem import CommitmentProblem
+from optimizer.result import OptimizationResult, OptimizationStatus
+from optimizer.rounding import RoundedPlan, round_plan
+from pricing.catalog import PriceCatalog
+from pricing.errors import CommitoptInputError
+from pricing.inventory import Inventory, OwnedCommitment
+from scenarios.simulator import HOURS_PER_MONTH, SimulationResult, simulate
+
+DEFAULT_LOOKBACK_DAYS: Final = 60
+"""Cost Explorer's longest lookback, our default [days]."""
+
+
+class RecommendationError(CommitoptInputError):
+    """The optimizer found no plan (infeasible policy, time limit without a plan)."""
+
+
+@dataclass(frozen=True)
+class RecommendOptions:
+    """How to solve.
+
+    Attributes
+    ----------
+    exact, integer
+        Solve the full LP / the mixed-integer model instead of certified cutting planes.
+    tolerance
+        Certified relative gap of the cutting planes [1].
+    solver
+        LP backend.
+    time_limit_seconds
+        Wall-time limit of each solve [s].
+    export_path
+        Write the full model there (``.lp`` / ``.mps``) for audit.
+    ri_instance_type
+        Buy RIs of this size instead of the family's smallest.
+    lookback_days
+        Days of usage, counted back from its last hour, that stand for the future [days].
+    """
+
+    exact: bool = False
+    integer: bool = False
+    tolerance: float = DEFAULT_TOLERANCE
+    solver: str = "highs"
+    time_limit_seconds: float | None = None
+    export_path: Path | None = None
+    ri_instance_type: str | None = None
+    lookback_days: float = DEFAULT_LOOKBACK_DAYS
+
+
+@dataclass(frozen=True, eq=False)
+class RecommendationRun:
+    """Everything a recommendation produced.
+
+    Attributes
+    ----------
+    policy, options
+        What was asked.
+    usage
+        The lookback's usage (canonical table).
+    problem
+        The reduced problem.
+    result
+        The optimizer's plan in model units, with its certificate.
+    rounded
+        The plan in whole RIs and AWS's SP steps (``None`` for ``--integer``, already whole).
+    purchases
+        The purchases to make.
+    baseline, with_plan
+        The lookback billed with the owned commitments only, and with the purchases too.
+    explanations
+        One row per purchase (same order): utilization, break-even, marginal saving, sentence.
+    summary
+        The money and Cost Explorer's figures, all from the simulator.
+    portfolio
+        The portfolio JSON payload.
+    """
+
+    policy: Policy
+    options: RecommendOptions
+    usage: pd.DataFrame
+    problem: CommitmentProblem
+    result: OptimizationResult
+    rounded: RoundedPlan | None
+    purchases: tuple[OwnedCommitment, ...]
+    baseline: SimulationResult
+    with_plan: SimulationResult
+    explanations: pd.DataFrame
+    summary: dict[str, Any]
+    portfolio: dict[str, Any]
+
+
+def lookback_window(usage: pd.DataFrame, days: float) -> pd.DataFrame:
+    """The last ``days`` of ``usage`` (whole hours, ending with its last hour)."""
+    if not np.isfinite(days) or days <= 0:
+        raise CommitoptInputError(f"--lookback must be a positive number of days, not {days}")
+    if usage.empty:
+        return usage
+    last = pd.Timestamp(usage["hour"].max())
+    first = last - pd.Timedelta(hours=round(days * 24) - 1)
+    kept = usage.loc[usage["hour"] >= first].reset_index(drop=True)
+    kept.attrs = dict(usage.attrs)
+    return kept
+
+
+def _owned_items(owned: Inventory | Sequence[OwnedCommitment]) -> tuple[OwnedCommitment, ...]:
+    return owned.commitments if isinstance(owned, Inventory) else tuple(owned)
+
+
+def _check_result(result: OptimizationResult) -> None:
+    if result.status in (OptimizationStatus.OPTIMAL, OptimizationStatus.GAP_NOT_REACHED):
+        return
+    raise RecommendationError(result.message)
+
+
+def summarize(
+    baseline: SimulationResult,
+    with_plan: SimulationResult,
+    purchases: Sequence[OwnedCommitment],
+) -> dict[str, Any]:
+    """The recommendation's figures, from two simulations of the same usage.
+
+    DESIGN.md's summary fields describe the usage billed with owned and new commitments;
+    Cost Explorer's fields describe what the new purchases change against the baseline.
+    """
+    totals = with_plan.totals
+    before = baseline.totals
+    hours = max(totals.hours, 1)
+    months = hours / HOURS_PER_MONTH
+    new_ids = {p.id for p in purchases}
+    new = with_plan.instruments.loc[with_plan.instruments["id"].isin(new_ids)]
+    new_cost = float(new["cost_usd"].sum())
+    new_used = float(new["used_cost_usd"].sum())
+    savings_vs_baseline = before.actual_cost_usd - totals.actual_cost_usd
+    upfront = float(sum(p.upfront_usd for p in purchases))
+    hourly_commitment = float(
+        sum(
+            (p.hourly_commitment_usd or 0.0) if p.is_savings_plan else (p.effective_hourly_usd or 0)
+            for p in purchases
+        )
+    )
+    monthly_savings = savings_vs_baseline / months
+    return {
+        "period_start": with_plan.hours[0].isoformat() if len(with_plan.hours) else None,
+        "period_hours": totals.hours,
+        "on_demand_cost_usd": round(totals.on_demand_equivalent_usd, 2),
+        "baseline_cost_usd": round(before.actual_cost_usd, 2),
+        "optimized_cost_usd": round(totals.actual_cost_usd, 2),
+        "savings_usd": round(totals.savings_usd, 2),
+        "savings_pct": round(100 * totals.savings_pct, 3),
+        "coverage_pct": round(100 * totals.coverage, 3),
+        "utilization_pct": round(100 * totals.utilization, 3),
+        "effective_savings_rate": round(totals.effective_savings_rate, 6),
+        "baseline_coverage_pct": round(100 * before.coverage, 3),
+        "upfront_cash_usd": round(upfront, 2),
+        "monthly_run_rate_usd": round(totals.monthly_run_rate_usd, 2),
+        "HourlyCommitmentToPurchase": round(hourly_commitment, 5),
+        "EstimatedSavingsAmount": round(savings_vs_baseline, 2),
+        "EstimatedMonthlySavingsAmount": round(monthly_savings, 2),
+        "EstimatedSavingsPercentage": round(
+            100 * savings_vs_baseline / before.on_demand_cost_usd, 3
+        )
+        if before.on_demand_cost_usd > 0
+        else 0.0,
+        "EstimatedROI": round(100 * savings_vs_baseline / new_cost, 3) if new_cost > 0 else 0.0,
+        "EstimatedAverageUtilization": round(100 * new_used / new_cost, 3) if new_cost > 0 else 0.0,
+        "EstimatedBreakEvenInMonths": (
+            round(upfront / monthly_savings, 2) if upfront > 0 and monthly_savings > 0 else 0.0
+        ),
+    }
+
+
+def recommend(
+    usage: pd.DataFrame,
+    catalog: PriceCatalog,
+    policy: Policy,
+    *,
+    owned: Inventory | Sequence[OwnedCommitment] = (),
+    options: RecommendOptions | None = None,
+    progress: Callable[[int, float, float], None] | None = None,
+) -> RecommendationRun:
+    """Recommend the purchases that minimise the expected cost of the lookback's usage.
+
+    Parameters
+    ----------
+    usage
+        Canonical usage table; its last ``options.lookback_days`` stand for the future.
+    catalog
+        Prices of every key, and RI / SP offerings.
+    policy
+        What may be bought, and the limits.
+    owned
+        Commitments already owned (fixed capacity while active).
+    options
+        How to solve; defaults to :class:`RecommendOptions`.
+    progress
+        Called with (iteration, lower bound, upper bound) while cutting planes run.
+
+    Raises
+    ------
+    pricing.errors.CommitoptInputError
+        For bad input (no usage, keys without prices, a contradictory policy) and for a policy
+        the optimizer finds infeasible (the message names the binding limit).
+    """
+    options = options or RecommendOptions()
+    window = lookback_window(usage, options.lookback_days)
+    if window.empty or float(window["quantity"].sum()) <= 0:
+        raise CommitoptInputError(
+            f"the {options.lookback_days:g}-day lookback has no usage: import usage with "
+            "`commitopt usage import` or pass --usage FILE, or lengthen --lookback"
+        )
+    owned_items = _owned_items(owned)
+    problem = build_problem(window, catalog, policy, owned=owned_items)
+    result = optimize(
+        problem,
+        exact=options.exact,
+        integer=options.integer,
+        tolerance=options.tolerance,
+        solver=options.solver,
+        time_limit_seconds=options.time_limit_seconds,
+        export_path=options.export_path,
+        progress=progress,
+    )
+    _check_result(result)
+    rounded: RoundedPlan | None = None
+    units = result.units
+    if not options.integer:
+
+        def reoptimize(fixed: CommitmentProblem) -> OptimizationResult:
+            return optimize(
+                fixed,
+                exact=options.exact,
+                tolerance=options.tolerance,
+                solver=options.solver,
+                time_limit_seconds=options.time_limit_seconds,
+            )
+
+        rounded = round_plan(problem, result, reoptimize, ri_instance_type=options.ri_instance_type)
+        units = rounded.units
+    purchases = purchases_from_units(problem, units, ri_instance_type=options.ri_instance_type)
+    baseline = simulate(window, owned_items, catalog, discount_rate=policy.discount_rate)
+    with_plan = simulate(
+        window, (*owned_items, *purchases), catalog, discount_rate=policy.discount_rate
+    )
+    marginal = result.offer_marginal_usd if len(result.offer_marginal_usd) else None
+    explanations = explain(
+        problem, units, marginal_usd=marginal, ri_instance_type=options.ri_instance_type
+    )
+    summary = summarize(baseline, with_plan, purchases)
+    summary["optimizer"] = {
+        "status": str(result.status),
+        "method": result.method,
+        "solver": result.solver,
+        "seconds": round(result.seconds, 3),
+        "lower_bound_usd": round(result.lower_bound_usd, 2),
+        "upper_bound_usd": round(result.upper_bound_usd, 2),
+        "certified_gap_pct": round(100 * result.relative_gap, 4),
+        "rounding_cost_usd": round(rounded.rounding_cost_usd, 2) if rounded else 0.0,
+    }
+    portfolio = plan_to_portfolio_json(purchases, summary=summary, explanations=explanations)
+    for item in portfolio["purchases"]:
+        if item.get("tranche", 0) == 0:
+            # "Buy now": the purchase starts with whatever period it is billed over.
+            item.pop("start", None)
+            item.pop("end", None)
+    portfolio["as_of"] = pd.Timestamp.now(tz=UTC).isoformat()
+    return RecommendationRun(
+        policy=policy,
+        options=replace(options),
+        usage=window,
+        problem=problem,
+        result=result,
+        rounded=rounded,
+        purchases=purchases,
+        baseline=baseline,
+        with_plan=with_plan,
+        explanations=explanations,
+        summary=summary,
+        portfolio=portfolio,
+    )
+
+
+__all__ = [
+    "DEFAULT_LOOKBACK_DAYS",
+    "RecommendOptions",
+    "RecommendationError",
+    "RecommendationRun",
+    "lookback_window",
+    "recommend",
+    "summarize",
+]

@@ -1,0 +1,96 @@
+"""Choose how to solve a :class:`~optimizer.problem.CommitmentProblem`, and solve it.
+
+Small problems and ``exact=True`` go to the full LP (:mod:`optimizer.full_lp`); ``integer=True``
+to the mixed-integer model; everything else to cutting planes with a certified gap
+(:mod:`optimizer.cutting_planes`). Policies the cutting planes cannot certify (a minimum
+utilization, coverage bounds when it says so) fall back to the full LP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from optimizer.problem import CommitmentProblem
+from optimizer.result import OptimizationResult, OptimizationStatus
+
+EXACT_SIZE_LIMIT: Final = 20_000
+"""Problems with at most this many (period, pool, column) cells go straight to the full LP,
+which solves them in well under a second, exactly (the demo history, 73,440 cells, takes
+9.6 s exact against 1.6 s for cutting planes to 0.1 %)."""
+
+DEFAULT_TOLERANCE: Final = 1e-3
+"""Default certified relative gap of the cutting planes (0.1 %)."""
+
+ProgressCallback = Callable[[int, float, float], None]
+
+
+def allocation_cells(problem: CommitmentProblem) -> int:
+    """Number of covered-usage variables the full LP would have: periods × coverage nonzeros."""
+    return int(problem.n_periods * problem.coverage.nnz)
+
+
+def optimize(
+    problem: CommitmentProblem,
+    *,
+    exact: bool = False,
+    integer: bool = False,
+    tolerance: float = DEFAULT_TOLERANCE,
+    solver: str = "highs",
+    time_limit_seconds: float | None = None,
+    export_path: str | Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> OptimizationResult:
+    """Solve ``problem`` by the fastest method that is exact or certified within ``tolerance``.
+
+    Parameters
+    ----------
+    problem
+        The reduced problem.
+    exact
+        Solve the full LP whatever its size.
+    integer
+        Solve the mixed-integer model (whole RIs, SP commitments in AWS's steps).
+    tolerance
+        Relative gap the cutting planes must certify [1].
+    solver
+        Backend of the LP (full model or cutting-plane master).
+    time_limit_seconds
+        Wall-time limit [s]; ``None`` for none.
+    export_path
+        Write the full model there (``.lp`` or ``.mps``) for audit, whatever method solves it.
+    progress
+        Called with (iteration, lower bound, upper bound) by the cutting planes.
+    """
+    from optimizer.full_lp import build_full_lp, solve_exact
+
+    if integer or exact or allocation_cells(problem) <= EXACT_SIZE_LIMIT:
+        return solve_exact(
+            problem,
+            solver=solver,
+            integer=integer,
+            time_limit_seconds=time_limit_seconds,
+            export_path=export_path,
+        )
+    if export_path is not None:
+        from optimizer.solvers import export_model
+
+        export_model(build_full_lp(problem).program, export_path)
+    if problem.min_utilization > 0:
+        return solve_exact(problem, solver=solver, time_limit_seconds=time_limit_seconds)
+    from optimizer.cutting_planes import solve_cutting_planes
+
+    result = solve_cutting_planes(
+        problem,
+        tolerance=tolerance,
+        solver=solver,
+        time_limit_seconds=time_limit_seconds,
+        progress=progress,
+    )
+    if result.status is OptimizationStatus.ERROR and "exact" in result.message:
+        return solve_exact(problem, solver=solver, time_limit_seconds=time_limit_seconds)
+    return result
+
+
+__all__ = ["DEFAULT_TOLERANCE", "EXACT_SIZE_LIMIT", "allocation_cells", "optimize"]

@@ -1,0 +1,130 @@
+"""``commitopt recommend`` end to end: closed-form case, JSON round trip, policies, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pricing.embedded import load_embedded_catalog
+from tests.commitopt.conftest import RunCli
+
+HOURS = 24 * 14
+M4_LARGE_OD = 0.1  # us-east-1 Linux, embedded 2017 snapshot
+
+
+@pytest.fixture
+def flat_usage(tmp_path: Path) -> Path:
+    """m4.large: 10 instances for 60 % of the hours, 4 for the rest (a two-level duration curve)."""
+    hours = pd.date_range("2024-03-01", periods=HOURS, freq="h", tz="UTC")
+    quantity = np.where(np.arange(HOURS) % 10 < 6, 10.0, 4.0)
+    usage = pd.DataFrame(
+        {
+            "hour": hours,
+            "account_id": "111111111111",
+            "region": "us-east-1",
+            "instance_type": "m4.large",
+            "platform": "Linux/UNIX",
+            "tenancy": "Shared",
+            "quantity": quantity,
+        }
+    )
+    path = tmp_path / "usage.csv"
+    usage.to_csv(path, index=False)
+    return path
+
+
+def _recommend(run_cli: RunCli, usage: Path, *args: str) -> dict:
+    result = run_cli("recommend", "--usage", str(usage), "--lookback", "14d", "--format",
+                     "json", *args)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_ri_only_buys_the_duration_curve_quantile(run_cli: RunCli, flat_usage: Path) -> None:
+    # Closed form: the k-th RI instance pays while the share of hours that use it exceeds its
+    # effective rate ÷ on-demand rate r. Instances 1-4 are used every hour, 5-10 in 60 % of them.
+    key = pd.DataFrame({"region": ["us-east-1"], "instance_type": ["m4.large"],
+                        "platform": ["Linux/UNIX"], "tenancy": ["Shared"]})  # fmt: skip
+    catalog = load_embedded_catalog()
+    effective = catalog.reserved_rates(key, "standard", 1, "No Upfront")[0]
+    ratio = effective / catalog.on_demand_rates(key)[0]
+    assert ratio == pytest.approx(0.62)  # just above 0.6: the upper level does not pay
+    expected_instances = 10 if ratio < 0.6 else 4
+    plan = _recommend(run_cli, flat_usage, "--instruments", "ri")
+    ris = [p for p in plan["purchases"] if p["kind"] == "reserved_instance"]
+    assert sum(p["normalized_units"] for p in ris) == pytest.approx(expected_instances * 4)
+
+
+def test_portfolio_json_round_trips_through_simulate(
+    run_cli: RunCli, flat_usage: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "plan.json"
+    plan = _recommend(run_cli, flat_usage, "--out", str(out))
+    assert json.loads(out.read_text()) == plan
+    summary = plan["summary"]
+    assert summary["optimized_cost_usd"] <= summary["baseline_cost_usd"] + 1e-6
+    billed = run_cli("simulate", "--usage", str(flat_usage), "--portfolio", str(out),
+                     "--format", "json")  # fmt: skip
+    assert billed.exit_code == 0, billed.stderr
+    totals = json.loads(billed.stdout)
+    assert totals["actual_cost_usd"] == pytest.approx(summary["optimized_cost_usd"], abs=0.01)
+
+
+def test_table_output_explains(run_cli: RunCli, flat_usage: Path) -> None:
+    result = run_cli("recommend", "--usage", str(flat_usage), "--lookback", "14d", "--explain")
+    assert result.exit_code == 0, result.stderr
+    assert "Purchases" in result.stdout and "Why" in result.stdout
+
+
+def test_demo_runs(run_cli: RunCli) -> None:
+    result = run_cli("recommend", "--demo", "--lookback", "7d", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["purchases"]
+    assert plan["summary"]["savings_usd"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--exact", "--integer"), "--exact and --integer"),
+        (("--lookback", "soon"), "--lookback"),
+        (("--instruments", "spot"), "--instruments"),
+        (("--term", "2"), "--term"),
+        (("--payment", "later"), "--payment"),
+        (("--target-coverage", "120"), "--target-coverage"),
+        (("--custom-commitment", "ri=3"), "--custom-commitment"),
+        (("--gap", "0"), "--gap"),
+        (("--export-model", "model.txt"), "model.txt"),
+    ],
+)
+def test_bad_options_exit_2(
+    run_cli: RunCli, flat_usage: Path, args: tuple[str, ...], expected: str
+) -> None:
+    result = run_cli("recommend", "--usage", str(flat_usage), *args)
+    assert result.exit_code == 2, result.stdout
+    assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_infeasible_policy_names_the_binding_limit(run_cli: RunCli, flat_usage: Path) -> None:
+    result = run_cli("recommend", "--usage", str(flat_usage), "--target-coverage", "95",
+                     "--max-hourly-commitment", "0.01")  # fmt: skip
+    assert result.exit_code == 2
+    assert "hourly" in result.stderr.lower() and "Traceback" not in result.stderr
+
+
+def test_key_without_price_is_named(run_cli: RunCli, tmp_path: Path) -> None:
+    usage = pd.DataFrame(
+        {"hour": pd.date_range("2024-03-01", periods=24, freq="h", tz="UTC"),
+         "account_id": "1", "region": "us-east-1", "instance_type": "m7i.large",
+         "platform": "Linux/UNIX", "tenancy": "Shared", "quantity": 1.0}
+    )  # fmt: skip
+    path = tmp_path / "new.csv"
+    usage.to_csv(path, index=False)
+    result = run_cli("recommend", "--usage", str(path))
+    assert result.exit_code == 2
+    assert "m7i.large" in result.stderr and "pricing" in result.stderr
