@@ -158,6 +158,11 @@ class _HighsMaster:
         self._h = highspy.Highs()
         self._h.setOptionValue("output_flag", False)
         self._h.setOptionValue("random_seed", 0)
+        import os
+        for kv in os.environ.get("CP_HIGHS", "").split(","):
+            if kv:
+                k, v = kv.split("=")
+                self._h.setOptionValue(k, int(v) if v.isdigit() else v)
         n = objective.size
         self._inf = highspy.kHighsInf
         self._h.addVars(n, _finite(col_lower, self._inf), _finite(col_upper, self._inf))
@@ -192,7 +197,11 @@ class _HighsMaster:
             _finite(col_upper, self._inf),
         )
         self._h.setOptionValue("time_limit", float(time_limit) if time_limit else self._inf)
+        _t0 = time.perf_counter()
         self._h.run()
+        import os
+        if os.environ.get("CP_DEBUG"):
+            print("master", self._h.getNumRow(), self._h.getNumNz(), self._h.getInfo().simplex_iteration_count, round(time.perf_counter() - _t0, 3), flush=True)
         status = self._h.getModelStatus()
         kinds = self._highspy.HighsModelStatus
         if status == kinds.kOptimal:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -45,3 +45,16 @@ def spinner(description: str, *, enabled: bool = True) -> Iterator[None]:
         return
     with Console(stderr=True).status(description):
         yield
+
+
+@contextlib.contextmanager
+def live_status(description: str, *, enabled: bool = True) -> Iterator[Callable[[str], None]]:
+    """Yield ``update(text)`` showing ``description: text`` with a spinner on stderr.
+
+    A no-op when disabled or stderr is not a terminal (machine formats keep stdout clean).
+    """
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _text: None
+        return
+    with Console(stderr=True).status(description) as status:
+        yield lambda text: status.update(f"{description}: {text}")

@@ -12,7 +12,7 @@ import pandas as pd
 from commitopt.catalogs import resolve_catalog
 from commitopt.cli.options import catalog_options, multi_option
 from commitopt.cli.output import emit_frame, emit_mapping, format_option
-from commitopt.cli.progress import spinner
+from commitopt.cli.progress import live_status
 from commitopt.cli.usage_commands import workspace_option
 from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions, recommend
 from commitopt.workspace import Workspace
@@ -290,8 +290,13 @@ def recommend_command(
         ri_instance_type=ri_size,
         lookback_days=days,
     )
-    with spinner("Optimizing the portfolio", enabled=output_format == "table"):
-        run = recommend(frame, catalog, policy, owned=inventory, options=options)
+    with live_status("Optimizing the portfolio", enabled=output_format == "table") as update:
+
+        def progress(iteration: int, lower_usd: float, upper_usd: float) -> None:
+            gap = (upper_usd - lower_usd) / max(abs(upper_usd), 1e-9)
+            update(f"iteration {iteration}, certified gap {100 * gap:.3f} %")
+
+        run = recommend(frame, catalog, policy, owned=inventory, options=options, progress=progress)
     for warning in (*run.problem.warnings, *run.with_plan.warnings):
         click.echo(f"commitopt: warning: {warning}", err=True)
     text = json.dumps(run.portfolio, indent=2, default=str)
