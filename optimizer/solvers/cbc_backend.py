@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from optimizer.solvers.base import LinearProgram, Solution, SolveStatus
-from optimizer.solvers.common import is_integer_program, make_solution
+from optimizer.solvers.common import MIP_RELATIVE_GAP, is_integer_program, make_solution
 from optimizer.solvers.errors import SolverNotInstalledError
 from optimizer.solvers.isolation import import_backend
 
@@ -58,6 +58,7 @@ def solve_cbc(
         pulp,
         mip=integer,
         msg=False,
+        gapRel=MIP_RELATIVE_GAP if integer else None,
         timeLimit=None if time_limit_seconds is None else max(float(time_limit_seconds), 0.0),
         threads=int(threads) if threads is not None else 1,
         options=[f"randomCbcSeed {RANDOM_SEED}"],

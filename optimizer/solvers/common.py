@@ -15,6 +15,10 @@ from optimizer.solvers.messages import status_message
 
 IntArray = npt.NDArray[np.intp]
 
+MIP_RELATIVE_GAP: Final = 1e-6
+"""Relative optimality gap at which MIP solvers stop, so backends agree to 1e-6 (HiGHS's own
+default, 1e-4, let HiGHS and CBC differ by 5e-5 on a tiny commitment model)."""
+
 FEASIBILITY_TOLERANCE: Final = 1e-6
 """Largest bound violation, relative to ``1 + |bound|``, of a point still called feasible [1]."""
 

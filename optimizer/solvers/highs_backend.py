@@ -10,7 +10,12 @@ import numpy as np
 import pandas as pd
 
 from optimizer.solvers.base import LinearProgram, Solution, SolveStatus
-from optimizer.solvers.common import csc_matrix, is_integer_program, make_solution
+from optimizer.solvers.common import (
+    MIP_RELATIVE_GAP,
+    csc_matrix,
+    is_integer_program,
+    make_solution,
+)
 from optimizer.solvers.isolation import import_backend
 
 RANDOM_SEED: Final = 0
@@ -83,6 +88,7 @@ def _set_options(
 ) -> None:
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("random_seed", RANDOM_SEED)
+    highs.setOptionValue("mip_rel_gap", MIP_RELATIVE_GAP)
     highs.setOptionValue("threads", int(threads) if threads is not None else 1)
     if time_limit_seconds is not None:
         highs.setOptionValue("time_limit", max(float(time_limit_seconds), 0.0))

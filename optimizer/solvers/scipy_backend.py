@@ -10,7 +10,12 @@ from typing import Any, Final
 import numpy as np
 
 from optimizer.solvers.base import LinearProgram, Solution, SolveStatus
-from optimizer.solvers.common import is_integer_program, make_solution, split_rows
+from optimizer.solvers.common import (
+    MIP_RELATIVE_GAP,
+    is_integer_program,
+    make_solution,
+    split_rows,
+)
 from optimizer.solvers.highs_backend import choose_method
 from optimizer.solvers.isolation import import_backend
 
@@ -52,6 +57,7 @@ def solve_scipy(
     bounds = np.column_stack([lp.col_lower, lp.col_upper])
     started = time.perf_counter()
     if is_integer_program(lp):
+        options["mip_rel_gap"] = MIP_RELATIVE_GAP
         result = optimize.milp(
             lp.objective,
             integrality=np.asarray(lp.integrality, dtype=np.int64),
