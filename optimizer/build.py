@@ -579,17 +579,23 @@ def _offering_rank(frame: pd.DataFrame) -> FloatArray:
     )
 
 
-def _best_ri(candidates: pd.DataFrame) -> pd.DataFrame:
-    """The cheapest offering (lowest level cost per unit) of every column."""
+def _best_ri(candidates: pd.DataFrame, *, by_payment: bool = False) -> pd.DataFrame:
+    """The cheapest offering (lowest level cost per unit) of every column.
+
+    ``by_payment`` keeps the cheapest of every payment option instead: under a cap on upfront
+    cash a dearer offering with less upfront may be the better buy, so dominance by cost alone is
+    no longer exact.
+    """
     if candidates.empty:
         return candidates
+    keys = ["column", "payment_option"] if by_payment else ["column"]
     ranked = candidates.assign(
         _rank=_offering_rank(candidates),
         _class=(candidates["offering_class"] != "standard").astype(int),
     )
-    ranked = ranked.sort_values(["column", "level", "_rank", "_class"], kind="stable")
+    ranked = ranked.sort_values([*keys, "level", "_rank", "_class"], kind="stable")
     return (
-        ranked.drop_duplicates("column", keep="first")
+        ranked.drop_duplicates(keys, keep="first")
         .drop(columns=["_rank", "_class"])
         .reset_index(drop=True)
     )
@@ -634,7 +640,8 @@ def _sp_ratios(catalog: PriceCatalog, keyed: _Keys) -> pd.DataFrame:
 def _best_sp(
     ratios: pd.DataFrame, kind: str, policy: Policy, rate: float
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Best Savings Plans offering of every scope of ``kind``.
+    """Best Savings Plans offering of every scope of ``kind`` (of every scope and payment option
+    when the policy caps upfront cash, as for :func:`_best_ri`).
 
     Returns the chosen (scope, term_years, payment_option) rows, their coverage entries
     (scope, column, ratio) and the scopes whose columns disagree with the choice.
@@ -664,12 +671,13 @@ def _best_sp(
     per_offering["_metric"] = per_offering["_weighted"] / per_offering["covered_usd"].where(
         per_offering["covered_usd"] > 0, 1.0
     )
-    most = per_offering.groupby(scope)["covered_usd"].transform("max")
+    keys = [*scope, "payment_option"] if policy.max_upfront_usd is not None else scope
+    most = per_offering.groupby(keys)["covered_usd"].transform("max")
     eligible = per_offering.loc[per_offering["covered_usd"] >= most * (1 - 1e-9)].copy()
     eligible["_rank"] = _offering_rank(eligible)
     chosen = (
-        eligible.sort_values([*scope, "_metric", "_rank"], kind="stable")
-        .drop_duplicates(scope, keep="first")
+        eligible.sort_values([*keys, "_metric", "_rank"], kind="stable")
+        .drop_duplicates(keys, keep="first")
         .reset_index(drop=True)
     )
     entries = table.merge(chosen[[*scope, *offering]], on=[*scope, *offering], how="inner")
@@ -1065,8 +1073,9 @@ def _new_sp_block(chosen: pd.DataFrame, entries: pd.DataFrame, kind: str, rate: 
         ],
         columns=list(POOL_FIELDS),
     )
-    numbered = chosen[scope].reset_index(names="pool")
-    located = entries.merge(numbered, on=scope, how="inner")
+    offering = [*scope, "term_years", "payment_option"]
+    numbered = chosen[offering].reset_index(names="pool")
+    located = entries.merge(numbered, on=offering, how="inner")
     share = chosen["payment_option"].map(SP_UPFRONT_SHARE).to_numpy(dtype=np.float64)
     term_years = chosen["term_years"].to_numpy(dtype=np.int64)
     term_hours = np.where(term_years == 3, TERM_HOURS[3], TERM_HOURS[1])
@@ -1299,7 +1308,10 @@ def build_problem(
         if not enabled:
             blocks.append(_empty_block())
         elif kind == RI_POOL:
-            best = _best_ri(_ri_candidates(catalog, columns, policy, rate))
+            best = _best_ri(
+                _ri_candidates(catalog, columns, policy, rate),
+                by_payment=policy.max_upfront_usd is not None,
+            )
             blocks.append(_new_ri_block(best, columns) if len(best) else _empty_block())
         else:
             chosen, entries, flagged = _best_sp(ratios, kind, policy, rate)

@@ -328,6 +328,26 @@ def test_dominated_offerings_are_dropped() -> None:
     assert (problem.pools["platform"] == WINDOWS).sum() == 0
 
 
+def test_an_upfront_cap_keeps_the_best_offering_of_every_payment_option() -> None:
+    # Under a cap on upfront cash the cheapest offering (3-year All Upfront) no longer dominates
+    # the others: a dearer one with less upfront may be the better buy within the cap.
+    usage = usage_table(M5_FLEET)
+    capped = Policy(terms_years=(1, 3), payment_options=ALL_PAYMENTS, max_upfront_usd=100.0)
+    problem = build_problem(usage, CATALOG, capped)
+    pools = problem.pools
+    family = pools.loc[(pools["kind"] == RI_POOL) & pools["size_flexible"].astype(bool)]
+    assert {"No Upfront", "All Upfront"} <= set(family["payment_option"])  # all the catalog has
+    assert family["payment_option"].is_unique
+    ec2 = pools.loc[pools["kind"] == EC2_SP_POOL]
+    assert {"No Upfront", "All Upfront"} <= set(ec2["payment_option"])
+    assert ec2["payment_option"].is_unique
+    coverage = problem.coverage.toarray()
+    for pool in ec2.index:  # each pool covers at its own offering's ratio
+        offering = (int(pools.at[pool, "term_years"]), str(pools.at[pool, "payment_option"]))
+        assert coverage[pool].max() > 0, offering
+    assert len(set(coverage[ec2.index, 0].round(12))) == len(ec2)
+
+
 def test_one_year_no_upfront_is_kept_when_it_is_the_only_choice() -> None:
     problem = build_problem(usage_table(M5_FLEET), CATALOG, Policy())
     family = pool_index(problem, RI_POOL, size_flexible=True)
