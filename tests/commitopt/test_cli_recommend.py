@@ -128,3 +128,23 @@ def test_key_without_price_is_named(run_cli: RunCli, tmp_path: Path) -> None:
     result = run_cli("recommend", "--usage", str(path))
     assert result.exit_code == 2
     assert "m7i.large" in result.stderr and "pricing" in result.stderr
+
+
+def test_all_zero_lookback_is_named(run_cli: RunCli, tmp_path: Path) -> None:
+    usage = pd.DataFrame(
+        {"hour": pd.date_range("2024-03-01", periods=24, freq="h", tz="UTC"),
+         "account_id": "1", "region": "us-east-1", "instance_type": "m4.large",
+         "platform": "Linux/UNIX", "tenancy": "Shared", "quantity": 0.0}
+    )  # fmt: skip
+    path = tmp_path / "idle.csv"
+    usage.to_csv(path, index=False)
+    result = run_cli("recommend", "--usage", str(path))
+    assert result.exit_code == 2
+    assert "lookback has no usage" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_solver_choice_and_export(run_cli: RunCli, flat_usage: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model.mps"
+    plan = _recommend(run_cli, flat_usage, "--solver", "glop", "--export-model", str(model))
+    assert plan["summary"]["optimizer"]["solver"] == "glop"
+    assert "ROWS" in model.read_text()
