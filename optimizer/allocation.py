@@ -433,6 +433,154 @@ def _run_block(
     return residual, value
 
 
+@dataclass(frozen=True, eq=False)
+class PricedTerms:
+    """Group sums of a dual solution whose last stage's prices were fixed in advance.
+
+    Attributes
+    ----------
+    column_value
+        Columns × groups: ``Σ_{t∈g} W_tg d_tj (1 − π_tj)`` [USD].
+    capacity_credit
+        Units × groups: ``Σ_{t∈g} W_tg C_tu μ_tu`` [USD].
+    unit_value
+        Patterns × units × groups: ``Σ_{t∈g} W_tg pattern_p(t) μ_tu`` [USD per unit].
+    """
+
+    column_value: FloatArray
+    capacity_credit: FloatArray
+    unit_value: FloatArray
+
+
+def priced_terms(
+    problem: CommitmentProblem,
+    units: FloatArray,
+    last_prices: list[FloatArray],
+    group_weight: FloatArray,
+) -> list[PricedTerms]:
+    """Greedy at ``units``, then one dual per price of the last stage, summed over groups.
+
+    With the prices ``μ`` of the last stage's units fixed (any values ≥ 0), the reverse pass
+    still yields a dual-feasible ``(π, μ)``: each earlier stage prices its capacity against what
+    later stages make of its leftovers. Its bound therefore splits into independent pieces for
+    the connected components of columns that the earlier stages link (the cutting planes'
+    disaggregated cuts).
+
+    Parameters
+    ----------
+    problem
+        The reduced problem.
+    units
+        Quantity of each offer [units].
+    last_prices
+        Each: last-stage units × periods of fixed capacity prices [USD per unit-hour].
+    group_weight
+        Periods × groups: weight of each period in each group's sum [h].
+    """
+    info = structure(problem)
+    capacity = unit_capacity(problem, np.asarray(units, dtype=np.float64))
+    n_groups = group_weight.shape[1]
+    n_patterns = info.patterns.shape[1]
+    blocks = _blocks(problem.n_periods, problem.n_columns)
+
+    def work(rows: slice) -> list[tuple[FloatArray, FloatArray, FloatArray]]:
+        demand = info.demand_t[:, rows]
+        cap = capacity[:, rows]
+        leftovers = _forward_leftovers(demand, cap, info.stages)
+        weight = group_weight[rows]
+        out = []
+        for fixed in last_prices:
+            value, price = _reverse_fixed(info, leftovers, fixed[:, rows], demand.shape)
+            np.subtract(1.0, value, out=value)
+            value *= demand
+            column_value = value @ weight
+            credit = (cap * price) @ weight
+            per_pattern = np.stack(
+                [price @ (weight * info.patterns[rows, p][:, None]) for p in range(n_patterns)]
+            )
+            out.append((column_value, credit, per_pattern))
+        return out
+
+    if len(blocks) > 1 and THREADS > 1:
+        with ThreadPoolExecutor(max_workers=THREADS) as executor:
+            parts = list(executor.map(work, blocks))
+    else:
+        parts = [work(rows) for rows in blocks]
+    results = []
+    for index in range(len(last_prices)):
+        column_value = np.zeros((problem.n_columns, n_groups))
+        credit = np.zeros((info.n_units, n_groups))
+        unit_value = np.zeros((n_patterns, info.n_units, n_groups))
+        for part in parts:
+            column_value += part[index][0]
+            credit += part[index][1]
+            unit_value += part[index][2]
+        results.append(PricedTerms(column_value, credit, unit_value))
+    return results
+
+
+def _forward_leftovers(
+    demand: FloatArray, capacity: FloatArray, stages: tuple[_Stage, ...]
+) -> list[FloatArray]:
+    """The greedy pass of :func:`_run_block`: the demand each stage leaves, per stage."""
+    residual = np.array(demand, copy=True)
+    leftovers: list[FloatArray] = []
+    for stage in stages:
+        arriving = residual[stage.columns]
+        ratios = stage.ratios[:, None]
+        cap = capacity[stage.units]
+        if stage.single:
+            covered = np.minimum(arriving, cap / ratios)
+        else:
+            need = arriving * ratios
+            before = np.cumsum(need, axis=0)
+            before -= need
+            before -= before[stage.starts][stage.segment]
+            available = cap[stage.segment] - before
+            np.maximum(available, 0.0, out=available)
+            covered = np.minimum(arriving, available / ratios)
+        left = arriving - covered
+        residual[stage.columns] = left
+        leftovers.append(left)
+    return leftovers
+
+
+def _reverse_fixed(
+    info: Structure,
+    leftovers: list[FloatArray],
+    last_price: FloatArray,
+    shape: tuple[int, ...],
+) -> tuple[FloatArray, FloatArray]:
+    """Reverse pass of :func:`_run_block` with the last stage's prices given: column values
+    ``π`` (columns × periods) and unit prices ``μ`` (units × periods)."""
+    stages = info.stages
+    value = np.zeros(shape)
+    prices = np.zeros((info.n_units, shape[1]))
+    for index, (stage, left) in enumerate(zip(reversed(stages), reversed(leftovers), strict=True)):
+        downstream = value[stage.columns]
+        if index == 0:
+            price = last_price
+            candidate = 1.0 - stage.ratios[:, None] * price[stage.segment]
+            value[stage.columns] = np.maximum(downstream, candidate)
+        elif stage.single:
+            binding = left > 0.0
+            price = np.where(binding, (1.0 - downstream) / stage.ratios[:, None], 0.0)
+            value[stage.columns] = np.where(binding, downstream, 1.0)
+        else:
+            binding = left > 0.0
+            width = stage.columns.size
+            position = np.where(binding, np.arange(width)[:, None], width)
+            first = np.minimum.reduceat(position, stage.starts, axis=0)
+            is_binding = first < width
+            first = np.minimum(first, width - 1)
+            at_margin = np.take_along_axis(downstream, first, axis=0)
+            price = np.where(is_binding, (1.0 - at_margin) / stage.ratios[first], 0.0)
+            candidate = 1.0 - stage.ratios[:, None] * price[stage.segment]
+            value[stage.columns] = np.maximum(downstream, candidate)
+        prices[stage.units] = price
+    return value, prices
+
+
 def _blocks(n_periods: int, n_columns: int) -> list[slice]:
     """Period slices of about :data:`BLOCK_BYTES` each."""
     size = max(64, BLOCK_BYTES // (8 * max(n_columns, 1)))
@@ -579,10 +727,12 @@ def _split_units(
 __all__ = [
     "Billing",
     "Evaluation",
+    "PricedTerms",
     "Structure",
     "bill",
     "cvar_weights",
     "evaluate",
+    "priced_terms",
     "scenario_costs",
     "structure",
     "unit_capacity",

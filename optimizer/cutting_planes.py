@@ -48,12 +48,14 @@ from typing import Any, Final, Protocol
 import numpy as np
 import scipy.sparse as sp
 from scipy.cluster.vq import kmeans2
+from scipy.sparse.csgraph import connected_components
 
 from optimizer.allocation import (
     Billing,
     Structure,
     bill,
     cvar_weights,
+    priced_terms,
     scenario_costs,
     structure,
 )
@@ -62,7 +64,7 @@ from optimizer.result import OptimizationResult, OptimizationStatus
 
 ProgressCallback = Callable[[int, float, float], None]
 
-GROUPS: Final = 24
+GROUPS: Final = 6
 """Target number of period groups (epigraph variables) over all scenarios."""
 FEATURES: Final = 12
 """Dimensions of the random projection the period clustering works on."""
@@ -85,6 +87,12 @@ CUT_AGE: Final = 8
 """Cuts slack for this many iterations are dropped from the master."""
 STALL_ITERATIONS: Final = 12
 """Iterations without progress after which the loop stops."""
+PRICE_SLOTS: Final = 2
+"""Prices of the last stage (the Compute SP) kept for the disaggregated cuts."""
+DISAGGREGATE: Final = True
+"""Add the per-component cuts at fixed last-stage prices (see :class:`_Split`)."""
+MAX_PIECES: Final = 200_000
+"""Most piece columns (groups × components × slots) before the disaggregated cuts are skipped."""
 
 
 class _Master(Protocol):
@@ -126,6 +134,7 @@ class _Layout:
     coverage: bool
     cvar: bool
     n_scenarios: int
+    n_pieces: int = 0
 
     @property
     def z(self) -> int:
@@ -144,8 +153,12 @@ class _Layout:
         return self.phi + (self.n_groups if self.coverage else 0)
 
     @property
-    def n_columns(self) -> int:
+    def pieces(self) -> int:
         return self.eta + (1 + self.n_scenarios if self.cvar else 0)
+
+    @property
+    def n_columns(self) -> int:
+        return self.pieces + self.n_pieces
 
 
 class _HighsMaster:
@@ -158,11 +171,6 @@ class _HighsMaster:
         self._h = highspy.Highs()
         self._h.setOptionValue("output_flag", False)
         self._h.setOptionValue("random_seed", 0)
-        import os
-        for kv in os.environ.get("CP_HIGHS", "").split(","):
-            if kv:
-                k, v = kv.split("=")
-                self._h.setOptionValue(k, int(v) if v.isdigit() else v)
         n = objective.size
         self._inf = highspy.kHighsInf
         self._h.addVars(n, _finite(col_lower, self._inf), _finite(col_upper, self._inf))
@@ -197,11 +205,7 @@ class _HighsMaster:
             _finite(col_upper, self._inf),
         )
         self._h.setOptionValue("time_limit", float(time_limit) if time_limit else self._inf)
-        _t0 = time.perf_counter()
         self._h.run()
-        import os
-        if os.environ.get("CP_DEBUG"):
-            print("master", self._h.getNumRow(), self._h.getNumNz(), self._h.getInfo().simplex_iteration_count, round(time.perf_counter() - _t0, 3), flush=True)
         status = self._h.getModelStatus()
         kinds = self._highspy.HighsModelStatus
         if status == kinds.kOptimal:
@@ -509,6 +513,75 @@ def reduced_problem(problem: CommitmentProblem, labels: IntArray) -> CommitmentP
 
 
 @dataclass(frozen=True)
+class _Split:
+    """Components of columns linked by the stages before the last (the Compute SP).
+
+    With the last stage's capacity prices fixed, the hourly dual bound is a sum of one piece per
+    component plus the last stage's capacity term, so each (group, component, price) gets its
+    own epigraph variable, bounded by sparse cuts in that component's few classes.
+    """
+
+    last_units: IntArray
+    n_blocks: int
+    column_block: sp.csr_array
+    unit_block: sp.csr_array
+    class_block: sp.csr_array
+    block_of_class: IntArray
+    last_classes: IntArray
+    group_weight: FloatArray
+
+
+def _split(
+    problem: CommitmentProblem,
+    info: Structure,
+    class_unit: IntArray,
+    groups: IntArray,
+    n_groups: int,
+    n_classes: int,
+) -> _Split | None:
+    """The components, or ``None`` when the problem does not split (one stage or one block)."""
+    stages = info.stages
+    if len(stages) < 2:
+        return None
+    n_columns = problem.n_columns
+    source = np.concatenate([stage.columns for stage in stages[:-1]])
+    target = np.concatenate([stage.columns[stage.starts][stage.segment] for stage in stages[:-1]])
+    graph = sp.csr_array((np.ones(source.size), (source, target)), shape=(n_columns, n_columns))
+    n_blocks, block_of_column = connected_components(graph, directed=False)
+    if n_blocks < 2 or n_groups * n_blocks * PRICE_SLOTS > MAX_PIECES:
+        return None
+    first_column = np.zeros(info.n_units, dtype=np.intp)
+    for stage in stages:
+        first_column[stage.units] = stage.columns[stage.starts]
+    last_units = stages[-1].units
+    block_of_unit = block_of_column[first_column].astype(np.intp)
+    block_of_unit[last_units] = -1
+    inner = np.flatnonzero(block_of_unit >= 0)
+    block_of_class = block_of_unit[class_unit]
+    keep = np.flatnonzero(block_of_class >= 0)
+    weight = problem.period_weight * problem.period_discount
+    group_weight = np.zeros((problem.n_periods, n_groups))
+    group_weight[np.arange(problem.n_periods), groups] = weight
+    return _Split(
+        last_units=last_units,
+        n_blocks=int(n_blocks),
+        column_block=sp.csr_array(
+            (np.ones(n_columns), (block_of_column, np.arange(n_columns))),
+            shape=(n_blocks, n_columns),
+        ),
+        unit_block=sp.csr_array(
+            (np.ones(inner.size), (block_of_unit[inner], inner)), shape=(n_blocks, info.n_units)
+        ),
+        class_block=sp.csr_array(
+            (np.ones(keep.size), (block_of_class[keep], keep)), shape=(n_blocks, n_classes)
+        ),
+        block_of_class=block_of_class,
+        last_classes=np.flatnonzero(block_of_class < 0),
+        group_weight=group_weight,
+    )
+
+
+@dataclass(frozen=True)
 class _Setup:
     """Fixed data of one run."""
 
@@ -623,6 +696,75 @@ def _cut_rows(layout: _Layout, coefficients: FloatArray, first: int) -> sp.csr_a
     group = np.repeat(np.arange(n_groups), np.diff(matrix.indptr))
     indices[~on_class] = first + group[~on_class]
     return sp.csr_array((matrix.data, indices, matrix.indptr), shape=(n_groups, layout.n_columns))
+
+
+def _piece_cuts(
+    setup: _Setup,
+    split: _Split,
+    term: Any,
+    units: FloatArray,
+    slot: int,
+    current: FloatArray | None,
+) -> tuple[sp.csr_array, FloatArray, FloatArray]:
+    """Rows ``θ_gbs + coef·z_b ≥ intercept`` for every (group, component) whose piece at
+    ``units`` is above the master's current ``θ_gbs`` (all of them without one)."""
+    layout = setup.layout
+    n_groups, n_blocks = layout.n_groups, split.n_blocks
+    value = split.column_block @ term.column_value - split.unit_block @ term.capacity_credit
+    coefficients = term.unit_value[setup.class_pattern, setup.class_unit, :]  # classes × groups
+    z = _class_units(setup, units)
+    inner = np.flatnonzero(split.block_of_class >= 0)
+    coefficients[split.last_classes] = 0.0
+    intercept = value + split.class_block @ (coefficients * z[:, None])  # blocks × groups
+    first = layout.pieces + slot * n_groups * n_blocks
+    theta = first + np.arange(n_groups)[None, :] * n_blocks + np.arange(n_blocks)[:, None]
+    accept = value > 1e-9 * (1.0 + np.abs(value))
+    if current is not None:
+        now = current[theta]
+        accept &= value > now + 1e-9 * (1.0 + np.abs(value))
+    block, group = np.nonzero(accept)
+    if block.size == 0:
+        return sp.csr_array((0, layout.n_columns)), np.zeros(0), np.zeros(0)
+    row_of = np.full((n_blocks, n_groups), -1, dtype=np.intp)
+    row_of[block, group] = np.arange(block.size)
+    class_rows = row_of[split.block_of_class[inner][:, None], np.arange(n_groups)[None, :]]
+    class_values = coefficients[inner]
+    class_cols = np.broadcast_to((layout.z + inner)[:, None], class_rows.shape)
+    mask = (class_rows >= 0) & (class_values != 0.0)
+    rows = np.concatenate([np.arange(block.size), class_rows[mask]])
+    cols = np.concatenate([theta[block, group], class_cols[mask]])
+    vals = np.concatenate([np.ones(block.size), class_values[mask]])
+    matrix = sp.csr_array((vals, (rows, cols)), shape=(block.size, layout.n_columns))
+    return matrix, intercept[block, group], np.full(block.size, np.inf)
+
+
+def _link_cuts(
+    setup: _Setup, split: _Split, term: Any, units: FloatArray, slot: int
+) -> tuple[sp.csr_array, FloatArray, FloatArray]:
+    """Rows ``θ_g − Σ_b θ_gbs + coef·z_last ≥ −owned credit``: the group's bound at this
+    slot's last-stage prices."""
+    layout = setup.layout
+    n_groups, n_blocks = layout.n_groups, split.n_blocks
+    last = split.last_classes
+    coefficients = term.unit_value[setup.class_pattern[last], setup.class_unit[last], :]
+    z = _class_units(setup, units)[last]
+    credit = term.capacity_credit[split.last_units].sum(axis=0)
+    owned = credit - coefficients.T @ z
+    first = layout.pieces + slot * n_groups * n_blocks
+    group = np.arange(n_groups)
+    rows = np.concatenate([group, np.repeat(group, n_blocks), np.repeat(group, last.size)])
+    cols = np.concatenate(
+        [
+            layout.theta + group,
+            first + np.arange(n_groups * n_blocks),
+            np.tile(layout.z + last, n_groups),
+        ]
+    )
+    vals = np.concatenate(
+        [np.ones(n_groups), -np.ones(n_groups * n_blocks), coefficients.T.reshape(-1)]
+    )
+    matrix = sp.csr_array((vals, (rows, cols)), shape=(n_groups, layout.n_columns))
+    return matrix, -owned, np.full(n_groups, np.inf)
 
 
 def _within(problem: CommitmentProblem, units: FloatArray) -> bool:
@@ -757,7 +899,9 @@ def _solve(
 
     coverage_floor = problem.coverage_lower > 0.0
     cvar = problem.cvar_weight > 0.0
-    layout = _Layout(n_offers, n_classes, n_groups, coverage_floor, cvar, n_scenarios)
+    split = _split(problem, info, class_unit, groups, n_groups, n_classes) if DISAGGREGATE else None
+    n_pieces = 0 if split is None else n_groups * split.n_blocks * PRICE_SLOTS
+    layout = _Layout(n_offers, n_classes, n_groups, coverage_floor, cvar, n_scenarios, n_pieces)
     group_matrix = sp.csr_array(
         (np.ones(problem.n_periods), (groups, np.arange(problem.n_periods))),
         shape=(n_groups, problem.n_periods),
@@ -788,7 +932,9 @@ def _solve(
         )
     if cvar:
         objective[layout.eta] = problem.cvar_weight
-        objective[layout.eta + 1 :] = problem.cvar_weight * probability / (1.0 - problem.cvar_alpha)
+        objective[layout.eta + 1 : layout.pieces] = (
+            problem.cvar_weight * probability / (1.0 - problem.cvar_alpha)
+        )
         col_lower[layout.eta] = -np.inf
     master, backend = _make_master(objective, col_lower, col_upper, solver)
 
@@ -856,21 +1002,66 @@ def _solve(
     cut_lower = np.zeros(0)
     cut_upper = np.zeros(0)
     cut_seen = np.zeros(0, dtype=np.intp)
+    cut_slot = np.zeros(0, dtype=np.intp)
+    slot_prices: list[FloatArray | None] = [None] * PRICE_SLOTS
+    next_slot = 0
+    last_x: FloatArray | None = None
     best: _Point | None = None
     upper_bound = float("inf")
     lower_bound = float("-inf")
     billings = 0
 
-    def add_point(units: FloatArray, iteration: int) -> _Point:
-        nonlocal best, upper_bound, billings, cut_lower, cut_upper, cut_seen
-        point = _bill_point(setup, units, _within(problem, units))
-        billings += 1
-        rows, lo, hi = _cuts(setup, point)
+    def append_rows(
+        rows: sp.csr_array, lo: FloatArray, hi: FloatArray, seen: int, slot: int
+    ) -> None:
+        nonlocal cut_lower, cut_upper, cut_seen, cut_slot
+        if lo.size == 0:
+            return
         master.add_rows(rows, lo, hi)
         cut_lower = np.concatenate([cut_lower, lo])
         cut_upper = np.concatenate([cut_upper, hi])
-        cut_seen = np.concatenate([cut_seen, np.full(lo.size, iteration, dtype=np.intp)])
-        if point.feasible and point.objective < upper_bound:
+        cut_seen = np.concatenate([cut_seen, np.full(lo.size, seen, dtype=np.intp)])
+        cut_slot = np.concatenate([cut_slot, np.full(lo.size, slot, dtype=np.intp)])
+
+    def drop_rows(drop: IntArray) -> None:
+        nonlocal cut_lower, cut_upper, cut_seen, cut_slot
+        if drop.size == 0:
+            return
+        master.delete_rows(n_static + drop)
+        keep = np.ones(cut_seen.size, dtype=bool)
+        keep[drop] = False
+        cut_lower, cut_upper = cut_lower[keep], cut_upper[keep]
+        cut_seen, cut_slot = cut_seen[keep], cut_slot[keep]
+
+    def add_point(units: FloatArray, iteration: int) -> _Point:
+        nonlocal best, upper_bound, billings, next_slot
+        point = _bill_point(setup, units, _within(problem, units))
+        billings += 1
+        rows, lo, hi = _cuts(setup, point)
+        append_rows(rows, lo, hi, iteration, -1)
+        improved = point.feasible and point.objective < upper_bound
+        if split is not None:
+            fresh = -1
+            if improved or all(price is None for price in slot_prices):
+                fresh = next_slot
+                next_slot = (next_slot + 1) % PRICE_SLOTS
+                drop_rows(np.flatnonzero(cut_slot == fresh))
+                slot_prices[fresh] = np.array(point.billing.unit_price[split.last_units])
+            active = [k for k, price in enumerate(slot_prices) if price is not None]
+            terms = priced_terms(
+                problem,
+                units,
+                [slot_prices[k] for k in active],  # type: ignore[misc]
+                split.group_weight,
+            )
+            for k, term in zip(active, terms, strict=True):
+                current = None if (k == fresh or last_x is None) else last_x
+                rows, lo, hi = _piece_cuts(setup, split, term, point.units, k, current)
+                append_rows(rows, lo, hi, iteration, k)
+                if k == fresh:
+                    rows, lo, hi = _link_cuts(setup, split, term, point.units, k)
+                    append_rows(rows, lo, hi, np.iinfo(np.intp).max // 2, k)
+        if improved:
             upper_bound = point.objective
             best = point
         return point
@@ -879,12 +1070,14 @@ def _solve(
         return None if deadline is None else max(deadline - time.perf_counter(), 0.0)
 
     def solve_master(box: tuple[FloatArray, FloatArray] | None, iteration: int) -> _Solved:
-        nonlocal cut_lower, cut_upper, cut_seen
+        nonlocal cut_lower, cut_upper, cut_seen, last_x
         lo, hi = col_lower, col_upper
         if box is not None:
             lo, hi = col_lower.copy(), col_upper.copy()
             lo[:n_offers], hi[:n_offers] = box
         solved = master.solve(lo, hi, time_left())
+        if solved.status == "optimal":
+            last_x = solved.x
         if solved.status == "optimal" and cut_lower.size:
             activity = solved.rows[n_static:]
             scale = 1e-6 * (1.0 + np.abs(np.where(np.isfinite(cut_lower), cut_lower, cut_upper)))
@@ -994,10 +1187,7 @@ def _solve(
         # Forget cuts that stayed slack for a while.
         old = np.flatnonzero(cut_seen < iteration - CUT_AGE)
         if old.size > cut_seen.size // 4:
-            master.delete_rows(n_static + old)
-            keep = np.ones(cut_seen.size, dtype=bool)
-            keep[old] = False
-            cut_lower, cut_upper, cut_seen = cut_lower[keep], cut_upper[keep], cut_seen[keep]
+            drop_rows(old)
         history.append((lower_bound, upper_bound))
         if progress is not None:
             progress(iteration, lower_bound, upper_bound)
