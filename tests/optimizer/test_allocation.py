@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimizer.allocation import bill, cvar_weights, evaluate, structure
+from optimizer.allocation import bill, cvar_weights, evaluate, priced_terms, structure
 from optimizer.problem import COMPUTE_SP_POOL, EC2_SP_POOL, RI_POOL
 from tests.optimizer.tiny import (
     make_problem,
     one_pool_problem,
+    random_problem,
     random_tiny_problem,
     solve_lp,
 )
@@ -195,3 +196,39 @@ def test_bill_matches_evaluate() -> None:
 def test_wrong_number_of_units() -> None:
     with pytest.raises(ValueError, match="one value per offer"):
         evaluate(one_pool_problem([1.0, 2.0], 0.3), np.zeros(2))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_priced_terms_own_prices_give_the_billing_bound(seed: int) -> None:
+    problem = random_problem(48, 9, seed)
+    info = structure(problem)
+    rng = np.random.default_rng(seed)
+    units = rng.uniform(0.0, 3.0, problem.n_offers)
+    billing = bill(problem, units)
+    last = info.stages[-1].units
+    groups = np.arange(problem.n_periods) % 3
+    weight = np.zeros((problem.n_periods, 3))
+    wf = problem.period_weight * problem.period_discount
+    weight[np.arange(problem.n_periods), groups] = wf
+    (term,) = priced_terms(problem, units, [billing.unit_price[last]], weight)
+    bound = wf * (problem.demand_usd.sum(axis=1) - billing.demand_value - billing.capacity_credit)
+    expected = np.bincount(groups, weights=bound, minlength=3)
+    got = term.column_value.sum(axis=0) - term.capacity_credit.sum(axis=0)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_priced_terms_any_prices_bound_the_lp_from_below(seed: int) -> None:
+    problem = random_problem(24, 6, seed)
+    info = structure(problem)
+    rng = np.random.default_rng(100 + seed)
+    units = rng.uniform(0.0, 3.0, problem.n_offers)
+    last = info.stages[-1].units
+    weight = (problem.period_weight * problem.period_discount)[:, None].copy()
+    prices = [rng.uniform(0.0, 2.0, (last.size, problem.n_periods)) for _ in range(3)]
+    lp = solve_lp(problem, fixed_units=units).objective_usd
+    costs = problem.offers["objective_usd_per_unit"].to_numpy(dtype=np.float64)
+    constant = costs @ units + problem.owned_cost_usd + problem.uncoverable_cost_usd
+    for term in priced_terms(problem, units, prices, weight):
+        on_demand = float(term.column_value.sum() - term.capacity_credit.sum())
+        assert constant + on_demand <= lp + 1e-7 * abs(lp)

@@ -228,3 +228,32 @@ def test_scaling_demand_scales_units_in_one_pool(seed: int, factor: float) -> No
     base = solve_cutting_planes(one_pool_problem(spend, 0.37), tolerance=1e-10)
     scaled = solve_cutting_planes(one_pool_problem(spend * factor, 0.37), tolerance=1e-10)
     assert scaled.units[0] == pytest.approx(factor * base.units[0], rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_disaggregated_cuts_certify_against_exact_lp(seed: int) -> None:
+    # Families (RI + EC2 SP blocks) coupled by a Compute SP: the split is used.
+    problem = random_problem(96, 9, seed)
+    result, exact = _check_certificate(problem, tolerance=1e-6)
+    from optimizer.allocation import structure
+
+    info = structure(problem)
+    split = cutting_planes._split(
+        problem,
+        info,
+        info.unit_of_offer[info.unit_of_offer >= 0],
+        np.zeros(problem.n_periods, dtype=np.intp),
+        1,
+        int((info.unit_of_offer >= 0).sum()),
+    )
+    assert split is not None and split.n_blocks >= 2
+    assert result.lower_bound_usd <= exact + 1e-7 * abs(exact)
+
+
+def test_without_disaggregated_cuts_same_certificate(monkeypatch: pytest.MonkeyPatch) -> None:
+    problem = random_problem(96, 9, 5)
+    monkeypatch.setattr(cutting_planes, "DISAGGREGATE", False)
+    plain, _ = _check_certificate(problem, tolerance=1e-6)
+    monkeypatch.setattr(cutting_planes, "DISAGGREGATE", True)
+    split, _ = _check_certificate(problem, tolerance=1e-6)
+    assert split.objective_usd == pytest.approx(plain.objective_usd, rel=2e-6)
