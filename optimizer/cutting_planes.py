@@ -68,6 +68,8 @@ GROUPS: Final = 6
 """Target number of period groups (epigraph variables) over all scenarios."""
 FEATURES: Final = 12
 """Dimensions of the random projection the period clustering works on."""
+KMEANS_PLUS_PLUS: Final = 64
+"""Most clusters seeded by k-means++ (more are seeded with random periods)."""
 SEED: Final = 20_240_501
 """Seed of the clustering (results are deterministic)."""
 SERIOUS_STEP: Final = 0.1
@@ -398,7 +400,9 @@ def period_groups(
             data = features[members]
             spread = data.std(axis=0)
             data = data / np.where(spread > 0, spread, 1.0)
-            _, labels = kmeans2(data, k, seed=rng, minit="++", iter=20)
+            # k-means++ seeding is quadratic in k; random points seed the many-cluster runs.
+            minit = "++" if k <= KMEANS_PLUS_PLUS else "points"
+            _, labels = kmeans2(data, k, seed=rng, minit=minit, iter=20)
         _, labels = np.unique(labels, return_inverse=True)
         groups[members] = next_group + labels
         next_group += int(labels.max()) + 1
@@ -640,11 +644,12 @@ def _bill_point(setup: _Setup, units: FloatArray, feasible_bounds: bool) -> _Poi
 def _class_coefficients(setup: _Setup, weights: FloatArray, billing: Billing) -> FloatArray:
     """Groups × classes: Σ_{t∈g} pattern_c(t) weights_t μ[unit_c, t]."""
     coefficients = np.zeros((setup.group_matrix.shape[0], setup.class_unit.size))
+    dense_groups = np.asarray(setup.group_matrix.T.todense())  # periods × groups
     for pattern in np.unique(setup.class_pattern):
         classes = np.flatnonzero(setup.class_pattern == pattern)
-        scaled = billing.unit_price * (weights * setup.info.patterns[:, pattern])[None, :]
-        per_unit = np.asarray(setup.group_matrix @ scaled.T)  # groups × units
-        coefficients[:, classes] = per_unit[:, setup.class_unit[classes]]
+        weighted = dense_groups * (weights * setup.info.patterns[:, pattern])[:, None]
+        per_unit = billing.unit_price @ weighted  # units × groups
+        coefficients[:, classes] = per_unit[setup.class_unit[classes]].T
     return coefficients
 
 
