@@ -20,6 +20,15 @@ Choices (see DESIGN.md "Measured here"):
 - warm start: a quantile heuristic (each pool, in order, commits up to the weighted quantile of
   the capacity it would use where a unit pays for itself) and the all-lower-bounds plan give the
   first cuts;
+- disaggregated cuts: with the capacity prices of the last stage (the Compute SP) fixed, the
+  hourly dual bound splits into one piece per component of columns linked by the earlier
+  pools (a region and family with its RIs and EC2 Instance SP), plus the last stage's capacity
+  term. Each (group, component, price slot) gets its own epigraph variable, bounded by sparse
+  cuts in that component's few offers; a link row per (group, slot) bounds ``θ_g`` by their sum
+  minus the Compute SP's priced capacity. Any fixed prices give a valid bound (weak duality,
+  :func:`optimizer.allocation.priced_terms`); the slots hold the prices of the latest best
+  plans, so the model is nearly exact around the optimum and the lower bound closes in a few
+  iterations instead of hundreds;
 - stabilisation: a box trust region around the best plan so far (expanded after good steps,
   shrunk after repeated bad ones); the lower bound comes from the master without the box;
 - the master is solved with HiGHS through highspy incrementally (cuts added, bounds changed,
@@ -616,6 +625,9 @@ def _bill_point(setup: _Setup, units: FloatArray, feasible_bounds: bool) -> _Poi
     """Bill ``units`` and compute the objective (greedy, the upper bound)."""
     problem = setup.problem
     billing = bill(problem, units)
+    # Keep only what the cuts and the result read: the points outlive the billing.
+    empty = np.zeros((0, 0))
+    billing = replace(billing, unit_capacity=empty, unit_used=empty, unit_covered=empty)
     costs = problem.offers["objective_usd_per_unit"].to_numpy(dtype=np.float64)
     commitment = float(costs @ units) + problem.owned_cost_usd
     scenario_cost = scenario_costs(problem, commitment, setup.wf * billing.uncovered_total)
