@@ -1,0 +1,198 @@
+"""``commitopt forecast``: future usage per week or month, P5 / P50 / P95 over sampled paths."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from commitopt.catalogs import local_catalog_path, resolve_catalog
+from commitopt.cli.options import catalog_options
+from commitopt.cli.output import emit_frame, format_option
+from commitopt.cli.progress import spinner
+from commitopt.cli.recommend_command import parse_lookback_days
+from commitopt.cli.usage_commands import workspace_option
+from commitopt.workspace import Workspace
+from pricing.catalog import PriceCatalog
+from pricing.errors import CommitoptInputError
+from scenarios.forecast import HOURS_PER_WEEK, MIN_WEEKS, forecast
+from usage.readers import read_usage
+from usage.synthetic import demo_usage
+from usage.table import UsageMatrix, to_matrix
+
+DEMO_DAYS = 120
+_SHORT = {"instance_hours": "inst-h", "normalized_units": "NU", "on_demand_usd": "OD USD"}
+_HORIZON_UNITS = {"": 24, "h": 1, "d": 24, "w": 168, "mo": 730, "m": 730, "y": 8760}
+
+FORECAST_EPILOG = """
+\b
+Examples:
+  commitopt forecast --demo
+  commitopt forecast --usage cur-2025-*.parquet --lookback 90d --horizon 1y --by month
+  commitopt forecast --horizon 26w --by week --paths 1000 --seed 7 --format csv
+  commitopt forecast --level family --catalog prices.parquet --format json
+\b
+Without --usage the workspace's usage is used; --demo uses a synthetic 120-day history.
+The model: a damped Theil-Sen trend on weekly levels (per key, or per family in normalized
+units) times whole weeks of the lookback drawn at random (a block bootstrap). Durations:
+h, d, w, mo (730 h), y (8,760 h); a bare number is days. Spend is on-demand-equivalent:
+every instance-hour at its on-demand rate, before any commitment.
+"""
+
+
+def parse_horizon_hours(text: str) -> int:
+    """``1y``, ``26w``, ``90d``, ``6mo``, ``720h`` or a bare number of days → hours (> 0)."""
+    match = re.fullmatch(r"\s*([-+]?\d+(?:\.\d+)?)\s*(mo|[hdwmy]?)\s*", text.lower())
+    if not match:
+        raise CommitoptInputError(
+            f"--horizon {text!r} is not a duration; write e.g. 1y, 26w, 90d, 6mo or 720h"
+        )
+    hours = round(float(match.group(1)) * _HORIZON_UNITS[match.group(2)])
+    if hours <= 0:
+        raise CommitoptInputError(f"--horizon must be at least one hour, not {text!r}")
+    return hours
+
+
+def _lookback(matrix: UsageMatrix, text: str) -> UsageMatrix:
+    """The last ``--lookback`` of the usage, after checking it can feed the weekly model."""
+    needed = MIN_WEEKS * HOURS_PER_WEEK
+    available = len(matrix.hours)
+    first, last = matrix.hours[0], matrix.hours[-1] + pd.Timedelta(hours=1)
+    span = f"{available / 24:.1f} days, {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
+    if available < needed:
+        raise CommitoptInputError(
+            f"the usage covers only {span}; the weekly model needs at least {MIN_WEEKS} full "
+            f"weeks ({needed} hours) of history: give more usage"
+        )
+    hours = round(parse_lookback_days(text) * 24)
+    if hours > available:
+        raise CommitoptInputError(
+            f"--lookback {text} is longer than the usage ({span}); use --lookback "
+            f"{available // 24}d or less"
+        )
+    if hours < needed:
+        raise CommitoptInputError(
+            f"--lookback {text} is too short for the weekly model: it needs at least {MIN_WEEKS} "
+            f"full weeks ({needed // 24}d = {needed} hours)"
+        )
+    return UsageMatrix(
+        hours=matrix.hours[-hours:],
+        keys=matrix.keys,
+        quantity=matrix.quantity[-hours:],
+        daily_granular=matrix.daily_granular,
+    )
+
+
+def _catalog(catalog_paths: tuple[Path, ...], no_embedded: bool) -> PriceCatalog | None:
+    """The catalog to price spend with, or ``None`` when there is none at all."""
+    if not catalog_paths and no_embedded and not local_catalog_path().is_file():
+        return None
+    return resolve_catalog(catalog_paths, use_embedded=not no_embedded).catalog
+
+
+@click.command("forecast", epilog=FORECAST_EPILOG)
+@click.option("--usage", "usage_files", multiple=True, help="Usage files (globs; repeatable).")
+@click.option("--demo", is_flag=True, help=f"Use a synthetic {DEMO_DAYS}-day history.")
+@click.option(
+    "--lookback", default="90d", show_default=True,
+    help="History the model learns from (its last part of the usage): 60d, 13w, 2160h.",
+)  # fmt: skip
+@click.option(
+    "--horizon", default="1y", show_default=True, help="How far to forecast: 1y, 26w, 90d, 6mo."
+)
+@click.option("--paths", "n_paths", type=int, default=500, show_default=True, help="Sampled paths.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampled paths.")
+@click.option(
+    "--by", type=click.Choice(["week", "month"]), default="month", show_default=True,
+    help="week: 168-hour blocks from the forecast start; month: calendar months (UTC).",
+)  # fmt: skip
+@click.option(
+    "--level", type=click.Choice(["key", "family"]), default="key", show_default=True,
+    help="Fit one trend per key, or per family (normalized units) spread by recent key shares.",
+)  # fmt: skip
+@workspace_option
+@catalog_options
+@format_option
+def forecast_command(
+    usage_files: tuple[str, ...],
+    demo: bool,
+    lookback: str,
+    horizon: str,
+    n_paths: int,
+    seed: int,
+    by: str,
+    level: str,
+    workspace: Path | None,
+    catalog_paths: tuple[Path, ...],
+    no_embedded: bool,
+    output_format: str,
+) -> None:
+    """Forecast usage: P5 / P50 / P95 of total instance-hours, normalized units and spend.
+
+    Fits the trend and weekly shape of the lookback and samples future paths; prints per period
+    the quantiles over the paths of the total over all keys. Spend is on-demand-equivalent.
+    """
+    if demo and usage_files:
+        raise CommitoptInputError("--demo and --usage exclude each other; choose one")
+    if n_paths <= 0:
+        raise CommitoptInputError(f"--paths must be at least 1, not {n_paths}")
+    horizon_hours = parse_horizon_hours(horizon)
+    parse_lookback_days(lookback)
+    if demo:
+        frame = demo_usage(hours=24 * DEMO_DAYS)
+    elif usage_files:
+        frame, _report = read_usage(list(usage_files), "auto")
+    else:
+        with Workspace.open(workspace, read_only=True) as store:
+            frame = store.load_usage()
+    if frame.empty:
+        raise CommitoptInputError(
+            "no usage to forecast: pass --usage FILE, --demo, or import some with "
+            "`commitopt usage import`"
+        )
+    history = _lookback(to_matrix(frame), lookback)
+    catalog = _catalog(catalog_paths, no_embedded)
+    with spinner("Forecasting", enabled=output_format == "table"):
+        result = forecast(
+            history,
+            horizon_hours=horizon_hours,
+            n_paths=n_paths,
+            seed=seed,
+            level="family" if level == "family" else "key",
+        )
+        totals = result.totals(by="week" if by == "week" else "month", catalog=catalog)
+    unpriced = int(totals.attrs.get("unpriced_keys", 0))
+    if catalog is not None and unpriced:
+        click.echo(
+            f"commitopt: warning: {unpriced} of {len(history.keys)} keys have no on-demand rate "
+            "in the catalog; their usage counts zero in on_demand_usd (pass --catalog FILE)",
+            err=True,
+        )
+    if output_format != "table":
+        emit_frame(totals, output_format)
+        return
+    shown = totals[[c for c in totals.columns if not c.endswith("_mean")]].copy()
+    shown["period_start"] = shown["period_start"].dt.strftime("%Y-%m-%d %H:%M")
+    digits = {c: 2 if c.startswith("on_demand") else 0 for c in shown.columns}
+    shown = shown.rename(columns=_table_name)
+    digits = {_table_name(c): d for c, d in digits.items()}
+    first, last = history.hours[0], history.hours[-1] + pd.Timedelta(hours=1)
+    title = (
+        f"Forecast per {by}, P5 / P50 / P95 over {n_paths} paths (lookback {first:%Y-%m-%d} to "
+        f"{last:%Y-%m-%d}, {result.model.blocks} weeks used, level {level})"
+    )
+    emit_frame(shown, "table", title=title, float_digits=digits)
+    click.echo(
+        "inst-h: instance-hours; NU: normalized unit-hours; OD USD: on-demand-equivalent spend "
+        "(every instance-hour at its on-demand rate). Totals over all keys per period."
+    )
+
+
+def _table_name(column: str) -> str:
+    """``normalized_units_p50`` → ``NU P50`` for the people's table."""
+    for prefix, short in _SHORT.items():
+        if column.startswith(prefix + "_p"):
+            return f"{short} P{column[len(prefix) + 2 :]}"
+    return column
