@@ -13,6 +13,15 @@ otherwise. Tables:
     one row per import: source kind and scope, files and their fingerprints, period, granularity,
     rows kept / excluded / replaced, time of import.
 
+Version 2 adds the workflow's tables (see :data:`MIGRATIONS`): ``runs`` (one row per recommend or
+review run: parameters, input fingerprints, outcome), ``catalog_snapshots`` and
+``inventory_snapshots`` (which price catalog and which owned commitments a run saw), ``plans``
+(a plan's canonical JSON, its SHA-256 and its report; :mod:`commitopt.plans`), ``approvals``
+(append-only decisions; :mod:`commitopt.approvals`) and ``purchase_events`` (append-only record
+of every purchase line submitted, executed or failed; :mod:`commitopt.purchase`). Rows of
+``approvals`` and ``purchase_events`` are never updated or deleted: a plan's status is derived
+from them. Times are stored as naive UTC ``TIMESTAMP``.
+
 Re-importing replaces: an import of scope *s* for ``[start, end)`` first deletes the rows of
 scope *s* in that period, then inserts its own, in one transaction, so the workspace never holds
 the same usage twice and a failed import leaves it as it was. The default scope (empty) stands
@@ -21,14 +30,19 @@ latest. Callers that import parts of the usage separately (one account at a time
 Explorer, say) give each part its own scope.
 
 DuckDB lets one process write a database file at a time; a second writer gets
-:class:`WorkspaceBusyError`.
+:class:`WorkspaceBusyError`. A new workspace is created at :data:`SCHEMA_VERSION` directly (one
+``schema_version`` row); an older one is migrated, one row per applied version, in one
+transaction, when it is first opened for writing. A read-only open of an older workspace reads
+what it has (the tables of later versions are absent: :meth:`Workspace.has_table`). A workspace
+written by a newer commitopt is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -46,7 +60,7 @@ from usage.table import USAGE_COLUMNS, USAGE_SCHEMA, empty_usage_table, validate
 WORKSPACE_ENV: Final = "COMMITOPT_WORKSPACE"
 WORKSPACE_DEFAULT: Final = Path("commitopt.duckdb")
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The schema version this code reads and writes."""
 
 MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
@@ -78,6 +92,71 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             import_id BIGINT NOT NULL
         )""",
         "CREATE SEQUENCE usage_import_ids START 1",
+    ),
+    2: (
+        """CREATE TABLE runs (
+            run_id BIGINT PRIMARY KEY,
+            kind VARCHAR NOT NULL,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            parameters VARCHAR NOT NULL,
+            inputs VARCHAR NOT NULL,
+            outcome VARCHAR NOT NULL
+        )""",
+        "CREATE SEQUENCE run_ids START 1",
+        """CREATE TABLE catalog_snapshots (
+            catalog_id BIGINT PRIMARY KEY,
+            source VARCHAR NOT NULL,
+            as_of TIMESTAMP,
+            fingerprint VARCHAR NOT NULL,
+            path VARCHAR,
+            recorded_at TIMESTAMP NOT NULL
+        )""",
+        "CREATE SEQUENCE catalog_snapshot_ids START 1",
+        """CREATE TABLE inventory_snapshots (
+            snapshot_id BIGINT PRIMARY KEY,
+            source VARCHAR NOT NULL,
+            as_of TIMESTAMP NOT NULL,
+            portfolio_json VARCHAR NOT NULL,
+            fingerprint VARCHAR NOT NULL,
+            recorded_at TIMESTAMP NOT NULL
+        )""",
+        "CREATE SEQUENCE inventory_snapshot_ids START 1",
+        """CREATE TABLE plans (
+            plan_id VARCHAR PRIMARY KEY,
+            created_at TIMESTAMP NOT NULL,
+            source VARCHAR NOT NULL,
+            run_id BIGINT,
+            plan_json VARCHAR NOT NULL,
+            plan_sha256 VARCHAR NOT NULL,
+            report_path VARCHAR,
+            report BLOB
+        )""",
+        "CREATE SEQUENCE plan_ids START 1",
+        """CREATE TABLE approvals (
+            approval_id BIGINT PRIMARY KEY,
+            plan_id VARCHAR NOT NULL,
+            decision VARCHAR NOT NULL CHECK (decision IN ('approve', 'reject')),
+            approver VARCHAR NOT NULL,
+            comment VARCHAR NOT NULL,
+            plan_sha256 VARCHAR NOT NULL,
+            decided_at TIMESTAMP NOT NULL
+        )""",
+        "CREATE SEQUENCE approval_ids START 1",
+        """CREATE TABLE purchase_events (
+            event_id BIGINT PRIMARY KEY,
+            plan_id VARCHAR NOT NULL,
+            line INTEGER NOT NULL,
+            state VARCHAR NOT NULL CHECK (state IN ('submitted', 'executed', 'failed')),
+            client_token VARCHAR NOT NULL,
+            plan_sha256 VARCHAR NOT NULL,
+            operation VARCHAR NOT NULL,
+            request VARCHAR NOT NULL,
+            aws_id VARCHAR,
+            detail VARCHAR NOT NULL,
+            recorded_at TIMESTAMP NOT NULL
+        )""",
+        "CREATE SEQUENCE purchase_event_ids START 1",
     ),
 }
 """Statements that bring a workspace from version ``n - 1`` to ``n``; add one entry per change."""
@@ -175,6 +254,7 @@ class Workspace:
         self.path = path
         self.read_only = read_only
         self._connection = connection
+        self._transaction_depth = 0
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, read_only: bool = False) -> Workspace:
@@ -257,24 +337,27 @@ class Workspace:
                 )
             if self.read_only:
                 raise WorkspaceError(f"{self.path}: empty workspace; import usage first")
-            self._connection.execute(
-                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
-                "applied_at TIMESTAMP NOT NULL)"
-            )
+            with self.transaction():
+                self._connection.execute(
+                    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                    "applied_at TIMESTAMP NOT NULL)"
+                )
+                for version in range(1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS[version]:
+                        self._connection.execute(statement)
+                self._connection.execute(
+                    "INSERT INTO schema_version VALUES (?, ?)", [SCHEMA_VERSION, _now()]
+                )
+            return
         current = self.schema_version
         if current > SCHEMA_VERSION:
             raise WorkspaceError(
                 f"{self.path}: workspace schema version {current} is newer than this commitopt "
                 f"reads ({SCHEMA_VERSION}); upgrade commitopt"
             )
-        if current == SCHEMA_VERSION:
+        if current == SCHEMA_VERSION or self.read_only:
             return
-        if self.read_only:
-            raise WorkspaceError(
-                f"{self.path}: workspace schema version {current} needs an upgrade; open it once "
-                "for writing (any `commitopt usage import`)"
-            )
-        with self._transaction():
+        with self.transaction():
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[version]:
                     self._connection.execute(statement)
@@ -282,8 +365,47 @@ class Workspace:
                     "INSERT INTO schema_version VALUES (?, ?)", [version, _now()]
                 )
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._connection)
+    def transaction(self) -> _Transaction:
+        """A context manager: ``BEGIN`` on entry, ``COMMIT`` on success, ``ROLLBACK`` on error.
+
+        Nested uses join the outermost transaction, so a command that calls several writing
+        functions commits all of their writes at once, or none.
+        """
+        return _Transaction(self)
+
+    def require_writable(self, action: str) -> None:
+        """Raise :class:`WorkspaceError` when the workspace was opened read-only.
+
+        Parameters
+        ----------
+        action
+            What the caller wanted to do (``"approve a plan"``), named in the message.
+        """
+        if self.read_only:
+            raise WorkspaceError(f"{self.path}: opened read-only; cannot {action}")
+
+    def has_table(self, name: str) -> bool:
+        """Whether the table exists (a read-only open of an older workspace lacks later ones)."""
+        row = self._connection.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchone()
+        return bool(row and row[0])
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> duckdb.DuckDBPyConnection:
+        """Run one SQL statement with ``?`` parameters on the workspace's connection."""
+        return self._connection.execute(sql, list(parameters))
+
+    def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query and return its rows."""
+        return self._connection.execute(sql, list(parameters)).fetchall()
+
+    def next_id(self, sequence: str) -> int:
+        """The next value of one of the workspace's sequences (``approval_ids``, ...)."""
+        if not sequence.isidentifier():
+            raise WorkspaceError(f"bad sequence name {sequence!r}")
+        row = self._connection.execute(f"SELECT nextval('{sequence}')").fetchone()
+        assert row is not None
+        return int(row[0])
 
     def replace_usage(
         self,
@@ -340,7 +462,7 @@ class Workspace:
                 f"(first: {hours[outside].iloc[0]}); widen the period or filter the usage"
             )
         granularity = "daily" if usage.attrs.get("daily_granular") else "hourly"
-        with self._transaction():
+        with self.transaction():
             import_id = self._next_import_id()
             replaced = self._delete_scope(source.scope, start, end)
             self._insert_usage(usage, source.scope, import_id)
@@ -490,15 +612,111 @@ class Workspace:
             frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("UTC")
         return frame
 
+    def record_run(
+        self,
+        kind: str,
+        *,
+        parameters: Mapping[str, Any],
+        inputs: Mapping[str, Any],
+        outcome: Mapping[str, Any],
+        started_at: datetime,
+        finished_at: datetime | None = None,
+    ) -> int:
+        """Record one run (``"recommend"``, ``"review"``, ...) and return its id.
+
+        Parameters
+        ----------
+        kind
+            What ran.
+        parameters, inputs, outcome
+            JSON-able mappings: the options, the inputs' fingerprints (usage imports, catalog,
+            inventory), and a summary of what came out.
+        started_at, finished_at
+            Times (naive is UTC); ``finished_at`` defaults to now.
+        """
+        self.require_writable("record a run")
+        with self.transaction():
+            run_id = self.next_id("run_ids")
+            self._connection.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    run_id,
+                    kind,
+                    _utc_naive(started_at, "run start").to_pydatetime(),
+                    _utc_naive(finished_at or _now(), "run end").to_pydatetime(),
+                    json.dumps(parameters, sort_keys=True, default=str),
+                    json.dumps(inputs, sort_keys=True, default=str),
+                    json.dumps(outcome, sort_keys=True, default=str),
+                ],
+            )
+        return run_id
+
+    def runs(self) -> pd.DataFrame:
+        """Every recorded run, oldest first; JSON columns as dicts."""
+        frame = self._connection.execute("SELECT * FROM runs ORDER BY run_id").df()
+        for column in ("parameters", "inputs", "outcome"):
+            frame[column] = [json.loads(text) for text in frame[column]]
+        return frame
+
+    def record_inventory_snapshot(
+        self, portfolio_json: str, *, source: str, as_of: datetime
+    ) -> int:
+        """Store the owned commitments a run saw (portfolio JSON text); return the snapshot id."""
+        self.require_writable("record an inventory")
+        with self.transaction():
+            snapshot_id = self.next_id("inventory_snapshot_ids")
+            self._connection.execute(
+                "INSERT INTO inventory_snapshots VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    snapshot_id,
+                    source,
+                    _utc_naive(as_of, "as of").to_pydatetime(),
+                    portfolio_json,
+                    "sha256:" + hashlib.sha256(portfolio_json.encode("utf-8")).hexdigest(),
+                    _now(),
+                ],
+            )
+        return snapshot_id
+
+    def record_catalog_snapshot(
+        self,
+        *,
+        source: str,
+        fingerprint: str,
+        as_of: datetime | None = None,
+        path: str | None = None,
+    ) -> int:
+        """Record which price catalog a run used (its source, as-of date and fingerprint)."""
+        self.require_writable("record a catalog")
+        with self.transaction():
+            catalog_id = self.next_id("catalog_snapshot_ids")
+            self._connection.execute(
+                "INSERT INTO catalog_snapshots VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    catalog_id,
+                    source,
+                    None if as_of is None else _utc_naive(as_of, "as of").to_pydatetime(),
+                    fingerprint,
+                    path,
+                    _now(),
+                ],
+            )
+        return catalog_id
+
 
 class _Transaction:
-    """``BEGIN`` on entry; ``COMMIT`` on success, ``ROLLBACK`` on any exception."""
+    """``BEGIN`` on entry; ``COMMIT`` on success, ``ROLLBACK`` on any exception.
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
-        self._connection = connection
+    Only the outermost of nested transactions talks to DuckDB; inner ones join it.
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
 
     def __enter__(self) -> None:
-        self._connection.execute("BEGIN TRANSACTION")
+        if self._workspace._transaction_depth == 0:
+            self._workspace._connection.execute("BEGIN TRANSACTION")
+        self._workspace._transaction_depth += 1
 
     def __exit__(
         self,
@@ -506,12 +724,20 @@ class _Transaction:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self._workspace._transaction_depth -= 1
+        if self._workspace._transaction_depth > 0:
+            return
         if kind is None:
-            self._connection.execute("COMMIT")
+            self._workspace._connection.execute("COMMIT")
         else:
-            self._connection.execute("ROLLBACK")
+            self._workspace._connection.execute("ROLLBACK")
 
 
 def _now() -> datetime:
+    """Now, as a naive UTC datetime (how the workspace stores times)."""
+    return utc_now_naive()
+
+
+def utc_now_naive() -> datetime:
     """Now, as a naive UTC datetime (how the workspace stores times)."""
     return datetime.now(UTC).replace(tzinfo=None)

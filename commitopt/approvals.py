@@ -1,0 +1,428 @@
+"""The approval ledger: append-only approve / reject decisions bound to a plan's SHA-256.
+
+Every decision is one new row of the workspace's ``approvals`` table (approver, comment, UTC
+time, and the plan's hash at that moment); rows are never updated or deleted. A plan's status is
+derived from its decisions and its purchase events (:func:`plan_state`):
+
+``proposed``
+    no decision yet;
+``approved``
+    the latest decision approves the plan as it is now, and is younger than the maximum
+    approval age;
+``expired``
+    the latest decision approves, but is older than the maximum age (approve it again);
+``void``
+    the latest decision approves, but the plan has changed since (its hash differs): the
+    approval no longer counts (approve the plan as it is now, or store it again);
+``rejected``
+    the latest decision rejects it (final; a rejection also revokes an earlier approval);
+``partially-executed`` / ``executed``
+    some / all of its purchase lines were bought.
+
+Approving needs a plan that exists, is intact (still hashes to what was stored) and has no
+valid approval, rejection or completed execution; rejecting needs a plan not rejected or fully
+executed. Anything else is an :class:`ApprovalError` (CLI exit 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from commitopt.plans import (
+    PlanError,
+    PlanRecord,
+    PurchaseEvent,
+    latest_line_events,
+    load_plan,
+    purchase_events,
+)
+from commitopt.workspace import Workspace
+from pricing.errors import CommitoptInputError
+
+DEFAULT_MAX_APPROVAL_AGE: Final = timedelta(days=14)
+"""Approvals older than this expire unless the caller says otherwise."""
+
+APPROVE: Final = "approve"
+REJECT: Final = "reject"
+
+PROPOSED: Final = "proposed"
+APPROVED: Final = "approved"
+REJECTED: Final = "rejected"
+EXPIRED: Final = "expired"
+VOID: Final = "void"
+EXECUTED: Final = "executed"
+PARTIALLY_EXECUTED: Final = "partially-executed"
+PLAN_STATUSES: Final = (PROPOSED, APPROVED, REJECTED, EXPIRED, VOID, PARTIALLY_EXECUTED, EXECUTED)
+
+
+class ApprovalError(CommitoptInputError):
+    """A decision that cannot be recorded, or a plan not approved for what was asked."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One row of the approval ledger.
+
+    Attributes
+    ----------
+    approval_id
+        Increasing id.
+    plan_id
+        The plan decided on.
+    decision
+        ``"approve"`` or ``"reject"``.
+    approver, comment
+        Who decided, and why.
+    plan_sha256
+        The plan's hash when decided: what an approval binds to.
+    decided_at
+        When (UTC).
+    """
+
+    approval_id: int
+    plan_id: str
+    decision: str
+    approver: str
+    comment: str
+    plan_sha256: str
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
+class PlanState:
+    """A plan with its derived status.
+
+    Attributes
+    ----------
+    plan
+        The stored plan.
+    status
+        One of :data:`PLAN_STATUSES`.
+    current_sha256
+        The plan's hash now.
+    decisions
+        Its decisions, oldest first.
+    events
+        Its purchase events, oldest first.
+    valid_approval
+        The approval that currently allows buying (unexpired, same hash), else ``None``.
+    executed_lines
+        Line numbers bought (latest event ``executed``).
+    line_count
+        Purchase lines in the plan.
+    reason
+        Why the status is what it is, for people.
+    """
+
+    plan: PlanRecord
+    status: str
+    current_sha256: str
+    decisions: tuple[Decision, ...]
+    events: tuple[PurchaseEvent, ...]
+    valid_approval: Decision | None
+    executed_lines: frozenset[int]
+    line_count: int
+    reason: str
+
+    @property
+    def latest_decision(self) -> Decision | None:
+        """The latest decision, if any."""
+        return self.decisions[-1] if self.decisions else None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def decisions(workspace: Workspace, plan_id: str) -> tuple[Decision, ...]:
+    """The plan's decisions, oldest first."""
+    if not workspace.has_table("approvals"):
+        return ()
+    rows = workspace.fetch_all(
+        "SELECT approval_id, plan_id, decision, approver, comment, plan_sha256, decided_at "
+        "FROM approvals WHERE plan_id = ? ORDER BY approval_id",
+        [plan_id],
+    )
+    return tuple(
+        Decision(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), _aware(r[6]))
+        for r in rows
+    )
+
+
+def _age_text(age: timedelta) -> str:
+    days = age.total_seconds() / 86_400
+    return f"{days:.1f} days" if days >= 1 else f"{age.total_seconds() / 3600:.1f} hours"
+
+
+def plan_state(
+    workspace: Workspace,
+    plan: str | PlanRecord,
+    *,
+    now: datetime | None = None,
+    max_approval_age: timedelta = DEFAULT_MAX_APPROVAL_AGE,
+) -> PlanState:
+    """Derive a plan's status from the ledger and its purchase events.
+
+    Parameters
+    ----------
+    workspace
+        An open workspace.
+    plan
+        A plan id or an already loaded plan.
+    now
+        The time to judge expiry at (default: now, UTC).
+    max_approval_age
+        Approvals older than this are expired.
+
+    Raises
+    ------
+    PlanNotFoundError
+        No such plan.
+    """
+    record = load_plan(workspace, plan) if isinstance(plan, str) else plan
+    moment = _aware(now or datetime.now(UTC))
+    try:
+        current = record.sha256
+        line_count = len(record.document.get("purchases", []) or [])
+    except PlanError:
+        current, line_count = "unreadable", 0
+    ledger = decisions(workspace, record.plan_id)
+    events = purchase_events(workspace, record.plan_id)
+    executed = frozenset(
+        line for line, event in latest_line_events(events).items() if event.state == "executed"
+    )
+    latest = ledger[-1] if ledger else None
+    valid: Decision | None = None
+    if latest is not None and latest.decision == APPROVE:
+        age = moment - latest.decided_at
+        when = f"{latest.decided_at:%Y-%m-%d %H:%M} UTC"
+        if latest.plan_sha256 != current:
+            status = VOID
+            reason = (
+                f"approved by {latest.approver} on {when}, but the plan has changed since "
+                f"(hash {current[:12]} is not the approved {latest.plan_sha256[:12]})"
+            )
+        elif age > max_approval_age:
+            status = EXPIRED
+            reason = (
+                f"approved by {latest.approver} {_age_text(age)} ago, longer than the maximum "
+                f"approval age of {_age_text(max_approval_age)}"
+            )
+        else:
+            valid = latest
+            status, reason = APPROVED, f"approved by {latest.approver} on {when}"
+    elif latest is not None:
+        when = f"{latest.decided_at:%Y-%m-%d %H:%M} UTC"
+        status, reason = REJECTED, f"rejected by {latest.approver} on {when}"
+    else:
+        status, reason = PROPOSED, "no decision yet"
+    if executed:
+        bought = f"{len(executed)} of {line_count} lines bought"
+        if len(executed) >= line_count:
+            status, reason = EXECUTED, f"{bought}; {reason}"
+        else:
+            status, reason = PARTIALLY_EXECUTED, f"{bought}; {reason}"
+    return PlanState(
+        plan=record,
+        status=status,
+        current_sha256=current,
+        decisions=ledger,
+        events=events,
+        valid_approval=valid,
+        executed_lines=executed,
+        line_count=line_count,
+        reason=reason,
+    )
+
+
+def _record(
+    workspace: Workspace,
+    plan_id: str,
+    decision: str,
+    approver: str,
+    comment: str,
+    *,
+    allowed_approvers: Sequence[str] | None,
+    now: datetime | None,
+    max_approval_age: timedelta,
+) -> Decision:
+    workspace.require_writable(f"{decision} a plan")
+    name = approver.strip()
+    if not name:
+        raise ApprovalError(f"{decision}: --approver is empty; give the approver's name")
+    if allowed_approvers is not None:
+        allowed = {a.strip().lower() for a in allowed_approvers}
+        if name.lower() not in allowed:
+            raise ApprovalError(
+                f"{name!r} may not {decision} plans; the approver list allows "
+                f"{', '.join(sorted(a.strip() for a in allowed_approvers)) or 'nobody'}"
+            )
+    moment = _aware(now or datetime.now(UTC))
+    with workspace.transaction():
+        state = plan_state(workspace, plan_id, now=moment, max_approval_age=max_approval_age)
+        status = state.status
+        if state.current_sha256 == "unreadable" or not state.plan.intact:
+            raise ApprovalError(
+                f"plan {plan_id} has changed since it was stored (hash "
+                f"{state.current_sha256[:12]} is not the stored {state.plan.stored_sha256[:12]}); "
+                "it cannot be decided on: store the recommendation again with `commitopt plans add`"
+            )
+        if status == EXECUTED:
+            raise ApprovalError(f"plan {plan_id} is already decided: executed ({state.reason})")
+        if status == REJECTED or (
+            state.latest_decision is not None and state.latest_decision.decision == REJECT
+        ):
+            raise ApprovalError(f"plan {plan_id} is already decided: {state.reason}")
+        if decision == APPROVE and state.valid_approval is not None:
+            raise ApprovalError(f"plan {plan_id} is already decided: {state.reason}")
+        approval_id = workspace.next_id("approval_ids")
+        workspace.execute(
+            "INSERT INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                approval_id,
+                state.plan.plan_id,
+                decision,
+                name,
+                comment,
+                state.current_sha256,
+                moment.replace(tzinfo=None),
+            ],
+        )
+    return Decision(
+        approval_id, state.plan.plan_id, decision, name, comment, state.current_sha256, moment
+    )
+
+
+def approve(
+    workspace: Workspace,
+    plan_id: str,
+    approver: str,
+    *,
+    comment: str = "",
+    allowed_approvers: Sequence[str] | None = None,
+    now: datetime | None = None,
+    max_approval_age: timedelta = DEFAULT_MAX_APPROVAL_AGE,
+) -> Decision:
+    """Append an approval of the plan as it is now (bound to its current SHA-256).
+
+    Parameters
+    ----------
+    workspace
+        An open, writable workspace.
+    plan_id
+        The plan.
+    approver
+        Who approves (non-empty).
+    comment
+        Why, or conditions.
+    allowed_approvers
+        When given, only these names (case-insensitive) may decide.
+    now
+        Decision time (default now, UTC).
+    max_approval_age
+        Used to tell whether an earlier approval still stands.
+
+    Raises
+    ------
+    PlanNotFoundError
+        No such plan.
+    ApprovalError
+        Empty or unlisted approver; the plan is already approved (unexpired, unchanged),
+        rejected or executed; the plan changed since it was stored.
+    """
+    return _record(
+        workspace,
+        plan_id,
+        APPROVE,
+        approver,
+        comment,
+        allowed_approvers=allowed_approvers,
+        now=now,
+        max_approval_age=max_approval_age,
+    )
+
+
+def reject(
+    workspace: Workspace,
+    plan_id: str,
+    approver: str,
+    *,
+    comment: str = "",
+    allowed_approvers: Sequence[str] | None = None,
+    now: datetime | None = None,
+    max_approval_age: timedelta = DEFAULT_MAX_APPROVAL_AGE,
+) -> Decision:
+    """Append a rejection (final). Rejecting an approved plan revokes the approval.
+
+    Raises
+    ------
+    PlanNotFoundError
+        No such plan.
+    ApprovalError
+        Empty or unlisted approver; the plan is already rejected or fully executed.
+    """
+    return _record(
+        workspace,
+        plan_id,
+        REJECT,
+        approver,
+        comment,
+        allowed_approvers=allowed_approvers,
+        now=now,
+        max_approval_age=max_approval_age,
+    )
+
+
+def require_approved(
+    workspace: Workspace,
+    plan_id: str,
+    *,
+    now: datetime | None = None,
+    max_approval_age: timedelta = DEFAULT_MAX_APPROVAL_AGE,
+) -> PlanState:
+    """The plan's state, when it may be bought: a valid (unexpired, unchanged) approval.
+
+    Raises
+    ------
+    PlanNotFoundError
+        No such plan.
+    ApprovalError
+        Proposed (never approved), rejected, expired, or changed since approval (void).
+    """
+    state = plan_state(workspace, plan_id, now=now, max_approval_age=max_approval_age)
+    if state.valid_approval is not None:
+        return state
+    latest = state.latest_decision
+    if latest is None:
+        raise ApprovalError(
+            f"plan {plan_id} is not approved; nothing bought (approve it first with "
+            f"`commitopt approve {plan_id} --approver NAME`)"
+        )
+    if latest.decision == REJECT:
+        raise ApprovalError(f"plan {plan_id} was {state.reason}; nothing bought")
+    if latest.plan_sha256 != state.current_sha256:
+        raise ApprovalError(
+            f"plan {plan_id} changed after it was approved (hash {state.current_sha256[:12]} "
+            f"is not the approved {latest.plan_sha256[:12]}); the approval is void, nothing "
+            "bought"
+        )
+    raise ApprovalError(
+        f"plan {plan_id}'s approval has expired ({state.reason}); nothing bought (approve it again)"
+    )
+
+
+__all__ = [
+    "DEFAULT_MAX_APPROVAL_AGE",
+    "PLAN_STATUSES",
+    "ApprovalError",
+    "Decision",
+    "PlanState",
+    "approve",
+    "decisions",
+    "plan_state",
+    "reject",
+    "require_approved",
+]
