@@ -35,6 +35,13 @@ def _register() -> None:
     cli.add_command(simulate_command)
     cli.add_command(recommend_command)
     cli.add_command(inventory)
+    from commitopt.cli.plan_commands import approve_command, plans, reject_command
+    from commitopt.cli.purchase_command import purchase_command
+
+    cli.add_command(plans)
+    cli.add_command(approve_command)
+    cli.add_command(reject_command)
+    cli.add_command(purchase_command)
     from commitopt.cli.forecast_command import forecast_command
 
     cli.add_command(forecast_command)

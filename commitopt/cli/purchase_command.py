@@ -1,0 +1,176 @@
+"""``commitopt purchase PLAN``: print the AWS calls of a plan (dry run), or make them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from commitopt.cli.options import profile_option
+from commitopt.cli.output import OUTPUT_FORMATS
+from commitopt.cli.plan_commands import approval_age, max_approval_age_option
+from commitopt.cli.usage_commands import workspace_option
+from commitopt.purchase import (
+    DEFAULT_PRICE_TOLERANCE,
+    SAVINGS_PLANS_REGION,
+    ClientFactory,
+    LineOutcome,
+    PurchaseResult,
+    boto3_clients,
+    dry_run,
+    execute_plan,
+)
+from commitopt.workspace import Workspace
+from pricing.errors import CommitoptInputError
+from pricing.regions import check_region
+
+
+def make_clients(profile: str | None) -> ClientFactory:
+    """The boto3 client factory the command uses (tests replace this function)."""
+    return boto3_clients(profile)
+
+
+PURCHASE_EPILOG = """
+\b
+Examples:
+  commitopt purchase plan-20261123-1                 # dry run: print the calls, buy nothing
+  commitopt purchase plan-20261123-1 --lookup        # dry run with live offerings and prices
+  commitopt purchase plan-20261123-1 --execute --profile billing
+\b
+Dry run (the default) needs no AWS account: offering ids show as <looked up at execution>.
+--execute needs an approved, unexpired, unchanged plan and these permissions:
+ec2:DescribeReservedInstancesOfferings, ec2:PurchaseReservedInstancesOffering,
+savingsplans:DescribeSavingsPlansOfferings, savingsplans:CreateSavingsPlan (and
+ec2:DescribeReservedInstances to settle a line an interrupted run left in doubt).
+Every line is recorded before the next, so running it again resumes without buying twice;
+a live price more than --price-tolerance away from the plan's refuses before buying anything.
+"""
+
+
+def _print_outcome(outcome: LineOutcome) -> None:
+    line = outcome.line
+    verb = {
+        "planned": "would call",
+        "price-moved": "PRICE MOVED, would refuse",
+        "already-executed": "already bought",
+        "executed": "bought",
+        "reconciled": "settled (bought by an interrupted run)",
+    }.get(outcome.state, outcome.state)
+    click.echo(f"line {line.number} ({line.commitment.id}): {line.describe()}")
+    if outcome.state in ("planned", "price-moved"):
+        click.echo(f"  {outcome.lookup.render()}")
+    click.echo(f"  {verb}: {outcome.purchase.render()}")
+    if outcome.price_check:
+        click.echo(f"  price: {outcome.price_check}")
+    if outcome.aws_id:
+        click.echo(f"  id: {outcome.aws_id}")
+
+
+def _print_head(result: PurchaseResult) -> None:
+    mode = "execute" if result.executed else "dry run"
+    click.echo(f"plan {result.plan_id} ({mode}), sha256 {result.plan_sha256}")
+
+
+@click.command("purchase", epilog=PURCHASE_EPILOG)
+@click.argument("plan_id", metavar="PLAN")
+@click.option("--execute", is_flag=True, help="Really buy (the default is a dry run).")
+@click.option(
+    "--lookup", is_flag=True, help="Dry run: look offerings up and check prices (needs AWS)."
+)
+@click.option(
+    "--price-tolerance",
+    type=float,
+    default=100 * DEFAULT_PRICE_TOLERANCE,
+    show_default=True,
+    help="Refuse when a live price differs from the plan's by more than this [%].",
+)
+@click.option(
+    "--region",
+    default=SAVINGS_PLANS_REGION,
+    show_default=True,
+    help="Region of the Savings Plans API endpoint (RIs are bought in their line's region).",
+)
+@profile_option
+@max_approval_age_option
+@workspace_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(OUTPUT_FORMATS[:2]),
+    default="table",
+    show_default=True,
+    help="table for people; json prints only the payload.",
+)
+def purchase_command(
+    plan_id: str,
+    execute: bool,
+    lookup: bool,
+    price_tolerance: float,
+    region: str,
+    profile: str | None,
+    max_approval_age_days: float,
+    workspace: Path | None,
+    output_format: str,
+) -> int:
+    """Print the exact AWS calls that buy a plan's purchases; with --execute, make them."""
+    if not 0 <= price_tolerance < 100:
+        raise CommitoptInputError(
+            f"--price-tolerance must be between 0 and 100 %, not {price_tolerance}"
+        )
+    region = check_region(region)
+    age = approval_age(max_approval_age_days)
+    tolerance = price_tolerance / 100.0
+    table = output_format == "table"
+    if execute:
+        clients = make_clients(profile)
+        with Workspace.open(workspace) as store:
+            if table:
+                click.echo(f"plan {plan_id} (execute)")
+            result = execute_plan(
+                store,
+                plan_id,
+                clients=clients,
+                price_tolerance=tolerance,
+                max_approval_age=age,
+                savings_plans_region=region,
+                on_line=_print_outcome if table else None,
+            )
+        if not table:
+            click.echo(json.dumps(result.to_json(), indent=2))
+            return 0
+        if not result.bought:
+            click.echo(f"plan {plan_id}: every line was already bought; nothing to do")
+        click.echo(f"plan {result.plan_id}: {result.status} ({result.reason})")
+        return 0
+    with Workspace.open(workspace, read_only=True) as store:
+        result = dry_run(
+            store,
+            plan_id,
+            clients=make_clients(profile) if lookup else None,
+            price_tolerance=tolerance,
+            max_approval_age=age,
+            savings_plans_region=region,
+        )
+    if not table:
+        click.echo(json.dumps(result.to_json(), indent=2))
+        return 1 if result.price_moved else 0
+    _print_head(result)
+    for outcome in result.outcomes:
+        _print_outcome(outcome)
+    if not result.outcomes:
+        click.echo("the plan has no purchase lines; nothing to buy")
+    click.echo(
+        f"dry run: nothing bought. Plan status: {result.status} ({result.reason}). "
+        f"Buy with `commitopt purchase {result.plan_id} --execute`"
+        + ("" if result.status == "approved" else " once the plan is approved")
+        + "."
+    )
+    if result.price_moved:
+        click.echo(
+            f"commitopt: some live prices differ from the plan's by more than {price_tolerance:g} "
+            "%; --execute would refuse",
+            err=True,
+        )
+        return 1
+    return 0
