@@ -267,8 +267,8 @@ def _record(
         if state.current_sha256 == "unreadable" or not state.plan.intact:
             raise ApprovalError(
                 f"plan {plan_id} has changed since it was stored (hash "
-                f"{state.current_sha256[:12]} is not the stored {state.plan.stored_sha256[:12]}); "
-                "it cannot be decided on: store the recommendation again with `commitopt plans add`"
+                f"{state.current_sha256[:12]} vs stored {state.plan.stored_sha256[:12]}, or its "
+                "report); it cannot be decided on: store the recommendation again"
             )
         if status == EXECUTED:
             raise ApprovalError(f"plan {plan_id} is already decided: executed ({state.reason})")

@@ -252,9 +252,17 @@ class PlanRecord:
         return plan_sha256(self.document)
 
     @property
+    def report_intact(self) -> bool:
+        """Whether the stored report (if any) still has the hash the plan document records."""
+        recorded = self.document.get("report_sha256")
+        if recorded is None:
+            return self.report is None
+        return self.report is not None and hashlib.sha256(self.report).hexdigest() == recorded
+
+    @property
     def intact(self) -> bool:
-        """Whether the plan still hashes to what was recorded when it was stored."""
-        return self.sha256 == self.stored_sha256
+        """Whether the plan still hashes to what was recorded when stored, report included."""
+        return self.sha256 == self.stored_sha256 and self.report_intact
 
     @property
     def lines(self) -> tuple[PurchaseLine, ...]:

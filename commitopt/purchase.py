@@ -813,7 +813,8 @@ def execute_plan(
     state = require_approved(workspace, plan_id, now=now, max_approval_age=max_approval_age)
     if not state.plan.intact:
         raise PlanError(
-            f"plan {plan_id} no longer matches the hash recorded when it was stored; nothing bought"
+            f"plan {plan_id} was altered after it was stored (its JSON or its report no longer "
+            "match their recorded hashes); nothing bought"
         )
     digest = state.current_sha256
     outcomes: list[LineOutcome] = []

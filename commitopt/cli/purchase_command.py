@@ -139,7 +139,9 @@ def purchase_command(
         if not table:
             click.echo(json.dumps(result.to_json(), indent=2))
             return 0
-        if not result.bought:
+        if not result.outcomes:
+            click.echo(f"plan {plan_id}: the plan has no purchase lines; nothing to buy")
+        elif not result.bought:
             click.echo(f"plan {plan_id}: every line was already bought; nothing to do")
         click.echo(f"plan {result.plan_id}: {result.status} ({result.reason})")
         return 0

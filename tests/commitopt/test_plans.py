@@ -11,6 +11,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from commitopt.approvals import plan_state
 from commitopt.plans import (
@@ -47,6 +49,24 @@ def test_canonical_json_is_one_text_per_value() -> None:
     with pytest.raises(PlanError, match=r"plan\.b\[0\]: nan is not a finite number"):
         canonical_json({"b": [float("nan")]})
     assert plan_sha256({"a": 1}) != plan_sha256({"a": 1.0})
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=4), children, max_size=4),
+    max_leaves=20,
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(JSON_VALUES)
+def test_canonical_json_round_trips(value: object) -> None:
+    text = canonical_json(value)
+    assert canonical_json(json.loads(text)) == text
+    assert json.loads(text) == json.loads(json.dumps(value))  # same value, only the form differs
+    assert text.isascii() and "\n" not in text
 
 
 def test_store_and_load_a_plan(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from commitopt.approvals import ApprovalError, approve, plan_state, reject
-from commitopt.plans import PlanRecord, PurchaseLine, purchase_events, store_plan
+from commitopt.plans import PlanError, PlanRecord, PurchaseLine, purchase_events, store_plan
 from commitopt.purchase import (
     LOOKED_UP,
     LineInDoubtError,
@@ -417,3 +417,17 @@ def test_a_later_start_becomes_a_queued_purchase(workspace: Workspace) -> None:
     assert execute_plan(workspace, stored.plan_id, clients=clients).status == "executed"
     clients.assert_done()
     assert LOOKED_UP == "<looked up at execution>"
+
+
+def test_a_report_swapped_after_approval_is_refused(workspace: Workspace) -> None:
+    stored = store_plan(workspace, PORTFOLIO, source="t", report=b"<html>costs 1,000</html>")
+    approve(workspace, stored.plan_id, "ann")
+    workspace.execute(
+        "UPDATE plans SET report = ? WHERE plan_id = ?", [b"<html>costs 10</html>", stored.plan_id]
+    )
+    clients = StubbedClients()
+    with pytest.raises(PlanError, match=r"altered after it was stored .*; nothing bought"):
+        execute_plan(workspace, stored.plan_id, clients=clients)
+    assert clients.made == []
+    with pytest.raises(ApprovalError, match="has changed since it was stored"):
+        reject(workspace, stored.plan_id, "bob")
