@@ -45,6 +45,9 @@ def _register() -> None:
     from commitopt.cli.forecast_command import forecast_command
 
     cli.add_command(forecast_command)
+    from commitopt.cli.report_command import report_command
+
+    cli.add_command(report_command)
 
 
 _register()

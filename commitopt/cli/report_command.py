@@ -1,0 +1,227 @@
+"""``commitopt report``: a plan's finance report, one self-contained HTML file (or md/json/csv)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from commitopt.catalogs import resolve_catalog
+from commitopt.cli.options import catalog_options
+from commitopt.cli.recommend_command import parse_lookback_days
+from commitopt.cli.usage_commands import workspace_option
+from commitopt.recommend import recommend
+from commitopt.report import REPORT_FORMATS, build_report_data, write_report
+from commitopt.report.data import DEFAULT_TITLE, ReportData
+from commitopt.report.sources import load_plan_json, plan_window, report_data_from_portfolio
+from commitopt.workspace import Workspace
+from optimizer.policy import Policy
+from pricing.errors import CommitoptInputError
+from pricing.inventory import read_portfolio_json
+from pricing.readers.cur_rates import read_cur_rates
+from usage.readers import detect_format, read_usage
+from usage.synthetic import demo_usage
+
+SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".json": "json", ".csv": "csv"}
+
+REPORT_EPILOG = """
+\b
+Examples:
+  commitopt report --demo --out report.html
+  commitopt recommend --usage cur.parquet --format json --out plan.json
+  commitopt report plan.json --usage cur.parquet --out report.html
+  commitopt report plan.json --inventory owned.json --format md --out report.md
+  commitopt report plan.json --scenarios mc.json --frontier frontier.json --out report.html
+\b
+PLAN is a portfolio JSON (what `recommend --format json` writes); it is billed again over its
+own period of the usage (--usage files, else the workspace's usage), with the owned commitments
+only and with the purchases. --demo recommends on the synthetic demo history in-process.
+The HTML opens offline: inline CSS and SVG charts, no script, no URL. --format defaults to the
+--out file's extension. --scenarios: JSON {"savings_usd": [...], "effective_savings_rate": [...],
+"horizon": "...", "description": "..."}; --frontier: JSON {"levels": [...],
+"expected_savings": [...], "p5_savings": [...], "knee_level": x, "recommended_level": x}.
+"""
+
+
+def _read_extra(path: Path | None, option: str) -> dict[str, Any] | None:
+    """A JSON object given with --scenarios / --frontier."""
+    if path is None:
+        return None
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise CommitoptInputError(f"{option} {path}: no such file; check the path") from error
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CommitoptInputError(f"{option} {path}: not a readable JSON file ({error})") from error
+    if not isinstance(payload, dict):
+        raise CommitoptInputError(f"{option} {path}: expected a JSON object of arrays")
+    return payload
+
+
+def _report_format(report_format: str | None, out: Path | None) -> str:
+    if report_format is not None:
+        return report_format
+    if out is not None:
+        return SUFFIX_FORMATS.get(out.suffix.lower(), "html")
+    return "html"
+
+
+@click.command("report", epilog=REPORT_EPILOG)
+@click.argument("plan", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--demo", is_flag=True, help="Recommend on the synthetic demo history and report it.")
+@click.option("--usage", "usage_files", multiple=True, help="Usage files (globs; repeatable).")
+@click.option(
+    "--inventory", "inventory_files", multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Portfolio JSON of commitments already owned (repeatable).",
+)  # fmt: skip
+@click.option(
+    "--lookback", default=None,
+    help="Bill the last 30d / 8w / 720h of usage instead of the plan's own period.",
+)  # fmt: skip
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Report file, written atomically [default: commitopt-report.FORMAT].",
+)  # fmt: skip
+@click.option(
+    "--format", "report_format", type=click.Choice(REPORT_FORMATS), default=None,
+    help="html (self-contained page), md, json (every figure) or csv (the purchases) "
+    "[default: from --out's extension, else html].",
+)  # fmt: skip
+@click.option("--title", default=DEFAULT_TITLE, show_default=True, help="The report's title.")
+@click.option(
+    "--scenarios", "scenarios_file", type=click.Path(dir_okay=False, path_type=Path),
+    default=None, help="Monte Carlo savings per path (JSON) for the P5–P95 range and histogram.",
+)  # fmt: skip
+@click.option(
+    "--frontier", "frontier_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Savings versus commitment level (JSON) [default: the purchases scaled 0–2× and billed].",
+)  # fmt: skip
+@click.option("--no-frontier", is_flag=True, help="Do not bill scaled plans for the frontier.")
+@workspace_option
+@catalog_options
+def report_command(
+    plan: Path | None,
+    demo: bool,
+    usage_files: tuple[str, ...],
+    inventory_files: tuple[Path, ...],
+    lookback: str | None,
+    out: Path | None,
+    report_format: str | None,
+    title: str,
+    scenarios_file: Path | None,
+    frontier_file: Path | None,
+    no_frontier: bool,
+    workspace: Path | None,
+    catalog_paths: tuple[Path, ...],
+    no_embedded: bool,
+) -> None:
+    """Write the finance report of a plan: upfront cash, run-rates, savings, break-even, charts.
+
+    One page a finance approver reads in five minutes: the summary, the purchases with the reason
+    for each, usage by what covers it, savings versus commitment level, utilization and coverage by
+    month, cash flow versus on-demand, and the savings range over scenarios when given. Prints
+    the report's path.
+    """
+    if demo == (plan is not None):
+        raise CommitoptInputError(
+            "give a PLAN file (a portfolio JSON from `commitopt recommend --format json`) or "
+            "--demo, not both and not neither"
+        )
+    if demo and (usage_files or inventory_files):
+        raise CommitoptInputError("--demo uses its own usage; leave out --usage and --inventory")
+    fmt = _report_format(report_format, out)
+    target = out if out is not None else Path(f"commitopt-report.{fmt}")
+    if not (target.parent if str(target.parent) else Path(".")).is_dir():
+        raise CommitoptInputError(
+            f"--out {target}: folder {target.parent} does not exist; create it first"
+        )
+    monte_carlo = _read_extra(scenarios_file, "--scenarios")
+    frontier = _read_extra(frontier_file, "--frontier")
+    days = parse_lookback_days(lookback) if lookback is not None else None
+    if demo:
+        data = _demo_report(catalog_paths, no_embedded, title, monte_carlo, frontier, no_frontier)
+    else:
+        assert plan is not None
+        data = _plan_report(plan, usage_files, inventory_files, days, workspace, catalog_paths,
+                            no_embedded, title, monte_carlo, frontier, no_frontier)  # fmt: skip
+    for warning in data.warnings:
+        click.echo(f"commitopt: warning: {warning}", err=True)
+    written = write_report(data, target, fmt)
+    click.echo(str(written))
+
+
+def _demo_report(
+    catalog_paths: tuple[Path, ...],
+    no_embedded: bool,
+    title: str,
+    monte_carlo: dict[str, Any] | None,
+    frontier: dict[str, Any] | None,
+    no_frontier: bool,
+) -> ReportData:
+    """``recommend --demo`` with its defaults, in-process, then its report."""
+    catalog = resolve_catalog(catalog_paths, use_embedded=not no_embedded).catalog
+    run = recommend(demo_usage(), catalog, Policy())
+    return build_report_data(
+        run,
+        catalog=catalog,
+        owned=(),
+        plan_id="demo",
+        title=title,
+        monte_carlo=monte_carlo,
+        frontier=frontier,
+        compute_frontier=not no_frontier,
+    )
+
+
+def _plan_report(
+    plan: Path,
+    usage_files: tuple[str, ...],
+    inventory_files: tuple[Path, ...],
+    lookback_days: float | None,
+    workspace: Path | None,
+    catalog_paths: tuple[Path, ...],
+    no_embedded: bool,
+    title: str,
+    monte_carlo: dict[str, Any] | None,
+    frontier: dict[str, Any] | None,
+    no_frontier: bool,
+) -> ReportData:
+    """A portfolio JSON file billed again over its period of the usage."""
+    payload = load_plan_json(plan)
+    if usage_files:
+        frame, _report = read_usage(list(usage_files), "auto")
+    else:
+        with Workspace.open(workspace, read_only=True) as store:
+            frame = store.load_usage()
+    if frame.empty:
+        raise CommitoptInputError(
+            "no usage to bill the plan with: pass --usage FILE or import some with "
+            "`commitopt usage import`"
+        )
+    window, warning = plan_window(frame, payload, lookback_days)
+    period_start = pd.Timestamp(window["hour"].min()).to_pydatetime()
+    purchases = read_portfolio_json(plan, default_start=period_start).commitments
+    owned = tuple(c for path in inventory_files for c in read_portfolio_json(path).commitments)
+    from_bill = (
+        [read_cur_rates(list(usage_files))]
+        if usage_files and detect_format(list(usage_files)) in ("cur", "cur2")
+        else []
+    )
+    catalog = resolve_catalog(catalog_paths, first=from_bill, use_embedded=not no_embedded).catalog
+    return report_data_from_portfolio(
+        payload,
+        purchases,
+        window,
+        catalog,
+        owned=owned,
+        plan_id=plan.stem,
+        title=title,
+        monte_carlo=monte_carlo,
+        frontier=frontier,
+        compute_frontier=not no_frontier,
+        warnings=(warning,) if warning else (),
+    )

@@ -1,0 +1,33 @@
+"""What a commitment costs per hour and what it covers, in a report's words."""
+
+from __future__ import annotations
+
+from pricing.inventory import EC2_INSTANCE_SAVINGS_PLAN, RESERVED_INSTANCE, OwnedCommitment
+from pricing.offerings import TERM_HOURS
+
+
+def item_hourly_cost_usd(item: OwnedCommitment) -> float:
+    """Cost of a whole commitment per hour of its term, upfront amortized [USD/h]."""
+    if item.is_savings_plan:
+        return float(item.hourly_commitment_usd or 0.0)
+    if item.effective_hourly_usd is not None:
+        return float(item.effective_hourly_usd)
+    recurring = float(item.recurring_hourly_usd or 0.0) * float(item.count or 0)
+    return recurring + item.upfront_usd / TERM_HOURS[item.term_years]
+
+
+def describe_commitment(item: OwnedCommitment) -> str:
+    """One line naming what a commitment covers, e.g. ``36 × c4.large Linux/UNIX, ...``."""
+    if item.kind == RESERVED_INSTANCE:
+        scope = "zonal" if item.scope == "Availability Zone" else "regional"
+        return (
+            f"{item.count} × {item.instance_type} {item.platform} ({item.tenancy}), "
+            f"{item.region}, {item.offering_class or 'standard'} {scope} RI"
+        )
+    commit = float(item.hourly_commitment_usd or 0.0)
+    if item.kind == EC2_INSTANCE_SAVINGS_PLAN:
+        return f"{commit:,.3f} USD/h for the {item.instance_family} family in {item.region}"
+    return f"{commit:,.3f} USD/h, any region, family and platform"
+
+
+__all__ = ["describe_commitment", "item_hourly_cost_usd"]

@@ -1,0 +1,758 @@
+"""What a finance report shows, assembled from two billed simulations and optional extras.
+
+:class:`ReportData` holds every figure and table of the report, already computed; the renderers
+(:mod:`commitopt.report.html`, :mod:`commitopt.report.markdown`, :mod:`commitopt.report.formats`)
+only format it. Every money figure comes from the billing simulator: the data period billed with
+the owned commitments only (``baseline``) and with the purchases added (``with_plan``).
+
+Where the plan comes from is not this module's business: :func:`build_report_data` takes a
+:class:`commitopt.recommend.RecommendationRun`; :func:`report_data_from_simulations` takes the two
+simulations and the purchases, whatever produced them (a portfolio JSON file re-billed, a plan
+stored in the workspace).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from commitopt.report.commitments import describe_commitment, item_hourly_cost_usd
+from commitopt.report.frontier import scaled_frontier
+from commitopt.report.inputs import Frontier, MonteCarloSavings, ReportInputError
+from pricing.catalog import PriceCatalog
+from pricing.inventory import (
+    COMPUTE_SAVINGS_PLAN,
+    EC2_INSTANCE_SAVINGS_PLAN,
+    RESERVED_INSTANCE,
+    OwnedCommitment,
+)
+from pricing.offerings import TERM_HOURS
+from scenarios.ledger import ON_DEMAND
+from scenarios.simulator import HOURS_PER_MONTH, SimulationResult
+
+if TYPE_CHECKING:
+    from commitopt.recommend import RecommendationRun
+
+FloatArray = npt.NDArray[np.float64]
+
+DEFAULT_TITLE: Final = "Commitment purchase plan"
+"""Report title when none is given."""
+
+DEFAULT_EXPIRY_HORIZON_DAYS: Final = 365.0
+"""Owned commitments ending this soon after the data period are listed as expiring [days]."""
+
+LAYERS: Final = (RESERVED_INSTANCE, EC2_INSTANCE_SAVINGS_PLAN, COMPUTE_SAVINGS_PLAN, "on_demand")
+"""Columns of :attr:`ReportData.hourly`, in AWS's order of application."""
+
+KIND_LABELS: Final = {
+    RESERVED_INSTANCE: "Reserved Instance",
+    EC2_INSTANCE_SAVINGS_PLAN: "EC2 Instance Savings Plan",
+    COMPUTE_SAVINGS_PLAN: "Compute Savings Plan",
+    "on_demand": "On-demand",
+}
+"""How each instrument kind is named in the report."""
+
+PURCHASE_COLUMNS: Final = (
+    "id",
+    "kind",
+    "description",
+    "term_years",
+    "payment_option",
+    "start",
+    "end",
+    "upfront_usd",
+    "monthly_recurring_usd",
+    "hourly_cost_usd",
+    "term_cost_usd",
+    "utilization",
+    "net_saving_usd",
+    "expected_utilization",
+    "break_even_utilization",
+    "reason",
+)
+"""Columns of :attr:`ReportData.purchases`; see :func:`purchase_table`."""
+
+
+@dataclass(frozen=True)
+class ReportHeader:
+    """Which plan, which data, which prices, when.
+
+    Attributes
+    ----------
+    title
+        The report's title.
+    plan_id
+        The plan's name (a workspace id, a file name, ``demo``).
+    plan_hash
+        SHA-256 of the plan's canonical JSON (hex).
+    data_start, data_end
+        First hour of the data period and the hour after its last (UTC); ``None`` without usage.
+    data_hours
+        Hours in the data period [h].
+    catalog_source, catalog_as_of
+        Where the prices come from and their date (``None`` when unknown).
+    generated_at
+        When the report was made (UTC).
+    """
+
+    title: str
+    plan_id: str
+    plan_hash: str
+    data_start: pd.Timestamp | None
+    data_end: pd.Timestamp | None
+    data_hours: int
+    catalog_source: str
+    catalog_as_of: date | None
+    generated_at: datetime
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """The figures a finance approver decides on.
+
+    Attributes
+    ----------
+    n_purchases
+        Purchases in the plan.
+    upfront_cash_usd
+        Upfront payments of the purchases [USD].
+    hourly_commitment_usd
+        Cost per hour of the purchases, upfront amortized (Cost Explorer's
+        HourlyCommitmentToPurchase) [USD/h].
+    total_commitment_usd
+        What the purchases cost over their whole terms, upfront included [USD].
+    term_months
+        Longest purchase term [months].
+    monthly_run_rate_before_usd, monthly_run_rate_after_usd
+        Recurring fees + on-demand per 730 h, with owned commitments only / with the purchases
+        too (upfront excluded) [USD/month].
+    cost_before_usd, cost_after_usd
+        Cost of the data period, upfront amortized [USD].
+    on_demand_equivalent_usd
+        What the data period costs all on-demand [USD].
+    period_savings_usd, monthly_savings_usd
+        What the purchases save over the data period, and per 730 h [USD, USD/month].
+    savings_pct
+        ``period_savings_usd`` ÷ ``cost_before_usd`` [0–1].
+    savings_vs_on_demand_usd
+        On-demand equivalent − cost with the purchases [USD].
+    esr_before, esr_after
+        Effective savings rate versus all on-demand [0–1].
+    coverage_before, coverage_after
+        Share of the on-demand-equivalent cost covered by commitments [0–1].
+    utilization_after
+        Used ÷ paid commitment over all instruments with the purchases [0–1].
+    purchases_utilization
+        Used ÷ paid commitment of the purchases alone [0–1] (``nan`` without purchases).
+    break_even_month
+        First month (1-based) whose cumulative cash savings, upfront paid at purchase, are ≥ 0,
+        with the data period's monthly run-rates repeated; ``None`` when not within the term.
+    savings_p5_usd, savings_p50_usd, savings_p95_usd
+        Percentiles of the Monte Carlo savings per path [USD] (``None`` without them).
+    esr_p5, esr_p95
+        Percentiles of the Monte Carlo effective savings rate [0–1] (``None`` without them).
+    """
+
+    n_purchases: int
+    upfront_cash_usd: float
+    hourly_commitment_usd: float
+    total_commitment_usd: float
+    term_months: int
+    monthly_run_rate_before_usd: float
+    monthly_run_rate_after_usd: float
+    cost_before_usd: float
+    cost_after_usd: float
+    on_demand_equivalent_usd: float
+    period_savings_usd: float
+    monthly_savings_usd: float
+    savings_pct: float
+    savings_vs_on_demand_usd: float
+    esr_before: float
+    esr_after: float
+    coverage_before: float
+    coverage_after: float
+    utilization_after: float
+    purchases_utilization: float
+    break_even_month: int | None
+    savings_p5_usd: float | None = None
+    savings_p50_usd: float | None = None
+    savings_p95_usd: float | None = None
+    esr_p5: float | None = None
+    esr_p95: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ReportData:
+    """Everything a report shows.
+
+    Attributes
+    ----------
+    header, summary
+        :class:`ReportHeader` and :class:`ReportSummary`.
+    purchases
+        One row per purchase, :data:`PURCHASE_COLUMNS`.
+    monthly
+        One row per calendar month of the data period: ``month``,
+        ``on_demand_equivalent_usd``, ``cost_before_usd``, ``cost_after_usd``, ``savings_usd``,
+        ``coverage_before``, ``coverage_after``, ``utilization_before``, ``utilization_after``
+        (``nan`` when no commitment is active).
+    hourly
+        One row per hour (``hour``): on-demand-equivalent cost covered by each instrument kind
+        and left on-demand, :data:`LAYERS` [USD/h].
+    cash_flow
+        Months 1…``term_months`` (``month``): ``on_demand_usd``, ``current_usd`` (owned
+        commitments only), ``plan_usd`` (with the purchases, upfront paid in its month),
+        ``upfront_usd``, ``cumulative_savings_usd`` (current − plan, cumulated) [USD], with the
+        data period's run-rates repeated.
+    frontier
+        :class:`Frontier`, or ``None`` (see ``frontier_note``).
+    monte_carlo
+        :class:`MonteCarloSavings`, or ``None`` when no scenarios were run.
+    expiring
+        Owned commitments ending within ``expiry_horizon_days`` after the data period: ``id``,
+        ``kind``, ``description``, ``end``, ``monthly_cost_usd``.
+    owned_known
+        Whether the owned commitments were given (else expiries are unknown).
+    expiry_horizon_days
+        [days].
+    optimizer
+        The optimizer's status, method and certified gap (empty when the plan was not optimized
+        here).
+    notes, warnings
+        Lines shown under the figures: how figures were made, and approximations.
+    frontier_note
+        Why there is no frontier, or how it was made.
+    """
+
+    header: ReportHeader
+    summary: ReportSummary
+    purchases: pd.DataFrame
+    monthly: pd.DataFrame
+    hourly: pd.DataFrame
+    cash_flow: pd.DataFrame
+    frontier: Frontier | None
+    monte_carlo: MonteCarloSavings | None
+    expiring: pd.DataFrame
+    owned_known: bool
+    expiry_horizon_days: float
+    optimizer: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    frontier_note: str = ""
+
+
+def canonical_json(payload: Any) -> str:
+    """The payload as canonical JSON: sorted keys, no spaces, UTF-8 text, non-JSON types as str."""
+    return json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+
+
+def plan_hash(payload: Any) -> str:
+    """SHA-256 (hex) of the plan's :func:`canonical_json`."""
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def _ratio(part: float, whole: float, empty: float) -> float:
+    return part / whole if whole > 0 else empty
+
+
+def _by_id(frame: pd.DataFrame | None, column: str) -> dict[str, Any]:
+    if frame is None or frame.empty or column not in frame or "id" not in frame:
+        return {}
+    return dict(zip(frame["id"].astype(str), frame[column], strict=True))
+
+
+def purchase_table(
+    purchases: Sequence[OwnedCommitment],
+    with_plan: SimulationResult,
+    explanations: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """One row per purchase, :data:`PURCHASE_COLUMNS`.
+
+    Money per item [USD]: ``upfront_usd``, ``monthly_recurring_usd`` (fees per 730 h),
+    ``hourly_cost_usd`` (upfront amortized) [USD/h], ``term_cost_usd`` (whole term);
+    ``utilization`` and ``net_saving_usd`` (covered on-demand value − cost over the data period)
+    are billed by the simulator; ``expected_utilization``, ``break_even_utilization`` and
+    ``reason`` are the optimizer's explanations (``nan`` / empty when none were made).
+    """
+    table = with_plan.instruments
+    ids = table["id"].astype(str).tolist() if len(table) else []
+    simulated_utilization = dict(zip(ids, table["utilization"].to_numpy(np.float64), strict=True))
+    simulated_net = dict(
+        zip(
+            ids,
+            table["covered_on_demand_equivalent_usd"].to_numpy(np.float64)
+            - table["cost_usd"].to_numpy(np.float64),
+            strict=True,
+        )
+    )
+    reasons = _by_id(explanations, "explanation")
+    expected = _by_id(explanations, "expected_utilization")
+    break_even = _by_id(explanations, "break_even_utilization")
+    rows = []
+    for item in purchases:
+        hourly = item_hourly_cost_usd(item)
+        term_hours = TERM_HOURS[item.term_years]
+        amortized = item.upfront_usd / term_hours
+        rows.append(
+            {
+                "id": item.id,
+                "kind": item.kind,
+                "description": describe_commitment(item),
+                "term_years": item.term_years,
+                "payment_option": item.payment_option,
+                "start": pd.Timestamp(item.start),
+                "end": pd.Timestamp(item.end),
+                "upfront_usd": float(item.upfront_usd),
+                "monthly_recurring_usd": (hourly - amortized) * HOURS_PER_MONTH,
+                "hourly_cost_usd": hourly,
+                "term_cost_usd": hourly * term_hours,
+                "utilization": float(simulated_utilization.get(item.id, math.nan)),
+                "net_saving_usd": float(simulated_net.get(item.id, math.nan)),
+                "expected_utilization": float(expected.get(item.id, math.nan)),
+                "break_even_utilization": float(break_even.get(item.id, math.nan)),
+                "reason": str(reasons.get(item.id, "") or ""),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(PURCHASE_COLUMNS))
+
+
+def _month_table(result: SimulationResult) -> pd.DataFrame:
+    """Per month: on-demand equivalent, cost, on-demand cost, unused commitment [USD]."""
+    by_month = result.breakdown("month").set_index("month")
+    ledger = result.ledger
+    on_demand = (
+        ledger.loc[ledger["instrument"] == ON_DEMAND].groupby("month", observed=True)["cost_usd"]
+    ).sum()
+    table = pd.DataFrame(
+        {
+            "on_demand_equivalent_usd": by_month["on_demand_equivalent_usd"],
+            "cost_usd": by_month["cost_usd"],
+            "on_demand_cost_usd": on_demand.reindex(by_month.index, fill_value=0.0),
+            "unused_usd": by_month["unused_usd"],
+        }
+    )
+    commitment = table["cost_usd"] - table["on_demand_cost_usd"]
+    odeq = table["on_demand_equivalent_usd"]
+    table["coverage"] = np.where(
+        odeq > 0, 1.0 - table["on_demand_cost_usd"] / odeq.where(odeq > 0, 1), 0.0
+    )
+    table["coverage"] = table["coverage"].clip(0.0, 1.0)
+    table["utilization"] = np.where(
+        commitment > 1e-9,
+        1.0 - table["unused_usd"] / commitment.where(commitment > 1e-9, 1),
+        np.nan,
+    )
+    return table
+
+
+def monthly_table(baseline: SimulationResult, with_plan: SimulationResult) -> pd.DataFrame:
+    """Both simulations by calendar month; see :attr:`ReportData.monthly`."""
+    before = _month_table(baseline)
+    after = _month_table(with_plan)
+    months = pd.Index(before.index).union(pd.Index(after.index))
+    before, after = before.reindex(months), after.reindex(months)
+    table = pd.DataFrame(
+        {
+            "month": after.index.astype(str),
+            "on_demand_equivalent_usd": after["on_demand_equivalent_usd"].to_numpy(),
+            "cost_before_usd": before["cost_usd"].to_numpy(),
+            "cost_after_usd": after["cost_usd"].to_numpy(),
+            "coverage_before": before["coverage"].to_numpy(),
+            "coverage_after": after["coverage"].to_numpy(),
+            "utilization_before": before["utilization"].to_numpy(),
+            "utilization_after": after["utilization"].to_numpy(),
+        }
+    )
+    table.insert(4, "savings_usd", table["cost_before_usd"] - table["cost_after_usd"])
+    return table
+
+
+def hourly_layers(result: SimulationResult) -> pd.DataFrame:
+    """On-demand-equivalent cost covered by each instrument kind and left on-demand, per hour.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``hour`` and :data:`LAYERS` [USD/h]; the layers add up to the usage's on-demand value.
+    """
+    od = result.keys["on_demand_hourly_usd"].to_numpy(dtype=np.float64)
+    n_hours = len(result.hours)
+    columns: dict[str, Any] = {"hour": result.hours}
+    for kind in LAYERS[:-1]:
+        rows = result.covered_rows.get(kind, {})
+        if rows:
+            keys = np.fromiter(rows.keys(), dtype=np.intp, count=len(rows))
+            stacked = np.vstack([rows[int(k)] for k in keys])  # covered keys × hours
+            columns[kind] = od[keys] @ stacked
+        else:
+            columns[kind] = np.zeros(n_hours)
+    columns["on_demand"] = result.on_demand @ od if len(od) else np.zeros(n_hours)
+    return pd.DataFrame(columns)
+
+
+def break_even_month(
+    upfront_usd: float, monthly_cash_savings_usd: float, months: int
+) -> int | None:
+    """First month (1-based) with cumulative cash savings ≥ 0, the upfront paid in month 1.
+
+    ``None`` when the savings never repay the upfront within ``months``.
+    """
+    if monthly_cash_savings_usd <= 0:
+        return None
+    month = max(1, math.ceil(upfront_usd / monthly_cash_savings_usd - 1e-9))
+    return month if month <= months else None
+
+
+def cash_flow_table(
+    purchases: Sequence[OwnedCommitment],
+    *,
+    period_start: pd.Timestamp | None,
+    on_demand_monthly_usd: float,
+    current_monthly_usd: float,
+    plan_monthly_usd: float,
+    term_months: int,
+) -> pd.DataFrame:
+    """Months 1…``term_months`` of cash, the data period's run-rates repeated.
+
+    Each purchase's upfront is paid in the month its term starts (month 1 when it starts with
+    the data period or before); see :attr:`ReportData.cash_flow`.
+    """
+    months = np.arange(1, term_months + 1)
+    upfront = np.zeros(term_months)
+    for item in purchases:  # a handful of purchases
+        index = 0
+        if period_start is not None:
+            offset_hours = (pd.Timestamp(item.start) - period_start) / pd.Timedelta(hours=1)
+            index = int(max(0.0, offset_hours) // HOURS_PER_MONTH)
+        if index < term_months:
+            upfront[index] += item.upfront_usd
+    current = np.full(term_months, current_monthly_usd)
+    plan = np.full(term_months, plan_monthly_usd) + upfront
+    return pd.DataFrame(
+        {
+            "month": months,
+            "on_demand_usd": np.full(term_months, on_demand_monthly_usd),
+            "current_usd": current,
+            "plan_usd": plan,
+            "upfront_usd": upfront,
+            "cumulative_savings_usd": np.cumsum(current - plan),
+        }
+    )
+
+
+def expiring_table(
+    owned: Sequence[OwnedCommitment], reference: pd.Timestamp | None, horizon_days: float
+) -> pd.DataFrame:
+    """Owned commitments whose term ends within ``horizon_days`` after ``reference``."""
+    columns = ["id", "kind", "description", "end", "monthly_cost_usd"]
+    if reference is None or not owned:
+        return pd.DataFrame(columns=columns)
+    stop = reference + pd.Timedelta(days=horizon_days)
+    rows = [
+        {
+            "id": item.id,
+            "kind": item.kind,
+            "description": describe_commitment(item),
+            "end": pd.Timestamp(item.end),
+            "monthly_cost_usd": item_hourly_cost_usd(item) * HOURS_PER_MONTH,
+        }
+        for item in owned
+        if reference < pd.Timestamp(item.end) <= stop
+    ]
+    return (
+        pd.DataFrame(rows, columns=columns).sort_values("end", kind="stable").reset_index(drop=True)
+    )
+
+
+def _new_instruments(
+    with_plan: SimulationResult, purchases: Sequence[OwnedCommitment]
+) -> pd.DataFrame:
+    ids = {item.id for item in purchases}
+    table = with_plan.instruments
+    return table.loc[table["id"].isin(ids)] if len(table) else table
+
+
+def report_data_from_simulations(
+    *,
+    baseline: SimulationResult,
+    with_plan: SimulationResult,
+    purchases: Sequence[OwnedCommitment],
+    portfolio: Mapping[str, Any],
+    explanations: pd.DataFrame | None = None,
+    catalog: PriceCatalog | None = None,
+    owned: Sequence[OwnedCommitment] | None = None,
+    monte_carlo: MonteCarloSavings | Mapping[str, Any] | npt.ArrayLike | None = None,
+    frontier: Frontier | Mapping[str, Any] | None = None,
+    frontier_usage: Any = None,
+    title: str = DEFAULT_TITLE,
+    plan_id: str | None = None,
+    plan_hash_hex: str | None = None,
+    generated_at: datetime | None = None,
+    expiry_horizon_days: float = DEFAULT_EXPIRY_HORIZON_DAYS,
+    optimizer: Mapping[str, Any] | None = None,
+    warnings: Sequence[str] = (),
+    discount_rate: float = 0.0,
+) -> ReportData:
+    """Assemble a report from the data period billed without and with the purchases.
+
+    Parameters
+    ----------
+    baseline, with_plan
+        The same usage billed with the owned commitments only, and with the purchases too.
+    purchases
+        The purchases (their ids name their instruments in ``with_plan``).
+    portfolio
+        The plan's portfolio JSON payload (hashed into the header).
+    explanations
+        One row per purchase with ``id``, ``explanation``, ``expected_utilization``,
+        ``break_even_utilization`` (:func:`optimizer.explain.explain`), or ``None``.
+    catalog
+        The prices: source and date for the header; needed to compute a frontier.
+    owned
+        The owned commitments, for what expires and the frontier; ``None`` when unknown.
+    monte_carlo
+        Per-path savings (:class:`MonteCarloSavings`, a mapping of its fields, or an array).
+    frontier
+        :class:`Frontier` or a mapping of its fields; when ``None`` and ``frontier_usage`` and
+        ``catalog`` are given, a simple frontier is computed by scaling the purchases
+        (:func:`commitopt.report.frontier.scaled_frontier`).
+    frontier_usage
+        The data period's usage (table or :class:`~usage.table.UsageMatrix`) to compute it on.
+    title, plan_id, plan_hash_hex, generated_at
+        Header fields; the hash defaults to :func:`plan_hash` of ``portfolio``, the id to
+        ``draft-`` and the hash's first 8 digits, the time to now.
+    expiry_horizon_days
+        Owned commitments ending this soon after the data period are listed [days].
+    optimizer
+        The optimizer's figures (status, method, certified gap) to show, if any.
+    warnings
+        Approximations to show (simulation and model warnings).
+    discount_rate
+        Yearly discount rate the simulations used (for the frontier's simulations) [1/year].
+
+    Raises
+    ------
+    commitopt.report.inputs.ReportInputError
+        For Monte Carlo or frontier inputs that cannot be used.
+    """
+    before = baseline.totals
+    after = with_plan.totals
+    hours = after.hours
+    months = hours / HOURS_PER_MONTH if hours else 1.0
+    new = _new_instruments(with_plan, purchases)
+    new_cost = float(new["cost_usd"].sum()) if len(new) else 0.0
+    new_used = float(new["used_cost_usd"].sum()) if len(new) else 0.0
+    upfront = float(sum(item.upfront_usd for item in purchases))
+    hourly_commitment = float(sum(item_hourly_cost_usd(item) for item in purchases))
+    total_commitment = float(
+        sum(item_hourly_cost_usd(item) * TERM_HOURS[item.term_years] for item in purchases)
+    )
+    term_months = max((12 * item.term_years for item in purchases), default=12)
+    period_savings = before.actual_cost_usd - after.actual_cost_usd
+    cash_savings = before.monthly_run_rate_usd - after.monthly_run_rate_usd
+    mc = MonteCarloSavings.coerce(monte_carlo) if monte_carlo is not None else None
+    savings_p = mc.percentiles() if mc is not None else (None, None, None)
+    esr_p: tuple[float | None, ...] = (None, None, None)
+    if mc is not None and mc.effective_savings_rate is not None:
+        esr_p = mc.percentiles(mc.effective_savings_rate)
+    summary = ReportSummary(
+        n_purchases=len(purchases),
+        upfront_cash_usd=upfront,
+        hourly_commitment_usd=hourly_commitment,
+        total_commitment_usd=total_commitment,
+        term_months=term_months,
+        monthly_run_rate_before_usd=before.monthly_run_rate_usd,
+        monthly_run_rate_after_usd=after.monthly_run_rate_usd,
+        cost_before_usd=before.actual_cost_usd,
+        cost_after_usd=after.actual_cost_usd,
+        on_demand_equivalent_usd=after.on_demand_equivalent_usd,
+        period_savings_usd=period_savings,
+        monthly_savings_usd=period_savings / months,
+        savings_pct=_ratio(period_savings, before.actual_cost_usd, 0.0),
+        savings_vs_on_demand_usd=after.savings_usd,
+        esr_before=before.effective_savings_rate,
+        esr_after=after.effective_savings_rate,
+        coverage_before=before.coverage,
+        coverage_after=after.coverage,
+        utilization_after=after.utilization,
+        purchases_utilization=_ratio(new_used, new_cost, math.nan),
+        break_even_month=break_even_month(upfront, cash_savings, term_months)
+        if purchases
+        else None,
+        savings_p5_usd=savings_p[0],
+        savings_p50_usd=savings_p[1],
+        savings_p95_usd=savings_p[2],
+        esr_p5=esr_p[0],
+        esr_p95=esr_p[2],
+    )
+    data_start = pd.Timestamp(with_plan.hours[0]) if hours else None
+    data_end = pd.Timestamp(with_plan.hours[-1]) + pd.Timedelta(hours=1) if hours else None
+    digest = plan_hash_hex or plan_hash(portfolio)
+    header = ReportHeader(
+        title=title,
+        plan_id=plan_id or f"draft-{digest[:8]}",
+        plan_hash=digest,
+        data_start=data_start,
+        data_end=data_end,
+        data_hours=hours,
+        catalog_source=catalog.metadata.source if catalog is not None else "unknown",
+        catalog_as_of=catalog.metadata.as_of if catalog is not None else None,
+        generated_at=(generated_at or datetime.now(UTC)).astimezone(UTC),
+    )
+    notes = [
+        "Every money figure bills the data period's usage with AWS's rules (RIs first, then EC2 "
+        "Instance Savings Plans, then Compute Savings Plans, the rest on-demand), once with the "
+        "owned commitments only and once with the purchases added.",
+        "Run-rates are recurring fees plus on-demand cost per 730 hours (upfront excluded); "
+        "savings and costs amortize upfront payments over the term.",
+        f"The cash flow and the break-even month repeat the data period's monthly run-rates over "
+        f"the longest term ({term_months} months), with upfront paid when each term starts.",
+    ]
+    frontier_value: Frontier | None = Frontier.coerce(frontier) if frontier is not None else None
+    if frontier_value is not None:
+        frontier_note = f"Frontier: {frontier_value.source}."
+    elif not purchases:
+        frontier_note = "No frontier: the plan buys nothing."
+    elif catalog is None or frontier_usage is None:
+        frontier_note = "No frontier was given, and no usage and catalog to compute one."
+    elif owned is None and len(baseline.instruments):
+        frontier_note = (
+            "No frontier: the plan is billed on top of owned commitments that were not given "
+            "to the report, so other commitment levels cannot be billed."
+        )
+    else:
+        frontier_value = scaled_frontier(
+            frontier_usage,
+            purchases,
+            catalog,
+            owned=owned or (),
+            baseline_cost_usd=before.actual_cost_usd,
+            recommended=with_plan,
+            discount_rate=discount_rate,
+        )
+        frontier_note = f"Frontier: {frontier_value.source}."
+    cash_flow = cash_flow_table(
+        purchases,
+        period_start=data_start,
+        on_demand_monthly_usd=_ratio(after.on_demand_equivalent_usd, hours, 0.0) * HOURS_PER_MONTH,
+        current_monthly_usd=before.monthly_run_rate_usd,
+        plan_monthly_usd=after.monthly_run_rate_usd,
+        term_months=term_months,
+    )
+    return ReportData(
+        header=header,
+        summary=summary,
+        purchases=purchase_table(purchases, with_plan, explanations),
+        monthly=monthly_table(baseline, with_plan),
+        hourly=hourly_layers(with_plan),
+        cash_flow=cash_flow,
+        frontier=frontier_value,
+        monte_carlo=mc,
+        expiring=expiring_table(owned or (), data_end, expiry_horizon_days),
+        owned_known=owned is not None,
+        expiry_horizon_days=expiry_horizon_days,
+        optimizer=dict(optimizer or {}),
+        notes=tuple(notes),
+        warnings=tuple(dict.fromkeys(warnings)),
+        frontier_note=frontier_note,
+    )
+
+
+def build_report_data(
+    run: RecommendationRun,
+    *,
+    monte_carlo: MonteCarloSavings | Mapping[str, Any] | npt.ArrayLike | None = None,
+    frontier: Frontier | Mapping[str, Any] | None = None,
+    title: str = DEFAULT_TITLE,
+    catalog: PriceCatalog | None = None,
+    owned: Sequence[OwnedCommitment] | None = None,
+    plan_id: str | None = None,
+    plan_hash_hex: str | None = None,
+    generated_at: datetime | None = None,
+    expiry_horizon_days: float = DEFAULT_EXPIRY_HORIZON_DAYS,
+    compute_frontier: bool = True,
+) -> ReportData:
+    """The report of a recommendation.
+
+    Parameters
+    ----------
+    run
+        What :func:`commitopt.recommend.recommend` returned (its simulations, purchases and
+        explanations).
+    monte_carlo
+        Per-path savings of the plan over sampled usage (see :class:`MonteCarloSavings`).
+    frontier
+        Savings versus commitment level (see :class:`Frontier`); computed by scaling the
+        purchases when ``None``, ``catalog`` is given and ``compute_frontier`` is true.
+    title
+        The report's title.
+    catalog
+        The catalog the run priced with (header; frontier).
+    owned
+        The owned commitments the run was given (``()`` when none; ``None`` when unknown).
+    plan_id, plan_hash_hex, generated_at, expiry_horizon_days
+        See :func:`report_data_from_simulations`.
+    compute_frontier
+        Compute a frontier when none is given (about one simulation per level).
+    """
+    if owned is None and not len(run.baseline.instruments):
+        owned = ()
+    optimizer = run.summary.get("optimizer", {}) if isinstance(run.summary, Mapping) else {}
+    return report_data_from_simulations(
+        baseline=run.baseline,
+        with_plan=run.with_plan,
+        purchases=run.purchases,
+        portfolio=run.portfolio,
+        explanations=run.explanations,
+        catalog=catalog,
+        owned=owned,
+        monte_carlo=monte_carlo,
+        frontier=frontier,
+        frontier_usage=run.usage if compute_frontier else None,
+        title=title,
+        plan_id=plan_id,
+        plan_hash_hex=plan_hash_hex,
+        generated_at=generated_at,
+        expiry_horizon_days=expiry_horizon_days,
+        optimizer=optimizer,
+        warnings=(*run.problem.warnings, *run.with_plan.warnings),
+        discount_rate=run.policy.discount_rate,
+    )
+
+
+__all__ = [
+    "DEFAULT_EXPIRY_HORIZON_DAYS",
+    "DEFAULT_TITLE",
+    "KIND_LABELS",
+    "LAYERS",
+    "PURCHASE_COLUMNS",
+    "Frontier",
+    "MonteCarloSavings",
+    "ReportData",
+    "ReportHeader",
+    "ReportInputError",
+    "ReportSummary",
+    "break_even_month",
+    "build_report_data",
+    "canonical_json",
+    "cash_flow_table",
+    "describe_commitment",
+    "expiring_table",
+    "hourly_layers",
+    "item_hourly_cost_usd",
+    "monthly_table",
+    "plan_hash",
+    "purchase_table",
+    "report_data_from_simulations",
+]

@@ -1,0 +1,173 @@
+"""The report as data: a JSON payload and a CSV of the purchases; atomic writing of any format."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from commitopt import __version__
+from commitopt.report.data import LAYERS, ReportData
+from commitopt.report.html import render_html
+from commitopt.report.markdown import render_markdown
+from pricing.atomic import atomic_output_path
+from pricing.errors import CommitoptInputError
+
+REPORT_FORMATS: Final = ("html", "md", "json", "csv")
+"""What :func:`write_report` can write."""
+
+JSON_VERSION: Final = 1
+"""Version of the :func:`report_json` layout."""
+
+
+_READABLE: Final = 0o666
+
+
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: numpy numbers to Python, NaN/inf to None, times to ISO 8601."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [_plain(row) for row in frame.astype(object).to_dict(orient="records")]
+
+
+def report_json(data: ReportData) -> dict[str, Any]:
+    """The report as a JSON-ready dict: every figure unformatted (USD, shares of 1, months).
+
+    Keys: ``report_version``, ``generator``, ``header``, ``summary``, ``purchases``,
+    ``monthly``, ``cash_flow``, ``hourly_totals_usd`` (on-demand value per layer over the data
+    period), ``frontier``, ``monte_carlo`` (path count and percentiles; ``null`` when no
+    scenarios were run), ``expiring`` (``null`` when owned commitments are unknown), ``notes``,
+    ``warnings``, ``optimizer``.
+    """
+    frontier = None
+    if data.frontier is not None:
+        frontier = asdict(data.frontier)
+    monte_carlo = None
+    if data.monte_carlo is not None:
+        mc = data.monte_carlo
+        p5, p50, p95 = mc.percentiles()
+        monte_carlo = {
+            "paths": int(mc.savings_usd.size),
+            "horizon": mc.horizon,
+            "description": mc.description,
+            "savings_mean_usd": float(mc.savings_usd.mean()),
+            "savings_p5_usd": p5,
+            "savings_p50_usd": p50,
+            "savings_p95_usd": p95,
+        }
+        if mc.effective_savings_rate is not None:
+            e5, e50, e95 = mc.percentiles(mc.effective_savings_rate)
+            monte_carlo |= {"esr_p5": e5, "esr_p50": e50, "esr_p95": e95}
+    payload = {
+        "report_version": JSON_VERSION,
+        "generator": f"commitopt {__version__}",
+        "header": asdict(data.header),
+        "summary": asdict(data.summary),
+        "purchases": _records(data.purchases),
+        "monthly": _records(data.monthly),
+        "cash_flow": _records(data.cash_flow),
+        "hourly_totals_usd": {layer: float(data.hourly[layer].sum()) for layer in LAYERS},
+        "frontier": frontier,
+        "frontier_note": data.frontier_note,
+        "monte_carlo": monte_carlo,
+        "expiring": _records(data.expiring) if data.owned_known else None,
+        "expiry_horizon_days": data.expiry_horizon_days,
+        "notes": list(data.notes),
+        "warnings": list(data.warnings),
+        "optimizer": dict(data.optimizer),
+    }
+    return dict(_plain(payload))
+
+
+def report_csv(data: ReportData) -> str:
+    """The purchase table with each purchase's reason, as CSV (header row, one row per purchase)."""
+    buffer = io.StringIO()
+    frame = data.purchases.copy()
+    for column in ("start", "end"):
+        frame[column] = [pd.Timestamp(v).isoformat() for v in frame[column]]
+    frame.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
+
+
+def render_report(data: ReportData, report_format: str) -> str:
+    """The report as text in ``html``, ``md``, ``json`` or ``csv``."""
+    if report_format == "html":
+        return render_html(data)
+    if report_format == "md":
+        return render_markdown(data)
+    if report_format == "json":
+        return json.dumps(report_json(data), indent=2, ensure_ascii=False) + "\n"
+    if report_format == "csv":
+        return report_csv(data)
+    raise CommitoptInputError(
+        f"report format {report_format!r} is unknown; use one of {', '.join(REPORT_FORMATS)}"
+    )
+
+
+def write_report(data: ReportData, path: str | Path, report_format: str = "html") -> Path:
+    """Render and write the report atomically (a failure leaves no partial file).
+
+    Parameters
+    ----------
+    data
+        The report.
+    path
+        Target file; its folder must exist.
+    report_format
+        ``html``, ``md``, ``json`` or ``csv``.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    target = Path(path)
+    if not (target.parent if str(target.parent) else Path(".")).is_dir():
+        raise CommitoptInputError(
+            f"{target}: folder {target.parent} does not exist; create it or choose another --out"
+        )
+    text = render_report(data, report_format)
+    with atomic_output_path(target) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.chmod(_READABLE & ~_umask())  # a report is for sharing, not 0600 like mkstemp
+    return target
+
+
+__all__ = [
+    "JSON_VERSION",
+    "REPORT_FORMATS",
+    "render_report",
+    "report_csv",
+    "report_json",
+    "write_report",
+]

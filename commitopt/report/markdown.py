@@ -1,0 +1,99 @@
+"""The finance report as Markdown: the same header, summary and tables as the HTML, no charts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from commitopt.report.content import (
+    EXPIRING_HEADINGS,
+    MONTHLY_HEADINGS,
+    PURCHASE_HEADINGS,
+    expiring_rows,
+    header_rows,
+    monthly_rows,
+    optimizer_line,
+    purchase_rows,
+    summary_rows,
+)
+from commitopt.report.data import ReportData
+from commitopt.report.formatting import pct, usd
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(headings: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int]) -> str:
+    rule = ["---:" if i in numeric else "---" for i in range(len(headings))]
+    lines = [
+        "| " + " | ".join(_cell(h) for h in headings) + " |",
+        "| " + " | ".join(rule) + " |",
+    ]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(data: ReportData) -> str:
+    """The report as Markdown text (GitHub-flavoured tables)."""
+    h = data.header
+    parts = [f"# {h.title}", ""]
+    parts += [f"- **{label}:** {_cell(text)}" for label, text in header_rows(data)]
+    parts += ["", "## Summary", ""]
+    parts.append(
+        _table(
+            ("Figure", "Value", "Note"),
+            [(row.label, row.text, row.note) for row in summary_rows(data)],
+            (1,),
+        )
+    )
+    parts += ["", "## Purchases and why", ""]
+    if len(data.purchases):
+        parts.append(_table(PURCHASE_HEADINGS, purchase_rows(data), (5, 6, 7, 8, 9)))
+    else:
+        parts.append("The plan buys nothing: no purchase lowers the cost.")
+    parts += ["", "## By month (data period)", ""]
+    parts.append(_table(MONTHLY_HEADINGS, monthly_rows(data), (1, 2, 3, 4, 5, 6, 7)))
+    parts += ["", "## Scenarios", ""]
+    mc = data.monte_carlo
+    if mc is None:
+        parts.append("No scenarios were run: the figures are for the data period's usage only.")
+    else:
+        p5, p50, p95 = mc.percentiles()
+        line = (
+            f"{mc.savings_usd.size:,} paths, savings over {mc.horizon}: P5 {usd(p5)}, "
+            f"median {usd(p50)}, P95 {usd(p95)}"
+        )
+        if mc.effective_savings_rate is not None:
+            e5, _, e95 = mc.percentiles(mc.effective_savings_rate)
+            line += f"; effective savings rate P5 {pct(e5)} to P95 {pct(e95)}"
+        parts.append(line + ".")
+    if data.frontier is not None:
+        f = data.frontier
+        parts += ["", "## Savings versus commitment level", "", _cell(data.frontier_note), ""]
+        parts.append(
+            _table(
+                ("New commitment [USD/h]", f"Savings over {f.horizon}"),
+                [(f"{level:,.3f}", usd(saving)) for level, saving in
+                 zip(f.levels, f.expected_savings, strict=True)],
+                (0, 1),
+            )
+        )  # fmt: skip
+    parts += ["", "## What expires", ""]
+    days = f"{data.expiry_horizon_days:,.0f}"
+    if not data.owned_known:
+        parts.append(f"Owned commitments were not given: expiries within {days} days are unknown.")
+    elif data.expiring.empty:
+        parts.append(f"No owned commitment expires within {days} days after the data period.")
+    else:
+        parts.append(_table(EXPIRING_HEADINGS, expiring_rows(data), (4,)))
+    parts += ["", "## How these figures were made", ""]
+    notes = [*data.notes]
+    if line := optimizer_line(data):
+        notes.append(line)
+    parts += [f"- {note}" for note in notes]
+    parts += [f"- Warning: {warning}" for warning in data.warnings]
+    parts += ["", "Charts are in the HTML report (`commitopt report --format html`).", ""]
+    return "\n".join(parts)
+
+
+__all__ = ["render_markdown"]
