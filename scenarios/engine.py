@@ -253,6 +253,16 @@ class Engine:
         On-demand rate per key [USD/h].
     month_starts
         Hour index where each calendar month starts.
+    record
+        Keep what each pass covered (:attr:`covered`, :attr:`pieces`) for the ledger. Without it
+        only :attr:`remaining` and :attr:`left` are updated, the same figures with about half
+        the work per key (what Monte Carlo needs: totals per hour).
+    keys_by_hours
+        ``quantity`` is already keys × hours (C-ordered); it is then used in place (consumed)
+        instead of copied.
+    capacity
+        Capacity of each instrument per hour, instruments × hours (used in place as
+        :attr:`left`); default: each instrument's ``capacity`` in its active hours.
     """
 
     def __init__(
@@ -261,17 +271,25 @@ class Engine:
         instruments: Sequence[Instrument],
         od_rates: FloatArray,
         month_starts: IndexArray,
+        *,
+        record: bool = True,
+        keys_by_hours: bool = False,
+        capacity: FloatArray | None = None,
     ) -> None:
-        n_hours = quantity.shape[0]
         self.instruments = tuple(instruments)
         self.od_rates = od_rates
         self.month_starts = month_starts
-        self.remaining = _transposed(quantity)
+        self.record = record
+        self.remaining = quantity if keys_by_hours else _transposed(quantity)
+        n_hours = self.remaining.shape[1]
         # usage covered by each kind, only for the keys it covered: key -> row over hours
         self.covered: dict[str, dict[int, FloatArray]] = {kind: {} for kind in KINDS}
-        self.left = np.zeros((len(self.instruments), n_hours))
-        for index, inst in enumerate(self.instruments):
-            self.left[index, inst.active] = inst.capacity
+        if capacity is not None:
+            self.left = capacity
+        else:
+            self.left = np.zeros((len(self.instruments), n_hours))
+            for index, inst in enumerate(self.instruments):
+                self.left[index, inst.active] = inst.capacity
         self.pieces: list[Piece] = []
 
     @property
@@ -309,13 +327,16 @@ class Engine:
         """Fill ``columns`` (in order) with the pooled capacity left of ``members``."""
         if columns.size == 0:
             return
+        if not self.record:
+            self._fill_totals(pool, members, columns)
+            return
         member_index = np.asarray(members, dtype=np.intp)
         caps = self.left[member_index]
         capacity = caps.sum(axis=0)
         if not capacity.any():
             return
         start = capacity.copy()
-        before = np.cumsum(caps, axis=0) - caps  # where each member's band starts, per hour
+        before = _band_starts(caps)  # where each member's band starts, per hour
         prices = np.stack(  # cost of one capacity unit per hour [USD], partial hours pro rata
             [self.instruments[m].charged
              * (self.instruments[m].effective_hourly_usd / self.instruments[m].capacity)
@@ -382,6 +403,39 @@ class Engine:
             )
         )
 
+    def _fill_totals(self, pool: Pool, members: list[int], columns: IndexArray) -> None:
+        """:meth:`_fill` without the record: the same operations on the remaining usage and
+        the capacity left, in the same order (so the same floating-point results)."""
+        member_index = np.asarray(members, dtype=np.intp)
+        caps = self.left[member_index]
+        capacity = caps.sum(axis=0)
+        if not capacity.any():
+            return
+        start = capacity.copy()
+        n_hours = self.n_hours
+        take = np.empty(n_hours)
+        hours = np.empty(n_hours)
+        for step, key in enumerate(columns.tolist()):
+            row = self.remaining[key]
+            weight = float(pool.weight[key])
+            if weight == 1.0:  # min(take / 1, row) is take itself
+                np.minimum(row, capacity, out=take)
+                capacity -= take
+                row -= take
+            else:
+                np.multiply(row, weight, out=take)
+                np.minimum(take, capacity, out=take)
+                capacity -= take
+                np.divide(take, weight, out=hours)
+                np.minimum(hours, row, out=hours)
+                row -= hours
+            if step % _CHECK_EVERY == _CHECK_EVERY - 1 and not capacity.any():
+                break
+        used_units = start - capacity
+        if len(members) > 1:
+            used_units = used_units - _band_starts(caps)
+        self.left[member_index] = caps - np.clip(used_units, 0.0, caps)
+
 
 class _Bands:
     """Exact cost of a key's take when the pool's members charge different prices in some
@@ -402,6 +456,17 @@ class _Bands:
         spent = (filled * self.prices).sum(axis=0)
         cost[self.hours] = spent - self.spent
         self.spent = spent
+
+
+def _band_starts(caps: FloatArray) -> FloatArray:
+    """``cumsum(caps, axis=0) − caps``, member by member (the same additions in the same order;
+    numpy's cumsum along the short first axis loops over every hour in Python-like steps)."""
+    before = np.empty_like(caps)
+    running = np.zeros(caps.shape[1])
+    for index in range(caps.shape[0]):
+        running += caps[index]
+        np.subtract(running, caps[index], out=before[index])
+    return before
 
 
 def _transposed(quantity: FloatArray) -> FloatArray:

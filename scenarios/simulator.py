@@ -262,6 +262,25 @@ def _as_matrix(usage: pd.DataFrame | UsageMatrix) -> UsageMatrix:
     return usage if isinstance(usage, UsageMatrix) else to_matrix(usage)
 
 
+def priced_keys(keys: pd.DataFrame, catalog: PriceCatalog) -> pd.DataFrame:
+    """``keys`` (:data:`usage.table.KEY_COLUMNS`) plus ``instance_family``,
+    ``normalization_factor`` and ``on_demand_hourly_usd`` [USD/h], as the simulator needs them.
+
+    Raises
+    ------
+    pricing.errors.MissingPriceError
+        When a key has no on-demand rate.
+    """
+    keys = keys.copy()
+    keys["instance_family"] = instance_families(keys["instance_type"])
+    keys["normalization_factor"] = (
+        normalization_factors(keys["instance_type"]) if len(keys) else np.zeros(0)
+    )
+    od_rates = catalog.require_on_demand(keys).astype(np.float64) if len(keys) else np.zeros(0)
+    keys["on_demand_hourly_usd"] = od_rates
+    return keys
+
+
 def simulate(
     usage: pd.DataFrame | UsageMatrix,
     portfolio: Inventory | Sequence[OwnedCommitment] | SimulationPortfolio,
@@ -306,13 +325,8 @@ def simulate(
         if isinstance(portfolio, SimulationPortfolio)
         else build_portfolio(portfolio, hours, catalog, owner_accounts=owner_accounts)
     )
-    keys = matrix.keys.copy()
-    keys["instance_family"] = instance_families(keys["instance_type"])
-    keys["normalization_factor"] = (
-        normalization_factors(keys["instance_type"]) if len(keys) else np.zeros(0)
-    )
-    od_rates = catalog.require_on_demand(keys).astype(np.float64) if len(keys) else np.zeros(0)
-    keys["on_demand_hourly_usd"] = od_rates
+    keys = priced_keys(matrix.keys, catalog)
+    od_rates = keys["on_demand_hourly_usd"].to_numpy(dtype=np.float64)
     month_starts, month_labels = _month_starts(hours)
     instruments = built.instruments
     pools, pool_warnings = build_pools(instruments, keys, catalog)
@@ -422,5 +436,6 @@ __all__ = [
     "SimulationStatus",
     "SimulationTotals",
     "fill_in_order",
+    "priced_keys",
     "simulate",
 ]
