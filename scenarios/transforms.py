@@ -60,6 +60,7 @@ SELECTION_FIELDS: Final = ("account", "region", "family", "platform", "instance_
 """Field names of a selection in a scenario file (each a string or a list of strings)."""
 _NS_PER_HOUR: Final = 3_600_000_000_000
 _SHOWN: Final = 8
+_MAX_RUNS: Final = 64
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -367,12 +368,27 @@ def merge_keys(usage: UsageMatrix, keys: pd.DataFrame, quantity: FloatArray) -> 
     codes = grouped.ngroup().to_numpy(dtype=np.int64)
     merged_keys = grouped.size().index.to_frame(index=False)[list(KEY_COLUMNS)]
     merged_keys = merged_keys.astype({c: "string" for c in KEY_COLUMNS}).reset_index(drop=True)
-    stacked = np.hstack([usage.quantity, quantity])
-    assign = sparse.csr_array(
-        (np.ones(len(codes)), (np.arange(len(codes)), codes)),
-        shape=(len(codes), len(merged_keys)),
-    )
-    merged = np.ascontiguousarray(np.asarray(stacked @ assign, dtype=np.float64))
+    n_old = len(usage.keys)
+    merged = np.empty((len(usage.hours), len(merged_keys)), dtype=np.float64)
+    old_codes = codes[:n_old]  # existing keys map one to one, mostly in runs of columns
+    breaks = np.flatnonzero(np.diff(old_codes) != 1) + 1
+    starts, stops = np.r_[0, breaks], np.r_[breaks, n_old]
+    if len(starts) <= _MAX_RUNS:
+        for first, stop in zip(starts.tolist(), stops.tolist(), strict=True):
+            target = int(old_codes[first]) if n_old else 0
+            merged[:, target : target + stop - first] = usage.quantity[:, first:stop]
+    else:
+        merged[:, old_codes] = usage.quantity
+    new_codes, slot = np.unique(codes[n_old:], return_inverse=True)
+    fresh = np.setdiff1d(new_codes, old_codes, assume_unique=True)
+    merged[:, fresh] = 0.0
+    if len(new_codes):
+        # added columns that share a key are summed: a (added × distinct) 0/1 matrix product
+        assign = sparse.csr_array(
+            (np.ones(len(slot)), (np.arange(len(slot)), slot)),
+            shape=(len(slot), len(new_codes)),
+        )
+        merged[:, new_codes] += np.asarray(assign.T @ quantity.T).T
     return UsageMatrix(
         hours=usage.hours, keys=merged_keys, quantity=merged, daily_granular=usage.daily_granular
     )
@@ -461,13 +477,12 @@ class Growth(Transform):
 
     def apply(self, usage: UsageMatrix, catalog: PriceCatalog) -> Applied:
         """Multiply the selected columns by :meth:`factors`."""
-        columns = (
-            np.ones(len(usage.keys), dtype=bool)
-            if self.where.is_everything
-            else self.where.check_present(usage.keys)
-        )
+        factors = self.factors(usage.hours)[:, None]
+        if self.where.is_everything:
+            return _with_quantity(usage, usage.quantity * factors), catalog
+        columns = np.flatnonzero(self.where.check_present(usage.keys))
         quantity = usage.quantity.copy()
-        quantity[:, columns] *= self.factors(usage.hours)[:, None]
+        quantity[:, columns] *= factors
         return _with_quantity(usage, quantity), catalog
 
     def to_mapping(self) -> dict[str, object]:
@@ -554,6 +569,22 @@ def family_sizes(family: str, *tables: pd.DataFrame) -> tuple[str, ...]:
         return ()
     mine = types[instance_families(types) == family]
     return tuple(sorted(str(t).partition(".")[2] for t in mine))
+
+
+def _sizes_by_place(
+    family: str, *tables: pd.DataFrame
+) -> dict[tuple[str, str, str], tuple[str, ...]]:
+    """Sizes of ``family`` per (region, platform, tenancy) in the key columns of the tables."""
+    place = ["region", "instance_type", "platform", "tenancy"]
+    rows = pd.concat([t[place].astype("string") for t in tables], ignore_index=True)
+    rows = rows.drop_duplicates()
+    rows = rows.loc[(instance_families(rows["instance_type"]) == family).to_numpy()]
+    sizes = rows["instance_type"].str.partition(".")[2]
+    grouped = sizes.groupby([rows["region"], rows["platform"], rows["tenancy"]], sort=True)
+    return {
+        (str(r), str(p), str(t)): tuple(sorted(set(map(str, group))))
+        for (r, p, t), group in grouped
+    }
 
 
 @dataclass(frozen=True)
@@ -659,7 +690,9 @@ class Migration(Transform):
     ) -> tuple[pd.DataFrame, FloatArray]:
         """Destination keys of ``keys`` and the instance-hour ratio of each (source ÷ target NU).
 
-        Target sizes come from :attr:`target_sizes`, else from the catalog and ``usage_keys``.
+        Target sizes come from :attr:`target_sizes`, else from the catalog and ``usage_keys``:
+        those of the destination's region, platform and tenancy where it has some, else those of
+        the family anywhere.
         """
         targets = keys.loc[:, list(KEY_COLUMNS)].reset_index(drop=True).copy()
         ratio = np.ones(len(keys), dtype=np.float64)
@@ -679,8 +712,17 @@ class Migration(Transform):
                         "and pass --catalog, or give to.sizes"
                     ),
                 )
-            codes, uniques = pd.factorize(keys["instance_type"].astype("string"))
-            mapped = [target_type(str(t), self.to_family, sizes) for t in uniques]
+            local = (
+                {}
+                if self.target_sizes
+                else _sizes_by_place(self.to_family, catalog.on_demand, usage_keys)
+            )
+            place = ["instance_type", "region", "platform", "tenancy"]
+            codes, uniques = pd.factorize(pd.MultiIndex.from_frame(targets[place]))
+            mapped = [
+                target_type(str(kind), self.to_family, local.get((r, p, t), sizes))
+                for kind, r, p, t in uniques
+            ]
             new_types = np.asarray(mapped, dtype=object)[codes]
             targets["instance_type"] = pd.array(new_types, dtype="string")
             ratio = normalization_factors(keys["instance_type"]) / normalization_factors(

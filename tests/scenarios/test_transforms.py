@@ -221,6 +221,32 @@ def test_target_type_same_size_else_smallest_dividing_size() -> None:
     assert target_type("t2.nano", "c5", ("large", "xlarge")) == "c5.large"  # nothing divides 0.25
 
 
+def test_migration_sizes_come_from_the_destination_region(catalog: PriceCatalog) -> None:
+    """A size the target family has elsewhere but not in the key's region is not chosen."""
+    keys = pd.DataFrame(
+        [("1", "eu-west-1", "m4.xlarge", "Linux/UNIX", "Shared"),
+         ("1", "us-east-1", "m4.xlarge", "Linux/UNIX", "Shared")],
+        columns=list(KEY_COLUMNS), dtype="string",
+    )  # fmt: skip
+    hours = pd.date_range(START, periods=4, freq="h", unit="ns")
+    usage = UsageMatrix(hours=hours, keys=keys, quantity=np.full((4, 2), 3.0))
+    prices = PriceCatalog.from_frames(
+        load_catalog_metadata(),
+        on_demand=pd.DataFrame(
+            {"region": ["us-east-1", "us-east-1", "eu-west-1"],
+             "instance_type": ["c9.large", "c9.xlarge", "c9.large"],
+             "platform": "Linux/UNIX", "tenancy": "Shared",
+             "on_demand_hourly_usd": [0.1, 0.2, 0.11]}
+        ),
+    )  # fmt: skip
+    moved, _ = Migration(Selection(families="m4"), 1.0, START, START, "c9").apply(usage, prices)
+    assert _column(moved, "c9.xlarge", region="us-east-1") == pytest.approx(3.0)
+    assert _column(moved, "c9.large", region="eu-west-1") == pytest.approx(6.0)
+    assert "c9.xlarge" not in set(
+        moved.keys.loc[moved.keys["region"] == "eu-west-1", "instance_type"]
+    )
+
+
 def test_migration_merges_into_keys_that_already_exist(catalog: PriceCatalog) -> None:
     usage = _matrix()
     # m4.10xlarge to the m4 sizes {xlarge}: ten m4.xlarge each, into the existing m4.xlarge key
@@ -344,6 +370,28 @@ def test_merge_keys_sums_into_existing_and_sorts_new_keys() -> None:
     assert _column(merged, "m4.xlarge") == pytest.approx(_column(usage, "m4.xlarge") + 1.5)
     again = to_matrix(merged.to_frame())
     np.testing.assert_array_equal(again.quantity, merged.quantity)
+
+
+@pytest.mark.parametrize("order", ["sorted", "reversed", "empty"])
+def test_merge_keys_equals_building_the_matrix_from_both_tables(order: str) -> None:
+    usage = _matrix(seed=3, hours=30)
+    if order == "reversed":
+        usage = UsageMatrix(usage.hours, usage.keys.iloc[::-1].reset_index(drop=True),
+                            np.ascontiguousarray(usage.quantity[:, ::-1]))  # fmt: skip
+    if order == "empty":
+        usage = UsageMatrix(usage.hours, usage.keys.iloc[:0], np.zeros((30, 0)))
+    added_keys = pd.DataFrame(
+        [KEYS[2], ("0", "us-east-1", "t2.micro", "Linux/UNIX", "Shared"), KEYS[2],
+         ("9", "us-east-1", "t2.micro", "Linux/UNIX", "Shared")],
+        columns=list(KEY_COLUMNS),
+    )  # fmt: skip
+    added = np.random.default_rng(4).uniform(0, 3, size=(30, 4))
+    merged = merge_keys(usage, added_keys, added)
+    extra = UsageMatrix(usage.hours, added_keys.astype("string"), added)
+    both = pd.concat([usage.to_frame(), extra.to_frame()], ignore_index=True)
+    expected = to_matrix(both.groupby(["hour", *KEY_COLUMNS], as_index=False)["quantity"].sum())
+    assert merged.keys.equals(expected.keys)
+    np.testing.assert_allclose(merged.quantity, expected.quantity, rtol=1e-14)
 
 
 # ---------------------------------------------------------------- price change
