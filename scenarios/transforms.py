@@ -604,7 +604,8 @@ class Migration(Transform):
     to_family, to_platform
         The destination (at least one). The rest of each key (account, region, tenancy) stays.
     target_sizes
-        Sizes of the target family; empty: the sizes the price catalog and the usage know.
+        Sizes of the target family; empty: the sizes the price catalog and the usage have in
+        the destination's region, platform and tenancy (in any, where that place has none).
 
     Notes
     -----
