@@ -48,6 +48,9 @@ def _register() -> None:
     from commitopt.cli.report_command import report_command
 
     cli.add_command(report_command)
+    from commitopt.cli.frontier_command import frontier_command
+
+    cli.add_command(frontier_command)
 
 
 _register()
