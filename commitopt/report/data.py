@@ -154,8 +154,9 @@ class ReportSummary:
     purchases_utilization
         Used ÷ paid commitment of the purchases alone [0–1] (``nan`` without purchases).
     break_even_month
-        First month (1-based) whose cumulative cash savings, upfront paid at purchase, are ≥ 0,
-        with the data period's monthly run-rates repeated; ``None`` when not within the term.
+        First month (1-based) from which the cumulative cash savings, each upfront paid when its
+        term starts, stay ≥ 0, with the data period's monthly run-rates repeated (see
+        :attr:`ReportData.cash_flow`); ``None`` when not within the term.
     savings_p5_usd, savings_p50_usd, savings_p95_usd
         Percentiles of the Monte Carlo savings per path [USD] (``None`` without them).
     esr_p5, esr_p95
@@ -414,6 +415,20 @@ def break_even_month(
     return month if month <= months else None
 
 
+def cash_break_even_month(cash_flow: pd.DataFrame) -> int | None:
+    """First month (1-based) from which the cumulative cash savings stay ≥ 0.
+
+    ``None`` when they end the term below 0. With all upfront paid in month 1 this is
+    :func:`break_even_month` of the upfront and the monthly cash savings.
+    """
+    cumulative = cash_flow["cumulative_savings_usd"].to_numpy(dtype=np.float64)
+    below = np.flatnonzero(cumulative < -1e-6)
+    if below.size == 0:
+        return 1 if cumulative.size else None
+    last = int(below[-1])
+    return last + 2 if last + 1 < cumulative.size else None
+
+
 def cash_flow_table(
     purchases: Sequence[OwnedCommitment],
     *,
@@ -560,12 +575,19 @@ def report_data_from_simulations(
     )
     term_months = max((12 * item.term_years for item in purchases), default=12)
     period_savings = before.actual_cost_usd - after.actual_cost_usd
-    cash_savings = before.monthly_run_rate_usd - after.monthly_run_rate_usd
     mc = MonteCarloSavings.coerce(monte_carlo) if monte_carlo is not None else None
     savings_p = mc.percentiles() if mc is not None else (None, None, None)
     esr_p: tuple[float | None, ...] = (None, None, None)
     if mc is not None and mc.effective_savings_rate is not None:
         esr_p = mc.percentiles(mc.effective_savings_rate)
+    cash_flow = cash_flow_table(
+        purchases,
+        period_start=pd.Timestamp(with_plan.hours[0]) if hours else None,
+        on_demand_monthly_usd=_ratio(after.on_demand_equivalent_usd, hours, 0.0) * HOURS_PER_MONTH,
+        current_monthly_usd=before.monthly_run_rate_usd,
+        plan_monthly_usd=after.monthly_run_rate_usd,
+        term_months=term_months,
+    )
     summary = ReportSummary(
         n_purchases=len(purchases),
         upfront_cash_usd=upfront,
@@ -587,9 +609,7 @@ def report_data_from_simulations(
         coverage_after=after.coverage,
         utilization_after=after.utilization,
         purchases_utilization=_ratio(new_used, new_cost, math.nan),
-        break_even_month=break_even_month(upfront, cash_savings, term_months)
-        if purchases
-        else None,
+        break_even_month=cash_break_even_month(cash_flow) if purchases else None,
         savings_p5_usd=savings_p[0],
         savings_p50_usd=savings_p[1],
         savings_p95_usd=savings_p[2],
@@ -642,14 +662,6 @@ def report_data_from_simulations(
             discount_rate=discount_rate,
         )
         frontier_note = f"Frontier: {frontier_value.source}."
-    cash_flow = cash_flow_table(
-        purchases,
-        period_start=data_start,
-        on_demand_monthly_usd=_ratio(after.on_demand_equivalent_usd, hours, 0.0) * HOURS_PER_MONTH,
-        current_monthly_usd=before.monthly_run_rate_usd,
-        plan_monthly_usd=after.monthly_run_rate_usd,
-        term_months=term_months,
-    )
     return ReportData(
         header=header,
         summary=summary,
@@ -746,6 +758,7 @@ __all__ = [
     "break_even_month",
     "build_report_data",
     "canonical_json",
+    "cash_break_even_month",
     "cash_flow_table",
     "describe_commitment",
     "expiring_table",

@@ -26,7 +26,12 @@ from commitopt.report import (
     report_json,
     write_report,
 )
-from commitopt.report.data import LAYERS, break_even_month
+from commitopt.report.data import (
+    LAYERS,
+    break_even_month,
+    cash_break_even_month,
+    cash_flow_table,
+)
 from commitopt.report.frontier import scale_purchase
 from optimizer.policy import Policy
 from pricing.catalog import PriceCatalog
@@ -238,6 +243,30 @@ def test_break_even_month_closed_forms() -> None:
     assert break_even_month(2_000.0, 100.0, 12) is None  # not within the term
     assert break_even_month(1_000.0, 0.0, 36) is None
     assert break_even_month(1_000.0, -5.0, 36) is None
+
+
+def test_cash_break_even_waits_for_a_later_upfront() -> None:
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    plans = [
+        OwnedCommitment(kind="compute_savings_plan", id=f"sp-{i}", start=begin,
+                        end=begin + timedelta(hours=8760), term_years=1,
+                        payment_option="All Upfront", upfront_usd=upfront,
+                        hourly_commitment_usd=upfront / 8760)
+        for i, (begin, upfront) in enumerate(
+            [(start.to_pydatetime(), 300.0), ((start + pd.Timedelta(hours=3 * 730)).to_pydatetime(),
+                                               450.0)]
+        )
+    ]  # fmt: skip
+    flow = cash_flow_table(
+        plans, period_start=start, on_demand_monthly_usd=1_000.0, current_monthly_usd=1_000.0,
+        plan_monthly_usd=900.0, term_months=12,
+    )  # fmt: skip
+    assert flow["upfront_usd"].tolist() == [300.0, 0.0, 0.0, 450.0] + [0.0] * 8
+    # Cumulative: -200, -100, 0, -350, -250, -150, -50, 50 → break-even in month 8, not 3.
+    assert flow["cumulative_savings_usd"].tolist()[:8] == [-200, -100, 0, -350, -250, -150, -50, 50]
+    assert cash_break_even_month(flow) == 8
+    flow_short = flow.iloc[:7]
+    assert cash_break_even_month(flow_short) is None
 
 
 def test_all_upfront_plan_breaks_even_when_cash_savings_repay_the_upfront(
