@@ -149,7 +149,8 @@ class WeeklyModel:
             half_life = damping_half_life_weeks * HOURS_PER_WEEK / self.block_hours
             ahead = half_life / np.log(2.0) * -np.expm1(-np.log(2.0) * ahead / half_life)
         effective = np.minimum(block_position, end) + ahead
-        trend = self.intercept[np.newaxis, :] + np.multiply.outer(effective, self.slope_per_block)
+        trend = np.multiply.outer(effective, self.slope_per_block)
+        trend += self.intercept[np.newaxis, :]
         np.maximum(trend, 0.0, out=trend)
         if max_trend_ratio is not None:
             np.minimum(trend, max_trend_ratio * self.max_level[np.newaxis, :], out=trend)
@@ -241,23 +242,34 @@ class Forecast:
         """
         paths, block = self.paths, self.model.block_hours
         n_keys = len(paths.keys)
+        if paths.n_hours == 0:
+            return np.zeros((paths.n_paths, 0, weights.shape[1]))
         trend = paths.trend if paths.trend is not None else np.ones((paths.n_hours, n_keys))
         phase, future_block = self._hour_layout()
         n_future = int(future_block[-1]) + 1 if len(future_block) else 0
-        # the trend laid out as (phase, key, future block), zero outside the horizon
-        laid = np.zeros((block, n_keys, n_future))
-        laid[phase, :, future_block] = trend
-        source = paths.source.reshape(-1, block, n_keys).transpose(1, 0, 2)
-        drawn = paths.source_row // block
-        n_periods = int(codes[-1]) + 1 if len(codes) else 0
+        # the trend laid out as (phase, future block, key), zero outside the horizon
+        laid = np.zeros((block, n_future, n_keys))
+        laid[phase, future_block] = trend
+        by_key = laid.transpose(0, 2, 1)  # (phase, key, future block), a view
+        source = np.ascontiguousarray(paths.source.reshape(-1, block, n_keys).transpose(1, 0, 2))
+        # every path copies one whole lookback block per future block (see forecast())
+        first_hours = np.flatnonzero(np.diff(future_block, prepend=-1))
+        drawn = paths.source_row[:, first_hours] // block  # (paths, future blocks)
+        # runs of hours sharing a future block and a period, in time order
+        run_starts = np.flatnonzero(
+            np.diff(future_block * (int(codes[-1]) + 1) + codes, prepend=-1)
+        )
+        run_block, run_period = future_block[run_starts], codes[run_starts]
+        period_starts = np.flatnonzero(np.diff(run_period, prepend=-1))
+        n_periods = int(codes[-1]) + 1
         result = np.zeros((paths.n_paths, n_periods, weights.shape[1]))
-        boundaries = np.flatnonzero(np.diff(codes, prepend=-1))
         for measure in range(weights.shape[1]):  # a handful of measures
             # dot[s, b, f] = sum_k source[b, s, k] * weight[k] * trend[f, s, k]
-            dot = np.matmul(source * weights[:, measure], laid)
-            hourly = dot[phase[np.newaxis, :], drawn, future_block[np.newaxis, :]]
-            if hourly.shape[1]:
-                result[:, :, measure] = np.add.reduceat(hourly, boundaries, axis=1)
+            dot = np.matmul(source * weights[:, measure], by_key)
+            per_hour = dot[phase, :, future_block]  # (hours, drawn blocks)
+            per_run = np.add.reduceat(per_hour, run_starts, axis=0)  # (runs, drawn blocks)
+            chosen = per_run[np.arange(len(run_starts))[np.newaxis, :], drawn[:, run_block]]
+            result[:, :, measure] = np.add.reduceat(chosen, period_starts, axis=1)
         return result
 
     def _hour_layout(self) -> tuple[IntArray, IntArray]:
@@ -518,11 +530,14 @@ def forecast(
         )
         family_units = np.bincount(codes, weights=units, minlength=len(model.series))[codes]
         share = np.divide(units, family_units, out=np.zeros_like(units), where=family_units > 0)
-        trend = trend[:, codes] * (share / factors)[np.newaxis, :]
+        trend = trend[:, codes]
+        trend *= (share / factors)[np.newaxis, :]
         source = source[:, codes]
     rng = np.random.default_rng(seed)
-    drawn = rng.integers(0, model.blocks, size=(n_paths, int(future_block[-1]) + 1))
-    source_row = (drawn[:, future_block] * block_hours + phase[np.newaxis, :]).astype(np.int32)
+    drawn = rng.integers(0, model.blocks, size=(n_paths, int(future_block[-1]) + 1), dtype=np.int32)
+    source_row = drawn[:, future_block]
+    source_row *= np.int32(block_hours)
+    source_row += phase.astype(np.int32)[np.newaxis, :]
     paths = UsagePaths(
         hours=hours,
         keys=matrix.keys,

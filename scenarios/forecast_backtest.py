@@ -92,6 +92,7 @@ def backtest_forecast(
     seed: int = 0,
     level: Level = "key",
     measure: Measure = "normalized_units",
+    damping_half_life_weeks: float | None = 52.0,
 ) -> ForecastBacktest:
     """Forecast from rolling origins and score the weekly totals against what happened.
 
@@ -113,6 +114,8 @@ def backtest_forecast(
         ``"key"`` or ``"family"``.
     measure
         Unit of the weekly totals compared.
+    damping_half_life_weeks
+        Half-life of the trend's slope past each lookback [weeks]; ``None`` for a straight line.
 
     Raises
     ------
@@ -142,7 +145,12 @@ def backtest_forecast(
     for number, origin in enumerate(origins):  # a handful of origins
         lookback = _window(matrix, int(origin) - lookback_hours, int(origin))
         result = forecast(
-            lookback, horizon_hours=horizon, n_paths=n_paths, seed=seed + number, level=level
+            lookback,
+            horizon_hours=horizon,
+            n_paths=n_paths,
+            seed=seed + number,
+            level=level,
+            damping_half_life_weeks=damping_half_life_weeks,
         )
         codes = np.arange(horizon, dtype=np.int64) // HOURS_PER_WEEK
         totals = result.path_period_totals(weights[:, np.newaxis], codes)[:, :, 0]

@@ -1,0 +1,182 @@
+"""Benchmark: forecast quality (rolling-origin backtest) and speed of ``forecast_paths``.
+
+Quality: every archetype of :mod:`usage.synthetic` with 15 months of hourly usage (the
+parameters of ``benchmarks/bench_backtest.py``, so that the forecast and the policy backtests see
+the same histories), a 90-day lookback, horizons of 4 and 12 weeks, an origin every 4 weeks,
+200 paths per forecast; the weekly totals over all keys in normalized units are compared with
+what happened: MAPE of the weekly P50 and the share of weeks inside the P5–P95 interval. The
+damped default is compared with an undamped straight line, and key with family level. The only
+real hourly usage at hand is the October 2018 workshop CUR (31 days, 8 EC2 keys; fixture
+``tests/data/cur/wal_Oct2018-WorkshopCUR-ec2-trimmed.zstd.parquet``), too short for a 90-day
+lookback: it is scored with a 14-day lookback, a 1-week horizon and an origin every day.
+
+Speed: :func:`scenarios.forecast.forecast_paths` for 1,000 keys of the optimizer benchmark fleet
+(``benchmarks/fleet.py``; 90-day lookback) over one and three years with 500 paths, best of three
+runs, with the peak memory it allocates (``tracemalloc``, numpy arrays included) and the size of
+the paths it returns; then :meth:`Forecast.totals` per month with the fleet's catalog.
+
+Usage::
+
+    python benchmarks/bench_forecast.py               # both parts, Markdown tables on stdout
+    python benchmarks/bench_forecast.py --part speed
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+for folder in (ROOT, ROOT / "benchmarks"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+from fleet import fleet  # noqa: E402
+
+from scenarios.forecast import forecast, forecast_paths  # noqa: E402
+from scenarios.forecast_backtest import backtest_forecast  # noqa: E402
+from usage import synthetic  # noqa: E402
+from usage.readers import read_usage  # noqa: E402
+from usage.table import UsageMatrix, to_matrix  # noqa: E402
+
+START = "2024-01-01T00:00:00Z"
+HOURS = 15 * 730
+REAL_CUR = ROOT / "tests/data/cur/wal_Oct2018-WorkshopCUR-ec2-trimmed.zstd.parquet"
+
+ARCHETYPES: dict[str, Callable[[], pd.DataFrame]] = {
+    "steady_daily_cycle": lambda: synthetic.steady_daily_cycle(start=START, hours=HOURS),
+    "business_hours": lambda: synthetic.business_hours(start=START, hours=HOURS),
+    "growth": lambda: synthetic.growth(
+        start=START, hours=HOURS, base_instances=10.0, growth_instances_per_day=0.05
+    ),
+    "decline": lambda: synthetic.decline(
+        start=START, hours=HOURS, base_instances=40.0, decline_instances_per_day=0.06
+    ),
+    "family_migration": lambda: synthetic.family_migration(
+        start=START, hours=HOURS, ramp_start_hour=6 * 730, ramp_hours=3 * 730
+    ),
+    "spiky_batch": lambda: synthetic.spiky_batch(start=START, hours=HOURS),
+    "multi_region_mixed_platforms": lambda: synthetic.multi_region_mixed_platforms(
+        start=START, hours=HOURS
+    ),
+    "demo_usage": lambda: synthetic.demo_usage(start=START, hours=HOURS),
+}
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def quality(paths: int) -> None:
+    """Backtest every archetype (and the real CUR month); print a Markdown table."""
+    end = pd.Timestamp(START) + pd.Timedelta(hours=HOURS)
+    print("| history | keys | level | damping | origins | MAPE 4 w [%] | P5–P95 coverage 4 w [%] "
+          "| MAPE 12 w [%] | P5–P95 coverage 12 w [%] | MAPE week 12 [%] | time [s] |")  # fmt: skip
+    print("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    totals: dict[tuple[str, str], list[tuple[float, float, float, float]]] = {}
+    for name, build in ARCHETYPES.items():
+        matrix = to_matrix(build(), start=START, end=end)
+        variants = [("key", 52.0), ("key", None)]
+        if name in ("family_migration", "multi_region_mixed_platforms", "demo_usage"):
+            variants.append(("family", 52.0))
+        for level, half_life in variants:
+            began = time.perf_counter()
+            short = backtest_forecast(matrix, horizon_weeks=4, n_paths=paths, level=level,
+                                      damping_half_life_weeks=half_life)  # fmt: skip
+            long = backtest_forecast(matrix, horizon_weeks=12, n_paths=paths, level=level,
+                                     damping_half_life_weeks=half_life)  # fmt: skip
+            seconds = time.perf_counter() - began
+            last = long.by_week_ahead().iloc[-1]["mape"]
+            damping = "52 w" if half_life else "none"
+            figures = (short.mape, short.coverage, long.mape, long.coverage)
+            totals.setdefault((level, damping), []).append(figures)
+            print(f"| {name} | {len(matrix.keys)} | {level} | {damping} | {long.origins} | "
+                  f"{_percent(short.mape)} | {_percent(short.coverage)} | {_percent(long.mape)} | "
+                  f"{_percent(long.coverage)} | {_percent(last)} | {seconds:.1f} |")  # fmt: skip
+    for (level, damping), rows in totals.items():
+        mean = np.mean(np.array(rows), axis=0)
+        print(f"| **mean of {len(rows)}** | | {level} | {damping} | | {_percent(mean[0])} | "
+              f"{_percent(mean[1])} | {_percent(mean[2])} | {_percent(mean[3])} | | |")  # fmt: skip
+    if REAL_CUR.is_file():
+        frame, _ = read_usage([str(REAL_CUR)], "auto")
+        matrix = to_matrix(frame, start="2018-10-01", end="2018-11-01")
+        began = time.perf_counter()
+        real = backtest_forecast(matrix, lookback_hours=14 * 24, horizon_weeks=1,
+                                 origin_every_hours=24, n_paths=paths)  # fmt: skip
+        seconds = time.perf_counter() - began
+        print(f"| real CUR Oct 2018 (14 d lookback, 1 w horizon) | {len(matrix.keys)} | key | "
+              f"52 w | {real.origins} | {_percent(real.mape)} | {_percent(real.coverage)} | – | – "
+              f"| – | {seconds:.1f} |")  # fmt: skip
+
+
+def _timed(function: Callable[[], object], repeat: int) -> tuple[float, float, object]:
+    """Best wall time of ``repeat`` runs [s], peak allocation of one more run [MiB], a result."""
+    best = float("inf")
+    result: object = None
+    for _ in range(repeat):
+        began = time.perf_counter()
+        result = function()
+        best = min(best, time.perf_counter() - began)
+    tracemalloc.start()
+    function()
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return best, peak, result
+
+
+def speed(keys: int, paths: int, repeat: int) -> None:
+    """Time forecast_paths and the monthly totals; print a Markdown table."""
+    usage, catalog = fleet(keys, 90 * 24)
+    lookback = UsageMatrix(usage.hours, usage.keys, usage.quantity)
+    print("| horizon | keys | paths | level | forecast_paths [s] | allocated [MiB] "
+          "| paths stored [MiB] | dense equivalent [GiB] | totals per month [s] "
+          "| totals allocated [MiB] |")  # fmt: skip
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+    for years in (1, 3):
+        for level in ("key", "family"):
+            horizon = 8760 * years
+
+            def sample(horizon: int = horizon, level: str = level) -> object:
+                return forecast_paths(
+                    lookback,
+                    horizon_hours=horizon,
+                    n_paths=paths,
+                    level=level,  # type: ignore[arg-type]
+                )
+
+            seconds, peak, result = _timed(sample, repeat)
+            stored = sum(getattr(result, name).nbytes for name in ("source", "source_row", "trend"))
+            dense = paths * horizon * keys * 8 / 2**30
+            fitted = forecast(lookback, horizon_hours=horizon, n_paths=paths, level=level)
+            total_seconds, total_peak, _ = _timed(
+                lambda fitted=fitted: fitted.totals(by="month", catalog=catalog), repeat
+            )
+            print(f"| {years} y | {keys:,} | {paths} | {level} | {seconds:.2f} | {peak:.0f} | "
+                  f"{stored / 2**20:.0f} | {dense:.0f} | {total_seconds:.2f} | "
+                  f"{total_peak:.0f} |")  # fmt: skip
+
+
+def main() -> None:
+    """Run the chosen parts and print Markdown for docs/benchmarks.md."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("quality", "speed", "all"), default="all")
+    parser.add_argument("--paths", type=int, default=200, help="Paths per backtest forecast.")
+    parser.add_argument("--keys", type=int, default=1000, help="Keys for the speed part.")
+    parser.add_argument("--speed-paths", type=int, default=500, help="Paths for the speed part.")
+    parser.add_argument("--repeat", type=int, default=3, help="Timed runs (best is shown).")
+    args = parser.parse_args()
+    if args.part in ("quality", "all"):
+        quality(args.paths)
+    if args.part in ("speed", "all"):
+        speed(args.keys, args.speed_paths, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
