@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from commitopt import __version__
 from commitopt.cli.errors import run_with_exit_codes
+from commitopt.config import default_map, load_config
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="commitopt")
-def cli() -> None:
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Configuration file [default: $COMMITOPT_CONFIG, ./commitopt.toml or a parent's, "
+    "or pyproject.toml's [tool.commitopt]].",
+)  # fmt: skip
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
     """Commitment optimization for AWS: which Reserved Instances and Savings Plans to buy, and why.
 
     \b
     Exit codes: 0 ok, 1 ran but failed a threshold, 2 bad input or usage error.
     Run `commitopt COMMAND -h` for a command's options and examples.
+    Defaults (lookback, terms, payment options, budgets, approvers, ...) may come from a
+    commitopt.toml; flags override it (see `commitopt config`).
     """
+    config = load_config(config_path)
+    ctx.obj = config
+    ctx.default_map = default_map(config, cli.commands)
 
 
 def _register() -> None:
@@ -35,6 +48,9 @@ def _register() -> None:
     cli.add_command(simulate_command)
     cli.add_command(recommend_command)
     cli.add_command(inventory)
+    from commitopt.cli.config_command import config_command
+
+    cli.add_command(config_command)
     from commitopt.cli.plan_commands import approve_command, plans, reject_command
     from commitopt.cli.purchase_command import purchase_command
 

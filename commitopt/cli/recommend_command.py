@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import click
@@ -14,6 +13,7 @@ from commitopt.cli.options import catalog_options, multi_option
 from commitopt.cli.output import emit_frame, emit_mapping, format_option
 from commitopt.cli.progress import live_status
 from commitopt.cli.usage_commands import workspace_option
+from commitopt.durations import parse_days as parse_lookback_days
 from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions, recommend
 from commitopt.workspace import Workspace
 from optimizer.policy import INSTRUMENTS, Mode, Policy
@@ -41,17 +41,6 @@ Without --usage the workspace's usage is used; --demo uses a synthetic 60-day hi
 Percentages may be given as 80 or 0.8. Money figures come from billing the lookback with the
 billing simulator (AWS's rules), with and without the purchases. Nothing is bought.
 """
-
-
-def parse_lookback_days(text: str) -> float:
-    """``30d``, ``12w``, ``720h`` or a bare number of days → days."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dwh]?)\s*", text.lower())
-    if not match:
-        raise CommitoptInputError(
-            f"--lookback {text!r} is not a duration; write e.g. 30d, 8w or 720h"
-        )
-    value = float(match.group(1))
-    return value * {"": 1.0, "d": 1.0, "w": 7.0, "h": 1.0 / 24.0}[match.group(2)]
 
 
 def parse_share(text: float | None, option: str) -> float | None:
