@@ -49,8 +49,10 @@ def _register() -> None:
     cli.add_command(recommend_command)
     cli.add_command(inventory)
     from commitopt.cli.config_command import config_command
+    from commitopt.cli.review_command import review_command
 
     cli.add_command(config_command)
+    cli.add_command(review_command)
     from commitopt.cli.plan_commands import approve_command, plans, reject_command
     from commitopt.cli.purchase_command import purchase_command
 
@@ -67,6 +69,9 @@ def _register() -> None:
     from commitopt.cli.frontier_command import frontier_command
 
     cli.add_command(frontier_command)
+    from commitopt.cli.backtest_command import backtest_command
+
+    cli.add_command(backtest_command)
 
 
 _register()

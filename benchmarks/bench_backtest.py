@@ -1,0 +1,113 @@
+"""Benchmark: backtest of purchase policies on the synthetic archetypes (issue 6, part 5).
+
+Each archetype of :mod:`usage.synthetic` is generated with 15 months of hourly usage from
+2024-01-01 (10,950 h, seed 0, priced by the embedded 2017 catalog), with parameters scaled to
+15 months where the defaults are meant for four weeks (growth, decline, migration ramp). The
+window is the 12 months 2024-04-01 to 2025-04-01 (8,760 h), reviewed monthly with a 90-day
+lookback; every policy buys 1-year No Upfront standard RIs / EC2 Instance SPs / Compute SPs
+(:data:`commitopt.backtest_policies.PURCHASE_POLICY`). The hindsight optimum is the optimizer on
+the window's realized usage with 12 monthly tranches. Commitments running past the window's end
+are charged only for their hours inside it (the rest of the term is neither cost nor value), for
+every policy and for the hindsight alike.
+
+Usage::
+
+    python benchmarks/bench_backtest.py                       # every archetype, every policy
+    python benchmarks/bench_backtest.py --archetypes growth decline --policies ours-ladder ce-30d
+    python benchmarks/bench_backtest.py --json results.json   # also write the rows
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Hashable
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from commitopt.backtest_policies import (  # noqa: E402
+    DEFAULT_LADDER_FRACTION,
+    POLICY_NAMES,
+    run_backtest,
+)
+from pricing.embedded import load_embedded_catalog  # noqa: E402
+from usage import synthetic  # noqa: E402
+
+START = "2024-01-01T00:00:00Z"
+HOURS = 15 * 730
+WINDOW = ("2024-04-01", "2025-04-01")
+
+ARCHETYPES: dict[str, Callable[[], pd.DataFrame]] = {
+    "steady_daily_cycle": lambda: synthetic.steady_daily_cycle(start=START, hours=HOURS),
+    "business_hours": lambda: synthetic.business_hours(start=START, hours=HOURS),
+    "growth": lambda: synthetic.growth(
+        start=START, hours=HOURS, base_instances=10.0, growth_instances_per_day=0.05
+    ),
+    "decline": lambda: synthetic.decline(
+        start=START, hours=HOURS, base_instances=40.0, decline_instances_per_day=0.06
+    ),
+    "family_migration": lambda: synthetic.family_migration(
+        start=START, hours=HOURS, ramp_start_hour=6 * 730, ramp_hours=3 * 730
+    ),
+    "spiky_batch": lambda: synthetic.spiky_batch(start=START, hours=HOURS),
+    "multi_region_mixed_platforms": lambda: synthetic.multi_region_mixed_platforms(
+        start=START, hours=HOURS
+    ),
+    "demo_usage": lambda: synthetic.demo_usage(start=START, hours=HOURS),
+}
+
+
+def main() -> None:
+    """Run the backtests and print one table per archetype and a summary."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--archetypes", nargs="*", default=list(ARCHETYPES))
+    parser.add_argument("--policies", nargs="*", default=list(POLICY_NAMES))
+    parser.add_argument("--ladder-fraction", type=float, default=DEFAULT_LADDER_FRACTION)
+    parser.add_argument("--json", type=Path, default=None, help="write every row here")
+    args = parser.parse_args()
+    catalog = load_embedded_catalog()
+    rows: list[dict[Hashable, object]] = []
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", 20)
+    for name in args.archetypes:
+        usage = ARCHETYPES[name]()
+        began = time.perf_counter()
+        result = run_backtest(
+            usage,
+            catalog,
+            args.policies,
+            start=WINDOW[0],
+            end=WINDOW[1],
+            ladder_fraction=args.ladder_fraction,
+        )
+        seconds = time.perf_counter() - began
+        table = result.table()
+        table.insert(0, "archetype", name)
+        print(f"\n{name}: {usage['instance_type'].nunique()} types, {seconds:.0f} s, "
+              f"status {result.status}")  # fmt: skip
+        print(
+            table[
+                ["policy", "savings_usd", "savings_pct", "captured_pct", "coverage_pct",
+                 "utilization_pct", "purchases"]
+            ].round(2).to_string(index=False)
+        )  # fmt: skip
+        for note in result.notes:
+            print(f"  note: {note}")
+        rows.extend(table.assign(seconds=seconds, status=str(result.status)).to_dict("records"))
+        sys.stdout.flush()
+    frame = pd.DataFrame(rows)
+    print("\ncaptured % of hindsight savings:")
+    print(frame.pivot(index="archetype", columns="policy", values="captured_pct").round(1))
+    if args.json is not None:
+        args.json.write_text(json.dumps(rows, indent=1, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,361 @@
+"""Purchase policies that need the optimizer, the hindsight optimum, and the standard line-up.
+
+``scenarios`` never imports ``optimizer``; this module composes them for
+:func:`scenarios.backtest.backtest`:
+
+- :class:`OursOneShot`: :func:`commitopt.recommend.recommend` on the lookback at the first review,
+  nothing after.
+- :class:`OursLadder`: at every review, the increment on top of what is owned now (the owned
+  commitments passed to ``recommend``, as if they had covered the whole lookback), a
+  ``fraction`` of it bought.
+- :class:`HindsightOptimum`: the optimizer run on the window's realized usage, with monthly
+  tranches (``Policy.ladder_tranches``) at the same dates as monthly reviews, and the same
+  window accounting as the simulator (an offer is charged for its hours inside the window only,
+  :mod:`optimizer.build`). It is the ceiling every policy is compared with.
+
+Every policy buys from the same offerings (:data:`PURCHASE_POLICY`: 1-year, No Upfront,
+standard RIs, EC2 Instance and Compute Savings Plans), and the hindsight may buy any of them,
+so that it is never beaten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from commitopt.recommend import RecommendOptions, recommend
+from optimizer.policy import Policy
+from pricing.catalog import PriceCatalog
+from pricing.errors import CommitoptInputError
+from pricing.inventory import Inventory, OwnedCommitment
+from scenarios.backtest import (
+    DEFAULT_LOOKBACK_DAYS,
+    DEFAULT_REVIEW_EVERY,
+    SP_STEP_USD,
+    BacktestError,
+    BacktestResult,
+    CostExplorerLike,
+    HindsightWindow,
+    KneeRule,
+    NoPurchases,
+    PurchasePolicy,
+    Review,
+    as_if_owned_throughout,
+    backtest,
+    term_end,
+)
+from scenarios.forecast import HOURS_PER_WEEK, forecast
+from usage.table import UsageMatrix
+
+PURCHASE_POLICY: Final = Policy()
+"""What every policy of the standard line-up buys: 1-year No Upfront standard RIs and SPs."""
+
+HINDSIGHT_TOLERANCE: Final = 1e-4
+"""Certified relative gap of the hindsight's cutting planes [1] (recommend's default is 1e-3)."""
+
+DEFAULT_LADDER_FRACTION: Final = 1.0
+"""Share of each review's recommended increment the ladder buys [1]."""
+
+DEFAULT_PLAN_MONTHS: Final = 12
+"""Months the ladder plans ahead on its forecast at each review (one 1-year term) [months]."""
+
+HOURS_PER_MONTH: Final = 730
+"""Hours of an average month [h]."""
+
+POLICY_NAMES: Final = (
+    "none",
+    "ce-7d",
+    "ce-30d",
+    "ce-60d",
+    "knee",
+    "ours-oneshot",
+    "ours-ladder",
+)
+"""Policies of :func:`standard_policies`, in display order."""
+
+
+def _recommended(
+    usage: pd.DataFrame,
+    catalog: PriceCatalog,
+    policy: Policy,
+    owned: Sequence[OwnedCommitment],
+    options: RecommendOptions,
+) -> tuple[OwnedCommitment, ...]:
+    """``recommend``'s purchases, or none when the usage has nothing to commit to."""
+    if usage.empty or float(usage["quantity"].sum()) <= 0:
+        return ()
+    return recommend(usage, catalog, policy, owned=owned, options=options).purchases
+
+
+def _lookback_days(usage: UsageMatrix) -> float:
+    return max(len(usage.hours), 1) / 24.0
+
+
+def _at_review(purchase: OwnedCommitment, review: Review) -> OwnedCommitment:
+    """A recommended purchase (dated at its lookback's start) moved to the review date."""
+    start = review.at.to_pydatetime()
+    return replace(purchase, start=start, end=term_end(review.at, purchase.term_years))
+
+
+def _scaled(purchase: OwnedCommitment, fraction: float) -> OwnedCommitment | None:
+    """``fraction`` of a purchase: whole RIs rounded down, SP commitments to AWS's step."""
+    if fraction >= 1.0:
+        return purchase
+    if purchase.is_savings_plan:
+        commitment = float(
+            np.floor((purchase.hourly_commitment_usd or 0.0) * fraction / SP_STEP_USD + 1e-6)
+            * SP_STEP_USD
+        )
+        if commitment <= 0:
+            return None
+        share = commitment / (purchase.hourly_commitment_usd or commitment)
+        return replace(
+            purchase,
+            hourly_commitment_usd=commitment,
+            upfront_usd=purchase.upfront_usd * share,
+            recurring_hourly_usd=(purchase.recurring_hourly_usd or 0.0) * share,
+            effective_hourly_usd=(purchase.effective_hourly_usd or 0.0) * share,
+        )
+    count = int(np.floor((purchase.count or 0) * fraction + 1e-9))
+    if count <= 0:
+        return None
+    share = count / (purchase.count or count)
+    return replace(
+        purchase,
+        count=count,
+        normalized_units=None
+        if purchase.normalized_units is None
+        else purchase.normalized_units * share,
+        upfront_usd=purchase.upfront_usd * share,
+        effective_hourly_usd=None
+        if purchase.effective_hourly_usd is None
+        else purchase.effective_hourly_usd * share,
+    )
+
+
+@dataclass(frozen=True)
+class OursOneShot:
+    """This project's recommendation at the first review, nothing after.
+
+    Parameters
+    ----------
+    policy
+        What may be bought (one tranche: buy now).
+    options
+        How to solve; its ``lookback_days`` is replaced by the review's whole lookback.
+    """
+
+    policy: Policy = PURCHASE_POLICY
+    options: RecommendOptions = field(default_factory=RecommendOptions)
+
+    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+        """``recommend`` on the lookback with the owned commitments, at the first review."""
+        if review.number > 0:
+            return ()
+        owned = as_if_owned_throughout(review.active_owned(), review.usage)
+        options = replace(self.options, lookback_days=_lookback_days(review.usage))
+        bought = _recommended(review.usage_frame, review.catalog, self.policy, owned, options)
+        return tuple(_at_review(p, review) for p in bought)
+
+
+@dataclass(frozen=True)
+class OursLadder:
+    """This project's recommendation every review: the increment on top of what is owned.
+
+    With ``plan_months`` (the default) the review plans ahead like the hindsight does, but on a
+    forecast instead of the truth: :func:`scenarios.forecast.forecast` (damped robust trend times
+    whole lookback weeks, one seeded path) over the next ``plan_months`` months, the optimizer
+    choosing purchases now and at each coming month start (``Policy.ladder_tranches``), the
+    owned commitments with their real expirations; only what it buys now is bought, and the
+    next review plans again (a rolling horizon). With ``plan_months=None`` the review plans on
+    the lookback itself (the owned commitments as if they had covered all of it), like
+    ``commitopt recommend``. Either way ``fraction`` of each purchase is bought (whole RIs
+    rounded down, SP commitments to 0.001 USD/h).
+
+    Parameters
+    ----------
+    policy
+        What may be bought.
+    fraction
+        Share of the increment bought at each review [0–1].
+    plan_months
+        Months planned ahead on the forecast; ``None`` to plan on the lookback.
+    options
+        How to solve; its ``lookback_days`` is replaced.
+    """
+
+    policy: Policy = PURCHASE_POLICY
+    fraction: float = DEFAULT_LADDER_FRACTION
+    plan_months: int | None = DEFAULT_PLAN_MONTHS
+    options: RecommendOptions = field(default_factory=RecommendOptions)
+
+    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+        """A fraction of the recommended increment, dated at the review."""
+        if not 0.0 < self.fraction <= 1.0:
+            raise BacktestError(f"ladder fraction {self.fraction} must be in (0, 1]")
+        if review.usage.total_instance_hours <= 0:
+            return ()
+        if self.plan_months is None or len(review.usage.hours) < 2 * HOURS_PER_WEEK:
+            owned = as_if_owned_throughout(review.active_owned(), review.usage)
+            options = replace(self.options, lookback_days=_lookback_days(review.usage))
+            bought = _recommended(review.usage_frame, review.catalog, self.policy, owned, options)
+            now = tuple(_at_review(p, review) for p in bought)
+        else:
+            now = self._planned(review)
+        scaled = (_scaled(p, self.fraction) for p in now)
+        return tuple(p for p in scaled if p is not None)
+
+    def _planned(self, review: Review) -> tuple[OwnedCommitment, ...]:
+        """Tranche 0 of a monthly ladder optimized on the forecast of the coming months."""
+        months = int(self.plan_months or 1)
+        horizon = round(months * HOURS_PER_MONTH)
+        future = forecast(review.usage, horizon_hours=horizon, n_paths=1, start=review.at)
+        path = future.paths.path(0)
+        policy = replace(self.policy, ladder_tranches=max(months_starts_count(path.hours), 1))
+        options = replace(self.options, lookback_days=horizon / 24.0 + 1.0)
+        frame = path.to_frame(keep_zeros=True)
+        bought = _recommended(frame, review.catalog, policy, review.active_owned(), options)
+        start = review.at.to_pydatetime()
+        return tuple(p for p in bought if p.start == start)
+
+
+def months_starts_count(hours: pd.DatetimeIndex) -> int:
+    """Purchase dates of a monthly ladder over ``hours``: the first hour and each month start."""
+    months = hours.tz_convert(None).to_numpy().astype("datetime64[M]")
+    return 1 + int(np.count_nonzero(months[1:] != months[:-1])) if len(months) else 0
+
+
+@dataclass(frozen=True)
+class HindsightOptimum:
+    """The optimizer on the window's realized usage, buying in monthly tranches.
+
+    Tranche 0 starts with the window, tranche m at the m-th month start after it, which are the
+    dates of monthly reviews (:func:`scenarios.backtest.review_dates`); offers are charged only
+    inside the window, as the simulator bills. So every purchase a monthly policy can make is
+    one the hindsight could make, and its plan is the cheapest up to the certified tolerance
+    and rounding to whole RIs.
+
+    Parameters
+    ----------
+    policy
+        What may be bought (``ladder_tranches`` is set from the window).
+    options
+        How to solve; tolerance :data:`HINDSIGHT_TOLERANCE` by default.
+    """
+
+    policy: Policy = PURCHASE_POLICY
+    options: RecommendOptions = field(
+        default_factory=lambda: RecommendOptions(tolerance=HINDSIGHT_TOLERANCE)
+    )
+
+    def __call__(self, window: HindsightWindow) -> Sequence[OwnedCommitment]:
+        """The hindsight plan: purchases starting at the window's month starts."""
+        usage = window.usage
+        if usage.total_instance_hours <= 0:
+            return ()
+        tranches = max(months_starts_count(usage.hours), 1)
+        policy = replace(self.policy, ladder_tranches=tranches)
+        options = replace(self.options, lookback_days=_lookback_days(usage) + 1.0)
+        frame = usage.to_frame(keep_zeros=True)
+        return _recommended(frame, window.catalog, policy, window.owned, options)
+
+
+def standard_policies(
+    names: Sequence[str] = POLICY_NAMES,
+    *,
+    policy: Policy = PURCHASE_POLICY,
+    ladder_fraction: float = DEFAULT_LADDER_FRACTION,
+) -> dict[str, PurchasePolicy]:
+    """The named policies, all buying ``policy``'s first term, payment option and RI class.
+
+    Raises
+    ------
+    BacktestError
+        For an unknown name (the message lists the known ones).
+    """
+    term = policy.terms_years[0]
+    payment = policy.payment_options[0]
+    offering_class = policy.offering_classes[0] if policy.offering_classes else "standard"
+    one_term = replace(policy, terms_years=(term,), payment_options=(payment,))
+
+    def ce_like(days: float) -> PurchasePolicy:
+        return CostExplorerLike(
+            days, term_years=term, payment_option=payment, offering_class=offering_class
+        )
+
+    builders: Mapping[str, Callable[[], PurchasePolicy]] = {
+        "none": NoPurchases,
+        "knee": lambda: KneeRule(term_years=term, payment_option=payment),
+        "ours-oneshot": lambda: OursOneShot(one_term),
+        "ours-ladder": lambda: OursLadder(one_term, fraction=ladder_fraction),
+        **{f"ce-{days}d": partial(ce_like, float(days)) for days in (7, 30, 60)},
+    }
+    unknown = [name for name in names if name not in builders]
+    if unknown:
+        raise BacktestError(
+            f"unknown policy {', '.join(map(repr, unknown))}; use {', '.join(POLICY_NAMES)}"
+        )
+    return {name: builders[name]() for name in dict.fromkeys(names)}
+
+
+def run_backtest(
+    usage: pd.DataFrame | UsageMatrix,
+    catalog: PriceCatalog,
+    names: Sequence[str] = POLICY_NAMES,
+    *,
+    start: object,
+    end: object,
+    review_every: str = DEFAULT_REVIEW_EVERY,
+    lookback_days: float = DEFAULT_LOOKBACK_DAYS,
+    owned: Inventory | Sequence[OwnedCommitment] = (),
+    policy: Policy = PURCHASE_POLICY,
+    ladder_fraction: float = DEFAULT_LADDER_FRACTION,
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Backtest the named standard policies with the hindsight optimum as the ceiling.
+
+    Parameters are those of :func:`scenarios.backtest.backtest` and :func:`standard_policies`.
+
+    Raises
+    ------
+    pricing.errors.CommitoptInputError
+        For a bad window or lookback, an unknown policy name or a policy the optimizer rejects.
+    """
+    policy.validate()
+    if policy.ladder_tranches != 1:
+        raise CommitoptInputError(
+            "the backtest's purchase policy buys at each review: leave ladder_tranches at 1"
+        )
+    policies = standard_policies(names, policy=policy, ladder_fraction=ladder_fraction)
+    return backtest(
+        usage,
+        catalog,
+        policies,
+        start=start,
+        end=end,
+        review_every=review_every,
+        lookback_days=lookback_days,
+        owned=owned,
+        hindsight=HindsightOptimum(policy),
+        progress=progress,
+    )
+
+
+__all__ = [
+    "DEFAULT_LADDER_FRACTION",
+    "DEFAULT_PLAN_MONTHS",
+    "HINDSIGHT_TOLERANCE",
+    "POLICY_NAMES",
+    "PURCHASE_POLICY",
+    "HindsightOptimum",
+    "OursLadder",
+    "OursOneShot",
+    "months_starts_count",
+    "run_backtest",
+    "standard_policies",
+]

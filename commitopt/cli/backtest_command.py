@@ -1,0 +1,184 @@
+"""``commitopt backtest``: would these purchase policies have paid off over a past window?"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from commitopt.backtest_policies import DEFAULT_LADDER_FRACTION, POLICY_NAMES, run_backtest
+from commitopt.catalogs import resolve_catalog
+from commitopt.cli.options import catalog_options, multi_option
+from commitopt.cli.output import emit_frame, format_option, frame_records
+from commitopt.cli.progress import progress_bar
+from commitopt.cli.recommend_command import parse_lookback_days
+from commitopt.cli.usage_commands import period_options, workspace_option
+from commitopt.workspace import Workspace
+from pricing.errors import CommitoptInputError
+from pricing.inventory import read_portfolio_json
+from pricing.readers.cur_rates import read_cur_rates
+from scenarios.backtest import BacktestResult
+from usage.readers import detect_format, read_usage
+
+BACKTEST_EPILOG = f"""
+\b
+Examples:
+  commitopt backtest --usage usage-2024.parquet --from 2024-04-01 --to 2025-04-01
+  commitopt backtest --usage cur/*.parquet --policy ours-ladder --policy ce-30d --format json
+  commitopt backtest --inventory owned.json --review-every 3mo --lookback 60d --format csv
+\b
+Policies: {", ".join(POLICY_NAMES)} (default: all). ce-Nd buys Cost Explorer's best single
+instrument for an N-day lookback; knee buys half the gap to a Compute SP knee at an assumed 25 %
+discount; ours-oneshot is `commitopt recommend` at the first review; ours-ladder plans a monthly
+ladder on a 12-month forecast at every review and buys its first step. The hindsight row is the
+optimizer run on the window's real usage (the ceiling); captured = savings / hindsight savings.
+Commitments running past --to are charged only for their hours inside the window, for every
+policy and the hindsight alike. Default window: from the first month start with a whole lookback
+before it, to the end of the data.
+"""
+
+
+def _default_window(
+    frame: pd.DataFrame, start: datetime | None, end: datetime | None, lookback_days: float
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    first = pd.Timestamp(frame["hour"].min())
+    stop = pd.Timestamp(frame["hour"].max()) + pd.Timedelta(hours=1)
+    if start is None:
+        earliest = first + pd.Timedelta(hours=round(lookback_days * 24))
+        month = earliest.tz_convert(None).to_period("M").to_timestamp().tz_localize("UTC")
+        start_stamp = month if month == earliest else month + pd.offsets.MonthBegin(1)
+    else:
+        start_stamp = pd.Timestamp(start, tz="UTC")
+    end_stamp = stop if end is None else pd.Timestamp(end, tz="UTC")
+    return start_stamp, end_stamp
+
+
+def _payload(result: BacktestResult) -> dict[str, Any]:
+    return {
+        "status": str(result.status),
+        "start": result.start.isoformat(),
+        "end": result.end.isoformat(),
+        "review_dates": [date.isoformat() for date in result.review_dates],
+        "lookback_days": result.lookback_days,
+        "window_accounting": "commitments are charged only for their hours inside the window",
+        "results": frame_records(result.table()),
+        "purchases": {
+            outcome.name: [p.to_json_item() for p in outcome.purchases]
+            for outcome in (
+                *result.outcomes.values(),
+                *([result.hindsight] if result.hindsight else []),
+            )
+        },
+        "notes": list(result.notes),
+    }
+
+
+@click.command("backtest", epilog=BACKTEST_EPILOG)
+@click.option(
+    "--usage",
+    "usage_files",
+    multiple=True,
+    help="Usage files (globs allowed; repeatable) [default: the workspace's usage].",
+)
+@click.option(
+    "--inventory",
+    "inventory_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Portfolio JSON of commitments owned at --from (repeatable).",
+)
+@multi_option("--policy", "policies", help_text=f"Policies to compare [default: all]: "
+              f"{', '.join(POLICY_NAMES)}.")  # fmt: skip
+@period_options
+@click.option(
+    "--review-every", default="1mo", show_default=True, help="Review interval: 1mo, 3mo, 2w, 14d."
+)
+@click.option(
+    "--lookback", default="90d", show_default=True,
+    help="History each review sees: 30d, 90d, 12w, 2160h.",
+)  # fmt: skip
+@click.option(
+    "--ladder-fraction",
+    type=float,
+    default=DEFAULT_LADDER_FRACTION,
+    show_default=True,
+    help="Share of each review's recommended increment ours-ladder buys (0-1].",
+)
+@workspace_option
+@catalog_options
+@format_option
+def backtest_command(
+    usage_files: tuple[str, ...],
+    inventory_files: tuple[Path, ...],
+    policies: tuple[str, ...],
+    start: datetime | None,
+    end: datetime | None,
+    review_every: str,
+    lookback: str,
+    ladder_fraction: float,
+    workspace: Path | None,
+    catalog_paths: tuple[Path, ...],
+    no_embedded: bool,
+    output_format: str,
+) -> None:
+    """Replay purchase policies month by month over past usage and bill each with AWS's rules.
+
+    At each review a policy sees only the usage before it (at most --lookback) and what it owns,
+    and buys; the whole window is then billed by the simulator. The hindsight optimum is shown
+    as the ceiling, with each policy's share of it.
+    """
+    lookback_days = parse_lookback_days(lookback)
+    if not 0.0 < ladder_fraction <= 1.0:
+        raise CommitoptInputError(f"--ladder-fraction {ladder_fraction} must be in (0, 1]")
+    if usage_files:
+        frame, _report = read_usage(list(usage_files), "auto")
+    else:
+        with Workspace.open(workspace, read_only=True) as store:
+            frame = store.load_usage()
+    if frame.empty:
+        raise CommitoptInputError(
+            "no usage to backtest on: pass --usage FILE or import some with "
+            "`commitopt usage import`"
+        )
+    window_start, window_end = _default_window(frame, start, end, lookback_days)
+    owned = [c for path in inventory_files for c in read_portfolio_json(path).commitments]
+    from_bill = (
+        [read_cur_rates(list(usage_files))]
+        if usage_files and detect_format(list(usage_files)) in ("cur", "cur2")
+        else []
+    )
+    catalog = resolve_catalog(catalog_paths, first=from_bill, use_embedded=not no_embedded).catalog
+    with progress_bar("backtest", enabled=output_format == "table") as progress:
+        result = run_backtest(
+            frame,
+            catalog,
+            policies or POLICY_NAMES,
+            start=window_start,
+            end=window_end,
+            review_every=review_every,
+            lookback_days=lookback_days,
+            owned=owned,
+            ladder_fraction=ladder_fraction,
+            progress=progress,
+        )
+    for note in result.notes:
+        click.echo(f"commitopt: note: {note}", err=True)
+    if output_format == "json":
+        click.echo(json.dumps(_payload(result), indent=2, default=str))
+        return
+    table = result.table()
+    if output_format == "csv":
+        emit_frame(table, "csv")
+        return
+    title = (
+        f"Backtest {result.start:%Y-%m-%d} to {result.end:%Y-%m-%d}, "
+        f"{len(result.review_dates)} reviews, {result.lookback_days:g}-day lookback "
+        f"({result.status})"
+    )
+    digits = {"cost_usd": 2, "on_demand_usd": 2, "savings_usd": 2, "upfront_cash_usd": 2}
+    digits |= {"savings_pct": 1, "captured_pct": 1, "coverage_pct": 1, "utilization_pct": 1}
+    emit_frame(table, "table", title=title, float_digits=digits)

@@ -1,0 +1,958 @@
+"""Backtest of purchase policies: replay a history review by review, then bill it once.
+
+At each review date (monthly by default) a :class:`PurchasePolicy` sees only the past, at most
+``lookback_days`` of usage strictly before the date (the engine slices it; keys without usage in
+that slice are left out, so not even the names of future keys leak), and the commitments it owns
+at that date (its earlier purchases, with their expirations, and the initial ``owned``). It
+returns new purchases that start at the review date and end one term later. When every review
+is done, the whole window ``[start, end)`` is billed once per policy by
+:func:`scenarios.simulator.simulate`, the one source of truth for money.
+
+Window accounting (the same for every policy and for the hindsight row): a commitment is charged
+only for the hours of its term inside ``[start, end)``, upfront amortized over the term hours
+and recurring fee alike (pro rata, as the simulator charges any term that overlaps the billed
+period). The rest of a term that runs past ``end`` (or began before ``start``) is neither cost nor
+value. ``upfront_cash_usd`` is reported for information only: the upfront paid inside the window,
+in full, by the purchases made there.
+
+The hindsight row is the ceiling: a plan made knowing the window's realized usage (see
+:class:`HindsightPlanner`; the optimizer's is in :mod:`commitopt.backtest_policies`, since
+``scenarios`` never imports ``optimizer``). Each policy's ``captured`` is its savings ÷ the
+hindsight's savings. A policy whose cost is below the hindsight's sets the status
+:attr:`BacktestStatus.HINDSIGHT_BEATEN`: the ceiling is then not the optimum and says so.
+
+The policies here need only the simulator: :class:`NoPurchases`, :class:`CostExplorerLike` and
+:class:`KneeRule`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from functools import cached_property
+from typing import Final, Protocol, TypedDict
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pricing.catalog import PriceCatalog
+from pricing.errors import CommitoptInputError, UnknownInstanceTypeError
+from pricing.instance_types import instance_families, normalization_factor
+from pricing.inventory import (
+    COMPUTE_SAVINGS_PLAN,
+    EC2_INSTANCE_SAVINGS_PLAN,
+    RESERVED_INSTANCE,
+    Inventory,
+    OwnedCommitment,
+)
+from pricing.inventory.values import ri_effective_hourly_usd
+from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS
+from scenarios.simulator import SimulationResult, simulate
+from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
+
+FloatArray = npt.NDArray[np.float64]
+
+HINDSIGHT: Final = "hindsight"
+"""Name of the hindsight row in a :class:`BacktestResult`."""
+
+DEFAULT_LOOKBACK_DAYS: Final = 90.0
+"""History a policy may see at each review [days]."""
+
+DEFAULT_REVIEW_EVERY: Final = "1mo"
+"""Monthly reviews: the window's first hour, then the first hour of every calendar month."""
+
+SP_STEP_USD: Final = 0.001
+"""AWS's Savings Plan purchase granularity [USD/h]."""
+
+SEARCH_MARGIN: Final = 1.02
+"""The SP search runs up to this multiple of the largest hourly need, so that an optimum at
+full cover is inside the interval [1]."""
+
+BEATEN_TOLERANCE: Final = 1e-6
+"""Relative cost gap below the hindsight's that counts as beating it [1]."""
+
+_HOUR: Final = pd.Timedelta(hours=1)
+
+
+class _Offering(TypedDict):
+    term_years: int
+    payment_option: str
+
+
+class BacktestError(CommitoptInputError):
+    """A backtest that cannot run as asked (window, lookback, schedule, a policy's purchase)."""
+
+
+class BacktestStatus(StrEnum):
+    """How a backtest went."""
+
+    OK = "ok"
+    """Every policy billed; the hindsight row is at or above every policy."""
+    NO_HINDSIGHT = "no_hindsight"
+    """No hindsight planner was given: no ceiling, no ``captured``."""
+    HINDSIGHT_BEATEN = "hindsight_beaten"
+    """A policy saved more than the hindsight plan: the ceiling is not the optimum."""
+
+
+# --------------------------------------------------------------------------- schedule
+
+
+def parse_review_every(text: str) -> tuple[int, str]:
+    """``1mo``, ``3mo``, ``2w``, ``14d`` -> (count, unit) with unit ``mo``, ``w`` or ``d``.
+
+    Raises
+    ------
+    BacktestError
+        For anything else.
+    """
+    match = re.fullmatch(r"\s*(\d+)\s*(mo|m|w|d)\s*", str(text).lower())
+    if not match or int(match.group(1)) < 1:
+        raise BacktestError(
+            f"--review-every {text!r} is not a review interval; write e.g. 1mo, 3mo, 2w or 14d"
+        )
+    unit = "mo" if match.group(2) in ("mo", "m") else match.group(2)
+    return int(match.group(1)), unit
+
+
+def _utc_hour(value: object, name: str) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as error:
+        raise BacktestError(f"{name} {value!r} is not a date; give e.g. 2024-04-01") from error
+    if stamp is pd.NaT:
+        raise BacktestError(f"{name} {value!r} is not a date; give e.g. 2024-04-01")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    if stamp != stamp.floor("h"):
+        raise BacktestError(f"{name} {stamp.isoformat()} is not on the hour; give a whole hour")
+    return stamp.as_unit("ns")
+
+
+def review_dates(start: object, end: object, every: str = DEFAULT_REVIEW_EVERY) -> pd.DatetimeIndex:
+    """The review dates of a window ``[start, end)``.
+
+    ``Nmo``: ``start``, then the first hour of every N-th calendar month after it (the
+    optimizer's tranche dates, so that the hindsight may buy whenever a monthly policy may).
+    ``Nw`` / ``Nd``: every N weeks / days from ``start``. Dates are UTC hours before ``end``.
+    """
+    first, stop = _utc_hour(start, "--from"), _utc_hour(end, "--to")
+    count, unit = parse_review_every(every)
+    if unit == "mo":
+        month = first.tz_convert(None).to_period("M")
+        months = pd.period_range(
+            month + 1, (stop - _HOUR).tz_convert(None).to_period("M"), freq="M"
+        )
+        starts = months.to_timestamp().tz_localize("UTC")[count - 1 :: count]
+        dates = pd.DatetimeIndex([first]).append(pd.DatetimeIndex(starts))
+    else:
+        step = pd.Timedelta(days=count * (7 if unit == "w" else 1))
+        dates = pd.date_range(first, stop, freq=step, inclusive="left")
+    return pd.DatetimeIndex(dates[dates < stop]).as_unit("ns")
+
+
+# --------------------------------------------------------------------------- policy interface
+
+
+@dataclass(frozen=True, eq=False)
+class Review:
+    """What a policy knows at one review date.
+
+    Attributes
+    ----------
+    at
+        The review date (UTC hour); purchases start there.
+    number
+        0 for the first review.
+    usage
+        Usage strictly before ``at``, at most the lookback: hours × keys, keys without usage in
+        it left out [instance-hours].
+    owned
+        Commitments owned and not yet expired at ``at`` (``end > at``): earlier purchases and the
+        initial ones, with their own start and end.
+    catalog
+        Prices.
+    next_at
+        The next review date, ``None`` at the last (the schedule, not the window's end).
+    """
+
+    at: pd.Timestamp
+    number: int
+    usage: UsageMatrix
+    owned: tuple[OwnedCommitment, ...]
+    catalog: PriceCatalog
+    next_at: pd.Timestamp | None
+
+    @cached_property
+    def usage_frame(self) -> pd.DataFrame:
+        """:attr:`usage` as the canonical long table (zero cells left out)."""
+        return self.usage.to_frame()
+
+    def active_owned(self, moment: pd.Timestamp | None = None) -> tuple[OwnedCommitment, ...]:
+        """The owned commitments active at ``moment`` (default: the review date)."""
+        when = (moment if moment is not None else self.at).to_pydatetime()
+        return tuple(c for c in self.owned if c.start <= when < c.end)
+
+
+class PurchasePolicy(Protocol):
+    """A purchase policy: at each review, what to buy (nothing is an empty sequence)."""
+
+    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+        """New purchases starting at ``review.at`` and ending one term later."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class HindsightWindow:
+    """What the hindsight planner sees: the realized usage of the whole window.
+
+    Attributes
+    ----------
+    usage
+        The window's usage, hours × keys [instance-hours].
+    owned
+        The initial owned commitments.
+    review_dates
+        When the policies could buy.
+    catalog
+        Prices.
+    """
+
+    usage: UsageMatrix
+    owned: tuple[OwnedCommitment, ...]
+    review_dates: pd.DatetimeIndex
+    catalog: PriceCatalog
+
+
+class HindsightPlanner(Protocol):
+    """Plans purchases knowing the window's usage (starts inside the window)."""
+
+    def __call__(self, window: HindsightWindow) -> Sequence[OwnedCommitment]:
+        """Purchases, each starting inside the window."""
+        ...
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, eq=False)
+class PolicyOutcome:
+    """One policy billed over the window.
+
+    Attributes
+    ----------
+    name
+        Policy name (or ``"hindsight"``).
+    purchases
+        The purchases it made, in order, with the review date as start.
+    simulation
+        The window billed with the initial owned commitments and the purchases.
+    captured
+        Savings ÷ hindsight savings [1]; NaN without a hindsight row or when the hindsight saves
+        nothing.
+    """
+
+    name: str
+    purchases: tuple[OwnedCommitment, ...]
+    simulation: SimulationResult
+    captured: float = math.nan
+
+    @property
+    def cost_usd(self) -> float:
+        """Actual cost over the window [USD]."""
+        return self.simulation.totals.actual_cost_usd
+
+    @property
+    def savings_usd(self) -> float:
+        """On-demand equivalent − actual cost [USD]."""
+        return self.simulation.totals.savings_usd
+
+    def row(self) -> dict[str, object]:
+        """The summary row of :meth:`BacktestResult.table`."""
+        totals = self.simulation.totals
+        return {
+            "policy": self.name,
+            "cost_usd": totals.actual_cost_usd,
+            "on_demand_usd": totals.on_demand_equivalent_usd,
+            "savings_usd": totals.savings_usd,
+            "savings_pct": 100 * totals.savings_pct,
+            "captured_pct": 100 * self.captured,
+            "coverage_pct": 100 * totals.coverage,
+            "utilization_pct": 100 * totals.utilization,
+            "effective_savings_rate": totals.effective_savings_rate,
+            "upfront_cash_usd": totals.upfront_cash_usd,
+            "purchases": len(self.purchases),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class BacktestResult:
+    """Every policy billed over the same window, with the hindsight ceiling.
+
+    Attributes
+    ----------
+    status
+        :class:`BacktestStatus`.
+    start, end
+        The billed window ``[start, end)``.
+    review_dates
+        When the policies were asked.
+    lookback_days
+        History each review saw at most [days].
+    outcomes
+        Policy name -> :class:`PolicyOutcome`, in the order given.
+    hindsight
+        The hindsight row, ``None`` without a planner.
+    notes
+        What the reader should know (one line each).
+    """
+
+    status: BacktestStatus
+    start: pd.Timestamp
+    end: pd.Timestamp
+    review_dates: pd.DatetimeIndex
+    lookback_days: float
+    outcomes: Mapping[str, PolicyOutcome]
+    hindsight: PolicyOutcome | None
+    notes: tuple[str, ...] = field(default=())
+
+    def table(self) -> pd.DataFrame:
+        """One row per policy, then the hindsight: cost, savings, captured, metrics, purchases."""
+        rows = [outcome.row() for outcome in self.outcomes.values()]
+        if self.hindsight is not None:
+            rows.append(self.hindsight.row())
+        return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- purchases
+
+
+def term_end(at: pd.Timestamp | datetime, term_years: int) -> datetime:
+    """End of a term starting at ``at`` [8,760 or 26,280 h later]."""
+    return (pd.Timestamp(at) + pd.Timedelta(hours=TERM_HOURS[term_years])).to_pydatetime()
+
+
+def savings_plan_purchase(
+    kind: str,
+    hourly_commitment_usd: float,
+    at: pd.Timestamp,
+    *,
+    term_years: int = 1,
+    payment_option: str = "No Upfront",
+    region: str | None = None,
+    instance_family: str | None = None,
+    purchase_id: str = "sp",
+) -> OwnedCommitment:
+    """A Savings Plan bought at ``at`` for one term [commitment in USD/h]."""
+    hours = TERM_HOURS[term_years]
+    upfront = round(hourly_commitment_usd * hours * SP_UPFRONT_SHARE[payment_option], 6)
+    return OwnedCommitment(
+        kind=kind,
+        id=purchase_id,
+        start=pd.Timestamp(at).to_pydatetime(),
+        end=term_end(at, term_years),
+        term_years=term_years,
+        payment_option=payment_option,
+        upfront_usd=upfront,
+        region=region,
+        instance_family=instance_family,
+        hourly_commitment_usd=hourly_commitment_usd,
+        recurring_hourly_usd=hourly_commitment_usd - upfront / hours,
+        effective_hourly_usd=hourly_commitment_usd,
+        source="backtest",
+    )
+
+
+def ri_purchases(
+    keys: pd.DataFrame,
+    counts: npt.ArrayLike,
+    at: pd.Timestamp,
+    catalog: PriceCatalog,
+    *,
+    offering_class: str = "standard",
+    term_years: int = 1,
+    payment_option: str = "No Upfront",
+) -> tuple[OwnedCommitment, ...]:
+    """Regional RIs of each key's exact type, ``counts`` of each (zero counts left out)."""
+    count = np.floor(np.asarray(counts, dtype=np.float64) + 1e-9).astype(np.int64)
+    offering = (offering_class, term_years, payment_option)
+    upfront = catalog.reserved_rates(keys, *offering, "upfront_usd")
+    recurring = catalog.reserved_rates(keys, *offering, "recurring_hourly_usd")
+    items: list[OwnedCommitment] = []
+    for i in np.flatnonzero((count > 0) & np.isfinite(upfront) & np.isfinite(recurring)):
+        key = keys.iloc[int(i)]
+        n = int(count[i])
+        try:
+            units: float | None = n * normalization_factor(str(key["instance_type"]))
+        except UnknownInstanceTypeError:
+            units = None
+        total_upfront = round(n * float(upfront[i]), 6)
+        items.append(
+            OwnedCommitment(
+                kind=RESERVED_INSTANCE,
+                id=f"ri-{len(items) + 1}",
+                start=pd.Timestamp(at).to_pydatetime(),
+                end=term_end(at, term_years),
+                term_years=term_years,
+                payment_option=payment_option,
+                upfront_usd=total_upfront,
+                region=str(key["region"]),
+                instance_type=str(key["instance_type"]),
+                platform=str(key["platform"]),
+                tenancy=str(key["tenancy"]),
+                scope="Region",
+                offering_class=offering_class,
+                count=n,
+                normalized_units=units,
+                recurring_hourly_usd=float(recurring[i]),
+                effective_hourly_usd=ri_effective_hourly_usd(
+                    total_upfront, float(recurring[i]), n, term_years
+                ),
+                source="backtest",
+            )
+        )
+    return tuple(items)
+
+
+def as_if_owned_throughout(
+    owned: Sequence[OwnedCommitment], usage: UsageMatrix
+) -> tuple[OwnedCommitment, ...]:
+    """Owned commitments re-dated to cover the whole of ``usage``'s hours.
+
+    What a policy that plans from a lookback does with what it owns now: the past is billed as
+    if today's portfolio had been there all along.
+    """
+    if not len(usage.hours):
+        return ()
+    first = usage.hours[0].to_pydatetime()
+    stop = (usage.hours[-1] + _HOUR).to_pydatetime()
+    return tuple(replace(c, start=first, end=stop) for c in owned)
+
+
+# --------------------------------------------------------------------------- simple policies
+
+
+@dataclass(frozen=True)
+class NoPurchases:
+    """Buy nothing: everything not covered by the initial commitments is on-demand."""
+
+    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+        """Nothing."""
+        return ()
+
+
+def _last_days(usage: UsageMatrix, days: float) -> UsageMatrix:
+    keep = min(len(usage.hours), max(round(days * 24), 0))
+    rows = slice(len(usage.hours) - keep, len(usage.hours))
+    return UsageMatrix(usage.hours[rows], usage.keys, usage.quantity[rows], usage.daily_granular)
+
+
+def _golden_max(
+    savings: Callable[[FloatArray], FloatArray], upper: FloatArray, iterations: int
+) -> FloatArray:
+    """Maximise independent concave functions, one per scope, on ``[0, upper]`` at once.
+
+    ``savings(x)`` returns each scope's value at its own point; one call per iteration.
+    """
+    ratio = (math.sqrt(5.0) - 1.0) / 2.0
+    low = np.zeros_like(upper)
+    high = upper.copy()
+    left = high - ratio * (high - low)
+    right = low + ratio * (high - low)
+    f_left, f_right = savings(left), savings(right)
+    for _ in range(iterations):
+        keep_left = f_left >= f_right  # the maximum is in [low, right]
+        high = np.where(keep_left, right, high)
+        low = np.where(keep_left, low, left)
+        new_left = high - ratio * (high - low)
+        new_right = low + ratio * (high - low)
+        probe = np.where(keep_left, new_left, new_right)
+        f_probe = savings(probe)
+        left, right, f_left, f_right = (
+            np.where(keep_left, new_left, right),
+            np.where(keep_left, left, new_right),
+            np.where(keep_left, f_probe, f_right),
+            np.where(keep_left, f_left, f_probe),
+        )
+    best = np.where(f_left >= f_right, left, right)
+    return np.where(np.maximum(f_left, f_right) > 0, best, 0.0)
+
+
+def _floor_step(values: FloatArray) -> FloatArray:
+    return np.floor(np.asarray(values) / SP_STEP_USD + 1e-6) * SP_STEP_USD
+
+
+@dataclass(frozen=True)
+class CostExplorerLike:
+    """AWS Cost Explorer's way: the best single instrument for the last ``lookback_days``.
+
+    At each review (or only the first, ``every_review=False``) three candidate purchases are
+    sized on the lookback billed with the commitments owned now (as if they had been there all
+    along: Cost Explorer recommends on the usage its current RIs and SPs leave on-demand, and
+    does not anticipate their expiry):
+
+    - a Compute Savings Plan: the hourly commitment maximising the simulator's savings over the
+      lookback (golden-section search on the concave savings(commitment) curve);
+    - EC2 Instance Savings Plans, one per (region, family), each sized the same way, all at once;
+    - regional RIs of each instance type, each sized on its own key's usage: the largest count
+      whose last RI is used in more than effective ÷ on-demand of the hours (exact for a key
+      alone; Cost Explorer also sizes RIs per type).
+
+    The candidate that saves most over the lookback (billed by the simulator) is bought, like
+    Cost Explorer's choice between its separate recommendations. No forecast.
+
+    Parameters
+    ----------
+    lookback_days
+        7, 30 or 60 in Cost Explorer [days]; at most the backtest's lookback.
+    every_review
+        Buy at every review (the default) or once, at the first.
+    term_years, payment_option, offering_class
+        The offering bought.
+    iterations
+        Golden-section iterations (each one simulation of the lookback).
+    """
+
+    lookback_days: float = 30.0
+    every_review: bool = True
+    term_years: int = 1
+    payment_option: str = "No Upfront"
+    offering_class: str = "standard"
+    iterations: int = 12
+
+    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+        """The best single-instrument purchase for the lookback."""
+        if not self.every_review and review.number > 0:
+            return ()
+        usage = _last_days(review.usage, self.lookback_days)
+        if not len(usage.hours) or usage.total_instance_hours <= 0:
+            return ()
+        owned = as_if_owned_throughout(review.active_owned(), usage)
+        baseline = simulate(usage, owned, review.catalog)
+        candidates = [
+            self._compute_sp(review, usage, owned, baseline),
+            self._ec2_sps(review, usage, owned, baseline),
+            self._ris(review, usage, baseline),
+        ]
+        best: tuple[OwnedCommitment, ...] = ()
+        best_savings = 0.0
+        for purchases in candidates:
+            if not purchases:
+                continue
+            trial = (*owned, *as_if_owned_throughout(purchases, usage))
+            cost = simulate(usage, trial, review.catalog).totals.actual_cost_usd
+            if baseline.totals.actual_cost_usd - cost > best_savings:
+                best, best_savings = purchases, baseline.totals.actual_cost_usd - cost
+        return best
+
+    def _sp_rates(self, keys: pd.DataFrame, catalog: PriceCatalog, plan_type: str) -> FloatArray:
+        rates = catalog.savings_plan_rates(keys, plan_type, self.term_years, self.payment_option)
+        return np.nan_to_num(rates, nan=0.0)
+
+    def _compute_sp(
+        self,
+        review: Review,
+        usage: UsageMatrix,
+        owned: Sequence[OwnedCommitment],
+        baseline: SimulationResult,
+    ) -> tuple[OwnedCommitment, ...]:
+        rates = self._sp_rates(usage.keys, review.catalog, "compute")
+        upper = SEARCH_MARGIN * float((baseline.on_demand @ rates).max(initial=0.0))
+        if upper < SP_STEP_USD:
+            return ()
+        before = baseline.totals.actual_cost_usd
+
+        def savings(points: FloatArray) -> FloatArray:
+            x = float(_floor_step(points)[0])
+            if x <= 0:
+                return np.zeros(1)
+            plan = savings_plan_purchase(COMPUTE_SAVINGS_PLAN, x, review.at, **self._offering())
+            trial = (*owned, *as_if_owned_throughout([plan], usage))
+            after = simulate(usage, trial, review.catalog).totals.actual_cost_usd
+            return np.array([before - after])
+
+        best = float(_floor_step(_golden_max(savings, np.array([upper]), self.iterations))[0])
+        if best <= 0:
+            return ()
+        return (savings_plan_purchase(COMPUTE_SAVINGS_PLAN, best, review.at, **self._offering()),)
+
+    def _ec2_sps(
+        self,
+        review: Review,
+        usage: UsageMatrix,
+        owned: Sequence[OwnedCommitment],
+        baseline: SimulationResult,
+    ) -> tuple[OwnedCommitment, ...]:
+        keys = usage.keys
+        rates = self._sp_rates(keys, review.catalog, "ec2_instance")
+        labels = pd.DataFrame(
+            {
+                "region": keys["region"].astype(str).to_numpy(),
+                "instance_family": instance_families(keys["instance_type"]).astype(str),
+            }
+        )
+        code, uniques = pd.MultiIndex.from_frame(labels).factorize()
+        scopes = pd.MultiIndex.from_tuples(list(uniques), names=list(labels.columns))
+        spend = baseline.on_demand * rates  # hours × keys [SP USD]
+        per_scope = np.zeros((len(scopes), spend.shape[0]))
+        np.add.at(per_scope, code, spend.T)
+        upper = SEARCH_MARGIN * per_scope.max(axis=1, initial=0.0)
+        if not (upper >= SP_STEP_USD).any():
+            return ()
+
+        def scope_cost(result: SimulationResult) -> FloatArray:
+            ledger = result.ledger.astype({"region": str, "instance_family": str})
+            grouped = ledger.groupby(["region", "instance_family"])["cost_usd"].sum()
+            return grouped.reindex(scopes, fill_value=0.0).to_numpy(dtype=np.float64)
+
+        before = scope_cost(baseline)
+
+        def plans(points: FloatArray) -> tuple[OwnedCommitment, ...]:
+            x = _floor_step(points)
+            return tuple(
+                savings_plan_purchase(
+                    EC2_INSTANCE_SAVINGS_PLAN,
+                    float(x[s]),
+                    review.at,
+                    region=str(scopes[s][0]),
+                    instance_family=str(scopes[s][1]),
+                    purchase_id=f"ec2sp-{s + 1}",
+                    **self._offering(),
+                )
+                for s in range(len(scopes))
+                if x[s] > 0
+            )
+
+        def savings(points: FloatArray) -> FloatArray:
+            trial = (*owned, *as_if_owned_throughout(plans(points), usage))
+            result = simulate(usage, trial, review.catalog)
+            return before - scope_cost(result)
+
+        return plans(_golden_max(savings, upper, self.iterations))
+
+    def _ris(
+        self, review: Review, usage: UsageMatrix, baseline: SimulationResult
+    ) -> tuple[OwnedCommitment, ...]:
+        keys = usage.keys
+        od = baseline.keys["on_demand_hourly_usd"].to_numpy(dtype=np.float64)
+        effective = review.catalog.reserved_rates(
+            keys, self.offering_class, self.term_years, self.payment_option
+        )
+        n_hours = baseline.on_demand.shape[0]
+        ratio = np.where(np.isfinite(effective) & (od > 0), effective / np.where(od > 0, od, 1), 2)
+        needed = np.floor(n_hours * ratio).astype(np.int64) + 1  # hours the last RI must be used
+        ordered = -np.sort(-baseline.on_demand, axis=0)  # each key's hours, largest first
+        position = np.clip(needed - 1, 0, max(n_hours - 1, 0))
+        counts = np.where(needed <= n_hours, np.floor(ordered[position, np.arange(len(od))]), 0.0)
+        return ri_purchases(
+            keys,
+            counts,
+            review.at,
+            review.catalog,
+            offering_class=self.offering_class,
+            term_years=self.term_years,
+            payment_option=self.payment_option,
+        )
+
+    def _offering(self) -> _Offering:
+        return {"term_years": self.term_years, "payment_option": self.payment_option}
+
+
+@dataclass(frozen=True)
+class KneeRule:
+    """A rule of thumb: a Compute Savings Plan up to the knee at an assumed flat discount.
+
+    With one pool and a flat discount ``d`` the optimal commitment is ``(1 − d)`` × the
+    ``d``-quantile of the hourly on-demand spend (DESIGN.md's closed form). At each review the
+    target is computed on the lookback's hourly on-demand-equivalent spend and a fixed
+    ``fraction`` of the gap between it and the Compute Savings Plans owned now is bought
+    (nothing when owned is at or above target). RIs and EC2 Instance SPs owned are ignored.
+
+    Parameters
+    ----------
+    assumed_discount
+        The flat discount assumed [0–1].
+    fraction
+        Share of the gap bought at each review [0–1].
+    term_years, payment_option
+        The plan bought.
+    """
+
+    assumed_discount: float = 0.25
+    fraction: float = 0.5
+    term_years: int = 1
+    payment_option: str = "No Upfront"
+
+    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+        """A fraction of the gap to the knee, as a Compute Savings Plan."""
+        usage = review.usage
+        if not len(usage.hours):
+            return ()
+        od = review.catalog.require_on_demand(usage.keys)
+        spend = usage.quantity @ od  # per hour [USD]
+        target = (1.0 - self.assumed_discount) * float(np.quantile(spend, self.assumed_discount))
+        owned = sum(
+            c.hourly_commitment_usd or 0.0
+            for c in review.active_owned()
+            if c.kind == COMPUTE_SAVINGS_PLAN
+        )
+        buy = float(_floor_step(np.array([self.fraction * (target - owned)]))[0])
+        if buy <= 0:
+            return ()
+        return (
+            savings_plan_purchase(
+                COMPUTE_SAVINGS_PLAN,
+                buy,
+                review.at,
+                term_years=self.term_years,
+                payment_option=self.payment_option,
+                purchase_id="knee",
+            ),
+        )
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def _owned_items(owned: Inventory | Sequence[OwnedCommitment]) -> tuple[OwnedCommitment, ...]:
+    return owned.commitments if isinstance(owned, Inventory) else tuple(owned)
+
+
+def _slice(matrix: UsageMatrix, first: int, stop: int, *, used_keys_only: bool) -> UsageMatrix:
+    quantity = matrix.quantity[first:stop]
+    keys = matrix.keys
+    if used_keys_only:
+        used = np.flatnonzero(quantity.sum(axis=0) > 0)
+        quantity = quantity[:, used]
+        keys = keys.iloc[used].reset_index(drop=True)
+    return UsageMatrix(
+        matrix.hours[first:stop], keys, np.ascontiguousarray(quantity), matrix.daily_granular
+    )
+
+
+def _check_window(
+    matrix: UsageMatrix, start: pd.Timestamp, end: pd.Timestamp, lookback_days: float
+) -> None:
+    if not np.isfinite(lookback_days) or lookback_days <= 0:
+        raise BacktestError(f"--lookback must be a positive number of days, not {lookback_days}")
+    if start >= end:
+        raise BacktestError(
+            f"--from {start.isoformat()} is not before --to {end.isoformat()}; swap or widen them"
+        )
+    if not len(matrix.hours):
+        raise BacktestError("the usage is empty; give a usage history to backtest on")
+    first, stop = matrix.hours[0], matrix.hours[-1] + _HOUR
+    if start < first or end > stop:
+        raise BacktestError(
+            f"the window {start.isoformat()} to {end.isoformat()} is longer than the data "
+            f"({first.isoformat()} to {stop.isoformat()}); narrow --from/--to"
+        )
+    earliest = start - pd.Timedelta(hours=round(lookback_days * 24))
+    if earliest < first:
+        raise BacktestError(
+            f"the {lookback_days:g}-day lookback of the first review starts at "
+            f"{earliest.isoformat()}, before the data's start {first.isoformat()}; move --from "
+            f"to {(first + pd.Timedelta(hours=round(lookback_days * 24))).isoformat()} or later "
+            "or shorten --lookback"
+        )
+
+
+def relevant_prices(
+    catalog: PriceCatalog, keys: pd.DataFrame, owned: Sequence[OwnedCommitment] = ()
+) -> PriceCatalog:
+    """The catalog cut to the regions and families of ``keys`` and ``owned`` (every size kept).
+
+    A backtest looks prices up hundreds of times; the cut makes each look-up cheap and changes
+    no price of a key that can occur.
+    """
+    regions = {str(r) for r in keys["region"]} | {c.region for c in owned if c.region}
+    families = set(instance_families(keys["instance_type"]).astype(str))
+    families |= {c.instance_family for c in owned if c.instance_family}
+    types = [c.instance_type for c in owned if c.instance_type]
+    if types:
+        families |= set(instance_families(pd.Series(types)).astype(str))
+    return catalog.filter(regions=sorted(regions), families=sorted(families))
+
+
+def _dated(
+    purchases: Sequence[OwnedCommitment], at: pd.Timestamp, name: str, number: int
+) -> tuple[OwnedCommitment, ...]:
+    """Check that the purchases start at the review date; give them unique ids."""
+    moment = at.to_pydatetime()
+    dated: list[OwnedCommitment] = []
+    for index, purchase in enumerate(purchases, start=1):
+        if not isinstance(purchase, OwnedCommitment):
+            raise BacktestError(
+                f"policy {name!r} returned {type(purchase).__name__}; return OwnedCommitment items"
+            )
+        if purchase.start != moment:
+            raise BacktestError(
+                f"policy {name!r} bought {purchase.id} starting {purchase.start.isoformat()} at "
+                f"the review of {at.isoformat()}; purchases start at the review date"
+            )
+        dated.append(replace(purchase, id=f"{name}/{number + 1}-{index}"))
+    return tuple(dated)
+
+
+def _bill(
+    window: UsageMatrix,
+    owned: tuple[OwnedCommitment, ...],
+    purchases: tuple[OwnedCommitment, ...],
+    catalog: PriceCatalog,
+) -> SimulationResult:
+    return simulate(window, (*owned, *purchases), catalog)
+
+
+def backtest(
+    usage: pd.DataFrame | UsageMatrix,
+    catalog: PriceCatalog,
+    policies: Mapping[str, PurchasePolicy],
+    *,
+    start: object,
+    end: object,
+    review_every: str = DEFAULT_REVIEW_EVERY,
+    lookback_days: float = DEFAULT_LOOKBACK_DAYS,
+    owned: Inventory | Sequence[OwnedCommitment] = (),
+    hindsight: HindsightPlanner | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Replay ``policies`` over the window ``[start, end)`` and bill each with the simulator.
+
+    Parameters
+    ----------
+    usage
+        Hourly usage covering the window and ``lookback_days`` before it.
+    catalog
+        Prices (on-demand of every key; RI and SP offerings the policies buy).
+    policies
+        Name -> :class:`PurchasePolicy`, asked at each review date, in order.
+    start, end
+        The billed window (UTC hours; naive means UTC).
+    review_every
+        ``1mo`` (default; see :func:`review_dates`), ``Nmo``, ``Nw`` or ``Nd``.
+    lookback_days
+        History a policy sees at each review [days].
+    owned
+        Commitments owned at ``start`` (every policy and the hindsight start with them).
+    hindsight
+        Plans the ceiling from the window's realized usage; ``None`` for no ceiling.
+    progress
+        Called with (steps done, steps in all): one step per policy review, one for the
+        hindsight, one per bill.
+
+    Raises
+    ------
+    BacktestError
+        For ``start >= end``, a window outside the data, a first lookback that starts before the
+        data, a bad ``review_every``, a purchase that does not start at its review date.
+    """
+    matrix = usage if isinstance(usage, UsageMatrix) else to_matrix(usage)
+    first_hour, stop_hour = _utc_hour(start, "--from"), _utc_hour(end, "--to")
+    _check_window(matrix, first_hour, stop_hour, lookback_days)
+    dates = review_dates(first_hour, stop_hour, review_every)
+    initial = _owned_items(owned)
+    catalog = relevant_prices(catalog, matrix.keys, initial)
+    position = matrix.hours.get_indexer(dates)
+    lookback_hours = round(lookback_days * 24)
+    i_start = int(np.searchsorted(matrix.hours.asi8, first_hour.value))
+    i_stop = i_start + int((stop_hour - first_hour) / _HOUR)
+    window = _slice(matrix, i_start, i_stop, used_keys_only=False)
+    total = len(policies) * (len(dates) + 1) + (2 if hindsight is not None else 0)
+    done = 0
+    notes: list[str] = []
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    outcomes: dict[str, PolicyOutcome] = {}
+    for name, policy in policies.items():
+        bought: list[OwnedCommitment] = []
+        for number, (at, row) in enumerate(zip(dates, position.tolist(), strict=True)):
+            moment = at.to_pydatetime()
+            review = Review(
+                at=at,
+                number=number,
+                usage=_slice(matrix, max(row - lookback_hours, 0), row, used_keys_only=True),
+                owned=tuple(c for c in (*initial, *bought) if c.end > moment),
+                catalog=catalog,
+                next_at=dates[number + 1] if number + 1 < len(dates) else None,
+            )
+            bought.extend(_dated(policy(review), at, name, number))
+            step()
+        purchases = tuple(bought)
+        outcomes[name] = PolicyOutcome(name, purchases, _bill(window, initial, purchases, catalog))
+        step()
+    ceiling: PolicyOutcome | None = None
+    status = BacktestStatus.NO_HINDSIGHT
+    if hindsight is not None:
+        planned = tuple(hindsight(HindsightWindow(window, initial, dates, catalog)))
+        step()
+        for purchase in planned:
+            if not first_hour.to_pydatetime() <= purchase.start < stop_hour.to_pydatetime():
+                raise BacktestError(
+                    f"the hindsight plan bought {purchase.id} starting "
+                    f"{purchase.start.isoformat()}, outside the window"
+                )
+        planned = tuple(replace(p, id=f"{HINDSIGHT}/{i}") for i, p in enumerate(planned, 1))
+        ceiling = PolicyOutcome(HINDSIGHT, planned, _bill(window, initial, planned, catalog))
+        step()
+        best = ceiling.savings_usd
+        scale = max(abs(ceiling.simulation.totals.on_demand_equivalent_usd), 1.0)
+        beaten = [n for n, o in outcomes.items() if o.savings_usd > best + BEATEN_TOLERANCE * scale]
+        status = BacktestStatus.HINDSIGHT_BEATEN if beaten else BacktestStatus.OK
+        if beaten:
+            notes.append(
+                f"{', '.join(beaten)} saved more than the hindsight plan: the ceiling is not the "
+                "optimum here"
+            )
+        share = (lambda s: s / best) if best > 0 else (lambda s: math.nan)
+        outcomes = {n: replace(o, captured=share(o.savings_usd)) for n, o in outcomes.items()}
+        ceiling = replace(ceiling, captured=share(best))
+    if parse_review_every(review_every)[1] != "mo":
+        notes.append(
+            "reviews are not at month starts: a hindsight plan buying monthly may miss dates "
+            "the policies could buy on"
+        )
+    return BacktestResult(
+        status=status,
+        start=first_hour,
+        end=stop_hour,
+        review_dates=dates,
+        lookback_days=float(lookback_days),
+        outcomes=outcomes,
+        hindsight=ceiling,
+        notes=tuple(notes),
+    )
+
+
+__all__ = [
+    "DEFAULT_LOOKBACK_DAYS",
+    "DEFAULT_REVIEW_EVERY",
+    "HINDSIGHT",
+    "KEY_COLUMNS",
+    "BacktestError",
+    "BacktestResult",
+    "BacktestStatus",
+    "CostExplorerLike",
+    "HindsightPlanner",
+    "HindsightWindow",
+    "KneeRule",
+    "NoPurchases",
+    "PolicyOutcome",
+    "PurchasePolicy",
+    "Review",
+    "as_if_owned_throughout",
+    "backtest",
+    "parse_review_every",
+    "relevant_prices",
+    "review_dates",
+    "ri_purchases",
+    "savings_plan_purchase",
+    "term_end",
+]

@@ -1,0 +1,146 @@
+"""Policies that need the optimizer, and the hindsight optimum, on a few months of two keys."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from commitopt.backtest_policies import (
+    PURCHASE_POLICY,
+    HindsightOptimum,
+    OursLadder,
+    OursOneShot,
+    _scaled,
+    run_backtest,
+    standard_policies,
+)
+from pricing.embedded import load_embedded_catalog
+from pricing.inventory import COMPUTE_SAVINGS_PLAN, OwnedCommitment
+from scenarios.backtest import (
+    BacktestError,
+    BacktestStatus,
+    CostExplorerLike,
+    KneeRule,
+    NoPurchases,
+    PurchasePolicy,
+    backtest,
+    ri_purchases,
+    savings_plan_purchase,
+)
+from usage.synthetic import decline, growth, steady_daily_cycle
+
+START = "2024-01-01T00:00:00Z"
+HOURS = 24 * 92  # to 2024-04-02
+WINDOW: dict[str, Any] = {"start": "2024-02-01", "end": "2024-04-01", "lookback_days": 30}
+ONE_REVIEW: dict[str, Any] = {"start": "2024-02-01", "end": "2024-03-01", "lookback_days": 30}
+
+
+@pytest.fixture(scope="module")
+def catalog():  # type: ignore[no-untyped-def]
+    return load_embedded_catalog()
+
+
+def fleet(kind: str) -> pd.DataFrame:
+    """A steady m4.large fleet plus a c5.xlarge fleet that grows or declines."""
+    steady = steady_daily_cycle(start=START, hours=HOURS, base_instances=6, seed=1)
+    if kind == "growth":
+        moving = growth(start=START, hours=HOURS, base_instances=2, growth_instances_per_day=0.15)
+    else:
+        moving = decline(
+            start=START, hours=HOURS, base_instances=16, decline_instances_per_day=0.15
+        )
+    return pd.concat([steady, moving], ignore_index=True)
+
+
+@pytest.mark.parametrize("kind", ["growth", "decline"])
+def test_hindsight_is_never_beaten(catalog, kind: str) -> None:  # type: ignore[no-untyped-def]
+    policies: dict[str, PurchasePolicy] = {
+        "none": NoPurchases(),
+        "knee": KneeRule(),
+        "ours-ladder": OursLadder(plan_months=2),
+    }
+    if kind == "growth":
+        policies["ce-30d"] = CostExplorerLike(30, iterations=6)
+        policies["ours-oneshot"] = OursOneShot()
+    else:
+        policies["ours-ladder-lookback"] = OursLadder(plan_months=None, fraction=0.5)
+    result = backtest(fleet(kind), catalog, policies, hindsight=HindsightOptimum(), **WINDOW)
+    assert result.status is BacktestStatus.OK, result.notes
+    assert result.hindsight is not None
+    ceiling = result.hindsight.savings_usd
+    assert ceiling > 0
+    for name, outcome in result.outcomes.items():
+        assert outcome.savings_usd <= ceiling + 1e-6, name
+        assert outcome.captured == pytest.approx(outcome.savings_usd / ceiling)
+    assert result.outcomes["none"].savings_usd == pytest.approx(0.0)
+    assert result.outcomes["ours-ladder"].captured > 0.5
+    # the hindsight buys only when a monthly policy could
+    assert {p.start for p in result.hindsight.purchases} <= {
+        d.to_pydatetime() for d in result.review_dates
+    }
+
+
+def test_one_shot_buys_at_the_first_review_only(catalog) -> None:  # type: ignore[no-untyped-def]
+    result = backtest(fleet("growth"), catalog, {"once": OursOneShot()}, **WINDOW)
+    assert len(result.review_dates) == 2
+    purchases = result.outcomes["once"].purchases
+    assert purchases
+    assert {p.start for p in purchases} == {pd.Timestamp("2024-02-01", tz="UTC").to_pydatetime()}
+
+
+@pytest.mark.parametrize("plan_months", [2, None])
+def test_the_ladder_buys_nothing_on_top_of_enough_owned(catalog, plan_months: int | None) -> None:  # type: ignore[no-untyped-def]
+    usage = steady_daily_cycle(
+        start=START, hours=HOURS, base_instances=6, daily_amplitude_instances=0.0,
+        noise_instances=0.0,
+    )  # fmt: skip
+    keys = usage[["region", "instance_type", "platform", "tenancy"]].iloc[:1]
+    owned = ri_purchases(keys, [6], pd.Timestamp("2023-12-01", tz="UTC"), catalog)
+    ladder = OursLadder(plan_months=plan_months)
+    result = backtest(usage, catalog, {"ladder": ladder}, owned=owned, **ONE_REVIEW)
+    assert result.outcomes["ladder"].purchases == ()
+    assert result.outcomes["ladder"].simulation.totals.coverage == pytest.approx(1.0)
+    # without them it buys the fleet at the first review
+    alone = backtest(usage, catalog, {"ladder": ladder}, **ONE_REVIEW)
+    assert alone.outcomes["ladder"].simulation.totals.coverage == pytest.approx(1.0, abs=1e-3)
+    assert alone.outcomes["ladder"].purchases[0].start == pd.Timestamp("2024-02-01", tz="UTC")
+
+
+def test_a_fraction_of_a_purchase(catalog) -> None:  # type: ignore[no-untyped-def]
+    at = pd.Timestamp("2024-02-01", tz="UTC")
+    plan = savings_plan_purchase(COMPUTE_SAVINGS_PLAN, 1.235, at)
+    half = _scaled(plan, 0.5)
+    assert half is not None and half.hourly_commitment_usd == pytest.approx(0.617)
+    assert half.effective_hourly_usd == pytest.approx(0.617)
+    keys = pd.DataFrame(
+        {"region": ["us-east-1"], "instance_type": ["m4.large"], "platform": ["Linux/UNIX"],
+         "tenancy": ["Shared"]}
+    )  # fmt: skip
+    (ri,) = ri_purchases(keys, [5], at, catalog)
+    scaled = _scaled(ri, 0.5)
+    assert isinstance(scaled, OwnedCommitment)
+    assert (scaled.count, scaled.normalized_units) == (2, 8.0)
+    assert scaled.effective_hourly_usd == pytest.approx(2 * 0.062)
+    assert _scaled(ri, 0.1) is None  # half an RI is none
+
+
+def test_standard_policies_and_their_checks(catalog) -> None:  # type: ignore[no-untyped-def]
+    policies = standard_policies()
+    assert list(policies) == [
+        "none", "ce-7d", "ce-30d", "ce-60d", "knee", "ours-oneshot", "ours-ladder",
+    ]  # fmt: skip
+    assert isinstance(policies["ce-7d"], CostExplorerLike)
+    assert policies["ce-7d"].lookback_days == 7.0
+    with pytest.raises(BacktestError, match="unknown policy 'ce-90d'"):
+        standard_policies(["ce-90d"])
+    with pytest.raises(ValueError, match="ladder_tranches"):
+        run_backtest(fleet("growth"), catalog, ["none"],
+                     policy=replace(PURCHASE_POLICY, ladder_tranches=3), **ONE_REVIEW)  # fmt: skip
+    none_only = run_backtest(fleet("growth"), catalog, ["none"], **ONE_REVIEW)
+    assert none_only.hindsight is not None and none_only.hindsight.savings_usd > 0
+    assert list(none_only.table()["policy"]) == ["none", "hindsight"]
+    assert np.isclose(none_only.table()["captured_pct"].iloc[-1], 100.0)

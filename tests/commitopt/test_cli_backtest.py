@@ -1,0 +1,93 @@
+"""``commitopt backtest`` end to end on a flat fleet, and its one-line errors."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.commitopt.conftest import RunCli
+
+HOURS = 24 * 70  # 2024-01-01 to 2024-03-11
+M4_LARGE_OD = 0.1  # us-east-1 Linux/UNIX on-demand, embedded 2017 snapshot [USD/h]
+
+
+@pytest.fixture
+def usage_file(tmp_path: Path) -> Path:
+    usage = pd.DataFrame(
+        {
+            "hour": pd.date_range("2024-01-01", periods=HOURS, freq="h", tz="UTC"),
+            "account_id": "111111111111",
+            "region": "us-east-1",
+            "instance_type": "m4.large",
+            "platform": "Linux/UNIX",
+            "tenancy": "Shared",
+            "quantity": 10.0,
+        }
+    )
+    path = tmp_path / "usage.csv"
+    usage.to_csv(path, index=False)
+    return path
+
+
+def test_json_rows_with_the_hindsight(run_cli: RunCli, usage_file: Path) -> None:
+    result = run_cli(
+        "backtest", "--usage", str(usage_file), "--policy", "none,knee", "--policy", "ours-oneshot",
+        "--from", "2024-02-01", "--to", "2024-03-01", "--lookback", "30d", "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    rows = {row["policy"]: row for row in payload["results"]}
+    assert list(rows) == ["none", "knee", "ours-oneshot", "hindsight"]
+    on_demand = 10 * M4_LARGE_OD * 24 * 29
+    assert rows["none"]["cost_usd"] == pytest.approx(on_demand)
+    assert rows["none"]["captured_pct"] == pytest.approx(0.0)
+    # a flat fleet: the one-shot recommendation is the hindsight optimum (10 RIs / EC2 SP, 38 %)
+    assert rows["hindsight"]["savings_usd"] == pytest.approx(on_demand * 0.38, rel=1e-3)
+    assert rows["ours-oneshot"]["captured_pct"] == pytest.approx(100.0, abs=0.1)
+    assert 0 < rows["knee"]["captured_pct"] < 100
+    assert payload["review_dates"] == ["2024-02-01T00:00:00+00:00"]
+    assert payload["status"] == "ok"
+    assert set(payload["purchases"]) == {"none", "knee", "ours-oneshot", "hindsight"}
+
+
+def test_csv_and_table_default_window(run_cli: RunCli, usage_file: Path) -> None:
+    result = run_cli(
+        "backtest", "--usage", str(usage_file), "--policy", "none", "--lookback", "30d",
+        "--format", "csv",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert list(table["policy"]) == ["none", "hindsight"]
+    # default window: the first month start with 30 days before it, to the end of the data
+    hours = 24 * (29 + 10)  # 2024-02-01 to 2024-03-11
+    assert table["on_demand_usd"].iloc[0] == pytest.approx(10 * M4_LARGE_OD * hours)
+    shown = run_cli("backtest", "--usage", str(usage_file), "--policy", "none", "--lookback", "30d")
+    assert shown.exit_code == 0, shown.stderr
+    assert "hindsight" in shown.stdout and "Backtest 2024-02-01 to 2024-03-11" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--from", "2024-03-01", "--to", "2024-02-01"), "is not before --to"),
+        (("--from", "2024-02-01", "--to", "2024-05-01"), "longer than the data"),
+        (("--from", "2024-01-15", "--to", "2024-03-01"), "before the data's start"),
+        (("--policy", "ce-90d"), "unknown policy 'ce-90d'"),
+        (("--review-every", "monthly"), "is not a review interval"),
+        (("--lookback", "soon"), "is not a duration"),
+        (("--ladder-fraction", "0"), "must be in (0, 1]"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(
+    run_cli: RunCli, usage_file: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = run_cli("backtest", "--usage", str(usage_file), "--lookback", "30d", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("commitopt: error")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr
+    assert result.stdout == ""

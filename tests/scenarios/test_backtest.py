@@ -1,0 +1,277 @@
+"""The backtest engine and the simulator-only policies, on a few days of one or two keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pricing.embedded import load_embedded_catalog
+from pricing.inventory import COMPUTE_SAVINGS_PLAN, EC2_INSTANCE_SAVINGS_PLAN, OwnedCommitment
+from scenarios.backtest import (
+    BacktestError,
+    BacktestStatus,
+    CostExplorerLike,
+    HindsightWindow,
+    KneeRule,
+    NoPurchases,
+    Review,
+    _golden_max,
+    backtest,
+    parse_review_every,
+    review_dates,
+    ri_purchases,
+    savings_plan_purchase,
+)
+from scenarios.simulator import simulate
+from usage.table import to_matrix
+
+M4_LARGE_OD = 0.1  # us-east-1 Linux/UNIX on-demand, embedded 2017 snapshot [USD/h]
+M4_LARGE_COMPUTE_SP = 0.071  # 1-year No Upfront Compute Savings Plan rate [USD/h]
+START = pd.Timestamp("2024-01-01", tz="UTC")
+
+
+def usage_table(
+    hours: int, quantity: np.ndarray | float, instance_type: str = "m4.large", offset: int = 0
+) -> pd.DataFrame:
+    """One key's hourly usage from ``START + offset`` hours."""
+    return pd.DataFrame(
+        {
+            "hour": pd.date_range(START + pd.Timedelta(hours=offset), periods=hours, freq="h"),
+            "account_id": "111111111111",
+            "region": "us-east-1",
+            "instance_type": instance_type,
+            "platform": "Linux/UNIX",
+            "tenancy": "Shared",
+            "quantity": np.broadcast_to(np.asarray(quantity, dtype=float), (hours,)).copy(),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def catalog():  # type: ignore[no-untyped-def]
+    return load_embedded_catalog()
+
+
+@dataclass
+class Spy:
+    """Records what it saw; buys a 1-year Compute SP at the first review when asked."""
+
+    buy_first: float = 0.0
+    seen: list[tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp, tuple[str, ...], list[str]]] = field(
+        default_factory=list
+    )
+
+    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+        hours = review.usage.hours
+        self.seen.append(
+            (
+                review.at,
+                hours[0],
+                hours[-1],
+                tuple(review.usage.keys["instance_type"]),
+                [c.id for c in review.owned],
+            )
+        )
+        if review.number == 0 and self.buy_first > 0:
+            return (savings_plan_purchase(COMPUTE_SAVINGS_PLAN, self.buy_first, review.at),)
+        return ()
+
+
+def test_review_dates_are_the_start_then_month_starts() -> None:
+    dates = review_dates("2024-01-15", "2024-04-01", "1mo")
+    assert [d.strftime("%Y-%m-%d") for d in dates] == ["2024-01-15", "2024-02-01", "2024-03-01"]
+    assert len(review_dates("2024-01-01", "2024-07-01", "3mo")) == 2
+    assert [d.day for d in review_dates("2024-01-01", "2024-01-20", "1w")] == [1, 8, 15]
+    assert parse_review_every("14d") == (14, "d")
+    with pytest.raises(BacktestError, match="review interval"):
+        parse_review_every("monthly")
+
+
+def test_none_equals_all_on_demand(catalog) -> None:  # type: ignore[no-untyped-def]
+    usage = usage_table(24 * 60, np.arange(24 * 60) % 7 + 1.0)
+    result = backtest(
+        usage, catalog, {"none": NoPurchases()}, start="2024-01-31", end="2024-03-01",
+        lookback_days=30,
+    )  # fmt: skip
+    outcome = result.outcomes["none"]
+    window = usage.loc[usage["hour"] >= pd.Timestamp("2024-01-31", tz="UTC"), "quantity"]
+    assert outcome.cost_usd == pytest.approx(window.sum() * M4_LARGE_OD)
+    assert outcome.savings_usd == pytest.approx(0.0)
+    assert outcome.purchases == ()
+    assert result.status is BacktestStatus.NO_HINDSIGHT
+    assert np.isnan(outcome.captured)
+
+
+def test_a_policy_never_sees_the_future(catalog) -> None:  # type: ignore[no-untyped-def]
+    early = usage_table(24 * 90, 3.0)
+    late_key = usage_table(24 * 45, 2.0, instance_type="c4.large", offset=24 * 45)  # from day 45
+    usage = pd.concat([early, late_key], ignore_index=True)
+    spy = Spy()
+    backtest(
+        usage, catalog, {"spy": spy}, start="2024-02-01", end="2024-03-31", lookback_days=20,
+        review_every="1w",
+    )  # fmt: skip
+    assert len(spy.seen) == 9
+    for at, first, last, types, _owned in spy.seen:
+        assert last < at  # strictly before the review date
+        assert last == at - pd.Timedelta(hours=1)
+        assert first == at - pd.Timedelta(days=20)
+        # the key that starts on day 45 (2024-02-15) is unknown before it has any usage
+        assert ("c4.large" in types) == (last >= START + pd.Timedelta(days=45))
+
+
+def test_owned_commitments_and_expirations_are_honoured(catalog) -> None:  # type: ignore[no-untyped-def]
+    usage = usage_table(24 * 460, 4.0)  # 2024-01-01 to 2025-04-05
+    initial = savings_plan_purchase(
+        COMPUTE_SAVINGS_PLAN, 0.1, pd.Timestamp("2023-04-01", tz="UTC"), purchase_id="old"
+    )  # ends 2024-03-31
+    spy = Spy(buy_first=0.2)
+    result = backtest(
+        usage, catalog, {"spy": spy}, start="2024-02-01", end="2025-04-01", lookback_days=30,
+        owned=[initial],
+    )  # fmt: skip
+    owned_by_date = {at.strftime("%Y-%m"): ids for at, _f, _l, _t, ids in spy.seen}
+    assert owned_by_date["2024-02"] == ["old"]  # asked before its own purchase
+    assert owned_by_date["2024-03"] == ["old", "spy/1-1"]
+    assert owned_by_date["2024-04"] == ["spy/1-1"]  # the initial plan expired on 2024-03-31
+    assert owned_by_date["2025-01"] == ["spy/1-1"]  # bought in month 1, owned until month 13
+    assert owned_by_date["2025-02"] == []  # 8,760 h after 2024-02-01 is 2025-01-31
+    bought = result.outcomes["spy"].purchases[0]
+    assert (bought.start, bought.end) == (
+        pd.Timestamp("2024-02-01", tz="UTC"),
+        pd.Timestamp("2025-01-31", tz="UTC"),
+    )
+    instruments = result.outcomes["spy"].simulation.instruments.set_index("id")
+    assert instruments.loc["spy/1-1", "charged_hours"] == pytest.approx(8760)
+    assert instruments.loc["old", "charged_hours"] == pytest.approx(24 * 59)  # Feb + Mar 2024
+
+
+def test_terms_past_the_end_are_charged_inside_the_window_only_for_all(catalog) -> None:  # type: ignore[no-untyped-def]
+    usage = usage_table(24 * 120, 4.0)
+    commitment = 0.2  # covers 0.2 / 0.071 = 2.8 of the 4 instances, fully used
+
+    class LastReviewBuyer:
+        def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+            if review.next_at is not None:
+                return ()
+            return (savings_plan_purchase(COMPUTE_SAVINGS_PLAN, commitment, review.at),)
+
+    def same_as_policy(window: HindsightWindow) -> Sequence[OwnedCommitment]:
+        return (savings_plan_purchase(COMPUTE_SAVINGS_PLAN, commitment, window.review_dates[-1]),)
+
+    result = backtest(
+        usage, catalog, {"late": LastReviewBuyer(), "none": NoPurchases()}, start="2024-02-01",
+        end="2024-04-15", lookback_days=30, hindsight=same_as_policy,
+    )  # fmt: skip
+    hours_in_window = 24 * 14  # 2024-04-01 to 2024-04-15
+    window_hours = 24 * (29 + 31 + 14)
+    od_all = 4 * M4_LARGE_OD * window_hours
+    saved = commitment / M4_LARGE_COMPUTE_SP * M4_LARGE_OD - commitment  # per hour [USD]
+    late = result.outcomes["late"]
+    assert late.cost_usd == pytest.approx(od_all - saved * hours_in_window)
+    assert late.simulation.totals.recurring_usd == pytest.approx(commitment * hours_in_window)
+    assert result.hindsight is not None
+    assert result.hindsight.cost_usd == pytest.approx(late.cost_usd)  # same accounting
+    assert late.captured == pytest.approx(1.0)
+    assert result.outcomes["none"].captured == pytest.approx(0.0)
+    assert result.status is BacktestStatus.OK
+
+
+def test_a_policy_beating_the_hindsight_is_reported(catalog) -> None:  # type: ignore[no-untyped-def]
+    usage = usage_table(24 * 70, 4.0)
+    result = backtest(
+        usage, catalog, {"spy": Spy(buy_first=0.2)}, start="2024-02-01", end="2024-03-01",
+        lookback_days=30, hindsight=lambda window: (),
+    )  # fmt: skip
+    assert result.status is BacktestStatus.HINDSIGHT_BEATEN
+    assert "spy" in result.notes[0]
+
+
+def test_purchases_must_start_at_the_review(catalog) -> None:  # type: ignore[no-untyped-def]
+    usage = usage_table(24 * 70, 4.0)
+
+    def backdated(review: Review) -> Sequence[OwnedCommitment]:
+        return (savings_plan_purchase(COMPUTE_SAVINGS_PLAN, 1.0, START),)
+
+    with pytest.raises(BacktestError, match="purchases start at the review date"):
+        backtest(usage, catalog, {"cheat": backdated}, start="2024-02-01", end="2024-03-01",
+                 lookback_days=30)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "lookback", "message"),
+    [
+        ("2024-02-01", "2024-02-01", 30, "is not before"),
+        ("2024-02-10", "2024-02-01", 30, "is not before"),
+        ("2024-02-01", "2024-06-01", 30, "longer than the data"),
+        ("2023-12-01", "2024-02-01", 30, "longer than the data"),
+        ("2024-01-20", "2024-03-01", 30, "before the data's start"),
+        ("2024-02-01", "2024-03-01", 0, "positive number of days"),
+    ],
+)
+def test_bad_windows(catalog, start: str, end: str, lookback: float, message: str) -> None:  # type: ignore[no-untyped-def]
+    usage = usage_table(24 * 70, 4.0)
+    with pytest.raises(BacktestError, match=message):
+        backtest(usage, catalog, {"none": NoPurchases()}, start=start, end=end,
+                 lookback_days=lookback)  # fmt: skip
+
+
+def test_golden_section_finds_each_scope_maximum() -> None:
+    peaks = np.array([0.3, 2.0, 7.5])
+
+    def savings(x: np.ndarray) -> np.ndarray:
+        return -np.abs(x - peaks) + 1.0  # concave, maximum 1 at each peak
+
+    found = _golden_max(savings, np.array([1.0, 10.0, 10.0]), iterations=40)
+    assert found == pytest.approx(peaks, abs=1e-6)
+    # nothing positive to gain: buy nothing
+    assert _golden_max(lambda x: -x, np.array([5.0]), iterations=20) == pytest.approx([0.0])
+
+
+def test_cost_explorer_like_covers_a_flat_fleet(catalog) -> None:  # type: ignore[no-untyped-def]
+    usage = usage_table(24 * 70, 10.0)
+    policies = {"ce": CostExplorerLike(30, iterations=10), "once": CostExplorerLike(7, False)}
+    result = backtest(usage, catalog, policies, start="2024-02-01", end="2024-03-02",
+                      lookback_days=30)  # fmt: skip
+    for name in ("ce", "once"):
+        purchases = result.outcomes[name].purchases
+        assert len(purchases) == 1  # bought at the first review; covered afterwards
+        item = purchases[0]
+        # EC2 Instance SP rates equal standard RI effective rates in this catalog (0.062 USD/h):
+        # either buys ten instances' worth
+        if item.kind == EC2_INSTANCE_SAVINGS_PLAN:
+            assert item.hourly_commitment_usd == pytest.approx(10 * 0.062, abs=0.002)
+        else:
+            assert (item.kind, item.count) == ("reserved_instance", 10)
+        assert result.outcomes[name].simulation.totals.coverage == pytest.approx(1.0, abs=0.01)
+
+
+def test_cost_explorer_like_sizes_ris_per_type_at_the_break_even(catalog) -> None:  # type: ignore[no-untyped-def]
+    keys = usage_table(1, 0.0)[["region", "instance_type", "platform", "tenancy"]]
+    at = pd.Timestamp("2024-02-01", tz="UTC")
+    purchases = ri_purchases(keys, [3.7], at, catalog)
+    assert len(purchases) == 1 and purchases[0].count == 3
+    assert purchases[0].effective_hourly_usd == pytest.approx(3 * 0.062)
+    # the RI costs 62 % of on-demand: an RI pays off when used in more than 62 % of the hours
+    hours = 24 * 30
+    for busy_share, expected in ((0.7, 10), (0.6, 2)):
+        pattern = np.where(np.arange(hours) % 10 < 10 * busy_share, 10.0, 2.0)
+        matrix = to_matrix(usage_table(hours, pattern))
+        review = Review(at, 0, matrix, (), catalog, None)
+        baseline = simulate(matrix, (), catalog)
+        (ri,) = CostExplorerLike(30)._ris(review, matrix, baseline)
+        assert ri.count == expected
+
+
+def test_knee_rule_buys_a_fraction_of_the_gap(catalog) -> None:  # type: ignore[no-untyped-def]
+    usage = usage_table(24 * 100, 10.0)
+    knee = KneeRule(assumed_discount=0.3, fraction=0.5)
+    result = backtest(usage, catalog, {"knee": knee}, start="2024-02-01", end="2024-04-01",
+                      lookback_days=30)  # fmt: skip
+    bought = [p.hourly_commitment_usd for p in result.outcomes["knee"].purchases]
+    target = 0.7 * 10 * M4_LARGE_OD  # (1 - d) x the d-quantile of a flat 1 USD/h spend
+    assert bought == pytest.approx([target / 2, target / 4], abs=0.001)
