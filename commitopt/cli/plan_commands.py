@@ -30,11 +30,12 @@ def max_approval_age_option(function: F) -> F:
     """``--max-approval-age DAYS``: approvals older than this have expired."""
     return click.option(
         "--max-approval-age",
-        "max_approval_age_days",
+        "max_approval_age",
         type=float,
         default=DEFAULT_MAX_APPROVAL_AGE.total_seconds() / 86_400,
         show_default=True,
-        help="Approvals older than this many days have expired.",
+        help="Approvals older than this many days have expired (configuration key "
+        "approval_max_age_days).",
     )(function)
 
 
@@ -46,8 +47,11 @@ def approval_age(days: float) -> timedelta:
 
 
 def allowed_approvers() -> tuple[str, ...] | None:
-    """The configured approver list; ``None`` (anyone) until configuration provides one."""
-    return None
+    """The configuration's ``approvers`` list (never a flag); ``None`` lets anyone decide."""
+    context = click.get_current_context(silent=True)
+    config = context.find_root().obj if context is not None else None
+    approvers = getattr(config, "approvers", None)
+    return tuple(approvers) if approvers else None
 
 
 def _money(summary: Any, key: str) -> float | None:
@@ -110,12 +114,12 @@ after approval), rejected, partially-executed, executed.
 @format_option
 @click.pass_context
 def plans(
-    ctx: click.Context, workspace: Path | None, max_approval_age_days: float, output_format: str
+    ctx: click.Context, workspace: Path | None, max_approval_age: float, output_format: str
 ) -> None:
     """List the workspace's plans with their status and history (or run a subcommand)."""
     if ctx.invoked_subcommand is not None:
         return
-    age = approval_age(max_approval_age_days)
+    age = approval_age(max_approval_age)
     states: list[PlanState] = []
     if workspace_path(workspace).is_file():
         with Workspace.open(workspace, read_only=True) as store:
@@ -143,10 +147,10 @@ Examples:
 @max_approval_age_option
 @format_option
 def show_command(
-    plan_id: str, workspace: Path | None, max_approval_age_days: float, output_format: str
+    plan_id: str, workspace: Path | None, max_approval_age: float, output_format: str
 ) -> None:
     """Show one plan: status, hash, figures, purchase lines and the full history."""
-    age = approval_age(max_approval_age_days)
+    age = approval_age(max_approval_age)
     with Workspace.open(workspace, read_only=True) as store:
         state = plan_state(store, plan_id, max_approval_age=age)
     plan = state.plan
@@ -272,10 +276,10 @@ def _decide(
     approver: str,
     comment: str,
     workspace: Path | None,
-    max_approval_age_days: float,
+    max_approval_age: float,
     output_format: str,
 ) -> None:
-    age = approval_age(max_approval_age_days)
+    age = approval_age(max_approval_age)
     record = approve if decision == "approve" else reject
     with Workspace.open(workspace) as store:
         made = record(
@@ -314,10 +318,10 @@ def _decision_command(name: str, help_text: str) -> click.Command:
         approver: str,
         comment: str,
         workspace: Path | None,
-        max_approval_age_days: float,
+        max_approval_age: float,
         output_format: str,
     ) -> None:
-        _decide(name, plan_id, approver, comment, workspace, max_approval_age_days, output_format)
+        _decide(name, plan_id, approver, comment, workspace, max_approval_age, output_format)
 
     return command
 

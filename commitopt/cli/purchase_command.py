@@ -109,7 +109,7 @@ def purchase_command(
     price_tolerance: float,
     region: str,
     profile: str | None,
-    max_approval_age_days: float,
+    max_approval_age: float,
     workspace: Path | None,
     output_format: str,
 ) -> int:
@@ -119,7 +119,7 @@ def purchase_command(
             f"--price-tolerance must be between 0 and 100 %, not {price_tolerance}"
         )
     region = check_region(region)
-    age = approval_age(max_approval_age_days)
+    age = approval_age(max_approval_age)
     tolerance = price_tolerance / 100.0
     table = output_format == "table"
     if execute:

@@ -145,3 +145,25 @@ def test_a_busy_workspace_is_reported(run_cli: RunCli, plan_file: Path, tmp_path
         if holder.stdout is not None:
             holder.stdout.close()
     assert _ledger_rows(tmp_path) == 0
+
+
+def test_configured_approvers_and_approval_age(
+    run_cli: RunCli, plan_file: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "commitopt.toml").write_text(
+        'approvers = ["Ann Finance", "bob"]\napproval_max_age_days = 1e-9\n'
+    )
+    plan_id = _add(run_cli, plan_file)
+    eve = run_cli("approve", plan_id, "--approver", "eve")
+    assert eve.exit_code == 2
+    assert "'eve' may not approve plans; the approver list allows Ann Finance, bob" in eve.stderr
+    assert _ledger_rows(tmp_path) == 0
+    ann = run_cli("approve", plan_id, "--approver", "ann finance", "--format", "json")
+    assert ann.exit_code == 0, ann.stderr
+    # the configured maximum age (a tiny one here) applies unless a flag overrides it
+    shown = json.loads(run_cli("plans", "show", plan_id, "--format", "json").stdout)
+    assert shown["status"] == "expired"
+    shown = json.loads(
+        run_cli("plans", "show", plan_id, "--max-approval-age", "14", "--format", "json").stdout
+    )
+    assert shown["status"] == "approved"
