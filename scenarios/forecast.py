@@ -20,7 +20,16 @@ The model, per series (a key, or a family when ``level="family"``):
    the ratios of one lookback week drawn at random (a block bootstrap of whole weeks, one draw per
    path and future week), phase by phase, times the projected trend. The *typical* weekly profile
    (the mean ratio per phase) is reported by the fit.
-4. **Families.** With ``level="family"`` the series are (account, region, family, platform,
+4. **Trend error (optional, ``trend_levels``).** The paths above share one fitted trend, so
+   they sample the week-to-week variation around it but not the error of the trend itself
+   (a 13-week slope extrapolated months ahead), and their intervals are too narrow. With
+   ``trend_levels`` ≥ 3 each path also draws a persistent error of the *total* trend — a
+   Student-t draw (weeks − 2 degrees of freedom) times the standard error of a fitted line's
+   level at each future week, relative to the total, common to every key — rounded to one of
+   ``trend_levels`` multipliers so that it fits :class:`~scenarios.paths.UsagePaths`: the
+   source then holds that many scaled copies of the ratio rows. ``commitopt forecast`` uses
+   :data:`TREND_LEVELS`; :func:`forecast_paths` does not (its paths stay one copy).
+5. **Families.** With ``level="family"`` the series are (account, region, family, platform,
    tenancy) in normalized units; each key then gets its family's path times its share of the
    family's normalized units over the lookback's last :data:`SHARE_WEEKS` weeks, divided by its
    normalization factor. Family totals in normalized units are exactly the family forecast.
@@ -34,7 +43,7 @@ materialising the paths either.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import numpy as np
@@ -100,6 +109,8 @@ class WeeklyModel:
         ``(blocks × block_hours, n_series)`` residual ratio of each lookback hour [1].
     max_level
         Highest weekly mean level per series in the lookback [same units as ``intercept``].
+    weekly_level
+        ``(blocks, n_series)`` mean level of each lookback block [same units as ``intercept``].
     """
 
     level: Level
@@ -112,6 +123,7 @@ class WeeklyModel:
     weekly_profile: FloatArray
     ratio: FloatArray
     max_level: FloatArray
+    weekly_level: FloatArray
 
     @property
     def level_at_end(self) -> FloatArray:
@@ -119,6 +131,17 @@ class WeeklyModel:
         return np.asarray(
             self.intercept + self.slope_per_block * (self.blocks - 0.5), dtype=np.float64
         )
+
+    def effective_position(
+        self, block_position: FloatArray, damping_half_life_weeks: float | None
+    ) -> FloatArray:
+        """Positions [blocks] at which the undamped line gives the damped trend."""
+        end = self.blocks - 0.5
+        ahead = np.maximum(block_position - end, 0.0)
+        if damping_half_life_weeks is not None:
+            half_life = damping_half_life_weeks * HOURS_PER_WEEK / self.block_hours
+            ahead = half_life / np.log(2.0) * -np.expm1(-np.log(2.0) * ahead / half_life)
+        return np.asarray(np.minimum(block_position, end) + ahead, dtype=np.float64)
 
     def trend_at(
         self,
@@ -143,12 +166,7 @@ class WeeklyModel:
         numpy.ndarray
             ``(n, n_series)`` trend, floored at zero [units of ``intercept``].
         """
-        end = self.blocks - 0.5
-        ahead = np.maximum(block_position - end, 0.0)
-        if damping_half_life_weeks is not None:
-            half_life = damping_half_life_weeks * HOURS_PER_WEEK / self.block_hours
-            ahead = half_life / np.log(2.0) * -np.expm1(-np.log(2.0) * ahead / half_life)
-        effective = np.minimum(block_position, end) + ahead
+        effective = self.effective_position(block_position, damping_half_life_weeks)
         trend = np.multiply.outer(effective, self.slope_per_block)
         trend += self.intercept[np.newaxis, :]
         np.maximum(trend, 0.0, out=trend)
@@ -167,10 +185,15 @@ class Forecast:
         The fitted :class:`WeeklyModel`.
     paths
         The sampled future usage [instance-hours per key and hour].
+    multipliers
+        Trend-error multiplier of each copy of the lookback's ratio rows in ``paths.source``
+        [1]; copy 0 is the unscaled ratios (multiplier 1). One copy when no trend error is
+        sampled.
     """
 
     model: WeeklyModel
     paths: UsagePaths
+    multipliers: FloatArray = field(default_factory=lambda: np.ones(1))
 
     def totals(
         self,
@@ -251,10 +274,13 @@ class Forecast:
         laid = np.zeros((block, n_future, n_keys))
         laid[phase, future_block] = trend
         by_key = laid.transpose(0, 2, 1)  # (phase, key, future block), a view
-        source = np.ascontiguousarray(paths.source.reshape(-1, block, n_keys).transpose(1, 0, 2))
+        blocks = self.model.blocks
+        base = paths.source[: blocks * block]  # copy 0: the unscaled ratios
+        source = np.ascontiguousarray(base.reshape(blocks, block, n_keys).transpose(1, 0, 2))
         # every path copies one whole lookback block per future block (see forecast())
         first_hours = np.flatnonzero(np.diff(future_block, prepend=-1))
-        drawn = paths.source_row[:, first_hours] // block  # (paths, future blocks)
+        copied = paths.source_row[:, first_hours] // block  # (paths, future blocks)
+        drawn, scale = copied % blocks, self.multipliers[copied // blocks]
         # runs of hours sharing a future block and a period, in time order
         run_starts = np.flatnonzero(
             np.diff(future_block * (int(codes[-1]) + 1) + codes, prepend=-1)
@@ -269,6 +295,7 @@ class Forecast:
             per_hour = dot[phase, :, future_block]  # (hours, drawn blocks)
             per_run = np.add.reduceat(per_hour, run_starts, axis=0)  # (runs, drawn blocks)
             chosen = per_run[np.arange(len(run_starts))[np.newaxis, :], drawn[:, run_block]]
+            chosen *= scale[:, run_block]
             result[:, :, measure] = np.add.reduceat(chosen, period_starts, axis=1)
         return result
 
@@ -417,7 +444,92 @@ def fit_weekly_model(
         weekly_profile=profile,
         ratio=ratio,
         max_level=weekly.max(axis=0),
+        weekly_level=weekly,
     )
+
+
+TREND_ERROR_CAP: Final = 0.2
+"""Largest relative standard error of the trend sampled per path [1]."""
+TREND_LEVELS: Final = 9
+"""Multiplier levels of the sampled trend error that ``commitopt forecast`` uses."""
+
+
+def relative_trend_error(
+    model: WeeklyModel,
+    aggregate_trend: FloatArray,
+    block_position: FloatArray,
+    series_units: FloatArray,
+    damping_half_life_weeks: float | None,
+) -> FloatArray:
+    """Relative standard error of the total trend at each position [1].
+
+    The lookback's weekly levels, summed over series in ``series_units`` (normalized units),
+    get their own Theil–Sen line; the residuals' robust spread ``s`` (1.4826 × MAD) gives the
+    standard error of a fitted line's level at position ``x`` as ``s √(1/n + (x − x̄)² / Sxx)``
+    (the least-squares formula; ``x`` after damping), divided by the total trend there.
+
+    Parameters
+    ----------
+    model
+        The fitted model.
+    aggregate_trend
+        ``(n,)`` projected total trend at the positions [normalized units/h].
+    block_position
+        ``(n,)`` positions [blocks from the first lookback block's centre].
+    series_units
+        ``(n_series,)`` normalized units of one unit of each series' level.
+    damping_half_life_weeks
+        As in :func:`forecast`.
+    """
+    total = model.weekly_level @ series_units
+    intercept, slope = theil_sen(total[:, np.newaxis])
+    residual = total - (intercept[0] + slope[0] * np.arange(len(total)))
+    spread = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
+    n = float(len(total))
+    centre, sxx = (n - 1) / 2, n * (n * n - 1) / 12
+    effective = model.effective_position(block_position, damping_half_life_weeks)
+    error = spread * np.sqrt(1 / n + (effective - centre) ** 2 / sxx)
+    relative = np.divide(
+        error, aggregate_trend, out=np.zeros_like(error), where=aggregate_trend > 0
+    )
+    return np.asarray(np.minimum(relative, TREND_ERROR_CAP), dtype=np.float64)
+
+
+def sample_trend_copies(
+    relative_error: FloatArray,
+    n_paths: int,
+    levels: int,
+    rng: np.random.Generator,
+    degrees_of_freedom: float,
+) -> tuple[FloatArray, npt.NDArray[np.int32]]:
+    """Multipliers of the source copies and the copy of every path and future block.
+
+    Each path draws one Student-t ``z`` with ``degrees_of_freedom`` (the lookback's weeks minus
+    the line's two parameters; clipped to ±4): its trend is off by
+    ``1 + z × relative_error`` in every future block, a persistent error that grows with the
+    horizon. That multiplier is rounded to one of ``levels`` fixed multipliers (denser near 1),
+    up or down at random with the probabilities that keep its mean.
+
+    Returns
+    -------
+    tuple
+        ``multipliers`` ``(levels,)`` with copy 0 = 1, and ``copy`` ``(n_paths, n_blocks)``.
+    """
+    widest = float(relative_error.max()) if len(relative_error) else 0.0
+    z = np.clip(rng.standard_t(max(degrees_of_freedom, 1.0), n_paths), -4.0, 4.0)
+    if widest <= 0 or levels < 3:
+        return np.ones(1), np.zeros((n_paths, len(relative_error)), dtype=np.int32)
+    odd = levels + 1 - levels % 2
+    grid = np.linspace(-1.0, 1.0, odd)
+    grid = 1.0 + 4.0 * widest * np.sign(grid) * grid**2
+    wanted = np.clip(1.0 + np.multiply.outer(z, relative_error), grid[0], grid[-1])
+    lower = np.clip(np.searchsorted(grid, wanted, side="right") - 1, 0, odd - 2)
+    up = (wanted - grid[lower]) / (grid[lower + 1] - grid[lower])
+    position = lower + (rng.random(wanted.shape) < up)
+    order = np.concatenate([[odd // 2], np.delete(np.arange(odd), odd // 2)])
+    copy_of = np.empty(odd, dtype=np.int32)
+    copy_of[order] = np.arange(odd, dtype=np.int32)
+    return grid[order], copy_of[position]
 
 
 def _forecast_hours(
@@ -453,6 +565,7 @@ def forecast(
     damping_half_life_weeks: float | None = 52.0,
     max_trend_ratio: float | None = 3.0,
     max_weeks: int = MAX_WEEKS,
+    trend_levels: int = 0,
 ) -> Forecast:
     """Fit the weekly model on a lookback and sample future usage paths.
 
@@ -482,6 +595,12 @@ def forecast(
         ``None`` for no cap.
     max_weeks
         Most recent whole blocks used for the fit and the bootstrap [blocks].
+    trend_levels
+        0 (default): every path shares the fitted trend, and the paths sample only the
+        week-to-week variation around it. 3 or more: each path also draws a persistent error of
+        the total trend (:func:`relative_trend_error`, common to all keys), rounded to this many
+        multiplier levels; the source then holds that many scaled copies of the lookback's
+        ratio rows (memory × ``trend_levels``).
 
     Returns
     -------
@@ -534,7 +653,23 @@ def forecast(
         trend *= (share / factors)[np.newaxis, :]
         source = source[:, codes]
     rng = np.random.default_rng(seed)
-    drawn = rng.integers(0, model.blocks, size=(n_paths, int(future_block[-1]) + 1), dtype=np.int32)
+    n_future = int(future_block[-1]) + 1
+    drawn = rng.integers(0, model.blocks, size=(n_paths, n_future), dtype=np.int32)
+    multipliers = np.ones(1)
+    if trend_levels:
+        key_units = normalization_factors(matrix.keys["instance_type"])
+        counts = np.bincount(future_block, minlength=n_future)
+        aggregate = np.bincount(future_block, weights=trend @ key_units, minlength=n_future)
+        centres = np.bincount(future_block, weights=position, minlength=n_future) / counts
+        series_units = key_units if level == "key" else np.ones(len(model.series))
+        relative = relative_trend_error(
+            model, aggregate / counts, centres, series_units, damping_half_life_weeks
+        )
+        multipliers, copy = sample_trend_copies(
+            relative, n_paths, trend_levels, rng, model.blocks - 2.0
+        )
+        drawn += copy * np.int32(model.blocks)
+        source = np.concatenate([source * multiplier for multiplier in multipliers])
     source_row = drawn[:, future_block]
     source_row *= np.int32(block_hours)
     source_row += phase.astype(np.int32)[np.newaxis, :]
@@ -545,7 +680,7 @@ def forecast(
         source_row=source_row,
         trend=np.ascontiguousarray(trend),
     )
-    return Forecast(model=model, paths=paths)
+    return Forecast(model=model, paths=paths, multipliers=multipliers)
 
 
 def forecast_paths(
@@ -602,5 +737,7 @@ __all__ = [
     "forecast",
     "forecast_paths",
     "period_codes",
+    "relative_trend_error",
+    "sample_trend_copies",
     "theil_sen",
 ]

@@ -93,6 +93,7 @@ def backtest_forecast(
     level: Level = "key",
     measure: Measure = "normalized_units",
     damping_half_life_weeks: float | None = 52.0,
+    trend_levels: int = 0,
 ) -> ForecastBacktest:
     """Forecast from rolling origins and score the weekly totals against what happened.
 
@@ -116,6 +117,9 @@ def backtest_forecast(
         Unit of the weekly totals compared.
     damping_half_life_weeks
         Half-life of the trend's slope past each lookback [weeks]; ``None`` for a straight line.
+    trend_levels
+        Levels of the per-path trend error (0: none sampled), as in
+        :func:`scenarios.forecast.forecast`.
 
     Raises
     ------
@@ -151,6 +155,7 @@ def backtest_forecast(
             seed=seed + number,
             level=level,
             damping_half_life_weeks=damping_half_life_weeks,
+            trend_levels=trend_levels,
         )
         codes = np.arange(horizon, dtype=np.int64) // HOURS_PER_WEEK
         totals = result.path_period_totals(weights[:, np.newaxis], codes)[:, :, 0]

@@ -17,7 +17,7 @@ from commitopt.cli.usage_commands import workspace_option
 from commitopt.workspace import Workspace
 from pricing.catalog import PriceCatalog
 from pricing.errors import CommitoptInputError
-from scenarios.forecast import HOURS_PER_WEEK, MIN_WEEKS, forecast
+from scenarios.forecast import HOURS_PER_WEEK, MIN_WEEKS, TREND_LEVELS, forecast
 from usage.readers import read_usage
 from usage.synthetic import demo_usage
 from usage.table import UsageMatrix, to_matrix
@@ -36,7 +36,8 @@ Examples:
 \b
 Without --usage the workspace's usage is used; --demo uses a synthetic 120-day history.
 The model: a damped Theil-Sen trend on weekly levels (per key, or per family in normalized
-units) times whole weeks of the lookback drawn at random (a block bootstrap). Durations:
+units) times whole weeks of the lookback drawn at random (a block bootstrap), each path
+also drawing an error of the trend itself (--no-trend-error to leave it out). Durations:
 h, d, w, mo (730 h), y (8,760 h); a bare number is days. Spend is on-demand-equivalent:
 every instance-hour at its on-demand rate, before any commitment.
 """
@@ -112,6 +113,10 @@ def _catalog(catalog_paths: tuple[Path, ...], no_embedded: bool) -> PriceCatalog
     "--level", type=click.Choice(["key", "family"]), default="key", show_default=True,
     help="Fit one trend per key, or per family (normalized units) spread by recent key shares.",
 )  # fmt: skip
+@click.option(
+    "--trend-error/--no-trend-error", default=True, show_default=True,
+    help="Also sample the error of the fitted trend per path (wider, better calibrated ranges).",
+)  # fmt: skip
 @workspace_option
 @catalog_options
 @format_option
@@ -124,6 +129,7 @@ def forecast_command(
     seed: int,
     by: str,
     level: str,
+    trend_error: bool,
     workspace: Path | None,
     catalog_paths: tuple[Path, ...],
     no_embedded: bool,
@@ -161,6 +167,7 @@ def forecast_command(
             n_paths=n_paths,
             seed=seed,
             level="family" if level == "family" else "key",
+            trend_levels=TREND_LEVELS if trend_error else 0,
         )
         totals = result.totals(by="week" if by == "week" else "month", catalog=catalog)
     unpriced = int(totals.attrs.get("unpriced_keys", 0))

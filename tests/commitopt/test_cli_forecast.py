@@ -118,3 +118,17 @@ def test_horizon_units() -> None:
     assert parse_horizon_hours("36h") == 36
     with pytest.raises(CommitoptInputError):
         parse_horizon_hours("1 decade")
+
+
+def test_trend_error_widens_the_range(run_cli: RunCli, tmp_path: Path) -> None:
+    frame = growth(hours=13 * 7 * 24, noise_instances=3.0, growth_instances_per_day=0.1)
+    path = write_usage(tmp_path / "noisy.csv", frame)
+    args = ("forecast", "--usage", path, "--horizon", "26w", "--by", "week", "--paths", "200",
+            "--format", "csv", "--no-embedded")  # fmt: skip
+    with_error = pd.read_csv(io.StringIO(run_cli(*args).stdout))
+    without = pd.read_csv(io.StringIO(run_cli(*args, "--no-trend-error").stdout))
+
+    def width(frame: pd.DataFrame) -> pd.Series:
+        return frame["instance_hours_p95"] - frame["instance_hours_p5"]
+
+    assert (width(with_error).iloc[-5:] > 1.5 * width(without).iloc[-5:]).all()

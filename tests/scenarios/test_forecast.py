@@ -13,6 +13,8 @@ from scenarios.forecast import (
     forecast,
     forecast_paths,
     period_codes,
+    relative_trend_error,
+    sample_trend_copies,
     theil_sen,
 )
 from scenarios.forecast_backtest import backtest_forecast
@@ -228,3 +230,61 @@ def test_backtest_scores_weekly_totals_of_a_linear_growth() -> None:
     assert report.by_week_ahead()["week_ahead"].tolist() == [1, 2, 3, 4]
     with pytest.raises(ForecastInputError, match="needs a lookback plus a horizon"):
         backtest_forecast(usage, lookback_hours=26 * WEEK, horizon_weeks=8)
+
+
+def test_trend_error_widens_the_range_and_totals_stay_exact() -> None:
+    usage = matrix(
+        [series(13, level=20.0, slope_per_week=0.3, noise=0.3),
+         series(13, level=5.0, slope_per_week=0.1, noise=0.5, seed=2)],
+        keys("m4.large", "m4.2xlarge"),
+    )  # fmt: skip
+    shared = forecast(usage, horizon_hours=26 * WEEK, n_paths=300, seed=2)
+    spread = forecast(usage, horizon_hours=26 * WEEK, n_paths=300, seed=2, trend_levels=9)
+    assert len(spread.multipliers) == 9 and spread.multipliers[0] == 1.0
+    assert spread.paths.source.shape == (9 * 13 * WEEK, 2)
+    narrow, wide = shared.totals(by="week"), spread.totals(by="week")
+    width = wide["normalized_units_p95"] - wide["normalized_units_p5"]
+    base = narrow["normalized_units_p95"] - narrow["normalized_units_p5"]
+    assert (width.iloc[-4:] > 1.3 * base.iloc[-4:]).all()  # the trend's error grows with time
+    assert width.iloc[-1] > width.iloc[0]
+    np.testing.assert_allclose(  # the error is centred: the mean barely moves
+        wide["normalized_units_mean"], narrow["normalized_units_mean"], rtol=0.03
+    )
+    materialised = spread.paths.block(slice(0, 300)) @ np.array([4.0, 16.0])
+    weekly = materialised.reshape(300, 26, WEEK).sum(axis=2)
+    np.testing.assert_allclose(wide["normalized_units_mean"], weekly.mean(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(
+        wide["normalized_units_p5"], np.quantile(weekly, 0.05, axis=0), rtol=1e-10
+    )
+
+
+def test_trend_error_vanishes_without_noise() -> None:
+    usage = matrix([series(8, level=30.0, slope_per_week=1.0, noise=0.0)], keys("m4.large"))
+    result = forecast(usage, horizon_hours=3 * WEEK, n_paths=10, trend_levels=9)
+    assert result.multipliers.tolist() == [1.0]
+    assert result.paths.source.shape == (8 * WEEK, 1)
+
+
+def test_trend_error_rounding_keeps_the_mean_and_the_standard_error() -> None:
+    rng = np.random.default_rng(0)
+    relative = np.array([0.01, 0.05, 0.1])
+    multipliers, copy = sample_trend_copies(relative, 40_000, 9, rng, degrees_of_freedom=1e6)
+    drawn = multipliers[copy]
+    assert drawn.shape == (40_000, 3)
+    np.testing.assert_allclose(drawn.mean(axis=0), 1.0, atol=2e-3)
+    # rounding to nine levels adds a little spread, never much
+    assert (drawn.std(axis=0) >= 0.95 * relative).all()
+    assert (drawn.std(axis=0) <= 1.35 * relative + 0.004).all()
+
+
+def test_relative_trend_error_grows_past_the_lookback() -> None:
+    usage = matrix([series(13, level=20.0, slope_per_week=0.0, noise=0.3)], keys("m4.large"))
+    model = fit_weekly_model(usage)
+    positions = np.array([6.0, 13.0, 30.0, 60.0])
+    total = np.full(4, 80.0)  # 20 instances x 4 units
+    relative = relative_trend_error(model, total, positions, np.array([4.0]), 52.0)
+    assert relative[0] < relative[1] < relative[2] < relative[3] <= 0.2
+    undamped = relative_trend_error(model, total, positions, np.array([4.0]), None)
+    assert relative[3] < undamped[3] < 0.2
+    far = relative_trend_error(model, total[:1], np.array([5000.0]), np.array([4.0]), None)
+    assert far[0] == 0.2  # capped
