@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 import pandas as pd
 
 from commitopt.catalogs import resolve_catalog
-from commitopt.cli.options import catalog_options, multi_option
+from commitopt.cli.options import catalog_options
 from commitopt.cli.output import emit_frame, emit_mapping, format_option
+from commitopt.cli.policy_options import policy_from_options, policy_options
 from commitopt.cli.progress import live_status
 from commitopt.cli.usage_commands import workspace_option
 from commitopt.durations import parse_days as parse_lookback_days
 from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions, recommend
 from commitopt.workspace import Workspace
-from optimizer.policy import INSTRUMENTS, Mode, Policy
 from pricing.atomic import write_text_atomic
 from pricing.errors import CommitoptInputError
 from pricing.inventory import Inventory, read_portfolio_json
@@ -24,7 +25,6 @@ from pricing.readers.cur_rates import read_cur_rates
 from usage.readers import detect_format, read_usage
 from usage.synthetic import demo_usage
 
-PAYMENTS = {"no": "No Upfront", "partial": "Partial Upfront", "all": "All Upfront"}
 SOLVER_NAMES = ("highs", "glop", "pdlp", "cbc", "scipy")
 
 RECOMMEND_EPILOG = """
@@ -43,48 +43,6 @@ billing simulator (AWS's rules), with and without the purchases. Nothing is boug
 """
 
 
-def parse_share(text: float | None, option: str) -> float | None:
-    """A share given as 0–1 or as a percentage 1–100 → 0–1."""
-    if text is None:
-        return None
-    value = float(text)
-    share = value / 100.0 if value > 1.0 else value
-    if not 0.0 <= share <= 1.0:
-        raise CommitoptInputError(f"{option} must be between 0 and 100 %, not {text}")
-    return share
-
-
-def parse_custom_commitment(text: str | None) -> tuple[str | None, float | None]:
-    """``compute-sp=12.5`` → (``"compute-sp"``, 12.5)."""
-    if text is None:
-        return None, None
-    kind, _, amount = text.partition("=")
-    kind = kind.strip().lower()
-    if kind not in ("compute-sp", "ec2-sp") or not amount:
-        raise CommitoptInputError(
-            f"--custom-commitment {text!r}: write compute-sp=USD_PER_HOUR or ec2-sp=USD_PER_HOUR"
-        )
-    try:
-        value = float(amount)
-    except ValueError as error:
-        raise CommitoptInputError(
-            f"--custom-commitment {text!r}: {amount!r} is not a number of USD per hour"
-        ) from error
-    return kind, value
-
-
-def _choices(
-    values: tuple[str, ...], allowed: dict[str, str] | tuple[str, ...], option: str
-) -> tuple[str, ...]:
-    names = allowed if isinstance(allowed, dict) else {name: name for name in allowed}
-    unknown = [v for v in values if v.lower() not in names]
-    if unknown:
-        raise CommitoptInputError(
-            f"{option}: unknown value {', '.join(unknown)}; use {', '.join(names)}"
-        )
-    return tuple(dict.fromkeys(names[v.lower()] for v in values))
-
-
 @click.command("recommend", epilog=RECOMMEND_EPILOG)
 @click.option("--usage", "usage_files", multiple=True, help="Usage files (globs; repeatable).")
 @click.option("--demo", is_flag=True, help="Use a synthetic 60-day multi-account history.")
@@ -99,39 +57,7 @@ def _choices(
     "--lookback", default=f"{DEFAULT_LOOKBACK_DAYS}d", show_default=True,
     help="History that stands for the future: 7d, 30d, 60d, 12w, 720h.",
 )  # fmt: skip
-@multi_option("--instruments", help_text="ri, ec2-sp, compute-sp [default: all three].")
-@multi_option("--term", help_text="Terms in years: 1, 3 [default: 1].")
-@multi_option("--payment", help_text="no, partial, all [default: no].")
-@multi_option("--class", "offering_classes", help_text="RI class: standard, convertible.")
-@multi_option("--accounts", help_text="Only these accounts' usage.")
-@multi_option("--exclude-accounts", help_text="Leave these accounts' usage out.")
-@multi_option("--regions", help_text="Only these regions.")
-@multi_option("--exclude-regions", help_text="Leave these regions out.")
-@multi_option("--families", help_text="Only these instance families (m5, c5, …).")
-@multi_option("--exclude-families", help_text="Leave these families out.")
-@click.option("--max-upfront", type=float, default=None, help="Cap on upfront cash [USD].")
-@click.option(
-    "--max-hourly-commitment", type=float, default=None,
-    help="Cap on the new purchases' cost per hour [USD/h].",
-)  # fmt: skip
-@click.option("--target-coverage", type=float, default=None, help="Reach this coverage [%].")
-@click.option("--coverage-ceiling", type=float, default=None, help="Cover at most this [%].")
-@click.option(
-    "--min-utilization", type=float, default=None,
-    help="Least expected utilization of each new purchase [%].",
-)  # fmt: skip
-@click.option(
-    "--custom-commitment", default=None, metavar="KIND=USD",
-    help="Fix one SP type's new commitment (compute-sp=12.5) and optimize the rest around it.",
-)  # fmt: skip
-@click.option(
-    "--discount-rate", type=float, default=0.0, show_default=True,
-    help="Yearly rate for the time value of money (0.08 = 8 %).",
-)  # fmt: skip
-@click.option(
-    "--ladder", type=click.Choice(["none", "monthly"]), default="none", show_default=True,
-    help="monthly: also schedule purchases at the start of each later month (a ladder plan).",
-)  # fmt: skip
+@policy_options
 @click.option(
     "--solver", type=click.Choice(SOLVER_NAMES), default="highs", show_default=True,
     help="LP solver.",
@@ -165,24 +91,6 @@ def recommend_command(
     demo: bool,
     inventory_files: tuple[Path, ...],
     lookback: str,
-    instruments: tuple[str, ...],
-    term: tuple[str, ...],
-    payment: tuple[str, ...],
-    offering_classes: tuple[str, ...],
-    accounts: tuple[str, ...],
-    exclude_accounts: tuple[str, ...],
-    regions: tuple[str, ...],
-    exclude_regions: tuple[str, ...],
-    families: tuple[str, ...],
-    exclude_families: tuple[str, ...],
-    max_upfront: float | None,
-    max_hourly_commitment: float | None,
-    target_coverage: float | None,
-    coverage_ceiling: float | None,
-    min_utilization: float | None,
-    custom_commitment: str | None,
-    discount_rate: float,
-    ladder: str,
     solver: str,
     exact: bool,
     integer: bool,
@@ -196,6 +104,7 @@ def recommend_command(
     catalog_paths: tuple[Path, ...],
     no_embedded: bool,
     output_format: str,
+    **policy_values: Any,
 ) -> None:
     """Recommend the Reserved Instances and Savings Plans to buy now, and explain each.
 
@@ -232,43 +141,7 @@ def recommend_command(
         else []
     )
     catalog = resolve_catalog(catalog_paths, first=from_bill, use_embedded=not no_embedded).catalog
-    kind, amount = parse_custom_commitment(custom_commitment)
-    target = parse_share(target_coverage, "--target-coverage")
-    mode = Mode.MAXIMIZE_SAVINGS
-    if kind is not None:
-        mode = Mode.CUSTOM_COMMITMENT
-    if target is not None:
-        if kind is not None:
-            raise CommitoptInputError(
-                "--custom-commitment and --target-coverage are two modes; choose one"
-            )
-        mode = Mode.TARGET_COVERAGE
-    terms = _choices(term or ("1",), ("1", "3"), "--term")
-    policy = Policy(
-        instruments=_choices(instruments or INSTRUMENTS, INSTRUMENTS, "--instruments"),
-        terms_years=tuple(int(t) for t in terms),
-        payment_options=_choices(payment or ("no",), PAYMENTS, "--payment"),
-        offering_classes=_choices(
-            offering_classes or ("standard",), ("standard", "convertible"), "--class"
-        ),
-        include_accounts=accounts,
-        exclude_accounts=exclude_accounts,
-        include_regions=regions,
-        exclude_regions=exclude_regions,
-        include_families=families,
-        exclude_families=exclude_families,
-        max_upfront_usd=max_upfront,
-        max_hourly_commitment_usd=max_hourly_commitment,
-        coverage_ceiling=parse_share(coverage_ceiling, "--coverage-ceiling"),
-        target_coverage=target,
-        min_utilization=parse_share(min_utilization, "--min-utilization"),
-        custom_commitment_usd=amount,
-        custom_commitment_kind=kind,
-        discount_rate=discount_rate,
-        ladder_tranches=12 if ladder == "monthly" else 1,
-        mode=mode,
-    )
-    policy.validate()
+    policy = policy_from_options(policy_values)
     options = RecommendOptions(
         exact=exact,
         integer=integer,

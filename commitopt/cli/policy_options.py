@@ -1,0 +1,165 @@
+"""The policy options shared by ``recommend`` and ``review``: what may be bought, and limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import click
+
+from commitopt.cli.options import multi_option
+from optimizer.policy import INSTRUMENTS, Mode, Policy
+from pricing.errors import CommitoptInputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PAYMENTS = {"no": "No Upfront", "partial": "Partial Upfront", "all": "All Upfront"}
+
+
+def parse_share(text: float | None, option: str) -> float | None:
+    """A share given as 0–1 or as a percentage 1–100 → 0–1."""
+    if text is None:
+        return None
+    value = float(text)
+    share = value / 100.0 if value > 1.0 else value
+    if not 0.0 <= share <= 1.0:
+        raise CommitoptInputError(f"{option} must be between 0 and 100 %, not {text}")
+    return share
+
+
+def parse_custom_commitment(text: str | None) -> tuple[str | None, float | None]:
+    """``compute-sp=12.5`` → (``"compute-sp"``, 12.5)."""
+    if text is None:
+        return None, None
+    kind, _, amount = text.partition("=")
+    kind = kind.strip().lower()
+    if kind not in ("compute-sp", "ec2-sp") or not amount:
+        raise CommitoptInputError(
+            f"--custom-commitment {text!r}: write compute-sp=USD_PER_HOUR or ec2-sp=USD_PER_HOUR"
+        )
+    try:
+        value = float(amount)
+    except ValueError as error:
+        raise CommitoptInputError(
+            f"--custom-commitment {text!r}: {amount!r} is not a number of USD per hour"
+        ) from error
+    return kind, value
+
+
+def _choices(
+    values: tuple[str, ...], allowed: dict[str, str] | tuple[str, ...], option: str
+) -> tuple[str, ...]:
+    names = allowed if isinstance(allowed, dict) else {name: name for name in allowed}
+    unknown = [v for v in values if v.lower() not in names]
+    if unknown:
+        raise CommitoptInputError(
+            f"{option}: unknown value {', '.join(unknown)}; use {', '.join(names)}"
+        )
+    return tuple(dict.fromkeys(names[v.lower()] for v in values))
+
+
+def policy_options(function: F) -> F:
+    """Every option that shapes the :class:`~optimizer.policy.Policy` (see
+    :func:`policy_from_options`)."""
+    decorators = [
+        multi_option("--instruments", help_text="ri, ec2-sp, compute-sp [default: all three]."),
+        multi_option("--term", help_text="Terms in years: 1, 3 [default: 1]."),
+        multi_option("--payment", help_text="no, partial, all [default: no]."),
+        multi_option("--class", "offering_classes", help_text="RI class: standard, convertible."),
+        multi_option("--accounts", help_text="Only these accounts' usage."),
+        multi_option("--exclude-accounts", help_text="Leave these accounts' usage out."),
+        multi_option("--regions", help_text="Only these regions."),
+        multi_option("--exclude-regions", help_text="Leave these regions out."),
+        multi_option("--families", help_text="Only these instance families (m5, c5, …)."),
+        multi_option("--exclude-families", help_text="Leave these families out."),
+        click.option("--max-upfront", type=float, default=None, help="Cap on upfront cash [USD]."),
+        click.option(
+            "--max-hourly-commitment",
+            type=float,
+            default=None,
+            help="Cap on the new purchases' cost per hour [USD/h].",
+        ),
+        click.option(
+            "--target-coverage", type=float, default=None, help="Reach this coverage [%]."
+        ),
+        click.option(
+            "--coverage-ceiling", type=float, default=None, help="Cover at most this [%]."
+        ),
+        click.option(
+            "--min-utilization",
+            type=float,
+            default=None,
+            help="Least expected utilization of each new purchase [%].",
+        ),
+        click.option(
+            "--custom-commitment",
+            default=None,
+            metavar="KIND=USD",
+            help="Fix one SP type's new commitment (compute-sp=12.5); optimize the rest around it.",
+        ),
+        click.option(
+            "--discount-rate",
+            type=float,
+            default=0.0,
+            show_default=True,
+            help="Yearly rate for the time value of money (0.08 = 8 %).",
+        ),
+        click.option(
+            "--ladder",
+            type=click.Choice(["none", "monthly"]),
+            default="none",
+            show_default=True,
+            help="monthly: also schedule purchases at the start of each later month (a ladder).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def policy_from_options(values: Mapping[str, Any]) -> Policy:
+    """The validated :class:`~optimizer.policy.Policy` from the values of :func:`policy_options`.
+
+    Raises
+    ------
+    pricing.errors.CommitoptInputError
+        For unknown choices, contradictory modes or a policy that contradicts itself.
+    """
+    kind, amount = parse_custom_commitment(values["custom_commitment"])
+    target = parse_share(values["target_coverage"], "--target-coverage")
+    mode = Mode.MAXIMIZE_SAVINGS
+    if kind is not None:
+        mode = Mode.CUSTOM_COMMITMENT
+    if target is not None:
+        if kind is not None:
+            raise CommitoptInputError(
+                "--custom-commitment and --target-coverage are two modes; choose one"
+            )
+        mode = Mode.TARGET_COVERAGE
+    terms = _choices(values["term"] or ("1",), ("1", "3"), "--term")
+    policy = Policy(
+        instruments=_choices(values["instruments"] or INSTRUMENTS, INSTRUMENTS, "--instruments"),
+        terms_years=tuple(int(t) for t in terms),
+        payment_options=_choices(values["payment"] or ("no",), PAYMENTS, "--payment"),
+        offering_classes=_choices(
+            values["offering_classes"] or ("standard",), ("standard", "convertible"), "--class"
+        ),
+        include_accounts=values["accounts"],
+        exclude_accounts=values["exclude_accounts"],
+        include_regions=values["regions"],
+        exclude_regions=values["exclude_regions"],
+        include_families=values["families"],
+        exclude_families=values["exclude_families"],
+        max_upfront_usd=values["max_upfront"],
+        max_hourly_commitment_usd=values["max_hourly_commitment"],
+        coverage_ceiling=parse_share(values["coverage_ceiling"], "--coverage-ceiling"),
+        target_coverage=target,
+        min_utilization=parse_share(values["min_utilization"], "--min-utilization"),
+        custom_commitment_usd=amount,
+        custom_commitment_kind=kind,
+        discount_rate=values["discount_rate"],
+        ladder_tranches=12 if values["ladder"] == "monthly" else 1,
+        mode=mode,
+    )
+    policy.validate()
+    return policy

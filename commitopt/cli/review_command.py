@@ -1,0 +1,190 @@
+"""``commitopt review``: the scheduled purchase review (for cron: no prompts, logs on stderr)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from commitopt.catalogs import resolve_catalog
+from commitopt.cli.options import catalog_options
+from commitopt.cli.output import emit_mapping, format_option
+from commitopt.cli.policy_options import policy_from_options, policy_options
+from commitopt.cli.usage_commands import workspace_option
+from commitopt.durations import parse_days
+from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions
+from commitopt.review import ReviewOptions, fingerprint, run_review
+from commitopt.workspace import UsageSource, Workspace
+from pricing.atomic import write_text_atomic
+from pricing.errors import CommitoptInputError
+from pricing.inventory import read_portfolio_json
+from usage.readers import read_usage
+
+REVIEW_EPILOG = """
+\b
+Examples:
+  commitopt review
+  commitopt review --usage 'cur/2026-11/*.parquet' --inventory owned.json --quiet
+  commitopt review --lookback 30d --expiring-within 60d --paths 500 --report-out review.html
+\b
+cron (the first of every month at 06:00):
+  0 6 1 * *  cd /srv/finops && commitopt review --usage 'cur/*.parquet' --quiet
+\b
+Reads the workspace's usage (after importing --usage files, if any), recommends the increment on
+top of the owned commitments (--inventory), bills the plan and the current portfolio over the
+lookback and over --paths forecast usage paths, and stores a dated plan with status `proposed`,
+its inputs' fingerprints and the finance report. Approve it with `commitopt approve PLAN`.
+Exit 0 also when there is nothing to buy. Defaults may come from commitopt.toml.
+"""
+
+
+def _logger(quiet: bool) -> Callable[[str], None]:
+    def log(line: str) -> None:
+        if not quiet:
+            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            click.echo(f"{stamp} commitopt review: {line}", err=True)
+
+    return log
+
+
+def _import_usage(
+    store: Workspace, usage_files: tuple[str, ...], log: Callable[[str], None]
+) -> int:
+    """Refresh the workspace's usage from files (one transaction); the import id."""
+    frame, report = read_usage(list(usage_files), "auto")
+    if frame.empty:
+        raise CommitoptInputError(
+            f"--usage {' '.join(usage_files)}: no EC2 instance usage in these files"
+        )
+    hours = pd.to_datetime(frame["hour"])
+    start, end = hours.min(), hours.max() + pd.Timedelta(hours=1)
+
+    class Counts:
+        rows_kept = report.kept_line_items
+        rows_excluded = report.excluded_line_items
+
+    import_id = store.replace_usage(
+        frame, period_start=start, period_end=end,
+        source=UsageSource(kind=report.format, files=report.files), report=Counts(),
+    )  # fmt: skip
+    log(f"imported {len(frame):,} usage rows ({start:%Y-%m-%d} to {end:%Y-%m-%d}) as {import_id}")
+    return import_id
+
+
+@click.command("review", epilog=REVIEW_EPILOG)
+@click.option("--usage", "usage_files", multiple=True, help="Import these usage files first.")
+@click.option(
+    "--inventory", "inventory_files", multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Portfolio JSON of the commitments owned (repeatable).",
+)  # fmt: skip
+@click.option(
+    "--lookback", default=f"{DEFAULT_LOOKBACK_DAYS}d", show_default=True,
+    help="History that stands for the future: 30d, 60d, 12w.",
+)  # fmt: skip
+@click.option(
+    "--expiring-within", default="30d", show_default=True,
+    help="List owned commitments ending this soon after the data.",
+)  # fmt: skip
+@click.option(
+    "--paths", "n_paths", type=int, default=200, show_default=True,
+    help="Forecast usage paths for the savings range (0: none).",
+)  # fmt: skip
+@click.option("--horizon", default="365d", show_default=True, help="Length of each path.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the paths.")
+@click.option(
+    "--report-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Also write the report there (.html or .md), atomically.",
+)  # fmt: skip
+@click.option("--quiet", is_flag=True, help="Log nothing on stderr; print only the result.")
+@policy_options
+@workspace_option
+@catalog_options
+@format_option
+def review_command(
+    usage_files: tuple[str, ...],
+    inventory_files: tuple[Path, ...],
+    lookback: str,
+    expiring_within: str,
+    n_paths: int,
+    horizon: str,
+    seed: int,
+    report_out: Path | None,
+    quiet: bool,
+    workspace: Path | None,
+    catalog_paths: tuple[Path, ...],
+    no_embedded: bool,
+    output_format: str,
+    **policy_values: Any,
+) -> None:
+    """Run the purchase review and store its plan as `proposed` (for cron: no prompts).
+
+    Recommends the increment on top of what is owned, weighs it over forecast usage paths,
+    writes the finance report, and stores plan, inputs' fingerprints and report in the
+    workspace, all or nothing.
+    """
+    log = _logger(quiet)
+    policy = policy_from_options(policy_values)
+    if n_paths < 0:
+        raise CommitoptInputError(f"--paths must be 0 or more, not {n_paths}")
+    horizon_hours = round(parse_days(horizon, "--horizon") * 24)
+    if horizon_hours < 168:
+        raise CommitoptInputError(f"--horizon {horizon} is under a week; give e.g. 90d or 365d")
+    report_format = "html"
+    if report_out is not None:
+        report_format = {".md": "md", ".html": "html", ".htm": "html"}.get(report_out.suffix, "")
+        if not report_format:
+            raise CommitoptInputError(f"--report-out {report_out}: name a .html or .md file")
+    options = ReviewOptions(
+        recommend=RecommendOptions(lookback_days=parse_days(lookback)),
+        expiring_within_days=parse_days(expiring_within, "--expiring-within"),
+        n_paths=n_paths,
+        horizon_hours=horizon_hours,
+        seed=seed,
+        report_format=report_format,
+    )
+    owned = tuple(c for p in inventory_files for c in read_portfolio_json(p).commitments)
+    inputs: dict[str, Any] = {
+        f"inventory_file:{path.name}": fingerprint(path.read_bytes()) for path in inventory_files
+    }
+    catalog = resolve_catalog(catalog_paths, use_embedded=not no_embedded).catalog
+    with Workspace.open(workspace) as store:
+        with store.transaction():
+            if usage_files:
+                inputs["usage_import"] = _import_usage(store, usage_files, log)
+            usage = store.load_usage()
+            if usage.empty:
+                raise CommitoptInputError(
+                    "the workspace has no usage; pass --usage FILES or run `commitopt usage import`"
+                )
+            outcome = run_review(
+                store, usage, catalog, policy, owned=owned, options=options, inputs=inputs,
+                log=log,
+            )  # fmt: skip
+        if outcome.report is not None and report_out is not None:
+            write_text_atomic(report_out, outcome.report)
+            log(f"report written to {report_out}")
+    summary: dict[str, Any] = {
+        "plan": outcome.plan.plan_id if outcome.plan else "none (nothing to buy)",
+        "status": "proposed" if outcome.plan else "-",
+        "purchases": len(outcome.run.purchases),
+        "expiring owned commitments": len(outcome.expiring),
+        "estimated savings over the lookback (USD)": outcome.run.summary.get(
+            "EstimatedSavingsAmount"
+        ),
+        "upfront cash (USD)": outcome.run.summary.get("upfront_cash_usd"),
+    }
+    if outcome.proposed_paths is not None and outcome.current_paths is not None:
+        saved = (
+            outcome.current_paths.paths["actual_cost_usd"]
+            - outcome.proposed_paths.paths["actual_cost_usd"]
+        )
+        p5, p50, p95 = saved.quantile([0.05, 0.5, 0.95]).round(2)
+        summary["savings over the horizon P5 / P50 / P95 (USD)"] = f"{p5:,} / {p50:,} / {p95:,}"
+    if report_out is not None and outcome.report is not None:
+        summary["report"] = str(report_out)
+    emit_mapping(summary, output_format, title="Purchase review")

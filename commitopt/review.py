@@ -1,0 +1,280 @@
+"""The scheduled purchase review: recommend the increment, weigh it over forecasts, store a plan.
+
+What ``commitopt review`` runs, unattended (cron): the workspace's usage over the lookback, the
+commitments owned (and those expiring soon), :func:`commitopt.recommend.recommend` for the
+increment, the plan and the current portfolio billed with the billing simulator over the lookback
+and over sampled future usage paths (:func:`scenarios.forecast.forecast_paths`,
+:func:`scenarios.montecarlo.monte_carlo`), the finance report, and a dated plan with status
+``proposed``, its inputs' fingerprints and the report, stored in one transaction. Nothing to buy is
+a normal outcome: the run is recorded and no plan is stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from commitopt.plans import PlanRecord, store_plan
+from commitopt.recommend import RecommendationRun, RecommendOptions, recommend
+from commitopt.report import build_report_data
+from commitopt.report.data import ReportData
+from commitopt.report.formats import render_report
+from commitopt.report.inputs import MonteCarloSavings
+from commitopt.workspace import Workspace
+from optimizer.policy import Policy
+from pricing.catalog import PriceCatalog
+from pricing.inventory import OwnedCommitment
+from scenarios.forecast import forecast_paths
+from scenarios.montecarlo import MonteCarloResult, monte_carlo
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ReviewOptions:
+    """How a review runs.
+
+    Attributes
+    ----------
+    recommend
+        Lookback, ladder, solver and other recommendation options.
+    expiring_within_days
+        Owned commitments ending this soon after the data's last hour are listed (and their
+        room is what the increment may fill) [days].
+    n_paths
+        Sampled future usage paths for the savings range (0: none) [1].
+    horizon_hours
+        Length of each path, from the hour after the data [h].
+    seed
+        Seed of the paths.
+    report_format
+        Format of the stored report: ``html`` or ``md``.
+    """
+
+    recommend: RecommendOptions = dataclasses.field(default_factory=RecommendOptions)
+    expiring_within_days: float = 30.0
+    n_paths: int = 200
+    horizon_hours: int = 8760
+    seed: int = 0
+    report_format: str = "html"
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    """What a review did.
+
+    Attributes
+    ----------
+    run
+        The recommendation.
+    plan
+        The stored plan, or ``None`` when there was nothing to buy.
+    run_id
+        The workspace's id of this review run.
+    expiring
+        Owned commitments ending within the review's window.
+    current_paths, proposed_paths
+        Monte Carlo of the owned commitments alone and with the purchases, or ``None``.
+    report
+        The rendered report, or ``None`` when no plan was stored.
+    report_data
+        What the report shows, or ``None``.
+    """
+
+    run: RecommendationRun
+    plan: PlanRecord | None
+    run_id: int
+    expiring: tuple[OwnedCommitment, ...]
+    current_paths: MonteCarloResult | None
+    proposed_paths: MonteCarloResult | None
+    report: str | None
+    report_data: ReportData | None
+
+
+def fingerprint(payload: bytes) -> str:
+    """``sha256:<hex>`` of some bytes."""
+    return "sha256:" + hashlib.sha256(payload).hexdigest()
+
+
+def usage_fingerprint(usage: pd.DataFrame) -> str:
+    """Fingerprint of a canonical usage table's content (order-independent)."""
+    if usage.empty:
+        return fingerprint(b"")
+    hashed = pd.util.hash_pandas_object(usage, index=False).to_numpy()
+    return fingerprint(np.sort(hashed).tobytes())
+
+
+def expiring_commitments(
+    owned: Sequence[OwnedCommitment], after: datetime, within_days: float
+) -> tuple[OwnedCommitment, ...]:
+    """The owned commitments ending in ``[after, after + within_days)``, soonest first."""
+    limit = after + timedelta(days=within_days)
+    return tuple(sorted((c for c in owned if after <= c.end < limit), key=lambda c: c.end))
+
+
+def shift_purchases(
+    purchases: Sequence[OwnedCommitment], delta: timedelta
+) -> tuple[OwnedCommitment, ...]:
+    """Purchases moved by ``delta`` (the plan applied to a later period, tranches kept apart)."""
+    return tuple(
+        dataclasses.replace(item, start=item.start + delta, end=item.end + delta)
+        for item in purchases
+    )
+
+
+def _paths_monte_carlo(
+    run: RecommendationRun,
+    owned: Sequence[OwnedCommitment],
+    catalog: PriceCatalog,
+    options: ReviewOptions,
+    log: Log,
+) -> tuple[MonteCarloResult, MonteCarloResult, MonteCarloSavings]:
+    """Owned alone and owned + purchases over sampled paths of the next ``horizon_hours``."""
+    lookback = run.usage
+    first_hour = pd.Timestamp(lookback["hour"].min())
+    future_start = pd.Timestamp(lookback["hour"].max()) + pd.Timedelta(hours=1)
+    log(
+        f"forecasting {options.n_paths} usage paths of {options.horizon_hours:,} h from "
+        f"{future_start:%Y-%m-%d}"
+    )
+    paths = forecast_paths(
+        lookback,
+        horizon_hours=options.horizon_hours,
+        n_paths=options.n_paths,
+        seed=options.seed,
+        start=future_start,
+    )
+    proposed = shift_purchases(run.purchases, future_start - first_hour)
+    current = monte_carlo(paths, tuple(owned), catalog)
+    with_plan = monte_carlo(paths, (*owned, *proposed), catalog)
+    savings = (
+        current.paths["actual_cost_usd"].to_numpy() - with_plan.paths["actual_cost_usd"].to_numpy()
+    )
+    esr = with_plan.paths["effective_savings_rate"].to_numpy(dtype=np.float64)
+    months = options.horizon_hours / (8760 / 12)
+    summary = MonteCarloSavings(
+        savings_usd=savings,
+        effective_savings_rate=esr,
+        horizon=f"the next {months:.0f} months",
+        description=(
+            f"{options.n_paths} usage paths forecast from the {len(lookback['hour'].unique()):,}-"
+            "hour lookback (robust weekly trend, block bootstrap of whole weeks), each billed "
+            "with the owned commitments alone and with the purchases"
+        ),
+    )
+    return current, with_plan, summary
+
+
+def run_review(
+    workspace: Workspace,
+    usage: pd.DataFrame,
+    catalog: PriceCatalog,
+    policy: Policy,
+    *,
+    owned: Sequence[OwnedCommitment] = (),
+    options: ReviewOptions | None = None,
+    inputs: dict[str, Any] | None = None,
+    log: Log | None = None,
+    now: datetime | None = None,
+) -> ReviewOutcome:
+    """Run one purchase review and store its plan (see the module docstring).
+
+    Parameters
+    ----------
+    workspace
+        An open, writable workspace.
+    usage
+        The canonical usage table (the lookback is taken from its end).
+    catalog
+        Prices.
+    policy
+        What may be bought.
+    owned
+        Commitments already owned (their expirations open room).
+    options
+        See :class:`ReviewOptions`.
+    inputs
+        Extra fingerprints of the inputs (files, imports), stored with the plan.
+    log
+        Receives progress lines (stderr in the CLI).
+    now
+        The review's time [default: now, UTC].
+
+    Returns
+    -------
+    ReviewOutcome
+
+    Raises
+    ------
+    pricing.errors.CommitoptInputError
+        For unusable usage, prices or policy (nothing is stored).
+    """
+    options = options or ReviewOptions()
+    say = log or (lambda _line: None)
+    started = (now or datetime.now(UTC)).replace(microsecond=0)
+    workspace.require_writable("store a review")
+    say(f"recommending over a {options.recommend.lookback_days:g}-day lookback")
+    run = recommend(usage, catalog, policy, owned=tuple(owned), options=options.recommend)
+    data_end = pd.Timestamp(run.usage["hour"].max()).to_pydatetime() + timedelta(hours=1)
+    expiring = expiring_commitments(owned, data_end, options.expiring_within_days)
+    for item in expiring:
+        say(f"expiring: {item.kind} {item.id} on {item.end:%Y-%m-%d}")
+    current = proposed = None
+    monte: MonteCarloSavings | None = None
+    if run.purchases and options.n_paths > 0:
+        current, proposed, monte = _paths_monte_carlo(run, owned, catalog, options, say)
+    fingerprints = {
+        "usage": usage_fingerprint(run.usage),
+        "usage_hours": int(run.usage["hour"].nunique()),
+        "catalog": catalog.metadata.source,
+        "inventory": fingerprint(
+            json.dumps(sorted(c.id for c in owned), separators=(",", ":")).encode()
+        ),
+        "owned_commitments": len(owned),
+        **(inputs or {}),
+    }
+    outcome: dict[str, Any] = {
+        "purchases": len(run.purchases),
+        "expiring": [item.id for item in expiring],
+        "estimated_savings_usd": run.summary.get("EstimatedSavingsAmount"),
+    }
+    parameters = {
+        "lookback_days": options.recommend.lookback_days,
+        "expiring_within_days": options.expiring_within_days,
+        "paths": options.n_paths,
+        "horizon_hours": options.horizon_hours,
+        "seed": options.seed,
+        "policy": dataclasses.asdict(policy),
+    }
+    if not run.purchases:
+        say("nothing to buy: the owned commitments already cover what pays off")
+        run_id = workspace.record_run(
+            "review", parameters=parameters, inputs=fingerprints, outcome=outcome,
+            started_at=started,
+        )  # fmt: skip
+        return ReviewOutcome(run, None, run_id, expiring, None, None, None, None)
+    say(f"{len(run.purchases)} purchases proposed; writing the report")
+    data = build_report_data(
+        run, monte_carlo=monte, catalog=catalog, owned=tuple(owned),
+        title=f"Purchase review of {started:%Y-%m-%d}",
+    )  # fmt: skip
+    report = render_report(data, options.report_format)
+    with workspace.transaction():
+        run_id = workspace.record_run(
+            "review", parameters=parameters, inputs=fingerprints, outcome=outcome,
+            started_at=started,
+        )  # fmt: skip
+        plan = store_plan(
+            workspace, run.portfolio, source="review", inputs=fingerprints,
+            report=report.encode("utf-8"), run_id=run_id, created_at=started,
+        )  # fmt: skip
+    say(f"stored plan {plan.plan_id} (status proposed, sha256 {plan.sha256[:12]}…)")
+    return ReviewOutcome(run, plan, run_id, expiring, current, proposed, report, data)

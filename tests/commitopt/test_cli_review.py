@@ -1,0 +1,124 @@
+"""commitopt review: a plan stored as proposed with fingerprints and report, all or nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from commitopt.cli import cli
+from commitopt.cli.errors import run_with_exit_codes
+from commitopt.plans import list_plans
+from commitopt.workspace import Workspace
+from usage.synthetic import steady_daily_cycle
+
+FAST = ["--paths", "20", "--horizon", "60d", "--lookback", "21d"]
+
+
+def steady_csv(folder: Path, **kwargs: object) -> Path:
+    frame = steady_daily_cycle(hours=24 * 28, base_instances=12.0, **kwargs)  # type: ignore[arg-type]
+    path = folder / "usage.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    with CliRunner().isolation() as (out, err, _):
+        code = run_with_exit_codes(cli, list(args))
+        return code, out.getvalue().decode(), err.getvalue().decode()
+
+
+def test_review_imports_recommends_and_stores_a_proposed_plan(tmp_path: Path) -> None:
+    usage = steady_csv(tmp_path)
+    workspace = tmp_path / "ws.duckdb"
+    report = tmp_path / "review.html"
+    code, out, err = invoke(
+        "review", "--workspace", str(workspace), "--usage", str(usage), *FAST,
+        "--report-out", str(report), "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["status"] == "proposed" and summary["purchases"] >= 1
+    spread = summary["savings over the horizon P5 / P50 / P95 (USD)"]
+    low, mid, high = (float(x.replace(",", "")) for x in spread.split(" / "))
+    assert low <= mid <= high and mid > 0
+    assert "recommending over a 21-day lookback" in err and "stored plan" in err
+    with Workspace.open(workspace, read_only=True) as store:
+        plans = list_plans(store)
+        runs = store.runs()
+    assert [plan.plan_id for plan in plans] == [summary["plan"]]
+    plan = plans[0]
+    document = json.loads(plan.plan_json)
+    assert document["source"] == "review" and plan.run_id == int(runs["run_id"].iloc[-1])
+    assert document["inputs"]["usage"].startswith("sha256:")
+    assert document["inputs"]["usage_import"] >= 1
+    assert plan.report is not None and plan.report == report.read_bytes()
+    assert plan.report.startswith(b"<!DOCTYPE html>") or plan.report.lstrip().startswith(b"<")
+    assert runs["kind"].tolist() == ["review"]
+    # the plan can be approved like any other
+    code, _, err = invoke("approve", plan.plan_id, "--approver", "finance@example.com",
+                          "--workspace", str(workspace))  # fmt: skip
+    assert code == 0, err
+
+
+def test_nothing_to_buy_exits_0_and_stores_no_plan(tmp_path: Path) -> None:
+    hours = pd.date_range("2024-01-01", periods=24 * 28, freq="h", tz="UTC")
+    rare = hours[np.arange(len(hours)) % 24 == 0]  # one hour a day: no commitment pays off
+    frame = pd.DataFrame({"hour": rare, "account_id": "111111111111", "region": "us-east-1",
+                          "instance_type": "m4.large", "platform": "Linux/UNIX",
+                          "tenancy": "Shared", "quantity": 3.0})  # fmt: skip
+    usage = tmp_path / "rare.csv"
+    frame.to_csv(usage, index=False)
+    workspace = tmp_path / "ws.duckdb"
+    code, out, err = invoke("review", "--workspace", str(workspace), "--usage", str(usage),
+                            *FAST, "--format", "json", "--quiet")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["plan"] == "none (nothing to buy)"
+    assert "commitopt review:" not in err  # --quiet
+    with Workspace.open(workspace, read_only=True) as store:
+        assert list_plans(store) == ()
+        assert store.runs()["kind"].tolist() == ["review"]
+
+
+def test_a_failing_review_leaves_the_workspace_as_it_was(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws.duckdb"
+    good = steady_csv(tmp_path)
+    assert invoke("usage", "import", str(good), "--workspace", str(workspace))[0] == 0
+    with Workspace.open(workspace, read_only=True) as store:
+        before = store.load_usage()
+    unpriced = tmp_path / "unpriced"
+    unpriced.mkdir()
+    bad = steady_csv(unpriced, instance_type="m5.large")  # the embedded 2017 catalog has no m5
+    code, _, err = invoke("review", "--workspace", str(workspace), "--usage", str(bad), *FAST)
+    assert code == 2
+    assert "m5.large" in err and err.strip().count("\n") <= 2  # the catalog notice + one line
+    with Workspace.open(workspace, read_only=True) as store:
+        after = store.load_usage()
+        assert list_plans(store) == () and store.runs().empty
+    pd.testing.assert_frame_equal(before, after)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--paths", "-1"], "--paths must be 0 or more"),
+        (["--horizon", "2d"], "under a week"),
+        (["--report-out", "r.pdf"], "name a .html or .md file"),
+        (["--term", "2"], "--term: unknown value 2"),
+        (["--lookback", "soon"], "is not a duration"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    workspace = tmp_path / "ws.duckdb"
+    code, _, err = invoke("review", "--workspace", str(workspace), *args)
+    assert code == 2 and message in err
+    assert not workspace.exists()  # refused before the workspace was opened
+
+
+def test_empty_workspace_says_how_to_get_usage(tmp_path: Path) -> None:
+    code, _, err = invoke("review", "--workspace", str(tmp_path / "ws.duckdb"), *FAST)
+    assert code == 2 and "commitopt usage import" in err
