@@ -10,7 +10,8 @@ real hourly usage at hand is the October 2018 workshop CUR (31 days, 8 EC2 keys;
 ``tests/data/cur/wal_Oct2018-WorkshopCUR-ec2-trimmed.zstd.parquet``), too short for a 90-day
 lookback: it is scored with a 14-day lookback, a 1-week horizon and an origin every day.
 
-Speed: :func:`scenarios.forecast.forecast_paths` for 1,000 keys of the optimizer benchmark fleet
+Speed: :func:`scenarios.forecast.forecast` (what ``forecast_paths`` runs, and with the trend
+error of ``commitopt forecast``) for 1,000 keys of the optimizer benchmark fleet
 (``benchmarks/fleet.py``; 90-day lookback) over one and three years with 500 paths, best of three
 runs, with the peak memory it allocates (``tracemalloc``, numpy arrays included) and the size of
 the paths it returns; then :meth:`Forecast.totals` per month with the fleet's catalog.
@@ -40,7 +41,7 @@ for folder in (ROOT, ROOT / "benchmarks"):
 
 from fleet import fleet  # noqa: E402
 
-from scenarios.forecast import forecast, forecast_paths  # noqa: E402
+from scenarios.forecast import TREND_LEVELS, Level, forecast  # noqa: E402
 from scenarios.forecast_backtest import backtest_forecast  # noqa: E402
 from usage import synthetic  # noqa: E402
 from usage.readers import read_usage  # noqa: E402
@@ -77,43 +78,52 @@ def _percent(value: float) -> str:
 def quality(paths: int) -> None:
     """Backtest every archetype (and the real CUR month); print a Markdown table."""
     end = pd.Timestamp(START) + pd.Timedelta(hours=HOURS)
-    print("| history | keys | level | damping | origins | MAPE 4 w [%] | P5–P95 coverage 4 w [%] "
-          "| MAPE 12 w [%] | P5–P95 coverage 12 w [%] | MAPE week 12 [%] | time [s] |")  # fmt: skip
-    print("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    totals: dict[tuple[str, str], list[tuple[float, float, float, float]]] = {}
+    print("| history | keys | level | damping | trend error | origins | MAPE 4 w [%] "
+          "| P5–P95 coverage 4 w [%] | MAPE 12 w [%] | P5–P95 coverage 12 w [%] "
+          "| MAPE week 12 [%] | time [s] |")  # fmt: skip
+    print("|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    totals: dict[tuple[str, str, str], list[tuple[float, float, float, float]]] = {}
     for name, build in ARCHETYPES.items():
         matrix = to_matrix(build(), start=START, end=end)
-        variants = [("key", 52.0), ("key", None)]
+        variants: list[tuple[Level, float | None, int]] = [
+            ("key", 52.0, 0), ("key", None, 0), ("key", 52.0, TREND_LEVELS)
+        ]  # fmt: skip
         if name in ("family_migration", "multi_region_mixed_platforms", "demo_usage"):
-            variants.append(("family", 52.0))
-        for level, half_life in variants:
+            variants.append(("family", 52.0, TREND_LEVELS))
+        for level, half_life, levels in variants:
             began = time.perf_counter()
-            short = backtest_forecast(matrix, horizon_weeks=4, n_paths=paths, level=level,
-                                      damping_half_life_weeks=half_life)  # fmt: skip
-            long = backtest_forecast(matrix, horizon_weeks=12, n_paths=paths, level=level,
-                                     damping_half_life_weeks=half_life)  # fmt: skip
+            options = {"n_paths": paths, "level": level, "damping_half_life_weeks": half_life,
+                       "trend_levels": levels}  # fmt: skip
+            short = backtest_forecast(matrix, horizon_weeks=4, **options)  # type: ignore[arg-type]
+            long = backtest_forecast(matrix, horizon_weeks=12, **options)  # type: ignore[arg-type]
             seconds = time.perf_counter() - began
             last = long.by_week_ahead().iloc[-1]["mape"]
             damping = "52 w" if half_life else "none"
+            error = f"{levels} levels" if levels else "none"
             figures = (short.mape, short.coverage, long.mape, long.coverage)
-            totals.setdefault((level, damping), []).append(figures)
-            print(f"| {name} | {len(matrix.keys)} | {level} | {damping} | {long.origins} | "
-                  f"{_percent(short.mape)} | {_percent(short.coverage)} | {_percent(long.mape)} | "
-                  f"{_percent(long.coverage)} | {_percent(last)} | {seconds:.1f} |")  # fmt: skip
-    for (level, damping), rows in totals.items():
+            totals.setdefault((level, damping, error), []).append(figures)
+            print(f"| {name} | {len(matrix.keys)} | {level} | {damping} | {error} | "
+                  f"{long.origins} | {_percent(short.mape)} | {_percent(short.coverage)} | "
+                  f"{_percent(long.mape)} | {_percent(long.coverage)} | {_percent(last)} | "
+                  f"{seconds:.1f} |")  # fmt: skip
+    for (level, damping, error), rows in totals.items():
         mean = np.mean(np.array(rows), axis=0)
-        print(f"| **mean of {len(rows)}** | | {level} | {damping} | | {_percent(mean[0])} | "
-              f"{_percent(mean[1])} | {_percent(mean[2])} | {_percent(mean[3])} | | |")  # fmt: skip
+        print(f"| **mean of {len(rows)}** | | {level} | {damping} | {error} | | "
+              f"{_percent(mean[0])} | {_percent(mean[1])} | {_percent(mean[2])} | "
+              f"{_percent(mean[3])} | | |")  # fmt: skip
     if REAL_CUR.is_file():
         frame, _ = read_usage([str(REAL_CUR)], "auto")
         matrix = to_matrix(frame, start="2018-10-01", end="2018-11-01")
-        began = time.perf_counter()
-        real = backtest_forecast(matrix, lookback_hours=14 * 24, horizon_weeks=1,
-                                 origin_every_hours=24, n_paths=paths)  # fmt: skip
-        seconds = time.perf_counter() - began
-        print(f"| real CUR Oct 2018 (14 d lookback, 1 w horizon) | {len(matrix.keys)} | key | "
-              f"52 w | {real.origins} | {_percent(real.mape)} | {_percent(real.coverage)} | – | – "
-              f"| – | {seconds:.1f} |")  # fmt: skip
+        for levels in (0, TREND_LEVELS):
+            began = time.perf_counter()
+            real = backtest_forecast(matrix, lookback_hours=14 * 24, horizon_weeks=1,
+                                     origin_every_hours=24, n_paths=paths,
+                                     trend_levels=levels)  # fmt: skip
+            seconds = time.perf_counter() - began
+            error = f"{levels} levels" if levels else "none"
+            print(f"| real CUR Oct 2018 (14 d lookback, 1 w horizon) | {len(matrix.keys)} | key "
+                  f"| 52 w | {error} | {real.origins} | {_percent(real.mape)} | "
+                  f"{_percent(real.coverage)} | – | – | – | {seconds:.1f} |")  # fmt: skip
 
 
 def _timed(function: Callable[[], object], repeat: int) -> tuple[float, float, object]:
@@ -135,32 +145,35 @@ def speed(keys: int, paths: int, repeat: int) -> None:
     """Time forecast_paths and the monthly totals; print a Markdown table."""
     usage, catalog = fleet(keys, 90 * 24)
     lookback = UsageMatrix(usage.hours, usage.keys, usage.quantity)
-    print("| horizon | keys | paths | level | forecast_paths [s] | allocated [MiB] "
+    print("| horizon | keys | paths | level | trend error | forecast [s] | allocated [MiB] "
           "| paths stored [MiB] | dense equivalent [GiB] | totals per month [s] "
           "| totals allocated [MiB] |")  # fmt: skip
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
-    for years in (1, 3):
-        for level in ("key", "family"):
-            horizon = 8760 * years
+    print("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|")
+    cases: list[tuple[int, Level, int]] = [
+        (1, "key", 0), (1, "family", 0), (1, "key", TREND_LEVELS),
+        (3, "key", 0), (3, "family", 0), (3, "key", TREND_LEVELS),
+    ]  # fmt: skip
+    for years, level, levels in cases:
+        horizon = 8760 * years
 
-            def sample(horizon: int = horizon, level: str = level) -> object:
-                return forecast_paths(
-                    lookback,
-                    horizon_hours=horizon,
-                    n_paths=paths,
-                    level=level,  # type: ignore[arg-type]
-                )
+        def sample(horizon: int = horizon, level: Level = level, levels: int = levels) -> object:
+            return forecast(
+                lookback, horizon_hours=horizon, n_paths=paths, level=level, trend_levels=levels
+            ).paths
 
-            seconds, peak, result = _timed(sample, repeat)
-            stored = sum(getattr(result, name).nbytes for name in ("source", "source_row", "trend"))
-            dense = paths * horizon * keys * 8 / 2**30
-            fitted = forecast(lookback, horizon_hours=horizon, n_paths=paths, level=level)
-            total_seconds, total_peak, _ = _timed(
-                lambda fitted=fitted: fitted.totals(by="month", catalog=catalog), repeat
-            )
-            print(f"| {years} y | {keys:,} | {paths} | {level} | {seconds:.2f} | {peak:.0f} | "
-                  f"{stored / 2**20:.0f} | {dense:.0f} | {total_seconds:.2f} | "
-                  f"{total_peak:.0f} |")  # fmt: skip
+        seconds, peak, result = _timed(sample, repeat)
+        stored = sum(getattr(result, name).nbytes for name in ("source", "source_row", "trend"))
+        dense = paths * horizon * keys * 8 / 2**30
+        fitted = forecast(
+            lookback, horizon_hours=horizon, n_paths=paths, level=level, trend_levels=levels
+        )
+        total_seconds, total_peak, _ = _timed(
+            lambda fitted=fitted: fitted.totals(by="month", catalog=catalog), repeat
+        )
+        error = f"{levels} levels" if levels else "none"
+        print(f"| {years} y | {keys:,} | {paths} | {level} | {error} | {seconds:.2f} | "
+              f"{peak:.0f} | {stored / 2**20:.0f} | {dense:.0f} | {total_seconds:.2f} | "
+              f"{total_peak:.0f} |")  # fmt: skip
 
 
 def main() -> None:
