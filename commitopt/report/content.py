@@ -113,7 +113,7 @@ def header_rows(data: ReportData) -> list[tuple[str, str]]:
         catalog = f"{catalog}, prices as of {h.catalog_as_of.isoformat()}"
     return [
         ("Plan", h.plan_id),
-        ("Plan SHA-256", h.plan_hash),
+        ("Plan SHA-256" if h.hash_of == "plan" else "Portfolio SHA-256", h.plan_hash),
         ("Data period", period),
         ("Price catalog", catalog),
         ("Generated", timestamp(h.generated_at)),

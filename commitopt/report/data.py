@@ -102,6 +102,9 @@ class ReportHeader:
         Where the prices come from and their date (``None`` when unknown).
     generated_at
         When the report was made (UTC).
+    hash_of
+        What ``plan_hash`` is the SHA-256 of: ``"plan"`` (a stored plan's hash, given) or
+        ``"portfolio"`` (:func:`plan_hash` of the portfolio payload, for a plan not stored yet).
     """
 
     title: str
@@ -113,6 +116,7 @@ class ReportHeader:
     catalog_source: str
     catalog_as_of: date | None
     generated_at: datetime
+    hash_of: str = "portfolio"
 
 
 @dataclass(frozen=True)
@@ -545,8 +549,9 @@ def report_data_from_simulations(
     frontier_usage
         The data period's usage (table or :class:`~usage.table.UsageMatrix`) to compute it on.
     title, plan_id, plan_hash_hex, generated_at
-        Header fields; the hash defaults to :func:`plan_hash` of ``portfolio``, the id to
-        ``draft-`` and the hash's first 8 digits, the time to now.
+        Header fields: give a stored plan's id and SHA-256; without them the hash is
+        :func:`plan_hash` of ``portfolio`` and the id ``draft-`` and its first 8 digits; the
+        time defaults to now.
     expiry_horizon_days
         Owned commitments ending this soon after the data period are listed [days].
     optimizer
@@ -629,6 +634,7 @@ def report_data_from_simulations(
         catalog_source=catalog.metadata.source if catalog is not None else "unknown",
         catalog_as_of=catalog.metadata.as_of if catalog is not None else None,
         generated_at=(generated_at or datetime.now(UTC)).astimezone(UTC),
+        hash_of="plan" if plan_hash_hex else "portfolio",
     )
     notes = [
         "Every money figure bills the data period's usage with AWS's rules (RIs first, then EC2 "

@@ -317,7 +317,7 @@ def render_html(data: ReportData) -> str:
 <h2>How these figures were made</h2>
 <ul class="notes">{notes_html}</ul>
 <footer>commitopt {_e(__version__)} · data {_e(day(h.data_start))} to {_e(day(h.data_end))} ·
-plan {_e(h.plan_id)} · SHA-256 {_e(h.plan_hash)}</footer>
+plan {_e(h.plan_id)} · {_e(h.hash_of)} SHA-256 {_e(h.plan_hash)}</footer>
 </main>
 </body>
 </html>

@@ -116,6 +116,7 @@ def report_data_from_portfolio(
     *,
     owned: Sequence[OwnedCommitment] = (),
     plan_id: str | None = None,
+    plan_hash_hex: str | None = None,
     title: str = DEFAULT_TITLE,
     monte_carlo: MonteCarloSavings | Mapping[str, Any] | npt.ArrayLike | None = None,
     frontier: Frontier | Mapping[str, Any] | None = None,
@@ -140,7 +141,7 @@ def report_data_from_portfolio(
         Prices.
     owned
         Commitments already owned.
-    plan_id, title, monte_carlo, frontier, generated_at
+    plan_id, plan_hash_hex, title, monte_carlo, frontier, generated_at
         See :func:`commitopt.report.data.report_data_from_simulations`.
     compute_frontier
         Compute a scaled frontier when none is given.
@@ -174,6 +175,7 @@ def report_data_from_portfolio(
         frontier_usage=usage if compute_frontier else None,
         title=title,
         plan_id=plan_id,
+        plan_hash_hex=plan_hash_hex,
         generated_at=generated_at,
         optimizer=optimizer,
         warnings=(*warnings, *baseline.warnings, *with_plan.warnings),

@@ -417,7 +417,7 @@ def test_html_is_self_contained(page: str) -> None:
     assert 'id="figure-distribution"' in page and "no scenarios were run" in page
     header = page[: page.index('<p class="decision"')]
     for text in ("2024-01-20 00:00 UTC to 2024-02-10 00:00 UTC (504 hours)", "2017-11-12",
-                 "ec2instances.info", "2026-11-23 12:00 UTC", "Plan SHA-256"):  # fmt: skip
+                 "ec2instances.info", "2026-11-23 12:00 UTC", "Portfolio SHA-256"):  # fmt: skip
         assert text in header, text
 
 
@@ -428,6 +428,12 @@ def test_plan_hash_is_the_sha256_of_the_canonical_plan(
                            ensure_ascii=False, default=str)  # fmt: skip
     assert data.header.plan_hash == hashlib.sha256(canonical.encode()).hexdigest()
     assert data.header.plan_id == f"draft-{data.header.plan_hash[:8]}"
+    assert data.header.hash_of == "portfolio"
+    stored = build_report_data(
+        run, plan_id="plan-20261123-1", plan_hash_hex="ab" * 32, compute_frontier=False
+    )
+    assert (stored.header.plan_id, stored.header.hash_of) == ("plan-20261123-1", "plan")
+    assert "- **Plan SHA-256:** " + "ab" * 32 in render_markdown(stored)
 
 
 def test_no_credentials_in_any_format(
