@@ -130,7 +130,7 @@ def shift_purchases(
     )
 
 
-def _paths_monte_carlo(
+def forecast_savings(
     run: RecommendationRun,
     owned: Sequence[OwnedCommitment],
     catalog: PriceCatalog,
@@ -230,7 +230,7 @@ def run_review(
     current = proposed = None
     monte: MonteCarloSavings | None = None
     if run.purchases and options.n_paths > 0:
-        current, proposed, monte = _paths_monte_carlo(run, owned, catalog, options, say)
+        current, proposed, monte = forecast_savings(run, owned, catalog, options, say)
     fingerprints = {
         "usage": usage_fingerprint(run.usage),
         "usage_hours": int(run.usage["hour"].nunique()),

@@ -49,10 +49,12 @@ def _register() -> None:
     cli.add_command(recommend_command)
     cli.add_command(inventory)
     from commitopt.cli.config_command import config_command
+    from commitopt.cli.demo_command import demo_command
     from commitopt.cli.review_command import review_command
 
     cli.add_command(config_command)
     cli.add_command(review_command)
+    cli.add_command(demo_command)
     from commitopt.cli.plan_commands import approve_command, plans, reject_command
     from commitopt.cli.purchase_command import purchase_command
 
