@@ -45,6 +45,8 @@ DEFAULT_LEVELS: Final = np.linspace(0.0, 1.5, 31)
 """0 % to 150 % of the proposed commitments in steps of 5 %."""
 DEFAULT_KNEE_THRESHOLD: Final = 0.10
 """Least expected savings per extra USD of commitment up to the knee [USD/USD]."""
+CACHE_BYTES: Final = 1 << 30
+"""Keep the usage blocks between levels when they take at most this [bytes]."""
 COLUMNS: Final = (
     "level", "commitment_cost_usd", "expected_savings_usd", "p5_savings_usd", "p50_savings_usd",
     "p95_savings_usd", "expected_savings_pct", "expected_coverage", "expected_utilization",
@@ -213,7 +215,7 @@ def frontier(
     rows = []
     for number, level in enumerate(values, start=1):
         scaled = [_scaled(i, float(level)) if id(i) in proposed else i for i in instruments]
-        result = model.run(scaled)
+        result = model.run(scaled, cache_bytes=CACHE_BYTES)
         savings = result.paths["savings_usd"].to_numpy()
         p5, p50, p95 = np.percentile(savings, (5.0, 50.0, 95.0))
         means = result.paths.mean()

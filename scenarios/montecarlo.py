@@ -31,7 +31,7 @@ dropped.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
@@ -368,6 +368,7 @@ class MonteCarloModel:
     trend_t: FloatArray | None
     column_starts: IndexArray | None
     warnings: tuple[str, ...]
+    cache: dict[int, tuple[FloatArray, FloatArray]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -446,6 +447,7 @@ class MonteCarloModel:
         instruments: Sequence[Instrument] | None = None,
         *,
         progress: ProgressCallback | None = None,
+        cache_bytes: int = 0,
     ) -> MonteCarloResult:
         """Bill every path.
 
@@ -456,6 +458,9 @@ class MonteCarloModel:
             scope, term and account (e.g. scaled capacities); default: the model's own.
         progress
             Called with (distinct hours billed, total) after each block.
+        cache_bytes
+            Keep the materialised usage blocks for the next runs when they take at most this
+            much memory [bytes] (the frontier runs the same model many times).
         """
         insts = tuple(self.instruments if instruments is None else instruments)
         if len(insts) != len(self.instruments):
@@ -463,10 +468,9 @@ class MonteCarloModel:
         merge = self.merge
         n_unique = len(self.unique_rows)
         states = self.state_hours
-        capacity = np.zeros((len(insts), len(states)))  # per instrument and state [units]
-        price = np.zeros(
-            (len(insts), len(states))
-        )  # cost of one unit [USD], partial hours pro rata
+        # capacity [units] and cost of one unit [USD] (partial hours pro rata) per state
+        capacity = np.zeros((len(insts), len(states)))
+        price = np.zeros((len(insts), len(states)))
         for index, inst in enumerate(insts):
             if inst.capacity > 0:
                 capacity[index] = np.where(inst.active[states], inst.capacity, 0.0)
@@ -475,10 +479,17 @@ class MonteCarloModel:
         width = self.source_t.shape[0] + 3 * len(insts) + 8
         block_hours = max(1, min(n_unique, BLOCK_BYTES // (8 * width)))
         od = merge.od_rates
+        keep = 8 * n_unique * merge.n_columns <= cache_bytes
         for first in range(0, n_unique, block_hours):
             chosen = slice(first, min(first + block_hours, n_unique))
-            usage = self._block(chosen)
-            per_hour[0, chosen] = od @ usage
+            if first in self.cache:
+                cached, per_hour[0, chosen] = self.cache[first]
+                usage = cached.copy()  # the engine consumes it
+            else:
+                usage = self._block(chosen)
+                per_hour[0, chosen] = od @ usage
+                if keep:
+                    self.cache[first] = (usage.copy(), per_hour[0, chosen].copy())
             state = self.state_of_hour[self.unique_hours[chosen]]
             if len(states) == 1:
                 start = np.repeat(capacity, len(state), axis=1)

@@ -82,7 +82,7 @@ def path_cases(draw: st.DrawFn) -> tuple[UsagePaths, list[OwnedCommitment], bool
     source = np.array(
         [[draw(quantity) for _ in range(len(KEYS))] for _ in range(n_rows)], dtype=np.float64
     )
-    n_paths = draw(st.integers(1, 4))
+    n_paths = draw(st.integers(1, 3))
     rows = np.array(
         [[draw(st.integers(0, n_rows - 1)) for _ in range(n_hours)] for _ in range(n_paths)],
         dtype=np.int32,
@@ -113,7 +113,7 @@ def path_cases(draw: st.DrawFn) -> tuple[UsagePaths, list[OwnedCommitment], bool
     return paths, items, draw(st.booleans()), draw(st.booleans())
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(path_cases())
 def test_every_path_equals_its_unreduced_simulation(
     case: tuple[UsagePaths, list[OwnedCommitment], bool, bool],
