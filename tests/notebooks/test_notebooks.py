@@ -1,4 +1,4 @@
-"""The notebooks run top to bottom on the embedded data (nbclient), and are stored without outputs."""
+"""The notebooks run top to bottom on the embedded data (nbclient); stored without outputs."""
 
 from __future__ import annotations
 
