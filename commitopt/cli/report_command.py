@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +15,22 @@ from commitopt.catalogs import resolve_catalog
 from commitopt.cli.options import catalog_options
 from commitopt.cli.recommend_command import parse_lookback_days
 from commitopt.cli.usage_commands import workspace_option
+from commitopt.plans import load_plan
 from commitopt.recommend import recommend
 from commitopt.report import REPORT_FORMATS, build_report_data, write_report
 from commitopt.report.data import DEFAULT_TITLE, ReportData
 from commitopt.report.sources import load_plan_json, plan_window, report_data_from_portfolio
 from commitopt.workspace import Workspace
 from optimizer.policy import Policy
+from pricing.atomic import atomic_output_path
 from pricing.errors import CommitoptInputError
 from pricing.inventory import read_portfolio_json
 from pricing.readers.cur_rates import read_cur_rates
 from usage.readers import detect_format, read_usage
 from usage.synthetic import demo_usage
+
+PLAN_ID = re.compile(r"plan-\d{8}-\d+")
+"""A stored plan's id (``commitopt plans``), as opposed to a plan file."""
 
 SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".json": "json", ".csv": "csv"}
 
@@ -34,11 +41,14 @@ Examples:
   commitopt recommend --usage cur.parquet --format json --out plan.json
   commitopt report plan.json --usage cur.parquet --out report.html
   commitopt report plan.json --inventory owned.json --format md --out report.md
+  commitopt report plan-20261123-1 --out review.html
   commitopt report plan.json --scenarios mc.json --frontier frontier.json --out report.html
 \b
-PLAN is a portfolio JSON (what `recommend --format json` writes); it is billed again over its
-own period of the usage (--usage files, else the workspace's usage), with the owned commitments
-only and with the purchases. --demo recommends on the synthetic demo history in-process.
+PLAN is a portfolio JSON (what `recommend --format json` writes) or a stored plan's id
+(`commitopt plans`); it is billed again over its own period of the usage (--usage files, else
+the workspace's usage), with the owned commitments only and with the purchases. A stored plan's
+own HTML report (the one approvers saw, e.g. from `review`) is written as stored unless other
+inputs are given. --demo recommends on the synthetic demo history in-process.
 The HTML opens offline: inline CSS and SVG charts, no script, no URL. --format defaults to the
 --out file's extension. --scenarios: JSON {"savings_usd": [...], "effective_savings_rate": [...],
 "horizon": "...", "description": "..."}; --frontier: JSON {"levels": [...],
@@ -142,7 +152,24 @@ def report_command(
     monte_carlo = _read_extra(scenarios_file, "--scenarios")
     frontier = _read_extra(frontier_file, "--frontier")
     days = parse_lookback_days(lookback) if lookback is not None else None
-    if demo:
+    if plan is not None and not plan.exists() and PLAN_ID.fullmatch(str(plan)):
+        with Workspace.open(workspace, read_only=True) as store:
+            record = load_plan(store, str(plan))
+        reuse = fmt == "html" and record.report is not None and record.report_intact
+        if reuse and not (usage_files or inventory_files or lookback or scenarios_file
+                          or frontier_file):  # fmt: skip
+            assert record.report is not None
+            with atomic_output_path(target) as temporary:
+                temporary.write_bytes(record.report)
+            click.echo(str(target))
+            return
+        with tempfile.TemporaryDirectory() as folder:
+            stored = Path(folder) / f"{record.plan_id}.json"
+            stored.write_text(record.plan_json, encoding="utf-8")
+            data = _plan_report(stored, usage_files, inventory_files, days, workspace,
+                                catalog_paths, no_embedded, title, monte_carlo, frontier,
+                                no_frontier, record.plan_id, record.sha256)  # fmt: skip
+    elif demo:
         data = _demo_report(catalog_paths, no_embedded, title, monte_carlo, frontier, no_frontier)
     else:
         assert plan is not None
@@ -189,6 +216,8 @@ def _plan_report(
     monte_carlo: dict[str, Any] | None,
     frontier: dict[str, Any] | None,
     no_frontier: bool,
+    plan_id: str | None = None,
+    plan_hash_hex: str | None = None,
 ) -> ReportData:
     """A portfolio JSON file billed again over its period of the usage."""
     payload = load_plan_json(plan)
@@ -218,7 +247,8 @@ def _plan_report(
         window,
         catalog,
         owned=owned,
-        plan_id=plan.stem,
+        plan_id=plan_id or plan.stem,
+        plan_hash_hex=plan_hash_hex,
         title=title,
         monte_carlo=monte_carlo,
         frontier=frontier,
