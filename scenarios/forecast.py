@@ -695,6 +695,11 @@ def forecast_paths(
 ) -> UsagePaths:
     """Sampled future usage paths from a lookback: :func:`forecast` with its default model.
 
+    The paths share one projected trend: they sample the week-to-week variation around it, not
+    the error of the trend itself, so their P5–P95 ranges are narrower than what happens
+    (``docs/benchmarks.md``, "Forecast"). ``forecast(..., trend_levels=TREND_LEVELS).paths``
+    samples that error too, at ``TREND_LEVELS`` times the source rows.
+
     Parameters
     ----------
     usage
