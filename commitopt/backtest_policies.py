@@ -26,6 +26,7 @@ from functools import partial
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from commitopt.recommend import RecommendOptions, recommend
@@ -63,6 +64,12 @@ DEFAULT_LADDER_FRACTION: Final = 1.0
 
 DEFAULT_PLAN_MONTHS: Final = 12
 """Months the ladder plans ahead on its forecast at each review (one 1-year term) [months]."""
+
+DEFAULT_MAX_TREND_RATIO: Final = 1.0
+"""Cap on the ladder's forecast trend, a multiple of the lookback's highest weekly level [1]."""
+
+DEFAULT_MIN_TREND_T: Final = 3.0
+"""Least t-statistic of a key's weekly-level slope for the ladder to follow its trend [1]."""
 
 HOURS_PER_MONTH: Final = 730
 """Hours of an average month [h]."""
@@ -185,6 +192,16 @@ class OursLadder:
         Share of the increment bought at each review [0–1].
     plan_months
         Months planned ahead on the forecast; ``None`` to plan on the lookback.
+    max_trend_ratio
+        The forecast trend never exceeds this multiple of a key's highest weekly level in the
+        lookback. 1 (the default) plans for decline but never for growth not yet seen: a ladder
+        buys growth at the next reviews anyway, and growth that stops (the end of a migration
+        ramp) would otherwise be bought ahead and wasted.
+    min_trend_t
+        A key's trend is followed only when its least-squares slope over the weekly levels is
+        at least this many standard errors from zero (:func:`clear_trend`); other keys repeat
+        their lookback weeks unscaled (a batch fleet's random weekly levels give slopes that,
+        extrapolated over a year, move its steady base by half).
     options
         How to solve; its ``lookback_days`` is replaced.
     """
@@ -192,6 +209,8 @@ class OursLadder:
     policy: Policy = PURCHASE_POLICY
     fraction: float = DEFAULT_LADDER_FRACTION
     plan_months: int | None = DEFAULT_PLAN_MONTHS
+    max_trend_ratio: float = DEFAULT_MAX_TREND_RATIO
+    min_trend_t: float = DEFAULT_MIN_TREND_T
     options: RecommendOptions = field(default_factory=RecommendOptions)
 
     def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
@@ -214,14 +233,48 @@ class OursLadder:
         """Tranche 0 of a monthly ladder optimized on the forecast of the coming months."""
         months = int(self.plan_months or 1)
         horizon = round(months * HOURS_PER_MONTH)
-        future = forecast(review.usage, horizon_hours=horizon, n_paths=1, start=review.at)
+        future = forecast(
+            review.usage,
+            horizon_hours=horizon,
+            n_paths=1,
+            start=review.at,
+            max_trend_ratio=self.max_trend_ratio,
+        )
         path = future.paths.path(0)
+        flat = ~clear_trend(review.usage, future.model.blocks, self.min_trend_t)
+        if flat.any():
+            # keys without a clear trend: the lookback's own weeks, not scaled by a noisy line
+            lookback = review.usage.quantity[-future.model.blocks * HOURS_PER_WEEK :]
+            copied = lookback[future.paths.source_row[0]]
+            quantity = path.quantity.copy()
+            quantity[:, flat] = copied[:, flat]
+            path = UsageMatrix(path.hours, path.keys, quantity, path.daily_granular)
         policy = replace(self.policy, ladder_tranches=max(months_starts_count(path.hours), 1))
         options = replace(self.options, lookback_days=horizon / 24.0 + 1.0)
         frame = path.to_frame(keep_zeros=True)
         bought = _recommended(frame, review.catalog, policy, review.active_owned(), options)
         start = review.at.to_pydatetime()
         return tuple(p for p in bought if p.start == start)
+
+
+def clear_trend(usage: UsageMatrix, weeks: int, min_t: float) -> npt.NDArray[np.bool_]:
+    """Whether each key's weekly level has a clear linear trend over the last ``weeks`` weeks.
+
+    The least-squares slope of the weekly mean levels against the week number, divided by its
+    standard error, is at least ``min_t`` in absolute value (an exact line counts as clear).
+    """
+    n_keys = usage.quantity.shape[1]
+    if weeks < 3:
+        return np.zeros(n_keys, dtype=bool)
+    recent = usage.quantity[-weeks * HOURS_PER_WEEK :]
+    levels = recent.reshape(weeks, HOURS_PER_WEEK, n_keys).mean(axis=1)
+    centred = np.arange(weeks, dtype=np.float64) - (weeks - 1) / 2.0
+    spread = float(centred @ centred)
+    slope = centred @ levels / spread
+    residual = levels - levels.mean(axis=0) - np.outer(centred, slope)
+    error = np.sqrt((residual**2).sum(axis=0) / (weeks - 2) / spread)
+    tiny = 1e-12 * np.maximum(np.abs(levels).max(axis=0), 1.0)
+    return np.where(error > tiny, np.abs(slope) >= min_t * error, np.abs(slope) > tiny)
 
 
 def months_starts_count(hours: pd.DatetimeIndex) -> int:
@@ -348,6 +401,8 @@ def run_backtest(
 
 __all__ = [
     "DEFAULT_LADDER_FRACTION",
+    "DEFAULT_MAX_TREND_RATIO",
+    "DEFAULT_MIN_TREND_T",
     "DEFAULT_PLAN_MONTHS",
     "HINDSIGHT_TOLERANCE",
     "POLICY_NAMES",
@@ -355,6 +410,7 @@ __all__ = [
     "HindsightOptimum",
     "OursLadder",
     "OursOneShot",
+    "clear_trend",
     "months_starts_count",
     "run_backtest",
     "standard_policies",

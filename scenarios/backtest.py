@@ -733,6 +733,21 @@ def _slice(matrix: UsageMatrix, first: int, stop: int, *, used_keys_only: bool) 
     )
 
 
+def _whole_days(usage: pd.DataFrame) -> UsageMatrix:
+    """The usage table as a matrix over whole UTC days from its first day to its last.
+
+    Usage tables leave hours without usage out, so a fleet that runs in business hours would
+    otherwise seem to start at 08:00 and stop at 18:00.
+    """
+    if usage.empty:
+        return to_matrix(usage)
+    hours = pd.DatetimeIndex(usage["hour"])
+    hours = hours.tz_localize("UTC") if hours.tz is None else hours.tz_convert("UTC")
+    first = hours.min().floor("D")
+    stop = (hours.max() + _HOUR).ceil("D")
+    return to_matrix(usage, start=first, end=stop)
+
+
 def _check_window(
     matrix: UsageMatrix, start: pd.Timestamp, end: pd.Timestamp, lookback_days: float
 ) -> None:
@@ -824,7 +839,9 @@ def backtest(
     Parameters
     ----------
     usage
-        Hourly usage covering the window and ``lookback_days`` before it.
+        Hourly usage covering the window and ``lookback_days`` before it. A table is taken to
+        cover whole UTC days, from its first hour's day to its last hour's (hours without usage
+        are zeros).
     catalog
         Prices (on-demand of every key; RI and SP offerings the policies buy).
     policies
@@ -849,7 +866,7 @@ def backtest(
         For ``start >= end``, a window outside the data, a first lookback that starts before the
         data, a bad ``review_every``, a purchase that does not start at its review date.
     """
-    matrix = usage if isinstance(usage, UsageMatrix) else to_matrix(usage)
+    matrix = usage if isinstance(usage, UsageMatrix) else _whole_days(usage)
     first_hour, stop_hour = _utc_hour(start, "--from"), _utc_hour(end, "--to")
     _check_window(matrix, first_hour, stop_hour, lookback_days)
     dates = review_dates(first_hour, stop_hour, review_every)

@@ -15,6 +15,7 @@ from commitopt.backtest_policies import (
     OursLadder,
     OursOneShot,
     _scaled,
+    clear_trend,
     run_backtest,
     standard_policies,
 )
@@ -32,6 +33,7 @@ from scenarios.backtest import (
     savings_plan_purchase,
 )
 from usage.synthetic import decline, growth, steady_daily_cycle
+from usage.table import UsageMatrix
 
 START = "2024-01-01T00:00:00Z"
 HOURS = 24 * 92  # to 2024-04-02
@@ -144,3 +146,19 @@ def test_standard_policies_and_their_checks(catalog) -> None:  # type: ignore[no
     assert none_only.hindsight is not None and none_only.hindsight.savings_usd > 0
     assert list(none_only.table()["policy"]) == ["none", "hindsight"]
     assert np.isclose(none_only.table()["captured_pct"].iloc[-1], 100.0)
+
+
+def test_clear_trend_tells_a_line_from_noise() -> None:
+    weeks = 12
+    hours = pd.date_range("2024-01-01", periods=weeks * 168, freq="h", tz="UTC", unit="ns")
+    rng = np.random.default_rng(0)
+    line = 10.0 + 0.01 * np.arange(len(hours))  # +1.68 instances a week
+    noisy = 10.0 + rng.normal(0.0, 3.0, len(hours))  # no trend, weekly levels ±0.23
+    flat = np.full(len(hours), 4.0)
+    types = ["m4.large", "c4.large", "r4.large"]
+    keys = pd.DataFrame(
+        {"account_id": "", "region": "us-east-1", "instance_type": types,
+         "platform": "Linux/UNIX", "tenancy": "Shared"}
+    ).astype("string")  # fmt: skip
+    matrix = UsageMatrix(hours, keys, np.column_stack([line, noisy, flat]))
+    assert clear_trend(matrix, weeks, 3.0).tolist() == [True, False, False]

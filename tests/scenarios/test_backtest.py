@@ -275,3 +275,13 @@ def test_knee_rule_buys_a_fraction_of_the_gap(catalog) -> None:  # type: ignore[
     bought = [p.hourly_commitment_usd for p in result.outcomes["knee"].purchases]
     target = 0.7 * 10 * M4_LARGE_OD  # (1 - d) x the d-quantile of a flat 1 USD/h spend
     assert bought == pytest.approx([target / 2, target / 4], abs=0.001)
+
+
+def test_a_table_covers_whole_days(catalog) -> None:  # type: ignore[no-untyped-def]
+    usage = usage_table(24 * 40, 4.0)
+    business = usage.loc[usage["hour"].dt.hour.between(8, 17)]  # 08:00 to 17:00 only
+    result = backtest(business, catalog, {"none": NoPurchases()}, start="2024-01-31",
+                      end="2024-02-10", lookback_days=30)  # fmt: skip
+    totals = result.outcomes["none"].simulation.totals
+    assert totals.hours == 24 * 10
+    assert totals.on_demand_equivalent_usd == pytest.approx(4 * M4_LARGE_OD * 10 * 10)
