@@ -14,11 +14,10 @@ from commitopt.cli.output import emit_frame, format_option
 from commitopt.cli.progress import spinner
 from commitopt.cli.recommend_command import parse_lookback_days
 from commitopt.cli.usage_commands import workspace_option
-from commitopt.workspace import Workspace
+from commitopt.cli.usage_input import command_usage
 from pricing.catalog import PriceCatalog
 from pricing.errors import CommitoptInputError
 from scenarios.forecast import HOURS_PER_WEEK, MIN_WEEKS, TREND_LEVELS, forecast
-from usage.readers import read_usage
 from usage.synthetic import demo_usage
 from usage.table import UsageMatrix, to_matrix
 
@@ -146,18 +145,12 @@ def forecast_command(
         raise CommitoptInputError(f"--paths must be at least 1, not {n_paths}")
     horizon_hours = parse_horizon_hours(horizon)
     parse_lookback_days(lookback)
-    if demo:
-        frame = demo_usage(hours=24 * DEMO_DAYS)
-    elif usage_files:
-        frame, _report = read_usage(list(usage_files), "auto")
-    else:
-        with Workspace.open(workspace, read_only=True) as store:
-            frame = store.load_usage()
-    if frame.empty:
-        raise CommitoptInputError(
-            "no usage to forecast: pass --usage FILE, --demo, or import some with "
-            "`commitopt usage import`"
-        )
+    frame = command_usage(
+        usage_files,
+        workspace,
+        purpose="forecast",
+        demo=(lambda: demo_usage(hours=24 * DEMO_DAYS)) if demo else None,
+    )
     history = _lookback(to_matrix(frame), lookback)
     catalog = _catalog(catalog_paths, no_embedded)
     with spinner("Forecasting", enabled=output_format == "table"):

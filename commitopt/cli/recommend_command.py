@@ -15,14 +15,14 @@ from commitopt.cli.output import emit_frame, emit_mapping, format_option
 from commitopt.cli.policy_options import policy_from_options, policy_options
 from commitopt.cli.progress import live_status
 from commitopt.cli.usage_commands import workspace_option
+from commitopt.cli.usage_input import command_usage
 from commitopt.durations import parse_days as parse_lookback_days
 from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions, recommend
-from commitopt.workspace import Workspace
 from pricing.atomic import write_text_atomic
 from pricing.errors import CommitoptInputError
 from pricing.inventory import Inventory, read_portfolio_json
 from pricing.readers.cur_rates import read_cur_rates
-from usage.readers import detect_format, read_usage
+from usage.readers import detect_format
 from usage.synthetic import demo_usage
 
 SOLVER_NAMES = ("highs", "glop", "pdlp", "cbc", "scipy")
@@ -119,18 +119,9 @@ def recommend_command(
     if gap <= 0:
         raise CommitoptInputError(f"--gap must be above 0 %, not {gap}")
     days = parse_lookback_days(lookback)
-    if demo:
-        frame = demo_usage()
-    elif usage_files:
-        frame, _report = read_usage(list(usage_files), "auto")
-    else:
-        with Workspace.open(workspace, read_only=True) as store:
-            frame = store.load_usage()
-    if frame.empty:
-        raise CommitoptInputError(
-            "no usage to optimize: pass --usage FILE, --demo, or import some with "
-            "`commitopt usage import`"
-        )
+    frame = command_usage(
+        usage_files, workspace, purpose="optimize", demo=demo_usage if demo else None
+    )
     owned = [read_portfolio_json(path) for path in inventory_files]
     inventory = Inventory(
         tuple(c for part in owned for c in part.commitments), as_of=pd.Timestamp.now(tz="UTC")

@@ -15,6 +15,7 @@ from commitopt.catalogs import resolve_catalog
 from commitopt.cli.options import catalog_options
 from commitopt.cli.recommend_command import parse_lookback_days
 from commitopt.cli.usage_commands import workspace_option
+from commitopt.cli.usage_input import command_usage
 from commitopt.plans import load_plan
 from commitopt.recommend import recommend
 from commitopt.report import REPORT_FORMATS, build_report_data, write_report
@@ -26,7 +27,7 @@ from pricing.atomic import atomic_output_path
 from pricing.errors import CommitoptInputError
 from pricing.inventory import read_portfolio_json
 from pricing.readers.cur_rates import read_cur_rates
-from usage.readers import detect_format, read_usage
+from usage.readers import detect_format
 from usage.synthetic import demo_usage
 
 PLAN_ID = re.compile(r"plan-\d{8}-\d+")
@@ -221,16 +222,7 @@ def _plan_report(
 ) -> ReportData:
     """A portfolio JSON file billed again over its period of the usage."""
     payload = load_plan_json(plan)
-    if usage_files:
-        frame, _report = read_usage(list(usage_files), "auto")
-    else:
-        with Workspace.open(workspace, read_only=True) as store:
-            frame = store.load_usage()
-    if frame.empty:
-        raise CommitoptInputError(
-            "no usage to bill the plan with: pass --usage FILE or import some with "
-            "`commitopt usage import`"
-        )
+    frame = command_usage(usage_files, workspace, purpose="bill the plan with", demo_option=False)
     window, warning = plan_window(frame, payload, lookback_days)
     period_start = pd.Timestamp(window["hour"].min()).to_pydatetime()
     purchases = read_portfolio_json(plan, default_start=period_start).commitments
