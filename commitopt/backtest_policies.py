@@ -65,9 +65,6 @@ DEFAULT_LADDER_FRACTION: Final = 1.0
 DEFAULT_PLAN_MONTHS: Final = 12
 """Months the ladder plans ahead on its forecast at each review (one 1-year term) [months]."""
 
-DEFAULT_MAX_TREND_RATIO: Final = 1.0
-"""Cap on the ladder's forecast trend, a multiple of the lookback's highest weekly level [1]."""
-
 DEFAULT_MIN_TREND_T: Final = 3.0
 """Least t-statistic of a key's weekly-level slope for the ladder to follow its trend [1]."""
 
@@ -192,11 +189,11 @@ class OursLadder:
         Share of the increment bought at each review [0–1].
     plan_months
         Months planned ahead on the forecast; ``None`` to plan on the lookback.
-    max_trend_ratio
-        The forecast trend never exceeds this multiple of a key's highest weekly level in the
-        lookback. 1 (the default) plans for decline but never for growth not yet seen: a ladder
-        buys growth at the next reviews anyway, and growth that stops (the end of a migration
-        ramp) would otherwise be bought ahead and wasted.
+    plan_growth
+        False (the default): a key's forecast never rises above its trend at the review date,
+        so declines are planned for but growth not yet seen is not (a ladder buys growth at the
+        next reviews anyway, and growth that stops, e.g. at the end of a migration ramp, would
+        otherwise be bought ahead and wasted). True: the forecast's own damped, capped trend.
     min_trend_t
         A key's trend is followed only when its least-squares slope over the weekly levels is
         at least this many standard errors from zero (:func:`clear_trend`); other keys repeat
@@ -209,7 +206,7 @@ class OursLadder:
     policy: Policy = PURCHASE_POLICY
     fraction: float = DEFAULT_LADDER_FRACTION
     plan_months: int | None = DEFAULT_PLAN_MONTHS
-    max_trend_ratio: float = DEFAULT_MAX_TREND_RATIO
+    plan_growth: bool = False
     min_trend_t: float = DEFAULT_MIN_TREND_T
     options: RecommendOptions = field(default_factory=RecommendOptions)
 
@@ -233,14 +230,14 @@ class OursLadder:
         """Tranche 0 of a monthly ladder optimized on the forecast of the coming months."""
         months = int(self.plan_months or 1)
         horizon = round(months * HOURS_PER_MONTH)
-        future = forecast(
-            review.usage,
-            horizon_hours=horizon,
-            n_paths=1,
-            start=review.at,
-            max_trend_ratio=self.max_trend_ratio,
-        )
+        future = forecast(review.usage, horizon_hours=horizon, n_paths=1, start=review.at)
         path = future.paths.path(0)
+        trend = future.paths.trend
+        if not self.plan_growth and trend is not None and len(trend):
+            today = trend[0]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                capped = np.where(trend > today, today / trend, 1.0)
+            path = UsageMatrix(path.hours, path.keys, path.quantity * capped, path.daily_granular)
         flat = ~clear_trend(review.usage, future.model.blocks, self.min_trend_t)
         if flat.any():
             # keys without a clear trend: the lookback's own weeks, not scaled by a noisy line
@@ -401,7 +398,6 @@ def run_backtest(
 
 __all__ = [
     "DEFAULT_LADDER_FRACTION",
-    "DEFAULT_MAX_TREND_RATIO",
     "DEFAULT_MIN_TREND_T",
     "DEFAULT_PLAN_MONTHS",
     "HINDSIGHT_TOLERANCE",
