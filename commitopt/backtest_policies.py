@@ -5,9 +5,10 @@
 
 - :class:`OursOneShot`: :func:`commitopt.recommend.recommend` on the lookback at the first review,
   nothing after.
-- :class:`OursLadder`: at every review, the increment on top of what is owned now (the owned
-  commitments passed to ``recommend``, as if they had covered the whole lookback), a
-  ``fraction`` of it bought.
+- :class:`OursLadder`: at every review, the increment on top of what is owned now: the optimizer
+  plans a monthly ladder on a 12-month forecast of the lookback (owned commitments with their
+  real expirations) and only its first step is bought, a ``fraction`` of it (a rolling
+  horizon); or, with ``plan_months=None``, ``recommend`` on the lookback itself.
 - :class:`HindsightOptimum`: the optimizer run on the window's realized usage, with monthly
   tranches (``Policy.ladder_tranches``) at the same dates as monthly reviews, and the same
   window accounting as the simulator (an offer is charged for its hours inside the window only,
