@@ -19,8 +19,8 @@ from commitopt.cli.output import emit_frame, emit_mapping, format_option
 from commitopt.cli.progress import progress_bar, spinner
 from commitopt.cli.recommend_command import parse_lookback_days
 from commitopt.cli.usage_commands import workspace_option
+from commitopt.cli.usage_input import command_usage
 from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions, lookback_window, recommend
-from commitopt.workspace import Workspace
 from optimizer.policy import Policy
 from pricing.catalog import PriceCatalog
 from pricing.errors import CommitoptInputError
@@ -29,7 +29,7 @@ from pricing.readers.cur_rates import read_cur_rates
 from scenarios.forecast import forecast_paths
 from scenarios.frontier import DEFAULT_KNEE_THRESHOLD, FrontierResult, frontier
 from scenarios.paths import UsagePaths
-from usage.readers import detect_format, read_usage
+from usage.readers import detect_format
 from usage.synthetic import demo_usage
 from usage.table import to_matrix
 
@@ -168,17 +168,7 @@ def frontier_command(
     levels = _levels(steps, max_level)
     days = parse_lookback_days(lookback)
     horizon_hours = parse_horizon_hours(horizon) if n_paths is not None else 0
-    if demo:
-        frame = demo_usage()
-    elif usage_files:
-        frame, _report = read_usage(list(usage_files), "auto")
-    else:
-        with Workspace.open(workspace, read_only=True) as store:
-            frame = store.load_usage()
-    if frame.empty:
-        raise CommitoptInputError(
-            "no usage: pass --usage FILE, --demo, or import some with `commitopt usage import`"
-        )
+    frame = command_usage(usage_files, workspace, purpose="bill", demo=demo_usage if demo else None)
     window = lookback_window(frame, days)
     people = output_format == "table"
     if n_paths is None:
