@@ -17,12 +17,12 @@ from commitopt.cli.output import emit_frame, format_option, frame_records
 from commitopt.cli.progress import progress_bar
 from commitopt.cli.recommend_command import parse_lookback_days
 from commitopt.cli.usage_commands import period_options, workspace_option
-from commitopt.workspace import Workspace
+from commitopt.cli.usage_input import command_usage
 from pricing.errors import CommitoptInputError
 from pricing.inventory import read_portfolio_json
 from pricing.readers.cur_rates import read_cur_rates
 from scenarios.backtest import BacktestResult
-from usage.readers import detect_format, read_usage
+from usage.readers import detect_format
 
 BACKTEST_EPILOG = f"""
 \b
@@ -134,16 +134,7 @@ def backtest_command(
     lookback_days = parse_lookback_days(lookback)
     if not 0.0 < ladder_fraction <= 1.0:
         raise CommitoptInputError(f"--ladder-fraction {ladder_fraction} must be in (0, 1]")
-    if usage_files:
-        frame, _report = read_usage(list(usage_files), "auto")
-    else:
-        with Workspace.open(workspace, read_only=True) as store:
-            frame = store.load_usage()
-    if frame.empty:
-        raise CommitoptInputError(
-            "no usage to backtest on: pass --usage FILE or import some with "
-            "`commitopt usage import`"
-        )
+    frame = command_usage(usage_files, workspace, purpose="backtest on", demo_option=False)
     window_start, window_end = _default_window(frame, start, end, lookback_days)
     owned = [c for path in inventory_files for c in read_portfolio_json(path).commitments]
     from_bill = (
