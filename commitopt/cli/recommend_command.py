@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,15 @@ from commitopt.cli.progress import live_status
 from commitopt.cli.usage_commands import workspace_option
 from commitopt.cli.usage_input import command_usage
 from commitopt.durations import parse_days as parse_lookback_days
-from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions, recommend
+from commitopt.plans import store_plan
+from commitopt.recommend import (
+    DEFAULT_LOOKBACK_DAYS,
+    RecommendationRun,
+    RecommendOptions,
+    recommend,
+)
+from commitopt.review import fingerprint, usage_fingerprint
+from commitopt.workspace import Workspace
 from pricing.atomic import write_text_atomic
 from pricing.errors import CommitoptInputError
 from pricing.inventory import Inventory, read_portfolio_json
@@ -36,6 +45,7 @@ Examples:
   commitopt recommend --instruments compute-sp --target-coverage 80
   commitopt recommend --custom-commitment compute-sp=12.5 --format json --out plan.json
   commitopt recommend --exact --export-model model.mps --solver highs
+  commitopt recommend --usage cur.parquet --save     # then: commitopt approve PLAN-ID ...
 \b
 Without --usage the workspace's usage is used; --demo uses a synthetic 60-day history.
 Percentages may be given as 80 or 0.8. Money figures come from billing the lookback with the
@@ -83,6 +93,10 @@ billing simulator (AWS's rules), with and without the purchases. Nothing is boug
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Also write the portfolio JSON there (atomically).",
 )  # fmt: skip
+@click.option(
+    "--save", is_flag=True,
+    help="Also store the recommendation in the workspace as a proposed plan (to approve).",
+)  # fmt: skip
 @workspace_option
 @catalog_options
 @format_option
@@ -100,6 +114,7 @@ def recommend_command(
     ri_size: str | None,
     show_explanations: bool,
     out: Path | None,
+    save: bool,
     workspace: Path | None,
     catalog_paths: tuple[Path, ...],
     no_embedded: bool,
@@ -155,6 +170,8 @@ def recommend_command(
     text = json.dumps(run.portfolio, indent=2, default=str)
     if out is not None:
         write_text_atomic(out, text + "\n")
+    if save:
+        _save_plan(run, json.loads(text), workspace, inventory_files)
     if output_format == "json":
         click.echo(text)
         return
@@ -181,3 +198,35 @@ def recommend_command(
         emit_frame(figures, "table", title="Why (utilization and break-even are shares of 1)")
         for row in run.explanations[["id", "explanation"]].itertuples(index=False):
             click.echo(f"{row.id}: {row.explanation}")
+
+
+def _save_plan(
+    run: RecommendationRun,
+    portfolio: dict[str, Any],
+    workspace: Path | None,
+    inventory_files: tuple[Path, ...],
+) -> None:
+    """Store the recommendation as a proposed plan (one transaction: the run and the plan)."""
+    if not run.purchases:
+        click.echo("commitopt: nothing to save: the recommendation buys nothing", err=True)
+        return
+    inputs: dict[str, Any] = {
+        "usage": usage_fingerprint(run.usage),
+        "usage_hours": int(run.usage["hour"].nunique()),
+        **{f"inventory_file:{p.name}": fingerprint(p.read_bytes()) for p in inventory_files},
+    }
+    started = datetime.now(UTC)
+    with Workspace.open(workspace) as store, store.transaction():
+        run_id = store.record_run(
+            "recommend",
+            parameters={"lookback_days": run.options.lookback_days},
+            inputs=inputs,
+            outcome={"purchases": len(run.purchases)},
+            started_at=started,
+        )
+        plan = store_plan(store, portfolio, source="recommend", inputs=inputs, run_id=run_id)
+    click.echo(
+        f"commitopt: saved as plan {plan.plan_id} (proposed); approve it with "
+        f"`commitopt approve {plan.plan_id} --approver NAME`",
+        err=True,
+    )

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from commitopt.plans import load_plan
+from commitopt.workspace import Workspace
 from pricing.embedded import load_embedded_catalog
 from tests.commitopt.conftest import RunCli
 
@@ -148,3 +150,19 @@ def test_solver_choice_and_export(run_cli: RunCli, flat_usage: Path, tmp_path: P
     plan = _recommend(run_cli, flat_usage, "--solver", "glop", "--export-model", str(model))
     assert plan["summary"]["optimizer"]["solver"] == "glop"
     assert "ROWS" in model.read_text()
+
+
+def test_save_stores_a_proposed_plan_to_approve(run_cli: RunCli, tmp_path: Path) -> None:
+    saved = run_cli("recommend", "--demo", "--save", "--format", "json")
+    assert saved.exit_code == 0, saved.stderr
+    payload = json.loads(saved.stdout)
+    assert "saved as plan plan-" in saved.stderr
+    plan_id = saved.stderr.split("saved as plan ")[1].split(" ")[0]
+    with Workspace.open(tmp_path / "commitopt.duckdb", read_only=True) as store:
+        plan = load_plan(store, plan_id)
+        assert store.runs()["kind"].tolist() == ["recommend"]
+    assert plan.document["source"] == "recommend"
+    assert [p["id"] for p in plan.document["purchases"]] == [p["id"] for p in payload["purchases"]]
+    assert plan.document["inputs"]["usage"].startswith("sha256:")
+    approved = run_cli("approve", plan_id, "--approver", "Ann Finance")
+    assert approved.exit_code == 0, approved.stderr
