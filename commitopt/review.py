@@ -25,17 +25,23 @@ import pandas as pd
 from commitopt.plans import PlanRecord, store_plan
 from commitopt.recommend import RecommendationRun, RecommendOptions, recommend
 from commitopt.report import build_report_data
+from commitopt.report.commitments import item_hourly_cost_usd
 from commitopt.report.data import ReportData
 from commitopt.report.formats import render_report
-from commitopt.report.inputs import MonteCarloSavings
+from commitopt.report.inputs import Frontier, MonteCarloSavings
 from commitopt.workspace import Workspace
 from optimizer.policy import Policy
 from pricing.catalog import PriceCatalog
 from pricing.inventory import OwnedCommitment
 from scenarios.forecast import forecast
+from scenarios.frontier import frontier
 from scenarios.montecarlo import MonteCarloResult, monte_carlo
+from scenarios.paths import UsagePaths
 
 Log = Callable[[str], None]
+
+FRONTIER_LEVELS = np.linspace(0.0, 1.5, 16)
+"""Shares of the purchases billed for the report's frontier (level 1 is the plan)."""
 
 TREND_LEVELS = 9
 """Per-path trend errors sampled by the forecast (9 levels: its P5–P95 range held 86 % of actual
@@ -140,11 +146,13 @@ def forecast_savings(
     catalog: PriceCatalog,
     options: ReviewOptions,
     log: Log,
-) -> tuple[MonteCarloResult, MonteCarloResult, MonteCarloSavings]:
-    """Owned alone and owned + purchases over sampled paths of the next ``horizon_hours``."""
+) -> tuple[MonteCarloResult, MonteCarloResult, MonteCarloSavings, Frontier]:
+    """Owned alone and owned + purchases over sampled paths of the next ``horizon_hours``, and
+    the frontier of the purchases over the same paths."""
     lookback = run.usage
     first_hour = pd.Timestamp(lookback["hour"].min())
     future_start = pd.Timestamp(lookback["hour"].max()) + pd.Timedelta(hours=1)
+    months = options.horizon_hours / (8760 / 12)
     log(
         f"forecasting {options.n_paths} usage paths of {options.horizon_hours:,} h from "
         f"{future_start:%Y-%m-%d}"
@@ -158,13 +166,14 @@ def forecast_savings(
         trend_levels=TREND_LEVELS,
     ).paths
     proposed = shift_purchases(run.purchases, future_start - first_hour)
+    log(f"billing the frontier over {options.n_paths} paths")
+    curve = forecast_frontier(paths, proposed, owned, catalog, horizon=f"{months:.0f} months")
     current = monte_carlo(paths, tuple(owned), catalog)
     with_plan = monte_carlo(paths, (*owned, *proposed), catalog)
     savings = (
         current.paths["actual_cost_usd"].to_numpy() - with_plan.paths["actual_cost_usd"].to_numpy()
     )
     esr = with_plan.paths["effective_savings_rate"].to_numpy(dtype=np.float64)
-    months = options.horizon_hours / (8760 / 12)
     summary = MonteCarloSavings(
         savings_usd=savings,
         effective_savings_rate=esr,
@@ -176,7 +185,41 @@ def forecast_savings(
             "with the owned commitments alone and with the purchases"
         ),
     )
-    return current, with_plan, summary
+    return current, with_plan, summary, curve
+
+
+def forecast_frontier(
+    paths: UsagePaths,
+    proposed: Sequence[OwnedCommitment],
+    owned: Sequence[OwnedCommitment],
+    catalog: PriceCatalog,
+    *,
+    horizon: str,
+) -> Frontier:
+    """The report's frontier: the purchases scaled 0–150 % and billed over every path.
+
+    Levels are the scaled purchases' cost per hour [USD/h]; savings are those of the purchases
+    on top of the owned commitments (the mean is exact; the P5 is shown only when nothing is
+    owned, where it is the P5 of the purchases' own savings).
+    """
+    curve = frontier(paths, tuple(proposed), catalog, owned=tuple(owned), levels=FRONTIER_LEVELS)
+    table = curve.table
+    hourly = sum(item_hourly_cost_usd(item) for item in proposed)
+    expected = table["expected_savings_usd"].to_numpy()
+    p5 = table["p5_savings_usd"].to_numpy() if not owned else None
+    return Frontier(
+        levels=table["level"].to_numpy() * hourly,
+        expected_savings=expected - expected[0],
+        p5_savings=None if p5 is None else p5 - p5[0],
+        knee_level=curve.knee_level * hourly,
+        recommended_level=hourly,
+        horizon=f"the next {horizon}",
+        source=(
+            f"the purchases scaled 0–{FRONTIER_LEVELS[-1]:g}× (RIs as fractional capacity) and "
+            f"billed over {paths.n_paths} forecast usage paths; knee: the last level at which "
+            "each step still returns at least 0.10 USD per USD of commitment"
+        ),
+    )
 
 
 def run_review(
@@ -235,8 +278,9 @@ def run_review(
         say(f"expiring: {item.kind} {item.id} on {item.end:%Y-%m-%d}")
     current = proposed = None
     monte: MonteCarloSavings | None = None
+    curve: Frontier | None = None
     if run.purchases and options.n_paths > 0:
-        current, proposed, monte = forecast_savings(run, owned, catalog, options, say)
+        current, proposed, monte, curve = forecast_savings(run, owned, catalog, options, say)
     fingerprints = {
         "usage": usage_fingerprint(run.usage),
         "usage_hours": int(run.usage["hour"].nunique()),
@@ -269,7 +313,7 @@ def run_review(
         return ReviewOutcome(run, None, run_id, expiring, None, None, None, None)
     say(f"{len(run.purchases)} purchases proposed; writing the report")
     data = build_report_data(
-        run, monte_carlo=monte, catalog=catalog, owned=tuple(owned),
+        run, monte_carlo=monte, frontier=curve, catalog=catalog, owned=tuple(owned),
         title=f"Purchase review of {started:%Y-%m-%d}",
     )  # fmt: skip
     report = render_report(data, options.report_format)

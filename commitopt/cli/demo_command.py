@@ -61,16 +61,16 @@ def demo_command(out: Path, n_paths: int, seed: int, output_format: str) -> None
     catalog = load_embedded_catalog()
     with spinner("Recommending on the demo history", enabled=interactive):
         run = recommend(usage, catalog, Policy())
-    monte = None
+    monte = curve = None
     if n_paths and run.purchases:
         with spinner(f"Billing the plan over {n_paths} forecast paths", enabled=interactive):
             options = ReviewOptions(n_paths=n_paths, seed=seed)
-            _current, _proposed, monte = forecast_savings(
+            _current, _proposed, monte, curve = forecast_savings(
                 run, (), catalog, options, lambda _line: None
             )
     with spinner("Writing the report", enabled=interactive):
         data = build_report_data(
-            run, monte_carlo=monte, catalog=catalog, owned=(), plan_id="demo",
+            run, monte_carlo=monte, frontier=curve, catalog=catalog, owned=(), plan_id="demo",
             title="Demo: commitment purchase plan",
         )  # fmt: skip
         written = write_report(data, out, "html")
