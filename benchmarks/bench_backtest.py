@@ -23,7 +23,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from pathlib import Path
 
 import pandas as pd
@@ -32,36 +32,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from archetypes import ARCHETYPES  # noqa: E402
+
 from commitopt.backtest_policies import (  # noqa: E402
     DEFAULT_LADDER_FRACTION,
     POLICY_NAMES,
     run_backtest,
 )
 from pricing.embedded import load_embedded_catalog  # noqa: E402
-from usage import synthetic  # noqa: E402
 
-START = "2024-01-01T00:00:00Z"
-HOURS = 15 * 730
 WINDOW = ("2024-04-01", "2025-04-01")
-
-ARCHETYPES: dict[str, Callable[[], pd.DataFrame]] = {
-    "steady_daily_cycle": lambda: synthetic.steady_daily_cycle(start=START, hours=HOURS),
-    "business_hours": lambda: synthetic.business_hours(start=START, hours=HOURS),
-    "growth": lambda: synthetic.growth(
-        start=START, hours=HOURS, base_instances=10.0, growth_instances_per_day=0.05
-    ),
-    "decline": lambda: synthetic.decline(
-        start=START, hours=HOURS, base_instances=40.0, decline_instances_per_day=0.06
-    ),
-    "family_migration": lambda: synthetic.family_migration(
-        start=START, hours=HOURS, ramp_start_hour=6 * 730, ramp_hours=3 * 730
-    ),
-    "spiky_batch": lambda: synthetic.spiky_batch(start=START, hours=HOURS),
-    "multi_region_mixed_platforms": lambda: synthetic.multi_region_mixed_platforms(
-        start=START, hours=HOURS
-    ),
-    "demo_usage": lambda: synthetic.demo_usage(start=START, hours=HOURS),
-}
 
 
 def main() -> None:

@@ -39,36 +39,15 @@ for folder in (ROOT, ROOT / "benchmarks"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+from archetypes import ARCHETYPES, HOURS, START  # noqa: E402
 from fleet import fleet  # noqa: E402
 
 from scenarios.forecast import TREND_LEVELS, Level, forecast  # noqa: E402
 from scenarios.forecast_backtest import backtest_forecast  # noqa: E402
-from usage import synthetic  # noqa: E402
 from usage.readers import read_usage  # noqa: E402
 from usage.table import UsageMatrix, to_matrix  # noqa: E402
 
-START = "2024-01-01T00:00:00Z"
-HOURS = 15 * 730
 REAL_CUR = ROOT / "tests/data/cur/wal_Oct2018-WorkshopCUR-ec2-trimmed.zstd.parquet"
-
-ARCHETYPES: dict[str, Callable[[], pd.DataFrame]] = {
-    "steady_daily_cycle": lambda: synthetic.steady_daily_cycle(start=START, hours=HOURS),
-    "business_hours": lambda: synthetic.business_hours(start=START, hours=HOURS),
-    "growth": lambda: synthetic.growth(
-        start=START, hours=HOURS, base_instances=10.0, growth_instances_per_day=0.05
-    ),
-    "decline": lambda: synthetic.decline(
-        start=START, hours=HOURS, base_instances=40.0, decline_instances_per_day=0.06
-    ),
-    "family_migration": lambda: synthetic.family_migration(
-        start=START, hours=HOURS, ramp_start_hour=6 * 730, ramp_hours=3 * 730
-    ),
-    "spiky_batch": lambda: synthetic.spiky_batch(start=START, hours=HOURS),
-    "multi_region_mixed_platforms": lambda: synthetic.multi_region_mixed_platforms(
-        start=START, hours=HOURS
-    ),
-    "demo_usage": lambda: synthetic.demo_usage(start=START, hours=HOURS),
-}
 
 
 def _percent(value: float) -> str:
