@@ -414,22 +414,7 @@ def _run_block(
 
     value = np.zeros_like(residual)
     for stage, left in zip(reversed(stages), reversed(leftovers), strict=True):
-        downstream = value[stage.columns]
-        binding = left > 0.0
-        if stage.single:
-            price = np.where(binding, (1.0 - downstream) / stage.ratios[:, None], 0.0)
-            value[stage.columns] = np.where(binding, downstream, 1.0)
-        else:
-            width = stage.columns.size
-            position = np.where(binding, np.arange(width)[:, None], width)
-            first = np.minimum.reduceat(position, stage.starts, axis=0)
-            is_binding = first < width
-            first = np.minimum(first, width - 1)
-            at_margin = np.take_along_axis(downstream, first, axis=0)
-            price = np.where(is_binding, (1.0 - at_margin) / stage.ratios[first], 0.0)
-            candidate = 1.0 - stage.ratios[:, None] * price[stage.segment]
-            value[stage.columns] = np.maximum(downstream, candidate)
-        price_out[stage.units, rows] = price
+        price_out[stage.units, rows] = _stage_prices(stage, left, value)
     return residual, value
 
 
@@ -545,6 +530,30 @@ def _forward_leftovers(
     return leftovers
 
 
+def _stage_prices(stage: _Stage, left: FloatArray, value: FloatArray) -> FloatArray:
+    """One stage of the reverse pass: the stage's unit prices (units × periods) from what it
+    left uncovered, and the values of its columns updated in ``value`` in place.
+
+    A unit's price is set by its first column (in greedy order) left uncovered: the value that
+    column would have downstream, per unit of capacity; a unit that covers all it meets is free.
+    """
+    downstream = value[stage.columns]
+    binding = left > 0.0
+    if stage.single:
+        value[stage.columns] = np.where(binding, downstream, 1.0)
+        return np.where(binding, (1.0 - downstream) / stage.ratios[:, None], 0.0)
+    width = stage.columns.size
+    position = np.where(binding, np.arange(width)[:, None], width)
+    first = np.minimum.reduceat(position, stage.starts, axis=0)
+    is_binding = first < width
+    first = np.minimum(first, width - 1)
+    at_margin = np.take_along_axis(downstream, first, axis=0)
+    price = np.where(is_binding, (1.0 - at_margin) / stage.ratios[first], 0.0)
+    candidate = 1.0 - stage.ratios[:, None] * price[stage.segment]
+    value[stage.columns] = np.maximum(downstream, candidate)
+    return price
+
+
 def _reverse_fixed(
     info: Structure,
     leftovers: list[FloatArray],
@@ -557,26 +566,12 @@ def _reverse_fixed(
     value = np.zeros(shape)
     prices = np.zeros((info.n_units, shape[1]))
     for index, (stage, left) in enumerate(zip(reversed(stages), reversed(leftovers), strict=True)):
-        downstream = value[stage.columns]
         if index == 0:
             price = last_price
             candidate = 1.0 - stage.ratios[:, None] * price[stage.segment]
-            value[stage.columns] = np.maximum(downstream, candidate)
-        elif stage.single:
-            binding = left > 0.0
-            price = np.where(binding, (1.0 - downstream) / stage.ratios[:, None], 0.0)
-            value[stage.columns] = np.where(binding, downstream, 1.0)
+            value[stage.columns] = np.maximum(value[stage.columns], candidate)
         else:
-            binding = left > 0.0
-            width = stage.columns.size
-            position = np.where(binding, np.arange(width)[:, None], width)
-            first = np.minimum.reduceat(position, stage.starts, axis=0)
-            is_binding = first < width
-            first = np.minimum(first, width - 1)
-            at_margin = np.take_along_axis(downstream, first, axis=0)
-            price = np.where(is_binding, (1.0 - at_margin) / stage.ratios[first], 0.0)
-            candidate = 1.0 - stage.ratios[:, None] * price[stage.segment]
-            value[stage.columns] = np.maximum(downstream, candidate)
+            price = _stage_prices(stage, left, value)
         prices[stage.units] = price
     return value, prices
 
