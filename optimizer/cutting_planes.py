@@ -55,6 +55,7 @@ difference stays inside the reported gap.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol
@@ -421,7 +422,10 @@ def period_groups(
             data = data / np.where(spread > 0, spread, 1.0)
             # k-means++ seeding is quadratic in k; random points seed the many-cluster runs.
             minit = "++" if k <= KMEANS_PLUS_PLUS else "points"
-            _, labels = kmeans2(data, k, seed=rng, minit=minit, iter=20)
+            with warnings.catch_warnings():
+                # an empty cluster is harmless: the labels are renumbered just below
+                warnings.filterwarnings("ignore", "One of the clusters is empty", UserWarning)
+                _, labels = kmeans2(data, k, seed=rng, minit=minit, iter=20)
         _, labels = np.unique(labels, return_inverse=True)
         groups[members] = next_group + labels
         next_group += int(labels.max()) + 1
