@@ -8,7 +8,9 @@ lookback; every policy buys 1-year No Upfront standard RIs / EC2 Instance SPs / 
 (:data:`commitopt.backtest_policies.PURCHASE_POLICY`). The hindsight optimum is the optimizer on
 the window's realized usage with 12 monthly tranches. Commitments running past the window's end
 are charged only for their hours inside it (the rest of the term is neither cost nor value), for
-every policy and for the hindsight alike.
+every policy and for the hindsight alike. For the archetypes with a planned migration
+(``archetypes.PLANS``) the policy ``ours-ladder+plans`` is added: the ladder that also knows the
+migration's plan (what to move, from when, over how long), as the team running it does.
 
 Usage::
 
@@ -32,10 +34,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from archetypes import ARCHETYPES  # noqa: E402
+from archetypes import ARCHETYPES, PLANS  # noqa: E402
 
 from commitopt.backtest_policies import (  # noqa: E402
     DEFAULT_LADDER_FRACTION,
+    PLANNED_LADDER,
     POLICY_NAMES,
     run_backtest,
 )
@@ -48,7 +51,7 @@ def main() -> None:
     """Run the backtests and print one table per archetype and a summary."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--archetypes", nargs="*", default=list(ARCHETYPES))
-    parser.add_argument("--policies", nargs="*", default=list(POLICY_NAMES))
+    parser.add_argument("--policies", nargs="*", default=[*POLICY_NAMES, PLANNED_LADDER])
     parser.add_argument("--ladder-fraction", type=float, default=DEFAULT_LADDER_FRACTION)
     parser.add_argument("--json", type=Path, default=None, help="write every row here")
     args = parser.parse_args()
@@ -58,14 +61,17 @@ def main() -> None:
     pd.set_option("display.max_columns", 20)
     for name in args.archetypes:
         usage = ARCHETYPES[name]()
+        plans = PLANS.get(name)
+        names = [p for p in args.policies if p != PLANNED_LADDER or plans is not None]
         began = time.perf_counter()
         result = run_backtest(
             usage,
             catalog,
-            args.policies,
+            names,
             start=WINDOW[0],
             end=WINDOW[1],
             ladder_fraction=args.ladder_fraction,
+            plans=plans,
         )
         seconds = time.perf_counter() - began
         table = result.table()

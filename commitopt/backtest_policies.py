@@ -8,7 +8,10 @@
 - :class:`OursLadder`: at every review, the increment on top of what is owned now: the optimizer
   plans a monthly ladder on a 12-month forecast of the lookback (owned commitments with their
   real expirations) and only its first step is bought, a ``fraction`` of it (a rolling
-  horizon); or, with ``plan_months=None``, ``recommend`` on the lookback itself.
+  horizon); or, with ``plan_months=None``, ``recommend`` on the lookback itself. Given a plan
+  of changes known in advance (a scenario: a migration that has not started yet, an exit), it
+  applies them to each review's forecast (:mod:`scenarios.known_changes`); in the standard
+  line-up that is the policy ``ours-ladder+plans``.
 - :class:`HindsightOptimum`: the optimizer run on the window's realized usage, with monthly
   tranches (``Policy.ladder_tranches``) at the same dates as monthly reviews, and the same
   window accounting as the simulator (an offer is charged for its hours inside the window only,
@@ -21,7 +24,7 @@ so that it is never beaten.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Final
@@ -52,6 +55,8 @@ from scenarios.backtest import (
     term_end,
 )
 from scenarios.forecast import HOURS_PER_WEEK, forecast
+from scenarios.known_changes import apply_known_changes, check_known_changes
+from scenarios.transforms import Scenario
 from usage.table import UsageMatrix
 
 PURCHASE_POLICY: Final = Policy()
@@ -82,6 +87,9 @@ POLICY_NAMES: Final = (
     "ours-ladder",
 )
 """Policies of :func:`standard_policies`, in display order."""
+
+PLANNED_LADDER: Final = "ours-ladder+plans"
+"""The ladder that also knows a plan of future changes; in the line-up when a plan is given."""
 
 
 def _recommended(
@@ -202,6 +210,9 @@ class OursLadder:
         extrapolated over a year, move its steady base by half).
     options
         How to solve; its ``lookback_days`` is replaced.
+    plans
+        Changes known in advance, applied to each review's forecast after the trend rules
+        above (:func:`scenarios.known_changes.apply_known_changes`); needs ``plan_months``.
     """
 
     policy: Policy = PURCHASE_POLICY
@@ -210,11 +221,14 @@ class OursLadder:
     plan_growth: bool = False
     min_trend_t: float = DEFAULT_MIN_TREND_T
     options: RecommendOptions = field(default_factory=RecommendOptions)
+    plans: Scenario | None = None
 
     def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
         """A fraction of the recommended increment, dated at the review."""
         if not 0.0 < self.fraction <= 1.0:
             raise BacktestError(f"ladder fraction {self.fraction} must be in (0, 1]")
+        if self.plans is not None and self.plan_months is None:
+            raise BacktestError("a ladder with plans plans on a forecast: give plan_months")
         if review.usage.total_instance_hours <= 0:
             return ()
         if self.plan_months is None or len(review.usage.hours) < 2 * HOURS_PER_WEEK:
@@ -247,10 +261,13 @@ class OursLadder:
             quantity = path.quantity.copy()
             quantity[:, flat] = copied[:, flat]
             path = UsageMatrix(path.hours, path.keys, quantity, path.daily_granular)
+        catalog = review.catalog
+        if self.plans is not None:
+            (path, catalog), _ = apply_known_changes(path, self.plans, catalog)
         policy = replace(self.policy, ladder_tranches=max(months_starts_count(path.hours), 1))
         options = replace(self.options, lookback_days=horizon / 24.0 + 1.0)
         frame = path.to_frame(keep_zeros=True)
-        bought = _recommended(frame, review.catalog, policy, review.active_owned(), options)
+        bought = _recommended(frame, catalog, policy, review.active_owned(), options)
         start = review.at.to_pydatetime()
         return tuple(p for p in bought if p.start == start)
 
@@ -321,13 +338,18 @@ def standard_policies(
     *,
     policy: Policy = PURCHASE_POLICY,
     ladder_fraction: float = DEFAULT_LADDER_FRACTION,
+    plans: Scenario | None = None,
 ) -> dict[str, PurchasePolicy]:
     """The named policies, all buying ``policy``'s first term, payment option and RI class.
+
+    With ``plans``, :data:`PLANNED_LADDER` may be named (the ladder applying the plans to its
+    forecasts); without, naming it is an error.
 
     Raises
     ------
     BacktestError
-        For an unknown name (the message lists the known ones).
+        For an unknown name (the message lists the known ones), or the planned ladder without
+        plans.
     """
     term = policy.terms_years[0]
     payment = policy.payment_options[0]
@@ -339,18 +361,26 @@ def standard_policies(
             days, term_years=term, payment_option=payment, offering_class=offering_class
         )
 
-    builders: Mapping[str, Callable[[], PurchasePolicy]] = {
+    builders: dict[str, Callable[[], PurchasePolicy]] = {
         "none": NoPurchases,
         "knee": lambda: KneeRule(term_years=term, payment_option=payment),
         "ours-oneshot": lambda: OursOneShot(one_term),
         "ours-ladder": lambda: OursLadder(one_term, fraction=ladder_fraction),
         **{f"ce-{days}d": partial(ce_like, float(days)) for days in (7, 30, 60)},
     }
+    if plans is not None:
+        builders[PLANNED_LADDER] = lambda: OursLadder(
+            one_term, fraction=ladder_fraction, plans=plans
+        )
+    elif PLANNED_LADDER in names:
+        raise BacktestError(
+            f"policy {PLANNED_LADDER!r} needs the plans it knows in advance: give --plans FILE "
+            "(a scenario file of planned migrations, exits, new workloads)"
+        )
     unknown = [name for name in names if name not in builders]
     if unknown:
-        raise BacktestError(
-            f"unknown policy {', '.join(map(repr, unknown))}; use {', '.join(POLICY_NAMES)}"
-        )
+        known = ", ".join((*POLICY_NAMES, PLANNED_LADDER))
+        raise BacktestError(f"unknown policy {', '.join(map(repr, unknown))}; use {known}")
     return {name: builders[name]() for name in dict.fromkeys(names)}
 
 
@@ -366,23 +396,31 @@ def run_backtest(
     owned: Inventory | Sequence[OwnedCommitment] = (),
     policy: Policy = PURCHASE_POLICY,
     ladder_fraction: float = DEFAULT_LADDER_FRACTION,
+    plans: Scenario | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Backtest the named standard policies with the hindsight optimum as the ceiling.
 
-    Parameters are those of :func:`scenarios.backtest.backtest` and :func:`standard_policies`.
+    Parameters are those of :func:`scenarios.backtest.backtest` and :func:`standard_policies`;
+    with ``plans`` and the default names, :data:`PLANNED_LADDER` is added after
+    ``ours-ladder``. The plans are checked against the whole usage first.
 
     Raises
     ------
     pricing.errors.CommitoptInputError
-        For a bad window or lookback, an unknown policy name or a policy the optimizer rejects.
+        For a bad window or lookback, an unknown policy name, plans that name usage the history
+        does not have, or a policy the optimizer rejects.
     """
     policy.validate()
     if policy.ladder_tranches != 1:
         raise CommitoptInputError(
             "the backtest's purchase policy buys at each review: leave ladder_tranches at 1"
         )
-    policies = standard_policies(names, policy=policy, ladder_fraction=ladder_fraction)
+    if plans is not None:
+        check_known_changes(plans, usage, catalog)
+        if tuple(names) == POLICY_NAMES:
+            names = (*POLICY_NAMES, PLANNED_LADDER)
+    policies = standard_policies(names, policy=policy, ladder_fraction=ladder_fraction, plans=plans)
     return backtest(
         usage,
         catalog,
@@ -402,6 +440,7 @@ __all__ = [
     "DEFAULT_MIN_TREND_T",
     "DEFAULT_PLAN_MONTHS",
     "HINDSIGHT_TOLERANCE",
+    "PLANNED_LADDER",
     "POLICY_NAMES",
     "PURCHASE_POLICY",
     "HindsightOptimum",

@@ -10,7 +10,12 @@ from typing import Any
 import click
 import pandas as pd
 
-from commitopt.backtest_policies import DEFAULT_LADDER_FRACTION, POLICY_NAMES, run_backtest
+from commitopt.backtest_policies import (
+    DEFAULT_LADDER_FRACTION,
+    PLANNED_LADDER,
+    POLICY_NAMES,
+    run_backtest,
+)
 from commitopt.catalogs import resolve_catalog
 from commitopt.cli.options import catalog_options, multi_option
 from commitopt.cli.output import emit_frame, format_option, frame_records
@@ -22,6 +27,7 @@ from pricing.errors import CommitoptInputError
 from pricing.inventory import read_portfolio_json
 from pricing.readers.cur_rates import read_cur_rates
 from scenarios.backtest import BacktestResult
+from scenarios.scenario_file import load_scenario
 from usage.readers import detect_format
 
 BACKTEST_EPILOG = f"""
@@ -30,11 +36,14 @@ Examples:
   commitopt backtest --usage usage-2024.parquet --from 2024-04-01 --to 2025-04-01
   commitopt backtest --usage cur/*.parquet --policy ours-ladder --policy ce-30d --format json
   commitopt backtest --inventory owned.json --review-every 3mo --lookback 60d --format csv
+  commitopt backtest --usage usage-2024.parquet --plans graviton-move.yaml
 \b
 Policies: {", ".join(POLICY_NAMES)} (default: all). ce-Nd buys Cost Explorer's best single
 instrument for an N-day lookback; knee buys half the gap to a Compute SP knee at an assumed 25 %
 discount; ours-oneshot is `commitopt recommend` at the first review; ours-ladder plans a monthly
-ladder on a 12-month forecast at every review and buys its first step. The hindsight row is the
+ladder on a 12-month forecast at every review and buys its first step; with --plans FILE (a
+scenario file of changes planned in advance: migrations, exits, new workloads) {PLANNED_LADDER}
+does the same on forecasts with those changes applied. The hindsight row is the
 optimizer run on the window's real usage (the ceiling); captured = savings / hindsight savings.
 Commitments running past --to are charged only for their hours inside the window, for every
 policy and the hindsight alike. Default window: from the first month start with a whole lookback
@@ -92,7 +101,14 @@ def _payload(result: BacktestResult) -> dict[str, Any]:
     help="Portfolio JSON of commitments owned at --from (repeatable).",
 )
 @multi_option("--policy", "policies", help_text=f"Policies to compare [default: all]: "
-              f"{', '.join(POLICY_NAMES)}.")  # fmt: skip
+              f"{', '.join(POLICY_NAMES)}, {PLANNED_LADDER} (with --plans).")  # fmt: skip
+@click.option(
+    "--plans",
+    "plans_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Scenario file (YAML/JSON) of changes known in advance; adds {PLANNED_LADDER}.",
+)
 @period_options
 @click.option(
     "--review-every", default="1mo", show_default=True, help="Review interval: 1mo, 3mo, 2w, 14d."
@@ -115,6 +131,7 @@ def backtest_command(
     usage_files: tuple[str, ...],
     inventory_files: tuple[Path, ...],
     policies: tuple[str, ...],
+    plans_file: Path | None,
     start: datetime | None,
     end: datetime | None,
     review_every: str,
@@ -134,6 +151,7 @@ def backtest_command(
     lookback_days = parse_lookback_days(lookback)
     if not 0.0 < ladder_fraction <= 1.0:
         raise CommitoptInputError(f"--ladder-fraction {ladder_fraction} must be in (0, 1]")
+    plans = None if plans_file is None else load_scenario(plans_file)
     frame = command_usage(usage_files, workspace, purpose="backtest on", demo_option=False)
     window_start, window_end = _default_window(frame, start, end, lookback_days)
     owned = [c for path in inventory_files for c in read_portfolio_json(path).commitments]
@@ -154,6 +172,7 @@ def backtest_command(
             lookback_days=lookback_days,
             owned=owned,
             ladder_fraction=ladder_fraction,
+            plans=plans,
             progress=progress,
         )
     for note in result.notes:

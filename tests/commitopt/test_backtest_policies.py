@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from commitopt.backtest_policies import (
+    PLANNED_LADDER,
     PURCHASE_POLICY,
     HindsightOptimum,
     OursLadder,
@@ -32,6 +33,7 @@ from scenarios.backtest import (
     ri_purchases,
     savings_plan_purchase,
 )
+from scenarios.transforms import Growth, Scenario
 from usage.synthetic import decline, growth, steady_daily_cycle
 from usage.table import UsageMatrix
 
@@ -146,6 +148,28 @@ def test_standard_policies_and_their_checks(catalog) -> None:  # type: ignore[no
     assert none_only.hindsight is not None and none_only.hindsight.savings_usd > 0
     assert list(none_only.table()["policy"]) == ["none", "hindsight"]
     assert np.isclose(none_only.table()["captured_pct"].iloc[-1], 100.0)
+
+
+def test_the_planned_ladder_needs_plans_and_a_forecast(catalog) -> None:  # type: ignore[no-untyped-def]
+    plan = Scenario("plan", transforms=(Growth(5.0),))
+    with pytest.raises(BacktestError, match="needs the plans it knows in advance"):
+        standard_policies([PLANNED_LADDER])
+    planned = standard_policies([PLANNED_LADDER, "ours-ladder"], plans=plan)
+    assert list(planned) == [PLANNED_LADDER, "ours-ladder"]
+    assert isinstance(planned[PLANNED_LADDER], OursLadder)
+    assert planned[PLANNED_LADDER].plans == plan and planned["ours-ladder"].plans is None
+    ladder = OursLadder(plan_months=None, plans=plan)
+    with pytest.raises(BacktestError, match="give plan_months"):
+        backtest(fleet("growth"), catalog, {"x": ladder}, **ONE_REVIEW)
+    # with the default names the planned ladder joins the line-up after ours-ladder
+    result = run_backtest(fleet("growth"), catalog, plans=plan, **ONE_REVIEW)
+    assert list(result.table()["policy"])[-3:] == ["ours-ladder", PLANNED_LADDER, "hindsight"]
+    # planned growth on top of a growing fleet: the planned ladder commits at least as much
+    bought = {
+        name: sum(p.effective_hourly_usd or 0.0 for p in result.outcomes[name].purchases)
+        for name in ("ours-ladder", PLANNED_LADDER)
+    }
+    assert bought[PLANNED_LADDER] >= bought["ours-ladder"] > 0
 
 
 def test_clear_trend_tells_a_line_from_noise() -> None:

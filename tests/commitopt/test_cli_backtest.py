@@ -80,6 +80,8 @@ def test_csv_and_table_default_window(run_cli: RunCli, usage_file: Path) -> None
         (("--review-every", "monthly"), "is not a review interval"),
         (("--lookback", "soon"), "is not a duration"),
         (("--ladder-fraction", "0"), "must be in (0, 1]"),
+        (("--policy", "ours-ladder+plans"), "needs the plans it knows in advance"),
+        (("--plans", "missing.yaml"), "missing.yaml"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(
@@ -91,3 +93,70 @@ def test_bad_input_is_one_line_exit_2(
     errors = [line for line in result.stderr.splitlines() if line.startswith("commitopt: error")]
     assert len(errors) == 1 and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+PLAN_YAML = """\
+name: move to c5
+description: the m4 fleet moves to c5 in the second week of February
+transforms:
+  - migration:
+      from: {family: %s}
+      to: {family: c5}
+      share: 1
+      start: 2024-02-05
+      end: 2024-02-12
+"""
+
+
+def migrating_usage(path: Path) -> Path:
+    """Ten m4.large until 2024-02-05, then moving to c5.large over a week (units kept)."""
+    hours = pd.date_range("2024-01-01", periods=HOURS, freq="h", tz="UTC")
+    share = ((hours - pd.Timestamp("2024-02-05", tz="UTC")) / pd.Timedelta(days=7)).to_numpy()
+    moved = (10 * share.clip(0, 1)).round()
+    key = {"account_id": "111111111111", "region": "us-east-1", "platform": "Linux/UNIX",
+           "tenancy": "Shared"}  # fmt: skip
+    frames = [
+        pd.DataFrame({"hour": hours, "instance_type": kind, "quantity": count, **key})
+        for kind, count in (("m4.large", 10 - moved), ("c5.large", moved))
+    ]
+    pd.concat(frames).to_csv(path, index=False)
+    return path
+
+
+def test_plans_add_the_planned_ladder_which_sees_the_migration_coming(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    usage = migrating_usage(tmp_path / "usage.csv")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN_YAML % "m4")
+    result = run_cli(
+        "backtest", "--usage", str(usage), "--plans", str(plan), "--from", "2024-02-01",
+        "--to", "2024-03-01", "--lookback", "30d", "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    rows = {row["policy"]: row for row in payload["results"]}
+    assert list(rows)[-3:] == ["ours-ladder", "ours-ladder+plans", "hindsight"]
+    # the 30 days before February show a steady m4 fleet: the plain ladder covers it with
+    # m4-only commitments that go idle a week later; the planned one plans its year on c5
+    # (this one-month window then bills its first, migrating week on demand)
+    families = {
+        name: {p.get("instance_family") or p.get("instance_type", "").split(".")[0]
+               for p in purchases}
+        for name, purchases in payload["purchases"].items()
+    }  # fmt: skip
+    assert families["ours-ladder"] == {"m4"} and rows["ours-ladder"]["savings_usd"] < 0
+    assert families["ours-ladder+plans"] == {"c5"}
+    assert 0 < rows["ours-ladder+plans"]["savings_usd"] <= rows["hindsight"]["savings_usd"]
+
+
+def test_plans_naming_usage_that_never_occurs_are_one_line(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    usage = migrating_usage(tmp_path / "usage.csv")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN_YAML % "r4")
+    result = run_cli("backtest", "--usage", str(usage), "--plans", str(plan), "--lookback", "30d")
+    assert result.exit_code == 2
+    assert "family 'r4' is absent" in result.stderr and "plan.yaml" in result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
