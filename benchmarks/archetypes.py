@@ -24,6 +24,10 @@ HOURS: Final = 15 * 730
 MIGRATION_RAMP_HOURS: Final = (6 * 730, 3 * 730)
 """family_migration: the ramp starts 6 months into the data and lasts 3 months [h]."""
 
+UNDERWAY_RAMP_HOURS: Final = (2 * 730, 3 * 730)
+"""family_migration_underway: the ramp starts 2 months into the data (a third done at the
+first review of a window starting after 3 months) and lasts 3 months [h]."""
+
 DEMO_RAMP_HOURS: Final = (HOURS // 4, HOURS // 3)
 """demo_usage: its m4.xlarge -> c5.xlarge ramp in us-west-2, as ``synthetic.demo_usage`` sets it."""
 
@@ -49,6 +53,16 @@ ARCHETYPES: Final[dict[str, Callable[[], pd.DataFrame]]] = {
     "demo_usage": lambda: synthetic.demo_usage(start=START, hours=HOURS),
 }
 """Name -> generator of the archetype's canonical usage table."""
+
+MIGRATION_UNDER_WAY: Final[dict[str, Callable[[], pd.DataFrame]]] = {
+    "family_migration_underway": lambda: synthetic.family_migration(
+        start=START,
+        hours=HOURS,
+        ramp_start_hour=UNDERWAY_RAMP_HOURS[0],
+        ramp_hours=UNDERWAY_RAMP_HOURS[1],
+    ),
+}
+"""The backtest's extra case: the same migration, already under way when the window opens."""
 
 
 def _planned_migration(name: str, ramp: tuple[int, int], source: Selection) -> Scenario:

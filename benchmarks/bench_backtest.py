@@ -10,7 +10,9 @@ the window's realized usage with 12 monthly tranches. Commitments running past t
 are charged only for their hours inside it (the rest of the term is neither cost nor value), for
 every policy and for the hindsight alike. For the archetypes with a planned migration
 (``archetypes.PLANS``) the policy ``ours-ladder+plans`` is added: the ladder that also knows the
-migration's plan (what to move, from when, over how long), as the team running it does.
+migration's plan (what to move, from when, over how long), as the team running it does. An
+extra case, ``family_migration_underway``, has the same migration a third done at the first
+review, visible in the lookback.
 
 Usage::
 
@@ -34,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from archetypes import ARCHETYPES, PLANS  # noqa: E402
+from archetypes import ARCHETYPES, MIGRATION_UNDER_WAY, PLANS  # noqa: E402
 
 from commitopt.backtest_policies import (  # noqa: E402
     DEFAULT_LADDER_FRACTION,
@@ -50,7 +52,8 @@ WINDOW = ("2024-04-01", "2025-04-01")
 def main() -> None:
     """Run the backtests and print one table per archetype and a summary."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--archetypes", nargs="*", default=list(ARCHETYPES))
+    cases = {**ARCHETYPES, **MIGRATION_UNDER_WAY}
+    parser.add_argument("--archetypes", nargs="*", default=list(cases))
     parser.add_argument("--policies", nargs="*", default=[*POLICY_NAMES, PLANNED_LADDER])
     parser.add_argument("--ladder-fraction", type=float, default=DEFAULT_LADDER_FRACTION)
     parser.add_argument("--json", type=Path, default=None, help="write every row here")
@@ -60,7 +63,7 @@ def main() -> None:
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
     for name in args.archetypes:
-        usage = ARCHETYPES[name]()
+        usage = cases[name]()
         plans = PLANS.get(name)
         names = [p for p in args.policies if p != PLANNED_LADDER or plans is not None]
         began = time.perf_counter()

@@ -37,6 +37,7 @@ from commitopt.recommend import RecommendOptions, recommend
 from optimizer.policy import Policy
 from pricing.catalog import PriceCatalog
 from pricing.errors import CommitoptInputError
+from pricing.instance_types import normalization_factors
 from pricing.inventory import Inventory, OwnedCommitment
 from scenarios.backtest import (
     DEFAULT_LOOKBACK_DAYS,
@@ -59,6 +60,8 @@ from scenarios.known_changes import apply_known_changes, check_known_changes
 from scenarios.transforms import Scenario
 from usage.table import UsageMatrix
 
+FloatArray = npt.NDArray[np.float64]
+
 PURCHASE_POLICY: Final = Policy()
 """What every policy of the standard line-up buys: 1-year No Upfront standard RIs and SPs."""
 
@@ -73,6 +76,9 @@ DEFAULT_PLAN_MONTHS: Final = 12
 
 DEFAULT_MIN_TREND_T: Final = 3.0
 """Least t-statistic of a key's weekly-level slope for the ladder to follow its trend [1]."""
+
+RECENT_WEEKS: Final = 6
+"""Last weeks in which the ladder looks for a decline that has just begun [weeks]."""
 
 HOURS_PER_MONTH: Final = 730
 """Hours of an average month [h]."""
@@ -261,6 +267,7 @@ class OursLadder:
             quantity = path.quantity.copy()
             quantity[:, flat] = copied[:, flat]
             path = UsageMatrix(path.hours, path.keys, quantity, path.daily_granular)
+        path = self._recent_moves(review, path, future.paths.source_row[0], future.model.blocks)
         catalog = review.catalog
         if self.plans is not None:
             (path, catalog), _ = apply_known_changes(path, self.plans, catalog)
@@ -271,6 +278,104 @@ class OursLadder:
         start = review.at.to_pydatetime()
         return tuple(p for p in bought if p.start == start)
 
+    def _recent_moves(
+        self, review: Review, path: UsageMatrix, source_row: npt.NDArray[np.intp], blocks: int
+    ) -> UsageMatrix:
+        """Follow falls that have just begun, and the rises that replace them (a migration).
+
+        A fall is a clear least-squares decline of a key's weekly levels over the last
+        :data:`RECENT_WEEKS` weeks: a migration or a shutdown under way. The forecast's robust
+        trend over the whole lookback still sees the flat weeks before it, so the fleet would be
+        committed to at its old level; instead the path is lowered to the recent line, down to
+        zero. A key with a clear recent rise in the same account, region, platform and tenancy
+        as a falling key is where that usage goes: its path is set to its recent level and
+        rises along its line by at most the normalized units the falling keys lose, so the
+        group's total stays at today's (growth of other keys is still not planned ahead). The
+        paths keep the sampled weekly shape: each hour is its source hour scaled by the target
+        level over its source week's level (flat where the source week had no usage).
+        """
+        line = weekly_line(review.usage, min(RECENT_WEEKS, blocks), self.min_trend_t)
+        falling = np.flatnonzero(line.clear & (line.slope < 0))
+        if falling.size == 0:
+            return path
+        groups = review.usage.keys.loc[:, ["account_id", "region", "platform", "tenancy"]]
+        group = groups.astype(str).agg("|".join, axis=1).to_numpy()
+        rising = np.flatnonzero(line.clear & (line.slope > 0) & np.isin(group, group[falling]))
+        moving = np.concatenate([falling, rising])
+        lookback = review.usage.quantity[-blocks * HOURS_PER_WEEK :, moving]
+        week_levels = lookback.reshape(blocks, HOURS_PER_WEEK, moving.size).mean(axis=1)
+        source_levels = week_levels[source_row // HOURS_PER_WEEK]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # a source week without usage (before a rise began) gives a flat shape
+            shape = np.where(source_levels > 0, lookback[source_row] / source_levels, 1.0)
+        weeks_ahead = (np.arange(len(path.hours), dtype=np.float64) + 0.5) / HOURS_PER_WEEK
+        start = line.end_level[moving]
+        level = np.maximum(start + np.outer(weeks_ahead, line.slope[moving]), 0.0)
+        n_fall = falling.size
+        if rising.size:
+            units = normalization_factors(review.usage.keys["instance_type"].iloc[moving])
+            lost = (np.maximum(start - level, 0.0) * units)[:, :n_fall]
+            gained = (np.maximum(level - start, 0.0) * units)[:, n_fall:]
+            codes, members = np.unique(group[moving], return_inverse=True)
+            lost_by_group = np.zeros((len(path.hours), codes.size))
+            gained_by_group = np.zeros_like(lost_by_group)
+            np.add.at(lost_by_group.T, members[:n_fall], lost.T)
+            np.add.at(gained_by_group.T, members[n_fall:], gained.T)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.minimum(
+                    np.where(gained_by_group > 0, lost_by_group / gained_by_group, 1.0), 1.0
+                )
+            rise = level[:, n_fall:] - start[n_fall:]
+            level[:, n_fall:] = start[n_fall:] + rise * share[:, members[n_fall:]]
+        quantity = path.quantity.copy()
+        target = shape * level
+        quantity[:, falling] = np.minimum(quantity[:, falling], target[:, :n_fall])
+        quantity[:, rising] = target[:, n_fall:]
+        return UsageMatrix(path.hours, path.keys, quantity, path.daily_granular)
+
+
+@dataclass(frozen=True)
+class WeeklyLine:
+    """A least-squares line through each key's weekly mean levels over the last weeks.
+
+    Attributes
+    ----------
+    slope
+        Change of the weekly level per week, per key [instances/week].
+    error
+        Standard error of ``slope`` [instances/week] (0 for an exact line).
+    end_level
+        The line's level at the end of the lookback [instances].
+    clear
+        Whether ``|slope|`` is at least the asked number of standard errors (an exact line
+        counts as clear when it is not flat).
+    """
+
+    slope: FloatArray
+    error: FloatArray
+    end_level: FloatArray
+    clear: npt.NDArray[np.bool_]
+
+
+def weekly_line(usage: UsageMatrix, weeks: int, min_t: float) -> WeeklyLine:
+    """Fit :class:`WeeklyLine` on the last ``weeks`` whole weeks (at least 3) of ``usage``."""
+    n_keys = usage.quantity.shape[1]
+    if weeks < 3 or len(usage.hours) < weeks * HOURS_PER_WEEK:
+        zeros = np.zeros(n_keys)
+        return WeeklyLine(zeros, zeros, zeros, np.zeros(n_keys, dtype=bool))
+    recent = usage.quantity[-weeks * HOURS_PER_WEEK :]
+    levels = recent.reshape(weeks, HOURS_PER_WEEK, n_keys).mean(axis=1)
+    centred = np.arange(weeks, dtype=np.float64) - (weeks - 1) / 2.0
+    spread = float(centred @ centred)
+    slope = centred @ levels / spread
+    mean = levels.mean(axis=0)
+    residual = levels - mean - np.outer(centred, slope)
+    error = np.sqrt((residual**2).sum(axis=0) / (weeks - 2) / spread)
+    tiny = 1e-12 * np.maximum(np.abs(levels).max(axis=0), 1.0)
+    clear = np.where(error > tiny, np.abs(slope) >= min_t * error, np.abs(slope) > tiny)
+    end_level = mean + slope * (centred[-1] + 0.5)
+    return WeeklyLine(slope, error, end_level, clear)
+
 
 def clear_trend(usage: UsageMatrix, weeks: int, min_t: float) -> npt.NDArray[np.bool_]:
     """Whether each key's weekly level has a clear linear trend over the last ``weeks`` weeks.
@@ -278,18 +383,7 @@ def clear_trend(usage: UsageMatrix, weeks: int, min_t: float) -> npt.NDArray[np.
     The least-squares slope of the weekly mean levels against the week number, divided by its
     standard error, is at least ``min_t`` in absolute value (an exact line counts as clear).
     """
-    n_keys = usage.quantity.shape[1]
-    if weeks < 3:
-        return np.zeros(n_keys, dtype=bool)
-    recent = usage.quantity[-weeks * HOURS_PER_WEEK :]
-    levels = recent.reshape(weeks, HOURS_PER_WEEK, n_keys).mean(axis=1)
-    centred = np.arange(weeks, dtype=np.float64) - (weeks - 1) / 2.0
-    spread = float(centred @ centred)
-    slope = centred @ levels / spread
-    residual = levels - levels.mean(axis=0) - np.outer(centred, slope)
-    error = np.sqrt((residual**2).sum(axis=0) / (weeks - 2) / spread)
-    tiny = 1e-12 * np.maximum(np.abs(levels).max(axis=0), 1.0)
-    return np.where(error > tiny, np.abs(slope) >= min_t * error, np.abs(slope) > tiny)
+    return weekly_line(usage, weeks, min_t).clear
 
 
 def months_starts_count(hours: pd.DatetimeIndex) -> int:
@@ -443,11 +537,14 @@ __all__ = [
     "PLANNED_LADDER",
     "POLICY_NAMES",
     "PURCHASE_POLICY",
+    "RECENT_WEEKS",
     "HindsightOptimum",
     "OursLadder",
     "OursOneShot",
+    "WeeklyLine",
     "clear_trend",
     "months_starts_count",
     "run_backtest",
     "standard_policies",
+    "weekly_line",
 ]

@@ -18,6 +18,7 @@ from commitopt.backtest_policies import (
     _scaled,
     clear_trend,
     run_backtest,
+    weekly_line,
     standard_policies,
 )
 from pricing.embedded import load_embedded_catalog
@@ -29,10 +30,12 @@ from scenarios.backtest import (
     KneeRule,
     NoPurchases,
     PurchasePolicy,
+    Review,
     backtest,
     ri_purchases,
     savings_plan_purchase,
 )
+from scenarios.forecast import forecast
 from scenarios.transforms import Growth, Scenario
 from usage.synthetic import decline, growth, steady_daily_cycle
 from usage.table import UsageMatrix
@@ -186,3 +189,64 @@ def test_clear_trend_tells_a_line_from_noise() -> None:
     ).astype("string")  # fmt: skip
     matrix = UsageMatrix(hours, keys, np.column_stack([line, noisy, flat]))
     assert clear_trend(matrix, weeks, 3.0).tolist() == [True, False, False]
+
+
+def test_a_fall_that_has_just_begun_is_followed_not_committed_to(catalog) -> None:  # type: ignore[no-untyped-def]
+    """20 m4.large for 9 weeks, then 2 fewer each week: at the review 3 weeks into the fall the
+    robust (Theil-Sen) trend of 12 weekly levels, mostly flat pairs, barely falls; the last 6
+    weeks' line reaches zero in 15 weeks, so a 1-year commitment to the fleet never pays off."""
+    hours = pd.date_range("2024-01-01", periods=13 * 168, freq="h", tz="UTC", unit="ns")
+    weeks = np.arange(len(hours)) / 168.0
+    level = np.where(weeks < 9, 20.0, 20.0 - 2.0 * (weeks - 9))
+    keys = pd.DataFrame(
+        {"account_id": ["111111111111"], "region": "us-east-1", "instance_type": "m4.large",
+         "platform": "Linux/UNIX", "tenancy": "Shared"}
+    ).astype("string")  # fmt: skip
+    falling = UsageMatrix(hours, keys, np.round(level)[:, None])
+    lookback = UsageMatrix(hours[: 12 * 168], keys, falling.quantity[: 12 * 168])
+    line = weekly_line(lookback, 6, 3.0)
+    # half flat, half falling: the line falls 1 a week from about 15, to zero in 15 weeks
+    assert line.clear[0] and line.slope[0] == pytest.approx(-1.0, abs=0.05)
+    assert line.end_level[0] == pytest.approx(15.0, abs=1.0)
+    steady = UsageMatrix(hours, keys, np.full((len(hours), 1), 20.0))
+    window = {"start": "2024-03-25", "end": "2024-04-01", "lookback_days": 84}
+    bought = {
+        name: backtest(usage.to_frame(), catalog, {"ladder": OursLadder()}, **window)
+        .outcomes["ladder"].purchases
+        for name, usage in (("falling", falling), ("steady", steady))
+    }  # fmt: skip
+    assert bought["steady"] and bought["falling"] == ()
+
+
+def test_a_migration_under_way_moves_the_forecast_with_it(catalog) -> None:  # type: ignore[no-untyped-def]
+    """24 m4.xlarge moving to c5.xlarge (same units) at 2 a week from week 8 of 12: the planned
+    path takes m4 down its recent line to zero and c5 up by what m4 loses, so the total stays
+    at today's; a c5 fleet growing alone would not be planned to grow."""
+    hours = pd.date_range("2024-01-01", periods=12 * 168, freq="h", tz="UTC", unit="ns")
+    weeks = np.arange(len(hours)) / 168.0
+    m4 = np.round(np.clip(24.0 - 2.0 * (weeks - 8), 0, 24))
+    keys = pd.DataFrame(
+        {"account_id": "111111111111", "region": "us-east-1",
+         "instance_type": ["c5.xlarge", "m4.xlarge"], "platform": "Linux/UNIX",
+         "tenancy": "Shared"}
+    ).astype("string")  # fmt: skip
+    usage = UsageMatrix(hours, keys, np.column_stack([24.0 - m4, m4]))
+    at = pd.Timestamp("2024-03-25", tz="UTC")
+    review = Review(at=at, number=0, usage=usage, owned=(), catalog=catalog, next_at=None)
+    future = forecast(usage, horizon_hours=24 * 7 * 20, n_paths=1, start=at)
+    path = future.paths.path(0)
+    moved = OursLadder()._recent_moves(
+        review, path, future.paths.source_row[0], future.model.blocks
+    )
+    weekly = moved.quantity.reshape(20, 168, 2).mean(axis=1)
+    assert weekly[0, 1] == pytest.approx(16.0, abs=1.5) and (weekly[12:, 1] == 0).all()
+    np.testing.assert_allclose(weekly.sum(axis=1), 24.0, rtol=0.06)
+    assert weekly[-1, 0] == pytest.approx(24.0, rel=0.06)
+    # without the falling fleet beside it, the rising c5 is not planned above its path
+    alone = UsageMatrix(hours, keys.iloc[:1].reset_index(drop=True), (24.0 - m4)[:, None])
+    solo = forecast(alone, horizon_hours=24 * 7 * 20, n_paths=1, start=at)
+    kept = OursLadder()._recent_moves(
+        replace(review, usage=alone), solo.paths.path(0), solo.paths.source_row[0],
+        solo.model.blocks,
+    )  # fmt: skip
+    np.testing.assert_array_equal(kept.quantity, solo.paths.path(0).quantity)
