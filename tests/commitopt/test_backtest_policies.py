@@ -18,8 +18,8 @@ from commitopt.backtest_policies import (
     _scaled,
     clear_trend,
     run_backtest,
-    weekly_line,
     standard_policies,
+    weekly_line,
 )
 from pricing.embedded import load_embedded_catalog
 from pricing.inventory import COMPUTE_SAVINGS_PLAN, OwnedCommitment

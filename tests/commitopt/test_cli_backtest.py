@@ -123,12 +123,18 @@ def migrating_usage(path: Path) -> Path:
     return path
 
 
+def plan_file(folder: Path, family: str) -> Path:
+    """PLAN_YAML moving ``family`` to c5, written to ``folder``."""
+    path = folder / "plan.yaml"
+    path.write_text(PLAN_YAML % family)
+    return path
+
+
 def test_plans_add_the_planned_ladder_which_sees_the_migration_coming(
     run_cli: RunCli, tmp_path: Path
 ) -> None:
     usage = migrating_usage(tmp_path / "usage.csv")
-    plan = tmp_path / "plan.yaml"
-    plan.write_text(PLAN_YAML % "m4")
+    plan = plan_file(tmp_path, "m4")
     result = run_cli(
         "backtest", "--usage", str(usage), "--plans", str(plan), "--from", "2024-02-01",
         "--to", "2024-03-01", "--lookback", "30d", "--format", "json",
@@ -150,12 +156,9 @@ def test_plans_add_the_planned_ladder_which_sees_the_migration_coming(
     assert 0 < rows["ours-ladder+plans"]["savings_usd"] <= rows["hindsight"]["savings_usd"]
 
 
-def test_plans_naming_usage_that_never_occurs_are_one_line(
-    run_cli: RunCli, tmp_path: Path
-) -> None:
+def test_plans_naming_usage_that_never_occurs_are_one_line(run_cli: RunCli, tmp_path: Path) -> None:
     usage = migrating_usage(tmp_path / "usage.csv")
-    plan = tmp_path / "plan.yaml"
-    plan.write_text(PLAN_YAML % "r4")
+    plan = plan_file(tmp_path, "r4")
     result = run_cli("backtest", "--usage", str(usage), "--plans", str(plan), "--lookback", "30d")
     assert result.exit_code == 2
     assert "family 'r4' is absent" in result.stderr and "plan.yaml" in result.stderr

@@ -56,7 +56,7 @@ def test_a_planned_migration_moves_the_forecast_from_its_dated_ramp(catalog) -> 
     frame = moved.to_frame(keep_zeros=True)
     by_type = frame.pivot_table(index="hour", columns="instance_type", values="quantity")
     # nothing moves before the ramp, everything after it; the other region is left alone
-    assert (by_type.loc[: "2024-07-14 23:00", "m4.xlarge"] == 10).all()
+    assert (by_type.loc[:"2024-07-14 23:00", "m4.xlarge"] == 10).all()
     assert (by_type.loc["2024-08-14 00:00":, "m4.xlarge"] == 0).all()
     assert (by_type.loc["2024-08-14 00:00":, "c5.xlarge"] == 10).all()
     assert (by_type["m4.large"] == 10).all()
