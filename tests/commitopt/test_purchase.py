@@ -198,22 +198,31 @@ def _crash_at(stage: str, number: int) -> object:
     return checkpoint
 
 
-def test_a_crash_between_lines_resumes_without_a_duplicate(
-    workspace: Workspace, plan: PlanRecord
-) -> None:
+def _run_until_crash(
+    workspace: Workspace, plan: PlanRecord, stage: str, number: int, *, bought: int = 0
+) -> StubbedClients:
+    """Execute ``plan`` with AWS answering every lookup and the first ``bought`` purchases, and
+    crash (KeyboardInterrupt) at ``stage`` of line ``number``; return the clients used."""
     clients = StubbedClients()
-    lines = plan.lines
-    for line in lines:
+    for line in plan.lines:
         expect_lookup(clients, line)
-    expect_purchase(clients, lines[0], plan.stored_sha256)
+    for line in plan.lines[:bought]:
+        expect_purchase(clients, line, plan.stored_sha256)
     with pytest.raises(KeyboardInterrupt):
         execute_plan(
             workspace,
             plan.plan_id,
             clients=clients,
-            checkpoint=_crash_at("after-record", 1),  # type: ignore[arg-type]
+            checkpoint=_crash_at(stage, number),  # type: ignore[arg-type]
         )
-    clients.assert_done()
+    return clients
+
+
+def test_a_crash_between_lines_resumes_without_a_duplicate(
+    workspace: Workspace, plan: PlanRecord
+) -> None:
+    lines = plan.lines
+    _run_until_crash(workspace, plan, "after-record", 1, bought=1).assert_done()
     state = plan_state(workspace, plan.plan_id)
     assert state.status == "partially-executed" and state.executed_lines == {1}
     resumed = StubbedClients()
@@ -248,18 +257,9 @@ def test_aws_refusing_the_second_line_then_resume(workspace: Workspace, plan: Pl
 def test_an_in_doubt_ri_line_is_settled_not_bought_twice(
     workspace: Workspace, plan: PlanRecord
 ) -> None:
-    clients = StubbedClients()
     lines = plan.lines
-    for line in lines:
-        expect_lookup(clients, line)
-    expect_purchase(clients, lines[0], plan.stored_sha256)
-    with pytest.raises(KeyboardInterrupt):  # AWS bought it; the answer was never recorded
-        execute_plan(
-            workspace,
-            plan.plan_id,
-            clients=clients,
-            checkpoint=_crash_at("after-call", 1),  # type: ignore[arg-type]
-        )
+    # AWS bought it; the answer was never recorded
+    _run_until_crash(workspace, plan, "after-call", 1, bought=1)
     assert _events(workspace, plan) == [(1, "submitted")]
     resumed = StubbedClients()
     resumed.stub("ec2", "us-east-1").add_response(
@@ -294,16 +294,7 @@ def test_an_in_doubt_ri_line_is_settled_not_bought_twice(
 def test_an_in_doubt_ri_line_that_bought_nothing_is_bought(
     workspace: Workspace, plan: PlanRecord
 ) -> None:
-    clients = StubbedClients()
-    for line in plan.lines:
-        expect_lookup(clients, line)
-    with pytest.raises(KeyboardInterrupt):
-        execute_plan(
-            workspace,
-            plan.plan_id,
-            clients=clients,
-            checkpoint=_crash_at("before-call", 1),  # type: ignore[arg-type]
-        )
+    _run_until_crash(workspace, plan, "before-call", 1)
     resumed = StubbedClients()
     resumed.stub("ec2", "us-east-1").add_response(
         "describe_reserved_instances", {"ReservedInstances": []}
@@ -314,16 +305,7 @@ def test_an_in_doubt_ri_line_that_bought_nothing_is_bought(
 
 
 def test_an_ambiguous_in_doubt_line_stops(workspace: Workspace, plan: PlanRecord) -> None:
-    clients = StubbedClients()
-    for line in plan.lines:
-        expect_lookup(clients, line)
-    with pytest.raises(KeyboardInterrupt):
-        execute_plan(
-            workspace,
-            plan.plan_id,
-            clients=clients,
-            checkpoint=_crash_at("before-call", 1),  # type: ignore[arg-type]
-        )
+    _run_until_crash(workspace, plan, "before-call", 1)
     resumed = StubbedClients()
     twins = [
         {"ReservedInstancesId": name, "InstanceCount": 2, "InstanceType": "c5.large",
@@ -341,19 +323,8 @@ def test_an_ambiguous_in_doubt_line_stops(workspace: Workspace, plan: PlanRecord
 def test_an_in_doubt_savings_plan_is_asked_for_again_with_its_token(
     workspace: Workspace, plan: PlanRecord
 ) -> None:
-    clients = StubbedClients()
     lines = plan.lines
-    for line in lines:
-        expect_lookup(clients, line)
-    for line in lines[:3]:
-        expect_purchase(clients, line, plan.stored_sha256)
-    with pytest.raises(KeyboardInterrupt):
-        execute_plan(
-            workspace,
-            plan.plan_id,
-            clients=clients,
-            checkpoint=_crash_at("after-call", 3),  # type: ignore[arg-type]
-        )
+    _run_until_crash(workspace, plan, "after-call", 3, bought=3)
     assert plan_state(workspace, plan.plan_id).executed_lines == {1, 2}
     resumed = StubbedClients()
     # same clientToken: AWS answers with the plan it already created
