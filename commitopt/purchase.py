@@ -199,9 +199,7 @@ class AwsCall:
 
 
 def _literal(value: Any) -> str:
-    if isinstance(value, datetime):
-        return repr(value.astimezone(UTC).isoformat().replace("+00:00", "Z"))
-    return repr(value)
+    return repr(_json_value(value))
 
 
 def _json_value(value: Any) -> Any:
