@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from pricing.errors import param
 from pricing.readers.aws_api import call_with_backoff, paginate
 from usage.demand_sql import CurColumns, classified_sql
 from usage.errors import UsageInputError
@@ -87,7 +88,7 @@ def _wait(
             raise UsageInputError(
                 f"Athena query {execution_id}",
                 f"still {state} after {timeout_s:.0f} s",
-                "narrow --from/--to or raise the timeout",
+                f"narrow the period ({param('start')}, {param('end')}) or raise the timeout",
             )
         sleep(delay)
         waited += delay

@@ -30,7 +30,9 @@ So reading the same period twice, or an old and a new delivery together, never d
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -42,9 +44,9 @@ from typing import Final, Literal
 import duckdb
 import pandas as pd
 
-from pricing.errors import CommitoptInputError
+from pricing.errors import CommitoptInputError, param
 from pricing.platforms import PLATFORMS
-from pricing.readers.common import ProgressCallback
+from pricing.readers.common import ProgressCallback, ragged_row, shorten, show_columns
 from pricing.readers.cur_columns import (
     FILE_COLUMN,
     cur_files,
@@ -106,6 +108,16 @@ _FOCUS_OPTIONAL: Final = (
     "x_Operation",
     "x_ServiceCode",
 )
+_CANONICAL_REQUIRED: Final = tuple(c for c in USAGE_COLUMNS if c != "account_id")
+_CUR_SLASH_NAMES: Final = {
+    "line_item_line_item_type": "lineItem/LineItemType",
+    "line_item_product_code": "lineItem/ProductCode",
+    "line_item_usage_type": "lineItem/UsageType",
+    "line_item_operation": "lineItem/Operation",
+    "line_item_usage_start_date": "lineItem/UsageStartDate",
+    "line_item_usage_amount": "lineItem/UsageAmount",
+}
+"""The legacy CUR CSV spelling of each needed CUR column."""
 _DAY_SECONDS: Final = 86_000
 
 
@@ -252,7 +264,7 @@ def _files(paths: PathsArg) -> list[Path]:
     try:
         return cur_files(paths)
     except CommitoptInputError as error:
-        raise UsageInputError(str(error)) from error
+        raise UsageInputError(error.template) from error
 
 
 # --------------------------------------------------------------------------------------------
@@ -494,7 +506,7 @@ def _read_cur_like(
                 what="AWS Cost and Usage Report (line items of EC2 usage)",
             )
         except CommitoptInputError as error:
-            raise UsageInputError(str(error)) from error
+            raise UsageInputError(error.template) from error
         columns = CurColumns()
         deliveries = _choose_deliveries(
             connection, f"({select})", columns, where, fmt.upper(), _stage(progress, 0, 2)
@@ -721,10 +733,8 @@ def _focus_source(connection: duckdb.DuckDBPyConnection, files: Sequence[Path]) 
         if missing:
             raise UsageInputError(
                 where,
-                f"missing FOCUS column(s) {', '.join(missing)} (needed: "
-                f"{', '.join(_FOCUS_REQUIRED)}; found: {', '.join(found[:15])}"
-                f"{', ...' if len(found) > 15 else ''})",
-                "pass a FOCUS 1.0-1.2 export",
+                f"missing FOCUS column(s) {', '.join(missing)} (found: {show_columns(found)})",
+                "pass an unmodified FOCUS 1.0-1.2 export",
             )
         columns = [f'CAST("{c}" AS VARCHAR) AS {c}' for c in _FOCUS_REQUIRED]
         columns += [
@@ -880,36 +890,151 @@ def read_canonical(
 # detection
 
 
-def detect_format(paths: PathsArg) -> str:
-    """``"cur"``, ``"cur2"``, ``"focus"`` or ``"canonical"`` from the first file's columns.
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """The columns a usage format must have, for :func:`detect_format`."""
+
+    format: str
+    label: str
+    required: tuple[str, ...]
+    known: frozenset[str]
+    fix: str
+
+
+def _layouts(found: Sequence[str]) -> tuple[tuple[_Layout, frozenset[str]], ...]:
+    """Each usage layout with the column names of ``found`` it compares against."""
+    names = frozenset(found)
+    normalised = frozenset(normalise_column_name(c) for c in found)
+    cur2 = "product" in names and not any("/" in c for c in found)
+    cur = _Layout(
+        "cur2" if cur2 else "cur",
+        "a CUR 2.0 export" if cur2 else "a legacy CUR",
+        _CUR_REQUIRED,
+        frozenset((*_CUR_REQUIRED, *_CUR_OPTIONAL)),
+        "pass an unmodified CUR export",
+    )
+    focus = _Layout(
+        "focus",
+        "a FOCUS export",
+        _FOCUS_REQUIRED,
+        frozenset((*_FOCUS_REQUIRED, *_FOCUS_OPTIONAL)),
+        "pass an unmodified FOCUS 1.0-1.2 export",
+    )
+    canonical = _Layout(
+        "canonical",
+        "the canonical usage table",
+        _CANONICAL_REQUIRED,
+        frozenset(USAGE_COLUMNS),
+        f"add or rename the columns (the table has {', '.join(USAGE_COLUMNS)}; account_id is "
+        "optional)",
+    )
+    return ((focus, names), (canonical, names), (cur, normalised))
+
+
+def _key(name: str) -> str:
+    """``name`` without case and separators: ``lineItem/UsageType`` -> ``lineitemusagetype``."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _missing_column_message(
+    first: Path, layout: _Layout, present: frozenset[str], found: Sequence[str]
+) -> UsageInputError:
+    """``looks like a legacy CUR but has no column ...``, naming renamed look-alikes."""
+    slash = any("/" in c for c in found)
+    cur = layout.format in ("cur", "cur2")
+    spare = [c for c in found if (normalise_column_name(c) if cur else c) not in layout.known]
+    described: list[str] = []
+    renames: list[str] = []
+    for column in (c for c in layout.required if c not in present):
+        spelling = _CUR_SLASH_NAMES.get(column, "") if layout.format == "cur" else ""
+        alike = [c for c in spare if _key(c) == _key(column)] or difflib.get_close_matches(
+            column, spare, n=1, cutoff=0.85
+        )
+        notes = [spelling] if spelling else []
+        if alike:
+            notes.append(f"{shorten(alike[0])} may be it, renamed")
+            target = spelling if slash and spelling else column
+            renames.append(f"{shorten(alike[0])} back to {target}")
+        described.append(column + (f" ({'; '.join(notes)})" if notes else ""))
+    plural = "s" if len(described) > 1 else ""
+    fix = layout.fix + (f", or rename {', '.join(renames)}" if renames else "")
+    return UsageInputError(
+        str(first),
+        f"looks like {layout.label} but has no column{plural} {', '.join(described)}",
+        fix,
+    )
+
+
+def _columns(connection: duckdb.DuckDBPyConnection, file: Path) -> list[str]:
+    """The column names of one usage file, as DuckDB reads them.
 
     Raises
     ------
     UsageInputError
-        A file that matches none of them (the columns found are named).
+        A file DuckDB cannot read; for a CSV, the first row that does not fit its header.
+    """
+    quoted = sql_string(str(file))
+    is_parquet = _is_parquet(file)
+    source = f"read_parquet({quoted})" if is_parquet else f"read_csv({quoted}, all_varchar=true)"
+    failure: duckdb.Error | None = None
+    try:
+        found = [
+            str(row[0]) for row in connection.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        ]
+    except duckdb.Error as error:
+        found, failure = [], error
+    if not is_parquet and (failure or (len(found) == 1 and "," in found[0])):
+        # DuckDB's sniffer gave up (or read a comma-separated header as one column): which row?
+        problem = ragged_row(file)
+        if problem:
+            raise UsageInputError(
+                str(file),
+                f"cannot be read as CSV: {problem}",
+                "pass an unmodified export (download it again if it was cut or edited)",
+            ) from failure
+    if failure:
+        raise UsageInputError(
+            str(file),
+            f"cannot be read as {'Parquet' if is_parquet else 'CSV'} ({_first_line(failure)})",
+            "pass unmodified, complete files (re-download a truncated or corrupt one)",
+        ) from failure
+    return found
+
+
+def detect_format(paths: PathsArg) -> str:
+    """``"cur"``, ``"cur2"``, ``"focus"`` or ``"canonical"`` from the first file's columns.
+
+    A file with every column one format needs is that format (FOCUS first, then the canonical
+    table, then CUR). Otherwise the format of which it has the largest share (at least half) of
+    the needed columns is the one it was meant to be, and the columns it lacks are named.
+
+    Raises
+    ------
+    UsageInputError
+        A file that is cut short, lacks some needed columns of the nearest format (those are
+        named, with any renamed look-alike), or matches no format (a few of its columns named).
     """
     files = _files(paths)
     first = files[0]
-    quoted = sql_string(str(first))
-    is_parquet = _is_parquet(first)
-    source = f"read_parquet({quoted})" if is_parquet else f"read_csv({quoted}, all_varchar=true)"
     with usage_connection() as connection:
-        described = _run(connection, f"DESCRIBE SELECT * FROM {source}", str(first), "usage")
-    found = [str(c) for c in described["column_name"]]
-    normalised = {normalise_column_name(c) for c in found}
-    if {"ChargePeriodStart", "ChargeCategory"} <= set(found):
-        return "focus"
-    if {"hour", "quantity"} <= set(found):
-        return "canonical"
-    if "line_item_usage_type" in normalised:
-        if "product" in found and not any("/" in c for c in found):
-            return "cur2"
-        return "cur"
+        found = _columns(connection, first)
+    layouts = _layouts(found)
+    for layout, present in layouts:
+        if all(column in present for column in layout.required):
+            return layout.format
+    shares = [
+        sum(column in present for column in layout.required) / len(layout.required)
+        for layout, present in layouts
+    ]
+    nearest = max(range(len(layouts)), key=lambda index: shares[index])
+    if shares[nearest] >= 0.5:
+        layout, present = layouts[nearest]
+        raise _missing_column_message(first, layout, present, found)
     raise UsageInputError(
         str(first),
-        f"not a CUR, CUR 2.0, FOCUS or canonical usage file (found columns: "
-        f"{', '.join(found[:12])}{', ...' if len(found) > 12 else ''})",
-        "pass --format, or a file with lineItem/UsageType, ChargePeriodStart or hour+quantity",
+        f"not a CUR, CUR 2.0, FOCUS or canonical usage file (found columns: {show_columns(found)})",
+        "pass a CUR, CUR 2.0 or FOCUS export or a canonical usage table, or name its format "
+        f"with {param('usage_format')}",
     )
 
 
@@ -946,7 +1071,10 @@ def read_usage(
         return read_cur2(paths, start=start, end=end, progress=progress)
     if fmt == "focus":
         return read_focus(paths, start=start, end=end, progress=progress)
-    raise UsageInputError(f"unknown usage format {fmt!r}; use cur, cur2, focus, csv or auto")
+    raise UsageInputError(
+        f"unknown usage format {fmt!r}; pass {param('usage_format')} as cur, cur2, focus, csv or "
+        "auto"
+    )
 
 
 __all__ = [

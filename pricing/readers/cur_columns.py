@@ -23,7 +23,7 @@ from typing import Final
 import duckdb
 
 from pricing.errors import PriceFileError
-from pricing.readers.common import require_columns, sniff
+from pricing.readers.common import USAGE_FILE, check_complete, require_columns, sniff
 
 CUR_WHAT: Final = "AWS Cost and Usage Report (legacy CUR or CUR 2.0; Parquet, CSV or CSV.gz)"
 
@@ -56,17 +56,18 @@ def cur_files(paths: Sequence[str | Path] | str | Path) -> list[Path]:
     Returns
     -------
     list of Path
-        Sorted within each entry, de-duplicated, each one :func:`~pricing.readers.common.sniff`-ed.
+        Sorted within each entry, de-duplicated, each one :func:`~pricing.readers.common.sniff`-ed
+        (as a usage file) and checked whole (:func:`~pricing.readers.common.check_complete`).
 
     Raises
     ------
     PriceFileError
         No path given, a glob or folder that matches no file, or a file that is missing, empty,
-        HTML or a truncated gzip.
+        HTML, a truncated gzip, a Parquet file without its footer or a CSV cut in a row.
     """
     files = _expand(paths)
     for file in files:
-        sniff(file)
+        check_complete(sniff(file, kind=USAGE_FILE))
     return files
 
 

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pricing.catalog import PriceCatalog
-from pricing.errors import PriceFileError
+from pricing.errors import PriceFileError, param
 from pricing.readers.common import ProgressCallback, sniff
 
 FORMATS: Final = (
@@ -84,7 +84,7 @@ def detect_format(path: str | Path) -> str:
         "not a recognised price file",
         "pass an AWS Price List EC2 or Savings Plans offer file (CSV or JSON), an "
         "ec2instances.info instances.json, a CUR, or a commitopt catalog; or name the format "
-        f"with --format ({', '.join(FORMATS)})",
+        f"with {param('file_format')} ({', '.join(FORMATS)})",
     )
 
 

@@ -81,7 +81,7 @@ _FIX: Final = "download instances.json again from ec2instances.info (or its GitH
 
 
 def split_effective_hourly(
-    effective_hourly_usd: npt.ArrayLike, term_years: npt.ArrayLike, payment_option: npt.ArrayLike
+    effective_usd_per_hour: npt.ArrayLike, term_years: npt.ArrayLike, payment_option: npt.ArrayLike
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Split effective RI rates into an upfront fee and a recurring rate, by payment option.
 
@@ -93,7 +93,7 @@ def split_effective_hourly(
 
     Parameters
     ----------
-    effective_hourly_usd
+    effective_usd_per_hour
         Effective hourly rates [USD/h], ≥ 0.
     term_years
         1 or 3 per rate [years].
@@ -103,14 +103,14 @@ def split_effective_hourly(
     Returns
     -------
     tuple of numpy.ndarray
-        ``(upfront_usd, recurring_hourly_usd)`` [USD per RI, USD/h].
+        ``(upfront_usd, recurring_usd_per_hour)`` [USD per RI, USD/h].
 
     Raises
     ------
     CommitoptInputError
         For a term other than 1 or 3 years or an unknown payment option.
     """
-    effective = np.asarray(effective_hourly_usd, dtype=np.float64)
+    effective = np.asarray(effective_usd_per_hour, dtype=np.float64)
     terms = np.broadcast_to(np.asarray(term_years), effective.shape)
     payments = np.broadcast_to(np.asarray(payment_option, dtype=object), effective.shape)
     bad_term = ~np.isin(terms, list(TERM_HOURS))
@@ -241,7 +241,7 @@ def read_ec2instances_info(
             metadata, on_demand=on_demand, reserved=reserved, savings_plans=savings_plans
         )
     except CommitoptInputError as error:
-        raise PriceFileError(file, str(error), _FIX) from error
+        raise PriceFileError(file, error.template, _FIX) from error
 
 
 # ---------------------------------------------------------------------------------- loading
@@ -406,7 +406,7 @@ def _on_demand_table(prices: pd.DataFrame) -> pd.DataFrame:
     rows = prices.loc[prices["table"] == "on_demand"]
     return (
         rows[list(KEY_COLUMNS)]
-        .assign(on_demand_hourly_usd=rows["rate_usd"])
+        .assign(on_demand_usd_per_hour=rows["rate_usd"])
         .sort_values(list(KEY_COLUMNS), kind="stable")
         .reset_index(drop=True)
     )
@@ -423,8 +423,8 @@ def _reserved_table(prices: pd.DataFrame) -> pd.DataFrame:
         term_years=term_years,
         payment_option=payment,
         upfront_usd=upfront,
-        recurring_hourly_usd=recurring,
-        effective_hourly_usd=effective,
+        recurring_usd_per_hour=recurring,
+        effective_usd_per_hour=effective,
         derived=payment != "No Upfront",
     )
     order = [*KEY_COLUMNS, "offering_class", "term_years", "payment_option"]
@@ -451,7 +451,7 @@ def _savings_plans_table(
         plan_type=reserved["offering_class"].map(_SP_FROM_RI_CLASS),
         term_years=reserved["term_years"],
         payment_option=reserved["payment_option"],
-        sp_hourly_usd=reserved["effective_hourly_usd"],
+        sp_hourly_usd=reserved["effective_usd_per_hour"],
         derived=True,
     )
     combined = pd.concat([read[[*columns, "derived"]], derived[[*columns, "derived"]]])

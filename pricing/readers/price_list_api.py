@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from pricing.catalog import CatalogMetadata, PriceCatalog
-from pricing.errors import CommitoptInputError, PriceFileError
+from pricing.errors import CommitoptInputError, PriceFileError, param
 from pricing.platforms import PLATFORMS, Platform, parse_platform
 from pricing.readers.aws_api import paginate
 from pricing.readers.common import ProgressCallback
@@ -112,8 +112,8 @@ def fetch_price_list(
     """
     if not regions:
         raise CommitoptInputError(
-            "give at least one region to fetch prices for (e.g. --region us-east-1); for every "
-            "region, import the bulk offer file instead"
+            f"give at least one region to fetch prices for (e.g. {param('regions')} us-east-1); "
+            "for every region, import the bulk offer file instead"
         )
     chosen: list[Platform | None] = [_platform(name) for name in platforms] or [None]
     types: list[str | None] = list(instance_types) or [None]

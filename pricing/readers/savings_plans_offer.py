@@ -263,7 +263,7 @@ def _map_distinct(
             parsed[str(value)] = parse(str(value))
         except CommitoptInputError as error:
             row = raw.loc[raw[column].eq(value).to_numpy()].iloc[0]
-            raise source.error(row, column, str(error)) from error
+            raise source.error(row, column, error.template) from error
     return raw[column].map(parsed)
 
 

@@ -176,6 +176,25 @@ def test_polls_with_backoff_and_pages() -> None:
     assert report.excluded("RI fee").cost == 50.0
 
 
+def test_timed_out_query_names_the_period_parameters() -> None:
+    with pytest.raises(UsageInputError, match="still RUNNING after 1 s") as error:
+        read_cur_athena(
+            _FakeAthena("RUNNING", []),
+            database="d",
+            table="t",
+            output_location=None,
+            start="2024-01-01",
+            end="2024-02-01",
+            sleep=lambda _: None,
+            timeout_s=1.0,
+            poll_s=1.0,
+        )
+    assert error.value.parameters == ("start", "end")
+    assert str(error.value).endswith("narrow the period (`start`, `end`) or raise the timeout")
+    flags = {"start": "--from", "end": "--to"}
+    assert "narrow the period (--from, --to)" in error.value.render(flags.__getitem__)
+
+
 def test_failed_query_is_one_clear_error() -> None:
     with pytest.raises(UsageInputError, match="ended FAILED: bad table"):
         read_cur_athena(

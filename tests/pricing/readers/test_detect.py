@@ -48,7 +48,7 @@ def test_every_real_price_file_reads_into_a_catalog() -> None:
         "cur/wal_Oct2018-WorkshopCUR-ec2-trimmed.zstd.parquet",
     ):
         catalog = read_price_file(DATA / fixture)
-        assert catalog.counts()["instance_types"] > 0, fixture
+        assert catalog.counts()["instance_type_count"] > 0, fixture
 
 
 def test_region_filter_applies_to_every_format() -> None:
@@ -75,6 +75,10 @@ def test_unrecognised_files(tmp_path: Path, content: bytes, message: str) -> Non
     with pytest.raises(PriceFileError, match=message) as error:
         detect_format(path)
     assert "prices.dat" in str(error.value)
+    assert "--" not in str(error.value)  # the library names parameters, the CLI spells flags
+    if "not a recognised" in message:
+        assert error.value.parameters == ("file_format",)
+        assert "name the format with `file_format` (" in str(error.value)
 
 
 def test_missing_file() -> None:

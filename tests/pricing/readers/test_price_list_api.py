@@ -107,9 +107,9 @@ def test_paged_fetch_with_parameters_checked(client: Any) -> None:
     large = catalog.filter(instance_types=["m5.large"])
     assert_m5_large(large.on_demand, large.reserved)
     xlarge = catalog.filter(instance_types=["m5.xlarge"])
-    assert xlarge.on_demand["on_demand_hourly_usd"].tolist() == [0.192]
+    assert xlarge.on_demand["on_demand_usd_per_hour"].tolist() == [0.192]
     assert len(xlarge.reserved) == 12
-    assert catalog.reserved["effective_hourly_usd"].notna().all()
+    assert catalog.reserved["effective_usd_per_hour"].notna().all()
 
 
 def test_throttling_is_retried(client: Any) -> None:
@@ -153,8 +153,11 @@ def test_malformed_entry(client: Any) -> None:
 
 
 def test_needs_a_region(client: Any) -> None:
-    with pytest.raises(CommitoptInputError, match="at least one region"):
+    with pytest.raises(CommitoptInputError, match="at least one region") as error:
         fetch_price_list(client, regions=[])
+    assert error.value.parameters == ("regions",)
+    assert "(e.g. `regions` us-east-1)" in str(error.value)
+    assert "(e.g. --region us-east-1)" in error.value.render(lambda name: "--region")
 
 
 def test_filters_for_one_type_and_platform() -> None:
