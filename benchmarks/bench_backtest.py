@@ -83,8 +83,8 @@ def main() -> None:
               f"status {result.status}")  # fmt: skip
         print(
             table[
-                ["policy", "savings_usd", "savings_pct", "captured_pct", "coverage_pct",
-                 "utilization_pct", "purchases"]
+                ["policy", "savings_vs_on_demand_usd", "savings_vs_on_demand_pct", "captured_pct",
+                 "coverage_pct", "utilization_pct", "purchase_count"]
             ].round(2).to_string(index=False)
         )  # fmt: skip
         for note in result.notes:

@@ -140,8 +140,8 @@ def child(kind: str, n_keys: int, n_paths: int, levels: int, seed: int) -> dict[
         frontier(paths, portfolio, catalog, levels=np.linspace(0, 1.5, levels))
         frontier_seconds = time.perf_counter() - started_frontier
         frontier_cpu = time.process_time() - cpu_frontier
-    savings = result.paths["savings_usd"].to_numpy()
-    esr = result.paths["effective_savings_rate"].to_numpy()
+    savings = result.paths["savings_vs_on_demand_usd"].to_numpy()
+    esr = result.paths["savings_vs_on_demand_pct"].to_numpy() / 100.0
     reduction = result.reduction
     return {
         "kind": kind,
@@ -163,7 +163,7 @@ def child(kind: str, n_keys: int, n_paths: int, levels: int, seed: int) -> dict[
         "savings_p5": float(np.percentile(savings, 5)),
         "savings_p95": float(np.percentile(savings, 95)),
         "esr_p50": float(np.percentile(esr, 50)),
-        "p_worse": result.probability_worse_than_on_demand,
+        "p_worse": result.worse_than_on_demand_pct / 100.0,
         "frontier_s": frontier_seconds,
         "frontier_cpu_s": frontier_cpu,
         "load": os.getloadavg()[0],

@@ -61,7 +61,7 @@ def main() -> None:
     usage = demo_usage()
     wall, cpu, run = _best(lambda: recommend(usage, catalog, Policy()), 1)
     rows = [("recommend (once)", wall, cpu)]
-    savings = run.summary["EstimatedSavingsAmount"] * np.random.default_rng(0).normal(1, 0.1, 500)
+    savings = run.summary["savings_vs_current_usd"] * np.random.default_rng(0).normal(1, 0.1, 500)
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("data, frontier computed", lambda: build_report_data(run, catalog=catalog, owned=())),
         ("data, no frontier",

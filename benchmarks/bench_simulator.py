@@ -226,8 +226,8 @@ def _sp(ident: str, account: str, kind: str, commitment: float, start: datetime,
     return OwnedCommitment(
         kind=kind, id=ident, start=start, end=end, term_years=1, payment_option="No Upfront",
         upfront_usd=0.0, region=region, instance_family=family,
-        hourly_commitment_usd=commitment, recurring_hourly_usd=commitment,
-        effective_hourly_usd=commitment, account_id=account,
+        commitment_usd_per_hour=commitment, recurring_usd_per_hour=commitment,
+        effective_usd_per_hour=commitment, account_id=account,
     )  # fmt: skip
 
 

@@ -84,7 +84,7 @@ def fleet_catalog(keys: pd.DataFrame, *, seed: int = 0) -> PriceCatalog:
     per_unit = rng.uniform(0.012, 0.035, size=family_codes.max() + 1)[family_codes]
     linux_od = per_unit * factor
     licence = np.where(priced["platform"] == "Windows", WINDOWS_LICENCE_USD_PER_UNIT * factor, 0)
-    on_demand = priced.assign(on_demand_hourly_usd=linux_od + licence)
+    on_demand = priced.assign(on_demand_usd_per_hour=linux_od + licence)
     jitter = rng.uniform(0.97, 1.03, size=family_codes.max() + 1)[family_codes]
     reserved_parts = []
     sp_parts = []
@@ -97,8 +97,9 @@ def fleet_catalog(keys: pd.DataFrame, *, seed: int = 0) -> PriceCatalog:
                 term_years=term,
                 payment_option=payment,
                 upfront_usd=upfront,
-                recurring_hourly_usd=(1 - UPFRONT_SHARE[payment]) * (effective - licence) + licence,
-                effective_hourly_usd=np.nan,
+                recurring_usd_per_hour=(1 - UPFRONT_SHARE[payment]) * (effective - licence)
+                + licence,
+                effective_usd_per_hour=np.nan,
             )
         )
         plan_type = "ec2_instance" if offering_class == "standard" else "compute"

@@ -127,18 +127,18 @@ def _scaled(purchase: OwnedCommitment, fraction: float) -> OwnedCommitment | Non
         return purchase
     if purchase.is_savings_plan:
         commitment = float(
-            np.floor((purchase.hourly_commitment_usd or 0.0) * fraction / SP_STEP_USD + 1e-6)
+            np.floor((purchase.commitment_usd_per_hour or 0.0) * fraction / SP_STEP_USD + 1e-6)
             * SP_STEP_USD
         )
         if commitment <= 0:
             return None
-        share = commitment / (purchase.hourly_commitment_usd or commitment)
+        share = commitment / (purchase.commitment_usd_per_hour or commitment)
         return replace(
             purchase,
-            hourly_commitment_usd=commitment,
+            commitment_usd_per_hour=commitment,
             upfront_usd=purchase.upfront_usd * share,
-            recurring_hourly_usd=(purchase.recurring_hourly_usd or 0.0) * share,
-            effective_hourly_usd=(purchase.effective_hourly_usd or 0.0) * share,
+            recurring_usd_per_hour=(purchase.recurring_usd_per_hour or 0.0) * share,
+            effective_usd_per_hour=(purchase.effective_usd_per_hour or 0.0) * share,
         )
     count = int(np.floor((purchase.count or 0) * fraction + 1e-9))
     if count <= 0:
@@ -151,9 +151,9 @@ def _scaled(purchase: OwnedCommitment, fraction: float) -> OwnedCommitment | Non
         if purchase.normalized_units is None
         else purchase.normalized_units * share,
         upfront_usd=purchase.upfront_usd * share,
-        effective_hourly_usd=None
-        if purchase.effective_hourly_usd is None
-        else purchase.effective_hourly_usd * share,
+        effective_usd_per_hour=None
+        if purchase.effective_usd_per_hour is None
+        else purchase.effective_usd_per_hour * share,
     )
 
 

@@ -12,11 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.embedded import embedded_notice, load_embedded_catalog
-from pricing.errors import CommitoptInputError
+from pricing.errors import CommitoptInputError, param
 
 LOCAL_CATALOG_ENV = "COMMITOPT_CATALOG"
 LOCAL_CATALOG_DEFAULT = Path("commitopt-catalog.parquet")
@@ -29,15 +27,26 @@ def local_catalog_path() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class ResolvedCatalog:
-    """A merged catalog and the layers it came from, highest precedence first."""
+    """A merged catalog and the layers it came from, highest precedence first.
+
+    Attributes
+    ----------
+    catalog
+        The merged catalog.
+    layers, layer_metadata
+        Each layer's name and metadata, highest precedence first.
+    uses_embedded
+        Whether the embedded 2017 snapshot is one of the layers.
+    notices
+        What the user should be told (the embedded snapshot's age and how to refresh); the
+        caller prints them.
+    """
 
     catalog: PriceCatalog
     layers: tuple[str, ...]
     layer_metadata: tuple[CatalogMetadata, ...]
     uses_embedded: bool
-
-
-_notice_shown = False
+    notices: tuple[str, ...] = ()
 
 
 def resolve_catalog(
@@ -58,10 +67,9 @@ def resolve_catalog(
     use_local
         Include the local catalog when its file exists.
     use_embedded
-        Fall back to the embedded 2017 snapshot for keys the others lack. When it is used, a
-        one-line notice with its as-of date and how to refresh goes to stderr (once per process).
+        Fall back to the embedded 2017 snapshot for keys the others lack. When it is used,
+        :attr:`ResolvedCatalog.notices` holds a line with its as-of date and how to refresh.
     """
-    global _notice_shown
     catalogs: list[PriceCatalog] = list(first)
     layers: list[str] = [catalog.metadata.source for catalog in first]
     for path in catalog_paths:
@@ -74,19 +82,17 @@ def resolve_catalog(
     if use_embedded:
         catalogs.append(load_embedded_catalog())
         layers.append("embedded snapshot")
-        if not _notice_shown:
-            click.echo(f"commitopt: {embedded_notice()}", err=True)
-            _notice_shown = True
     if not catalogs:
         raise CommitoptInputError(
-            "no price catalog: pass --catalog FILE, import one with `commitopt pricing import`, "
-            "or allow the embedded catalog"
+            f"no price catalog: pass {param('catalog_paths')} FILE, import one with "
+            f"`commitopt pricing import`, or allow the embedded catalog"
         )
     return ResolvedCatalog(
         PriceCatalog.merge(catalogs),
         tuple(layers),
         tuple(c.metadata for c in catalogs),
         use_embedded,
+        (embedded_notice(),) if use_embedded else (),
     )
 
 

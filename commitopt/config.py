@@ -287,6 +287,24 @@ PARAMETERS: Final[Mapping[str, tuple[str, Callable[[Any], Any]]]] = {
 """Configuration key -> (command parameter name it sets a default for, conversion)."""
 
 
+def command_defaults(config: Config, command: Any) -> dict[str, Any]:
+    """The configured defaults of the options a command has (click's ``default_map`` entry).
+
+    Parameters
+    ----------
+    config
+        The configuration.
+    command
+        A click command; a key is used only when the command has the option it sets.
+    """
+    names = {parameter.name for parameter in getattr(command, "params", ())}
+    return {
+        parameter: convert(getattr(config, key))
+        for key, (parameter, convert) in PARAMETERS.items()
+        if getattr(config, key) is not None and parameter in names
+    }
+
+
 def default_map(config: Config, commands: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Click ``default_map`` giving each command the configured defaults of the options it has.
 
@@ -305,12 +323,7 @@ def default_map(config: Config, commands: Mapping[str, Any]) -> dict[str, dict[s
             if nested:
                 result[name] = nested
             continue
-        names = {parameter.name for parameter in getattr(command, "params", ())}
-        defaults = {
-            parameter: convert(getattr(config, key))
-            for key, (parameter, convert) in PARAMETERS.items()
-            if getattr(config, key) is not None and parameter in names
-        }
+        defaults = command_defaults(config, command)
         if defaults:
             result[name] = defaults
     return result

@@ -150,7 +150,7 @@ class PurchaseLine:
             )
         where = f"{c.instance_family} in {c.region}" if c.region else "any region"
         kind = "EC2 Instance" if c.region else "Compute"
-        return f"{kind} Savings Plan {c.hourly_commitment_usd:g} USD/h ({where}), {terms}"
+        return f"{kind} Savings Plan {c.commitment_usd_per_hour:g} USD/h ({where}), {terms}"
 
 
 def parse_lines(
@@ -274,9 +274,63 @@ class PlanRecord:
 
     @property
     def summary(self) -> Mapping[str, Any]:
-        """The recommendation's summary figures (empty when the plan has none)."""
+        """The recommendation's summary figures (empty when the plan has none), named as
+        ``docs/glossary.md`` defines them (see :func:`current_summary` for older plans)."""
         summary = self.document.get("summary", {})
-        return summary if isinstance(summary, Mapping) else {}
+        return current_summary(summary) if isinstance(summary, Mapping) else {}
+
+
+FORMER_SUMMARY_FIELDS: Final[Mapping[str, str]] = {
+    "baseline_cost_usd": "current_cost_usd",
+    "optimized_cost_usd": "planned_cost_usd",
+    "savings_usd": "savings_vs_on_demand_usd",
+    "savings_pct": "savings_vs_on_demand_pct",
+    "baseline_coverage_pct": "current_coverage_pct",
+    "upfront_cash_usd": "upfront_usd",
+    "monthly_run_rate_usd": "run_rate_usd_per_month",
+    "EstimatedSavingsAmount": "savings_vs_current_usd",
+    "EstimatedMonthlySavingsAmount": "savings_vs_current_usd_per_month",
+    "HourlyCommitmentToPurchase": "effective_usd_per_hour",
+}
+"""Summary fields of plans stored by commitopt 0.1, and their current names."""
+
+COST_EXPLORER_FIELDS: Final = (
+    "HourlyCommitmentToPurchase", "EstimatedSavingsAmount", "EstimatedMonthlySavingsAmount",
+    "EstimatedSavingsPercentage", "EstimatedROI", "EstimatedAverageUtilization",
+    "EstimatedBreakEvenInMonths",
+)  # fmt: skip
+"""Cost Explorer's field names, kept in a summary's ``cost_explorer`` block."""
+
+
+def current_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored plan's summary with the current field names.
+
+    Plans are stored as they were written (their SHA-256 binds the approvals), so a plan of
+    commitopt 0.1 keeps its former names on disk; they are read through
+    :data:`FORMER_SUMMARY_FIELDS`, Cost Explorer's names move into ``cost_explorer``, and the
+    duplicate ``effective_savings_rate`` (the savings against on-demand as a fraction) is dropped.
+    """
+    if not any(key in summary for key in (*FORMER_SUMMARY_FIELDS, "effective_savings_rate")):
+        return dict(summary)
+    current: dict[str, Any] = {}
+    cost_explorer = dict(summary.get("cost_explorer") or {})
+    for key, value in summary.items():
+        if key in COST_EXPLORER_FIELDS:
+            cost_explorer.setdefault(key, value)
+        if key == "effective_savings_rate":
+            continue
+        name = FORMER_SUMMARY_FIELDS.get(key, key)
+        if name in COST_EXPLORER_FIELDS:
+            continue
+        current.setdefault(name, value)
+    optimizer = current.get("optimizer")
+    if isinstance(optimizer, Mapping) and "seconds" in optimizer:
+        current["optimizer"] = {
+            ("solve_seconds" if k == "seconds" else k): v for k, v in optimizer.items()
+        }
+    if cost_explorer:
+        current["cost_explorer"] = cost_explorer
+    return current
 
 
 @dataclass(frozen=True)

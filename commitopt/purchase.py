@@ -72,7 +72,13 @@ from commitopt.plans import (
 from commitopt.workspace import Workspace
 from pricing.errors import CommitoptInputError
 from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS
-from pricing.readers.aws_api import ACCESS_CODES, AwsAccessError, call_with_backoff, paginate
+from pricing.readers.aws_api import (
+    ACCESS_CODES,
+    THROTTLING_CODES,
+    AwsAccessError,
+    call_with_backoff,
+    paginate,
+)
 
 DEFAULT_PRICE_TOLERANCE: Final = 0.01
 """Largest relative difference between live and planned prices that still buys [1]."""
@@ -188,7 +194,8 @@ class AwsCall:
         return f"{self.service}[{self.region}].{self.operation}({arguments})"
 
     def to_json(self) -> dict[str, Any]:
-        """The call as JSON: service, region, operation, permission and parameters."""
+        """The call as JSON: service, region, operation, permission and parameters (the AWS
+        API's own parameter names, outside commitopt's vocabulary)."""
         return {
             "service": self.service,
             "region": self.region,
@@ -222,13 +229,13 @@ class Offering:
         ``ReservedInstancesOfferingId`` or the Savings Plan ``offeringId``.
     upfront_usd
         RIs: upfront per instance; Savings Plans: the plan's upfront [USD].
-    recurring_hourly_usd
+    recurring_usd_per_hour
         RIs: hourly fee per instance; Savings Plans: recurring per hour [USD/h].
     """
 
     offering_id: str
     upfront_usd: float
-    recurring_hourly_usd: float
+    recurring_usd_per_hour: float
 
 
 @dataclass(frozen=True)
@@ -316,8 +323,8 @@ class PurchaseResult:
         """The result as JSON."""
         return {
             "plan_id": self.plan_id,
-            "plan_sha256": self.plan_sha256,
-            "execute": self.executed,
+            "sha256": self.plan_sha256,
+            "is_execution": self.executed,
             "status": self.status,
             "reason": self.reason,
             "lines": [outcome.to_json() for outcome in self.outcomes],
@@ -373,7 +380,7 @@ def lookup_call(line: PurchaseLine, *, savings_plans_region: str = SAVINGS_PLANS
 
 
 def _commitment_text(line: PurchaseLine) -> str:
-    amount = float(line.commitment.hourly_commitment_usd or 0.0)
+    amount = float(line.commitment.commitment_usd_per_hour or 0.0)
     rounded = round(amount, 3)
     if abs(rounded - amount) > 1e-9:
         raise PurchaseError(
@@ -480,7 +487,7 @@ def find_offering(
             )
         hours = TERM_HOURS[c.term_years]
         return min(
-            found, key=lambda o: (o.upfront_usd / hours + o.recurring_hourly_usd, o.offering_id)
+            found, key=lambda o: (o.upfront_usd / hours + o.recurring_usd_per_hour, o.offering_id)
         )
     ids: dict[str, None] = {}
     for page in paginate(
@@ -514,7 +521,7 @@ def find_offering(
             f"line {line.number} ({line.describe()}): AWS returned {problem}; nothing bought"
         )
     share = SP_UPFRONT_SHARE[c.payment_option]
-    commitment = float(c.hourly_commitment_usd or 0.0)
+    commitment = float(c.commitment_usd_per_hour or 0.0)
     hours = TERM_HOURS[c.term_years]
     return Offering(next(iter(ids)), share * commitment * hours, (1.0 - share) * commitment)
 
@@ -542,14 +549,14 @@ def check_price(line: PurchaseLine, offering: Offering, tolerance: float) -> tup
     if line.is_reserved_instance:
         count = int(c.count or 1)
         planned_upfront = c.upfront_usd / count
-        planned_hourly = float(c.recurring_hourly_usd or 0.0)
+        planned_hourly = float(c.recurring_usd_per_hour or 0.0)
         unit = "per RI"
     else:
         planned_upfront = c.upfront_usd
-        planned_hourly = float(c.recurring_hourly_usd or 0.0)
+        planned_hourly = float(c.recurring_usd_per_hour or 0.0)
         unit = "per plan"
     planned = planned_upfront / hours + planned_hourly
-    live = offering.upfront_usd / hours + offering.recurring_hourly_usd
+    live = offering.upfront_usd / hours + offering.recurring_usd_per_hour
     moved = max(_relative(live, planned), _relative(offering.upfront_usd, planned_upfront))
     text = (
         f"live {live:.6g} USD/h (upfront {offering.upfront_usd:.2f}) vs planned {planned:.6g} "
@@ -727,6 +734,11 @@ def _call_once(call: AwsCall, client: Any) -> dict[str, Any]:
             raise AwsAccessError(
                 f"AWS denied {call.permission} ({code}); grant the caller's IAM role or user the "
                 f"'{call.permission}' permission, or check the credentials boto3 found"
+            ) from error
+        if code in THROTTLING_CODES:
+            raise AwsAccessError(
+                f"AWS could not take {call.permission} now ({code}); nothing was bought by this "
+                "call: try again later"
             ) from error
         raise PurchaseError(
             f"AWS refused {call.permission} ({code}{': ' + message[0] if message else ''})"
@@ -911,7 +923,7 @@ def execute_plan(
                 "lines bought)"
             ) from error
         except BotoCoreError as error:
-            raise PurchaseError(
+            raise AwsAccessError(
                 f"line {line.number}: the answer to {call.permission} was lost ({error}); the "
                 f"line is in doubt: run `commitopt purchase {plan_id} --execute` again to settle "
                 "it"

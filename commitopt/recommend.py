@@ -25,7 +25,7 @@ from optimizer.problem import CommitmentProblem
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import RoundedPlan, round_plan
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError
+from pricing.errors import CommitoptEnvironmentError, CommitoptInputError, param
 from pricing.inventory import Inventory, OwnedCommitment
 from scenarios.simulator import HOURS_PER_MONTH, SimulationResult, simulate
 
@@ -34,7 +34,11 @@ DEFAULT_LOOKBACK_DAYS: Final = 60
 
 
 class RecommendationError(CommitoptInputError):
-    """The optimizer found no plan (infeasible policy, time limit without a plan)."""
+    """The optimizer found no plan for this input (an infeasible policy)."""
+
+
+class SolverTimeLimitError(CommitoptEnvironmentError):
+    """The solver stopped at its time limit without a usable plan (not the input's fault)."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,9 @@ class RecommendationRun:
 def lookback_window(usage: pd.DataFrame, days: float) -> pd.DataFrame:
     """The last ``days`` of ``usage`` (whole hours, ending with its last hour)."""
     if not np.isfinite(days) or days <= 0:
-        raise CommitoptInputError(f"--lookback must be a positive number of days, not {days}")
+        raise CommitoptInputError(
+            f"{param('lookback_days')} must be a positive number of days, not {days}"
+        )
     if usage.empty:
         return usage
     last = pd.Timestamp(usage["hour"].max())
@@ -131,6 +137,8 @@ def _owned_items(owned: Inventory | Sequence[OwnedCommitment]) -> tuple[OwnedCom
 def _check_result(result: OptimizationResult) -> None:
     if result.status in (OptimizationStatus.OPTIMAL, OptimizationStatus.GAP_NOT_REACHED):
         return
+    if result.status is OptimizationStatus.TIME_LIMIT:
+        raise SolverTimeLimitError(result.message)
     raise RecommendationError(result.message)
 
 
@@ -141,53 +149,65 @@ def summarize(
 ) -> dict[str, Any]:
     """The recommendation's figures, from two simulations of the same usage.
 
-    DESIGN.md's summary fields describe the usage billed with owned and new commitments;
-    Cost Explorer's fields describe what the new purchases change against the baseline.
+    Every name is defined in ``docs/glossary.md``: *current* is the usage billed with the owned
+    commitments only, *planned* with the purchases added; each savings figure says what it is
+    measured against. Cost Explorer's own names and definitions are repeated in the
+    ``cost_explorer`` block, for comparison with its recommendations.
     """
     totals = with_plan.totals
     before = baseline.totals
-    hours = max(totals.hours, 1)
+    hours = max(totals.period_hours, 1)
     months = hours / HOURS_PER_MONTH
     new_ids = {p.id for p in purchases}
     new = with_plan.instruments.loc[with_plan.instruments["id"].isin(new_ids)]
     new_cost = float(new["cost_usd"].sum())
     new_used = float(new["used_cost_usd"].sum())
-    savings_vs_baseline = before.actual_cost_usd - totals.actual_cost_usd
+    savings_vs_current = before.actual_cost_usd - totals.actual_cost_usd
     upfront = float(sum(p.upfront_usd for p in purchases))
-    hourly_commitment = float(
+    effective_per_hour = float(
         sum(
-            (p.hourly_commitment_usd or 0.0) if p.is_savings_plan else (p.effective_hourly_usd or 0)
+            (p.commitment_usd_per_hour or 0.0)
+            if p.is_savings_plan
+            else (p.effective_usd_per_hour or 0.0)
             for p in purchases
         )
     )
-    monthly_savings = savings_vs_baseline / months
+    monthly_savings = savings_vs_current / months
+    break_even = round(upfront / monthly_savings, 2) if upfront > 0 and monthly_savings > 0 else 0.0
+    purchases_utilization = round(100 * new_used / new_cost, 3) if new_cost > 0 else 0.0
+
+    def share(part: float, whole: float) -> float:
+        return round(100 * part / whole, 3) if whole > 0 else 0.0
+
     return {
         "period_start": with_plan.hours[0].isoformat() if len(with_plan.hours) else None,
-        "period_hours": totals.hours,
-        "on_demand_cost_usd": round(totals.on_demand_equivalent_usd, 2),
-        "baseline_cost_usd": round(before.actual_cost_usd, 2),
-        "optimized_cost_usd": round(totals.actual_cost_usd, 2),
-        "savings_usd": round(totals.savings_usd, 2),
-        "savings_pct": round(100 * totals.savings_pct, 3),
-        "coverage_pct": round(100 * totals.coverage, 3),
-        "utilization_pct": round(100 * totals.utilization, 3),
-        "effective_savings_rate": round(totals.effective_savings_rate, 6),
-        "baseline_coverage_pct": round(100 * before.coverage, 3),
-        "upfront_cash_usd": round(upfront, 2),
-        "monthly_run_rate_usd": round(totals.monthly_run_rate_usd, 2),
-        "HourlyCommitmentToPurchase": round(hourly_commitment, 5),
-        "EstimatedSavingsAmount": round(savings_vs_baseline, 2),
-        "EstimatedMonthlySavingsAmount": round(monthly_savings, 2),
-        "EstimatedSavingsPercentage": round(
-            100 * savings_vs_baseline / before.on_demand_cost_usd, 3
-        )
-        if before.on_demand_cost_usd > 0
-        else 0.0,
-        "EstimatedROI": round(100 * savings_vs_baseline / new_cost, 3) if new_cost > 0 else 0.0,
-        "EstimatedAverageUtilization": round(100 * new_used / new_cost, 3) if new_cost > 0 else 0.0,
-        "EstimatedBreakEvenInMonths": (
-            round(upfront / monthly_savings, 2) if upfront > 0 and monthly_savings > 0 else 0.0
-        ),
+        "period_hours": totals.period_hours,
+        "on_demand_cost_usd": round(totals.on_demand_cost_usd, 2),
+        "current_cost_usd": round(before.actual_cost_usd, 2),
+        "planned_cost_usd": round(totals.actual_cost_usd, 2),
+        "savings_vs_current_usd": round(savings_vs_current, 2),
+        "savings_vs_current_pct": share(savings_vs_current, before.actual_cost_usd),
+        "savings_vs_current_usd_per_month": round(monthly_savings, 2),
+        "savings_vs_on_demand_usd": round(totals.savings_vs_on_demand_usd, 2),
+        "savings_vs_on_demand_pct": round(totals.savings_vs_on_demand_pct, 3),
+        "current_coverage_pct": round(before.coverage_pct, 3),
+        "coverage_pct": round(totals.coverage_pct, 3),
+        "utilization_pct": round(totals.utilization_pct, 3),
+        "purchases_utilization_pct": purchases_utilization,
+        "upfront_usd": round(upfront, 2),
+        "effective_usd_per_hour": round(effective_per_hour, 5),
+        "current_run_rate_usd_per_month": round(before.run_rate_usd_per_month, 2),
+        "run_rate_usd_per_month": round(totals.run_rate_usd_per_month, 2),
+        "break_even_months": break_even,
+        "cost_explorer": {
+            "HourlyCommitmentToPurchase": round(effective_per_hour, 5),
+            "EstimatedSavingsAmount": round(savings_vs_current, 2),
+            "EstimatedMonthlySavingsAmount": round(monthly_savings, 2),
+            "EstimatedSavingsPercentage": share(savings_vs_current, before.uncovered_cost_usd),
+            "EstimatedROI": share(savings_vs_current, new_cost),
+            "EstimatedAverageUtilization": purchases_utilization,
+            "EstimatedBreakEvenInMonths": break_even,
+        },
     }
 
 
@@ -228,7 +248,8 @@ def recommend(
     if window.empty or float(window["quantity"].sum()) <= 0:
         raise CommitoptInputError(
             f"the {options.lookback_days:g}-day lookback has no usage: import usage with "
-            "`commitopt usage import` or pass --usage FILE, or lengthen --lookback"
+            f"`commitopt usage import` or pass {param('usage_files')} FILE, or lengthen "
+            f"{param('lookback_days')}"
         )
     owned_items = _owned_items(owned)
     problem = build_problem(window, catalog, policy, owned=owned_items)
@@ -272,7 +293,7 @@ def recommend(
         "status": str(result.status),
         "method": result.method,
         "solver": result.solver,
-        "seconds": round(result.seconds, 3),
+        "solve_seconds": round(result.seconds, 3),
         "lower_bound_usd": round(result.lower_bound_usd, 2),
         "upper_bound_usd": round(result.upper_bound_usd, 2),
         "certified_gap_pct": round(100 * result.relative_gap, 4),
@@ -306,6 +327,7 @@ __all__ = [
     "RecommendOptions",
     "RecommendationError",
     "RecommendationRun",
+    "SolverTimeLimitError",
     "lookback_window",
     "recommend",
     "summarize",

@@ -168,15 +168,16 @@ def forecast_savings(
     proposed = shift_purchases(run.purchases, future_start - first_hour)
     log(f"billing the frontier over {options.n_paths} paths")
     curve = forecast_frontier(paths, proposed, owned, catalog, horizon=f"{months:.0f} months")
+    log(f"billing the owned commitments and the plan over {options.n_paths} paths")
     current = monte_carlo(paths, tuple(owned), catalog)
     with_plan = monte_carlo(paths, (*owned, *proposed), catalog)
     savings = (
         current.paths["actual_cost_usd"].to_numpy() - with_plan.paths["actual_cost_usd"].to_numpy()
     )
-    esr = with_plan.paths["effective_savings_rate"].to_numpy(dtype=np.float64)
+    esr = with_plan.paths["savings_vs_on_demand_pct"].to_numpy(dtype=np.float64)
     summary = MonteCarloSavings(
-        savings_usd=savings,
-        effective_savings_rate=esr,
+        savings_vs_current_usd=savings,
+        savings_vs_on_demand_pct=esr,
         horizon=f"the next {months:.0f} months",
         description=(
             f"{options.n_paths} usage paths forecast from the {len(lookback['hour'].unique()):,}-"
@@ -205,14 +206,14 @@ def forecast_frontier(
     curve = frontier(paths, tuple(proposed), catalog, owned=tuple(owned), levels=FRONTIER_LEVELS)
     table = curve.table
     hourly = sum(item_hourly_cost_usd(item) for item in proposed)
-    expected = table["expected_savings_usd"].to_numpy()
-    p5 = table["p5_savings_usd"].to_numpy() if not owned else None
+    expected = table["mean_savings_vs_on_demand_usd"].to_numpy()
+    p5 = table["p5_savings_vs_on_demand_usd"].to_numpy() if not owned else None
     return Frontier(
-        levels=table["level"].to_numpy() * hourly,
-        expected_savings=expected - expected[0],
-        p5_savings=None if p5 is None else p5 - p5[0],
-        knee_level=curve.knee_level * hourly,
-        recommended_level=hourly,
+        levels_usd_per_hour=table["level"].to_numpy() * hourly,
+        mean_savings_vs_current_usd=expected - expected[0],
+        p5_savings_vs_current_usd=None if p5 is None else p5 - p5[0],
+        knee_usd_per_hour=curve.knee_level * hourly,
+        plan_usd_per_hour=hourly,
         horizon=f"the next {horizon}",
         source=(
             f"the purchases scaled 0–{FRONTIER_LEVELS[-1]:g}× (RIs as fractional capacity) and "
@@ -233,6 +234,7 @@ def run_review(
     inputs: dict[str, Any] | None = None,
     log: Log | None = None,
     now: datetime | None = None,
+    progress: Callable[[int, float, float], None] | None = None,
 ) -> ReviewOutcome:
     """Run one purchase review and store its plan (see the module docstring).
 
@@ -253,9 +255,12 @@ def run_review(
     inputs
         Extra fingerprints of the inputs (files, imports), stored with the plan.
     log
-        Receives progress lines (stderr in the CLI).
+        Receives a line as each step begins (stderr in the CLI).
     now
         The review's time [default: now, UTC].
+    progress
+        Called with (iteration, lower bound, upper bound) while the optimizer's cutting planes
+        run.
 
     Returns
     -------
@@ -271,7 +276,9 @@ def run_review(
     started = (now or datetime.now(UTC)).replace(microsecond=0)
     workspace.require_writable("store a review")
     say(f"recommending over a {options.recommend.lookback_days:g}-day lookback")
-    run = recommend(usage, catalog, policy, owned=tuple(owned), options=options.recommend)
+    run = recommend(
+        usage, catalog, policy, owned=tuple(owned), options=options.recommend, progress=progress
+    )
     data_end = pd.Timestamp(run.usage["hour"].max()).to_pydatetime() + timedelta(hours=1)
     expiring = expiring_commitments(owned, data_end, options.expiring_within_days)
     for item in expiring:
@@ -294,7 +301,7 @@ def run_review(
     outcome: dict[str, Any] = {
         "purchases": len(run.purchases),
         "expiring": [item.id for item in expiring],
-        "estimated_savings_usd": run.summary.get("EstimatedSavingsAmount"),
+        "savings_vs_current_usd": run.summary.get("savings_vs_current_usd"),
     }
     parameters = {
         "lookback_days": options.recommend.lookback_days,

@@ -53,7 +53,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from pricing.errors import CommitoptInputError
+from pricing.errors import CommitoptEnvironmentError, CommitoptInputError, param
 from pricing.platforms import parse_platform
 from usage.table import USAGE_COLUMNS, USAGE_SCHEMA, empty_usage_table, validate_usage_table
 
@@ -182,8 +182,9 @@ class WorkspaceError(CommitoptInputError):
     """A workspace file that cannot be opened or used as asked."""
 
 
-class WorkspaceBusyError(WorkspaceError):
-    """Another process holds the workspace file open for writing."""
+class WorkspaceBusyError(CommitoptEnvironmentError):
+    """Another process holds the workspace file open for writing (the environment, not the
+    input: the same command succeeds once it is free)."""
 
 
 class ImportCounts(Protocol):
@@ -280,7 +281,7 @@ class Workspace:
             if "lock" in text.lower():
                 raise WorkspaceBusyError(
                     f"{file}: workspace is busy (another commitopt process is using it); wait for "
-                    "it to finish, or use another workspace with --workspace or "
+                    f"it to finish, or use another workspace with {param('workspace')} or "
                     f"${WORKSPACE_ENV}"
                 ) from error
             raise WorkspaceError(
@@ -290,7 +291,7 @@ class Workspace:
         except duckdb.Error as error:
             raise WorkspaceError(
                 f"{file}: not a commitopt workspace ({str(error).splitlines()[0]}); "
-                "give another --workspace path"
+                f"give another {param('workspace')} path"
             ) from error
         workspace = cls(file, connection, read_only)
         try:
@@ -333,7 +334,7 @@ class Workspace:
             if tables:
                 raise WorkspaceError(
                     f"{self.path}: a DuckDB database but not a commitopt workspace (tables: "
-                    f"{', '.join(sorted(tables)[:5])}); give another --workspace path"
+                    f"{', '.join(sorted(tables)[:5])}); give another {param('workspace')} path"
                 )
             if self.read_only:
                 raise WorkspaceError(f"{self.path}: empty workspace; import usage first")

@@ -382,7 +382,7 @@ class _Keys:
 
     keys: pd.DataFrame
     """One row per key with usage: KEY_FIELDS, instance_family, normalization_factor (NaN when
-    unknown), size_flexible, units_per_instance, on_demand_hourly_usd, column,
+    unknown), size_flexible, units_per_instance, on_demand_usd_per_hour, column,
     expected_instance_hours and discounted_instance_hours (over the horizon, expected over the
     scenarios), usd (expected on-demand cost) and weight (the instance-hours weighting rates
     inside a column)."""
@@ -419,7 +419,7 @@ def _usage_keys(data: _Usage, catalog: PriceCatalog, discount: FloatArray) -> _K
     keys = keys.loc[used].reset_index(drop=True)
     keys["expected_instance_hours"] = sums["expected"][used]
     keys["discounted_instance_hours"] = sums["expected_discounted"][used]
-    keys["on_demand_hourly_usd"] = catalog.require_on_demand(keys)
+    keys["on_demand_usd_per_hour"] = catalog.require_on_demand(keys)
     keys["instance_family"] = instance_families(keys["instance_type"]).astype(str)
     factors = _factors_or_nan(keys["instance_type"])
     keys["normalization_factor"] = factors
@@ -459,7 +459,7 @@ def _column_rates(keys: pd.DataFrame, columns: pd.DataFrame) -> tuple[pd.DataFra
     n_columns = len(columns)
     weight = keys["expected_instance_hours"].to_numpy(dtype=np.float64)
     column_weight = np.bincount(column, weights=weight, minlength=n_columns)
-    od = keys["on_demand_hourly_usd"].to_numpy(dtype=np.float64)
+    od = keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
     keys["usd"] = weight * od
     weight = np.where(column_weight[column] > 0, weight, 1.0)
     keys["weight"] = weight
@@ -532,7 +532,7 @@ def _ri_candidates(
     rows = reserved.loc[allowed].reset_index(drop=True)
     rows = rows.astype({c: str for c in (*KEY_FIELDS, "offering_class", "payment_option")})
     offering = ["offering_class", "term_years", "payment_option"]
-    prices = ["upfront_usd", "recurring_hourly_usd", "effective_hourly_usd"]
+    prices = ["upfront_usd", "recurring_usd_per_hour", "effective_usd_per_hour"]
     column_index = columns.reset_index(names="column")
     flexible = column_index.loc[column_index["size_flexible"].astype(bool)]
     exact = column_index.loc[~column_index["size_flexible"].astype(bool)]
@@ -565,7 +565,7 @@ def _ri_candidates(
         table[price] = table[price].to_numpy(dtype=np.float64) / per_unit
     table = table[names].copy()
     table["level"] = level_cost(
-        table["upfront_usd"], table["recurring_hourly_usd"], table["term_years"], rate
+        table["upfront_usd"], table["recurring_usd_per_hour"], table["term_years"], rate
     )
     return table
 
@@ -617,14 +617,14 @@ def _sp_ratios(catalog: PriceCatalog, keyed: _Keys) -> pd.DataFrame:
         & plans["region"].isin(keys["region"].unique().tolist())
     ]
     plans = plans.astype({c: str for c in (*KEY_FIELDS, "plan_type", "payment_option")})
-    joined = keys[[*KEY_FIELDS, "column", "weight", "on_demand_hourly_usd", "usd"]].merge(
+    joined = keys[[*KEY_FIELDS, "column", "weight", "on_demand_usd_per_hour", "usd"]].merge(
         plans[[*KEY_FIELDS, "plan_type", "term_years", "payment_option", "sp_hourly_usd"]],
         on=list(KEY_FIELDS),
         how="inner",
     )
     group = ["plan_type", "term_years", "payment_option", "column"]
     joined["_sp"] = joined["weight"] * joined["sp_hourly_usd"]
-    joined["_od"] = joined["weight"] * joined["on_demand_hourly_usd"]
+    joined["_od"] = joined["weight"] * joined["on_demand_usd_per_hour"]
     table = joined.groupby(group, sort=True)[["_sp", "_od", "usd"]].sum().reset_index()
     table["ratio"] = table["_sp"] / table["_od"]
     table = table.rename(columns={"usd": "covered_usd"}).drop(columns=["_sp", "_od"])
@@ -785,24 +785,30 @@ def _owned_ris(
     ].astype({c: str for c in (*KEY_FIELDS, "offering_class", "payment_option")})
     recurring_catalog = lookup.merge(
         reserved[
-            [*KEY_FIELDS, "offering_class", "term_years", "payment_option", "recurring_hourly_usd"]
+            [
+                *KEY_FIELDS,
+                "offering_class",
+                "term_years",
+                "payment_option",
+                "recurring_usd_per_hour",
+            ]
         ],
         on=[*KEY_FIELDS, "offering_class", "term_years", "payment_option"],
         how="left",
-    )["recurring_hourly_usd"].to_numpy(dtype=np.float64)
-    recurring = ris["recurring_hourly_usd"].to_numpy(dtype=np.float64, na_value=np.nan)
+    )["recurring_usd_per_hour"].to_numpy(dtype=np.float64)
+    recurring = ris["recurring_usd_per_hour"].to_numpy(dtype=np.float64, na_value=np.nan)
     recurring = np.where(np.isnan(recurring), recurring_catalog, recurring)
     term_hours = np.where(
         ris["term_years"].to_numpy(dtype=np.float64) == 3, TERM_HOURS[3], TERM_HOURS[1]
     )
     upfront = ris["upfront_usd"].to_numpy(dtype=np.float64)
     computed = upfront / term_hours + count * recurring
-    given = ris["effective_hourly_usd"].to_numpy(dtype=np.float64, na_value=np.nan)
+    given = ris["effective_usd_per_hour"].to_numpy(dtype=np.float64, na_value=np.nan)
     hourly = np.where(np.isnan(given), computed, given)
     _bad_items(
         ris,
         np.isnan(hourly),
-        "no effective_hourly_usd or recurring_hourly_usd, and no catalog rate for the offering",
+        "no effective_usd_per_hour or recurring_usd_per_hour, and no catalog rate for the offering",
         "give the rates in the items or refresh the catalog",
     )
     ris["hourly"] = hourly
@@ -820,11 +826,11 @@ def _owned_ris(
 def _owned_sps(frame: pd.DataFrame) -> pd.DataFrame:
     """Savings Plans items with their capacity and hourly cost."""
     sps = frame.loc[frame["kind"] != RESERVED_INSTANCE].copy()
-    commitment = sps["hourly_commitment_usd"].to_numpy(dtype=np.float64, na_value=np.nan)
+    commitment = sps["commitment_usd_per_hour"].to_numpy(dtype=np.float64, na_value=np.nan)
     _bad_items(
         sps,
         ~(commitment > 0),
-        "a Savings Plan needs hourly_commitment_usd above 0",
+        "a Savings Plan needs commitment_usd_per_hour above 0",
         "give the plan's hourly commitment",
     )
     ec2 = (sps["kind"] == EC2_INSTANCE_SAVINGS_PLAN).to_numpy(bool)
@@ -1047,8 +1053,8 @@ def _new_ri_block(best: pd.DataFrame, columns: pd.DataFrame) -> _Block:
     prices = pd.DataFrame(
         {
             "upfront": best["upfront_usd"].to_numpy(dtype=np.float64),
-            "recurring": best["recurring_hourly_usd"].to_numpy(dtype=np.float64),
-            "effective": best["effective_hourly_usd"].to_numpy(dtype=np.float64),
+            "recurring": best["recurring_usd_per_hour"].to_numpy(dtype=np.float64),
+            "effective": best["effective_usd_per_hour"].to_numpy(dtype=np.float64),
             "level": best["level"].to_numpy(dtype=np.float64),
             "term_years": best["term_years"].to_numpy(dtype=np.int64),
         }
@@ -1295,7 +1301,7 @@ def build_problem(
     keyed = _usage_keys(data, catalog, discount)
     warnings = list(keyed.warnings)
     columns = keyed.columns
-    od = keyed.keys["on_demand_hourly_usd"].to_numpy(dtype=np.float64)
+    od = keyed.keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
     demand = _demand(data, keyed, od)
     ratios = _sp_ratios(catalog, keyed)
     owned_pools = _owned_pools(owned, catalog, keyed, ratios, hours, discount)
@@ -1451,7 +1457,7 @@ def build_problem(
             "size_flexible": kept_keys["size_flexible"].to_numpy(dtype=bool),
             "normalization_factor": kept_keys["normalization_factor"].to_numpy(np.float64),
             "units_per_instance": kept_keys["units_per_instance"].to_numpy(np.float64),
-            "on_demand_hourly_usd": kept_keys["on_demand_hourly_usd"].to_numpy(np.float64),
+            "on_demand_usd_per_hour": kept_keys["on_demand_usd_per_hour"].to_numpy(np.float64),
         }
     )
     mode = Mode(policy.mode)

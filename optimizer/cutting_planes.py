@@ -76,6 +76,7 @@ from optimizer.allocation import (
 )
 from optimizer.problem import CommitmentProblem, FloatArray, IntArray
 from optimizer.result import OptimizationResult, OptimizationStatus
+from optimizer.solvers.quiet import new_highs
 
 ProgressCallback = Callable[[int, float, float], None]
 
@@ -190,8 +191,7 @@ class _HighsMaster:
         import highspy
 
         self._highspy = highspy
-        self._h = highspy.Highs()
-        self._h.setOptionValue("output_flag", False)
+        self._h = new_highs(highspy)
         self._h.setOptionValue("random_seed", 0)
         n = objective.size
         self._inf = highspy.kHighsInf

@@ -54,19 +54,19 @@ EXPLAIN_COLUMNS: Final = (
     "unit",
     "units",
     "count",
-    "hourly_commitment_usd",
+    "commitment_usd_per_hour",
     "active_hours",
-    "expected_utilization",
-    "break_even_utilization",
+    "expected_utilization_pct",
+    "break_even_utilization_pct",
     "break_even_month",
-    "marginal_saving_usd_per_unit",
+    "marginal_savings_usd_per_unit",
     "covered_on_demand_usd",
     "covered_on_demand_usd_per_hour",
     "used_units_per_hour",
     "commitment_cost_usd",
-    "net_saving_usd",
+    "net_savings_vs_on_demand_usd",
     "level_units",
-    "level_share",
+    "level_reached_pct",
     "explanation",
 )
 """Columns of :func:`explain`; see its docstring."""
@@ -152,13 +152,12 @@ def greedy_allocation(
     return capacity, used.T, covered.T
 
 
-def _pct(share: float) -> str:
-    """A share as a percentage that never reads 100 % or 0 % unless it is."""
-    if not math.isfinite(share):
+def _pct(value: float) -> str:
+    """A percentage [%] as text that never reads 100 % or 0 % unless it is."""
+    if not math.isfinite(value):
         return "n/a"
-    value = 100.0 * share
     text = f"{value:.0f}%"
-    if (text == "100%" and share < 1.0) or (text == "0%" and share > 0.0):
+    if (text == "100%" and value < 100.0) or (text == "0%" and value > 0.0):
         text = f"{value:.1f}%"
     return text
 
@@ -178,27 +177,27 @@ def _sentence(row: Mapping[Hashable, Any], whole_lookback: bool) -> str:
             count = row["level_units"]
             level = f"{count:g} instance{'s' if count != 1 else ''}"
         text = (
-            f"covers {what}, which stayed at or above {level} in {_pct(row['level_share'])} "
+            f"covers {what}, which stayed at or above {level} in {_pct(row['level_reached_pct'])} "
             f"of {hours} ({row['term_years']}-year {row['payment_option']} "
             f"{row['offering_class']} RIs: expected utilization "
-            f"{_pct(row['expected_utilization'])}, break-even "
-            f"{_pct(row['break_even_utilization'])})"
+            f"{_pct(row['expected_utilization_pct'])}, break-even "
+            f"{_pct(row['break_even_utilization_pct'])})"
         )
     else:
         target = _SP_NAMES.get(str(row["kind"]), str(row["kind"]))
         if row["kind"] == EC2_SP_POOL:
             target += f" for the {row['instance_family']} family in {row['region']}"
-        saving = row["net_saving_usd"]
+        saving = row["net_savings_vs_on_demand_usd"]
         verb = "saving" if saving >= 0 else "losing"
         covered = row["covered_on_demand_usd"]
         share = (
-            f" ({_pct(saving / covered)} of the on-demand value it covers)"
+            f" ({_pct(100.0 * saving / covered)} of the on-demand value it covers)"
             if covered > 0 and saving >= 0
             else ""
         )
         text = (
-            f"commits {row['hourly_commitment_usd']:.3f} USD/h to {target}, fully used in "
-            f"{_pct(row['level_share'])} of {hours} at {row['term_years']}-year "
+            f"commits {row['commitment_usd_per_hour']:.3f} USD/h to {target}, fully used in "
+            f"{_pct(row['level_reached_pct'])} of {hours} at {row['term_years']}-year "
             f"{row['payment_option']} rates, {verb} {abs(saving):,.2f} USD over the "
             f"lookback{share}"
         )
@@ -247,20 +246,20 @@ def explain(
     -------
     pandas.DataFrame
         :data:`EXPLAIN_COLUMNS`: the offer and its pool; ``units`` [units] (``count`` of the
-        pool's purchase type for RIs, ``hourly_commitment_usd`` for Savings Plans);
-        ``active_hours`` (expected hours it is active) [h]; ``expected_utilization`` (used ÷
-        capacity over those hours) [1]; ``break_even_utilization`` (effective cost of a unit-hour
-        ÷ on-demand value a used unit-hour covers: effective rate ÷ on-demand rate for RIs, the
-        average coverage ratio of the usage covered for Savings Plans) [1];
+        pool's purchase type for RIs, ``commitment_usd_per_hour`` for Savings Plans);
+        ``active_hours`` (expected hours it is active) [h]; ``expected_utilization_pct`` (used ÷
+        capacity over those hours) [%]; ``break_even_utilization_pct`` (effective cost of a
+        unit-hour ÷ on-demand value a used unit-hour covers: effective rate ÷ on-demand rate for
+        RIs, the average coverage ratio of the usage covered for Savings Plans) [%];
         ``break_even_month`` (first month whose cumulative saving at the expected utilization
         repays the upfront; 1 without upfront when it saves; NaN when it never saves);
-        ``marginal_saving_usd_per_unit`` [USD per unit]; ``covered_on_demand_usd`` over the
+        ``marginal_savings_usd_per_unit`` [USD per unit]; ``covered_on_demand_usd`` over the
         active hours [USD] and per hour [USD/h]; ``used_units_per_hour`` [units/h];
         ``commitment_cost_usd`` (effective rate × units × active hours) [USD];
-        ``net_saving_usd`` (covered minus commitment cost) [USD]; ``level_units`` and
-        ``level_share`` (RIs: the capacity bought, and the share of active hours whose column
-        demand reached it; Savings Plans: the commitment, and the share of active hours it was
-        fully used) [units, 1]; ``explanation``, one plain sentence.
+        ``net_savings_vs_on_demand_usd`` (covered minus commitment cost) [USD]; ``level_units``
+        and ``level_reached_pct`` (RIs: the capacity bought, and the share of active hours whose
+        column demand reached it; Savings Plans: the commitment, and the share of active hours it
+        was fully used) [units, %]; ``explanation``, one plain sentence.
     """
     units = np.asarray(units, dtype=np.float64)
     offers_bought = bought_offers(problem, units)
@@ -341,19 +340,19 @@ def explain(
             "unit": pools["unit"].to_numpy(),
             "units": x,
             "count": counts,
-            "hourly_commitment_usd": commitments,
+            "commitment_usd_per_hour": commitments,
             "active_hours": hours,
-            "expected_utilization": expected_utilization,
-            "break_even_utilization": break_even,
+            "expected_utilization_pct": 100.0 * expected_utilization,
+            "break_even_utilization_pct": 100.0 * break_even,
             "break_even_month": _break_even_month(upfront * x, hourly_saving),
-            "marginal_saving_usd_per_unit": marginal,
+            "marginal_savings_usd_per_unit": marginal,
             "covered_on_demand_usd": covered_usd,
             "covered_on_demand_usd_per_hour": covered_per_hour,
             "used_units_per_hour": used_per_hour,
             "commitment_cost_usd": commitment_cost,
-            "net_saving_usd": covered_usd - commitment_cost,
+            "net_savings_vs_on_demand_usd": covered_usd - commitment_cost,
             "level_units": x,
-            "level_share": level_share,
+            "level_reached_pct": 100.0 * level_share,
         }
     )
     whole = active.min(axis=0) > 0

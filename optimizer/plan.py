@@ -8,8 +8,8 @@ in AWS's order, region, family, …) with ids ``rec-1``, ``rec-2``, …, so that
 :func:`optimizer.explain.explain` rows line up with the purchases.
 
 Money conventions are those of :mod:`pricing.inventory.commitments`: ``upfront_usd`` for the whole
-item [USD]; ``recurring_hourly_usd`` per RI (per plan for a Savings Plan) [USD/h];
-``effective_hourly_usd`` for the whole item [USD/h]. :func:`plan_to_portfolio_json` writes
+item [USD]; ``recurring_usd_per_hour`` per RI (per plan for a Savings Plan) [USD/h];
+``effective_usd_per_hour`` for the whole item [USD/h]. :func:`plan_to_portfolio_json` writes
 DESIGN.md's portfolio JSON, which :func:`pricing.inventory.read_portfolio_json` (and so
 ``commitopt simulate --portfolio``) reads back.
 """
@@ -56,10 +56,10 @@ PURCHASE_SOURCE: Final = "commitopt recommend"
 
 EXPLANATION_FIELDS: Final = (
     "explanation",
-    "expected_utilization",
-    "break_even_utilization",
+    "expected_utilization_pct",
+    "break_even_utilization_pct",
     "break_even_month",
-    "marginal_saving_usd_per_unit",
+    "marginal_savings_usd_per_unit",
     "tranche",
 )
 """Columns of :func:`optimizer.explain.explain` copied into each purchase item of the JSON."""
@@ -269,9 +269,9 @@ def purchases_from_units(
     -------
     tuple of OwnedCommitment
         RIs: ``count`` instances of the purchase type, ``normalized_units``, ``upfront_usd``
-        (whole item), ``recurring_hourly_usd`` (per RI), ``effective_hourly_usd`` (whole item),
-        scope ``"Region"``. Savings Plans: ``hourly_commitment_usd``, ``upfront_usd``,
-        ``recurring_hourly_usd`` and ``effective_hourly_usd`` (= the commitment). Start and end
+        (whole item), ``recurring_usd_per_hour`` (per RI), ``effective_usd_per_hour`` (whole item),
+        scope ``"Region"``. Savings Plans: ``commitment_usd_per_hour``, ``upfront_usd``,
+        ``recurring_usd_per_hour`` and ``effective_usd_per_hour`` (= the commitment). Start and end
         are the offer's (its tranche); ids are ``rec-1``, ``rec-2``, …
 
     Raises
@@ -318,8 +318,8 @@ def purchases_from_units(
                     offering_class=str(pool["offering_class"]) or "standard",
                     count=count,
                     normalized_units=_normalized_units(str(types[i]), count),
-                    recurring_hourly_usd=recurring,
-                    effective_hourly_usd=round(effective, _RATE_DECIMALS),
+                    recurring_usd_per_hour=recurring,
+                    effective_usd_per_hour=round(effective, _RATE_DECIMALS),
                 )
             )
             continue
@@ -328,10 +328,10 @@ def purchases_from_units(
         recurring = round(recurring_per_unit * commitment, _RATE_DECIMALS)
         hours = TERM_HOURS[common["term_years"]]
         sp_fields: dict[str, Any] = {
-            "hourly_commitment_usd": commitment,
+            "commitment_usd_per_hour": commitment,
             "upfront_usd": upfront,
-            "recurring_hourly_usd": recurring,
-            "effective_hourly_usd": round(upfront / hours + recurring, _RATE_DECIMALS),
+            "recurring_usd_per_hour": recurring,
+            "effective_usd_per_hour": round(upfront / hours + recurring, _RATE_DECIMALS),
         }
         if str(pool["region"] or ""):
             sp_fields["region"] = str(pool["region"])
@@ -413,7 +413,7 @@ def plan_to_portfolio_json(
     summary: Mapping[str, Any],
     explanations: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """The recommendation as DESIGN.md's portfolio JSON payload (a dict ready for ``json.dumps``).
+    """The recommendation as a portfolio JSON payload (``docs/portfolio-format.md``).
 
     Parameters
     ----------

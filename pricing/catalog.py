@@ -4,11 +4,11 @@ A key is ``(region, instance_type, platform, tenancy)``. The catalog holds three
 validated on construction:
 
 ``on_demand``
-    one row per key: ``on_demand_hourly_usd`` [USD/h].
+    one row per key: ``on_demand_usd_per_hour`` [USD/h].
 ``reserved``
     one row per key and offering (``offering_class``, ``term_years``, ``payment_option``):
-    ``upfront_usd`` [USD per RI], ``recurring_hourly_usd`` [USD/h] and
-    ``effective_hourly_usd`` = upfront ÷ term hours + recurring [USD/h].
+    ``upfront_usd`` [USD per RI], ``recurring_usd_per_hour`` [USD/h] and
+    ``effective_usd_per_hour`` = upfront ÷ term hours + recurring [USD/h].
 ``savings_plans``
     one row per key and plan (``plan_type`` compute / ec2_instance, ``term_years``,
     ``payment_option``): ``sp_hourly_usd``, the rate charged against the commitment for one
@@ -60,7 +60,7 @@ ON_DEMAND_SCHEMA: Final[dict[str, str]] = {
     "instance_type": "string",
     "platform": "string",
     "tenancy": "string",
-    "on_demand_hourly_usd": "float64",
+    "on_demand_usd_per_hour": "float64",
     "source": "string",
 }
 RESERVED_SCHEMA: Final[dict[str, str]] = {
@@ -72,8 +72,8 @@ RESERVED_SCHEMA: Final[dict[str, str]] = {
     "term_years": "int64",
     "payment_option": "string",
     "upfront_usd": "float64",
-    "recurring_hourly_usd": "float64",
-    "effective_hourly_usd": "float64",
+    "recurring_usd_per_hour": "float64",
+    "effective_usd_per_hour": "float64",
     "source": "string",
     "derived": "bool",
 }
@@ -91,10 +91,18 @@ SAVINGS_PLANS_SCHEMA: Final[dict[str, str]] = {
 }
 
 EFFECTIVE_RATE_TOLERANCE_USD: Final = 1e-6
-"""Allowed gap between ``effective_hourly_usd`` and upfront ÷ term hours + recurring [USD/h]."""
+"""Allowed gap between ``effective_usd_per_hour`` and upfront ÷ term hours + recurring [USD/h]."""
 
 _PARQUET_METADATA_KEY: Final = b"commitopt.catalog"
-_FORMAT_VERSION: Final = 1
+_FORMAT_VERSION: Final = 2
+"""Version of the catalog Parquet layout: 2 names hourly rates ``*_usd_per_hour``."""
+
+_FORMER_COLUMNS: Final = {
+    "on_demand_hourly_usd": "on_demand_usd_per_hour",
+    "recurring_hourly_usd": "recurring_usd_per_hour",
+    "effective_hourly_usd": "effective_usd_per_hour",
+}
+"""Column names of format 1 (``*_hourly_usd``), read as their format-2 names."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,13 +242,13 @@ def _check_unique(frame: pd.DataFrame, table: str, columns: Sequence[str]) -> No
         )
 
 
-def effective_hourly_usd(
-    upfront_usd: npt.ArrayLike, recurring_hourly_usd: npt.ArrayLike, term_years: npt.ArrayLike
+def effective_usd_per_hour(
+    upfront_usd: npt.ArrayLike, recurring_usd_per_hour: npt.ArrayLike, term_years: npt.ArrayLike
 ) -> npt.NDArray[np.float64]:
     """Effective hourly cost of an RI: upfront ÷ term hours + recurring [USD/h]."""
     hours = np.where(np.asarray(term_years) == 3, TERM_HOURS[3], TERM_HOURS[1])
     return np.asarray(upfront_usd, dtype=np.float64) / hours + np.asarray(
-        recurring_hourly_usd, dtype=np.float64
+        recurring_usd_per_hour, dtype=np.float64
     )
 
 
@@ -248,7 +256,7 @@ def effective_hourly_usd(
 class PriceCatalog:
     """Validated on-demand, RI and Savings Plans rates with their provenance.
 
-    Build one with :meth:`from_frames` (which fills ``effective_hourly_usd``, ``source`` and
+    Build one with :meth:`from_frames` (which fills ``effective_usd_per_hour``, ``source`` and
     ``derived`` when absent) or load one with :meth:`read_parquet`. Direct construction validates
     too; tables are conformed to the schemas in this module.
 
@@ -274,22 +282,24 @@ class PriceCatalog:
         on_demand = _conform(self.on_demand, ON_DEMAND_SCHEMA, "on-demand")
         reserved = _conform(self.reserved, RESERVED_SCHEMA, "reserved")
         savings_plans = _conform(self.savings_plans, SAVINGS_PLANS_SCHEMA, "savings-plans")
-        _check_values(on_demand, "on-demand", ["on_demand_hourly_usd"])
+        _check_values(on_demand, "on-demand", ["on_demand_usd_per_hour"])
         _check_values(
-            reserved, "reserved", ["upfront_usd", "recurring_hourly_usd", "effective_hourly_usd"]
+            reserved,
+            "reserved",
+            ["upfront_usd", "recurring_usd_per_hour", "effective_usd_per_hour"],
         )
         _check_values(savings_plans, "savings-plans", ["sp_hourly_usd"])
         _check_unique(on_demand, "on-demand", KEY_COLUMNS)
         _check_unique(reserved, "reserved", (*KEY_COLUMNS, *RESERVED_OFFERING_COLUMNS))
         _check_unique(savings_plans, "savings-plans", (*KEY_COLUMNS, *SAVINGS_PLAN_COLUMNS))
-        expected = effective_hourly_usd(
-            reserved["upfront_usd"], reserved["recurring_hourly_usd"], reserved["term_years"]
+        expected = effective_usd_per_hour(
+            reserved["upfront_usd"], reserved["recurring_usd_per_hour"], reserved["term_years"]
         )
-        gap = np.abs(reserved["effective_hourly_usd"].to_numpy() - expected)
+        gap = np.abs(reserved["effective_usd_per_hour"].to_numpy() - expected)
         wrong = gap > EFFECTIVE_RATE_TOLERANCE_USD * np.maximum(1.0, expected)
         if wrong.any():
             raise CatalogValidationError(
-                "reserved table has effective_hourly_usd different from upfront ÷ term hours + "
+                "reserved table has effective_usd_per_hour different from upfront ÷ term hours + "
                 f"recurring for {_describe_rows(reserved[list(KEY_COLUMNS)], wrong)}"
             )
         object.__setattr__(self, "on_demand", on_demand)
@@ -308,15 +318,16 @@ class PriceCatalog:
     ) -> PriceCatalog:
         """Build a catalog, filling the columns a reader need not supply.
 
-        ``effective_hourly_usd`` is computed from upfront and recurring when absent; ``source``
+        ``effective_usd_per_hour`` is computed from upfront and recurring when absent; ``source``
         defaults to ``metadata.source`` and ``derived`` to false.
         """
         on_demand = _with_defaults(on_demand, ON_DEMAND_SCHEMA, metadata.source)
         reserved = _with_defaults(reserved, RESERVED_SCHEMA, metadata.source)
-        if "effective_hourly_usd" not in reserved or reserved["effective_hourly_usd"].isna().all():
-            reserved["effective_hourly_usd"] = effective_hourly_usd(
+        effective = reserved.get("effective_usd_per_hour")
+        if effective is None or effective.isna().all():
+            reserved["effective_usd_per_hour"] = effective_usd_per_hour(
                 pd.to_numeric(reserved["upfront_usd"]),
-                pd.to_numeric(reserved["recurring_hourly_usd"]),
+                pd.to_numeric(reserved["recurring_usd_per_hour"]),
                 pd.to_numeric(reserved["term_years"]),
             )
         savings_plans = _with_defaults(savings_plans, SAVINGS_PLANS_SCHEMA, metadata.source)
@@ -385,7 +396,7 @@ class PriceCatalog:
                 "upgrade commitopt",
             )
         metadata = CatalogMetadata.from_json(json.dumps(payload["metadata"]))
-        stacked = arrow.to_pandas()
+        stacked = arrow.to_pandas().rename(columns=_FORMER_COLUMNS)
         tables = {
             name: stacked.loc[stacked["table"] == name].drop(columns="table")
             for name in ("on_demand", "reserved", "savings_plans")
@@ -488,7 +499,7 @@ class PriceCatalog:
             A table with the columns ``region``, ``instance_type``, ``platform``, ``tenancy``
             (more columns are ignored; duplicates are fine).
         """
-        return _lookup(keys, self.on_demand, {}, "on_demand_hourly_usd")
+        return _lookup(keys, self.on_demand, {}, "on_demand_usd_per_hour")
 
     def reserved_rates(
         self,
@@ -496,12 +507,12 @@ class PriceCatalog:
         offering_class: str,
         term_years: int,
         payment_option: str,
-        column: str = "effective_hourly_usd",
+        column: str = "effective_usd_per_hour",
     ) -> npt.NDArray[np.float64]:
         """One RI offering's ``column`` for each key row, NaN where absent.
 
-        ``column`` is ``effective_hourly_usd`` [USD/h], ``upfront_usd`` [USD] or
-        ``recurring_hourly_usd`` [USD/h].
+        ``column`` is ``effective_usd_per_hour`` [USD/h], ``upfront_usd`` [USD] or
+        ``recurring_usd_per_hour`` [USD/h].
         """
         fixed = {
             "offering_class": offering_class,
@@ -541,18 +552,18 @@ class PriceCatalog:
         )
 
     def counts(self) -> dict[str, int]:
-        """Row counts and distinct regions, types and platforms (for ``pricing info``)."""
+        """Row counts and distinct regions, types and platforms (``*_count``; ``pricing info``)."""
         keys = pd.concat(
             [t[list(KEY_COLUMNS)] for t in (self.on_demand, self.reserved, self.savings_plans)]
         )
         return {
-            "on_demand_rates": len(self.on_demand),
-            "reserved_offerings": len(self.reserved),
-            "savings_plans_rates": len(self.savings_plans),
-            "regions": keys["region"].nunique(),
-            "instance_types": keys["instance_type"].nunique(),
-            "platforms": keys["platform"].nunique(),
-            "derived_rates": int(
+            "on_demand_rate_count": len(self.on_demand),
+            "reserved_offering_count": len(self.reserved),
+            "savings_plans_rate_count": len(self.savings_plans),
+            "region_count": keys["region"].nunique(),
+            "instance_type_count": keys["instance_type"].nunique(),
+            "platform_count": keys["platform"].nunique(),
+            "derived_rate_count": int(
                 self.reserved["derived"].sum() + self.savings_plans["derived"].sum()
             ),
         }
@@ -567,8 +578,8 @@ def _with_defaults(frame: pd.DataFrame | None, schema: dict[str, str], source: s
         result["source"] = source
     if "derived" in schema and "derived" not in result:
         result["derived"] = False
-    if "effective_hourly_usd" in schema and "effective_hourly_usd" not in result:
-        result["effective_hourly_usd"] = np.nan
+    if "effective_usd_per_hour" in schema and "effective_usd_per_hour" not in result:
+        result["effective_usd_per_hour"] = np.nan
     return result
 
 

@@ -37,15 +37,18 @@ COMPARISON_COLUMNS: Final = (
     "term_years",
     "payment_option",
     "upfront_usd",
-    "recurring_hourly_usd",
-    "effective_hourly_usd",
-    "on_demand_hourly_usd",
-    "discount_pct",
+    "recurring_usd_per_hour",
+    "effective_usd_per_hour",
+    "on_demand_usd_per_hour",
+    "discount_vs_on_demand_pct",
     "break_even_months",
     "source",
-    "derived",
+    "is_derived",
 )
-_COMPUTED_COLUMNS: Final = ("on_demand_hourly_usd", "discount_pct", "break_even_months")
+_COMPUTED_COLUMNS: Final = (
+    "on_demand_usd_per_hour", "discount_vs_on_demand_pct", "break_even_months", "is_derived"
+)  # fmt: skip
+"""Columns computed here (the rest come from the catalog, ``derived`` as ``is_derived``)."""
 
 
 def _size_rank(instance_types: pd.Series) -> npt.NDArray[np.float64]:
@@ -62,8 +65,8 @@ def _size_rank(instance_types: pd.Series) -> npt.NDArray[np.float64]:
 
 def break_even_months(
     upfront_usd: npt.ArrayLike,
-    recurring_hourly_usd: npt.ArrayLike,
-    on_demand_hourly_usd: npt.ArrayLike,
+    recurring_usd_per_hour: npt.ArrayLike,
+    on_demand_usd_per_hour: npt.ArrayLike,
 ) -> npt.NDArray[np.float64]:
     """Months of full use after which a commitment has cost less than on-demand [months].
 
@@ -72,8 +75,8 @@ def break_even_months(
     """
     upfront = np.asarray(upfront_usd, dtype=np.float64)
     saving_per_month = (
-        np.asarray(on_demand_hourly_usd, dtype=np.float64)
-        - np.asarray(recurring_hourly_usd, dtype=np.float64)
+        np.asarray(on_demand_usd_per_hour, dtype=np.float64)
+        - np.asarray(recurring_usd_per_hour, dtype=np.float64)
     ) * HOURS_PER_MONTH
     with np.errstate(divide="ignore", invalid="ignore"):
         months = np.where(saving_per_month > 0, upfront / saving_per_month, np.inf)
@@ -92,8 +95,9 @@ def compare_offerings(
     Returns
     -------
     pandas.DataFrame
-        :data:`COMPARISON_COLUMNS`; ``discount_pct`` = 100 × (1 − effective ÷ on-demand) [%],
-        NaN where the key has no on-demand rate.
+        :data:`COMPARISON_COLUMNS`; ``discount_vs_on_demand_pct`` = 100 × (1 − effective ÷
+        on-demand) [%], NaN where the key has no on-demand rate; ``is_derived`` when the rate
+        was computed from other rates.
     """
     on_demand = catalog.on_demand
     rows: list[pd.DataFrame] = []
@@ -104,10 +108,10 @@ def compare_offerings(
                 term_years=pd.Series(pd.NA, index=on_demand.index, dtype="Int64"),
                 payment_option="",
                 upfront_usd=0.0,
-                recurring_hourly_usd=on_demand["on_demand_hourly_usd"],
-                effective_hourly_usd=on_demand["on_demand_hourly_usd"],
+                recurring_usd_per_hour=on_demand["on_demand_usd_per_hour"],
+                effective_usd_per_hour=on_demand["on_demand_usd_per_hour"],
                 derived=False,
-            ).drop(columns="on_demand_hourly_usd")
+            ).drop(columns="on_demand_usd_per_hour")
         )
     reserved = catalog.reserved
     reserved = reserved.loc[
@@ -136,24 +140,27 @@ def compare_offerings(
                 {"ec2_instance": "EC2 Instance SP", "compute": "Compute SP"}
             ),
             upfront_usd=share * plans["sp_hourly_usd"] * hours,
-            recurring_hourly_usd=(1.0 - share) * plans["sp_hourly_usd"],
-            effective_hourly_usd=plans["sp_hourly_usd"],
+            recurring_usd_per_hour=(1.0 - share) * plans["sp_hourly_usd"],
+            effective_usd_per_hour=plans["sp_hourly_usd"],
         ).drop(columns=["plan_type", "sp_hourly_usd"])
     )
     filled = [frame for frame in rows if len(frame)]
-    base_columns = [c for c in COMPARISON_COLUMNS if c not in _COMPUTED_COLUMNS]
+    base_columns = [c for c in COMPARISON_COLUMNS if c not in _COMPUTED_COLUMNS] + ["derived"]
     table = pd.concat(filled, ignore_index=True) if filled else pd.DataFrame(columns=base_columns)
+    table = table.rename(columns={"derived": "is_derived"})
     table = table.merge(
-        on_demand[[*KEY_COLUMNS, "on_demand_hourly_usd"]], how="left", on=list(KEY_COLUMNS)
+        on_demand[[*KEY_COLUMNS, "on_demand_usd_per_hour"]], how="left", on=list(KEY_COLUMNS)
     )
-    rate = table["on_demand_hourly_usd"].to_numpy(dtype=np.float64, na_value=np.nan)
-    effective = table["effective_hourly_usd"].to_numpy(dtype=np.float64)
+    rate = table["on_demand_usd_per_hour"].to_numpy(dtype=np.float64, na_value=np.nan)
+    effective = table["effective_usd_per_hour"].to_numpy(dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        table["discount_pct"] = np.where(rate > 0, 100.0 * (1.0 - effective / rate), np.nan)
+        table["discount_vs_on_demand_pct"] = np.where(
+            rate > 0, 100.0 * (1.0 - effective / rate), np.nan
+        )
     table["break_even_months"] = np.where(
         np.isnan(rate) | (table["instrument"] == _INSTRUMENT_LABEL["on-demand"]).to_numpy(),
         np.nan,
-        break_even_months(table["upfront_usd"], table["recurring_hourly_usd"], rate),
+        break_even_months(table["upfront_usd"], table["recurring_usd_per_hour"], rate),
     )
     order = {label: i for i, label in enumerate(_INSTRUMENT_LABEL.values())}
     table["_order"] = table["instrument"].map(order)

@@ -266,25 +266,24 @@ class PolicyOutcome:
         return self.simulation.totals.actual_cost_usd
 
     @property
-    def savings_usd(self) -> float:
+    def savings_vs_on_demand_usd(self) -> float:
         """On-demand equivalent − actual cost [USD]."""
-        return self.simulation.totals.savings_usd
+        return self.simulation.totals.savings_vs_on_demand_usd
 
     def row(self) -> dict[str, object]:
         """The summary row of :meth:`BacktestResult.table`."""
         totals = self.simulation.totals
         return {
             "policy": self.name,
-            "cost_usd": totals.actual_cost_usd,
-            "on_demand_usd": totals.on_demand_equivalent_usd,
-            "savings_usd": totals.savings_usd,
-            "savings_pct": 100 * totals.savings_pct,
+            "actual_cost_usd": totals.actual_cost_usd,
+            "on_demand_cost_usd": totals.on_demand_cost_usd,
+            "savings_vs_on_demand_usd": totals.savings_vs_on_demand_usd,
+            "savings_vs_on_demand_pct": totals.savings_vs_on_demand_pct,
             "captured_pct": 100 * self.captured,
-            "coverage_pct": 100 * totals.coverage,
-            "utilization_pct": 100 * totals.utilization,
-            "effective_savings_rate": totals.effective_savings_rate,
-            "upfront_cash_usd": totals.upfront_cash_usd,
-            "purchases": len(self.purchases),
+            "coverage_pct": totals.coverage_pct,
+            "utilization_pct": totals.utilization_pct,
+            "upfront_usd": totals.upfront_usd,
+            "purchase_count": len(self.purchases),
         }
 
 
@@ -337,7 +336,7 @@ def term_end(at: pd.Timestamp | datetime, term_years: int) -> datetime:
 
 def savings_plan_purchase(
     kind: str,
-    hourly_commitment_usd: float,
+    commitment_usd_per_hour: float,
     at: pd.Timestamp,
     *,
     term_years: int = 1,
@@ -348,7 +347,7 @@ def savings_plan_purchase(
 ) -> OwnedCommitment:
     """A Savings Plan bought at ``at`` for one term [commitment in USD/h]."""
     hours = TERM_HOURS[term_years]
-    upfront = round(hourly_commitment_usd * hours * SP_UPFRONT_SHARE[payment_option], 6)
+    upfront = round(commitment_usd_per_hour * hours * SP_UPFRONT_SHARE[payment_option], 6)
     return OwnedCommitment(
         kind=kind,
         id=purchase_id,
@@ -359,9 +358,9 @@ def savings_plan_purchase(
         upfront_usd=upfront,
         region=region,
         instance_family=instance_family,
-        hourly_commitment_usd=hourly_commitment_usd,
-        recurring_hourly_usd=hourly_commitment_usd - upfront / hours,
-        effective_hourly_usd=hourly_commitment_usd,
+        commitment_usd_per_hour=commitment_usd_per_hour,
+        recurring_usd_per_hour=commitment_usd_per_hour - upfront / hours,
+        effective_usd_per_hour=commitment_usd_per_hour,
         source="backtest",
     )
 
@@ -380,7 +379,7 @@ def ri_purchases(
     count = np.floor(np.asarray(counts, dtype=np.float64) + 1e-9).astype(np.int64)
     offering = (offering_class, term_years, payment_option)
     upfront = catalog.reserved_rates(keys, *offering, "upfront_usd")
-    recurring = catalog.reserved_rates(keys, *offering, "recurring_hourly_usd")
+    recurring = catalog.reserved_rates(keys, *offering, "recurring_usd_per_hour")
     items: list[OwnedCommitment] = []
     for i in np.flatnonzero((count > 0) & np.isfinite(upfront) & np.isfinite(recurring)):
         key = keys.iloc[int(i)]
@@ -407,8 +406,8 @@ def ri_purchases(
                 offering_class=offering_class,
                 count=n,
                 normalized_units=units,
-                recurring_hourly_usd=float(recurring[i]),
-                effective_hourly_usd=ri_effective_hourly_usd(
+                recurring_usd_per_hour=float(recurring[i]),
+                effective_usd_per_hour=ri_effective_hourly_usd(
                     total_upfront, float(recurring[i]), n, term_years
                 ),
                 source="backtest",
@@ -605,7 +604,7 @@ class CostExplorerLike:
 
         def scope_cost(result: SimulationResult) -> FloatArray:
             ledger = result.ledger.astype({"region": str, "instance_family": str})
-            grouped = ledger.groupby(["region", "instance_family"])["cost_usd"].sum()
+            grouped = ledger.groupby(["region", "instance_family"])["actual_cost_usd"].sum()
             return grouped.reindex(scopes, fill_value=0.0).to_numpy(dtype=np.float64)
 
         before = scope_cost(baseline)
@@ -637,7 +636,7 @@ class CostExplorerLike:
         self, review: Review, usage: UsageMatrix, baseline: SimulationResult
     ) -> tuple[OwnedCommitment, ...]:
         keys = usage.keys
-        od = baseline.keys["on_demand_hourly_usd"].to_numpy(dtype=np.float64)
+        od = baseline.keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
         effective = review.catalog.reserved_rates(
             keys, self.offering_class, self.term_years, self.payment_option
         )
@@ -695,7 +694,7 @@ class KneeRule:
         spend = usage.quantity @ od  # per hour [USD]
         target = (1.0 - self.assumed_discount) * float(np.quantile(spend, self.assumed_discount))
         owned = sum(
-            c.hourly_commitment_usd or 0.0
+            c.commitment_usd_per_hour or 0.0
             for c in review.active_owned()
             if c.kind == COMPUTE_SAVINGS_PLAN
         )
@@ -919,9 +918,13 @@ def backtest(
         planned = tuple(replace(p, id=f"{HINDSIGHT}/{i}") for i, p in enumerate(planned, 1))
         ceiling = PolicyOutcome(HINDSIGHT, planned, _bill(window, initial, planned, catalog))
         step()
-        best = ceiling.savings_usd
-        scale = max(abs(ceiling.simulation.totals.on_demand_equivalent_usd), 1.0)
-        beaten = [n for n, o in outcomes.items() if o.savings_usd > best + BEATEN_TOLERANCE * scale]
+        best = ceiling.savings_vs_on_demand_usd
+        scale = max(abs(ceiling.simulation.totals.on_demand_cost_usd), 1.0)
+        beaten = [
+            n
+            for n, o in outcomes.items()
+            if o.savings_vs_on_demand_usd > best + BEATEN_TOLERANCE * scale
+        ]
         status = BacktestStatus.HINDSIGHT_BEATEN if beaten else BacktestStatus.OK
         if beaten:
             notes.append(
@@ -929,7 +932,9 @@ def backtest(
                 "optimum here"
             )
         share = (lambda s: s / best) if best > 0 else (lambda s: math.nan)
-        outcomes = {n: replace(o, captured=share(o.savings_usd)) for n, o in outcomes.items()}
+        outcomes = {
+            n: replace(o, captured=share(o.savings_vs_on_demand_usd)) for n, o in outcomes.items()
+        }
         ceiling = replace(ceiling, captured=share(best))
     if parse_review_every(review_every)[1] != "mo":
         notes.append(

@@ -175,11 +175,11 @@ def build_pools(
     with keys the catalog has no Savings Plans rate for.
 
     ``keys`` needs the usage key columns plus ``instance_family``, ``normalization_factor``
-    and ``on_demand_hourly_usd``.
+    and ``on_demand_usd_per_hour``.
     """
     n_keys = len(keys)
     factors = keys["normalization_factor"].to_numpy(dtype=np.float64)
-    od = keys["on_demand_hourly_usd"].to_numpy(dtype=np.float64)
+    od = keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
     size_order = np.lexsort((np.arange(n_keys), factors)).astype(np.intp)
     groups: dict[tuple[object, ...], list[int]] = {}
     for index, inst in enumerate(instruments):
@@ -339,7 +339,7 @@ class Engine:
         before = _band_starts(caps)  # where each member's band starts, per hour
         prices = np.stack(  # cost of one capacity unit per hour [USD], partial hours pro rata
             [self.instruments[m].charged
-             * (self.instruments[m].effective_hourly_usd / self.instruments[m].capacity)
+             * (self.instruments[m].effective_usd_per_hour / self.instruments[m].capacity)
              for m in members]
         )  # fmt: skip
         uniform = prices[0]

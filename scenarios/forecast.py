@@ -219,32 +219,32 @@ class Forecast:
         Returns
         -------
         pandas.DataFrame
-            One row per period: ``period_start``, ``hours``, then for each measure
-            (``instance_hours`` [instance-hours], ``normalized_units`` [normalized unit-hours],
-            ``on_demand_usd`` [USD] with a catalog) its ``mean`` and ``p5``, ``p50``, ``p95``
-            (named after the quantiles) over the paths.
+            One row per period: ``period_start``, ``period_hours``, then for each measure
+            (``instance_hours`` [instance-hours], ``normalized_unit_hours`` [normalized
+            unit-hours], ``on_demand_cost_usd`` [USD] with a catalog) its mean and quantiles over
+            the paths, named ``mean_…``, ``p5_…``, ``p50_…``, ``p95_…`` (``docs/glossary.md``).
         """
         keys = self.paths.keys
         measures: dict[str, FloatArray] = {
             "instance_hours": np.ones(len(keys)),
-            "normalized_units": normalization_factors(keys["instance_type"]),
+            "normalized_unit_hours": normalization_factors(keys["instance_type"]),
         }
         unpriced = 0
         if catalog is not None:
             rates = catalog.on_demand_rates(keys) if len(keys) else np.zeros(0)
             unpriced = int(np.isnan(rates).sum())
-            measures["on_demand_usd"] = np.nan_to_num(rates, nan=0.0)
+            measures["on_demand_cost_usd"] = np.nan_to_num(rates, nan=0.0)
         starts, codes = period_codes(self.paths.hours, by)
         per_period = self.path_period_totals(np.column_stack(list(measures.values())), codes)
         frame = pd.DataFrame(
-            {"period_start": starts, "hours": np.bincount(codes, minlength=len(starts))}
+            {"period_start": starts, "period_hours": np.bincount(codes, minlength=len(starts))}
         )
         for position, name in enumerate(measures):
             values = per_period[:, :, position]
-            frame[f"{name}_mean"] = values.mean(axis=0)
+            frame[f"mean_{name}"] = values.mean(axis=0)
             levels = np.quantile(values, quantiles, axis=0)
             for share, row in zip(quantiles, levels, strict=True):
-                frame[f"{name}_p{_percent(share)}"] = row
+                frame[f"p{_percent(share)}_{name}"] = row
         frame.attrs["unpriced_keys"] = unpriced
         return frame
 

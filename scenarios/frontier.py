@@ -48,11 +48,12 @@ DEFAULT_KNEE_THRESHOLD: Final = 0.10
 CACHE_BYTES: Final = 1 << 30
 """Keep the usage blocks between levels when they take at most this [bytes]."""
 COLUMNS: Final = (
-    "level", "commitment_cost_usd", "expected_savings_usd", "p5_savings_usd", "p50_savings_usd",
-    "p95_savings_usd", "expected_savings_pct", "expected_coverage", "expected_utilization",
-    "probability_worse_than_on_demand", "marginal_return", "knee", "recommendation",
+    "level", "commitment_cost_usd", "mean_savings_vs_on_demand_usd",
+    "p5_savings_vs_on_demand_usd", "p50_savings_vs_on_demand_usd", "p95_savings_vs_on_demand_usd",
+    "mean_savings_vs_on_demand_pct", "mean_coverage_pct", "mean_utilization_pct",
+    "worse_than_on_demand_pct", "marginal_savings_usd_per_usd", "is_knee", "is_portfolio",
 )  # fmt: skip
-"""Columns of :attr:`FrontierResult.table`."""
+"""Columns of :attr:`FrontierResult.table` (``docs/glossary.md``)."""
 
 Portfolio = Inventory | Sequence[OwnedCommitment]
 
@@ -69,11 +70,11 @@ class FrontierResult:
     ----------
     table
         One row per level, :data:`COLUMNS`: ``commitment_cost_usd`` (owned + scaled proposed,
-        over the period) [USD]; expected (mean over paths), P5, P50 and P95 savings [USD];
-        expected savings % of on-demand, coverage and utilization [0–1]; the share of paths
-        that pay more than on-demand [0–1]; ``marginal_return`` of the step from the previous
-        level [USD per USD of commitment] (NaN on the first row and when the commitment does
-        not grow); ``knee`` and ``recommendation`` (level 1) flags.
+        over the period) [USD]; mean over paths, P5, P50 and P95 of the savings against
+        on-demand [USD]; mean savings against on-demand, coverage and utilization [%]; the share
+        of paths that pay more than on-demand [%]; ``marginal_savings_usd_per_usd`` of the step
+        from the previous level [USD per USD of commitment] (NaN on the first row and when the
+        commitment does not grow); ``is_knee`` and ``is_portfolio`` (level 1) flags.
     knee_level
         Level of the knee.
     knee_threshold
@@ -93,7 +94,7 @@ class FrontierResult:
     @property
     def knee(self) -> pd.Series:
         """The knee's row."""
-        return self.table.loc[self.table["knee"]].iloc[0]
+        return self.table.loc[self.table["is_knee"]].iloc[0]
 
 
 def check_levels(levels: Sequence[float] | FloatArray) -> FloatArray:
@@ -153,7 +154,7 @@ def _scaled(instrument: Instrument, level: float) -> Instrument:
         instrument,
         capacity=instrument.capacity * level,
         amortized_hourly_usd=instrument.amortized_hourly_usd * level,
-        recurring_hourly_usd=instrument.recurring_hourly_usd * level,
+        recurring_usd_per_hour=instrument.recurring_usd_per_hour * level,
         upfront_usd=instrument.upfront_usd * level,
     )
 
@@ -216,14 +217,15 @@ def frontier(
     for number, level in enumerate(values, start=1):
         scaled = [_scaled(i, float(level)) if id(i) in proposed else i for i in instruments]
         result = model.run(scaled, cache_bytes=CACHE_BYTES)
-        savings = result.paths["savings_usd"].to_numpy()
+        savings = result.paths["savings_vs_on_demand_usd"].to_numpy()
         p5, p50, p95 = np.percentile(savings, (5.0, 50.0, 95.0))
         means = result.paths.mean()
         rows.append(
             (
                 float(level), result.commitment_cost_usd, float(savings.mean()), float(p5),
-                float(p50), float(p95), float(means["savings_pct"]), float(means["coverage"]),
-                float(means["utilization"]), result.probability_worse_than_on_demand,
+                float(p50), float(p95), float(means["savings_vs_on_demand_pct"]),
+                float(means["coverage_pct"]), float(means["utilization_pct"]),
+                result.worse_than_on_demand_pct,
             )
         )  # fmt: skip
         if progress is not None:
@@ -231,12 +233,12 @@ def frontier(
     table = pd.DataFrame(rows, columns=list(COLUMNS[:10]))
     knee, marginal = knee_index(
         table["commitment_cost_usd"].to_numpy(),
-        table["expected_savings_usd"].to_numpy(),
+        table["mean_savings_vs_on_demand_usd"].to_numpy(),
         knee_threshold,
     )
-    table["marginal_return"] = marginal
-    table["knee"] = np.arange(len(table)) == knee
-    table["recommendation"] = np.isclose(values, 1.0, rtol=0.0, atol=1e-9)
+    table["marginal_savings_usd_per_usd"] = marginal
+    table["is_knee"] = np.arange(len(table)) == knee
+    table["is_portfolio"] = np.isclose(values, 1.0, rtol=0.0, atol=1e-9)
     return FrontierResult(
         table=table,
         knee_level=float(values[knee]),

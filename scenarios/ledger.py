@@ -19,7 +19,10 @@ from usage.table import KEY_COLUMNS
 
 ON_DEMAND: Final = "on-demand"
 """Instrument name of usage billed on-demand in the ledger and breakdowns."""
-LEDGER_VALUES: Final = ("usage_hours", "on_demand_equivalent_usd", "cost_usd", "unused_usd")
+LEDGER_VALUES: Final = (
+    "instance_hours", "on_demand_cost_usd", "actual_cost_usd", "unused_commitment_usd"
+)  # fmt: skip
+"""Money columns of the ledger: usage, its on-demand cost, what it cost, commitment unused."""
 LEDGER_LABELS: Final = (*KEY_COLUMNS, "instance_family")
 INSTRUMENT_COLUMNS: Final = (
     "id", "kind", "region", "instance_family", "instance_type", "account_id",
@@ -66,7 +69,7 @@ def instrument_table(engine: Engine) -> tuple[pd.DataFrame, FloatArray, FloatArr
     rows = []
     for index, inst in enumerate(engine.instruments):
         charged_hours = inst.charged_hours
-        cost = inst.effective_hourly_usd * charged_hours
+        cost = inst.effective_usd_per_hour * charged_hours
         total_capacity = float(capacity[index].sum())
         used_total = float(used[index].sum())
         rows.append(
@@ -75,7 +78,7 @@ def instrument_table(engine: Engine) -> tuple[pd.DataFrame, FloatArray, FloatArr
                 inst.account_id, int(inst.active.sum()), charged_hours, inst.capacity,
                 used_total, used_total / total_capacity if total_capacity > 0 else 1.0,
                 inst.amortized_hourly_usd * charged_hours,
-                inst.recurring_hourly_usd * charged_hours, cost, float(used_cost[index]),
+                inst.recurring_usd_per_hour * charged_hours, cost, float(used_cost[index]),
                 cost - float(used_cost[index]), float(hours[index]), float(od[index]),
             )
         )  # fmt: skip
@@ -156,10 +159,10 @@ def build_ledger(engine: Engine, keys: pd.DataFrame, months: pd.Index) -> pd.Dat
             },
             "instrument": names.take(instrument_codes + 1),
             "kind": kinds.take(instrument_codes + 1),
-            "usage_hours": values[:, 0],
-            "on_demand_equivalent_usd": values[:, 1],
-            "cost_usd": values[:, 2],
-            "unused_usd": 0.0,
+            "instance_hours": values[:, 0],
+            "on_demand_cost_usd": values[:, 1],
+            "actual_cost_usd": values[:, 2],
+            "unused_commitment_usd": 0.0,
         }
     )
     unused = _unused_rows(engine, month_labels)
@@ -174,7 +177,7 @@ def _unused_rows(engine: Engine, months: pd.Index) -> pd.DataFrame:
     rows = []
     for index, inst in enumerate(engine.instruments):
         active_m = engine.monthly(inst.active.astype(np.float64))
-        charged_m = engine.monthly(inst.charged) * inst.effective_hourly_usd
+        charged_m = engine.monthly(inst.charged) * inst.effective_usd_per_hour
         unused_m = charged_m - used_cost[index]
         for month in np.flatnonzero(active_m > 0):  # a handful of months per instrument
             rows.append(
@@ -185,8 +188,7 @@ def _unused_rows(engine: Engine, months: pd.Index) -> pd.DataFrame:
                     float(unused_m[month]), float(unused_m[month]),
                 )
             )  # fmt: skip
-    columns = ["month", *LEDGER_LABELS, "instrument", "kind", "usage_hours",
-               "on_demand_equivalent_usd", "cost_usd", "unused_usd"]  # fmt: skip
+    columns = ["month", *LEDGER_LABELS, "instrument", "kind", *LEDGER_VALUES]
     return pd.DataFrame(rows, columns=columns)
 
 

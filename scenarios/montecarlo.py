@@ -52,11 +52,11 @@ ProgressCallback = Callable[[int, int | None], None]
 
 DEFAULT_PERCENTILES: Final = (5.0, 50.0, 95.0)
 METRICS: Final = (
-    "on_demand_equivalent_usd", "actual_cost_usd", "on_demand_cost_usd", "commitment_cost_usd",
-    "used_commitment_usd", "unused_commitment_usd", "savings_usd", "savings_pct",
-    "effective_savings_rate", "utilization", "coverage",
+    "on_demand_cost_usd", "actual_cost_usd", "uncovered_cost_usd", "commitment_cost_usd",
+    "used_commitment_usd", "unused_commitment_usd", "savings_vs_on_demand_usd",
+    "savings_vs_on_demand_pct", "utilization_pct", "coverage_pct",
 )  # fmt: skip
-"""Columns of :attr:`MonteCarloResult.paths`, one value per path."""
+"""Columns of :attr:`MonteCarloResult.paths`, one value per path (``docs/glossary.md``)."""
 BLOCK_BYTES: Final = 192 * 2**20
 """Memory of one block of distinct hours (usage columns + commitment rows) [bytes]."""
 _MANTISSA_BITS: Final = 40
@@ -104,8 +104,8 @@ class MonteCarloResult:
     status
         :class:`MonteCarloStatus`.
     paths
-        One row per path, columns :data:`METRICS` (money in USD over the horizon; ratios in
-        [0–1]; savings_pct and effective_savings_rate negative when worse than on-demand).
+        One row per path, columns :data:`METRICS` (money in USD over the horizon; shares in
+        percent; ``savings_vs_on_demand_pct``, the ESR, negative when worse than on-demand).
     commitment_cost_usd
         Cost of the commitments over the horizon, the same on every path [USD].
     hours
@@ -154,30 +154,34 @@ class MonteCarloResult:
     def worse_than_on_demand(self) -> npt.NDArray[np.bool_]:
         """Paths whose actual cost exceeds their on-demand equivalent (by more than 1e-9 of
         it, rounding)."""
-        od = self.paths["on_demand_equivalent_usd"].to_numpy()
+        od = self.paths["on_demand_cost_usd"].to_numpy()
         actual = self.paths["actual_cost_usd"].to_numpy()
         return np.asarray(actual - od > 1e-9 * np.maximum(od, 1.0), dtype=np.bool_)
 
     @property
-    def probability_worse_than_on_demand(self) -> float:
-        """Share of paths that pay more than all on-demand would [0–1]."""
-        return float(self.worse_than_on_demand.mean()) if self.n_paths else 0.0
+    def worse_than_on_demand_pct(self) -> float:
+        """Share of paths that pay more than all on-demand would [%]."""
+        return 100.0 * float(self.worse_than_on_demand.mean()) if self.n_paths else 0.0
 
     def summary(self, q: Sequence[float] = DEFAULT_PERCENTILES) -> dict[str, object]:
-        """Flat figures: paths, hours, commitment cost, percentiles of savings, ESR,
-        utilization and coverage, and the probability of paying more than on-demand."""
+        """Flat figures: paths, hours, commitment cost, percentiles (``p5_…``) and mean
+        (``mean_…``) of savings, ESR, utilization and coverage, and the share of paths paying
+        more than on-demand."""
         table = self.percentiles(q)
         out: dict[str, object] = {
             "status": str(self.status),
-            "paths": self.n_paths,
-            "hours": self.hours,
+            "path_count": self.n_paths,
+            "period_hours": self.hours,
             "commitment_cost_usd": self.commitment_cost_usd,
         }
-        for metric in ("savings_usd", "effective_savings_rate", "utilization", "coverage"):
+        for metric in (
+            "savings_vs_on_demand_usd", "savings_vs_on_demand_pct", "utilization_pct",
+            "coverage_pct",
+        ):  # fmt: skip
             row = table.loc[metric].to_numpy(dtype=np.float64)
             for column, value in zip(table.columns, row, strict=True):
-                out[f"{metric}_{str(column).lower()}"] = float(value)
-        out["probability_worse_than_on_demand"] = self.probability_worse_than_on_demand
+                out[f"{str(column).lower()}_{metric}"] = float(value)
+        out["worse_than_on_demand_pct"] = self.worse_than_on_demand_pct
         return out
 
 
@@ -387,7 +391,7 @@ class MonteCarloModel:
         )
         instruments = built.instruments
         keys = priced_keys(paths.keys, catalog)
-        od = keys["on_demand_hourly_usd"].to_numpy(dtype=np.float64)
+        od = keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
         pools, pool_warnings = build_pools(instruments, keys, catalog)
         accounts = keys["account_id"].fillna("").to_numpy(dtype=object)
         keep = np.asarray((paths.source != 0).any(axis=0), dtype=np.bool_)
@@ -474,7 +478,7 @@ class MonteCarloModel:
         for index, inst in enumerate(insts):
             if inst.capacity > 0:
                 capacity[index] = np.where(inst.active[states], inst.capacity, 0.0)
-                price[index] = inst.charged[states] * (inst.effective_hourly_usd / inst.capacity)
+                price[index] = inst.charged[states] * (inst.effective_usd_per_hour / inst.capacity)
         per_hour = np.zeros((3, n_unique))  # on-demand equivalent, on-demand cost, used cost
         width = self.source_t.shape[0] + 3 * len(insts) + 8
         block_hours = max(1, min(n_unique, BLOCK_BYTES // (8 * width)))
@@ -510,7 +514,7 @@ class MonteCarloModel:
                 progress(chosen.stop, n_unique)
         pair = self.pair_of_path_hour
         od_equivalent, on_demand, used = (np.take(per_hour[i], pair).sum(axis=1) for i in range(3))
-        commitment = float(sum(inst.effective_hourly_usd * inst.charged_hours for inst in insts))
+        commitment = float(sum(inst.effective_usd_per_hour * inst.charged_hours for inst in insts))
         return _result(od_equivalent, on_demand, used, commitment, self)
 
 
@@ -559,17 +563,16 @@ def _result(
     utilization = np.clip(used / commitment, 0.0, 1.0) if commitment > 0 else np.ones_like(used)
     frame = pd.DataFrame(
         {
-            "on_demand_equivalent_usd": od_equivalent,
+            "on_demand_cost_usd": od_equivalent,
             "actual_cost_usd": actual,
-            "on_demand_cost_usd": on_demand,
+            "uncovered_cost_usd": on_demand,
             "commitment_cost_usd": np.full(len(actual), commitment),
             "used_commitment_usd": used,
             "unused_commitment_usd": commitment - used,
-            "savings_usd": savings,
-            "savings_pct": ratio,
-            "effective_savings_rate": ratio,
-            "utilization": utilization,
-            "coverage": coverage,
+            "savings_vs_on_demand_usd": savings,
+            "savings_vs_on_demand_pct": 100.0 * ratio,
+            "utilization_pct": 100.0 * utilization,
+            "coverage_pct": 100.0 * coverage,
         }
     )
     frame.index.name = "path"

@@ -71,7 +71,7 @@ class Instrument:
         Savings Plans rate (Savings Plans) [units/h, instances/h or USD/h].
     amortized_hourly_usd
         Upfront ÷ term hours [USD/h], charged every active hour.
-    recurring_hourly_usd
+    recurring_usd_per_hour
         Hourly fee of the whole item [USD/h], charged every active hour.
     upfront_usd
         Upfront payment of the whole item [USD].
@@ -99,7 +99,7 @@ class Instrument:
     size_flexible: bool
     capacity: float
     amortized_hourly_usd: float
-    recurring_hourly_usd: float
+    recurring_usd_per_hour: float
     upfront_usd: float
     term_years: int
     payment_option: str
@@ -110,9 +110,9 @@ class Instrument:
     account_id: str | None = None
 
     @property
-    def effective_hourly_usd(self) -> float:
+    def effective_usd_per_hour(self) -> float:
         """Cost per active hour [USD/h]."""
-        return self.amortized_hourly_usd + self.recurring_hourly_usd
+        return self.amortized_hourly_usd + self.recurring_usd_per_hour
 
     @property
     def charged_hours(self) -> float:
@@ -188,7 +188,7 @@ def _catalog_recurring(
         index
         for index, c in enumerate(items)
         if c.kind == RESERVED_INSTANCE
-        and c.recurring_hourly_usd is None
+        and c.recurring_usd_per_hour is None
         and c.region
         and c.instance_type
     ]
@@ -215,7 +215,7 @@ def _catalog_recurring(
             str(first["offering_class"]),
             int(first["term_years"]),
             str(first["payment_option"]),
-            column="recurring_hourly_usd",
+            column="recurring_usd_per_hour",
         )
         for index, rate in zip(group["index"], found, strict=True):
             if not np.isnan(rate):
@@ -252,17 +252,18 @@ def _ri_instrument(
         )
     flexible = is_size_flexible(platform, tenancy, scope)
     term_hours = TERM_HOURS[commitment.term_years]
-    recurring = commitment.recurring_hourly_usd
+    recurring = commitment.recurring_usd_per_hour
     if recurring is None:
         recurring = catalog_recurring
     if recurring is None:
-        if commitment.effective_hourly_usd is None:
+        if commitment.effective_usd_per_hour is None:
             raise PortfolioError(
-                f"{name}: no recurring_hourly_usd and no catalog rate for "
+                f"{name}: no recurring_usd_per_hour and no catalog rate for "
                 f"{commitment.region} {commitment.instance_type} {platform} {tenancy}; "
                 "give the rates in the item or refresh the catalog"
             )
-        recurring = (commitment.effective_hourly_usd - commitment.upfront_usd / term_hours) / count
+        amortized = commitment.upfront_usd / term_hours
+        recurring = (commitment.effective_usd_per_hour - amortized) / count
     return Instrument(
         kind=RESERVED_INSTANCE,
         region=commitment.region,
@@ -273,7 +274,7 @@ def _ri_instrument(
         size_flexible=flexible,
         capacity=float(count * factor if flexible else count),
         amortized_hourly_usd=commitment.upfront_usd / term_hours,
-        recurring_hourly_usd=float(count * recurring),
+        recurring_usd_per_hour=float(count * recurring),
         **common,  # type: ignore[arg-type]
     )
 
@@ -281,9 +282,9 @@ def _ri_instrument(
 def _sp_instrument(commitment: OwnedCommitment, common: dict[str, object]) -> Instrument:
     """The Savings Plan instrument of one plan."""
     name = f"Savings Plan {commitment.id}"
-    commit = commitment.hourly_commitment_usd
+    commit = commitment.commitment_usd_per_hour
     if commit is None or not np.isfinite(commit) or commit <= 0:
-        raise PortfolioError(f"{name}: hourly_commitment_usd must be above 0, not {commit}")
+        raise PortfolioError(f"{name}: commitment_usd_per_hour must be above 0, not {commit}")
     family = None
     region = None
     if commitment.kind == EC2_INSTANCE_SAVINGS_PLAN:
@@ -303,7 +304,7 @@ def _sp_instrument(commitment: OwnedCommitment, common: dict[str, object]) -> In
         size_flexible=False,
         capacity=float(commit),
         amortized_hourly_usd=amortized,
-        recurring_hourly_usd=float(commit) - amortized,
+        recurring_usd_per_hour=float(commit) - amortized,
         **common,  # type: ignore[arg-type]
     )
 

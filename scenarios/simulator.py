@@ -71,64 +71,63 @@ class SimulationStatus(StrEnum):
 
 @dataclass(frozen=True)
 class SimulationTotals:
-    """Money and metrics of a whole simulation.
+    """Money and metrics of a whole simulation, named as ``docs/glossary.md`` defines them.
 
     Attributes
     ----------
-    hours
+    period_hours
         Simulated hours [h].
-    usage_hours
+    instance_hours
         All usage [instance-hours].
-    on_demand_equivalent_usd
-        What the usage costs all on-demand [USD].
+    on_demand_cost_usd
+        What all the usage costs at on-demand rates, before any commitment [USD].
     actual_cost_usd
-        Commitments (amortized upfront + recurring, used or not) + on-demand [USD].
-    on_demand_cost_usd, amortized_upfront_usd, recurring_usd
+        What is paid: commitments (amortized upfront + recurring, used or not) + the uncovered
+        usage at on-demand rates [USD].
+    uncovered_cost_usd, amortized_upfront_usd, recurring_usd
         The three parts of the actual cost [USD].
     unused_commitment_usd
         Commitment cost that covered nothing (waste) [USD].
-    savings_usd, savings_pct
-        On-demand equivalent − actual [USD], and that ÷ on-demand equivalent [0–1].
-    coverage
-        Covered on-demand-equivalent cost ÷ on-demand-equivalent cost [0–1].
-    utilization
-        Used commitment cost ÷ commitment cost over all instruments [0–1] (1 when none).
-    effective_savings_rate
-        (On-demand equivalent − actual) ÷ on-demand equivalent [0–1, negative when worse].
-    gross_savings_usd, net_savings_usd
-        Savings on covered usage before waste, and after waste (= ``savings_usd``) [USD].
-    upfront_cash_usd
+    savings_vs_on_demand_usd, savings_vs_on_demand_pct
+        On-demand cost − actual cost [USD], and that ÷ on-demand cost [%]: the effective
+        savings rate (ESR), negative when the commitments cost more than they save.
+    coverage_pct
+        Covered on-demand-equivalent cost ÷ on-demand cost [%].
+    utilization_pct
+        Used commitment cost ÷ commitment cost over all instruments [%] (100 when none).
+    gross_savings_vs_on_demand_usd
+        Savings on the covered usage before the unused commitment is subtracted [USD].
+    upfront_usd
         Upfront payments of commitments starting inside the period [USD].
-    monthly_run_rate_usd
+    run_rate_usd_per_month
         Recurring + on-demand cost per 730 h [USD/month].
     break_even_month
         First month (1-based) whose cumulative cash savings, upfront paid at purchase, are ≥ 0;
         ``None`` if never within the period.
-    npv_usd
-        Net present value of the monthly cash savings at ``discount_rate`` [USD].
+    npv_savings_vs_on_demand_usd
+        Net present value of the monthly cash savings against on-demand at ``discount_rate``
+        [USD].
     discount_rate
-        Annual discount rate used for the NPV [1/year].
+        Yearly discount rate used for the NPV [fraction per year].
     """
 
-    hours: int
-    usage_hours: float
-    on_demand_equivalent_usd: float
-    actual_cost_usd: float
+    period_hours: int
+    instance_hours: float
     on_demand_cost_usd: float
+    actual_cost_usd: float
+    uncovered_cost_usd: float
     amortized_upfront_usd: float
     recurring_usd: float
     unused_commitment_usd: float
-    savings_usd: float
-    savings_pct: float
-    coverage: float
-    utilization: float
-    effective_savings_rate: float
-    gross_savings_usd: float
-    net_savings_usd: float
-    upfront_cash_usd: float
-    monthly_run_rate_usd: float
+    savings_vs_on_demand_usd: float
+    savings_vs_on_demand_pct: float
+    coverage_pct: float
+    utilization_pct: float
+    gross_savings_vs_on_demand_usd: float
+    upfront_usd: float
+    run_rate_usd_per_month: float
     break_even_month: int | None
-    npv_usd: float
+    npv_savings_vs_on_demand_usd: float
     discount_rate: float
 
 
@@ -144,7 +143,7 @@ class SimulationResult:
         Simulated hours (UTC).
     keys
         One row per usage key: :data:`usage.table.KEY_COLUMNS`, ``instance_family``,
-        ``normalization_factor``, ``on_demand_hourly_usd``.
+        ``normalization_factor``, ``on_demand_usd_per_hour``.
     usage
         Usage, hours × keys [instance-hours].
     on_demand
@@ -218,8 +217,8 @@ class SimulationResult:
     def breakdown(self, by: Grouping) -> pd.DataFrame:
         """Money by ``month``, ``account_id``, ``region``, ``instance_family`` or ``instrument``.
 
-        Columns: ``by``, :data:`LEDGER_VALUES`, ``savings_usd``; ``cost_usd`` sums to the actual
-        cost whatever ``by`` is.
+        Columns: ``by``, :data:`LEDGER_VALUES`, ``savings_vs_on_demand_usd``;
+        ``actual_cost_usd`` sums to the actual cost whatever ``by`` is.
         """
         if by not in BREAKDOWNS:
             raise ValueError(f"cannot break down by {by!r}; use one of {', '.join(BREAKDOWNS)}")
@@ -228,7 +227,7 @@ class SimulationResult:
             .sum()
             .reset_index()
         )
-        table["savings_usd"] = table["on_demand_equivalent_usd"] - table["cost_usd"]
+        table["savings_vs_on_demand_usd"] = table["on_demand_cost_usd"] - table["actual_cost_usd"]
         return table
 
     def covered_frame(self) -> pd.DataFrame:
@@ -264,7 +263,7 @@ def _as_matrix(usage: pd.DataFrame | UsageMatrix) -> UsageMatrix:
 
 def priced_keys(keys: pd.DataFrame, catalog: PriceCatalog) -> pd.DataFrame:
     """``keys`` (:data:`usage.table.KEY_COLUMNS`) plus ``instance_family``,
-    ``normalization_factor`` and ``on_demand_hourly_usd`` [USD/h], as the simulator needs them.
+    ``normalization_factor`` and ``on_demand_usd_per_hour`` [USD/h], as the simulator needs them.
 
     Raises
     ------
@@ -277,7 +276,7 @@ def priced_keys(keys: pd.DataFrame, catalog: PriceCatalog) -> pd.DataFrame:
         normalization_factors(keys["instance_type"]) if len(keys) else np.zeros(0)
     )
     od_rates = catalog.require_on_demand(keys).astype(np.float64) if len(keys) else np.zeros(0)
-    keys["on_demand_hourly_usd"] = od_rates
+    keys["on_demand_usd_per_hour"] = od_rates
     return keys
 
 
@@ -326,7 +325,7 @@ def simulate(
         else build_portfolio(portfolio, hours, catalog, owner_accounts=owner_accounts)
     )
     keys = priced_keys(matrix.keys, catalog)
-    od_rates = keys["on_demand_hourly_usd"].to_numpy(dtype=np.float64)
+    od_rates = keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
     month_starts, month_labels = _month_starts(hours)
     instruments = built.instruments
     pools, pool_warnings = build_pools(instruments, keys, catalog)
@@ -357,7 +356,7 @@ def _result(
     first = matrix.hours[0] if len(matrix.hours) else None
     stop = matrix.hours[-1] + pd.Timedelta(hours=1) if len(matrix.hours) else None
     for inst in engine.instruments:
-        cash_commitment_m += engine.monthly(inst.charged) * inst.recurring_hourly_usd
+        cash_commitment_m += engine.monthly(inst.charged) * inst.recurring_usd_per_hour
         if first is not None and stop is not None and first <= inst.start < stop:
             position = int(np.searchsorted(matrix.hours.asi8, inst.start.value, side="right")) - 1
             upfront_m[int(np.searchsorted(engine.month_starts, position, side="right")) - 1] += (
@@ -376,6 +375,8 @@ def _result(
     actual = on_demand_cost + commitment_cost
     savings = od_equivalent - actual
     covered_od = od_equivalent - on_demand_cost
+    if abs(covered_od) <= 1e-12 * max(od_equivalent, 1.0):
+        covered_od = 0.0  # nothing covered: the difference is rounding of equal sums
     ratio = lambda a, b, empty: a / b if b > 0 else empty  # noqa: E731
     cash_m = engine.monthly(od_h - on_demand_h) - cash_commitment_m - upfront_m
     cumulative = np.cumsum(cash_m)
@@ -384,25 +385,23 @@ def _result(
     npv = float((cash_m / (1.0 + discount_rate) ** (np.arange(n_months) / 12.0)).sum())
     n_hours = len(matrix.hours)
     totals = SimulationTotals(
-        hours=n_hours,
-        usage_hours=usage_total,
-        on_demand_equivalent_usd=od_equivalent,
+        period_hours=n_hours,
+        instance_hours=usage_total,
+        on_demand_cost_usd=od_equivalent,
         actual_cost_usd=actual,
-        on_demand_cost_usd=on_demand_cost,
+        uncovered_cost_usd=on_demand_cost,
         amortized_upfront_usd=amortized,
         recurring_usd=recurring,
         unused_commitment_usd=unused_cost,
-        savings_usd=savings,
-        savings_pct=ratio(savings, od_equivalent, 0.0),
-        coverage=min(max(ratio(covered_od, od_equivalent, 0.0), 0.0), 1.0),
-        utilization=min(max(ratio(used_cost, commitment_cost, 1.0), 0.0), 1.0),
-        effective_savings_rate=ratio(savings, od_equivalent, 0.0),
-        gross_savings_usd=savings + unused_cost,
-        net_savings_usd=savings,
-        upfront_cash_usd=float(upfront_m.sum()),
-        monthly_run_rate_usd=ratio(on_demand_cost + recurring, n_hours, 0.0) * HOURS_PER_MONTH,
+        savings_vs_on_demand_usd=savings,
+        savings_vs_on_demand_pct=100.0 * ratio(savings, od_equivalent, 0.0),
+        coverage_pct=100.0 * min(max(ratio(covered_od, od_equivalent, 0.0), 0.0), 1.0),
+        utilization_pct=100.0 * min(max(ratio(used_cost, commitment_cost, 1.0), 0.0), 1.0),
+        gross_savings_vs_on_demand_usd=savings + unused_cost,
+        upfront_usd=float(upfront_m.sum()),
+        run_rate_usd_per_month=ratio(on_demand_cost + recurring, n_hours, 0.0) * HOURS_PER_MONTH,
         break_even_month=break_even,
-        npv_usd=npv,
+        npv_savings_vs_on_demand_usd=npv,
         discount_rate=discount_rate,
     )
     if usage_total <= 0:

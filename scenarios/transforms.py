@@ -992,8 +992,8 @@ class PriceChange(Transform):
     def apply(self, usage: UsageMatrix, catalog: PriceCatalog) -> Applied:
         """Return the usage and a catalog copy with the selected rates scaled."""
         columns = {
-            "on_demand": ("on_demand_hourly_usd",),
-            "reserved": ("upfront_usd", "recurring_hourly_usd", "effective_hourly_usd"),
+            "on_demand": ("on_demand_usd_per_hour",),
+            "reserved": ("upfront_usd", "recurring_usd_per_hour", "effective_usd_per_hour"),
             "savings_plans": ("sp_hourly_usd",),
         }
         tables = {name: getattr(catalog, name).copy() for name in RATE_TABLES}

@@ -84,10 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     counts = catalog.counts()
     size = arguments.output.stat().st_size
     print(
-        f"wrote {arguments.output} ({size:,} bytes): {counts['instance_types']} instance types, "
-        f"{counts['regions']} regions, {counts['platforms']} platforms, "
-        f"{counts['on_demand_rates']} on-demand, {counts['reserved_offerings']} RI and "
-        f"{counts['savings_plans_rates']} Savings Plans rates"
+        f"wrote {arguments.output} ({size:,} bytes): "
+        f"{counts['instance_type_count']} instance types, "
+        f"{counts['region_count']} regions, {counts['platform_count']} platforms, "
+        f"{counts['on_demand_rate_count']} on-demand, {counts['reserved_offering_count']} RI and "
+        f"{counts['savings_plans_rate_count']} Savings Plans rates"
     )
     return 0
 

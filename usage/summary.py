@@ -10,21 +10,21 @@ import pandas as pd
 from pricing.catalog import PriceCatalog
 from usage.table import to_matrix
 
-SUMMARY_COLUMNS: Final = (
+SUMMARY_COLUMNS: Final = (  # named as docs/glossary.md defines them
     "account_id",
     "region",
     "instance_type",
     "platform",
     "tenancy",
-    "hours",
-    "min_hourly",
-    "mean_hourly",
-    "p10_hourly",
-    "p50_hourly",
-    "p90_hourly",
-    "max_hourly",
+    "period_hours",
+    "min_instances",
+    "mean_instances",
+    "p10_instances",
+    "p50_instances",
+    "p90_instances",
+    "max_instances",
     "instance_hours",
-    "on_demand_hourly_usd",
+    "on_demand_usd_per_hour",
     "on_demand_cost_usd",
 )
 
@@ -46,19 +46,20 @@ def summarize_usage(frame: pd.DataFrame, catalog: PriceCatalog | None = None) ->
     -------
     pandas.DataFrame
         :data:`SUMMARY_COLUMNS`, the costliest keys first (then the most instance-hours);
-        quantities in [instance-hours per hour], ``instance_hours`` [instance-hours],
+        ``*_instances`` the instances running in an hour [instance-hours per hour],
+        ``instance_hours`` [instance-hours],
         ``on_demand_cost_usd`` [USD].
     """
     matrix = to_matrix(frame)
     quantity = matrix.quantity
     summary = matrix.keys.copy()
-    summary["hours"] = len(matrix.hours)
+    summary["period_hours"] = len(matrix.hours)
     if quantity.size:
         p10, p50, p90 = np.percentile(quantity, [10.0, 50.0, 90.0], axis=0)
-        summary["min_hourly"] = quantity.min(axis=0)
-        summary["mean_hourly"] = quantity.mean(axis=0)
-        summary["p10_hourly"], summary["p50_hourly"], summary["p90_hourly"] = p10, p50, p90
-        summary["max_hourly"] = quantity.max(axis=0)
+        summary["min_instances"] = quantity.min(axis=0)
+        summary["mean_instances"] = quantity.mean(axis=0)
+        summary["p10_instances"], summary["p50_instances"], summary["p90_instances"] = p10, p50, p90
+        summary["max_instances"] = quantity.max(axis=0)
         summary["instance_hours"] = quantity.sum(axis=0)
     else:
         for column in SUMMARY_COLUMNS[6:13]:
@@ -66,7 +67,7 @@ def summarize_usage(frame: pd.DataFrame, catalog: PriceCatalog | None = None) ->
     rates = (
         catalog.on_demand_rates(summary) if catalog is not None else np.full(len(summary), np.nan)
     )
-    summary["on_demand_hourly_usd"] = rates
+    summary["on_demand_usd_per_hour"] = rates
     summary["on_demand_cost_usd"] = summary["instance_hours"] * rates
     ordered = summary.sort_values(
         ["on_demand_cost_usd", "instance_hours"], ascending=False, na_position="last"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,16 @@ from commitopt.backtest_policies import (
     POLICY_NAMES,
     run_backtest,
 )
-from commitopt.catalogs import resolve_catalog
+from commitopt.cli.inputs import command_catalog, command_usage
 from commitopt.cli.options import catalog_options, multi_option
-from commitopt.cli.output import emit_frame, format_option, frame_records
-from commitopt.cli.progress import progress_bar
-from commitopt.cli.recommend_command import parse_lookback_days
+from commitopt.cli.output import emit_frame, emit_json, format_option, frame_records
+from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.usage_commands import period_options, workspace_option
-from commitopt.cli.usage_input import command_usage
+from commitopt.durations import parse_days as parse_lookback_days
 from pricing.errors import CommitoptInputError
 from pricing.inventory import read_portfolio_json
-from pricing.readers.cur_rates import read_cur_rates
 from scenarios.backtest import BacktestResult
 from scenarios.scenario_file import load_scenario
-from usage.readers import detect_format
 
 BACKTEST_EPILOG = f"""
 \b
@@ -75,13 +71,13 @@ def _payload(result: BacktestResult) -> dict[str, Any]:
         "lookback_days": result.lookback_days,
         "window_accounting": "commitments are charged only for their hours inside the window",
         "results": frame_records(result.table()),
-        "purchases": {
-            outcome.name: [p.to_json_item() for p in outcome.purchases]
+        "purchases": [
+            {"policy": outcome.name, "purchases": [p.to_json_item() for p in outcome.purchases]}
             for outcome in (
                 *result.outcomes.values(),
                 *([result.hindsight] if result.hindsight else []),
             )
-        },
+        ],
         "notes": list(result.notes),
     }
 
@@ -127,6 +123,7 @@ def _payload(result: BacktestResult) -> dict[str, Any]:
 @workspace_option
 @catalog_options
 @format_option
+@quiet_option
 def backtest_command(
     usage_files: tuple[str, ...],
     inventory_files: tuple[Path, ...],
@@ -142,7 +139,9 @@ def backtest_command(
     no_embedded: bool,
     output_format: str,
 ) -> None:
-    """Replay purchase policies month by month over past usage and bill each with AWS's rules.
+    """Replay purchase policies over past usage; bill each.
+
+    Replay purchase policies month by month over past usage and bill each with AWS's rules.
 
     At each review a policy sees only the usage before it (at most --lookback) and what it owns,
     and buys; the whole window is then billed by the simulator. The hindsight optimum is shown
@@ -155,13 +154,10 @@ def backtest_command(
     frame = command_usage(usage_files, workspace, purpose="backtest on", demo_option=False)
     window_start, window_end = _default_window(frame, start, end, lookback_days)
     owned = [c for path in inventory_files for c in read_portfolio_json(path).commitments]
-    from_bill = (
-        [read_cur_rates(list(usage_files))]
-        if usage_files and detect_format(list(usage_files)) in ("cur", "cur2")
-        else []
-    )
-    catalog = resolve_catalog(catalog_paths, first=from_bill, use_embedded=not no_embedded).catalog
-    with progress_bar("backtest", enabled=output_format == "table") as progress:
+    catalog = command_catalog(
+        catalog_paths, no_embedded=no_embedded, usage_files=usage_files
+    ).catalog
+    with reporter().task("backtesting the policies", unit="steps") as progress:
         result = run_backtest(
             frame,
             catalog,
@@ -176,9 +172,9 @@ def backtest_command(
             progress=progress,
         )
     for note in result.notes:
-        click.echo(f"commitopt: note: {note}", err=True)
+        reporter().note(f"note: {note}")
     if output_format == "json":
-        click.echo(json.dumps(_payload(result), indent=2, default=str))
+        emit_json(_payload(result))
         return
     table = result.table()
     if output_format == "csv":
@@ -189,6 +185,11 @@ def backtest_command(
         f"{len(result.review_dates)} reviews, {result.lookback_days:g}-day lookback "
         f"({result.status})"
     )
-    digits = {"cost_usd": 2, "on_demand_usd": 2, "savings_usd": 2, "upfront_cash_usd": 2}
-    digits |= {"savings_pct": 1, "captured_pct": 1, "coverage_pct": 1, "utilization_pct": 1}
-    emit_frame(table, "table", title=title, float_digits=digits)
+    emit_frame(table, "table", title=title, narrow=TABLE_COLUMNS)
+
+
+TABLE_COLUMNS = (
+    "policy", "actual_cost_usd", "savings_vs_on_demand_usd", "savings_vs_on_demand_pct",
+    "captured_pct", "coverage_pct", "utilization_pct", "purchase_count",
+)  # fmt: skip
+"""The columns a table shows without ``--wide``."""

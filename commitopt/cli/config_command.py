@@ -6,6 +6,8 @@ import click
 import pandas as pd
 
 from commitopt.cli.output import emit_frame, format_option
+from commitopt.cli.progress import quiet_option
+from commitopt.cli.streams import echo_payload
 from commitopt.config import Config, config_keys
 
 CONFIG_EPILOG = """
@@ -28,9 +30,12 @@ Flags given to a command override these defaults.
 
 @click.command("config", epilog=CONFIG_EPILOG)
 @format_option
+@quiet_option
 @click.pass_obj
 def config_command(config: Config | None, output_format: str) -> None:
-    """Show the configuration in effect (validated when it was loaded) and its file."""
+    """Show the configuration in effect and its file.
+
+    Show the configuration in effect (validated when it was loaded) and its file."""
     config = config or Config()
     rows = [
         {"key": key, "value": _shown(getattr(config, key))}
@@ -40,7 +45,7 @@ def config_command(config: Config | None, output_format: str) -> None:
     source = str(config.source) if config.source else "none (built-in defaults)"
     frame = pd.DataFrame(rows, columns=["key", "value"])
     if output_format == "table":
-        click.echo(f"configuration from {source}")
+        echo_payload(f"configuration from {source}")
     emit_frame(frame, output_format)
 
 

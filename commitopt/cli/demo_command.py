@@ -7,15 +7,22 @@ from typing import Any
 
 import click
 
-from commitopt.cli.output import emit_mapping, format_option
-from commitopt.cli.progress import spinner
+from commitopt.cli.inputs import note_once
+from commitopt.cli.output import emit_mapping, emit_text, format_option
+from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.recommend import recommend
 from commitopt.report import build_report_data, write_report
 from commitopt.review import ReviewOptions, forecast_savings
 from optimizer.policy import Policy
-from pricing.embedded import load_embedded_catalog
+from pricing.embedded import embedded_notice, load_embedded_catalog
 from pricing.errors import CommitoptInputError
 from usage.synthetic import demo_usage
+
+SUMMARY_FIELDS = (
+    "period_hours", "on_demand_cost_usd", "planned_cost_usd", "savings_vs_on_demand_usd",
+    "savings_vs_on_demand_pct", "coverage_pct", "utilization_pct", "upfront_usd",
+)  # fmt: skip
+"""The recommendation's figures the demo prints (nothing is owned: current = on-demand)."""
 
 DEMO_EPILOG = """
 \b
@@ -44,8 +51,11 @@ network needed. Next: `commitopt recommend --usage YOUR_CUR.parquet`.
 )  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the usage and paths.")
 @format_option
+@quiet_option
 def demo_command(out: Path, n_paths: int, seed: int, output_format: str) -> None:
-    """Run the whole job on a synthetic history: recommend, simulate, write the report.
+    """The whole job on synthetic data: recommend, bill, report.
+
+    Run the whole job on a synthetic history: recommend, simulate, write the report.
 
     Prints the recommendation's summary and the report's path.
     """
@@ -56,47 +66,41 @@ def demo_command(out: Path, n_paths: int, seed: int, output_format: str) -> None
         raise CommitoptInputError(f"--out {out}: folder {folder} does not exist; create it first")
     if out.suffix.lower() not in (".html", ".htm"):
         raise CommitoptInputError(f"--out {out}: name an .html file")
-    interactive = output_format == "table"
-    usage = demo_usage(seed=seed)
-    catalog = load_embedded_catalog()
-    with spinner("Recommending on the demo history", enabled=interactive):
-        run = recommend(usage, catalog, Policy())
+    with reporter().task("building the synthetic history"):
+        usage = demo_usage(seed=seed)
+        catalog = load_embedded_catalog()
+    note_once(embedded_notice())
+    with reporter().task("optimizing the portfolio") as task:
+        run = recommend(usage, catalog, Policy(), progress=solver_progress(task))
     monte = curve = None
+    options = ReviewOptions(n_paths=n_paths, seed=seed)
     if n_paths and run.purchases:
-        with spinner(f"Billing the plan over {n_paths} forecast paths", enabled=interactive):
-            options = ReviewOptions(n_paths=n_paths, seed=seed)
+        with reporter().task(f"billing the plan over {n_paths} forecast paths") as task:
             _current, _proposed, monte, curve = forecast_savings(
-                run, (), catalog, options, lambda _line: None
+                run, (), catalog, options, lambda line: task.update(detail=line)
             )
-    with spinner("Writing the report", enabled=interactive):
+    with reporter().task("writing the report"):
         data = build_report_data(
             run, monte_carlo=monte, frontier=curve, catalog=catalog, owned=(), plan_id="demo",
             title="Demo: commitment purchase plan",
         )  # fmt: skip
         written = write_report(data, out, "html")
     summary: dict[str, Any] = {
-        "usage": f"synthetic demo, {usage['hour'].nunique():,} hours, "
+        "usage_source": f"synthetic demo, {usage['hour'].nunique():,} hours, "
         f"{len(usage.drop_duplicates(['account_id', 'region', 'instance_type', 'platform']))} keys",
-        "purchases": len(run.purchases),
-        "on-demand cost over the lookback (USD)": run.summary["on_demand_cost_usd"],
-        "cost with the plan (USD)": run.summary["optimized_cost_usd"],
-        "savings (USD)": run.summary["savings_usd"],
-        "savings (%)": run.summary["savings_pct"],
-        "coverage (%)": run.summary["coverage_pct"],
-        "utilization (%)": run.summary["utilization_pct"],
-        "upfront cash (USD)": run.summary["upfront_cash_usd"],
+        "purchase_count": len(run.purchases),
+        **{field: run.summary[field] for field in SUMMARY_FIELDS},
     }
     if monte is not None:
-        p5, p50, p95 = (float(v) for v in _percentiles(monte.savings_usd))
-        summary[f"savings over {monte.horizon}, P5 / P50 / P95 (USD)"] = (
-            f"{p5:,.0f} / {p50:,.0f} / {p95:,.0f}"
-        )
-    summary["report"] = str(written)
-    if output_format == "table":
-        summary = {k: f"{v:,.2f}" if isinstance(v, float) else v for k, v in summary.items()}
+        p5, p50, p95 = (float(v) for v in _percentiles(monte.savings_vs_current_usd))
+        summary["horizon_hours"] = options.horizon_hours
+        summary["p5_savings_vs_current_usd"] = round(p5, 2)
+        summary["p50_savings_vs_current_usd"] = round(p50, 2)
+        summary["p95_savings_vs_current_usd"] = round(p95, 2)
+    summary["report_path"] = str(written)
     emit_mapping(summary, output_format, title="commitopt demo")
-    if interactive:
-        click.echo(f"Open the report: {written.resolve()}")
+    if output_format == "table":
+        emit_text(f"Open the report: {written.resolve()}")
 
 
 def _percentiles(values: Any) -> tuple[float, float, float]:

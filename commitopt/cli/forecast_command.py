@@ -8,13 +8,13 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from commitopt.catalogs import local_catalog_path, resolve_catalog
+from commitopt.catalogs import local_catalog_path
+from commitopt.cli.inputs import command_catalog, command_usage
 from commitopt.cli.options import catalog_options
-from commitopt.cli.output import emit_frame, format_option
-from commitopt.cli.progress import spinner
-from commitopt.cli.recommend_command import parse_lookback_days
+from commitopt.cli.output import emit_frame, emit_text, format_option
+from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.usage_commands import workspace_option
-from commitopt.cli.usage_input import command_usage
+from commitopt.durations import parse_days as parse_lookback_days
 from pricing.catalog import PriceCatalog
 from pricing.errors import CommitoptInputError
 from scenarios.forecast import HOURS_PER_WEEK, MIN_WEEKS, TREND_LEVELS, forecast
@@ -22,7 +22,11 @@ from usage.synthetic import demo_usage
 from usage.table import UsageMatrix, to_matrix
 
 DEMO_DAYS = 120
-_SHORT = {"instance_hours": "inst-h", "normalized_units": "NU", "on_demand_usd": "OD USD"}
+TABLE_COLUMNS = (
+    "period_start", "p5_instance_hours", "p50_instance_hours", "p95_instance_hours",
+    "p5_on_demand_cost_usd", "p50_on_demand_cost_usd", "p95_on_demand_cost_usd",
+)  # fmt: skip
+"""The columns a table shows without ``--wide``."""
 _HORIZON_UNITS = {"": 24, "h": 1, "d": 24, "w": 168, "mo": 730, "m": 730, "y": 8760}
 
 FORECAST_EPILOG = """
@@ -89,7 +93,7 @@ def _catalog(catalog_paths: tuple[Path, ...], no_embedded: bool) -> PriceCatalog
     """The catalog to price spend with, or ``None`` when there is none at all."""
     if not catalog_paths and no_embedded and not local_catalog_path().is_file():
         return None
-    return resolve_catalog(catalog_paths, use_embedded=not no_embedded).catalog
+    return command_catalog(catalog_paths, no_embedded=no_embedded).catalog
 
 
 @click.command("forecast", epilog=FORECAST_EPILOG)
@@ -119,6 +123,7 @@ def _catalog(catalog_paths: tuple[Path, ...], no_embedded: bool) -> PriceCatalog
 @workspace_option
 @catalog_options
 @format_option
+@quiet_option
 def forecast_command(
     usage_files: tuple[str, ...],
     demo: bool,
@@ -134,7 +139,9 @@ def forecast_command(
     no_embedded: bool,
     output_format: str,
 ) -> None:
-    """Forecast usage: P5 / P50 / P95 of total instance-hours, normalized units and spend.
+    """Forecast usage and spend: P5 / P50 / P95 per period.
+
+    Forecast usage: P5 / P50 / P95 of total instance-hours, normalized units and spend.
 
     Fits the trend and weekly shape of the lookback and samples future paths; prints per period
     the quantiles over the paths of the total over all keys. Spend is on-demand-equivalent.
@@ -153,7 +160,7 @@ def forecast_command(
     )
     history = _lookback(to_matrix(frame), lookback)
     catalog = _catalog(catalog_paths, no_embedded)
-    with spinner("Forecasting", enabled=output_format == "table"):
+    with reporter().task(f"forecasting {n_paths} usage paths"):
         result = forecast(
             history,
             horizon_hours=horizon_hours,
@@ -165,34 +172,26 @@ def forecast_command(
         totals = result.totals(by="week" if by == "week" else "month", catalog=catalog)
     unpriced = int(totals.attrs.get("unpriced_keys", 0))
     if catalog is not None and unpriced:
-        click.echo(
-            f"commitopt: warning: {unpriced} of {len(history.keys)} keys have no on-demand rate "
-            "in the catalog; their usage counts zero in on_demand_usd (pass --catalog FILE)",
-            err=True,
+        reporter().warning(
+            f"{unpriced} of {len(history.keys)} keys have no on-demand rate "
+            "in the catalog; their usage counts zero in on_demand_cost_usd (pass --catalog FILE)"
         )
     if output_format != "table":
         emit_frame(totals, output_format)
         return
-    shown = totals[[c for c in totals.columns if not c.endswith("_mean")]].copy()
-    shown["period_start"] = shown["period_start"].dt.strftime("%Y-%m-%d %H:%M")
-    digits = {c: 2 if c.startswith("on_demand") else 0 for c in shown.columns}
-    shown = shown.rename(columns=_table_name)
-    digits = {_table_name(c): d for c, d in digits.items()}
     first, last = history.hours[0], history.hours[-1] + pd.Timedelta(hours=1)
     title = (
         f"Forecast per {by}, P5 / P50 / P95 over {n_paths} paths (lookback {first:%Y-%m-%d} to "
         f"{last:%Y-%m-%d}, {result.model.blocks} weeks used, level {level})"
     )
-    emit_frame(shown, "table", title=title, float_digits=digits)
-    click.echo(
-        "inst-h: instance-hours; NU: normalized unit-hours; OD USD: on-demand-equivalent spend "
-        "(every instance-hour at its on-demand rate). Totals over all keys per period."
+    emit_frame(
+        totals,
+        "table",
+        title=title,
+        float_digits={c: 0 for c in totals.columns if c.endswith("_hours")},
+        narrow=TABLE_COLUMNS,
     )
-
-
-def _table_name(column: str) -> str:
-    """``normalized_units_p50`` → ``NU P50`` for the people's table."""
-    for prefix, short in _SHORT.items():
-        if column.startswith(prefix + "_p"):
-            return f"{short} P{column[len(prefix) + 2 :]}"
-    return column
+    emit_text(
+        "Totals over all keys per period: instance-hours, normalized unit-hours (--wide) and "
+        "on-demand cost (every instance-hour at its on-demand rate, before any commitment)."
+    )

@@ -12,33 +12,36 @@ import click
 import numpy as np
 import pandas as pd
 
-from commitopt.catalogs import resolve_catalog
 from commitopt.cli.forecast_command import parse_horizon_hours
+from commitopt.cli.inputs import command_catalog, command_usage, warn_if_lookback_exceeds
 from commitopt.cli.options import catalog_options
-from commitopt.cli.output import emit_frame, emit_mapping, format_option
-from commitopt.cli.progress import progress_bar, spinner
-from commitopt.cli.recommend_command import parse_lookback_days
+from commitopt.cli.output import emit_frame, emit_json, emit_mapping, emit_text, format_option
+from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.cli.usage_commands import workspace_option
-from commitopt.cli.usage_input import command_usage
+from commitopt.durations import parse_days as parse_lookback_days
 from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions, lookback_window, recommend
 from optimizer.policy import Policy
 from pricing.catalog import PriceCatalog
 from pricing.errors import CommitoptInputError
 from pricing.inventory import Inventory, OwnedCommitment, read_portfolio_json
-from pricing.readers.cur_rates import read_cur_rates
 from scenarios.forecast import forecast_paths
 from scenarios.frontier import DEFAULT_KNEE_THRESHOLD, FrontierResult, frontier
 from scenarios.paths import UsagePaths
-from usage.readers import detect_format
 from usage.synthetic import demo_usage
 from usage.table import to_matrix
 
-SHOWN = {"level": "level", "commitment_cost_usd": "commitment USD",
-         "expected_savings_usd": "expected savings USD", "p5_savings_usd": "P5 savings USD",
-         "p95_savings_usd": "P95 savings USD", "expected_coverage": "coverage",
-         "expected_utilization": "utilization", "probability_worse_than_on_demand": "P(> OD)",
-         "marginal_return": "return USD/USD"}  # fmt: skip
-"""Columns of the people's table and their headings."""
+TABLE_COLUMNS = (
+    "level", "commitment_cost_usd", "mean_savings_vs_on_demand_usd", "mean_coverage_pct",
+    "mean_utilization_pct", "marginal_savings_usd_per_usd", "mark",
+)  # fmt: skip
+"""The columns a table shows without ``--wide`` for the lookback (one path)."""
+
+PATH_TABLE_COLUMNS = (
+    "level", "commitment_cost_usd", "mean_savings_vs_on_demand_usd",
+    "p5_savings_vs_on_demand_usd", "worse_than_on_demand_pct", "marginal_savings_usd_per_usd",
+    "mark",
+)  # fmt: skip
+"""The columns a table shows without ``--wide`` for sampled paths."""
 
 FRONTIER_EPILOG = """
 \b
@@ -63,12 +66,16 @@ def _proposed_from_recommendation(
     owned: Inventory,
     days: float,
     start: datetime,
-    enabled: bool,
 ) -> Inventory:
     """The recommendation's purchases, re-read from its portfolio JSON to begin at ``start``."""
-    with spinner("Recommending the portfolio", enabled=enabled):
+    with reporter().task("optimizing the portfolio") as task:
         run = recommend(
-            frame, catalog, Policy(), owned=owned, options=RecommendOptions(lookback_days=days)
+            frame,
+            catalog,
+            Policy(),
+            owned=owned,
+            options=RecommendOptions(lookback_days=days),
+            progress=solver_progress(task),
         )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "recommendation.json"
@@ -90,10 +97,10 @@ def _levels(steps: int, max_level: float) -> np.ndarray[Any, np.dtype[np.float64
 def _payload(result: FrontierResult, source: str, proposed: int, owned: int) -> dict[str, Any]:
     table = result.table
     return {
-        "paths": result.n_paths,
-        "usage": source,
-        "proposed_purchases": proposed,
-        "owned_commitments": owned,
+        "path_count": result.n_paths,
+        "usage_source": source,
+        "proposed_purchase_count": proposed,
+        "owned_commitment_count": owned,
         "knee_level": result.knee_level,
         "knee_threshold_usd_per_usd": result.knee_threshold,
         "levels": [
@@ -138,6 +145,7 @@ def _payload(result: FrontierResult, source: str, proposed: int, owned: int) -> 
 @workspace_option
 @catalog_options
 @format_option
+@quiet_option
 def frontier_command(
     usage_files: tuple[str, ...],
     demo: bool,
@@ -156,7 +164,9 @@ def frontier_command(
     no_embedded: bool,
     output_format: str,
 ) -> None:
-    """Savings as the proposed commitments scale from 0 to 150 %: expected and P5, and the knee.
+    """Savings by commitment level, and the knee.
+
+    Savings as the proposed commitments scale from 0 to 150 %: expected and P5, and the knee.
 
     Every level is billed with the billing simulator (RIs, then EC2 Instance, then Compute
     Savings Plans, as AWS applies them), over the lookback or over sampled future paths.
@@ -169,13 +179,13 @@ def frontier_command(
     days = parse_lookback_days(lookback)
     horizon_hours = parse_horizon_hours(horizon) if n_paths is not None else 0
     frame = command_usage(usage_files, workspace, purpose="bill", demo=demo_usage if demo else None)
+    warn_if_lookback_exceeds(frame, days)
     window = lookback_window(frame, days)
-    people = output_format == "table"
     if n_paths is None:
         paths = UsagePaths.from_matrices([to_matrix(window)])
         source = f"lookback {paths.hours[0]:%Y-%m-%d} to {paths.hours[-1]:%Y-%m-%d %H:%M} UTC"
     else:
-        with spinner("Sampling usage paths", enabled=people):
+        with reporter().task(f"sampling {n_paths} usage paths"):
             paths = forecast_paths(window, horizon_hours=horizon_hours, n_paths=n_paths, seed=seed)
         source = f"{n_paths} paths of {horizon_hours} h from {paths.hours[0]:%Y-%m-%d} UTC"
     start = pd.Timestamp(paths.hours[0]).to_pydatetime().astimezone(UTC)
@@ -183,17 +193,14 @@ def frontier_command(
         c for path in inventory_files for c in read_portfolio_json(path).commitments
     ]
     owned = Inventory(tuple(owned_items), as_of=start)
-    from_bill = (
-        [read_cur_rates(list(usage_files))]
-        if usage_files and detect_format(list(usage_files)) in ("cur", "cur2")
-        else []
-    )
-    catalog = resolve_catalog(catalog_paths, first=from_bill, use_embedded=not no_embedded).catalog
+    catalog = command_catalog(
+        catalog_paths, no_embedded=no_embedded, usage_files=usage_files
+    ).catalog
     if portfolio is not None:
         proposed = read_portfolio_json(portfolio, default_start=start)
     else:
-        proposed = _proposed_from_recommendation(window, catalog, owned, days, start, people)
-    with progress_bar("Billing frontier levels", enabled=people) as progress:
+        proposed = _proposed_from_recommendation(window, catalog, owned, days, start)
+    with reporter().task("billing the commitment levels", unit="levels") as progress:
         result = frontier(
             paths,
             proposed,
@@ -205,11 +212,9 @@ def frontier_command(
             progress=progress,
         )
     for warning in result.warnings:
-        click.echo(f"commitopt: warning: {warning}", err=True)
+        reporter().warning(warning)
     if output_format == "json":
-        click.echo(
-            json.dumps(_payload(result, source, len(proposed), len(owned)), indent=2, default=str)
-        )
+        emit_json(_payload(result, source, len(proposed), len(owned)))
         return
     if output_format == "csv":
         emit_frame(result.table, "csv")
@@ -217,26 +222,30 @@ def frontier_command(
     knee = result.knee
     emit_mapping(
         {
-            "usage": source,
-            "proposed purchases": len(proposed),
-            "owned commitments": len(owned),
-            "knee level": f"{knee['level']:.0%}",
-            "knee expected savings USD": float(knee["expected_savings_usd"]),
-            "knee rule": f"each step returned >= {result.knee_threshold:g} USD per USD",
+            "usage_source": source,
+            "proposed_purchase_count": len(proposed),
+            "owned_commitment_count": len(owned),
+            "knee_level": result.knee_level,
+            "mean_savings_vs_on_demand_usd": float(knee["mean_savings_vs_on_demand_usd"]),
+            "knee_threshold_usd_per_usd": result.knee_threshold,
         },
         "table",
-        title="Frontier",
+        title="Frontier: the knee",
     )
-    shown = result.table[list(SHOWN)].copy()
+    shown = result.table.copy()
     shown["mark"] = [
-        ", ".join(filter(None, ("knee" if k else "", "portfolio" if r else "")))
-        for k, r in zip(result.table["knee"], result.table["recommendation"], strict=True)
+        ", ".join(filter(None, ("knee" if k else "", "proposed" if r else "")))
+        for k, r in zip(result.table["is_knee"], result.table["is_portfolio"], strict=True)
     ]
-    shown["level"] = [f"{v:.0%}" for v in shown["level"]]
-    shown = shown.rename(columns=SHOWN)
-    digits = {c: (2 if c.endswith(" USD") else 3) for c in shown.columns}
-    emit_frame(shown, "table", title="Savings by commitment level", float_digits=digits)
-    click.echo(
-        "Expected = mean over paths; P(> OD): share of paths paying more than all on-demand; "
-        "return: extra expected savings per extra USD of commitment from the level above."
+    emit_frame(
+        shown,
+        "table",
+        title="Savings by commitment level",
+        float_digits={"level": 2},
+        narrow=TABLE_COLUMNS if result.n_paths == 1 else PATH_TABLE_COLUMNS,
+    )
+    emit_text(
+        "level: share of the proposed purchases (1 = as proposed); mean and P5 over the paths; "
+        "worse than on demand: share of paths paying more than all on-demand; marginal: extra "
+        "mean savings per extra USD of commitment from the level above."
     )

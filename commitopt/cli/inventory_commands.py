@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from commitopt.cli.options import multi_option, profile_option
-from commitopt.cli.output import emit_frame, format_option
+from commitopt.cli.output import KIND_SHORT, emit_frame, format_option
+from commitopt.cli.progress import quiet_option, reporter
 from pricing.errors import CommitoptInputError
 from pricing.inventory import (
     Inventory,
@@ -23,7 +24,9 @@ from pricing.regions import check_region
 
 @click.group()
 def inventory() -> None:
-    """Owned Reserved Instances and Savings Plans, with their expirations."""
+    """Owned RIs and Savings Plans, and their expirations.
+
+    Owned Reserved Instances and Savings Plans, with their expirations."""
 
 
 SHOW_EPILOG = """
@@ -43,7 +46,7 @@ Examples:
     "--portfolio",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Portfolio JSON of owned commitments (DESIGN.md format; repeatable).",
+    help="Portfolio JSON of owned commitments (docs/portfolio-format.md; repeatable).",
 )
 @click.option("--from-aws", is_flag=True, help="Read active RIs and Savings Plans through boto3.")
 @multi_option(
@@ -70,6 +73,7 @@ Examples:
     help="Also write the combined inventory as portfolio JSON (atomically).",
 )
 @format_option
+@quiet_option
 def show(
     portfolio: tuple[Path, ...],
     from_aws: bool,
@@ -93,12 +97,22 @@ def show(
         notes=tuple(note for part in parts for note in part.notes),
     )
     for note in combined.notes:
-        click.echo(f"commitopt: note: {note}", err=True)
+        reporter().note(f"note: {note}")
     if save is not None:
         combined.to_portfolio_json(save)
     chosen = combined if expiring_within is None else combined.expiring_within(expiring_within, now)
-    emit_frame(_table(chosen, now), output_format, title=f"Owned commitments as of {now:%Y-%m-%d}",
-               float_digits={"count": 0, "upfront_usd": 0, "days_left": 0})  # fmt: skip
+    table = _table(chosen, now)
+    if output_format == "table":
+        table = table.assign(kind=[KIND_SHORT.get(k, k) for k in table["kind"]])
+    emit_frame(table, output_format, title=f"Owned commitments as of {now:%Y-%m-%d}",
+               float_digits={"remaining_days": 0}, narrow=TABLE_COLUMNS)  # fmt: skip
+
+
+TABLE_COLUMNS = (
+    "id", "kind", "region", "covers", "count", "effective_usd_per_hour", "end", "remaining_days",
+    "status",
+)  # fmt: skip
+"""The columns a table shows without ``--wide``."""
 
 
 def _from_aws(regions: tuple[str, ...], profile: str | None) -> list[Inventory]:
@@ -119,8 +133,9 @@ def _table(inventory_: Inventory, now: datetime) -> pd.DataFrame:
     frame = inventory_.to_frame()
     if frame.empty:
         return pd.DataFrame(
-            columns=["id", "kind", "region", "covers", "count", "hourly_commitment_usd",
-                     "upfront_usd", "effective_hourly_usd", "start", "end", "days_left", "status"]
+            columns=["id", "kind", "region", "covers", "count", "commitment_usd_per_hour",
+                     "upfront_usd", "effective_usd_per_hour", "start", "end", "remaining_days",
+                     "status"]
         )  # fmt: skip
     covers = frame["instance_type"].fillna(frame["instance_family"]).fillna("any EC2")
     covers = covers.where(frame["platform"].isna(), covers + " " + frame["platform"].fillna(""))
@@ -137,12 +152,12 @@ def _table(inventory_: Inventory, now: datetime) -> pd.DataFrame:
             "region": frame["region"].fillna("any"),
             "covers": covers,
             "count": frame["count"],
-            "hourly_commitment_usd": frame["hourly_commitment_usd"],
+            "commitment_usd_per_hour": frame["commitment_usd_per_hour"],
             "upfront_usd": frame["upfront_usd"],
-            "effective_hourly_usd": frame["effective_hourly_usd"],
+            "effective_usd_per_hour": frame["effective_usd_per_hour"],
             "start": frame["start"].dt.strftime("%Y-%m-%d"),
             "end": frame["end"].dt.strftime("%Y-%m-%d"),
-            "days_left": days_left.clip(lower=0).round(1),
+            "remaining_days": days_left.clip(lower=0).round(1),
             "status": status,
         }
     )

@@ -42,6 +42,21 @@ def catalog_options(function: F) -> F:
     )(function)
 
 
+def input_format_option(
+    parameter: str, choices: tuple[str, ...], help_text: str
+) -> Callable[[F], F]:
+    """``--input-format NAME``: the format of the files a command reads (``--format`` is always
+    how the result prints)."""
+    return click.option(
+        "--input-format",
+        parameter,
+        type=click.Choice(choices),
+        default="auto",
+        show_default=True,
+        help=help_text,
+    )
+
+
 def into_option(function: F) -> F:
     """``--into FILE``: the catalog a command writes (default: the local catalog)."""
     return click.option(

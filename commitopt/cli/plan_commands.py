@@ -17,7 +17,9 @@ from commitopt.approvals import (
     plan_state,
     reject,
 )
-from commitopt.cli.output import emit_frame, emit_mapping, format_option
+from commitopt.cli.output import emit_frame, emit_mapping, format_option, wide
+from commitopt.cli.progress import quiet_option
+from commitopt.cli.streams import echo_payload
 from commitopt.cli.usage_commands import workspace_option
 from commitopt.plans import PlanError, add_plan_file, list_plans
 from commitopt.workspace import Workspace, workspace_path
@@ -70,8 +72,14 @@ def _history(state: PlanState) -> str:
     return "; ".join(parts)
 
 
-LIST_COLUMNS = ("plan_id", "created_at", "status", "lines", "bought", "upfront_usd",
-                "savings_usd", "savings_pct", "sha256", "history", "source")  # fmt: skip
+LIST_COLUMNS = ("plan_id", "created_at", "status", "line_count", "bought_count", "upfront_usd",
+                "savings_vs_current_usd", "savings_vs_current_pct", "sha256", "history",
+                "source")  # fmt: skip
+"""Every column of ``plans`` (json and csv)."""
+
+LIST_TABLE_COLUMNS = ("plan_id", "created_at", "status", "line_count", "bought_count",
+                      "upfront_usd", "savings_vs_current_usd", "source")  # fmt: skip
+"""The columns a table shows without ``--wide``."""
 
 
 def _row(state: PlanState) -> dict[str, Any]:
@@ -82,14 +90,14 @@ def _row(state: PlanState) -> dict[str, Any]:
         summary = {}
     return {
         "plan_id": plan.plan_id,
-        "created_at": plan.created_at.strftime("%Y-%m-%d %H:%M"),
+        "created_at": plan.created_at.isoformat(),
         "status": state.status,
-        "lines": state.line_count,
-        "bought": len(state.executed_lines),
-        "upfront_usd": _money(summary, "upfront_cash_usd"),
-        "savings_usd": _money(summary, "savings_usd"),
-        "savings_pct": _money(summary, "savings_pct"),
-        "sha256": state.current_sha256[:12],
+        "line_count": state.line_count,
+        "bought_count": len(state.executed_lines),
+        "upfront_usd": _money(summary, "upfront_usd"),
+        "savings_vs_current_usd": _money(summary, "savings_vs_current_usd"),
+        "savings_vs_current_pct": _money(summary, "savings_vs_current_pct"),
+        "sha256": state.current_sha256,
         "history": _history(state),
         "source": plan.source,
     }
@@ -112,11 +120,14 @@ after approval), rejected, partially-executed, executed.
 @workspace_option
 @max_approval_age_option
 @format_option
+@quiet_option
 @click.pass_context
 def plans(
     ctx: click.Context, workspace: Path | None, max_approval_age: float, output_format: str
 ) -> None:
-    """List the workspace's plans with their status and history (or run a subcommand)."""
+    """List the stored plans, their status and history.
+
+    List the workspace's plans with their status and history (or run a subcommand)."""
     if ctx.invoked_subcommand is not None:
         return
     age = approval_age(max_approval_age)
@@ -127,10 +138,12 @@ def plans(
     rows = pd.DataFrame([_row(state) for state in states])
     if rows.empty:
         if output_format == "table":
-            click.echo("No plans yet: store one with `commitopt plans add FILE.json`.")
+            echo_payload("No plans yet: store one with `commitopt plans add FILE.json`.")
             return
         rows = pd.DataFrame(columns=list(LIST_COLUMNS))
-    emit_frame(rows, output_format, title="Plans", float_digits={"savings_pct": 2})
+    if output_format == "table":
+        rows["created_at"] = [str(v)[:16].replace("T", " ") for v in rows["created_at"]]
+    emit_frame(rows, output_format, title="Plans", narrow=LIST_TABLE_COLUMNS)
 
 
 SHOW_EPILOG = """
@@ -146,6 +159,7 @@ Examples:
 @workspace_option
 @max_approval_age_option
 @format_option
+@quiet_option
 def show_command(
     plan_id: str, workspace: Path | None, max_approval_age: float, output_format: str
 ) -> None:
@@ -163,21 +177,21 @@ def show_command(
                 "id": line.commitment.id,
                 "purchase": line.describe(),
                 "upfront_usd": line.commitment.upfront_usd,
-                "effective_hourly_usd": line.commitment.effective_hourly_usd,
-                "bought": bought.get(line.number) or "",
+                "effective_usd_per_hour": line.commitment.effective_usd_per_hour,
+                "aws_id": bought.get(line.number) or "",
             }
             for line in plan.lines
         ]
     )
     history = pd.DataFrame(
         [
-            {"at": d.decided_at.strftime("%Y-%m-%d %H:%M:%S"), "event": d.decision,
-             "by": d.approver, "detail": d.comment, "sha256": d.plan_sha256[:12]}
+            {"at": d.decided_at.isoformat(), "event": d.decision,
+             "by": d.approver, "detail": d.comment, "sha256": d.plan_sha256}
             for d in state.decisions
         ]
         + [
-            {"at": e.recorded_at.strftime("%Y-%m-%d %H:%M:%S"), "event": f"line {e.line} {e.state}",
-             "by": e.operation, "detail": e.aws_id or e.detail, "sha256": e.plan_sha256[:12]}
+            {"at": e.recorded_at.isoformat(), "event": f"line {e.line} {e.state}",
+             "by": e.operation, "detail": e.aws_id or e.detail, "sha256": e.plan_sha256}
             for e in state.events
         ],
         columns=["at", "event", "by", "detail", "sha256"],
@@ -189,9 +203,9 @@ def show_command(
         "status": state.status,
         "reason": state.reason,
         "sha256": state.current_sha256,
-        "intact": plan.intact,
-        "lines": state.line_count,
-        "bought": len(state.executed_lines),
+        "is_intact": plan.intact,
+        "line_count": state.line_count,
+        "bought_count": len(state.executed_lines),
     }
     if output_format == "json":
         emit_mapping(
@@ -214,6 +228,9 @@ def show_command(
     if not lines.empty:
         emit_frame(lines, "table", title="Purchase lines")
     if not history.empty:
+        if not wide():
+            history["at"] = [str(v)[:19].replace("T", " ") for v in history["at"]]
+            history["sha256"] = [str(v)[:12] for v in history["sha256"]]
         emit_frame(history, "table", title="History")
 
 
@@ -239,6 +256,7 @@ The plan is stored as canonical JSON with its SHA-256, status proposed.
 )
 @workspace_option
 @format_option
+@quiet_option
 def add_command(
     file: Path, report_path: Path | None, workspace: Path | None, output_format: str
 ) -> None:
@@ -250,7 +268,7 @@ def add_command(
         {
             "plan_id": plan.plan_id,
             "status": state.status,
-            "lines": state.line_count,
+            "line_count": state.line_count,
             "sha256": plan.stored_sha256,
             "workspace": str(store.path),
         },
@@ -313,6 +331,7 @@ def _decision_command(name: str, help_text: str) -> click.Command:
     @workspace_option
     @max_approval_age_option
     @format_option
+    @quiet_option
     def command(
         plan_id: str,
         approver: str,
@@ -326,9 +345,7 @@ def _decision_command(name: str, help_text: str) -> click.Command:
     return command
 
 
-approve_command = _decision_command(
-    "approve", "Approve a proposed plan as it is now (appends to the approval ledger)."
-)
+approve_command = _decision_command("approve", "Approve a proposed plan (appends to the ledger).")
 reject_command = _decision_command(
-    "reject", "Reject a plan (final; also revokes an approval not yet executed)."
+    "reject", "Reject a plan (final; revokes an unexecuted approval)."
 )

@@ -9,10 +9,17 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from commitopt.catalogs import local_catalog_path, resolve_catalog, write_into_catalog
-from commitopt.cli.options import catalog_options, into_option, multi_option, profile_option
-from commitopt.cli.output import emit_frame, emit_mapping, format_option, report_format_option
-from commitopt.cli.progress import progress_bar
+from commitopt.catalogs import local_catalog_path, write_into_catalog
+from commitopt.cli.inputs import command_catalog
+from commitopt.cli.options import (
+    catalog_options,
+    input_format_option,
+    into_option,
+    multi_option,
+    profile_option,
+)
+from commitopt.cli.output import emit_frame, emit_mapping, emit_text, format_option
+from commitopt.cli.progress import quiet_option, reporter
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.comparison import INSTRUMENTS, compare_offerings
 from pricing.errors import CommitoptInputError, MissingPriceError
@@ -24,7 +31,9 @@ from pricing.regions import check_region
 
 @click.group()
 def pricing() -> None:
-    """Price catalogs: on-demand, Reserved Instance and Savings Plans rates.
+    """Price catalogs: show, import, fetch, where rates come from.
+
+    Price catalogs: on-demand, Reserved Instance and Savings Plans rates.
 
     \b
     Rates come, by precedence: from --catalog files, then the local catalog
@@ -72,6 +81,7 @@ Examples:
 )
 @catalog_options
 @format_option
+@quiet_option
 def show(
     region: tuple[str, ...],
     instance_type: tuple[str, ...],
@@ -99,7 +109,7 @@ def show(
         raise CommitoptInputError(
             f"unknown --instrument {', '.join(unknown)}; use {', '.join(INSTRUMENTS)}"
         )
-    resolved = resolve_catalog(catalog_paths, use_embedded=not no_embedded)
+    resolved = command_catalog(catalog_paths, no_embedded=no_embedded)
     chosen = resolved.catalog.filter(
         regions=region,
         instance_types=instance_type,
@@ -120,9 +130,10 @@ def show(
         emit_frame(
             _for_people(table),
             "table",
-            title=f"Rates from {' > '.join(resolved.layers)}; derived = computed from other rates",
-            float_digits={"upfront": 0, "disc %": 1, "break-even mo": 1},
+            title=f"Rates from {' > '.join(resolved.layers)}",
+            narrow=SHOW_COLUMNS,
         )
+        emit_text("* derived: computed from other rates (see `commitopt pricing info`).")
     else:
         emit_frame(table, output_format)
 
@@ -145,32 +156,28 @@ def _warn_missing(
     present = set(chosen.on_demand["instance_type"]) | set(chosen.reserved["instance_type"])
     absent = [t for t in types if t not in present]
     if absent:
-        click.echo(
-            f"commitopt: note: no rates for {', '.join(absent)} in "
+        reporter().warning(
+            f"no rates for {', '.join(absent)} in "
             f"{'/'.join(regions) or 'any region'} ({'/'.join(platforms)}); "
-            f"{MissingPriceError.REMEDY}",
-            err=True,
+            f"{MissingPriceError.REMEDY}"
         )
 
 
+SHOW_COLUMNS = (
+    "region", "instance_type", "platform", "instrument", "offering", "upfront_usd",
+    "effective_usd_per_hour", "discount_vs_on_demand_pct", "break_even_months",
+)  # fmt: skip
+"""The columns of ``pricing show``'s table without ``--wide``."""
+
+
 def _for_people(table: pd.DataFrame) -> pd.DataFrame:
-    """Compact columns for the terminal table."""
-    term = table["term_years"].astype("string").fillna("").replace({"1": "1y", "3": "3y"})
-    offering = (table["instrument"] + " " + term + " " + table["payment_option"]).str.strip()
-    return pd.DataFrame(
-        {
-            "region": table["region"],
-            "type": table["instance_type"],
-            "platform": table["platform"],
-            "offering": offering,
-            "upfront": table["upfront_usd"],
-            "USD/h recurring": table["recurring_hourly_usd"],
-            "USD/h effective": table["effective_hourly_usd"],
-            "disc %": table["discount_pct"],
-            "break-even mo": table["break_even_months"],
-            "derived": table["derived"].map({True: "yes", False: ""}),
-        }
-    )
+    """The comparison with ``offering`` (term and payment option, ``*`` when the rate is
+    derived) for the terminal table."""
+    term = table["term_years"].map(lambda t: f"{int(t)}y" if pd.notna(t) else "")
+    shown = table.copy()
+    offering = (term + " " + table["payment_option"].fillna("")).str.strip()
+    shown["offering"] = offering.where(~table["is_derived"].astype(bool), offering + "*")
+    return shown
 
 
 IMPORT_EPILOG = """
@@ -178,20 +185,15 @@ IMPORT_EPILOG = """
 Examples:
   commitopt pricing import index.csv                       # AWS Price List EC2 bulk CSV
   commitopt pricing import us-east-1.csv.gz savings-plans-us-east-1.csv --region us-east-1
-  commitopt pricing import instances.json --format ec2instances-info --output json
+  commitopt pricing import instances.json --input-format ec2instances-info --format json
   commitopt pricing import cur-2025-10.parquet --into team-catalog.parquet
 """
 
 
 @pricing.command("import", epilog=IMPORT_EPILOG)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "file_format",
-    type=click.Choice(["auto", *FORMATS]),
-    default="auto",
-    show_default=True,
-    help="Format of the files; auto detects it from their content.",
+@input_format_option(
+    "file_format", ("auto", *FORMATS), "Format of the files; auto detects it from their content."
 )
 @multi_option(
     "--region", "-r", help_text="Keep only these regions [default: all].", metavar="REGION"
@@ -200,7 +202,8 @@ Examples:
 @click.option(
     "--replace", is_flag=True, help="Start the catalog afresh instead of merging into it."
 )
-@report_format_option
+@format_option
+@quiet_option
 def import_(
     files: tuple[Path, ...],
     file_format: str,
@@ -222,27 +225,32 @@ def import_(
     imported: list[PriceCatalog] = []
     rows: list[dict[str, object]] = []
     for path in files:
-        with progress_bar(f"reading {path.name}", enabled=output_format == "table") as progress:
+        with reporter().task(f"reading {path.name}", unit="bytes") as progress:
             catalog = read_price_file(path, file_format, regions=region, progress=progress)
         imported.append(catalog)
         rows.append({"file": str(path), **catalog.counts(), "source": catalog.metadata.source})
         for note in catalog.metadata.notes:
-            click.echo(f"commitopt: note: {path.name}: {note}", err=True)
+            reporter().note(f"note: {path.name}: {note}")
     merged = write_into_catalog(imported, target, replace=replace)
     summary = pd.DataFrame(rows)
     if output_format == "table":
-        emit_frame(summary[["file", "on_demand_rates", "reserved_offerings", "savings_plans_rates",
-                            "regions", "instance_types", "source"]], "table",
-                   title=f"Imported into {target}")  # fmt: skip
+        shown = summary.assign(file=[Path(f).name for f in summary["file"]])
+        emit_frame(shown, "table", title=f"Imported into {target}", narrow=IMPORT_COLUMNS)
         counts = merged.counts()
-        click.echo(
-            f"{target}: {counts['on_demand_rates']:,} on-demand rates, "
-            f"{counts['reserved_offerings']:,} RI offerings, "
-            f"{counts['savings_plans_rates']:,} Savings Plans rates"
+        emit_text(
+            f"{target} now holds {counts['on_demand_rate_count']:,} on-demand rates, "
+            f"{counts['reserved_offering_count']:,} RI offerings and "
+            f"{counts['savings_plans_rate_count']:,} Savings Plans rates."
         )
     else:
         emit_frame(summary, output_format)
 
+
+IMPORT_COLUMNS = (
+    "file", "on_demand_rate_count", "reserved_offering_count", "savings_plans_rate_count",
+    "region_count", "instance_type_count",
+)  # fmt: skip
+"""The columns of ``pricing import``'s table without ``--wide``."""
 
 FETCH_EPILOG = """
 \b
@@ -266,6 +274,7 @@ Examples:
 @profile_option
 @into_option
 @format_option
+@quiet_option
 def fetch(
     region: tuple[str, ...],
     instance_type: tuple[str, ...],
@@ -289,7 +298,7 @@ def fetch(
     session = boto3.Session(profile_name=profile)
     # The Price List API is served from us-east-1 (also ap-south-1, eu-central-1).
     client = session.client("pricing", region_name="us-east-1")
-    with progress_bar("Price List API", enabled=output_format == "table") as progress:
+    with reporter().task("querying the Price List API", unit="requests") as progress:
         catalogs = [
             fetch_price_list(
                 client,
@@ -301,7 +310,7 @@ def fetch(
         ]
     if savings_plans:
         sp_client = session.client("savingsplans", region_name="us-east-1")
-        with progress_bar("Savings Plans API", enabled=output_format == "table") as progress:
+        with reporter().task("querying the Savings Plans API", unit="regions") as progress:
             catalogs.insert(
                 0,
                 fetch_savings_plans_rates(
@@ -311,7 +320,7 @@ def fetch(
     target = into or local_catalog_path()
     merged = write_into_catalog(catalogs, target)
     counts = merged.counts()
-    emit_mapping({"catalog": str(target), **counts}, output_format, title="Fetched")
+    emit_mapping({"catalog_path": str(target), **counts}, output_format, title="Fetched")
 
 
 INFO_EPILOG = """
@@ -325,9 +334,10 @@ Examples:
 @pricing.command("info", epilog=INFO_EPILOG)
 @catalog_options
 @format_option
+@quiet_option
 def info(catalog_paths: tuple[Path, ...], no_embedded: bool, output_format: str) -> None:
     """Where the rates come from: sources, as-of date, counts, derived rates and caveats."""
-    resolved = resolve_catalog(catalog_paths, use_embedded=not no_embedded)
+    resolved = command_catalog(catalog_paths, no_embedded=no_embedded)
     metadata: CatalogMetadata = resolved.catalog.metadata
     sources = (
         pd.concat(
@@ -343,14 +353,18 @@ def info(catalog_paths: tuple[Path, ...], no_embedded: bool, output_format: str)
     today = date.today()
     payload: dict[str, object] = {
         "layers": [
-            f"{name}: {meta.source}, as of {meta.as_of.isoformat()} "
-            f"({(today - meta.as_of).days} days old)"
+            {
+                "layer": name,
+                "source": meta.source,
+                "as_of": meta.as_of.isoformat(),
+                "age_days": (today - meta.as_of).days,
+            }
             for name, meta in zip(resolved.layers, resolved.layer_metadata, strict=True)
         ],
         "oldest_as_of": metadata.as_of.isoformat(),
         "currency": metadata.currency,
         **resolved.catalog.counts(),
-        "rates_by_source": {str(k): int(v) for k, v in sources.items()},
+        "rates_by_source": [{"source": str(k), "rate_count": int(v)} for k, v in sources.items()],
         "derived_rates": metadata.derived_rates or "none",
         "partial_upfront_split": metadata.partial_upfront_split or "as published",
         "notes": list(metadata.notes),

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from commitopt.cli.options import profile_option
-from commitopt.cli.output import OUTPUT_FORMATS
+from commitopt.cli.output import OUTPUT_FORMATS, emit_json
 from commitopt.cli.plan_commands import approval_age, max_approval_age_option
+from commitopt.cli.progress import quiet_option, reporter
+from commitopt.cli.streams import echo_payload
 from commitopt.cli.usage_commands import workspace_option
 from commitopt.purchase import (
     DEFAULT_PRICE_TOLERANCE,
@@ -57,19 +58,19 @@ def _print_outcome(outcome: LineOutcome) -> None:
         "executed": "bought",
         "reconciled": "settled (bought by an interrupted run)",
     }.get(outcome.state, outcome.state)
-    click.echo(f"line {line.number} ({line.commitment.id}): {line.describe()}")
+    echo_payload(f"line {line.number} ({line.commitment.id}): {line.describe()}")
     if outcome.state in ("planned", "price-moved"):
-        click.echo(f"  {outcome.lookup.render()}")
-    click.echo(f"  {verb}: {outcome.purchase.render()}")
+        echo_payload(f"  {outcome.lookup.render()}")
+    echo_payload(f"  {verb}: {outcome.purchase.render()}")
     if outcome.price_check:
-        click.echo(f"  price: {outcome.price_check}")
+        echo_payload(f"  price: {outcome.price_check}")
     if outcome.aws_id:
-        click.echo(f"  id: {outcome.aws_id}")
+        echo_payload(f"  id: {outcome.aws_id}")
 
 
 def _print_head(result: PurchaseResult) -> None:
     mode = "execute" if result.executed else "dry run"
-    click.echo(f"plan {result.plan_id} ({mode}), sha256 {result.plan_sha256}")
+    echo_payload(f"plan {result.plan_id} ({mode}), sha256 {result.plan_sha256}")
 
 
 @click.command("purchase", epilog=PURCHASE_EPILOG)
@@ -94,6 +95,7 @@ def _print_head(result: PurchaseResult) -> None:
 @profile_option
 @max_approval_age_option
 @workspace_option
+@quiet_option
 @click.option(
     "--format",
     "output_format",
@@ -113,7 +115,9 @@ def purchase_command(
     workspace: Path | None,
     output_format: str,
 ) -> int:
-    """Print the exact AWS calls that buy a plan's purchases; with --execute, make them."""
+    """Print a plan's AWS purchase calls; --execute makes them.
+
+    Print the exact AWS calls that buy a plan's purchases; with --execute, make them."""
     if not 0 <= price_tolerance < 100:
         raise CommitoptInputError(
             f"--price-tolerance must be between 0 and 100 %, not {price_tolerance}"
@@ -126,7 +130,7 @@ def purchase_command(
         clients = make_clients(profile)
         with Workspace.open(workspace) as store:
             if table:
-                click.echo(f"plan {plan_id} (execute)")
+                echo_payload(f"plan {plan_id} (execute)")
             result = execute_plan(
                 store,
                 plan_id,
@@ -137,13 +141,13 @@ def purchase_command(
                 on_line=_print_outcome if table else None,
             )
         if not table:
-            click.echo(json.dumps(result.to_json(), indent=2))
+            emit_json(result.to_json())
             return 0
         if not result.outcomes:
-            click.echo(f"plan {plan_id}: the plan has no purchase lines; nothing to buy")
+            echo_payload(f"plan {plan_id}: the plan has no purchase lines; nothing to buy")
         elif not result.bought:
-            click.echo(f"plan {plan_id}: every line was already bought; nothing to do")
-        click.echo(f"plan {result.plan_id}: {result.status} ({result.reason})")
+            echo_payload(f"plan {plan_id}: every line was already bought; nothing to do")
+        echo_payload(f"plan {result.plan_id}: {result.status} ({result.reason})")
         return 0
     with Workspace.open(workspace, read_only=True) as store:
         result = dry_run(
@@ -155,24 +159,23 @@ def purchase_command(
             savings_plans_region=region,
         )
     if not table:
-        click.echo(json.dumps(result.to_json(), indent=2))
+        emit_json(result.to_json())
         return 1 if result.price_moved else 0
     _print_head(result)
     for outcome in result.outcomes:
         _print_outcome(outcome)
     if not result.outcomes:
-        click.echo("the plan has no purchase lines; nothing to buy")
-    click.echo(
+        echo_payload("the plan has no purchase lines; nothing to buy")
+    echo_payload(
         f"dry run: nothing bought. Plan status: {result.status} ({result.reason}). "
         f"Buy with `commitopt purchase {result.plan_id} --execute`"
         + ("" if result.status == "approved" else " once the plan is approved")
         + "."
     )
     if result.price_moved:
-        click.echo(
-            f"commitopt: some live prices differ from the plan's by more than {price_tolerance:g} "
-            "%; --execute would refuse",
-            err=True,
+        reporter().warning(
+            f"some live prices differ from the plan's by more than {price_tolerance:g} "
+            "%; --execute would refuse"
         )
         return 1
     return 0

@@ -10,13 +10,24 @@ from typing import Any
 import click
 import pandas as pd
 
-from commitopt.catalogs import resolve_catalog
+from commitopt.cli.inputs import (
+    command_catalog,
+    command_usage,
+    warn_if_lookback_exceeds,
+)
 from commitopt.cli.options import catalog_options
-from commitopt.cli.output import emit_frame, emit_mapping, format_option
+from commitopt.cli.output import (
+    commitment_columns,
+    emit_frame,
+    emit_json,
+    emit_mapping,
+    emit_text,
+    format_option,
+    wide,
+)
 from commitopt.cli.policy_options import policy_from_options, policy_options
-from commitopt.cli.progress import live_status
+from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.cli.usage_commands import workspace_option
-from commitopt.cli.usage_input import command_usage
 from commitopt.durations import parse_days as parse_lookback_days
 from commitopt.plans import store_plan
 from commitopt.recommend import (
@@ -30,8 +41,6 @@ from commitopt.workspace import Workspace
 from pricing.atomic import write_text_atomic
 from pricing.errors import CommitoptInputError
 from pricing.inventory import Inventory, read_portfolio_json
-from pricing.readers.cur_rates import read_cur_rates
-from usage.readers import detect_format
 from usage.synthetic import demo_usage
 
 SOLVER_NAMES = ("highs", "glop", "pdlp", "cbc", "scipy")
@@ -100,6 +109,7 @@ billing simulator (AWS's rules), with and without the purchases. Nothing is boug
 @workspace_option
 @catalog_options
 @format_option
+@quiet_option
 def recommend_command(
     usage_files: tuple[str, ...],
     demo: bool,
@@ -121,7 +131,9 @@ def recommend_command(
     output_format: str,
     **policy_values: Any,
 ) -> None:
-    """Recommend the Reserved Instances and Savings Plans to buy now, and explain each.
+    """The RIs and Savings Plans to buy now, and why.
+
+    Recommend the Reserved Instances and Savings Plans to buy now, and explain each.
 
     One linear program chooses the whole mix (RIs of every allowed class, term and payment,
     EC2 Instance and Compute Savings Plans) on top of what is owned, solved exactly or within a
@@ -137,16 +149,14 @@ def recommend_command(
     frame = command_usage(
         usage_files, workspace, purpose="optimize", demo=demo_usage if demo else None
     )
+    warn_if_lookback_exceeds(frame, days)
     owned = [read_portfolio_json(path) for path in inventory_files]
     inventory = Inventory(
         tuple(c for part in owned for c in part.commitments), as_of=pd.Timestamp.now(tz="UTC")
     )
-    from_bill = (
-        [read_cur_rates(list(usage_files))]
-        if usage_files and detect_format(list(usage_files)) in ("cur", "cur2")
-        else []
-    )
-    catalog = resolve_catalog(catalog_paths, first=from_bill, use_embedded=not no_embedded).catalog
+    catalog = command_catalog(
+        catalog_paths, no_embedded=no_embedded, usage_files=usage_files
+    ).catalog
     policy = policy_from_options(policy_values)
     options = RecommendOptions(
         exact=exact,
@@ -158,22 +168,19 @@ def recommend_command(
         ri_instance_type=ri_size,
         lookback_days=days,
     )
-    with live_status("Optimizing the portfolio", enabled=output_format == "table") as update:
-
-        def progress(iteration: int, lower_usd: float, upper_usd: float) -> None:
-            gap = (upper_usd - lower_usd) / max(abs(upper_usd), 1e-9)
-            update(f"iteration {iteration}, certified gap {100 * gap:.3f} %")
-
-        run = recommend(frame, catalog, policy, owned=inventory, options=options, progress=progress)
+    with reporter().task("optimizing the portfolio") as task:
+        run = recommend(
+            frame, catalog, policy, owned=inventory, options=options, progress=solver_progress(task)
+        )
     for warning in (*run.problem.warnings, *run.with_plan.warnings):
-        click.echo(f"commitopt: warning: {warning}", err=True)
+        reporter().warning(warning)
     text = json.dumps(run.portfolio, indent=2, default=str)
     if out is not None:
         write_text_atomic(out, text + "\n")
     if save:
         _save_plan(run, json.loads(text), workspace, inventory_files)
     if output_format == "json":
-        click.echo(text)
+        emit_json(run.portfolio)
         return
     purchases = pd.DataFrame([p.to_json_item() for p in run.purchases])
     if "count" in purchases:
@@ -181,23 +188,52 @@ def recommend_command(
     if output_format == "csv":
         emit_frame(purchases, "csv")
         return
-    summary = {k: v for k, v in run.summary.items() if not isinstance(v, dict)}
-    summary.update({f"optimizer {k}": v for k, v in run.summary["optimizer"].items()})
-    emit_mapping(summary, "table", title="Recommendation (billed over the lookback)")
+    _print_for_people(run, purchases, show_explanations)
+
+
+SUMMARY_FIELDS = (
+    "period_start", "period_hours", "on_demand_cost_usd", "current_cost_usd", "planned_cost_usd",
+    "savings_vs_current_usd", "savings_vs_current_pct", "savings_vs_on_demand_pct",
+    "coverage_pct", "utilization_pct", "upfront_usd", "effective_usd_per_hour",
+    "run_rate_usd_per_month",
+)  # fmt: skip
+"""The summary's fields a table shows without ``--wide``."""
+
+PURCHASE_COLUMNS = (
+    "id", "kind", "region", "covers", "count", "offering", "effective_usd_per_hour", "upfront_usd"
+)  # fmt: skip
+"""The purchase columns a table shows without ``--wide``."""
+
+
+def _print_for_people(
+    run: RecommendationRun, purchases: pd.DataFrame, show_explanations: bool
+) -> None:
+    """The summary, the purchases and (with ``--explain``) why, as tables."""
+    summary = run.summary
+    flat = {k: v for k, v in summary.items() if not isinstance(v, dict)}
+    shown = flat if wide() else {k: flat[k] for k in SUMMARY_FIELDS if k in flat}
+    emit_mapping(shown, "table", title="Recommendation, billed over the lookback")
+    optimizer = summary["optimizer"]
+    if wide():
+        emit_mapping(optimizer, "table", title="Optimizer")
+        emit_mapping(summary["cost_explorer"], "table", title="In Cost Explorer's terms")
+    else:
+        emit_text(
+            f"Optimizer: {optimizer['status']} ({optimizer['method']}, {optimizer['solver']}), "
+            f"certified gap {optimizer['certified_gap_pct']:g} %, "
+            f"{optimizer['solve_seconds']:g} s. --wide shows every figure."
+        )
     if purchases.empty:
-        click.echo("No purchase lowers the cost under this policy.")
+        emit_text("No purchase lowers the cost under this policy.")
         return
-    shown = [c for c in ("id", "kind", "region", "instance_type", "instance_family", "count",
-                         "term_years", "payment_option", "offering_class", "hourly_commitment_usd",
-                         "upfront_usd", "effective_hourly_usd") if c in purchases]  # fmt: skip
-    emit_frame(purchases[shown], "table", title="Purchases")
+    emit_frame(commitment_columns(purchases), "table", title="Purchases", narrow=PURCHASE_COLUMNS)
     if show_explanations and not run.explanations.empty:
-        figures = run.explanations[["id", "expected_utilization", "break_even_utilization",
-                                    "break_even_month", "marginal_saving_usd_per_unit",
-                                    "net_saving_usd"]]  # fmt: skip
-        emit_frame(figures, "table", title="Why (utilization and break-even are shares of 1)")
+        figures = run.explanations[["id", "expected_utilization_pct", "break_even_utilization_pct",
+                                    "break_even_month", "marginal_savings_usd_per_unit",
+                                    "net_savings_vs_on_demand_usd"]]  # fmt: skip
+        emit_frame(figures, "table", title="Why")
         for row in run.explanations[["id", "explanation"]].itertuples(index=False):
-            click.echo(f"{row.id}: {row.explanation}")
+            emit_text(f"{row.id}: {row.explanation}")
 
 
 def _save_plan(
@@ -208,7 +244,7 @@ def _save_plan(
 ) -> None:
     """Store the recommendation as a proposed plan (one transaction: the run and the plan)."""
     if not run.purchases:
-        click.echo("commitopt: nothing to save: the recommendation buys nothing", err=True)
+        reporter().warning("nothing to save: the recommendation buys nothing")
         return
     inputs: dict[str, Any] = {
         "usage": usage_fingerprint(run.usage),
@@ -225,8 +261,7 @@ def _save_plan(
             started_at=started,
         )
         plan = store_plan(store, portfolio, source="recommend", inputs=inputs, run_id=run_id)
-    click.echo(
-        f"commitopt: saved as plan {plan.plan_id} (proposed); approve it with "
-        f"`commitopt approve {plan.plan_id} --approver NAME`",
-        err=True,
+    reporter().outcome(
+        f"saved as plan {plan.plan_id} (proposed); approve it with "
+        f"`commitopt approve {plan.plan_id} --approver NAME`"
     )

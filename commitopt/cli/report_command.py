@@ -11,11 +11,12 @@ from typing import Any
 import click
 import pandas as pd
 
-from commitopt.catalogs import resolve_catalog
+from commitopt.cli.inputs import command_catalog, command_usage
 from commitopt.cli.options import catalog_options
-from commitopt.cli.recommend_command import parse_lookback_days
+from commitopt.cli.progress import quiet_option, reporter, solver_progress
+from commitopt.cli.streams import echo_payload
 from commitopt.cli.usage_commands import workspace_option
-from commitopt.cli.usage_input import command_usage
+from commitopt.durations import parse_days as parse_lookback_days
 from commitopt.plans import load_plan
 from commitopt.recommend import recommend
 from commitopt.report import REPORT_FORMATS, build_report_data, write_report
@@ -26,8 +27,6 @@ from optimizer.policy import Policy
 from pricing.atomic import atomic_output_path
 from pricing.errors import CommitoptInputError
 from pricing.inventory import read_portfolio_json
-from pricing.readers.cur_rates import read_cur_rates
-from usage.readers import detect_format
 from usage.synthetic import demo_usage
 
 PLAN_ID = re.compile(r"plan-\d{8}-\d+")
@@ -114,6 +113,7 @@ def _report_format(report_format: str | None, out: Path | None) -> str:
 @click.option("--no-frontier", is_flag=True, help="Do not bill scaled plans for the frontier.")
 @workspace_option
 @catalog_options
+@quiet_option
 def report_command(
     plan: Path | None,
     demo: bool,
@@ -130,7 +130,9 @@ def report_command(
     catalog_paths: tuple[Path, ...],
     no_embedded: bool,
 ) -> None:
-    """Write the finance report of a plan: upfront cash, run-rates, savings, break-even, charts.
+    """Write a plan's finance report (HTML, Markdown, JSON, CSV).
+
+    Write the finance report of a plan: upfront cash, run-rates, savings, break-even, charts.
 
     One page a finance approver reads in five minutes: the summary, the purchases with the reason
     for each, usage by what covers it, savings versus commitment level, utilization and coverage by
@@ -162,7 +164,7 @@ def report_command(
             assert record.report is not None
             with atomic_output_path(target) as temporary:
                 temporary.write_bytes(record.report)
-            click.echo(str(target))
+            echo_payload(str(target))
             return
         with tempfile.TemporaryDirectory() as folder:
             stored = Path(folder) / f"{record.plan_id}.json"
@@ -177,9 +179,9 @@ def report_command(
         data = _plan_report(plan, usage_files, inventory_files, days, workspace, catalog_paths,
                             no_embedded, title, monte_carlo, frontier, no_frontier)  # fmt: skip
     for warning in data.warnings:
-        click.echo(f"commitopt: warning: {warning}", err=True)
+        reporter().warning(warning)
     written = write_report(data, target, fmt)
-    click.echo(str(written))
+    echo_payload(str(written))
 
 
 def _demo_report(
@@ -191,18 +193,20 @@ def _demo_report(
     no_frontier: bool,
 ) -> ReportData:
     """``recommend --demo`` with its defaults, in-process, then its report."""
-    catalog = resolve_catalog(catalog_paths, use_embedded=not no_embedded).catalog
-    run = recommend(demo_usage(), catalog, Policy())
-    return build_report_data(
-        run,
-        catalog=catalog,
-        owned=(),
-        plan_id="demo",
-        title=title,
-        monte_carlo=monte_carlo,
-        frontier=frontier,
-        compute_frontier=not no_frontier,
-    )
+    catalog = command_catalog(catalog_paths, no_embedded=no_embedded).catalog
+    with reporter().task("optimizing the portfolio") as task:
+        run = recommend(demo_usage(), catalog, Policy(), progress=solver_progress(task))
+    with reporter().task("billing the plan for the report"):
+        return build_report_data(
+            run,
+            catalog=catalog,
+            owned=(),
+            plan_id="demo",
+            title=title,
+            monte_carlo=monte_carlo,
+            frontier=frontier,
+            compute_frontier=not no_frontier,
+        )
 
 
 def _plan_report(
@@ -227,23 +231,21 @@ def _plan_report(
     period_start = pd.Timestamp(window["hour"].min()).to_pydatetime()
     purchases = read_portfolio_json(plan, default_start=period_start).commitments
     owned = tuple(c for path in inventory_files for c in read_portfolio_json(path).commitments)
-    from_bill = (
-        [read_cur_rates(list(usage_files))]
-        if usage_files and detect_format(list(usage_files)) in ("cur", "cur2")
-        else []
-    )
-    catalog = resolve_catalog(catalog_paths, first=from_bill, use_embedded=not no_embedded).catalog
-    return report_data_from_portfolio(
-        payload,
-        purchases,
-        window,
-        catalog,
-        owned=owned,
-        plan_id=plan_id or plan.stem,
-        plan_hash_hex=plan_hash_hex,
-        title=title,
-        monte_carlo=monte_carlo,
-        frontier=frontier,
-        compute_frontier=not no_frontier,
-        warnings=(warning,) if warning else (),
-    )
+    catalog = command_catalog(
+        catalog_paths, no_embedded=no_embedded, usage_files=usage_files
+    ).catalog
+    with reporter().task("billing the plan for the report"):
+        return report_data_from_portfolio(
+            payload,
+            purchases,
+            window,
+            catalog,
+            owned=owned,
+            plan_id=plan_id or plan.stem,
+            plan_hash_hex=plan_hash_hex,
+            title=title,
+            monte_carlo=monte_carlo,
+            frontier=frontier,
+            compute_frontier=not no_frontier,
+            warnings=(warning,) if warning else (),
+        )

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 import pandas as pd
 
-from commitopt.catalogs import resolve_catalog
+from commitopt.cli.inputs import command_catalog
 from commitopt.cli.options import catalog_options
 from commitopt.cli.output import emit_mapping, format_option
 from commitopt.cli.policy_options import policy_from_options, policy_options
+from commitopt.cli.progress import Task, quiet_option, reporter, solver_progress
 from commitopt.cli.usage_commands import workspace_option
 from commitopt.durations import parse_days
 from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions
@@ -42,11 +42,13 @@ Exit 0 also when there is nothing to buy. Defaults may come from commitopt.toml.
 """
 
 
-def _logger(quiet: bool) -> Callable[[str], None]:
+def _logger(task: Task) -> Callable[[str], None]:
+    """Each step of the review: a note (timestamped when stderr is not a terminal) and the
+    step shown beside the progress."""
+
     def log(line: str) -> None:
-        if not quiet:
-            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            click.echo(f"{stamp} commitopt review: {line}", err=True)
+        reporter().note(f"review: {line}")
+        task.update(detail=line)
 
     return log
 
@@ -55,7 +57,8 @@ def _import_usage(
     store: Workspace, usage_files: tuple[str, ...], log: Callable[[str], None]
 ) -> int:
     """Refresh the workspace's usage from files (one transaction); the import id."""
-    frame, report = read_usage(list(usage_files), "auto")
+    with reporter().task("reading usage", total=100, unit="%") as task:
+        frame, report = read_usage(list(usage_files), "auto", progress=task)
     if frame.empty:
         raise CommitoptInputError(
             f"--usage {' '.join(usage_files)}: no EC2 instance usage in these files"
@@ -100,11 +103,11 @@ def _import_usage(
     "--report-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Also write the report there (.html or .md), atomically.",
 )  # fmt: skip
-@click.option("--quiet", is_flag=True, help="Log nothing on stderr; print only the result.")
 @policy_options
 @workspace_option
 @catalog_options
 @format_option
+@quiet_option
 def review_command(
     usage_files: tuple[str, ...],
     inventory_files: tuple[Path, ...],
@@ -114,20 +117,20 @@ def review_command(
     horizon: str,
     seed: int,
     report_out: Path | None,
-    quiet: bool,
     workspace: Path | None,
     catalog_paths: tuple[Path, ...],
     no_embedded: bool,
     output_format: str,
     **policy_values: Any,
 ) -> None:
-    """Run the purchase review and store its plan as `proposed` (for cron: no prompts).
+    """The scheduled purchase review: store a proposed plan.
+
+    Run the purchase review and store its plan as `proposed` (for cron: no prompts).
 
     Recommends the increment on top of what is owned, weighs it over forecast usage paths,
     writes the finance report, and stores plan, inputs' fingerprints and report in the
     workspace, all or nothing.
     """
-    log = _logger(quiet)
     policy = policy_from_options(policy_values)
     if n_paths < 0:
         raise CommitoptInputError(f"--paths must be 0 or more, not {n_paths}")
@@ -151,8 +154,9 @@ def review_command(
     inputs: dict[str, Any] = {
         f"inventory_file:{path.name}": fingerprint(path.read_bytes()) for path in inventory_files
     }
-    catalog = resolve_catalog(catalog_paths, use_embedded=not no_embedded).catalog
-    with Workspace.open(workspace) as store:
+    catalog = command_catalog(catalog_paths, no_embedded=no_embedded).catalog
+    with Workspace.open(workspace) as store, reporter().task("reviewing") as task:
+        log = _logger(task)
         with store.transaction():
             if usage_files:
                 inputs["usage_import"] = _import_usage(store, usage_files, log)
@@ -163,28 +167,30 @@ def review_command(
                 )
             outcome = run_review(
                 store, usage, catalog, policy, owned=owned, options=options, inputs=inputs,
-                log=log,
+                log=log, progress=solver_progress(task),
             )  # fmt: skip
         if outcome.report is not None and report_out is not None:
             write_text_atomic(report_out, outcome.report)
             log(f"report written to {report_out}")
     summary: dict[str, Any] = {
-        "plan": outcome.plan.plan_id if outcome.plan else "none (nothing to buy)",
-        "status": "proposed" if outcome.plan else "-",
-        "purchases": len(outcome.run.purchases),
-        "expiring owned commitments": len(outcome.expiring),
-        "estimated savings over the lookback (USD)": outcome.run.summary.get(
-            "EstimatedSavingsAmount"
-        ),
-        "upfront cash (USD)": outcome.run.summary.get("upfront_cash_usd"),
+        "plan_id": outcome.plan.plan_id if outcome.plan else None,
+        "status": "proposed" if outcome.plan else "nothing to buy",
+        "purchase_count": len(outcome.run.purchases),
+        "expiring_commitment_count": len(outcome.expiring),
+        "period_hours": outcome.run.summary.get("period_hours"),
+        "savings_vs_current_usd": outcome.run.summary.get("savings_vs_current_usd"),
+        "upfront_usd": outcome.run.summary.get("upfront_usd"),
     }
     if outcome.proposed_paths is not None and outcome.current_paths is not None:
         saved = (
             outcome.current_paths.paths["actual_cost_usd"]
             - outcome.proposed_paths.paths["actual_cost_usd"]
         )
-        p5, p50, p95 = saved.quantile([0.05, 0.5, 0.95]).round(2)
-        summary["savings over the horizon P5 / P50 / P95 (USD)"] = f"{p5:,} / {p50:,} / {p95:,}"
+        p5, p50, p95 = (float(v) for v in saved.quantile([0.05, 0.5, 0.95]))
+        summary["horizon_hours"] = horizon_hours
+        summary["p5_savings_vs_current_usd"] = round(p5, 2)
+        summary["p50_savings_vs_current_usd"] = round(p50, 2)
+        summary["p95_savings_vs_current_usd"] = round(p95, 2)
     if report_out is not None and outcome.report is not None:
-        summary["report"] = str(report_out)
+        summary["report_path"] = str(report_out)
     emit_mapping(summary, output_format, title="Purchase review")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,19 +10,26 @@ from typing import cast
 import click
 import pandas as pd
 
-from commitopt.catalogs import resolve_catalog
+from commitopt.cli.inputs import command_catalog
 from commitopt.cli.options import catalog_options
-from commitopt.cli.output import emit_frame, emit_mapping, format_option, frame_records
+from commitopt.cli.output import (
+    emit_frame,
+    emit_json,
+    emit_mapping,
+    format_option,
+    frame_records,
+    wide,
+)
+from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.usage_commands import period_options, workspace_option
 from commitopt.workspace import Workspace
 from pricing.catalog import PriceCatalog
 from pricing.errors import CommitoptInputError
 from pricing.inventory import Inventory, read_portfolio_json
-from pricing.readers.cur_rates import read_cur_rates
 from scenarios.scenario_file import load_scenarios
 from scenarios.simulator import BREAKDOWNS, Grouping, SimulationResult, simulate
 from scenarios.transforms import BASELINE, Scenario
-from usage.readers import detect_format, read_usage
+from usage.readers import read_usage
 from usage.table import to_matrix
 
 _BY = {"month": "month", "account": "account_id", "region": "region",
@@ -45,18 +51,17 @@ comes first, then one row per scenario (json and csv carry every total).
 """
 
 SCENARIO_COLUMNS = (
-    "scenario",
-    "usage_hours",
-    "on_demand_equivalent_usd",
-    "actual_cost_usd",
-    "savings_usd",
-    "savings_pct",
-    "coverage",
-    "utilization",
-    "effective_savings_rate",
-    "net_savings_usd",
-)
-"""Columns of the scenario comparison table (the table format; json and csv add the rest)."""
+    "scenario", "instance_hours", "on_demand_cost_usd", "actual_cost_usd",
+    "savings_vs_on_demand_usd", "savings_vs_on_demand_pct", "coverage_pct", "utilization_pct",
+)  # fmt: skip
+"""Columns of the scenario comparison table without ``--wide`` (json and csv carry every total)."""
+
+TOTAL_FIELDS = (
+    "status", "period_hours", "instance_hours", "on_demand_cost_usd", "actual_cost_usd",
+    "savings_vs_on_demand_usd", "savings_vs_on_demand_pct", "coverage_pct", "utilization_pct",
+    "unused_commitment_usd", "upfront_usd", "run_rate_usd_per_month",
+)  # fmt: skip
+"""The totals a table shows without ``--wide``."""
 
 
 @click.command("simulate", epilog=SIMULATE_EPILOG)
@@ -95,6 +100,7 @@ SCENARIO_COLUMNS = (
 @workspace_option
 @catalog_options
 @format_option
+@quiet_option
 def simulate_command(
     usage_files: tuple[str, ...],
     portfolio: Path,
@@ -110,7 +116,9 @@ def simulate_command(
     no_embedded: bool,
     output_format: str,
 ) -> None:
-    """Bill hourly usage with owned and proposed commitments; print the money and the metrics.
+    """Bill usage with commitments as AWS would; what-ifs.
+
+    Bill hourly usage with owned and proposed commitments; print the money and the metrics.
 
     RIs apply first (size-flexible within a family for regional Linux/UNIX shared-tenancy RIs),
     then EC2 Instance Savings Plans, then Compute Savings Plans, highest discount first; the rest
@@ -118,7 +126,10 @@ def simulate_command(
     """
     scenarios = load_scenarios(scenario_files)
     if usage_files:
-        frame, _report = read_usage(list(usage_files), "auto", start=start, end=end)
+        with reporter().task("reading usage", total=100, unit="%") as task:
+            frame, _report = read_usage(
+                list(usage_files), "auto", start=start, end=end, progress=task
+            )
     else:
         with Workspace.open(workspace, read_only=True) as store:
             frame = store.load_usage(start=start, end=end)
@@ -131,12 +142,9 @@ def simulate_command(
     parts += [read_portfolio_json(path) for path in inventory_files]
     combined = Inventory(tuple(c for part in parts for c in part.commitments), as_of=period_start)
     # A CUR's own rates come first: a bill can be replayed without any other price source.
-    from_bill = (
-        [read_cur_rates(list(usage_files))]
-        if usage_files and detect_format(list(usage_files)) in ("cur", "cur2")
-        else []
-    )
-    catalog = resolve_catalog(catalog_paths, first=from_bill, use_embedded=not no_embedded).catalog
+    catalog = command_catalog(
+        catalog_paths, no_embedded=no_embedded, usage_files=usage_files
+    ).catalog
     if scenarios:
         _compare(
             frame,
@@ -149,22 +157,28 @@ def simulate_command(
             output_format=output_format,
         )
         return
-    result = simulate(
-        frame, combined, catalog, share_across_accounts=not no_sharing, discount_rate=discount_rate
-    )
+    with reporter().task("billing the usage"):
+        result = simulate(
+            frame,
+            combined,
+            catalog,
+            share_across_accounts=not no_sharing,
+            discount_rate=discount_rate,
+        )
     for warning in result.warnings:
-        click.echo(f"commitopt: warning: {warning}", err=True)
-    totals = asdict(result.totals)
+        reporter().warning(warning)
+    totals = {"status": str(result.status), **asdict(result.totals)}
+    shown = totals if output_format != "table" or wide() else {k: totals[k] for k in TOTAL_FIELDS}
     if by is not None:
         grouping = _BY[by]
         if grouping not in BREAKDOWNS:
             raise CommitoptInputError(f"cannot break down by {by}")
         table = result.breakdown(grouping)  # type: ignore[arg-type]
         if output_format == "table":
-            emit_mapping(totals, "table", title=f"Simulation ({result.status})")
+            emit_mapping(shown, "table", title="Simulation")
         emit_frame(table, output_format, title=f"By {by}")
         return
-    emit_mapping({"status": str(result.status), **totals}, output_format, title="Simulation")
+    emit_mapping(shown, output_format, title="Simulation")
 
 
 def _compare(
@@ -185,17 +199,21 @@ def _compare(
     matrix = to_matrix(frame)
     applied = [scenario.apply(matrix, catalog) for scenario in scenarios]
     results: list[SimulationResult] = []
-    for scenario, (usage, prices) in zip(scenarios, applied, strict=True):
-        result = simulate(
-            usage,
-            inventory,
-            prices,
-            share_across_accounts=share_across_accounts,
-            discount_rate=discount_rate,
-        )
-        for warning in result.warnings:
-            click.echo(f"commitopt: warning: {scenario.name}: {warning}", err=True)
-        results.append(result)
+    with reporter().task("billing the scenarios", total=len(scenarios)) as task:
+        for number, (scenario, (usage, prices)) in enumerate(
+            zip(scenarios, applied, strict=True), start=1
+        ):
+            result = simulate(
+                usage,
+                inventory,
+                prices,
+                share_across_accounts=share_across_accounts,
+                discount_rate=discount_rate,
+            )
+            for warning in result.warnings:
+                reporter().warning(f"{scenario.name}: {warning}")
+            results.append(result)
+            task.update(number, detail=scenario.name)
     rows = pd.DataFrame(
         [
             {
@@ -215,16 +233,10 @@ def _compare(
         if grouping is not None:
             for record, result in zip(records, results, strict=True):
                 record["breakdown"] = frame_records(result.breakdown(grouping))
-        click.echo(json.dumps(records, indent=2, default=str))
+        emit_json(records)
         return
     if output_format == "table":
-        emit_frame(
-            rows.loc[:, list(SCENARIO_COLUMNS)],
-            "table",
-            title="Scenarios (same commitments)",
-            float_digits={"usage_hours": 1, "savings_pct": 4, "coverage": 4, "utilization": 4,
-                          "effective_savings_rate": 4},
-        )  # fmt: skip
+        emit_frame(rows, "table", title="Scenarios (same commitments)", narrow=SCENARIO_COLUMNS)
     if grouping is None:
         if output_format == "csv":
             emit_frame(rows, "csv")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,13 +10,13 @@ from typing import Any
 import click
 import pandas as pd
 
-from commitopt.catalogs import resolve_catalog
-from commitopt.cli.options import catalog_options, multi_option, profile_option
-from commitopt.cli.output import emit_frame, emit_mapping, format_option, report_format_option
-from commitopt.cli.progress import progress_bar, spinner
+from commitopt.cli.inputs import command_catalog
+from commitopt.cli.options import catalog_options, input_format_option, multi_option, profile_option
+from commitopt.cli.output import emit_frame, emit_mapping, format_option, wide
+from commitopt.cli.progress import quiet_option, reporter
 from commitopt.workspace import UsageSource, Workspace
 from pricing.errors import CommitoptInputError
-from usage.readers import read_usage
+from usage.readers import ImportReport, read_usage
 from usage.summary import summarize_usage
 from usage.table import filter_usage
 
@@ -46,16 +45,19 @@ def period_options(function: Any) -> Any:
 
 @click.group()
 def usage() -> None:
-    """Usage histories: CUR, CUR 2.0, FOCUS, Cost Explorer, Athena and CSV into the workspace."""
+    """Usage: import CUR, FOCUS, Cost Explorer, CSV; summarize.
+
+    Usage histories: CUR, CUR 2.0, FOCUS, Cost Explorer, Athena and CSV into the workspace."""
 
 
 IMPORT_EPILOG = """
 \b
 Examples:
   commitopt usage import cur/2025-10/*.parquet
-  commitopt usage import 'exports/cur2/**/*.parquet' --format cur2 --from 2025-09-01 --to 2025-11-01
-  commitopt usage import focus-2025-10.csv.gz --workspace team.duckdb --output json
-  commitopt usage import usage.csv --format csv      # the canonical hourly table
+  commitopt usage import 'exports/cur2/**/*.parquet' --input-format cur2 \\
+      --from 2025-09-01 --to 2025-11-01
+  commitopt usage import focus-2025-10.csv.gz --workspace team.duckdb --format json
+  commitopt usage import usage.csv --input-format csv   # the canonical hourly table
 \b
 Re-importing a period replaces its usage; it never adds to it.
 """
@@ -63,17 +65,15 @@ Re-importing a period replaces its usage; it never adds to it.
 
 @usage.command("import", epilog=IMPORT_EPILOG)
 @click.argument("sources", nargs=-1, required=True)
-@click.option(
-    "--format",
+@input_format_option(
     "usage_format",
-    type=click.Choice(["auto", "cur", "cur2", "focus", "csv"]),
-    default="auto",
-    show_default=True,
-    help="Format of the sources; auto detects it from the first file.",
+    ("auto", "cur", "cur2", "focus", "csv"),
+    "Format of the sources; auto detects it from the first file.",
 )
 @period_options
 @workspace_option
-@report_format_option
+@format_option
+@quiet_option
 def import_(
     sources: tuple[str, ...],
     usage_format: str,
@@ -88,7 +88,7 @@ def import_(
     was excluded (Spot, hosts, fees, taxes, credits, ...) is reported by reason. Nothing is written
     when any file is bad.
     """
-    with progress_bar("reading usage", enabled=output_format == "table") as progress:
+    with reporter().task("reading usage", total=100, unit="%") as progress:
         frame, report = read_usage(
             list(sources),
             usage_format,  # type: ignore[arg-type]
@@ -109,11 +109,11 @@ def import_(
         {
             "import_id": import_id,
             "workspace": str(store.path),
-            "period": f"{period_start:%Y-%m-%d %H:%M} to {period_end:%Y-%m-%d %H:%M} UTC",
-            "usage_rows": len(frame),
-            **asdict(report),
+            "period_start": period_start.isoformat(),
+            "period_end": period_end.isoformat(),
+            "usage_row_count": len(frame),
+            **_file_report(report),
         },
-        report.exclusions,
         output_format,
     )
 
@@ -137,7 +137,8 @@ Needs ce:GetCostAndUsage. HOURLY needs hourly granularity enabled in Cost Explor
 @click.option("--by-account", is_flag=True, help="Keep the account of each row (one query each).")
 @profile_option
 @workspace_option
-@report_format_option
+@format_option
+@quiet_option
 def import_ce(
     start: datetime | None,
     end: datetime | None,
@@ -156,7 +157,7 @@ def import_ce(
     if start is None or end is None:
         raise CommitoptInputError("usage import-ce needs --from and --to")
     client = boto3.Session(profile_name=profile).client("ce", region_name="us-east-1")
-    with spinner("querying Cost Explorer", enabled=output_format == "table"):
+    with reporter().task("querying Cost Explorer", unit="queries") as progress:
         frame, report = read_cost_explorer(
             client,
             start=start.date(),
@@ -164,6 +165,7 @@ def import_ce(
             granularity=granularity,  # type: ignore[arg-type]
             accounts=account,
             by_account=by_account,
+            progress=progress,
         )
     with Workspace.open(workspace) as store:
         import_id = store.replace_usage(
@@ -174,11 +176,33 @@ def import_ce(
             report=report,
         )
     _emit_report(
-        {"import_id": import_id, "workspace": str(store.path), "usage_rows": len(frame),
-         **asdict(report)},
-        report.excluded,
+        {
+            "import_id": import_id,
+            "workspace": str(store.path),
+            "usage_row_count": len(frame),
+            "granularity": report.granularity,
+            "period_start": report.start.isoformat(),
+            "period_end": report.end.isoformat(),
+            "request_count": report.requests,
+            "accounts": list(report.accounts),
+            "kept_row_count": report.rows_kept,
+            "excluded_row_count": report.rows_excluded,
+            "kept_instance_hours": report.quantity_kept,
+            "kept_cost_usd": report.cost_kept_usd,
+            "estimated_period_count": report.estimated_periods,
+            "is_daily_spread": report.daily_spread,
+            "exclusions": [
+                {
+                    "reason": e.reason,
+                    "row_count": e.rows,
+                    "usage_amount": e.quantity,
+                    "cost_usd": e.cost_usd,
+                }
+                for e in report.excluded
+            ],
+        },
         output_format,
-    )  # fmt: skip
+    )
 
 
 ATHENA_EPILOG = """
@@ -203,7 +227,8 @@ the CUR and the output location.
 @period_options
 @profile_option
 @workspace_option
-@report_format_option
+@format_option
+@quiet_option
 def import_athena(
     database: str,
     table_name: str,
@@ -225,7 +250,7 @@ def import_athena(
     if start is None or end is None:
         raise CommitoptInputError("usage import-athena needs --from and --to (it bounds the scan)")
     client = boto3.Session(profile_name=profile).client("athena", region_name=aws_region)
-    with spinner("running the Athena query", enabled=output_format == "table"):
+    with reporter().task("running the Athena query"):
         frame, report = read_cur_athena(
             client,
             database=database,
@@ -245,11 +270,16 @@ def import_athena(
             report=_Counts(report.kept_line_items, report.excluded_line_items),
         )
     _emit_report(
-        {"import_id": import_id, "workspace": str(store.path), "usage_rows": len(frame),
-         **asdict(report)},
-        report.exclusions,
+        {
+            "import_id": import_id,
+            "workspace": str(store.path),
+            "period_start": pd.Timestamp(start, tz="UTC").isoformat(),
+            "period_end": pd.Timestamp(end, tz="UTC").isoformat(),
+            "usage_row_count": len(frame),
+            **_file_report(report),
+        },
         output_format,
-    )  # fmt: skip
+    )
 
 
 SUMMARY_EPILOG = """
@@ -275,6 +305,7 @@ Examples:
 @workspace_option
 @catalog_options
 @format_option
+@quiet_option
 def summary(
     usage_files: tuple[str, ...],
     start: datetime | None,
@@ -289,7 +320,10 @@ def summary(
 ) -> None:
     """A row per key: hourly min, mean, P10, P50, P90 and max, instance-hours, on-demand cost."""
     if usage_files:
-        frame, _report = read_usage(list(usage_files), "auto", start=start, end=end)
+        with reporter().task("reading usage", total=100, unit="%") as progress:
+            frame, _report = read_usage(
+                list(usage_files), "auto", start=start, end=end, progress=progress
+            )
     else:
         with Workspace.open(workspace, read_only=True) as store:
             frame = store.load_usage(start=start, end=end)
@@ -298,22 +332,29 @@ def summary(
         raise CommitoptInputError(
             "no usage to summarise: import some with `commitopt usage import` or pass --usage"
         )
-    catalog = resolve_catalog(catalog_paths, use_embedded=not no_embedded).catalog
+    catalog = command_catalog(catalog_paths, no_embedded=no_embedded).catalog
     table = summarize_usage(frame, catalog)
-    unpriced = table.loc[table["on_demand_hourly_usd"].isna(), "instance_type"].unique()
+    unpriced = table.loc[table["on_demand_usd_per_hour"].isna(), "instance_type"].unique()
     if len(unpriced):
-        click.echo(
-            f"commitopt: note: no on-demand price for {', '.join(map(str, unpriced[:5]))}; their "
+        reporter().warning(
+            f"no on-demand price for {', '.join(map(str, unpriced[:5]))}; their "
             "on-demand cost is blank — get prices with `commitopt pricing fetch` or "
-            "`commitopt pricing import`",
-            err=True,
+            "`commitopt pricing import`"
         )
     emit_frame(
         table,
         output_format,
-        title=f"Usage by key over {int(table['hours'].iloc[0]):,} hours",
-        float_digits={"hours": 0, "instance_hours": 0, "on_demand_cost_usd": 2},
+        title=f"Usage by key over {int(table['period_hours'].iloc[0]):,} hours",
+        float_digits={"instance_hours": 0},
+        narrow=SUMMARY_TABLE_COLUMNS,
     )
+
+
+SUMMARY_TABLE_COLUMNS = (
+    "account_id", "region", "instance_type", "platform", "mean_instances", "max_instances",
+    "instance_hours", "on_demand_cost_usd",
+)  # fmt: skip
+"""The columns of ``usage summary``'s table without ``--wide``."""
 
 
 class _Counts:
@@ -348,16 +389,53 @@ def _period(
     return period_start, period_end
 
 
-def _emit_report(payload: dict[str, Any], exclusions: Sequence[Any], output_format: str) -> None:
-    """Print an import report: a summary and the exclusions by reason."""
+def _file_report(report: ImportReport) -> dict[str, Any]:
+    """The fields of a file or Athena import report (``docs/glossary.md``)."""
+    return {
+        "input_format": report.format,
+        "files": list(report.files),
+        "superseded_files": list(report.superseded_files),
+        "billing_periods": list(report.billing_periods),
+        "is_daily": report.daily,
+        "kept_line_item_count": report.kept_line_items,
+        "kept_instance_hours": report.kept_quantity,
+        "kept_billed_cost": report.kept_cost,
+        "currency": report.currency,
+        "unmapped_line_item_count": report.unmapped,
+        "unmapped_examples": list(report.unmapped_examples),
+        "exclusions": [
+            {
+                "reason": e.reason,
+                "line_item_count": e.line_items,
+                "usage_amount": e.quantity,
+                "billed_cost": e.cost,
+            }
+            for e in report.exclusions
+        ],
+    }
+
+
+REPORT_FIELDS = (
+    "import_id", "workspace", "period_start", "period_end", "usage_row_count", "input_format",
+    "billing_periods", "kept_line_item_count", "kept_instance_hours", "kept_billed_cost",
+    "kept_cost_usd", "currency",
+)  # fmt: skip
+"""The import report's fields a table shows without ``--wide``."""
+
+
+def _emit_report(payload: dict[str, Any], output_format: str) -> None:
+    """Print an import report: the figures (json) or the exclusions by reason (csv), or both
+    as tables."""
     if output_format == "json":
         emit_mapping(payload, "json")
         return
-    rows = pd.DataFrame([asdict(e) for e in exclusions])
+    rows = pd.DataFrame(payload["exclusions"])
     if output_format == "csv":
         emit_frame(rows, "csv")
         return
-    brief = {k: v for k, v in payload.items() if k not in ("exclusions", "excluded")}
+    brief = {
+        k: v for k, v in payload.items() if k != "exclusions" and (wide() or k in REPORT_FIELDS)
+    }
     emit_mapping(brief, "table", title="Usage import")
     if not rows.empty:
         emit_frame(rows, "table", title="Excluded from demand, by reason")

@@ -151,40 +151,42 @@ def frontier_chart(frontier: Frontier) -> str:
     """Savings versus commitment level, the recommendation (and the knee, if any) marked."""
     with _style():
         figure, (axes,) = _figure(bottom=0.55)
-        order = np.argsort(frontier.levels, kind="stable")
-        levels = frontier.levels[order]
+        order = np.argsort(frontier.levels_usd_per_hour, kind="stable")
+        levels = frontier.levels_usd_per_hour[order]
         axes.plot(
             levels,
-            frontier.expected_savings[order],
+            frontier.mean_savings_vs_current_usd[order],
             marker="o",
             markersize=3.5,
             color=COLORS["after"],
             label="Expected savings",
         )
-        if frontier.p5_savings is not None:
+        if frontier.p5_savings_vs_current_usd is not None:
             axes.plot(
                 levels,
-                frontier.p5_savings[order],
+                frontier.p5_savings_vs_current_usd[order],
                 linestyle="--",
                 color=COLORS["before"],
                 label="P5 savings",
             )
-        if frontier.recommended_level is not None:
-            axes.axvline(frontier.recommended_level, color=COLORS["accent"], linewidth=1.2)
-            saved = np.interp(frontier.recommended_level, levels, frontier.expected_savings[order])
+        if frontier.plan_usd_per_hour is not None:
+            axes.axvline(frontier.plan_usd_per_hour, color=COLORS["accent"], linewidth=1.2)
+            saved = np.interp(
+                frontier.plan_usd_per_hour, levels, frontier.mean_savings_vs_current_usd[order]
+            )
             axes.plot(
-                [frontier.recommended_level],
+                [frontier.plan_usd_per_hour],
                 [saved],
                 marker="*",
                 markersize=12,
                 color=COLORS["accent"],
                 linestyle="none",
-                label=f"Recommended ({frontier.recommended_level:,.2f} USD/h)",
+                label=f"Recommended ({frontier.plan_usd_per_hour:,.2f} USD/h)",
             )
-        if frontier.knee_level is not None:
+        if frontier.knee_usd_per_hour is not None:
             axes.axvline(
-                frontier.knee_level, color=COLORS["text"], linestyle=":", linewidth=1.0,
-                label=f"Knee ({frontier.knee_level:,.2f} USD/h)",
+                frontier.knee_usd_per_hour, color=COLORS["text"], linestyle=":", linewidth=1.0,
+                label=f"Knee ({frontier.knee_usd_per_hour:,.2f} USD/h)",
             )  # fmt: skip
         axes.axhline(0.0, color="#9AA5B1", linewidth=0.8)
         axes.set_xlabel("New commitment [USD/h, upfront amortized]")
@@ -202,17 +204,17 @@ def utilization_coverage_chart(monthly: pd.DataFrame) -> str:
         figure, (axes,) = _figure()
         x = np.arange(len(monthly))
         width = 0.38
-        axes.bar(x - width / 2, monthly["coverage_before"], width, color=COLORS["before"],
+        axes.bar(x - width / 2, monthly["current_coverage_pct"], width, color=COLORS["before"],
                  label="Coverage, owned only")  # fmt: skip
-        axes.bar(x + width / 2, monthly["coverage_after"], width, color=COLORS["after"],
+        axes.bar(x + width / 2, monthly["coverage_pct"], width, color=COLORS["after"],
                  label="Coverage, with the plan")  # fmt: skip
-        utilization = monthly["utilization_after"].to_numpy(dtype=np.float64)
+        utilization = monthly["utilization_pct"].to_numpy(dtype=np.float64)
         axes.plot(x, utilization, marker="D", markersize=6, color=COLORS["accent"],
                   linestyle="-" if len(x) > 1 else "none",
                   label="Utilization, with the plan")  # fmt: skip
         axes.set_xticks(x, monthly["month"].astype(str).tolist())
-        axes.set_ylim(0.0, 1.05)
-        axes.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+        axes.set_ylim(0.0, 105.0)
+        axes.yaxis.set_major_formatter(PercentFormatter(xmax=100.0, decimals=0))
         axes.set_title("Utilization and coverage by month", loc="left", fontsize=10)
         axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3, fontsize=8)
         return svg_text(figure, "chart-utilization", "Utilization and coverage by month")
@@ -224,20 +226,24 @@ def cash_flow_chart(cash_flow: pd.DataFrame, break_even: int | None) -> str:
         figure, (top, bottom) = _figure(2, HEIGHT_IN * 1.6, bottom=0.55)
         months = cash_flow["month"].to_numpy()
         width = 0.4
-        top.bar(months - width / 2, cash_flow["current_usd"], width, color=COLORS["before"],
+        top.bar(months - width / 2, cash_flow["current_cost_usd"], width, color=COLORS["before"],
                 label="Current commitments")  # fmt: skip
-        top.bar(months + width / 2, cash_flow["plan_usd"], width, color=COLORS["after"],
+        top.bar(months + width / 2, cash_flow["planned_cost_usd"], width, color=COLORS["after"],
                 label="With the plan (upfront in its month)")  # fmt: skip
-        top.step(months, cash_flow["on_demand_usd"], where="mid", color=COLORS["accent"],
+        top.step(months, cash_flow["on_demand_cost_usd"], where="mid", color=COLORS["accent"],
                  linewidth=1.2, label="All on-demand")  # fmt: skip
         top.set_ylabel("Cash per month")
         top.yaxis.set_major_formatter(USD_AXIS)
         top.set_title("Cash flow by month (data period's run-rate repeated)", loc="left",
                       fontsize=10)  # fmt: skip
-        peak = float(np.nanmax(cash_flow[["current_usd", "plan_usd", "on_demand_usd"]].to_numpy()))
+        peak = float(
+            np.nanmax(
+                cash_flow[["current_cost_usd", "planned_cost_usd", "on_demand_cost_usd"]].to_numpy()
+            )
+        )
         top.set_ylim(0.0, max(peak, 1.0) * 1.35)
         top.legend(loc="upper left", fontsize=8, ncols=3)
-        cumulative = cash_flow["cumulative_savings_usd"].to_numpy(dtype=np.float64)
+        cumulative = cash_flow["cumulative_savings_vs_current_usd"].to_numpy(dtype=np.float64)
         bottom.fill_between(months, cumulative, 0.0, where=cumulative >= 0, color=COLORS["after"],
                             alpha=0.25, step="mid", linewidth=0)  # fmt: skip
         bottom.fill_between(months, cumulative, 0.0, where=cumulative < 0, color=COLORS["accent"],
@@ -261,7 +267,7 @@ def savings_distribution_chart(monte_carlo: MonteCarloSavings, point_usd: float 
     """Histogram of savings over the sampled paths, with P5, P50 and P95 marked."""
     with _style():
         figure, (axes,) = _figure(bottom=0.55)
-        savings = monte_carlo.savings_usd
+        savings = monte_carlo.savings_vs_current_usd
         bins = int(np.clip(np.sqrt(savings.size) * 2, 10, 60))
         axes.hist(savings, bins=bins, color=COLORS["after"], alpha=0.8, label="Paths")
         p5, p50, p95 = monte_carlo.percentiles()

@@ -9,10 +9,10 @@ from pricing.offerings import TERM_HOURS
 def item_hourly_cost_usd(item: OwnedCommitment) -> float:
     """Cost of a whole commitment per hour of its term, upfront amortized [USD/h]."""
     if item.is_savings_plan:
-        return float(item.hourly_commitment_usd or 0.0)
-    if item.effective_hourly_usd is not None:
-        return float(item.effective_hourly_usd)
-    recurring = float(item.recurring_hourly_usd or 0.0) * float(item.count or 0)
+        return float(item.commitment_usd_per_hour or 0.0)
+    if item.effective_usd_per_hour is not None:
+        return float(item.effective_usd_per_hour)
+    recurring = float(item.recurring_usd_per_hour or 0.0) * float(item.count or 0)
     return recurring + item.upfront_usd / TERM_HOURS[item.term_years]
 
 
@@ -24,7 +24,7 @@ def describe_commitment(item: OwnedCommitment) -> str:
             f"{item.count} × {item.instance_type} {item.platform} ({item.tenancy}), "
             f"{item.region}, {item.offering_class or 'standard'} {scope} RI"
         )
-    commit = float(item.hourly_commitment_usd or 0.0)
+    commit = float(item.commitment_usd_per_hour or 0.0)
     if item.kind == EC2_INSTANCE_SAVINGS_PLAN:
         return f"{commit:,.3f} USD/h for the {item.instance_family} family in {item.region}"
     return f"{commit:,.3f} USD/h, any region, family and platform"

@@ -25,7 +25,8 @@ from commitopt.report.formatting import (
 class SummaryRow:
     """One line of the summary: a field name (stable, for machines), its label, value and note.
 
-    ``value`` is the raw figure (USD, share of 1, months) or ``None``; ``text`` is how it is shown.
+    ``value`` is the raw figure (USD, percent, months) or ``None``; ``text`` is how it is shown.
+    ``field`` is the name ``docs/glossary.md`` gives the figure.
     """
 
     field: str
@@ -44,7 +45,7 @@ def _range(low: float | None, high: float | None, formatter: Callable[[float | N
 def summary_rows(data: ReportData) -> list[SummaryRow]:
     """The summary table, in reading order."""
     s = data.summary
-    days = data.header.data_hours / 24.0
+    days = data.header.period_hours / 24.0
     mc = data.monte_carlo
     horizon = f" over {mc.horizon}" if mc is not None else ""
     if not data.owned_known:
@@ -54,66 +55,127 @@ def summary_rows(data: ReportData) -> list[SummaryRow]:
     else:
         expiring_text = f"{len(data.expiring)} commitment{'s' if len(data.expiring) > 1 else ''}"
         expiring_note = (
-            f"{usd_rate(float(data.expiring['monthly_cost_usd'].sum()), 'month')} of commitment "
+            f"{usd_rate(float(data.expiring['cost_usd_per_month'].sum()), 'month')} of commitment "
             f"ends by {day(data.expiring['end'].max())}; see the table below"
         )
     return [
-        SummaryRow("upfront_cash_usd", "Upfront cash", usd(s.upfront_cash_usd),
-                   s.upfront_cash_usd, f"{s.n_purchases} purchases"),
-        SummaryRow("monthly_run_rate_before_usd", "Monthly run-rate, current",
-                   usd_rate(s.monthly_run_rate_before_usd, "month"), s.monthly_run_rate_before_usd,
-                   "recurring fees + on-demand, owned commitments only"),
-        SummaryRow("monthly_run_rate_after_usd", "Monthly run-rate, with the plan",
-                   usd_rate(s.monthly_run_rate_after_usd, "month"), s.monthly_run_rate_after_usd,
-                   "recurring fees + on-demand, upfront excluded"),
-        SummaryRow("monthly_savings_usd", "Savings per month",
-                   usd_rate(s.monthly_savings_usd, "month"), s.monthly_savings_usd,
-                   f"{pct(s.savings_pct)} of the current cost, upfront amortized"),
-        SummaryRow("period_savings_usd", f"Savings over the data period ({days:,.0f} days)",
-                   usd(s.period_savings_usd), s.period_savings_usd,
-                   f"cost {usd(s.cost_before_usd)} → {usd(s.cost_after_usd)}"),
-        SummaryRow("savings_range_usd", f"Savings range{horizon} (P5 to P95)",
-                   _range(s.savings_p5_usd, s.savings_p95_usd, usd), s.savings_p50_usd,
-                   f"median {usd(s.savings_p50_usd)}" if s.savings_p50_usd is not None else ""),
-        SummaryRow("esr_after", "Effective savings rate, with the plan", pct(s.esr_after),
-                   s.esr_after, f"current: {pct(s.esr_before)}; versus all on-demand"),
-        SummaryRow("esr_range", "Effective savings rate range (P5 to P95)",
-                   _range(s.esr_p5, s.esr_p95, pct), None),
-        SummaryRow("break_even_month", "Break-even", month_count(s.break_even_month),
-                   None if s.break_even_month is None else float(s.break_even_month),
-                   "first month whose cumulative cash savings repay the upfront"),
-        SummaryRow("coverage_after", "Coverage, with the plan", pct(s.coverage_after),
-                   s.coverage_after, f"current: {pct(s.coverage_before)}"),
-        SummaryRow("utilization_after", "Utilization of all commitments",
-                   pct(s.utilization_after), s.utilization_after,
-                   f"new purchases alone: {pct(s.purchases_utilization)}"),
-        SummaryRow("hourly_commitment_usd", "New commitment per hour",
-                   usd_rate(s.hourly_commitment_usd, "h", 3), s.hourly_commitment_usd,
-                   "upfront amortized over the term"),
-        SummaryRow("total_commitment_usd", "Total commitment over the terms",
-                   usd(s.total_commitment_usd), s.total_commitment_usd,
-                   f"longest term {s.term_months} months; owed whether used or not"),
-        SummaryRow("expiring",
-                   f"Owned commitments expiring within {data.expiry_horizon_days:,.0f} days",
-                   expiring_text, None if not data.owned_known else float(len(data.expiring)),
-                   expiring_note),
-    ]  # fmt: skip
+        SummaryRow(
+            "upfront_usd",
+            "Upfront cash",
+            usd(s.upfront_usd),
+            s.upfront_usd,
+            f"{s.purchase_count} purchases",
+        ),
+        SummaryRow(
+            "current_run_rate_usd_per_month",
+            "Monthly run-rate, current",
+            usd_rate(s.current_run_rate_usd_per_month, "month"),
+            s.current_run_rate_usd_per_month,
+            "recurring fees + on-demand, owned commitments only",
+        ),
+        SummaryRow(
+            "run_rate_usd_per_month",
+            "Monthly run-rate, with the plan",
+            usd_rate(s.run_rate_usd_per_month, "month"),
+            s.run_rate_usd_per_month,
+            "recurring fees + on-demand, upfront excluded",
+        ),
+        SummaryRow(
+            "savings_vs_current_usd_per_month",
+            "Savings per month",
+            usd_rate(s.savings_vs_current_usd_per_month, "month"),
+            s.savings_vs_current_usd_per_month,
+            f"{pct(s.savings_vs_current_pct)} of the current cost, upfront amortized",
+        ),
+        SummaryRow(
+            "savings_vs_current_usd",
+            f"Savings over the data period ({days:,.0f} days)",
+            usd(s.savings_vs_current_usd),
+            s.savings_vs_current_usd,
+            f"cost {usd(s.current_cost_usd)} → {usd(s.planned_cost_usd)}",
+        ),
+        SummaryRow(
+            "p50_savings_vs_current_usd",
+            f"Savings range{horizon} (P5 to P95)",
+            _range(s.p5_savings_vs_current_usd, s.p95_savings_vs_current_usd, usd),
+            s.p50_savings_vs_current_usd,
+            f"median {usd(s.p50_savings_vs_current_usd)}"
+            if s.p50_savings_vs_current_usd is not None
+            else "",
+        ),
+        SummaryRow(
+            "savings_vs_on_demand_pct",
+            "Effective savings rate, with the plan",
+            pct(s.savings_vs_on_demand_pct),
+            s.savings_vs_on_demand_pct,
+            f"current: {pct(s.current_savings_vs_on_demand_pct)}; versus all on-demand",
+        ),
+        SummaryRow(
+            "p5_to_p95_savings_vs_on_demand_pct",
+            "Effective savings rate range (P5 to P95)",
+            _range(s.p5_savings_vs_on_demand_pct, s.p95_savings_vs_on_demand_pct, pct),
+            None,
+        ),
+        SummaryRow(
+            "break_even_month",
+            "Break-even",
+            month_count(s.break_even_month),
+            None if s.break_even_month is None else float(s.break_even_month),
+            "first month whose cumulative cash savings repay the upfront",
+        ),
+        SummaryRow(
+            "coverage_pct",
+            "Coverage, with the plan",
+            pct(s.coverage_pct),
+            s.coverage_pct,
+            f"current: {pct(s.current_coverage_pct)}",
+        ),
+        SummaryRow(
+            "utilization_pct",
+            "Utilization of all commitments",
+            pct(s.utilization_pct),
+            s.utilization_pct,
+            f"new purchases alone: {pct(s.purchases_utilization_pct)}",
+        ),
+        SummaryRow(
+            "effective_usd_per_hour",
+            "New commitment per hour",
+            usd_rate(s.effective_usd_per_hour, "h", 3),
+            s.effective_usd_per_hour,
+            "upfront amortized over the term",
+        ),
+        SummaryRow(
+            "term_cost_usd",
+            "Total commitment over the terms",
+            usd(s.term_cost_usd),
+            s.term_cost_usd,
+            f"longest term {s.term_months} months; owed whether used or not",
+        ),
+        SummaryRow(
+            "expiring_commitment_count",
+            f"Owned commitments expiring within {data.expiry_horizon_days:,.0f} days",
+            expiring_text,
+            None if not data.owned_known else float(len(data.expiring)),
+            expiring_note,
+        ),
+    ]
 
 
 def header_rows(data: ReportData) -> list[tuple[str, str]]:
     """Label and text of each header line."""
     h = data.header
     period = MISSING
-    if h.data_start is not None and h.data_end is not None:
+    if h.period_start is not None and h.period_end is not None:
         period = (
-            f"{timestamp(h.data_start)} to {timestamp(h.data_end)} ({number(h.data_hours)} hours)"
+            f"{timestamp(h.period_start)} to {timestamp(h.period_end)} "
+            f"({number(h.period_hours)} hours)"
         )
     catalog = h.catalog_source
     if h.catalog_as_of is not None:
         catalog = f"{catalog}, prices as of {h.catalog_as_of.isoformat()}"
     return [
         ("Plan", h.plan_id),
-        ("Plan SHA-256" if h.hash_of == "plan" else "Portfolio SHA-256", h.plan_hash),
+        ("Plan SHA-256" if h.sha256_of == "plan" else "Portfolio SHA-256", h.sha256),
         ("Data period", period),
         ("Price catalog", catalog),
         ("Generated", timestamp(h.generated_at)),
@@ -142,11 +204,11 @@ def purchase_rows(data: ReportData) -> list[tuple[str, ...]]:
                 f"{row['term_years']} yr, {row['payment_option']}",
                 day(row["end"]),
                 usd(row["upfront_usd"]),
-                usd(row["monthly_recurring_usd"]),
+                usd(row["recurring_usd_per_month"]),
                 usd(row["term_cost_usd"]),
-                pct(float(row["utilization"])),
-                usd(row["net_saving_usd"]),
-                str(row["reason"]) or "no explanation recorded",
+                pct(float(row["utilization_pct"])),
+                usd(row["net_savings_vs_on_demand_usd"]),
+                str(row["explanation"]) or "no explanation recorded",
             )
         )
     return rows
@@ -163,13 +225,13 @@ def monthly_rows(data: ReportData) -> list[tuple[str, ...]]:
     return [
         (
             str(row["month"]),
-            usd(row["on_demand_equivalent_usd"]),
-            usd(row["cost_before_usd"]),
-            usd(row["cost_after_usd"]),
-            usd(row["savings_usd"]),
-            pct(row["coverage_before"]),
-            pct(row["coverage_after"]),
-            pct(row["utilization_after"]),
+            usd(row["on_demand_cost_usd"]),
+            usd(row["current_cost_usd"]),
+            usd(row["planned_cost_usd"]),
+            usd(row["savings_vs_current_usd"]),
+            pct(row["current_coverage_pct"]),
+            pct(row["coverage_pct"]),
+            pct(row["utilization_pct"]),
         )
         for row in _records(data.monthly)
     ]
@@ -186,7 +248,7 @@ def expiring_rows(data: ReportData) -> list[tuple[str, ...]]:
             KIND_LABELS.get(str(row["kind"]), str(row["kind"])),
             str(row["description"]),
             day(pd.Timestamp(row["end"])),
-            usd(row["monthly_cost_usd"]),
+            usd(row["cost_usd_per_month"]),
         )
         for row in _records(data.expiring)
     ]

@@ -70,14 +70,14 @@ PURCHASE_COLUMNS: Final = (
     "start",
     "end",
     "upfront_usd",
-    "monthly_recurring_usd",
-    "hourly_cost_usd",
+    "recurring_usd_per_month",
+    "effective_usd_per_hour",
     "term_cost_usd",
-    "utilization",
-    "net_saving_usd",
-    "expected_utilization",
-    "break_even_utilization",
-    "reason",
+    "utilization_pct",
+    "net_savings_vs_on_demand_usd",
+    "expected_utilization_pct",
+    "break_even_utilization_pct",
+    "explanation",
 )
 """Columns of :attr:`ReportData.purchases`; see :func:`purchase_table`."""
 
@@ -92,107 +92,109 @@ class ReportHeader:
         The report's title.
     plan_id
         The plan's name (a workspace id, a file name, ``demo``).
-    plan_hash
+    sha256
         SHA-256 of the plan's canonical JSON (hex).
-    data_start, data_end
+    period_start, period_end
         First hour of the data period and the hour after its last (UTC); ``None`` without usage.
-    data_hours
+    period_hours
         Hours in the data period [h].
     catalog_source, catalog_as_of
         Where the prices come from and their date (``None`` when unknown).
     generated_at
         When the report was made (UTC).
-    hash_of
-        What ``plan_hash`` is the SHA-256 of: ``"plan"`` (a stored plan's hash, given) or
+    sha256_of
+        What ``sha256`` is the hash of: ``"plan"`` (a stored plan's hash, given) or
         ``"portfolio"`` (:func:`plan_hash` of the portfolio payload, for a plan not stored yet).
     """
 
     title: str
     plan_id: str
-    plan_hash: str
-    data_start: pd.Timestamp | None
-    data_end: pd.Timestamp | None
-    data_hours: int
+    sha256: str
+    period_start: pd.Timestamp | None
+    period_end: pd.Timestamp | None
+    period_hours: int
     catalog_source: str
     catalog_as_of: date | None
     generated_at: datetime
-    hash_of: str = "portfolio"
+    sha256_of: str = "portfolio"
 
 
 @dataclass(frozen=True)
 class ReportSummary:
-    """The figures a finance approver decides on.
+    """The figures a finance approver decides on (named as ``docs/glossary.md`` defines them).
+
+    *Current* is the data period billed with the owned commitments only, *planned* with the
+    purchases added.
 
     Attributes
     ----------
-    n_purchases
+    purchase_count
         Purchases in the plan.
-    upfront_cash_usd
+    upfront_usd
         Upfront payments of the purchases [USD].
-    hourly_commitment_usd
+    effective_usd_per_hour
         Cost per hour of the purchases, upfront amortized (Cost Explorer's
         HourlyCommitmentToPurchase) [USD/h].
-    total_commitment_usd
+    term_cost_usd
         What the purchases cost over their whole terms, upfront included [USD].
     term_months
         Longest purchase term [months].
-    monthly_run_rate_before_usd, monthly_run_rate_after_usd
-        Recurring fees + on-demand per 730 h, with owned commitments only / with the purchases
-        too (upfront excluded) [USD/month].
-    cost_before_usd, cost_after_usd
+    current_run_rate_usd_per_month, run_rate_usd_per_month
+        Recurring fees + on-demand per 730 h, current / planned (upfront excluded) [USD/month].
+    current_cost_usd, planned_cost_usd
         Cost of the data period, upfront amortized [USD].
-    on_demand_equivalent_usd
-        What the data period costs all on-demand [USD].
-    period_savings_usd, monthly_savings_usd
+    on_demand_cost_usd
+        What the data period's usage costs at on-demand rates [USD].
+    savings_vs_current_usd, savings_vs_current_usd_per_month
         What the purchases save over the data period, and per 730 h [USD, USD/month].
-    savings_pct
-        ``period_savings_usd`` ÷ ``cost_before_usd`` [0–1].
+    savings_vs_current_pct
+        ``savings_vs_current_usd`` ÷ ``current_cost_usd`` [%].
     savings_vs_on_demand_usd
-        On-demand equivalent − cost with the purchases [USD].
-    esr_before, esr_after
-        Effective savings rate versus all on-demand [0–1].
-    coverage_before, coverage_after
-        Share of the on-demand-equivalent cost covered by commitments [0–1].
-    utilization_after
-        Used ÷ paid commitment over all instruments with the purchases [0–1].
-    purchases_utilization
-        Used ÷ paid commitment of the purchases alone [0–1] (``nan`` without purchases).
+        On-demand cost − planned cost [USD].
+    current_savings_vs_on_demand_pct, savings_vs_on_demand_pct
+        Effective savings rate against on-demand, current / planned [%].
+    current_coverage_pct, coverage_pct
+        Share of the on-demand cost covered by commitments, current / planned [%].
+    utilization_pct
+        Used ÷ paid commitment over all instruments, planned [%].
+    purchases_utilization_pct
+        Used ÷ paid commitment of the purchases alone [%] (``nan`` without purchases).
     break_even_month
         First month (1-based) from which the cumulative cash savings, each upfront paid when its
         term starts, stay ≥ 0, with the data period's monthly run-rates repeated (see
         :attr:`ReportData.cash_flow`); ``None`` when not within the term.
-    savings_p5_usd, savings_p50_usd, savings_p95_usd
+    p5_savings_vs_current_usd, p50_savings_vs_current_usd, p95_savings_vs_current_usd
         Percentiles of the Monte Carlo savings per path [USD] (``None`` without them).
-    esr_p5, esr_p95
-        Percentiles of the Monte Carlo effective savings rate [0–1] (``None`` without them).
+    p5_savings_vs_on_demand_pct, p95_savings_vs_on_demand_pct
+        Percentiles of the Monte Carlo effective savings rate [%] (``None`` without them).
     """
 
-    n_purchases: int
-    upfront_cash_usd: float
-    hourly_commitment_usd: float
-    total_commitment_usd: float
+    purchase_count: int
+    upfront_usd: float
+    effective_usd_per_hour: float
+    term_cost_usd: float
     term_months: int
-    monthly_run_rate_before_usd: float
-    monthly_run_rate_after_usd: float
-    cost_before_usd: float
-    cost_after_usd: float
-    on_demand_equivalent_usd: float
-    period_savings_usd: float
-    monthly_savings_usd: float
-    savings_pct: float
+    current_run_rate_usd_per_month: float
+    run_rate_usd_per_month: float
+    current_cost_usd: float
+    planned_cost_usd: float
+    on_demand_cost_usd: float
+    savings_vs_current_usd: float
+    savings_vs_current_usd_per_month: float
+    savings_vs_current_pct: float
     savings_vs_on_demand_usd: float
-    esr_before: float
-    esr_after: float
-    coverage_before: float
-    coverage_after: float
-    utilization_after: float
-    purchases_utilization: float
+    current_savings_vs_on_demand_pct: float
+    savings_vs_on_demand_pct: float
+    current_coverage_pct: float
+    coverage_pct: float
+    utilization_pct: float
+    purchases_utilization_pct: float
     break_even_month: int | None
-    savings_p5_usd: float | None = None
-    savings_p50_usd: float | None = None
-    savings_p95_usd: float | None = None
-    esr_p5: float | None = None
-    esr_p95: float | None = None
+    p5_savings_vs_current_usd: float | None = None
+    p50_savings_vs_current_usd: float | None = None
+    p95_savings_vs_current_usd: float | None = None
+    p5_savings_vs_on_demand_pct: float | None = None
+    p95_savings_vs_on_demand_pct: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -206,25 +208,25 @@ class ReportData:
     purchases
         One row per purchase, :data:`PURCHASE_COLUMNS`.
     monthly
-        One row per calendar month of the data period: ``month``,
-        ``on_demand_equivalent_usd``, ``cost_before_usd``, ``cost_after_usd``, ``savings_usd``,
-        ``coverage_before``, ``coverage_after``, ``utilization_before``, ``utilization_after``
-        (``nan`` when no commitment is active).
+        One row per calendar month of the data period: ``month``, ``on_demand_cost_usd``,
+        ``current_cost_usd``, ``planned_cost_usd``, ``savings_vs_current_usd``,
+        ``current_coverage_pct``, ``coverage_pct``, ``current_utilization_pct``,
+        ``utilization_pct`` (``nan`` when no commitment is active).
     hourly
         One row per hour (``hour``): on-demand-equivalent cost covered by each instrument kind
         and left on-demand, :data:`LAYERS` [USD/h].
     cash_flow
-        Months 1…``term_months`` (``month``): ``on_demand_usd``, ``current_usd`` (owned
-        commitments only), ``plan_usd`` (with the purchases, upfront paid in its month),
-        ``upfront_usd``, ``cumulative_savings_usd`` (current − plan, cumulated) [USD], with the
-        data period's run-rates repeated.
+        Months 1…``term_months`` (``month``): ``on_demand_cost_usd``, ``current_cost_usd``
+        (owned commitments only), ``planned_cost_usd`` (with the purchases, upfront paid in its
+        month), ``upfront_usd``, ``cumulative_savings_vs_current_usd`` (current − planned,
+        cumulated) [USD], with the data period's run-rates repeated.
     frontier
         :class:`Frontier`, or ``None`` (see ``frontier_note``).
     monte_carlo
         :class:`MonteCarloSavings`, or ``None`` when no scenarios were run.
     expiring
         Owned commitments ending within ``expiry_horizon_days`` after the data period: ``id``,
-        ``kind``, ``description``, ``end``, ``monthly_cost_usd``.
+        ``kind``, ``description``, ``end``, ``cost_usd_per_month``.
     owned_known
         Whether the owned commitments were given (else expiries are unknown).
     expiry_horizon_days
@@ -284,15 +286,18 @@ def purchase_table(
 ) -> pd.DataFrame:
     """One row per purchase, :data:`PURCHASE_COLUMNS`.
 
-    Money per item [USD]: ``upfront_usd``, ``monthly_recurring_usd`` (fees per 730 h),
-    ``hourly_cost_usd`` (upfront amortized) [USD/h], ``term_cost_usd`` (whole term);
-    ``utilization`` and ``net_saving_usd`` (covered on-demand value − cost over the data period)
-    are billed by the simulator; ``expected_utilization``, ``break_even_utilization`` and
-    ``reason`` are the optimizer's explanations (``nan`` / empty when none were made).
+    Money per item [USD]: ``upfront_usd``, ``recurring_usd_per_month`` (fees per 730 h),
+    ``effective_usd_per_hour`` (upfront amortized) [USD/h], ``term_cost_usd`` (whole term);
+    ``utilization_pct`` and ``net_savings_vs_on_demand_usd`` (covered on-demand value − cost
+    over the data period) are billed by the simulator; ``expected_utilization_pct``,
+    ``break_even_utilization_pct`` and ``explanation`` are the optimizer's explanations
+    (``nan`` / empty when none were made).
     """
     table = with_plan.instruments
     ids = table["id"].astype(str).tolist() if len(table) else []
-    simulated_utilization = dict(zip(ids, table["utilization"].to_numpy(np.float64), strict=True))
+    simulated_utilization = dict(
+        zip(ids, 100.0 * table["utilization"].to_numpy(np.float64), strict=True)
+    )
     simulated_net = dict(
         zip(
             ids,
@@ -302,8 +307,8 @@ def purchase_table(
         )
     )
     reasons = _by_id(explanations, "explanation")
-    expected = _by_id(explanations, "expected_utilization")
-    break_even = _by_id(explanations, "break_even_utilization")
+    expected = _by_id(explanations, "expected_utilization_pct")
+    break_even = _by_id(explanations, "break_even_utilization_pct")
     rows = []
     for item in purchases:
         hourly = item_hourly_cost_usd(item)
@@ -319,43 +324,44 @@ def purchase_table(
                 "start": pd.Timestamp(item.start),
                 "end": pd.Timestamp(item.end),
                 "upfront_usd": float(item.upfront_usd),
-                "monthly_recurring_usd": (hourly - amortized) * HOURS_PER_MONTH,
-                "hourly_cost_usd": hourly,
+                "recurring_usd_per_month": (hourly - amortized) * HOURS_PER_MONTH,
+                "effective_usd_per_hour": hourly,
                 "term_cost_usd": hourly * term_hours,
-                "utilization": float(simulated_utilization.get(item.id, math.nan)),
-                "net_saving_usd": float(simulated_net.get(item.id, math.nan)),
-                "expected_utilization": float(expected.get(item.id, math.nan)),
-                "break_even_utilization": float(break_even.get(item.id, math.nan)),
-                "reason": str(reasons.get(item.id, "") or ""),
+                "utilization_pct": float(simulated_utilization.get(item.id, math.nan)),
+                "net_savings_vs_on_demand_usd": float(simulated_net.get(item.id, math.nan)),
+                "expected_utilization_pct": float(expected.get(item.id, math.nan)),
+                "break_even_utilization_pct": float(break_even.get(item.id, math.nan)),
+                "explanation": str(reasons.get(item.id, "") or ""),
             }
         )
     return pd.DataFrame(rows, columns=list(PURCHASE_COLUMNS))
 
 
 def _month_table(result: SimulationResult) -> pd.DataFrame:
-    """Per month: on-demand equivalent, cost, on-demand cost, unused commitment [USD]."""
+    """Per month: on-demand cost, actual cost, uncovered cost, unused commitment [USD];
+    coverage and utilization [%]."""
     by_month = result.breakdown("month").set_index("month")
     ledger = result.ledger
-    on_demand = (
-        ledger.loc[ledger["instrument"] == ON_DEMAND].groupby("month", observed=True)["cost_usd"]
-    ).sum()
+    uncovered = (
+        ledger.loc[ledger["instrument"] == ON_DEMAND]
+        .groupby("month", observed=True)["actual_cost_usd"]
+        .sum()
+    )
     table = pd.DataFrame(
         {
-            "on_demand_equivalent_usd": by_month["on_demand_equivalent_usd"],
-            "cost_usd": by_month["cost_usd"],
-            "on_demand_cost_usd": on_demand.reindex(by_month.index, fill_value=0.0),
-            "unused_usd": by_month["unused_usd"],
+            "on_demand_cost_usd": by_month["on_demand_cost_usd"],
+            "actual_cost_usd": by_month["actual_cost_usd"],
+            "uncovered_cost_usd": uncovered.reindex(by_month.index, fill_value=0.0),
+            "unused_commitment_usd": by_month["unused_commitment_usd"],
         }
     )
-    commitment = table["cost_usd"] - table["on_demand_cost_usd"]
-    odeq = table["on_demand_equivalent_usd"]
-    table["coverage"] = np.where(
-        odeq > 0, 1.0 - table["on_demand_cost_usd"] / odeq.where(odeq > 0, 1), 0.0
-    )
-    table["coverage"] = table["coverage"].clip(0.0, 1.0)
-    table["utilization"] = np.where(
+    commitment = table["actual_cost_usd"] - table["uncovered_cost_usd"]
+    odeq = table["on_demand_cost_usd"]
+    coverage = np.where(odeq > 0, 1.0 - table["uncovered_cost_usd"] / odeq.where(odeq > 0, 1), 0.0)
+    table["coverage_pct"] = 100.0 * np.clip(coverage, 0.0, 1.0)
+    table["utilization_pct"] = 100.0 * np.where(
         commitment > 1e-9,
-        1.0 - table["unused_usd"] / commitment.where(commitment > 1e-9, 1),
+        1.0 - table["unused_commitment_usd"] / commitment.where(commitment > 1e-9, 1),
         np.nan,
     )
     return table
@@ -370,16 +376,16 @@ def monthly_table(baseline: SimulationResult, with_plan: SimulationResult) -> pd
     table = pd.DataFrame(
         {
             "month": after.index.astype(str),
-            "on_demand_equivalent_usd": after["on_demand_equivalent_usd"].to_numpy(),
-            "cost_before_usd": before["cost_usd"].to_numpy(),
-            "cost_after_usd": after["cost_usd"].to_numpy(),
-            "coverage_before": before["coverage"].to_numpy(),
-            "coverage_after": after["coverage"].to_numpy(),
-            "utilization_before": before["utilization"].to_numpy(),
-            "utilization_after": after["utilization"].to_numpy(),
+            "on_demand_cost_usd": after["on_demand_cost_usd"].to_numpy(),
+            "current_cost_usd": before["actual_cost_usd"].to_numpy(),
+            "planned_cost_usd": after["actual_cost_usd"].to_numpy(),
+            "current_coverage_pct": before["coverage_pct"].to_numpy(),
+            "coverage_pct": after["coverage_pct"].to_numpy(),
+            "current_utilization_pct": before["utilization_pct"].to_numpy(),
+            "utilization_pct": after["utilization_pct"].to_numpy(),
         }
     )
-    table.insert(4, "savings_usd", table["cost_before_usd"] - table["cost_after_usd"])
+    table.insert(4, "savings_vs_current_usd", table["current_cost_usd"] - table["planned_cost_usd"])
     return table
 
 
@@ -391,7 +397,7 @@ def hourly_layers(result: SimulationResult) -> pd.DataFrame:
     pandas.DataFrame
         ``hour`` and :data:`LAYERS` [USD/h]; the layers add up to the usage's on-demand value.
     """
-    od = result.keys["on_demand_hourly_usd"].to_numpy(dtype=np.float64)
+    od = result.keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
     n_hours = len(result.hours)
     columns: dict[str, Any] = {"hour": result.hours}
     for kind in LAYERS[:-1]:
@@ -425,7 +431,7 @@ def cash_break_even_month(cash_flow: pd.DataFrame) -> int | None:
     ``None`` when they end the term below 0. With all upfront paid in month 1 this is
     :func:`break_even_month` of the upfront and the monthly cash savings.
     """
-    cumulative = cash_flow["cumulative_savings_usd"].to_numpy(dtype=np.float64)
+    cumulative = cash_flow["cumulative_savings_vs_current_usd"].to_numpy(dtype=np.float64)
     below = np.flatnonzero(cumulative < -1e-6)
     if below.size == 0:
         return 1 if cumulative.size else None
@@ -461,11 +467,11 @@ def cash_flow_table(
     return pd.DataFrame(
         {
             "month": months,
-            "on_demand_usd": np.full(term_months, on_demand_monthly_usd),
-            "current_usd": current,
-            "plan_usd": plan,
+            "on_demand_cost_usd": np.full(term_months, on_demand_monthly_usd),
+            "current_cost_usd": current,
+            "planned_cost_usd": plan,
             "upfront_usd": upfront,
-            "cumulative_savings_usd": np.cumsum(current - plan),
+            "cumulative_savings_vs_current_usd": np.cumsum(current - plan),
         }
     )
 
@@ -474,7 +480,7 @@ def expiring_table(
     owned: Sequence[OwnedCommitment], reference: pd.Timestamp | None, horizon_days: float
 ) -> pd.DataFrame:
     """Owned commitments whose term ends within ``horizon_days`` after ``reference``."""
-    columns = ["id", "kind", "description", "end", "monthly_cost_usd"]
+    columns = ["id", "kind", "description", "end", "cost_usd_per_month"]
     if reference is None or not owned:
         return pd.DataFrame(columns=columns)
     stop = reference + pd.Timedelta(days=horizon_days)
@@ -484,7 +490,7 @@ def expiring_table(
             "kind": item.kind,
             "description": describe_commitment(item),
             "end": pd.Timestamp(item.end),
-            "monthly_cost_usd": item_hourly_cost_usd(item) * HOURS_PER_MONTH,
+            "cost_usd_per_month": item_hourly_cost_usd(item) * HOURS_PER_MONTH,
         }
         for item in owned
         if reference < pd.Timestamp(item.end) <= stop
@@ -534,8 +540,8 @@ def report_data_from_simulations(
     portfolio
         The plan's portfolio JSON payload (hashed into the header).
     explanations
-        One row per purchase with ``id``, ``explanation``, ``expected_utilization``,
-        ``break_even_utilization`` (:func:`optimizer.explain.explain`), or ``None``.
+        One row per purchase with ``id``, ``explanation``, ``expected_utilization_pct``,
+        ``break_even_utilization_pct`` (:func:`optimizer.explain.explain`), or ``None``.
     catalog
         The prices: source and date for the header; needed to compute a frontier.
     owned
@@ -568,7 +574,7 @@ def report_data_from_simulations(
     """
     before = baseline.totals
     after = with_plan.totals
-    hours = after.hours
+    hours = after.period_hours
     months = hours / HOURS_PER_MONTH if hours else 1.0
     new = _new_instruments(with_plan, purchases)
     new_cost = float(new["cost_usd"].sum()) if len(new) else 0.0
@@ -583,58 +589,58 @@ def report_data_from_simulations(
     mc = MonteCarloSavings.coerce(monte_carlo) if monte_carlo is not None else None
     savings_p = mc.percentiles() if mc is not None else (None, None, None)
     esr_p: tuple[float | None, ...] = (None, None, None)
-    if mc is not None and mc.effective_savings_rate is not None:
-        esr_p = mc.percentiles(mc.effective_savings_rate)
+    if mc is not None and mc.savings_vs_on_demand_pct is not None:
+        esr_p = mc.percentiles(mc.savings_vs_on_demand_pct)
     cash_flow = cash_flow_table(
         purchases,
         period_start=pd.Timestamp(with_plan.hours[0]) if hours else None,
-        on_demand_monthly_usd=_ratio(after.on_demand_equivalent_usd, hours, 0.0) * HOURS_PER_MONTH,
-        current_monthly_usd=before.monthly_run_rate_usd,
-        plan_monthly_usd=after.monthly_run_rate_usd,
+        on_demand_monthly_usd=_ratio(after.on_demand_cost_usd, hours, 0.0) * HOURS_PER_MONTH,
+        current_monthly_usd=before.run_rate_usd_per_month,
+        plan_monthly_usd=after.run_rate_usd_per_month,
         term_months=term_months,
     )
     summary = ReportSummary(
-        n_purchases=len(purchases),
-        upfront_cash_usd=upfront,
-        hourly_commitment_usd=hourly_commitment,
-        total_commitment_usd=total_commitment,
+        purchase_count=len(purchases),
+        upfront_usd=upfront,
+        effective_usd_per_hour=hourly_commitment,
+        term_cost_usd=total_commitment,
         term_months=term_months,
-        monthly_run_rate_before_usd=before.monthly_run_rate_usd,
-        monthly_run_rate_after_usd=after.monthly_run_rate_usd,
-        cost_before_usd=before.actual_cost_usd,
-        cost_after_usd=after.actual_cost_usd,
-        on_demand_equivalent_usd=after.on_demand_equivalent_usd,
-        period_savings_usd=period_savings,
-        monthly_savings_usd=period_savings / months,
-        savings_pct=_ratio(period_savings, before.actual_cost_usd, 0.0),
-        savings_vs_on_demand_usd=after.savings_usd,
-        esr_before=before.effective_savings_rate,
-        esr_after=after.effective_savings_rate,
-        coverage_before=before.coverage,
-        coverage_after=after.coverage,
-        utilization_after=after.utilization,
-        purchases_utilization=_ratio(new_used, new_cost, math.nan),
+        current_run_rate_usd_per_month=before.run_rate_usd_per_month,
+        run_rate_usd_per_month=after.run_rate_usd_per_month,
+        current_cost_usd=before.actual_cost_usd,
+        planned_cost_usd=after.actual_cost_usd,
+        on_demand_cost_usd=after.on_demand_cost_usd,
+        savings_vs_current_usd=period_savings,
+        savings_vs_current_usd_per_month=period_savings / months,
+        savings_vs_current_pct=100.0 * _ratio(period_savings, before.actual_cost_usd, 0.0),
+        savings_vs_on_demand_usd=after.savings_vs_on_demand_usd,
+        current_savings_vs_on_demand_pct=before.savings_vs_on_demand_pct,
+        savings_vs_on_demand_pct=after.savings_vs_on_demand_pct,
+        current_coverage_pct=before.coverage_pct,
+        coverage_pct=after.coverage_pct,
+        utilization_pct=after.utilization_pct,
+        purchases_utilization_pct=100.0 * _ratio(new_used, new_cost, math.nan),
         break_even_month=cash_break_even_month(cash_flow) if purchases else None,
-        savings_p5_usd=savings_p[0],
-        savings_p50_usd=savings_p[1],
-        savings_p95_usd=savings_p[2],
-        esr_p5=esr_p[0],
-        esr_p95=esr_p[2],
+        p5_savings_vs_current_usd=savings_p[0],
+        p50_savings_vs_current_usd=savings_p[1],
+        p95_savings_vs_current_usd=savings_p[2],
+        p5_savings_vs_on_demand_pct=esr_p[0],
+        p95_savings_vs_on_demand_pct=esr_p[2],
     )
-    data_start = pd.Timestamp(with_plan.hours[0]) if hours else None
-    data_end = pd.Timestamp(with_plan.hours[-1]) + pd.Timedelta(hours=1) if hours else None
+    period_start = pd.Timestamp(with_plan.hours[0]) if hours else None
+    period_end = pd.Timestamp(with_plan.hours[-1]) + pd.Timedelta(hours=1) if hours else None
     digest = plan_hash_hex or plan_hash(portfolio)
     header = ReportHeader(
         title=title,
         plan_id=plan_id or f"draft-{digest[:8]}",
-        plan_hash=digest,
-        data_start=data_start,
-        data_end=data_end,
-        data_hours=hours,
+        sha256=digest,
+        period_start=period_start,
+        period_end=period_end,
+        period_hours=hours,
         catalog_source=catalog.metadata.source if catalog is not None else "unknown",
         catalog_as_of=catalog.metadata.as_of if catalog is not None else None,
         generated_at=(generated_at or datetime.now(UTC)).astimezone(UTC),
-        hash_of="plan" if plan_hash_hex else "portfolio",
+        sha256_of="plan" if plan_hash_hex else "portfolio",
     )
     notes = [
         "Every money figure bills the data period's usage with AWS's rules (RIs first, then EC2 "
@@ -677,7 +683,7 @@ def report_data_from_simulations(
         cash_flow=cash_flow,
         frontier=frontier_value,
         monte_carlo=mc,
-        expiring=expiring_table(owned or (), data_end, expiry_horizon_days),
+        expiring=expiring_table(owned or (), period_end, expiry_horizon_days),
         owned_known=owned is not None,
         expiry_horizon_days=expiry_horizon_days,
         optimizer=dict(optimizer or {}),

@@ -23,8 +23,8 @@ from pricing.errors import CommitoptInputError
 REPORT_FORMATS: Final = ("html", "md", "json", "csv")
 """What :func:`write_report` can write."""
 
-JSON_VERSION: Final = 1
-"""Version of the :func:`report_json` layout."""
+JSON_VERSION: Final = 2
+"""Version of the :func:`report_json` layout (2: field names of ``docs/glossary.md``)."""
 
 
 _READABLE: Final = 0o666
@@ -61,13 +61,14 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def report_json(data: ReportData) -> dict[str, Any]:
-    """The report as a JSON-ready dict: every figure unformatted (USD, shares of 1, months).
+    """The report as a JSON-ready dict: every figure unformatted (USD, percent, months), named
+    as ``docs/glossary.md`` defines them.
 
     Keys: ``report_version``, ``generator``, ``header``, ``summary``, ``purchases``,
-    ``monthly``, ``cash_flow``, ``hourly_totals_usd`` (on-demand value per layer over the data
-    period), ``frontier``, ``monte_carlo`` (path count and percentiles; ``null`` when no
-    scenarios were run), ``expiring`` (``null`` when owned commitments are unknown), ``notes``,
-    ``warnings``, ``optimizer``.
+    ``monthly``, ``cash_flow``, ``cost_by_kind`` (on-demand value covered by each instrument
+    kind and left on-demand over the data period), ``frontier``, ``monte_carlo`` (path count
+    and percentiles; ``null`` when no scenarios were run), ``expiring`` (``null`` when owned
+    commitments are unknown), ``notes``, ``warnings``, ``optimizer``.
     """
     frontier = None
     if data.frontier is not None:
@@ -77,17 +78,21 @@ def report_json(data: ReportData) -> dict[str, Any]:
         mc = data.monte_carlo
         p5, p50, p95 = mc.percentiles()
         monte_carlo = {
-            "paths": int(mc.savings_usd.size),
+            "path_count": int(mc.savings_vs_current_usd.size),
             "horizon": mc.horizon,
             "description": mc.description,
-            "savings_mean_usd": float(mc.savings_usd.mean()),
-            "savings_p5_usd": p5,
-            "savings_p50_usd": p50,
-            "savings_p95_usd": p95,
+            "mean_savings_vs_current_usd": float(mc.savings_vs_current_usd.mean()),
+            "p5_savings_vs_current_usd": p5,
+            "p50_savings_vs_current_usd": p50,
+            "p95_savings_vs_current_usd": p95,
         }
-        if mc.effective_savings_rate is not None:
-            e5, e50, e95 = mc.percentiles(mc.effective_savings_rate)
-            monte_carlo |= {"esr_p5": e5, "esr_p50": e50, "esr_p95": e95}
+        if mc.savings_vs_on_demand_pct is not None:
+            e5, e50, e95 = mc.percentiles(mc.savings_vs_on_demand_pct)
+            monte_carlo |= {
+                "p5_savings_vs_on_demand_pct": e5,
+                "p50_savings_vs_on_demand_pct": e50,
+                "p95_savings_vs_on_demand_pct": e95,
+            }
     payload = {
         "report_version": JSON_VERSION,
         "generator": f"commitopt {__version__}",
@@ -96,7 +101,10 @@ def report_json(data: ReportData) -> dict[str, Any]:
         "purchases": _records(data.purchases),
         "monthly": _records(data.monthly),
         "cash_flow": _records(data.cash_flow),
-        "hourly_totals_usd": {layer: float(data.hourly[layer].sum()) for layer in LAYERS},
+        "cost_by_kind": [
+            {"kind": layer, "on_demand_cost_usd": float(data.hourly[layer].sum())}
+            for layer in LAYERS
+        ],
         "frontier": frontier,
         "frontier_note": data.frontier_note,
         "monte_carlo": monte_carlo,

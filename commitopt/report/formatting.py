@@ -31,11 +31,11 @@ def usd_rate(value: float | None, unit: str, decimals: int = 2) -> str:
     return text if text == MISSING else f"{text}/{unit}"
 
 
-def pct(share: float | None, decimals: int = 1) -> str:
-    """A share of 1 as a percentage with one decimal: ``0.24352`` → ``24.4%``."""
-    if _missing(share):
+def pct(value: float | None, decimals: int = 1) -> str:
+    """A percentage with one decimal: ``24.352`` → ``24.4%``."""
+    if _missing(value):
         return MISSING
-    return f"{100.0 * float(share):,.{decimals}f}%"  # type: ignore[arg-type]
+    return f"{float(value):,.{decimals}f}%"  # type: ignore[arg-type]
 
 
 def number(value: float | None, decimals: int = 0) -> str:

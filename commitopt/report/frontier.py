@@ -37,10 +37,10 @@ def scale_purchase(item: OwnedCommitment, factor: float) -> OwnedCommitment | No
     Returns ``None`` when nothing is left to buy.
     """
     if item.is_savings_plan:
-        commit = round(float(item.hourly_commitment_usd or 0.0) * factor, SP_DECIMALS)
+        commit = round(float(item.commitment_usd_per_hour or 0.0) * factor, SP_DECIMALS)
         if commit <= 0:
             return None
-        ratio = commit / float(item.hourly_commitment_usd or 1.0)
+        ratio = commit / float(item.commitment_usd_per_hour or 1.0)
     else:
         count = round(float(item.count or 0) * factor)
         if count <= 0:
@@ -53,20 +53,20 @@ def scale_purchase(item: OwnedCommitment, factor: float) -> OwnedCommitment | No
             if item.normalized_units is None
             else item.normalized_units * ratio,
             upfront_usd=item.upfront_usd * ratio,
-            effective_hourly_usd=None
-            if item.effective_hourly_usd is None
-            else item.effective_hourly_usd * ratio,
+            effective_usd_per_hour=None
+            if item.effective_usd_per_hour is None
+            else item.effective_usd_per_hour * ratio,
         )
     return replace(
         item,
-        hourly_commitment_usd=commit,
+        commitment_usd_per_hour=commit,
         upfront_usd=item.upfront_usd * ratio,
-        recurring_hourly_usd=None
-        if item.recurring_hourly_usd is None
-        else item.recurring_hourly_usd * ratio,
-        effective_hourly_usd=None
-        if item.effective_hourly_usd is None
-        else item.effective_hourly_usd * ratio,
+        recurring_usd_per_hour=None
+        if item.recurring_usd_per_hour is None
+        else item.recurring_usd_per_hour * ratio,
+        effective_usd_per_hour=None
+        if item.effective_usd_per_hour is None
+        else item.effective_usd_per_hour * ratio,
     )
 
 
@@ -124,9 +124,9 @@ def scaled_frontier(
         savings[index] = baseline_cost_usd - result.totals.actual_cost_usd
     recommended_level = float(sum(item_hourly_cost_usd(item) for item in purchases))
     return Frontier(
-        levels=levels,
-        expected_savings=savings,
-        recommended_level=recommended_level,
+        levels_usd_per_hour=levels,
+        mean_savings_vs_current_usd=savings,
+        plan_usd_per_hour=recommended_level,
         horizon="the data period",
         source=(
             f"the recommendation's purchases scaled by {factors.min():g}–{factors.max():g}× "

@@ -126,28 +126,35 @@ def _purchase_table(data: ReportData) -> str:
 
 def _cards(data: ReportData) -> str:
     s = data.summary
-    savings_note = f"{pct(s.savings_pct)} of current cost"
-    if s.savings_p5_usd is not None and s.savings_p95_usd is not None and data.monte_carlo:
+    savings_note = f"{pct(s.savings_vs_current_pct)} of current cost"
+    if (
+        s.p5_savings_vs_current_usd is not None
+        and s.p95_savings_vs_current_usd is not None
+        and data.monte_carlo
+    ):
         savings_note += (
             f"; P5–P95 over {data.monte_carlo.horizon}: "
-            f"{usd(s.savings_p5_usd, 0)} to {usd(s.savings_p95_usd, 0)}"
+            f"{usd(s.p5_savings_vs_current_usd, 0)} to {usd(s.p95_savings_vs_current_usd, 0)}"
         )
-    esr_note = f"current {pct(s.esr_before)}"
-    if s.esr_p5 is not None and s.esr_p95 is not None:
-        esr_note += f"; P5–P95 {pct(s.esr_p5)} to {pct(s.esr_p95)}"
+    esr_note = f"current {pct(s.current_savings_vs_on_demand_pct)}"
+    if s.p5_savings_vs_on_demand_pct is not None and s.p95_savings_vs_on_demand_pct is not None:
+        esr_note += (
+            f"; P5–P95 {pct(s.p5_savings_vs_on_demand_pct)} to "
+            f"{pct(s.p95_savings_vs_on_demand_pct)}"
+        )
     cards = [
-        ("Upfront cash", usd(s.upfront_cash_usd, 0), f"{s.n_purchases} purchases"),
+        ("Upfront cash", usd(s.upfront_usd, 0), f"{s.purchase_count} purchases"),
         (
             "Monthly run-rate",
-            usd(s.monthly_run_rate_after_usd, 0),
-            f"from {usd(s.monthly_run_rate_before_usd, 0)} today",
+            usd(s.run_rate_usd_per_month, 0),
+            f"from {usd(s.current_run_rate_usd_per_month, 0)} today",
         ),
-        ("Savings per month", usd(s.monthly_savings_usd, 0), savings_note),
-        ("Effective savings rate", pct(s.esr_after), esr_note),
+        ("Savings per month", usd(s.savings_vs_current_usd_per_month, 0), savings_note),
+        ("Effective savings rate", pct(s.savings_vs_on_demand_pct), esr_note),
         (
             "Break-even",
             month_count(s.break_even_month),
-            f"total commitment {usd(s.total_commitment_usd, 0)}",
+            f"total commitment {usd(s.term_cost_usd, 0)}",
         ),
     ]
     return (
@@ -278,12 +285,13 @@ def render_html(data: ReportData) -> str:
     notes_html = "".join(f"<li>{_e(n)}</li>" for n in notes)
     notes_html += "".join(f'<li class="warning">Warning: {_e(w)}</li>' for w in data.warnings)
     decision = (
-        f"Buy {s.n_purchases} commitments for {usd(s.upfront_cash_usd, 0)} upfront and "
-        f"{usd_rate(s.hourly_commitment_usd, 'h', 3)}: the monthly run-rate goes from "
-        f"{usd(s.monthly_run_rate_before_usd, 0)} to {usd(s.monthly_run_rate_after_usd, 0)}, "
-        f"saving {usd_rate(s.monthly_savings_usd, 'month', 0)} ({pct(s.savings_pct)}); "
+        f"Buy {s.purchase_count} commitments for {usd(s.upfront_usd, 0)} upfront and "
+        f"{usd_rate(s.effective_usd_per_hour, 'h', 3)}: the monthly run-rate goes from "
+        f"{usd(s.current_run_rate_usd_per_month, 0)} to {usd(s.run_rate_usd_per_month, 0)}, "
+        f"saving {usd_rate(s.savings_vs_current_usd_per_month, 'month', 0)} "
+        f"({pct(s.savings_vs_current_pct)}); "
         f"break-even {month_count(s.break_even_month)}."
-        if s.n_purchases
+        if s.purchase_count
         else "The plan buys nothing."
     )
     return f"""<!DOCTYPE html>
@@ -316,8 +324,8 @@ def render_html(data: ReportData) -> str:
 {_expiring(data)}
 <h2>How these figures were made</h2>
 <ul class="notes">{notes_html}</ul>
-<footer>commitopt {_e(__version__)} · data {_e(day(h.data_start))} to {_e(day(h.data_end))} ·
-plan {_e(h.plan_id)} · {_e(h.hash_of)} SHA-256 {_e(h.plan_hash)}</footer>
+<footer>commitopt {_e(__version__)} · data {_e(day(h.period_start))} to {_e(day(h.period_end))} ·
+plan {_e(h.plan_id)} · {_e(h.sha256_of)} SHA-256 {_e(h.sha256)}</footer>
 </main>
 </body>
 </html>

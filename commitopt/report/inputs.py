@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -22,69 +22,90 @@ class ReportInputError(CommitoptInputError):
     """Extras given to the report (Monte Carlo savings, a frontier) that cannot be used."""
 
 
+FORMER_FRONTIER_FIELDS: Final[Mapping[str, str]] = {
+    "levels": "levels_usd_per_hour",
+    "expected_savings": "mean_savings_vs_current_usd",
+    "p5_savings": "p5_savings_vs_current_usd",
+    "knee_level": "knee_usd_per_hour",
+    "recommended_level": "plan_usd_per_hour",
+}
+"""Frontier field names of commitopt 0.1, read as their current names."""
+
+
 @dataclass(frozen=True, eq=False)
 class Frontier:
     """Savings versus commitment level (the efficient frontier of the plan).
 
     Attributes
     ----------
-    levels
+    levels_usd_per_hour
         Commitment levels [USD/h of new commitment, upfront amortized].
-    expected_savings
-        Expected savings at each level [USD over ``horizon``].
-    p5_savings
-        5th percentile of the savings at each level [USD], or ``None``.
-    knee_level
+    mean_savings_vs_current_usd
+        Mean savings at each level against the owned commitments alone [USD over ``horizon``].
+    p5_savings_vs_current_usd
+        5th percentile of those savings at each level [USD], or ``None``.
+    knee_usd_per_hour
         The level past which each extra dollar saves markedly less [USD/h], or ``None``.
-    recommended_level
-        The recommendation's level [USD/h] (marked on the chart), or ``None``.
+    plan_usd_per_hour
+        The plan's level [USD/h] (marked on the chart), or ``None``.
     horizon
         What the savings are counted over (e.g. ``"the data period"``).
     source
         How the frontier was made (shown under the chart).
     """
 
-    levels: FloatArray
-    expected_savings: FloatArray
-    p5_savings: FloatArray | None = None
-    knee_level: float | None = None
-    recommended_level: float | None = None
+    levels_usd_per_hour: FloatArray
+    mean_savings_vs_current_usd: FloatArray
+    p5_savings_vs_current_usd: FloatArray | None = None
+    knee_usd_per_hour: float | None = None
+    plan_usd_per_hour: float | None = None
     horizon: str = "the data period"
     source: str = "given"
 
     def __post_init__(self) -> None:
-        levels = np.asarray(self.levels, dtype=np.float64)
-        expected = np.asarray(self.expected_savings, dtype=np.float64)
+        levels = np.asarray(self.levels_usd_per_hour, dtype=np.float64)
+        expected = np.asarray(self.mean_savings_vs_current_usd, dtype=np.float64)
         if levels.ndim != 1 or levels.shape != expected.shape or levels.size == 0:
             raise ReportInputError(
-                f"frontier: levels ({levels.size}) and expected_savings ({expected.size}) must "
-                "be two non-empty 1-D arrays of the same length"
+                f"frontier: levels_usd_per_hour ({levels.size}) and mean_savings_vs_current_usd "
+                f"({expected.size}) must be two non-empty lists of the same length"
             )
         if not (np.isfinite(levels).all() and np.isfinite(expected).all()):
-            raise ReportInputError("frontier: levels and expected_savings must be finite numbers")
-        object.__setattr__(self, "levels", levels)
-        object.__setattr__(self, "expected_savings", expected)
-        if self.p5_savings is not None:
-            p5 = np.asarray(self.p5_savings, dtype=np.float64)
+            raise ReportInputError(
+                "frontier: levels_usd_per_hour and mean_savings_vs_current_usd must be finite "
+                "numbers"
+            )
+        object.__setattr__(self, "levels_usd_per_hour", levels)
+        object.__setattr__(self, "mean_savings_vs_current_usd", expected)
+        if self.p5_savings_vs_current_usd is not None:
+            p5 = np.asarray(self.p5_savings_vs_current_usd, dtype=np.float64)
             if p5.shape != levels.shape:
                 raise ReportInputError(
-                    f"frontier: p5_savings has {p5.size} values for {levels.size} levels"
+                    f"frontier: p5_savings_vs_current_usd has {p5.size} values for "
+                    f"{levels.size} levels"
                 )
-            object.__setattr__(self, "p5_savings", p5)
+            object.__setattr__(self, "p5_savings_vs_current_usd", p5)
 
     @classmethod
     def coerce(cls, value: Frontier | Mapping[str, Any]) -> Frontier:
-        """A :class:`Frontier` from itself or a mapping with the same field names."""
+        """A :class:`Frontier` from itself or a mapping with the same field names (the former
+        names of :data:`FORMER_FRONTIER_FIELDS` are read too)."""
         if isinstance(value, Frontier):
             return value
-        unknown = sorted(set(value) - set(cls.__dataclass_fields__))
-        if unknown or "levels" not in value or "expected_savings" not in value:
+        fields = {FORMER_FRONTIER_FIELDS.get(str(k), str(k)): v for k, v in value.items()}
+        unknown = sorted(set(fields) - set(cls.__dataclass_fields__))
+        if (
+            unknown
+            or "levels_usd_per_hour" not in fields
+            or ("mean_savings_vs_current_usd" not in fields)
+        ):
             extra = f"; unknown {', '.join(unknown)}" if unknown else ""
             raise ReportInputError(
-                "frontier: give levels and expected_savings (optionally p5_savings, knee_level, "
-                f"recommended_level, horizon, source){extra}"
+                "frontier: give levels_usd_per_hour and mean_savings_vs_current_usd (optionally "
+                f"p5_savings_vs_current_usd, knee_usd_per_hour, plan_usd_per_hour, horizon, "
+                f"source){extra}"
             )
-        return cls(**value)
+        return cls(**fields)
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,58 +114,73 @@ class MonteCarloSavings:
 
     Attributes
     ----------
-    savings_usd
-        Savings of the purchases on each path [USD over ``horizon``].
-    effective_savings_rate
-        Effective savings rate on each path [0–1], or ``None``.
+    savings_vs_current_usd
+        Savings of the purchases on each path, against the owned commitments alone [USD over
+        ``horizon``].
+    savings_vs_on_demand_pct
+        Effective savings rate (with the purchases, against on-demand) on each path [%], or
+        ``None``.
     horizon
         What the savings are counted over (e.g. ``"12 months"``).
     description
         How the paths were sampled (shown under the chart).
     """
 
-    savings_usd: FloatArray
-    effective_savings_rate: FloatArray | None = None
+    savings_vs_current_usd: FloatArray
+    savings_vs_on_demand_pct: FloatArray | None = None
     horizon: str = "each path"
     description: str = ""
 
     def __post_init__(self) -> None:
-        savings = np.asarray(self.savings_usd, dtype=np.float64).ravel()
+        savings = np.asarray(self.savings_vs_current_usd, dtype=np.float64).ravel()
         if savings.size == 0 or not np.isfinite(savings).all():
             raise ReportInputError(
-                "monte_carlo: savings_usd must be a non-empty array of finite numbers, one per path"
+                "monte_carlo: savings_vs_current_usd must be a non-empty list of finite numbers, "
+                "one per path"
             )
-        object.__setattr__(self, "savings_usd", savings)
-        if self.effective_savings_rate is not None:
-            esr = np.asarray(self.effective_savings_rate, dtype=np.float64).ravel()
+        object.__setattr__(self, "savings_vs_current_usd", savings)
+        if self.savings_vs_on_demand_pct is not None:
+            esr = np.asarray(self.savings_vs_on_demand_pct, dtype=np.float64).ravel()
             if esr.shape != savings.shape or not np.isfinite(esr).all():
                 raise ReportInputError(
-                    "monte_carlo: effective_savings_rate needs one finite value per path "
+                    "monte_carlo: savings_vs_on_demand_pct needs one finite value per path "
                     f"({savings.size})"
                 )
-            object.__setattr__(self, "effective_savings_rate", esr)
+            object.__setattr__(self, "savings_vs_on_demand_pct", esr)
 
     @classmethod
     def coerce(
         cls, value: MonteCarloSavings | Mapping[str, Any] | npt.ArrayLike
     ) -> MonteCarloSavings:
-        """From itself, a mapping with the same field names, or an array of per-path savings."""
+        """From itself, a mapping with the same field names, or an array of per-path savings.
+
+        The former names ``savings_usd`` and ``effective_savings_rate`` (a fraction) are read
+        too.
+        """
         if isinstance(value, MonteCarloSavings):
             return value
         if isinstance(value, Mapping):
-            unknown = sorted(set(value) - set(cls.__dataclass_fields__))
-            if unknown or "savings_usd" not in value:
+            fields = dict(value)
+            if "savings_usd" in fields and "savings_vs_current_usd" not in fields:
+                fields["savings_vs_current_usd"] = fields.pop("savings_usd")
+            if "effective_savings_rate" in fields and "savings_vs_on_demand_pct" not in fields:
+                former = fields.pop("effective_savings_rate")
+                fields["savings_vs_on_demand_pct"] = (
+                    None if former is None else 100.0 * np.asarray(former, dtype=np.float64)
+                )
+            unknown = sorted(set(fields) - set(cls.__dataclass_fields__))
+            if unknown or "savings_vs_current_usd" not in fields:
                 extra = f"; unknown {', '.join(unknown)}" if unknown else ""
                 raise ReportInputError(
-                    "monte_carlo: give savings_usd (optionally effective_savings_rate, horizon, "
-                    f"description){extra}"
+                    "monte_carlo: give savings_vs_current_usd (optionally "
+                    f"savings_vs_on_demand_pct, horizon, description){extra}"
                 )
-            return cls(**value)
+            return cls(**fields)
         return cls(np.asarray(value, dtype=np.float64))
 
     def percentiles(self, values: FloatArray | None = None) -> tuple[float, float, float]:
         """P5, P50 and P95 of ``values`` (default: the savings)."""
-        data = self.savings_usd if values is None else values
+        data = self.savings_vs_current_usd if values is None else values
         p5, p50, p95 = np.percentile(data, [5.0, 50.0, 95.0])
         return float(p5), float(p50), float(p95)
 

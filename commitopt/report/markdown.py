@@ -60,11 +60,11 @@ def render_markdown(data: ReportData) -> str:
     else:
         p5, p50, p95 = mc.percentiles()
         line = (
-            f"{mc.savings_usd.size:,} paths, savings over {mc.horizon}: P5 {usd(p5)}, "
+            f"{mc.savings_vs_current_usd.size:,} paths, savings over {mc.horizon}: P5 {usd(p5)}, "
             f"median {usd(p50)}, P95 {usd(p95)}"
         )
-        if mc.effective_savings_rate is not None:
-            e5, _, e95 = mc.percentiles(mc.effective_savings_rate)
+        if mc.savings_vs_on_demand_pct is not None:
+            e5, _, e95 = mc.percentiles(mc.savings_vs_on_demand_pct)
             line += f"; effective savings rate P5 {pct(e5)} to P95 {pct(e95)}"
         parts.append(line + ".")
     if data.frontier is not None:
@@ -74,7 +74,7 @@ def render_markdown(data: ReportData) -> str:
             _table(
                 ("New commitment [USD/h]", f"Savings over {f.horizon}"),
                 [(f"{level:,.3f}", usd(saving)) for level, saving in
-                 zip(f.levels, f.expected_savings, strict=True)],
+                 zip(f.levels_usd_per_hour, f.mean_savings_vs_current_usd, strict=True)],
                 (0, 1),
             )
         )  # fmt: skip

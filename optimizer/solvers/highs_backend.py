@@ -17,6 +17,7 @@ from optimizer.solvers.common import (
     make_solution,
 )
 from optimizer.solvers.isolation import import_backend
+from optimizer.solvers.quiet import new_highs
 
 RANDOM_SEED: Final = 0
 """HiGHS random seed, fixed so that a solve is repeatable."""
@@ -67,7 +68,7 @@ def solve_highs(
     """
     highspy = import_backend("highspy", "highs")
     integer = is_integer_program(lp)
-    highs = highspy.Highs()
+    highs = new_highs(highspy)
     chosen = "branch and bound" if integer else choose_method(lp, method)
     _set_options(highs, chosen, time_limit_seconds, threads)
     _pass_model(highspy, highs, lp)
@@ -192,8 +193,7 @@ def write_model_highs(lp: LinearProgram, path: str) -> None:
     (neither format allows them).
     """
     highspy = import_backend("highspy", "highs")
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
+    highs = new_highs(highspy)
     _pass_model(highspy, highs, lp)
     if lp.column_names is not None or lp.row_names is not None:
         model = highs.getLp()

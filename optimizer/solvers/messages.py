@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from optimizer.solvers.base import SolveStatus
+from pricing.errors import param
 
 ADVICE: Final = {
     SolveStatus.OPTIMAL: "optimal",
@@ -18,10 +19,12 @@ ADVICE: Final = {
         "bound, check the prices and the offer bounds"
     ),
     SolveStatus.TIME_LIMIT: (
-        "stopped at the time limit before proving optimality; raise --time-limit or loosen --gap"
+        f"stopped at the time limit before proving optimality; raise "
+        f"{param('time_limit_seconds')} or loosen {param('tolerance')}"
     ),
     SolveStatus.ERROR: (
-        "the solver failed; try another --solver, or export the model (.mps/.lp) to inspect it"
+        f"the solver failed; try another {param('solver')}, or export the model (.mps/.lp) to "
+        "inspect it"
     ),
 }
 """What each :class:`SolveStatus` means for the user, and the remedy."""

@@ -118,8 +118,8 @@ def _reserved_instance_from_api(
             offering_class=parse_offering_class(str(reservation.get("OfferingClass", "standard"))),
             count=count,
             normalized_units=count * normalization_factor(instance_type),
-            recurring_hourly_usd=recurring,
-            effective_hourly_usd=ri_effective_hourly_usd(upfront, recurring, count, term_years),
+            recurring_usd_per_hour=recurring,
+            effective_usd_per_hour=ri_effective_hourly_usd(upfront, recurring, count, term_years),
             source=f"ec2:DescribeReservedInstances {region} {iso(now)}",
         )
 
@@ -190,9 +190,9 @@ def _savings_plan_from_api(plan: Mapping[str, Any], now: datetime) -> OwnedCommi
             upfront_usd=upfront,
             region=check_region(str(plan["region"])) if ec2 else None,
             instance_family=parse_instance_family(plan["ec2InstanceFamily"]) if ec2 else None,
-            recurring_hourly_usd=recurring,
-            effective_hourly_usd=upfront / TERM_HOURS[term_years] + recurring,
-            hourly_commitment_usd=commitment,
+            recurring_usd_per_hour=recurring,
+            effective_usd_per_hour=upfront / TERM_HOURS[term_years] + recurring,
+            commitment_usd_per_hour=commitment,
             source=f"savingsplans:DescribeSavingsPlans {iso(now)}",
         )
 

@@ -2,8 +2,8 @@
 
 Money conventions of an item (as in DESIGN.md's example, where 12 RIs at 0.062 USD/h show an
 effective 0.744 USD/h): ``upfront_usd`` is the whole item's upfront payment [USD];
-``recurring_hourly_usd`` is per RI for Reserved Instances and per plan for Savings Plans [USD/h];
-``effective_hourly_usd`` is the whole item's cost per hour of its term, upfront ÷ term hours +
+``recurring_usd_per_hour`` is per RI for Reserved Instances and per plan for Savings Plans [USD/h];
+``effective_usd_per_hour`` is the whole item's cost per hour of its term, upfront ÷ term hours +
 count × recurring [USD/h] (for a Savings Plan this equals its hourly commitment).
 """
 
@@ -58,13 +58,13 @@ class OwnedCommitment:
         RIs only: number of instances reserved.
     normalized_units
         RIs only: count × normalization factor.
-    recurring_hourly_usd
+    recurring_usd_per_hour
         Hourly fee [USD/h], per RI for RIs, per plan for Savings Plans.
-    effective_hourly_usd
+    effective_usd_per_hour
         Cost of the whole item per hour of its term [USD/h].
     instance_family
         EC2 Instance Savings Plans only, e.g. ``"m5"``.
-    hourly_commitment_usd
+    commitment_usd_per_hour
         Savings Plans only: the commitment [USD/h].
     source
         Where the item was read from.
@@ -89,10 +89,10 @@ class OwnedCommitment:
     offering_class: str | None = None
     count: int | None = None
     normalized_units: float | None = None
-    recurring_hourly_usd: float | None = None
-    effective_hourly_usd: float | None = None
+    recurring_usd_per_hour: float | None = None
+    effective_usd_per_hour: float | None = None
     instance_family: str | None = None
-    hourly_commitment_usd: float | None = None
+    commitment_usd_per_hour: float | None = None
     source: str = ""
     account_id: str | None = None
 
@@ -152,10 +152,10 @@ _FRAME_DTYPES: Final[dict[str, str]] = {
     "offering_class": "string",
     "count": "Int64",
     "normalized_units": "float64",
-    "recurring_hourly_usd": "float64",
-    "effective_hourly_usd": "float64",
+    "recurring_usd_per_hour": "float64",
+    "effective_usd_per_hour": "float64",
     "instance_family": "string",
-    "hourly_commitment_usd": "float64",
+    "commitment_usd_per_hour": "float64",
     "source": "string",
     "account_id": "string",
 }
@@ -236,8 +236,8 @@ class Inventory:
             "reserved_instances": sum(c.count or 0 for c in self.commitments),
             "savings_plans": sum(1 for c in self.commitments if c.is_savings_plan),
             "upfront_usd": float(sum(c.upfront_usd for c in self.commitments)),
-            "effective_hourly_usd": float(
-                sum(c.effective_hourly_usd or 0.0 for c in self.commitments)
+            "effective_usd_per_hour": float(
+                sum(c.effective_usd_per_hour or 0.0 for c in self.commitments)
             ),
             "next_expiry": iso(min(ends)) if ends else None,
         }

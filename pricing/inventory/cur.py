@@ -218,8 +218,8 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
                 ),
                 count=count,
                 normalized_units=count * normalization_factor(instance_type),
-                recurring_hourly_usd=recurring,
-                effective_hourly_usd=ri_effective_hourly_usd(upfront, recurring, count, term),
+                recurring_usd_per_hour=recurring,
+                effective_usd_per_hour=ri_effective_hourly_usd(upfront, recurring, count, term),
                 source=f"CUR {Path(str(row['file'])).name}",
                 account_id=_owner_account(arn, row["usage_account"]),
             )

@@ -1,7 +1,9 @@
-"""Owned commitments from a portfolio JSON file (DESIGN.md, "Recommendation / portfolio JSON").
+"""Owned commitments from a portfolio JSON file (``docs/portfolio-format.md``).
 
 The file is what ``recommend --format json`` and :meth:`Inventory.to_portfolio_json` write, or a
-bare list of purchase items; every error names the file, the item index and the field.
+bare list of purchase items; every error names the file, the item index and the field. Files
+written before the field names took their unit suffixes (``effective_hourly_usd`` and the like,
+see :data:`FORMER_FIELD_NAMES`) are read as well.
 """
 
 from __future__ import annotations
@@ -47,6 +49,21 @@ from pricing.regions import check_region
 
 _AMOUNT_TOLERANCE: Final = 1e-6
 
+FORMER_FIELD_NAMES: Final[Mapping[str, str]] = {
+    "effective_hourly_usd": "effective_usd_per_hour",
+    "recurring_hourly_usd": "recurring_usd_per_hour",
+    "hourly_commitment_usd": "commitment_usd_per_hour",
+}
+"""Purchase-item field names of commitopt 0.1, read as their current names."""
+
+
+def current_field_names(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A purchase item with former field names (:data:`FORMER_FIELD_NAMES`) renamed; a current
+    name given as well wins."""
+    item = {FORMER_FIELD_NAMES.get(str(key), str(key)): value for key, value in raw.items()}
+    item.update({key: value for key, value in raw.items() if key not in FORMER_FIELD_NAMES})
+    return item
+
 
 class _Item:
     """Reads the fields of one purchase item, naming the item and field in every error."""
@@ -54,7 +71,7 @@ class _Item:
     def __init__(self, where: str, index: int, raw: Mapping[str, Any]) -> None:
         self.where = where
         self.index = index
-        self.raw = raw
+        self.raw = current_field_names(raw)
 
     def fail(self, field: str, problem: str) -> InventoryError:
         return InventoryError(f"{self.where}: purchases[{self.index}].{field}: {problem}")
@@ -103,17 +120,17 @@ def _commitment_from_item(
     }
     if kind == RESERVED_INSTANCE:
         return _reserved_instance(item, common)
-    commitment = item.get("hourly_commitment_usd", lambda v: parse_number(v, positive=True))
+    commitment = item.get("commitment_usd_per_hour", lambda v: parse_number(v, positive=True))
     share = SP_UPFRONT_SHARE[common["payment_option"]]
     hours = TERM_HOURS[term_years]
     upfront = item.get("upfront_usd", parse_number, share * commitment * hours)
-    recurring = item.get("recurring_hourly_usd", parse_number, (1.0 - share) * commitment)
-    effective = item.get("effective_hourly_usd", parse_number, upfront / hours + recurring)
+    recurring = item.get("recurring_usd_per_hour", parse_number, (1.0 - share) * commitment)
+    effective = item.get("effective_usd_per_hour", parse_number, upfront / hours + recurring)
     sp: dict[str, Any] = {
-        "hourly_commitment_usd": commitment,
+        "commitment_usd_per_hour": commitment,
         "upfront_usd": upfront,
-        "recurring_hourly_usd": recurring,
-        "effective_hourly_usd": effective,
+        "recurring_usd_per_hour": recurring,
+        "effective_usd_per_hour": effective,
     }
     if kind == EC2_INSTANCE_SAVINGS_PLAN:
         sp["region"] = item.get("region", check_region)
@@ -155,9 +172,9 @@ def _reserved_instance(item: _Item, common: dict[str, Any]) -> OwnedCommitment:
             f"= {count * factor:g}; fix it or leave it out",
         )
     upfront = item.get("upfront_usd", parse_number)
-    recurring = item.get("recurring_hourly_usd", parse_number)
+    recurring = item.get("recurring_usd_per_hour", parse_number)
     effective = item.get(
-        "effective_hourly_usd",
+        "effective_usd_per_hour",
         parse_number,
         ri_effective_hourly_usd(upfront, recurring, count, common["term_years"]),
     )
@@ -173,8 +190,8 @@ def _reserved_instance(item: _Item, common: dict[str, Any]) -> OwnedCommitment:
         count=count,
         normalized_units=normalized_units,
         upfront_usd=upfront,
-        recurring_hourly_usd=recurring,
-        effective_hourly_usd=effective,
+        recurring_usd_per_hour=recurring,
+        effective_usd_per_hour=effective,
     )
 
 
@@ -191,10 +208,10 @@ def read_portfolio_json(path: str | Path, *, default_start: datetime | None = No
         ``default_start``, when given, is the start of items without one (a proposed purchase
         starts with the simulated period). RIs need
         ``region``, ``instance_type``, ``platform``, ``count``, ``upfront_usd`` (whole item) and
-        ``recurring_hourly_usd`` (per RI); ``tenancy`` defaults to Shared, ``scope`` to Region,
+        ``recurring_usd_per_hour`` (per RI); ``tenancy`` defaults to Shared, ``scope`` to Region,
         ``offering_class`` to standard, ``normalized_units`` to count × normalization factor.
-        Savings Plans need ``hourly_commitment_usd``; ``upfront_usd`` and
-        ``recurring_hourly_usd`` default to the payment option's split (0 / 50 / 100 % upfront).
+        Savings Plans need ``commitment_usd_per_hour``; ``upfront_usd`` and
+        ``recurring_usd_per_hour`` default to the payment option's split (0 / 50 / 100 % upfront).
         EC2 Instance Savings Plans also need ``region`` and ``instance_family``. Any item may
         name its owner ``account_id`` (served first by the simulator).
 

@@ -68,7 +68,7 @@ def term_end(start: datetime, term_years: int) -> datetime:
 
 
 def ri_effective_hourly_usd(
-    upfront_usd: float, recurring_hourly_usd: float, count: int, term_years: int
+    upfront_usd: float, recurring_usd_per_hour: float, count: int, term_years: int
 ) -> float:
     """Cost of a whole RI item per hour of its term [USD/h].
 
@@ -76,14 +76,14 @@ def ri_effective_hourly_usd(
     ----------
     upfront_usd
         Upfront payment of the whole item [USD].
-    recurring_hourly_usd
+    recurring_usd_per_hour
         Hourly fee per RI [USD/h].
     count
         Number of RIs in the item.
     term_years
         1 or 3.
     """
-    return upfront_usd / TERM_HOURS[term_years] + count * recurring_hourly_usd
+    return upfront_usd / TERM_HOURS[term_years] + count * recurring_usd_per_hour
 
 
 def _float(value: object, expected: str) -> float:

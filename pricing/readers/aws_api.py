@@ -20,7 +20,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
-from pricing.errors import CommitoptInputError
+from pricing.errors import CommitoptEnvironmentError, param
 
 THROTTLING_CODES = frozenset(
     {
@@ -52,8 +52,9 @@ ACCESS_CODES = frozenset(
 )
 
 
-class AwsAccessError(CommitoptInputError):
-    """Missing credentials, missing permission, or an AWS endpoint that cannot be reached."""
+class AwsAccessError(CommitoptEnvironmentError):
+    """Missing credentials, missing permission, or an AWS endpoint that cannot be reached (the
+    environment: the CLI exits with code 3)."""
 
 
 def call_with_backoff(
@@ -112,7 +113,8 @@ def call_with_backoff(
             ) from error
         except NoRegionError as error:
             raise AwsAccessError(
-                f"no AWS region set for {permission}; set AWS_DEFAULT_REGION or pass --region"
+                f"no AWS region set for {permission}; set AWS_DEFAULT_REGION or pass "
+                f"{param('aws_region')}"
             ) from error
         except EndpointConnectionError as error:
             raise AwsAccessError(

@@ -210,7 +210,7 @@ def _on_demand(connection: duckdb.DuckDBPyConnection, notes: list[str]) -> pd.Da
     table = pd.DataFrame(
         {
             **{column: frame[column] for column in KEY_COLUMNS},
-            "on_demand_hourly_usd": frame["rate"].astype("float64"),
+            "on_demand_usd_per_hour": frame["rate"].astype("float64"),
             "source": _source(frame["file"]),
         }
     )
@@ -355,12 +355,12 @@ def _reserved(connection: duckdb.DuckDBPyConnection, notes: list[str]) -> pd.Dat
             "term_years": term,
             "payment_option": payment,
             "upfront_usd": upfront,
-            "recurring_hourly_usd": recurring,
+            "recurring_usd_per_hour": recurring,
             "ri_start": fees["ri_start"],
             "source": _source(fees["file"]),
         }
     )
-    unusable = frame[["region", "platform", "term_years", "upfront_usd", "recurring_hourly_usd"]]
+    unusable = frame[["region", "platform", "term_years", "upfront_usd", "recurring_usd_per_hour"]]
     bad = unusable.isna().any(axis=1)
     if bad.any():
         notes.append(
@@ -370,7 +370,7 @@ def _reserved(connection: duckdb.DuckDBPyConnection, notes: list[str]) -> pd.Dat
         frame = frame.loc[~bad]
     frame = frame.astype({"term_years": "int64"})
     offering_key = [*KEY_COLUMNS, "offering_class", "term_years", "payment_option"]
-    prices = frame.groupby(offering_key)[["upfront_usd", "recurring_hourly_usd"]].nunique()
+    prices = frame.groupby(offering_key)[["upfront_usd", "recurring_usd_per_hour"]].nunique()
     frame = _keep_latest(
         frame,
         offering_key,

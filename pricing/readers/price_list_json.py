@@ -177,7 +177,7 @@ def parse_price_list_items(
     -------
     tuple of pandas.DataFrame
         ``(on_demand, reserved)`` in the catalog's column layout (without
-        ``effective_hourly_usd``, which :meth:`PriceCatalog.from_frames` computes).
+        ``effective_usd_per_hour``, which :meth:`PriceCatalog.from_frames` computes).
 
     Raises
     ------

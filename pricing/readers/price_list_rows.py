@@ -121,10 +121,10 @@ class PriceRowFrames:
     Attributes
     ----------
     on_demand
-        ``region, instance_type, platform, tenancy, on_demand_hourly_usd`` [USD/h].
+        ``region, instance_type, platform, tenancy, on_demand_usd_per_hour`` [USD/h].
     reserved
         ``region, instance_type, platform, tenancy, offering_class, term_years, payment_option,
-        upfront_usd`` [USD], ``recurring_hourly_usd`` [USD/h].
+        upfront_usd`` [USD], ``recurring_usd_per_hour`` [USD/h].
     notes
         What was skipped and why, for the catalog metadata.
     """
@@ -383,7 +383,7 @@ _PIVOT_SQL: Final = """
     SELECT *,
            CASE payment WHEN 1 THEN coalesce(fee_lo, 0) ELSE fee_lo END AS upfront_usd,
            CASE payment WHEN 3 THEN coalesce(hourly_lo, 0) ELSE hourly_lo END
-               AS recurring_hourly_usd
+               AS recurring_usd_per_hour
     FROM (
         SELECT sku, term_code, usage_type, operation, region_code,
                min(term_years) AS term_years, max(term_years) AS term_years_hi,
@@ -400,11 +400,12 @@ _PIVOT_SQL: Final = """
     CREATE OR REPLACE TABLE ri_offers AS
     SELECT m.region, m.instance_type, m.platform, m.tenancy, t.offering, t.term_years, t.payment,
            min(t.upfront_usd) AS upfront_lo, max(t.upfront_usd) AS upfront_hi,
-           min(t.recurring_hourly_usd) AS recurring_lo, max(t.recurring_hourly_usd) AS recurring_hi
+           min(t.recurring_usd_per_hour) AS recurring_lo,
+           max(t.recurring_usd_per_hour) AS recurring_hi
     FROM ri_terms t JOIN mapping m USING (usage_type, operation, region_code)
     WHERE m.reason = '' AND t.term_years IS NOT NULL AND t.payment IS NOT NULL
       AND t.offering IS NOT NULL AND t.upfront_usd IS NOT NULL
-      AND t.recurring_hourly_usd IS NOT NULL
+      AND t.recurring_usd_per_hour IS NOT NULL
     GROUP BY ALL;
 """
 
@@ -493,11 +494,11 @@ def _raise_reserved_conflicts(
         return
     rows = connection.execute(
         """
-        SELECT t.sku, t.term_code, t.upfront_usd, t.recurring_hourly_usd
+        SELECT t.sku, t.term_code, t.upfront_usd, t.recurring_usd_per_hour
         FROM ri_terms t JOIN mapping m USING (usage_type, operation, region_code)
         WHERE m.reason = '' AND m.region = ? AND m.instance_type = ? AND m.platform = ?
           AND m.tenancy = ? AND t.offering = ? AND t.term_years = ? AND t.payment = ?
-        ORDER BY t.upfront_usd, t.recurring_hourly_usd
+        ORDER BY t.upfront_usd, t.recurring_usd_per_hour
         """,
         list(conflict[:7]),
     ).fetchall()
@@ -521,7 +522,7 @@ def _reserved_notes(connection: duckdb.DuckDBPyConnection) -> list[str]:
         SELECT count(*) FILTER (WHERE term_years IS NULL OR payment IS NULL OR offering IS NULL),
                count(*) FILTER (WHERE term_years IS NOT NULL AND payment IS NOT NULL
                                    AND offering IS NOT NULL
-                                   AND (upfront_usd IS NULL OR recurring_hourly_usd IS NULL))
+                                   AND (upfront_usd IS NULL OR recurring_usd_per_hour IS NULL))
         FROM ri_terms t JOIN mapping m USING (usage_type, operation, region_code)
         WHERE m.reason = ''
         """,
@@ -612,7 +613,7 @@ def frames_from_price_rows(
     key_order = "region, instance_type, platform, tenancy"
     on_demand = _to_pandas(
         connection.sql(
-            f"SELECT {key_order}, price_lo AS on_demand_hourly_usd FROM od_offers "
+            f"SELECT {key_order}, price_lo AS on_demand_usd_per_hour FROM od_offers "
             f"ORDER BY {key_order}"
         ).to_arrow_table()
     )
@@ -620,7 +621,7 @@ def frames_from_price_rows(
         connection.sql(
             f"""
             SELECT {key_order}, {_OFFERING_NAMES_SQL},
-                   upfront_lo AS upfront_usd, recurring_lo AS recurring_hourly_usd
+                   upfront_lo AS upfront_usd, recurring_lo AS recurring_usd_per_hour
             FROM ri_offers ORDER BY {key_order}, offering_class, term_years, payment_option
             """
         ).to_arrow_table()

@@ -28,8 +28,6 @@ def run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunCli:
     """Run ``commitopt ARGS`` in a fresh folder with its own local catalog path."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COMMITOPT_CATALOG", str(tmp_path / "local-catalog.parquet"))
-    # Each run is a fresh process for a user: the once-per-process catalog notice shows again.
-    monkeypatch.setattr("commitopt.catalogs._notice_shown", False)
 
     def run(*args: str) -> CliResult:
         runner = CliRunner()

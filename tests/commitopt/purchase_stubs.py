@@ -20,18 +20,18 @@ PORTFOLIO: dict[str, Any] = {
          "instance_type": "c5.large", "platform": "Linux/UNIX", "tenancy": "Shared",
          "scope": "Region", "offering_class": "standard", "term_years": 1,
          "payment_option": "No Upfront", "count": 2, "upfront_usd": 0.0,
-         "recurring_hourly_usd": 0.054},
+         "recurring_usd_per_hour": 0.054},
         {"kind": "reserved_instance", "id": "rec-2", "region": "eu-west-1",
          "instance_type": "m5.xlarge", "platform": "Windows", "tenancy": "Shared",
          "scope": "Region", "offering_class": "convertible", "term_years": 3,
          "payment_option": "Partial Upfront", "count": 3, "upfront_usd": 1500.0,
-         "recurring_hourly_usd": 0.1},
+         "recurring_usd_per_hour": 0.1},
         {"kind": "compute_savings_plan", "id": "rec-3", "term_years": 1,
-         "payment_option": "Partial Upfront", "hourly_commitment_usd": 1.5,
-         "upfront_usd": 6570.0, "recurring_hourly_usd": 0.75},
+         "payment_option": "Partial Upfront", "commitment_usd_per_hour": 1.5,
+         "upfront_usd": 6570.0, "recurring_usd_per_hour": 0.75},
         {"kind": "ec2_instance_savings_plan", "id": "rec-4", "region": "us-east-1",
          "instance_family": "m5", "term_years": 1, "payment_option": "No Upfront",
-         "hourly_commitment_usd": 0.25, "upfront_usd": 0.0},
+         "commitment_usd_per_hour": 0.25, "upfront_usd": 0.0},
     ],
     "summary": {"savings_usd": 1234.5, "savings_pct": 21.0, "upfront_cash_usd": 8070.0},
 }  # fmt: skip
@@ -110,7 +110,7 @@ def expect_lookup(
                 {**base, "ReservedInstancesOfferingId": offering_id(line), "Marketplace": False,
                  "FixedPrice": price_factor * c.upfront_usd / count,
                  "RecurringCharges": [
-                     {"Amount": price_factor * float(c.recurring_hourly_usd or 0.0),
+                     {"Amount": price_factor * float(c.recurring_usd_per_hour or 0.0),
                       "Frequency": "Hourly"}]},
             ]
         }  # fmt: skip

@@ -90,7 +90,7 @@ def test_reformatting_the_stored_json_keeps_the_approval(
 def test_a_tiny_number_change_voids_the_approval(workspace: Workspace, plan: PlanRecord) -> None:
     approve(workspace, plan.plan_id, "ann", now=T0)
     text = plan.plan_json.replace(
-        '"hourly_commitment_usd":1.5', '"hourly_commitment_usd":1.5000001'
+        '"commitment_usd_per_hour":1.5', '"commitment_usd_per_hour":1.5000001'
     )
     assert text != plan.plan_json
     workspace.execute("UPDATE plans SET plan_json = ? WHERE plan_id = ?", [text, plan.plan_id])

@@ -78,12 +78,12 @@ def test_hindsight_is_never_beaten(catalog, kind: str) -> None:  # type: ignore[
     result = backtest(fleet(kind), catalog, policies, hindsight=HindsightOptimum(), **WINDOW)
     assert result.status is BacktestStatus.OK, result.notes
     assert result.hindsight is not None
-    ceiling = result.hindsight.savings_usd
+    ceiling = result.hindsight.savings_vs_on_demand_usd
     assert ceiling > 0
     for name, outcome in result.outcomes.items():
-        assert outcome.savings_usd <= ceiling + 1e-6, name
-        assert outcome.captured == pytest.approx(outcome.savings_usd / ceiling)
-    assert result.outcomes["none"].savings_usd == pytest.approx(0.0)
+        assert outcome.savings_vs_on_demand_usd <= ceiling + 1e-6, name
+        assert outcome.captured == pytest.approx(outcome.savings_vs_on_demand_usd / ceiling)
+    assert result.outcomes["none"].savings_vs_on_demand_usd == pytest.approx(0.0)
     assert result.outcomes["ours-ladder"].captured > 0.5
     # the hindsight buys only when a monthly policy could
     assert {p.start for p in result.hindsight.purchases} <= {
@@ -110,10 +110,10 @@ def test_the_ladder_buys_nothing_on_top_of_enough_owned(catalog, plan_months: in
     ladder = OursLadder(plan_months=plan_months)
     result = backtest(usage, catalog, {"ladder": ladder}, owned=owned, **ONE_REVIEW)
     assert result.outcomes["ladder"].purchases == ()
-    assert result.outcomes["ladder"].simulation.totals.coverage == pytest.approx(1.0)
+    assert result.outcomes["ladder"].simulation.totals.coverage_pct == pytest.approx(100.0)
     # without them it buys the fleet at the first review
     alone = backtest(usage, catalog, {"ladder": ladder}, **ONE_REVIEW)
-    assert alone.outcomes["ladder"].simulation.totals.coverage == pytest.approx(1.0, abs=1e-3)
+    assert alone.outcomes["ladder"].simulation.totals.coverage_pct == pytest.approx(100.0, abs=0.1)
     assert alone.outcomes["ladder"].purchases[0].start == pd.Timestamp("2024-02-01", tz="UTC")
 
 
@@ -121,8 +121,8 @@ def test_a_fraction_of_a_purchase(catalog) -> None:  # type: ignore[no-untyped-d
     at = pd.Timestamp("2024-02-01", tz="UTC")
     plan = savings_plan_purchase(COMPUTE_SAVINGS_PLAN, 1.235, at)
     half = _scaled(plan, 0.5)
-    assert half is not None and half.hourly_commitment_usd == pytest.approx(0.617)
-    assert half.effective_hourly_usd == pytest.approx(0.617)
+    assert half is not None and half.commitment_usd_per_hour == pytest.approx(0.617)
+    assert half.effective_usd_per_hour == pytest.approx(0.617)
     keys = pd.DataFrame(
         {"region": ["us-east-1"], "instance_type": ["m4.large"], "platform": ["Linux/UNIX"],
          "tenancy": ["Shared"]}
@@ -131,7 +131,7 @@ def test_a_fraction_of_a_purchase(catalog) -> None:  # type: ignore[no-untyped-d
     scaled = _scaled(ri, 0.5)
     assert isinstance(scaled, OwnedCommitment)
     assert (scaled.count, scaled.normalized_units) == (2, 8.0)
-    assert scaled.effective_hourly_usd == pytest.approx(2 * 0.062)
+    assert scaled.effective_usd_per_hour == pytest.approx(2 * 0.062)
     assert _scaled(ri, 0.1) is None  # half an RI is none
 
 
@@ -148,7 +148,7 @@ def test_standard_policies_and_their_checks(catalog) -> None:  # type: ignore[no
         run_backtest(fleet("growth"), catalog, ["none"],
                      policy=replace(PURCHASE_POLICY, ladder_tranches=3), **ONE_REVIEW)  # fmt: skip
     none_only = run_backtest(fleet("growth"), catalog, ["none"], **ONE_REVIEW)
-    assert none_only.hindsight is not None and none_only.hindsight.savings_usd > 0
+    assert none_only.hindsight is not None and none_only.hindsight.savings_vs_on_demand_usd > 0
     assert list(none_only.table()["policy"]) == ["none", "hindsight"]
     assert np.isclose(none_only.table()["captured_pct"].iloc[-1], 100.0)
 
@@ -169,7 +169,7 @@ def test_the_planned_ladder_needs_plans_and_a_forecast(catalog) -> None:  # type
     assert list(result.table()["policy"])[-3:] == ["ours-ladder", PLANNED_LADDER, "hindsight"]
     # planned growth on top of a growing fleet: the planned ladder commits at least as much
     bought = {
-        name: sum(p.effective_hourly_usd or 0.0 for p in result.outcomes[name].purchases)
+        name: sum(p.effective_usd_per_hour or 0.0 for p in result.outcomes[name].purchases)
         for name in ("ours-ladder", PLANNED_LADDER)
     }
     assert bought[PLANNED_LADDER] >= bought["ours-ladder"] > 0

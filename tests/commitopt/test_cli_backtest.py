@@ -43,15 +43,22 @@ def test_json_rows_with_the_hindsight(run_cli: RunCli, usage_file: Path) -> None
     rows = {row["policy"]: row for row in payload["results"]}
     assert list(rows) == ["none", "knee", "ours-oneshot", "hindsight"]
     on_demand = 10 * M4_LARGE_OD * 24 * 29
-    assert rows["none"]["cost_usd"] == pytest.approx(on_demand)
+    assert rows["none"]["actual_cost_usd"] == pytest.approx(on_demand)
     assert rows["none"]["captured_pct"] == pytest.approx(0.0)
     # a flat fleet: the one-shot recommendation is the hindsight optimum (10 RIs / EC2 SP, 38 %)
-    assert rows["hindsight"]["savings_usd"] == pytest.approx(on_demand * 0.38, rel=1e-3)
+    assert rows["hindsight"]["savings_vs_on_demand_usd"] == pytest.approx(
+        on_demand * 0.38, rel=1e-3
+    )
     assert rows["ours-oneshot"]["captured_pct"] == pytest.approx(100.0, abs=0.1)
     assert 0 < rows["knee"]["captured_pct"] < 100
     assert payload["review_dates"] == ["2024-02-01T00:00:00+00:00"]
     assert payload["status"] == "ok"
-    assert set(payload["purchases"]) == {"none", "knee", "ours-oneshot", "hindsight"}
+    assert {entry["policy"] for entry in payload["purchases"]} == {
+        "none",
+        "knee",
+        "ours-oneshot",
+        "hindsight",
+    }
 
 
 def test_csv_and_table_default_window(run_cli: RunCli, usage_file: Path) -> None:
@@ -64,7 +71,7 @@ def test_csv_and_table_default_window(run_cli: RunCli, usage_file: Path) -> None
     assert list(table["policy"]) == ["none", "hindsight"]
     # default window: the first month start with 30 days before it, to the end of the data
     hours = 24 * (29 + 10)  # 2024-02-01 to 2024-03-11
-    assert table["on_demand_usd"].iloc[0] == pytest.approx(10 * M4_LARGE_OD * hours)
+    assert table["on_demand_cost_usd"].iloc[0] == pytest.approx(10 * M4_LARGE_OD * hours)
     shown = run_cli("backtest", "--usage", str(usage_file), "--policy", "none", "--lookback", "30d")
     assert shown.exit_code == 0, shown.stderr
     assert "hindsight" in shown.stdout and "Backtest 2024-02-01 to 2024-03-11" in shown.stdout
@@ -149,11 +156,15 @@ def test_plans_add_the_planned_ladder_which_sees_the_migration_coming(
     families = {
         name: {p.get("instance_family") or p.get("instance_type", "").split(".")[0]
                for p in purchases}
-        for name, purchases in payload["purchases"].items()
+        for name, purchases in ((e["policy"], e["purchases"]) for e in payload["purchases"])
     }  # fmt: skip
-    assert families["ours-ladder"] == {"m4"} and rows["ours-ladder"]["savings_usd"] < 0
+    assert families["ours-ladder"] == {"m4"} and rows["ours-ladder"]["savings_vs_on_demand_usd"] < 0
     assert families["ours-ladder+plans"] == {"c5"}
-    assert 0 < rows["ours-ladder+plans"]["savings_usd"] <= rows["hindsight"]["savings_usd"]
+    assert (
+        0
+        < rows["ours-ladder+plans"]["savings_vs_on_demand_usd"]
+        <= rows["hindsight"]["savings_vs_on_demand_usd"]
+    )
 
 
 def test_plans_naming_usage_that_never_occurs_are_one_line(run_cli: RunCli, tmp_path: Path) -> None:

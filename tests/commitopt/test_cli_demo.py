@@ -13,20 +13,21 @@ def test_demo_writes_the_report_and_consistent_figures(run_cli: RunCli, tmp_path
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     report = tmp_path / "demo.html"
-    assert summary["report"] == "demo.html" and report.is_file()
+    assert summary["report_path"] == "demo.html" and report.is_file()
     html = report.read_text(encoding="utf-8")
     assert "<svg" in html and "http://" not in html.replace("http://www.w3.org", "")
-    assert summary["purchases"] > 0
-    saved = summary["on-demand cost over the lookback (USD)"] - summary["cost with the plan (USD)"]
-    assert abs(saved - summary["savings (USD)"]) < 0.02
-    low, mid, high = (
-        float(x.replace(",", ""))
-        for x in summary["savings over the next 12 months, P5 / P50 / P95 (USD)"].split(" / ")
-    )
+    assert summary["purchase_count"] > 0
+    saved = summary["on_demand_cost_usd"] - summary["planned_cost_usd"]
+    assert abs(saved - summary["savings_vs_on_demand_usd"]) < 0.02
+    low, mid, high = (summary[f"{q}_savings_vs_current_usd"] for q in ("p5", "p50", "p95"))
     assert 0 < low <= mid <= high
+    assert summary["horizon_hours"] == 8760
     # the demo's figures are the recommendation's own
     recommended = run_cli("recommend", "--demo", "--format", "json")
-    assert json.loads(recommended.stdout)["summary"]["savings_usd"] == summary["savings (USD)"]
+    assert (
+        json.loads(recommended.stdout)["summary"]["savings_vs_on_demand_usd"]
+        == summary["savings_vs_on_demand_usd"]
+    )
 
 
 def test_demo_bad_out_exits_2(run_cli: RunCli) -> None:

@@ -46,7 +46,7 @@ def test_fetch_then_show(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_p
         "--no-savings-plans", "--format", "json",
     )  # fmt: skip
     assert fetched.exit_code == 0, fetched.stderr
-    assert json.loads(fetched.stdout)["on_demand_rates"] >= 1
+    assert json.loads(fetched.stdout)["on_demand_rate_count"] >= 1
     assert (tmp_path / "local-catalog.parquet").is_file()
     shown = run_cli(
         "pricing", "show", "-r", "us-east-1", "-t", "m5.large", "--no-embedded", "--format", "json"
@@ -55,9 +55,9 @@ def test_fetch_then_show(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_p
     rows = json.loads(shown.stdout)
     assert "embedded" not in shown.stderr
     by_offering = {(r["instrument"], r["term_years"], r["payment_option"]): r for r in rows}
-    assert by_offering[("On-Demand", None, "")]["effective_hourly_usd"] == 0.096
+    assert by_offering[("On-Demand", None, "")]["effective_usd_per_hour"] == 0.096
     partial = by_offering[("Standard RI", 1, "Partial Upfront")]
-    assert (partial["upfront_usd"], partial["recurring_hourly_usd"]) == (252.0, 0.029)
+    assert (partial["upfront_usd"], partial["recurring_usd_per_hour"]) == (252.0, 0.029)
     assert len([r for r in rows if r["instrument"].endswith("RI")]) == 12
 
 

@@ -42,11 +42,13 @@ def test_flat_usage_forecasts_its_own_level_and_on_demand_spend(
         "2024-02-05T00:00:00+00:00", "2024-02-12T00:00:00+00:00", "2024-02-19T00:00:00+00:00"
     ]  # fmt: skip
     for row in rows:
-        assert row["hours"] == 168
+        assert row["period_hours"] == 168
         for quantile in ("p5", "p50", "p95"):
-            assert row[f"instance_hours_{quantile}"] == pytest.approx(20 * 168)
-            assert row[f"normalized_units_{quantile}"] == pytest.approx(4 * 20 * 168)
-            assert row[f"on_demand_usd_{quantile}"] == pytest.approx(0.1 * 20 * 168)  # 2017 rate
+            assert row[f"{quantile}_instance_hours"] == pytest.approx(20 * 168)
+            assert row[f"{quantile}_normalized_unit_hours"] == pytest.approx(4 * 20 * 168)
+            assert row[f"{quantile}_on_demand_cost_usd"] == pytest.approx(
+                0.1 * 20 * 168
+            )  # 2017 rate
 
 
 def test_growing_usage_table_and_csv(run_cli: RunCli, tmp_path: Path) -> None:
@@ -54,20 +56,20 @@ def test_growing_usage_table_and_csv(run_cli: RunCli, tmp_path: Path) -> None:
     path = write_usage(tmp_path / "growth.csv", frame)
     table = run_cli("forecast", "--usage", path, "--horizon", "6mo", "--paths", "50")
     assert table.exit_code == 0, table.stderr
-    assert "Forecast per month" in table.stdout and "NU P50" in table.stdout
-    assert "on-demand-equivalent" in table.stdout
+    assert "Forecast per month" in table.stdout and "instance" in table.stdout
+    assert "before any commitment" in table.stdout
     csv = run_cli(
         "forecast", "--usage", path, "--horizon", "6mo", "--paths", "50", "--format", "csv",
         "--level", "family", "--no-embedded",
     )  # fmt: skip
     assert csv.exit_code == 0, csv.stderr
     months = pd.read_csv(io.StringIO(csv.stdout))
-    assert "on_demand_usd_p50" not in months.columns  # no catalog at all
-    assert months["hours"].sum() == 6 * 730
-    assert (months["instance_hours_p5"] <= months["instance_hours_p50"]).all()
-    assert (months["instance_hours_p50"] <= months["instance_hours_p95"]).all()
+    assert "p50_on_demand_cost_usd" not in months.columns  # no catalog at all
+    assert months["period_hours"].sum() == 6 * 730
+    assert (months["p5_instance_hours"] <= months["p50_instance_hours"]).all()
+    assert (months["p50_instance_hours"] <= months["p95_instance_hours"]).all()
     full = months.iloc[1:-1]  # whole months, growing
-    per_hour = full["instance_hours_p50"] / full["hours"]
+    per_hour = full["p50_instance_hours"] / full["period_hours"]
     assert per_hour.is_monotonic_increasing
     assert per_hour.iloc[0] > 20 + 0.2 * 16 * 7  # above the level at the end of the history
 
@@ -129,6 +131,6 @@ def test_trend_error_widens_the_range(run_cli: RunCli, tmp_path: Path) -> None:
     without = pd.read_csv(io.StringIO(run_cli(*args, "--no-trend-error").stdout))
 
     def width(frame: pd.DataFrame) -> pd.Series:
-        return frame["instance_hours_p95"] - frame["instance_hours_p5"]
+        return frame["p95_instance_hours"] - frame["p5_instance_hours"]
 
     assert (width(with_error).iloc[-5:] > 1.5 * width(without).iloc[-5:]).all()

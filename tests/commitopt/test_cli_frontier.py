@@ -38,7 +38,7 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
             {"kind": "reserved_instance", "region": "us-east-1", "instance_type": "m4.2xlarge",
              "platform": "Linux/UNIX", "tenancy": "Shared", "offering_class": "standard",
              "term_years": 1, "payment_option": "No Upfront", "count": 1, "upfront_usd": 0.0,
-             "recurring_hourly_usd": 0.3}
+             "recurring_usd_per_hour": 0.3}
         ]
     }  # fmt: skip
     plan_path = tmp_path / "plan.json"
@@ -53,20 +53,24 @@ def test_hand_worked_ri_frontier(run_cli: RunCli, files: tuple[Path, Path]) -> N
                      "--steps", "4", "--max-level", "1.5", "--format", "json")  # fmt: skip
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert payload["paths"] == 1 and payload["proposed_purchases"] == 1
+    assert payload["path_count"] == 1 and payload["proposed_purchase_count"] == 1
     levels = payload["levels"]
     assert [row["level"] for row in levels] == pytest.approx([0.0, 0.5, 1.0, 1.5])
     for row in levels:
         level = row["level"]
         hourly = ON_DEMAND * min(4 * level, 5) - 0.3 * level
-        assert row["expected_savings_usd"] == pytest.approx(HOURS * hourly)
-        assert row["p5_savings_usd"] == pytest.approx(row["expected_savings_usd"])
+        assert row["mean_savings_vs_on_demand_usd"] == pytest.approx(HOURS * hourly)
+        assert row["p5_savings_vs_on_demand_usd"] == pytest.approx(
+            row["mean_savings_vs_on_demand_usd"]
+        )
         assert row["commitment_cost_usd"] == pytest.approx(HOURS * 0.3 * level)
-    assert levels[0]["marginal_return"] is None
-    assert [row["marginal_return"] for row in levels[1:]] == pytest.approx([1 / 3, 1 / 3, -1 / 3])
+    assert levels[0]["marginal_savings_usd_per_usd"] is None
+    assert [row["marginal_savings_usd_per_usd"] for row in levels[1:]] == pytest.approx(
+        [1 / 3, 1 / 3, -1 / 3]
+    )
     assert payload["knee_level"] == 1.0
-    assert [row["knee"] for row in levels] == [False, False, True, False]
-    assert [row["recommendation"] for row in levels] == [False, False, True, False]
+    assert [row["is_knee"] for row in levels] == [False, False, True, False]
+    assert [row["is_portfolio"] for row in levels] == [False, False, True, False]
 
 
 def test_csv_and_table(run_cli: RunCli, files: tuple[Path, Path]) -> None:
@@ -75,11 +79,11 @@ def test_csv_and_table(run_cli: RunCli, files: tuple[Path, Path]) -> None:
                   "--format", "csv")  # fmt: skip
     assert csv.exit_code == 0, csv.stderr
     lines = csv.stdout.strip().splitlines()
-    assert lines[0].startswith("level,commitment_cost_usd,expected_savings_usd")
+    assert lines[0].startswith("level,commitment_cost_usd,mean_savings_vs_on_demand_usd")
     assert len(lines) == 5  # 0, 0.75 and 1.5, and the portfolio itself (level 1)
     table = run_cli("frontier", "--usage", str(usage), "--portfolio", str(plan), "--steps", "3")
     assert table.exit_code == 0, table.stderr
-    assert "knee, portfolio" in table.stdout and "Savings by commitment level" in table.stdout
+    assert "knee, proposed" in table.stdout and "Savings by commitment level" in table.stdout
 
 
 def test_sampled_paths(run_cli: RunCli, tmp_path: Path, files: tuple[Path, Path]) -> None:
@@ -91,10 +95,16 @@ def test_sampled_paths(run_cli: RunCli, tmp_path: Path, files: tuple[Path, Path]
                      "json")  # fmt: skip
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert payload["paths"] == 30
+    assert payload["path_count"] == 30
     for row in payload["levels"][1:]:
-        assert row["p5_savings_usd"] <= row["p50_savings_usd"] <= row["p95_savings_usd"]
-        assert row["p5_savings_usd"] < row["p95_savings_usd"]  # the paths differ
+        assert (
+            row["p5_savings_vs_on_demand_usd"]
+            <= row["p50_savings_vs_on_demand_usd"]
+            <= row["p95_savings_vs_on_demand_usd"]
+        )
+        assert (
+            row["p5_savings_vs_on_demand_usd"] < row["p95_savings_vs_on_demand_usd"]
+        )  # the paths differ
         assert row["commitment_cost_usd"] == pytest.approx(336 * 0.3 * row["level"])
 
 
@@ -104,9 +114,9 @@ def test_recommends_when_no_portfolio_is_given(run_cli: RunCli, tmp_path: Path) 
                      "--format", "json")  # fmt: skip
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert payload["proposed_purchases"] >= 1
+    assert payload["proposed_purchase_count"] >= 1
     by_level = {row["level"]: row for row in payload["levels"]}
-    assert by_level[1.0]["expected_savings_usd"] > 0 and by_level[1.0]["recommendation"]
+    assert by_level[1.0]["mean_savings_vs_on_demand_usd"] > 0 and by_level[1.0]["is_portfolio"]
 
 
 @pytest.mark.parametrize(

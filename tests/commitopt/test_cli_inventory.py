@@ -19,9 +19,9 @@ PORTFOLIO = {
          "region": "us-east-1", "instance_type": "c5.large", "platform": "Linux/UNIX",
          "tenancy": "Shared", "scope": "Region", "offering_class": "standard", "term_years": 1,
          "payment_option": "Partial Upfront", "count": 2, "upfront_usd": 446.0,
-         "recurring_hourly_usd": 0.026},
+         "recurring_usd_per_hour": 0.026},
         {"kind": "compute_savings_plan", "id": "sp-1", "start": "2018-01-01T00:00:00Z",
-         "term_years": 3, "payment_option": "No Upfront", "hourly_commitment_usd": 1.5},
+         "term_years": 3, "payment_option": "No Upfront", "commitment_usd_per_hour": 1.5},
     ]
 }  # fmt: skip
 
@@ -43,9 +43,9 @@ def test_show_portfolio_json(run_cli: RunCli, portfolio: Path) -> None:
     ri = rows["ri-c5"]
     assert ri["covers"] == "c5.large Linux/UNIX"
     assert ri["end"] == "2019-04-03"  # one term after the start
-    assert ri["effective_hourly_usd"] == pytest.approx(446 / 8760 + 2 * 0.026)
-    assert ri["days_left"] == pytest.approx(153.1, abs=0.1)
-    assert rows["sp-1"]["hourly_commitment_usd"] == 1.5
+    assert ri["effective_usd_per_hour"] == pytest.approx(446 / 8760 + 2 * 0.026)
+    assert ri["remaining_days"] == pytest.approx(153.1, abs=0.1)
+    assert rows["sp-1"]["commitment_usd_per_hour"] == 1.5
     assert rows["sp-1"]["status"] == "active"
 
 
@@ -116,7 +116,7 @@ def test_from_aws_reads_each_region_and_reports_denied(
 ) -> None:
     monkeypatch.setattr(boto3, "Session", _StubbedSession)
     result = run_cli("inventory", "show", "--from-aws", "-r", "us-east-1,eu-west-2")
-    assert result.exit_code == 2
+    assert result.exit_code == 3  # denied: the environment
     assert "savingsplans:DescribeSavingsPlans" in result.stderr
 
 
@@ -139,4 +139,4 @@ def test_from_aws_ris(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
     assert sorted(r["region"] for r in rows) == ["eu-west-2", "us-east-1"]
-    assert all(r["count"] == 3 and r["effective_hourly_usd"] == pytest.approx(0.18) for r in rows)
+    assert all(r["count"] == 3 and r["effective_usd_per_hour"] == pytest.approx(0.18) for r in rows)

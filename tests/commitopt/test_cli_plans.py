@@ -27,7 +27,7 @@ def _add(run_cli: RunCli, plan_file: Path) -> str:
     result = run_cli("plans", "add", str(plan_file), "--format", "json")
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert payload["status"] == "proposed" and payload["lines"] == 4
+    assert payload["status"] == "proposed" and payload["line_count"] == 4
     return str(payload["plan_id"])
 
 
@@ -46,7 +46,9 @@ def test_add_list_show_approve(run_cli: RunCli, plan_file: Path) -> None:
     assert json.loads(run_cli("plans", "--format", "json").stdout) == []
     plan_id = _add(run_cli, plan_file)
     listed = json.loads(run_cli("plans", "--format", "json").stdout)
-    assert [(p["plan_id"], p["status"], p["lines"]) for p in listed] == [(plan_id, "proposed", 4)]
+    assert [(p["plan_id"], p["status"], p["line_count"]) for p in listed] == [
+        (plan_id, "proposed", 4)
+    ]
     assert listed[0]["upfront_usd"] == 8070.0 and listed[0]["history"] == ""
     approved = run_cli(
         "approve", plan_id, "--approver", "Ann Finance", "--comment", "Q4", "--format", "json"
@@ -58,7 +60,7 @@ def test_add_list_show_approve(run_cli: RunCli, plan_file: Path) -> None:
     assert listed[0]["status"] == "approved"
     assert listed[0]["history"].startswith("approved by Ann Finance ")
     shown = json.loads(run_cli("plans", "show", plan_id, "--format", "json").stdout)
-    assert shown["status"] == "approved" and shown["intact"] is True
+    assert shown["status"] == "approved" and shown["is_intact"] is True
     assert shown["sha256"] == decision["sha256"]
     assert [p["line"] for p in shown["purchases"]] == [1, 2, 3, 4]
     assert [h["event"] for h in shown["history"]] == ["approve"]
@@ -138,7 +140,7 @@ def test_a_busy_workspace_is_reported(run_cli: RunCli, plan_file: Path, tmp_path
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
         result = run_cli("approve", plan_id, "--approver", "ann")
-        assert result.exit_code == 2 and "workspace is busy" in result.stderr
+        assert result.exit_code == 3 and "workspace is busy" in result.stderr  # the environment
     finally:
         holder.kill()
         holder.wait()

@@ -29,12 +29,12 @@ def test_show_json_is_payload_only_with_break_even(run_cli: RunCli) -> None:
     rows = json.loads(result.stdout)
     assert "embedded price catalog" in result.stderr and "2017-11-12" in result.stderr
     on_demand = [r for r in rows if r["instrument"] == "On-Demand"]
-    assert [r["effective_hourly_usd"] for r in on_demand] == [0.085]
+    assert [r["effective_usd_per_hour"] for r in on_demand] == [0.085]
     partial = next(r for r in rows if r["payment_option"] == "Partial Upfront")
     # 2017 snapshot: effective 0.052; split 50/50 -> 227.76 USD upfront + 0.026 USD/h.
-    assert partial["effective_hourly_usd"] == pytest.approx(0.052)
+    assert partial["effective_usd_per_hour"] == pytest.approx(0.052)
     assert partial["upfront_usd"] == pytest.approx(0.026 * 8760)
-    assert partial["discount_pct"] == pytest.approx(100 * (1 - 0.052 / 0.085))
+    assert partial["discount_vs_on_demand_pct"] == pytest.approx(100 * (1 - 0.052 / 0.085))
     assert partial["break_even_months"] == pytest.approx(0.026 * 8760 / ((0.085 - 0.026) * 730))
     assert len(rows) == 1 + 3  # on-demand + three 1-year standard offerings
 
@@ -76,8 +76,9 @@ def test_info_reports_embedded_caveats(run_cli: RunCli) -> None:
     assert result.exit_code == 0, result.stderr
     info = json.loads(result.stdout)
     assert info["oldest_as_of"] == "2017-11-12"
-    assert "embedded snapshot: ec2instances.info snapshot 2017-11-12" in info["layers"][0]
-    assert info["instance_types"] == 88 and info["regions"] == 15
+    assert info["layers"][0]["layer"] == "embedded snapshot"
+    assert info["layers"][0]["source"].startswith("ec2instances.info snapshot 2017-11-12")
+    assert info["instance_type_count"] == 88 and info["region_count"] == 15
     assert any("m5" in note for note in info["notes"])
     assert "Savings Plans" in info["derived_rates"]
     assert "50" in info["partial_upfront_split"]
@@ -95,18 +96,18 @@ def test_import_catalog_then_show_prefers_it(run_cli: RunCli, tmp_path: Path) ->
         CatalogMetadata("my negotiated rates", date(2026, 1, 1)),
         on_demand=pd.DataFrame(
             [{"region": "us-east-1", "instance_type": "c5.large", "platform": "Linux/UNIX",
-              "tenancy": "Shared", "on_demand_hourly_usd": 0.08}]
+              "tenancy": "Shared", "on_demand_usd_per_hour": 0.08}]
         ),
     ).to_parquet(mine)  # fmt: skip
-    imported = run_cli("pricing", "import", str(mine), "--output", "json")
+    imported = run_cli("pricing", "import", str(mine), "--format", "json")
     assert imported.exit_code == 0, imported.stderr
-    assert json.loads(imported.stdout)[0]["on_demand_rates"] == 1
+    assert json.loads(imported.stdout)[0]["on_demand_rate_count"] == 1
     shown = run_cli(
         "pricing", "show", "-t", "c5.large", "-r", "us-east-1", "--instrument", "on-demand",
         "--format", "json",
     )  # fmt: skip
     rows = json.loads(shown.stdout)
-    assert [(r["effective_hourly_usd"], r["source"]) for r in rows] == [
+    assert [(r["effective_usd_per_hour"], r["source"]) for r in rows] == [
         (0.08, "my negotiated rates")
     ]
 
@@ -123,8 +124,8 @@ def test_import_of_bad_file_writes_nothing(run_cli: RunCli, tmp_path: Path) -> N
 
 def test_import_real_price_list_reports_what_it_skipped(run_cli: RunCli) -> None:
     sample = Path(__file__).parents[1] / "data/pricing/ec2priceit_3-global-pricing-file-sample.csv"
-    result = run_cli("pricing", "import", str(sample), "--output", "json")
+    result = run_cli("pricing", "import", str(sample), "--format", "json")
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)[0]
-    assert summary["reserved_offerings"] == 18 and summary["on_demand_rates"] == 3
+    assert summary["reserved_offering_count"] == 18 and summary["on_demand_rate_count"] == 3
     assert "note: ec2priceit_3-global-pricing-file-sample.csv: skipped" in result.stderr

@@ -102,7 +102,7 @@ def test_recommend_approve_dry_run_execute_rerun(
     assert again.exit_code == 0, again.stderr
     assert "every line was already bought; nothing to do" in again.stdout
     shown = json.loads(run_cli("plans", "show", plan_id, "--format", "json").stdout)
-    assert shown["status"] == "executed" and shown["bought"] == len(lines)
+    assert shown["status"] == "executed" and shown["bought_count"] == len(lines)
     _clean(made, added, listed, approved, dry, bought, again)
 
 
@@ -148,9 +148,9 @@ def test_a_crash_between_two_lines_resumes_without_a_duplicate(
     expect_purchase(clients, lines[1], digest, error_code="ServiceUnavailable")
     _use(monkeypatch, clients)
     failed = run_cli("purchase", approved_plan.plan_id, "--execute")
-    assert failed.exit_code == 2
+    assert failed.exit_code == 3  # AWS unavailable: the environment, not the plan
     assert "line 1 (rec-1)" in failed.stdout and "  bought: " in failed.stdout
-    assert "line 2: AWS refused ec2:PurchaseReservedInstancesOffering (ServiceUnavailable" in (
+    assert "line 2: AWS could not take ec2:PurchaseReservedInstancesOffering now (" in (
         failed.stderr
     )
     assert "1 of 4 lines bought" in failed.stderr and failed.stderr.count("\n") == 1
@@ -169,7 +169,7 @@ def test_a_crash_between_two_lines_resumes_without_a_duplicate(
     _clean(failed, result)
 
 
-def test_access_denied_is_one_line_exit_2(
+def test_access_denied_is_one_line_exit_3(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, approved_plan: PlanRecord
 ) -> None:
     lines, digest = approved_plan.lines, approved_plan.stored_sha256
@@ -179,7 +179,7 @@ def test_access_denied_is_one_line_exit_2(
     expect_purchase(clients, lines[0], digest, error_code="UnauthorizedOperation")
     _use(monkeypatch, clients)
     result = run_cli("purchase", approved_plan.plan_id, "--execute")
-    assert result.exit_code == 2
+    assert result.exit_code == 3  # denied: the environment (credentials, IAM), not the plan
     assert result.stderr.count("\n") == 1
     assert "'ec2:PurchaseReservedInstancesOffering' permission" in result.stderr
     assert "nothing more bought (0 of 4 lines bought)" in result.stderr

@@ -68,12 +68,12 @@ def test_portfolio_json_round_trips_through_simulate(
     plan = _recommend(run_cli, flat_usage, "--out", str(out))
     assert json.loads(out.read_text()) == plan
     summary = plan["summary"]
-    assert summary["optimized_cost_usd"] <= summary["baseline_cost_usd"] + 1e-6
+    assert summary["planned_cost_usd"] <= summary["current_cost_usd"] + 1e-6
     billed = run_cli("simulate", "--usage", str(flat_usage), "--portfolio", str(out),
                      "--format", "json")  # fmt: skip
     assert billed.exit_code == 0, billed.stderr
     totals = json.loads(billed.stdout)
-    assert totals["actual_cost_usd"] == pytest.approx(summary["optimized_cost_usd"], abs=0.01)
+    assert totals["actual_cost_usd"] == pytest.approx(summary["planned_cost_usd"], abs=0.01)
 
 
 def test_table_output_explains(run_cli: RunCli, flat_usage: Path) -> None:
@@ -87,7 +87,7 @@ def test_demo_runs(run_cli: RunCli) -> None:
     assert result.exit_code == 0, result.stderr
     plan = json.loads(result.stdout)
     assert plan["purchases"]
-    assert plan["summary"]["savings_usd"] > 0
+    assert plan["summary"]["savings_vs_on_demand_usd"] > 0
 
 
 @pytest.mark.parametrize(

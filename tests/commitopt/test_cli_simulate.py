@@ -33,7 +33,7 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
             {"kind": "reserved_instance", "region": "us-east-1", "instance_type": "m4.2xlarge",
              "platform": "Linux/UNIX", "tenancy": "Shared", "offering_class": "standard",
              "term_years": 1, "payment_option": "No Upfront", "count": 1, "upfront_usd": 0.0,
-             "recurring_hourly_usd": 0.3}
+             "recurring_usd_per_hour": 0.3}
         ]
     }  # fmt: skip
     plan_path = tmp_path / "plan.json"
@@ -49,11 +49,11 @@ def test_size_flexible_ri_through_the_cli(run_cli: RunCli, files: tuple[Path, Pa
     assert result.exit_code == 0, result.stderr
     totals = json.loads(result.stdout)
     on_demand_rate = 0.1  # m4.large us-east-1 Linux, embedded 2017 snapshot
-    assert totals["on_demand_equivalent_usd"] == pytest.approx(5 * on_demand_rate * HOURS)
+    assert totals["on_demand_cost_usd"] == pytest.approx(5 * on_demand_rate * HOURS)
     # four large covered by the RI each hour, one on-demand
     assert totals["actual_cost_usd"] == pytest.approx((0.3 + on_demand_rate) * HOURS)
-    assert totals["coverage"] == pytest.approx(0.8)
-    assert totals["utilization"] == pytest.approx(1.0)
+    assert totals["coverage_pct"] == pytest.approx(80.0)
+    assert totals["utilization_pct"] == pytest.approx(100.0)
 
 
 def test_breakdown_by_instrument_conserves_cost(run_cli: RunCli, files: tuple[Path, Path]) -> None:
@@ -68,7 +68,7 @@ def test_breakdown_by_instrument_conserves_cost(run_cli: RunCli, files: tuple[Pa
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert sum(r["cost_usd"] for r in rows) == pytest.approx(totals["actual_cost_usd"])
+    assert sum(r["actual_cost_usd"] for r in rows) == pytest.approx(totals["actual_cost_usd"])
 
 
 def test_bad_portfolio_is_exit_2(run_cli: RunCli, files: tuple[Path, Path], tmp_path: Path) -> None:
@@ -90,6 +90,6 @@ def test_a_cur_is_priced_by_its_own_rates(run_cli: RunCli, tmp_path: Path) -> No
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     totals = json.loads(result.stdout)
-    assert totals["usage_hours"] == pytest.approx(14_667.980558)
-    assert totals["actual_cost_usd"] == pytest.approx(totals["on_demand_equivalent_usd"])
-    assert totals["coverage"] == 0.0
+    assert totals["instance_hours"] == pytest.approx(14_667.980558)
+    assert totals["actual_cost_usd"] == pytest.approx(totals["on_demand_cost_usd"])
+    assert totals["coverage_pct"] == 0.0

@@ -37,7 +37,7 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
             {"kind": "reserved_instance", "region": "us-east-1", "instance_type": "m4.2xlarge",
              "platform": "Linux/UNIX", "tenancy": "Shared", "offering_class": "standard",
              "term_years": 1, "payment_option": "No Upfront", "count": 1, "upfront_usd": 0.0,
-             "recurring_hourly_usd": RI_RATE}
+             "recurring_usd_per_hour": RI_RATE}
         ]
     }  # fmt: skip
     plan_path = tmp_path / "plan.json"
@@ -80,20 +80,20 @@ def test_growth_side_by_side_raises_on_demand_cost_by_the_exact_factor(
     assert [row["scenario"] for row in rows] == ["baseline", "growth", "leave-eu"]
     base, grown, left = rows
     factor = _growth_factors(4.0, 24).mean()
-    assert grown["on_demand_equivalent_usd"] == pytest.approx(
-        factor * base["on_demand_equivalent_usd"], rel=1e-12
+    assert grown["on_demand_cost_usd"] == pytest.approx(
+        factor * base["on_demand_cost_usd"], rel=1e-12
     )
-    assert grown["usage_hours"] == pytest.approx(factor * base["usage_hours"], rel=1e-12)
+    assert grown["instance_hours"] == pytest.approx(factor * base["instance_hours"], rel=1e-12)
     # the RI (16 NU) still covers four m4.large every hour: the growth is all on-demand
     assert grown["recurring_usd"] == base["recurring_usd"] == pytest.approx(RI_RATE * HOURS)
-    assert grown["coverage"] < base["coverage"]
+    assert grown["coverage_pct"] < base["coverage_pct"]
     # leaving eu-west-1 from the first hour leaves the m4.large fleet only
-    assert left["on_demand_equivalent_usd"] == pytest.approx(5 * M4_LARGE_RATE * HOURS)
+    assert left["on_demand_cost_usd"] == pytest.approx(5 * M4_LARGE_RATE * HOURS)
     assert left["actual_cost_usd"] == pytest.approx((RI_RATE + M4_LARGE_RATE) * HOURS)
-    assert left["coverage"] == pytest.approx(0.8)
+    assert left["coverage_pct"] == pytest.approx(80.0)
     for row in rows:
-        assert row["savings_usd"] == pytest.approx(
-            row["on_demand_equivalent_usd"] - row["actual_cost_usd"]
+        assert row["savings_vs_on_demand_usd"] == pytest.approx(
+            row["on_demand_cost_usd"] - row["actual_cost_usd"]
         )
 
 
@@ -106,11 +106,11 @@ def test_price_change_scales_the_on_demand_part_of_the_bill_exactly(
     result = _run(run_cli, files, "--scenario", str(cut), "--format", "json")
     assert result.exit_code == 0, result.stderr
     base, changed = json.loads(result.stdout)
+    assert changed["uncovered_cost_usd"] == pytest.approx(
+        0.85 * base["uncovered_cost_usd"], rel=1e-12
+    )
     assert changed["on_demand_cost_usd"] == pytest.approx(
         0.85 * base["on_demand_cost_usd"], rel=1e-12
-    )
-    assert changed["on_demand_equivalent_usd"] == pytest.approx(
-        0.85 * base["on_demand_equivalent_usd"], rel=1e-12
     )
     assert changed["recurring_usd"] == base["recurring_usd"]
 
@@ -124,14 +124,14 @@ def test_table_and_csv_one_row_per_scenario_baseline_first(
     table = _run(run_cli, files, "--scenario", str(growth))
     assert table.exit_code == 0, table.stderr
     assert table.stdout.index("baseline") < table.stdout.index("grow")
-    main = ("on_demand_equivalent_usd", "actual_cost_usd", "savings_usd", "savings_pct",
-            "coverage", "utilization", "effective_savings_rate", "net_savings_usd")  # fmt: skip
-    for column in main:
-        assert column in table.stdout
+    for heading in ("instance", "demand", "actual", "coverage", "utilization"):
+        assert heading in table.stdout  # headings wrap: words, not whole field names
+    wide = _run(run_cli, files, "--scenario", str(growth), "--wide")
+    assert "description" in wide.stdout and "unused" in wide.stdout
     csv = _run(run_cli, files, "--scenario", str(growth), "--format", "csv")
     frame = pd.read_csv(io.StringIO(csv.stdout))
     assert frame["scenario"].tolist() == ["baseline", "grow"]
-    assert frame.loc[1, "usage_hours"] > frame.loc[0, "usage_hours"]
+    assert frame.loc[1, "instance_hours"] > frame.loc[0, "instance_hours"]
 
 
 def test_breakdowns_per_scenario(run_cli: RunCli, files: tuple[Path, Path], tmp_path: Path) -> None:
@@ -143,14 +143,16 @@ def test_breakdowns_per_scenario(run_cli: RunCli, files: tuple[Path, Path], tmp_
     assert result.exit_code == 0, result.stderr
     base, left = json.loads(result.stdout)
     assert [b["month"] for b in base["breakdown"]] == ["2024-03", "2024-04", "2024-05"]
-    assert sum(b["cost_usd"] for b in left["breakdown"]) == pytest.approx(left["actual_cost_usd"])
+    assert sum(b["actual_cost_usd"] for b in left["breakdown"]) == pytest.approx(
+        left["actual_cost_usd"]
+    )
     april = {row["month"]: row for row in left["breakdown"]}["2024-04"]
-    assert april["on_demand_equivalent_usd"] == pytest.approx(5 * M4_LARGE_RATE * 30 * 24)
+    assert april["on_demand_cost_usd"] == pytest.approx(5 * M4_LARGE_RATE * 30 * 24)
     csv = _run(run_cli, files, "--scenario", str(leave), "--by", "region", "--format", "csv")
     frame = pd.read_csv(io.StringIO(csv.stdout), keep_default_na=False)
     assert set(frame["scenario"]) == {"baseline", "leave"}
     eu = frame.set_index(["scenario", "region"]).loc[("leave", "eu-west-1")]
-    assert eu["usage_hours"] == pytest.approx(3.0 * 30 * 24)  # March 1-30 only
+    assert eu["instance_hours"] == pytest.approx(3.0 * 30 * 24)  # March 1-30 only
 
 
 def test_new_workload_and_migration_add_keys(
@@ -170,11 +172,11 @@ transforms:
     assert result.exit_code == 0, result.stderr
     base, more = json.loads(result.stdout)
     c4_large, t2_micro = 0.1, 0.0116  # us-east-1 Linux, embedded snapshot [USD/h]
-    assert more["on_demand_equivalent_usd"] == pytest.approx(
+    assert more["on_demand_cost_usd"] == pytest.approx(
         HOURS * (5 * c4_large + 3 * 0.113 + 10 * t2_micro), rel=1e-3
     )
-    assert more["utilization"] == 0.0  # the m4 RI has nothing left to cover
-    assert base["utilization"] == 1.0
+    assert more["utilization_pct"] == 0.0  # the m4 RI has nothing left to cover
+    assert base["utilization_pct"] == 100.0
 
 
 # ---------------------------------------------------------------- bad input

@@ -31,13 +31,13 @@ def _stored(tmp_path: Path) -> pd.DataFrame:
 
 def test_import_then_reimport_replaces(run_cli: RunCli, demo_csv: Path, tmp_path: Path) -> None:
     args = ("usage", "import", str(demo_csv), "--workspace", str(tmp_path / "ws.duckdb"))
-    first = run_cli(*args, "--output", "json")
+    first = run_cli(*args, "--format", "json")
     assert first.exit_code == 0, first.stderr
     report = json.loads(first.stdout)
-    assert report["format"] == "canonical" and report["usage_rows"] > 0
+    assert report["input_format"] == "canonical" and report["usage_row_count"] > 0
     total = _stored(tmp_path)["quantity"].sum()
     assert total == pytest.approx(pd.read_csv(demo_csv)["quantity"].sum())
-    again = run_cli(*args, "--output", "json")
+    again = run_cli(*args, "--format", "json")
     assert again.exit_code == 0, again.stderr
     assert _stored(tmp_path)["quantity"].sum() == pytest.approx(total)  # replaced, not added
 
@@ -65,11 +65,11 @@ def test_summary_matches_an_independent_computation(
         .set_index("hour")["quantity"]
         .reindex(pd.to_datetime(hours), fill_value=0.0)
     )
-    assert top["hours"] == len(hours)
+    assert top["period_hours"] == len(hours)
     assert top["instance_hours"] == pytest.approx(series.sum())
-    assert top["p90_hourly"] == pytest.approx(np.percentile(series, 90))
-    assert top["min_hourly"] == series.min() and top["max_hourly"] == series.max()
-    assert top["on_demand_cost_usd"] == pytest.approx(series.sum() * top["on_demand_hourly_usd"])
+    assert top["p90_instances"] == pytest.approx(np.percentile(series, 90))
+    assert top["min_instances"] == series.min() and top["max_instances"] == series.max()
+    assert top["on_demand_cost_usd"] == pytest.approx(series.sum() * top["on_demand_usd_per_hour"])
     costs = [r["on_demand_cost_usd"] for r in rows]
     assert costs == sorted(costs, reverse=True)
 
@@ -80,7 +80,7 @@ def test_summary_reads_files_directly(run_cli: RunCli) -> None:
     summary = pd.read_csv(io.StringIO(result.stdout), dtype={"account_id": str})
     assert set(summary["region"]) == {"us-east-1", "eu-west-2"}
     c5 = summary[summary["instance_type"] == "c5.large"]
-    assert len(c5) >= 1 and (c5["on_demand_hourly_usd"] == 0.085).all()
+    assert len(c5) >= 1 and (c5["on_demand_usd_per_hour"] == 0.085).all()
 
 
 def test_bad_usage_file_leaves_the_workspace_unchanged(
@@ -93,7 +93,7 @@ def test_bad_usage_file_leaves_the_workspace_unchanged(
     frame = pd.read_csv(demo_csv)
     frame.loc[3, "quantity"] = -1
     frame.to_csv(bad, index=False)
-    result = run_cli("usage", "import", str(bad), "--format", "csv", "--workspace", workspace)
+    result = run_cli("usage", "import", str(bad), "--input-format", "csv", "--workspace", workspace)
     assert result.exit_code == 2
     assert "quantity" in result.stderr and "Traceback" not in result.stderr
     pd.testing.assert_frame_equal(_stored(tmp_path), before)

@@ -242,7 +242,9 @@ def test_aws_refusing_the_second_line_then_resume(workspace: Workspace, plan: Pl
         expect_lookup(clients, line)
     expect_purchase(clients, lines[0], plan.stored_sha256)
     expect_purchase(clients, lines[1], plan.stored_sha256, error_code="InternalError")
-    with pytest.raises(PurchaseError, match=r"line 2: AWS refused .*InternalError.*1 of 4 lines"):
+    with pytest.raises(
+        AwsAccessError, match=r"line 2: AWS could not take .*InternalError.*1 of 4 lin"
+    ):
         execute_plan(workspace, plan.plan_id, clients=clients)
     clients.assert_done()  # one attempt only: an RI purchase is never retried blindly
     assert _events(workspace, plan) == [

@@ -73,8 +73,8 @@ def _owned() -> OwnedCommitment:
         kind="reserved_instance", id="ri-owned-1", start=end - timedelta(hours=8760), end=end,
         term_years=1, payment_option="No Upfront", upfront_usd=0.0, region="us-east-1",
         instance_type="m4.large", platform="Linux/UNIX", tenancy="Shared", scope="Region",
-        offering_class="standard", count=4, normalized_units=16.0, recurring_hourly_usd=0.062,
-        effective_hourly_usd=0.248,
+        offering_class="standard", count=4, normalized_units=16.0, recurring_usd_per_hour=0.062,
+        effective_usd_per_hour=0.248,
     )  # fmt: skip
 
 
@@ -144,7 +144,7 @@ def _money(text: str) -> float:
 def _percent(text: str) -> float:
     match = re.fullmatch(r"(-?[\d,]+\.\d)%", text)
     assert match, text
-    return float(match.group(1).replace(",", "")) / 100.0
+    return float(match.group(1).replace(",", ""))
 
 
 # --- figures ------------------------------------------------------------------------------
@@ -153,55 +153,56 @@ def _percent(text: str) -> float:
 def test_summary_numbers_equal_the_simulated_totals(run: RecommendationRun, page: str) -> None:
     rows = _summary(page)
     before, after = run.baseline.totals, run.with_plan.totals
-    months = after.hours / HOURS_PER_MONTH
+    months = after.period_hours / HOURS_PER_MONTH
     money = {
-        "upfront_cash_usd": run.summary["upfront_cash_usd"],
-        "monthly_run_rate_before_usd": before.monthly_run_rate_usd,
-        "monthly_run_rate_after_usd": after.monthly_run_rate_usd,
-        "period_savings_usd": before.actual_cost_usd - after.actual_cost_usd,
-        "monthly_savings_usd": (before.actual_cost_usd - after.actual_cost_usd) / months,
-        "total_commitment_usd": sum(
-            ((p.hourly_commitment_usd if p.is_savings_plan else p.effective_hourly_usd) or 0.0)
+        "upfront_usd": run.summary["upfront_usd"],
+        "current_run_rate_usd_per_month": before.run_rate_usd_per_month,
+        "run_rate_usd_per_month": after.run_rate_usd_per_month,
+        "savings_vs_current_usd": before.actual_cost_usd - after.actual_cost_usd,
+        "savings_vs_current_usd_per_month": (before.actual_cost_usd - after.actual_cost_usd)
+        / months,
+        "term_cost_usd": sum(
+            ((p.commitment_usd_per_hour if p.is_savings_plan else p.effective_usd_per_hour) or 0.0)
             * TERM_HOURS[p.term_years]
             for p in run.purchases
         ),
     }
-    assert money["period_savings_usd"] > 100.0  # a plan worth reporting
+    assert money["savings_vs_current_usd"] > 100.0  # a plan worth reporting
     for field, expected in money.items():
         assert _money(rows[field][0]) == pytest.approx(expected, abs=0.006), field
         assert float(rows[field][1] or "nan") == pytest.approx(expected, abs=1e-6), field
-    assert money["monthly_savings_usd"] == pytest.approx(
-        run.summary["EstimatedMonthlySavingsAmount"], abs=0.006
+    assert money["savings_vs_current_usd_per_month"] == pytest.approx(
+        run.summary["savings_vs_current_usd_per_month"], abs=0.006
     )
-    assert money["upfront_cash_usd"] == 0.0
-    assert _money(rows["hourly_commitment_usd"][0]) == pytest.approx(
-        run.summary["HourlyCommitmentToPurchase"], abs=6e-4
+    assert money["upfront_usd"] == 0.0
+    assert _money(rows["effective_usd_per_hour"][0]) == pytest.approx(
+        run.summary["effective_usd_per_hour"], abs=6e-4
     )
     shares = {
-        "esr_after": after.effective_savings_rate,
-        "coverage_after": after.coverage,
-        "utilization_after": after.utilization,
+        "savings_vs_on_demand_pct": after.savings_vs_on_demand_pct,
+        "coverage_pct": after.coverage_pct,
+        "utilization_pct": after.utilization_pct,
     }
     for field, expected in shares.items():
-        assert _percent(rows[field][0]) == pytest.approx(expected, abs=5e-4 + 1e-9), field
-    assert after.effective_savings_rate == pytest.approx(
-        run.summary["effective_savings_rate"], 1e-5
+        assert _percent(rows[field][0]) == pytest.approx(expected, abs=0.05 + 1e-9), field
+    assert after.savings_vs_on_demand_pct == pytest.approx(
+        run.summary["savings_vs_on_demand_pct"], abs=1e-3
     )
     assert rows["break_even_month"][0] == "month 1"  # No Upfront: saves from the first month
-    assert rows["savings_range_usd"][0] == "no scenarios were run"
+    assert rows["p50_savings_vs_current_usd"][0] == "no scenarios were run"
 
 
 def test_hourly_layers_add_up_to_the_usage_on_demand_value(
     run: RecommendationRun, data: ReportData
 ) -> None:
     result = run.with_plan
-    od = result.keys["on_demand_hourly_usd"].to_numpy()
+    od = result.keys["on_demand_usd_per_hour"].to_numpy()
     layers = data.hourly[list(LAYERS)].to_numpy()
     np.testing.assert_allclose(layers.sum(axis=1), result.usage @ od, rtol=1e-9, atol=1e-9)
     by_kind = result.instruments.groupby("kind")["covered_on_demand_equivalent_usd"].sum()
     for kind in LAYERS[:-1]:
         assert data.hourly[kind].sum() == pytest.approx(by_kind.get(kind, 0.0), rel=1e-9, abs=1e-6)
-    assert data.hourly["on_demand"].sum() == pytest.approx(result.totals.on_demand_cost_usd)
+    assert data.hourly["on_demand"].sum() == pytest.approx(result.totals.uncovered_cost_usd)
     kinds = set(result.instruments["kind"])
     assert {"reserved_instance", "ec2_instance_savings_plan"} <= kinds  # owned RI, bought SPs
     for index, kind in enumerate(LAYERS[:-1]):
@@ -211,13 +212,13 @@ def test_hourly_layers_add_up_to_the_usage_on_demand_value(
 def test_monthly_table_adds_up_to_the_totals(run: RecommendationRun, data: ReportData) -> None:
     monthly = data.monthly
     assert monthly["month"].tolist() == ["2024-01", "2024-02"]
-    assert monthly["cost_before_usd"].sum() == pytest.approx(run.baseline.totals.actual_cost_usd)
-    assert monthly["cost_after_usd"].sum() == pytest.approx(run.with_plan.totals.actual_cost_usd)
-    weights = monthly["on_demand_equivalent_usd"]
-    assert (weights * monthly["coverage_after"]).sum() / weights.sum() == pytest.approx(
-        run.with_plan.totals.coverage
+    assert monthly["current_cost_usd"].sum() == pytest.approx(run.baseline.totals.actual_cost_usd)
+    assert monthly["planned_cost_usd"].sum() == pytest.approx(run.with_plan.totals.actual_cost_usd)
+    weights = monthly["on_demand_cost_usd"]
+    assert (weights * monthly["coverage_pct"]).sum() / weights.sum() == pytest.approx(
+        run.with_plan.totals.coverage_pct
     )
-    assert 0.0 < monthly["coverage_before"].min() < monthly["coverage_after"].min()  # owned RIs
+    assert 0.0 < monthly["current_coverage_pct"].min() < monthly["coverage_pct"].min()  # owned
 
 
 def test_purchase_table_carries_each_reason_and_billed_figures(
@@ -226,13 +227,13 @@ def test_purchase_table_carries_each_reason_and_billed_figures(
     table = data.purchases
     assert table["id"].tolist() == [p.id for p in run.purchases]
     reasons = dict(zip(run.explanations["id"], run.explanations["explanation"], strict=True))
-    assert table["reason"].tolist() == [reasons[i] for i in table["id"]]
-    assert all(len(reason) > 40 for reason in table["reason"])
+    assert table["explanation"].tolist() == [reasons[i] for i in table["id"]]
+    assert all(len(reason) > 40 for reason in table["explanation"])
     billed = run.with_plan.instruments.set_index("id")["utilization"].to_dict()
-    np.testing.assert_allclose(table["utilization"], [billed[i] for i in table["id"]])
+    np.testing.assert_allclose(table["utilization_pct"], [100 * billed[i] for i in table["id"]])
     assert (table["upfront_usd"] == 0.0).all()
-    np.testing.assert_allclose(table["term_cost_usd"], table["hourly_cost_usd"] * 8760)
-    for reason in table["reason"]:
+    np.testing.assert_allclose(table["term_cost_usd"], table["effective_usd_per_hour"] * 8760)
+    for reason in table["explanation"]:
         assert reason.replace("'", "&#x27;") in page
 
 
@@ -251,7 +252,7 @@ def test_cash_break_even_waits_for_a_later_upfront() -> None:
         OwnedCommitment(kind="compute_savings_plan", id=f"sp-{i}", start=begin,
                         end=begin + timedelta(hours=8760), term_years=1,
                         payment_option="All Upfront", upfront_usd=upfront,
-                        hourly_commitment_usd=upfront / 8760)
+                        commitment_usd_per_hour=upfront / 8760)
         for i, (begin, upfront) in enumerate(
             [(start.to_pydatetime(), 300.0), ((start + pd.Timedelta(hours=3 * 730)).to_pydatetime(),
                                                450.0)]
@@ -263,7 +264,16 @@ def test_cash_break_even_waits_for_a_later_upfront() -> None:
     )  # fmt: skip
     assert flow["upfront_usd"].tolist() == [300.0, 0.0, 0.0, 450.0] + [0.0] * 8
     # Cumulative: -200, -100, 0, -350, -250, -150, -50, 50 → break-even in month 8, not 3.
-    assert flow["cumulative_savings_usd"].tolist()[:8] == [-200, -100, 0, -350, -250, -150, -50, 50]
+    assert flow["cumulative_savings_vs_current_usd"].tolist()[:8] == [
+        -200,
+        -100,
+        0,
+        -350,
+        -250,
+        -150,
+        -50,
+        50,
+    ]
     assert cash_break_even_month(flow) == 8
     flow_short = flow.iloc[:7]
     assert cash_break_even_month(flow_short) is None
@@ -277,16 +287,16 @@ def test_all_upfront_plan_breaks_even_when_cash_savings_repay_the_upfront(
     data = build_report_data(run, catalog=catalog, compute_frontier=False)
     s = data.summary
     upfront = sum(p.upfront_usd for p in run.purchases)
-    assert upfront > 1_000.0 and s.upfront_cash_usd == pytest.approx(upfront)
+    assert upfront > 1_000.0 and s.upfront_usd == pytest.approx(upfront)
     cash_savings = (
-        run.baseline.totals.monthly_run_rate_usd - run.with_plan.totals.monthly_run_rate_usd
+        run.baseline.totals.run_rate_usd_per_month - run.with_plan.totals.run_rate_usd_per_month
     )
     assert s.break_even_month == math.ceil(upfront / cash_savings)
     assert 1 < s.break_even_month <= 12
-    cumulative = data.cash_flow["cumulative_savings_usd"].to_numpy()
+    cumulative = data.cash_flow["cumulative_savings_vs_current_usd"].to_numpy()
     assert cumulative[s.break_even_month - 1] >= 0 > cumulative[s.break_even_month - 2]
     # Over the whole term the cash saved equals the accrued savings (upfront amortized).
-    assert cumulative[-1] == pytest.approx(s.monthly_savings_usd * 12, rel=1e-6)
+    assert cumulative[-1] == pytest.approx(s.savings_vs_current_usd_per_month * 12, rel=1e-6)
     assert data.cash_flow["upfront_usd"].tolist() == [pytest.approx(upfront)] + [0.0] * 11
 
 
@@ -294,7 +304,7 @@ def test_owned_commitments_expiring_within_the_horizon_are_listed(
     data: ReportData, page: str, run: RecommendationRun, catalog: PriceCatalog
 ) -> None:
     assert data.expiring["id"].tolist() == ["ri-owned-1"]
-    assert data.expiring["monthly_cost_usd"].iloc[0] == pytest.approx(0.248 * 730)
+    assert data.expiring["cost_usd_per_month"].iloc[0] == pytest.approx(0.248 * 730)
     assert "ri-owned-1" in page and "1 commitment" in page
     later = build_report_data(
         run, catalog=catalog, owned=[_owned()], expiry_horizon_days=5, compute_frontier=False
@@ -306,17 +316,21 @@ def test_frontier_scales_the_plan_and_marks_the_recommendation(
     run: RecommendationRun, data: ReportData
 ) -> None:
     frontier = data.frontier
-    assert frontier is not None and frontier.levels.size == 11
-    assert frontier.levels[0] == 0.0 and frontier.expected_savings[0] == 0.0
-    assert frontier.recommended_level == pytest.approx(data.summary.hourly_commitment_usd)
-    assert frontier.recommended_level is not None
-    at_plan = np.flatnonzero(np.isclose(frontier.levels, frontier.recommended_level))
-    assert frontier.expected_savings[at_plan[0]] == pytest.approx(data.summary.period_savings_usd)
-    # The recommendation is the best point of its own shape (the optimizer chose it).
-    assert frontier.expected_savings.max() == pytest.approx(
-        frontier.expected_savings[at_plan[0]], rel=2e-3
+    assert frontier is not None and frontier.levels_usd_per_hour.size == 11
+    assert frontier.levels_usd_per_hour[0] == 0.0
+    assert frontier.mean_savings_vs_current_usd[0] == 0.0
+    assert frontier.plan_usd_per_hour == pytest.approx(data.summary.effective_usd_per_hour)
+    assert frontier.plan_usd_per_hour is not None
+    at_plan = np.flatnonzero(np.isclose(frontier.levels_usd_per_hour, frontier.plan_usd_per_hour))
+    assert frontier.mean_savings_vs_current_usd[at_plan[0]] == pytest.approx(
+        data.summary.savings_vs_current_usd
     )
-    assert frontier.expected_savings[-1] < frontier.expected_savings[at_plan[0]]
+    # The recommendation is the best point of its own shape (the optimizer chose it).
+    assert frontier.mean_savings_vs_current_usd.max() == pytest.approx(
+        frontier.mean_savings_vs_current_usd[at_plan[0]], rel=2e-3
+    )
+    savings = frontier.mean_savings_vs_current_usd
+    assert savings[-1] < savings[at_plan[0]]
 
 
 def test_frontier_needs_the_owned_commitments_it_was_billed_with(
@@ -334,14 +348,14 @@ def test_scale_purchase_rounds_ris_and_keeps_rates(run: RecommendationRun) -> No
     ri = _owned()
     half = scale_purchase(ri, 0.5)
     assert half is not None and half.count == round(ri.count * 0.5)  # type: ignore[operator]
-    assert half.effective_hourly_usd == pytest.approx(
-        (ri.effective_hourly_usd or 0) * half.count / ri.count  # type: ignore[operator]
+    assert half.effective_usd_per_hour == pytest.approx(
+        (ri.effective_usd_per_hour or 0) * half.count / ri.count  # type: ignore[operator]
     )
-    assert half.recurring_hourly_usd == ri.recurring_hourly_usd  # per RI
+    assert half.recurring_usd_per_hour == ri.recurring_usd_per_hour  # per RI
     assert scale_purchase(ri, 0.0) is None
     sp = next(p for p in run.purchases if p.is_savings_plan)
-    assert scale_purchase(sp, 2.0).hourly_commitment_usd == pytest.approx(  # type: ignore[union-attr]
-        2 * (sp.hourly_commitment_usd or 0), abs=1e-3
+    assert scale_purchase(sp, 2.0).commitment_usd_per_hour == pytest.approx(  # type: ignore[union-attr]
+        2 * (sp.commitment_usd_per_hour or 0), abs=1e-3
     )
 
 
@@ -350,37 +364,39 @@ def test_given_frontier_and_monte_carlo_are_shown(
 ) -> None:
     rng = np.random.default_rng(7)
     savings = rng.normal(5_000.0, 800.0, size=400)
-    esr = rng.normal(0.2, 0.02, size=400)
+    esr = rng.normal(20.0, 2.0, size=400)
     data = build_report_data(
         run,
         catalog=catalog,
         owned=[_owned()],
-        monte_carlo={"savings_usd": savings, "effective_savings_rate": esr, "horizon": "a year"},
-        frontier={"levels": [0, 5, 10], "expected_savings": [0, 900, 700],
-                  "p5_savings": [0, 500, -100], "knee_level": 5.0, "recommended_level": 5.0},
+        monte_carlo={"savings_vs_current_usd": savings, "savings_vs_on_demand_pct": esr,
+                     "horizon": "a year"},
+        frontier={"levels_usd_per_hour": [0, 5, 10], "mean_savings_vs_current_usd": [0, 900, 700],
+                  "p5_savings_vs_current_usd": [0, 500, -100], "knee_usd_per_hour": 5.0,
+                  "plan_usd_per_hour": 5.0},
     )  # fmt: skip
     p5, p50, p95 = np.percentile(savings, [5, 50, 95])
-    assert data.summary.savings_p5_usd == pytest.approx(p5)
-    assert data.summary.savings_p95_usd == pytest.approx(p95)
-    assert data.summary.esr_p5 == pytest.approx(np.percentile(esr, 5))
+    assert data.summary.p5_savings_vs_current_usd == pytest.approx(p5)
+    assert data.summary.p95_savings_vs_current_usd == pytest.approx(p95)
+    assert data.summary.p5_savings_vs_on_demand_pct == pytest.approx(np.percentile(esr, 5))
     page = render_html(data)
     rows = _summary(page)
-    low, high = rows["savings_range_usd"][0].split(" to ")
+    low, high = rows["p50_savings_vs_current_usd"][0].split(" to ")
     assert _money(low) == pytest.approx(p5, abs=0.006)
     assert _money(high) == pytest.approx(p95, abs=0.006)
     assert "chart-distribution" in page and "no scenarios were run" not in page
     assert "Knee (5.00 USD/h)" in page and "P5 savings" in page
     assert data.frontier is not None and data.frontier.source == "given"
     payload = report_json(data)
-    assert payload["monte_carlo"]["paths"] == 400
-    assert payload["monte_carlo"]["savings_p50_usd"] == pytest.approx(p50)
-    assert payload["frontier"]["expected_savings"] == [0.0, 900.0, 700.0]
+    assert payload["monte_carlo"]["path_count"] == 400
+    assert payload["monte_carlo"]["p50_savings_vs_current_usd"] == pytest.approx(p50)
+    assert payload["frontier"]["mean_savings_vs_current_usd"] == [0.0, 900.0, 700.0]
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"frontier": {"levels": [0, 1], "expected_savings": [0]}}, "same length"),
+        ({"frontier": {"levels": [0, 1], "expected_savings": [0]}}, "same length"),  # former names
         ({"frontier": {"levels": [0, 1], "savings": [0, 1]}}, "unknown savings"),
         ({"monte_carlo": []}, "non-empty"),
         ({"monte_carlo": [1.0, float("nan")]}, "finite"),
@@ -426,13 +442,13 @@ def test_plan_hash_is_the_sha256_of_the_canonical_plan(
 ) -> None:
     canonical = json.dumps(run.portfolio, sort_keys=True, separators=(",", ":"),
                            ensure_ascii=False, default=str)  # fmt: skip
-    assert data.header.plan_hash == hashlib.sha256(canonical.encode()).hexdigest()
-    assert data.header.plan_id == f"draft-{data.header.plan_hash[:8]}"
-    assert data.header.hash_of == "portfolio"
+    assert data.header.sha256 == hashlib.sha256(canonical.encode()).hexdigest()
+    assert data.header.plan_id == f"draft-{data.header.sha256[:8]}"
+    assert data.header.sha256_of == "portfolio"
     stored = build_report_data(
         run, plan_id="plan-20261123-1", plan_hash_hex="ab" * 32, compute_frontier=False
     )
-    assert (stored.header.plan_id, stored.header.hash_of) == ("plan-20261123-1", "plan")
+    assert (stored.header.plan_id, stored.header.sha256_of) == ("plan-20261123-1", "plan")
     assert "- **Plan SHA-256:** " + "ab" * 32 in render_markdown(stored)
 
 
@@ -465,16 +481,16 @@ def test_markdown_has_the_same_summary_and_purchases(data: ReportData, page: str
 def test_json_holds_every_figure_unformatted(run: RecommendationRun, data: ReportData) -> None:
     payload = json.loads(json.dumps(report_json(data), allow_nan=False))
     summary = payload["summary"]
-    assert summary["period_savings_usd"] == pytest.approx(
+    assert summary["savings_vs_current_usd"] == pytest.approx(
         run.baseline.totals.actual_cost_usd - run.with_plan.totals.actual_cost_usd
     )
     assert summary["break_even_month"] == 1
-    assert summary["savings_p5_usd"] is None and payload["monte_carlo"] is None
+    assert summary["p5_savings_vs_current_usd"] is None and payload["monte_carlo"] is None
     assert [p["id"] for p in payload["purchases"]] == [p.id for p in run.purchases]
-    assert payload["header"]["plan_hash"] == data.header.plan_hash
-    assert payload["header"]["data_start"] == "2024-01-20T00:00:00+00:00"
-    assert sum(payload["hourly_totals_usd"].values()) == pytest.approx(
-        run.with_plan.totals.on_demand_equivalent_usd
+    assert payload["header"]["sha256"] == data.header.sha256
+    assert payload["header"]["period_start"] == "2024-01-20T00:00:00+00:00"
+    assert sum(row["on_demand_cost_usd"] for row in payload["cost_by_kind"]) == pytest.approx(
+        run.with_plan.totals.on_demand_cost_usd
     )
     assert len(payload["cash_flow"]) == 12 and payload["expiring"][0]["id"] == "ri-owned-1"
 
@@ -482,9 +498,11 @@ def test_json_holds_every_figure_unformatted(run: RecommendationRun, data: Repor
 def test_csv_is_the_purchase_table_with_reasons(run: RecommendationRun, data: ReportData) -> None:
     table = pd.read_csv(io.StringIO(report_csv(data)))
     assert table["id"].tolist() == [p.id for p in run.purchases]
-    assert table["reason"].tolist() == data.purchases["reason"].tolist()
-    assert table["upfront_usd"].sum() == pytest.approx(data.summary.upfront_cash_usd)
-    assert table["hourly_cost_usd"].sum() == pytest.approx(data.summary.hourly_commitment_usd)
+    assert table["explanation"].tolist() == data.purchases["explanation"].tolist()
+    assert table["upfront_usd"].sum() == pytest.approx(data.summary.upfront_usd)
+    assert table["effective_usd_per_hour"].sum() == pytest.approx(
+        data.summary.effective_usd_per_hour
+    )
 
 
 def test_write_report_is_atomic(
@@ -537,7 +555,9 @@ def test_cli_report_of_a_plan_file_equals_the_in_process_report(
     for field, value in payload["summary"].items():
         if isinstance(value, float):
             assert value == pytest.approx(expected[field], rel=1e-9, abs=1e-9), field
-    assert [p["reason"] for p in payload["purchases"]] == data.purchases["reason"].tolist()
+    assert [p["explanation"] for p in payload["purchases"]] == (
+        data.purchases["explanation"].tolist()
+    )
     assert payload["expiring"][0]["id"] == "ri-owned-1"
 
     html_out = tmp_path / "report.html"
@@ -545,8 +565,8 @@ def test_cli_report_of_a_plan_file_equals_the_in_process_report(
                      "--out", str(html_out), "--no-frontier")  # fmt: skip
     assert result.exit_code == 0, result.stderr
     rows = _summary(html_out.read_text())
-    assert _money(rows["period_savings_usd"][0]) == pytest.approx(
-        data.summary.period_savings_usd, abs=0.006
+    assert _money(rows["savings_vs_current_usd"][0]) == pytest.approx(
+        data.summary.savings_vs_current_usd, abs=0.006
     )
 
 
@@ -576,7 +596,7 @@ def test_cli_demo_writes_the_html_report(run_cli: RunCli, tmp_path: Path) -> Non
     page = (tmp_path / "demo.html").read_text()
     assert page.count('<figure class="chart"') == 3 and "<dd>demo</dd>" in page
     rows = _summary(page)
-    assert _money(rows["period_savings_usd"][0]) > 10_000  # the demo saves about 15.6k USD
+    assert _money(rows["savings_vs_current_usd"][0]) > 10_000  # the demo saves about 15.6k USD
 
 
 def _assert_refused(result: CliResult, out: Path) -> None:

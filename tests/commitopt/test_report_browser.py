@@ -215,7 +215,7 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     catalog = load_embedded_catalog()
     run = recommend(demo_usage(), catalog, Policy())
     rng = np.random.default_rng(3)
-    savings = run.summary["EstimatedSavingsAmount"] * rng.normal(1.0, 0.12, size=500)
+    savings = run.summary["savings_vs_current_usd"] * rng.normal(1.0, 0.12, size=500)
     data = build_report_data(
         run,
         catalog=catalog,

@@ -15,11 +15,11 @@ RI: dict[str, Any] = {
     "kind": "reserved_instance", "region": "us-east-1", "instance_type": "m4.large",
     "platform": "Linux/UNIX", "tenancy": "Shared", "term_years": 1,
     "payment_option": "No Upfront", "count": 2, "upfront_usd": 0.0,
-    "recurring_hourly_usd": 0.062,
+    "recurring_usd_per_hour": 0.062,
 }  # fmt: skip
 SP: dict[str, Any] = {
     "kind": "compute_savings_plan", "term_years": 1, "payment_option": "No Upfront",
-    "hourly_commitment_usd": 0.05,
+    "commitment_usd_per_hour": 0.05,
 }  # fmt: skip
 
 
@@ -102,9 +102,9 @@ def test_negative_count(run_cli: RunCli, tmp_path: Path) -> None:
 def test_hourly_commitment_not_above_zero(
     run_cli: RunCli, tmp_path: Path, commitment: float
 ) -> None:
-    result = _simulate(run_cli, tmp_path, [{**SP, "hourly_commitment_usd": commitment}])
+    result = _simulate(run_cli, tmp_path, [{**SP, "commitment_usd_per_hour": commitment}])
     _one_line_error(
-        result, "purchases[0].hourly_commitment_usd", f"greater than 0, got {commitment:g}"
+        result, "purchases[0].commitment_usd_per_hour", f"greater than 0, got {commitment:g}"
     )
 
 

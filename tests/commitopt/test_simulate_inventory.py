@@ -58,10 +58,10 @@ def test_ris_serve_their_own_account_first(
     # AWS covered 373.25 NU of the other account's t2 usage only (test_real_bill); the rest of
     # the RIs went to their buyer, whose unused RIs (c4.large ...) are its own waste.
     assert set(rows) == {OWNER, OTHER}
-    assert rows[OTHER]["savings_usd"] == pytest.approx(3.125173, abs=1e-6)
-    assert rows[OTHER]["unused_usd"] == 0.0
-    assert rows[OWNER]["unused_usd"] == pytest.approx(49.003582, abs=1e-6)
-    assert rows[OWNER]["savings_usd"] == pytest.approx(53.646081, abs=1e-6)
+    assert rows[OTHER]["savings_vs_on_demand_usd"] == pytest.approx(3.125173, abs=1e-6)
+    assert rows[OTHER]["unused_commitment_usd"] == 0.0
+    assert rows[OWNER]["unused_commitment_usd"] == pytest.approx(49.003582, abs=1e-6)
+    assert rows[OWNER]["savings_vs_on_demand_usd"] == pytest.approx(53.646081, abs=1e-6)
 
 
 def test_without_owner_the_ris_spread_over_both_accounts(
@@ -74,7 +74,7 @@ def test_without_owner_the_ris_spread_over_both_accounts(
     owned.write_text(json.dumps(payload))
     rows = _by_account(run_cli, owned, empty)
     assert set(rows) == {"", OWNER, OTHER}  # unused RIs belong to no account
-    assert rows[OTHER]["savings_usd"] == pytest.approx(22.364104, abs=1e-6)
+    assert rows[OTHER]["savings_vs_on_demand_usd"] == pytest.approx(22.364104, abs=1e-6)
 
 
 def _commitment(**changes: object) -> OwnedCommitment:
@@ -86,9 +86,9 @@ def _commitment(**changes: object) -> OwnedCommitment:
         term_years=1,
         payment_option="No Upfront",
         upfront_usd=0.0,
-        hourly_commitment_usd=1.5,
-        recurring_hourly_usd=1.5,
-        effective_hourly_usd=1.5,
+        commitment_usd_per_hour=1.5,
+        recurring_usd_per_hour=1.5,
+        effective_usd_per_hour=1.5,
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 

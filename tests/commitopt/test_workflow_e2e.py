@@ -43,13 +43,13 @@ def test_import_review_report_approve_purchase(
     run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     steady_daily_cycle(hours=24 * 35, base_instances=12.0).to_csv("usage.csv", index=False)
-    imported = run_cli("usage", "import", "usage.csv", "--output", "json")
+    imported = run_cli("usage", "import", "usage.csv", "--format", "json")
     assert imported.exit_code == 0, imported.stderr
 
     reviewed = run_cli("review", "--paths", "20", "--horizon", "90d", "--lookback", "28d",
                        "--format", "json")  # fmt: skip
     assert reviewed.exit_code == 0, reviewed.stderr
-    plan_id = json.loads(reviewed.stdout)["plan"]
+    plan_id = json.loads(reviewed.stdout)["plan_id"]
     plan = _plan(tmp_path, plan_id)
     assert plan.intact and plan.report is not None and len(plan.lines) >= 1
 
@@ -95,7 +95,7 @@ def test_a_reviewed_plan_changed_after_approval_is_refused(
     reviewed = run_cli("review", "--usage", "usage.csv", "--paths", "0", "--lookback", "28d",
                        "--format", "json")  # fmt: skip
     assert reviewed.exit_code == 0, reviewed.stderr
-    plan_id = json.loads(reviewed.stdout)["plan"]
+    plan_id = json.loads(reviewed.stdout)["plan_id"]
     assert run_cli("approve", plan_id, "--approver", "Ann Finance").exit_code == 0
     document = _plan(tmp_path, plan_id).document
     document["purchases"][0]["upfront_usd"] = 1.0  # a small change after approval

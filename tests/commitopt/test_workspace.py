@@ -20,7 +20,7 @@ from commitopt.workspace import (
     WorkspaceError,
     workspace_path,
 )
-from pricing.errors import CommitoptInputError
+from pricing.errors import CommitoptEnvironmentError, CommitoptInputError
 from usage.table import USAGE_SCHEMA, spread_daily
 
 
@@ -241,7 +241,7 @@ def test_second_writer_gets_workspace_is_busy(tmp_path: Path) -> None:
         assert holder.stdout.readline().strip() == "open"
         with pytest.raises(WorkspaceBusyError, match=r"ws\.duckdb: workspace is busy") as caught:
             Workspace.open(path)
-        assert isinstance(caught.value, CommitoptInputError)
+        assert isinstance(caught.value, CommitoptEnvironmentError)  # the CLI's exit code 3
         assert "\n" not in str(caught.value)
     finally:
         holder.kill()

@@ -49,5 +49,13 @@ def test_runs_without_error(path: Path, tmp_path: Path) -> None:
         if output.get("output_type") == "error"
     ]
     assert errors == []
+    printed = "".join(
+        str(output.get("text", ""))
+        for cell in book.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.get("output_type") == "stream"
+    )
+    assert "Running HiGHS" not in printed and "Copyright" not in printed  # no solver banner
     if path.name == "01_quickstart.ipynb":
         assert (tmp_path / "quickstart-report.html").is_file()

@@ -53,12 +53,12 @@ def hand_catalog() -> PriceCatalog:
     """The hand-made catalog of the module docstring."""
     on_demand = pd.DataFrame(
         [
-            {**_key("m5.large"), "on_demand_hourly_usd": 0.096},
-            {**_key("m5.xlarge"), "on_demand_hourly_usd": 0.192},
-            {**_key("m5.large", WINDOWS), "on_demand_hourly_usd": 0.188},
-            {**_key("t2.small"), "on_demand_hourly_usd": 0.023},
-            {**_key("t2.medium"), "on_demand_hourly_usd": 0.050},
-            {**_key("c5.large", region="us-west-2"), "on_demand_hourly_usd": 0.085},
+            {**_key("m5.large"), "on_demand_usd_per_hour": 0.096},
+            {**_key("m5.xlarge"), "on_demand_usd_per_hour": 0.192},
+            {**_key("m5.large", WINDOWS), "on_demand_usd_per_hour": 0.188},
+            {**_key("t2.small"), "on_demand_usd_per_hour": 0.023},
+            {**_key("t2.medium"), "on_demand_usd_per_hour": 0.050},
+            {**_key("c5.large", region="us-west-2"), "on_demand_usd_per_hour": 0.085},
         ]
     )
     ri_offerings = [  # class, term, payment, upfront, recurring per m5.large
@@ -76,7 +76,7 @@ def hand_catalog() -> PriceCatalog:
             "term_years": term,
             "payment_option": payment,
             "upfront_usd": upfront * scale,
-            "recurring_hourly_usd": recurring * scale,
+            "recurring_usd_per_hour": recurring * scale,
         }
         for cls, term, payment, upfront, recurring in ri_offerings
         for name, scale in (("m5.large", 1.0), ("m5.xlarge", 2.0))
@@ -88,7 +88,7 @@ def hand_catalog() -> PriceCatalog:
             "term_years": 1,
             "payment_option": "No Upfront",
             "upfront_usd": 0.0,
-            "recurring_hourly_usd": 0.150,
+            "recurring_usd_per_hour": 0.150,
         }
     )
     sp_rates = [  # plan, term, payment, m5.large, m5.xlarge, m5.large Windows
@@ -210,7 +210,7 @@ def test_a_family_with_two_sizes_is_one_column_in_usd_and_windows_its_own() -> N
     assert keys.loc[("m5.xlarge", LINUX), "column"] == family
     assert keys.loc[("m5.xlarge", LINUX), "normalization_factor"] == 8.0
     assert keys.loc[("m5.large", WINDOWS), "column"] == windows
-    assert keys.loc[("m5.large", WINDOWS), "on_demand_hourly_usd"] == 0.188
+    assert keys.loc[("m5.large", WINDOWS), "on_demand_usd_per_hour"] == 0.188
     assert len(problem.key_columns) == 3
     assert problem.warnings == ()
 
@@ -268,7 +268,7 @@ def test_family_rate_is_the_demand_weighted_mean_when_not_proportional() -> None
         {
             "column": [0, 0],
             "expected_instance_hours": [4.0, 1.0],
-            "on_demand_hourly_usd": [0.023, 0.050],
+            "on_demand_usd_per_hour": [0.023, 0.050],
             "units_per_instance": [1.0, 2.0],
         }
     )
@@ -425,7 +425,7 @@ def _owned_ri(**fields: Any) -> OwnedCommitment:
         "scope": "Region",
         "offering_class": "standard",
         "count": 3,
-        "recurring_hourly_usd": 0.060,
+        "recurring_usd_per_hour": 0.060,
     }
     values.update(fields)
     return OwnedCommitment(**values)
@@ -468,7 +468,7 @@ def test_owned_ris_of_one_column_merge_and_non_flexible_cover_their_key() -> Non
                 count=1,
                 start=START,
                 end=START + pd.Timedelta(hours=24),
-                recurring_hourly_usd=None,
+                recurring_usd_per_hour=None,
             ),
             _owned_ri(
                 id="ri-w",
@@ -476,8 +476,8 @@ def test_owned_ris_of_one_column_merge_and_non_flexible_cover_their_key() -> Non
                 count=2,
                 start=START - pd.Timedelta(days=10),
                 end=START + pd.Timedelta(days=300),
-                recurring_hourly_usd=None,
-                effective_hourly_usd=0.30,
+                recurring_usd_per_hour=None,
+                effective_usd_per_hour=0.30,
             ),
             _owned_ri(id="ri-old", start=START - pd.Timedelta(days=30), end=START),
         ),
@@ -513,7 +513,7 @@ def test_owned_savings_plans_use_their_catalog_ratios() -> None:
             upfront_usd=26_280.0,
             region=EAST,
             instance_family="m5",
-            hourly_commitment_usd=1.0,
+            commitment_usd_per_hour=1.0,
         ),
         OwnedCommitment(
             kind="compute_savings_plan",
@@ -523,7 +523,7 @@ def test_owned_savings_plans_use_their_catalog_ratios() -> None:
             term_years=1,
             payment_option="No Upfront",
             upfront_usd=0.0,
-            hourly_commitment_usd=0.25,
+            commitment_usd_per_hour=0.25,
         ),
     ]
     problem = build_problem(usage_table(M5_FLEET), CATALOG, Policy(), owned=owned)
@@ -564,8 +564,10 @@ def test_zonal_linux_ri_is_approximated_with_a_warning() -> None:
 def test_bad_owned_items_are_one_line() -> None:
     with pytest.raises(CommitoptInputError, match="ri-1: an RI needs a count above 0"):
         build_problem(usage_table(M5_FLEET), CATALOG, Policy(), owned=[_owned_ri(count=0)])
-    no_price = _owned_ri(platform=WINDOWS, offering_class="convertible", recurring_hourly_usd=None)
-    with pytest.raises(CommitoptInputError, match="no effective_hourly_usd or recurring"):
+    no_price = _owned_ri(
+        platform=WINDOWS, offering_class="convertible", recurring_usd_per_hour=None
+    )
+    with pytest.raises(CommitoptInputError, match="no effective_usd_per_hour or recurring"):
         build_problem(usage_table(M5_FLEET), CATALOG, Policy(), owned=[no_price])
 
 
@@ -881,7 +883,7 @@ def test_the_problem_bills_a_plan_as_the_simulator_does() -> None:
             count=1,
             start=START,
             end=START + year,
-            recurring_hourly_usd=0.150,
+            recurring_usd_per_hour=0.150,
         ),
         OwnedCommitment(
             kind="ec2_instance_savings_plan",
@@ -893,7 +895,7 @@ def test_the_problem_bills_a_plan_as_the_simulator_does() -> None:
             upfront_usd=0.0,
             region=EAST,
             instance_family="m5",
-            hourly_commitment_usd=0.1,
+            commitment_usd_per_hour=0.1,
         ),
         OwnedCommitment(
             kind="compute_savings_plan",
@@ -903,7 +905,7 @@ def test_the_problem_bills_a_plan_as_the_simulator_does() -> None:
             term_years=1,
             payment_option="No Upfront",
             upfront_usd=0.0,
-            hourly_commitment_usd=0.08,
+            commitment_usd_per_hour=0.08,
         ),
     ]
     billed = simulate(usage, [*owned, *purchases], catalog).totals.actual_cost_usd

@@ -51,18 +51,18 @@ def test_a_family_ri_by_hand() -> None:
     )
     # used NU 40, 48, 48, 30 of 48: utilization 5/6, 1, 1, 0.625 over 1 + 2 + 1 + 1 hours
     assert row["active_hours"] == 5.0
-    assert row["expected_utilization"] == pytest.approx((5 / 6 + 2 + 1 + 0.625) / 5)
-    assert row["break_even_utilization"] == pytest.approx(RI_RATE / M5_NU_OD)  # 0.6458
+    assert row["expected_utilization_pct"] / 100 == pytest.approx((5 / 6 + 2 + 1 + 0.625) / 5)
+    assert row["break_even_utilization_pct"] / 100 == pytest.approx(RI_RATE / M5_NU_OD)  # 0.6458
     assert row["break_even_month"] == 1  # No Upfront and saving
-    assert row["marginal_saving_usd_per_unit"] == 2.5
+    assert row["marginal_savings_usd_per_unit"] == 2.5
     covered = (40 + 2 * 48 + 48 + 30) * M5_NU_OD
     assert row["covered_on_demand_usd"] == pytest.approx(covered)
     assert row["covered_on_demand_usd_per_hour"] == pytest.approx(covered / 5)
     assert row["used_units_per_hour"] == pytest.approx(214 / 5)
     assert row["commitment_cost_usd"] == pytest.approx(RI_RATE * 48 * 5)
-    assert row["net_saving_usd"] == pytest.approx(covered - RI_RATE * 48 * 5)
+    assert row["net_savings_vs_on_demand_usd"] == pytest.approx(covered - RI_RATE * 48 * 5)
     # demand reached 48 NU in the periods of 2 and 1 hours: 3 of 5 hours
-    assert (row["level_units"], row["level_share"]) == (48.0, pytest.approx(0.6))
+    assert (row["level_units"], row["level_reached_pct"]) == (48.0, pytest.approx(60.0))
     assert row["explanation"] == (
         "Covers the m5 family's base load in us-east-1, which stayed at or above 48 normalized "
         "units in 60% of the lookback's hours (1-year No Upfront standard RIs: expected "
@@ -80,11 +80,11 @@ def test_scenario_probabilities_weigh_the_periods() -> None:
     (row,) = explain(problem, np.array([48.0])).to_dict(orient="records")
     weight = np.array([0.25, 0.5, 0.75, 0.75])
     assert row["active_hours"] == pytest.approx(2.25)
-    assert row["expected_utilization"] == pytest.approx(
+    assert row["expected_utilization_pct"] / 100 == pytest.approx(
         weight @ np.array([5 / 6, 1, 1, 0.625]) / 2.25
     )
-    assert row["level_share"] == pytest.approx(1.25 / 2.25)
-    assert np.isnan(row["marginal_saving_usd_per_unit"])
+    assert row["level_reached_pct"] == pytest.approx(100 * 1.25 / 2.25)
+    assert np.isnan(row["marginal_savings_usd_per_unit"])
 
 
 def test_an_upfront_ri_and_a_compute_savings_plan_by_hand() -> None:
@@ -98,9 +98,11 @@ def test_an_upfront_ri_and_a_compute_savings_plan_by_hand() -> None:
     ri, plan = explain(problem, np.array([3.0, 1.0])).to_dict(orient="records")
     # 3 Windows RIs always used: 0.564 USD/h covered, 0.324 USD/h saved before the upfront;
     # 3 × 700 USD repaid after 2,100 / (0.324 × 730) = 8.9 months -> month 9.
-    assert ri["expected_utilization"] == pytest.approx(1.0)
+    assert ri["expected_utilization_pct"] / 100 == pytest.approx(1.0)
     assert ri["covered_on_demand_usd_per_hour"] == pytest.approx(3 * WINDOWS_OD)
-    assert ri["break_even_utilization"] == pytest.approx((700 / 8_760 + 0.08) / WINDOWS_OD)
+    assert ri["break_even_utilization_pct"] / 100 == pytest.approx(
+        (700 / 8_760 + 0.08) / WINDOWS_OD
+    )
     assert ri["break_even_month"] == 9
     assert ri["explanation"].startswith(
         "Covers the base load of m5.large Windows (Shared tenancy) in us-east-1, which stayed at "
@@ -109,12 +111,12 @@ def test_an_upfront_ri_and_a_compute_savings_plan_by_hand() -> None:
     # The Compute SP covers m5 first (ratio 0.75): hour 1 all 1.152 USD/h for 0.864 USD/h
     # (no Windows left), hour 2 1/0.75 USD/h of 1.44 for the whole 1 USD/h.
     covered = 48 * M5_NU_OD + 1 / 0.75
-    assert plan["hourly_commitment_usd"] == 1.0 and np.isnan(plan["count"])
-    assert plan["expected_utilization"] == pytest.approx((0.864 + 1.0) / 2)
-    assert plan["break_even_utilization"] == pytest.approx(0.75)
-    assert plan["level_share"] == 0.5
+    assert plan["commitment_usd_per_hour"] == 1.0 and np.isnan(plan["count"])
+    assert plan["expected_utilization_pct"] / 100 == pytest.approx((0.864 + 1.0) / 2)
+    assert plan["break_even_utilization_pct"] / 100 == pytest.approx(0.75)
+    assert plan["level_reached_pct"] == 50.0
     assert plan["covered_on_demand_usd"] == pytest.approx(covered)
-    assert plan["net_saving_usd"] == pytest.approx(covered - 2.0)
+    assert plan["net_savings_vs_on_demand_usd"] == pytest.approx(covered - 2.0)
     assert plan["break_even_month"] == 1
     assert plan["explanation"] == (
         "Commits 1.000 USD/h to Compute Savings Plans, fully used in 50% of the lookback's hours "
@@ -153,8 +155,8 @@ def test_rows_line_up_with_the_purchases() -> None:
     assert (table["instance_type"].iloc[0], table["count"].iloc[0]) == ("m5.xlarge", 6)
     again = explain(problem, units, evaluation=greedy_allocation(problem, units))
     assert (
-        again["expected_utilization"].tolist()
-        == explain(problem, units)["expected_utilization"].tolist()
+        again["expected_utilization_pct"].tolist()
+        == explain(problem, units)["expected_utilization_pct"].tolist()
     )
     ec2 = table.iloc[2]
     assert ec2["explanation"].startswith(

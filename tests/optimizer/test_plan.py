@@ -41,30 +41,30 @@ def test_purchases_hold_whole_ris_and_money_by_hand() -> None:
         "No Upfront",
     )
     assert family.upfront_usd == 0.0
-    assert family.recurring_hourly_usd == pytest.approx(0.062, abs=1e-12)
-    assert family.effective_hourly_usd == pytest.approx(0.744, abs=1e-12)
+    assert family.recurring_usd_per_hour == pytest.approx(0.062, abs=1e-12)
+    assert family.effective_usd_per_hour == pytest.approx(0.744, abs=1e-12)
     assert (family.start, family.end) == (START, START + timedelta(hours=8_760))
     # Windows m5.large, Partial Upfront: 3 × 700 USD upfront, 0.08 USD/h each.
     assert (windows.instance_type, windows.platform, windows.count) == ("m5.large", "Windows", 3)
     assert windows.normalized_units == 12
     assert windows.upfront_usd == pytest.approx(2_100.0)
-    assert windows.recurring_hourly_usd == pytest.approx(0.08)
-    assert windows.effective_hourly_usd == pytest.approx(2_100 / 8_760 + 0.24)
+    assert windows.recurring_usd_per_hour == pytest.approx(0.08)
+    assert windows.effective_usd_per_hour == pytest.approx(2_100 / 8_760 + 0.24)
     assert windows.payment_option == "Partial Upfront"
     # EC2 Instance SP, All Upfront: 4 USD/h × 8,760 h upfront.
     assert ec2_sp.kind == "ec2_instance_savings_plan"
     assert (ec2_sp.region, ec2_sp.instance_family) == ("us-east-1", "m5")
-    assert ec2_sp.hourly_commitment_usd == 4.0
+    assert ec2_sp.commitment_usd_per_hour == 4.0
     assert ec2_sp.upfront_usd == pytest.approx(35_040.0)
-    assert ec2_sp.recurring_hourly_usd == 0.0
-    assert ec2_sp.effective_hourly_usd == pytest.approx(4.0)
+    assert ec2_sp.recurring_usd_per_hour == 0.0
+    assert ec2_sp.effective_usd_per_hour == pytest.approx(4.0)
     assert compute.kind == "compute_savings_plan"
     assert compute.region is None and compute.instance_family is None
-    assert compute.hourly_commitment_usd == 12.5
-    assert (compute.upfront_usd, compute.recurring_hourly_usd) == (0.0, 12.5)
-    assert compute.effective_hourly_usd == 12.5
+    assert compute.commitment_usd_per_hour == 12.5
+    assert (compute.upfront_usd, compute.recurring_usd_per_hour) == (0.0, 12.5)
+    assert compute.effective_usd_per_hour == 12.5
     # The second tranche starts a month (730 h) later and comes last.
-    assert later.hourly_commitment_usd == 2.0
+    assert later.commitment_usd_per_hour == 2.0
     assert later.start == START + timedelta(hours=730)
     assert later.end == later.start + timedelta(hours=8_760)
 
@@ -90,10 +90,10 @@ def test_savings_plans_are_rounded_down_to_aws_steps() -> None:
     units = np.array([0.0, 0.0, 0.0009, 7.123456789, 0.0])
     purchases = purchases_from_units(four_instrument_problem(), units)
     assert len(purchases) == 1  # 0.0009 USD/h is below one step: not bought
-    assert purchases[0].hourly_commitment_usd == 7.123
-    assert len(repr(purchases[0].hourly_commitment_usd).split(".")[1]) <= 5
+    assert purchases[0].commitment_usd_per_hour == 7.123
+    assert len(repr(purchases[0].commitment_usd_per_hour).split(".")[1]) <= 5
     stepped = purchases_from_units(four_instrument_problem(), units, sp_step_usd=0.01)
-    assert stepped[0].hourly_commitment_usd == 7.12
+    assert stepped[0].commitment_usd_per_hour == 7.12
 
 
 def test_fractional_ris_are_refused() -> None:
@@ -112,8 +112,8 @@ def test_a_chosen_ri_size_divides_the_units(size: str) -> None:
     purchases = purchases_from_units(problem, PLAN, ri_instance_type=size)
     family, windows = purchases[:2]
     assert (family.instance_type, family.count, family.normalized_units) == ("m5.xlarge", 6, 48)
-    assert family.recurring_hourly_usd == pytest.approx(0.124)
-    assert family.effective_hourly_usd == pytest.approx(0.744)
+    assert family.recurring_usd_per_hour == pytest.approx(0.124)
+    assert family.effective_usd_per_hour == pytest.approx(0.744)
     assert (windows.instance_type, windows.count) == ("m5.large", 3)  # exact keys keep their type
     units = np.array([52.0, 0.0, 0.0, 0.0, 0.0])  # 13 m5.large, 6.5 m5.xlarge
     with pytest.raises(PlanError, match=r"not a whole number of m5\.xlarge \(8 normalized"):
@@ -143,10 +143,10 @@ def test_portfolio_json_round_trips_through_read_portfolio_json(tmp_path: Path) 
     first = payload["purchases"][0]
     assert first["id"] == "rec-1" and first["tranche"] == 0
     assert first["start"] == "2026-01-01T00:00:00Z"
-    assert first["marginal_saving_usd_per_unit"] == 1.5
+    assert first["marginal_savings_usd_per_unit"] == 1.5
     assert first["explanation"].startswith("Covers the m5 family's base load in us-east-1")
     assert payload["purchases"][4]["tranche"] == 1
-    assert payload["purchases"][1]["marginal_saving_usd_per_unit"] == 0.0
+    assert payload["purchases"][1]["marginal_savings_usd_per_unit"] == 0.0
     path = tmp_path / "plan.json"
     write_text_atomic(path, json.dumps(payload, indent=2, allow_nan=False))
     inventory = read_portfolio_json(path)

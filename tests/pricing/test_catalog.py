@@ -15,7 +15,7 @@ from pricing.catalog import (
     KEY_COLUMNS,
     CatalogMetadata,
     PriceCatalog,
-    effective_hourly_usd,
+    effective_usd_per_hour,
 )
 from pricing.comparison import break_even_months
 from pricing.errors import CatalogValidationError, MissingPriceError, PriceFileError
@@ -31,7 +31,7 @@ KEY = {
 
 
 def _on_demand(rate: float = 0.096, **overrides: object) -> pd.DataFrame:
-    return pd.DataFrame([{**KEY, "on_demand_hourly_usd": rate, **overrides}])
+    return pd.DataFrame([{**KEY, "on_demand_usd_per_hour": rate, **overrides}])
 
 
 def _reserved(
@@ -43,7 +43,7 @@ def _reserved(
         "term_years": 1,
         "payment_option": "Partial Upfront",
         "upfront_usd": upfront,
-        "recurring_hourly_usd": recurring,
+        "recurring_usd_per_hour": recurring,
         **overrides,
     }
     return pd.DataFrame([row])
@@ -51,7 +51,7 @@ def _reserved(
 
 def test_effective_rate_is_computed_from_upfront_and_recurring() -> None:
     catalog = PriceCatalog.from_frames(METADATA, _on_demand(), _reserved())
-    assert catalog.reserved["effective_hourly_usd"].iloc[0] == pytest.approx(252 / 8760 + 0.029)
+    assert catalog.reserved["effective_usd_per_hour"].iloc[0] == pytest.approx(252 / 8760 + 0.029)
     assert catalog.reserved["source"].iloc[0] == "unit test"
     assert not catalog.reserved["derived"].iloc[0]
 
@@ -59,8 +59,8 @@ def test_effective_rate_is_computed_from_upfront_and_recurring() -> None:
 @pytest.mark.parametrize(
     ("frames", "message"),
     [
-        ({"on_demand": _on_demand(-0.1)}, "negative on_demand_hourly_usd"),
-        ({"on_demand": _on_demand(float("nan"))}, "missing or non-finite on_demand_hourly_usd"),
+        ({"on_demand": _on_demand(-0.1)}, "negative on_demand_usd_per_hour"),
+        ({"on_demand": _on_demand(float("nan"))}, "missing or non-finite on_demand_usd_per_hour"),
         ({"on_demand": pd.concat([_on_demand(), _on_demand(0.1)])}, "duplicated key"),
         ({"on_demand": _on_demand(platform="BeOS")}, "unknown platform"),
         ({"on_demand": _on_demand(tenancy="Host")}, "unknown tenancy"),
@@ -69,7 +69,7 @@ def test_effective_rate_is_computed_from_upfront_and_recurring() -> None:
         ({"reserved": _reserved(payment_option="Heavy Utilization")}, "unknown payment_option"),
         ({"reserved": _reserved(term_years=2)}, "term_years other than 1 or 3"),
         ({"reserved": _reserved(upfront=-1.0)}, "negative upfront_usd"),
-        ({"reserved": _reserved(effective_hourly_usd=0.5)}, "different from upfront"),
+        ({"reserved": _reserved(effective_usd_per_hour=0.5)}, "different from upfront"),
         ({"on_demand": _on_demand().drop(columns="tenancy")}, "lacks column"),
     ],
 )
@@ -105,7 +105,7 @@ def test_merge_earlier_catalog_wins_and_keeps_sources() -> None:
     )
     merged = PriceCatalog.merge([cur, snapshot])
     rates = merged.on_demand.set_index("instance_type")
-    assert rates.loc["m5.large", "on_demand_hourly_usd"] == 0.1
+    assert rates.loc["m5.large", "on_demand_usd_per_hour"] == 0.1
     assert rates.loc["m5.large", "source"] == "CUR"
     assert rates.loc["m5.xlarge", "source"] == "snapshot"
     assert merged.metadata.source == "CUR > snapshot"
@@ -157,7 +157,7 @@ def catalogs(draw: st.DrawFn) -> PriceCatalog:
     on_demand = pd.DataFrame(
         [
             {"region": r, "instance_type": t, "platform": p, "tenancy": "Shared",
-             "on_demand_hourly_usd": draw(_rates)}
+             "on_demand_usd_per_hour": draw(_rates)}
             for r, t, p in keys
         ]
     )  # fmt: skip
@@ -178,11 +178,11 @@ def catalogs(draw: st.DrawFn) -> PriceCatalog:
             {"region": r, "instance_type": t, "platform": p, "tenancy": "Shared",
              "offering_class": c, "term_years": y, "payment_option": o,
              "upfront_usd": 0.0 if o == "No Upfront" else draw(st.floats(0, 50_000)),
-             "recurring_hourly_usd": 0.0 if o == "All Upfront" else draw(_rates)}
+             "recurring_usd_per_hour": 0.0 if o == "All Upfront" else draw(_rates)}
             for (r, t, p), c, y, o in offerings
         ],
         columns=[*KEY_COLUMNS, "offering_class", "term_years", "payment_option",
-                 "upfront_usd", "recurring_hourly_usd"],
+                 "upfront_usd", "recurring_usd_per_hour"],
     )  # fmt: skip
     return PriceCatalog.from_frames(METADATA, on_demand, reserved)
 
@@ -191,14 +191,14 @@ def catalogs(draw: st.DrawFn) -> PriceCatalog:
 @given(catalogs())
 def test_invariants_hold_for_any_valid_catalog(catalog: PriceCatalog) -> None:
     reserved = catalog.reserved
-    expected = effective_hourly_usd(
-        reserved["upfront_usd"], reserved["recurring_hourly_usd"], reserved["term_years"]
+    expected = effective_usd_per_hour(
+        reserved["upfront_usd"], reserved["recurring_usd_per_hour"], reserved["term_years"]
     )
-    assert np.allclose(reserved["effective_hourly_usd"], expected, rtol=0, atol=1e-9)
-    assert (catalog.on_demand["on_demand_hourly_usd"] >= 0).all()
+    assert np.allclose(reserved["effective_usd_per_hour"], expected, rtol=0, atol=1e-9)
+    assert (catalog.on_demand["on_demand_usd_per_hour"] >= 0).all()
     assert not catalog.on_demand.duplicated(list(KEY_COLUMNS)).any()
     rates = catalog.on_demand_rates(catalog.on_demand)
-    assert rates.tolist() == catalog.on_demand["on_demand_hourly_usd"].tolist()
+    assert rates.tolist() == catalog.on_demand["on_demand_usd_per_hour"].tolist()
 
 
 @settings(

@@ -30,7 +30,7 @@ def calculator_catalog() -> PriceCatalog:
     reserved = pd.DataFrame(
         [
             {**KEY, "offering_class": "standard", "term_years": 1, "payment_option": option,
-             "upfront_usd": upfront, "recurring_hourly_usd": recurring}
+             "upfront_usd": upfront, "recurring_usd_per_hour": recurring}
             for option, upfront, recurring in [
                 ("No Upfront", 0.0, 0.319), ("Partial Upfront", 1368.0, 0.156),
                 ("All Upfront", 2714.0, 0.0),
@@ -43,7 +43,7 @@ def calculator_catalog() -> PriceCatalog:
     )  # fmt: skip
     return PriceCatalog.from_frames(
         CatalogMetadata("AWS Pricing Calculator", date(2025, 9, 1)),
-        on_demand=pd.DataFrame([{**KEY, "on_demand_hourly_usd": 0.398}]),
+        on_demand=pd.DataFrame([{**KEY, "on_demand_usd_per_hour": 0.398}]),
         reserved=reserved,
         savings_plans=plans,
     )
@@ -55,17 +55,19 @@ def test_comparison_rows_and_figures(calculator_catalog: PriceCatalog) -> None:
         "On-Demand", "Standard RI", "Standard RI", "Standard RI", "Compute SP",
     ]  # fmt: skip
     partial = table.iloc[2]
-    assert partial["effective_hourly_usd"] == pytest.approx(1368 / 8760 + 0.156)
-    assert partial["discount_pct"] == pytest.approx(100 * (1 - (1368 / 8760 + 0.156) / 0.398))
+    assert partial["effective_usd_per_hour"] == pytest.approx(1368 / 8760 + 0.156)
+    assert partial["discount_vs_on_demand_pct"] == pytest.approx(
+        100 * (1 - (1368 / 8760 + 0.156) / 0.398)
+    )
     assert partial["break_even_months"] == pytest.approx(1368 / ((0.398 - 0.156) * 730))
     assert table.iloc[1]["break_even_months"] == 0.0  # No Upfront saves from the first hour
     assert np.isnan(table.iloc[0]["break_even_months"])
     plan = table.iloc[4]
     # Calculator: "Upfront: Partial Upfront (50% of 3083.52) = 1541.7600 USD", hourly 0.1760.
     assert plan["upfront_usd"] == pytest.approx(1541.76)
-    assert plan["recurring_hourly_usd"] == pytest.approx(0.176)
+    assert plan["recurring_usd_per_hour"] == pytest.approx(0.176)
     # Calculator: normalized monthly 256.96 USD vs on-demand 290.54 USD.
-    assert plan["upfront_usd"] / 12 + plan["recurring_hourly_usd"] * 730 == pytest.approx(256.96)
+    assert plan["upfront_usd"] / 12 + plan["recurring_usd_per_hour"] * 730 == pytest.approx(256.96)
 
 
 def test_filters(calculator_catalog: PriceCatalog) -> None:

@@ -40,12 +40,12 @@ def build_script() -> ModuleType:
 
 def test_loads_with_the_snapshot_counts(catalog: PriceCatalog) -> None:
     counts = catalog.counts()
-    assert counts["instance_types"] == 88
-    assert counts["regions"] == 15
-    assert counts["platforms"] == 7
-    assert counts["on_demand_rates"] == 5894
-    assert counts["reserved_offerings"] == 63160
-    assert counts["savings_plans_rates"] == 63160
+    assert counts["instance_type_count"] == 88
+    assert counts["region_count"] == 15
+    assert counts["platform_count"] == 7
+    assert counts["on_demand_rate_count"] == 5894
+    assert counts["reserved_offering_count"] == 63160
+    assert counts["savings_plans_rate_count"] == 63160
     assert embedded.load_embedded_catalog() is catalog  # cached
 
 

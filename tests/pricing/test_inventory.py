@@ -75,7 +75,7 @@ def _cur_ri_items() -> list[dict[str, Any]]:
             "payment_option": row.payment,
             "count": int(row.count),
             "upfront_usd": float(row.upfront),
-            "recurring_hourly_usd": float(row.recurring),
+            "recurring_usd_per_hour": float(row.recurring),
         }
         for row in fees.itertuples(index=False)
     ]
@@ -88,7 +88,7 @@ SAVINGS_PLAN_ITEMS: list[dict[str, Any]] = [
         "start": "2018-06-01T00:00:00Z",
         "term_years": 1,
         "payment_option": "Partial Upfront",
-        "hourly_commitment_usd": 2.5,
+        "commitment_usd_per_hour": 2.5,
     },
     {
         "kind": "ec2_instance_savings_plan",
@@ -98,7 +98,7 @@ SAVINGS_PLAN_ITEMS: list[dict[str, Any]] = [
         "instance_family": "m5",
         "term_years": 3,
         "payment_option": "All Upfront",
-        "hourly_commitment_usd": 4.0,
+        "commitment_usd_per_hour": 4.0,
     },
 ]
 
@@ -133,7 +133,7 @@ def test_read_real_ris_and_plans(portfolio: Path) -> None:
     assert c5.start == datetime(2018, 4, 3, 1, 21, 13, tzinfo=UTC)
     assert c5.end == datetime(2019, 4, 3, 1, 21, 12, tzinfo=UTC)
     # Whole item: 446 / 8760 + 2 × 0.026 = 2 × 0.051457, AWS's own amortised rate per RI-hour.
-    assert c5.effective_hourly_usd == pytest.approx(2 * 0.051457, abs=1e-6)
+    assert c5.effective_usd_per_hour == pytest.approx(2 * 0.051457, abs=1e-6)
     assert c5.source == "portfolio owned.json"
     convertible = by_id["041bc7b7-802b-43c3-a6b1-3fb5e69135aa"]
     assert (convertible.offering_class, convertible.payment_option) == ("convertible", "No Upfront")
@@ -142,8 +142,8 @@ def test_read_real_ris_and_plans(portfolio: Path) -> None:
     compute = by_id["sp-compute"]
     # Partial Upfront: half of 2.5 USD/h × 8,760 h paid upfront.
     assert compute.upfront_usd == pytest.approx(10_950.0)
-    assert compute.recurring_hourly_usd == pytest.approx(1.25)
-    assert compute.effective_hourly_usd == pytest.approx(2.5)
+    assert compute.recurring_usd_per_hour == pytest.approx(1.25)
+    assert compute.effective_usd_per_hour == pytest.approx(2.5)
     assert compute.end == datetime(2019, 6, 1, tzinfo=UTC)  # start + 8,760 h
     assert compute.region is None
     ec2 = by_id["sp-m5"]
@@ -165,7 +165,7 @@ def test_round_trip(portfolio: Path, tmp_path: Path) -> None:
     assert payload["summary"]["upfront_usd"] == pytest.approx(1548.0 + 10_950.0 + 105_120.0)
     assert payload["summary"]["next_expiry"] == "2019-04-03T01:21:12Z"
     first = payload["purchases"][0]
-    assert first["start"].endswith("Z") and "hourly_commitment_usd" not in first
+    assert first["start"].endswith("Z") and "commitment_usd_per_hour" not in first
 
 
 def test_design_md_example_with_start(tmp_path: Path) -> None:
@@ -184,14 +184,14 @@ def test_design_md_example_with_start(tmp_path: Path) -> None:
             "count": 12,
             "normalized_units": 48,
             "upfront_usd": 0.0,
-            "recurring_hourly_usd": 0.062,
-            "effective_hourly_usd": 0.744,
+            "recurring_usd_per_hour": 0.062,
+            "effective_usd_per_hour": 0.744,
         },
         {
             "kind": "compute_savings_plan",
             "term_years": 1,
             "payment_option": "No Upfront",
-            "hourly_commitment_usd": 12.5,
+            "commitment_usd_per_hour": 12.5,
             "upfront_usd": 0.0,
         },
     ]
@@ -204,7 +204,7 @@ def test_design_md_example_with_start(tmp_path: Path) -> None:
     path.write_text(json.dumps(items))
     inventory = read_portfolio_json(path)
     ri, plan = inventory.commitments
-    assert ri.effective_hourly_usd == pytest.approx(0.744)
+    assert ri.effective_usd_per_hour == pytest.approx(0.744)
     assert ri.id == "item-0" and plan.id == "item-1"
     assert ri.start == datetime(2025, 1, 1, tzinfo=UTC)
     assert ri.end == datetime(2026, 1, 1, tzinfo=UTC)
@@ -222,7 +222,7 @@ def _one(tmp_path: Path, **changes: Any) -> Path:
         "payment_option": "Partial Upfront",
         "count": 2,
         "upfront_usd": 446.0,
-        "recurring_hourly_usd": 0.026,
+        "recurring_usd_per_hour": 0.026,
     }
     for key, value in changes.items():
         if value is None:
@@ -251,29 +251,29 @@ def _one(tmp_path: Path, **changes: Any) -> Path:
         ({"start": "next monday"}, "start", "not an ISO 8601 time"),
         ({"region": None}, "region", "missing"),
         ({"count": None}, "count", "missing"),
-        ({"recurring_hourly_usd": None}, "recurring_hourly_usd", "missing"),
+        ({"recurring_usd_per_hour": None}, "recurring_usd_per_hour", "missing"),
         ({"normalized_units": 4}, "normalized_units", "2 × 4 = 8"),
         ({"scope": "Availability Zone"}, "availability_zone", "missing"),
         ({"availability_zone": "eu-west-2a"}, "availability_zone", "not in region us-east-1"),
         ({"tenancy": "host"}, "tenancy", "unknown tenancy 'host'"),
         ({"offering_class": "flexible"}, "offering_class", "unknown RI offering class"),
         (
-            {"kind": "compute_savings_plan", "hourly_commitment_usd": 0},
-            "hourly_commitment_usd",
+            {"kind": "compute_savings_plan", "commitment_usd_per_hour": 0},
+            "commitment_usd_per_hour",
             "greater than 0",
         ),
-        ({"kind": "compute_savings_plan"}, "hourly_commitment_usd", "missing"),
+        ({"kind": "compute_savings_plan"}, "commitment_usd_per_hour", "missing"),
         (
             {
                 "kind": "ec2_instance_savings_plan",
-                "hourly_commitment_usd": 1,
+                "commitment_usd_per_hour": 1,
                 "instance_family": "m5.large",
             },
             "instance_family",
             "not an instance family",
         ),
         (
-            {"kind": "ec2_instance_savings_plan", "hourly_commitment_usd": 1},
+            {"kind": "ec2_instance_savings_plan", "commitment_usd_per_hour": 1},
             "instance_family",
             "missing",
         ),
@@ -293,7 +293,7 @@ def test_validation_names_item_and_field(
 
 def test_valid_single_item_passes(tmp_path: Path) -> None:
     (ri,) = read_portfolio_json(_one(tmp_path)).commitments
-    assert ri.effective_hourly_usd == pytest.approx(2 * (223 / 8760 + 0.026))
+    assert ri.effective_usd_per_hour == pytest.approx(2 * (223 / 8760 + 0.026))
     zonal = read_portfolio_json(
         _one(tmp_path, scope="availability zone", availability_zone="us-east-1b")
     )
@@ -475,8 +475,8 @@ def test_fetch_reserved_instances_after_throttling() -> None:
         "Region",
     )
     assert (regional.count, regional.normalized_units, regional.upfront_usd) == (2, 8.0, 446.0)
-    assert regional.recurring_hourly_usd == pytest.approx(0.026)
-    assert regional.effective_hourly_usd == pytest.approx(2 * 0.051457, abs=1e-6)
+    assert regional.recurring_usd_per_hour == pytest.approx(0.026)
+    assert regional.effective_usd_per_hour == pytest.approx(2 * 0.051457, abs=1e-6)
     assert (regional.term_years, regional.payment_option) == (1, "Partial Upfront")
     assert (zonal.region, zonal.availability_zone, zonal.scope, zonal.tenancy) == (
         "eu-west-2",
@@ -485,7 +485,7 @@ def test_fetch_reserved_instances_after_throttling() -> None:
         "Dedicated",
     )
     assert (zonal.platform, zonal.offering_class, zonal.term_years) == ("Windows", "convertible", 3)
-    assert zonal.effective_hourly_usd == pytest.approx(3000.0 / 26_280)
+    assert zonal.effective_usd_per_hour == pytest.approx(3000.0 / 26_280)
     assert regional.source.startswith("ec2:DescribeReservedInstances us-east-1")
 
 
@@ -588,13 +588,13 @@ def test_fetch_savings_plans_pages_throttling_and_other_types() -> None:
         stub.assert_no_pending_responses()
     assert len(waits) == 1
     compute, ec2 = inventory.commitments
-    assert (compute.kind, compute.region, compute.hourly_commitment_usd) == (
+    assert (compute.kind, compute.region, compute.commitment_usd_per_hour) == (
         "compute_savings_plan",
         None,
         2.5,
     )
-    assert (compute.upfront_usd, compute.recurring_hourly_usd) == (10_950.0, 1.25)
-    assert compute.effective_hourly_usd == pytest.approx(2.5)
+    assert (compute.upfront_usd, compute.recurring_usd_per_hour) == (10_950.0, 1.25)
+    assert compute.effective_usd_per_hour == pytest.approx(2.5)
     assert compute.start == datetime(2024, 3, 1, tzinfo=UTC)
     assert (ec2.kind, ec2.region, ec2.instance_family, ec2.term_years) == (
         "ec2_instance_savings_plan",
@@ -602,7 +602,7 @@ def test_fetch_savings_plans_pages_throttling_and_other_types() -> None:
         "r5",
         3,
     )
-    assert ec2.effective_hourly_usd == pytest.approx(1.0)
+    assert ec2.effective_usd_per_hour == pytest.approx(1.0)
     assert inventory.notes == (
         "left out 1 SageMaker Savings Plan(s): "
         "commitopt models Compute and EC2 Instance Savings Plans",

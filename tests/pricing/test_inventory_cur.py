@@ -44,20 +44,20 @@ def test_c5_large_partial_upfront(inventory: Inventory) -> None:
     assert (ri.instance_type, ri.platform, ri.tenancy) == ("c5.large", "Linux/UNIX", "Shared")
     assert ri.count == 2
     assert ri.upfront_usd == 446.0  # 223 per RI
-    assert ri.recurring_hourly_usd == pytest.approx(0.026)
+    assert ri.recurring_usd_per_hour == pytest.approx(0.026)
     assert ri.payment_option == "Partial Upfront"
     assert ri.offering_class == "standard"
     assert ri.term_years == 1
     assert ri.normalized_units == 8.0
     assert ri.start == datetime(2018, 4, 3, 1, 21, 13, tzinfo=UTC)
     assert ri.end == datetime(2019, 4, 3, 1, 21, 12, tzinfo=UTC)
-    assert ri.effective_hourly_usd == pytest.approx(446.0 / 8760 + 2 * 0.026)
+    assert ri.effective_usd_per_hour == pytest.approx(446.0 / 8760 + 2 * 0.026)
 
 
 def test_unused_c4_large_takes_payment_option_from_its_prices(inventory: Inventory) -> None:
     ri = _by_id(inventory, "3a2944f2-fbdc-4f9a-86f7-4b83dc6e058a")
     assert (ri.instance_type, ri.count, ri.upfront_usd) == ("c4.large", 1, 263.0)
-    assert ri.recurring_hourly_usd == pytest.approx(0.03)
+    assert ri.recurring_usd_per_hour == pytest.approx(0.03)
     assert ri.payment_option == "Partial Upfront"  # no DiscountedUsage: derived
     assert ri.offering_class == "standard"
 
@@ -67,10 +67,10 @@ def test_windows_and_convertible_from_discounted_usage(inventory: Inventory) -> 
     assert (windows.instance_type, windows.platform) == ("t2.micro", "Windows")
     assert windows.start == datetime(2018, 10, 9, 21, 40, 47, tzinfo=UTC)
     assert windows.payment_option == "No Upfront"
-    assert windows.recurring_hourly_usd == pytest.approx(0.0118)
+    assert windows.recurring_usd_per_hour == pytest.approx(0.0118)
     convertible = _by_id(inventory, "041bc7b7-802b-43c3-a6b1-3fb5e69135aa")
     assert convertible.offering_class == "convertible"
-    assert convertible.recurring_hourly_usd == pytest.approx(0.0083)
+    assert convertible.recurring_usd_per_hour == pytest.approx(0.0083)
     m5 = _by_id(inventory, "e5d82234-6933-4412-9f36-c9fcca2a5ce1")
     assert (m5.instance_type, m5.platform, m5.upfront_usd) == ("m5.large", "Windows", 659.0)
 

@@ -100,7 +100,7 @@ def test_none_equals_all_on_demand(catalog) -> None:  # type: ignore[no-untyped-
     outcome = result.outcomes["none"]
     window = usage.loc[usage["hour"] >= pd.Timestamp("2024-01-31", tz="UTC"), "quantity"]
     assert outcome.cost_usd == pytest.approx(window.sum() * M4_LARGE_OD)
-    assert outcome.savings_usd == pytest.approx(0.0)
+    assert outcome.savings_vs_on_demand_usd == pytest.approx(0.0)
     assert outcome.purchases == ()
     assert result.status is BacktestStatus.NO_HINDSIGHT
     assert np.isnan(outcome.captured)
@@ -244,10 +244,10 @@ def test_cost_explorer_like_covers_a_flat_fleet(catalog) -> None:  # type: ignor
         # EC2 Instance SP rates equal standard RI effective rates in this catalog (0.062 USD/h):
         # either buys ten instances' worth
         if item.kind == EC2_INSTANCE_SAVINGS_PLAN:
-            assert item.hourly_commitment_usd == pytest.approx(10 * 0.062, abs=0.002)
+            assert item.commitment_usd_per_hour == pytest.approx(10 * 0.062, abs=0.002)
         else:
             assert (item.kind, item.count) == ("reserved_instance", 10)
-        assert result.outcomes[name].simulation.totals.coverage == pytest.approx(1.0, abs=0.01)
+        assert result.outcomes[name].simulation.totals.coverage_pct == pytest.approx(100.0, abs=1.0)
 
 
 def test_cost_explorer_like_sizes_ris_per_type_at_the_break_even(catalog) -> None:  # type: ignore[no-untyped-def]
@@ -255,7 +255,7 @@ def test_cost_explorer_like_sizes_ris_per_type_at_the_break_even(catalog) -> Non
     at = pd.Timestamp("2024-02-01", tz="UTC")
     purchases = ri_purchases(keys, [3.7], at, catalog)
     assert len(purchases) == 1 and purchases[0].count == 3
-    assert purchases[0].effective_hourly_usd == pytest.approx(3 * 0.062)
+    assert purchases[0].effective_usd_per_hour == pytest.approx(3 * 0.062)
     # the RI costs 62 % of on-demand: an RI pays off when used in more than 62 % of the hours
     hours = 24 * 30
     for busy_share, expected in ((0.7, 10), (0.6, 2)):
@@ -272,7 +272,7 @@ def test_knee_rule_buys_a_fraction_of_the_gap(catalog) -> None:  # type: ignore[
     knee = KneeRule(assumed_discount=0.3, fraction=0.5)
     result = backtest(usage, catalog, {"knee": knee}, start="2024-02-01", end="2024-04-01",
                       lookback_days=30)  # fmt: skip
-    bought = [p.hourly_commitment_usd for p in result.outcomes["knee"].purchases]
+    bought = [p.commitment_usd_per_hour for p in result.outcomes["knee"].purchases]
     target = 0.7 * 10 * M4_LARGE_OD  # (1 - d) x the d-quantile of a flat 1 USD/h spend
     assert bought == pytest.approx([target / 2, target / 4], abs=0.001)
 
@@ -283,5 +283,5 @@ def test_a_table_covers_whole_days(catalog) -> None:  # type: ignore[no-untyped-
     result = backtest(business, catalog, {"none": NoPurchases()}, start="2024-01-31",
                       end="2024-02-10", lookback_days=30)  # fmt: skip
     totals = result.outcomes["none"].simulation.totals
-    assert totals.hours == 24 * 10
-    assert totals.on_demand_equivalent_usd == pytest.approx(4 * M4_LARGE_OD * 10 * 10)
+    assert totals.period_hours == 24 * 10
+    assert totals.on_demand_cost_usd == pytest.approx(4 * M4_LARGE_OD * 10 * 10)

@@ -33,7 +33,7 @@ def test_pool_members_are_used_in_portfolio_order() -> None:
     # their covered usage is shared in proportion to the capacity each used
     assert table.loc["first", "covered_usage_hours"] == pytest.approx(3 * 0.1 / 0.068)
     by_instrument = result.breakdown("instrument").set_index("instrument")
-    assert by_instrument.loc["second", "cost_usd"] == pytest.approx(3 * 0.2)
+    assert by_instrument.loc["second", "actual_cost_usd"] == pytest.approx(3 * 0.2)
 
 
 def test_owners_first_then_plans_without_an_owner() -> None:
@@ -46,7 +46,7 @@ def test_owners_first_then_plans_without_an_owner() -> None:
     plans = [savings_plan(0.068, ident="anyone"), savings_plan(0.068, ident="bbb's")]
     result = simulate(usage, plans, CATALOG, owner_accounts={"bbb's": "bbb"})
     np.testing.assert_allclose(result.compute_sp_covered, 1.0)
-    ledger = result.ledger.loc[result.ledger["usage_hours"] > 0]
+    ledger = result.ledger.loc[result.ledger["instance_hours"] > 0]
     covered_by = {name: set(rows["account_id"]) for name, rows in ledger.groupby("instrument")}
     assert covered_by["anyone"] == {"aaa"} and covered_by["bbb's"] == {"bbb"}
     table = result.instruments.set_index("id")
@@ -84,7 +84,7 @@ def test_walk_equals_the_clipped_cumulative_sum() -> None:
         [{"m5.large": 0.068, "m5.xlarge": 0.136, "m5.2xlarge": 0.272, "c5.large": 0.062}[t]
          for t in keys["instance_type"]]
     )  # fmt: skip
-    od = keys["on_demand_hourly_usd"].to_numpy()
+    od = keys["on_demand_usd_per_hour"].to_numpy()
     order = np.lexsort((rates, -(1 - rates / od)))
     spend = result.usage[:, order] * rates[order]
     expected = fill_in_order(spend, np.full(result.usage.shape[0], 0.3)) / rates[order]

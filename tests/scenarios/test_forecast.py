@@ -102,20 +102,22 @@ def test_quantiles_are_ordered_and_totals_match_materialised_paths() -> None:
     )  # fmt: skip
     result = forecast(usage, horizon_hours=10 * WEEK, n_paths=40, seed=1, start=None)
     totals = result.totals(by="week")
-    for measure in ("instance_hours", "normalized_units"):
-        assert (totals[f"{measure}_p5"] <= totals[f"{measure}_p50"]).all()
-        assert (totals[f"{measure}_p50"] <= totals[f"{measure}_p95"]).all()
+    for measure in ("instance_hours", "normalized_unit_hours"):
+        assert (totals[f"p5_{measure}"] <= totals[f"p50_{measure}"]).all()
+        assert (totals[f"p50_{measure}"] <= totals[f"p95_{measure}"]).all()
     materialised = result.paths.block(slice(0, 40))
     units = materialised @ np.array([4.0, 16.0])
     weekly = units.reshape(40, 10, WEEK).sum(axis=2)
-    np.testing.assert_allclose(totals["normalized_units_mean"], weekly.mean(axis=0), rtol=1e-10)
     np.testing.assert_allclose(
-        totals["normalized_units_p95"], np.quantile(weekly, 0.95, axis=0), rtol=1e-10
+        totals["mean_normalized_unit_hours"], weekly.mean(axis=0), rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        totals["p95_normalized_unit_hours"], np.quantile(weekly, 0.95, axis=0), rtol=1e-10
     )
     monthly = result.totals(by="month")
-    assert monthly["hours"].sum() == 10 * WEEK
-    assert monthly["instance_hours_mean"].sum() == pytest.approx(
-        totals["instance_hours_mean"].sum(), rel=1e-10
+    assert monthly["period_hours"].sum() == 10 * WEEK
+    assert monthly["mean_instance_hours"].sum() == pytest.approx(
+        totals["mean_instance_hours"].sum(), rel=1e-10
     )
 
 
@@ -131,7 +133,7 @@ def test_zero_noise_collapses_the_interval_onto_the_truth() -> None:
     truth = series(14, level=30.0, slope_per_week=1.0, noise=0.0)[8 * WEEK :]
     totals = straight.totals(by="week")
     weekly_truth = truth.reshape(6, WEEK).sum(axis=1)
-    for column in ("instance_hours_p5", "instance_hours_p50", "instance_hours_p95"):
+    for column in ("p5_instance_hours", "p50_instance_hours", "p95_instance_hours"):
         np.testing.assert_allclose(totals[column], weekly_truth, rtol=2e-3)
 
 
@@ -243,18 +245,18 @@ def test_trend_error_widens_the_range_and_totals_stay_exact() -> None:
     assert len(spread.multipliers) == 9 and spread.multipliers[0] == 1.0
     assert spread.paths.source.shape == (9 * 13 * WEEK, 2)
     narrow, wide = shared.totals(by="week"), spread.totals(by="week")
-    width = wide["normalized_units_p95"] - wide["normalized_units_p5"]
-    base = narrow["normalized_units_p95"] - narrow["normalized_units_p5"]
+    width = wide["p95_normalized_unit_hours"] - wide["p5_normalized_unit_hours"]
+    base = narrow["p95_normalized_unit_hours"] - narrow["p5_normalized_unit_hours"]
     assert (width.iloc[-4:] > 1.3 * base.iloc[-4:]).all()  # the trend's error grows with time
     assert width.iloc[-1] > width.iloc[0]
     np.testing.assert_allclose(  # the error is centred: the mean barely moves
-        wide["normalized_units_mean"], narrow["normalized_units_mean"], rtol=0.03
+        wide["mean_normalized_unit_hours"], narrow["mean_normalized_unit_hours"], rtol=0.03
     )
     materialised = spread.paths.block(slice(0, 300)) @ np.array([4.0, 16.0])
     weekly = materialised.reshape(300, 26, WEEK).sum(axis=2)
-    np.testing.assert_allclose(wide["normalized_units_mean"], weekly.mean(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(wide["mean_normalized_unit_hours"], weekly.mean(axis=0), rtol=1e-10)
     np.testing.assert_allclose(
-        wide["normalized_units_p5"], np.quantile(weekly, 0.05, axis=0), rtol=1e-10
+        wide["p5_normalized_unit_hours"], np.quantile(weekly, 0.05, axis=0), rtol=1e-10
     )
 
 

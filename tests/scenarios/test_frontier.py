@@ -36,7 +36,7 @@ def one_key_catalog() -> PriceCatalog:
            "tenancy": "Shared"}  # fmt: skip
     return PriceCatalog.from_frames(
         CatalogMetadata("closed form", date(2026, 1, 1)),
-        on_demand=pd.DataFrame([{**key, "on_demand_hourly_usd": OD_RATE}]),
+        on_demand=pd.DataFrame([{**key, "on_demand_usd_per_hour": OD_RATE}]),
         savings_plans=pd.DataFrame(
             [{**key, "plan_type": "compute", "term_years": 1, "payment_option": "No Upfront",
               "sp_hourly_usd": SP_RATE}]
@@ -68,15 +68,15 @@ def test_knee_of_the_closed_form_parabola() -> None:
         covered = levels * optimum
         parabola = HOURS * (DISCOUNT * covered - covered**2 / (2 * ceiling))
         np.testing.assert_allclose(
-            result.table["expected_savings_usd"], parabola, rtol=1e-3, atol=1e-6
+            result.table["mean_savings_vs_on_demand_usd"], parabola, rtol=1e-3, atol=1e-6
         )
         midpoints = (levels[1:] + levels[:-1]) / 2 * optimum
         limit = ceiling * (DISCOUNT - threshold * (1 - DISCOUNT))
         expected_knee = levels[1:][midpoints <= limit].max()
         assert result.knee_level == pytest.approx(expected_knee)
-        assert result.table["knee"].sum() == 1
+        assert result.table["is_knee"].sum() == 1
         assert result.knee["level"] == pytest.approx(expected_knee)
-        returns = result.table["marginal_return"].to_numpy()[1:]
+        returns = result.table["marginal_savings_usd_per_usd"].to_numpy()[1:]
         np.testing.assert_allclose(
             returns, (DISCOUNT - midpoints / ceiling) / (1 - DISCOUNT), atol=2e-3
         )
@@ -105,14 +105,18 @@ def test_level_zero_is_the_owned_portfolio_and_level_one_the_whole() -> None:
     for level, items in ((0.0, owned), (1.0, [*owned, *proposed])):
         totals = simulate(usage, items, CATALOG).totals
         row = table.loc[level]
-        assert row["expected_savings_usd"] == pytest.approx(totals.savings_usd, rel=1e-9)
-        assert row["p5_savings_usd"] == pytest.approx(totals.savings_usd, rel=1e-9)
+        assert row["mean_savings_vs_on_demand_usd"] == pytest.approx(
+            totals.savings_vs_on_demand_usd, rel=1e-9
+        )
+        assert row["p5_savings_vs_on_demand_usd"] == pytest.approx(
+            totals.savings_vs_on_demand_usd, rel=1e-9
+        )
         assert row["commitment_cost_usd"] == pytest.approx(
             totals.amortized_upfront_usd + totals.recurring_usd, rel=1e-9
         )
-        assert row["expected_coverage"] == pytest.approx(totals.coverage, rel=1e-9)
-        assert row["expected_utilization"] == pytest.approx(totals.utilization, rel=1e-9)
-    assert table["recommendation"].tolist() == [False, False, True, False]
+        assert row["mean_coverage_pct"] == pytest.approx(totals.coverage_pct, rel=1e-9)
+        assert row["mean_utilization_pct"] == pytest.approx(totals.utilization_pct, rel=1e-9)
+    assert table["is_portfolio"].tolist() == [False, False, True, False]
     # the proposed cost scales linearly with the level
     costs = table["commitment_cost_usd"]
     proposed_cost = costs - costs.iloc[0]
@@ -127,7 +131,9 @@ def test_fractional_ri_counts_are_fractional_capacity() -> None:
     result = frontier(usage, two, CATALOG, levels=[0.0, 0.5, 1.0])
     one = simulate(usage, [ri("m5.2xlarge", 1, ident="x")], CATALOG).totals
     half = result.table.set_index("level").loc[0.5]
-    assert half["expected_savings_usd"] == pytest.approx(one.savings_usd, rel=1e-9)
+    assert half["mean_savings_vs_on_demand_usd"] == pytest.approx(
+        one.savings_vs_on_demand_usd, rel=1e-9
+    )
     assert half["commitment_cost_usd"] == pytest.approx(one.recurring_usd, rel=1e-9)
 
 
@@ -141,11 +147,19 @@ def test_paths_give_a_spread_and_monotone_percentiles() -> None:
                       levels=np.linspace(0, 1.5, 7))  # fmt: skip
     table = result.table
     assert result.n_paths == 25
-    assert (table["p5_savings_usd"] <= table["p50_savings_usd"] + 1e-9).all()
-    assert (table["p50_savings_usd"] <= table["p95_savings_usd"] + 1e-9).all()
-    assert (table["p5_savings_usd"] <= table["expected_savings_usd"] + 1e-9).all()
-    assert table.loc[0, "expected_savings_usd"] == pytest.approx(0.0, abs=1e-9)
-    assert (table.loc[1:, "p5_savings_usd"] < table.loc[1:, "p95_savings_usd"]).all()
+    assert (
+        table["p5_savings_vs_on_demand_usd"] <= table["p50_savings_vs_on_demand_usd"] + 1e-9
+    ).all()
+    assert (
+        table["p50_savings_vs_on_demand_usd"] <= table["p95_savings_vs_on_demand_usd"] + 1e-9
+    ).all()
+    assert (
+        table["p5_savings_vs_on_demand_usd"] <= table["mean_savings_vs_on_demand_usd"] + 1e-9
+    ).all()
+    assert table.loc[0, "mean_savings_vs_on_demand_usd"] == pytest.approx(0.0, abs=1e-9)
+    assert (
+        table.loc[1:, "p5_savings_vs_on_demand_usd"] < table.loc[1:, "p95_savings_vs_on_demand_usd"]
+    ).all()
 
 
 def test_knee_index_rule() -> None:
@@ -180,5 +194,7 @@ def test_start_hour_offsets_are_kept() -> None:
     result = frontier(usage, plan, CATALOG, levels=[0.0, 1.0, 2.0])
     totals = simulate(usage, [savings_plan(0.2, start_hour=6)], CATALOG).totals
     doubled = result.table.set_index("level").loc[2.0]
-    assert doubled["expected_savings_usd"] == pytest.approx(totals.savings_usd, rel=1e-9)
+    assert doubled["mean_savings_vs_on_demand_usd"] == pytest.approx(
+        totals.savings_vs_on_demand_usd, rel=1e-9
+    )
     assert timedelta(hours=6) == plan[0].start - START

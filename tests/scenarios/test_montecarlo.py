@@ -28,8 +28,9 @@ from tests.scenarios.test_simulator import (
 )
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
-COMPARED = ("on_demand_equivalent_usd", "actual_cost_usd", "on_demand_cost_usd", "savings_usd",
-            "savings_pct", "effective_savings_rate", "utilization", "coverage")  # fmt: skip
+COMPARED = ("on_demand_cost_usd", "actual_cost_usd", "uncovered_cost_usd",
+            "savings_vs_on_demand_usd", "savings_vs_on_demand_pct", "utilization_pct",
+            "coverage_pct")  # fmt: skip
 KEYS = pd.DataFrame(
     [
         {"account_id": account, "region": "us-east-1", "instance_type": t, "platform": p,
@@ -140,7 +141,7 @@ def _merge(items: list[OwnedCommitment], *, owners: bool) -> tuple[pd.DataFrame,
     pools, _ = build_pools(built.instruments, keys, CATALOG)
     merge = merge_keys(
         pools,
-        keys["on_demand_hourly_usd"].to_numpy(),
+        keys["on_demand_usd_per_hour"].to_numpy(),
         keys["normalization_factor"].to_numpy(),
         keys["account_id"].to_numpy(dtype=object) if owners else None,
         np.ones(len(keys), dtype=np.bool_),
@@ -180,13 +181,15 @@ def test_percentiles_are_monotone_and_summarise_the_paths() -> None:
     assert list(table.index) == list(METRICS)
     values = table[["P5", "P25", "P50", "P75", "P95"]].to_numpy()
     assert (np.diff(values, axis=1) >= 0).all()
-    savings = result.paths["savings_usd"]
-    assert table.loc["savings_usd", "P50"] == pytest.approx(savings.median())
-    assert table.loc["savings_usd", "mean"] == pytest.approx(savings.mean())
+    savings = result.paths["savings_vs_on_demand_usd"]
+    assert table.loc["savings_vs_on_demand_usd", "P50"] == pytest.approx(savings.median())
+    assert table.loc["savings_vs_on_demand_usd", "mean"] == pytest.approx(savings.mean())
     assert savings.std() > 0  # the paths differ
     summary = result.summary()
-    assert summary["paths"] == 40
-    assert float(str(summary["savings_usd_p5"])) <= float(str(summary["savings_usd_p95"]))
+    assert summary["path_count"] == 40
+    assert float(str(summary["p5_savings_vs_on_demand_usd"])) <= float(
+        str(summary["p95_savings_vs_on_demand_usd"])
+    )
     with pytest.raises(ValueError, match="between 0 and 100"):
         result.percentiles((5, 101))
 
@@ -197,15 +200,17 @@ def test_probability_of_paying_more_than_on_demand() -> None:
     rows = rng.integers(0, 10, size=(20, 24)).astype(np.int32)
     paths = UsagePaths(hours(24), KEYS, source, rows)
     none = monte_carlo(paths, [], CATALOG)
-    assert none.probability_worse_than_on_demand == 0.0
-    np.testing.assert_allclose(none.paths["savings_usd"], 0.0, atol=1e-9)
-    assert (none.paths["utilization"] == 1.0).all()
+    assert none.worse_than_on_demand_pct == 0.0
+    np.testing.assert_allclose(none.paths["savings_vs_on_demand_usd"], 0.0, atol=1e-9)
+    assert (none.paths["utilization_pct"] == 100.0).all()
     idle = UsagePaths(hours(24), KEYS, np.zeros((10, len(KEYS))), rows)
     waste = monte_carlo(idle, [savings_plan(0.5), ri("m5.large", 3, ident="r")], CATALOG)
     assert waste.status == MonteCarloStatus.NO_USAGE
-    assert waste.probability_worse_than_on_demand == 1.0
-    assert (waste.paths["utilization"] == 0.0).all()
-    assert waste.paths["savings_usd"].to_numpy() == pytest.approx(-waste.commitment_cost_usd)
+    assert waste.worse_than_on_demand_pct == 100.0
+    assert (waste.paths["utilization_pct"] == 0.0).all()
+    assert waste.paths["savings_vs_on_demand_usd"].to_numpy() == pytest.approx(
+        -waste.commitment_cost_usd
+    )
 
 
 def test_week_bootstrap_bills_each_distinct_hour_once() -> None:

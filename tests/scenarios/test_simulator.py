@@ -47,7 +47,7 @@ def make_catalog() -> PriceCatalog:
         for (t, p) in ON_DEMAND
     ]
     on_demand = pd.DataFrame(
-        [{**row, "on_demand_hourly_usd": ON_DEMAND[(row["instance_type"], row["platform"])]}
+        [{**row, "on_demand_usd_per_hour": ON_DEMAND[(row["instance_type"], row["platform"])]}
          for row in base]
     )  # fmt: skip
     savings_plans = pd.DataFrame(
@@ -74,7 +74,7 @@ def make_catalog() -> PriceCatalog:
                 "term_years": 1,
                 "payment_option": "No Upfront",
                 "upfront_usd": 0.0,
-                "recurring_hourly_usd": round(
+                "recurring_usd_per_hour": round(
                     ON_DEMAND[(row["instance_type"], row["platform"])] * 0.62, 6
                 ),
             }
@@ -147,8 +147,8 @@ def ri(
         availability_zone="us-east-1a" if scope != "Region" else None,
         offering_class="standard",
         count=count,
-        recurring_hourly_usd=rate,
-        effective_hourly_usd=upfront / 8_760 + count * rate,
+        recurring_usd_per_hour=rate,
+        effective_usd_per_hour=upfront / 8_760 + count * rate,
     )
 
 
@@ -174,9 +174,9 @@ def savings_plan(
         upfront_usd=upfront,
         region=REGION if family else None,
         instance_family=family,
-        hourly_commitment_usd=commitment,
-        recurring_hourly_usd=commitment - upfront / 8_760,
-        effective_hourly_usd=commitment,
+        commitment_usd_per_hour=commitment,
+        recurring_usd_per_hour=commitment - upfront / 8_760,
+        effective_usd_per_hour=commitment,
     )
 
 
@@ -187,10 +187,10 @@ def test_one_2xlarge_ri_covers_four_large() -> None:
     np.testing.assert_allclose(result.ri_covered, 4.0)
     np.testing.assert_allclose(result.on_demand, 0.0)
     totals = result.totals
-    assert totals.on_demand_equivalent_usd == pytest.approx(24 * 4 * 0.096)
+    assert totals.on_demand_cost_usd == pytest.approx(24 * 4 * 0.096)
     assert totals.actual_cost_usd == pytest.approx(24 * 0.238080)
-    assert totals.coverage == pytest.approx(1.0)
-    assert totals.utilization == pytest.approx(1.0)
+    assert totals.coverage_pct == pytest.approx(100.0)
+    assert totals.utilization_pct == pytest.approx(100.0)
     assert result.instruments.loc[0, "used"] == pytest.approx(24 * 16)
 
 
@@ -233,7 +233,7 @@ def test_sp_covers_linux_before_windows() -> None:
     np.testing.assert_allclose(result.on_demand[:, windows], 0.8)
     expected = 5 * (0.1 + 0.8 * 0.188)
     assert result.totals.actual_cost_usd == pytest.approx(expected)
-    assert result.totals.utilization == pytest.approx(1.0)
+    assert result.totals.utilization_pct == pytest.approx(100.0)
 
 
 def test_ec2_instance_sp_before_compute_sp_and_only_its_family() -> None:
@@ -259,7 +259,7 @@ def test_ri_expiring_mid_period() -> None:
     assert result.instruments.loc[0, "active_hours"] == 10
     expected = 10 * 0.059520 + 14 * 0.096
     assert result.totals.actual_cost_usd == pytest.approx(expected)
-    assert result.totals.coverage == pytest.approx(10 / 24)
+    assert result.totals.coverage_pct == pytest.approx(100 * 10 / 24)
 
 
 def test_ri_starting_at_40_and_ending_at_20_minutes_past() -> None:
@@ -281,7 +281,7 @@ def test_ri_starting_at_40_and_ending_at_20_minutes_past() -> None:
     assert row["used_cost_usd"] == pytest.approx(rate * 5 / 3)  # fully used: nothing wasted
     assert row["unused_usd"] == pytest.approx(0.0, abs=1e-12)
     assert result.totals.actual_cost_usd == pytest.approx(rate * 5 / 3 + 3 * 0.096)
-    assert result.totals.coverage == pytest.approx(3 / 6)
+    assert result.totals.coverage_pct == pytest.approx(100 * 3 / 6)
 
 
 def test_partial_hour_unused_is_charged_pro_rata() -> None:
@@ -295,7 +295,7 @@ def test_partial_hour_unused_is_charged_pro_rata() -> None:
     assert row["unused_usd"] == pytest.approx(rate / 3)
     assert result.unused[:, 0].tolist() == [0.0, 0.0, 4.0, 0.0, 0.0]  # normalized units
     assert result.breakdown("instrument").set_index("instrument").loc[
-        "ri-1", "unused_usd"
+        "ri-1", "unused_commitment_usd"
     ] == pytest.approx(rate / 3)
 
 
@@ -315,7 +315,7 @@ def test_sp_starting_mid_period_and_upfront_cash() -> None:
     result = simulate(usage, [plan], CATALOG)
     assert result.compute_sp_covered[:24].sum() == 0.0
     np.testing.assert_allclose(result.compute_sp_covered[24:], 1.0)
-    assert result.totals.upfront_cash_usd == pytest.approx(0.068 * 8_760)
+    assert result.totals.upfront_usd == pytest.approx(0.068 * 8_760)
     assert result.totals.amortized_upfront_usd == pytest.approx(24 * 0.068)
     assert result.totals.recurring_usd == pytest.approx(0.0)
     assert result.totals.break_even_month is None
@@ -388,7 +388,7 @@ def test_bad_portfolio_items() -> None:
     hours = pd.date_range(START, periods=2, freq="h")
     with pytest.raises(PortfolioError, match="count"):
         build_portfolio([ri("m5.large", 0)], hours)
-    with pytest.raises(PortfolioError, match="hourly_commitment_usd"):
+    with pytest.raises(PortfolioError, match="commitment_usd_per_hour"):
         build_portfolio([savings_plan(0.0)], hours)
 
 
@@ -461,9 +461,9 @@ def test_properties(case: tuple[pd.DataFrame, list[OwnedCommitment]], share: boo
     result = simulate(usage, items, CATALOG, share_across_accounts=share, owner_accounts=owners)
     totals = result.totals
     commitment = float(result.instruments["cost_usd"].sum())
-    assert totals.actual_cost_usd <= totals.on_demand_equivalent_usd + commitment + 1e-9
-    assert 0.0 <= totals.coverage <= 1.0
-    assert 0.0 <= totals.utilization <= 1.0
+    assert totals.actual_cost_usd <= totals.on_demand_cost_usd + commitment + 1e-9
+    assert 0.0 <= totals.coverage_pct <= 100.0
+    assert 0.0 <= totals.utilization_pct <= 100.0
     assert ((result.instruments["utilization"] >= -1e-12)
             & (result.instruments["utilization"] <= 1 + 1e-12)).all()  # fmt: skip
     np.testing.assert_allclose(result.covered + result.on_demand, result.usage, atol=1e-12)
@@ -471,13 +471,13 @@ def test_properties(case: tuple[pd.DataFrame, list[OwnedCommitment]], share: boo
     assert (result.unused >= -1e-9).all()
     for by in BREAKDOWNS:
         table = result.breakdown(by)
-        assert table["cost_usd"].sum() == pytest.approx(totals.actual_cost_usd, abs=1e-9)
-        assert table["on_demand_equivalent_usd"].sum() == pytest.approx(
-            totals.on_demand_equivalent_usd, abs=1e-9
+        assert table["actual_cost_usd"].sum() == pytest.approx(totals.actual_cost_usd, abs=1e-9)
+        assert table["on_demand_cost_usd"].sum() == pytest.approx(
+            totals.on_demand_cost_usd, abs=1e-9
         )
-    assert totals.savings_usd == pytest.approx(
-        totals.on_demand_equivalent_usd - totals.actual_cost_usd
+    assert totals.savings_vs_on_demand_usd == pytest.approx(
+        totals.on_demand_cost_usd - totals.actual_cost_usd
     )
     assert totals.actual_cost_usd == pytest.approx(
-        totals.on_demand_cost_usd + totals.amortized_upfront_usd + totals.recurring_usd
+        totals.uncovered_cost_usd + totals.amortized_upfront_usd + totals.recurring_usd
     )

@@ -33,7 +33,7 @@ def random_case(
     catalog = PriceCatalog.from_frames(
         CatalogMetadata("brute force", date(2026, 1, 1)),
         on_demand=pd.DataFrame(
-            [{**row, "on_demand_hourly_usd": od[row["instance_type"]]} for row in base]
+            [{**row, "on_demand_usd_per_hour": od[row["instance_type"]]} for row in base]
         ),
         savings_plans=pd.DataFrame(
             [
@@ -71,9 +71,9 @@ def plan(commitment: float) -> OwnedCommitment:
         term_years=1,
         payment_option="No Upfront",
         upfront_usd=0.0,
-        hourly_commitment_usd=commitment,
-        recurring_hourly_usd=commitment,
-        effective_hourly_usd=commitment,
+        commitment_usd_per_hour=commitment,
+        recurring_usd_per_hour=commitment,
+        effective_usd_per_hour=commitment,
     )
 
 
@@ -136,7 +136,7 @@ def test_size_flexible_ri_pool_matches_smallest_first(seed: int) -> None:
                 "instance_type": types,
                 "platform": "Linux/UNIX",
                 "tenancy": "Shared",
-                "on_demand_hourly_usd": [0.024 * FACTORS[s] for s in sizes],
+                "on_demand_usd_per_hour": [0.024 * FACTORS[s] for s in sizes],
             }
         ),
     )
@@ -167,8 +167,8 @@ def test_size_flexible_ri_pool_matches_smallest_first(seed: int) -> None:
         scope="Region",
         offering_class="standard",
         count=count,
-        recurring_hourly_usd=0.06,
-        effective_hourly_usd=0.06 * count,
+        recurring_usd_per_hour=0.06,
+        effective_usd_per_hour=0.06 * count,
     )
     result = simulate(usage, [ri], catalog)
     covered = dict(zip(result.keys["instance_type"], result.ri_covered[0], strict=True))

@@ -236,7 +236,7 @@ def test_migration_sizes_come_from_the_destination_region(catalog: PriceCatalog)
             {"region": ["us-east-1", "us-east-1", "eu-west-1"],
              "instance_type": ["c9.large", "c9.xlarge", "c9.large"],
              "platform": "Linux/UNIX", "tenancy": "Shared",
-             "on_demand_hourly_usd": [0.1, 0.2, 0.11]}
+             "on_demand_usd_per_hour": [0.1, 0.2, 0.11]}
         ),
     )  # fmt: skip
     moved, _ = Migration(Selection(families="m4"), 1.0, START, START, "c9").apply(usage, prices)
@@ -402,7 +402,7 @@ def test_price_change_multiplies_the_on_demand_bill_exactly(catalog: PriceCatalo
     changed = Scenario("cheaper", transforms=(PriceChange(0.8),))
     _, prices = changed.apply(usage, catalog)
     before, after = simulate(usage, [], catalog).totals, simulate(usage, [], prices).totals
-    assert after.on_demand_equivalent_usd == pytest.approx(0.8 * before.on_demand_equivalent_usd)
+    assert after.on_demand_cost_usd == pytest.approx(0.8 * before.on_demand_cost_usd)
     assert after.actual_cost_usd == pytest.approx(0.8 * before.actual_cost_usd, rel=1e-12)
     # with an RI: the covered part is unchanged, the on-demand remainder scales exactly
     ri = OwnedCommitment(
@@ -417,15 +417,15 @@ def test_price_change_multiplies_the_on_demand_bill_exactly(catalog: PriceCatalo
         payment_option="No Upfront",
         count=5,
         upfront_usd=0.0,
-        recurring_hourly_usd=0.15,
+        recurring_usd_per_hour=0.15,
         start=START.to_pydatetime(),
         end=(START + pd.Timedelta(hours=TERM_HOURS[1])).to_pydatetime(),
     )
     owned = Inventory((ri,), as_of=START.to_pydatetime())
     base, cut = simulate(usage, owned, catalog).totals, simulate(usage, owned, prices).totals
-    assert cut.on_demand_cost_usd == pytest.approx(0.8 * base.on_demand_cost_usd, rel=1e-12)
+    assert cut.uncovered_cost_usd == pytest.approx(0.8 * base.uncovered_cost_usd, rel=1e-12)
     assert cut.recurring_usd == base.recurring_usd
-    assert cut.coverage == pytest.approx(base.coverage)
+    assert cut.coverage_pct == pytest.approx(base.coverage_pct)
 
 
 def test_price_change_keeps_the_catalog_valid_and_marks_what_changed(
@@ -436,8 +436,8 @@ def test_price_change_keeps_the_catalog_valid_and_marks_what_changed(
     m4 = prices.reserved["instance_type"].str.startswith("m4.").to_numpy()
     old_m4 = catalog.reserved["instance_type"].str.startswith("m4.").to_numpy()
     np.testing.assert_allclose(
-        prices.reserved.loc[m4, "effective_hourly_usd"].to_numpy(),
-        1.25 * catalog.reserved.loc[old_m4, "effective_hourly_usd"].to_numpy(),
+        prices.reserved.loc[m4, "effective_usd_per_hour"].to_numpy(),
+        1.25 * catalog.reserved.loc[old_m4, "effective_usd_per_hour"].to_numpy(),
     )
     assert prices.reserved.loc[m4, "source"].str.endswith("× 1.25 (scenario)").all()
     assert prices.reserved.loc[m4, "derived"].all()

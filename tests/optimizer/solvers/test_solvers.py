@@ -129,7 +129,7 @@ def test_time_limit_on_a_large_lp_is_not_optimal(solver: str) -> None:
     program = problems.allocation_lp(1000, 50)  # 150 k columns, about 20 s to optimality
     solution = solve(program, solver=solver, time_limit_seconds=0.3)
     assert solution.status is SolveStatus.TIME_LIMIT
-    assert "raise --time-limit" in solution.message
+    assert "raise `time_limit_seconds`" in solution.message
     assert solution.seconds < 10
     if solution.x.size:  # a point is only returned when feasible
         assert max_violation(program, solution.x) <= 1e-6
@@ -205,7 +205,7 @@ def test_ortools_backends_in_their_own_process(
     assert results["infeasible"]["status"] == "infeasible"
     assert results["unbounded"]["status"] == "unbounded"
     assert results["time_limit"]["status"] == "time_limit"
-    assert "raise --time-limit" in results["time_limit"]["message"]
+    assert "raise `time_limit_seconds`" in results["time_limit"]["message"]
     assert "linear programs only" in results["integer_error"]
     for seed in SEEDS:
         program = problems.random_feasible_lp(seed)
@@ -415,5 +415,5 @@ def test_every_status_has_one_line() -> None:
     for status in SolveStatus:
         line = status_message(status, "highs", "detail\nwith a break")
         assert "\n" not in line and line.startswith("highs (detail with a break): ")
-    assert "--time-limit" in status_message(SolveStatus.TIME_LIMIT, "cbc")
-    assert "--gap" in status_message(SolveStatus.TIME_LIMIT, "cbc")
+    assert "`time_limit_seconds`" in status_message(SolveStatus.TIME_LIMIT, "cbc")
+    assert "`tolerance`" in status_message(SolveStatus.TIME_LIMIT, "cbc")

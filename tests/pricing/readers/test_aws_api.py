@@ -65,6 +65,14 @@ def test_access_problems_are_one_clear_error(error: Exception, message: str) -> 
     assert len(operation.calls) == 1  # not retried
 
 
+def test_no_region_names_the_region_parameter_not_a_flag() -> None:
+    operation = _Flaky([NoRegionError()], [])
+    with pytest.raises(AwsAccessError) as error:
+        call_with_backoff(operation, permission="athena:StartQueryExecution", sleep=lambda _: None)
+    assert error.value.parameters == ("aws_region",)
+    assert str(error.value).endswith("set AWS_DEFAULT_REGION or pass `aws_region`")
+
+
 def test_paginate_follows_tokens() -> None:
     operation = _Flaky(
         [_client_error("ThrottlingException")],

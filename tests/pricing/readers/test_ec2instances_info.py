@@ -135,11 +135,11 @@ def _calculator_catalog() -> PriceCatalog:
             "term_years": term,
             "payment_option": payment,
             "upfront_usd": figures["ri_upfront"][(term, payment)],
-            "recurring_hourly_usd": figures["ri_hourly"][(term, payment)],
+            "recurring_usd_per_hour": figures["ri_hourly"][(term, payment)],
         }
         for term, payment in figures["ri_upfront"]
     ]
-    on_demand = pd.DataFrame([{**TOKYO_WINDOWS, "on_demand_hourly_usd": 0.398}])
+    on_demand = pd.DataFrame([{**TOKYO_WINDOWS, "on_demand_usd_per_hour": 0.398}])
     return PriceCatalog.from_frames(
         CatalogMetadata("AWS Pricing Calculator", date(2025, 9, 1)),
         on_demand=on_demand,
@@ -207,7 +207,7 @@ def test_reader_derivation_reproduces_the_calculator_sp_rates(tmp_path: Path) ->
     }
     recurring = {
         (term, payment): catalog.reserved_rates(
-            keys, "standard", term, payment, "recurring_hourly_usd"
+            keys, "standard", term, payment, "recurring_usd_per_hour"
         )[0]
         for term, payment in CALCULATOR_EFFECTIVE
     }
@@ -243,7 +243,7 @@ def test_2017_dump_agrees_with_the_2018_cur(catalog_2017: PriceCatalog) -> None:
     assert cur_effective == pytest.approx(0.0515, abs=5e-5)
     assert abs(effective - cur_effective) < 0.001  # one unit of the dump's third decimal
     recurring = catalog_2017.reserved_rates(
-        keys, "standard", 1, "Partial Upfront", "recurring_hourly_usd"
+        keys, "standard", 1, "Partial Upfront", "recurring_usd_per_hour"
     )[0]
     assert recurring == pytest.approx(0.026, abs=1e-12)  # the 50 % split hits the CUR's rate
     upfront = catalog_2017.reserved_rates(keys, "standard", 1, "Partial Upfront", "upfront_usd")[0]
@@ -267,11 +267,11 @@ def test_2017_dump_counts_and_platforms(catalog_2017: PriceCatalog) -> None:
         if os_key != "ebs"
     )
     counts = catalog_2017.counts()
-    assert counts["on_demand_rates"] == expected_on_demand == 216
-    assert counts["reserved_offerings"] == expected_reserved == 2436
-    assert counts["savings_plans_rates"] == 2436  # one derived SP rate per RI rate
-    assert counts["instance_types"] == 5
-    assert counts["regions"] == 15
+    assert counts["on_demand_rate_count"] == expected_on_demand == 216
+    assert counts["reserved_offering_count"] == expected_reserved == 2436
+    assert counts["savings_plans_rate_count"] == 2436  # one derived SP rate per RI rate
+    assert counts["instance_type_count"] == 5
+    assert counts["region_count"] == 15
     assert set(catalog_2017.on_demand["platform"]) == {
         "Linux/UNIX",
         "Windows",
@@ -309,14 +309,14 @@ def test_split_rows_add_up_and_are_flagged(catalog_2017: PriceCatalog) -> None:
     reserved = catalog_2017.reserved
     hours = reserved["term_years"].map(TERM_HOURS).to_numpy()
     np.testing.assert_allclose(
-        reserved["upfront_usd"] / hours + reserved["recurring_hourly_usd"],
-        reserved["effective_hourly_usd"],
+        reserved["upfront_usd"] / hours + reserved["recurring_usd_per_hour"],
+        reserved["effective_usd_per_hour"],
         atol=1e-12,
     )
     no_upfront = reserved["payment_option"] == "No Upfront"
     all_upfront = reserved["payment_option"] == "All Upfront"
     assert (reserved.loc[no_upfront, "upfront_usd"] == 0).all()
-    assert (reserved.loc[all_upfront, "recurring_hourly_usd"] == 0).all()
+    assert (reserved.loc[all_upfront, "recurring_usd_per_hour"] == 0).all()
     assert (reserved["derived"] == ~no_upfront).all()
     assert "Partial Upfront = 50%" in catalog_2017.metadata.partial_upfront_split
 
@@ -335,7 +335,7 @@ def test_derived_sp_rates_follow_the_equivalence(catalog_2017: PriceCatalog) -> 
         validate="one_to_one",
     )
     assert len(merged) == len(plans) == len(reserved)
-    np.testing.assert_array_equal(merged["sp_hourly_usd"], merged["effective_hourly_usd"])
+    np.testing.assert_array_equal(merged["sp_hourly_usd"], merged["effective_usd_per_hour"])
     assert "EC2 Instance SP rate = standard RI" in catalog_2017.metadata.derived_rates
     assert catalog_2017.metadata.source == "2017 dump"
     assert catalog_2017.metadata.notes == ()
@@ -350,7 +350,7 @@ def test_2026_single_record_is_read() -> None:
     assert set(on_demand["instance_type"]) == {"x2iedn.32xlarge"}
     assert on_demand["region"].nunique() == 25
     assert len(on_demand) == 14 * 25 + 18  # 14 OS keys everywhere, "dedicated" in 18 regions
-    assert catalog.counts()["platforms"] == 14
+    assert catalog.counts()["platform_count"] == 14
     keys = pd.DataFrame(
         [
             {"platform": "Linux/UNIX", "tenancy": "Shared"},

@@ -43,7 +43,7 @@ def reserved(
         & (table["payment_option"] == payment)
     ]
     assert len(row) == 1, (key, cls, years, payment)
-    return float(row["upfront_usd"].iloc[0]), float(row["recurring_hourly_usd"].iloc[0])
+    return float(row["upfront_usd"].iloc[0]), float(row["recurring_usd_per_hour"].iloc[0])
 
 
 def test_metadata_from_the_preamble(catalog: PriceCatalog) -> None:
@@ -87,7 +87,10 @@ def test_all_twelve_c6i_offerings(
 def test_m6id_offerings_in_the_excerpt(catalog: PriceCatalog) -> None:
     m6id = catalog.reserved.loc[catalog.reserved["instance_type"] == "m6id.2xlarge"]
     got = {
-        (r.offering_class, r.term_years, r.payment_option): (r.upfront_usd, r.recurring_hourly_usd)
+        (r.offering_class, r.term_years, r.payment_option): (
+            r.upfront_usd,
+            r.recurring_usd_per_hour,
+        )
         for r in m6id.itertuples()
     }
     assert got == {
@@ -114,7 +117,7 @@ def test_incomplete_last_term_is_skipped_and_noted(catalog: PriceCatalog) -> Non
 
 def test_on_demand_rates(catalog: PriceCatalog) -> None:
     got = {
-        (r.region, r.instance_type, r.platform, r.tenancy): r.on_demand_hourly_usd
+        (r.region, r.instance_type, r.platform, r.tenancy): r.on_demand_usd_per_hour
         for r in catalog.on_demand.itertuples()
     }
     assert got == {

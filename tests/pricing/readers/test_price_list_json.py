@@ -51,7 +51,7 @@ def assert_m5_large(on_demand: pd.DataFrame, reserved: pd.DataFrame) -> None:
     assert len(on_demand) == 1
     row = on_demand.iloc[0]
     assert (row["region"], row["instance_type"], row["platform"], row["tenancy"]) == M5_KEY
-    assert row["on_demand_hourly_usd"] == 0.096
+    assert row["on_demand_usd_per_hour"] == 0.096
     assert len(reserved) == 12
     assert set(
         zip(
@@ -63,7 +63,10 @@ def assert_m5_large(on_demand: pd.DataFrame, reserved: pd.DataFrame) -> None:
         )
     ) == {M5_KEY}
     got = {
-        (r.offering_class, r.term_years, r.payment_option): (r.upfront_usd, r.recurring_hourly_usd)
+        (r.offering_class, r.term_years, r.payment_option): (
+            r.upfront_usd,
+            r.recurring_usd_per_hour,
+        )
         for r in reserved.itertuples()
     }
     assert got == M5_LARGE_TERMS
@@ -74,7 +77,7 @@ def test_parse_the_real_getproducts_record() -> None:
     assert_m5_large(on_demand, reserved)
     assert set(on_demand["source"]) == {"GetProducts test"}
     assert set(reserved["source"]) == {"GetProducts test"}
-    assert "effective_hourly_usd" not in reserved
+    assert "effective_usd_per_hour" not in reserved
 
 
 def test_parse_accepts_a_generator_and_repeated_items() -> None:
@@ -86,7 +89,7 @@ def test_parse_accepts_a_generator_and_repeated_items() -> None:
 def test_parse_nothing_gives_empty_tables() -> None:
     on_demand, reserved = parse_price_list_items([], source="x")
     assert on_demand.empty and reserved.empty
-    assert "on_demand_hourly_usd" in on_demand and "upfront_usd" in reserved
+    assert "on_demand_usd_per_hour" in on_demand and "upfront_usd" in reserved
 
 
 def test_host_tenancy_and_other_families_are_ignored() -> None:

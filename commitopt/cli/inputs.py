@@ -1,0 +1,144 @@
+"""Where a command's inputs come from: usage (files, demo or workspace), prices, owned commitments.
+
+One place turns the shared options into what the engines need, with progress while files are
+read and the notes a user should see (the embedded catalog's age, a lookback longer than the
+data), so that every command resolves them the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from commitopt.catalogs import ResolvedCatalog, resolve_catalog
+from commitopt.cli.progress import reporter
+from commitopt.workspace import Workspace
+from pricing.catalog import PriceCatalog
+from pricing.errors import CommitoptInputError
+from pricing.inventory import OwnedCommitment, read_portfolio_json
+
+NOTICE_META_KEY = "commitopt.notices_shown"
+"""Key, in ``click.Context.meta``, of the notes already printed by this invocation."""
+
+
+def command_usage(
+    usage_files: tuple[str, ...],
+    workspace: Path | None,
+    *,
+    purpose: str,
+    demo: Callable[[], pd.DataFrame] | None = None,
+    demo_option: bool = True,
+) -> pd.DataFrame:
+    """The canonical usage a command works on.
+
+    Parameters
+    ----------
+    usage_files
+        ``--usage`` files (globs); read when given.
+    workspace
+        ``--workspace``; its usage is read when there are no files and no demo.
+    purpose
+        What the usage is for, in the message when there is none (``"optimize"``).
+    demo
+        Builds the synthetic history when ``--demo`` was given; ``None`` when it was not (or the
+        command has no ``--demo``).
+    demo_option
+        Whether the command has ``--demo`` (then the message offers it).
+
+    Raises
+    ------
+    pricing.errors.CommitoptInputError
+        When there is no usage, naming the ways to give some.
+    """
+    from usage.readers import read_usage
+
+    if demo is not None:
+        with reporter().task("building the synthetic history"):
+            frame = demo()
+    elif usage_files:
+        with reporter().task("reading usage", total=100, unit="%") as task:
+            frame, _report = read_usage(list(usage_files), "auto", progress=task)
+    else:
+        with (
+            reporter().task("loading the workspace's usage"),
+            Workspace.open(workspace, read_only=True) as store,
+        ):
+            frame = store.load_usage()
+    if frame.empty:
+        ways = "--usage FILE, --demo," if demo_option else "--usage FILE"
+        raise CommitoptInputError(
+            f"no usage to {purpose}: pass {ways} or import some with `commitopt usage import`"
+        )
+    return frame
+
+
+def bill_rates(usage_files: Sequence[str]) -> list[PriceCatalog]:
+    """The rates a CUR given with ``--usage`` bills its own keys at (none for other formats)."""
+    if not usage_files:
+        return []
+    from pricing.readers.cur_rates import read_cur_rates
+    from usage.readers import detect_format
+
+    if detect_format(list(usage_files)) not in ("cur", "cur2"):
+        return []
+    return [read_cur_rates(list(usage_files))]
+
+
+def command_catalog(
+    catalog_paths: Sequence[Path],
+    *,
+    no_embedded: bool = False,
+    usage_files: Sequence[str] = (),
+) -> ResolvedCatalog:
+    """The prices a command uses: a CUR's own rates, ``--catalog`` files, local, embedded.
+
+    When the embedded snapshot is used, its note (as-of date and how to refresh) is printed once
+    per invocation, unless ``--quiet``.
+    """
+    resolved = resolve_catalog(
+        catalog_paths, first=bill_rates(usage_files), use_embedded=not no_embedded
+    )
+    for notice in resolved.notices:
+        note_once(notice)
+    return resolved
+
+
+def note_once(text: str) -> None:
+    """Print a note once per invocation (silenced by ``--quiet``)."""
+    context = click.get_current_context(silent=True)
+    shown: set[str] = set() if context is None else context.meta.setdefault(NOTICE_META_KEY, set())
+    if text in shown:
+        return
+    shown.add(text)
+    reporter().note(text)
+
+
+def command_owned(inventory_files: Sequence[Path]) -> tuple[OwnedCommitment, ...]:
+    """The commitments owned, from ``--inventory`` portfolio files (in the order given)."""
+    return tuple(c for path in inventory_files for c in read_portfolio_json(path).commitments)
+
+
+def warn_if_lookback_exceeds(frame: pd.DataFrame, lookback_days: float) -> None:
+    """Say when the lookback asks for more history than the usage holds.
+
+    A warning when ``--lookback`` was given (or configured); a note when it is the default.
+    """
+    if frame.empty:
+        return
+    first, last = pd.Timestamp(frame["hour"].min()), pd.Timestamp(frame["hour"].max())
+    span_days = ((last - first) / pd.Timedelta(hours=1) + 1) / 24
+    if lookback_days <= span_days + 1e-9:
+        return
+    text = (
+        f"--lookback {lookback_days:g}d is longer than the usage, which covers {span_days:.1f} "
+        f"days ({first:%Y-%m-%d} to {last:%Y-%m-%d %H:%M} UTC); all of it is used"
+    )
+    context = click.get_current_context(silent=True)
+    source = context.get_parameter_source("lookback") if context is not None else None
+    if source is None or source == click.core.ParameterSource.DEFAULT:
+        reporter().note(text)
+    else:
+        reporter().warning(text)
