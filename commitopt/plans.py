@@ -9,11 +9,11 @@ them and the fingerprints of the inputs they came from::
      "purchases": [{"line": 1, "kind": "reserved_instance", ...}, ...],
      "summary": {...}, "as_of": "...", "report_sha256": "..."}
 
-The purchases are the items of the recommendation / portfolio JSON (DESIGN.md) with a ``line``
-number (1, 2, ...) added. The document is stored as its :func:`canonical_json` text; its SHA-256
-(:func:`plan_sha256`) is what an approval binds to (:mod:`commitopt.approvals`), and what a
-purchase checks before it buys (:mod:`commitopt.purchase`). Any later change to the stored text
-that changes the canonical form changes the hash and voids the approval.
+The purchases are the items of the recommendation / portfolio JSON (docs/portfolio-format.md) with a
+``line`` number (1, 2, ...) added. The document is stored as its :func:`canonical_json` text; its
+SHA-256 (:func:`plan_sha256`) is what an approval binds to (:mod:`commitopt.approvals`), and what a
+purchase checks before it buys (:mod:`commitopt.purchase`). Any later change to the stored text that
+changes the canonical form changes the hash and voids the approval.
 
 A plan's status is never stored: it is derived from the append-only ``approvals`` and
 ``purchase_events`` tables (:func:`commitopt.approvals.plan_state`).

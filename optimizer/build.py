@@ -1,8 +1,8 @@
 """Build the reduced :class:`~optimizer.problem.CommitmentProblem` from usage, prices and a policy.
 
-:func:`build_problem` applies the exact reductions of DESIGN.md, all vectorised (numpy, pandas and
-scipy.sparse from index arrays; the only Python loops run over a handful of offerings, scenarios
-or owned commitments):
+:func:`build_problem` applies the exact reductions of docs/optimizer.md, all vectorised (numpy,
+pandas and scipy.sparse from index arrays; the only Python loops run over a handful of offerings,
+scenarios or owned commitments):
 
 1. the policy is validated and the usage filtered by its accounts, regions and families; accounts
    are summed (commitments are shared across the organization) and keys without usage dropped

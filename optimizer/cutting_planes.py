@@ -13,7 +13,7 @@ is a relaxation of the full hourly LP, so its optimum is a **lower bound** of th
 Billing the master's plan with the greedy gives an **upper bound** (the greedy is never better
 than the LP). The loop stops when (upper − lower) ÷ upper ≤ ``tolerance``.
 
-Choices (see DESIGN.md "Measured here"):
+Choices (see docs/optimizer.md, "Solver facts"):
 
 - multi-cut: periods are grouped per scenario by k-means on a random projection of their demand
   rows (fixed seed), one epigraph variable per group;
@@ -516,7 +516,7 @@ def reduced_problem(problem: CommitmentProblem, labels: IntArray) -> CommitmentP
     """The problem over one representative period per label (weighted means of its periods).
 
     A warm start only: billing mean demand understates the on-demand cost of the spread
-    inside a cluster (DESIGN.md: 1–3 % low), so its plan seeds the cuts but bounds nothing.
+    inside a cluster (docs/optimizer.md: 1–3 % low), so its plan seeds the cuts but bounds nothing.
     """
     n_labels = int(labels.max()) + 1
     weight = problem.period_weight

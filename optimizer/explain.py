@@ -320,6 +320,7 @@ def explain(
         if marginal_usd is None or len(marginal_usd) != problem.n_offers
         else np.asarray(marginal_usd, dtype=np.float64)[offers_bought]
     )
+    marginal = np.where(np.abs(marginal) < 1e-9, 0.0, marginal)  # solver round-off, not a value
     table = pd.DataFrame(
         {
             "id": [f"{PURCHASE_ID_PREFIX}{n}" for n in range(1, len(pool) + 1)],

@@ -10,8 +10,9 @@ in AWS's order, region, family, …) with ids ``rec-1``, ``rec-2``, …, so that
 Money conventions are those of :mod:`pricing.inventory.commitments`: ``upfront_usd`` for the whole
 item [USD]; ``recurring_usd_per_hour`` per RI (per plan for a Savings Plan) [USD/h];
 ``effective_usd_per_hour`` for the whole item [USD/h]. :func:`plan_to_portfolio_json` writes
-DESIGN.md's portfolio JSON, which :func:`pricing.inventory.read_portfolio_json` (and so
-``commitopt simulate --portfolio``) reads back.
+the portfolio JSON (docs/portfolio-format.md), which
+:func:`pricing.inventory.read_portfolio_json` (and so ``commitopt simulate --portfolio``) reads
+back.
 """
 
 from __future__ import annotations

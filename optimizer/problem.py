@@ -1,9 +1,9 @@
 """The reduced commitment problem: the data every solution method of the optimizer works on.
 
 A :class:`CommitmentProblem` is built once from usage, a catalog, owned commitments and a policy
-(:mod:`optimizer.build`), after the exact reductions of DESIGN.md: size-flexible keys aggregated to
-their (region, family), keys no enabled instrument covers dropped (their cost kept as a
-constant), identical periods merged into weighted periods. All money is in USD.
+(:mod:`optimizer.build`), after the exact reductions of docs/optimizer.md: size-flexible keys
+aggregated to their (region, family), keys no enabled instrument covers dropped (their cost kept as
+a constant), identical periods merged into weighted periods. All money is in USD.
 
 Vocabulary
 ----------

@@ -43,7 +43,7 @@ NORMALIZATION_FACTORS: Final[dict[str, float]] = {
 }
 """Normalized units per instance-hour, by size (AWS EC2 User Guide, "Instance size flexibility").
 
-``48xlarge`` (384) is in AWS's table though not in DESIGN.md's list; the rest match DESIGN.md."""
+The same list is in docs/billing.md."""
 
 METAL_EQUIVALENT_SIZE: Final[dict[str, str]] = {
     "a1": "4xlarge",

@@ -665,8 +665,8 @@ class KneeRule:
     """A rule of thumb: a Compute Savings Plan up to the knee at an assumed flat discount.
 
     With one pool and a flat discount ``d`` the optimal commitment is ``(1 − d)`` × the
-    ``d``-quantile of the hourly on-demand spend (DESIGN.md's closed form). At each review the
-    target is computed on the lookback's hourly on-demand-equivalent spend and a fixed
+    ``d``-quantile of the hourly on-demand spend (the closed form of docs/optimizer.md). At each
+    review the target is computed on the lookback's hourly on-demand-equivalent spend and a fixed
     ``fraction`` of the gap between it and the Compute Savings Plans owned now is bought
     (nothing when owned is at or above target). RIs and EC2 Instance SPs owned are ignored.
 

@@ -14,7 +14,7 @@ a list whose items each have one key, the transform's kind, holding its fields::
           end: 2025-04-01
       - growth: {percent_per_month: 2, start: 2025-01-01}
 
-Kinds and fields (see docs/scenarios.md): ``growth`` / ``decline`` (percent_per_month, start,
+Kinds and fields (see docs/scenario-file.md): ``growth`` / ``decline`` (percent_per_month, start,
 where), ``migration`` (from, to, share, start, end), ``exit`` (where, at), ``new_workload``
 (instance_type, region, platform, tenancy, account, count_per_hour, daily_amplitude,
 peak_hour_utc, start, end; or csv), ``price_change`` (factor, rates, where). A selection

@@ -1,6 +1,6 @@
 """The billing simulator: apply commitments to hourly usage exactly as AWS bills them.
 
-Rules (DESIGN.md, "AWS billing facts"), every hour, use-it-or-lose-it:
+Rules (docs/billing.md), every hour, use-it-or-lose-it:
 
 1. Reserved Instances. A regional Linux/UNIX shared-tenancy RI is size-flexible: it covers its
    region and family in normalized units, smallest size first. Every other RI covers its exact

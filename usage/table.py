@@ -1,6 +1,6 @@
 """The canonical hourly usage table: validation, the dense matrix, hour filling, daily spreading.
 
-The canonical table (DESIGN.md, "Data contracts") is a long DataFrame with one row per hour and key:
+The canonical table (docs/usage-table.md) is a long DataFrame with one row per hour and key:
 
 ``hour``
     start of the hour, ``datetime64[ns, UTC]``.

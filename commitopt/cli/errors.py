@@ -14,10 +14,11 @@ code   meaning
 
 from __future__ import annotations
 
+import errno
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import click
 
@@ -36,6 +37,25 @@ EXIT_CODES_HELP = (
     "(workspace busy, AWS unreachable or denied, solver time limit)."
 )
 """The one line every ``--help`` ends with."""
+
+
+ENVIRONMENT_ERRNOS: Final = frozenset(
+    {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EIO, errno.EDQUOT, errno.EBUSY}
+)
+"""File-system failures that are the machine's, not the input's (exit code 3)."""
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """A name cut to ``limit`` characters, saying how long it was."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def _file_failure(error: OSError) -> CommandFailed:
+    """A file-system error as one line: the path, what is wrong, exit 2 (or 3)."""
+    what = error.strerror or str(error)
+    where = _short(str(error.filename)) if error.filename is not None else "a file"
+    code = EXIT_ENVIRONMENT if error.errno in ENVIRONMENT_ERRNOS else EXIT_BAD_INPUT
+    return CommandFailed(f"{where}: {what}; check the path and its folder", code)
 
 
 def _is_aws_failure(error: BaseException) -> bool:
@@ -73,6 +93,12 @@ def run_with_exit_codes(
     except CommandFailed as error:
         error.show()
         return error.exit_code
+    except click.UsageError as error:
+        hint = ""
+        if error.ctx is not None:
+            hint = f" (see `{error.ctx.command_path} -h`)"
+        click.echo(f"commitopt: error: {error.format_message()}{hint}", err=True)
+        return EXIT_BAD_INPUT
     except click.ClickException as error:
         error.show()
         return EXIT_BAD_INPUT if error.exit_code not in (0, 1) else error.exit_code
@@ -82,6 +108,12 @@ def run_with_exit_codes(
         return failed.exit_code
     except click.exceptions.Exit as exit_:
         return int(exit_.exit_code)
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):
+            raise
+        failed = _file_failure(error)
+        failed.show()
+        return failed.exit_code
     except Exception as error:
         if _is_aws_failure(error):
             click.echo(f"commitopt: error: AWS: {error}", err=True)

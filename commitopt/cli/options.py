@@ -25,6 +25,45 @@ def multi_option(*names: str, help_text: str, metavar: str = "TEXT") -> Callable
     )
 
 
+class Share(click.ParamType):
+    """A share given as a percentage (``80``, ``80%``, ``8%``) or a fraction (``0.8``, ``0.08``);
+    converted to a fraction in [0, 1].
+
+    A bare ``1`` is refused as ambiguous (1 % or 100 %?): write ``100``, ``1%`` or ``0.01``.
+    """
+
+    name = "percent"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The fraction, or a usage error naming the option and how to write the value."""
+        if value is None or (isinstance(value, float) and 0.0 <= value < 1.0):
+            return value
+        text = str(value).strip()
+        explicit_percent = text.endswith("%")
+        try:
+            number = float(text.removesuffix("%").strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a number; write a percentage (8 or 8%) or a fraction "
+                      "(0.08)", param, ctx)  # fmt: skip
+        if explicit_percent:
+            share = number / 100.0
+        elif number == 1.0:
+            self.fail(
+                "1 is ambiguous (1 % or 100 %?): write 100 or 100% for 100 %, 1% or 0.01 for 1 %",
+                param,
+                ctx,
+            )
+        else:
+            share = number / 100.0 if number > 1.0 else number
+        if not 0.0 <= share <= 1.0:
+            self.fail(f"{value} is not between 0 and 100 %", param, ctx)
+        return share
+
+
+SHARE = Share()
+"""The :class:`Share` type of the percentage options."""
+
+
 def catalog_options(function: F) -> F:
     """``--catalog FILE`` (repeatable, highest precedence first) and ``--no-embedded``."""
     function = click.option(

@@ -24,6 +24,7 @@ from commitopt.cli.usage_commands import workspace_option
 from commitopt.plans import PlanError, add_plan_file, list_plans
 from commitopt.workspace import Workspace, workspace_path
 from pricing.errors import CommitoptInputError
+from pricing.inventory.portfolio_json import current_field_names
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -213,7 +214,10 @@ def show_command(
                 **head,
                 "inputs": document.get("inputs", {}),
                 "summary": plan.summary,
-                "purchases": document.get("purchases", []),
+                "purchases": [
+                    current_field_names(item) if isinstance(item, dict) else item
+                    for item in document.get("purchases", [])
+                ],
                 "history": history.to_dict(orient="records"),
                 "report_path": plan.report_path,
             },

@@ -7,24 +7,13 @@ from typing import Any, TypeVar
 
 import click
 
-from commitopt.cli.options import multi_option
+from commitopt.cli.options import SHARE, multi_option
 from optimizer.policy import INSTRUMENTS, Mode, Policy
 from pricing.errors import CommitoptInputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 PAYMENTS = {"no": "No Upfront", "partial": "Partial Upfront", "all": "All Upfront"}
-
-
-def parse_share(text: float | None, option: str) -> float | None:
-    """A share given as 0–1 or as a percentage 1–100 → 0–1."""
-    if text is None:
-        return None
-    value = float(text)
-    share = value / 100.0 if value > 1.0 else value
-    if not 0.0 <= share <= 1.0:
-        raise CommitoptInputError(f"{option} must be between 0 and 100 %, not {text}")
-    return share
 
 
 def parse_custom_commitment(text: str | None) -> tuple[str | None, float | None]:
@@ -80,16 +69,16 @@ def policy_options(function: F) -> F:
             help="Cap on the new purchases' cost per hour [USD/h].",
         ),
         click.option(
-            "--target-coverage", type=float, default=None, help="Reach this coverage [%]."
+            "--target-coverage", type=SHARE, default=None, help="Reach this coverage [80 or 0.8]."
         ),
         click.option(
-            "--coverage-ceiling", type=float, default=None, help="Cover at most this [%]."
+            "--coverage-ceiling", type=SHARE, default=None, help="Cover at most this [% or 0–1]."
         ),
         click.option(
             "--min-utilization",
-            type=float,
+            type=SHARE,
             default=None,
-            help="Least expected utilization of each new purchase [%].",
+            help="Least expected utilization of each new purchase [% or 0–1].",
         ),
         click.option(
             "--custom-commitment",
@@ -99,10 +88,10 @@ def policy_options(function: F) -> F:
         ),
         click.option(
             "--discount-rate",
-            type=float,
+            type=SHARE,
             default=0.0,
             show_default=True,
-            help="Yearly rate for the time value of money (0.08 = 8 %).",
+            help="Yearly rate for the time value of money: 8, 8% or 0.08 [% per year].",
         ),
         click.option(
             "--ladder",
@@ -126,7 +115,7 @@ def policy_from_options(values: Mapping[str, Any]) -> Policy:
         For unknown choices, contradictory modes or a policy that contradicts itself.
     """
     kind, amount = parse_custom_commitment(values["custom_commitment"])
-    target = parse_share(values["target_coverage"], "--target-coverage")
+    target = values["target_coverage"]
     mode = Mode.MAXIMIZE_SAVINGS
     if kind is not None:
         mode = Mode.CUSTOM_COMMITMENT
@@ -152,9 +141,9 @@ def policy_from_options(values: Mapping[str, Any]) -> Policy:
         exclude_families=values["exclude_families"],
         max_upfront_usd=values["max_upfront"],
         max_hourly_commitment_usd=values["max_hourly_commitment"],
-        coverage_ceiling=parse_share(values["coverage_ceiling"], "--coverage-ceiling"),
+        coverage_ceiling=values["coverage_ceiling"],
         target_coverage=target,
-        min_utilization=parse_share(values["min_utilization"], "--min-utilization"),
+        min_utilization=values["min_utilization"],
         custom_commitment_usd=amount,
         custom_commitment_kind=kind,
         discount_rate=values["discount_rate"],

@@ -11,7 +11,7 @@ import click
 import pandas as pd
 
 from commitopt.cli.inputs import command_catalog
-from commitopt.cli.options import catalog_options
+from commitopt.cli.options import SHARE, catalog_options
 from commitopt.cli.output import (
     emit_frame,
     emit_json,
@@ -46,7 +46,7 @@ Examples:
 \b
 Without --usage the workspace's usage is billed. Purchases without a start begin with the
 period. When --usage is a CUR, its own rates price the keys first. Each --scenario (YAML or
-JSON, see docs/scenarios.md) transforms the usage and prices before billing; the baseline
+JSON, see docs/scenario-file.md) transforms the usage and prices before billing; the baseline
 comes first, then one row per scenario (json and csv carry every total).
 """
 
@@ -95,8 +95,9 @@ TOTAL_FIELDS = (
     help="Scenario file (YAML or JSON) to bill side by side with the baseline (repeatable).",
 )
 @click.option(
-    "--discount-rate", type=float, default=0.0, show_default=True, help="Yearly rate for NPV."
-)
+    "--discount-rate", type=SHARE, default=0.0, show_default=True,
+    help="Yearly rate for the NPV: 8, 8% or 0.08 [% per year].",
+)  # fmt: skip
 @workspace_option
 @catalog_options
 @format_option

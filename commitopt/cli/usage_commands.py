@@ -33,14 +33,33 @@ def workspace_option(function: Any) -> Any:
     )(function)
 
 
+def _check_period(
+    context: click.Context, parameter: click.Parameter, value: datetime | None
+) -> datetime | None:
+    """Refuse ``--from`` at or after ``--to`` as soon as both are known."""
+    period = context.meta.setdefault("commitopt.period", {})
+    period[parameter.name] = value
+    start, end = period.get("start"), period.get("end")
+    if start is not None and end is not None and start >= end:
+        raise click.BadParameter(
+            f"--from {start:%Y-%m-%d %H:%M} is not before --to {end:%Y-%m-%d %H:%M}; swap them "
+            "(--to is the end of the period, exclusive)",
+            ctx=context,
+            param=parameter,
+        )
+    return value
+
+
 def period_options(function: Any) -> Any:
-    """``--from DATE`` and ``--to DATE`` (UTC, end exclusive)."""
+    """``--from DATE`` and ``--to DATE`` (UTC, end exclusive; ``--from`` must come first)."""
     function = click.option(
-        "--to", "end", type=_DATE, default=None, help="End of the period, exclusive (UTC)."
-    )(function)
+        "--to", "end", type=_DATE, default=None, callback=_check_period,
+        help="End of the period, exclusive (UTC).",
+    )(function)  # fmt: skip
     return click.option(
-        "--from", "start", type=_DATE, default=None, help="Start of the period (UTC)."
-    )(function)
+        "--from", "start", type=_DATE, default=None, callback=_check_period,
+        help="Start of the period (UTC).",
+    )(function)  # fmt: skip
 
 
 @click.group()

@@ -17,24 +17,20 @@ from typing import Any
 import numpy.typing as npt
 import pandas as pd
 
+from commitopt.plans import current_summary
 from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, lookback_window
 from commitopt.report.data import DEFAULT_TITLE, ReportData, report_data_from_simulations
 from commitopt.report.inputs import Frontier, MonteCarloSavings
 from pricing.catalog import PriceCatalog
 from pricing.errors import CommitoptInputError, param
 from pricing.inventory import OwnedCommitment
+from pricing.inventory.portfolio_json import current_field_names
 from scenarios.simulator import simulate
 
 EXPLANATION_COLUMNS = (
     "id", "explanation", "expected_utilization_pct", "break_even_utilization_pct"
 )  # fmt: skip
 """Explanation fields read from each purchase item of a plan."""
-
-_FORMER_SHARES = {
-    "expected_utilization": "expected_utilization_pct",
-    "break_even_utilization": "break_even_utilization_pct",
-}
-"""Explanation fields of commitopt 0.1 plans: shares of 1, read as percentages."""
 
 
 def load_plan_json(path: str | Path) -> dict[str, Any]:
@@ -104,18 +100,13 @@ def plan_window(
 
 def explanations_from_payload(payload: Mapping[str, Any]) -> pd.DataFrame:
     """The explanation fields that ``recommend`` writes into each purchase item, by ``id``."""
-    rows = []
-    for item in payload.get("purchases", []):
-        if not isinstance(item, Mapping) or item.get("id") is None:
-            continue
-        row = {column: item.get(column) for column in EXPLANATION_COLUMNS}
-        for former, current in _FORMER_SHARES.items():
-            value = item.get(former)
-            if row[current] is None and isinstance(value, int | float):
-                row[current] = 100.0 * value
-        rows.append(row)
+    rows = [
+        {column: current_field_names(item).get(column) for column in EXPLANATION_COLUMNS}
+        for item in payload.get("purchases", [])
+        if isinstance(item, Mapping) and item.get("id") is not None
+    ]
     frame = pd.DataFrame(rows, columns=list(EXPLANATION_COLUMNS))
-    for column in _FORMER_SHARES.values():
+    for column in ("expected_utilization_pct", "break_even_utilization_pct"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     frame["explanation"] = frame["explanation"].fillna("").astype(str)
     frame["id"] = frame["id"].astype(str)
@@ -174,6 +165,8 @@ def report_data_from_portfolio(
     with_plan = simulate(usage, (*owned, *purchases), catalog, **options)  # type: ignore[arg-type]
     optimizer = {}
     summary = payload.get("summary")
+    if isinstance(summary, Mapping):
+        summary = current_summary(summary)
     if isinstance(summary, Mapping) and isinstance(summary.get("optimizer"), Mapping):
         optimizer = dict(summary["optimizer"])
     return report_data_from_simulations(

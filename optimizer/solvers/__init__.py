@@ -5,7 +5,7 @@
 
 Backends: ``highs`` (highspy), ``scipy`` (scipy's HiGHS), ``glop`` and ``pdlp`` (OR-Tools),
 ``cbc`` (pulp). Each is imported only when used. highspy and ortools cannot share a process
-(DESIGN.md, "Measured here"); :func:`solve` runs a backend in a child process when the other
+(docs/optimizer.md, "Solver facts"); :func:`solve` runs a backend in a child process when the other
 library is already loaded, so any sequence of calls works.
 """
 

@@ -26,13 +26,13 @@ IPM_MIN_NONZEROS: Final = 5_000_000
 """``method="auto"`` uses interior point (with crossover) from this many nonzeros of ``A`` up,
 dual simplex below.
 
-Measured on commitment-shaped LPs (periods × pools allocation of DESIGN.md's model, HiGHS 1.15,
-one thread, a shared 2-core machine): dual simplex was faster at every size tried —
-0.06 s vs 0.14 s at 14 k nonzeros, 0.9 s vs 2.1 s at 72 k, 23 s vs 26 s at 0.36 M, 87 s vs
-102 s at 0.71 M (2,000 periods × 50 columns), 179 s vs 266 s at 0.52 M (365 × 200).
-Interior point without crossover and HiGHS's new HiPO were slower still. The gap narrows with
-size, so interior point is kept for models well beyond the measured range (where the full LP
-is minutes long and the cutting planes are the better method anyway)."""
+Measured on commitment-shaped LPs (periods × pools allocation of the model in
+docs/optimizer.md, HiGHS 1.15, one thread, a shared 2-core machine): dual simplex was faster at
+every size tried — 0.06 s vs 0.14 s at 14 k nonzeros, 0.9 s vs 2.1 s at 72 k, 23 s vs 26 s at
+0.36 M, 87 s vs 102 s at 0.71 M (2,000 periods × 50 columns), 179 s vs 266 s at 0.52 M
+(365 × 200). Interior point without crossover and HiGHS's new HiPO were slower still. The gap
+narrows with size, so interior point is kept for models well beyond the measured range (where the
+full LP is minutes long and the cutting planes are the better method anyway)."""
 
 _OPTIMAL_FEASIBLE: Final = 2
 """HiGHS solution status "feasible" (``kSolutionStatusFeasible``)."""
@@ -109,7 +109,7 @@ def _pass_model(highspy: Any, highs: Any, lp: LinearProgram) -> None:
         else (np.asarray(lp.integrality) != 0).astype(np.int32)
     )
     # The integrality array must have one entry per column: an empty one makes HiGHS
-    # reject the model and then solve an empty one (DESIGN.md, "Measured here").
+    # reject the model and then solve an empty one (docs/optimizer.md, "Solver facts").
     status = highs.passModel(
         lp.n_columns,
         lp.n_rows,

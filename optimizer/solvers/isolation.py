@@ -1,7 +1,7 @@
 """The highspy / ortools clash, and running a backend in a child process to avoid it.
 
 highspy 1.15 and ortools 9.15 each ship their own HiGHS library; once one is loaded in a process,
-importing the other fails with an undefined symbol (DESIGN.md, "Measured here"). pulp imports
+importing the other fails with an undefined symbol (docs/optimizer.md, "Solver facts"). pulp imports
 highspy when it can, so it counts as highspy. A backend therefore runs in this process when its
 library can load here, and otherwise in a fresh Python process
 (:func:`run_in_child`), which receives the program and returns the :class:`Solution` by pickle.

@@ -1,7 +1,7 @@
 """Owned commitments: the Reserved Instances and Savings Plans a user already holds.
 
-An owned commitment is a purchase item of the portfolio JSON (DESIGN.md, "Recommendation /
-portfolio JSON") with an ``id``, a ``start`` and an ``end``: the same format ``recommend`` prints
+An owned commitment is a purchase item of the portfolio JSON (docs/portfolio-format.md) with an
+``id``, a ``start`` and an ``end``: the same format ``recommend`` prints
 and ``simulate --portfolio`` reads, so an inventory and a recommendation combine without conversion.
 Expirations are first-class: :meth:`Inventory.expiring_within` lists what runs out, soonest first.
 

@@ -1,7 +1,7 @@
 """The owned-commitment model: :class:`OwnedCommitment` (one item) and :class:`Inventory`.
 
-Money conventions of an item (as in DESIGN.md's example, where 12 RIs at 0.062 USD/h show an
-effective 0.744 USD/h): ``upfront_usd`` is the whole item's upfront payment [USD];
+Money conventions of an item (12 RIs at 0.062 USD/h show an effective 0.744 USD/h; see
+docs/portfolio-format.md): ``upfront_usd`` is the whole item's upfront payment [USD];
 ``recurring_usd_per_hour`` is per RI for Reserved Instances and per plan for Savings Plans [USD/h];
 ``effective_usd_per_hour`` is the whole item's cost per hour of its term, upfront ÷ term hours +
 count × recurring [USD/h] (for a Savings Plan this equals its hourly commitment).

@@ -53,15 +53,38 @@ FORMER_FIELD_NAMES: Final[Mapping[str, str]] = {
     "effective_hourly_usd": "effective_usd_per_hour",
     "recurring_hourly_usd": "recurring_usd_per_hour",
     "hourly_commitment_usd": "commitment_usd_per_hour",
+    "marginal_saving_usd_per_unit": "marginal_savings_usd_per_unit",
 }
 """Purchase-item field names of commitopt 0.1, read as their current names."""
 
+FORMER_SHARE_FIELDS: Final[Mapping[str, str]] = {
+    "expected_utilization": "expected_utilization_pct",
+    "break_even_utilization": "break_even_utilization_pct",
+}
+"""Explanation fields of commitopt 0.1 given as shares of 1, read as percentages."""
+
 
 def current_field_names(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """A purchase item with former field names (:data:`FORMER_FIELD_NAMES`) renamed; a current
-    name given as well wins."""
-    item = {FORMER_FIELD_NAMES.get(str(key), str(key)): value for key, value in raw.items()}
-    item.update({key: value for key, value in raw.items() if key not in FORMER_FIELD_NAMES})
+    """A purchase item with the field names of ``docs/portfolio-format.md``: former names
+    (:data:`FORMER_FIELD_NAMES`, :data:`FORMER_SHARE_FIELDS`) renamed, shares of 1 turned
+    into percentages; a current name given as well wins."""
+    item: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = str(key)
+        if name in FORMER_SHARE_FIELDS:
+            number = (
+                value if isinstance(value, int | float) and not isinstance(value, bool) else None
+            )
+            item.setdefault(FORMER_SHARE_FIELDS[name], None if number is None else 100.0 * number)
+        else:
+            item.setdefault(FORMER_FIELD_NAMES.get(name, name), value)
+    item.update(
+        {
+            str(key): value
+            for key, value in raw.items()
+            if key not in FORMER_FIELD_NAMES and key not in FORMER_SHARE_FIELDS
+        }
+    )
     return item
 
 

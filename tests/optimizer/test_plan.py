@@ -31,7 +31,7 @@ def test_purchases_hold_whole_ris_and_money_by_hand() -> None:
     purchases = purchases_from_units(four_instrument_problem(), PLAN)
     assert [p.id for p in purchases] == ["rec-1", "rec-2", "rec-3", "rec-4", "rec-5"]
     family, windows, ec2_sp, compute, later = purchases
-    # DESIGN.md's example: 12 m5.large at 0.062 USD/h show an effective 0.744 USD/h.
+    # 12 m5.large at 0.062 USD/h show an effective 0.744 USD/h (docs/portfolio-format.md).
     assert family.kind == "reserved_instance"
     assert (family.instance_type, family.count, family.normalized_units) == ("m5.large", 12, 48)
     assert (family.platform, family.tenancy, family.scope) == ("Linux/UNIX", "Shared", "Region")

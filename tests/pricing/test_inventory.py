@@ -147,7 +147,7 @@ def test_read_real_ris_and_plans(portfolio: Path) -> None:
     assert compute.end == datetime(2019, 6, 1, tzinfo=UTC)  # start + 8,760 h
     assert compute.region is None
     ec2 = by_id["sp-m5"]
-    assert ec2.upfront_usd == pytest.approx(105_120.0)  # DESIGN.md: 4 USD/h, 3 years, All Upfront
+    assert ec2.upfront_usd == pytest.approx(105_120.0)  # 4 USD/h, 3 years, All Upfront
     assert ec2.end == datetime(2017, 1, 1, tzinfo=UTC) + timedelta(hours=26_280)
 
 
@@ -169,7 +169,8 @@ def test_round_trip(portfolio: Path, tmp_path: Path) -> None:
 
 
 def test_design_md_example_with_start(tmp_path: Path) -> None:
-    """DESIGN.md's portfolio example plus the start owned commitments need, as a bare list."""
+    """A portfolio example (an EC2 Instance SP of 4 USD/h, 3 years, ...) plus the start owned
+    commitments need, as a bare list."""
     items = [
         {
             "kind": "reserved_instance",

@@ -143,8 +143,9 @@ def random_feasible_lp(seed: int, n_columns: int = 200, n_rows: int = 120) -> Li
 
 
 def allocation_lp(periods: int, columns: int, seed: int = 0) -> LinearProgram:
-    """A commitment-shaped LP (periods × pools allocation, as in DESIGN.md's model): one RI pool
-    per column, an EC2-SP pool per group of 8 columns, one compute-SP pool; variables are the
+    """A commitment-shaped LP (periods × pools allocation, as in docs/optimizer.md's model): one
+    RI pool per column, an EC2-SP pool per group of 8 columns, one compute-SP pool; variables are
+    the
     pools' capacities and the covered on-demand USD per (period, pool, column)."""
     rng = np.random.default_rng(seed)
     groups = max(1, columns // 8)
