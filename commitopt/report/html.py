@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Final
 
 from commitopt import __version__
-from commitopt.report import charts
 from commitopt.report.content import (
     EXPIRING_HEADINGS,
     MONTHLY_HEADINGS,
@@ -194,6 +193,8 @@ def _empty(chart_id: str, title: str, text: str) -> str:
 
 
 def _charts(data: ReportData) -> str:
+    from commitopt.report import charts  # matplotlib loads only when a page is drawn
+
     parts = []
     if len(data.hourly):
         parts.append(
