@@ -59,9 +59,7 @@ def main() -> int:
     for name, arguments in cases.items():
         times = _time(arguments, args.repeat)
         medians[name] = statistics.median(times)
-        print(
-            f"| `{name}` | {medians[name]:.3f} | {min(times):.3f} | {os.getloadavg()[0]:.2f} |"
-        )
+        print(f"| `{name}` | {medians[name]:.3f} | {min(times):.3f} | {os.getloadavg()[0]:.2f} |")
     help_s = medians["commitopt --help"]
     verdict = "met" if help_s <= TARGET_S else "MISSED"
     print(f"\ntarget: commitopt --help within {TARGET_S} s: {verdict} ({help_s:.3f} s median)")

@@ -40,7 +40,7 @@ from commitopt.plans import (
     purchase_events,
 )
 from commitopt.workspace import Workspace
-from pricing.errors import CommitoptInputError
+from pricing.errors import CommitoptInputError, param
 
 DEFAULT_MAX_APPROVAL_AGE: Final = timedelta(days=14)
 """Approvals older than this expire unless the caller says otherwise."""
@@ -252,7 +252,7 @@ def _record(
     workspace.require_writable(f"{decision} a plan")
     name = approver.strip()
     if not name:
-        raise ApprovalError(f"{decision}: --approver is empty; give the approver's name")
+        raise ApprovalError(f"{decision}: {param('approver')} is empty; give the approver's name")
     if allowed_approvers is not None:
         allowed = {a.strip().lower() for a in allowed_approvers}
         if name.lower() not in allowed:

@@ -36,7 +36,7 @@ import pandas as pd
 from commitopt.recommend import RecommendOptions, recommend
 from optimizer.policy import Policy
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError
+from pricing.errors import CommitoptInputError, param
 from pricing.instance_types import normalization_factors
 from pricing.inventory import Inventory, OwnedCommitment
 from scenarios.backtest import (
@@ -468,7 +468,8 @@ def standard_policies(
         )
     elif PLANNED_LADDER in names:
         raise BacktestError(
-            f"policy {PLANNED_LADDER!r} needs the plans it knows in advance: give --plans FILE "
+            f"policy {PLANNED_LADDER!r} needs the plans it knows in advance: give "
+            f"{param('plans_file')} FILE "
             "(a scenario file of planned migrations, exits, new workloads)"
         )
     unknown = [name for name in names if name not in builders]

@@ -158,7 +158,10 @@ def _lookback(where: str, key: str, value: Any) -> str:
     try:
         days = parse_days(text)
     except CommitoptInputError as error:
-        raise ConfigError(f"{where}: {key}: {error}") from error
+        raise ConfigError(
+            f'{where}: {key}: {text!r} is not a duration; write e.g. "720h", "30d", "8w", '
+            '"6mo" or "1y"'
+        ) from error
     if days <= 0:
         raise ConfigError(f"{where}: {key} must be a positive duration, not {value!r}")
     return text

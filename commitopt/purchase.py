@@ -70,7 +70,7 @@ from commitopt.plans import (
     record_purchase_event,
 )
 from commitopt.workspace import Workspace
-from pricing.errors import CommitoptInputError
+from pricing.errors import CommitoptInputError, param
 from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS
 from pricing.readers.aws_api import (
     ACCESS_CODES,
@@ -871,7 +871,7 @@ def execute_plan(
             raise PriceMovedError(
                 f"line {line.number} ({line.describe()}): {text}, more than the "
                 f"{100 * price_tolerance:g} % tolerance; nothing bought (recommend again, or "
-                "raise --price-tolerance)"
+                f"raise {param('price_tolerance')})"
             )
         token = client_token(digest, line.number)
         call = purchase_call(

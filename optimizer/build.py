@@ -104,7 +104,7 @@ from optimizer.problem import (
     IntArray,
 )
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError, UnknownInstanceTypeError
+from pricing.errors import CommitoptInputError, UnknownInstanceTypeError, param
 from pricing.instance_types import instance_families, normalization_factor
 from pricing.inventory import (
     EC2_INSTANCE_SAVINGS_PLAN,
@@ -358,8 +358,8 @@ def _filtered_usage(
     if not spanned or total <= 0:
         raise CommitoptInputError(
             f"the lookback has no usage (0 instance-hours){_filters_text(policy)}; import usage "
-            "with `commitopt usage import` or pass --usage FILE, lengthen the lookback or relax "
-            "the filters"
+            f"with `commitopt usage import` or pass {param('usage_files')} FILE, lengthen the "
+            "lookback or relax the filters"
         )
     first = min(m.hours[0] for m in spanned)
     stop = max(m.hours[-1] for m in spanned) + pd.Timedelta(hours=1)

@@ -83,6 +83,7 @@ from optimizer.problem import (
 )
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.solvers.base import LinearProgram, Solution, SolveStatus
+from pricing.errors import param
 
 MIP_RELATIVE_GAP: Final = 1e-4
 """Relative gap a MIP solve may stop at as "optimal" (HiGHS's default ``mip_rel_gap``); the
@@ -93,12 +94,14 @@ KIND_LABEL: Final = {RI_POOL: "ri", EC2_SP_POOL: "ec2sp", COMPUTE_SP_POOL: "csp"
 """Short pool kinds in variable names."""
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.(),]")
 POLICY_LABELS: Final = {
-    "max_upfront_usd": "maximum upfront (--max-upfront)",
-    "max_hourly_commitment_usd": "maximum hourly commitment (--max-hourly-commitment)",
+    "max_upfront_usd": f"maximum upfront ({param('max_upfront_usd')})",
+    "max_hourly_commitment_usd": (
+        f"maximum hourly commitment ({param('max_hourly_commitment_usd')})"
+    ),
     "custom_commitment_usd": "custom commitment",
-    "coverage target": "coverage target (--target-coverage)",
+    "coverage target": f"coverage target ({param('target_coverage')})",
     "coverage ceiling": "coverage ceiling",
-    "minimum utilization": "minimum utilization (--min-utilization)",
+    "minimum utilization": f"minimum utilization ({param('min_utilization')})",
     "offer bounds": "fixed or bounded purchases",
 }
 """Readable names of the policy row groups of :mod:`optimizer.build`, for messages."""
@@ -858,7 +861,7 @@ def diagnose_infeasible(
     if granularity:
         return (
             f"the policy cannot be met{granularity} (the continuous model is feasible); "
-            "loosen a limit or solve without --integer"
+            f"loosen a limit or solve without {param('integer')}"
         )
     labels = ", ".join(POLICY_LABELS.get(group.label, group.label) for group in model.groups)
     return "the policy cannot be met and no single limit is to blame; relax several of: " + labels
@@ -926,7 +929,8 @@ def solve_exact(
             return failed(
                 OptimizationStatus.TIME_LIMIT,
                 f"the exact {method} solve stopped at the time limit without a plan "
-                "(raise --time-limit or drop --exact to use the certified cutting planes)",
+                f"(raise {param('time_limit_seconds')} or drop {param('exact')} to use the "
+                "certified cutting planes)",
             )
         return failed(
             OptimizationStatus.ERROR, f"the exact {method} solve failed: {solution.message}"

@@ -25,7 +25,7 @@ from optimizer.explain import greedy_allocation
 from optimizer.plan import SP_STEP_USD, purchase_sizes, sp_commitment
 from optimizer.problem import RI_POOL, CommitmentProblem, FloatArray
 from optimizer.result import OptimizationResult, OptimizationStatus
-from pricing.errors import CommitoptInputError
+from pricing.errors import CommitoptInputError, param
 
 Reoptimize = Callable[[CommitmentProblem], OptimizationResult]
 """Solves a problem (the caller's method: exact LP or certified cutting planes)."""
@@ -232,7 +232,7 @@ def round_plan(
             if after_solve.status not in _USABLE:
                 raise RoundingError(
                     f"no plan in whole RIs satisfies the policy ({first}; rounding the RIs down: "
-                    f"{after_solve.message}); relax the policy or solve with --integer"
+                    f"{after_solve.message}); relax the policy or solve with {param('integer')}"
                 )
             notes.append(
                 f"RIs rounded down: the nearest whole counts left the policy infeasible ({first})"

@@ -41,7 +41,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError, UnknownInstanceTypeError
+from pricing.errors import CommitoptInputError, UnknownInstanceTypeError, param
 from pricing.instance_types import instance_families, normalization_factor
 from pricing.inventory import (
     COMPUTE_SAVINGS_PLAN,
@@ -113,7 +113,8 @@ def parse_review_every(text: str) -> tuple[int, str]:
     match = re.fullmatch(r"\s*(\d+)\s*(mo|m|w|d)\s*", str(text).lower())
     if not match or int(match.group(1)) < 1:
         raise BacktestError(
-            f"--review-every {text!r} is not a review interval; write e.g. 1mo, 3mo, 2w or 14d"
+            f"{param('review_every')} {text!r} is not a review interval; write e.g. 1mo, 3mo, 2w "
+            "or 14d"
         )
     unit = "mo" if match.group(2) in ("mo", "m") else match.group(2)
     return int(match.group(1)), unit
@@ -139,7 +140,7 @@ def review_dates(start: object, end: object, every: str = DEFAULT_REVIEW_EVERY) 
     optimizer's tranche dates, so that the hindsight may buy whenever a monthly policy may).
     ``Nw`` / ``Nd``: every N weeks / days from ``start``. Dates are UTC hours before ``end``.
     """
-    first, stop = _utc_hour(start, "--from"), _utc_hour(end, "--to")
+    first, stop = _utc_hour(start, param("start")), _utc_hour(end, param("end"))
     count, unit = parse_review_every(every)
     if unit == "mo":
         month = first.tz_convert(None).to_period("M")
@@ -751,10 +752,13 @@ def _check_window(
     matrix: UsageMatrix, start: pd.Timestamp, end: pd.Timestamp, lookback_days: float
 ) -> None:
     if not np.isfinite(lookback_days) or lookback_days <= 0:
-        raise BacktestError(f"--lookback must be a positive number of days, not {lookback_days}")
+        raise BacktestError(
+            f"{param('lookback_days')} must be a positive number of days, not {lookback_days}"
+        )
     if start >= end:
         raise BacktestError(
-            f"--from {start.isoformat()} is not before --to {end.isoformat()}; swap or widen them"
+            f"{param('start')} {start.isoformat()} is not before {param('end')} {end.isoformat()}; "
+            "swap or widen them"
         )
     if not len(matrix.hours):
         raise BacktestError("the usage is empty; give a usage history to backtest on")
@@ -762,15 +766,16 @@ def _check_window(
     if start < first or end > stop:
         raise BacktestError(
             f"the window {start.isoformat()} to {end.isoformat()} is longer than the data "
-            f"({first.isoformat()} to {stop.isoformat()}); narrow --from/--to"
+            f"({first.isoformat()} to {stop.isoformat()}); narrow {param('start')}/{param('end')}"
         )
     earliest = start - pd.Timedelta(hours=round(lookback_days * 24))
     if earliest < first:
         raise BacktestError(
             f"the {lookback_days:g}-day lookback of the first review starts at "
-            f"{earliest.isoformat()}, before the data's start {first.isoformat()}; move --from "
-            f"to {(first + pd.Timedelta(hours=round(lookback_days * 24))).isoformat()} or later "
-            "or shorten --lookback"
+            f"{earliest.isoformat()}, before the data's start {first.isoformat()}; move "
+            f"{param('start')} to "
+            f"{(first + pd.Timedelta(hours=round(lookback_days * 24))).isoformat()} or later "
+            f"or shorten {param('lookback_days')}"
         )
 
 
@@ -866,7 +871,7 @@ def backtest(
         data, a bad ``review_every``, a purchase that does not start at its review date.
     """
     matrix = usage if isinstance(usage, UsageMatrix) else _whole_days(usage)
-    first_hour, stop_hour = _utc_hour(start, "--from"), _utc_hour(end, "--to")
+    first_hour, stop_hour = _utc_hour(start, param("start")), _utc_hour(end, param("end"))
     _check_window(matrix, first_hour, stop_hour, lookback_days)
     dates = review_dates(first_hour, stop_hour, review_every)
     initial = _owned_items(owned)

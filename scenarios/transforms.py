@@ -41,7 +41,12 @@ import pandas as pd
 from scipy import sparse
 
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError, UnknownInstanceTypeError, UnknownPlatformError
+from pricing.errors import (
+    CommitoptInputError,
+    UnknownInstanceTypeError,
+    UnknownPlatformError,
+    param,
+)
 from pricing.instance_types import (
     instance_families,
     normalization_factor,
@@ -710,7 +715,7 @@ class Migration(Transform):
                     fix=(
                         suggestion(self.to_family, known, listing=False)
                         or "import its prices (`commitopt pricing import` / `pricing fetch`) "
-                        "and pass --catalog, or give to.sizes"
+                        f"and pass {param('catalog_paths')}, or give to.sizes"
                     ),
                 )
             local = (
@@ -1141,7 +1146,7 @@ class Scenario:
                         f"no on-demand price for the added usage of {shown}",
                         location=self.location(index),
                         fix="import prices for it (`commitopt pricing import` / `pricing fetch`) "
-                        "and pass --catalog",
+                        f"and pass {param('catalog_paths')}",
                     )
         return matrix, catalog
 

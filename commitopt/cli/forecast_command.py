@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
@@ -15,6 +14,7 @@ from commitopt.cli.output import emit_frame, emit_text, format_option
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.usage_commands import workspace_option
 from commitopt.durations import parse_days as parse_lookback_days
+from commitopt.durations import parse_hours
 from pricing.catalog import PriceCatalog
 from pricing.errors import CommitoptInputError
 from scenarios.forecast import HOURS_PER_WEEK, MIN_WEEKS, TREND_LEVELS, forecast
@@ -27,7 +27,6 @@ TABLE_COLUMNS = (
     "p5_on_demand_cost_usd", "p50_on_demand_cost_usd", "p95_on_demand_cost_usd",
 )  # fmt: skip
 """The columns a table shows without ``--wide``."""
-_HORIZON_UNITS = {"": 24, "h": 1, "d": 24, "w": 168, "mo": 730, "m": 730, "y": 8760}
 
 FORECAST_EPILOG = """
 \b
@@ -48,12 +47,7 @@ every instance-hour at its on-demand rate, before any commitment.
 
 def parse_horizon_hours(text: str) -> int:
     """``1y``, ``26w``, ``90d``, ``6mo``, ``720h`` or a bare number of days → hours (> 0)."""
-    match = re.fullmatch(r"\s*([-+]?\d+(?:\.\d+)?)\s*(mo|[hdwmy]?)\s*", text.lower())
-    if not match:
-        raise CommitoptInputError(
-            f"--horizon {text!r} is not a duration; write e.g. 1y, 26w, 90d, 6mo or 720h"
-        )
-    hours = round(float(match.group(1)) * _HORIZON_UNITS[match.group(2)])
+    hours = round(parse_hours(text, "horizon"))
     if hours <= 0:
         raise CommitoptInputError(f"--horizon must be at least one hour, not {text!r}")
     return hours

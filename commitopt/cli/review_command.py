@@ -134,7 +134,7 @@ def review_command(
     policy = policy_from_options(policy_values)
     if n_paths < 0:
         raise CommitoptInputError(f"--paths must be 0 or more, not {n_paths}")
-    horizon_hours = round(parse_days(horizon, "--horizon") * 24)
+    horizon_hours = round(parse_days(horizon, "horizon") * 24)
     if horizon_hours < 168:
         raise CommitoptInputError(f"--horizon {horizon} is under a week; give e.g. 90d or 365d")
     report_format = "html"
@@ -144,7 +144,7 @@ def review_command(
             raise CommitoptInputError(f"--report-out {report_out}: name a .html or .md file")
     options = ReviewOptions(
         recommend=RecommendOptions(lookback_days=parse_days(lookback)),
-        expiring_within_days=parse_days(expiring_within, "--expiring-within"),
+        expiring_within_days=parse_days(expiring_within, "expiring_within"),
         n_paths=n_paths,
         horizon_hours=horizon_hours,
         seed=seed,

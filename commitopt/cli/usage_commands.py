@@ -116,7 +116,7 @@ def import_(
             progress=progress,
         )
     period_start, period_end = _period(frame, start, end, report.billing_periods)
-    with Workspace.open(workspace) as store:
+    with Workspace.open(workspace) as store, reporter().task("storing the usage in the workspace"):
         import_id = store.replace_usage(
             frame,
             period_start=period_start,
@@ -186,7 +186,7 @@ def import_ce(
             by_account=by_account,
             progress=progress,
         )
-    with Workspace.open(workspace) as store:
+    with Workspace.open(workspace) as store, reporter().task("storing the usage in the workspace"):
         import_id = store.replace_usage(
             frame,
             period_start=start,
@@ -280,7 +280,7 @@ def import_athena(
             end=end,
             daily=daily,
         )
-    with Workspace.open(workspace) as store:
+    with Workspace.open(workspace) as store, reporter().task("storing the usage in the workspace"):
         import_id = store.replace_usage(
             frame,
             period_start=start,

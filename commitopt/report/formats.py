@@ -18,7 +18,7 @@ from commitopt.report.data import LAYERS, ReportData
 from commitopt.report.html import render_html
 from commitopt.report.markdown import render_markdown
 from pricing.atomic import atomic_output_path
-from pricing.errors import CommitoptInputError
+from pricing.errors import CommitoptInputError, param
 
 REPORT_FORMATS: Final = ("html", "md", "json", "csv")
 """What :func:`write_report` can write."""
@@ -162,7 +162,8 @@ def write_report(data: ReportData, path: str | Path, report_format: str = "html"
     target = Path(path)
     if not (target.parent if str(target.parent) else Path(".")).is_dir():
         raise CommitoptInputError(
-            f"{target}: folder {target.parent} does not exist; create it or choose another --out"
+            f"{target}: folder {target.parent} does not exist; create it or choose another "
+            f"{param('out')}"
         )
     text = render_report(data, report_format)
     with atomic_output_path(target) as temporary:

@@ -84,7 +84,7 @@ def plan_window(
         except (TypeError, ValueError) as error:
             raise CommitoptInputError(
                 f"plan summary: period_start {start!r} / period_hours {hours!r} is not a period; "
-                "fix them or pass --lookback"
+                f"fix them or pass {param('lookback_days')}"
             ) from error
         kept = usage.loc[(usage["hour"] >= first) & (usage["hour"] < stop)].reset_index(drop=True)
         if not kept.empty:

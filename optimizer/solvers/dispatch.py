@@ -14,7 +14,7 @@ from optimizer.solvers.common import check_program, is_integer_program, solve_wi
 from optimizer.solvers.errors import UnsupportedProgramError
 from optimizer.solvers.isolation import LibraryClashError, can_run_in_process, run_in_child
 from optimizer.solvers.registry import INTEGER_SOLVERS, method_name, solver_name
-from pricing.errors import CommitoptInputError
+from pricing.errors import CommitoptInputError, param
 
 Backend = Callable[..., Solution]
 
@@ -68,7 +68,7 @@ def solve(
     if is_integer_program(lp) and name not in INTEGER_SOLVERS:
         raise UnsupportedProgramError(
             f"{name} solves linear programs only, this one has integer columns; "
-            f"use --solver {', '.join(INTEGER_SOLVERS)}"
+            f"use {param('solver')} {', '.join(INTEGER_SOLVERS)}"
         )
     options: dict[str, Any] = {
         "time_limit_seconds": time_limit_seconds,
@@ -132,14 +132,14 @@ def _check_limits(time_limit_seconds: float | None, threads: int | None) -> None
     ):
         raise CommitoptInputError(
             f"time limit {time_limit_seconds!r} is not a positive number of seconds; "
-            "give --time-limit a value above 0, or none for no limit"
+            f"give {param('time_limit_seconds')} a value above 0, or none for no limit"
         )
     if threads is not None and (
         isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
     ):
         raise CommitoptInputError(
             f"thread count {threads!r} is not a whole number of at least 1; "
-            "give --threads 1 or more"
+            f"give {param('threads')} 1 or more"
         )
 
 

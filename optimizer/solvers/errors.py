@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pricing.errors import CommitoptInputError
+from pricing.errors import CommitoptInputError, param
 
 INSTALL_COMMANDS: Final = {
     "highs": "pip install highspy",
@@ -35,7 +35,7 @@ class SolverNotInstalledError(CommitoptInputError):
         because = f" ({reason})" if reason else ""
         super().__init__(
             f"solver {solver!r} is not installed{because}; install it with `{install}` "
-            f"or choose another solver with --solver"
+            f"or choose another solver with {param('solver')}"
         )
 
     def __reduce__(self) -> tuple[type[SolverNotInstalledError], tuple[str, str]]:

@@ -13,6 +13,7 @@ from optimizer.solvers.base import LinearProgram, Solution, SolveStatus
 from optimizer.solvers.common import is_integer_program, make_solution
 from optimizer.solvers.errors import SolverNotInstalledError, UnsupportedProgramError
 from optimizer.solvers.isolation import import_backend
+from pricing.errors import param
 
 PDLP_TOLERANCE: Final = 1e-9
 """PDLP's relative and absolute optimality tolerance. Its default, 1e-6, leaves objectives
@@ -65,7 +66,7 @@ def solve_ortools(
     if is_integer_program(lp):
         raise UnsupportedProgramError(
             f"{solver} solves linear programs only, this one has integer columns; "
-            "use --solver highs, scipy or cbc"
+            f"use {param('solver')} highs, scipy or cbc"
         )
     helper = import_backend("ortools.linear_solver.python.model_builder_helper", solver)
     engine = helper.ModelSolverHelper(solver)

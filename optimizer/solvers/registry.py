@@ -6,7 +6,7 @@ import importlib.util
 from typing import Final
 
 from optimizer.solvers.errors import INSTALL_COMMANDS
-from pricing.errors import CommitoptInputError
+from pricing.errors import CommitoptInputError, param
 
 SOLVERS: Final = ("highs", "glop", "pdlp", "cbc", "scipy")
 """Solver names accepted by :func:`optimizer.solvers.solve`."""
@@ -40,7 +40,7 @@ def solver_name(name: str) -> str:
     canonical = str(name).strip().lower()
     if canonical not in SOLVERS:
         raise CommitoptInputError(
-            f"unknown solver {name!r}; choose one of {', '.join(SOLVERS)} (--solver)"
+            f"unknown solver {name!r}; choose one of {', '.join(SOLVERS)} ({param('solver')})"
         )
     return canonical
 

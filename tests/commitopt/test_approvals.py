@@ -133,7 +133,7 @@ def test_unapproved_and_missing_plans(workspace: Workspace, plan: PlanRecord) ->
         require_approved(workspace, plan.plan_id)
     with pytest.raises(PlanNotFoundError, match="no plan 'plan-0'"):
         approve(workspace, "plan-0", "ann")
-    with pytest.raises(ApprovalError, match="--approver is empty"):
+    with pytest.raises(ApprovalError, match="`approver` is empty"):
         approve(workspace, plan.plan_id, "  ")
     assert _ledger(workspace) == []
 

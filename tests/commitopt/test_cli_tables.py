@@ -64,7 +64,17 @@ def test_every_default_table_fits_100_columns(
         ("review", "--lookback", "30d", "--paths", "10", "--horizon", "30d"),
         ("backtest", "--lookback", "30d", "--policy", "none", "--policy", "ce-30d"),
         ("frontier", "--portfolio", "plan.json", "--steps", "4"),
-        ("frontier", "--portfolio", "plan.json", "--steps", "4", "--paths", "5", "--horizon", "30d"),
+        (
+            "frontier",
+            "--portfolio",
+            "plan.json",
+            "--steps",
+            "4",
+            "--paths",
+            "5",
+            "--horizon",
+            "30d",
+        ),
         ("forecast", "--horizon", "8w", "--paths", "10", "--lookback", "28d"),
         ("plans",),
         ("plans", "show", "plan-" + _plan_day() + "-1"),
@@ -98,24 +108,27 @@ def _plan_day() -> str:
 CITED = re.compile(r"\b((?:docs|examples|notebooks|benchmarks|scripts)/[\w./-]*\w)")
 
 
-def _every_command() -> list[tuple[str, click.Command]]:
-    found: list[tuple[str, click.Command]] = []
+def _every_command() -> list[tuple[str, click.Command, click.Context]]:
+    """Each command with a context made as the CLI makes it (click caches a command's help
+    option from the first context it sees, so a bare context would drop ``-h``)."""
+    found: list[tuple[str, click.Command, click.Context]] = []
 
     def walk(prefix: str, command: click.Command, context: click.Context) -> None:
-        found.append((prefix, command))
+        found.append((prefix, command, context))
         if isinstance(command, click.Group):
             for name in command.list_commands(context):
                 sub = command.get_command(context, name)
                 assert sub is not None, name
                 walk(f"{prefix} {name}", sub, click.Context(sub, parent=context, info_name=name))
 
-    walk("commitopt", cli, click.Context(cli, info_name="commitopt"))
+    root = click.Context(cli, info_name="commitopt", **cli.context_settings)
+    walk("commitopt", cli, root)
     return found
 
 
 def test_help_texts_cite_only_files_of_the_repository() -> None:
-    for name, command in _every_command():
-        text = command.get_help(click.Context(command, info_name=name))
+    for name, command, context in _every_command():
+        text = command.get_help(context)
         assert "DESIGN" not in text, name
         for cited in CITED.findall(text):
             path = REPOSITORY / cited
@@ -134,20 +147,22 @@ def test_docs_and_readme_link_only_to_files_of_the_repository() -> None:
 
 
 def test_every_command_has_examples_and_the_exit_codes_are_in_the_root_help() -> None:
-    root = " ".join(cli.get_help(click.Context(cli, info_name="commitopt")).split())
+    commands = _every_command()
+    root = " ".join(cli.get_help(commands[0][2]).split())
     assert "Exit codes: 0 ok, 1 ran but a threshold was not met, 2 bad input" in root
     assert "3 environment" in root
-    for name, command in _every_command():
+    for name, command, context in commands:
         if isinstance(command, click.Group) and name != "commitopt plans":
             continue
-        text = command.get_help(click.Context(command, info_name=name))
+        text = command.get_help(context)
+        assert "-h, --help" in text, name
         assert "Examples:" in text, name
 
 
 def test_the_root_help_lists_each_command_with_its_own_short_help() -> None:
     from commitopt.cli import COMMANDS
 
-    context = click.Context(cli, info_name="commitopt")
+    context = click.Context(cli, info_name="commitopt", **cli.context_settings)
     for name, lazy in COMMANDS.items():
         command = cli.get_command(context, name)
         assert command is not None

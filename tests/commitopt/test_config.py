@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -56,7 +57,7 @@ def test_pyproject_without_table_is_skipped_for_a_parent_commitopt_toml(tmp_path
         ("max_upfront_usd = -5\n", "max_upfront_usd must be at least 0"),
         ('max_upfront_usd = "lots"\n', "max_upfront_usd must be a number"),
         ("approval_max_age_days = 0\n", "approval_max_age_days must be above 0"),
-        ('lookback = "soon"\n', "lookback: --lookback 'soon' is not a duration"),
+        ('lookback = "soon"\n', "lookback: 'soon' is not a duration"),
         ('approvers = "alice"\n', "approvers must be a list of strings"),
         ("lookback = \n", "not valid TOML"),
     ],
@@ -88,7 +89,9 @@ def test_explicit_missing_config_file_is_an_error(tmp_path: Path) -> None:
 
 def test_default_map_sets_only_options_a_command_has() -> None:
     config = Config(lookback="30d", terms=(1, 3), approvers=("alice",), max_upfront_usd=10.0)
-    mapping = default_map(config, cli.commands)
+    context = click.Context(cli, info_name="commitopt", **cli.context_settings)
+    commands = {name: cli.get_command(context, name) for name in ("recommend", "plans")}
+    mapping = default_map(config, commands)
     assert mapping["recommend"]["lookback"] == "30d"
     assert mapping["recommend"]["term"] == ("1", "3")
     assert mapping["recommend"]["max_upfront"] == 10.0

@@ -541,7 +541,7 @@ def test_infeasible_policies_are_named() -> None:
     active[: n_periods // 2] = 1.0
     result = solve_exact(policy_problem(offer_active=active, coverage_lower=0.9))
     assert result.status is OptimizationStatus.INFEASIBLE
-    assert "coverage target (--target-coverage) limit binds" in result.message
+    assert "coverage target (`target_coverage`) limit binds" in result.message
     assert np.isnan(result.units).all()
 
     # A custom commitment of 5 USD/h cannot be 90 % used: either limit alone is the culprit.
@@ -555,7 +555,7 @@ def test_infeasible_policies_are_named() -> None:
         )
     )
     assert result.status is OptimizationStatus.INFEASIBLE
-    assert "(custom_commitment, minimum utilization (--min-utilization))" in result.message
+    assert "(custom_commitment, minimum utilization (`min_utilization`))" in result.message
 
     # The row names optimizer.build writes are shown readably.
     result = solve_exact(
@@ -569,7 +569,7 @@ def test_infeasible_policies_are_named() -> None:
     assert result.status is OptimizationStatus.INFEASIBLE
     assert result.message == (
         "the policy cannot be met: these limits contradict each other (custom commitment "
-        "(compute-sp), maximum hourly commitment (--max-hourly-commitment)); relaxing any one "
+        "(compute-sp), maximum hourly commitment (`max_hourly_commitment_usd`)); relaxing any one "
         "of them makes a plan possible"
     )
 

@@ -137,7 +137,7 @@ def test_an_infeasible_nearest_count_falls_back_to_rounding_down() -> None:
     assert [c.offers["lower_bound_units"][0] for c in calls] == [52.0, 48.0]
     assert rounded.units[0] == 48.0
     assert "RIs rounded down" in rounded.notes[0] and "(cap)" in rounded.notes[0]
-    with pytest.raises(RoundingError, match=r"no plan in whole RIs.*--integer"):
+    with pytest.raises(RoundingError, match=r"no plan in whole RIs.*`integer`"):
         round_plan(problem, plan([51.0, 0, 0, 0, 0]), fixed_ris([0] * 5, [], feasible=False))
 
 

@@ -359,7 +359,7 @@ def test_bad_options(options: dict[str, Any], pattern: str) -> None:
 
 @pytest.mark.parametrize("solver", ("glop", "pdlp"))
 def test_lp_only_solvers_reject_integer_programs(solver: str) -> None:
-    with pytest.raises(UnsupportedProgramError, match="use --solver highs, scipy, cbc"):
+    with pytest.raises(UnsupportedProgramError, match="use `solver` highs, scipy, cbc"):
         solve(problems.integer_program(), solver=solver)
 
 
