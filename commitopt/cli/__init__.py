@@ -127,11 +127,11 @@ class RootGroup(CommitoptGroup):
         parent: click.Context | None = None,
         **extra: Any,
     ) -> click.Context:
-        """Make the context; a ``payload`` stream given to ``main`` goes into ``ctx.meta``."""
+        """Make the context; the ``payload`` stream given to ``main`` (else the standard output
+        of the moment) goes into ``ctx.meta``."""
         payload = extra.pop("payload", None)
         context = super().make_context(info_name, args, parent=parent, **extra)
-        if payload is not None:
-            context.meta[PAYLOAD_META_KEY] = payload
+        context.meta[PAYLOAD_META_KEY] = payload if payload is not None else sys.stdout
         return context
 
 

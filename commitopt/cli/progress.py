@@ -162,14 +162,16 @@ class Reporter:
     ) -> Iterator[Task]:
         """Run a step with progress shown; yields the :class:`Task` to update."""
         task = Task(description, total=None if total is None else float(total), unit=unit)
-        if self.mode == "quiet":
-            yield task
-            return
-        self._begin(task)
-        try:
-            yield task
-        finally:
-            self._end(task)
+        # What a library prints from Python while the step runs is not the command's result.
+        with contextlib.redirect_stdout(sys.stderr):
+            if self.mode == "quiet":
+                yield task
+                return
+            self._begin(task)
+            try:
+                yield task
+            finally:
+                self._end(task)
 
     def _begin(self, task: Task) -> None:
         with self._lock:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 
 from commitopt.cli.options import profile_option
-from commitopt.cli.output import OUTPUT_FORMATS, emit_json
+from commitopt.cli.output import OUTPUT_FORMATS, TABLE_WIDTH, emit_json
 from commitopt.cli.plan_commands import approval_age, max_approval_age_option
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.streams import echo_payload
@@ -58,19 +59,36 @@ def _print_outcome(outcome: LineOutcome) -> None:
         "executed": "bought",
         "reconciled": "settled (bought by an interrupted run)",
     }.get(outcome.state, outcome.state)
-    echo_payload(f"line {line.number} ({line.commitment.id}): {line.describe()}")
+    _say(f"line {line.number} ({line.commitment.id}): {line.describe()}")
     if outcome.state in ("planned", "price-moved"):
-        echo_payload(f"  {outcome.lookup.render()}")
-    echo_payload(f"  {verb}: {outcome.purchase.render()}")
+        _say(f"look up: {outcome.lookup.render()}", indent=2, call=True)
+    _say(f"{verb}: {outcome.purchase.render()}", indent=2, call=True)
     if outcome.price_check:
-        echo_payload(f"  price: {outcome.price_check}")
+        _say(f"price: {outcome.price_check}", indent=2)
     if outcome.aws_id:
-        echo_payload(f"  id: {outcome.aws_id}")
+        _say(f"id: {outcome.aws_id}", indent=2)
+
+
+def _say(text: str, *, indent: int = 0, call: bool = False) -> None:
+    """A line for people, wrapped at 100 columns, continuation lines indented four more: prose
+    between words, an AWS ``call`` only after an opening bracket or a comma (its quoted values
+    and placeholders stay whole)."""
+    breaks = r"(?<=\()|(?<=, )" if call else r"(?<= )"
+    pieces = [piece for piece in re.split(breaks, text) if piece]
+    lines: list[str] = []
+    current = " " * indent
+    for piece in pieces:
+        if current.strip() and len(current) + len(piece.rstrip()) > TABLE_WIDTH:
+            lines.append(current.rstrip())
+            current = " " * (indent + 4)
+        current += piece
+    lines.append(current.rstrip())
+    echo_payload("\n".join(lines))
 
 
 def _print_head(result: PurchaseResult) -> None:
     mode = "execute" if result.executed else "dry run"
-    echo_payload(f"plan {result.plan_id} ({mode}), sha256 {result.plan_sha256}")
+    _say(f"plan {result.plan_id} ({mode}), sha256 {result.plan_sha256}")
 
 
 @click.command("purchase", epilog=PURCHASE_EPILOG)
@@ -128,9 +146,16 @@ def purchase_command(
     table = output_format == "table"
     if execute:
         clients = make_clients(profile)
-        with Workspace.open(workspace) as store:
-            if table:
+        printed: list[LineOutcome] = []
+
+        def print_line(outcome: LineOutcome) -> None:
+            """Each line as it is settled, under the plan's head (printed with the first)."""
+            if not printed:
                 echo_payload(f"plan {plan_id} (execute)")
+            printed.append(outcome)
+            _print_outcome(outcome)
+
+        with Workspace.open(workspace) as store:
             result = execute_plan(
                 store,
                 plan_id,
@@ -138,16 +163,18 @@ def purchase_command(
                 price_tolerance=tolerance,
                 max_approval_age=age,
                 savings_plans_region=region,
-                on_line=_print_outcome if table else None,
+                on_line=print_line if table else None,
             )
         if not table:
             emit_json(result.to_json())
             return 0
+        if not printed:
+            echo_payload(f"plan {plan_id} (execute)")
         if not result.outcomes:
             echo_payload(f"plan {plan_id}: the plan has no purchase lines; nothing to buy")
         elif not result.bought:
             echo_payload(f"plan {plan_id}: every line was already bought; nothing to do")
-        echo_payload(f"plan {result.plan_id}: {result.status} ({result.reason})")
+        _say(f"plan {result.plan_id}: {result.status} ({result.reason})")
         return 0
     with Workspace.open(workspace, read_only=True) as store:
         result = dry_run(
@@ -166,7 +193,7 @@ def purchase_command(
         _print_outcome(outcome)
     if not result.outcomes:
         echo_payload("the plan has no purchase lines; nothing to buy")
-    echo_payload(
+    _say(
         f"dry run: nothing bought. Plan status: {result.status} ({result.reason}). "
         f"Buy with `commitopt purchase {result.plan_id} --execute`"
         + ("" if result.status == "approved" else " once the plan is approved")

@@ -5,10 +5,11 @@ banner when its first ``Highs()`` is built), a subprocess inherits it (CBC), and
 ``print``. Any of these in front of a ``--format json`` payload breaks the script that parses it.
 
 So the console script runs every command inside :func:`stdout_reserved_for_payload`: file
-descriptor 1 and ``sys.stdout`` point at standard error while the command runs, and the command
-writes its payload (tables, JSON, CSV, paths) to :func:`payload_stream`, a stream on the original
-standard output that the click context carries. Without that context entry (in-process tests with
-click's ``CliRunner``) the payload goes to ``sys.stdout`` as usual.
+descriptor 1 points at standard error (what native code and subprocesses write goes there) and
+``sys.stdout`` is a new stream on the original standard output, which the click context carries
+as :func:`payload_stream`: the command's result, and click's help and version, go there. While a
+step runs (:meth:`commitopt.cli.progress.Reporter.task`, around all the heavy work), Python-level
+``print`` goes to standard error too.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def stdout_reserved_for_payload() -> Iterator[TextIO | None]:
         payload.close()
         yield None
         return
-    sys.stdout = sys.stderr
+    sys.stdout = payload
     try:
         yield payload
     finally:

@@ -443,15 +443,11 @@ REPORT_FIELDS = (
 
 
 def _emit_report(payload: dict[str, Any], output_format: str) -> None:
-    """Print an import report: the figures (json) or the exclusions by reason (csv), or both
-    as tables."""
-    if output_format == "json":
-        emit_mapping(payload, "json")
+    """Print an import report: its figures and the exclusions by reason."""
+    if output_format != "table":
+        emit_mapping(payload, output_format)  # csv: one field per row, exclusions as JSON
         return
     rows = pd.DataFrame(payload["exclusions"])
-    if output_format == "csv":
-        emit_frame(rows, "csv")
-        return
     brief = {
         k: v for k, v in payload.items() if k != "exclusions" and (wide() or k in REPORT_FIELDS)
     }

@@ -76,7 +76,7 @@ def test_recommend_approve_dry_run_execute_rerun(
     plan = _plan(tmp_path, plan_id)
     lines = plan.lines
     assert len(lines) > 5
-    assert dry.stdout.count("would call: ") == len(lines)
+    assert dry.stdout.count("would call:") == len(lines)
     assert "ReservedInstancesOfferingId=<looked up at execution>" in dry.stdout
     assert f"clientToken='commitopt-{plan.stored_sha256[:40]}-L{lines[-1].number}'" in dry.stdout
     assert "dry run: nothing bought. Plan status: approved" in dry.stdout
@@ -94,7 +94,7 @@ def test_recommend_approve_dry_run_execute_rerun(
     bought = run_cli("purchase", plan_id, "--execute")
     assert bought.exit_code == 0, bought.stderr
     clients.assert_done()  # every line bought once, with the expected parameters and tokens
-    assert bought.stdout.count("  bought: ") == len(lines)
+    assert bought.stdout.count("  bought:") == len(lines)
     assert f"plan {plan_id}: executed ({len(lines)} of {len(lines)} lines bought" in bought.stdout
 
     _use(monkeypatch, StubbedClients())  # no responses: any AWS call would fail
@@ -149,7 +149,7 @@ def test_a_crash_between_two_lines_resumes_without_a_duplicate(
     _use(monkeypatch, clients)
     failed = run_cli("purchase", approved_plan.plan_id, "--execute")
     assert failed.exit_code == 3  # AWS unavailable: the environment, not the plan
-    assert "line 1 (rec-1)" in failed.stdout and "  bought: " in failed.stdout
+    assert "line 1 (rec-1)" in failed.stdout and "  bought:" in failed.stdout
     assert "line 2: AWS could not take ec2:PurchaseReservedInstancesOffering now (" in (
         failed.stderr
     )

@@ -72,7 +72,7 @@ def test_import_review_report_approve_purchase(
     _use(monkeypatch, None)
     dry = run_cli("purchase", plan_id)
     assert dry.exit_code == 0, dry.stderr
-    assert dry.stdout.count("would call: ") == len(plan.lines)
+    assert dry.stdout.count("would call:") == len(plan.lines)
 
     clients = StubbedClients()
     expect_execution(clients, plan.lines, plan.stored_sha256)
