@@ -92,7 +92,7 @@ def run_with_exit_codes(
         return EXIT_INTERRUPTED
     except CommandFailed as error:
         error.show()
-        return error.exit_code
+        return error.exit_status
     except click.UsageError as error:
         hint = ""
         if error.ctx is not None:
@@ -105,7 +105,7 @@ def run_with_exit_codes(
     except CommitoptError as error:  # raised outside a group (a command run on its own)
         failed = command_failed(error, command)
         failed.show()
-        return failed.exit_code
+        return failed.exit_status
     except click.exceptions.Exit as exit_:
         return int(exit_.exit_code)
     except OSError as error:
@@ -113,7 +113,7 @@ def run_with_exit_codes(
             raise
         failed = _file_failure(error)
         failed.show()
-        return failed.exit_code
+        return failed.exit_status
     except Exception as error:
         if _is_aws_failure(error):
             click.echo(f"commitopt: error: AWS: {error}", err=True)

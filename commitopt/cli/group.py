@@ -73,9 +73,10 @@ class LazyCommand:
 class CommandFailed(click.ClickException):
     """A domain error rendered for the command line, with its exit code."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
+    def __init__(self, message: str, exit_status: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_status = exit_status
+        """commitopt's exit code (2 or 3; click's own ``exit_code`` is left alone)."""
 
     def show(self, file: Any = None) -> None:
         """Print ``commitopt: error: MESSAGE`` on standard error."""

@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from tests.cli.glossary import check_fields
 from tests.commitopt.conftest import RunCli
 
 DATA = Path(__file__).parents[1] / "data"
@@ -46,6 +47,7 @@ def test_fetch_then_show(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_p
         "--no-savings-plans", "--format", "json",
     )  # fmt: skip
     assert fetched.exit_code == 0, fetched.stderr
+    assert check_fields(json.loads(fetched.stdout), "pricing fetch") >= {"catalog_path"}
     assert json.loads(fetched.stdout)["on_demand_rate_count"] >= 1
     assert (tmp_path / "local-catalog.parquet").is_file()
     shown = run_cli(
