@@ -82,21 +82,21 @@ def summary_rows(data: ReportData) -> list[SummaryRow]:
         ),
         SummaryRow(
             "savings_vs_current_usd_per_month",
-            "Savings per month",
+            "Savings vs current commitments, per month",
             usd_rate(s.savings_vs_current_usd_per_month, "month"),
             s.savings_vs_current_usd_per_month,
             f"{pct(s.savings_vs_current_pct)} of the current cost, upfront amortized",
         ),
         SummaryRow(
             "savings_vs_current_usd",
-            f"Savings over the data period ({days:,.0f} days)",
+            f"Savings vs current commitments over the data period ({days:,.0f} days)",
             usd(s.savings_vs_current_usd),
             s.savings_vs_current_usd,
             f"cost {usd(s.current_cost_usd)} → {usd(s.planned_cost_usd)}",
         ),
         SummaryRow(
             "p50_savings_vs_current_usd",
-            f"Savings range{horizon} (P5 to P95)",
+            f"Savings vs current commitments{horizon}, P5 to P95",
             _range(s.p5_savings_vs_current_usd, s.p95_savings_vs_current_usd, usd),
             s.p50_savings_vs_current_usd,
             f"median {usd(s.p50_savings_vs_current_usd)}"
@@ -105,7 +105,7 @@ def summary_rows(data: ReportData) -> list[SummaryRow]:
         ),
         SummaryRow(
             "savings_vs_on_demand_pct",
-            "Effective savings rate, with the plan",
+            "Effective savings rate (vs on-demand), with the plan",
             pct(s.savings_vs_on_demand_pct),
             s.savings_vs_on_demand_pct,
             f"current: {pct(s.current_savings_vs_on_demand_pct)}; versus all on-demand",
@@ -215,7 +215,7 @@ def purchase_rows(data: ReportData) -> list[tuple[str, ...]]:
 
 
 MONTHLY_HEADINGS = (
-    "Month", "On-demand value", "Cost, current", "Cost, with plan", "Savings",
+    "Month", "On-demand value", "Cost, current", "Cost, with plan", "Savings vs current",
     "Coverage, current", "Coverage, with plan", "Utilization, with plan",
 )  # fmt: skip
 

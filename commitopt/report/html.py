@@ -148,8 +148,8 @@ def _cards(data: ReportData) -> str:
             usd(s.run_rate_usd_per_month, 0),
             f"from {usd(s.current_run_rate_usd_per_month, 0)} today",
         ),
-        ("Savings per month", usd(s.savings_vs_current_usd_per_month, 0), savings_note),
-        ("Effective savings rate", pct(s.savings_vs_on_demand_pct), esr_note),
+        ("Savings vs current, per month", usd(s.savings_vs_current_usd_per_month, 0), savings_note),
+        ("Effective savings rate vs on-demand", pct(s.savings_vs_on_demand_pct), esr_note),
         (
             "Break-even",
             month_count(s.break_even_month),

@@ -72,7 +72,7 @@ def render_markdown(data: ReportData) -> str:
         parts += ["", "## Savings versus commitment level", "", _cell(data.frontier_note), ""]
         parts.append(
             _table(
-                ("New commitment [USD/h]", f"Savings over {f.horizon}"),
+                ("New commitment [USD/h]", f"Savings vs current over {f.horizon}"),
                 [(f"{level:,.3f}", usd(saving)) for level, saving in
                  zip(f.levels_usd_per_hour, f.mean_savings_vs_current_usd, strict=True)],
                 (0, 1),
