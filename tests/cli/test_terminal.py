@@ -27,6 +27,7 @@ from tests.cli.conftest import (
     CUR_FIXTURE,
     RUN_TIMEOUT_S,
     CliInputs,
+    Run,
     Sandbox,
     commitopt_env,
     copy_workspace,
@@ -46,13 +47,9 @@ ERASE_LINE: Final = "\x1b[2K"
 
 
 @dataclass(frozen=True)
-class TerminalRun:
+class TerminalRun(Run):
     """One finished run with stdout and stderr on pseudo-terminals (text as the terminal got it)."""
 
-    args: tuple[str, ...]
-    exit_code: int
-    stdout: str
-    stderr: str
     seconds: float
 
     @property

@@ -176,19 +176,24 @@ def test_polls_with_backoff_and_pages() -> None:
     assert report.excluded("RI fee").cost == 50.0
 
 
+def _read_january(athena: _FakeAthena, *, timeout_s: float = 1800.0, poll_s: float = 0.5) -> object:
+    """Query January 2024 of table ``d.t`` through the fake client, without sleeping."""
+    return read_cur_athena(
+        athena,
+        database="d",
+        table="t",
+        output_location=None,
+        start="2024-01-01",
+        end="2024-02-01",
+        sleep=lambda _: None,
+        timeout_s=timeout_s,
+        poll_s=poll_s,
+    )
+
+
 def test_timed_out_query_names_the_period_parameters() -> None:
     with pytest.raises(UsageInputError, match="still RUNNING after 1 s") as error:
-        read_cur_athena(
-            _FakeAthena("RUNNING", []),
-            database="d",
-            table="t",
-            output_location=None,
-            start="2024-01-01",
-            end="2024-02-01",
-            sleep=lambda _: None,
-            timeout_s=1.0,
-            poll_s=1.0,
-        )
+        _read_january(_FakeAthena("RUNNING", []), timeout_s=1.0, poll_s=1.0)
     assert error.value.parameters == ("start", "end")
     assert str(error.value).endswith("narrow the period (`start`, `end`) or raise the timeout")
     flags = {"start": "--from", "end": "--to"}
@@ -197,12 +202,4 @@ def test_timed_out_query_names_the_period_parameters() -> None:
 
 def test_failed_query_is_one_clear_error() -> None:
     with pytest.raises(UsageInputError, match="ended FAILED: bad table"):
-        read_cur_athena(
-            _FakeAthena("FAILED", []),
-            database="d",
-            table="t",
-            output_location=None,
-            start="2024-01-01",
-            end="2024-02-01",
-            sleep=lambda _: None,
-        )
+        _read_january(_FakeAthena("FAILED", []))
