@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from commitopt.cli.group import EXIT_OK, EXIT_THRESHOLD
 from commitopt.cli.options import profile_option
 from commitopt.cli.output import OUTPUT_FORMATS, TABLE_WIDTH, emit_json
 from commitopt.cli.plan_commands import approval_age, max_approval_age_option
@@ -204,5 +205,5 @@ def purchase_command(
             f"some live prices differ from the plan's by more than {price_tolerance:g} "
             "%; --execute would refuse"
         )
-        return 1
-    return 0
+        return EXIT_THRESHOLD
+    return EXIT_OK
