@@ -15,14 +15,13 @@ from commitopt.backtest_policies import (
     POLICY_NAMES,
     run_backtest,
 )
-from commitopt.cli.inputs import command_catalog, command_usage
+from commitopt.cli.inputs import command_catalog, command_owned, command_usage
 from commitopt.cli.options import catalog_options, multi_option
 from commitopt.cli.output import emit_frame, emit_json, format_option, frame_records
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.usage_commands import period_options, workspace_option
 from commitopt.durations import parse_days as parse_lookback_days
 from pricing.errors import CommitoptInputError
-from pricing.inventory import read_portfolio_json
 from scenarios.backtest import BacktestResult
 from scenarios.scenario_file import load_scenario
 
@@ -153,7 +152,7 @@ def backtest_command(
     plans = None if plans_file is None else load_scenario(plans_file)
     frame = command_usage(usage_files, workspace, purpose="backtest on", demo_option=False)
     window_start, window_end = _default_window(frame, start, end, lookback_days)
-    owned = [c for path in inventory_files for c in read_portfolio_json(path).commitments]
+    owned = command_owned(inventory_files)
     catalog = command_catalog(
         catalog_paths, no_embedded=no_embedded, usage_files=usage_files
     ).catalog

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from commitopt.cli.inputs import note_once
-from commitopt.cli.output import emit_mapping, emit_text, format_option
+from commitopt.cli.output import emit_mapping, emit_text, format_option, path_savings_fields
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.recommend import recommend
 from commitopt.report import build_report_data, write_report
@@ -92,19 +92,8 @@ def demo_command(out: Path, n_paths: int, seed: int, output_format: str) -> None
         **{field: run.summary[field] for field in SUMMARY_FIELDS},
     }
     if monte is not None:
-        p5, p50, p95 = (float(v) for v in _percentiles(monte.savings_vs_current_usd))
-        summary["horizon_hours"] = options.horizon_hours
-        summary["p5_savings_vs_current_usd"] = round(p5, 2)
-        summary["p50_savings_vs_current_usd"] = round(p50, 2)
-        summary["p95_savings_vs_current_usd"] = round(p95, 2)
+        summary |= path_savings_fields(monte.percentiles(), options.horizon_hours)
     summary["report_path"] = str(written)
     emit_mapping(summary, output_format, title="commitopt demo")
     if output_format == "table":
         emit_text(f"Open the report: {written.resolve()}")
-
-
-def _percentiles(values: Any) -> tuple[float, float, float]:
-    import numpy as np
-
-    low, mid, high = np.percentile(np.asarray(values, dtype=np.float64), [5, 50, 95])
-    return float(low), float(mid), float(high)

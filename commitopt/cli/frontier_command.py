@@ -13,7 +13,12 @@ import numpy as np
 import pandas as pd
 
 from commitopt.cli.forecast_command import parse_horizon_hours
-from commitopt.cli.inputs import command_catalog, command_usage, warn_if_lookback_exceeds
+from commitopt.cli.inputs import (
+    command_catalog,
+    command_owned,
+    command_usage,
+    warn_if_lookback_exceeds,
+)
 from commitopt.cli.options import catalog_options
 from commitopt.cli.output import emit_frame, emit_json, emit_mapping, emit_text, format_option
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
@@ -23,7 +28,7 @@ from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions, lookbac
 from optimizer.policy import Policy
 from pricing.catalog import PriceCatalog
 from pricing.errors import CommitoptInputError
-from pricing.inventory import Inventory, OwnedCommitment, read_portfolio_json
+from pricing.inventory import Inventory, read_portfolio_json
 from scenarios.forecast import forecast_paths
 from scenarios.frontier import DEFAULT_KNEE_THRESHOLD, FrontierResult, frontier
 from scenarios.paths import UsagePaths
@@ -189,10 +194,7 @@ def frontier_command(
             paths = forecast_paths(window, horizon_hours=horizon_hours, n_paths=n_paths, seed=seed)
         source = f"{n_paths} paths of {horizon_hours} h from {paths.hours[0]:%Y-%m-%d} UTC"
     start = pd.Timestamp(paths.hours[0]).to_pydatetime().astimezone(UTC)
-    owned_items: list[OwnedCommitment] = [
-        c for path in inventory_files for c in read_portfolio_json(path).commitments
-    ]
-    owned = Inventory(tuple(owned_items), as_of=start)
+    owned = Inventory(command_owned(inventory_files), as_of=start)
     catalog = command_catalog(
         catalog_paths, no_embedded=no_embedded, usage_files=usage_files
     ).catalog

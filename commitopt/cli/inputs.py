@@ -8,6 +8,7 @@ data), so that every command resolves them the same way.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -31,6 +32,8 @@ def command_usage(
     purpose: str,
     demo: Callable[[], pd.DataFrame] | None = None,
     demo_option: bool = True,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> pd.DataFrame:
     """The canonical usage a command works on.
 
@@ -47,6 +50,9 @@ def command_usage(
         command has no ``--demo``).
     demo_option
         Whether the command has ``--demo`` (then the message offers it).
+    start, end
+        ``--from`` and ``--to``: the period read from files or the workspace (UTC, end
+        exclusive) [default: all of it].
 
     Raises
     ------
@@ -60,13 +66,15 @@ def command_usage(
             frame = demo()
     elif usage_files:
         with reporter().task("reading usage", total=100, unit="%") as task:
-            frame, _report = read_usage(list(usage_files), "auto", progress=task)
+            frame, _report = read_usage(
+                list(usage_files), "auto", start=start, end=end, progress=task
+            )
     else:
         with (
             reporter().task("loading the workspace's usage"),
             Workspace.open(workspace, read_only=True) as store,
         ):
-            frame = store.load_usage()
+            frame = store.load_usage(start=start, end=end)
     if frame.empty:
         ways = "--usage FILE, --demo," if demo_option else "--usage FILE"
         raise CommitoptInputError(

@@ -198,7 +198,7 @@ KIND_SHORT: Final = {
 
 def commitment_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Purchase or commitment rows with the people's columns added: ``kind`` abbreviated,
-    ``covers`` (instance type, family or "any EC2", with the platform) and ``offering``
+    ``covers`` (instance type, else family, else "any EC2") and ``offering``
     (term and payment option, with the RI class)."""
     shown = frame.copy()
     if "kind" in shown:
@@ -209,13 +209,19 @@ def commitment_columns(frame: pd.DataFrame) -> pd.DataFrame:
             covers = shown[column].astype("object").where(shown[column].notna(), covers)
     shown["covers"] = covers
     if "term_years" in shown and "payment_option" in shown:
-        term = shown["term_years"].map(lambda t: f"{int(t)}y" if pd.notna(t) else "")
-        offering = term + " " + shown["payment_option"].fillna("").astype(str)
+        offering = offering_text(shown)
         if "offering_class" in shown:
             convertible = shown["offering_class"].astype("object") == "convertible"
             offering = offering.where(~convertible, offering + " conv.")
-        shown["offering"] = offering.str.strip()
+        shown["offering"] = offering
     return shown
+
+
+def offering_text(frame: pd.DataFrame) -> pd.Series:
+    """``1y No Upfront``: the ``term_years`` and ``payment_option`` of each row, for tables
+    (blank parts left out: on-demand rows have neither)."""
+    term = frame["term_years"].map(lambda t: f"{int(t)}y" if pd.notna(t) else "")
+    return (term + " " + frame["payment_option"].fillna("").astype(str)).str.strip()
 
 
 def render_table(
@@ -223,7 +229,6 @@ def render_table(
     *,
     title: str | None = None,
     float_digits: Mapping[str, int] | None = None,
-    width: int | None = None,
 ) -> Any:
     """The rich table of a frame (headings from :func:`heading`, numbers right-aligned)."""
     from rich import box
@@ -339,6 +344,20 @@ def emit_mapping(
     for field, value in rows.itertuples(index=False):
         table.add_row(heading(str(field)), str(value))
     _console().print(table)
+
+
+def path_savings_fields(
+    percentiles_usd: tuple[float, float, float], horizon_hours: int
+) -> dict[str, float]:
+    """The summary fields of savings over sampled paths: the horizon and the P5, P50 and P95
+    of the savings against the owned commitments alone [USD over the horizon], to the cent."""
+    p5, p50, p95 = (round(float(value), 2) for value in percentiles_usd)
+    return {
+        "horizon_hours": horizon_hours,
+        "p5_savings_vs_current_usd": p5,
+        "p50_savings_vs_current_usd": p50,
+        "p95_savings_vs_current_usd": p95,
+    }
 
 
 def emit_text(text: str) -> None:

@@ -18,7 +18,7 @@ from commitopt.cli.options import (
     multi_option,
     profile_option,
 )
-from commitopt.cli.output import emit_frame, emit_mapping, emit_text, format_option
+from commitopt.cli.output import emit_frame, emit_mapping, emit_text, format_option, offering_text
 from commitopt.cli.progress import quiet_option, reporter
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.comparison import INSTRUMENTS, compare_offerings
@@ -173,9 +173,8 @@ SHOW_COLUMNS = (
 def _for_people(table: pd.DataFrame) -> pd.DataFrame:
     """The comparison with ``offering`` (term and payment option, ``*`` when the rate is
     derived) for the terminal table."""
-    term = table["term_years"].map(lambda t: f"{int(t)}y" if pd.notna(t) else "")
     shown = table.copy()
-    offering = (term + " " + table["payment_option"].fillna("")).str.strip()
+    offering = offering_text(table)
     shown["offering"] = offering.where(~table["is_derived"].astype(bool), offering + "*")
     return shown
 

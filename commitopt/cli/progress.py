@@ -78,18 +78,23 @@ class Task:
         """Seconds since the step began [s]."""
         return time.monotonic() - self.started_s
 
+    def amount(self, *, compact: bool = False) -> str:
+        """How far the step got: ``1,234 of 5,000 rows (25 %)``, or ``1,234/5,000 rows`` when
+        ``compact``; ``25 %`` for a step counted in percent; ``1,234 rows`` without a total."""
+        unit = f" {self.unit}" if self.unit else ""
+        if not self.total:
+            return f"{self.done:,.0f}{unit}" if self.done else ""
+        if self.unit == "%":
+            return f"{100.0 * self.done / self.total:.0f} %"
+        if compact:
+            return f"{self.done:,.0f}/{self.total:,.0f}{unit}"
+        share = 100.0 * self.done / self.total
+        return f"{self.done:,.0f} of {self.total:,.0f}{unit} ({share:.0f} %)"
+
     def status(self) -> str:
         """``reading usage: 1,234 of 5,000 rows (25 %), iteration 3, 12 s``."""
-        parts = [self.description]
-        amount = ""
-        if self.total:
-            share = 100.0 * self.done / self.total
-            unit = f" {self.unit}" if self.unit else ""
-            amount = f"{self.done:,.0f} of {self.total:,.0f}{unit} ({share:.0f} %)"
-        elif self.done:
-            amount = f"{self.done:,.0f} {self.unit}".strip()
-        details = ", ".join(filter(None, (amount, self.detail, f"{self.elapsed_s():.0f} s")))
-        return f"{parts[0]}: {details}"
+        details = (self.amount(), self.detail, f"{self.elapsed_s():.0f} s")
+        return f"{self.description}: {', '.join(filter(None, details))}"
 
 
 class Reporter:
@@ -251,14 +256,12 @@ class Reporter:
         task_id = self._live_ids.get(id(task))
         if live is None or task_id is None:
             return
-        amount = ""
-        if task.total:
-            unit = f" {task.unit}" if task.unit else ""
-            amount = f"{task.done:,.0f}/{task.total:,.0f}{unit}"
-        elif task.done:
-            amount = f"{task.done:,.0f} {task.unit}".strip()
         live.update(
-            task_id, completed=task.done, total=task.total, amount=amount, detail=task.detail
+            task_id,
+            completed=task.done,
+            total=task.total,
+            amount=task.amount(compact=True),
+            detail=task.detail,
         )
 
     def _live_remove(self, task: Task) -> None:

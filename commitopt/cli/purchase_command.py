@@ -168,7 +168,7 @@ def purchase_command(
             )
         if not table:
             emit_json(result.to_json())
-            return 0
+            return EXIT_OK
         if not printed:
             echo_payload(f"plan {plan_id} (execute)")
         if not result.outcomes:
@@ -176,7 +176,7 @@ def purchase_command(
         elif not result.bought:
             echo_payload(f"plan {plan_id}: every line was already bought; nothing to do")
         _say(f"plan {result.plan_id}: {result.status} ({result.reason})")
-        return 0
+        return EXIT_OK
     with Workspace.open(workspace, read_only=True) as store:
         result = dry_run(
             store,
@@ -188,7 +188,7 @@ def purchase_command(
         )
     if not table:
         emit_json(result.to_json())
-        return 1 if result.price_moved else 0
+        return EXIT_THRESHOLD if result.price_moved else EXIT_OK
     _print_head(result)
     for outcome in result.outcomes:
         _print_outcome(outcome)

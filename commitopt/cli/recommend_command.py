@@ -12,6 +12,7 @@ import pandas as pd
 
 from commitopt.cli.inputs import (
     command_catalog,
+    command_owned,
     command_usage,
     warn_if_lookback_exceeds,
 )
@@ -40,7 +41,7 @@ from commitopt.review import fingerprint, usage_fingerprint
 from commitopt.workspace import Workspace
 from pricing.atomic import write_text_atomic
 from pricing.errors import CommitoptInputError
-from pricing.inventory import Inventory, read_portfolio_json
+from pricing.inventory import Inventory
 from usage.synthetic import demo_usage
 
 SOLVER_NAMES = ("highs", "glop", "pdlp", "cbc", "scipy")
@@ -150,10 +151,7 @@ def recommend_command(
         usage_files, workspace, purpose="optimize", demo=demo_usage if demo else None
     )
     warn_if_lookback_exceeds(frame, days)
-    owned = [read_portfolio_json(path) for path in inventory_files]
-    inventory = Inventory(
-        tuple(c for part in owned for c in part.commitments), as_of=pd.Timestamp.now(tz="UTC")
-    )
+    inventory = Inventory(command_owned(inventory_files), as_of=pd.Timestamp.now(tz="UTC"))
     catalog = command_catalog(
         catalog_paths, no_embedded=no_embedded, usage_files=usage_files
     ).catalog

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from commitopt.cli.inputs import command_catalog, command_usage
+from commitopt.cli.inputs import command_catalog, command_owned, command_usage
 from commitopt.cli.options import catalog_options
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.cli.streams import echo_payload
@@ -230,7 +230,7 @@ def _plan_report(
     window, warning = plan_window(frame, payload, lookback_days)
     period_start = pd.Timestamp(window["hour"].min()).to_pydatetime()
     purchases = read_portfolio_json(plan, default_start=period_start).commitments
-    owned = tuple(c for path in inventory_files for c in read_portfolio_json(path).commitments)
+    owned = command_owned(inventory_files)
     catalog = command_catalog(
         catalog_paths, no_embedded=no_embedded, usage_files=usage_files
     ).catalog

@@ -9,9 +9,9 @@ from typing import Any
 import click
 import pandas as pd
 
-from commitopt.cli.inputs import command_catalog
+from commitopt.cli.inputs import command_catalog, command_owned
 from commitopt.cli.options import catalog_options
-from commitopt.cli.output import emit_mapping, format_option
+from commitopt.cli.output import emit_mapping, format_option, path_savings_fields
 from commitopt.cli.policy_options import policy_from_options, policy_options
 from commitopt.cli.progress import Task, quiet_option, reporter, solver_progress
 from commitopt.cli.usage_commands import workspace_option
@@ -21,7 +21,6 @@ from commitopt.review import ReviewOptions, fingerprint, run_review
 from commitopt.workspace import UsageSource, Workspace
 from pricing.atomic import write_text_atomic
 from pricing.errors import CommitoptInputError
-from pricing.inventory import read_portfolio_json
 from usage.readers import read_usage
 
 REVIEW_EPILOG = """
@@ -150,7 +149,7 @@ def review_command(
         seed=seed,
         report_format=report_format,
     )
-    owned = tuple(c for p in inventory_files for c in read_portfolio_json(p).commitments)
+    owned = command_owned(inventory_files)
     inputs: dict[str, Any] = {
         f"inventory_file:{path.name}": fingerprint(path.read_bytes()) for path in inventory_files
     }
@@ -186,11 +185,8 @@ def review_command(
             outcome.current_paths.paths["actual_cost_usd"]
             - outcome.proposed_paths.paths["actual_cost_usd"]
         )
-        p5, p50, p95 = (float(v) for v in saved.quantile([0.05, 0.5, 0.95]))
-        summary["horizon_hours"] = horizon_hours
-        summary["p5_savings_vs_current_usd"] = round(p5, 2)
-        summary["p50_savings_vs_current_usd"] = round(p50, 2)
-        summary["p95_savings_vs_current_usd"] = round(p95, 2)
+        p5, p50, p95 = saved.quantile([0.05, 0.5, 0.95])
+        summary |= path_savings_fields((p5, p50, p95), horizon_hours)
     if report_out is not None and outcome.report is not None:
         summary["report_path"] = str(report_out)
     emit_mapping(summary, output_format, title="Purchase review")

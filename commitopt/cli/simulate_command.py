@@ -10,7 +10,7 @@ from typing import cast
 import click
 import pandas as pd
 
-from commitopt.cli.inputs import command_catalog
+from commitopt.cli.inputs import command_catalog, command_usage
 from commitopt.cli.options import SHARE, catalog_options
 from commitopt.cli.output import (
     emit_frame,
@@ -22,14 +22,12 @@ from commitopt.cli.output import (
 )
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.usage_commands import period_options, workspace_option
-from commitopt.workspace import Workspace
 from pricing.catalog import PriceCatalog
 from pricing.errors import CommitoptInputError
 from pricing.inventory import Inventory, read_portfolio_json
 from scenarios.scenario_file import load_scenarios
 from scenarios.simulator import BREAKDOWNS, Grouping, SimulationResult, simulate
 from scenarios.transforms import BASELINE, Scenario
-from usage.readers import read_usage
 from usage.table import to_matrix
 
 _BY = {"month": "month", "account": "account_id", "region": "region",
@@ -126,18 +124,9 @@ def simulate_command(
     is on-demand. Every figure is what AWS would bill.
     """
     scenarios = load_scenarios(scenario_files)
-    if usage_files:
-        with reporter().task("reading usage", total=100, unit="%") as task:
-            frame, _report = read_usage(
-                list(usage_files), "auto", start=start, end=end, progress=task
-            )
-    else:
-        with Workspace.open(workspace, read_only=True) as store:
-            frame = store.load_usage(start=start, end=end)
-    if frame.empty:
-        raise CommitoptInputError(
-            "no usage to simulate: pass --usage FILE or import some with `commitopt usage import`"
-        )
+    frame = command_usage(
+        usage_files, workspace, purpose="simulate", demo_option=False, start=start, end=end
+    )
     period_start = pd.Timestamp(frame["hour"].min()).to_pydatetime().astimezone(UTC)
     parts = [read_portfolio_json(portfolio, default_start=period_start)]
     parts += [read_portfolio_json(path) for path in inventory_files]

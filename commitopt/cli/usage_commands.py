@@ -10,7 +10,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from commitopt.cli.inputs import command_catalog
+from commitopt.cli.inputs import command_catalog, command_usage
 from commitopt.cli.options import catalog_options, input_format_option, multi_option, profile_option
 from commitopt.cli.output import emit_frame, emit_mapping, format_option, wide
 from commitopt.cli.progress import quiet_option, reporter
@@ -338,18 +338,14 @@ def summary(
     output_format: str,
 ) -> None:
     """A row per key: hourly min, mean, P10, P50, P90 and max, instance-hours, on-demand cost."""
-    if usage_files:
-        with reporter().task("reading usage", total=100, unit="%") as progress:
-            frame, _report = read_usage(
-                list(usage_files), "auto", start=start, end=end, progress=progress
-            )
-    else:
-        with Workspace.open(workspace, read_only=True) as store:
-            frame = store.load_usage(start=start, end=end)
+    frame = command_usage(
+        usage_files, workspace, purpose="summarise", demo_option=False, start=start, end=end
+    )
     frame = filter_usage(frame, accounts=account, regions=region, families=family)
     if frame.empty:
         raise CommitoptInputError(
-            "no usage to summarise: import some with `commitopt usage import` or pass --usage"
+            "no usage of the accounts, regions and families asked for (--account, --region, "
+            "--family); `commitopt usage summary` without them lists what there is"
         )
     catalog = command_catalog(catalog_paths, no_embedded=no_embedded).catalog
     table = summarize_usage(frame, catalog)

@@ -35,6 +35,13 @@ def test_a_task_without_a_known_total_formats() -> None:
     assert task.status().startswith("reading usage: 1,234")
     task.update(50, 200, detail="iteration 3")
     assert "50 of 200 (25 %)" in task.status() and "iteration 3" in task.status()
+    assert task.amount(compact=True) == "50/200"
+
+
+def test_a_task_counted_in_percent_says_the_percent_once() -> None:
+    task = Task("reading usage", total=100, unit="%")
+    task(25, 100)
+    assert task.status().startswith("reading usage: 25 %, ")
 
 
 def test_log_mode_is_silent_for_short_steps_and_throttled_for_long_ones() -> None:
