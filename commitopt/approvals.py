@@ -280,7 +280,8 @@ def _record(
             raise ApprovalError(f"plan {plan_id} is already decided: {state.reason}")
         approval_id = workspace.next_id("approval_ids")
         workspace.execute(
-            "INSERT INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO approvals (approval_id, plan_id, decision, approver, comment, "
+            "plan_sha256, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 approval_id,
                 state.plan.plan_id,

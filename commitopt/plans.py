@@ -462,7 +462,8 @@ def store_plan(
         text = canonical_json(document)
         digest = hashlib.sha256(text.encode("ascii")).hexdigest()
         workspace.execute(
-            "INSERT INTO plans VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO plans (plan_id, created_at, source, run_id, plan_json, plan_sha256, "
+            "report_path, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 plan_id,
                 _naive(created),
@@ -653,7 +654,9 @@ def record_purchase_event(
     with workspace.transaction():
         event_id = workspace.next_id("purchase_event_ids")
         workspace.execute(
-            "INSERT INTO purchase_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO purchase_events (event_id, plan_id, line, state, client_token, "
+            "plan_sha256, operation, request, aws_id, detail, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 event_id,
                 plan_id,

@@ -60,7 +60,7 @@ from usage.table import USAGE_COLUMNS, USAGE_SCHEMA, empty_usage_table, validate
 WORKSPACE_ENV: Final = "COMMITOPT_WORKSPACE"
 WORKSPACE_DEFAULT: Final = Path("commitopt.duckdb")
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The schema version this code reads and writes."""
 
 MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
@@ -157,6 +157,29 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             recorded_at TIMESTAMP NOT NULL
         )""",
         "CREATE SEQUENCE purchase_event_ids START 1",
+    ),
+    3: (
+        # Who did it: the identity (commitopt.identity) of every run, plan, decision, purchase.
+        "ALTER TABLE runs ADD COLUMN actor VARCHAR",
+        "ALTER TABLE plans ADD COLUMN created_by VARCHAR",
+        "ALTER TABLE plans ADD COLUMN report_sha256 VARCHAR",
+        "ALTER TABLE approvals ADD COLUMN actor VARCHAR",
+        "ALTER TABLE purchase_events ADD COLUMN actor VARCHAR",
+        # Imports that never silently delete: replaced rows are kept (replaced_by), so an import
+        # can be removed and what it replaced comes back; footprints say what each import covers.
+        "ALTER TABLE usage_hourly ADD COLUMN replaced_by BIGINT",
+        "ALTER TABLE usage_imports ADD COLUMN replaces_other_sources BOOLEAN DEFAULT false",
+        "ALTER TABLE usage_imports ADD COLUMN actor VARCHAR",
+        "ALTER TABLE usage_imports ADD COLUMN removed_at TIMESTAMP",
+        "ALTER TABLE usage_imports ADD COLUMN removed_by VARCHAR",
+        """CREATE TABLE usage_import_footprints (
+            import_id BIGINT NOT NULL,
+            account_id VARCHAR NOT NULL,
+            period_start TIMESTAMP NOT NULL,
+            period_end TIMESTAMP NOT NULL
+        )""",
+        # Owned commitments read from an imported bill (the usage import that brought them).
+        "ALTER TABLE inventory_snapshots ADD COLUMN import_id BIGINT",
     ),
 }
 """Statements that bring a workspace from version ``n - 1`` to ``n``; add one entry per change."""
@@ -504,8 +527,9 @@ class Workspace:
         self._connection.register("incoming_usage", table)
         try:
             self._connection.execute(
-                "INSERT INTO usage_hourly SELECT hour, account_id, region, instance_type, "
-                "platform, tenancy, quantity, ?, ? FROM incoming_usage",
+                "INSERT INTO usage_hourly (hour, account_id, region, instance_type, platform, "
+                "tenancy, quantity, scope, import_id) SELECT hour, account_id, region, "
+                "instance_type, platform, tenancy, quantity, ?, ? FROM incoming_usage",
                 [scope, import_id],
             )
         finally:
@@ -622,6 +646,7 @@ class Workspace:
         outcome: Mapping[str, Any],
         started_at: datetime,
         finished_at: datetime | None = None,
+        actor: Mapping[str, Any] | None = None,
     ) -> int:
         """Record one run (``"recommend"``, ``"review"``, ...) and return its id.
 
@@ -634,12 +659,15 @@ class Workspace:
             inventory), and a summary of what came out.
         started_at, finished_at
             Times (naive is UTC); ``finished_at`` defaults to now.
+        actor
+            Who ran it (:func:`commitopt.identity.current_identity` as a mapping), stored as JSON.
         """
         self.require_writable("record a run")
         with self.transaction():
             run_id = self.next_id("run_ids")
             self._connection.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (run_id, kind, started_at, finished_at, parameters, inputs, "
+                "outcome, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     run_id,
                     kind,
@@ -648,6 +676,7 @@ class Workspace:
                     json.dumps(parameters, sort_keys=True, default=str),
                     json.dumps(inputs, sort_keys=True, default=str),
                     json.dumps(outcome, sort_keys=True, default=str),
+                    None if actor is None else json.dumps(dict(actor), sort_keys=True),
                 ],
             )
         return run_id
@@ -667,7 +696,8 @@ class Workspace:
         with self.transaction():
             snapshot_id = self.next_id("inventory_snapshot_ids")
             self._connection.execute(
-                "INSERT INTO inventory_snapshots VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO inventory_snapshots (snapshot_id, source, as_of, portfolio_json, "
+                "fingerprint, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     snapshot_id,
                     source,
@@ -692,7 +722,8 @@ class Workspace:
         with self.transaction():
             catalog_id = self.next_id("catalog_snapshot_ids")
             self._connection.execute(
-                "INSERT INTO catalog_snapshots VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO catalog_snapshots (catalog_id, source, as_of, fingerprint, path, "
+                "recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     catalog_id,
                     source,

@@ -36,7 +36,10 @@ def plan(workspace: Workspace) -> PlanRecord:
 
 
 def _ledger(workspace: Workspace) -> list[tuple[object, ...]]:
-    return workspace.fetch_all("SELECT * FROM approvals ORDER BY approval_id")
+    return workspace.fetch_all(
+        "SELECT approval_id, plan_id, decision, approver, comment, plan_sha256, decided_at "
+        "FROM approvals ORDER BY approval_id"
+    )
 
 
 def tamper(workspace: Workspace, plan_id: str, count: int = 20) -> None:

@@ -203,13 +203,13 @@ def test_version_1_workspace_upgrades_and_keeps_its_usage(tmp_path: Path) -> Non
         with pytest.raises(PlanNotFoundError):
             load_plan(workspace, "plan-x")
     with Workspace.open(path) as workspace:
-        assert workspace.schema_version == SCHEMA_VERSION == 2
+        assert workspace.schema_version == SCHEMA_VERSION == 3
         plan = store_plan(workspace, PORTFOLIO, source="x")
         assert workspace.load_usage()["quantity"].tolist() == [2.0]
     connection = duckdb.connect(str(path), read_only=True)
     versions = connection.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
     connection.close()
-    assert versions == [(1,), (2,)]
+    assert versions == [(1,), (2,), (3,)]
     with Workspace.open(path, read_only=True) as workspace:
         assert load_plan(workspace, plan.plan_id).intact
 
