@@ -22,12 +22,11 @@ of every purchase line submitted, executed or failed; :mod:`commitopt.purchase`)
 ``approvals`` and ``purchase_events`` are never updated or deleted: a plan's status is derived
 from them. Times are stored as naive UTC ``TIMESTAMP``.
 
-Re-importing replaces: an import of scope *s* for ``[start, end)`` first deletes the rows of
-scope *s* in that period, then inserts its own, in one transaction, so the workspace never holds
-the same usage twice and a failed import leaves it as it was. The default scope (empty) stands
-for "all the usage of this workspace": importing a CUR and then a CSV of the same month keeps the
-latest. Callers that import parts of the usage separately (one account at a time from Cost
-Explorer, say) give each part its own scope.
+Version 3 keeps who did what (``actor`` columns), the footprint of every import
+(``usage_import_footprints``: its accounts over its period) and the rows later imports replaced
+(``usage_hourly.replaced_by``; readers skip them). What an import replaces, and how one is undone,
+is :mod:`commitopt.imports`: an import never deletes another source's usage or another account's
+without being asked.
 
 DuckDB lets one process write a database file at a time; a second writer gets
 :class:`WorkspaceBusyError`. A new workspace is created at :data:`SCHEMA_VERSION` directly (one
@@ -42,12 +41,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Protocol, Self
+from typing import Any, Final, Self
 
 import duckdb
 import pandas as pd
@@ -55,7 +55,7 @@ import pyarrow as pa
 
 from pricing.errors import CommitoptEnvironmentError, CommitoptInputError, param
 from pricing.platforms import parse_platform
-from usage.table import USAGE_COLUMNS, USAGE_SCHEMA, empty_usage_table, validate_usage_table
+from usage.table import USAGE_COLUMNS, USAGE_SCHEMA, empty_usage_table
 
 WORKSPACE_ENV: Final = "COMMITOPT_WORKSPACE"
 WORKSPACE_DEFAULT: Final = Path("commitopt.duckdb")
@@ -179,6 +179,9 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             period_end TIMESTAMP NOT NULL
         )""",
         # Owned commitments read from an imported bill (the usage import that brought them).
+        """INSERT INTO usage_import_footprints
+            SELECT DISTINCT i.import_id, h.account_id, i.period_start, i.period_end
+            FROM usage_imports i JOIN usage_hourly h ON h.import_id = i.import_id""",
         "ALTER TABLE inventory_snapshots ADD COLUMN import_id BIGINT",
     ),
 }
@@ -208,20 +211,6 @@ class WorkspaceError(CommitoptInputError):
 class WorkspaceBusyError(CommitoptEnvironmentError):
     """Another process holds the workspace file open for writing (the environment, not the
     input: the same command succeeds once it is free)."""
-
-
-class ImportCounts(Protocol):
-    """What :meth:`Workspace.replace_usage` needs of a reader's report."""
-
-    @property
-    def rows_kept(self) -> int:
-        """Source rows kept as demand."""
-        ...
-
-    @property
-    def rows_excluded(self) -> int:
-        """Source rows excluded (not demand, unmappable, ...)."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +243,7 @@ def workspace_path(path: str | Path | None = None) -> Path:
     return Path(os.environ.get(WORKSPACE_ENV) or WORKSPACE_DEFAULT)
 
 
-def _utc_naive(value: date | datetime | pd.Timestamp | str, name: str) -> pd.Timestamp:
+def utc_naive(value: date | datetime | pd.Timestamp | str, name: str) -> pd.Timestamp:
     """A bound as a naive UTC timestamp (naive input is read as UTC)."""
     try:
         stamp = pd.Timestamp(value)
@@ -281,17 +270,52 @@ class Workspace:
         self._transaction_depth = 0
 
     @classmethod
-    def open(cls, path: str | Path | None = None, *, read_only: bool = False) -> Workspace:
+    def open(
+        cls,
+        path: str | Path | None = None,
+        *,
+        read_only: bool = False,
+        wait_seconds: float = 0.0,
+        on_wait: Callable[[], None] | None = None,
+    ) -> Workspace:
         """Open (and create, or migrate) the workspace at ``path`` (see :func:`workspace_path`).
+
+        Parameters
+        ----------
+        path
+            The file (see :func:`workspace_path`).
+        read_only
+            Open for reading only (several readers may share the file; no writer meanwhile).
+        wait_seconds
+            How long to wait for another process to release the file [s]; 0 gives up at once.
+        on_wait
+            Called once, when the file is busy and waiting begins (to tell the user).
 
         Raises
         ------
         WorkspaceBusyError
-            Another process has the file open for writing (or, for a writer, open at all).
+            Another process has the file open for writing (or, for a writer, open at all),
+            still after ``wait_seconds``.
         WorkspaceError
             The file is not a DuckDB database, cannot be created, or was written by a newer
             commitopt.
         """
+        deadline = time.monotonic() + max(wait_seconds, 0.0)
+        delay_seconds = 0.1
+        while True:
+            try:
+                return cls._open_once(path, read_only=read_only)
+            except WorkspaceBusyError:
+                if time.monotonic() + delay_seconds > deadline:
+                    raise
+                if on_wait is not None and delay_seconds == 0.1:
+                    on_wait()
+                time.sleep(delay_seconds)
+                delay_seconds = min(delay_seconds * 2, 1.0)
+
+    @classmethod
+    def _open_once(cls, path: str | Path | None, *, read_only: bool) -> Workspace:
+        """One attempt of :meth:`open`."""
         file = workspace_path(path)
         if read_only and not file.is_file():
             raise WorkspaceError(
@@ -304,8 +328,8 @@ class Workspace:
             if "lock" in text.lower():
                 raise WorkspaceBusyError(
                     f"{file}: workspace is busy (another commitopt process is using it); wait for "
-                    f"it to finish, or use another workspace with {param('workspace')} or "
-                    f"${WORKSPACE_ENV}"
+                    f"it with {param('wait_seconds')} SECONDS, or use another workspace with "
+                    f"{param('workspace')} or ${WORKSPACE_ENV}"
                 ) from error
             raise WorkspaceError(
                 f"{file}: cannot open the workspace ({text.splitlines()[0]}); check the path, or "
@@ -431,87 +455,8 @@ class Workspace:
         assert row is not None
         return int(row[0])
 
-    def replace_usage(
-        self,
-        frame: pd.DataFrame,
-        *,
-        period_start: date | datetime | pd.Timestamp | str,
-        period_end: date | datetime | pd.Timestamp | str,
-        source: UsageSource,
-        report: ImportCounts,
-    ) -> int:
-        """Store ``frame`` as the usage of ``source.scope`` in ``[period_start, period_end)``.
-
-        Rows of the same scope already in that period are deleted first; the deletion, the insert
-        and the import record form one transaction.
-
-        Parameters
-        ----------
-        frame
-            A canonical usage table (validated here); every hour must lie in the period.
-        period_start, period_end
-            The period the import covers, end exclusive (dates are midnight UTC; naive
-            timestamps are UTC).
-        source
-            Kind, scope, files and fingerprints of the import.
-        report
-            The reader's report; its ``rows_kept`` and ``rows_excluded`` are recorded.
-
-        Returns
-        -------
-        int
-            The new import's id.
-
-        Raises
-        ------
-        UsageInputError
-            A frame that is not a canonical usage table.
-        WorkspaceError
-            A read-only workspace, an empty period, hours outside the period.
-        """
-        if self.read_only:
-            raise WorkspaceError(f"{self.path}: opened read-only; cannot import usage")
-        start = _utc_naive(period_start, "period start")
-        end = _utc_naive(period_end, "period end")
-        if not start < end:
-            raise WorkspaceError(
-                f"import period {start} to {end} is empty; give a start before the end"
-            )
-        usage = validate_usage_table(frame, source=f"{source.kind} import")
-        hours = usage["hour"].dt.tz_localize(None)
-        outside = (hours < start) | (hours >= end)
-        if outside.any():
-            raise WorkspaceError(
-                f"{int(outside.sum())} usage rows lie outside the import period [{start}, {end}) "
-                f"(first: {hours[outside].iloc[0]}); widen the period or filter the usage"
-            )
-        granularity = "daily" if usage.attrs.get("daily_granular") else "hourly"
-        with self.transaction():
-            import_id = self._next_import_id()
-            replaced = self._delete_scope(source.scope, start, end)
-            self._insert_usage(usage, source.scope, import_id)
-            self._record_import(
-                import_id, source, start, end, granularity, report, replaced, len(usage)
-            )
-        return import_id
-
-    def _next_import_id(self) -> int:
-        row = self._connection.execute("SELECT nextval('usage_import_ids')").fetchone()
-        assert row is not None
-        return int(row[0])
-
-    def _delete_scope(self, scope: str, start: pd.Timestamp, end: pd.Timestamp) -> int:
-        """Delete the scope's rows in ``[start, end)``; return how many there were."""
-        where = "scope = ? AND hour >= ? AND hour < ?"
-        parameters = [scope, start.to_pydatetime(), end.to_pydatetime()]
-        row = self._connection.execute(
-            f"SELECT count(*) FROM usage_hourly WHERE {where}", parameters
-        ).fetchone()
-        self._connection.execute(f"DELETE FROM usage_hourly WHERE {where}", parameters)
-        return int(row[0]) if row else 0
-
-    def _insert_usage(self, usage: pd.DataFrame, scope: str, import_id: int) -> None:
-        """Insert a validated canonical table in one vectorised statement (Arrow registration)."""
+    def insert_usage_rows(self, usage: pd.DataFrame, scope: str, import_id: int) -> None:
+        """Insert a validated canonical table as one import's rows, in one vectorised statement."""
         table = pa.table(
             {
                 "hour": pa.array(
@@ -534,37 +479,6 @@ class Workspace:
             )
         finally:
             self._connection.unregister("incoming_usage")
-
-    def _record_import(
-        self,
-        import_id: int,
-        source: UsageSource,
-        start: pd.Timestamp,
-        end: pd.Timestamp,
-        granularity: str,
-        report: ImportCounts,
-        replaced: int,
-        usage_rows: int,
-    ) -> None:
-        self._connection.execute(
-            f"INSERT INTO usage_imports ({', '.join(_IMPORT_COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in _IMPORT_COLUMNS)})",
-            [
-                import_id,
-                source.kind,
-                source.scope,
-                json.dumps(list(source.files)),
-                json.dumps(list(source.fingerprints)),
-                start.to_pydatetime(),
-                end.to_pydatetime(),
-                granularity,
-                int(report.rows_kept),
-                int(report.rows_excluded),
-                replaced,
-                usage_rows,
-                _now(),
-            ],
-        )
 
     def load_usage(
         self,
@@ -598,10 +512,10 @@ class Workspace:
         parameters: list[Any] = []
         if start is not None:
             conditions.append("hour >= ?")
-            parameters.append(_utc_naive(start, "start").to_pydatetime())
+            parameters.append(utc_naive(start, "start").to_pydatetime())
         if end is not None:
             conditions.append("hour < ?")
-            parameters.append(_utc_naive(end, "end").to_pydatetime())
+            parameters.append(utc_naive(end, "end").to_pydatetime())
         platform_names = [parse_platform(p) for p in platforms]
         for column, values in (
             ("account_id", accounts),
@@ -614,6 +528,8 @@ class Workspace:
                 continue
             conditions.append(f"{column} IN (SELECT unnest(?::VARCHAR[]))")
             parameters.append([str(v) for v in values])
+        if self.has_table("usage_import_footprints"):  # version 3: replaced rows are kept
+            conditions.append("replaced_by IS NULL")
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         keys = ", ".join(USAGE_COLUMNS[:-1])
         frame = self._connection.execute(
@@ -625,6 +541,16 @@ class Workspace:
             return empty_usage_table()
         frame["hour"] = pd.to_datetime(frame["hour"]).dt.tz_localize("UTC")
         return frame.astype(USAGE_SCHEMA)[list(USAGE_COLUMNS)].reset_index(drop=True)
+
+    def usage_span(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """First and last hour of the usage that counts (UTC), or ``None`` when there is none."""
+        live = " WHERE replaced_by IS NULL" if self.has_table("usage_import_footprints") else ""
+        row = self._connection.execute(
+            f"SELECT min(hour), max(hour) FROM usage_hourly{live}"
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return pd.Timestamp(row[0], tz="UTC"), pd.Timestamp(row[1], tz="UTC")
 
     def imports(self) -> pd.DataFrame:
         """Every import, oldest first; ``files`` and ``fingerprints`` as tuples of strings."""
@@ -671,8 +597,8 @@ class Workspace:
                 [
                     run_id,
                     kind,
-                    _utc_naive(started_at, "run start").to_pydatetime(),
-                    _utc_naive(finished_at or _now(), "run end").to_pydatetime(),
+                    utc_naive(started_at, "run start").to_pydatetime(),
+                    utc_naive(finished_at or _now(), "run end").to_pydatetime(),
                     json.dumps(parameters, sort_keys=True, default=str),
                     json.dumps(inputs, sort_keys=True, default=str),
                     json.dumps(outcome, sort_keys=True, default=str),
@@ -689,22 +615,24 @@ class Workspace:
         return frame
 
     def record_inventory_snapshot(
-        self, portfolio_json: str, *, source: str, as_of: datetime
+        self, portfolio_json: str, *, source: str, as_of: datetime, import_id: int | None = None
     ) -> int:
-        """Store the owned commitments a run saw (portfolio JSON text); return the snapshot id."""
+        """Store owned commitments (portfolio JSON text) a run saw, or a usage import's bill
+        showed (``import_id``); return the snapshot id."""
         self.require_writable("record an inventory")
         with self.transaction():
             snapshot_id = self.next_id("inventory_snapshot_ids")
             self._connection.execute(
                 "INSERT INTO inventory_snapshots (snapshot_id, source, as_of, portfolio_json, "
-                "fingerprint, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "fingerprint, recorded_at, import_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     snapshot_id,
                     source,
-                    _utc_naive(as_of, "as of").to_pydatetime(),
+                    utc_naive(as_of, "as of").to_pydatetime(),
                     portfolio_json,
                     "sha256:" + hashlib.sha256(portfolio_json.encode("utf-8")).hexdigest(),
                     _now(),
+                    import_id,
                 ],
             )
         return snapshot_id
@@ -727,7 +655,7 @@ class Workspace:
                 [
                     catalog_id,
                     source,
-                    None if as_of is None else _utc_naive(as_of, "as of").to_pydatetime(),
+                    None if as_of is None else utc_naive(as_of, "as of").to_pydatetime(),
                     fingerprint,
                     path,
                     _now(),

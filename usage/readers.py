@@ -874,11 +874,9 @@ def read_canonical(
             "pass each period once (or concatenate only disjoint files)",
         )
     table = validate_usage_table(combined[list(USAGE_COLUMNS)], source=names[0])
-    hours = table["hour"].dt.strftime("%Y-%m")
-    report = ImportReport(
+    report = ImportReport(  # no billing periods: a canonical table stands for its hours only
         format="canonical",
         files=tuple(names),
-        billing_periods=tuple(sorted(set(hours))),
         kept_line_items=len(table),
         kept_quantity=float(table["quantity"].sum()),
         superseded_files=tuple(superseded),

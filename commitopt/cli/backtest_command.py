@@ -16,7 +16,7 @@ from commitopt.backtest_policies import (
     run_backtest,
 )
 from commitopt.cli.inputs import command_catalog, command_owned, command_usage
-from commitopt.cli.options import catalog_options, multi_option
+from commitopt.cli.options import bill_inventory_option, catalog_options, multi_option
 from commitopt.cli.output import emit_frame, emit_json, format_option, frame_records
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.usage_commands import period_options, workspace_option
@@ -119,6 +119,7 @@ def _payload(result: BacktestResult) -> dict[str, Any]:
     show_default=True,
     help="Share of each review's recommended increment ours-ladder buys (0-1].",
 )
+@bill_inventory_option
 @workspace_option
 @catalog_options
 @format_option
@@ -133,6 +134,7 @@ def backtest_command(
     review_every: str,
     lookback: str,
     ladder_fraction: float,
+    use_bill: bool,
     workspace: Path | None,
     catalog_paths: tuple[Path, ...],
     no_embedded: bool,
@@ -152,7 +154,9 @@ def backtest_command(
     plans = None if plans_file is None else load_scenario(plans_file)
     frame = command_usage(usage_files, workspace, purpose="backtest on", demo_option=False)
     window_start, window_end = _default_window(frame, start, end, lookback_days)
-    owned = command_owned(inventory_files)
+    owned = command_owned(
+        inventory_files, workspace=workspace, usage_files=usage_files, use_bill=use_bill
+    )
     catalog = command_catalog(
         catalog_paths, no_embedded=no_embedded, usage_files=usage_files
     ).catalog

@@ -19,7 +19,7 @@ from commitopt.cli.inputs import (
     command_usage,
     warn_if_lookback_exceeds,
 )
-from commitopt.cli.options import catalog_options
+from commitopt.cli.options import bill_inventory_option, catalog_options
 from commitopt.cli.output import emit_frame, emit_json, emit_mapping, emit_text, format_option
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.cli.usage_commands import workspace_option
@@ -147,6 +147,7 @@ def _payload(result: FrontierResult, source: str, proposed: int, owned: int) -> 
     help="Least expected savings per extra USD of commitment up to the knee [USD/USD].",
 )  # fmt: skip
 @click.option("--no-sharing", is_flag=True, help="Commitments cover their own account only.")
+@bill_inventory_option
 @workspace_option
 @catalog_options
 @format_option
@@ -164,6 +165,7 @@ def frontier_command(
     max_level: float,
     knee_threshold: float,
     no_sharing: bool,
+    use_bill: bool,
     workspace: Path | None,
     catalog_paths: tuple[Path, ...],
     no_embedded: bool,
@@ -194,7 +196,13 @@ def frontier_command(
             paths = forecast_paths(window, horizon_hours=horizon_hours, n_paths=n_paths, seed=seed)
         source = f"{n_paths} paths of {horizon_hours} h from {paths.hours[0]:%Y-%m-%d} UTC"
     start = pd.Timestamp(paths.hours[0]).to_pydatetime().astimezone(UTC)
-    owned = Inventory(command_owned(inventory_files), as_of=start)
+    owned = Inventory(
+        command_owned(
+            inventory_files, workspace=workspace, usage_files=usage_files,
+            use_bill=use_bill and not demo,
+        ),
+        as_of=start,
+    )  # fmt: skip
     catalog = command_catalog(
         catalog_paths, no_embedded=no_embedded, usage_files=usage_files
     ).catalog

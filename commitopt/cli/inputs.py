@@ -15,6 +15,7 @@ import click
 import pandas as pd
 
 from commitopt.catalogs import ResolvedCatalog, resolve_catalog
+from commitopt.cli.options import WAIT_META_KEY
 from commitopt.cli.progress import reporter
 from commitopt.workspace import Workspace
 from pricing.catalog import PriceCatalog
@@ -72,7 +73,7 @@ def command_usage(
     else:
         with (
             reporter().task("loading the workspace's usage"),
-            Workspace.open(workspace, read_only=True) as store,
+            open_workspace(workspace, read_only=True) as store,
         ):
             frame = store.load_usage(start=start, end=end)
     if frame.empty:
@@ -124,9 +125,73 @@ def note_once(text: str) -> None:
     reporter().note(text)
 
 
-def command_owned(inventory_files: Sequence[Path]) -> tuple[OwnedCommitment, ...]:
-    """The commitments owned, from ``--inventory`` portfolio files (in the order given)."""
-    return tuple(c for path in inventory_files for c in read_portfolio_json(path).commitments)
+def open_workspace(path: Path | None, *, read_only: bool = False) -> Workspace:
+    """Open the workspace as the command's ``--workspace`` and ``--wait`` say.
+
+    While another process holds the file, waits up to ``--wait`` seconds (saying so once),
+    then fails with exit 3 (:class:`commitopt.workspace.WorkspaceBusyError`).
+    """
+    context = click.get_current_context(silent=True)
+    wait_seconds = float(context.meta.get(WAIT_META_KEY, 0.0)) if context is not None else 0.0
+    return Workspace.open(
+        path,
+        read_only=read_only,
+        wait_seconds=wait_seconds,
+        on_wait=lambda: reporter().note(
+            f"the workspace is busy (another commitopt is using it); waiting up to "
+            f"{wait_seconds:g} s"
+        ),
+    )
+
+
+def command_owned(
+    inventory_files: Sequence[Path],
+    *,
+    workspace: Path | None = None,
+    usage_files: Sequence[str] = (),
+    use_bill: bool = True,
+    store: Workspace | None = None,
+) -> tuple[OwnedCommitment, ...]:
+    """The commitments owned: ``--inventory`` files first, then what the bill shows.
+
+    The bill is the workspace ``store`` already open when given, else the CUR files given with
+    ``--usage`` when there are any, else the workspace's imported bills
+    (:func:`commitopt.owned.bill_inventory`; nothing when there is no workspace file). Files take
+    precedence, commitment by commitment (:mod:`commitopt.owned`).
+    """
+    from commitopt.owned import merge_commitments
+
+    stated = [read_portfolio_json(path).commitments for path in inventory_files]
+    billed = _billed_commitments(workspace, usage_files, store) if use_bill else ()
+    if billed:
+        note_once(
+            f"{len(billed)} owned commitments from the bill (--no-bill-inventory ignores them; "
+            "`commitopt inventory show` lists them)"
+        )
+    return merge_commitments([*stated, billed])
+
+
+def _billed_commitments(
+    workspace: Path | None, usage_files: Sequence[str], store: Workspace | None
+) -> tuple[OwnedCommitment, ...]:
+    """The RIs and Savings Plans the ``--usage`` CUR files, or the workspace's bills, show."""
+    from commitopt.owned import bill_inventory
+
+    if store is not None:
+        return bill_inventory(store).commitments
+    if usage_files:
+        from pricing.inventory import inventory_from_cur
+        from usage.readers import detect_format
+
+        if detect_format(list(usage_files)) not in ("cur", "cur2"):
+            return ()
+        return inventory_from_cur(list(usage_files)).commitments
+    from commitopt.workspace import workspace_path
+
+    if not workspace_path(workspace).is_file():
+        return ()
+    with open_workspace(workspace, read_only=True) as store:
+        return bill_inventory(store).commitments
 
 
 def warn_if_lookback_exceeds(frame: pd.DataFrame, lookback_days: float) -> None:

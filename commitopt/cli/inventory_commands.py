@@ -9,9 +9,18 @@ import click
 import numpy as np
 import pandas as pd
 
-from commitopt.cli.options import multi_option, profile_option
+from commitopt.cli.group import CommitoptGroup
+from commitopt.cli.inputs import open_workspace
+from commitopt.cli.options import (
+    bill_inventory_option,
+    multi_option,
+    profile_option,
+    workspace_option,
+)
 from commitopt.cli.output import KIND_SHORT, emit_frame, format_option
 from commitopt.cli.progress import quiet_option, reporter
+from commitopt.owned import bill_inventory, merge_commitments
+from commitopt.workspace import workspace_path
 from pricing.errors import CommitoptInputError
 from pricing.inventory import (
     Inventory,
@@ -22,7 +31,7 @@ from pricing.inventory import (
 from pricing.regions import check_region
 
 
-@click.group()
+@click.group(cls=CommitoptGroup)
 def inventory() -> None:
     """Owned RIs and Savings Plans, and their expirations.
 
@@ -32,12 +41,15 @@ def inventory() -> None:
 SHOW_EPILOG = """
 \b
 Examples:
+  commitopt inventory show                        # what the imported bills show
   commitopt inventory show --portfolio owned.json
   commitopt inventory show --from-aws --region us-east-1,eu-west-2 --expiring-within 90
   commitopt inventory show --from-aws --region us-east-1 --save owned.json --format json
 \b
---from-aws uses boto3's standard credential chain and needs ec2:DescribeReservedInstances
-(per region) and savingsplans:DescribeSavingsPlans.
+Sources, highest precedence first when two name the same commitment: --portfolio files,
+--from-aws, the workspace's imported CUR bills (RIFee and Savings Plan fee lines). --from-aws
+uses boto3's standard credential chain and needs ec2:DescribeReservedInstances (per region)
+and savingsplans:DescribeSavingsPlans.
 """
 
 
@@ -72,6 +84,8 @@ Examples:
     default=None,
     help="Also write the combined inventory as portfolio JSON (atomically).",
 )
+@bill_inventory_option
+@workspace_option
 @format_option
 @quiet_option
 def show(
@@ -82,17 +96,25 @@ def show(
     expiring_within: float | None,
     as_of: datetime | None,
     save: Path | None,
+    use_bill: bool,
+    workspace: Path | None,
     output_format: str,
 ) -> None:
     """List owned commitments: what, how much, cost, start, end and days left."""
-    if not portfolio and not from_aws:
-        raise CommitoptInputError("inventory show needs --portfolio FILE or --from-aws")
     now = as_of.replace(tzinfo=UTC) if as_of else datetime.now(UTC)
     parts = [read_portfolio_json(path) for path in portfolio]
     if from_aws:
         parts.extend(_from_aws(region, profile))
+    if use_bill and workspace_path(workspace).is_file():
+        with open_workspace(workspace, read_only=True) as store:
+            parts.append(bill_inventory(store))
+    if not parts:
+        raise CommitoptInputError(
+            "no owned commitments to show: import a CUR (`commitopt usage import`), or pass "
+            "--portfolio FILE or --from-aws"
+        )
     combined = Inventory(
-        commitments=tuple(c for part in parts for c in part.commitments),
+        commitments=merge_commitments(part.commitments for part in parts),
         as_of=now,
         notes=tuple(note for part in parts for note in part.notes),
     )
@@ -103,7 +125,10 @@ def show(
     chosen = combined if expiring_within is None else combined.expiring_within(expiring_within, now)
     table = _table(chosen, now)
     if output_format == "table":
-        table = table.assign(kind=[KIND_SHORT.get(k, k) for k in table["kind"]])
+        table = table.assign(
+            kind=[KIND_SHORT.get(k, k) for k in table["kind"]],
+            id=[str(i).rsplit("/", 1)[-1] for i in table["id"]],  # an ARN's last part
+        )
     emit_frame(table, output_format, title=f"Owned commitments as of {now:%Y-%m-%d}",
                float_digits={"remaining_days": 0}, narrow=TABLE_COLUMNS)  # fmt: skip
 
@@ -135,7 +160,7 @@ def _table(inventory_: Inventory, now: datetime) -> pd.DataFrame:
         return pd.DataFrame(
             columns=["id", "kind", "region", "covers", "count", "commitment_usd_per_hour",
                      "upfront_usd", "effective_usd_per_hour", "start", "end", "remaining_days",
-                     "status"]
+                     "status", "account_id", "source"]
         )  # fmt: skip
     covers = frame["instance_type"].fillna(frame["instance_family"]).fillna("any EC2")
     covers = covers.where(frame["platform"].isna(), covers + " " + frame["platform"].fillna(""))
@@ -159,5 +184,7 @@ def _table(inventory_: Inventory, now: datetime) -> pd.DataFrame:
             "end": frame["end"].dt.strftime("%Y-%m-%d"),
             "remaining_days": days_left.clip(lower=0).round(1),
             "status": status,
+            "account_id": frame["account_id"],
+            "source": frame["source"],
         }
     )

@@ -111,3 +111,43 @@ def profile_option(function: F) -> F:
     return click.option(
         "--profile", default=None, help="AWS named profile [default: boto3's standard chain]."
     )(function)
+
+
+WAIT_META_KEY = "commitopt.wait_seconds"
+"""Key, in ``click.Context.meta``, of ``--wait`` (:func:`commitopt.cli.inputs.open_workspace`)."""
+
+
+def _remember_wait(context: click.Context, _parameter: click.Parameter, value: float) -> float:
+    context.meta[WAIT_META_KEY] = value
+    return value
+
+
+def workspace_option(function: F) -> F:
+    """``--workspace FILE`` (the DuckDB workspace file) and ``--wait SECONDS`` (for a busy one)."""
+    function = click.option(
+        "--wait",
+        "wait_seconds",
+        type=click.FloatRange(min=0),
+        default=0.0,
+        expose_value=False,
+        callback=_remember_wait,
+        metavar="SECONDS",
+        help="When another commitopt is using the workspace, wait this long for it [default: 0].",
+    )(function)
+    return click.option(
+        "--workspace",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Workspace database [default: $COMMITOPT_WORKSPACE or ./commitopt.duckdb].",
+    )(function)
+
+
+def bill_inventory_option(function: F) -> F:
+    """``--no-bill-inventory``: ignore the commitments the imported bills show."""
+    return click.option(
+        "--bill-inventory/--no-bill-inventory",
+        "use_bill",
+        default=True,
+        show_default=True,
+        help="Count the RIs and Savings Plans the imported CUR bills show as owned.",
+    )(function)

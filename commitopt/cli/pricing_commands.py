@@ -10,6 +10,7 @@ import click
 import pandas as pd
 
 from commitopt.catalogs import local_catalog_path, write_into_catalog
+from commitopt.cli.group import CommitoptGroup
 from commitopt.cli.inputs import command_catalog
 from commitopt.cli.options import (
     catalog_options,
@@ -29,7 +30,7 @@ from pricing.readers.detect import FORMATS, read_price_file
 from pricing.regions import check_region
 
 
-@click.group()
+@click.group(cls=CommitoptGroup)
 def pricing() -> None:
     """Price catalogs: show, import, fetch, where rates come from.
 

@@ -16,7 +16,7 @@ from commitopt.cli.inputs import (
     command_usage,
     warn_if_lookback_exceeds,
 )
-from commitopt.cli.options import catalog_options
+from commitopt.cli.options import bill_inventory_option, catalog_options
 from commitopt.cli.output import (
     commitment_columns,
     emit_frame,
@@ -107,6 +107,7 @@ billing simulator (AWS's rules), with and without the purchases. Nothing is boug
     "--save", is_flag=True,
     help="Also store the recommendation in the workspace as a proposed plan (to approve).",
 )  # fmt: skip
+@bill_inventory_option
 @workspace_option
 @catalog_options
 @format_option
@@ -126,6 +127,7 @@ def recommend_command(
     show_explanations: bool,
     out: Path | None,
     save: bool,
+    use_bill: bool,
     workspace: Path | None,
     catalog_paths: tuple[Path, ...],
     no_embedded: bool,
@@ -151,7 +153,11 @@ def recommend_command(
         usage_files, workspace, purpose="optimize", demo=demo_usage if demo else None
     )
     warn_if_lookback_exceeds(frame, days)
-    inventory = Inventory(command_owned(inventory_files), as_of=pd.Timestamp.now(tz="UTC"))
+    owned = command_owned(
+        inventory_files, workspace=workspace, usage_files=usage_files,
+        use_bill=use_bill and not demo,
+    )  # fmt: skip
+    inventory = Inventory(owned, as_of=pd.Timestamp.now(tz="UTC"))
     catalog = command_catalog(
         catalog_paths, no_embedded=no_embedded, usage_files=usage_files
     ).catalog

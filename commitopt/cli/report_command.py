@@ -230,7 +230,7 @@ def _plan_report(
     window, warning = plan_window(frame, payload, lookback_days)
     period_start = pd.Timestamp(window["hour"].min()).to_pydatetime()
     purchases = read_portfolio_json(plan, default_start=period_start).commitments
-    owned = command_owned(inventory_files)
+    owned = command_owned(inventory_files, workspace=workspace, usage_files=usage_files)
     catalog = command_catalog(
         catalog_paths, no_embedded=no_embedded, usage_files=usage_files
     ).catalog

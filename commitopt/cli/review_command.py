@@ -7,20 +7,26 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pandas as pd
 
-from commitopt.cli.inputs import command_catalog, command_owned
-from commitopt.cli.options import catalog_options
+from commitopt.cli.inputs import command_catalog, command_owned, open_workspace
+from commitopt.cli.options import bill_inventory_option, catalog_options
 from commitopt.cli.output import emit_mapping, format_option, path_savings_fields
 from commitopt.cli.policy_options import policy_from_options, policy_options
 from commitopt.cli.progress import Task, quiet_option, reporter, solver_progress
-from commitopt.cli.usage_commands import workspace_option
+from commitopt.cli.usage_commands import (
+    ImportChecks,
+    ImportCounts,
+    import_period,
+    store_import,
+    workspace_option,
+)
 from commitopt.durations import parse_days
 from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions
 from commitopt.review import ReviewOptions, fingerprint, run_review
 from commitopt.workspace import UsageSource, Workspace
 from pricing.atomic import write_text_atomic
 from pricing.errors import CommitoptInputError
+from pricing.inventory import inventory_from_cur
 from usage.readers import read_usage
 
 REVIEW_EPILOG = """
@@ -55,26 +61,25 @@ def _logger(task: Task) -> Callable[[str], None]:
 def _import_usage(
     store: Workspace, usage_files: tuple[str, ...], log: Callable[[str], None]
 ) -> int:
-    """Refresh the workspace's usage from files (one transaction); the import id."""
+    """Import usage files as ``usage import`` does (same checks and ledger); the import id."""
     with reporter().task("reading usage", total=100, unit="%") as task:
         frame, report = read_usage(list(usage_files), "auto", progress=task)
     if frame.empty:
         raise CommitoptInputError(
             f"--usage {' '.join(usage_files)}: no EC2 instance usage in these files"
         )
-    hours = pd.to_datetime(frame["hour"])
-    start, end = hours.min(), hours.max() + pd.Timedelta(hours=1)
-
-    class Counts:
-        rows_kept = report.kept_line_items
-        rows_excluded = report.excluded_line_items
-
-    import_id = store.replace_usage(
-        frame, period_start=start, period_end=end,
-        source=UsageSource(kind=report.format, files=report.files), report=Counts(),
+    start, end = import_period(frame, None, None, report.billing_periods)
+    owned = inventory_from_cur(list(report.files)) if report.format in ("cur", "cur2") else None
+    stored = store_import(
+        store, frame, (start, end), UsageSource(kind=report.format, files=report.files),
+        ImportCounts(report.kept_line_items, report.excluded_line_items), ImportChecks(),
+        described=" ".join(usage_files), owned=owned,
     )  # fmt: skip
-    log(f"imported {len(frame):,} usage rows ({start:%Y-%m-%d} to {end:%Y-%m-%d}) as {import_id}")
-    return import_id
+    log(
+        f"imported {len(frame):,} usage rows ({start:%Y-%m-%d} to {end:%Y-%m-%d}) as "
+        f"{stored.import_id}"
+    )
+    return stored.import_id
 
 
 @click.command("review", epilog=REVIEW_EPILOG)
@@ -103,6 +108,7 @@ def _import_usage(
     help="Also write the report there (.html or .md), atomically.",
 )  # fmt: skip
 @policy_options
+@bill_inventory_option
 @workspace_option
 @catalog_options
 @format_option
@@ -116,6 +122,7 @@ def review_command(
     horizon: str,
     seed: int,
     report_out: Path | None,
+    use_bill: bool,
     workspace: Path | None,
     catalog_paths: tuple[Path, ...],
     no_embedded: bool,
@@ -149,17 +156,17 @@ def review_command(
         seed=seed,
         report_format=report_format,
     )
-    owned = command_owned(inventory_files)
     inputs: dict[str, Any] = {
         f"inventory_file:{path.name}": fingerprint(path.read_bytes()) for path in inventory_files
     }
     catalog = command_catalog(catalog_paths, no_embedded=no_embedded).catalog
-    with Workspace.open(workspace) as store, reporter().task("reviewing") as task:
+    with open_workspace(workspace) as store, reporter().task("reviewing") as task:
         log = _logger(task)
         with store.transaction():
             if usage_files:
                 inputs["usage_import"] = _import_usage(store, usage_files, log)
             usage = store.load_usage()
+            owned = command_owned(inventory_files, store=store, use_bill=use_bill)
             if usage.empty:
                 raise CommitoptInputError(
                     "the workspace has no usage; pass --usage FILES or run `commitopt usage import`"

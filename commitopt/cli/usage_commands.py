@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 import pandas as pd
 
-from commitopt.cli.inputs import command_catalog, command_usage
-from commitopt.cli.options import catalog_options, input_format_option, multi_option, profile_option
+from commitopt.cli.group import CommitoptGroup
+from commitopt.cli.inputs import command_catalog, command_usage, open_workspace
+from commitopt.cli.options import (
+    catalog_options,
+    input_format_option,
+    multi_option,
+    profile_option,
+    workspace_option,
+)
 from commitopt.cli.output import emit_frame, emit_mapping, format_option, wide
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.workspace import UsageSource, Workspace
@@ -20,17 +28,11 @@ from usage.readers import ImportReport, read_usage
 from usage.summary import summarize_usage
 from usage.table import filter_usage
 
+if TYPE_CHECKING:
+    from commitopt.imports import ImportOutcome
+    from pricing.inventory import Inventory
+
 _DATE = click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
-
-
-def workspace_option(function: Any) -> Any:
-    """``--workspace FILE``: the DuckDB workspace file."""
-    return click.option(
-        "--workspace",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Workspace database [default: $COMMITOPT_WORKSPACE or ./commitopt.duckdb].",
-    )(function)
 
 
 def _check_period(
@@ -62,7 +64,7 @@ def period_options(function: Any) -> Any:
     )(function)  # fmt: skip
 
 
-@click.group()
+@click.group(cls=CommitoptGroup)
 def usage() -> None:
     """Usage: import CUR, FOCUS, Cost Explorer, CSV; summarize.
 
@@ -77,9 +79,34 @@ Examples:
       --from 2025-09-01 --to 2025-11-01
   commitopt usage import focus-2025-10.csv.gz --workspace team.duckdb --format json
   commitopt usage import usage.csv --input-format csv   # the canonical hourly table
+  commitopt usage imports                              # what each import brought
+  commitopt usage remove 3                             # undo import 3
 \b
-Re-importing a period replaces its usage; it never adds to it.
+An import replaces usage of the same source (kind) for the accounts and hours it brings, and
+nothing else; usage of another source there is refused unless --replace (it would count
+twice). Replaced rows are kept: `usage remove` brings them back. A CUR's RIs and Savings
+Plans become the workspace's owned commitments (`commitopt inventory show`).
 """
+
+
+def import_safety_options(function: Any) -> Any:
+    """``--replace``, ``--allow-gap`` and ``--allow-unknown-types``: what an import may do."""
+    for option in (
+        click.option(
+            "--allow-unknown-types", "allow_unknown_types", is_flag=True,
+            help="Accept instance families commitopt does not know in a canonical table.",
+        ),
+        click.option(
+            "--allow-gap", is_flag=True,
+            help="Accept usage more than a year away from the workspace's.",
+        ),
+        click.option(
+            "--replace", is_flag=True,
+            help="Replace usage of other sources in the accounts and hours this import brings.",
+        ),
+    ):  # fmt: skip
+        function = option(function)
+    return function
 
 
 @usage.command("import", epilog=IMPORT_EPILOG)
@@ -90,6 +117,7 @@ Re-importing a period replaces its usage; it never adds to it.
     "Format of the sources; auto detects it from the first file.",
 )
 @period_options
+@import_safety_options
 @workspace_option
 @format_option
 @quiet_option
@@ -98,6 +126,9 @@ def import_(
     usage_format: str,
     start: datetime | None,
     end: datetime | None,
+    replace: bool,
+    allow_gap: bool,
+    allow_unknown_types: bool,
     workspace: Path | None,
     output_format: str,
 ) -> None:
@@ -105,36 +136,94 @@ def import_(
 
     Demand is all EC2 instance usage, billed on-demand or covered by RIs and Savings Plans; what
     was excluded (Spot, hosts, fees, taxes, credits, ...) is reported by reason. Nothing is written
-    when any file is bad.
+    when any file is bad or the usage is implausible (hours after now, unknown instance
+    families in a canonical table, a period years away from the workspace's).
     """
-    with reporter().task("reading usage", total=100, unit="%") as progress:
-        frame, report = read_usage(
-            list(sources),
-            usage_format,  # type: ignore[arg-type]
-            start=start,
-            end=end,
-            progress=progress,
-        )
-    period_start, period_end = _period(frame, start, end, report.billing_periods)
-    with Workspace.open(workspace) as store, reporter().task("storing the usage in the workspace"):
-        import_id = store.replace_usage(
-            frame,
-            period_start=period_start,
-            period_end=period_end,
-            source=UsageSource(kind=report.format, files=report.files),
-            report=_Counts(report.kept_line_items, report.excluded_line_items),
-        )
+    with open_workspace(workspace) as store:  # the lock first, before reading anything
+        with reporter().task("reading usage", total=100, unit="%") as progress:
+            frame, report = read_usage(
+                list(sources),
+                usage_format,  # type: ignore[arg-type]
+                start=start,
+                end=end,
+                progress=progress,
+            )
+        period_start, period_end = import_period(frame, start, end, report.billing_periods)
+        owned = None
+        if report.format in ("cur", "cur2"):
+            from pricing.inventory import inventory_from_cur
+
+            with reporter().task("reading the owned commitments the bill shows"):
+                owned = inventory_from_cur(list(report.files))
+        stored = store_import(
+            store, frame, (period_start, period_end),
+            UsageSource(kind=report.format, files=report.files),
+            ImportCounts(report.kept_line_items, report.excluded_line_items),
+            ImportChecks(replace, allow_gap, allow_unknown_types), owned=owned,
+            described=", ".join(report.files[:3]) + (" ..." if len(report.files) > 3 else ""),
+        )  # fmt: skip
     _emit_report(
         {
-            "import_id": import_id,
+            "import_id": stored.import_id,
             "workspace": str(store.path),
             "period_start": period_start.isoformat(),
             "period_end": period_end.isoformat(),
             "usage_row_count": len(frame),
             **_file_report(report),
+            **_ledger_fields(stored, owned),
         },
         output_format,
     )
+
+
+@dataclass(frozen=True)
+class ImportChecks:
+    """What an import may do beyond the safe default (:func:`import_safety_options`'s flags)."""
+
+    replace: bool = False
+    allow_gap: bool = False
+    allow_unknown_types: bool = False
+
+
+def store_import(
+    store: Workspace,
+    frame: pd.DataFrame,
+    period: tuple[pd.Timestamp, pd.Timestamp],
+    source: UsageSource,
+    counts: Any,
+    checks: ImportChecks,
+    *,
+    described: str,
+    owned: Inventory | None = None,
+) -> ImportOutcome:
+    """Check the usage is plausible, then store it (and the bill's commitments) in one go.
+
+    Warnings go to stderr; refusals raise before anything is written.
+    """
+    from commitopt.imports import import_usage
+    from commitopt.owned import record_bill_inventory
+    from usage.plausibility import check_plausible
+
+    warnings = check_plausible(
+        frame,
+        source=described or source.kind,
+        source_kind=source.kind,
+        now=datetime.now(UTC),
+        period=period,
+        workspace_span=store.usage_span(),
+        allow_unknown_types=checks.allow_unknown_types,
+        allow_gap=checks.allow_gap,
+    )
+    for text in warnings:
+        reporter().warning(text)
+    with reporter().task("storing the usage in the workspace"), store.transaction():
+        stored = import_usage(
+            store, frame, period_start=period[0], period_end=period[1], source=source,
+            report=counts, replace_other_sources=checks.replace,
+        )  # fmt: skip
+        if owned is not None and owned.commitments:
+            record_bill_inventory(store, stored.import_id, owned)
+    return stored
 
 
 CE_EPILOG = """
@@ -155,6 +244,7 @@ Needs ce:GetCostAndUsage. HOURLY needs hourly granularity enabled in Cost Explor
 @multi_option("--account", help_text="Only these linked accounts.", metavar="ID")
 @click.option("--by-account", is_flag=True, help="Keep the account of each row (one query each).")
 @profile_option
+@import_safety_options
 @workspace_option
 @format_option
 @quiet_option
@@ -165,6 +255,9 @@ def import_ce(
     account: tuple[str, ...],
     by_account: bool,
     profile: str | None,
+    replace: bool,
+    allow_gap: bool,
+    allow_unknown_types: bool,
     workspace: Path | None,
     output_format: str,
 ) -> None:
@@ -176,27 +269,25 @@ def import_ce(
     if start is None or end is None:
         raise CommitoptInputError("usage import-ce needs --from and --to")
     client = boto3.Session(profile_name=profile).client("ce", region_name="us-east-1")
-    with reporter().task("querying Cost Explorer", unit="queries") as progress:
-        frame, report = read_cost_explorer(
-            client,
-            start=start.date(),
-            end=end.date(),
-            granularity=granularity,  # type: ignore[arg-type]
-            accounts=account,
-            by_account=by_account,
-            progress=progress,
-        )
-    with Workspace.open(workspace) as store, reporter().task("storing the usage in the workspace"):
-        import_id = store.replace_usage(
-            frame,
-            period_start=start,
-            period_end=end,
-            source=UsageSource(kind="cost-explorer", scope=_scope(account)),
-            report=report,
-        )
+    with open_workspace(workspace) as store:
+        with reporter().task("querying Cost Explorer", unit="queries") as progress:
+            frame, report = read_cost_explorer(
+                client,
+                start=start.date(),
+                end=end.date(),
+                granularity=granularity,  # type: ignore[arg-type]
+                accounts=account,
+                by_account=by_account,
+                progress=progress,
+            )
+        stored = store_import(
+            store, frame, (pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC")),
+            UsageSource(kind="cost-explorer", scope=_scope(account)), report,
+            ImportChecks(replace, allow_gap, allow_unknown_types), described="Cost Explorer",
+        )  # fmt: skip
     _emit_report(
         {
-            "import_id": import_id,
+            "import_id": stored.import_id,
             "workspace": str(store.path),
             "usage_row_count": len(frame),
             "granularity": report.granularity,
@@ -219,6 +310,7 @@ def import_ce(
                 }
                 for e in report.excluded
             ],
+            **_ledger_fields(stored, None),
         },
         output_format,
     )
@@ -245,6 +337,7 @@ the CUR and the output location.
 @click.option("--region", "aws_region", default=None, help="AWS region of the Athena table.")
 @period_options
 @profile_option
+@import_safety_options
 @workspace_option
 @format_option
 @quiet_option
@@ -258,6 +351,9 @@ def import_athena(
     start: datetime | None,
     end: datetime | None,
     profile: str | None,
+    replace: bool,
+    allow_gap: bool,
+    allow_unknown_types: bool,
     workspace: Path | None,
     output_format: str,
 ) -> None:
@@ -269,33 +365,34 @@ def import_athena(
     if start is None or end is None:
         raise CommitoptInputError("usage import-athena needs --from and --to (it bounds the scan)")
     client = boto3.Session(profile_name=profile).client("athena", region_name=aws_region)
-    with reporter().task("running the Athena query"):
-        frame, report = read_cur_athena(
-            client,
-            database=database,
-            table=table_name,
-            output_location=output_location,
-            workgroup=workgroup,
-            start=start,
-            end=end,
-            daily=daily,
-        )
-    with Workspace.open(workspace) as store, reporter().task("storing the usage in the workspace"):
-        import_id = store.replace_usage(
-            frame,
-            period_start=start,
-            period_end=end,
-            source=UsageSource(kind="athena", files=(f"{database}.{table_name}",)),
-            report=_Counts(report.kept_line_items, report.excluded_line_items),
-        )
+    with open_workspace(workspace) as store:
+        with reporter().task("running the Athena query"):
+            frame, report = read_cur_athena(
+                client,
+                database=database,
+                table=table_name,
+                output_location=output_location,
+                workgroup=workgroup,
+                start=start,
+                end=end,
+                daily=daily,
+            )
+        stored = store_import(
+            store, frame, (pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC")),
+            UsageSource(kind="athena", files=(f"{database}.{table_name}",)),
+            ImportCounts(report.kept_line_items, report.excluded_line_items),
+            ImportChecks(replace, allow_gap, allow_unknown_types),
+            described=f"Athena table {database}.{table_name}",
+        )  # fmt: skip
     _emit_report(
         {
-            "import_id": import_id,
+            "import_id": stored.import_id,
             "workspace": str(store.path),
             "period_start": pd.Timestamp(start, tz="UTC").isoformat(),
             "period_end": pd.Timestamp(end, tz="UTC").isoformat(),
             "usage_row_count": len(frame),
             **_file_report(report),
+            **_ledger_fields(stored, None),
         },
         output_format,
     )
@@ -372,7 +469,7 @@ SUMMARY_TABLE_COLUMNS = (
 """The columns of ``usage summary``'s table without ``--wide``."""
 
 
-class _Counts:
+class ImportCounts:
     """Rows kept and excluded, as the workspace records them."""
 
     def __init__(self, kept: int, excluded: int) -> None:
@@ -384,19 +481,19 @@ def _scope(accounts: Sequence[str]) -> str:
     return "accounts:" + ",".join(sorted(accounts)) if accounts else ""
 
 
-def _period(
+def import_period(
     frame: pd.DataFrame,
     start: datetime | None,
     end: datetime | None,
     billing_periods: Sequence[str],
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The period an import replaces: the flags, else the billing periods, else the data's days."""
+    """The period an import covers: the flags, else the billing months, else the data's hours."""
     if billing_periods:
         first = pd.Timestamp(f"{min(billing_periods)}-01", tz="UTC")
         last = pd.Timestamp(f"{max(billing_periods)}-01", tz="UTC") + pd.offsets.MonthBegin(1)
-    elif len(frame):
-        first = frame["hour"].min().floor("D")
-        last = (frame["hour"].max() + timedelta(hours=1)).ceil("D")
+    elif len(frame):  # the hours it brings, exactly: no more (an import replaces its period)
+        first = frame["hour"].min()
+        last = frame["hour"].max() + timedelta(hours=1)
     else:
         raise CommitoptInputError("the sources hold no usage; nothing to import")
     period_start = pd.Timestamp(start, tz="UTC") if start is not None else first
@@ -433,20 +530,115 @@ def _file_report(report: ImportReport) -> dict[str, Any]:
 REPORT_FIELDS = (
     "import_id", "workspace", "period_start", "period_end", "usage_row_count", "input_format",
     "billing_periods", "kept_line_item_count", "kept_instance_hours", "kept_billed_cost",
-    "kept_cost_usd", "currency",
+    "kept_cost_usd", "currency", "replaced_row_count", "bill_commitment_count", "is_dry_run",
+    "removed_row_count", "restored_row_count",
 )  # fmt: skip
 """The import report's fields a table shows without ``--wide``."""
 
 
-def _emit_report(payload: dict[str, Any], output_format: str) -> None:
-    """Print an import report: its figures and the exclusions by reason."""
-    if output_format != "table":
-        emit_mapping(payload, output_format)  # csv: one field per row, exclusions as JSON
-        return
-    rows = pd.DataFrame(payload["exclusions"])
-    brief = {
-        k: v for k, v in payload.items() if k != "exclusions" and (wide() or k in REPORT_FIELDS)
+def _ledger_fields(stored: ImportOutcome, owned: Inventory | None) -> dict[str, Any]:
+    """What the import added and replaced, by account and month, and the bill's commitments."""
+    fields: dict[str, Any] = {
+        "replaced_row_count": int(stored.replaced["usage_row_count"].sum()),
+        "added": stored.added.to_dict("records"),
+        "replaced": stored.replaced.to_dict("records"),
     }
-    emit_mapping(brief, "table", title="Usage import")
-    if not rows.empty:
-        emit_frame(rows, "table", title="Excluded from demand, by reason")
+    if owned is not None:
+        fields["bill_commitment_count"] = len(owned)
+    return fields
+
+
+_TABLES: Final = (
+    ("exclusions", "Excluded from demand, by reason"),
+    ("removed", "Removed, by account and month"),
+    ("added", "Added, by account and month"),
+    ("replaced", "Replaced (kept: `commitopt usage remove ID` of this import brings them back)"),
+    ("restored", "Restored, by import, account and month"),
+)
+
+
+def _emit_report(payload: dict[str, Any], output_format: str, title: str = "Usage import") -> None:
+    """Print an import (or removal) report: its figures, then its tables (exclusions by reason,
+    rows added and replaced by account and month)."""
+    if output_format != "table":
+        emit_mapping(payload, output_format)  # csv: one field per row, lists as JSON
+        return
+    tables = {name for name, _title in _TABLES}
+    brief = {k: v for k, v in payload.items() if k not in tables and (wide() or k in REPORT_FIELDS)}
+    emit_mapping(brief, "table", title=title)
+    for name, heading in _TABLES:
+        rows = pd.DataFrame(payload.get(name) or [])
+        if not rows.empty:
+            emit_frame(rows, "table", title=heading, float_digits={"instance_hours": 1})
+
+
+IMPORTS_EPILOG = """
+\b
+Examples:
+  commitopt usage imports
+  commitopt usage imports --format json
+\b
+usage_row_count counts the rows that count now; replaced_row_count those later imports
+replaced (kept until this import is removed).
+"""
+
+
+@usage.command("imports", epilog=IMPORTS_EPILOG)
+@workspace_option
+@format_option
+@quiet_option
+def imports_(workspace: Path | None, output_format: str) -> None:
+    """List the workspace's usage imports: source, period, accounts, rows, who and when."""
+    from commitopt.imports import list_imports
+
+    with open_workspace(workspace, read_only=True) as store:
+        table = list_imports(store)
+    emit_frame(
+        table, output_format, title=f"Usage imports of {store.path}", narrow=IMPORTS_TABLE_COLUMNS,
+        float_digits={"instance_hours": 1},
+    )  # fmt: skip
+
+
+IMPORTS_TABLE_COLUMNS = (
+    "import_id", "source_kind", "period_start", "period_end", "accounts", "usage_row_count",
+    "replaced_row_count", "removed_at",
+)  # fmt: skip
+"""The columns of ``usage imports``'s table without ``--wide``."""
+
+
+REMOVE_EPILOG = """
+\b
+Examples:
+  commitopt usage remove 3 --dry-run      # what would go, and what would come back
+  commitopt usage remove 3
+\b
+Deletes the import's rows and brings back the rows it replaced (unless a later import covers
+them too), in one transaction; the owned commitments its bill showed go with it.
+"""
+
+
+@usage.command("remove", epilog=REMOVE_EPILOG)
+@click.argument("import_id", type=int, metavar="IMPORT-ID")
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@workspace_option
+@format_option
+@quiet_option
+def remove(import_id: int, dry_run: bool, workspace: Path | None, output_format: str) -> None:
+    """Undo one usage import: its rows go, the rows it replaced come back."""
+    from commitopt.imports import remove_import
+
+    with open_workspace(workspace) as store:
+        outcome = remove_import(store, import_id, dry_run=dry_run)
+    _emit_report(
+        {
+            "import_id": import_id,
+            "workspace": str(store.path),
+            "is_dry_run": dry_run,
+            "removed_row_count": int(outcome.removed["usage_row_count"].sum()),
+            "restored_row_count": int(outcome.restored["usage_row_count"].sum()),
+            "removed": outcome.removed.to_dict("records"),
+            "restored": outcome.restored.to_dict("records"),
+        },
+        output_format,
+        title="Usage import removed" if not dry_run else "Usage import removal (dry run)",
+    )

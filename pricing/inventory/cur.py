@@ -1,10 +1,17 @@
-"""Owned Reserved Instances rebuilt from a Cost and Usage Report's ``RIFee`` lines.
+"""Owned Reserved Instances and Savings Plans rebuilt from a Cost and Usage Report's fee lines.
 
 Each RI purchase bills one ``RIFee`` line per month with its ARN, usage type
 (``HeavyUsage:c5.large``), operation (platform), number of RIs, upfront value, hourly fee
 (unblended rate) and term. The RI's ``DiscountedUsage`` lines add the payment option, offering
 class and lease length. The CUR does not name an RI's scope; the RIFee line's availability zone
 (empty for regional RIs) is used when present.
+
+Each Savings Plan bills ``SavingsPlanRecurringFee`` lines (hourly in an hourly CUR) with its ARN,
+offering type, payment option, purchase term, start and end, region and instance family (EC2
+Instance Savings Plans), and ``savingsPlan/TotalCommitmentToDate``: the amortized upfront and
+recurring commitment of the line's period ("to date, for that hour"), so the hourly commitment
+is that amount over the line's hours. Savings Plans other than Compute and EC2 Instance ones
+(SageMaker, Database) are skipped with a note.
 """
 
 from __future__ import annotations
@@ -19,9 +26,20 @@ import pandas as pd
 
 from pricing.errors import PriceFileError
 from pricing.instance_types import normalization_factor
-from pricing.inventory.commitments import RESERVED_INSTANCE, Inventory, OwnedCommitment
-from pricing.inventory.values import region_of_zone, ri_effective_hourly_usd
-from pricing.offerings import parse_offering_class, parse_payment_option, parse_term_years
+from pricing.inventory.commitments import (
+    COMPUTE_SAVINGS_PLAN,
+    EC2_INSTANCE_SAVINGS_PLAN,
+    RESERVED_INSTANCE,
+    Inventory,
+    OwnedCommitment,
+)
+from pricing.inventory.values import region_of_zone, ri_effective_hourly_usd, term_end
+from pricing.offerings import (
+    TERM_HOURS,
+    parse_offering_class,
+    parse_payment_option,
+    parse_term_years,
+)
 from pricing.readers.cur_columns import CUR_WHAT, cur_files, cur_select_sql, describe_files
 from pricing.usage_types import keys_from_usage_types
 
@@ -30,9 +48,20 @@ _REQUIRED: Final = (
     "line_item_usage_type",
     "line_item_operation",
     "line_item_usage_start_date",
-    "reservation_reservation_a_r_n",
 )
 _OPTIONAL: Final = (
+    "reservation_reservation_a_r_n",
+    "savings_plan_savings_plan_a_r_n",
+    "savings_plan_offering_type",
+    "savings_plan_payment_option",
+    "savings_plan_purchase_term",
+    "savings_plan_start_time",
+    "savings_plan_end_time",
+    "savings_plan_region",
+    "savings_plan_instance_type_family",
+    "savings_plan_total_commitment_to_date",
+    "savings_plan_recurring_commitment_for_billing_period",
+    "savings_plan_amortized_upfront_commitment_for_billing_period",
     "line_item_product_code",
     "line_item_usage_account_id",
     "line_item_availability_zone",
@@ -99,7 +128,37 @@ ORDER BY fees.ri_start, fees.ri_arn
 """
 
 
-def _read_fees(paths: Sequence[str | Path]) -> pd.DataFrame:
+_SAVINGS_PLAN_QUERY: Final = f"""
+WITH fees AS (
+    SELECT nullif(trim(savings_plan_savings_plan_a_r_n), '') AS sp_arn,
+           nullif(trim(savings_plan_offering_type), '') AS offering_type,
+           nullif(trim(savings_plan_payment_option), '') AS payment,
+           nullif(trim(savings_plan_purchase_term), '') AS term,
+           {_timestamp("savings_plan_start_time")} AS sp_start,
+           {_timestamp("savings_plan_end_time")} AS sp_end,
+           nullif(trim(savings_plan_region), '') AS region,
+           nullif(trim(savings_plan_instance_type_family), '') AS family,
+           try_cast(savings_plan_total_commitment_to_date AS DOUBLE) AS commitment_to_date,
+           try_cast(savings_plan_recurring_commitment_for_billing_period AS DOUBLE) AS recurring,
+           try_cast(savings_plan_amortized_upfront_commitment_for_billing_period AS DOUBLE)
+               AS amortized_upfront,
+           greatest(date_diff('second', {_timestamp("line_item_usage_start_date")},
+                              {_timestamp("line_item_usage_end_date")}) / 3600.0, 1.0)
+               AS line_hours,
+           nullif(trim(line_item_usage_account_id), '') AS usage_account,
+           {_timestamp("line_item_usage_end_date")} AS billed_until,
+           file
+    FROM raw
+    WHERE trim(line_item_line_item_type) = 'SavingsPlanRecurringFee'
+)
+SELECT * FROM fees WHERE sp_arn IS NOT NULL
+QUALIFY row_number() OVER (PARTITION BY sp_arn ORDER BY billed_until DESC NULLS LAST) = 1
+ORDER BY sp_start, sp_arn
+"""
+
+
+def _read_fees(paths: Sequence[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The latest RIFee line of each RI and SavingsPlanRecurringFee line of each Savings Plan."""
     files = cur_files(paths)
     where = describe_files(files)
     connection = duckdb.connect(":memory:")
@@ -110,7 +169,7 @@ def _read_fees(paths: Sequence[str | Path]) -> pd.DataFrame:
         )
         try:
             connection.execute("CREATE TEMP VIEW raw AS " + select)
-            return connection.sql(_QUERY).df()
+            return connection.sql(_QUERY).df(), connection.sql(_SAVINGS_PLAN_QUERY).df()
         except duckdb.Error as error:
             raise PriceFileError(
                 where,
@@ -136,8 +195,8 @@ def _term(stated: object, start: datetime, end: datetime) -> int:
 
 
 def _owner_account(arn: str, usage_account: object) -> str | None:
-    """The account in the RI's ARN (``arn:aws:ec2:REGION:ACCOUNT:reserved-instances/ID``), else
-    the fee line's usage account."""
+    """The account in the ARN (``arn:aws:ec2:REGION:ACCOUNT:reserved-instances/ID``,
+    ``arn:aws:savingsplans::ACCOUNT:savingsplan/ID``), else the fee line's usage account."""
     parts = arn.split(":")
     if len(parts) >= 6 and parts[0] == "arn" and parts[4].isdigit():
         return parts[4]
@@ -172,10 +231,12 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
     PriceFileError
         A file that is missing, empty, not a CUR (no reservation columns), or unreadable.
     """
-    fees = _read_fees(paths)
+    fees, plan_fees = _read_fees(paths)
     notes: list[str] = []
+    plans, plan_notes = _savings_plans(plan_fees)
     if fees.empty:
-        return Inventory(commitments=(), as_of=datetime.now(UTC), notes=("no RIFee lines",))
+        as_of = _billed_until(plan_fees) or datetime.now(UTC)
+        return Inventory(commitments=plans, as_of=as_of, notes=("no RIFee lines", *plan_notes))
     as_box = fees["usage_type"].str.replace(
         r"[A-Za-z]*HeavyUsage[A-Za-z]*:", "BoxUsage:", regex=True
     )
@@ -224,8 +285,72 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
                 account_id=_owner_account(arn, row["usage_account"]),
             )
         )
-    as_of = pd.Timestamp(fees["billed_until"].max()).tz_localize("UTC").to_pydatetime()
-    return Inventory(commitments=tuple(commitments), as_of=as_of, notes=tuple(notes))
+    as_of = max(
+        pd.Timestamp(fees["billed_until"].max()).tz_localize("UTC").to_pydatetime(),
+        _billed_until(plan_fees) or datetime.min.replace(tzinfo=UTC),
+    )
+    return Inventory(commitments=(*commitments, *plans), as_of=as_of, notes=(*notes, *plan_notes))
+
+
+_SP_KINDS: Final = {
+    "computesavingsplans": COMPUTE_SAVINGS_PLAN,
+    "ec2instancesavingsplans": EC2_INSTANCE_SAVINGS_PLAN,
+}
+"""``savingsPlan/OfferingType`` (spaces dropped, lower case) → commitment kind."""
+
+
+def _billed_until(plan_fees: pd.DataFrame) -> datetime | None:
+    if plan_fees.empty or plan_fees["billed_until"].isna().all():
+        return None
+    return pd.Timestamp(plan_fees["billed_until"].max()).tz_localize("UTC").to_pydatetime()
+
+
+def _savings_plans(plan_fees: pd.DataFrame) -> tuple[tuple[OwnedCommitment, ...], list[str]]:
+    """One commitment per Savings Plan ARN, from its latest recurring-fee line."""
+    plans: list[OwnedCommitment] = []
+    notes: list[str] = []
+    for row in plan_fees.to_dict("records"):  # one row per Savings Plan: a handful
+        arn = str(row["sp_arn"])
+        offering = str(row["offering_type"] or "").replace(" ", "").lower()
+        kind = _SP_KINDS.get(offering)
+        if kind is None:
+            notes.append(f"skipped Savings Plan {arn}: {row['offering_type']} (not EC2)")
+            continue
+        if pd.isna(row["sp_start"]) or pd.isna(row["commitment_to_date"]):
+            notes.append(f"skipped Savings Plan {arn}: no start time or commitment")
+            continue
+        start = pd.Timestamp(row["sp_start"]).tz_localize("UTC").to_pydatetime()
+        term = parse_term_years(row["term"]) if isinstance(row["term"], str) else 1
+        end = (
+            pd.Timestamp(row["sp_end"]).tz_localize("UTC").to_pydatetime()
+            if pd.notna(row["sp_end"])
+            else term_end(start, term)
+        )
+        hours = float(row["line_hours"])
+        commitment = float(row["commitment_to_date"]) / hours
+        upfront_per_hour = float(row["amortized_upfront"] or 0.0) / hours
+        ec2 = kind == EC2_INSTANCE_SAVINGS_PLAN
+        plans.append(
+            OwnedCommitment(
+                kind=kind,
+                id=arn,
+                start=start,
+                end=end,
+                term_years=term,
+                payment_option=_payment(
+                    row["payment"], upfront_per_hour, commitment - upfront_per_hour
+                ),
+                upfront_usd=upfront_per_hour * TERM_HOURS[term],
+                region=str(row["region"]) if ec2 and isinstance(row["region"], str) else None,
+                instance_family=str(row["family"]) if ec2 else None,
+                recurring_usd_per_hour=max(commitment - upfront_per_hour, 0.0),
+                effective_usd_per_hour=commitment,
+                commitment_usd_per_hour=commitment,
+                source=f"CUR {Path(str(row['file'])).name}",
+                account_id=_owner_account(arn, row["usage_account"]),
+            )
+        )
+    return tuple(plans), notes
 
 
 __all__ = ["inventory_from_cur"]

@@ -251,13 +251,35 @@ def read_portfolio_json(path: str | Path, *, default_start: datetime | None = No
         count ≤ 0, commitment ≤ 0, end not after start, inconsistent normalized units.
     """
     file = Path(path)
-    where = str(file)
     try:
-        payload = json.loads(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
     except FileNotFoundError as error:
-        raise InventoryError(f"{where}: no such file; check the path") from error
+        raise InventoryError(f"{file}: no such file; check the path") from error
     except (OSError, UnicodeDecodeError) as error:
-        raise InventoryError(f"{where}: cannot be read ({error})") from error
+        raise InventoryError(f"{file}: cannot be read ({error})") from error
+    return parse_portfolio_json(
+        text, where=str(file), source=f"portfolio {file.name}", default_start=default_start
+    )
+
+
+def parse_portfolio_json(
+    text: str, *, where: str, source: str, default_start: datetime | None = None
+) -> Inventory:
+    """Owned commitments from portfolio JSON text (see :func:`read_portfolio_json`).
+
+    Parameters
+    ----------
+    text
+        The JSON.
+    where
+        Where the text came from, named in errors.
+    source
+        Each commitment's ``source`` (``"portfolio owned.json"``, ``"bill: usage import 3"``).
+    default_start
+        Start of items without one.
+    """
+    try:
+        payload = json.loads(text)
     except json.JSONDecodeError as error:
         raise InventoryError(
             f"{where}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
@@ -282,7 +304,6 @@ def read_portfolio_json(path: str | Path, *, default_start: datetime | None = No
         raise InventoryError(
             f"{where}: purchases must be a list of items, not {type(items).__name__}"
         )
-    source = f"portfolio {file.name}"
     commitments = []
     for index, raw in enumerate(items):
         if not isinstance(raw, dict):
@@ -293,4 +314,4 @@ def read_portfolio_json(path: str | Path, *, default_start: datetime | None = No
     return Inventory(tuple(commitments), as_of)
 
 
-__all__ = ["read_portfolio_json"]
+__all__ = ["parse_portfolio_json", "read_portfolio_json"]

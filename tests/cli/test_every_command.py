@@ -87,6 +87,8 @@ OUTPUT_CASES: Final = (
     Case("frontier", "--lookback 30d --portfolio {plan} --paths 10 --horizon 30d --steps 4"),
     Case("backtest", "--policy none --policy ce-30d --lookback 30d"),
     Case("usage import", "{usage}"),
+    Case("usage imports"),
+    Case("usage remove", "1 --dry-run"),
     Case("usage summary"),
     Case("pricing show", "--region us-east-1 --family m4"),
     Case("pricing import", "{cur} --into imported.parquet"),

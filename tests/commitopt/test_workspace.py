@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from commitopt.imports import import_usage
 from commitopt.workspace import (
     SCHEMA_VERSION,
     UsageSource,
@@ -62,7 +63,8 @@ def test_round_trip_and_import_record(tmp_path: Path) -> None:
     usage = _usage("2026-10-01", 48, 1.5)
     path = tmp_path / "ws.duckdb"
     with Workspace.open(path) as workspace:
-        import_id = workspace.replace_usage(
+        stored = import_usage(
+            workspace,
             usage,
             period_start="2026-10-01",
             period_end="2026-10-03",
@@ -76,7 +78,7 @@ def test_round_trip_and_import_record(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(loaded, _sorted(usage))
     assert len(imports) == 1
     record = imports.iloc[0]
-    assert record["import_id"] == import_id
+    assert record["import_id"] == stored.import_id
     assert record["source_kind"] == "cur" and record["scope"] == ""
     assert record["files"] == ("oct.parquet",) and record["fingerprints"] == ("sha256:ab12",)
     assert record["period_start"] == pd.Timestamp("2026-10-01T00:00Z")
@@ -87,7 +89,8 @@ def test_round_trip_and_import_record(tmp_path: Path) -> None:
 
 def test_load_filters(tmp_path: Path) -> None:
     with Workspace.open(tmp_path / "ws.duckdb") as workspace:
-        workspace.replace_usage(
+        import_usage(
+            workspace,
             _usage("2026-10-01", 48, 1.0),
             period_start="2026-10-01",
             period_end="2026-10-03",
@@ -105,14 +108,16 @@ def test_load_filters(tmp_path: Path) -> None:
 def test_reimport_replaces_the_period_never_duplicates(tmp_path: Path) -> None:
     with Workspace.open(tmp_path / "ws.duckdb") as workspace:
         for quantity in (1.0, 1.0, 3.0):
-            workspace.replace_usage(
+            import_usage(
+                workspace,
                 _usage("2026-10-01", 48, quantity),
                 period_start="2026-10-01",
                 period_end="2026-10-03",
                 source=CUR,
                 report=Counts(96, 0),
             )
-        workspace.replace_usage(
+        import_usage(
+            workspace,
             _usage("2026-10-03", 24, 5.0),
             period_start="2026-10-03",
             period_end="2026-10-04",
@@ -129,7 +134,8 @@ def test_reimport_replaces_the_period_never_duplicates(tmp_path: Path) -> None:
 def test_scopes_replace_only_their_own_rows(tmp_path: Path) -> None:
     with Workspace.open(tmp_path / "ws.duckdb") as workspace:
         for account in ("111122223333", "444455556666"):
-            workspace.replace_usage(
+            import_usage(
+                workspace,
                 _usage("2026-11-01", 24, 1.0, account=account),
                 period_start="2026-11-01",
                 period_end="2026-11-02",
@@ -146,7 +152,8 @@ def test_scopes_replace_only_their_own_rows(tmp_path: Path) -> None:
 def test_daily_import_is_recorded_as_daily(tmp_path: Path) -> None:
     daily = _usage("2026-11-01", 1, 24.0)
     with Workspace.open(tmp_path / "ws.duckdb") as workspace:
-        workspace.replace_usage(
+        import_usage(
+            workspace,
             spread_daily(daily),
             period_start="2026-11-01",
             period_end="2026-11-02",
@@ -162,7 +169,8 @@ def test_failure_mid_import_leaves_the_workspace_unchanged(
 ) -> None:
     path = tmp_path / "ws.duckdb"
     with Workspace.open(path) as workspace:
-        workspace.replace_usage(
+        import_usage(
+            workspace,
             _usage("2026-10-01", 24, 1.0),
             period_start="2026-10-01",
             period_end="2026-10-02",
@@ -172,16 +180,17 @@ def test_failure_mid_import_leaves_the_workspace_unchanged(
         before_usage, before_imports = workspace.load_usage(), workspace.imports()
 
         inserted: list[int] = []
-        original = Workspace._insert_usage
+        original = Workspace.insert_usage_rows
 
         def insert_then_fail(self: Workspace, *args: object, **kwargs: object) -> None:
             original(self, *args, **kwargs)  # type: ignore[arg-type]
             inserted.append(1)
             raise RuntimeError("disk full")
 
-        monkeypatch.setattr(Workspace, "_insert_usage", insert_then_fail)
+        monkeypatch.setattr(Workspace, "insert_usage_rows", insert_then_fail)
         with pytest.raises(RuntimeError, match="disk full"):
-            workspace.replace_usage(
+            import_usage(
+                workspace,
                 _usage("2026-10-01", 24, 9.0),
                 period_start="2026-10-01",
                 period_end="2026-10-02",
@@ -198,7 +207,8 @@ def test_failure_mid_import_leaves_the_workspace_unchanged(
 def test_bad_imports_are_refused_before_writing(tmp_path: Path) -> None:
     with Workspace.open(tmp_path / "ws.duckdb") as workspace:
         with pytest.raises(WorkspaceError, match="48 usage rows lie outside the import period"):
-            workspace.replace_usage(
+            import_usage(
+                workspace,
                 _usage("2026-10-01", 48, 1.0),
                 period_start="2026-10-01",
                 period_end="2026-10-02",
@@ -207,7 +217,8 @@ def test_bad_imports_are_refused_before_writing(tmp_path: Path) -> None:
             )
         negative = _usage("2026-10-01", 1, -1.0)
         with pytest.raises(CommitoptInputError, match="quantit"):
-            workspace.replace_usage(
+            import_usage(
+                workspace,
                 negative,
                 period_start="2026-10-01",
                 period_end="2026-10-02",

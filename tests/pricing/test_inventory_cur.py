@@ -85,3 +85,57 @@ def test_not_a_cur(tmp_path: Path) -> None:
     path.write_text("a,b\n1,2\n")
     with pytest.raises(PriceFileError, match="line_item_line_item_type"):
         inventory_from_cur([path])
+
+
+SP_HEADER = (
+    "lineItem/LineItemType,lineItem/UsageAccountId,lineItem/UsageStartDate,lineItem/UsageEndDate,"
+    "lineItem/UsageType,lineItem/Operation,savingsPlan/SavingsPlanARN,savingsPlan/OfferingType,"
+    "savingsPlan/PaymentOption,savingsPlan/PurchaseTerm,savingsPlan/StartTime,"
+    "savingsPlan/EndTime,savingsPlan/Region,savingsPlan/InstanceTypeFamily,"
+    "savingsPlan/TotalCommitmentToDate,savingsPlan/RecurringCommitmentForBillingPeriod,"
+    "savingsPlan/AmortizedUpfrontCommitmentForBillingPeriod\n"
+)
+SP_ARN = "arn:aws:savingsplans::123456789012:savingsplan/"
+
+
+def _sp_line(hour: int, plan: str, offering: str, payment: str, commitment: float,
+             upfront: float, region: str = "", family: str = "") -> str:  # fmt: skip
+    start = f"2024-03-01T{hour:02d}:00:00Z"
+    end = f"2024-03-01T{hour + 1:02d}:00:00Z"
+    return (
+        f"SavingsPlanRecurringFee,210987654321,{start},{end},ComputeSP:1yrNoUpfront,,"
+        f"{SP_ARN}{plan},{offering},{payment},1yr,2024-01-15T10:00:00Z,2025-01-15T09:59:59Z,"
+        f"{region},{family},{commitment},{commitment - upfront},{upfront}\n"
+    )
+
+
+def test_savings_plans_from_recurring_fee_lines(tmp_path: Path) -> None:
+    """Hourly SavingsPlanRecurringFee lines (documented CUR columns): one commitment per ARN,
+    its hourly commitment from TotalCommitmentToDate, the owner from the ARN."""
+    cur = tmp_path / "cur-sp.csv"
+    cur.write_text(
+        SP_HEADER
+        + "".join(
+            _sp_line(h, "aaaa", "ComputeSavingsPlans", "No Upfront", 2.5, 0.0) for h in (0, 1)
+        )
+        + _sp_line(0, "bbbb", "EC2InstanceSavingsPlans", "All Upfront", 1.2, 1.2, "eu-west-1", "m5")
+        + _sp_line(0, "cccc", "SageMakerSavingsPlans", "No Upfront", 3.0, 0.0),
+        encoding="utf-8",
+    )
+    found = inventory_from_cur([cur])
+    by_id = {c.id.rsplit("/", 1)[-1]: c for c in found.commitments}
+    assert set(by_id) == {"aaaa", "bbbb"}
+    compute, instance = by_id["aaaa"], by_id["bbbb"]
+    assert compute.kind == "compute_savings_plan" and compute.region is None
+    assert compute.commitment_usd_per_hour == pytest.approx(2.5)
+    assert (compute.payment_option, compute.upfront_usd) == ("No Upfront", 0.0)
+    assert compute.account_id == "123456789012"  # the ARN's account, not the usage account
+    assert compute.start == datetime(2024, 1, 15, 10, tzinfo=UTC)
+    assert compute.end == datetime(2025, 1, 15, 9, 59, 59, tzinfo=UTC)
+    assert instance.kind == "ec2_instance_savings_plan"
+    assert (instance.region, instance.instance_family) == ("eu-west-1", "m5")
+    assert instance.payment_option == "All Upfront"
+    assert instance.upfront_usd == pytest.approx(1.2 * 8760)
+    assert instance.recurring_usd_per_hour == pytest.approx(0.0)
+    assert any("cccc" in note and "SageMaker" in note for note in found.notes)
+    assert found.as_of == datetime(2024, 3, 1, 2, tzinfo=UTC)
