@@ -52,7 +52,8 @@ own HTML report (the one approvers saw, e.g. from `review`) is written as stored
 inputs are given. --demo recommends on the synthetic demo history in-process.
 The HTML opens offline: inline CSS and SVG charts, no script, no URL. --format defaults to the
 --out file's extension. --scenarios: JSON {"savings_usd": [...], "effective_savings_rate": [...],
-"horizon": "...", "description": "..."}; --frontier: JSON {"levels": [...],
+"horizon": "...", "description": "..."} (optionally "current_savings_vs_on_demand_pct": [...], the
+owned commitments alone per path, and "horizon_hours"); --frontier: JSON {"levels": [...],
 "expected_savings": [...], "p5_savings": [...], "knee_level": x, "recommended_level": x}.
 """
 

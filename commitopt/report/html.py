@@ -62,6 +62,7 @@ table.summary th[scope=row] { background: none; width: 34%; }
 .table-wrap { overflow-x: auto; }
 table.purchases tr.figures td { border-bottom: none; padding-bottom: 2px; }
 table.purchases td.id { white-space: nowrap; font-weight: 600; }
+table.purchases td.date { white-space: nowrap; }
 table.purchases tr.reason td { color: var(--muted); padding-top: 0; font-size: 12.5px; }
 table.purchases tr.reason span { font-weight: 600; }
 figure { margin: 18px 0 26px; }
@@ -110,6 +111,10 @@ def _table(
     )
 
 
+CELL_CLASSES: Final = {0: "id", 5: "date", 6: "date"}
+"""CSS class of the purchase table's non-numeric cells by column (id, start and end dates)."""
+
+
 def _purchase_table(data: ReportData) -> str:
     """Figures on one row per purchase, its reason on a full-width row beneath."""
     numeric = PURCHASE_NUMERIC
@@ -120,7 +125,7 @@ def _purchase_table(data: ReportData) -> str:
     body = []
     for row in purchase_rows(data):
         cells = "".join(
-            f'<td class="{"num" if i in numeric else ("id" if i == 0 else "")}">{_e(cell)}</td>'
+            f'<td class="{"num" if i in numeric else CELL_CLASSES.get(i, "")}">{_e(cell)}</td>'
             for i, cell in enumerate(row[:-1])
         )
         body.append(
