@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,8 @@ own HTML report (the one approvers saw, e.g. from `review`) is written as stored
 inputs are given. --demo recommends on the synthetic demo history in-process.
 The HTML opens offline: inline CSS and SVG charts, no script, no URL. --format defaults to the
 --out file's extension. --scenarios: JSON {"savings_usd": [...], "effective_savings_rate": [...],
-"horizon": "...", "description": "..."}; --frontier: JSON {"levels": [...],
+"horizon": "...", "description": "..."} (optionally "current_savings_vs_on_demand_pct": [...], the
+owned commitments alone per path, and "horizon_hours"); --frontier: JSON {"levels": [...],
 "expected_savings": [...], "p5_savings": [...], "knee_level": x, "recommended_level": x}.
 """
 
@@ -171,7 +173,8 @@ def report_command(
             stored.write_text(record.plan_json, encoding="utf-8")
             data = _plan_report(stored, usage_files, inventory_files, days, workspace,
                                 catalog_paths, no_embedded, title, monte_carlo, frontier,
-                                no_frontier, record.plan_id, record.sha256)  # fmt: skip
+                                no_frontier, record.plan_id, record.sha256,
+                                record.created_at)  # fmt: skip
     elif demo:
         data = _demo_report(catalog_paths, no_embedded, title, monte_carlo, frontier, no_frontier)
     else:
@@ -223,8 +226,13 @@ def _plan_report(
     no_frontier: bool,
     plan_id: str | None = None,
     plan_hash_hex: str | None = None,
+    purchase_date: datetime | None = None,
 ) -> ReportData:
-    """A portfolio JSON file billed again over its period of the usage."""
+    """A portfolio JSON file billed again over its period of the usage.
+
+    ``purchase_date`` is a stored plan's creation time (its purchases start then); a plan file's
+    purchases start when the report is made.
+    """
     payload = load_plan_json(plan)
     frame = command_usage(usage_files, workspace, purpose="bill the plan with", demo_option=False)
     window, warning = plan_window(frame, payload, lookback_days)
@@ -248,4 +256,5 @@ def _plan_report(
             frontier=frontier,
             compute_frontier=not no_frontier,
             warnings=(warning,) if warning else (),
+            purchase_date=purchase_date,
         )

@@ -1,8 +1,12 @@
 """The report's charts as inline SVG text (matplotlib, no pyplot, no global backend).
 
-Each function draws one chart from :class:`~commitopt.report.data.ReportData` parts and returns an
-``<svg>`` element ready to paste into HTML: no XML prolog, no namespace URLs, width 100 % of its
-container, every ``id`` prefixed with the chart's name so several charts can share a page.
+Each ``*_chart`` function draws one chart from :class:`~commitopt.report.data.ReportData` parts
+and returns an ``<svg>`` element ready to paste into HTML: no XML prolog, no namespace URLs, width
+100 % of its container, every ``id`` prefixed with the chart's name so several charts can share a
+page. The matching ``*_figure`` function returns the matplotlib figure itself.
+
+Legends never sit on the data: each is placed outside its axes, below them
+(:func:`_legend_below`) or in a column widened onto the figure's right (:func:`_legend_right`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ COLORS: Final = {
 
 WIDTH_IN: Final = 9.0
 HEIGHT_IN: Final = 3.4
+LEGEND_WIDTH_IN: Final = 2.6
+"""Room added on the right of a figure whose legend stands beside its axes [in]."""
 MAX_HOURLY_POINTS: Final = 2_500
 """Above this many hours the usage chart shows daily means."""
 
@@ -76,19 +82,32 @@ USD_AXIS: Final = FuncFormatter(_usd_axis)
 
 
 def _figure(
-    rows: int = 1, height: float = HEIGHT_IN, *, bottom: float = 0.8
+    rows: int = 1, height: float = HEIGHT_IN, *, bottom: float = 0.8, legend_right: bool = False
 ) -> tuple[Figure, list[Axes]]:
     """A figure with fixed margins (a layout engine would double the drawing time).
 
-    ``bottom`` is the room under the last axes for tick labels and a legend [in].
+    ``bottom`` is the room under the last axes for tick labels and a legend [in];
+    ``legend_right`` widens the figure by :data:`LEGEND_WIDTH_IN` for legends beside the axes.
     """
-    figure = Figure(figsize=(WIDTH_IN, height))
+    width = WIDTH_IN + (LEGEND_WIDTH_IN if legend_right else 0.0)
+    right = (0.2 + (LEGEND_WIDTH_IN if legend_right else 0.0)) / width
+    figure = Figure(figsize=(width, height))
     figure.subplots_adjust(
-        left=0.9 / WIDTH_IN, right=1 - 0.2 / WIDTH_IN, top=1 - 0.4 / height,
+        left=0.9 / width, right=1 - right, top=1 - 0.4 / height,
         bottom=bottom / height, hspace=0.45,
     )  # fmt: skip
     axes = figure.subplots(rows, 1, squeeze=False)[:, 0]
     return figure, list(axes)
+
+
+def _legend_below(axes: Axes, ncols: int, offset: float = -0.12) -> None:
+    """The legend in a row under the axes (and their tick labels), never over the data."""
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, offset), ncols=ncols, fontsize=8)
+
+
+def _legend_right(axes: Axes) -> None:
+    """The legend in a column to the right of the axes, in the room :func:`_figure` added."""
+    axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8)
 
 
 def svg_text(figure: Figure, name: str, label: str) -> str:
@@ -123,6 +142,12 @@ def hourly_usage_chart(hourly: pd.DataFrame) -> str:
     hourly
         :attr:`ReportData.hourly` [USD/h of on-demand value].
     """
+    figure, title = hourly_usage_figure(hourly)
+    return svg_text(figure, "chart-hourly", title)
+
+
+def hourly_usage_figure(hourly: pd.DataFrame) -> tuple[Figure, str]:
+    """The figure of :func:`hourly_usage_chart`, and its title."""
     with _style():
         figure, (axes,) = _figure()
         frame = hourly.set_index("hour")[list(LAYERS)]
@@ -143,14 +168,19 @@ def hourly_usage_chart(hourly: pd.DataFrame) -> str:
         axes.yaxis.set_major_formatter(USD_AXIS)
         axes.margins(x=0.0)
         axes.set_title(title, loc="left", fontsize=10)
-        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=4, fontsize=8)
-        return svg_text(figure, "chart-hourly", title)
+        _legend_below(axes, ncols=4)
+        return figure, title
 
 
 def frontier_chart(frontier: Frontier) -> str:
     """Savings versus commitment level, the recommendation (and the knee, if any) marked."""
+    return svg_text(frontier_figure(frontier), "chart-frontier", "Savings versus commitment level")
+
+
+def frontier_figure(frontier: Frontier) -> Figure:
+    """The figure of :func:`frontier_chart`."""
     with _style():
-        figure, (axes,) = _figure(bottom=0.55)
+        figure, (axes,) = _figure(bottom=0.55, legend_right=True)
         order = np.argsort(frontier.levels_usd_per_hour, kind="stable")
         levels = frontier.levels_usd_per_hour[order]
         axes.plot(
@@ -194,12 +224,21 @@ def frontier_chart(frontier: Frontier) -> str:
         axes.yaxis.set_major_formatter(USD_AXIS)
         axes.set_title(f"Savings over {frontier.horizon} versus commitment level", loc="left",
                        fontsize=10)  # fmt: skip
-        axes.legend(loc="best", fontsize=8)
-        return svg_text(figure, "chart-frontier", "Savings versus commitment level")
+        _legend_right(axes)
+        return figure
 
 
 def utilization_coverage_chart(monthly: pd.DataFrame) -> str:
     """Coverage before and after, and utilization after, per calendar month."""
+    return svg_text(
+        utilization_coverage_figure(monthly),
+        "chart-utilization",
+        "Utilization and coverage by month",
+    )
+
+
+def utilization_coverage_figure(monthly: pd.DataFrame) -> Figure:
+    """The figure of :func:`utilization_coverage_chart`."""
     with _style():
         figure, (axes,) = _figure()
         x = np.arange(len(monthly))
@@ -216,14 +255,24 @@ def utilization_coverage_chart(monthly: pd.DataFrame) -> str:
         axes.set_ylim(0.0, 105.0)
         axes.yaxis.set_major_formatter(PercentFormatter(xmax=100.0, decimals=0))
         axes.set_title("Utilization and coverage by month", loc="left", fontsize=10)
-        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3, fontsize=8)
-        return svg_text(figure, "chart-utilization", "Utilization and coverage by month")
+        _legend_below(axes, ncols=3)
+        return figure
 
 
 def cash_flow_chart(cash_flow: pd.DataFrame, break_even: int | None) -> str:
-    """Monthly cash with and without the plan against all on-demand, and cumulative savings."""
+    """Monthly cash with and without the plan against all on-demand, and cumulative savings.
+
+    ``break_even`` is the month to mark, or ``None`` (none, or nothing paid upfront).
+    """
+    return svg_text(
+        cash_flow_figure(cash_flow, break_even), "chart-cash-flow", "Cash flow by month"
+    )
+
+
+def cash_flow_figure(cash_flow: pd.DataFrame, break_even: int | None) -> Figure:
+    """The figure of :func:`cash_flow_chart`."""
     with _style():
-        figure, (top, bottom) = _figure(2, HEIGHT_IN * 1.6, bottom=0.55)
+        figure, (top, bottom) = _figure(2, HEIGHT_IN * 1.6, bottom=0.55, legend_right=True)
         months = cash_flow["month"].to_numpy()
         width = 0.4
         top.bar(months - width / 2, cash_flow["current_cost_usd"], width, color=COLORS["before"],
@@ -241,8 +290,8 @@ def cash_flow_chart(cash_flow: pd.DataFrame, break_even: int | None) -> str:
                 cash_flow[["current_cost_usd", "planned_cost_usd", "on_demand_cost_usd"]].to_numpy()
             )
         )
-        top.set_ylim(0.0, max(peak, 1.0) * 1.35)
-        top.legend(loc="upper left", fontsize=8, ncols=3)
+        top.set_ylim(0.0, max(peak, 1.0) * 1.1)
+        _legend_right(top)
         cumulative = cash_flow["cumulative_savings_vs_current_usd"].to_numpy(dtype=np.float64)
         bottom.fill_between(months, cumulative, 0.0, where=cumulative >= 0, color=COLORS["after"],
                             alpha=0.25, step="mid", linewidth=0)  # fmt: skip
@@ -257,16 +306,25 @@ def cash_flow_chart(cash_flow: pd.DataFrame, break_even: int | None) -> str:
         bottom.set_xlabel("Month after purchase")
         bottom.set_ylabel("Cumulative savings")
         bottom.yaxis.set_major_formatter(USD_AXIS)
-        bottom.legend(loc="upper left", fontsize=8)
+        _legend_right(bottom)
         for axes in (top, bottom):
             axes.set_xlim(0.4, months.max() + 0.6 if len(months) else 1.6)
-        return svg_text(figure, "chart-cash-flow", "Cash flow by month")
+        return figure
 
 
 def savings_distribution_chart(monte_carlo: MonteCarloSavings, point_usd: float | None) -> str:
     """Histogram of savings over the sampled paths, with P5, P50 and P95 marked."""
+    return svg_text(
+        savings_distribution_figure(monte_carlo, point_usd),
+        "chart-distribution",
+        "Savings distribution over scenarios",
+    )
+
+
+def savings_distribution_figure(monte_carlo: MonteCarloSavings, point_usd: float | None) -> Figure:
+    """The figure of :func:`savings_distribution_chart`."""
     with _style():
-        figure, (axes,) = _figure(bottom=0.55)
+        figure, (axes,) = _figure(bottom=0.55, legend_right=True)
         savings = monte_carlo.savings_vs_current_usd
         bins = int(np.clip(np.sqrt(savings.size) * 2, 10, 60))
         axes.hist(savings, bins=bins, color=COLORS["after"], alpha=0.8, label="Paths")
@@ -282,16 +340,22 @@ def savings_distribution_chart(monte_carlo: MonteCarloSavings, point_usd: float 
         axes.set_ylabel("Paths")
         axes.set_title(f"Savings distribution over {savings.size:,} scenarios", loc="left",
                        fontsize=10)  # fmt: skip
-        axes.legend(loc="upper right", fontsize=8)
-        return svg_text(figure, "chart-distribution", "Savings distribution over scenarios")
+        _legend_right(axes)
+        return figure
 
 
 __all__ = [
     "COLORS",
+    "LEGEND_WIDTH_IN",
     "cash_flow_chart",
+    "cash_flow_figure",
     "frontier_chart",
+    "frontier_figure",
     "hourly_usage_chart",
+    "hourly_usage_figure",
     "savings_distribution_chart",
+    "savings_distribution_figure",
     "svg_text",
     "utilization_coverage_chart",
+    "utilization_coverage_figure",
 ]

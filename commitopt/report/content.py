@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from commitopt.report.accounts import SHARED_ACCOUNT_LABEL, account_label
 from commitopt.report.data import KIND_LABELS, ReportData
 from commitopt.report.formatting import (
     MISSING,
@@ -42,12 +43,58 @@ def _range(low: float | None, high: float | None, formatter: Callable[[float | N
     return f"{formatter(low)} to {formatter(high)}"
 
 
+PAYER_ACCOUNT_LABEL = "payer (shared)"
+"""How a purchase that names no buying account is shown: bought in the payer account, shared."""
+
+
+def break_even_text(data: ReportData) -> tuple[str, str]:
+    """The break-even figure and its note: ``immediate`` when nothing is paid upfront."""
+    s = data.summary
+    if not s.purchase_count:
+        return MISSING, "nothing is bought"
+    if s.upfront_usd <= 0:
+        if s.break_even_month is None:
+            return "not within the term", "no upfront, but the plan costs more than today"
+        return "immediate", "no upfront: nothing to repay, savings start in the first month"
+    return month_count(s.break_even_month), "first month whose cumulative cash savings repay " + (
+        f"the upfront of {usd(s.upfront_usd)}"
+    )
+
+
+def _savings_range_note(data: ReportData) -> str:
+    s, mc = data.summary, data.monte_carlo
+    if s.p50_savings_vs_current_usd is None or mc is None:
+        return ""
+    hours = mc.length_hours()
+    per_month = ""
+    if hours:
+        per_month = f" ({usd_rate(s.p50_savings_vs_current_usd * 730.0 / hours, 'month')})"
+    return (
+        f"median {usd(s.p50_savings_vs_current_usd)}{per_month}; data period: "
+        f"{usd_rate(s.savings_vs_current_usd_per_month, 'month')}"
+    )
+
+
+def _esr_range_note(data: ReportData) -> str:
+    s = data.summary
+    if s.p50_savings_vs_on_demand_pct is None:
+        return ""
+    note = f"median {pct(s.p50_savings_vs_on_demand_pct)}"
+    if s.p50_current_savings_vs_on_demand_pct is not None:
+        note += f" (owned commitments alone: median {pct(s.p50_current_savings_vs_on_demand_pct)})"
+    return note + (
+        "; forecast usage, each commitment ending on its date: not the basis of the data "
+        "period's rate (see below the summary)"
+    )
+
+
 def summary_rows(data: ReportData) -> list[SummaryRow]:
     """The summary table, in reading order."""
     s = data.summary
     days = data.header.period_hours / 24.0
     mc = data.monte_carlo
     horizon = f" over {mc.horizon}" if mc is not None else ""
+    break_even, break_even_note = break_even_text(data)
     if not data.owned_known:
         expiring_text, expiring_note = "unknown", "owned commitments were not given to the report"
     elif data.expiring.empty:
@@ -99,29 +146,29 @@ def summary_rows(data: ReportData) -> list[SummaryRow]:
             f"Savings vs current commitments{horizon}, P5 to P95",
             _range(s.p5_savings_vs_current_usd, s.p95_savings_vs_current_usd, usd),
             s.p50_savings_vs_current_usd,
-            f"median {usd(s.p50_savings_vs_current_usd)}"
-            if s.p50_savings_vs_current_usd is not None
-            else "",
+            _savings_range_note(data),
         ),
         SummaryRow(
             "savings_vs_on_demand_pct",
-            "Effective savings rate (vs on-demand), with the plan",
+            f"Effective savings rate (vs on-demand), with the plan, data period ({days:,.0f} days)",
             pct(s.savings_vs_on_demand_pct),
             s.savings_vs_on_demand_pct,
-            f"current: {pct(s.current_savings_vs_on_demand_pct)}; versus all on-demand",
+            f"current: {pct(s.current_savings_vs_on_demand_pct)}; the data period's usage versus "
+            "all on-demand",
         ),
         SummaryRow(
             "p5_to_p95_savings_vs_on_demand_pct",
-            "Effective savings rate range (P5 to P95)",
+            f"Effective savings rate, with the plan{horizon}, P5 to P95",
             _range(s.p5_savings_vs_on_demand_pct, s.p95_savings_vs_on_demand_pct, pct),
-            None,
+            s.p50_savings_vs_on_demand_pct,
+            _esr_range_note(data),
         ),
         SummaryRow(
             "break_even_month",
             "Break-even",
-            month_count(s.break_even_month),
-            None if s.break_even_month is None else float(s.break_even_month),
-            "first month whose cumulative cash savings repay the upfront",
+            break_even,
+            None if s.break_even_month is None or s.upfront_usd <= 0 else float(s.break_even_month),
+            break_even_note,
         ),
         SummaryRow(
             "coverage_pct",
@@ -173,45 +220,107 @@ def header_rows(data: ReportData) -> list[tuple[str, str]]:
     catalog = h.catalog_source
     if h.catalog_as_of is not None:
         catalog = f"{catalog}, prices as of {h.catalog_as_of.isoformat()}"
-    return [
-        ("Plan", h.plan_id),
-        ("Plan SHA-256" if h.sha256_of == "plan" else "Portfolio SHA-256", h.sha256),
-        ("Data period", period),
-        ("Price catalog", catalog),
-        ("Generated", timestamp(h.generated_at)),
-    ]
+    if h.sha256_of == "plan":
+        digest = ("Plan SHA-256", f"{h.sha256} (the SHA-256 that approvals bind to)")
+    else:
+        digest = ("Portfolio SHA-256", f"{h.sha256} (a draft: not stored as a plan yet)")
+    rows = [("Plan", h.plan_id), digest, ("Data period", period), ("Price catalog", catalog)]
+    if data.purchase_date is not None and len(data.purchases):
+        rows.append(("Purchases start", f"{day(data.purchase_date)} (the purchase date)"))
+    rows.append(("Generated", timestamp(h.generated_at)))
+    return rows
 
 
 PURCHASE_HEADINGS = (
-    "Id", "What", "Instrument", "Term", "Ends", "Upfront", "Monthly fee", "Term cost",
-    "Utilization", "Saving, data period", "Why",
+    "Id", "What", "Instrument", "Buying account", "Term", "Starts", "Ends", "Upfront",
+    "Monthly fee", "Term cost", "Utilization", "Saving, data period", "Why",
 )  # fmt: skip
+PURCHASE_NUMERIC = (7, 8, 9, 10, 11)
+"""Columns of :data:`PURCHASE_HEADINGS` aligned right."""
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
+def _usage_accounts(data: ReportData) -> list[str]:
+    """The accounts with usage in the data period."""
+    table = data.by_account
+    if table.empty or "on_demand_cost_usd" not in table:
+        return []
+    return table.loc[table["on_demand_cost_usd"] > 0, "account_id"].astype(str).tolist()
+
+
 def purchase_rows(data: ReportData) -> list[tuple[str, ...]]:
     """One tuple of texts per purchase, in :data:`PURCHASE_HEADINGS` order."""
     rows: list[tuple[str, ...]] = []
+    several = len(_usage_accounts(data)) > 1
     for row in _records(data.purchases):
+        why = str(row["explanation"]) or "no explanation recorded"
+        account = str(row["account_id"] or "")
+        if several and row["covered_accounts"]:
+            why += f" Covered by account, data period: {row['covered_accounts']}."
         rows.append(
             (
                 str(row["id"]),
                 str(row["description"]),
                 KIND_LABELS.get(str(row["kind"]), str(row["kind"])),
+                account or PAYER_ACCOUNT_LABEL,
                 f"{row['term_years']} yr, {row['payment_option']}",
+                day(row["start"]),
                 day(row["end"]),
                 usd(row["upfront_usd"]),
                 usd(row["recurring_usd_per_month"]),
                 usd(row["term_cost_usd"]),
                 pct(float(row["utilization_pct"])),
                 usd(row["net_savings_vs_on_demand_usd"]),
-                str(row["explanation"]) or "no explanation recorded",
+                why,
             )
         )
     return rows
+
+
+ACCOUNT_HEADINGS = (
+    "Account", "On-demand value", "Cost, current", "Cost, with plan", "Savings vs current",
+    "Coverage, current", "Coverage, with plan",
+)  # fmt: skip
+
+
+def account_rows(data: ReportData) -> list[tuple[str, ...]]:
+    """One tuple of texts per account of :attr:`ReportData.by_account`."""
+    rows: list[tuple[str, ...]] = []
+    for row in _records(data.by_account):
+        shared = not row["account_id"] and not row["on_demand_cost_usd"] > 0
+        rows.append(
+            (
+                SHARED_ACCOUNT_LABEL if shared else account_label(row["account_id"]),
+                usd(row["on_demand_cost_usd"]),
+                usd(row["current_cost_usd"]),
+                usd(row["planned_cost_usd"]),
+                usd(row["savings_vs_current_usd"]),
+                pct(row["current_coverage_pct"]),
+                pct(row["coverage_pct"]),
+            )
+        )
+    return rows
+
+
+def account_note(data: ReportData) -> str:
+    """Who buys, and how the per-account costs are split, in one paragraph."""
+    text = (
+        "Each account's usage at on-demand rates and what it costs with the owned commitments "
+        "only and with the purchases added, over the data period. A purchase that names no "
+        "buying account is shown as bought in the payer account with discount sharing on: it "
+        "serves every linked account alike. Unused commitment is counted on its owner's row"
+    )
+    table = data.by_account
+    if (
+        "account_id" in table
+        and (table["account_id"] == "").any()
+        and "" not in (_usage_accounts(data))
+    ):
+        text += f', or on "{SHARED_ACCOUNT_LABEL}" when it names none'
+    return text + "."
 
 
 MONTHLY_HEADINGS = (
@@ -268,10 +377,16 @@ def optimizer_line(data: ReportData) -> str:
 
 
 __all__ = [
+    "ACCOUNT_HEADINGS",
     "EXPIRING_HEADINGS",
     "MONTHLY_HEADINGS",
+    "PAYER_ACCOUNT_LABEL",
     "PURCHASE_HEADINGS",
+    "PURCHASE_NUMERIC",
     "SummaryRow",
+    "account_note",
+    "account_rows",
+    "break_even_text",
     "expiring_rows",
     "header_rows",
     "monthly_rows",

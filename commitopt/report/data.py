@@ -13,6 +13,7 @@ stored in the workspace).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -25,6 +26,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from commitopt.report.accounts import account_table, covered_shares, shares_text
+from commitopt.report.basis import monte_carlo_note
+from commitopt.report.checks import staleness_warnings
 from commitopt.report.commitments import describe_commitment, item_hourly_cost_usd
 from commitopt.report.frontier import scaled_frontier
 from commitopt.report.inputs import Frontier, MonteCarloSavings, ReportInputError
@@ -65,6 +69,7 @@ PURCHASE_COLUMNS: Final = (
     "id",
     "kind",
     "description",
+    "account_id",
     "term_years",
     "payment_option",
     "start",
@@ -77,6 +82,7 @@ PURCHASE_COLUMNS: Final = (
     "net_savings_vs_on_demand_usd",
     "expected_utilization_pct",
     "break_even_utilization_pct",
+    "covered_accounts",
     "explanation",
 )
 """Columns of :attr:`ReportData.purchases`; see :func:`purchase_table`."""
@@ -165,8 +171,13 @@ class ReportSummary:
         :attr:`ReportData.cash_flow`); ``None`` when not within the term.
     p5_savings_vs_current_usd, p50_savings_vs_current_usd, p95_savings_vs_current_usd
         Percentiles of the Monte Carlo savings per path [USD] (``None`` without them).
-    p5_savings_vs_on_demand_pct, p95_savings_vs_on_demand_pct
-        Percentiles of the Monte Carlo effective savings rate [%] (``None`` without them).
+    p5_savings_vs_on_demand_pct, p50_savings_vs_on_demand_pct, p95_savings_vs_on_demand_pct
+        Percentiles of the Monte Carlo effective savings rate with the plan over the forecast
+        horizon [%] (``None`` without them). Not on the data period's basis: see
+        :attr:`ReportData.monte_carlo_note`.
+    p50_current_savings_vs_on_demand_pct
+        Median Monte Carlo effective savings rate of the owned commitments alone over the
+        horizon [%] (``None`` when not given).
     """
 
     purchase_count: int
@@ -195,6 +206,8 @@ class ReportSummary:
     p95_savings_vs_current_usd: float | None = None
     p5_savings_vs_on_demand_pct: float | None = None
     p95_savings_vs_on_demand_pct: float | None = None
+    p50_savings_vs_on_demand_pct: float | None = None
+    p50_current_savings_vs_on_demand_pct: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -238,6 +251,15 @@ class ReportData:
         Lines shown under the figures: how figures were made, and approximations.
     frontier_note
         Why there is no frontier, or how it was made.
+    by_account
+        One row per account, :data:`commitopt.report.accounts.ACCOUNT_COLUMNS` (see
+        :func:`commitopt.report.accounts.account_table`).
+    monte_carlo_note
+        How the Monte Carlo range relates to the data period's figures: both bases, the owned
+        commitments expiring inside its horizon, the purchases' savings on both bases (empty
+        without Monte Carlo).
+    purchase_date
+        When the purchases are bought; their ``start`` and ``end`` count from it.
     """
 
     header: ReportHeader
@@ -255,6 +277,9 @@ class ReportData:
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     frontier_note: str = ""
+    by_account: pd.DataFrame = field(default_factory=pd.DataFrame)
+    monte_carlo_note: str = ""
+    purchase_date: pd.Timestamp | None = None
 
 
 def canonical_json(payload: Any) -> str:
@@ -279,10 +304,39 @@ def _by_id(frame: pd.DataFrame | None, column: str) -> dict[str, Any]:
     return dict(zip(frame["id"].astype(str), frame[column], strict=True))
 
 
+def dated_purchases(
+    purchases: Sequence[OwnedCommitment],
+    *,
+    period_start: pd.Timestamp | None,
+    purchase_date: pd.Timestamp,
+) -> tuple[OwnedCommitment, ...]:
+    """The purchases dated as bought: from ``purchase_date``, not from the data period.
+
+    A purchase billed over the data period starts with it (or, for a ladder's later tranche, some
+    months into it); bought, it starts at ``purchase_date`` plus that same offset. A purchase
+    whose own ``start`` is after ``purchase_date`` (a plan that names a future start) keeps it.
+    Each keeps its term length: ``end`` = ``start`` + term.
+    """
+    dated = []
+    for item in purchases:
+        start = pd.Timestamp(item.start)
+        if start <= purchase_date:
+            offset = start - period_start if period_start is not None else pd.Timedelta(0)
+            start = purchase_date + max(offset, pd.Timedelta(0))
+        length = pd.Timestamp(item.end) - pd.Timestamp(item.start)
+        dated.append(
+            dataclasses.replace(
+                item, start=start.to_pydatetime(), end=(start + length).to_pydatetime()
+            )
+        )
+    return tuple(dated)
+
+
 def purchase_table(
     purchases: Sequence[OwnedCommitment],
     with_plan: SimulationResult,
     explanations: pd.DataFrame | None,
+    shares: Mapping[str, Mapping[str, float]] | None = None,
 ) -> pd.DataFrame:
     """One row per purchase, :data:`PURCHASE_COLUMNS`.
 
@@ -291,7 +345,11 @@ def purchase_table(
     ``utilization_pct`` and ``net_savings_vs_on_demand_usd`` (covered on-demand value − cost
     over the data period) are billed by the simulator; ``expected_utilization_pct``,
     ``break_even_utilization_pct`` and ``explanation`` are the optimizer's explanations
-    (``nan`` / empty when none were made).
+    (``nan`` / empty when none were made). ``account_id`` is the buying (owner) account, empty
+    when the purchase names none (it then serves every account alike); ``covered_accounts``
+    the share of the on-demand value it covered per account (``shares``, from
+    :func:`commitopt.report.accounts.covered_shares`). ``start`` and ``end`` are the items' own
+    (see :func:`dated_purchases`).
     """
     table = with_plan.instruments
     ids = table["id"].astype(str).tolist() if len(table) else []
@@ -309,6 +367,7 @@ def purchase_table(
     reasons = _by_id(explanations, "explanation")
     expected = _by_id(explanations, "expected_utilization_pct")
     break_even = _by_id(explanations, "break_even_utilization_pct")
+    shares = shares or {}
     rows = []
     for item in purchases:
         hourly = item_hourly_cost_usd(item)
@@ -319,6 +378,7 @@ def purchase_table(
                 "id": item.id,
                 "kind": item.kind,
                 "description": describe_commitment(item),
+                "account_id": item.account_id or "",
                 "term_years": item.term_years,
                 "payment_option": item.payment_option,
                 "start": pd.Timestamp(item.start),
@@ -331,6 +391,7 @@ def purchase_table(
                 "net_savings_vs_on_demand_usd": float(simulated_net.get(item.id, math.nan)),
                 "expected_utilization_pct": float(expected.get(item.id, math.nan)),
                 "break_even_utilization_pct": float(break_even.get(item.id, math.nan)),
+                "covered_accounts": shares_text(shares.get(item.id, {})),
                 "explanation": str(reasons.get(item.id, "") or ""),
             }
         )
@@ -528,6 +589,7 @@ def report_data_from_simulations(
     optimizer: Mapping[str, Any] | None = None,
     warnings: Sequence[str] = (),
     discount_rate: float = 0.0,
+    purchase_date: datetime | None = None,
 ) -> ReportData:
     """Assemble a report from the data period billed without and with the purchases.
 
@@ -566,6 +628,10 @@ def report_data_from_simulations(
         Approximations to show (simulation and model warnings).
     discount_rate
         Yearly discount rate the simulations used (for the frontier's simulations) [1/year].
+    purchase_date
+        When the purchases are bought (a stored plan's creation time) [default:
+        ``generated_at``]: the purchase table's ``start`` and ``end`` and the cash flow count
+        from it (:func:`dated_purchases`), not from the data period's start.
 
     Raises
     ------
@@ -591,9 +657,18 @@ def report_data_from_simulations(
     esr_p: tuple[float | None, ...] = (None, None, None)
     if mc is not None and mc.savings_vs_on_demand_pct is not None:
         esr_p = mc.percentiles(mc.savings_vs_on_demand_pct)
+    current_esr_p50: float | None = None
+    if mc is not None and mc.current_savings_vs_on_demand_pct is not None:
+        current_esr_p50 = mc.percentiles(mc.current_savings_vs_on_demand_pct)[1]
+    period_start = pd.Timestamp(with_plan.hours[0]) if hours else None
+    period_end = pd.Timestamp(with_plan.hours[-1]) + pd.Timedelta(hours=1) if hours else None
+    generated = (generated_at or datetime.now(UTC)).astimezone(UTC)
+    bought = pd.Timestamp(purchase_date or generated)
+    bought = bought.tz_localize("UTC") if bought.tzinfo is None else bought.tz_convert("UTC")
+    dated = dated_purchases(purchases, period_start=period_start, purchase_date=bought)
     cash_flow = cash_flow_table(
-        purchases,
-        period_start=pd.Timestamp(with_plan.hours[0]) if hours else None,
+        dated,
+        period_start=bought,
         on_demand_monthly_usd=_ratio(after.on_demand_cost_usd, hours, 0.0) * HOURS_PER_MONTH,
         current_monthly_usd=before.run_rate_usd_per_month,
         plan_monthly_usd=after.run_rate_usd_per_month,
@@ -626,9 +701,9 @@ def report_data_from_simulations(
         p95_savings_vs_current_usd=savings_p[2],
         p5_savings_vs_on_demand_pct=esr_p[0],
         p95_savings_vs_on_demand_pct=esr_p[2],
+        p50_savings_vs_on_demand_pct=esr_p[1],
+        p50_current_savings_vs_on_demand_pct=current_esr_p50,
     )
-    period_start = pd.Timestamp(with_plan.hours[0]) if hours else None
-    period_end = pd.Timestamp(with_plan.hours[-1]) + pd.Timedelta(hours=1) if hours else None
     digest = plan_hash_hex or plan_hash(portfolio)
     header = ReportHeader(
         title=title,
@@ -639,7 +714,7 @@ def report_data_from_simulations(
         period_hours=hours,
         catalog_source=catalog.metadata.source if catalog is not None else "unknown",
         catalog_as_of=catalog.metadata.as_of if catalog is not None else None,
-        generated_at=(generated_at or datetime.now(UTC)).astimezone(UTC),
+        generated_at=generated,
         sha256_of="plan" if plan_hash_hex else "portfolio",
     )
     notes = [
@@ -649,8 +724,16 @@ def report_data_from_simulations(
         "Run-rates are recurring fees plus on-demand cost per 730 hours (upfront excluded); "
         "savings and costs amortize upfront payments over the term.",
         f"The cash flow and the break-even month repeat the data period's monthly run-rates over "
-        f"the longest term ({term_months} months), with upfront paid when each term starts.",
+        f"the longest term ({term_months} months), from the purchase date "
+        f"({bought:%Y-%m-%d}), with upfront paid when each term starts; without upfront there is "
+        "nothing to repay, so no break-even month is shown.",
     ]
+    stale = staleness_warnings(
+        period_end=period_end,
+        catalog_source=header.catalog_source,
+        catalog_as_of=header.catalog_as_of,
+        generated_at=generated,
+    )
     frontier_value: Frontier | None = Frontier.coerce(frontier) if frontier is not None else None
     if frontier_value is not None:
         frontier_note = f"Frontier: {frontier_value.source}."
@@ -677,7 +760,9 @@ def report_data_from_simulations(
     return ReportData(
         header=header,
         summary=summary,
-        purchases=purchase_table(purchases, with_plan, explanations),
+        purchases=purchase_table(
+            dated, with_plan, explanations, covered_shares(with_plan, purchases)
+        ),
         monthly=monthly_table(baseline, with_plan),
         hourly=hourly_layers(with_plan),
         cash_flow=cash_flow,
@@ -688,8 +773,20 @@ def report_data_from_simulations(
         expiry_horizon_days=expiry_horizon_days,
         optimizer=dict(optimizer or {}),
         notes=tuple(notes),
-        warnings=tuple(dict.fromkeys(warnings)),
+        warnings=tuple(dict.fromkeys((*stale, *warnings))),
         frontier_note=frontier_note,
+        by_account=account_table(baseline, with_plan),
+        monte_carlo_note=monte_carlo_note(
+            mc,
+            point_pct=after.savings_vs_on_demand_pct,
+            current_point_pct=before.savings_vs_on_demand_pct,
+            savings_vs_current_usd_per_month=period_savings / months,
+            period_start=period_start,
+            period_end=period_end,
+            owned=owned or (),
+            owned_known=owned is not None,
+        ),
+        purchase_date=bought,
     )
 
 
@@ -706,6 +803,7 @@ def build_report_data(
     generated_at: datetime | None = None,
     expiry_horizon_days: float = DEFAULT_EXPIRY_HORIZON_DAYS,
     compute_frontier: bool = True,
+    purchase_date: datetime | None = None,
 ) -> ReportData:
     """The report of a recommendation.
 
@@ -729,6 +827,9 @@ def build_report_data(
         See :func:`report_data_from_simulations`.
     compute_frontier
         Compute a frontier when none is given (about one simulation per level).
+    purchase_date
+        When the purchases are bought: a stored plan's creation time [default: ``generated_at``,
+        i.e. now]. See :func:`report_data_from_simulations`.
     """
     if owned is None and not len(run.baseline.instruments):
         owned = ()
@@ -752,6 +853,7 @@ def build_report_data(
         optimizer=optimizer,
         warnings=(*run.problem.warnings, *run.with_plan.warnings),
         discount_rate=run.policy.discount_rate,
+        purchase_date=purchase_date,
     )
 
 
@@ -772,6 +874,7 @@ __all__ = [
     "canonical_json",
     "cash_break_even_month",
     "cash_flow_table",
+    "dated_purchases",
     "describe_commitment",
     "expiring_table",
     "hourly_layers",

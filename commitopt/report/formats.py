@@ -65,10 +65,12 @@ def report_json(data: ReportData) -> dict[str, Any]:
     as ``docs/glossary.md`` defines them.
 
     Keys: ``report_version``, ``generator``, ``header``, ``summary``, ``purchases``,
-    ``monthly``, ``cash_flow``, ``cost_by_kind`` (on-demand value covered by each instrument
-    kind and left on-demand over the data period), ``frontier``, ``monte_carlo`` (path count
-    and percentiles; ``null`` when no scenarios were run), ``expiring`` (``null`` when owned
-    commitments are unknown), ``notes``, ``warnings``, ``optimizer``.
+    ``by_account`` (costs, savings and coverage per account), ``monthly``, ``cash_flow``,
+    ``cost_by_kind`` (on-demand value covered by each instrument kind and left on-demand over
+    the data period), ``frontier``, ``monte_carlo`` (path count and percentiles; ``null`` when
+    no scenarios were run), ``monte_carlo_note`` (how its range relates to the data period's
+    figures), ``expiring`` (``null`` when owned commitments are unknown), ``purchase_date``,
+    ``notes``, ``warnings`` (stale usage or prices first), ``optimizer``.
     """
     frontier = None
     if data.frontier is not None:
@@ -93,12 +95,18 @@ def report_json(data: ReportData) -> dict[str, Any]:
                 "p50_savings_vs_on_demand_pct": e50,
                 "p95_savings_vs_on_demand_pct": e95,
             }
+        if mc.current_savings_vs_on_demand_pct is not None:
+            current = mc.percentiles(mc.current_savings_vs_on_demand_pct)[1]
+            monte_carlo["p50_current_savings_vs_on_demand_pct"] = current
+        monte_carlo["horizon_hours"] = mc.length_hours()
     payload = {
         "report_version": JSON_VERSION,
         "generator": f"commitopt {__version__}",
         "header": asdict(data.header),
         "summary": asdict(data.summary),
         "purchases": _records(data.purchases),
+        "purchase_date": data.purchase_date,
+        "by_account": _records(data.by_account),
         "monthly": _records(data.monthly),
         "cash_flow": _records(data.cash_flow),
         "cost_by_kind": [
@@ -108,6 +116,7 @@ def report_json(data: ReportData) -> dict[str, Any]:
         "frontier": frontier,
         "frontier_note": data.frontier_note,
         "monte_carlo": monte_carlo,
+        "monte_carlo_note": data.monte_carlo_note,
         "expiring": _records(data.expiring) if data.owned_known else None,
         "expiry_horizon_days": data.expiry_horizon_days,
         "notes": list(data.notes),

@@ -12,9 +12,14 @@ from typing import Final
 
 from commitopt import __version__
 from commitopt.report.content import (
+    ACCOUNT_HEADINGS,
     EXPIRING_HEADINGS,
     MONTHLY_HEADINGS,
     PURCHASE_HEADINGS,
+    PURCHASE_NUMERIC,
+    account_note,
+    account_rows,
+    break_even_text,
     expiring_rows,
     header_rows,
     monthly_rows,
@@ -23,7 +28,7 @@ from commitopt.report.content import (
     summary_rows,
 )
 from commitopt.report.data import ReportData
-from commitopt.report.formatting import day, month_count, pct, usd, usd_rate
+from commitopt.report.formatting import day, pct, usd, usd_rate
 
 CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 """Nothing may be fetched; only the page's own styles apply."""
@@ -57,6 +62,7 @@ table.summary th[scope=row] { background: none; width: 34%; }
 .table-wrap { overflow-x: auto; }
 table.purchases tr.figures td { border-bottom: none; padding-bottom: 2px; }
 table.purchases td.id { white-space: nowrap; font-weight: 600; }
+table.purchases td.date { white-space: nowrap; }
 table.purchases tr.reason td { color: var(--muted); padding-top: 0; font-size: 12.5px; }
 table.purchases tr.reason span { font-weight: 600; }
 figure { margin: 18px 0 26px; }
@@ -65,6 +71,11 @@ figcaption { color: var(--muted); font-size: 12px; margin-top: 4px; }
 .empty { border: 1px dashed #bcccdc; border-radius: 6px; padding: 16px; color: var(--muted); }
 .notes li { color: var(--muted); margin: 2px 0; }
 .warning { color: #8d2b0b; }
+.warnings { border: 1px solid #e8a17a; background: #fff4ec; border-radius: 6px;
+            padding: 8px 14px; margin: 16px 0 8px; color: #8d2b0b; }
+.warnings h2 { font-size: 15px; margin: 2px 0 4px; border: none; padding: 0; }
+.warnings ul { margin: 0; padding-left: 18px; }
+.basis { color: var(--muted); font-size: 13px; margin: 8px 0 0; }
 footer { color: var(--muted); font-size: 12px; margin-top: 36px; }
 @media print { body { background: #fff; } main { padding: 0; }
                figure, table { break-inside: avoid; } }
@@ -100,9 +111,13 @@ def _table(
     )
 
 
+CELL_CLASSES: Final = {0: "id", 5: "date", 6: "date"}
+"""CSS class of the purchase table's non-numeric cells by column (id, start and end dates)."""
+
+
 def _purchase_table(data: ReportData) -> str:
     """Figures on one row per purchase, its reason on a full-width row beneath."""
-    numeric = (5, 6, 7, 8, 9)
+    numeric = PURCHASE_NUMERIC
     headings = PURCHASE_HEADINGS[:-1]
     head = "".join(
         f'<th{NUM if i in numeric else ""} scope="col">{_e(h)}</th>' for i, h in enumerate(headings)
@@ -110,7 +125,7 @@ def _purchase_table(data: ReportData) -> str:
     body = []
     for row in purchase_rows(data):
         cells = "".join(
-            f'<td class="{"num" if i in numeric else ("id" if i == 0 else "")}">{_e(cell)}</td>'
+            f'<td class="{"num" if i in numeric else CELL_CLASSES.get(i, "")}">{_e(cell)}</td>'
             for i, cell in enumerate(row[:-1])
         )
         body.append(
@@ -135,12 +150,18 @@ def _cards(data: ReportData) -> str:
             f"; P5–P95 over {data.monte_carlo.horizon}: "
             f"{usd(s.p5_savings_vs_current_usd, 0)} to {usd(s.p95_savings_vs_current_usd, 0)}"
         )
-    esr_note = f"current {pct(s.current_savings_vs_on_demand_pct)}"
-    if s.p5_savings_vs_on_demand_pct is not None and s.p95_savings_vs_on_demand_pct is not None:
+    esr_note = f"data period; current {pct(s.current_savings_vs_on_demand_pct)}"
+    if (
+        s.p5_savings_vs_on_demand_pct is not None
+        and s.p95_savings_vs_on_demand_pct is not None
+        and data.monte_carlo
+    ):
         esr_note += (
-            f"; P5–P95 {pct(s.p5_savings_vs_on_demand_pct)} to "
-            f"{pct(s.p95_savings_vs_on_demand_pct)}"
+            f"; over {data.monte_carlo.horizon} (forecast, commitments ending on their dates): "
+            f"median {pct(s.p50_savings_vs_on_demand_pct)}, P5–P95 "
+            f"{pct(s.p5_savings_vs_on_demand_pct)} to {pct(s.p95_savings_vs_on_demand_pct)}"
         )
+    break_even, break_even_note = break_even_text(data)
     cards = [
         ("Upfront cash", usd(s.upfront_usd, 0), f"{s.purchase_count} purchases"),
         (
@@ -152,8 +173,8 @@ def _cards(data: ReportData) -> str:
         ("Effective savings rate vs on-demand", pct(s.savings_vs_on_demand_pct), esr_note),
         (
             "Break-even",
-            month_count(s.break_even_month),
-            f"total commitment {usd(s.term_cost_usd, 0)}",
+            break_even,
+            f"{break_even_note}; total commitment {usd(s.term_cost_usd, 0)}",
         ),
     ]
     return (
@@ -225,7 +246,10 @@ def _charts(data: ReportData) -> str:
     parts.append(
         _figure(
             "figure-cash-flow",
-            charts.cash_flow_chart(data.cash_flow, data.summary.break_even_month),
+            charts.cash_flow_chart(
+                data.cash_flow,
+                data.summary.break_even_month if data.summary.upfront_usd > 0 else None,
+            ),
             "Cash per month over the longest term: the data period's monthly run-rates "
             "repeated, upfront paid when each term starts; below, savings against the current "
             "commitments, cumulated.",
@@ -263,6 +287,25 @@ def _expiring(data: ReportData) -> str:
     return _table(EXPIRING_HEADINGS, expiring_rows(data), (4,), css_class="expiring")
 
 
+def _warnings(data: ReportData) -> str:
+    """The warnings block at the top of the page (empty when there is none)."""
+    if not data.warnings:
+        return ""
+    items = "".join(f'<li class="warning">{_e(w)}</li>' for w in data.warnings)
+    return (
+        '<section class="warnings" id="warnings" role="alert"><h2>Warnings</h2>'
+        f"<ul>{items}</ul></section>"
+    )
+
+
+def _accounts(data: ReportData) -> str:
+    if not len(data.by_account):
+        return '<p class="empty">No usage was billed, so there is no account to show.</p>'
+    return f"<p>{_e(account_note(data))}</p>" + _table(
+        ACCOUNT_HEADINGS, account_rows(data), (1, 2, 3, 4, 5, 6), css_class="accounts"
+    )
+
+
 def render_html(data: ReportData) -> str:
     """The report as one self-contained HTML page (UTF-8 text).
 
@@ -284,14 +327,23 @@ def render_html(data: ReportData) -> str:
     if line:
         notes.append(line)
     notes_html = "".join(f"<li>{_e(n)}</li>" for n in notes)
-    notes_html += "".join(f'<li class="warning">Warning: {_e(w)}</li>' for w in data.warnings)
+    break_even, _ = break_even_text(data)
+    break_even_phrase = (
+        "no upfront, so no break-even to wait for"
+        if break_even == "immediate"
+        else f"break-even {break_even}"
+    )
+    basis = (
+        f'<p class="basis" id="monte-carlo-note">{_e(data.monte_carlo_note)}</p>'
+        if data.monte_carlo_note
+        else ""
+    )
     decision = (
         f"Buy {s.purchase_count} commitments for {usd(s.upfront_usd, 0)} upfront and "
         f"{usd_rate(s.effective_usd_per_hour, 'h', 3)}: the monthly run-rate goes from "
         f"{usd(s.current_run_rate_usd_per_month, 0)} to {usd(s.run_rate_usd_per_month, 0)}, "
         f"saving {usd_rate(s.savings_vs_current_usd_per_month, 'month', 0)} "
-        f"({pct(s.savings_vs_current_pct)}); "
-        f"break-even {month_count(s.break_even_month)}."
+        f"({pct(s.savings_vs_current_pct)}); {break_even_phrase}."
         if s.purchase_count
         else "The plan buys nothing."
     )
@@ -311,12 +363,16 @@ def render_html(data: ReportData) -> str:
 <h1>{_e(h.title)}</h1>
 <dl class="meta">{meta}</dl>
 </header>
+{_warnings(data)}
 <p class="decision" id="decision">{_e(decision)}</p>
 {_cards(data)}
 <h2 id="summary-heading">Summary</h2>
 {_summary_table(data)}
+{basis}
 <h2>Purchases and why</h2>
 {purchases}
+<h2 id="accounts-heading">By account (data period)</h2>
+{_accounts(data)}
 <h2>Charts</h2>
 {_charts(data)}
 <h2>By month (data period)</h2>

@@ -6,6 +6,8 @@ notebook) can hand them over; mappings with the same field names are accepted to
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -16,6 +18,12 @@ import numpy.typing as npt
 from pricing.errors import CommitoptInputError
 
 FloatArray = npt.NDArray[np.float64]
+
+
+HOURS_PER_UNIT: Final[Mapping[str, float]] = {
+    "hour": 1.0, "day": 24.0, "week": 168.0, "month": 730.0, "year": 8760.0,
+}  # fmt: skip
+"""Hours of each unit a Monte Carlo horizon may be written in (a month is 730 h)."""
 
 
 class ReportInputError(CommitoptInputError):
@@ -124,12 +132,21 @@ class MonteCarloSavings:
         What the savings are counted over (e.g. ``"12 months"``).
     description
         How the paths were sampled (shown under the chart).
+    current_savings_vs_on_demand_pct
+        Effective savings rate of the owned commitments alone on each path [%], or ``None``:
+        with it the report shows how much of the range the owned commitments' own expiries
+        explain.
+    horizon_hours
+        Length of each path [h], starting the hour after the data period; ``None``: read from
+        ``horizon`` (``"the next 12 months"``, ``"a year"``) when it names a length.
     """
 
     savings_vs_current_usd: FloatArray
     savings_vs_on_demand_pct: FloatArray | None = None
     horizon: str = "each path"
     description: str = ""
+    current_savings_vs_on_demand_pct: FloatArray | None = None
+    horizon_hours: float | None = None
 
     def __post_init__(self) -> None:
         savings = np.asarray(self.savings_vs_current_usd, dtype=np.float64).ravel()
@@ -147,6 +164,33 @@ class MonteCarloSavings:
                     f"({savings.size})"
                 )
             object.__setattr__(self, "savings_vs_on_demand_pct", esr)
+        if self.current_savings_vs_on_demand_pct is not None:
+            current = np.asarray(self.current_savings_vs_on_demand_pct, dtype=np.float64).ravel()
+            if current.shape != savings.shape or not np.isfinite(current).all():
+                raise ReportInputError(
+                    "monte_carlo: current_savings_vs_on_demand_pct needs one finite value per "
+                    f"path ({savings.size})"
+                )
+            object.__setattr__(self, "current_savings_vs_on_demand_pct", current)
+        if self.horizon_hours is not None and not (
+            math.isfinite(float(self.horizon_hours)) and float(self.horizon_hours) > 0
+        ):
+            raise ReportInputError(
+                f"monte_carlo: horizon_hours {self.horizon_hours!r} must be a positive number "
+                "of hours"
+            )
+
+    def length_hours(self) -> float | None:
+        """The paths' length [h]: ``horizon_hours``, else read from ``horizon``, else ``None``."""
+        if self.horizon_hours is not None:
+            return float(self.horizon_hours)
+        text = self.horizon.lower()
+        if re.search(r"\ba year\b", text):
+            return float(HOURS_PER_UNIT["year"])
+        match = re.search(r"(\d+(?:\.\d+)?)[\s-]*(hour|day|week|month|year)s?\b", text)
+        if match is None:
+            return None
+        return float(match.group(1)) * HOURS_PER_UNIT[match.group(2)]
 
     @classmethod
     def coerce(
@@ -173,7 +217,8 @@ class MonteCarloSavings:
                 extra = f"; unknown {', '.join(unknown)}" if unknown else ""
                 raise ReportInputError(
                     "monte_carlo: give savings_vs_current_usd (optionally "
-                    f"savings_vs_on_demand_pct, horizon, description){extra}"
+                    "savings_vs_on_demand_pct, current_savings_vs_on_demand_pct, horizon, "
+                    f"horizon_hours, description){extra}"
                 )
             return cls(**fields)
         return cls(np.asarray(value, dtype=np.float64))

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from commitopt.report.content import (
+    ACCOUNT_HEADINGS,
     EXPIRING_HEADINGS,
     MONTHLY_HEADINGS,
     PURCHASE_HEADINGS,
+    PURCHASE_NUMERIC,
+    account_note,
+    account_rows,
     expiring_rows,
     header_rows,
     monthly_rows,
@@ -38,6 +42,10 @@ def render_markdown(data: ReportData) -> str:
     h = data.header
     parts = [f"# {h.title}", ""]
     parts += [f"- **{label}:** {_cell(text)}" for label, text in header_rows(data)]
+    if data.warnings:
+        parts += ["", "## Warnings", ""]
+        parts += [f"> **Warning:** {_cell(warning)}\n>" for warning in data.warnings]
+        parts[-1] = parts[-1].removesuffix("\n>")
     parts += ["", "## Summary", ""]
     parts.append(
         _table(
@@ -46,11 +54,16 @@ def render_markdown(data: ReportData) -> str:
             (1,),
         )
     )
+    if data.monte_carlo_note:
+        parts += ["", data.monte_carlo_note]
     parts += ["", "## Purchases and why", ""]
     if len(data.purchases):
-        parts.append(_table(PURCHASE_HEADINGS, purchase_rows(data), (5, 6, 7, 8, 9)))
+        parts.append(_table(PURCHASE_HEADINGS, purchase_rows(data), PURCHASE_NUMERIC))
     else:
         parts.append("The plan buys nothing: no purchase lowers the cost.")
+    if len(data.by_account):
+        parts += ["", "## By account (data period)", "", account_note(data), ""]
+        parts.append(_table(ACCOUNT_HEADINGS, account_rows(data), (1, 2, 3, 4, 5, 6)))
     parts += ["", "## By month (data period)", ""]
     parts.append(_table(MONTHLY_HEADINGS, monthly_rows(data), (1, 2, 3, 4, 5, 6, 7)))
     parts += ["", "## Scenarios", ""]
@@ -91,7 +104,6 @@ def render_markdown(data: ReportData) -> str:
     if line := optimizer_line(data):
         notes.append(line)
     parts += [f"- {note}" for note in notes]
-    parts += [f"- Warning: {warning}" for warning in data.warnings]
     parts += ["", "Charts are in the HTML report (`commitopt report --format html`).", ""]
     return "\n".join(parts)
 

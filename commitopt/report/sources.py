@@ -130,6 +130,7 @@ def report_data_from_portfolio(
     warnings: Sequence[str] = (),
     share_across_accounts: bool = True,
     discount_rate: float = 0.0,
+    purchase_date: datetime | None = None,
 ) -> ReportData:
     """Bill ``usage`` without and with the plan's purchases and assemble the report.
 
@@ -154,6 +155,9 @@ def report_data_from_portfolio(
         Extra lines to show with the simulations' own warnings.
     share_across_accounts, discount_rate
         Passed to :func:`scenarios.simulator.simulate`.
+    purchase_date
+        When the purchases are bought (a stored plan's creation time) [default: the report's
+        time]; see :func:`commitopt.report.data.report_data_from_simulations`.
     """
     if usage.empty:
         raise CommitoptInputError(
@@ -187,6 +191,7 @@ def report_data_from_portfolio(
         optimizer=optimizer,
         warnings=(*warnings, *baseline.warnings, *with_plan.warnings),
         discount_rate=discount_rate,
+        purchase_date=purchase_date,
     )
 
 

@@ -188,7 +188,8 @@ def test_summary_numbers_equal_the_simulated_totals(run: RecommendationRun, page
     assert after.savings_vs_on_demand_pct == pytest.approx(
         run.summary["savings_vs_on_demand_pct"], abs=1e-3
     )
-    assert rows["break_even_month"][0] == "month 1"  # No Upfront: saves from the first month
+    # No Upfront: nothing to repay, so no break-even month (not "month 1").
+    assert rows["break_even_month"] == ("immediate", None)
     assert rows["p50_savings_vs_current_usd"][0] == "no scenarios were run"
 
 
