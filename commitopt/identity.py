@@ -29,7 +29,6 @@ import getpass
 import json
 import os
 import socket
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -91,13 +90,11 @@ def parse_arn(text: str) -> Arn | None:
 
 def visible(text: str) -> str:
     """``text`` with every non-printable character shown as an escape (``\\x1b``, ``\\n``,
-    ``\\u202e``) and backslashes doubled, so terminal control sequences stay inert and
-    different texts print differently."""
+    ``\\u202e``), so terminal control sequences stay inert. Idempotent: its output is all
+    printable, so showing a shown text again changes nothing."""
     out: list[str] = []
     for char in text:
-        if char == "\\":
-            out.append("\\\\")
-        elif char.isprintable():
+        if char.isprintable():
             out.append(char)
         elif char in "\n\t\r":
             out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[char])
@@ -115,8 +112,9 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _clean_name(value: str) -> str:
-    """A name from the environment with surrounding space and control characters removed."""
-    return "".join(c for c in value.strip() if unicodedata.category(c) != "Cc")
+    """A name from the environment with surrounding space removed (kept otherwise as given:
+    printing makes control characters visible, see :func:`visible`)."""
+    return value.strip()
 
 
 @dataclass(frozen=True)

@@ -97,3 +97,12 @@ def as_os_user(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
 def os_user_env(name: str) -> dict[str, str]:
     """Environment variables that make a subprocess's OS user ``name``."""
     return {variable: name for variable in ("LOGNAME", "USER", "LNAME", "USERNAME")}
+
+
+def without_sts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever credentials the environment holds (fake ones, in purchase tests), never ask
+    STS: every identity is the OS user's, and the cache starts empty."""
+    from commitopt import identity
+
+    monkeypatch.setattr(identity, "_resolve", lambda _session, _client: identity._AwsAnswer())
+    clear_identity_cache()
