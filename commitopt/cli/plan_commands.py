@@ -525,9 +525,7 @@ def _decision_command(name: str, help_text: str) -> click.Command:
     return command
 
 
-approve_command = _decision_command(
-    "approve", "Approve a proposed plan as the current identity (appends to the ledger)."
-)
+approve_command = _decision_command("approve", "Approve a proposed plan (appends to the ledger).")
 reject_command = _decision_command(
-    "reject", "Reject a plan as the current identity (final; revokes an unexecuted approval)."
+    "reject", "Reject a plan (final; revokes an unexecuted approval)."
 )
