@@ -1,7 +1,10 @@
 """The approval ledger: append-only approve / reject decisions bound to a plan's SHA-256.
 
-Every decision is one new row of the workspace's ``approvals`` table (approver, comment, UTC
-time, and the plan's hash at that moment); rows are never updated or deleted. A plan's status is
+Every decision is one new row of the workspace's ``approvals`` table (who decided, comment, UTC
+time, and the plan's hash at that moment); rows are never updated or deleted. Who decided is
+the identity running the command (:func:`commitopt.identity.current_identity`: the AWS caller
+identity, else the OS user, with host and time): its short name is the row's ``approver``, the
+whole identity its ``actor``. A plan's status is
 derived from its decisions and its purchase events (:func:`plan_state`):
 
 ``proposed``
@@ -19,9 +22,19 @@ derived from its decisions and its purchase events (:func:`plan_state`):
 ``partially-executed`` / ``executed``
     some / all of its purchase lines were bought.
 
-Approving needs a plan that exists, is intact (still hashes to what was stored) and has no
-valid approval, rejection or completed execution; rejecting needs a plan not rejected or fully
-executed. Anything else is an :class:`ApprovalError` (CLI exit 2).
+Approving needs a plan that exists, is intact (still hashes to what was stored, report
+included) and has no valid approval, rejection or completed execution; rejecting needs a plan
+not rejected or fully executed. Duties:
+
+- when the configuration lists ``approvers``, only identities it names decide
+  (:meth:`commitopt.identity.Identity.matches`); a list of ARNs only needs an AWS identity, so
+  the OS fallback is refused with a message saying AWS credentials are needed;
+- the identity that stored a plan may not approve it (the same principal:
+  :meth:`commitopt.identity.Identity.same_principal`) unless ``self_approval`` names it;
+  plans stored before identities were recorded have no creator to compare, and are approved
+  without this check. Rejecting one's own plan (withdrawing it) is allowed.
+
+Anything else is an :class:`ApprovalError` (CLI exit 2).
 """
 
 from __future__ import annotations
@@ -31,7 +44,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from commitopt.identity import Identity, current_identity, visible
 from commitopt.plans import (
+    IDENTITY_SCHEMA_VERSION,
     PlanError,
     PlanRecord,
     PurchaseEvent,
@@ -41,6 +56,9 @@ from commitopt.plans import (
 )
 from commitopt.workspace import Workspace
 from pricing.errors import CommitoptInputError, param
+
+MAX_COMMENT_CHARS: Final = 2000
+"""Longest comment a decision may carry [characters]."""
 
 DEFAULT_MAX_APPROVAL_AGE: Final = timedelta(days=14)
 """Approvals older than this expire unless the caller says otherwise."""
@@ -75,11 +93,14 @@ class Decision:
     decision
         ``"approve"`` or ``"reject"``.
     approver, comment
-        Who decided, and why.
+        Who decided (the identity's short name, or the name typed before identities were
+        recorded), and why (as given).
     plan_sha256
         The plan's hash when decided: what an approval binds to.
     decided_at
         When (UTC).
+    actor
+        The decider's whole identity; ``None`` for decisions recorded before identities were.
     """
 
     approval_id: int
@@ -89,6 +110,7 @@ class Decision:
     comment: str
     plan_sha256: str
     decided_at: datetime
+    actor: Identity | None = None
 
 
 @dataclass(frozen=True)
@@ -141,13 +163,23 @@ def decisions(workspace: Workspace, plan_id: str) -> tuple[Decision, ...]:
     """The plan's decisions, oldest first."""
     if not workspace.has_table("approvals"):
         return ()
+    actor = "actor" if workspace.schema_version >= IDENTITY_SCHEMA_VERSION else "NULL"
     rows = workspace.fetch_all(
-        "SELECT approval_id, plan_id, decision, approver, comment, plan_sha256, decided_at "
-        "FROM approvals WHERE plan_id = ? ORDER BY approval_id",
+        "SELECT approval_id, plan_id, decision, approver, comment, plan_sha256, decided_at, "
+        f"{actor} FROM approvals WHERE plan_id = ? ORDER BY approval_id",
         [plan_id],
     )
     return tuple(
-        Decision(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), _aware(r[6]))
+        Decision(
+            int(r[0]),
+            str(r[1]),
+            str(r[2]),
+            str(r[3]),
+            str(r[4]),
+            str(r[5]),
+            _aware(r[6]),
+            Identity.from_mapping(r[7]),
+        )
         for r in rows
     )
 
@@ -197,26 +229,27 @@ def plan_state(
     latest = ledger[-1] if ledger else None
     valid: Decision | None = None
     if latest is not None and latest.decision == APPROVE:
+        who = visible(latest.approver)
         age = moment - latest.decided_at
         when = f"{latest.decided_at:%Y-%m-%d %H:%M} UTC"
         if latest.plan_sha256 != current:
             status = VOID
             reason = (
-                f"approved by {latest.approver} on {when}, but the plan has changed since "
+                f"approved by {who} on {when}, but the plan has changed since "
                 f"(hash {current[:12]} is not the approved {latest.plan_sha256[:12]})"
             )
         elif age > max_approval_age:
             status = EXPIRED
             reason = (
-                f"approved by {latest.approver} {_age_text(age)} ago, longer than the maximum "
+                f"approved by {who} {_age_text(age)} ago, longer than the maximum "
                 f"approval age of {_age_text(max_approval_age)}"
             )
         else:
             valid = latest
-            status, reason = APPROVED, f"approved by {latest.approver} on {when}"
+            status, reason = APPROVED, f"approved by {who} on {when}"
     elif latest is not None:
         when = f"{latest.decided_at:%Y-%m-%d %H:%M} UTC"
-        status, reason = REJECTED, f"rejected by {latest.approver} on {when}"
+        status, reason = REJECTED, f"rejected by {visible(latest.approver)} on {when}"
     else:
         status, reason = PROPOSED, "no decision yet"
     if executed:
@@ -238,29 +271,83 @@ def plan_state(
     )
 
 
+def check_approver(
+    identity: Identity, allowed_approvers: Sequence[str] | None, decision: str
+) -> None:
+    """Refuse an identity the configured ``approvers`` list does not name.
+
+    Raises
+    ------
+    ApprovalError
+        The identity is not listed; or the list names only ARNs and the identity is the OS
+        fallback (the message says AWS credentials are needed, and why STS did not answer).
+    """
+    if allowed_approvers is None or not [a for a in allowed_approvers if a.strip()]:
+        return
+    if any(identity.matches(entry) for entry in allowed_approvers):
+        return
+    listed = ", ".join(visible(a.strip()) for a in allowed_approvers)
+    arns = [a for a in allowed_approvers if a.strip().startswith("arn:")]
+    if identity.kind != "aws" and arns:
+        why = identity.aws_error or "no AWS credentials found"
+        if len(arns) == len(allowed_approvers):
+            raise ApprovalError(
+                f"the approver list names only AWS principals ({listed}), and you are known as the "
+                f"OS user {visible(identity.display_name)} ({visible(why)}); AWS credentials "
+                f"are needed to {decision}: run with the approver's credentials (e.g. "
+                f"AWS_PROFILE=finance commitopt {decision} PLAN) so STS can tell who you are"
+            )
+        raise ApprovalError(
+            f"{visible(identity.display_name)} may not {decision} plans; the approver list "
+            f"allows {listed} (its ARNs need AWS credentials: {visible(why)})"
+        )
+    raise ApprovalError(
+        f"{visible(identity.display_name)} may not {decision} plans; the approver list allows "
+        f"{listed} (configuration key approvers)"
+    )
+
+
+def _check_comment(comment: str, decision: str) -> None:
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise ApprovalError(
+            f"{decision}: {param('comment')} has {len(comment):,} characters, more than "
+            f"{MAX_COMMENT_CHARS:,}; shorten it (link to a longer document instead)"
+        )
+
+
+def _check_self_approval(
+    state: PlanState, identity: Identity, self_approval: Sequence[str]
+) -> None:
+    creator = state.plan.created_by
+    if creator is None or not creator.same_principal(identity):
+        return
+    if any(identity.matches(entry) for entry in self_approval):
+        return
+    raise ApprovalError(
+        f"{visible(identity.display_name)} stored plan {state.plan.plan_id} and may not "
+        "approve it too (separation of duties): another approver must, or list this identity "
+        "under self_approval in commitopt.toml"
+    )
+
+
 def _record(
     workspace: Workspace,
     plan_id: str,
     decision: str,
-    approver: str,
+    identity: Identity | None,
     comment: str,
     *,
     allowed_approvers: Sequence[str] | None,
+    self_approval: Sequence[str],
     now: datetime | None,
     max_approval_age: timedelta,
 ) -> Decision:
     workspace.require_writable(f"{decision} a plan")
-    name = approver.strip()
-    if not name:
-        raise ApprovalError(f"{decision}: {param('approver')} is empty; give the approver's name")
-    if allowed_approvers is not None:
-        allowed = {a.strip().lower() for a in allowed_approvers}
-        if name.lower() not in allowed:
-            raise ApprovalError(
-                f"{name!r} may not {decision} plans; the approver list allows "
-                f"{', '.join(sorted(a.strip() for a in allowed_approvers)) or 'nobody'}"
-            )
+    _check_comment(comment, decision)
     moment = _aware(now or datetime.now(UTC))
+    who = identity or current_identity(now=moment)
+    check_approver(who, allowed_approvers, decision)
+    name = who.display_name
     with workspace.transaction():
         state = plan_state(workspace, plan_id, now=moment, max_approval_age=max_approval_age)
         status = state.status
@@ -278,10 +365,12 @@ def _record(
             raise ApprovalError(f"plan {plan_id} is already decided: {state.reason}")
         if decision == APPROVE and state.valid_approval is not None:
             raise ApprovalError(f"plan {plan_id} is already decided: {state.reason}")
+        if decision == APPROVE:
+            _check_self_approval(state, who, self_approval)
         approval_id = workspace.next_id("approval_ids")
         workspace.execute(
             "INSERT INTO approvals (approval_id, plan_id, decision, approver, comment, "
-            "plan_sha256, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "plan_sha256, decided_at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 approval_id,
                 state.plan.plan_id,
@@ -290,20 +379,29 @@ def _record(
                 comment,
                 state.current_sha256,
                 moment.replace(tzinfo=None),
+                who.to_json(),
             ],
         )
     return Decision(
-        approval_id, state.plan.plan_id, decision, name, comment, state.current_sha256, moment
+        approval_id,
+        state.plan.plan_id,
+        decision,
+        name,
+        comment,
+        state.current_sha256,
+        moment,
+        who,
     )
 
 
 def approve(
     workspace: Workspace,
     plan_id: str,
-    approver: str,
+    identity: Identity | None = None,
     *,
     comment: str = "",
     allowed_approvers: Sequence[str] | None = None,
+    self_approval: Sequence[str] = (),
     now: datetime | None = None,
     max_approval_age: timedelta = DEFAULT_MAX_APPROVAL_AGE,
 ) -> Decision:
@@ -315,12 +413,15 @@ def approve(
         An open, writable workspace.
     plan_id
         The plan.
-    approver
-        Who approves (non-empty).
+    identity
+        Who approves [default: :func:`commitopt.identity.current_identity`].
     comment
-        Why, or conditions.
+        Why, or conditions (at most :data:`MAX_COMMENT_CHARS` characters).
     allowed_approvers
-        When given, only these names (case-insensitive) may decide.
+        When given (the configuration's ``approvers``), only identities these entries match
+        may decide.
+    self_approval
+        Entries naming identities that may approve plans they stored themselves.
     now
         Decision time (default now, UTC).
     max_approval_age
@@ -331,16 +432,18 @@ def approve(
     PlanNotFoundError
         No such plan.
     ApprovalError
-        Empty or unlisted approver; the plan is already approved (unexpired, unchanged),
-        rejected or executed; the plan changed since it was stored.
+        An unlisted identity; the plan's creator without ``self_approval``; a comment too
+        long; the plan is already approved (unexpired, unchanged), rejected or executed; the
+        plan or its report changed since it was stored.
     """
     return _record(
         workspace,
         plan_id,
         APPROVE,
-        approver,
+        identity,
         comment,
         allowed_approvers=allowed_approvers,
+        self_approval=self_approval,
         now=now,
         max_approval_age=max_approval_age,
     )
@@ -349,7 +452,7 @@ def approve(
 def reject(
     workspace: Workspace,
     plan_id: str,
-    approver: str,
+    identity: Identity | None = None,
     *,
     comment: str = "",
     allowed_approvers: Sequence[str] | None = None,
@@ -358,20 +461,24 @@ def reject(
 ) -> Decision:
     """Append a rejection (final). Rejecting an approved plan revokes the approval.
 
+    The parameters are those of :func:`approve`; a plan's creator may reject (withdraw) it.
+
     Raises
     ------
     PlanNotFoundError
         No such plan.
     ApprovalError
-        Empty or unlisted approver; the plan is already rejected or fully executed.
+        An unlisted identity; a comment too long; the plan is already rejected or fully
+        executed.
     """
     return _record(
         workspace,
         plan_id,
         REJECT,
-        approver,
+        identity,
         comment,
         allowed_approvers=allowed_approvers,
+        self_approval=(),
         now=now,
         max_approval_age=max_approval_age,
     )
@@ -400,7 +507,7 @@ def require_approved(
     if latest is None:
         raise ApprovalError(
             f"plan {plan_id} is not approved; nothing bought (approve it first with "
-            f"`commitopt approve {plan_id} --approver NAME`)"
+            f"`commitopt approve {plan_id}`, as an approver other than its creator)"
         )
     if latest.decision == REJECT:
         raise ApprovalError(f"plan {plan_id} was {state.reason}; nothing bought")
@@ -417,11 +524,13 @@ def require_approved(
 
 __all__ = [
     "DEFAULT_MAX_APPROVAL_AGE",
+    "MAX_COMMENT_CHARS",
     "PLAN_STATUSES",
     "ApprovalError",
     "Decision",
     "PlanState",
     "approve",
+    "check_approver",
     "decisions",
     "plan_state",
     "reject",

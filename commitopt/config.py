@@ -20,9 +20,15 @@ Example ``commitopt.toml``::
     max_upfront_usd = 50000
     max_hourly_commitment_usd = 20
     discount_rate = 0.08
-    approvers = ["alice@example.com", "bob@example.com"]
+    approvers = ["arn:aws:iam::123456789012:role/Finance", "alice"]
+    self_approval = []
     approval_max_age_days = 14
     price_tolerance_pct = 1
+
+``approvers`` and ``self_approval`` are checked against the identity of whoever runs ``approve``
+or ``reject`` (:mod:`commitopt.identity`): an IAM or STS ARN matches that AWS caller (an IAM role
+ARN also matches the role's sessions), a plain name matches the OS user or the IAM user /
+role-session name. The creator of a plan may not approve it unless ``self_approval`` names them.
 
 Every key is optional; an unknown key, a wrong type or an out-of-range value is an error that
 names the file and the key (with a close match for a misspelt key).
@@ -39,6 +45,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from commitopt.durations import parse_days
+from commitopt.identity import parse_arn
 from pricing.errors import CommitoptInputError
 
 CONFIG_FILE: Final = "commitopt.toml"
@@ -77,7 +84,11 @@ class Config:
     discount_rate
         Yearly rate for the time value of money [1/year].
     approvers
-        Who may approve plans; empty or unset: anyone.
+        Who may approve or reject plans (ARNs or names, matched against the identity, see
+        :meth:`commitopt.identity.Identity.matches`); empty or unset: anyone.
+    self_approval
+        Identities (ARNs or names) that may approve plans they created themselves; unset:
+        nobody (separation of duties).
     approval_max_age_days
         Approvals older than this expire [days].
     price_tolerance_pct
@@ -98,6 +109,7 @@ class Config:
     min_utilization_pct: float | None = None
     discount_rate: float | None = None
     approvers: tuple[str, ...] | None = None
+    self_approval: tuple[str, ...] | None = None
     approval_max_age_days: float | None = None
     price_tolerance_pct: float | None = None
     workspace: str | None = None
@@ -147,6 +159,17 @@ def _strings(where: str, key: str, value: Any) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
+def _principals(where: str, key: str, value: Any) -> tuple[str, ...]:
+    items = _strings(where, key, value)
+    for item in items:
+        if item.startswith("arn:") and parse_arn(item) is None:
+            raise ConfigError(
+                f"{where}: {key} has {item!r}, not an IAM or STS ARN; write e.g. "
+                '"arn:aws:iam::123456789012:role/Finance", or a plain user name'
+            )
+    return items
+
+
 def _terms(where: str, key: str, value: Any) -> tuple[int, ...]:
     if not isinstance(value, list) or not value or any(v not in (1, 3) for v in value):
         raise ConfigError(f"{where}: {key} must be a list of 1 and/or 3 (years), not {value!r}")
@@ -177,7 +200,8 @@ VALIDATORS: Final[Mapping[str, Callable[[str, str, Any], Any]]] = {
     "max_hourly_commitment_usd": _number(0.0),
     "min_utilization_pct": _number(0.0, 100.0),
     "discount_rate": _number(0.0, 1.0),
-    "approvers": _strings,
+    "approvers": _principals,
+    "self_approval": _principals,
     "approval_max_age_days": _number(0.0, low_open=True),
     "price_tolerance_pct": _number(0.0, 100.0),
     "workspace": _text,

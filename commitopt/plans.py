@@ -4,16 +4,27 @@ A plan is a *document* (a JSON object) holding the purchases to make, the figure
 them and the fingerprints of the inputs they came from::
 
     {"format": "commitopt-plan/1", "plan_id": "plan-20261123-1",
-     "created_at": "2026-11-23T16:42:22Z", "source": "file plan.json",
-     "inputs": {"portfolio_file": "plan.json", "portfolio_sha256": "..."},
+     "created_at": "2026-11-23T16:42:22Z", "source": "review",
+     "inputs": {"usage": "sha256:...", "catalog": "...", "inventory": "sha256:..."},
+     "policy": {"terms_years": [1], "payment_options": ["No Upfront"], ...},
      "purchases": [{"line": 1, "kind": "reserved_instance", ...}, ...],
-     "summary": {...}, "as_of": "...", "report_sha256": "..."}
+     "summary": {...}, "as_of": "...", "report_stored": true}
 
 The purchases are the items of the recommendation / portfolio JSON (docs/portfolio-format.md) with a
 ``line`` number (1, 2, ...) added. The document is stored as its :func:`canonical_json` text; its
 SHA-256 (:func:`plan_sha256`) is what an approval binds to (:mod:`commitopt.approvals`), and what a
 purchase checks before it buys (:mod:`commitopt.purchase`). Any later change to the stored text that
 changes the canonical form changes the hash and voids the approval.
+
+The plan's report (HTML or Markdown) shows the plan id and this SHA-256 in its header, so it is
+rendered after both are known; its own SHA-256 is therefore not part of the plan document but
+kept in the ``plans.report_sha256`` column, and ``report_stored`` in the document says that a
+report belongs to the plan. :attr:`PlanRecord.intact` checks both hashes: a plan whose document
+or report changed after storing cannot be approved or bought. Plans stored before commitopt 0.3
+embed ``report_sha256`` in the document itself; they are read, hashed and checked as before.
+
+Who stored the plan (:class:`commitopt.identity.Identity`) is kept in ``plans.created_by``;
+the creator may not approve it (:mod:`commitopt.approvals`).
 
 A plan's status is never stored: it is derived from the append-only ``approvals`` and
 ``purchase_events`` tables (:func:`commitopt.approvals.plan_state`).
@@ -24,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +43,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from commitopt.identity import Identity, current_identity
 from commitopt.workspace import Workspace, WorkspaceError
 from pricing.errors import CommitoptInputError
 from pricing.inventory.commitments import RESERVED_INSTANCE, OwnedCommitment
@@ -40,6 +52,12 @@ from pricing.inventory.values import iso, parse_time
 
 PLAN_FORMAT: Final = "commitopt-plan/1"
 """The ``format`` field of every plan document this code writes."""
+
+IDENTITY_SCHEMA_VERSION: Final = 3
+"""The workspace schema version from which plans, decisions and purchases record identities."""
+
+RenderReport = Callable[[str, str], bytes]
+"""``(plan_id, plan_sha256) -> report bytes``: renders a plan's report once both are known."""
 
 PURCHASE_STATES: Final = ("submitted", "executed", "failed")
 """States of a purchase event: the call is about to be made, it succeeded, it was refused."""
@@ -212,6 +230,11 @@ class PlanRecord:
         Path of its report file, if one was given.
     report
         Its report's bytes, if stored.
+    created_by
+        Who stored it; ``None`` for plans stored before identities were recorded.
+    recorded_report_sha256
+        The report's SHA-256 recorded when stored (the ``report_sha256`` column; ``None`` for
+        plans without a report and for older plans, whose document holds it).
     """
 
     plan_id: str
@@ -222,6 +245,8 @@ class PlanRecord:
     stored_sha256: str
     report_path: str | None
     report: bytes | None
+    created_by: Identity | None = None
+    recorded_report_sha256: str | None = None
 
     @property
     def document(self) -> dict[str, Any]:
@@ -253,8 +278,18 @@ class PlanRecord:
 
     @property
     def report_intact(self) -> bool:
-        """Whether the stored report (if any) still has the hash the plan document records."""
-        recorded = self.document.get("report_sha256")
+        """Whether the stored report (if any) still has the hash recorded when it was stored.
+
+        Older plans record that hash in their document (``report_sha256``); newer ones in the
+        ``report_sha256`` column, with ``report_stored`` in the document, so a report removed
+        from a plan that had one counts as changed too.
+        """
+        document = self.document
+        recorded = document.get("report_sha256")
+        if recorded is None and (document.get("report_stored") or self.report is not None):
+            recorded = self.recorded_report_sha256
+            if recorded is None:
+                return False
         if recorded is None:
             return self.report is None
         return self.report is not None and hashlib.sha256(self.report).hexdigest() == recorded
@@ -358,6 +393,8 @@ class PurchaseEvent:
         Free text: the live price checked, the error code, how an in-doubt line was settled.
     recorded_at
         When (UTC).
+    actor
+        Who ran the purchase; ``None`` for events recorded before identities were.
     """
 
     event_id: int
@@ -371,6 +408,7 @@ class PurchaseEvent:
     aws_id: str | None
     detail: str
     recorded_at: datetime
+    actor: Identity | None = None
 
 
 def _aware(moment: datetime) -> datetime:
@@ -392,14 +430,18 @@ def store_plan(
     *,
     source: str,
     inputs: Mapping[str, Any] | None = None,
+    policy: Mapping[str, Any] | None = None,
     report: bytes | None = None,
+    render_report: RenderReport | None = None,
     report_path: str | Path | None = None,
     run_id: int | None = None,
     created_at: datetime | None = None,
+    created_by: Identity | None = None,
 ) -> PlanRecord:
     """Store a recommendation as a new plan with status ``proposed``.
 
-    This is what ``commitopt plans add`` and ``commitopt review`` call.
+    This is what ``commitopt plans add``, ``commitopt recommend --save`` and
+    ``commitopt review`` call.
 
     Parameters
     ----------
@@ -412,15 +454,24 @@ def store_plan(
         Where the plan came from, for people (``"review"``, ``"file plan.json"``).
     inputs
         Fingerprints of the inputs (usage imports, catalog, inventory, files), JSON-able.
+    policy
+        The full purchase policy the plan was made under (``dataclasses.asdict(policy)``:
+        instruments, terms, payment options, caps), JSON-able.
     report
-        The report's bytes (HTML, Markdown, ...), stored with the plan; its SHA-256 becomes part
-        of the plan document, so changing the stored report voids an approval too.
+        A finished report's bytes (HTML, Markdown, ...) stored with the plan (``plans add
+        --report``).
+    render_report
+        Renders the report once the plan id and SHA-256 are known (so that its header can show
+        them); called inside the storing transaction. Not with ``report``. The report's
+        SHA-256 is recorded beside the plan, and a changed report makes the plan unapprovable.
     report_path
         Where the report file was written, if anywhere.
     run_id
         The run (``Workspace.record_run``) that produced the plan.
     created_at
         Defaults to now (UTC).
+    created_by
+        Who stores it [default: :func:`commitopt.identity.current_identity`].
 
     Returns
     -------
@@ -430,7 +481,7 @@ def store_plan(
     ------
     PlanError
         No ``purchases`` list, an invalid purchase item (named by index and field), a
-        non-finite number.
+        non-finite number, both ``report`` and ``render_report``.
     WorkspaceError
         A read-only workspace.
     """
@@ -438,7 +489,10 @@ def store_plan(
     where = f"plan from {source}"
     if not isinstance(portfolio, Mapping) or not isinstance(portfolio.get("purchases"), list):
         raise PlanError(f'{where}: no "purchases" list; a plan is {{"purchases": [...], ...}}')
+    if report is not None and render_report is not None:
+        raise PlanError(f"{where}: give a finished report or a way to render one, not both")
     created = _aware(created_at or datetime.now(UTC)).replace(microsecond=0)
+    creator = created_by or current_identity()
     purchases = portfolio["purchases"]
     parse_lines(purchases, where=where, default_start=created)
     with workspace.transaction():
@@ -457,13 +511,21 @@ def store_plan(
                 "purchases": [{**item, "line": index + 1} for index, item in enumerate(purchases)],
             }
         )
-        if report is not None:
-            document["report_sha256"] = hashlib.sha256(report).hexdigest()
+        document.pop("report_sha256", None)
+        if policy is not None:
+            document["policy"] = dict(policy)
+        if report is not None or render_report is not None:
+            document["report_stored"] = True
+        else:
+            document.pop("report_stored", None)
         text = canonical_json(document)
         digest = hashlib.sha256(text.encode("ascii")).hexdigest()
+        if render_report is not None:
+            report = render_report(plan_id, digest)
         workspace.execute(
             "INSERT INTO plans (plan_id, created_at, source, run_id, plan_json, plan_sha256, "
-            "report_path, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "report_path, report, created_by, report_sha256) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 plan_id,
                 _naive(created),
@@ -473,6 +535,8 @@ def store_plan(
                 digest,
                 None if report_path is None else str(report_path),
                 report,
+                creator.to_json(),
+                None if report is None else hashlib.sha256(report).hexdigest(),
             ],
         )
     return load_plan(workspace, plan_id)
@@ -512,12 +576,16 @@ def read_plan_file(path: str | Path) -> tuple[dict[str, Any], bytes]:
 
 
 def add_plan_file(
-    workspace: Workspace, path: str | Path, *, report_path: str | Path | None = None
+    workspace: Workspace,
+    path: str | Path,
+    *,
+    report_path: str | Path | None = None,
+    created_by: Identity | None = None,
 ) -> PlanRecord:
     """Store a recommendation JSON file (``recommend --format json --out FILE``) as a plan.
 
     The file's name and SHA-256 are the plan's input fingerprints; a report file, when given,
-    is stored with it (bytes and path).
+    is stored with it (bytes and path). ``created_by`` defaults to the current identity.
     """
     file = Path(path)
     portfolio, raw = read_plan_file(file)
@@ -538,12 +606,26 @@ def add_plan_file(
         inputs=inputs,
         report=report,
         report_path=report_path,
+        created_by=created_by,
     )
 
 
-_PLAN_COLUMNS: Final = (
-    "plan_id, created_at, source, run_id, plan_json, plan_sha256, report_path, report"
-)
+def _plan_columns(workspace: Workspace) -> str:
+    """The plan columns to select (identity columns as NULL in a read-only older workspace)."""
+    identity = (
+        "created_by, report_sha256"
+        if workspace.schema_version >= IDENTITY_SCHEMA_VERSION
+        else "NULL AS created_by, NULL AS report_sha256"
+    )
+    return (
+        "plan_id, created_at, source, run_id, plan_json, plan_sha256, report_path, report, "
+        + identity
+    )
+
+
+def _actor_column(workspace: Workspace) -> str:
+    """``actor``, or ``NULL`` in a read-only workspace older than the identity columns."""
+    return "actor" if workspace.schema_version >= IDENTITY_SCHEMA_VERSION else "NULL"
 
 
 def _record(row: Sequence[Any]) -> PlanRecord:
@@ -556,6 +638,8 @@ def _record(row: Sequence[Any]) -> PlanRecord:
         stored_sha256=str(row[5]),
         report_path=None if row[6] is None else str(row[6]),
         report=None if row[7] is None else bytes(row[7]),
+        created_by=Identity.from_mapping(row[8]),
+        recorded_report_sha256=None if row[9] is None else str(row[9]),
     )
 
 
@@ -564,7 +648,7 @@ def list_plans(workspace: Workspace) -> tuple[PlanRecord, ...]:
     if not _require_tables(workspace):
         return ()
     rows = workspace.fetch_all(
-        f"SELECT {_PLAN_COLUMNS} FROM plans ORDER BY created_at, "
+        f"SELECT {_plan_columns(workspace)} FROM plans ORDER BY created_at, "
         "CAST(split_part(plan_id, '-', 3) AS BIGINT)"
     )
     return tuple(_record(row) for row in rows)
@@ -580,7 +664,7 @@ def load_plan(workspace: Workspace, plan_id: str) -> PlanRecord:
     """
     if _require_tables(workspace):
         rows = workspace.fetch_all(
-            f"SELECT {_PLAN_COLUMNS} FROM plans WHERE plan_id = ?", [plan_id.strip()]
+            f"SELECT {_plan_columns(workspace)} FROM plans WHERE plan_id = ?", [plan_id.strip()]
         )
         if rows:
             return _record(rows[0])
@@ -604,7 +688,8 @@ def purchase_events(workspace: Workspace, plan_id: str) -> tuple[PurchaseEvent, 
         return ()
     rows = workspace.fetch_all(
         "SELECT event_id, plan_id, line, state, client_token, plan_sha256, operation, request, "
-        "aws_id, detail, recorded_at FROM purchase_events WHERE plan_id = ? ORDER BY event_id",
+        f"aws_id, detail, recorded_at, {_actor_column(workspace)} FROM purchase_events "
+        "WHERE plan_id = ? ORDER BY event_id",
         [plan_id],
     )
     return tuple(
@@ -620,6 +705,7 @@ def purchase_events(workspace: Workspace, plan_id: str) -> tuple[PurchaseEvent, 
             aws_id=None if row[8] is None else str(row[8]),
             detail=str(row[9]),
             recorded_at=_aware(row[10]),
+            actor=Identity.from_mapping(row[11]),
         )
         for row in rows
     )
@@ -645,18 +731,23 @@ def record_purchase_event(
     request: Mapping[str, Any],
     aws_id: str | None = None,
     detail: str = "",
+    actor: Identity | None = None,
 ) -> PurchaseEvent:
-    """Append one purchase event, in its own transaction (committed when this returns)."""
+    """Append one purchase event, in its own transaction (committed when this returns).
+
+    ``actor`` is who makes the purchase [default: :func:`commitopt.identity.current_identity`].
+    """
     if state not in PURCHASE_STATES:
         raise WorkspaceError(f"bad purchase state {state!r}")
     workspace.require_writable("record a purchase")
     now = datetime.now(UTC)
+    who = actor or current_identity(now=now)
     with workspace.transaction():
         event_id = workspace.next_id("purchase_event_ids")
         workspace.execute(
             "INSERT INTO purchase_events (event_id, plan_id, line, state, client_token, "
-            "plan_sha256, operation, request, aws_id, detail, recorded_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "plan_sha256, operation, request, aws_id, detail, recorded_at, actor) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 event_id,
                 plan_id,
@@ -669,6 +760,7 @@ def record_purchase_event(
                 aws_id,
                 detail,
                 _naive(now),
+                who.to_json(),
             ],
         )
     return PurchaseEvent(
@@ -683,6 +775,7 @@ def record_purchase_event(
         aws_id,
         detail,
         now,
+        who,
     )
 
 

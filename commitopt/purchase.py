@@ -62,6 +62,7 @@ from commitopt.approvals import (
     plan_state,
     require_approved,
 )
+from commitopt.identity import Identity, current_identity
 from commitopt.plans import (
     PlanError,
     PurchaseEvent,
@@ -768,6 +769,7 @@ def execute_plan(
     on_line: Callable[[LineOutcome], None] | None = None,
     checkpoint: Checkpoint | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    actor: Identity | None = None,
 ) -> PurchaseResult:
     """Buy the approved plan's lines not bought yet, recording each before the next.
 
@@ -794,6 +796,9 @@ def execute_plan(
         crash).
     sleep
         Backoff sleep, injected for tests.
+    actor
+        Who buys, recorded with every purchase event [default:
+        :func:`commitopt.identity.current_identity`].
 
     Returns
     -------
@@ -827,6 +832,7 @@ def execute_plan(
             "match their recorded hashes); nothing bought"
         )
     digest = state.current_sha256
+    who = actor or current_identity()
     outcomes: list[LineOutcome] = []
 
     def report(outcome: LineOutcome) -> None:
@@ -854,6 +860,7 @@ def execute_plan(
             request=event.request,
             aws_id=aws_id,
             detail=f"settled after an interrupted run: {RI_LIST} found {aws_id}",
+            actor=who,
         )
         lookup = lookup_call(line, savings_plans_region=savings_plans_region)
         call = AwsCall("ec2", str(line.commitment.region), "purchase_reserved_instances_offering",
@@ -891,6 +898,7 @@ def execute_plan(
             operation=call.permission,
             request=call.to_json()["parameters"],
             detail=text,
+            actor=who,
         )
         if checkpoint is not None:
             checkpoint("before-call", line)
@@ -916,6 +924,7 @@ def execute_plan(
                 operation=call.permission,
                 request=call.to_json()["parameters"],
                 detail=str(error),
+                actor=who,
             )
             bought = len(outcomes) + len(state.executed_lines)
             raise type(error)(
@@ -942,6 +951,7 @@ def execute_plan(
             request=call.to_json()["parameters"],
             aws_id=aws_id or None,
             detail=text,
+            actor=who,
         )
         if checkpoint is not None:
             checkpoint("after-record", line)

@@ -5,8 +5,9 @@ commitments owned (and those expiring soon), :func:`commitopt.recommend.recommen
 increment, the plan and the current portfolio billed with the billing simulator over the lookback
 and over sampled future usage paths (:func:`scenarios.forecast.forecast_paths`,
 :func:`scenarios.montecarlo.monte_carlo`), the finance report, and a dated plan with status
-``proposed``, its inputs' fingerprints and the report, stored in one transaction. Nothing to buy is
-a normal outcome: the run is recorded and no plan is stored.
+``proposed``, its full policy, its inputs' fingerprints and the report (whose header shows the
+plan id and the SHA-256 approvals bind to), stored in one transaction with the identity that ran
+it. Nothing to buy is a normal outcome: the run is recorded and no plan is stored.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from commitopt.plans import PlanRecord, store_plan
+from commitopt.identity import Identity, current_identity
+from commitopt.plans import PlanRecord, RenderReport, store_plan
 from commitopt.recommend import RecommendationRun, RecommendOptions, recommend
 from commitopt.report import build_report_data
 from commitopt.report.commitments import item_hourly_cost_usd
@@ -223,6 +225,43 @@ def forecast_frontier(
     )
 
 
+@dataclass
+class StoredReport:
+    """What :func:`plan_report` rendered, once the plan was stored."""
+
+    text: str | None = None
+    data: ReportData | None = None
+
+
+def plan_report(
+    data: ReportData, report_format: str, rendered: StoredReport | None = None
+) -> RenderReport:
+    """A :data:`commitopt.plans.RenderReport` callback: the report with the stored plan's id and
+    SHA-256 in its header (``sha256_of`` ``"plan"``), as UTF-8 bytes.
+
+    Parameters
+    ----------
+    data
+        The report of the recommendation (built before the plan id is known).
+    report_format
+        ``html`` or ``md``.
+    rendered
+        Receives the rendered text and the header-completed data, when given.
+    """
+
+    def render(plan_id: str, plan_sha256: str) -> bytes:
+        header = dataclasses.replace(
+            data.header, plan_id=plan_id, sha256=plan_sha256, sha256_of="plan"
+        )
+        completed = dataclasses.replace(data, header=header)
+        text = render_report(completed, report_format)
+        if rendered is not None:
+            rendered.text, rendered.data = text, completed
+        return text.encode("utf-8")
+
+    return render
+
+
 def run_review(
     workspace: Workspace,
     usage: pd.DataFrame,
@@ -235,6 +274,7 @@ def run_review(
     log: Log | None = None,
     now: datetime | None = None,
     progress: Callable[[int, float, float], None] | None = None,
+    actor: Identity | None = None,
 ) -> ReviewOutcome:
     """Run one purchase review and store its plan (see the module docstring).
 
@@ -261,6 +301,9 @@ def run_review(
     progress
         Called with (iteration, lower bound, upper bound) while the optimizer's cutting planes
         run.
+    actor
+        Who runs the review, recorded with the run and the plan [default:
+        :func:`commitopt.identity.current_identity`].
 
     Returns
     -------
@@ -275,6 +318,7 @@ def run_review(
     say = log or (lambda _line: None)
     started = (now or datetime.now(UTC)).replace(microsecond=0)
     workspace.require_writable("store a review")
+    who = actor or current_identity()
     say(f"recommending over a {options.recommend.lookback_days:g}-day lookback")
     run = recommend(
         usage, catalog, policy, owned=tuple(owned), options=options.recommend, progress=progress
@@ -315,7 +359,7 @@ def run_review(
         say("nothing to buy: the owned commitments already cover what pays off")
         run_id = workspace.record_run(
             "review", parameters=parameters, inputs=fingerprints, outcome=outcome,
-            started_at=started,
+            started_at=started, actor=who.as_mapping(),
         )  # fmt: skip
         return ReviewOutcome(run, None, run_id, expiring, None, None, None, None)
     say(f"{len(run.purchases)} purchases proposed; writing the report")
@@ -323,15 +367,19 @@ def run_review(
         run, monte_carlo=monte, frontier=curve, catalog=catalog, owned=tuple(owned),
         title=f"Purchase review of {started:%Y-%m-%d}",
     )  # fmt: skip
-    report = render_report(data, options.report_format)
+    rendered = StoredReport()
     with workspace.transaction():
         run_id = workspace.record_run(
             "review", parameters=parameters, inputs=fingerprints, outcome=outcome,
-            started_at=started,
+            started_at=started, actor=who.as_mapping(),
         )  # fmt: skip
         plan = store_plan(
             workspace, run.portfolio, source="review", inputs=fingerprints,
-            report=report.encode("utf-8"), run_id=run_id, created_at=started,
+            policy=dataclasses.asdict(policy), render_report=plan_report(
+                data, options.report_format, rendered
+            ), run_id=run_id, created_at=started, created_by=who,
         )  # fmt: skip
     say(f"stored plan {plan.plan_id} (status proposed, sha256 {plan.sha256[:12]}…)")
-    return ReviewOutcome(run, plan, run_id, expiring, current, proposed, report, data)
+    return ReviewOutcome(
+        run, plan, run_id, expiring, current, proposed, rendered.text, rendered.data or data
+    )

@@ -21,10 +21,13 @@ Keys (all optional) in commitopt.toml, or under [tool.commitopt] in pyproject.to
   terms = [1, 3]                 payment = ["no", "partial", "all"]
   classes = ["standard"]         max_upfront_usd = 50000
   max_hourly_commitment_usd = 20 min_utilization_pct = 80
-  discount_rate = 0.08           approvers = ["alice@example.com"]
-  approval_max_age_days = 14     price_tolerance_pct = 1
-  workspace = "commitopt.duckdb"
-Flags given to a command override these defaults.
+  discount_rate = 0.08           approval_max_age_days = 14
+  price_tolerance_pct = 1        workspace = "commitopt.duckdb"
+  approvers = ["arn:aws:iam::123456789012:role/Finance", "alice"]
+  self_approval = ["alice"]
+Flags given to a command override these defaults. approvers and self_approval are matched
+against the identity running approve/reject (AWS caller ARN, a role's sessions, IAM user or
+session name, else the OS user); the creator of a plan may approve it only if in self_approval.
 """
 
 

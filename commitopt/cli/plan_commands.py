@@ -12,16 +12,18 @@ import pandas as pd
 
 from commitopt.approvals import (
     DEFAULT_MAX_APPROVAL_AGE,
+    Decision,
     PlanState,
     approve,
     plan_state,
     reject,
 )
 from commitopt.cli.output import emit_frame, emit_mapping, format_option, wide
-from commitopt.cli.progress import quiet_option
+from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.streams import echo_payload
 from commitopt.cli.usage_commands import workspace_option
-from commitopt.plans import PlanError, add_plan_file, list_plans
+from commitopt.identity import Identity, current_identity, visible
+from commitopt.plans import PlanError, PlanRecord, PurchaseEvent, add_plan_file, list_plans
 from commitopt.workspace import Workspace, workspace_path
 from pricing.errors import CommitoptInputError
 from pricing.inventory.portfolio_json import current_field_names
@@ -49,12 +51,52 @@ def approval_age(days: float) -> timedelta:
     return timedelta(days=days)
 
 
-def allowed_approvers() -> tuple[str, ...] | None:
-    """The configuration's ``approvers`` list (never a flag); ``None`` lets anyone decide."""
+def _configured(key: str) -> tuple[str, ...] | None:
     context = click.get_current_context(silent=True)
     config = context.find_root().obj if context is not None else None
-    approvers = getattr(config, "approvers", None)
-    return tuple(approvers) if approvers else None
+    values = getattr(config, key, None)
+    return tuple(values) if values else None
+
+
+def allowed_approvers() -> tuple[str, ...] | None:
+    """The configuration's ``approvers`` list (never a flag); ``None`` lets anyone decide."""
+    return _configured("approvers")
+
+
+def self_approvers() -> tuple[str, ...]:
+    """The configuration's ``self_approval`` list: who may approve their own plans."""
+    return _configured("self_approval") or ()
+
+
+TABLE_TEXT_CHARS = 120
+"""Longest user text (comment, name, detail) a table cell shows without ``--wide`` [chars]."""
+
+
+def inert(text: object, limit: int | None = None) -> str:
+    """Text for a rich table: control characters shown as escapes (``\\x1b``), rich markup
+    inert, and cut to ``limit`` characters (default :data:`TABLE_TEXT_CHARS`, none with
+    ``--wide``) with an ellipsis."""
+    from rich.markup import escape
+
+    shown = visible(str(text))
+    cut = limit if limit is not None else (None if wide() else TABLE_TEXT_CHARS)
+    if cut is not None and len(shown) > cut:
+        shown = shown[: cut - 1] + "…"
+    return escape(shown)
+
+
+def _inert_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell of a frame made :func:`inert` (numbers and times untouched)."""
+    shown = frame.copy()
+    for column in shown.columns:
+        values = shown[column].tolist()
+        if any(isinstance(v, str) for v in values):
+            shown[column] = pd.Series(
+                [inert(v) if isinstance(v, str) else v for v in values],
+                index=shown.index,
+                dtype=object,
+            )
+    return shown
 
 
 def _money(summary: Any, key: str) -> float | None:
@@ -63,7 +105,7 @@ def _money(summary: Any, key: str) -> float | None:
 
 
 def _history(state: PlanState) -> str:
-    """Decisions and purchases in one line, oldest first."""
+    """Decisions and purchases in one line, oldest first (names as stored)."""
     parts = [
         f"{d.decision}d by {d.approver} {d.decided_at:%Y-%m-%d %H:%M}" for d in state.decisions
     ]
@@ -144,6 +186,7 @@ def plans(
         rows = pd.DataFrame(columns=list(LIST_COLUMNS))
     if output_format == "table":
         rows["created_at"] = [str(v)[:16].replace("T", " ") for v in rows["created_at"]]
+        rows = _inert_frame(rows)
     emit_frame(rows, output_format, title="Plans", narrow=LIST_TABLE_COLUMNS)
 
 
@@ -152,7 +195,79 @@ SHOW_EPILOG = """
 Examples:
   commitopt plans show plan-20261123-1
   commitopt plans show plan-20261123-1 --format json
+  commitopt plans show plan-20261123-1 --format csv     # the history, one row per event
+\b
+The history is the plan's chain of custody: who stored it (AWS caller identity or OS user,
+host, time) and from which run, each decision (who, identity kind, host, time, comment) and
+each purchase event (who, when, state). json carries everything; csv carries the history.
+Names and comments are printed as stored, with control characters shown as escapes.
 """
+
+UNKNOWN_CREATOR = (
+    "unknown: stored before commitopt recorded identities, so self-approval cannot be checked"
+)
+"""What ``plans show`` says of a plan stored without ``created_by``."""
+
+HISTORY_COLUMNS = ("at", "event", "by", "by_kind", "by_principal", "by_host", "detail", "sha256")
+"""Every column of the history (json and csv)."""
+
+HISTORY_TABLE_COLUMNS = ("at", "event", "by", "by_kind", "detail")
+"""The history columns a table shows without ``--wide``."""
+
+
+def _who(actor: Identity | None, fallback: str, fallback_kind: str) -> dict[str, Any]:
+    """The ``by`` fields of a history row."""
+    if actor is None:
+        return {"by": fallback, "by_kind": fallback_kind, "by_principal": None, "by_host": None}
+    return {
+        "by": actor.display_name,
+        "by_kind": actor.kind,
+        "by_principal": actor.principal,
+        "by_host": actor.host,
+    }
+
+
+def _created_row(plan: PlanRecord) -> dict[str, Any]:
+    run = f", run {plan.run_id}" if plan.run_id is not None else ""
+    return {
+        "at": plan.created_at.isoformat(),
+        "event": "created",
+        **_who(plan.created_by, "unknown", "unknown"),
+        "detail": f"stored from {plan.source}{run}",
+        "sha256": plan.stored_sha256,
+    }
+
+
+def _decision_row(decision: Decision) -> dict[str, Any]:
+    return {
+        "at": decision.decided_at.isoformat(),
+        "event": decision.decision,
+        **_who(decision.actor, decision.approver, "typed"),
+        "detail": decision.comment,
+        "sha256": decision.plan_sha256,
+    }
+
+
+def _event_row(event: PurchaseEvent) -> dict[str, Any]:
+    outcome = event.aws_id or event.detail
+    return {
+        "at": event.recorded_at.isoformat(),
+        "event": f"line {event.line} {event.state}",
+        **_who(event.actor, "unknown", "unknown"),
+        "detail": f"{event.operation}: {outcome}" if outcome else event.operation,
+        "sha256": event.plan_sha256,
+    }
+
+
+def history_frame(state: PlanState) -> pd.DataFrame:
+    """The plan's chain of custody, oldest first: stored, decisions, purchase events."""
+    rows = [
+        _created_row(state.plan),
+        *(_decision_row(d) for d in state.decisions),
+        *(_event_row(e) for e in state.events),
+    ]
+    frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+    return frame.sort_values("at", kind="stable").reset_index(drop=True)
 
 
 @plans.command("show", epilog=SHOW_EPILOG)
@@ -164,7 +279,10 @@ Examples:
 def show_command(
     plan_id: str, workspace: Path | None, max_approval_age: float, output_format: str
 ) -> None:
-    """Show one plan: status, hash, figures, purchase lines and the full history."""
+    """Show one plan: status, hash, figures, purchase lines and who did what.
+
+    Show one plan: status, hash, figures, purchase lines and its full history (who stored,
+    decided on and bought it)."""
     age = approval_age(max_approval_age)
     with Workspace.open(workspace, read_only=True) as store:
         state = plan_state(store, plan_id, max_approval_age=age)
@@ -184,35 +302,29 @@ def show_command(
             for line in plan.lines
         ]
     )
-    history = pd.DataFrame(
-        [
-            {"at": d.decided_at.isoformat(), "event": d.decision,
-             "by": d.approver, "detail": d.comment, "sha256": d.plan_sha256}
-            for d in state.decisions
-        ]
-        + [
-            {"at": e.recorded_at.isoformat(), "event": f"line {e.line} {e.state}",
-             "by": e.operation, "detail": e.aws_id or e.detail, "sha256": e.plan_sha256}
-            for e in state.events
-        ],
-        columns=["at", "event", "by", "detail", "sha256"],
-    ).sort_values("at", kind="stable")  # fmt: skip
-    head = {
+    history = history_frame(state)
+    head: dict[str, Any] = {
         "plan_id": plan.plan_id,
         "created_at": plan.created_at.isoformat(),
         "source": plan.source,
+        "run_id": plan.run_id,
         "status": state.status,
         "reason": state.reason,
         "sha256": state.current_sha256,
+        "report_sha256": plan.recorded_report_sha256 or document.get("report_sha256"),
         "is_intact": plan.intact,
         "line_count": state.line_count,
         "bought_count": len(state.executed_lines),
     }
+    creator = plan.created_by
+    notes = [] if creator is not None else [f"created by {UNKNOWN_CREATOR}"]
     if output_format == "json":
         emit_mapping(
             {
                 **head,
+                "created_by": None if creator is None else creator.as_mapping(),
                 "inputs": document.get("inputs", {}),
+                "policy": document.get("policy"),
                 "summary": plan.summary,
                 "purchases": [
                     current_field_names(item) if isinstance(item, dict) else item
@@ -220,22 +332,38 @@ def show_command(
                 ],
                 "history": history.to_dict(orient="records"),
                 "report_path": plan.report_path,
+                "notes": notes,
             },
             "json",
         )
         return
     if output_format == "csv":
-        emit_frame(lines, "csv")
+        emit_frame(history.assign(detail=[visible(str(v)) for v in history["detail"]]), "csv")
         return
+    who: dict[str, Any] = (
+        {"created_by": UNKNOWN_CREATOR}
+        if creator is None
+        else {
+            "created_by": creator.principal,
+            "created_by_kind": creator.kind,
+            "created_by_host": creator.host,
+        }
+    )
+    if creator is not None and creator.aws_error:
+        who["created_by_aws_error"] = creator.aws_error
     summary = {k: v for k, v in plan.summary.items() if not isinstance(v, dict)}
-    emit_mapping({**head, **summary}, "table", title=f"Plan {plan.plan_id}")
+    fields = {**head, **who, **summary}
+    emit_mapping(
+        {k: inert(v) if isinstance(v, str) else v for k, v in fields.items()},
+        "table",
+        title=f"Plan {plan.plan_id}",
+    )
     if not lines.empty:
         emit_frame(lines, "table", title="Purchase lines")
-    if not history.empty:
-        if not wide():
-            history["at"] = [str(v)[:19].replace("T", " ") for v in history["at"]]
-            history["sha256"] = [str(v)[:12] for v in history["sha256"]]
-        emit_frame(history, "table", title="History")
+    if not wide():
+        history["at"] = [str(v)[:19].replace("T", " ") for v in history["at"]]
+        history["sha256"] = [str(v)[:12] for v in history["sha256"]]
+    emit_frame(_inert_frame(history), "table", title="History", narrow=HISTORY_TABLE_COLUMNS)
 
 
 ADD_EPILOG = """
@@ -284,39 +412,80 @@ def add_command(
 DECIDE_EPILOG = """
 \b
 Examples:
-  commitopt approve plan-20261123-1 --approver "Ann Finance" --comment "within Q4 budget"
-  commitopt reject plan-20261123-1 --approver "Ann Finance" --comment "wait for the migration"
+  commitopt approve plan-20261123-1 --comment "within Q4 budget"
+  AWS_PROFILE=finance commitopt approve plan-20261123-1
+  commitopt reject plan-20261123-1 --comment "wait for the migration"
 \b
-An approval binds to the plan's SHA-256: a plan changed afterwards is no longer approved.
-Approvals expire after --max-approval-age days. Decisions are appended, never edited.
+The decider is whoever runs the command: the AWS caller identity (sts:GetCallerIdentity) when
+credentials are found, else the OS user; both are recorded with host and time. When
+commitopt.toml lists approvers (ARNs or names), only they may decide; the identity that stored
+a plan may not approve it unless self_approval lists it. An approval binds to the plan's SHA-256:
+a plan changed afterwards is no longer approved. Approvals expire after --max-approval-age days.
+Decisions are appended, never edited.
 """
+
+
+def _check_deprecated_approver(approver: str | None, identity: Identity) -> None:
+    """``--approver NAME`` (deprecated): accepted only when it names the current identity."""
+    if approver is None:
+        return
+    if identity.matches(approver) or approver.strip().casefold() == (
+        identity.display_name.casefold()
+    ):
+        reporter().warning(
+            "--approver is deprecated and no longer needed: the decider is the identity running "
+            f"the command ({visible(identity.display_name)})"
+        )
+        return
+    unavailable = (
+        f"; AWS identity unavailable: {visible(identity.aws_error)}" if identity.aws_error else ""
+    )
+    raise CommitoptInputError(
+        f"--approver {visible(approver)!r} is not who runs this command: decisions are recorded "
+        f"under the current identity, {visible(identity.display_name)} ({identity.kind}"
+        f"{unavailable}); drop --approver, or run the command as that approver (e.g. with their "
+        "AWS profile)"
+    )
 
 
 def _decide(
     decision: str,
     plan_id: str,
-    approver: str,
+    approver: str | None,
     comment: str,
     workspace: Path | None,
     max_approval_age: float,
     output_format: str,
 ) -> None:
     age = approval_age(max_approval_age)
-    record = approve if decision == "approve" else reject
+    identity = current_identity()
+    _check_deprecated_approver(approver, identity)
     with Workspace.open(workspace) as store:
-        made = record(
-            store,
-            plan_id,
-            approver,
-            comment=comment,
-            allowed_approvers=allowed_approvers(),
-            max_approval_age=age,
-        )
+        if decision == "approve":
+            made = approve(
+                store,
+                plan_id,
+                identity,
+                comment=comment,
+                allowed_approvers=allowed_approvers(),
+                self_approval=self_approvers(),
+                max_approval_age=age,
+            )
+        else:
+            made = reject(
+                store,
+                plan_id,
+                identity,
+                comment=comment,
+                allowed_approvers=allowed_approvers(),
+                max_approval_age=age,
+            )
         state = plan_state(store, plan_id, max_approval_age=age)
     payload: dict[str, Any] = {
         "plan_id": made.plan_id,
         "decision": made.decision,
         "approver": made.approver,
+        **{k: v for k, v in _who(made.actor, made.approver, "typed").items() if k != "by"},
         "comment": made.comment,
         "decided_at": made.decided_at.isoformat(),
         "sha256": made.plan_sha256,
@@ -324,22 +493,29 @@ def _decide(
     }
     if decision == "approve":
         payload["valid_until"] = (made.decided_at + age).isoformat()
+    if output_format == "table":
+        payload = {k: inert(v) if isinstance(v, str) else v for k, v in payload.items()}
     emit_mapping(payload, output_format, title=f"Plan {made.plan_id} {state.status}")
 
 
 def _decision_command(name: str, help_text: str) -> click.Command:
     @click.command(name, epilog=DECIDE_EPILOG, help=help_text)
     @click.argument("plan_id", metavar="PLAN")
-    @click.option("--approver", required=True, help="Who decides (recorded in the ledger).")
-    @click.option("--comment", default="", help="Why, or under which conditions.")
+    @click.option("--comment", default="", help="Why, or under which conditions (≤ 2,000 chars).")
+    @click.option(
+        "--approver",
+        default=None,
+        hidden=True,
+        help="Deprecated: the decider is the current identity; accepted only when it names it.",
+    )
     @workspace_option
     @max_approval_age_option
     @format_option
     @quiet_option
     def command(
         plan_id: str,
-        approver: str,
         comment: str,
+        approver: str | None,
         workspace: Path | None,
         max_approval_age: float,
         output_format: str,

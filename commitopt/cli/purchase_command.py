@@ -14,6 +14,7 @@ from commitopt.cli.plan_commands import approval_age, max_approval_age_option
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.streams import echo_payload
 from commitopt.cli.usage_commands import workspace_option
+from commitopt.identity import Identity, current_identity
 from commitopt.purchase import (
     DEFAULT_PRICE_TOLERANCE,
     SAVINGS_PLANS_REGION,
@@ -34,6 +35,20 @@ def make_clients(profile: str | None) -> ClientFactory:
     return boto3_clients(profile)
 
 
+def purchase_identity(profile: str | None) -> Identity:
+    """Who buys: the caller identity of the ``--profile`` session (else boto3's standard
+    chain), or the OS user when AWS cannot say; recorded with every purchase event."""
+    if profile is None:
+        return current_identity()
+    try:
+        import boto3
+
+        session = boto3.Session(profile_name=profile)
+    except Exception:  # a missing profile fails the purchase itself, with its own message
+        return current_identity()
+    return current_identity(session)
+
+
 PURCHASE_EPILOG = """
 \b
 Examples:
@@ -46,8 +61,9 @@ Dry run (the default) needs no AWS account: offering ids show as <looked up at e
 ec2:DescribeReservedInstancesOfferings, ec2:PurchaseReservedInstancesOffering,
 savingsplans:DescribeSavingsPlansOfferings, savingsplans:CreateSavingsPlan (and
 ec2:DescribeReservedInstances to settle a line an interrupted run left in doubt).
-Every line is recorded before the next, so running it again resumes without buying twice;
-a live price more than --price-tolerance away from the plan's refuses before buying anything.
+Every line is recorded, with who bought it (the AWS caller identity), before the next, so
+running it again resumes without buying twice; a live price more than --price-tolerance away
+from the plan's refuses before buying anything.
 """
 
 
@@ -165,6 +181,7 @@ def purchase_command(
                 max_approval_age=age,
                 savings_plans_region=region,
                 on_line=print_line if table else None,
+                actor=purchase_identity(profile),
             )
         if not table:
             emit_json(result.to_json())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from commitopt.cli.policy_options import policy_from_options, policy_options
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.cli.usage_commands import workspace_option
 from commitopt.durations import parse_days as parse_lookback_days
+from commitopt.identity import current_identity
 from commitopt.plans import store_plan
 from commitopt.recommend import (
     DEFAULT_LOOKBACK_DAYS,
@@ -37,9 +39,12 @@ from commitopt.recommend import (
     RecommendOptions,
     recommend,
 )
-from commitopt.review import fingerprint, usage_fingerprint
+from commitopt.report import build_report_data
+from commitopt.review import fingerprint, plan_report, usage_fingerprint
 from commitopt.workspace import Workspace
+from optimizer.policy import Policy
 from pricing.atomic import write_text_atomic
+from pricing.catalog import PriceCatalog
 from pricing.errors import CommitoptInputError
 from pricing.inventory import Inventory
 from usage.synthetic import demo_usage
@@ -55,11 +60,13 @@ Examples:
   commitopt recommend --instruments compute-sp --target-coverage 80
   commitopt recommend --custom-commitment compute-sp=12.5 --format json --out plan.json
   commitopt recommend --exact --export-model model.mps --solver highs
-  commitopt recommend --usage cur.parquet --save     # then: commitopt approve PLAN-ID ...
+  commitopt recommend --usage cur.parquet --save     # then another person: commitopt approve PLAN
 \b
 Without --usage the workspace's usage is used; --demo uses a synthetic 60-day history.
 Percentages may be given as 80 or 0.8. Money figures come from billing the lookback with the
-billing simulator (AWS's rules), with and without the purchases. Nothing is bought.
+billing simulator (AWS's rules), with and without the purchases. Nothing is bought. --save stores
+the plan with its policy, inputs' fingerprints, your identity and its HTML report (whose header
+shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes that report.
 """
 
 
@@ -105,7 +112,7 @@ billing simulator (AWS's rules), with and without the purchases. Nothing is boug
 )  # fmt: skip
 @click.option(
     "--save", is_flag=True,
-    help="Also store the recommendation in the workspace as a proposed plan (to approve).",
+    help="Also store the recommendation, its policy and its report as a proposed plan.",
 )  # fmt: skip
 @bill_inventory_option
 @workspace_option
@@ -182,7 +189,7 @@ def recommend_command(
     if out is not None:
         write_text_atomic(out, text + "\n")
     if save:
-        _save_plan(run, json.loads(text), workspace, inventory_files)
+        _save_plan(run, json.loads(text), workspace, inventory_files, catalog, inventory, policy)
     if output_format == "json":
         emit_json(run.portfolio)
         return
@@ -245,27 +252,55 @@ def _save_plan(
     portfolio: dict[str, Any],
     workspace: Path | None,
     inventory_files: tuple[Path, ...],
+    catalog: PriceCatalog,
+    inventory: Inventory,
+    policy: Policy,
 ) -> None:
-    """Store the recommendation as a proposed plan (one transaction: the run and the plan)."""
+    """Store the recommendation as a proposed plan with its policy, inputs' fingerprints and
+    report (one transaction: the run and the plan), recorded under the current identity."""
     if not run.purchases:
         reporter().warning("nothing to save: the recommendation buys nothing")
         return
     inputs: dict[str, Any] = {
         "usage": usage_fingerprint(run.usage),
         "usage_hours": int(run.usage["hour"].nunique()),
+        "catalog": catalog.metadata.source,
+        "inventory": fingerprint(
+            json.dumps(sorted(c.id for c in inventory.commitments), separators=(",", ":")).encode()
+        ),
+        "owned_commitments": len(inventory.commitments),
         **{f"inventory_file:{p.name}": fingerprint(p.read_bytes()) for p in inventory_files},
     }
     started = datetime.now(UTC)
+    identity = current_identity()
+    policy_fields = dataclasses.asdict(policy)
+    with reporter().task("billing the plan for its report"):
+        data = build_report_data(
+            run,
+            catalog=catalog,
+            owned=tuple(inventory.commitments),
+            title=f"Recommendation of {started:%Y-%m-%d}",
+        )
     with Workspace.open(workspace) as store, store.transaction():
         run_id = store.record_run(
             "recommend",
-            parameters={"lookback_days": run.options.lookback_days},
+            parameters={"lookback_days": run.options.lookback_days, "policy": policy_fields},
             inputs=inputs,
             outcome={"purchases": len(run.purchases)},
             started_at=started,
+            actor=identity.as_mapping(),
         )
-        plan = store_plan(store, portfolio, source="recommend", inputs=inputs, run_id=run_id)
+        plan = store_plan(
+            store,
+            portfolio,
+            source="recommend",
+            inputs=inputs,
+            policy=policy_fields,
+            render_report=plan_report(data, "html"),
+            run_id=run_id,
+            created_by=identity,
+        )
     reporter().outcome(
-        f"saved as plan {plan.plan_id} (proposed); approve it with "
-        f"`commitopt approve {plan.plan_id} --approver NAME`"
+        f"saved as plan {plan.plan_id} (proposed, sha256 {plan.stored_sha256}, with its report); "
+        f"another person approves it with `commitopt approve {plan.plan_id}`"
     )

@@ -254,9 +254,17 @@ def cli_inputs(script: Path, tmp_path_factory: pytest.TempPathFactory) -> CliInp
     owned_json = folder / "owned.json"
     owned_json.write_text(json.dumps(portfolio, indent=2), encoding="utf-8")
 
-    approved = _stored_plan_id(cli("plans", "add", "plan.json", "--format", "json"))
-    cli("approve", approved, "--approver", "ann")
-    proposed = _stored_plan_id(cli("plans", "add", "plan.json", "--format", "json"))
+    # plans are stored by another OS user than the one who approves (the creator may not)
+    planner = {**env, **{name: "planner" for name in ("LOGNAME", "USER", "LNAME", "USERNAME")}}
+
+    def add_plan() -> str:
+        added = run_commitopt(script, ("plans", "add", "plan.json", "--format", "json"),
+                              cwd=folder, env=planner)  # fmt: skip
+        return _stored_plan_id(require_success(added))
+
+    approved = add_plan()
+    cli("approve", approved)
+    proposed = add_plan()
     return CliInputs(
         folder=folder,
         usage_csv=usage_csv,

@@ -13,6 +13,7 @@ from commitopt.cli import purchase_command
 from commitopt.plans import PlanRecord, load_plan
 from commitopt.workspace import Workspace
 from tests.commitopt.conftest import CliResult, RunCli
+from tests.commitopt.identities import ANN_SESSION, as_os_user, aws_caller, without_sts
 from tests.commitopt.purchase_stubs import (
     FAKE_ACCESS_KEY,
     FAKE_SECRET_KEY,
@@ -22,6 +23,9 @@ from tests.commitopt.purchase_stubs import (
     expect_lookup,
     expect_purchase,
 )
+
+BUYER = aws_caller(ANN_SESSION)
+"""Who the purchase command says buys (its STS call is the one thing replaced)."""
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +37,9 @@ def no_aws_account(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET_KEY)
+    without_sts(monkeypatch)  # the fake keys must not reach STS either
+    as_os_user(monkeypatch, "planner")
+    monkeypatch.setattr(purchase_command, "purchase_identity", lambda _profile: BUYER)
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, clients: StubbedClients | None) -> None:
@@ -67,7 +74,8 @@ def test_recommend_approve_dry_run_execute_rerun(
     plan_id = json.loads(added.stdout)["plan_id"]
     listed = run_cli("plans")
     assert plan_id in listed.stdout and "proposed" in listed.stdout
-    approved = run_cli("approve", plan_id, "--approver", "Ann Finance")
+    as_os_user(monkeypatch, "ann")
+    approved = run_cli("approve", plan_id)
     assert approved.exit_code == 0, approved.stderr
 
     _use(monkeypatch, None)
@@ -103,15 +111,21 @@ def test_recommend_approve_dry_run_execute_rerun(
     assert "every line was already bought; nothing to do" in again.stdout
     shown = json.loads(run_cli("plans", "show", plan_id, "--format", "json").stdout)
     assert shown["status"] == "executed" and shown["bought_count"] == len(lines)
+    # the chain: stored by planner, approved by ann, every purchase event by the AWS caller
+    chain = [(h["event"], h["by_principal"]) for h in shown["history"]]
+    assert chain[:2] == [("created", "planner"), ("approve", "ann")]
+    assert {who for _, who in chain[2:]} == {ANN_SESSION} and len(chain) == 2 + 2 * len(lines)
     _clean(made, added, listed, approved, dry, bought, again)
 
 
 @pytest.fixture
-def approved_plan(run_cli: RunCli, tmp_path: Path) -> PlanRecord:
+def approved_plan(run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PlanRecord:
     (tmp_path / "small.json").write_text(json.dumps(PORTFOLIO))
     added = run_cli("plans", "add", "small.json", "--format", "json")
     plan_id = json.loads(added.stdout)["plan_id"]
-    assert run_cli("approve", plan_id, "--approver", "ann").exit_code == 0
+    as_os_user(monkeypatch, "ann")
+    assert run_cli("approve", plan_id).exit_code == 0
+    as_os_user(monkeypatch, "planner")
     return _plan(tmp_path, plan_id)
 
 

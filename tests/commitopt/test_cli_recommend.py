@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from commitopt.plans import load_plan
 from commitopt.workspace import Workspace
 from pricing.embedded import load_embedded_catalog
 from tests.commitopt.conftest import RunCli
+from tests.commitopt.identities import as_os_user, isolated_aws  # noqa: F401 (a fixture)
 
 HOURS = 24 * 14
 M4_LARGE_OD = 0.1  # us-east-1 Linux, embedded 2017 snapshot
@@ -152,8 +154,14 @@ def test_solver_choice_and_export(run_cli: RunCli, flat_usage: Path, tmp_path: P
     assert "ROWS" in model.read_text()
 
 
-def test_save_stores_a_proposed_plan_to_approve(run_cli: RunCli, tmp_path: Path) -> None:
-    saved = run_cli("recommend", "--demo", "--save", "--format", "json")
+@pytest.mark.usefixtures("isolated_aws")
+def test_save_stores_a_proposed_plan_to_approve(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_os_user(monkeypatch, "planner")
+    saved = run_cli(
+        "recommend", "--demo", "--save", "--format", "json", "--term", "1,3", "--max-upfront", "900"
+    )
     assert saved.exit_code == 0, saved.stderr
     payload = json.loads(saved.stdout)
     assert "saved as plan plan-" in saved.stderr
@@ -164,5 +172,23 @@ def test_save_stores_a_proposed_plan_to_approve(run_cli: RunCli, tmp_path: Path)
     assert plan.document["source"] == "recommend"
     assert [p["id"] for p in plan.document["purchases"]] == [p["id"] for p in payload["purchases"]]
     assert plan.document["inputs"]["usage"].startswith("sha256:")
-    approved = run_cli("approve", plan_id, "--approver", "Ann Finance")
+    assert plan.document["inputs"]["catalog"] and "inventory" in plan.document["inputs"]
+    # its policy, as given, and who saved it
+    policy = plan.document["policy"]
+    assert policy["terms_years"] == [1, 3] and policy["max_upfront_usd"] == 900.0
+    assert plan.created_by is not None and plan.created_by.principal == "planner"
+    # its report, whose header names the plan and the hash approvals bind to
+    listed = json.loads(run_cli("plans", "--format", "json").stdout)
+    assert [p["plan_id"] for p in listed] == [plan_id]
+    assert plan.report is not None and plan.intact
+    assert f"plan {plan_id}".encode() in plan.report
+    assert b"Plan SHA-256" in plan.report and listed[0]["sha256"].encode() in plan.report
+    assert plan.recorded_report_sha256 == hashlib.sha256(plan.report).hexdigest()
+    shown = json.loads(run_cli("plans", "show", plan_id, "--format", "json").stdout)
+    assert shown["run_id"] == plan.run_id and shown["policy"] == policy
+    assert shown["report_sha256"] == plan.recorded_report_sha256
+    own = run_cli("approve", plan_id)
+    assert own.exit_code == 2 and "may not approve it too" in own.stderr
+    as_os_user(monkeypatch, "ann")
+    approved = run_cli("approve", plan_id)
     assert approved.exit_code == 0, approved.stderr

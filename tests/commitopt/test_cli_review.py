@@ -14,7 +14,11 @@ from commitopt.cli import cli
 from commitopt.cli.errors import run_with_exit_codes
 from commitopt.plans import list_plans
 from commitopt.workspace import Workspace
+from tests.commitopt.identities import as_os_user, isolated_aws
 from usage.synthetic import steady_daily_cycle
+
+__all__ = ["isolated_aws"]
+pytestmark = pytest.mark.usefixtures("isolated_aws")
 
 FAST = ["--paths", "20", "--horizon", "60d", "--lookback", "21d"]
 
@@ -32,7 +36,10 @@ def invoke(*args: str) -> tuple[int, str, str]:
         return code, out.getvalue().decode(), err.getvalue().decode()
 
 
-def test_review_imports_recommends_and_stores_a_proposed_plan(tmp_path: Path) -> None:
+def test_review_imports_recommends_and_stores_a_proposed_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_os_user(monkeypatch, "planner")
     usage = steady_csv(tmp_path)
     workspace = tmp_path / "ws.duckdb"
     report = tmp_path / "review.html"
@@ -58,9 +65,20 @@ def test_review_imports_recommends_and_stores_a_proposed_plan(tmp_path: Path) ->
     assert plan.report is not None and plan.report == report.read_bytes()
     assert plan.report.startswith(b"<!DOCTYPE html>") or plan.report.lstrip().startswith(b"<")
     assert runs["kind"].tolist() == ["review"]
-    # the plan can be approved like any other
-    code, _, err = invoke("approve", plan.plan_id, "--approver", "finance@example.com",
-                          "--workspace", str(workspace))  # fmt: skip
+    # its evidence: the full policy, who ran it, and a report naming the plan and its hash
+    assert document["policy"]["terms_years"] == [1] and "max_upfront_usd" in document["policy"]
+    assert plan.created_by is not None and plan.created_by.principal == "planner"
+    assert json.loads(runs["actor"].iloc[-1])["principal"] == "planner"
+    code, out, err = invoke("plans", "--workspace", str(workspace), "--format", "json")
+    listed_sha256 = json.loads(out)[0]["sha256"]
+    assert listed_sha256 == plan.stored_sha256 and len(listed_sha256) == 64
+    assert f"plan {plan.plan_id}".encode() in plan.report
+    assert b"Plan SHA-256" in plan.report and listed_sha256.encode() in plan.report
+    # the plan can be approved like any other, by someone other than who ran the review
+    code, _, err = invoke("approve", plan.plan_id, "--workspace", str(workspace))
+    assert code == 2 and "may not approve it too" in err
+    as_os_user(monkeypatch, "ann")
+    code, _, err = invoke("approve", plan.plan_id, "--workspace", str(workspace))
     assert code == 0, err
 
 

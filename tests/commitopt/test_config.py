@@ -59,6 +59,12 @@ def test_pyproject_without_table_is_skipped_for_a_parent_commitopt_toml(tmp_path
         ("approval_max_age_days = 0\n", "approval_max_age_days must be above 0"),
         ('lookback = "soon"\n', "lookback: 'soon' is not a duration"),
         ('approvers = "alice"\n', "approvers must be a list of strings"),
+        (
+            'approvers = ["arn:aws:iam:123456789012:role/Finance"]\n',
+            "approvers has 'arn:aws:iam:123456789012:role/Finance', not an IAM or STS ARN",
+        ),
+        ('self_approval = [""]\n', "self_approval must be a list of strings"),
+        ('self_aproval = ["ann"]\n', "did you mean 'self_approval'?"),
         ("lookback = \n", "not valid TOML"),
     ],
 )
@@ -126,3 +132,14 @@ def test_config_command_shows_values_and_source(
         {"key": "terms", "value": "3"},
         {"key": "price_tolerance_pct", "value": "2.0"},
     ]
+
+
+def test_approvers_and_self_approval_take_arns_and_names(tmp_path: Path) -> None:
+    write(
+        tmp_path / "commitopt.toml",
+        'approvers = ["arn:aws:iam::123456789012:role/Finance", "ann"]\n'
+        'self_approval = ["arn:aws:sts::123456789012:assumed-role/Finance/ann"]\n',
+    )
+    config = load_config(start=tmp_path)
+    assert config.approvers == ("arn:aws:iam::123456789012:role/Finance", "ann")
+    assert config.self_approval == ("arn:aws:sts::123456789012:assumed-role/Finance/ann",)

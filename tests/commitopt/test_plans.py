@@ -27,6 +27,7 @@ from commitopt.plans import (
     store_plan,
 )
 from commitopt.workspace import MIGRATIONS, SCHEMA_VERSION, Workspace, WorkspaceError
+from tests.commitopt.identities import ANN
 from tests.commitopt.purchase_stubs import PORTFOLIO
 
 
@@ -115,7 +116,9 @@ def test_add_plan_file_fingerprints_the_file_and_report(tmp_path: Path) -> None:
         "portfolio_sha256": hashlib.sha256(file.read_bytes()).hexdigest(),
     }
     assert plan.report == b"<html>numbers</html>" and plan.report_path == str(report)
-    assert plan.document["report_sha256"] == hashlib.sha256(b"<html>numbers</html>").hexdigest()
+    digest = hashlib.sha256(b"<html>numbers</html>").hexdigest()
+    assert plan.recorded_report_sha256 == digest and plan.document["report_stored"] is True
+    assert plan.intact
 
 
 @pytest.mark.parametrize(
@@ -260,3 +263,87 @@ def test_runs_and_snapshots_are_recorded(tmp_path: Path) -> None:
     assert runs["started_at"][0] == pd.Timestamp("2026-11-01")
     assert plan.run_id == run_id
     assert rows == [("sha256:" + hashlib.sha256(b'{"purchases": []}').hexdigest(),)]
+
+
+OLD_REPORT = b"<html>report of an older plan</html>"
+
+
+def _version_2_workspace_with_a_plan(path: Path) -> tuple[str, str]:
+    """A workspace as the version-2 code wrote it: one plan whose document embeds its report's
+    hash, with its report, an approval typed as a name, and no identities. Returns the plan id
+    and the hash it was stored with."""
+    document = {
+        **PORTFOLIO,
+        "format": PLAN_FORMAT,
+        "plan_id": "plan-20261101-1",
+        "created_at": "2026-11-01T08:00:00Z",
+        "source": "review",
+        "inputs": {"usage": "sha256:ab"},
+        "purchases": [{**p, "line": i + 1} for i, p in enumerate(PORTFOLIO["purchases"])],
+        "report_sha256": hashlib.sha256(OLD_REPORT).hexdigest(),
+    }
+    text = canonical_json(document)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    connection = duckdb.connect(str(path))
+    connection.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
+    )
+    for version in (1, 2):
+        for statement in MIGRATIONS[version]:
+            connection.execute(statement)
+        connection.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+    connection.execute(
+        "INSERT INTO plans (plan_id, created_at, source, run_id, plan_json, plan_sha256, "
+        "report_path, report) VALUES (?, '2026-11-01 08:00', 'review', NULL, ?, ?, NULL, ?)",
+        ["plan-20261101-1", text, digest, OLD_REPORT],
+    )
+    connection.close()
+    return "plan-20261101-1", digest
+
+
+def test_plans_of_version_2_read_and_hash_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "v2.duckdb"
+    plan_id, digest = _version_2_workspace_with_a_plan(path)
+    with Workspace.open(path, read_only=True) as workspace:  # no identity columns yet
+        assert workspace.schema_version == 2
+        old = load_plan(workspace, plan_id)
+        assert old.created_by is None and old.recorded_report_sha256 is None
+        assert old.sha256 == old.stored_sha256 == digest and old.intact
+        assert [p.plan_id for p in list_plans(workspace)] == [plan_id]
+        assert plan_state(workspace, old).status == "proposed"
+    with Workspace.open(path) as workspace:  # upgraded: the same plan, the same hash
+        upgraded = load_plan(workspace, plan_id)
+        assert upgraded.sha256 == digest and upgraded.intact and upgraded.created_by is None
+        workspace.execute(
+            "UPDATE plans SET report = ? WHERE plan_id = ?", [b"<html>edited</html>", plan_id]
+        )
+        assert not load_plan(workspace, plan_id).intact
+
+
+def test_a_stored_plan_keeps_its_policy_creator_and_report(tmp_path: Path) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def render(plan_id: str, digest: str) -> bytes:
+        seen.append((plan_id, digest))
+        return f"<h1>{plan_id}</h1><p>SHA-256 {digest}</p>".encode()
+
+    policy = {"terms_years": [1, 3], "payment_options": ["No Upfront"], "max_upfront_usd": 500.0}
+    with Workspace.open(tmp_path / "ws.duckdb") as workspace:
+        plan = store_plan(
+            workspace, PORTFOLIO, source="review", policy=policy, render_report=render,
+            created_by=ANN,
+        )  # fmt: skip
+        assert seen == [(plan.plan_id, plan.stored_sha256)]
+        assert plan.sha256 == plan.stored_sha256 and plan.intact
+        assert plan.document["policy"] == policy and plan.document["report_stored"] is True
+        assert "report_sha256" not in plan.document  # the report is not part of what is hashed
+        assert plan.recorded_report_sha256 == hashlib.sha256(plan.report or b"").hexdigest()
+        assert plan.created_by == ANN
+        # removing the report (and its recorded hash) is a change too
+        workspace.execute(
+            "UPDATE plans SET report = NULL, report_sha256 = NULL WHERE plan_id = ?",
+            [plan.plan_id],
+        )
+        assert not load_plan(workspace, plan.plan_id).intact
+        with pytest.raises(PlanError, match="not both"):
+            store_plan(workspace, PORTFOLIO, source="x", report=b"r", render_report=render)

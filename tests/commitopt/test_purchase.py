@@ -22,6 +22,7 @@ from commitopt.purchase import (
 )
 from commitopt.workspace import Workspace
 from pricing.readers.aws_api import AwsAccessError
+from tests.commitopt.identities import ANN, ANN_SESSION, BOB, PLANNER, aws_caller, isolated_aws
 from tests.commitopt.purchase_stubs import (
     PORTFOLIO,
     StubbedClients,
@@ -30,6 +31,9 @@ from tests.commitopt.purchase_stubs import (
     expect_purchase,
 )
 from tests.commitopt.test_approvals import tamper
+
+__all__ = ["isolated_aws"]
+pytestmark = pytest.mark.usefixtures("isolated_aws")
 
 NOW = datetime.now(UTC)
 
@@ -42,8 +46,8 @@ def workspace(tmp_path: Path) -> Iterator[Workspace]:
 
 @pytest.fixture
 def plan(workspace: Workspace) -> PlanRecord:
-    stored = store_plan(workspace, PORTFOLIO, source="test")
-    approve(workspace, stored.plan_id, "ann")
+    stored = store_plan(workspace, PORTFOLIO, source="test", created_by=PLANNER)
+    approve(workspace, stored.plan_id, ANN)
     return stored
 
 
@@ -116,9 +120,11 @@ def test_execute_buys_exactly_the_approved_lines(workspace: Workspace, plan: Pla
     clients = StubbedClients()
     expect_execution(clients, plan.lines, plan.stored_sha256)
     seen: list[int] = []
+    buyer = aws_caller(ANN_SESSION)
     result = execute_plan(
-        workspace, plan.plan_id, clients=clients, on_line=lambda o: seen.append(o.line.number)
-    )
+        workspace, plan.plan_id, clients=clients, on_line=lambda o: seen.append(o.line.number),
+        actor=buyer,
+    )  # fmt: skip
     clients.assert_done()  # every stubbed call made, with exactly the expected parameters
     assert seen == [1, 2, 3, 4]
     assert [o.aws_id for o in result.outcomes] == [
@@ -130,6 +136,7 @@ def test_execute_buys_exactly_the_approved_lines(workspace: Workspace, plan: Pla
         (1, "submitted"), (1, "executed"), (2, "submitted"), (2, "executed"),
         (3, "submitted"), (3, "executed"), (4, "submitted"), (4, "executed"),
     ]  # fmt: skip
+    assert {e.actor for e in events} == {buyer}  # who bought, on every event
     tokens = {e.line: e.client_token for e in events}
     assert tokens[3] == f"commitopt-{plan.stored_sha256[:40]}-L3"
     assert dict(events[5].request) == {
@@ -148,15 +155,15 @@ def test_unapproved_rejected_expired_and_tampered_plans_buy_nothing(
 ) -> None:
     proposed = store_plan(workspace, PORTFOLIO, source="t")
     rejected = store_plan(workspace, PORTFOLIO, source="t")
-    reject(workspace, rejected.plan_id, "bob")
+    reject(workspace, rejected.plan_id, BOB)
     expired = store_plan(workspace, PORTFOLIO, source="t")
-    approve(workspace, expired.plan_id, "ann", now=NOW - timedelta(days=15))
+    approve(workspace, expired.plan_id, ANN, now=NOW - timedelta(days=15))
     tampered = store_plan(workspace, PORTFOLIO, source="t")
-    approve(workspace, tampered.plan_id, "ann")
+    approve(workspace, tampered.plan_id, ANN)
     tamper(workspace, tampered.plan_id)
     cases = [
         (proposed, "is not approved"),
-        (rejected, "was rejected by bob"),
+        (rejected, "was rejected by bob@desk-1"),
         (expired, "approval has expired"),
         (tampered, "changed after it was approved"),
     ]
@@ -378,7 +385,7 @@ def test_a_later_start_becomes_a_queued_purchase(workspace: Workspace) -> None:
     start = (NOW + timedelta(days=31)).replace(microsecond=0)
     items = [{**item, "start": start.isoformat()} for item in PORTFOLIO["purchases"][::2]]
     stored = store_plan(workspace, {"purchases": items}, source="ladder")
-    approve(workspace, stored.plan_id, "ann")
+    approve(workspace, stored.plan_id, ANN)
     lines = stored.lines
     assert lines[0].requested_start == start
     ri = purchase_call(lines[0], "t", "o", now=NOW)
@@ -394,7 +401,7 @@ def test_a_later_start_becomes_a_queued_purchase(workspace: Workspace) -> None:
 
 def test_a_report_swapped_after_approval_is_refused(workspace: Workspace) -> None:
     stored = store_plan(workspace, PORTFOLIO, source="t", report=b"<html>costs 1,000</html>")
-    approve(workspace, stored.plan_id, "ann")
+    approve(workspace, stored.plan_id, ANN)
     workspace.execute(
         "UPDATE plans SET report = ? WHERE plan_id = ?", [b"<html>costs 10</html>", stored.plan_id]
     )
@@ -403,4 +410,4 @@ def test_a_report_swapped_after_approval_is_refused(workspace: Workspace) -> Non
         execute_plan(workspace, stored.plan_id, clients=clients)
     assert clients.made == []
     with pytest.raises(ApprovalError, match="has changed since it was stored"):
-        reject(workspace, stored.plan_id, "bob")
+        reject(workspace, stored.plan_id, BOB)

@@ -19,6 +19,7 @@ from commitopt.cli import purchase_command
 from commitopt.plans import PlanRecord, load_plan
 from commitopt.workspace import Workspace
 from tests.commitopt.conftest import RunCli
+from tests.commitopt.identities import as_os_user
 from tests.commitopt.purchase_stubs import FAKE_SECRET_KEY, StubbedClients, expect_execution
 from tests.commitopt.test_cli_purchase import no_aws_account  # noqa: F401 (autouse fixture)
 from tests.commitopt.test_report_browser import _chromium, load_page
@@ -66,7 +67,10 @@ def test_import_review_report_approve_purchase(
 
     listed = json.loads(run_cli("plans", "--format", "json").stdout)
     assert [(p["plan_id"], p["status"]) for p in listed] == [(plan_id, "proposed")]
-    approved = run_cli("approve", plan_id, "--approver", "Ann Finance", "--comment", "ok")
+    # the report the approver reads names the plan and the hash the approval binds to
+    assert f"{plan_id}".encode() in plan.report and listed[0]["sha256"].encode() in plan.report
+    as_os_user(monkeypatch, "ann")  # the review ran as planner; another person approves
+    approved = run_cli("approve", plan_id, "--comment", "ok")
     assert approved.exit_code == 0, approved.stderr
 
     _use(monkeypatch, None)
@@ -96,7 +100,8 @@ def test_a_reviewed_plan_changed_after_approval_is_refused(
                        "--format", "json")  # fmt: skip
     assert reviewed.exit_code == 0, reviewed.stderr
     plan_id = json.loads(reviewed.stdout)["plan_id"]
-    assert run_cli("approve", plan_id, "--approver", "Ann Finance").exit_code == 0
+    as_os_user(monkeypatch, "ann")
+    assert run_cli("approve", plan_id).exit_code == 0
     document = _plan(tmp_path, plan_id).document
     document["purchases"][0]["upfront_usd"] = 1.0  # a small change after approval
     connection = duckdb.connect(str(tmp_path / "commitopt.duckdb"))
