@@ -101,6 +101,9 @@ class Decision:
         When (UTC).
     actor
         The decider's whole identity; ``None`` for decisions recorded before identities were.
+    report_sha256
+        SHA-256 of the report the decider had (the plan's stored report); ``None`` for a plan
+        without one, or a decision recorded before reports were bound.
     """
 
     approval_id: int
@@ -111,6 +114,7 @@ class Decision:
     plan_sha256: str
     decided_at: datetime
     actor: Identity | None = None
+    report_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,11 @@ def decisions(workspace: Workspace, plan_id: str) -> tuple[Decision, ...]:
     """The plan's decisions, oldest first."""
     if not workspace.has_table("approvals"):
         return ()
-    actor = "actor" if workspace.schema_version >= IDENTITY_SCHEMA_VERSION else "NULL"
+    actor = (
+        "actor, report_sha256"
+        if workspace.schema_version >= IDENTITY_SCHEMA_VERSION
+        else "NULL, NULL"
+    )
     rows = workspace.fetch_all(
         "SELECT approval_id, plan_id, decision, approver, comment, plan_sha256, decided_at, "
         f"{actor} FROM approvals WHERE plan_id = ? ORDER BY approval_id",
@@ -179,6 +187,7 @@ def decisions(workspace: Workspace, plan_id: str) -> tuple[Decision, ...]:
             str(r[5]),
             _aware(r[6]),
             Identity.from_mapping(r[7]),
+            None if r[8] is None else str(r[8]),
         )
         for r in rows
     )
@@ -237,6 +246,17 @@ def plan_state(
             reason = (
                 f"approved by {who} on {when}, but the plan has changed since "
                 f"(hash {current[:12]} is not the approved {latest.plan_sha256[:12]})"
+            )
+        elif (
+            latest.report_sha256 is not None
+            and record.report_intact  # a report changed behind its recorded hash: not intact
+            and latest.report_sha256 != record.report_digest
+        ):
+            status = VOID
+            reason = (
+                f"approved by {who} on {when}, but its report has changed since (report hash "
+                f"{(record.report_digest or 'none')[:12]} is not the approved "
+                f"{latest.report_sha256[:12]})"
             )
         elif age > max_approval_age:
             status = EXPIRED
@@ -370,7 +390,7 @@ def _record(
         approval_id = workspace.next_id("approval_ids")
         workspace.execute(
             "INSERT INTO approvals (approval_id, plan_id, decision, approver, comment, "
-            "plan_sha256, decided_at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "plan_sha256, decided_at, actor, report_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 approval_id,
                 state.plan.plan_id,
@@ -380,6 +400,7 @@ def _record(
                 state.current_sha256,
                 moment.replace(tzinfo=None),
                 who.to_json(),
+                state.plan.report_digest,
             ],
         )
     return Decision(
@@ -391,6 +412,7 @@ def _record(
         state.current_sha256,
         moment,
         who,
+        state.plan.report_digest,
     )
 
 
@@ -517,6 +539,8 @@ def require_approved(
             f"is not the approved {latest.plan_sha256[:12]}); the approval is void, nothing "
             "bought"
         )
+    if state.status == VOID:
+        raise ApprovalError(f"plan {plan_id}: {state.reason}; the approval is void, nothing bought")
     raise ApprovalError(
         f"plan {plan_id}'s approval has expired ({state.reason}); nothing bought (approve it again)"
     )

@@ -29,6 +29,7 @@ from typing import Any, Final, Protocol
 
 import pandas as pd
 
+from commitopt.identity import Identity
 from commitopt.workspace import UsageSource, Workspace, WorkspaceError, utc_naive, utc_now_naive
 from pricing.errors import param
 from usage.table import validate_usage_table
@@ -301,7 +302,13 @@ def _overlap_message(other: pd.DataFrame, source: UsageSource) -> str:
     )
 
 
-def remove_import(workspace: Workspace, import_id: int, *, dry_run: bool = False) -> RemovalOutcome:
+def remove_import(
+    workspace: Workspace,
+    import_id: int,
+    *,
+    dry_run: bool = False,
+    actor: dict[str, Any] | None = None,
+) -> RemovalOutcome:
     """Delete one import's rows and bring back what it replaced, in one transaction.
 
     A row the removed import had replaced counts again unless a later import still in the
@@ -315,6 +322,8 @@ def remove_import(workspace: Workspace, import_id: int, *, dry_run: bool = False
         The import to remove.
     dry_run
         Compute the outcome and roll it back.
+    actor
+        Who removes it, recorded as JSON (``usage_imports.removed_by``).
 
     Raises
     ------
@@ -341,8 +350,12 @@ def remove_import(workspace: Workspace, import_id: int, *, dry_run: bool = False
             )
             workspace.execute("DELETE FROM usage_hourly WHERE import_id = ?", [import_id])
             workspace.execute(
-                "UPDATE usage_imports SET removed_at = ? WHERE import_id = ?",
-                [utc_now_naive(), import_id],
+                "UPDATE usage_imports SET removed_at = ?, removed_by = ? WHERE import_id = ?",
+                [
+                    utc_now_naive(),
+                    None if actor is None else json.dumps(actor, sort_keys=True),
+                    import_id,
+                ],
             )
             restored = _reassign(workspace, import_id)
             outcome = RemovalOutcome(import_id, removed, restored)
@@ -423,16 +436,9 @@ def list_imports(workspace: Workspace) -> pd.DataFrame:
 
 
 def _actor_name(text: object) -> str:
-    """The principal recorded as JSON, or empty for imports made before identities were kept."""
-    if not isinstance(text, str) or not text:
-        return ""
-    try:
-        actor = json.loads(text)
-    except json.JSONDecodeError:
-        return ""
-    return (
-        str(actor.get("principal") or actor.get("os_user") or "") if isinstance(actor, dict) else ""
-    )
+    """Who, as :attr:`Identity.display_name`; empty for imports made before identities were kept."""
+    identity = Identity.from_mapping(text if isinstance(text, str) and text else None)
+    return "" if identity is None else identity.display_name
 
 
 __all__ = [

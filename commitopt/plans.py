@@ -295,6 +295,11 @@ class PlanRecord:
         return self.report is not None and hashlib.sha256(self.report).hexdigest() == recorded
 
     @property
+    def report_digest(self) -> str | None:
+        """SHA-256 (hex) of the stored report as it is now; ``None`` when there is none."""
+        return None if self.report is None else hashlib.sha256(self.report).hexdigest()
+
+    @property
     def intact(self) -> bool:
         """Whether the plan still hashes to what was recorded when stored, report included."""
         return self.sha256 == self.stored_sha256 and self.report_intact

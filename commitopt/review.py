@@ -181,6 +181,10 @@ def forecast_savings(
         savings_vs_current_usd=savings,
         savings_vs_on_demand_pct=esr,
         horizon=f"the next {months:.0f} months",
+        current_savings_vs_on_demand_pct=current.paths["savings_vs_on_demand_pct"].to_numpy(
+            dtype=np.float64
+        ),
+        horizon_hours=float(options.horizon_hours),
         description=(
             f"{options.n_paths} usage paths forecast from the {len(lookback['hour'].unique()):,}-"
             "hour lookback (robust weekly trend with a per-path trend error, block bootstrap of "
@@ -365,7 +369,8 @@ def run_review(
     say(f"{len(run.purchases)} purchases proposed; writing the report")
     data = build_report_data(
         run, monte_carlo=monte, frontier=curve, catalog=catalog, owned=tuple(owned),
-        title=f"Purchase review of {started:%Y-%m-%d}",
+        title=f"Purchase review of {started:%Y-%m-%d}", generated_at=started,
+        purchase_date=started,
     )  # fmt: skip
     rendered = StoredReport()
     with workspace.transaction():

@@ -164,6 +164,8 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         "ALTER TABLE plans ADD COLUMN created_by VARCHAR",
         "ALTER TABLE plans ADD COLUMN report_sha256 VARCHAR",
         "ALTER TABLE approvals ADD COLUMN actor VARCHAR",
+        # An approval binds to the report the approver read, as well as to the plan.
+        "ALTER TABLE approvals ADD COLUMN report_sha256 VARCHAR",
         "ALTER TABLE purchase_events ADD COLUMN actor VARCHAR",
         # Imports that never silently delete: replaced rows are kept (replaced_by), so an import
         # can be removed and what it replaced comes back; footprints say what each import covers.
@@ -612,6 +614,10 @@ class Workspace:
         frame = self._connection.execute("SELECT * FROM runs ORDER BY run_id").df()
         for column in ("parameters", "inputs", "outcome"):
             frame[column] = [json.loads(text) for text in frame[column]]
+        if "actor" in frame:  # version 3: who ran it (None before)
+            frame["actor"] = [
+                json.loads(text) if isinstance(text, str) else None for text in frame["actor"]
+            ]
         return frame
 
     def record_inventory_snapshot(

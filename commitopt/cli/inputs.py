@@ -144,6 +144,13 @@ def open_workspace(path: Path | None, *, read_only: bool = False) -> Workspace:
     )
 
 
+def check_writable(path: Path | None) -> None:
+    """Fail now (exit 3 after ``--wait``) when the workspace cannot be written, rather than after
+    the expensive work that will store into it: open it for writing and close it again."""
+    with open_workspace(path):
+        pass
+
+
 def command_owned(
     inventory_files: Sequence[Path],
     *,

@@ -18,13 +18,14 @@ from commitopt.approvals import (
     plan_state,
     reject,
 )
+from commitopt.cli.inputs import open_workspace
 from commitopt.cli.output import emit_frame, emit_mapping, format_option, wide
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.streams import echo_payload
 from commitopt.cli.usage_commands import workspace_option
 from commitopt.identity import Identity, current_identity, visible
 from commitopt.plans import PlanError, PlanRecord, PurchaseEvent, add_plan_file, list_plans
-from commitopt.workspace import Workspace, workspace_path
+from commitopt.workspace import workspace_path
 from pricing.errors import CommitoptInputError
 from pricing.inventory.portfolio_json import current_field_names
 
@@ -176,7 +177,7 @@ def plans(
     age = approval_age(max_approval_age)
     states: list[PlanState] = []
     if workspace_path(workspace).is_file():
-        with Workspace.open(workspace, read_only=True) as store:
+        with open_workspace(workspace, read_only=True) as store:
             states = [plan_state(store, plan, max_approval_age=age) for plan in list_plans(store)]
     rows = pd.DataFrame([_row(state) for state in states])
     if rows.empty:
@@ -195,11 +196,13 @@ SHOW_EPILOG = """
 Examples:
   commitopt plans show plan-20261123-1
   commitopt plans show plan-20261123-1 --format json
-  commitopt plans show plan-20261123-1 --format csv     # the history, one row per event
+  commitopt plans show plan-20261123-1 --format csv     # the purchase lines
+  commitopt plans show plan-20261123-1 --history --format csv   # one row per event
 \b
 The history is the plan's chain of custody: who stored it (AWS caller identity or OS user,
 host, time) and from which run, each decision (who, identity kind, host, time, comment) and
-each purchase event (who, when, state). json carries everything; csv carries the history.
+each purchase event (who, when, state). json carries everything; csv carries the purchase
+lines, or the history with --history.
 Names and comments are printed as stored, with control characters shown as escapes.
 """
 
@@ -272,19 +275,27 @@ def history_frame(state: PlanState) -> pd.DataFrame:
 
 @plans.command("show", epilog=SHOW_EPILOG)
 @click.argument("plan_id", metavar="PLAN")
+@click.option(
+    "--history", "history_only", is_flag=True,
+    help="Show only the history: who stored, decided on and bought the plan, one row per event.",
+)  # fmt: skip
 @workspace_option
 @max_approval_age_option
 @format_option
 @quiet_option
 def show_command(
-    plan_id: str, workspace: Path | None, max_approval_age: float, output_format: str
+    plan_id: str,
+    history_only: bool,
+    workspace: Path | None,
+    max_approval_age: float,
+    output_format: str,
 ) -> None:
     """Show one plan: status, hash, figures, purchase lines and who did what.
 
     Show one plan: status, hash, figures, purchase lines and its full history (who stored,
     decided on and bought it)."""
     age = approval_age(max_approval_age)
-    with Workspace.open(workspace, read_only=True) as store:
+    with open_workspace(workspace, read_only=True) as store:
         state = plan_state(store, plan_id, max_approval_age=age)
     plan = state.plan
     document = plan.document
@@ -337,8 +348,14 @@ def show_command(
             "json",
         )
         return
-    if output_format == "csv":
+    if history_only and output_format == "csv":
         emit_frame(history.assign(detail=[visible(str(v)) for v in history["detail"]]), "csv")
+        return
+    if history_only and output_format == "table":
+        _emit_history_table(history, title=f"History of {plan.plan_id}")
+        return
+    if output_format == "csv":
+        emit_frame(lines, "csv")
         return
     who: dict[str, Any] = (
         {"created_by": UNKNOWN_CREATOR}
@@ -360,10 +377,18 @@ def show_command(
     )
     if not lines.empty:
         emit_frame(lines, "table", title="Purchase lines")
+    _emit_history_table(history, title="History")
+
+
+def _emit_history_table(history: pd.DataFrame, *, title: str) -> None:
+    """The history as a table: user text inert; times to the second, hashes short (unless
+    ``--wide``)."""
     if not wide():
-        history["at"] = [str(v)[:19].replace("T", " ") for v in history["at"]]
-        history["sha256"] = [str(v)[:12] for v in history["sha256"]]
-    emit_frame(_inert_frame(history), "table", title="History", narrow=HISTORY_TABLE_COLUMNS)
+        history = history.assign(
+            at=[str(v)[:19].replace("T", " ") for v in history["at"]],
+            sha256=[str(v)[:12] for v in history["sha256"]],
+        )
+    emit_frame(_inert_frame(history), "table", title=title, narrow=HISTORY_TABLE_COLUMNS)
 
 
 ADD_EPILOG = """
@@ -393,7 +418,7 @@ def add_command(
     file: Path, report_path: Path | None, workspace: Path | None, output_format: str
 ) -> None:
     """Store a recommendation JSON (`recommend --format json`) as a proposed plan."""
-    with Workspace.open(workspace) as store:
+    with open_workspace(workspace) as store:
         plan = add_plan_file(store, file, report_path=report_path)
         state = plan_state(store, plan)
     emit_mapping(
@@ -460,7 +485,7 @@ def _decide(
     age = approval_age(max_approval_age)
     identity = current_identity()
     _check_deprecated_approver(approver, identity)
-    with Workspace.open(workspace) as store:
+    with open_workspace(workspace) as store:
         if decision == "approve":
             made = approve(
                 store,

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from commitopt.cli.group import EXIT_OK, EXIT_THRESHOLD
+from commitopt.cli.inputs import open_workspace
 from commitopt.cli.options import profile_option
 from commitopt.cli.output import OUTPUT_FORMATS, TABLE_WIDTH, emit_json
 from commitopt.cli.plan_commands import approval_age, max_approval_age_option
@@ -25,7 +26,6 @@ from commitopt.purchase import (
     dry_run,
     execute_plan,
 )
-from commitopt.workspace import Workspace
 from pricing.errors import CommitoptInputError
 from pricing.regions import check_region
 
@@ -172,7 +172,7 @@ def purchase_command(
             printed.append(outcome)
             _print_outcome(outcome)
 
-        with Workspace.open(workspace) as store:
+        with open_workspace(workspace) as store:
             result = execute_plan(
                 store,
                 plan_id,
@@ -194,7 +194,7 @@ def purchase_command(
             echo_payload(f"plan {plan_id}: every line was already bought; nothing to do")
         _say(f"plan {result.plan_id}: {result.status} ({result.reason})")
         return EXIT_OK
-    with Workspace.open(workspace, read_only=True) as store:
+    with open_workspace(workspace, read_only=True) as store:
         result = dry_run(
             store,
             plan_id,

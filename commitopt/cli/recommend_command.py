@@ -12,9 +12,11 @@ import click
 import pandas as pd
 
 from commitopt.cli.inputs import (
+    check_writable,
     command_catalog,
     command_owned,
     command_usage,
+    open_workspace,
     warn_if_lookback_exceeds,
 )
 from commitopt.cli.options import bill_inventory_option, catalog_options
@@ -41,7 +43,6 @@ from commitopt.recommend import (
 )
 from commitopt.report import build_report_data
 from commitopt.review import fingerprint, plan_report, usage_fingerprint
-from commitopt.workspace import Workspace
 from optimizer.policy import Policy
 from pricing.atomic import write_text_atomic
 from pricing.catalog import PriceCatalog
@@ -156,6 +157,8 @@ def recommend_command(
     if gap <= 0:
         raise CommitoptInputError(f"--gap must be above 0 %, not {gap}")
     days = parse_lookback_days(lookback)
+    if save:
+        check_writable(workspace)  # busy is known before the solve, not after it
     frame = command_usage(
         usage_files, workspace, purpose="optimize", demo=demo_usage if demo else None
     )
@@ -280,8 +283,10 @@ def _save_plan(
             catalog=catalog,
             owned=tuple(inventory.commitments),
             title=f"Recommendation of {started:%Y-%m-%d}",
+            generated_at=started,
+            purchase_date=started,
         )
-    with Workspace.open(workspace) as store, store.transaction():
+    with open_workspace(workspace) as store, store.transaction():
         run_id = store.record_run(
             "recommend",
             parameters={"lookback_days": run.options.lookback_days, "policy": policy_fields},

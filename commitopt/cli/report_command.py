@@ -12,7 +12,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from commitopt.cli.inputs import command_catalog, command_owned, command_usage
+from commitopt.cli.inputs import command_catalog, command_owned, command_usage, open_workspace
 from commitopt.cli.options import catalog_options
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.cli.streams import echo_payload
@@ -23,7 +23,6 @@ from commitopt.recommend import recommend
 from commitopt.report import REPORT_FORMATS, build_report_data, write_report
 from commitopt.report.data import DEFAULT_TITLE, ReportData
 from commitopt.report.sources import load_plan_json, plan_window, report_data_from_portfolio
-from commitopt.workspace import Workspace
 from optimizer.policy import Policy
 from pricing.atomic import atomic_output_path
 from pricing.errors import CommitoptInputError
@@ -158,7 +157,7 @@ def report_command(
     frontier = _read_extra(frontier_file, "--frontier")
     days = parse_lookback_days(lookback) if lookback is not None else None
     if plan is not None and not plan.exists() and PLAN_ID.fullmatch(str(plan)):
-        with Workspace.open(workspace, read_only=True) as store:
+        with open_workspace(workspace, read_only=True) as store:
             record = load_plan(store, str(plan))
         reuse = fmt == "html" and record.report is not None and record.report_intact
         if reuse and not (usage_files or inventory_files or lookback or scenarios_file

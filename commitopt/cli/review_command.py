@@ -8,7 +8,12 @@ from typing import Any
 
 import click
 
-from commitopt.cli.inputs import command_catalog, command_owned, open_workspace
+from commitopt.cli.inputs import (
+    command_catalog,
+    command_owned,
+    open_workspace,
+    warn_if_lookback_exceeds,
+)
 from commitopt.cli.options import bill_inventory_option, catalog_options
 from commitopt.cli.output import emit_mapping, format_option, path_savings_fields
 from commitopt.cli.policy_options import policy_from_options, policy_options
@@ -171,6 +176,7 @@ def review_command(
                 raise CommitoptInputError(
                     "the workspace has no usage; pass --usage FILES or run `commitopt usage import`"
                 )
+            warn_if_lookback_exceeds(usage, options.recommend.lookback_days)
             outcome = run_review(
                 store, usage, catalog, policy, owned=owned, options=options, inputs=inputs,
                 log=log, progress=solver_progress(task),

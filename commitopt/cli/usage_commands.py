@@ -200,6 +200,7 @@ def store_import(
 
     Warnings go to stderr; refusals raise before anything is written.
     """
+    from commitopt.identity import current_identity
     from commitopt.imports import import_usage
     from commitopt.owned import record_bill_inventory
     from usage.plausibility import check_plausible
@@ -220,6 +221,7 @@ def store_import(
         stored = import_usage(
             store, frame, period_start=period[0], period_end=period[1], source=source,
             report=counts, replace_other_sources=checks.replace,
+            actor=current_identity().as_mapping(),
         )  # fmt: skip
         if owned is not None and owned.commitments:
             record_bill_inventory(store, stored.import_id, owned)
@@ -625,10 +627,13 @@ them too), in one transaction; the owned commitments its bill showed go with it.
 @quiet_option
 def remove(import_id: int, dry_run: bool, workspace: Path | None, output_format: str) -> None:
     """Undo one usage import: its rows go, the rows it replaced come back."""
+    from commitopt.identity import current_identity
     from commitopt.imports import remove_import
 
     with open_workspace(workspace) as store:
-        outcome = remove_import(store, import_id, dry_run=dry_run)
+        outcome = remove_import(
+            store, import_id, dry_run=dry_run, actor=current_identity().as_mapping()
+        )
     _emit_report(
         {
             "import_id": import_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -235,6 +236,26 @@ def test_a_changed_report_cannot_be_approved(workspace: Workspace) -> None:
     )
     with pytest.raises(ApprovalError, match="has changed since it was stored"):
         approve(workspace, stored.plan_id, ANN)
+
+
+def test_an_approval_binds_the_report_the_approver_read(workspace: Workspace) -> None:
+    """Report and its recorded hash both changed after approval: the approval is void."""
+    stored = store_plan(
+        workspace, PORTFOLIO, source="test", created_by=PLANNER, created_at=T0,
+        render_report=lambda plan_id, digest: f"<p>{plan_id} {digest}</p>".encode(),
+    )  # fmt: skip
+    decision = approve(workspace, stored.plan_id, ANN, now=T0)
+    assert decision.report_sha256 == stored.report_digest is not None
+    assert require_approved(workspace, stored.plan_id, now=T0).status == "approved"
+    forged = b"<p>better numbers</p>"
+    workspace.execute(
+        "UPDATE plans SET report = ?, report_sha256 = ? WHERE plan_id = ?",
+        [forged, hashlib.sha256(forged).hexdigest(), stored.plan_id],
+    )
+    state = plan_state(workspace, stored.plan_id, now=T0)
+    assert state.status == "void" and "report has changed" in state.reason
+    with pytest.raises(ApprovalError, match="report has changed"):
+        require_approved(workspace, stored.plan_id, now=T0)
 
 
 def test_the_ledger_only_grows(workspace: Workspace) -> None:

@@ -247,13 +247,15 @@ def test_long_comments_are_refused(
     assert _ledger_rows(tmp_path) == 0
 
 
-def test_show_csv_is_the_chain_of_custody(
+def test_show_history_csv_is_the_chain_of_custody(
     run_cli: RunCli, plan_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plan_id = _add(run_cli, plan_file)
     as_os_user(monkeypatch, "ann")
     assert run_cli("reject", plan_id, "--comment", "line one\nline two").exit_code == 0
-    shown = run_cli("plans", "show", plan_id, "--format", "csv")
+    purchase_lines = run_cli("plans", "show", plan_id, "--format", "csv")
+    assert purchase_lines.stdout.splitlines()[0].startswith("line,id,purchase,"), purchase_lines
+    shown = run_cli("plans", "show", plan_id, "--history", "--format", "csv")
     assert shown.exit_code == 0, shown.stderr
     lines = shown.stdout.splitlines()
     assert lines[0] == "at,event,by,by_kind,by_principal,by_host,detail,sha256"

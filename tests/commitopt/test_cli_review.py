@@ -68,7 +68,7 @@ def test_review_imports_recommends_and_stores_a_proposed_plan(
     # its evidence: the full policy, who ran it, and a report naming the plan and its hash
     assert document["policy"]["terms_years"] == [1] and "max_upfront_usd" in document["policy"]
     assert plan.created_by is not None and plan.created_by.principal == "planner"
-    assert json.loads(runs["actor"].iloc[-1])["principal"] == "planner"
+    assert runs["actor"].iloc[-1]["principal"] == "planner"
     code, out, err = invoke("plans", "--workspace", str(workspace), "--format", "json")
     listed_sha256 = json.loads(out)[0]["sha256"]
     assert listed_sha256 == plan.stored_sha256 and len(listed_sha256) == 64
