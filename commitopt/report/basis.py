@@ -49,7 +49,7 @@ def _noun(items: Sequence[OwnedCommitment]) -> str:
 
 
 def _ids(items: Sequence[OwnedCommitment]) -> str:
-    names = [item.id for item in items[:LISTED_IDS]]
+    names = [item.id.rsplit("/", 1)[-1] for item in items[:LISTED_IDS]]  # an ARN: its id
     more = len(items) - len(names)
     return ", ".join(names) + (f" and {more} more" if more else "")
 
