@@ -392,6 +392,40 @@ def _reassign(workspace: Workspace, removed_id: int) -> pd.DataFrame:
     ).df()
 
 
+def prune_replaced(workspace: Workspace, *, dry_run: bool = False) -> pd.DataFrame:
+    """Delete for good the rows later imports replaced (they can no longer come back).
+
+    Replaced rows are kept so that :func:`remove_import` can restore them; a workspace whose
+    bills are re-imported daily grows by a month of rows each time. Pruning trades that undo
+    for space: afterwards, removing an import leaves its footprint empty where it had replaced
+    rows. Imports stay listed.
+
+    Parameters
+    ----------
+    workspace
+        An open, writable workspace.
+    dry_run
+        Count what would go; delete nothing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows deleted (or that would be), by import: ``import_id``, ``source_kind``, account
+        and month (:data:`BREAKDOWN_COLUMNS`).
+    """
+    workspace.require_writable("prune replaced usage")
+    with workspace.transaction():
+        pruned = workspace.execute(
+            f"""SELECT h.import_id, i.source_kind, {_BY_MONTH_OF_H}
+            FROM usage_hourly h JOIN usage_imports i ON i.import_id = h.import_id
+            WHERE h.replaced_by IS NOT NULL
+            GROUP BY ALL ORDER BY h.import_id, h.account_id, month"""
+        ).df()
+        if not dry_run:
+            workspace.execute("DELETE FROM usage_hourly WHERE replaced_by IS NOT NULL")
+    return pruned
+
+
 IMPORT_LIST_COLUMNS: Final = (
     "import_id", "source_kind", "scope", "period_start", "period_end", "accounts",
     "usage_row_count", "replaced_row_count", "instance_hours", "imported_at", "imported_by",
@@ -448,5 +482,6 @@ __all__ = [
     "UsageOverlapError",
     "import_usage",
     "list_imports",
+    "prune_replaced",
     "remove_import",
 ]

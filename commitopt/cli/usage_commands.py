@@ -533,7 +533,7 @@ REPORT_FIELDS = (
     "import_id", "workspace", "period_start", "period_end", "usage_row_count", "input_format",
     "billing_periods", "kept_line_item_count", "kept_instance_hours", "kept_billed_cost",
     "kept_cost_usd", "currency", "replaced_row_count", "bill_commitment_count", "is_dry_run",
-    "removed_row_count", "restored_row_count",
+    "removed_row_count", "restored_row_count", "pruned_row_count",
 )  # fmt: skip
 """The import report's fields a table shows without ``--wide``."""
 
@@ -556,6 +556,7 @@ _TABLES: Final = (
     ("added", "Added, by account and month"),
     ("replaced", "Replaced (kept: `commitopt usage remove ID` of this import brings them back)"),
     ("restored", "Restored, by import, account and month"),
+    ("pruned", "Deleted for good, by import, account and month"),
 )
 
 
@@ -617,6 +618,41 @@ Examples:
 Deletes the import's rows and brings back the rows it replaced (unless a later import covers
 them too), in one transaction; the owned commitments its bill showed go with it.
 """
+
+
+PRUNE_EPILOG = """
+\b
+Examples:
+  commitopt usage prune --dry-run         # how many replaced rows would go
+  commitopt usage prune
+\b
+Replaced rows are kept so that `usage remove` can bring them back; a bill re-imported every
+day adds a month of them each time. Pruning deletes them for good (in one transaction):
+afterwards, removing an import can no longer restore what it replaced.
+"""
+
+
+@usage.command("prune", epilog=PRUNE_EPILOG)
+@click.option("--dry-run", is_flag=True, help="Show what would be deleted; delete nothing.")
+@workspace_option
+@format_option
+@quiet_option
+def prune(dry_run: bool, workspace: Path | None, output_format: str) -> None:
+    """Delete the rows later imports replaced, for good (frees space; ends their undo)."""
+    from commitopt.imports import prune_replaced
+
+    with open_workspace(workspace) as store:
+        pruned = prune_replaced(store, dry_run=dry_run)
+    _emit_report(
+        {
+            "workspace": str(store.path),
+            "is_dry_run": dry_run,
+            "pruned_row_count": int(pruned["usage_row_count"].sum()),
+            "pruned": pruned.to_dict("records"),
+        },
+        output_format,
+        title="Replaced usage pruned" if not dry_run else "Replaced usage to prune (dry run)",
+    )
 
 
 @usage.command("remove", epilog=REMOVE_EPILOG)

@@ -89,6 +89,7 @@ OUTPUT_CASES: Final = (
     Case("usage import", "{usage}"),
     Case("usage imports"),
     Case("usage remove", "1 --dry-run"),
+    Case("usage prune", "--dry-run"),
     Case("usage summary"),
     Case("pricing show", "--region us-east-1 --family m4"),
     Case("pricing import", "{cur} --into imported.parquet"),

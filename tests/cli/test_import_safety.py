@@ -259,3 +259,30 @@ def test_busy_workspace_is_checked_before_reading_and_waited_for(with_bill: Sand
         assert time.monotonic() - started < 60
     finally:
         holder.wait()
+
+
+def test_prune_deletes_replaced_rows_for_good(with_bill: Sandbox) -> None:
+    before = _counts(with_bill.workspace)
+    one_row = _csv(with_bill.folder, "one.csv", [
+        f"2018-10-15T10:00:00Z,{ACCOUNT_A},us-east-1,m5.large,Linux/UNIX,Shared,3",
+    ])  # fmt: skip
+    replaced = _json(
+        with_bill.run("usage", "import", str(one_row), "--replace", "--format", "json")
+    )["replaced_row_count"]
+    counting = _counts(with_bill.workspace)
+    dry = _json(with_bill.run("usage", "prune", "--dry-run", "--format", "json"))
+    assert dry["is_dry_run"] and dry["pruned_row_count"] == replaced > 0
+    with duckdb.connect(str(with_bill.workspace), read_only=True) as connection:
+        (stored,) = connection.execute("SELECT count(*) FROM usage_hourly").fetchone() or (0,)
+    pruned = _json(with_bill.run("usage", "prune", "--format", "json"))
+    assert pruned["pruned_row_count"] == replaced
+    assert [(r["import_id"], r["account_id"]) for r in pruned["pruned"]] == [(1, ACCOUNT_A)]
+    with duckdb.connect(str(with_bill.workspace), read_only=True) as connection:
+        (left,) = connection.execute("SELECT count(*) FROM usage_hourly").fetchone() or (0,)
+    assert left == stored - replaced
+    assert _counts(with_bill.workspace) == counting  # what counts is unchanged
+    removed = _json(with_bill.run("usage", "remove", "2", "--format", "json"))
+    assert removed["restored_row_count"] == 0  # nothing left to bring back
+    expected = dict(before)
+    expected[(ACCOUNT_A, "2018-10")] -= replaced
+    assert _counts(with_bill.workspace) == expected
