@@ -387,33 +387,22 @@ def _record(
             raise ApprovalError(f"plan {plan_id} is already decided: {state.reason}")
         if decision == APPROVE:
             _check_self_approval(state, who, self_approval)
-        approval_id = workspace.next_id("approval_ids")
+        recorded = Decision(
+            workspace.next_id("approval_ids"), state.plan.plan_id, decision, name, comment,
+            state.current_sha256, moment, who, state.plan.report_digest,
+        )  # fmt: skip
         workspace.execute(
             "INSERT INTO approvals (approval_id, plan_id, decision, approver, comment, "
             "plan_sha256, decided_at, actor, report_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                approval_id,
-                state.plan.plan_id,
-                decision,
-                name,
-                comment,
-                state.current_sha256,
+                recorded.approval_id, recorded.plan_id, recorded.decision, recorded.approver,
+                recorded.comment, recorded.plan_sha256,
                 moment.replace(tzinfo=None),
                 who.to_json(),
-                state.plan.report_digest,
+                recorded.report_sha256,
             ],
-        )
-    return Decision(
-        approval_id,
-        state.plan.plan_id,
-        decision,
-        name,
-        comment,
-        state.current_sha256,
-        moment,
-        who,
-        state.plan.report_digest,
-    )
+        )  # fmt: skip
+    return recorded
 
 
 def approve(

@@ -16,10 +16,15 @@ from commitopt.backtest_policies import (
     run_backtest,
 )
 from commitopt.cli.inputs import command_catalog, command_owned, command_usage
-from commitopt.cli.options import bill_inventory_option, catalog_options, multi_option
+from commitopt.cli.options import (
+    bill_inventory_option,
+    catalog_options,
+    multi_option,
+    workspace_option,
+)
 from commitopt.cli.output import emit_frame, emit_json, format_option, frame_records
 from commitopt.cli.progress import quiet_option, reporter
-from commitopt.cli.usage_commands import period_options, workspace_option
+from commitopt.cli.usage_commands import period_options
 from commitopt.durations import parse_days as parse_lookback_days
 from pricing.errors import CommitoptInputError
 from scenarios.backtest import BacktestResult

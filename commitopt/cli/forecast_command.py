@@ -9,10 +9,9 @@ import pandas as pd
 
 from commitopt.catalogs import local_catalog_path
 from commitopt.cli.inputs import command_catalog, command_usage
-from commitopt.cli.options import catalog_options
+from commitopt.cli.options import catalog_options, workspace_option
 from commitopt.cli.output import emit_frame, emit_text, format_option
 from commitopt.cli.progress import quiet_option, reporter
-from commitopt.cli.usage_commands import workspace_option
 from commitopt.durations import parse_days as parse_lookback_days
 from commitopt.durations import parse_hours
 from pricing.catalog import PriceCatalog

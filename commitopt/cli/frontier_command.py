@@ -19,10 +19,9 @@ from commitopt.cli.inputs import (
     command_usage,
     warn_if_lookback_exceeds,
 )
-from commitopt.cli.options import bill_inventory_option, catalog_options
+from commitopt.cli.options import bill_inventory_option, catalog_options, workspace_option
 from commitopt.cli.output import emit_frame, emit_json, emit_mapping, emit_text, format_option
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
-from commitopt.cli.usage_commands import workspace_option
 from commitopt.durations import parse_days as parse_lookback_days
 from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions, lookback_window, recommend
 from optimizer.policy import Policy

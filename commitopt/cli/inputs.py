@@ -86,14 +86,20 @@ def command_usage(
 
 def bill_rates(usage_files: Sequence[str]) -> list[PriceCatalog]:
     """The rates a CUR given with ``--usage`` bills its own keys at (none for other formats)."""
-    if not usage_files:
+    if not is_cur(usage_files):
         return []
     from pricing.readers.cur_rates import read_cur_rates
+
+    return [read_cur_rates(list(usage_files))]
+
+
+def is_cur(usage_files: Sequence[str]) -> bool:
+    """Whether ``--usage`` names CUR files (legacy or 2.0), whose fee lines and rates count."""
+    if not usage_files:
+        return False
     from usage.readers import detect_format
 
-    if detect_format(list(usage_files)) not in ("cur", "cur2"):
-        return []
-    return [read_cur_rates(list(usage_files))]
+    return detect_format(list(usage_files)) in ("cur", "cur2")
 
 
 def command_catalog(
@@ -188,11 +194,8 @@ def _billed_commitments(
         return bill_inventory(store).commitments
     if usage_files:
         from pricing.inventory import inventory_from_cur
-        from usage.readers import detect_format
 
-        if detect_format(list(usage_files)) not in ("cur", "cur2"):
-            return ()
-        return inventory_from_cur(list(usage_files)).commitments
+        return inventory_from_cur(list(usage_files)).commitments if is_cur(usage_files) else ()
     from commitopt.workspace import workspace_path
 
     if not workspace_path(workspace).is_file():

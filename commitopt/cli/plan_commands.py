@@ -19,10 +19,10 @@ from commitopt.approvals import (
     reject,
 )
 from commitopt.cli.inputs import open_workspace
+from commitopt.cli.options import workspace_option
 from commitopt.cli.output import emit_frame, emit_mapping, format_option, wide
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.streams import echo_payload
-from commitopt.cli.usage_commands import workspace_option
 from commitopt.identity import Identity, current_identity, visible
 from commitopt.plans import PlanError, PlanRecord, PurchaseEvent, add_plan_file, list_plans
 from commitopt.workspace import workspace_path

@@ -9,12 +9,11 @@ import click
 
 from commitopt.cli.group import EXIT_OK, EXIT_THRESHOLD
 from commitopt.cli.inputs import open_workspace
-from commitopt.cli.options import profile_option
+from commitopt.cli.options import profile_option, workspace_option
 from commitopt.cli.output import OUTPUT_FORMATS, TABLE_WIDTH, emit_json
 from commitopt.cli.plan_commands import approval_age, max_approval_age_option
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.streams import echo_payload
-from commitopt.cli.usage_commands import workspace_option
 from commitopt.identity import Identity, current_identity
 from commitopt.purchase import (
     DEFAULT_PRICE_TOLERANCE,

@@ -19,7 +19,7 @@ from commitopt.cli.inputs import (
     open_workspace,
     warn_if_lookback_exceeds,
 )
-from commitopt.cli.options import bill_inventory_option, catalog_options
+from commitopt.cli.options import bill_inventory_option, catalog_options, workspace_option
 from commitopt.cli.output import (
     commitment_columns,
     emit_frame,
@@ -31,7 +31,6 @@ from commitopt.cli.output import (
 )
 from commitopt.cli.policy_options import policy_from_options, policy_options
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
-from commitopt.cli.usage_commands import workspace_option
 from commitopt.durations import parse_days as parse_lookback_days
 from commitopt.identity import current_identity
 from commitopt.plans import store_plan

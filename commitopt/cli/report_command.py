@@ -13,10 +13,9 @@ import click
 import pandas as pd
 
 from commitopt.cli.inputs import command_catalog, command_owned, command_usage, open_workspace
-from commitopt.cli.options import catalog_options
+from commitopt.cli.options import catalog_options, workspace_option
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.cli.streams import echo_payload
-from commitopt.cli.usage_commands import workspace_option
 from commitopt.durations import parse_days as parse_lookback_days
 from commitopt.plans import load_plan
 from commitopt.recommend import recommend

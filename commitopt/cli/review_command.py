@@ -14,25 +14,17 @@ from commitopt.cli.inputs import (
     open_workspace,
     warn_if_lookback_exceeds,
 )
-from commitopt.cli.options import bill_inventory_option, catalog_options
+from commitopt.cli.options import bill_inventory_option, catalog_options, workspace_option
 from commitopt.cli.output import emit_mapping, format_option, path_savings_fields
 from commitopt.cli.policy_options import policy_from_options, policy_options
 from commitopt.cli.progress import Task, quiet_option, reporter, solver_progress
-from commitopt.cli.usage_commands import (
-    ImportChecks,
-    ImportCounts,
-    import_period,
-    store_import,
-    workspace_option,
-)
+from commitopt.cli.usage_commands import ImportChecks, import_files
 from commitopt.durations import parse_days
 from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions
 from commitopt.review import ReviewOptions, fingerprint, run_review
-from commitopt.workspace import UsageSource, Workspace
+from commitopt.workspace import Workspace
 from pricing.atomic import write_text_atomic
 from pricing.errors import CommitoptInputError
-from pricing.inventory import inventory_from_cur
-from usage.readers import read_usage
 
 REVIEW_EPILOG = """
 \b
@@ -67,24 +59,17 @@ def _import_usage(
     store: Workspace, usage_files: tuple[str, ...], log: Callable[[str], None]
 ) -> int:
     """Import usage files as ``usage import`` does (same checks and ledger); the import id."""
-    with reporter().task("reading usage", total=100, unit="%") as task:
-        frame, report = read_usage(list(usage_files), "auto", progress=task)
-    if frame.empty:
+    done = import_files(store, usage_files, "auto", ImportChecks())
+    if done.frame.empty:
         raise CommitoptInputError(
             f"--usage {' '.join(usage_files)}: no EC2 instance usage in these files"
         )
-    start, end = import_period(frame, None, None, report.billing_periods)
-    owned = inventory_from_cur(list(report.files)) if report.format in ("cur", "cur2") else None
-    stored = store_import(
-        store, frame, (start, end), UsageSource(kind=report.format, files=report.files),
-        ImportCounts(report.kept_line_items, report.excluded_line_items), ImportChecks(),
-        described=" ".join(usage_files), owned=owned,
-    )  # fmt: skip
+    start, end = done.period
     log(
-        f"imported {len(frame):,} usage rows ({start:%Y-%m-%d} to {end:%Y-%m-%d}) as "
-        f"{stored.import_id}"
+        f"imported {len(done.frame):,} usage rows ({start:%Y-%m-%d} to {end:%Y-%m-%d}) as "
+        f"{done.stored.import_id}"
     )
-    return stored.import_id
+    return done.stored.import_id
 
 
 @click.command("review", epilog=REVIEW_EPILOG)

@@ -11,7 +11,7 @@ import click
 import pandas as pd
 
 from commitopt.cli.inputs import command_catalog, command_usage
-from commitopt.cli.options import SHARE, catalog_options
+from commitopt.cli.options import SHARE, catalog_options, workspace_option
 from commitopt.cli.output import (
     emit_frame,
     emit_json,
@@ -21,7 +21,7 @@ from commitopt.cli.output import (
     wide,
 )
 from commitopt.cli.progress import quiet_option, reporter
-from commitopt.cli.usage_commands import period_options, workspace_option
+from commitopt.cli.usage_commands import period_options
 from pricing.catalog import PriceCatalog
 from pricing.errors import CommitoptInputError
 from pricing.inventory import Inventory, read_portfolio_json

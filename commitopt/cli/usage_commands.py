@@ -140,40 +140,64 @@ def import_(
     families in a canonical table, a period years away from the workspace's).
     """
     with open_workspace(workspace) as store:  # the lock first, before reading anything
-        with reporter().task("reading usage", total=100, unit="%") as progress:
-            frame, report = read_usage(
-                list(sources),
-                usage_format,  # type: ignore[arg-type]
-                start=start,
-                end=end,
-                progress=progress,
-            )
-        period_start, period_end = import_period(frame, start, end, report.billing_periods)
-        owned = None
-        if report.format in ("cur", "cur2"):
-            from pricing.inventory import inventory_from_cur
-
-            with reporter().task("reading the owned commitments the bill shows"):
-                owned = inventory_from_cur(list(report.files))
-        stored = store_import(
-            store, frame, (period_start, period_end),
-            UsageSource(kind=report.format, files=report.files),
-            ImportCounts(report.kept_line_items, report.excluded_line_items),
-            ImportChecks(replace, allow_gap, allow_unknown_types), owned=owned,
-            described=", ".join(report.files[:3]) + (" ..." if len(report.files) > 3 else ""),
+        done = import_files(
+            store, sources, usage_format, ImportChecks(replace, allow_gap, allow_unknown_types),
+            start=start, end=end,
         )  # fmt: skip
     _emit_report(
         {
-            "import_id": stored.import_id,
+            "import_id": done.stored.import_id,
             "workspace": str(store.path),
-            "period_start": period_start.isoformat(),
-            "period_end": period_end.isoformat(),
-            "usage_row_count": len(frame),
-            **_file_report(report),
-            **_ledger_fields(stored, owned),
+            "period_start": done.period[0].isoformat(),
+            "period_end": done.period[1].isoformat(),
+            "usage_row_count": len(done.frame),
+            **_file_report(done.report),
+            **_ledger_fields(done.stored, done.owned),
         },
         output_format,
     )
+
+
+@dataclass(frozen=True)
+class FileImport:
+    """What :func:`import_files` read and stored."""
+
+    frame: pd.DataFrame
+    report: ImportReport
+    period: tuple[pd.Timestamp, pd.Timestamp]
+    owned: Inventory | None
+    stored: ImportOutcome
+
+
+def import_files(
+    store: Workspace,
+    sources: Sequence[str],
+    usage_format: str,
+    checks: ImportChecks,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> FileImport:
+    """Read usage files and store them as one import (``usage import``, ``review --usage``):
+    the period they cover, the commitments a CUR's fee lines show, the plausibility checks."""
+    with reporter().task("reading usage", total=100, unit="%") as progress:
+        frame, report = read_usage(
+            list(sources), usage_format,  # type: ignore[arg-type]
+            start=start, end=end, progress=progress,
+        )  # fmt: skip
+    period = import_period(frame, start, end, report.billing_periods)
+    owned = None
+    if report.format in ("cur", "cur2"):
+        from pricing.inventory import inventory_from_cur
+
+        with reporter().task("reading the owned commitments the bill shows"):
+            owned = inventory_from_cur(list(report.files))
+    stored = store_import(
+        store, frame, period, UsageSource(kind=report.format, files=report.files),
+        ImportCounts(report.kept_line_items, report.excluded_line_items), checks, owned=owned,
+        described=", ".join(report.files[:3]) + (" ..." if len(report.files) > 3 else ""),
+    )  # fmt: skip
+    return FileImport(frame, report, period, owned, stored)
 
 
 @dataclass(frozen=True)

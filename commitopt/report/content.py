@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -286,6 +286,18 @@ ACCOUNT_HEADINGS = (
 )  # fmt: skip
 
 
+def _cost_cells(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """On-demand value, cost current and with the plan, savings, and both coverages, as text."""
+    return (
+        usd(row["on_demand_cost_usd"]),
+        usd(row["current_cost_usd"]),
+        usd(row["planned_cost_usd"]),
+        usd(row["savings_vs_current_usd"]),
+        pct(row["current_coverage_pct"]),
+        pct(row["coverage_pct"]),
+    )
+
+
 def account_rows(data: ReportData) -> list[tuple[str, ...]]:
     """One tuple of texts per account of :attr:`ReportData.by_account`."""
     rows: list[tuple[str, ...]] = []
@@ -294,12 +306,7 @@ def account_rows(data: ReportData) -> list[tuple[str, ...]]:
         rows.append(
             (
                 SHARED_ACCOUNT_LABEL if shared else account_label(row["account_id"]),
-                usd(row["on_demand_cost_usd"]),
-                usd(row["current_cost_usd"]),
-                usd(row["planned_cost_usd"]),
-                usd(row["savings_vs_current_usd"]),
-                pct(row["current_coverage_pct"]),
-                pct(row["coverage_pct"]),
+                *_cost_cells(row),
             )
         )
     return rows
@@ -334,12 +341,7 @@ def monthly_rows(data: ReportData) -> list[tuple[str, ...]]:
     return [
         (
             str(row["month"]),
-            usd(row["on_demand_cost_usd"]),
-            usd(row["current_cost_usd"]),
-            usd(row["planned_cost_usd"]),
-            usd(row["savings_vs_current_usd"]),
-            pct(row["current_coverage_pct"]),
-            pct(row["coverage_pct"]),
+            *_cost_cells(row),
             pct(row["utilization_pct"]),
         )
         for row in _records(data.monthly)
