@@ -5,7 +5,7 @@ Each archetype of :mod:`usage.synthetic` is generated with 15 months of hourly u
 15 months where the defaults are meant for four weeks (growth, decline, migration ramp). The
 window is the 12 months 2024-04-01 to 2025-04-01 (8,760 h), reviewed monthly with a 90-day
 lookback; every policy buys 1-year No Upfront standard RIs / EC2 Instance SPs / Compute SPs
-(:data:`commitopt.backtest_policies.PURCHASE_POLICY`). The hindsight optimum is the optimizer on
+(:data:`planning.policies.PURCHASE_POLICY`). The hindsight optimum is the optimizer on
 the window's realized usage with 12 monthly tranches. Commitments running past the window's end
 are charged only for their hours inside it (the rest of the term is neither cost nor value), for
 every policy and for the hindsight alike. For the archetypes with a planned migration
@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 
 from archetypes import ARCHETYPES, MIGRATION_UNDER_WAY, PLANS  # noqa: E402
 
-from commitopt.backtest_policies import (  # noqa: E402
+from planning.policies import (  # noqa: E402
     DEFAULT_LADDER_FRACTION,
     PLANNED_LADDER,
     POLICY_NAMES,

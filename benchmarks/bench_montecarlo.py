@@ -2,7 +2,7 @@
 
 The fleet is :func:`benchmarks.fleet.fleet` (synthetic keys over 100 families and 4 regions per
 1,000 keys, 80 % Linux/UNIX, one account, a synthetic catalog with AWS's price structure). Its
-last 13 weeks (2,184 h) are the lookback. The portfolio is what ``commitopt.recommend`` buys for
+last 13 weeks (2,184 h) are the lookback. The portfolio is what ``planning.recommend`` buys for
 that lookback (1-year No Upfront RIs, EC2 Instance and Compute Savings Plans; cached in
 ``benchmarks/_work/mc_plan_<keys>.json`` because the recommendation itself takes minutes at
 1,000 keys). The paths:
@@ -17,7 +17,7 @@ Each case runs in a fresh process: it builds the inputs, resets the peak-RSS mar
 (``/proc/self/clear_refs``), then times :meth:`MonteCarloModel.build` (portfolio, pools, key
 merge, distinct hours) and :meth:`MonteCarloModel.run` (billing), and reports the peak resident
 memory of the process (``VmHWM``: inputs, pandas and Python included). Path 0 is also billed by
-:func:`scenarios.simulator.simulate` to check it and to give the naive cost (one ``simulate``
+:func:`billing.simulator.simulate` to check it and to give the naive cost (one ``simulate``
 per path).
 
 Usage::
@@ -72,8 +72,8 @@ def plan_file(n_keys: int, lookback: UsageMatrix, catalog: PriceCatalog) -> Path
     path = WORK / f"mc_plan_{n_keys}.json"
     if path.is_file():
         return path
-    from commitopt.recommend import RecommendOptions, recommend
     from optimizer.policy import Policy
+    from planning.recommend import RecommendOptions, recommend
 
     policy = Policy(terms_years=(1,), payment_options=("No Upfront",))
     options = RecommendOptions(lookback_days=LOOKBACK_WEEKS * 7)
@@ -109,9 +109,9 @@ def make_paths(kind: str, n_keys: int, n_paths: int, seed: int) -> tuple[UsagePa
 
 def child(kind: str, n_keys: int, n_paths: int, levels: int, seed: int) -> dict[str, object]:
     """Build one case and time the Monte Carlo on it (run in a fresh process)."""
+    from billing.simulator import simulate
     from scenarios.frontier import frontier
     from scenarios.montecarlo import MonteCarloModel
-    from scenarios.simulator import simulate
 
     started = time.perf_counter()
     paths, catalog = make_paths(kind, n_keys, n_paths, seed)

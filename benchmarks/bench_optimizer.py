@@ -200,10 +200,10 @@ def naive(args: argparse.Namespace) -> None:
 
 
 def quality(args: argparse.Namespace) -> None:
-    from commitopt.recommend import RecommendOptions, recommend
+    from billing.simulator import simulate
     from optimizer.policy import Policy
+    from planning.recommend import RecommendOptions, recommend
     from pricing.embedded import load_embedded_catalog
-    from scenarios.simulator import simulate
     from usage.synthetic import demo_usage
 
     catalog = load_embedded_catalog()

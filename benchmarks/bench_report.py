@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from commitopt.recommend import recommend
 from commitopt.report import (
     build_report_data,
     render_html,
@@ -36,6 +35,7 @@ from commitopt.report import (
     report_json,
 )
 from optimizer.policy import Policy
+from planning.recommend import recommend
 from pricing.embedded import load_embedded_catalog
 from usage.synthetic import demo_usage
 

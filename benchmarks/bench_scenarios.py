@@ -28,8 +28,8 @@ for folder in (ROOT, ROOT / "benchmarks"):
 
 from fleet import fleet  # noqa: E402
 
+from billing.simulator import simulate  # noqa: E402
 from pricing.instance_types import instance_families  # noqa: E402
-from scenarios.simulator import simulate  # noqa: E402
 from scenarios.transforms import (  # noqa: E402
     Exit,
     Growth,

@@ -16,7 +16,7 @@ during the year at 40 minutes past an hour and a fifth end during it, so partial
 expirations are exercised.
 
 Each size runs in a fresh subprocess: it builds the case, resets the kernel's peak-RSS mark
-(``/proc/self/clear_refs``), times :func:`scenarios.simulator.simulate` on the
+(``/proc/self/clear_refs``), times :func:`billing.simulator.simulate` on the
 :class:`~usage.table.UsageMatrix` (best of ``--repeat`` runs, wall and CPU time; the first run is
 shown too) and reports the peak resident memory of the process during the first run
 (``VmHWM``: the usage matrix, the catalog, pandas and Python included), then the peak of what
@@ -240,7 +240,7 @@ def _status_kib(field: str) -> int:
 
 def child(n_hours: int, n_keys: int, repeat: int, seed: int) -> dict[str, float]:
     """Build one case and time ``simulate`` on it (run in a fresh process)."""
-    from scenarios.simulator import simulate
+    from billing.simulator import simulate
 
     rng = np.random.default_rng(seed)
     catalog = load_embedded_catalog()

@@ -55,7 +55,7 @@ from commitopt.plans import (
     purchase_events,
 )
 from commitopt.workspace import Workspace
-from pricing.errors import CommitoptInputError, param
+from core.errors import CommitoptInputError, param
 
 MAX_COMMENT_CHARS: Final = 2000
 """Longest comment a decision may carry [characters]."""

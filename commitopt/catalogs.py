@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import CommitoptInputError, param
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.embedded import embedded_notice, load_embedded_catalog
-from pricing.errors import CommitoptInputError, param
 
 LOCAL_CATALOG_ENV = "COMMITOPT_CATALOG"
 LOCAL_CATALOG_DEFAULT = Path("commitopt-catalog.parquet")

@@ -44,9 +44,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Final
 
-from commitopt.durations import parse_days
 from commitopt.identity import parse_arn
-from pricing.errors import CommitoptInputError
+from core.durations import parse_days
+from core.errors import CommitoptInputError
 
 CONFIG_FILE: Final = "commitopt.toml"
 """Name of the configuration file looked for in the current directory and its parents."""

@@ -31,7 +31,7 @@ import pandas as pd
 
 from commitopt.identity import Identity
 from commitopt.workspace import UsageSource, Workspace, WorkspaceError, utc_naive, utc_now_naive
-from pricing.errors import param
+from core.errors import param
 from usage.table import validate_usage_table
 
 BREAKDOWN_COLUMNS: Final = ("account_id", "month", "usage_row_count", "instance_hours")

@@ -45,7 +45,7 @@ import numpy as np
 
 from commitopt.identity import Identity, current_identity
 from commitopt.workspace import Workspace, WorkspaceError
-from pricing.errors import CommitoptInputError
+from core.errors import CommitoptInputError
 from pricing.inventory.commitments import RESERVED_INSTANCE, OwnedCommitment
 from pricing.inventory.portfolio_json import _commitment_from_item, _Item
 from pricing.inventory.values import iso, parse_time
@@ -454,7 +454,7 @@ def store_plan(
         An open, writable workspace.
     portfolio
         The recommendation / portfolio JSON object (``{"purchases": [...], "summary": {...}}``),
-        e.g. :attr:`commitopt.recommend.RecommendationRun.portfolio`.
+        e.g. :attr:`planning.recommend.RecommendationRun.portfolio`.
     source
         Where the plan came from, for people (``"review"``, ``"file plan.json"``).
     inputs

@@ -71,7 +71,7 @@ from commitopt.plans import (
     record_purchase_event,
 )
 from commitopt.workspace import Workspace
-from pricing.errors import CommitoptInputError, param
+from core.errors import CommitoptInputError, param
 from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS
 from pricing.readers.aws_api import (
     ACCESS_CODES,

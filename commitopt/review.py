@@ -1,7 +1,7 @@
 """The scheduled purchase review: recommend the increment, weigh it over forecasts, store a plan.
 
 What ``commitopt review`` runs, unattended (cron): the workspace's usage over the lookback, the
-commitments owned (and those expiring soon), :func:`commitopt.recommend.recommend` for the
+commitments owned (and those expiring soon), :func:`planning.recommend.recommend` for the
 increment, the plan and the current portfolio billed with the billing simulator over the lookback
 and over sampled future usage paths (:func:`scenarios.forecast.forecast_paths`,
 :func:`scenarios.montecarlo.monte_carlo`), the finance report, and a dated plan with status
@@ -25,7 +25,6 @@ import pandas as pd
 
 from commitopt.identity import Identity, current_identity
 from commitopt.plans import PlanRecord, RenderReport, store_plan
-from commitopt.recommend import RecommendationRun, RecommendOptions, recommend
 from commitopt.report import build_report_data
 from commitopt.report.commitments import item_hourly_cost_usd
 from commitopt.report.data import ReportData
@@ -33,6 +32,7 @@ from commitopt.report.formats import render_report
 from commitopt.report.inputs import Frontier, MonteCarloSavings
 from commitopt.workspace import Workspace
 from optimizer.policy import Policy
+from planning.recommend import RecommendationRun, RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
 from pricing.inventory import OwnedCommitment
 from scenarios.forecast import forecast
@@ -315,7 +315,7 @@ def run_review(
 
     Raises
     ------
-    pricing.errors.CommitoptInputError
+    core.errors.CommitoptInputError
         For unusable usage, prices or policy (nothing is stored).
     """
     options = options or ReviewOptions()

@@ -53,7 +53,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from pricing.errors import CommitoptEnvironmentError, CommitoptInputError, param
+from core.errors import CommitoptEnvironmentError, CommitoptInputError, param
 from pricing.platforms import parse_platform
 from usage.table import USAGE_COLUMNS, USAGE_SCHEMA, empty_usage_table
 

@@ -91,6 +91,8 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
+from core.errors import CommitoptInputError, param
+from core.units import HOURS_PER_MONTH
 from optimizer.policy import Mode, Policy, PolicyError
 from optimizer.problem import (
     COMPUTE_SP_POOL,
@@ -104,7 +106,7 @@ from optimizer.problem import (
     IntArray,
 )
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError, UnknownInstanceTypeError, param
+from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import instance_families, normalization_factor
 from pricing.inventory import (
     EC2_INSTANCE_SAVINGS_PLAN,
@@ -115,9 +117,6 @@ from pricing.inventory import (
 )
 from pricing.offerings import PAYMENT_OPTIONS, SP_UPFRONT_SHARE, TERM_HOURS
 from usage.table import UsageMatrix, to_matrix
-
-HOURS_PER_MONTH: Final = 730
-"""Hours of a discounting month [h] (8,760 ÷ 12)."""
 
 PROPORTIONALITY_TOLERANCE: Final = 0.01
 """Relative gap above which rates are reported as not proportional [1]."""
@@ -1287,7 +1286,7 @@ def build_problem(
     optimizer.policy.PolicyError
         For a policy that names unknown values or contradicts itself (:meth:`Policy.validate`),
         or a custom commitment of a Savings Plan type no usage has rates for.
-    pricing.errors.CommitoptInputError
+    core.errors.CommitoptInputError
         For an empty or all-zero lookback (after the filters), bad scenarios, bad owned items.
     pricing.errors.MissingPriceError
         Naming the usage keys without an on-demand price.

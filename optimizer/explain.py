@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from core.units import HOURS_PER_MONTH
 from optimizer.plan import PURCHASE_ID_PREFIX, bought_offers, purchase_sizes, sp_commitment
 from optimizer.problem import (
     COMPUTE_SP_POOL,
@@ -28,9 +29,6 @@ from optimizer.problem import (
     CommitmentProblem,
     FloatArray,
 )
-
-HOURS_PER_MONTH: Final = 730.0
-"""Hours in an average month (8,760 ÷ 12) [h]."""
 
 FULLY_USED: Final = 1.0 - 1e-9
 """Utilization from which a period counts as fully used [1]."""

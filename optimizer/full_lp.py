@@ -72,6 +72,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from core.errors import param
 from optimizer.problem import (
     COMPUTE_SP_POOL,
     EC2_SP_POOL,
@@ -83,7 +84,6 @@ from optimizer.problem import (
 )
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.solvers.base import LinearProgram, Solution, SolveStatus
-from pricing.errors import param
 
 MIP_RELATIVE_GAP: Final = 1e-4
 """Relative gap a MIP solve may stop at as "optimal" (HiGHS's default ``mip_rel_gap``); the

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from core.errors import CommitoptInputError
 from optimizer.problem import (
     POOL_KINDS,
     RI_POOL,
@@ -34,7 +35,6 @@ from optimizer.problem import (
     FloatArray,
     IntArray,
 )
-from pricing.errors import CommitoptInputError
 from pricing.instance_types import normalization_factor, parse_instance_type
 from pricing.inventory import OwnedCommitment
 from pricing.inventory.values import ri_effective_hourly_usd

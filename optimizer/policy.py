@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
-from pricing.errors import CommitoptInputError
+from core.errors import CommitoptInputError
 from pricing.offerings import OFFERING_CLASSES, PAYMENT_OPTIONS, TERM_YEARS
 from pricing.regions import REGION_CODES
 

@@ -21,11 +21,11 @@ from typing import Final
 
 import numpy as np
 
+from core.errors import CommitoptInputError, param
 from optimizer.explain import greedy_allocation
 from optimizer.plan import SP_STEP_USD, purchase_sizes, sp_commitment
 from optimizer.problem import RI_POOL, CommitmentProblem, FloatArray
 from optimizer.result import OptimizationResult, OptimizationStatus
-from pricing.errors import CommitoptInputError, param
 
 Reoptimize = Callable[[CommitmentProblem], OptimizationResult]
 """Solves a problem (the caller's method: exact LP or certified cutting planes)."""

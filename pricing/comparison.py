@@ -14,13 +14,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from core.units import HOURS_PER_MONTH
 from pricing.catalog import KEY_COLUMNS, PriceCatalog
 from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import instance_families, normalization_factor
 from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS
-
-HOURS_PER_MONTH: Final = 730.0
-"""Hours in an average month [h], as AWS's calculator and Cost Explorer use."""
 
 INSTRUMENTS: Final = ("on-demand", "ri-standard", "ri-convertible", "ec2-sp", "compute-sp")
 _INSTRUMENT_LABEL: Final = {

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from pricing.errors import CommitoptInputError
+from core.errors import CommitoptInputError
+from core.units import HOURS_PER_YEAR
 
-HOURS_PER_YEAR: Final = 8_760
-TERM_HOURS: Final[dict[int, int]] = {1: 8_760, 3: 26_280}
+TERM_HOURS: Final[dict[int, int]] = {1: HOURS_PER_YEAR, 3: 3 * HOURS_PER_YEAR}
 """Hours in an RI or Savings Plan term [h], by term length [years]."""
 
 TERM_YEARS: Final = (1, 3)

@@ -15,7 +15,7 @@ from typing import Final
 
 import pandas as pd
 
-from pricing.errors import CommitoptInputError
+from core.errors import CommitoptInputError
 from pricing.platforms import OPERATION_TO_PLATFORM, platform_from_operation
 from pricing.regions import PREFIX_TO_REGION, region_from_prefix
 

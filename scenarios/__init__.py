@@ -1,1 +1,1 @@
-"""The billing simulator, what-if scenarios, Monte Carlo and backtests. Built in a later issue."""
+"""What-if transforms, forecasts, Monte Carlo and backtests, on top of the billing kernel."""

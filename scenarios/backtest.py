@@ -6,7 +6,7 @@ that slice are left out, so not even the names of future keys leak), and the com
 at that date (its earlier purchases, with their expirations, and the initial ``owned``). It
 returns new purchases that start at the review date and end one term later. When every review
 is done, the whole window ``[start, end)`` is billed once per policy by
-:func:`scenarios.simulator.simulate`, the one source of truth for money.
+:func:`billing.simulator.simulate`, the one source of truth for money.
 
 Window accounting (the same for every policy and for the hindsight row): a commitment is charged
 only for the hours of its term inside ``[start, end)``, upfront amortized over the term hours
@@ -16,7 +16,7 @@ value. ``upfront_cash_usd`` is reported for information only: the upfront paid i
 in full, by the purchases made there.
 
 The hindsight row is the ceiling: a plan made knowing the window's realized usage (see
-:class:`HindsightPlanner`; the optimizer's is in :mod:`commitopt.backtest_policies`, since
+:class:`HindsightPlanner`; the optimizer's is in :mod:`planning.policies`, since
 ``scenarios`` never imports ``optimizer``). Each policy's ``captured`` is its savings ÷ the
 hindsight's savings. A policy whose cost is below the hindsight's sets the status
 :attr:`BacktestStatus.HINDSIGHT_BEATEN`: the ceiling is then not the optimum and says so.
@@ -40,8 +40,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from billing.simulator import SimulationResult, simulate
+from core.errors import CommitoptInputError, param
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError, UnknownInstanceTypeError, param
+from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import instance_families, normalization_factor
 from pricing.inventory import (
     COMPUTE_SAVINGS_PLAN,
@@ -52,7 +54,6 @@ from pricing.inventory import (
 )
 from pricing.inventory.values import ri_effective_hourly_usd
 from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS
-from scenarios.simulator import SimulationResult, simulate
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
 FloatArray = npt.NDArray[np.float64]

@@ -51,8 +51,9 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
+from core.errors import CommitoptInputError
+from core.units import HOURS_PER_WEEK
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError
 from pricing.instance_types import instance_families, normalization_factors
 from scenarios.paths import UsagePaths
 from usage.table import UsageMatrix, to_matrix
@@ -60,7 +61,6 @@ from usage.table import UsageMatrix, to_matrix
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-HOURS_PER_WEEK: Final = 168
 MAX_WEEKS: Final = 26
 """Most recent whole weeks the trend is fitted on and the bootstrap draws from [weeks]."""
 MIN_WEEKS: Final = 2

@@ -16,8 +16,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from core.units import HOURS_PER_WEEK
 from pricing.instance_types import normalization_factors
-from scenarios.forecast import HOURS_PER_WEEK, ForecastInputError, Level, forecast
+from scenarios.forecast import ForecastInputError, Level, forecast
 from usage.table import UsageMatrix, to_matrix
 
 FloatArray = npt.NDArray[np.float64]

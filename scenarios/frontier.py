@@ -31,12 +31,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from billing.portfolio import Instrument, SimulationPortfolio, build_portfolio
+from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError
 from pricing.inventory import Inventory, OwnedCommitment
 from scenarios.montecarlo import MonteCarloModel
 from scenarios.paths import UsagePaths
-from scenarios.portfolio import Instrument, SimulationPortfolio, build_portfolio
 from usage.table import UsageMatrix, to_matrix
 
 FloatArray = npt.NDArray[np.float64]
@@ -179,7 +179,7 @@ def frontier(
     portfolio
         The proposed commitments (scaled), e.g. a recommendation's purchases.
     catalog
-        Prices (as for :func:`scenarios.simulator.simulate`).
+        Prices (as for :func:`billing.simulator.simulate`).
     owned
         Commitments already owned (kept as they are at every level).
     levels

@@ -1,7 +1,7 @@
 """Monte Carlo of a portfolio: the billing simulator over many sampled usage paths.
 
-Each path is billed with AWS's rules (:mod:`scenarios.engine`, the same code as
-:func:`scenarios.simulator.simulate`), and only its totals are kept: on-demand equivalent,
+Each path is billed with AWS's rules (:mod:`billing.engine`, the same code as
+:func:`billing.simulator.simulate`), and only its totals are kept: on-demand equivalent,
 actual cost, savings, ESR, utilization, coverage. Two exact reductions make 500 one-year paths
 of 1,000 keys quick; neither changes a figure beyond floating-point rounding.
 
@@ -39,12 +39,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from billing.engine import Engine, Pool, build_pools
+from billing.portfolio import Instrument, SimulationPortfolio, build_portfolio
+from billing.simulator import priced_keys
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Inventory, OwnedCommitment
-from scenarios.engine import Engine, Pool, build_pools
 from scenarios.paths import UsagePaths
-from scenarios.portfolio import Instrument, SimulationPortfolio, build_portfolio
-from scenarios.simulator import priced_keys
 
 FloatArray = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]
@@ -242,7 +242,7 @@ def merge_keys(
     Parameters
     ----------
     pools
-        The pools over the keys (:func:`scenarios.engine.build_pools`).
+        The pools over the keys (:func:`billing.engine.build_pools`).
     od_rates
         On-demand rate per key [USD/h].
     factors
@@ -553,7 +553,7 @@ def _result(
     commitment: float,
     model: MonteCarloModel,
 ) -> MonteCarloResult:
-    """Per-path totals as :func:`scenarios.simulator.simulate` defines them."""
+    """Per-path totals as :func:`billing.simulator.simulate` defines them."""
     actual = on_demand + commitment
     savings = od_equivalent - actual
     positive = od_equivalent > 0
@@ -609,7 +609,7 @@ def monte_carlo(
         Sampled usage paths (:class:`~scenarios.paths.UsagePaths`); their hours are the period.
     portfolio
         Owned and proposed commitments with start and end, or a built
-        :class:`~scenarios.portfolio.SimulationPortfolio` over ``paths.hours``.
+        :class:`~billing.portfolio.SimulationPortfolio` over ``paths.hours``.
     catalog
         On-demand rates of every key, SP rates of the keys plans may cover, RI rates for items
         without them.
@@ -621,14 +621,14 @@ def monte_carlo(
     Returns
     -------
     MonteCarloResult
-        One row of totals per path; a single path equals :func:`scenarios.simulator.simulate`
+        One row of totals per path; a single path equals :func:`billing.simulator.simulate`
         on it (to floating-point rounding).
 
     Raises
     ------
     pricing.errors.MissingPriceError
         When a key has no on-demand rate.
-    scenarios.portfolio.PortfolioError
+    billing.portfolio.PortfolioError
         For a commitment that cannot be applied.
     """
     model = MonteCarloModel.build(

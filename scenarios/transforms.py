@@ -40,13 +40,10 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
 
+from core.errors import CommitoptInputError, param
+from core.units import HOURS_PER_MONTH
 from pricing.catalog import PriceCatalog
-from pricing.errors import (
-    CommitoptInputError,
-    UnknownInstanceTypeError,
-    UnknownPlatformError,
-    param,
-)
+from pricing.errors import UnknownInstanceTypeError, UnknownPlatformError
 from pricing.instance_types import (
     instance_families,
     normalization_factor,
@@ -57,8 +54,6 @@ from pricing.platforms import parse_platform
 from pricing.regions import REGION_CODES
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
-HOURS_PER_MONTH: Final = 730.0
-"""Hours of an average month, the unit of growth compounding [h]."""
 RATE_TABLES: Final = ("on_demand", "reserved", "savings_plans")
 """Catalog tables a :class:`PriceChange` can scale."""
 SELECTION_FIELDS: Final = ("account", "region", "family", "platform", "instance_type")
@@ -1121,7 +1116,7 @@ class Scenario:
         Returns
         -------
         tuple of UsageMatrix and PriceCatalog
-            The scenario's usage and prices, ready for :func:`scenarios.simulator.simulate`.
+            The scenario's usage and prices, ready for :func:`billing.simulator.simulate`.
 
         Raises
         ------

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from pricing.errors import param
+from core.errors import param
 from pricing.readers.aws_api import call_with_backoff, paginate
 from usage.demand_sql import CurColumns, classified_sql
 from usage.errors import UsageInputError

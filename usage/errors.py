@@ -1,6 +1,6 @@
 """Domain errors of the usage layer.
 
-Every error subclasses :class:`pricing.errors.CommitoptInputError` (a :class:`ValueError`) and
+Every error subclasses :class:`core.errors.CommitoptInputError` (a :class:`ValueError`) and
 carries one readable line naming the source (file, API, table), the bad column or rows, and the fix.
 The CLI maps them to exit code 2 without a traceback.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pricing.errors import CommitoptInputError
+from core.errors import CommitoptInputError
 
 
 class UsageInputError(CommitoptInputError):

@@ -25,7 +25,7 @@ from typing import Final
 
 import pandas as pd
 
-from pricing.errors import param
+from core.errors import param
 from pricing.instance_types import unknown_families
 from usage.errors import UsageInputError
 

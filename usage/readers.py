@@ -44,7 +44,7 @@ from typing import Final, Literal
 import duckdb
 import pandas as pd
 
-from pricing.errors import CommitoptInputError, param
+from core.errors import CommitoptInputError, param
 from pricing.platforms import PLATFORMS
 from pricing.readers.common import ProgressCallback, ragged_row, shorten, show_columns
 from pricing.readers.cur_columns import (

@@ -9,12 +9,6 @@ from typing import Any
 import click
 import pandas as pd
 
-from commitopt.backtest_policies import (
-    DEFAULT_LADDER_FRACTION,
-    PLANNED_LADDER,
-    POLICY_NAMES,
-    run_backtest,
-)
 from commitopt.cli.inputs import command_catalog, command_owned, command_usage
 from commitopt.cli.options import (
     bill_inventory_option,
@@ -25,8 +19,14 @@ from commitopt.cli.options import (
 from commitopt.cli.output import emit_frame, emit_json, format_option, frame_records
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.usage_commands import period_options
-from commitopt.durations import parse_days as parse_lookback_days
-from pricing.errors import CommitoptInputError
+from core.durations import parse_days as parse_lookback_days
+from core.errors import CommitoptInputError
+from planning.policies import (
+    DEFAULT_LADDER_FRACTION,
+    PLANNED_LADDER,
+    POLICY_NAMES,
+    run_backtest,
+)
 from scenarios.backtest import BacktestResult
 from scenarios.scenario_file import load_scenario
 

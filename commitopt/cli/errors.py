@@ -30,7 +30,7 @@ from commitopt.cli.group import (
     CommandFailed,
     command_failed,
 )
-from pricing.errors import CommitoptError
+from core.errors import CommitoptError
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 ran but a threshold was not met, 2 bad input or usage, 3 environment "

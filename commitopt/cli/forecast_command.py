@@ -12,11 +12,12 @@ from commitopt.cli.inputs import command_catalog, command_usage
 from commitopt.cli.options import catalog_options, workspace_option
 from commitopt.cli.output import emit_frame, emit_text, format_option
 from commitopt.cli.progress import quiet_option, reporter
-from commitopt.durations import parse_days as parse_lookback_days
-from commitopt.durations import parse_hours
+from core.durations import parse_days as parse_lookback_days
+from core.durations import parse_hours
+from core.errors import CommitoptInputError
+from core.units import HOURS_PER_WEEK
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError
-from scenarios.forecast import HOURS_PER_WEEK, MIN_WEEKS, TREND_LEVELS, forecast
+from scenarios.forecast import MIN_WEEKS, TREND_LEVELS, forecast
 from usage.synthetic import demo_usage
 from usage.table import UsageMatrix, to_matrix
 

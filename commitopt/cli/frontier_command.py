@@ -22,11 +22,11 @@ from commitopt.cli.inputs import (
 from commitopt.cli.options import bill_inventory_option, catalog_options, workspace_option
 from commitopt.cli.output import emit_frame, emit_json, emit_mapping, emit_text, format_option
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
-from commitopt.durations import parse_days as parse_lookback_days
-from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions, lookback_window, recommend
+from core.durations import parse_days as parse_lookback_days
+from core.errors import CommitoptInputError
 from optimizer.policy import Policy
+from planning.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions, lookback_window, recommend
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError
 from pricing.inventory import Inventory, read_portfolio_json
 from scenarios.forecast import forecast_paths
 from scenarios.frontier import DEFAULT_KNEE_THRESHOLD, FrontierResult, frontier

@@ -4,7 +4,7 @@
 plotting code behind it) is imported only when that subcommand is resolved; the listing uses the
 short help kept beside each entry (a test checks they match the commands' own).
 
-When a command fails with a :class:`pricing.errors.CommitoptError`, the message's parameter
+When a command fails with a :class:`core.errors.CommitoptError`, the message's parameter
 references are rendered as the failing command's flags (``lookback_days`` → ``--lookback``) and
 the error leaves as a :class:`CommandFailed` carrying its exit code.
 """
@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import click
 
-from pricing.errors import CommitoptEnvironmentError, CommitoptError
+from core.errors import CommitoptEnvironmentError, CommitoptError
 
 COMMAND_PATH_META_KEY: Final = "commitopt.command_path"
 """Key, in ``click.Context.meta``, of the commands resolved so far (the last one runs)."""
@@ -89,7 +89,7 @@ def flag_of(parameter: str, command: click.Command | None) -> str | None:
     Parameters
     ----------
     parameter
-        A library parameter name from a :func:`pricing.errors.param` reference.
+        A library parameter name from a :func:`core.errors.param` reference.
     command
         The command that ran; its options are searched by parameter name (through
         :data:`PARAMETER_ALIASES` where the names differ).

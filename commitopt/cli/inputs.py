@@ -18,8 +18,8 @@ from commitopt.catalogs import ResolvedCatalog, resolve_catalog
 from commitopt.cli.options import WAIT_META_KEY
 from commitopt.cli.progress import reporter
 from commitopt.workspace import Workspace
+from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError
 from pricing.inventory import OwnedCommitment, read_portfolio_json
 
 NOTICE_META_KEY = "commitopt.notices_shown"
@@ -57,7 +57,7 @@ def command_usage(
 
     Raises
     ------
-    pricing.errors.CommitoptInputError
+    core.errors.CommitoptInputError
         When there is no usage, naming the ways to give some.
     """
     from usage.readers import read_usage

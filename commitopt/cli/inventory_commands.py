@@ -21,7 +21,7 @@ from commitopt.cli.output import KIND_SHORT, emit_frame, format_option
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.owned import bill_inventory, merge_commitments
 from commitopt.workspace import workspace_path
-from pricing.errors import CommitoptInputError
+from core.errors import CommitoptInputError
 from pricing.inventory import (
     Inventory,
     fetch_reserved_instances,

@@ -26,7 +26,7 @@ from commitopt.cli.streams import echo_payload
 from commitopt.identity import Identity, current_identity, visible
 from commitopt.plans import PlanError, PlanRecord, PurchaseEvent, add_plan_file, list_plans
 from commitopt.workspace import workspace_path
-from pricing.errors import CommitoptInputError
+from core.errors import CommitoptInputError
 from pricing.inventory.portfolio_json import current_field_names
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 import click
 
 from commitopt.cli.options import SHARE, multi_option
+from core.errors import CommitoptInputError
 from optimizer.policy import INSTRUMENTS, Mode, Policy
-from pricing.errors import CommitoptInputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -111,7 +111,7 @@ def policy_from_options(values: Mapping[str, Any]) -> Policy:
 
     Raises
     ------
-    pricing.errors.CommitoptInputError
+    core.errors.CommitoptInputError
         For unknown choices, contradictory modes or a policy that contradicts itself.
     """
     kind, amount = parse_custom_commitment(values["custom_commitment"])

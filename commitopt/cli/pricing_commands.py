@@ -21,9 +21,10 @@ from commitopt.cli.options import (
 )
 from commitopt.cli.output import emit_frame, emit_mapping, emit_text, format_option, offering_text
 from commitopt.cli.progress import quiet_option, reporter
+from core.errors import CommitoptInputError
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.comparison import INSTRUMENTS, compare_offerings
-from pricing.errors import CommitoptInputError, MissingPriceError
+from pricing.errors import MissingPriceError
 from pricing.offerings import PAYMENT_OPTIONS, parse_payment_option, parse_term_years
 from pricing.platforms import parse_platform
 from pricing.readers.detect import FORMATS, read_price_file

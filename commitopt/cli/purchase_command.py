@@ -25,7 +25,7 @@ from commitopt.purchase import (
     dry_run,
     execute_plan,
 )
-from pricing.errors import CommitoptInputError
+from core.errors import CommitoptInputError
 from pricing.regions import check_region
 
 

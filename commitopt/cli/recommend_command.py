@@ -31,21 +31,21 @@ from commitopt.cli.output import (
 )
 from commitopt.cli.policy_options import policy_from_options, policy_options
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
-from commitopt.durations import parse_days as parse_lookback_days
 from commitopt.identity import current_identity
 from commitopt.plans import store_plan
-from commitopt.recommend import (
+from commitopt.report import build_report_data
+from commitopt.review import fingerprint, plan_report, usage_fingerprint
+from core.durations import parse_days as parse_lookback_days
+from core.errors import CommitoptInputError
+from optimizer.policy import Policy
+from planning.recommend import (
     DEFAULT_LOOKBACK_DAYS,
     RecommendationRun,
     RecommendOptions,
     recommend,
 )
-from commitopt.report import build_report_data
-from commitopt.review import fingerprint, plan_report, usage_fingerprint
-from optimizer.policy import Policy
 from pricing.atomic import write_text_atomic
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError
 from pricing.inventory import Inventory
 from usage.synthetic import demo_usage
 

@@ -16,15 +16,15 @@ from commitopt.cli.inputs import command_catalog, command_owned, command_usage, 
 from commitopt.cli.options import catalog_options, workspace_option
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.cli.streams import echo_payload
-from commitopt.durations import parse_days as parse_lookback_days
 from commitopt.plans import load_plan
-from commitopt.recommend import recommend
 from commitopt.report import REPORT_FORMATS, build_report_data, write_report
 from commitopt.report.data import DEFAULT_TITLE, ReportData
 from commitopt.report.sources import load_plan_json, plan_window, report_data_from_portfolio
+from core.durations import parse_days as parse_lookback_days
+from core.errors import CommitoptInputError
 from optimizer.policy import Policy
+from planning.recommend import recommend
 from pricing.atomic import atomic_output_path
-from pricing.errors import CommitoptInputError
 from pricing.inventory import read_portfolio_json
 from usage.synthetic import demo_usage
 

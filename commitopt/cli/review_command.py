@@ -19,12 +19,12 @@ from commitopt.cli.output import emit_mapping, format_option, path_savings_field
 from commitopt.cli.policy_options import policy_from_options, policy_options
 from commitopt.cli.progress import Task, quiet_option, reporter, solver_progress
 from commitopt.cli.usage_commands import ImportChecks, import_files
-from commitopt.durations import parse_days
-from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions
 from commitopt.review import ReviewOptions, fingerprint, run_review
 from commitopt.workspace import Workspace
+from core.durations import parse_days
+from core.errors import CommitoptInputError
+from planning.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions
 from pricing.atomic import write_text_atomic
-from pricing.errors import CommitoptInputError
 
 REVIEW_EPILOG = """
 \b

@@ -10,6 +10,7 @@ from typing import cast
 import click
 import pandas as pd
 
+from billing.simulator import BREAKDOWNS, Grouping, SimulationResult, simulate
 from commitopt.cli.inputs import command_catalog, command_usage
 from commitopt.cli.options import SHARE, catalog_options, workspace_option
 from commitopt.cli.output import (
@@ -22,11 +23,10 @@ from commitopt.cli.output import (
 )
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.usage_commands import period_options
+from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError
 from pricing.inventory import Inventory, read_portfolio_json
 from scenarios.scenario_file import load_scenarios
-from scenarios.simulator import BREAKDOWNS, Grouping, SimulationResult, simulate
 from scenarios.transforms import BASELINE, Scenario
 from usage.table import to_matrix
 

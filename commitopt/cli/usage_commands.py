@@ -23,7 +23,7 @@ from commitopt.cli.options import (
 from commitopt.cli.output import emit_frame, emit_mapping, format_option, wide
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.workspace import UsageSource, Workspace
-from pricing.errors import CommitoptInputError
+from core.errors import CommitoptInputError
 from usage.readers import ImportReport, read_usage
 from usage.summary import summarize_usage
 from usage.table import filter_usage

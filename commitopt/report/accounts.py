@@ -14,9 +14,9 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from billing.ledger import ON_DEMAND
+from billing.simulator import SimulationResult
 from pricing.inventory import OwnedCommitment
-from scenarios.ledger import ON_DEMAND
-from scenarios.simulator import SimulationResult
 
 ACCOUNT_COLUMNS: Final = (
     "account_id",

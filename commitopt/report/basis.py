@@ -17,8 +17,8 @@ import pandas as pd
 
 from commitopt.report.formatting import day, pct, usd, usd_rate
 from commitopt.report.inputs import MonteCarloSavings
+from core.units import HOURS_PER_MONTH
 from pricing.inventory import RESERVED_INSTANCE, OwnedCommitment
-from scenarios.simulator import HOURS_PER_MONTH
 
 MATERIAL_GAP_PCT: Final = 0.5
 """A median this far below the data period's rate is said to sit below it [percentage points]."""

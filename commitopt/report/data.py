@@ -6,7 +6,7 @@ only format it. Every money figure comes from the billing simulator: the data pe
 the owned commitments only (``baseline``) and with the purchases added (``with_plan``).
 
 Where the plan comes from is not this module's business: :func:`build_report_data` takes a
-:class:`commitopt.recommend.RecommendationRun`; :func:`report_data_from_simulations` takes the two
+:class:`planning.recommend.RecommendationRun`; :func:`report_data_from_simulations` takes the two
 simulations and the purchases, whatever produced them (a portfolio JSON file re-billed, a plan
 stored in the workspace).
 """
@@ -26,12 +26,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from billing.ledger import ON_DEMAND
+from billing.simulator import SimulationResult
 from commitopt.report.accounts import account_table, covered_shares, shares_text
 from commitopt.report.basis import monte_carlo_note
 from commitopt.report.checks import staleness_warnings
 from commitopt.report.commitments import describe_commitment, item_hourly_cost_usd
 from commitopt.report.frontier import scaled_frontier
 from commitopt.report.inputs import Frontier, MonteCarloSavings, ReportInputError
+from core.units import HOURS_PER_MONTH
 from pricing.catalog import PriceCatalog
 from pricing.inventory import (
     COMPUTE_SAVINGS_PLAN,
@@ -40,11 +43,9 @@ from pricing.inventory import (
     OwnedCommitment,
 )
 from pricing.offerings import TERM_HOURS
-from scenarios.ledger import ON_DEMAND
-from scenarios.simulator import HOURS_PER_MONTH, SimulationResult
 
 if TYPE_CHECKING:
-    from commitopt.recommend import RecommendationRun
+    from planning.recommend import RecommendationRun
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -810,7 +811,7 @@ def build_report_data(
     Parameters
     ----------
     run
-        What :func:`commitopt.recommend.recommend` returned (its simulations, purchases and
+        What :func:`planning.recommend.recommend` returned (its simulations, purchases and
         explanations).
     monte_carlo
         Per-path savings of the plan over sampled usage (see :class:`MonteCarloSavings`).

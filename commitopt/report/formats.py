@@ -17,8 +17,8 @@ from commitopt import __version__
 from commitopt.report.data import LAYERS, ReportData
 from commitopt.report.html import render_html
 from commitopt.report.markdown import render_markdown
+from core.errors import CommitoptInputError, param
 from pricing.atomic import atomic_output_path
-from pricing.errors import CommitoptInputError, param
 
 REPORT_FORMATS: Final = ("html", "md", "json", "csv")
 """What :func:`write_report` can write."""

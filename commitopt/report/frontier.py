@@ -3,7 +3,7 @@
 A stand-in until the scenarios package provides a proper frontier (optimal plans at each
 commitment level, with percentiles over sampled paths): here every purchase is scaled by the same
 factor (RIs to whole instances) and the data period is billed at each factor with
-:func:`scenarios.simulator.simulate`, so each point is a real billed figure of a plan *shaped* like
+:func:`billing.simulator.simulate`, so each point is a real billed figure of a plan *shaped* like
 the recommendation.
 """
 
@@ -17,11 +17,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from billing.simulator import SimulationResult, simulate
 from commitopt.report.commitments import item_hourly_cost_usd
 from commitopt.report.inputs import Frontier
 from pricing.catalog import PriceCatalog
 from pricing.inventory import OwnedCommitment
-from scenarios.simulator import SimulationResult, simulate
 from usage.table import UsageMatrix, to_matrix
 
 DEFAULT_SCALES: Final = np.linspace(0.0, 2.0, 11)

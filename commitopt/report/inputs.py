@@ -15,7 +15,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from pricing.errors import CommitoptInputError
+from core.errors import CommitoptInputError
 
 FloatArray = npt.NDArray[np.float64]
 

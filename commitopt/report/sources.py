@@ -17,15 +17,15 @@ from typing import Any
 import numpy.typing as npt
 import pandas as pd
 
+from billing.simulator import simulate
 from commitopt.plans import current_summary
-from commitopt.recommend import DEFAULT_LOOKBACK_DAYS, lookback_window
 from commitopt.report.data import DEFAULT_TITLE, ReportData, report_data_from_simulations
 from commitopt.report.inputs import Frontier, MonteCarloSavings
+from core.errors import CommitoptInputError, param
+from planning.recommend import DEFAULT_LOOKBACK_DAYS, lookback_window
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError, param
 from pricing.inventory import OwnedCommitment
 from pricing.inventory.portfolio_json import current_field_names
-from scenarios.simulator import simulate
 
 EXPLANATION_COLUMNS = (
     "id", "explanation", "expected_utilization_pct", "break_even_utilization_pct"
@@ -38,7 +38,7 @@ def load_plan_json(path: str | Path) -> dict[str, Any]:
 
     Raises
     ------
-    pricing.errors.CommitoptInputError
+    core.errors.CommitoptInputError
         Missing or unreadable file, bad JSON, no ``purchases`` list (one line naming the file).
     """
     file = Path(path)
@@ -70,7 +70,7 @@ def plan_window(
 
     With ``lookback_days`` the last that many days of ``usage``; otherwise the plan's period
     (``summary.period_start`` and ``summary.period_hours``) when ``usage`` has hours in it,
-    else the last :data:`~commitopt.recommend.DEFAULT_LOOKBACK_DAYS` days.
+    else the last :data:`~planning.recommend.DEFAULT_LOOKBACK_DAYS` days.
     """
     if lookback_days is not None:
         return lookback_window(usage, lookback_days), None
@@ -154,7 +154,7 @@ def report_data_from_portfolio(
     warnings
         Extra lines to show with the simulations' own warnings.
     share_across_accounts, discount_rate
-        Passed to :func:`scenarios.simulator.simulate`.
+        Passed to :func:`billing.simulator.simulate`.
     purchase_date
         When the purchases are bought (a stored plan's creation time) [default: the report's
         time]; see :func:`commitopt.report.data.report_data_from_simulations`.

@@ -9,12 +9,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from core.errors import CommitoptInputError, param
 from optimizer.solvers.base import LinearProgram, Solution
 from optimizer.solvers.common import check_program, is_integer_program, solve_without_columns
 from optimizer.solvers.errors import UnsupportedProgramError
 from optimizer.solvers.isolation import LibraryClashError, can_run_in_process, run_in_child
 from optimizer.solvers.registry import INTEGER_SOLVERS, method_name, solver_name
-from pricing.errors import CommitoptInputError, param
 
 Backend = Callable[..., Solution]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pricing.errors import CommitoptInputError, param
+from core.errors import CommitoptInputError, param
 
 INSTALL_COMMANDS: Final = {
     "highs": "pip install highspy",

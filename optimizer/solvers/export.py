@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 from typing import Final
 
+from core.errors import CommitoptInputError
 from optimizer.solvers.base import LinearProgram
 from optimizer.solvers.common import check_program
 from optimizer.solvers.isolation import LibraryClashError, can_run_in_process, export_in_child
 from pricing.atomic import atomic_output_path
-from pricing.errors import CommitoptInputError
 
 MODEL_SUFFIXES: Final = (".lp", ".mps")
 """File formats :func:`export_model` writes, chosen by the file name's suffix."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from core.errors import param
 from optimizer.solvers.base import SolveStatus
-from pricing.errors import param
 
 ADVICE: Final = {
     SolveStatus.OPTIMAL: "optimal",

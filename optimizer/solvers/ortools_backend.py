@@ -9,11 +9,11 @@ from typing import Any, Final
 import numpy as np
 import scipy.sparse as sp
 
+from core.errors import param
 from optimizer.solvers.base import LinearProgram, Solution, SolveStatus
 from optimizer.solvers.common import is_integer_program, make_solution
 from optimizer.solvers.errors import SolverNotInstalledError, UnsupportedProgramError
 from optimizer.solvers.isolation import import_backend
-from pricing.errors import param
 
 PDLP_TOLERANCE: Final = 1e-9
 """PDLP's relative and absolute optimality tolerance. Its default, 1e-6, leaves objectives

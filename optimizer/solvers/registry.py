@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib.util
 from typing import Final
 
+from core.errors import CommitoptInputError, param
 from optimizer.solvers.errors import INSTALL_COMMANDS
-from pricing.errors import CommitoptInputError, param
 
 SOLVERS: Final = ("highs", "glop", "pdlp", "cbc", "scipy")
 """Solver names accepted by :func:`optimizer.solvers.solve`."""

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pricing.errors import CommitoptInputError
+from core.errors import CommitoptInputError
 from pricing.instance_types import normalization_factor
 from pricing.inventory.commitments import (
     COMPUTE_SAVINGS_PLAN,

@@ -18,8 +18,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from core.errors import CommitoptInputError
 from pricing.atomic import write_text_atomic
-from pricing.errors import CommitoptInputError
 from pricing.inventory.values import SCOPES, iso, utc
 
 RESERVED_INSTANCE: Final = "reserved_instance"

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from pricing.errors import CommitoptInputError
+from core.errors import CommitoptInputError
 from pricing.instance_types import normalization_factor, parse_instance_type
 from pricing.inventory.commitments import (
     COMMITMENT_KINDS,

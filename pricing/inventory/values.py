@@ -1,6 +1,6 @@
 """Parsers and checks of single field values of an owned commitment.
 
-Each raises :class:`~pricing.errors.CommitoptInputError` with a message about the value alone;
+Each raises :class:`~core.errors.CommitoptInputError` with a message about the value alone;
 the callers (portfolio JSON items, AWS API answers) prefix it with the file, item and field.
 """
 
@@ -13,7 +13,7 @@ from typing import Final
 
 import numpy as np
 
-from pricing.errors import CommitoptInputError
+from core.errors import CommitoptInputError
 from pricing.instance_types import parse_instance_type
 from pricing.offerings import TENANCIES, TERM_HOURS
 

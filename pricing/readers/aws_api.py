@@ -20,7 +20,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
-from pricing.errors import CommitoptEnvironmentError, param
+from core.errors import CommitoptEnvironmentError, param
 
 THROTTLING_CODES = frozenset(
     {

@@ -25,8 +25,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from core.errors import CommitoptInputError
 from pricing.catalog import KEY_COLUMNS, CatalogMetadata, PriceCatalog
-from pricing.errors import CommitoptInputError, PriceFileError
+from pricing.errors import PriceFileError
 from pricing.offerings import (
     parse_payment_option,
     parse_savings_plan_type,

@@ -24,8 +24,9 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.errors import param
 from pricing.catalog import PriceCatalog
-from pricing.errors import PriceFileError, param
+from pricing.errors import PriceFileError
 from pricing.readers.common import ProgressCallback, sniff
 
 FORMATS: Final = (

@@ -46,8 +46,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from core.errors import CommitoptInputError
 from pricing.catalog import KEY_COLUMNS, CatalogMetadata, PriceCatalog
-from pricing.errors import CommitoptInputError, PriceFileError, UnknownPlatformError
+from pricing.errors import PriceFileError, UnknownPlatformError
 from pricing.offerings import PARTIAL_UPFRONT_RI_UPFRONT_SHARE, PAYMENT_OPTIONS, TERM_HOURS
 from pricing.platforms import parse_platform
 from pricing.readers.common import sniff

@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
+from core.errors import CommitoptInputError, param
 from pricing.catalog import CatalogMetadata, PriceCatalog
-from pricing.errors import CommitoptInputError, PriceFileError, param
+from pricing.errors import PriceFileError
 from pricing.platforms import PLATFORMS, Platform, parse_platform
 from pricing.readers.aws_api import paginate
 from pricing.readers.common import ProgressCallback

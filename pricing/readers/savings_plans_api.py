@@ -18,8 +18,9 @@ from typing import Any, Final
 
 import pandas as pd
 
+from core.errors import CommitoptInputError
 from pricing.catalog import CatalogMetadata, PriceCatalog
-from pricing.errors import CommitoptInputError, PriceFileError
+from pricing.errors import PriceFileError
 from pricing.offerings import (
     PAYMENT_OPTIONS,
     TERM_YEARS,

@@ -31,8 +31,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from core.errors import CommitoptInputError
 from pricing.catalog import KEY_COLUMNS, SAVINGS_PLAN_COLUMNS, CatalogMetadata, PriceCatalog
-from pricing.errors import CommitoptInputError, PriceFileError
+from pricing.errors import PriceFileError
 from pricing.offerings import parse_payment_option, parse_savings_plan_type, parse_term_years
 from pricing.readers.common import SniffedFile, require_columns, sniff
 from pricing.readers.json_stream import open_json

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from commitopt.cli.forecast_command import parse_horizon_hours
-from pricing.errors import CommitoptInputError
+from core.errors import CommitoptInputError
 from tests.commitopt.conftest import RunCli
 from usage.synthetic import growth, steady_daily_cycle
 

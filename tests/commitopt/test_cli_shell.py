@@ -17,9 +17,9 @@ from commitopt.cli.errors import run_with_exit_codes
 from commitopt.cli.group import CommitoptGroup, flag_of
 from commitopt.cli.options import SHARE
 from commitopt.cli.progress import Reporter, Task
-from commitopt.recommend import RecommendationError, SolverTimeLimitError, _check_result
+from core.errors import CommitoptEnvironmentError, CommitoptInputError, param
 from optimizer.result import OptimizationStatus
-from pricing.errors import CommitoptEnvironmentError, CommitoptInputError, param
+from planning.recommend import RecommendationError, SolverTimeLimitError, _check_result
 from tests.commitopt.conftest import RunCli
 
 STAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ commitopt: ")

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from commitopt.recommend import RecommendationRun, RecommendOptions, recommend
 from commitopt.report import (
     ReportData,
     ReportInputError,
@@ -33,12 +32,13 @@ from commitopt.report.data import (
     cash_flow_table,
 )
 from commitopt.report.frontier import scale_purchase
+from core.units import HOURS_PER_MONTH
 from optimizer.policy import Policy
+from planning.recommend import RecommendationRun, RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
 from pricing.embedded import load_embedded_catalog
 from pricing.inventory import OwnedCommitment
 from pricing.offerings import TERM_HOURS
-from scenarios.simulator import HOURS_PER_MONTH
 from tests.commitopt.conftest import CliResult, RunCli
 from usage.synthetic import business_hours, steady_daily_cycle
 

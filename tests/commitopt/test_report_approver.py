@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from commitopt.recommend import RecommendationRun, RecommendOptions, recommend
 from commitopt.report import (
     ReportData,
     build_report_data,
@@ -30,6 +29,7 @@ from commitopt.report.inputs import MonteCarloSavings
 from commitopt.report.sources import report_data_from_portfolio
 from commitopt.review import ReviewOptions, forecast_savings
 from optimizer.policy import Policy
+from planning.recommend import RecommendationRun, RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
 from pricing.embedded import load_embedded_catalog
 from pricing.inventory import OwnedCommitment

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from commitopt.recommend import recommend
 from commitopt.report import build_report_data, write_report
 from optimizer.policy import Policy
+from planning.recommend import recommend
 from pricing.embedded import load_embedded_catalog
 from usage.synthetic import demo_usage
 

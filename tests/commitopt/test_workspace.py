@@ -21,7 +21,7 @@ from commitopt.workspace import (
     WorkspaceError,
     workspace_path,
 )
-from pricing.errors import CommitoptEnvironmentError, CommitoptInputError
+from core.errors import CommitoptEnvironmentError, CommitoptInputError
 from usage.table import USAGE_SCHEMA, spread_daily
 
 

@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.errors import CommitoptInputError
 from optimizer.build import annuity_hours, build_problem, hour_discount, level_cost
 from optimizer.policy import Mode, Policy, PolicyError
 from optimizer.problem import COMPUTE_SP_POOL, EC2_SP_POOL, RI_POOL, CommitmentProblem
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.embedded import load_embedded_catalog
-from pricing.errors import CommitoptInputError, MissingPriceError
+from pricing.errors import MissingPriceError
 from pricing.inventory import Inventory, OwnedCommitment
 from usage.synthetic import demo_usage
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
@@ -847,7 +848,7 @@ def proportional_catalog() -> PriceCatalog:
 
 
 def test_the_problem_bills_a_plan_as_the_simulator_does() -> None:
-    from scenarios.simulator import simulate
+    from billing.simulator import simulate
 
     catalog = proportional_catalog()
     rng = np.random.default_rng(7)

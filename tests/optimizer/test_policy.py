@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from core.errors import CommitoptInputError
 from optimizer.policy import INSTRUMENTS, Mode, Policy, PolicyError
-from pricing.errors import CommitoptInputError
 
 
 def test_defaults_are_valid() -> None:

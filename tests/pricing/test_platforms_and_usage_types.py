@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pricing.errors import CommitoptInputError, UnknownPlatformError, UnknownRegionError
+from core.errors import CommitoptInputError
+from pricing.errors import UnknownPlatformError, UnknownRegionError
 from pricing.platforms import (
     parse_platform,
     platform_from_operation,

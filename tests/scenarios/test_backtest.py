@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from billing.simulator import simulate
 from pricing.embedded import load_embedded_catalog
 from pricing.inventory import COMPUTE_SAVINGS_PLAN, EC2_INSTANCE_SAVINGS_PLAN, OwnedCommitment
 from scenarios.backtest import (
@@ -26,7 +27,6 @@ from scenarios.backtest import (
     ri_purchases,
     savings_plan_purchase,
 )
-from scenarios.simulator import simulate
 from usage.table import to_matrix
 
 M4_LARGE_OD = 0.1  # us-east-1 Linux/UNIX on-demand, embedded 2017 snapshot [USD/h]

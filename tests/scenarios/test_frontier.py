@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from billing.simulator import simulate
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from scenarios.frontier import FrontierError, check_levels, frontier, knee_index
 from scenarios.paths import UsagePaths
-from scenarios.simulator import simulate
-from tests.scenarios.test_simulator import (
+from tests.billing.test_simulator import (
     CATALOG,
     LINUX,
     ON_DEMAND,

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from billing.engine import build_pools
+from billing.portfolio import build_portfolio
+from billing.simulator import SimulationTotals, priced_keys, simulate
 from pricing.inventory import OwnedCommitment
-from scenarios.engine import build_pools
 from scenarios.montecarlo import METRICS, KeyMerge, MonteCarloStatus, merge_keys, monte_carlo
 from scenarios.paths import UsagePaths
-from scenarios.portfolio import build_portfolio
-from scenarios.simulator import SimulationTotals, priced_keys, simulate
-from tests.scenarios.test_simulator import (
+from tests.billing.test_simulator import (
     CATALOG,
     LINUX,
     ON_DEMAND,

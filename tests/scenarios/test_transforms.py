@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from billing.simulator import simulate
 from pricing.catalog import TERM_HOURS, CatalogMetadata, PriceCatalog
 from pricing.embedded import load_embedded_catalog
 from pricing.instance_types import normalization_factors
 from pricing.inventory import Inventory, OwnedCommitment
-from scenarios.simulator import simulate
 from scenarios.transforms import (
     HOURS_PER_MONTH,
     Exit,

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from core.errors import CommitoptInputError
 from optimizer.solvers import (
     SOLVERS,
     LinearProgram,
@@ -33,7 +34,6 @@ from optimizer.solvers import (
 )
 from optimizer.solvers.common import max_violation
 from optimizer.solvers.highs_backend import IPM_MIN_NONZEROS, choose_method, model_names
-from pricing.errors import CommitoptInputError
 from tests.optimizer.solvers import problems
 from tests.optimizer.solvers.ortools_checks import SEEDS
 

@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.errors import CommitoptInputError
 from pricing.catalog import KEY_COLUMNS, CatalogMetadata, PriceCatalog
-from pricing.errors import CommitoptInputError, PriceFileError
+from pricing.errors import PriceFileError
 from pricing.offerings import PAYMENT_OPTIONS, TERM_HOURS
 from pricing.readers.ec2instances_info import read_ec2instances_info, split_effective_hourly
 

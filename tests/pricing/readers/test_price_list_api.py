@@ -13,7 +13,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from pricing.errors import CommitoptInputError, PriceFileError
+from core.errors import CommitoptInputError
+from pricing.errors import PriceFileError
 from pricing.readers.aws_api import AwsAccessError
 from pricing.readers.price_list_api import fetch_price_list, product_filters
 from tests.pricing.readers.test_price_list_json import assert_m5_large

@@ -15,8 +15,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError, PriceFileError
+from pricing.errors import PriceFileError
 from pricing.readers.aws_api import AwsAccessError
 from pricing.readers.savings_plans_api import OPERATION, fetch_savings_plans_rates
 

@@ -3,7 +3,7 @@
 ``scenarios`` never imports ``optimizer``; this module composes them for
 :func:`scenarios.backtest.backtest`:
 
-- :class:`OursOneShot`: :func:`commitopt.recommend.recommend` on the lookback at the first review,
+- :class:`OursOneShot`: :func:`planning.recommend.recommend` on the lookback at the first review,
   nothing after.
 - :class:`OursLadder`: at every review, the increment on top of what is owned now: the optimizer
   plans a monthly ladder on a 12-month forecast of the lookback (owned commitments with their
@@ -33,10 +33,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from commitopt.recommend import RecommendOptions, recommend
+from core.errors import CommitoptInputError, param
+from core.units import HOURS_PER_MONTH, HOURS_PER_WEEK
 from optimizer.policy import Policy
+from planning.recommend import RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError, param
 from pricing.instance_types import normalization_factors
 from pricing.inventory import Inventory, OwnedCommitment
 from scenarios.backtest import (
@@ -55,7 +56,7 @@ from scenarios.backtest import (
     backtest,
     term_end,
 )
-from scenarios.forecast import HOURS_PER_WEEK, forecast
+from scenarios.forecast import forecast
 from scenarios.known_changes import apply_known_changes, check_known_changes
 from scenarios.transforms import Scenario
 from usage.table import UsageMatrix
@@ -80,8 +81,6 @@ DEFAULT_MIN_TREND_T: Final = 3.0
 RECENT_WEEKS: Final = 6
 """Last weeks in which the ladder looks for a decline that has just begun [weeks]."""
 
-HOURS_PER_MONTH: Final = 730
-"""Hours of an average month [h]."""
 
 POLICY_NAMES: Final = (
     "none",
@@ -502,7 +501,7 @@ def run_backtest(
 
     Raises
     ------
-    pricing.errors.CommitoptInputError
+    core.errors.CommitoptInputError
         For a bad window or lookback, an unknown policy name, plans that name usage the history
         does not have, or a policy the optimizer rejects.
     """

@@ -27,8 +27,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptInputError
 from pricing.instance_types import instance_family, is_size_flexible, normalization_factor
 from pricing.inventory import (
     COMPUTE_SAVINGS_PLAN,

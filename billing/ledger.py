@@ -1,8 +1,8 @@
 """The money of a simulation as tables: the ledger (month × key × instrument) and instruments.
 
-Built from a finished :class:`~scenarios.engine.Engine`, vectorised: one block of rows for the
+Built from a finished :class:`~billing.engine.Engine`, vectorised: one block of rows for the
 usage left on-demand, one per pass of a pool (its covered keys × months × instruments, each
-instrument's monthly share spread over the keys, see :mod:`scenarios.engine`), one row per
+instrument's monthly share spread over the keys, see :mod:`billing.engine`), one row per
 instrument and month for its unused commitment (keyed by the instrument's scope).
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from scenarios.engine import Engine
+from billing.engine import Engine
 from usage.table import KEY_COLUMNS
 
 ON_DEMAND: Final = "on-demand"

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from billing.portfolio import PortfolioError, active_mask, build_portfolio, charged_fraction
+from billing.simulator import BREAKDOWNS, SimulationStatus, fill_in_order, simulate
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.errors import MissingPriceError
 from pricing.inventory import OwnedCommitment
-from scenarios.portfolio import PortfolioError, active_mask, build_portfolio, charged_fraction
-from scenarios.simulator import BREAKDOWNS, SimulationStatus, fill_in_order, simulate
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 REGION = "us-east-1"

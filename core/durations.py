@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from pricing.errors import CommitoptInputError, param
+from core.errors import CommitoptInputError, param
 
 _DURATION: Final = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(mo|[hdwmy]?)\s*")
 HOURS_PER_UNIT: Final = {"": 24.0, "h": 1.0, "d": 24.0, "w": 168.0, "mo": 730.0, "m": 730.0,
@@ -26,7 +26,7 @@ def parse_hours(text: str, parameter: str = "lookback_days") -> float:
 
     Raises
     ------
-    pricing.errors.CommitoptInputError
+    core.errors.CommitoptInputError
         When ``text`` is not such a duration.
     """
     match = _DURATION.fullmatch(str(text).lower())

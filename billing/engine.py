@@ -47,10 +47,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from billing.portfolio import Instrument
 from pricing.catalog import PriceCatalog
 from pricing.errors import MissingPriceError
 from pricing.inventory import COMPUTE_SAVINGS_PLAN, EC2_INSTANCE_SAVINGS_PLAN, RESERVED_INSTANCE
-from scenarios.portfolio import Instrument
 
 FloatArray = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]

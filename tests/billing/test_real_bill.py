@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scenarios.cur_check import (
+from billing.cur_check import (
     BilledReservations,
     billed_from_cur,
     compare_billed,
@@ -84,11 +84,11 @@ def test_compare_billed_with_itself_then_perturbed(billed: BilledReservations) -
 
 
 def test_simulation_reproduces_aws_ri_billing(billed: BilledReservations) -> None:
+    from billing.simulator import simulate
     from pricing.catalog import PriceCatalog
     from pricing.embedded import load_embedded_catalog
     from pricing.inventory import inventory_from_cur
     from pricing.readers.cur_rates import read_cur_rates
-    from scenarios.simulator import simulate
     from usage.readers import read_cur
 
     usage, _ = read_cur([CUR])
@@ -139,12 +139,12 @@ def _units_per_account(covered: pd.DataFrame, column: str) -> pd.Series:
 def test_owner_account_first_reproduces_aws_per_account(billed: BilledReservations) -> None:
     from dataclasses import replace
 
+    from billing.simulator import simulate
     from pricing.catalog import PriceCatalog
     from pricing.embedded import load_embedded_catalog
     from pricing.instance_types import normalization_factors
     from pricing.inventory import Inventory, inventory_from_cur
     from pricing.readers.cur_rates import read_cur_rates
-    from scenarios.simulator import simulate
     from usage.readers import read_cur
 
     usage, _ = read_cur([CUR])

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from billing.simulator import simulate
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.inventory import OwnedCommitment
-from scenarios.simulator import simulate
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 TYPES = ("m5.large", "c5.large", "r5.large", "t3.large")

@@ -321,7 +321,7 @@ def compare_billed(
 def compare_with_simulation(
     result: Any, billed: BilledReservations, *, tolerance: float = 1e-3
 ) -> RealBillComparison:
-    """Compare a :func:`scenarios.simulator.simulate` result with what AWS billed.
+    """Compare a :func:`billing.simulator.simulate` result with what AWS billed.
 
     See :func:`compare_billed`; the simulated RI-covered units and RI costs are taken from
     ``result``.

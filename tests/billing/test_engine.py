@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scenarios.engine import fill_in_order
-from scenarios.simulator import simulate
-from tests.scenarios.test_simulator import (
+from billing.engine import fill_in_order
+from billing.simulator import simulate
+from tests.billing.test_simulator import (
     CATALOG,
     LINUX,
     flat_usage,

@@ -13,11 +13,11 @@ Rules (docs/billing.md), every hour, use-it-or-lose-it:
 Each instrument serves its owner's account first and then, when sharing is on, the other
 accounts. The order of keys an instrument fills never changes over time, so commitments that
 cover the same keys in the same order are pooled and filled once, key by key in that order, each
-step for all hours at once (no loop over hours): see :mod:`scenarios.engine`. The money is laid
-out by :mod:`scenarios.ledger`.
+step for all hours at once (no loop over hours): see :mod:`billing.engine`. The money is laid
+out by :mod:`billing.ledger`.
 
 A term that starts or ends inside a clock hour gives full capacity in that hour but is charged
-only the overlapped fraction of it (:mod:`scenarios.portfolio`, as AWS billed the real October
+only the overlapped fraction of it (:mod:`billing.portfolio`, as AWS billed the real October
 2018 CUR); the usage it covers there is costed at the same fraction, so an instrument's used
 cost never exceeds its charge. (AWS's own DiscountedUsage line for such an hour carries the full
 hour's effective cost and its RIFee states unused = fee − effective cost; the two splits differ by
@@ -36,6 +36,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from billing.engine import Engine, build_pools, fill_in_order
+from billing.ledger import LEDGER_VALUES, ON_DEMAND, build_ledger, instrument_table
+from billing.portfolio import SimulationPortfolio, build_portfolio
+from core.units import HOURS_PER_MONTH
 from pricing.catalog import PriceCatalog
 from pricing.instance_types import instance_families, normalization_factors
 from pricing.inventory import (
@@ -45,13 +49,8 @@ from pricing.inventory import (
     Inventory,
     OwnedCommitment,
 )
-from scenarios.engine import Engine, build_pools, fill_in_order
-from scenarios.ledger import LEDGER_VALUES, ON_DEMAND, build_ledger, instrument_table
-from scenarios.portfolio import SimulationPortfolio, build_portfolio
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
-HOURS_PER_MONTH: Final = 730.0
-"""Hours of an average month, for the monthly run-rate [h]."""
 BREAKDOWNS: Final = ("month", "account_id", "region", "instance_family", "instrument")
 
 Grouping = Literal["month", "account_id", "region", "instance_family", "instrument"]
@@ -298,7 +297,7 @@ def simulate(
         simulated period.
     portfolio
         Owned and proposed commitments with start and end, or a built
-        :class:`~scenarios.portfolio.SimulationPortfolio` (its masks must match the hours).
+        :class:`~billing.portfolio.SimulationPortfolio` (its masks must match the hours).
     catalog
         On-demand rates of every key, SP rates of the keys plans may cover, RI rates for items
         without them.
@@ -314,7 +313,7 @@ def simulate(
     ------
     pricing.errors.MissingPriceError
         When a key has no on-demand rate.
-    scenarios.portfolio.PortfolioError
+    billing.portfolio.PortfolioError
         For a commitment that cannot be applied.
     """
     matrix = _as_matrix(usage)

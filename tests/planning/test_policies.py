@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from commitopt.backtest_policies import (
+from planning.policies import (
     PLANNED_LADDER,
     PURCHASE_POLICY,
     HindsightOptimum,

@@ -1,7 +1,7 @@
 """The ``recommend`` job: usage → reduced problem → optimal plan → whole purchases → billed figures.
 
 The optimizer proposes; the billing simulator disposes: every money figure of a recommendation
-comes from billing the lookback's usage twice with :func:`scenarios.simulator.simulate`, once
+comes from billing the lookback's usage twice with :func:`billing.simulator.simulate`, once
 with the owned commitments only (the baseline) and once with the purchases added.
 """
 
@@ -16,6 +16,9 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from billing.simulator import SimulationResult, simulate
+from core.errors import CommitoptEnvironmentError, CommitoptInputError, param
+from core.units import HOURS_PER_MONTH
 from optimizer.build import build_problem
 from optimizer.explain import explain
 from optimizer.optimize import DEFAULT_TOLERANCE, optimize
@@ -25,9 +28,7 @@ from optimizer.problem import CommitmentProblem
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import RoundedPlan, round_plan
 from pricing.catalog import PriceCatalog
-from pricing.errors import CommitoptEnvironmentError, CommitoptInputError, param
 from pricing.inventory import Inventory, OwnedCommitment
-from scenarios.simulator import HOURS_PER_MONTH, SimulationResult, simulate
 
 DEFAULT_LOOKBACK_DAYS: Final = 60
 """Cost Explorer's longest lookback, our default [days]."""
@@ -239,7 +240,7 @@ def recommend(
 
     Raises
     ------
-    pricing.errors.CommitoptInputError
+    core.errors.CommitoptInputError
         For bad input (no usage, keys without prices, a contradictory policy) and for a policy
         the optimizer finds infeasible (the message names the binding limit).
     """
