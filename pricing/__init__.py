@@ -8,9 +8,9 @@ the command line needs at start-up) does not load pandas.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, Final
 
-_EXPORTS = {
+_EXPORTS: Final[dict[str, str]] = {
     "CatalogMetadata": "pricing.catalog",
     "PriceCatalog": "pricing.catalog",
     "CommitoptInputError": "pricing.errors",

@@ -159,16 +159,26 @@ _PRICE_LIST_ATTRIBUTES_TO_PLATFORM: Final[dict[tuple[str, str, str], str]] = {
     for p in PLATFORMS
 }
 
-_LOOKUP: Final[dict[str, str]] = {}
-for _platform in PLATFORMS:
-    for _spelling in (_platform.name, *_platform.aliases):
-        _LOOKUP[_spelling.lower()] = _platform.name
-# RI product descriptions with the EC2-Classic/VPC suffix, as describe_reserved_instances returns.
-for _platform in PLATFORMS:
-    _LOOKUP[f"{_platform.name.lower()} (amazon vpc)"] = _platform.name
-_LOOKUP["linux"] = "Linux/UNIX"
-_LOOKUP["suse linux enterprise server"] = "SUSE Linux"
-_LOOKUP["red hat enterprise linux (rhel)"] = "Red Hat Enterprise Linux"
+
+def _spellings() -> dict[str, str]:
+    """Every known spelling of a platform (lower case) → its canonical name."""
+    lookup = {
+        spelling.lower(): platform.name
+        for platform in PLATFORMS
+        for spelling in (platform.name, *platform.aliases)
+    }
+    # RI product descriptions with the EC2-Classic/VPC suffix, as describe_reserved_instances
+    # returns.
+    lookup.update(
+        {f"{platform.name.lower()} (amazon vpc)": platform.name for platform in PLATFORMS}
+    )
+    lookup["linux"] = "Linux/UNIX"
+    lookup["suse linux enterprise server"] = "SUSE Linux"
+    lookup["red hat enterprise linux (rhel)"] = "Red Hat Enterprise Linux"
+    return lookup
+
+
+_LOOKUP: Final[dict[str, str]] = _spellings()
 
 
 def parse_platform(text: str) -> str:

@@ -19,6 +19,7 @@ must occur there), so that a typo is one clear error rather than a silently skip
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Final
 
 import pandas as pd
 
@@ -36,7 +37,7 @@ from scenarios.transforms import (
 )
 from usage.table import UsageMatrix, to_matrix
 
-_SELECTION_COLUMNS = {
+_SELECTION_COLUMNS: Final[dict[str, str]] = {
     "accounts": "account_id",
     "regions": "region",
     "families": "instance_family",
