@@ -7,7 +7,8 @@ network, access denied, expired token) the OS identity is used and the reason is
 :attr:`Identity.aws_error`.
 
 Credentials are never read here beyond asking boto3 whether it has any; nothing of them is
-logged or stored. The STS answer (account, ARN, user id) is cached per process.
+logged or stored. The STS answer (account, ARN, user id) is asked once per command: it is kept
+in the running click command's context, never in module state.
 
 Matching an identity against a configured list (``approvers``, ``self_approval`` in
 ``commitopt.toml``, see :meth:`Identity.matches`):
@@ -272,13 +273,16 @@ class _AwsAnswer:
     error: str | None = None
 
 
-_cached: _AwsAnswer | None = None
+IDENTITY_META_KEY: Final = "commitopt.identity.sts_answer"
+"""Where the running click command keeps its STS answer (``click.Context.meta``)."""
 
 
-def clear_identity_cache() -> None:
-    """Forget the cached STS answer (tests; after changing credentials in-process)."""
-    global _cached
-    _cached = None
+def _command_meta() -> dict[str, Any] | None:
+    """The running click command's shared ``meta`` dict, or ``None`` outside a command."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    return None if context is None else context.meta
 
 
 def os_user() -> str:
@@ -397,15 +401,14 @@ def current_identity(
         The AWS caller identity when credentials are found and STS answers; else the OS
         identity (with :attr:`Identity.aws_error` when the AWS identity could not be had).
         Never raises for want of an identity. With neither ``session`` nor ``client`` given,
-        the STS answer is cached for the process.
+        inside a click command, STS is asked once per command.
     """
-    global _cached
-    if session is None and client is None and _cached is not None:
-        answer = _cached
-    else:
+    meta = _command_meta() if session is None and client is None else None
+    answer = meta.get(IDENTITY_META_KEY) if meta is not None else None
+    if answer is None:
         answer = _resolve(session, client)
-        if session is None and client is None:
-            _cached = answer
+        if meta is not None:
+            meta[IDENTITY_META_KEY] = answer
     moment = _aware(now or datetime.now(UTC))
     if answer.arn is None:
         return os_identity(now=moment, aws_error=answer.error)
@@ -424,7 +427,6 @@ __all__ = [
     "OS",
     "Arn",
     "Identity",
-    "clear_identity_cache",
     "current_identity",
     "host_name",
     "os_identity",

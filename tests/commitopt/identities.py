@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from commitopt.identity import AWS, OS, Identity, clear_identity_cache, sts_client
+from commitopt.identity import AWS, OS, Identity, sts_client
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -76,16 +76,14 @@ def caller(arn: str, user_id: str = "AROAEXAMPLE:ann") -> dict[str, str]:
 
 @pytest.fixture
 def isolated_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No AWS credentials anywhere boto3 looks, and no cached STS answer."""
+    """No AWS credentials anywhere boto3 looks."""
     for name in list(os.environ):
         if name.startswith("AWS_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    clear_identity_cache()
     yield
-    clear_identity_cache()
 
 
 def as_os_user(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
@@ -101,8 +99,7 @@ def os_user_env(name: str) -> dict[str, str]:
 
 def without_sts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever credentials the environment holds (fake ones, in purchase tests), never ask
-    STS: every identity is the OS user's, and the cache starts empty."""
+    STS: every identity is the OS user's."""
     from commitopt import identity
 
     monkeypatch.setattr(identity, "_resolve", lambda _session, _client: identity._AwsAnswer())
-    clear_identity_cache()

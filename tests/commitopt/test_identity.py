@@ -105,9 +105,13 @@ def test_credentials_are_never_stored(isolated_aws: None, monkeypatch: pytest.Mo
     assert "AKIASECRETKEYID00000" not in stored and "very-secret-value" not in stored
 
 
-def test_the_sts_answer_is_cached_per_process(
+def test_the_sts_answer_is_asked_once_per_command(
     isolated_aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Inside one click command STS is asked once; each command asks afresh; outside a
+    command nothing is kept (no module state to reset between tests)."""
+    import click
+
     calls: list[object] = []
     answer = identity_module._AwsAnswer(arn=BOB_USER, account_id=ACCOUNT, user_id="AIDABOB")
 
@@ -116,9 +120,16 @@ def test_the_sts_answer_is_cached_per_process(
         return answer
 
     monkeypatch.setattr(identity_module, "_resolve", resolve)
-    first, second = current_identity(), current_identity()
+    with click.Context(click.Command("one")):
+        first, second = current_identity(), current_identity()
     assert len(calls) == 1 and first.principal == second.principal == BOB_USER
     assert first.name == "bob" and first.display_name == f"bob (aws {ACCOUNT})"
+    with click.Context(click.Command("two")):
+        current_identity()
+    assert len(calls) == 2
+    current_identity()
+    current_identity()
+    assert len(calls) == 4
 
 
 def test_arn_entries_match_the_caller_and_roles_match_their_sessions() -> None:
