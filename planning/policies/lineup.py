@@ -47,7 +47,8 @@ POLICY_NAMES: Final = (
 """Policies of :func:`standard_policies`, in display order."""
 
 PLANNED_LADDER: Final = "ours-ladder+plans"
-"""The ladder that also knows a plan of future changes; in the line-up when a plan is given."""
+"""The ladder that also knows changes planned in advance (the backtest's ``--plans`` file: a
+scenario of migrations, exits, new workloads); in the line-up when they are given."""
 
 
 def standard_policies(
@@ -55,18 +56,18 @@ def standard_policies(
     *,
     policy: Policy = PURCHASE_POLICY,
     ladder_fraction: float = DEFAULT_LADDER_FRACTION,
-    plans: Scenario | None = None,
+    known_changes: Scenario | None = None,
 ) -> dict[str, PurchasePolicy]:
     """The named policies, all buying ``policy``'s first term, payment option and RI class.
 
-    With ``plans``, :data:`PLANNED_LADDER` may be named (the ladder applying the plans to its
+    With ``known_changes``, :data:`PLANNED_LADDER` may be named (the ladder applying them to its
     forecasts); without, naming it is an error.
 
     Raises
     ------
     BacktestError
         For an unknown name (the message lists the known ones), or the planned ladder without
-        plans.
+        known changes.
     """
     term = policy.terms_years[0]
     payment = policy.payment_options[0]
@@ -85,14 +86,14 @@ def standard_policies(
         "ours-ladder": lambda: OursLadder(one_term, fraction=ladder_fraction),
         **{f"ce-{days}d": partial(ce_like, float(days)) for days in (7, 30, 60)},
     }
-    if plans is not None:
+    if known_changes is not None:
         builders[PLANNED_LADDER] = lambda: OursLadder(
-            one_term, fraction=ladder_fraction, plans=plans
+            one_term, fraction=ladder_fraction, known_changes=known_changes
         )
     elif PLANNED_LADDER in names:
         raise BacktestError(
             f"policy {PLANNED_LADDER!r} needs the plans it knows in advance: give "
-            f"{param('plans_file')} FILE "
+            f"{param('known_changes')} FILE "
             "(a scenario file of planned migrations, exits, new workloads)"
         )
     unknown = [name for name in names if name not in builders]
@@ -114,19 +115,20 @@ def run_backtest(
     owned: Inventory | Sequence[OwnedCommitment] = (),
     policy: Policy = PURCHASE_POLICY,
     ladder_fraction: float = DEFAULT_LADDER_FRACTION,
-    plans: Scenario | None = None,
+    known_changes: Scenario | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Backtest the named standard policies with the hindsight optimum as the ceiling.
 
     Parameters are those of :func:`scenarios.backtest.backtest` and :func:`standard_policies`;
-    with ``plans`` and the default names, :data:`PLANNED_LADDER` is added after
-    ``ours-ladder``. The plans are checked against the whole usage first.
+    with ``known_changes`` (changes planned in advance) and the default names,
+    :data:`PLANNED_LADDER` is added after ``ours-ladder``. The changes are checked against the
+    whole usage first.
 
     Raises
     ------
     core.errors.CommitoptInputError
-        For a bad window or lookback, an unknown policy name, plans that name usage the history
+        For a bad window or lookback, an unknown policy name, changes that name usage the history
         does not have, or a policy the optimizer rejects.
     """
     policy.validate()
@@ -134,11 +136,13 @@ def run_backtest(
         raise CommitoptInputError(
             "the backtest's purchase policy buys at each review: leave ladder_tranches at 1"
         )
-    if plans is not None:
-        check_known_changes(plans, usage, catalog)
+    if known_changes is not None:
+        check_known_changes(known_changes, usage, catalog)
         if tuple(names) == POLICY_NAMES:
             names = (*POLICY_NAMES, PLANNED_LADDER)
-    policies = standard_policies(names, policy=policy, ladder_fraction=ladder_fraction, plans=plans)
+    policies = standard_policies(
+        names, policy=policy, ladder_fraction=ladder_fraction, known_changes=known_changes
+    )
     return backtest(
         usage,
         catalog,

@@ -109,9 +109,10 @@ class OursLadder:
         extrapolated over a year, move its steady base by half).
     options
         How to solve; its ``lookback_days`` is replaced.
-    plans
-        Changes known in advance, applied to each review's forecast after the trend rules
-        above (:func:`scenarios.known_changes.apply_known_changes`); needs ``plan_months``.
+    known_changes
+        Changes known in advance (the backtest's ``--plans`` file), applied to each review's
+        forecast after the trend rules above
+        (:func:`scenarios.known_changes.apply_known_changes`); needs ``plan_months``.
     """
 
     policy: Policy = PURCHASE_POLICY
@@ -120,14 +121,14 @@ class OursLadder:
     plan_growth: bool = False
     min_trend_t: float = DEFAULT_MIN_TREND_T
     options: RecommendOptions = field(default_factory=RecommendOptions)
-    plans: Scenario | None = None
+    known_changes: Scenario | None = None
 
     def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
         """A fraction of the recommended increment, dated at the review."""
         if not 0.0 < self.fraction <= 1.0:
             raise BacktestError(f"ladder fraction {self.fraction} must be in (0, 1]")
-        if self.plans is not None and self.plan_months is None:
-            raise BacktestError("a ladder with plans plans on a forecast: give plan_months")
+        if self.known_changes is not None and self.plan_months is None:
+            raise BacktestError("a ladder with known changes plans on a forecast: give plan_months")
         if review.usage.total_instance_hours <= 0:
             return ()
         if self.plan_months is None or len(review.usage.hours) < 2 * HOURS_PER_WEEK:
@@ -159,8 +160,8 @@ class OursLadder:
             path = UsageMatrix(path.hours, path.keys, quantity, path.daily_granular)
         path = self._recent_moves(review, path, future.paths.source_row[0], future.model.blocks)
         catalog = review.catalog
-        if self.plans is not None:
-            (path, catalog), _ = apply_known_changes(path, self.plans, catalog)
+        if self.known_changes is not None:
+            (path, catalog), _ = apply_known_changes(path, self.known_changes, catalog)
         policy = replace(self.policy, ladder_tranches=max(months_starts_count(path.hours), 1))
         options = replace(self.options, lookback_days=horizon / 24.0 + 1.0)
         frame = path.to_frame(keep_zeros=True)

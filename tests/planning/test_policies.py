@@ -157,15 +157,16 @@ def test_the_planned_ladder_needs_plans_and_a_forecast(catalog) -> None:  # type
     plan = Scenario("plan", transforms=(Growth(5.0),))
     with pytest.raises(BacktestError, match="needs the plans it knows in advance"):
         standard_policies([PLANNED_LADDER])
-    planned = standard_policies([PLANNED_LADDER, "ours-ladder"], plans=plan)
+    planned = standard_policies([PLANNED_LADDER, "ours-ladder"], known_changes=plan)
     assert list(planned) == [PLANNED_LADDER, "ours-ladder"]
     assert isinstance(planned[PLANNED_LADDER], OursLadder)
-    assert planned[PLANNED_LADDER].plans == plan and planned["ours-ladder"].plans is None
-    ladder = OursLadder(plan_months=None, plans=plan)
+    assert planned[PLANNED_LADDER].known_changes == plan
+    assert planned["ours-ladder"].known_changes is None
+    ladder = OursLadder(plan_months=None, known_changes=plan)
     with pytest.raises(BacktestError, match="give plan_months"):
         backtest(fleet("growth"), catalog, {"x": ladder}, **ONE_REVIEW)
     # with the default names the planned ladder joins the line-up after ours-ladder
-    result = run_backtest(fleet("growth"), catalog, plans=plan, **ONE_REVIEW)
+    result = run_backtest(fleet("growth"), catalog, known_changes=plan, **ONE_REVIEW)
     assert list(result.table()["policy"])[-3:] == ["ours-ladder", PLANNED_LADDER, "hindsight"]
     # planned growth on top of a growing fleet: the planned ladder commits at least as much
     bought = {
