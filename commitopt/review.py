@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -88,6 +88,26 @@ def usage_fingerprint(usage: pd.DataFrame) -> str:
         return fingerprint(b"")
     hashed = pd.util.hash_pandas_object(usage, index=False).to_numpy()
     return fingerprint(np.sort(hashed).tobytes())
+
+
+def input_fingerprints(
+    run: RecommendationRun,
+    catalog: PriceCatalog,
+    owned: Sequence[OwnedCommitment],
+    extra: Mapping[str, Any],
+) -> dict[str, Any]:
+    """What a stored plan records of its inputs: the lookback's content and hours, the prices'
+    source, the owned commitments' ids, and ``extra`` (files, imports)."""
+    return {
+        "usage": usage_fingerprint(run.usage),
+        "usage_hours": int(run.usage["hour"].nunique()),
+        "catalog": catalog.metadata.source,
+        "inventory": fingerprint(
+            json.dumps(sorted(c.id for c in owned), separators=(",", ":")).encode()
+        ),
+        "owned_commitments": len(owned),
+        **extra,
+    }
 
 
 def forecast_report_inputs(future: ReviewForecast) -> tuple[MonteCarloSavings, Frontier]:
@@ -250,16 +270,7 @@ def run_review(
     curve: Frontier | None = None
     if future is not None:
         monte, curve = forecast_report_inputs(future)
-    fingerprints = {
-        "usage": usage_fingerprint(run.usage),
-        "usage_hours": int(run.usage["hour"].nunique()),
-        "catalog": catalog.metadata.source,
-        "inventory": fingerprint(
-            json.dumps(sorted(c.id for c in owned), separators=(",", ":")).encode()
-        ),
-        "owned_commitments": len(owned),
-        **(inputs or {}),
-    }
+    fingerprints = input_fingerprints(run, catalog, owned, inputs or {})
     outcome: dict[str, Any] = {
         "purchases": len(run.purchases),
         "expiring": [item.id for item in expiring],
