@@ -74,7 +74,7 @@ def main() -> None:
             start=WINDOW[0],
             end=WINDOW[1],
             ladder_fraction=args.ladder_fraction,
-            plans=plans,
+            known_changes=plans,
         )
         seconds = time.perf_counter() - began
         table = result.table()

@@ -1,13 +1,12 @@
-"""The scheduled purchase review: recommend the increment, weigh it over forecasts, store a plan.
+"""The scheduled purchase review, in the shell: store the plan, render the report, record the run.
 
-What ``commitopt review`` runs, unattended (cron): the workspace's usage over the lookback, the
-commitments owned (and those expiring soon), :func:`planning.recommend.recommend` for the
-increment, the plan and the current portfolio billed with the billing simulator over the lookback
-and over sampled future usage paths (:func:`scenarios.forecast.forecast_paths`,
-:func:`scenarios.montecarlo.monte_carlo`), the finance report, and a dated plan with status
-``proposed``, its full policy, its inputs' fingerprints and the report (whose header shows the
-plan id and the SHA-256 approvals bind to), stored in one transaction with the identity that ran
-it. Nothing to buy is a normal outcome: the run is recorded and no plan is stored.
+What ``commitopt review`` runs, unattended (cron): :func:`planning.review.review_purchases` (the
+increment recommended on the lookback, the commitments expiring soon, the plan and the current
+portfolio billed over sampled future usage paths, the frontier), then the finance report and a
+dated plan with status ``proposed``, its full policy, its inputs' fingerprints and the report
+(whose header shows the plan id and the SHA-256 approvals bind to), stored in one transaction
+with the identity that ran it. Nothing to buy is a normal outcome: the run is recorded and no
+plan is stored.
 """
 
 from __future__ import annotations
@@ -15,9 +14,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -26,57 +25,24 @@ import pandas as pd
 from commitopt.identity import Identity, current_identity
 from commitopt.plans import PlanRecord, RenderReport, store_plan
 from commitopt.report import build_report_data
-from commitopt.report.commitments import item_hourly_cost_usd
 from commitopt.report.data import ReportData
 from commitopt.report.formats import render_report
+from commitopt.report.frontier import knee_rule_text, report_frontier
 from commitopt.report.inputs import Frontier, MonteCarloSavings
 from commitopt.workspace import Workspace
 from optimizer.policy import Policy
-from planning.recommend import RecommendationRun, RecommendOptions, recommend
+from planning.recommend import RecommendationRun
+from planning.review import (
+    FRONTIER_LEVELS,
+    Log,
+    ReviewForecast,
+    ReviewOptions,
+    forecast_review,
+    review_purchases,
+)
 from pricing.catalog import PriceCatalog
 from pricing.inventory import OwnedCommitment
-from scenarios.forecast import forecast
-from scenarios.frontier import frontier
-from scenarios.montecarlo import MonteCarloResult, monte_carlo
-from scenarios.paths import UsagePaths
-
-Log = Callable[[str], None]
-
-FRONTIER_LEVELS = np.linspace(0.0, 1.5, 16)
-"""Shares of the purchases billed for the report's frontier (level 1 is the plan)."""
-
-TREND_LEVELS = 9
-"""Per-path trend errors sampled by the forecast (9 levels: its P5–P95 range held 86 % of actual
-4-week totals in the rolling backtest, against 72 % without; see docs/benchmarks.md)."""
-
-
-@dataclass(frozen=True)
-class ReviewOptions:
-    """How a review runs.
-
-    Attributes
-    ----------
-    recommend
-        Lookback, ladder, solver and other recommendation options.
-    expiring_within_days
-        Owned commitments ending this soon after the data's last hour are listed (and their
-        room is what the increment may fill) [days].
-    n_paths
-        Sampled future usage paths for the savings range (0: none) [1].
-    horizon_hours
-        Length of each path, from the hour after the data [h].
-    seed
-        Seed of the paths.
-    report_format
-        Format of the stored report: ``html`` or ``md``.
-    """
-
-    recommend: RecommendOptions = dataclasses.field(default_factory=RecommendOptions)
-    expiring_within_days: float = 30.0
-    n_paths: int = 200
-    horizon_hours: int = 8760
-    seed: int = 0
-    report_format: str = "html"
+from scenarios.montecarlo import MonteCarloResult
 
 
 @dataclass(frozen=True)
@@ -124,22 +90,64 @@ def usage_fingerprint(usage: pd.DataFrame) -> str:
     return fingerprint(np.sort(hashed).tobytes())
 
 
-def expiring_commitments(
-    owned: Sequence[OwnedCommitment], after: datetime, within_days: float
-) -> tuple[OwnedCommitment, ...]:
-    """The owned commitments ending in ``[after, after + within_days)``, soonest first."""
-    limit = after + timedelta(days=within_days)
-    return tuple(sorted((c for c in owned if after <= c.end < limit), key=lambda c: c.end))
+def input_fingerprints(
+    run: RecommendationRun,
+    catalog: PriceCatalog,
+    owned: Sequence[OwnedCommitment],
+    extra: Mapping[str, Any],
+) -> dict[str, Any]:
+    """What a stored plan records of its inputs: the lookback's content and hours, the prices'
+    source, the owned commitments' ids, and ``extra`` (files, imports)."""
+    return {
+        "usage": usage_fingerprint(run.usage),
+        "usage_hours": int(run.usage["hour"].nunique()),
+        "catalog": catalog.metadata.source,
+        "inventory": fingerprint(
+            json.dumps(sorted(c.id for c in owned), separators=(",", ":")).encode()
+        ),
+        "owned_commitments": len(owned),
+        **extra,
+    }
 
 
-def shift_purchases(
-    purchases: Sequence[OwnedCommitment], delta: timedelta
-) -> tuple[OwnedCommitment, ...]:
-    """Purchases moved by ``delta`` (the plan applied to a later period, tranches kept apart)."""
-    return tuple(
-        dataclasses.replace(item, start=item.start + delta, end=item.end + delta)
-        for item in purchases
+def forecast_report_inputs(future: ReviewForecast) -> tuple[MonteCarloSavings, Frontier]:
+    """A review's forecast in the report's terms: the savings range and the frontier.
+
+    The frontier's levels are the scaled purchases' cost per hour [USD/h] and its savings those
+    of the purchases on top of the owned commitments (the mean is exact; the P5 is shown only
+    when nothing is owned, where it is the P5 of the purchases' own savings).
+    """
+    months = future.horizon_months
+    curve = report_frontier(
+        future.frontier,
+        future.proposed,
+        horizon=f"the next {months:.0f} months",
+        with_p5=not future.owned,
+        source=(
+            f"the purchases scaled 0–{FRONTIER_LEVELS[-1]:g}× (RIs as fractional capacity) and "
+            f"billed over {future.n_paths} forecast usage paths; "
+            f"{knee_rule_text(future.frontier)}"
+        ),
     )
+    current = future.current.paths
+    summary = MonteCarloSavings(
+        savings_vs_current_usd=future.savings_vs_current_usd,
+        savings_vs_on_demand_pct=future.with_plan.paths["savings_vs_on_demand_pct"].to_numpy(
+            dtype=np.float64
+        ),
+        horizon=f"the next {months:.0f} months",
+        current_savings_vs_on_demand_pct=current["savings_vs_on_demand_pct"].to_numpy(
+            dtype=np.float64
+        ),
+        horizon_hours=float(future.horizon_hours),
+        description=(
+            f"{future.n_paths} usage paths forecast from the {future.lookback_hours:,}-"
+            "hour lookback (robust weekly trend with a per-path trend error, block bootstrap of "
+            "whole weeks), each billed "
+            "with the owned commitments alone and with the purchases"
+        ),
+    )
+    return summary, curve
 
 
 def forecast_savings(
@@ -149,84 +157,12 @@ def forecast_savings(
     options: ReviewOptions,
     log: Log,
 ) -> tuple[MonteCarloResult, MonteCarloResult, MonteCarloSavings, Frontier]:
-    """Owned alone and owned + purchases over sampled paths of the next ``horizon_hours``, and
-    the frontier of the purchases over the same paths."""
-    lookback = run.usage
-    first_hour = pd.Timestamp(lookback["hour"].min())
-    future_start = pd.Timestamp(lookback["hour"].max()) + pd.Timedelta(hours=1)
-    months = options.horizon_hours / (8760 / 12)
-    log(
-        f"forecasting {options.n_paths} usage paths of {options.horizon_hours:,} h from "
-        f"{future_start:%Y-%m-%d}"
-    )
-    paths = forecast(
-        lookback,
-        horizon_hours=options.horizon_hours,
-        n_paths=options.n_paths,
-        seed=options.seed,
-        start=future_start,
-        trend_levels=TREND_LEVELS,
-    ).paths
-    proposed = shift_purchases(run.purchases, future_start - first_hour)
-    log(f"billing the frontier over {options.n_paths} paths")
-    curve = forecast_frontier(paths, proposed, owned, catalog, horizon=f"{months:.0f} months")
-    log(f"billing the owned commitments and the plan over {options.n_paths} paths")
-    current = monte_carlo(paths, tuple(owned), catalog)
-    with_plan = monte_carlo(paths, (*owned, *proposed), catalog)
-    savings = (
-        current.paths["actual_cost_usd"].to_numpy() - with_plan.paths["actual_cost_usd"].to_numpy()
-    )
-    esr = with_plan.paths["savings_vs_on_demand_pct"].to_numpy(dtype=np.float64)
-    summary = MonteCarloSavings(
-        savings_vs_current_usd=savings,
-        savings_vs_on_demand_pct=esr,
-        horizon=f"the next {months:.0f} months",
-        current_savings_vs_on_demand_pct=current.paths["savings_vs_on_demand_pct"].to_numpy(
-            dtype=np.float64
-        ),
-        horizon_hours=float(options.horizon_hours),
-        description=(
-            f"{options.n_paths} usage paths forecast from the {len(lookback['hour'].unique()):,}-"
-            "hour lookback (robust weekly trend with a per-path trend error, block bootstrap of "
-            "whole weeks), each billed "
-            "with the owned commitments alone and with the purchases"
-        ),
-    )
-    return current, with_plan, summary, curve
-
-
-def forecast_frontier(
-    paths: UsagePaths,
-    proposed: Sequence[OwnedCommitment],
-    owned: Sequence[OwnedCommitment],
-    catalog: PriceCatalog,
-    *,
-    horizon: str,
-) -> Frontier:
-    """The report's frontier: the purchases scaled 0–150 % and billed over every path.
-
-    Levels are the scaled purchases' cost per hour [USD/h]; savings are those of the purchases
-    on top of the owned commitments (the mean is exact; the P5 is shown only when nothing is
-    owned, where it is the P5 of the purchases' own savings).
-    """
-    curve = frontier(paths, tuple(proposed), catalog, owned=tuple(owned), levels=FRONTIER_LEVELS)
-    table = curve.table
-    hourly = sum(item_hourly_cost_usd(item) for item in proposed)
-    expected = table["mean_savings_vs_on_demand_usd"].to_numpy()
-    p5 = table["p5_savings_vs_on_demand_usd"].to_numpy() if not owned else None
-    return Frontier(
-        levels_usd_per_hour=table["level"].to_numpy() * hourly,
-        mean_savings_vs_current_usd=expected - expected[0],
-        p5_savings_vs_current_usd=None if p5 is None else p5 - p5[0],
-        knee_usd_per_hour=curve.knee_level * hourly,
-        plan_usd_per_hour=hourly,
-        horizon=f"the next {horizon}",
-        source=(
-            f"the purchases scaled 0–{FRONTIER_LEVELS[-1]:g}× (RIs as fractional capacity) and "
-            f"billed over {paths.n_paths} forecast usage paths; knee: the last level at which "
-            "each step still returns at least 0.10 USD per USD of commitment"
-        ),
-    )
+    """Owned alone and owned + purchases over sampled future paths, with the report's savings
+    range and frontier (:func:`planning.review.forecast_review`, then
+    :func:`forecast_report_inputs`)."""
+    future = forecast_review(run, owned, catalog, options, log)
+    summary, curve = forecast_report_inputs(future)
+    return future.current, future.with_plan, summary, curve
 
 
 @dataclass
@@ -274,6 +210,7 @@ def run_review(
     *,
     owned: Sequence[OwnedCommitment] = (),
     options: ReviewOptions | None = None,
+    report_format: str = "html",
     inputs: dict[str, Any] | None = None,
     log: Log | None = None,
     now: datetime | None = None,
@@ -295,7 +232,9 @@ def run_review(
     owned
         Commitments already owned (their expirations open room).
     options
-        See :class:`ReviewOptions`.
+        See :class:`planning.review.ReviewOptions`.
+    report_format
+        Format of the stored report: ``html`` or ``md``.
     inputs
         Extra fingerprints of the inputs (files, imports), stored with the plan.
     log
@@ -323,29 +262,15 @@ def run_review(
     started = (now or datetime.now(UTC)).replace(microsecond=0)
     workspace.require_writable("store a review")
     who = actor or current_identity()
-    say(f"recommending over a {options.recommend.lookback_days:g}-day lookback")
-    run = recommend(
-        usage, catalog, policy, owned=tuple(owned), options=options.recommend, progress=progress
+    review = review_purchases(
+        usage, catalog, policy, owned=owned, options=options, log=say, progress=progress
     )
-    data_end = pd.Timestamp(run.usage["hour"].max()).to_pydatetime() + timedelta(hours=1)
-    expiring = expiring_commitments(owned, data_end, options.expiring_within_days)
-    for item in expiring:
-        say(f"expiring: {item.kind} {item.id} on {item.end:%Y-%m-%d}")
-    current = proposed = None
+    run, expiring, future = review.run, review.expiring, review.forecast
     monte: MonteCarloSavings | None = None
     curve: Frontier | None = None
-    if run.purchases and options.n_paths > 0:
-        current, proposed, monte, curve = forecast_savings(run, owned, catalog, options, say)
-    fingerprints = {
-        "usage": usage_fingerprint(run.usage),
-        "usage_hours": int(run.usage["hour"].nunique()),
-        "catalog": catalog.metadata.source,
-        "inventory": fingerprint(
-            json.dumps(sorted(c.id for c in owned), separators=(",", ":")).encode()
-        ),
-        "owned_commitments": len(owned),
-        **(inputs or {}),
-    }
+    if future is not None:
+        monte, curve = forecast_report_inputs(future)
+    fingerprints = input_fingerprints(run, catalog, owned, inputs or {})
     outcome: dict[str, Any] = {
         "purchases": len(run.purchases),
         "expiring": [item.id for item in expiring],
@@ -381,10 +306,12 @@ def run_review(
         plan = store_plan(
             workspace, run.portfolio, source="review", inputs=fingerprints,
             policy=dataclasses.asdict(policy), render_report=plan_report(
-                data, options.report_format, rendered
+                data, report_format, rendered
             ), run_id=run_id, created_at=started, created_by=who,
         )  # fmt: skip
     say(f"stored plan {plan.plan_id} (status proposed, sha256 {plan.sha256[:12]}…)")
+    current = future.current if future is not None else None
+    proposed = future.with_plan if future is not None else None
     return ReviewOutcome(
         run, plan, run_id, expiring, current, proposed, rendered.text, rendered.data or data
     )

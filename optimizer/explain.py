@@ -21,7 +21,6 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.units import HOURS_PER_MONTH
-from optimizer.plan import PURCHASE_ID_PREFIX, bought_offers, purchase_sizes, sp_commitment
 from optimizer.problem import (
     COMPUTE_SP_POOL,
     EC2_SP_POOL,
@@ -29,6 +28,7 @@ from optimizer.problem import (
     CommitmentProblem,
     FloatArray,
 )
+from optimizer.purchases import PURCHASE_ID_PREFIX, bought_offers, purchase_sizes, sp_commitment
 
 FULLY_USED: Final = 1.0 - 1e-9
 """Utilization from which a period counts as fully used [1]."""

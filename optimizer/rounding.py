@@ -23,8 +23,8 @@ import numpy as np
 
 from core.errors import CommitoptInputError, param
 from optimizer.explain import greedy_allocation
-from optimizer.plan import SP_STEP_USD, purchase_sizes, sp_commitment
 from optimizer.problem import RI_POOL, CommitmentProblem, FloatArray
+from optimizer.purchases import SP_STEP_USD, purchase_sizes, sp_commitment
 from optimizer.result import OptimizationResult, OptimizationStatus
 
 Reoptimize = Callable[[CommitmentProblem], OptimizationResult]
@@ -131,7 +131,7 @@ def whole_ri_units(
     units
         Units of each offer [units].
     ri_instance_type
-        Size bought (see :func:`optimizer.plan.check_ri_instance_type`).
+        Size bought (see :func:`optimizer.purchases.check_ri_instance_type`).
     down
         Round down instead of to the nearest count.
 
@@ -191,7 +191,7 @@ def round_plan(
         cutting planes); it also says whether the whole RIs satisfy the policy. Not called
         when rounding leaves every RI unchanged.
     ri_instance_type
-        Whole RIs of this size (see :func:`optimizer.plan.check_ri_instance_type`); default the
+        Whole RIs of this size (see :func:`optimizer.purchases.check_ri_instance_type`); default the
         pool's ``purchase_instance_type`` (the family's smallest size with RI prices).
     sp_step_usd
         AWS's Savings Plan step [USD/h].

@@ -22,9 +22,9 @@ from core.units import HOURS_PER_MONTH
 from optimizer.build import build_problem
 from optimizer.explain import explain
 from optimizer.optimize import DEFAULT_TOLERANCE, optimize
-from optimizer.plan import plan_to_portfolio_json, purchases_from_units
 from optimizer.policy import Policy
 from optimizer.problem import CommitmentProblem
+from optimizer.purchases import purchases_from_units, purchases_to_portfolio_json
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import RoundedPlan, round_plan
 from pricing.catalog import PriceCatalog
@@ -300,7 +300,7 @@ def recommend(
         "certified_gap_pct": round(100 * result.relative_gap, 4),
         "rounding_cost_usd": round(rounded.rounding_cost_usd, 2) if rounded else 0.0,
     }
-    portfolio = plan_to_portfolio_json(purchases, summary=summary, explanations=explanations)
+    portfolio = purchases_to_portfolio_json(purchases, summary=summary, explanations=explanations)
     for item in portfolio["purchases"]:
         if item.get("tranche", 0) == 0:
             # "Buy now": the purchase starts with whatever period it is billed over.

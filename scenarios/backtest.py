@@ -21,8 +21,9 @@ The hindsight row is the ceiling: a plan made knowing the window's realized usag
 hindsight's savings. A policy whose cost is below the hindsight's sets the status
 :attr:`BacktestStatus.HINDSIGHT_BEATEN`: the ceiling is then not the optimum and says so.
 
-The policies here need only the simulator: :class:`NoPurchases`, :class:`CostExplorerLike` and
-:class:`KneeRule`.
+The policies themselves (none, Cost-Explorer-like, knee, ours, hindsight) are in
+:mod:`planning.policies`; here are the building blocks they buy with (:func:`savings_plan_purchase`,
+:func:`ri_purchases`, :func:`as_if_owned_throughout`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
-from typing import Final, Protocol, TypedDict
+from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -46,14 +47,13 @@ from pricing.catalog import PriceCatalog
 from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import instance_families, normalization_factor
 from pricing.inventory import (
-    COMPUTE_SAVINGS_PLAN,
-    EC2_INSTANCE_SAVINGS_PLAN,
     RESERVED_INSTANCE,
     Inventory,
     OwnedCommitment,
 )
 from pricing.inventory.values import ri_effective_hourly_usd
 from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS
+from scenarios.scaling import floor_to_whole_ris
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
 FloatArray = npt.NDArray[np.float64]
@@ -67,22 +67,10 @@ DEFAULT_LOOKBACK_DAYS: Final = 90.0
 DEFAULT_REVIEW_EVERY: Final = "1mo"
 """Monthly reviews: the window's first hour, then the first hour of every calendar month."""
 
-SP_STEP_USD: Final = 0.001
-"""AWS's Savings Plan purchase granularity [USD/h]."""
-
-SEARCH_MARGIN: Final = 1.02
-"""The SP search runs up to this multiple of the largest hourly need, so that an optimum at
-full cover is inside the interval [1]."""
-
 BEATEN_TOLERANCE: Final = 1e-6
 """Relative cost gap below the hindsight's that counts as beating it [1]."""
 
 _HOUR: Final = pd.Timedelta(hours=1)
-
-
-class _Offering(TypedDict):
-    term_years: int
-    payment_option: str
 
 
 class BacktestError(CommitoptInputError):
@@ -378,7 +366,7 @@ def ri_purchases(
     payment_option: str = "No Upfront",
 ) -> tuple[OwnedCommitment, ...]:
     """Regional RIs of each key's exact type, ``counts`` of each (zero counts left out)."""
-    count = np.floor(np.asarray(counts, dtype=np.float64) + 1e-9).astype(np.int64)
+    count = floor_to_whole_ris(counts)
     offering = (offering_class, term_years, payment_option)
     upfront = catalog.reserved_rates(keys, *offering, "upfront_usd")
     recurring = catalog.reserved_rates(keys, *offering, "recurring_usd_per_hour")
@@ -431,288 +419,6 @@ def as_if_owned_throughout(
     first = usage.hours[0].to_pydatetime()
     stop = (usage.hours[-1] + _HOUR).to_pydatetime()
     return tuple(replace(c, start=first, end=stop) for c in owned)
-
-
-# --------------------------------------------------------------------------- simple policies
-
-
-@dataclass(frozen=True)
-class NoPurchases:
-    """Buy nothing: everything not covered by the initial commitments is on-demand."""
-
-    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
-        """Nothing."""
-        return ()
-
-
-def _last_days(usage: UsageMatrix, days: float) -> UsageMatrix:
-    keep = min(len(usage.hours), max(round(days * 24), 0))
-    rows = slice(len(usage.hours) - keep, len(usage.hours))
-    return UsageMatrix(usage.hours[rows], usage.keys, usage.quantity[rows], usage.daily_granular)
-
-
-def _golden_max(
-    savings: Callable[[FloatArray], FloatArray], upper: FloatArray, iterations: int
-) -> FloatArray:
-    """Maximise independent concave functions, one per scope, on ``[0, upper]`` at once.
-
-    ``savings(x)`` returns each scope's value at its own point; one call per iteration.
-    """
-    ratio = (math.sqrt(5.0) - 1.0) / 2.0
-    low = np.zeros_like(upper)
-    high = upper.copy()
-    left = high - ratio * (high - low)
-    right = low + ratio * (high - low)
-    f_left, f_right = savings(left), savings(right)
-    for _ in range(iterations):
-        keep_left = f_left >= f_right  # the maximum is in [low, right]
-        high = np.where(keep_left, right, high)
-        low = np.where(keep_left, low, left)
-        new_left = high - ratio * (high - low)
-        new_right = low + ratio * (high - low)
-        probe = np.where(keep_left, new_left, new_right)
-        f_probe = savings(probe)
-        left, right, f_left, f_right = (
-            np.where(keep_left, new_left, right),
-            np.where(keep_left, left, new_right),
-            np.where(keep_left, f_probe, f_right),
-            np.where(keep_left, f_left, f_probe),
-        )
-    best = np.where(f_left >= f_right, left, right)
-    return np.where(np.maximum(f_left, f_right) > 0, best, 0.0)
-
-
-def _floor_step(values: FloatArray) -> FloatArray:
-    return np.floor(np.asarray(values) / SP_STEP_USD + 1e-6) * SP_STEP_USD
-
-
-@dataclass(frozen=True)
-class CostExplorerLike:
-    """AWS Cost Explorer's way: the best single instrument for the last ``lookback_days``.
-
-    At each review (or only the first, ``every_review=False``) three candidate purchases are
-    sized on the lookback billed with the commitments owned now (as if they had been there all
-    along: Cost Explorer recommends on the usage its current RIs and SPs leave on-demand, and
-    does not anticipate their expiry):
-
-    - a Compute Savings Plan: the hourly commitment maximising the simulator's savings over the
-      lookback (golden-section search on the concave savings(commitment) curve);
-    - EC2 Instance Savings Plans, one per (region, family), each sized the same way, all at once;
-    - regional RIs of each instance type, each sized on its own key's usage: the largest count
-      whose last RI is used in more than effective ÷ on-demand of the hours (exact for a key
-      alone; Cost Explorer also sizes RIs per type).
-
-    The candidate that saves most over the lookback (billed by the simulator) is bought, like
-    Cost Explorer's choice between its separate recommendations. No forecast.
-
-    Parameters
-    ----------
-    lookback_days
-        7, 30 or 60 in Cost Explorer [days]; at most the backtest's lookback.
-    every_review
-        Buy at every review (the default) or once, at the first.
-    term_years, payment_option, offering_class
-        The offering bought.
-    iterations
-        Golden-section iterations (each one simulation of the lookback).
-    """
-
-    lookback_days: float = 30.0
-    every_review: bool = True
-    term_years: int = 1
-    payment_option: str = "No Upfront"
-    offering_class: str = "standard"
-    iterations: int = 12
-
-    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
-        """The best single-instrument purchase for the lookback."""
-        if not self.every_review and review.number > 0:
-            return ()
-        usage = _last_days(review.usage, self.lookback_days)
-        if not len(usage.hours) or usage.total_instance_hours <= 0:
-            return ()
-        owned = as_if_owned_throughout(review.active_owned(), usage)
-        baseline = simulate(usage, owned, review.catalog)
-        candidates = [
-            self._compute_sp(review, usage, owned, baseline),
-            self._ec2_sps(review, usage, owned, baseline),
-            self._ris(review, usage, baseline),
-        ]
-        best: tuple[OwnedCommitment, ...] = ()
-        best_savings = 0.0
-        for purchases in candidates:
-            if not purchases:
-                continue
-            trial = (*owned, *as_if_owned_throughout(purchases, usage))
-            cost = simulate(usage, trial, review.catalog).totals.actual_cost_usd
-            if baseline.totals.actual_cost_usd - cost > best_savings:
-                best, best_savings = purchases, baseline.totals.actual_cost_usd - cost
-        return best
-
-    def _sp_rates(self, keys: pd.DataFrame, catalog: PriceCatalog, plan_type: str) -> FloatArray:
-        rates = catalog.savings_plan_rates(keys, plan_type, self.term_years, self.payment_option)
-        return np.nan_to_num(rates, nan=0.0)
-
-    def _compute_sp(
-        self,
-        review: Review,
-        usage: UsageMatrix,
-        owned: Sequence[OwnedCommitment],
-        baseline: SimulationResult,
-    ) -> tuple[OwnedCommitment, ...]:
-        rates = self._sp_rates(usage.keys, review.catalog, "compute")
-        upper = SEARCH_MARGIN * float((baseline.on_demand @ rates).max(initial=0.0))
-        if upper < SP_STEP_USD:
-            return ()
-        before = baseline.totals.actual_cost_usd
-
-        def savings(points: FloatArray) -> FloatArray:
-            x = float(_floor_step(points)[0])
-            if x <= 0:
-                return np.zeros(1)
-            plan = savings_plan_purchase(COMPUTE_SAVINGS_PLAN, x, review.at, **self._offering())
-            trial = (*owned, *as_if_owned_throughout([plan], usage))
-            after = simulate(usage, trial, review.catalog).totals.actual_cost_usd
-            return np.array([before - after])
-
-        best = float(_floor_step(_golden_max(savings, np.array([upper]), self.iterations))[0])
-        if best <= 0:
-            return ()
-        return (savings_plan_purchase(COMPUTE_SAVINGS_PLAN, best, review.at, **self._offering()),)
-
-    def _ec2_sps(
-        self,
-        review: Review,
-        usage: UsageMatrix,
-        owned: Sequence[OwnedCommitment],
-        baseline: SimulationResult,
-    ) -> tuple[OwnedCommitment, ...]:
-        keys = usage.keys
-        rates = self._sp_rates(keys, review.catalog, "ec2_instance")
-        labels = pd.DataFrame(
-            {
-                "region": keys["region"].astype(str).to_numpy(),
-                "instance_family": instance_families(keys["instance_type"]).astype(str),
-            }
-        )
-        code, uniques = pd.MultiIndex.from_frame(labels).factorize()
-        scopes = pd.MultiIndex.from_tuples(list(uniques), names=list(labels.columns))
-        spend = baseline.on_demand * rates  # hours × keys [SP USD]
-        per_scope = np.zeros((len(scopes), spend.shape[0]))
-        np.add.at(per_scope, code, spend.T)
-        upper = SEARCH_MARGIN * per_scope.max(axis=1, initial=0.0)
-        if not (upper >= SP_STEP_USD).any():
-            return ()
-
-        def scope_cost(result: SimulationResult) -> FloatArray:
-            ledger = result.ledger.astype({"region": str, "instance_family": str})
-            grouped = ledger.groupby(["region", "instance_family"])["actual_cost_usd"].sum()
-            return grouped.reindex(scopes, fill_value=0.0).to_numpy(dtype=np.float64)
-
-        before = scope_cost(baseline)
-
-        def plans(points: FloatArray) -> tuple[OwnedCommitment, ...]:
-            x = _floor_step(points)
-            return tuple(
-                savings_plan_purchase(
-                    EC2_INSTANCE_SAVINGS_PLAN,
-                    float(x[s]),
-                    review.at,
-                    region=str(scopes[s][0]),
-                    instance_family=str(scopes[s][1]),
-                    purchase_id=f"ec2sp-{s + 1}",
-                    **self._offering(),
-                )
-                for s in range(len(scopes))
-                if x[s] > 0
-            )
-
-        def savings(points: FloatArray) -> FloatArray:
-            trial = (*owned, *as_if_owned_throughout(plans(points), usage))
-            result = simulate(usage, trial, review.catalog)
-            return before - scope_cost(result)
-
-        return plans(_golden_max(savings, upper, self.iterations))
-
-    def _ris(
-        self, review: Review, usage: UsageMatrix, baseline: SimulationResult
-    ) -> tuple[OwnedCommitment, ...]:
-        keys = usage.keys
-        od = baseline.keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
-        effective = review.catalog.reserved_rates(
-            keys, self.offering_class, self.term_years, self.payment_option
-        )
-        n_hours = baseline.on_demand.shape[0]
-        ratio = np.where(np.isfinite(effective) & (od > 0), effective / np.where(od > 0, od, 1), 2)
-        needed = np.floor(n_hours * ratio).astype(np.int64) + 1  # hours the last RI must be used
-        ordered = -np.sort(-baseline.on_demand, axis=0)  # each key's hours, largest first
-        position = np.clip(needed - 1, 0, max(n_hours - 1, 0))
-        counts = np.where(needed <= n_hours, np.floor(ordered[position, np.arange(len(od))]), 0.0)
-        return ri_purchases(
-            keys,
-            counts,
-            review.at,
-            review.catalog,
-            offering_class=self.offering_class,
-            term_years=self.term_years,
-            payment_option=self.payment_option,
-        )
-
-    def _offering(self) -> _Offering:
-        return {"term_years": self.term_years, "payment_option": self.payment_option}
-
-
-@dataclass(frozen=True)
-class KneeRule:
-    """A rule of thumb: a Compute Savings Plan up to the knee at an assumed flat discount.
-
-    With one pool and a flat discount ``d`` the optimal commitment is ``(1 − d)`` × the
-    ``d``-quantile of the hourly on-demand spend (the closed form of docs/optimizer.md). At each
-    review the target is computed on the lookback's hourly on-demand-equivalent spend and a fixed
-    ``fraction`` of the gap between it and the Compute Savings Plans owned now is bought
-    (nothing when owned is at or above target). RIs and EC2 Instance SPs owned are ignored.
-
-    Parameters
-    ----------
-    assumed_discount
-        The flat discount assumed [0–1].
-    fraction
-        Share of the gap bought at each review [0–1].
-    term_years, payment_option
-        The plan bought.
-    """
-
-    assumed_discount: float = 0.25
-    fraction: float = 0.5
-    term_years: int = 1
-    payment_option: str = "No Upfront"
-
-    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
-        """A fraction of the gap to the knee, as a Compute Savings Plan."""
-        usage = review.usage
-        if not len(usage.hours):
-            return ()
-        od = review.catalog.require_on_demand(usage.keys)
-        spend = usage.quantity @ od  # per hour [USD]
-        target = (1.0 - self.assumed_discount) * float(np.quantile(spend, self.assumed_discount))
-        owned = sum(
-            c.commitment_usd_per_hour or 0.0
-            for c in review.active_owned()
-            if c.kind == COMPUTE_SAVINGS_PLAN
-        )
-        buy = float(_floor_step(np.array([self.fraction * (target - owned)]))[0])
-        if buy <= 0:
-            return ()
-        return (
-            savings_plan_purchase(
-                COMPUTE_SAVINGS_PLAN,
-                buy,
-                review.at,
-                term_years=self.term_years,
-                payment_option=self.payment_option,
-                purchase_id="knee",
-            ),
-        )
 
 
 # --------------------------------------------------------------------------- engine
@@ -967,11 +673,8 @@ __all__ = [
     "BacktestError",
     "BacktestResult",
     "BacktestStatus",
-    "CostExplorerLike",
     "HindsightPlanner",
     "HindsightWindow",
-    "KneeRule",
-    "NoPurchases",
     "PolicyOutcome",
     "PurchasePolicy",
     "Review",

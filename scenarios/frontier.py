@@ -7,8 +7,10 @@ commitment and upfront; an RI's capacity, recurring fee and upfront, i.e. its co
 owned commitments alone, level 1 the portfolio as given.
 
 RI counts. ``ℓ × count`` is usually not whole; the frontier bills it as fractional capacity at
-the fractional price (3.5 RIs cover 3.5 instances' normalized units and cost 3.5 RIs). This is
-an approximation of buying whole RIs, exact at the levels where every count is whole (level 1
+the fractional price (3.5 RIs cover 3.5 instances' normalized units and cost 3.5 RIs):
+:func:`scenarios.scaling.scale_instrument`, the continuous form of the one scaling rule
+(:func:`scenarios.scaling.scale_purchase` rounds down to what AWS sells). This is an
+approximation of buying whole RIs, exact at the levels where every count is whole (level 1
 always), and smooth where whole RIs would make steps.
 
 The knee. With ``E[S](ℓ)`` the expected savings and ``C(ℓ)`` the commitment cost over the
@@ -24,19 +26,20 @@ midpoint is at most ``x = D·(d − θ·(1 − d))`` (the tests check this).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from billing.portfolio import Instrument, SimulationPortfolio, build_portfolio
+from billing.portfolio import SimulationPortfolio, build_portfolio
 from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Inventory, OwnedCommitment
 from scenarios.montecarlo import MonteCarloModel
 from scenarios.paths import UsagePaths
+from scenarios.scaling import scale_instrument
 from usage.table import UsageMatrix, to_matrix
 
 FloatArray = npt.NDArray[np.float64]
@@ -148,17 +151,6 @@ def _as_paths(usage: UsagePaths | UsageMatrix | pd.DataFrame) -> UsagePaths:
     return UsagePaths.from_matrices([matrix])
 
 
-def _scaled(instrument: Instrument, level: float) -> Instrument:
-    """``instrument`` with ``level`` × its capacity and money (fractional RIs allowed)."""
-    return replace(
-        instrument,
-        capacity=instrument.capacity * level,
-        amortized_hourly_usd=instrument.amortized_hourly_usd * level,
-        recurring_usd_per_hour=instrument.recurring_usd_per_hour * level,
-        upfront_usd=instrument.upfront_usd * level,
-    )
-
-
 def frontier(
     paths_or_usage: UsagePaths | UsageMatrix | pd.DataFrame,
     portfolio: Portfolio,
@@ -215,7 +207,9 @@ def frontier(
     )
     rows = []
     for number, level in enumerate(values, start=1):
-        scaled = [_scaled(i, float(level)) if id(i) in proposed else i for i in instruments]
+        scaled = [
+            scale_instrument(i, float(level)) if id(i) in proposed else i for i in instruments
+        ]
         result = model.run(scaled, cache_bytes=CACHE_BYTES)
         savings = result.paths["savings_vs_on_demand_usd"].to_numpy()
         p5, p50, p95 = np.percentile(savings, (5.0, 50.0, 95.0))

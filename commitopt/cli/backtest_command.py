@@ -104,7 +104,7 @@ def _payload(result: BacktestResult) -> dict[str, Any]:
               f"{', '.join(POLICY_NAMES)}, {PLANNED_LADDER} (with --plans).")  # fmt: skip
 @click.option(
     "--plans",
-    "plans_file",
+    "known_changes",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help=f"Scenario file (YAML/JSON) of changes known in advance; adds {PLANNED_LADDER}.",
@@ -133,7 +133,7 @@ def backtest_command(
     usage_files: tuple[str, ...],
     inventory_files: tuple[Path, ...],
     policies: tuple[str, ...],
-    plans_file: Path | None,
+    known_changes: Path | None,
     start: datetime | None,
     end: datetime | None,
     review_every: str,
@@ -156,7 +156,7 @@ def backtest_command(
     lookback_days = parse_lookback_days(lookback)
     if not 0.0 < ladder_fraction <= 1.0:
         raise CommitoptInputError(f"--ladder-fraction {ladder_fraction} must be in (0, 1]")
-    plans = None if plans_file is None else load_scenario(plans_file)
+    changes = None if known_changes is None else load_scenario(known_changes)
     frame = command_usage(usage_files, workspace, purpose="backtest on", demo_option=False)
     window_start, window_end = _default_window(frame, start, end, lookback_days)
     owned = command_owned(
@@ -176,7 +176,7 @@ def backtest_command(
             lookback_days=lookback_days,
             owned=owned,
             ladder_fraction=ladder_fraction,
-            plans=plans,
+            known_changes=changes,
             progress=progress,
         )
     for note in result.notes:

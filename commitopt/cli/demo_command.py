@@ -11,10 +11,11 @@ from commitopt.cli.inputs import note_once
 from commitopt.cli.output import emit_mapping, emit_text, format_option, path_savings_fields
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.report import build_report_data, write_report
-from commitopt.review import ReviewOptions, forecast_savings
+from commitopt.review import forecast_savings
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
 from planning.recommend import recommend
+from planning.review import ReviewOptions
 from pricing.embedded import embedded_notice, load_embedded_catalog
 from usage.synthetic import demo_usage
 

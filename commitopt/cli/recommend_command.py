@@ -34,7 +34,7 @@ from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.identity import current_identity
 from commitopt.plans import store_plan
 from commitopt.report import build_report_data
-from commitopt.review import fingerprint, plan_report, usage_fingerprint
+from commitopt.review import fingerprint, input_fingerprints, plan_report
 from core.durations import parse_days as parse_lookback_days
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
@@ -263,16 +263,8 @@ def _save_plan(
     if not run.purchases:
         reporter().warning("nothing to save: the recommendation buys nothing")
         return
-    inputs: dict[str, Any] = {
-        "usage": usage_fingerprint(run.usage),
-        "usage_hours": int(run.usage["hour"].nunique()),
-        "catalog": catalog.metadata.source,
-        "inventory": fingerprint(
-            json.dumps(sorted(c.id for c in inventory.commitments), separators=(",", ":")).encode()
-        ),
-        "owned_commitments": len(inventory.commitments),
-        **{f"inventory_file:{p.name}": fingerprint(p.read_bytes()) for p in inventory_files},
-    }
+    files = {f"inventory_file:{p.name}": fingerprint(p.read_bytes()) for p in inventory_files}
+    inputs = input_fingerprints(run, catalog, inventory.commitments, files)
     started = datetime.now(UTC)
     identity = current_identity()
     policy_fields = dataclasses.asdict(policy)

@@ -19,11 +19,12 @@ from commitopt.cli.output import emit_mapping, format_option, path_savings_field
 from commitopt.cli.policy_options import policy_from_options, policy_options
 from commitopt.cli.progress import Task, quiet_option, reporter, solver_progress
 from commitopt.cli.usage_commands import ImportChecks, import_files
-from commitopt.review import ReviewOptions, fingerprint, run_review
+from commitopt.review import fingerprint, run_review
 from commitopt.workspace import Workspace
 from core.durations import parse_days
 from core.errors import CommitoptInputError
 from planning.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions
+from planning.review import ReviewOptions
 from pricing.atomic import write_text_atomic
 
 REVIEW_EPILOG = """
@@ -144,7 +145,6 @@ def review_command(
         n_paths=n_paths,
         horizon_hours=horizon_hours,
         seed=seed,
-        report_format=report_format,
     )
     inputs: dict[str, Any] = {
         f"inventory_file:{path.name}": fingerprint(path.read_bytes()) for path in inventory_files
@@ -163,8 +163,9 @@ def review_command(
                 )
             warn_if_lookback_exceeds(usage, options.recommend.lookback_days)
             outcome = run_review(
-                store, usage, catalog, policy, owned=owned, options=options, inputs=inputs,
-                log=log, progress=solver_progress(task),
+                store, usage, catalog, policy, owned=owned, options=options,
+                report_format=report_format, inputs=inputs, log=log,
+                progress=solver_progress(task),
             )  # fmt: skip
         if outcome.report is not None and report_out is not None:
             write_text_atomic(report_out, outcome.report)

@@ -32,7 +32,7 @@ from commitopt.report.accounts import account_table, covered_shares, shares_text
 from commitopt.report.basis import monte_carlo_note
 from commitopt.report.checks import staleness_warnings
 from commitopt.report.commitments import describe_commitment, item_hourly_cost_usd
-from commitopt.report.frontier import scaled_frontier
+from commitopt.report.frontier import data_period_frontier
 from commitopt.report.inputs import Frontier, MonteCarloSavings, ReportInputError
 from core.units import HOURS_PER_MONTH
 from pricing.catalog import PriceCatalog
@@ -613,8 +613,8 @@ def report_data_from_simulations(
         Per-path savings (:class:`MonteCarloSavings`, a mapping of its fields, or an array).
     frontier
         :class:`Frontier` or a mapping of its fields; when ``None`` and ``frontier_usage`` and
-        ``catalog`` are given, a simple frontier is computed by scaling the purchases
-        (:func:`commitopt.report.frontier.scaled_frontier`).
+        ``catalog`` are given, the purchases' frontier over the data period is computed
+        (:func:`commitopt.report.frontier.data_period_frontier`).
     frontier_usage
         The data period's usage (table or :class:`~usage.table.UsageMatrix`) to compute it on.
     title, plan_id, plan_hash_hex, generated_at
@@ -628,7 +628,8 @@ def report_data_from_simulations(
     warnings
         Approximations to show (simulation and model warnings).
     discount_rate
-        Yearly discount rate the simulations used (for the frontier's simulations) [1/year].
+        Yearly discount rate the simulations used [1/year]; it moves only NPVs, so the
+        frontier (undiscounted cost) does not use it.
     purchase_date
         When the purchases are bought (a stored plan's creation time) [default:
         ``generated_at``]: the purchase table's ``start`` and ``end`` and the cash flow count
@@ -748,15 +749,7 @@ def report_data_from_simulations(
             "to the report, so other commitment levels cannot be billed."
         )
     else:
-        frontier_value = scaled_frontier(
-            frontier_usage,
-            purchases,
-            catalog,
-            owned=owned or (),
-            baseline_cost_usd=before.actual_cost_usd,
-            recommended=with_plan,
-            discount_rate=discount_rate,
-        )
+        frontier_value = data_period_frontier(frontier_usage, purchases, catalog, owned=owned or ())
         frontier_note = f"Frontier: {frontier_value.source}."
     return ReportData(
         header=header,

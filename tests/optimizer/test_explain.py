@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from optimizer.explain import explain, greedy_allocation
-from optimizer.plan import purchases_from_units
 from optimizer.problem import CommitmentProblem
+from optimizer.purchases import purchases_from_units
 from tests.optimizer.plan_problems import (
     FAMILY_COLUMN,
     M5_NU_OD,

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from optimizer.explain import explain, greedy_allocation
-from optimizer.plan import purchases_from_units
 from optimizer.problem import CommitmentProblem
+from optimizer.purchases import purchases_from_units
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import (
     RoundingError,

@@ -12,10 +12,12 @@ import pytest
 from planning.policies import (
     PLANNED_LADDER,
     PURCHASE_POLICY,
+    CostExplorerLike,
     HindsightOptimum,
+    KneeRule,
+    NoPurchases,
     OursLadder,
     OursOneShot,
-    _scaled,
     clear_trend,
     run_backtest,
     standard_policies,
@@ -26,9 +28,6 @@ from pricing.inventory import COMPUTE_SAVINGS_PLAN, OwnedCommitment
 from scenarios.backtest import (
     BacktestError,
     BacktestStatus,
-    CostExplorerLike,
-    KneeRule,
-    NoPurchases,
     PurchasePolicy,
     Review,
     backtest,
@@ -36,6 +35,7 @@ from scenarios.backtest import (
     savings_plan_purchase,
 )
 from scenarios.forecast import forecast
+from scenarios.scaling import scale_purchase
 from scenarios.transforms import Growth, Scenario
 from usage.synthetic import decline, growth, steady_daily_cycle
 from usage.table import UsageMatrix
@@ -120,7 +120,7 @@ def test_the_ladder_buys_nothing_on_top_of_enough_owned(catalog, plan_months: in
 def test_a_fraction_of_a_purchase(catalog) -> None:  # type: ignore[no-untyped-def]
     at = pd.Timestamp("2024-02-01", tz="UTC")
     plan = savings_plan_purchase(COMPUTE_SAVINGS_PLAN, 1.235, at)
-    half = _scaled(plan, 0.5)
+    half = scale_purchase(plan, 0.5)
     assert half is not None and half.commitment_usd_per_hour == pytest.approx(0.617)
     assert half.effective_usd_per_hour == pytest.approx(0.617)
     keys = pd.DataFrame(
@@ -128,11 +128,11 @@ def test_a_fraction_of_a_purchase(catalog) -> None:  # type: ignore[no-untyped-d
          "tenancy": ["Shared"]}
     )  # fmt: skip
     (ri,) = ri_purchases(keys, [5], at, catalog)
-    scaled = _scaled(ri, 0.5)
+    scaled = scale_purchase(ri, 0.5)
     assert isinstance(scaled, OwnedCommitment)
     assert (scaled.count, scaled.normalized_units) == (2, 8.0)
     assert scaled.effective_usd_per_hour == pytest.approx(2 * 0.062)
-    assert _scaled(ri, 0.1) is None  # half an RI is none
+    assert scale_purchase(ri, 0.1) is None  # half an RI is none
 
 
 def test_standard_policies_and_their_checks(catalog) -> None:  # type: ignore[no-untyped-def]
@@ -157,15 +157,16 @@ def test_the_planned_ladder_needs_plans_and_a_forecast(catalog) -> None:  # type
     plan = Scenario("plan", transforms=(Growth(5.0),))
     with pytest.raises(BacktestError, match="needs the plans it knows in advance"):
         standard_policies([PLANNED_LADDER])
-    planned = standard_policies([PLANNED_LADDER, "ours-ladder"], plans=plan)
+    planned = standard_policies([PLANNED_LADDER, "ours-ladder"], known_changes=plan)
     assert list(planned) == [PLANNED_LADDER, "ours-ladder"]
     assert isinstance(planned[PLANNED_LADDER], OursLadder)
-    assert planned[PLANNED_LADDER].plans == plan and planned["ours-ladder"].plans is None
-    ladder = OursLadder(plan_months=None, plans=plan)
+    assert planned[PLANNED_LADDER].known_changes == plan
+    assert planned["ours-ladder"].known_changes is None
+    ladder = OursLadder(plan_months=None, known_changes=plan)
     with pytest.raises(BacktestError, match="give plan_months"):
         backtest(fleet("growth"), catalog, {"x": ladder}, **ONE_REVIEW)
     # with the default names the planned ladder joins the line-up after ours-ladder
-    result = run_backtest(fleet("growth"), catalog, plans=plan, **ONE_REVIEW)
+    result = run_backtest(fleet("growth"), catalog, known_changes=plan, **ONE_REVIEW)
     assert list(result.table()["policy"])[-3:] == ["ours-ladder", PLANNED_LADDER, "hindsight"]
     # planned growth on top of a growing fleet: the planned ladder commits at least as much
     bought = {

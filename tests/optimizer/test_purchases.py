@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from optimizer.explain import explain
-from optimizer.plan import (
-    PlanError,
+from optimizer.purchases import (
+    PurchaseLinesError,
     bought_offers,
-    plan_to_portfolio_json,
     purchases_from_units,
+    purchases_to_portfolio_json,
     sp_commitment,
 )
 from pricing.atomic import write_text_atomic
@@ -98,7 +98,9 @@ def test_savings_plans_are_rounded_down_to_aws_steps() -> None:
 
 def test_fractional_ris_are_refused() -> None:
     units = np.array([50.0, 0.0, 0.0, 0.0, 0.0])  # 12.5 m5.large
-    with pytest.raises(PlanError, match=r"50 normalized units is not a whole number of m5\.large"):
+    with pytest.raises(
+        PurchaseLinesError, match=r"50 normalized units is not a whole number of m5\.large"
+    ):
         purchases_from_units(four_instrument_problem(), units)
     noisy = np.array([48.0 + 1e-7, 3.0 - 1e-8, 0.0, 0.0, 0.0])  # solver noise is fine
     purchases = purchases_from_units(four_instrument_problem(), noisy)
@@ -116,7 +118,9 @@ def test_a_chosen_ri_size_divides_the_units(size: str) -> None:
     assert family.effective_usd_per_hour == pytest.approx(0.744)
     assert (windows.instance_type, windows.count) == ("m5.large", 3)  # exact keys keep their type
     units = np.array([52.0, 0.0, 0.0, 0.0, 0.0])  # 13 m5.large, 6.5 m5.xlarge
-    with pytest.raises(PlanError, match=r"not a whole number of m5\.xlarge \(8 normalized"):
+    with pytest.raises(
+        PurchaseLinesError, match=r"not a whole number of m5\.xlarge \(8 normalized"
+    ):
         purchases_from_units(problem, units, ri_instance_type=size)
 
 
@@ -124,12 +128,12 @@ def test_a_chosen_size_of_another_family_or_unknown() -> None:
     problem = four_instrument_problem()
     purchases = purchases_from_units(problem, PLAN, ri_instance_type="c5.xlarge")
     assert (purchases[0].instance_type, purchases[0].count) == ("m5.large", 12)
-    with pytest.raises(PlanError, match="RI size 'huge'"):
+    with pytest.raises(PurchaseLinesError, match="RI size 'huge'"):
         purchases_from_units(problem, PLAN, ri_instance_type="huge")
 
 
 def test_units_of_another_problem_are_refused() -> None:
-    with pytest.raises(PlanError, match="has 5 offers"):
+    with pytest.raises(PurchaseLinesError, match="has 5 offers"):
         purchases_from_units(four_instrument_problem(), np.zeros(3))
 
 
@@ -138,7 +142,7 @@ def test_portfolio_json_round_trips_through_read_portfolio_json(tmp_path: Path) 
     purchases = purchases_from_units(problem, PLAN)
     explanations = explain(problem, PLAN, marginal_usd=np.array([1.5, 0.0, 0.0, 0.0, 0.0]))
     summary = {"period_hours": np.int64(2), "savings_usd": np.float64(1.25), "roi": float("nan")}
-    payload = plan_to_portfolio_json(purchases, summary=summary, explanations=explanations)
+    payload = purchases_to_portfolio_json(purchases, summary=summary, explanations=explanations)
     assert payload["summary"] == {"period_hours": 2, "savings_usd": 1.25, "roi": None}
     first = payload["purchases"][0]
     assert first["id"] == "rec-1" and first["tranche"] == 0
@@ -158,19 +162,19 @@ def test_explanations_are_matched_by_id_and_checked() -> None:
     purchases = purchases_from_units(problem, PLAN)
     explanations = explain(problem, PLAN)
     shuffled = explanations.iloc[::-1]
-    payload = plan_to_portfolio_json(purchases, summary={}, explanations=shuffled)
+    payload = purchases_to_portfolio_json(purchases, summary={}, explanations=shuffled)
     assert [item["tranche"] for item in payload["purchases"]] == [0, 0, 0, 0, 1]
-    with pytest.raises(PlanError, match="no row for purchase"):
-        plan_to_portfolio_json(purchases, summary={}, explanations=explanations.iloc[:2])
+    with pytest.raises(PurchaseLinesError, match="no row for purchase"):
+        purchases_to_portfolio_json(purchases, summary={}, explanations=explanations.iloc[:2])
     positional = explanations.drop(columns="id")
-    with pytest.raises(PlanError, match="2 explanation rows for 5 purchases"):
-        plan_to_portfolio_json(purchases, summary={}, explanations=positional.iloc[:2])
+    with pytest.raises(PurchaseLinesError, match="2 explanation rows for 5 purchases"):
+        purchases_to_portfolio_json(purchases, summary={}, explanations=positional.iloc[:2])
 
 
 def test_an_empty_plan_has_no_purchases() -> None:
     problem = four_instrument_problem()
     assert purchases_from_units(problem, np.zeros(5)) == ()
     assert explain(problem, np.zeros(5)).empty
-    payload = plan_to_portfolio_json((), summary={"savings_usd": 0.0})
+    payload = purchases_to_portfolio_json((), summary={"savings_usd": 0.0})
     assert payload == {"purchases": [], "summary": {"savings_usd": 0.0}}
     assert isinstance(pd.DataFrame(payload["purchases"]), pd.DataFrame)

@@ -1,6 +1,7 @@
-"""From a plan in model units to purchases: whole RIs, Savings Plans in AWS's steps, portfolio JSON.
+"""Purchase lines from the LP's units: whole RIs, Savings Plans in AWS's steps, portfolio JSON.
 
-A plan is the vector of units bought of each offer of a
+The LP's solution (called "the plan" inside :mod:`optimizer`) is the vector of units bought of
+each offer of a
 :class:`~optimizer.problem.CommitmentProblem` (normalized units or instances for RIs, USD/h of
 commitment for Savings Plans). Each offer with a positive quantity becomes one
 :class:`~pricing.inventory.OwnedCommitment` item, in a deterministic order (tranche, pool kind
@@ -9,7 +10,7 @@ in AWS's order, region, family, …) with ids ``rec-1``, ``rec-2``, …, so that
 
 Money conventions are those of :mod:`pricing.inventory.commitments`: ``upfront_usd`` for the whole
 item [USD]; ``recurring_usd_per_hour`` per RI (per plan for a Savings Plan) [USD/h];
-``effective_usd_per_hour`` for the whole item [USD/h]. :func:`plan_to_portfolio_json` writes
+``effective_usd_per_hour`` for the whole item [USD/h]. :func:`purchases_to_portfolio_json` writes
 the portfolio JSON (docs/portfolio-format.md), which
 :func:`pricing.inventory.read_portfolio_json` (and so ``commitopt simulate --portfolio``) reads
 back.
@@ -71,8 +72,9 @@ _MONEY_DECIMALS: Final = 6
 _RATE_DECIMALS: Final = 8
 
 
-class PlanError(CommitoptInputError):
-    """A plan that cannot be turned into purchases as asked (fractional RIs, an unknown size)."""
+class PurchaseLinesError(CommitoptInputError):
+    """LP units that cannot be turned into purchase lines as asked (fractional RIs, an unknown
+    size); not :class:`commitopt.plans.PlanError`, which is about a stored, approvable plan."""
 
 
 def _ri_pool_mask(problem: CommitmentProblem) -> BoolArray:
@@ -100,7 +102,7 @@ def check_ri_instance_type(ri_instance_type: str | None) -> None:
 
     Raises
     ------
-    PlanError
+    PurchaseLinesError
         For a name that is neither.
     """
     if ri_instance_type is None:
@@ -110,7 +112,7 @@ def check_ri_instance_type(ri_instance_type: str | None) -> None:
     try:
         normalization_factor(probe)
     except CommitoptInputError as error:
-        raise PlanError(
+        raise PurchaseLinesError(
             f"RI size {ri_instance_type!r}: {error}; give a type such as 'm5.xlarge' or a size "
             "such as 'xlarge'"
         ) from error
@@ -149,7 +151,7 @@ def purchase_sizes(
         try:
             factor = normalization_factor(chosen)
         except CommitoptInputError as error:
-            raise PlanError(
+            raise PurchaseLinesError(
                 f"RI size {ri_instance_type!r} does not exist in family {family}: {error}"
             ) from error
         rows = flexible & (pools["instance_family"] == family).to_numpy(dtype=bool)
@@ -218,12 +220,14 @@ def bought_offers(
 def _check_units(problem: CommitmentProblem, units: FloatArray) -> FloatArray:
     array = np.asarray(units, dtype=np.float64)
     if array.shape != (problem.n_offers,):
-        raise PlanError(
+        raise PurchaseLinesError(
             f"the plan has {array.size} quantities but the problem has {problem.n_offers} offers; "
             "pass the units of the same problem"
         )
     if not np.all(np.isfinite(array)):
-        raise PlanError("the plan has quantities that are not finite numbers; check the solver")
+        raise PurchaseLinesError(
+            "the plan has quantities that are not finite numbers; check the solver"
+        )
     return array
 
 
@@ -277,7 +281,7 @@ def purchases_from_units(
 
     Raises
     ------
-    PlanError
+    PurchaseLinesError
         When an RI quantity is not a whole number of instances of the type bought (round the
         plan first), or the chosen size is unknown.
     """
@@ -347,7 +351,7 @@ def _whole_count(units: float, size: float, instance_type: str, pool: Any, offer
     count = round(quotient)
     if abs(quotient - count) > COUNT_TOLERANCE:
         unit = "normalized units" if pool["unit"] == "normalized_units" else str(pool["unit"])
-        raise PlanError(
+        raise PurchaseLinesError(
             f"offer {offer} ({_describe(pool)}): {units:g} {unit} is not a whole number of "
             f"{instance_type} ({size:g} {unit} each); round the plan with "
             "optimizer.rounding.round_plan using the same RI size, or choose a smaller size"
@@ -390,14 +394,14 @@ def _explanation_rows(
         by_id = explanations.drop_duplicates("id").set_index("id")
         missing = [p.id for p in purchases if p.id not in by_id.index]
         if missing:
-            raise PlanError(
+            raise PurchaseLinesError(
                 f"explanations have no row for purchase(s) {', '.join(missing)}; explain the "
                 "same plan the purchases come from"
             )
         table = by_id.loc[[p.id for p in purchases], present]
     else:
         if len(explanations) != len(purchases):
-            raise PlanError(
+            raise PurchaseLinesError(
                 f"{len(explanations)} explanation rows for {len(purchases)} purchases; explain "
                 "the same plan the purchases come from"
             )
@@ -408,7 +412,7 @@ def _explanation_rows(
     ]
 
 
-def plan_to_portfolio_json(
+def purchases_to_portfolio_json(
     purchases: Sequence[OwnedCommitment],
     *,
     summary: Mapping[str, Any],
@@ -446,11 +450,11 @@ __all__ = [
     "PURCHASE_ID_PREFIX",
     "SP_DECIMALS",
     "SP_STEP_USD",
-    "PlanError",
+    "PurchaseLinesError",
     "bought_offers",
     "check_ri_instance_type",
-    "plan_to_portfolio_json",
     "purchase_sizes",
     "purchases_from_units",
+    "purchases_to_portfolio_json",
     "sp_commitment",
 ]
