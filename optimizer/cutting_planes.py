@@ -13,7 +13,8 @@ is a relaxation of the full hourly LP, so its optimum is a **lower bound** of th
 Billing the master's plan with the greedy gives an **upper bound** (the greedy is never better
 than the LP). The loop stops when (upper − lower) ÷ upper ≤ ``tolerance``.
 
-Choices (see docs/optimizer.md, "Solver facts"):
+The master and its cuts are written out in docs/optimizer.md, "The cutting-plane method"
+(equations (M1)–(M4), (R1)). Choices (see also "Solver facts"):
 
 - multi-cut: periods are grouped per scenario by k-means on a random projection of their demand
   rows (fixed seed), one epigraph variable per group;
@@ -36,9 +37,11 @@ Choices (see docs/optimizer.md, "Solver facts"):
 - stabilisation: a box trust region around the best plan so far (expanded after good steps,
   shrunk after repeated bad ones; a trial that beats the best plan becomes the centre even
   without the predicted decrease); the lower bound comes from the master without the box;
-- the master is solved with HiGHS through highspy incrementally (cuts added, bounds changed,
-  warm-started dual simplex); other solvers rebuild it each iteration through
-  :func:`optimizer.solvers.solve` (or ``scipy.optimize.linprog`` when that is not available);
+- the master (:mod:`optimizer.cutting_master`, built with the full LP's block builder and its
+  ``define_cvar``) is solved through :mod:`optimizer.solvers.incremental`: with HiGHS through
+  highspy incrementally (cuts added, bounds changed, warm-started dual simplex); other solvers
+  rebuild it each iteration through :func:`optimizer.solvers.solve` (``scipy`` through
+  ``scipy.optimize.linprog``);
 - CVaR: the scenario costs are linear in ``(x, θ)``, so the standard linearisation
   ``η + Σ_s p_s u_s ÷ (1 − α)``, ``u_s ≥ cost_s − η``, ``u ≥ 0`` goes into the master;
 - a coverage floor: covered USD is concave in ``x``, and the same duals give affine upper

@@ -5,51 +5,16 @@ with AWS's purchase granularity (whole RIs, Savings Plan commitments in $0.001 s
 model is built vectorised from index arrays: one ``scipy.sparse.csc_array`` construction, no
 Python loop over periods, columns, pools or nonzeros.
 
-Variables, in this order (``P`` periods, ``K`` offers, ``S`` scenarios):
-
-``x[k]``
-    Quantity of offer ``k`` [units]; in integer mode, RI offers count whole instances of the
-    pool's ``purchase_instance_type`` (``units_per_instance`` units each) and Savings Plan
-    offers count thousandths of a USD/h, so that ``units = offer_scale × x``.
-``y[t,g,j]``
-    On-demand USD/h of column ``j`` covered by pool group ``g`` in period ``t``, only where the
-    group covers the column, the column has demand in the period and the group can have
-    capacity then (owned capacity, or an offer active with a positive upper bound). By default
-    every pool is its own group. With ``merge_pools``, pools whose coverage rows are
-    proportional (e.g. the RI pools of one column: owned, every term and payment option)
-    form one group: the LP's best allocation only sees their summed capacity, so one set of
-    ``y`` serves them all, exactly (except new pools with offers under a minimum utilization,
-    whose used capacity is a row). A group is named after its first pool ``i``.
-``cvar_eta``, ``cvar_z[s]``
-    Only when ``cvar_weight > 0``: the value-at-risk and the excess of each scenario's cost.
-
-Rows, in this order:
-
-``cap(t,i)``
-    ``Σ_j ρ[g,j] y[t,g,j] − Σ_{k∈g} offer_active[t,k] x[k] ÷ s_{pool(k)} ≤ Σ_{i∈g}
-    owned_capacity[t,i] ÷ s_i`` for every (period, group) with a ``y``. Unmerged, ``s = 1``
-    and ``ρ`` is the pool's coverage row: ``Σ_j coverage[i,j] y − Σ_{k∈i} offer_active[t,k]
-    x[k] ≤ owned_capacity[t,i]``. Merged, pool ``i``'s row is ``s_i ρ[g]`` with ``ρ`` 1 on
-    the group's first column.
-``demand(t,j)``
-    ``Σ_g y[t,g,j] ≤ demand_usd[t,j]``, only where two or more ``y`` share the cell; a ``y``
-    alone in its cell has the demand as its upper bound instead. (Bounding every ``y`` by
-    its demand as well is valid but redundant, and made dual simplex 2–3× slower.)
-policy rows (named after ``offer_row_names``)
-    ``offer_rows_lower ≤ offer_rows @ units ≤ offer_rows_upper``.
-``coverage``
-    ``coverage_lower · T ≤ Σ w_t p_s y ≤ coverage_upper · T`` with ``T = Σ w_t p_s demand``
-    (undiscounted), when the policy sets a bound.
-``min_util(i)``
-    For every new pool with offers: ``Σ w_t p_s Σ_j coverage[i,j] y[t,g(i),j] −
-    u Σ_{k∈i} (Σ_t w_t p_s offer_active[t,k]) x[k] ≥ 0``.
-``scenario_cost(s)``
-    Only with CVaR: ``cvar_z[s] + cvar_eta − Σ c_k x_k + Σ_{t∈s} w_t f_t Σ y ≥
-    Σ_{t∈s} w_t f_t Σ demand + owned + uncoverable``.
-
-Objective: ``Σ_k objective_usd_per_unit[k] units[k] − Σ w_t f_t p_s Σ y + offset`` with
-``offset = Σ w_t f_t p_s Σ demand + owned_cost_usd + uncoverable_cost_usd`` (the all
-on-demand cost minus what is covered), plus ``λ (cvar_eta + Σ_s p_s cvar_z[s] ÷ (1 − α))``.
+The model is written out in docs/optimizer.md, "The model"; each ``define_*`` function below
+adds one block or constraint family of it through :class:`~optimizer.blocks.ModelBuilder` and
+names its equation. Variables, in this order: ``x[k]`` (V1), ``y[t,g,j]`` (V2), and with CVaR
+``cvar_eta``, ``cvar_z[s]`` (V3). Rows, in this order: ``cap(t,g)`` (C1), ``demand(t,j)`` (C2),
+the policy rows (C3), ``coverage`` (C4), ``min_util(i)`` (C5), ``scenario_cost(s)`` (R1). By
+default every pool is its own group; with ``merge_pools``, pools whose coverage rows are
+proportional (e.g. the RI pools of one column: owned, every term and payment option) form one
+group: the LP's best allocation only sees their summed capacity, so one set of ``y`` serves them
+all, exactly (except new pools with offers under a minimum utilization, whose used capacity is a
+row). A group is named after its first pool ``i``.
 
 A merged solution is read back per pool by filling each group's used capacity into its pools
 in ``pools.order``, as AWS's greedy order would.
@@ -362,9 +327,9 @@ class FullModel:
             capacity [USD per unit/h].
         """
         problem = self.problem
-        value = np.zeros(problem.n_periods * self.n_groups)
-        value[self.capacity.index] = -row_duals[self.capacity.start : self.capacity.stop]
-        value = value.reshape(problem.n_periods, self.n_groups)
+        flat = np.zeros(problem.n_periods * self.n_groups)
+        flat[self.capacity.index] = -row_duals[self.capacity.start : self.capacity.stop]
+        value = flat.reshape(problem.n_periods, self.n_groups)
         return np.asarray(value[:, self.pool_group] / self.pool_scale[None, :], dtype=np.float64)
 
     def offer_marginal(self, row_duals: FloatArray) -> FloatArray:
