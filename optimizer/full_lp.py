@@ -940,13 +940,13 @@ def solve_exact(
         export_model(model.program, export_path)
     solution = _solve(model.program, solver, time_limit_seconds)
     method = "exact-mip" if integer else "exact-lp"
-    n_offers = problem.n_offers
-
-    def failed(status: OptimizationStatus, message: str) -> OptimizationResult:
+    failure = _failure(model, solution, method, solver, time_limit_seconds)
+    if failure is not None:
+        status, message = failure
         return OptimizationResult(
             status=status,
             message=message,
-            units=np.full(n_offers, np.nan),
+            units=np.full(problem.n_offers, np.nan),
             objective_usd=float("nan"),
             lower_bound_usd=-np.inf,
             upper_bound_usd=np.inf,
@@ -955,28 +955,41 @@ def solve_exact(
             seconds=time.perf_counter() - start,
             iterations=solution.iterations or 0,
         )
+    return _plan_result(model, solution, method, solver, start)
 
+
+def _failure(
+    model: FullModel,
+    solution: Solution,
+    method: str,
+    solver: str,
+    time_limit_seconds: float | None,
+) -> tuple[OptimizationStatus, str] | None:
+    """Status and message of a solve without a usable plan; ``None`` for a plan."""
     if solution.status is SolveStatus.INFEASIBLE:
         message = diagnose_infeasible(model, solver=solver, time_limit_seconds=time_limit_seconds)
-        return failed(OptimizationStatus.INFEASIBLE, message)
+        return OptimizationStatus.INFEASIBLE, message
     if solution.x.shape[0] != model.program.n_columns:
         if solution.status is SolveStatus.TIME_LIMIT:
-            return failed(
+            return (
                 OptimizationStatus.TIME_LIMIT,
                 f"the exact {method} solve stopped at the time limit without a plan "
                 f"(raise {param('time_limit_seconds')} or drop {param('exact')} to use the "
                 "certified cutting planes)",
             )
-        return failed(
-            OptimizationStatus.ERROR, f"the exact {method} solve failed: {solution.message}"
-        )
+        return OptimizationStatus.ERROR, f"the exact {method} solve failed: {solution.message}"
     if solution.status not in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT):
-        return failed(
-            OptimizationStatus.ERROR, f"the exact {method} solve failed: {solution.message}"
-        )
+        return OptimizationStatus.ERROR, f"the exact {method} solve failed: {solution.message}"
+    return None
 
+
+def _plan_result(
+    model: FullModel, solution: Solution, method: str, solver: str, start: float
+) -> OptimizationResult:
+    """The result of a solve with a plan: objective from the scenario costs, marginals from the
+    duals (NaN for the MIP)."""
+    problem = model.problem
     x = np.asarray(solution.x, dtype=np.float64)
-    units = model.units(x)
     scenario_cost = model.scenario_cost(x)
     expected = float(problem.scenario_probability @ scenario_cost)
     objective = expected
@@ -985,11 +998,14 @@ def solve_exact(
             scenario_cost, problem.scenario_probability, problem.cvar_alpha
         )
     duals = np.asarray(solution.row_duals, dtype=np.float64)
-    if not integer and duals.shape[0] == model.program.n_rows:
+    if not model.integer and duals.shape[0] == model.program.n_rows:
         marginal = model.offer_marginal(duals)
     else:
-        marginal = np.full(n_offers, np.nan)
+        marginal = np.full(problem.n_offers, np.nan)
     optimal = solution.status is SolveStatus.OPTIMAL
+    lower = -np.inf
+    if optimal:
+        lower = objective - MIP_RELATIVE_GAP * abs(objective) if model.integer else objective
     return OptimizationResult(
         status=OptimizationStatus.OPTIMAL if optimal else OptimizationStatus.GAP_NOT_REACHED,
         message=(
@@ -999,11 +1015,9 @@ def solve_exact(
             else f"stopped at the time limit with a feasible plan; its gap is not certified "
             f"({solution.message})"
         ),
-        units=units,
+        units=model.units(x),
         objective_usd=objective,
-        lower_bound_usd=(objective - MIP_RELATIVE_GAP * abs(objective) if integer else objective)
-        if optimal
-        else -np.inf,
+        lower_bound_usd=lower,
         upper_bound_usd=objective,
         method=method,
         solver=solution.solver or solver,
