@@ -13,7 +13,8 @@ is a relaxation of the full hourly LP, so its optimum is a **lower bound** of th
 Billing the master's plan with the greedy gives an **upper bound** (the greedy is never better
 than the LP). The loop stops when (upper − lower) ÷ upper ≤ ``tolerance``.
 
-Choices (see docs/optimizer.md, "Solver facts"):
+The master and its cuts are written out in docs/optimizer.md, "The cutting-plane method"
+(equations (M1)–(M4), (R1)). Choices (see also "Solver facts"):
 
 - multi-cut: periods are grouped per scenario by k-means on a random projection of their demand
   rows (fixed seed), one epigraph variable per group;
@@ -36,9 +37,11 @@ Choices (see docs/optimizer.md, "Solver facts"):
 - stabilisation: a box trust region around the best plan so far (expanded after good steps,
   shrunk after repeated bad ones; a trial that beats the best plan becomes the centre even
   without the predicted decrease); the lower bound comes from the master without the box;
-- the master is solved with HiGHS through highspy incrementally (cuts added, bounds changed,
-  warm-started dual simplex); other solvers rebuild it each iteration through
-  :func:`optimizer.solvers.solve` (or ``scipy.optimize.linprog`` when that is not available);
+- the master (:mod:`optimizer.cutting_master`, built with the full LP's block builder and its
+  ``define_cvar``) is solved through :mod:`optimizer.solvers.incremental`: with HiGHS through
+  highspy incrementally (cuts added, bounds changed, warm-started dual simplex); other solvers
+  rebuild it each iteration through :func:`optimizer.solvers.solve` (``scipy`` through
+  ``scipy.optimize.linprog``);
 - CVaR: the scenario costs are linear in ``(x, θ)``, so the standard linearisation
   ``η + Σ_s p_s u_s ÷ (1 − α)``, ``u_s ≥ cost_s − η``, ``u ≥ 0`` goes into the master;
 - a coverage floor: covered USD is concave in ``x``, and the same duals give affine upper
@@ -58,7 +61,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import numpy as np
 import scipy.sparse as sp
@@ -74,9 +77,10 @@ from optimizer.allocation import (
     scenario_costs,
     structure,
 )
+from optimizer.blocks import VariableBlock
+from optimizer.cutting_master import Master, MasterModel, define_master
 from optimizer.problem import CommitmentProblem, FloatArray, IntArray
 from optimizer.result import OptimizationResult, OptimizationStatus
-from optimizer.solvers.quiet import new_highs
 
 ProgressCallback = Callable[[int, float, float], None]
 
@@ -101,14 +105,10 @@ INITIAL_RADIUS: Final = 0.05
 """Trust-region half-width after a warm start, as a share of each pool's peak need."""
 LOWER_EVERY: Final = 4
 """Solve the master without the trust region at least every this many iterations."""
-CUT_AGE: Final = 8
-"""Cuts slack for this many iterations are dropped from the master."""
 STALL_ITERATIONS: Final = 12
 """Iterations without progress after which the loop stops."""
 PRICE_SLOTS: Final = 2
 """Prices of the last stage (the Compute SP) kept for the disaggregated cuts."""
-DISAGGREGATE: Final = True
-"""Add the per-component cuts at fixed last-stage prices (see :class:`_Split`)."""
 SLOT_TOLERANCE: Final = 0.5
 """A plan takes a new price slot when it beats the plan that set the last one by this share of
 the tolerance (× upper bound) …"""
@@ -116,264 +116,6 @@ SLOT_GAP: Final = 0.2
 """… and by this share of the current gap (upper − lower)."""
 MAX_PIECES: Final = 200_000
 """Most piece columns (groups × components × slots) before the disaggregated cuts are skipped."""
-
-
-class _Master(Protocol):
-    """The master LP: fixed columns; static rows first, then cuts that come and go."""
-
-    def add_rows(self, rows: sp.csr_array, lower: FloatArray, upper: FloatArray) -> None:
-        """Append rows."""
-
-    def delete_rows(self, indices: IntArray) -> None:
-        """Delete rows (indices among all rows)."""
-
-    def solve(
-        self, col_lower: FloatArray, col_upper: FloatArray, time_limit: float | None
-    ) -> _Solved:
-        """Solve with these column bounds."""
-
-
-@dataclass(frozen=True)
-class _Solved:
-    """A master solve: status, primal point, objective (no offset), row activities."""
-
-    status: str
-    x: FloatArray
-    objective: float
-    rows: FloatArray
-
-
-def _failed(status: str) -> _Solved:
-    return _Solved(status, np.zeros(0), float("nan"), np.zeros(0))
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """Column layout of the master: offers, classes, θ, φ (coverage), η and u (CVaR)."""
-
-    n_offers: int
-    n_classes: int
-    n_groups: int
-    coverage: bool
-    cvar: bool
-    n_scenarios: int
-    n_pieces: int = 0
-
-    @property
-    def z(self) -> int:
-        return self.n_offers
-
-    @property
-    def theta(self) -> int:
-        return self.n_offers + self.n_classes
-
-    @property
-    def phi(self) -> int:
-        return self.theta + self.n_groups
-
-    @property
-    def eta(self) -> int:
-        return self.phi + (self.n_groups if self.coverage else 0)
-
-    @property
-    def pieces(self) -> int:
-        return self.eta + (1 + self.n_scenarios if self.cvar else 0)
-
-    @property
-    def n_columns(self) -> int:
-        return self.pieces + self.n_pieces
-
-
-class _HighsMaster:
-    """The master in highspy, modified in place between solves (warm-started simplex)."""
-
-    def __init__(self, objective: FloatArray, col_lower: FloatArray, col_upper: FloatArray) -> None:
-        import highspy
-
-        self._highspy = highspy
-        self._h = new_highs(highspy)
-        self._h.setOptionValue("random_seed", 0)
-        n = objective.size
-        self._inf = highspy.kHighsInf
-        self._h.addVars(n, _finite(col_lower, self._inf), _finite(col_upper, self._inf))
-        self._h.changeColsCost(n, np.arange(n, dtype=np.int32), objective)
-        self._n = n
-
-    def add_rows(self, rows: sp.csr_array, lower: FloatArray, upper: FloatArray) -> None:
-        if rows.shape[0] == 0:
-            return
-        csr = sp.csr_array(rows)
-        self._h.addRows(
-            csr.shape[0],
-            _finite(lower, self._inf),
-            _finite(upper, self._inf),
-            csr.nnz,
-            csr.indptr[:-1].astype(np.int32),
-            csr.indices.astype(np.int32),
-            csr.data.astype(np.float64),
-        )
-
-    def delete_rows(self, indices: IntArray) -> None:
-        if indices.size:
-            self._h.deleteRows(int(indices.size), np.asarray(indices, dtype=np.int32))
-
-    def solve(
-        self, col_lower: FloatArray, col_upper: FloatArray, time_limit: float | None
-    ) -> _Solved:
-        self._h.changeColsBounds(
-            self._n,
-            np.arange(self._n, dtype=np.int32),
-            _finite(col_lower, self._inf),
-            _finite(col_upper, self._inf),
-        )
-        self._h.setOptionValue("time_limit", float(time_limit) if time_limit else self._inf)
-        self._h.run()
-        status = self._h.getModelStatus()
-        kinds = self._highspy.HighsModelStatus
-        if status == kinds.kOptimal:
-            solution = self._h.getSolution()
-            return _Solved(
-                "optimal",
-                np.asarray(solution.col_value, dtype=np.float64),
-                float(self._h.getInfo().objective_function_value),
-                np.asarray(solution.row_value, dtype=np.float64),
-            )
-        if status == kinds.kInfeasible:
-            return _failed("infeasible")
-        if status == kinds.kTimeLimit:
-            return _failed("time_limit")
-        return _failed(str(self._h.modelStatusToString(status)))
-
-
-class _RebuiltMaster:
-    """The master rebuilt and solved from scratch each time (other solvers)."""
-
-    def __init__(
-        self, objective: FloatArray, col_lower: FloatArray, col_upper: FloatArray, solver: str
-    ) -> None:
-        self._objective = objective
-        self._matrix = sp.csr_array((0, objective.size))
-        self._lower = np.zeros(0)
-        self._upper = np.zeros(0)
-        self._solver = solver
-
-    def add_rows(self, rows: sp.csr_array, lower: FloatArray, upper: FloatArray) -> None:
-        self._matrix = sp.csr_array(sp.vstack([self._matrix, sp.csr_array(rows)]))
-        self._lower = np.concatenate([self._lower, lower])
-        self._upper = np.concatenate([self._upper, upper])
-
-    def delete_rows(self, indices: IntArray) -> None:
-        keep = np.ones(self._lower.size, dtype=bool)
-        keep[indices] = False
-        self._matrix = sp.csr_array(self._matrix[keep])
-        self._lower = self._lower[keep]
-        self._upper = self._upper[keep]
-
-    def solve(
-        self, col_lower: FloatArray, col_upper: FloatArray, time_limit: float | None
-    ) -> _Solved:
-        status, x, value = _solve_lp(
-            self._objective,
-            self._matrix,
-            self._lower,
-            self._upper,
-            col_lower,
-            col_upper,
-            self._solver,
-            time_limit,
-        )
-        if status != "optimal":
-            return _failed(status)
-        return _Solved(status, x, value, self._matrix @ x)
-
-
-def _solve_lp(
-    objective: FloatArray,
-    matrix: sp.csr_array,
-    row_lower: FloatArray,
-    row_upper: FloatArray,
-    col_lower: FloatArray,
-    col_upper: FloatArray,
-    solver: str,
-    time_limit: float | None,
-) -> tuple[str, FloatArray, float]:
-    """Solve one LP through :func:`optimizer.solvers.solve`, or scipy's HiGHS without it."""
-    from optimizer import solvers
-
-    solve = getattr(solvers, "solve", None)
-    if solve is not None and solver != "scipy":
-        from optimizer.solvers.base import LinearProgram
-
-        program = LinearProgram(
-            objective=objective,
-            matrix=sp.csc_array(matrix),
-            row_lower=row_lower,
-            row_upper=row_upper,
-            col_lower=col_lower,
-            col_upper=col_upper,
-        )
-        solution = solve(program, solver=solver, time_limit_seconds=time_limit)
-        status = str(solution.status.value)
-        if status != "optimal":
-            return status, np.zeros(0), float("nan")
-        return status, np.asarray(solution.x, dtype=np.float64), float(solution.objective_value)
-    return _linprog(objective, matrix, row_lower, row_upper, col_lower, col_upper, time_limit)
-
-
-def _linprog(
-    objective: FloatArray,
-    matrix: sp.csr_array,
-    row_lower: FloatArray,
-    row_upper: FloatArray,
-    col_lower: FloatArray,
-    col_upper: FloatArray,
-    time_limit: float | None,
-) -> tuple[str, FloatArray, float]:
-    """``scipy.optimize.linprog`` (HiGHS) on a ranged LP."""
-    from scipy.optimize import linprog
-
-    upper_rows = np.isfinite(row_upper)
-    lower_rows = np.isfinite(row_lower)
-    a_ub = sp.csr_array(sp.vstack([matrix[upper_rows], -matrix[lower_rows]]))
-    b_ub = np.concatenate([row_upper[upper_rows], -row_lower[lower_rows]])
-    options: dict[str, Any] = {}
-    if time_limit:
-        options["time_limit"] = float(time_limit)
-    result: Any = linprog(
-        objective,
-        A_ub=a_ub if a_ub.shape[0] else None,
-        b_ub=b_ub if a_ub.shape[0] else None,
-        bounds=np.column_stack([col_lower, col_upper]),
-        method="highs",
-        options=options,
-    )
-    if result.status == 0:
-        return "optimal", np.asarray(result.x, dtype=np.float64), float(result.fun)
-    if result.status == 2:
-        return "infeasible", np.zeros(0), float("nan")
-    if result.status == 1:
-        return "time_limit", np.zeros(0), float("nan")
-    return str(result.message), np.zeros(0), float("nan")
-
-
-def _finite(values: FloatArray, inf: float) -> FloatArray:
-    """Replace ±inf by the solver's infinity."""
-    out = np.asarray(values, dtype=np.float64).copy()
-    out[np.isposinf(out)] = inf
-    out[np.isneginf(out)] = -inf
-    return out
-
-
-def _make_master(
-    objective: FloatArray, col_lower: FloatArray, col_upper: FloatArray, solver: str
-) -> tuple[_Master, str]:
-    """The incremental highspy master for ``"highs"``, else a rebuilt one."""
-    if solver == "highs":
-        try:
-            return _HighsMaster(objective, col_lower, col_upper), "highs"
-        except ImportError:
-            return _RebuiltMaster(objective, col_lower, col_upper, "scipy"), "scipy"
-    return _RebuiltMaster(objective, col_lower, col_upper, solver), solver
 
 
 def period_groups(
@@ -614,7 +356,7 @@ class _Setup:
 
     problem: CommitmentProblem
     info: Structure
-    layout: _Layout
+    master: MasterModel
     group_matrix: sp.csr_array
     class_of_offer: IntArray
     class_unit: IntArray
@@ -691,9 +433,10 @@ def _class_units(setup: _Setup, units: FloatArray) -> FloatArray:
 
 
 def _cuts(setup: _Setup, point: _Point) -> tuple[sp.csr_array, FloatArray, FloatArray]:
-    """Cost cuts ``θ_g + coef·z ≥ b`` (and coverage cuts ``φ_g − coef·z ≤ b``) at a point."""
-    layout = setup.layout
-    n_groups = layout.n_groups
+    """Cost cuts (M2) ``θ_g + coef·z ≥ b`` (and coverage cuts (M3) ``φ_g − coef·z ≤ b``) at a
+    point."""
+    master = setup.master
+    n_groups = master.theta.size
     problem = setup.problem
     billing = point.billing
     z = _class_units(setup, point.units)
@@ -701,32 +444,26 @@ def _cuts(setup: _Setup, point: _Point) -> tuple[sp.csr_array, FloatArray, Float
     demand_total = problem.demand_usd.sum(axis=1)
     bound = setup.wf * (demand_total - billing.demand_value - billing.capacity_credit)
     intercept = setup.group_matrix @ bound + coefficients @ z
-    blocks = [_cut_rows(layout, coefficients, layout.theta)]
+    blocks = [_epigraph_rows(master, coefficients, master.theta)]
     lower = [intercept]
     upper = [np.full(n_groups, np.inf)]
-    if layout.coverage:
+    if master.phi is not None:
         weight = problem.period_weight
         cov = _class_coefficients(setup, weight, billing)
         credit = setup.group_matrix @ (weight * (billing.demand_value + billing.capacity_credit))
-        blocks.append(_cut_rows(layout, -cov, layout.phi))
+        blocks.append(_epigraph_rows(master, -cov, master.phi))
         lower.append(np.full(n_groups, -np.inf))
         upper.append(credit - cov @ z)
     return sp.csr_array(sp.vstack(blocks)), np.concatenate(lower), np.concatenate(upper)
 
 
-def _cut_rows(layout: _Layout, coefficients: FloatArray, first: int) -> sp.csr_array:
-    """Rows with ``coefficients`` on the class columns and 1 on column ``first + g``."""
-    n_groups, n_classes = coefficients.shape
-    dense = np.zeros((n_groups, n_classes + 1))
-    dense[:, :n_classes] = coefficients
-    dense[:, n_classes] = 1.0
-    matrix = sp.csr_array(dense)
-    indices = matrix.indices.copy()
-    on_class = indices < n_classes
-    indices[on_class] += layout.z
-    group = np.repeat(np.arange(n_groups), np.diff(matrix.indptr))
-    indices[~on_class] = first + group[~on_class]
-    return sp.csr_array((matrix.data, indices, matrix.indptr), shape=(n_groups, layout.n_columns))
+def _epigraph_rows(
+    master: MasterModel, coefficients: FloatArray, epigraph: VariableBlock
+) -> sp.csr_array:
+    """Rows with ``coefficients`` (groups × classes) on ``z`` and 1 on ``epigraph[g]``."""
+    return master.builder.rows(
+        [master.z.matrix_terms(coefficients), epigraph.diagonal()], coefficients.shape[0]
+    )
 
 
 def _piece_cuts(
@@ -737,64 +474,65 @@ def _piece_cuts(
     slot: int,
     current: FloatArray | None,
 ) -> tuple[sp.csr_array, FloatArray, FloatArray]:
-    """Rows ``θ_gbs + coef·z_b ≥ intercept`` for every (group, component) whose piece at
+    """Rows (M4) ``θ_gbs + coef·z_b ≥ intercept`` for every (group, component) whose piece at
     ``units`` is above the master's current ``θ_gbs`` (all of them without one)."""
-    layout = setup.layout
-    n_groups, n_blocks = layout.n_groups, split.n_blocks
+    master = setup.master
+    n_groups, n_blocks = master.theta.size, split.n_blocks
     value = split.column_block @ term.column_value - split.unit_block @ term.capacity_credit
     coefficients = term.unit_value[setup.class_pattern, setup.class_unit, :]  # classes × groups
     z = _class_units(setup, units)
     inner = np.flatnonzero(split.block_of_class >= 0)
     coefficients[split.last_classes] = 0.0
     intercept = value + split.class_block @ (coefficients * z[:, None])  # blocks × groups
-    first = layout.pieces + slot * n_groups * n_blocks
-    theta = first + np.arange(n_groups)[None, :] * n_blocks + np.arange(n_blocks)[:, None]
+    first = slot * n_groups * n_blocks
+    piece = first + np.arange(n_groups)[None, :] * n_blocks + np.arange(n_blocks)[:, None]
     accept = value > 1e-9 * (1.0 + np.abs(value))
     if current is not None:
-        now = current[theta]
+        now = master.pieces.values(current)[piece]
         accept &= value > now + 1e-9 * (1.0 + np.abs(value))
     block, group = np.nonzero(accept)
     if block.size == 0:
-        return sp.csr_array((0, layout.n_columns)), np.zeros(0), np.zeros(0)
+        return master.builder.rows([], 0), np.zeros(0), np.zeros(0)
     row_of = np.full((n_blocks, n_groups), -1, dtype=np.intp)
     row_of[block, group] = np.arange(block.size)
     class_rows = row_of[split.block_of_class[inner][:, None], np.arange(n_groups)[None, :]]
     class_values = coefficients[inner]
-    class_cols = np.broadcast_to((layout.z + inner)[:, None], class_rows.shape)
+    class_cols = np.broadcast_to(inner[:, None], class_rows.shape)
     mask = (class_rows >= 0) & (class_values != 0.0)
-    rows = np.concatenate([np.arange(block.size), class_rows[mask]])
-    cols = np.concatenate([theta[block, group], class_cols[mask]])
-    vals = np.concatenate([np.ones(block.size), class_values[mask]])
-    matrix = sp.csr_array((vals, (rows, cols)), shape=(block.size, layout.n_columns))
+    matrix = master.builder.rows(
+        [
+            master.pieces.terms(np.arange(block.size), piece[block, group], 1.0),
+            master.z.terms(class_rows[mask], class_cols[mask], class_values[mask]),
+        ],
+        block.size,
+    )
     return matrix, intercept[block, group], np.full(block.size, np.inf)
 
 
 def _link_cuts(
     setup: _Setup, split: _Split, term: Any, units: FloatArray, slot: int
 ) -> tuple[sp.csr_array, FloatArray, FloatArray]:
-    """Rows ``θ_g − Σ_b θ_gbs + coef·z_last ≥ −owned credit``: the group's bound at this
+    """Rows (M4) ``θ_g − Σ_b θ_gbs + coef·z_last ≥ −owned credit``: the group's bound at this
     slot's last-stage prices."""
-    layout = setup.layout
-    n_groups, n_blocks = layout.n_groups, split.n_blocks
+    master = setup.master
+    n_groups, n_blocks = master.theta.size, split.n_blocks
     last = split.last_classes
     coefficients = term.unit_value[setup.class_pattern[last], setup.class_unit[last], :]
     z = _class_units(setup, units)[last]
     credit = term.capacity_credit[split.last_units].sum(axis=0)
     owned = credit - coefficients.T @ z
-    first = layout.pieces + slot * n_groups * n_blocks
     group = np.arange(n_groups)
-    rows = np.concatenate([group, np.repeat(group, n_blocks), np.repeat(group, last.size)])
-    cols = np.concatenate(
+    slot_pieces = slot * n_groups * n_blocks + np.arange(n_groups * n_blocks)
+    matrix = master.builder.rows(
         [
-            layout.theta + group,
-            first + np.arange(n_groups * n_blocks),
-            np.tile(layout.z + last, n_groups),
-        ]
+            master.theta.diagonal(),
+            master.pieces.terms(np.repeat(group, n_blocks), slot_pieces, -1.0),
+            master.z.terms(
+                np.repeat(group, last.size), np.tile(last, n_groups), coefficients.T.reshape(-1)
+            ),
+        ],
+        n_groups,
     )
-    vals = np.concatenate(
-        [np.ones(n_groups), -np.ones(n_groups * n_blocks), coefficients.T.reshape(-1)]
-    )
-    matrix = sp.csr_array((vals, (rows, cols)), shape=(n_groups, layout.n_columns))
     return matrix, -owned, np.full(n_groups, np.inf)
 
 
@@ -824,6 +562,7 @@ def solve_cutting_planes(
     time_limit_seconds: float | None = None,
     max_iterations: int = 200,
     progress: ProgressCallback | None = None,
+    disaggregate: bool = True,
 ) -> OptimizationResult:
     """Minimise the model's objective by cutting planes, with a certified gap.
 
@@ -842,6 +581,9 @@ def solve_cutting_planes(
         Most master iterations.
     progress
         Called with (iteration, lower bound, upper bound) [USD] after each iteration.
+    disaggregate
+        Add the per-component cuts at fixed last-stage prices (:class:`_Split`, (M4)) when the
+        problem splits; off, only the group cuts (M2) bound the master.
 
     Returns
     -------
@@ -852,6 +594,14 @@ def solve_cutting_planes(
         utilization: use the exact LP).
     """
     started = time.perf_counter()
+    options = _Options(
+        tolerance=tolerance,
+        solver=solver,
+        deadline=None if time_limit_seconds is None else started + time_limit_seconds,
+        max_iterations=max_iterations,
+        disaggregate=disaggregate,
+        started=started,
+    )
     if problem.coverage_upper < 1.0 or problem.min_utilization > 0.0:
         limit = "a coverage ceiling" if problem.coverage_upper < 1.0 else "a minimum utilization"
         return _result(
@@ -860,59 +610,37 @@ def solve_cutting_planes(
             f"cutting planes cannot certify {limit} (not convex in the commitments under the "
             "billing order); solve it with the exact LP",
             None,
-            None,
             float("-inf"),
             solver,
             started,
             0,
         )
-    deadline = None if time_limit_seconds is None else started + time_limit_seconds
     start: FloatArray | None = None
     if problem.n_periods > 2 * REPRESENTATIVES:
         labels = period_groups(problem, REPRESENTATIVES, seed=SEED + 1)
-        warm = _solve(
-            reduced_problem(problem, labels),
-            tolerance=max(tolerance, WARM_TOLERANCE),
-            solver=solver,
-            deadline=deadline,
-            max_iterations=max_iterations,
-            progress=None,
-            start=None,
-            started=started,
-        )
+        warm_options = replace(options, tolerance=max(tolerance, WARM_TOLERANCE))
+        warm = _solve(reduced_problem(problem, labels), warm_options, None, None)
         if warm.units.size and np.all(np.isfinite(warm.units)):
             start = warm.units
-    return _solve(
-        problem,
-        tolerance=tolerance,
-        solver=solver,
-        deadline=deadline,
-        max_iterations=max_iterations,
-        progress=progress,
-        start=start,
-        started=started,
-    )
+    return _solve(problem, options, progress, start)
 
 
-def _solve(
-    problem: CommitmentProblem,
-    *,
-    tolerance: float,
-    solver: str,
-    deadline: float | None,
-    max_iterations: int,
-    progress: ProgressCallback | None,
-    start: FloatArray | None,
-    started: float,
-) -> OptimizationResult:
-    """The cutting-plane loop (see the module docstring)."""
+@dataclass(frozen=True)
+class _Options:
+    """Settings of one cutting-plane run."""
+
+    tolerance: float
+    solver: str
+    deadline: float | None
+    max_iterations: int
+    disaggregate: bool
+    started: float
+
+
+def _setup(problem: CommitmentProblem, disaggregate: bool) -> tuple[_Setup, _Split | None]:
+    """Period groups, cut classes, the components of the disaggregated cuts and the master."""
     info = structure(problem)
     n_offers = problem.n_offers
-    costs = problem.offers["objective_usd_per_unit"].to_numpy(dtype=np.float64)
-    lower = problem.offers["lower_bound_units"].to_numpy(dtype=np.float64)
-    upper = problem.offers["upper_bound_units"].to_numpy(dtype=np.float64)
-    probability = problem.scenario_probability
-    n_scenarios = probability.size
     groups = period_groups(problem)
     n_groups = int(groups.max()) + 1 if groups.size else 0
     group_scenario = np.zeros(n_groups, dtype=np.intp)
@@ -926,13 +654,11 @@ def _solve(
     class_of_offer[covering] = inverse
     class_unit = class_keys // (info.patterns.shape[1] + 1)
     class_pattern = class_keys % (info.patterns.shape[1] + 1)
-    n_classes = class_keys.size
 
-    coverage_floor = problem.coverage_lower > 0.0
-    cvar = problem.cvar_weight > 0.0
-    split = _split(problem, info, class_unit, groups, n_groups, n_classes) if DISAGGREGATE else None
+    split = None
+    if disaggregate:
+        split = _split(problem, info, class_unit, groups, n_groups, class_keys.size)
     n_pieces = 0 if split is None else n_groups * split.n_blocks * PRICE_SLOTS
-    layout = _Layout(n_offers, n_classes, n_groups, coverage_floor, cvar, n_scenarios, n_pieces)
     group_matrix = sp.csr_array(
         (np.ones(problem.n_periods), (groups, np.arange(problem.n_periods))),
         shape=(n_groups, problem.n_periods),
@@ -940,344 +666,342 @@ def _solve(
     setup = _Setup(
         problem=problem,
         info=info,
-        layout=layout,
+        master=define_master(problem, class_of_offer, group_matrix, group_scenario, n_pieces),
         group_matrix=group_matrix,
         class_of_offer=class_of_offer,
         class_unit=class_unit,
         class_pattern=class_pattern,
         wf=problem.period_weight * problem.period_discount,
     )
+    return setup, split
 
-    constant = problem.owned_cost_usd + problem.uncoverable_cost_usd
-    objective = np.zeros(layout.n_columns)
-    objective[:n_offers] = costs
-    objective[layout.theta : layout.theta + n_groups] = probability[group_scenario]
-    col_lower = np.zeros(layout.n_columns)
-    col_upper = np.full(layout.n_columns, np.inf)
-    col_lower[:n_offers] = lower
-    col_upper[:n_offers] = upper
-    col_lower[layout.z : layout.z + n_classes] = -np.inf
-    if coverage_floor:
-        col_upper[layout.phi : layout.phi + n_groups] = group_matrix @ (
-            problem.period_weight * problem.demand_usd.sum(axis=1)
-        )
-    if cvar:
-        objective[layout.eta] = problem.cvar_weight
-        objective[layout.eta + 1 : layout.pieces] = (
-            problem.cvar_weight * probability / (1.0 - problem.cvar_alpha)
-        )
-        col_lower[layout.eta] = -np.inf
-    master, backend = _make_master(objective, col_lower, col_upper, solver)
 
-    # Static rows: class links, policy rows, CVaR rows, coverage floor.
-    link = sp.csr_array(
-        (
-            np.concatenate([np.ones(n_classes), -np.ones(int(covering.sum()))]),
-            (
-                np.concatenate([np.arange(n_classes), class_of_offer[covering]]),
-                np.concatenate([layout.z + np.arange(n_classes), np.flatnonzero(covering)]),
-            ),
-        ),
-        shape=(n_classes, layout.n_columns),
-    )
-    master.add_rows(link, np.zeros(n_classes), np.zeros(n_classes))
-    n_static = n_classes
-    if problem.offer_rows.shape[0]:
-        rows = sp.hstack(
-            [
-                sp.csr_array(problem.offer_rows),
-                sp.csr_array((problem.offer_rows.shape[0], layout.n_columns - n_offers)),
-            ]
-        )
-        master.add_rows(sp.csr_array(rows), problem.offer_rows_lower, problem.offer_rows_upper)
-        n_static += problem.offer_rows.shape[0]
-    if cvar:
-        # c·x + Σ_{g∈s} θ_g − η − u_s ≤ −constant
-        s_rows = np.concatenate(
-            [
-                np.repeat(np.arange(n_scenarios), n_offers),
-                group_scenario,
-                np.arange(n_scenarios),
-                np.arange(n_scenarios),
-            ]
-        )
-        s_cols = np.concatenate(
-            [
-                np.tile(np.arange(n_offers), n_scenarios),
-                layout.theta + np.arange(n_groups),
-                np.full(n_scenarios, layout.eta),
-                layout.eta + 1 + np.arange(n_scenarios),
-            ]
-        )
-        s_vals = np.concatenate(
-            [
-                np.tile(costs, n_scenarios),
-                np.ones(n_groups),
-                -np.ones(n_scenarios),
-                -np.ones(n_scenarios),
-            ]
-        )
-        cvar_rows = sp.csr_array((s_vals, (s_rows, s_cols)), shape=(n_scenarios, layout.n_columns))
-        master.add_rows(cvar_rows, np.full(n_scenarios, -np.inf), np.full(n_scenarios, -constant))
-        n_static += n_scenarios
-    if coverage_floor:
-        hours = probability[problem.period_scenario] * problem.period_weight
-        total = float(hours @ problem.demand_usd.sum(axis=1))
-        row = np.zeros((1, layout.n_columns))
-        row[0, layout.phi : layout.phi + n_groups] = probability[group_scenario]
-        master.add_rows(
-            sp.csr_array(row), np.array([problem.coverage_lower * total]), np.array([np.inf])
-        )
-        n_static += 1
+class _PriceSlots:
+    """The last-stage capacity prices the disaggregated cuts are written at."""
 
-    cut_lower = np.zeros(0)
-    cut_upper = np.zeros(0)
-    cut_seen = np.zeros(0, dtype=np.intp)
-    cut_slot = np.zeros(0, dtype=np.intp)
-    slot_prices: list[FloatArray | None] = [None] * PRICE_SLOTS
-    next_slot = 0
-    slot_value = float("inf")
-    last_x: FloatArray | None = None
-    best: _Point | None = None
-    upper_bound = float("inf")
-    lower_bound = float("-inf")
-    billings = 0
+    def __init__(self) -> None:
+        self.prices: list[FloatArray | None] = [None] * PRICE_SLOTS
+        self._next = 0
+        self._value = float("inf")
 
-    def append_rows(
-        rows: sp.csr_array, lo: FloatArray, hi: FloatArray, seen: int, slot: int
+    def claim(self, objective: float, improved: bool, threshold: float) -> int:
+        """The slot a plan of this objective takes, −1 for none.
+
+        Only a plan clearly better than the one that set the last slot earns one (tiny
+        improvements in a row would otherwise keep the disaggregated model at one or two cuts),
+        or any plan while no slot is set.
+        """
+        empty = all(price is None for price in self.prices)
+        if not ((improved and objective < self._value - threshold) or empty):
+            return -1
+        self._value = objective
+        fresh = self._next
+        self._next = (self._next + 1) % PRICE_SLOTS
+        return fresh
+
+    @property
+    def active(self) -> list[int]:
+        """The slots holding prices."""
+        return [k for k, price in enumerate(self.prices) if price is not None]
+
+
+class _Oracle:
+    """Bills plans with the greedy (the upper bound) and adds their cuts to the master."""
+
+    def __init__(
+        self, setup: _Setup, split: _Split | None, master: Master, tolerance: float
     ) -> None:
-        nonlocal cut_lower, cut_upper, cut_seen, cut_slot
-        if lo.size == 0:
-            return
-        master.add_rows(rows, lo, hi)
-        cut_lower = np.concatenate([cut_lower, lo])
-        cut_upper = np.concatenate([cut_upper, hi])
-        cut_seen = np.concatenate([cut_seen, np.full(lo.size, seen, dtype=np.intp)])
-        cut_slot = np.concatenate([cut_slot, np.full(lo.size, slot, dtype=np.intp)])
+        self._setup = setup
+        self._split = split
+        self._master = master
+        self._tolerance = tolerance
+        self._slots = _PriceSlots()
+        self.best: _Point | None = None
+        self.upper_bound = float("inf")
+        self.billings = 0
 
-    def drop_rows(drop: IntArray) -> None:
-        nonlocal cut_lower, cut_upper, cut_seen, cut_slot
-        if drop.size == 0:
-            return
-        master.delete_rows(n_static + drop)
-        keep = np.ones(cut_seen.size, dtype=bool)
-        keep[drop] = False
-        cut_lower, cut_upper = cut_lower[keep], cut_upper[keep]
-        cut_seen, cut_slot = cut_seen[keep], cut_slot[keep]
-
-    def add_point(units: FloatArray, iteration: int) -> _Point:
-        nonlocal best, upper_bound, billings, next_slot, slot_value
-        point = _bill_point(setup, units, _within(problem, units))
-        billings += 1
-        rows, lo, hi = _cuts(setup, point)
-        append_rows(rows, lo, hi, iteration, -1)
-        improved = point.feasible and point.objective < upper_bound
-        if split is not None:
-            fresh = -1
-            # A new slot drops the cuts of the one it replaces: only a plan clearly better
-            # than the one that set the last slot earns one (tiny improvements in a row would
-            # otherwise keep the disaggregated model at one or two cuts).
-            threshold = _slot_threshold(tolerance, lower_bound, upper_bound)
-            if (improved and point.objective < slot_value - threshold) or all(
-                price is None for price in slot_prices
-            ):
-                slot_value = point.objective
-                fresh = next_slot
-                next_slot = (next_slot + 1) % PRICE_SLOTS
-                drop_rows(np.flatnonzero(cut_slot == fresh))
-                slot_prices[fresh] = np.array(point.billing.unit_price[split.last_units])
-            active = [k for k, price in enumerate(slot_prices) if price is not None]
-            terms = priced_terms(
-                problem,
-                units,
-                [slot_prices[k] for k in active],  # type: ignore[misc]
-                split.group_weight,
-            )
-            for k, term in zip(active, terms, strict=True):
-                current = None if (k == fresh or last_x is None) else last_x
-                rows, lo, hi = _piece_cuts(setup, split, term, point.units, k, current)
-                append_rows(rows, lo, hi, iteration, k)
-                if k == fresh:
-                    rows, lo, hi = _link_cuts(setup, split, term, point.units, k)
-                    append_rows(rows, lo, hi, np.iinfo(np.intp).max // 2, k)
+    def add_point(self, units: FloatArray, iteration: int, lower_bound: float) -> _Point:
+        """Bill ``units``, add its cuts, and keep it when it is the best feasible plan."""
+        point = _bill_point(self._setup, units, _within(self._setup.problem, units))
+        self.billings += 1
+        rows, lo, hi = _cuts(self._setup, point)
+        self._master.cuts.add(rows, lo, hi, iteration, -1)
+        improved = point.feasible and point.objective < self.upper_bound
+        if self._split is not None:
+            threshold = _slot_threshold(self._tolerance, lower_bound, self.upper_bound)
+            fresh = self._slots.claim(point.objective, improved, threshold)
+            self._add_piece_cuts(self._split, point, iteration, fresh)
         if improved:
-            upper_bound = point.objective
-            best = point
+            self.upper_bound = point.objective
+            self.best = point
         return point
 
-    def time_left() -> float | None:
-        return None if deadline is None else max(deadline - time.perf_counter(), 0.0)
+    def _add_piece_cuts(self, split: _Split, point: _Point, iteration: int, fresh: int) -> None:
+        """The disaggregated cuts (M4) at every price slot; a fresh slot replaces its cuts."""
+        cuts = self._master.cuts
+        if fresh >= 0:
+            cuts.drop_slot(fresh)
+            self._slots.prices[fresh] = np.array(point.billing.unit_price[split.last_units])
+        active = self._slots.active
+        prices = [self._slots.prices[k] for k in active]
+        terms = priced_terms(self._setup.problem, point.units, prices, split.group_weight)  # type: ignore[arg-type]
+        last_x = self._master.last_x
+        for k, term in zip(active, terms, strict=True):
+            current = None if (k == fresh or last_x is None) else last_x
+            rows, lo, hi = _piece_cuts(self._setup, split, term, point.units, k, current)
+            cuts.add(rows, lo, hi, iteration, k)
+            if k == fresh:
+                rows, lo, hi = _link_cuts(self._setup, split, term, point.units, k)
+                cuts.add(rows, lo, hi, np.iinfo(np.intp).max // 2, k)
 
-    def solve_master(box: tuple[FloatArray, FloatArray] | None, iteration: int) -> _Solved:
-        nonlocal cut_lower, cut_upper, cut_seen, last_x
-        lo, hi = col_lower, col_upper
-        if box is not None:
-            lo, hi = col_lower.copy(), col_upper.copy()
-            lo[:n_offers], hi[:n_offers] = box
-        solved = master.solve(lo, hi, time_left())
-        if solved.status == "optimal":
-            last_x = solved.x
-        if solved.status == "optimal" and cut_lower.size:
-            activity = solved.rows[n_static:]
-            scale = 1e-6 * (1.0 + np.abs(np.where(np.isfinite(cut_lower), cut_lower, cut_upper)))
-            tight = (activity <= cut_lower + scale) | (activity >= cut_upper - scale)
-            cut_seen[tight] = iteration
-        return solved
 
+class _TrustRegion:
+    """A box around the stability centre (the best plan so far, roughly), resized by steps."""
+
+    def __init__(
+        self, scale: FloatArray, radius: float, centre: FloatArray, centre_value: float
+    ) -> None:
+        self.scale = scale
+        self.radius = radius
+        self.centre = centre
+        self.centre_value = centre_value
+        self._bad_steps = 0
+
+    def box(self, lower: FloatArray, upper: FloatArray) -> tuple[FloatArray, FloatArray] | None:
+        """The box within the offer bounds; ``None`` before a feasible centre."""
+        if not np.isfinite(self.centre_value):
+            return None
+        return (
+            np.maximum(lower, self.centre - self.radius * self.scale),
+            np.minimum(upper, self.centre + self.radius * self.scale),
+        )
+
+    def strictly_inside(
+        self,
+        trial: FloatArray,
+        box: tuple[FloatArray, FloatArray],
+        lower: FloatArray,
+        upper: FloatArray,
+    ) -> bool:
+        """Whether no box side binds ``trial`` (then the boxed optimum is a lower bound)."""
+        margin = 1e-9 * self.scale
+        return bool(
+            np.all(
+                ((trial > box[0] + margin) | (box[0] <= lower))
+                & ((trial < box[1] - margin) | (box[1] >= upper))
+            )
+        )
+
+    def update(self, trial: FloatArray, predicted: float, point: _Point, best: bool) -> None:
+        """Move or resize after billing ``trial`` (predicted by the master at ``predicted``).
+
+        A serious step (:data:`SERIOUS_STEP` of the predicted decrease) moves the centre and
+        doubles the radius when it achieved half; the best plan so far moves it anyway; two
+        bad steps in a row halve the radius.
+        """
+        if not point.feasible:
+            return
+        if not np.isfinite(self.centre_value):
+            self.centre, self.centre_value = trial, point.objective
+            return
+        decrease = self.centre_value - predicted
+        achieved = self.centre_value - point.objective
+        if decrease > 0 and achieved >= SERIOUS_STEP * decrease:
+            self.centre, self.centre_value = trial, point.objective
+            if achieved >= 0.5 * decrease:
+                self.radius = min(self.radius * 2.0, 4.0)
+            self._bad_steps = 0
+        elif best:
+            self.centre, self.centre_value = trial, point.objective
+        else:
+            self._bad_steps += 1
+            if self._bad_steps >= 2:
+                self.radius = max(self.radius * 0.5, 1e-4)
+                self._bad_steps = 0
+
+
+class _Bounds:
+    """The lower bound, its history with the upper bound, and the iteration count."""
+
+    def __init__(self, oracle: _Oracle, options: _Options) -> None:
+        self._oracle = oracle
+        self._options = options
+        self.lower = float("-inf")
+        self.history: list[tuple[float, float]] = []
+        self.iteration = 0
+        self.since_lower = 0
+
+    @property
+    def upper(self) -> float:
+        """The best plan's objective [USD]."""
+        return self._oracle.upper_bound
+
+    @property
+    def gap(self) -> float:
+        """Relative gap of the bounds."""
+        return _gap(self.lower, self.upper)
+
+    def raise_lower(self, value: float) -> None:
+        """A new lower bound from a master without the box."""
+        self.lower = max(self.lower, value)
+        self.since_lower = 0
+
+    def stop_reason(self) -> str | None:
+        """Why the loop stops now (``""`` when the gap is certified), ``None`` to go on."""
+        options = self._options
+        if self.gap <= options.tolerance:
+            return ""
+        if self.iteration >= options.max_iterations:
+            return f"stopped after {self.iteration} iterations"
+        if options.deadline is not None and time.perf_counter() >= options.deadline:
+            return "stopped at the time limit"
+        if _stalled(self.history, options.tolerance):
+            return "stopped: the bounds stopped moving"
+        return None
+
+    def record(self, progress: ProgressCallback | None) -> None:
+        """Close an iteration."""
+        self.history.append((self.lower, self.upper))
+        if progress is not None:
+            progress(self.iteration, self.lower, self.upper)
+
+
+def _solve(
+    problem: CommitmentProblem,
+    options: _Options,
+    progress: ProgressCallback | None,
+    start: FloatArray | None,
+) -> OptimizationResult:
+    """The cutting-plane loop (see the module docstring and docs/optimizer.md)."""
+    setup, split = _setup(problem, options.disaggregate)
+    master = Master(setup.master, options.solver, options.deadline)
+    oracle = _Oracle(setup, split, master, options.tolerance)
+    lower = problem.offers["lower_bound_units"].to_numpy(dtype=np.float64)
+    upper = problem.offers["upper_bound_units"].to_numpy(dtype=np.float64)
     if start is None:
         points = [np.clip(quantile_start(problem), lower, upper), lower.copy()]
     else:
         points = [np.clip(start, lower, upper)]
     for units in points:
-        add_point(units, 0)
-
-    scale = _trust_scale(problem, info)
-    radius = INITIAL_RADIUS if start is not None else 0.5
-    centre = best.units if best is not None else points[0]
-    centre_value = upper_bound
-    iteration = 0
-    status = OptimizationStatus.GAP_NOT_REACHED
-    message = ""
-    bad_steps = 0
-    history: list[tuple[float, float]] = []
-    since_lower = 0
-
-    while True:
-        if _gap(lower_bound, upper_bound) <= tolerance:
-            status = OptimizationStatus.OPTIMAL
-            break
-        if iteration >= max_iterations:
-            message = f"stopped after {iteration} iterations"
-            break
-        if deadline is not None and time.perf_counter() >= deadline:
-            message = "stopped at the time limit"
-            break
-        if _stalled(history, tolerance):
-            message = "stopped: the bounds stopped moving"
-            break
-        iteration += 1
-        since_lower += 1
-        trial: FloatArray | None = None
-        predicted = float("nan")
-        if np.isfinite(centre_value):
-            box = (
-                np.maximum(lower, centre - radius * scale),
-                np.minimum(upper, centre + radius * scale),
-            )
-            solved = solve_master(box, iteration)
-            if solved.status == "optimal":
-                trial = solved.x[:n_offers]
-                predicted = solved.objective + constant
-                inside = np.all(
-                    ((trial > box[0] + 1e-9 * scale) | (box[0] <= lower))
-                    & ((trial < box[1] - 1e-9 * scale) | (box[1] >= upper))
-                )
-                if inside:
-                    lower_bound = max(lower_bound, predicted)
-                    since_lower = 0
-        need_lower = (
-            trial is None or since_lower >= LOWER_EVERY or _gap(predicted, upper_bound) <= tolerance
-        )
-        if need_lower:
-            solved = solve_master(None, iteration)
+        oracle.add_point(units, 0, float("-inf"))
+    region = _TrustRegion(
+        _trust_scale(problem, setup.info),
+        INITIAL_RADIUS if start is not None else 0.5,
+        oracle.best.units if oracle.best is not None else points[0],
+        oracle.upper_bound,
+    )
+    bounds = _Bounds(oracle, options)
+    while (reason := bounds.stop_reason()) is None:
+        bounds.iteration += 1
+        bounds.since_lower += 1
+        trial, predicted = _boxed_step(master, region, bounds, lower, upper)
+        if (
+            trial is None
+            or bounds.since_lower >= LOWER_EVERY
+            or (_gap(predicted, bounds.upper) <= options.tolerance)
+        ):
+            solved = master.solve(None, bounds.iteration)
             if solved.status == "infeasible":
                 return _result(
                     problem,
                     OptimizationStatus.INFEASIBLE,
                     _infeasible_message(problem),
                     None,
-                    None,
                     float("-inf"),
-                    backend,
-                    started,
-                    iteration,
+                    master.backend,
+                    options.started,
+                    bounds.iteration,
                 )
             if solved.status != "optimal":
-                message = f"master LP stopped: {solved.status}"
+                reason = f"master LP stopped: {solved.status}"
                 break
-            lower_bound = max(lower_bound, solved.objective + constant)
-            since_lower = 0
+            bounds.raise_lower(master.value(solved))
             if trial is None:
-                trial = solved.x[:n_offers]
-                predicted = solved.objective + constant
-            if _gap(lower_bound, upper_bound) <= tolerance:
-                history.append((lower_bound, upper_bound))
-                if progress is not None:
-                    progress(iteration, lower_bound, upper_bound)
+                trial, predicted = master.plan(solved), master.value(solved)
+            if bounds.gap <= options.tolerance:
+                bounds.record(progress)
                 continue
-        assert trial is not None
         trial = np.clip(trial, lower, upper)
-        point = add_point(trial, iteration)
-        if point.feasible and np.isfinite(centre_value):
-            decrease = centre_value - predicted
-            achieved = centre_value - point.objective
-            if decrease > 0 and achieved >= SERIOUS_STEP * decrease:
-                centre, centre_value = trial, point.objective
-                if achieved >= 0.5 * decrease:
-                    radius = min(radius * 2.0, 4.0)
-                bad_steps = 0
-            elif point is best:
-                # Not the predicted decrease, but the best plan so far: it becomes the centre.
-                centre, centre_value = trial, point.objective
-            else:
-                bad_steps += 1
-                if bad_steps >= 2:
-                    radius = max(radius * 0.5, 1e-4)
-                    bad_steps = 0
-        elif point.feasible:
-            centre, centre_value = trial, point.objective
-        # Forget cuts that stayed slack for a while.
-        old = np.flatnonzero(cut_seen < iteration - CUT_AGE)
-        if old.size > cut_seen.size // 4:
-            drop_rows(old)
-        history.append((lower_bound, upper_bound))
-        if progress is not None:
-            progress(iteration, lower_bound, upper_bound)
+        point = oracle.add_point(trial, bounds.iteration, bounds.lower)
+        region.update(trial, predicted, point, point is oracle.best)
+        master.cuts.forget_slack(bounds.iteration)
+        bounds.record(progress)
+    return _finish(setup, oracle, bounds, reason, master.backend, options)
 
+
+def _boxed_step(
+    master: Master,
+    region: _TrustRegion,
+    bounds: _Bounds,
+    lower: FloatArray,
+    upper: FloatArray,
+) -> tuple[FloatArray | None, float]:
+    """Solve the master within the trust region: the trial plan and its predicted objective
+    (``None``, NaN without a centre or an optimum); a trial no box side binds gives a lower
+    bound."""
+    box = region.box(lower, upper)
+    if box is None:
+        return None, float("nan")
+    solved = master.solve(box, bounds.iteration)
+    if solved.status != "optimal":
+        return None, float("nan")
+    trial, predicted = master.plan(solved), master.value(solved)
+    if region.strictly_inside(trial, box, lower, upper):
+        bounds.raise_lower(predicted)
+    return trial, predicted
+
+
+def _finish(
+    setup: _Setup,
+    oracle: _Oracle,
+    bounds: _Bounds,
+    reason: str,
+    backend: str,
+    options: _Options,
+) -> OptimizationResult:
+    """The result of a finished loop: the best plan with its certified gap, or why none."""
+    problem = setup.problem
+    best = oracle.best
+    started, tolerance = options.started, options.tolerance
     if best is None:
         return _result(
             problem,
-            OptimizationStatus.TIME_LIMIT if "time" in message else OptimizationStatus.ERROR,
-            f"no feasible plan found: {message}",
+            OptimizationStatus.TIME_LIMIT if "time" in reason else OptimizationStatus.ERROR,
+            f"no feasible plan found: {reason}",
             None,
-            None,
-            lower_bound,
+            bounds.lower,
             backend,
             started,
-            iteration,
+            bounds.iteration,
         )
-    gap = _gap(lower_bound, upper_bound)
+    gap = bounds.gap
+    status = OptimizationStatus.OPTIMAL if reason == "" else OptimizationStatus.GAP_NOT_REACHED
     if status is OptimizationStatus.OPTIMAL:
         message = (
-            f"certified within {100 * gap:.3g}% of the optimum in {iteration} iterations "
-            f"({billings} billings)"
+            f"certified within {100 * gap:.3g}% of the optimum in {bounds.iteration} iterations "
+            f"({oracle.billings} billings)"
         )
     else:
         message = (
-            f"{message}; best plan certified within {100 * gap:.3g}% "
+            f"{reason}; best plan certified within {100 * gap:.3g}% "
             f"(tolerance {100 * tolerance:.3g}%)"
         )
+        billing = best.billing
         dual_gap = float(
-            probability[problem.period_scenario]
+            problem.scenario_probability[problem.period_scenario]
             @ (
-                setup.wf * best.billing.uncovered_total
+                setup.wf * billing.uncovered_total
                 - setup.wf
-                * (
-                    problem.demand_usd.sum(axis=1)
-                    - best.billing.demand_value
-                    - best.billing.capacity_credit
-                )
+                * (problem.demand_usd.sum(axis=1) - billing.demand_value - billing.capacity_credit)
             )
         )
-        if dual_gap > 0.1 * tolerance * abs(upper_bound):
+        if dual_gap > 0.1 * tolerance * abs(bounds.upper):
             message += (
-                f"; AWS's billing order is {100 * dual_gap / abs(upper_bound):.2g}% above the "
+                f"; AWS's billing order is {100 * dual_gap / abs(bounds.upper):.2g}% above the "
                 "LP's best allocation for this plan (pools applied in order across "
                 "overlapping scopes), so the gap cannot close: use the exact LP to compare"
             )
-    return _result(
-        problem, status, message, best.units, best, lower_bound, backend, started, iteration
-    )
+    return _result(problem, status, message, best, bounds.lower, backend, started, bounds.iteration)
 
 
 def _slot_threshold(tolerance: float, lower: float, upper: float) -> float:
@@ -1332,7 +1056,6 @@ def _result(
     problem: CommitmentProblem,
     status: OptimizationStatus,
     message: str,
-    units: FloatArray | None,
     point: _Point | None,
     lower_bound: float,
     solver: str,
@@ -1340,7 +1063,7 @@ def _result(
     iterations: int,
 ) -> OptimizationResult:
     """Package an :class:`OptimizationResult` (marginals from the capacity prices)."""
-    if point is None or units is None:
+    if point is None:
         return OptimizationResult(
             status=status,
             message=message,
@@ -1368,7 +1091,7 @@ def _result(
     return OptimizationResult(
         status=status,
         message=message,
-        units=units,
+        units=point.units,
         objective_usd=point.objective,
         lower_bound_usd=lower_bound,
         upper_bound_usd=point.objective,

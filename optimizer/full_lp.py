@@ -5,51 +5,16 @@ with AWS's purchase granularity (whole RIs, Savings Plan commitments in $0.001 s
 model is built vectorised from index arrays: one ``scipy.sparse.csc_array`` construction, no
 Python loop over periods, columns, pools or nonzeros.
 
-Variables, in this order (``P`` periods, ``K`` offers, ``S`` scenarios):
-
-``x[k]``
-    Quantity of offer ``k`` [units]; in integer mode, RI offers count whole instances of the
-    pool's ``purchase_instance_type`` (``units_per_instance`` units each) and Savings Plan
-    offers count thousandths of a USD/h, so that ``units = offer_scale × x``.
-``y[t,g,j]``
-    On-demand USD/h of column ``j`` covered by pool group ``g`` in period ``t``, only where the
-    group covers the column, the column has demand in the period and the group can have
-    capacity then (owned capacity, or an offer active with a positive upper bound). By default
-    every pool is its own group. With ``merge_pools``, pools whose coverage rows are
-    proportional (e.g. the RI pools of one column: owned, every term and payment option)
-    form one group: the LP's best allocation only sees their summed capacity, so one set of
-    ``y`` serves them all, exactly (except new pools with offers under a minimum utilization,
-    whose used capacity is a row). A group is named after its first pool ``i``.
-``cvar_eta``, ``cvar_z[s]``
-    Only when ``cvar_weight > 0``: the value-at-risk and the excess of each scenario's cost.
-
-Rows, in this order:
-
-``cap(t,i)``
-    ``Σ_j ρ[g,j] y[t,g,j] − Σ_{k∈g} offer_active[t,k] x[k] ÷ s_{pool(k)} ≤ Σ_{i∈g}
-    owned_capacity[t,i] ÷ s_i`` for every (period, group) with a ``y``. Unmerged, ``s = 1``
-    and ``ρ`` is the pool's coverage row: ``Σ_j coverage[i,j] y − Σ_{k∈i} offer_active[t,k]
-    x[k] ≤ owned_capacity[t,i]``. Merged, pool ``i``'s row is ``s_i ρ[g]`` with ``ρ`` 1 on
-    the group's first column.
-``demand(t,j)``
-    ``Σ_g y[t,g,j] ≤ demand_usd[t,j]``, only where two or more ``y`` share the cell; a ``y``
-    alone in its cell has the demand as its upper bound instead. (Bounding every ``y`` by
-    its demand as well is valid but redundant, and made dual simplex 2–3× slower.)
-policy rows (named after ``offer_row_names``)
-    ``offer_rows_lower ≤ offer_rows @ units ≤ offer_rows_upper``.
-``coverage``
-    ``coverage_lower · T ≤ Σ w_t p_s y ≤ coverage_upper · T`` with ``T = Σ w_t p_s demand``
-    (undiscounted), when the policy sets a bound.
-``min_util(i)``
-    For every new pool with offers: ``Σ w_t p_s Σ_j coverage[i,j] y[t,g(i),j] −
-    u Σ_{k∈i} (Σ_t w_t p_s offer_active[t,k]) x[k] ≥ 0``.
-``scenario_cost(s)``
-    Only with CVaR: ``cvar_z[s] + cvar_eta − Σ c_k x_k + Σ_{t∈s} w_t f_t Σ y ≥
-    Σ_{t∈s} w_t f_t Σ demand + owned + uncoverable``.
-
-Objective: ``Σ_k objective_usd_per_unit[k] units[k] − Σ w_t f_t p_s Σ y + offset`` with
-``offset = Σ w_t f_t p_s Σ demand + owned_cost_usd + uncoverable_cost_usd`` (the all
-on-demand cost minus what is covered), plus ``λ (cvar_eta + Σ_s p_s cvar_z[s] ÷ (1 − α))``.
+The model is written out in docs/optimizer.md, "The model"; each ``define_*`` function below
+adds one block or constraint family of it through :class:`~optimizer.blocks.ModelBuilder` and
+names its equation. Variables, in this order: ``x[k]`` (V1), ``y[t,g,j]`` (V2), and with CVaR
+``cvar_eta``, ``cvar_z[s]`` (V3). Rows, in this order: ``cap(t,g)`` (C1), ``demand(t,j)`` (C2),
+the policy rows (C3), ``coverage`` (C4), ``min_util(i)`` (C5), ``scenario_cost(s)`` (R1). By
+default every pool is its own group; with ``merge_pools``, pools whose coverage rows are
+proportional (e.g. the RI pools of one column: owned, every term and payment option) form one
+group: the LP's best allocation only sees their summed capacity, so one set of ``y`` serves them
+all, exactly (except new pools with offers under a minimum utilization, whose used capacity is a
+row). A group is named after its first pool ``i``.
 
 A merged solution is read back per pool by filling each group's used capacity into its pools
 in ``pools.order``, as AWS's greedy order would.
@@ -73,6 +38,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.errors import param
+from optimizer.blocks import ConstraintBlock, ModelBuilder, VariableBlock
+from optimizer.cvar import CvarBlocks, cvar, define_cvar
 from optimizer.problem import (
     COMPUTE_SP_POOL,
     EC2_SP_POOL,
@@ -130,9 +97,48 @@ class RowGroup:
     offer_bounds: bool = False
 
 
+@dataclass(frozen=True)
+class CoverageCells:
+    """Pool groups and the covered-usage cells ``y[t,g,j]`` of the full model (variables (V2)).
+
+    Attributes
+    ----------
+    pool_group, pool_scale
+        Group of each pool and its scale ``s_i`` (coverage row = ``s_i`` × group row).
+    group_pool
+        First pool (in ``pools.order``) of each group, which names it.
+    period, group, column, ratio
+        Period, pool group, column and group coverage ratio ``ρ`` of each ``y`` variable.
+    shared
+        True for a ``y`` whose (period, column) cell holds two or more ``y`` (a demand row).
+    demand_cells
+        Periods × columns (flattened): True where the cell has a demand row.
+    """
+
+    pool_group: IntArray
+    pool_scale: FloatArray
+    group_pool: IntArray
+    period: IntArray
+    group: IntArray
+    column: IntArray
+    ratio: FloatArray
+    shared: BoolArray
+    demand_cells: BoolArray
+
+    @property
+    def n_y(self) -> int:
+        """Number of covered-usage variables."""
+        return int(self.period.shape[0])
+
+    @property
+    def n_groups(self) -> int:
+        """Number of pool groups."""
+        return int(self.group_pool.shape[0])
+
+
 @dataclass(frozen=True, eq=False)
 class FullModel:
-    """The full LP (or MIP) of a problem and the index maps to read a solution back.
+    """The full LP (or MIP) of a problem and the blocks to read a solution back.
 
     Attributes
     ----------
@@ -145,28 +151,16 @@ class FullModel:
     offer_scale
         Units per unit of each ``x`` variable (1 in the LP; ``units_per_instance`` for RIs and
         :data:`SP_STEP_USD` for Savings Plans in integer mode) [units].
-    y_start
-        Index of the first ``y`` variable (``x`` are ``0 … n_offers − 1``).
-    pool_group, pool_scale
-        Group of each pool and its scale ``s_i`` (coverage row = ``s_i`` × group row).
-    group_pool
-        First pool (in ``pools.order``) of each group, which names it.
-    y_period, y_group, y_column, y_ratio
-        Period, pool group, column and group coverage ratio ``ρ`` of each ``y`` variable.
-    cvar_eta
-        Index of ``cvar_eta`` (−1 without CVaR); ``cvar_z[s]`` follow it.
-    capacity_period, capacity_group
-        Period and pool group of each capacity row (rows ``0 … len − 1``).
-    demand_start, demand_period, demand_column
-        First demand row, and the cell of each.
-    policy_start
-        First policy (offer) row; ``problem.offer_rows`` rows follow.
-    coverage_row
-        Index of the coverage row (−1 for none).
-    min_util_start, min_util_pool
-        First minimum-utilization row and the pool of each.
-    scenario_start
-        First scenario-cost row (−1 without CVaR).
+    cells
+        Pool groups and the cell of every ``y``.
+    x, y
+        The variable blocks of the offers (V1) and the covered usage (V2).
+    capacity, demand, policy
+        The row families (C1), (C2) and (C3); the capacity rows are indexed by
+        ``period · n_groups + group``, the demand rows by ``period · n_columns + column``.
+    coverage, min_util, risk
+        The coverage row (C4), the minimum-utilization rows (C5, indexed by pool) and the CVaR
+        blocks (R1), each ``None`` when the problem has none.
     groups
         Policy row groups, in the order the infeasibility diagnosis relaxes them.
     """
@@ -175,26 +169,36 @@ class FullModel:
     problem: CommitmentProblem
     integer: bool
     offer_scale: FloatArray
-    pool_group: IntArray
-    pool_scale: FloatArray
-    group_pool: IntArray
-    y_start: int
-    y_period: IntArray
-    y_group: IntArray
-    y_column: IntArray
-    y_ratio: FloatArray
-    cvar_eta: int
-    capacity_period: IntArray
-    capacity_group: IntArray
-    demand_start: int
-    demand_period: IntArray
-    demand_column: IntArray
-    policy_start: int
-    coverage_row: int
-    min_util_start: int
-    min_util_pool: IntArray
-    scenario_start: int
+    cells: CoverageCells
+    x: VariableBlock
+    y: VariableBlock
+    capacity: ConstraintBlock
+    demand: ConstraintBlock
+    policy: ConstraintBlock
+    coverage: ConstraintBlock | None
+    min_util: ConstraintBlock | None
+    risk: CvarBlocks | None
     groups: tuple[RowGroup, ...]
+
+    # Index maps of the blocks, by their former names.
+    pool_group = property(lambda self: self.cells.pool_group)
+    pool_scale = property(lambda self: self.cells.pool_scale)
+    group_pool = property(lambda self: self.cells.group_pool)
+    y_period = property(lambda self: self.cells.period)
+    y_group = property(lambda self: self.cells.group)
+    y_column = property(lambda self: self.cells.column)
+    y_ratio = property(lambda self: self.cells.ratio)
+    y_start = property(lambda self: self.y.start)
+    demand_start = property(lambda self: self.demand.start)
+    policy_start = property(lambda self: self.policy.start)
+    coverage_row = property(lambda self: -1 if self.coverage is None else self.coverage.start)
+    min_util_pool = property(
+        lambda self: np.zeros(0, np.intp) if self.min_util is None else self.min_util.index
+    )
+    capacity_period = property(lambda self: self.capacity.index // self.cells.n_groups)
+    capacity_group = property(lambda self: self.capacity.index % self.cells.n_groups)
+    demand_period = property(lambda self: self.demand.index // self.problem.n_columns)
+    demand_column = property(lambda self: self.demand.index % self.problem.n_columns)
 
     @property
     def n_y(self) -> int:
@@ -323,9 +327,9 @@ class FullModel:
             capacity [USD per unit/h].
         """
         problem = self.problem
-        value = np.zeros((problem.n_periods, self.n_groups))
-        n_rows = self.capacity_period.shape[0]
-        value[self.capacity_period, self.capacity_group] = -row_duals[:n_rows]
+        flat = np.zeros(problem.n_periods * self.n_groups)
+        flat[self.capacity.index] = -row_duals[self.capacity.start : self.capacity.stop]
+        value = flat.reshape(problem.n_periods, self.n_groups)
         return np.asarray(value[:, self.pool_group] / self.pool_scale[None, :], dtype=np.float64)
 
     def offer_marginal(self, row_duals: FloatArray) -> FloatArray:
@@ -341,11 +345,9 @@ class FullModel:
         """
         program = self.program
         n_offers = self.problem.n_offers
-        n_capacity = self.capacity_period.shape[0]
-        rows = np.arange(n_capacity)
-        if self.scenario_start >= 0:
-            scenarios = np.arange(self.scenario_start, program.n_rows)
-            rows = np.concatenate([rows, scenarios])
+        rows = self.capacity.rows
+        if self.risk is not None:
+            rows = np.concatenate([rows, self.risk.scenario_cost.rows])
         block = program.matrix[:, :n_offers].tocsr()[rows]
         reduced = program.objective[:n_offers] - block.T @ row_duals[rows]
         return np.asarray(-reduced / self.offer_scale, dtype=np.float64)
@@ -416,37 +418,6 @@ def _pool_groups(
     return group, scale, group_pool
 
 
-def _lookup(keys: IntArray, size: int) -> tuple[IntArray, IntArray]:
-    """Rows for the distinct ``keys`` (sorted) and each key's row; one pass, no sort."""
-    present = np.bincount(keys, minlength=size) > 0
-    distinct = np.flatnonzero(present)
-    row_of = np.full(size, -1, dtype=np.intp)
-    row_of[distinct] = np.arange(distinct.shape[0])
-    return distinct, row_of
-
-
-def _csc(
-    rows: list[IntArray], cols: list[IntArray], vals: list[FloatArray], shape: tuple[int, int]
-) -> sp.csc_array:
-    """One CSC array from blocks of (row, column, value) entries, without a COO round trip.
-
-    Every block lists a column's entries in increasing row order and the blocks come in
-    increasing row ranges, so a stable sort by column leaves each column's rows sorted.
-    """
-    row = np.concatenate(rows)
-    col = np.concatenate(cols)
-    val = np.concatenate(vals)
-    nonzero = val != 0
-    row, col, val = row[nonzero], col[nonzero], val[nonzero]
-    order = np.argsort(col, kind="stable")
-    indptr = np.zeros(shape[1] + 1, dtype=np.intp)
-    np.cumsum(np.bincount(col, minlength=shape[1]), out=indptr[1:])
-    matrix = sp.csc_array((val[order], row[order], indptr), shape=shape)
-    if not matrix.has_canonical_format:
-        matrix.sum_duplicates()
-    return matrix
-
-
 def _safe(names: pd.Series) -> pd.Series:
     return names.astype(str).str.replace(_UNSAFE_NAME, "_", regex=True)
 
@@ -506,6 +477,287 @@ def _policy_groups(problem: CommitmentProblem, start: int) -> list[RowGroup]:
     return groups
 
 
+@dataclass(frozen=True)
+class _Weights:
+    """Per-period weights of the objective and the policy rows [h]."""
+
+    expected: FloatArray
+    """``w_t p_s``: expected hours (coverage, utilization; undiscounted)."""
+    discounted: FloatArray
+    """``w_t f_t``: discounted hours of one scenario (scenario costs)."""
+    cost: FloatArray
+    """``w_t f_t p_s``: discounted expected hours (objective)."""
+
+    @classmethod
+    def of(cls, problem: CommitmentProblem) -> _Weights:
+        weight = np.asarray(problem.period_weight, dtype=np.float64)
+        scenario = np.asarray(problem.period_scenario, dtype=np.intp)
+        probability = np.asarray(problem.scenario_probability, dtype=np.float64)[scenario]
+        discounted = weight * np.asarray(problem.period_discount, dtype=np.float64)
+        return cls(weight * probability, discounted, discounted * probability)
+
+
+def coverage_cells(problem: CommitmentProblem, merge_pools: bool) -> CoverageCells:
+    """The pool groups and the ``y`` cells: (period, group pair) cells with demand where the
+    group can hold capacity, period-major (see the module docstring, ``y[t,g,j]``)."""
+    n_pools = problem.n_pools
+    pairs = problem.coverage.tocoo()
+    keep_pair = pairs.data != 0
+    pair_pool = np.asarray(pairs.row, dtype=np.intp)[keep_pair]
+    pair_column = np.asarray(pairs.col, dtype=np.intp)[keep_pair]
+    pair_ratio = np.asarray(pairs.data, dtype=np.float64)[keep_pair]
+    order = np.lexsort((pair_column, pair_pool))
+    pair_pool, pair_column, pair_ratio = pair_pool[order], pair_column[order], pair_ratio[order]
+    pool_group, pool_scale, group_pool = _pool_groups(
+        problem, pair_pool, pair_column, pair_ratio, merge_pools
+    )
+    to_group = _to_group(pool_group, group_pool.shape[0])
+    is_first = np.zeros(n_pools, dtype=bool)
+    is_first[group_pool] = True
+    first_pair = is_first[pair_pool]
+    pair_group = pool_group[pair_pool[first_pair]]
+    pair_column = pair_column[first_pair]
+    pair_ratio = (pair_ratio / pool_scale[pair_pool])[first_pair]
+    order = np.lexsort((pair_column, pair_group))
+    pair_group, pair_column, pair_ratio = pair_group[order], pair_column[order], pair_ratio[order]
+    possible = (_capacity_possible(problem).astype(np.float64) @ to_group) > 0
+    demand = np.asarray(problem.demand_usd, dtype=np.float64)
+    cell = (demand > 0)[:, pair_column] & possible[:, pair_group]
+    period, pair = np.nonzero(cell)
+    period = period.astype(np.intp)
+    column = pair_column[pair]
+    demand_key = period * problem.n_columns + column
+    demand_cells = np.bincount(demand_key, minlength=demand.size) >= 2
+    return CoverageCells(
+        pool_group=pool_group,
+        pool_scale=pool_scale,
+        group_pool=group_pool,
+        period=period,
+        group=pair_group[pair],
+        column=column,
+        ratio=pair_ratio[pair],
+        shared=demand_cells[demand_key],
+        demand_cells=demand_cells,
+    )
+
+
+def _to_group(pool_group: IntArray, n_groups: int) -> sp.csr_array:
+    """Pools × groups membership matrix."""
+    n_pools = pool_group.shape[0]
+    return sp.csr_array(
+        (np.ones(n_pools), (np.arange(n_pools), pool_group)), shape=(n_pools, n_groups)
+    )
+
+
+def define_offers(
+    builder: ModelBuilder, problem: CommitmentProblem, scale: FloatArray, integer: bool
+) -> VariableBlock:
+    """The purchase variables ``x[k]`` with their bounds and cost: (V1) and the first objective
+    term (O) of docs/optimizer.md."""
+    offers = problem.offers
+    return builder.add_variables(
+        "x",
+        problem.n_offers,
+        lower=offers["lower_bound_units"].to_numpy(dtype=np.float64) / scale,
+        upper=offers["upper_bound_units"].to_numpy(dtype=np.float64) / scale,
+        cost=_objective_per_unit(problem) * scale,
+        integer=integer,
+        names=lambda: _offer_names(problem),
+    )
+
+
+def define_covered_usage(
+    builder: ModelBuilder, problem: CommitmentProblem, cells: CoverageCells, weights: _Weights
+) -> VariableBlock:
+    """The covered-usage variables ``y[t,g,j]``: (V2), bounded by demand where alone in their
+    cell (C2), with the objective's saving ``−w f p`` (O)."""
+    demand = np.asarray(problem.demand_usd, dtype=np.float64)
+    return builder.add_variables(
+        "y",
+        cells.n_y,
+        upper=np.where(cells.shared, np.inf, demand[cells.period, cells.column]),
+        cost=-weights.cost[cells.period],
+        names=lambda: _indexed_names(
+            "y", cells.period, cells.group_pool[cells.group], cells.column
+        ),
+    )
+
+
+def define_capacity(
+    builder: ModelBuilder,
+    problem: CommitmentProblem,
+    cells: CoverageCells,
+    x: VariableBlock,
+    y: VariableBlock,
+    scale: FloatArray,
+) -> ConstraintBlock:
+    """Coverage within capacity, ``cap(t,g)``: equation (C1) of docs/optimizer.md."""
+    n_groups = cells.n_groups
+    size = problem.n_periods * n_groups
+    y_key = cells.period * n_groups + cells.group
+    mask = np.bincount(y_key, minlength=size) > 0
+    active = problem.offer_active.tocoo()
+    period = np.asarray(active.row, dtype=np.intp)
+    offer = np.asarray(active.col, dtype=np.intp)
+    pool = problem.offers["pool"].to_numpy(dtype=np.intp)[offer]
+    owned = (problem.owned_capacity / cells.pool_scale[None, :]) @ _to_group(
+        cells.pool_group, n_groups
+    )
+    keys = np.flatnonzero(mask)
+    return builder.add_constraints(
+        "cap",
+        [
+            y.terms(y_key, np.arange(cells.n_y), cells.ratio),
+            x.terms(
+                period * n_groups + cells.pool_group[pool],
+                offer,
+                -active.data * scale[offer] / cells.pool_scale[pool],
+            ),
+        ],
+        upper=np.asarray(owned, dtype=np.float64).reshape(-1),
+        mask=mask,
+        names=lambda: _indexed_names("cap", keys // n_groups, cells.group_pool[keys % n_groups]),
+    )
+
+
+def define_demand(
+    builder: ModelBuilder, problem: CommitmentProblem, cells: CoverageCells, y: VariableBlock
+) -> ConstraintBlock:
+    """Coverage within demand where two or more ``y`` share a cell, ``demand(t,j)``: (C2)."""
+    n_columns = problem.n_columns
+    keys = np.flatnonzero(cells.demand_cells)
+    return builder.add_constraints(
+        "demand",
+        [y.terms(cells.period * n_columns + cells.column, np.arange(cells.n_y), 1.0)],
+        upper=np.asarray(problem.demand_usd, dtype=np.float64).reshape(-1),
+        mask=cells.demand_cells,
+        names=lambda: _indexed_names("demand", keys // n_columns, keys % n_columns),
+    )
+
+
+def define_policy_rows(
+    builder: ModelBuilder, problem: CommitmentProblem, x: VariableBlock, scale: FloatArray
+) -> tuple[ConstraintBlock, list[RowGroup]]:
+    """The policy rows on what is bought (upfront, hourly, custom commitment): (C3)."""
+    limits = sp.coo_array(problem.offer_rows)
+    column = np.asarray(limits.col, dtype=np.intp)
+    rows = builder.add_constraints(
+        "policy",
+        [x.terms(limits.row, column, limits.data * scale[column])],
+        size=int(problem.offer_rows.shape[0]),
+        lower=np.asarray(problem.offer_rows_lower, dtype=np.float64),
+        upper=np.asarray(problem.offer_rows_upper, dtype=np.float64),
+        names=lambda: _policy_names(problem),
+    )
+    return rows, _policy_groups(problem, rows.start)
+
+
+def define_coverage_bounds(
+    builder: ModelBuilder,
+    problem: CommitmentProblem,
+    cells: CoverageCells,
+    y: VariableBlock,
+    weights: _Weights,
+) -> tuple[ConstraintBlock | None, list[RowGroup]]:
+    """The coverage target and ceiling over expected covered USD (undiscounted): (C4)."""
+    has_lower, has_upper = problem.coverage_lower > 0, problem.coverage_upper < 1
+    if not (has_lower or has_upper):
+        return None, []
+    demand = np.asarray(problem.demand_usd, dtype=np.float64)
+    total = float(weights.expected @ demand.sum(axis=1))
+    row = builder.add_constraints(
+        "coverage",
+        [y.terms(np.zeros(cells.n_y), np.arange(cells.n_y), weights.expected[cells.period])],
+        lower=np.array([problem.coverage_lower * total if has_lower else -np.inf]),
+        upper=np.array([problem.coverage_upper * total if has_upper else np.inf]),
+        names=lambda: ["coverage"],
+    )
+    groups = []
+    if has_lower:
+        groups.append(RowGroup("coverage target", row.rows, relax_upper=False))
+    if has_upper:
+        groups.append(RowGroup("coverage ceiling", row.rows, relax_lower=False))
+    return row, groups
+
+
+def define_min_utilization(
+    builder: ModelBuilder,
+    problem: CommitmentProblem,
+    cells: CoverageCells,
+    x: VariableBlock,
+    y: VariableBlock,
+    weights: _Weights,
+    scale: FloatArray,
+) -> ConstraintBlock | None:
+    """Minimum expected utilization of every new pool with offers, ``min_util(i)``: (C5).
+
+    Such pools are alone in their group (:func:`_pool_groups`), so a ``y`` row is its group's
+    first pool.
+    """
+    if not (problem.min_utilization > 0 and problem.n_offers > 0):
+        return None
+    offer_pool = problem.offers["pool"].to_numpy(dtype=np.intp)
+    owned = problem.pools["owned"].to_numpy(dtype=bool)
+    mask = ~owned & (np.bincount(offer_pool, minlength=problem.n_pools) > 0)
+    y_pool = cells.group_pool[cells.group]
+    bought_hours = problem.offer_active.T @ weights.expected  # Σ_t w_t p_s active[t,k]
+    return builder.add_constraints(
+        "min_util",
+        [
+            y.terms(
+                y_pool,
+                np.arange(cells.n_y),
+                weights.expected[cells.period] * cells.ratio * cells.pool_scale[y_pool],
+            ),
+            x.terms(
+                offer_pool,
+                np.arange(problem.n_offers),
+                -problem.min_utilization * bought_hours * scale,
+            ),
+        ],
+        lower=0.0,
+        mask=mask,
+        names=lambda: _indexed_names("min_util", np.flatnonzero(mask)),
+    )
+
+
+def define_scenario_costs(
+    builder: ModelBuilder,
+    problem: CommitmentProblem,
+    cells: CoverageCells,
+    x: VariableBlock,
+    y: VariableBlock,
+    weights: _Weights,
+    scale: FloatArray,
+) -> CvarBlocks:
+    """The CVaR term (R1) over the scenario costs of the full model: commitments, on-demand
+    left (``Σ_{t∈s} w_t f_t (demand − Σ y)``), owned and uncoverable."""
+    n_scenarios = len(problem.scenario_probability)
+    n_offers = problem.n_offers
+    scenario = np.asarray(problem.period_scenario, dtype=np.intp)
+    demand = np.asarray(problem.demand_usd, dtype=np.float64)
+    cost_terms = [
+        x.terms(
+            np.repeat(np.arange(n_scenarios), n_offers),
+            np.tile(np.arange(n_offers), n_scenarios),
+            np.tile(_objective_per_unit(problem) * scale, n_scenarios),
+        ),
+        y.terms(scenario[cells.period], np.arange(cells.n_y), -weights.discounted[cells.period]),
+    ]
+    on_demand = np.bincount(
+        scenario, weights=weights.discounted * demand.sum(axis=1), minlength=n_scenarios
+    )
+    constants = problem.owned_cost_usd + problem.uncoverable_cost_usd
+    return define_cvar(
+        builder,
+        cost_terms,
+        np.asarray(on_demand + constants, dtype=np.float64),
+        np.asarray(problem.scenario_probability, dtype=np.float64),
+        alpha=problem.cvar_alpha,
+        weight=problem.cvar_weight,
+    )
+
+
 def build_full_lp(
     problem: CommitmentProblem,
     *,
@@ -513,7 +765,7 @@ def build_full_lp(
     names: bool = True,
     merge_pools: bool = False,
 ) -> FullModel:
-    """Build the full model of ``problem`` (see the module docstring for its layout).
+    """Build the full model of ``problem`` (docs/optimizer.md, "The full model").
 
     Parameters
     ----------
@@ -533,262 +785,45 @@ def build_full_lp(
     Returns
     -------
     FullModel
-        The program and its index maps.
+        The program and its blocks.
     """
-    n_periods, n_columns = problem.n_periods, problem.n_columns
-    n_pools, n_offers = problem.n_pools, problem.n_offers
-    n_scenarios = len(problem.scenario_probability)
-    demand = np.asarray(problem.demand_usd, dtype=np.float64)
-    weight = np.asarray(problem.period_weight, dtype=np.float64)
-    scenario = np.asarray(problem.period_scenario, dtype=np.intp)
-    probability = np.asarray(problem.scenario_probability, dtype=np.float64)[scenario]
-    expected_weight = weight * probability  # w_t p_s [h]
-    discounted = weight * np.asarray(problem.period_discount, dtype=np.float64)  # w_t f_t [h]
-    cost_weight = discounted * probability  # w_t f_t p_s [h]
+    weights = _Weights.of(problem)
     scale = _offer_scale(problem, integer)
-    offer_pool = problem.offers["pool"].to_numpy(dtype=np.intp)
-    price = _objective_per_unit(problem)
-    use_cvar = problem.cvar_weight > 0
-
-    # Pool groups (proportional coverage rows) and their (group, column) pairs.
-    pairs = problem.coverage.tocoo()
-    keep_pair = pairs.data != 0
-    pair_pool = np.asarray(pairs.row, dtype=np.intp)[keep_pair]
-    pair_column = np.asarray(pairs.col, dtype=np.intp)[keep_pair]
-    pair_ratio = np.asarray(pairs.data, dtype=np.float64)[keep_pair]
-    order = np.lexsort((pair_column, pair_pool))
-    pair_pool, pair_column, pair_ratio = pair_pool[order], pair_column[order], pair_ratio[order]
-    pool_group, pool_scale, group_pool = _pool_groups(
-        problem, pair_pool, pair_column, pair_ratio, merge_pools
-    )
-    n_groups = group_pool.shape[0]
-    to_group = sp.csr_array(
-        (np.ones(n_pools), (np.arange(n_pools), pool_group)), shape=(n_pools, n_groups)
-    )
-    is_first = np.zeros(n_pools, dtype=bool)
-    is_first[group_pool] = True
-    first_pair = is_first[pair_pool]
-    pair_group = pool_group[pair_pool[first_pair]]
-    pair_column = pair_column[first_pair]
-    pair_ratio = (pair_ratio / pool_scale[pair_pool])[first_pair]
-    order = np.lexsort((pair_column, pair_group))
-    pair_group, pair_column, pair_ratio = pair_group[order], pair_column[order], pair_ratio[order]
-    possible = (_capacity_possible(problem).astype(np.float64) @ to_group) > 0
-
-    # y variables: (period, group pair) cells with demand and possible capacity, period-major.
-    cell = (demand > 0)[:, pair_column] & possible[:, pair_group]
-    y_period, y_pair = np.nonzero(cell)
-    y_period = y_period.astype(np.intp)
-    y_group, y_column, y_ratio = pair_group[y_pair], pair_column[y_pair], pair_ratio[y_pair]
-    n_y = y_period.shape[0]
-    y_start = n_offers
-    y_index = y_start + np.arange(n_y)
-    cvar_eta = y_start + n_y if use_cvar else -1
-    n_variables = y_start + n_y + (1 + n_scenarios if use_cvar else 0)
-
-    rows: list[IntArray] = []
-    cols: list[IntArray] = []
-    vals: list[FloatArray] = []
-    lower: list[FloatArray] = []
-    upper: list[FloatArray] = []
-
-    def add(row: IntArray, col: IntArray, val: FloatArray) -> None:
-        rows.append(np.asarray(row, dtype=np.intp))
-        cols.append(np.asarray(col, dtype=np.intp))
-        vals.append(np.asarray(val, dtype=np.float64))
-
-    # Capacity rows (t, g).
-    cap_keys, cap_row_of = _lookup(y_period * n_groups + y_group, n_periods * n_groups)
-    capacity_period, capacity_group = cap_keys // n_groups, cap_keys % n_groups
-    add(cap_row_of[y_period * n_groups + y_group], y_index, y_ratio)
-    active = problem.offer_active.tocoo()
-    active_period = np.asarray(active.row, dtype=np.intp)
-    active_offer = np.asarray(active.col, dtype=np.intp)
-    active_pool = offer_pool[active_offer]
-    active_row = cap_row_of[active_period * n_groups + pool_group[active_pool]]
-    on_row = active_row >= 0
-    coefficient = -active.data * scale[active_offer] / pool_scale[active_pool]
-    add(active_row[on_row], active_offer[on_row], coefficient[on_row])
-    n_capacity = cap_keys.shape[0]
-    owned_units = (problem.owned_capacity / pool_scale[None, :]) @ to_group
-    lower.append(np.full(n_capacity, -np.inf))
-    upper.append(np.asarray(owned_units[capacity_period, capacity_group], dtype=np.float64))
-    next_row = n_capacity
-
-    # Demand rows (t, j) shared by two or more y.
-    demand_key = y_period * n_columns + y_column
-    shared = np.bincount(demand_key, minlength=n_periods * n_columns) >= 2
-    demand_keys = np.flatnonzero(shared)
-    demand_row_of = np.full(n_periods * n_columns, -1, dtype=np.intp)
-    demand_row_of[demand_keys] = next_row + np.arange(demand_keys.shape[0])
-    in_shared = shared[demand_key]
-    add(demand_row_of[demand_key[in_shared]], y_index[in_shared], np.ones(int(in_shared.sum())))
-    demand_period, demand_column = demand_keys // n_columns, demand_keys % n_columns
-    lower.append(np.full(demand_keys.shape[0], -np.inf))
-    upper.append(demand[demand_period, demand_column])
-    demand_start = next_row
-    next_row += demand_keys.shape[0]
-
-    # Policy rows on what is bought.
-    policy_start = next_row
-    limits = sp.coo_array(problem.offer_rows)
-    limit_col = np.asarray(limits.col, dtype=np.intp)
-    add(policy_start + np.asarray(limits.row, dtype=np.intp), limit_col,
-        limits.data * scale[limit_col])  # fmt: skip
-    n_policy = int(problem.offer_rows.shape[0])
-    lower.append(np.asarray(problem.offer_rows_lower, dtype=np.float64))
-    upper.append(np.asarray(problem.offer_rows_upper, dtype=np.float64))
-    next_row += n_policy
-    groups = _policy_groups(problem, policy_start)
-
-    # Coverage bounds over the expected covered on-demand USD (undiscounted).
-    coverage_row = -1
-    total = float(expected_weight @ demand.sum(axis=1))
-    has_lower, has_upper = problem.coverage_lower > 0, problem.coverage_upper < 1
-    if has_lower or has_upper:
-        coverage_row = next_row
-        add(np.full(n_y, coverage_row), y_index, expected_weight[y_period])
-        lower.append(np.array([problem.coverage_lower * total if has_lower else -np.inf]))
-        upper.append(np.array([problem.coverage_upper * total if has_upper else np.inf]))
-        next_row += 1
-        single = np.array([coverage_row], dtype=np.intp)
-        if has_lower:
-            groups.append(RowGroup("coverage target", single, relax_upper=False))
-        if has_upper:
-            groups.append(RowGroup("coverage ceiling", single, relax_lower=False))
-
-    # Minimum expected utilization of every new pool with offers.
-    min_util_start = next_row
-    min_util_pool = np.zeros(0, dtype=np.intp)
-    if problem.min_utilization > 0 and n_offers > 0:
-        owned = problem.pools["owned"].to_numpy(dtype=bool)
-        min_util_pool = np.flatnonzero(~owned & (np.bincount(offer_pool, minlength=n_pools) > 0))
-        util_row_of = np.full(n_pools, -1, dtype=np.intp)
-        util_row_of[min_util_pool] = next_row + np.arange(min_util_pool.shape[0])
-        y_row = util_row_of[group_pool[y_group]]  # such pools are alone in their group
-        y_util = y_row >= 0
-        y_scale = pool_scale[group_pool[y_group[y_util]]]
-        add(y_row[y_util], y_index[y_util],
-            expected_weight[y_period[y_util]] * y_ratio[y_util] * y_scale)  # fmt: skip
-        bought_hours = problem.offer_active.T @ expected_weight  # Σ_t w_t p_s active[t,k]
-        x_util = util_row_of[offer_pool] >= 0
-        add(util_row_of[offer_pool[x_util]], np.flatnonzero(x_util),
-            -problem.min_utilization * bought_hours[x_util] * scale[x_util])  # fmt: skip
-        lower.append(np.zeros(min_util_pool.shape[0]))
-        upper.append(np.full(min_util_pool.shape[0], np.inf))
-        groups.append(RowGroup("minimum utilization", next_row + np.arange(min_util_pool.shape[0])))
-        next_row += min_util_pool.shape[0]
-
+    cells = coverage_cells(problem, merge_pools)
+    builder = ModelBuilder()
+    x = define_offers(builder, problem, scale, integer)
+    y = define_covered_usage(builder, problem, cells, weights)
+    capacity = define_capacity(builder, problem, cells, x, y, scale)
+    demand = define_demand(builder, problem, cells, y)
+    policy, groups = define_policy_rows(builder, problem, x, scale)
+    coverage, coverage_groups = define_coverage_bounds(builder, problem, cells, y, weights)
+    min_util = define_min_utilization(builder, problem, cells, x, y, weights, scale)
+    risk = None
+    if problem.cvar_weight > 0:
+        risk = define_scenario_costs(builder, problem, cells, x, y, weights, scale)
+    groups += coverage_groups
+    if min_util is not None:
+        groups.append(RowGroup("minimum utilization", min_util.rows))
     groups.append(RowGroup("offer bounds", np.zeros(0, dtype=np.intp), offer_bounds=True))
-
-    # Scenario-cost rows of the CVaR term.
-    scenario_start = -1
-    constants = problem.owned_cost_usd + problem.uncoverable_cost_usd
-    if use_cvar:
-        scenario_start = next_row
-        add(scenario_start + scenario[y_period], y_index, discounted[y_period])
-        grid_row = np.repeat(np.arange(n_scenarios), n_offers)
-        grid_col = np.tile(np.arange(n_offers), n_scenarios)
-        add(scenario_start + grid_row, grid_col, -np.tile(price * scale, n_scenarios))
-        add(scenario_start + np.arange(n_scenarios), np.full(n_scenarios, cvar_eta),
-            np.ones(n_scenarios))  # fmt: skip
-        add(scenario_start + np.arange(n_scenarios), cvar_eta + 1 + np.arange(n_scenarios),
-            np.ones(n_scenarios))  # fmt: skip
-        on_demand = np.bincount(
-            scenario, weights=discounted * demand.sum(axis=1), minlength=n_scenarios
-        )
-        lower.append(np.asarray(on_demand + constants, dtype=np.float64))
-        upper.append(np.full(n_scenarios, np.inf))
-        next_row += n_scenarios
-
-    matrix = _csc(rows, cols, vals, (next_row, n_variables))
-
-    objective = np.zeros(n_variables)
-    objective[:n_offers] = price * scale
-    objective[y_index] = -cost_weight[y_period]
-    col_lower = np.zeros(n_variables)
-    col_upper = np.full(n_variables, np.inf)
-    col_lower[:n_offers] = problem.offers["lower_bound_units"].to_numpy(dtype=np.float64) / scale
-    col_upper[:n_offers] = problem.offers["upper_bound_units"].to_numpy(dtype=np.float64) / scale
-    col_upper[y_index] = np.where(in_shared, np.inf, demand[y_period, y_column])
-    if use_cvar:
-        objective[cvar_eta] = problem.cvar_weight
-        objective[cvar_eta + 1 :] = (
-            problem.cvar_weight * problem.scenario_probability / (1 - problem.cvar_alpha)
-        )
-        col_lower[cvar_eta] = -np.inf
-    offset = float(cost_weight @ demand.sum(axis=1)) + constants
-    integrality = None
-    if integer:
-        integrality = np.zeros(n_variables, dtype=np.int8)
-        integrality[:n_offers] = 1
-
-    column_names: tuple[str, ...] | None = None
-    row_names: tuple[str, ...] | None = None
-    if names:
-        column_names = tuple(
-            _offer_names(problem)
-            + _indexed_names("y", y_period, group_pool[y_group], y_column)
-            + (["cvar_eta"] if use_cvar else [])
-            + (_indexed_names("cvar_z", np.arange(n_scenarios)) if use_cvar else [])
-        )
-        row_names = tuple(
-            _indexed_names("cap", capacity_period, group_pool[capacity_group])
-            + _indexed_names("demand", demand_period, demand_column)
-            + _policy_names(problem)
-            + (["coverage"] if coverage_row >= 0 else [])
-            + _indexed_names("min_util", min_util_pool)
-            + (_indexed_names("scenario_cost", np.arange(n_scenarios)) if use_cvar else [])
-        )
-
-    program = LinearProgram(
-        objective=objective,
-        matrix=matrix,
-        row_lower=np.concatenate(lower),
-        row_upper=np.concatenate(upper),
-        col_lower=col_lower,
-        col_upper=col_upper,
-        offset=offset,
-        integrality=integrality,
-        column_names=column_names,
-        row_names=row_names,
-    )
+    demand_usd = np.asarray(problem.demand_usd, dtype=np.float64).sum(axis=1)
+    offset = float(weights.cost @ demand_usd) + problem.owned_cost_usd
+    offset += problem.uncoverable_cost_usd
     return FullModel(
-        program=program,
+        program=builder.to_program(offset=offset, named=names),
         problem=problem,
         integer=integer,
         offer_scale=scale,
-        pool_group=pool_group,
-        pool_scale=pool_scale,
-        group_pool=group_pool,
-        y_start=y_start,
-        y_period=y_period,
-        y_group=y_group,
-        y_column=y_column,
-        y_ratio=y_ratio,
-        cvar_eta=cvar_eta,
-        capacity_period=capacity_period,
-        capacity_group=capacity_group,
-        demand_start=demand_start,
-        demand_period=demand_period,
-        demand_column=demand_column,
-        policy_start=policy_start,
-        coverage_row=coverage_row,
-        min_util_start=min_util_start,
-        min_util_pool=min_util_pool,
-        scenario_start=scenario_start,
+        cells=cells,
+        x=x,
+        y=y,
+        capacity=capacity,
+        demand=demand,
+        policy=policy,
+        coverage=coverage,
+        min_util=min_util,
+        risk=risk,
         groups=tuple(groups),
     )
-
-
-def cvar(costs: FloatArray, probability: FloatArray, alpha: float) -> float:
-    """Conditional value at risk of scenario costs at level ``alpha`` [USD].
-
-    ``min_η η + Σ p_s (cost_s − η)⁺ ÷ (1 − α)``, whose minimum lies at a scenario's cost.
-    """
-    eta = np.asarray(costs, dtype=np.float64)
-    excess = np.maximum(eta[None, :] - eta[:, None], 0.0) @ probability
-    return float(np.min(eta + excess / (1 - alpha)))
 
 
 def _solve(program: LinearProgram, solver: str, time_limit_seconds: float | None) -> Solution:
@@ -905,13 +940,13 @@ def solve_exact(
         export_model(model.program, export_path)
     solution = _solve(model.program, solver, time_limit_seconds)
     method = "exact-mip" if integer else "exact-lp"
-    n_offers = problem.n_offers
-
-    def failed(status: OptimizationStatus, message: str) -> OptimizationResult:
+    failure = _failure(model, solution, method, solver, time_limit_seconds)
+    if failure is not None:
+        status, message = failure
         return OptimizationResult(
             status=status,
             message=message,
-            units=np.full(n_offers, np.nan),
+            units=np.full(problem.n_offers, np.nan),
             objective_usd=float("nan"),
             lower_bound_usd=-np.inf,
             upper_bound_usd=np.inf,
@@ -920,28 +955,41 @@ def solve_exact(
             seconds=time.perf_counter() - start,
             iterations=solution.iterations or 0,
         )
+    return _plan_result(model, solution, method, solver, start)
 
+
+def _failure(
+    model: FullModel,
+    solution: Solution,
+    method: str,
+    solver: str,
+    time_limit_seconds: float | None,
+) -> tuple[OptimizationStatus, str] | None:
+    """Status and message of a solve without a usable plan; ``None`` for a plan."""
     if solution.status is SolveStatus.INFEASIBLE:
         message = diagnose_infeasible(model, solver=solver, time_limit_seconds=time_limit_seconds)
-        return failed(OptimizationStatus.INFEASIBLE, message)
+        return OptimizationStatus.INFEASIBLE, message
     if solution.x.shape[0] != model.program.n_columns:
         if solution.status is SolveStatus.TIME_LIMIT:
-            return failed(
+            return (
                 OptimizationStatus.TIME_LIMIT,
                 f"the exact {method} solve stopped at the time limit without a plan "
                 f"(raise {param('time_limit_seconds')} or drop {param('exact')} to use the "
                 "certified cutting planes)",
             )
-        return failed(
-            OptimizationStatus.ERROR, f"the exact {method} solve failed: {solution.message}"
-        )
+        return OptimizationStatus.ERROR, f"the exact {method} solve failed: {solution.message}"
     if solution.status not in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT):
-        return failed(
-            OptimizationStatus.ERROR, f"the exact {method} solve failed: {solution.message}"
-        )
+        return OptimizationStatus.ERROR, f"the exact {method} solve failed: {solution.message}"
+    return None
 
+
+def _plan_result(
+    model: FullModel, solution: Solution, method: str, solver: str, start: float
+) -> OptimizationResult:
+    """The result of a solve with a plan: objective from the scenario costs, marginals from the
+    duals (NaN for the MIP)."""
+    problem = model.problem
     x = np.asarray(solution.x, dtype=np.float64)
-    units = model.units(x)
     scenario_cost = model.scenario_cost(x)
     expected = float(problem.scenario_probability @ scenario_cost)
     objective = expected
@@ -950,11 +998,14 @@ def solve_exact(
             scenario_cost, problem.scenario_probability, problem.cvar_alpha
         )
     duals = np.asarray(solution.row_duals, dtype=np.float64)
-    if not integer and duals.shape[0] == model.program.n_rows:
+    if not model.integer and duals.shape[0] == model.program.n_rows:
         marginal = model.offer_marginal(duals)
     else:
-        marginal = np.full(n_offers, np.nan)
+        marginal = np.full(problem.n_offers, np.nan)
     optimal = solution.status is SolveStatus.OPTIMAL
+    lower = -np.inf
+    if optimal:
+        lower = objective - MIP_RELATIVE_GAP * abs(objective) if model.integer else objective
     return OptimizationResult(
         status=OptimizationStatus.OPTIMAL if optimal else OptimizationStatus.GAP_NOT_REACHED,
         message=(
@@ -964,11 +1015,9 @@ def solve_exact(
             else f"stopped at the time limit with a feasible plan; its gap is not certified "
             f"({solution.message})"
         ),
-        units=units,
+        units=model.units(x),
         objective_usd=objective,
-        lower_bound_usd=(objective - MIP_RELATIVE_GAP * abs(objective) if integer else objective)
-        if optimal
-        else -np.inf,
+        lower_bound_usd=lower,
         upper_bound_usd=objective,
         method=method,
         solver=solution.solver or solver,

@@ -26,9 +26,9 @@ from tests.optimizer.tiny import (
 
 
 def _check_certificate(
-    problem: CommitmentProblem, tolerance: float = 1e-6
+    problem: CommitmentProblem, tolerance: float = 1e-6, *, disaggregate: bool = True
 ) -> tuple[OptimizationResult, float]:
-    result = solve_cutting_planes(problem, tolerance=tolerance)
+    result = solve_cutting_planes(problem, tolerance=tolerance, disaggregate=disaggregate)
     exact = solve_lp(problem).objective_usd
     assert result.status is OptimizationStatus.OPTIMAL, result.message
     assert result.lower_bound_usd <= exact + 1e-7 * abs(exact)
@@ -250,12 +250,10 @@ def test_disaggregated_cuts_certify_against_exact_lp(seed: int) -> None:
     assert result.lower_bound_usd <= exact + 1e-7 * abs(exact)
 
 
-def test_without_disaggregated_cuts_same_certificate(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_disaggregated_cuts_same_certificate() -> None:
     problem = random_problem(96, 9, 5)
-    monkeypatch.setattr(cutting_planes, "DISAGGREGATE", False)
-    plain, _ = _check_certificate(problem, tolerance=1e-6)
-    monkeypatch.setattr(cutting_planes, "DISAGGREGATE", True)
-    split, _ = _check_certificate(problem, tolerance=1e-6)
+    plain, _ = _check_certificate(problem, tolerance=1e-6, disaggregate=False)
+    split, _ = _check_certificate(problem, tolerance=1e-6, disaggregate=True)
     assert split.objective_usd == pytest.approx(plain.objective_usd, rel=2e-6)
 
 
