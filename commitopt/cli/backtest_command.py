@@ -9,17 +9,20 @@ from typing import Any
 import click
 import pandas as pd
 
-from commitopt.cli.inputs import command_catalog, command_owned, command_usage
+from commitopt.cli.inputs import CommandInputs
 from commitopt.cli.options import (
     bill_inventory_option,
     catalog_options,
+    inventory_option,
+    lookback_option,
     multi_option,
+    period_options,
+    usage_option,
     workspace_option,
 )
 from commitopt.cli.output import emit_frame, emit_json, format_option, frame_records
 from commitopt.cli.progress import quiet_option, reporter
-from commitopt.cli.usage_commands import period_options
-from core.durations import parse_days as parse_lookback_days
+from core.durations import Duration
 from core.errors import CommitoptInputError
 from planning.policies import (
     DEFAULT_LADDER_FRACTION,
@@ -87,19 +90,8 @@ def _payload(result: BacktestResult) -> dict[str, Any]:
 
 
 @click.command("backtest", epilog=BACKTEST_EPILOG)
-@click.option(
-    "--usage",
-    "usage_files",
-    multiple=True,
-    help="Usage files (globs allowed; repeatable) [default: the workspace's usage].",
-)
-@click.option(
-    "--inventory",
-    "inventory_files",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Portfolio JSON of commitments owned at --from (repeatable).",
-)
+@usage_option
+@inventory_option
 @multi_option("--policy", "policies", help_text=f"Policies to compare [default: all]: "
               f"{', '.join(POLICY_NAMES)}, {PLANNED_LADDER} (with --plans).")  # fmt: skip
 @click.option(
@@ -113,10 +105,7 @@ def _payload(result: BacktestResult) -> dict[str, Any]:
 @click.option(
     "--review-every", default="1mo", show_default=True, help="Review interval: 1mo, 3mo, 2w, 14d."
 )
-@click.option(
-    "--lookback", default="90d", show_default=True,
-    help="History each review sees: 30d, 90d, 12w, 2160h.",
-)  # fmt: skip
+@lookback_option("90d")
 @click.option(
     "--ladder-fraction",
     type=float,
@@ -137,7 +126,7 @@ def backtest_command(
     start: datetime | None,
     end: datetime | None,
     review_every: str,
-    lookback: str,
+    lookback: Duration,
     ladder_fraction: float,
     use_bill: bool,
     workspace: Path | None,
@@ -153,18 +142,18 @@ def backtest_command(
     and buys; the whole window is then billed by the simulator. The hindsight optimum is shown
     as the ceiling, with each policy's share of it.
     """
-    lookback_days = parse_lookback_days(lookback)
+    lookback_days = lookback.days
     if not 0.0 < ladder_fraction <= 1.0:
         raise CommitoptInputError(f"--ladder-fraction {ladder_fraction} must be in (0, 1]")
     plans = None if plans_file is None else load_scenario(plans_file)
-    frame = command_usage(usage_files, workspace, purpose="backtest on", demo_option=False)
+    inputs = CommandInputs(
+        usage_files=usage_files, workspace=workspace, inventory_files=inventory_files,
+        catalog_paths=catalog_paths, no_embedded=no_embedded, use_bill=use_bill,
+    )  # fmt: skip
+    frame = inputs.usage(purpose="backtest on", demo_option=False)
     window_start, window_end = _default_window(frame, start, end, lookback_days)
-    owned = command_owned(
-        inventory_files, workspace=workspace, usage_files=usage_files, use_bill=use_bill
-    )
-    catalog = command_catalog(
-        catalog_paths, no_embedded=no_embedded, usage_files=usage_files
-    ).catalog
+    owned = inputs.owned()
+    catalog = inputs.catalog()
     with reporter().task("backtesting the policies", unit="steps") as progress:
         result = run_backtest(
             frame,

@@ -12,14 +12,20 @@ import click
 import pandas as pd
 
 from commitopt.cli.inputs import (
+    CommandInputs,
     check_writable,
-    command_catalog,
-    command_owned,
-    command_usage,
     open_workspace,
     warn_if_lookback_exceeds,
 )
-from commitopt.cli.options import bill_inventory_option, catalog_options, workspace_option
+from commitopt.cli.options import (
+    bill_inventory_option,
+    catalog_options,
+    demo_option,
+    inventory_option,
+    lookback_option,
+    usage_option,
+    workspace_option,
+)
 from commitopt.cli.output import (
     commitment_columns,
     emit_frame,
@@ -35,7 +41,7 @@ from commitopt.identity import current_identity
 from commitopt.plans import store_plan
 from commitopt.report import build_report_data
 from commitopt.review import fingerprint, plan_report, usage_fingerprint
-from core.durations import parse_days as parse_lookback_days
+from core.durations import Duration
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
 from planning.recommend import (
@@ -71,19 +77,10 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
 
 
 @click.command("recommend", epilog=RECOMMEND_EPILOG)
-@click.option("--usage", "usage_files", multiple=True, help="Usage files (globs; repeatable).")
-@click.option("--demo", is_flag=True, help="Use a synthetic 60-day multi-account history.")
-@click.option(
-    "--inventory",
-    "inventory_files",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Portfolio JSON of commitments already owned (repeatable).",
-)
-@click.option(
-    "--lookback", default=f"{DEFAULT_LOOKBACK_DAYS}d", show_default=True,
-    help="History that stands for the future: 7d, 30d, 60d, 12w, 720h.",
-)  # fmt: skip
+@usage_option
+@demo_option
+@inventory_option
+@lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
 @policy_options
 @click.option(
     "--solver", type=click.Choice(SOLVER_NAMES), default="highs", show_default=True,
@@ -123,7 +120,7 @@ def recommend_command(
     usage_files: tuple[str, ...],
     demo: bool,
     inventory_files: tuple[Path, ...],
-    lookback: str,
+    lookback: Duration,
     solver: str,
     exact: bool,
     integer: bool,
@@ -151,25 +148,20 @@ def recommend_command(
     """
     if exact and integer:
         raise CommitoptInputError("--exact and --integer exclude each other; choose one")
-    if demo and usage_files:
-        raise CommitoptInputError("--demo and --usage exclude each other; choose one")
     if gap <= 0:
         raise CommitoptInputError(f"--gap must be above 0 %, not {gap}")
-    days = parse_lookback_days(lookback)
+    inputs = CommandInputs(
+        usage_files=usage_files, workspace=workspace, inventory_files=inventory_files,
+        catalog_paths=catalog_paths, no_embedded=no_embedded, use_bill=use_bill,
+        demo=demo_usage if demo else None,
+    )  # fmt: skip
+    days = lookback.days
     if save:
         check_writable(workspace)  # busy is known before the solve, not after it
-    frame = command_usage(
-        usage_files, workspace, purpose="optimize", demo=demo_usage if demo else None
-    )
+    frame = inputs.usage(purpose="optimize")
     warn_if_lookback_exceeds(frame, days)
-    owned = command_owned(
-        inventory_files, workspace=workspace, usage_files=usage_files,
-        use_bill=use_bill and not demo,
-    )  # fmt: skip
-    inventory = Inventory(owned, as_of=pd.Timestamp.now(tz="UTC"))
-    catalog = command_catalog(
-        catalog_paths, no_embedded=no_embedded, usage_files=usage_files
-    ).catalog
+    inventory = Inventory(inputs.owned(), as_of=pd.Timestamp.now(tz="UTC"))
+    catalog = inputs.catalog()
     policy = policy_from_options(policy_values)
     options = RecommendOptions(
         exact=exact,

@@ -12,15 +12,22 @@ from typing import Any
 import click
 import pandas as pd
 
-from commitopt.cli.inputs import command_catalog, command_owned, command_usage, open_workspace
-from commitopt.cli.options import catalog_options, workspace_option
+from commitopt.cli.inputs import CommandInputs, open_workspace
+from commitopt.cli.options import (
+    catalog_options,
+    demo_option,
+    inventory_option,
+    lookback_option,
+    usage_option,
+    workspace_option,
+)
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.cli.streams import echo_payload
 from commitopt.plans import load_plan
 from commitopt.report import REPORT_FORMATS, build_report_data, write_report
 from commitopt.report.data import DEFAULT_TITLE, ReportData
 from commitopt.report.sources import load_plan_json, plan_window, report_data_from_portfolio
-from core.durations import parse_days as parse_lookback_days
+from core.durations import Duration
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
 from planning.recommend import recommend
@@ -81,17 +88,10 @@ def _report_format(report_format: str | None, out: Path | None) -> str:
 
 @click.command("report", epilog=REPORT_EPILOG)
 @click.argument("plan", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--demo", is_flag=True, help="Recommend on the synthetic demo history and report it.")
-@click.option("--usage", "usage_files", multiple=True, help="Usage files (globs; repeatable).")
-@click.option(
-    "--inventory", "inventory_files", multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Portfolio JSON of commitments already owned (repeatable).",
-)  # fmt: skip
-@click.option(
-    "--lookback", default=None,
-    help="Bill the last 30d / 8w / 720h of usage instead of the plan's own period.",
-)  # fmt: skip
+@demo_option
+@usage_option
+@inventory_option
+@lookback_option(None, show_default="the plan's own period")
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Report file, written atomically [default: commitopt-report.FORMAT].",
@@ -119,7 +119,7 @@ def report_command(
     demo: bool,
     usage_files: tuple[str, ...],
     inventory_files: tuple[Path, ...],
-    lookback: str | None,
+    lookback: Duration | None,
     out: Path | None,
     report_format: str | None,
     title: str,
@@ -154,7 +154,7 @@ def report_command(
         )
     monte_carlo = _read_extra(scenarios_file, "--scenarios")
     frontier = _read_extra(frontier_file, "--frontier")
-    days = parse_lookback_days(lookback) if lookback is not None else None
+    days = lookback.days if lookback is not None else None
     if plan is not None and not plan.exists() and PLAN_ID.fullmatch(str(plan)):
         with open_workspace(workspace, read_only=True) as store:
             record = load_plan(store, str(plan))
@@ -194,7 +194,7 @@ def _demo_report(
     no_frontier: bool,
 ) -> ReportData:
     """``recommend --demo`` with its defaults, in-process, then its report."""
-    catalog = command_catalog(catalog_paths, no_embedded=no_embedded).catalog
+    catalog = CommandInputs(catalog_paths=catalog_paths, no_embedded=no_embedded).catalog()
     with reporter().task("optimizing the portfolio") as task:
         run = recommend(demo_usage(), catalog, Policy(), progress=solver_progress(task))
     with reporter().task("billing the plan for the report"):
@@ -232,14 +232,16 @@ def _plan_report(
     purchases start when the report is made.
     """
     payload = load_plan_json(plan)
-    frame = command_usage(usage_files, workspace, purpose="bill the plan with", demo_option=False)
+    inputs = CommandInputs(
+        usage_files=usage_files, workspace=workspace, inventory_files=inventory_files,
+        catalog_paths=catalog_paths, no_embedded=no_embedded,
+    )  # fmt: skip
+    frame = inputs.usage(purpose="bill the plan with", demo_option=False)
     window, warning = plan_window(frame, payload, lookback_days)
     period_start = pd.Timestamp(window["hour"].min()).to_pydatetime()
     purchases = read_portfolio_json(plan, default_start=period_start).commitments
-    owned = command_owned(inventory_files, workspace=workspace, usage_files=usage_files)
-    catalog = command_catalog(
-        catalog_paths, no_embedded=no_embedded, usage_files=usage_files
-    ).catalog
+    owned = inputs.owned()
+    catalog = inputs.catalog()
     with reporter().task("billing the plan for the report"):
         return report_data_from_portfolio(
             payload,

@@ -11,8 +11,16 @@ import click
 import pandas as pd
 
 from billing.simulator import BREAKDOWNS, Grouping, SimulationResult, simulate
-from commitopt.cli.inputs import command_catalog, command_usage
-from commitopt.cli.options import SHARE, catalog_options, workspace_option
+from commitopt.cli.inputs import CommandInputs
+from commitopt.cli.options import (
+    catalog_options,
+    discount_rate_option,
+    inventory_option,
+    no_sharing_option,
+    period_options,
+    usage_option,
+    workspace_option,
+)
 from commitopt.cli.output import (
     emit_frame,
     emit_json,
@@ -22,7 +30,6 @@ from commitopt.cli.output import (
     wide,
 )
 from commitopt.cli.progress import quiet_option, reporter
-from commitopt.cli.usage_commands import period_options
 from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Inventory, read_portfolio_json
@@ -63,28 +70,17 @@ TOTAL_FIELDS = (
 
 
 @click.command("simulate", epilog=SIMULATE_EPILOG)
-@click.option(
-    "--usage",
-    "usage_files",
-    multiple=True,
-    help="Usage files to bill (globs allowed; repeatable) [default: the workspace's usage].",
-)
+@usage_option
 @click.option(
     "--portfolio",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
     help="Portfolio JSON of proposed purchases (what `recommend --format json` prints).",
 )
-@click.option(
-    "--inventory",
-    "inventory_files",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Portfolio JSON of commitments already owned (repeatable).",
-)
+@inventory_option
 @period_options
 @click.option("--by", type=click.Choice(list(_BY)), default=None, help="Also break money down.")
-@click.option("--no-sharing", is_flag=True, help="Commitments cover their own account only.")
+@no_sharing_option
 @click.option(
     "--scenario",
     "scenario_files",
@@ -92,10 +88,7 @@ TOTAL_FIELDS = (
     type=click.Path(dir_okay=False, path_type=Path),
     help="Scenario file (YAML or JSON) to bill side by side with the baseline (repeatable).",
 )
-@click.option(
-    "--discount-rate", type=SHARE, default=0.0, show_default=True,
-    help="Yearly rate for the NPV: 8, 8% or 0.08 [% per year].",
-)  # fmt: skip
+@discount_rate_option
 @workspace_option
 @catalog_options
 @format_option
@@ -124,17 +117,16 @@ def simulate_command(
     is on-demand. Every figure is what AWS would bill.
     """
     scenarios = load_scenarios(scenario_files)
-    frame = command_usage(
-        usage_files, workspace, purpose="simulate", demo_option=False, start=start, end=end
-    )
+    inputs = CommandInputs(
+        usage_files=usage_files, workspace=workspace, inventory_files=inventory_files,
+        catalog_paths=catalog_paths, no_embedded=no_embedded, use_bill=False,
+    )  # fmt: skip
+    frame = inputs.usage(purpose="simulate", demo_option=False, start=start, end=end)
     period_start = pd.Timestamp(frame["hour"].min()).to_pydatetime().astimezone(UTC)
-    parts = [read_portfolio_json(portfolio, default_start=period_start)]
-    parts += [read_portfolio_json(path) for path in inventory_files]
-    combined = Inventory(tuple(c for part in parts for c in part.commitments), as_of=period_start)
+    proposed = read_portfolio_json(portfolio, default_start=period_start).commitments
+    combined = Inventory((*proposed, *inputs.owned()), as_of=period_start)
     # A CUR's own rates come first: a bill can be replayed without any other price source.
-    catalog = command_catalog(
-        catalog_paths, no_embedded=no_embedded, usage_files=usage_files
-    ).catalog
+    catalog = inputs.catalog()
     if scenarios:
         _compare(
             frame,
