@@ -9,16 +9,11 @@ from typing import Any
 import click
 import pandas as pd
 
-from commitopt.cli.inputs import CommandInputs
+from commitopt.cli.inputs import CommandInputs, input_options
 from commitopt.cli.options import (
-    bill_inventory_option,
-    catalog_options,
-    inventory_option,
     lookback_option,
     multi_option,
     period_options,
-    usage_option,
-    workspace_option,
 )
 from commitopt.cli.output import emit_frame, emit_json, format_option, frame_records
 from commitopt.cli.progress import quiet_option, reporter
@@ -90,8 +85,7 @@ def _payload(result: BacktestResult) -> dict[str, Any]:
 
 
 @click.command("backtest", epilog=BACKTEST_EPILOG)
-@usage_option
-@inventory_option
+@input_options()
 @multi_option("--policy", "policies", help_text=f"Policies to compare [default: all]: "
               f"{', '.join(POLICY_NAMES)}, {PLANNED_LADDER} (with --plans).")  # fmt: skip
 @click.option(
@@ -113,14 +107,10 @@ def _payload(result: BacktestResult) -> dict[str, Any]:
     show_default=True,
     help="Share of each review's recommended increment ours-ladder buys (0-1].",
 )
-@bill_inventory_option
-@workspace_option
-@catalog_options
 @format_option
 @quiet_option
 def backtest_command(
-    usage_files: tuple[str, ...],
-    inventory_files: tuple[Path, ...],
+    inputs: CommandInputs,
     policies: tuple[str, ...],
     plans_file: Path | None,
     start: datetime | None,
@@ -128,10 +118,6 @@ def backtest_command(
     review_every: str,
     lookback: Duration,
     ladder_fraction: float,
-    use_bill: bool,
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
     output_format: str,
 ) -> None:
     """Replay purchase policies over past usage; bill each.
@@ -146,10 +132,6 @@ def backtest_command(
     if not 0.0 < ladder_fraction <= 1.0:
         raise CommitoptInputError(f"--ladder-fraction {ladder_fraction} must be in (0, 1]")
     plans = None if plans_file is None else load_scenario(plans_file)
-    inputs = CommandInputs(
-        usage_files=usage_files, workspace=workspace, inventory_files=inventory_files,
-        catalog_paths=catalog_paths, no_embedded=no_embedded, use_bill=use_bill,
-    )  # fmt: skip
     frame = inputs.usage(purpose="backtest on", demo_option=False)
     window_start, window_end = _default_window(frame, start, end, lookback_days)
     owned = inputs.owned()

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 import pandas as pd
 
 from commitopt.catalogs import local_catalog_path
-from commitopt.cli.inputs import CommandInputs
+from commitopt.cli.inputs import CommandInputs, input_options
 from commitopt.cli.options import (
-    catalog_options,
-    demo_option,
     horizon_option,
     lookback_option,
     paths_option,
     seed_option,
-    usage_option,
-    workspace_option,
 )
 from commitopt.cli.output import emit_frame, emit_text, format_option
 from commitopt.cli.progress import quiet_option, reporter
@@ -92,6 +86,11 @@ def _lookback(matrix: UsageMatrix, lookback: Duration) -> UsageMatrix:
     )
 
 
+def _demo_history() -> pd.DataFrame:
+    """The synthetic history of ``--demo`` (:data:`DEMO_DAYS` days)."""
+    return demo_usage(hours=24 * DEMO_DAYS)
+
+
 def _catalog(inputs: CommandInputs) -> PriceCatalog | None:
     """The catalog to price spend with (not the bill's own rates: spend is on-demand-equivalent),
     or ``None`` when there is none at all."""
@@ -101,8 +100,7 @@ def _catalog(inputs: CommandInputs) -> PriceCatalog | None:
 
 
 @click.command("forecast", epilog=FORECAST_EPILOG)
-@usage_option
-@demo_option
+@input_options(inventory=False, bill="never", demo=_demo_history)
 @lookback_option("90d")
 @horizon_option("1y")
 @paths_option(500)
@@ -119,13 +117,10 @@ def _catalog(inputs: CommandInputs) -> PriceCatalog | None:
     "--trend-error/--no-trend-error", default=True, show_default=True,
     help="Also sample the error of the fitted trend per path (wider, better calibrated ranges).",
 )  # fmt: skip
-@workspace_option
-@catalog_options
 @format_option
 @quiet_option
 def forecast_command(
-    usage_files: tuple[str, ...],
-    demo: bool,
+    inputs: CommandInputs,
     lookback: Duration,
     horizon: Duration,
     n_paths: int,
@@ -133,9 +128,6 @@ def forecast_command(
     by: str,
     level: str,
     trend_error: bool,
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
     output_format: str,
 ) -> None:
     """Forecast usage and spend: P5 / P50 / P95 per period.
@@ -145,10 +137,6 @@ def forecast_command(
     Fits the trend and weekly shape of the lookback and samples future paths; prints per period
     the quantiles over the paths of the total over all keys. Spend is on-demand-equivalent.
     """
-    inputs = CommandInputs(
-        usage_files=usage_files, workspace=workspace, catalog_paths=catalog_paths,
-        no_embedded=no_embedded, demo=(lambda: demo_usage(hours=24 * DEMO_DAYS)) if demo else None,
-    )  # fmt: skip
     if n_paths <= 0:
         raise CommitoptInputError(f"--paths must be at least 1, not {n_paths}")
     horizon_hours = parse_horizon_hours(horizon)

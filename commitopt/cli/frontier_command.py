@@ -13,19 +13,13 @@ import numpy as np
 import pandas as pd
 
 from commitopt.cli.forecast_command import parse_horizon_hours
-from commitopt.cli.inputs import CommandInputs, warn_if_lookback_exceeds
+from commitopt.cli.inputs import CommandInputs, input_options, warn_if_lookback_exceeds
 from commitopt.cli.options import (
-    bill_inventory_option,
-    catalog_options,
-    demo_option,
     horizon_option,
-    inventory_option,
     lookback_option,
     no_sharing_option,
     paths_option,
     seed_option,
-    usage_option,
-    workspace_option,
 )
 from commitopt.cli.output import emit_frame, emit_json, emit_mapping, emit_text, format_option
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
@@ -122,13 +116,11 @@ def _payload(result: FrontierResult, source: str, proposed: int, owned: int) -> 
 
 
 @click.command("frontier", epilog=FRONTIER_EPILOG)
-@usage_option
-@demo_option
+@input_options(demo=demo_usage)
 @click.option(
     "--portfolio", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Portfolio JSON of proposed purchases [default: recommend one for the lookback].",
 )  # fmt: skip
-@inventory_option
 @lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
 @paths_option(None, show_default="none: bill the lookback itself")
 @horizon_option("1y")
@@ -146,16 +138,11 @@ def _payload(result: FrontierResult, source: str, proposed: int, owned: int) -> 
     help="Least expected savings per extra USD of commitment up to the knee [USD/USD].",
 )  # fmt: skip
 @no_sharing_option
-@bill_inventory_option
-@workspace_option
-@catalog_options
 @format_option
 @quiet_option
 def frontier_command(
-    usage_files: tuple[str, ...],
-    demo: bool,
+    inputs: CommandInputs,
     portfolio: Path | None,
-    inventory_files: tuple[Path, ...],
     lookback: Duration,
     n_paths: int | None,
     horizon: Duration,
@@ -164,10 +151,6 @@ def frontier_command(
     max_level: float,
     knee_threshold: float,
     no_sharing: bool,
-    use_bill: bool,
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
     output_format: str,
 ) -> None:
     """Savings by commitment level, and the knee.
@@ -181,13 +164,8 @@ def frontier_command(
         raise CommitoptInputError(f"--paths must be at least 1, not {n_paths}")
     levels = _levels(steps, max_level)
     horizon_hours = parse_horizon_hours(horizon) if n_paths is not None else 0
-    inputs = CommandInputs(
-        usage_files=usage_files, workspace=workspace, inventory_files=inventory_files,
-        catalog_paths=catalog_paths, no_embedded=no_embedded, use_bill=use_bill,
-        demo=demo_usage if demo else None,
-    )  # fmt: skip
     frame = inputs.usage(purpose="bill")
-    warn_if_lookback_exceeds(frame, lookback.days)
+    warn_if_lookback_exceeds(frame, lookback)
     window = lookback_window(frame, lookback.days)
     if n_paths is None:
         paths = UsagePaths.from_matrices([to_matrix(window)])

@@ -7,18 +7,29 @@ data), so that every command resolves them the same way.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
 
 import click
 import pandas as pd
 
 from commitopt.catalogs import ResolvedCatalog, resolve_catalog
-from commitopt.cli.options import WAIT_META_KEY
+from commitopt.cli.options import (
+    WAIT_META_KEY,
+    bill_inventory_option,
+    catalog_options,
+    demo_option,
+    inventory_option,
+    usage_option,
+    workspace_option,
+)
 from commitopt.cli.progress import reporter
 from commitopt.workspace import Workspace
+from core.durations import Duration
 from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Inventory, OwnedCommitment, read_portfolio_json
@@ -312,7 +323,7 @@ class CommandInputs:
         return self.resolved_catalog(bill_rates_first=bill_rates_first).catalog
 
 
-def warn_if_lookback_exceeds(frame: pd.DataFrame, lookback_days: float) -> None:
+def warn_if_lookback_exceeds(frame: pd.DataFrame, lookback: Duration) -> None:
     """Say when the lookback asks for more history than the usage holds.
 
     A warning when ``--lookback`` was given (or configured); a note when it is the default.
@@ -321,10 +332,10 @@ def warn_if_lookback_exceeds(frame: pd.DataFrame, lookback_days: float) -> None:
         return
     first, last = pd.Timestamp(frame["hour"].min()), pd.Timestamp(frame["hour"].max())
     span_days = ((last - first) / pd.Timedelta(hours=1) + 1) / 24
-    if lookback_days <= span_days + 1e-9:
+    if lookback.days <= span_days + 1e-9:
         return
     text = (
-        f"--lookback {lookback_days:g}d is longer than the usage, which covers {span_days:.1f} "
+        f"--lookback {lookback} is longer than the usage, which covers {span_days:.1f} "
         f"days ({first:%Y-%m-%d} to {last:%Y-%m-%d %H:%M} UTC); all of it is used"
     )
     context = click.get_current_context(silent=True)
@@ -333,3 +344,62 @@ def warn_if_lookback_exceeds(frame: pd.DataFrame, lookback_days: float) -> None:
         reporter().note(text)
     else:
         reporter().warning(text)
+
+
+BillSource = Literal["option", "always", "never"]
+"""Whether a command counts the bill's commitments as owned: as ``--bill-inventory`` says
+(``"option"``), always (no flag) or never."""
+
+
+def input_options(
+    *,
+    usage: bool = True,
+    inventory: bool = True,
+    bill: BillSource = "option",
+    catalog: bool = True,
+    demo: Callable[[], pd.DataFrame] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options that name a command's inputs, passed to it as one ``inputs`` argument.
+
+    Declares ``--usage``, ``--demo`` (when ``demo`` is given), ``--inventory``,
+    ``--bill-inventory`` (when ``bill`` is ``"option"``), ``--workspace`` (with ``--wait``) and
+    ``--catalog`` / ``--no-embedded``, all from :mod:`commitopt.cli.options`, and calls the
+    command with ``inputs=`` the :class:`CommandInputs` they make instead of their values.
+
+    Parameters
+    ----------
+    usage, inventory, catalog
+        Whether the command has ``--usage``, ``--inventory``, ``--catalog``.
+    bill
+        Whether the bill's commitments count as owned: by ``--bill-inventory``, always or never.
+    demo
+        Builds the synthetic history of ``--demo``; the command has no ``--demo`` when ``None``.
+    """
+    declared: list[Callable[[Any], Any]] = [
+        *([usage_option] if usage else []),
+        *([demo_option] if demo is not None else []),
+        *([inventory_option] if inventory else []),
+        *([bill_inventory_option] if bill == "option" else []),
+        workspace_option,
+        *([catalog_options] if catalog else []),
+    ]
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def command(**values: Any) -> Any:
+            inputs = CommandInputs(
+                usage_files=values.pop("usage_files", ()),
+                workspace=values.pop("workspace"),
+                inventory_files=values.pop("inventory_files", ()),
+                catalog_paths=values.pop("catalog_paths", ()),
+                no_embedded=values.pop("no_embedded", False),
+                use_bill=values.pop("use_bill", bill == "always"),
+                demo=demo if demo is not None and values.pop("demo") else None,
+            )
+            return function(inputs=inputs, **values)
+
+        for option in reversed(declared):
+            command = option(command)
+        return command
+
+    return decorate

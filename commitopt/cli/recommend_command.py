@@ -14,17 +14,12 @@ import pandas as pd
 from commitopt.cli.inputs import (
     CommandInputs,
     check_writable,
+    input_options,
     open_workspace,
     warn_if_lookback_exceeds,
 )
 from commitopt.cli.options import (
-    bill_inventory_option,
-    catalog_options,
-    demo_option,
-    inventory_option,
     lookback_option,
-    usage_option,
-    workspace_option,
 )
 from commitopt.cli.output import (
     commitment_columns,
@@ -77,9 +72,7 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
 
 
 @click.command("recommend", epilog=RECOMMEND_EPILOG)
-@usage_option
-@demo_option
-@inventory_option
+@input_options(demo=demo_usage)
 @lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
 @policy_options
 @click.option(
@@ -111,15 +104,10 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
     "--save", is_flag=True,
     help="Also store the recommendation, its policy and its report as a proposed plan.",
 )  # fmt: skip
-@bill_inventory_option
-@workspace_option
-@catalog_options
 @format_option
 @quiet_option
 def recommend_command(
-    usage_files: tuple[str, ...],
-    demo: bool,
-    inventory_files: tuple[Path, ...],
+    inputs: CommandInputs,
     lookback: Duration,
     solver: str,
     exact: bool,
@@ -131,10 +119,6 @@ def recommend_command(
     show_explanations: bool,
     out: Path | None,
     save: bool,
-    use_bill: bool,
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
     output_format: str,
     **policy_values: Any,
 ) -> None:
@@ -150,16 +134,11 @@ def recommend_command(
         raise CommitoptInputError("--exact and --integer exclude each other; choose one")
     if gap <= 0:
         raise CommitoptInputError(f"--gap must be above 0 %, not {gap}")
-    inputs = CommandInputs(
-        usage_files=usage_files, workspace=workspace, inventory_files=inventory_files,
-        catalog_paths=catalog_paths, no_embedded=no_embedded, use_bill=use_bill,
-        demo=demo_usage if demo else None,
-    )  # fmt: skip
     days = lookback.days
     if save:
-        check_writable(workspace)  # busy is known before the solve, not after it
+        check_writable(inputs.workspace)  # busy is known before the solve, not after it
     frame = inputs.usage(purpose="optimize")
-    warn_if_lookback_exceeds(frame, days)
+    warn_if_lookback_exceeds(frame, lookback)
     inventory = Inventory(inputs.owned(), as_of=pd.Timestamp.now(tz="UTC"))
     catalog = inputs.catalog()
     policy = policy_from_options(policy_values)
@@ -183,7 +162,7 @@ def recommend_command(
     if out is not None:
         write_text_atomic(out, text + "\n")
     if save:
-        _save_plan(run, json.loads(text), workspace, inventory_files, catalog, inventory, policy)
+        _save_plan(run, json.loads(text), inputs, catalog, inventory, policy)
     if output_format == "json":
         emit_json(run.portfolio)
         return
@@ -244,8 +223,7 @@ def _print_for_people(
 def _save_plan(
     run: RecommendationRun,
     portfolio: dict[str, Any],
-    workspace: Path | None,
-    inventory_files: tuple[Path, ...],
+    sources: CommandInputs,
     catalog: PriceCatalog,
     inventory: Inventory,
     policy: Policy,
@@ -263,7 +241,9 @@ def _save_plan(
             json.dumps(sorted(c.id for c in inventory.commitments), separators=(",", ":")).encode()
         ),
         "owned_commitments": len(inventory.commitments),
-        **{f"inventory_file:{p.name}": fingerprint(p.read_bytes()) for p in inventory_files},
+        **{
+            f"inventory_file:{p.name}": fingerprint(p.read_bytes()) for p in sources.inventory_files
+        },
     }
     started = datetime.now(UTC)
     identity = current_identity()
@@ -277,7 +257,7 @@ def _save_plan(
             generated_at=started,
             purchase_date=started,
         )
-    with open_workspace(workspace) as store, store.transaction():
+    with open_workspace(sources.workspace) as store, store.transaction():
         run_id = store.record_run(
             "recommend",
             parameters={"lookback_days": run.options.lookback_days, "policy": policy_fields},

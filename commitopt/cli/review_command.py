@@ -8,18 +8,18 @@ from typing import Any
 
 import click
 
-from commitopt.cli.inputs import CommandInputs, open_workspace, warn_if_lookback_exceeds
+from commitopt.cli.inputs import (
+    CommandInputs,
+    input_options,
+    open_workspace,
+    warn_if_lookback_exceeds,
+)
 from commitopt.cli.options import (
-    bill_inventory_option,
-    catalog_options,
     expiring_within_option,
     horizon_option,
-    inventory_option,
     lookback_option,
     paths_option,
     seed_option,
-    usage_option,
-    workspace_option,
 )
 from commitopt.cli.output import emit_mapping, format_option, path_savings_fields
 from commitopt.cli.policy_options import policy_from_options, policy_options
@@ -79,8 +79,7 @@ def _import_usage(
 
 
 @click.command("review", epilog=REVIEW_EPILOG)
-@usage_option
-@inventory_option
+@input_options()
 @lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
 @expiring_within_option("30d")
 @paths_option(200)
@@ -91,24 +90,16 @@ def _import_usage(
     help="Also write the report there (.html or .md), atomically.",
 )  # fmt: skip
 @policy_options
-@bill_inventory_option
-@workspace_option
-@catalog_options
 @format_option
 @quiet_option
 def review_command(
-    usage_files: tuple[str, ...],
-    inventory_files: tuple[Path, ...],
+    inputs: CommandInputs,
     lookback: Duration,
     expiring_within: Duration,
     n_paths: int,
     horizon: Duration,
     seed: int,
     report_out: Path | None,
-    use_bill: bool,
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
     output_format: str,
     **policy_values: Any,
 ) -> None:
@@ -139,28 +130,25 @@ def review_command(
         seed=seed,
         report_format=report_format,
     )
-    inputs: dict[str, Any] = {
-        f"inventory_file:{path.name}": fingerprint(path.read_bytes()) for path in inventory_files
+    fingerprints: dict[str, Any] = {
+        f"inventory_file:{path.name}": fingerprint(path.read_bytes())
+        for path in inputs.inventory_files
     }
-    sources = CommandInputs(
-        workspace=workspace, inventory_files=inventory_files, catalog_paths=catalog_paths,
-        no_embedded=no_embedded, use_bill=use_bill,
-    )  # fmt: skip
-    catalog = sources.catalog()
-    with open_workspace(workspace) as store, reporter().task("reviewing") as task:
+    catalog = inputs.catalog(bill_rates_first=False)  # the catalogs: usage is the workspace's
+    with open_workspace(inputs.workspace) as store, reporter().task("reviewing") as task:
         log = _logger(task)
         with store.transaction():
-            if usage_files:
-                inputs["usage_import"] = _import_usage(store, usage_files, log)
+            if inputs.usage_files:
+                fingerprints["usage_import"] = _import_usage(store, inputs.usage_files, log)
             usage = store.load_usage()
-            owned = sources.owned(store=store)
+            owned = inputs.owned(store=store)
             if usage.empty:
                 raise CommitoptInputError(
                     "the workspace has no usage; pass --usage FILES or run `commitopt usage import`"
                 )
-            warn_if_lookback_exceeds(usage, options.recommend.lookback_days)
+            warn_if_lookback_exceeds(usage, lookback)
             outcome = run_review(
-                store, usage, catalog, policy, owned=owned, options=options, inputs=inputs,
+                store, usage, catalog, policy, owned=owned, options=options, inputs=fingerprints,
                 log=log, progress=solver_progress(task),
             )  # fmt: skip
         if outcome.report is not None and report_out is not None:

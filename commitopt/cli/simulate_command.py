@@ -11,15 +11,11 @@ import click
 import pandas as pd
 
 from billing.simulator import BREAKDOWNS, Grouping, SimulationResult, simulate
-from commitopt.cli.inputs import CommandInputs
+from commitopt.cli.inputs import CommandInputs, input_options
 from commitopt.cli.options import (
-    catalog_options,
     discount_rate_option,
-    inventory_option,
     no_sharing_option,
     period_options,
-    usage_option,
-    workspace_option,
 )
 from commitopt.cli.output import (
     emit_frame,
@@ -70,14 +66,13 @@ TOTAL_FIELDS = (
 
 
 @click.command("simulate", epilog=SIMULATE_EPILOG)
-@usage_option
+@input_options(bill="never")
 @click.option(
     "--portfolio",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
     help="Portfolio JSON of proposed purchases (what `recommend --format json` prints).",
 )
-@inventory_option
 @period_options
 @click.option("--by", type=click.Choice(list(_BY)), default=None, help="Also break money down.")
 @no_sharing_option
@@ -89,23 +84,17 @@ TOTAL_FIELDS = (
     help="Scenario file (YAML or JSON) to bill side by side with the baseline (repeatable).",
 )
 @discount_rate_option
-@workspace_option
-@catalog_options
 @format_option
 @quiet_option
 def simulate_command(
-    usage_files: tuple[str, ...],
+    inputs: CommandInputs,
     portfolio: Path,
-    inventory_files: tuple[Path, ...],
     start: datetime | None,
     end: datetime | None,
     by: str | None,
     no_sharing: bool,
     scenario_files: tuple[Path, ...],
     discount_rate: float,
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
     output_format: str,
 ) -> None:
     """Bill usage with commitments as AWS would; what-ifs.
@@ -117,10 +106,6 @@ def simulate_command(
     is on-demand. Every figure is what AWS would bill.
     """
     scenarios = load_scenarios(scenario_files)
-    inputs = CommandInputs(
-        usage_files=usage_files, workspace=workspace, inventory_files=inventory_files,
-        catalog_paths=catalog_paths, no_embedded=no_embedded, use_bill=False,
-    )  # fmt: skip
     frame = inputs.usage(purpose="simulate", demo_option=False, start=start, end=end)
     period_start = pd.Timestamp(frame["hour"].min()).to_pydatetime().astimezone(UTC)
     proposed = read_portfolio_json(portfolio, default_start=period_start).commitments

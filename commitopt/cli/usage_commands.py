@@ -12,14 +12,12 @@ import click
 import pandas as pd
 
 from commitopt.cli.group import CommitoptGroup
-from commitopt.cli.inputs import CommandInputs, open_workspace
+from commitopt.cli.inputs import CommandInputs, input_options, open_workspace
 from commitopt.cli.options import (
-    catalog_options,
     input_format_option,
     multi_option,
     period_options,
     profile_option,
-    usage_option,
     workspace_option,
 )
 from commitopt.cli.output import emit_frame, emit_mapping, format_option, wide
@@ -405,32 +403,23 @@ Examples:
 
 
 @usage.command("summary", epilog=SUMMARY_EPILOG)
-@usage_option
+@input_options(inventory=False, bill="never")
 @period_options
 @multi_option("--account", help_text="Only these accounts.", metavar="ID")
 @multi_option("--region", "-r", help_text="Only these regions.", metavar="REGION")
 @multi_option("--family", "-f", help_text="Only these instance families.", metavar="FAMILY")
-@workspace_option
-@catalog_options
 @format_option
 @quiet_option
 def summary(
-    usage_files: tuple[str, ...],
+    inputs: CommandInputs,
     start: datetime | None,
     end: datetime | None,
     account: tuple[str, ...],
     region: tuple[str, ...],
     family: tuple[str, ...],
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
     output_format: str,
 ) -> None:
     """A row per key: hourly min, mean, P10, P50, P90 and max, instance-hours, on-demand cost."""
-    inputs = CommandInputs(
-        usage_files=usage_files, workspace=workspace, catalog_paths=catalog_paths,
-        no_embedded=no_embedded,
-    )  # fmt: skip
     frame = inputs.usage(purpose="summarise", demo_option=False, start=start, end=end)
     frame = filter_usage(frame, accounts=account, regions=region, families=family)
     if frame.empty:
