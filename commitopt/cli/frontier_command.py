@@ -19,6 +19,7 @@ from commitopt.cli.options import (
     lookback_option,
     no_sharing_option,
     paths_option,
+    portfolio_option,
     seed_option,
 )
 from commitopt.cli.output import emit_frame, emit_json, emit_mapping, emit_text, format_option
@@ -117,10 +118,7 @@ def _payload(result: FrontierResult, source: str, proposed: int, owned: int) -> 
 
 @click.command("frontier", epilog=FRONTIER_EPILOG)
 @input_options(demo=demo_usage)
-@click.option(
-    "--portfolio", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Portfolio JSON of proposed purchases [default: recommend one for the lookback].",
-)  # fmt: skip
+@portfolio_option(required=False, show_default="the recommendation for the lookback")
 @lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
 @paths_option(None, show_default="none: bill the lookback itself")
 @horizon_option("1y")

@@ -13,6 +13,7 @@ from commitopt.cli.group import CommitoptGroup
 from commitopt.cli.inputs import AwsSource, CommandInputs
 from commitopt.cli.options import (
     DATE,
+    FILE,
     bill_inventory_option,
     expiring_within_option,
     from_aws_options,
@@ -65,10 +66,7 @@ and savingsplans:DescribeSavingsPlans.
     help="Reference date for days left and expirations (UTC) [default: now].",
 )
 @click.option(
-    "--save",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write the combined inventory as portfolio JSON (atomically).",
+    "--save", type=FILE, help="Also write the combined inventory as portfolio JSON (atomically)."
 )
 @bill_inventory_option
 @workspace_option

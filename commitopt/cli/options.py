@@ -21,6 +21,9 @@ from core.durations import Duration, parse_duration
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+FILE = click.Path(dir_okay=False, path_type=Path)
+"""The type of an option naming one file (a folder is refused)."""
+
 
 def split_commas(
     _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
@@ -111,7 +114,7 @@ def into_option(function: F) -> F:
     """``--into FILE``: the catalog a command writes (default: the local catalog)."""
     return click.option(
         "--into",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=FILE,
         default=None,
         help="Catalog file to write [default: $COMMITOPT_CATALOG or ./commitopt-catalog.parquet].",
     )(function)
@@ -147,7 +150,7 @@ def workspace_option(function: F) -> F:
     )(function)
     return click.option(
         "--workspace",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=FILE,
         default=None,
         help="Workspace database [default: $COMMITOPT_WORKSPACE or ./commitopt.duckdb].",
     )(function)
@@ -217,7 +220,7 @@ def inventory_option(function: F) -> F:
         "--inventory",
         "inventory_files",
         multiple=True,
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=FILE,
         help="Portfolio JSON of commitments already owned (repeatable; over what the bill shows).",
     )(function)
 
@@ -233,39 +236,39 @@ def from_aws_options(function: F) -> F:
     )(function)
 
 
-def lookback_option(default: str | None, *, show_default: bool | str = True) -> Callable[[F], F]:
-    """``--lookback DURATION``: the last part of the usage that stands for the future."""
+def duration_option(
+    flag: str, default: str | None, help_text: str, *, show_default: bool | str = True
+) -> Callable[[F], F]:
+    """An option taking a :data:`DURATION`; its help ends with how to write one."""
     return click.option(
-        "--lookback",
+        flag,
         type=DURATION,
         default=default,
         show_default=show_default,
         metavar="DURATION",
-        help=f"History used, the last part of the usage: {DURATION_EXAMPLES}.",
+        help=f"{help_text}: {DURATION_EXAMPLES}.",
+    )
+
+
+def lookback_option(default: str | None, *, show_default: bool | str = True) -> Callable[[F], F]:
+    """``--lookback DURATION``: the last part of the usage that stands for the future."""
+    return duration_option(
+        "--lookback", default, "History used, the last part of the usage", show_default=show_default
     )
 
 
 def horizon_option(default: str) -> Callable[[F], F]:
     """``--horizon DURATION``: how far ahead sampled usage paths run."""
-    return click.option(
-        "--horizon",
-        type=DURATION,
-        default=default,
-        show_default=True,
-        metavar="DURATION",
-        help=f"Length of each sampled usage path: {DURATION_EXAMPLES}.",
-    )
+    return duration_option("--horizon", default, "Length of each sampled usage path")
 
 
 def expiring_within_option(default: str | None) -> Callable[[F], F]:
     """``--expiring-within DURATION``: the owned commitments that end this soon."""
-    return click.option(
+    return duration_option(
         "--expiring-within",
-        type=DURATION,
-        default=default,
+        default,
+        "List the owned commitments that end within this",
         show_default=default is not None,
-        metavar="DURATION",
-        help=f"List the owned commitments that end within this: {DURATION_EXAMPLES}.",
     )
 
 
@@ -291,6 +294,18 @@ def seed_option(function: F) -> F:
         show_default=True,
         help="Seed of what is drawn at random (sampled paths, synthetic usage).",
     )(function)
+
+
+def portfolio_option(*, required: bool, show_default: str | None = None) -> Callable[[F], F]:
+    """``--portfolio FILE``: the proposed purchases, as ``recommend --format json`` writes them."""
+    return click.option(
+        "--portfolio",
+        type=FILE,
+        required=required,
+        default=None,
+        show_default=show_default or False,
+        help="Portfolio JSON of proposed purchases (what `recommend --format json` writes).",
+    )
 
 
 def no_sharing_option(function: F) -> F:

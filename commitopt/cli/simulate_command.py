@@ -13,9 +13,11 @@ import pandas as pd
 from billing.simulator import BREAKDOWNS, Grouping, SimulationResult, simulate
 from commitopt.cli.inputs import CommandInputs, input_options
 from commitopt.cli.options import (
+    FILE,
     discount_rate_option,
     no_sharing_option,
     period_options,
+    portfolio_option,
 )
 from commitopt.cli.output import (
     emit_frame,
@@ -67,12 +69,7 @@ TOTAL_FIELDS = (
 
 @click.command("simulate", epilog=SIMULATE_EPILOG)
 @input_options(bill="never")
-@click.option(
-    "--portfolio",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Portfolio JSON of proposed purchases (what `recommend --format json` prints).",
-)
+@portfolio_option(required=True)
 @period_options
 @click.option("--by", type=click.Choice(list(_BY)), default=None, help="Also break money down.")
 @no_sharing_option
@@ -80,7 +77,7 @@ TOTAL_FIELDS = (
     "--scenario",
     "scenario_files",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Scenario file (YAML or JSON) to bill side by side with the baseline (repeatable).",
 )
 @discount_rate_option

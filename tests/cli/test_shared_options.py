@@ -97,15 +97,15 @@ def test_each_shared_option_has_one_help(help_screens: dict[str, str]) -> None:
 
 
 def _declared_flags(path: Path) -> list[tuple[int, str]]:
-    """``(line, flag)`` of every option a module declares with ``click.option`` or
-    ``multi_option`` (its string arguments that start with ``--``)."""
+    """``(line, flag)`` of every option a module declares with ``click.option``,
+    ``multi_option`` or the like (their string arguments that start with ``--``)."""
     declared: list[tuple[int, str]] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if not isinstance(node, ast.Call):
             continue
         function = node.func
         name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
-        if name not in ("option", "multi_option"):
+        if not name.endswith("option"):  # click.option, multi_option, duration_option, ...
             continue
         for argument in node.args:
             if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
