@@ -2,7 +2,18 @@
 
 One place turns the shared options into what the engines need, with progress while files are
 read and the notes a user should see (the embedded catalog's age, a lookback longer than the
-data), so that every command resolves them the same way.
+data), so that every command resolves them the same way:
+
+- :func:`input_options` declares a command's input options (``--usage``, ``--demo``,
+  ``--inventory``, ``--bill-inventory``, ``--workspace``, ``--catalog``) and hands the command
+  one :class:`CommandInputs` instead of their values;
+- :class:`CommandInputs` reads, when asked, the usage (:meth:`~CommandInputs.usage`), the owned
+  commitments (:meth:`~CommandInputs.owned`: ``--inventory`` files over ``--from-aws`` over the
+  bill) and the prices (:meth:`~CommandInputs.catalog`: a CUR's own rates over ``--catalog``
+  files over the local catalog over the embedded snapshot).
+
+Library layers return their notices and warnings (``ResolvedCatalog.notices``, a result's
+``warnings`` or ``notes``); only the CLI prints them, on standard error.
 """
 
 from __future__ import annotations
