@@ -107,7 +107,7 @@ def check_plausible(
                 source,
                 f"its usage ({period[0]:%Y-%m-%d} to {period[1]:%Y-%m-%d}) is {gap_days:,.0f} "
                 f"days from the workspace's ({first:%Y-%m-%d} to {last:%Y-%m-%d})",
-                "import it into another workspace (--workspace FILE), or pass "
+                f"import it into another workspace ({param('workspace')} FILE), or pass "
                 f"{param('allow_gap')} to keep one history with that gap",
             )
     return warnings

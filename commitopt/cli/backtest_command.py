@@ -9,17 +9,15 @@ from typing import Any
 import click
 import pandas as pd
 
-from commitopt.cli.inputs import command_catalog, command_owned, command_usage
+from commitopt.cli.inputs import CommandInputs, input_options
 from commitopt.cli.options import (
-    bill_inventory_option,
-    catalog_options,
+    lookback_option,
     multi_option,
-    workspace_option,
+    period_options,
 )
 from commitopt.cli.output import emit_frame, emit_json, format_option, frame_records
 from commitopt.cli.progress import quiet_option, reporter
-from commitopt.cli.usage_commands import period_options
-from core.durations import parse_days as parse_lookback_days
+from core.durations import Duration
 from core.errors import CommitoptInputError
 from planning.policies import (
     DEFAULT_LADDER_FRACTION,
@@ -87,19 +85,7 @@ def _payload(result: BacktestResult) -> dict[str, Any]:
 
 
 @click.command("backtest", epilog=BACKTEST_EPILOG)
-@click.option(
-    "--usage",
-    "usage_files",
-    multiple=True,
-    help="Usage files (globs allowed; repeatable) [default: the workspace's usage].",
-)
-@click.option(
-    "--inventory",
-    "inventory_files",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Portfolio JSON of commitments owned at --from (repeatable).",
-)
+@input_options()
 @multi_option("--policy", "policies", help_text=f"Policies to compare [default: all]: "
               f"{', '.join(POLICY_NAMES)}, {PLANNED_LADDER} (with --plans).")  # fmt: skip
 @click.option(
@@ -113,10 +99,7 @@ def _payload(result: BacktestResult) -> dict[str, Any]:
 @click.option(
     "--review-every", default="1mo", show_default=True, help="Review interval: 1mo, 3mo, 2w, 14d."
 )
-@click.option(
-    "--lookback", default="90d", show_default=True,
-    help="History each review sees: 30d, 90d, 12w, 2160h.",
-)  # fmt: skip
+@lookback_option("90d")
 @click.option(
     "--ladder-fraction",
     type=float,
@@ -124,25 +107,17 @@ def _payload(result: BacktestResult) -> dict[str, Any]:
     show_default=True,
     help="Share of each review's recommended increment ours-ladder buys (0-1].",
 )
-@bill_inventory_option
-@workspace_option
-@catalog_options
 @format_option
 @quiet_option
 def backtest_command(
-    usage_files: tuple[str, ...],
-    inventory_files: tuple[Path, ...],
+    inputs: CommandInputs,
     policies: tuple[str, ...],
     known_changes: Path | None,
     start: datetime | None,
     end: datetime | None,
     review_every: str,
-    lookback: str,
+    lookback: Duration,
     ladder_fraction: float,
-    use_bill: bool,
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
     output_format: str,
 ) -> None:
     """Replay purchase policies over past usage; bill each.
@@ -153,18 +128,14 @@ def backtest_command(
     and buys; the whole window is then billed by the simulator. The hindsight optimum is shown
     as the ceiling, with each policy's share of it.
     """
-    lookback_days = parse_lookback_days(lookback)
+    lookback_days = lookback.days
     if not 0.0 < ladder_fraction <= 1.0:
         raise CommitoptInputError(f"--ladder-fraction {ladder_fraction} must be in (0, 1]")
     changes = None if known_changes is None else load_scenario(known_changes)
-    frame = command_usage(usage_files, workspace, purpose="backtest on", demo_option=False)
+    frame = inputs.usage(purpose="backtest on", demo_option=False)
     window_start, window_end = _default_window(frame, start, end, lookback_days)
-    owned = command_owned(
-        inventory_files, workspace=workspace, usage_files=usage_files, use_bill=use_bill
-    )
-    catalog = command_catalog(
-        catalog_paths, no_embedded=no_embedded, usage_files=usage_files
-    ).catalog
+    owned = inputs.owned()
+    catalog = inputs.catalog()
     with reporter().task("backtesting the policies", unit="steps") as progress:
         result = run_backtest(
             frame,

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from commitopt.cli.inputs import note_once
+from commitopt.cli.options import paths_option, seed_option
 from commitopt.cli.output import emit_mapping, emit_text, format_option, path_savings_fields
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.report import build_report_data, write_report
@@ -46,11 +47,8 @@ network needed. Next: `commitopt recommend --usage YOUR_CUR.parquet`.
     default=Path("commitopt-demo-report.html"), show_default=True,
     help="Where to write the HTML report (atomically).",
 )  # fmt: skip
-@click.option(
-    "--paths", "n_paths", type=int, default=200, show_default=True,
-    help="Forecast usage paths for the savings range (0: none).",
-)  # fmt: skip
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the usage and paths.")
+@paths_option(200)
+@seed_option
 @format_option
 @quiet_option
 def demo_command(out: Path, n_paths: int, seed: int, output_format: str) -> None:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 import pandas as pd
 
 from commitopt.catalogs import local_catalog_path
-from commitopt.cli.inputs import command_catalog, command_usage
-from commitopt.cli.options import catalog_options, workspace_option
+from commitopt.cli.inputs import CommandInputs, input_options
+from commitopt.cli.options import (
+    horizon_option,
+    lookback_option,
+    paths_option,
+    seed_option,
+)
 from commitopt.cli.output import emit_frame, emit_text, format_option
 from commitopt.cli.progress import quiet_option, reporter
-from core.durations import parse_days as parse_lookback_days
-from core.durations import parse_hours
+from core.durations import Duration, parse_duration
 from core.errors import CommitoptInputError
 from core.units import HOURS_PER_WEEK
 from pricing.catalog import PriceCatalog
@@ -45,15 +47,16 @@ every instance-hour at its on-demand rate, before any commitment.
 """
 
 
-def parse_horizon_hours(text: str) -> int:
+def parse_horizon_hours(horizon: str | Duration) -> int:
     """``1y``, ``26w``, ``90d``, ``6mo``, ``720h`` or a bare number of days → hours (> 0)."""
-    hours = round(parse_hours(text, "horizon"))
+    duration = parse_duration(horizon, "horizon")
+    hours = round(duration.hours)
     if hours <= 0:
-        raise CommitoptInputError(f"--horizon must be at least one hour, not {text!r}")
+        raise CommitoptInputError(f"--horizon must be at least one hour, not {duration.text!r}")
     return hours
 
 
-def _lookback(matrix: UsageMatrix, text: str) -> UsageMatrix:
+def _lookback(matrix: UsageMatrix, lookback: Duration) -> UsageMatrix:
     """The last ``--lookback`` of the usage, after checking it can feed the weekly model."""
     needed = MIN_WEEKS * HOURS_PER_WEEK
     available = len(matrix.hours)
@@ -64,7 +67,7 @@ def _lookback(matrix: UsageMatrix, text: str) -> UsageMatrix:
             f"the usage covers only {span}; the weekly model needs at least {MIN_WEEKS} full "
             f"weeks ({needed} hours) of history: give more usage"
         )
-    hours = round(parse_lookback_days(text) * 24)
+    hours, text = round(lookback.hours), lookback.text
     if hours > available:
         raise CommitoptInputError(
             f"--lookback {text} is longer than the usage ({span}); use --lookback "
@@ -83,25 +86,25 @@ def _lookback(matrix: UsageMatrix, text: str) -> UsageMatrix:
     )
 
 
-def _catalog(catalog_paths: tuple[Path, ...], no_embedded: bool) -> PriceCatalog | None:
-    """The catalog to price spend with, or ``None`` when there is none at all."""
-    if not catalog_paths and no_embedded and not local_catalog_path().is_file():
+def _demo_history() -> pd.DataFrame:
+    """The synthetic history of ``--demo`` (:data:`DEMO_DAYS` days)."""
+    return demo_usage(hours=24 * DEMO_DAYS)
+
+
+def _catalog(inputs: CommandInputs) -> PriceCatalog | None:
+    """The catalog to price spend with (not the bill's own rates: spend is on-demand-equivalent),
+    or ``None`` when there is none at all."""
+    if not inputs.catalog_paths and inputs.no_embedded and not local_catalog_path().is_file():
         return None
-    return command_catalog(catalog_paths, no_embedded=no_embedded).catalog
+    return inputs.catalog(bill_rates_first=False)
 
 
 @click.command("forecast", epilog=FORECAST_EPILOG)
-@click.option("--usage", "usage_files", multiple=True, help="Usage files (globs; repeatable).")
-@click.option("--demo", is_flag=True, help=f"Use a synthetic {DEMO_DAYS}-day history.")
-@click.option(
-    "--lookback", default="90d", show_default=True,
-    help="History the model learns from (its last part of the usage): 60d, 13w, 2160h.",
-)  # fmt: skip
-@click.option(
-    "--horizon", default="1y", show_default=True, help="How far to forecast: 1y, 26w, 90d, 6mo."
-)
-@click.option("--paths", "n_paths", type=int, default=500, show_default=True, help="Sampled paths.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampled paths.")
+@input_options(inventory=False, bill="never", demo=_demo_history)
+@lookback_option("90d")
+@horizon_option("1y")
+@paths_option(500)
+@seed_option
 @click.option(
     "--by", type=click.Choice(["week", "month"]), default="month", show_default=True,
     help="week: 168-hour blocks from the forecast start; month: calendar months (UTC).",
@@ -114,23 +117,17 @@ def _catalog(catalog_paths: tuple[Path, ...], no_embedded: bool) -> PriceCatalog
     "--trend-error/--no-trend-error", default=True, show_default=True,
     help="Also sample the error of the fitted trend per path (wider, better calibrated ranges).",
 )  # fmt: skip
-@workspace_option
-@catalog_options
 @format_option
 @quiet_option
 def forecast_command(
-    usage_files: tuple[str, ...],
-    demo: bool,
-    lookback: str,
-    horizon: str,
+    inputs: CommandInputs,
+    lookback: Duration,
+    horizon: Duration,
     n_paths: int,
     seed: int,
     by: str,
     level: str,
     trend_error: bool,
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
     output_format: str,
 ) -> None:
     """Forecast usage and spend: P5 / P50 / P95 per period.
@@ -140,20 +137,12 @@ def forecast_command(
     Fits the trend and weekly shape of the lookback and samples future paths; prints per period
     the quantiles over the paths of the total over all keys. Spend is on-demand-equivalent.
     """
-    if demo and usage_files:
-        raise CommitoptInputError("--demo and --usage exclude each other; choose one")
     if n_paths <= 0:
         raise CommitoptInputError(f"--paths must be at least 1, not {n_paths}")
     horizon_hours = parse_horizon_hours(horizon)
-    parse_lookback_days(lookback)
-    frame = command_usage(
-        usage_files,
-        workspace,
-        purpose="forecast",
-        demo=(lambda: demo_usage(hours=24 * DEMO_DAYS)) if demo else None,
-    )
+    frame = inputs.usage(purpose="forecast")
     history = _lookback(to_matrix(frame), lookback)
-    catalog = _catalog(catalog_paths, no_embedded)
+    catalog = _catalog(inputs)
     with reporter().task(f"forecasting {n_paths} usage paths"):
         result = forecast(
             history,

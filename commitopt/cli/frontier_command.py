@@ -13,16 +13,18 @@ import numpy as np
 import pandas as pd
 
 from commitopt.cli.forecast_command import parse_horizon_hours
-from commitopt.cli.inputs import (
-    command_catalog,
-    command_owned,
-    command_usage,
-    warn_if_lookback_exceeds,
+from commitopt.cli.inputs import CommandInputs, input_options, warn_if_lookback_exceeds
+from commitopt.cli.options import (
+    horizon_option,
+    lookback_option,
+    no_sharing_option,
+    paths_option,
+    portfolio_option,
+    seed_option,
 )
-from commitopt.cli.options import bill_inventory_option, catalog_options, workspace_option
 from commitopt.cli.output import emit_frame, emit_json, emit_mapping, emit_text, format_option
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
-from core.durations import parse_days as parse_lookback_days
+from core.durations import Duration
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
 from planning.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions, lookback_window, recommend
@@ -115,24 +117,12 @@ def _payload(result: FrontierResult, source: str, proposed: int, owned: int) -> 
 
 
 @click.command("frontier", epilog=FRONTIER_EPILOG)
-@click.option("--usage", "usage_files", multiple=True, help="Usage files (globs; repeatable).")
-@click.option("--demo", is_flag=True, help="Use a synthetic 60-day multi-account history.")
-@click.option(
-    "--portfolio", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Portfolio JSON of proposed purchases [default: recommend one for the lookback].",
-)  # fmt: skip
-@click.option(
-    "--inventory", "inventory_files", multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Portfolio JSON of commitments already owned (kept at every level; repeatable).",
-)  # fmt: skip
-@click.option(
-    "--lookback", default=f"{DEFAULT_LOOKBACK_DAYS}d", show_default=True,
-    help="History billed (or forecast from, with --paths): 30d, 60d, 13w, 2160h.",
-)  # fmt: skip
-@click.option("--paths", "n_paths", type=int, default=None, help="Sample N future usage paths.")
-@click.option("--horizon", default="1y", show_default=True, help="With --paths: 1y, 26w, 90d, 6mo.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampled paths.")
+@input_options(demo=demo_usage)
+@portfolio_option(required=False, show_default="the recommendation for the lookback")
+@lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
+@paths_option(None, show_default="none: bill the lookback itself")
+@horizon_option("1y")
+@seed_option
 @click.option(
     "--steps", type=int, default=31, show_default=True,
     help="Levels evenly from 0 to --max-level (level 1 is always added).",
@@ -145,29 +135,20 @@ def _payload(result: FrontierResult, source: str, proposed: int, owned: int) -> 
     "--knee-threshold", type=float, default=DEFAULT_KNEE_THRESHOLD, show_default=True,
     help="Least expected savings per extra USD of commitment up to the knee [USD/USD].",
 )  # fmt: skip
-@click.option("--no-sharing", is_flag=True, help="Commitments cover their own account only.")
-@bill_inventory_option
-@workspace_option
-@catalog_options
+@no_sharing_option
 @format_option
 @quiet_option
 def frontier_command(
-    usage_files: tuple[str, ...],
-    demo: bool,
+    inputs: CommandInputs,
     portfolio: Path | None,
-    inventory_files: tuple[Path, ...],
-    lookback: str,
+    lookback: Duration,
     n_paths: int | None,
-    horizon: str,
+    horizon: Duration,
     seed: int,
     steps: int,
     max_level: float,
     knee_threshold: float,
     no_sharing: bool,
-    use_bill: bool,
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
     output_format: str,
 ) -> None:
     """Savings by commitment level, and the knee.
@@ -177,16 +158,13 @@ def frontier_command(
     Every level is billed with the billing simulator (RIs, then EC2 Instance, then Compute
     Savings Plans, as AWS applies them), over the lookback or over sampled future paths.
     """
-    if demo and usage_files:
-        raise CommitoptInputError("--demo and --usage exclude each other; choose one")
     if n_paths is not None and n_paths < 1:
         raise CommitoptInputError(f"--paths must be at least 1, not {n_paths}")
     levels = _levels(steps, max_level)
-    days = parse_lookback_days(lookback)
     horizon_hours = parse_horizon_hours(horizon) if n_paths is not None else 0
-    frame = command_usage(usage_files, workspace, purpose="bill", demo=demo_usage if demo else None)
-    warn_if_lookback_exceeds(frame, days)
-    window = lookback_window(frame, days)
+    frame = inputs.usage(purpose="bill")
+    warn_if_lookback_exceeds(frame, lookback)
+    window = lookback_window(frame, lookback.days)
     if n_paths is None:
         paths = UsagePaths.from_matrices([to_matrix(window)])
         source = f"lookback {paths.hours[0]:%Y-%m-%d} to {paths.hours[-1]:%Y-%m-%d %H:%M} UTC"
@@ -195,20 +173,12 @@ def frontier_command(
             paths = forecast_paths(window, horizon_hours=horizon_hours, n_paths=n_paths, seed=seed)
         source = f"{n_paths} paths of {horizon_hours} h from {paths.hours[0]:%Y-%m-%d} UTC"
     start = pd.Timestamp(paths.hours[0]).to_pydatetime().astimezone(UTC)
-    owned = Inventory(
-        command_owned(
-            inventory_files, workspace=workspace, usage_files=usage_files,
-            use_bill=use_bill and not demo,
-        ),
-        as_of=start,
-    )  # fmt: skip
-    catalog = command_catalog(
-        catalog_paths, no_embedded=no_embedded, usage_files=usage_files
-    ).catalog
+    owned = Inventory(inputs.owned(), as_of=start)
+    catalog = inputs.catalog()
     if portfolio is not None:
         proposed = read_portfolio_json(portfolio, default_start=start)
     else:
-        proposed = _proposed_from_recommendation(window, catalog, owned, days, start)
+        proposed = _proposed_from_recommendation(window, catalog, owned, lookback.days, start)
     with reporter().task("billing the commitment levels", unit="levels") as progress:
         result = frontier(
             paths,

@@ -2,86 +2,51 @@
 
 One place turns the shared options into what the engines need, with progress while files are
 read and the notes a user should see (the embedded catalog's age, a lookback longer than the
-data), so that every command resolves them the same way.
+data), so that every command resolves them the same way:
+
+- :func:`input_options` declares a command's input options (``--usage``, ``--demo``,
+  ``--inventory``, ``--bill-inventory``, ``--workspace``, ``--catalog``) and hands the command
+  one :class:`CommandInputs` instead of their values;
+- :class:`CommandInputs` reads, when asked, the usage (:meth:`~CommandInputs.usage`), the owned
+  commitments (:meth:`~CommandInputs.owned`: ``--inventory`` files over ``--from-aws`` over the
+  bill) and the prices (:meth:`~CommandInputs.catalog`: a CUR's own rates over ``--catalog``
+  files over the local catalog over the embedded snapshot).
+
+Library layers return their notices and warnings (``ResolvedCatalog.notices``, a result's
+``warnings`` or ``notes``); only the CLI prints them, on standard error.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
 
 import click
 import pandas as pd
 
 from commitopt.catalogs import ResolvedCatalog, resolve_catalog
-from commitopt.cli.options import WAIT_META_KEY
+from commitopt.cli.options import (
+    WAIT_META_KEY,
+    bill_inventory_option,
+    catalog_options,
+    demo_option,
+    inventory_option,
+    usage_option,
+    workspace_option,
+)
 from commitopt.cli.progress import reporter
 from commitopt.workspace import Workspace
+from core.durations import Duration
 from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
-from pricing.inventory import OwnedCommitment, read_portfolio_json
+from pricing.inventory import Inventory, OwnedCommitment, read_portfolio_json
 
 NOTICE_META_KEY = "commitopt.notices_shown"
 """Key, in ``click.Context.meta``, of the notes already printed by this invocation."""
-
-
-def command_usage(
-    usage_files: tuple[str, ...],
-    workspace: Path | None,
-    *,
-    purpose: str,
-    demo: Callable[[], pd.DataFrame] | None = None,
-    demo_option: bool = True,
-    start: datetime | None = None,
-    end: datetime | None = None,
-) -> pd.DataFrame:
-    """The canonical usage a command works on.
-
-    Parameters
-    ----------
-    usage_files
-        ``--usage`` files (globs); read when given.
-    workspace
-        ``--workspace``; its usage is read when there are no files and no demo.
-    purpose
-        What the usage is for, in the message when there is none (``"optimize"``).
-    demo
-        Builds the synthetic history when ``--demo`` was given; ``None`` when it was not (or the
-        command has no ``--demo``).
-    demo_option
-        Whether the command has ``--demo`` (then the message offers it).
-    start, end
-        ``--from`` and ``--to``: the period read from files or the workspace (UTC, end
-        exclusive) [default: all of it].
-
-    Raises
-    ------
-    core.errors.CommitoptInputError
-        When there is no usage, naming the ways to give some.
-    """
-    from usage.readers import read_usage
-
-    if demo is not None:
-        with reporter().task("building the synthetic history"):
-            frame = demo()
-    elif usage_files:
-        with reporter().task("reading usage", total=100, unit="%") as task:
-            frame, _report = read_usage(
-                list(usage_files), "auto", start=start, end=end, progress=task
-            )
-    else:
-        with (
-            reporter().task("loading the workspace's usage"),
-            open_workspace(workspace, read_only=True) as store,
-        ):
-            frame = store.load_usage(start=start, end=end)
-    if frame.empty:
-        ways = "--usage FILE, --demo," if demo_option else "--usage FILE"
-        raise CommitoptInputError(
-            f"no usage to {purpose}: pass {ways} or import some with `commitopt usage import`"
-        )
-    return frame
 
 
 def bill_rates(usage_files: Sequence[str]) -> list[PriceCatalog]:
@@ -157,54 +122,219 @@ def check_writable(path: Path | None) -> None:
         pass
 
 
-def command_owned(
-    inventory_files: Sequence[Path],
-    *,
-    workspace: Path | None = None,
-    usage_files: Sequence[str] = (),
-    use_bill: bool = True,
-    store: Workspace | None = None,
-) -> tuple[OwnedCommitment, ...]:
-    """The commitments owned: ``--inventory`` files first, then what the bill shows.
+@dataclass(frozen=True)
+class AwsSource:
+    """``--from-aws``: read the owned RIs (per region) and Savings Plans through boto3.
 
-    The bill is the workspace ``store`` already open when given, else the CUR files given with
-    ``--usage`` when there are any, else the workspace's imported bills
-    (:func:`commitopt.owned.bill_inventory`; nothing when there is no workspace file). Files take
-    precedence, commitment by commitment (:mod:`commitopt.owned`).
+    Attributes
+    ----------
+    regions
+        ``--region``: the regions whose RIs are read (Savings Plans are global).
+    profile
+        ``--profile``: an AWS named profile; boto3's standard chain when ``None``.
     """
-    from commitopt.owned import merge_commitments
 
-    stated = [read_portfolio_json(path).commitments for path in inventory_files]
-    billed = _billed_commitments(workspace, usage_files, store) if use_bill else ()
-    if billed:
-        note_once(
-            f"{len(billed)} owned commitments from the bill (--no-bill-inventory ignores them; "
-            "`commitopt inventory show` lists them)"
+    regions: tuple[str, ...]
+    profile: str | None = None
+
+    def read(self) -> list[Inventory]:
+        """The live account's RIs, one inventory per region, and its Savings Plans.
+
+        Raises
+        ------
+        core.errors.CommitoptInputError
+            When no region is given, or one is unknown.
+        """
+        import boto3
+
+        from pricing.inventory import fetch_reserved_instances, fetch_savings_plans
+        from pricing.regions import check_region
+
+        if not self.regions:
+            raise CommitoptInputError("--from-aws needs --region (RIs are listed per region)")
+        for code in self.regions:
+            check_region(code)
+        session = boto3.Session(profile_name=self.profile)
+        found = [
+            fetch_reserved_instances(session.client("ec2", region_name=code))
+            for code in self.regions
+        ]
+        found.append(fetch_savings_plans(session.client("savingsplans", region_name="us-east-1")))
+        return found
+
+
+@dataclass(frozen=True)
+class CommandInputs:
+    """What a command's input options name, resolved the same way for every command.
+
+    Built from the shared options of :mod:`commitopt.cli.options`; each method reads one input
+    when the command asks for it (in the order the command needs them), with progress and the
+    notes a user should see.
+
+    Attributes
+    ----------
+    usage_files
+        ``--usage`` files (globs).
+    workspace
+        ``--workspace`` [default: ``$COMMITOPT_WORKSPACE`` or ``./commitopt.duckdb``].
+    inventory_files
+        ``--inventory`` portfolio files of owned commitments.
+    catalog_paths, no_embedded
+        ``--catalog`` files and ``--no-embedded``.
+    use_bill
+        ``--bill-inventory``: count the commitments the bill shows as owned.
+    from_aws
+        ``--from-aws`` (with its regions and profile), or ``None``.
+    demo
+        Builds the synthetic history when ``--demo`` was given; ``None`` otherwise.
+    """
+
+    usage_files: tuple[str, ...] = ()
+    workspace: Path | None = None
+    inventory_files: tuple[Path, ...] = ()
+    catalog_paths: tuple[Path, ...] = ()
+    no_embedded: bool = False
+    use_bill: bool = True
+    from_aws: AwsSource | None = None
+    demo: Callable[[], pd.DataFrame] | None = None
+
+    def __post_init__(self) -> None:
+        if self.demo is not None and self.usage_files:
+            raise CommitoptInputError("--demo and --usage exclude each other; choose one")
+
+    def usage(
+        self,
+        *,
+        purpose: str,
+        demo_option: bool = True,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> pd.DataFrame:
+        """The canonical usage: the demo history, else the ``--usage`` files, else the
+        workspace's.
+
+        Parameters
+        ----------
+        purpose
+            What the usage is for, in the message when there is none (``"optimize"``).
+        demo_option
+            Whether the command has ``--demo`` (then the message offers it).
+        start, end
+            ``--from`` and ``--to``: the period read from files or the workspace (UTC, end
+            exclusive) [default: all of it].
+
+        Raises
+        ------
+        core.errors.CommitoptInputError
+            When there is no usage, naming the ways to give some.
+        """
+        from usage.readers import read_usage
+
+        if self.demo is not None:
+            with reporter().task("building the synthetic history"):
+                frame = self.demo()
+        elif self.usage_files:
+            with reporter().task("reading usage", total=100, unit="%") as task:
+                frame, _report = read_usage(
+                    list(self.usage_files), "auto", start=start, end=end, progress=task
+                )
+        else:
+            with (
+                reporter().task("loading the workspace's usage"),
+                open_workspace(self.workspace, read_only=True) as store,
+            ):
+                frame = store.load_usage(start=start, end=end)
+        if frame.empty:
+            ways = "--usage FILE, --demo," if demo_option else "--usage FILE"
+            raise CommitoptInputError(
+                f"no usage to {purpose}: pass {ways} or import some with `commitopt usage import`"
+            )
+        return frame
+
+    def owned(
+        self, *, store: Workspace | None = None, note_bill: bool = True
+    ) -> tuple[OwnedCommitment, ...]:
+        """The commitments owned, merged by commitment, highest precedence first: the
+        ``--inventory`` files, ``--from-aws``, the bill (:mod:`commitopt.owned`).
+
+        The bill is the workspace ``store`` already open when given, else the CUR files given
+        with ``--usage`` when there are any, else the workspace's imported bills (nothing when
+        there is no workspace file); none with ``--no-bill-inventory`` or ``--demo``.
+        ``note_bill`` says how many came from the bill (once per invocation).
+        """
+        return self.owned_inventory(store=store, note_bill=note_bill).commitments
+
+    def owned_inventory(
+        self,
+        as_of: datetime | None = None,
+        *,
+        store: Workspace | None = None,
+        note_bill: bool = True,
+    ) -> Inventory:
+        """:meth:`owned` as an :class:`~pricing.inventory.Inventory` taken ``as_of`` [default:
+        now], with the notes of the files and of AWS (what was skipped while reading)."""
+        from commitopt.owned import merge_commitments
+
+        parts = [read_portfolio_json(path) for path in self.inventory_files]
+        if self.from_aws is not None:
+            parts.extend(self.from_aws.read())
+        billed = self._billed(store) if self.use_bill and self.demo is None else ()
+        if billed and note_bill:
+            note_once(
+                f"{len(billed)} owned commitments from the bill (--no-bill-inventory ignores "
+                "them; `commitopt inventory show` lists them)"
+            )
+        return Inventory(
+            merge_commitments([*(part.commitments for part in parts), billed]),
+            as_of=as_of if as_of is not None else datetime.now(UTC),
+            notes=tuple(note for part in parts for note in part.notes),
         )
-    return merge_commitments([*stated, billed])
+
+    def has_bill(self) -> bool:
+        """Whether the bill may show owned commitments: ``--usage`` CUR files, else a workspace
+        file (and ``--bill-inventory``)."""
+        if not self.use_bill or self.demo is not None:
+            return False
+        if self.usage_files:
+            return is_cur(self.usage_files)
+        from commitopt.workspace import workspace_path
+
+        return workspace_path(self.workspace).is_file()
+
+    def _billed(self, store: Workspace | None) -> tuple[OwnedCommitment, ...]:
+        """The RIs and Savings Plans the ``--usage`` CUR files, or the workspace's bills, show."""
+        from commitopt.owned import bill_inventory
+
+        if store is not None:
+            return bill_inventory(store).commitments
+        if not self.has_bill():
+            return ()
+        if self.usage_files:
+            from pricing.inventory import inventory_from_cur
+
+            return inventory_from_cur(list(self.usage_files)).commitments
+        with open_workspace(self.workspace, read_only=True) as opened:
+            return bill_inventory(opened).commitments
+
+    def resolved_catalog(self, *, bill_rates_first: bool = True) -> ResolvedCatalog:
+        """The prices: a CUR's own rates (when ``--usage`` names CUR files and
+        ``bill_rates_first``), ``--catalog`` files, the local catalog, the embedded snapshot.
+
+        The embedded snapshot's note (as-of date and how to refresh) is printed once per
+        invocation, unless ``--quiet``.
+        """
+        return command_catalog(
+            self.catalog_paths,
+            no_embedded=self.no_embedded,
+            usage_files=self.usage_files if bill_rates_first else (),
+        )
+
+    def catalog(self, *, bill_rates_first: bool = True) -> PriceCatalog:
+        """The merged catalog of :meth:`resolved_catalog`."""
+        return self.resolved_catalog(bill_rates_first=bill_rates_first).catalog
 
 
-def _billed_commitments(
-    workspace: Path | None, usage_files: Sequence[str], store: Workspace | None
-) -> tuple[OwnedCommitment, ...]:
-    """The RIs and Savings Plans the ``--usage`` CUR files, or the workspace's bills, show."""
-    from commitopt.owned import bill_inventory
-
-    if store is not None:
-        return bill_inventory(store).commitments
-    if usage_files:
-        from pricing.inventory import inventory_from_cur
-
-        return inventory_from_cur(list(usage_files)).commitments if is_cur(usage_files) else ()
-    from commitopt.workspace import workspace_path
-
-    if not workspace_path(workspace).is_file():
-        return ()
-    with open_workspace(workspace, read_only=True) as store:
-        return bill_inventory(store).commitments
-
-
-def warn_if_lookback_exceeds(frame: pd.DataFrame, lookback_days: float) -> None:
+def warn_if_lookback_exceeds(frame: pd.DataFrame, lookback: Duration) -> None:
     """Say when the lookback asks for more history than the usage holds.
 
     A warning when ``--lookback`` was given (or configured); a note when it is the default.
@@ -213,10 +343,10 @@ def warn_if_lookback_exceeds(frame: pd.DataFrame, lookback_days: float) -> None:
         return
     first, last = pd.Timestamp(frame["hour"].min()), pd.Timestamp(frame["hour"].max())
     span_days = ((last - first) / pd.Timedelta(hours=1) + 1) / 24
-    if lookback_days <= span_days + 1e-9:
+    if lookback.days <= span_days + 1e-9:
         return
     text = (
-        f"--lookback {lookback_days:g}d is longer than the usage, which covers {span_days:.1f} "
+        f"--lookback {lookback} is longer than the usage, which covers {span_days:.1f} "
         f"days ({first:%Y-%m-%d} to {last:%Y-%m-%d %H:%M} UTC); all of it is used"
     )
     context = click.get_current_context(silent=True)
@@ -225,3 +355,62 @@ def warn_if_lookback_exceeds(frame: pd.DataFrame, lookback_days: float) -> None:
         reporter().note(text)
     else:
         reporter().warning(text)
+
+
+BillSource = Literal["option", "always", "never"]
+"""Whether a command counts the bill's commitments as owned: as ``--bill-inventory`` says
+(``"option"``), always (no flag) or never."""
+
+
+def input_options(
+    *,
+    usage: bool = True,
+    inventory: bool = True,
+    bill: BillSource = "option",
+    catalog: bool = True,
+    demo: Callable[[], pd.DataFrame] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options that name a command's inputs, passed to it as one ``inputs`` argument.
+
+    Declares ``--usage``, ``--demo`` (when ``demo`` is given), ``--inventory``,
+    ``--bill-inventory`` (when ``bill`` is ``"option"``), ``--workspace`` (with ``--wait``) and
+    ``--catalog`` / ``--no-embedded``, all from :mod:`commitopt.cli.options`, and calls the
+    command with ``inputs=`` the :class:`CommandInputs` they make instead of their values.
+
+    Parameters
+    ----------
+    usage, inventory, catalog
+        Whether the command has ``--usage``, ``--inventory``, ``--catalog``.
+    bill
+        Whether the bill's commitments count as owned: by ``--bill-inventory``, always or never.
+    demo
+        Builds the synthetic history of ``--demo``; the command has no ``--demo`` when ``None``.
+    """
+    declared: list[Callable[[Any], Any]] = [
+        *([usage_option] if usage else []),
+        *([demo_option] if demo is not None else []),
+        *([inventory_option] if inventory else []),
+        *([bill_inventory_option] if bill == "option" else []),
+        workspace_option,
+        *([catalog_options] if catalog else []),
+    ]
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def command(**values: Any) -> Any:
+            inputs = CommandInputs(
+                usage_files=values.pop("usage_files", ()),
+                workspace=values.pop("workspace"),
+                inventory_files=values.pop("inventory_files", ()),
+                catalog_paths=values.pop("catalog_paths", ()),
+                no_embedded=values.pop("no_embedded", False),
+                use_bill=values.pop("use_bill", bill == "always"),
+                demo=demo if demo is not None and values.pop("demo") else None,
+            )
+            return function(inputs=inputs, **values)
+
+        for option in reversed(declared):
+            command = option(command)
+        return command
+
+    return decorate

@@ -10,25 +10,22 @@ import numpy as np
 import pandas as pd
 
 from commitopt.cli.group import CommitoptGroup
-from commitopt.cli.inputs import open_workspace
+from commitopt.cli.inputs import AwsSource, CommandInputs
 from commitopt.cli.options import (
+    DATE,
+    FILE,
     bill_inventory_option,
-    multi_option,
-    profile_option,
+    expiring_within_option,
+    from_aws_options,
     workspace_option,
 )
 from commitopt.cli.output import KIND_SHORT, emit_frame, format_option
 from commitopt.cli.progress import quiet_option, reporter
-from commitopt.owned import bill_inventory, merge_commitments
-from commitopt.workspace import workspace_path
+from core.durations import Duration
 from core.errors import CommitoptInputError
 from pricing.inventory import (
     Inventory,
-    fetch_reserved_instances,
-    fetch_savings_plans,
-    read_portfolio_json,
 )
-from pricing.regions import check_region
 
 
 @click.group(cls=CommitoptGroup)
@@ -60,29 +57,16 @@ and savingsplans:DescribeSavingsPlans.
     type=click.Path(path_type=Path),
     help="Portfolio JSON of owned commitments (docs/portfolio-format.md; repeatable).",
 )
-@click.option("--from-aws", is_flag=True, help="Read active RIs and Savings Plans through boto3.")
-@multi_option(
-    "--region", "-r", help_text="Regions to read RIs from (with --from-aws).", metavar="REGION"
-)
-@profile_option
-@click.option(
-    "--expiring-within",
-    type=click.FloatRange(min=0),
-    default=None,
-    metavar="DAYS",
-    help="Only commitments active now that end within DAYS.",
-)
+@from_aws_options
+@expiring_within_option(None)
 @click.option(
     "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    type=DATE,
     default=None,
     help="Reference date for days left and expirations (UTC) [default: now].",
 )
 @click.option(
-    "--save",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write the combined inventory as portfolio JSON (atomically).",
+    "--save", type=FILE, help="Also write the combined inventory as portfolio JSON (atomically)."
 )
 @bill_inventory_option
 @workspace_option
@@ -93,7 +77,7 @@ def show(
     from_aws: bool,
     region: tuple[str, ...],
     profile: str | None,
-    expiring_within: float | None,
+    expiring_within: Duration | None,
     as_of: datetime | None,
     save: Path | None,
     use_bill: bool,
@@ -102,27 +86,23 @@ def show(
 ) -> None:
     """List owned commitments: what, how much, cost, start, end and days left."""
     now = as_of.replace(tzinfo=UTC) if as_of else datetime.now(UTC)
-    parts = [read_portfolio_json(path) for path in portfolio]
-    if from_aws:
-        parts.extend(_from_aws(region, profile))
-    if use_bill and workspace_path(workspace).is_file():
-        with open_workspace(workspace, read_only=True) as store:
-            parts.append(bill_inventory(store))
-    if not parts:
+    inputs = CommandInputs(
+        workspace=workspace, inventory_files=portfolio, use_bill=use_bill,
+        from_aws=AwsSource(region, profile) if from_aws else None,
+    )  # fmt: skip
+    if not (portfolio or from_aws or inputs.has_bill()):
         raise CommitoptInputError(
             "no owned commitments to show: import a CUR (`commitopt usage import`), or pass "
             "--portfolio FILE or --from-aws"
         )
-    combined = Inventory(
-        commitments=merge_commitments(part.commitments for part in parts),
-        as_of=now,
-        notes=tuple(note for part in parts for note in part.notes),
-    )
+    combined = inputs.owned_inventory(now, note_bill=False)
     for note in combined.notes:
         reporter().note(f"note: {note}")
     if save is not None:
         combined.to_portfolio_json(save)
-    chosen = combined if expiring_within is None else combined.expiring_within(expiring_within, now)
+    chosen = (
+        combined if expiring_within is None else combined.expiring_within(expiring_within.days, now)
+    )
     table = _table(chosen, now)
     if output_format == "table":
         table = table.assign(
@@ -138,19 +118,6 @@ TABLE_COLUMNS = (
     "status",
 )  # fmt: skip
 """The columns a table shows without ``--wide``."""
-
-
-def _from_aws(regions: tuple[str, ...], profile: str | None) -> list[Inventory]:
-    import boto3
-
-    if not regions:
-        raise CommitoptInputError("--from-aws needs --region (RIs are listed per region)")
-    for code in regions:
-        check_region(code)
-    session = boto3.Session(profile_name=profile)
-    found = [fetch_reserved_instances(session.client("ec2", region_name=code)) for code in regions]
-    found.append(fetch_savings_plans(session.client("savingsplans", region_name="us-east-1")))
-    return found
 
 
 def _table(inventory_: Inventory, now: datetime) -> pd.DataFrame:

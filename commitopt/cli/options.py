@@ -1,14 +1,28 @@
-"""Reusable click options: repeatable, comma-separated filters and the catalog choice."""
+"""Every option more than one command has, declared once (pip-tools' ``options.py`` style).
+
+A command takes a shared option by its decorator (``@usage_option``, ``@lookback_option()``),
+so that the flag, its parameter name, its type and its help read the same in every command;
+only a default may differ where the commands' defaults always did (``--lookback``, ``--paths``).
+Durations (``--lookback``, ``--horizon``, ``--expiring-within``) share one grammar,
+:data:`DURATION` (:mod:`core.durations`). What the options name is turned into usage, owned
+commitments and prices by :class:`commitopt.cli.inputs.CommandInputs`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from core.durations import Duration, parse_duration
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+FILE = click.Path(dir_okay=False, path_type=Path)
+"""The type of an option naming one file (a folder is refused)."""
 
 
 def split_commas(
@@ -100,7 +114,7 @@ def into_option(function: F) -> F:
     """``--into FILE``: the catalog a command writes (default: the local catalog)."""
     return click.option(
         "--into",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=FILE,
         default=None,
         help="Catalog file to write [default: $COMMITOPT_CATALOG or ./commitopt-catalog.parquet].",
     )(function)
@@ -136,7 +150,7 @@ def workspace_option(function: F) -> F:
     )(function)
     return click.option(
         "--workspace",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=FILE,
         default=None,
         help="Workspace database [default: $COMMITOPT_WORKSPACE or ./commitopt.duckdb].",
     )(function)
@@ -151,3 +165,195 @@ def bill_inventory_option(function: F) -> F:
         show_default=True,
         help="Count the RIs and Savings Plans the imported CUR bills show as owned.",
     )(function)
+
+
+class DurationType(click.ParamType):
+    """A duration in the one grammar of :mod:`core.durations`: ``720h``, ``30d``, ``12w``,
+    ``3mo``, ``1y`` or a bare number of days; converted to a :class:`core.durations.Duration`.
+
+    A value that is not a duration raises :class:`core.errors.CommitoptInputError` naming the
+    option's parameter, which the CLI renders as the flag (``--lookback '3x' is not a duration;
+    ...``), the same sentence for every duration option and the configuration file.
+    """
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The :class:`~core.durations.Duration` (``None`` stays ``None``)."""
+        if value is None or isinstance(value, Duration):
+            return value
+        name = param.name if param is not None and param.name else "duration"
+        return parse_duration(str(value), name)
+
+
+DURATION = DurationType()
+"""The :class:`DurationType` of every duration option."""
+
+DURATION_EXAMPLES = "30d, 8w, 3mo, 720h, 1y (a bare number is days)"
+"""How a duration may be written, in the help of every duration option."""
+
+
+def usage_option(function: F) -> F:
+    """``--usage FILE``: usage files to read (globs; repeatable) instead of the workspace's."""
+    return click.option(
+        "--usage",
+        "usage_files",
+        multiple=True,
+        metavar="FILE",
+        help="Usage files: CUR, CUR 2.0, FOCUS or the canonical CSV (globs allowed; repeatable) "
+        "[default: the workspace's usage].",
+    )(function)
+
+
+def demo_option(function: F) -> F:
+    """``--demo``: a synthetic multi-account history instead of usage files or the workspace."""
+    return click.option(
+        "--demo",
+        is_flag=True,
+        help="Use a synthetic multi-account usage history instead of --usage or the workspace.",
+    )(function)
+
+
+def inventory_option(function: F) -> F:
+    """``--inventory FILE``: portfolio JSON of the commitments owned (over the bill's)."""
+    return click.option(
+        "--inventory",
+        "inventory_files",
+        multiple=True,
+        type=FILE,
+        help="Portfolio JSON of commitments already owned (repeatable; over what the bill shows).",
+    )(function)
+
+
+def from_aws_options(function: F) -> F:
+    """``--from-aws`` with ``--region`` (and ``--profile``): the live account's commitments."""
+    function = profile_option(function)
+    function = multi_option(
+        "--region", "-r", help_text="Regions to read RIs from (with --from-aws).", metavar="REGION"
+    )(function)
+    return click.option(
+        "--from-aws", is_flag=True, help="Read active RIs and Savings Plans through boto3."
+    )(function)
+
+
+def duration_option(
+    flag: str, default: str | None, help_text: str, *, show_default: bool | str = True
+) -> Callable[[F], F]:
+    """An option taking a :data:`DURATION`; its help ends with how to write one."""
+    return click.option(
+        flag,
+        type=DURATION,
+        default=default,
+        show_default=show_default,
+        metavar="DURATION",
+        help=f"{help_text}: {DURATION_EXAMPLES}.",
+    )
+
+
+def lookback_option(default: str | None, *, show_default: bool | str = True) -> Callable[[F], F]:
+    """``--lookback DURATION``: the last part of the usage that stands for the future."""
+    return duration_option(
+        "--lookback", default, "History used, the last part of the usage", show_default=show_default
+    )
+
+
+def horizon_option(default: str) -> Callable[[F], F]:
+    """``--horizon DURATION``: how far ahead sampled usage paths run."""
+    return duration_option("--horizon", default, "Length of each sampled usage path")
+
+
+def expiring_within_option(default: str | None) -> Callable[[F], F]:
+    """``--expiring-within DURATION``: the owned commitments that end this soon."""
+    return duration_option(
+        "--expiring-within",
+        default,
+        "List the owned commitments that end within this",
+        show_default=default is not None,
+    )
+
+
+def paths_option(default: int | None, *, show_default: bool | str = True) -> Callable[[F], F]:
+    """``--paths N``: how many future usage paths to sample."""
+    return click.option(
+        "--paths",
+        "n_paths",
+        type=int,
+        default=default,
+        show_default=show_default,
+        metavar="N",
+        help="Future usage paths to sample (P5 / P50 / P95 over them).",
+    )
+
+
+def seed_option(function: F) -> F:
+    """``--seed N``: the seed of everything drawn at random."""
+    return click.option(
+        "--seed",
+        type=int,
+        default=0,
+        show_default=True,
+        help="Seed of what is drawn at random (sampled paths, synthetic usage).",
+    )(function)
+
+
+def portfolio_option(*, required: bool, show_default: str | None = None) -> Callable[[F], F]:
+    """``--portfolio FILE``: the proposed purchases, as ``recommend --format json`` writes them."""
+    return click.option(
+        "--portfolio",
+        type=FILE,
+        required=required,
+        default=None,
+        show_default=show_default or False,
+        help="Portfolio JSON of proposed purchases (what `recommend --format json` writes).",
+    )
+
+
+def no_sharing_option(function: F) -> F:
+    """``--no-sharing``: commitments cover their own account only."""
+    return click.option(
+        "--no-sharing", is_flag=True, help="Commitments cover their own account only."
+    )(function)
+
+
+def discount_rate_option(function: F) -> F:
+    """``--discount-rate SHARE``: the yearly rate of the time value of money (NPV)."""
+    return click.option(
+        "--discount-rate",
+        type=SHARE,
+        default=0.0,
+        show_default=True,
+        help="Yearly rate for the time value of money (NPV): 8, 8% or 0.08 [% per year].",
+    )(function)
+
+
+DATE = click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
+"""A date, or a date and time, as the period options take them (UTC)."""
+
+
+def _check_period(
+    context: click.Context, parameter: click.Parameter, value: datetime | None
+) -> datetime | None:
+    """Refuse ``--from`` at or after ``--to`` as soon as both are known."""
+    period = context.meta.setdefault("commitopt.period", {})
+    period[parameter.name] = value
+    start, end = period.get("start"), period.get("end")
+    if start is not None and end is not None and start >= end:
+        raise click.BadParameter(
+            f"--from {start:%Y-%m-%d %H:%M} is not before --to {end:%Y-%m-%d %H:%M}; swap them "
+            "(--to is the end of the period, exclusive)",
+            ctx=context,
+            param=parameter,
+        )
+    return value
+
+
+def period_options(function: F) -> F:
+    """``--from DATE`` and ``--to DATE`` (UTC, end exclusive; ``--from`` must come first)."""
+    function = click.option(
+        "--to", "end", type=DATE, default=None, callback=_check_period,
+        help="End of the period, exclusive (UTC).",
+    )(function)  # fmt: skip
+    return click.option(
+        "--from", "start", type=DATE, default=None, callback=_check_period,
+        help="Start of the period (UTC).",
+    )(function)  # fmt: skip

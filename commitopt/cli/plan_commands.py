@@ -19,7 +19,7 @@ from commitopt.approvals import (
     reject,
 )
 from commitopt.cli.inputs import open_workspace
-from commitopt.cli.options import workspace_option
+from commitopt.cli.options import FILE, workspace_option
 from commitopt.cli.output import emit_frame, emit_mapping, format_option, wide
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.cli.streams import echo_payload
@@ -407,8 +407,7 @@ The plan is stored as canonical JSON with its SHA-256, status proposed.
 @click.option(
     "--report",
     "report_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
+    type=FILE,
     help="A report file to store with the plan (its hash becomes part of the plan).",
 )
 @workspace_option

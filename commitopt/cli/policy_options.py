@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from commitopt.cli.options import SHARE, multi_option
+from commitopt.cli.options import SHARE, discount_rate_option, multi_option
 from core.errors import CommitoptInputError
 from optimizer.policy import INSTRUMENTS, Mode, Policy
 
@@ -86,13 +86,7 @@ def policy_options(function: F) -> F:
             metavar="KIND=USD",
             help="Fix one SP type's new commitment (compute-sp=12.5); optimize the rest around it.",
         ),
-        click.option(
-            "--discount-rate",
-            type=SHARE,
-            default=0.0,
-            show_default=True,
-            help="Yearly rate for the time value of money: 8, 8% or 0.08 [% per year].",
-        ),
+        discount_rate_option,
         click.option(
             "--ladder",
             type=click.Choice(["none", "monthly"]),

@@ -12,14 +12,15 @@ import click
 import pandas as pd
 
 from commitopt.cli.inputs import (
+    CommandInputs,
     check_writable,
-    command_catalog,
-    command_owned,
-    command_usage,
+    input_options,
     open_workspace,
     warn_if_lookback_exceeds,
 )
-from commitopt.cli.options import bill_inventory_option, catalog_options, workspace_option
+from commitopt.cli.options import (
+    lookback_option,
+)
 from commitopt.cli.output import (
     commitment_columns,
     emit_frame,
@@ -35,7 +36,7 @@ from commitopt.identity import current_identity
 from commitopt.plans import store_plan
 from commitopt.report import build_report_data
 from commitopt.review import fingerprint, input_fingerprints, plan_report
-from core.durations import parse_days as parse_lookback_days
+from core.durations import Duration
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
 from planning.recommend import (
@@ -71,19 +72,8 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
 
 
 @click.command("recommend", epilog=RECOMMEND_EPILOG)
-@click.option("--usage", "usage_files", multiple=True, help="Usage files (globs; repeatable).")
-@click.option("--demo", is_flag=True, help="Use a synthetic 60-day multi-account history.")
-@click.option(
-    "--inventory",
-    "inventory_files",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Portfolio JSON of commitments already owned (repeatable).",
-)
-@click.option(
-    "--lookback", default=f"{DEFAULT_LOOKBACK_DAYS}d", show_default=True,
-    help="History that stands for the future: 7d, 30d, 60d, 12w, 720h.",
-)  # fmt: skip
+@input_options(demo=demo_usage)
+@lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
 @policy_options
 @click.option(
     "--solver", type=click.Choice(SOLVER_NAMES), default="highs", show_default=True,
@@ -114,16 +104,11 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
     "--save", is_flag=True,
     help="Also store the recommendation, its policy and its report as a proposed plan.",
 )  # fmt: skip
-@bill_inventory_option
-@workspace_option
-@catalog_options
 @format_option
 @quiet_option
 def recommend_command(
-    usage_files: tuple[str, ...],
-    demo: bool,
-    inventory_files: tuple[Path, ...],
-    lookback: str,
+    inputs: CommandInputs,
+    lookback: Duration,
     solver: str,
     exact: bool,
     integer: bool,
@@ -134,10 +119,6 @@ def recommend_command(
     show_explanations: bool,
     out: Path | None,
     save: bool,
-    use_bill: bool,
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
     output_format: str,
     **policy_values: Any,
 ) -> None:
@@ -151,25 +132,15 @@ def recommend_command(
     """
     if exact and integer:
         raise CommitoptInputError("--exact and --integer exclude each other; choose one")
-    if demo and usage_files:
-        raise CommitoptInputError("--demo and --usage exclude each other; choose one")
     if gap <= 0:
         raise CommitoptInputError(f"--gap must be above 0 %, not {gap}")
-    days = parse_lookback_days(lookback)
+    days = lookback.days
     if save:
-        check_writable(workspace)  # busy is known before the solve, not after it
-    frame = command_usage(
-        usage_files, workspace, purpose="optimize", demo=demo_usage if demo else None
-    )
-    warn_if_lookback_exceeds(frame, days)
-    owned = command_owned(
-        inventory_files, workspace=workspace, usage_files=usage_files,
-        use_bill=use_bill and not demo,
-    )  # fmt: skip
-    inventory = Inventory(owned, as_of=pd.Timestamp.now(tz="UTC"))
-    catalog = command_catalog(
-        catalog_paths, no_embedded=no_embedded, usage_files=usage_files
-    ).catalog
+        check_writable(inputs.workspace)  # busy is known before the solve, not after it
+    frame = inputs.usage(purpose="optimize")
+    warn_if_lookback_exceeds(frame, lookback)
+    inventory = Inventory(inputs.owned(), as_of=pd.Timestamp.now(tz="UTC"))
+    catalog = inputs.catalog()
     policy = policy_from_options(policy_values)
     options = RecommendOptions(
         exact=exact,
@@ -191,7 +162,7 @@ def recommend_command(
     if out is not None:
         write_text_atomic(out, text + "\n")
     if save:
-        _save_plan(run, json.loads(text), workspace, inventory_files, catalog, inventory, policy)
+        _save_plan(run, json.loads(text), inputs, catalog, inventory, policy)
     if output_format == "json":
         emit_json(run.portfolio)
         return
@@ -252,8 +223,7 @@ def _print_for_people(
 def _save_plan(
     run: RecommendationRun,
     portfolio: dict[str, Any],
-    workspace: Path | None,
-    inventory_files: tuple[Path, ...],
+    sources: CommandInputs,
     catalog: PriceCatalog,
     inventory: Inventory,
     policy: Policy,
@@ -263,7 +233,9 @@ def _save_plan(
     if not run.purchases:
         reporter().warning("nothing to save: the recommendation buys nothing")
         return
-    files = {f"inventory_file:{p.name}": fingerprint(p.read_bytes()) for p in inventory_files}
+    files = {
+        f"inventory_file:{p.name}": fingerprint(p.read_bytes()) for p in sources.inventory_files
+    }
     inputs = input_fingerprints(run, catalog, inventory.commitments, files)
     started = datetime.now(UTC)
     identity = current_identity()
@@ -277,7 +249,7 @@ def _save_plan(
             generated_at=started,
             purchase_date=started,
         )
-    with open_workspace(workspace) as store, store.transaction():
+    with open_workspace(sources.workspace) as store, store.transaction():
         run_id = store.record_run(
             "recommend",
             parameters={"lookback_days": run.options.lookback_days, "policy": policy_fields},

@@ -12,15 +12,18 @@ from typing import Any
 import click
 import pandas as pd
 
-from commitopt.cli.inputs import command_catalog, command_owned, command_usage, open_workspace
-from commitopt.cli.options import catalog_options, workspace_option
+from commitopt.cli.inputs import CommandInputs, input_options, open_workspace
+from commitopt.cli.options import (
+    demo_option,
+    lookback_option,
+)
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.cli.streams import echo_payload
 from commitopt.plans import load_plan
 from commitopt.report import REPORT_FORMATS, build_report_data, write_report
 from commitopt.report.data import DEFAULT_TITLE, ReportData
 from commitopt.report.sources import load_plan_json, plan_window, report_data_from_portfolio
-from core.durations import parse_days as parse_lookback_days
+from core.durations import Duration
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
 from planning.recommend import recommend
@@ -81,17 +84,9 @@ def _report_format(report_format: str | None, out: Path | None) -> str:
 
 @click.command("report", epilog=REPORT_EPILOG)
 @click.argument("plan", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--demo", is_flag=True, help="Recommend on the synthetic demo history and report it.")
-@click.option("--usage", "usage_files", multiple=True, help="Usage files (globs; repeatable).")
-@click.option(
-    "--inventory", "inventory_files", multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Portfolio JSON of commitments already owned (repeatable).",
-)  # fmt: skip
-@click.option(
-    "--lookback", default=None,
-    help="Bill the last 30d / 8w / 720h of usage instead of the plan's own period.",
-)  # fmt: skip
+@demo_option
+@input_options(bill="always")
+@lookback_option(None, show_default="the plan's own period")
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Report file, written atomically [default: commitopt-report.FORMAT].",
@@ -111,24 +106,18 @@ def _report_format(report_format: str | None, out: Path | None) -> str:
     help="Savings versus commitment level (JSON) [default: the purchases scaled 0–2× and billed].",
 )  # fmt: skip
 @click.option("--no-frontier", is_flag=True, help="Do not bill scaled plans for the frontier.")
-@workspace_option
-@catalog_options
 @quiet_option
 def report_command(
     plan: Path | None,
     demo: bool,
-    usage_files: tuple[str, ...],
-    inventory_files: tuple[Path, ...],
-    lookback: str | None,
+    inputs: CommandInputs,
+    lookback: Duration | None,
     out: Path | None,
     report_format: str | None,
     title: str,
     scenarios_file: Path | None,
     frontier_file: Path | None,
     no_frontier: bool,
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
 ) -> None:
     """Write a plan's finance report (HTML, Markdown, JSON, CSV).
 
@@ -144,7 +133,7 @@ def report_command(
             "give a PLAN file (a portfolio JSON from `commitopt recommend --format json`) or "
             "--demo, not both and not neither"
         )
-    if demo and (usage_files or inventory_files):
+    if demo and (inputs.usage_files or inputs.inventory_files):
         raise CommitoptInputError("--demo uses its own usage; leave out --usage and --inventory")
     fmt = _report_format(report_format, out)
     target = out if out is not None else Path(f"commitopt-report.{fmt}")
@@ -154,13 +143,13 @@ def report_command(
         )
     monte_carlo = _read_extra(scenarios_file, "--scenarios")
     frontier = _read_extra(frontier_file, "--frontier")
-    days = parse_lookback_days(lookback) if lookback is not None else None
+    days = lookback.days if lookback is not None else None
     if plan is not None and not plan.exists() and PLAN_ID.fullmatch(str(plan)):
-        with open_workspace(workspace, read_only=True) as store:
+        with open_workspace(inputs.workspace, read_only=True) as store:
             record = load_plan(store, str(plan))
         reuse = fmt == "html" and record.report is not None and record.report_intact
-        if reuse and not (usage_files or inventory_files or lookback or scenarios_file
-                          or frontier_file):  # fmt: skip
+        if reuse and not (inputs.usage_files or inputs.inventory_files or lookback
+                          or scenarios_file or frontier_file):  # fmt: skip
             assert record.report is not None
             with atomic_output_path(target) as temporary:
                 temporary.write_bytes(record.report)
@@ -169,16 +158,13 @@ def report_command(
         with tempfile.TemporaryDirectory() as folder:
             stored = Path(folder) / f"{record.plan_id}.json"
             stored.write_text(record.plan_json, encoding="utf-8")
-            data = _plan_report(stored, usage_files, inventory_files, days, workspace,
-                                catalog_paths, no_embedded, title, monte_carlo, frontier,
-                                no_frontier, record.plan_id, record.sha256,
-                                record.created_at)  # fmt: skip
+            data = _plan_report(stored, inputs, days, title, monte_carlo, frontier, no_frontier,
+                                record.plan_id, record.sha256, record.created_at)  # fmt: skip
     elif demo:
-        data = _demo_report(catalog_paths, no_embedded, title, monte_carlo, frontier, no_frontier)
+        data = _demo_report(inputs, title, monte_carlo, frontier, no_frontier)
     else:
         assert plan is not None
-        data = _plan_report(plan, usage_files, inventory_files, days, workspace, catalog_paths,
-                            no_embedded, title, monte_carlo, frontier, no_frontier)  # fmt: skip
+        data = _plan_report(plan, inputs, days, title, monte_carlo, frontier, no_frontier)
     for warning in data.warnings:
         reporter().warning(warning)
     written = write_report(data, target, fmt)
@@ -186,15 +172,14 @@ def report_command(
 
 
 def _demo_report(
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
+    inputs: CommandInputs,
     title: str,
     monte_carlo: dict[str, Any] | None,
     frontier: dict[str, Any] | None,
     no_frontier: bool,
 ) -> ReportData:
     """``recommend --demo`` with its defaults, in-process, then its report."""
-    catalog = command_catalog(catalog_paths, no_embedded=no_embedded).catalog
+    catalog = inputs.catalog()
     with reporter().task("optimizing the portfolio") as task:
         run = recommend(demo_usage(), catalog, Policy(), progress=solver_progress(task))
     with reporter().task("billing the plan for the report"):
@@ -212,12 +197,8 @@ def _demo_report(
 
 def _plan_report(
     plan: Path,
-    usage_files: tuple[str, ...],
-    inventory_files: tuple[Path, ...],
+    inputs: CommandInputs,
     lookback_days: float | None,
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
     title: str,
     monte_carlo: dict[str, Any] | None,
     frontier: dict[str, Any] | None,
@@ -232,14 +213,12 @@ def _plan_report(
     purchases start when the report is made.
     """
     payload = load_plan_json(plan)
-    frame = command_usage(usage_files, workspace, purpose="bill the plan with", demo_option=False)
+    frame = inputs.usage(purpose="bill the plan with", demo_option=False)
     window, warning = plan_window(frame, payload, lookback_days)
     period_start = pd.Timestamp(window["hour"].min()).to_pydatetime()
     purchases = read_portfolio_json(plan, default_start=period_start).commitments
-    owned = command_owned(inventory_files, workspace=workspace, usage_files=usage_files)
-    catalog = command_catalog(
-        catalog_paths, no_embedded=no_embedded, usage_files=usage_files
-    ).catalog
+    owned = inputs.owned()
+    catalog = inputs.catalog()
     with reporter().task("billing the plan for the report"):
         return report_data_from_portfolio(
             payload,

@@ -9,19 +9,25 @@ from typing import Any
 import click
 
 from commitopt.cli.inputs import (
-    command_catalog,
-    command_owned,
+    CommandInputs,
+    input_options,
     open_workspace,
     warn_if_lookback_exceeds,
 )
-from commitopt.cli.options import bill_inventory_option, catalog_options, workspace_option
+from commitopt.cli.options import (
+    expiring_within_option,
+    horizon_option,
+    lookback_option,
+    paths_option,
+    seed_option,
+)
 from commitopt.cli.output import emit_mapping, format_option, path_savings_fields
 from commitopt.cli.policy_options import policy_from_options, policy_options
 from commitopt.cli.progress import Task, quiet_option, reporter, solver_progress
 from commitopt.cli.usage_commands import ImportChecks, import_files
 from commitopt.review import fingerprint, run_review
 from commitopt.workspace import Workspace
-from core.durations import parse_days
+from core.durations import Duration
 from core.errors import CommitoptInputError
 from planning.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions
 from planning.review import ReviewOptions
@@ -74,49 +80,27 @@ def _import_usage(
 
 
 @click.command("review", epilog=REVIEW_EPILOG)
-@click.option("--usage", "usage_files", multiple=True, help="Import these usage files first.")
-@click.option(
-    "--inventory", "inventory_files", multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Portfolio JSON of the commitments owned (repeatable).",
-)  # fmt: skip
-@click.option(
-    "--lookback", default=f"{DEFAULT_LOOKBACK_DAYS}d", show_default=True,
-    help="History that stands for the future: 30d, 60d, 12w.",
-)  # fmt: skip
-@click.option(
-    "--expiring-within", default="30d", show_default=True,
-    help="List owned commitments ending this soon after the data.",
-)  # fmt: skip
-@click.option(
-    "--paths", "n_paths", type=int, default=200, show_default=True,
-    help="Forecast usage paths for the savings range (0: none).",
-)  # fmt: skip
-@click.option("--horizon", default="365d", show_default=True, help="Length of each path.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the paths.")
+@input_options()
+@lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
+@expiring_within_option("30d")
+@paths_option(200)
+@horizon_option("365d")
+@seed_option
 @click.option(
     "--report-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Also write the report there (.html or .md), atomically.",
 )  # fmt: skip
 @policy_options
-@bill_inventory_option
-@workspace_option
-@catalog_options
 @format_option
 @quiet_option
 def review_command(
-    usage_files: tuple[str, ...],
-    inventory_files: tuple[Path, ...],
-    lookback: str,
-    expiring_within: str,
+    inputs: CommandInputs,
+    lookback: Duration,
+    expiring_within: Duration,
     n_paths: int,
-    horizon: str,
+    horizon: Duration,
     seed: int,
     report_out: Path | None,
-    use_bill: bool,
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
     output_format: str,
     **policy_values: Any,
 ) -> None:
@@ -131,7 +115,7 @@ def review_command(
     policy = policy_from_options(policy_values)
     if n_paths < 0:
         raise CommitoptInputError(f"--paths must be 0 or more, not {n_paths}")
-    horizon_hours = round(parse_days(horizon, "horizon") * 24)
+    horizon_hours = round(horizon.hours)
     if horizon_hours < 168:
         raise CommitoptInputError(f"--horizon {horizon} is under a week; give e.g. 90d or 365d")
     report_format = "html"
@@ -140,31 +124,32 @@ def review_command(
         if not report_format:
             raise CommitoptInputError(f"--report-out {report_out}: name a .html or .md file")
     options = ReviewOptions(
-        recommend=RecommendOptions(lookback_days=parse_days(lookback)),
-        expiring_within_days=parse_days(expiring_within, "expiring_within"),
+        recommend=RecommendOptions(lookback_days=lookback.days),
+        expiring_within_days=expiring_within.days,
         n_paths=n_paths,
         horizon_hours=horizon_hours,
         seed=seed,
     )
-    inputs: dict[str, Any] = {
-        f"inventory_file:{path.name}": fingerprint(path.read_bytes()) for path in inventory_files
+    fingerprints: dict[str, Any] = {
+        f"inventory_file:{path.name}": fingerprint(path.read_bytes())
+        for path in inputs.inventory_files
     }
-    catalog = command_catalog(catalog_paths, no_embedded=no_embedded).catalog
-    with open_workspace(workspace) as store, reporter().task("reviewing") as task:
+    catalog = inputs.catalog(bill_rates_first=False)  # the catalogs: usage is the workspace's
+    with open_workspace(inputs.workspace) as store, reporter().task("reviewing") as task:
         log = _logger(task)
         with store.transaction():
-            if usage_files:
-                inputs["usage_import"] = _import_usage(store, usage_files, log)
+            if inputs.usage_files:
+                fingerprints["usage_import"] = _import_usage(store, inputs.usage_files, log)
             usage = store.load_usage()
-            owned = command_owned(inventory_files, store=store, use_bill=use_bill)
+            owned = inputs.owned(store=store)
             if usage.empty:
                 raise CommitoptInputError(
                     "the workspace has no usage; pass --usage FILES or run `commitopt usage import`"
                 )
-            warn_if_lookback_exceeds(usage, options.recommend.lookback_days)
+            warn_if_lookback_exceeds(usage, lookback)
             outcome = run_review(
                 store, usage, catalog, policy, owned=owned, options=options,
-                report_format=report_format, inputs=inputs, log=log,
+                report_format=report_format, inputs=fingerprints, log=log,
                 progress=solver_progress(task),
             )  # fmt: skip
         if outcome.report is not None and report_out is not None:

@@ -11,8 +11,14 @@ import click
 import pandas as pd
 
 from billing.simulator import BREAKDOWNS, Grouping, SimulationResult, simulate
-from commitopt.cli.inputs import command_catalog, command_usage
-from commitopt.cli.options import SHARE, catalog_options, workspace_option
+from commitopt.cli.inputs import CommandInputs, input_options
+from commitopt.cli.options import (
+    FILE,
+    discount_rate_option,
+    no_sharing_option,
+    period_options,
+    portfolio_option,
+)
 from commitopt.cli.output import (
     emit_frame,
     emit_json,
@@ -22,7 +28,6 @@ from commitopt.cli.output import (
     wide,
 )
 from commitopt.cli.progress import quiet_option, reporter
-from commitopt.cli.usage_commands import period_options
 from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Inventory, read_portfolio_json
@@ -63,56 +68,30 @@ TOTAL_FIELDS = (
 
 
 @click.command("simulate", epilog=SIMULATE_EPILOG)
-@click.option(
-    "--usage",
-    "usage_files",
-    multiple=True,
-    help="Usage files to bill (globs allowed; repeatable) [default: the workspace's usage].",
-)
-@click.option(
-    "--portfolio",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Portfolio JSON of proposed purchases (what `recommend --format json` prints).",
-)
-@click.option(
-    "--inventory",
-    "inventory_files",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Portfolio JSON of commitments already owned (repeatable).",
-)
+@input_options(bill="never")
+@portfolio_option(required=True)
 @period_options
 @click.option("--by", type=click.Choice(list(_BY)), default=None, help="Also break money down.")
-@click.option("--no-sharing", is_flag=True, help="Commitments cover their own account only.")
+@no_sharing_option
 @click.option(
     "--scenario",
     "scenario_files",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
     help="Scenario file (YAML or JSON) to bill side by side with the baseline (repeatable).",
 )
-@click.option(
-    "--discount-rate", type=SHARE, default=0.0, show_default=True,
-    help="Yearly rate for the NPV: 8, 8% or 0.08 [% per year].",
-)  # fmt: skip
-@workspace_option
-@catalog_options
+@discount_rate_option
 @format_option
 @quiet_option
 def simulate_command(
-    usage_files: tuple[str, ...],
+    inputs: CommandInputs,
     portfolio: Path,
-    inventory_files: tuple[Path, ...],
     start: datetime | None,
     end: datetime | None,
     by: str | None,
     no_sharing: bool,
     scenario_files: tuple[Path, ...],
     discount_rate: float,
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
     output_format: str,
 ) -> None:
     """Bill usage with commitments as AWS would; what-ifs.
@@ -124,17 +103,12 @@ def simulate_command(
     is on-demand. Every figure is what AWS would bill.
     """
     scenarios = load_scenarios(scenario_files)
-    frame = command_usage(
-        usage_files, workspace, purpose="simulate", demo_option=False, start=start, end=end
-    )
+    frame = inputs.usage(purpose="simulate", demo_option=False, start=start, end=end)
     period_start = pd.Timestamp(frame["hour"].min()).to_pydatetime().astimezone(UTC)
-    parts = [read_portfolio_json(portfolio, default_start=period_start)]
-    parts += [read_portfolio_json(path) for path in inventory_files]
-    combined = Inventory(tuple(c for part in parts for c in part.commitments), as_of=period_start)
+    proposed = read_portfolio_json(portfolio, default_start=period_start).commitments
+    combined = Inventory((*proposed, *inputs.owned()), as_of=period_start)
     # A CUR's own rates come first: a bill can be replayed without any other price source.
-    catalog = command_catalog(
-        catalog_paths, no_embedded=no_embedded, usage_files=usage_files
-    ).catalog
+    catalog = inputs.catalog()
     if scenarios:
         _compare(
             frame,

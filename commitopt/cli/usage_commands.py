@@ -12,11 +12,11 @@ import click
 import pandas as pd
 
 from commitopt.cli.group import CommitoptGroup
-from commitopt.cli.inputs import command_catalog, command_usage, open_workspace
+from commitopt.cli.inputs import CommandInputs, input_options, open_workspace
 from commitopt.cli.options import (
-    catalog_options,
     input_format_option,
     multi_option,
+    period_options,
     profile_option,
     workspace_option,
 )
@@ -31,37 +31,6 @@ from usage.table import filter_usage
 if TYPE_CHECKING:
     from commitopt.imports import ImportOutcome
     from pricing.inventory import Inventory
-
-_DATE = click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
-
-
-def _check_period(
-    context: click.Context, parameter: click.Parameter, value: datetime | None
-) -> datetime | None:
-    """Refuse ``--from`` at or after ``--to`` as soon as both are known."""
-    period = context.meta.setdefault("commitopt.period", {})
-    period[parameter.name] = value
-    start, end = period.get("start"), period.get("end")
-    if start is not None and end is not None and start >= end:
-        raise click.BadParameter(
-            f"--from {start:%Y-%m-%d %H:%M} is not before --to {end:%Y-%m-%d %H:%M}; swap them "
-            "(--to is the end of the period, exclusive)",
-            ctx=context,
-            param=parameter,
-        )
-    return value
-
-
-def period_options(function: Any) -> Any:
-    """``--from DATE`` and ``--to DATE`` (UTC, end exclusive; ``--from`` must come first)."""
-    function = click.option(
-        "--to", "end", type=_DATE, default=None, callback=_check_period,
-        help="End of the period, exclusive (UTC).",
-    )(function)  # fmt: skip
-    return click.option(
-        "--from", "start", type=_DATE, default=None, callback=_check_period,
-        help="Start of the period (UTC).",
-    )(function)  # fmt: skip
 
 
 @click.group(cls=CommitoptGroup)
@@ -434,43 +403,31 @@ Examples:
 
 
 @usage.command("summary", epilog=SUMMARY_EPILOG)
-@click.option(
-    "--usage",
-    "usage_files",
-    multiple=True,
-    help="Read these usage files directly instead of the workspace (globs allowed; repeatable).",
-)
+@input_options(inventory=False, bill="never")
 @period_options
 @multi_option("--account", help_text="Only these accounts.", metavar="ID")
 @multi_option("--region", "-r", help_text="Only these regions.", metavar="REGION")
 @multi_option("--family", "-f", help_text="Only these instance families.", metavar="FAMILY")
-@workspace_option
-@catalog_options
 @format_option
 @quiet_option
 def summary(
-    usage_files: tuple[str, ...],
+    inputs: CommandInputs,
     start: datetime | None,
     end: datetime | None,
     account: tuple[str, ...],
     region: tuple[str, ...],
     family: tuple[str, ...],
-    workspace: Path | None,
-    catalog_paths: tuple[Path, ...],
-    no_embedded: bool,
     output_format: str,
 ) -> None:
     """A row per key: hourly min, mean, P10, P50, P90 and max, instance-hours, on-demand cost."""
-    frame = command_usage(
-        usage_files, workspace, purpose="summarise", demo_option=False, start=start, end=end
-    )
+    frame = inputs.usage(purpose="summarise", demo_option=False, start=start, end=end)
     frame = filter_usage(frame, accounts=account, regions=region, families=family)
     if frame.empty:
         raise CommitoptInputError(
             "no usage of the accounts, regions and families asked for (--account, --region, "
             "--family); `commitopt usage summary` without them lists what there is"
         )
-    catalog = command_catalog(catalog_paths, no_embedded=no_embedded).catalog
+    catalog = inputs.catalog(bill_rates_first=False)
     table = summarize_usage(frame, catalog)
     unpriced = table.loc[table["on_demand_usd_per_hour"].isna(), "instance_type"].unique()
     if len(unpriced):
