@@ -39,6 +39,7 @@ from typing import Final
 import numpy as np
 import scipy.sparse as sp
 
+from billing.fill import Stage, fill_stages, stage_prices
 from optimizer.problem import CommitmentProblem, FloatArray, IntArray
 
 BLOCK_BYTES: Final = 1 << 21
@@ -124,21 +125,6 @@ class Evaluation:
 
 
 @dataclass(frozen=True, eq=False)
-class _Stage:
-    """Greedy units with pairwise disjoint columns, applied together.
-
-    Segment ``u`` (``starts[u]:starts[u+1]``) lists unit ``units[u]``'s columns in greedy order.
-    """
-
-    units: IntArray
-    columns: IntArray
-    ratios: FloatArray
-    segment: IntArray
-    starts: IntArray
-    single: bool
-
-
-@dataclass(frozen=True, eq=False)
 class Structure:
     """What :func:`bill` precomputes once per problem.
 
@@ -166,7 +152,7 @@ class Structure:
         Columns × periods: the demand, transposed (contiguous) [USD/h].
     """
 
-    stages: tuple[_Stage, ...]
+    stages: tuple[Stage, ...]
     unit_of_pool: IntArray
     members: IntArray
     n_units: int
@@ -226,13 +212,13 @@ def _build_structure(problem: CommitmentProblem) -> Structure:
         last_unit[cols] = unit
 
     levels = np.asarray(unit_level, dtype=np.intp)
-    stages: list[_Stage] = []
+    stages: list[Stage] = []
     for level in np.unique(levels):
         units = np.flatnonzero(levels == level)
         lengths = np.array([unit_columns[u].size for u in units], dtype=np.intp)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
         stages.append(
-            _Stage(
+            Stage(
                 units=units,
                 columns=np.concatenate([unit_columns[u] for u in units]),
                 ratios=np.concatenate([unit_ratios[u] for u in units]),
@@ -379,7 +365,7 @@ def bill(problem: CommitmentProblem, units: FloatArray, *, detail: bool = False)
 def _run_block(
     demand: FloatArray,
     capacity: FloatArray,
-    stages: tuple[_Stage, ...],
+    stages: tuple[Stage, ...],
     used_out: FloatArray,
     covered_out: FloatArray,
     price_out: FloatArray,
@@ -389,32 +375,20 @@ def _run_block(
     residual demand and the column values ``π``."""
     residual = np.array(demand, copy=True)
     leftovers: list[FloatArray] = []
-    for stage in stages:
-        arriving = residual[stage.columns]
+    for stage, covered, left in fill_stages(residual, capacity, stages):
         ratios = stage.ratios[:, None]
-        cap = capacity[stage.units]
         if stage.single:
-            covered = np.minimum(arriving, cap / ratios)
             used = covered * ratios
             covered_out[stage.units, rows] = covered
         else:
-            need = arriving * ratios
-            before = np.cumsum(need, axis=0)
-            before -= need
-            before -= before[stage.starts][stage.segment]
-            available = cap[stage.segment] - before
-            np.maximum(available, 0.0, out=available)
-            covered = np.minimum(arriving, available / ratios)
             used = np.add.reduceat(covered * ratios, stage.starts, axis=0)
             covered_out[stage.units, rows] = np.add.reduceat(covered, stage.starts, axis=0)
         used_out[stage.units, rows] = used
-        left = arriving - covered
-        residual[stage.columns] = left
         leftovers.append(left)
 
     value = np.zeros_like(residual)
     for stage, left in zip(reversed(stages), reversed(leftovers), strict=True):
-        price_out[stage.units, rows] = _stage_prices(stage, left, value)
+        price_out[stage.units, rows] = stage_prices(stage, left, value)
     return residual, value
 
 
@@ -505,53 +479,11 @@ def priced_terms(
 
 
 def _forward_leftovers(
-    demand: FloatArray, capacity: FloatArray, stages: tuple[_Stage, ...]
+    demand: FloatArray, capacity: FloatArray, stages: tuple[Stage, ...]
 ) -> list[FloatArray]:
     """The greedy pass of :func:`_run_block`: the demand each stage leaves, per stage."""
     residual = np.array(demand, copy=True)
-    leftovers: list[FloatArray] = []
-    for stage in stages:
-        arriving = residual[stage.columns]
-        ratios = stage.ratios[:, None]
-        cap = capacity[stage.units]
-        if stage.single:
-            covered = np.minimum(arriving, cap / ratios)
-        else:
-            need = arriving * ratios
-            before = np.cumsum(need, axis=0)
-            before -= need
-            before -= before[stage.starts][stage.segment]
-            available = cap[stage.segment] - before
-            np.maximum(available, 0.0, out=available)
-            covered = np.minimum(arriving, available / ratios)
-        left = arriving - covered
-        residual[stage.columns] = left
-        leftovers.append(left)
-    return leftovers
-
-
-def _stage_prices(stage: _Stage, left: FloatArray, value: FloatArray) -> FloatArray:
-    """One stage of the reverse pass: the stage's unit prices (units × periods) from what it
-    left uncovered, and the values of its columns updated in ``value`` in place.
-
-    A unit's price is set by its first column (in greedy order) left uncovered: the value that
-    column would have downstream, per unit of capacity; a unit that covers all it meets is free.
-    """
-    downstream = value[stage.columns]
-    binding = left > 0.0
-    if stage.single:
-        value[stage.columns] = np.where(binding, downstream, 1.0)
-        return np.where(binding, (1.0 - downstream) / stage.ratios[:, None], 0.0)
-    width = stage.columns.size
-    position = np.where(binding, np.arange(width)[:, None], width)
-    first = np.minimum.reduceat(position, stage.starts, axis=0)
-    is_binding = first < width
-    first = np.minimum(first, width - 1)
-    at_margin = np.take_along_axis(downstream, first, axis=0)
-    price = np.where(is_binding, (1.0 - at_margin) / stage.ratios[first], 0.0)
-    candidate = 1.0 - stage.ratios[:, None] * price[stage.segment]
-    value[stage.columns] = np.maximum(downstream, candidate)
-    return price
+    return [left for _, _, left in fill_stages(residual, capacity, stages)]
 
 
 def _reverse_fixed(
@@ -571,7 +503,7 @@ def _reverse_fixed(
             candidate = 1.0 - stage.ratios[:, None] * price[stage.segment]
             value[stage.columns] = np.maximum(value[stage.columns], candidate)
         else:
-            price = _stage_prices(stage, left, value)
+            price = stage_prices(stage, left, value)
         prices[stage.units] = price
     return value, prices
 
@@ -672,6 +604,30 @@ def evaluate(problem: CommitmentProblem, units: FloatArray) -> Evaluation:
     )
 
 
+def pool_allocation(
+    problem: CommitmentProblem, units: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The greedy's allocation per pool: :func:`bill` with each unit's use spread over its pools.
+
+    Parameters
+    ----------
+    problem
+        The reduced problem.
+    units
+        Quantity of each offer [units].
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Periods × pools: capacity [units/h], capacity used [units/h] and on-demand USD covered
+        [USD/h].
+    """
+    x = np.asarray(units, dtype=np.float64)
+    capacity = problem.pool_capacity(x)
+    used, covered, _ = _split_units(structure(problem), capacity, bill(problem, x))
+    return capacity, used, covered
+
+
 def scenario_costs(
     problem: CommitmentProblem, commitment_usd: float, period_cost: FloatArray
 ) -> FloatArray:
@@ -727,6 +683,7 @@ __all__ = [
     "bill",
     "cvar_weights",
     "evaluate",
+    "pool_allocation",
     "priced_terms",
     "scenario_costs",
     "structure",
