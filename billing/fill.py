@@ -136,6 +136,8 @@ def fill_in_order(demand: FloatArray, capacity: FloatArray) -> FloatArray:
         Covered demand, same shape: ``clip(capacity − demand before the key, 0, demand)``.
     """
     n_keys = demand.shape[1]
+    if n_keys == 0:
+        return np.zeros(demand.shape)
     covered = fill_segments(
         np.asarray(demand, dtype=np.float64).T,
         np.ones(n_keys),
