@@ -95,25 +95,10 @@ class BilledPlan(Protocol):
 Billing = tuple[FloatArray, FloatArray, FloatArray]
 
 
-def greedy_allocation(
-    problem: CommitmentProblem, units: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Bill the plan with AWS's greedy rule, vectorised over periods.
-
-    Parameters
-    ----------
-    problem
-        The reduced problem.
-    units
-        Units bought of each offer [units].
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        Periods × pools: capacity [units/h], capacity used [units/h] and on-demand USD covered
-        [USD/h] (:func:`optimizer.allocation.pool_allocation`, the kernel's fill).
-    """
-    return pool_allocation(problem, units)
+greedy_allocation: Final = pool_allocation
+"""Bill the plan with AWS's greedy rule, vectorised over periods: periods × pools capacity
+[units/h], capacity used [units/h] and on-demand USD covered [USD/h]
+(:func:`optimizer.allocation.pool_allocation`, the fill of :mod:`billing.fill`)."""
 
 
 def _pct(value: float) -> str:
