@@ -619,14 +619,9 @@ def evaluate(problem: CommitmentProblem, units: FloatArray) -> Evaluation:
 def pool_allocation(
     problem: CommitmentProblem, units: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """The greedy's allocation per pool: :func:`bill` with each unit's use spread over its pools.
+    """The greedy's allocation per pool of ``units`` (quantity of each offer [units]).
 
-    Parameters
-    ----------
-    problem
-        The reduced problem.
-    units
-        Quantity of each offer [units].
+    :func:`bill` without the dual prices, each unit's use spread over its pools in order.
 
     Returns
     -------
