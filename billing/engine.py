@@ -19,12 +19,10 @@ Passes (each commitment serves its owner's account first):
 All pools of a kind run pass 0, then all run pass 1; RI pools of exact keys (zonal RIs among
 them) before size-flexible ones.
 
-A fill walks the pool's keys in their fixed order; each step is vectorised over all hours at
-once: take = min(the key's remaining usage × its weight, the capacity left), for every hour.
-(This is the clipped cumulative sum of :func:`fill_in_order`; numpy's cumulative sum along the
-key axis of a keys × hours array strides through memory and measured 12× slower than this walk,
-which also stops as soon as the capacity is spent in every hour.) The remaining usage is kept
-as keys × hours, so each key is one contiguous row.
+A fill walks the pool's keys in their fixed order (:func:`billing.fill.walk_keys`, the kernel's
+one walk, with or without the record); each step is vectorised over all hours at once:
+take = min(the key's remaining usage × its weight, the capacity left), for every hour. The
+remaining usage is kept as keys × hours, so each key is one contiguous row.
 
 Within a pass the pooled capacity is used member by member in portfolio order, every hour, so
 each instrument's used capacity per hour, and its cost (each member at its own price; a partial
@@ -47,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from billing.fill import fill_in_order, walk_keys
 from billing.portfolio import Instrument
 from pricing.catalog import PriceCatalog
 from pricing.errors import MissingPriceError
@@ -58,29 +57,6 @@ BoolArray = npt.NDArray[np.bool_]
 
 KINDS: Final = (RESERVED_INSTANCE, EC2_INSTANCE_SAVINGS_PLAN, COMPUTE_SAVINGS_PLAN)
 """Instrument kinds in the order AWS applies them."""
-_CHECK_EVERY: Final = 16
-"""Keys filled between checks for a spent capacity."""
-
-
-def fill_in_order(demand: FloatArray, capacity: FloatArray) -> FloatArray:
-    """Greedy fill of ``demand`` columns, left to right, by each hour's ``capacity``.
-
-    The reference form of a pool's fill (the engine walks the keys instead, same result).
-
-    Parameters
-    ----------
-    demand
-        hours × keys, in the order the keys are served [capacity units].
-    capacity
-        Capacity of each hour [capacity units].
-
-    Returns
-    -------
-    numpy.ndarray
-        Covered demand, same shape: ``clip(capacity − demand before the key, 0, demand)``.
-    """
-    before = np.cumsum(demand, axis=1) - demand
-    return np.minimum(np.maximum(capacity[:, None] - before, 0.0), demand)
 
 
 @dataclass(frozen=True, eq=False)
@@ -327,15 +303,21 @@ class Engine:
         """Fill ``columns`` (in order) with the pooled capacity left of ``members``."""
         if columns.size == 0:
             return
-        if not self.record:
-            self._fill_totals(pool, members, columns)
-            return
         member_index = np.asarray(members, dtype=np.intp)
         caps = self.left[member_index]
         capacity = caps.sum(axis=0)
         if not capacity.any():
             return
         start = capacity.copy()
+        walk = walk_keys(self.remaining, columns, pool.weight, capacity)
+        if not self.record:
+            for _ in walk:  # the same walk, nothing recorded
+                pass
+            used_units = start - capacity
+            if len(members) > 1:
+                used_units = used_units - _band_starts(caps)
+            self.left[member_index] = caps - np.clip(used_units, 0.0, caps)
+            return
         before = _band_starts(caps)  # where each member's band starts, per hour
         prices = np.stack(  # cost of one capacity unit per hour [USD], partial hours pro rata
             [self.instruments[m].charged
@@ -345,25 +327,14 @@ class Engine:
         uniform = prices[0]
         mixed = np.flatnonzero(np.ptp(prices, axis=0) > 0) if len(members) > 1 else None
         banded = _Bands(before, caps, prices, mixed) if mixed is not None and mixed.size else None
-        n_hours = self.n_hours
-        take = np.empty(n_hours)
-        hours = np.empty(n_hours)
-        cost = np.empty(n_hours)
-        pass_hours = np.zeros(n_hours)
-        pass_od = np.zeros(n_hours)
+        cost = np.empty(self.n_hours)
+        pass_hours = np.zeros(self.n_hours)
+        pass_od = np.zeros(self.n_hours)
         covered = self.covered[pool.kind]
         touched: list[int] = []
         hours_m: list[FloatArray] = []
         cost_m: list[FloatArray] = []
-        for step, key in enumerate(columns.tolist()):
-            row = self.remaining[key]
-            weight = float(pool.weight[key])
-            np.multiply(row, weight, out=take)
-            np.minimum(take, capacity, out=take)
-            capacity -= take
-            np.divide(take, weight, out=hours)
-            np.minimum(hours, row, out=hours)
-            row -= hours
+        for key, hours, take in walk:
             if key in covered:
                 covered[key] += hours
             else:
@@ -377,8 +348,6 @@ class Engine:
             cost_m.append(self.monthly(cost))
             np.multiply(hours, self.od_rates[key], out=cost)
             pass_od += cost
-            if step % _CHECK_EVERY == _CHECK_EVERY - 1 and not capacity.any():
-                break
         used_units = start - capacity
         # the pooled use split among the members in order, hour by hour
         used = np.clip(used_units - before, 0.0, caps)
@@ -402,39 +371,6 @@ class Engine:
                 member_cost=self.monthly(used * prices),
             )
         )
-
-    def _fill_totals(self, pool: Pool, members: list[int], columns: IndexArray) -> None:
-        """:meth:`_fill` without the record: the same operations on the remaining usage and
-        the capacity left, in the same order (so the same floating-point results)."""
-        member_index = np.asarray(members, dtype=np.intp)
-        caps = self.left[member_index]
-        capacity = caps.sum(axis=0)
-        if not capacity.any():
-            return
-        start = capacity.copy()
-        n_hours = self.n_hours
-        take = np.empty(n_hours)
-        hours = np.empty(n_hours)
-        for step, key in enumerate(columns.tolist()):
-            row = self.remaining[key]
-            weight = float(pool.weight[key])
-            if weight == 1.0:  # min(take / 1, row) is take itself
-                np.minimum(row, capacity, out=take)
-                capacity -= take
-                row -= take
-            else:
-                np.multiply(row, weight, out=take)
-                np.minimum(take, capacity, out=take)
-                capacity -= take
-                np.divide(take, weight, out=hours)
-                np.minimum(hours, row, out=hours)
-                row -= hours
-            if step % _CHECK_EVERY == _CHECK_EVERY - 1 and not capacity.any():
-                break
-        used_units = start - capacity
-        if len(members) > 1:
-            used_units = used_units - _band_starts(caps)
-        self.left[member_index] = caps - np.clip(used_units, 0.0, caps)
 
 
 class _Bands:

@@ -4,6 +4,7 @@
 pools in ``pools.order``, each covering its columns in increasing coverage ratio (ties: lower
 column index) until the demand left or its capacity in the period runs out. It is vectorised over
 periods (in cache-sized blocks, two threads); the Python loop runs over *stages* of pools only.
+The fill itself, and the reverse pass's step, are the billing kernel's (:mod:`billing.fill`).
 
 Besides the cost it reconstructs, period by period, a solution of the dual of the hourly LP
 (maximise covered USD subject to demand and capacity)::
@@ -39,6 +40,7 @@ from typing import Final
 import numpy as np
 import scipy.sparse as sp
 
+from billing.fill import Stage, fill_stages, stage_prices
 from optimizer.problem import CommitmentProblem, FloatArray, IntArray
 
 BLOCK_BYTES: Final = 1 << 21
@@ -124,21 +126,6 @@ class Evaluation:
 
 
 @dataclass(frozen=True, eq=False)
-class _Stage:
-    """Greedy units with pairwise disjoint columns, applied together.
-
-    Segment ``u`` (``starts[u]:starts[u+1]``) lists unit ``units[u]``'s columns in greedy order.
-    """
-
-    units: IntArray
-    columns: IntArray
-    ratios: FloatArray
-    segment: IntArray
-    starts: IntArray
-    single: bool
-
-
-@dataclass(frozen=True, eq=False)
 class Structure:
     """What :func:`bill` precomputes once per problem.
 
@@ -166,7 +153,7 @@ class Structure:
         Columns × periods: the demand, transposed (contiguous) [USD/h].
     """
 
-    stages: tuple[_Stage, ...]
+    stages: tuple[Stage, ...]
     unit_of_pool: IntArray
     members: IntArray
     n_units: int
@@ -226,13 +213,13 @@ def _build_structure(problem: CommitmentProblem) -> Structure:
         last_unit[cols] = unit
 
     levels = np.asarray(unit_level, dtype=np.intp)
-    stages: list[_Stage] = []
+    stages: list[Stage] = []
     for level in np.unique(levels):
         units = np.flatnonzero(levels == level)
         lengths = np.array([unit_columns[u].size for u in units], dtype=np.intp)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
         stages.append(
-            _Stage(
+            Stage(
                 units=units,
                 columns=np.concatenate([unit_columns[u] for u in units]),
                 ratios=np.concatenate([unit_ratios[u] for u in units]),
@@ -324,7 +311,9 @@ def unit_capacity(problem: CommitmentProblem, units: FloatArray) -> FloatArray:
     return capacity
 
 
-def bill(problem: CommitmentProblem, units: FloatArray, *, detail: bool = False) -> Billing:
+def bill(
+    problem: CommitmentProblem, units: FloatArray, *, detail: bool = False, prices: bool = True
+) -> Billing:
     """Run the greedy and its dual reconstruction on every period (units level).
 
     Parameters
@@ -335,6 +324,9 @@ def bill(problem: CommitmentProblem, units: FloatArray, *, detail: bool = False)
         Quantity of each offer [units].
     detail
         Also keep the uncovered demand per column and period.
+    prices
+        Run the dual reconstruction; without it ``unit_price``, ``demand_value`` and
+        ``capacity_credit`` are zeros (the allocation alone, in about a third of the time).
     """
     info = structure(problem)
     capacity = unit_capacity(problem, np.asarray(units, dtype=np.float64))
@@ -351,10 +343,11 @@ def bill(problem: CommitmentProblem, units: FloatArray, *, detail: bool = False)
     def work(rows: slice) -> None:
         demand = info.demand_t[:, rows]
         residual, value = _run_block(
-            demand, capacity[:, rows], info.stages, used, covered, price, rows
+            demand, capacity[:, rows], info.stages, used, covered, price if prices else None, rows
         )
         uncovered_total[rows] = residual.sum(axis=0)
-        demand_value[rows] = np.einsum("jt,jt->t", demand, value)
+        if value is not None:
+            demand_value[rows] = np.einsum("jt,jt->t", demand, value)
         if uncovered is not None:
             uncovered[:, rows] = residual
 
@@ -379,42 +372,33 @@ def bill(problem: CommitmentProblem, units: FloatArray, *, detail: bool = False)
 def _run_block(
     demand: FloatArray,
     capacity: FloatArray,
-    stages: tuple[_Stage, ...],
+    stages: tuple[Stage, ...],
     used_out: FloatArray,
     covered_out: FloatArray,
-    price_out: FloatArray,
+    price_out: FloatArray | None,
     rows: slice,
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray | None]:
     """Greedy pass and dual reconstruction on columns × periods ``demand``; returns the
-    residual demand and the column values ``π``."""
+    residual demand and the column values ``π`` (``None``, and no prices, without
+    ``price_out``)."""
     residual = np.array(demand, copy=True)
     leftovers: list[FloatArray] = []
-    for stage in stages:
-        arriving = residual[stage.columns]
+    for stage, covered, left in fill_stages(residual, capacity, stages):
         ratios = stage.ratios[:, None]
-        cap = capacity[stage.units]
         if stage.single:
-            covered = np.minimum(arriving, cap / ratios)
             used = covered * ratios
             covered_out[stage.units, rows] = covered
         else:
-            need = arriving * ratios
-            before = np.cumsum(need, axis=0)
-            before -= need
-            before -= before[stage.starts][stage.segment]
-            available = cap[stage.segment] - before
-            np.maximum(available, 0.0, out=available)
-            covered = np.minimum(arriving, available / ratios)
             used = np.add.reduceat(covered * ratios, stage.starts, axis=0)
             covered_out[stage.units, rows] = np.add.reduceat(covered, stage.starts, axis=0)
         used_out[stage.units, rows] = used
-        left = arriving - covered
-        residual[stage.columns] = left
         leftovers.append(left)
+    if price_out is None:
+        return residual, None
 
     value = np.zeros_like(residual)
     for stage, left in zip(reversed(stages), reversed(leftovers), strict=True):
-        price_out[stage.units, rows] = _stage_prices(stage, left, value)
+        price_out[stage.units, rows] = stage_prices(stage, left, value)
     return residual, value
 
 
@@ -505,53 +489,11 @@ def priced_terms(
 
 
 def _forward_leftovers(
-    demand: FloatArray, capacity: FloatArray, stages: tuple[_Stage, ...]
+    demand: FloatArray, capacity: FloatArray, stages: tuple[Stage, ...]
 ) -> list[FloatArray]:
     """The greedy pass of :func:`_run_block`: the demand each stage leaves, per stage."""
     residual = np.array(demand, copy=True)
-    leftovers: list[FloatArray] = []
-    for stage in stages:
-        arriving = residual[stage.columns]
-        ratios = stage.ratios[:, None]
-        cap = capacity[stage.units]
-        if stage.single:
-            covered = np.minimum(arriving, cap / ratios)
-        else:
-            need = arriving * ratios
-            before = np.cumsum(need, axis=0)
-            before -= need
-            before -= before[stage.starts][stage.segment]
-            available = cap[stage.segment] - before
-            np.maximum(available, 0.0, out=available)
-            covered = np.minimum(arriving, available / ratios)
-        left = arriving - covered
-        residual[stage.columns] = left
-        leftovers.append(left)
-    return leftovers
-
-
-def _stage_prices(stage: _Stage, left: FloatArray, value: FloatArray) -> FloatArray:
-    """One stage of the reverse pass: the stage's unit prices (units × periods) from what it
-    left uncovered, and the values of its columns updated in ``value`` in place.
-
-    A unit's price is set by its first column (in greedy order) left uncovered: the value that
-    column would have downstream, per unit of capacity; a unit that covers all it meets is free.
-    """
-    downstream = value[stage.columns]
-    binding = left > 0.0
-    if stage.single:
-        value[stage.columns] = np.where(binding, downstream, 1.0)
-        return np.where(binding, (1.0 - downstream) / stage.ratios[:, None], 0.0)
-    width = stage.columns.size
-    position = np.where(binding, np.arange(width)[:, None], width)
-    first = np.minimum.reduceat(position, stage.starts, axis=0)
-    is_binding = first < width
-    first = np.minimum(first, width - 1)
-    at_margin = np.take_along_axis(downstream, first, axis=0)
-    price = np.where(is_binding, (1.0 - at_margin) / stage.ratios[first], 0.0)
-    candidate = 1.0 - stage.ratios[:, None] * price[stage.segment]
-    value[stage.columns] = np.maximum(downstream, candidate)
-    return price
+    return [left for _, _, left in fill_stages(residual, capacity, stages)]
 
 
 def _reverse_fixed(
@@ -571,7 +513,7 @@ def _reverse_fixed(
             candidate = 1.0 - stage.ratios[:, None] * price[stage.segment]
             value[stage.columns] = np.maximum(value[stage.columns], candidate)
         else:
-            price = _stage_prices(stage, left, value)
+            price = stage_prices(stage, left, value)
         prices[stage.units] = price
     return value, prices
 
@@ -617,7 +559,9 @@ def evaluate(problem: CommitmentProblem, units: FloatArray) -> Evaluation:
     info = structure(problem)
     result = bill(problem, x, detail=True)
     capacity = problem.pool_capacity(x)
-    used, covered, price = _split_units(info, capacity, result)
+    used_t, covered_t, price_t = _split_units(info, capacity, result)
+    assert price_t is not None
+    used, covered, price = used_t.T.copy(), covered_t.T.copy(), price_t.T.copy()
 
     weight = problem.period_weight
     wf = weight * problem.period_discount
@@ -672,6 +616,26 @@ def evaluate(problem: CommitmentProblem, units: FloatArray) -> Evaluation:
     )
 
 
+def pool_allocation(
+    problem: CommitmentProblem, units: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The greedy's allocation per pool of ``units`` (quantity of each offer [units]).
+
+    :func:`bill` without the dual prices, each unit's use spread over its pools in order.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Periods × pools: capacity [units/h], capacity used [units/h] and on-demand USD covered
+        [USD/h] (the last two are transposed views of pools × periods arrays).
+    """
+    x = np.asarray(units, dtype=np.float64)
+    capacity = problem.pool_capacity(x)
+    result = bill(problem, x, prices=False)
+    used_t, covered_t, _ = _split_units(structure(problem), capacity, result, prices=False)
+    return capacity, used_t.T, covered_t.T
+
+
 def scenario_costs(
     problem: CommitmentProblem, commitment_usd: float, period_cost: FloatArray
 ) -> FloatArray:
@@ -685,38 +649,39 @@ def scenario_costs(
 
 
 def _split_units(
-    info: Structure, capacity: FloatArray, result: Billing
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Periods × pools used capacity, covered USD and price: each unit's use spread over its
-    member pools in order (units of several members are single-column); members share its
-    price."""
+    info: Structure, capacity: FloatArray, result: Billing, *, prices: bool = True
+) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+    """Pools × periods used capacity, covered USD and price (``None`` without ``prices``): each
+    unit's use spread over its member pools in order (units of several members are
+    single-column); members share its price."""
     n_periods, n_pools = capacity.shape
     used_t = np.zeros((n_pools, n_periods))
     covered_t = np.zeros((n_pools, n_periods))
-    price_t = np.zeros((n_pools, n_periods))
+    price_t = np.zeros((n_pools, n_periods)) if prices else None
     members = info.members
     if members.size:
         unit = info.unit_of_pool[members]
-        price_t[members] = result.unit_price[unit]
-        member_capacity = np.ascontiguousarray(capacity[:, members].T)
-        starts = np.flatnonzero(np.r_[True, unit[1:] != unit[:-1]])
-        segment = np.cumsum(np.r_[False, unit[1:] != unit[:-1]])
-        cumulative = np.cumsum(member_capacity, axis=0)
-        before = cumulative - member_capacity
-        before -= before[starts][segment]
+        if price_t is not None:
+            price_t[members] = result.unit_price[unit]
         alone = np.bincount(unit, minlength=info.n_units)[unit] == 1
-        share = np.where(
-            alone[:, None],
-            result.unit_used[unit],
-            np.clip(result.unit_used[unit] - before, 0.0, member_capacity),
-        )
-        used_t[members] = share
-        with np.errstate(invalid="ignore", divide="ignore"):
-            fraction = np.where(
-                result.unit_used[unit] > 0, share / result.unit_used[unit], alone[:, None] * 1.0
-            )
-        covered_t[members] = fraction * result.unit_covered[unit]
-    return used_t.T.copy(), covered_t.T.copy(), price_t.T.copy()
+        used_t[members[alone]] = result.unit_used[unit[alone]]
+        covered_t[members[alone]] = result.unit_covered[unit[alone]]
+        if not alone.all():
+            # each member's band of its unit's capacity, from the running sum over all members
+            member_capacity = np.ascontiguousarray(capacity[:, members].T)
+            starts = np.flatnonzero(np.r_[True, unit[1:] != unit[:-1]])
+            segment = np.cumsum(np.r_[False, unit[1:] != unit[:-1]])
+            before = np.cumsum(member_capacity, axis=0)
+            before -= member_capacity
+            shared = np.flatnonzero(~alone)
+            band_start = before[shared] - before[starts][segment[shared]]
+            unit_used = result.unit_used[unit[shared]]
+            share = np.clip(unit_used - band_start, 0.0, member_capacity[shared])
+            used_t[members[shared]] = share
+            with np.errstate(invalid="ignore", divide="ignore"):
+                fraction = np.where(unit_used > 0, share / unit_used, 0.0)
+            covered_t[members[shared]] = fraction * result.unit_covered[unit[shared]]
+    return used_t, covered_t, price_t
 
 
 __all__ = [
@@ -727,6 +692,7 @@ __all__ = [
     "bill",
     "cvar_weights",
     "evaluate",
+    "pool_allocation",
     "priced_terms",
     "scenario_costs",
     "structure",

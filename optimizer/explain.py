@@ -2,8 +2,8 @@
 
 Every figure comes from billing the plan on the problem's periods with AWS's greedy rule (pools in
 ``pools.order``; each pool covers its columns in increasing coverage ratio, lower column index
-first on ties, until the demand left or its capacity runs out), the rule
-:mod:`optimizer.allocation` implements; this module runs the same pass, vectorised over periods.
+first on ties, until the demand left or its capacity runs out), billed by
+:func:`optimizer.allocation.pool_allocation` (the fill of :mod:`billing.fill`).
 Periods count with weight ``period_weight × scenario_probability`` (expected hours), undiscounted.
 
 Inside a pool, capacity is shared in proportion: an offer active in a period holds
@@ -21,6 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.units import HOURS_PER_MONTH
+from optimizer.allocation import pool_allocation
 from optimizer.problem import (
     COMPUTE_SP_POOL,
     EC2_SP_POOL,
@@ -94,60 +95,10 @@ class BilledPlan(Protocol):
 Billing = tuple[FloatArray, FloatArray, FloatArray]
 
 
-def greedy_allocation(
-    problem: CommitmentProblem, units: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Bill the plan with AWS's greedy rule, vectorised over periods.
-
-    Parameters
-    ----------
-    problem
-        The reduced problem.
-    units
-        Units bought of each offer [units].
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        Periods × pools: capacity [units/h], capacity used [units/h] and on-demand USD covered
-        [USD/h] (the last two are transposed views of pools × periods arrays).
-    """
-    capacity = problem.pool_capacity(np.asarray(units, dtype=np.float64))
-    # Column-major working copies (columns × periods): each pool reads a few contiguous rows.
-    remaining = np.array(problem.demand_usd.T, dtype=np.float64, order="C", copy=True)
-    cap_by_pool = np.ascontiguousarray(capacity.T)
-    used = np.zeros(cap_by_pool.shape)
-    covered = np.zeros(cap_by_pool.shape)
-    coverage = sp.csr_array(problem.coverage, copy=True)
-    coverage.sum_duplicates()
-    coverage.sort_indices()
-    order = np.argsort(problem.pools["order"].to_numpy(), kind="stable")
-    for i in order:
-        start, stop = coverage.indptr[i], coverage.indptr[i + 1]
-        cols = coverage.indices[start:stop]
-        ratios = coverage.data[start:stop]
-        keep = ratios > 0
-        cols, ratios = cols[keep], ratios[keep]
-        if cols.size == 0:
-            continue
-        if cols.size == 1:  # one column (RIs): cover what the capacity allows
-            j, ratio = cols[0], ratios[0]
-            usd = np.minimum(remaining[j], cap_by_pool[i] / ratio)
-            remaining[j] -= usd
-            used[i] = usd * ratio
-            covered[i] = usd
-            continue
-        rank = np.lexsort((cols, ratios))
-        cols, ratios = cols[rank], ratios[rank]
-        left = remaining[cols]
-        need = left * ratios[:, None]  # capacity each column would use [units/h]
-        before = np.cumsum(need, axis=0) - need
-        take = np.clip(cap_by_pool[i] - before, 0.0, need)
-        usd = np.minimum(take / ratios[:, None], left)
-        remaining[cols] = left - usd
-        used[i] = take.sum(axis=0)
-        covered[i] = usd.sum(axis=0)
-    return capacity, used.T, covered.T
+greedy_allocation: Final = pool_allocation
+"""Bill the plan with AWS's greedy rule, vectorised over periods: periods × pools capacity
+[units/h], capacity used [units/h] and on-demand USD covered [USD/h]
+(:func:`optimizer.allocation.pool_allocation`, the fill of :mod:`billing.fill`)."""
 
 
 def _pct(value: float) -> str:
@@ -238,7 +189,7 @@ def explain(
         ``capacity``, ``used_capacity`` and ``covered_usd`` (``optimizer.allocation.evaluate``).
     ri_instance_type
         The RI size the purchases are made in (as for
-        :func:`optimizer.plan.purchases_from_units`), for ``instance_type`` and ``count``.
+        :func:`optimizer.purchases.purchases_from_units`), for ``instance_type`` and ``count``.
 
     Returns
     -------

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from optimizer.allocation import evaluate
 from optimizer.explain import explain, greedy_allocation
 from optimizer.problem import CommitmentProblem
 from optimizer.purchases import purchases_from_units
@@ -27,6 +28,7 @@ from tests.optimizer.plan_problems import (
     four_instrument_problem,
     realistic_problem,
 )
+from tests.optimizer.tiny import random_tiny_problem
 
 
 def plan(units: list[float], objective: float = 0.0) -> OptimizationResult:
@@ -177,13 +179,11 @@ def test_cvar_of_a_discrete_cost() -> None:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_greedy_billing_agrees_with_optimizer_allocation(seed: int) -> None:
-    allocation = pytest.importorskip("optimizer.allocation")
-    from tests.optimizer.tiny import random_tiny_problem
-
+    # the fill itself is checked against a per-period reference in test_allocation_fill.py
     for options in ({}, {"n_scenarios": 3, "cvar_weight": 0.5}, {"owned": True}):
         problem = random_tiny_problem(seed, **options)
         units = np.random.default_rng(seed).uniform(0.0, 3.0, problem.n_offers)
-        evaluation = allocation.evaluate(problem, units)
+        evaluation = evaluate(problem, units)
         capacity, used, covered = greedy_allocation(problem, units)
         assert np.allclose(capacity, evaluation.capacity)
         assert np.allclose(used, evaluation.used_capacity)
