@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from billing.fill import fill_in_order, walk_keys
+from billing.fill import walk_keys
 from billing.portfolio import Instrument
 from pricing.catalog import PriceCatalog
 from pricing.errors import MissingPriceError
@@ -415,4 +415,4 @@ def _transposed(quantity: FloatArray) -> FloatArray:
     return out
 
 
-__all__ = ["KINDS", "Engine", "Piece", "Pool", "build_pools", "fill_in_order"]
+__all__ = ["KINDS", "Engine", "Piece", "Pool", "build_pools"]

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from billing.engine import Engine, build_pools, fill_in_order
+from billing.engine import Engine, build_pools
 from billing.ledger import LEDGER_VALUES, ON_DEMAND, build_ledger, instrument_table
 from billing.portfolio import SimulationPortfolio, build_portfolio
 from core.units import HOURS_PER_MONTH
@@ -433,7 +433,6 @@ __all__ = [
     "SimulationResult",
     "SimulationStatus",
     "SimulationTotals",
-    "fill_in_order",
     "priced_keys",
     "simulate",
 ]

@@ -95,12 +95,6 @@ class BilledPlan(Protocol):
 Billing = tuple[FloatArray, FloatArray, FloatArray]
 
 
-greedy_allocation: Final = pool_allocation
-"""Bill the plan with AWS's greedy rule, vectorised over periods: periods × pools capacity
-[units/h], capacity used [units/h] and on-demand USD covered [USD/h]
-(:func:`optimizer.allocation.pool_allocation`, the fill of :mod:`billing.fill`)."""
-
-
 def _pct(value: float) -> str:
     """A percentage [%] as text that never reads 100 % or 0 % unless it is."""
     if not math.isfinite(value):
@@ -185,8 +179,9 @@ def explain(
         subgradients, :attr:`OptimizationResult.offer_marginal_usd`) [USD per unit]; NaN
         when not given.
     evaluation
-        The same plan already billed: :func:`greedy_allocation`'s arrays, or an object with
-        ``capacity``, ``used_capacity`` and ``covered_usd`` (``optimizer.allocation.evaluate``).
+        The same plan already billed: :func:`optimizer.allocation.pool_allocation`'s arrays,
+        or an object with ``capacity``, ``used_capacity`` and ``covered_usd``
+        (``optimizer.allocation.evaluate``).
     ri_instance_type
         The RI size the purchases are made in (as for
         :func:`optimizer.purchases.purchases_from_units`), for ``instance_type`` and ``count``.
@@ -215,7 +210,7 @@ def explain(
     if offers_bought.size == 0:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in EXPLAIN_COLUMNS})
     if evaluation is None:
-        capacity, used, covered = greedy_allocation(problem, units)
+        capacity, used, covered = pool_allocation(problem, units)
     elif isinstance(evaluation, tuple):
         capacity, used, covered = evaluation
     else:
@@ -319,5 +314,4 @@ __all__ = [
     "BilledPlan",
     "Billing",
     "explain",
-    "greedy_allocation",
 ]

@@ -22,7 +22,7 @@ from typing import Final
 import numpy as np
 
 from core.errors import CommitoptInputError, param
-from optimizer.explain import greedy_allocation
+from optimizer.allocation import pool_allocation
 from optimizer.problem import RI_POOL, CommitmentProblem, FloatArray
 from optimizer.purchases import SP_STEP_USD, purchase_sizes, sp_commitment
 from optimizer.result import OptimizationResult, OptimizationStatus
@@ -96,7 +96,7 @@ def greedy_objective(problem: CommitmentProblem, units: FloatArray) -> float:
     on-demand USD/h + uncoverable cost; objective = Σ p_s cost_s + λ CVaR_α(cost_s).
     """
     units = np.asarray(units, dtype=np.float64)
-    _, _, covered = greedy_allocation(problem, units)
+    _, _, covered = pool_allocation(problem, units)
     uncovered = problem.demand_usd.sum(axis=1) - covered.sum(axis=1)
     per_period = problem.period_weight * problem.period_discount * uncovered
     n_scenarios = len(problem.scenario_probability)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from billing.engine import fill_in_order
+from billing.fill import fill_in_order
 from billing.simulator import simulate
 from tests.billing.test_simulator import (
     CATALOG,

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from billing.fill import fill_in_order
 from billing.portfolio import PortfolioError, active_mask, build_portfolio, charged_fraction
-from billing.simulator import BREAKDOWNS, SimulationStatus, fill_in_order, simulate
+from billing.simulator import BREAKDOWNS, SimulationStatus, simulate
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.errors import MissingPriceError
 from pricing.inventory import OwnedCommitment

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 
 from billing.engine import Engine, Pool
 from billing.portfolio import Instrument
-from optimizer.allocation import evaluate
-from optimizer.explain import greedy_allocation
+from optimizer.allocation import evaluate, pool_allocation
 from optimizer.problem import CommitmentProblem
 from pricing.inventory import RESERVED_INSTANCE
 from tests.optimizer.tiny import make_problem, random_tiny_problem
@@ -99,7 +98,7 @@ def engine_bill(problem: CommitmentProblem, units: FloatArray, *, record: bool) 
 def assert_same_bill(problem: CommitmentProblem, units: FloatArray) -> None:
     expected = reference_bill(problem, units)
     evaluation = evaluate(problem, units)
-    capacity, used, covered = greedy_allocation(problem, units)
+    capacity, used, covered = pool_allocation(problem, units)
     np.testing.assert_allclose(capacity, problem.pool_capacity(units))
     recorded = engine_bill(problem, units, record=True)
     for billed_used, billed_covered in (

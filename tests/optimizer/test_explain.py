@@ -7,7 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from optimizer.explain import explain, greedy_allocation
+from optimizer.allocation import pool_allocation
+from optimizer.explain import explain
 from optimizer.problem import CommitmentProblem
 from optimizer.purchases import purchases_from_units
 from tests.optimizer.plan_problems import (
@@ -131,7 +132,7 @@ def test_offers_of_one_pool_share_what_it_covers() -> None:
     table = explain(problem, units)
     assert list(table["id"]) == ["rec-1", "rec-2"]
     assert list(table["tranche"]) == [0, 1]
-    _, _, covered = greedy_allocation(problem, units)
+    _, _, covered = pool_allocation(problem, units)
     assert table["covered_on_demand_usd"].sum() == pytest.approx(covered[:, 3].sum())
     # hour 2: 4 USD/h of capacity, 1 from the first offer and 3 from the second
     assert table["covered_on_demand_usd"].iloc[1] == pytest.approx(0.75 * covered[1, 3])
@@ -153,7 +154,7 @@ def test_rows_line_up_with_the_purchases() -> None:
     assert list(table["id"]) == [p.id for p in purchases]
     assert list(table["kind"]) == [p.kind for p in purchases]
     assert (table["instance_type"].iloc[0], table["count"].iloc[0]) == ("m5.xlarge", 6)
-    again = explain(problem, units, evaluation=greedy_allocation(problem, units))
+    again = explain(problem, units, evaluation=pool_allocation(problem, units))
     assert (
         again["expected_utilization_pct"].tolist()
         == explain(problem, units)["expected_utilization_pct"].tolist()

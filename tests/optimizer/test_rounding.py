@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.allocation import evaluate
-from optimizer.explain import explain, greedy_allocation
+from optimizer.allocation import evaluate, pool_allocation
+from optimizer.explain import explain
 from optimizer.problem import CommitmentProblem
 from optimizer.purchases import purchases_from_units
 from optimizer.result import OptimizationResult, OptimizationStatus
@@ -184,7 +184,7 @@ def test_greedy_billing_agrees_with_optimizer_allocation(seed: int) -> None:
         problem = random_tiny_problem(seed, **options)
         units = np.random.default_rng(seed).uniform(0.0, 3.0, problem.n_offers)
         evaluation = evaluate(problem, units)
-        capacity, used, covered = greedy_allocation(problem, units)
+        capacity, used, covered = pool_allocation(problem, units)
         assert np.allclose(capacity, evaluation.capacity)
         assert np.allclose(used, evaluation.used_capacity)
         assert np.allclose(covered, evaluation.covered_usd)
