@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import click
 
@@ -13,7 +13,7 @@ from optimizer.policy import INSTRUMENTS, Mode, Policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PAYMENTS = {"no": "No Upfront", "partial": "Partial Upfront", "all": "All Upfront"}
+PAYMENTS: Final = {"no": "No Upfront", "partial": "Partial Upfront", "all": "All Upfront"}
 
 
 def parse_custom_commitment(text: str | None) -> tuple[str | None, float | None]:

@@ -7,7 +7,7 @@ import re
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import click
 import pandas as pd
@@ -34,7 +34,13 @@ from usage.synthetic import demo_usage
 PLAN_ID = re.compile(r"plan-\d{8}-\d+")
 """A stored plan's id (``commitopt plans``), as opposed to a plan file."""
 
-SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".json": "json", ".csv": "csv"}
+SUFFIX_FORMATS: Final = {
+    ".html": "html",
+    ".htm": "html",
+    ".md": "md",
+    ".json": "json",
+    ".csv": "csv",
+}
 
 REPORT_EPILOG = """
 \b

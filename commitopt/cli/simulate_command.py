@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import Final, cast
 
 import click
 import pandas as pd
@@ -35,7 +35,7 @@ from scenarios.scenario_file import load_scenarios
 from scenarios.transforms import BASELINE, Scenario
 from usage.table import to_matrix
 
-_BY = {"month": "month", "account": "account_id", "region": "region",
+_BY: Final = {"month": "month", "account": "account_id", "region": "region",
        "family": "instance_family", "instrument": "instrument"}  # fmt: skip
 
 SIMULATE_EPILOG = """
