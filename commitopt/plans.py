@@ -46,9 +46,10 @@ import numpy as np
 from commitopt.identity import Identity, current_identity
 from commitopt.workspace import Workspace, WorkspaceError
 from core.errors import CommitoptInputError
-from pricing.inventory.commitments import RESERVED_INSTANCE, OwnedCommitment
+from pricing.inventory.commitments import OwnedCommitment
 from pricing.inventory.portfolio_json import _commitment_from_item, _Item
 from pricing.inventory.values import iso, parse_time
+from pricing.offerings import CommitmentKind
 
 PLAN_FORMAT: Final = "commitopt-plan/1"
 """The ``format`` field of every plan document this code writes."""
@@ -155,7 +156,7 @@ class PurchaseLine:
     @property
     def is_reserved_instance(self) -> bool:
         """Whether the line buys Reserved Instances (else a Savings Plan)."""
-        return self.commitment.kind == RESERVED_INSTANCE
+        return self.commitment.kind == CommitmentKind.RESERVED_INSTANCE
 
     def describe(self) -> str:
         """One line for people, e.g. ``36 × c4.large Linux/UNIX Shared RI, ap-northeast-1``."""

@@ -46,14 +46,11 @@ from pricing.catalog import PriceCatalog
 from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import instance_families, normalization_factor
 from pricing.inventory import (
-    COMPUTE_SAVINGS_PLAN,
-    EC2_INSTANCE_SAVINGS_PLAN,
-    RESERVED_INSTANCE,
     Inventory,
     OwnedCommitment,
 )
 from pricing.inventory.values import ri_effective_hourly_usd
-from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS
+from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS, CommitmentKind
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
 FloatArray = npt.NDArray[np.float64]
@@ -393,7 +390,7 @@ def ri_purchases(
         total_upfront = round(n * float(upfront[i]), 6)
         items.append(
             OwnedCommitment(
-                kind=RESERVED_INSTANCE,
+                kind=CommitmentKind.RESERVED_INSTANCE,
                 id=f"ri-{len(items) + 1}",
                 start=pd.Timestamp(at).to_pydatetime(),
                 end=term_end(at, term_years),
@@ -570,7 +567,9 @@ class CostExplorerLike:
             x = float(_floor_step(points)[0])
             if x <= 0:
                 return np.zeros(1)
-            plan = savings_plan_purchase(COMPUTE_SAVINGS_PLAN, x, review.at, **self._offering())
+            plan = savings_plan_purchase(
+                CommitmentKind.COMPUTE_SAVINGS_PLAN, x, review.at, **self._offering()
+            )
             trial = (*owned, *as_if_owned_throughout([plan], usage))
             after = simulate(usage, trial, review.catalog).totals.actual_cost_usd
             return np.array([before - after])
@@ -578,7 +577,11 @@ class CostExplorerLike:
         best = float(_floor_step(_golden_max(savings, np.array([upper]), self.iterations))[0])
         if best <= 0:
             return ()
-        return (savings_plan_purchase(COMPUTE_SAVINGS_PLAN, best, review.at, **self._offering()),)
+        return (
+            savings_plan_purchase(
+                CommitmentKind.COMPUTE_SAVINGS_PLAN, best, review.at, **self._offering()
+            ),
+        )
 
     def _ec2_sps(
         self,
@@ -615,7 +618,7 @@ class CostExplorerLike:
             x = _floor_step(points)
             return tuple(
                 savings_plan_purchase(
-                    EC2_INSTANCE_SAVINGS_PLAN,
+                    CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN,
                     float(x[s]),
                     review.at,
                     region=str(scopes[s][0]),
@@ -698,14 +701,14 @@ class KneeRule:
         owned = sum(
             c.commitment_usd_per_hour or 0.0
             for c in review.active_owned()
-            if c.kind == COMPUTE_SAVINGS_PLAN
+            if c.kind == CommitmentKind.COMPUTE_SAVINGS_PLAN
         )
         buy = float(_floor_step(np.array([self.fraction * (target - owned)]))[0])
         if buy <= 0:
             return ()
         return (
             savings_plan_purchase(
-                COMPUTE_SAVINGS_PLAN,
+                CommitmentKind.COMPUTE_SAVINGS_PLAN,
                 buy,
                 review.at,
                 term_years=self.term_years,

@@ -37,12 +37,9 @@ from commitopt.report.inputs import Frontier, MonteCarloSavings, ReportInputErro
 from core.units import HOURS_PER_MONTH
 from pricing.catalog import PriceCatalog
 from pricing.inventory import (
-    COMPUTE_SAVINGS_PLAN,
-    EC2_INSTANCE_SAVINGS_PLAN,
-    RESERVED_INSTANCE,
     OwnedCommitment,
 )
-from pricing.offerings import TERM_HOURS
+from pricing.offerings import TERM_HOURS, CommitmentKind
 
 if TYPE_CHECKING:
     from planning.recommend import RecommendationRun
@@ -55,13 +52,13 @@ DEFAULT_TITLE: Final = "Commitment purchase plan"
 DEFAULT_EXPIRY_HORIZON_DAYS: Final = 365.0
 """Owned commitments ending this soon after the data period are listed as expiring [days]."""
 
-LAYERS: Final = (RESERVED_INSTANCE, EC2_INSTANCE_SAVINGS_PLAN, COMPUTE_SAVINGS_PLAN, "on_demand")
+LAYERS: Final = (*CommitmentKind, "on_demand")
 """Columns of :attr:`ReportData.hourly`, in AWS's order of application."""
 
 KIND_LABELS: Final = {
-    RESERVED_INSTANCE: "Reserved Instance",
-    EC2_INSTANCE_SAVINGS_PLAN: "EC2 Instance Savings Plan",
-    COMPUTE_SAVINGS_PLAN: "Compute Savings Plan",
+    CommitmentKind.RESERVED_INSTANCE: "Reserved Instance",
+    CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "EC2 Instance Savings Plan",
+    CommitmentKind.COMPUTE_SAVINGS_PLAN: "Compute Savings Plan",
     "on_demand": "On-demand",
 }
 """How each instrument kind is named in the report."""

@@ -13,9 +13,6 @@ from typing import Any, Final
 from core.errors import CommitoptInputError
 from pricing.instance_types import normalization_factor
 from pricing.inventory.commitments import (
-    COMPUTE_SAVINGS_PLAN,
-    EC2_INSTANCE_SAVINGS_PLAN,
-    RESERVED_INSTANCE,
     Inventory,
     InventoryError,
     OwnedCommitment,
@@ -35,6 +32,7 @@ from pricing.inventory.values import (
 )
 from pricing.offerings import (
     TERM_HOURS,
+    CommitmentKind,
     parse_offering_class,
     parse_payment_option,
     parse_term_years,
@@ -43,7 +41,10 @@ from pricing.platforms import parse_platform
 from pricing.readers.aws_api import call_with_backoff, paginate
 from pricing.regions import check_region
 
-_SP_TYPES: Final = {"Compute": COMPUTE_SAVINGS_PLAN, "EC2Instance": EC2_INSTANCE_SAVINGS_PLAN}
+_SP_TYPES: Final = {
+    "Compute": CommitmentKind.COMPUTE_SAVINGS_PLAN,
+    "EC2Instance": CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN,
+}
 
 
 @contextmanager
@@ -100,7 +101,7 @@ def _reserved_instance_from_api(
         upfront = float(reservation.get("FixedPrice") or 0.0) * count
         recurring = _hourly_recurring(reservation)
         return OwnedCommitment(
-            kind=RESERVED_INSTANCE,
+            kind=CommitmentKind.RESERVED_INSTANCE,
             id=ri_id,
             start=start,
             end=end,
@@ -179,7 +180,7 @@ def _savings_plan_from_api(plan: Mapping[str, Any], now: datetime) -> OwnedCommi
         commitment = parse_number(plan["commitment"], positive=True)
         upfront = parse_number(plan.get("upfrontPaymentAmount") or 0.0)
         recurring = parse_number(plan.get("recurringPaymentAmount") or 0.0)
-        ec2 = kind == EC2_INSTANCE_SAVINGS_PLAN
+        ec2 = kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN
         return OwnedCommitment(
             kind=kind,
             id=plan_id,

@@ -21,11 +21,7 @@ import pandas as pd
 from core.errors import CommitoptInputError
 from pricing.atomic import write_text_atomic
 from pricing.inventory.values import SCOPES, iso, utc
-
-RESERVED_INSTANCE: Final = "reserved_instance"
-COMPUTE_SAVINGS_PLAN: Final = "compute_savings_plan"
-EC2_INSTANCE_SAVINGS_PLAN: Final = "ec2_instance_savings_plan"
-COMMITMENT_KINDS: Final = (RESERVED_INSTANCE, COMPUTE_SAVINGS_PLAN, EC2_INSTANCE_SAVINGS_PLAN)
+from pricing.offerings import CommitmentKind
 
 
 class InventoryError(CommitoptInputError):
@@ -39,7 +35,7 @@ class OwnedCommitment:
     Attributes
     ----------
     kind
-        ``"reserved_instance"``, ``"compute_savings_plan"`` or ``"ec2_instance_savings_plan"``.
+        A :class:`~pricing.offerings.CommitmentKind` (its portfolio-JSON spelling).
     id
         AWS's id (``ReservedInstancesId``, ``savingsPlanId``) or the file's.
     start, end
@@ -97,10 +93,9 @@ class OwnedCommitment:
     account_id: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in COMMITMENT_KINDS:
+        if self.kind not in tuple(CommitmentKind):
             raise InventoryError(
-                f"commitment {self.id}: unknown kind {self.kind!r}; "
-                f"use {', '.join(COMMITMENT_KINDS)}"
+                f"commitment {self.id}: unknown kind {self.kind!r}; use {', '.join(CommitmentKind)}"
             )
         for name in ("start", "end"):
             value: datetime = getattr(self, name)
@@ -119,7 +114,7 @@ class OwnedCommitment:
     @property
     def is_savings_plan(self) -> bool:
         """Whether this is a Savings Plan (Compute or EC2 Instance)."""
-        return self.kind != RESERVED_INSTANCE
+        return self.kind != CommitmentKind.RESERVED_INSTANCE
 
     def is_active_at(self, moment: datetime) -> bool:
         """Whether the commitment applies at ``moment`` (``start <= moment < end``)."""
@@ -255,11 +250,7 @@ class Inventory:
 
 
 __all__ = [
-    "COMMITMENT_KINDS",
-    "COMPUTE_SAVINGS_PLAN",
-    "EC2_INSTANCE_SAVINGS_PLAN",
     "FIELD_NAMES",
-    "RESERVED_INSTANCE",
     "SCOPES",
     "Inventory",
     "InventoryError",
