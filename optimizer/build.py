@@ -126,13 +126,15 @@ DEFAULT_SCENARIO: Final = "lookback"
 """Name of the single scenario built from ``usage``."""
 
 INSTRUMENT_POOLS: Final[dict[str, str]] = {
-    RI_POOL.policy_name: RI_POOL,
-    EC2_SP_POOL.policy_name: EC2_SP_POOL,
-    COMPUTE_SP_POOL.policy_name: COMPUTE_SP_POOL,
+    CommitmentKind.RESERVED_INSTANCE.policy_name: RI_POOL,
+    CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN.policy_name: EC2_SP_POOL,
+    CommitmentKind.COMPUTE_SAVINGS_PLAN.policy_name: COMPUTE_SP_POOL,
 }
 """Pool kind of each policy instrument."""
 
-PLAN_TYPES: Final[dict[str, str]] = {k: k.savings_plan_type for k in (EC2_SP_POOL, COMPUTE_SP_POOL)}
+PLAN_TYPES: Final[dict[str, str]] = {
+    k: k.savings_plan_type for k in CommitmentKind if k.is_savings_plan
+}
 """Catalog ``plan_type`` of each Savings Plans pool kind."""
 
 KEY_FIELDS: Final = ("region", "instance_type", "platform", "tenancy")

@@ -46,9 +46,9 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 BoolArray = npt.NDArray[np.bool_]
 
-RI_POOL: Final = CommitmentKind.RESERVED_INSTANCE
-EC2_SP_POOL: Final = CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN
-COMPUTE_SP_POOL: Final = CommitmentKind.COMPUTE_SAVINGS_PLAN
+RI_POOL: Final[str] = CommitmentKind.RESERVED_INSTANCE
+EC2_SP_POOL: Final[str] = CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN
+COMPUTE_SP_POOL: Final[str] = CommitmentKind.COMPUTE_SAVINGS_PLAN
 POOL_KINDS: Final = (RI_POOL, EC2_SP_POOL, COMPUTE_SP_POOL)
 """Pool kinds, in the order AWS applies them."""
 

@@ -34,6 +34,7 @@ from commitopt.report.checks import staleness_warnings
 from commitopt.report.commitments import describe_commitment, item_hourly_cost_usd
 from commitopt.report.frontier import scaled_frontier
 from commitopt.report.inputs import Frontier, MonteCarloSavings, ReportInputError
+from core.times import as_utc
 from core.units import HOURS_PER_MONTH
 from pricing.catalog import PriceCatalog
 from pricing.inventory import (
@@ -662,7 +663,7 @@ def report_data_from_simulations(
     period_end = pd.Timestamp(with_plan.hours[-1]) + pd.Timedelta(hours=1) if hours else None
     generated = (generated_at or datetime.now(UTC)).astimezone(UTC)
     bought = pd.Timestamp(purchase_date or generated)
-    bought = bought.tz_localize("UTC") if bought.tzinfo is None else bought.tz_convert("UTC")
+    bought = as_utc(bought)
     dated = dated_purchases(purchases, period_start=period_start, purchase_date=bought)
     cash_flow = cash_flow_table(
         dated,

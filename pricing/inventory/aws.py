@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from core.errors import CommitoptInputError
+from core.times import utc_datetime
 from pricing.instance_types import normalization_factor
 from pricing.inventory.commitments import (
     Inventory,
@@ -28,7 +29,6 @@ from pricing.inventory.values import (
     region_of_zone,
     ri_effective_hourly_usd,
     term_end,
-    utc,
 )
 from pricing.offerings import (
     TERM_HOURS,
@@ -96,8 +96,12 @@ def _reserved_instance_from_api(
         instance_type = str(reservation["InstanceType"])
         count = parse_count(reservation["InstanceCount"])
         term_years = parse_term_years(reservation["Duration"])
-        start = utc(reservation["Start"])
-        end = utc(reservation["End"]) if reservation.get("End") else term_end(start, term_years)
+        start = utc_datetime(reservation["Start"])
+        end = (
+            utc_datetime(reservation["End"])
+            if reservation.get("End")
+            else term_end(start, term_years)
+        )
         upfront = float(reservation.get("FixedPrice") or 0.0) * count
         recurring = _hourly_recurring(reservation)
         return OwnedCommitment(

@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from core.errors import CommitoptInputError
+from core.times import utc_datetime
 from pricing.atomic import write_text_atomic
-from pricing.inventory.values import SCOPES, iso, utc
+from pricing.inventory.values import SCOPES, iso
 from pricing.offerings import CommitmentKind
 
 
@@ -118,7 +119,7 @@ class OwnedCommitment:
 
     def is_active_at(self, moment: datetime) -> bool:
         """Whether the commitment applies at ``moment`` (``start <= moment < end``)."""
-        return self.start <= utc(moment) < self.end
+        return self.start <= utc_datetime(moment) < self.end
 
     def to_json_item(self) -> dict[str, Any]:
         """The portfolio JSON purchase item (fields that are ``None`` left out)."""
@@ -176,7 +177,7 @@ class Inventory:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "commitments", tuple(self.commitments))
-        object.__setattr__(self, "as_of", utc(self.as_of))
+        object.__setattr__(self, "as_of", utc_datetime(self.as_of))
         object.__setattr__(self, "notes", tuple(self.notes))
 
     def __len__(self) -> int:
@@ -214,7 +215,7 @@ class Inventory:
         """
         if not np.isfinite(days) or days < 0:
             raise InventoryError(f"expiring_within needs a horizon of 0 days or more, not {days}")
-        moment = self.as_of if now is None else utc(now)
+        moment = self.as_of if now is None else utc_datetime(now)
         horizon = moment + timedelta(days=float(days))
         expiring = [c for c in self.commitments if c.is_active_at(moment) and c.end <= horizon]
         return replace(self, commitments=tuple(sorted(expiring, key=lambda c: (c.end, c.id))))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from core.errors import CommitoptInputError
+from core.times import utc_datetime
 from pricing.instance_types import normalization_factor, parse_instance_type
 from pricing.inventory.commitments import (
     Inventory,
@@ -32,7 +33,6 @@ from pricing.inventory.values import (
     region_of_zone,
     ri_effective_hourly_usd,
     term_end,
-    utc,
 )
 from pricing.offerings import (
     SP_UPFRONT_SHARE,
@@ -121,7 +121,7 @@ def _commitment_from_item(
             "kind", f"unknown kind {item.raw['kind']!r}; use {', '.join(CommitmentKind)}"
         )
     term_years = item.get("term_years", parse_term_years)
-    start = item.get("start", parse_time, utc(default_start) if default_start else None)
+    start = item.get("start", parse_time, utc_datetime(default_start) if default_start else None)
     end = item.get("end", parse_time, term_end(start, term_years))
     if end <= start:
         raise item.fail(
