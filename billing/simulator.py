@@ -56,7 +56,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 class SimulationStatus(StrEnum):
-    """How a simulation went."""
+    """How a simulation went, or a Monte Carlo run (the billing layer's one status vocabulary)."""
 
     OK = "ok"
     """Every commitment applied as AWS does."""

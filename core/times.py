@@ -132,9 +132,7 @@ def to_utc_index(values: Any) -> pd.DatetimeIndex:
 
 
 def _not_a_time(value: object, name: str) -> str:
-    return (
-        f"{param(name)} {value!r} is not a date or time; give an ISO 8601 time such as 2024-04-01"
-    )
+    return f"{param(name)} {value!r} is not a timestamp; give an ISO 8601 time, e.g. 2024-04-01"
 
 
 __all__ = [

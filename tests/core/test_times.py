@@ -59,7 +59,7 @@ def test_utc_has_no_daylight_saving_gap() -> None:
 
 @pytest.mark.parametrize("value", ["soon", "2024-13-01", None, "NaT", object()])
 def test_not_a_time_names_the_parameter(value: object) -> None:
-    with pytest.raises(CommitoptInputError, match="is not a date or time") as caught:
+    with pytest.raises(CommitoptInputError, match="is not a timestamp") as caught:
         to_utc_timestamp(value, "period_start")
     assert caught.value.parameters == ("period_start",)
 
