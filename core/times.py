@@ -8,17 +8,21 @@ The rules, which every layer applies through these functions:
 * storage (DuckDB, SQLite) holds naive UTC: :func:`utc_naive`, :func:`naive_utc_datetime`.
 
 UTC has no daylight saving time, so an hour grid in UTC never skips or repeats an hour.
+
+pandas is imported on first use, so that the command line, which needs :func:`utc_datetime` at
+start-up, does not load it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any, overload
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, overload
 
 from core.errors import CommitoptInputError, param
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ErrorFactory = Callable[[str], Exception]
 """How a layer raises a bad time: its own error class, called with the one-line message."""
@@ -39,6 +43,8 @@ def as_utc(
 
     For a value known to be a time; :func:`to_utc_timestamp` parses and checks user input.
     """
+    import pandas as pd
+
     if isinstance(stamp, pd.DatetimeIndex):
         return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
     moment = pd.Timestamp(stamp)
@@ -82,6 +88,8 @@ def to_utc_timestamp(
     CommitoptInputError
         (or ``error``) For a value that is not a time, or not on the hour when ``on_hour``.
     """
+    import pandas as pd
+
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as caught:
@@ -114,6 +122,8 @@ def utc_naive(
     CommitoptInputError
         (or ``error``) For a value that is not a time.
     """
+    import pandas as pd
+
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as caught:
@@ -128,6 +138,8 @@ def to_utc_index(values: Any) -> pd.DatetimeIndex:
 
     Naive values are read as UTC, aware ones converted.
     """
+    import pandas as pd
+
     return as_utc(pd.DatetimeIndex(values))
 
 
