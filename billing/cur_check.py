@@ -20,7 +20,7 @@ import pandas as pd
 
 from pricing.errors import PriceFileError
 from pricing.instance_types import instance_families, normalization_factors
-from pricing.inventory.commitments import RESERVED_INSTANCE
+from pricing.offerings import CommitmentKind
 from pricing.readers.cur_columns import CUR_WHAT, cur_files, cur_select_sql, describe_files
 from pricing.usage_types import keys_from_usage_types
 
@@ -372,7 +372,7 @@ def _simulated_ri_figures(result: Any) -> tuple[pd.DataFrame, float, float]:
         }
     )
     instruments: pd.DataFrame = result.instruments
-    reserved = instruments.loc[instruments["kind"] == RESERVED_INSTANCE]
+    reserved = instruments.loc[instruments["kind"] == CommitmentKind.RESERVED_INSTANCE]
     return (
         covered,
         float(reserved["used_cost_usd"].sum()),

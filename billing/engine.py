@@ -49,13 +49,13 @@ from billing.fill import walk_keys
 from billing.portfolio import Instrument
 from pricing.catalog import PriceCatalog
 from pricing.errors import MissingPriceError
-from pricing.inventory import COMPUTE_SAVINGS_PLAN, EC2_INSTANCE_SAVINGS_PLAN, RESERVED_INSTANCE
+from pricing.offerings import CommitmentKind
 
 FloatArray = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]
 BoolArray = npt.NDArray[np.bool_]
 
-KINDS: Final = (RESERVED_INSTANCE, EC2_INSTANCE_SAVINGS_PLAN, COMPUTE_SAVINGS_PLAN)
+KINDS: Final = tuple(CommitmentKind)
 """Instrument kinds in the order AWS applies them."""
 
 
@@ -159,7 +159,7 @@ def build_pools(
     size_order = np.lexsort((np.arange(n_keys), factors)).astype(np.intp)
     groups: dict[tuple[object, ...], list[int]] = {}
     for index, inst in enumerate(instruments):
-        if inst.kind == RESERVED_INSTANCE:
+        if inst.kind == CommitmentKind.RESERVED_INSTANCE:
             target = inst.instance_family if inst.size_flexible else inst.instance_type
             group: tuple[object, ...] = (
                 inst.kind, not inst.size_flexible, inst.region, target, inst.platform,
@@ -180,11 +180,11 @@ def build_pools(
     warnings: list[str] = []
     for kind in KINDS:
         found = [(group, members) for group, members in groups.items() if group[0] == kind]
-        if kind == RESERVED_INSTANCE:  # exact keys (zonal RIs among them) before families
+        if kind == CommitmentKind.RESERVED_INSTANCE:  # exact keys (zonal RIs too) before families
             found.sort(key=lambda item: not item[0][1])
         for _, members in found:
             first = instruments[members[0]]
-            if kind == RESERVED_INSTANCE:
+            if kind == CommitmentKind.RESERVED_INSTANCE:
                 eligible = _ri_scope(columns, first)
                 weight = factors if first.size_flexible else np.ones(n_keys)
                 order = size_order[eligible[size_order]]
@@ -196,7 +196,7 @@ def build_pools(
                     )
                 rates = rate_cache[lookup]
                 scope = np.ones(n_keys, dtype=np.bool_)
-                if kind == EC2_INSTANCE_SAVINGS_PLAN:
+                if kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN:
                     scope = np.asarray(
                         (columns["region"] == first.region)
                         & (columns["instance_family"] == first.instance_family),

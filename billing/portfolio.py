@@ -30,19 +30,12 @@ import pandas as pd
 from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
 from pricing.instance_types import instance_family, is_size_flexible, normalization_factor
-from pricing.inventory import (
-    COMPUTE_SAVINGS_PLAN,
-    EC2_INSTANCE_SAVINGS_PLAN,
-    RESERVED_INSTANCE,
-    Inventory,
-    OwnedCommitment,
-)
-from pricing.offerings import TERM_HOURS
+from pricing.inventory import Inventory, OwnedCommitment
+from pricing.offerings import TERM_HOURS, CommitmentKind
 
 _NS_PER_HOUR: Final = 3_600_000_000_000
 PLAN_TYPES: Final[dict[str, str]] = {
-    COMPUTE_SAVINGS_PLAN: "compute",
-    EC2_INSTANCE_SAVINGS_PLAN: "ec2_instance",
+    k: k.savings_plan_type for k in CommitmentKind if k.is_savings_plan
 }
 """Catalog ``plan_type`` of each Savings Plan kind."""
 
@@ -187,7 +180,7 @@ def _catalog_recurring(
     wanted = [
         index
         for index, c in enumerate(items)
-        if c.kind == RESERVED_INSTANCE
+        if c.kind == CommitmentKind.RESERVED_INSTANCE
         and c.recurring_usd_per_hour is None
         and c.region
         and c.instance_type
@@ -265,7 +258,7 @@ def _ri_instrument(
         amortized = commitment.upfront_usd / term_hours
         recurring = (commitment.effective_usd_per_hour - amortized) / count
     return Instrument(
-        kind=RESERVED_INSTANCE,
+        kind=CommitmentKind.RESERVED_INSTANCE,
         region=commitment.region,
         instance_family=family,
         instance_type=None if flexible else commitment.instance_type,
@@ -287,7 +280,7 @@ def _sp_instrument(commitment: OwnedCommitment, common: dict[str, object]) -> In
         raise PortfolioError(f"{name}: commitment_usd_per_hour must be above 0, not {commit}")
     family = None
     region = None
-    if commitment.kind == EC2_INSTANCE_SAVINGS_PLAN:
+    if commitment.kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN:
         if not commitment.region or not commitment.instance_family:
             raise PortfolioError(
                 f"{name}: an EC2 Instance Savings Plan needs region and instance_family"
@@ -358,9 +351,9 @@ def build_portfolio(
             "charged": charged_fraction(hours, start, end),
             "account_id": owners.get(commitment.id, commitment.account_id),
         }
-        if commitment.kind == RESERVED_INSTANCE:
+        if commitment.kind == CommitmentKind.RESERVED_INSTANCE:
             ris.append(_ri_instrument(commitment, from_catalog.get(index), common, warnings))
-        elif commitment.kind == EC2_INSTANCE_SAVINGS_PLAN:
+        elif commitment.kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN:
             ec2.append(_sp_instrument(commitment, common))
         else:
             compute.append(_sp_instrument(commitment, common))

@@ -42,13 +42,8 @@ from billing.portfolio import SimulationPortfolio, build_portfolio
 from core.units import HOURS_PER_MONTH
 from pricing.catalog import PriceCatalog
 from pricing.instance_types import instance_families, normalization_factors
-from pricing.inventory import (
-    COMPUTE_SAVINGS_PLAN,
-    EC2_INSTANCE_SAVINGS_PLAN,
-    RESERVED_INSTANCE,
-    Inventory,
-    OwnedCommitment,
-)
+from pricing.inventory import Inventory, OwnedCommitment
+from pricing.offerings import CommitmentKind
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
 BREAKDOWNS: Final = ("month", "account_id", "region", "instance_family", "instrument")
@@ -58,7 +53,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 class SimulationStatus(StrEnum):
-    """How a simulation went."""
+    """How a simulation went, or a Monte Carlo run (the billing layer's one status vocabulary)."""
 
     OK = "ok"
     """Every commitment applied as AWS does."""
@@ -196,17 +191,17 @@ class SimulationResult:
     @cached_property
     def ri_covered(self) -> FloatArray:
         """Usage covered by Reserved Instances, hours × keys [instance-hours]."""
-        return self._dense(RESERVED_INSTANCE)
+        return self._dense(CommitmentKind.RESERVED_INSTANCE)
 
     @cached_property
     def ec2_sp_covered(self) -> FloatArray:
         """Usage covered by EC2 Instance Savings Plans, hours × keys [instance-hours]."""
-        return self._dense(EC2_INSTANCE_SAVINGS_PLAN)
+        return self._dense(CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN)
 
     @cached_property
     def compute_sp_covered(self) -> FloatArray:
         """Usage covered by Compute Savings Plans, hours × keys [instance-hours]."""
-        return self._dense(COMPUTE_SAVINGS_PLAN)
+        return self._dense(CommitmentKind.COMPUTE_SAVINGS_PLAN)
 
     @property
     def covered(self) -> FloatArray:

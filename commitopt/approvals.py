@@ -56,6 +56,7 @@ from commitopt.plans import (
 )
 from commitopt.workspace import Workspace
 from core.errors import CommitoptInputError, param
+from core.times import utc_datetime
 
 MAX_COMMENT_CHARS: Final = 2000
 """Longest comment a decision may carry [characters]."""
@@ -159,10 +160,6 @@ class PlanState:
         return self.decisions[-1] if self.decisions else None
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def decisions(workspace: Workspace, plan_id: str) -> tuple[Decision, ...]:
     """The plan's decisions, oldest first."""
     if not workspace.has_table("approvals"):
@@ -185,7 +182,7 @@ def decisions(workspace: Workspace, plan_id: str) -> tuple[Decision, ...]:
             str(r[3]),
             str(r[4]),
             str(r[5]),
-            _aware(r[6]),
+            utc_datetime(r[6]),
             Identity.from_mapping(r[7]),
             None if r[8] is None else str(r[8]),
         )
@@ -224,7 +221,7 @@ def plan_state(
         No such plan.
     """
     record = load_plan(workspace, plan) if isinstance(plan, str) else plan
-    moment = _aware(now or datetime.now(UTC))
+    moment = utc_datetime(now or datetime.now(UTC))
     try:
         current = record.sha256
         line_count = len(record.document.get("purchases", []) or [])
@@ -364,7 +361,7 @@ def _record(
 ) -> Decision:
     workspace.require_writable(f"{decision} a plan")
     _check_comment(comment, decision)
-    moment = _aware(now or datetime.now(UTC))
+    moment = utc_datetime(now or datetime.now(UTC))
     who = identity or current_identity(now=moment)
     check_approver(who, allowed_approvers, decision)
     name = who.display_name

@@ -47,6 +47,7 @@ from typing import Any, Final
 from commitopt.identity import parse_arn
 from core.durations import parse_days
 from core.errors import CommitoptInputError
+from pricing.offerings import POLICY_NAMES
 
 CONFIG_FILE: Final = "commitopt.toml"
 """Name of the configuration file looked for in the current directory and its parents."""
@@ -192,7 +193,7 @@ def _lookback(where: str, key: str, value: Any) -> str:
 
 VALIDATORS: Final[Mapping[str, Callable[[str, str, Any], Any]]] = {
     "lookback": _lookback,
-    "instruments": _choices(("ri", "ec2-sp", "compute-sp")),
+    "instruments": _choices(POLICY_NAMES),
     "terms": _terms,
     "payment": _choices(("no", "partial", "all")),
     "classes": _choices(("standard", "convertible")),

@@ -35,6 +35,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from core.times import utc_datetime
+
 AWS: Final = "aws"
 """Identity kind: the AWS caller identity (an ARN)."""
 
@@ -106,10 +108,6 @@ def visible(text: str) -> str:
         else:
             out.append(f"\\U{ord(char):08x}")
     return "".join(out)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _clean_name(value: str) -> str:
@@ -243,7 +241,9 @@ class Identity:
         if not isinstance(value, Mapping) or not value.get("principal"):
             return None
         try:
-            at = _aware(datetime.fromisoformat(str(value.get("at", "")).replace("Z", "+00:00")))
+            at = utc_datetime(
+                datetime.fromisoformat(str(value.get("at", "")).replace("Z", "+00:00"))
+            )
         except ValueError:
             at = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -307,7 +307,7 @@ def os_identity(*, now: datetime | None = None, aws_error: str | None = None) ->
         principal=user,
         os_user=user,
         host=host_name(),
-        at=_aware(now or datetime.now(UTC)),
+        at=utc_datetime(now or datetime.now(UTC)),
         aws_error=aws_error,
     )
 
@@ -409,7 +409,7 @@ def current_identity(
         answer = _resolve(session, client)
         if meta is not None:
             meta[IDENTITY_META_KEY] = answer
-    moment = _aware(now or datetime.now(UTC))
+    moment = utc_datetime(now or datetime.now(UTC))
     if answer.arn is None:
         return os_identity(now=moment, aws_error=answer.error)
     base = os_identity(now=moment)

@@ -154,8 +154,8 @@ def import_usage(
         A frame that is not a canonical usage table.
     """
     workspace.require_writable("import usage")
-    start = utc_naive(period_start, "period start")
-    end = utc_naive(period_end, "period end")
+    start = utc_naive(period_start, "period_start")
+    end = utc_naive(period_end, "period_end")
     if not start < end:
         raise WorkspaceError(
             f"import period {start} to {end} is empty; give a start before the end"

@@ -46,9 +46,11 @@ import numpy as np
 from commitopt.identity import Identity, current_identity
 from commitopt.workspace import Workspace, WorkspaceError
 from core.errors import CommitoptInputError
-from pricing.inventory.commitments import RESERVED_INSTANCE, OwnedCommitment
+from core.times import naive_utc_datetime, utc_datetime
+from pricing.inventory import OwnedCommitment
 from pricing.inventory.portfolio_json import _commitment_from_item, _Item
 from pricing.inventory.values import iso, parse_time
+from pricing.offerings import CommitmentKind
 
 PLAN_FORMAT: Final = "commitopt-plan/1"
 """The ``format`` field of every plan document this code writes."""
@@ -92,7 +94,7 @@ def _plain(value: Any, where: str) -> Any:
             raise PlanError(f"{where}: {number} is not a finite number; plans hold finite ones")
         return 0.0 if number == 0.0 else number
     if isinstance(value, datetime):
-        return iso(value if value.tzinfo is not None else value.replace(tzinfo=UTC))
+        return iso(utc_datetime(value))
     if value is None or isinstance(value, str):
         return value
     if hasattr(value, "isoformat"):
@@ -155,7 +157,7 @@ class PurchaseLine:
     @property
     def is_reserved_instance(self) -> bool:
         """Whether the line buys Reserved Instances (else a Savings Plan)."""
-        return self.commitment.kind == RESERVED_INSTANCE
+        return self.commitment.kind == CommitmentKind.RESERVED_INSTANCE
 
     def describe(self) -> str:
         """One line for people, e.g. ``36 × c4.large Linux/UNIX Shared RI, ap-northeast-1``."""
@@ -416,14 +418,6 @@ class PurchaseEvent:
     actor: Identity | None = None
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _naive(moment: datetime) -> datetime:
-    return _aware(moment).replace(tzinfo=None)
-
-
 def _require_tables(workspace: Workspace) -> bool:
     """Whether the workspace has the plan tables (a read-only open of a version-1 file lacks)."""
     return workspace.has_table("plans")
@@ -496,7 +490,7 @@ def store_plan(
         raise PlanError(f'{where}: no "purchases" list; a plan is {{"purchases": [...], ...}}')
     if report is not None and render_report is not None:
         raise PlanError(f"{where}: give a finished report or a way to render one, not both")
-    created = _aware(created_at or datetime.now(UTC)).replace(microsecond=0)
+    created = utc_datetime(created_at or datetime.now(UTC)).replace(microsecond=0)
     creator = created_by or current_identity()
     purchases = portfolio["purchases"]
     parse_lines(purchases, where=where, default_start=created)
@@ -533,7 +527,7 @@ def store_plan(
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 plan_id,
-                _naive(created),
+                naive_utc_datetime(created),
                 source,
                 run_id,
                 text,
@@ -636,7 +630,7 @@ def _actor_column(workspace: Workspace) -> str:
 def _record(row: Sequence[Any]) -> PlanRecord:
     return PlanRecord(
         plan_id=str(row[0]),
-        created_at=_aware(row[1]),
+        created_at=utc_datetime(row[1]),
         source=str(row[2]),
         run_id=None if row[3] is None else int(row[3]),
         plan_json=str(row[4]),
@@ -709,7 +703,7 @@ def purchase_events(workspace: Workspace, plan_id: str) -> tuple[PurchaseEvent, 
             request=json.loads(row[7]),
             aws_id=None if row[8] is None else str(row[8]),
             detail=str(row[9]),
-            recorded_at=_aware(row[10]),
+            recorded_at=utc_datetime(row[10]),
             actor=Identity.from_mapping(row[11]),
         )
         for row in rows
@@ -764,7 +758,7 @@ def record_purchase_event(
                 canonical_json(request),
                 aws_id,
                 detail,
-                _naive(now),
+                naive_utc_datetime(now),
                 who.to_json(),
             ],
         )

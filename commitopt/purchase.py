@@ -72,7 +72,7 @@ from commitopt.plans import (
 )
 from commitopt.workspace import Workspace
 from core.errors import CommitoptInputError, param
-from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS
+from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS, CommitmentKind
 from pricing.readers.aws_api import (
     ACCESS_CODES,
     THROTTLING_CODES,
@@ -98,7 +98,6 @@ SP_LOOKUP: Final = "savingsplans:DescribeSavingsPlansOfferings"
 SP_PURCHASE: Final = "savingsplans:CreateSavingsPlan"
 
 _TENANCY: Final = {"Shared": "default", "Dedicated": "dedicated"}
-_SP_TYPE: Final = {"compute_savings_plan": "Compute", "ec2_instance_savings_plan": "EC2Instance"}
 _IN_DOUBT_SLACK: Final = timedelta(minutes=15)
 _QUEUE_AFTER: Final = timedelta(minutes=5)
 
@@ -361,7 +360,7 @@ def lookup_call(line: PurchaseLine, *, savings_plans_region: str = SAVINGS_PLANS
             "ec2", str(c.region), "describe_reserved_instances_offerings", parameters, RI_LOOKUP
         )
     parameters = {
-        "planTypes": [_SP_TYPE[c.kind]],
+        "planTypes": [CommitmentKind(c.kind).aws_savings_plan_type],
         "durations": [seconds],
         "paymentOptions": [c.payment_option],
         "currencies": ["USD"],
@@ -504,7 +503,7 @@ def find_offering(
                 str(p.get("name")): str(p.get("value")) for p in item.get("properties", [])
             }
             if (
-                str(item.get("planType")) != _SP_TYPE[c.kind]
+                str(item.get("planType")) != CommitmentKind(c.kind).aws_savings_plan_type
                 or str(item.get("paymentOption")) != c.payment_option
                 or int(item.get("durationSeconds", seconds)) != seconds
                 or str(item.get("currency", "USD")) != "USD"

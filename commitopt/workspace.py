@@ -53,6 +53,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from core import times
 from core.errors import CommitoptEnvironmentError, CommitoptInputError, param
 from pricing.platforms import parse_platform
 from usage.table import USAGE_COLUMNS, USAGE_SCHEMA, empty_usage_table
@@ -246,14 +247,8 @@ def workspace_path(path: str | Path | None = None) -> Path:
 
 
 def utc_naive(value: date | datetime | pd.Timestamp | str, name: str) -> pd.Timestamp:
-    """A bound as a naive UTC timestamp (naive input is read as UTC)."""
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as error:
-        raise WorkspaceError(f"{name} {value!r} is not a date or timestamp") from error
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp
+    """A bound as a naive UTC timestamp (:func:`core.times.utc_naive`), or a WorkspaceError."""
+    return times.utc_naive(value, name, error=WorkspaceError)
 
 
 class Workspace:
@@ -599,8 +594,8 @@ class Workspace:
                 [
                     run_id,
                     kind,
-                    utc_naive(started_at, "run start").to_pydatetime(),
-                    utc_naive(finished_at or _now(), "run end").to_pydatetime(),
+                    utc_naive(started_at, "started_at").to_pydatetime(),
+                    utc_naive(finished_at or _now(), "finished_at").to_pydatetime(),
                     json.dumps(parameters, sort_keys=True, default=str),
                     json.dumps(inputs, sort_keys=True, default=str),
                     json.dumps(outcome, sort_keys=True, default=str),
@@ -634,7 +629,7 @@ class Workspace:
                 [
                     snapshot_id,
                     source,
-                    utc_naive(as_of, "as of").to_pydatetime(),
+                    utc_naive(as_of, "as_of").to_pydatetime(),
                     portfolio_json,
                     "sha256:" + hashlib.sha256(portfolio_json.encode("utf-8")).hexdigest(),
                     _now(),
@@ -661,7 +656,7 @@ class Workspace:
                 [
                     catalog_id,
                     source,
-                    None if as_of is None else utc_naive(as_of, "as of").to_pydatetime(),
+                    None if as_of is None else utc_naive(as_of, "as_of").to_pydatetime(),
                     fingerprint,
                     path,
                     _now(),

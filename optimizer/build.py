@@ -108,14 +108,8 @@ from optimizer.problem import (
 from pricing.catalog import PriceCatalog
 from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import instance_families, normalization_factor
-from pricing.inventory import (
-    EC2_INSTANCE_SAVINGS_PLAN,
-    RESERVED_INSTANCE,
-    Inventory,
-    InventoryError,
-    OwnedCommitment,
-)
-from pricing.offerings import PAYMENT_OPTIONS, SP_UPFRONT_SHARE, TERM_HOURS
+from pricing.inventory import Inventory, InventoryError, OwnedCommitment
+from pricing.offerings import PAYMENT_OPTIONS, SP_UPFRONT_SHARE, TERM_HOURS, CommitmentKind
 from usage.table import UsageMatrix, to_matrix
 
 PROPORTIONALITY_TOLERANCE: Final = 0.01
@@ -128,13 +122,15 @@ DEFAULT_SCENARIO: Final = "lookback"
 """Name of the single scenario built from ``usage``."""
 
 INSTRUMENT_POOLS: Final[dict[str, str]] = {
-    "ri": RI_POOL,
-    "ec2-sp": EC2_SP_POOL,
-    "compute-sp": COMPUTE_SP_POOL,
+    CommitmentKind.RESERVED_INSTANCE.policy_name: RI_POOL,
+    CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN.policy_name: EC2_SP_POOL,
+    CommitmentKind.COMPUTE_SAVINGS_PLAN.policy_name: COMPUTE_SP_POOL,
 }
 """Pool kind of each policy instrument."""
 
-PLAN_TYPES: Final[dict[str, str]] = {EC2_SP_POOL: "ec2_instance", COMPUTE_SP_POOL: "compute"}
+PLAN_TYPES: Final[dict[str, str]] = {
+    k: k.savings_plan_type for k in CommitmentKind if k.is_savings_plan
+}
 """Catalog ``plan_type`` of each Savings Plans pool kind."""
 
 KEY_FIELDS: Final = ("region", "instance_type", "platform", "tenancy")
@@ -741,7 +737,7 @@ def _owned_ris(
     frame: pd.DataFrame, catalog: PriceCatalog, columns: pd.DataFrame, warnings: list[str]
 ) -> pd.DataFrame:
     """RI items with their column (-1 when no usage column matches), capacity and hourly cost."""
-    ris = frame.loc[frame["kind"] == RESERVED_INSTANCE].copy()
+    ris = frame.loc[frame["kind"] == CommitmentKind.RESERVED_INSTANCE].copy()
     if ris.empty:
         return ris.assign(column=pd.Series(dtype=np.intp), capacity=0.0, hourly=0.0, unit="")
     _bad_items(
@@ -824,7 +820,7 @@ def _owned_ris(
 
 def _owned_sps(frame: pd.DataFrame) -> pd.DataFrame:
     """Savings Plans items with their capacity and hourly cost."""
-    sps = frame.loc[frame["kind"] != RESERVED_INSTANCE].copy()
+    sps = frame.loc[frame["kind"] != CommitmentKind.RESERVED_INSTANCE].copy()
     commitment = sps["commitment_usd_per_hour"].to_numpy(dtype=np.float64, na_value=np.nan)
     _bad_items(
         sps,
@@ -832,7 +828,7 @@ def _owned_sps(frame: pd.DataFrame) -> pd.DataFrame:
         "a Savings Plan needs commitment_usd_per_hour above 0",
         "give the plan's hourly commitment",
     )
-    ec2 = (sps["kind"] == EC2_INSTANCE_SAVINGS_PLAN).to_numpy(bool)
+    ec2 = (sps["kind"] == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN).to_numpy(bool)
     _bad_items(
         sps,
         ec2 & (sps["region"].isna() | sps["instance_family"].isna()).to_numpy(bool),

@@ -9,13 +9,19 @@ from enum import StrEnum
 from typing import Final
 
 from core.errors import CommitoptInputError
-from pricing.offerings import OFFERING_CLASSES, PAYMENT_OPTIONS, TERM_YEARS
+from pricing.offerings import (
+    OFFERING_CLASSES,
+    PAYMENT_OPTIONS,
+    POLICY_NAMES,
+    TERM_YEARS,
+    CommitmentKind,
+)
 from pricing.regions import REGION_CODES
 
-INSTRUMENTS: Final = ("ri", "ec2-sp", "compute-sp")
+INSTRUMENTS: Final = POLICY_NAMES
 """Instrument names of the CLI's ``--instruments``."""
 
-CUSTOM_COMMITMENT_KINDS: Final = ("ec2-sp", "compute-sp")
+CUSTOM_COMMITMENT_KINDS: Final = tuple(k.policy_name for k in CommitmentKind if k.is_savings_plan)
 """Instruments whose hourly commitment :attr:`Mode.CUSTOM_COMMITMENT` can fix."""
 
 
@@ -115,7 +121,7 @@ class Policy:
         _check_choices("instruments", self.instruments, INSTRUMENTS)
         _check_choices("terms_years", self.terms_years, TERM_YEARS)
         _check_choices("payment_options", self.payment_options, PAYMENT_OPTIONS)
-        if "ri" in self.instruments:
+        if CommitmentKind.RESERVED_INSTANCE.policy_name in self.instruments:
             _check_choices("offering_classes", self.offering_classes, OFFERING_CLASSES)
         else:
             _check_choices("offering_classes", self.offering_classes, OFFERING_CLASSES, empty=True)

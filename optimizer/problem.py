@@ -40,13 +40,15 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
+from pricing.offerings import CommitmentKind
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 BoolArray = npt.NDArray[np.bool_]
 
-RI_POOL: Final = "reserved_instance"
-EC2_SP_POOL: Final = "ec2_instance_savings_plan"
-COMPUTE_SP_POOL: Final = "compute_savings_plan"
+RI_POOL: Final[str] = CommitmentKind.RESERVED_INSTANCE
+EC2_SP_POOL: Final[str] = CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN
+COMPUTE_SP_POOL: Final[str] = CommitmentKind.COMPUTE_SAVINGS_PLAN
 POOL_KINDS: Final = (RI_POOL, EC2_SP_POOL, COMPUTE_SP_POOL)
 """Pool kinds, in the order AWS applies them."""
 

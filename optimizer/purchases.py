@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import numpy as np
@@ -28,6 +28,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from core.errors import CommitoptInputError
+from core.times import as_utc
 from optimizer.problem import (
     POOL_KINDS,
     RI_POOL,
@@ -232,10 +233,7 @@ def _check_units(problem: CommitmentProblem, units: FloatArray) -> FloatArray:
 
 
 def _utc(value: Any) -> datetime:
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(UTC)
-    return stamp.tz_convert(UTC).to_pydatetime()
+    return as_utc(value).to_pydatetime()
 
 
 def _describe(pool: Mapping[str, Any]) -> str:

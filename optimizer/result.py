@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import numpy as np
 
 from optimizer.problem import FloatArray
-
-
-class OptimizationStatus(StrEnum):
-    """How an optimization ended."""
-
-    OPTIMAL = "optimal"
-    """Solved exactly (``--exact``) or within the certified gap tolerance."""
-    GAP_NOT_REACHED = "gap_not_reached"
-    """Stopped (time or iteration limit) with a feasible plan whose certified gap is above the
-    tolerance; the plan and its gap are returned."""
-    INFEASIBLE = "infeasible"
-    """The policy admits no plan; :attr:`OptimizationResult.message` names the binding limit."""
-    TIME_LIMIT = "time_limit"
-    """Stopped at the time limit without a usable plan."""
-    ERROR = "error"
+from optimizer.status import OptimizationStatus
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,15 +18,26 @@ from core.units import HOURS_PER_MONTH
 from pricing.catalog import KEY_COLUMNS, PriceCatalog
 from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import instance_families, normalization_factor
-from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS
+from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS, CommitmentKind
 
-INSTRUMENTS: Final = ("on-demand", "ri-standard", "ri-convertible", "ec2-sp", "compute-sp")
+_EC2_SP: Final = CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN
+_COMPUTE_SP: Final = CommitmentKind.COMPUTE_SAVINGS_PLAN
+INSTRUMENTS: Final = (
+    "on-demand",
+    "ri-standard",
+    "ri-convertible",
+    _EC2_SP.policy_name,
+    _COMPUTE_SP.policy_name,
+)
 _INSTRUMENT_LABEL: Final = {
     "on-demand": "On-Demand",
     "ri-standard": "Standard RI",
     "ri-convertible": "Convertible RI",
-    "ec2-sp": "EC2 Instance SP",
-    "compute-sp": "Compute SP",
+    _EC2_SP.policy_name: "EC2 Instance SP",
+    _COMPUTE_SP.policy_name: "Compute SP",
+}
+_INSTRUMENT_OF_PLAN_TYPE: Final = {
+    k.savings_plan_type: k.policy_name for k in (_EC2_SP, _COMPUTE_SP)
 }
 
 COMPARISON_COLUMNS: Final = (
@@ -124,7 +135,7 @@ def compare_offerings(
         )
     )
     plans = catalog.savings_plans
-    plan_instrument = plans["plan_type"].map({"ec2_instance": "ec2-sp", "compute": "compute-sp"})
+    plan_instrument = plans["plan_type"].map(_INSTRUMENT_OF_PLAN_TYPE)
     plans = plans.loc[
         plans["term_years"].isin(list(terms_years))
         & plans["payment_option"].isin(list(payment_options))

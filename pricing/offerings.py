@@ -6,9 +6,10 @@ AWS spells these several ways across its formats (``"1yr"``, ``"1 yr"``, ``31536
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
-from core.errors import CommitoptInputError
+from core.errors import CommitoptInputError, param
 from core.units import HOURS_PER_YEAR
 
 TERM_HOURS: Final[dict[int, int]] = {1: HOURS_PER_YEAR, 3: 3 * HOURS_PER_YEAR}
@@ -17,7 +18,6 @@ TERM_HOURS: Final[dict[int, int]] = {1: HOURS_PER_YEAR, 3: 3 * HOURS_PER_YEAR}
 TERM_YEARS: Final = (1, 3)
 PAYMENT_OPTIONS: Final = ("No Upfront", "Partial Upfront", "All Upfront")
 OFFERING_CLASSES: Final = ("standard", "convertible")
-SAVINGS_PLAN_TYPES: Final = ("compute", "ec2_instance")
 TENANCIES: Final = ("Shared", "Dedicated")
 
 SP_UPFRONT_SHARE: Final[dict[str, float]] = {
@@ -49,17 +49,156 @@ _PAYMENT_ALIASES: Final[dict[str, str]] = {
     # Old RI offering types (pre-2011 "heavy/medium/light utilization") are not sold any more.
 }
 
-_SP_TYPE_ALIASES: Final[dict[str, str]] = {
-    "compute": "compute",
-    "computesavingsplans": "compute",
-    "compute_savings_plan": "compute",
-    "compute-sp": "compute",
-    "ec2_instance": "ec2_instance",
-    "ec2instance": "ec2_instance",
-    "ec2instancesavingsplans": "ec2_instance",
-    "ec2_instance_savings_plan": "ec2_instance",
-    "ec2-sp": "ec2_instance",
+
+class CommitmentKind(StrEnum):
+    """The three kinds of commitment, in the order AWS applies them to an hour of usage.
+
+    The values are the portfolio-JSON spellings (docs/portfolio-format.md); being a
+    :class:`~enum.StrEnum`, a kind compares equal to its value. The other spellings convert here
+    and only here:
+
+    * :attr:`policy_name`, :meth:`from_policy_name`: the policy's and the CLI's
+      ``--instruments`` names ``ri``, ``ec2-sp``, ``compute-sp``;
+    * :attr:`savings_plan_type`, :meth:`from_savings_plan_type`: AWS's Savings Plan type of the
+      price files and the catalog, ``ec2_instance`` and ``compute``;
+    * :attr:`aws_savings_plan_type`: the ``savingsPlanType`` of AWS's Savings Plans API,
+      ``EC2Instance`` and ``Compute``;
+    * :meth:`parse`: any of these spellings.
+    """
+
+    RESERVED_INSTANCE = "reserved_instance"
+    """A Reserved Instance (standard or convertible, regional or zonal)."""
+    EC2_INSTANCE_SAVINGS_PLAN = "ec2_instance_savings_plan"
+    """An EC2 Instance Savings Plan: one instance family in one region."""
+    COMPUTE_SAVINGS_PLAN = "compute_savings_plan"
+    """A Compute Savings Plan: any family, any region."""
+
+    @property
+    def policy_name(self) -> str:
+        """The policy's and the CLI's instrument name: ``ri``, ``ec2-sp`` or ``compute-sp``."""
+        return _POLICY_NAMES[self]
+
+    @property
+    def is_savings_plan(self) -> bool:
+        """Whether this kind is a Savings Plan (EC2 Instance or Compute)."""
+        return self is not CommitmentKind.RESERVED_INSTANCE
+
+    @property
+    def savings_plan_type(self) -> str:
+        """AWS's Savings Plan type as the catalog and price files spell it.
+
+        Raises
+        ------
+        CommitoptInputError
+            For :attr:`RESERVED_INSTANCE`, which is no Savings Plan.
+        """
+        if not self.is_savings_plan:
+            raise CommitoptInputError(f"{self.value} is not a Savings Plan; it has no plan type")
+        return _SAVINGS_PLAN_TYPES[self]
+
+    @property
+    def aws_savings_plan_type(self) -> str:
+        """The ``savingsPlanType`` of AWS's Savings Plans API: ``EC2Instance`` or ``Compute``."""
+        return _AWS_SAVINGS_PLAN_TYPES[self.savings_plan_type]
+
+    @property
+    def application_order(self) -> int:
+        """Where AWS applies this kind to an hour: 0 for RIs, then EC2 Instance, then Compute."""
+        return _APPLICATION_ORDER[self]
+
+    @classmethod
+    def from_policy_name(cls, name: str, parameter: str = "instruments") -> CommitmentKind:
+        """The kind of a policy instrument name (``ri``, ``ec2-sp``, ``compute-sp``).
+
+        Raises
+        ------
+        CommitoptInputError
+            For another name; the message names ``parameter``.
+        """
+        for kind, policy_name in _POLICY_NAMES.items():
+            if policy_name == name:
+                return kind
+        raise CommitoptInputError(
+            f"{param(parameter)}: unknown instrument {name!r}; use {', '.join(POLICY_NAMES)}"
+        )
+
+    @classmethod
+    def from_savings_plan_type(cls, plan_type: str, parameter: str = "plan_type") -> CommitmentKind:
+        """The kind of one of AWS's Savings Plan type spellings (``compute``, ``EC2Instance``, ...).
+
+        Raises
+        ------
+        CommitoptInputError
+            For another spelling; the message names ``parameter``.
+        """
+        found = _SP_TYPE_ALIASES.get(str(plan_type).strip().lower().replace(" ", ""))
+        if found is None:
+            raise CommitoptInputError(
+                f"{param(parameter)}: unknown Savings Plan type {plan_type!r}; "
+                "use 'Compute' or 'EC2Instance'"
+            )
+        return found
+
+    @classmethod
+    def parse(cls, text: str, parameter: str = "kind") -> CommitmentKind:
+        """The kind of any spelling: portfolio JSON, policy name or Savings Plan type.
+
+        Raises
+        ------
+        CommitoptInputError
+            For an unknown spelling; the message names ``parameter`` and the accepted values.
+        """
+        key = str(text).strip()
+        for kind in cls:
+            if key in (kind.value, kind.policy_name):
+                return kind
+        found = _SP_TYPE_ALIASES.get(key.lower().replace(" ", ""))
+        if found is None:
+            raise CommitoptInputError(
+                f"{param(parameter)}: unknown commitment kind {text!r}; "
+                f"use {', '.join(cls)} (or {', '.join(POLICY_NAMES)})"
+            )
+        return found
+
+
+_POLICY_NAMES: Final[dict[CommitmentKind, str]] = {
+    CommitmentKind.RESERVED_INSTANCE: "ri",
+    CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "ec2-sp",
+    CommitmentKind.COMPUTE_SAVINGS_PLAN: "compute-sp",
 }
+POLICY_NAMES: Final = tuple(_POLICY_NAMES.values())
+"""The policy's and the CLI's instrument names, in application order."""
+
+_SAVINGS_PLAN_TYPES: Final[dict[CommitmentKind, str]] = {
+    CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "ec2_instance",
+    CommitmentKind.COMPUTE_SAVINGS_PLAN: "compute",
+}
+_AWS_SAVINGS_PLAN_TYPES: Final[dict[str, str]] = {
+    "ec2_instance": "EC2Instance",
+    "compute": "Compute",
+}
+_APPLICATION_ORDER: Final[dict[CommitmentKind, int]] = {
+    kind: order for order, kind in enumerate(CommitmentKind)
+}
+
+SAVINGS_PLAN_TYPES: Final = (
+    CommitmentKind.COMPUTE_SAVINGS_PLAN.savings_plan_type,
+    CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN.savings_plan_type,
+)
+"""AWS's Savings Plan types as the catalog's ``plan_type`` column spells them."""
+
+_SP_TYPE_ALIASES: Final[dict[str, CommitmentKind]] = {
+    spelling: kind
+    for kind in (CommitmentKind.COMPUTE_SAVINGS_PLAN, CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN)
+    for spelling in (
+        kind.savings_plan_type,
+        kind.savings_plan_type.replace("_", ""),
+        kind.savings_plan_type.replace("_", "") + "savingsplans",
+        kind.value,
+        kind.policy_name,
+    )
+}
+"""Every spelling of a Savings Plan type (lower case, spaces dropped) → its kind."""
 
 
 def parse_payment_option(text: str) -> str:
@@ -130,4 +269,4 @@ def parse_savings_plan_type(text: str) -> str:
         raise CommitoptInputError(
             f"unknown Savings Plan type {text!r}; use 'Compute' or 'EC2Instance'"
         )
-    return found
+    return found.savings_plan_type

@@ -43,16 +43,13 @@ import pandas as pd
 
 from billing.simulator import SimulationResult, simulate
 from core.errors import CommitoptInputError, param
+from core.times import as_utc, utc_hour
 from pricing.catalog import PriceCatalog
 from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import instance_families, normalization_factor
-from pricing.inventory import (
-    RESERVED_INSTANCE,
-    Inventory,
-    OwnedCommitment,
-)
+from pricing.inventory import Inventory, OwnedCommitment
 from pricing.inventory.values import ri_effective_hourly_usd
-from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS
+from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS, CommitmentKind
 from scenarios.scaling import floor_to_whole_ris
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
@@ -109,19 +106,6 @@ def parse_review_every(text: str) -> tuple[int, str]:
     return int(match.group(1)), unit
 
 
-def _utc_hour(value: object, name: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as error:
-        raise BacktestError(f"{name} {value!r} is not a date; give e.g. 2024-04-01") from error
-    if stamp is pd.NaT:
-        raise BacktestError(f"{name} {value!r} is not a date; give e.g. 2024-04-01")
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    if stamp != stamp.floor("h"):
-        raise BacktestError(f"{name} {stamp.isoformat()} is not on the hour; give a whole hour")
-    return stamp.as_unit("ns")
-
-
 def review_dates(start: object, end: object, every: str = DEFAULT_REVIEW_EVERY) -> pd.DatetimeIndex:
     """The review dates of a window ``[start, end)``.
 
@@ -129,7 +113,8 @@ def review_dates(start: object, end: object, every: str = DEFAULT_REVIEW_EVERY) 
     optimizer's tranche dates, so that the hindsight may buy whenever a monthly policy may).
     ``Nw`` / ``Nd``: every N weeks / days from ``start``. Dates are UTC hours before ``end``.
     """
-    first, stop = _utc_hour(start, param("start")), _utc_hour(end, param("end"))
+    first = utc_hour(start, "start", error=BacktestError)
+    stop = utc_hour(end, "end", error=BacktestError)
     count, unit = parse_review_every(every)
     if unit == "mo":
         month = first.tz_convert(None).to_period("M")
@@ -381,7 +366,7 @@ def ri_purchases(
         total_upfront = round(n * float(upfront[i]), 6)
         items.append(
             OwnedCommitment(
-                kind=RESERVED_INSTANCE,
+                kind=CommitmentKind.RESERVED_INSTANCE,
                 id=f"ri-{len(items) + 1}",
                 start=pd.Timestamp(at).to_pydatetime(),
                 end=term_end(at, term_years),
@@ -449,7 +434,7 @@ def _whole_days(usage: pd.DataFrame) -> UsageMatrix:
     if usage.empty:
         return to_matrix(usage)
     hours = pd.DatetimeIndex(usage["hour"])
-    hours = hours.tz_localize("UTC") if hours.tz is None else hours.tz_convert("UTC")
+    hours = as_utc(hours)
     first = hours.min().floor("D")
     stop = (hours.max() + _HOUR).ceil("D")
     return to_matrix(usage, start=first, end=stop)
@@ -578,7 +563,8 @@ def backtest(
         data, a bad ``review_every``, a purchase that does not start at its review date.
     """
     matrix = usage if isinstance(usage, UsageMatrix) else _whole_days(usage)
-    first_hour, stop_hour = _utc_hour(start, param("start")), _utc_hour(end, param("end"))
+    first_hour = utc_hour(start, "start", error=BacktestError)
+    stop_hour = utc_hour(end, "end", error=BacktestError)
     _check_window(matrix, first_hour, stop_hour, lookback_days)
     dates = review_dates(first_hour, stop_hour, review_every)
     initial = _owned_items(owned)

@@ -52,6 +52,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.errors import CommitoptInputError
+from core.times import utc_hour
 from core.units import HOURS_PER_WEEK
 from pricing.catalog import PriceCatalog
 from pricing.instance_types import instance_families, normalization_factors
@@ -539,12 +540,7 @@ def _forecast_hours(
     if start is None:
         first = end
     else:
-        first = pd.Timestamp(start)
-        first = first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")
-        if first != first.floor("h"):
-            raise ForecastInputError(
-                f"start {first.isoformat()} is not on the hour; give a whole hour"
-            )
+        first = utc_hour(start, "start", error=ForecastInputError)
         if first < end:
             raise ForecastInputError(
                 f"start {first.isoformat()} is before the end of the usage ({end.isoformat()}); "

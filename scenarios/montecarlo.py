@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Final
 
 import numpy as np
@@ -41,7 +40,7 @@ import pandas as pd
 
 from billing.engine import Engine, Pool, build_pools
 from billing.portfolio import Instrument, SimulationPortfolio, build_portfolio
-from billing.simulator import priced_keys
+from billing.simulator import SimulationStatus, priced_keys
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Inventory, OwnedCommitment
 from scenarios.paths import UsagePaths
@@ -63,14 +62,10 @@ _MANTISSA_BITS: Final = 40
 _DENSE_CODES: Final = 1 << 26
 
 
-class MonteCarloStatus(StrEnum):
-    """How a Monte Carlo run went."""
-
-    OK = "ok"
-    WARNINGS = "warnings"
-    """Applied with approximations listed in :attr:`MonteCarloResult.warnings`."""
-    NO_USAGE = "no_usage"
-    """No path has any usage: everything paid is commitment."""
+MonteCarloStatus = SimulationStatus
+"""How a Monte Carlo run went: the billing layer's :class:`~billing.simulator.SimulationStatus`
+(``ok``; ``warnings``, approximations listed in :attr:`MonteCarloResult.warnings`;
+``no_usage``, no path has any usage so everything paid is commitment)."""
 
 
 @dataclass(frozen=True)

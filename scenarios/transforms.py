@@ -41,6 +41,7 @@ import pandas as pd
 from scipy import sparse
 
 from core.errors import CommitoptInputError, param
+from core.times import as_utc
 from core.units import HOURS_PER_MONTH
 from pricing.catalog import PriceCatalog
 from pricing.errors import UnknownInstanceTypeError, UnknownPlatformError
@@ -135,7 +136,7 @@ def as_utc_time(value: object, field: str) -> pd.Timestamp:
         raise ScenarioError(f"malformed date {value!r}", field=field, fix=fix) from None
     if stamp is pd.NaT or pd.isna(stamp):
         raise ScenarioError(f"malformed date {value!r}", field=field, fix=fix)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    stamp = as_utc(stamp)
     return stamp.as_unit("ns")
 
 

@@ -45,6 +45,7 @@ import duckdb
 import pandas as pd
 
 from core.errors import CommitoptInputError, param
+from core.times import to_utc_timestamp
 from pricing.platforms import PLATFORMS
 from pricing.readers.common import ProgressCallback, ragged_row, shorten, show_columns
 from pricing.readers.cur_columns import (
@@ -1036,11 +1037,6 @@ def detect_format(paths: PathsArg) -> str:
     )
 
 
-def _utc(moment: datetime | str) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
 def read_usage(
     paths: PathsArg,
     format: UsageFormat = "auto",
@@ -1059,9 +1055,9 @@ def read_usage(
     if fmt in ("csv", "canonical"):
         table, report = read_canonical(paths, progress=progress)
         if start is not None:
-            table = table[table["hour"] >= _utc(start)]
+            table = table[table["hour"] >= to_utc_timestamp(start, "start")]
         if end is not None:
-            table = table[table["hour"] < _utc(end)]
+            table = table[table["hour"] < to_utc_timestamp(end, "end")]
         return table.reset_index(drop=True), report
     if fmt == "cur":
         return read_cur(paths, start=start, end=end, progress=progress)

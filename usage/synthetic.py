@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from core.times import utc_hour
 from pricing.instance_types import normalization_factor
 from usage.table import (
     USAGE_SCHEMA,
@@ -39,10 +40,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def _hours(start: str | pd.Timestamp, hours: int) -> pd.DatetimeIndex:
-    stamp = pd.Timestamp(start)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    if stamp != stamp.floor("h"):
-        raise ValueError(f"start {start!r} is not on the hour; give a whole hour")
+    stamp = utc_hour(start, "start")
     if hours < 0:
         raise ValueError(f"hours must be >= 0, not {hours}")
     return pd.date_range(stamp, periods=hours, freq="h", unit="ns")

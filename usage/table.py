@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from core.times import utc_hour
 from pricing.errors import UnknownInstanceTypeError, UnknownPlatformError
 from pricing.instance_types import instance_families, parse_instance_type
 from pricing.offerings import TENANCIES
@@ -349,22 +350,6 @@ def empty_usage_table() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in USAGE_SCHEMA.items()})
 
 
-def _utc_hour(value: object, name: str) -> pd.Timestamp:
-    """A bound as a UTC timestamp on the hour (naive bounds are read as UTC)."""
-    try:
-        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
-    except (ValueError, TypeError) as error:
-        raise UsageInputError(
-            f"{name}={value!r}", "is not a timestamp", "give an ISO 8601 date or time"
-        ) from error
-    if stamp is pd.NaT:
-        raise UsageInputError(f"{name}={value!r}", "is not a timestamp", "give a date or time")
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    if stamp != stamp.floor("h"):
-        raise UsageInputError(f"{name}={value!r}", "is not on the hour", "give a whole hour")
-    return stamp.as_unit("ns")
-
-
 @dataclass(frozen=True, eq=False)
 class UsageMatrix:
     """Usage as a dense matrix: one row per hour, one column per key.
@@ -457,8 +442,8 @@ def to_matrix(
     table = validate_usage_table(frame, source=source)
     daily = bool(frame.attrs.get(DAILY_GRANULAR_ATTR, False))
     hour_ns = table["hour"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    first = _utc_hour(start, "start") if start is not None else None
-    stop = _utc_hour(end, "end") if end is not None else None
+    first = utc_hour(start, "start", error=UsageInputError) if start is not None else None
+    stop = utc_hour(end, "end", error=UsageInputError) if end is not None else None
     if first is None:
         first = pd.Timestamp(int(hour_ns.min()), tz="UTC") if len(hour_ns) else None
     if stop is None:
@@ -585,9 +570,9 @@ def filter_usage(
         keep &= frame["platform"].isin(wanted_platforms).to_numpy(dtype=bool)
     hour_ns = frame["hour"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     if start is not None:
-        keep &= hour_ns >= _utc_hour(start, "start").value
+        keep &= hour_ns >= utc_hour(start, "start", error=UsageInputError).value
     if end is not None:
-        keep &= hour_ns < _utc_hour(end, "end").value
+        keep &= hour_ns < utc_hour(end, "end", error=UsageInputError).value
     result = frame.loc[keep].reset_index(drop=True)
     result.attrs = dict(frame.attrs)
     return result

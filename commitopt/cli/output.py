@@ -18,6 +18,7 @@ import click
 import pandas as pd
 
 from commitopt.cli.streams import echo_payload, payload_stream
+from pricing.offerings import CommitmentKind
 
 OUTPUT_FORMATS: Final = ("table", "json", "csv")
 
@@ -188,9 +189,9 @@ def _default_digits(column: str) -> int:
 
 
 KIND_SHORT: Final = {
-    "reserved_instance": "RI",
-    "ec2_instance_savings_plan": "EC2 SP",
-    "compute_savings_plan": "Compute SP",
+    CommitmentKind.RESERVED_INSTANCE: "RI",
+    CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "EC2 SP",
+    CommitmentKind.COMPUTE_SAVINGS_PLAN: "Compute SP",
     "on_demand": "on-demand",
 }
 """How tables abbreviate a commitment ``kind`` (JSON and CSV carry the full value)."""

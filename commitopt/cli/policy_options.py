@@ -9,7 +9,7 @@ import click
 
 from commitopt.cli.options import SHARE, discount_rate_option, multi_option
 from core.errors import CommitoptInputError
-from optimizer.policy import INSTRUMENTS, Mode, Policy
+from optimizer.policy import CUSTOM_COMMITMENT_KINDS, INSTRUMENTS, Mode, Policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,7 +22,7 @@ def parse_custom_commitment(text: str | None) -> tuple[str | None, float | None]
         return None, None
     kind, _, amount = text.partition("=")
     kind = kind.strip().lower()
-    if kind not in ("compute-sp", "ec2-sp") or not amount:
+    if kind not in CUSTOM_COMMITMENT_KINDS or not amount:
         raise CommitoptInputError(
             f"--custom-commitment {text!r}: write compute-sp=USD_PER_HOUR or ec2-sp=USD_PER_HOUR"
         )

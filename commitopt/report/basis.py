@@ -18,7 +18,8 @@ import pandas as pd
 from commitopt.report.formatting import day, pct, usd, usd_rate
 from commitopt.report.inputs import MonteCarloSavings
 from core.units import HOURS_PER_MONTH
-from pricing.inventory import RESERVED_INSTANCE, OwnedCommitment
+from pricing.inventory import OwnedCommitment
+from pricing.offerings import CommitmentKind
 
 MATERIAL_GAP_PCT: Final = 0.5
 """A median this far below the data period's rate is said to sit below it [percentage points]."""
@@ -41,9 +42,9 @@ def horizon_expiring(
 def _noun(items: Sequence[OwnedCommitment]) -> str:
     kinds = {item.kind for item in items}
     many = len(items) > 1
-    if kinds == {RESERVED_INSTANCE}:
+    if kinds == {CommitmentKind.RESERVED_INSTANCE}:
         return "RIs" if many else "RI"
-    if RESERVED_INSTANCE not in kinds:
+    if CommitmentKind.RESERVED_INSTANCE not in kinds:
         return "Savings Plans" if many else "Savings Plan"
     return "commitments"
 

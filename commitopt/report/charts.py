@@ -26,11 +26,12 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from commitopt.report.data import KIND_LABELS, LAYERS
 from commitopt.report.inputs import Frontier, MonteCarloSavings
+from pricing.offerings import CommitmentKind
 
 COLORS: Final = {
-    "reserved_instance": "#0072B2",
-    "ec2_instance_savings_plan": "#009E73",
-    "compute_savings_plan": "#E69F00",
+    CommitmentKind.RESERVED_INSTANCE: "#0072B2",
+    CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "#009E73",
+    CommitmentKind.COMPUTE_SAVINGS_PLAN: "#E69F00",
     "on_demand": "#C9CED6",
     "before": "#8C96A3",
     "after": "#0072B2",

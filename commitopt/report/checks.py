@@ -12,6 +12,7 @@ from typing import Final
 
 import pandas as pd
 
+from core.times import as_utc
 from pricing.embedded import EMBEDDED_AS_OF, EMBEDDED_REFRESH_HINT, EMBEDDED_SOURCE
 
 STALE_USAGE_DAYS: Final = 30.0
@@ -19,11 +20,6 @@ STALE_USAGE_DAYS: Final = 30.0
 
 STALE_PRICES_DAYS: Final = 365.0
 """Prices dated more than this long before the report are flagged [days]."""
-
-
-def _utc(moment: datetime | pd.Timestamp) -> pd.Timestamp:
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def is_embedded_catalog(source: str, as_of: date | None) -> bool:
@@ -43,11 +39,11 @@ def stale_usage_warning(
     """A warning when the data period ended more than ``limit_days`` before the report."""
     if period_end is None:
         return None
-    age_days = (_utc(generated_at) - _utc(period_end)) / pd.Timedelta(days=1)
+    age_days = (as_utc(generated_at) - as_utc(period_end)) / pd.Timedelta(days=1)
     if age_days <= limit_days:
         return None
     return (
-        f"the usage ends {_utc(period_end):%Y-%m-%d}, {age_days:,.0f} days before this report: "
+        f"the usage ends {as_utc(period_end):%Y-%m-%d}, {age_days:,.0f} days before this report: "
         "every figure bills that period's usage, which may no longer be what runs today; "
         "import recent usage and report again before approving"
     )
@@ -68,7 +64,7 @@ def stale_prices_warning(
             if embedded
             else None
         )
-    age_days = (_utc(generated_at).date() - as_of).days
+    age_days = (as_utc(generated_at).date() - as_of).days
     if not embedded and age_days <= limit_days:
         return None
     origin = (

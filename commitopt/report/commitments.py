@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pricing.inventory import EC2_INSTANCE_SAVINGS_PLAN, RESERVED_INSTANCE, OwnedCommitment
-from pricing.offerings import TERM_HOURS
+from pricing.inventory import OwnedCommitment
+from pricing.offerings import TERM_HOURS, CommitmentKind
 
 
 def item_hourly_cost_usd(item: OwnedCommitment) -> float:
@@ -18,14 +18,14 @@ def item_hourly_cost_usd(item: OwnedCommitment) -> float:
 
 def describe_commitment(item: OwnedCommitment) -> str:
     """One line naming what a commitment covers, e.g. ``36 × c4.large Linux/UNIX, ...``."""
-    if item.kind == RESERVED_INSTANCE:
+    if item.kind == CommitmentKind.RESERVED_INSTANCE:
         scope = "zonal" if item.scope == "Availability Zone" else "regional"
         return (
             f"{item.count} × {item.instance_type} {item.platform} ({item.tenancy}), "
             f"{item.region}, {item.offering_class or 'standard'} {scope} RI"
         )
     commit = float(item.commitment_usd_per_hour or 0.0)
-    if item.kind == EC2_INSTANCE_SAVINGS_PLAN:
+    if item.kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN:
         return f"{commit:,.3f} USD/h for the {item.instance_family} family in {item.region}"
     return f"{commit:,.3f} USD/h, any region, family and platform"
 

@@ -34,15 +34,11 @@ from commitopt.report.checks import staleness_warnings
 from commitopt.report.commitments import describe_commitment, item_hourly_cost_usd
 from commitopt.report.frontier import data_period_frontier
 from commitopt.report.inputs import Frontier, MonteCarloSavings, ReportInputError
+from core.times import as_utc
 from core.units import HOURS_PER_MONTH
 from pricing.catalog import PriceCatalog
-from pricing.inventory import (
-    COMPUTE_SAVINGS_PLAN,
-    EC2_INSTANCE_SAVINGS_PLAN,
-    RESERVED_INSTANCE,
-    OwnedCommitment,
-)
-from pricing.offerings import TERM_HOURS
+from pricing.inventory import OwnedCommitment
+from pricing.offerings import TERM_HOURS, CommitmentKind
 
 if TYPE_CHECKING:
     from planning.recommend import RecommendationRun
@@ -55,13 +51,13 @@ DEFAULT_TITLE: Final = "Commitment purchase plan"
 DEFAULT_EXPIRY_HORIZON_DAYS: Final = 365.0
 """Owned commitments ending this soon after the data period are listed as expiring [days]."""
 
-LAYERS: Final = (RESERVED_INSTANCE, EC2_INSTANCE_SAVINGS_PLAN, COMPUTE_SAVINGS_PLAN, "on_demand")
+LAYERS: Final = (*CommitmentKind, "on_demand")
 """Columns of :attr:`ReportData.hourly`, in AWS's order of application."""
 
 KIND_LABELS: Final = {
-    RESERVED_INSTANCE: "Reserved Instance",
-    EC2_INSTANCE_SAVINGS_PLAN: "EC2 Instance Savings Plan",
-    COMPUTE_SAVINGS_PLAN: "Compute Savings Plan",
+    CommitmentKind.RESERVED_INSTANCE: "Reserved Instance",
+    CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "EC2 Instance Savings Plan",
+    CommitmentKind.COMPUTE_SAVINGS_PLAN: "Compute Savings Plan",
     "on_demand": "On-demand",
 }
 """How each instrument kind is named in the report."""
@@ -666,7 +662,7 @@ def report_data_from_simulations(
     period_end = pd.Timestamp(with_plan.hours[-1]) + pd.Timedelta(hours=1) if hours else None
     generated = (generated_at or datetime.now(UTC)).astimezone(UTC)
     bought = pd.Timestamp(purchase_date or generated)
-    bought = bought.tz_localize("UTC") if bought.tzinfo is None else bought.tz_convert("UTC")
+    bought = as_utc(bought)
     dated = dated_purchases(purchases, period_start=period_start, purchase_date=bought)
     cash_flow = cash_flow_table(
         dated,

@@ -8,6 +8,8 @@ from typing import Final
 
 import pandas as pd
 
+from core.times import as_utc
+
 MISSING: Final = "–"
 """Shown for a figure that does not exist (no purchases, no scenarios)."""
 
@@ -62,8 +64,7 @@ def timestamp(moment: datetime | pd.Timestamp | None) -> str:
     """``2026-11-23 16:42 UTC``."""
     if moment is None or moment is pd.NaT:
         return MISSING
-    stamp = pd.Timestamp(moment)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    stamp = as_utc(moment)
     return stamp.strftime("%Y-%m-%d %H:%M UTC")
 
 

@@ -22,6 +22,7 @@ from commitopt.plans import current_summary
 from commitopt.report.data import DEFAULT_TITLE, ReportData, report_data_from_simulations
 from commitopt.report.inputs import Frontier, MonteCarloSavings
 from core.errors import CommitoptInputError, param
+from core.times import as_utc
 from planning.recommend import DEFAULT_LOOKBACK_DAYS, lookback_window
 from pricing.catalog import PriceCatalog
 from pricing.inventory import OwnedCommitment
@@ -78,8 +79,7 @@ def plan_window(
     start, hours = summary.get("period_start"), summary.get("period_hours")  # type: ignore[union-attr]
     if start and hours and not usage.empty:
         try:
-            first = pd.Timestamp(start)
-            first = first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")
+            first = as_utc(start)
             stop = first + pd.Timedelta(hours=float(hours))
         except (TypeError, ValueError) as error:
             raise CommitoptInputError(

@@ -9,24 +9,14 @@ vectorised by the caller.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from optimizer.status import SolveStatus
+
 FloatArray = npt.NDArray[np.float64]
-
-
-class SolveStatus(StrEnum):
-    """How a solve ended."""
-
-    OPTIMAL = "optimal"
-    INFEASIBLE = "infeasible"
-    UNBOUNDED = "unbounded"
-    TIME_LIMIT = "time_limit"
-    """Stopped at the time limit; ``x`` is the best feasible point if any, else empty."""
-    ERROR = "error"
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,6 +18,10 @@ ADVICE: Final = {
         "unbounded: the cost can fall without limit; an offer has a negative cost and no upper "
         "bound, check the prices and the offer bounds"
     ),
+    SolveStatus.GAP_NOT_REACHED: (
+        f"stopped with a plan whose certified gap is above the tolerance; raise "
+        f"{param('time_limit_seconds')} or loosen {param('tolerance')}"
+    ),
     SolveStatus.TIME_LIMIT: (
         f"stopped at the time limit before proving optimality; raise "
         f"{param('time_limit_seconds')} or loosen {param('tolerance')}"

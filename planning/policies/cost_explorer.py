@@ -18,7 +18,8 @@ import pandas as pd
 from billing.simulator import SimulationResult, simulate
 from pricing.catalog import PriceCatalog
 from pricing.instance_types import instance_families
-from pricing.inventory import COMPUTE_SAVINGS_PLAN, EC2_INSTANCE_SAVINGS_PLAN, OwnedCommitment
+from pricing.inventory import OwnedCommitment
+from pricing.offerings import CommitmentKind
 from scenarios.backtest import Review, as_if_owned_throughout, ri_purchases, savings_plan_purchase
 from scenarios.scaling import SP_STEP_USD, floor_to_sp_step
 from usage.table import UsageMatrix
@@ -156,7 +157,9 @@ class CostExplorerLike:
             x = float(floor_to_sp_step(points)[0])
             if x <= 0:
                 return np.zeros(1)
-            plan = savings_plan_purchase(COMPUTE_SAVINGS_PLAN, x, review.at, **self._offering())
+            plan = savings_plan_purchase(
+                CommitmentKind.COMPUTE_SAVINGS_PLAN, x, review.at, **self._offering()
+            )
             trial = (*owned, *as_if_owned_throughout([plan], usage))
             after = simulate(usage, trial, review.catalog).totals.actual_cost_usd
             return np.array([before - after])
@@ -164,7 +167,11 @@ class CostExplorerLike:
         best = float(floor_to_sp_step(_golden_max(savings, np.array([upper]), self.iterations))[0])
         if best <= 0:
             return ()
-        return (savings_plan_purchase(COMPUTE_SAVINGS_PLAN, best, review.at, **self._offering()),)
+        return (
+            savings_plan_purchase(
+                CommitmentKind.COMPUTE_SAVINGS_PLAN, best, review.at, **self._offering()
+            ),
+        )
 
     def _ec2_sps(
         self,
@@ -201,7 +208,7 @@ class CostExplorerLike:
             x = floor_to_sp_step(points)
             return tuple(
                 savings_plan_purchase(
-                    EC2_INSTANCE_SAVINGS_PLAN,
+                    CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN,
                     float(x[s]),
                     review.at,
                     region=str(scopes[s][0]),

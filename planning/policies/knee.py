@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pricing.inventory import COMPUTE_SAVINGS_PLAN, OwnedCommitment
+from pricing.inventory import OwnedCommitment
+from pricing.offerings import CommitmentKind
 from scenarios.backtest import Review, savings_plan_purchase
 from scenarios.scaling import floor_to_sp_step
 
@@ -48,14 +49,14 @@ class KneeRule:
         owned = sum(
             c.commitment_usd_per_hour or 0.0
             for c in review.active_owned()
-            if c.kind == COMPUTE_SAVINGS_PLAN
+            if c.kind == CommitmentKind.COMPUTE_SAVINGS_PLAN
         )
         buy = float(floor_to_sp_step(np.array([self.fraction * (target - owned)]))[0])
         if buy <= 0:
             return ()
         return (
             savings_plan_purchase(
-                COMPUTE_SAVINGS_PLAN,
+                CommitmentKind.COMPUTE_SAVINGS_PLAN,
                 buy,
                 review.at,
                 term_years=self.term_years,

@@ -7,7 +7,8 @@ Expirations are first-class: :meth:`Inventory.expiring_within` lists what runs o
 
 Modules:
 
-* :mod:`~pricing.inventory.commitments`: :class:`OwnedCommitment`, :class:`Inventory`, the kinds;
+* :mod:`~pricing.inventory.commitments`: :class:`OwnedCommitment`, :class:`Inventory` (their
+  kinds are :class:`pricing.offerings.CommitmentKind`);
 * :mod:`~pricing.inventory.values`: parsers and checks of single field values;
 * :mod:`~pricing.inventory.portfolio_json`: :func:`read_portfolio_json`;
 * :mod:`~pricing.inventory.aws`: EC2's ``DescribeReservedInstances``
@@ -17,11 +18,7 @@ Modules:
 
 from pricing.inventory.aws import fetch_reserved_instances, fetch_savings_plans
 from pricing.inventory.commitments import (
-    COMMITMENT_KINDS,
-    COMPUTE_SAVINGS_PLAN,
-    EC2_INSTANCE_SAVINGS_PLAN,
     FIELD_NAMES,
-    RESERVED_INSTANCE,
     SCOPES,
     Inventory,
     InventoryError,
@@ -31,11 +28,7 @@ from pricing.inventory.cur import inventory_from_cur
 from pricing.inventory.portfolio_json import read_portfolio_json
 
 __all__ = [
-    "COMMITMENT_KINDS",
-    "COMPUTE_SAVINGS_PLAN",
-    "EC2_INSTANCE_SAVINGS_PLAN",
     "FIELD_NAMES",
-    "RESERVED_INSTANCE",
     "SCOPES",
     "Inventory",
     "InventoryError",

@@ -11,15 +11,9 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from core.errors import CommitoptInputError
+from core.times import utc_datetime
 from pricing.instance_types import normalization_factor
-from pricing.inventory.commitments import (
-    COMPUTE_SAVINGS_PLAN,
-    EC2_INSTANCE_SAVINGS_PLAN,
-    RESERVED_INSTANCE,
-    Inventory,
-    InventoryError,
-    OwnedCommitment,
-)
+from pricing.inventory import Inventory, InventoryError, OwnedCommitment
 from pricing.inventory.values import (
     iso,
     parse_count,
@@ -31,10 +25,10 @@ from pricing.inventory.values import (
     region_of_zone,
     ri_effective_hourly_usd,
     term_end,
-    utc,
 )
 from pricing.offerings import (
     TERM_HOURS,
+    CommitmentKind,
     parse_offering_class,
     parse_payment_option,
     parse_term_years,
@@ -43,7 +37,10 @@ from pricing.platforms import parse_platform
 from pricing.readers.aws_api import call_with_backoff, paginate
 from pricing.regions import check_region
 
-_SP_TYPES: Final = {"Compute": COMPUTE_SAVINGS_PLAN, "EC2Instance": EC2_INSTANCE_SAVINGS_PLAN}
+_SP_TYPES: Final = {
+    "Compute": CommitmentKind.COMPUTE_SAVINGS_PLAN,
+    "EC2Instance": CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN,
+}
 
 
 @contextmanager
@@ -95,12 +92,16 @@ def _reserved_instance_from_api(
         instance_type = str(reservation["InstanceType"])
         count = parse_count(reservation["InstanceCount"])
         term_years = parse_term_years(reservation["Duration"])
-        start = utc(reservation["Start"])
-        end = utc(reservation["End"]) if reservation.get("End") else term_end(start, term_years)
+        start = utc_datetime(reservation["Start"])
+        end = (
+            utc_datetime(reservation["End"])
+            if reservation.get("End")
+            else term_end(start, term_years)
+        )
         upfront = float(reservation.get("FixedPrice") or 0.0) * count
         recurring = _hourly_recurring(reservation)
         return OwnedCommitment(
-            kind=RESERVED_INSTANCE,
+            kind=CommitmentKind.RESERVED_INSTANCE,
             id=ri_id,
             start=start,
             end=end,
@@ -179,7 +180,7 @@ def _savings_plan_from_api(plan: Mapping[str, Any], now: datetime) -> OwnedCommi
         commitment = parse_number(plan["commitment"], positive=True)
         upfront = parse_number(plan.get("upfrontPaymentAmount") or 0.0)
         recurring = parse_number(plan.get("recurringPaymentAmount") or 0.0)
-        ec2 = kind == EC2_INSTANCE_SAVINGS_PLAN
+        ec2 = kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN
         return OwnedCommitment(
             kind=kind,
             id=plan_id,

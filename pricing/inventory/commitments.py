@@ -19,13 +19,10 @@ import numpy as np
 import pandas as pd
 
 from core.errors import CommitoptInputError
+from core.times import utc_datetime
 from pricing.atomic import write_text_atomic
-from pricing.inventory.values import SCOPES, iso, utc
-
-RESERVED_INSTANCE: Final = "reserved_instance"
-COMPUTE_SAVINGS_PLAN: Final = "compute_savings_plan"
-EC2_INSTANCE_SAVINGS_PLAN: Final = "ec2_instance_savings_plan"
-COMMITMENT_KINDS: Final = (RESERVED_INSTANCE, COMPUTE_SAVINGS_PLAN, EC2_INSTANCE_SAVINGS_PLAN)
+from pricing.inventory.values import SCOPES, iso
+from pricing.offerings import CommitmentKind
 
 
 class InventoryError(CommitoptInputError):
@@ -39,7 +36,7 @@ class OwnedCommitment:
     Attributes
     ----------
     kind
-        ``"reserved_instance"``, ``"compute_savings_plan"`` or ``"ec2_instance_savings_plan"``.
+        A :class:`~pricing.offerings.CommitmentKind` (its portfolio-JSON spelling).
     id
         AWS's id (``ReservedInstancesId``, ``savingsPlanId``) or the file's.
     start, end
@@ -97,10 +94,9 @@ class OwnedCommitment:
     account_id: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in COMMITMENT_KINDS:
+        if self.kind not in tuple(CommitmentKind):
             raise InventoryError(
-                f"commitment {self.id}: unknown kind {self.kind!r}; "
-                f"use {', '.join(COMMITMENT_KINDS)}"
+                f"commitment {self.id}: unknown kind {self.kind!r}; use {', '.join(CommitmentKind)}"
             )
         for name in ("start", "end"):
             value: datetime = getattr(self, name)
@@ -119,11 +115,11 @@ class OwnedCommitment:
     @property
     def is_savings_plan(self) -> bool:
         """Whether this is a Savings Plan (Compute or EC2 Instance)."""
-        return self.kind != RESERVED_INSTANCE
+        return self.kind != CommitmentKind.RESERVED_INSTANCE
 
     def is_active_at(self, moment: datetime) -> bool:
         """Whether the commitment applies at ``moment`` (``start <= moment < end``)."""
-        return self.start <= utc(moment) < self.end
+        return self.start <= utc_datetime(moment) < self.end
 
     def to_json_item(self) -> dict[str, Any]:
         """The portfolio JSON purchase item (fields that are ``None`` left out)."""
@@ -181,7 +177,7 @@ class Inventory:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "commitments", tuple(self.commitments))
-        object.__setattr__(self, "as_of", utc(self.as_of))
+        object.__setattr__(self, "as_of", utc_datetime(self.as_of))
         object.__setattr__(self, "notes", tuple(self.notes))
 
     def __len__(self) -> int:
@@ -219,7 +215,7 @@ class Inventory:
         """
         if not np.isfinite(days) or days < 0:
             raise InventoryError(f"expiring_within needs a horizon of 0 days or more, not {days}")
-        moment = self.as_of if now is None else utc(now)
+        moment = self.as_of if now is None else utc_datetime(now)
         horizon = moment + timedelta(days=float(days))
         expiring = [c for c in self.commitments if c.is_active_at(moment) and c.end <= horizon]
         return replace(self, commitments=tuple(sorted(expiring, key=lambda c: (c.end, c.id))))
@@ -255,11 +251,7 @@ class Inventory:
 
 
 __all__ = [
-    "COMMITMENT_KINDS",
-    "COMPUTE_SAVINGS_PLAN",
-    "EC2_INSTANCE_SAVINGS_PLAN",
     "FIELD_NAMES",
-    "RESERVED_INSTANCE",
     "SCOPES",
     "Inventory",
     "InventoryError",

@@ -26,16 +26,11 @@ import pandas as pd
 
 from pricing.errors import PriceFileError
 from pricing.instance_types import normalization_factor
-from pricing.inventory.commitments import (
-    COMPUTE_SAVINGS_PLAN,
-    EC2_INSTANCE_SAVINGS_PLAN,
-    RESERVED_INSTANCE,
-    Inventory,
-    OwnedCommitment,
-)
+from pricing.inventory import Inventory, OwnedCommitment
 from pricing.inventory.values import region_of_zone, ri_effective_hourly_usd, term_end
 from pricing.offerings import (
     TERM_HOURS,
+    CommitmentKind,
     parse_offering_class,
     parse_payment_option,
     parse_term_years,
@@ -261,7 +256,7 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
         instance_type = str(key["instance_type"])
         commitments.append(
             OwnedCommitment(
-                kind=RESERVED_INSTANCE,
+                kind=CommitmentKind.RESERVED_INSTANCE,
                 id=arn,
                 start=start,
                 end=end,
@@ -293,8 +288,8 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
 
 
 _SP_KINDS: Final = {
-    "computesavingsplans": COMPUTE_SAVINGS_PLAN,
-    "ec2instancesavingsplans": EC2_INSTANCE_SAVINGS_PLAN,
+    "computesavingsplans": CommitmentKind.COMPUTE_SAVINGS_PLAN,
+    "ec2instancesavingsplans": CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN,
 }
 """``savingsPlan/OfferingType`` (spaces dropped, lower case) → commitment kind."""
 
@@ -329,7 +324,7 @@ def _savings_plans(plan_fees: pd.DataFrame) -> tuple[tuple[OwnedCommitment, ...]
         hours = float(row["line_hours"])
         commitment = float(row["commitment_to_date"]) / hours
         upfront_per_hour = float(row["amortized_upfront"] or 0.0) / hours
-        ec2 = kind == EC2_INSTANCE_SAVINGS_PLAN
+        ec2 = kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN
         plans.append(
             OwnedCommitment(
                 kind=kind,

@@ -15,15 +15,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from core.errors import CommitoptInputError
+from core.times import utc_datetime
 from pricing.instance_types import normalization_factor, parse_instance_type
-from pricing.inventory.commitments import (
-    COMMITMENT_KINDS,
-    EC2_INSTANCE_SAVINGS_PLAN,
-    RESERVED_INSTANCE,
-    Inventory,
-    InventoryError,
-    OwnedCommitment,
-)
+from pricing.inventory import Inventory, InventoryError, OwnedCommitment
 from pricing.inventory.values import (
     iso,
     parse_count,
@@ -35,11 +29,11 @@ from pricing.inventory.values import (
     region_of_zone,
     ri_effective_hourly_usd,
     term_end,
-    utc,
 )
 from pricing.offerings import (
     SP_UPFRONT_SHARE,
     TERM_HOURS,
+    CommitmentKind,
     parse_offering_class,
     parse_payment_option,
     parse_term_years,
@@ -118,12 +112,12 @@ def _commitment_from_item(
     item: _Item, source: str, default_start: datetime | None = None
 ) -> OwnedCommitment:
     kind = item.get("kind", lambda v: str(v).strip().lower())
-    if kind not in COMMITMENT_KINDS:
+    if kind not in tuple(CommitmentKind):
         raise item.fail(
-            "kind", f"unknown kind {item.raw['kind']!r}; use {', '.join(COMMITMENT_KINDS)}"
+            "kind", f"unknown kind {item.raw['kind']!r}; use {', '.join(CommitmentKind)}"
         )
     term_years = item.get("term_years", parse_term_years)
-    start = item.get("start", parse_time, utc(default_start) if default_start else None)
+    start = item.get("start", parse_time, utc_datetime(default_start) if default_start else None)
     end = item.get("end", parse_time, term_end(start, term_years))
     if end <= start:
         raise item.fail(
@@ -141,7 +135,7 @@ def _commitment_from_item(
         "source": item.get("source", str, source),
         "account_id": _account_id(item),
     }
-    if kind == RESERVED_INSTANCE:
+    if kind == CommitmentKind.RESERVED_INSTANCE:
         return _reserved_instance(item, common)
     commitment = item.get("commitment_usd_per_hour", lambda v: parse_number(v, positive=True))
     share = SP_UPFRONT_SHARE[common["payment_option"]]
@@ -155,7 +149,7 @@ def _commitment_from_item(
         "recurring_usd_per_hour": recurring,
         "effective_usd_per_hour": effective,
     }
-    if kind == EC2_INSTANCE_SAVINGS_PLAN:
+    if kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN:
         sp["region"] = item.get("region", check_region)
         sp["instance_family"] = item.get("instance_family", parse_instance_family)
     return OwnedCommitment(**common, **sp)

@@ -14,6 +14,7 @@ from typing import Final
 import numpy as np
 
 from core.errors import CommitoptInputError
+from core.times import utc_datetime
 from pricing.instance_types import parse_instance_type
 from pricing.offerings import TENANCIES, TERM_HOURS
 
@@ -34,13 +35,6 @@ _TENANCY_ALIASES: Final = {
 }
 
 
-def utc(moment: datetime) -> datetime:
-    """``moment`` in UTC; a naive time is taken as UTC."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
 def iso(moment: datetime) -> str:
     """``moment`` as ISO 8601 in UTC with a ``Z`` suffix, e.g. ``2025-01-01T00:00:00Z``."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -49,13 +43,13 @@ def iso(moment: datetime) -> str:
 def parse_time(value: object) -> datetime:
     """Parse an ISO 8601 time (``Z`` or an offset; naive means UTC) or a datetime."""
     if isinstance(value, datetime):
-        return utc(value)
+        return utc_datetime(value)
     if not isinstance(value, str) or not value.strip():
         raise CommitoptInputError(
             f"expected an ISO 8601 time such as 2025-01-01T00:00:00Z, got {value!r}"
         )
     try:
-        return utc(datetime.fromisoformat(value.strip()))
+        return utc_datetime(datetime.fromisoformat(value.strip()))
     except ValueError as error:
         raise CommitoptInputError(
             f"{value!r} is not an ISO 8601 time such as 2025-01-01T00:00:00Z"
@@ -159,5 +153,4 @@ __all__ = [
     "region_of_zone",
     "ri_effective_hourly_usd",
     "term_end",
-    "utc",
 ]

@@ -24,6 +24,7 @@ from pricing.errors import PriceFileError
 from pricing.offerings import (
     PAYMENT_OPTIONS,
     TERM_YEARS,
+    CommitmentKind,
     parse_payment_option,
     parse_savings_plan_type,
 )
@@ -38,7 +39,10 @@ OPERATION: Final = "savingsplans:DescribeSavingsPlansOfferingRates"
 PAGE_SIZE: Final = 1_000
 """Rates per page (the API's maximum)."""
 
-API_PLAN_TYPES: Final[dict[str, str]] = {"compute": "Compute", "ec2_instance": "EC2Instance"}
+API_PLAN_TYPES: Final[dict[str, str]] = {
+    k.savings_plan_type: k.aws_savings_plan_type
+    for k in (CommitmentKind.COMPUTE_SAVINGS_PLAN, CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN)
+}
 """commitopt plan type -> the API's ``savingsPlanTypes`` value."""
 
 _SOURCE_COLUMNS: Final[dict[str, str]] = {

@@ -16,7 +16,7 @@ from billing.engine import Engine, Pool
 from billing.portfolio import Instrument
 from optimizer.allocation import evaluate, pool_allocation
 from optimizer.problem import CommitmentProblem
-from pricing.inventory import RESERVED_INSTANCE
+from pricing.offerings import CommitmentKind
 from tests.optimizer.tiny import make_problem, random_tiny_problem
 
 FloatArray = npt.NDArray[np.float64]
@@ -78,7 +78,14 @@ def engine_bill(problem: CommitmentProblem, units: FloatArray, *, record: bool) 
         ratios = coverage[pool]
         eligible = np.flatnonzero(ratios > 0)
         keys = eligible[np.lexsort((eligible, ratios[eligible]))].astype(np.intp)
-        pools.append(Pool(RESERVED_INSTANCE, (int(pool),), keys, np.where(ratios > 0, ratios, 1.0)))
+        pools.append(
+            Pool(
+                CommitmentKind.RESERVED_INSTANCE,
+                (int(pool),),
+                keys,
+                np.where(ratios > 0, ratios, 1.0),
+            )
+        )
     stubs = [_Stub(charged=np.ones(n_periods)) for _ in range(problem.n_pools)]
     engine = Engine(
         problem.demand_usd,

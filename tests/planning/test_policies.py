@@ -24,7 +24,8 @@ from planning.policies import (
     weekly_line,
 )
 from pricing.embedded import load_embedded_catalog
-from pricing.inventory import COMPUTE_SAVINGS_PLAN, OwnedCommitment
+from pricing.inventory import OwnedCommitment
+from pricing.offerings import CommitmentKind
 from scenarios.backtest import (
     BacktestError,
     BacktestStatus,
@@ -119,7 +120,7 @@ def test_the_ladder_buys_nothing_on_top_of_enough_owned(catalog, plan_months: in
 
 def test_a_fraction_of_a_purchase(catalog) -> None:  # type: ignore[no-untyped-def]
     at = pd.Timestamp("2024-02-01", tz="UTC")
-    plan = savings_plan_purchase(COMPUTE_SAVINGS_PLAN, 1.235, at)
+    plan = savings_plan_purchase(CommitmentKind.COMPUTE_SAVINGS_PLAN, 1.235, at)
     half = scale_purchase(plan, 0.5)
     assert half is not None and half.commitment_usd_per_hour == pytest.approx(0.617)
     assert half.effective_usd_per_hour == pytest.approx(0.617)

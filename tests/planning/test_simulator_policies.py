@@ -10,7 +10,7 @@ from billing.simulator import simulate
 from planning.policies import CostExplorerLike, KneeRule
 from planning.policies.cost_explorer import _golden_max
 from pricing.embedded import load_embedded_catalog
-from pricing.inventory import EC2_INSTANCE_SAVINGS_PLAN
+from pricing.offerings import CommitmentKind
 from scenarios.backtest import Review, backtest, ri_purchases
 from tests.scenarios.test_backtest import M4_LARGE_OD, usage_table
 from usage.table import to_matrix
@@ -44,7 +44,7 @@ def test_cost_explorer_like_covers_a_flat_fleet(catalog) -> None:  # type: ignor
         item = purchases[0]
         # EC2 Instance SP rates equal standard RI effective rates in this catalog (0.062 USD/h):
         # either buys ten instances' worth
-        if item.kind == EC2_INSTANCE_SAVINGS_PLAN:
+        if item.kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN:
             assert item.commitment_usd_per_hour == pytest.approx(10 * 0.062, abs=0.002)
         else:
             assert (item.kind, item.count) == ("reserved_instance", 10)

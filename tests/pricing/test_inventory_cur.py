@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from pricing.errors import PriceFileError
-from pricing.inventory import RESERVED_INSTANCE, Inventory, inventory_from_cur
+from pricing.inventory import Inventory, inventory_from_cur
+from pricing.offerings import CommitmentKind
 
 CUR = (
     Path(__file__).parents[1]
@@ -31,7 +32,7 @@ def _by_id(inventory: Inventory, suffix: str):  # type: ignore[no-untyped-def]
 
 def test_nine_regional_reserved_instances(inventory: Inventory) -> None:
     assert len(inventory) == 9
-    assert {c.kind for c in inventory.commitments} == {RESERVED_INSTANCE}
+    assert {c.kind for c in inventory.commitments} == {CommitmentKind.RESERVED_INSTANCE}
     assert {c.scope for c in inventory.commitments} == {"Region"}
     assert {c.region for c in inventory.commitments} == {"us-east-1"}
     assert sum(c.count or 0 for c in inventory.commitments) == 13

@@ -11,7 +11,8 @@ import pytest
 
 from planning.policies import NoPurchases
 from pricing.embedded import load_embedded_catalog
-from pricing.inventory import COMPUTE_SAVINGS_PLAN, OwnedCommitment
+from pricing.inventory import OwnedCommitment
+from pricing.offerings import CommitmentKind
 from scenarios.backtest import (
     BacktestError,
     BacktestStatus,
@@ -71,7 +72,11 @@ class Spy:
             )
         )
         if review.number == 0 and self.buy_first > 0:
-            return (savings_plan_purchase(COMPUTE_SAVINGS_PLAN, self.buy_first, review.at),)
+            return (
+                savings_plan_purchase(
+                    CommitmentKind.COMPUTE_SAVINGS_PLAN, self.buy_first, review.at
+                ),
+            )
         return ()
 
 
@@ -121,7 +126,10 @@ def test_a_policy_never_sees_the_future(catalog) -> None:  # type: ignore[no-unt
 def test_owned_commitments_and_expirations_are_honoured(catalog) -> None:  # type: ignore[no-untyped-def]
     usage = usage_table(24 * 460, 4.0)  # 2024-01-01 to 2025-04-05
     initial = savings_plan_purchase(
-        COMPUTE_SAVINGS_PLAN, 0.1, pd.Timestamp("2023-04-01", tz="UTC"), purchase_id="old"
+        CommitmentKind.COMPUTE_SAVINGS_PLAN,
+        0.1,
+        pd.Timestamp("2023-04-01", tz="UTC"),
+        purchase_id="old",
     )  # ends 2024-03-31
     spy = Spy(buy_first=0.2)
     result = backtest(
@@ -152,10 +160,16 @@ def test_terms_past_the_end_are_charged_inside_the_window_only_for_all(catalog) 
         def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
             if review.next_at is not None:
                 return ()
-            return (savings_plan_purchase(COMPUTE_SAVINGS_PLAN, commitment, review.at),)
+            return (
+                savings_plan_purchase(CommitmentKind.COMPUTE_SAVINGS_PLAN, commitment, review.at),
+            )
 
     def same_as_policy(window: HindsightWindow) -> Sequence[OwnedCommitment]:
-        return (savings_plan_purchase(COMPUTE_SAVINGS_PLAN, commitment, window.review_dates[-1]),)
+        return (
+            savings_plan_purchase(
+                CommitmentKind.COMPUTE_SAVINGS_PLAN, commitment, window.review_dates[-1]
+            ),
+        )
 
     result = backtest(
         usage, catalog, {"late": LastReviewBuyer(), "none": NoPurchases()}, start="2024-02-01",
@@ -189,7 +203,7 @@ def test_purchases_must_start_at_the_review(catalog) -> None:  # type: ignore[no
     usage = usage_table(24 * 70, 4.0)
 
     def backdated(review: Review) -> Sequence[OwnedCommitment]:
-        return (savings_plan_purchase(COMPUTE_SAVINGS_PLAN, 1.0, START),)
+        return (savings_plan_purchase(CommitmentKind.COMPUTE_SAVINGS_PLAN, 1.0, START),)
 
     with pytest.raises(BacktestError, match="purchases start at the review date"):
         backtest(usage, catalog, {"cheat": backdated}, start="2024-02-01", end="2024-03-01",

@@ -7,7 +7,7 @@ import pytest
 
 from billing.portfolio import build_portfolio
 from pricing.embedded import load_embedded_catalog
-from pricing.inventory import COMPUTE_SAVINGS_PLAN
+from pricing.offerings import CommitmentKind
 from scenarios.backtest import ri_purchases, savings_plan_purchase
 from scenarios.scaling import (
     floor_to_sp_step,
@@ -24,12 +24,12 @@ KEYS = pd.DataFrame(
 
 
 def test_factor_one_is_the_purchase_itself() -> None:
-    plan = savings_plan_purchase(COMPUTE_SAVINGS_PLAN, 1.2345, AT)
+    plan = savings_plan_purchase(CommitmentKind.COMPUTE_SAVINGS_PLAN, 1.2345, AT)
     assert scale_purchase(plan, 1.0) is plan
 
 
 def test_savings_plans_round_down_to_the_step() -> None:
-    plan = savings_plan_purchase(COMPUTE_SAVINGS_PLAN, 1.235, AT)
+    plan = savings_plan_purchase(CommitmentKind.COMPUTE_SAVINGS_PLAN, 1.235, AT)
     half = scale_purchase(plan, 0.5)
     assert half is not None and half.commitment_usd_per_hour == pytest.approx(0.617)
     assert half.upfront_usd == pytest.approx(plan.upfront_usd * 0.617 / 1.235)
