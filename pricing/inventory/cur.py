@@ -26,7 +26,7 @@ import pandas as pd
 
 from pricing.errors import PriceFileError
 from pricing.instance_types import normalization_factor
-from pricing.inventory import Inventory, OwnedCommitment
+from pricing.inventory.commitments import Inventory, OwnedCommitment
 from pricing.inventory.values import region_of_zone, ri_effective_hourly_usd, term_end
 from pricing.offerings import (
     TERM_HOURS,

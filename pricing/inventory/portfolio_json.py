@@ -17,7 +17,7 @@ from typing import Any, Final
 from core.errors import CommitoptInputError
 from core.times import utc_datetime
 from pricing.instance_types import normalization_factor, parse_instance_type
-from pricing.inventory import Inventory, InventoryError, OwnedCommitment
+from pricing.inventory.commitments import Inventory, InventoryError, OwnedCommitment
 from pricing.inventory.values import (
     iso,
     parse_count,
