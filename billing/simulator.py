@@ -42,7 +42,7 @@ from billing.portfolio import SimulationPortfolio, build_portfolio
 from core.units import HOURS_PER_MONTH
 from pricing.catalog import PriceCatalog
 from pricing.instance_types import instance_families, normalization_factors
-from pricing.inventory import Inventory, OwnedCommitment
+from pricing.inventory import Commitment, Inventory
 from pricing.offerings import CommitmentKind
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
@@ -276,7 +276,7 @@ def priced_keys(keys: pd.DataFrame, catalog: PriceCatalog) -> pd.DataFrame:
 
 def simulate(
     usage: pd.DataFrame | UsageMatrix,
-    portfolio: Inventory | Sequence[OwnedCommitment] | SimulationPortfolio,
+    portfolio: Inventory | Sequence[Commitment] | SimulationPortfolio,
     catalog: PriceCatalog,
     *,
     share_across_accounts: bool = True,

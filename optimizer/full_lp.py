@@ -51,12 +51,11 @@ from optimizer.problem import (
 )
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.solvers.base import LinearProgram, Solution, SolveStatus
+from pricing.offerings import SP_STEP_USD
 
 MIP_RELATIVE_GAP: Final = 1e-4
 """Relative gap a MIP solve may stop at as "optimal" (HiGHS's default ``mip_rel_gap``); the
 integer model's certified lower bound allows for it [1]."""
-SP_STEP_USD: Final = 0.001
-"""Savings Plan commitment granularity of the integer model [USD/h]."""
 KIND_LABEL: Final = {RI_POOL: "ri", EC2_SP_POOL: "ec2sp", COMPUTE_SP_POOL: "csp"}
 """Short pool kinds in variable names."""
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.(),]")

@@ -16,7 +16,7 @@ import pandas as pd
 from optimizer.policy import Policy
 from planning.recommend import RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from scenarios.backtest import Review, as_if_owned_throughout, term_end
 from usage.table import UsageMatrix
 
@@ -28,9 +28,9 @@ def recommended_purchases(
     usage: pd.DataFrame,
     catalog: PriceCatalog,
     policy: Policy,
-    owned: Sequence[OwnedCommitment],
+    owned: Sequence[Commitment],
     options: RecommendOptions,
-) -> tuple[OwnedCommitment, ...]:
+) -> tuple[Commitment, ...]:
     """``recommend``'s purchases, or none when the usage has nothing to commit to."""
     if usage.empty or float(usage["quantity"].sum()) <= 0:
         return ()
@@ -42,7 +42,7 @@ def lookback_days_of(usage: UsageMatrix) -> float:
     return max(len(usage.hours), 1) / 24.0
 
 
-def at_review(purchase: OwnedCommitment, review: Review) -> OwnedCommitment:
+def at_review(purchase: Commitment, review: Review) -> Commitment:
     """A recommended purchase (dated at its lookback's start) moved to the review date."""
     start = review.at.to_pydatetime()
     return replace(purchase, start=start, end=term_end(review.at, purchase.term_years))
@@ -50,7 +50,7 @@ def at_review(purchase: OwnedCommitment, review: Review) -> OwnedCommitment:
 
 def recommended_on_lookback(
     review: Review, policy: Policy, options: RecommendOptions
-) -> tuple[OwnedCommitment, ...]:
+) -> tuple[Commitment, ...]:
     """``recommend`` on the review's whole lookback, dated at the review.
 
     The commitments owned now are billed as if they had covered all of the lookback

@@ -26,7 +26,7 @@ import pandas as pd
 
 from pricing.errors import PriceFileError
 from pricing.instance_types import normalization_factor
-from pricing.inventory import Inventory, OwnedCommitment
+from pricing.inventory.commitments import Commitment, Inventory
 from pricing.inventory.values import region_of_zone, ri_effective_hourly_usd, term_end
 from pricing.offerings import (
     TERM_HOURS,
@@ -209,7 +209,7 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
     Returns
     -------
     Inventory
-        One :class:`OwnedCommitment` per reservation ARN (its latest RIFee line): instance
+        One :class:`Commitment` per reservation ARN (its latest RIFee line): instance
         type from the ``HeavyUsage`` usage type, platform from the operation, count =
         ``reservation_number_of_reservations``, start / end from ``reservation_start_time`` /
         ``reservation_end_time``, upfront = ``reservation_upfront_value`` of the whole item
@@ -238,7 +238,7 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
     dedicated = fees["usage_type"].str.contains("Dedicated", case=False)
     as_usage = as_box.where(~dedicated, as_box.str.replace("BoxUsage:", "DedicatedUsage:"))
     keys = keys_from_usage_types(as_usage.astype("string"), fees["operation"].astype("string"))
-    commitments: list[OwnedCommitment] = []
+    commitments: list[Commitment] = []
     rows = fees.to_dict("records")
     key_rows = keys.to_dict("records")
     for row, key in zip(rows, key_rows, strict=True):  # one row per RI purchase: a handful
@@ -255,7 +255,7 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
         zone = row["zone"] if isinstance(row["zone"], str) else None
         instance_type = str(key["instance_type"])
         commitments.append(
-            OwnedCommitment(
+            Commitment(
                 kind=CommitmentKind.RESERVED_INSTANCE,
                 id=arn,
                 start=start,
@@ -300,9 +300,9 @@ def _billed_until(plan_fees: pd.DataFrame) -> datetime | None:
     return pd.Timestamp(plan_fees["billed_until"].max()).tz_localize("UTC").to_pydatetime()
 
 
-def _savings_plans(plan_fees: pd.DataFrame) -> tuple[tuple[OwnedCommitment, ...], list[str]]:
+def _savings_plans(plan_fees: pd.DataFrame) -> tuple[tuple[Commitment, ...], list[str]]:
     """One commitment per Savings Plan ARN, from its latest recurring-fee line."""
-    plans: list[OwnedCommitment] = []
+    plans: list[Commitment] = []
     notes: list[str] = []
     for row in plan_fees.to_dict("records"):  # one row per Savings Plan: a handful
         arn = str(row["sp_arn"])
@@ -326,7 +326,7 @@ def _savings_plans(plan_fees: pd.DataFrame) -> tuple[tuple[OwnedCommitment, ...]
         upfront_per_hour = float(row["amortized_upfront"] or 0.0) / hours
         ec2 = kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN
         plans.append(
-            OwnedCommitment(
+            Commitment(
                 kind=kind,
                 id=arn,
                 start=start,
