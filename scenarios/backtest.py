@@ -32,7 +32,6 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from typing import Final, Protocol
@@ -48,7 +47,7 @@ from pricing.catalog import PriceCatalog
 from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import instance_families, normalization_factor
 from pricing.inventory import Commitment, Inventory
-from pricing.inventory.values import ri_effective_hourly_usd
+from pricing.inventory.values import ri_effective_hourly_usd, term_end
 from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS, CommitmentKind, floor_to_whole_ris
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
@@ -303,11 +302,6 @@ class BacktestResult:
 # --------------------------------------------------------------------------- purchases
 
 
-def term_end(at: pd.Timestamp | datetime, term_years: int) -> datetime:
-    """End of a term starting at ``at`` [8,760 or 26,280 h later]."""
-    return (pd.Timestamp(at) + pd.Timedelta(hours=TERM_HOURS[term_years])).to_pydatetime()
-
-
 def savings_plan_purchase(
     kind: str,
     commitment_usd_per_hour: float,
@@ -326,7 +320,7 @@ def savings_plan_purchase(
         kind=kind,
         id=purchase_id,
         start=pd.Timestamp(at).to_pydatetime(),
-        end=term_end(at, term_years),
+        end=term_end(pd.Timestamp(at).to_pydatetime(), term_years),
         term_years=term_years,
         payment_option=payment_option,
         upfront_usd=upfront,
@@ -368,7 +362,7 @@ def ri_purchases(
                 kind=CommitmentKind.RESERVED_INSTANCE,
                 id=f"ri-{len(items) + 1}",
                 start=pd.Timestamp(at).to_pydatetime(),
-                end=term_end(at, term_years),
+                end=term_end(pd.Timestamp(at).to_pydatetime(), term_years),
                 term_years=term_years,
                 payment_option=payment_option,
                 upfront_usd=total_upfront,
@@ -670,5 +664,4 @@ __all__ = [
     "review_dates",
     "ri_purchases",
     "savings_plan_purchase",
-    "term_end",
 ]

@@ -17,7 +17,8 @@ from optimizer.policy import Policy
 from planning.recommend import RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment
-from scenarios.backtest import Review, as_if_owned_throughout, term_end
+from pricing.inventory.values import term_end
+from scenarios.backtest import Review, as_if_owned_throughout
 from usage.table import UsageMatrix
 
 PURCHASE_POLICY: Final = Policy()
@@ -45,7 +46,9 @@ def lookback_days_of(usage: UsageMatrix) -> float:
 def at_review(purchase: Commitment, review: Review) -> Commitment:
     """A recommended purchase (dated at its lookback's start) moved to the review date."""
     start = review.at.to_pydatetime()
-    return replace(purchase, start=start, end=term_end(review.at, purchase.term_years))
+    return replace(
+        purchase, start=start, end=term_end(review.at.to_pydatetime(), purchase.term_years)
+    )
 
 
 def recommended_on_lookback(
