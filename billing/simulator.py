@@ -39,6 +39,7 @@ import pandas as pd
 from billing.engine import Engine, build_pools
 from billing.ledger import LEDGER_VALUES, ON_DEMAND, build_ledger, instrument_table
 from billing.portfolio import SimulationPortfolio, build_portfolio
+from core.times import month_start_rows
 from core.units import HOURS_PER_MONTH
 from pricing.catalog import PriceCatalog
 from pricing.instance_types import instance_families, normalization_factors
@@ -243,11 +244,8 @@ class SimulationResult:
 
 def _month_starts(hours: pd.DatetimeIndex) -> tuple[npt.NDArray[np.intp], pd.Index]:
     """Row where each calendar month starts, and the months' labels (``YYYY-MM``)."""
-    months = hours.tz_convert(None).to_numpy().astype("datetime64[M]")
-    if len(months) == 0:
-        return np.zeros(0, dtype=np.intp), pd.Index([], dtype="string")
-    change = np.flatnonzero(np.r_[True, months[1:] != months[:-1]]).astype(np.intp)
-    labels = pd.Index(np.datetime_as_string(months[change], unit="M"), dtype="string")
+    change = month_start_rows(hours)
+    labels = pd.Index(hours[change].tz_convert(None).strftime("%Y-%m"), dtype="string")
     return change, labels
 
 

@@ -92,6 +92,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.errors import CommitoptInputError, param
+from core.times import month_start_rows
 from core.units import HOURS_PER_MONTH
 from optimizer.policy import Mode, Policy, PolicyError
 from optimizer.problem import (
@@ -1126,9 +1127,7 @@ def _empty_block() -> _Block:
 
 def _tranche_starts(hours: pd.DatetimeIndex, tranches: int) -> IntArray:
     """Hour index of each tranche's start: the first hour, then the next month starts."""
-    months = hours.tz_convert(None).to_numpy().astype("datetime64[M]")
-    change = np.flatnonzero(months[1:] != months[:-1]) + 1
-    return np.concatenate([[0], change[: tranches - 1]]).astype(np.intp)
+    return month_start_rows(hours)[:tranches]
 
 
 def _offers(

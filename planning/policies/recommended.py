@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
 
-import numpy as np
 import pandas as pd
 
+from core.times import month_start_rows
 from optimizer.policy import Policy
 from planning.recommend import RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
@@ -67,8 +67,7 @@ def recommended_on_lookback(
 
 def months_starts_count(hours: pd.DatetimeIndex) -> int:
     """Purchase dates of a monthly ladder over ``hours``: the first hour and each month start."""
-    months = hours.tz_convert(None).to_numpy().astype("datetime64[M]")
-    return 1 + int(np.count_nonzero(months[1:] != months[:-1])) if len(months) else 0
+    return len(month_start_rows(hours))
 
 
 __all__ = [

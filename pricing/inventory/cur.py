@@ -24,6 +24,7 @@ from typing import Final
 import duckdb
 import pandas as pd
 
+from core.times import as_utc
 from pricing.errors import PriceFileError
 from pricing.instance_types import normalization_factor
 from pricing.inventory.commitments import Commitment, Inventory
@@ -249,8 +250,8 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
         count = int(row["reservations"]) if pd.notna(row["reservations"]) else 1
         upfront = float(row["upfront"]) if pd.notna(row["upfront"]) else 0.0
         recurring = float(row["recurring"]) if pd.notna(row["recurring"]) else 0.0
-        start = pd.Timestamp(row["ri_start"]).tz_localize("UTC").to_pydatetime()
-        end = pd.Timestamp(row["ri_end"]).tz_localize("UTC").to_pydatetime()
+        start = as_utc(row["ri_start"]).to_pydatetime()
+        end = as_utc(row["ri_end"]).to_pydatetime()
         term = _term(row["lease_length"], start, end)
         zone = row["zone"] if isinstance(row["zone"], str) else None
         instance_type = str(key["instance_type"])
@@ -281,7 +282,7 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
             )
         )
     as_of = max(
-        pd.Timestamp(fees["billed_until"].max()).tz_localize("UTC").to_pydatetime(),
+        as_utc(fees["billed_until"].max()).to_pydatetime(),
         _billed_until(plan_fees) or datetime.min.replace(tzinfo=UTC),
     )
     return Inventory(commitments=(*commitments, *plans), as_of=as_of, notes=(*notes, *plan_notes))
@@ -297,7 +298,7 @@ _SP_KINDS: Final = {
 def _billed_until(plan_fees: pd.DataFrame) -> datetime | None:
     if plan_fees.empty or plan_fees["billed_until"].isna().all():
         return None
-    return pd.Timestamp(plan_fees["billed_until"].max()).tz_localize("UTC").to_pydatetime()
+    return as_utc(plan_fees["billed_until"].max()).to_pydatetime()
 
 
 def _savings_plans(plan_fees: pd.DataFrame) -> tuple[tuple[Commitment, ...], list[str]]:
@@ -314,10 +315,10 @@ def _savings_plans(plan_fees: pd.DataFrame) -> tuple[tuple[Commitment, ...], lis
         if pd.isna(row["sp_start"]) or pd.isna(row["commitment_to_date"]):
             notes.append(f"skipped Savings Plan {arn}: no start time or commitment")
             continue
-        start = pd.Timestamp(row["sp_start"]).tz_localize("UTC").to_pydatetime()
+        start = as_utc(row["sp_start"]).to_pydatetime()
         term = parse_term_years(row["term"]) if isinstance(row["term"], str) else 1
         end = (
-            pd.Timestamp(row["sp_end"]).tz_localize("UTC").to_pydatetime()
+            as_utc(row["sp_end"]).to_pydatetime()
             if pd.notna(row["sp_end"])
             else term_end(start, term)
         )
