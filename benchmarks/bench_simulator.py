@@ -51,7 +51,7 @@ if str(ROOT) not in sys.path:
 from pricing.catalog import PriceCatalog  # noqa: E402
 from pricing.embedded import load_embedded_catalog  # noqa: E402
 from pricing.instance_types import instance_families, normalization_factors  # noqa: E402
-from pricing.inventory import OwnedCommitment  # noqa: E402
+from pricing.inventory import Commitment  # noqa: E402
 from usage.table import KEY_COLUMNS, UsageMatrix  # noqa: E402
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1")
@@ -133,7 +133,7 @@ def make_usage(n_hours: int, keys: pd.DataFrame, rng: np.random.Generator) -> Us
     return UsageMatrix(hours=hours, keys=keys, quantity=usage)
 
 
-def make_commitments(matrix: UsageMatrix, rng: np.random.Generator) -> list[OwnedCommitment]:
+def make_commitments(matrix: UsageMatrix, rng: np.random.Generator) -> list[Commitment]:
     """50 commitments sized on the usage: 20 size-flexible RIs, 6 exact RIs, 14 EC2 Instance
     SPs, 10 Compute SPs; a fifth start mid-period at :40, a fifth end mid-period."""
     keys = matrix.keys.assign(
@@ -142,7 +142,7 @@ def make_commitments(matrix: UsageMatrix, rng: np.random.Generator) -> list[Owne
         mean=matrix.quantity.mean(axis=0),
     )
     n_hours = len(matrix.hours)
-    items: list[OwnedCommitment] = []
+    items: list[Commitment] = []
 
     def window(index: int) -> tuple[datetime, datetime]:
         if index % 5 == 1:  # starts during the period, mid-hour
@@ -212,8 +212,8 @@ def _number(value: object) -> float:
 
 
 def _ri(ident: str, account: str, region: str, instance_type: str, platform: str, count: int,
-        start: datetime, end: datetime) -> OwnedCommitment:  # fmt: skip
-    return OwnedCommitment(
+        start: datetime, end: datetime) -> Commitment:  # fmt: skip
+    return Commitment(
         kind="reserved_instance", id=ident, start=start, end=end, term_years=1,
         payment_option="No Upfront", upfront_usd=0.0, region=region,
         instance_type=instance_type, platform=platform, tenancy="Shared", scope="Region",
@@ -222,8 +222,8 @@ def _ri(ident: str, account: str, region: str, instance_type: str, platform: str
 
 
 def _sp(ident: str, account: str, kind: str, commitment: float, start: datetime, end: datetime,
-        region: str | None = None, family: str | None = None) -> OwnedCommitment:  # fmt: skip
-    return OwnedCommitment(
+        region: str | None = None, family: str | None = None) -> Commitment:  # fmt: skip
+    return Commitment(
         kind=kind, id=ident, start=start, end=end, term_years=1, payment_option="No Upfront",
         upfront_usd=0.0, region=region, instance_family=family,
         commitment_usd_per_hour=commitment, recurring_usd_per_hour=commitment,

@@ -1,7 +1,7 @@
 """A portfolio of commitments as the arrays the billing simulator needs.
 
 :func:`build_portfolio` turns owned and proposed commitments (:class:`~pricing.inventory.
-OwnedCommitment`, each with a start and an end) into one :class:`Instrument` per commitment:
+Commitment`, each with a start and an end) into one :class:`Instrument` per commitment:
 its scope (exact key, size-flexible family pool, region + family, or everything), its capacity
 per hour (normalized units or instances for RIs, USD/h for Savings Plans), its cost per hour split
 into amortized upfront and recurring, its active-hours mask over the simulated hours and the
@@ -20,7 +20,7 @@ whole 00:00 hour and is charged 34/60 of it), and to Savings Plans alike.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import numpy as np
@@ -30,7 +30,7 @@ import pandas as pd
 from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
 from pricing.instance_types import instance_family, is_size_flexible, normalization_factor
-from pricing.inventory import Inventory, OwnedCommitment
+from pricing.inventory import Commitment, Inventory
 from pricing.offerings import TERM_HOURS, CommitmentKind
 
 _NS_PER_HOUR: Final = 3_600_000_000_000
@@ -112,6 +112,22 @@ class Instrument:
         """Hours charged over the simulated period, partial hours pro rata [h]."""
         return float(self.charged.sum())
 
+    def scaled(self, factor: float) -> Instrument:
+        """This instrument with ``factor`` × its capacity and money, not rounded.
+
+        The continuous form of :meth:`pricing.inventory.Commitment.scaled` (3.5 RIs cover 3.5
+        instances' units and cost 3.5 RIs), which :func:`scenarios.frontier.frontier` bills at
+        every level so that its curve is smooth where whole RIs would make steps; both agree
+        wherever the scaled count is whole.
+        """
+        return replace(
+            self,
+            capacity=self.capacity * factor,
+            amortized_hourly_usd=self.amortized_hourly_usd * factor,
+            recurring_usd_per_hour=self.recurring_usd_per_hour * factor,
+            upfront_usd=self.upfront_usd * factor,
+        )
+
     @property
     def plan_type(self) -> str | None:
         """Catalog plan type of a Savings Plan, ``None`` for an RI."""
@@ -171,7 +187,7 @@ def charged_fraction(
 
 
 def _catalog_recurring(
-    items: Sequence[OwnedCommitment], catalog: PriceCatalog | None
+    items: Sequence[Commitment], catalog: PriceCatalog | None
 ) -> dict[int, float]:
     """Catalog recurring rate per RI [USD/h] of the RI items that lack one, by item index.
 
@@ -217,7 +233,7 @@ def _catalog_recurring(
 
 
 def _ri_instrument(
-    commitment: OwnedCommitment,
+    commitment: Commitment,
     catalog_recurring: float | None,
     common: dict[str, object],
     warnings: list[str],
@@ -272,7 +288,7 @@ def _ri_instrument(
     )
 
 
-def _sp_instrument(commitment: OwnedCommitment, common: dict[str, object]) -> Instrument:
+def _sp_instrument(commitment: Commitment, common: dict[str, object]) -> Instrument:
     """The Savings Plan instrument of one plan."""
     name = f"Savings Plan {commitment.id}"
     commit = commitment.commitment_usd_per_hour
@@ -303,7 +319,7 @@ def _sp_instrument(commitment: OwnedCommitment, common: dict[str, object]) -> In
 
 
 def build_portfolio(
-    portfolio: Inventory | Sequence[OwnedCommitment],
+    portfolio: Inventory | Sequence[Commitment],
     hours: pd.DatetimeIndex,
     catalog: PriceCatalog | None = None,
     *,

@@ -39,10 +39,11 @@ import pandas as pd
 from billing.engine import Engine, build_pools
 from billing.ledger import LEDGER_VALUES, ON_DEMAND, build_ledger, instrument_table
 from billing.portfolio import SimulationPortfolio, build_portfolio
+from core.times import month_start_rows
 from core.units import HOURS_PER_MONTH
 from pricing.catalog import PriceCatalog
 from pricing.instance_types import instance_families, normalization_factors
-from pricing.inventory import Inventory, OwnedCommitment
+from pricing.inventory import Commitment, Inventory
 from pricing.offerings import CommitmentKind
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
@@ -243,11 +244,8 @@ class SimulationResult:
 
 def _month_starts(hours: pd.DatetimeIndex) -> tuple[npt.NDArray[np.intp], pd.Index]:
     """Row where each calendar month starts, and the months' labels (``YYYY-MM``)."""
-    months = hours.tz_convert(None).to_numpy().astype("datetime64[M]")
-    if len(months) == 0:
-        return np.zeros(0, dtype=np.intp), pd.Index([], dtype="string")
-    change = np.flatnonzero(np.r_[True, months[1:] != months[:-1]]).astype(np.intp)
-    labels = pd.Index(np.datetime_as_string(months[change], unit="M"), dtype="string")
+    change = month_start_rows(hours)
+    labels = pd.Index(hours[change].tz_convert(None).strftime("%Y-%m"), dtype="string")
     return change, labels
 
 
@@ -276,7 +274,7 @@ def priced_keys(keys: pd.DataFrame, catalog: PriceCatalog) -> pd.DataFrame:
 
 def simulate(
     usage: pd.DataFrame | UsageMatrix,
-    portfolio: Inventory | Sequence[OwnedCommitment] | SimulationPortfolio,
+    portfolio: Inventory | Sequence[Commitment] | SimulationPortfolio,
     catalog: PriceCatalog,
     *,
     share_across_accounts: bool = True,

@@ -42,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Final
 
 from commitopt.identity import Identity, current_identity, visible
@@ -67,14 +68,25 @@ DEFAULT_MAX_APPROVAL_AGE: Final = timedelta(days=14)
 APPROVE: Final = "approve"
 REJECT: Final = "reject"
 
-PROPOSED: Final = "proposed"
-APPROVED: Final = "approved"
-REJECTED: Final = "rejected"
-EXPIRED: Final = "expired"
-VOID: Final = "void"
-EXECUTED: Final = "executed"
-PARTIALLY_EXECUTED: Final = "partially-executed"
-PLAN_STATUSES: Final = (PROPOSED, APPROVED, REJECTED, EXPIRED, VOID, PARTIALLY_EXECUTED, EXECUTED)
+
+class PlanStatus(StrEnum):
+    """The application layer's status vocabulary: where a stored plan stands (printed as the
+    value)."""
+
+    PROPOSED = "proposed"
+    """Stored, no decision yet."""
+    APPROVED = "approved"
+    """Approved by enough approvers, not yet bought."""
+    REJECTED = "rejected"
+    """Rejected: nothing of it may be bought."""
+    EXPIRED = "expired"
+    """Its approvals are older than the maximum age: approve again."""
+    VOID = "void"
+    """Its inputs or prices changed after the decision (or it was superseded)."""
+    PARTIALLY_EXECUTED = "partially-executed"
+    """Some of its purchase lines are bought."""
+    EXECUTED = "executed"
+    """Every purchase line is bought."""
 
 
 class ApprovalError(CommitoptInputError):
@@ -127,7 +139,7 @@ class PlanState:
     plan
         The stored plan.
     status
-        One of :data:`PLAN_STATUSES`.
+        A :class:`PlanStatus`.
     current_sha256
         The plan's hash now.
     decisions
@@ -239,7 +251,7 @@ def plan_state(
         age = moment - latest.decided_at
         when = f"{latest.decided_at:%Y-%m-%d %H:%M} UTC"
         if latest.plan_sha256 != current:
-            status = VOID
+            status = PlanStatus.VOID
             reason = (
                 f"approved by {who} on {when}, but the plan has changed since "
                 f"(hash {current[:12]} is not the approved {latest.plan_sha256[:12]})"
@@ -249,32 +261,32 @@ def plan_state(
             and record.report_intact  # a report changed behind its recorded hash: not intact
             and latest.report_sha256 != record.report_digest
         ):
-            status = VOID
+            status = PlanStatus.VOID
             reason = (
                 f"approved by {who} on {when}, but its report has changed since (report hash "
                 f"{(record.report_digest or 'none')[:12]} is not the approved "
                 f"{latest.report_sha256[:12]})"
             )
         elif age > max_approval_age:
-            status = EXPIRED
+            status = PlanStatus.EXPIRED
             reason = (
                 f"approved by {who} {_age_text(age)} ago, longer than the maximum "
                 f"approval age of {_age_text(max_approval_age)}"
             )
         else:
             valid = latest
-            status, reason = APPROVED, f"approved by {who} on {when}"
+            status, reason = PlanStatus.APPROVED, f"approved by {who} on {when}"
     elif latest is not None:
         when = f"{latest.decided_at:%Y-%m-%d %H:%M} UTC"
-        status, reason = REJECTED, f"rejected by {visible(latest.approver)} on {when}"
+        status, reason = PlanStatus.REJECTED, f"rejected by {visible(latest.approver)} on {when}"
     else:
-        status, reason = PROPOSED, "no decision yet"
+        status, reason = PlanStatus.PROPOSED, "no decision yet"
     if executed:
         bought = f"{len(executed)} of {line_count} lines bought"
         if len(executed) >= line_count:
-            status, reason = EXECUTED, f"{bought}; {reason}"
+            status, reason = PlanStatus.EXECUTED, f"{bought}; {reason}"
         else:
-            status, reason = PARTIALLY_EXECUTED, f"{bought}; {reason}"
+            status, reason = PlanStatus.PARTIALLY_EXECUTED, f"{bought}; {reason}"
     return PlanState(
         plan=record,
         status=status,
@@ -374,9 +386,9 @@ def _record(
                 f"{state.current_sha256[:12]} vs stored {state.plan.stored_sha256[:12]}, or its "
                 "report); it cannot be decided on: store the recommendation again"
             )
-        if status == EXECUTED:
+        if status == PlanStatus.EXECUTED:
             raise ApprovalError(f"plan {plan_id} is already decided: executed ({state.reason})")
-        if status == REJECTED or (
+        if status == PlanStatus.REJECTED or (
             state.latest_decision is not None and state.latest_decision.decision == REJECT
         ):
             raise ApprovalError(f"plan {plan_id} is already decided: {state.reason}")
@@ -525,7 +537,7 @@ def require_approved(
             f"is not the approved {latest.plan_sha256[:12]}); the approval is void, nothing "
             "bought"
         )
-    if state.status == VOID:
+    if state.status == PlanStatus.VOID:
         raise ApprovalError(f"plan {plan_id}: {state.reason}; the approval is void, nothing bought")
     raise ApprovalError(
         f"plan {plan_id}'s approval has expired ({state.reason}); nothing bought (approve it again)"
@@ -535,10 +547,10 @@ def require_approved(
 __all__ = [
     "DEFAULT_MAX_APPROVAL_AGE",
     "MAX_COMMENT_CHARS",
-    "PLAN_STATUSES",
     "ApprovalError",
     "Decision",
     "PlanState",
+    "PlanStatus",
     "approve",
     "check_approver",
     "decisions",

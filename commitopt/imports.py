@@ -298,7 +298,7 @@ def _overlap_message(other: pd.DataFrame, source: UsageSource) -> str:
         f"this {source.kind} import covers usage already imported from another source, which "
         f"would then be counted twice: {'; '.join(parts)}. Replace it with {param('replace')}, "
         "remove that import first (`commitopt usage remove ID`), or import other accounts or "
-        "hours (--from/--to)"
+        f"hours ({param('period_start')}/{param('period_end')})"
     )
 
 

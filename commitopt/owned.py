@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from commitopt.workspace import Workspace
-from pricing.inventory.commitments import Inventory, OwnedCommitment
+from pricing.inventory.commitments import Commitment, Inventory
 from pricing.inventory.portfolio_json import parse_portfolio_json
 
 
@@ -73,17 +73,17 @@ def bill_inventory(workspace: Workspace) -> Inventory:
     return Inventory(merge_commitments(p.commitments for p in parts), as_of=parts[0].as_of)
 
 
-def commitment_key(commitment: OwnedCommitment) -> str:
+def commitment_key(commitment: Commitment) -> str:
     """What identifies a commitment across sources: its id without an ARN's prefix."""
     return commitment.id.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
 
 
 def merge_commitments(
-    sources: Iterable[Sequence[OwnedCommitment]],
-) -> tuple[OwnedCommitment, ...]:
+    sources: Iterable[Sequence[Commitment]],
+) -> tuple[Commitment, ...]:
     """One commitment per :func:`commitment_key`, from the first source (highest precedence)
     that holds it; sources in precedence order, commitments in the order met."""
-    merged: dict[str, OwnedCommitment] = {}
+    merged: dict[str, Commitment] = {}
     for commitments in sources:
         for commitment in commitments:
             merged.setdefault(commitment_key(commitment), commitment)

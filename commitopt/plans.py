@@ -47,7 +47,7 @@ from commitopt.identity import Identity, current_identity
 from commitopt.workspace import Workspace, WorkspaceError
 from core.errors import CommitoptInputError
 from core.times import naive_utc_datetime, utc_datetime
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from pricing.inventory.portfolio_json import _commitment_from_item, _Item
 from pricing.inventory.values import iso, parse_time
 from pricing.offerings import CommitmentKind
@@ -151,7 +151,7 @@ class PurchaseLine:
 
     number: int
     item: Mapping[str, Any]
-    commitment: OwnedCommitment
+    commitment: Commitment
     requested_start: datetime | None
 
     @property

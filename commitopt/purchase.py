@@ -57,8 +57,8 @@ from botocore.exceptions import (
 
 from commitopt.approvals import (
     DEFAULT_MAX_APPROVAL_AGE,
-    EXECUTED,
     PlanState,
+    PlanStatus,
     plan_state,
     require_approved,
 )
@@ -822,7 +822,7 @@ def execute_plan(
     state = _state_for(workspace, plan_id, now, max_approval_age)
     lines = state.plan.lines
     latest = latest_line_events(state.events)
-    if state.status == EXECUTED:
+    if state.status == PlanStatus.EXECUTED:
         return _finish(workspace, state, lines, latest, (), now, max_approval_age, True)
     state = require_approved(workspace, plan_id, now=now, max_approval_age=max_approval_age)
     if not state.plan.intact:

@@ -41,7 +41,7 @@ from planning.review import (
     review_purchases,
 )
 from pricing.catalog import PriceCatalog
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from scenarios.montecarlo import MonteCarloResult
 
 
@@ -70,7 +70,7 @@ class ReviewOutcome:
     run: RecommendationRun
     plan: PlanRecord | None
     run_id: int
-    expiring: tuple[OwnedCommitment, ...]
+    expiring: tuple[Commitment, ...]
     current_paths: MonteCarloResult | None
     proposed_paths: MonteCarloResult | None
     report: str | None
@@ -93,7 +93,7 @@ def usage_fingerprint(usage: pd.DataFrame) -> str:
 def input_fingerprints(
     run: RecommendationRun,
     catalog: PriceCatalog,
-    owned: Sequence[OwnedCommitment],
+    owned: Sequence[Commitment],
     extra: Mapping[str, Any],
 ) -> dict[str, Any]:
     """What a stored plan records of its inputs: the lookback's content and hours, the prices'
@@ -152,7 +152,7 @@ def forecast_report_inputs(future: ReviewForecast) -> tuple[MonteCarloSavings, F
 
 def forecast_savings(
     run: RecommendationRun,
-    owned: Sequence[OwnedCommitment],
+    owned: Sequence[Commitment],
     catalog: PriceCatalog,
     options: ReviewOptions,
     log: Log,
@@ -208,7 +208,7 @@ def run_review(
     catalog: PriceCatalog,
     policy: Policy,
     *,
-    owned: Sequence[OwnedCommitment] = (),
+    owned: Sequence[Commitment] = (),
     options: ReviewOptions | None = None,
     report_format: str = "html",
     inputs: dict[str, Any] | None = None,

@@ -547,7 +547,7 @@ class Workspace:
         ).fetchone()
         if row is None or row[0] is None:
             return None
-        return pd.Timestamp(row[0], tz="UTC"), pd.Timestamp(row[1], tz="UTC")
+        return times.as_utc(row[0]), times.as_utc(row[1])
 
     def imports(self) -> pd.DataFrame:
         """Every import, oldest first; ``files`` and ``fingerprints`` as tuples of strings."""

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, overload
 from core.errors import CommitoptInputError, param
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import pandas as pd
 
 ErrorFactory = Callable[[str], Exception]
@@ -141,6 +143,17 @@ def to_utc_index(values: Any) -> pd.DatetimeIndex:
     import pandas as pd
 
     return as_utc(pd.DatetimeIndex(values))
+
+
+def month_start_rows(hours: pd.DatetimeIndex) -> npt.NDArray[np.intp]:
+    """Rows of ``hours`` (UTC, in order) where a calendar month begins: row 0, then the first
+    hour of each later month; empty for no hours."""
+    import numpy as np
+
+    months = hours.tz_convert(None).to_numpy().astype("datetime64[M]")
+    if len(months) == 0:
+        return np.zeros(0, dtype=np.intp)
+    return np.flatnonzero(np.r_[True, months[1:] != months[:-1]]).astype(np.intp)
 
 
 def _not_a_time(value: object, name: str) -> str:

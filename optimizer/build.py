@@ -92,6 +92,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.errors import CommitoptInputError, param
+from core.times import month_start_rows
 from core.units import HOURS_PER_MONTH
 from optimizer.policy import Mode, Policy, PolicyError
 from optimizer.problem import (
@@ -108,7 +109,7 @@ from optimizer.problem import (
 from pricing.catalog import PriceCatalog
 from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import instance_families, normalization_factor
-from pricing.inventory import Inventory, InventoryError, OwnedCommitment
+from pricing.inventory import Commitment, Inventory, InventoryError
 from pricing.offerings import PAYMENT_OPTIONS, SP_UPFRONT_SHARE, TERM_HOURS, CommitmentKind
 from usage.table import UsageMatrix, to_matrix
 
@@ -705,14 +706,14 @@ class _Owned:
     warnings: tuple[str, ...]
 
 
-def _owned_frame(owned: Inventory | Sequence[OwnedCommitment]) -> pd.DataFrame:
+def _owned_frame(owned: Inventory | Sequence[Commitment]) -> pd.DataFrame:
     items = owned.commitments if isinstance(owned, Inventory) else tuple(owned)
     if not items:
         return pd.DataFrame()
     for item in items:
-        if not isinstance(item, OwnedCommitment):
+        if not isinstance(item, Commitment):
             raise InventoryError(
-                f"owned commitments must be OwnedCommitment items, not {type(item).__name__}"
+                f"owned commitments must be Commitment items, not {type(item).__name__}"
             )
     return Inventory(commitments=items, as_of=datetime.now(UTC)).to_frame()
 
@@ -850,7 +851,7 @@ def _uniform(values: pd.Series, empty: object) -> object:
 
 
 def _owned_pools(
-    owned: Inventory | Sequence[OwnedCommitment],
+    owned: Inventory | Sequence[Commitment],
     catalog: PriceCatalog,
     keyed: _Keys,
     ratios: pd.DataFrame,
@@ -1126,9 +1127,7 @@ def _empty_block() -> _Block:
 
 def _tranche_starts(hours: pd.DatetimeIndex, tranches: int) -> IntArray:
     """Hour index of each tranche's start: the first hour, then the next month starts."""
-    months = hours.tz_convert(None).to_numpy().astype("datetime64[M]")
-    change = np.flatnonzero(months[1:] != months[:-1]) + 1
-    return np.concatenate([[0], change[: tranches - 1]]).astype(np.intp)
+    return month_start_rows(hours)[:tranches]
 
 
 def _offers(
@@ -1247,7 +1246,7 @@ def build_problem(
     catalog: PriceCatalog,
     policy: Policy,
     *,
-    owned: Inventory | Sequence[OwnedCommitment] = (),
+    owned: Inventory | Sequence[Commitment] = (),
     scenarios: Sequence[ScenarioInput] | None = None,
     merge_identical_periods: bool = True,
 ) -> CommitmentProblem:

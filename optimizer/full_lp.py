@@ -51,12 +51,11 @@ from optimizer.problem import (
 )
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.solvers.base import LinearProgram, Solution, SolveStatus
+from pricing.offerings import SP_STEP_USD
 
 MIP_RELATIVE_GAP: Final = 1e-4
 """Relative gap a MIP solve may stop at as "optimal" (HiGHS's default ``mip_rel_gap``); the
 integer model's certified lower bound allows for it [1]."""
-SP_STEP_USD: Final = 0.001
-"""Savings Plan commitment granularity of the integer model [USD/h]."""
 KIND_LABEL: Final = {RI_POOL: "ri", EC2_SP_POOL: "ec2sp", COMPUTE_SP_POOL: "csp"}
 """Short pool kinds in variable names."""
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.(),]")
@@ -180,30 +179,10 @@ class FullModel:
     risk: CvarBlocks | None
     groups: tuple[RowGroup, ...]
 
-    # Index maps of the blocks, by their former names.
-    pool_group = property(lambda self: self.cells.pool_group)
-    pool_scale = property(lambda self: self.cells.pool_scale)
-    group_pool = property(lambda self: self.cells.group_pool)
-    y_period = property(lambda self: self.cells.period)
-    y_group = property(lambda self: self.cells.group)
-    y_column = property(lambda self: self.cells.column)
-    y_ratio = property(lambda self: self.cells.ratio)
-    y_start = property(lambda self: self.y.start)
-    demand_start = property(lambda self: self.demand.start)
-    policy_start = property(lambda self: self.policy.start)
-    coverage_row = property(lambda self: -1 if self.coverage is None else self.coverage.start)
-    min_util_pool = property(
-        lambda self: np.zeros(0, np.intp) if self.min_util is None else self.min_util.index
-    )
-    capacity_period = property(lambda self: self.capacity.index // self.cells.n_groups)
-    capacity_group = property(lambda self: self.capacity.index % self.cells.n_groups)
-    demand_period = property(lambda self: self.demand.index // self.problem.n_columns)
-    demand_column = property(lambda self: self.demand.index % self.problem.n_columns)
-
     @property
     def n_y(self) -> int:
         """Number of covered-usage variables."""
-        return int(self.y_period.shape[0])
+        return int(self.cells.period.shape[0])
 
     def units(self, x: FloatArray) -> FloatArray:
         """Units bought of each offer, from the solution vector ``x`` [units].
@@ -219,14 +198,14 @@ class FullModel:
     @property
     def n_groups(self) -> int:
         """Number of pool groups."""
-        return int(self.group_pool.shape[0])
+        return int(self.cells.group_pool.shape[0])
 
     def group_used(self, x: FloatArray) -> FloatArray:
         """Capacity used by every group in every period, periods × groups [group units/h]."""
         problem = self.problem
-        values = x[self.y_start : self.y_start + self.n_y] * self.y_ratio
+        values = x[self.y.start : self.y.start + self.n_y] * self.cells.ratio
         flat = np.bincount(
-            self.y_period * self.n_groups + self.y_group,
+            self.cells.period * self.n_groups + self.cells.group,
             weights=values,
             minlength=problem.n_periods * self.n_groups,
         )
@@ -239,12 +218,12 @@ class FullModel:
         capacity (owned plus the plan's units); the last pool of a group takes any rest.
         """
         problem = self.problem
-        used = self.group_used(x)[:, self.pool_group]  # periods × pools, group units
-        capacity = problem.pool_capacity(self.units(x)) / self.pool_scale[None, :]
-        order = np.lexsort((problem.pools["order"].to_numpy(), self.pool_group))
+        used = self.group_used(x)[:, self.cells.pool_group]  # periods × pools, group units
+        capacity = problem.pool_capacity(self.units(x)) / self.cells.pool_scale[None, :]
+        order = np.lexsort((problem.pools["order"].to_numpy(), self.cells.pool_group))
         sorted_capacity = capacity[:, order]
         before = np.cumsum(sorted_capacity, axis=1) - sorted_capacity
-        group_sorted = self.pool_group[order]
+        group_sorted = self.cells.pool_group[order]
         first = np.flatnonzero(np.r_[True, group_sorted[1:] != group_sorted[:-1]])
         starts = np.repeat(first, np.diff(np.r_[first, order.shape[0]]))
         before -= before[:, starts]
@@ -264,46 +243,46 @@ class FullModel:
         ``t``: its share of its group's ``y[t,g,j]``.
         """
         problem = self.problem
-        values = x[self.y_start : self.y_start + self.n_y]
-        members = np.argsort(self.pool_group, kind="stable")
-        count = np.bincount(self.pool_group, minlength=self.n_groups)
+        values = x[self.y.start : self.y.start + self.n_y]
+        members = np.argsort(self.cells.pool_group, kind="stable")
+        count = np.bincount(self.cells.pool_group, minlength=self.n_groups)
         first = np.cumsum(count) - count
-        per_y = count[self.y_group]
+        per_y = count[self.cells.group]
         entry = np.repeat(np.arange(self.n_y), per_y)
         offset = np.arange(entry.shape[0]) - np.repeat(np.cumsum(per_y) - per_y, per_y)
-        pool = members[first[self.y_group[entry]] + offset]
-        period = self.y_period[entry]
+        pool = members[first[self.cells.group[entry]] + offset]
+        period = self.cells.period[entry]
         covered = values[entry] * self.pool_share(x)[period, pool]
         return sp.csr_array(
-            (covered, (period, pool * problem.n_columns + self.y_column[entry])),
+            (covered, (period, pool * problem.n_columns + self.cells.column[entry])),
             shape=(problem.n_periods, problem.n_pools * problem.n_columns),
         )
 
     def covered_by_pool(self, x: FloatArray) -> FloatArray:
         """Covered on-demand USD/h of every pool in every period, periods × pools [USD/h]."""
         problem = self.problem
-        values = x[self.y_start : self.y_start + self.n_y]
+        values = x[self.y.start : self.y.start + self.n_y]
         flat = np.bincount(
-            self.y_period * self.n_groups + self.y_group,
+            self.cells.period * self.n_groups + self.cells.group,
             weights=values,
             minlength=problem.n_periods * self.n_groups,
         )
         by_group = flat.reshape(problem.n_periods, self.n_groups)
-        return np.asarray(by_group[:, self.pool_group] * self.pool_share(x), dtype=np.float64)
+        return np.asarray(by_group[:, self.cells.pool_group] * self.pool_share(x), dtype=np.float64)
 
     def used_capacity(self, x: FloatArray) -> FloatArray:
         """Capacity used by every pool in every period, periods × pools [units/h]."""
-        used = self.group_used(x)[:, self.pool_group] * self.pool_share(x)
-        return np.asarray(used * self.pool_scale[None, :], dtype=np.float64)
+        used = self.group_used(x)[:, self.cells.pool_group] * self.pool_share(x)
+        return np.asarray(used * self.cells.pool_scale[None, :], dtype=np.float64)
 
     def scenario_cost(self, x: FloatArray) -> FloatArray:
         """Cost of each scenario: commitments, owned, uncoverable and on-demand left [USD]."""
         problem = self.problem
-        values = x[self.y_start : self.y_start + self.n_y]
+        values = x[self.y.start : self.y.start + self.n_y]
         rate = problem.period_weight * problem.period_discount
         uncovered = rate * problem.demand_usd.sum(axis=1)
         uncovered -= np.bincount(
-            self.y_period, weights=values * rate[self.y_period], minlength=problem.n_periods
+            self.cells.period, weights=values * rate[self.cells.period], minlength=problem.n_periods
         )
         n_scenarios = len(problem.scenario_probability)
         on_demand = np.bincount(problem.period_scenario, weights=uncovered, minlength=n_scenarios)
@@ -330,7 +309,9 @@ class FullModel:
         flat = np.zeros(problem.n_periods * self.n_groups)
         flat[self.capacity.index] = -row_duals[self.capacity.start : self.capacity.stop]
         value = flat.reshape(problem.n_periods, self.n_groups)
-        return np.asarray(value[:, self.pool_group] / self.pool_scale[None, :], dtype=np.float64)
+        return np.asarray(
+            value[:, self.cells.pool_group] / self.cells.pool_scale[None, :], dtype=np.float64
+        )
 
     def offer_marginal(self, row_duals: FloatArray) -> FloatArray:
         """Marginal saving of one more unit of each offer [USD per unit].

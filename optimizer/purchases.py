@@ -4,7 +4,7 @@ The LP's solution (called "the plan" inside :mod:`optimizer`) is the vector of u
 each offer of a
 :class:`~optimizer.problem.CommitmentProblem` (normalized units or instances for RIs, USD/h of
 commitment for Savings Plans). Each offer with a positive quantity becomes one
-:class:`~pricing.inventory.OwnedCommitment` item, in a deterministic order (tranche, pool kind
+:class:`~pricing.inventory.Commitment` item, in a deterministic order (tranche, pool kind
 in AWS's order, region, family, …) with ids ``rec-1``, ``rec-2``, …, so that
 :func:`optimizer.explain.explain` rows line up with the purchases.
 
@@ -38,12 +38,9 @@ from optimizer.problem import (
     IntArray,
 )
 from pricing.instance_types import normalization_factor, parse_instance_type
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from pricing.inventory.values import ri_effective_hourly_usd
-from pricing.offerings import TERM_HOURS
-
-SP_STEP_USD: Final = 0.001
-"""AWS's Savings Plan purchase granularity: hourly commitments in steps of 0.001 USD/h."""
+from pricing.offerings import SP_STEP_USD, TERM_HOURS
 
 SP_DECIMALS: Final = 5
 """Savings Plan commitments are written with at most this many decimals."""
@@ -251,7 +248,7 @@ def purchases_from_units(
     *,
     ri_instance_type: str | None = None,
     sp_step_usd: float = SP_STEP_USD,
-) -> tuple[OwnedCommitment, ...]:
+) -> tuple[Commitment, ...]:
     """The purchases of a plan, one item per bought offer (see :func:`bought_offers`).
 
     Parameters
@@ -270,7 +267,7 @@ def purchases_from_units(
 
     Returns
     -------
-    tuple of OwnedCommitment
+    tuple of Commitment
         RIs: ``count`` instances of the purchase type, ``normalized_units``, ``upfront_usd``
         (whole item), ``recurring_usd_per_hour`` (per RI), ``effective_usd_per_hour`` (whole item),
         scope ``"Region"``. Savings Plans: ``commitment_usd_per_hour``, ``upfront_usd``,
@@ -286,7 +283,7 @@ def purchases_from_units(
     units = _check_units(problem, units)
     types, per_instance = purchase_sizes(problem, ri_instance_type=ri_instance_type)
     offers = problem.offers
-    purchases: list[OwnedCommitment] = []
+    purchases: list[Commitment] = []
     for number, k in enumerate(bought_offers(problem, units, sp_step_usd=sp_step_usd), start=1):
         offer = offers.iloc[k]
         i = int(offer["pool"])
@@ -310,7 +307,7 @@ def purchases_from_units(
             recurring = round(recurring_per_unit * size, _RATE_DECIMALS)
             effective = ri_effective_hourly_usd(upfront, recurring, count, common["term_years"])
             purchases.append(
-                OwnedCommitment(
+                Commitment(
                     **common,
                     upfront_usd=upfront,
                     region=str(pool["region"]),
@@ -340,7 +337,7 @@ def purchases_from_units(
             sp_fields["region"] = str(pool["region"])
         if str(pool["instance_family"] or ""):
             sp_fields["instance_family"] = str(pool["instance_family"])
-        purchases.append(OwnedCommitment(**common, **sp_fields))
+        purchases.append(Commitment(**common, **sp_fields))
     return tuple(purchases)
 
 
@@ -385,7 +382,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _explanation_rows(
-    purchases: Sequence[OwnedCommitment], explanations: pd.DataFrame
+    purchases: Sequence[Commitment], explanations: pd.DataFrame
 ) -> list[dict[str, Any]]:
     present = [name for name in EXPLANATION_FIELDS if name in explanations.columns]
     if "id" in explanations.columns:
@@ -411,7 +408,7 @@ def _explanation_rows(
 
 
 def purchases_to_portfolio_json(
-    purchases: Sequence[OwnedCommitment],
+    purchases: Sequence[Commitment],
     *,
     summary: Mapping[str, Any],
     explanations: pd.DataFrame | None = None,
@@ -433,7 +430,7 @@ def purchases_to_portfolio_json(
     -------
     dict
         ``{"purchases": [...], "summary": {...}}``. Each item holds the
-        :class:`~pricing.inventory.OwnedCommitment` fields that are set (ISO 8601 UTC times)
+        :class:`~pricing.inventory.Commitment` fields that are set (ISO 8601 UTC times)
         plus the explanation fields; :func:`pricing.inventory.read_portfolio_json` reads it.
     """
     items = [_jsonable(purchase.to_json_item()) for purchase in purchases]

@@ -28,7 +28,7 @@ from optimizer.purchases import purchases_from_units, purchases_to_portfolio_jso
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import RoundedPlan, round_plan
 from pricing.catalog import PriceCatalog
-from pricing.inventory import Inventory, OwnedCommitment
+from pricing.inventory import Commitment, Inventory
 
 DEFAULT_LOOKBACK_DAYS: Final = 60
 """Cost Explorer's longest lookback, our default [days]."""
@@ -108,7 +108,7 @@ class RecommendationRun:
     problem: CommitmentProblem
     result: OptimizationResult
     rounded: RoundedPlan | None
-    purchases: tuple[OwnedCommitment, ...]
+    purchases: tuple[Commitment, ...]
     baseline: SimulationResult
     with_plan: SimulationResult
     explanations: pd.DataFrame
@@ -131,7 +131,7 @@ def lookback_window(usage: pd.DataFrame, days: float) -> pd.DataFrame:
     return kept
 
 
-def _owned_items(owned: Inventory | Sequence[OwnedCommitment]) -> tuple[OwnedCommitment, ...]:
+def _owned_items(owned: Inventory | Sequence[Commitment]) -> tuple[Commitment, ...]:
     return owned.commitments if isinstance(owned, Inventory) else tuple(owned)
 
 
@@ -146,7 +146,7 @@ def _check_result(result: OptimizationResult) -> None:
 def summarize(
     baseline: SimulationResult,
     with_plan: SimulationResult,
-    purchases: Sequence[OwnedCommitment],
+    purchases: Sequence[Commitment],
 ) -> dict[str, Any]:
     """The recommendation's figures, from two simulations of the same usage.
 
@@ -217,7 +217,7 @@ def recommend(
     catalog: PriceCatalog,
     policy: Policy,
     *,
-    owned: Inventory | Sequence[OwnedCommitment] = (),
+    owned: Inventory | Sequence[Commitment] = (),
     options: RecommendOptions | None = None,
     progress: Callable[[int, float, float], None] | None = None,
 ) -> RecommendationRun:

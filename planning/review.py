@@ -27,7 +27,7 @@ from core.units import HOURS_PER_MONTH
 from optimizer.policy import Policy
 from planning.recommend import RecommendationRun, RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from scenarios.forecast import TREND_LEVELS, forecast
 from scenarios.frontier import FrontierResult, frontier
 from scenarios.montecarlo import MonteCarloResult, monte_carlo
@@ -87,8 +87,8 @@ class ReviewForecast:
         Distinct hours of the lookback the paths were forecast from [h].
     """
 
-    proposed: tuple[OwnedCommitment, ...]
-    owned: tuple[OwnedCommitment, ...]
+    proposed: tuple[Commitment, ...]
+    owned: tuple[Commitment, ...]
     current: MonteCarloResult
     with_plan: MonteCarloResult
     frontier: FrontierResult
@@ -124,21 +124,19 @@ class PurchaseReview:
     """
 
     run: RecommendationRun
-    expiring: tuple[OwnedCommitment, ...]
+    expiring: tuple[Commitment, ...]
     forecast: ReviewForecast | None
 
 
 def expiring_commitments(
-    owned: Sequence[OwnedCommitment], after: datetime, within_days: float
-) -> tuple[OwnedCommitment, ...]:
+    owned: Sequence[Commitment], after: datetime, within_days: float
+) -> tuple[Commitment, ...]:
     """The owned commitments ending in ``[after, after + within_days)``, soonest first."""
     limit = after + timedelta(days=within_days)
     return tuple(sorted((c for c in owned if after <= c.end < limit), key=lambda c: c.end))
 
 
-def shift_purchases(
-    purchases: Sequence[OwnedCommitment], delta: timedelta
-) -> tuple[OwnedCommitment, ...]:
+def shift_purchases(purchases: Sequence[Commitment], delta: timedelta) -> tuple[Commitment, ...]:
     """Purchases moved by ``delta`` (the plan applied to a later period, tranches kept apart)."""
     return tuple(
         dataclasses.replace(item, start=item.start + delta, end=item.end + delta)
@@ -148,7 +146,7 @@ def shift_purchases(
 
 def forecast_review(
     run: RecommendationRun,
-    owned: Sequence[OwnedCommitment],
+    owned: Sequence[Commitment],
     catalog: PriceCatalog,
     options: ReviewOptions,
     log: Log | None = None,
@@ -199,7 +197,7 @@ def review_purchases(
     catalog: PriceCatalog,
     policy: Policy,
     *,
-    owned: Sequence[OwnedCommitment] = (),
+    owned: Sequence[Commitment] = (),
     options: ReviewOptions | None = None,
     log: Log | None = None,
     progress: Callable[[int, float, float], None] | None = None,

@@ -9,6 +9,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
+
 from core.errors import CommitoptInputError, param
 from core.units import HOURS_PER_YEAR
 
@@ -270,3 +273,27 @@ def parse_savings_plan_type(text: str) -> str:
             f"unknown Savings Plan type {text!r}; use 'Compute' or 'EC2Instance'"
         )
     return found.savings_plan_type
+
+
+SP_STEP_USD: Final = 0.001
+"""AWS's Savings Plan purchase granularity: commitments are bought in steps of 0.001 USD/h."""
+_RI_TOLERANCE: Final = 1e-9
+"""Below a whole RI by at most this still counts as the whole RI [RIs]."""
+_SP_TOLERANCE: Final = 1e-6
+"""Below a whole step by at most this share of a step still counts as the step [1]."""
+
+
+def floor_to_sp_step(values_usd_per_hour: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Savings Plan commitments rounded down to AWS's step of :data:`SP_STEP_USD` [USD/h].
+
+    A tiny tolerance (1e-6 of a step) keeps commitments that are whole steps up to
+    floating-point error.
+    """
+    values = np.asarray(values_usd_per_hour, dtype=np.float64)
+    return np.asarray(np.floor(values / SP_STEP_USD + _SP_TOLERANCE) * SP_STEP_USD)
+
+
+def floor_to_whole_ris(counts: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """RI counts rounded down to whole RIs (1e-9 below a whole RI still counts as it)."""
+    values = np.asarray(counts, dtype=np.float64)
+    return np.floor(values + _RI_TOLERANCE).astype(np.int64)

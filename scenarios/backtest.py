@@ -32,7 +32,6 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from typing import Final, Protocol
@@ -47,10 +46,9 @@ from core.times import as_utc, utc_hour
 from pricing.catalog import PriceCatalog
 from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import instance_families, normalization_factor
-from pricing.inventory import Inventory, OwnedCommitment
-from pricing.inventory.values import ri_effective_hourly_usd
-from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS, CommitmentKind
-from scenarios.scaling import floor_to_whole_ris
+from pricing.inventory import Commitment, Inventory
+from pricing.inventory.values import ri_effective_hourly_usd, term_end
+from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS, CommitmentKind, floor_to_whole_ris
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
 FloatArray = npt.NDArray[np.float64]
@@ -157,7 +155,7 @@ class Review:
     at: pd.Timestamp
     number: int
     usage: UsageMatrix
-    owned: tuple[OwnedCommitment, ...]
+    owned: tuple[Commitment, ...]
     catalog: PriceCatalog
     next_at: pd.Timestamp | None
 
@@ -166,7 +164,7 @@ class Review:
         """:attr:`usage` as the canonical long table (zero cells left out)."""
         return self.usage.to_frame()
 
-    def active_owned(self, moment: pd.Timestamp | None = None) -> tuple[OwnedCommitment, ...]:
+    def active_owned(self, moment: pd.Timestamp | None = None) -> tuple[Commitment, ...]:
         """The owned commitments active at ``moment`` (default: the review date)."""
         when = (moment if moment is not None else self.at).to_pydatetime()
         return tuple(c for c in self.owned if c.start <= when < c.end)
@@ -175,7 +173,7 @@ class Review:
 class PurchasePolicy(Protocol):
     """A purchase policy: at each review, what to buy (nothing is an empty sequence)."""
 
-    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+    def __call__(self, review: Review) -> Sequence[Commitment]:
         """New purchases starting at ``review.at`` and ending one term later."""
         ...
 
@@ -197,7 +195,7 @@ class HindsightWindow:
     """
 
     usage: UsageMatrix
-    owned: tuple[OwnedCommitment, ...]
+    owned: tuple[Commitment, ...]
     review_dates: pd.DatetimeIndex
     catalog: PriceCatalog
 
@@ -205,7 +203,7 @@ class HindsightWindow:
 class HindsightPlanner(Protocol):
     """Plans purchases knowing the window's usage (starts inside the window)."""
 
-    def __call__(self, window: HindsightWindow) -> Sequence[OwnedCommitment]:
+    def __call__(self, window: HindsightWindow) -> Sequence[Commitment]:
         """Purchases, each starting inside the window."""
         ...
 
@@ -231,7 +229,7 @@ class PolicyOutcome:
     """
 
     name: str
-    purchases: tuple[OwnedCommitment, ...]
+    purchases: tuple[Commitment, ...]
     simulation: SimulationResult
     captured: float = math.nan
 
@@ -304,11 +302,6 @@ class BacktestResult:
 # --------------------------------------------------------------------------- purchases
 
 
-def term_end(at: pd.Timestamp | datetime, term_years: int) -> datetime:
-    """End of a term starting at ``at`` [8,760 or 26,280 h later]."""
-    return (pd.Timestamp(at) + pd.Timedelta(hours=TERM_HOURS[term_years])).to_pydatetime()
-
-
 def savings_plan_purchase(
     kind: str,
     commitment_usd_per_hour: float,
@@ -319,15 +312,15 @@ def savings_plan_purchase(
     region: str | None = None,
     instance_family: str | None = None,
     purchase_id: str = "sp",
-) -> OwnedCommitment:
+) -> Commitment:
     """A Savings Plan bought at ``at`` for one term [commitment in USD/h]."""
     hours = TERM_HOURS[term_years]
     upfront = round(commitment_usd_per_hour * hours * SP_UPFRONT_SHARE[payment_option], 6)
-    return OwnedCommitment(
+    return Commitment(
         kind=kind,
         id=purchase_id,
         start=pd.Timestamp(at).to_pydatetime(),
-        end=term_end(at, term_years),
+        end=term_end(pd.Timestamp(at).to_pydatetime(), term_years),
         term_years=term_years,
         payment_option=payment_option,
         upfront_usd=upfront,
@@ -349,13 +342,13 @@ def ri_purchases(
     offering_class: str = "standard",
     term_years: int = 1,
     payment_option: str = "No Upfront",
-) -> tuple[OwnedCommitment, ...]:
+) -> tuple[Commitment, ...]:
     """Regional RIs of each key's exact type, ``counts`` of each (zero counts left out)."""
     count = floor_to_whole_ris(counts)
     offering = (offering_class, term_years, payment_option)
     upfront = catalog.reserved_rates(keys, *offering, "upfront_usd")
     recurring = catalog.reserved_rates(keys, *offering, "recurring_usd_per_hour")
-    items: list[OwnedCommitment] = []
+    items: list[Commitment] = []
     for i in np.flatnonzero((count > 0) & np.isfinite(upfront) & np.isfinite(recurring)):
         key = keys.iloc[int(i)]
         n = int(count[i])
@@ -365,11 +358,11 @@ def ri_purchases(
             units = None
         total_upfront = round(n * float(upfront[i]), 6)
         items.append(
-            OwnedCommitment(
+            Commitment(
                 kind=CommitmentKind.RESERVED_INSTANCE,
                 id=f"ri-{len(items) + 1}",
                 start=pd.Timestamp(at).to_pydatetime(),
-                end=term_end(at, term_years),
+                end=term_end(pd.Timestamp(at).to_pydatetime(), term_years),
                 term_years=term_years,
                 payment_option=payment_option,
                 upfront_usd=total_upfront,
@@ -392,8 +385,8 @@ def ri_purchases(
 
 
 def as_if_owned_throughout(
-    owned: Sequence[OwnedCommitment], usage: UsageMatrix
-) -> tuple[OwnedCommitment, ...]:
+    owned: Sequence[Commitment], usage: UsageMatrix
+) -> tuple[Commitment, ...]:
     """Owned commitments re-dated to cover the whole of ``usage``'s hours.
 
     What a policy that plans from a lookback does with what it owns now: the past is billed as
@@ -409,7 +402,7 @@ def as_if_owned_throughout(
 # --------------------------------------------------------------------------- engine
 
 
-def _owned_items(owned: Inventory | Sequence[OwnedCommitment]) -> tuple[OwnedCommitment, ...]:
+def _owned_items(owned: Inventory | Sequence[Commitment]) -> tuple[Commitment, ...]:
     return owned.commitments if isinstance(owned, Inventory) else tuple(owned)
 
 
@@ -472,7 +465,7 @@ def _check_window(
 
 
 def relevant_prices(
-    catalog: PriceCatalog, keys: pd.DataFrame, owned: Sequence[OwnedCommitment] = ()
+    catalog: PriceCatalog, keys: pd.DataFrame, owned: Sequence[Commitment] = ()
 ) -> PriceCatalog:
     """The catalog cut to the regions and families of ``keys`` and ``owned`` (every size kept).
 
@@ -489,15 +482,15 @@ def relevant_prices(
 
 
 def _dated(
-    purchases: Sequence[OwnedCommitment], at: pd.Timestamp, name: str, number: int
-) -> tuple[OwnedCommitment, ...]:
+    purchases: Sequence[Commitment], at: pd.Timestamp, name: str, number: int
+) -> tuple[Commitment, ...]:
     """Check that the purchases start at the review date; give them unique ids."""
     moment = at.to_pydatetime()
-    dated: list[OwnedCommitment] = []
+    dated: list[Commitment] = []
     for index, purchase in enumerate(purchases, start=1):
-        if not isinstance(purchase, OwnedCommitment):
+        if not isinstance(purchase, Commitment):
             raise BacktestError(
-                f"policy {name!r} returned {type(purchase).__name__}; return OwnedCommitment items"
+                f"policy {name!r} returned {type(purchase).__name__}; return Commitment items"
             )
         if purchase.start != moment:
             raise BacktestError(
@@ -510,8 +503,8 @@ def _dated(
 
 def _bill(
     window: UsageMatrix,
-    owned: tuple[OwnedCommitment, ...],
-    purchases: tuple[OwnedCommitment, ...],
+    owned: tuple[Commitment, ...],
+    purchases: tuple[Commitment, ...],
     catalog: PriceCatalog,
 ) -> SimulationResult:
     return simulate(window, (*owned, *purchases), catalog)
@@ -526,7 +519,7 @@ def backtest(
     end: object,
     review_every: str = DEFAULT_REVIEW_EVERY,
     lookback_days: float = DEFAULT_LOOKBACK_DAYS,
-    owned: Inventory | Sequence[OwnedCommitment] = (),
+    owned: Inventory | Sequence[Commitment] = (),
     hindsight: HindsightPlanner | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
@@ -586,7 +579,7 @@ def backtest(
 
     outcomes: dict[str, PolicyOutcome] = {}
     for name, policy in policies.items():
-        bought: list[OwnedCommitment] = []
+        bought: list[Commitment] = []
         for number, (at, row) in enumerate(zip(dates, position.tolist(), strict=True)):
             moment = at.to_pydatetime()
             review = Review(
@@ -671,5 +664,4 @@ __all__ = [
     "review_dates",
     "ri_purchases",
     "savings_plan_purchase",
-    "term_end",
 ]

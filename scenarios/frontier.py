@@ -8,8 +8,8 @@ owned commitments alone, level 1 the portfolio as given.
 
 RI counts. ``ℓ × count`` is usually not whole; the frontier bills it as fractional capacity at
 the fractional price (3.5 RIs cover 3.5 instances' normalized units and cost 3.5 RIs):
-:func:`scenarios.scaling.scale_instrument`, the continuous form of the one scaling rule
-(:func:`scenarios.scaling.scale_purchase` rounds down to what AWS sells). This is an
+:meth:`billing.portfolio.Instrument.scaled`, the continuous form of the one scaling rule
+(:meth:`pricing.inventory.Commitment.scaled` rounds down to what AWS sells). This is an
 approximation of buying whole RIs, exact at the levels where every count is whole (level 1
 always), and smooth where whole RIs would make steps.
 
@@ -36,10 +36,9 @@ import pandas as pd
 from billing.portfolio import SimulationPortfolio, build_portfolio
 from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
-from pricing.inventory import Inventory, OwnedCommitment
+from pricing.inventory import Commitment, Inventory
 from scenarios.montecarlo import MonteCarloModel
 from scenarios.paths import UsagePaths
-from scenarios.scaling import scale_instrument
 from usage.table import UsageMatrix, to_matrix
 
 FloatArray = npt.NDArray[np.float64]
@@ -58,7 +57,7 @@ COLUMNS: Final = (
 )  # fmt: skip
 """Columns of :attr:`FrontierResult.table` (``docs/glossary.md``)."""
 
-Portfolio = Inventory | Sequence[OwnedCommitment]
+Portfolio = Inventory | Sequence[Commitment]
 
 
 class FrontierError(CommitoptInputError):
@@ -207,9 +206,7 @@ def frontier(
     )
     rows = []
     for number, level in enumerate(values, start=1):
-        scaled = [
-            scale_instrument(i, float(level)) if id(i) in proposed else i for i in instruments
-        ]
+        scaled = [i.scaled(float(level)) if id(i) in proposed else i for i in instruments]
         result = model.run(scaled, cache_bytes=CACHE_BYTES)
         savings = result.paths["savings_vs_on_demand_usd"].to_numpy()
         p5, p50, p95 = np.percentile(savings, (5.0, 50.0, 95.0))

@@ -42,7 +42,7 @@ from billing.engine import Engine, Pool, build_pools
 from billing.portfolio import Instrument, SimulationPortfolio, build_portfolio
 from billing.simulator import SimulationStatus, priced_keys
 from pricing.catalog import PriceCatalog
-from pricing.inventory import Inventory, OwnedCommitment
+from pricing.inventory import Commitment, Inventory
 from scenarios.paths import UsagePaths
 
 FloatArray = npt.NDArray[np.float64]
@@ -373,7 +373,7 @@ class MonteCarloModel:
     def build(
         cls,
         paths: UsagePaths,
-        portfolio: Inventory | Sequence[OwnedCommitment] | SimulationPortfolio,
+        portfolio: Inventory | Sequence[Commitment] | SimulationPortfolio,
         catalog: PriceCatalog,
         *,
         share_across_accounts: bool = True,
@@ -590,7 +590,7 @@ def _result(
 
 def monte_carlo(
     paths: UsagePaths,
-    portfolio: Inventory | Sequence[OwnedCommitment] | SimulationPortfolio,
+    portfolio: Inventory | Sequence[Commitment] | SimulationPortfolio,
     catalog: PriceCatalog,
     *,
     share_across_accounts: bool = True,

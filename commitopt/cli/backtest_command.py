@@ -19,6 +19,7 @@ from commitopt.cli.output import emit_frame, emit_json, format_option, frame_rec
 from commitopt.cli.progress import quiet_option, reporter
 from core.durations import Duration
 from core.errors import CommitoptInputError
+from core.times import as_utc
 from planning.policies import (
     DEFAULT_LADDER_FRACTION,
     PLANNED_LADDER,
@@ -59,8 +60,8 @@ def _default_window(
         month = earliest.tz_convert(None).to_period("M").to_timestamp().tz_localize("UTC")
         start_stamp = month if month == earliest else month + pd.offsets.MonthBegin(1)
     else:
-        start_stamp = pd.Timestamp(start, tz="UTC")
-    end_stamp = stop if end is None else pd.Timestamp(end, tz="UTC")
+        start_stamp = as_utc(start)
+    end_stamp = stop if end is None else as_utc(end)
     return start_stamp, end_stamp
 
 

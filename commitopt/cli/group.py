@@ -40,6 +40,8 @@ PARAMETER_ALIASES: Final[Mapping[str, str]] = {
     "max_hourly_commitment_usd": "max_hourly_commitment",
     "catalog_path": "catalog_paths",
     "regions": "region",
+    "period_start": "start",
+    "period_end": "end",
 }
 """Library parameter names whose command-line option has another parameter name."""
 

@@ -43,7 +43,7 @@ from commitopt.workspace import Workspace
 from core.durations import Duration
 from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
-from pricing.inventory import Inventory, OwnedCommitment, read_portfolio_json
+from pricing.inventory import Commitment, Inventory, read_portfolio_json
 
 NOTICE_META_KEY = "commitopt.notices_shown"
 """Key, in ``click.Context.meta``, of the notes already printed by this invocation."""
@@ -253,7 +253,7 @@ class CommandInputs:
 
     def owned(
         self, *, store: Workspace | None = None, note_bill: bool = True
-    ) -> tuple[OwnedCommitment, ...]:
+    ) -> tuple[Commitment, ...]:
         """The commitments owned, merged by commitment, highest precedence first: the
         ``--inventory`` files, ``--from-aws``, the bill (:mod:`commitopt.owned`).
 
@@ -301,7 +301,7 @@ class CommandInputs:
 
         return workspace_path(self.workspace).is_file()
 
-    def _billed(self, store: Workspace | None) -> tuple[OwnedCommitment, ...]:
+    def _billed(self, store: Workspace | None) -> tuple[Commitment, ...]:
         """The RIs and Savings Plans the ``--usage`` CUR files, or the workspace's bills, show."""
         from commitopt.owned import bill_inventory
 

@@ -24,6 +24,7 @@ from commitopt.cli.output import emit_frame, emit_mapping, format_option, wide
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.workspace import UsageSource, Workspace
 from core.errors import CommitoptInputError
+from core.times import as_utc
 from usage.readers import ImportReport, read_usage
 from usage.summary import summarize_usage
 from usage.table import filter_usage
@@ -276,7 +277,7 @@ def import_ce(
                 progress=progress,
             )
         stored = store_import(
-            store, frame, (pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC")),
+            store, frame, (as_utc(start), as_utc(end)),
             UsageSource(kind="cost-explorer", scope=_scope(account)), report,
             ImportChecks(replace, allow_gap, allow_unknown_types), described="Cost Explorer",
         )  # fmt: skip
@@ -373,7 +374,7 @@ def import_athena(
                 daily=daily,
             )
         stored = store_import(
-            store, frame, (pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC")),
+            store, frame, (as_utc(start), as_utc(end)),
             UsageSource(kind="athena", files=(f"{database}.{table_name}",)),
             ImportCounts(report.kept_line_items, report.excluded_line_items),
             ImportChecks(replace, allow_gap, allow_unknown_types),
@@ -383,8 +384,8 @@ def import_athena(
         {
             "import_id": stored.import_id,
             "workspace": str(store.path),
-            "period_start": pd.Timestamp(start, tz="UTC").isoformat(),
-            "period_end": pd.Timestamp(end, tz="UTC").isoformat(),
+            "period_start": as_utc(start).isoformat(),
+            "period_end": as_utc(end).isoformat(),
             "usage_row_count": len(frame),
             **_file_report(report),
             **_ledger_fields(stored, None),
@@ -479,8 +480,8 @@ def import_period(
         last = frame["hour"].max() + timedelta(hours=1)
     else:
         raise CommitoptInputError("the sources hold no usage; nothing to import")
-    period_start = pd.Timestamp(start, tz="UTC") if start is not None else first
-    period_end = pd.Timestamp(end, tz="UTC") if end is not None else last
+    period_start = as_utc(start) if start is not None else first
+    period_end = as_utc(end) if end is not None else last
     return period_start, period_end
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from billing.ledger import ON_DEMAND
 from billing.simulator import SimulationResult
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 
 ACCOUNT_COLUMNS: Final = (
     "account_id",
@@ -94,7 +94,7 @@ def account_table(baseline: SimulationResult, with_plan: SimulationResult) -> pd
 
 
 def covered_shares(
-    with_plan: SimulationResult, purchases: Sequence[OwnedCommitment]
+    with_plan: SimulationResult, purchases: Sequence[Commitment]
 ) -> dict[str, dict[str, float]]:
     """Per purchase id: the share of the on-demand value it covered, per account [%]."""
     ledger = with_plan.ledger

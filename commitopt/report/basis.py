@@ -18,7 +18,7 @@ import pandas as pd
 from commitopt.report.formatting import day, pct, usd, usd_rate
 from commitopt.report.inputs import MonteCarloSavings
 from core.units import HOURS_PER_MONTH
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from pricing.offerings import CommitmentKind
 
 MATERIAL_GAP_PCT: Final = 0.5
@@ -29,8 +29,8 @@ LISTED_IDS: Final = 5
 
 
 def horizon_expiring(
-    owned: Sequence[OwnedCommitment], start: pd.Timestamp | None, hours: float | None
-) -> tuple[OwnedCommitment, ...]:
+    owned: Sequence[Commitment], start: pd.Timestamp | None, hours: float | None
+) -> tuple[Commitment, ...]:
     """Owned commitments ending inside ``[start, start + hours)``, soonest first."""
     if start is None or hours is None:
         return ()
@@ -39,7 +39,7 @@ def horizon_expiring(
     return tuple(sorted(inside, key=lambda item: (item.end, item.id)))
 
 
-def _noun(items: Sequence[OwnedCommitment]) -> str:
+def _noun(items: Sequence[Commitment]) -> str:
     kinds = {item.kind for item in items}
     many = len(items) > 1
     if kinds == {CommitmentKind.RESERVED_INSTANCE}:
@@ -49,13 +49,13 @@ def _noun(items: Sequence[OwnedCommitment]) -> str:
     return "commitments"
 
 
-def _ids(items: Sequence[OwnedCommitment]) -> str:
+def _ids(items: Sequence[Commitment]) -> str:
     names = [item.id.rsplit("/", 1)[-1] for item in items[:LISTED_IDS]]  # an ARN: its id
     more = len(items) - len(names)
     return ", ".join(names) + (f" and {more} more" if more else "")
 
 
-def _dates(items: Sequence[OwnedCommitment]) -> str:
+def _dates(items: Sequence[Commitment]) -> str:
     days = sorted({day(pd.Timestamp(item.end)) for item in items})
     return f"on {days[0]}" if len(days) == 1 else f"between {days[0]} and {days[-1]}"
 
@@ -67,7 +67,7 @@ def _horizon_words(mc: MonteCarloSavings, hours: float | None) -> str:
 
 
 def expiry_sentence(
-    expiring: Sequence[OwnedCommitment],
+    expiring: Sequence[Commitment],
     *,
     mc: MonteCarloSavings,
     hours: float | None,
@@ -115,7 +115,7 @@ def monte_carlo_note(
     savings_vs_current_usd_per_month: float,
     period_start: pd.Timestamp | None,
     period_end: pd.Timestamp | None,
-    owned: Sequence[OwnedCommitment],
+    owned: Sequence[Commitment],
     owned_known: bool,
 ) -> str:
     """How the Monte Carlo range relates to the data period's figures (empty without one).

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from pricing.offerings import TERM_HOURS, CommitmentKind
 
 
-def item_hourly_cost_usd(item: OwnedCommitment) -> float:
+def item_hourly_cost_usd(item: Commitment) -> float:
     """Cost of a whole commitment per hour of its term, upfront amortized [USD/h]."""
     if item.is_savings_plan:
         return float(item.commitment_usd_per_hour or 0.0)
@@ -16,7 +16,7 @@ def item_hourly_cost_usd(item: OwnedCommitment) -> float:
     return recurring + item.upfront_usd / TERM_HOURS[item.term_years]
 
 
-def describe_commitment(item: OwnedCommitment) -> str:
+def describe_commitment(item: Commitment) -> str:
     """One line naming what a commitment covers, e.g. ``36 × c4.large Linux/UNIX, ...``."""
     if item.kind == CommitmentKind.RESERVED_INSTANCE:
         scope = "zonal" if item.scope == "Availability Zone" else "regional"

@@ -37,7 +37,7 @@ from commitopt.report.inputs import Frontier, MonteCarloSavings, ReportInputErro
 from core.times import as_utc
 from core.units import HOURS_PER_MONTH
 from pricing.catalog import PriceCatalog
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from pricing.offerings import TERM_HOURS, CommitmentKind
 
 if TYPE_CHECKING:
@@ -302,11 +302,11 @@ def _by_id(frame: pd.DataFrame | None, column: str) -> dict[str, Any]:
 
 
 def dated_purchases(
-    purchases: Sequence[OwnedCommitment],
+    purchases: Sequence[Commitment],
     *,
     period_start: pd.Timestamp | None,
     purchase_date: pd.Timestamp,
-) -> tuple[OwnedCommitment, ...]:
+) -> tuple[Commitment, ...]:
     """The purchases dated as bought: from ``purchase_date``, not from the data period.
 
     A purchase billed over the data period starts with it (or, for a ladder's later tranche, some
@@ -330,7 +330,7 @@ def dated_purchases(
 
 
 def purchase_table(
-    purchases: Sequence[OwnedCommitment],
+    purchases: Sequence[Commitment],
     with_plan: SimulationResult,
     explanations: pd.DataFrame | None,
     shares: Mapping[str, Mapping[str, float]] | None = None,
@@ -498,7 +498,7 @@ def cash_break_even_month(cash_flow: pd.DataFrame) -> int | None:
 
 
 def cash_flow_table(
-    purchases: Sequence[OwnedCommitment],
+    purchases: Sequence[Commitment],
     *,
     period_start: pd.Timestamp | None,
     on_demand_monthly_usd: float,
@@ -535,7 +535,7 @@ def cash_flow_table(
 
 
 def expiring_table(
-    owned: Sequence[OwnedCommitment], reference: pd.Timestamp | None, horizon_days: float
+    owned: Sequence[Commitment], reference: pd.Timestamp | None, horizon_days: float
 ) -> pd.DataFrame:
     """Owned commitments whose term ends within ``horizon_days`` after ``reference``."""
     columns = ["id", "kind", "description", "end", "cost_usd_per_month"]
@@ -558,9 +558,7 @@ def expiring_table(
     )
 
 
-def _new_instruments(
-    with_plan: SimulationResult, purchases: Sequence[OwnedCommitment]
-) -> pd.DataFrame:
+def _new_instruments(with_plan: SimulationResult, purchases: Sequence[Commitment]) -> pd.DataFrame:
     ids = {item.id for item in purchases}
     table = with_plan.instruments
     return table.loc[table["id"].isin(ids)] if len(table) else table
@@ -570,11 +568,11 @@ def report_data_from_simulations(
     *,
     baseline: SimulationResult,
     with_plan: SimulationResult,
-    purchases: Sequence[OwnedCommitment],
+    purchases: Sequence[Commitment],
     portfolio: Mapping[str, Any],
     explanations: pd.DataFrame | None = None,
     catalog: PriceCatalog | None = None,
-    owned: Sequence[OwnedCommitment] | None = None,
+    owned: Sequence[Commitment] | None = None,
     monte_carlo: MonteCarloSavings | Mapping[str, Any] | npt.ArrayLike | None = None,
     frontier: Frontier | Mapping[str, Any] | None = None,
     frontier_usage: Any = None,
@@ -787,7 +785,7 @@ def build_report_data(
     frontier: Frontier | Mapping[str, Any] | None = None,
     title: str = DEFAULT_TITLE,
     catalog: PriceCatalog | None = None,
-    owned: Sequence[OwnedCommitment] | None = None,
+    owned: Sequence[Commitment] | None = None,
     plan_id: str | None = None,
     plan_hash_hex: str | None = None,
     generated_at: datetime | None = None,

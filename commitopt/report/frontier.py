@@ -2,7 +2,7 @@
 
 The frontier bills the proposed purchases scaled level by level (the owned commitments kept as
 they are) with the billing simulator's rules, RIs as fractional capacity
-(:func:`scenarios.scaling.scale_instrument`), and marks the knee. The report shows it against
+(:meth:`billing.portfolio.Instrument.scaled`), and marks the knee. The report shows it against
 the cost per hour of the scaled purchases, as savings against the owned commitments alone:
 :func:`report_frontier` converts a computed frontier, :func:`data_period_frontier` computes one
 over the data period's usage (one path: no percentiles).
@@ -20,7 +20,7 @@ import pandas as pd
 from commitopt.report.commitments import item_hourly_cost_usd
 from commitopt.report.inputs import Frontier
 from pricing.catalog import PriceCatalog
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from scenarios.frontier import FrontierResult, frontier
 from usage.table import UsageMatrix
 
@@ -30,7 +30,7 @@ DEFAULT_LEVELS: Final = np.linspace(0.0, 2.0, 11)
 
 def report_frontier(
     curve: FrontierResult,
-    purchases: Sequence[OwnedCommitment],
+    purchases: Sequence[Commitment],
     *,
     horizon: str,
     source: str,
@@ -83,10 +83,10 @@ def knee_rule_text(curve: FrontierResult) -> str:
 
 def data_period_frontier(
     usage: pd.DataFrame | UsageMatrix,
-    purchases: Sequence[OwnedCommitment],
+    purchases: Sequence[Commitment],
     catalog: PriceCatalog,
     *,
-    owned: Sequence[OwnedCommitment] = (),
+    owned: Sequence[Commitment] = (),
     levels: npt.ArrayLike = DEFAULT_LEVELS,
 ) -> Frontier:
     """The frontier of the purchases over the data period's usage.

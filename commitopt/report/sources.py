@@ -25,7 +25,7 @@ from core.errors import CommitoptInputError, param
 from core.times import as_utc
 from planning.recommend import DEFAULT_LOOKBACK_DAYS, lookback_window
 from pricing.catalog import PriceCatalog
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from pricing.inventory.portfolio_json import current_field_names
 
 EXPLANATION_COLUMNS = (
@@ -115,11 +115,11 @@ def explanations_from_payload(payload: Mapping[str, Any]) -> pd.DataFrame:
 
 def report_data_from_portfolio(
     payload: Mapping[str, Any],
-    purchases: Sequence[OwnedCommitment],
+    purchases: Sequence[Commitment],
     usage: pd.DataFrame,
     catalog: PriceCatalog,
     *,
-    owned: Sequence[OwnedCommitment] = (),
+    owned: Sequence[Commitment] = (),
     plan_id: str | None = None,
     plan_hash_hex: str | None = None,
     title: str = DEFAULT_TITLE,

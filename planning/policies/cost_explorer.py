@@ -18,10 +18,9 @@ import pandas as pd
 from billing.simulator import SimulationResult, simulate
 from pricing.catalog import PriceCatalog
 from pricing.instance_types import instance_families
-from pricing.inventory import OwnedCommitment
-from pricing.offerings import CommitmentKind
+from pricing.inventory import Commitment
+from pricing.offerings import SP_STEP_USD, CommitmentKind, floor_to_sp_step
 from scenarios.backtest import Review, as_if_owned_throughout, ri_purchases, savings_plan_purchase
-from scenarios.scaling import SP_STEP_USD, floor_to_sp_step
 from usage.table import UsageMatrix
 
 FloatArray = npt.NDArray[np.float64]
@@ -111,7 +110,7 @@ class CostExplorerLike:
     offering_class: str = "standard"
     iterations: int = 12
 
-    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+    def __call__(self, review: Review) -> Sequence[Commitment]:
         """The best single-instrument purchase for the lookback."""
         if not self.every_review and review.number > 0:
             return ()
@@ -125,7 +124,7 @@ class CostExplorerLike:
             self._ec2_sps(review, usage, owned, baseline),
             self._ris(review, usage, baseline),
         ]
-        best: tuple[OwnedCommitment, ...] = ()
+        best: tuple[Commitment, ...] = ()
         best_savings = 0.0
         for purchases in candidates:
             if not purchases:
@@ -144,9 +143,9 @@ class CostExplorerLike:
         self,
         review: Review,
         usage: UsageMatrix,
-        owned: Sequence[OwnedCommitment],
+        owned: Sequence[Commitment],
         baseline: SimulationResult,
-    ) -> tuple[OwnedCommitment, ...]:
+    ) -> tuple[Commitment, ...]:
         rates = self._sp_rates(usage.keys, review.catalog, "compute")
         upper = SEARCH_MARGIN * float((baseline.on_demand @ rates).max(initial=0.0))
         if upper < SP_STEP_USD:
@@ -177,9 +176,9 @@ class CostExplorerLike:
         self,
         review: Review,
         usage: UsageMatrix,
-        owned: Sequence[OwnedCommitment],
+        owned: Sequence[Commitment],
         baseline: SimulationResult,
-    ) -> tuple[OwnedCommitment, ...]:
+    ) -> tuple[Commitment, ...]:
         keys = usage.keys
         rates = self._sp_rates(keys, review.catalog, "ec2_instance")
         labels = pd.DataFrame(
@@ -204,7 +203,7 @@ class CostExplorerLike:
 
         before = scope_cost(baseline)
 
-        def plans(points: FloatArray) -> tuple[OwnedCommitment, ...]:
+        def plans(points: FloatArray) -> tuple[Commitment, ...]:
             x = floor_to_sp_step(points)
             return tuple(
                 savings_plan_purchase(
@@ -229,7 +228,7 @@ class CostExplorerLike:
 
     def _ris(
         self, review: Review, usage: UsageMatrix, baseline: SimulationResult
-    ) -> tuple[OwnedCommitment, ...]:
+    ) -> tuple[Commitment, ...]:
         keys = usage.keys
         od = baseline.keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
         effective = review.catalog.reserved_rates(

@@ -20,7 +20,7 @@ from planning.policies.recommended import (
     recommended_purchases,
 )
 from planning.recommend import RecommendOptions
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from scenarios.backtest import HindsightWindow
 
 HINDSIGHT_TOLERANCE: Final = 1e-4
@@ -50,7 +50,7 @@ class HindsightOptimum:
         default_factory=lambda: RecommendOptions(tolerance=HINDSIGHT_TOLERANCE)
     )
 
-    def __call__(self, window: HindsightWindow) -> Sequence[OwnedCommitment]:
+    def __call__(self, window: HindsightWindow) -> Sequence[Commitment]:
         """The hindsight plan: purchases starting at the window's month starts."""
         usage = window.usage
         if usage.total_instance_hours <= 0:

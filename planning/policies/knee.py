@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pricing.inventory import OwnedCommitment
-from pricing.offerings import CommitmentKind
+from pricing.inventory import Commitment
+from pricing.offerings import CommitmentKind, floor_to_sp_step
 from scenarios.backtest import Review, savings_plan_purchase
-from scenarios.scaling import floor_to_sp_step
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class KneeRule:
     term_years: int = 1
     payment_option: str = "No Upfront"
 
-    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+    def __call__(self, review: Review) -> Sequence[Commitment]:
         """A fraction of the gap to the knee, as a Compute Savings Plan."""
         usage = review.usage
         if not len(usage.hours):

@@ -22,7 +22,7 @@ from planning.policies.no_purchases import NoPurchases
 from planning.policies.ours import DEFAULT_LADDER_FRACTION, OursLadder, OursOneShot
 from planning.policies.recommended import PURCHASE_POLICY
 from pricing.catalog import PriceCatalog
-from pricing.inventory import Inventory, OwnedCommitment
+from pricing.inventory import Commitment, Inventory
 from scenarios.backtest import (
     DEFAULT_LOOKBACK_DAYS,
     DEFAULT_REVIEW_EVERY,
@@ -112,7 +112,7 @@ def run_backtest(
     end: object,
     review_every: str = DEFAULT_REVIEW_EVERY,
     lookback_days: float = DEFAULT_LOOKBACK_DAYS,
-    owned: Inventory | Sequence[OwnedCommitment] = (),
+    owned: Inventory | Sequence[Commitment] = (),
     policy: Policy = PURCHASE_POLICY,
     ladder_fraction: float = DEFAULT_LADDER_FRACTION,
     known_changes: Scenario | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from scenarios.backtest import Review
 
 
@@ -13,7 +13,7 @@ from scenarios.backtest import Review
 class NoPurchases:
     """Buy nothing: everything not covered by the initial commitments is on-demand."""
 
-    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+    def __call__(self, review: Review) -> Sequence[Commitment]:
         """Nothing."""
         return ()
 

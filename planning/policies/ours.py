@@ -5,7 +5,7 @@
 - :class:`OursLadder`: at every review, the increment on top of what is owned now: the optimizer
   plans a monthly ladder on a 12-month forecast of the lookback (owned commitments with their
   real expirations) and only its first step is bought, a ``fraction`` of it (a rolling
-  horizon, scaled by :func:`scenarios.scaling.scale_purchase`); or, with ``plan_months=None``,
+  horizon, scaled by :meth:`pricing.inventory.Commitment.scaled`); or, with ``plan_months=None``,
   ``recommend`` on the lookback itself. Given changes known in advance (a scenario: a
   migration that has not started yet, an exit), it applies them to each review's forecast
   (:mod:`scenarios.known_changes`); in the standard line-up that is the policy
@@ -32,11 +32,10 @@ from planning.policies.recommended import (
 from planning.policies.trends import clear_trend, weekly_line
 from planning.recommend import RecommendOptions
 from pricing.instance_types import normalization_factors
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from scenarios.backtest import BacktestError, Review
 from scenarios.forecast import forecast
 from scenarios.known_changes import apply_known_changes
-from scenarios.scaling import scale_purchase
 from scenarios.transforms import Scenario
 from usage.table import UsageMatrix
 
@@ -68,7 +67,7 @@ class OursOneShot:
     policy: Policy = PURCHASE_POLICY
     options: RecommendOptions = field(default_factory=RecommendOptions)
 
-    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+    def __call__(self, review: Review) -> Sequence[Commitment]:
         """``recommend`` on the lookback with the owned commitments, at the first review."""
         if review.number > 0:
             return ()
@@ -123,7 +122,7 @@ class OursLadder:
     options: RecommendOptions = field(default_factory=RecommendOptions)
     known_changes: Scenario | None = None
 
-    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+    def __call__(self, review: Review) -> Sequence[Commitment]:
         """A fraction of the recommended increment, dated at the review."""
         if not 0.0 < self.fraction <= 1.0:
             raise BacktestError(f"ladder fraction {self.fraction} must be in (0, 1]")
@@ -135,10 +134,10 @@ class OursLadder:
             now = recommended_on_lookback(review, self.policy, self.options)
         else:
             now = self._planned(review)
-        scaled = (scale_purchase(p, self.fraction) for p in now)
+        scaled = (p.scaled(self.fraction) for p in now)
         return tuple(p for p in scaled if p is not None)
 
-    def _planned(self, review: Review) -> tuple[OwnedCommitment, ...]:
+    def _planned(self, review: Review) -> tuple[Commitment, ...]:
         """Tranche 0 of a monthly ladder optimized on the forecast of the coming months."""
         months = int(self.plan_months or 1)
         horizon = round(months * HOURS_PER_MONTH)

@@ -10,14 +10,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
 
-import numpy as np
 import pandas as pd
 
+from core.times import month_start_rows
 from optimizer.policy import Policy
 from planning.recommend import RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
-from pricing.inventory import OwnedCommitment
-from scenarios.backtest import Review, as_if_owned_throughout, term_end
+from pricing.inventory import Commitment
+from pricing.inventory.values import term_end
+from scenarios.backtest import Review, as_if_owned_throughout
 from usage.table import UsageMatrix
 
 PURCHASE_POLICY: Final = Policy()
@@ -28,9 +29,9 @@ def recommended_purchases(
     usage: pd.DataFrame,
     catalog: PriceCatalog,
     policy: Policy,
-    owned: Sequence[OwnedCommitment],
+    owned: Sequence[Commitment],
     options: RecommendOptions,
-) -> tuple[OwnedCommitment, ...]:
+) -> tuple[Commitment, ...]:
     """``recommend``'s purchases, or none when the usage has nothing to commit to."""
     if usage.empty or float(usage["quantity"].sum()) <= 0:
         return ()
@@ -42,15 +43,17 @@ def lookback_days_of(usage: UsageMatrix) -> float:
     return max(len(usage.hours), 1) / 24.0
 
 
-def at_review(purchase: OwnedCommitment, review: Review) -> OwnedCommitment:
+def at_review(purchase: Commitment, review: Review) -> Commitment:
     """A recommended purchase (dated at its lookback's start) moved to the review date."""
     start = review.at.to_pydatetime()
-    return replace(purchase, start=start, end=term_end(review.at, purchase.term_years))
+    return replace(
+        purchase, start=start, end=term_end(review.at.to_pydatetime(), purchase.term_years)
+    )
 
 
 def recommended_on_lookback(
     review: Review, policy: Policy, options: RecommendOptions
-) -> tuple[OwnedCommitment, ...]:
+) -> tuple[Commitment, ...]:
     """``recommend`` on the review's whole lookback, dated at the review.
 
     The commitments owned now are billed as if they had covered all of the lookback
@@ -64,8 +67,7 @@ def recommended_on_lookback(
 
 def months_starts_count(hours: pd.DatetimeIndex) -> int:
     """Purchase dates of a monthly ladder over ``hours``: the first hour and each month start."""
-    months = hours.tz_convert(None).to_numpy().astype("datetime64[M]")
-    return 1 + int(np.count_nonzero(months[1:] != months[:-1])) if len(months) else 0
+    return len(month_start_rows(hours))
 
 
 __all__ = [

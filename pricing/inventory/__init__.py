@@ -7,7 +7,7 @@ Expirations are first-class: :meth:`Inventory.expiring_within` lists what runs o
 
 Modules:
 
-* :mod:`~pricing.inventory.commitments`: :class:`OwnedCommitment`, :class:`Inventory` (their
+* :mod:`~pricing.inventory.commitments`: :class:`Commitment`, :class:`Inventory` (their
   kinds are :class:`pricing.offerings.CommitmentKind`);
 * :mod:`~pricing.inventory.values`: parsers and checks of single field values;
 * :mod:`~pricing.inventory.portfolio_json`: :func:`read_portfolio_json`;
@@ -20,9 +20,9 @@ from pricing.inventory.aws import fetch_reserved_instances, fetch_savings_plans
 from pricing.inventory.commitments import (
     FIELD_NAMES,
     SCOPES,
+    Commitment,
     Inventory,
     InventoryError,
-    OwnedCommitment,
 )
 from pricing.inventory.cur import inventory_from_cur
 from pricing.inventory.portfolio_json import read_portfolio_json
@@ -30,9 +30,9 @@ from pricing.inventory.portfolio_json import read_portfolio_json
 __all__ = [
     "FIELD_NAMES",
     "SCOPES",
+    "Commitment",
     "Inventory",
     "InventoryError",
-    "OwnedCommitment",
     "fetch_reserved_instances",
     "fetch_savings_plans",
     "inventory_from_cur",

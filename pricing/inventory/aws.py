@@ -13,7 +13,7 @@ from typing import Any, Final
 from core.errors import CommitoptInputError
 from core.times import utc_datetime
 from pricing.instance_types import normalization_factor
-from pricing.inventory.commitments import Inventory, InventoryError, OwnedCommitment
+from pricing.inventory.commitments import Commitment, Inventory, InventoryError
 from pricing.inventory.values import (
     iso,
     parse_count,
@@ -80,7 +80,7 @@ def _hourly_recurring(reservation: Mapping[str, Any]) -> float:
 
 def _reserved_instance_from_api(
     reservation: Mapping[str, Any], client_region: str | None, now: datetime
-) -> OwnedCommitment:
+) -> Commitment:
     ri_id = str(reservation.get("ReservedInstancesId", "?"))
     with _api_item(f"ec2:DescribeReservedInstances: reserved instance {ri_id}"):
         _check_usd(reservation.get("CurrencyCode"))
@@ -100,7 +100,7 @@ def _reserved_instance_from_api(
         )
         upfront = float(reservation.get("FixedPrice") or 0.0) * count
         recurring = _hourly_recurring(reservation)
-        return OwnedCommitment(
+        return Commitment(
             kind=CommitmentKind.RESERVED_INSTANCE,
             id=ri_id,
             start=start,
@@ -169,7 +169,7 @@ def fetch_reserved_instances(
     return Inventory(commitments, now)
 
 
-def _savings_plan_from_api(plan: Mapping[str, Any], now: datetime) -> OwnedCommitment:
+def _savings_plan_from_api(plan: Mapping[str, Any], now: datetime) -> Commitment:
     plan_id = str(plan.get("savingsPlanId", "?"))
     with _api_item(f"savingsplans:DescribeSavingsPlans: savings plan {plan_id}"):
         _check_usd(plan.get("currency"))
@@ -181,7 +181,7 @@ def _savings_plan_from_api(plan: Mapping[str, Any], now: datetime) -> OwnedCommi
         upfront = parse_number(plan.get("upfrontPaymentAmount") or 0.0)
         recurring = parse_number(plan.get("recurringPaymentAmount") or 0.0)
         ec2 = kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN
-        return OwnedCommitment(
+        return Commitment(
             kind=kind,
             id=plan_id,
             start=start,

@@ -1,4 +1,5 @@
-"""The owned-commitment model: :class:`OwnedCommitment` (one item) and :class:`Inventory`.
+"""The commitment model: :class:`Commitment` (one RI or Savings Plan, owned or proposed) and
+:class:`Inventory` (what is owned).
 
 Money conventions of an item (12 RIs at 0.062 USD/h show an effective 0.744 USD/h; see
 docs/portfolio-format.md): ``upfront_usd`` is the whole item's upfront payment [USD];
@@ -22,7 +23,7 @@ from core.errors import CommitoptInputError
 from core.times import utc_datetime
 from pricing.atomic import write_text_atomic
 from pricing.inventory.values import SCOPES, iso
-from pricing.offerings import CommitmentKind
+from pricing.offerings import CommitmentKind, floor_to_sp_step, floor_to_whole_ris
 
 
 class InventoryError(CommitoptInputError):
@@ -30,8 +31,12 @@ class InventoryError(CommitoptInputError):
 
 
 @dataclass(frozen=True, slots=True)
-class OwnedCommitment:
-    """One Reserved Instance purchase or Savings Plan the user owns.
+class Commitment:
+    """One Reserved Instance purchase or Savings Plan, owned or proposed.
+
+    The same type serves what the user owns (read from files, AWS or a bill) and what a
+    recommendation or a policy proposes to buy; :meth:`scaled` is the one rule for buying a
+    share of it.
 
     Attributes
     ----------
@@ -121,6 +126,56 @@ class OwnedCommitment:
         """Whether the commitment applies at ``moment`` (``start <= moment < end``)."""
         return self.start <= utc_datetime(moment) < self.end
 
+    def scaled(self, factor: float) -> Commitment | None:
+        """This purchase bought ``factor`` times over, rounded down to what AWS sells.
+
+        - a Reserved Instance: ``count × factor`` rounded **down** to whole RIs; its normalized
+          units, upfront and effective cost in proportion to the RIs left (the recurring fee is
+          per RI and stays);
+        - a Savings Plan: ``commitment × factor`` rounded **down** to AWS's step of
+          :data:`pricing.offerings.SP_STEP_USD` (0.001 USD/h); its upfront, recurring fee and
+          effective cost in proportion to the commitment left.
+
+        Rounding down never buys more than the share asked for. The billing kernel's
+        :meth:`billing.portfolio.Instrument.scaled` is the same rule without the rounding.
+
+        Parameters
+        ----------
+        factor
+            Share of the purchase to buy [1], at least 0.
+
+        Returns
+        -------
+        Commitment or None
+            The scaled purchase (this object at factor 1), or ``None`` when the rounding leaves
+            nothing to buy.
+        """
+        if factor == 1.0:
+            return self
+        if self.is_savings_plan:
+            commitment = float(floor_to_sp_step((self.commitment_usd_per_hour or 0.0) * factor))
+            if commitment <= 0:
+                return None
+            share = commitment / (self.commitment_usd_per_hour or commitment)
+            return replace(
+                self,
+                commitment_usd_per_hour=commitment,
+                upfront_usd=self.upfront_usd * share,
+                recurring_usd_per_hour=_times(self.recurring_usd_per_hour, share),
+                effective_usd_per_hour=_times(self.effective_usd_per_hour, share),
+            )
+        count = int(floor_to_whole_ris((self.count or 0) * factor))
+        if count <= 0:
+            return None
+        share = count / (self.count or count)
+        return replace(
+            self,
+            count=count,
+            normalized_units=_times(self.normalized_units, share),
+            upfront_usd=self.upfront_usd * share,
+            effective_usd_per_hour=_times(self.effective_usd_per_hour, share),
+        )
+
     def to_json_item(self) -> dict[str, Any]:
         """The portfolio JSON purchase item (fields that are ``None`` left out)."""
         item: dict[str, Any] = {}
@@ -132,7 +187,11 @@ class OwnedCommitment:
         return item
 
 
-FIELD_NAMES: Final = tuple(field.name for field in fields(OwnedCommitment))
+def _times(value: float | None, share: float) -> float | None:
+    return None if value is None else value * share
+
+
+FIELD_NAMES: Final = tuple(field.name for field in fields(Commitment))
 _FRAME_DTYPES: Final[dict[str, str]] = {
     "kind": "string",
     "id": "string",
@@ -171,7 +230,7 @@ class Inventory:
         What was skipped while reading (e.g. SageMaker Savings Plans), empty when nothing was.
     """
 
-    commitments: tuple[OwnedCommitment, ...]
+    commitments: tuple[Commitment, ...]
     as_of: datetime
     notes: tuple[str, ...] = ()
 
@@ -184,7 +243,7 @@ class Inventory:
         return len(self.commitments)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per commitment, one column per :class:`OwnedCommitment` field.
+        """One row per commitment, one column per :class:`Commitment` field.
 
         ``start`` and ``end`` are ``datetime64[ns, UTC]``; missing values are ``<NA>`` / NaN.
         """
@@ -253,7 +312,7 @@ class Inventory:
 __all__ = [
     "FIELD_NAMES",
     "SCOPES",
+    "Commitment",
     "Inventory",
     "InventoryError",
-    "OwnedCommitment",
 ]

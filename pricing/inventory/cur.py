@@ -24,9 +24,10 @@ from typing import Final
 import duckdb
 import pandas as pd
 
+from core.times import as_utc
 from pricing.errors import PriceFileError
 from pricing.instance_types import normalization_factor
-from pricing.inventory.commitments import Inventory, OwnedCommitment
+from pricing.inventory.commitments import Commitment, Inventory
 from pricing.inventory.values import region_of_zone, ri_effective_hourly_usd, term_end
 from pricing.offerings import (
     TERM_HOURS,
@@ -209,7 +210,7 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
     Returns
     -------
     Inventory
-        One :class:`OwnedCommitment` per reservation ARN (its latest RIFee line): instance
+        One :class:`Commitment` per reservation ARN (its latest RIFee line): instance
         type from the ``HeavyUsage`` usage type, platform from the operation, count =
         ``reservation_number_of_reservations``, start / end from ``reservation_start_time`` /
         ``reservation_end_time``, upfront = ``reservation_upfront_value`` of the whole item
@@ -238,7 +239,7 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
     dedicated = fees["usage_type"].str.contains("Dedicated", case=False)
     as_usage = as_box.where(~dedicated, as_box.str.replace("BoxUsage:", "DedicatedUsage:"))
     keys = keys_from_usage_types(as_usage.astype("string"), fees["operation"].astype("string"))
-    commitments: list[OwnedCommitment] = []
+    commitments: list[Commitment] = []
     rows = fees.to_dict("records")
     key_rows = keys.to_dict("records")
     for row, key in zip(rows, key_rows, strict=True):  # one row per RI purchase: a handful
@@ -249,13 +250,13 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
         count = int(row["reservations"]) if pd.notna(row["reservations"]) else 1
         upfront = float(row["upfront"]) if pd.notna(row["upfront"]) else 0.0
         recurring = float(row["recurring"]) if pd.notna(row["recurring"]) else 0.0
-        start = pd.Timestamp(row["ri_start"]).tz_localize("UTC").to_pydatetime()
-        end = pd.Timestamp(row["ri_end"]).tz_localize("UTC").to_pydatetime()
+        start = as_utc(row["ri_start"]).to_pydatetime()
+        end = as_utc(row["ri_end"]).to_pydatetime()
         term = _term(row["lease_length"], start, end)
         zone = row["zone"] if isinstance(row["zone"], str) else None
         instance_type = str(key["instance_type"])
         commitments.append(
-            OwnedCommitment(
+            Commitment(
                 kind=CommitmentKind.RESERVED_INSTANCE,
                 id=arn,
                 start=start,
@@ -281,7 +282,7 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
             )
         )
     as_of = max(
-        pd.Timestamp(fees["billed_until"].max()).tz_localize("UTC").to_pydatetime(),
+        as_utc(fees["billed_until"].max()).to_pydatetime(),
         _billed_until(plan_fees) or datetime.min.replace(tzinfo=UTC),
     )
     return Inventory(commitments=(*commitments, *plans), as_of=as_of, notes=(*notes, *plan_notes))
@@ -297,12 +298,12 @@ _SP_KINDS: Final = {
 def _billed_until(plan_fees: pd.DataFrame) -> datetime | None:
     if plan_fees.empty or plan_fees["billed_until"].isna().all():
         return None
-    return pd.Timestamp(plan_fees["billed_until"].max()).tz_localize("UTC").to_pydatetime()
+    return as_utc(plan_fees["billed_until"].max()).to_pydatetime()
 
 
-def _savings_plans(plan_fees: pd.DataFrame) -> tuple[tuple[OwnedCommitment, ...], list[str]]:
+def _savings_plans(plan_fees: pd.DataFrame) -> tuple[tuple[Commitment, ...], list[str]]:
     """One commitment per Savings Plan ARN, from its latest recurring-fee line."""
-    plans: list[OwnedCommitment] = []
+    plans: list[Commitment] = []
     notes: list[str] = []
     for row in plan_fees.to_dict("records"):  # one row per Savings Plan: a handful
         arn = str(row["sp_arn"])
@@ -314,10 +315,10 @@ def _savings_plans(plan_fees: pd.DataFrame) -> tuple[tuple[OwnedCommitment, ...]
         if pd.isna(row["sp_start"]) or pd.isna(row["commitment_to_date"]):
             notes.append(f"skipped Savings Plan {arn}: no start time or commitment")
             continue
-        start = pd.Timestamp(row["sp_start"]).tz_localize("UTC").to_pydatetime()
+        start = as_utc(row["sp_start"]).to_pydatetime()
         term = parse_term_years(row["term"]) if isinstance(row["term"], str) else 1
         end = (
-            pd.Timestamp(row["sp_end"]).tz_localize("UTC").to_pydatetime()
+            as_utc(row["sp_end"]).to_pydatetime()
             if pd.notna(row["sp_end"])
             else term_end(start, term)
         )
@@ -326,7 +327,7 @@ def _savings_plans(plan_fees: pd.DataFrame) -> tuple[tuple[OwnedCommitment, ...]
         upfront_per_hour = float(row["amortized_upfront"] or 0.0) / hours
         ec2 = kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN
         plans.append(
-            OwnedCommitment(
+            Commitment(
                 kind=kind,
                 id=arn,
                 start=start,

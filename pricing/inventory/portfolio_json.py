@@ -17,7 +17,7 @@ from typing import Any, Final
 from core.errors import CommitoptInputError
 from core.times import utc_datetime
 from pricing.instance_types import normalization_factor, parse_instance_type
-from pricing.inventory.commitments import Inventory, InventoryError, OwnedCommitment
+from pricing.inventory.commitments import Commitment, Inventory, InventoryError
 from pricing.inventory.values import (
     iso,
     parse_count,
@@ -110,7 +110,7 @@ class _Item:
 
 def _commitment_from_item(
     item: _Item, source: str, default_start: datetime | None = None
-) -> OwnedCommitment:
+) -> Commitment:
     kind = item.get("kind", lambda v: str(v).strip().lower())
     if kind not in tuple(CommitmentKind):
         raise item.fail(
@@ -152,7 +152,7 @@ def _commitment_from_item(
     if kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN:
         sp["region"] = item.get("region", check_region)
         sp["instance_family"] = item.get("instance_family", parse_instance_family)
-    return OwnedCommitment(**common, **sp)
+    return Commitment(**common, **sp)
 
 
 def _account_id(item: _Item) -> str | None:
@@ -168,7 +168,7 @@ def _account_id(item: _Item) -> str | None:
     return text
 
 
-def _reserved_instance(item: _Item, common: dict[str, Any]) -> OwnedCommitment:
+def _reserved_instance(item: _Item, common: dict[str, Any]) -> Commitment:
     region = item.get("region", check_region)
     instance_type = item.get("instance_type", lambda v: parse_instance_type(str(v).strip()).name)
     factor = item.get("instance_type", lambda v: normalization_factor(str(v).strip()))
@@ -195,7 +195,7 @@ def _reserved_instance(item: _Item, common: dict[str, Any]) -> OwnedCommitment:
         parse_number,
         ri_effective_hourly_usd(upfront, recurring, count, common["term_years"]),
     )
-    return OwnedCommitment(
+    return Commitment(
         **common,
         region=region,
         instance_type=instance_type,

@@ -17,7 +17,7 @@ from billing.portfolio import PortfolioError, active_mask, build_portfolio, char
 from billing.simulator import BREAKDOWNS, SimulationStatus, simulate
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.errors import MissingPriceError
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 REGION = "us-east-1"
@@ -125,14 +125,14 @@ def ri(
     payment: str = "No Upfront",
     ident: str = "ri-1",
     scope: str = "Region",
-) -> OwnedCommitment:
+) -> Commitment:
     """One RI item starting at START."""
     rate = (
         recurring
         if recurring is not None
         else round(ON_DEMAND[(instance_type, platform)] * 0.62, 6)
     )
-    return OwnedCommitment(
+    return Commitment(
         kind="reserved_instance",
         id=ident,
         start=START,
@@ -162,10 +162,10 @@ def savings_plan(
     start_hour: int = 0,
     upfront: float = 0.0,
     payment: str = "No Upfront",
-) -> OwnedCommitment:
+) -> Commitment:
     """One Savings Plan starting START + start_hour."""
     start = START + timedelta(hours=start_hour)
-    return OwnedCommitment(
+    return Commitment(
         kind=kind,
         id=ident,
         start=start,
@@ -403,7 +403,7 @@ KEYS = list(ON_DEMAND)
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[pd.DataFrame, list[OwnedCommitment]]:
+def scenarios(draw: st.DrawFn) -> tuple[pd.DataFrame, list[Commitment]]:
     """Small random usage (≤ 6 h, 2 accounts) and a random portfolio."""
     hours = draw(st.integers(1, 6))
     rows = []
@@ -420,7 +420,7 @@ def scenarios(draw: st.DrawFn) -> tuple[pd.DataFrame, list[OwnedCommitment]]:
         [usage_table([(h, t, p, q)], account) for h, (t, p), q, account in rows],
         ignore_index=True,
     )
-    items: list[OwnedCommitment] = []
+    items: list[Commitment] = []
     for index in range(draw(st.integers(0, 4))):
         choice = draw(st.integers(0, 2))
         if choice == 0:
@@ -456,7 +456,7 @@ def scenarios(draw: st.DrawFn) -> tuple[pd.DataFrame, list[OwnedCommitment]]:
 
 @settings(max_examples=60, deadline=None)
 @given(scenarios(), st.booleans())
-def test_properties(case: tuple[pd.DataFrame, list[OwnedCommitment]], share: bool) -> None:
+def test_properties(case: tuple[pd.DataFrame, list[Commitment]], share: bool) -> None:
     usage, items = case
     owners = {item.id: "bbb" for item in items[::2]}
     result = simulate(usage, items, CATALOG, share_across_accounts=share, owner_accounts=owners)

@@ -11,7 +11,7 @@ import pytest
 
 from billing.simulator import simulate
 from pricing.catalog import CatalogMetadata, PriceCatalog
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 TYPES = ("m5.large", "c5.large", "r5.large", "t3.large")
@@ -62,8 +62,8 @@ def random_case(
     return usage, catalog, od, sp
 
 
-def plan(commitment: float) -> OwnedCommitment:
-    return OwnedCommitment(
+def plan(commitment: float) -> Commitment:
+    return Commitment(
         kind="compute_savings_plan",
         id="sp",
         start=START,
@@ -152,7 +152,7 @@ def test_size_flexible_ri_pool_matches_smallest_first(seed: int) -> None:
         }
     )
     count = int(units // 4)
-    ri = OwnedCommitment(
+    ri = Commitment(
         kind="reserved_instance",
         id="ri",
         start=START,

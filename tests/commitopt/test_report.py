@@ -36,9 +36,8 @@ from optimizer.policy import Policy
 from planning.recommend import RecommendationRun, RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
 from pricing.embedded import load_embedded_catalog
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from pricing.offerings import TERM_HOURS
-from scenarios.scaling import scale_purchase
 from tests.commitopt.conftest import CliResult, RunCli
 from usage.synthetic import business_hours, steady_daily_cycle
 
@@ -66,10 +65,10 @@ def _usage() -> pd.DataFrame:
     )  # fmt: skip
 
 
-def _owned() -> OwnedCommitment:
+def _owned() -> Commitment:
     """Four m4.large RIs bought a year before the data ends: they expire 10 days after it."""
     end = DATA_END.to_pydatetime() + timedelta(days=10)
-    return OwnedCommitment(
+    return Commitment(
         kind="reserved_instance", id="ri-owned-1", start=end - timedelta(hours=8760), end=end,
         term_years=1, payment_option="No Upfront", upfront_usd=0.0, region="us-east-1",
         instance_type="m4.large", platform="Linux/UNIX", tenancy="Shared", scope="Region",
@@ -250,7 +249,7 @@ def test_break_even_month_closed_forms() -> None:
 def test_cash_break_even_waits_for_a_later_upfront() -> None:
     start = pd.Timestamp("2024-01-01", tz="UTC")
     plans = [
-        OwnedCommitment(kind="compute_savings_plan", id=f"sp-{i}", start=begin,
+        Commitment(kind="compute_savings_plan", id=f"sp-{i}", start=begin,
                         end=begin + timedelta(hours=8760), term_years=1,
                         payment_option="All Upfront", upfront_usd=upfront,
                         commitment_usd_per_hour=upfront / 8760)
@@ -346,17 +345,17 @@ def test_frontier_needs_the_owned_commitments_it_was_billed_with(
 
 
 def test_scale_purchase_rounds_ris_and_keeps_rates(run: RecommendationRun) -> None:
-    # the one scaling rule (scenarios.scaling) rounds down; the report's stand-in rounded
+    # the one scaling rule (Commitment.scaled) rounds down; the report's stand-in rounded
     ri = _owned()
-    half = scale_purchase(ri, 0.5)
+    half = ri.scaled(0.5)
     assert half is not None and half.count == int(ri.count * 0.5)  # type: ignore[operator]
     assert half.effective_usd_per_hour == pytest.approx(
         (ri.effective_usd_per_hour or 0) * half.count / ri.count  # type: ignore[operator]
     )
     assert half.recurring_usd_per_hour == ri.recurring_usd_per_hour  # per RI
-    assert scale_purchase(ri, 0.0) is None
+    assert ri.scaled(0.0) is None
     sp = next(p for p in run.purchases if p.is_savings_plan)
-    assert scale_purchase(sp, 2.0).commitment_usd_per_hour == pytest.approx(  # type: ignore[union-attr]
+    assert sp.scaled(2.0).commitment_usd_per_hour == pytest.approx(  # type: ignore[union-attr]
         2 * (sp.commitment_usd_per_hour or 0), abs=1e-3
     )
 

@@ -32,7 +32,7 @@ from optimizer.policy import Policy
 from planning.recommend import RecommendationRun, RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
 from pricing.embedded import load_embedded_catalog
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from tests.cli.glossary import check_fields
 from usage.synthetic import steady_daily_cycle
 
@@ -58,13 +58,13 @@ def _usage() -> pd.DataFrame:
     )  # fmt: skip
 
 
-def _owned() -> list[OwnedCommitment]:
+def _owned() -> list[Commitment]:
     """Three RIs of account A, each 10 × m4.large, ending 1.5, 2 and 3 months after the data."""
     items = []
     for number, stamp in enumerate(EXPIRIES, start=1):
         end = pd.Timestamp(stamp).to_pydatetime()
         items.append(
-            OwnedCommitment(
+            Commitment(
                 kind="reserved_instance", id=f"ri-owned-{number}",
                 start=end - timedelta(hours=8760), end=end, term_years=1,
                 payment_option="No Upfront", upfront_usd=0.0,

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from pricing.inventory import (
+    Commitment,
     Inventory,
     InventoryError,
-    OwnedCommitment,
     inventory_from_cur,
     read_portfolio_json,
 )
@@ -77,8 +77,8 @@ def test_without_owner_the_ris_spread_over_both_accounts(
     assert rows[OTHER]["savings_vs_on_demand_usd"] == pytest.approx(22.364104, abs=1e-6)
 
 
-def _commitment(**changes: object) -> OwnedCommitment:
-    base = OwnedCommitment(
+def _commitment(**changes: object) -> Commitment:
+    base = Commitment(
         kind="compute_savings_plan",
         id="sp-1",
         start=datetime(2026, 1, 1, tzinfo=UTC),

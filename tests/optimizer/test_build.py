@@ -30,7 +30,7 @@ from optimizer.problem import COMPUTE_SP_POOL, EC2_SP_POOL, RI_POOL, CommitmentP
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.embedded import load_embedded_catalog
 from pricing.errors import MissingPriceError
-from pricing.inventory import Inventory, OwnedCommitment
+from pricing.inventory import Commitment, Inventory
 from usage.synthetic import demo_usage
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
@@ -410,7 +410,7 @@ def test_time_value_discounts_the_uncoverable_cost() -> None:
 # --------------------------------------------------------------------------------- owned
 
 
-def _owned_ri(**fields: Any) -> OwnedCommitment:
+def _owned_ri(**fields: Any) -> Commitment:
     values: dict[str, Any] = {
         "kind": "reserved_instance",
         "id": "ri-1",
@@ -429,7 +429,7 @@ def _owned_ri(**fields: Any) -> OwnedCommitment:
         "recurring_usd_per_hour": 0.060,
     }
     values.update(fields)
-    return OwnedCommitment(**values)
+    return Commitment(**values)
 
 
 def test_owned_ri_capacity_only_in_its_active_hours() -> None:
@@ -504,7 +504,7 @@ def test_owned_ris_of_one_column_merge_and_non_flexible_cover_their_key() -> Non
 
 def test_owned_savings_plans_use_their_catalog_ratios() -> None:
     owned = [
-        OwnedCommitment(
+        Commitment(
             kind="ec2_instance_savings_plan",
             id="sp-ec2",
             start=START,
@@ -516,7 +516,7 @@ def test_owned_savings_plans_use_their_catalog_ratios() -> None:
             instance_family="m5",
             commitment_usd_per_hour=1.0,
         ),
-        OwnedCommitment(
+        Commitment(
             kind="compute_savings_plan",
             id="sp-c",
             start=START + pd.Timedelta(hours=24),
@@ -886,7 +886,7 @@ def test_the_problem_bills_a_plan_as_the_simulator_does() -> None:
             end=START + year,
             recurring_usd_per_hour=0.150,
         ),
-        OwnedCommitment(
+        Commitment(
             kind="ec2_instance_savings_plan",
             id="new-ec2",
             start=START,
@@ -898,7 +898,7 @@ def test_the_problem_bills_a_plan_as_the_simulator_does() -> None:
             instance_family="m5",
             commitment_usd_per_hour=0.1,
         ),
-        OwnedCommitment(
+        Commitment(
             kind="compute_savings_plan",
             id="new-c",
             start=START,

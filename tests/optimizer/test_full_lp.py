@@ -301,8 +301,8 @@ def test_hand_solved_one_pool() -> None:
 
     model = build_full_lp(problem)
     # The hour without demand has no y and no capacity row.
-    assert model.n_y == 3 and model.y_period.tolist() == [0, 1, 2]
-    assert model.program.n_rows == 3 and model.demand_period.size == 0
+    assert model.n_y == 3 and model.cells.period.tolist() == [0, 1, 2]
+    assert model.program.n_rows == 3 and model.demand.index.size == 0
     x = solve_model(model).x
     assert model.covered_by_pool(x)[:, 0] == pytest.approx([4, 4, 4, 0], abs=1e-12)
     assert model.used_capacity(x)[:, 0] == pytest.approx([2.8, 2.8, 2.8, 0], abs=1e-12)
@@ -715,20 +715,20 @@ def test_layout_and_names() -> None:
     # y: m5 covered by two RI pools and the SP, c5 by the SP, every hour has demand.
     assert model.n_y == n_periods * 4
     assert program.n_columns == 3 + model.n_y + 1 + 2
-    assert model.capacity_period.size == n_periods * 3
-    assert model.demand_period.size == n_periods  # only the m5 cells are shared
+    assert model.capacity.index.size == n_periods * 3
+    assert model.demand.index.size == n_periods  # only the m5 cells are shared
     assert program.n_rows == n_periods * 4 + 2 + 1 + 3 + 2
     names = program.column_names
     assert names is not None and program.row_names is not None
     assert names[0] == "x(0)_ri_us_east_1_m5_t0" and names[2] == "x(2)_csp_all_all_t0"
     assert names[3] == "y(0,0,0)" and names[-3:] == ("cvar_eta", "cvar_z(0)", "cvar_z(1)")
     assert program.row_names[0] == "cap(0,0)"
-    assert program.row_names[model.demand_start] == "demand(0,0)"
-    assert program.row_names[model.policy_start : model.policy_start + 2] == (
+    assert program.row_names[model.demand.start] == "demand(0,0)"
+    assert program.row_names[model.policy.start : model.policy.start + 2] == (
         "upfront_cap",
         "hourly_cap",
     )
-    assert program.row_names[model.coverage_row] == "coverage"
+    assert program.row_names[model.coverage.start]  # type: ignore[union-attr] == "coverage"
     assert program.row_names[-2:] == ("scenario_cost(0)", "scenario_cost(1)")
     for group in (names, program.row_names):
         assert len(set(group)) == len(group)
@@ -755,8 +755,8 @@ def test_structurally_useless_cells_are_dropped() -> None:
         offer_active=np.array([[0.0], [0.0], [1.0], [1.0]]),
     )
     model = build_full_lp(problem)
-    pools = model.group_pool[model.y_group]
-    cells = set(zip(model.y_period.tolist(), pools.tolist(), model.y_column.tolist(),
+    pools = model.cells.group_pool[model.cells.group]
+    cells = set(zip(model.cells.period.tolist(), pools.tolist(), model.cells.column.tolist(),
                     strict=True))  # fmt: skip
     assert cells == {(0, 0, 0), (2, 1, 0), (2, 1, 1), (3, 1, 0)}
     result = solved(problem)
@@ -804,9 +804,12 @@ def test_proportional_pools_share_one_allocation() -> None:
                   (3, 1): 0.68},
         owned_capacity=np.hstack([owned, np.zeros((48, 3))]),
     )  # fmt: skip
-    assert build_full_lp(problem).pool_group.tolist() == [0, 1, 2, 3]
+    assert build_full_lp(problem).cells.pool_group.tolist() == [0, 1, 2, 3]
     model = build_full_lp(problem, merge_pools=True)
-    assert model.pool_group.tolist() == [0, 0, 0, 1] and model.group_pool.tolist() == [0, 3]
+    assert model.cells.pool_group.tolist() == [0, 0, 0, 1] and model.cells.group_pool.tolist() == [
+        0,
+        3,
+    ]
     assert model.n_y == 48 * 3
     result = solved(problem)
     assert result.objective_usd == pytest.approx(expected_bill(problem, result.units), rel=1e-9)
@@ -825,7 +828,7 @@ def test_proportional_pools_share_one_allocation() -> None:
     assert (used[:, 2] > 0).any()
     covered = model.covered_by_pool(x)
     assert covered.sum(axis=1) == pytest.approx(
-        np.bincount(model.y_period, x[model.y_start : model.y_start + model.n_y], 48)
+        np.bincount(model.cells.period, x[model.y.start : model.y.start + model.n_y], 48)
     )
     assert model.covered_usd(x).toarray().reshape(48, 4, 2).sum(axis=2) == pytest.approx(covered)
     assert covered[:, 0] == pytest.approx(used[:, 0] * M5_NU, abs=1e-9)
@@ -834,7 +837,7 @@ def test_proportional_pools_share_one_allocation() -> None:
     assert value[:, 0] == pytest.approx(value[:, 2]) and value[:, 1] == pytest.approx(value[:, 2])
     # With a minimum utilization the new pools keep their own rows.
     separate = build_full_lp(with_fields(problem, min_utilization=0.5), merge_pools=True)
-    assert separate.pool_group.tolist() == [0, 1, 2, 3]
+    assert separate.cells.pool_group.tolist() == [0, 1, 2, 3]
 
 
 @pytest.mark.parametrize(

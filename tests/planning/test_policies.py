@@ -24,7 +24,7 @@ from planning.policies import (
     weekly_line,
 )
 from pricing.embedded import load_embedded_catalog
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from pricing.offerings import CommitmentKind
 from scenarios.backtest import (
     BacktestError,
@@ -36,7 +36,6 @@ from scenarios.backtest import (
     savings_plan_purchase,
 )
 from scenarios.forecast import forecast
-from scenarios.scaling import scale_purchase
 from scenarios.transforms import Growth, Scenario
 from usage.synthetic import decline, growth, steady_daily_cycle
 from usage.table import UsageMatrix
@@ -121,7 +120,7 @@ def test_the_ladder_buys_nothing_on_top_of_enough_owned(catalog, plan_months: in
 def test_a_fraction_of_a_purchase(catalog) -> None:  # type: ignore[no-untyped-def]
     at = pd.Timestamp("2024-02-01", tz="UTC")
     plan = savings_plan_purchase(CommitmentKind.COMPUTE_SAVINGS_PLAN, 1.235, at)
-    half = scale_purchase(plan, 0.5)
+    half = plan.scaled(0.5)
     assert half is not None and half.commitment_usd_per_hour == pytest.approx(0.617)
     assert half.effective_usd_per_hour == pytest.approx(0.617)
     keys = pd.DataFrame(
@@ -129,11 +128,11 @@ def test_a_fraction_of_a_purchase(catalog) -> None:  # type: ignore[no-untyped-d
          "tenancy": ["Shared"]}
     )  # fmt: skip
     (ri,) = ri_purchases(keys, [5], at, catalog)
-    scaled = scale_purchase(ri, 0.5)
-    assert isinstance(scaled, OwnedCommitment)
+    scaled = ri.scaled(0.5)
+    assert isinstance(scaled, Commitment)
     assert (scaled.count, scaled.normalized_units) == (2, 8.0)
     assert scaled.effective_usd_per_hour == pytest.approx(2 * 0.062)
-    assert scale_purchase(ri, 0.1) is None  # half an RI is none
+    assert ri.scaled(0.1) is None  # half an RI is none
 
 
 def test_standard_policies_and_their_checks(catalog) -> None:  # type: ignore[no-untyped-def]

@@ -20,9 +20,9 @@ import pytest
 from botocore.stub import Stubber
 
 from pricing.inventory import (
+    Commitment,
     Inventory,
     InventoryError,
-    OwnedCommitment,
     fetch_reserved_instances,
     fetch_savings_plans,
     read_portfolio_json,
@@ -391,7 +391,7 @@ def test_to_frame_is_vectorisable(portfolio: Path) -> None:
 
 def test_commitment_needs_utc_times() -> None:
     with pytest.raises(InventoryError, match="no time zone"):
-        OwnedCommitment(
+        Commitment(
             kind="compute_savings_plan",
             id="x",
             start=datetime(2025, 1, 1),

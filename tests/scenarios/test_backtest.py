@@ -11,7 +11,7 @@ import pytest
 
 from planning.policies import NoPurchases
 from pricing.embedded import load_embedded_catalog
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from pricing.offerings import CommitmentKind
 from scenarios.backtest import (
     BacktestError,
@@ -60,7 +60,7 @@ class Spy:
         default_factory=list
     )
 
-    def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+    def __call__(self, review: Review) -> Sequence[Commitment]:
         hours = review.usage.hours
         self.seen.append(
             (
@@ -157,14 +157,14 @@ def test_terms_past_the_end_are_charged_inside_the_window_only_for_all(catalog) 
     commitment = 0.2  # covers 0.2 / 0.071 = 2.8 of the 4 instances, fully used
 
     class LastReviewBuyer:
-        def __call__(self, review: Review) -> Sequence[OwnedCommitment]:
+        def __call__(self, review: Review) -> Sequence[Commitment]:
             if review.next_at is not None:
                 return ()
             return (
                 savings_plan_purchase(CommitmentKind.COMPUTE_SAVINGS_PLAN, commitment, review.at),
             )
 
-    def same_as_policy(window: HindsightWindow) -> Sequence[OwnedCommitment]:
+    def same_as_policy(window: HindsightWindow) -> Sequence[Commitment]:
         return (
             savings_plan_purchase(
                 CommitmentKind.COMPUTE_SAVINGS_PLAN, commitment, window.review_dates[-1]
@@ -202,7 +202,7 @@ def test_a_policy_beating_the_hindsight_is_reported(catalog) -> None:  # type: i
 def test_purchases_must_start_at_the_review(catalog) -> None:  # type: ignore[no-untyped-def]
     usage = usage_table(24 * 70, 4.0)
 
-    def backdated(review: Review) -> Sequence[OwnedCommitment]:
+    def backdated(review: Review) -> Sequence[Commitment]:
         return (savings_plan_purchase(CommitmentKind.COMPUTE_SAVINGS_PLAN, 1.0, START),)
 
     with pytest.raises(BacktestError, match="purchases start at the review date"):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from billing.engine import build_pools
 from billing.portfolio import build_portfolio
 from billing.simulator import SimulationTotals, priced_keys, simulate
-from pricing.inventory import OwnedCommitment
+from pricing.inventory import Commitment
 from scenarios.montecarlo import METRICS, KeyMerge, MonteCarloStatus, merge_keys, monte_carlo
 from scenarios.paths import UsagePaths
 from tests.billing.test_simulator import (
@@ -75,7 +75,7 @@ def test_one_path_equals_simulate() -> None:
 
 
 @st.composite
-def path_cases(draw: st.DrawFn) -> tuple[UsagePaths, list[OwnedCommitment], bool, bool]:
+def path_cases(draw: st.DrawFn) -> tuple[UsagePaths, list[Commitment], bool, bool]:
     """Random sampled paths over the hand catalog's keys in two accounts, with a portfolio."""
     n_hours = draw(st.integers(1, 8))
     n_rows = draw(st.integers(1, 5))
@@ -96,7 +96,7 @@ def path_cases(draw: st.DrawFn) -> tuple[UsagePaths, list[OwnedCommitment], bool
         growth = np.array([draw(st.sampled_from([-0.3, 0.0, 0.5])) for _ in range(len(KEYS))])
         trend = 1.0 + np.outer(np.arange(n_hours) / 8.0, growth)
     paths = UsagePaths(hours(n_hours), KEYS, source, rows, trend)
-    items: list[OwnedCommitment] = []
+    items: list[Commitment] = []
     for index in range(draw(st.integers(0, 4))):
         choice = draw(st.integers(0, 2))
         ident = f"c{index}"
@@ -117,14 +117,14 @@ def path_cases(draw: st.DrawFn) -> tuple[UsagePaths, list[OwnedCommitment], bool
 @settings(max_examples=30, deadline=None)
 @given(path_cases())
 def test_every_path_equals_its_unreduced_simulation(
-    case: tuple[UsagePaths, list[OwnedCommitment], bool, bool],
+    case: tuple[UsagePaths, list[Commitment], bool, bool],
 ) -> None:
     """Unique hours and merged keys change no total: each path equals simulate() on it, with
     and without owner accounts (which keep accounts apart)."""
     paths, items, share, with_owners = case
     owners = {item.id: "bbb" for item in items[::2]} if with_owners else {}
     owned = [
-        OwnedCommitment(**{f.name: getattr(i, f.name) for f in fields(i)} | {"account_id": o})
+        Commitment(**{f.name: getattr(i, f.name) for f in fields(i)} | {"account_id": o})
         for i, o in ((item, owners.get(item.id)) for item in items)
     ]
     result = monte_carlo(paths, owned, CATALOG, share_across_accounts=share)
@@ -135,7 +135,7 @@ def test_every_path_equals_its_unreduced_simulation(
         assert_path_equals_simulation(result.paths.iloc[index], expected.totals)
 
 
-def _merge(items: list[OwnedCommitment], *, owners: bool) -> tuple[pd.DataFrame, KeyMerge]:
+def _merge(items: list[Commitment], *, owners: bool) -> tuple[pd.DataFrame, KeyMerge]:
     keys = priced_keys(KEYS, CATALOG)
     built = build_portfolio(items, hours(2), CATALOG)
     pools, _ = build_pools(built.instruments, keys, CATALOG)

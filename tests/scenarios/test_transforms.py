@@ -15,7 +15,7 @@ from billing.simulator import simulate
 from pricing.catalog import TERM_HOURS, CatalogMetadata, PriceCatalog
 from pricing.embedded import load_embedded_catalog
 from pricing.instance_types import normalization_factors
-from pricing.inventory import Inventory, OwnedCommitment
+from pricing.inventory import Commitment, Inventory
 from scenarios.transforms import (
     HOURS_PER_MONTH,
     Exit,
@@ -405,7 +405,7 @@ def test_price_change_multiplies_the_on_demand_bill_exactly(catalog: PriceCatalo
     assert after.on_demand_cost_usd == pytest.approx(0.8 * before.on_demand_cost_usd)
     assert after.actual_cost_usd == pytest.approx(0.8 * before.actual_cost_usd, rel=1e-12)
     # with an RI: the covered part is unchanged, the on-demand remainder scales exactly
-    ri = OwnedCommitment(
+    ri = Commitment(
         kind="reserved_instance",
         id="ri-1",
         region="us-east-1",
