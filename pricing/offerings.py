@@ -7,13 +7,14 @@ AWS spells these several ways across its formats (``"1yr"``, ``"1 yr"``, ``31536
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Final
 
 from core.errors import CommitoptInputError, param
 from core.units import HOURS_PER_YEAR
+
+if TYPE_CHECKING:  # numpy is imported on first use: the command line reads this module at start-up
+    import numpy as np
+    import numpy.typing as npt
 
 TERM_HOURS: Final[dict[int, int]] = {1: HOURS_PER_YEAR, 3: 3 * HOURS_PER_YEAR}
 """Hours in an RI or Savings Plan term [h], by term length [years]."""
@@ -289,11 +290,15 @@ def floor_to_sp_step(values_usd_per_hour: npt.ArrayLike) -> npt.NDArray[np.float
     A tiny tolerance (1e-6 of a step) keeps commitments that are whole steps up to
     floating-point error.
     """
+    import numpy as np
+
     values = np.asarray(values_usd_per_hour, dtype=np.float64)
     return np.asarray(np.floor(values / SP_STEP_USD + _SP_TOLERANCE) * SP_STEP_USD)
 
 
 def floor_to_whole_ris(counts: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """RI counts rounded down to whole RIs (1e-9 below a whole RI still counts as it)."""
+    import numpy as np
+
     values = np.asarray(counts, dtype=np.float64)
     return np.floor(values + _RI_TOLERANCE).astype(np.int64)
