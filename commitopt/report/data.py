@@ -471,6 +471,38 @@ def _frontier_and_note(
     return computed, f"Frontier: {computed.source}."
 
 
+def _warnings(header: ReportHeader, warnings: Sequence[str]) -> tuple[str, ...]:
+    """How stale the usage and the prices are (against the header's times), then ``warnings``,
+    each once."""
+    stale = staleness_warnings(
+        period_end=header.period_end,
+        catalog_source=header.catalog_source,
+        catalog_as_of=header.catalog_as_of,
+        generated_at=header.generated_at,
+    )
+    return tuple(dict.fromkeys((*stale, *warnings)))
+
+
+def _monte_carlo_note(
+    mc: MonteCarloSavings | None,
+    summary: ReportSummary,
+    period: _DataPeriod,
+    owned: Sequence[Commitment] | None,
+) -> str:
+    """:attr:`ReportData.monte_carlo_note`: the Monte Carlo range against the data period's
+    figures (empty without Monte Carlo)."""
+    return monte_carlo_note(
+        mc,
+        point_pct=summary.savings_vs_on_demand_pct,
+        current_point_pct=summary.current_savings_vs_on_demand_pct,
+        savings_vs_current_usd_per_month=summary.savings_vs_current_usd_per_month,
+        period_start=period.start,
+        period_end=period.end,
+        owned=owned or (),
+        owned_known=owned is not None,
+    )
+
+
 def report_data_from_simulations(
     *,
     baseline: SimulationResult,
@@ -553,12 +585,6 @@ def report_data_from_simulations(
     frontier_value, frontier_note = _frontier_and_note(
         frontier, purchases, catalog, frontier_usage, owned, baseline
     )
-    stale = staleness_warnings(
-        period_end=period.end,
-        catalog_source=header.catalog_source,
-        catalog_as_of=header.catalog_as_of,
-        generated_at=generated,
-    )
     return ReportData(
         header=header,
         summary=summary,
@@ -575,19 +601,10 @@ def report_data_from_simulations(
         expiry_horizon_days=expiry_horizon_days,
         optimizer=dict(optimizer or {}),
         notes=_notes(term_months, bought),
-        warnings=tuple(dict.fromkeys((*stale, *warnings))),
+        warnings=_warnings(header, warnings),
         frontier_note=frontier_note,
         by_account=account_table(baseline, with_plan),
-        monte_carlo_note=monte_carlo_note(
-            mc,
-            point_pct=summary.savings_vs_on_demand_pct,
-            current_point_pct=summary.current_savings_vs_on_demand_pct,
-            savings_vs_current_usd_per_month=summary.savings_vs_current_usd_per_month,
-            period_start=period.start,
-            period_end=period.end,
-            owned=owned or (),
-            owned_known=owned is not None,
-        ),
+        monte_carlo_note=_monte_carlo_note(mc, summary, period, owned),
         purchase_date=bought,
     )
 
