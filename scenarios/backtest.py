@@ -510,6 +510,185 @@ def _bill(
     return simulate(window, (*owned, *purchases), catalog)
 
 
+@dataclass(frozen=True, eq=False)
+class _Replay:
+    """What every policy's replay shares: the usage, the window and the review schedule.
+
+    Attributes
+    ----------
+    matrix
+        The whole usage, hours × keys (the lookbacks are sliced from it).
+    window
+        The billed window ``[first_hour, stop_hour)`` of it, every key kept.
+    first_hour, stop_hour
+        The window's first hour and the hour after its last (UTC).
+    dates
+        The review dates.
+    rows
+        Each review date's row in ``matrix``.
+    lookback_hours
+        History a review sees at most [h].
+    initial
+        The commitments owned at ``first_hour``.
+    catalog
+        The prices, cut to what can occur (:func:`relevant_prices`).
+    """
+
+    matrix: UsageMatrix
+    window: UsageMatrix
+    first_hour: pd.Timestamp
+    stop_hour: pd.Timestamp
+    dates: pd.DatetimeIndex
+    rows: tuple[int, ...]
+    lookback_hours: int
+    initial: tuple[Commitment, ...]
+    catalog: PriceCatalog
+
+    def review(self, number: int, bought: Sequence[Commitment]) -> Review:
+        """Review ``number``: the lookback before its date and what is owned then (the initial
+        commitments and ``bought``, those not yet expired)."""
+        at, row = self.dates[number], self.rows[number]
+        moment = at.to_pydatetime()
+        return Review(
+            at=at,
+            number=number,
+            usage=_slice(self.matrix, max(row - self.lookback_hours, 0), row, used_keys_only=True),
+            owned=tuple(c for c in (*self.initial, *bought) if c.end > moment),
+            catalog=self.catalog,
+            next_at=self.dates[number + 1] if number + 1 < len(self.dates) else None,
+        )
+
+    def bill(self, name: str, purchases: tuple[Commitment, ...]) -> PolicyOutcome:
+        """The window billed with the initial commitments and ``purchases``."""
+        return PolicyOutcome(
+            name, purchases, _bill(self.window, self.initial, purchases, self.catalog)
+        )
+
+
+def _replay(
+    matrix: UsageMatrix,
+    catalog: PriceCatalog,
+    *,
+    start: object,
+    end: object,
+    review_every: str,
+    lookback_days: float,
+    owned: Inventory | Sequence[Commitment],
+) -> _Replay:
+    """Check the window and the lookback against the usage, lay out the review dates, cut the
+    catalog and slice the billed window.
+
+    Raises
+    ------
+    BacktestError
+        See :func:`backtest`.
+    """
+    first_hour = utc_hour(start, "start", error=BacktestError)
+    stop_hour = utc_hour(end, "end", error=BacktestError)
+    _check_window(matrix, first_hour, stop_hour, lookback_days)
+    dates = review_dates(first_hour, stop_hour, review_every)
+    initial = _owned_items(owned)
+    catalog = relevant_prices(catalog, matrix.keys, initial)
+    i_start = int(np.searchsorted(matrix.hours.asi8, first_hour.value))
+    i_stop = i_start + int((stop_hour - first_hour) / _HOUR)
+    return _Replay(
+        matrix=matrix,
+        window=_slice(matrix, i_start, i_stop, used_keys_only=False),
+        first_hour=first_hour,
+        stop_hour=stop_hour,
+        dates=dates,
+        rows=tuple(matrix.hours.get_indexer(dates).tolist()),
+        lookback_hours=round(lookback_days * 24),
+        initial=initial,
+        catalog=catalog,
+    )
+
+
+class _Progress:
+    """Counts the steps done and tells ``progress`` (steps done, steps in all) after each."""
+
+    def __init__(self, total: int, progress: Callable[[int, int], None] | None) -> None:
+        self.total = total
+        self.done = 0
+        self.progress = progress
+
+    def step(self) -> None:
+        """One more step done."""
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+
+def _policy_outcome(
+    replay: _Replay, name: str, policy: PurchasePolicy, counter: _Progress
+) -> PolicyOutcome:
+    """Ask ``policy`` at each review date, in order, then bill what it bought over the window."""
+    bought: list[Commitment] = []
+    for number, at in enumerate(replay.dates):
+        bought.extend(_dated(policy(replay.review(number, bought)), at, name, number))
+        counter.step()
+    outcome = replay.bill(name, tuple(bought))
+    counter.step()
+    return outcome
+
+
+def _hindsight_outcome(
+    replay: _Replay, hindsight: HindsightPlanner, counter: _Progress
+) -> PolicyOutcome:
+    """The hindsight plan over the window's realized usage, checked to start inside the window,
+    renamed ``hindsight/1``, ``hindsight/2``… and billed."""
+    window = HindsightWindow(replay.window, replay.initial, replay.dates, replay.catalog)
+    planned = tuple(hindsight(window))
+    counter.step()
+    first, stop = replay.first_hour.to_pydatetime(), replay.stop_hour.to_pydatetime()
+    for purchase in planned:
+        if not first <= purchase.start < stop:
+            raise BacktestError(
+                f"the hindsight plan bought {purchase.id} starting "
+                f"{purchase.start.isoformat()}, outside the window"
+            )
+    planned = tuple(replace(p, id=f"{HINDSIGHT}/{i}") for i, p in enumerate(planned, 1))
+    ceiling = replay.bill(HINDSIGHT, planned)
+    counter.step()
+    return ceiling
+
+
+def _against_hindsight(
+    outcomes: Mapping[str, PolicyOutcome], ceiling: PolicyOutcome
+) -> tuple[dict[str, PolicyOutcome], PolicyOutcome, BacktestStatus, list[str]]:
+    """Each outcome's ``captured`` share of the hindsight's savings (the hindsight's own too),
+    the status, and a note naming the policies that saved more than the hindsight."""
+    best = ceiling.savings_vs_on_demand_usd
+    scale = max(abs(ceiling.simulation.totals.on_demand_cost_usd), 1.0)
+    beaten = [
+        n
+        for n, o in outcomes.items()
+        if o.savings_vs_on_demand_usd > best + BEATEN_TOLERANCE * scale
+    ]
+    notes = []
+    if beaten:
+        notes.append(
+            f"{', '.join(beaten)} saved more than the hindsight plan: the ceiling is not the "
+            "optimum here"
+        )
+    share = (lambda s: s / best) if best > 0 else (lambda s: math.nan)
+    captured = {
+        n: replace(o, captured=share(o.savings_vs_on_demand_usd)) for n, o in outcomes.items()
+    }
+    status = BacktestStatus.HINDSIGHT_BEATEN if beaten else BacktestStatus.OK
+    return captured, replace(ceiling, captured=share(best)), status, notes
+
+
+def _schedule_notes(review_every: str) -> list[str]:
+    """What the review schedule means for the hindsight row."""
+    if parse_review_every(review_every)[1] == "mo":
+        return []
+    return [
+        "reviews are not at month starts: a hindsight plan buying monthly may miss dates "
+        "the policies could buy on"
+    ]
+
+
 def backtest(
     usage: pd.DataFrame | UsageMatrix,
     catalog: PriceCatalog,
@@ -556,91 +735,35 @@ def backtest(
         data, a bad ``review_every``, a purchase that does not start at its review date.
     """
     matrix = usage if isinstance(usage, UsageMatrix) else _whole_days(usage)
-    first_hour = utc_hour(start, "start", error=BacktestError)
-    stop_hour = utc_hour(end, "end", error=BacktestError)
-    _check_window(matrix, first_hour, stop_hour, lookback_days)
-    dates = review_dates(first_hour, stop_hour, review_every)
-    initial = _owned_items(owned)
-    catalog = relevant_prices(catalog, matrix.keys, initial)
-    position = matrix.hours.get_indexer(dates)
-    lookback_hours = round(lookback_days * 24)
-    i_start = int(np.searchsorted(matrix.hours.asi8, first_hour.value))
-    i_stop = i_start + int((stop_hour - first_hour) / _HOUR)
-    window = _slice(matrix, i_start, i_stop, used_keys_only=False)
-    total = len(policies) * (len(dates) + 1) + (2 if hindsight is not None else 0)
-    done = 0
-    notes: list[str] = []
-
-    def step() -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total)
-
-    outcomes: dict[str, PolicyOutcome] = {}
-    for name, policy in policies.items():
-        bought: list[Commitment] = []
-        for number, (at, row) in enumerate(zip(dates, position.tolist(), strict=True)):
-            moment = at.to_pydatetime()
-            review = Review(
-                at=at,
-                number=number,
-                usage=_slice(matrix, max(row - lookback_hours, 0), row, used_keys_only=True),
-                owned=tuple(c for c in (*initial, *bought) if c.end > moment),
-                catalog=catalog,
-                next_at=dates[number + 1] if number + 1 < len(dates) else None,
-            )
-            bought.extend(_dated(policy(review), at, name, number))
-            step()
-        purchases = tuple(bought)
-        outcomes[name] = PolicyOutcome(name, purchases, _bill(window, initial, purchases, catalog))
-        step()
+    replay = _replay(
+        matrix,
+        catalog,
+        start=start,
+        end=end,
+        review_every=review_every,
+        lookback_days=lookback_days,
+        owned=owned,
+    )
+    total = len(policies) * (len(replay.dates) + 1) + (2 if hindsight is not None else 0)
+    counter = _Progress(total, progress)
+    outcomes = {
+        name: _policy_outcome(replay, name, policy, counter) for name, policy in policies.items()
+    }
     ceiling: PolicyOutcome | None = None
     status = BacktestStatus.NO_HINDSIGHT
+    notes: list[str] = []
     if hindsight is not None:
-        planned = tuple(hindsight(HindsightWindow(window, initial, dates, catalog)))
-        step()
-        for purchase in planned:
-            if not first_hour.to_pydatetime() <= purchase.start < stop_hour.to_pydatetime():
-                raise BacktestError(
-                    f"the hindsight plan bought {purchase.id} starting "
-                    f"{purchase.start.isoformat()}, outside the window"
-                )
-        planned = tuple(replace(p, id=f"{HINDSIGHT}/{i}") for i, p in enumerate(planned, 1))
-        ceiling = PolicyOutcome(HINDSIGHT, planned, _bill(window, initial, planned, catalog))
-        step()
-        best = ceiling.savings_vs_on_demand_usd
-        scale = max(abs(ceiling.simulation.totals.on_demand_cost_usd), 1.0)
-        beaten = [
-            n
-            for n, o in outcomes.items()
-            if o.savings_vs_on_demand_usd > best + BEATEN_TOLERANCE * scale
-        ]
-        status = BacktestStatus.HINDSIGHT_BEATEN if beaten else BacktestStatus.OK
-        if beaten:
-            notes.append(
-                f"{', '.join(beaten)} saved more than the hindsight plan: the ceiling is not the "
-                "optimum here"
-            )
-        share = (lambda s: s / best) if best > 0 else (lambda s: math.nan)
-        outcomes = {
-            n: replace(o, captured=share(o.savings_vs_on_demand_usd)) for n, o in outcomes.items()
-        }
-        ceiling = replace(ceiling, captured=share(best))
-    if parse_review_every(review_every)[1] != "mo":
-        notes.append(
-            "reviews are not at month starts: a hindsight plan buying monthly may miss dates "
-            "the policies could buy on"
-        )
+        ceiling = _hindsight_outcome(replay, hindsight, counter)
+        outcomes, ceiling, status, notes = _against_hindsight(outcomes, ceiling)
     return BacktestResult(
         status=status,
-        start=first_hour,
-        end=stop_hour,
-        review_dates=dates,
+        start=replay.first_hour,
+        end=replay.stop_hour,
+        review_dates=replay.dates,
         lookback_days=float(lookback_days),
         outcomes=outcomes,
         hindsight=ceiling,
-        notes=tuple(notes),
+        notes=(*notes, *_schedule_notes(review_every)),
     )
 
 

@@ -297,10 +297,26 @@ def show_command(
     age = approval_age(max_approval_age)
     with open_workspace(workspace, read_only=True) as store:
         state = plan_state(store, plan_id, max_approval_age=age)
-    plan = state.plan
-    document = plan.document
+    lines = _purchase_lines(state)
+    history = history_frame(state)
+    head = _plan_head(state)
+    if output_format == "json":
+        emit_mapping(_plan_payload(state, head, history), "json")
+    elif history_only and output_format == "csv":
+        emit_frame(history.assign(detail=[visible(str(v)) for v in history["detail"]]), "csv")
+    elif history_only and output_format == "table":
+        _emit_history_table(history, title=f"History of {state.plan.plan_id}")
+    elif output_format == "csv":
+        emit_frame(lines, "csv")
+    else:
+        _emit_plan_tables(state.plan, head, lines, history)
+
+
+def _purchase_lines(state: PlanState) -> pd.DataFrame:
+    """One row per purchase line: what it buys, its upfront and cost per hour [USD, USD/h], and
+    the AWS id of its purchase once executed (empty before)."""
     bought = {e.line: e.aws_id for e in state.events if e.state == "executed"}
-    lines = pd.DataFrame(
+    return pd.DataFrame(
         [
             {
                 "line": line.number,
@@ -310,11 +326,16 @@ def show_command(
                 "effective_usd_per_hour": line.commitment.effective_usd_per_hour,
                 "aws_id": bought.get(line.number) or "",
             }
-            for line in plan.lines
+            for line in state.plan.lines
         ]
     )
-    history = history_frame(state)
-    head: dict[str, Any] = {
+
+
+def _plan_head(state: PlanState) -> dict[str, Any]:
+    """The plan's identity and state: id, creation, source, status and why, hashes, integrity,
+    lines and lines bought."""
+    plan = state.plan
+    return {
         "plan_id": plan.plan_id,
         "created_at": plan.created_at.isoformat(),
         "source": plan.source,
@@ -322,54 +343,56 @@ def show_command(
         "status": state.status,
         "reason": state.reason,
         "sha256": state.current_sha256,
-        "report_sha256": plan.recorded_report_sha256 or document.get("report_sha256"),
+        "report_sha256": plan.recorded_report_sha256 or plan.document.get("report_sha256"),
         "is_intact": plan.intact,
         "line_count": state.line_count,
         "bought_count": len(state.executed_lines),
     }
+
+
+def _plan_payload(state: PlanState, head: dict[str, Any], history: pd.DataFrame) -> dict[str, Any]:
+    """The ``--format json`` payload: the head, the creator, the stored inputs, policy, summary
+    and purchases (current field names), the history, the report's path and notes."""
+    plan = state.plan
+    document = plan.document
     creator = plan.created_by
-    notes = [] if creator is not None else [f"created by {UNKNOWN_CREATOR}"]
-    if output_format == "json":
-        emit_mapping(
-            {
-                **head,
-                "created_by": None if creator is None else creator.as_mapping(),
-                "inputs": document.get("inputs", {}),
-                "policy": document.get("policy"),
-                "summary": plan.summary,
-                "purchases": [
-                    current_field_names(item) if isinstance(item, dict) else item
-                    for item in document.get("purchases", [])
-                ],
-                "history": history.to_dict(orient="records"),
-                "report_path": plan.report_path,
-                "notes": notes,
-            },
-            "json",
-        )
-        return
-    if history_only and output_format == "csv":
-        emit_frame(history.assign(detail=[visible(str(v)) for v in history["detail"]]), "csv")
-        return
-    if history_only and output_format == "table":
-        _emit_history_table(history, title=f"History of {plan.plan_id}")
-        return
-    if output_format == "csv":
-        emit_frame(lines, "csv")
-        return
-    who: dict[str, Any] = (
-        {"created_by": UNKNOWN_CREATOR}
-        if creator is None
-        else {
-            "created_by": creator.principal,
-            "created_by_kind": creator.kind,
-            "created_by_host": creator.host,
-        }
-    )
-    if creator is not None and creator.aws_error:
+    return {
+        **head,
+        "created_by": None if creator is None else creator.as_mapping(),
+        "inputs": document.get("inputs", {}),
+        "policy": document.get("policy"),
+        "summary": plan.summary,
+        "purchases": [
+            current_field_names(item) if isinstance(item, dict) else item
+            for item in document.get("purchases", [])
+        ],
+        "history": history.to_dict(orient="records"),
+        "report_path": plan.report_path,
+        "notes": [] if creator is not None else [f"created by {UNKNOWN_CREATOR}"],
+    }
+
+
+def _creator_fields(creator: Identity | None) -> dict[str, Any]:
+    """Who stored the plan, as table fields (and the AWS error met identifying them, if any)."""
+    if creator is None:
+        return {"created_by": UNKNOWN_CREATOR}
+    who: dict[str, Any] = {
+        "created_by": creator.principal,
+        "created_by_kind": creator.kind,
+        "created_by_host": creator.host,
+    }
+    if creator.aws_error:
         who["created_by_aws_error"] = creator.aws_error
+    return who
+
+
+def _emit_plan_tables(
+    plan: PlanRecord, head: dict[str, Any], lines: pd.DataFrame, history: pd.DataFrame
+) -> None:
+    """The table output: the plan's fields (head, creator, flat summary figures; user text
+    inert), its purchase lines and its history."""
     summary = {k: v for k, v in plan.summary.items() if not isinstance(v, dict)}
-    fields = {**head, **who, **summary}
+    fields = {**head, **_creator_fields(plan.created_by), **summary}
     emit_mapping(
         {k: inert(v) if isinstance(v, str) else v for k, v in fields.items()},
         "table",

@@ -24,8 +24,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from commitopt.report.data import KIND_LABELS, LAYERS
+from commitopt.report.data import KIND_LABELS
 from commitopt.report.inputs import Frontier, MonteCarloSavings
+from commitopt.report.tables import LAYERS
 from pricing.offerings import CommitmentKind
 
 COLORS: Final = {

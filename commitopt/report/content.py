@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from commitopt.report.accounts import SHARED_ACCOUNT_LABEL, account_label
-from commitopt.report.data import KIND_LABELS, ReportData
+from commitopt.report.data import KIND_LABELS, ReportData, ReportSummary
 from commitopt.report.formatting import (
     MISSING,
     day,
@@ -89,22 +89,21 @@ def _esr_range_note(data: ReportData) -> str:
 
 
 def summary_rows(data: ReportData) -> list[SummaryRow]:
-    """The summary table, in reading order."""
-    s = data.summary
+    """The summary table, in reading order: cash and run-rates, savings, effective savings
+    rates, the commitment bought, and what expires."""
     days = data.header.period_hours / 24.0
-    mc = data.monte_carlo
-    horizon = f" over {mc.horizon}" if mc is not None else ""
-    break_even, break_even_note = break_even_text(data)
-    if not data.owned_known:
-        expiring_text, expiring_note = "unknown", "owned commitments were not given to the report"
-    elif data.expiring.empty:
-        expiring_text, expiring_note = "none", ""
-    else:
-        expiring_text = f"{len(data.expiring)} commitment{'s' if len(data.expiring) > 1 else ''}"
-        expiring_note = (
-            f"{usd_rate(float(data.expiring['cost_usd_per_month'].sum()), 'month')} of commitment "
-            f"ends by {day(data.expiring['end'].max())}; see the table below"
-        )
+    horizon = f" over {data.monte_carlo.horizon}" if data.monte_carlo is not None else ""
+    return [
+        *_cash_rows(data.summary),
+        *_savings_rows(data, days, horizon),
+        *_savings_rate_rows(data, days, horizon),
+        *_commitment_rows(data),
+        _expiring_row(data),
+    ]
+
+
+def _cash_rows(s: ReportSummary) -> list[SummaryRow]:
+    """Upfront cash and the monthly run-rates, current and with the plan."""
     return [
         SummaryRow(
             "upfront_usd",
@@ -127,6 +126,14 @@ def summary_rows(data: ReportData) -> list[SummaryRow]:
             s.run_rate_usd_per_month,
             "recurring fees + on-demand, upfront excluded",
         ),
+    ]
+
+
+def _savings_rows(data: ReportData, days: float, horizon: str) -> list[SummaryRow]:
+    """Savings versus the current commitments: per month, over the data period (``days``
+    long), and the Monte Carlo P5 to P95 range (over ``horizon``)."""
+    s = data.summary
+    return [
         SummaryRow(
             "savings_vs_current_usd_per_month",
             "Savings vs current commitments, per month",
@@ -148,6 +155,14 @@ def summary_rows(data: ReportData) -> list[SummaryRow]:
             s.p50_savings_vs_current_usd,
             _savings_range_note(data),
         ),
+    ]
+
+
+def _savings_rate_rows(data: ReportData, days: float, horizon: str) -> list[SummaryRow]:
+    """The effective savings rate against on-demand over the data period (``days`` long), and
+    its Monte Carlo P5 to P95 range (over ``horizon``)."""
+    s = data.summary
+    return [
         SummaryRow(
             "savings_vs_on_demand_pct",
             f"Effective savings rate (vs on-demand), with the plan, data period ({days:,.0f} days)",
@@ -163,6 +178,15 @@ def summary_rows(data: ReportData) -> list[SummaryRow]:
             s.p50_savings_vs_on_demand_pct,
             _esr_range_note(data),
         ),
+    ]
+
+
+def _commitment_rows(data: ReportData) -> list[SummaryRow]:
+    """The commitment bought: break-even, coverage, utilization, cost per hour and over the
+    terms."""
+    s = data.summary
+    break_even, break_even_note = break_even_text(data)
+    return [
         SummaryRow(
             "break_even_month",
             "Break-even",
@@ -198,14 +222,28 @@ def summary_rows(data: ReportData) -> list[SummaryRow]:
             s.term_cost_usd,
             f"longest term {s.term_months} months; owed whether used or not",
         ),
-        SummaryRow(
-            "expiring_commitment_count",
-            f"Owned commitments expiring within {data.expiry_horizon_days:,.0f} days",
-            expiring_text,
-            None if not data.owned_known else float(len(data.expiring)),
-            expiring_note,
-        ),
     ]
+
+
+def _expiring_row(data: ReportData) -> SummaryRow:
+    """How many owned commitments expire within the horizon, and their monthly cost."""
+    if not data.owned_known:
+        text, note = "unknown", "owned commitments were not given to the report"
+    elif data.expiring.empty:
+        text, note = "none", ""
+    else:
+        text = f"{len(data.expiring)} commitment{'s' if len(data.expiring) > 1 else ''}"
+        note = (
+            f"{usd_rate(float(data.expiring['cost_usd_per_month'].sum()), 'month')} of commitment "
+            f"ends by {day(data.expiring['end'].max())}; see the table below"
+        )
+    return SummaryRow(
+        "expiring_commitment_count",
+        f"Owned commitments expiring within {data.expiry_horizon_days:,.0f} days",
+        text,
+        None if not data.owned_known else float(len(data.expiring)),
+        note,
+    )
 
 
 def header_rows(data: ReportData) -> list[tuple[str, str]]:

@@ -9,11 +9,14 @@ Where the plan comes from is not this module's business: :func:`build_report_dat
 :class:`planning.recommend.RecommendationRun`; :func:`report_data_from_simulations` takes the two
 simulations and the purchases, whatever produced them (a portfolio JSON file re-billed, a plan
 stored in the workspace).
+
+The tables are made in :mod:`commitopt.report.tables` (purchases, months, hours, expiries) and
+:mod:`commitopt.report.cash_flow` (the cash flow and its break-even month); here they are put
+together with the summary, the header, the notes and the frontier.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
@@ -22,18 +25,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from billing.ledger import ON_DEMAND
 from billing.simulator import SimulationResult
-from commitopt.report.accounts import account_table, covered_shares, shares_text
+from commitopt.report.accounts import account_table, covered_shares
 from commitopt.report.basis import monte_carlo_note
+from commitopt.report.cash_flow import cash_break_even_month, cash_flow_table
 from commitopt.report.checks import staleness_warnings
-from commitopt.report.commitments import describe_commitment, item_hourly_cost_usd
+from commitopt.report.commitments import item_hourly_cost_usd
 from commitopt.report.frontier import data_period_frontier
 from commitopt.report.inputs import Frontier, MonteCarloSavings, ReportInputError
+from commitopt.report.tables import (
+    dated_purchases,
+    expiring_table,
+    hourly_layers,
+    monthly_table,
+    purchase_table,
+)
 from core.times import as_utc
 from core.units import HOURS_PER_MONTH
 from pricing.catalog import PriceCatalog
@@ -43,16 +52,11 @@ from pricing.offerings import TERM_HOURS, CommitmentKind
 if TYPE_CHECKING:
     from planning.recommend import RecommendationRun
 
-FloatArray = npt.NDArray[np.float64]
-
 DEFAULT_TITLE: Final = "Commitment purchase plan"
 """Report title when none is given."""
 
 DEFAULT_EXPIRY_HORIZON_DAYS: Final = 365.0
 """Owned commitments ending this soon after the data period are listed as expiring [days]."""
-
-LAYERS: Final = (*CommitmentKind, "on_demand")
-"""Columns of :attr:`ReportData.hourly`, in AWS's order of application."""
 
 KIND_LABELS: Final = {
     CommitmentKind.RESERVED_INSTANCE: "Reserved Instance",
@@ -61,28 +65,6 @@ KIND_LABELS: Final = {
     "on_demand": "On-demand",
 }
 """How each instrument kind is named in the report."""
-
-PURCHASE_COLUMNS: Final = (
-    "id",
-    "kind",
-    "description",
-    "account_id",
-    "term_years",
-    "payment_option",
-    "start",
-    "end",
-    "upfront_usd",
-    "recurring_usd_per_month",
-    "effective_usd_per_hour",
-    "term_cost_usd",
-    "utilization_pct",
-    "net_savings_vs_on_demand_usd",
-    "expected_utilization_pct",
-    "break_even_utilization_pct",
-    "covered_accounts",
-    "explanation",
-)
-"""Columns of :attr:`ReportData.purchases`; see :func:`purchase_table`."""
 
 
 @dataclass(frozen=True)
@@ -216,7 +198,7 @@ class ReportData:
     header, summary
         :class:`ReportHeader` and :class:`ReportSummary`.
     purchases
-        One row per purchase, :data:`PURCHASE_COLUMNS`.
+        One row per purchase, :data:`commitopt.report.tables.PURCHASE_COLUMNS`.
     monthly
         One row per calendar month of the data period: ``month``, ``on_demand_cost_usd``,
         ``current_cost_usd``, ``planned_cost_usd``, ``savings_vs_current_usd``,
@@ -224,7 +206,7 @@ class ReportData:
         ``utilization_pct`` (``nan`` when no commitment is active).
     hourly
         One row per hour (``hour``): on-demand-equivalent cost covered by each instrument kind
-        and left on-demand, :data:`LAYERS` [USD/h].
+        and left on-demand, :data:`commitopt.report.tables.LAYERS` [USD/h].
     cash_flow
         Months 1…``term_months`` (``month``): ``on_demand_cost_usd``, ``current_cost_usd``
         (owned commitments only), ``planned_cost_usd`` (with the purchases, upfront paid in its
@@ -295,273 +277,230 @@ def _ratio(part: float, whole: float, empty: float) -> float:
     return part / whole if whole > 0 else empty
 
 
-def _by_id(frame: pd.DataFrame | None, column: str) -> dict[str, Any]:
-    if frame is None or frame.empty or column not in frame or "id" not in frame:
-        return {}
-    return dict(zip(frame["id"].astype(str), frame[column], strict=True))
+@dataclass(frozen=True)
+class _DataPeriod:
+    """The billed data period: its first hour and the hour after its last (UTC, ``None`` without
+    usage), its length [h] and that length in months of 730 h (1 when empty) [months]."""
+
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    hours: int
+    months: float
 
 
-def dated_purchases(
-    purchases: Sequence[Commitment],
-    *,
-    period_start: pd.Timestamp | None,
-    purchase_date: pd.Timestamp,
-) -> tuple[Commitment, ...]:
-    """The purchases dated as bought: from ``purchase_date``, not from the data period.
-
-    A purchase billed over the data period starts with it (or, for a ladder's later tranche, some
-    months into it); bought, it starts at ``purchase_date`` plus that same offset. A purchase
-    whose own ``start`` is after ``purchase_date`` (a plan that names a future start) keeps it.
-    Each keeps its term length: ``end`` = ``start`` + term.
-    """
-    dated = []
-    for item in purchases:
-        start = pd.Timestamp(item.start)
-        if start <= purchase_date:
-            offset = start - period_start if period_start is not None else pd.Timedelta(0)
-            start = purchase_date + max(offset, pd.Timedelta(0))
-        length = pd.Timestamp(item.end) - pd.Timestamp(item.start)
-        dated.append(
-            dataclasses.replace(
-                item, start=start.to_pydatetime(), end=(start + length).to_pydatetime()
-            )
-        )
-    return tuple(dated)
+def _data_period(with_plan: SimulationResult) -> _DataPeriod:
+    """The data period ``with_plan`` billed."""
+    hours = with_plan.totals.period_hours
+    if not hours:
+        return _DataPeriod(start=None, end=None, hours=hours, months=1.0)
+    return _DataPeriod(
+        start=pd.Timestamp(with_plan.hours[0]),
+        end=pd.Timestamp(with_plan.hours[-1]) + pd.Timedelta(hours=1),
+        hours=hours,
+        months=hours / HOURS_PER_MONTH,
+    )
 
 
-def purchase_table(
-    purchases: Sequence[Commitment],
+def _longest_term_months(purchases: Sequence[Commitment]) -> int:
+    """The longest purchase term [months]; 12 without purchases."""
+    return max((12 * item.term_years for item in purchases), default=12)
+
+
+def _repeated_cash_flow(
+    dated: Sequence[Commitment],
+    baseline: SimulationResult,
     with_plan: SimulationResult,
-    explanations: pd.DataFrame | None,
-    shares: Mapping[str, Mapping[str, float]] | None = None,
-) -> pd.DataFrame:
-    """One row per purchase, :data:`PURCHASE_COLUMNS`.
-
-    Money per item [USD]: ``upfront_usd``, ``recurring_usd_per_month`` (fees per 730 h),
-    ``effective_usd_per_hour`` (upfront amortized) [USD/h], ``term_cost_usd`` (whole term);
-    ``utilization_pct`` and ``net_savings_vs_on_demand_usd`` (covered on-demand value − cost
-    over the data period) are billed by the simulator; ``expected_utilization_pct``,
-    ``break_even_utilization_pct`` and ``explanation`` are the optimizer's explanations
-    (``nan`` / empty when none were made). ``account_id`` is the buying (owner) account, empty
-    when the purchase names none (it then serves every account alike); ``covered_accounts``
-    the share of the on-demand value it covered per account (``shares``, from
-    :func:`commitopt.report.accounts.covered_shares`). ``start`` and ``end`` are the items' own
-    (see :func:`dated_purchases`).
-    """
-    table = with_plan.instruments
-    ids = table["id"].astype(str).tolist() if len(table) else []
-    simulated_utilization = dict(
-        zip(ids, 100.0 * table["utilization"].to_numpy(np.float64), strict=True)
-    )
-    simulated_net = dict(
-        zip(
-            ids,
-            table["covered_on_demand_equivalent_usd"].to_numpy(np.float64)
-            - table["cost_usd"].to_numpy(np.float64),
-            strict=True,
-        )
-    )
-    reasons = _by_id(explanations, "explanation")
-    expected = _by_id(explanations, "expected_utilization_pct")
-    break_even = _by_id(explanations, "break_even_utilization_pct")
-    shares = shares or {}
-    rows = []
-    for item in purchases:
-        hourly = item_hourly_cost_usd(item)
-        term_hours = TERM_HOURS[item.term_years]
-        amortized = item.upfront_usd / term_hours
-        rows.append(
-            {
-                "id": item.id,
-                "kind": item.kind,
-                "description": describe_commitment(item),
-                "account_id": item.account_id or "",
-                "term_years": item.term_years,
-                "payment_option": item.payment_option,
-                "start": pd.Timestamp(item.start),
-                "end": pd.Timestamp(item.end),
-                "upfront_usd": float(item.upfront_usd),
-                "recurring_usd_per_month": (hourly - amortized) * HOURS_PER_MONTH,
-                "effective_usd_per_hour": hourly,
-                "term_cost_usd": hourly * term_hours,
-                "utilization_pct": float(simulated_utilization.get(item.id, math.nan)),
-                "net_savings_vs_on_demand_usd": float(simulated_net.get(item.id, math.nan)),
-                "expected_utilization_pct": float(expected.get(item.id, math.nan)),
-                "break_even_utilization_pct": float(break_even.get(item.id, math.nan)),
-                "covered_accounts": shares_text(shares.get(item.id, {})),
-                "explanation": str(reasons.get(item.id, "") or ""),
-            }
-        )
-    return pd.DataFrame(rows, columns=list(PURCHASE_COLUMNS))
-
-
-def _month_table(result: SimulationResult) -> pd.DataFrame:
-    """Per month: on-demand cost, actual cost, uncovered cost, unused commitment [USD];
-    coverage and utilization [%]."""
-    by_month = result.breakdown("month").set_index("month")
-    ledger = result.ledger
-    uncovered = (
-        ledger.loc[ledger["instrument"] == ON_DEMAND]
-        .groupby("month", observed=True)["actual_cost_usd"]
-        .sum()
-    )
-    table = pd.DataFrame(
-        {
-            "on_demand_cost_usd": by_month["on_demand_cost_usd"],
-            "actual_cost_usd": by_month["actual_cost_usd"],
-            "uncovered_cost_usd": uncovered.reindex(by_month.index, fill_value=0.0),
-            "unused_commitment_usd": by_month["unused_commitment_usd"],
-        }
-    )
-    commitment = table["actual_cost_usd"] - table["uncovered_cost_usd"]
-    odeq = table["on_demand_cost_usd"]
-    coverage = np.where(odeq > 0, 1.0 - table["uncovered_cost_usd"] / odeq.where(odeq > 0, 1), 0.0)
-    table["coverage_pct"] = 100.0 * np.clip(coverage, 0.0, 1.0)
-    table["utilization_pct"] = 100.0 * np.where(
-        commitment > 1e-9,
-        1.0 - table["unused_commitment_usd"] / commitment.where(commitment > 1e-9, 1),
-        np.nan,
-    )
-    return table
-
-
-def monthly_table(baseline: SimulationResult, with_plan: SimulationResult) -> pd.DataFrame:
-    """Both simulations by calendar month; see :attr:`ReportData.monthly`."""
-    before = _month_table(baseline)
-    after = _month_table(with_plan)
-    months = pd.Index(before.index).union(pd.Index(after.index))
-    before, after = before.reindex(months), after.reindex(months)
-    table = pd.DataFrame(
-        {
-            "month": after.index.astype(str),
-            "on_demand_cost_usd": after["on_demand_cost_usd"].to_numpy(),
-            "current_cost_usd": before["actual_cost_usd"].to_numpy(),
-            "planned_cost_usd": after["actual_cost_usd"].to_numpy(),
-            "current_coverage_pct": before["coverage_pct"].to_numpy(),
-            "coverage_pct": after["coverage_pct"].to_numpy(),
-            "current_utilization_pct": before["utilization_pct"].to_numpy(),
-            "utilization_pct": after["utilization_pct"].to_numpy(),
-        }
-    )
-    table.insert(4, "savings_vs_current_usd", table["current_cost_usd"] - table["planned_cost_usd"])
-    return table
-
-
-def hourly_layers(result: SimulationResult) -> pd.DataFrame:
-    """On-demand-equivalent cost covered by each instrument kind and left on-demand, per hour.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``hour`` and :data:`LAYERS` [USD/h]; the layers add up to the usage's on-demand value.
-    """
-    od = result.keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
-    n_hours = len(result.hours)
-    columns: dict[str, Any] = {"hour": result.hours}
-    for kind in LAYERS[:-1]:
-        rows = result.covered_rows.get(kind, {})
-        if rows:
-            keys = np.fromiter(rows.keys(), dtype=np.intp, count=len(rows))
-            stacked = np.vstack([rows[int(k)] for k in keys])  # covered keys × hours
-            columns[kind] = od[keys] @ stacked
-        else:
-            columns[kind] = np.zeros(n_hours)
-    columns["on_demand"] = result.on_demand @ od if len(od) else np.zeros(n_hours)
-    return pd.DataFrame(columns)
-
-
-def break_even_month(
-    upfront_usd: float, monthly_cash_savings_usd: float, months: int
-) -> int | None:
-    """First month (1-based) with cumulative cash savings ≥ 0, the upfront paid in month 1.
-
-    ``None`` when the savings never repay the upfront within ``months``.
-    """
-    if monthly_cash_savings_usd <= 0:
-        return None
-    month = max(1, math.ceil(upfront_usd / monthly_cash_savings_usd - 1e-9))
-    return month if month <= months else None
-
-
-def cash_break_even_month(cash_flow: pd.DataFrame) -> int | None:
-    """First month (1-based) from which the cumulative cash savings stay ≥ 0.
-
-    ``None`` when they end the term below 0. With all upfront paid in month 1 this is
-    :func:`break_even_month` of the upfront and the monthly cash savings.
-    """
-    cumulative = cash_flow["cumulative_savings_vs_current_usd"].to_numpy(dtype=np.float64)
-    below = np.flatnonzero(cumulative < -1e-6)
-    if below.size == 0:
-        return 1 if cumulative.size else None
-    last = int(below[-1])
-    return last + 2 if last + 1 < cumulative.size else None
-
-
-def cash_flow_table(
-    purchases: Sequence[Commitment],
-    *,
-    period_start: pd.Timestamp | None,
-    on_demand_monthly_usd: float,
-    current_monthly_usd: float,
-    plan_monthly_usd: float,
+    purchase_date: pd.Timestamp,
     term_months: int,
 ) -> pd.DataFrame:
-    """Months 1…``term_months`` of cash, the data period's run-rates repeated.
-
-    Each purchase's upfront is paid in the month its term starts (month 1 when it starts with
-    the data period or before); see :attr:`ReportData.cash_flow`.
-    """
-    months = np.arange(1, term_months + 1)
-    upfront = np.zeros(term_months)
-    for item in purchases:  # a handful of purchases
-        index = 0
-        if period_start is not None:
-            offset_hours = (pd.Timestamp(item.start) - period_start) / pd.Timedelta(hours=1)
-            index = int(max(0.0, offset_hours) // HOURS_PER_MONTH)
-        if index < term_months:
-            upfront[index] += item.upfront_usd
-    current = np.full(term_months, current_monthly_usd)
-    plan = np.full(term_months, plan_monthly_usd) + upfront
-    return pd.DataFrame(
-        {
-            "month": months,
-            "on_demand_cost_usd": np.full(term_months, on_demand_monthly_usd),
-            "current_cost_usd": current,
-            "planned_cost_usd": plan,
-            "upfront_usd": upfront,
-            "cumulative_savings_vs_current_usd": np.cumsum(current - plan),
-        }
+    """:attr:`ReportData.cash_flow`: the data period's monthly run-rates repeated over the
+    longest term from the purchase date, each upfront paid when its term starts."""
+    after = with_plan.totals
+    return cash_flow_table(
+        dated,
+        period_start=purchase_date,
+        on_demand_monthly_usd=_ratio(after.on_demand_cost_usd, after.period_hours, 0.0)
+        * HOURS_PER_MONTH,
+        current_monthly_usd=baseline.totals.run_rate_usd_per_month,
+        plan_monthly_usd=after.run_rate_usd_per_month,
+        term_months=term_months,
     )
 
 
-def expiring_table(
-    owned: Sequence[Commitment], reference: pd.Timestamp | None, horizon_days: float
-) -> pd.DataFrame:
-    """Owned commitments whose term ends within ``horizon_days`` after ``reference``."""
-    columns = ["id", "kind", "description", "end", "cost_usd_per_month"]
-    if reference is None or not owned:
-        return pd.DataFrame(columns=columns)
-    stop = reference + pd.Timedelta(days=horizon_days)
-    rows = [
-        {
-            "id": item.id,
-            "kind": item.kind,
-            "description": describe_commitment(item),
-            "end": pd.Timestamp(item.end),
-            "cost_usd_per_month": item_hourly_cost_usd(item) * HOURS_PER_MONTH,
-        }
-        for item in owned
-        if reference < pd.Timestamp(item.end) <= stop
-    ]
-    return (
-        pd.DataFrame(rows, columns=columns).sort_values("end", kind="stable").reset_index(drop=True)
-    )
-
-
-def _new_instruments(with_plan: SimulationResult, purchases: Sequence[Commitment]) -> pd.DataFrame:
+def _purchases_utilization_pct(
+    with_plan: SimulationResult, purchases: Sequence[Commitment]
+) -> float:
+    """Used ÷ paid commitment of the purchases' instruments in ``with_plan`` [%] (``nan`` when
+    they cost nothing)."""
     ids = {item.id for item in purchases}
     table = with_plan.instruments
-    return table.loc[table["id"].isin(ids)] if len(table) else table
+    new = table.loc[table["id"].isin(ids)] if len(table) else table
+    new_cost = float(new["cost_usd"].sum()) if len(new) else 0.0
+    new_used = float(new["used_cost_usd"].sum()) if len(new) else 0.0
+    return 100.0 * _ratio(new_used, new_cost, math.nan)
+
+
+def _monte_carlo_percentiles(
+    mc: MonteCarloSavings | None,
+) -> tuple[tuple[float | None, ...], tuple[float | None, ...], float | None]:
+    """P5, P50, P95 of the Monte Carlo savings [USD] and of the effective savings rate with the
+    plan [%], and the median rate of the owned commitments alone [%] (``None`` where not given)."""
+    savings_p = mc.percentiles() if mc is not None else (None, None, None)
+    esr_p: tuple[float | None, ...] = (None, None, None)
+    if mc is not None and mc.savings_vs_on_demand_pct is not None:
+        esr_p = mc.percentiles(mc.savings_vs_on_demand_pct)
+    current_esr_p50: float | None = None
+    if mc is not None and mc.current_savings_vs_on_demand_pct is not None:
+        current_esr_p50 = mc.percentiles(mc.current_savings_vs_on_demand_pct)[1]
+    return savings_p, esr_p, current_esr_p50
+
+
+def _summary(
+    baseline: SimulationResult,
+    with_plan: SimulationResult,
+    purchases: Sequence[Commitment],
+    period: _DataPeriod,
+    cash_flow: pd.DataFrame,
+    term_months: int,
+    mc: MonteCarloSavings | None,
+) -> ReportSummary:
+    """:class:`ReportSummary`: the purchases' cost, both simulations' totals, the break-even
+    month of ``cash_flow`` and the Monte Carlo percentiles."""
+    before = baseline.totals
+    after = with_plan.totals
+    period_savings = before.actual_cost_usd - after.actual_cost_usd
+    savings_p, esr_p, current_esr_p50 = _monte_carlo_percentiles(mc)
+    return ReportSummary(
+        purchase_count=len(purchases),
+        upfront_usd=float(sum(item.upfront_usd for item in purchases)),
+        effective_usd_per_hour=float(sum(item_hourly_cost_usd(item) for item in purchases)),
+        term_cost_usd=float(
+            sum(item_hourly_cost_usd(item) * TERM_HOURS[item.term_years] for item in purchases)
+        ),
+        term_months=term_months,
+        current_run_rate_usd_per_month=before.run_rate_usd_per_month,
+        run_rate_usd_per_month=after.run_rate_usd_per_month,
+        current_cost_usd=before.actual_cost_usd,
+        planned_cost_usd=after.actual_cost_usd,
+        on_demand_cost_usd=after.on_demand_cost_usd,
+        savings_vs_current_usd=period_savings,
+        savings_vs_current_usd_per_month=period_savings / period.months,
+        savings_vs_current_pct=100.0 * _ratio(period_savings, before.actual_cost_usd, 0.0),
+        savings_vs_on_demand_usd=after.savings_vs_on_demand_usd,
+        current_savings_vs_on_demand_pct=before.savings_vs_on_demand_pct,
+        savings_vs_on_demand_pct=after.savings_vs_on_demand_pct,
+        current_coverage_pct=before.coverage_pct,
+        coverage_pct=after.coverage_pct,
+        utilization_pct=after.utilization_pct,
+        purchases_utilization_pct=_purchases_utilization_pct(with_plan, purchases),
+        break_even_month=cash_break_even_month(cash_flow) if purchases else None,
+        p5_savings_vs_current_usd=savings_p[0],
+        p50_savings_vs_current_usd=savings_p[1],
+        p95_savings_vs_current_usd=savings_p[2],
+        p5_savings_vs_on_demand_pct=esr_p[0],
+        p95_savings_vs_on_demand_pct=esr_p[2],
+        p50_savings_vs_on_demand_pct=esr_p[1],
+        p50_current_savings_vs_on_demand_pct=current_esr_p50,
+    )
+
+
+def _header(
+    title: str,
+    plan_id: str | None,
+    plan_hash_hex: str | None,
+    portfolio: Mapping[str, Any],
+    period: _DataPeriod,
+    catalog: PriceCatalog | None,
+    generated: datetime,
+) -> ReportHeader:
+    """:class:`ReportHeader`: a stored plan's id and hash, or a draft named by the portfolio's
+    :func:`plan_hash`."""
+    digest = plan_hash_hex or plan_hash(portfolio)
+    return ReportHeader(
+        title=title,
+        plan_id=plan_id or f"draft-{digest[:8]}",
+        sha256=digest,
+        period_start=period.start,
+        period_end=period.end,
+        period_hours=period.hours,
+        catalog_source=catalog.metadata.source if catalog is not None else "unknown",
+        catalog_as_of=catalog.metadata.as_of if catalog is not None else None,
+        generated_at=generated,
+        sha256_of="plan" if plan_hash_hex else "portfolio",
+    )
+
+
+def _notes(term_months: int, purchase_date: pd.Timestamp) -> tuple[str, ...]:
+    """How the figures were made: the billing, the run-rates and the cash flow's basis."""
+    return (
+        "Every money figure bills the data period's usage with AWS's rules (RIs first, then EC2 "
+        "Instance Savings Plans, then Compute Savings Plans, the rest on-demand), once with the "
+        "owned commitments only and once with the purchases added.",
+        "Run-rates are recurring fees plus on-demand cost per 730 hours (upfront excluded); "
+        "savings and costs amortize upfront payments over the term.",
+        f"The cash flow and the break-even month repeat the data period's monthly run-rates over "
+        f"the longest term ({term_months} months), from the purchase date "
+        f"({purchase_date:%Y-%m-%d}), with upfront paid when each term starts; without upfront "
+        "there is nothing to repay, so no break-even month is shown.",
+    )
+
+
+def _frontier_and_note(
+    frontier: Frontier | Mapping[str, Any] | None,
+    purchases: Sequence[Commitment],
+    catalog: PriceCatalog | None,
+    frontier_usage: Any,
+    owned: Sequence[Commitment] | None,
+    baseline: SimulationResult,
+) -> tuple[Frontier | None, str]:
+    """The frontier given, or the purchases' frontier over the data period when it can be
+    billed; and the note saying which, or why there is none."""
+    if frontier is not None:
+        given = Frontier.coerce(frontier)
+        return given, f"Frontier: {given.source}."
+    if not purchases:
+        return None, "No frontier: the plan buys nothing."
+    if catalog is None or frontier_usage is None:
+        return None, "No frontier was given, and no usage and catalog to compute one."
+    if owned is None and len(baseline.instruments):
+        return None, (
+            "No frontier: the plan is billed on top of owned commitments that were not given "
+            "to the report, so other commitment levels cannot be billed."
+        )
+    computed = data_period_frontier(frontier_usage, purchases, catalog, owned=owned or ())
+    return computed, f"Frontier: {computed.source}."
+
+
+def _warnings(header: ReportHeader, warnings: Sequence[str]) -> tuple[str, ...]:
+    """How stale the usage and the prices are (against the header's times), then ``warnings``,
+    each once."""
+    stale = staleness_warnings(
+        period_end=header.period_end,
+        catalog_source=header.catalog_source,
+        catalog_as_of=header.catalog_as_of,
+        generated_at=header.generated_at,
+    )
+    return tuple(dict.fromkeys((*stale, *warnings)))
+
+
+def _monte_carlo_note(
+    mc: MonteCarloSavings | None,
+    summary: ReportSummary,
+    period: _DataPeriod,
+    owned: Sequence[Commitment] | None,
+) -> str:
+    """:attr:`ReportData.monte_carlo_note`: the Monte Carlo range against the data period's
+    figures (empty without Monte Carlo)."""
+    return monte_carlo_note(
+        mc,
+        point_pct=summary.savings_vs_on_demand_pct,
+        current_point_pct=summary.current_savings_vs_on_demand_pct,
+        savings_vs_current_usd_per_month=summary.savings_vs_current_usd_per_month,
+        period_start=period.start,
+        period_end=period.end,
+        owned=owned or (),
+        owned_known=owned is not None,
+    )
 
 
 def report_data_from_simulations(
@@ -627,124 +566,25 @@ def report_data_from_simulations(
     purchase_date
         When the purchases are bought (a stored plan's creation time) [default:
         ``generated_at``]: the purchase table's ``start`` and ``end`` and the cash flow count
-        from it (:func:`dated_purchases`), not from the data period's start.
+        from it (:func:`commitopt.report.tables.dated_purchases`), not from the data period's start.
 
     Raises
     ------
     commitopt.report.inputs.ReportInputError
         For Monte Carlo or frontier inputs that cannot be used.
     """
-    before = baseline.totals
-    after = with_plan.totals
-    hours = after.period_hours
-    months = hours / HOURS_PER_MONTH if hours else 1.0
-    new = _new_instruments(with_plan, purchases)
-    new_cost = float(new["cost_usd"].sum()) if len(new) else 0.0
-    new_used = float(new["used_cost_usd"].sum()) if len(new) else 0.0
-    upfront = float(sum(item.upfront_usd for item in purchases))
-    hourly_commitment = float(sum(item_hourly_cost_usd(item) for item in purchases))
-    total_commitment = float(
-        sum(item_hourly_cost_usd(item) * TERM_HOURS[item.term_years] for item in purchases)
-    )
-    term_months = max((12 * item.term_years for item in purchases), default=12)
-    period_savings = before.actual_cost_usd - after.actual_cost_usd
     mc = MonteCarloSavings.coerce(monte_carlo) if monte_carlo is not None else None
-    savings_p = mc.percentiles() if mc is not None else (None, None, None)
-    esr_p: tuple[float | None, ...] = (None, None, None)
-    if mc is not None and mc.savings_vs_on_demand_pct is not None:
-        esr_p = mc.percentiles(mc.savings_vs_on_demand_pct)
-    current_esr_p50: float | None = None
-    if mc is not None and mc.current_savings_vs_on_demand_pct is not None:
-        current_esr_p50 = mc.percentiles(mc.current_savings_vs_on_demand_pct)[1]
-    period_start = pd.Timestamp(with_plan.hours[0]) if hours else None
-    period_end = pd.Timestamp(with_plan.hours[-1]) + pd.Timedelta(hours=1) if hours else None
+    period = _data_period(with_plan)
     generated = (generated_at or datetime.now(UTC)).astimezone(UTC)
-    bought = pd.Timestamp(purchase_date or generated)
-    bought = as_utc(bought)
-    dated = dated_purchases(purchases, period_start=period_start, purchase_date=bought)
-    cash_flow = cash_flow_table(
-        dated,
-        period_start=bought,
-        on_demand_monthly_usd=_ratio(after.on_demand_cost_usd, hours, 0.0) * HOURS_PER_MONTH,
-        current_monthly_usd=before.run_rate_usd_per_month,
-        plan_monthly_usd=after.run_rate_usd_per_month,
-        term_months=term_months,
+    bought = as_utc(pd.Timestamp(purchase_date or generated))
+    dated = dated_purchases(purchases, period_start=period.start, purchase_date=bought)
+    term_months = _longest_term_months(purchases)
+    cash_flow = _repeated_cash_flow(dated, baseline, with_plan, bought, term_months)
+    summary = _summary(baseline, with_plan, purchases, period, cash_flow, term_months, mc)
+    header = _header(title, plan_id, plan_hash_hex, portfolio, period, catalog, generated)
+    frontier_value, frontier_note = _frontier_and_note(
+        frontier, purchases, catalog, frontier_usage, owned, baseline
     )
-    summary = ReportSummary(
-        purchase_count=len(purchases),
-        upfront_usd=upfront,
-        effective_usd_per_hour=hourly_commitment,
-        term_cost_usd=total_commitment,
-        term_months=term_months,
-        current_run_rate_usd_per_month=before.run_rate_usd_per_month,
-        run_rate_usd_per_month=after.run_rate_usd_per_month,
-        current_cost_usd=before.actual_cost_usd,
-        planned_cost_usd=after.actual_cost_usd,
-        on_demand_cost_usd=after.on_demand_cost_usd,
-        savings_vs_current_usd=period_savings,
-        savings_vs_current_usd_per_month=period_savings / months,
-        savings_vs_current_pct=100.0 * _ratio(period_savings, before.actual_cost_usd, 0.0),
-        savings_vs_on_demand_usd=after.savings_vs_on_demand_usd,
-        current_savings_vs_on_demand_pct=before.savings_vs_on_demand_pct,
-        savings_vs_on_demand_pct=after.savings_vs_on_demand_pct,
-        current_coverage_pct=before.coverage_pct,
-        coverage_pct=after.coverage_pct,
-        utilization_pct=after.utilization_pct,
-        purchases_utilization_pct=100.0 * _ratio(new_used, new_cost, math.nan),
-        break_even_month=cash_break_even_month(cash_flow) if purchases else None,
-        p5_savings_vs_current_usd=savings_p[0],
-        p50_savings_vs_current_usd=savings_p[1],
-        p95_savings_vs_current_usd=savings_p[2],
-        p5_savings_vs_on_demand_pct=esr_p[0],
-        p95_savings_vs_on_demand_pct=esr_p[2],
-        p50_savings_vs_on_demand_pct=esr_p[1],
-        p50_current_savings_vs_on_demand_pct=current_esr_p50,
-    )
-    digest = plan_hash_hex or plan_hash(portfolio)
-    header = ReportHeader(
-        title=title,
-        plan_id=plan_id or f"draft-{digest[:8]}",
-        sha256=digest,
-        period_start=period_start,
-        period_end=period_end,
-        period_hours=hours,
-        catalog_source=catalog.metadata.source if catalog is not None else "unknown",
-        catalog_as_of=catalog.metadata.as_of if catalog is not None else None,
-        generated_at=generated,
-        sha256_of="plan" if plan_hash_hex else "portfolio",
-    )
-    notes = [
-        "Every money figure bills the data period's usage with AWS's rules (RIs first, then EC2 "
-        "Instance Savings Plans, then Compute Savings Plans, the rest on-demand), once with the "
-        "owned commitments only and once with the purchases added.",
-        "Run-rates are recurring fees plus on-demand cost per 730 hours (upfront excluded); "
-        "savings and costs amortize upfront payments over the term.",
-        f"The cash flow and the break-even month repeat the data period's monthly run-rates over "
-        f"the longest term ({term_months} months), from the purchase date "
-        f"({bought:%Y-%m-%d}), with upfront paid when each term starts; without upfront there is "
-        "nothing to repay, so no break-even month is shown.",
-    ]
-    stale = staleness_warnings(
-        period_end=period_end,
-        catalog_source=header.catalog_source,
-        catalog_as_of=header.catalog_as_of,
-        generated_at=generated,
-    )
-    frontier_value: Frontier | None = Frontier.coerce(frontier) if frontier is not None else None
-    if frontier_value is not None:
-        frontier_note = f"Frontier: {frontier_value.source}."
-    elif not purchases:
-        frontier_note = "No frontier: the plan buys nothing."
-    elif catalog is None or frontier_usage is None:
-        frontier_note = "No frontier was given, and no usage and catalog to compute one."
-    elif owned is None and len(baseline.instruments):
-        frontier_note = (
-            "No frontier: the plan is billed on top of owned commitments that were not given "
-            "to the report, so other commitment levels cannot be billed."
-        )
-    else:
-        frontier_value = data_period_frontier(frontier_usage, purchases, catalog, owned=owned or ())
-        frontier_note = f"Frontier: {frontier_value.source}."
     return ReportData(
         header=header,
         summary=summary,
@@ -756,24 +596,15 @@ def report_data_from_simulations(
         cash_flow=cash_flow,
         frontier=frontier_value,
         monte_carlo=mc,
-        expiring=expiring_table(owned or (), period_end, expiry_horizon_days),
+        expiring=expiring_table(owned or (), period.end, expiry_horizon_days),
         owned_known=owned is not None,
         expiry_horizon_days=expiry_horizon_days,
         optimizer=dict(optimizer or {}),
-        notes=tuple(notes),
-        warnings=tuple(dict.fromkeys((*stale, *warnings))),
+        notes=_notes(term_months, bought),
+        warnings=_warnings(header, warnings),
         frontier_note=frontier_note,
         by_account=account_table(baseline, with_plan),
-        monte_carlo_note=monte_carlo_note(
-            mc,
-            point_pct=after.savings_vs_on_demand_pct,
-            current_point_pct=before.savings_vs_on_demand_pct,
-            savings_vs_current_usd_per_month=period_savings / months,
-            period_start=period_start,
-            period_end=period_end,
-            owned=owned or (),
-            owned_known=owned is not None,
-        ),
+        monte_carlo_note=_monte_carlo_note(mc, summary, period, owned),
         purchase_date=bought,
     )
 
@@ -849,26 +680,14 @@ __all__ = [
     "DEFAULT_EXPIRY_HORIZON_DAYS",
     "DEFAULT_TITLE",
     "KIND_LABELS",
-    "LAYERS",
-    "PURCHASE_COLUMNS",
     "Frontier",
     "MonteCarloSavings",
     "ReportData",
     "ReportHeader",
     "ReportInputError",
     "ReportSummary",
-    "break_even_month",
     "build_report_data",
     "canonical_json",
-    "cash_break_even_month",
-    "cash_flow_table",
-    "dated_purchases",
-    "describe_commitment",
-    "expiring_table",
-    "hourly_layers",
-    "item_hourly_cost_usd",
-    "monthly_table",
     "plan_hash",
-    "purchase_table",
     "report_data_from_simulations",
 ]

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from commitopt import __version__
-from commitopt.report.data import LAYERS, ReportData
+from commitopt.report.data import ReportData
 from commitopt.report.html import render_html
 from commitopt.report.markdown import render_markdown
+from commitopt.report.tables import LAYERS
 from core.errors import CommitoptInputError, param
 from pricing.atomic import atomic_output_path
 

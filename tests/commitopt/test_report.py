@@ -25,12 +25,12 @@ from commitopt.report import (
     report_json,
     write_report,
 )
-from commitopt.report.data import (
-    LAYERS,
+from commitopt.report.cash_flow import (
     break_even_month,
     cash_break_even_month,
     cash_flow_table,
 )
+from commitopt.report.tables import LAYERS
 from core.units import HOURS_PER_MONTH
 from optimizer.policy import Policy
 from planning.recommend import RecommendationRun, RecommendOptions, recommend

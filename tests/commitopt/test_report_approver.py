@@ -24,9 +24,9 @@ from commitopt.report import (
 )
 from commitopt.report.basis import horizon_expiring, monte_carlo_note
 from commitopt.report.checks import stale_prices_warning, stale_usage_warning
-from commitopt.report.data import dated_purchases
 from commitopt.report.inputs import MonteCarloSavings
 from commitopt.report.sources import report_data_from_portfolio
+from commitopt.report.tables import dated_purchases
 from commitopt.review import ReviewOptions, forecast_savings
 from optimizer.policy import Policy
 from planning.recommend import RecommendationRun, RecommendOptions, recommend

@@ -12,8 +12,8 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
 from commitopt.report import charts
-from commitopt.report.data import LAYERS
 from commitopt.report.inputs import Frontier, MonteCarloSavings
+from commitopt.report.tables import LAYERS
 
 
 def _hourly() -> pd.DataFrame:
