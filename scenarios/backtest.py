@@ -29,7 +29,6 @@ The policies themselves (none, Cost-Explorer-like, knee, ours, hindsight) are in
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -41,6 +40,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from billing.simulator import SimulationResult, simulate
+from core.durations import parse_calendar_step
 from core.errors import CommitoptInputError, param
 from core.times import as_utc, utc_hour
 from pricing.catalog import PriceCatalog
@@ -86,24 +86,6 @@ class BacktestStatus(StrEnum):
 # --------------------------------------------------------------------------- schedule
 
 
-def parse_review_every(text: str) -> tuple[int, str]:
-    """``1mo``, ``3mo``, ``2w``, ``14d`` -> (count, unit) with unit ``mo``, ``w`` or ``d``.
-
-    Raises
-    ------
-    BacktestError
-        For anything else.
-    """
-    match = re.fullmatch(r"\s*(\d+)\s*(mo|m|w|d)\s*", str(text).lower())
-    if not match or int(match.group(1)) < 1:
-        raise BacktestError(
-            f"{param('review_every')} {text!r} is not a review interval; write e.g. 1mo, 3mo, 2w "
-            "or 14d"
-        )
-    unit = "mo" if match.group(2) in ("mo", "m") else match.group(2)
-    return int(match.group(1)), unit
-
-
 def review_dates(start: object, end: object, every: str = DEFAULT_REVIEW_EVERY) -> pd.DatetimeIndex:
     """The review dates of a window ``[start, end)``.
 
@@ -113,7 +95,7 @@ def review_dates(start: object, end: object, every: str = DEFAULT_REVIEW_EVERY) 
     """
     first = utc_hour(start, "start", error=BacktestError)
     stop = utc_hour(end, "end", error=BacktestError)
-    count, unit = parse_review_every(every)
+    count, unit = parse_calendar_step(every, "review_every")
     if unit == "mo":
         month = first.tz_convert(None).to_period("M")
         months = pd.period_range(
@@ -681,7 +663,7 @@ def _against_hindsight(
 
 def _schedule_notes(review_every: str) -> list[str]:
     """What the review schedule means for the hindsight row."""
-    if parse_review_every(review_every)[1] == "mo":
+    if parse_calendar_step(review_every, "review_every")[1] == "mo":
         return []
     return [
         "reviews are not at month starts: a hindsight plan buying monthly may miss dates "
@@ -782,7 +764,6 @@ __all__ = [
     "Review",
     "as_if_owned_throughout",
     "backtest",
-    "parse_review_every",
     "relevant_prices",
     "review_dates",
     "ri_purchases",

@@ -98,7 +98,10 @@ def _payload(result: BacktestResult) -> dict[str, Any]:
 )
 @period_options
 @click.option(
-    "--review-every", default="1mo", show_default=True, help="Review interval: 1mo, 3mo, 2w, 14d."
+    "--review-every",
+    default="1mo",
+    show_default=True,
+    help="Review interval, a calendar step: 14d, 2w, 1mo, 3mo, 1y.",
 )
 @lookback_option("90d")
 @click.option(

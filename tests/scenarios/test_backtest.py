@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.errors import CommitoptInputError
 from planning.policies import NoPurchases
 from pricing.embedded import load_embedded_catalog
 from pricing.inventory import Commitment
@@ -19,7 +20,6 @@ from scenarios.backtest import (
     HindsightWindow,
     Review,
     backtest,
-    parse_review_every,
     review_dates,
     savings_plan_purchase,
 )
@@ -85,9 +85,11 @@ def test_review_dates_are_the_start_then_month_starts() -> None:
     assert [d.strftime("%Y-%m-%d") for d in dates] == ["2024-01-15", "2024-02-01", "2024-03-01"]
     assert len(review_dates("2024-01-01", "2024-07-01", "3mo")) == 2
     assert [d.day for d in review_dates("2024-01-01", "2024-01-20", "1w")] == [1, 8, 15]
-    assert parse_review_every("14d") == (14, "d")
-    with pytest.raises(BacktestError, match="review interval"):
-        parse_review_every("monthly")
+    assert [d.day for d in review_dates("2024-01-01", "2024-02-01", "14")] == [1, 15, 29]
+    with pytest.raises(
+        CommitoptInputError, match="`review_every` 'monthly' is not a calendar step"
+    ):
+        review_dates("2024-01-01", "2024-02-01", "monthly")
 
 
 def test_none_equals_all_on_demand(catalog) -> None:  # type: ignore[no-untyped-def]
