@@ -870,13 +870,33 @@ def _owned_pools(
     if frame.empty:
         return _Owned(empty_pools, no_entries, np.zeros((len(hours), 0)), 0.0, ())
     warnings: list[str] = []
-    columns = keyed.columns
-    ris = _owned_ris(frame, catalog, columns, warnings)
+    ris = _owned_ris(frame, catalog, keyed.columns, warnings)
     sps = _owned_sps(frame)
     hourly = np.zeros(len(frame))
     hourly[ris.index.to_numpy()] = ris["hourly"].to_numpy(dtype=np.float64)
     hourly[sps.index.to_numpy()] = sps["hourly"].to_numpy(dtype=np.float64)
     cost = float(hourly @ (charged @ discount))
+    rows, entries, members = _owned_ri_pools(ris, keyed.columns)
+    sp_rows, sp_entries, sp_members = _owned_sp_pools(sps, ratios, first_pool=len(rows))
+    rows, entries, members = rows + sp_rows, entries + sp_entries, members + sp_members
+    capacity = _owned_capacity(frame, ris, sps, members, charged)
+    pools = pd.DataFrame(rows, columns=list(POOL_FIELDS)) if rows else empty_pools
+    return _Owned(
+        pools=pools,
+        entries=pd.concat(entries, ignore_index=True) if entries else no_entries,
+        capacity=capacity.reshape(len(hours), len(rows)),
+        cost_usd=cost,
+        warnings=tuple(warnings),
+    )
+
+
+_OwnedGroups = tuple[list[dict[str, object]], list[pd.DataFrame], list[IntArray]]
+"""Pool rows, their coverage entries (pool, column, value) and each pool's member items."""
+
+
+def _owned_ri_pools(ris: pd.DataFrame, columns: pd.DataFrame) -> _OwnedGroups:
+    """One pool per column that owned RIs cover (numbered from 0), at 1 ÷ its on-demand rate
+    per unit; RIs whose column has no usage are left out."""
     od_unit = columns["on_demand_usd_per_unit"].to_numpy(dtype=np.float64)
     rows: list[dict[str, object]] = []
     entries: list[pd.DataFrame] = []
@@ -912,6 +932,16 @@ def _owned_pools(
             )
         )
         members.append(group.index.to_numpy(dtype=np.intp))
+    return rows, entries, members
+
+
+def _owned_sp_pools(sps: pd.DataFrame, ratios: pd.DataFrame, *, first_pool: int) -> _OwnedGroups:
+    """One pool per (kind, scope, term, payment option) of owned Savings Plans, numbered from
+    ``first_pool``, covering at the catalog's ratios; plans whose scope has no rates are left
+    out."""
+    rows: list[dict[str, object]] = []
+    entries: list[pd.DataFrame] = []
+    members: list[IntArray] = []
     for _, group in sps.groupby(
         ["pool_kind", "region", "instance_family", "term_years", "payment_option"], sort=True
     ):
@@ -942,13 +972,25 @@ def _owned_pools(
         entries.append(
             pd.DataFrame(
                 {
-                    "pool": len(rows) - 1,
+                    "pool": first_pool + len(rows) - 1,
                     "column": covered["column"].to_numpy(dtype=np.intp),
                     "value": covered["ratio"].to_numpy(dtype=np.float64),
                 }
             )
         )
         members.append(group.index.to_numpy(dtype=np.intp))
+    return rows, entries, members
+
+
+def _owned_capacity(
+    frame: pd.DataFrame,
+    ris: pd.DataFrame,
+    sps: pd.DataFrame,
+    members: Sequence[IntArray],
+    charged: FloatArray,
+) -> FloatArray:
+    """Hours × owned pools: the summed capacity of each pool's items active in the hour
+    [units/h]."""
     capacity_of_item = np.zeros(len(frame))
     capacity_of_item[ris.index.to_numpy()] = ris["capacity"].to_numpy(dtype=np.float64)
     capacity_of_item[sps.index.to_numpy()] = sps["capacity"].to_numpy(dtype=np.float64)
@@ -960,17 +1002,9 @@ def _owned_pools(
     item_index = np.concatenate(members) if members else np.zeros(0, dtype=np.intp)
     to_pool = sp.csr_array(
         (capacity_of_item[item_index], (pool_index, item_index)),
-        shape=(len(rows), len(frame)),
+        shape=(len(members), len(frame)),
     )
-    capacity = np.asarray((to_pool @ (charged > 0).astype(np.float64)).T, dtype=np.float64)
-    pools = pd.DataFrame(rows, columns=list(POOL_FIELDS)) if rows else empty_pools
-    return _Owned(
-        pools=pools,
-        entries=pd.concat(entries, ignore_index=True) if entries else no_entries,
-        capacity=capacity.reshape(len(hours), len(rows)),
-        cost_usd=cost,
-        warnings=tuple(warnings),
-    )
+    return np.asarray((to_pool @ (charged > 0).astype(np.float64)).T, dtype=np.float64)
 
 
 def _pool_row(kind: str, **fields: object) -> dict[str, object]:
@@ -1288,22 +1322,87 @@ def build_problem(
     """
     policy.validate()
     data = _filtered_usage(usage, scenarios, policy)
-    hours = data.hours
-    n_hours = len(hours)
-    rate = float(policy.discount_rate)
-    discount = hour_discount(n_hours, rate)
+    discount = hour_discount(len(data.hours), float(policy.discount_rate))
     keyed = _usage_keys(data, catalog, discount)
-    warnings = list(keyed.warnings)
-    columns = keyed.columns
-    od = keyed.keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
-    demand = _demand(data, keyed, od)
+    demand = _demand(data, keyed, keyed.keys["on_demand_usd_per_hour"].to_numpy(np.float64))
     ratios = _sp_ratios(catalog, keyed)
-    owned_pools = _owned_pools(owned, catalog, keyed, ratios, hours, discount)
-    warnings.extend(owned_pools.warnings)
+    owned_pools = _owned_pools(owned, catalog, keyed, ratios, data.hours, discount)
+    warnings = [*keyed.warnings, *owned_pools.warnings]
+    blocks = _pool_blocks(catalog, policy, keyed.columns, ratios, owned_pools, warnings)
+    numbered = _number_pools(blocks, len(data.hours))
+    kept = _coverable_columns(keyed, numbered, policy)
+    offers, intervals, interval = _offers(
+        numbered.new_pools,
+        numbered.prices,
+        data.hours,
+        _tranche_starts(data.hours, policy.ladder_tranches),
+        discount,
+    )
+    periods = _merged_periods(
+        [block[:, kept.columns] for block in demand],
+        discount,
+        intervals,
+        numbered,
+        merge_identical_periods,
+    )
+    offer_rows, rows_lower, rows_upper, row_names = _offer_rows(policy, offers, numbered.pools)
+    mode = Mode(policy.mode)
+    return CommitmentProblem(
+        hours=data.hours,
+        columns=_typed_columns(keyed.columns.iloc[kept.columns]),
+        pools=numbered.pools,
+        offers=offers,
+        demand_usd=periods.demand_usd,
+        period_weight=periods.weight,
+        period_scenario=periods.scenario,
+        period_discount=discount[periods.hour],
+        period_hour=periods.hour,
+        scenario_probability=data.probability,
+        scenario_names=data.names,
+        coverage=kept.coverage,
+        offer_active=_offer_active(periods, intervals, interval, len(offers)),
+        owned_capacity=periods.owned_capacity,
+        owned_cost_usd=owned_pools.cost_usd,
+        uncoverable_cost_usd=kept.uncoverable_cost_usd,
+        dropped_keys=kept.dropped_keys,
+        key_columns=_key_columns(keyed, kept),
+        offer_rows=offer_rows,
+        offer_rows_lower=rows_lower,
+        offer_rows_upper=rows_upper,
+        offer_row_names=row_names,
+        coverage_lower=float(policy.target_coverage or 0.0)
+        if mode is Mode.TARGET_COVERAGE
+        else 0.0,
+        coverage_upper=1.0 if policy.coverage_ceiling is None else float(policy.coverage_ceiling),
+        min_utilization=float(policy.min_utilization or 0.0),
+        cvar_alpha=float(policy.cvar_alpha),
+        cvar_weight=float(policy.cvar_weight),
+        warnings=tuple(warnings),
+    )
 
+
+# ---------------------------------------------------------------------------------------------
+# stages of build_problem after the pools of each kind
+
+
+def _pool_blocks(
+    catalog: PriceCatalog,
+    policy: Policy,
+    columns: pd.DataFrame,
+    ratios: pd.DataFrame,
+    owned: _Owned,
+    warnings: list[str],
+) -> list[_Block]:
+    """The owned and the new pools of every kind, in AWS's order (appends the SP warnings).
+
+    Per kind: the owned pools, then the new ones (the best allowed RI offering of every column,
+    the best Savings Plans offering of every scope), empty when the policy does not enable the
+    instrument.
+    """
+    rate = float(policy.discount_rate)
     blocks: list[_Block] = []
     for kind in POOL_KINDS:
-        blocks.append(_owned_block(owned_pools, kind))
+        blocks.append(_owned_block(owned, kind))
         enabled = any(INSTRUMENT_POOLS[i] == kind for i in policy.instruments)
         if not enabled:
             blocks.append(_empty_block())
@@ -1319,22 +1418,50 @@ def build_problem(
                 blocks.append(_empty_block())
                 continue
             blocks.append(_new_sp_block(chosen, entries, kind, rate))
-            partial = entries.loc[entries["share"] < 1 - 1e-9]
-            name = "EC2 Instance" if kind == EC2_SP_POOL else "Compute"
-            if flagged:
-                where = f"in {_listed(flagged)} " if kind == EC2_SP_POOL else ""
-                warnings.append(
-                    f"{name} Savings Plans: {where}the cheapest offering differs across columns "
-                    f"by more than {100 * PROPORTIONALITY_TOLERANCE:g} % (rates not proportional "
-                    "across offerings); the offering cheapest on the demand mix was kept"
-                )
-            if len(partial):
-                warnings.append(
-                    f"{name} Savings Plans rates are missing for part of the usage of "
-                    f"{len(partial)} column(s); their coverage ratio uses the keys with rates"
-                )
+            warnings.extend(_sp_warnings(kind, entries, flagged))
+    return blocks
 
-    # number the pools, stack the coverage entries
+
+def _sp_warnings(kind: str, entries: pd.DataFrame, flagged: list[str]) -> list[str]:
+    """Warnings on a new Savings Plans kind: offerings not proportional, rates missing."""
+    warnings: list[str] = []
+    partial = entries.loc[entries["share"] < 1 - 1e-9]
+    name = "EC2 Instance" if kind == EC2_SP_POOL else "Compute"
+    if flagged:
+        where = f"in {_listed(flagged)} " if kind == EC2_SP_POOL else ""
+        warnings.append(
+            f"{name} Savings Plans: {where}the cheapest offering differs across columns "
+            f"by more than {100 * PROPORTIONALITY_TOLERANCE:g} % (rates not proportional "
+            "across offerings); the offering cheapest on the demand mix was kept"
+        )
+    if len(partial):
+        warnings.append(
+            f"{name} Savings Plans rates are missing for part of the usage of "
+            f"{len(partial)} column(s); their coverage ratio uses the keys with rates"
+        )
+    return warnings
+
+
+@dataclass(frozen=True, eq=False)
+class _Numbered:
+    """Every pool numbered in order, with the coverage entries, new prices and owned capacity."""
+
+    pools: pd.DataFrame
+    """The pool table (:data:`~optimizer.problem.POOL_FIELDS`, typed)."""
+    entries: pd.DataFrame
+    """(pool, column, value) over every pool."""
+    new_pools: IntArray
+    """Index of each new pool."""
+    prices: pd.DataFrame
+    """Prices of each new pool (as :attr:`_Block.prices`)."""
+    owned_pools: IntArray
+    """Index of each owned pool."""
+    owned_hourly: FloatArray
+    """Hours × owned pools [units/h]."""
+
+
+def _number_pools(blocks: Sequence[_Block], n_hours: int) -> _Numbered:
+    """Number the pools of every block in order and stack their entries, prices and capacity."""
     pool_frames, entry_frames, price_frames = [], [], []
     new_pool_index: list[IntArray] = []
     owned_index: list[IntArray] = []
@@ -1361,15 +1488,68 @@ def build_problem(
         else pd.DataFrame(columns=list(POOL_FIELDS))
     )
     pools["order"] = np.arange(len(pools))
-    pools = _typed_pools(pools)
-    entries = (
-        pd.concat(entry_frames, ignore_index=True)
-        if entry_frames
-        else pd.DataFrame({"pool": [], "column": [], "value": []})
+    return _Numbered(
+        pools=_typed_pools(pools),
+        entries=(
+            pd.concat(entry_frames, ignore_index=True)
+            if entry_frames
+            else pd.DataFrame({"pool": [], "column": [], "value": []})
+        ),
+        new_pools=(
+            np.concatenate(new_pool_index).astype(np.intp)
+            if new_pool_index
+            else np.zeros(0, np.intp)
+        ),
+        prices=(
+            pd.concat(price_frames, ignore_index=True)
+            if price_frames
+            else pd.DataFrame(
+                {
+                    "upfront": [],
+                    "recurring": [],
+                    "effective": [],
+                    "level": [],
+                    "term_years": pd.Series(dtype=np.int64),
+                }
+            )
+        ),
+        owned_pools=(
+            np.concatenate(owned_index).astype(np.intp) if owned_index else np.zeros(0, np.intp)
+        ),
+        owned_hourly=(
+            np.hstack(owned_capacity_blocks) if owned_capacity_blocks else np.zeros((n_hours, 0))
+        ),
     )
 
-    # drop columns no pool covers
-    coverable = np.zeros(len(columns), dtype=bool)
+
+@dataclass(frozen=True, eq=False)
+class _Kept:
+    """The columns some pool covers, and the keys dropped with the others."""
+
+    columns: IntArray
+    """Index of each kept column among all columns."""
+    column_map: IntArray
+    """New index of every column (-1 where dropped)."""
+    dropped_key: BoolArray
+    """Per key: whether its column was dropped."""
+    dropped_keys: pd.DataFrame
+    """:attr:`CommitmentProblem.dropped_keys`."""
+    uncoverable_cost_usd: float
+    coverage: sp.csr_array
+    """Pools × kept columns [units per on-demand USD]."""
+
+
+def _coverable_columns(keyed: _Keys, numbered: _Numbered, policy: Policy) -> _Kept:
+    """Drop the columns no pool covers (their on-demand cost becomes a constant); the coverage.
+
+    Raises
+    ------
+    core.errors.CommitoptInputError
+        When no column is left.
+    """
+    entries = numbered.entries
+    od = keyed.keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
+    coverable = np.zeros(len(keyed.columns), dtype=bool)
     coverable[entries["column"].to_numpy(dtype=np.intp)] = True
     column_map = np.where(coverable, np.cumsum(coverable) - 1, -1)
     kept_columns = np.flatnonzero(coverable)
@@ -1395,97 +1575,89 @@ def build_problem(
                 column_map[entries["column"].to_numpy(dtype=np.intp)],
             ),
         ),
-        shape=(len(pools), len(kept_columns)),
+        shape=(len(numbered.pools), len(kept_columns)),
     )
-    kept_demand = [block[:, kept_columns] for block in demand]
+    return _Kept(
+        columns=kept_columns,
+        column_map=column_map,
+        dropped_key=dropped_key,
+        dropped_keys=dropped,
+        uncoverable_cost_usd=uncoverable,
+        coverage=coverage,
+    )
 
-    # offers, tranches, hour classes, periods
-    new_pools = (
-        np.concatenate(new_pool_index).astype(np.intp) if new_pool_index else np.zeros(0, np.intp)
-    )
-    prices = (
-        pd.concat(price_frames, ignore_index=True)
-        if price_frames
-        else pd.DataFrame(
-            {
-                "upfront": [],
-                "recurring": [],
-                "effective": [],
-                "level": [],
-                "term_years": pd.Series(dtype=np.int64),
-            }
-        )
-    )
-    starts = _tranche_starts(hours, policy.ladder_tranches)
-    offers, intervals, interval = _offers(new_pools, prices, hours, starts, discount)
+
+@dataclass(frozen=True, eq=False)
+class _MergedPeriods:
+    """The periods (merged identical hours of a scenario) and what varies over them."""
+
+    scenario: IntArray
+    hour: IntArray
+    """First hour of each period."""
+    weight: FloatArray
+    """Hours merged into each period."""
+    demand_usd: FloatArray
+    """Periods × kept columns [USD/h]."""
+    interval_active: BoolArray
+    """Hours × offer intervals: whether the interval covers the hour."""
+    owned_capacity: FloatArray
+    """Periods × pools [units/h]."""
+
+
+def _merged_periods(
+    kept_demand: Sequence[FloatArray],
+    discount: FloatArray,
+    intervals: IntArray,
+    numbered: _Numbered,
+    merge: bool,
+) -> _MergedPeriods:
+    """The periods: hours of a scenario with the same demand, active offer intervals, owned
+    capacity and discount merged into one (each hour its own period when ``merge`` is off)."""
+    n_hours = len(discount)
     hour_number = np.arange(n_hours)
     interval_active = (hour_number[:, None] >= intervals[None, :, 0]) & (
         hour_number[:, None] < intervals[None, :, 1]
     )
-    owned_columns = (
-        np.concatenate(owned_index).astype(np.intp) if owned_index else np.zeros(0, np.intp)
-    )
-    owned_hourly = (
-        np.hstack(owned_capacity_blocks) if owned_capacity_blocks else np.zeros((n_hours, 0))
-    )
+    owned_hourly = numbered.owned_hourly
     signature = np.column_stack([discount, interval_active.astype(np.float64), owned_hourly])
-    period_scenario, period_hour, period_weight = _periods(
-        kept_demand, signature, merge_identical_periods
-    )
+    period_scenario, period_hour, period_weight = _periods(kept_demand, signature, merge)
     demand_usd = np.stack(kept_demand)[period_scenario, period_hour]
-    active_by_interval = sp.csr_array(interval_active[period_hour].astype(np.float64))
-    interval_to_offer = sp.csr_array(
-        (np.ones(len(offers)), (interval, np.arange(len(offers)))),
-        shape=(len(intervals), len(offers)),
+    owned_capacity = np.zeros((len(period_hour), len(numbered.pools)))
+    owned_capacity[:, numbered.owned_pools] = owned_hourly[period_hour]
+    return _MergedPeriods(
+        scenario=period_scenario,
+        hour=period_hour,
+        weight=period_weight,
+        demand_usd=np.ascontiguousarray(demand_usd, dtype=np.float64),
+        interval_active=interval_active,
+        owned_capacity=owned_capacity,
     )
-    offer_active = sp.csr_array(active_by_interval @ interval_to_offer)
-    owned_capacity = np.zeros((len(period_hour), len(pools)))
-    owned_capacity[:, owned_columns] = owned_hourly[period_hour]
-    offer_rows, rows_lower, rows_upper, row_names = _offer_rows(policy, offers, pools)
 
-    kept_keys = keyed.keys.loc[~dropped_key].reset_index(drop=True)
-    key_columns = pd.DataFrame(
+
+def _offer_active(
+    periods: _MergedPeriods, intervals: IntArray, interval: IntArray, n_offers: int
+) -> sp.csr_array:
+    """Periods × offers: 1 where the offer is active in the period's hours."""
+    active_by_interval = sp.csr_array(periods.interval_active[periods.hour].astype(np.float64))
+    interval_to_offer = sp.csr_array(
+        (np.ones(n_offers), (interval, np.arange(n_offers))),
+        shape=(len(intervals), n_offers),
+    )
+    return sp.csr_array(active_by_interval @ interval_to_offer)
+
+
+def _key_columns(keyed: _Keys, kept: _Kept) -> pd.DataFrame:
+    """:attr:`CommitmentProblem.key_columns`: every kept key and its (renumbered) column."""
+    kept_keys = keyed.keys.loc[~kept.dropped_key].reset_index(drop=True)
+    return pd.DataFrame(
         {
             **{name: kept_keys[name].astype(str) for name in (*KEY_FIELDS, "instance_family")},
-            "column": column_map[kept_keys["column"].to_numpy(dtype=np.intp)],
+            "column": kept.column_map[kept_keys["column"].to_numpy(dtype=np.intp)],
             "size_flexible": kept_keys["size_flexible"].to_numpy(dtype=bool),
             "normalization_factor": kept_keys["normalization_factor"].to_numpy(np.float64),
             "units_per_instance": kept_keys["units_per_instance"].to_numpy(np.float64),
             "on_demand_usd_per_hour": kept_keys["on_demand_usd_per_hour"].to_numpy(np.float64),
         }
-    )
-    mode = Mode(policy.mode)
-    return CommitmentProblem(
-        hours=hours,
-        columns=_typed_columns(columns.iloc[kept_columns]),
-        pools=pools,
-        offers=offers,
-        demand_usd=np.ascontiguousarray(demand_usd, dtype=np.float64),
-        period_weight=period_weight,
-        period_scenario=period_scenario,
-        period_discount=discount[period_hour],
-        period_hour=period_hour,
-        scenario_probability=data.probability,
-        scenario_names=data.names,
-        coverage=coverage,
-        offer_active=offer_active,
-        owned_capacity=owned_capacity,
-        owned_cost_usd=owned_pools.cost_usd,
-        uncoverable_cost_usd=uncoverable,
-        dropped_keys=dropped,
-        key_columns=key_columns,
-        offer_rows=offer_rows,
-        offer_rows_lower=rows_lower,
-        offer_rows_upper=rows_upper,
-        offer_row_names=row_names,
-        coverage_lower=float(policy.target_coverage or 0.0)
-        if mode is Mode.TARGET_COVERAGE
-        else 0.0,
-        coverage_upper=1.0 if policy.coverage_ceiling is None else float(policy.coverage_ceiling),
-        min_utilization=float(policy.min_utilization or 0.0),
-        cvar_alpha=float(policy.cvar_alpha),
-        cvar_weight=float(policy.cvar_weight),
-        warnings=tuple(warnings),
     )
 
 
