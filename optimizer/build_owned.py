@@ -36,6 +36,7 @@ from optimizer.problem import (
     EC2_SP_POOL,
     POOL_FIELDS,
     RI_POOL,
+    BoolArray,
     FloatArray,
     IntArray,
 )
@@ -124,6 +125,20 @@ def _owned_ris(
     ris["capacity"] = np.where(flexible, count * np.nan_to_num(factor), count)
     ris["unit"] = np.where(flexible, "normalized_units", "instances")
     ris["units_per_instance"] = np.where(flexible, factor, 1.0)
+    ris["hourly"] = _ri_hourly_cost(ris, np.asarray(count, dtype=np.float64), catalog)
+    ris["column"] = _ri_columns(ris, flexible, columns)
+    return ris
+
+
+def _ri_hourly_cost(ris: pd.DataFrame, count: FloatArray, catalog: PriceCatalog) -> FloatArray:
+    """Effective hourly cost of each owned RI item [USD/h]: as given, else upfront ÷ term hours +
+    count × recurring (given, else the catalog's rate for the offering).
+
+    Raises
+    ------
+    pricing.inventory.InventoryError
+        Naming the items with neither rates nor a catalog rate.
+    """
     lookup = ris[[*KEY_FIELDS, "offering_class", "term_years", "payment_option"]].astype(
         {"term_years": "int64"}
     )
@@ -161,7 +176,12 @@ def _owned_ris(
         "no effective_usd_per_hour or recurring_usd_per_hour, and no catalog rate for the offering",
         "give the rates in the items or refresh the catalog",
     )
-    ris["hourly"] = hourly
+    return hourly
+
+
+def _ri_columns(ris: pd.DataFrame, flexible: BoolArray, columns: pd.DataFrame) -> IntArray:
+    """The column each owned RI item covers: its family column when size-flexible, else its exact
+    key's; -1 when no usage column matches."""
     key = ris[list(COLUMN_KEY)].copy()
     key.loc[flexible, "instance_type"] = ""
     key["size_flexible"] = flexible
@@ -169,8 +189,7 @@ def _owned_ris(
     index = index.astype({c: str for c in COLUMN_KEY})
     key = key.astype({c: str for c in COLUMN_KEY})
     matched = key.merge(index, on=[*COLUMN_KEY, "size_flexible"], how="left")
-    ris["column"] = matched["column"].fillna(-1).to_numpy(dtype=np.intp)
-    return ris
+    return matched["column"].fillna(-1).to_numpy(dtype=np.intp)
 
 
 def _owned_sps(frame: pd.DataFrame) -> pd.DataFrame:
