@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import numpy as np
@@ -26,8 +27,10 @@ from optimizer.problem import (
     COMPUTE_SP_POOL,
     EC2_SP_POOL,
     RI_POOL,
+    BoolArray,
     CommitmentProblem,
     FloatArray,
+    IntArray,
 )
 from optimizer.purchases import PURCHASE_ID_PREFIX, bought_offers, purchase_sizes, sp_commitment
 
@@ -209,56 +212,10 @@ def explain(
     offers_bought = bought_offers(problem, units)
     if offers_bought.size == 0:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in EXPLAIN_COLUMNS})
-    if evaluation is None:
-        capacity, used, covered = pool_allocation(problem, units)
-    elif isinstance(evaluation, tuple):
-        capacity, used, covered = evaluation
-    else:
-        capacity, used = evaluation.capacity, evaluation.used_capacity
-        covered = evaluation.covered_usd
-    offers = problem.offers.iloc[offers_bought].reset_index(drop=True)
-    pool = offers["pool"].to_numpy(dtype=np.intp)
-    pools = problem.pools.iloc[pool].reset_index(drop=True)
-    x = units[offers_bought]
-    weight = problem.period_weight * problem.scenario_probability[problem.period_scenario]
-    active = np.asarray(problem.offer_active[:, offers_bought].toarray(), dtype=np.float64)
-    cap = capacity[:, pool]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(cap > 0, active * x / cap, 0.0)  # offer's share of its pool [1]
-        utilization = np.where(cap > 0, used[:, pool] / cap, 0.0)
-    active_w = weight[:, None] * active
-    hours = active_w.sum(axis=0)
-    covered_usd = weight @ (covered[:, pool] * share)
-    used_units = weight @ (used[:, pool] * share)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        expected_utilization = np.where(hours > 0, (active_w * utilization).sum(0) / hours, np.nan)
-        covered_per_hour = np.where(hours > 0, covered_usd / hours, 0.0)
-        used_per_hour = np.where(hours > 0, used_units / hours, 0.0)
-    is_ri = (pools["kind"] == RI_POOL).to_numpy()
-    effective = offers["effective_usd_per_unit_hour"].to_numpy(dtype=np.float64)
-    recurring = offers["recurring_usd_per_unit_hour"].to_numpy(dtype=np.float64)
-    upfront = offers["upfront_usd_per_unit"].to_numpy(dtype=np.float64)
-    # Coverage ratio of the usage each offer covers [units per on-demand USD]: the RI's column,
-    # or the Savings Plan's average over what it covered (its best column if it covered nothing).
-    coverage = sp.csr_array(problem.coverage)
-    dense_rows = np.asarray(coverage[pool].toarray(), dtype=np.float64)
-    best = np.where(dense_rows > 0, dense_rows, np.inf).min(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(covered_usd > 0, used_units / covered_usd, best)
-    column = np.where(dense_rows > 0, 1, 0).argmax(axis=1)
-    on_demand_rate = problem.columns["on_demand_usd_per_unit"].to_numpy(dtype=np.float64)[column]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        break_even = np.where(is_ri, effective / on_demand_rate, effective * ratio)
-    hourly_saving = covered_per_hour - recurring * x
-    commitment_cost = effective * x * hours
-    # Level: the capacity bought, and how often the usage reached it.
-    demand_units = problem.demand_usd[:, column] * dense_rows[np.arange(len(pool)), column]
-    reached = np.where(is_ri[None, :], demand_units >= x - 1e-9, utilization >= FULLY_USED)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        level_share = np.where(hours > 0, (active_w * reached).sum(0) / hours, np.nan)
+    use = _offer_use(problem, units, offers_bought, _billing(problem, units, evaluation))
+    figures = _offer_figures(problem, use)
     types, per_instance = purchase_sizes(problem, ri_instance_type=ri_instance_type)
-    counts = np.where(is_ri, np.rint(x / per_instance[pool]), np.nan)
-    commitments = np.where(is_ri, np.nan, sp_commitment(x))
+    pool, pools, offers, x = use.pool, use.pools, use.offers, use.units
     marginal = (
         np.full(len(pool), np.nan)
         if marginal_usd is None or len(marginal_usd) != problem.n_offers
@@ -274,7 +231,7 @@ def explain(
             "kind": pools["kind"].to_numpy(),
             "region": pools["region"].to_numpy(),
             "instance_family": pools["instance_family"].to_numpy(),
-            "instance_type": np.where(is_ri, types[pool], pools["instance_type"].to_numpy()),
+            "instance_type": np.where(use.is_ri, types[pool], pools["instance_type"].to_numpy()),
             "platform": pools["platform"].to_numpy(),
             "tenancy": pools["tenancy"].to_numpy(),
             "offering_class": pools["offering_class"].to_numpy(),
@@ -284,28 +241,139 @@ def explain(
             "end": offers["end"].to_numpy(),
             "unit": pools["unit"].to_numpy(),
             "units": x,
-            "count": counts,
-            "commitment_usd_per_hour": commitments,
-            "active_hours": hours,
-            "expected_utilization_pct": 100.0 * expected_utilization,
-            "break_even_utilization_pct": 100.0 * break_even,
-            "break_even_month": _break_even_month(upfront * x, hourly_saving),
+            "count": np.where(use.is_ri, np.rint(x / per_instance[pool]), np.nan),
+            "commitment_usd_per_hour": np.where(use.is_ri, np.nan, sp_commitment(x)),
+            "active_hours": use.hours,
+            "expected_utilization_pct": 100.0 * figures["expected_utilization"],
+            "break_even_utilization_pct": 100.0 * figures["break_even"],
+            "break_even_month": figures["break_even_month"],
             "marginal_savings_usd_per_unit": marginal,
-            "covered_on_demand_usd": covered_usd,
-            "covered_on_demand_usd_per_hour": covered_per_hour,
-            "used_units_per_hour": used_per_hour,
-            "commitment_cost_usd": commitment_cost,
-            "net_savings_vs_on_demand_usd": covered_usd - commitment_cost,
+            "covered_on_demand_usd": use.covered_usd,
+            "covered_on_demand_usd_per_hour": figures["covered_per_hour"],
+            "used_units_per_hour": figures["used_per_hour"],
+            "commitment_cost_usd": figures["commitment_cost"],
+            "net_savings_vs_on_demand_usd": use.covered_usd - figures["commitment_cost"],
             "level_units": x,
-            "level_reached_pct": 100.0 * level_share,
+            "level_reached_pct": 100.0 * figures["level_share"],
         }
     )
-    whole = active.min(axis=0) > 0
+    whole = use.active.min(axis=0) > 0
     table["explanation"] = [
         _sentence(row, bool(whole[n]))
         for n, row in enumerate(table.to_dict(orient="records"))  # one row per purchase
     ]
     return table[list(EXPLAIN_COLUMNS)]
+
+
+def _billing(
+    problem: CommitmentProblem, units: FloatArray, evaluation: BilledPlan | Billing | None
+) -> Billing:
+    """Capacity, used capacity and covered USD of every period and pool: ``evaluation``'s, or
+    the plan billed with the greedy rule when none is given."""
+    if evaluation is None:
+        return pool_allocation(problem, units)
+    if isinstance(evaluation, tuple):
+        return evaluation
+    return evaluation.capacity, evaluation.used_capacity, evaluation.covered_usd
+
+
+@dataclass(frozen=True, eq=False)
+class _OfferUse:
+    """How each bought offer was used over the periods, its share of its pool's billing."""
+
+    offers: pd.DataFrame
+    """The bought offers' rows."""
+    pool: IntArray
+    pools: pd.DataFrame
+    """Each bought offer's pool row."""
+    is_ri: BoolArray
+    units: FloatArray
+    """Units bought [units]."""
+    active: FloatArray
+    """Periods × bought offers: 1 where active."""
+    active_w: FloatArray
+    """Periods × bought offers: expected hours active [h]."""
+    utilization: FloatArray
+    """Periods × bought offers: the pool's used ÷ capacity [1]."""
+    hours: FloatArray
+    """Expected hours active [h]."""
+    covered_usd: FloatArray
+    """On-demand USD covered over the active hours [USD]."""
+    used_units: FloatArray
+    """Unit-hours used [units × h]."""
+
+
+def _offer_use(
+    problem: CommitmentProblem, units: FloatArray, offers_bought: IntArray, billing: Billing
+) -> _OfferUse:
+    """Each bought offer's share of its pool's use (capacity shared in proportion), weighted by
+    the periods' expected hours."""
+    capacity, used, covered = billing
+    offers = problem.offers.iloc[offers_bought].reset_index(drop=True)
+    pool = offers["pool"].to_numpy(dtype=np.intp)
+    pools = problem.pools.iloc[pool].reset_index(drop=True)
+    x = units[offers_bought]
+    weight = problem.period_weight * problem.scenario_probability[problem.period_scenario]
+    active = np.asarray(problem.offer_active[:, offers_bought].toarray(), dtype=np.float64)
+    cap = capacity[:, pool]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(cap > 0, active * x / cap, 0.0)  # offer's share of its pool [1]
+        utilization = np.where(cap > 0, used[:, pool] / cap, 0.0)
+    active_w = weight[:, None] * active
+    return _OfferUse(
+        offers=offers,
+        pool=pool,
+        pools=pools,
+        is_ri=(pools["kind"] == RI_POOL).to_numpy(),
+        units=x,
+        active=active,
+        active_w=active_w,
+        utilization=utilization,
+        hours=active_w.sum(axis=0),
+        covered_usd=weight @ (covered[:, pool] * share),
+        used_units=weight @ (used[:, pool] * share),
+    )
+
+
+def _offer_figures(problem: CommitmentProblem, use: _OfferUse) -> dict[str, FloatArray]:
+    """Per bought offer: expected utilization, per-hour covered USD and used units, break-even
+    utilization and month, commitment cost and the share of hours its level was reached."""
+    hours, x, is_ri = use.hours, use.units, use.is_ri
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected_utilization = np.where(
+            hours > 0, (use.active_w * use.utilization).sum(0) / hours, np.nan
+        )
+        covered_per_hour = np.where(hours > 0, use.covered_usd / hours, 0.0)
+        used_per_hour = np.where(hours > 0, use.used_units / hours, 0.0)
+    effective = use.offers["effective_usd_per_unit_hour"].to_numpy(dtype=np.float64)
+    recurring = use.offers["recurring_usd_per_unit_hour"].to_numpy(dtype=np.float64)
+    upfront = use.offers["upfront_usd_per_unit"].to_numpy(dtype=np.float64)
+    # Coverage ratio of the usage each offer covers [units per on-demand USD]: the RI's column,
+    # or the Savings Plan's average over what it covered (its best column if it covered nothing).
+    coverage = sp.csr_array(problem.coverage)
+    dense_rows = np.asarray(coverage[use.pool].toarray(), dtype=np.float64)
+    best = np.where(dense_rows > 0, dense_rows, np.inf).min(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(use.covered_usd > 0, use.used_units / use.covered_usd, best)
+    column = np.where(dense_rows > 0, 1, 0).argmax(axis=1)
+    on_demand_rate = problem.columns["on_demand_usd_per_unit"].to_numpy(dtype=np.float64)[column]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        break_even = np.where(is_ri, effective / on_demand_rate, effective * ratio)
+    hourly_saving = covered_per_hour - recurring * x
+    # Level: the capacity bought, and how often the usage reached it.
+    demand_units = problem.demand_usd[:, column] * dense_rows[np.arange(len(use.pool)), column]
+    reached = np.where(is_ri[None, :], demand_units >= x - 1e-9, use.utilization >= FULLY_USED)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level_share = np.where(hours > 0, (use.active_w * reached).sum(0) / hours, np.nan)
+    return {
+        "expected_utilization": expected_utilization,
+        "covered_per_hour": covered_per_hour,
+        "used_per_hour": used_per_hour,
+        "break_even": break_even,
+        "break_even_month": _break_even_month(upfront * x, hourly_saving),
+        "commitment_cost": effective * x * hours,
+        "level_share": level_share,
+    }
 
 
 __all__ = [

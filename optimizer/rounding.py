@@ -23,7 +23,7 @@ import numpy as np
 
 from core.errors import CommitoptInputError, param
 from optimizer.allocation import pool_allocation
-from optimizer.problem import RI_POOL, CommitmentProblem, FloatArray
+from optimizer.problem import RI_POOL, BoolArray, CommitmentProblem, FloatArray
 from optimizer.purchases import SP_STEP_USD, purchase_sizes, sp_commitment
 from optimizer.result import OptimizationResult, OptimizationStatus
 
@@ -218,34 +218,88 @@ def round_plan(
         )
     pool = problem.offers["pool"].to_numpy(dtype=np.intp)
     is_ri = (problem.pools["kind"] == RI_POOL).to_numpy(dtype=bool)[pool]
+    whole = _whole_ris(problem, result, reoptimize, is_ri, ri_instance_type)
+    final, notes = _stepped(problem, units, whole, is_ri, sp_step_usd)
+    before = float(result.objective_usd)
+    after = float(evaluate(problem, final))
+    cost = after - before
+    return RoundedPlan(
+        units=final,
+        result=_rounded_result(result, whole, final, after, sp_step_usd),
+        objective_before_usd=before,
+        objective_after_usd=after,
+        rounding_cost_usd=cost,
+        relative_rounding_cost=cost / max(abs(before), 1e-9),
+        reoptimized=whole.reoptimized,
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _WholeRis:
+    """The plan with whole RIs and the Savings Plans re-optimized around them."""
+
+    units: FloatArray
+    """Units of each offer: whole RIs, continuous Savings Plans [units]."""
+    solve: OptimizationResult
+    """The re-optimization's result (the continuous plan's when nothing changed)."""
+    reoptimized: bool
+    notes: tuple[str, ...]
+
+
+def _whole_ris(
+    problem: CommitmentProblem,
+    result: OptimizationResult,
+    reoptimize: Reoptimize,
+    is_ri: BoolArray,
+    ri_instance_type: str | None,
+) -> _WholeRis:
+    """Round the RIs to the nearest whole counts (down when those leave the policy infeasible)
+    and re-optimize the Savings Plans around them, unless no RI moved.
+
+    Raises
+    ------
+    RoundingError
+        When both the nearest and the lower counts are infeasible.
+    """
+    units = np.asarray(result.units, dtype=np.float64)
     notes: list[str] = []
-    reoptimized = False
-    after_solve = result
     rounded = whole_ri_units(problem, units, ri_instance_type=ri_instance_type)
-    changed = bool(np.any(np.abs(rounded - units)[is_ri] > _SAME))
-    if changed:
+    if not bool(np.any(np.abs(rounded - units)[is_ri] > _SAME)):
+        return _WholeRis(rounded, result, False, ())
+    after_solve = reoptimize(_fix(problem, rounded, is_ri))
+    if after_solve.status not in _USABLE:
+        first = after_solve.message
+        rounded = whole_ri_units(problem, units, ri_instance_type=ri_instance_type, down=True)
         after_solve = reoptimize(_fix(problem, rounded, is_ri))
         if after_solve.status not in _USABLE:
-            first = after_solve.message
-            rounded = whole_ri_units(problem, units, ri_instance_type=ri_instance_type, down=True)
-            after_solve = reoptimize(_fix(problem, rounded, is_ri))
-            if after_solve.status not in _USABLE:
-                raise RoundingError(
-                    f"no plan in whole RIs satisfies the policy ({first}; rounding the RIs down: "
-                    f"{after_solve.message}); relax the policy or solve with {param('integer')}"
-                )
-            notes.append(
-                f"RIs rounded down: the nearest whole counts left the policy infeasible ({first})"
+            raise RoundingError(
+                f"no plan in whole RIs satisfies the policy ({first}; rounding the RIs down: "
+                f"{after_solve.message}); relax the policy or solve with {param('integer')}"
             )
-        reoptimized = True
-        units_sp = np.asarray(after_solve.units, dtype=np.float64)
-        rounded = np.where(is_ri, rounded, units_sp)
+        notes.append(
+            f"RIs rounded down: the nearest whole counts left the policy infeasible ({first})"
+        )
+    units_sp = np.asarray(after_solve.units, dtype=np.float64)
+    return _WholeRis(np.where(is_ri, rounded, units_sp), after_solve, True, tuple(notes))
+
+
+def _stepped(
+    problem: CommitmentProblem,
+    units: FloatArray,
+    whole: _WholeRis,
+    is_ri: BoolArray,
+    sp_step_usd: float,
+) -> tuple[FloatArray, list[str]]:
+    """The final plan (Savings Plans rounded down to the step) and the notes on the rounding."""
+    rounded = whole.units
+    notes = list(whole.notes)
     if np.any(is_ri):
         moved = float(np.abs(rounded - units)[is_ri].sum())
         notes.append(
             f"{int(np.count_nonzero(is_ri & (rounded > 0)))} RI offers in whole instances "
             f"({moved:g} units moved in total)"
-            + ("; Savings Plans re-optimized around them" if reoptimized else "")
+            + ("; Savings Plans re-optimized around them" if whole.reoptimized else "")
         )
     stepped = sp_commitment(rounded, sp_step_usd)
     if np.any(~is_ri):
@@ -261,33 +315,33 @@ def round_plan(
             f"{int(np.count_nonzero(below))} Savings Plan offers now sit below their lower bound "
             "by less than one step (a commitment fixed with more decimals than AWS sells)"
         )
-    before = float(result.objective_usd)
-    after = float(evaluate(problem, final))
-    cost = after - before
-    rounded_result = replace(
-        after_solve,
+    return final, notes
+
+
+def _rounded_result(
+    result: OptimizationResult,
+    whole: _WholeRis,
+    final: FloatArray,
+    after: float,
+    sp_step_usd: float,
+) -> OptimizationResult:
+    """The rounded plan as a result: the final units billed, the continuous bound, the solves'
+    time and iterations added up."""
+    reoptimized = whole.reoptimized
+    return replace(
+        whole.solve,
         message=f"{result.message}; rounded to whole RIs and {sp_step_usd:g} USD/h steps",
         units=final,
         objective_usd=after,
         lower_bound_usd=min(float(result.lower_bound_usd), after),
         upper_bound_usd=after,
         method=f"{result.method}+rounding",
-        seconds=result.seconds + (after_solve.seconds if reoptimized else 0.0),
-        iterations=result.iterations + (after_solve.iterations if reoptimized else 0),
+        seconds=result.seconds + (whole.solve.seconds if reoptimized else 0.0),
+        iterations=result.iterations + (whole.solve.iterations if reoptimized else 0),
         offer_marginal_usd=(
-            after_solve.offer_marginal_usd if reoptimized else result.offer_marginal_usd
+            whole.solve.offer_marginal_usd if reoptimized else result.offer_marginal_usd
         ),
         status=result.status,
-    )
-    return RoundedPlan(
-        units=final,
-        result=rounded_result,
-        objective_before_usd=before,
-        objective_after_usd=after,
-        rounding_cost_usd=cost,
-        relative_rounding_cost=cost / max(abs(before), 1e-9),
-        reoptimized=reoptimized,
-        notes=tuple(notes),
     )
 
 

@@ -263,7 +263,7 @@ def test_demand_weighted_rate_per_normalized_unit() -> None:
 
 
 def test_family_rate_is_the_demand_weighted_mean_when_not_proportional() -> None:
-    from optimizer.build import _column_rates
+    from optimizer.build_usage import column_rates
 
     keys = pd.DataFrame(
         {
@@ -274,7 +274,7 @@ def test_family_rate_is_the_demand_weighted_mean_when_not_proportional() -> None
         }
     )
     columns = pd.DataFrame({"region": [EAST], "instance_family": ["t2"], "size_flexible": [True]})
-    rated, warning = _column_rates(keys, columns)
+    rated, warning = column_rates(keys, columns)
     assert rated.at[0, "on_demand_usd_per_unit"] == pytest.approx(0.142 / 6.0)
     assert rated.at[0, "demand_usd"] == pytest.approx(0.142)
     assert warning.startswith("on-demand rates are not proportional")
