@@ -44,16 +44,17 @@ Dominated offerings
     the lowest level cost × demand-weighted coverage ratio (cost per on-demand USD covered).
     This is exact when the offerings' ratios are proportional across the scope's columns; when
     they are not, a warning names the scopes whose columns would have preferred another offering
-    by more than :data:`PROPORTIONALITY_TOLERANCE`.
+    by more than :data:`optimizer.build_usage.PROPORTIONALITY_TOLERANCE`.
 Family columns
     ``on_demand_usd_per_unit`` of a (region, family) column is its on-demand USD per normalized
     unit-hour, weighted by demand (Σ quantity × rate ÷ Σ quantity × factor): the common rate when
     rates are proportional to the normalization factor. Rates off by more than
-    :data:`PROPORTIONALITY_TOLERANCE` (AWS rounds its prices; t2.small is 0.9 % off) give a
-    warning naming the family. A family column's RI is bought as the family's smallest size with a
-    price for the offering in that region (``purchase_instance_type``); its price per normalized
-    unit is that size's price ÷ its normalization factor. A Linux/UNIX shared key whose size has
-    no known normalization factor is a column of its own (with a warning).
+    :data:`optimizer.build_usage.PROPORTIONALITY_TOLERANCE` (AWS rounds its prices; t2.small is
+    0.9 % off) give a warning naming the family. A family column's RI is bought as the family's
+    smallest size with a price for the offering in that region (``purchase_instance_type``); its
+    price per normalized unit is that size's price ÷ its normalization factor. A Linux/UNIX
+    shared key whose size has no known normalization factor is a column of its own (with a
+    warning).
 Savings Plans ratios
     Capacity used per on-demand USD covered: SP rate ÷ on-demand rate, for a column of several
     keys Σ quantity × SP rate ÷ Σ quantity × on-demand rate over its keys that have an SP rate
@@ -98,12 +99,10 @@ from core.errors import CommitoptInputError
 from optimizer.build_offers import (
     INSTRUMENT_POOLS,
     PoolBlock,
-    annuity_hours,
     best_ri,
     best_sp,
     empty_block,
     hour_discount,
-    level_cost,
     new_ri_block,
     new_sp_block,
     ri_candidates,
@@ -113,7 +112,6 @@ from optimizer.build_offers import (
 )
 from optimizer.build_owned import OwnedPools, owned_block, owned_pools
 from optimizer.build_usage import (
-    DEFAULT_SCENARIO,
     KEY_FIELDS,
     PROPORTIONALITY_TOLERANCE,
     ScenarioInput,
@@ -626,12 +624,4 @@ def _typed_columns(columns: pd.DataFrame) -> pd.DataFrame:
     return typed.reset_index(drop=True)
 
 
-__all__ = [
-    "DEFAULT_SCENARIO",
-    "PROPORTIONALITY_TOLERANCE",
-    "ScenarioInput",
-    "annuity_hours",
-    "build_problem",
-    "hour_discount",
-    "level_cost",
-]
+__all__ = ["build_problem"]

@@ -24,7 +24,8 @@ import pandas as pd
 import pytest
 
 from core.errors import CommitoptInputError
-from optimizer.build import annuity_hours, build_problem, hour_discount, level_cost
+from optimizer.build import build_problem
+from optimizer.build_offers import annuity_hours, hour_discount, level_cost
 from optimizer.policy import Mode, Policy, PolicyError
 from optimizer.problem import COMPUTE_SP_POOL, EC2_SP_POOL, RI_POOL, CommitmentProblem
 from pricing.catalog import CatalogMetadata, PriceCatalog
