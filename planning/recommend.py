@@ -27,6 +27,7 @@ from optimizer.problem import CommitmentProblem
 from optimizer.purchases import purchases_from_units, purchases_to_portfolio_json
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import RoundedPlan, round_plan
+from planning.recency import STOPPED_AFTER_DAYS, StoppedUsage, drop_stopped_usage
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
 
@@ -62,6 +63,9 @@ class RecommendOptions:
         Buy RIs of this size instead of the family's smallest.
     lookback_days
         Days of usage, counted back from its last hour, that stand for the future [days].
+    stopped_after_days
+        Keys with no usage over this many days at the lookback's end have stopped, and nothing is
+        bought for them (:mod:`planning.recency`); 0 counts their older usage [days].
     """
 
     exact: bool = False
@@ -72,6 +76,7 @@ class RecommendOptions:
     export_path: Path | None = None
     ri_instance_type: str | None = None
     lookback_days: float = DEFAULT_LOOKBACK_DAYS
+    stopped_after_days: float = STOPPED_AFTER_DAYS
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,6 +105,8 @@ class RecommendationRun:
         The money and Cost Explorer's figures, all from the simulator.
     portfolio
         The portfolio JSON payload.
+    stopped
+        The keys left out of the decision because their usage stopped (:mod:`planning.recency`).
     """
 
     policy: Policy
@@ -114,6 +121,13 @@ class RecommendationRun:
     explanations: pd.DataFrame
     summary: dict[str, Any]
     portfolio: dict[str, Any]
+    stopped: StoppedUsage
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the user should read beside the plan: the stopped keys, the model's and the
+        bill's warnings."""
+        return (*self.stopped.notices(), *self.problem.warnings, *self.with_plan.warnings)
 
 
 def lookback_window(usage: pd.DataFrame, days: float) -> pd.DataFrame:
@@ -252,8 +266,15 @@ def recommend(
             f"`commitopt usage import` or pass {param('usage_files')} FILE, or lengthen "
             f"{param('lookback_days')}"
         )
+    running = drop_stopped_usage(window, options.stopped_after_days, options.lookback_days)
+    if float(running.usage["quantity"].sum()) <= 0:
+        raise CommitoptInputError(
+            f"no key has usage in the last {running.recent_hours / 24:g} days of the lookback: "
+            "the workloads stopped, so there is nothing to commit to; set "
+            f"{param('stopped_after_days')} to 0 to recommend on their older usage anyway"
+        )
     owned_items = _owned_items(owned)
-    problem = build_problem(window, catalog, policy, owned=owned_items)
+    problem = build_problem(running.usage, catalog, policy, owned=owned_items)
     result = optimize(
         problem,
         exact=options.exact,
@@ -290,6 +311,10 @@ def recommend(
         problem, units, marginal_usd=marginal, ri_instance_type=options.ri_instance_type
     )
     summary = summarize(baseline, with_plan, purchases)
+    summary["stopped_keys"] = [
+        {**row, "last_used": pd.Timestamp(row["last_used"]).isoformat()}
+        for row in running.stopped.to_dict("records")
+    ]
     summary["optimizer"] = {
         "status": str(result.status),
         "method": result.method,
@@ -320,6 +345,7 @@ def recommend(
         explanations=explanations,
         summary=summary,
         portfolio=portfolio,
+        stopped=running,
     )
 
 

@@ -42,6 +42,7 @@ PARAMETER_ALIASES: Final[Mapping[str, str]] = {
     "regions": "region",
     "period_start": "start",
     "period_end": "end",
+    "stopped_after_days": "stopped_after",
 }
 """Library parameter names whose command-line option has another parameter name."""
 

@@ -257,6 +257,16 @@ def lookback_option(default: str | None, *, show_default: bool | str = True) -> 
     )
 
 
+def stopped_after_option(default: str) -> Callable[[F], F]:
+    """``--stopped-after DURATION``: keys idle this long at the lookback's end get nothing."""
+    return duration_option(
+        "--stopped-after",
+        default,
+        "Buy nothing for keys with no usage over this last part of the lookback (at most a "
+        "quarter of it; 0 counts their older usage)",
+    )
+
+
 def horizon_option(default: str) -> Callable[[F], F]:
     """``--horizon DURATION``: how far ahead sampled usage paths run."""
     return duration_option("--horizon", default, "Length of each sampled usage path")

@@ -20,6 +20,7 @@ from commitopt.cli.inputs import (
 )
 from commitopt.cli.options import (
     lookback_option,
+    stopped_after_option,
 )
 from commitopt.cli.output import (
     commitment_columns,
@@ -39,6 +40,7 @@ from commitopt.review import fingerprint, input_fingerprints, plan_report
 from core.durations import Duration
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
+from planning.recency import STOPPED_AFTER_DAYS
 from planning.recommend import (
     DEFAULT_LOOKBACK_DAYS,
     RecommendationRun,
@@ -74,6 +76,7 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
 @click.command("recommend", epilog=RECOMMEND_EPILOG)
 @input_options(demo=demo_usage)
 @lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
+@stopped_after_option(f"{STOPPED_AFTER_DAYS:g}d")
 @policy_options
 @click.option(
     "--solver", type=click.Choice(SOLVER_NAMES), default="highs", show_default=True,
@@ -109,6 +112,7 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
 def recommend_command(
     inputs: CommandInputs,
     lookback: Duration,
+    stopped_after: Duration,
     solver: str,
     exact: bool,
     integer: bool,
@@ -151,12 +155,13 @@ def recommend_command(
         export_path=export_model,
         ri_instance_type=ri_size,
         lookback_days=days,
+        stopped_after_days=stopped_after.days,
     )
     with reporter().task("optimizing the portfolio") as task:
         run = recommend(
             frame, catalog, policy, owned=inventory, options=options, progress=solver_progress(task)
         )
-    for warning in (*run.problem.warnings, *run.with_plan.warnings):
+    for warning in run.warnings:
         reporter().warning(warning)
     text = json.dumps(run.portfolio, indent=2, default=str)
     if out is not None:

@@ -20,6 +20,7 @@ from commitopt.cli.options import (
     lookback_option,
     paths_option,
     seed_option,
+    stopped_after_option,
 )
 from commitopt.cli.output import emit_mapping, format_option, path_savings_fields
 from commitopt.cli.policy_options import policy_from_options, policy_options
@@ -29,6 +30,7 @@ from commitopt.review import fingerprint, run_review
 from commitopt.workspace import Workspace
 from core.durations import Duration
 from core.errors import CommitoptInputError
+from planning.recency import STOPPED_AFTER_DAYS
 from planning.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions
 from planning.review import ReviewOptions
 from pricing.atomic import write_text_atomic
@@ -82,6 +84,7 @@ def _import_usage(
 @click.command("review", epilog=REVIEW_EPILOG)
 @input_options()
 @lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
+@stopped_after_option(f"{STOPPED_AFTER_DAYS:g}d")
 @expiring_within_option("30d")
 @paths_option(200)
 @horizon_option("365d")
@@ -96,6 +99,7 @@ def _import_usage(
 def review_command(
     inputs: CommandInputs,
     lookback: Duration,
+    stopped_after: Duration,
     expiring_within: Duration,
     n_paths: int,
     horizon: Duration,
@@ -124,7 +128,9 @@ def review_command(
         if not report_format:
             raise CommitoptInputError(f"--report-out {report_out}: name a .html or .md file")
     options = ReviewOptions(
-        recommend=RecommendOptions(lookback_days=lookback.days),
+        recommend=RecommendOptions(
+            lookback_days=lookback.days, stopped_after_days=stopped_after.days
+        ),
         expiring_within_days=expiring_within.days,
         n_paths=n_paths,
         horizon_hours=horizon_hours,

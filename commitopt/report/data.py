@@ -670,7 +670,7 @@ def build_report_data(
         generated_at=generated_at,
         expiry_horizon_days=expiry_horizon_days,
         optimizer=optimizer,
-        warnings=(*run.problem.warnings, *run.with_plan.warnings),
+        warnings=run.warnings,
         discount_rate=run.policy.discount_rate,
         purchase_date=purchase_date,
     )

@@ -47,7 +47,10 @@ class HindsightOptimum:
 
     policy: Policy = PURCHASE_POLICY
     options: RecommendOptions = field(
-        default_factory=lambda: RecommendOptions(tolerance=HINDSIGHT_TOLERANCE)
+        # hindsight sees the whole window it bills: a key that stops inside it is still usage
+        default_factory=lambda: RecommendOptions(
+            tolerance=HINDSIGHT_TOLERANCE, stopped_after_days=0.0
+        )
     )
 
     def __call__(self, window: HindsightWindow) -> Sequence[Commitment]:

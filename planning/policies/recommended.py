@@ -14,6 +14,7 @@ import pandas as pd
 
 from core.times import month_start_rows
 from optimizer.policy import Policy
+from planning.recency import drop_stopped_usage
 from planning.recommend import RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment
@@ -32,8 +33,12 @@ def recommended_purchases(
     owned: Sequence[Commitment],
     options: RecommendOptions,
 ) -> tuple[Commitment, ...]:
-    """``recommend``'s purchases, or none when the usage has nothing to commit to."""
+    """``recommend``'s purchases, or none when the usage has nothing to commit to (none at all,
+    or every key stopped before the lookback's end: :mod:`planning.recency`)."""
     if usage.empty or float(usage["quantity"].sum()) <= 0:
+        return ()
+    running = drop_stopped_usage(usage, options.stopped_after_days, options.lookback_days)
+    if float(running.usage["quantity"].sum()) <= 0:
         return ()
     return recommend(usage, catalog, policy, owned=owned, options=options).purchases
 
