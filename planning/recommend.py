@@ -39,6 +39,11 @@ class RecommendationError(CommitoptInputError):
     """The optimizer found no plan for this input (an infeasible policy)."""
 
 
+class EverythingStoppedError(CommitoptInputError):
+    """Every key of the lookback stopped before its end (:mod:`planning.recency`): there is
+    nothing to commit to."""
+
+
 class SolverTimeLimitError(CommitoptEnvironmentError):
     """The solver stopped at its time limit without a usable plan (not the input's fault)."""
 
@@ -268,7 +273,7 @@ def recommend(
         )
     running = drop_stopped_usage(window, options.stopped_after_days, options.lookback_days)
     if float(running.usage["quantity"].sum()) <= 0:
-        raise CommitoptInputError(
+        raise EverythingStoppedError(
             f"no key has usage in the last {running.recent_hours / 24:g} days of the lookback: "
             "the workloads stopped, so there is nothing to commit to; set "
             f"{param('stopped_after_days')} to 0 to recommend on their older usage anyway"
@@ -351,6 +356,7 @@ def recommend(
 
 __all__ = [
     "DEFAULT_LOOKBACK_DAYS",
+    "EverythingStoppedError",
     "RecommendOptions",
     "RecommendationError",
     "RecommendationRun",

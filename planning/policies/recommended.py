@@ -14,8 +14,7 @@ import pandas as pd
 
 from core.times import month_start_rows
 from optimizer.policy import Policy
-from planning.recency import drop_stopped_usage
-from planning.recommend import RecommendOptions, recommend
+from planning.recommend import EverythingStoppedError, RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment
 from pricing.inventory.values import term_end
@@ -37,10 +36,10 @@ def recommended_purchases(
     or every key stopped before the lookback's end: :mod:`planning.recency`)."""
     if usage.empty or float(usage["quantity"].sum()) <= 0:
         return ()
-    running = drop_stopped_usage(usage, options.stopped_after_days, options.lookback_days)
-    if float(running.usage["quantity"].sum()) <= 0:
+    try:
+        return recommend(usage, catalog, policy, owned=owned, options=options).purchases
+    except EverythingStoppedError:
         return ()
-    return recommend(usage, catalog, policy, owned=owned, options=options).purchases
 
 
 def lookback_days_of(usage: UsageMatrix) -> float:

@@ -15,6 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+from optimizer.build_offers import pool_row
 from optimizer.problem import (
     COMPUTE_SP_POOL,
     EC2_SP_POOL,
@@ -52,28 +53,10 @@ WINDOWS_COLUMN: dict[str, Any] = {
 
 def pool(kind: str, **fields: Any) -> dict[str, Any]:
     """A new pool row with defaults (1-year No Upfront standard)."""
-    row: dict[str, Any] = {
-        "kind": kind,
-        "owned": False,
-        "order": 0,
-        "region": "",
-        "instance_family": "",
-        "instance_type": "",
-        "platform": "",
-        "tenancy": "",
-        "size_flexible": False,
-        "unit": "usd_per_hour",
-        "offering_class": "",
-        "term_years": 1,
-        "payment_option": "No Upfront",
-        "commitment_ids": "",
-        "purchase_instance_type": "",
-        "units_per_instance": 1.0,
-    }
+    defaults: dict[str, Any] = {"payment_option": "No Upfront"}
     if kind == RI_POOL:
-        row["offering_class"] = "standard"
-    row.update(fields)
-    return row
+        defaults["offering_class"] = "standard"
+    return pool_row(kind, **{**defaults, **fields})
 
 
 def family_ri_pool(**fields: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 from billing.simulator import simulate
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
+from planning.policies.recommended import recommended_purchases
 from planning.recency import STOPPED_AFTER_DAYS, drop_stopped_usage, recent_window_hours
 from planning.recommend import RecommendOptions, recommend
 from pricing.embedded import load_embedded_catalog
@@ -128,3 +129,6 @@ def test_every_key_stopped_is_a_clear_error() -> None:
     usage = _key_usage("1", "m4.large", np.where(np.arange(hours) < hours - 240, 2.0, 0.0))
     with pytest.raises(CommitoptInputError, match="no key has usage in the last 7 days"):
         recommend(usage, catalog, Policy(), options=RecommendOptions(lookback_days=DAYS))
+    # a backtest policy buys nothing instead
+    options = RecommendOptions(lookback_days=DAYS)
+    assert recommended_purchases(usage, catalog, Policy(), (), options) == ()
