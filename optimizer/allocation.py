@@ -576,8 +576,9 @@ def evaluate(problem: CommitmentProblem, units: FloatArray) -> Evaluation:
     commitment = float(costs @ x) + problem.owned_cost_usd
     scenario_cost = scenario_costs(problem, commitment, period_cost)
     expected = float(probability @ scenario_cost)
-    tail = cvar_weights(scenario_cost, probability, problem.cvar_alpha)
-    cvar = float(tail @ scenario_cost)
+    risk_cost = problem.risk_costs(scenario_cost)
+    tail = cvar_weights(risk_cost, probability, problem.cvar_alpha)
+    cvar = float(tail @ risk_cost)
     rho = probability + problem.cvar_weight * tail
     objective = expected + problem.cvar_weight * cvar
 

@@ -151,7 +151,7 @@ def define_master_risk(
     return define_cvar(
         builder,
         cost_terms,
-        np.full(n_scenarios, constant),
+        problem.risk_costs(np.full(n_scenarios, constant)),
         problem.scenario_probability,
         alpha=problem.cvar_alpha,
         weight=problem.cvar_weight,

@@ -388,10 +388,9 @@ def _bill_point(setup: _Setup, units: FloatArray, feasible_bounds: bool) -> _Poi
     commitment = float(costs @ units) + problem.owned_cost_usd
     scenario_cost = scenario_costs(problem, commitment, setup.wf * billing.uncovered_total)
     probability = problem.scenario_probability
-    tail = cvar_weights(scenario_cost, probability, problem.cvar_alpha)
-    objective = float(probability @ scenario_cost) + problem.cvar_weight * float(
-        tail @ scenario_cost
-    )
+    risk_cost = problem.risk_costs(scenario_cost)
+    tail = cvar_weights(risk_cost, probability, problem.cvar_alpha)
+    objective = float(probability @ scenario_cost) + problem.cvar_weight * float(tail @ risk_cost)
     hours = probability[problem.period_scenario] * problem.period_weight
     total = float(hours @ problem.demand_usd.sum(axis=1))
     ratio = 1.0 - float(hours @ billing.uncovered_total) / total if total > 0 else 0.0
@@ -412,12 +411,12 @@ def _bill_point(setup: _Setup, units: FloatArray, feasible_bounds: bool) -> _Poi
 def _class_coefficients(setup: _Setup, weights: FloatArray, billing: Billing) -> FloatArray:
     """Groups × classes: Σ_{t∈g} pattern_c(t) weights_t μ[unit_c, t]."""
     coefficients = np.zeros((setup.group_matrix.shape[0], setup.class_unit.size))
-    dense_groups = np.asarray(setup.group_matrix.T.todense())  # periods × groups
     for pattern in np.unique(setup.class_pattern):
         classes = np.flatnonzero(setup.class_pattern == pattern)
-        weighted = dense_groups * (weights * setup.info.patterns[:, pattern])[:, None]
-        per_unit = billing.unit_price @ weighted  # units × groups
-        coefficients[:, classes] = per_unit[setup.class_unit[classes]].T
+        units = setup.class_unit[classes]
+        weighted = billing.unit_price[units] * (weights * setup.info.patterns[:, pattern])
+        # groups × periods (sparse) @ periods × classes: no dense periods × groups matrix
+        coefficients[:, classes] = setup.group_matrix @ weighted.T
     return coefficients
 
 

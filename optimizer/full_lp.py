@@ -732,7 +732,7 @@ def define_scenario_costs(
     return define_cvar(
         builder,
         cost_terms,
-        np.asarray(on_demand + constants, dtype=np.float64),
+        problem.risk_costs(np.asarray(on_demand + constants, dtype=np.float64)),
         np.asarray(problem.scenario_probability, dtype=np.float64),
         alpha=problem.cvar_alpha,
         weight=problem.cvar_weight,
@@ -976,7 +976,7 @@ def _plan_result(
     objective = expected
     if problem.cvar_weight > 0:
         objective += problem.cvar_weight * cvar(
-            scenario_cost, problem.scenario_probability, problem.cvar_alpha
+            problem.risk_costs(scenario_cost), problem.scenario_probability, problem.cvar_alpha
         )
     duals = np.asarray(solution.row_duals, dtype=np.float64)
     if not model.integer and duals.shape[0] == model.program.n_rows:

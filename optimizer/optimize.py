@@ -87,6 +87,10 @@ def optimize(
         solver=solver,
         time_limit_seconds=time_limit_seconds,
         progress=progress,
+        # pricing every period at several fixed Compute SP prices costs 5× the iterations'
+        # billing on many scenarios (65,000 periods of 100 futures: 117 s against 20 s, the
+        # same 6 iterations); one scenario keeps the disaggregated cuts
+        disaggregate=problem.scenario_probability.size == 1,
     )
     if result.status is OptimizationStatus.ERROR and "exact" in result.message:
         return solve_exact(problem, solver=solver, time_limit_seconds=time_limit_seconds)

@@ -168,7 +168,11 @@ class CommitmentProblem:
     min_utilization
         Least expected utilization of each new pool [0–1] (0 for none).
     cvar_alpha, cvar_weight
-        Risk term: objective = expected cost + λ · CVaR_α(cost over scenarios).
+        Risk term: objective = expected cost + λ · CVaR_α(cost − reference over scenarios).
+    cvar_reference_usd
+        Per scenario, what its cost is measured against in the risk term [USD]: ``None`` for 0
+        (CVaR of the cost itself); the cost with no purchase makes it CVaR of the purchases'
+        loss (:mod:`planning.forecast_decision`). The expected cost is unaffected.
     warnings
         Approximations made while building (rates not proportional inside a family, …).
     """
@@ -201,6 +205,13 @@ class CommitmentProblem:
     cvar_alpha: float = 0.95
     cvar_weight: float = 0.0
     warnings: tuple[str, ...] = field(default=())
+    cvar_reference_usd: FloatArray | None = None
+
+    def risk_costs(self, scenario_cost: FloatArray) -> FloatArray:
+        """Scenario costs as the risk term measures them: minus :attr:`cvar_reference_usd`."""
+        if self.cvar_reference_usd is None:
+            return scenario_cost
+        return np.asarray(scenario_cost - self.cvar_reference_usd, dtype=np.float64)
 
     @property
     def n_periods(self) -> int:

@@ -8,7 +8,7 @@ with the owned commitments only (the baseline) and once with the purchases added
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC
 from pathlib import Path
 from typing import Any, Final
@@ -27,12 +27,19 @@ from optimizer.problem import CommitmentProblem
 from optimizer.purchases import purchases_from_units, purchases_to_portfolio_json
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import RoundedPlan, round_plan
+from planning.forecast_decision import expected_outcome, forecast_problem, redate
+from planning.future import MIN_WEEKS, FutureOptions, Futures, whole_weeks
 from planning.recency import STOPPED_AFTER_DAYS, StoppedUsage, drop_stopped_usage
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
+from usage.table import UsageMatrix, to_matrix
 
 DEFAULT_LOOKBACK_DAYS: Final = 60
 """Cost Explorer's longest lookback, our default [days]."""
+
+DECIDE_ON: Final = ("forecast", "lookback")
+"""What the purchase decision is optimized on: the futures of :mod:`planning.future` over the
+term (the default), or the lookback itself as if it repeated (Cost Explorer's way)."""
 
 
 class RecommendationError(CommitoptInputError):
@@ -71,6 +78,13 @@ class RecommendOptions:
     stopped_after_days
         Keys with no usage over this many days at the lookback's end have stopped, and nothing is
         bought for them (:mod:`planning.recency`); 0 counts their older usage [days].
+    decide_on
+        ``"forecast"``: choose the purchases that maximise the expected savings over the term on
+        sampled futures (:mod:`planning.future`); ``"lookback"``: on the lookback as if it
+        repeated. A policy with ladder tranches, or a lookback shorter than two whole weeks,
+        is decided on the lookback.
+    future
+        How the futures are drawn.
     """
 
     exact: bool = False
@@ -82,6 +96,8 @@ class RecommendOptions:
     ri_instance_type: str | None = None
     lookback_days: float = DEFAULT_LOOKBACK_DAYS
     stopped_after_days: float = STOPPED_AFTER_DAYS
+    decide_on: str = "forecast"
+    future: FutureOptions = field(default_factory=FutureOptions)
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,6 +128,10 @@ class RecommendationRun:
         The portfolio JSON payload.
     stopped
         The keys left out of the decision because their usage stopped (:mod:`planning.recency`).
+    futures
+        The futures the decision was taken on; ``None`` when it was taken on the lookback.
+    notes
+        What the reader should know about how the decision was taken.
     """
 
     policy: Policy
@@ -127,6 +147,8 @@ class RecommendationRun:
     summary: dict[str, Any]
     portfolio: dict[str, Any]
     stopped: StoppedUsage
+    futures: Futures | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -160,6 +182,47 @@ def _check_result(result: OptimizationResult) -> None:
     if result.status is OptimizationStatus.TIME_LIMIT:
         raise SolverTimeLimitError(result.message)
     raise RecommendationError(result.message)
+
+
+def _decision_problem(
+    usage: pd.DataFrame,
+    catalog: PriceCatalog,
+    policy: Policy,
+    owned: tuple[Commitment, ...],
+    options: RecommendOptions,
+) -> tuple[CommitmentProblem, Futures | None, tuple[str, ...]]:
+    """The reduced problem the decision is taken on: over the futures, or over the lookback."""
+    if options.decide_on not in DECIDE_ON:
+        raise CommitoptInputError(
+            f"{param('decide_on')} {options.decide_on!r}: give one of {', '.join(DECIDE_ON)}"
+        )
+    if options.decide_on == "lookback" or policy.ladder_tranches > 1:
+        return build_problem(usage, catalog, policy, owned=owned), None, ()
+    lookback: UsageMatrix = to_matrix(usage)
+    if whole_weeks(lookback) < MIN_WEEKS:
+        note = (
+            f"decided on the lookback: it has fewer than {MIN_WEEKS} whole weeks of usage, "
+            "too few to sample futures from"
+        )
+        return build_problem(usage, catalog, policy, owned=owned), None, (note,)
+    decision = forecast_problem(lookback, catalog, policy, owned, options.future)
+    return decision.problem, decision.futures, ()
+
+
+def _decision_summary(
+    futures: Futures | None,
+    purchases: Sequence[Commitment],
+    owned: tuple[Commitment, ...],
+    catalog: PriceCatalog,
+    policy: Policy,
+) -> dict[str, Any]:
+    """How the decision was taken and, on futures, what the purchases are expected to save."""
+    if futures is None:
+        return {"on": "lookback"}
+    outcome = expected_outcome(
+        futures, purchases, owned, catalog, discount_rate=policy.discount_rate
+    )
+    return {"on": "forecast", **outcome}
 
 
 def summarize(
@@ -279,7 +342,9 @@ def recommend(
             f"{param('stopped_after_days')} to 0 to recommend on their older usage anyway"
         )
     owned_items = _owned_items(owned)
-    problem = build_problem(running.usage, catalog, policy, owned=owned_items)
+    problem, futures, notes = _decision_problem(
+        running.usage, catalog, policy, owned_items, options
+    )
     result = optimize(
         problem,
         exact=options.exact,
@@ -307,6 +372,9 @@ def recommend(
         rounded = round_plan(problem, result, reoptimize, ri_instance_type=options.ri_instance_type)
         units = rounded.units
     purchases = purchases_from_units(problem, units, ri_instance_type=options.ri_instance_type)
+    if futures is not None:
+        # decided on the futures' clock; billed (and bought) from the lookback's first hour
+        purchases = redate(purchases, pd.Timestamp(window["hour"].min()))
     baseline = simulate(window, owned_items, catalog, discount_rate=policy.discount_rate)
     with_plan = simulate(
         window, (*owned_items, *purchases), catalog, discount_rate=policy.discount_rate
@@ -320,6 +388,7 @@ def recommend(
         {**row, "last_used": pd.Timestamp(row["last_used"]).isoformat()}
         for row in running.stopped.to_dict("records")
     ]
+    summary["decision"] = _decision_summary(futures, purchases, owned_items, catalog, policy)
     summary["optimizer"] = {
         "status": str(result.status),
         "method": result.method,
@@ -351,6 +420,8 @@ def recommend(
         summary=summary,
         portfolio=portfolio,
         stopped=running,
+        futures=futures,
+        notes=notes,
     )
 
 

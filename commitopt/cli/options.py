@@ -367,3 +367,49 @@ def period_options(function: F) -> F:
         "--from", "start", type=DATE, default=None, callback=_check_period,
         help="Start of the period (UTC).",
     )(function)  # fmt: skip
+
+
+DECIDE_ON_CHOICES = ("forecast", "lookback")
+"""``--decide-on`` values (``planning.recommend.DECIDE_ON``, repeated so --help stays light)."""
+
+
+def decision_options(func: F) -> F:
+    """The options of a decision taken on sampled futures (``recommend``)."""
+    options = (
+        click.option(
+            "--decide-on", type=click.Choice(DECIDE_ON_CHOICES), default="forecast",
+            show_default=True,
+            help="Choose the purchases on sampled futures over the term (trend, recent weeks "
+            "weighted more, fleets that migrate or exit), or on the lookback as if it repeated.",
+        ),
+        click.option(
+            "--futures", "futures_count", type=click.IntRange(1, 10_000), default=100,
+            show_default=True, help="Futures sampled for the decision.",
+        ),
+        click.option(
+            "--risk-weight", type=click.FloatRange(min=0.0), default=0.5, show_default=True,
+            help="Weight of the mean loss in the worst futures (CVaR) against the expected "
+            "savings; 0 maximises the expected savings alone.",
+        ),
+        click.option(
+            "--risk-level", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.9,
+            show_default=True,
+            help="CVaR level: 0.9 weighs the mean loss of the worst 10 % of the futures.",
+        ),
+        click.option(
+            "--migration-rate", type=click.FloatRange(min=0.0), default=0.10, show_default=True,
+            help="Prior yearly chance that a fleet moves to another family (learned from the "
+            "lookback where it shows moves).",
+        ),
+        click.option(
+            "--exit-rate", type=click.FloatRange(min=0.0), default=0.05, show_default=True,
+            help="Prior yearly chance that a fleet is retired.",
+        ),
+        click.option(
+            "--follow-growth", is_flag=True,
+            help="Buy ahead for a clear rising trend (default: growth is bought when seen).",
+        ),
+    )  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func

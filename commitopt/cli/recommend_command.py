@@ -19,6 +19,7 @@ from commitopt.cli.inputs import (
     warn_if_lookback_exceeds,
 )
 from commitopt.cli.options import (
+    decision_options,
     lookback_option,
     stopped_after_option,
 )
@@ -40,6 +41,7 @@ from commitopt.review import fingerprint, input_fingerprints, plan_report
 from core.durations import Duration
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
+from planning.future import FutureOptions
 from planning.recency import STOPPED_AFTER_DAYS
 from planning.recommend import (
     DEFAULT_LOOKBACK_DAYS,
@@ -63,11 +65,16 @@ Examples:
   commitopt recommend --instruments compute-sp --target-coverage 80
   commitopt recommend --custom-commitment compute-sp=12.5 --format json --out plan.json
   commitopt recommend --exact --export-model model.mps --solver highs
+  commitopt recommend --risk-weight 0          # maximise expected savings, no hedge
+  commitopt recommend --decide-on lookback     # Cost Explorer's way: the lookback repeats
   commitopt recommend --usage cur.parquet --save     # then another person: commitopt approve PLAN
 \b
 Without --usage the workspace's usage is used; --demo uses a synthetic 60-day history.
-Percentages may be given as 80 or 0.8. Money figures come from billing the lookback with the
-billing simulator (AWS's rules), with and without the purchases. Nothing is bought. --save stores
+Percentages may be given as 80 or 0.8. The purchases are chosen on 100 sampled futures over the
+term (the lookback's trend and recent weeks, fleets that migrate or exit), weighing the mean loss
+of the worst 10 % of them (--risk-weight, --risk-level). Money figures come from billing the
+lookback with the billing simulator (AWS's rules), with and without the purchases, and the
+futures (expected savings over the term, P5, chance of a loss). Nothing is bought. --save stores
 the plan with its policy, inputs' fingerprints, your identity and its HTML report (whose header
 shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes that report.
 """
@@ -77,6 +84,7 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
 @input_options(demo=demo_usage)
 @lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
 @stopped_after_option(f"{STOPPED_AFTER_DAYS:g}d")
+@decision_options
 @policy_options
 @click.option(
     "--solver", type=click.Choice(SOLVER_NAMES), default="highs", show_default=True,
@@ -113,6 +121,13 @@ def recommend_command(
     inputs: CommandInputs,
     lookback: Duration,
     stopped_after: Duration,
+    decide_on: str,
+    futures_count: int,
+    risk_weight: float,
+    risk_level: float,
+    migration_rate: float,
+    exit_rate: float,
+    follow_growth: bool,
     solver: str,
     exact: bool,
     integer: bool,
@@ -156,6 +171,15 @@ def recommend_command(
         ri_instance_type=ri_size,
         lookback_days=days,
         stopped_after_days=stopped_after.days,
+        decide_on=decide_on,
+        future=FutureOptions(
+            futures=futures_count,
+            follow_growth=follow_growth,
+            migration_prior_per_year=migration_rate,
+            exit_prior_per_year=exit_rate,
+            risk_weight=risk_weight,
+            risk_level=risk_level,
+        ),
     )
     with reporter().task("optimizing the portfolio") as task:
         run = recommend(
@@ -202,6 +226,17 @@ def _print_for_people(
     flat = {k: v for k, v in summary.items() if not isinstance(v, dict)}
     shown = flat if wide() else {k: flat[k] for k in SUMMARY_FIELDS if k in flat}
     emit_mapping(shown, "table", title="Recommendation, billed over the lookback")
+    decision = summary.get("decision", {})
+    if decision.get("on") == "forecast":
+        emit_text(
+            f"Decided on {decision['futures']} futures over {decision['term_hours'] / 730:.0f} "
+            f"months: expected savings {decision['expected_savings_usd']:,.2f} USD, P5 "
+            f"{decision['p5_savings_usd']:,.2f} USD, a loss in "
+            f"{decision['loss_probability_pct']:g} % of them; "
+            f"{decision['structural_events']['rates']}."
+        )
+    for note in run.notes:
+        emit_text(note)
     optimizer = summary["optimizer"]
     if wide():
         emit_mapping(optimizer, "table", title="Optimizer")

@@ -29,7 +29,7 @@ from planning.policies.ours import (
     OursOneShot,
 )
 from planning.policies.recommended import PURCHASE_POLICY, months_starts_count
-from planning.policies.trends import WeeklyLine, clear_trend, weekly_line
+from planning.trends import WeeklyLine, clear_trend, weekly_line
 
 __all__ = [
     "DEFAULT_LADDER_FRACTION",

@@ -29,8 +29,8 @@ from planning.policies.recommended import (
     recommended_on_lookback,
     recommended_purchases,
 )
-from planning.policies.trends import clear_trend, weekly_line
 from planning.recommend import RecommendOptions
+from planning.trends import clear_trend, weekly_line
 from pricing.instance_types import normalization_factors
 from pricing.inventory import Commitment
 from scenarios.backtest import BacktestError, Review

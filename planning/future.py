@@ -1,0 +1,388 @@
+"""The futures a purchase decision is taken on: sampled paths of usage over the commitment's term.
+
+A commitment is a bet on the next one or three years, not on the lookback. So ``recommend``
+chooses its purchases on a set of equally likely futures (:func:`decision_futures`), each a path of
+the lookback's usage carried over the term:
+
+1. **Level.** Each key's weekly mean level over the lookback's whole weeks. A key whose last
+   weeks show a clear least-squares line (slope at least :data:`MIN_TREND_T` standard errors,
+   :func:`planning.trends.weekly_line`) follows it: down to zero for a decline, and for a
+   rise up to today's level only (growth not yet seen is bought when it is seen, at the next
+   review) unless ``follow_growth``. Its slope is damped like the forecast's
+   (:mod:`scenarios.forecast`) and each future draws its own slope within the line's standard
+   error (a Student-t draw common to every key: the total trend is uncertain too).
+2. **Shape and recency.** Each future week copies a whole lookback week, drawn with weights that
+   halve every ``half_life_days`` of age, so recent weeks count more than old ones; a key with a
+   clear trend has the copied week scaled to its line.
+3. **Structural changes** (:mod:`planning.structural`): in each future each fleet migrates to
+   another family or exits at a random hour of the term, with learned or prior yearly rates.
+4. **Time, compressed.** A future is not stored hour by hour over the term: each of its epochs
+   (a quarter of a year, :data:`EPOCH_MONTHS`) is one representative week of 168 hours, which
+   stands for the epoch's hours. Every epoch has the same length, so the optimizer's uniform hour
+   weights are right, and a commitment active over the whole term is active in every hour. The
+   futures' hours run on from the decision's start, one week per epoch; an owned commitment that
+   expires inside the term is mapped onto the same compressed clock (:func:`compress_owned`).
+   Time value (``Policy.discount_rate``) is then counted on the compressed clock.
+
+The futures are ``(name, probability, UsageMatrix)`` triples for
+:func:`optimizer.build.build_problem`'s ``scenarios``: the optimizer then maximizes the expected
+savings over them (and, with a CVaR weight, guards their worst tail).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from core.units import HOURS_PER_MONTH, HOURS_PER_WEEK, HOURS_PER_YEAR
+from planning.structural import (
+    DEFAULT_EXIT_RATE_PER_YEAR,
+    DEFAULT_MIGRATION_RATE_PER_YEAR,
+    EventRates,
+    Fleets,
+    event_rates,
+    fleets,
+)
+from planning.trends import weekly_line
+from pricing.catalog import PriceCatalog
+from pricing.inventory import Commitment
+from usage.table import KEY_COLUMNS, UsageMatrix
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+
+DEFAULT_FUTURES: Final = 100
+"""Futures sampled for a decision."""
+
+EPOCH_MONTHS: Final = 3
+"""Months of the term one representative week stands for [months]."""
+
+DEFAULT_HALF_LIFE_DAYS: Final = 30.0
+"""Age at which a lookback week counts half as much as the last one [days]."""
+
+MIN_TREND_T: Final = 3.0
+"""Least t-statistic of a key's weekly slope for its futures to follow it [1]."""
+
+TREND_WEEKS: Final = 6
+"""Last weeks the trend line is fitted on [weeks]."""
+
+DAMPING_HALF_LIFE_WEEKS: Final = 52.0
+"""A trend's slope halves every this many weeks past the lookback [weeks]."""
+
+MIN_WEEKS: Final = 2
+"""Fewest whole lookback weeks to decide on futures; fewer decide on the lookback [weeks]."""
+
+SEED: Final = 20261205
+"""Seed of the futures' draws (a decision is reproducible)."""
+
+DEFAULT_RISK_WEIGHT: Final = 0.5
+"""Weight λ of the CVaR of the purchases' loss in the decision's objective [1]."""
+
+DEFAULT_RISK_LEVEL: Final = 0.9
+"""CVaR level α: the risk term is the mean loss of the worst 1 − α of the futures [1]."""
+
+
+@dataclass(frozen=True)
+class FutureOptions:
+    """How the futures are drawn.
+
+    Attributes
+    ----------
+    futures
+        Number of equally likely futures.
+    term_hours
+        Hours the futures cover (the longest term the policy buys) [h].
+    half_life_days
+        Recency weighting of the lookback weeks; ``inf`` weighs them alike [days].
+    follow_growth
+        Follow a clear rise past today's level (default: no).
+    migration_prior_per_year, exit_prior_per_year
+        Priors of the structural-change rates (:mod:`planning.structural`) [1/year]; 0 and 0
+        with no evidence turns the events off.
+    seed
+        Seed of the draws.
+    risk_weight, risk_level
+        The decision minimises expected cost + ``risk_weight`` × CVaR at ``risk_level`` of the
+        purchases' loss against the owned commitments alone (the mean loss in the worst
+        ``1 − risk_level`` of the futures); weight 0 maximises the expected savings alone. A
+        policy with its own ``cvar_weight`` keeps it.
+    """
+
+    futures: int = DEFAULT_FUTURES
+    term_hours: int = HOURS_PER_YEAR
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS
+    follow_growth: bool = False
+    migration_prior_per_year: float = DEFAULT_MIGRATION_RATE_PER_YEAR
+    exit_prior_per_year: float = DEFAULT_EXIT_RATE_PER_YEAR
+    seed: int = SEED
+    risk_weight: float = DEFAULT_RISK_WEIGHT
+    risk_level: float = DEFAULT_RISK_LEVEL
+
+
+@dataclass(frozen=True, eq=False)
+class Futures:
+    """The futures of a decision.
+
+    Attributes
+    ----------
+    start
+        The decision's first hour (UTC); the compressed clock starts there.
+    keys
+        The futures' keys: the lookback's, then the migration targets it lacks.
+    quantity
+        ``(futures, epochs × 168, keys)`` instance-hours per hour.
+    epochs
+        Representative weeks per future.
+    epoch_hours
+        Real hours one epoch stands for [h].
+    rates
+        The structural-change rates used.
+    events
+        One row per event: ``future``, ``fleet`` (text), ``kind`` (``migration``/``exit``),
+        ``at_hours`` (hours into the term).
+    fleet_table
+        :attr:`planning.structural.Fleets.table`.
+    """
+
+    start: pd.Timestamp
+    keys: pd.DataFrame
+    quantity: FloatArray
+    epochs: int
+    epoch_hours: float
+    rates: EventRates
+    events: pd.DataFrame
+    fleet_table: pd.DataFrame
+
+    @property
+    def count(self) -> int:
+        """Number of futures."""
+        return int(self.quantity.shape[0])
+
+    @property
+    def hours(self) -> pd.DatetimeIndex:
+        """The compressed clock: one hour per row of a future, from :attr:`start`."""
+        return pd.date_range(self.start, periods=self.quantity.shape[1], freq="h")
+
+    def scenarios(self) -> list[tuple[str, float, UsageMatrix]]:
+        """The futures as ``build_problem`` scenarios (equal probabilities)."""
+        hours = self.hours
+        probability = 1.0 / self.count
+        return [
+            (f"future-{i:03d}", probability, UsageMatrix(hours, self.keys, self.quantity[i]))
+            for i in range(self.count)
+        ]
+
+    def matrix(self, index: int) -> UsageMatrix:
+        """Future ``index`` as a usage matrix on the compressed clock."""
+        return UsageMatrix(self.hours, self.keys, self.quantity[index])
+
+    def compressed_time(self, moment: datetime | pd.Timestamp) -> pd.Timestamp:
+        """Where a real moment falls on the compressed clock (clipped to the term)."""
+        elapsed = (pd.Timestamp(moment) - self.start) / pd.Timedelta(hours=1)
+        week_hours = float(self.quantity.shape[1])
+        position = min(max(elapsed / self.epoch_hours * HOURS_PER_WEEK, 0.0), week_hours)
+        return self.start + pd.Timedelta(hours=round(position))
+
+
+def whole_weeks(usage: UsageMatrix) -> int:
+    """Whole weeks of ``usage``, counted back from its last hour."""
+    return len(usage.hours) // HOURS_PER_WEEK
+
+
+def _damped_weeks(weeks_ahead: FloatArray) -> FloatArray:
+    """Weeks of slope a damped trend has moved after ``weeks_ahead`` weeks."""
+    half = DAMPING_HALF_LIFE_WEEKS
+    return half / np.log(2.0) * (1.0 - np.power(2.0, -weeks_ahead / half))
+
+
+def _week_probabilities(weeks: int, half_life_days: float) -> FloatArray:
+    """Draw weights of the lookback weeks, oldest first, halving every ``half_life_days``."""
+    age_days = (weeks - 1 - np.arange(weeks, dtype=np.float64)) * 7.0
+    if not np.isfinite(half_life_days) or half_life_days <= 0:
+        weights = np.ones(weeks)
+    else:
+        weights = np.power(0.5, age_days / half_life_days)
+    return weights / weights.sum()
+
+
+def _levels(
+    usage: UsageMatrix, weeks: int, options: FutureOptions, rng: np.random.Generator, count: int
+) -> tuple[FloatArray, npt.NDArray[np.bool_], FloatArray]:
+    """Each future's level per epoch for the keys with a clear trend.
+
+    Returns the ``(futures, epochs, keys)`` levels, which keys follow a line, and the epochs'
+    centres in weeks ahead.
+    """
+    epochs = max(round(options.term_hours / (EPOCH_MONTHS * HOURS_PER_MONTH)), 1)
+    epoch_weeks = options.term_hours / epochs / HOURS_PER_WEEK
+    centres = (np.arange(epochs, dtype=np.float64) + 0.5) * epoch_weeks
+    line = weekly_line(usage, min(TREND_WEEKS, weeks), MIN_TREND_T)
+    follows = line.clear
+    n_keys = usage.quantity.shape[1]
+    if not follows.any():
+        return np.zeros((count, epochs, n_keys)), follows, centres
+    dof = max(min(TREND_WEEKS, weeks) - 2, 1)
+    draws = rng.standard_t(dof, size=count)
+    slope = line.slope[None, :] + draws[:, None] * line.error[None, :]
+    moved = _damped_weeks(centres)
+    level = line.end_level[None, None, :] + slope[:, None, :] * moved[None, :, None]
+    level = np.maximum(level, 0.0)
+    if not options.follow_growth:
+        level = np.minimum(level, np.maximum(line.end_level, 0.0)[None, None, :])
+    return level, follows, centres
+
+
+def _events(
+    fleet: Fleets, rates: EventRates, options: FutureOptions, rng: np.random.Generator, count: int
+) -> tuple[FloatArray, npt.NDArray[np.bool_], pd.DataFrame]:
+    """Each future's event hour per fleet (``inf``: none) and whether it is a migration."""
+    n_fleets = len(fleet.table)
+    years = options.term_hours / HOURS_PER_YEAR
+    total_rate = rates.migration_per_year + rates.exit_per_year
+    happens = rng.random((count, n_fleets)) < 1.0 - np.exp(-total_rate * years)
+    at = rng.random((count, n_fleets)) * options.term_hours
+    migrates = rng.random((count, n_fleets)) * max(total_rate, 1e-12) < rates.migration_per_year
+    can_migrate = (fleet.table["target_family"] != "").to_numpy()
+    migrates &= can_migrate[None, :]
+    at = np.where(happens, at, np.inf)
+    future, which = np.nonzero(happens)
+    names = fleet.table[["account_id", "region", "family", "platform"]].astype(str).agg(
+        " ".join, axis=1
+    )
+    table = pd.DataFrame(
+        {
+            "future": future,
+            "fleet": names.to_numpy()[which] if len(which) else np.array([], dtype=object),
+            "kind": np.where(migrates[future, which], "migration", "exit"),
+            "at_hours": at[future, which],
+        }
+    )
+    return at, migrates, table
+
+
+def decision_futures(
+    usage: UsageMatrix, catalog: PriceCatalog, options: FutureOptions | None = None
+) -> Futures:
+    """Sample the futures of a decision taken at the end of ``usage`` (see the module).
+
+    Parameters
+    ----------
+    usage
+        The lookback (at least :data:`MIN_WEEKS` whole weeks), hours × keys.
+    catalog
+        Prices (which families a fleet can migrate to).
+    options
+        How to draw; :class:`FutureOptions` by default.
+
+    Returns
+    -------
+    Futures
+        Starting at the hour after the lookback's last.
+    """
+    options = options or FutureOptions()
+    weeks = whole_weeks(usage)
+    if weeks < MIN_WEEKS:
+        raise ValueError(f"the lookback has {weeks} whole week(s); futures need {MIN_WEEKS}")
+    rng = np.random.default_rng(options.seed)
+    count = int(options.futures)
+    lookback = usage.quantity[-weeks * HOURS_PER_WEEK :]
+    n_keys = lookback.shape[1]
+    by_week = lookback.reshape(weeks, HOURS_PER_WEEK, n_keys)
+    week_level = by_week.mean(axis=1)
+    level, follows, _ = _levels(usage, weeks, options, rng, count)
+    epochs = level.shape[1]
+    source = rng.choice(
+        weeks, size=(count, epochs), p=_week_probabilities(weeks, options.half_life_days)
+    )
+    fleet = fleets(usage, catalog)
+    rates = event_rates(
+        usage,
+        fleet,
+        migration_prior_per_year=options.migration_prior_per_year,
+        exit_prior_per_year=options.exit_prior_per_year,
+    )
+    event_at, migrates, events = _events(fleet, rates, options, rng, count)
+    epoch_hours = options.term_hours / epochs
+    # the real hour (into the term) each compressed hour stands for: epoch start + phase share
+    phase = (np.arange(HOURS_PER_WEEK) + 0.5) / HOURS_PER_WEEK
+    real_hour = ((np.arange(epochs)[:, None] + phase[None, :]) * epoch_hours).ravel()
+    keys, target_column, order = _with_targets(usage.keys, fleet)
+    sources = np.flatnonzero(fleet.key_target >= 0)
+    quantity = np.zeros((count, epochs * HOURS_PER_WEEK, len(keys)))
+    for future in range(count):  # one future at a time: memory stays hours × keys
+        path = by_week[source[future]]  # (epochs, 168, keys)
+        if follows.any():
+            own = week_level[source[future]][:, None, :]
+            target = level[future][:, None, :]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scaled = np.where(own > 0, path * (target / own), target)
+            path = np.where(follows[None, None, :], scaled, path)
+        path = path.reshape(epochs * HOURS_PER_WEEK, n_keys)
+        gone = real_hour[:, None] >= event_at[future, fleet.key_fleet][None, :]
+        out = quantity[future]
+        out[:, :n_keys] = np.where(gone, 0.0, path)
+        moving = sources[migrates[future, fleet.key_fleet[sources]]]
+        if moving.size:
+            moved = np.where(gone[:, moving], path[:, moving], 0.0)
+            moved *= fleet.target_per_source[moving]
+            np.add.at(out.T, target_column[fleet.key_target[moving]], moved.T)
+    start = usage.hours[-1] + pd.Timedelta(hours=1)
+    return Futures(
+        start=start,
+        keys=keys.iloc[order].reset_index(drop=True),
+        quantity=quantity[:, :, order],
+        epochs=epochs,
+        epoch_hours=epoch_hours,
+        rates=rates,
+        events=events,
+        fleet_table=fleet.table,
+    )
+
+
+def _with_targets(keys: pd.DataFrame, fleet: Fleets) -> tuple[pd.DataFrame, IntArray, IntArray]:
+    """The lookback's keys then the migration targets it lacks, each target's column, and the
+    column order that sorts the keys (as a usage matrix holds them)."""
+    identity = np.arange(len(keys), dtype=np.intp)
+    if fleet.target_keys.empty:
+        return keys, np.zeros(0, dtype=np.intp), identity
+    text = keys.astype(str).agg("|".join, axis=1)
+    targets = fleet.target_keys.astype(str)
+    target_text = targets.agg("|".join, axis=1)
+    position = dict(zip(text, range(len(keys)), strict=True))
+    fresh = ~target_text.isin(position) & ~target_text.duplicated()
+    new_rows = fleet.target_keys.loc[fresh.to_numpy()]
+    for index, label in enumerate(target_text[fresh], start=len(keys)):
+        position[label] = index
+    combined = pd.concat([keys, new_rows], ignore_index=True)[list(KEY_COLUMNS)]
+    column = np.array([position[t] for t in target_text], dtype=np.intp)
+    order = np.lexsort([combined[c].astype(str).to_numpy() for c in reversed(KEY_COLUMNS)])
+    return combined, column, order.astype(np.intp)
+
+
+def compress_owned(owned: tuple[Commitment, ...], futures: Futures) -> tuple[Commitment, ...]:
+    """Owned commitments on the futures' compressed clock (active where they are in real time)."""
+    result = []
+    for item in owned:
+        start = futures.compressed_time(item.start)
+        end = futures.compressed_time(item.end)
+        if end <= start:
+            continue
+        result.append(replace(item, start=start.to_pydatetime(), end=end.to_pydatetime()))
+    return tuple(result)
+
+
+__all__ = [
+    "DEFAULT_FUTURES",
+    "DEFAULT_HALF_LIFE_DAYS",
+    "EPOCH_MONTHS",
+    "FutureOptions",
+    "Futures",
+    "compress_owned",
+    "decision_futures",
+    "whole_weeks",
+]

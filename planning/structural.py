@@ -1,0 +1,251 @@
+"""Structural changes a commitment must survive: a fleet that migrates to another family, or exits.
+
+A one- or three-year commitment outlives the usage it was bought for when a team moves its fleet
+to a newer family (m4 → m5), or retires it. The lookback rarely shows either, so the decision's
+futures (:mod:`planning.future`) carry them as *events*: in each sampled future, each fleet (an
+account, region, family, platform and tenancy) migrates or exits at a random time within the term
+with a yearly rate. Family-specific instruments (RIs, EC2 Instance Savings Plans) lose their
+usage in a future where the fleet moves; a Compute Savings Plan follows it to the new family. So
+the decision weighs the cheaper family-specific cover against the risk, and hedges when the
+expected value says so.
+
+**Rates.** The yearly rate of moves is learned from the lookback where it shows them and shrunk
+to a stated prior where it does not (a gamma–Poisson estimate, :func:`event_rates`):
+
+    rate = (moves seen + PRIOR_STRENGTH × prior rate) ÷ (fleet-years seen + PRIOR_STRENGTH)
+
+A move seen is a fleet whose last weeks fell below half its earlier level while another family of
+the same account and region rose; an exit seen, a fall with no such rise. The priors
+(:data:`DEFAULT_MIGRATION_RATE_PER_YEAR`, :data:`DEFAULT_EXIT_RATE_PER_YEAR`) are this project's
+stated assumption: about one fleet in ten moves family within a year (generation upgrades and
+re-platforming), one in twenty is retired.
+
+**Where a fleet migrates.** To the newest family of the same series (m, c, r, t…) that the
+catalog prices in its region, platform and tenancy, normalized units kept
+(:func:`scenarios.transforms.target_type`); a fleet already on its series' newest family moves to
+the newest family of another series (m ↔ c, r → m), and one with no priced target exits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from core.units import HOURS_PER_WEEK, HOURS_PER_YEAR
+from pricing.catalog import PriceCatalog
+from pricing.instance_types import instance_families, normalization_factors, parse_instance_type
+from scenarios.transforms import family_sizes, target_type
+from usage.table import KEY_COLUMNS, UsageMatrix
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+
+DEFAULT_MIGRATION_RATE_PER_YEAR: Final = 0.10
+"""Prior yearly rate at which a fleet moves to another family [1/year]."""
+
+DEFAULT_EXIT_RATE_PER_YEAR: Final = 0.05
+"""Prior yearly rate at which a fleet is retired [1/year]."""
+
+PRIOR_STRENGTH_FLEET_YEARS: Final = 2.0
+"""Weight of the prior, in fleet-years of evidence [fleet-years]."""
+
+FALL_SHARE: Final = 0.5
+"""A fleet fell when its recent level is below this share of its earlier level [1]."""
+
+RECENT_WEEKS: Final = 2
+"""Weeks at the end of the lookback compared with the earlier ones [weeks]."""
+
+FLEET_COLUMNS: Final = ("account_id", "region", "family", "platform", "tenancy")
+"""What one fleet is: the usage a team moves or retires as one."""
+
+SERIES_FALLBACK: Final = (("m", "c"), ("c", "m"), ("r", "m"), ("t", "m"))
+"""Where a fleet already on its series' newest family moves: (from series, to series)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Fleets:
+    """The fleets of a usage matrix and where each would migrate.
+
+    Attributes
+    ----------
+    table
+        One row per fleet: :data:`FLEET_COLUMNS`, ``target_family`` (``""``: it can only exit),
+        ``normalized_units`` (mean normalized units per hour over the lookback).
+    key_fleet
+        Fleet number of each key of the matrix.
+    target_keys
+        Keys the migrated usage runs on (the matrix's key columns; may repeat existing keys).
+    key_target
+        For each key of the matrix, its row in ``target_keys`` (−1: no target, the key exits).
+    target_per_source
+        Instance-hours of the target type per instance-hour of the source key [1] (units kept).
+    """
+
+    table: pd.DataFrame
+    key_fleet: IntArray
+    target_keys: pd.DataFrame
+    key_target: IntArray
+    target_per_source: FloatArray
+
+
+@dataclass(frozen=True)
+class EventRates:
+    """Yearly event rates and the evidence behind them.
+
+    Attributes
+    ----------
+    migration_per_year, exit_per_year
+        Rates used in the futures [1/year].
+    moves_seen, exits_seen
+        Moves and exits the lookback shows.
+    fleet_years
+        Evidence: fleets × years of lookback [fleet-years].
+    """
+
+    migration_per_year: float
+    exit_per_year: float
+    moves_seen: int
+    exits_seen: int
+    fleet_years: float
+
+    def describe(self) -> str:
+        """The rates in words, with their source."""
+        seen = (
+            f"the lookback shows {self.moves_seen} move(s) and {self.exits_seen} exit(s) "
+            f"in {self.fleet_years:.2f} fleet-years"
+        )
+        return (
+            f"each fleet migrates with a yearly rate of {self.migration_per_year:.1%} and exits "
+            f"with {self.exit_per_year:.1%} ({seen}, shrunk to the priors of "
+            f"{DEFAULT_MIGRATION_RATE_PER_YEAR:.0%} and {DEFAULT_EXIT_RATE_PER_YEAR:.0%})"
+        )
+
+
+def _newest_family(series: str, families: pd.Series) -> str | None:
+    """The newest family of ``series`` among ``families`` (highest generation, plainest name)."""
+    parsed = [(parse_instance_type(f"{f}.large"), str(f)) for f in families.unique()]
+    mine = [
+        (p.generation or 0, -len(name), name)
+        for p, name in parsed
+        if p.series == series and not p.option
+    ]
+    return max(mine)[2] if mine else None
+
+
+def _target_family(family: str, priced: pd.Series) -> str:
+    """Where a fleet of ``family`` migrates, among the families ``priced`` in its place."""
+    series = parse_instance_type(f"{family}.large").series
+    newest = _newest_family(series, priced)
+    if newest is not None and newest != family:
+        return newest
+    for source, target in SERIES_FALLBACK:
+        if source == series:
+            other = _newest_family(target, priced)
+            if other is not None:
+                return other
+    return ""
+
+
+def fleets(usage: UsageMatrix, catalog: PriceCatalog) -> Fleets:
+    """The fleets of ``usage``, each with the family it would migrate to (see the module)."""
+    keys = usage.keys
+    families = instance_families(keys["instance_type"]).astype(str)
+    fleet_keys = keys.assign(family=families.to_numpy())[list(FLEET_COLUMNS)]
+    text = fleet_keys.astype(str)
+    codes = text.groupby(list(FLEET_COLUMNS), sort=True).ngroup().to_numpy()
+    fleet_table = text.drop_duplicates().sort_values(list(FLEET_COLUMNS)).reset_index(drop=True)
+    units = normalization_factors(keys["instance_type"])
+    mean_units = usage.quantity.mean(axis=0) * units if len(usage.hours) else units * 0.0
+    fleet_table["normalized_units"] = np.bincount(codes, mean_units, minlength=len(fleet_table))
+    priced = catalog.on_demand
+    target_family: list[str] = []
+    for row in fleet_table.itertuples(index=False):
+        place = priced.loc[
+            (priced["region"] == row.region)
+            & (priced["platform"] == row.platform)
+            & (priced["tenancy"] == row.tenancy)
+        ]
+        target_family.append(
+            _target_family(str(row.family), instance_families(place["instance_type"]))
+            if len(place)
+            else ""
+        )
+    fleet_table["target_family"] = target_family
+    targets: list[dict[str, str]] = []
+    key_target = np.full(len(keys), -1, dtype=np.intp)
+    per_source = np.zeros(len(keys))
+    on_demand_types = set(priced["instance_type"].astype(str))
+    for index, key in enumerate(keys.to_dict("records")):
+        family = target_family[codes[index]]
+        if not family:
+            continue
+        sizes = family_sizes(family, priced.loc[priced["region"] == key["region"]])
+        if not sizes:
+            continue
+        kind = target_type(str(key["instance_type"]), family, sizes)
+        if kind not in on_demand_types:
+            continue
+        target = {**{str(c): str(v) for c, v in key.items()}, "instance_type": kind}
+        key_target[index] = len(targets)
+        targets.append(target)
+        per_source[index] = units[index] / float(normalization_factors([kind])[0])
+    target_keys = pd.DataFrame(targets, columns=list(KEY_COLUMNS))
+    if len(target_keys):
+        rates = catalog.on_demand_rates(target_keys)
+        unpriced = np.isnan(rates)
+        if unpriced.any():
+            drop = np.flatnonzero(unpriced)
+            key_target[np.isin(key_target, drop)] = -1
+    return Fleets(fleet_table, codes.astype(np.intp), target_keys, key_target, per_source)
+
+
+def event_rates(
+    usage: UsageMatrix,
+    fleet: Fleets,
+    *,
+    migration_prior_per_year: float = DEFAULT_MIGRATION_RATE_PER_YEAR,
+    exit_prior_per_year: float = DEFAULT_EXIT_RATE_PER_YEAR,
+) -> EventRates:
+    """The yearly migration and exit rates, learned from ``usage`` and shrunk to the priors."""
+    n_fleets = len(fleet.table)
+    weeks = len(usage.hours) // HOURS_PER_WEEK
+    fleet_years = n_fleets * len(usage.hours) / HOURS_PER_YEAR
+    moves = exits = 0
+    if weeks >= RECENT_WEEKS + 1 and n_fleets:
+        units = normalization_factors(usage.keys["instance_type"])
+        whole = usage.quantity[-weeks * HOURS_PER_WEEK :] * units
+        by_fleet = np.zeros((whole.shape[0], n_fleets))
+        np.add.at(by_fleet.T, fleet.key_fleet, whole.T)
+        recent_hours = RECENT_WEEKS * HOURS_PER_WEEK
+        recent = by_fleet[-recent_hours:].mean(axis=0)
+        earlier = by_fleet[:-recent_hours].mean(axis=0)
+        fell = recent < FALL_SHARE * earlier
+        rose = recent > earlier / FALL_SHARE
+        place = fleet.table["account_id"].astype(str) + "|" + fleet.table["region"].astype(str)
+        rising_places = set(place[rose])
+        moved = fell & place.isin(rising_places).to_numpy()
+        moves = int(moved.sum())
+        exits = int((fell & ~moved).sum())
+    shrink = fleet_years + PRIOR_STRENGTH_FLEET_YEARS
+    return EventRates(
+        migration_per_year=(moves + PRIOR_STRENGTH_FLEET_YEARS * migration_prior_per_year) / shrink,
+        exit_per_year=(exits + PRIOR_STRENGTH_FLEET_YEARS * exit_prior_per_year) / shrink,
+        moves_seen=moves,
+        exits_seen=exits,
+        fleet_years=fleet_years,
+    )
+
+
+__all__ = [
+    "DEFAULT_EXIT_RATE_PER_YEAR",
+    "DEFAULT_MIGRATION_RATE_PER_YEAR",
+    "FLEET_COLUMNS",
+    "EventRates",
+    "Fleets",
+    "event_rates",
+    "fleets",
+]
