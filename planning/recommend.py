@@ -29,6 +29,7 @@ from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import RoundedPlan, round_plan
 from planning.forecast_decision import expected_outcome, forecast_problem, redate
 from planning.future import MIN_WEEKS, FutureOptions, Futures, whole_weeks
+from planning.hedging import annotate_hedges, hedge_sentences
 from planning.recency import STOPPED_AFTER_DAYS, StoppedUsage, drop_stopped_usage
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
@@ -382,6 +383,9 @@ def recommend(
     marginal = result.offer_marginal_usd if len(result.offer_marginal_usd) else None
     explanations = explain(
         problem, units, marginal_usd=marginal, ri_instance_type=options.ri_instance_type
+    )
+    explanations = annotate_hedges(
+        explanations, hedge_sentences(purchases, with_plan, catalog, futures)
     )
     summary = summarize(baseline, with_plan, purchases)
     summary["stopped_keys"] = [

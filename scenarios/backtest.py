@@ -372,13 +372,14 @@ def as_if_owned_throughout(
     """Owned commitments re-dated to cover the whole of ``usage``'s hours.
 
     What a policy that plans from a lookback does with what it owns now: the past is billed as
-    if today's portfolio had been there all along.
+    if today's portfolio had been there all along. A commitment keeps its real end when it runs
+    past the lookback, so a decision on the future sees when it expires.
     """
     if not len(usage.hours):
         return ()
     first = usage.hours[0].to_pydatetime()
     stop = (usage.hours[-1] + _HOUR).to_pydatetime()
-    return tuple(replace(c, start=first, end=stop) for c in owned)
+    return tuple(replace(c, start=first, end=max(c.end, stop)) for c in owned)
 
 
 # --------------------------------------------------------------------------- engine

@@ -1,0 +1,263 @@
+"""The decision on sampled futures: the futures themselves, structural changes, the hedge, the
+expected outcome against an independent bill of each future."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from billing.simulator import simulate
+from optimizer.policy import Policy
+from planning.forecast_decision import expected_outcome, redate
+from planning.future import FutureOptions, compress_owned, decision_futures
+from planning.recommend import RecommendOptions, recommend
+from planning.structural import event_rates, fleets
+from pricing.embedded import load_embedded_catalog
+from pricing.instance_types import normalization_factors
+from pricing.inventory import Commitment
+from usage.table import to_matrix
+
+START = pd.Timestamp("2024-01-01", tz="UTC")
+WEEKS = 8
+NO_EVENTS = {"migration_prior_per_year": 0.0, "exit_prior_per_year": 0.0}
+
+
+@pytest.fixture(scope="module")
+def catalog():  # type: ignore[no-untyped-def]
+    return load_embedded_catalog()
+
+
+def _ri(ident: str, instance_type: str, count: int, start: object, end: object) -> Commitment:
+    return Commitment(
+        kind="reserved_instance",
+        id=ident,
+        start=pd.Timestamp(start).to_pydatetime(),
+        end=pd.Timestamp(end).to_pydatetime(),
+        term_years=1,
+        payment_option="No Upfront",
+        upfront_usd=0.0,
+        region="us-east-1",
+        instance_type=instance_type,
+        platform="Linux/UNIX",
+        tenancy="Shared",
+        scope="Region",
+        offering_class="standard",
+        count=count,
+    )
+
+
+def _compute_sp(ident: str, usd_per_hour: float, start: object) -> Commitment:
+    moment = pd.Timestamp(start)
+    return Commitment(
+        kind="compute_savings_plan",
+        id=ident,
+        start=moment.to_pydatetime(),
+        end=(moment + pd.Timedelta(hours=8760)).to_pydatetime(),
+        term_years=1,
+        payment_option="No Upfront",
+        upfront_usd=0.0,
+        commitment_usd_per_hour=usd_per_hour,
+        recurring_usd_per_hour=usd_per_hour,
+        effective_usd_per_hour=usd_per_hour,
+    )
+
+
+def _usage(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    frames = []
+    for instance_type, quantity in columns.items():
+        frames.append(
+            pd.DataFrame(
+                {
+                    "hour": pd.date_range(START, periods=len(quantity), freq="h"),
+                    "account_id": "111111111111",
+                    "region": "us-east-1",
+                    "instance_type": instance_type,
+                    "platform": "Linux/UNIX",
+                    "tenancy": "Shared",
+                    "quantity": quantity,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _steady(level: float = 10.0, instance_type: str = "m4.large") -> pd.DataFrame:
+    hours = WEEKS * 168
+    daily = level + 2.0 * np.sin(np.arange(hours) * 2 * np.pi / 24)
+    return _usage({instance_type: np.round(daily)})
+
+
+def test_futures_without_events_copy_whole_lookback_weeks(catalog) -> None:  # type: ignore[no-untyped-def]
+    matrix = to_matrix(_steady())
+    futures = decision_futures(matrix, catalog, FutureOptions(futures=20, **NO_EVENTS))
+    # the lookback's key, and the key its fleet would migrate to (zero without events)
+    assert futures.quantity.shape[:2] == (20, 4 * 168)
+    assert futures.epochs == 4
+    assert futures.start == matrix.hours[-1] + pd.Timedelta(hours=1)
+    column = list(futures.keys["instance_type"]).index("m4.large")
+    others = np.delete(futures.quantity, column, axis=2)
+    assert not others.any()
+    weeks = matrix.quantity.reshape(WEEKS, 168)
+    for week in futures.quantity[:, :, column].reshape(-1, 168):
+        assert any(np.array_equal(week, source) for source in weeks)
+    scenarios = futures.scenarios()
+    assert sum(p for _, p, _ in scenarios) == pytest.approx(1.0)
+
+
+def test_a_clear_decline_is_followed_down_and_growth_is_capped_at_today(catalog) -> None:  # type: ignore[no-untyped-def]
+    hours = WEEKS * 168
+    falling = np.linspace(40.0, 20.0, hours)
+    rising = np.linspace(10.0, 30.0, hours)
+    matrix = to_matrix(_usage({"m4.large": falling, "c4.large": rising}))
+    futures = decision_futures(matrix, catalog, FutureOptions(futures=10, **NO_EVENTS))
+    columns = list(futures.keys["instance_type"])
+    down = futures.quantity[:, :, columns.index("m4.large")]
+    up = futures.quantity[:, :, columns.index("c4.large")]
+    assert down[:, -168:].mean() < 20.0  # below today's level by the end of the term
+    assert down.min() >= 0.0
+    weekly = up.reshape(10, 4, 168).mean(axis=2)
+    assert weekly.max() <= 30.01  # growth not seen is not bought ahead (the line ends at 30)
+    followed = decision_futures(
+        matrix, catalog, FutureOptions(futures=10, follow_growth=True, **NO_EVENTS)
+    )
+    assert followed.quantity[:, -168:, columns.index("c4.large")].mean() > 30.0
+
+
+def test_recent_weeks_are_drawn_more_often(catalog) -> None:  # type: ignore[no-untyped-def]
+    hours = WEEKS * 168
+    # alternating weekly levels: no clear line, so weeks are copied as they are
+    levels = np.array([5.0, 12.0, 5.0, 12.0, 5.0, 12.0, 5.0, 12.0])
+    matrix = to_matrix(_usage({"m4.large": np.repeat(levels, 168)}))
+    flat = decision_futures(
+        matrix, catalog, FutureOptions(futures=400, half_life_days=np.inf, **NO_EVENTS)
+    )
+    recent = decision_futures(
+        matrix, catalog, FutureOptions(futures=400, half_life_days=7.0, **NO_EVENTS)
+    )
+    column = list(flat.keys["instance_type"]).index("m4.large")
+    assert flat.quantity[:, :, column].mean() == pytest.approx(levels.mean(), rel=0.08)
+    # half-life 7 days: weights 2^-age_weeks, so the last two weeks carry 3/4 of the draws
+    assert recent.quantity[:, :, column].mean() > flat.quantity[:, :, column].mean() + 1.0
+    weights = 0.5 ** np.arange(WEEKS)[::-1]
+    expected = float(weights @ levels / weights.sum())
+    assert recent.quantity[:, :, column].mean() == pytest.approx(expected, rel=0.08)
+    assert hours == matrix.quantity.shape[0]
+
+
+def test_a_migration_moves_normalized_units_to_the_newest_family(catalog) -> None:  # type: ignore[no-untyped-def]
+    matrix = to_matrix(_steady(8.0, "m4.xlarge"))
+    fleet = fleets(matrix, catalog)
+    # the 2017 catalog has no m5 yet: an m4 fleet, already on its series' newest family,
+    # moves to the newest c family
+    priced = set(catalog.on_demand["instance_type"].str.partition(".")[0])
+    expected = "m5" if "m5" in priced else "c5"
+    assert list(fleet.table["target_family"]) == [expected]
+    options = FutureOptions(futures=30, migration_prior_per_year=1e6, exit_prior_per_year=0.0)
+    futures = decision_futures(matrix, catalog, options)
+    assert len(futures.events) == 30
+    assert set(futures.events["kind"]) == {"migration"}
+    units = normalization_factors(futures.keys["instance_type"])
+    normalized = futures.quantity @ units
+    source_units = normalization_factors(["m4.xlarge"])[0]
+    types = list(futures.keys["instance_type"])
+    target = f"{expected}.xlarge"
+    assert target in types
+    # units are kept hour by hour: the total is the copied m4 week whatever moved
+    before_move = futures.quantity[:, :, types.index("m4.xlarge")] * source_units
+    after_move = futures.quantity[:, :, types.index(target)] * units[types.index(target)]
+    np.testing.assert_allclose(normalized, before_move + after_move)
+    assert (futures.quantity[:, -1, types.index("m4.xlarge")] == 0).all()
+
+
+def test_rates_learn_from_a_move_in_the_lookback(catalog) -> None:  # type: ignore[no-untyped-def]
+    hours = WEEKS * 168
+    moving = np.where(np.arange(hours) < hours - 2 * 168, 10.0, 1.0)
+    arriving = np.where(np.arange(hours) < hours - 2 * 168, 1.0, 10.0)
+    matrix = to_matrix(_usage({"m4.large": moving, "c5.large": arriving}))
+    rates = event_rates(matrix, fleets(matrix, catalog))
+    assert rates.moves_seen == 1
+    assert rates.exits_seen == 0
+    fleet_years = 2 * hours / 8760
+    assert rates.fleet_years == pytest.approx(fleet_years)
+    assert rates.migration_per_year == pytest.approx((1 + 2 * 0.10) / (fleet_years + 2))
+
+
+def test_owned_commitments_are_laid_on_the_compressed_clock(catalog) -> None:  # type: ignore[no-untyped-def]
+    matrix = to_matrix(_steady())
+    futures = decision_futures(matrix, catalog, FutureOptions(futures=2, **NO_EVENTS))
+    start = futures.start.to_pydatetime()
+    half_year = (futures.start + pd.Timedelta(hours=4380)).to_pydatetime()
+    owned = _ri("ri-1", "m4.large", 2, start - pd.Timedelta(days=200), half_year)
+    (laid,) = compress_owned((owned,), futures)
+    assert laid.start == start
+    assert pd.Timestamp(laid.end) == futures.start + pd.Timedelta(hours=2 * 168)
+
+
+def test_expected_outcome_equals_billing_each_future(catalog) -> None:  # type: ignore[no-untyped-def]
+    matrix = to_matrix(_steady(6.0, "m4.xlarge"))
+    options = FutureOptions(futures=12, migration_prior_per_year=2.0, exit_prior_per_year=1.0)
+    futures = decision_futures(matrix, catalog, options)
+    end = futures.start + pd.Timedelta(hours=8760)
+    bought = (
+        _compute_sp("sp-1", 0.6, futures.start),
+        _ri("ri-1", "m4.xlarge", 3, futures.start, end),
+    )
+    outcome = expected_outcome(futures, bought, (), catalog)
+    by_hand = []
+    for index in range(futures.count):
+        path = futures.matrix(index)
+        before = simulate(path, (), catalog).totals.actual_cost_usd
+        after = simulate(path, redate(bought, futures.start), catalog).totals.actual_cost_usd
+        by_hand.append((before - after) * futures.epoch_hours / 168)
+    assert outcome["expected_savings_usd"] == pytest.approx(np.mean(by_hand), abs=0.01)
+    assert outcome["worst_savings_usd"] == pytest.approx(min(by_hand), abs=0.01)
+    losing = 100 * np.mean(np.array(by_hand) < -0.005)
+    assert outcome["loss_probability_pct"] == pytest.approx(losing)
+
+
+def _decide(catalog, usage: pd.DataFrame, **future: float) -> tuple:  # type: ignore[no-untyped-def]
+    options = RecommendOptions(lookback_days=WEEKS * 7, future=FutureOptions(**future))
+    run = recommend(usage, catalog, Policy(), options=options)
+    kinds = sorted({str(p.kind) for p in run.purchases})
+    return run, kinds
+
+
+def test_migration_risk_buys_the_compute_savings_plan(catalog) -> None:  # type: ignore[no-untyped-def]
+    usage = _steady(12.0, "m4.xlarge")
+    calm, calm_kinds = _decide(catalog, usage, risk_weight=0.0, **NO_EVENTS)
+    assert "compute_savings_plan" not in calm_kinds  # family cover is cheaper when nothing moves
+    risky, risky_kinds = _decide(
+        catalog, usage, migration_prior_per_year=3.0, exit_prior_per_year=0.0
+    )
+    assert risky_kinds == ["compute_savings_plan"]
+    assert risky.summary["decision"]["on"] == "forecast"
+    # the hedge costs savings when nothing moves (the lookback's bill) ...
+    assert risky.summary["savings_vs_current_usd"] < calm.summary["savings_vs_current_usd"]
+    # ... and never loses money in a future where the fleet migrates
+    assert risky.summary["decision"]["loss_probability_pct"] == 0.0
+
+
+def test_the_risk_term_trades_expected_savings_for_the_tail(catalog) -> None:  # type: ignore[no-untyped-def]
+    usage = _steady(12.0, "m4.xlarge")
+    rates = {"migration_prior_per_year": 0.3, "exit_prior_per_year": 0.1}
+    neutral, _ = _decide(catalog, usage, risk_weight=0.0, **rates)
+    averse, _ = _decide(catalog, usage, risk_weight=2.0, **rates)
+    expected = [run.summary["decision"]["expected_savings_usd"] for run in (neutral, averse)]
+    p5 = [run.summary["decision"]["p5_savings_usd"] for run in (neutral, averse)]
+    assert expected[0] >= expected[1] - 0.01 * abs(expected[0])
+    assert p5[1] >= p5[0]
+
+
+def test_lookback_decisions_stay_available(catalog) -> None:  # type: ignore[no-untyped-def]
+    usage = _steady()
+    options = RecommendOptions(lookback_days=WEEKS * 7, decide_on="lookback")
+    run = recommend(usage, catalog, Policy(), options=options)
+    assert run.summary["decision"] == {"on": "lookback"}
+    assert run.futures is None
+    short = replace(options, decide_on="forecast", lookback_days=10)
+    run = recommend(usage, catalog, Policy(), options=short)
+    assert run.summary["decision"] == {"on": "lookback"}
+    assert "fewer than 2 whole weeks" in run.notes[0]
