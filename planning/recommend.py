@@ -27,7 +27,15 @@ from optimizer.problem import CommitmentProblem
 from optimizer.purchases import purchases_from_units, purchases_to_portfolio_json
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import RoundedPlan, round_plan
-from planning.recency import STOPPED_AFTER_DAYS, StoppedUsage, drop_stopped_usage
+from planning.recency import (
+    RECENCY_HALF_LIFE_DAYS,
+    STOPPED_AFTER_DAYS,
+    RecencyAdjustment,
+    StoppedUsage,
+    adjust_for_recency,
+    annotate_explanations,
+    drop_stopped_usage,
+)
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
 
@@ -70,7 +78,13 @@ class RecommendOptions:
         Days of usage, counted back from its last hour, that stand for the future [days].
     stopped_after_days
         Keys with no usage over this many days at the lookback's end have stopped, and nothing is
-        bought for them (:mod:`planning.recency`); 0 counts their older usage [days].
+        bought for them (:mod:`planning.recency`); 0 counts their older usage. The same
+        recent window finds the keys that fell by more than half [days].
+    recency_half_life_days
+        Half-life of the weights that make recent weeks weigh more in the decision; fallen keys
+        are counted at their recent level (:mod:`planning.recency`). 0 decides on the lookback as
+        it ran (the old behaviour); infinity weighs every hour alike but still counts fallen keys
+        at their recent level. The bill is always the real lookback's [days].
     """
 
     exact: bool = False
@@ -82,6 +96,7 @@ class RecommendOptions:
     ri_instance_type: str | None = None
     lookback_days: float = DEFAULT_LOOKBACK_DAYS
     stopped_after_days: float = STOPPED_AFTER_DAYS
+    recency_half_life_days: float = RECENCY_HALF_LIFE_DAYS
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,7 +108,7 @@ class RecommendationRun:
     policy, options
         What was asked.
     usage
-        The lookback's usage (canonical table).
+        The lookback's usage (canonical table), as it ran and as it is billed.
     problem
         The reduced problem.
     result
@@ -112,6 +127,9 @@ class RecommendationRun:
         The portfolio JSON payload.
     stopped
         The keys left out of the decision because their usage stopped (:mod:`planning.recency`).
+    recency
+        The usage the decision saw (recent weeks weighted more, fallen keys at their recent
+        level) and each key's levels (:mod:`planning.recency`).
     """
 
     policy: Policy
@@ -127,12 +145,18 @@ class RecommendationRun:
     summary: dict[str, Any]
     portfolio: dict[str, Any]
     stopped: StoppedUsage
+    recency: RecencyAdjustment
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        """What the user should read beside the plan: the stopped keys, the model's and the
-        bill's warnings."""
-        return (*self.stopped.notices(), *self.problem.warnings, *self.with_plan.warnings)
+        """What the user should read beside the plan: the stopped and fallen keys, the model's
+        and the bill's warnings."""
+        return (
+            *self.stopped.notices(),
+            *self.recency.notices(),
+            *self.problem.warnings,
+            *self.with_plan.warnings,
+        )
 
 
 def lookback_window(usage: pd.DataFrame, days: float) -> pd.DataFrame:
@@ -278,8 +302,17 @@ def recommend(
             "the workloads stopped, so there is nothing to commit to; set "
             f"{param('stopped_after_days')} to 0 to recommend on their older usage anyway"
         )
+    # --- recency (planning.recency): the lookback as the decision sees it ------------------
+    # Recent weeks weigh more, fallen keys count at their recent level; only the decision's
+    # input changes: the bill below is the real lookback's (`window`).
+    recency = adjust_for_recency(
+        running.usage,
+        recent_hours=running.recent_hours,
+        half_life_days=options.recency_half_life_days,
+    )
+    # -----------------------------------------------------------------------------------------
     owned_items = _owned_items(owned)
-    problem = build_problem(running.usage, catalog, policy, owned=owned_items)
+    problem = build_problem(recency.usage, catalog, policy, owned=owned_items)
     result = optimize(
         problem,
         exact=options.exact,
@@ -315,11 +348,13 @@ def recommend(
     explanations = explain(
         problem, units, marginal_usd=marginal, ri_instance_type=options.ri_instance_type
     )
+    explanations = annotate_explanations(explanations, recency)
     summary = summarize(baseline, with_plan, purchases)
     summary["stopped_keys"] = [
         {**row, "last_used": pd.Timestamp(row["last_used"]).isoformat()}
         for row in running.stopped.to_dict("records")
     ]
+    summary["fallen_keys"] = recency.fallen_records()
     summary["optimizer"] = {
         "status": str(result.status),
         "method": result.method,
@@ -351,6 +386,7 @@ def recommend(
         summary=summary,
         portfolio=portfolio,
         stopped=running,
+        recency=recency,
     )
 
 

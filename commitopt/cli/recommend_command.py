@@ -20,6 +20,7 @@ from commitopt.cli.inputs import (
 )
 from commitopt.cli.options import (
     lookback_option,
+    recency_half_life_option,
     stopped_after_option,
 )
 from commitopt.cli.output import (
@@ -40,7 +41,7 @@ from commitopt.review import fingerprint, input_fingerprints, plan_report
 from core.durations import Duration
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
-from planning.recency import STOPPED_AFTER_DAYS
+from planning.recency import RECENCY_HALF_LIFE_DAYS, STOPPED_AFTER_DAYS
 from planning.recommend import (
     DEFAULT_LOOKBACK_DAYS,
     RecommendationRun,
@@ -77,6 +78,7 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
 @input_options(demo=demo_usage)
 @lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
 @stopped_after_option(f"{STOPPED_AFTER_DAYS:g}d")
+@recency_half_life_option(f"{RECENCY_HALF_LIFE_DAYS:g}d")
 @policy_options
 @click.option(
     "--solver", type=click.Choice(SOLVER_NAMES), default="highs", show_default=True,
@@ -113,6 +115,7 @@ def recommend_command(
     inputs: CommandInputs,
     lookback: Duration,
     stopped_after: Duration,
+    recency_half_life: Duration,
     solver: str,
     exact: bool,
     integer: bool,
@@ -156,6 +159,7 @@ def recommend_command(
         ri_instance_type=ri_size,
         lookback_days=days,
         stopped_after_days=stopped_after.days,
+        recency_half_life_days=recency_half_life.days,
     )
     with reporter().task("optimizing the portfolio") as task:
         run = recommend(
