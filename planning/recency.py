@@ -252,14 +252,16 @@ def key_levels(
     quantity = matrix.quantity
     n_hours = quantity.shape[0]
     recent_hours = min(round(recent_days * HOURS_PER_DAY), n_hours)
-    split = n_hours - recent_hours
     weights = recency_weights(n_hours, half_life_days)
+    if n_hours == 0:
+        return _empty_levels(recent_hours)
+    split = n_hours - recent_hours
     nan = np.full(quantity.shape[1], np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        flat = quantity.mean(axis=0) if n_hours else nan
+        flat = quantity.mean(axis=0)
         recent = quantity[split:].mean(axis=0) if recent_hours else nan
         older = quantity[:split].mean(axis=0) if split else nan
-        weighted = weights @ quantity / weights.sum() if n_hours else nan
+        weighted = weights @ quantity / weights.sum()
         fall_pct = np.where(older > 0, 100.0 * (1.0 - recent / older), np.nan)
     compared = (recent_hours > 0) & (split > 0) & (older > 0)
     stopped = compared & (recent == 0)
@@ -272,10 +274,9 @@ def key_levels(
         whole_factor = np.where(flat > 0, level / flat, 1.0)
         fallen_factor = np.where(older > 0, recent / older, 1.0)
     used = quantity > 0
-    last_index = n_hours - 1 - np.argmax(used[::-1], axis=0) if n_hours else np.zeros(0, int)
-    last_used = pd.Series(
-        pd.DatetimeIndex(matrix.hours[last_index]) if n_hours else pd.DatetimeIndex([], tz="UTC")
-    ).where(used.any(axis=0) if n_hours else np.zeros(0, bool))
+    last_index = n_hours - 1 - np.argmax(used[::-1], axis=0)
+    ever_used: npt.NDArray[np.bool_] = np.asarray(used.any(axis=0), dtype=np.bool_)
+    last_used = pd.DatetimeIndex(matrix.hours[last_index]).where(ever_used)
     levels = matrix.keys.reset_index(drop=True).assign(
         flat_level=flat,
         recent_level=recent,
@@ -285,10 +286,16 @@ def key_levels(
         fall_pct=fall_pct,
         fallen=fallen,
         stopped=stopped,
-        last_used=last_used.to_numpy(),
+        last_used=last_used,
         older_factor=np.where(adjust & fallen, fallen_factor, whole_factor),
         recent_factor=np.where(adjust & fallen, 1.0, whole_factor),
     )
+    levels.attrs["recent_hours"] = recent_hours
+    return levels
+
+
+def _empty_levels(recent_hours: int) -> pd.DataFrame:
+    levels = pd.DataFrame(columns=list(LEVEL_COLUMNS))
     levels.attrs["recent_hours"] = recent_hours
     return levels
 
@@ -374,7 +381,10 @@ class RecencyAdjustment:
             "fall_pct",
             "last_used",
         ]
-        records = self.fallen[columns].to_dict("records")
+        records = [
+            {str(name): value for name, value in record.items()}
+            for record in self.fallen[columns].to_dict("records")
+        ]
         for record in records:
             for name in columns[len(KEY_COLUMNS) : -1]:
                 record[name] = round(float(record[name]), 4)
@@ -427,9 +437,7 @@ def adjust_for_recency(
     """
     _check_half_life(half_life_days)
     if usage.empty:
-        levels = pd.DataFrame(columns=list(LEVEL_COLUMNS))
-        levels.attrs["recent_hours"] = recent_hours
-        return RecencyAdjustment(usage, levels, recent_hours, half_life_days)
+        return RecencyAdjustment(usage, _empty_levels(recent_hours), recent_hours, half_life_days)
     levels = key_levels(
         usage, recent_days=recent_hours / HOURS_PER_DAY, half_life_days=half_life_days
     )
