@@ -24,6 +24,7 @@ from pricing.embedded import load_embedded_catalog
 from pricing.inventory import Commitment
 from pricing.offerings import CommitmentKind
 from tests.planning.test_recency import START, _key_usage
+from usage.table import to_matrix
 
 DAYS = 60
 HOURS = DAYS * 24
@@ -270,3 +271,20 @@ def test_a_steady_fleet_gets_the_same_plan_as_without_weights() -> None:
     assert weighted.summary["savings_vs_current_usd"] == flat.summary["savings_vs_current_usd"]
     said = weighted.explanations["explanation"].tolist()
     assert said == flat.explanations["explanation"].tolist()
+
+
+def test_levels_of_a_table_equal_those_of_its_validated_matrix() -> None:
+    """The fast path for canonical tables gives the same keys, order and levels as to_matrix."""
+    rng = np.random.default_rng(11)
+    usage = pd.concat(
+        [
+            _key_usage(account, instance_type, rng.integers(0, 4, HOURS).astype(float))
+            for account in ("", "2", "10")
+            for instance_type in ("m4.large", "c4.large", "m4.xlarge")
+        ],
+        ignore_index=True,
+    ).sample(frac=1.0, random_state=1)  # rows in any order
+    usage = usage.loc[usage["quantity"] > 0]  # and hours without a row
+    fast = key_levels(usage, recent_days=7, half_life_days=30)
+    slow = key_levels(to_matrix(usage), recent_days=7, half_life_days=30)
+    pd.testing.assert_frame_equal(fast, slow)
