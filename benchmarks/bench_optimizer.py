@@ -230,7 +230,15 @@ def quality(args: argparse.Namespace) -> None:
     rows.append({"plan": "ours, 90-day lookback", "cost_usd": billed(ours.purchases)})
     # hindsight sees the whole year it bills, keys that stop inside it included
     hindsight = recommend(
-        future, catalog, policy, options=RecommendOptions(lookback_days=365, stopped_after_days=0.0)
+        future,
+        catalog,
+        policy,
+        options=RecommendOptions(
+            lookback_days=365,
+            stopped_after_days=0.0,
+            recency_half_life_days=0.0,
+            decide_on="lookback",
+        ),
     )
     rows.append({"plan": "hindsight optimum (12 months known)",
                  "cost_usd": billed(hindsight.purchases)})  # fmt: skip

@@ -98,7 +98,8 @@ class FutureOptions:
     term_hours
         Hours the futures cover (the longest term the policy buys) [h].
     half_life_days
-        Recency weighting of the lookback weeks; ``inf`` weighs them alike [days].
+        Recency weighting of the lookback weeks; ``inf`` or 0 weighs them alike [days].
+        ``recommend`` sets it from ``RecommendOptions.recency_half_life_days``.
     follow_growth
         Follow a clear rise past today's level (default: no).
     migration_prior_per_year, exit_prior_per_year

@@ -30,7 +30,15 @@ from optimizer.rounding import RoundedPlan, round_plan
 from planning.forecast_decision import expected_outcome, forecast_problem, redate
 from planning.future import MIN_WEEKS, FutureOptions, Futures, whole_weeks
 from planning.hedging import annotate_hedges, hedge_sentences
-from planning.recency import STOPPED_AFTER_DAYS, StoppedUsage, drop_stopped_usage
+from planning.recency import (
+    RECENCY_HALF_LIFE_DAYS,
+    STOPPED_AFTER_DAYS,
+    RecencyAdjustment,
+    StoppedUsage,
+    adjust_for_recency,
+    annotate_explanations,
+    drop_stopped_usage,
+)
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
 from usage.table import UsageMatrix, to_matrix
@@ -86,6 +94,13 @@ class RecommendOptions:
         is decided on the lookback.
     future
         How the futures are drawn.
+        bought for them (:mod:`planning.recency`); 0 counts their older usage. The same
+        recent window finds the keys that fell by more than half [days].
+    recency_half_life_days
+        Half-life of the weights that make recent weeks weigh more in the decision; fallen keys
+        are counted at their recent level (:mod:`planning.recency`). 0 decides on the lookback as
+        it ran (the old behaviour); infinity weighs every hour alike but still counts fallen keys
+        at their recent level. The bill is always the real lookback's [days].
     """
 
     exact: bool = False
@@ -99,6 +114,7 @@ class RecommendOptions:
     stopped_after_days: float = STOPPED_AFTER_DAYS
     decide_on: str = "forecast"
     future: FutureOptions = field(default_factory=FutureOptions)
+    recency_half_life_days: float = RECENCY_HALF_LIFE_DAYS
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,7 +126,7 @@ class RecommendationRun:
     policy, options
         What was asked.
     usage
-        The lookback's usage (canonical table).
+        The lookback's usage (canonical table), as it ran and as it is billed.
     problem
         The reduced problem.
     result
@@ -133,6 +149,9 @@ class RecommendationRun:
         The futures the decision was taken on; ``None`` when it was taken on the lookback.
     notes
         What the reader should know about how the decision was taken.
+    recency
+        The usage the decision saw (recent weeks weighted more, fallen keys at their recent
+        level) and each key's levels (:mod:`planning.recency`).
     """
 
     policy: Policy
@@ -148,14 +167,20 @@ class RecommendationRun:
     summary: dict[str, Any]
     portfolio: dict[str, Any]
     stopped: StoppedUsage
+    recency: RecencyAdjustment
     futures: Futures | None = None
     notes: tuple[str, ...] = ()
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        """What the user should read beside the plan: the stopped keys, the model's and the
-        bill's warnings."""
-        return (*self.stopped.notices(), *self.problem.warnings, *self.with_plan.warnings)
+        """What the user should read beside the plan: the stopped and fallen keys, the model's
+        and the bill's warnings."""
+        return (
+            *self.stopped.notices(),
+            *self.recency.notices(),
+            *self.problem.warnings,
+            *self.with_plan.warnings,
+        )
 
 
 def lookback_window(usage: pd.DataFrame, days: float) -> pd.DataFrame:
@@ -206,7 +231,8 @@ def _decision_problem(
             "too few to sample futures from"
         )
         return build_problem(usage, catalog, policy, owned=owned), None, (note,)
-    decision = forecast_problem(lookback, catalog, policy, owned, options.future)
+    future = replace(options.future, half_life_days=options.recency_half_life_days)
+    decision = forecast_problem(lookback, catalog, policy, owned, future)
     return decision.problem, decision.futures, ()
 
 
@@ -342,9 +368,21 @@ def recommend(
             "the workloads stopped, so there is nothing to commit to; set "
             f"{param('stopped_after_days')} to 0 to recommend on their older usage anyway"
         )
+    # --- recency (planning.recency): the lookback as the decision sees it ------------------
+    # Recent weeks weigh more, fallen keys count at their recent level; only the decision's
+    # input changes: the bill below is the real lookback's (`window`).
+    # On futures the recent weeks are weighted by the futures' draws (planning.future), so
+    # the adjustment only counts fallen keys at their recent level (infinite half-life).
+    on_futures = options.decide_on == "forecast" and options.recency_half_life_days > 0
+    recency = adjust_for_recency(
+        running.usage,
+        recent_hours=running.recent_hours,
+        half_life_days=np.inf if on_futures else options.recency_half_life_days,
+    )
+    # -----------------------------------------------------------------------------------------
     owned_items = _owned_items(owned)
     problem, futures, notes = _decision_problem(
-        running.usage, catalog, policy, owned_items, options
+        recency.usage, catalog, policy, owned_items, options
     )
     result = optimize(
         problem,
@@ -384,6 +422,7 @@ def recommend(
     explanations = explain(
         problem, units, marginal_usd=marginal, ri_instance_type=options.ri_instance_type
     )
+    explanations = annotate_explanations(explanations, recency)
     explanations = annotate_hedges(
         explanations, hedge_sentences(purchases, with_plan, catalog, futures)
     )
@@ -392,6 +431,7 @@ def recommend(
         {**row, "last_used": pd.Timestamp(row["last_used"]).isoformat()}
         for row in running.stopped.to_dict("records")
     ]
+    summary["fallen_keys"] = recency.fallen_records()
     summary["decision"] = _decision_summary(futures, purchases, owned_items, catalog, policy)
     summary["optimizer"] = {
         "status": str(result.status),
@@ -426,6 +466,7 @@ def recommend(
         stopped=running,
         futures=futures,
         notes=notes,
+        recency=recency,
     )
 
 

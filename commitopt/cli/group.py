@@ -43,6 +43,7 @@ PARAMETER_ALIASES: Final[Mapping[str, str]] = {
     "period_start": "start",
     "period_end": "end",
     "stopped_after_days": "stopped_after",
+    "recency_half_life_days": "recency_half_life",
 }
 """Library parameter names whose command-line option has another parameter name."""
 

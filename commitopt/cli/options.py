@@ -267,6 +267,17 @@ def stopped_after_option(default: str) -> Callable[[F], F]:
     )
 
 
+def recency_half_life_option(default: str) -> Callable[[F], F]:
+    """``--recency-half-life DURATION``: recent weeks weigh more in the decision."""
+    return duration_option(
+        "--recency-half-life",
+        default,
+        "Half-life of the weights that make recent usage weigh more in the decision; keys whose "
+        "usage fell by more than half over the --stopped-after window count at their recent "
+        "level (0 decides on the lookback as it ran; the bill is always the real lookback's)",
+    )
+
+
 def horizon_option(default: str) -> Callable[[F], F]:
     """``--horizon DURATION``: how far ahead sampled usage paths run."""
     return duration_option("--horizon", default, "Length of each sampled usage path")

@@ -21,6 +21,7 @@ from commitopt.cli.inputs import (
 from commitopt.cli.options import (
     decision_options,
     lookback_option,
+    recency_half_life_option,
     stopped_after_option,
 )
 from commitopt.cli.output import (
@@ -42,7 +43,7 @@ from core.durations import Duration
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
 from planning.future import FutureOptions
-from planning.recency import STOPPED_AFTER_DAYS
+from planning.recency import RECENCY_HALF_LIFE_DAYS, STOPPED_AFTER_DAYS
 from planning.recommend import (
     DEFAULT_LOOKBACK_DAYS,
     RecommendationRun,
@@ -85,6 +86,7 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
 @lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
 @stopped_after_option(f"{STOPPED_AFTER_DAYS:g}d")
 @decision_options
+@recency_half_life_option(f"{RECENCY_HALF_LIFE_DAYS:g}d")
 @policy_options
 @click.option(
     "--solver", type=click.Choice(SOLVER_NAMES), default="highs", show_default=True,
@@ -128,6 +130,7 @@ def recommend_command(
     migration_rate: float,
     exit_rate: float,
     follow_growth: bool,
+    recency_half_life: Duration,
     solver: str,
     exact: bool,
     integer: bool,
@@ -180,6 +183,7 @@ def recommend_command(
             risk_weight=risk_weight,
             risk_level=risk_level,
         ),
+        recency_half_life_days=recency_half_life.days,
     )
     with reporter().task("optimizing the portfolio") as task:
         run = recommend(

@@ -19,6 +19,7 @@ from commitopt.cli.options import (
     horizon_option,
     lookback_option,
     paths_option,
+    recency_half_life_option,
     seed_option,
     stopped_after_option,
 )
@@ -30,7 +31,7 @@ from commitopt.review import fingerprint, run_review
 from commitopt.workspace import Workspace
 from core.durations import Duration
 from core.errors import CommitoptInputError
-from planning.recency import STOPPED_AFTER_DAYS
+from planning.recency import RECENCY_HALF_LIFE_DAYS, STOPPED_AFTER_DAYS
 from planning.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions
 from planning.review import ReviewOptions
 from pricing.atomic import write_text_atomic
@@ -85,6 +86,7 @@ def _import_usage(
 @input_options()
 @lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
 @stopped_after_option(f"{STOPPED_AFTER_DAYS:g}d")
+@recency_half_life_option(f"{RECENCY_HALF_LIFE_DAYS:g}d")
 @expiring_within_option("30d")
 @paths_option(200)
 @horizon_option("365d")
@@ -100,6 +102,7 @@ def review_command(
     inputs: CommandInputs,
     lookback: Duration,
     stopped_after: Duration,
+    recency_half_life: Duration,
     expiring_within: Duration,
     n_paths: int,
     horizon: Duration,
@@ -129,7 +132,9 @@ def review_command(
             raise CommitoptInputError(f"--report-out {report_out}: name a .html or .md file")
     options = ReviewOptions(
         recommend=RecommendOptions(
-            lookback_days=lookback.days, stopped_after_days=stopped_after.days
+            lookback_days=lookback.days,
+            stopped_after_days=stopped_after.days,
+            recency_half_life_days=recency_half_life.days,
         ),
         expiring_within_days=expiring_within.days,
         n_paths=n_paths,

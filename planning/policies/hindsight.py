@@ -49,7 +49,10 @@ class HindsightOptimum:
     options: RecommendOptions = field(
         # hindsight sees the whole window it bills: a key that stops inside it is still usage
         default_factory=lambda: RecommendOptions(
-            tolerance=HINDSIGHT_TOLERANCE, stopped_after_days=0.0
+            tolerance=HINDSIGHT_TOLERANCE,
+            stopped_after_days=0.0,
+            recency_half_life_days=0.0,
+            decide_on="lookback",
         )
     )
 

@@ -164,7 +164,13 @@ class OursLadder:
         policy = replace(self.policy, ladder_tranches=max(months_starts_count(path.hours), 1))
         # the path is the forecast, not an observed lookback: a key it takes to zero is the
         # forecast's doing, so the stopped-usage check is for the lookback only
-        options = replace(self.options, lookback_days=horizon / 24.0 + 1.0, stopped_after_days=0.0)
+        options = replace(
+            self.options,
+            lookback_days=horizon / 24.0 + 1.0,
+            stopped_after_days=0.0,
+            recency_half_life_days=0.0,
+            decide_on="lookback",
+        )
         frame = path.to_frame(keep_zeros=True)
         bought = recommended_purchases(frame, catalog, policy, review.active_owned(), options)
         start = review.at.to_pydatetime()
