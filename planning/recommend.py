@@ -27,6 +27,7 @@ from optimizer.problem import CommitmentProblem
 from optimizer.purchases import purchases_from_units, purchases_to_portfolio_json
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import RoundedPlan, round_plan
+from planning.marginal import offer_marginal_savings
 from planning.recency import STOPPED_AFTER_DAYS, StoppedUsage, drop_stopped_usage
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
@@ -311,7 +312,18 @@ def recommend(
     with_plan = simulate(
         window, (*owned_items, *purchases), catalog, discount_rate=policy.discount_rate
     )
-    marginal = result.offer_marginal_usd if len(result.offer_marginal_usd) else None
+    # --- marginal savings: the bill's finite difference per purchase (planning.marginal) ---
+    marginal = offer_marginal_savings(
+        problem,
+        units,
+        window,
+        purchases,
+        catalog,
+        owned=owned_items,
+        discount_rate=policy.discount_rate,
+        with_plan=with_plan,
+    )
+    # --- end of marginal savings ---
     explanations = explain(
         problem, units, marginal_usd=marginal, ri_instance_type=options.ri_instance_type
     )
