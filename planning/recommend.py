@@ -320,8 +320,6 @@ def recommend(
         purchases,
         catalog,
         owned=owned_items,
-        discount_rate=policy.discount_rate,
-        with_plan=with_plan,
     )
     # --- end of marginal savings ---
     explanations = explain(
