@@ -178,9 +178,10 @@ def explain(
     units
         Units bought of each offer (the plan the purchases come from) [units].
     marginal_usd
-        Marginal saving of one more unit of each offer over the horizon (duals or
-        subgradients, :attr:`OptimizationResult.offer_marginal_usd`) [USD per unit]; NaN
-        when not given.
+        Marginal saving of each offer, one value per offer of ``problem``; ``recommend`` gives
+        the bill's finite difference (:func:`planning.marginal.offer_marginal_savings`: what
+        the last unit of the purchase saves over the billed lookback) [USD per RI instance, or
+        USD per USD/h of Savings Plan commitment]; NaN when not given.
     evaluation
         The same plan already billed: :func:`optimizer.allocation.pool_allocation`'s arrays,
         or an object with ``capacity``, ``used_capacity`` and ``covered_usd``

@@ -30,6 +30,7 @@ from optimizer.rounding import RoundedPlan, round_plan
 from planning.forecast_decision import expected_outcome, forecast_problem, redate
 from planning.future import MIN_WEEKS, FutureOptions, Futures, whole_weeks
 from planning.hedging import annotate_hedges, hedge_sentences
+from planning.marginal import offer_marginal_savings
 from planning.recency import (
     RECENCY_HALF_LIFE_DAYS,
     STOPPED_AFTER_DAYS,
@@ -418,7 +419,16 @@ def recommend(
     with_plan = simulate(
         window, (*owned_items, *purchases), catalog, discount_rate=policy.discount_rate
     )
-    marginal = result.offer_marginal_usd if len(result.offer_marginal_usd) else None
+    # --- marginal savings: the bill's finite difference per purchase (planning.marginal) ---
+    marginal = offer_marginal_savings(
+        problem,
+        units,
+        window,
+        purchases,
+        catalog,
+        owned=owned_items,
+    )
+    # --- end of marginal savings ---
     explanations = explain(
         problem, units, marginal_usd=marginal, ri_instance_type=options.ri_instance_type
     )

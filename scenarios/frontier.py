@@ -25,6 +25,7 @@ midpoint is at most ``x = D·(d − θ·(1 − d))`` (the tests check this).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -56,6 +57,10 @@ COLUMNS: Final = (
     "worse_than_on_demand_pct", "marginal_savings_usd_per_usd", "is_knee", "is_portfolio",
 )  # fmt: skip
 """Columns of :attr:`FrontierResult.table` (``docs/glossary.md``)."""
+
+AT_MAXIMUM_TOLERANCE_PCT: Final = 0.1
+"""A plan whose expected savings are within this share of the curve's maximum is *at* the
+maximum [%] (the levels are a grid, and RIs are billed as fractional capacity between them)."""
 
 Portfolio = Inventory | Sequence[Commitment]
 
@@ -97,6 +102,114 @@ class FrontierResult:
     def knee(self) -> pd.Series:
         """The knee's row."""
         return self.table.loc[self.table["is_knee"]].iloc[0]
+
+    def expected_maximum(self, tolerance_pct: float = AT_MAXIMUM_TOLERANCE_PCT) -> FrontierMaximum:
+        """The level of the expected-savings maximum and the plan's (level 1) distance from it
+        (:func:`expected_savings_maximum`)."""
+        return expected_savings_maximum(
+            self.table["level"].to_numpy(dtype=np.float64),
+            self.table["mean_savings_vs_on_demand_usd"].to_numpy(dtype=np.float64),
+            1.0,
+            tolerance_pct=tolerance_pct,
+        )
+
+
+@dataclass(frozen=True)
+class FrontierMaximum:
+    """Where a plan sits on a frontier relative to the curve's expected-savings maximum.
+
+    Attributes
+    ----------
+    maximum_level
+        Level of the largest expected savings (the lowest such level on ties), in the unit of
+        the levels given (a share of the plan, or USD/h).
+    maximum_savings_usd
+        Expected savings there [USD].
+    plan_level
+        The plan's level, same unit.
+    plan_savings_usd
+        Expected savings at the plan's level, interpolated between levels when it is not one of
+        them [USD].
+    shortfall_usd
+        ``maximum_savings_usd − plan_savings_usd``, at least 0 [USD].
+    shortfall_pct
+        That ÷ the maximum's savings [%] (0 when the maximum saves nothing).
+    at_maximum
+        Whether the shortfall is within ``tolerance_pct`` of the maximum's savings.
+    tolerance_pct
+        The tolerance used [%].
+    """
+
+    maximum_level: float
+    maximum_savings_usd: float
+    plan_level: float
+    plan_savings_usd: float
+    shortfall_usd: float
+    shortfall_pct: float
+    at_maximum: bool
+    tolerance_pct: float
+
+    @property
+    def maximum_over_plan(self) -> float:
+        """The maximum's level ÷ the plan's [1] (``inf`` for a plan at level 0)."""
+        return self.maximum_level / self.plan_level if self.plan_level > 0 else math.inf
+
+
+def expected_savings_maximum(
+    levels: Sequence[float] | FloatArray,
+    expected_savings_usd: Sequence[float] | FloatArray,
+    plan_level: float = 1.0,
+    *,
+    tolerance_pct: float = AT_MAXIMUM_TOLERANCE_PCT,
+) -> FrontierMaximum:
+    """The level of a frontier's expected-savings maximum and the plan's distance from it.
+
+    Parameters
+    ----------
+    levels
+        The frontier's levels (any increasing or unordered grid, e.g. shares of the plan).
+    expected_savings_usd
+        Expected savings at each level [USD].
+    plan_level
+        The plan's level, in the same unit (1 for a frontier of shares of the plan).
+    tolerance_pct
+        Shortfall within which the plan counts as at the maximum [% of the maximum's savings].
+
+    Returns
+    -------
+    FrontierMaximum
+
+    Raises
+    ------
+    FrontierError
+        When the two lists differ in length, are empty or not finite.
+    """
+    grid = np.asarray(levels, dtype=np.float64).reshape(-1)
+    savings = np.asarray(expected_savings_usd, dtype=np.float64).reshape(-1)
+    if grid.size == 0 or grid.shape != savings.shape:
+        raise FrontierError(
+            f"give as many expected savings ({savings.size}) as frontier levels ({grid.size}), "
+            "at least one"
+        )
+    if not (np.isfinite(grid).all() and np.isfinite(savings).all() and math.isfinite(plan_level)):
+        raise FrontierError("frontier levels, savings and the plan's level must be finite")
+    order = np.argsort(grid, kind="stable")
+    grid, savings = grid[order], savings[order]
+    best = int(np.argmax(savings))  # the lowest level on ties
+    plan_savings = float(np.interp(plan_level, grid, savings))
+    maximum = float(savings[best])
+    shortfall = max(maximum - plan_savings, 0.0)
+    shortfall_pct = 100.0 * shortfall / maximum if maximum > 0 else 0.0
+    return FrontierMaximum(
+        maximum_level=float(grid[best]),
+        maximum_savings_usd=maximum,
+        plan_level=float(plan_level),
+        plan_savings_usd=plan_savings,
+        shortfall_usd=shortfall,
+        shortfall_pct=shortfall_pct,
+        at_maximum=bool(shortfall <= tolerance_pct / 100.0 * abs(maximum) + 1e-9),
+        tolerance_pct=float(tolerance_pct),
+    )
 
 
 def check_levels(levels: Sequence[float] | FloatArray) -> FloatArray:
@@ -240,12 +353,15 @@ def frontier(
 
 
 __all__ = [
+    "AT_MAXIMUM_TOLERANCE_PCT",
     "COLUMNS",
     "DEFAULT_KNEE_THRESHOLD",
     "DEFAULT_LEVELS",
     "FrontierError",
+    "FrontierMaximum",
     "FrontierResult",
     "check_levels",
+    "expected_savings_maximum",
     "frontier",
     "knee_index",
 ]

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from commitopt.report.data import KIND_LABELS
+from commitopt.report.frontier import plan_position
 from commitopt.report.inputs import Frontier, MonteCarloSavings
 from commitopt.report.tables import LAYERS
 from pricing.offerings import CommitmentKind
@@ -175,7 +176,8 @@ def hourly_usage_figure(hourly: pd.DataFrame) -> tuple[Figure, str]:
 
 
 def frontier_chart(frontier: Frontier) -> str:
-    """Savings versus commitment level, the recommendation (and the knee, if any) marked."""
+    """Savings versus commitment level, the recommendation (and the knee, if any) marked, and
+    the expected-savings maximum when the plan is not at it."""
     return svg_text(frontier_figure(frontier), "chart-frontier", "Savings versus commitment level")
 
 
@@ -201,6 +203,13 @@ def frontier_figure(frontier: Frontier) -> Figure:
                 color=COLORS["before"],
                 label="P5 savings",
             )
+        position = plan_position(frontier)
+        if position is not None and not position.at_maximum:
+            axes.plot(
+                [position.maximum_level], [position.maximum_savings_usd], marker="D",
+                markersize=7, color=COLORS["text"], linestyle="none",
+                label=f"Maximum ({position.maximum_level:,.2f} USD/h)",
+            )  # fmt: skip
         if frontier.plan_usd_per_hour is not None:
             axes.axvline(frontier.plan_usd_per_hour, color=COLORS["accent"], linewidth=1.2)
             saved = np.interp(

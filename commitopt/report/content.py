@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from commitopt.report.accounts import SHARED_ACCOUNT_LABEL, account_label
@@ -20,6 +21,7 @@ from commitopt.report.formatting import (
     usd,
     usd_rate,
 )
+from commitopt.report.frontier import plan_position, plan_position_text
 
 
 @dataclass(frozen=True)
@@ -403,6 +405,57 @@ def expiring_rows(data: ReportData) -> list[tuple[str, ...]]:
     ]
 
 
+FRONTIER_NUMERIC = (0, 1)
+"""Numeric columns of :func:`frontier_rows`."""
+
+PLAN_MARK = "◀ the plan"
+MAXIMUM_MARK = "expected-savings maximum"
+KNEE_MARK = "knee"
+
+
+def frontier_headings(data: ReportData) -> tuple[str, ...]:
+    """Headings of :func:`frontier_rows` (the savings column names the frontier's horizon)."""
+    horizon = data.frontier.horizon if data.frontier is not None else "the data period"
+    return ("New commitment [USD/h]", f"Expected savings vs current over {horizon}", "Level")
+
+
+def frontier_rows(data: ReportData) -> list[tuple[str, ...]]:
+    """One tuple of texts per frontier level; the last cell marks the plan, the curve's
+    expected-savings maximum and the knee (empty list without a frontier)."""
+    curve = data.frontier
+    if curve is None:
+        return []
+    position = plan_position(curve)
+    levels = curve.levels_usd_per_hour
+    plan = np.zeros(levels.size, dtype=bool)
+    best = np.zeros(levels.size, dtype=bool)
+    if position is not None:
+        plan = np.isclose(levels, position.plan_level, rtol=1e-9, atol=1e-6)
+        best = np.isclose(levels, position.maximum_level, rtol=0.0, atol=0.0)
+    knee = (
+        np.isclose(levels, curve.knee_usd_per_hour, rtol=1e-9, atol=1e-6)
+        if curve.knee_usd_per_hour is not None
+        else np.zeros(levels.size, dtype=bool)
+    )
+    rows: list[tuple[str, ...]] = []
+    for n, (level, saving) in enumerate(
+        zip(levels, curve.mean_savings_vs_current_usd, strict=True)
+    ):  # one row per level
+        marks = [
+            mark
+            for mark, on in ((PLAN_MARK, plan[n]), (MAXIMUM_MARK, best[n]), (KNEE_MARK, knee[n]))
+            if on
+        ]
+        rows.append((f"{level:,.3f}", usd(float(saving)), ", ".join(marks)))
+    return rows
+
+
+def frontier_position_line(data: ReportData) -> str:
+    """Where the plan sits on the frontier relative to its expected-savings maximum, in words
+    (:func:`commitopt.report.frontier.plan_position_text`); empty without a frontier."""
+    return plan_position_text(data.frontier) if data.frontier is not None else ""
+
+
 def optimizer_line(data: ReportData) -> str:
     """How the plan was optimized, in one line (empty when unknown)."""
     info = data.optimizer
@@ -419,8 +472,12 @@ def optimizer_line(data: ReportData) -> str:
 __all__ = [
     "ACCOUNT_HEADINGS",
     "EXPIRING_HEADINGS",
+    "FRONTIER_NUMERIC",
+    "KNEE_MARK",
+    "MAXIMUM_MARK",
     "MONTHLY_HEADINGS",
     "PAYER_ACCOUNT_LABEL",
+    "PLAN_MARK",
     "PURCHASE_HEADINGS",
     "PURCHASE_NUMERIC",
     "SummaryRow",
@@ -428,6 +485,9 @@ __all__ = [
     "account_rows",
     "break_even_text",
     "expiring_rows",
+    "frontier_headings",
+    "frontier_position_line",
+    "frontier_rows",
     "header_rows",
     "monthly_rows",
     "optimizer_line",

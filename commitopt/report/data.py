@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -34,7 +34,7 @@ from commitopt.report.basis import monte_carlo_note
 from commitopt.report.cash_flow import cash_break_even_month, cash_flow_table
 from commitopt.report.checks import staleness_warnings
 from commitopt.report.commitments import item_hourly_cost_usd
-from commitopt.report.frontier import data_period_frontier
+from commitopt.report.frontier import data_period_frontier, risk_option_text
 from commitopt.report.inputs import Frontier, MonteCarloSavings, ReportInputError
 from commitopt.report.tables import (
     dated_purchases,
@@ -524,6 +524,7 @@ def report_data_from_simulations(
     warnings: Sequence[str] = (),
     discount_rate: float = 0.0,
     purchase_date: datetime | None = None,
+    risk_option: str = "",
 ) -> ReportData:
     """Assemble a report from the data period billed without and with the purchases.
 
@@ -567,6 +568,10 @@ def report_data_from_simulations(
         When the purchases are bought (a stored plan's creation time) [default:
         ``generated_at``]: the purchase table's ``start`` and ``end`` and the cash flow count
         from it (:func:`commitopt.report.tables.dated_purchases`), not from the data period's start.
+    risk_option
+        The risk option that chose the plan, in words
+        (:func:`commitopt.report.frontier.risk_option_text`), for the frontier's sentence on
+        where the plan sits; ``""`` when the plan maximizes expected savings.
 
     Raises
     ------
@@ -585,6 +590,8 @@ def report_data_from_simulations(
     frontier_value, frontier_note = _frontier_and_note(
         frontier, purchases, catalog, frontier_usage, owned, baseline
     )
+    if frontier_value is not None and risk_option and not frontier_value.risk_option:
+        frontier_value = replace(frontier_value, risk_option=risk_option)
     return ReportData(
         header=header,
         summary=summary,
@@ -673,6 +680,7 @@ def build_report_data(
         warnings=run.warnings,
         discount_rate=run.policy.discount_rate,
         purchase_date=purchase_date,
+        risk_option=risk_option_text(run.policy),
     )
 
 

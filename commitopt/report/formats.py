@@ -15,6 +15,7 @@ import pandas as pd
 
 from commitopt import __version__
 from commitopt.report.data import ReportData
+from commitopt.report.frontier import plan_position, plan_position_text
 from commitopt.report.html import render_html
 from commitopt.report.markdown import render_markdown
 from commitopt.report.tables import LAYERS
@@ -68,7 +69,9 @@ def report_json(data: ReportData) -> dict[str, Any]:
     Keys: ``report_version``, ``generator``, ``header``, ``summary``, ``purchases``,
     ``by_account`` (costs, savings and coverage per account), ``monthly``, ``cash_flow``,
     ``cost_by_kind`` (on-demand value covered by each instrument kind and left on-demand over
-    the data period), ``frontier``, ``monte_carlo`` (path count and percentiles; ``null`` when
+    the data period), ``frontier`` (with ``plan_position``: the level of the expected-savings
+    maximum and the plan's distance from it, :class:`scenarios.frontier.FrontierMaximum`, and
+    ``plan_position_text``), ``monte_carlo`` (path count and percentiles; ``null`` when
     no scenarios were run), ``monte_carlo_note`` (how its range relates to the data period's
     figures), ``expiring`` (``null`` when owned commitments are unknown), ``purchase_date``,
     ``notes``, ``warnings`` (stale usage or prices first), ``optimizer``.
@@ -76,6 +79,9 @@ def report_json(data: ReportData) -> dict[str, Any]:
     frontier = None
     if data.frontier is not None:
         frontier = asdict(data.frontier)
+        position = plan_position(data.frontier)
+        frontier["plan_position"] = None if position is None else asdict(position)
+        frontier["plan_position_text"] = plan_position_text(data.frontier)
     monte_carlo = None
     if data.monte_carlo is not None:
         mc = data.monte_carlo

@@ -14,6 +14,7 @@ from commitopt import __version__
 from commitopt.report.content import (
     ACCOUNT_HEADINGS,
     EXPIRING_HEADINGS,
+    FRONTIER_NUMERIC,
     MONTHLY_HEADINGS,
     PURCHASE_HEADINGS,
     PURCHASE_NUMERIC,
@@ -21,6 +22,9 @@ from commitopt.report.content import (
     account_rows,
     break_even_text,
     expiring_rows,
+    frontier_headings,
+    frontier_position_line,
+    frontier_rows,
     header_rows,
     monthly_rows,
     optimizer_line,
@@ -275,6 +279,22 @@ def _charts(data: ReportData) -> str:
     return "".join(parts)
 
 
+def _frontier(data: ReportData) -> str:
+    """Where the plan sits on the frontier, in words, and the frontier's levels with the plan,
+    the expected-savings maximum and the knee marked (empty without a frontier)."""
+    if data.frontier is None:
+        return ""
+    position = frontier_position_line(data)
+    sentence = f'<p class="frontier-position" id="frontier-position">{_e(position)}</p>'
+    return (
+        '<h2 id="frontier-heading">Savings versus commitment level</h2>'
+        + (sentence if position else "")
+        + _table(
+            frontier_headings(data), frontier_rows(data), FRONTIER_NUMERIC, css_class="frontier"
+        )
+    )
+
+
 def _expiring(data: ReportData) -> str:
     days = f"{data.expiry_horizon_days:,.0f}"
     if not data.owned_known:
@@ -375,6 +395,7 @@ def render_html(data: ReportData) -> str:
 {_accounts(data)}
 <h2>Charts</h2>
 {_charts(data)}
+{_frontier(data)}
 <h2>By month (data period)</h2>
 {_table(MONTHLY_HEADINGS, monthly_rows(data), (1, 2, 3, 4, 5, 6, 7), css_class="monthly")}
 <h2>What expires</h2>

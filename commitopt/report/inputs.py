@@ -60,6 +60,9 @@ class Frontier:
         What the savings are counted over (e.g. ``"the data period"``).
     source
         How the frontier was made (shown under the chart).
+    risk_option
+        The risk option that placed the plan, in words (e.g. ``"CVaR of the worst 5 % of
+        paths at weight 0.5"``); empty when the plan maximizes expected savings.
     """
 
     levels_usd_per_hour: FloatArray
@@ -69,6 +72,7 @@ class Frontier:
     plan_usd_per_hour: float | None = None
     horizon: str = "the data period"
     source: str = "given"
+    risk_option: str = ""
 
     def __post_init__(self) -> None:
         levels = np.asarray(self.levels_usd_per_hour, dtype=np.float64)
@@ -111,7 +115,7 @@ class Frontier:
             raise ReportInputError(
                 "frontier: give levels_usd_per_hour and mean_savings_vs_current_usd (optionally "
                 f"p5_savings_vs_current_usd, knee_usd_per_hour, plan_usd_per_hour, horizon, "
-                f"source){extra}"
+                f"source, risk_option){extra}"
             )
         return cls(**fields)
 

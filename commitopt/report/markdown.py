@@ -7,12 +7,16 @@ from collections.abc import Sequence
 from commitopt.report.content import (
     ACCOUNT_HEADINGS,
     EXPIRING_HEADINGS,
+    FRONTIER_NUMERIC,
     MONTHLY_HEADINGS,
     PURCHASE_HEADINGS,
     PURCHASE_NUMERIC,
     account_note,
     account_rows,
     expiring_rows,
+    frontier_headings,
+    frontier_position_line,
+    frontier_rows,
     header_rows,
     monthly_rows,
     optimizer_line,
@@ -81,16 +85,10 @@ def render_markdown(data: ReportData) -> str:
             line += f"; effective savings rate P5 {pct(e5)} to P95 {pct(e95)}"
         parts.append(line + ".")
     if data.frontier is not None:
-        f = data.frontier
         parts += ["", "## Savings versus commitment level", "", _cell(data.frontier_note), ""]
-        parts.append(
-            _table(
-                ("New commitment [USD/h]", f"Savings vs current over {f.horizon}"),
-                [(f"{level:,.3f}", usd(saving)) for level, saving in
-                 zip(f.levels_usd_per_hour, f.mean_savings_vs_current_usd, strict=True)],
-                (0, 1),
-            )
-        )  # fmt: skip
+        if position := frontier_position_line(data):
+            parts += [f"**{_cell(position)}**", ""]
+        parts.append(_table(frontier_headings(data), frontier_rows(data), FRONTIER_NUMERIC))
     parts += ["", "## What expires", ""]
     days = f"{data.expiry_horizon_days:,.0f}"
     if not data.owned_known:

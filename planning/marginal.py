@@ -1,0 +1,277 @@
+"""The marginal saving of each purchase, measured on the bill: a finite difference of two bills.
+
+For each purchase the lookback is billed with AWS's rules (the same usage, owned commitments and
+catalog as the recommendation's ``with_plan`` bill) with the plan as it is and with that one
+purchase reduced by one unit, all other purchases kept:
+
+- a Reserved Instance loses **one RI** of its size (``count − 1``; the purchase disappears when
+  it was a single RI);
+- a Savings Plan loses **1 % of its commitment** (:data:`SP_STEP_SHARE`), rounded down to AWS's
+  step of :data:`pricing.offerings.SP_STEP_USD` by :meth:`pricing.inventory.Commitment.scaled`,
+  so at least one step of 0.001 USD/h (the whole plan when it is that small).
+
+The marginal saving is (savings with the plan − savings without that unit) ÷ units removed, i.e.
+(actual cost without the unit − actual cost with the plan) ÷ units removed, undiscounted, over
+the billed period, in **USD per RI instance** for RIs and **USD per USD/h of commitment** for
+Savings Plans. Positive: the last unit bought lowered the bill by that much. Unlike the linear
+program's duals, it is the bill's own answer, so it agrees in sign with the savings the
+recommendation reports.
+
+Cost: one bill per purchase, by the billing engine of :func:`billing.simulator.simulate` run
+through :class:`scenarios.montecarlo.MonteCarloModel` with the lookback as its one path: the
+pools and the merged key columns are built once, and each bill refills them with one instrument
+scaled (:meth:`billing.portfolio.Instrument.scaled`, exact at whole RIs and SP steps); totals
+equal ``simulate``'s to floating-point rounding. Without a Compute Savings Plan the bill
+separates by region and family (an RI or EC2 Instance SP reaches only its own), and a large
+portfolio is then billed one region and family at a time (:data:`GROUPED_FROM_INSTRUMENTS`).
+Measured (2 cores, shared; ``docs/report.md``): 50 purchases at 1,000 keys × 1,440 h in 0.6–0.8 s;
+the 1,000-key benchmark fleet's 730 purchases (one a Compute SP) at 2,160 h in about 110 s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from billing.portfolio import Instrument, SimulationPortfolio, build_portfolio
+from core.errors import CommitoptInputError
+from optimizer.problem import CommitmentProblem
+from optimizer.purchases import bought_offers
+from pricing.catalog import PriceCatalog
+from pricing.instance_types import instance_families
+from pricing.inventory import Commitment
+from pricing.offerings import CommitmentKind
+from scenarios.frontier import CACHE_BYTES
+from scenarios.montecarlo import MonteCarloModel
+from scenarios.paths import UsagePaths
+from usage.table import UsageMatrix, to_matrix
+
+FloatArray = npt.NDArray[np.float64]
+
+SP_STEP_SHARE: Final = 0.01
+"""Share of a Savings Plan's commitment removed for its finite difference [1] (rounded down to
+AWS's step of 0.001 USD/h, at least one step)."""
+
+
+GROUPED_FROM_INSTRUMENTS: Final = 200
+"""Without a Compute Savings Plan, a portfolio of at least this many instruments is billed one
+region and family at a time (measured break-even at 1,000 keys × 2,160 h: one bill of the whole
+portfolio costs about what building one region-and-family model does at 200 instruments)."""
+
+
+def reduced_by_one_unit(purchase: Commitment) -> tuple[Commitment | None, float]:
+    """The purchase with one unit removed, and the units removed.
+
+    Parameters
+    ----------
+    purchase
+        A proposed RI or Savings Plan.
+
+    Returns
+    -------
+    tuple
+        The smaller purchase (``None`` when nothing is left), and the units removed: RIs
+        [instances], Savings Plans [USD/h of commitment].
+    """
+    if purchase.is_savings_plan:
+        commitment = float(purchase.commitment_usd_per_hour or 0.0)
+        smaller = purchase.scaled(1.0 - SP_STEP_SHARE)
+        left = float(smaller.commitment_usd_per_hour or 0.0) if smaller is not None else 0.0
+        return smaller, commitment - left
+    count = int(purchase.count or 0)
+    smaller = purchase.scaled((count - 1) / count) if count > 1 else None
+    left = int(smaller.count or 0) if smaller is not None else 0
+    return smaller, float(count - left)
+
+
+def billed_marginal_savings(
+    usage: pd.DataFrame | UsageMatrix,
+    purchases: Sequence[Commitment],
+    catalog: PriceCatalog,
+    *,
+    owned: Sequence[Commitment] = (),
+    share_across_accounts: bool = True,
+    grouped_from_instruments: int = GROUPED_FROM_INSTRUMENTS,
+) -> FloatArray:
+    """What the last unit of each purchase saves on the bill (see the module docstring).
+
+    Parameters
+    ----------
+    usage
+        The billed period's usage (the recommendation's lookback).
+    purchases
+        The proposed purchases, each with its own ``id``.
+    catalog
+        Prices.
+    owned
+        Commitments owned, billed as they are in every bill.
+    share_across_accounts
+        Whether commitments also cover the organization's other accounts after their own (as
+        for :func:`billing.simulator.simulate`).
+    grouped_from_instruments
+        Without a Compute Savings Plan, bill one region and family at a time from this many
+        instruments (owned and proposed) on; the figures are the same either way.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per purchase, in order: (cost without one unit − cost with the plan) ÷ units
+        removed over the billed period [USD per RI instance, or USD per USD/h of commitment];
+        0 for a purchase not active in the period.
+
+    Raises
+    ------
+    core.errors.CommitoptInputError
+        When two purchases share an id.
+    """
+    items = tuple(purchases)
+    if not items:
+        return np.zeros(0)
+    ids = [item.id for item in items]
+    if len(set(ids)) != len(ids):
+        twice = sorted({name for name in ids if ids.count(name) > 1})
+        raise CommitoptInputError(
+            f"purchases {', '.join(twice)} share an id: give each purchase its own id to measure "
+            "its marginal saving"
+        )
+    matrix = usage if isinstance(usage, UsageMatrix) else to_matrix(usage)
+    mine = build_portfolio(items, matrix.hours, catalog)
+    theirs = build_portfolio(tuple(owned), matrix.hours, catalog)
+    combined = SimulationPortfolio(
+        (*theirs.reserved_instances, *mine.reserved_instances),
+        (*theirs.ec2_instance_savings_plans, *mine.ec2_instance_savings_plans),
+        (*theirs.compute_savings_plans, *mine.compute_savings_plans),
+        (*theirs.warnings, *mine.warnings),
+    )
+    instruments = combined.instruments
+    proposed = {id(inst) for inst in mine.instruments}
+    position = {inst.id: n for n, inst in enumerate(instruments) if id(inst) in proposed}
+    groups: dict[Scope, list[int]] = {}
+    for n, purchase in enumerate(items):
+        if purchase.id in position:  # else not active in the period: a unit changes nothing
+            groups.setdefault(_scope(instruments[position[purchase.id]]), []).append(n)
+    if combined.compute_savings_plans or len(instruments) < grouped_from_instruments:
+        # A Compute SP reaches every key: every bill is the whole portfolio over every key.
+        groups = {None: [n for members in groups.values() for n in members]}
+    scopes = _scopes(matrix.keys)
+    prices = _prices_of(catalog, matrix.keys)
+    marginal = np.zeros(len(items))
+    for scope, members in groups.items():
+        inside = np.ones(len(scopes), dtype=bool) if scope is None else scopes == scope
+        chosen = [inst for inst in instruments if scope is None or _scope(inst) == scope]
+        part = UsageMatrix(matrix.hours, matrix.keys.loc[inside].reset_index(drop=True),
+                           matrix.quantity[:, inside])  # fmt: skip
+        portfolio = _portfolio(chosen)
+        model = MonteCarloModel.build(
+            UsagePaths.from_matrices([part]),
+            portfolio,
+            prices,
+            share_across_accounts=share_across_accounts,
+        )
+        ordered = portfolio.instruments
+        planned_usd = _cost_usd(model, ordered)
+        for n in members:
+            smaller, removed = reduced_by_one_unit(items[n])
+            target = instruments[position[items[n].id]]
+            kept = _left_share(items[n], smaller)
+            billed = [inst.scaled(kept) if inst is target else inst for inst in ordered]
+            marginal[n] = (_cost_usd(model, billed) - planned_usd) / removed
+    return marginal
+
+
+def _prices_of(catalog: PriceCatalog, keys: pd.DataFrame) -> PriceCatalog:
+    """``catalog`` cut to the regions, instance types, platforms and tenancies of ``keys``: the
+    bills look their keys' rates up there (the instruments are priced already)."""
+
+    def values(column: str) -> list[str]:
+        return sorted(keys[column].dropna().astype(str).unique())
+
+    return catalog.filter(
+        regions=values("region"),
+        instance_types=values("instance_type"),
+        platforms=values("platform"),
+        tenancies=values("tenancy"),
+    )
+
+
+Scope = str | None
+"""What a commitment's pool can reach: ``region/family`` for RIs and EC2 Instance SPs, ``None``
+for a Compute SP (every key)."""
+
+
+def _scope(instrument: Instrument) -> Scope:
+    if instrument.kind == CommitmentKind.COMPUTE_SAVINGS_PLAN:
+        return None
+    return f"{instrument.region}/{instrument.instance_family}"
+
+
+def _scopes(keys: pd.DataFrame) -> npt.NDArray[np.str_]:
+    """Each key's ``region/family``."""
+    families = instance_families(keys["instance_type"]).astype(str)
+    return (keys["region"].astype(str) + "/" + families).to_numpy(dtype=str)
+
+
+def _portfolio(chosen: Sequence[Instrument]) -> SimulationPortfolio:
+    """The instruments as a portfolio, by kind in AWS's order (each kind's order kept)."""
+
+    def of(kind: str) -> tuple[Instrument, ...]:
+        return tuple(i for i in chosen if i.kind == kind)
+
+    return SimulationPortfolio(
+        of(CommitmentKind.RESERVED_INSTANCE),
+        of(CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN),
+        of(CommitmentKind.COMPUTE_SAVINGS_PLAN),
+        (),
+    )
+
+
+def _cost_usd(model: MonteCarloModel, billed: Sequence[Instrument]) -> float:
+    result = model.run(billed, cache_bytes=CACHE_BYTES)
+    return float(result.paths["actual_cost_usd"].iloc[0])
+
+
+def _left_share(purchase: Commitment, smaller: Commitment | None) -> float:
+    """The share of ``purchase`` that ``smaller`` keeps [1] (whole RIs, SP steps: exact)."""
+    if smaller is None:
+        return 0.0
+    if purchase.is_savings_plan:
+        return float(smaller.commitment_usd_per_hour or 0.0) / float(
+            purchase.commitment_usd_per_hour or 1.0
+        )
+    return float(smaller.count or 0) / float(purchase.count or 1)
+
+
+def offer_marginal_savings(
+    problem: CommitmentProblem,
+    units: FloatArray,
+    usage: pd.DataFrame | UsageMatrix,
+    purchases: Sequence[Commitment],
+    catalog: PriceCatalog,
+    *,
+    owned: Sequence[Commitment] = (),
+    share_across_accounts: bool = True,
+) -> FloatArray:
+    """:func:`billed_marginal_savings` laid out per offer of ``problem``, as
+    :func:`optimizer.explain.explain` takes it (``marginal_usd``).
+
+    ``purchases`` are :func:`optimizer.purchases.purchases_from_units` of ``units`` (one per
+    bought offer, in :func:`optimizer.purchases.bought_offers` order); offers not bought are NaN.
+    """
+    marginal = np.full(problem.n_offers, np.nan)
+    offers = bought_offers(problem, units)
+    marginal[offers] = billed_marginal_savings(
+        usage, purchases, catalog, owned=owned, share_across_accounts=share_across_accounts
+    )
+    return marginal
+
+
+__all__ = [
+    "SP_STEP_SHARE",
+    "billed_marginal_savings",
+    "offer_marginal_savings",
+    "reduced_by_one_unit",
+]
