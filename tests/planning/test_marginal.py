@@ -21,7 +21,7 @@ from core.errors import CommitoptInputError
 from optimizer.policy import Policy
 from optimizer.purchases import bought_offers
 from planning.marginal import SP_STEP_SHARE, billed_marginal_savings, reduced_by_one_unit
-from planning.recommend import recommend
+from planning.recommend import RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
 from pricing.embedded import load_embedded_catalog
 from pricing.inventory import Commitment
@@ -201,7 +201,10 @@ def _steady_fleet() -> pd.DataFrame:
 def test_recommend_reports_the_bills_marginal_saving_on_a_steady_plan(
     catalog: PriceCatalog,
 ) -> None:
-    run = recommend(_steady_fleet(), catalog, Policy())
+    # decided on the lookback as it ran, the plan sits at its bill's optimum; decided on
+    # futures it need not (a hedge can be over-committed for the lookback alone)
+    options = RecommendOptions(decide_on="lookback", recency_half_life_days=0.0)
+    run = recommend(_steady_fleet(), catalog, Policy(), options=options)
     assert run.rounded is not None
     # Before: the LP's duals said some purchases lose money at the margin.
     duals = run.result.offer_marginal_usd[bought_offers(run.problem, run.rounded.units)]
@@ -209,9 +212,12 @@ def test_recommend_reports_the_bills_marginal_saving_on_a_steady_plan(
     reported = run.explanations["marginal_savings_usd_per_unit"].to_numpy(dtype=np.float64)
     expected = _by_hand(run.usage, run.purchases, catalog)
     np.testing.assert_allclose(reported, expected, rtol=1e-7, atol=1e-6)
-    # The bill says every last unit saves money, and so does every explanation.
+    # The explanation says what the bill says, unit by unit, wherever the duals said otherwise
+    # (whether each last unit saves depends on how close the rounded plan is to the bill's
+    # optimum: near a Savings Plan's optimum the curve is flat, and the certified gap allows
+    # small losses at the margin; see docs/report.md).
     assert len(reported) >= 5
-    assert np.all(expected > 0) and np.all(reported > 0)
+    assert np.all(np.sign(reported) == np.sign(expected))
     # The purchases save money as a whole, too.
     assert run.summary["savings_vs_current_usd"] > 0
     json_values = [item["marginal_savings_usd_per_unit"] for item in run.portfolio["purchases"]]
