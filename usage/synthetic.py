@@ -995,7 +995,8 @@ RETAILER_FLEETS: Final = (
 
 SEASON_DAYS: Final = (1.0, 15.0, 274.0, 320.0, 367.0)
 """Days of the year (1 = 1 January) at which the retail season's ramp turns: the December peak
-ends by 15 January, the ramp starts on 1 October and reaches the peak on 16 November."""
+ends by 15 January, the ramp starts on 1 October and reaches the peak on 16 November (a day later
+in leap years)."""
 
 SEASON_SHARE: Final = (1.0, 0.0, 0.0, 1.0, 1.0)
 """Share of the peak's extra level at each of :data:`SEASON_DAYS` [1]."""
