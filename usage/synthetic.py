@@ -783,7 +783,6 @@ def unannounced_migration(
     sizes = mean_steady_instances * np.random.default_rng(int(seeds[2])).uniform(
         0.5, 1.5, size=len(steady_fleets)
     )
-    common = {"account_id": account_id, "platform": platform, "tenancy": tenancy}
     parts = [
         family_migration(
             start=start,
@@ -795,7 +794,9 @@ def unannounced_migration(
             ramp_hours=ramp_hours,
             seed=int(seeds[0]),
             region="us-east-1",
-            **common,
+            account_id=account_id,
+            platform=platform,
+            tenancy=tenancy,
         ),
         family_migration(
             start=start,
@@ -808,7 +809,9 @@ def unannounced_migration(
             daily_amplitude_instances=2.0,
             seed=int(seeds[1]),
             region="us-west-2",
-            **common,
+            account_id=account_id,
+            platform=platform,
+            tenancy=tenancy,
         ),
         *(
             steady_daily_cycle(
@@ -819,7 +822,9 @@ def unannounced_migration(
                 seed=int(fleet_seed),
                 region=region,
                 instance_type=instance_type,
-                **common,
+                account_id=account_id,
+                platform=platform,
+                tenancy=tenancy,
             )
             for (region, instance_type), size, fleet_seed in zip(
                 steady_fleets, sizes, seeds[3:], strict=True
