@@ -192,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     catalog = load_embedded_catalog()
     pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", 20)
     frames: list[pd.DataFrame] = []
     timings: dict[str, dict[str, object]] = {}
     print(f"decisions benchmark, window {WINDOW[0]} -> {WINDOW[1]}, lookback {LOOKBACK_DAYS} d")
