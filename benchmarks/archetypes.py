@@ -1,5 +1,11 @@
 """The synthetic archetypes the quality benchmarks share: 15 months of hourly usage each.
 
+``ARCHETYPES`` are the backtest benchmark's cases (``bench_backtest.py``);
+``DECISION_ARCHETYPES`` the decisions benchmark's (``bench_decisions.py``, issue 16): usage whose
+future differs from its past (launches, an unannounced migration, retirements, a workload that
+stops, a seasonal peak, right-sizing, several accounts, a real trace's shape) beside the steady
+ones.
+
 ``PLANS`` holds, for the archetypes whose usage changes by a planned project (a migration), that
 project as its owners would have written it down before it started: a scenario of
 :mod:`scenarios.transforms` with the ramp the generator uses.
@@ -27,6 +33,15 @@ MIGRATION_RAMP_HOURS: Final = (6 * 730, 3 * 730)
 UNDERWAY_RAMP_HOURS: Final = (2 * 730, 3 * 730)
 """family_migration_underway: the ramp starts 2 months into the data (a third done at the
 first review of a window starting after 3 months) and lasts 3 months [h]."""
+
+WINDOW: Final = ("2024-04-01", "2025-04-01")
+"""The billed window of the backtests: the 12 months after a 90-day lookback."""
+
+LOOKBACK_DAYS: Final = 90
+"""History each review sees [days]."""
+
+FIRST_REVIEW_HOUR: Final = int((pd.Timestamp(WINDOW[0], tz="UTC") - pd.Timestamp(START)).days * 24)
+"""Hours from START to the first review (2024-04-01: 91 days) [h]."""
 
 DEMO_RAMP_HOURS: Final = (HOURS // 4, HOURS // 3)
 """demo_usage: its m4.xlarge -> c5.xlarge ramp in us-west-2, as ``synthetic.demo_usage`` sets it."""
@@ -63,6 +78,54 @@ MIGRATION_UNDER_WAY: Final[dict[str, Callable[[], pd.DataFrame]]] = {
     ),
 }
 """The backtest's extra case: the same migration, already under way when the window opens."""
+
+
+DECISION_ARCHETYPES: Final[dict[str, Callable[[], pd.DataFrame]]] = {
+    "steady_daily_cycle": ARCHETYPES["steady_daily_cycle"],
+    "business_hours": ARCHETYPES["business_hours"],
+    "spiky_batch": ARCHETYPES["spiky_batch"],
+    "multi_region_mixed_platforms": ARCHETYPES["multi_region_mixed_platforms"],
+    "step_launches": lambda: synthetic.step_launches(start=START, hours=HOURS),
+    "unannounced_migration": lambda: synthetic.unannounced_migration(
+        start=START,
+        hours=HOURS,
+        ramp_start_hour=FIRST_REVIEW_HOUR + 2 * 730,
+        ramp_hours=2 * 730,
+        second_ramp_delay_hours=730,
+    ),
+    "decline_with_retirements": lambda: synthetic.decline_with_retirements(
+        start=START, hours=HOURS, first_retirement_hour=HOURS // 10
+    ),
+    "stopped_workload": lambda: synthetic.stopped_workload(
+        start=START, hours=HOURS, stop_hour=FIRST_REVIEW_HOUR - 10 * 24
+    ),
+    "seasonal_retailer": lambda: synthetic.seasonal_retailer(start=START, hours=HOURS),
+    "right_sizing": lambda: synthetic.right_sizing(
+        start=START, hours=HOURS, resize_start_hour=FIRST_REVIEW_HOUR + 5 * 730, resize_hours=336
+    ),
+    "multi_account": lambda: synthetic.multi_account(start=START, hours=HOURS),
+    "azure_trace_shape": lambda: synthetic.azure_trace_shape(start=START, hours=HOURS),
+}
+"""The decisions benchmark's cases (issue 16): name -> generator of the canonical usage table.
+
+Every one starts at START and runs 15 months (HOURS). step_launches: 4 fleets at the start, 10
+launched at random dates, 3 %/month organic growth. unannounced_migration: m4.xlarge -> c5.xlarge
+in us-east-1 from 2 months into the window (over 2 months), m4.2xlarge -> c5.2xlarge in us-west-2
+a month later; nothing of it in the first lookback. decline_with_retirements: 20 keys, -2 %/month,
+8 retired at random dates from month 1.5. stopped_workload: the us-east-1 m4.xlarge fleet stops
+10 days before the first review. seasonal_retailer: Q4 peak 2x (ramp 1 October -> 16 November,
+back by 15 January), weekends +20 %. right_sizing: 20 m4.2xlarge become m4.xlarge over two weeks
+from 5 months into the window (the fleet's normalized units halve). multi_account: 4 accounts,
+26 keys. azure_trace_shape: 18 keys shaped as the Azure 2017 trace's running VMs.
+"""
+
+QUICK_DECISION_ARCHETYPES: Final = (
+    "stopped_workload",
+    "unannounced_migration",
+    "seasonal_retailer",
+    "azure_trace_shape",
+)
+"""The decisions benchmark's ``--quick`` cases."""
 
 
 def _planned_migration(name: str, ramp: tuple[int, int], source: Selection) -> Scenario:

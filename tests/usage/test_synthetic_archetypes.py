@@ -1,0 +1,96 @@
+"""The decisions benchmark's archetypes and its captured / targets arithmetic (benchmarks/)."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _bench(name: str) -> ModuleType:
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    return importlib.import_module(name)
+
+
+def test_decision_archetypes_cover_the_issue_and_run_fifteen_months() -> None:
+    archetypes = _bench("archetypes")
+    expected = {
+        "steady_daily_cycle", "business_hours", "spiky_batch", "multi_region_mixed_platforms",
+        "step_launches", "unannounced_migration", "decline_with_retirements", "stopped_workload",
+        "seasonal_retailer", "right_sizing", "multi_account", "azure_trace_shape",
+    }  # fmt: skip
+    assert set(archetypes.DECISION_ARCHETYPES) == expected
+    assert set(archetypes.QUICK_DECISION_ARCHETYPES) <= expected
+    assert archetypes.FIRST_REVIEW_HOUR == 91 * 24
+    start = pd.Timestamp(archetypes.START)
+    for name in ("stopped_workload", "unannounced_migration", "right_sizing"):
+        table = archetypes.DECISION_ARCHETYPES[name]()
+        assert table["hour"].min() == start
+        assert table["hour"].max() == start + (archetypes.HOURS - 1) * pd.Timedelta(hours=1)
+        keys = table[["account_id", "region", "instance_type", "platform"]].drop_duplicates()
+        assert 8 <= len(keys) <= 40
+    review = pd.Timestamp(archetypes.WINDOW[0], tz="UTC")
+    stopped = archetypes.DECISION_ARCHETYPES["stopped_workload"]()
+    fleet = stopped[(stopped["instance_type"] == "m4.xlarge") & (stopped["region"] == "us-east-1")]
+    assert fleet["hour"].max() == review - pd.Timedelta(days=10) - pd.Timedelta(hours=1)
+    migration = archetypes.DECISION_ARCHETYPES["unannounced_migration"]()
+    lookback = migration[migration["hour"] < review]
+    assert not lookback["instance_type"].str.startswith("c5").any()  # invisible at the review
+    assert migration.loc[migration["hour"] >= review, "instance_type"].str.startswith("c5").any()
+
+
+def _table(savings: dict[str, float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"policy": list(savings), "savings_vs_on_demand_usd": list(savings.values())}
+    )
+
+
+def test_captured_pct_against_a_row_or_a_column() -> None:
+    bench = _bench("bench_decisions")
+    table = _table({"ours-ladder": 90.0, "ce-7d": -20.0, "hindsight": 120.0, "bound": 150.0})
+    captured = bench.captured_pct(table)
+    assert captured["ours-ladder"] == pytest.approx(75.0)
+    assert captured["ce-7d"] == pytest.approx(-100 / 6)
+    assert bench.captured_pct(table, ceiling_row="bound")["ours-ladder"] == pytest.approx(60.0)
+    table["true_ceiling_usd"] = [None, None, None, 180.0]
+    by_column = bench.captured_pct(table, ceiling_column="true_ceiling_usd")
+    assert by_column["ours-ladder"] == pytest.approx(50.0)
+    nothing = bench.captured_pct(_table({"ours-ladder": 0.0, "hindsight": 0.0}))
+    assert nothing.isna().all()
+    with pytest.raises(KeyError, match="hindsight-oneshot"):
+        bench.captured_pct(table, ceiling_row="hindsight-oneshot")
+
+
+def test_targets_met_and_missed() -> None:
+    bench = _bench("bench_decisions")
+    rows = []
+    figures = {  # archetype: (oneshot, ladder, ce-7d, ce-30d), ceiling 100
+        "a": (100.0, 99.0, 98.0, 90.0),
+        "b": (96.0, 97.0, 80.0, 99.5),
+        "c": (-3.0, 70.0, 50.0, 40.0),
+        "d": (0.0, 0.0, 0.0, 0.0),  # nothing to capture
+    }
+    for archetype, values in figures.items():
+        ceiling = 0.0 if archetype == "d" else 100.0
+        for policy, usd in zip(
+            ("ours-oneshot", "ours-ladder", "ce-7d", "ce-30d"), values, strict=True
+        ):
+            rows.append({"archetype": archetype, "policy": policy, "savings_vs_on_demand_usd": usd,
+                         "captured_pct": math.nan if ceiling == 0 else usd})  # fmt: skip
+    result = {t["target"]: t for t in bench.targets(pd.DataFrame(rows))}
+    never_negative = result["ours-oneshot never negative"]
+    assert not never_negative["met"] and "c" in str(never_negative["value"])
+    assert result["ours-oneshot median captured >= 95 %"]["met"]  # median of 100, 96, -3 = 96
+    assert result["ours-ladder median captured >= 95 %"]["met"]  # 99, 97, 70 -> 97
+    worst = result["ours-ladder worst captured >= 75 %"]
+    assert not worst["met"] and "(c)" in str(worst["value"])
+    above = result["ours-ladder at or above the best CE-like policy on every archetype"]
+    assert not above["met"] and str(above["value"]).startswith("b -2")
