@@ -21,7 +21,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from core.units import HOURS_PER_MONTH, HOURS_PER_WEEK
+from core.units import HOURS_PER_DAY, HOURS_PER_MONTH, HOURS_PER_WEEK
 from optimizer.policy import Policy
 from planning.policies.recommended import (
     PURCHASE_POLICY,
@@ -29,6 +29,7 @@ from planning.policies.recommended import (
     recommended_on_lookback,
     recommended_purchases,
 )
+from planning.recency import recent_window_hours
 from planning.recommend import RecommendOptions
 from planning.trends import clear_trend, weekly_line
 from pricing.instance_types import normalization_factors
@@ -141,6 +142,7 @@ class OursLadder:
         """Tranche 0 of a monthly ladder optimized on the forecast of the coming months."""
         months = int(self.plan_months or 1)
         horizon = round(months * HOURS_PER_MONTH)
+        review = replace(review, usage=without_stopped(review.usage, self.options))
         future = forecast(review.usage, horizon_hours=horizon, n_paths=1, start=review.at)
         path = future.paths.path(0)
         trend = future.paths.trend
@@ -230,6 +232,20 @@ class OursLadder:
         quantity[:, falling] = np.minimum(quantity[:, falling], target[:, :n_fall])
         quantity[:, rising] = target[:, n_fall:]
         return UsageMatrix(path.hours, path.keys, quantity, path.daily_granular)
+
+
+def without_stopped(usage: UsageMatrix, options: RecommendOptions) -> UsageMatrix:
+    """The lookback with the keys that stopped (:mod:`planning.recency`) set to zero throughout,
+    so that a forecast made of its weeks does not bring them back."""
+    days = len(usage.hours) / HOURS_PER_DAY
+    recent = recent_window_hours(options.stopped_after_days, days)
+    if recent <= 0 or len(usage.hours) <= recent:
+        return usage
+    stopped = np.asarray(~usage.quantity[-recent:].any(axis=0), dtype=bool)
+    if not stopped.any():
+        return usage
+    quantity = np.where(stopped[None, :], 0.0, usage.quantity)
+    return UsageMatrix(usage.hours, usage.keys, quantity, usage.daily_granular)
 
 
 __all__ = [
