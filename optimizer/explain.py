@@ -32,7 +32,12 @@ from optimizer.problem import (
     FloatArray,
     IntArray,
 )
-from optimizer.purchases import PURCHASE_ID_PREFIX, bought_offers, purchase_sizes, sp_commitment
+from optimizer.purchases import (
+    PURCHASE_ID_PREFIX,
+    bought_offers,
+    offer_purchase_sizes,
+    sp_commitment,
+)
 
 FULLY_USED: Final = 1.0 - 1e-9
 """Utilization from which a period counts as fully used [1]."""
@@ -114,7 +119,10 @@ def _sentence(row: Mapping[Hashable, Any], whole_lookback: bool) -> str:
     if row["kind"] == RI_POOL:
         if row["unit"] == "normalized_units":
             what = f"the {row['instance_family']} family's base load in {row['region']}"
-            level = f"{row['level_units']:g} normalized units"
+            level = (
+                f"{row['level_units']:g} normalized units "
+                f"({row['count']:g} × {row['instance_type']})"
+            )
         else:
             what = (
                 f"the base load of {row['instance_type']} {row['platform']} "
@@ -214,7 +222,10 @@ def explain(
         return pd.DataFrame({name: pd.Series(dtype=object) for name in EXPLAIN_COLUMNS})
     use = _offer_use(problem, units, offers_bought, _billing(problem, units, evaluation))
     figures = _offer_figures(problem, use)
-    types, per_instance = purchase_sizes(problem, ri_instance_type=ri_instance_type)
+    offer_types, offer_sizes = offer_purchase_sizes(
+        problem, units, ri_instance_type=ri_instance_type
+    )
+    types, per_instance = offer_types[offers_bought], offer_sizes[offers_bought]
     pool, pools, offers, x = use.pool, use.pools, use.offers, use.units
     marginal = (
         np.full(len(pool), np.nan)
@@ -231,7 +242,7 @@ def explain(
             "kind": pools["kind"].to_numpy(),
             "region": pools["region"].to_numpy(),
             "instance_family": pools["instance_family"].to_numpy(),
-            "instance_type": np.where(use.is_ri, types[pool], pools["instance_type"].to_numpy()),
+            "instance_type": np.where(use.is_ri, types, pools["instance_type"].to_numpy()),
             "platform": pools["platform"].to_numpy(),
             "tenancy": pools["tenancy"].to_numpy(),
             "offering_class": pools["offering_class"].to_numpy(),
@@ -241,7 +252,7 @@ def explain(
             "end": offers["end"].to_numpy(),
             "unit": pools["unit"].to_numpy(),
             "units": x,
-            "count": np.where(use.is_ri, np.rint(x / per_instance[pool]), np.nan),
+            "count": np.where(use.is_ri, np.rint(x / per_instance), np.nan),
             "commitment_usd_per_hour": np.where(use.is_ri, np.nan, sp_commitment(x)),
             "active_hours": use.hours,
             "expected_utilization_pct": 100.0 * figures["expected_utilization"],

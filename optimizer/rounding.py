@@ -4,7 +4,9 @@ The linear program buys fractions of normalized units and of cents per hour; AWS
 and Savings Plans in steps of 0.001 USD/h. :func:`round_plan`:
 
 1. rounds each RI offer to the nearest whole number of instances (of the pool's
-   ``purchase_instance_type``, or of a chosen size in the family), within the offer's bounds;
+   ``purchase_instance_type``, or of a chosen size in the family), within the offer's bounds,
+   then, without a chosen size, to whole instances of a size the account runs (the largest that
+   makes the count exactly, else the one losing the fewest units; never more units);
 2. fixes every RI offer at that quantity (lower = upper bound on a copy of the problem) and
    re-optimizes the Savings Plans around them with the solver the caller passes; if the
    nearest counts leave the policy infeasible (a cap, a minimum utilization), it rounds the RIs
@@ -24,7 +26,7 @@ import numpy as np
 from core.errors import CommitoptInputError, param
 from optimizer.allocation import pool_allocation
 from optimizer.problem import RI_POOL, BoolArray, CommitmentProblem, FloatArray
-from optimizer.purchases import SP_STEP_USD, purchase_sizes, sp_commitment
+from optimizer.purchases import SP_STEP_USD, purchase_sizes, run_size_choice, sp_commitment
 from optimizer.result import OptimizationResult, OptimizationStatus
 
 Reoptimize = Callable[[CommitmentProblem], OptimizationResult]
@@ -131,7 +133,10 @@ def whole_ri_units(
     units
         Units of each offer [units].
     ri_instance_type
-        Size bought (see :func:`optimizer.purchases.check_ri_instance_type`).
+        Size bought (see :func:`optimizer.purchases.check_ri_instance_type`). Default: whole
+        instances of the pool's purchase type (the family's smallest size), then of a size the
+        account runs (:func:`optimizer.purchases.run_size_choice`): the largest that makes
+        that count exactly, else the one that loses the fewest units (rounded down).
     down
         Round down instead of to the nearest count.
 
@@ -152,7 +157,13 @@ def whole_ri_units(
     counts = np.floor(quotient + _SAME) if down else np.rint(quotient)
     counts = np.minimum(counts, np.floor(upper / size + _SAME))
     counts = np.maximum(counts, np.ceil(lower / size - _SAME)) + 0.0  # no -0.0
-    return np.where(is_ri, counts * size, units)
+    whole = np.where(is_ri, counts * size, units)
+    if ri_instance_type is not None:
+        return whole
+    # The sizes the account runs: whole instances of one of them, never more units.
+    _, run_size = run_size_choice(problem, whole, exact_only=False)
+    in_run_size = np.floor(whole / run_size + _SAME) * run_size
+    return np.where(is_ri, in_run_size, whole)
 
 
 def _fix(problem: CommitmentProblem, units: FloatArray, mask: np.ndarray) -> CommitmentProblem:
@@ -191,8 +202,8 @@ def round_plan(
         cutting planes); it also says whether the whole RIs satisfy the policy. Not called
         when rounding leaves every RI unchanged.
     ri_instance_type
-        Whole RIs of this size (see :func:`optimizer.purchases.check_ri_instance_type`); default the
-        pool's ``purchase_instance_type`` (the family's smallest size with RI prices).
+        Whole RIs of this size (see :func:`optimizer.purchases.check_ri_instance_type`); default
+        a size the account runs (see :func:`whole_ri_units`).
     sp_step_usd
         AWS's Savings Plan step [USD/h].
     evaluate
