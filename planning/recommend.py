@@ -27,6 +27,7 @@ from optimizer.problem import CommitmentProblem
 from optimizer.purchases import purchases_from_units, purchases_to_portfolio_json
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import RoundedPlan, round_plan
+from planning.payment_options import payment_options
 from planning.recency import STOPPED_AFTER_DAYS, StoppedUsage, drop_stopped_usage
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
@@ -330,6 +331,11 @@ def recommend(
         "certified_gap_pct": round(100 * result.relative_gap, 4),
         "rounding_cost_usd": round(rounded.rounding_cost_usd, 2) if rounded else 0.0,
     }
+    # --- issue 16 item 4: what All and Partial Upfront would add for the same purchases ---
+    summary["payment_options"] = payment_options(
+        purchases, catalog, discount_rate=float(policy.discount_rate)
+    )
+    # --- end payment options ---
     portfolio = purchases_to_portfolio_json(purchases, summary=summary, explanations=explanations)
     for item in portfolio["purchases"]:
         if item.get("tranche", 0) == 0:
