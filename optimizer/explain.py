@@ -23,6 +23,7 @@ import scipy.sparse as sp
 
 from core.units import HOURS_PER_MONTH
 from optimizer.allocation import pool_allocation
+from optimizer.flexibility import flexible_preferences
 from optimizer.problem import (
     COMPUTE_SP_POOL,
     EC2_SP_POOL,
@@ -269,11 +270,65 @@ def explain(
         }
     )
     whole = use.active.min(axis=0) > 0
+    flexible = _flexibility_sentences(problem, units, pool)
     table["explanation"] = [
-        _sentence(row, bool(whole[n]))
+        _sentence(row, bool(whole[n])) + flexible[n]
         for n, row in enumerate(table.to_dict(orient="records"))  # one row per purchase
     ]
     return table[list(EXPLAIN_COLUMNS)]
+
+
+_ALSO_COVERS: Final = {
+    EC2_SP_POOL: "the family's other sizes, platforms and tenancies in the region",
+    COMPUTE_SP_POOL: "other families and regions",
+}
+_SHORT_NAMES: Final = {EC2_SP_POOL: "EC2 Instance SP", COMPUTE_SP_POOL: "Compute SP"}
+_NAMED_AT_MOST: Final = 3
+_SAME_COST_PCT: Final = 0.05
+"""Cost gaps below this read as "they cost the same" [%]."""
+
+
+def _gave_way(pool: Mapping[Hashable, Any]) -> str:
+    """A pool that gave way, in words: ``m5 RIs in us-east-1``."""
+    where = f"in {pool['region']}"
+    if pool["kind"] == RI_POOL:
+        if pool["size_flexible"]:
+            return f"{pool['instance_family']} RIs {where}"
+        tenancy = "" if pool["tenancy"] in ("", "Shared") else f" {pool['tenancy']}"
+        return f"{pool['instance_type']} {pool['platform']}{tenancy} RIs {where}"
+    return f"EC2 Instance SPs for {pool['instance_family']} {where}"
+
+
+def _flexibility_sentences(
+    problem: CommitmentProblem, units: FloatArray, bought_pools: IntArray
+) -> list[str]:
+    """Per bought offer: for a Savings Plan bought instead of less flexible pools of (nearly) the
+    same cost that the plan leaves unbought, one sentence saying so; else ``""``."""
+    sentences = [""] * len(bought_pools)
+    preferences = flexible_preferences(problem)
+    if preferences.empty:
+        return sentences
+    pool_of_offer = problem.offers["pool"].to_numpy(dtype=np.intp)
+    held = np.bincount(pool_of_offer, weights=np.abs(units), minlength=problem.n_pools)
+    unbought = held[preferences["pool"].to_numpy(dtype=np.intp)] <= 1e-9
+    gap = preferences["cost_gap_pct"].to_numpy(dtype=np.float64)
+    shown = preferences.loc[unbought & (gap >= -1e-9)]
+    records = problem.pools.to_dict("records")
+    for n, bought in enumerate(bought_pools):
+        rows = shown.loc[shown["preferred_pool"].to_numpy() == bought]
+        if rows.empty:
+            continue
+        kind = str(problem.pools["kind"].iloc[int(bought)])
+        names = list(dict.fromkeys(_gave_way(records[int(p)]) for p in rows["pool"]))
+        more = len(names) - _NAMED_AT_MOST
+        listed = ", ".join(names[:_NAMED_AT_MOST]) + (f" and {more} more" if more > 0 else "")
+        worst = float(rows["cost_gap_pct"].max())
+        cost = "they cost the same" if worst < _SAME_COST_PCT else f"they cost within {worst:.1f} %"
+        sentences[n] = (
+            f" {_SHORT_NAMES.get(kind, kind)} instead of {listed}: {cost}, and it also "
+            f"covers {_ALSO_COVERS.get(kind, 'more usage')}."
+        )
+    return sentences
 
 
 def _billing(
