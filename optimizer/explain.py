@@ -23,6 +23,7 @@ import scipy.sparse as sp
 
 from core.units import HOURS_PER_MONTH
 from optimizer.allocation import pool_allocation
+from optimizer.flexibility import flexible_preferences
 from optimizer.problem import (
     COMPUTE_SP_POOL,
     EC2_SP_POOL,
@@ -32,7 +33,12 @@ from optimizer.problem import (
     FloatArray,
     IntArray,
 )
-from optimizer.purchases import PURCHASE_ID_PREFIX, bought_offers, purchase_sizes, sp_commitment
+from optimizer.purchases import (
+    PURCHASE_ID_PREFIX,
+    bought_offers,
+    offer_purchase_sizes,
+    sp_commitment,
+)
 
 FULLY_USED: Final = 1.0 - 1e-9
 """Utilization from which a period counts as fully used [1]."""
@@ -114,7 +120,10 @@ def _sentence(row: Mapping[Hashable, Any], whole_lookback: bool) -> str:
     if row["kind"] == RI_POOL:
         if row["unit"] == "normalized_units":
             what = f"the {row['instance_family']} family's base load in {row['region']}"
-            level = f"{row['level_units']:g} normalized units"
+            level = (
+                f"{row['level_units']:g} normalized units "
+                f"({row['count']:g} × {row['instance_type']})"
+            )
         else:
             what = (
                 f"the base load of {row['instance_type']} {row['platform']} "
@@ -215,7 +224,10 @@ def explain(
         return pd.DataFrame({name: pd.Series(dtype=object) for name in EXPLAIN_COLUMNS})
     use = _offer_use(problem, units, offers_bought, _billing(problem, units, evaluation))
     figures = _offer_figures(problem, use)
-    types, per_instance = purchase_sizes(problem, ri_instance_type=ri_instance_type)
+    offer_types, offer_sizes = offer_purchase_sizes(
+        problem, units, ri_instance_type=ri_instance_type
+    )
+    types, per_instance = offer_types[offers_bought], offer_sizes[offers_bought]
     pool, pools, offers, x = use.pool, use.pools, use.offers, use.units
     marginal = (
         np.full(len(pool), np.nan)
@@ -232,7 +244,7 @@ def explain(
             "kind": pools["kind"].to_numpy(),
             "region": pools["region"].to_numpy(),
             "instance_family": pools["instance_family"].to_numpy(),
-            "instance_type": np.where(use.is_ri, types[pool], pools["instance_type"].to_numpy()),
+            "instance_type": np.where(use.is_ri, types, pools["instance_type"].to_numpy()),
             "platform": pools["platform"].to_numpy(),
             "tenancy": pools["tenancy"].to_numpy(),
             "offering_class": pools["offering_class"].to_numpy(),
@@ -242,7 +254,7 @@ def explain(
             "end": offers["end"].to_numpy(),
             "unit": pools["unit"].to_numpy(),
             "units": x,
-            "count": np.where(use.is_ri, np.rint(x / per_instance[pool]), np.nan),
+            "count": np.where(use.is_ri, np.rint(x / per_instance), np.nan),
             "commitment_usd_per_hour": np.where(use.is_ri, np.nan, sp_commitment(x)),
             "active_hours": use.hours,
             "expected_utilization_pct": 100.0 * figures["expected_utilization"],
@@ -259,11 +271,65 @@ def explain(
         }
     )
     whole = use.active.min(axis=0) > 0
+    flexible = _flexibility_sentences(problem, units, pool)
     table["explanation"] = [
-        _sentence(row, bool(whole[n]))
+        _sentence(row, bool(whole[n])) + flexible[n]
         for n, row in enumerate(table.to_dict(orient="records"))  # one row per purchase
     ]
     return table[list(EXPLAIN_COLUMNS)]
+
+
+_ALSO_COVERS: Final = {
+    EC2_SP_POOL: "the family's other sizes, platforms and tenancies in the region",
+    COMPUTE_SP_POOL: "other families and regions",
+}
+_SHORT_NAMES: Final = {EC2_SP_POOL: "EC2 Instance SP", COMPUTE_SP_POOL: "Compute SP"}
+_NAMED_AT_MOST: Final = 3
+_SAME_COST_PCT: Final = 0.05
+"""Cost gaps below this read as "they cost the same" [%]."""
+
+
+def _gave_way(pool: Mapping[Hashable, Any]) -> str:
+    """A pool that gave way, in words: ``m5 RIs in us-east-1``."""
+    where = f"in {pool['region']}"
+    if pool["kind"] == RI_POOL:
+        if pool["size_flexible"]:
+            return f"{pool['instance_family']} RIs {where}"
+        tenancy = "" if pool["tenancy"] in ("", "Shared") else f" {pool['tenancy']}"
+        return f"{pool['instance_type']} {pool['platform']}{tenancy} RIs {where}"
+    return f"EC2 Instance SPs for {pool['instance_family']} {where}"
+
+
+def _flexibility_sentences(
+    problem: CommitmentProblem, units: FloatArray, bought_pools: IntArray
+) -> list[str]:
+    """Per bought offer: for a Savings Plan bought instead of less flexible pools of (nearly) the
+    same cost that the plan leaves unbought, one sentence saying so; else ``""``."""
+    sentences = [""] * len(bought_pools)
+    preferences = flexible_preferences(problem)
+    if preferences.empty:
+        return sentences
+    pool_of_offer = problem.offers["pool"].to_numpy(dtype=np.intp)
+    held = np.bincount(pool_of_offer, weights=np.abs(units), minlength=problem.n_pools)
+    unbought = held[preferences["pool"].to_numpy(dtype=np.intp)] <= 1e-9
+    gap = preferences["cost_gap_pct"].to_numpy(dtype=np.float64)
+    shown = preferences.loc[unbought & (gap >= -1e-9)]
+    records = problem.pools.to_dict("records")
+    for n, bought in enumerate(bought_pools):
+        rows = shown.loc[shown["preferred_pool"].to_numpy() == bought]
+        if rows.empty:
+            continue
+        kind = str(problem.pools["kind"].iloc[int(bought)])
+        names = list(dict.fromkeys(_gave_way(records[int(p)]) for p in rows["pool"]))
+        more = len(names) - _NAMED_AT_MOST
+        listed = ", ".join(names[:_NAMED_AT_MOST]) + (f" and {more} more" if more > 0 else "")
+        worst = float(rows["cost_gap_pct"].max())
+        cost = "they cost the same" if worst < _SAME_COST_PCT else f"they cost within {worst:.1f} %"
+        sentences[n] = (
+            f" {_SHORT_NAMES.get(kind, kind)} instead of {listed}: {cost}, and it also "
+            f"covers {_ALSO_COVERS.get(kind, 'more usage')}."
+        )
+    return sentences
 
 
 def _billing(

@@ -26,6 +26,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import scipy.sparse as sp
 
 from core.errors import CommitoptInputError
 from core.times import as_utc
@@ -158,6 +159,141 @@ def purchase_sizes(
     return types, per_instance
 
 
+def _ri_offer_columns(problem: CommitmentProblem) -> pd.DataFrame:
+    """Every new size-flexible RI offer with its pool, family column and smallest purchase size.
+
+    Returns one row per such offer: ``offer``, ``pool``, ``column`` and ``base_units`` (units of
+    one instance of the pool's ``purchase_instance_type``).
+    """
+    pools = problem.pools
+    pool_of_offer = problem.offers["pool"].to_numpy(dtype=np.intp)
+    flexible_pool = _ri_pool_mask(problem) & pools["size_flexible"].to_numpy(dtype=bool)
+    coverage = sp.coo_array(problem.coverage)
+    column_of_pool = np.full(len(pools), -1, dtype=np.intp)
+    column_of_pool[np.asarray(coverage.row, dtype=np.intp)] = np.asarray(coverage.col, np.intp)
+    offer = np.flatnonzero(flexible_pool[pool_of_offer] & (column_of_pool[pool_of_offer] >= 0))
+    return pd.DataFrame(
+        {
+            "offer": offer,
+            "pool": pool_of_offer[offer],
+            "column": column_of_pool[pool_of_offer[offer]],
+            "base_units": pools["units_per_instance"].to_numpy(np.float64)[pool_of_offer[offer]],
+        }
+    )
+
+
+def _run_sizes(problem: CommitmentProblem) -> pd.DataFrame:
+    """The sizes the account runs in each size-flexible column: ``column``, ``instance_type``,
+    ``size_units`` (normalization factor) [normalized units]."""
+    keys = problem.key_columns
+    needed = {"column", "instance_type", "size_flexible", "normalization_factor"}
+    if keys.empty or not needed <= set(keys.columns):
+        return pd.DataFrame({"column": [], "instance_type": [], "size_units": []})
+    flexible = keys.loc[
+        keys["size_flexible"].to_numpy(dtype=bool)
+        & np.isfinite(keys["normalization_factor"].to_numpy(dtype=np.float64))
+        & (keys["normalization_factor"].to_numpy(dtype=np.float64) > 0)
+    ]
+    return (
+        pd.DataFrame(
+            {
+                "column": flexible["column"].to_numpy(dtype=np.intp),
+                "instance_type": flexible["instance_type"].astype(str).to_numpy(),
+                "size_units": flexible["normalization_factor"].to_numpy(dtype=np.float64),
+            }
+        )
+        .drop_duplicates(["column", "instance_type"])
+        .reset_index(drop=True)
+    )
+
+
+def run_size_choice(
+    problem: CommitmentProblem, units: FloatArray, *, exact_only: bool = True
+) -> tuple[ObjectArray, FloatArray]:
+    """The size each size-flexible RI offer is bought in by default: a size the account runs.
+
+    Per offer: the largest size the account runs in the offer's (region, family) whose whole
+    instances make ``units`` exactly; when none does and ``exact_only`` is false, the size whose
+    whole instances lose the fewest units (rounded down, never more units than ``units``; the
+    larger size on a tie); otherwise the pool's ``purchase_instance_type`` (the family's smallest
+    size with RI prices). Offers with bounds (``lower_bound_units`` > 0 or a finite
+    ``upper_bound_units``) and offers of other pools keep the pool's purchase type.
+
+    Parameters
+    ----------
+    problem
+        The reduced problem (its ``key_columns`` name the sizes the account runs).
+    units
+        Units of each offer (``problem.offers`` order), whole instances of the pool's purchase
+        type [normalized units].
+    exact_only
+        Keep the pool's purchase type where no size the account runs makes ``units`` exactly.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Per offer: the instance type an RI purchase names (``""`` for Savings Plans) and the units
+        of one instance [normalized units, instances, or 1 for Savings Plans].
+    """
+    units = np.asarray(units, dtype=np.float64)
+    pools = problem.pools
+    pool_of_offer = problem.offers["pool"].to_numpy(dtype=np.intp)
+    types = np.array(
+        pools["purchase_instance_type"].astype(object).fillna("").to_numpy()[pool_of_offer],
+        dtype=object,
+    )
+    per_instance = pools["units_per_instance"].to_numpy(dtype=np.float64)[pool_of_offer].copy()
+    offers = _ri_offer_columns(problem)
+    lower = problem.offers["lower_bound_units"].to_numpy(dtype=np.float64)
+    upper = problem.offers["upper_bound_units"].to_numpy(dtype=np.float64)
+    offers = offers.loc[
+        (lower[offers["offer"].to_numpy()] <= 0) & ~np.isfinite(upper[offers["offer"].to_numpy()])
+    ]
+    offers = offers.assign(units=units[offers["offer"].to_numpy()])
+    offers = offers.loc[offers["units"] > 0]
+    candidates = offers.merge(_run_sizes(problem), on="column", how="inner")
+    if candidates.empty:
+        return types, per_instance
+    quotient = candidates["units"].to_numpy() / candidates["size_units"].to_numpy()
+    count = np.floor(quotient + COUNT_TOLERANCE)
+    exact = (np.abs(quotient - np.rint(quotient)) <= COUNT_TOLERANCE) & (count >= 1)
+    candidates["exact"] = exact
+    candidates["kept_units"] = count * candidates["size_units"].to_numpy()
+    usable = candidates.loc[exact | ((count >= 1) & (not exact_only))]
+    chosen = usable.sort_values(
+        ["offer", "exact", "kept_units", "size_units", "instance_type"],
+        ascending=[True, False, False, False, True],
+        kind="stable",
+    ).drop_duplicates("offer", keep="first")
+    rows = chosen["offer"].to_numpy(dtype=np.intp)
+    types[rows] = chosen["instance_type"].to_numpy(dtype=object)
+    per_instance[rows] = chosen["size_units"].to_numpy(dtype=np.float64)
+    return types, per_instance
+
+
+def offer_purchase_sizes(
+    problem: CommitmentProblem, units: FloatArray, *, ri_instance_type: str | None = None
+) -> tuple[ObjectArray, FloatArray]:
+    """What one purchased instance of each offer is, and how many units it holds.
+
+    ``ri_instance_type`` (see :func:`check_ri_instance_type`) overrides the size of every
+    size-flexible RI pool as in :func:`purchase_sizes`; without it each offer is bought in a size
+    the account runs that makes its units exactly (:func:`run_size_choice`), else the pool's
+    purchase type.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Per offer (``problem.offers`` order): the instance type an RI purchase names and the
+        units of one instance.
+    """
+    if ri_instance_type is not None:
+        types, per_instance = purchase_sizes(problem, ri_instance_type=ri_instance_type)
+        pool_of_offer = problem.offers["pool"].to_numpy(dtype=np.intp)
+        return types[pool_of_offer], per_instance[pool_of_offer]
+    return run_size_choice(problem, units, exact_only=True)
+
+
 def sp_commitment(units: FloatArray, step_usd: float = SP_STEP_USD) -> FloatArray:
     """Savings Plan commitments rounded down to AWS's steps, written with ≤ 5 decimals [USD/h].
 
@@ -259,9 +395,10 @@ def purchases_from_units(
         Units bought of each offer (``problem.offers`` order): whole instances for RIs
         (what :func:`optimizer.rounding.round_plan` or the mixed-integer model return).
     ri_instance_type
-        Buy size-flexible RIs in this size (see :func:`check_ri_instance_type`) instead of the
-        pool's ``purchase_instance_type``; the units must then be whole multiples of its
-        normalization factor.
+        Buy size-flexible RIs in this size (see :func:`check_ri_instance_type`); the units must
+        then be whole multiples of its normalization factor. Default: the largest size the
+        account runs in the family whose whole instances make the units exactly, else the
+        pool's ``purchase_instance_type`` (:func:`run_size_choice`).
     sp_step_usd
         Savings Plan commitments are rounded down to this step [USD/h].
 
@@ -281,7 +418,7 @@ def purchases_from_units(
         plan first), or the chosen size is unknown.
     """
     units = _check_units(problem, units)
-    types, per_instance = purchase_sizes(problem, ri_instance_type=ri_instance_type)
+    types, per_instance = offer_purchase_sizes(problem, units, ri_instance_type=ri_instance_type)
     offers = problem.offers
     purchases: list[Commitment] = []
     for number, k in enumerate(bought_offers(problem, units, sp_step_usd=sp_step_usd), start=1):
@@ -300,8 +437,8 @@ def purchases_from_units(
         upfront_per_unit = float(offer["upfront_usd_per_unit"])
         recurring_per_unit = float(offer["recurring_usd_per_unit_hour"])
         if pool["kind"] == RI_POOL:
-            size = float(per_instance[i])
-            count = _whole_count(units[k], size, str(types[i]), pool, k)
+            size = float(per_instance[k])
+            count = _whole_count(units[k], size, str(types[k]), pool, k)
             held = count * size
             upfront = round(upfront_per_unit * held, _MONEY_DECIMALS)
             recurring = round(recurring_per_unit * size, _RATE_DECIMALS)
@@ -311,13 +448,13 @@ def purchases_from_units(
                     **common,
                     upfront_usd=upfront,
                     region=str(pool["region"]),
-                    instance_type=str(types[i]),
+                    instance_type=str(types[k]),
                     platform=str(pool["platform"]),
                     tenancy=str(pool["tenancy"]) or "Shared",
                     scope="Region",
                     offering_class=str(pool["offering_class"]) or "standard",
                     count=count,
-                    normalized_units=_normalized_units(str(types[i]), count),
+                    normalized_units=_normalized_units(str(types[k]), count),
                     recurring_usd_per_hour=recurring,
                     effective_usd_per_hour=round(effective, _RATE_DECIMALS),
                 )
@@ -448,8 +585,10 @@ __all__ = [
     "PurchaseLinesError",
     "bought_offers",
     "check_ri_instance_type",
+    "offer_purchase_sizes",
     "purchase_sizes",
     "purchases_from_units",
     "purchases_to_portfolio_json",
+    "run_size_choice",
     "sp_commitment",
 ]

@@ -4,13 +4,19 @@ The linear program buys fractions of normalized units and of cents per hour; AWS
 and Savings Plans in steps of 0.001 USD/h. :func:`round_plan`:
 
 1. rounds each RI offer to the nearest whole number of instances (of the pool's
-   ``purchase_instance_type``, or of a chosen size in the family), within the offer's bounds;
+   ``purchase_instance_type``, or of a chosen size in the family), within the offer's bounds,
+   then, without a chosen size, to whole instances of a size the account runs (the largest that
+   makes the count exactly, else the one losing the fewest units; never more units);
 2. fixes every RI offer at that quantity (lower = upper bound on a copy of the problem) and
    re-optimizes the Savings Plans around them with the solver the caller passes; if the
    nearest counts leave the policy infeasible (a cap, a minimum utilization), it rounds the RIs
    down instead and tries again;
 3. rounds every Savings Plan commitment *down* to AWS's step;
-4. bills the rounded plan and reports the rounding cost: objective after − objective before.
+4. bills the rounded plan and reports the rounding cost: objective after − objective before;
+5. equal prices, flexible choice: when a bought pool gives way to a more flexible one of (nearly)
+   the same cost (:mod:`optimizer.flexibility`), leaves it unbought, re-optimizes the Savings
+   Plans around that and keeps the result when its billed objective is within
+   :data:`~optimizer.flexibility.FLEXIBILITY_TOLERANCE_PCT` of the swapped offers' cost of step 4.
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ import numpy as np
 
 from core.errors import CommitoptInputError, param
 from optimizer.allocation import pool_allocation
+from optimizer.flexibility import FLEXIBILITY_TOLERANCE_PCT, flexible_preferences
 from optimizer.problem import RI_POOL, BoolArray, CommitmentProblem, FloatArray
-from optimizer.purchases import SP_STEP_USD, purchase_sizes, sp_commitment
+from optimizer.purchases import SP_STEP_USD, purchase_sizes, run_size_choice, sp_commitment
 from optimizer.result import OptimizationResult, OptimizationStatus
 
 Reoptimize = Callable[[CommitmentProblem], OptimizationResult]
@@ -131,7 +138,10 @@ def whole_ri_units(
     units
         Units of each offer [units].
     ri_instance_type
-        Size bought (see :func:`optimizer.purchases.check_ri_instance_type`).
+        Size bought (see :func:`optimizer.purchases.check_ri_instance_type`). Default: whole
+        instances of the pool's purchase type (the family's smallest size), then of a size the
+        account runs (:func:`optimizer.purchases.run_size_choice`): the largest that makes
+        that count exactly, else the one that loses the fewest units (rounded down).
     down
         Round down instead of to the nearest count.
 
@@ -152,7 +162,13 @@ def whole_ri_units(
     counts = np.floor(quotient + _SAME) if down else np.rint(quotient)
     counts = np.minimum(counts, np.floor(upper / size + _SAME))
     counts = np.maximum(counts, np.ceil(lower / size - _SAME)) + 0.0  # no -0.0
-    return np.where(is_ri, counts * size, units)
+    whole = np.where(is_ri, counts * size, units)
+    if ri_instance_type is not None:
+        return whole
+    # The sizes the account runs: whole instances of one of them, never more units.
+    _, run_size = run_size_choice(problem, whole, exact_only=False)
+    in_run_size = np.floor(whole / run_size + _SAME) * run_size
+    return np.where(is_ri, in_run_size, whole)
 
 
 def _fix(problem: CommitmentProblem, units: FloatArray, mask: np.ndarray) -> CommitmentProblem:
@@ -170,6 +186,7 @@ def round_plan(
     ri_instance_type: str | None = None,
     sp_step_usd: float = SP_STEP_USD,
     evaluate: Evaluate | None = None,
+    prefer_flexible: bool = True,
 ) -> RoundedPlan:
     """Round a continuous plan to whole RIs and Savings Plan steps, re-optimizing around them.
 
@@ -191,14 +208,17 @@ def round_plan(
         cutting planes); it also says whether the whole RIs satisfy the policy. Not called
         when rounding leaves every RI unchanged.
     ri_instance_type
-        Whole RIs of this size (see :func:`optimizer.purchases.check_ri_instance_type`); default the
-        pool's ``purchase_instance_type`` (the family's smallest size with RI prices).
+        Whole RIs of this size (see :func:`optimizer.purchases.check_ri_instance_type`); default
+        a size the account runs (see :func:`whole_ri_units`).
     sp_step_usd
         AWS's Savings Plan step [USD/h].
     evaluate
         Objective of a plan billed with the greedy rule [USD]; default :func:`greedy_objective`
         (equal to ``optimizer.allocation.evaluate(problem, units).objective_usd``, which also
         computes subgradients and so takes about three times as long).
+    prefer_flexible
+        Leave pools that give way to a more flexible one of (nearly) the same cost unbought
+        (step 5 of the module docstring); ``False`` rounds the plan as the solver chose it.
 
     Returns
     -------
@@ -222,6 +242,23 @@ def round_plan(
     final, notes = _stepped(problem, units, whole, is_ri, sp_step_usd)
     before = float(result.objective_usd)
     after = float(evaluate(problem, final))
+    flexible = (
+        _flexible_swap(
+            problem,
+            result,
+            reoptimize,
+            is_ri,
+            final,
+            after,
+            ri_instance_type,
+            sp_step_usd,
+            evaluate,
+        )
+        if prefer_flexible
+        else None
+    )
+    if flexible is not None:
+        whole, final, notes, after = flexible
     cost = after - before
     return RoundedPlan(
         units=final,
@@ -282,6 +319,55 @@ def _whole_ris(
         )
     units_sp = np.asarray(after_solve.units, dtype=np.float64)
     return _WholeRis(np.where(is_ri, rounded, units_sp), after_solve, True, tuple(notes))
+
+
+def _flexible_swap(
+    problem: CommitmentProblem,
+    result: OptimizationResult,
+    reoptimize: Reoptimize,
+    is_ri: BoolArray,
+    final: FloatArray,
+    after: float,
+    ri_instance_type: str | None,
+    sp_step_usd: float,
+    evaluate: Evaluate,
+) -> tuple[_WholeRis, FloatArray, list[str], float] | None:
+    """The plan with every pool that gives way to a more flexible one of (nearly) the same cost
+    (:func:`optimizer.flexibility.flexible_preferences`) left unbought and the Savings Plans
+    re-optimized around it, or ``None``: nothing to swap, the swap leaves the policy infeasible,
+    or its billed objective exceeds the plain rounding's by more than
+    :data:`~optimizer.flexibility.FLEXIBILITY_TOLERANCE_PCT` of what the swapped offers cost."""
+    preferences = flexible_preferences(problem)
+    if preferences.empty:
+        return None
+    pool = problem.offers["pool"].to_numpy(dtype=np.intp)
+    away = np.isin(pool, preferences["pool"].to_numpy(dtype=np.intp))
+    swapped = away & (final > _SAME)
+    if not np.any(swapped):
+        return None
+    units = np.where(away, 0.0, np.asarray(result.units, dtype=np.float64))
+    rounded = np.where(away, 0.0, whole_ri_units(problem, units, ri_instance_type=ri_instance_type))
+    fixed = is_ri | away
+    solve = reoptimize(_fix(problem, rounded, fixed))
+    if solve.status not in _USABLE:
+        return None
+    whole = _WholeRis(
+        np.where(fixed, rounded, np.asarray(solve.units, dtype=np.float64)), solve, True, ()
+    )
+    final_swapped, notes = _stepped(problem, np.asarray(result.units), whole, is_ri, sp_step_usd)
+    after_swapped = float(evaluate(problem, final_swapped))
+    objective = problem.offers["objective_usd_per_unit"].to_numpy(dtype=np.float64)
+    swapped_cost = float(objective[swapped] @ final[swapped])
+    allowed = after + FLEXIBILITY_TOLERANCE_PCT / 100.0 * swapped_cost + 1e-9 * abs(after)
+    if after_swapped > allowed:
+        return None
+    kinds = sorted(set(problem.pools["kind"].astype(str).to_numpy()[pool[swapped]]))
+    notes.append(
+        f"{int(np.count_nonzero(swapped))} offers ({', '.join(kinds)}) left to a more flexible "
+        f"instrument within {FLEXIBILITY_TOLERANCE_PCT:g} % of their cost "
+        f"({after_swapped - after:+.2f} USD billed)"
+    )
+    return whole, final_swapped, notes, after_swapped
 
 
 def _stepped(

@@ -31,6 +31,7 @@ from planning.forecast_decision import expected_outcome, forecast_problem, redat
 from planning.future import MIN_WEEKS, FutureOptions, Futures, whole_weeks
 from planning.hedging import annotate_hedges, hedge_sentences
 from planning.marginal import offer_marginal_savings
+from planning.payment_options import payment_options
 from planning.recency import (
     RECENCY_HALF_LIFE_DAYS,
     STOPPED_AFTER_DAYS,
@@ -453,6 +454,11 @@ def recommend(
         "certified_gap_pct": round(100 * result.relative_gap, 4),
         "rounding_cost_usd": round(rounded.rounding_cost_usd, 2) if rounded else 0.0,
     }
+    # --- issue 16 item 4: what All and Partial Upfront would add for the same purchases ---
+    summary["payment_options"] = payment_options(
+        purchases, catalog, discount_rate=float(policy.discount_rate)
+    )
+    # --- end payment options ---
     portfolio = purchases_to_portfolio_json(purchases, summary=summary, explanations=explanations)
     for item in portfolio["purchases"]:
         if item.get("tranche", 0) == 0:

@@ -255,6 +255,7 @@ def _print_for_people(
         emit_text("No purchase lowers the cost under this policy.")
         return
     emit_frame(commitment_columns(purchases), "table", title="Purchases", narrow=PURCHASE_COLUMNS)
+    _print_payment_options(summary.get("payment_options"))
     if show_explanations and not run.explanations.empty:
         figures = run.explanations[["id", "expected_utilization_pct", "break_even_utilization_pct",
                                     "break_even_month", "marginal_savings_usd_per_unit",
@@ -262,6 +263,33 @@ def _print_for_people(
         emit_frame(figures, "table", title="Why")
         for row in run.explanations[["id", "explanation"]].itertuples(index=False):
             emit_text(f"{row.id}: {row.explanation}")
+
+
+PAYMENT_OPTION_COLUMNS = (
+    "payment_option", "upfront_usd", "recurring_usd_per_hour", "term_cost_usd",
+    "savings_vs_no_upfront_usd", "present_value_usd", "present_value_savings_vs_no_upfront_usd",
+)  # fmt: skip
+"""The columns of the payment options table (``--wide`` adds one row per purchase line)."""
+
+
+def _print_payment_options(options: dict[str, Any] | None) -> None:
+    """What All and Partial Upfront would add for the same purchases, as a short table."""
+    if not options or not options.get("payment_option_totals"):
+        return
+    totals = pd.DataFrame(options["payment_option_totals"])
+    rate = float(options.get("discount_rate", 0.0))
+    emit_frame(
+        totals.loc[:, [c for c in PAYMENT_OPTION_COLUMNS if c in totals.columns]],
+        "table",
+        title=f"Payment options for the same purchases (present value at {100 * rate:g} %/year)",
+    )
+    if wide():
+        lines = pd.DataFrame(options["payment_option_lines"])
+        emit_frame(
+            lines.loc[:, ["id", "description", *PAYMENT_OPTION_COLUMNS]],
+            "table",
+            title="Payment options per purchase",
+        )
 
 
 def _save_plan(

@@ -66,7 +66,8 @@ def test_a_family_ri_by_hand() -> None:
     assert (row["level_units"], row["level_reached_pct"]) == (48.0, pytest.approx(60.0))
     assert row["explanation"] == (
         "Covers the m5 family's base load in us-east-1, which stayed at or above 48 normalized "
-        "units in 60% of the lookback's hours (1-year No Upfront standard RIs: expected "
+        "units (12 × m5.large) in 60% of the lookback's hours (1-year No Upfront standard RIs: "
+        "expected "
         "utilization 89%, break-even 65%)."
     )
 

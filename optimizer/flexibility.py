@@ -1,0 +1,141 @@
+"""Equal prices, flexible choice: which instruments give way to a more flexible one that costs
+(nearly) the same.
+
+When two instruments cover the same usage at the same cost the LP's choice between them is an
+arbitrary vertex, and within a few tenths of a percent it is noise in the prices. The more
+flexible instrument is the better bet then: a Compute Savings Plan also covers other families,
+regions, sizes and platforms; an EC2 Instance Savings Plan other sizes, platforms and tenancies of
+its family; a regional RI only its family's Linux/UNIX shared usage (or one key).
+
+Cost of a new pool on a column: its tranche-0 offer's ``objective_usd_per_unit`` × its coverage
+ratio (units per on-demand USD), i.e. what one on-demand USD of that column's usage costs
+through the pool over the horizon, time value included. A new pool P *gives way* to a more
+flexible new pool Q (:data:`FLEXIBILITY_ORDER`) when, on every column P covers, Q covers it and
+Q's cost is within :data:`FLEXIBILITY_TOLERANCE_PCT` of the cheapest new pool's there; the most
+flexible such Q is chosen. Whatever P would have covered Q can cover, at a commitment scaled by
+at most the largest cost ratio, so buying Q instead of P costs at most the tolerance on what P
+would have cost (:func:`optimizer.rounding.round_plan` makes the swap and keeps it only when the
+billed objective stays within that bound).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Final
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from optimizer.problem import COMPUTE_SP_POOL, EC2_SP_POOL, RI_POOL, CommitmentProblem
+
+FLEXIBILITY_TOLERANCE_PCT: Final = 0.5
+"""Relative cost difference within which two instruments count as tied: a more flexible one up
+to this much dearer per on-demand USD covered is preferred [%]."""
+
+FLEXIBILITY_ORDER: Final = MappingProxyType({RI_POOL: 0, EC2_SP_POOL: 1, COMPUTE_SP_POOL: 2})
+"""Rank of each pool kind, more flexible higher: regional RI, EC2 Instance SP, Compute SP."""
+
+PREFERENCE_FIELDS: Final = (
+    "pool",
+    "kind",
+    "preferred_pool",
+    "preferred_kind",
+    "cost_gap_pct",
+)
+"""Columns of :func:`flexible_preferences`: the pool that gives way, the pool preferred and how
+much dearer the preferred pool is at most, over the columns of the first [%] (≤ 0: it is not
+dearer)."""
+
+
+def _pool_costs(problem: CommitmentProblem) -> pd.DataFrame:
+    """(pool, column, kind, cost) of every new pool on every column it covers [USD over the
+    horizon per on-demand USD/h covered]."""
+    offers = problem.offers
+    first = offers.loc[offers["tranche"].to_numpy() == 0]
+    objective = np.full(problem.n_pools, np.nan)
+    objective[first["pool"].to_numpy(dtype=np.intp)] = first["objective_usd_per_unit"].to_numpy(
+        dtype=np.float64
+    )
+    coverage = sp.coo_array(problem.coverage)
+    pool = np.asarray(coverage.row, dtype=np.intp)
+    column = np.asarray(coverage.col, dtype=np.intp)
+    value = np.asarray(coverage.data, dtype=np.float64)
+    owned = problem.pools["owned"].to_numpy(dtype=bool)[pool]
+    kind = problem.pools["kind"].astype(str).to_numpy()[pool]
+    keep = ~owned & np.isfinite(objective[pool]) & (value > 0)
+    return pd.DataFrame(
+        {
+            "pool": pool[keep],
+            "column": column[keep],
+            "kind": kind[keep],
+            "cost": objective[pool[keep]] * value[keep],
+        }
+    )
+
+
+def flexible_preferences(
+    problem: CommitmentProblem, *, tolerance_pct: float = FLEXIBILITY_TOLERANCE_PCT
+) -> pd.DataFrame:
+    """The new pools that give way to a more flexible new pool of (nearly) the same cost.
+
+    Parameters
+    ----------
+    problem
+        The reduced problem.
+    tolerance_pct
+        Relative cost difference counted as a tie [%].
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`PREFERENCE_FIELDS`, one row per pool that gives way (module docstring).
+    """
+    costs = _pool_costs(problem)
+    empty = pd.DataFrame({name: pd.Series(dtype=object) for name in PREFERENCE_FIELDS})
+    if costs.empty:
+        return empty
+    costs["rank"] = costs["kind"].map(dict(FLEXIBILITY_ORDER)).fillna(-1).astype(int)
+    cheapest = costs.groupby("column")["cost"].transform("min")
+    costs["tied"] = costs["cost"] <= cheapest * (1.0 + tolerance_pct / 100.0)
+    pairs = costs.merge(costs, on="column", suffixes=("", "_q"))
+    pairs = pairs.loc[pairs["rank_q"] > pairs["rank"]]
+    if pairs.empty:
+        return empty
+    pairs["gap_pct"] = 100.0 * (pairs["cost_q"] / pairs["cost"] - 1.0)
+    per_pair = (
+        pairs.groupby(["pool", "pool_q"], sort=True)
+        .agg(
+            tied=("tied_q", "all"),
+            columns=("column", "nunique"),
+            gap=("gap_pct", "max"),
+            rank_q=("rank_q", "first"),
+        )
+        .reset_index()
+    )
+    n_columns = costs.groupby("pool")["column"].nunique()
+    per_pair = per_pair.loc[
+        per_pair["tied"]
+        & (per_pair["columns"].to_numpy() == n_columns.reindex(per_pair["pool"]).to_numpy())
+    ]
+    chosen = per_pair.sort_values(
+        ["pool", "rank_q", "gap", "pool_q"], ascending=[True, False, True, True], kind="stable"
+    ).drop_duplicates("pool", keep="first")
+    kinds = problem.pools["kind"].astype(str).to_numpy()
+    return pd.DataFrame(
+        {
+            "pool": chosen["pool"].to_numpy(dtype=np.intp),
+            "kind": kinds[chosen["pool"].to_numpy(dtype=np.intp)],
+            "preferred_pool": chosen["pool_q"].to_numpy(dtype=np.intp),
+            "preferred_kind": kinds[chosen["pool_q"].to_numpy(dtype=np.intp)],
+            "cost_gap_pct": chosen["gap"].to_numpy(dtype=np.float64),
+        }
+    ).reset_index(drop=True)
+
+
+__all__ = [
+    "FLEXIBILITY_ORDER",
+    "FLEXIBILITY_TOLERANCE_PCT",
+    "PREFERENCE_FIELDS",
+    "flexible_preferences",
+]
