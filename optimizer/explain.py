@@ -114,8 +114,11 @@ def _pct(value: float) -> str:
     return text
 
 
-def _sentence(row: Mapping[Hashable, Any], whole_lookback: bool) -> str:
-    hours = "the lookback's hours" if whole_lookback else "its hours in the lookback"
+def _sentence(
+    row: Mapping[Hashable, Any], whole_lookback: bool, period: str, money_period: str
+) -> str:
+    possessive = f"{period}'" if period.endswith("s") else f"{period}'s"
+    hours = f"{possessive} hours" if whole_lookback else f"its hours in {period}"
     prefix = "" if whole_lookback else f"From {pd.Timestamp(row['start']):%Y-%m-%d}, "
     if row["kind"] == RI_POOL:
         if row["unit"] == "normalized_units":
@@ -153,8 +156,8 @@ def _sentence(row: Mapping[Hashable, Any], whole_lookback: bool) -> str:
         text = (
             f"commits {row['commitment_usd_per_hour']:.3f} USD/h to {target}, fully used in "
             f"{_pct(row['level_reached_pct'])} of {hours} at {row['term_years']}-year "
-            f"{row['payment_option']} rates, {verb} {abs(saving):,.2f} USD over the "
-            f"lookback{share}"
+            f"{row['payment_option']} rates, {verb} {abs(saving):,.2f} USD over "
+            f"{money_period}{share}"
         )
     text = prefix + text if prefix else text[0].upper() + text[1:]
     return text + "."
@@ -177,6 +180,9 @@ def explain(
     marginal_usd: FloatArray | None = None,
     evaluation: BilledPlan | Billing | None = None,
     ri_instance_type: str | None = None,
+    period: str = "the lookback",
+    money_scale: float = 1.0,
+    money_period: str | None = None,
 ) -> pd.DataFrame:
     """One row per bought offer, in purchase order (ids ``rec-1``, … as the purchases).
 
@@ -198,6 +204,11 @@ def explain(
     ri_instance_type
         The RI size the purchases are made in (as for
         :func:`optimizer.purchases.purchases_from_units`), for ``instance_type`` and ``count``.
+    period, money_scale, money_period
+        What the problem's hours stand for in the sentences (``"the lookback"``); the factor
+        from the problem's expected money over its hours to the money shown (1; a decision on
+        futures whose representative weeks stand for the term scales them to the term), and
+        what that money is counted over (``period`` by default).
 
     Returns
     -------
@@ -261,11 +272,12 @@ def explain(
             "break_even_utilization_pct": 100.0 * figures["break_even"],
             "break_even_month": figures["break_even_month"],
             "marginal_savings_usd_per_unit": marginal,
-            "covered_on_demand_usd": use.covered_usd,
+            "covered_on_demand_usd": money_scale * use.covered_usd,
             "covered_on_demand_usd_per_hour": figures["covered_per_hour"],
             "used_units_per_hour": figures["used_per_hour"],
-            "commitment_cost_usd": figures["commitment_cost"],
-            "net_savings_vs_on_demand_usd": use.covered_usd - figures["commitment_cost"],
+            "commitment_cost_usd": money_scale * figures["commitment_cost"],
+            "net_savings_vs_on_demand_usd": money_scale
+            * (use.covered_usd - figures["commitment_cost"]),
             "level_units": x,
             "level_reached_pct": 100.0 * figures["level_share"],
         }
@@ -273,7 +285,7 @@ def explain(
     whole = use.active.min(axis=0) > 0
     flexible = _flexibility_sentences(problem, units, pool)
     table["explanation"] = [
-        _sentence(row, bool(whole[n])) + flexible[n]
+        _sentence(row, bool(whole[n]), period, money_period or period) + flexible[n]
         for n, row in enumerate(table.to_dict(orient="records"))  # one row per purchase
     ]
     return table[list(EXPLAIN_COLUMNS)]

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -182,6 +182,18 @@ class Futures:
         """Future ``index`` as a usage matrix on the compressed clock."""
         return UsageMatrix(self.hours, self.keys, self.quantity[index])
 
+    def explained_period(self) -> dict[str, Any]:
+        """How :func:`optimizer.explain.explain` words and scales a decision on these futures:
+        their hours, and their expected money over the whole term."""
+        weeks = self.quantity.shape[1] / HOURS_PER_WEEK
+        term_hours = self.epoch_hours * self.epochs
+        months = term_hours / HOURS_PER_MONTH
+        return {
+            "period": "the futures",
+            "money_scale": term_hours / (weeks * HOURS_PER_WEEK),
+            "money_period": f"the {months:.0f}-month term (expected over the futures)",
+        }
+
     def compressed_time(self, moment: datetime | pd.Timestamp) -> pd.Timestamp:
         """Where a real moment falls on the compressed clock (clipped to the term)."""
         elapsed = (pd.Timestamp(moment) - self.start) / pd.Timedelta(hours=1)
@@ -252,8 +264,10 @@ def _events(
     migrates &= can_migrate[None, :]
     at = np.where(happens, at, np.inf)
     future, which = np.nonzero(happens)
-    names = fleet.table[["account_id", "region", "family", "platform"]].astype(str).agg(
-        " ".join, axis=1
+    names = (
+        fleet.table[["account_id", "region", "family", "platform"]]
+        .astype(str)
+        .agg(" ".join, axis=1)
     )
     table = pd.DataFrame(
         {

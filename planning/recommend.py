@@ -431,7 +431,11 @@ def recommend(
     )
     # --- end of marginal savings ---
     explanations = explain(
-        problem, units, marginal_usd=marginal, ri_instance_type=options.ri_instance_type
+        problem,
+        units,
+        marginal_usd=marginal,
+        ri_instance_type=options.ri_instance_type,
+        **({} if futures is None else futures.explained_period()),
     )
     explanations = annotate_explanations(explanations, recency)
     explanations = annotate_hedges(
