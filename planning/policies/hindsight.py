@@ -22,7 +22,7 @@ from typing import Final, Literal
 import pandas as pd
 
 from optimizer.policy import Policy
-from planning.ceiling import MAX_PERIODS, best_billed_plan, ceiling_bound, rounded_plans
+from planning.ceiling import MAX_CELLS, best_billed_plan, ceiling_bound, rounded_plans
 from planning.policies.recommended import (
     PURCHASE_POLICY,
     lookback_days_of,
@@ -53,8 +53,8 @@ class HindsightOptimum:
     reviews
         ``"all"``: purchases at every review date and month start; ``"first"``: at the window's
         first hour only (the one-shot ceiling).
-    max_periods
-        Distinct hours above which the LP groups hours (:data:`planning.ceiling.MAX_PERIODS`).
+    max_cells
+        Periods × keys above which the LP groups hours (:data:`planning.ceiling.MAX_CELLS`).
     """
 
     policy: Policy = PURCHASE_POLICY
@@ -65,7 +65,7 @@ class HindsightOptimum:
         )
     )
     reviews: Reviews = "all"
-    max_periods: int = MAX_PERIODS
+    max_cells: int = MAX_CELLS
 
     def purchase_dates(self, window: HindsightWindow) -> pd.DatetimeIndex:
         """The dates the hindsight may buy at."""
@@ -93,12 +93,12 @@ class HindsightOptimum:
         dates = self.purchase_dates(window)
         bound = ceiling_bound(
             usage, window.catalog, self.policy, list(dates), window.owned,
-            max_periods=self.max_periods,
+            max_cells=self.max_cells,
         )  # fmt: skip
         candidates = [
             self._recommended(window),
             *rounded_plans(bound, usage, window.catalog, window.owned,
-                           max_periods=self.max_periods),
+                           max_cells=self.max_cells),
         ]  # fmt: skip
         plan, _ = best_billed_plan(usage, window.catalog, window.owned, candidates)
         notes = () if bound.exact_periods else (
