@@ -720,6 +720,20 @@ def _hindsight_outcome(
     return ceiling, tuple(plan.notes)
 
 
+def _best_of(replay: _Replay, ceiling: PolicyOutcome, oneshot: PolicyOutcome) -> PolicyOutcome:
+    """The hindsight row, or the one-shot plan billed as it when that saves more: buying at the
+    first review only is one of the plans the hindsight may make (its bound is kept)."""
+    first = replay.dates[0].to_pydatetime()
+    if oneshot.savings_vs_on_demand_usd <= ceiling.savings_vs_on_demand_usd or any(
+        p.start != first for p in oneshot.purchases
+    ):
+        return ceiling
+    renamed = tuple(replace(p, id=f"{HINDSIGHT}/{i}") for i, p in enumerate(oneshot.purchases, 1))
+    return replace(
+        replay.bill(HINDSIGHT, renamed), ceiling_savings_usd=ceiling.ceiling_savings_usd
+    )
+
+
 def _share(ceiling: PolicyOutcome | None) -> Callable[[float], float]:
     """Savings -> the share of the ceiling's bound (NaN when there is none or it is ≤ 0)."""
     best = _ceiling_of(ceiling)
@@ -866,6 +880,7 @@ def backtest(
             oneshot, oneshot_notes = _hindsight_outcome(
                 replay, oneshot_hindsight, counter, HINDSIGHT_ONESHOT
             )
+            ceiling = _best_of(replay, ceiling, oneshot)
         outcomes, ceiling, oneshot, status, notes = _against_hindsight(
             outcomes, ceiling, oneshot, replay.dates[0]
         )
