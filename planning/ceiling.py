@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import numpy as np
@@ -79,6 +79,12 @@ months: 0.25 % of the savings looser than the exact LP, 10 s instead of 6 minute
 
 MIN_PERIODS: Final = 50
 """Fewest periods of a grouped LP [periods]."""
+
+MIP_COLUMNS: Final = 20_000
+"""LP columns up to which a candidate plan is also solved with whole RIs (a MIP) [1]."""
+
+MIP_SECONDS: Final = 20.0
+"""Time limit of that MIP [s] (its best plan so far is a candidate; the bound is the LP's)."""
 
 CANDIDATE_PREFIX: Final = "ceiling-offer-"
 """Id prefix of the LP's unit offers (one RI, or one USD/h of a Savings Plan)."""
@@ -111,6 +117,7 @@ class CeilingBound:
     units: FloatArray
     periods: int
     exact_periods: bool
+    program: _Program | None = field(default=None, repr=False)
 
     @property
     def savings_bound_usd(self) -> float:
@@ -478,6 +485,7 @@ def ceiling_bound(
         units=z[: program.n_offers],
         periods=n_periods,
         exact_periods=exact,
+        program=program,
     )
 
 
@@ -495,6 +503,50 @@ def scaled_plan(offers: Sequence[Commitment], units: npt.ArrayLike) -> tuple[Com
     return tuple(plan)
 
 
+def _filled(offers: Sequence[Commitment], units: FloatArray, *, up: bool) -> FloatArray:
+    """RI units rounded down, the fractions of each size-flexible pool (one scope, offering and
+    date) summed in normalized units and bought again in whole RIs, largest size first (the
+    last part below the smallest size bought as one more of it when ``up``)."""
+    rounded = np.floor(units + 1e-6)
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for i, offer in enumerate(offers):
+        if offer.kind != CommitmentKind.RESERVED_INSTANCE:
+            continue
+        factor = (offer.normalized_units or 0.0) / max(offer.count or 1, 1)
+        if factor > 0 and offer.platform == "Linux/UNIX" and offer.tenancy == "Shared":
+            family = (offer.instance_type or "").split(".")[0]
+            scope = (offer.region, family, offer.offering_class, offer.term_years,
+                     offer.payment_option, offer.start)  # fmt: skip
+        else:
+            scope = (i,)
+        groups.setdefault(scope, []).append(i)
+    for members in groups.values():
+        sizes = np.array([(offers[i].normalized_units or 1.0) for i in members])
+        remainder = float(((units[members] - rounded[members]).clip(min=0) * sizes).sum())
+        for position in np.argsort(-sizes, kind="stable"):
+            more = np.floor(remainder / sizes[position] + 1e-6)
+            rounded[members[position]] += more
+            remainder -= more * sizes[position]
+        if up and remainder > 1e-6:
+            rounded[members[int(np.argmin(sizes))]] += 1.0
+    return rounded
+
+
+def _integer_units(program: _Program, is_ri: npt.NDArray[np.bool_]) -> FloatArray | None:
+    """The LP with whole RIs (HiGHS MIP, a time limit), or ``None`` when it finds nothing."""
+    integrality = np.zeros(len(program.cost), dtype=np.int8)
+    integrality[: program.n_offers][is_ri] = 1
+    result = scipy.optimize.linprog(
+        program.cost, A_ub=program.matrix, b_ub=program.rhs,
+        bounds=np.column_stack([np.zeros(len(program.cost)), program.upper]),
+        method="highs", integrality=integrality,
+        options={"time_limit": MIP_SECONDS, "mip_rel_gap": 1e-6},
+    )  # fmt: skip
+    if result.x is None:
+        return None
+    return np.asarray(result.x, dtype=np.float64)[: program.n_offers]
+
+
 def rounded_plans(
     bound: CeilingBound,
     usage: UsageMatrix,
@@ -503,27 +555,41 @@ def rounded_plans(
     *,
     max_cells: int = MAX_CELLS,
 ) -> list[tuple[Commitment, ...]]:
-    """The LP's plan rounded to whole RIs several ways: down, to nearest, up, each also with
-    the Savings Plans re-optimised on the RIs fixed (then rounded down to AWS's step)."""
+    """The LP's plan rounded to whole RIs several ways, each also with the Savings Plans
+    re-optimised on the RIs fixed (then rounded down to AWS's step).
+
+    The ways: down, to nearest, up; down with each size-flexible pool's fractions bought again
+    in whole RIs of its sizes, largest first (the rest below the smallest size dropped, or
+    bought as one more); and, on problems of at most :data:`MIP_COLUMNS` columns, the LP with
+    whole RIs (a MIP).
+    """
     units = bound.units
     is_ri = np.array(
         [o.kind == CommitmentKind.RESERVED_INSTANCE for o in bound.offers], dtype=bool
     )
     tolerance = 1e-6
-    variants = {
-        "down": np.floor(units + tolerance),
-        "nearest": np.floor(units + 0.5),
-        "up": np.ceil(units - tolerance),
-    }
+    variants = [
+        np.floor(units + tolerance),
+        np.floor(units + 0.5),
+        np.ceil(units - tolerance),
+        _filled(bound.offers, units, up=False),
+        _filled(bound.offers, units, up=True),
+    ]
+    program = bound.program or _program(usage, catalog, owned, bound.offers, max_cells)[0]
+    if is_ri.any() and len(program.cost) <= MIP_COLUMNS:
+        integer = _integer_units(program, is_ri)
+        if integer is not None:
+            variants.append(np.round(integer))
     plans: list[tuple[Commitment, ...]] = []
-    program = None
-    for rounded in variants.values():
+    seen: set[bytes] = set()
+    for rounded in variants:
         ris = np.where(is_ri, rounded, 0.0)
+        if ris.tobytes() in seen:
+            continue
+        seen.add(ris.tobytes())
         plans.append(scaled_plan(bound.offers, np.where(is_ri, ris, units)))
         if not is_ri.any() or not (~is_ri).any():
             continue
-        if program is None:
-            program = _program(usage, catalog, owned, bound.offers, max_cells)[0]
         fixed = {int(i): float(ris[i]) for i in np.flatnonzero(is_ri)}
         z, _ = _solve(program, fixed)
         plans.append(scaled_plan(bound.offers, np.where(is_ri, ris, z[: len(units)])))
@@ -554,6 +620,8 @@ __all__ = [
     "CANDIDATE_PREFIX",
     "MAX_CELLS",
     "MIN_PERIODS",
+    "MIP_COLUMNS",
+    "MIP_SECONDS",
     "CeilingBound",
     "best_billed_plan",
     "ceiling_bound",
