@@ -141,7 +141,9 @@ def _ri_offers(
         & reserved["term_years"].isin(list(policy.terms_years))
         & reserved["payment_option"].isin(list(policy.payment_options))
     ]
-    rows = rows.loc[np.isfinite(normalization_factors(rows["instance_type"]))] if len(rows) else rows
+    rows = (
+        rows.loc[np.isfinite(normalization_factors(rows["instance_type"]))] if len(rows) else rows
+    )
     if rows.empty:
         return []
     rows = rows.astype({c: str for c in ("region", "instance_type", "platform", "tenancy")})
@@ -163,7 +165,9 @@ def _ri_offers(
     keep = np.array(
         [
             (r, f, p, t) in family_keys if flex else (r, i, p, t) in exact_keys
-            for r, i, f, p, t, flex in zip(region, itype, family, platform, tenancy, flexible)
+            for r, i, f, p, t, flex in zip(
+                region, itype, family, platform, tenancy, flexible, strict=True
+            )
         ],
         dtype=bool,
     )
@@ -180,7 +184,7 @@ def _ri_offers(
                 at,
                 catalog,
                 offering_class=str(offering_class),
-                term_years=int(term),
+                term_years=int(str(term)),
                 payment_option=str(payment),
             )
         )
@@ -209,9 +213,12 @@ def _sp_offers(keys: pd.DataFrame, policy: Policy, at: pd.Timestamp) -> list[Com
         if CommitmentKind.COMPUTE_SAVINGS_PLAN.policy_name in policy.instruments:
             offers.append(
                 savings_plan_purchase(
-                    CommitmentKind.COMPUTE_SAVINGS_PLAN, 1.0, at, term_years=term,
+                    CommitmentKind.COMPUTE_SAVINGS_PLAN,
+                    1.0,
+                    at,
+                    term_years=term,
                     payment_option=payment,
-                )  # fmt: skip
+                )
             )
     return offers
 
@@ -412,9 +419,7 @@ def _program(
     return program, n_periods, periods.exact
 
 
-def _solve(
-    program: _Program, fixed: dict[int, float] | None = None
-) -> tuple[FloatArray, float]:
+def _solve(program: _Program, fixed: dict[int, float] | None = None) -> tuple[FloatArray, float]:
     """Solve the LP; return its solution and the certified lower bound on its optimum [USD].
 
     The bound is the Lagrangian value of the solver's row duals λ ≥ 0:
@@ -475,9 +480,12 @@ def ceiling_bound(
     offers = unit_offers(usage, catalog, policy, dates)
     program, n_periods, exact = _program(usage, catalog, owned, offers, max_cells)
     z, bound = _solve(program)
-    on_demand = float((np.asarray(usage.quantity) @ priced_keys(usage.keys, catalog)[
-        "on_demand_usd_per_hour"
-    ].to_numpy(dtype=np.float64)).sum())
+    on_demand = float(
+        (
+            np.asarray(usage.quantity)
+            @ priced_keys(usage.keys, catalog)["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
+        ).sum()
+    )
     return CeilingBound(
         on_demand_cost_usd=on_demand,
         lower_bound_cost_usd=bound,
@@ -515,8 +523,14 @@ def _filled(offers: Sequence[Commitment], units: FloatArray, *, up: bool) -> Flo
         factor = (offer.normalized_units or 0.0) / max(offer.count or 1, 1)
         if factor > 0 and offer.platform == "Linux/UNIX" and offer.tenancy == "Shared":
             family = (offer.instance_type or "").split(".")[0]
-            scope = (offer.region, family, offer.offering_class, offer.term_years,
-                     offer.payment_option, offer.start)  # fmt: skip
+            scope: tuple[object, ...] = (
+                offer.region,
+                family,
+                offer.offering_class,
+                offer.term_years,
+                offer.payment_option,
+                offer.start,
+            )
         else:
             scope = (i,)
         groups.setdefault(scope, []).append(i)
@@ -564,9 +578,7 @@ def rounded_plans(
     whole RIs (a MIP).
     """
     units = bound.units
-    is_ri = np.array(
-        [o.kind == CommitmentKind.RESERVED_INSTANCE for o in bound.offers], dtype=bool
-    )
+    is_ri = np.array([o.kind == CommitmentKind.RESERVED_INSTANCE for o in bound.offers], dtype=bool)
     tolerance = 1e-6
     variants = [
         np.floor(units + tolerance),

@@ -729,9 +729,7 @@ def _best_of(replay: _Replay, ceiling: PolicyOutcome, oneshot: PolicyOutcome) ->
     ):
         return ceiling
     renamed = tuple(replace(p, id=f"{HINDSIGHT}/{i}") for i, p in enumerate(oneshot.purchases, 1))
-    return replace(
-        replay.bill(HINDSIGHT, renamed), ceiling_savings_usd=ceiling.ceiling_savings_usd
-    )
+    return replace(replay.bill(HINDSIGHT, renamed), ceiling_savings_usd=ceiling.ceiling_savings_usd)
 
 
 def _share(ceiling: PolicyOutcome | None) -> Callable[[float], float]:
@@ -751,7 +749,9 @@ def _against_hindsight(
     ceiling: PolicyOutcome,
     oneshot: PolicyOutcome | None = None,
     first_review: pd.Timestamp | None = None,
-) -> tuple[dict[str, PolicyOutcome], PolicyOutcome, PolicyOutcome | None, BacktestStatus, list[str]]:
+) -> tuple[
+    dict[str, PolicyOutcome], PolicyOutcome, PolicyOutcome | None, BacktestStatus, list[str]
+]:
     """Each outcome's ``captured`` share of the ceiling (and of the one-shot ceiling), the
     status, and a note naming the rows above a ceiling: any row above the all-reviews ceiling,
     and the one-shot hindsight or a policy that bought at the first review only above the
@@ -762,11 +762,7 @@ def _against_hindsight(
         beaten.append(HINDSIGHT)
     if oneshot is not None:
         first = first_review.to_pydatetime() if first_review is not None else None
-        once = {
-            n: o
-            for n, o in outcomes.items()
-            if all(p.start == first for p in o.purchases)
-        }
+        once = {n: o for n, o in outcomes.items() if all(p.start == first for p in o.purchases)}
         once[HINDSIGHT_ONESHOT] = oneshot
         beaten.extend(n for n, o in once.items() if _above(o, oneshot) and n not in beaten)
         if _above(oneshot, ceiling) and HINDSIGHT_ONESHOT not in beaten:

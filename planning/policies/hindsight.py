@@ -74,7 +74,7 @@ class HindsightOptimum:
             return pd.DatetimeIndex(hours[:1])
         months = pd.DatetimeIndex(hours[hours.is_month_start & (hours.hour == 0)])
         dates = window.review_dates.append(months).append(pd.DatetimeIndex(hours[:1]))
-        return dates.unique().sort_values()
+        return pd.DatetimeIndex(dates.unique().sort_values())
 
     def _recommended(self, window: HindsightWindow) -> tuple[Commitment, ...]:
         """``recommend`` on the realized usage, one tranche per month start (or one)."""

@@ -32,7 +32,9 @@ from scenarios.backtest import (
 from usage.synthetic import decline, family_migration, growth, steady_daily_cycle
 from usage.table import UsageMatrix, to_matrix
 
-CUR = Path(__file__).parents[1] / "data" / "cur" / "wal_Oct2018-WorkshopCUR-ec2-trimmed.zstd.parquet"
+CUR = (
+    Path(__file__).parents[1] / "data" / "cur" / "wal_Oct2018-WorkshopCUR-ec2-trimmed.zstd.parquet"
+)
 LINUX = {"platform": "Linux/UNIX", "tenancy": "Shared"}
 
 
@@ -115,7 +117,9 @@ def _grid_plans(
     per_date: list[list[tuple[Any, ...]]] = []
     for number, at in enumerate(dates):
         choices = []
-        top = [ri_max[t] if number == 0 else int(i == 0) for i, t in enumerate(keys["instance_type"])]
+        top = [
+            ri_max[t] if number == 0 else int(i == 0) for i, t in enumerate(keys["instance_type"])
+        ]
         grid = (0.0, 0.04, 0.08) if number == 0 else (0.0, 0.04)
         for counts in itertools.product(*(range(t + 1) for t in top)):
             ris = ri_purchases(keys, list(counts), at, catalog)
@@ -134,7 +138,9 @@ def _grid_plans(
         (3, {"m4.large": 2, "c4.large": 2, "t2.micro:Windows": 1}),
     ],
 )
-def test_brute_force_on_tiny_cases(catalog: PriceCatalog, seed: int, ri_max: dict[str, int]) -> None:
+def test_brute_force_on_tiny_cases(
+    catalog: PriceCatalog, seed: int, ri_max: dict[str, int]
+) -> None:
     """Four days over a month start (two review dates), 1–3 keys: the bound is above every
     enumerated plan's billed savings, and the hindsight plan is at least the best of them."""
     rng = np.random.default_rng(seed)
