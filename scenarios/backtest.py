@@ -788,9 +788,11 @@ def _against_hindsight(
     )
 
 
-def _schedule_notes(review_every: str) -> list[str]:
-    """What the review schedule means for the hindsight row."""
-    if parse_calendar_step(review_every, "review_every")[1] == "mo":
+def _schedule_notes(review_every: str, ceiling: PolicyOutcome | None) -> list[str]:
+    """What the review schedule means for the hindsight row (nothing when its planner gave a
+    certified bound: its feasible set holds the review dates, :class:`CeilingPlan`)."""
+    certified = ceiling is not None and not math.isnan(ceiling.ceiling_savings_usd)
+    if certified or parse_calendar_step(review_every, "review_every")[1] == "mo":
         return []
     return [
         "reviews are not at month starts: a hindsight plan buying monthly may miss dates "
@@ -889,7 +891,7 @@ def backtest(
         lookback_days=float(lookback_days),
         outcomes=outcomes,
         hindsight=ceiling,
-        notes=(*notes, *_schedule_notes(review_every)),
+        notes=(*notes, *_schedule_notes(review_every, ceiling)),
         hindsight_oneshot=oneshot,
     )
 
