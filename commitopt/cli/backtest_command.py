@@ -186,6 +186,6 @@ def backtest_command(
 
 TABLE_COLUMNS = (
     "policy", "actual_cost_usd", "savings_vs_on_demand_usd", "savings_vs_on_demand_pct",
-    "captured_pct", "ceiling_savings_usd", "coverage_pct", "utilization_pct", "purchase_count",
+    "captured_pct", "coverage_pct", "utilization_pct", "purchase_count",
 )  # fmt: skip
 """The columns a table shows without ``--wide``."""
