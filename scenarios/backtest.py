@@ -17,9 +17,17 @@ in full, by the purchases made there.
 
 The hindsight row is the ceiling: a plan made knowing the window's realized usage (see
 :class:`HindsightPlanner`; the optimizer's is in :mod:`planning.policies`, since
-``scenarios`` never imports ``optimizer``). Each policy's ``captured`` is its savings ÷ the
-hindsight's savings. A policy whose cost is below the hindsight's sets the status
-:attr:`BacktestStatus.HINDSIGHT_BEATEN`: the ceiling is then not the optimum and says so.
+``scenarios`` never imports ``optimizer``). A planner may return a :class:`CeilingPlan`: its
+plan (billed here like any policy) and a certified upper bound on the savings any plan of its
+feasible set can reach (``ceiling_savings_usd``, :mod:`planning.ceiling`). Each policy's
+``captured`` is its savings ÷ that bound (÷ the hindsight row's billed savings when the planner
+gives no bound); the hindsight row's own ``captured`` is then below 100 % by the certified gap
+(``ceiling_gap_pct``). A second, one-shot planner (purchases at the first review only) gives the
+``hindsight-oneshot`` row and ``captured_oneshot``, the measure of a policy that buys once.
+
+A policy above a certified bound is a bug, not a finding: it sets the status
+:attr:`BacktestStatus.HINDSIGHT_BEATEN` (and the tests fail on it). Without a bound, a policy
+above the hindsight's billed savings sets it too (the plan is then not the optimum).
 
 The policies themselves (none, Cost-Explorer-like, knee, ours, hindsight) are in
 :mod:`planning.policies`; here are the building blocks they buy with (:func:`savings_plan_purchase`,
@@ -56,6 +64,9 @@ FloatArray = npt.NDArray[np.float64]
 HINDSIGHT: Final = "hindsight"
 """Name of the hindsight row in a :class:`BacktestResult`."""
 
+HINDSIGHT_ONESHOT: Final = "hindsight-oneshot"
+"""Name of the one-shot hindsight row (purchases at the first review only)."""
+
 DEFAULT_LOOKBACK_DAYS: Final = 90.0
 """History a policy may see at each review [days]."""
 
@@ -80,7 +91,8 @@ class BacktestStatus(StrEnum):
     NO_HINDSIGHT = "no_hindsight"
     """No hindsight planner was given: no ceiling, no ``captured``."""
     HINDSIGHT_BEATEN = "hindsight_beaten"
-    """A policy saved more than the hindsight plan: the ceiling is not the optimum."""
+    """A policy saved more than the ceiling (its certified bound, or without one the hindsight
+    plan's billed savings): a bug in the ceiling or the billing when the bound is certified."""
 
 
 # --------------------------------------------------------------------------- schedule
@@ -182,11 +194,31 @@ class HindsightWindow:
     catalog: PriceCatalog
 
 
+@dataclass(frozen=True, eq=False)
+class CeilingPlan:
+    """A hindsight plan with a certified bound on the savings of its feasible set.
+
+    Attributes
+    ----------
+    purchases
+        The plan, each purchase starting inside the window.
+    ceiling_savings_usd
+        Certified upper bound on the savings vs on-demand of any plan the planner's feasible
+        set holds (with the initial owned commitments), over the window [USD]; NaN for none.
+    notes
+        What the reader should know about the bound (one line each).
+    """
+
+    purchases: Sequence[Commitment]
+    ceiling_savings_usd: float = math.nan
+    notes: tuple[str, ...] = ()
+
+
 class HindsightPlanner(Protocol):
     """Plans purchases knowing the window's usage (starts inside the window)."""
 
-    def __call__(self, window: HindsightWindow) -> Sequence[Commitment]:
-        """Purchases, each starting inside the window."""
+    def __call__(self, window: HindsightWindow) -> Sequence[Commitment] | CeilingPlan:
+        """Purchases, each starting inside the window (with a certified bound, or not)."""
         ...
 
 
@@ -206,14 +238,21 @@ class PolicyOutcome:
     simulation
         The window billed with the initial owned commitments and the purchases.
     captured
-        Savings ÷ hindsight savings [1]; NaN without a hindsight row or when the hindsight saves
-        nothing.
+        Savings ÷ the ceiling (the certified bound, else the hindsight's billed savings) [1];
+        NaN without a hindsight row or when the ceiling saves nothing.
+    captured_oneshot
+        Savings ÷ the one-shot ceiling [1]; NaN without it.
+    ceiling_savings_usd
+        Hindsight rows: the certified bound on the savings of their feasible set [USD]; NaN
+        for policies and for a planner without a bound.
     """
 
     name: str
     purchases: tuple[Commitment, ...]
     simulation: SimulationResult
     captured: float = math.nan
+    captured_oneshot: float = math.nan
+    ceiling_savings_usd: float = math.nan
 
     @property
     def cost_usd(self) -> float:
@@ -235,6 +274,8 @@ class PolicyOutcome:
             "savings_vs_on_demand_usd": totals.savings_vs_on_demand_usd,
             "savings_vs_on_demand_pct": totals.savings_vs_on_demand_pct,
             "captured_pct": 100 * self.captured,
+            "captured_oneshot_pct": 100 * self.captured_oneshot,
+            "ceiling_savings_usd": self.ceiling_savings_usd,
             "coverage_pct": totals.coverage_pct,
             "utilization_pct": totals.utilization_pct,
             "upfront_usd": totals.upfront_usd,
@@ -262,6 +303,8 @@ class BacktestResult:
         The hindsight row, ``None`` without a planner.
     notes
         What the reader should know (one line each).
+    hindsight_oneshot
+        The one-shot hindsight row (purchases at the first review only), ``None`` without.
     """
 
     status: BacktestStatus
@@ -272,13 +315,51 @@ class BacktestResult:
     outcomes: Mapping[str, PolicyOutcome]
     hindsight: PolicyOutcome | None
     notes: tuple[str, ...] = field(default=())
+    hindsight_oneshot: PolicyOutcome | None = None
+
+    @property
+    def ceiling_savings_usd(self) -> float:
+        """The certified bound on any plan's savings (purchases at every review) [USD]; the
+        hindsight's billed savings when its planner gives no bound; NaN without a hindsight."""
+        return _ceiling_of(self.hindsight)
+
+    @property
+    def ceiling_gap_pct(self) -> float:
+        """(bound − hindsight's billed savings) ÷ |bound| [%]: how far the billed hindsight
+        plan may be from the best plan; NaN without a bound."""
+        return _gap_pct(self.hindsight)
+
+    @property
+    def oneshot_ceiling_savings_usd(self) -> float:
+        """The certified bound on any one-shot plan's savings [USD] (NaN without)."""
+        return _ceiling_of(self.hindsight_oneshot)
+
+    @property
+    def oneshot_ceiling_gap_pct(self) -> float:
+        """The one-shot ceiling's certified gap [%] (NaN without)."""
+        return _gap_pct(self.hindsight_oneshot)
 
     def table(self) -> pd.DataFrame:
-        """One row per policy, then the hindsight: cost, savings, captured, metrics, purchases."""
+        """One row per policy, then the hindsight rows: cost, savings, captured (of the bound),
+        captured of the one-shot bound, the bound (hindsight rows), metrics, purchases."""
         rows = [outcome.row() for outcome in self.outcomes.values()]
-        if self.hindsight is not None:
-            rows.append(self.hindsight.row())
+        rows.extend(o.row() for o in (self.hindsight, self.hindsight_oneshot) if o is not None)
         return pd.DataFrame(rows)
+
+
+def _ceiling_of(row: PolicyOutcome | None) -> float:
+    if row is None:
+        return math.nan
+    if math.isnan(row.ceiling_savings_usd):
+        return row.savings_vs_on_demand_usd
+    return row.ceiling_savings_usd
+
+
+def _gap_pct(row: PolicyOutcome | None) -> float:
+    if row is None or math.isnan(row.ceiling_savings_usd):
+        return math.nan
+    bound = row.ceiling_savings_usd
+    return 100.0 * (bound - row.savings_vs_on_demand_usd) / max(abs(bound), 1e-12)
 
 
 # --------------------------------------------------------------------------- purchases
@@ -616,12 +697,14 @@ def _policy_outcome(
 
 
 def _hindsight_outcome(
-    replay: _Replay, hindsight: HindsightPlanner, counter: _Progress
-) -> PolicyOutcome:
+    replay: _Replay, hindsight: HindsightPlanner, counter: _Progress, name: str = HINDSIGHT
+) -> tuple[PolicyOutcome, tuple[str, ...]]:
     """The hindsight plan over the window's realized usage, checked to start inside the window,
-    renamed ``hindsight/1``, ``hindsight/2``… and billed."""
+    renamed ``<name>/1``, ``<name>/2``… and billed, with its bound (if any) and notes."""
     window = HindsightWindow(replay.window, replay.initial, replay.dates, replay.catalog)
-    planned = tuple(hindsight(window))
+    answer = hindsight(window)
+    plan = answer if isinstance(answer, CeilingPlan) else CeilingPlan(tuple(answer))
+    planned = tuple(plan.purchases)
     counter.step()
     first, stop = replay.first_hour.to_pydatetime(), replay.stop_hour.to_pydatetime()
     for purchase in planned:
@@ -630,41 +713,87 @@ def _hindsight_outcome(
                 f"the hindsight plan bought {purchase.id} starting "
                 f"{purchase.start.isoformat()}, outside the window"
             )
-    planned = tuple(replace(p, id=f"{HINDSIGHT}/{i}") for i, p in enumerate(planned, 1))
-    ceiling = replay.bill(HINDSIGHT, planned)
+    planned = tuple(replace(p, id=f"{name}/{i}") for i, p in enumerate(planned, 1))
+    ceiling = replace(
+        replay.bill(name, planned), ceiling_savings_usd=float(plan.ceiling_savings_usd)
+    )
     counter.step()
-    return ceiling
+    return ceiling, tuple(plan.notes)
+
+
+def _best_of(replay: _Replay, ceiling: PolicyOutcome, oneshot: PolicyOutcome) -> PolicyOutcome:
+    """The hindsight row, or the one-shot plan billed as it when that saves more: buying at the
+    first review only is one of the plans the hindsight may make (its bound is kept)."""
+    first = replay.dates[0].to_pydatetime()
+    if oneshot.savings_vs_on_demand_usd <= ceiling.savings_vs_on_demand_usd or any(
+        p.start != first for p in oneshot.purchases
+    ):
+        return ceiling
+    renamed = tuple(replace(p, id=f"{HINDSIGHT}/{i}") for i, p in enumerate(oneshot.purchases, 1))
+    return replace(replay.bill(HINDSIGHT, renamed), ceiling_savings_usd=ceiling.ceiling_savings_usd)
+
+
+def _share(ceiling: PolicyOutcome | None) -> Callable[[float], float]:
+    """Savings -> the share of the ceiling's bound (NaN when there is none or it is ≤ 0)."""
+    best = _ceiling_of(ceiling)
+    return (lambda s: s / best) if best > 0 else (lambda s: math.nan)
+
+
+def _above(outcome: PolicyOutcome, ceiling: PolicyOutcome) -> bool:
+    """Whether ``outcome`` saved more than ``ceiling``'s bound (relative tolerance)."""
+    scale = max(abs(ceiling.simulation.totals.on_demand_cost_usd), 1.0)
+    return outcome.savings_vs_on_demand_usd > _ceiling_of(ceiling) + BEATEN_TOLERANCE * scale
 
 
 def _against_hindsight(
-    outcomes: Mapping[str, PolicyOutcome], ceiling: PolicyOutcome
-) -> tuple[dict[str, PolicyOutcome], PolicyOutcome, BacktestStatus, list[str]]:
-    """Each outcome's ``captured`` share of the hindsight's savings (the hindsight's own too),
-    the status, and a note naming the policies that saved more than the hindsight."""
-    best = ceiling.savings_vs_on_demand_usd
-    scale = max(abs(ceiling.simulation.totals.on_demand_cost_usd), 1.0)
-    beaten = [
-        n
-        for n, o in outcomes.items()
-        if o.savings_vs_on_demand_usd > best + BEATEN_TOLERANCE * scale
-    ]
+    outcomes: Mapping[str, PolicyOutcome],
+    ceiling: PolicyOutcome,
+    oneshot: PolicyOutcome | None = None,
+    first_review: pd.Timestamp | None = None,
+) -> tuple[
+    dict[str, PolicyOutcome], PolicyOutcome, PolicyOutcome | None, BacktestStatus, list[str]
+]:
+    """Each outcome's ``captured`` share of the ceiling (and of the one-shot ceiling), the
+    status, and a note naming the rows above a ceiling: any row above the all-reviews ceiling,
+    and the one-shot hindsight or a policy that bought at the first review only above the
+    one-shot ceiling."""
+    share, share_once = _share(ceiling), _share(oneshot)
+    beaten = [n for n, o in outcomes.items() if _above(o, ceiling)]
+    if _above(ceiling, ceiling):
+        beaten.append(HINDSIGHT)
+    if oneshot is not None:
+        first = first_review.to_pydatetime() if first_review is not None else None
+        once = {n: o for n, o in outcomes.items() if all(p.start == first for p in o.purchases)}
+        once[HINDSIGHT_ONESHOT] = oneshot
+        beaten.extend(n for n, o in once.items() if _above(o, oneshot) and n not in beaten)
+        if _above(oneshot, ceiling) and HINDSIGHT_ONESHOT not in beaten:
+            beaten.append(HINDSIGHT_ONESHOT)
     notes = []
     if beaten:
         notes.append(
-            f"{', '.join(beaten)} saved more than the hindsight plan: the ceiling is not the "
-            "optimum here"
+            f"{', '.join(beaten)} saved more than a ceiling: its bound is not an upper bound "
+            "here (a bug to report)"
         )
-    share = (lambda s: s / best) if best > 0 else (lambda s: math.nan)
-    captured = {
-        n: replace(o, captured=share(o.savings_vs_on_demand_usd)) for n, o in outcomes.items()
-    }
+
+    def captured(o: PolicyOutcome) -> PolicyOutcome:
+        s = o.savings_vs_on_demand_usd
+        return replace(o, captured=share(s), captured_oneshot=share_once(s))
+
     status = BacktestStatus.HINDSIGHT_BEATEN if beaten else BacktestStatus.OK
-    return captured, replace(ceiling, captured=share(best)), status, notes
+    return (
+        {n: captured(o) for n, o in outcomes.items()},
+        captured(ceiling),
+        captured(oneshot) if oneshot is not None else None,
+        status,
+        notes,
+    )
 
 
-def _schedule_notes(review_every: str) -> list[str]:
-    """What the review schedule means for the hindsight row."""
-    if parse_calendar_step(review_every, "review_every")[1] == "mo":
+def _schedule_notes(review_every: str, ceiling: PolicyOutcome | None) -> list[str]:
+    """What the review schedule means for the hindsight row (nothing when its planner gave a
+    certified bound: its feasible set holds the review dates, :class:`CeilingPlan`)."""
+    certified = ceiling is not None and not math.isnan(ceiling.ceiling_savings_usd)
+    if certified or parse_calendar_step(review_every, "review_every")[1] == "mo":
         return []
     return [
         "reviews are not at month starts: a hindsight plan buying monthly may miss dates "
@@ -684,6 +813,7 @@ def backtest(
     owned: Inventory | Sequence[Commitment] = (),
     hindsight: HindsightPlanner | None = None,
     progress: Callable[[int, int], None] | None = None,
+    oneshot_hindsight: HindsightPlanner | None = None,
 ) -> BacktestResult:
     """Replay ``policies`` over the window ``[start, end)`` and bill each with the simulator.
 
@@ -708,8 +838,11 @@ def backtest(
     hindsight
         Plans the ceiling from the window's realized usage; ``None`` for no ceiling.
     progress
-        Called with (steps done, steps in all): one step per policy review, one for the
+        Called with (steps done, steps in all): one step per policy review, one for each
         hindsight, one per bill.
+    oneshot_hindsight
+        Plans the one-shot ceiling (purchases at the first review only): the
+        ``hindsight-oneshot`` row and ``captured_oneshot``; only with ``hindsight``.
 
     Raises
     ------
@@ -727,17 +860,30 @@ def backtest(
         lookback_days=lookback_days,
         owned=owned,
     )
-    total = len(policies) * (len(replay.dates) + 1) + (2 if hindsight is not None else 0)
+    if hindsight is None:
+        oneshot_hindsight = None
+    planners = (hindsight is not None) + (oneshot_hindsight is not None)
+    total = len(policies) * (len(replay.dates) + 1) + 2 * planners
     counter = _Progress(total, progress)
     outcomes = {
         name: _policy_outcome(replay, name, policy, counter) for name, policy in policies.items()
     }
     ceiling: PolicyOutcome | None = None
+    oneshot: PolicyOutcome | None = None
     status = BacktestStatus.NO_HINDSIGHT
     notes: list[str] = []
     if hindsight is not None:
-        ceiling = _hindsight_outcome(replay, hindsight, counter)
-        outcomes, ceiling, status, notes = _against_hindsight(outcomes, ceiling)
+        ceiling, ceiling_notes = _hindsight_outcome(replay, hindsight, counter)
+        oneshot_notes: tuple[str, ...] = ()
+        if oneshot_hindsight is not None:
+            oneshot, oneshot_notes = _hindsight_outcome(
+                replay, oneshot_hindsight, counter, HINDSIGHT_ONESHOT
+            )
+            ceiling = _best_of(replay, ceiling, oneshot)
+        outcomes, ceiling, oneshot, status, notes = _against_hindsight(
+            outcomes, ceiling, oneshot, replay.dates[0]
+        )
+        notes.extend(dict.fromkeys((*ceiling_notes, *oneshot_notes)))
     return BacktestResult(
         status=status,
         start=replay.first_hour,
@@ -746,7 +892,8 @@ def backtest(
         lookback_days=float(lookback_days),
         outcomes=outcomes,
         hindsight=ceiling,
-        notes=(*notes, *_schedule_notes(review_every)),
+        notes=(*notes, *_schedule_notes(review_every, ceiling)),
+        hindsight_oneshot=oneshot,
     )
 
 
@@ -754,10 +901,12 @@ __all__ = [
     "DEFAULT_LOOKBACK_DAYS",
     "DEFAULT_REVIEW_EVERY",
     "HINDSIGHT",
+    "HINDSIGHT_ONESHOT",
     "KEY_COLUMNS",
     "BacktestError",
     "BacktestResult",
     "BacktestStatus",
+    "CeilingPlan",
     "HindsightPlanner",
     "HindsightWindow",
     "PolicyOutcome",

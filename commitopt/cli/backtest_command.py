@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,11 @@ instrument for an N-day lookback; knee buys half the gap to a Compute SP knee at
 discount; ours-oneshot is `commitopt recommend` at the first review; ours-ladder plans a monthly
 ladder on a 12-month forecast at every review and buys its first step; with --plans FILE (a
 scenario file of changes planned in advance: migrations, exits, new workloads) {PLANNED_LADDER}
-does the same on forecasts with those changes applied. The hindsight row is the
-optimizer run on the window's real usage (the ceiling); captured = savings / hindsight savings.
+does the same on forecasts with those changes applied. The hindsight row is the best plan
+found with the window's real usage (purchases at every review), hindsight-oneshot the best
+buying at the first review only; each comes with a certified bound on the savings any plan
+buying those offerings at those dates can reach (ceiling_savings_usd). captured = savings /
+that bound, captured_oneshot = savings / the one-shot bound.
 Commitments running past --to are charged only for their hours inside the window, for every
 policy and the hindsight alike. Default window: from the first month start with a whole lookback
 before it, to the end of the data.
@@ -65,6 +69,11 @@ def _default_window(
     return start_stamp, end_stamp
 
 
+def _finite(value: float) -> float | None:
+    """A figure, or ``None`` (JSON null) when it is NaN (no ceiling)."""
+    return None if math.isnan(value) else value
+
+
 def _payload(result: BacktestResult) -> dict[str, Any]:
     return {
         "status": str(result.status),
@@ -73,12 +82,16 @@ def _payload(result: BacktestResult) -> dict[str, Any]:
         "review_dates": [date.isoformat() for date in result.review_dates],
         "lookback_days": result.lookback_days,
         "window_accounting": "commitments are charged only for their hours inside the window",
+        "ceiling_savings_usd": _finite(result.ceiling_savings_usd),
+        "ceiling_gap_pct": _finite(result.ceiling_gap_pct),
+        "oneshot_ceiling_savings_usd": _finite(result.oneshot_ceiling_savings_usd),
+        "oneshot_ceiling_gap_pct": _finite(result.oneshot_ceiling_gap_pct),
         "results": frame_records(result.table()),
         "purchases": [
             {"policy": outcome.name, "purchases": [p.to_json_item() for p in outcome.purchases]}
             for outcome in (
                 *result.outcomes.values(),
-                *([result.hindsight] if result.hindsight else []),
+                *(o for o in (result.hindsight, result.hindsight_oneshot) if o is not None),
             )
         ],
         "notes": list(result.notes),

@@ -1,18 +1,28 @@
-"""The hindsight optimum: the optimizer on the window's realized usage, the backtest's ceiling.
+"""The hindsight optimum, the backtest's ceiling: the best plan knowing the window's usage.
 
-It runs with monthly tranches (``Policy.ladder_tranches``) at the same dates as monthly reviews,
-and the same window accounting as the simulator (an offer is charged for its hours inside the
-window only, :mod:`optimizer.build`). It may buy every offering the policies buy, so that it is
-never beaten.
+Two ceilings, by when purchases may start (``reviews``):
+
+* ``"all"``: at any review date (and any month start, where ``recommend``'s monthly tranches
+  buy), the ceiling of every policy;
+* ``"first"``: at the window's first hour only, the ceiling of a policy that buys once
+  (``ours-oneshot``).
+
+Each returns a :class:`scenarios.backtest.CeilingPlan`: the plan billed best by the simulator
+among ``recommend`` on the realized usage (with one tranche per purchase date) and the
+certified LP's plan rounded several ways (:mod:`planning.ceiling`), and the LP's certified
+upper bound on the savings of any plan buying the policy's offerings at those dates. Why
+``recommend`` alone is not the optimum is in :mod:`planning.ceiling`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import Final, Literal
+
+import pandas as pd
 
 from optimizer.policy import Policy
+from planning.ceiling import MAX_CELLS, best_billed_plan, ceiling_bound, rounded_plans
 from planning.policies.recommended import (
     PURCHASE_POLICY,
     lookback_days_of,
@@ -21,28 +31,30 @@ from planning.policies.recommended import (
 )
 from planning.recommend import RecommendOptions
 from pricing.inventory import Commitment
-from scenarios.backtest import HindsightWindow
+from scenarios.backtest import CeilingPlan, HindsightWindow
 
 HINDSIGHT_TOLERANCE: Final = 1e-4
-"""Certified relative gap of the hindsight's cutting planes [1] (recommend's default is 1e-3)."""
+"""Certified relative gap of ``recommend``'s cutting planes for its candidate plan [1]."""
+
+Reviews = Literal["all", "first"]
+"""When the hindsight may buy: at every review date, or at the first only."""
 
 
 @dataclass(frozen=True)
 class HindsightOptimum:
-    """The optimizer on the window's realized usage, buying in monthly tranches.
-
-    Tranche 0 starts with the window, tranche m at the m-th month start after it, which are the
-    dates of monthly reviews (:func:`scenarios.backtest.review_dates`); offers are charged only
-    inside the window, as the simulator bills. So every purchase a monthly policy can make is
-    one the hindsight could make, and its plan is the cheapest up to the certified tolerance
-    and rounding to whole RIs.
+    """The best plan with perfect foresight, and a certified bound on every plan's savings.
 
     Parameters
     ----------
     policy
         What may be bought (``ladder_tranches`` is set from the window).
     options
-        How to solve; tolerance :data:`HINDSIGHT_TOLERANCE` by default.
+        How ``recommend`` solves its candidate; tolerance :data:`HINDSIGHT_TOLERANCE`.
+    reviews
+        ``"all"``: purchases at every review date and month start; ``"first"``: at the window's
+        first hour only (the one-shot ceiling).
+    max_cells
+        Periods × keys above which the LP groups hours (:data:`planning.ceiling.MAX_CELLS`).
     """
 
     policy: Policy = PURCHASE_POLICY
@@ -55,17 +67,48 @@ class HindsightOptimum:
             decide_on="lookback",
         )
     )
+    reviews: Reviews = "all"
+    max_cells: int = MAX_CELLS
 
-    def __call__(self, window: HindsightWindow) -> Sequence[Commitment]:
-        """The hindsight plan: purchases starting at the window's month starts."""
+    def purchase_dates(self, window: HindsightWindow) -> pd.DatetimeIndex:
+        """The dates the hindsight may buy at."""
+        hours = window.usage.hours
+        if self.reviews == "first" or not len(hours):
+            return pd.DatetimeIndex(hours[:1])
+        months = pd.DatetimeIndex(hours[hours.is_month_start & (hours.hour == 0)])
+        dates = window.review_dates.append(months).append(pd.DatetimeIndex(hours[:1]))
+        return pd.DatetimeIndex(dates.unique().sort_values())
+
+    def _recommended(self, window: HindsightWindow) -> tuple[Commitment, ...]:
+        """``recommend`` on the realized usage, one tranche per month start (or one)."""
         usage = window.usage
-        if usage.total_instance_hours <= 0:
-            return ()
-        tranches = max(months_starts_count(usage.hours), 1)
+        tranches = max(months_starts_count(usage.hours), 1) if self.reviews == "all" else 1
         policy = replace(self.policy, ladder_tranches=tranches)
         options = replace(self.options, lookback_days=lookback_days_of(usage) + 1.0)
         frame = usage.to_frame(keep_zeros=True)
         return recommended_purchases(frame, window.catalog, policy, window.owned, options)
 
+    def __call__(self, window: HindsightWindow) -> CeilingPlan:
+        """The best billed plan and the certified bound on the savings of any plan."""
+        usage = window.usage
+        if usage.total_instance_hours <= 0:
+            return CeilingPlan((), ceiling_savings_usd=float("nan"))
+        dates = self.purchase_dates(window)
+        bound = ceiling_bound(
+            usage, window.catalog, self.policy, list(dates), window.owned,
+            max_cells=self.max_cells,
+        )  # fmt: skip
+        candidates = [
+            self._recommended(window),
+            *rounded_plans(bound, usage, window.catalog, window.owned,
+                           max_cells=self.max_cells),
+        ]  # fmt: skip
+        plan, _ = best_billed_plan(usage, window.catalog, window.owned, candidates)
+        notes = () if bound.exact_periods else (
+            f"the ceiling's LP summed the window's hours into {bound.periods} groups: the bound "
+            "is valid but looser",
+        )  # fmt: skip
+        return CeilingPlan(plan, ceiling_savings_usd=bound.savings_bound_usd, notes=notes)
 
-__all__ = ["HINDSIGHT_TOLERANCE", "HindsightOptimum"]
+
+__all__ = ["HINDSIGHT_TOLERANCE", "HindsightOptimum", "Reviews"]

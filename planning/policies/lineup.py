@@ -2,6 +2,9 @@
 
 Every policy buys from the same offerings (:data:`PURCHASE_POLICY`: 1-year, No Upfront,
 standard RIs, EC2 Instance and Compute Savings Plans), and the hindsight may buy any of them.
+Two ceilings: ``hindsight`` (purchases at every review) and ``hindsight-oneshot`` (at the first
+review only), each with a certified bound on the savings of its feasible set
+(:mod:`planning.ceiling`).
 """
 
 from __future__ import annotations
@@ -118,7 +121,8 @@ def run_backtest(
     known_changes: Scenario | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
-    """Backtest the named standard policies with the hindsight optimum as the ceiling.
+    """Backtest the named standard policies with the hindsight optimum as the ceiling, and the
+    one-shot hindsight (purchases at the first review only) as the one-shot ceiling.
 
     Parameters are those of :func:`scenarios.backtest.backtest` and :func:`standard_policies`;
     with ``known_changes`` (changes planned in advance) and the default names,
@@ -154,6 +158,7 @@ def run_backtest(
         owned=owned,
         hindsight=HindsightOptimum(policy),
         progress=progress,
+        oneshot_hindsight=HindsightOptimum(policy, reviews="first"),
     )
 
 

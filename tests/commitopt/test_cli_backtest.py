@@ -41,7 +41,7 @@ def test_json_rows_with_the_hindsight(run_cli: RunCli, usage_file: Path) -> None
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.stdout)
     rows = {row["policy"]: row for row in payload["results"]}
-    assert list(rows) == ["none", "knee", "ours-oneshot", "hindsight"]
+    assert list(rows) == ["none", "knee", "ours-oneshot", "hindsight", "hindsight-oneshot"]
     on_demand = 10 * M4_LARGE_OD * 24 * 29
     assert rows["none"]["actual_cost_usd"] == pytest.approx(on_demand)
     assert rows["none"]["captured_pct"] == pytest.approx(0.0)
@@ -49,7 +49,17 @@ def test_json_rows_with_the_hindsight(run_cli: RunCli, usage_file: Path) -> None
     assert rows["hindsight"]["savings_vs_on_demand_usd"] == pytest.approx(
         on_demand * 0.38, rel=1e-3
     )
-    assert rows["ours-oneshot"]["captured_pct"] == pytest.approx(100.0, abs=0.1)
+    # of the certified bound, which fractional RIs of the cheapest size per unit would reach
+    assert rows["ours-oneshot"]["captured_pct"] == pytest.approx(
+        rows["hindsight"]["captured_pct"], abs=0.1
+    )
+    assert rows["ours-oneshot"]["captured_pct"] > 99.5
+    # captured is of the certified bound: the hindsight is within its gap of it
+    bound = payload["ceiling_savings_usd"]
+    assert rows["hindsight"]["ceiling_savings_usd"] == pytest.approx(bound)
+    assert rows["hindsight"]["savings_vs_on_demand_usd"] <= bound
+    assert rows["hindsight"]["captured_pct"] == pytest.approx(100 - payload["ceiling_gap_pct"])
+    assert payload["oneshot_ceiling_savings_usd"] <= bound + 1e-9
     assert 0 < rows["knee"]["captured_pct"] < 100
     assert payload["review_dates"] == ["2024-02-01T00:00:00+00:00"]
     assert payload["status"] == "ok"
@@ -58,6 +68,7 @@ def test_json_rows_with_the_hindsight(run_cli: RunCli, usage_file: Path) -> None
         "knee",
         "ours-oneshot",
         "hindsight",
+        "hindsight-oneshot",
     }
 
 
@@ -68,7 +79,7 @@ def test_csv_and_table_default_window(run_cli: RunCli, usage_file: Path) -> None
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     table = pd.read_csv(io.StringIO(result.stdout))
-    assert list(table["policy"]) == ["none", "hindsight"]
+    assert list(table["policy"]) == ["none", "hindsight", "hindsight-oneshot"]
     # default window: the first month start with 30 days before it, to the end of the data
     hours = 24 * (29 + 10)  # 2024-02-01 to 2024-03-11
     assert table["on_demand_cost_usd"].iloc[0] == pytest.approx(10 * M4_LARGE_OD * hours)
@@ -150,7 +161,9 @@ def test_plans_add_the_planned_ladder_which_sees_the_migration_coming(
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.stdout)
     rows = {row["policy"]: row for row in payload["results"]}
-    assert list(rows)[-3:] == ["ours-ladder", "ours-ladder+plans", "hindsight"]
+    assert list(rows)[-4:] == [
+        "ours-ladder", "ours-ladder+plans", "hindsight", "hindsight-oneshot",
+    ]  # fmt: skip
     # the 30 days before February show a steady m4 fleet: the plain ladder covers it with
     # m4-only commitments that go idle a week later; the planned one plans its year on c5
     # (this one-month window then bills its first, migrating week on demand)

@@ -15,8 +15,11 @@ from pricing.embedded import load_embedded_catalog
 from pricing.inventory import Commitment
 from pricing.offerings import CommitmentKind
 from scenarios.backtest import (
+    HINDSIGHT,
+    HINDSIGHT_ONESHOT,
     BacktestError,
     BacktestStatus,
+    CeilingPlan,
     HindsightWindow,
     Review,
     backtest,
@@ -199,6 +202,54 @@ def test_a_policy_beating_the_hindsight_is_reported(catalog) -> None:  # type: i
     )  # fmt: skip
     assert result.status is BacktestStatus.HINDSIGHT_BEATEN
     assert "spy" in result.notes[0]
+
+
+def test_a_certified_bound_sets_captured_and_the_status(catalog) -> None:  # type: ignore[no-untyped-def]
+    """captured is of the bound; a policy above it, or a first-review buyer above the one-shot
+    bound, is reported; the hindsight takes the one-shot plan when that saves more."""
+    usage = usage_table(24 * 70, 4.0)
+    commitment = 0.2
+    saved_per_hour = commitment / M4_LARGE_COMPUTE_SP * M4_LARGE_OD - commitment
+    hours = 24 * 29  # February 2024
+    saved = saved_per_hour * hours
+
+    def buy_once(window: HindsightWindow) -> CeilingPlan:
+        at = window.review_dates[0]
+        plan = (savings_plan_purchase(CommitmentKind.COMPUTE_SAVINGS_PLAN, commitment, at),)
+        return CeilingPlan(plan, ceiling_savings_usd=2 * saved)
+
+    def nothing(window: HindsightWindow) -> CeilingPlan:
+        return CeilingPlan((), ceiling_savings_usd=4 * saved, notes=("coarse",))
+
+    policies = {"spy": Spy(buy_first=commitment), "none": NoPurchases()}
+    window = {"start": "2024-02-01", "end": "2024-03-01", "lookback_days": 30}
+    result = backtest(usage, catalog, policies, hindsight=nothing, oneshot_hindsight=buy_once,
+                      **window)  # fmt: skip
+    assert result.status is BacktestStatus.OK
+    assert result.hindsight is not None and result.hindsight_oneshot is not None
+    spy = result.outcomes["spy"]
+    assert spy.savings_vs_on_demand_usd == pytest.approx(saved)
+    assert spy.captured == pytest.approx(0.25)
+    assert spy.captured_oneshot == pytest.approx(0.5)
+    # the all-reviews hindsight bought nothing: it takes the one-shot plan, keeps its own bound
+    assert result.hindsight.savings_vs_on_demand_usd == pytest.approx(saved)
+    assert [p.id for p in result.hindsight.purchases] == ["hindsight/1"]
+    assert result.ceiling_savings_usd == pytest.approx(4 * saved)
+    assert result.ceiling_gap_pct == pytest.approx(75.0)
+    assert result.oneshot_ceiling_gap_pct == pytest.approx(50.0)
+    assert "coarse" in result.notes
+    table = result.table().set_index("policy")
+    assert list(table.index) == ["spy", "none", HINDSIGHT, HINDSIGHT_ONESHOT]
+    assert table.loc[HINDSIGHT, "ceiling_savings_usd"] == pytest.approx(4 * saved)
+    assert np.isnan(table.loc["spy", "ceiling_savings_usd"])
+
+    def too_low(window: HindsightWindow) -> CeilingPlan:
+        return CeilingPlan((), ceiling_savings_usd=0.5 * saved)
+
+    for planners in ({"hindsight": too_low}, {"hindsight": nothing, "oneshot_hindsight": too_low}):
+        beaten = backtest(usage, catalog, policies, **planners, **window)  # type: ignore[arg-type]
+        assert beaten.status is BacktestStatus.HINDSIGHT_BEATEN
+        assert "spy" in beaten.notes[0]
 
 
 def test_purchases_must_start_at_the_review(catalog) -> None:  # type: ignore[no-untyped-def]
