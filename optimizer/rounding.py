@@ -100,7 +100,8 @@ def greedy_objective(problem: CommitmentProblem, units: FloatArray) -> float:
     """The model objective of ``units`` billed with the greedy rule [USD].
 
     Cost of scenario s = Σ objective rate × units + owned cost + Σ_{t in s} w_t f_t × uncovered
-    on-demand USD/h + uncoverable cost; objective = Σ p_s cost_s + λ CVaR_α(cost_s).
+    on-demand USD/h + uncoverable cost; objective = Σ p_s cost_s + λ CVaR_α(cost_s − reference_s)
+    (:meth:`~optimizer.problem.CommitmentProblem.risk_costs`).
     """
     units = np.asarray(units, dtype=np.float64)
     _, _, covered = pool_allocation(problem, units)
@@ -117,7 +118,7 @@ def greedy_objective(problem: CommitmentProblem, units: FloatArray) -> float:
     objective = float(problem.scenario_probability @ costs)
     if problem.cvar_weight > 0:
         objective += problem.cvar_weight * cvar(
-            costs, problem.scenario_probability, problem.cvar_alpha
+            problem.risk_costs(costs), problem.scenario_probability, problem.cvar_alpha
         )
     return objective
 
