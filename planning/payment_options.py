@@ -127,24 +127,32 @@ def _factor(instance_type: str) -> float:
         return float("nan")
 
 
-def _sp_prices(purchase: Commitment, catalog: PriceCatalog) -> dict[str, tuple[float, float]]:
-    """(upfront, recurring per hour) of the commitment covering the same usage, per option."""
-    kind = CommitmentKind(purchase.kind)
+def _sp_rate_table(catalog: PriceCatalog) -> pd.DataFrame:
+    """The catalog's Savings Plans rates, one row per (plan type, term, key), one column per
+    payment option, with each key's family: built once per call of :func:`payment_options`."""
     plans = catalog.savings_plans
-    scope = (plans["plan_type"] == kind.savings_plan_type) & (
-        plans["term_years"] == purchase.term_years
-    )
-    if purchase.region:
-        scope &= plans["region"] == purchase.region
-    if purchase.instance_family:
-        families = plans["instance_type"].astype(str).str.split(".").str[0]
-        scope &= families == purchase.instance_family
-    rates = plans.loc[scope & (plans["sp_hourly_usd"] > 0)].pivot_table(
-        index=["region", "instance_type", "platform", "tenancy"],
+    plans = plans.loc[plans["sp_hourly_usd"] > 0]
+    rates = plans.pivot_table(
+        index=["plan_type", "term_years", "region", "instance_type", "platform", "tenancy"],
         columns="payment_option",
         values="sp_hourly_usd",
         aggfunc="first",
+    ).reset_index()
+    rates["family"] = rates["instance_type"].astype(str).str.split(".").str[0]
+    return rates
+
+
+def _sp_prices(purchase: Commitment, table: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """(upfront, recurring per hour) of the commitment covering the same usage, per option."""
+    kind = CommitmentKind(purchase.kind)
+    scope = (table["plan_type"] == kind.savings_plan_type) & (
+        table["term_years"] == purchase.term_years
     )
+    if purchase.region:
+        scope &= table["region"] == purchase.region
+    if purchase.instance_family:
+        scope &= table["family"] == purchase.instance_family
+    rates = table.loc[scope]
     bought = purchase.payment_option
     commitment = float(purchase.commitment_usd_per_hour or 0.0)
     if bought not in rates.columns:
@@ -165,10 +173,15 @@ def _sp_prices(purchase: Commitment, catalog: PriceCatalog) -> dict[str, tuple[f
 
 
 def _line_rows(
-    purchase: Commitment, catalog: PriceCatalog, discount_rate: float
+    purchase: Commitment,
+    catalog: PriceCatalog,
+    discount_rate: float,
+    sp_rates: pd.DataFrame | None,
 ) -> list[dict[str, Any]]:
     prices = (
-        _sp_prices(purchase, catalog) if purchase.is_savings_plan else _ri_prices(purchase, catalog)
+        _sp_prices(purchase, sp_rates)
+        if purchase.is_savings_plan and sp_rates is not None
+        else _ri_prices(purchase, catalog)
     )
     if BASELINE_OPTION not in prices:
         return []
@@ -237,8 +250,10 @@ def payment_options(
     """
     lines: list[dict[str, Any]] = []
     unpriced: list[str] = []
+    has_plans = any(p.is_savings_plan for p in purchases)
+    sp_rates = _sp_rate_table(catalog) if has_plans else None
     for purchase in purchases:
-        rows = _line_rows(purchase, catalog, float(discount_rate))
+        rows = _line_rows(purchase, catalog, float(discount_rate), sp_rates)
         if not rows:
             unpriced.append(purchase.id)
         lines.extend(rows)
