@@ -56,7 +56,7 @@ from usage.table import KEY_COLUMNS, UsageMatrix
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
-DEFAULT_FUTURES: Final = 100
+DEFAULT_FUTURES: Final = 40
 """Futures sampled for a decision."""
 
 EPOCH_MONTHS: Final = 3
@@ -253,16 +253,37 @@ def _levels(
 def _events(
     fleet: Fleets, rates: EventRates, options: FutureOptions, rng: np.random.Generator, count: int
 ) -> tuple[FloatArray, npt.NDArray[np.bool_], pd.DataFrame]:
-    """Each future's event hour per fleet (``inf``: none) and whether it is a migration."""
+    """Each future's event hour per fleet (``inf``: none) and whether it is a migration.
+
+    Stratified, so that few futures carry the rates faithfully: each fleet has an event in
+    ``count × P(event within the term)`` futures (the fraction by a random draw), chosen at
+    random, at hours spread evenly over the term (one per stratum, jittered), migrations and
+    exits in proportion to their rates.
+    """
     n_fleets = len(fleet.table)
     years = options.term_hours / HOURS_PER_YEAR
     total_rate = rates.migration_per_year + rates.exit_per_year
-    happens = rng.random((count, n_fleets)) < 1.0 - np.exp(-total_rate * years)
-    at = rng.random((count, n_fleets)) * options.term_hours
-    migrates = rng.random((count, n_fleets)) * max(total_rate, 1e-12) < rates.migration_per_year
+    expected = count * (1.0 - np.exp(-total_rate * years))
+    events = np.floor(expected + rng.random(n_fleets)).astype(np.intp)  # (fleets,)
+    order = np.argsort(rng.random((count, n_fleets)), axis=0)  # a random ranking per fleet
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(count)[:, None], axis=0)
+    happens = rank < events[None, :]
+    safe = np.maximum(events, 1)[None, :]
+    stratum = (rank + rng.random((count, n_fleets))) / safe
+    at = np.where(happens, stratum * options.term_hours, np.inf)
+    migration_share = rates.migration_per_year / max(total_rate, 1e-12)
+    migrations = np.floor(events * migration_share + rng.random(n_fleets)).astype(np.intp)
+    shuffled = np.argsort(rng.random((count, n_fleets)), axis=0)
+    second = np.empty_like(shuffled)
+    np.put_along_axis(second, shuffled, np.arange(count)[:, None], axis=0)
+    # among a fleet's event futures (ranks below ``events``), the first ``migrations`` by a
+    # second random order migrate
+    event_order = np.where(happens, second, count + second)
+    position = np.argsort(np.argsort(event_order, axis=0), axis=0)
+    migrates = happens & (position < migrations[None, :])
     can_migrate = (fleet.table["target_family"] != "").to_numpy()
     migrates &= can_migrate[None, :]
-    at = np.where(happens, at, np.inf)
     future, which = np.nonzero(happens)
     names = (
         fleet.table[["account_id", "region", "family", "platform"]]

@@ -394,7 +394,7 @@ def decision_options(func: F) -> F:
             "weighted more, fleets that migrate or exit), or on the lookback as if it repeated.",
         ),
         click.option(
-            "--futures", "futures_count", type=click.IntRange(1, 10_000), default=100,
+            "--futures", "futures_count", type=click.IntRange(1, 10_000), default=40,
             show_default=True, help="Futures sampled for the decision.",
         ),
         click.option(

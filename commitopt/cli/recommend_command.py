@@ -71,7 +71,7 @@ Examples:
   commitopt recommend --usage cur.parquet --save     # then another person: commitopt approve PLAN
 \b
 Without --usage the workspace's usage is used; --demo uses a synthetic 60-day history.
-Percentages may be given as 80 or 0.8. The purchases are chosen on 100 sampled futures over the
+Percentages may be given as 80 or 0.8. The purchases are chosen on 40 sampled futures over the
 term (the lookback's trend and recent weeks, fleets that migrate or exit), weighing the mean loss
 of the worst 10 % of them (--risk-weight, --risk-level). Money figures come from billing the
 lookback with the billing simulator (AWS's rules), with and without the purchases, and the
