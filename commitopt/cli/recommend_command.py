@@ -65,7 +65,7 @@ Examples:
   commitopt recommend --inventory owned.json --term 1,3 --payment no,all --max-upfront 50000
   commitopt recommend --instruments compute-sp --target-coverage 80
   commitopt recommend --custom-commitment compute-sp=12.5 --format json --out plan.json
-  commitopt recommend --exact --export-model model.mps --solver highs
+  commitopt recommend --exact --decide-on lookback --export-model model.mps
   commitopt recommend --risk-weight 0          # maximise expected savings, no hedge
   commitopt recommend --decide-on lookback     # Cost Explorer's way: the lookback repeats
   commitopt recommend --usage cur.parquet --save     # then another person: commitopt approve PLAN
@@ -93,9 +93,16 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
     help="LP solver.",
 )  # fmt: skip
 @click.option(
-    "--exact", is_flag=True, help="Solve the full LP instead of certified cutting planes."
+    "--exact",
+    is_flag=True,
+    help="Solve the full LP instead of certified cutting planes (on the futures it is large: "
+    "add --decide-on lookback for the lookback's LP).",
 )
-@click.option("--integer", is_flag=True, help="Solve the mixed-integer model (whole RIs).")
+@click.option(
+    "--integer",
+    is_flag=True,
+    help="Solve the mixed-integer model (whole RIs; large on the futures, see --exact).",
+)
 @click.option(
     "--gap", type=float, default=0.1, show_default=True,
     help="Certified optimality gap of the cutting planes [%].",
