@@ -92,8 +92,8 @@ class RecommendOptions:
     decide_on
         ``"forecast"``: choose the purchases that maximise the expected savings over the term on
         sampled futures (:mod:`planning.future`); ``"lookback"``: on the lookback as if it
-        repeated. A policy with ladder tranches, or a lookback shorter than two whole weeks,
-        is decided on the lookback.
+        repeated. A policy with ladder tranches, a coverage ceiling or a minimum utilization,
+        or a lookback shorter than two whole weeks, is decided on the lookback (with a note).
     future
         How the futures are drawn.
         bought for them (:mod:`planning.recency`); 0 counts their older usage. The same
@@ -226,6 +226,14 @@ def _decision_problem(
         )
     if options.decide_on == "lookback" or policy.ladder_tranches > 1:
         return build_problem(usage, catalog, policy, owned=owned), None, ()
+    if policy.coverage_ceiling is not None or policy.min_utilization:
+        # neither is convex in the commitments under AWS's order: only the full LP holds them,
+        # and the full LP over every future would take minutes
+        note = (
+            "decided on the lookback: a coverage ceiling or a minimum utilization needs the full "
+            "LP, which over the futures is too large"
+        )
+        return build_problem(usage, catalog, policy, owned=owned), None, (note,)
     lookback: UsageMatrix = to_matrix(usage)
     if whole_weeks(lookback) < MIN_WEEKS:
         note = (
