@@ -456,6 +456,8 @@ def recommend(
     ]
     summary["fallen_keys"] = recency.fallen_records()
     summary["decision"] = _decision_summary(futures, purchases, owned_items, catalog, policy)
+    if notes:
+        summary["decision"]["notes"] = list(notes)
     summary["optimizer"] = {
         "status": str(result.status),
         "method": result.method,
