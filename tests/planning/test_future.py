@@ -259,8 +259,14 @@ def test_lookback_decisions_stay_available(catalog) -> None:  # type: ignore[no-
     assert run.futures is None
     short = replace(options, decide_on="forecast", lookback_days=10)
     run = recommend(usage, catalog, Policy(), options=short)
-    assert run.summary["decision"] == {"on": "lookback"}
+    assert run.summary["decision"]["on"] == "lookback"
     assert "fewer than 2 whole weeks" in run.notes[0]
+    assert run.summary["decision"]["notes"] == list(run.notes)
+    capped = recommend(
+        usage, catalog, Policy(min_utilization=0.9), options=replace(short, lookback_days=WEEKS * 7)
+    )
+    assert capped.summary["decision"]["on"] == "lookback"
+    assert "minimum utilization" in capped.notes[0]
 
 
 def test_rounding_a_risk_averse_decision_costs_little(catalog) -> None:  # type: ignore[no-untyped-def]
