@@ -51,7 +51,7 @@ def child(keys: int, futures: int) -> dict[str, Any]:
     began = time.perf_counter()
     run = recommend(usage.to_frame(), catalog, Policy(), options=options)
     seconds = time.perf_counter() - began
-    decision = run.summary["decision"]
+    decision = run.summary["decided_on"]
     return {
         "keys": keys,
         "futures": futures,

@@ -255,11 +255,11 @@ def _decision_summary(
 ) -> dict[str, Any]:
     """How the decision was taken and, on futures, what the purchases are expected to save."""
     if futures is None:
-        return {"on": "lookback"}
+        return {"basis": "lookback"}
     outcome = expected_outcome(
         futures, purchases, owned, catalog, discount_rate=policy.discount_rate
     )
-    return {"on": "forecast", **outcome}
+    return {"basis": "forecast", **outcome}
 
 
 def summarize(
@@ -455,9 +455,9 @@ def recommend(
         for row in running.stopped.to_dict("records")
     ]
     summary["fallen_keys"] = recency.fallen_records()
-    summary["decision"] = _decision_summary(futures, purchases, owned_items, catalog, policy)
+    summary["decided_on"] = _decision_summary(futures, purchases, owned_items, catalog, policy)
     if notes:
-        summary["decision"]["notes"] = list(notes)
+        summary["decided_on"]["notes"] = list(notes)
     summary["optimizer"] = {
         "status": str(result.status),
         "method": result.method,

@@ -237,8 +237,8 @@ def _print_for_people(
     flat = {k: v for k, v in summary.items() if not isinstance(v, dict)}
     shown = flat if wide() else {k: flat[k] for k in SUMMARY_FIELDS if k in flat}
     emit_mapping(shown, "table", title="Recommendation, billed over the lookback")
-    decision = summary.get("decision", {})
-    if decision.get("on") == "forecast":
+    decision = summary.get("decided_on", {})
+    if decision.get("basis") == "forecast":
         emit_text(
             f"Decided on {decision['futures']} futures over {decision['term_hours'] / 730:.0f} "
             f"months: expected savings {decision['expected_savings_usd']:,.2f} USD, P5 "

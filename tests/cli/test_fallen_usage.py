@@ -47,9 +47,12 @@ def test_recommend_counts_the_fallen_key_at_its_recent_level_and_says_so(
     assert run.stderr.count(warning) == 1
     assert "set --recency-half-life to 0" in run.stderr
 
-    # 0: the lookback as it ran, the fall still named
+    # 0 and the lookback as the basis: the lookback as it ran, the fall still named (on the
+    # futures the fall is a clear line, followed down)
     flat = require_success(
-        empty_sandbox.run(*common, "--recency-half-life", "0", "--format", "json")
+        empty_sandbox.run(
+            *common, "--recency-half-life", "0", "--decide-on", "lookback", "--format", "json"
+        )
     )
     payload = json.loads(flat.stdout)
     assert payload["summary"]["fallen_keys"][0]["instance_type"] == "m4.large"

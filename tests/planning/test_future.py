@@ -233,11 +233,11 @@ def test_migration_risk_buys_the_compute_savings_plan(catalog) -> None:  # type:
         catalog, usage, migration_prior_per_year=3.0, exit_prior_per_year=0.0
     )
     assert risky_kinds == ["compute_savings_plan"]
-    assert risky.summary["decision"]["on"] == "forecast"
+    assert risky.summary["decided_on"]["basis"] == "forecast"
     # the hedge costs savings when nothing moves (the lookback's bill) ...
     assert risky.summary["savings_vs_current_usd"] < calm.summary["savings_vs_current_usd"]
     # ... and never loses money in a future where the fleet migrates
-    assert risky.summary["decision"]["loss_probability_pct"] == 0.0
+    assert risky.summary["decided_on"]["loss_probability_pct"] == 0.0
 
 
 def test_the_risk_term_trades_expected_savings_for_the_tail(catalog) -> None:  # type: ignore[no-untyped-def]
@@ -245,8 +245,8 @@ def test_the_risk_term_trades_expected_savings_for_the_tail(catalog) -> None:  #
     rates = {"migration_prior_per_year": 0.3, "exit_prior_per_year": 0.1}
     neutral, _ = _decide(catalog, usage, risk_weight=0.0, **rates)
     averse, _ = _decide(catalog, usage, risk_weight=2.0, **rates)
-    expected = [run.summary["decision"]["expected_savings_usd"] for run in (neutral, averse)]
-    p5 = [run.summary["decision"]["p5_savings_usd"] for run in (neutral, averse)]
+    expected = [run.summary["decided_on"]["expected_savings_usd"] for run in (neutral, averse)]
+    p5 = [run.summary["decided_on"]["p5_savings_usd"] for run in (neutral, averse)]
     assert expected[0] >= expected[1] - 0.01 * abs(expected[0])
     assert p5[1] >= p5[0]
 
@@ -255,17 +255,17 @@ def test_lookback_decisions_stay_available(catalog) -> None:  # type: ignore[no-
     usage = _steady()
     options = RecommendOptions(lookback_days=WEEKS * 7, decide_on="lookback")
     run = recommend(usage, catalog, Policy(), options=options)
-    assert run.summary["decision"] == {"on": "lookback"}
+    assert run.summary["decided_on"] == {"basis": "lookback"}
     assert run.futures is None
     short = replace(options, decide_on="forecast", lookback_days=10)
     run = recommend(usage, catalog, Policy(), options=short)
-    assert run.summary["decision"]["on"] == "lookback"
+    assert run.summary["decided_on"]["basis"] == "lookback"
     assert "fewer than 2 whole weeks" in run.notes[0]
-    assert run.summary["decision"]["notes"] == list(run.notes)
+    assert run.summary["decided_on"]["notes"] == list(run.notes)
     capped = recommend(
         usage, catalog, Policy(min_utilization=0.9), options=replace(short, lookback_days=WEEKS * 7)
     )
-    assert capped.summary["decision"]["on"] == "lookback"
+    assert capped.summary["decided_on"]["basis"] == "lookback"
     assert "minimum utilization" in capped.notes[0]
 
 

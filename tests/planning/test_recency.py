@@ -100,7 +100,8 @@ def test_recommend_buys_nothing_for_the_stopped_fleet_and_the_future_bill_shows_
         lookback,
         catalog,
         policy,
-        options=RecommendOptions(lookback_days=DAYS, stopped_after_days=0.0),
+        # on the lookback as it ran: on the futures the idle days are a fall, followed down
+        options=RecommendOptions(lookback_days=DAYS, stopped_after_days=0.0, decide_on="lookback"),
     )
     m4 = {p.instance_type: p.count for p in default.purchases if p.instance_type == "m4.large"}
     assert m4 == {"m4.large": 4}  # A's four instances, not B's eight

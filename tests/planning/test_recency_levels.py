@@ -257,13 +257,10 @@ def test_a_steady_fleet_gets_the_same_plan_as_without_weights() -> None:
         ignore_index=True,
     )
     policy = Policy()
-    weighted = recommend(usage, catalog, policy, options=RecommendOptions(lookback_days=DAYS))
-    flat = recommend(
-        usage,
-        catalog,
-        policy,
-        options=RecommendOptions(lookback_days=DAYS, recency_half_life_days=0.0),
-    )
+    # on the lookback (the futures carry the weights in their week draws, planning.future)
+    options = RecommendOptions(lookback_days=DAYS, decide_on="lookback")
+    weighted = recommend(usage, catalog, policy, options=options)
+    flat = recommend(usage, catalog, policy, options=replace(options, recency_half_life_days=0.0))
     assert weighted.purchases and weighted.summary["fallen_keys"] == []
     assert [p.to_json_item() for p in weighted.purchases] == [
         p.to_json_item() for p in flat.purchases
