@@ -221,6 +221,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             # every review, the one-shot against the bound of buying once at the first
             oneshot = table["policy"] == ONESHOT
             table.loc[oneshot, "captured_pct"] = table.loc[oneshot, "captured_oneshot_pct"]
+            if not float(table[SAVINGS_COLUMN].max()) > 0:  # nothing to capture (no share)
+                table["captured_pct"] = math.nan
         else:
             table["captured_pct"] = captured_pct(
                 table,
