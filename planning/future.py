@@ -144,8 +144,8 @@ class Futures:
     rates
         The structural-change rates used.
     events
-        One row per event: ``future``, ``fleet`` (text), ``kind`` (``migration``/``exit``),
-        ``at_hours`` (hours into the term).
+        One row per event: ``future``, ``fleet`` (text), ``family``, ``kind``
+        (``migration``/``exit``), ``at_hours`` (hours into the term).
     fleet_table
         :attr:`planning.structural.Fleets.table`.
     """
@@ -225,11 +225,10 @@ def _week_probabilities(weeks: int, half_life_days: float) -> FloatArray:
 
 def _levels(
     usage: UsageMatrix, weeks: int, options: FutureOptions, rng: np.random.Generator, count: int
-) -> tuple[FloatArray, npt.NDArray[np.bool_], FloatArray]:
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     """Each future's level per epoch for the keys with a clear trend.
 
-    Returns the ``(futures, epochs, keys)`` levels, which keys follow a line, and the epochs'
-    centres in weeks ahead.
+    Returns the ``(futures, epochs, keys)`` levels and which keys follow a line.
     """
     epochs = max(round(options.term_hours / (EPOCH_MONTHS * HOURS_PER_MONTH)), 1)
     epoch_weeks = options.term_hours / epochs / HOURS_PER_WEEK
@@ -238,7 +237,7 @@ def _levels(
     follows = line.clear
     n_keys = usage.quantity.shape[1]
     if not follows.any():
-        return np.zeros((count, epochs, n_keys)), follows, centres
+        return np.zeros((count, epochs, n_keys)), follows
     dof = max(min(TREND_WEEKS, weeks) - 2, 1)
     draws = rng.standard_t(dof, size=count)
     slope = line.slope[None, :] + draws[:, None] * line.error[None, :]
@@ -247,7 +246,7 @@ def _levels(
     level = np.maximum(level, 0.0)
     if not options.follow_growth:
         level = np.minimum(level, np.maximum(line.end_level, 0.0)[None, None, :])
-    return level, follows, centres
+    return level, follows
 
 
 def _events(
@@ -294,6 +293,7 @@ def _events(
         {
             "future": future,
             "fleet": names.to_numpy()[which] if len(which) else np.array([], dtype=object),
+            "family": fleet.table["family"].astype(str).to_numpy()[which],
             "kind": np.where(migrates[future, which], "migration", "exit"),
             "at_hours": at[future, which],
         }
@@ -330,7 +330,7 @@ def decision_futures(
     n_keys = lookback.shape[1]
     by_week = lookback.reshape(weeks, HOURS_PER_WEEK, n_keys)
     week_level = by_week.mean(axis=1)
-    level, follows, _ = _levels(usage, weeks, options, rng, count)
+    level, follows = _levels(usage, weeks, options, rng, count)
     epochs = level.shape[1]
     source = rng.choice(
         weeks, size=(count, epochs), p=_week_probabilities(weeks, options.half_life_days)

@@ -93,9 +93,8 @@ def _sentence(families: list[str], premium_pct: float, futures: Futures) -> str:
     if len(families) > MAX_FAMILIES_NAMED:
         named += f" and {len(families) - MAX_FAMILIES_NAMED} more"
     events = futures.events
-    fleet_family = events["fleet"].str.split(" ").str[2] if len(events) else pd.Series([])
-    mine = events.loc[fleet_family.isin(families).to_numpy()] if len(events) else events
-    moved = mine.loc[mine["kind"] == "migration", "future"].nunique() if len(mine) else 0
+    mine = events.loc[events["family"].isin(families) & (events["kind"] == "migration")]
+    moved = mine["future"].nunique()
     share = 100.0 * moved / futures.count
     return (
         f"a Compute Savings Plan rather than {named} RIs or EC2 Instance Savings Plans: in "

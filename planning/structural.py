@@ -162,37 +162,44 @@ def fleets(usage: UsageMatrix, catalog: PriceCatalog) -> Fleets:
     mean_units = usage.quantity.mean(axis=0) * units if len(usage.hours) else units * 0.0
     fleet_table["normalized_units"] = np.bincount(codes, mean_units, minlength=len(fleet_table))
     priced = catalog.on_demand
-    target_family: list[str] = []
-    for row in fleet_table.itertuples(index=False):
-        place = priced.loc[
-            (priced["region"] == row.region)
-            & (priced["platform"] == row.platform)
-            & (priced["tenancy"] == row.tenancy)
-        ]
-        target_family.append(
-            _target_family(str(row.family), instance_families(place["instance_type"]))
-            if len(place)
-            else ""
-        )
+    priced_families = instance_families(priced["instance_type"]).astype(str)
+    place_text = priced["region"] + "|" + priced["platform"] + "|" + priced["tenancy"]
+    families_at = {
+        str(place): names for place, names in priced_families.groupby(place_text).unique().items()
+    }
+    target_family = [
+        _target_family(str(row["family"]), pd.Series(families_at[place]))
+        if (place := f"{row['region']}|{row['platform']}|{row['tenancy']}") in families_at
+        else ""
+        for row in fleet_table.to_dict("records")
+    ]
     fleet_table["target_family"] = target_family
+    # one target type per distinct (region, instance type, target family), not per key
+    region_types = priced.groupby("region", sort=False)["instance_type"].unique()
+    on_demand_types = set(priced["instance_type"].astype(str))
+    kinds: dict[str, str] = {}
     targets: list[dict[str, str]] = []
     key_target = np.full(len(keys), -1, dtype=np.intp)
     per_source = np.zeros(len(keys))
-    on_demand_types = set(priced["instance_type"].astype(str))
-    for index, key in enumerate(keys.to_dict("records")):
+    records: list[dict[str, str]] = keys.astype(str).to_dict("records")  # type: ignore[assignment]
+    for index, key in enumerate(records):
         family = target_family[codes[index]]
-        if not family:
+        if not family or key["region"] not in region_types.index:
             continue
-        sizes = family_sizes(family, priced.loc[priced["region"] == key["region"]])
-        if not sizes:
-            continue
-        kind = target_type(str(key["instance_type"]), family, sizes)
+        place = f"{key['region']}|{key['instance_type']}|{family}"
+        if place not in kinds:
+            types = pd.DataFrame({"instance_type": region_types[key["region"]]})
+            sizes = family_sizes(family, types)
+            kinds[place] = target_type(key["instance_type"], family, sizes) if sizes else ""
+        kind = kinds[place]
         if kind not in on_demand_types:
             continue
-        target = {**{str(c): str(v) for c, v in key.items()}, "instance_type": kind}
         key_target[index] = len(targets)
-        targets.append(target)
-        per_source[index] = units[index] / float(normalization_factors([kind])[0])
+        targets.append({**key, "instance_type": kind})
+    if targets:
+        target_types = [t["instance_type"] for t in targets]
+        sources = np.flatnonzero(key_target >= 0)
+        per_source[sources] = units[sources] / normalization_factors(target_types)
     target_keys = pd.DataFrame(targets, columns=list(KEY_COLUMNS))
     if len(target_keys):
         rates = catalog.on_demand_rates(target_keys)

@@ -119,7 +119,6 @@ class OursLadder:
     fraction: float = DEFAULT_LADDER_FRACTION
     plan_months: int | None = DEFAULT_PLAN_MONTHS
     plan_growth: bool = False
-    rise_half_life_days: float = 0.0
     min_trend_t: float = DEFAULT_MIN_TREND_T
     options: RecommendOptions = field(default_factory=RecommendOptions)
     known_changes: Scenario | None = None
@@ -149,8 +148,6 @@ class OursLadder:
         trend = future.paths.trend
         if not self.plan_growth and trend is not None and len(trend):
             today = trend[0]
-            if self.rise_half_life_days > 0:
-                today = np.minimum(today, _weighted_level(review.usage, self.rise_half_life_days))
             with np.errstate(divide="ignore", invalid="ignore"):
                 capped = np.where(trend > today, today / trend, 1.0)
             path = UsageMatrix(path.hours, path.keys, path.quantity * capped, path.daily_granular)
@@ -235,13 +232,6 @@ class OursLadder:
         quantity[:, falling] = np.minimum(quantity[:, falling], target[:, :n_fall])
         quantity[:, rising] = target[:, n_fall:]
         return UsageMatrix(path.hours, path.keys, quantity, path.daily_granular)
-
-
-def _weighted_level(usage: UsageMatrix, half_life_days: float) -> npt.NDArray[np.float64]:
-    """Each key's mean level over the lookback, hours weighted ``2^(−age ÷ half-life)``."""
-    age_days = (len(usage.hours) - 1 - np.arange(len(usage.hours))) / HOURS_PER_DAY
-    weights = np.power(0.5, age_days / half_life_days)
-    return np.asarray(weights @ usage.quantity / weights.sum(), dtype=np.float64)
 
 
 def without_stopped(usage: UsageMatrix, options: RecommendOptions) -> UsageMatrix:

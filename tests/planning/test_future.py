@@ -233,6 +233,11 @@ def test_migration_risk_buys_the_compute_savings_plan(catalog) -> None:  # type:
         catalog, usage, migration_prior_per_year=3.0, exit_prior_per_year=0.0
     )
     assert risky_kinds == ["compute_savings_plan"]
+    # the explanation names the hedge: its fleets' share of futures with a move, the premium
+    moved = risky.futures.events.query("kind == 'migration'")["future"].nunique()
+    share = 100 * moved / risky.futures.count
+    (hedge,) = risky.explanations["hedge"]
+    assert "rather than m4 RIs" in hedge and f"in {share:.0f} % of the futures" in hedge
     assert risky.summary["decided_on"]["basis"] == "forecast"
     # the hedge costs savings when nothing moves (the lookback's bill) ...
     assert risky.summary["savings_vs_current_usd"] < calm.summary["savings_vs_current_usd"]
