@@ -43,6 +43,7 @@ from planning.review import (
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment
 from scenarios.montecarlo import MonteCarloResult
+from usage.table import UsageMatrix
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,13 @@ def fingerprint(payload: bytes) -> str:
     return "sha256:" + hashlib.sha256(payload).hexdigest()
 
 
-def usage_fingerprint(usage: pd.DataFrame) -> str:
-    """Fingerprint of a canonical usage table's content (order-independent)."""
+def usage_fingerprint(usage: pd.DataFrame | UsageMatrix) -> str:
+    """Fingerprint of a canonical usage table's content (order-independent), or of a matrix's
+    (its first hour, its keys in order and its quantities)."""
+    if isinstance(usage, UsageMatrix):
+        header = f"{usage.hours[0] if len(usage.hours) else ''}|{len(usage.hours)}|"
+        keys = usage.keys.astype(str).to_csv(index=False)
+        return fingerprint(header.encode() + keys.encode() + usage.quantity.tobytes())
     if usage.empty:
         return fingerprint(b"")
     hashed = pd.util.hash_pandas_object(usage, index=False).to_numpy()
@@ -100,7 +106,7 @@ def input_fingerprints(
     source, the owned commitments' ids, and ``extra`` (files, imports)."""
     return {
         "usage": usage_fingerprint(run.usage),
-        "usage_hours": int(run.usage["hour"].nunique()),
+        "usage_hours": len(run.usage.hours),
         "catalog": catalog.metadata.source,
         "inventory": fingerprint(
             json.dumps(sorted(c.id for c in owned), separators=(",", ":")).encode()

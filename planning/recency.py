@@ -109,7 +109,7 @@ class StoppedUsage:
     Attributes
     ----------
     usage
-        The lookback's usage (canonical table) without the rows of stopped keys.
+        The lookback's usage without the stopped keys (a canonical table or a matrix, as given).
     stopped
         One row per stopped key: the key columns, ``last_used`` (the last hour with usage, UTC)
         and ``instance_hours`` (its usage in the lookback), longest idle first.
@@ -120,7 +120,7 @@ class StoppedUsage:
         The lookback's last hour (UTC); ``None`` for no usage.
     """
 
-    usage: pd.DataFrame
+    usage: pd.DataFrame | UsageMatrix
     stopped: pd.DataFrame
     recent_hours: int
     end_hour: pd.Timestamp | None
@@ -163,14 +163,14 @@ def recent_window_hours(stopped_after_days: float, lookback_days: float) -> int:
 
 
 def drop_stopped_usage(
-    usage: pd.DataFrame, stopped_after_days: float, lookback_days: float
+    usage: pd.DataFrame | UsageMatrix, stopped_after_days: float, lookback_days: float
 ) -> StoppedUsage:
     """Leave out the keys with no usage in the last hours of ``usage``.
 
     Parameters
     ----------
     usage
-        The lookback's usage (canonical table, one row per hour and key).
+        The lookback's usage: a canonical table (one row per hour and key) or its matrix.
     stopped_after_days
         Idle days at the end of the lookback that make a key stopped; 0 turns the check off.
     lookback_days
@@ -179,10 +179,12 @@ def drop_stopped_usage(
     Returns
     -------
     StoppedUsage
-        The usage of the keys still running, and the stopped keys.
+        The usage of the keys still running (of the type given), and the stopped keys.
     """
     recent_hours = recent_window_hours(stopped_after_days, lookback_days)
-    empty = pd.DataFrame(columns=[*KEY_COLUMNS, "last_used", "instance_hours"])
+    if isinstance(usage, UsageMatrix):
+        return _drop_stopped_keys(usage, recent_hours)
+    empty = _no_stopped_keys()
     if usage.empty or recent_hours == 0:
         return StoppedUsage(usage, empty, recent_hours, _last_hour(usage))
     end = pd.Timestamp(usage["hour"].max())
@@ -201,6 +203,33 @@ def drop_stopped_usage(
     kept = usage.loc[keep].reset_index(drop=True)
     kept.attrs = dict(usage.attrs)
     return StoppedUsage(kept, stopped.reset_index(drop=True), recent_hours, end)
+
+
+def _no_stopped_keys() -> pd.DataFrame:
+    return pd.DataFrame(columns=[*KEY_COLUMNS, "last_used", "instance_hours"])
+
+
+def _drop_stopped_keys(usage: UsageMatrix, recent_hours: int) -> StoppedUsage:
+    """:func:`drop_stopped_usage` on a matrix: a key's columns, not its rows, are left out."""
+    n_hours = len(usage.hours)
+    end = pd.Timestamp(usage.hours[-1]) if n_hours else None
+    if n_hours == 0 or recent_hours == 0 or len(usage.keys) == 0:
+        return StoppedUsage(usage, _no_stopped_keys(), recent_hours, end)
+    used = usage.quantity > 0
+    ever_used = used.any(axis=0)
+    last_index = n_hours - 1 - np.argmax(used[::-1], axis=0)
+    is_stopped = ever_used & (last_index < n_hours - recent_hours)
+    if not is_stopped.any():
+        return StoppedUsage(usage, _no_stopped_keys(), recent_hours, end)
+    stopped = usage.keys.loc[is_stopped].reset_index(drop=True)
+    stopped["last_used"] = usage.hours[last_index[is_stopped]]
+    stopped["instance_hours"] = usage.quantity[:, is_stopped].sum(axis=0)
+    stopped = stopped.sort_values(
+        ["last_used", "instance_hours"], ascending=[True, False], kind="stable"
+    )
+    return StoppedUsage(
+        usage.select_keys(~is_stopped), stopped.reset_index(drop=True), recent_hours, end
+    )
 
 
 def recency_weights(n_hours: int, half_life_days: float) -> npt.NDArray[np.float64]:
@@ -340,7 +369,9 @@ def _empty_levels(recent_hours: int) -> pd.DataFrame:
     return levels
 
 
-def recency_adjusted_usage(window: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
+def recency_adjusted_usage(
+    window: pd.DataFrame | UsageMatrix, levels: pd.DataFrame
+) -> pd.DataFrame | UsageMatrix:
     """The lookback as the decision sees it: each key's hours scaled as ``levels`` says.
 
     A fallen key's hours before the recent window are multiplied by ``recent ÷ older`` (their mean
@@ -352,19 +383,22 @@ def recency_adjusted_usage(window: pd.DataFrame, levels: pd.DataFrame) -> pd.Dat
     Parameters
     ----------
     window
-        The lookback (canonical table), the usage ``levels`` was computed on.
+        The lookback (canonical table or matrix), the usage ``levels`` was computed on.
     levels
         :func:`key_levels` of ``window``; keys it lacks are left as they ran.
 
     Returns
     -------
-    pandas.DataFrame
-        ``window`` with its ``quantity`` scaled (the same rows and ``attrs``); ``window`` itself
-        when no key changes.
+    pandas.DataFrame or UsageMatrix
+        ``window`` with its ``quantity`` scaled (the same rows or keys, and ``attrs``);
+        ``window`` itself when no key changes.
     """
     older_factor = levels["older_factor"].to_numpy(dtype=np.float64)
     recent_factor = levels["recent_factor"].to_numpy(dtype=np.float64)
-    if window.empty or ((older_factor == 1.0).all() and (recent_factor == 1.0).all()):
+    unchanged = (older_factor == 1.0).all() and (recent_factor == 1.0).all()
+    if isinstance(window, UsageMatrix):
+        return window if unchanged else _adjusted_matrix(window, levels)
+    if window.empty or unchanged:
         return window
     recent_hours = int(levels.attrs.get("recent_hours", 0))
     row_key, keys = _row_keys(window)
@@ -385,6 +419,26 @@ def recency_adjusted_usage(window: pd.DataFrame, levels: pd.DataFrame) -> pd.Dat
     return adjusted
 
 
+def _adjusted_matrix(window: UsageMatrix, levels: pd.DataFrame) -> UsageMatrix:
+    """:func:`recency_adjusted_usage` on a matrix: each key's column scaled in two parts."""
+    recent_hours = min(int(levels.attrs.get("recent_hours", 0)), len(window.hours))
+    key_position = pd.MultiIndex.from_frame(levels[list(KEY_COLUMNS)].astype(str)).get_indexer(
+        pd.MultiIndex.from_frame(window.keys.astype(str))
+    )
+    known = key_position >= 0
+    older_factor = np.where(
+        known, levels["older_factor"].to_numpy(dtype=np.float64)[key_position], 1.0
+    )
+    recent_factor = np.where(
+        known, levels["recent_factor"].to_numpy(dtype=np.float64)[key_position], 1.0
+    )
+    split = len(window.hours) - recent_hours
+    quantity = np.empty_like(window.quantity)
+    np.multiply(window.quantity[:split], older_factor, out=quantity[:split])
+    np.multiply(window.quantity[split:], recent_factor, out=quantity[split:])
+    return UsageMatrix(window.hours, window.keys, quantity, window.daily_granular)
+
+
 @dataclass(frozen=True, eq=False)
 class RecencyAdjustment:
     """The lookback as the decision sees it, and the levels behind it.
@@ -401,7 +455,7 @@ class RecencyAdjustment:
         Half-life of the recency weights; 0 = the decision sees the lookback as it ran [days].
     """
 
-    usage: pd.DataFrame
+    usage: pd.DataFrame | UsageMatrix
     levels: pd.DataFrame
     recent_hours: int
     half_life_days: float
@@ -466,21 +520,22 @@ class RecencyAdjustment:
 
 
 def adjust_for_recency(
-    usage: pd.DataFrame, *, recent_hours: int, half_life_days: float
+    usage: pd.DataFrame | UsageMatrix, *, recent_hours: int, half_life_days: float
 ) -> RecencyAdjustment:
     """The levels of ``usage`` and the usage the decision should see (one call for both).
 
     Parameters
     ----------
     usage
-        The lookback (canonical table), stopped keys already left out.
+        The lookback (canonical table or matrix), stopped keys already left out.
     recent_hours
         The recent window (:func:`recent_window_hours`); 0 turns the fallen check off [h].
     half_life_days
         Half-life of the recency weights; 0 leaves the usage as it ran [days].
     """
     _check_half_life(half_life_days)
-    if usage.empty:
+    empty = usage.quantity.size == 0 if isinstance(usage, UsageMatrix) else usage.empty
+    if empty:
         return RecencyAdjustment(usage, _empty_levels(recent_hours), recent_hours, half_life_days)
     levels = key_levels(
         usage, recent_days=recent_hours / HOURS_PER_DAY, half_life_days=half_life_days

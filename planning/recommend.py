@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, overload
 
 import numpy as np
 import pandas as pd
@@ -128,7 +128,7 @@ class RecommendationRun:
     policy, options
         What was asked.
     usage
-        The lookback's usage (canonical table), as it ran and as it is billed.
+        The lookback's usage (a matrix of hours × keys), as it ran and as it is billed.
     problem
         The reduced problem.
     result
@@ -158,7 +158,7 @@ class RecommendationRun:
 
     policy: Policy
     options: RecommendOptions
-    usage: pd.DataFrame
+    usage: UsageMatrix
     problem: CommitmentProblem
     result: OptimizationResult
     rounded: RoundedPlan | None
@@ -185,12 +185,23 @@ class RecommendationRun:
         )
 
 
-def lookback_window(usage: pd.DataFrame, days: float) -> pd.DataFrame:
-    """The last ``days`` of ``usage`` (whole hours, ending with its last hour)."""
+@overload
+def lookback_window(usage: pd.DataFrame, days: float) -> pd.DataFrame: ...
+@overload
+def lookback_window(usage: UsageMatrix, days: float) -> UsageMatrix: ...
+def lookback_window(usage: pd.DataFrame | UsageMatrix, days: float) -> pd.DataFrame | UsageMatrix:
+    """The last ``days`` of ``usage`` (whole hours, ending with its last hour).
+
+    A matrix keeps the keys with usage in the window (a key used only before it has nothing to
+    price or bill there).
+    """
     if not np.isfinite(days) or days <= 0:
         raise CommitoptInputError(
             f"{param('lookback_days')} must be a positive number of days, not {days}"
         )
+    if isinstance(usage, UsageMatrix):
+        window = usage.last_hours(round(days * 24))
+        return window.select_keys(np.asarray(window.quantity.any(axis=0), dtype=bool))
     if usage.empty:
         return usage
     last = pd.Timestamp(usage["hour"].max())
@@ -213,7 +224,7 @@ def _check_result(result: OptimizationResult) -> None:
 
 
 def _decision_problem(
-    usage: pd.DataFrame,
+    usage: UsageMatrix,
     catalog: PriceCatalog,
     policy: Policy,
     owned: tuple[Commitment, ...],
@@ -234,7 +245,7 @@ def _decision_problem(
             "LP, which over the futures is too large"
         )
         return build_problem(usage, catalog, policy, owned=owned), None, (note,)
-    lookback: UsageMatrix = to_matrix(usage)
+    lookback = usage
     if whole_weeks(lookback) < MIN_WEEKS:
         note = (
             f"decided on the lookback: it has fewer than {MIN_WEEKS} whole weeks of usage, "
@@ -332,7 +343,7 @@ def summarize(
 
 
 def recommend(
-    usage: pd.DataFrame,
+    usage: pd.DataFrame | UsageMatrix,
     catalog: PriceCatalog,
     policy: Policy,
     *,
@@ -345,7 +356,8 @@ def recommend(
     Parameters
     ----------
     usage
-        Canonical usage table; its last ``options.lookback_days`` stand for the future.
+        Canonical usage table, or its :class:`~usage.table.UsageMatrix` (validated once here
+        and passed through as a matrix); its last ``options.lookback_days`` stand for the future.
     catalog
         Prices of every key, and RI / SP offerings.
     policy
@@ -364,15 +376,16 @@ def recommend(
         the optimizer finds infeasible (the message names the binding limit).
     """
     options = options or RecommendOptions()
-    window = lookback_window(usage, options.lookback_days)
-    if window.empty or float(window["quantity"].sum()) <= 0:
+    matrix = usage if isinstance(usage, UsageMatrix) else to_matrix(usage, source="usage")
+    window = lookback_window(matrix, options.lookback_days)
+    if window.total_instance_hours <= 0:
         raise CommitoptInputError(
             f"the {options.lookback_days:g}-day lookback has no usage: import usage with "
             f"`commitopt usage import` or pass {param('usage_files')} FILE, or lengthen "
             f"{param('lookback_days')}"
         )
     running = drop_stopped_usage(window, options.stopped_after_days, options.lookback_days)
-    if float(running.usage["quantity"].sum()) <= 0:
+    if float(running.usage.quantity.sum()) <= 0:
         raise EverythingStoppedError(
             f"no key has usage in the last {running.recent_hours / 24:g} days of the lookback: "
             "the workloads stopped, so there is nothing to commit to; set "
@@ -391,8 +404,10 @@ def recommend(
     )
     # -----------------------------------------------------------------------------------------
     owned_items = _owned_items(owned)
+    decision_usage = recency.usage
+    assert isinstance(decision_usage, UsageMatrix)  # a matrix in, a matrix out
     problem, futures, notes = _decision_problem(
-        recency.usage, catalog, policy, owned_items, options
+        decision_usage, catalog, policy, owned_items, options
     )
     result = optimize(
         problem,
@@ -423,7 +438,7 @@ def recommend(
     purchases = purchases_from_units(problem, units, ri_instance_type=options.ri_instance_type)
     if futures is not None:
         # decided on the futures' clock; billed (and bought) from the lookback's first hour
-        purchases = redate(purchases, pd.Timestamp(window["hour"].min()))
+        purchases = redate(purchases, pd.Timestamp(window.hours[0]))
     baseline = simulate(window, owned_items, catalog, discount_rate=policy.discount_rate)
     with_plan = simulate(
         window, (*owned_items, *purchases), catalog, discount_rate=policy.discount_rate

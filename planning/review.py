@@ -160,8 +160,8 @@ def forecast_review(
     """
     say = log or (lambda _line: None)
     lookback = run.usage
-    first_hour = pd.Timestamp(lookback["hour"].min())
-    future_start = pd.Timestamp(lookback["hour"].max()) + pd.Timedelta(hours=1)
+    first_hour = pd.Timestamp(lookback.hours[0])
+    future_start = pd.Timestamp(lookback.hours[-1]) + pd.Timedelta(hours=1)
     say(
         f"forecasting {options.n_paths} usage paths of {options.horizon_hours:,} h from "
         f"{future_start:%Y-%m-%d}"
@@ -188,7 +188,7 @@ def forecast_review(
         frontier=curve,
         n_paths=options.n_paths,
         horizon_hours=options.horizon_hours,
-        lookback_hours=len(lookback["hour"].unique()),
+        lookback_hours=len(lookback.hours),
     )
 
 
@@ -233,7 +233,7 @@ def review_purchases(
     run = recommend(
         usage, catalog, policy, owned=tuple(owned), options=options.recommend, progress=progress
     )
-    data_end = pd.Timestamp(run.usage["hour"].max()).to_pydatetime() + timedelta(hours=1)
+    data_end = pd.Timestamp(run.usage.hours[-1]).to_pydatetime() + timedelta(hours=1)
     expiring = expiring_commitments(owned, data_end, options.expiring_within_days)
     for item in expiring:
         say(f"expiring: {item.kind} {item.id} on {item.end:%Y-%m-%d}")

@@ -392,6 +392,28 @@ class UsageMatrix:
         """Sum of all usage [instance-hours]."""
         return float(self.quantity.sum())
 
+    def last_hours(self, n_hours: int) -> UsageMatrix:
+        """The last ``n_hours`` hours (all of them when there are fewer), every key kept."""
+        first = max(len(self.hours) - max(int(n_hours), 0), 0)
+        return UsageMatrix(
+            hours=self.hours[first:],
+            keys=self.keys,
+            quantity=self.quantity[first:],
+            daily_granular=self.daily_granular,
+        )
+
+    def select_keys(self, keep: npt.NDArray[np.bool_]) -> UsageMatrix:
+        """The keys (columns) where ``keep`` is true, in their order; ``self`` when all are."""
+        mask = np.asarray(keep, dtype=bool)
+        if mask.all():
+            return self
+        return UsageMatrix(
+            hours=self.hours,
+            keys=self.keys.loc[mask].reset_index(drop=True),
+            quantity=np.ascontiguousarray(self.quantity[:, mask]),
+            daily_granular=self.daily_granular,
+        )
+
     def to_frame(self, *, keep_zeros: bool = False) -> pd.DataFrame:
         """Return the canonical long table (zero cells dropped unless ``keep_zeros``).
 

@@ -72,7 +72,7 @@ def test_a_tied_compute_sp_replaces_the_ris(compute_rate: float, words: str) -> 
     assert [(p.instance_type, p.count) for p in ris.purchases] == [("m4.large", 4)]
     ours = simulate(run.usage, run.purchases, catalog).totals
     theirs = simulate(run.usage, ris.purchases, catalog).totals
-    ri_cost = 4 * RI_RATE * len(run.usage)
+    ri_cost = 4 * RI_RATE * len(run.usage.hours)
     assert (
         ours.actual_cost_usd <= theirs.actual_cost_usd + FLEXIBILITY_TOLERANCE_PCT / 100 * ri_cost
     )
