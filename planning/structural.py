@@ -203,10 +203,15 @@ def fleets(usage: UsageMatrix, catalog: PriceCatalog) -> Fleets:
     target_keys = pd.DataFrame(targets, columns=list(KEY_COLUMNS))
     if len(target_keys):
         rates = catalog.on_demand_rates(target_keys)
-        unpriced = np.isnan(rates)
-        if unpriced.any():
-            drop = np.flatnonzero(unpriced)
-            key_target[np.isin(key_target, drop)] = -1
+        priced_target = ~np.isnan(rates)
+        if not priced_target.all():  # those keys exit instead; the targets keep priced rows
+            renumbered = np.cumsum(priced_target) - 1
+            moves = key_target >= 0
+            key_target[moves] = np.where(
+                priced_target[key_target[moves]], renumbered[key_target[moves]], -1
+            )
+            per_source[key_target < 0] = 0.0
+            target_keys = target_keys.loc[priced_target].reset_index(drop=True)
     return Fleets(fleet_table, codes.astype(np.intp), target_keys, key_target, per_source)
 
 

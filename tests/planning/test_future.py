@@ -172,6 +172,26 @@ def test_a_migration_moves_normalized_units_to_the_newest_family(catalog) -> Non
     assert (futures.quantity[:, -1, types.index("m4.xlarge")] == 0).all()
 
 
+def test_a_key_whose_target_is_not_priced_exits_and_the_futures_bill(catalog) -> None:  # type: ignore[no-untyped-def]
+    linux = _steady(8.0, "m4.xlarge")
+    windows = linux.assign(platform="Windows")
+    matrix = to_matrix(pd.concat([linux, windows], ignore_index=True))
+    both = fleets(matrix, catalog)
+    assert list(both.target_keys["platform"]) == ["Linux/UNIX", "Windows"]
+    target_type = both.target_keys["instance_type"].iloc[1]
+    on_demand = catalog.on_demand
+    unpriced = (on_demand["instance_type"] == target_type) & (on_demand["platform"] == "Windows")
+    narrow = replace(catalog, on_demand=on_demand.loc[~unpriced].reset_index(drop=True))
+    fleet = fleets(matrix, narrow)
+    # the family is priced for Windows, not this size: the Windows key can only exit
+    assert list(fleet.target_keys["platform"]) == ["Linux/UNIX"]
+    assert list(fleet.key_target[fleet.key_target >= 0]) == [0]
+    assert np.isnan(narrow.on_demand_rates(fleet.target_keys)).sum() == 0
+    options = FutureOptions(futures=10, migration_prior_per_year=1e6, exit_prior_per_year=0.0)
+    futures = decision_futures(matrix, narrow, options)
+    assert not np.isnan(narrow.on_demand_rates(futures.keys)).any()
+
+
 def test_rates_learn_from_a_move_in_the_lookback(catalog) -> None:  # type: ignore[no-untyped-def]
     hours = WEEKS * 168
     moving = np.where(np.arange(hours) < hours - 2 * 168, 10.0, 1.0)
