@@ -239,9 +239,11 @@ class Master:
         self.model = model
         self._lp, self.backend = open_incremental(model.program, solver)
         self.cuts = CutPool(self._lp, model.program.n_rows)
-        self._deadline = deadline
+        self.deadline = deadline
         self.last_x: FloatArray | None = None
         """Columns of the last optimal solve (the disaggregated cuts skip pieces it meets)."""
+        self.offer_bounds: tuple[FloatArray, FloatArray] | None = None
+        """Bounds of the purchases replacing the model's (a re-solve with offers fixed)."""
 
     def solve(
         self, box: tuple[FloatArray, FloatArray] | None, iteration: int
@@ -249,12 +251,13 @@ class Master:
         """Solve, the purchases within ``box`` when given; marks the tight cuts."""
         program, x = self.model.program, self.model.x
         col_lower, col_upper = program.col_lower, program.col_upper
-        if box is not None:
+        bounds = box if box is not None else self.offer_bounds
+        if bounds is not None:
             col_lower, col_upper = col_lower.copy(), col_upper.copy()
-            col_lower[x.start : x.stop], col_upper[x.start : x.stop] = box
+            col_lower[x.start : x.stop], col_upper[x.start : x.stop] = bounds
         time_left = None
-        if self._deadline is not None:
-            time_left = max(self._deadline - time.perf_counter(), 0.0)
+        if self.deadline is not None:
+            time_left = max(self.deadline - time.perf_counter(), 0.0)
         solved = self._lp.solve(col_lower, col_upper, time_left)
         if solved.status == "optimal":
             self.last_x = solved.x

@@ -20,6 +20,9 @@ EXACT_SIZE_LIMIT: Final = 20_000
 which solves them in well under a second, exactly (the demo history, 73,440 cells, takes
 9.6 s exact against 1.6 s for cutting planes to 0.1 %)."""
 
+MAX_ITERATIONS: Final = 200
+"""Most cutting-plane iterations of a solve."""
+
 DEFAULT_TOLERANCE: Final = 1e-3
 """Default certified relative gap of the cutting planes (0.1 %)."""
 
@@ -41,6 +44,10 @@ def optimize(
     time_limit_seconds: float | None = None,
     export_path: str | Path | None = None,
     progress: ProgressCallback | None = None,
+    resume_from: OptimizationResult | None = None,
+    stop_below_usd: float | None = None,
+    stop_above_usd: float | None = None,
+    max_iterations: int = MAX_ITERATIONS,
 ) -> OptimizationResult:
     """Solve ``problem`` by the fastest method that is exact or certified within ``tolerance``.
 
@@ -62,6 +69,14 @@ def optimize(
         Write the full model there (``.lp`` or ``.mps``) for audit, whatever method solves it.
     progress
         Called with (iteration, lower bound, upper bound) by the cutting planes.
+    resume_from
+        A cutting-plane result on the same problem with other offer bounds: the cutting
+        planes re-solve from its cuts (see :func:`~optimizer.cutting_planes.solve_cutting_planes`).
+    stop_below_usd, stop_above_usd
+        The cutting planes stop early at a plan costing at most the first, or once no plan can
+        cost less than the second [USD] (the exact methods ignore them).
+    max_iterations
+        Most cutting-plane iterations (a re-solve that only needs a good plan takes a few).
     """
     from optimizer.full_lp import build_full_lp, solve_exact
 
@@ -87,10 +102,10 @@ def optimize(
         solver=solver,
         time_limit_seconds=time_limit_seconds,
         progress=progress,
-        # pricing every period at several fixed Compute SP prices costs 5× the iterations'
-        # billing on many scenarios (65,000 periods of 100 futures: 117 s against 20 s, the
-        # same 6 iterations); one scenario keeps the disaggregated cuts
-        disaggregate=problem.scenario_probability.size == 1,
+        resume_from=resume_from,
+        stop_below_usd=stop_below_usd,
+        stop_above_usd=stop_above_usd,
+        max_iterations=max_iterations,
     )
     if result.status is OptimizationStatus.ERROR and "exact" in result.message:
         return solve_exact(problem, solver=solver, time_limit_seconds=time_limit_seconds)

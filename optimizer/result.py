@@ -42,6 +42,9 @@ class OptimizationResult:
         Expected cost over the scenarios without the risk term [USD].
     scenario_cost_usd
         Cost of each scenario [USD].
+    resume
+        What the cutting planes keep to re-solve the same problem with other offer bounds
+        (:class:`optimizer.cutting_planes.CutState`; ``None`` for other methods).
     """
 
     status: OptimizationStatus
@@ -57,6 +60,7 @@ class OptimizationResult:
     offer_marginal_usd: FloatArray = field(default_factory=lambda: np.zeros(0))
     expected_cost_usd: float = float("nan")
     scenario_cost_usd: FloatArray = field(default_factory=lambda: np.zeros(0))
+    resume: object | None = field(default=None, compare=False, repr=False)
 
     @property
     def relative_gap(self) -> float:

@@ -34,8 +34,20 @@ from optimizer.problem import RI_POOL, BoolArray, CommitmentProblem, FloatArray
 from optimizer.purchases import SP_STEP_USD, purchase_sizes, run_size_choice, sp_commitment
 from optimizer.result import OptimizationResult, OptimizationStatus
 
-Reoptimize = Callable[[CommitmentProblem], OptimizationResult]
-"""Solves a problem (the caller's method: exact LP or certified cutting planes)."""
+Reoptimize = Callable[..., OptimizationResult]
+"""Solves a problem (the caller's method: exact LP or certified cutting planes). Called with the
+problem alone, or, when :func:`round_plan` is given a ``tolerance``, also with the keywords
+``stop_below_usd``, ``stop_above_usd`` and ``max_iterations`` of
+:func:`optimizer.optimize.optimize`."""
+
+SWAP_ITERATIONS: Final = 5
+"""Most cutting-plane iterations of the flexible swap's re-solve (with a ``tolerance``): it only
+has to find a plan within the swap's allowance; one it cannot find quickly keeps the plain
+rounding (at 300 keys on 40 futures the full re-solve took 13 iterations, 56 s)."""
+
+ROUNDING_SHARE: Final = 0.9
+"""Share of the tolerance the whole-RI re-solve may use up; the rest is left for the Savings
+Plans' steps."""
 
 Evaluate = Callable[[CommitmentProblem, FloatArray], float]
 """Model objective of a plan billed with the greedy rule [USD]."""
@@ -188,6 +200,7 @@ def round_plan(
     sp_step_usd: float = SP_STEP_USD,
     evaluate: Evaluate | None = None,
     prefer_flexible: bool = True,
+    tolerance: float | None = None,
 ) -> RoundedPlan:
     """Round a continuous plan to whole RIs and Savings Plan steps, re-optimizing around them.
 
@@ -220,6 +233,12 @@ def round_plan(
     prefer_flexible
         Leave pools that give way to a more flexible one of (nearly) the same cost unbought
         (step 5 of the module docstring); ``False`` rounds the plan as the solver chose it.
+    tolerance
+        The certificate the *billed* plan should meet against ``result``'s lower bound (a
+        bound on every whole plan too) [1]: the re-solves stop once their plan meets
+        :data:`ROUNDING_SHARE` of it, and a flexible swap is kept only within it (or when it
+        costs no more than the plain rounding). ``None``: the re-solves certify their own
+        problems and the swap is judged by its own tolerance alone.
 
     Returns
     -------
@@ -239,7 +258,15 @@ def round_plan(
         )
     pool = problem.offers["pool"].to_numpy(dtype=np.intp)
     is_ri = (problem.pools["kind"] == RI_POOL).to_numpy(dtype=bool)[pool]
-    whole = _whole_ris(problem, result, reoptimize, is_ri, ri_instance_type)
+    certified_usd = _certified_cost(result, tolerance)
+    whole = _whole_ris(
+        problem,
+        result,
+        reoptimize,
+        is_ri,
+        ri_instance_type,
+        _certified_cost(result, tolerance, ROUNDING_SHARE),
+    )
     final, notes = _stepped(problem, units, whole, is_ri, sp_step_usd)
     before = float(result.objective_usd)
     after = float(evaluate(problem, final))
@@ -254,6 +281,7 @@ def round_plan(
             ri_instance_type,
             sp_step_usd,
             evaluate,
+            certified_usd,
         )
         if prefer_flexible
         else None
@@ -271,6 +299,24 @@ def round_plan(
         reoptimized=whole.reoptimized,
         notes=tuple(notes),
     )
+
+
+def _certified_cost(
+    result: OptimizationResult, tolerance: float | None, share: float = 1.0
+) -> float | None:
+    """The most a plan may cost for ``share`` of ``tolerance`` against ``result``'s lower bound
+    [USD]; ``None`` without a tolerance or a finite bound."""
+    lower = float(result.lower_bound_usd)
+    if tolerance is None or not np.isfinite(lower):
+        return None
+    allowed_gap = share * tolerance
+    return lower / (1.0 - allowed_gap) if lower >= 0 else lower * (1.0 - allowed_gap)
+
+
+def _stops(below: float | None, above: float | None = None) -> dict[str, float]:
+    """The early-stop keywords of a re-solve (none without a tolerance)."""
+    stops = {"stop_below_usd": below, "stop_above_usd": above}
+    return {name: value for name, value in stops.items() if value is not None}
 
 
 @dataclass(frozen=True, eq=False)
@@ -291,9 +337,11 @@ def _whole_ris(
     reoptimize: Reoptimize,
     is_ri: BoolArray,
     ri_instance_type: str | None,
+    good_enough_usd: float | None = None,
 ) -> _WholeRis:
     """Round the RIs to the nearest whole counts (down when those leave the policy infeasible)
-    and re-optimize the Savings Plans around them, unless no RI moved.
+    and re-optimize the Savings Plans around them, unless no RI moved; the re-solve may stop
+    at a plan costing ``good_enough_usd``.
 
     Raises
     ------
@@ -305,11 +353,12 @@ def _whole_ris(
     rounded = whole_ri_units(problem, units, ri_instance_type=ri_instance_type)
     if not bool(np.any(np.abs(rounded - units)[is_ri] > _SAME)):
         return _WholeRis(rounded, result, False, ())
-    after_solve = reoptimize(_fix(problem, rounded, is_ri))
+    stops = _stops(good_enough_usd)
+    after_solve = reoptimize(_fix(problem, rounded, is_ri), **stops)
     if after_solve.status not in _USABLE:
         first = after_solve.message
         rounded = whole_ri_units(problem, units, ri_instance_type=ri_instance_type, down=True)
-        after_solve = reoptimize(_fix(problem, rounded, is_ri))
+        after_solve = reoptimize(_fix(problem, rounded, is_ri), **stops)
         if after_solve.status not in _USABLE:
             raise RoundingError(
                 f"no plan in whole RIs satisfies the policy ({first}; rounding the RIs down: "
@@ -332,12 +381,15 @@ def _flexible_swap(
     ri_instance_type: str | None,
     sp_step_usd: float,
     evaluate: Evaluate,
+    certified_usd: float | None = None,
 ) -> tuple[_WholeRis, FloatArray, list[str], float] | None:
     """The plan with every pool that gives way to a more flexible one of (nearly) the same cost
     (:func:`optimizer.flexibility.flexible_preferences`) left unbought and the Savings Plans
     re-optimized around it, or ``None``: nothing to swap, the swap leaves the policy infeasible,
     or its billed objective exceeds the plain rounding's by more than
-    :data:`~optimizer.flexibility.FLEXIBILITY_TOLERANCE_PCT` of what the swapped offers cost."""
+    :data:`~optimizer.flexibility.FLEXIBILITY_TOLERANCE_PCT` of what the swapped offers cost, or
+    ``certified_usd`` (unless it is no dearer than the plain rounding). The re-solve stops at the
+    first plan within both, or once none can be."""
     preferences = flexible_preferences(problem)
     if preferences.empty:
         return None
@@ -349,7 +401,15 @@ def _flexible_swap(
     units = np.where(away, 0.0, np.asarray(result.units, dtype=np.float64))
     rounded = np.where(away, 0.0, whole_ri_units(problem, units, ri_instance_type=ri_instance_type))
     fixed = is_ri | away
-    solve = reoptimize(_fix(problem, rounded, fixed))
+    objective = problem.offers["objective_usd_per_unit"].to_numpy(dtype=np.float64)
+    swapped_cost = float(objective[swapped] @ final[swapped])
+    allowed = after + FLEXIBILITY_TOLERANCE_PCT / 100.0 * swapped_cost + 1e-9 * abs(after)
+    if certified_usd is not None:
+        allowed = max(min(allowed, certified_usd), after)
+    stops: dict[str, float] = {}
+    if certified_usd is not None:
+        stops = {**_stops(allowed, allowed), "max_iterations": SWAP_ITERATIONS}
+    solve = reoptimize(_fix(problem, rounded, fixed), **stops)
     if solve.status not in _USABLE:
         return None
     whole = _WholeRis(
@@ -357,9 +417,6 @@ def _flexible_swap(
     )
     final_swapped, notes = _stepped(problem, np.asarray(result.units), whole, is_ri, sp_step_usd)
     after_swapped = float(evaluate(problem, final_swapped))
-    objective = problem.offers["objective_usd_per_unit"].to_numpy(dtype=np.float64)
-    swapped_cost = float(objective[swapped] @ final[swapped])
-    allowed = after + FLEXIBILITY_TOLERANCE_PCT / 100.0 * swapped_cost + 1e-9 * abs(after)
     if after_swapped > allowed:
         return None
     kinds = sorted(set(problem.pools["kind"].astype(str).to_numpy()[pool[swapped]]))
@@ -429,6 +486,7 @@ def _rounded_result(
             whole.solve.offer_marginal_usd if reoptimized else result.offer_marginal_usd
         ),
         status=result.status,
+        resume=None,
     )
 
 

@@ -21,7 +21,7 @@ from core.errors import CommitoptEnvironmentError, CommitoptInputError, param
 from core.units import HOURS_PER_MONTH
 from optimizer.build import build_problem
 from optimizer.explain import explain
-from optimizer.optimize import DEFAULT_TOLERANCE, optimize
+from optimizer.optimize import DEFAULT_TOLERANCE, MAX_ITERATIONS, optimize
 from optimizer.policy import Policy
 from optimizer.problem import CommitmentProblem
 from optimizer.purchases import purchases_from_units, purchases_to_portfolio_json
@@ -46,6 +46,10 @@ from pricing.inventory import Commitment, Inventory
 from usage.table import UsageMatrix, to_matrix
 
 DEFAULT_LOOKBACK_DAYS: Final = 60
+
+CONTINUOUS_SHARE: Final = 0.5
+"""Share of the tolerance the fractional plan's solve is certified to; rounding to whole RIs and
+AWS's Savings Plan steps may use the rest, so the billed plan meets the tolerance."""
 """Cost Explorer's longest lookback, our default [days]."""
 
 DECIDE_ON: Final = ("forecast", "lookback")
@@ -273,6 +277,37 @@ def _decision_summary(
     return {"basis": "forecast", **outcome}
 
 
+def optimizer_summary(
+    result: OptimizationResult, rounded: RoundedPlan | None, tolerance: float
+) -> dict[str, Any]:
+    """How the plan was solved, with the certificate of the plan that is billed.
+
+    ``upper_bound_usd`` is the bought plan (whole RIs, Savings Plans in AWS's steps) billed by
+    the model; ``certified_gap_pct`` its distance to the lower bound, which bounds every plan,
+    fractional or whole. ``status`` is ``optimal`` when that gap is within ``tolerance`` (or the
+    solve was exact), ``gap_not_reached`` otherwise, with the fractional plan's own gap in
+    ``continuous_gap_pct``.
+    """
+    billed = rounded.result if rounded is not None else result
+    gap = billed.relative_gap
+    exact = result.method.startswith("exact") and result.status is OptimizationStatus.OPTIMAL
+    certified = result.status is OptimizationStatus.OPTIMAL and (exact or gap <= tolerance)
+    status = OptimizationStatus.OPTIMAL if certified else OptimizationStatus.GAP_NOT_REACHED
+    return {
+        "status": str(status),
+        "method": result.method,
+        "solver": result.solver,
+        "solve_seconds": round(billed.seconds, 3),
+        "iterations": int(billed.iterations),
+        "lower_bound_usd": round(result.lower_bound_usd, 2),
+        "upper_bound_usd": round(billed.upper_bound_usd, 2),
+        "certified_gap_pct": round(100 * gap, 4),
+        "continuous_gap_pct": round(100 * result.relative_gap, 4),
+        "tolerance_pct": round(100 * tolerance, 4),
+        "rounding_cost_usd": round(rounded.rounding_cost_usd, 2) if rounded else 0.0,
+    }
+
+
 def summarize(
     baseline: SimulationResult,
     with_plan: SimulationResult,
@@ -413,7 +448,9 @@ def recommend(
         problem,
         exact=options.exact,
         integer=options.integer,
-        tolerance=options.tolerance,
+        # the certificate is the billed plan's: the fractional plan gets half of it, the
+        # rounding the rest (optimizer.rounding.round_plan)
+        tolerance=CONTINUOUS_SHARE * options.tolerance,
         solver=options.solver,
         time_limit_seconds=options.time_limit_seconds,
         export_path=options.export_path,
@@ -424,17 +461,33 @@ def recommend(
     units = result.units
     if not options.integer:
 
-        def reoptimize(fixed: CommitmentProblem) -> OptimizationResult:
+        def reoptimize(
+            fixed: CommitmentProblem,
+            stop_below_usd: float | None = None,
+            stop_above_usd: float | None = None,
+            max_iterations: int = MAX_ITERATIONS,
+        ) -> OptimizationResult:
             return optimize(
                 fixed,
                 exact=options.exact,
-                tolerance=options.tolerance,
+                tolerance=CONTINUOUS_SHARE * options.tolerance,
                 solver=options.solver,
                 time_limit_seconds=options.time_limit_seconds,
+                resume_from=result,  # the cuts of the plan's solve bound the fixed problems too
+                stop_below_usd=stop_below_usd,
+                stop_above_usd=stop_above_usd,
+                max_iterations=max_iterations,
             )
 
-        rounded = round_plan(problem, result, reoptimize, ri_instance_type=options.ri_instance_type)
+        rounded = round_plan(
+            problem,
+            result,
+            reoptimize,
+            ri_instance_type=options.ri_instance_type,
+            tolerance=options.tolerance,
+        )
         units = rounded.units
+    result = replace(result, resume=None)  # the master and its cuts are not needed any more
     purchases = purchases_from_units(problem, units, ri_instance_type=options.ri_instance_type)
     if futures is not None:
         # decided on the futures' clock; billed (and bought) from the lookback's first hour
@@ -473,16 +526,7 @@ def recommend(
     summary["decided_on"] = _decision_summary(futures, purchases, owned_items, catalog, policy)
     if notes:
         summary["decided_on"]["notes"] = list(notes)
-    summary["optimizer"] = {
-        "status": str(result.status),
-        "method": result.method,
-        "solver": result.solver,
-        "solve_seconds": round(result.seconds, 3),
-        "lower_bound_usd": round(result.lower_bound_usd, 2),
-        "upper_bound_usd": round(result.upper_bound_usd, 2),
-        "certified_gap_pct": round(100 * result.relative_gap, 4),
-        "rounding_cost_usd": round(rounded.rounding_cost_usd, 2) if rounded else 0.0,
-    }
+    summary["optimizer"] = optimizer_summary(result, rounded, options.tolerance)
     # --- issue 16 item 4: what All and Partial Upfront would add for the same purchases ---
     summary["payment_options"] = payment_options(
         purchases, catalog, discount_rate=float(policy.discount_rate)
