@@ -11,6 +11,10 @@ DuckDB (snappy Parquet, row groups of 122,880).
 Each size runs :func:`usage.readers.read_cur` in a fresh subprocess, which reports wall time,
 throughput and peak resident memory (``VmHWM`` of ``/proc/self/status``: unlike ``ru_maxrss``,
 it is not inherited from the parent that built the file). The time includes importing the package.
+Each row shows the 1-minute load average before and after it; then the targets of issue 17 with
+met / MISSED (exit 1 when one is missed): >= 2 M line items/s at the largest size (>= 20 M line
+items), peak RSS < 2 GiB, and, with ``--fixed-output`` and two sizes or more, memory flat as the
+input grows (the largest size's peak within 10 % of the smallest's).
 
 Usage::
 
@@ -20,13 +24,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
+from measure import ChildRun, Verdicts, run_child
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "tests" / "data" / "cur" / "wal_Oct2018-WorkshopCUR-usage-trimmed.zstd.parquet"
@@ -65,27 +67,31 @@ def build(source: Path, rows: int, target: Path, *, fixed: bool = False) -> None
     connection.close()
 
 
-def measure(path: Path) -> dict[str, float]:
-    """Run ``read_cur`` in a subprocess; wall time [s], peak RSS [MiB], output rows."""
-    code = f"""
-import json, time
+TARGET_LINE_ITEMS_PER_S = 2e6
+"""Issue 17: CUR ingest at >= 2 M line items/s (idle) at 20 M line items."""
+TARGET_PEAK_MIB = 2048.0
+"""Peak resident memory of the reading process [MiB]."""
+FLAT_RATIO = 1.10
+"""With a fixed output, the largest input's peak may exceed the smallest's by 10 % at most."""
+_CHILD = """
+import json, sys, time
 t = time.perf_counter()
 from usage.readers import read_cur
-table, report = read_cur({str(path)!r})
+from measure import peak_rss_mib
+table, report = read_cur(sys.argv[1])
 elapsed = time.perf_counter() - t
-hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
-print(json.dumps({{"seconds": elapsed, "peak_mib": int(hwm) / 1024,
-  "table_rows": len(table), "line_items": report.kept_line_items + report.excluded_line_items}}))
+print(json.dumps({"seconds": elapsed, "peak_mib": peak_rss_mib(),
+  "table_rows": len(table), "line_items": report.kept_line_items + report.excluded_line_items}))
 """
-    answer = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
-    )
-    result: dict[str, float] = json.loads(answer.stdout.strip().splitlines()[-1])
-    return result
 
 
-def main() -> None:
-    """Build each size, measure it, print a Markdown table row per size."""
+def measure(path: Path) -> ChildRun:
+    """Run ``read_cur`` in a subprocess; wall time [s], peak RSS [MiB], output rows, load."""
+    return run_child(["-c", _CHILD, str(path)], cwd=ROOT / "benchmarks")
+
+
+def main() -> int:
+    """Build each size, measure it, print a Markdown table row per size and the targets."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=float, nargs="+", default=[5e6, 10e6, 20e6])
     parser.add_argument("--source", type=Path, default=SOURCE)
@@ -97,24 +103,52 @@ def main() -> None:
     arguments = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     header = "| line items | file [MiB] | build [s] | read_cur [s] | rows/s | peak RSS [MiB] |"
-    print(header + " table rows |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for rows in (int(r) for r in arguments.rows):
+    print(header + " table rows | load before -> after |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    runs: list[tuple[int, ChildRun]] = []
+    for rows in sorted(int(r) for r in arguments.rows):
         layout = "fixed" if arguments.fixed_output else "spread"
         target = WORK / f"{arguments.source.name.split('.')[0]}_{layout}_{rows}.parquet"
         started = time.perf_counter()
         if not target.exists():
             build(arguments.source, rows, target, fixed=arguments.fixed_output)
         built = time.perf_counter() - started
-        result = measure(target)
+        run = measure(target)
+        result = run.figures
         assert int(result["line_items"]) == rows, result
+        runs.append((rows, run))
         print(
             f"| {rows:,} | {target.stat().st_size / 2**20:,.0f} | {built:.1f} | "
             f"{result['seconds']:.2f} | {rows / result['seconds'] / 1e6:.2f} M | "
-            f"{result['peak_mib']:,.0f} | {int(result['table_rows']):,} |",
+            f"{result['peak_mib']:,.0f} | {int(result['table_rows']):,} | {run.load} |",
             flush=True,
         )
+    verdicts = Verdicts()
+    rows, run = runs[-1]
+    rate = rows / run.figures["seconds"]
+    if rows >= 20_000_000:
+        verdicts.add(
+            f"read_cur >= {TARGET_LINE_ITEMS_PER_S / 1e6:g} M line items/s at {rows:,}",
+            f"{rate / 1e6:.2f} M/s",
+            rate >= TARGET_LINE_ITEMS_PER_S,
+            run.load,
+        )
+    else:
+        print(f"\n(the speed target is for >= 20 M line items; the largest size was {rows:,})")
+    peak = max(r.figures["peak_mib"] for _, r in runs)
+    verdicts.add(
+        f"peak RSS < {TARGET_PEAK_MIB:,.0f} MiB at every size", f"{peak:,.0f} MiB",
+        peak < TARGET_PEAK_MIB,
+    )  # fmt: skip
+    if arguments.fixed_output and len(runs) > 1:
+        low, high = runs[0][1].figures["peak_mib"], runs[-1][1].figures["peak_mib"]
+        verdicts.add(
+            f"memory flat: peak at {runs[-1][0]:,} within {FLAT_RATIO - 1:.0%} of {runs[0][0]:,}",
+            f"{low:,.0f} -> {high:,.0f} MiB",
+            high <= FLAT_RATIO * low,
+        )
+    return verdicts.report()
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
