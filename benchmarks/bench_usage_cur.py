@@ -16,19 +16,28 @@ met / MISSED (exit 1 when one is missed): >= 2 M line items/s at the largest siz
 items), peak RSS < 2 GiB, and, with ``--fixed-output`` and two sizes or more, memory flat as the
 input grows (the largest size's peak within 10 % of the smallest's).
 
+With ``--cli`` each size is also imported as users run it, ``commitopt usage import FILE`` (the
+console script next to this Python) into a fresh workspace, under ``/usr/bin/time``: wall time
+and peak RSS of the whole command (reading, checks, the workspace write, the owned commitments).
+
 Usage::
 
     python benchmarks/bench_usage_cur.py --rows 5e6 10e6 20e6
+    python benchmarks/bench_usage_cur.py --rows 20e6 --cli
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import duckdb
-from measure import ChildRun, Verdicts, run_child
+from measure import ChildRun, Load, Verdicts, measured, run_child
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "tests" / "data" / "cur" / "wal_Oct2018-WorkshopCUR-usage-trimmed.zstd.parquet"
@@ -90,6 +99,23 @@ def measure(path: Path) -> ChildRun:
     return run_child(["-c", _CHILD, str(path)], cwd=ROOT / "benchmarks")
 
 
+def measure_cli(path: Path) -> tuple[float, float, Load]:
+    """``commitopt usage import path`` into a fresh workspace: wall [s], peak RSS [MiB], load."""
+    script = Path(sys.executable).parent / "commitopt"
+    timer = shutil.which("time") or "/usr/bin/time"
+    with tempfile.TemporaryDirectory(prefix="bench-cur-") as folder:
+        command = [timer, "-f", "TIME %e %M", str(script), "usage", "import", str(path),
+                   "--input-format", "cur", "--workspace", str(Path(folder) / "ws.duckdb"),
+                   "--format", "json", "-q"]  # fmt: skip
+        with measured() as span:
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"commitopt usage import failed ({done.returncode}):\n{done.stderr}")
+    line = [x for x in done.stderr.splitlines() if x.startswith("TIME ")][-1]
+    seconds, kib = (float(value) for value in line.split()[1:])
+    return seconds, kib / 1024, span.load
+
+
 def main() -> int:
     """Build each size, measure it, print a Markdown table row per size and the targets."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -99,6 +125,9 @@ def main() -> int:
         "--fixed-output",
         action="store_true",
         help="replicate with 20 account prefixes and no hour shift (output size constant)",
+    )
+    parser.add_argument(
+        "--cli", action="store_true", help="also time `commitopt usage import` of each size"
     )
     arguments = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -123,6 +152,17 @@ def main() -> int:
             f"{result['peak_mib']:,.0f} | {int(result['table_rows']):,} | {run.load} |",
             flush=True,
         )
+    cli: list[tuple[int, float, float, Load]] = []
+    if arguments.cli:
+        print("\n| `commitopt usage import` of | wall [s] | line items/s | peak RSS [MiB] | load |")
+        print("|---:|---:|---:|---:|---|")
+        layout = "fixed" if arguments.fixed_output else "spread"
+        for rows, _ in runs:
+            target = WORK / f"{arguments.source.name.split('.')[0]}_{layout}_{rows}.parquet"
+            seconds, peak_mib, load = measure_cli(target)
+            cli.append((rows, seconds, peak_mib, load))
+            print(f"| {rows:,} | {seconds:.2f} | {rows / seconds / 1e6:.2f} M | {peak_mib:,.0f} "
+                  f"| {load} |", flush=True)  # fmt: skip
     verdicts = Verdicts()
     rows, run = runs[-1]
     rate = rows / run.figures["seconds"]
@@ -140,6 +180,15 @@ def main() -> int:
         f"peak RSS < {TARGET_PEAK_MIB:,.0f} MiB at every size", f"{peak:,.0f} MiB",
         peak < TARGET_PEAK_MIB,
     )  # fmt: skip
+    if cli and cli[-1][0] >= 20_000_000:
+        rows, seconds, peak_mib, load = cli[-1]
+        verdicts.add(
+            f"commitopt usage import >= {TARGET_LINE_ITEMS_PER_S / 1e6:g} M line items/s at "
+            f"{rows:,}, peak RSS < {TARGET_PEAK_MIB:,.0f} MiB",
+            f"{rows / seconds / 1e6:.2f} M/s, {peak_mib:,.0f} MiB",
+            rows / seconds >= TARGET_LINE_ITEMS_PER_S and peak_mib < TARGET_PEAK_MIB,
+            load,
+        )
     if arguments.fixed_output and len(runs) > 1:
         low, high = runs[0][1].figures["peak_mib"], runs[-1][1].figures["peak_mib"]
         verdicts.add(
