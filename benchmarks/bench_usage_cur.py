@@ -6,7 +6,10 @@ The input is built in ``benchmarks/_work/`` (gitignored) by replicating the real
 Parquet can be passed with ``--source``). Copy ``i`` gets usage accounts whose first four digits
 are ``i mod 500`` and usage hours shifted by ``(i div 500) × 3`` days, so the demand has many
 distinct (hour, account, key) groups, as a large organisation's CUR has. Rows are written with
-DuckDB (snappy Parquet, row groups of 122,880).
+DuckDB (snappy Parquet, row groups of 122,880). Replicated rows compress far better than a real
+CUR's; ``--noisy`` multiplies each copy's usage amount and cost by a random factor in
+[1, 1.001) and gives every line item its own id, so those columns no longer compress to almost
+nothing (the file is many times larger; sums change by at most 0.1 %).
 
 Each size runs :func:`usage.readers.read_cur` in a fresh subprocess, which reports wall time,
 throughput and peak resident memory (``VmHWM`` of ``/proc/self/status``: unlike ``ru_maxrss``,
@@ -44,13 +47,24 @@ SOURCE = ROOT / "tests" / "data" / "cur" / "wal_Oct2018-WorkshopCUR-usage-trimme
 WORK = ROOT / "benchmarks" / "_work"
 
 
-def build(source: Path, rows: int, target: Path, *, fixed: bool = False) -> None:
+def build(
+    source: Path, rows: int, target: Path, *, fixed: bool = False, noisy: bool = False
+) -> None:
     """Write ``rows`` line items replicated from ``source`` to ``target`` (Parquet).
 
     ``fixed``: copy ``i`` only gets account prefix ``i mod 20`` (no hour shift), so the output
     has the same number of groups whatever the input size (to show memory stays flat).
+    ``noisy``: usage amounts and costs times a random factor in [1, 1.001), unique line item ids.
     """
     accounts, days = (20, 0) if fixed else (500, 3)
+    noise = (
+        """,
+                line_item_usage_amount * (1 + random() / 1000) AS line_item_usage_amount,
+                line_item_unblended_cost * (1 + random() / 1000) AS line_item_unblended_cost,
+                identity_line_item_id || '-' || CAST(copy AS VARCHAR) AS identity_line_item_id"""
+        if noisy
+        else ""
+    )
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
     per_copy = int(
@@ -66,7 +80,7 @@ def build(source: Path, rows: int, target: Path, *, fixed: bool = False) -> None
                 line_item_usage_start_date + (copy // {accounts}) * INTERVAL {days} DAY
                     AS line_item_usage_start_date,
                 line_item_usage_end_date + (copy // {accounts}) * INTERVAL {days} DAY
-                    AS line_item_usage_end_date
+                    AS line_item_usage_end_date{noise}
             )
             FROM read_parquet('{source}') CROSS JOIN range({copies}) AS copies(copy)
             LIMIT {rows}
@@ -127,6 +141,11 @@ def main() -> int:
         help="replicate with 20 account prefixes and no hour shift (output size constant)",
     )
     parser.add_argument(
+        "--noisy",
+        action="store_true",
+        help="random factors on usage and cost, unique line item ids (compresses like a real CUR)",
+    )
+    parser.add_argument(
         "--cli", action="store_true", help="also time `commitopt usage import` of each size"
     )
     arguments = parser.parse_args()
@@ -136,11 +155,15 @@ def main() -> int:
     print("|---:|---:|---:|---:|---:|---:|---:|---|")
     runs: list[tuple[int, ChildRun]] = []
     for rows in sorted(int(r) for r in arguments.rows):
-        layout = "fixed" if arguments.fixed_output else "spread"
+        layout = ("fixed" if arguments.fixed_output else "spread") + (
+            "_noisy" if arguments.noisy else ""
+        )
         target = WORK / f"{arguments.source.name.split('.')[0]}_{layout}_{rows}.parquet"
         started = time.perf_counter()
         if not target.exists():
-            build(arguments.source, rows, target, fixed=arguments.fixed_output)
+            build(
+                arguments.source, rows, target, fixed=arguments.fixed_output, noisy=arguments.noisy
+            )
         built = time.perf_counter() - started
         run = measure(target)
         result = run.figures
@@ -156,7 +179,9 @@ def main() -> int:
     if arguments.cli:
         print("\n| `commitopt usage import` of | wall [s] | line items/s | peak RSS [MiB] | load |")
         print("|---:|---:|---:|---:|---|")
-        layout = "fixed" if arguments.fixed_output else "spread"
+        layout = ("fixed" if arguments.fixed_output else "spread") + (
+            "_noisy" if arguments.noisy else ""
+        )
         for rows, _ in runs:
             target = WORK / f"{arguments.source.name.split('.')[0]}_{layout}_{rows}.parquet"
             seconds, peak_mib, load = measure_cli(target)

@@ -86,6 +86,14 @@ _CUR_OPTIONAL: Final = (
     "line_item_usage_end_date",
     "bill_billing_period_start_date",
 )
+_CUR_NATIVE: Final = (
+    "line_item_usage_start_date",
+    "line_item_usage_end_date",
+    "bill_billing_period_start_date",
+    "line_item_usage_amount",
+    "line_item_unblended_cost",
+)
+"""Columns the SQL only ever casts: read in their Parquet type (no text round trip)."""
 _FOCUS_REQUIRED: Final = (
     "ChargeCategory",
     "ChargePeriodStart",
@@ -592,6 +600,7 @@ def _read_cur_like(
                 required=_CUR_REQUIRED,
                 optional=_CUR_OPTIONAL,
                 what="AWS Cost and Usage Report (line items of EC2 usage)",
+                native=_CUR_NATIVE,
             )
         except CommitoptInputError as error:
             raise UsageInputError(error.template) from error
