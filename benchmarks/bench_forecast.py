@@ -186,6 +186,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.part in ("quality", "all"):
         quality(args.paths)
+        print("\n(the quality table has no target; the speed part has)")
     verdicts = Verdicts()
     if args.part in ("speed", "all"):
         speed(args.keys, args.speed_paths, args.repeat, verdicts)
