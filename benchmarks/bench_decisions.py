@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -42,8 +40,9 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for folder in (ROOT, ROOT / "benchmarks"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 from archetypes import (  # noqa: E402
     DECISION_ARCHETYPES,
@@ -51,6 +50,7 @@ from archetypes import (  # noqa: E402
     QUICK_DECISION_ARCHETYPES,
     WINDOW,
 )
+from measure import Load, Verdicts, load_average, measured  # noqa: E402
 
 from planning.policies import run_backtest  # noqa: E402
 from pricing.embedded import load_embedded_catalog  # noqa: E402
@@ -175,13 +175,11 @@ def _chosen(args: argparse.Namespace) -> list[str]:
     return list(QUICK_DECISION_ARCHETYPES if args.quick else DECISION_ARCHETYPES)
 
 
-def _load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the backtests, print one table per archetype, the captured pivot and the targets.
 
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Run the backtests, print one table per archetype, the captured pivot and the targets."""
+    Returns 0 when every target is met, else 1.
+    """
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--archetypes", nargs="*", default=None, help="default: all (or --quick)")
     parser.add_argument("--quick", action="store_true", help=f"only {QUICK_DECISION_ARCHETYPES}")
@@ -204,17 +202,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     for name in _chosen(args):
         usage = DECISION_ARCHETYPES[name]()
         keys = usage.groupby(["account_id", "region", "instance_type", "platform"]).ngroups
-        load_before = _load_average()
-        began = time.perf_counter()
-        result = run_backtest(
-            usage,
-            catalog,
-            args.policies,
-            start=WINDOW[0],
-            end=WINDOW[1],
-            lookback_days=LOOKBACK_DAYS,
-        )
-        seconds = time.perf_counter() - began
+        with measured() as span:
+            result = run_backtest(
+                usage,
+                catalog,
+                args.policies,
+                start=WINDOW[0],
+                end=WINDOW[1],
+                lookback_days=LOOKBACK_DAYS,
+            )
+        seconds = span.seconds
         table = result.table()
         if args.ceiling is None and args.ceiling_column is None:
             # the true ceilings (item 6): every policy against the certified bound of buying at
@@ -230,10 +227,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 ceiling_column=args.ceiling_column,
             ).to_numpy()
         table.insert(0, "archetype", name)
-        timings[name] = {"seconds": seconds, "keys": keys, "load_before": load_before,
-                         "load_after": _load_average(), "status": str(result.status)}  # fmt: skip
-        print(f"\n{name}: {keys} keys, {seconds:.0f} s ({load_before}; after: "
-              f"{timings[name]['load_after']}), status {result.status}")  # fmt: skip
+        timings[name] = {"seconds": seconds, "keys": keys, "load_before": span.load.before,
+                         "load_after": span.load.after, "status": str(result.status)}  # fmt: skip
+        print(f"\n{name}: {keys} keys, {seconds:.0f} s ({span.load}), "
+              f"status {result.status}")  # fmt: skip
         shown = table[["policy", SAVINGS_COLUMN, "captured_pct", "on_demand_cost_usd",
                        "purchase_count"]]  # fmt: skip
         print(shown.round(1).to_string(index=False))
@@ -245,16 +242,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("\ncaptured % of the ceiling:")
     print(rows.pivot(index="archetype", columns="policy", values="captured_pct").round(1))
     results = targets(rows[rows["policy"].isin(args.policies)])
-    print("\ntargets:")
-    for item in results:
-        print(f"  {'met   ' if item['met'] else 'MISSED'} {item['target']}: {item['value']}")
     total = sum(float(str(t["seconds"])) for t in timings.values())
-    print(f"\n{total:.0f} s in all; {_load_average()}")
+    first = next(iter(timings.values()))
+    whole = Load(float(str(first["load_before"])), load_average())
+    print(f"\n{total:.0f} s in all ({whole} over the whole run)")
     if args.json is not None:
         records = rows.replace({np.nan: None}).to_dict("records")
         payload = {"rows": records, "targets": results, "timings": timings}
         args.json.write_text(json.dumps(payload, indent=1, default=str) + "\n")
+    verdicts = Verdicts()
+    for item in results:
+        verdicts.add(str(item["target"]), str(item["value"]), bool(item["met"]))
+    return verdicts.report()
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -10,7 +10,9 @@ their families with a suffix ``i div 36`` (``c6i`` -> ``c6i17``), rewriting ``us
 block) are kept by the reader, more than in the real global file, so this is a demanding case.
 
 The import runs in a fresh subprocess, which reports its wall time, throughput and peak resident
-memory (``ru_maxrss``).
+memory (``VmHWM``, read by the child itself); the load average before and after is printed
+beside the figures, then the target with met / MISSED (exit 1 when missed): peak RSS < 1 GiB at
+>= 100 MB/s.
 
 Usage::
 
@@ -28,6 +30,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from measure import Load, Verdicts, run_child
 
 ROOT = Path(__file__).resolve().parents[1]
 EXCERPT = ROOT / "tests" / "data" / "pricing" / "ec2priceit_3-global-pricing-file-sample.csv"
@@ -95,48 +99,45 @@ def build(path: Path, size_bytes: int) -> int:
     return blocks * rows_per_block
 
 
+TARGET_MB_PER_S = 100.0
+"""Throughput target [MB of uncompressed CSV per s]."""
+TARGET_PEAK_MIB = 1024.0
+"""Peak resident memory target of the importing process [MiB]."""
 _CHILD = """
-import json, resource, sys, time
+import json, sys, time
+from measure import peak_rss_mib
 from pricing.readers.price_list_csv import read_price_list_csv
 start = time.perf_counter()
 catalog = read_price_list_csv(sys.argv[1], regions=[r for r in sys.argv[2].split(",") if r])
 seconds = time.perf_counter() - start
 print(json.dumps({"seconds": seconds, "on_demand": len(catalog.on_demand),
-                  "reserved": len(catalog.reserved),
-                  "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "reserved": len(catalog.reserved), "peak_mib": peak_rss_mib()}))
 """
 
 
-def measure(path: Path, regions: str = "") -> dict[str, float]:
-    """Import ``path`` in a fresh interpreter; return its figures.
+def measure(path: Path, regions: str = "") -> tuple[dict[str, float], Load]:
+    """Import ``path`` in a fresh interpreter; return its figures and the load around it.
 
     Throughput ``mb_per_s`` counts the uncompressed CSV [MB/s], also for a ``.csv.gz``.
     """
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(path), regions],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    wall = time.perf_counter() - started
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    run = run_child(["-c", _CHILD, str(path), regions], cwd=ROOT / "benchmarks")
+    figures = run.figures
     size_mb = path.stat().st_size / 1e6
     csv_mb = path.with_suffix("").stat().st_size / 1e6 if path.suffix == ".gz" else size_mb
     return {
         "file_mb": size_mb,
         "csv_mb": csv_mb,
         "import_s": figures["seconds"],
-        "process_s": wall,
+        "process_s": run.seconds,
         "mb_per_s": csv_mb / figures["seconds"],
-        "peak_rss_mib": figures["max_rss_kib"] / 1024,
+        "peak_rss_mib": figures["peak_mib"],
         "on_demand_rows": figures["on_demand"],
         "reserved_rows": figures["reserved"],
-    }
+    }, run.load
 
 
-def main() -> None:
+def main() -> int:
+    """Build the file, import it, print the figures with the load and the target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-gb", type=float, default=2.0, help="synthetic file size [GB]")
     parser.add_argument("--keep", action="store_true", help="keep the synthetic file afterwards")
@@ -155,16 +156,22 @@ def main() -> None:
         if not (options.reuse and target.exists()):
             subprocess.run(["gzip", "-1", "-k", "-f", str(path)], check=True)
     try:
-        figures = measure(target, options.regions)
+        figures, load = measure(target, options.regions)
     finally:
         if not options.keep:
             path.unlink(missing_ok=True)
             if options.gzip:
                 target.unlink(missing_ok=True)
-    print(json.dumps(figures, indent=2))
-    target = figures["peak_rss_mib"] < 1024 and figures["mb_per_s"] >= 100
-    print("target (peak RSS < 1 GiB, >= 100 MB/s):", "met" if target else "MISSED")
+    print(json.dumps({**figures, "load_before": load.before, "load_after": load.after}, indent=2))
+    verdicts = Verdicts()
+    verdicts.add(
+        f"peak RSS < {TARGET_PEAK_MIB / 1024:g} GiB at >= {TARGET_MB_PER_S:g} MB/s",
+        f"{figures['peak_rss_mib']:,.0f} MiB at {figures['mb_per_s']:.0f} MB/s",
+        figures["peak_rss_mib"] < TARGET_PEAK_MIB and figures["mb_per_s"] >= TARGET_MB_PER_S,
+        load,
+    )
+    return verdicts.report()
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -15,16 +15,15 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
+from measure import Load, Verdicts, measured
 
 from commitopt.imports import import_usage, remove_import
 from commitopt.workspace import UsageSource, Workspace
@@ -58,10 +57,6 @@ def _year(keys: int) -> pd.DataFrame:
     ).astype(USAGE_SCHEMA)
 
 
-def _load() -> str:
-    return f"{os.getloadavg()[0]:.2f}"
-
-
 def main() -> int:
     """Run the steps; exit 1 when a target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -69,61 +64,61 @@ def main() -> int:
     args = parser.parse_args()
     year = _year(args.keys)
     january = year[year["hour"] < pd.Timestamp("2025-02-01T00:00Z")]
-    rows: list[tuple[str, float, str]] = []
+    rows: list[tuple[str, float, Load]] = []
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "ws.duckdb"
         with Workspace.open(path) as workspace:
-            started = time.perf_counter()
-            import_usage(
-                workspace, year, period_start="2025-01-01", period_end="2026-01-01",
-                source=UsageSource("canonical"), report=_Counts(),
-            )  # fmt: skip
-            rows.append((f"import a year ({len(year):,} rows)", time.perf_counter() - started,
-                         _load()))  # fmt: skip
-            started = time.perf_counter()
-            stored = import_usage(
-                workspace, january, period_start="2025-01-01", period_end="2025-02-01",
-                source=UsageSource("canonical"), report=_Counts(),
-            )  # fmt: skip
+            with measured() as span:
+                import_usage(
+                    workspace, year, period_start="2025-01-01", period_end="2026-01-01",
+                    source=UsageSource("canonical"), report=_Counts(),
+                )  # fmt: skip
+            rows.append((f"import a year ({len(year):,} rows)", span.seconds, span.load))
+            with measured() as span:
+                stored = import_usage(
+                    workspace, january, period_start="2025-01-01", period_end="2025-02-01",
+                    source=UsageSource("canonical"), report=_Counts(),
+                )  # fmt: skip
             replaced = int(stored.replaced["usage_row_count"].sum())
-            rows.append((f"re-import January (replaces {replaced:,} rows)",
-                         time.perf_counter() - started, _load()))  # fmt: skip
-            started = time.perf_counter()
-            loaded = workspace.load_usage()
-            rows.append((f"load the usage that counts ({len(loaded):,} rows)",
-                         time.perf_counter() - started, _load()))  # fmt: skip
-            started = time.perf_counter()
-            removed = remove_import(workspace, stored.import_id)
+            rows.append((f"re-import January (replaces {replaced:,} rows)", span.seconds,
+                         span.load))  # fmt: skip
+            with measured() as span:
+                loaded = workspace.load_usage()
+            rows.append((f"load the usage that counts ({len(loaded):,} rows)", span.seconds,
+                         span.load))  # fmt: skip
+            with measured() as span:
+                removed = remove_import(workspace, stored.import_id)
             restored = int(removed.restored["usage_row_count"].sum())
-            rows.append((f"remove the re-import (restores {restored:,} rows)",
-                         time.perf_counter() - started, _load()))  # fmt: skip
+            rows.append((f"remove the re-import (restores {restored:,} rows)", span.seconds,
+                         span.load))  # fmt: skip
             script = Path(sys.executable).parent / "commitopt"
-            started = time.perf_counter()
-            busy = subprocess.run(
-                [str(script), "usage", "import", "never-read.csv", "--workspace", str(path)],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            rows.append((f"second writer told busy (exit {busy.returncode})",
-                         time.perf_counter() - started, _load()))  # fmt: skip
+            with measured() as span:
+                busy = subprocess.run(
+                    [str(script), "usage", "import", "never-read.csv", "--workspace", str(path)],
+                    capture_output=True, text=True, check=False,
+                )  # fmt: skip
+            rows.append((f"second writer told busy (exit {busy.returncode})", span.seconds,
+                         span.load))  # fmt: skip
         with duckdb.connect(str(path), read_only=True) as connection:
             (kept,) = connection.execute("SELECT count(*) FROM usage_hourly").fetchone() or (0,)
-    print("| step | wall [s] | load average (1 min) |")
-    print("|---|---:|---:|")
+    print("| step | wall [s] | load average (1 min) before -> after |")
+    print("|---|---:|---|")
     for name, seconds, load in rows:
         print(f"| {name} | {seconds:.2f} | {load} |")
     print(f"\nrows stored after the removal: {kept:,} (replaced rows are kept until removed)")
-    replace_s, remove_s, busy_s = rows[1][1], rows[3][1], rows[4][1]
-    met = (
-        replace_s <= REPLACE_TARGET_S
-        and remove_s <= REPLACE_TARGET_S
-        and busy_s <= BUSY_TARGET_S
-        and busy.returncode == 3
+    verdicts = Verdicts()
+    for index in (1, 3):
+        name, seconds, load = rows[index]
+        verdicts.add(f"{name} within {REPLACE_TARGET_S:g} s", f"{seconds:.2f} s",
+                     seconds <= REPLACE_TARGET_S, load)  # fmt: skip
+    _, busy_s, busy_load = rows[4]
+    verdicts.add(
+        f"a second writer told busy (exit 3) within {BUSY_TARGET_S:g} s",
+        f"exit {busy.returncode} in {busy_s:.2f} s",
+        busy_s <= BUSY_TARGET_S and busy.returncode == 3,
+        busy_load,
     )
-    print(
-        f"targets (re-import and removal ≤ {REPLACE_TARGET_S:g} s, busy ≤ {BUSY_TARGET_S:g} s "
-        f"with exit 3): {'met' if met else 'MISSED'}"
-    )
-    return 0 if met else 1
+    return verdicts.report()
 
 
 if __name__ == "__main__":

@@ -86,6 +86,14 @@ _CUR_OPTIONAL: Final = (
     "line_item_usage_end_date",
     "bill_billing_period_start_date",
 )
+_CUR_NATIVE: Final = (
+    "line_item_usage_start_date",
+    "line_item_usage_end_date",
+    "bill_billing_period_start_date",
+    "line_item_usage_amount",
+    "line_item_unblended_cost",
+)
+"""Columns the SQL only ever casts: read in their Parquet type (no text round trip)."""
 _FOCUS_REQUIRED: Final = (
     "ChargeCategory",
     "ChargePeriodStart",
@@ -226,14 +234,21 @@ def _run(
     where: str,
     what: str,
     progress: ProgressCallback | None = None,
+    *,
+    fetch: bool = True,
 ) -> pd.DataFrame:
     """Execute ``sql``; a DuckDB failure (corrupt file, bad CSV) becomes a UsageInputError.
 
+    The result comes through Arrow (strings stay Arrow-backed: half the memory of ``.df()``);
+    with ``fetch=False`` the statement only runs and an empty frame is returned.
     ``progress`` is called as ``progress(percent, 100)`` while the query runs.
     """
     try:
         with reporting_progress(connection, progress, None):
-            return connection.sql(sql).df()
+            if not fetch:
+                connection.execute(sql)
+                return pd.DataFrame()
+            return connection.sql(sql).to_arrow_table().to_pandas()
     except duckdb.Error as error:
         raise UsageInputError(
             where,
@@ -368,6 +383,10 @@ def _file_stats_sql(relation: str, c: CurColumns, period: str, end: str, usage_t
 # the shared aggregation
 
 
+_CLASSIFIED_TABLE: Final = "classified_usage"
+"""The temporary DuckDB table that holds the rows of :func:`classified_sql` during one read."""
+
+
 def _aggregate(
     connection: duckdb.DuckDBPyConnection,
     relation: str,
@@ -384,13 +403,41 @@ def _aggregate(
     unmapped: tuple[int, tuple[str, ...]] = (0, ()),
     progress: ProgressCallback | None = None,
 ) -> tuple[pd.DataFrame, ImportReport]:
-    """Run :func:`classified_sql` over ``relation``; check it; build the table and the report."""
+    """Run :func:`classified_sql` over ``relation``; check it; build the table and the report.
+
+    The classified rows stay in DuckDB (a temporary table): the totals per reason and currency
+    and the demand per hour and key are summed there, and only the demand comes to pandas, as
+    Arrow. The result is what :func:`table_from_classified` makes of the same rows.
+    """
     sql = classified_sql(relation, columns, dialect="duckdb", start=start, end=end)
-    result = _run(connection, sql, where, fmt.upper(), progress)
-    return table_from_classified(
-        result,
+    _run(
+        connection,
+        f"CREATE OR REPLACE TEMPORARY TABLE {_CLASSIFIED_TABLE} AS {sql}",
+        where,
+        fmt.upper(),
+        progress,
+        fetch=False,
+    )
+    totals = _run(
+        connection,
+        f"SELECT reason, currency, CAST(sum(line_items) AS BIGINT) AS line_items, "
+        f"sum(quantity) AS quantity, sum(cost) AS cost FROM {_CLASSIFIED_TABLE} "
+        f"GROUP BY reason, currency",
+        where,
+        fmt.upper(),
+    )
+    checked = _check_classified(totals, where)
+    keys = ", ".join(KEY_COLUMNS)
+    demand = _run(
+        connection,
+        f"SELECT hour, {keys}, sum(quantity) AS quantity FROM {_CLASSIFIED_TABLE} "
+        f"WHERE reason = '' GROUP BY hour, {keys}",
+        where,
+        fmt.upper(),
+    )
+    connection.execute(f"DROP TABLE {_CLASSIFIED_TABLE}")
+    return _canonical_table(demand, where, daily), checked.report(
         fmt=fmt,
-        where=where,
         files=files,
         superseded=superseded,
         periods=periods,
@@ -399,27 +446,45 @@ def _aggregate(
     )
 
 
-def table_from_classified(
-    result: pd.DataFrame,
-    *,
-    fmt: str,
-    where: str,
-    files: Sequence[str] = (),
-    superseded: Sequence[str] = (),
-    periods: Sequence[str] = (),
-    daily: bool = False,
-    unmapped: tuple[int, tuple[str, ...]] = (0, ()),
-) -> tuple[pd.DataFrame, ImportReport]:
-    """The canonical table and the report from the rows of :func:`classified_sql`.
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """What the totals of classified rows say: kept rows, exclusions, the currency."""
 
-    Shared by the file readers and :mod:`usage.athena`.
+    kept_line_items: int
+    kept_quantity: float
+    kept_cost: float
+    exclusions: tuple[Exclusion, ...]
+    currency: str | None
 
-    Raises
-    ------
-    UsageInputError
-        Malformed timestamps or quantities, negative quantities, several currencies, or no EC2
-        instance usage at all.
-    """
+    def report(
+        self,
+        *,
+        fmt: str,
+        files: Sequence[str],
+        superseded: Sequence[str],
+        periods: Sequence[str],
+        daily: bool,
+        unmapped: tuple[int, tuple[str, ...]],
+    ) -> ImportReport:
+        return ImportReport(
+            format=fmt,
+            files=tuple(files),
+            billing_periods=tuple(periods),
+            daily=daily,
+            kept_line_items=self.kept_line_items,
+            kept_quantity=self.kept_quantity,
+            kept_cost=self.kept_cost,
+            exclusions=self.exclusions,
+            currency=self.currency,
+            superseded_files=tuple(superseded),
+            unmapped=unmapped[0],
+            unmapped_examples=unmapped[1],
+        )
+
+
+def _check_classified(result: pd.DataFrame, where: str) -> _Checked:
+    """Check rows with ``reason, currency, line_items, quantity, cost`` (any grouping finer
+    than reason and currency); raise on invalid rows, mixed currencies or no demand."""
     result = result.astype({"reason": "str"})
     reasons = result["reason"].fillna("")
     for reason in INVALID_REASONS:
@@ -459,27 +524,57 @@ def table_from_classified(
             f"line item of a BoxUsage or DedicatedUsage type (rows by reason: {found})",
             "pass a report that includes Amazon EC2 (hourly granularity recommended)",
         )
-    frame = demand.groupby(["hour", *KEY_COLUMNS], sort=False)["quantity"].sum().reset_index()
-    frame["hour"] = pd.to_datetime(frame["hour"], utc=True).astype("datetime64[ns, UTC]")
-    if daily:
-        table = spread_daily(frame, source=where)
-    else:
-        table = validate_usage_table(frame, source=where)
-    report = ImportReport(
-        format=fmt,
-        files=tuple(files),
-        billing_periods=tuple(periods),
-        daily=daily,
+    return _Checked(
         kept_line_items=int(demand["line_items"].sum()),
         kept_quantity=float(demand["quantity"].sum()),
         kept_cost=float(demand["cost"].sum()),
         exclusions=exclusions,
         currency=currencies[0] if currencies else None,
-        superseded_files=tuple(superseded),
-        unmapped=unmapped[0],
-        unmapped_examples=unmapped[1],
     )
-    return table, report
+
+
+def _canonical_table(frame: pd.DataFrame, where: str, daily: bool) -> pd.DataFrame:
+    """Demand per hour and key (each once) -> the validated canonical table."""
+    frame["hour"] = pd.to_datetime(frame["hour"], utc=True).astype("datetime64[ns, UTC]")
+    if daily:
+        return spread_daily(frame, source=where)
+    return validate_usage_table(frame, source=where)
+
+
+def table_from_classified(
+    result: pd.DataFrame,
+    *,
+    fmt: str,
+    where: str,
+    files: Sequence[str] = (),
+    superseded: Sequence[str] = (),
+    periods: Sequence[str] = (),
+    daily: bool = False,
+    unmapped: tuple[int, tuple[str, ...]] = (0, ()),
+) -> tuple[pd.DataFrame, ImportReport]:
+    """The canonical table and the report from the rows of :func:`classified_sql`.
+
+    Used by :mod:`usage.athena`; the file readers sum the same rows in DuckDB instead.
+
+    Raises
+    ------
+    UsageInputError
+        Malformed timestamps or quantities, negative quantities, several currencies, or no EC2
+        instance usage at all.
+    """
+    checked = _check_classified(result, where)
+    reasons = result["reason"].astype("str").fillna("")
+    demand = result[reasons == ""]
+    frame = demand.groupby(["hour", *KEY_COLUMNS], sort=False)["quantity"].sum().reset_index()
+    report = checked.report(
+        fmt=fmt,
+        files=files,
+        superseded=superseded,
+        periods=periods,
+        daily=daily,
+        unmapped=unmapped,
+    )
+    return _canonical_table(frame, where, daily), report
 
 
 # --------------------------------------------------------------------------------------------
@@ -505,6 +600,7 @@ def _read_cur_like(
                 required=_CUR_REQUIRED,
                 optional=_CUR_OPTIONAL,
                 what="AWS Cost and Usage Report (line items of EC2 usage)",
+                native=_CUR_NATIVE,
             )
         except CommitoptInputError as error:
             raise UsageInputError(error.template) from error

@@ -9,7 +9,8 @@ Supported layouts (several files, folders and globs at once, mixed freely):
 Column names are normalised (lower case, ``/`` -> ``_``, camelCase -> snake_case), so
 ``lineItem/UsageType`` and ``line_item_usage_type`` are the same column. :func:`cur_files` finds
 and checks the files; :func:`cur_select_sql` gives one SELECT over all of them with the columns a
-reader asks for, as VARCHAR, under their normalised names.
+reader asks for, as VARCHAR (or, where the reader allows it, in their Parquet number or
+timestamp type), under their normalised names.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ FILE_COLUMN: Final = "file"
 """Column of :func:`cur_select_sql` holding each row's file path."""
 
 _DUCKDB_FILE_COLUMN: Final = "__commitopt_cur_file"
+_NATIVE_TYPES: Final = frozenset(
+    {"DOUBLE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_MS", "TIMESTAMP_S"}
+)
+"""Parquet column types a reader may receive as they are: each converts to text and back (and to
+DOUBLE or TIMESTAMPTZ directly) without changing its value. FLOAT, DECIMAL and nanosecond
+timestamps would not, so they stay VARCHAR."""
 
 
 def normalise_column_name(name: str) -> str:
@@ -85,12 +92,19 @@ def cur_select_sql(
     required: Sequence[str],
     optional: Sequence[str] = (),
     what: str = CUR_WHAT,
+    native: Sequence[str] = (),
 ) -> str:
     """One SELECT over all ``files`` with the wanted columns, normalised, as VARCHAR.
 
     Parquet files and CSV files are read as two groups (``union_by_name``), combined with
     ``UNION ALL``. Where one normalised name has several spellings in a group, the first
     non-null of them is taken.
+
+    The columns named in ``native`` keep their Parquet type when it is DOUBLE or a timestamp of
+    microsecond precision or coarser (see ``_NATIVE_TYPES``) and they have one spelling: for a
+    reader that casts them anyway this skips a text round trip per value, which costs
+    far more than the scan once values are not dictionary-encoded (a real CUR's amounts and
+    costs). Mixed with a CSV group, ``UNION ALL`` makes them VARCHAR again, as before.
 
     Parameters
     ----------
@@ -104,6 +118,8 @@ def cur_select_sql(
         Normalised column names taken when present, NULL otherwise.
     what
         What the files are, for the missing-column message.
+    native
+        Normalised column names that may keep a DOUBLE or timestamp type (Parquet only).
 
     Returns
     -------
@@ -119,7 +135,15 @@ def cur_select_sql(
     parquet_files = [file for file in files if _is_parquet(file)]
     csv_files = [file for file in files if file not in parquet_files]
     selects = [
-        _group_select(connection, group, parquet, [*required, *optional], required, what)
+        _group_select(
+            connection,
+            group,
+            parquet,
+            [*required, *optional],
+            required,
+            what,
+            native if parquet else (),
+        )
         for group, parquet in ((parquet_files, True), (csv_files, False))
         if group
     ]
@@ -178,8 +202,10 @@ def _group_select(
     columns: Sequence[str],
     required: Sequence[str],
     what: str,
+    native: Sequence[str] = (),
 ) -> str:
-    """SELECT of one group of files (all Parquet or all CSV) with normalised VARCHAR columns."""
+    """SELECT of one group of files (all Parquet or all CSV) with normalised VARCHAR columns
+    (those in ``native`` keep a type of ``_NATIVE_TYPES``)."""
     if parquet:
         source = (
             f"read_parquet({_sql_list(files)}, union_by_name=true, "
@@ -200,16 +226,20 @@ def _group_select(
             "pass an unmodified CUR file",
         ) from error
     originals: dict[str, list[str]] = {}
-    for column_name, *_ in described:
+    types: dict[str, str] = {}
+    for column_name, column_type, *_ in described:
         if column_name == _DUCKDB_FILE_COLUMN:
             continue
         originals.setdefault(normalise_column_name(str(column_name)), []).append(str(column_name))
+        types[str(column_name)] = str(column_type).upper()
     require_columns(where, list(originals), required, what)
     expressions = [f"{_quote(_DUCKDB_FILE_COLUMN)} AS {FILE_COLUMN}"]
     for column in columns:
         names = originals.get(column, [])
         if not names:
             expressions.append(f"CAST(NULL AS VARCHAR) AS {column}")
+        elif column in native and len(names) == 1 and types[names[0]] in _NATIVE_TYPES:
+            expressions.append(f"{_quote(names[0])} AS {column}")
         else:
             casts = ", ".join(f"CAST({_quote(name)} AS VARCHAR)" for name in names)
             expressions.append(

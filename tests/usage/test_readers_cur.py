@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import os
 import shutil
@@ -376,3 +377,55 @@ def test_read_cur_reports_progress(cur_table: pd.DataFrame) -> None:
     dones = [done for done, _ in calls]
     assert dones == sorted(dones)
     assert {total for _, total in calls} == {100}
+
+
+def _classified_rows(path: Path) -> pd.DataFrame:
+    """Every row of the one aggregation SQL over ``path``, as Athena's path receives them."""
+    from pricing.readers.cur_columns import cur_select_sql
+    from usage.demand_sql import classified_sql
+    from usage.readers import usage_connection
+
+    with usage_connection() as connection:
+        select = cur_select_sql(
+            connection,
+            [path],
+            required=("line_item_line_item_type", "line_item_product_code",
+                      "line_item_usage_type", "line_item_operation",
+                      "line_item_usage_start_date", "line_item_usage_amount"),
+            optional=("line_item_unblended_cost", "line_item_usage_account_id",
+                      "line_item_currency_code"),
+        )  # fmt: skip
+        return connection.sql(classified_sql(f"({select})")).df()
+
+
+def test_sums_in_duckdb_equal_sums_in_pandas(tmp_path: Path) -> None:
+    """The file readers sum the classified rows in DuckDB; Athena's path sums them in pandas.
+
+    On the real CUR, and on a CUR where one hour and key has a row without a currency next to
+    a row in USD (two classified groups that must become one canonical row), both give the same
+    table and the same report (sums to rounding: the order of addition differs).
+    """
+    from usage.readers import table_from_classified
+
+    blank = _cur_csv(
+        tmp_path,
+        lineItem_UsageType=["BoxUsage:m5.large", "BoxUsage:m5.large"],
+        lineItem_Operation=["RunInstances", "RunInstances"],
+        lineItem_UsageStartDate=["2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z"],
+        lineItem_CurrencyCode=["USD", ""],
+    )
+    for path in (CUR, blank):
+        table, report = read_cur(path)
+        expected, expected_report = table_from_classified(
+            _classified_rows(path), fmt="cur", where=str(path), files=report.files,
+            periods=report.billing_periods,
+        )  # fmt: skip
+        pd.testing.assert_frame_equal(table, expected, check_exact=False, rtol=1e-12)
+        sums = ("kept_quantity", "kept_cost")
+        assert dataclasses.replace(report, kept_quantity=0, kept_cost=0) == dataclasses.replace(
+            expected_report, kept_quantity=0, kept_cost=0
+        )
+        for name in sums:
+            assert getattr(report, name) == pytest.approx(getattr(expected_report, name), 1e-12)
+    assert list(table["quantity"]) == [3.0]
+    assert report.kept_cost == pytest.approx(0.296)
