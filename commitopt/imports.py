@@ -22,7 +22,7 @@ transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final, Protocol
@@ -32,6 +32,8 @@ import pandas as pd
 from commitopt.identity import Identity
 from commitopt.workspace import UsageSource, Workspace, WorkspaceError, utc_naive, utc_now_naive
 from core.errors import param
+from pricing.readers.common import ProgressCallback
+from usage.canonical_sql import ValidatedUsage
 from usage.table import validate_usage_table
 
 BREAKDOWN_COLUMNS: Final = ("account_id", "month", "usage_row_count", "instance_hours")
@@ -169,6 +171,97 @@ def import_usage(
             f"(first: {hours[outside].iloc[0]}); widen the period or filter the usage"
         )
     accounts = sorted(usage["account_id"].astype(str).unique())
+    return _store(
+        workspace,
+        lambda import_id: workspace.insert_usage_rows(usage, source.scope, import_id),
+        accounts=accounts, start=start, end=end, source=source, report=report,
+        granularity="daily" if usage.attrs.get("daily_granular") else "hourly",
+        usage_rows=len(usage), replace_other_sources=replace_other_sources, actor=actor,
+    )  # fmt: skip
+
+
+def import_validated_usage(
+    workspace: Workspace,
+    usage: ValidatedUsage,
+    *,
+    period_start: date | datetime | pd.Timestamp | str,
+    period_end: date | datetime | pd.Timestamp | str,
+    source: UsageSource,
+    report: ImportCounts,
+    replace_other_sources: bool = False,
+    actor: dict[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportOutcome:
+    """Store canonical usage files checked in SQL as one import, as :func:`import_usage` does,
+    streaming their rows from the files into the workspace (one ``INSERT ... SELECT``).
+
+    Parameters
+    ----------
+    workspace
+        An open, writable workspace: the one whose connection validated ``usage``.
+    usage
+        :func:`usage.validate_sql.validate_canonical_files` of the files.
+    period_start, period_end, source, report, replace_other_sources, actor
+        As :func:`import_usage`.
+    progress
+        Called as ``progress(rows_done, rows_total)`` while the rows are inserted.
+
+    Returns
+    -------
+    ImportOutcome
+
+    Raises
+    ------
+    UsageOverlapError, WorkspaceError
+        As :func:`import_usage` (hours outside the period included).
+    """
+    workspace.require_writable("import usage")
+    start = utc_naive(period_start, "period_start")
+    end = utc_naive(period_end, "period_end")
+    if not start < end:
+        raise WorkspaceError(
+            f"import period {start} to {end} is empty; give a start before the end"
+        )
+    first = None if usage.first_hour is None else usage.first_hour.tz_localize(None)
+    last = None if usage.last_hour is None else usage.last_hour.tz_localize(None)
+    if first is not None and last is not None and (first < start or last >= end):
+        outside, earliest = workspace.fetch_all(
+            f"SELECT count(*), min(hour) FROM ({usage.select_sql}) AS incoming "
+            "WHERE hour < ? OR hour >= ?",
+            [start.to_pydatetime(), end.to_pydatetime()],
+        )[0]
+        raise WorkspaceError(
+            f"{int(outside)} usage rows lie outside the import period [{start}, {end}) "
+            f"(first: {pd.Timestamp(earliest)}); widen the period or filter the usage"
+        )
+    return _store(
+        workspace,
+        lambda import_id: workspace.insert_usage_select(
+            usage.select_sql, source.scope, import_id, row_count=usage.row_count,
+            progress=progress,
+        ),
+        accounts=list(usage.accounts), start=start, end=end, source=source, report=report,
+        granularity="hourly", usage_rows=usage.row_count,
+        replace_other_sources=replace_other_sources, actor=actor,
+    )  # fmt: skip
+
+
+def _store(
+    workspace: Workspace,
+    insert: Callable[[int], None],
+    *,
+    accounts: Sequence[str],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    source: UsageSource,
+    report: ImportCounts,
+    granularity: str,
+    usage_rows: int,
+    replace_other_sources: bool,
+    actor: dict[str, Any] | None,
+) -> ImportOutcome:
+    """The ledger of an import (module docstring), in one transaction; ``insert(import_id)``
+    stores its rows."""
     with workspace.transaction():
         import_id = workspace.next_id("usage_import_ids")
         _record_footprint(workspace, import_id, accounts, start, end)
@@ -180,9 +273,9 @@ def import_usage(
             raise UsageOverlapError(_overlap_message(other, source))
         replaced_rows = covered if replace_other_sources else covered.drop(other.index)
         _mark_replaced(workspace, import_id, source, replace_other_sources)
-        workspace.insert_usage_rows(usage, source.scope, import_id)
+        insert(import_id)
         _record_import(
-            workspace, import_id, source, start, end, report, usage,
+            workspace, import_id, source, start, end, report, granularity, usage_rows,
             replaced=int(replaced_rows["usage_row_count"].sum()),
             replace_other_sources=replace_other_sources, actor=actor,
         )  # fmt: skip
@@ -244,7 +337,8 @@ def _record_import(
     start: pd.Timestamp,
     end: pd.Timestamp,
     report: ImportCounts,
-    usage: pd.DataFrame,
+    granularity: str,
+    usage_rows: int,
     *,
     replaced: int,
     replace_other_sources: bool,
@@ -258,11 +352,11 @@ def _record_import(
         "fingerprints": json.dumps(list(source.fingerprints)),
         "period_start": start.to_pydatetime(),
         "period_end": end.to_pydatetime(),
-        "granularity": "daily" if usage.attrs.get("daily_granular") else "hourly",
+        "granularity": granularity,
         "rows_kept": int(report.rows_kept),
         "rows_excluded": int(report.rows_excluded),
         "rows_replaced": replaced,
-        "usage_rows": len(usage),
+        "usage_rows": usage_rows,
         "imported_at": utc_now_naive(),
         "replaces_other_sources": replace_other_sources,
         "actor": None if actor is None else json.dumps(actor, sort_keys=True),
@@ -481,6 +575,7 @@ __all__ = [
     "RemovalOutcome",
     "UsageOverlapError",
     "import_usage",
+    "import_validated_usage",
     "list_imports",
     "prune_replaced",
     "remove_import",
