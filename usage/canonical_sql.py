@@ -451,7 +451,7 @@ def _period_sql(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
 
 
 def _micros(moment: pd.Timestamp) -> int:
-    return int(pd.Timestamp(moment).as_unit("us").value)
+    return int(pd.Timestamp(moment).value) // 1000  # value: nanoseconds, whatever the unit
 
 
 def staged_rows_sql(

@@ -330,9 +330,7 @@ def _value_in(values: set[str], has_null: bool) -> Callable[[pd.DataFrame], npt.
     def flag(rows: pd.DataFrame) -> npt.NDArray[np.bool_]:
         shown = rows["v"]
         mask = shown.isin(values).to_numpy(dtype=bool)
-        if has_null:
-            mask |= shown.isna().to_numpy(dtype=bool)
-        return mask
+        return (mask | shown.isna().to_numpy(dtype=bool)) if has_null else mask
 
     return flag
 
@@ -370,6 +368,7 @@ def _scan_in_order(
 ) -> tuple[list[int], pd.DataFrame]:
     """The first rows of ``file`` (0-based positions) for which ``flag`` holds, and their
     ``projection``; the file is read in order, in batches, and only until three are found."""
+    previous = connection.execute("SELECT current_setting('preserve_insertion_order')").fetchall()
     connection.execute("SET preserve_insertion_order = true")
     positions: list[int] = []
     rows: list[pd.DataFrame] = []
@@ -377,18 +376,20 @@ def _scan_in_order(
         reader = connection.sql(f"SELECT {projection} FROM {file.source}").to_arrow_reader(
             _BATCH_ROWS
         )
-        offset = 0
-        for batch in reader:
-            frame = batch.to_pandas()
-            hits = np.flatnonzero(flag(frame))[: _SHOWN_ROWS - len(positions)]
-            positions.extend(int(offset + h) for h in hits)
-            rows.append(frame.iloc[hits])
-            offset += batch.num_rows
-            if len(positions) >= _SHOWN_ROWS:
-                break
-        del reader
+        try:
+            offset = 0
+            for batch in reader:
+                frame = batch.to_pandas()
+                hits = np.flatnonzero(flag(frame))[: _SHOWN_ROWS - len(positions)]
+                positions.extend(int(offset + h) for h in hits)
+                rows.append(frame.iloc[hits])
+                offset += batch.num_rows
+                if len(positions) >= _SHOWN_ROWS:
+                    break
+        finally:
+            reader.close()
     finally:
-        connection.execute("SET preserve_insertion_order = false")
+        connection.execute(f"SET preserve_insertion_order = {bool(previous[0][0])}")
     return positions, pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
