@@ -572,8 +572,8 @@ def staged_statistics(
         line_item_instance_hours=float(totals[1]),
         row_count=int(totals[2]),
         instance_hours=float(totals[3]),
-        first_hour=None if totals[4] is None else pd.Timestamp(int(totals[4]) * 1000, tz="UTC"),
-        last_hour=None if totals[5] is None else pd.Timestamp(int(totals[5]) * 1000, tz="UTC"),
+        first_hour=None if totals[4] is None else pd.Timestamp(int(totals[4]), unit="us", tz="UTC"),
+        last_hour=None if totals[5] is None else pd.Timestamp(int(totals[5]), unit="us", tz="UTC"),
         accounts=tuple(sorted({str(a) for a, _ in listed})),
         instance_types=tuple(sorted({str(t) for _, t in listed})),
     )

@@ -449,7 +449,7 @@ def _duplicate_error(
     for position, hour_us, key, quantity in zip(
         positions, micros, key_id, rows["quantity"], strict=True
     ):
-        hour = pd.Timestamp(int(hour_us) * 1000, tz="UTC")
+        hour = pd.Timestamp(int(hour_us), unit="us", tz="UTC")
         key_values = [str(valid.iloc[int(key)][c]) for c in KEY_COLUMNS]
         described.append(f"row {position} ({' '.join([str(hour), *key_values, str(quantity)])})")
     return UsageInputError(
@@ -466,7 +466,7 @@ def _overlap_error(
     from pricing.readers.cur_columns import describe_files
 
     _file_index, hour_us, instance_type, region = overlap
-    hour = pd.Timestamp(hour_us * 1000, tz="UTC")
+    hour = pd.Timestamp(hour_us, unit="us", tz="UTC")
     return UsageInputError(
         describe_files([f.path for f in files if f.index in kept]),
         f"overlapping files: hour {hour} of {instance_type} {region} appears in more than one file",

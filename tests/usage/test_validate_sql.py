@@ -132,7 +132,9 @@ BAD_PARQUET: Final[dict[str, tuple[Callable[[], dict[str, object]], str]]] = {
     ),
     "numbers as hours": (lambda: {"hour": [1_709_251_200 + 3600 * i for i in range(4)]}, "numbers"),
     "a missing timestamp": (
-        lambda: {"hour": pd.DatetimeIndex(["2024-03-01", None, "2024-03-01 02:00", None], tz="UTC")},
+        lambda: {
+            "hour": pd.DatetimeIndex(["2024-03-01", None, "2024-03-01 02:00", None], tz="UTC")
+        },
         "missing timestamp",
     ),
     "off the hour": (
@@ -143,10 +145,12 @@ BAD_PARQUET: Final[dict[str, tuple[Callable[[], dict[str, object]], str]]] = {
     "negative quantity": (lambda: {"quantity": [1.0, -0.5, 2.0, -3.0]}, "negative"),
     "integer region": (lambda: {"region": [1, 2, 3, 4]}, "unknown region"),
     "duplicates": (
-        lambda: {"instance_type": ["m5.large", "m5.large", "c5.large", "c5.large"],
-                 "hour": pd.DatetimeIndex(["2024-03-01"] * 4, tz="UTC")},
+        lambda: {
+            "instance_type": ["m5.large", "m5.large", "c5.large", "c5.large"],
+            "hour": pd.DatetimeIndex(["2024-03-01"] * 4, tz="UTC"),
+        },
         "share an hour and key",
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -227,5 +231,5 @@ def test_a_later_file_is_checked_after_the_earlier_ones(tmp_path: Path) -> None:
 def test_a_file_that_is_not_usage_is_named(tmp_path: Path) -> None:
     broken = tmp_path / "usage.parquet"
     broken.write_bytes(b"PAR1 not really")
-    with usage_connection() as connection, pytest.raises(UsageInputError, match="usage.parquet"):
+    with usage_connection() as connection, pytest.raises(UsageInputError, match=r"usage\.parquet"):
         validate_canonical_files(connection, [broken])
