@@ -59,6 +59,8 @@ class CanonicalFile:
         ``zoned`` (a timestamp with a time zone), ``naive`` (one without), ``number`` or ``text``.
     quantity_type
         DuckDB type of the ``quantity`` column.
+    format
+        ``Parquet`` or ``CSV``.
     """
 
     index: int
@@ -67,6 +69,7 @@ class CanonicalFile:
     columns: tuple[str, ...]
     hour_kind: str
     quantity_type: str
+    format: str
 
 
 @dataclass(frozen=True)
@@ -110,9 +113,18 @@ def _first_line(error: BaseException) -> str:
 
 
 def describe_canonical_file(
-    connection: duckdb.DuckDBPyConnection, path: Path, index: int
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    index: int,
+    *,
+    staging: Path | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> CanonicalFile:
     """How to read ``path``: its table function, columns, and the kind of its hours.
+
+    With ``staging``, a CSV file is first copied there as Parquet (every column as text, rows
+    in the file's order, so row positions stay the CSV's), and read from that copy;
+    ``progress(percent, 100)`` is called while it is copied.
 
     Raises
     ------
@@ -130,6 +142,8 @@ def describe_canonical_file(
     )
     try:
         described = connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        if staging is not None and not is_parquet:
+            source = _staged_copy(connection, source, staging / f"usage-{index}.parquet", progress)
     except duckdb.Error as error:
         raise UsageInputError(
             str(path),
@@ -148,8 +162,28 @@ def describe_canonical_file(
             "rename or add the columns (account_id is optional)",
         )
     return CanonicalFile(
-        index, path, source, tuple(found), _hour_kind(types["hour"]), types["quantity"]
-    )
+        index, path, source, tuple(found), _hour_kind(types["hour"]), types["quantity"],
+        "Parquet" if is_parquet else "CSV",
+    )  # fmt: skip
+
+
+def _staged_copy(
+    connection: duckdb.DuckDBPyConnection,
+    source: str,
+    target: Path,
+    progress: Callable[[int, int | None], None] | None,
+) -> str:
+    """Copy a CSV table function's rows, in order, to a Parquet file; its ``read_parquet``."""
+    previous = connection.execute("SELECT current_setting('preserve_insertion_order')").fetchall()
+    connection.execute("SET preserve_insertion_order = true")  # row positions are the CSV's
+    try:
+        with reporting_progress(connection, progress, None):
+            connection.execute(
+                f"COPY (SELECT * FROM {source}) TO {sql_string(str(target))} (FORMAT parquet)"
+            )
+    finally:
+        connection.execute(f"SET preserve_insertion_order = {bool(previous[0][0])}")
+    return f"read_parquet({sql_string(str(target))})"
 
 
 def _hour_kind(duckdb_type: str) -> str:
@@ -239,8 +273,7 @@ def scan_distinct_values(
     except duckdb.Error as error:
         raise UsageInputError(
             str(file.path),
-            f"cannot be read as {'Parquet' if 'parquet' in file.source else 'CSV'} "
-            f"({_first_line(error)})",
+            f"cannot be read as {file.format} ({_first_line(error)})",
             "pass unmodified, complete files (re-download a truncated or corrupt one)",
         ) from error
     by_hour = groups["by_hour"].to_numpy(dtype=bool)

@@ -93,6 +93,7 @@ def validate_canonical_files(
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
     progress: Callable[[int, int | None], None] | None = None,
+    staging: Path | None = None,
 ) -> ValidatedUsage:
     """Check canonical usage files in SQL and describe the rows an import would store.
 
@@ -107,6 +108,10 @@ def validate_canonical_files(
         Keep hours in ``[start, end)`` (aware, UTC) for the rows to store; every row is checked.
     progress
         Called as ``progress(percent, 100)`` while the files are scanned.
+    staging
+        A folder where each CSV file is copied once, in order, as Parquet, so that the later
+        scans (and the insert of :attr:`ValidatedUsage.select_sql`) do not parse the CSV again;
+        it must outlive the use of ``select_sql``. ``None`` reads the CSV each time.
 
     Returns
     -------
@@ -120,13 +125,17 @@ def validate_canonical_files(
         :func:`usage.table.validate_usage_table`, with its message; overlapping files as
         :func:`usage.readers.read_canonical` names them.
     """
-    described = [describe_canonical_file(connection, Path(f), i) for i, f in enumerate(files)]
+    steps = 2 * len(files) + 1  # staging (CSV only), the distinct values, the statistics
+    described = [
+        describe_canonical_file(
+            connection, Path(f), i, staging=staging, progress=_share(progress, i, steps)
+        )
+        for i, f in enumerate(files)
+    ]
     scans: list[DistinctValues] = []
     for file in described:
-        done = len(scans)
-        scans.append(
-            scan_distinct_values(connection, file, _share(progress, done, len(described) + 1))
-        )
+        share = _share(progress, len(described) + len(scans), steps)
+        scans.append(scan_distinct_values(connection, file, share))
     hours = [map_hour_texts(scan.hours) if file.hour_kind == "text" else None
              for file, scan in zip(described, scans, strict=True)]  # fmt: skip
     keys = key_map(pd.concat([scan.keys for scan in scans], ignore_index=True))
@@ -148,7 +157,7 @@ def validate_canonical_files(
             connection, checked, span, len(keys.valid), start=start, end=end,
             use_bitstrings=(span[1] - span[0] + 1) * max(len(keys.valid), 1)
             <= _MAX_BITSTRING_BITS,
-            progress=_share(progress, len(described), len(described) + 1),
+            progress=_share(progress, steps - 1, steps),
         )  # fmt: skip
         for file in checked:
             if file.index in statistics.duplicated_files:

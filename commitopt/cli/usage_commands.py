@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -197,11 +198,12 @@ def import_canonical_files(
 
     files = [str(path) for path in usage_files(list(sources))]
     bounds = (None if start is None else as_utc(start), None if end is None else as_utc(end))
-    with store.streaming():
+    with store.streaming(), tempfile.TemporaryDirectory(prefix="commitopt-usage-") as staging:
         with reporter().task("reading usage", total=100, unit="%") as progress:
             usage = validate_canonical_files(
-                store.connection, files, start=bounds[0], end=bounds[1], progress=progress
-            )
+                store.connection, files, start=bounds[0], end=bounds[1], progress=progress,
+                staging=Path(staging),
+            )  # fmt: skip
         report = ImportReport(  # no billing periods: a canonical table stands for its hours only
             format="canonical",
             files=usage.files,

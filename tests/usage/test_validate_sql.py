@@ -109,12 +109,19 @@ BAD_CSV: Final[dict[str, tuple[list[str] | tuple[str, ...], str, str]]] = {
 
 
 def _both_reject(path: Path) -> tuple[str, str]:
-    """The messages of the pandas path and of the SQL path (each must reject the file)."""
+    """The messages of the pandas path and of the SQL path (each must reject the file; the SQL
+    path says the same whether it reads a CSV directly or its Parquet copy)."""
     with pytest.raises(UsageInputError) as pandas_error:
         read_canonical([path])
-    with usage_connection() as connection, pytest.raises(UsageInputError) as sql_error:
-        validate_canonical_files(connection, [path])
-    return str(pandas_error.value), str(sql_error.value)
+    messages = []
+    for staging in (None, path.parent / "staging"):
+        if staging is not None:
+            staging.mkdir()
+        with usage_connection() as connection, pytest.raises(UsageInputError) as sql_error:
+            validate_canonical_files(connection, [path], staging=staging)
+        messages.append(str(sql_error.value))
+    assert messages[0] == messages[1]
+    return str(pandas_error.value), messages[0]
 
 
 @pytest.mark.parametrize("case", sorted(BAD_CSV))
