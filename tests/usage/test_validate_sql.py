@@ -240,3 +240,23 @@ def test_a_file_that_is_not_usage_is_named(tmp_path: Path) -> None:
     broken.write_bytes(b"PAR1 not really")
     with usage_connection() as connection, pytest.raises(UsageInputError, match=r"usage\.parquet"):
         validate_canonical_files(connection, [broken])
+
+
+@pytest.mark.parametrize(
+    "case", ["duplicated rows", "duplicated through an alias", "duplicated through an offset"]
+)
+def test_duplicates_are_found_without_bitstrings(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hours decades apart make per-key bitstrings too long: rows are grouped instead."""
+    monkeypatch.setattr("usage.validate_sql._MAX_BITSTRING_BITS", 0)
+    rows, header, _named = BAD_CSV[case]
+    pandas_message, sql_message = _both_reject(_csv(tmp_path, rows, header))
+    assert sql_message == pandas_message
+
+
+def test_copies_and_overlaps_without_bitstrings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("usage.validate_sql._MAX_BITSTRING_BITS", 0)
+    test_copies_are_read_once_and_overlaps_refused(tmp_path)
