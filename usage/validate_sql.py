@@ -33,22 +33,21 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from usage.canonical_sql import (
-    KEYS_TABLE,
+from usage.canonical_files import (
     CanonicalFile,
     DistinctValues,
-    HourTexts,
-    KeyMap,
-    ValidatedUsage,
     describe_canonical_file,
-    duplicated_cells,
     hour_micros_sql,
-    hours_table,
-    key_map,
-    map_hour_texts,
     quantity_sql,
-    register,
     scan_distinct_values,
+)
+from usage.canonical_maps import HourTexts, KeyMap, key_map, map_hour_texts
+from usage.canonical_sql import (
+    KEYS_TABLE,
+    ValidatedUsage,
+    duplicated_cells,
+    hours_table,
+    register,
     staged_rows_sql,
     staged_statistics,
 )
