@@ -38,11 +38,12 @@ written by a newer commitopt is refused.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -50,13 +51,16 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from core import times
 from core.errors import CommitoptEnvironmentError, CommitoptInputError, param
 from pricing.platforms import parse_platform
-from usage.table import USAGE_COLUMNS, USAGE_SCHEMA, empty_usage_table
+from pricing.readers.common import ProgressCallback
+from pricing.readers.duckdb_progress import reporting_progress
+from usage.table import KEY_COLUMNS, USAGE_COLUMNS, USAGE_SCHEMA, UsageMatrix, empty_usage_table
 
 WORKSPACE_ENV: Final = "COMMITOPT_WORKSPACE"
 WORKSPACE_DEFAULT: Final = Path("commitopt.duckdb")
@@ -189,6 +193,11 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     ),
 }
 """Statements that bring a workspace from version ``n - 1`` to ``n``; add one entry per change."""
+
+STREAMING_MEMORY_LIMIT: Final = "1GB"
+"""DuckDB's memory limit while files stream into the workspace (it spills beyond)."""
+_US_PER_HOUR: Final = 3_600_000_000
+_MATRIX_BATCH_ROWS: Final = 1_048_576
 
 _IMPORT_COLUMNS: Final = (
     "import_id",
@@ -477,6 +486,59 @@ class Workspace:
         finally:
             self._connection.unregister("incoming_usage")
 
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The workspace's DuckDB connection, for queries that stream files into it."""
+        return self._connection
+
+    @contextlib.contextmanager
+    def streaming(self, memory_limit: str = STREAMING_MEMORY_LIMIT) -> Iterator[None]:
+        """Run the body with DuckDB bounded to ``memory_limit`` (spilling beyond it) and free to
+        reorder rows (parallel inserts); the previous settings come back afterwards."""
+        names = ("memory_limit", "preserve_insertion_order")
+        previous = [
+            self._connection.execute(f"SELECT current_setting('{name}')").fetchall()[0][0]
+            for name in names
+        ]
+        self._connection.execute(f"SET memory_limit = '{memory_limit}'")
+        self._connection.execute("SET preserve_insertion_order = false")
+        try:
+            yield
+        finally:
+            for name, value in zip(names, previous, strict=True):
+                self._connection.execute(f"SET {name} = '{value}'")
+
+    def insert_usage_select(
+        self,
+        select_sql: str,
+        scope: str,
+        import_id: int,
+        *,
+        row_count: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        """Insert the canonical rows a query selects as one import's rows, in one statement.
+
+        Parameters
+        ----------
+        select_sql
+            A query of ``hour`` (``TIMESTAMP``, UTC), the key columns (canonical values) and
+            ``quantity`` (:attr:`usage.canonical_sql.ValidatedUsage.select_sql`).
+        scope, import_id
+            The import's scope and id, stored with every row.
+        row_count
+            How many rows the query selects, to report progress in rows.
+        progress
+            Called as ``progress(done, total)`` while the rows are inserted.
+        """
+        columns = ", ".join(USAGE_COLUMNS)
+        with reporting_progress(self._connection, progress, row_count):
+            self._connection.execute(
+                f"INSERT INTO usage_hourly ({columns}, scope, import_id) "
+                f"SELECT {columns}, ?, ? FROM ({select_sql}) AS incoming",
+                [scope, import_id],
+            )
+
     def load_usage(
         self,
         start: date | datetime | pd.Timestamp | str | None = None,
@@ -505,6 +567,33 @@ class Workspace:
             Columns and dtypes of :data:`usage.table.USAGE_SCHEMA`, sorted by hour then key; rows
             of different scopes for one hour and key are summed.
         """
+        where, parameters = self._usage_filter(
+            start, end, accounts=accounts, regions=regions, families=families,
+            platforms=platforms, scopes=scopes,
+        )  # fmt: skip
+        keys = ", ".join(USAGE_COLUMNS[:-1])
+        frame = self._connection.execute(
+            f"SELECT {keys}, sum(quantity) AS quantity FROM usage_hourly {where} "
+            f"GROUP BY {keys} ORDER BY {keys}",
+            parameters,
+        ).df()
+        if frame.empty:
+            return empty_usage_table()
+        frame["hour"] = pd.to_datetime(frame["hour"]).dt.tz_localize("UTC")
+        return frame.astype(USAGE_SCHEMA)[list(USAGE_COLUMNS)].reset_index(drop=True)
+
+    def _usage_filter(
+        self,
+        start: date | datetime | pd.Timestamp | str | None,
+        end: date | datetime | pd.Timestamp | str | None,
+        *,
+        accounts: Sequence[str],
+        regions: Sequence[str],
+        families: Sequence[str],
+        platforms: Sequence[str],
+        scopes: Sequence[str] | None,
+    ) -> tuple[str, list[Any]]:
+        """The ``WHERE`` clause (and its parameters) of :meth:`load_usage`'s filters."""
         conditions: list[str] = []
         parameters: list[Any] = []
         if start is not None:
@@ -527,17 +616,81 @@ class Workspace:
             parameters.append([str(v) for v in values])
         if self.has_table("usage_import_footprints"):  # version 3: replaced rows are kept
             conditions.append("replaced_by IS NULL")
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-        keys = ", ".join(USAGE_COLUMNS[:-1])
-        frame = self._connection.execute(
-            f"SELECT {keys}, sum(quantity) AS quantity FROM usage_hourly {where} "
-            f"GROUP BY {keys} ORDER BY {keys}",
+        return (f"WHERE {' AND '.join(conditions)}" if conditions else ""), parameters
+
+    def load_usage_matrix(
+        self,
+        start: date | datetime | pd.Timestamp | str | None = None,
+        end: date | datetime | pd.Timestamp | str | None = None,
+        *,
+        accounts: Sequence[str] = (),
+        regions: Sequence[str] = (),
+        families: Sequence[str] = (),
+        platforms: Sequence[str] = (),
+        scopes: Sequence[str] | None = None,
+    ) -> UsageMatrix:
+        """The stored usage as :meth:`load_usage` filters it, as a dense hours × keys matrix.
+
+        Equal to ``usage.table.to_matrix(self.load_usage(...))`` (the hours from the first to the
+        last stored hour that matches; keys sorted; rows of several scopes for one hour and key
+        summed), but built from DuckDB in batches, without the long pandas table.
+
+        Parameters
+        ----------
+        start, end, accounts, regions, families, platforms, scopes
+            As :meth:`load_usage`.
+
+        Returns
+        -------
+        usage.table.UsageMatrix
+            ``daily_granular`` is False, as for ``to_matrix(load_usage())``.
+        """
+        where, parameters = self._usage_filter(
+            start, end, accounts=accounts, regions=regions, families=families,
+            platforms=platforms, scopes=scopes,
+        )  # fmt: skip
+        keys_sql = ", ".join(KEY_COLUMNS)
+        keys = self._connection.execute(
+            f"SELECT DISTINCT {keys_sql} FROM usage_hourly {where} ORDER BY {keys_sql}",
             parameters,
         ).df()
-        if frame.empty:
-            return empty_usage_table()
-        frame["hour"] = pd.to_datetime(frame["hour"]).dt.tz_localize("UTC")
-        return frame.astype(USAGE_SCHEMA)[list(USAGE_COLUMNS)].reset_index(drop=True)
+        span = self._connection.execute(
+            f"SELECT epoch_us(min(hour)), epoch_us(max(hour)) FROM usage_hourly {where}",
+            parameters,
+        ).fetchall()[0]
+        keys = keys.astype({c: "string" for c in KEY_COLUMNS}).reset_index(drop=True)
+        if span[0] is None:
+            epoch = pd.Timestamp(0, tz="UTC")
+            empty = pd.date_range(epoch, epoch, freq="h", inclusive="left", unit="ns")
+            return UsageMatrix(empty, keys, np.zeros((0, len(keys)), dtype=np.float64))
+        first_us, last_us = int(span[0]), int(span[1])
+        hour_count = (last_us - first_us) // _US_PER_HOUR + 1
+        quantity = np.zeros(hour_count * len(keys), dtype=np.float64)
+        self._connection.register("matrix_keys_incoming", keys.assign(key_index=range(len(keys))))
+        try:
+            self._connection.execute(
+                "CREATE OR REPLACE TEMP TABLE matrix_keys AS SELECT * FROM matrix_keys_incoming"
+            )
+        finally:
+            self._connection.unregister("matrix_keys_incoming")
+        matches = " AND ".join(f"u.{c} = k.{c}" for c in KEY_COLUMNS)
+        cells = self._connection.sql(
+            f"""SELECT (epoch_us(u.hour) - {first_us}) // {_US_PER_HOUR} * {len(keys)}
+                + k.key_index AS cell, u.quantity
+            FROM (SELECT * FROM usage_hourly {where}) AS u JOIN matrix_keys AS k ON {matches}""",
+            params=parameters,
+        ).to_arrow_reader(_MATRIX_BATCH_ROWS)
+        for batch in cells:
+            np.add.at(
+                quantity,
+                batch.column(0).to_numpy().astype(np.int64, copy=False),
+                batch.column(1).to_numpy().astype(np.float64, copy=False),
+            )
+        self._connection.execute("DROP TABLE IF EXISTS matrix_keys")
+        hours = pd.date_range(
+            pd.Timestamp(first_us * 1000, tz="UTC"), periods=hour_count, freq="h", unit="ns"
+        )
+        return UsageMatrix(hours, keys, quantity.reshape(hour_count, len(keys)))
 
     def usage_span(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         """First and last hour of the usage that counts (UTC), or ``None`` when there is none."""

@@ -276,6 +276,11 @@ def _is_parquet(path: Path) -> bool:
         return stream.read(4) == b"PAR1"
 
 
+def usage_files(paths: PathsArg) -> list[Path]:
+    """The files ``paths`` name (files, folders, globs), sorted; a UsageInputError when none."""
+    return _files(paths)
+
+
 def _files(paths: PathsArg) -> list[Path]:
     try:
         return cur_files(paths)
@@ -1179,4 +1184,5 @@ __all__ = [
     "read_usage",
     "table_from_classified",
     "usage_connection",
+    "usage_files",
 ]

@@ -70,13 +70,13 @@ def _import_usage(
 ) -> int:
     """Import usage files as ``usage import`` does (same checks and ledger); the import id."""
     done = import_files(store, usage_files, "auto", ImportChecks())
-    if done.frame.empty:
+    if not done.usage_row_count:
         raise CommitoptInputError(
             f"--usage {' '.join(usage_files)}: no EC2 instance usage in these files"
         )
     start, end = done.period
     log(
-        f"imported {len(done.frame):,} usage rows ({start:%Y-%m-%d} to {end:%Y-%m-%d}) as "
+        f"imported {done.usage_row_count:,} usage rows ({start:%Y-%m-%d} to {end:%Y-%m-%d}) as "
         f"{done.stored.import_id}"
     )
     return done.stored.import_id

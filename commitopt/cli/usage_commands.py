@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,13 +26,14 @@ from commitopt.cli.progress import quiet_option, reporter
 from commitopt.workspace import UsageSource, Workspace
 from core.errors import CommitoptInputError
 from core.times import as_utc
-from usage.readers import ImportReport, read_usage
+from usage.readers import ImportReport, detect_format, read_usage, usage_files
 from usage.summary import summarize_usage
 from usage.table import filter_usage
 
 if TYPE_CHECKING:
     from commitopt.imports import ImportOutcome
     from pricing.inventory import Inventory
+    from usage.canonical_sql import ValidatedUsage
 
 
 @click.group(cls=CommitoptGroup)
@@ -120,7 +122,7 @@ def import_(
             "workspace": str(store.path),
             "period_start": done.period[0].isoformat(),
             "period_end": done.period[1].isoformat(),
-            "usage_row_count": len(done.frame),
+            "usage_row_count": done.usage_row_count,
             **_file_report(done.report),
             **_ledger_fields(done.stored, done.owned),
         },
@@ -130,9 +132,9 @@ def import_(
 
 @dataclass(frozen=True)
 class FileImport:
-    """What :func:`import_files` read and stored."""
+    """What :func:`import_files` read and stored (``usage_row_count`` rows)."""
 
-    frame: pd.DataFrame
+    usage_row_count: int
     report: ImportReport
     period: tuple[pd.Timestamp, pd.Timestamp]
     owned: Inventory | None
@@ -149,10 +151,17 @@ def import_files(
     end: datetime | None = None,
 ) -> FileImport:
     """Read usage files and store them as one import (``usage import``, ``review --usage``):
-    the period they cover, the commitments a CUR's fee lines show, the plausibility checks."""
+    the period they cover, the commitments a CUR's fee lines show, the plausibility checks.
+
+    The canonical table (CSV, Parquet) streams from the files into the workspace
+    (:func:`import_canonical_files`); the other formats are aggregated by DuckDB into a table.
+    """
+    fmt = detect_format(list(sources)) if usage_format == "auto" else usage_format
+    if fmt in ("csv", "canonical"):
+        return import_canonical_files(store, sources, checks, start=start, end=end)
     with reporter().task("reading usage", total=100, unit="%") as progress:
         frame, report = read_usage(
-            list(sources), usage_format,  # type: ignore[arg-type]
+            list(sources), fmt,  # type: ignore[arg-type]
             start=start, end=end, progress=progress,
         )  # fmt: skip
     period = import_period(frame, start, end, report.billing_periods)
@@ -167,7 +176,102 @@ def import_files(
         ImportCounts(report.kept_line_items, report.excluded_line_items), checks, owned=owned,
         described=", ".join(report.files[:3]) + (" ..." if len(report.files) > 3 else ""),
     )  # fmt: skip
-    return FileImport(frame, report, period, owned, stored)
+    return FileImport(len(frame), report, period, owned, stored)
+
+
+def import_canonical_files(
+    store: Workspace,
+    sources: Sequence[str],
+    checks: ImportChecks,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> FileImport:
+    """Check canonical usage files in SQL and stream their rows into the workspace.
+
+    The rules, messages, ledger and plausibility checks are those of the pandas path
+    (:func:`usage.table.validate_usage_table`, :func:`store_import`); memory stays bounded
+    whatever the files' size. Rows outside ``[start, end)`` are left out, as
+    :func:`usage.readers.read_usage` leaves them out.
+    """
+    from usage.validate_sql import validate_canonical_files
+
+    files = [str(path) for path in usage_files(list(sources))]
+    bounds = (None if start is None else as_utc(start), None if end is None else as_utc(end))
+    with store.streaming(), tempfile.TemporaryDirectory(prefix="commitopt-usage-") as staging:
+        with reporter().task("reading usage", total=100, unit="%") as progress:
+            usage = validate_canonical_files(
+                store.connection, files, start=bounds[0], end=bounds[1], progress=progress,
+                staging=Path(staging),
+            )  # fmt: skip
+        report = ImportReport(  # no billing periods: a canonical table stands for its hours only
+            format="canonical",
+            files=usage.files,
+            kept_line_items=usage.line_items,
+            kept_quantity=usage.line_item_instance_hours,
+            superseded_files=usage.superseded_files,
+        )
+        if usage.first_hour is None or usage.last_hour is None:
+            raise CommitoptInputError("the sources hold no usage; nothing to import")
+        period = (
+            bounds[0] if bounds[0] is not None else usage.first_hour,
+            bounds[1] if bounds[1] is not None else usage.last_hour + timedelta(hours=1),
+        )
+        described = ", ".join(usage.files[:3]) + (" ..." if len(usage.files) > 3 else "")
+        _check_streamed_plausible(store, usage, period, checks, described)
+        with (
+            reporter().task(
+                "storing the usage in the workspace", total=usage.row_count, unit="rows"
+            ) as task,
+            store.transaction(),
+        ):
+            from commitopt.identity import current_identity
+            from commitopt.imports import import_validated_usage
+
+            stored = import_validated_usage(
+                store, usage, period_start=period[0], period_end=period[1],
+                source=UsageSource(kind="canonical", files=usage.files),
+                report=ImportCounts(usage.line_items, 0),
+                replace_other_sources=checks.replace, actor=current_identity().as_mapping(),
+                progress=task,
+            )  # fmt: skip
+    return FileImport(usage.row_count, report, period, None, stored)
+
+
+def _check_streamed_plausible(
+    store: Workspace,
+    usage: ValidatedUsage,
+    period: tuple[pd.Timestamp, pd.Timestamp],
+    checks: ImportChecks,
+    described: str,
+) -> None:
+    """:func:`usage.plausibility.check_plausible` of streamed usage: hours after now counted in
+    SQL, the rest on one row per instance type (warnings to stderr, refusals raised)."""
+    from usage.errors import UsageInputError
+    from usage.plausibility import check_plausible
+
+    now = datetime.now(UTC)
+    assert usage.first_hour is not None and usage.last_hour is not None
+    if usage.last_hour > pd.Timestamp(now).floor("h"):
+        future, first = store.fetch_all(
+            f"SELECT count(*), min(hour) FROM ({usage.select_sql}) AS incoming WHERE hour > ?",
+            [pd.Timestamp(now).floor("h").tz_localize(None).to_pydatetime()],
+        )[0]
+        raise UsageInputError(
+            described or "canonical",
+            f"{int(future):,} usage rows are after now ({pd.Timestamp(now):%Y-%m-%d %H:%M} "
+            f"UTC), the first at {pd.Timestamp(first):%Y-%m-%d %H:%M} UTC",
+            "usage cannot lie in the future: check the dates and time zone of the source",
+        )
+    types = pd.DataFrame(
+        {"hour": usage.first_hour, "instance_type": pd.Series(usage.instance_types, dtype=str)}
+    )
+    for text in check_plausible(
+        types, source=described or "canonical", source_kind="canonical", now=now,
+        period=period, workspace_span=store.usage_span(),
+        allow_unknown_types=checks.allow_unknown_types, allow_gap=checks.allow_gap,
+    ):  # fmt: skip
+        reporter().warning(text)
 
 
 @dataclass(frozen=True)
