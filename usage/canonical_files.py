@@ -161,7 +161,7 @@ def quantity_sql(file: CanonicalFile) -> str:
 def hour_micros_sql(file: CanonicalFile, *, raw: bool = False) -> str:
     """The hour as microseconds since the epoch (zoned hours), or as text (``raw``, text hours)."""
     if file.hour_kind == "zoned":
-        return "epoch_us(hour)"
+        return "epoch_us(CAST(hour AS TIMESTAMPTZ))"
     return "CAST(hour AS VARCHAR)" if raw else "hour_us"
 
 

@@ -86,7 +86,7 @@ def hours_table(file: CanonicalFile) -> str:
 def keyed_rows_sql(file: CanonicalFile) -> str:
     """``file_index, hour_us, key_id, <canonical key columns>, quantity`` of every valid row."""
     if file.hour_kind == "zoned":
-        hourly = f"SELECT epoch_us(hour) AS hour_us, {raw_key_sql(file)}, " \
+        hourly = f"SELECT epoch_us(CAST(hour AS TIMESTAMPTZ)) AS hour_us, {raw_key_sql(file)}, " \
                  f"{quantity_sql(file)} AS quantity FROM {file.source}"  # fmt: skip
     else:
         hourly = (

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 import pandas as pd
@@ -44,6 +44,9 @@ from core.durations import Duration
 from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory, read_portfolio_json
+
+if TYPE_CHECKING:
+    from usage.table import UsageMatrix
 
 NOTICE_META_KEY = "commitopt.notices_shown"
 """Key, in ``click.Context.meta``, of the notes already printed by this invocation."""
@@ -251,6 +254,34 @@ class CommandInputs:
             )
         return frame
 
+    def usage_matrix(
+        self, *, purpose: str, lookback: Duration, demo_option: bool = True
+    ) -> UsageMatrix:
+        """:meth:`usage` as a matrix, for the commands that take the last ``lookback`` of it.
+
+        From the workspace only the lookback's hours are read, straight into the matrix
+        (:meth:`~commitopt.workspace.Workspace.load_usage_matrix`): a year of 1,000 keys
+        never becomes an 8.76-million-row table. Files and the demo are read as tables and
+        turned into a matrix once. Warns as :func:`warn_if_lookback_exceeds`.
+        """
+        from usage.table import to_matrix
+
+        if self.demo is not None or self.usage_files:
+            frame = self.usage(purpose=purpose, demo_option=demo_option)
+            warn_if_lookback_exceeds(frame, lookback)
+            return to_matrix(frame, source="usage")
+        with (
+            reporter().task("loading the workspace's usage"),
+            open_workspace(self.workspace, read_only=True) as store,
+        ):
+            span = store.usage_span()
+            if span is None:
+                self.usage(purpose=purpose, demo_option=demo_option)  # raises: none stored
+                raise AssertionError("unreachable: the workspace holds usage")
+            first = span[1] - pd.Timedelta(hours=round(lookback.days * 24) - 1)
+            warn_if_lookback_exceeds(span, lookback)
+            return store.load_usage_matrix(start=max(first, span[0]))
+
     def owned(
         self, *, store: Workspace | None = None, note_bill: bool = True
     ) -> tuple[Commitment, ...]:
@@ -334,14 +365,20 @@ class CommandInputs:
         return self.resolved_catalog(bill_rates_first=bill_rates_first).catalog
 
 
-def warn_if_lookback_exceeds(frame: pd.DataFrame, lookback: Duration) -> None:
-    """Say when the lookback asks for more history than the usage holds.
+def warn_if_lookback_exceeds(
+    usage: pd.DataFrame | tuple[pd.Timestamp, pd.Timestamp], lookback: Duration
+) -> None:
+    """Say when the lookback asks for more history than the usage (a table, or its first and
+    last hour) holds.
 
     A warning when ``--lookback`` was given (or configured); a note when it is the default.
     """
-    if frame.empty:
+    if isinstance(usage, tuple):
+        first, last = usage
+    elif usage.empty:
         return
-    first, last = pd.Timestamp(frame["hour"].min()), pd.Timestamp(frame["hour"].max())
+    else:
+        first, last = pd.Timestamp(usage["hour"].min()), pd.Timestamp(usage["hour"].max())
     span_days = ((last - first) / pd.Timedelta(hours=1) + 1) / 24
     if lookback.days <= span_days + 1e-9:
         return

@@ -16,7 +16,6 @@ from commitopt.cli.inputs import (
     check_writable,
     input_options,
     open_workspace,
-    warn_if_lookback_exceeds,
 )
 from commitopt.cli.options import (
     decision_options,
@@ -166,8 +165,7 @@ def recommend_command(
     days = lookback.days
     if save:
         check_writable(inputs.workspace)  # busy is known before the solve, not after it
-    frame = inputs.usage(purpose="optimize")
-    warn_if_lookback_exceeds(frame, lookback)
+    usage = inputs.usage_matrix(purpose="optimize", lookback=lookback)
     inventory = Inventory(inputs.owned(), as_of=pd.Timestamp.now(tz="UTC"))
     catalog = inputs.catalog()
     policy = policy_from_options(policy_values)
@@ -194,7 +192,7 @@ def recommend_command(
     )
     with reporter().task("optimizing the portfolio") as task:
         run = recommend(
-            frame, catalog, policy, owned=inventory, options=options, progress=solver_progress(task)
+            usage, catalog, policy, owned=inventory, options=options, progress=solver_progress(task)
         )
     for warning in run.warnings:
         reporter().warning(warning)

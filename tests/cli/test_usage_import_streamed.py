@@ -77,10 +77,10 @@ def _pandas_path(file: Path, workspace: Path) -> pd.DataFrame:
     return _stored(workspace)
 
 
-def _parquet(folder: Path) -> Path:
+def _parquet(folder: Path, zone: str = "Europe/Paris", unit: str = "us") -> Path:
     frame = pd.DataFrame(
         {
-            "hour": pd.date_range("2024-03-01", periods=48, freq="h", tz="Europe/Paris"),
+            "hour": pd.date_range("2024-03-01", periods=48, freq="h", tz=zone, unit=unit),
             "account_id": "012345678901",
             "region": "us-east-1",
             "instance_type": "m4.large",
@@ -94,10 +94,12 @@ def _parquet(folder: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kind", ["csv", "parquet"])
+@pytest.mark.parametrize("kind", ["csv", "parquet", "parquet-ns"])
 def test_a_good_file_stores_what_the_pandas_path_stores(empty_sandbox: Sandbox, kind: str) -> None:
     folder = empty_sandbox.folder
-    file = _csv(folder, "usage.csv", GOOD_ROWS) if kind == "csv" else _parquet(folder)
+    # nanosecond hours (the canonical dtype) are TIMESTAMPTZ_NS, which epoch_us does not take
+    zone, unit = ("UTC", "ns") if kind == "parquet-ns" else ("Europe/Paris", "us")
+    file = _csv(folder, "usage.csv", GOOD_ROWS) if kind == "csv" else _parquet(folder, zone, unit)
     run = require_success(empty_sandbox.run("usage", "import", str(file), "--format", "json"))
     payload = json.loads(run.stdout)  # progress and notes never reach stdout
     expected = _pandas_path(file, folder / "pandas.duckdb")
