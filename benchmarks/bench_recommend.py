@@ -105,10 +105,11 @@ def child(workspace: str, catalog: str, basis: str) -> dict[str, Any]:
         "--lookback", "365d", "--format", "json", "--out", str(plan), "--quiet",
         *BASES[basis],
     ]  # fmt: skip
+    sys.argv = ["commitopt", *arguments]
     began = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         try:
-            main(arguments, standalone_mode=False)
+            main()
         except SystemExit as stop:
             if stop.code not in (0, None):
                 raise

@@ -289,7 +289,8 @@ def _hour_problem(
         if off:
             return _Problem(
                 "hour", "timestamp(s) not on the hour", off_hour_fix, off,
-                f"hour AS v, epoch_us(CAST(hour AS TIMESTAMPTZ)) % {_US_PER_HOUR} <> 0 AS flag", _flag_column,
+                f"hour AS v, epoch_us(CAST(hour AS TIMESTAMPTZ)) % {_US_PER_HOUR} <> 0 AS flag",
+                _flag_column,
             )  # fmt: skip
         return None
     assert hours is not None
