@@ -73,7 +73,8 @@ def prepare(keys: int) -> tuple[Path, Path]:
 
     folder = WORK / f"{keys}"
     workspace, catalog_path = folder / "ws.duckdb", folder / "catalog.parquet"
-    if workspace.exists() and catalog_path.exists():
+    done = folder / "imported"
+    if done.exists():
         return workspace, catalog_path
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -92,6 +93,7 @@ def prepare(keys: int) -> tuple[Path, Path]:
     ]  # the fleet's families (c10, m11, ...) are made up
     subprocess.run([*command, "--quiet"], check=True, capture_output=True)
     usage_path.unlink()
+    done.touch()
     return workspace, catalog_path
 
 
