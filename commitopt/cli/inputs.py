@@ -18,8 +18,9 @@ Library layers return their notices and warnings (``ResolvedCatalog.notices``, a
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,6 +117,24 @@ def open_workspace(path: Path | None, *, read_only: bool = False) -> Workspace:
             f"{wait_seconds:g} s"
         ),
     )
+
+
+@contextlib.contextmanager
+def open_workspace_to_import(path: Path | None) -> Iterator[Workspace]:
+    """:func:`open_workspace` for writing, for an import: when the workspace file did not exist
+    and the import fails, the empty file it created is removed again (nothing half-written)."""
+    from commitopt.workspace import WorkspaceBusyError, workspace_path
+
+    target = workspace_path(path)
+    created = not target.exists()
+    try:
+        with open_workspace(path) as store:
+            yield store
+    except BaseException as error:
+        if created and not isinstance(error, WorkspaceBusyError):  # a busy file is not ours
+            for leftover in (target, target.with_name(target.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
 
 
 def check_writable(path: Path | None) -> None:

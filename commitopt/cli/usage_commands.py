@@ -13,7 +13,12 @@ import click
 import pandas as pd
 
 from commitopt.cli.group import CommitoptGroup
-from commitopt.cli.inputs import CommandInputs, input_options, open_workspace
+from commitopt.cli.inputs import (
+    CommandInputs,
+    input_options,
+    open_workspace,
+    open_workspace_to_import,
+)
 from commitopt.cli.options import (
     input_format_option,
     multi_option,
@@ -111,7 +116,7 @@ def import_(
     when any file is bad or the usage is implausible (hours after now, unknown instance
     families in a canonical table, a period years away from the workspace's).
     """
-    with open_workspace(workspace) as store:  # the lock first, before reading anything
+    with open_workspace_to_import(workspace) as store:  # the lock first, before reading anything
         done = import_files(
             store, sources, usage_format, ImportChecks(replace, allow_gap, allow_unknown_types),
             start=start, end=end,
@@ -369,7 +374,7 @@ def import_ce(
     if start is None or end is None:
         raise CommitoptInputError("usage import-ce needs --from and --to")
     client = boto3.Session(profile_name=profile).client("ce", region_name="us-east-1")
-    with open_workspace(workspace) as store:
+    with open_workspace_to_import(workspace) as store:
         with reporter().task("querying Cost Explorer", unit="queries") as progress:
             frame, report = read_cost_explorer(
                 client,
@@ -465,7 +470,7 @@ def import_athena(
     if start is None or end is None:
         raise CommitoptInputError("usage import-athena needs --from and --to (it bounds the scan)")
     client = boto3.Session(profile_name=profile).client("athena", region_name=aws_region)
-    with open_workspace(workspace) as store:
+    with open_workspace_to_import(workspace) as store:
         with reporter().task("running the Athena query"):
             frame, report = read_cur_athena(
                 client,

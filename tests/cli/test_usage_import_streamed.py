@@ -212,3 +212,15 @@ def test_a_bad_file_exits_2_and_changes_nothing(empty_sandbox: Sandbox, case: st
     errors = [line for line in run.stderr.splitlines() if line.startswith(ERROR_PREFIX)]
     assert len(errors) == 1 and str(bad) in errors[0] and words in errors[0], str(run)
     assert _snapshot(empty_sandbox.workspace) == before
+
+
+def test_a_failed_first_import_leaves_no_workspace_behind(empty_sandbox: Sandbox) -> None:
+    assert not empty_sandbox.workspace.exists()
+    rows, header, _ = BAD[sorted(BAD)[0]]
+    bad = _csv(empty_sandbox.folder, "bad.csv", rows, header)
+    run = empty_sandbox.run("usage", "import", str(bad), "--input-format", "csv")
+    assert run.exit_code == EXIT_BAD_INPUT, str(run)
+    leftovers = [
+        p.name for p in empty_sandbox.workspace.parent.glob(empty_sandbox.workspace.name + "*")
+    ]
+    assert leftovers == [], leftovers
