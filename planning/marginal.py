@@ -57,6 +57,13 @@ SP_STEP_SHARE: Final = 0.01
 AWS's step of 0.001 USD/h, at least one step)."""
 
 
+MAX_BILLED_CELLS: Final = 2.0e9
+"""Most hour × key cells the finite differences bill in all [cells]: 228 bills of 1,000 keys ×
+8,760 h (about 13 s at 0.055 s a bill), 76 at 3,000 keys. One bill per purchase grows with
+purchases × keys × hours, i.e. with the square of the fleet (3,000 keys: about 1,800 purchases
+of 0.2 s, 6 minutes); beyond the budget the largest purchases (by cost per hour) are measured
+and the others left unmeasured (NaN), said in a warning."""
+
 GROUPED_FROM_INSTRUMENTS: Final = 200
 """Without a Compute Savings Plan, a portfolio of at least this many instruments is billed one
 region and family at a time (measured break-even at 1,000 keys × 2,160 h: one bill of the whole
@@ -96,6 +103,7 @@ def billed_marginal_savings(
     owned: Sequence[Commitment] = (),
     share_across_accounts: bool = True,
     grouped_from_instruments: int = GROUPED_FROM_INSTRUMENTS,
+    max_billed_cells: float = MAX_BILLED_CELLS,
 ) -> FloatArray:
     """What the last unit of each purchase saves on the bill (see the module docstring).
 
@@ -115,13 +123,16 @@ def billed_marginal_savings(
     grouped_from_instruments
         Without a Compute Savings Plan, bill one region and family at a time from this many
         instruments (owned and proposed) on; the figures are the same either way.
+    max_billed_cells
+        Budget of hour × key cells over all the bills (:data:`MAX_BILLED_CELLS`): beyond it
+        only the purchases with the largest cost per hour are measured.
 
     Returns
     -------
     numpy.ndarray
         One value per purchase, in order: (cost without one unit − cost with the plan) ÷ units
         removed over the billed period [USD per RI instance, or USD per USD/h of commitment];
-        0 for a purchase not active in the period.
+        0 for a purchase not active in the period; NaN for one left out by the budget.
 
     Raises
     ------
@@ -157,9 +168,14 @@ def billed_marginal_savings(
     if combined.compute_savings_plans or len(instruments) < grouped_from_instruments:
         # A Compute SP reaches every key: every bill is the whole portfolio over every key.
         groups = {None: [n for members in groups.values() for n in members]}
+    measured = _within_budget(items, groups, matrix, max_billed_cells)
+    groups = {scope: [n for n in members if n in measured] for scope, members in groups.items()}
+    groups = {scope: members for scope, members in groups.items() if members}
     scopes = _scopes(matrix.keys)
     prices = _prices_of(catalog, matrix.keys)
     marginal = np.zeros(len(items))
+    left_out = [n for n in range(len(items)) if items[n].id in position and n not in measured]
+    marginal[left_out] = np.nan
     for scope, members in groups.items():
         inside = np.ones(len(scopes), dtype=bool) if scope is None else scopes == scope
         chosen = [inst for inst in instruments if scope is None or _scope(inst) == scope]
@@ -181,6 +197,55 @@ def billed_marginal_savings(
             billed = [inst.scaled(kept) if inst is target else inst for inst in ordered]
             marginal[n] = (_cost_usd(model, billed) - planned_usd) / removed
     return marginal
+
+
+def _within_budget(
+    items: Sequence[Commitment],
+    groups: dict[Scope, list[int]],
+    matrix: UsageMatrix,
+    max_billed_cells: float,
+) -> set[int]:
+    """The purchases whose finite difference fits the budget, largest cost per hour first (a
+    bill covers its scope's keys: every key for the whole portfolio)."""
+    n_keys = max(len(matrix.keys), 1)
+    cells_per_key = max(len(matrix.hours), 1)
+    scopes = _scopes(matrix.keys) if None not in groups else None
+    keys_of: dict[Scope, int] = {
+        scope: n_keys if scope is None or scopes is None else int((scopes == scope).sum())
+        for scope in groups
+    }
+    order = sorted(
+        ((n, scope) for scope, members in groups.items() for n in members),
+        key=lambda pair: -_cost_per_hour(items[pair[0]]),
+    )
+    measured: set[int] = set()
+    spent = 0.0
+    for n, scope in order:
+        cells = float(keys_of[scope]) * cells_per_key
+        if measured and spent + cells > max_billed_cells:
+            continue
+        measured.add(n)
+        spent += cells
+    return measured
+
+
+def _cost_per_hour(purchase: Commitment) -> float:
+    """What a purchase costs per hour of its term (else its commitment) [USD/h]."""
+    if purchase.effective_usd_per_hour is not None:  # the whole item's, upfront spread
+        return float(purchase.effective_usd_per_hour)
+    return float(purchase.commitment_usd_per_hour or 0.0)
+
+
+def unmeasured_note(marginal: FloatArray) -> tuple[str, ...]:
+    """A sentence when the budget left some purchases' marginal saving unmeasured."""
+    missing = int(np.isnan(marginal).sum())
+    if missing == 0:
+        return ()
+    return (
+        f"the marginal saving was measured for the {marginal.size - missing} largest purchases, "
+        f"not for the other {missing} (each needs a bill of the whole lookback; "
+        "the budget keeps a large fleet's recommendation in minutes)",
+    )
 
 
 def _prices_of(catalog: PriceCatalog, keys: pd.DataFrame) -> PriceCatalog:
@@ -270,8 +335,10 @@ def offer_marginal_savings(
 
 
 __all__ = [
+    "MAX_BILLED_CELLS",
     "SP_STEP_SHARE",
     "billed_marginal_savings",
     "offer_marginal_savings",
     "reduced_by_one_unit",
+    "unmeasured_note",
 ]

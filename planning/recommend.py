@@ -30,7 +30,7 @@ from optimizer.rounding import RoundedPlan, round_plan
 from planning.forecast_decision import expected_outcome, forecast_problem, redate
 from planning.future import MIN_WEEKS, FutureOptions, Futures, whole_weeks
 from planning.hedging import annotate_hedges, hedge_sentences
-from planning.marginal import offer_marginal_savings
+from planning.marginal import offer_marginal_savings, unmeasured_note
 from planning.payment_options import payment_options
 from planning.recency import (
     RECENCY_HALF_LIFE_DAYS,
@@ -155,6 +155,8 @@ class RecommendationRun:
         The futures the decision was taken on; ``None`` when it was taken on the lookback.
     notes
         What the reader should know about how the decision was taken.
+    remarks
+        What the explanations leave out (marginal savings the budget did not measure).
     recency
         The usage the decision saw (recent weeks weighted more, fallen keys at their recent
         level) and each key's levels (:mod:`planning.recency`).
@@ -176,16 +178,18 @@ class RecommendationRun:
     recency: RecencyAdjustment
     futures: Futures | None = None
     notes: tuple[str, ...] = ()
+    remarks: tuple[str, ...] = ()
 
     @property
     def warnings(self) -> tuple[str, ...]:
         """What the user should read beside the plan: the stopped and fallen keys, the model's
-        and the bill's warnings."""
+        and the bill's warnings, and what the explanations could not measure."""
         return (
             *self.stopped.notices(),
             *self.recency.notices(),
             *self.problem.warnings,
             *self.with_plan.warnings,
+            *self.remarks,
         )
 
 
@@ -556,6 +560,9 @@ def recommend(
         futures=futures,
         notes=notes,
         recency=recency,
+        remarks=unmeasured_note(
+            explanations["marginal_savings_usd_per_unit"].to_numpy(dtype=np.float64)
+        ),
     )
 
 

@@ -20,7 +20,12 @@ from billing.simulator import simulate
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
 from optimizer.purchases import bought_offers
-from planning.marginal import SP_STEP_SHARE, billed_marginal_savings, reduced_by_one_unit
+from planning.marginal import (
+    SP_STEP_SHARE,
+    billed_marginal_savings,
+    reduced_by_one_unit,
+    unmeasured_note,
+)
 from planning.recommend import RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
 from pricing.embedded import load_embedded_catalog
@@ -222,3 +227,22 @@ def test_recommend_reports_the_bills_marginal_saving_on_a_steady_plan(
     assert run.summary["savings_vs_current_usd"] > 0
     json_values = [item["marginal_savings_usd_per_unit"] for item in run.portfolio["purchases"]]
     np.testing.assert_allclose(json_values, reported, rtol=1e-6, atol=0.01)
+
+
+def test_the_budget_measures_the_largest_purchases_and_says_so() -> None:
+    catalog = load_embedded_catalog()
+    options = RecommendOptions(decide_on="lookback", recency_half_life_days=0.0)
+    run = recommend(_steady_fleet(), catalog, Policy(), options=options)
+    assert len(run.purchases) > 2
+    full = billed_marginal_savings(run.usage, run.purchases, catalog)
+    cells = len(run.usage.hours) * len(run.usage.keys)
+    # a small portfolio is billed whole: room for two bills measures the two dearest purchases
+    part = billed_marginal_savings(run.usage, run.purchases, catalog, max_billed_cells=2 * cells)
+    measured = ~np.isnan(part)
+    assert int(measured.sum()) == 2
+    np.testing.assert_allclose(part[measured], full[measured])
+    cost = np.array([p.effective_usd_per_hour or 0.0 for p in run.purchases])
+    assert cost[measured].min() >= cost[~measured].max()
+    (sentence,) = unmeasured_note(part)
+    assert f"not for the other {len(run.purchases) - 2}" in sentence
+    assert unmeasured_note(full) == ()
