@@ -412,13 +412,32 @@ def compress_owned(owned: tuple[Commitment, ...], futures: Futures) -> tuple[Com
     return tuple(result)
 
 
+LARGE_DECISION_KEYS: Final = 500
+"""From this many keys a decision on futures takes minutes on a small machine (measured on 2
+cores, docs/scale.md: 300 keys 42 s, 1,000 keys 11 minutes with 40 futures)."""
+
+
+def decision_size_note(n_keys: int, futures: int) -> str | None:
+    """A sentence setting expectations when a decision on ``futures`` futures of ``n_keys``
+    keys will take minutes, with the faster way; ``None`` for a small one."""
+    if n_keys < LARGE_DECISION_KEYS:
+        return None
+    return (
+        f"deciding on {futures} futures of {n_keys:,} keys takes minutes (1,000 keys and 40 "
+        "futures: about 11 minutes on 2 cores, see docs/scale.md); --decide-on lookback "
+        "decides on the lookback in about a minute, --futures fewer futures"
+    )
+
+
 __all__ = [
     "DEFAULT_FUTURES",
     "DEFAULT_HALF_LIFE_DAYS",
     "EPOCH_MONTHS",
+    "LARGE_DECISION_KEYS",
     "FutureOptions",
     "Futures",
     "compress_owned",
     "decision_futures",
+    "decision_size_note",
     "whole_weeks",
 ]

@@ -41,7 +41,7 @@ from commitopt.review import fingerprint, input_fingerprints, plan_report
 from core.durations import Duration
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
-from planning.future import FutureOptions
+from planning.future import FutureOptions, decision_size_note
 from planning.recency import RECENCY_HALF_LIFE_DAYS, STOPPED_AFTER_DAYS
 from planning.recommend import (
     DEFAULT_LOOKBACK_DAYS,
@@ -166,6 +166,9 @@ def recommend_command(
     if save:
         check_writable(inputs.workspace)  # busy is known before the solve, not after it
     usage = inputs.usage_matrix(purpose="optimize", lookback=lookback)
+    size_note = decision_size_note(len(usage.keys), futures_count)
+    if decide_on == "forecast" and size_note is not None:
+        reporter().note(size_note)
     inventory = Inventory(inputs.owned(), as_of=pd.Timestamp.now(tz="UTC"))
     catalog = inputs.catalog()
     policy = policy_from_options(policy_values)

@@ -316,3 +316,12 @@ def test_events_are_stratified_over_futures_and_time(catalog) -> None:  # type: 
     assert abs(migrations - share * len(futures.events)) < 1.0
     strata = np.floor(np.sort(futures.events["at_hours"]) / 8760 * len(futures.events))
     np.testing.assert_array_equal(strata, np.arange(len(futures.events)))
+
+
+def test_a_large_decision_on_futures_says_it_takes_minutes() -> None:
+    from planning.future import LARGE_DECISION_KEYS, decision_size_note
+
+    assert decision_size_note(LARGE_DECISION_KEYS - 1, 40) is None
+    note = decision_size_note(1_000, 40)
+    assert note is not None
+    assert "40 futures of 1,000 keys" in note and "--decide-on lookback" in note
