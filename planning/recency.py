@@ -184,25 +184,19 @@ def drop_stopped_usage(
     recent_hours = recent_window_hours(stopped_after_days, lookback_days)
     if isinstance(usage, UsageMatrix):
         return _drop_stopped_keys(usage, recent_hours)
-    empty = _no_stopped_keys()
-    if usage.empty or recent_hours == 0:
-        return StoppedUsage(usage, empty, recent_hours, _last_hour(usage))
-    end = pd.Timestamp(usage["hour"].max())
-    recent_start = end - pd.Timedelta(hours=recent_hours - 1)
-    used = usage.loc[usage["quantity"].to_numpy() > 0]
-    per_key = used.groupby(list(KEY_COLUMNS), observed=True, sort=False).agg(
-        last_used=("hour", "max"), instance_hours=("quantity", "sum")
-    )
-    stopped = per_key.loc[per_key["last_used"] < recent_start].reset_index()
+    if usage.empty:
+        return StoppedUsage(usage, _no_stopped_keys(), recent_hours, None)
+    # a table: the keys are found on its matrix, then their rows are left out
+    found = _drop_stopped_keys(_canonical_matrix(usage), recent_hours)
+    stopped = found.stopped
     if stopped.empty:
-        return StoppedUsage(usage, empty, recent_hours, end)
-    stopped = stopped.sort_values(["last_used", "instance_hours"], ascending=[True, False])
+        return StoppedUsage(usage, stopped, recent_hours, found.end_hour)
     key_of_row = pd.MultiIndex.from_frame(usage[list(KEY_COLUMNS)].astype(str))
     stopped_keys = pd.MultiIndex.from_frame(stopped[list(KEY_COLUMNS)].astype(str))
     keep = ~key_of_row.isin(stopped_keys)
     kept = usage.loc[keep].reset_index(drop=True)
     kept.attrs = dict(usage.attrs)
-    return StoppedUsage(kept, stopped.reset_index(drop=True), recent_hours, end)
+    return StoppedUsage(kept, stopped, recent_hours, found.end_hour)
 
 
 def _no_stopped_keys() -> pd.DataFrame:
@@ -651,10 +645,6 @@ def _check_half_life(half_life_days: float) -> None:
             f"{param('recency_half_life_days')} must be 0 (off) or more days, "
             f"not {half_life_days:g}"
         )
-
-
-def _last_hour(usage: pd.DataFrame) -> pd.Timestamp | None:
-    return None if usage.empty else pd.Timestamp(usage["hour"].max())
 
 
 __all__ = [

@@ -253,15 +253,14 @@ def _decision_problem(
             "LP, which over the futures is too large"
         )
         return build_problem(usage, catalog, policy, owned=owned), None, (note,)
-    lookback = usage
-    if whole_weeks(lookback) < MIN_WEEKS:
+    if whole_weeks(usage) < MIN_WEEKS:
         note = (
             f"decided on the lookback: it has fewer than {MIN_WEEKS} whole weeks of usage, "
             "too few to sample futures from"
         )
         return build_problem(usage, catalog, policy, owned=owned), None, (note,)
     future = replace(options.future, half_life_days=options.recency_half_life_days)
-    decision = forecast_problem(lookback, catalog, policy, owned, future)
+    decision = forecast_problem(usage, catalog, policy, owned, future)
     return decision.problem, decision.futures, ()
 
 

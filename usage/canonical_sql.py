@@ -30,17 +30,11 @@ STATS_TABLE: Final = "commitopt_usage_stats"
 
 
 @dataclass(frozen=True)
-class ValidatedUsage:
-    """Canonical usage files checked in SQL (:func:`usage.validate_sql.validate_canonical_files`).
+class StagedCounts:
+    """What the checked files hold.
 
     Attributes
     ----------
-    select_sql
-        A query of the canonical rows to store (hours in the period asked for): ``hour``
-        (``TIMESTAMP``, UTC), the key columns (canonical values) and ``quantity``; valid while the
-        connection that validated the files is open.
-    files, superseded_files
-        Files read, and files left out as copies of an earlier one.
     line_items, line_item_instance_hours
         Rows of the files read, and their instance-hours, whatever their hour.
     row_count, instance_hours
@@ -51,9 +45,6 @@ class ValidatedUsage:
         The distinct accounts and instance types to store, sorted.
     """
 
-    select_sql: str
-    files: tuple[str, ...]
-    superseded_files: tuple[str, ...]
     line_items: int
     line_item_instance_hours: float
     row_count: int
@@ -62,6 +53,26 @@ class ValidatedUsage:
     last_hour: pd.Timestamp | None
     accounts: tuple[str, ...]
     instance_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ValidatedUsage(StagedCounts):
+    """Canonical usage files checked in SQL (:func:`usage.validate_sql.validate_canonical_files`),
+    with their :class:`StagedCounts`.
+
+    Attributes
+    ----------
+    select_sql
+        A query of the canonical rows to store (hours in the period asked for): ``hour``
+        (``TIMESTAMP``, UTC), the key columns (canonical values) and ``quantity``; valid while the
+        connection that validated the files is open.
+    files, superseded_files
+        Files read, and files left out as copies of an earlier one.
+    """
+
+    select_sql: str
+    files: tuple[str, ...]
+    superseded_files: tuple[str, ...]
 
 
 def register(connection: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
@@ -133,20 +144,13 @@ def staged_rows_sql(
 
 
 @dataclass(frozen=True)
-class Statistics:
-    """What :func:`staged_statistics` found."""
+class Statistics(StagedCounts):
+    """What :func:`staged_statistics` found: the counts, and which files are copies or
+    overlap."""
 
     duplicated_files: frozenset[int]
     kept_files: frozenset[int]
     overlap: tuple[int, int, str, str] | None
-    line_items: int
-    line_item_instance_hours: float
-    row_count: int
-    instance_hours: float
-    first_hour: pd.Timestamp | None
-    last_hour: pd.Timestamp | None
-    accounts: tuple[str, ...]
-    instance_types: tuple[str, ...]
 
 
 def staged_statistics(
@@ -293,6 +297,7 @@ def duplicated_cells(
 __all__ = [
     "KEYS_TABLE",
     "STATS_TABLE",
+    "StagedCounts",
     "Statistics",
     "ValidatedUsage",
     "duplicated_cells",

@@ -24,7 +24,7 @@ Only a failing check scans its file once more, in order, to find those rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Final
 
@@ -44,6 +44,7 @@ from usage.canonical_files import (
 from usage.canonical_maps import HourTexts, KeyMap, key_map, map_hour_texts
 from usage.canonical_sql import (
     KEYS_TABLE,
+    StagedCounts,
     ValidatedUsage,
     duplicated_cells,
     hours_table,
@@ -177,14 +178,7 @@ def validate_canonical_files(
         superseded_files=tuple(
             str(f.path) for f in described if f.index not in statistics.kept_files
         ),
-        line_items=statistics.line_items,
-        line_item_instance_hours=statistics.line_item_instance_hours,
-        row_count=statistics.row_count,
-        instance_hours=statistics.instance_hours,
-        first_hour=statistics.first_hour,
-        last_hour=statistics.last_hour,
-        accounts=statistics.accounts,
-        instance_types=statistics.instance_types,
+        **{field.name: getattr(statistics, field.name) for field in fields(StagedCounts)},
     )
 
 
