@@ -314,12 +314,6 @@ def _certified_cost(
     return lower / (1.0 - allowed_gap) if lower >= 0 else lower * (1.0 - allowed_gap)
 
 
-def _stops(below: float | None, above: float | None = None) -> dict[str, float]:
-    """The early-stop keywords of a re-solve (none without a tolerance)."""
-    stops = {"stop_below_usd": below, "stop_above_usd": above}
-    return {name: value for name, value in stops.items() if value is not None}
-
-
 @dataclass(frozen=True, eq=False)
 class _WholeRis:
     """The plan with whole RIs and the Savings Plans re-optimized around them."""
@@ -354,7 +348,7 @@ def _whole_ris(
     rounded = whole_ri_units(problem, units, ri_instance_type=ri_instance_type)
     if not bool(np.any(np.abs(rounded - units)[is_ri] > _SAME)):
         return _WholeRis(rounded, result, False, ())
-    stops = _stops(good_enough_usd)
+    stops = {} if good_enough_usd is None else {"stop_below_usd": good_enough_usd}
     after_solve = reoptimize(_fix(problem, rounded, is_ri), **stops)
     if after_solve.status not in _USABLE:
         first = after_solve.message
@@ -405,11 +399,14 @@ def _flexible_swap(
     objective = problem.offers["objective_usd_per_unit"].to_numpy(dtype=np.float64)
     swapped_cost = float(objective[swapped] @ final[swapped])
     allowed = after + FLEXIBILITY_TOLERANCE_PCT / 100.0 * swapped_cost + 1e-9 * abs(after)
-    if certified_usd is not None:
-        allowed = max(min(allowed, certified_usd), after)
     stops: dict[str, float] = {}
     if certified_usd is not None:
-        stops = {**_stops(allowed, allowed), "max_iterations": SWAP_ITERATIONS}
+        allowed = max(min(allowed, certified_usd), after)
+        stops = {
+            "stop_below_usd": allowed,
+            "stop_above_usd": allowed,
+            "max_iterations": SWAP_ITERATIONS,
+        }
     solve = reoptimize(_fix(problem, rounded, fixed), **stops)
     if solve.status not in _USABLE:
         return None
