@@ -234,8 +234,12 @@ def _build_structure(problem: CommitmentProblem) -> Structure:
     covering = np.flatnonzero(unit_of_pool >= 0)
     members = covering[np.lexsort((rank[covering], unit_of_pool[covering]))]
     n_units = len(unit_level)
-    owned = np.zeros((n_units, problem.n_periods))
-    np.add.at(owned, unit_of_pool[members], problem.owned_capacity[:, members].T)
+    owned_pools = members[np.asarray(problem.owned_capacity.any(axis=0))[members]]
+    if owned_pools.size:
+        owned = np.zeros((n_units, problem.n_periods))
+        np.add.at(owned, unit_of_pool[owned_pools], problem.owned_capacity[:, owned_pools].T)
+    else:  # nothing owned: a read-only view of zeros, not units × periods of them
+        owned = np.broadcast_to(np.zeros((1, problem.n_periods)), (n_units, problem.n_periods))
 
     pattern_of_offer, patterns = _activity_patterns(problem.offer_active, problem.n_offers)
     pool_of_offer = problem.offers["pool"].to_numpy(dtype=np.intp)

@@ -71,7 +71,9 @@ def optimize(
         Called with (iteration, lower bound, upper bound) by the cutting planes.
     resume_from
         A cutting-plane result on the same problem with other offer bounds: the cutting
-        planes re-solve from its cuts (see :func:`~optimizer.cutting_planes.solve_cutting_planes`).
+        planes re-solve from its cuts, starting at its ``units`` (see
+        :func:`~optimizer.cutting_planes.solve_cutting_planes`; replace its ``units`` to start
+        elsewhere).
     stop_below_usd, stop_above_usd
         The cutting planes stop early at a plan costing at most the first, or once no plan can
         cost less than the second [USD] (the exact methods ignore them).

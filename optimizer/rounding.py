@@ -29,7 +29,11 @@ import numpy as np
 
 from core.errors import CommitoptInputError, param
 from optimizer.allocation import pool_allocation
-from optimizer.flexibility import FLEXIBILITY_TOLERANCE_PCT, flexible_preferences
+from optimizer.flexibility import (
+    FLEXIBILITY_TOLERANCE_PCT,
+    flexible_preferences,
+    moved_to_preferred,
+)
 from optimizer.problem import RI_POOL, BoolArray, CommitmentProblem, FloatArray
 from optimizer.purchases import SP_STEP_USD, purchase_sizes, run_size_choice, sp_commitment
 from optimizer.result import OptimizationResult, OptimizationStatus
@@ -38,7 +42,8 @@ Reoptimize = Callable[..., OptimizationResult]
 """Solves a problem (the caller's method: exact LP or certified cutting planes). Called with the
 problem alone, or, when :func:`round_plan` is given a ``tolerance``, also with the keywords
 ``stop_below_usd``, ``stop_above_usd`` and ``max_iterations`` of
-:func:`optimizer.optimize.optimize`."""
+:func:`optimizer.optimize.optimize`, and for the flexible swap ``start_units``: the plan to start
+the re-solve from (units per offer) instead of the continuous plan."""
 
 SWAP_ITERATIONS: Final = 3
 """Most cutting-plane iterations of the flexible swap's re-solve (with a ``tolerance``): it only
@@ -399,13 +404,15 @@ def _flexible_swap(
     objective = problem.offers["objective_usd_per_unit"].to_numpy(dtype=np.float64)
     swapped_cost = float(objective[swapped] @ final[swapped])
     allowed = after + FLEXIBILITY_TOLERANCE_PCT / 100.0 * swapped_cost + 1e-9 * abs(after)
-    stops: dict[str, float] = {}
+    stops: dict[str, float | FloatArray] = {}
     if certified_usd is not None:
         allowed = max(min(allowed, certified_usd), after)
         stops = {
             "stop_below_usd": allowed,
             "stop_above_usd": allowed,
             "max_iterations": SWAP_ITERATIONS,
+            # what the emptied pools covered, moved to the pools they give way to
+            "start_units": moved_to_preferred(problem, result.units, preferences),
         }
     solve = reoptimize(_fix(problem, rounded, fixed), **stops)
     if solve.status not in _USABLE:

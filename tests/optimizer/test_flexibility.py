@@ -108,3 +108,23 @@ def test_preferences_by_hand() -> None:
     assert dict(zip(wide["pool"], wide["preferred_kind"], strict=True)) == {
         1: "compute_savings_plan"
     }
+
+
+def test_a_pool_that_gives_way_moves_its_usage_to_the_preferred_pool() -> None:
+    # the swap's start: 3 Windows RIs covered 3 × 0.188 on-demand USD/h (coverage 1/0.188
+    # instances per USD/h); the EC2 Instance SP covers a USD/h of it with 0.85 USD/h of
+    # commitment, so it takes 3 × 0.188 × 0.85 USD/h on top of what it held
+    from optimizer.flexibility import moved_to_preferred
+
+    problem = four_instrument_problem()
+    found = flexible_preferences(problem)
+    pool = problem.offers["pool"].to_numpy()
+    ri_offer = int(np.flatnonzero(pool == 1)[0])
+    sp_offer = int(np.flatnonzero(pool == int(found.loc[0, "preferred_pool"]))[0])
+    units = np.full(problem.n_offers, 0.25)
+    units[ri_offer] = 3.0
+    moved = moved_to_preferred(problem, units, found)
+    assert moved[ri_offer] == 0.0
+    assert moved[sp_offer] == pytest.approx(0.25 + 3 * 0.188 * 0.85)
+    others = np.setdiff1d(np.arange(problem.n_offers), [ri_offer, sp_offer])
+    np.testing.assert_array_equal(moved[others], units[others])

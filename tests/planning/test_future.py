@@ -341,6 +341,9 @@ def test_the_reported_gap_is_the_billed_plans(catalog) -> None:  # type: ignore[
     gap_pct = 100 * (billed - run.result.lower_bound_usd) / billed
     assert optimizer["certified_gap_pct"] == pytest.approx(gap_pct, abs=1e-4)
     # within the tolerance asked for: optimal, even when the fractional solve stopped short of
-    # its half of it (here its bounds stall: AWS's order is above the LP's best allocation)
+    # its share of it (here its bounds stall: AWS's order is above the LP's best allocation)
     assert gap_pct <= optimizer["tolerance_pct"] and optimizer["status"] == "optimal"
-    assert optimizer["continuous_gap_pct"] <= optimizer["certified_gap_pct"]
+    # the fractional solve's own gap, which the billed plan may beat: a flexible swap started
+    # from the pools' usage moved to the more flexible instrument can bill below the best
+    # fractional plan the solve had found when it stopped
+    assert optimizer["continuous_gap_pct"] == pytest.approx(100 * run.result.relative_gap, abs=1e-4)
