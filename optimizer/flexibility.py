@@ -27,7 +27,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from optimizer.problem import COMPUTE_SP_POOL, EC2_SP_POOL, RI_POOL, CommitmentProblem, FloatArray
+from optimizer.problem import (
+    COMPUTE_SP_POOL,
+    EC2_SP_POOL,
+    RI_POOL,
+    BoolArray,
+    CommitmentProblem,
+    FloatArray,
+)
 
 FLEXIBILITY_TOLERANCE_PCT: Final = 0.5
 """Relative cost difference within which two instruments count as tied: a more flexible one up
@@ -133,18 +140,66 @@ def flexible_preferences(
     ).reset_index(drop=True)
 
 
+def moved_units(
+    problem: CommitmentProblem, units: FloatArray, moved: pd.Series, into: pd.Series
+) -> FloatArray:
+    """``units`` with what some pools' tranche-0 offers cover added to other pools.
+
+    An offer of pool P covering D on-demand USD/h of a column holds D × coverage[P, column]
+    units, so a pool Q covering the same needs D × coverage[Q, column]: P's units times the
+    largest ratio coverage[Q, c] ÷ coverage[P, c] over the columns both cover (at least what P
+    covered, whichever column it covered).
+
+    Parameters
+    ----------
+    problem
+        The reduced problem.
+    units
+        Units of each offer [units]; the giving pools' own units are left as they are.
+    moved
+        By giving pool: the units of its tranche-0 offer whose cover moves [units]; negative
+        takes cover back from the receiving pool.
+    into
+        By giving pool: the pool that receives its cover.
+
+    Returns
+    -------
+    numpy.ndarray
+        Units of each offer, the receiving pools' tranche-0 offers changed [units].
+    """
+    offers = problem.offers
+    pool = offers["pool"].to_numpy(dtype=np.intp)
+    first = offers["tranche"].to_numpy() == 0
+    result = np.array(units, dtype=np.float64)
+    if into.empty:
+        return result
+    coverage = sp.coo_array(problem.coverage)
+    cells = pd.DataFrame({"pool": coverage.row, "column": coverage.col, "value": coverage.data})
+    cells = cells.loc[cells["value"] > 0]
+    links = pd.DataFrame(
+        {"pool": into.index.to_numpy(dtype=np.intp), "receiver": into.to_numpy(dtype=np.intp)}
+    )
+    pairs = links.merge(cells, on="pool").merge(
+        cells.rename(columns={"pool": "receiver", "value": "value_q"}), on=["receiver", "column"]
+    )
+    ratio = (pairs["value_q"] / pairs["value"]).groupby(pairs["pool"]).max()
+    receiver = into.reindex(ratio.index).to_numpy(dtype=np.intp)
+    extra = (moved.reindex(ratio.index).fillna(0.0) * ratio).groupby(receiver).sum()
+    offer_of_pool = pd.Series(np.flatnonzero(first), index=pool[first])
+    targets = offer_of_pool.reindex(extra.index.to_numpy(dtype=np.intp))
+    keep = targets.notna().to_numpy()
+    np.add.at(result, targets.to_numpy()[keep].astype(np.intp), extra.to_numpy()[keep])
+    return result
+
+
 def moved_to_preferred(
     problem: CommitmentProblem, units: FloatArray, preferences: pd.DataFrame
 ) -> FloatArray:
-    """``units`` with each pool that gives way emptied into its preferred pool: what its
-    tranche-0 offer covered, bought through the preferred pool's tranche-0 offer instead.
-
-    An offer of pool P covering D on-demand USD/h of a column holds D × coverage[P, column]
-    units, so the preferred pool Q needs D × coverage[Q, column]: P's units times the largest
-    ratio coverage[Q, c] ÷ coverage[P, c] over P's columns (at least what P covered, whichever
-    column it covered). The start of the flexible swap's re-solve
-    (:func:`optimizer.rounding.round_plan`): emptying P alone leaves its usage on-demand, a
-    start 1–4 % dearer than the plan that the cuts near it cannot repair in a few iterations.
+    """``units`` with each pool that gives way emptied into its preferred pool
+    (:func:`moved_units`): the start of the flexible swap's re-solve
+    (:func:`optimizer.rounding.round_plan`). Emptying the pools alone leaves their usage
+    on-demand, a start 1–4 % dearer than the plan, which the cuts near it did not repair in
+    three iterations at 1,000 keys; this start met the certificate at once.
 
     Parameters
     ----------
@@ -160,32 +215,68 @@ def moved_to_preferred(
     numpy.ndarray
         Units of each offer, the giving-way pools' offers at zero [units].
     """
-    offers = problem.offers
-    pool = offers["pool"].to_numpy(dtype=np.intp)
-    first = offers["tranche"].to_numpy() == 0
+    pool = problem.offers["pool"].to_numpy(dtype=np.intp)
+    first = problem.offers["tranche"].to_numpy() == 0
     giving = preferences["pool"].to_numpy(dtype=np.intp)
-    moved = np.where(np.isin(pool, giving), 0.0, np.asarray(units, dtype=np.float64))
-    coverage = sp.coo_array(problem.coverage)
-    cells = pd.DataFrame(
-        {"pool": coverage.row, "column": coverage.col, "value": coverage.data}
-    ).query("value > 0")
-    pairs = (
-        preferences.loc[:, ["pool", "preferred_pool"]]
-        .merge(cells, on="pool")
-        .merge(
-            cells.rename(columns={"pool": "preferred_pool", "value": "value_q"}),
-            on=["preferred_pool", "column"],
-        )
-    )
-    ratio = (pairs["value_q"] / pairs["value"]).groupby(pairs["pool"]).max()
     held = pd.Series(np.where(first, units, 0.0)).groupby(pool).sum()
+    emptied = np.where(np.isin(pool, giving), 0.0, np.asarray(units, dtype=np.float64))
     into = preferences.set_index("pool")["preferred_pool"]
-    extra = (held.reindex(ratio.index).fillna(0.0) * ratio).groupby(into.reindex(ratio.index)).sum()
-    offer_of_pool = pd.Series(np.flatnonzero(first), index=pool[first])
-    targets = offer_of_pool.reindex(extra.index.astype(np.intp))
-    keep = targets.notna().to_numpy()
-    np.add.at(moved, targets.to_numpy()[keep].astype(np.intp), extra.to_numpy()[keep])
-    return moved
+    return moved_units(problem, emptied, held.reindex(into.index).fillna(0.0), into)
+
+
+def rebalanced(
+    problem: CommitmentProblem, continuous: FloatArray, rounded: FloatArray, fixed: BoolArray
+) -> FloatArray:
+    """The rounded plan with the Savings Plans moved by what the rounding moved: the start of
+    the re-solve around whole RIs (:func:`optimizer.rounding.round_plan`).
+
+    Each fixed pool's tranche-0 units lost to rounding (``continuous − rounded``; negative when
+    rounded up) are covered by (taken from) a new Savings Plan pool covering all its columns:
+    one the continuous plan holds if any, the cheapest there (:func:`moved_units`). The plain
+    rounding leaves the Savings Plans where they were, so the usage a rounded-down RI no
+    longer covers is on-demand and the re-solve's first plans bill above it.
+
+    Parameters
+    ----------
+    problem
+        The reduced problem.
+    continuous, rounded
+        Units of each offer before and after rounding [units].
+    fixed
+        Offers the rounding fixed (the RIs).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``rounded`` where fixed, the Savings Plans moved elsewhere [units].
+    """
+    pool = problem.offers["pool"].to_numpy(dtype=np.intp)
+    first = problem.offers["tranche"].to_numpy() == 0
+    start = np.where(fixed, rounded, continuous)
+    delta = pd.Series(np.where(first & fixed, continuous - rounded, 0.0)).groupby(pool).sum()
+    delta = delta.loc[delta.abs() > 1e-12]
+    costs = _pool_costs(problem)
+    if delta.empty or costs.empty:
+        return start
+    giving = costs.loc[costs["pool"].isin(delta.index), ["pool", "column"]]
+    plans = costs.loc[costs["kind"] != RI_POOL, ["pool", "column", "cost"]]
+    held = pd.Series(np.where(first, continuous, 0.0)).groupby(pool).sum()
+    pairs = giving.merge(plans.rename(columns={"pool": "receiver"}), on="column")
+    per_pair = (
+        pairs.groupby(["pool", "receiver"], sort=True)
+        .agg(columns=("column", "nunique"), cost=("cost", "sum"))
+        .reset_index()
+    )
+    n_columns = giving.groupby("pool")["column"].nunique()
+    per_pair = per_pair.loc[
+        per_pair["columns"].to_numpy() == n_columns.reindex(per_pair["pool"]).to_numpy()
+    ]
+    per_pair["unheld"] = held.reindex(per_pair["receiver"]).fillna(0.0).to_numpy() <= 0
+    chosen = per_pair.sort_values(
+        ["pool", "unheld", "cost", "receiver"], kind="stable"
+    ).drop_duplicates("pool", keep="first")
+    into = chosen.set_index("pool")["receiver"]
+    return moved_units(problem, start, delta.reindex(into.index), into)
 
 
 __all__ = [
@@ -194,4 +285,6 @@ __all__ = [
     "PREFERENCE_FIELDS",
     "flexible_preferences",
     "moved_to_preferred",
+    "moved_units",
+    "rebalanced",
 ]

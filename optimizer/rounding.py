@@ -33,6 +33,7 @@ from optimizer.flexibility import (
     FLEXIBILITY_TOLERANCE_PCT,
     flexible_preferences,
     moved_to_preferred,
+    rebalanced,
 )
 from optimizer.problem import RI_POOL, BoolArray, CommitmentProblem, FloatArray
 from optimizer.purchases import SP_STEP_USD, purchase_sizes, run_size_choice, sp_commitment
@@ -353,12 +354,20 @@ def _whole_ris(
     rounded = whole_ri_units(problem, units, ri_instance_type=ri_instance_type)
     if not bool(np.any(np.abs(rounded - units)[is_ri] > _SAME)):
         return _WholeRis(rounded, result, False, ())
-    stops = {} if good_enough_usd is None else {"stop_below_usd": good_enough_usd}
-    after_solve = reoptimize(_fix(problem, rounded, is_ri), **stops)
+
+    def stops(whole: FloatArray) -> dict[str, float | FloatArray]:
+        if good_enough_usd is None:
+            return {}
+        # the Savings Plans moved by what the rounding moved (a start near the re-solve's
+        # optimum: a few iterations instead of seven at 1,000 keys)
+        start = rebalanced(problem, units, whole, is_ri)
+        return {"stop_below_usd": good_enough_usd, "start_units": start}
+
+    after_solve = reoptimize(_fix(problem, rounded, is_ri), **stops(rounded))
     if after_solve.status not in _USABLE:
         first = after_solve.message
         rounded = whole_ri_units(problem, units, ri_instance_type=ri_instance_type, down=True)
-        after_solve = reoptimize(_fix(problem, rounded, is_ri), **stops)
+        after_solve = reoptimize(_fix(problem, rounded, is_ri), **stops(rounded))
         if after_solve.status not in _USABLE:
             raise RoundingError(
                 f"no plan in whole RIs satisfies the policy ({first}; rounding the RIs down: "

@@ -128,3 +128,23 @@ def test_a_pool_that_gives_way_moves_its_usage_to_the_preferred_pool() -> None:
     assert moved[sp_offer] == pytest.approx(0.25 + 3 * 0.188 * 0.85)
     others = np.setdiff1d(np.arange(problem.n_offers), [ri_offer, sp_offer])
     np.testing.assert_array_equal(moved[others], units[others])
+
+
+@pytest.mark.parametrize("rounded_family_units", [12.0, 13.0])
+def test_rounding_moves_the_rounded_cover_to_the_savings_plan_held(
+    rounded_family_units: float,
+) -> None:
+    # the whole-RI re-solve's start: the family RI's 12.4 normalized units rounded to 12 leave
+    # 0.4 NU × 0.024 USD/h on-demand, which the Compute SP the plan holds covers at 0.75 USD/h
+    # of commitment per USD/h (rounded up to 13, the Compute SP gives up 0.6 NU's worth); the
+    # EC2 Instance SP, not held, is left alone and the Windows RI did not move
+    from optimizer.flexibility import rebalanced
+    from tests.optimizer.plan_problems import M5_NU_OD
+
+    problem = four_instrument_problem()
+    continuous = np.array([12.4, 3.0, 0.0, 0.5, 0.2])
+    fixed = np.array([True, True, False, False, False])
+    rounded = np.array([rounded_family_units, 3.0, 0.0, 0.5, 0.2])
+    start = rebalanced(problem, continuous, rounded, fixed)
+    moved_usd = (12.4 - rounded_family_units) * M5_NU_OD
+    np.testing.assert_allclose(start, [rounded_family_units, 3.0, 0.0, 0.5 + 0.75 * moved_usd, 0.2])
