@@ -496,15 +496,19 @@ class MonteCarloModel:
                 start = np.take(capacity, state, axis=1)
             engine = Engine(
                 usage, insts, od, np.zeros(1, dtype=np.intp),
-                record=False, keys_by_hours=True, capacity=start.copy(),
+                record=False, keys_by_hours=True, capacity=start,
             )  # fmt: skip
             engine.run(merge.pools, merge.accounts, self.share_across_accounts)
             per_hour[1, chosen] = od @ engine.remaining
-            start -= engine.left  # used capacity
+            # used cost = Σ price × (capacity − left): the engine consumed ``start`` as ``left``
             if len(states) == 1:
-                per_hour[2, chosen] = price[:, 0] @ start
+                full = float(price[:, 0] @ capacity[:, 0])
+                per_hour[2, chosen] = full - price[:, 0] @ engine.left
             else:
-                per_hour[2, chosen] = np.einsum("ih,ih->h", start, np.take(price, state, axis=1))
+                full_by_state = np.einsum("is,is->s", price, capacity)
+                per_hour[2, chosen] = full_by_state[state] - np.einsum(
+                    "ih,ih->h", engine.left, np.take(price, state, axis=1)
+                )
             if progress is not None:
                 progress(chosen.stop, n_unique)
         pair = self.pair_of_path_hour
