@@ -176,12 +176,13 @@ def test_the_planned_ladder_needs_plans_and_a_forecast(catalog) -> None:  # type
     assert list(result.table()["policy"])[-4:] == [
         "ours-ladder", PLANNED_LADDER, "hindsight", "hindsight-oneshot",
     ]  # fmt: skip
-    # planned growth on top of a growing fleet: the planned ladder commits at least as much
+    # planned growth on top of a growing fleet: the planned ladder commits at least as much, up
+    # to the certificate (plans within 0.1 % of the optimum's cost differ by an SP step or so)
     bought = {
         name: sum(p.effective_usd_per_hour or 0.0 for p in result.outcomes[name].purchases)
         for name in ("ours-ladder", PLANNED_LADDER)
     }
-    assert bought[PLANNED_LADDER] >= bought["ours-ladder"] > 0
+    assert bought[PLANNED_LADDER] >= 0.998 * bought["ours-ladder"] > 0
 
 
 def test_clear_trend_tells_a_line_from_noise() -> None:
