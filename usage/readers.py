@@ -449,28 +449,62 @@ def _classify(
         progress,
         fetch=False,
     )
-    totals = _run(
+    return summarise_classified(
         connection,
-        f"SELECT reason, currency, CAST(sum(line_items) AS BIGINT) AS line_items, "
-        f"sum(quantity) AS quantity, sum(cost) AS cost FROM {CLASSIFIED_TABLE} "
-        f"GROUP BY reason, currency",
-        where,
-        fmt.upper(),
-    )
-    try:
-        checked = _check_classified(totals, where)
-    except UsageInputError:
-        connection.execute(f"DROP TABLE IF EXISTS {CLASSIFIED_TABLE}")
-        raise
-    report = checked.report(
         fmt=fmt,
+        where=where,
         files=deliveries.kept,
         superseded=deliveries.superseded,
         periods=deliveries.periods,
         daily=deliveries.daily,
         unmapped=unmapped,
     )
-    return ClassifiedUsage(where=where, daily=deliveries.daily, report=report)
+
+
+def summarise_classified(
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    fmt: str,
+    where: str,
+    files: Sequence[str] = (),
+    superseded: Sequence[str] = (),
+    periods: Sequence[str] = (),
+    daily: bool = False,
+    unmapped: tuple[int, tuple[str, ...]] = (0, ()),
+) -> ClassifiedUsage:
+    """Check the rows of :data:`CLASSIFIED_TABLE` on ``connection`` and report on them.
+
+    The totals per reason and currency are summed in DuckDB; the checks and the report are
+    those of :func:`table_from_classified`. On an error the table is dropped.
+
+    Raises
+    ------
+    UsageInputError
+        Malformed timestamps or quantities, negative quantities, several currencies, or no EC2
+        instance usage at all.
+    """
+    try:
+        totals = _run(
+            connection,
+            f"SELECT reason, currency, CAST(sum(line_items) AS BIGINT) AS line_items, "
+            f"sum(quantity) AS quantity, sum(cost) AS cost FROM {CLASSIFIED_TABLE} "
+            f"GROUP BY reason, currency",
+            where,
+            fmt.upper(),
+        )
+        checked = _check_classified(totals, where)
+    except UsageInputError:
+        connection.execute(f"DROP TABLE IF EXISTS {CLASSIFIED_TABLE}")
+        raise
+    report = checked.report(
+        fmt=fmt,
+        files=files,
+        superseded=superseded,
+        periods=periods,
+        daily=daily,
+        unmapped=unmapped,
+    )
+    return ClassifiedUsage(where=where, daily=daily, report=report)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1277,6 +1311,7 @@ __all__ = [
     "read_cur2",
     "read_focus",
     "read_usage",
+    "summarise_classified",
     "table_from_classified",
     "usage_connection",
     "usage_files",

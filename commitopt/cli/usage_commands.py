@@ -533,40 +533,58 @@ def import_athena(
     workspace: Path | None,
     output_format: str,
 ) -> None:
-    """Aggregate a CUR table with Athena into the workspace."""
+    """Aggregate a CUR table with Athena into the workspace.
+
+    The result's pages go into the workspace as they arrive (bounded memory), and are stored as
+    one import in one transaction: a failure leaves the workspace as it was.
+    """
     import boto3
 
-    from usage.athena import read_cur_athena
+    from commitopt.identity import current_identity
+    from commitopt.imports import import_validated_usage
+    from usage.athena import stage_cur_athena
+    from usage.staged_bill import drop_staged
 
     if start is None or end is None:
         raise CommitoptInputError("usage import-athena needs --from and --to (it bounds the scan)")
     client = boto3.Session(profile_name=profile).client("athena", region_name=aws_region)
-    with open_workspace_to_import(workspace) as store:
-        with reporter().task("running the Athena query"):
-            frame, report = read_cur_athena(
-                client,
-                database=database,
-                table=table_name,
-                output_location=output_location,
-                workgroup=workgroup,
-                start=start,
-                end=end,
-                daily=daily,
-            )
-        stored = store_import(
-            store, frame, (as_utc(start), as_utc(end)),
-            UsageSource(kind="athena", files=(f"{database}.{table_name}",)),
-            ImportCounts(report.kept_line_items, report.excluded_line_items),
-            ImportChecks(replace, allow_gap, allow_unknown_types),
-            described=f"Athena table {database}.{table_name}",
-        )  # fmt: skip
+    period = (as_utc(start), as_utc(end))
+    with open_workspace_to_import(workspace) as store, store.streaming():
+        try:
+            with reporter().task("running the Athena query", unit="rows") as progress:
+                staged = stage_cur_athena(
+                    client, store.connection, database=database, table=table_name,
+                    output_location=output_location, workgroup=workgroup, start=start, end=end,
+                    daily=daily, progress=progress,
+                )  # fmt: skip
+            usage, report = staged.usage, staged.report
+            checks = ImportChecks(replace, allow_gap, allow_unknown_types)
+            _check_streamed_plausible(
+                store, usage, period, checks, f"Athena table {database}.{table_name}",
+                source_kind="athena",
+            )  # fmt: skip
+            with (
+                reporter().task(
+                    "storing the usage in the workspace", total=usage.row_count, unit="rows"
+                ) as task,
+                store.transaction(),
+            ):
+                stored = import_validated_usage(
+                    store, usage, period_start=period[0], period_end=period[1],
+                    source=UsageSource(kind="athena", files=(f"{database}.{table_name}",)),
+                    report=ImportCounts(report.kept_line_items, report.excluded_line_items),
+                    replace_other_sources=replace, actor=current_identity().as_mapping(),
+                    progress=task, granularity="daily" if report.daily else "hourly",
+                )  # fmt: skip
+        finally:
+            drop_staged(store.connection)
     _emit_report(
         {
             "import_id": stored.import_id,
             "workspace": str(store.path),
-            "period_start": as_utc(start).isoformat(),
-            "period_end": as_utc(end).isoformat(),
-            "usage_row_count": len(frame),
+            "period_start": period[0].isoformat(),
+            "period_end": period[1].isoformat(),
+            "usage_row_count": usage.row_count,
             **_file_report(report),
             **_ledger_fields(stored, None),
         },
