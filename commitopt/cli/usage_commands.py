@@ -598,6 +598,8 @@ Examples:
   commitopt usage summary                                   # the workspace's usage
   commitopt usage summary --usage cur/2025-10/*.parquet --from 2025-10-01
   commitopt usage summary --region us-east-1 --family c5 --format csv > c5.csv
+\b
+Only --from/--to of the workspace's usage is read (all of it without them).
 """
 
 
