@@ -193,9 +193,12 @@ def import_validated_usage(
     replace_other_sources: bool = False,
     actor: dict[str, Any] | None = None,
     progress: ProgressCallback | None = None,
+    granularity: str = "hourly",
 ) -> ImportOutcome:
     """Store canonical usage files checked in SQL as one import, as :func:`import_usage` does,
     streaming their rows from the files into the workspace (one ``INSERT ... SELECT``).
+
+    A bill staged in DuckDB (:func:`usage.staged_bill.stage_bill_files`) is stored the same way.
 
     Parameters
     ----------
@@ -207,6 +210,8 @@ def import_validated_usage(
         As :func:`import_usage`.
     progress
         Called as ``progress(rows_done, rows_total)`` while the rows are inserted.
+    granularity
+        ``"hourly"``, or ``"daily"`` for usage spread from daily figures (recorded).
 
     Returns
     -------
@@ -243,7 +248,7 @@ def import_validated_usage(
             progress=progress,
         ),
         accounts=list(usage.accounts), start=start, end=end, source=source, report=report,
-        granularity="hourly", usage_rows=usage.row_count,
+        granularity=granularity, usage_rows=usage.row_count,
         replace_other_sources=replace_other_sources, actor=actor,
     )  # fmt: skip
 

@@ -388,60 +388,115 @@ def _file_stats_sql(relation: str, c: CurColumns, period: str, end: str, usage_t
 # the shared aggregation
 
 
-_CLASSIFIED_TABLE: Final = "classified_usage"
-"""The temporary DuckDB table that holds the rows of :func:`classified_sql` during one read."""
+CLASSIFIED_TABLE: Final = "commitopt_classified_usage"
+"""The temporary DuckDB table that holds the rows of :func:`classified_sql` during one read
+(:func:`classify_usage_files`)."""
+DEMAND_SQL: Final = (
+    f"SELECT hour, {', '.join(KEY_COLUMNS)}, sum(quantity) AS quantity FROM {CLASSIFIED_TABLE} "
+    f"WHERE reason = '' GROUP BY hour, {', '.join(KEY_COLUMNS)}"
+)
+"""The demand per hour and key of :data:`CLASSIFIED_TABLE` (``hour`` a UTC ``TIMESTAMPTZ``),
+each (hour, key) once: what :func:`read_cur` turns into the canonical table."""
 
 
-def _aggregate(
+@dataclass(frozen=True, slots=True)
+class ClassifiedUsage:
+    """Usage files classified on a DuckDB connection (:func:`classify_usage_files`).
+
+    The temporary table :data:`CLASSIFIED_TABLE` of that connection holds the rows of
+    :func:`classified_sql` (rows, usage and cost per reason, and per hour and key for the
+    demand); :data:`DEMAND_SQL` selects the demand from it. The totals are checked.
+
+    Attributes
+    ----------
+    where
+        The files, as messages name them.
+    daily
+        Whether the source is daily-granular (its days are to be spread over 24 hours).
+    report
+        What the files hold: kept and excluded line items, periods, deliveries, currency.
+    """
+
+    where: str
+    daily: bool
+    report: ImportReport
+
+
+def _classify(
     connection: duckdb.DuckDBPyConnection,
     relation: str,
     columns: CurColumns,
     *,
     fmt: str,
     where: str,
-    files: Sequence[str],
-    superseded: Sequence[str],
-    periods: Sequence[str],
-    daily: bool,
+    deliveries: _Deliveries,
     start: datetime | str | None,
     end: datetime | str | None,
     unmapped: tuple[int, tuple[str, ...]] = (0, ()),
     progress: ProgressCallback | None = None,
-) -> tuple[pd.DataFrame, ImportReport]:
-    """Run :func:`classified_sql` over ``relation``; check it; build the table and the report.
+) -> ClassifiedUsage:
+    """Run :func:`classified_sql` over ``relation`` into :data:`CLASSIFIED_TABLE`; check it.
 
-    The classified rows stay in DuckDB (a temporary table): the totals per reason and currency
-    and the demand per hour and key are summed there, and only the demand comes to pandas, as
-    Arrow. The result is what :func:`table_from_classified` makes of the same rows.
+    The classified rows stay in DuckDB: the totals per reason and currency are summed there and
+    checked (:func:`_check_classified`); the demand is left for the caller to select.
     """
     sql = classified_sql(relation, columns, dialect="duckdb", start=start, end=end)
     _run(
         connection,
-        f"CREATE OR REPLACE TEMPORARY TABLE {_CLASSIFIED_TABLE} AS {sql}",
+        f"CREATE OR REPLACE TEMPORARY TABLE {CLASSIFIED_TABLE} AS {sql}",
         where,
         fmt.upper(),
         progress,
         fetch=False,
     )
-    totals = _run(
+    return summarise_classified(
         connection,
-        f"SELECT reason, currency, CAST(sum(line_items) AS BIGINT) AS line_items, "
-        f"sum(quantity) AS quantity, sum(cost) AS cost FROM {_CLASSIFIED_TABLE} "
-        f"GROUP BY reason, currency",
-        where,
-        fmt.upper(),
+        fmt=fmt,
+        where=where,
+        files=deliveries.kept,
+        superseded=deliveries.superseded,
+        periods=deliveries.periods,
+        daily=deliveries.daily,
+        unmapped=unmapped,
     )
-    checked = _check_classified(totals, where)
-    keys = ", ".join(KEY_COLUMNS)
-    demand = _run(
-        connection,
-        f"SELECT hour, {keys}, sum(quantity) AS quantity FROM {_CLASSIFIED_TABLE} "
-        f"WHERE reason = '' GROUP BY hour, {keys}",
-        where,
-        fmt.upper(),
-    )
-    connection.execute(f"DROP TABLE {_CLASSIFIED_TABLE}")
-    return _canonical_table(demand, where, daily), checked.report(
+
+
+def summarise_classified(
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    fmt: str,
+    where: str,
+    files: Sequence[str] = (),
+    superseded: Sequence[str] = (),
+    periods: Sequence[str] = (),
+    daily: bool = False,
+    unmapped: tuple[int, tuple[str, ...]] = (0, ()),
+) -> ClassifiedUsage:
+    """Check the rows of :data:`CLASSIFIED_TABLE` on ``connection`` and report on them.
+
+    The totals per reason and currency are summed in DuckDB; the checks and the report are
+    those of :func:`table_from_classified`. On an error the table is dropped.
+
+    Raises
+    ------
+    UsageInputError
+        Malformed timestamps or quantities, negative quantities, several currencies, or no EC2
+        instance usage at all.
+    """
+    try:
+        totals = _run(
+            connection,
+            f"SELECT reason, currency, CAST(sum(line_items) AS BIGINT) AS line_items, "
+            f"sum(quantity) AS quantity, sum(cost) AS cost FROM {CLASSIFIED_TABLE} "
+            f"GROUP BY reason, currency",
+            where,
+            fmt.upper(),
+        )
+        checked = _check_classified(totals, where)
+    except UsageInputError:
+        connection.execute(f"DROP TABLE IF EXISTS {CLASSIFIED_TABLE}")
+        raise
+    report = checked.report(
         fmt=fmt,
         files=files,
         superseded=superseded,
@@ -449,6 +504,7 @@ def _aggregate(
         daily=daily,
         unmapped=unmapped,
     )
+    return ClassifiedUsage(where=where, daily=daily, report=report)
 
 
 @dataclass(frozen=True, slots=True)
@@ -538,8 +594,9 @@ def _check_classified(result: pd.DataFrame, where: str) -> _Checked:
     )
 
 
-def _canonical_table(frame: pd.DataFrame, where: str, daily: bool) -> pd.DataFrame:
-    """Demand per hour and key (each once) -> the validated canonical table."""
+def canonical_demand_table(frame: pd.DataFrame, where: str, daily: bool) -> pd.DataFrame:
+    """Demand per hour and key (each once) -> the validated canonical table (daily demand
+    spread over 24 hours); the errors of :func:`usage.table.validate_usage_table`."""
     frame["hour"] = pd.to_datetime(frame["hour"], utc=True).astype("datetime64[ns, UTC]")
     if daily:
         return spread_daily(frame, source=where)
@@ -579,14 +636,96 @@ def table_from_classified(
         daily=daily,
         unmapped=unmapped,
     )
-    return _canonical_table(frame, where, daily), report
+    return canonical_demand_table(frame, where, daily), report
 
 
 # --------------------------------------------------------------------------------------------
 # CUR and CUR 2.0
 
 
-def _read_cur_like(
+def _classify_cur(
+    connection: duckdb.DuckDBPyConnection,
+    files: Sequence[Path],
+    fmt: str,
+    *,
+    start: datetime | str | None,
+    end: datetime | str | None,
+    progress: ProgressCallback | None,
+) -> ClassifiedUsage:
+    """:func:`classify_usage_files` of legacy CUR or CUR 2.0 files."""
+    where = describe_files(files)
+    try:
+        select = cur_select_sql(
+            connection,
+            files,
+            required=_CUR_REQUIRED,
+            optional=_CUR_OPTIONAL,
+            what="AWS Cost and Usage Report (line items of EC2 usage)",
+            native=_CUR_NATIVE,
+        )
+    except CommitoptInputError as error:
+        raise UsageInputError(error.template) from error
+    columns = CurColumns()
+    deliveries = _choose_deliveries(
+        connection, f"({select})", columns, where, fmt.upper(), _stage(progress, 0, 2)
+    )
+    return _classify(
+        connection,
+        deliveries.relation,
+        columns,
+        fmt=fmt,
+        where=where,
+        deliveries=deliveries,
+        start=start,
+        end=end,
+        progress=_stage(progress, 1, 2),
+    )
+
+
+def classify_usage_files(
+    connection: duckdb.DuckDBPyConnection,
+    paths: PathsArg,
+    fmt: str,
+    *,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    progress: ProgressCallback | None = None,
+) -> ClassifiedUsage:
+    """Classify the line items of CUR, CUR 2.0 or FOCUS files on ``connection``.
+
+    The deliveries are chosen (module docstring), every line item is classified by
+    :func:`usage.demand_sql.classified_sql` into the temporary table :data:`CLASSIFIED_TABLE`
+    (bounded memory: DuckDB spills beyond the connection's ``memory_limit``), and the totals are
+    checked. :func:`read_cur`, :func:`read_cur2` and :func:`read_focus` bring the demand to
+    pandas; :func:`usage.staged_bill.stage_bill_files` keeps it in DuckDB.
+
+    Parameters
+    ----------
+    connection
+        A DuckDB connection whose ``TimeZone`` is UTC (naive CUR times are UTC).
+    paths
+        Files, folders or globs.
+    fmt
+        ``"cur"``, ``"cur2"`` or ``"focus"``.
+    start, end, progress
+        As :func:`read_cur` (``progress(percent, 100)`` over the whole classification).
+
+    Raises
+    ------
+    UsageInputError
+        As :func:`read_cur`.
+    """
+    files = _files(paths)
+    if fmt in ("cur", "cur2"):
+        return _classify_cur(connection, files, fmt, start=start, end=end, progress=progress)
+    if fmt == "focus":
+        return _classify_focus(connection, files, start=start, end=end, progress=progress)
+    raise UsageInputError(
+        f"usage format {fmt!r} has no line items to classify; pass cur, cur2 or focus"
+    )
+
+
+def _read_classified(
     paths: PathsArg,
     fmt: str,
     *,
@@ -595,39 +734,15 @@ def _read_cur_like(
     memory_limit: str,
     progress: ProgressCallback | None,
 ) -> tuple[pd.DataFrame, ImportReport]:
+    """The canonical table and report of :func:`classify_usage_files` (demand via Arrow)."""
     files = _files(paths)
-    where = describe_files(files)
     with usage_connection(memory_limit) as connection:
-        try:
-            select = cur_select_sql(
-                connection,
-                files,
-                required=_CUR_REQUIRED,
-                optional=_CUR_OPTIONAL,
-                what="AWS Cost and Usage Report (line items of EC2 usage)",
-                native=_CUR_NATIVE,
-            )
-        except CommitoptInputError as error:
-            raise UsageInputError(error.template) from error
-        columns = CurColumns()
-        deliveries = _choose_deliveries(
-            connection, f"({select})", columns, where, fmt.upper(), _stage(progress, 0, 2)
+        classified = classify_usage_files(
+            connection, files, fmt, start=start, end=end, progress=progress
         )
-        relation = deliveries.relation
-        return _aggregate(
-            connection,
-            relation,
-            columns,
-            fmt=fmt,
-            where=where,
-            files=deliveries.kept,
-            superseded=deliveries.superseded,
-            periods=deliveries.periods,
-            daily=deliveries.daily,
-            start=start,
-            end=end,
-            progress=_stage(progress, 1, 2),
-        )
+        demand = _run(connection, DEMAND_SQL, classified.where, fmt.upper())
+        connection.execute(f"DROP TABLE {CLASSIFIED_TABLE}")
+    return canonical_demand_table(demand, classified.where, classified.daily), classified.report
 
 
 def read_cur(
@@ -664,7 +779,7 @@ def read_cur(
         Missing / empty / corrupt files, missing columns (needed and found named), no EC2
         instance usage, mixed currencies, malformed timestamps or quantities, negative quantities.
     """
-    return _read_cur_like(
+    return _read_classified(
         paths, "cur", start=start, end=end, memory_limit=memory_limit, progress=progress
     )
 
@@ -682,7 +797,7 @@ def read_cur2(
     The key comes from ``line_item_usage_type`` and ``line_item_operation``, which CUR 2.0 keeps
     as plain columns, so the ``product`` map is not needed for the demand.
     """
-    return _read_cur_like(
+    return _read_classified(
         paths, "cur2", start=start, end=end, memory_limit=memory_limit, progress=progress
     )
 
@@ -874,44 +989,53 @@ def read_focus(
     UsageInputError
         As :func:`read_cur`.
     """
-    files = _files(paths)
+    return _read_classified(
+        paths, "focus", start=start, end=end, memory_limit=memory_limit, progress=progress
+    )
+
+
+def _classify_focus(
+    connection: duckdb.DuckDBPyConnection,
+    files: Sequence[Path],
+    *,
+    start: datetime | str | None,
+    end: datetime | str | None,
+    progress: ProgressCallback | None,
+) -> ClassifiedUsage:
+    """:func:`classify_usage_files` of FOCUS files (see :func:`read_focus`)."""
     where = describe_files(files)
-    with usage_connection(memory_limit) as connection:
-        columns = CurColumns()
-        deliveries = _choose_deliveries(
-            connection,
-            _focus_relation(_focus_source(connection, files)),
-            columns,
-            where,
-            "FOCUS",
-            _stage(progress, 0, 3),
-        )
-        relation = deliveries.relation
-        unmapped_rows = _run(
-            connection,
-            f"SELECT count(*) AS n, coalesce(string_agg(DISTINCT description, '\x1f'), '') "
-            f"AS examples FROM {relation} AS focus_rows WHERE unmapped",
-            where,
-            "FOCUS",
-            _stage(progress, 1, 3),
-        )
-        examples = [e for e in str(unmapped_rows["examples"].iloc[0]).split("\x1f") if e]
-        unmapped = (int(unmapped_rows["n"].iloc[0]), tuple(sorted(examples)[:3]))
-        return _aggregate(
-            connection,
-            relation,
-            columns,
-            fmt="focus",
-            where=where,
-            files=deliveries.kept,
-            superseded=deliveries.superseded,
-            periods=deliveries.periods,
-            daily=deliveries.daily,
-            start=start,
-            end=end,
-            unmapped=unmapped,
-            progress=_stage(progress, 2, 3),
-        )
+    columns = CurColumns()
+    deliveries = _choose_deliveries(
+        connection,
+        _focus_relation(_focus_source(connection, files)),
+        columns,
+        where,
+        "FOCUS",
+        _stage(progress, 0, 3),
+    )
+    relation = deliveries.relation
+    unmapped_rows = _run(
+        connection,
+        f"SELECT count(*) AS n, coalesce(string_agg(DISTINCT description, '\x1f'), '') "
+        f"AS examples FROM {relation} AS focus_rows WHERE unmapped",
+        where,
+        "FOCUS",
+        _stage(progress, 1, 3),
+    )
+    examples = [e for e in str(unmapped_rows["examples"].iloc[0]).split("\x1f") if e]
+    unmapped = (int(unmapped_rows["n"].iloc[0]), tuple(sorted(examples)[:3]))
+    return _classify(
+        connection,
+        relation,
+        columns,
+        fmt="focus",
+        where=where,
+        deliveries=deliveries,
+        start=start,
+        end=end,
+        unmapped=unmapped,
+        progress=_stage(progress, 2, 3),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1173,15 +1297,21 @@ def read_usage(
 
 
 __all__ = [
+    "CLASSIFIED_TABLE",
+    "DEMAND_SQL",
     "REASONS",
+    "ClassifiedUsage",
     "Exclusion",
     "ImportReport",
+    "canonical_demand_table",
+    "classify_usage_files",
     "detect_format",
     "read_canonical",
     "read_cur",
     "read_cur2",
     "read_focus",
     "read_usage",
+    "summarise_classified",
     "table_from_classified",
     "usage_connection",
     "usage_files",

@@ -21,7 +21,7 @@ from core.units import HOURS_PER_WEEK
 from pricing.catalog import PriceCatalog
 from scenarios.forecast import MIN_WEEKS, TREND_LEVELS, forecast
 from usage.synthetic import demo_usage
-from usage.table import UsageMatrix, to_matrix
+from usage.table import UsageMatrix
 
 DEMO_DAYS = 120
 TABLE_COLUMNS = (
@@ -38,7 +38,8 @@ Examples:
   commitopt forecast --horizon 26w --by week --paths 1000 --seed 7 --format csv
   commitopt forecast --level family --catalog prices.parquet --format json
 \b
-Without --usage the workspace's usage is used; --demo uses a synthetic 120-day history.
+Without --usage the workspace's usage is used, and only its last --lookback (at least the
+model's weeks) is read from it; --demo uses a synthetic 120-day history.
 The model: a damped Theil-Sen trend on weekly levels (per key, or per family in normalized
 units) times whole weeks of the lookback drawn at random (a block bootstrap), each path
 also drawing an error of the trend itself (--no-trend-error to leave it out). Durations:
@@ -140,8 +141,8 @@ def forecast_command(
     if n_paths <= 0:
         raise CommitoptInputError(f"--paths must be at least 1, not {n_paths}")
     horizon_hours = parse_horizon_hours(horizon)
-    frame = inputs.usage(purpose="forecast")
-    history = _lookback(to_matrix(frame), lookback)
+    read_hours = max(round(lookback.hours), MIN_WEEKS * HOURS_PER_WEEK)  # for _lookback's checks
+    history = _lookback(inputs.usage_matrix_recent(purpose="forecast", hours=read_hours), lookback)
     catalog = _catalog(inputs)
     with reporter().task(f"forecasting {n_paths} usage paths"):
         result = forecast(

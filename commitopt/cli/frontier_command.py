@@ -63,6 +63,7 @@ the lookback itself is billed (then P5 = expected); with --paths N, N future pat
 begin with the horizon. Levels: --steps evenly from 0 to --max-level, plus level 1. RI counts
 are scaled as fractional capacity. The knee is the last level reached while every step still
 returned at least --knee-threshold USD of expected savings per extra USD of commitment.
+Without --usage only the lookback is read from the workspace.
 """
 
 
@@ -162,7 +163,7 @@ def frontier_command(
         raise CommitoptInputError(f"--paths must be at least 1, not {n_paths}")
     levels = _levels(steps, max_level)
     horizon_hours = parse_horizon_hours(horizon) if n_paths is not None else 0
-    frame = inputs.usage(purpose="bill")
+    frame = inputs.usage_recent(purpose="bill", hours=round(lookback.days * 24))
     warn_if_lookback_exceeds(frame, lookback)
     window = lookback_window(frame, lookback.days)
     if n_paths is None:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import click
 import pandas as pd
@@ -300,6 +300,95 @@ class CommandInputs:
             first = span[1] - pd.Timedelta(hours=round(lookback.days * 24) - 1)
             warn_if_lookback_exceeds(span, lookback)
             return store.load_usage_matrix(start=max(first, span[0]))
+
+    def usage_of_period(
+        self,
+        *,
+        purpose: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        demo_option: bool = True,
+    ) -> UsageMatrix:
+        """:meth:`usage` over ``[start, end)`` as a matrix (the one conversion).
+
+        From the workspace only that period is read, straight into the matrix
+        (:meth:`~commitopt.workspace.Workspace.load_usage_matrix`); files and the demo are read
+        as tables and turned into a matrix once. Raises as :meth:`usage` when there is none.
+        """
+        from usage.table import to_matrix
+
+        if self.demo is not None or self.usage_files:
+            frame = self.usage(purpose=purpose, demo_option=demo_option, start=start, end=end)
+            return to_matrix(frame, source="usage")
+        with (
+            reporter().task("loading the workspace's usage"),
+            open_workspace(self.workspace, read_only=True) as store,
+        ):
+            matrix = store.load_usage_matrix(start=start, end=end)
+        if len(matrix.keys) == 0:
+            self._no_usage(purpose, demo_option)
+        return matrix
+
+    def usage_recent(
+        self,
+        *,
+        purpose: str,
+        hours: int,
+        since: pd.Timestamp | None = None,
+        demo_option: bool = True,
+    ) -> pd.DataFrame:
+        """:meth:`usage`, for a command that uses only its last ``hours`` hours (and the hours
+        from ``since`` on, when given): from the workspace only those are read, from the earlier
+        of ``since`` and the first of the last ``hours`` to the end; files and the demo whole.
+        """
+        if self.demo is not None or self.usage_files:
+            return self.usage(purpose=purpose, demo_option=demo_option)
+        with (
+            reporter().task("loading the workspace's usage"),
+            open_workspace(self.workspace, read_only=True) as store,
+        ):
+            first = self._recent_start(store, purpose, hours, demo_option)
+            if since is not None:
+                first = min(first, since)
+            frame = store.load_usage(start=first)
+        if frame.empty:
+            self._no_usage(purpose, demo_option)
+        return frame
+
+    def usage_matrix_recent(
+        self, *, purpose: str, hours: int, demo_option: bool = True
+    ) -> UsageMatrix:
+        """The last ``hours`` hours of :meth:`usage` (all of it when it holds fewer) as a matrix:
+        from the workspace only those are read, straight into the matrix; files and the demo are
+        read whole and turned into a matrix once (every hour of them)."""
+        from usage.table import to_matrix
+
+        if self.demo is not None or self.usage_files:
+            return to_matrix(self.usage(purpose=purpose, demo_option=demo_option), source="usage")
+        with (
+            reporter().task("loading the workspace's usage"),
+            open_workspace(self.workspace, read_only=True) as store,
+        ):
+            first = self._recent_start(store, purpose, hours, demo_option)
+            return store.load_usage_matrix(start=first)
+
+    def _recent_start(
+        self, store: Workspace, purpose: str, hours: int, demo_option: bool
+    ) -> pd.Timestamp:
+        """The first of the workspace's last ``hours`` hours (its first hour when it holds
+        fewer); raises as :meth:`usage` when it holds none."""
+        span = store.usage_span()
+        if span is None:
+            self._no_usage(purpose, demo_option)
+        return max(span[0], span[1] - pd.Timedelta(hours=max(int(hours), 1) - 1))
+
+    @staticmethod
+    def _no_usage(purpose: str, demo_option: bool) -> NoReturn:
+        """Raise the error of :meth:`usage` when there is no usage."""
+        ways = "--usage FILE, --demo," if demo_option else "--usage FILE"
+        raise CommitoptInputError(
+            f"no usage to {purpose}: pass {ways} or import some with `commitopt usage import`"
+        )
 
     def owned(
         self, *, store: Workspace | None = None, note_bill: bool = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -25,8 +26,9 @@ from commitopt.report.data import DEFAULT_TITLE, ReportData
 from commitopt.report.sources import load_plan_json, plan_window, report_data_from_portfolio
 from core.durations import Duration
 from core.errors import CommitoptInputError
+from core.times import as_utc
 from optimizer.policy import Policy
-from planning.recommend import recommend
+from planning.recommend import DEFAULT_LOOKBACK_DAYS, recommend
 from pricing.atomic import atomic_output_path
 from pricing.inventory import read_portfolio_json
 from usage.synthetic import demo_usage
@@ -54,9 +56,10 @@ Examples:
 \b
 PLAN is a portfolio JSON (what `recommend --format json` writes) or a stored plan's id
 (`commitopt plans`); it is billed again over its own period of the usage (--usage files, else
-the workspace's usage), with the owned commitments only and with the purchases. A stored plan's
-own HTML report (the one approvers saw, e.g. from `review`) is written as stored unless other
-inputs are given. --demo recommends on the synthetic demo history in-process.
+the workspace's usage, of which only that period, or --lookback, is read), with the owned
+commitments only and with the purchases. A stored plan's own HTML report (the one approvers
+saw, e.g. from `review`) is written as stored unless other inputs are given. --demo recommends
+on the synthetic demo history in-process.
 The HTML opens offline: inline CSS and SVG charts, no script, no URL. --format defaults to the
 --out file's extension. --scenarios: JSON {"savings_usd": [...], "effective_savings_rate": [...],
 "horizon": "...", "description": "..."} (optionally "current_savings_vs_on_demand_pct": [...], the
@@ -201,6 +204,20 @@ def _demo_report(
         )
 
 
+def _plan_start(payload: Mapping[str, Any]) -> pd.Timestamp | None:
+    """The start of the plan's own period (``summary.period_start``), or None when it has none
+    (or one that is not a time: :func:`commitopt.report.sources.plan_window` says so)."""
+    summary = payload.get("summary")
+    start = summary.get("period_start") if isinstance(summary, Mapping) else None
+    if not start:
+        return None
+    try:
+        first = as_utc(start)
+    except (TypeError, ValueError):
+        return None
+    return first if isinstance(first, pd.Timestamp) else None
+
+
 def _plan_report(
     plan: Path,
     inputs: CommandInputs,
@@ -219,7 +236,11 @@ def _plan_report(
     purchases start when the report is made.
     """
     payload = load_plan_json(plan)
-    frame = inputs.usage(purpose="bill the plan with", demo_option=False)
+    frame = inputs.usage_recent(
+        purpose="bill the plan with", demo_option=False,
+        hours=round((lookback_days or DEFAULT_LOOKBACK_DAYS) * 24),
+        since=_plan_start(payload) if lookback_days is None else None,
+    )  # fmt: skip
     window, warning = plan_window(frame, payload, lookback_days)
     period_start = pd.Timestamp(window["hour"].min()).to_pydatetime()
     purchases = read_portfolio_json(plan, default_start=period_start).commitments

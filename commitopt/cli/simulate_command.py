@@ -33,7 +33,7 @@ from pricing.catalog import PriceCatalog
 from pricing.inventory import Inventory, read_portfolio_json
 from scenarios.scenario_file import load_scenarios
 from scenarios.transforms import BASELINE, Scenario
-from usage.table import to_matrix
+from usage.table import UsageMatrix
 
 _BY: Final = {"month": "month", "account": "account_id", "region": "region",
        "family": "instance_family", "instrument": "instrument"}  # fmt: skip
@@ -47,7 +47,8 @@ Examples:
   commitopt simulate --usage usage.csv --portfolio plan.json \\
       --scenario examples/scenarios/growth.yaml --scenario examples/scenarios/exit_eu_west_2.yaml
 \b
-Without --usage the workspace's usage is billed. Purchases without a start begin with the
+Without --usage the workspace's usage is billed, and only --from/--to of it is read.
+Purchases without a start begin with the
 period. When --usage is a CUR, its own rates price the keys first. Each --scenario (YAML or
 JSON, see docs/scenario-file.md) transforms the usage and prices before billing; the baseline
 comes first, then one row per scenario (json and csv carry every total).
@@ -103,15 +104,15 @@ def simulate_command(
     is on-demand. Every figure is what AWS would bill.
     """
     scenarios = load_scenarios(scenario_files)
-    frame = inputs.usage(purpose="simulate", demo_option=False, start=start, end=end)
-    period_start = pd.Timestamp(frame["hour"].min()).to_pydatetime().astimezone(UTC)
+    matrix = inputs.usage_of_period(purpose="simulate", demo_option=False, start=start, end=end)
+    period_start = pd.Timestamp(matrix.hours[0]).to_pydatetime().astimezone(UTC)
     proposed = read_portfolio_json(portfolio, default_start=period_start).commitments
     combined = Inventory((*proposed, *inputs.owned()), as_of=period_start)
     # A CUR's own rates come first: a bill can be replayed without any other price source.
     catalog = inputs.catalog()
     if scenarios:
         _compare(
-            frame,
+            matrix,
             combined,
             catalog,
             (BASELINE, *scenarios),
@@ -123,7 +124,7 @@ def simulate_command(
         return
     with reporter().task("billing the usage"):
         result = simulate(
-            frame,
+            matrix,
             combined,
             catalog,
             share_across_accounts=not no_sharing,
@@ -146,7 +147,7 @@ def simulate_command(
 
 
 def _compare(
-    frame: pd.DataFrame,
+    matrix: UsageMatrix,
     inventory: Inventory,
     catalog: PriceCatalog,
     scenarios: tuple[Scenario, ...],
@@ -160,7 +161,6 @@ def _compare(
 
     Scenarios are all applied (and so validated) before anything is billed or printed.
     """
-    matrix = to_matrix(frame)
     applied = [scenario.apply(matrix, catalog) for scenario in scenarios]
     results: list[SimulationResult] = []
     with reporter().task("billing the scenarios", total=len(scenarios)) as task:

@@ -164,24 +164,93 @@ def import_files(
     fmt = detect_format(list(sources)) if usage_format == "auto" else usage_format
     if fmt in ("csv", "canonical"):
         return import_canonical_files(store, sources, checks, start=start, end=end)
+    if fmt in ("cur", "cur2", "focus"):
+        return import_bill_files(store, sources, fmt, checks, start=start, end=end)
     with reporter().task("reading usage", total=100, unit="%") as progress:
         frame, report = read_usage(
             list(sources), fmt,  # type: ignore[arg-type]
             start=start, end=end, progress=progress,
         )  # fmt: skip
     period = import_period(frame, start, end, report.billing_periods)
-    owned = None
-    if report.format in ("cur", "cur2"):
-        from pricing.inventory import inventory_from_cur
-
-        with reporter().task("reading the owned commitments the bill shows"):
-            owned = inventory_from_cur(list(report.files))
     stored = store_import(
         store, frame, period, UsageSource(kind=report.format, files=report.files),
-        ImportCounts(report.kept_line_items, report.excluded_line_items), checks, owned=owned,
+        ImportCounts(report.kept_line_items, report.excluded_line_items), checks,
         described=", ".join(report.files[:3]) + (" ..." if len(report.files) > 3 else ""),
     )  # fmt: skip
-    return FileImport(len(frame), report, period, owned, stored)
+    return FileImport(len(frame), report, period, None, stored)
+
+
+def import_bill_files(
+    store: Workspace,
+    sources: Sequence[str],
+    fmt: str,
+    checks: ImportChecks,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> FileImport:
+    """Aggregate CUR, CUR 2.0 or FOCUS files with DuckDB and stream the hourly demand into the
+    workspace, without building it in pandas (:func:`usage.staged_bill.stage_bill_files`).
+
+    The report, the period (the billing months, else the hours), the plausibility checks, the
+    ledger and the commitments a CUR's fee lines show are those of :func:`store_import` over
+    :func:`usage.readers.read_usage`; the rows stored are the ones it returns.
+    """
+    from commitopt.identity import current_identity
+    from commitopt.imports import import_validated_usage
+    from commitopt.owned import record_bill_inventory
+    from usage.staged_bill import drop_staged, stage_bill_files
+
+    with store.streaming():
+        try:
+            with reporter().task("reading usage", total=100, unit="%") as progress:
+                staged = stage_bill_files(
+                    store.connection, list(sources), fmt, start=start, end=end,
+                    progress=progress,
+                )  # fmt: skip
+            usage, report = staged.usage, staged.report
+            period = _bill_period(usage, start, end, report.billing_periods)
+            owned = None
+            if report.format in ("cur", "cur2"):
+                from pricing.inventory import inventory_from_cur
+
+                with reporter().task("reading the owned commitments the bill shows"):
+                    owned = inventory_from_cur(list(report.files))
+            described = ", ".join(report.files[:3]) + (" ..." if len(report.files) > 3 else "")
+            _check_streamed_plausible(
+                store, usage, period, checks, described, source_kind=report.format
+            )
+            with (
+                reporter().task(
+                    "storing the usage in the workspace", total=usage.row_count, unit="rows"
+                ) as task,
+                store.transaction(),
+            ):
+                stored = import_validated_usage(
+                    store, usage, period_start=period[0], period_end=period[1],
+                    source=UsageSource(kind=report.format, files=report.files),
+                    report=ImportCounts(report.kept_line_items, report.excluded_line_items),
+                    replace_other_sources=checks.replace, actor=current_identity().as_mapping(),
+                    progress=task, granularity="daily" if report.daily else "hourly",
+                )  # fmt: skip
+                if owned is not None and owned.commitments:
+                    record_bill_inventory(store, stored.import_id, owned)
+        finally:
+            drop_staged(store.connection)
+    return FileImport(usage.row_count, report, period, owned, stored)
+
+
+def _bill_period(
+    usage: ValidatedUsage,
+    start: datetime | None,
+    end: datetime | None,
+    billing_periods: Sequence[str],
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """:func:`import_period` of staged rows (their first and last hour instead of a frame's)."""
+    if usage.first_hour is None or usage.last_hour is None:
+        raise CommitoptInputError("the sources hold no usage; nothing to import")
+    hours = pd.DataFrame({"hour": [usage.first_hour, usage.last_hour]})
+    return import_period(hours, start, end, billing_periods)
 
 
 def import_canonical_files(
@@ -249,6 +318,8 @@ def _check_streamed_plausible(
     period: tuple[pd.Timestamp, pd.Timestamp],
     checks: ImportChecks,
     described: str,
+    *,
+    source_kind: str = "canonical",
 ) -> None:
     """:func:`usage.plausibility.check_plausible` of streamed usage: hours after now counted in
     SQL, the rest on one row per instance type (warnings to stderr, refusals raised)."""
@@ -263,7 +334,7 @@ def _check_streamed_plausible(
             [pd.Timestamp(now).floor("h").tz_localize(None).to_pydatetime()],
         )[0]
         raise UsageInputError(
-            described or "canonical",
+            described or source_kind,
             f"{int(future):,} usage rows are after now ({pd.Timestamp(now):%Y-%m-%d %H:%M} "
             f"UTC), the first at {pd.Timestamp(first):%Y-%m-%d %H:%M} UTC",
             "usage cannot lie in the future: check the dates and time zone of the source",
@@ -272,7 +343,7 @@ def _check_streamed_plausible(
         {"hour": usage.first_hour, "instance_type": pd.Series(usage.instance_types, dtype=str)}
     )
     for text in check_plausible(
-        types, source=described or "canonical", source_kind="canonical", now=now,
+        types, source=described or source_kind, source_kind=source_kind, now=now,
         period=period, workspace_span=store.usage_span(),
         allow_unknown_types=checks.allow_unknown_types, allow_gap=checks.allow_gap,
     ):  # fmt: skip
@@ -462,40 +533,58 @@ def import_athena(
     workspace: Path | None,
     output_format: str,
 ) -> None:
-    """Aggregate a CUR table with Athena into the workspace."""
+    """Aggregate a CUR table with Athena into the workspace.
+
+    The result's pages go into the workspace as they arrive (bounded memory), and are stored as
+    one import in one transaction: a failure leaves the workspace as it was.
+    """
     import boto3
 
-    from usage.athena import read_cur_athena
+    from commitopt.identity import current_identity
+    from commitopt.imports import import_validated_usage
+    from usage.athena import stage_cur_athena
+    from usage.staged_bill import drop_staged
 
     if start is None or end is None:
         raise CommitoptInputError("usage import-athena needs --from and --to (it bounds the scan)")
     client = boto3.Session(profile_name=profile).client("athena", region_name=aws_region)
-    with open_workspace_to_import(workspace) as store:
-        with reporter().task("running the Athena query"):
-            frame, report = read_cur_athena(
-                client,
-                database=database,
-                table=table_name,
-                output_location=output_location,
-                workgroup=workgroup,
-                start=start,
-                end=end,
-                daily=daily,
-            )
-        stored = store_import(
-            store, frame, (as_utc(start), as_utc(end)),
-            UsageSource(kind="athena", files=(f"{database}.{table_name}",)),
-            ImportCounts(report.kept_line_items, report.excluded_line_items),
-            ImportChecks(replace, allow_gap, allow_unknown_types),
-            described=f"Athena table {database}.{table_name}",
-        )  # fmt: skip
+    period = (as_utc(start), as_utc(end))
+    with open_workspace_to_import(workspace) as store, store.streaming():
+        try:
+            with reporter().task("running the Athena query", unit="rows") as progress:
+                staged = stage_cur_athena(
+                    client, store.connection, database=database, table=table_name,
+                    output_location=output_location, workgroup=workgroup, start=start, end=end,
+                    daily=daily, progress=progress,
+                )  # fmt: skip
+            usage, report = staged.usage, staged.report
+            checks = ImportChecks(replace, allow_gap, allow_unknown_types)
+            _check_streamed_plausible(
+                store, usage, period, checks, f"Athena table {database}.{table_name}",
+                source_kind="athena",
+            )  # fmt: skip
+            with (
+                reporter().task(
+                    "storing the usage in the workspace", total=usage.row_count, unit="rows"
+                ) as task,
+                store.transaction(),
+            ):
+                stored = import_validated_usage(
+                    store, usage, period_start=period[0], period_end=period[1],
+                    source=UsageSource(kind="athena", files=(f"{database}.{table_name}",)),
+                    report=ImportCounts(report.kept_line_items, report.excluded_line_items),
+                    replace_other_sources=replace, actor=current_identity().as_mapping(),
+                    progress=task, granularity="daily" if report.daily else "hourly",
+                )  # fmt: skip
+        finally:
+            drop_staged(store.connection)
     _emit_report(
         {
             "import_id": stored.import_id,
             "workspace": str(store.path),
-            "period_start": as_utc(start).isoformat(),
-            "period_end": as_utc(end).isoformat(),
-            "usage_row_count": len(frame),
+            "period_start": period[0].isoformat(),
+            "period_end": period[1].isoformat(),
+            "usage_row_count": usage.row_count,
             **_file_report(report),
             **_ledger_fields(stored, None),
         },
@@ -509,6 +598,8 @@ Examples:
   commitopt usage summary                                   # the workspace's usage
   commitopt usage summary --usage cur/2025-10/*.parquet --from 2025-10-01
   commitopt usage summary --region us-east-1 --family c5 --format csv > c5.csv
+\b
+Only --from/--to of the workspace's usage is read (all of it without them).
 """
 
 
