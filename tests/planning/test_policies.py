@@ -86,7 +86,10 @@ def test_hindsight_is_never_beaten(catalog, kind: str) -> None:  # type: ignore[
         assert outcome.savings_vs_on_demand_usd <= bound + 1e-6, name
         assert outcome.captured == pytest.approx(outcome.savings_vs_on_demand_usd / bound)
     assert result.outcomes["none"].savings_vs_on_demand_usd == pytest.approx(0.0)
-    assert result.outcomes["ours-ladder"].captured > 0.5
+    assert result.outcomes["ours-ladder-path"].captured > 0.5
+    # the futures ladder decides over the 1-year term, which the 2-month window does not bill
+    # (the path ladder plans 2 months): on the decline it commits only what stays used longer
+    assert result.outcomes["ours-ladder"].captured > (0.5 if kind == "growth" else 0.0)
     # the hindsight buys only when a monthly policy could
     assert {p.start for p in result.hindsight.purchases} <= {
         d.to_pydatetime() for d in result.review_dates
