@@ -40,10 +40,11 @@ Examples:
 \b
 Policies: {", ".join(POLICY_NAMES)} (default: all). ce-Nd buys Cost Explorer's best single
 instrument for an N-day lookback; knee buys half the gap to a Compute SP knee at an assumed 25 %
-discount; ours-oneshot is `commitopt recommend` at the first review; ours-ladder plans a monthly
-ladder on a 12-month forecast at every review and buys its first step; with --plans FILE (a
-scenario file of changes planned in advance: migrations, exits, new workloads) {PLANNED_LADDER}
-does the same on forecasts with those changes applied. The hindsight row is the best plan
+discount; ours-oneshot is `commitopt recommend` at the first review; ours-ladder takes that
+same decision at every review on top of what it owns and buys what it buys now; with --plans
+FILE (a scenario file of changes planned in advance: migrations, exits, new workloads)
+{PLANNED_LADDER} plans a monthly ladder on a 12-month forecast with those changes applied and
+buys its first step. The hindsight row is the best plan
 found with the window's real usage (purchases at every review), hindsight-oneshot the best
 buying at the first review only; each comes with a certified bound on the savings any plan
 buying those offerings at those dates can reach (ceiling_savings_usd). captured = savings /

@@ -1,15 +1,14 @@
 """This project's policies: its recommendation at the first review, or a ladder at every review.
 
-- :class:`OursOneShot`: :func:`planning.recommend.recommend` on the lookback at the first review,
-  nothing after.
-- :class:`OursLadder`: at every review, the increment on top of what is owned now: the optimizer
-  plans a monthly ladder on a 12-month forecast of the lookback (owned commitments with their
-  real expirations) and only its first step is bought, a ``fraction`` of it (a rolling
-  horizon, scaled by :meth:`pricing.inventory.Commitment.scaled`); or, with ``plan_months=None``,
-  ``recommend`` on the lookback itself. Given changes known in advance (a scenario: a
-  migration that has not started yet, an exit), it applies them to each review's forecast
-  (:mod:`scenarios.known_changes`); in the standard line-up that is the policy
-  ``ours-ladder+plans``.
+- :class:`OursOneShot`: :func:`planning.recommend.recommend` at the first review, nothing after.
+- :class:`OursLadder`: at every review, the increment on top of what is owned now. By default
+  (``basis="futures"``) that is the very decision ``commitopt recommend`` takes (on the futures
+  of :mod:`planning.future`, with the recency and stopped-usage rules), given the commitments
+  owned now, and only what it buys now is bought, a ``fraction`` of it (scaled by
+  :meth:`pricing.inventory.Commitment.scaled`). With ``basis="path"`` it plans a monthly
+  ladder on one forecast path instead; that planner is the one that applies changes known in
+  advance (a migration that has not started yet, an exit: :mod:`scenarios.known_changes`), so
+  the standard line-up's ``ours-ladder+plans`` uses it.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from core.units import HOURS_PER_DAY, HOURS_PER_MONTH, HOURS_PER_WEEK
 from optimizer.policy import Policy
@@ -34,6 +34,7 @@ from planning.recommend import RecommendOptions
 from planning.trends import clear_trend, weekly_line
 from pricing.instance_types import normalization_factors
 from pricing.inventory import Commitment
+from pricing.inventory.values import term_end
 from scenarios.backtest import BacktestError, Review
 from scenarios.forecast import forecast
 from scenarios.known_changes import apply_known_changes
@@ -43,14 +44,18 @@ from usage.table import UsageMatrix
 DEFAULT_LADDER_FRACTION: Final = 1.0
 """Share of each review's recommended increment the ladder buys [1]."""
 
+LADDER_BASES: Final = ("futures", "path")
+"""What the ladder decides on at each review: ``recommend``'s futures (the default), or one
+forecast path (the planner that applies known changes)."""
+
 DEFAULT_PLAN_MONTHS: Final = 12
-"""Months the ladder plans ahead on its forecast at each review (one 1-year term) [months]."""
+"""Months the path ladder plans ahead on its forecast at each review (one 1-year term) [months]."""
 
 DEFAULT_MIN_TREND_T: Final = 3.0
-"""Least t-statistic of a key's weekly-level slope for the ladder to follow its trend [1]."""
+"""Least t-statistic of a key's weekly-level slope for the path ladder to follow its trend [1]."""
 
 RECENT_WEEKS: Final = 6
-"""Last weeks in which the ladder looks for a decline that has just begun [weeks]."""
+"""Last weeks in which the path ladder looks for a decline that has just begun [weeks]."""
 
 
 @dataclass(frozen=True)
@@ -75,19 +80,53 @@ class OursOneShot:
         return recommended_on_lookback(review, self.policy, self.options)
 
 
+def held_owned(review: Review, *, renewed: bool = True) -> tuple[Commitment, ...]:
+    """The commitments owned at the review, as the ladder's decision sees them.
+
+    Parameters
+    ----------
+    review
+        The review.
+    renewed
+        True (the default): a commitment that expires after the next review is taken as held
+        to the end of any term bought now, because the review at which it expires can replace
+        it (with what is known then) at the same price; buying its replacement now would pay
+        twice until it expires. A commitment that expires before the next review keeps its
+        real end. False: every commitment with its real end, as ``commitopt recommend`` sees
+        it. The last review counts the next one a month later.
+
+    Returns
+    -------
+    tuple of Commitment
+        ``review.active_owned()`` with the ends the decision sees.
+    """
+    owned = review.active_owned()
+    if not renewed:
+        return owned
+    next_at = review.next_at
+    if next_at is None:
+        next_at = review.at + pd.Timedelta(hours=HOURS_PER_MONTH)
+    replaced_by = next_at.to_pydatetime()
+    beyond = term_end(review.at.to_pydatetime(), 3)  # past the end of any term bought now
+    return tuple(replace(c, end=max(c.end, beyond)) if c.end > replaced_by else c for c in owned)
+
+
 @dataclass(frozen=True)
 class OursLadder:
     """This project's recommendation every review: the increment on top of what is owned.
 
-    With ``plan_months`` (the default) the review plans ahead like the hindsight does, but on a
-    forecast instead of the truth: :func:`scenarios.forecast.forecast` (damped robust trend times
-    whole lookback weeks, one seeded path) over the next ``plan_months`` months, the optimizer
-    choosing purchases now and at each coming month start (``Policy.ladder_tranches``), the
-    owned commitments with their real expirations; only what it buys now is bought, and the
-    next review plans again (a rolling horizon). With ``plan_months=None`` the review plans on
-    the lookback itself (the owned commitments as if they had covered all of it), like
-    ``commitopt recommend``. Either way ``fraction`` of each purchase is bought (whole RIs
-    rounded down, SP commitments to 0.001 USD/h).
+    With ``basis="futures"`` (the default) each review takes the decision ``commitopt
+    recommend`` takes by default (:func:`planning.policies.recommended.recommended_on_lookback`:
+    the review's whole lookback as usage, the futures of :mod:`planning.future` with their
+    structural events and risk term, the recency and stopped-usage rules) with the commitments
+    owned now (:func:`held_owned`), and buys its purchases, dated at the review. The next review
+    decides again on top of them (a rolling horizon: each decision is the increment given the
+    owned cover). With ``basis="path"`` the review plans ahead on one forecast path instead
+    (:func:`scenarios.forecast.forecast`, damped robust trend times whole lookback weeks, the
+    trend rules below), the optimizer choosing purchases now and at each coming month start
+    (``Policy.ladder_tranches``) with the owned commitments' real expirations, and only the
+    first step is bought; this planner applies ``known_changes``. Either way ``fraction`` of
+    each purchase is bought (whole RIs rounded down, SP commitments to 0.001 USD/h).
 
     Parameters
     ----------
@@ -95,43 +134,57 @@ class OursLadder:
         What may be bought.
     fraction
         Share of the increment bought at each review [0–1].
-    plan_months
-        Months planned ahead on the forecast; ``None`` to plan on the lookback.
-    plan_growth
-        False (the default): a key's forecast never rises above its trend at the review date,
-        so declines are planned for but growth not yet seen is not (a ladder buys growth at the
-        next reviews anyway, and growth that stops, e.g. at the end of a migration ramp, would
-        otherwise be bought ahead and wasted). True: the forecast's own damped, capped trend.
-    min_trend_t
-        A key's trend is followed only when its least-squares slope over the weekly levels is
-        at least this many standard errors from zero (:func:`clear_trend`); other keys repeat
-        their lookback weeks unscaled (a batch fleet's random weekly levels give slopes that,
-        extrapolated over a year, move its steady base by half).
+    basis
+        ``"futures"`` or ``"path"`` (:data:`LADDER_BASES`).
+    renew_owned
+        Futures basis: owned commitments that expire after the next review are taken as held
+        through the term (:func:`held_owned`); False gives every one its real end.
     options
         How to solve; its ``lookback_days`` is replaced.
+    plan_months
+        Path basis: months planned ahead on the forecast.
+    plan_growth
+        Path basis. False (the default): a key's forecast never rises above its trend at the
+        review date, so declines are planned for but growth not yet seen is not. True: the
+        forecast's own damped, capped trend.
+    min_trend_t
+        Path basis: a key's trend is followed only when its least-squares slope over the weekly
+        levels is at least this many standard errors from zero (:func:`clear_trend`); other keys
+        repeat their lookback weeks unscaled.
     known_changes
         Changes known in advance (the backtest's ``--plans`` file), applied to each review's
-        forecast after the trend rules above
-        (:func:`scenarios.known_changes.apply_known_changes`); needs ``plan_months``.
+        forecast path after the trend rules (:func:`scenarios.known_changes.apply_known_changes`);
+        needs ``basis="path"`` (``recommend``'s futures do not take them).
     """
 
     policy: Policy = PURCHASE_POLICY
     fraction: float = DEFAULT_LADDER_FRACTION
-    plan_months: int | None = DEFAULT_PLAN_MONTHS
+    basis: str = "futures"
+    renew_owned: bool = True
+    options: RecommendOptions = field(default_factory=RecommendOptions)
+    plan_months: int = DEFAULT_PLAN_MONTHS
     plan_growth: bool = False
     min_trend_t: float = DEFAULT_MIN_TREND_T
-    options: RecommendOptions = field(default_factory=RecommendOptions)
     known_changes: Scenario | None = None
 
     def __call__(self, review: Review) -> Sequence[Commitment]:
         """A fraction of the recommended increment, dated at the review."""
         if not 0.0 < self.fraction <= 1.0:
             raise BacktestError(f"ladder fraction {self.fraction} must be in (0, 1]")
-        if self.known_changes is not None and self.plan_months is None:
-            raise BacktestError("a ladder with known changes plans on a forecast: give plan_months")
+        if self.basis not in LADDER_BASES:
+            raise BacktestError(
+                f"ladder basis {self.basis!r}: give one of {', '.join(LADDER_BASES)}"
+            )
+        if self.known_changes is not None and self.basis != "path":
+            raise BacktestError(
+                "a ladder with known changes applies them to a forecast path: give basis='path'"
+            )
         if review.usage.total_instance_hours <= 0:
             return ()
-        if self.plan_months is None or len(review.usage.hours) < 2 * HOURS_PER_WEEK:
+        if self.basis == "futures":
+            owned = held_owned(review, renewed=self.renew_owned)
+            now = recommended_on_lookback(review, self.policy, self.options, owned)
+        elif len(review.usage.hours) < 2 * HOURS_PER_WEEK:
             now = recommended_on_lookback(review, self.policy, self.options)
         else:
             now = self._planned(review)
@@ -140,7 +193,7 @@ class OursLadder:
 
     def _planned(self, review: Review) -> tuple[Commitment, ...]:
         """Tranche 0 of a monthly ladder optimized on the forecast of the coming months."""
-        months = int(self.plan_months or 1)
+        months = max(int(self.plan_months), 1)
         horizon = round(months * HOURS_PER_MONTH)
         review = replace(review, usage=without_stopped(review.usage, self.options))
         future = forecast(review.usage, horizon_hours=horizon, n_paths=1, start=review.at)
@@ -252,7 +305,9 @@ __all__ = [
     "DEFAULT_LADDER_FRACTION",
     "DEFAULT_MIN_TREND_T",
     "DEFAULT_PLAN_MONTHS",
+    "LADDER_BASES",
     "RECENT_WEEKS",
     "OursLadder",
     "OursOneShot",
+    "held_owned",
 ]

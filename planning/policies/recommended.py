@@ -56,14 +56,20 @@ def at_review(purchase: Commitment, review: Review) -> Commitment:
 
 
 def recommended_on_lookback(
-    review: Review, policy: Policy, options: RecommendOptions
+    review: Review,
+    policy: Policy,
+    options: RecommendOptions,
+    owned: Sequence[Commitment] | None = None,
 ) -> tuple[Commitment, ...]:
     """``recommend`` on the review's whole lookback, dated at the review.
 
-    The commitments owned now are billed as if they had covered all of the lookback
-    (:func:`scenarios.backtest.as_if_owned_throughout`), as ``commitopt recommend`` does.
+    The commitments owned now (``owned``, by default ``review.active_owned()``) are billed as if
+    they had covered all of the lookback (:func:`scenarios.backtest.as_if_owned_throughout`),
+    as ``commitopt recommend`` does; each keeps its end, so a decision on the futures sees when
+    it expires.
     """
-    owned = as_if_owned_throughout(review.active_owned(), review.usage)
+    held = review.active_owned() if owned is None else tuple(owned)
+    owned = as_if_owned_throughout(held, review.usage)
     options = replace(options, lookback_days=lookback_days_of(review.usage))
     bought = recommended_purchases(review.usage_frame, review.catalog, policy, owned, options)
     return tuple(at_review(p, review) for p in bought)

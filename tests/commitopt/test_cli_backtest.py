@@ -164,15 +164,21 @@ def test_plans_add_the_planned_ladder_which_sees_the_migration_coming(
     assert list(rows)[-4:] == [
         "ours-ladder", "ours-ladder+plans", "hindsight", "hindsight-oneshot",
     ]  # fmt: skip
-    # the 30 days before February show a steady m4 fleet: the plain ladder covers it with
-    # m4-only commitments that go idle a week later; the planned one plans its year on c5
-    # (this one-month window then bills its first, migrating week on demand)
+    # the 30 days before February show a steady m4 fleet: the plain ladder covers it with m4
+    # commitments that go idle a week later (and a Compute SP hedge, "" here); the planned one
+    # plans its year on c5 (this one-month window then bills its first, migrating week on demand)
     families = {
         name: {p.get("instance_family") or p.get("instance_type", "").split(".")[0]
                for p in purchases}
         for name, purchases in ((e["policy"], e["purchases"]) for e in payload["purchases"])
     }  # fmt: skip
-    assert families["ours-ladder"] == {"m4"} and rows["ours-ladder"]["savings_vs_on_demand_usd"] < 0
+    assert families["ours-ladder"] <= {"m4", ""} and "m4" in families["ours-ladder"]
+    # (its Compute SP hedge keeps covering the fleet once it is c5, so in this one-month window
+    # it may save more than the planned ladder, whose first week runs on demand)
+    assert (
+        rows["ours-ladder"]["savings_vs_on_demand_usd"]
+        <= rows["hindsight"]["savings_vs_on_demand_usd"]
+    )
     assert families["ours-ladder+plans"] == {"c5"}
     assert (
         0
