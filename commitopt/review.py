@@ -210,7 +210,7 @@ def plan_report(
 
 def run_review(
     workspace: Workspace,
-    usage: pd.DataFrame,
+    usage: pd.DataFrame | UsageMatrix,
     catalog: PriceCatalog,
     policy: Policy,
     *,
@@ -230,7 +230,8 @@ def run_review(
     workspace
         An open, writable workspace.
     usage
-        The canonical usage table (the lookback is taken from its end).
+        The canonical usage table or its matrix (the lookback is taken from its end; the CLI
+        reads only the lookback from the workspace).
     catalog
         Prices.
     policy

@@ -31,6 +31,7 @@ from pricing.inventory import Commitment
 from scenarios.forecast import TREND_LEVELS, forecast
 from scenarios.frontier import FrontierResult, frontier
 from scenarios.montecarlo import MonteCarloResult, monte_carlo
+from usage.table import UsageMatrix
 
 Log = Callable[[str], None]
 """Receives a line as each step of a review begins."""
@@ -193,7 +194,7 @@ def forecast_review(
 
 
 def review_purchases(
-    usage: pd.DataFrame,
+    usage: pd.DataFrame | UsageMatrix,
     catalog: PriceCatalog,
     policy: Policy,
     *,
@@ -207,7 +208,8 @@ def review_purchases(
     Parameters
     ----------
     usage
-        The canonical usage table (the lookback is taken from its end).
+        The canonical usage table or its matrix (the lookback is taken from its end; the CLI
+        reads only the lookback from the workspace).
     catalog
         Prices.
     policy

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import pandas as pd
 
 from commitopt.cli.inputs import (
     CommandInputs,
@@ -46,9 +47,10 @@ Examples:
 cron (the first of every month at 06:00):
   0 6 1 * *  cd /srv/finops && commitopt review --usage 'cur/*.parquet' --quiet
 \b
-Reads the workspace's usage (after importing --usage files, if any), recommends the increment on
-top of the owned commitments (--inventory), bills the plan and the current portfolio over the
-lookback and over --paths forecast usage paths, and stores a dated plan with status `proposed`,
+Reads the workspace's usage of the lookback only (after importing --usage files, if any),
+recommends the increment on top of the owned commitments (--inventory), bills the plan and the
+current portfolio over the lookback and over --paths forecast usage paths, and stores a dated
+plan with status `proposed`,
 its inputs' fingerprints and the finance report. Approve it with `commitopt approve PLAN`.
 Exit 0 also when there is nothing to buy. Defaults may come from commitopt.toml.
 """
@@ -151,13 +153,17 @@ def review_command(
         with store.transaction():
             if inputs.usage_files:
                 fingerprints["usage_import"] = _import_usage(store, inputs.usage_files, log)
-            usage = store.load_usage()
-            owned = inputs.owned(store=store)
-            if usage.empty:
+            span = store.usage_span()
+            if span is None:
                 raise CommitoptInputError(
                     "the workspace has no usage; pass --usage FILES or run `commitopt usage import`"
                 )
-            warn_if_lookback_exceeds(usage, lookback)
+            warn_if_lookback_exceeds(span, lookback)
+            # only the lookback is read, straight into a matrix: the review decides on it and
+            # forecasts from it, and a year of 1,000 keys never becomes an 8.76 M-row table
+            first = span[1] - pd.Timedelta(hours=max(round(lookback.days * 24), 1) - 1)
+            usage = store.load_usage_matrix(start=max(first, span[0]))
+            owned = inputs.owned(store=store)
             outcome = run_review(
                 store, usage, catalog, policy, owned=owned, options=options,
                 report_format=report_format, inputs=fingerprints, log=log,

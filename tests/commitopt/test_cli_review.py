@@ -143,3 +143,48 @@ def test_bad_options_exit_2_with_one_line(tmp_path: Path, args: list[str], messa
 def test_empty_workspace_says_how_to_get_usage(tmp_path: Path) -> None:
     code, _, err = invoke("review", "--workspace", str(tmp_path / "ws.duckdb"), *FAST)
     assert code == 2 and "commitopt usage import" in err
+
+
+def test_review_reads_only_its_lookback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 56 days in the workspace, the older 28 at three times the level; a 21-day review reads
+    # the last 21 days straight into a matrix (never the whole table), and decides exactly as a
+    # review of a workspace holding only those days
+    as_os_user(monkeypatch, "planner")
+    frame = steady_daily_cycle(hours=24 * 56, base_instances=12.0)
+    hours = pd.to_datetime(frame["hour"], utc=True)
+    frame.loc[hours < hours.min() + pd.Timedelta(days=28), "quantity"] *= 3
+    first = hours.max() - pd.Timedelta(hours=21 * 24 - 1)
+    whole, recent = tmp_path / "whole.csv", tmp_path / "recent.csv"
+    frame.to_csv(whole, index=False)
+    frame.loc[hours >= first].to_csv(recent, index=False)
+
+    def whole_table(*_: object, **__: object) -> pd.DataFrame:
+        raise AssertionError("review read the whole usage table")
+
+    starts: list[pd.Timestamp] = []
+    load_matrix = Workspace.load_usage_matrix
+
+    def recorded(self: Workspace, start: object = None, **kwargs: object) -> object:
+        starts.append(pd.Timestamp(start))  # type: ignore[arg-type]
+        return load_matrix(self, start, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Workspace, "load_usage", whole_table)
+    monkeypatch.setattr(Workspace, "load_usage_matrix", recorded)
+    decided = []
+    for name, path in (("whole", whole), ("recent", recent)):
+        workspace = tmp_path / f"{name}.duckdb"
+        code, _, err = invoke(
+            "review", "--workspace", str(workspace), "--usage", str(path), *FAST,
+            "--format", "json",
+        )  # fmt: skip
+        assert code == 0, err
+        with Workspace.open(workspace, read_only=True) as store:
+            (plan,) = list_plans(store)
+        document = json.loads(plan.plan_json)
+        bought = [
+            (p["kind"], p.get("instance_type"), p.get("count"), p.get("commitment_usd_per_hour"))
+            for p in document["purchases"]
+        ]
+        decided.append((document["inputs"]["usage"], bought))
+    assert starts == [first, first]
+    assert decided[0] == decided[1] and decided[0][1]
