@@ -297,9 +297,8 @@ class CommandInputs:
             if span is None:
                 self.usage(purpose=purpose, demo_option=demo_option)  # raises: none stored
                 raise AssertionError("unreachable: the workspace holds usage")
-            first = span[1] - pd.Timedelta(hours=round(lookback.days * 24) - 1)
             warn_if_lookback_exceeds(span, lookback)
-            return store.load_usage_matrix(start=max(first, span[0]))
+            return store.load_usage_matrix(start=lookback_start(span, round(lookback.days * 24)))
 
     def usage_of_period(
         self,
@@ -380,7 +379,7 @@ class CommandInputs:
         span = store.usage_span()
         if span is None:
             self._no_usage(purpose, demo_option)
-        return max(span[0], span[1] - pd.Timedelta(hours=max(int(hours), 1) - 1))
+        return lookback_start(span, hours)
 
     @staticmethod
     def _no_usage(purpose: str, demo_option: bool) -> NoReturn:
@@ -471,6 +470,13 @@ class CommandInputs:
     def catalog(self, *, bill_rates_first: bool = True) -> PriceCatalog:
         """The merged catalog of :meth:`resolved_catalog`."""
         return self.resolved_catalog(bill_rates_first=bill_rates_first).catalog
+
+
+def lookback_start(span: tuple[pd.Timestamp, pd.Timestamp], hours: int) -> pd.Timestamp:
+    """The first of the last ``hours`` hours of usage that spans ``span`` (its first and last
+    hour): what a command reads of the workspace for its lookback (all of it when it holds
+    fewer hours)."""
+    return max(span[0], span[1] - pd.Timedelta(hours=max(int(hours), 1) - 1))
 
 
 def warn_if_lookback_exceeds(

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pandas as pd
 
 from commitopt.cli.inputs import (
     CommandInputs,
     input_options,
+    lookback_start,
     open_workspace,
     warn_if_lookback_exceeds,
 )
@@ -161,8 +161,7 @@ def review_command(
             warn_if_lookback_exceeds(span, lookback)
             # only the lookback is read, straight into a matrix: the review decides on it and
             # forecasts from it, and a year of 1,000 keys never becomes an 8.76 M-row table
-            first = span[1] - pd.Timedelta(hours=max(round(lookback.days * 24), 1) - 1)
-            usage = store.load_usage_matrix(start=max(first, span[0]))
+            usage = store.load_usage_matrix(start=lookback_start(span, round(lookback.days * 24)))
             owned = inputs.owned(store=store)
             outcome = run_review(
                 store, usage, catalog, policy, owned=owned, options=options,
