@@ -39,6 +39,10 @@ class MasterModel:
         The builder (cuts are written over its blocks with :meth:`ModelBuilder.rows`).
     x, z, theta
         Purchases, class totals (M1) and the epigraph variables of the period groups (M2).
+    psi
+        Epigraph variables of the piece groups the disaggregated cuts (M4) bound: ``theta``
+        itself on one scenario; on many, groups pooled over the scenarios (their periods
+        weighted by probability), which carry the objective's expectation (M5).
     phi
         Covered-USD bounds of the period groups (M3), ``None`` without a coverage floor.
     risk
@@ -55,6 +59,7 @@ class MasterModel:
     x: VariableBlock
     z: VariableBlock
     theta: VariableBlock
+    psi: VariableBlock
     phi: VariableBlock | None
     risk: CvarBlocks | None
     pieces: VariableBlock
@@ -68,8 +73,15 @@ def define_master(
     group_matrix: sp.csr_array,
     group_scenario: IntArray,
     n_pieces: int,
+    n_pooled: int = 0,
 ) -> MasterModel:
     """The master's static model: ``min c·x + Σ_g p_s(g) θ_g (+ λ CVaR)`` over (M1)–(M4), (R1).
+
+    With ``n_pooled`` piece groups (many scenarios), the expectation is ``Σ_q ψ_q`` instead,
+    bounded by the scenario groups through ``Σ_q ψ_q ≥ Σ_g p_s(g) θ_g`` (M5): both sides are
+    lower models of the same expected cost, so the row is valid, and the pieces (M4) are
+    written per pooled group, not per scenario group (100 futures × 383 components × 2 price
+    slots made a master HiGHS could not solve in minutes).
 
     Parameters
     ----------
@@ -83,6 +95,8 @@ def define_master(
         Scenario of every period group.
     n_pieces
         Number of piece epigraph variables (0 without the disaggregated cuts).
+    n_pooled
+        Number of pooled piece groups (0: the pieces bound the scenario groups ``θ``).
     """
     offers = problem.offers
     n_groups = group_matrix.shape[0]
@@ -96,7 +110,10 @@ def define_master(
         cost=offers["objective_usd_per_unit"].to_numpy(dtype=np.float64),
     )
     z = builder.add_variables("z", int(class_of_offer.max(initial=-1)) + 1, lower=-np.inf)
-    theta = builder.add_variables("theta", n_groups, cost=probability[group_scenario])
+    pooled = n_pooled > 0
+    theta_cost = np.zeros(n_groups) if pooled else probability[group_scenario]
+    theta = builder.add_variables("theta", n_groups, cost=theta_cost)
+    psi = builder.add_variables("psi", n_pooled, cost=np.ones(n_pooled)) if pooled else theta
     phi = None
     if problem.coverage_lower > 0.0:
         demand = problem.period_weight * problem.demand_usd.sum(axis=1)
@@ -110,8 +127,26 @@ def define_master(
     pieces = builder.add_variables("pieces", n_pieces)
     if phi is not None:
         define_coverage_floor(builder, problem, phi, group_scenario)
+    if pooled:
+        define_pooled_expectation(builder, theta, psi, probability[group_scenario])
     return MasterModel(
-        builder, x, z, theta, phi, risk, pieces, builder.to_program(), float(constant)
+        builder, x, z, theta, psi, phi, risk, pieces, builder.to_program(), float(constant)
+    )
+
+
+def define_pooled_expectation(
+    builder: ModelBuilder, theta: VariableBlock, psi: VariableBlock, theta_weight: FloatArray
+) -> None:
+    """``Σ_q ψ_q − Σ_g p_s(g) θ_g ≥ 0``: equation (M5), valid since both sums bound the same
+    expected cost from below."""
+    builder.add_constraints(
+        "pooled_expectation",
+        [
+            psi.terms(np.zeros(psi.size), np.arange(psi.size), 1.0),
+            theta.terms(np.zeros(theta.size), np.arange(theta.size), -theta_weight),
+        ],
+        lower=np.zeros(1),
+        upper=np.array([np.inf]),
     )
 
 
@@ -282,4 +317,5 @@ __all__ = [
     "define_coverage_floor",
     "define_master",
     "define_master_risk",
+    "define_pooled_expectation",
 ]

@@ -129,7 +129,11 @@ MAX_PIECES: Final = 200_000
 
 
 def period_groups(
-    problem: CommitmentProblem, n_groups: int | None = None, *, seed: int = SEED
+    problem: CommitmentProblem,
+    n_groups: int | None = None,
+    *,
+    seed: int = SEED,
+    by_scenario: bool = True,
 ) -> IntArray:
     """Group the periods of each scenario by k-means on their demand rows.
 
@@ -142,6 +146,9 @@ def period_groups(
         of periods, at least one); default :data:`GROUPS`.
     seed
         Seed of the projection and of k-means.
+    by_scenario
+        Group each scenario's periods apart (default); ``False`` pools the periods of every
+        scenario (the pieces' groups on many scenarios, :func:`_setup`).
 
     Returns
     -------
@@ -160,9 +167,10 @@ def period_groups(
     features = np.column_stack([scaled @ projection, scaled.mean(axis=1)])
     groups = np.zeros(problem.n_periods, dtype=np.intp)
     next_group = 0
-    n_scenarios = problem.scenario_probability.size
+    scenario_of = problem.period_scenario if by_scenario else np.zeros_like(groups)
+    n_scenarios = problem.scenario_probability.size if by_scenario else 1
     for scenario in range(n_scenarios):
-        members = np.flatnonzero(problem.period_scenario == scenario)
+        members = np.flatnonzero(scenario_of == scenario)
         if members.size == 0:
             continue
         k = max(1, round(n_groups * members.size / max(problem.n_periods, 1)))
@@ -318,7 +326,10 @@ def _split(
     n_groups: int,
     n_classes: int,
 ) -> _Split | None:
-    """The components, or ``None`` when the problem does not split (one stage or one block)."""
+    """The components, or ``None`` when the problem does not split (one stage or one block).
+
+    ``groups`` are the piece groups (:func:`_setup`); each period weighs its hours, discount
+    and scenario probability in its group's sum."""
     stages = info.stages
     if len(stages) < 2:
         return None
@@ -338,7 +349,8 @@ def _split(
     inner = np.flatnonzero(block_of_unit >= 0)
     block_of_class = block_of_unit[class_unit]
     keep = np.flatnonzero(block_of_class >= 0)
-    weight = problem.period_weight * problem.period_discount
+    probability = problem.scenario_probability[problem.period_scenario]
+    weight = problem.period_weight * problem.period_discount * probability
     group_weight = np.zeros((problem.n_periods, n_groups))
     group_weight[np.arange(problem.n_periods), groups] = weight
     return _Split(
@@ -486,7 +498,7 @@ def _piece_cuts(
     """Rows (M4) ``θ_gbs + coef·z_b ≥ intercept`` for every (group, component) whose piece at
     ``units`` is above the master's current ``θ_gbs`` (all of them without one)."""
     master = setup.master
-    n_groups, n_blocks = master.theta.size, split.n_blocks
+    n_groups, n_blocks = master.psi.size, split.n_blocks
     value = split.column_block @ term.column_value - split.unit_block @ term.capacity_credit
     coefficients = term.unit_value[setup.class_pattern, setup.class_unit, :]  # classes × groups
     z = _class_units(setup, units)
@@ -521,10 +533,10 @@ def _piece_cuts(
 def _link_cuts(
     setup: _Setup, split: _Split, term: Any, units: FloatArray, slot: int
 ) -> tuple[sp.csr_array, FloatArray, FloatArray]:
-    """Rows (M4) ``θ_g − Σ_b θ_gbs + coef·z_last ≥ −owned credit``: the group's bound at this
-    slot's last-stage prices."""
+    """Rows (M4) ``ψ_q − Σ_b θ_qbs + coef·z_last ≥ −owned credit``: the piece group's bound at
+    this slot's last-stage prices (``ψ`` is ``θ`` on one scenario)."""
     master = setup.master
-    n_groups, n_blocks = master.theta.size, split.n_blocks
+    n_groups, n_blocks = master.psi.size, split.n_blocks
     last = split.last_classes
     coefficients = term.unit_value[setup.class_pattern[last], setup.class_unit[last], :]
     z = _class_units(setup, units)[last]
@@ -534,7 +546,7 @@ def _link_cuts(
     slot_pieces = slot * n_groups * n_blocks + np.arange(n_groups * n_blocks)
     matrix = master.builder.rows(
         [
-            master.theta.diagonal(),
+            master.psi.diagonal(),
             master.pieces.terms(np.repeat(group, n_blocks), slot_pieces, -1.0),
             master.z.terms(
                 np.repeat(group, last.size), np.tile(last, n_groups), coefficients.T.reshape(-1)
@@ -693,9 +705,15 @@ def _setup(problem: CommitmentProblem, disaggregate: bool | None) -> tuple[_Setu
         disaggregate = (
             problem.scenario_probability.size == 1 or class_keys.size >= DISAGGREGATE_FROM_CLASSES
         )
+    pooled = problem.scenario_probability.size > 1
+    piece_groups, n_piece_groups = groups, n_groups
     if disaggregate:
-        split = _split(problem, info, class_unit, groups, n_groups, class_keys.size)
-    n_pieces = 0 if split is None else n_groups * split.n_blocks * PRICE_SLOTS
+        if pooled:
+            piece_groups = period_groups(problem, by_scenario=False)
+            n_piece_groups = int(piece_groups.max()) + 1 if piece_groups.size else 0
+        split = _split(problem, info, class_unit, piece_groups, n_piece_groups, class_keys.size)
+    n_pieces = 0 if split is None else n_piece_groups * split.n_blocks * PRICE_SLOTS
+    n_pooled = n_piece_groups if (split is not None and pooled) else 0
     group_matrix = sp.csr_array(
         (np.ones(problem.n_periods), (groups, np.arange(problem.n_periods))),
         shape=(n_groups, problem.n_periods),
@@ -703,7 +721,9 @@ def _setup(problem: CommitmentProblem, disaggregate: bool | None) -> tuple[_Setu
     setup = _Setup(
         problem=problem,
         info=info,
-        master=define_master(problem, class_of_offer, group_matrix, group_scenario, n_pieces),
+        master=define_master(
+            problem, class_of_offer, group_matrix, group_scenario, n_pieces, n_pooled
+        ),
         group_matrix=group_matrix,
         class_of_offer=class_of_offer,
         class_unit=class_unit,

@@ -250,6 +250,34 @@ def test_disaggregated_cuts_certify_against_exact_lp(seed: int) -> None:
     assert result.lower_bound_usd <= exact + 1e-7 * abs(exact)
 
 
+@pytest.mark.parametrize(("seed", "cvar_weight"), [(11, 0.0), (12, 0.5), (13, 1.0)])
+def test_pooled_pieces_on_many_scenarios_certify_against_exact_lp(
+    seed: int, cvar_weight: float
+) -> None:
+    # Many scenarios: the pieces bound groups pooled over the scenarios (M5), not one group
+    # per scenario; the certificate still holds against the exact LP, CVaR or not.
+    problem = random_tiny_problem(
+        seed, n_periods=30, n_scenarios=6, cvar_weight=cvar_weight, consistent=True
+    )
+    result, exact = _check_certificate(problem, tolerance=1e-6)
+    state = result.resume
+    assert isinstance(state, cutting_planes.CutState) and state.split is not None
+    master = state.setup.master
+    assert master.psi is not master.theta
+    assert master.theta.size >= 6  # at least one group per scenario for the CVaR term
+    assert master.psi.size <= cutting_planes.GROUPS
+    assert master.pieces.size == master.psi.size * state.split.n_blocks * cutting_planes.PRICE_SLOTS
+    assert result.lower_bound_usd <= exact + 1e-7 * abs(exact)
+
+
+def test_one_scenario_pieces_bound_its_groups() -> None:
+    problem = random_problem(96, 9, 4)
+    result = solve_cutting_planes(problem, tolerance=1e-4, disaggregate=True)
+    state = result.resume
+    assert isinstance(state, cutting_planes.CutState)
+    assert state.setup.master.psi is state.setup.master.theta
+
+
 def test_without_disaggregated_cuts_same_certificate() -> None:
     problem = random_problem(96, 9, 5)
     plain, _ = _check_certificate(problem, tolerance=1e-6, disaggregate=False)
