@@ -23,6 +23,15 @@ the lookback's usage carried over the term:
    futures' hours run on from the decision's start, one week per epoch; an owned commitment that
    expires inside the term is mapped onto the same compressed clock (:func:`compress_owned`).
    Time value (``Policy.discount_rate``) is then counted on the compressed clock.
+5. **An hour budget.** Beyond :data:`DEFAULT_FUTURE_ROWS` rows in all (40 futures of four whole
+   weeks), each epoch keeps an evenly spaced sample of its week's hours instead of all 168
+   (systematic sampling from a random start per future and epoch, so every hour of the week
+   is as likely to be kept): 100 futures keep 67 hours per epoch. The optimizer's work grows
+   with the rows, not with the futures, so more futures buy a better picture of what can
+   happen (trends, migrations, exits: the spread between futures) at the same cost, while
+   each future's bill is estimated from a sample of its hours (next hours' usage is nearly
+   the same, so little is lost). :func:`planning.forecast_decision.expected_outcome` bills
+   each future on the hours it keeps, scaled to the term.
 
 The futures are ``(name, probability, UsageMatrix)`` triples for
 :func:`optimizer.build.build_problem`'s ``scenarios``: the optimizer then maximizes the expected
@@ -58,6 +67,13 @@ IntArray = npt.NDArray[np.intp]
 
 DEFAULT_FUTURES: Final = 40
 """Futures sampled for a decision."""
+
+DEFAULT_FUTURE_ROWS: Final = 40 * 4 * 168
+"""Most rows (compressed hours) of all futures together before each epoch keeps a sample of
+its week's hours (40 futures × 4 epochs × 168 h)."""
+
+MIN_EPOCH_ROWS: Final = 24
+"""Fewest hours an epoch keeps, whatever the budget [h]."""
 
 EPOCH_MONTHS: Final = 3
 """Months of the term one representative week stands for [months]."""
@@ -112,6 +128,9 @@ class FutureOptions:
         purchases' loss against the owned commitments alone (the mean loss in the worst
         ``1 − risk_level`` of the futures); weight 0 maximises the expected savings alone. A
         policy with its own ``cvar_weight`` keeps it.
+    max_rows
+        The hour budget: most rows of all futures together; beyond it each epoch keeps an
+        evenly spaced sample of its week's hours (module docstring, point 5).
     """
 
     futures: int = DEFAULT_FUTURES
@@ -123,6 +142,7 @@ class FutureOptions:
     seed: int = SEED
     risk_weight: float = DEFAULT_RISK_WEIGHT
     risk_level: float = DEFAULT_RISK_LEVEL
+    max_rows: int = DEFAULT_FUTURE_ROWS
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,7 +156,7 @@ class Futures:
     keys
         The futures' keys: the lookback's, then the migration targets it lacks.
     quantity
-        ``(futures, epochs × 168, keys)`` instance-hours per hour.
+        ``(futures, epochs × epoch_rows, keys)`` instance-hours per hour.
     epochs
         Representative weeks per future.
     epoch_hours
@@ -158,6 +178,8 @@ class Futures:
     rates: EventRates
     events: pd.DataFrame
     fleet_table: pd.DataFrame
+    epoch_rows: int = HOURS_PER_WEEK
+    """Hours of its week each epoch keeps (168, fewer beyond the hour budget) [h]."""
 
     @property
     def count(self) -> int:
@@ -185,20 +207,19 @@ class Futures:
     def explained_period(self) -> dict[str, Any]:
         """How :func:`optimizer.explain.explain` words and scales a decision on these futures:
         their hours, and their expected money over the whole term."""
-        weeks = self.quantity.shape[1] / HOURS_PER_WEEK
         term_hours = self.epoch_hours * self.epochs
         months = term_hours / HOURS_PER_MONTH
         return {
             "period": "the futures",
-            "money_scale": term_hours / (weeks * HOURS_PER_WEEK),
+            "money_scale": term_hours / self.quantity.shape[1],
             "money_period": f"the {months:.0f}-month term (expected over the futures)",
         }
 
     def compressed_time(self, moment: datetime | pd.Timestamp) -> pd.Timestamp:
         """Where a real moment falls on the compressed clock (clipped to the term)."""
         elapsed = (pd.Timestamp(moment) - self.start) / pd.Timedelta(hours=1)
-        week_hours = float(self.quantity.shape[1])
-        position = min(max(elapsed / self.epoch_hours * HOURS_PER_WEEK, 0.0), week_hours)
+        rows = float(self.quantity.shape[1])
+        position = min(max(elapsed / self.epoch_hours * self.epoch_rows, 0.0), rows)
         return self.start + pd.Timedelta(hours=round(position))
 
 
@@ -344,21 +365,23 @@ def decision_futures(
     )
     event_at, migrates, events = _events(fleet, rates, options, rng, count)
     epoch_hours = options.term_hours / epochs
-    # the real hour (into the term) each compressed hour stands for: epoch start + phase share
-    phase = (np.arange(HOURS_PER_WEEK) + 0.5) / HOURS_PER_WEEK
-    real_hour = ((np.arange(epochs)[:, None] + phase[None, :]) * epoch_hours).ravel()
+    kept = _kept_hours(count, epochs, options.max_rows, rng)  # (futures, epochs, rows)
+    epoch_rows = kept.shape[2]
     keys, target_column, order = _with_targets(usage.keys, fleet)
     sources = np.flatnonzero(fleet.key_target >= 0)
-    quantity = np.zeros((count, epochs * HOURS_PER_WEEK, len(keys)))
+    quantity = np.zeros((count, epochs * epoch_rows, len(keys)))
     for future in range(count):  # one future at a time: memory stays hours × keys
-        path = by_week[source[future]]  # (epochs, 168, keys)
+        # the real hour (into the term) each row stands for: epoch start + its hour's phase
+        phase = (kept[future] + 0.5) / HOURS_PER_WEEK
+        real_hour = ((np.arange(epochs)[:, None] + phase) * epoch_hours).ravel()
+        path = np.take_along_axis(by_week[source[future]], kept[future][:, :, None], axis=1)
         if follows.any():
             own = week_level[source[future]][:, None, :]
             target = level[future][:, None, :]
             with np.errstate(divide="ignore", invalid="ignore"):
                 scaled = np.where(own > 0, path * (target / own), target)
             path = np.where(follows[None, None, :], scaled, path)
-        path = path.reshape(epochs * HOURS_PER_WEEK, n_keys)
+        path = path.reshape(epochs * epoch_rows, n_keys)
         gone = real_hour[:, None] >= event_at[future, fleet.key_fleet][None, :]
         out = quantity[future]
         out[:, :n_keys] = np.where(gone, 0.0, path)
@@ -377,7 +400,21 @@ def decision_futures(
         rates=rates,
         events=events,
         fleet_table=fleet.table,
+        epoch_rows=epoch_rows,
     )
+
+
+def _kept_hours(count: int, epochs: int, max_rows: int, rng: np.random.Generator) -> IntArray:
+    """The hours of the week (0–167) each epoch of each future keeps, ``(futures, epochs,
+    rows)``: all of them within the hour budget, else an evenly spaced sample from a random
+    start (drawn last, so the futures within the budget are the same as without it)."""
+    week = np.arange(HOURS_PER_WEEK, dtype=np.intp)
+    rows = max(max_rows // max(count * epochs, 1), MIN_EPOCH_ROWS)
+    if rows >= HOURS_PER_WEEK:
+        return np.broadcast_to(week, (count, epochs, HOURS_PER_WEEK))
+    start = rng.random((count, epochs, 1))
+    steps = (np.arange(rows)[None, None, :] + start) * (HOURS_PER_WEEK / rows)
+    return np.minimum(np.floor(steps).astype(np.intp), HOURS_PER_WEEK - 1)
 
 
 def _with_targets(keys: pd.DataFrame, fleet: Fleets) -> tuple[pd.DataFrame, IntArray, IntArray]:
@@ -414,7 +451,7 @@ def compress_owned(owned: tuple[Commitment, ...], futures: Futures) -> tuple[Com
 
 LARGE_DECISION_KEYS: Final = 500
 """From this many keys a decision on futures takes minutes on a small machine (measured on 2
-cores, docs/scale.md: 300 keys 42 s, 1,000 keys 11 minutes with 40 futures)."""
+cores at load 1.6–1.8, docs/scale.md: 1,000 keys 123 s with 40 futures, 96 s with 100)."""
 
 
 def decision_size_note(n_keys: int, futures: int) -> str | None:
@@ -424,13 +461,14 @@ def decision_size_note(n_keys: int, futures: int) -> str | None:
         return None
     return (
         f"deciding on {futures} futures of {n_keys:,} keys takes minutes (1,000 keys and 40 "
-        "futures: about 11 minutes on 2 cores, see docs/scale.md); --decide-on lookback "
-        "decides on the lookback in about a minute, --futures fewer futures"
+        "futures: about 2 minutes on 2 cores, see docs/scale.md); --decide-on lookback "
+        "decides on the lookback in under a minute"
     )
 
 
 __all__ = [
     "DEFAULT_FUTURES",
+    "DEFAULT_FUTURE_ROWS",
     "DEFAULT_HALF_LIFE_DAYS",
     "EPOCH_MONTHS",
     "LARGE_DECISION_KEYS",

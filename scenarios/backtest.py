@@ -482,12 +482,25 @@ def _slice(matrix: UsageMatrix, first: int, stop: int, *, used_keys_only: bool) 
     )
 
 
-def _whole_days(usage: pd.DataFrame) -> UsageMatrix:
-    """The usage table as a matrix over whole UTC days from its first day to its last.
+def whole_days(usage: pd.DataFrame | UsageMatrix) -> UsageMatrix:
+    """The usage as a matrix over whole UTC days from its first day to its last.
 
-    Usage tables leave hours without usage out, so a fleet that runs in business hours would
-    otherwise seem to start at 08:00 and stop at 18:00.
+    Usage tables (and matrices read from a workspace, which run from the first stored hour to
+    the last) leave hours without usage out, so a fleet that runs in business hours would
+    otherwise seem to start at 08:00 and stop at 18:00. A matrix is padded with zero hours.
     """
+    if isinstance(usage, UsageMatrix):
+        if len(usage.hours) == 0:
+            return usage
+        first = usage.hours[0].floor("D")
+        stop = (usage.hours[-1] + _HOUR).ceil("D")
+        hours = pd.date_range(first, stop, freq="h", inclusive="left")
+        if len(hours) == len(usage.hours):
+            return usage
+        quantity = np.zeros((len(hours), len(usage.keys)))
+        offset = int((usage.hours[0] - first) / _HOUR)
+        quantity[offset : offset + len(usage.hours)] = usage.quantity
+        return UsageMatrix(hours, usage.keys, quantity, usage.daily_granular)
     if usage.empty:
         return to_matrix(usage)
     hours = pd.DatetimeIndex(usage["hour"])
@@ -850,7 +863,7 @@ def backtest(
         For ``start >= end``, a window outside the data, a first lookback that starts before the
         data, a bad ``review_every``, a purchase that does not start at its review date.
     """
-    matrix = usage if isinstance(usage, UsageMatrix) else _whole_days(usage)
+    matrix = usage if isinstance(usage, UsageMatrix) else whole_days(usage)
     replay = _replay(
         matrix,
         catalog,
@@ -918,4 +931,5 @@ __all__ = [
     "review_dates",
     "ri_purchases",
     "savings_plan_purchase",
+    "whole_days",
 ]

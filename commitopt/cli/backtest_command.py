@@ -27,8 +27,9 @@ from planning.policies import (
     POLICY_NAMES,
     run_backtest,
 )
-from scenarios.backtest import BacktestResult
+from scenarios.backtest import BacktestResult, whole_days
 from scenarios.scenario_file import load_scenario
+from usage.table import UsageMatrix
 
 BACKTEST_EPILOG = f"""
 \b
@@ -56,10 +57,10 @@ before it, to the end of the data.
 
 
 def _default_window(
-    frame: pd.DataFrame, start: datetime | None, end: datetime | None, lookback_days: float
+    usage: UsageMatrix, start: datetime | None, end: datetime | None, lookback_days: float
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
-    first = pd.Timestamp(frame["hour"].min())
-    stop = pd.Timestamp(frame["hour"].max()) + pd.Timedelta(hours=1)
+    first = pd.Timestamp(usage.hours[0])
+    stop = pd.Timestamp(usage.hours[-1]) + pd.Timedelta(hours=1)
     if start is None:
         earliest = first + pd.Timedelta(hours=round(lookback_days * 24))
         month = earliest.tz_convert(None).to_period("M").to_timestamp().tz_localize("UTC")
@@ -150,13 +151,21 @@ def backtest_command(
     if not 0.0 < ladder_fraction <= 1.0:
         raise CommitoptInputError(f"--ladder-fraction {ladder_fraction} must be in (0, 1]")
     changes = None if known_changes is None else load_scenario(known_changes)
-    frame = inputs.usage(purpose="backtest on", demo_option=False)
-    window_start, window_end = _default_window(frame, start, end, lookback_days)
+    # only what the replay reads: the first review's lookback to the window's end (a
+    # workspace's whole history when no --from is given: the default window starts a
+    # lookback after it), straight into a matrix
+    read_from = None
+    if start is not None:
+        read_from = (as_utc(start) - pd.Timedelta(hours=round(lookback_days * 24))).to_pydatetime()
+    usage = whole_days(
+        inputs.usage_of_period(purpose="backtest on", start=read_from, end=end, demo_option=False)
+    )
+    window_start, window_end = _default_window(usage, start, end, lookback_days)
     owned = inputs.owned()
     catalog = inputs.catalog()
     with reporter().task("backtesting the policies", unit="steps") as progress:
         result = run_backtest(
-            frame,
+            usage,
             catalog,
             policies or POLICY_NAMES,
             start=window_start,

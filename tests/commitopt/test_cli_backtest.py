@@ -194,3 +194,43 @@ def test_plans_naming_usage_that_never_occurs_are_one_line(run_cli: RunCli, tmp_
     assert result.exit_code == 2
     assert "family 'r4' is absent" in result.stderr and "plan.yaml" in result.stderr
     assert result.stdout == "" and "Traceback" not in result.stderr
+
+
+def test_a_workspace_backtest_reads_only_its_period_as_a_matrix(
+    run_cli: RunCli, usage_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the first review's lookback to the window's end, straight into a matrix (never the whole
+    # table), padded to whole days; the figures equal a backtest of the same file
+    from commitopt.workspace import Workspace
+    from core.times import as_utc
+
+    workspace = tmp_path / "ws.duckdb"
+    imported = run_cli("usage", "import", str(usage_file), "--workspace", str(workspace))
+    assert imported.exit_code == 0, imported.stderr
+    window = ("--from", "2024-02-01", "--to", "2024-03-01", "--lookback", "30d")
+    policies = ("--policy", "none,knee,ours-oneshot", "--format", "json")
+    from_file = run_cli("backtest", "--usage", str(usage_file), *window, *policies)
+    assert from_file.exit_code == 0, from_file.stderr
+
+    def whole_table(*_: object, **__: object) -> pd.DataFrame:
+        raise AssertionError("backtest read the whole usage table")
+
+    reads: list[tuple[object, object]] = []
+    load_matrix = Workspace.load_usage_matrix
+
+    def recorded(self: Workspace, start: object = None, end: object = None, **kw: object) -> object:
+        reads.append((start, end))
+        return load_matrix(self, start, end, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Workspace, "load_usage", whole_table)
+    monkeypatch.setattr(Workspace, "load_usage_matrix", recorded)
+    from_workspace = run_cli("backtest", "--workspace", str(workspace), *window, *policies)
+    assert from_workspace.exit_code == 0, from_workspace.stderr
+    ((start, end),) = reads
+    assert as_utc(pd.Timestamp(start)) == pd.Timestamp("2024-01-02", tz="UTC")  # naive: UTC
+    assert as_utc(pd.Timestamp(end)) == pd.Timestamp("2024-03-01", tz="UTC")
+    rows = {r["policy"]: r for r in json.loads(from_workspace.stdout)["results"]}
+    expected = {r["policy"]: r for r in json.loads(from_file.stdout)["results"]}
+    assert rows.keys() == expected.keys()
+    for name, row in rows.items():
+        assert row["actual_cost_usd"] == pytest.approx(expected[name]["actual_cost_usd"]), name

@@ -205,6 +205,54 @@ def test_rates_learn_from_a_move_in_the_lookback(catalog) -> None:  # type: igno
     assert rates.migration_per_year == pytest.approx((1 + 2 * 0.10) / (fleet_years + 2))
 
 
+def test_within_the_hour_budget_the_futures_keep_every_hour(catalog) -> None:  # type: ignore[no-untyped-def]
+    matrix = to_matrix(_steady())
+    options = FutureOptions(futures=6, migration_prior_per_year=2.0, exit_prior_per_year=1.0)
+    plain = decision_futures(matrix, catalog, options)
+    roomy = decision_futures(matrix, catalog, replace(options, max_rows=10**9))
+    assert plain.epoch_rows == roomy.epoch_rows == 168
+    assert np.array_equal(plain.quantity, roomy.quantity)
+
+
+def test_beyond_the_hour_budget_each_epoch_keeps_an_even_sample_of_its_week(catalog) -> None:  # type: ignore[no-untyped-def]
+    hours = WEEKS * 168
+    hour_of_week = np.tile(np.arange(168, dtype=np.float64), WEEKS)
+    matrix = to_matrix(_usage({"m4.large": hour_of_week}))  # usage = the hour of the week
+    options = FutureOptions(futures=30, max_rows=30 * 4 * 42, **NO_EVENTS)
+    futures = decision_futures(matrix, catalog, options)
+    assert hours == matrix.quantity.shape[0]
+    assert futures.epoch_rows == 42
+    assert futures.quantity.shape[:2] == (30, 4 * 42)
+    column = list(futures.keys["instance_type"]).index("m4.large")
+    kept = futures.quantity[:, :, column].reshape(30 * 4, 42)
+    # each epoch: one hour in each stretch of 4 hours of the week, in order
+    stretch = np.floor(kept / 4)
+    assert np.array_equal(stretch, np.broadcast_to(np.arange(42.0), stretch.shape))
+    # from a random start: over the futures every hour of the week is kept about equally
+    assert kept.mean() == pytest.approx(167 / 2, rel=0.02)
+    assert len(np.unique(kept % 4)) == 4
+    # the compressed clock: half a year is two epochs of 42 rows
+    half_year = futures.start + pd.Timedelta(hours=4380)
+    assert futures.compressed_time(half_year) == futures.start + pd.Timedelta(hours=2 * 42)
+    assert futures.explained_period()["money_scale"] == pytest.approx(8760 / (4 * 42), rel=1e-3)
+
+
+def test_expected_outcome_on_sampled_hours_equals_billing_them(catalog) -> None:  # type: ignore[no-untyped-def]
+    matrix = to_matrix(_steady(6.0, "m4.xlarge"))
+    options = FutureOptions(futures=12, max_rows=12 * 4 * 56, exit_prior_per_year=1.0)
+    futures = decision_futures(matrix, catalog, options)
+    assert futures.epoch_rows == 56
+    bought = (_compute_sp("sp-1", 0.6, futures.start),)
+    outcome = expected_outcome(futures, bought, (), catalog)
+    by_hand = []
+    for index in range(futures.count):
+        path = futures.matrix(index)
+        before = simulate(path, (), catalog).totals.actual_cost_usd
+        after = simulate(path, redate(bought, futures.start), catalog).totals.actual_cost_usd
+        by_hand.append((before - after) * futures.epoch_hours / futures.epoch_rows)
+    assert outcome["expected_savings_usd"] == pytest.approx(np.mean(by_hand), abs=0.01)
+
+
 def test_owned_commitments_are_laid_on_the_compressed_clock(catalog) -> None:  # type: ignore[no-untyped-def]
     matrix = to_matrix(_steady())
     futures = decision_futures(matrix, catalog, FutureOptions(futures=2, **NO_EVENTS))

@@ -281,6 +281,22 @@ def test_bad_windows(catalog, start: str, end: str, lookback: float, message: st
                  lookback_days=lookback)  # fmt: skip
 
 
+def test_a_workspace_matrix_is_padded_to_whole_days() -> None:
+    from scenarios.backtest import whole_days
+    from usage.table import to_matrix
+
+    usage = usage_table(24 * 5, 4.0)
+    business = usage.loc[usage["hour"].dt.hour.between(8, 17)]
+    matrix = to_matrix(business)  # as a workspace reads it: 08:00 on day 1 to 17:00 on day 5
+    assert len(matrix.hours) == 24 * 4 + 10
+    padded = whole_days(matrix)
+    assert len(padded.hours) == 24 * 5
+    assert padded.hours[0] == matrix.hours[0].floor("D")
+    assert padded.quantity.sum() == pytest.approx(matrix.quantity.sum())
+    assert np.array_equal(padded.quantity, whole_days(business).quantity)
+    assert whole_days(padded) is padded
+
+
 def test_a_table_covers_whole_days(catalog) -> None:  # type: ignore[no-untyped-def]
     usage = usage_table(24 * 40, 4.0)
     business = usage.loc[usage["hour"].dt.hour.between(8, 17)]  # 08:00 to 17:00 only
