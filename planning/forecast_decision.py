@@ -25,6 +25,7 @@ from optimizer.build import build_problem
 from optimizer.policy import Policy
 from optimizer.problem import CommitmentProblem
 from planning.future import FutureOptions, Futures, compress_owned, decision_futures
+from planning.future_changes import with_known_changes
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment
 from pricing.inventory.values import term_end
@@ -64,6 +65,8 @@ def forecast_problem(
 ) -> ForecastDecision:
     """The reduced problem over the lookback's futures (see the module)."""
     futures = decision_futures(lookback, catalog, replace(options, term_hours=term_hours(policy)))
+    if options.known_changes is not None:
+        futures = with_known_changes(futures, options.known_changes, catalog)
     if policy.cvar_weight <= 0 and options.risk_weight > 0:
         policy = replace(policy, cvar_weight=options.risk_weight, cvar_alpha=options.risk_level)
     problem = build_problem(

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -61,6 +61,9 @@ from planning.trends import weekly_line
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment
 from usage.table import KEY_COLUMNS, UsageMatrix
+
+if TYPE_CHECKING:
+    from scenarios.transforms import Scenario
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -131,6 +134,10 @@ class FutureOptions:
     max_rows
         The hour budget: most rows of all futures together; beyond it each epoch keeps an
         evenly spaced sample of its week's hours (module docstring, point 5).
+    known_changes
+        Changes known in advance (``--plans``), applied to every future by
+        :func:`planning.forecast_decision.forecast_problem`
+        (:mod:`planning.future_changes`); ``None`` for none.
     """
 
     futures: int = DEFAULT_FUTURES
@@ -143,6 +150,7 @@ class FutureOptions:
     risk_weight: float = DEFAULT_RISK_WEIGHT
     risk_level: float = DEFAULT_RISK_LEVEL
     max_rows: int = DEFAULT_FUTURE_ROWS
+    known_changes: Scenario | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,6 +188,11 @@ class Futures:
     fleet_table: pd.DataFrame
     epoch_rows: int = HOURS_PER_WEEK
     """Hours of its week each epoch keeps (168, fewer beyond the hour budget) [h]."""
+    hour_of_week: IntArray | None = None
+    """``(futures, epochs × epoch_rows)``: the hour of its week (0–167) each row copies;
+    ``None``: every epoch holds its whole week in order."""
+    known_changes_skipped: tuple[str, ...] = ()
+    """Transforms of the known changes that matched nothing in the futures (their locations)."""
 
     @property
     def count(self) -> int:
@@ -214,6 +227,21 @@ class Futures:
             "money_scale": term_hours / self.quantity.shape[1],
             "money_period": f"the {months:.0f}-month term (expected over the futures)",
         }
+
+    def real_times(self, index: int) -> pd.DatetimeIndex:
+        """When each row of future ``index`` happens in real time, to the day, at the hour of
+        the day of the week hour it copies: what a dated change (a planned migration's ramp,
+        an exit, a new workload's daily profile) is evaluated at."""
+        rows = int(self.quantity.shape[1])
+        if self.hour_of_week is None:
+            hour = np.tile(np.arange(self.epoch_rows, dtype=np.float64), rows // self.epoch_rows)
+        else:
+            hour = self.hour_of_week[index].astype(np.float64)
+        epoch = np.arange(rows) // self.epoch_rows
+        real = (epoch + (hour + 0.5) / HOURS_PER_WEEK) * self.epoch_hours
+        days = np.floor(real / 24.0)
+        offsets = pd.to_timedelta(days * 24.0 + hour % 24.0, unit="h")
+        return pd.DatetimeIndex(self.start.floor("D") + offsets)
 
     def compressed_time(self, moment: datetime | pd.Timestamp) -> pd.Timestamp:
         """Where a real moment falls on the compressed clock (clipped to the term)."""
@@ -401,6 +429,7 @@ def decision_futures(
         events=events,
         fleet_table=fleet.table,
         epoch_rows=epoch_rows,
+        hour_of_week=None if epoch_rows == HOURS_PER_WEEK else kept.reshape(count, -1),
     )
 
 

@@ -246,6 +246,14 @@ def _decision_problem(
         raise CommitoptInputError(
             f"{param('decide_on')} {options.decide_on!r}: give one of {', '.join(DECIDE_ON)}"
         )
+    if options.future.known_changes is not None and (
+        options.decide_on == "lookback" or policy.ladder_tranches > 1
+    ):
+        raise CommitoptInputError(
+            f"{param('known_changes')} applies changes known in advance to the futures the "
+            f"decision is taken on; it cannot be combined with {param('decide_on')} lookback or "
+            "a laddered policy: leave out one of them"
+        )
     if options.decide_on == "lookback" or policy.ladder_tranches > 1:
         return build_problem(usage, catalog, policy, owned=owned), None, ()
     if policy.coverage_ceiling is not None or policy.min_utilization:
@@ -255,16 +263,23 @@ def _decision_problem(
             "decided on the lookback: a coverage ceiling or a minimum utilization needs the full "
             "LP, which over the futures is too large"
         )
-        return build_problem(usage, catalog, policy, owned=owned), None, (note,)
+        return build_problem(usage, catalog, policy, owned=owned), None, _unplanned(note, options)
     if whole_weeks(usage) < MIN_WEEKS:
         note = (
             f"decided on the lookback: it has fewer than {MIN_WEEKS} whole weeks of usage, "
             "too few to sample futures from"
         )
-        return build_problem(usage, catalog, policy, owned=owned), None, (note,)
+        return build_problem(usage, catalog, policy, owned=owned), None, _unplanned(note, options)
     future = replace(options.future, half_life_days=options.recency_half_life_days)
     decision = forecast_problem(usage, catalog, policy, owned, future)
     return decision.problem, decision.futures, ()
+
+
+def _unplanned(note: str, options: RecommendOptions) -> tuple[str, ...]:
+    """A fallback to the lookback's note, saying so when known changes go unapplied."""
+    if options.future.known_changes is None:
+        return (note,)
+    return (f"{note}; the known changes ({param('known_changes')}) are not applied",)
 
 
 def _decision_summary(
@@ -540,6 +555,13 @@ def recommend(
     summary["decided_on"] = _decision_summary(futures, purchases, owned_items, catalog, policy)
     if notes:
         summary["decided_on"]["notes"] = list(notes)
+    plan = options.future.known_changes
+    if plan is not None and futures is not None:
+        summary["decided_on"]["known_changes"] = {
+            "plan": plan.source or plan.name,
+            "transforms": len(plan.transforms),
+            "skipped": list(futures.known_changes_skipped),
+        }
     summary["optimizer"] = optimizer_summary(result, rounded, options.tolerance)
     # --- issue 16 item 4: what All and Partial Upfront would add for the same purchases ---
     summary["payment_options"] = payment_options(

@@ -390,9 +390,7 @@ def merge_keys(usage: UsageMatrix, keys: pd.DataFrame, quantity: FloatArray) -> 
             shape=(len(slot), len(new_codes)),
         )
         merged[:, new_codes] += np.asarray(assign.T @ quantity.T).T
-    return UsageMatrix(
-        hours=usage.hours, keys=merged_keys, quantity=merged, daily_granular=usage.daily_granular
-    )
+    return replace(usage, keys=merged_keys, quantity=merged)
 
 
 def _with_quantity(usage: UsageMatrix, quantity: FloatArray) -> UsageMatrix:
@@ -902,14 +900,16 @@ class NewWorkload(Transform):
         frame, _ = read_usage([self.csv], "csv")
         if not len(usage.hours):
             return usage
+        hour_ns = _hour_ns(usage.hours)
+        first = int(hour_ns.min())
         added = to_matrix(
             frame,
-            start=usage.hours[0],
-            end=usage.hours[-1] + pd.Timedelta(hours=1),
+            start=pd.Timestamp(first, tz="UTC"),
+            end=pd.Timestamp(int(hour_ns.max()), tz="UTC") + pd.Timedelta(hours=1),
             source=str(self.csv),
         )
-        quantity = added.quantity.copy()
-        hour_ns = _hour_ns(usage.hours)
+        # the rows of ``usage``'s hours (all of them, in order, for contiguous usage)
+        quantity = added.quantity[(hour_ns - first) // _NS_PER_HOUR].copy()
         if self.start is not None:
             quantity[hour_ns < self.start.value] = 0.0
         if self.end is not None:

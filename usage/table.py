@@ -366,12 +366,17 @@ class UsageMatrix:
         there was no usage.
     daily_granular
         Whether the usage came from daily figures spread evenly over each day.
+    sampled
+        The rows are hours sampled from a longer span, each at the real time it stands for,
+        not contiguous (a decision's futures, :meth:`planning.future.Futures.real_times`, to
+        apply dated scenario transforms to them); default ``False``: contiguous and hourly.
     """
 
     hours: pd.DatetimeIndex
     keys: pd.DataFrame
     quantity: npt.NDArray[np.float64]
     daily_granular: bool = False
+    sampled: bool = False
 
     def __post_init__(self) -> None:
         expected = (len(self.hours), len(self.keys))
@@ -385,6 +390,8 @@ class UsageMatrix:
             raise ValueError(f"keys must have the columns {', '.join(KEY_COLUMNS)}")
         if str(self.hours.tz) != "UTC":
             raise ValueError("hours must be in UTC")
+        if self.sampled:
+            return
         if len(self.hours) > 1 and not (np.diff(self.hours.asi8) == _NS_PER_HOUR).all():
             raise ValueError("hours must be contiguous and hourly")
 

@@ -42,6 +42,7 @@ from core.durations import Duration
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
 from planning.future import FutureOptions, decision_size_note
+from planning.future_changes import check_plan_for_decision
 from planning.recency import RECENCY_HALF_LIFE_DAYS, STOPPED_AFTER_DAYS
 from planning.recommend import (
     DEFAULT_LOOKBACK_DAYS,
@@ -52,6 +53,8 @@ from planning.recommend import (
 from pricing.atomic import write_text_atomic
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Inventory
+from scenarios.known_changes import check_known_changes
+from scenarios.scenario_file import load_scenario
 from usage.synthetic import demo_usage
 
 SOLVER_NAMES = ("highs", "glop", "pdlp", "cbc", "scipy")
@@ -67,6 +70,7 @@ Examples:
   commitopt recommend --exact --decide-on lookback --export-model model.mps
   commitopt recommend --risk-weight 0          # maximise expected savings, no hedge
   commitopt recommend --decide-on lookback     # Cost Explorer's way: the lookback repeats
+  commitopt recommend --plans graviton-move.yaml    # a planned migration applied to the futures
   commitopt recommend --usage cur.parquet --save     # then another person: commitopt approve PLAN
 \b
 Without --usage the workspace's usage is used; --demo uses a synthetic 60-day history.
@@ -85,6 +89,14 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
 @lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
 @stopped_after_option(f"{STOPPED_AFTER_DAYS:g}d")
 @decision_options
+@click.option(
+    "--plans",
+    "known_changes",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Scenario file (YAML/JSON) of changes known in advance (planned migrations, exits, new "
+    "workloads), applied to every future before the purchases are chosen.",
+)
 @recency_half_life_option(f"{RECENCY_HALF_LIFE_DAYS:g}d")
 @policy_options
 @click.option(
@@ -136,6 +148,7 @@ def recommend_command(
     migration_rate: float,
     exit_rate: float,
     follow_growth: bool,
+    known_changes: Path | None,
     recency_half_life: Duration,
     solver: str,
     exact: bool,
@@ -165,12 +178,16 @@ def recommend_command(
     days = lookback.days
     if save:
         check_writable(inputs.workspace)  # busy is known before the solve, not after it
+    plan = None if known_changes is None else load_scenario(known_changes)
     usage = inputs.usage_matrix(purpose="optimize", lookback=lookback)
     size_note = decision_size_note(len(usage.keys), futures_count)
     if decide_on == "forecast" and size_note is not None:
         reporter().note(size_note)
     inventory = Inventory(inputs.owned(), as_of=pd.Timestamp.now(tz="UTC"))
     catalog = inputs.catalog()
+    if plan is not None:
+        check_plan_for_decision(plan)
+        check_known_changes(plan, usage, catalog)  # every name it uses occurs in the usage
     policy = policy_from_options(policy_values)
     options = RecommendOptions(
         exact=exact,
@@ -190,6 +207,7 @@ def recommend_command(
             exit_prior_per_year=exit_rate,
             risk_weight=risk_weight,
             risk_level=risk_level,
+            known_changes=plan,
         ),
         recency_half_life_days=recency_half_life.days,
     )
@@ -247,6 +265,14 @@ def _print_for_people(
             f"{decision['loss_probability_pct']:g} % of them; "
             f"{decision['structural_events']['rates']}."
         )
+        known = decision.get("known_changes")
+        if known is not None:
+            skipped = known["skipped"]
+            emit_text(
+                f"Known changes applied to every future: {known['plan']} "
+                f"({known['transforms']} transform(s)"
+                + (f"; skipped, matching nothing: {', '.join(skipped)})." if skipped else ").")
+            )
     for note in run.notes:
         emit_text(note)
     optimizer = summary["optimizer"]

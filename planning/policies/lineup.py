@@ -91,7 +91,7 @@ def standard_policies(
     }
     if known_changes is not None:
         builders[PLANNED_LADDER] = lambda: OursLadder(
-            one_term, fraction=ladder_fraction, basis="path", known_changes=known_changes
+            one_term, fraction=ladder_fraction, known_changes=known_changes
         )
     elif PLANNED_LADDER in names:
         raise BacktestError(

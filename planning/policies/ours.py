@@ -152,9 +152,10 @@ class OursLadder:
         levels is at least this many standard errors from zero (:func:`clear_trend`); other keys
         repeat their lookback weeks unscaled.
     known_changes
-        Changes known in advance (the backtest's ``--plans`` file), applied to each review's
-        forecast path after the trend rules (:func:`scenarios.known_changes.apply_known_changes`);
-        needs ``basis="path"`` (``recommend``'s futures do not take them).
+        Changes known in advance (the backtest's ``--plans`` file): on the futures basis applied
+        to every future of each review's decision, as ``recommend --plans`` does
+        (:mod:`planning.future_changes`); on the path basis to the forecast path after the trend
+        rules (:func:`scenarios.known_changes.apply_known_changes`).
     """
 
     policy: Policy = PURCHASE_POLICY
@@ -175,15 +176,15 @@ class OursLadder:
             raise BacktestError(
                 f"ladder basis {self.basis!r}: give one of {', '.join(LADDER_BASES)}"
             )
-        if self.known_changes is not None and self.basis != "path":
-            raise BacktestError(
-                "a ladder with known changes applies them to a forecast path: give basis='path'"
-            )
         if review.usage.total_instance_hours <= 0:
             return ()
         if self.basis == "futures":
             owned = held_owned(review, renewed=self.renew_owned)
-            now = recommended_on_lookback(review, self.policy, self.options, owned)
+            options = self.options
+            if self.known_changes is not None:
+                planned = replace(options.future, known_changes=self.known_changes)
+                options = replace(options, future=planned)
+            now = recommended_on_lookback(review, self.policy, options, owned)
         elif len(review.usage.hours) < 2 * HOURS_PER_WEEK:
             now = recommended_on_lookback(review, self.policy, self.options)
         else:

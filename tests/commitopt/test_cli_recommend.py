@@ -192,3 +192,62 @@ def test_save_stores_a_proposed_plan_to_approve(
     as_os_user(monkeypatch, "ann")
     approved = run_cli("approve", plan_id)
     assert approved.exit_code == 0, approved.stderr
+
+
+PLANNED_EXIT = """name: retire-m4
+transforms:
+  - exit:
+      where: {family: m4}
+      at: %s
+"""
+
+
+def test_plans_apply_known_changes_to_the_futures(
+    run_cli: RunCli, flat_usage: Path, tmp_path: Path
+) -> None:
+    plain = _recommend(run_cli, flat_usage)
+    assert plain["purchases"]  # the fleet pays for commitments
+    plan = tmp_path / "retire.yaml"
+    plan.write_text(PLANNED_EXIT % "2024-04-01")  # two weeks after the lookback ends
+    planned = _recommend(run_cli, flat_usage, "--plans", str(plan))
+    assert planned["purchases"] == []  # a year's commitment for two weeks of usage loses
+    decided = planned["summary"]["decided_on"]
+    assert decided["basis"] == "forecast"
+    assert decided["known_changes"]["plan"].endswith("retire.yaml")
+    assert decided["known_changes"]["transforms"] == 1
+    assert decided["known_changes"]["skipped"] == []
+    shown = run_cli("recommend", "--usage", str(flat_usage), "--lookback", "14d", "--plans",
+                    str(plan))  # fmt: skip
+    assert shown.exit_code == 0, shown.stderr
+    assert "Known changes applied to every future:" in shown.stdout
+    assert "retire.yaml (1 transform(s))." in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "message"),
+    [
+        (PLANNED_EXIT % "2024-04-01", ("--decide-on", "lookback"), "cannot be combined with"),
+        (PLANNED_EXIT.replace("m4", "r4") % "2024-04-01", (), "family 'r4' is absent"),
+        (
+            "name: cut\ntransforms:\n  - price_change: {factor: 0.9}\n",
+            (),
+            "price change cannot be planned",
+        ),
+    ],
+)
+def test_plans_the_decision_cannot_take_are_one_line(
+    run_cli: RunCli,
+    flat_usage: Path,
+    tmp_path: Path,
+    text: str,
+    args: tuple[str, ...],
+    message: str,
+) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(text)
+    result = run_cli(
+        "recommend", "--usage", str(flat_usage), "--lookback", "14d", "--plans", str(plan), *args
+    )
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
