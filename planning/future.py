@@ -13,7 +13,13 @@ the lookback's usage carried over the term:
    error (a Student-t draw common to every key: the total trend is uncertain too).
 2. **Shape and recency.** Each future week copies a whole lookback week, drawn with weights that
    halve every ``half_life_days`` of age, so recent weeks count more than old ones; a key with a
-   clear trend has the copied week scaled to its line.
+   clear trend has the copied week scaled to its line. A key that has **risen to a new level**
+   (:func:`risen_keys`: its last two weekly levels both at least :data:`RISEN_FACTOR` times its
+   mean over the weeks before them, and within :data:`PLATEAU_TOLERANCE` of each other: a
+   fleet launched, or doubled, and running at its new size for two weeks) copies its last week
+   in every epoch instead: its older weeks (zero before a launch) no longer describe it, as a
+   fallen key's do not (:mod:`planning.recency`). A single busy week, or a ramp still under
+   way, is not a new level.
 3. **Structural changes** (:mod:`planning.structural`): in each future each fleet migrates to
    another family or exits at a random hour of the term, with learned or prior yearly rates.
 4. **Time, compressed.** A future is not stored hour by hour over the term: each of its epochs
@@ -92,6 +98,12 @@ TREND_WEEKS: Final = 6
 
 DAMPING_HALF_LIFE_WEEKS: Final = 52.0
 """A trend's slope halves every this many weeks past the lookback [weeks]."""
+
+RISEN_FACTOR: Final = 2.0
+"""A key's last two weekly levels at least this multiple of its earlier mean: a new level [1]."""
+
+PLATEAU_TOLERANCE: Final = 0.25
+"""… and the lower of the two at least ``1 −`` this share of the higher: a plateau [1]."""
 
 MIN_WEEKS: Final = 2
 """Fewest whole lookback weeks to decide on futures; fewer decide on the lookback [weeks]."""
@@ -191,6 +203,8 @@ class Futures:
     hour_of_week: IntArray | None = None
     """``(futures, epochs × epoch_rows)``: the hour of its week (0–167) each row copies;
     ``None``: every epoch holds its whole week in order."""
+    risen: int = 0
+    """Keys of the lookback that have risen to a new level (:func:`risen_keys`)."""
     known_changes_skipped: tuple[str, ...] = ()
     """Transforms of the known changes that matched nothing in the futures (their locations)."""
 
@@ -270,6 +284,23 @@ def _week_probabilities(weeks: int, half_life_days: float) -> FloatArray:
     else:
         weights = np.power(0.5, age_days / half_life_days)
     return weights / weights.sum()
+
+
+def risen_keys(week_level: FloatArray) -> npt.NDArray[np.bool_]:
+    """Keys whose usage has risen to a new level (module docstring, point 2).
+
+    Parameters
+    ----------
+    week_level
+        ``(weeks, keys)`` mean running instances of each whole lookback week, oldest first.
+    """
+    weeks, n_keys = week_level.shape
+    if weeks < 3:
+        return np.zeros(n_keys, dtype=bool)
+    last = week_level[-2:]
+    low, high = last.min(axis=0), last.max(axis=0)
+    before = week_level[:-2].mean(axis=0)
+    return (low > 0) & (low >= RISEN_FACTOR * before) & (low >= (1.0 - PLATEAU_TOLERANCE) * high)
 
 
 def _levels(
@@ -380,6 +411,7 @@ def decision_futures(
     by_week = lookback.reshape(weeks, HOURS_PER_WEEK, n_keys)
     week_level = by_week.mean(axis=1)
     level, follows = _levels(usage, weeks, options, rng, count)
+    risen = risen_keys(week_level) & ~follows  # a clear line is followed instead
     epochs = level.shape[1]
     source = rng.choice(
         weeks, size=(count, epochs), p=_week_probabilities(weeks, options.half_life_days)
@@ -402,7 +434,10 @@ def decision_futures(
         # the real hour (into the term) each row stands for: epoch start + its hour's phase
         phase = (kept[future] + 0.5) / HOURS_PER_WEEK
         real_hour = ((np.arange(epochs)[:, None] + phase) * epoch_hours).ravel()
-        path = np.take_along_axis(by_week[source[future]], kept[future][:, :, None], axis=1)
+        drawn = by_week[source[future]]  # (epochs, 168, keys), a copy
+        if risen.any():
+            drawn[:, :, risen] = by_week[-1][None, :, risen]
+        path = np.take_along_axis(drawn, kept[future][:, :, None], axis=1)
         if follows.any():
             own = week_level[source[future]][:, None, :]
             target = level[future][:, None, :]
@@ -430,6 +465,7 @@ def decision_futures(
         fleet_table=fleet.table,
         epoch_rows=epoch_rows,
         hour_of_week=None if epoch_rows == HOURS_PER_WEEK else kept.reshape(count, -1),
+        risen=int(risen.sum()),
     )
 
 
@@ -506,5 +542,6 @@ __all__ = [
     "compress_owned",
     "decision_futures",
     "decision_size_note",
+    "risen_keys",
     "whole_weeks",
 ]

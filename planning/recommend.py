@@ -295,7 +295,7 @@ def _decision_summary(
     outcome = expected_outcome(
         futures, purchases, owned, catalog, discount_rate=policy.discount_rate
     )
-    return {"basis": "forecast", **outcome}
+    return {"basis": "forecast", **outcome, "risen_keys": futures.risen}
 
 
 def optimizer_summary(

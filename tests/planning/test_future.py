@@ -205,6 +205,35 @@ def test_rates_learn_from_a_move_in_the_lookback(catalog) -> None:  # type: igno
     assert rates.migration_per_year == pytest.approx((1 + 2 * 0.10) / (fleet_years + 2))
 
 
+def test_risen_keys_are_new_levels_held_for_two_weeks() -> None:
+    from planning.future import risen_keys
+
+    weeks = np.array(
+        [
+            # launched, held | one busy week | still ramping | steady | doubled, held
+            [0.0, 5.0, 1.0, 10.0, 4.0],
+            [0.0, 5.0, 2.0, 10.0, 4.0],
+            [0.0, 5.0, 4.0, 10.0, 4.0],
+            [9.0, 5.0, 8.0, 10.0, 8.0],
+            [10.0, 12.0, 16.0, 10.0, 8.5],
+        ]
+    )
+    assert list(risen_keys(weeks)) == [True, False, False, False, True]
+    assert not risen_keys(weeks[-2:]).any()  # too few weeks to tell
+
+
+def test_a_fleet_launched_two_weeks_ago_runs_at_its_new_level_in_every_future(catalog) -> None:  # type: ignore[no-untyped-def]
+    hours = WEEKS * 168
+    launched = np.where(np.arange(hours) >= hours - 2 * 168, 10.0, 0.0)
+    matrix = to_matrix(_usage({"m4.large": np.full(hours, 4.0), "c4.large": launched}))
+    futures = decision_futures(matrix, catalog, FutureOptions(futures=8, **NO_EVENTS))
+    assert futures.risen == 1
+    column = list(futures.keys["instance_type"]).index("c4.large")
+    assert (futures.quantity[:, :, column] == 10.0).all()  # never a pre-launch week of zeros
+    steady = list(futures.keys["instance_type"]).index("m4.large")
+    assert (futures.quantity[:, :, steady] == 4.0).all()
+
+
 def test_within_the_hour_budget_the_futures_keep_every_hour(catalog) -> None:  # type: ignore[no-untyped-def]
     matrix = to_matrix(_steady())
     options = FutureOptions(futures=6, migration_prior_per_year=2.0, exit_prior_per_year=1.0)
