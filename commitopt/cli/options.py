@@ -317,6 +317,19 @@ def seed_option(function: F) -> F:
     )(function)
 
 
+def plans_option(function: F) -> F:
+    """``--plans FILE``: changes known in advance, applied to the futures a decision is taken on
+    (``recommend``, ``review``)."""
+    return click.option(
+        "--plans",
+        "known_changes",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Scenario file (YAML/JSON) of changes known in advance (planned migrations, exits, "
+        "new workloads), applied to every future before the purchases are chosen.",
+    )(function)
+
+
 def portfolio_option(*, required: bool, show_default: str | None = None) -> Callable[[F], F]:
     """``--portfolio FILE``: the proposed purchases, as ``recommend --format json`` writes them."""
     return click.option(

@@ -20,6 +20,7 @@ from commitopt.cli.inputs import (
 from commitopt.cli.options import (
     decision_options,
     lookback_option,
+    plans_option,
     recency_half_life_option,
     stopped_after_option,
 )
@@ -89,14 +90,7 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
 @lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
 @stopped_after_option(f"{STOPPED_AFTER_DAYS:g}d")
 @decision_options
-@click.option(
-    "--plans",
-    "known_changes",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Scenario file (YAML/JSON) of changes known in advance (planned migrations, exits, new "
-    "workloads), applied to every future before the purchases are chosen.",
-)
+@plans_option
 @recency_half_life_option(f"{RECENCY_HALF_LIFE_DAYS:g}d")
 @policy_options
 @click.option(

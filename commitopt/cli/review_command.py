@@ -20,6 +20,7 @@ from commitopt.cli.options import (
     horizon_option,
     lookback_option,
     paths_option,
+    plans_option,
     recency_half_life_option,
     seed_option,
     stopped_after_option,
@@ -32,10 +33,14 @@ from commitopt.review import fingerprint, run_review
 from commitopt.workspace import Workspace
 from core.durations import Duration
 from core.errors import CommitoptInputError
+from planning.future import FutureOptions
+from planning.future_changes import check_plan_for_decision
 from planning.recency import RECENCY_HALF_LIFE_DAYS, STOPPED_AFTER_DAYS
 from planning.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions
 from planning.review import ReviewOptions
 from pricing.atomic import write_text_atomic
+from scenarios.known_changes import check_known_changes
+from scenarios.scenario_file import load_scenario
 
 REVIEW_EPILOG = """
 \b
@@ -43,6 +48,7 @@ Examples:
   commitopt review
   commitopt review --usage 'cur/2026-11/*.parquet' --inventory owned.json --quiet
   commitopt review --lookback 30d --expiring-within 60d --paths 500 --report-out review.html
+  commitopt review --plans graviton-move.yaml     # a planned migration applied to the futures
 \b
 cron (the first of every month at 06:00):
   0 6 1 * *  cd /srv/finops && commitopt review --usage 'cur/*.parquet' --quiet
@@ -89,6 +95,7 @@ def _import_usage(
 @lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
 @stopped_after_option(f"{STOPPED_AFTER_DAYS:g}d")
 @recency_half_life_option(f"{RECENCY_HALF_LIFE_DAYS:g}d")
+@plans_option
 @expiring_within_option("30d")
 @paths_option(200)
 @horizon_option("365d")
@@ -105,6 +112,7 @@ def review_command(
     lookback: Duration,
     stopped_after: Duration,
     recency_half_life: Duration,
+    known_changes: Path | None,
     expiring_within: Duration,
     n_paths: int,
     horizon: Duration,
@@ -132,11 +140,15 @@ def review_command(
         report_format = {".md": "md", ".html": "html", ".htm": "html"}.get(report_out.suffix, "")
         if not report_format:
             raise CommitoptInputError(f"--report-out {report_out}: name a .html or .md file")
+    plan = None if known_changes is None else load_scenario(known_changes)
+    if plan is not None:
+        check_plan_for_decision(plan)
     options = ReviewOptions(
         recommend=RecommendOptions(
             lookback_days=lookback.days,
             stopped_after_days=stopped_after.days,
             recency_half_life_days=recency_half_life.days,
+            future=FutureOptions(known_changes=plan),
         ),
         expiring_within_days=expiring_within.days,
         n_paths=n_paths,
@@ -147,6 +159,8 @@ def review_command(
         f"inventory_file:{path.name}": fingerprint(path.read_bytes())
         for path in inputs.inventory_files
     }
+    if known_changes is not None:
+        fingerprints[f"plans_file:{known_changes.name}"] = fingerprint(known_changes.read_bytes())
     catalog = inputs.catalog(bill_rates_first=False)  # the catalogs: usage is the workspace's
     with open_workspace(inputs.workspace) as store, reporter().task("reviewing") as task:
         log = _logger(task)
@@ -162,6 +176,8 @@ def review_command(
             # only the lookback is read, straight into a matrix: the review decides on it and
             # forecasts from it, and a year of 1,000 keys never becomes an 8.76 M-row table
             usage = store.load_usage_matrix(start=lookback_start(span, round(lookback.days * 24)))
+            if plan is not None:
+                check_known_changes(plan, usage, catalog)  # every name it uses occurs
             owned = inputs.owned(store=store)
             outcome = run_review(
                 store, usage, catalog, policy, owned=owned, options=options,

@@ -188,3 +188,48 @@ def test_review_reads_only_its_lookback(tmp_path: Path, monkeypatch: pytest.Monk
         decided.append((document["inputs"]["usage"], bought))
     assert starts == [first, first]
     assert decided[0] == decided[1] and decided[0][1]
+
+
+def _review_with_plans(workspace: Path, usage: Path, plan: Path) -> tuple[int, str, str]:
+    return invoke("review", "--workspace", str(workspace), "--usage", str(usage), *FAST,
+                  "--plans", str(plan), "--format", "json")  # fmt: skip
+
+
+def _exit_plan(path: Path, family: str, at: str) -> Path:
+    path.write_text(
+        f"name: retire\ntransforms:\n  - exit:\n      where: {{family: {family}}}\n      at: {at}\n"
+    )
+    return path
+
+
+def test_a_review_with_plans_applies_them_to_the_decision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_os_user(monkeypatch, "planner")
+    usage = steady_csv(tmp_path)
+    # the steady m4 fleet planned to exit a week after the lookback: nothing is worth a year
+    soon = (pd.Timestamp(pd.read_csv(usage)["hour"].max()) + pd.Timedelta(days=7)).date()
+    code, out, err = _review_with_plans(
+        tmp_path / "a.duckdb", usage, _exit_plan(tmp_path / "soon.yaml", "m4", soon.isoformat())
+    )
+    assert code == 0, err
+    assert json.loads(out)["status"] == "nothing to buy"
+    # planned for 2030: the review buys, and stores the plan file's fingerprint with its inputs
+    workspace = tmp_path / "b.duckdb"
+    code, _, err = _review_with_plans(
+        workspace, usage, _exit_plan(tmp_path / "later.yaml", "m4", "2030-01-01")
+    )
+    assert code == 0, err
+    with Workspace.open(workspace, read_only=True) as store:
+        (stored,) = list_plans(store)
+    document = json.loads(stored.plan_json)
+    assert document["inputs"]["plans_file:later.yaml"].startswith("sha256:")
+    assert document["summary"]["decided_on"]["known_changes"]["skipped"] == []
+    # naming usage the lookback does not have: one line, exit 2, the import rolled back too
+    other = tmp_path / "c.duckdb"
+    code, out, err = _review_with_plans(
+        other, usage, _exit_plan(tmp_path / "bad.yaml", "r4", "2030-01-01")
+    )
+    assert code == 2 and "family 'r4' is absent" in err and "Traceback" not in err
+    with Workspace.open(other, read_only=True) as store:
+        assert store.usage_span() is None and list_plans(store) == ()
