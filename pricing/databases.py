@@ -34,6 +34,8 @@ names its source). What it covers:
     match for "RDS for Db2, RDS for SQL Server, and RDS for Oracle License Included". Source: Amazon
     RDS User Guide, "Reserved DB instances for Amazon RDS",
     https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithReservedDBInstances.html
+    (the engine list and the units table quoted from the guide's archived source,
+    awsdocs/amazon-rds-user-guide; the exact-size list, with Db2, from the current page).
   - Aurora: size-flexible for Aurora MySQL and Aurora PostgreSQL. Source: Amazon Aurora User Guide,
     "Reserved DB instances for Aurora",
     https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_WorkingWithReservedDBInstances.html
