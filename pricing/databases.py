@@ -1,0 +1,459 @@
+"""Database usage types, engines, deployments and the reservation size-flexibility rules.
+
+The vocabulary for reserved database instances and nodes, as AWS documents it (each rule below
+names its source). What it covers:
+
+* **Usage types** (CUR ``lineItem/UsageType``, Price List ``usagetype``), with an optional region
+  prefix such as ``USE2-`` (us-east-1 has none, as for EC2; :mod:`pricing.regions`):
+
+  - RDS and Aurora ``InstanceUsage:db.r4.large`` (Single-AZ), ``Multi-AZUsage:db.m4.large``
+    (Multi-AZ DB instance: a primary and a standby) and ``Multi-AZClusterUsage:db.m6gd.large``
+    (Multi-AZ DB cluster: a writer and two readable standbys);
+  - ElastiCache ``NodeUsage:cache.r6g.large``.
+
+  The spellings are those of AWS's own bills and Price List: the first two appear in the October
+  2018 workshop CUR (``tests/data/cur/wal_Oct2018-WorkshopCUR-rds-trimmed.zstd.parquet``);
+  ``Multi-AZClusterUsage`` and ``NodeUsage`` are the Price List's (no AWS documentation page lists
+  usage types). Aurora I/O-Optimized instance usage (``InstanceUsageIOOptimized:db.…``) is
+  recognised but not mapped: how reservations cover its higher rate was not found in AWS's
+  documentation, so those rows come back with a reason. Serverless (``Aurora:ServerlessV2Usage``),
+  storage, I/O, backup and transfer usage types are not instance usage. OpenSearch, Redshift,
+  MemoryDB, DocumentDB and Neptune are left for later. DocumentDB and Neptune spell their usage
+  like RDS (``InstanceUsage:db.r5.large``), so the service is the line item's product code, not
+  the usage type: :mod:`usage.database_usage` reports those rows as a service not covered yet.
+
+* **Engines and licence models**: from the CUR's ``product/databaseEngine`` (underscore spelling
+  ``product_database_engine``) and ``product/licenseModel`` for RDS, ``product/cacheEngine`` for
+  ElastiCache. AWS documents no table of the ``CreateDBInstance:00NN`` operation codes, so there is
+  no fallback on them: a row without an engine is reported, not guessed.
+
+* **Size flexibility** of reservations and **normalized units**:
+
+  - RDS: "Size-flexible reserved DB instances are available for the following Amazon RDS database
+    engines: MariaDB, MySQL, Oracle, Bring Your Own License, PostgreSQL"; the DB instance size must
+    match for "RDS for Db2, RDS for SQL Server, and RDS for Oracle License Included". Source: Amazon
+    RDS User Guide, "Reserved DB instances for Amazon RDS",
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithReservedDBInstances.html
+    (the engine list and the units table quoted from the guide's archived source,
+    awsdocs/amazon-rds-user-guide; the exact-size list, with Db2, from the current page).
+  - Aurora: size-flexible for Aurora MySQL and Aurora PostgreSQL. Source: Amazon Aurora User Guide,
+    "Reserved DB instances for Aurora",
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_WorkingWithReservedDBInstances.html
+  - Normalized units per size: the same table as EC2's (micro 0.5, small 1, medium 2, large 4,
+    xlarge 8, …, 32xlarge 256), reused from :data:`pricing.instance_types.NORMALIZATION_FACTORS`;
+    the RDS page's table gives a **Multi-AZ** DB instance **twice** the Single-AZ units (large: 4
+    Single-AZ, 8 Multi-AZ). Same two pages.
+  - A **Multi-AZ DB cluster** counts **three** times: "To purchase equivalent reserved DB instances
+    for a Multi-AZ DB cluster deployment, purchase three Single-AZ reserved DB instances, or one
+    Multi-AZ and one Single-AZ reserved DB instance." Source: "Purchasing reserved DB instances for
+    Amazon RDS",
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithReservedDBInstances.WorkingWith.html
+  - ElastiCache: "now supports size flexibility for all its reserved node offerings, enabling your
+    reserved node discount to apply to all node types in the node family specified in your
+    reservation". Source: AWS Database Blog, "New – Size flexibility for Amazon ElastiCache
+    reserved nodes" (2024),
+    https://aws.amazon.com/blogs/database/new-size-flexibility-for-amazon-elasticache-reserved-nodes/
+    (an older AWS re:Post article says the opposite; the blog is the later word). Nodes are
+    counted one by one, with the size table's units; Valkey's different unit value (MemoryDB
+    documents 0.7 of Redis OSS's) is not applied here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from core.errors import CommitoptInputError
+from pricing.instance_types import normalization_factor
+from pricing.regions import PREFIX_TO_REGION
+
+RDS: Final = "AmazonRDS"
+"""The CUR product code of RDS and Aurora."""
+ELASTICACHE: Final = "AmazonElastiCache"
+"""The CUR product code of ElastiCache."""
+DATABASE_SERVICES: Final = (RDS, ELASTICACHE)
+"""Services whose instance or node usage this module maps."""
+
+SINGLE_AZ: Final = "Single-AZ"
+MULTI_AZ: Final = "Multi-AZ"
+MULTI_AZ_CLUSTER: Final = "Multi-AZ DB cluster"
+CACHE_NODE: Final = "Node"
+"""Deployment of an ElastiCache node: each node is billed and reserved one by one."""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageKind:
+    """What a usage-type kind (the text before the colon) stands for.
+
+    Attributes
+    ----------
+    service
+        CUR product code, e.g. ``"AmazonRDS"``.
+    deployment
+        ``"Single-AZ"``, ``"Multi-AZ"``, ``"Multi-AZ DB cluster"`` or ``"Node"``.
+    units_per_instance_hour
+        Multiplier of the size's normalized units [Single-AZ instances]: 1, 2 (Multi-AZ) or 3
+        (Multi-AZ DB cluster); see the module docstring for the sources.
+    class_prefix
+        The prefix every instance class of the service carries (``"db."``, ``"cache."``).
+    """
+
+    service: str
+    deployment: str
+    units_per_instance_hour: float
+    class_prefix: str
+
+
+USAGE_KINDS: Final[dict[str, UsageKind]] = {
+    "InstanceUsage": UsageKind(RDS, SINGLE_AZ, 1.0, "db."),
+    "Multi-AZUsage": UsageKind(RDS, MULTI_AZ, 2.0, "db."),
+    "Multi-AZClusterUsage": UsageKind(RDS, MULTI_AZ_CLUSTER, 3.0, "db."),
+    "NodeUsage": UsageKind(ELASTICACHE, CACHE_NODE, 1.0, "cache."),
+}
+"""Usage kinds that are database instance- or node-hours a reservation can cover."""
+
+KINDS_NOT_COVERED_YET: Final[dict[str, str]] = {
+    "InstanceUsageIOOptimized": (
+        "Aurora I/O-Optimized instance usage: how reservations cover it is not yet checked "
+        "against AWS documentation"
+    ),
+    "Multi-AZUsageIOOptimized": (
+        "Aurora I/O-Optimized instance usage: how reservations cover it is not yet checked "
+        "against AWS documentation"
+    ),
+}
+"""Instance-like usage kinds that are recognised but deliberately not mapped, with the reason."""
+
+NOT_INSTANCE_USAGE: Final = "not database instance usage (storage, I/O, backup, transfer, ...)"
+"""Reason for a usage type of no ``Kind:db.class`` / ``Kind:cache.class`` form."""
+
+_DATABASE_USAGE_TYPE: Final = re.compile(
+    r"^(?:(?P<prefix>[A-Z]{2,4}\d?)-)?(?P<kind>[A-Za-z][A-Za-z\-]*):"
+    r"(?P<instance_class>(?:db|cache)\.[a-z0-9\-]+\.[a-z0-9\-]+)$"
+)
+"""``[PREFIX-]Kind:db.family.size`` or ``[PREFIX-]Kind:cache.family.size``."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseUsageType:
+    """A parsed database instance or node usage type.
+
+    Attributes
+    ----------
+    usage_type
+        The text parsed, e.g. ``"USE2-Multi-AZUsage:db.m4.large"``.
+    region
+        Region code, e.g. ``"us-east-2"``.
+    service
+        ``"AmazonRDS"`` or ``"AmazonElastiCache"``.
+    usage_kind
+        ``"InstanceUsage"``, ``"Multi-AZUsage"``, ``"Multi-AZClusterUsage"`` or ``"NodeUsage"``.
+    instance_class
+        E.g. ``"db.m4.large"`` or ``"cache.r6g.large"``.
+    deployment
+        ``"Single-AZ"``, ``"Multi-AZ"``, ``"Multi-AZ DB cluster"`` or ``"Node"``.
+    normalized_units
+        Normalized units of one instance-hour of this usage [units/h]: the size's units times the
+        deployment's multiplier (db.m4.large Multi-AZ: 4 × 2 = 8).
+    """
+
+    usage_type: str
+    region: str
+    service: str
+    usage_kind: str
+    instance_class: str
+    deployment: str
+    normalized_units: float
+
+    @property
+    def instance_family(self) -> str:
+        """The class without its size: ``"db.m4"``; reservations flex only inside it."""
+        return self.instance_class.rsplit(".", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class UnparsedUsageType:
+    """A usage type this vocabulary does not map, and why (for counting, never raised)."""
+
+    usage_type: str
+    reason: str
+
+
+def parse_database_usage_type(usage_type: str) -> DatabaseUsageType | UnparsedUsageType:
+    """Parse a database usage type such as ``"USE2-Multi-AZUsage:db.m4.large"``.
+
+    Parameters
+    ----------
+    usage_type
+        A CUR ``lineItem/UsageType`` or Price List ``usagetype``.
+
+    Returns
+    -------
+    DatabaseUsageType or UnparsedUsageType
+        The parsed usage type, or the reason it is not mapped (not instance usage, a kind or
+        service not covered yet, an unknown region prefix or instance size). Never raises.
+
+    Examples
+    --------
+    >>> parse_database_usage_type("Multi-AZUsage:db.m4.large").normalized_units
+    8.0
+    """
+    text = str(usage_type).strip()
+    match = _DATABASE_USAGE_TYPE.match(text)
+    if match is None:
+        return UnparsedUsageType(text, NOT_INSTANCE_USAGE)
+    kind_name = match.group("kind")
+    instance_class = match.group("instance_class")
+    kind = USAGE_KINDS.get(kind_name)
+    if kind is None:
+        reason = KINDS_NOT_COVERED_YET.get(
+            kind_name, f"usage kind {kind_name!r} of {instance_class} is not covered yet"
+        )
+        return UnparsedUsageType(text, reason)
+    if not instance_class.startswith(kind.class_prefix):
+        return UnparsedUsageType(
+            text, f"{kind_name} with a {instance_class.split('.')[0]}. class is not covered yet"
+        )
+    prefix = match.group("prefix") or ""
+    region = "us-east-1" if prefix == "" else PREFIX_TO_REGION.get(prefix)
+    if region is None:
+        return UnparsedUsageType(text, f"unknown usage-type region prefix {prefix!r}")
+    try:
+        size_units = normalization_factor(instance_class.removeprefix(kind.class_prefix))
+    except CommitoptInputError:
+        return UnparsedUsageType(text, f"unknown instance size in {instance_class!r}")
+    return DatabaseUsageType(
+        usage_type=text,
+        region=region,
+        service=kind.service,
+        usage_kind=kind_name,
+        instance_class=instance_class,
+        deployment=kind.deployment,
+        normalized_units=size_units * kind.units_per_instance_hour,
+    )
+
+
+PARSED_COLUMNS: Final = (
+    "region",
+    "service",
+    "usage_kind",
+    "instance_class",
+    "deployment",
+    "units_per_hour",
+    "reason",
+)
+"""Columns of :func:`parse_database_usage_types`."""
+
+
+def parse_database_usage_types(usage_types: pd.Series) -> pd.DataFrame:
+    """Vectorised :func:`parse_database_usage_type`: each distinct usage type parsed once.
+
+    Parameters
+    ----------
+    usage_types
+        A column of usage types (millions of rows cost as much as their few distinct values).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned with ``usage_types`` (same index), columns :data:`PARSED_COLUMNS`:
+        ``units_per_hour`` [normalized units per instance-hour] is NaN and ``reason`` names why
+        where a row is not mapped; ``reason`` is ``<NA>`` where it is.
+    """
+    series = pd.Series(usage_types, dtype="string")
+    codes, uniques = pd.factorize(series)
+    parsed = [parse_database_usage_type(str(u)) for u in uniques]
+    rows = [
+        (
+            p.region,
+            p.service,
+            p.usage_kind,
+            p.instance_class,
+            p.deployment,
+            p.normalized_units,
+            None,
+        )
+        if isinstance(p, DatabaseUsageType)
+        else (None, None, None, None, None, np.nan, p.reason)
+        for p in parsed
+    ]
+    rows.append((None, None, None, None, None, np.nan, "missing usage type"))  # code -1
+    table = pd.DataFrame(rows, columns=list(PARSED_COLUMNS))
+    frame = table.iloc[codes].reset_index(drop=True)
+    frame.index = series.index
+    for column in PARSED_COLUMNS:
+        if column != "units_per_hour":
+            frame[column] = frame[column].astype("string")
+    frame["units_per_hour"] = frame["units_per_hour"].astype("float64")
+    return frame
+
+
+# ------------------------------------------------------------------------------------------
+# engines, licence models, size flexibility
+
+
+class SizeFlexibility(Enum):
+    """Whether a reservation applies across the sizes of its instance family."""
+
+    FLEXIBLE = "flexible"
+    """Across sizes of the family, in normalized units."""
+    EXACT_SIZE = "exact size"
+    """Only to the reserved instance class."""
+    UNKNOWN = "unknown"
+    """No documented rule for this engine and licence model: the caller must not guess."""
+
+
+BRING_YOUR_OWN_LICENSE: Final = "Bring your own license"
+LICENSE_INCLUDED: Final = "License included"
+NO_LICENSE_REQUIRED: Final = "No license required"
+LICENSE_MODELS: Final = (BRING_YOUR_OWN_LICENSE, LICENSE_INCLUDED, NO_LICENSE_REQUIRED)
+"""Licence models as the CUR's ``product/licenseModel`` and the Price List spell them."""
+
+RDS_ENGINES: Final[dict[str, str]] = {
+    "aurora mysql": "Aurora MySQL",
+    "aurora postgresql": "Aurora PostgreSQL",
+    "mysql": "MySQL",
+    "mariadb": "MariaDB",
+    "postgresql": "PostgreSQL",
+    "oracle": "Oracle",
+    "sql server": "SQL Server",
+    "db2": "Db2",
+}
+"""``product/databaseEngine`` values (lower case) -> the engine name used here."""
+
+ELASTICACHE_ENGINES: Final[dict[str, str]] = {
+    "redis": "Redis OSS",
+    "redis oss": "Redis OSS",
+    "valkey": "Valkey",
+    "memcached": "Memcached",
+}
+"""``product/cacheEngine`` values (lower case) -> the engine name used here."""
+
+SIZE_FLEXIBLE_RDS_ENGINES: Final = frozenset(
+    {"MariaDB", "MySQL", "PostgreSQL", "Aurora MySQL", "Aurora PostgreSQL"}
+)
+"""RDS engines whose reservations are size-flexible whatever the licence (module docstring)."""
+EXACT_SIZE_RDS_ENGINES: Final = frozenset({"SQL Server", "Db2"})
+"""RDS engines whose reservations match the exact size (module docstring)."""
+
+
+def database_engine(service: str, engine: str | None) -> str | None:
+    """The engine name used here for a CUR engine value, or ``None`` when it is not known.
+
+    Parameters
+    ----------
+    service
+        ``"AmazonRDS"`` or ``"AmazonElastiCache"``.
+    engine
+        ``product/databaseEngine`` (RDS) or ``product/cacheEngine`` (ElastiCache).
+    """
+    if engine is None or pd.isna(engine):
+        return None
+    table = RDS_ENGINES if service == RDS else ELASTICACHE_ENGINES if service == ELASTICACHE else {}
+    return table.get(str(engine).strip().lower())
+
+
+def size_flexibility(service: str, engine: str, license_model: str | None) -> SizeFlexibility:
+    """AWS's size-flexibility rule for a reservation of this service, engine and licence model.
+
+    Parameters
+    ----------
+    service
+        ``"AmazonRDS"`` or ``"AmazonElastiCache"``.
+    engine
+        An engine name as :func:`database_engine` returns it.
+    license_model
+        One of :data:`LICENSE_MODELS` (only Oracle depends on it).
+
+    Returns
+    -------
+    SizeFlexibility
+        ``FLEXIBLE`` for MariaDB, MySQL, PostgreSQL, Aurora MySQL / PostgreSQL, Oracle BYOL and
+        every ElastiCache engine; ``EXACT_SIZE`` for SQL Server, Db2 and Oracle License
+        Included; ``UNKNOWN`` otherwise (sources in the module docstring).
+    """
+    if service == ELASTICACHE:
+        known = engine in ELASTICACHE_ENGINES.values()
+        return SizeFlexibility.FLEXIBLE if known else SizeFlexibility.UNKNOWN
+    if service != RDS:
+        return SizeFlexibility.UNKNOWN
+    if engine in SIZE_FLEXIBLE_RDS_ENGINES:
+        return SizeFlexibility.FLEXIBLE
+    if engine in EXACT_SIZE_RDS_ENGINES:
+        return SizeFlexibility.EXACT_SIZE
+    if engine == "Oracle":
+        if license_model == BRING_YOUR_OWN_LICENSE:
+            return SizeFlexibility.FLEXIBLE
+        if license_model == LICENSE_INCLUDED:
+            return SizeFlexibility.EXACT_SIZE
+    return SizeFlexibility.UNKNOWN
+
+
+# ------------------------------------------------------------------------------------------
+# the key
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseKey:
+    """The key database usage is demanded, priced and reserved on.
+
+    Attributes
+    ----------
+    account_id
+        Usage account (may be empty).
+    region
+        Region code, e.g. ``"us-east-1"``.
+    service
+        ``"AmazonRDS"`` or ``"AmazonElastiCache"``.
+    engine
+        E.g. ``"Aurora MySQL"``, ``"MariaDB"``, ``"Redis OSS"``.
+    license_model
+        One of :data:`LICENSE_MODELS` (empty for ElastiCache).
+    deployment
+        ``"Single-AZ"``, ``"Multi-AZ"``, ``"Multi-AZ DB cluster"`` or ``"Node"``.
+    instance_class
+        E.g. ``"db.r4.large"``.
+    """
+
+    account_id: str
+    region: str
+    service: str
+    engine: str
+    license_model: str
+    deployment: str
+    instance_class: str
+
+    @property
+    def size_flexibility(self) -> SizeFlexibility:
+        """AWS's rule for a reservation of this key (:func:`size_flexibility`)."""
+        return size_flexibility(self.service, self.engine, self.license_model)
+
+
+KEY_COLUMNS: Final = tuple(DatabaseKey.__dataclass_fields__)
+"""The columns of a :class:`DatabaseKey`, in order."""
+
+
+def size_flexibilities(frame: pd.DataFrame) -> pd.Series:
+    """Vectorised :func:`size_flexibility` over ``service``, ``engine``, ``license_model`` columns.
+
+    Each distinct combination is decided once.
+
+    Returns
+    -------
+    pandas.Series
+        The :class:`SizeFlexibility` value (``"flexible"``, ``"exact size"``, ``"unknown"``) of
+        each row, string dtype, aligned with ``frame``.
+    """
+    columns = ["service", "engine", "license_model"]
+    combos = frame[columns].astype("string").fillna("")
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(combos))
+    decided = np.array(
+        [size_flexibility(s, e, lm or None).value for s, e, lm in uniques] + ["unknown"],
+        dtype=object,
+    )
+    return pd.Series(decided[codes], index=frame.index, dtype="string")

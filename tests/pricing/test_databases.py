@@ -1,0 +1,245 @@
+"""The database vocabulary: usage-type forms, normalized units, Multi-AZ, size flexibility.
+
+The expected values are transcribed from the AWS pages cited in ``pricing/databases.py`` (the
+RDS and Aurora "Reserved DB instances" pages, the RDS purchasing page and the ElastiCache
+size-flexibility announcement), not computed from the module's own tables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pricing.databases import (
+    BRING_YOUR_OWN_LICENSE,
+    LICENSE_INCLUDED,
+    NO_LICENSE_REQUIRED,
+    NOT_INSTANCE_USAGE,
+    DatabaseKey,
+    DatabaseUsageType,
+    SizeFlexibility,
+    UnparsedUsageType,
+    database_engine,
+    parse_database_usage_type,
+    parse_database_usage_types,
+    size_flexibilities,
+    size_flexibility,
+)
+
+# "Size-flexible reserved DB instances", Amazon RDS User Guide: instance size -> (Single-AZ units,
+# Multi-AZ units), as the page's table prints them.
+RDS_PAGE_TABLE = {
+    "micro": (0.5, 1),
+    "small": (1, 2),
+    "medium": (2, 4),
+    "large": (4, 8),
+    "xlarge": (8, 16),
+    "2xlarge": (16, 32),
+    "4xlarge": (32, 64),
+    "6xlarge": (48, 96),
+    "8xlarge": (64, 128),
+    "10xlarge": (80, 160),
+    "12xlarge": (96, 192),
+    "16xlarge": (128, 256),
+    "24xlarge": (192, 384),
+    "32xlarge": (256, 512),
+}
+
+
+@pytest.mark.parametrize(("size", "units"), RDS_PAGE_TABLE.items())
+def test_normalized_units_match_the_rds_page_single_and_multi_az(
+    size: str, units: tuple[float, float]
+) -> None:
+    single = parse_database_usage_type(f"InstanceUsage:db.m5.{size}")
+    multi = parse_database_usage_type(f"Multi-AZUsage:db.m5.{size}")
+    assert isinstance(single, DatabaseUsageType) and isinstance(multi, DatabaseUsageType)
+    assert (single.normalized_units, multi.normalized_units) == units
+    assert multi.normalized_units == 2 * single.normalized_units  # Multi-AZ counts double
+
+
+def test_multi_az_db_cluster_counts_three_single_az_instances() -> None:
+    # "purchase three Single-AZ reserved DB instances, or one Multi-AZ and one Single-AZ"
+    cluster = parse_database_usage_type("USE2-Multi-AZClusterUsage:db.m6gd.large")
+    assert isinstance(cluster, DatabaseUsageType)
+    assert cluster.deployment == "Multi-AZ DB cluster"
+    assert cluster.region == "us-east-2"
+    assert cluster.normalized_units == 3 * 4 == 8 + 4
+
+
+@pytest.mark.parametrize(
+    ("usage_type", "expected"),
+    [
+        (
+            "InstanceUsage:db.r4.large",
+            ("us-east-1", "AmazonRDS", "InstanceUsage", "db.r4.large", "Single-AZ", 4.0),
+        ),
+        (
+            "Multi-AZUsage:db.m4.large",
+            ("us-east-1", "AmazonRDS", "Multi-AZUsage", "db.m4.large", "Multi-AZ", 8.0),
+        ),
+        (
+            "USE2-InstanceUsage:db.t3.micro",
+            ("us-east-2", "AmazonRDS", "InstanceUsage", "db.t3.micro", "Single-AZ", 0.5),
+        ),
+        (
+            "EU-Multi-AZUsage:db.r5.2xlarge",
+            ("eu-west-1", "AmazonRDS", "Multi-AZUsage", "db.r5.2xlarge", "Multi-AZ", 32.0),
+        ),
+        (
+            "APN2-NodeUsage:cache.r6g.xlarge",
+            ("ap-northeast-2", "AmazonElastiCache", "NodeUsage", "cache.r6g.xlarge", "Node", 8.0),
+        ),
+    ],
+)
+def test_documented_forms_parse(usage_type: str, expected: tuple[object, ...]) -> None:
+    parsed = parse_database_usage_type(usage_type)
+    assert isinstance(parsed, DatabaseUsageType)
+    got = (
+        parsed.region,
+        parsed.service,
+        parsed.usage_kind,
+        parsed.instance_class,
+        parsed.deployment,
+        parsed.normalized_units,
+    )
+    assert got == expected
+    assert parsed.instance_family == parsed.instance_class.rsplit(".", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("usage_type", "reason_part"),
+    [
+        ("Aurora:StorageUsage", NOT_INSTANCE_USAGE),
+        ("RDS:Multi-AZ-PIOPS-Storage", NOT_INSTANCE_USAGE),
+        ("USE2-RDS:ChargedBackupUsage", NOT_INSTANCE_USAGE),
+        ("DataTransfer-Out-Bytes", NOT_INSTANCE_USAGE),
+        ("Aurora:ServerlessV2Usage", NOT_INSTANCE_USAGE),
+        ("BoxUsage:m5.large", NOT_INSTANCE_USAGE),
+        ("", NOT_INSTANCE_USAGE),
+        ("USE2-InstanceUsageIOOptimized:db.r6g.large", "I/O-Optimized"),
+        ("HeavyUsage:db.r4.large", "usage kind 'HeavyUsage'"),
+        ("NodeUsage:db.r6g.large", "NodeUsage with a db. class"),
+        ("InstanceUsage:cache.r6g.large", "InstanceUsage with a cache. class"),
+        ("ZZZ9-InstanceUsage:db.r4.large", "unknown usage-type region prefix 'ZZZ9'"),
+        ("InstanceUsage:db.r4.enormous", "unknown instance size"),
+    ],
+)
+def test_unknown_forms_return_a_reason(usage_type: str, reason_part: str) -> None:
+    parsed = parse_database_usage_type(usage_type)
+    assert isinstance(parsed, UnparsedUsageType)
+    assert reason_part in parsed.reason
+    assert parsed.usage_type == usage_type.strip()
+
+
+@given(st.text(max_size=60))
+def test_the_parser_never_raises(text: str) -> None:
+    parsed = parse_database_usage_type(text)
+    assert isinstance(parsed, DatabaseUsageType | UnparsedUsageType)
+
+
+def test_vectorised_parse_agrees_with_the_scalar_one() -> None:
+    usage_types = pd.Series(
+        [
+            "InstanceUsage:db.r4.large",
+            "Aurora:StorageUsage",
+            None,
+            "USE2-Multi-AZUsage:db.m4.xlarge",
+            "InstanceUsage:db.r4.large",
+            "NodeUsage:cache.t3.micro",
+        ],
+        index=[10, 11, 12, 13, 14, 15],
+    )
+    frame = parse_database_usage_types(usage_types)
+    assert list(frame.index) == list(usage_types.index)
+    for index, text in usage_types.items():
+        row = frame.loc[index]
+        if pd.isna(text):
+            assert row["reason"] == "missing usage type"
+            continue
+        parsed = parse_database_usage_type(text)
+        if isinstance(parsed, DatabaseUsageType):
+            assert pd.isna(row["reason"])
+            assert row["instance_class"] == parsed.instance_class
+            assert row["deployment"] == parsed.deployment
+            assert row["units_per_hour"] == parsed.normalized_units
+        else:
+            assert row["reason"] == parsed.reason
+            assert pd.isna(row["units_per_hour"])
+
+
+# (service, engine, licence model) -> AWS's rule, from the cited pages: RDS lists MariaDB, MySQL,
+# Oracle BYOL and PostgreSQL as size-flexible and requires the exact size for Db2, SQL Server and
+# Oracle License Included; Aurora lists Aurora MySQL and Aurora PostgreSQL; ElastiCache: all
+# reserved node offerings.
+DOCUMENTED_FLEXIBILITY = [
+    ("AmazonRDS", "MariaDB", NO_LICENSE_REQUIRED, SizeFlexibility.FLEXIBLE),
+    ("AmazonRDS", "MySQL", NO_LICENSE_REQUIRED, SizeFlexibility.FLEXIBLE),
+    ("AmazonRDS", "PostgreSQL", NO_LICENSE_REQUIRED, SizeFlexibility.FLEXIBLE),
+    ("AmazonRDS", "Oracle", BRING_YOUR_OWN_LICENSE, SizeFlexibility.FLEXIBLE),
+    ("AmazonRDS", "Aurora MySQL", NO_LICENSE_REQUIRED, SizeFlexibility.FLEXIBLE),
+    ("AmazonRDS", "Aurora PostgreSQL", NO_LICENSE_REQUIRED, SizeFlexibility.FLEXIBLE),
+    ("AmazonRDS", "Oracle", LICENSE_INCLUDED, SizeFlexibility.EXACT_SIZE),
+    ("AmazonRDS", "SQL Server", LICENSE_INCLUDED, SizeFlexibility.EXACT_SIZE),
+    ("AmazonRDS", "SQL Server", BRING_YOUR_OWN_LICENSE, SizeFlexibility.EXACT_SIZE),
+    ("AmazonRDS", "Db2", BRING_YOUR_OWN_LICENSE, SizeFlexibility.EXACT_SIZE),
+    ("AmazonRDS", "Oracle", "", SizeFlexibility.UNKNOWN),
+    ("AmazonRDS", "Cassandra", NO_LICENSE_REQUIRED, SizeFlexibility.UNKNOWN),
+    ("AmazonElastiCache", "Redis OSS", "", SizeFlexibility.FLEXIBLE),
+    ("AmazonElastiCache", "Valkey", "", SizeFlexibility.FLEXIBLE),
+    ("AmazonElastiCache", "Memcached", "", SizeFlexibility.FLEXIBLE),
+    ("AmazonRedshift", "Redshift", "", SizeFlexibility.UNKNOWN),
+]
+
+
+@pytest.mark.parametrize(("service", "engine", "licence", "rule"), DOCUMENTED_FLEXIBILITY)
+def test_size_flexibility_follows_the_documentation(
+    service: str, engine: str, licence: str, rule: SizeFlexibility
+) -> None:
+    assert size_flexibility(service, engine, licence or None) is rule
+
+
+def test_size_flexibilities_is_the_rule_row_by_row() -> None:
+    frame = pd.DataFrame(
+        [(s, e, lm) for s, e, lm, _ in DOCUMENTED_FLEXIBILITY],
+        columns=["service", "engine", "license_model"],
+    )
+    got = size_flexibilities(frame)
+    assert list(got) == [rule.value for *_, rule in DOCUMENTED_FLEXIBILITY]
+
+
+@pytest.mark.parametrize(
+    ("service", "value", "engine"),
+    [
+        ("AmazonRDS", "Aurora MySQL", "Aurora MySQL"),
+        ("AmazonRDS", " mariadb ", "MariaDB"),
+        ("AmazonRDS", "SQL Server", "SQL Server"),
+        ("AmazonRDS", "Any", None),
+        ("AmazonRDS", None, None),
+        ("AmazonElastiCache", "Redis", "Redis OSS"),
+        ("AmazonElastiCache", "Valkey", "Valkey"),
+        ("AmazonElastiCache", "MySQL", None),
+    ],
+)
+def test_engines_come_from_the_cur_engine_column(
+    service: str, value: str | None, engine: str | None
+) -> None:
+    assert database_engine(service, value) == engine
+
+
+def test_the_key_is_frozen_and_knows_its_rule() -> None:
+    key = DatabaseKey(
+        "836060457634",
+        "us-east-1",
+        "AmazonRDS",
+        "MariaDB",
+        NO_LICENSE_REQUIRED,
+        "Multi-AZ",
+        "db.m4.large",
+    )
+    assert key.size_flexibility is SizeFlexibility.FLEXIBLE
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        key.engine = "MySQL"  # type: ignore[misc]
