@@ -21,7 +21,9 @@ rates (``commitopt simulate --scenario`` answers what a price change would do).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,4 +107,14 @@ def _aligned(matrices: list[UsageMatrix]) -> tuple[pd.DataFrame, np.ndarray]:
     return keys, quantity
 
 
-__all__ = ["check_plan_for_decision", "with_known_changes"]
+def known_changes_sentence(known: Mapping[str, Any]) -> str:
+    """``summary.decided_on.known_changes`` in words, for the table and the report."""
+    skipped = list(known.get("skipped") or [])
+    text = (
+        f"Known changes applied to every future: {known.get('plan')} "
+        f"({known.get('transforms')} transform(s)"
+    )
+    return text + (f"; skipped, matching nothing: {', '.join(skipped)})." if skipped else ").")
+
+
+__all__ = ["check_plan_for_decision", "known_changes_sentence", "with_known_changes"]

@@ -43,7 +43,7 @@ from core.durations import Duration
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
 from planning.future import FutureOptions, decision_size_note
-from planning.future_changes import check_plan_for_decision
+from planning.future_changes import check_plan_for_decision, known_changes_sentence
 from planning.recency import RECENCY_HALF_LIFE_DAYS, STOPPED_AFTER_DAYS
 from planning.recommend import (
     DEFAULT_LOOKBACK_DAYS,
@@ -261,12 +261,7 @@ def _print_for_people(
         )
         known = decision.get("known_changes")
         if known is not None:
-            skipped = known["skipped"]
-            emit_text(
-                f"Known changes applied to every future: {known['plan']} "
-                f"({known['transforms']} transform(s)"
-                + (f"; skipped, matching nothing: {', '.join(skipped)})." if skipped else ").")
-            )
+            emit_text(known_changes_sentence(known))
     for note in run.notes:
         emit_text(note)
     optimizer = summary["optimizer"]

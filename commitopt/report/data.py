@@ -45,6 +45,7 @@ from commitopt.report.tables import (
 )
 from core.times import as_utc
 from core.units import HOURS_PER_MONTH
+from planning.future_changes import known_changes_sentence
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment
 from pricing.offerings import TERM_HOURS, CommitmentKind
@@ -430,6 +431,13 @@ def _header(
     )
 
 
+def _decision_notes(decided_on: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """How the purchases were decided, where the report should say it: the changes known in
+    advance they were decided with (``summary.decided_on.known_changes``)."""
+    known = (decided_on or {}).get("known_changes")
+    return (known_changes_sentence(known),) if isinstance(known, Mapping) else ()
+
+
 def _notes(term_months: int, purchase_date: pd.Timestamp) -> tuple[str, ...]:
     """How the figures were made: the billing, the run-rates and the cash flow's basis."""
     return (
@@ -525,6 +533,7 @@ def report_data_from_simulations(
     discount_rate: float = 0.0,
     purchase_date: datetime | None = None,
     risk_option: str = "",
+    decided_on: Mapping[str, Any] | None = None,
 ) -> ReportData:
     """Assemble a report from the data period billed without and with the purchases.
 
@@ -607,7 +616,7 @@ def report_data_from_simulations(
         owned_known=owned is not None,
         expiry_horizon_days=expiry_horizon_days,
         optimizer=dict(optimizer or {}),
-        notes=_notes(term_months, bought),
+        notes=(*_notes(term_months, bought), *_decision_notes(decided_on)),
         warnings=_warnings(header, warnings),
         frontier_note=frontier_note,
         by_account=account_table(baseline, with_plan),
@@ -659,7 +668,8 @@ def build_report_data(
     """
     if owned is None and not len(run.baseline.instruments):
         owned = ()
-    optimizer = run.summary.get("optimizer", {}) if isinstance(run.summary, Mapping) else {}
+    summary = run.summary if isinstance(run.summary, Mapping) else {}
+    optimizer = summary.get("optimizer", {})
     return report_data_from_simulations(
         baseline=run.baseline,
         with_plan=run.with_plan,
@@ -681,6 +691,7 @@ def build_report_data(
         discount_rate=run.policy.discount_rate,
         purchase_date=purchase_date,
         risk_option=risk_option_text(run.policy),
+        decided_on=summary.get("decided_on"),
     )
 
 

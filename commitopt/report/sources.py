@@ -173,6 +173,7 @@ def report_data_from_portfolio(
         summary = current_summary(summary)
     if isinstance(summary, Mapping) and isinstance(summary.get("optimizer"), Mapping):
         optimizer = dict(summary["optimizer"])
+    decided_on = summary.get("decided_on") if isinstance(summary, Mapping) else None
     return report_data_from_simulations(
         baseline=baseline,
         with_plan=with_plan,
@@ -192,6 +193,7 @@ def report_data_from_portfolio(
         warnings=(*warnings, *baseline.warnings, *with_plan.warnings),
         discount_rate=discount_rate,
         purchase_date=purchase_date,
+        decided_on=decided_on if isinstance(decided_on, Mapping) else None,
     )
 
 

@@ -225,6 +225,15 @@ def test_a_review_with_plans_applies_them_to_the_decision(
     document = json.loads(stored.plan_json)
     assert document["inputs"]["plans_file:later.yaml"].startswith("sha256:")
     assert document["summary"]["decided_on"]["known_changes"]["skipped"] == []
+    assert stored.report is not None  # the finance report says what the decision assumed
+    assert b"Known changes applied to every future:" in stored.report
+    assert b"later.yaml (1 transform(s))." in stored.report
+    # and so does the report made again from the stored plan
+    remade = tmp_path / "remade.md"
+    code, _, err = invoke("report", stored.plan_id, "--workspace", str(workspace), "--format",
+                          "md", "--out", str(remade))  # fmt: skip
+    assert code == 0, err
+    assert "Known changes applied to every future:" in remade.read_text()
     # naming usage the lookback does not have: one line, exit 2, the import rolled back too
     other = tmp_path / "c.duckdb"
     code, out, err = _review_with_plans(
