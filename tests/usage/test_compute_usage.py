@@ -1,0 +1,248 @@
+"""Fargate, Lambda and SageMaker usage read from CUR and FOCUS files.
+
+Oracles: the real FOCUS 1.0 sample (FinOps Foundation, CC BY 4.0) against an independent DuckDB
+query written here, and a CUR built from AWS's documented usage-type forms
+(``tests/data/cur/compute_usage_documented_forms.csv``) against the same kind of query.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from usage.compute_usage import COMPUTE_USAGE_COLUMNS, read_compute_usage
+from usage.errors import UsageInputError
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+FOCUS = DATA / "focus" / "focus1.0_sample_1000.csv"
+CUR = DATA / "cur" / "compute_usage_documented_forms.csv"
+
+_FOCUS_ORACLE = f"""
+    SELECT date_trunc('hour', CAST(ChargePeriodStart AS TIMESTAMP)) AS hour,
+        SubAccountId AS account_id, RegionId AS region,
+        CASE WHEN ChargeDescription LIKE 'AWS Fargate - %vCPU%' THEN 'fargate vcpu'
+             WHEN ChargeDescription LIKE 'AWS Fargate - %Memory%' THEN 'fargate memory'
+             WHEN ChargeDescription LIKE 'AWS Lambda - Total Compute (Provisioned)%'
+                 THEN 'lambda provisioned-duration'
+             WHEN ChargeDescription LIKE 'AWS Lambda - Total Compute%' THEN 'lambda duration'
+             WHEN ChargeDescription LIKE 'AWS Lambda - Total Requests%' THEN 'lambda requests'
+        END AS kind,
+        CASE WHEN ChargeDescription LIKE '% ARM %' THEN 'arm64' ELSE 'x86_64' END
+            AS architecture,
+        count(*) AS line_items,
+        sum(CAST(ConsumedQuantity AS DOUBLE)) AS quantity
+    FROM read_csv('{FOCUS}', all_varchar=true, header=true)
+    WHERE ProviderName = 'AWS' AND ChargeCategory = 'Usage'
+      AND ServiceName IN ('AWS Lambda', 'Amazon Elastic Container Service')
+      AND (ChargeDescription LIKE 'AWS Fargate - %' OR ChargeDescription LIKE 'AWS Lambda - %')
+    GROUP BY ALL ORDER BY ALL
+"""
+
+
+def _query(sql: str) -> pd.DataFrame:
+    """The result of ``sql`` on a fresh DuckDB connection in UTC."""
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    return connection.execute(sql).df()
+
+
+def _kinds(table: pd.DataFrame) -> pd.DataFrame:
+    """The table in the oracle's shape (hour naive UTC, service and kind in one column)."""
+    shaped = table.assign(
+        hour=table["hour"].dt.tz_convert("UTC").dt.tz_localize(None),
+        kind=table["service"] + " " + table["usage_kind"],
+    )
+    columns = ["hour", "account_id", "region", "kind", "architecture", "quantity"]
+    return shaped[columns].sort_values(columns[:-1]).reset_index(drop=True)
+
+
+def test_real_focus_sample_against_an_independent_query() -> None:
+    table, report = read_compute_usage(FOCUS)
+    expected = _query(_FOCUS_ORACLE)
+    # 18 real rows: 12 Fargate (6 vCPU, 6 memory, one ARM, one covered by a Savings Plan) and
+    # 6 Lambda (3 duration, 1 provisioned duration, 2 requests), each its own hour and key.
+    assert int(expected["line_items"].sum()) == 18
+    assert report.format == "focus"
+    assert report.kept_line_items == 18
+    assert len(table) == 18
+    got = _kinds(table)
+    want = expected.drop(columns="line_items").sort_values(list(got.columns[:-1]))
+    pd.testing.assert_frame_equal(got, want.reset_index(drop=True), check_dtype=False)
+    assert list(table.columns) == list(COMPUTE_USAGE_COLUMNS)
+    assert str(table["hour"].dt.tz) == "UTC"
+    by_service = table.groupby("service")["quantity"].sum()
+    assert by_service["fargate"] == pytest.approx(
+        0.3613324306 + 1.5263588889
+    )  # vCPU + memory hours
+    assert by_service["lambda"] == pytest.approx(599.661875)
+    # Savings Plan eligibility: Fargate and Lambda duration compute, requests none
+    eligible = table.groupby(["usage_kind", "sp_eligible"]).size().to_dict()
+    assert eligible == {
+        ("duration", "compute"): 3,
+        ("memory", "compute"): 6,
+        ("provisioned-duration", "compute"): 1,
+        ("requests", "none"): 2,
+        ("vcpu", "compute"): 6,
+    }
+
+
+def test_real_focus_sample_counts_what_it_leaves_out() -> None:
+    _, report = read_compute_usage(FOCUS, "focus")
+    assert report.line_items == 1000
+    # data transfer of Lambda (3) and ECS (28); the one EKS row is cluster hours, not Fargate
+    assert report.unparsed_line_items("data transfer") == 31
+    assert report.unparsed_line_items("not Fargate usage") == 1
+    assert report.excluded_line_items("other service") == 950
+    left_out = sum(r.line_items for r in (*report.unparsed, *report.excluded))
+    assert report.kept_line_items + left_out == report.line_items
+
+
+def test_covered_usage_in_the_real_sample_is_demand() -> None:
+    table, _ = read_compute_usage(FOCUS)
+    # 2024-09-22 10:00: Fargate memory with CommitmentDiscountType "Savings Plan", billed 0
+    hour = pd.Timestamp("2024-09-22 10:00", tz="UTC")
+    row = table[(table["hour"] == hour) & (table["service"] == "fargate")]
+    assert row["quantity"].tolist() == pytest.approx([0.0177777778])
+
+
+_CUR_ORACLE = f"""
+    SELECT date_trunc('hour', CAST("lineItem/UsageStartDate" AS TIMESTAMPTZ)) AS hour,
+        "lineItem/UsageAccountId" AS account_id, "lineItem/UsageType" AS usage_type,
+        count(*) AS line_items, sum(CAST("lineItem/UsageAmount" AS DOUBLE)) AS quantity
+    FROM read_csv('{CUR}', all_varchar=true, header=true)
+    WHERE "lineItem/LineItemType" IN ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')
+      AND "lineItem/ProductCode" IN ('AmazonECS', 'AmazonEKS', 'AWSLambda', 'AmazonSageMaker')
+      AND "lineItem/UsageType" NOT IN ('USE2-DataTransfer-Out-Bytes',
+          'USE1-AmazonEKS-Hours:perCluster', 'USE2-Lambda-Unknown-Form', 'XYZ9-Lambda-GB-Second',
+          'USE1-ServerlessInf:Mem-4GB')
+    GROUP BY ALL
+"""
+
+
+@pytest.fixture(scope="module")
+def cur_parquet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The documented-forms CUR as Parquet with Athena / CUR 2.0 column names."""
+    path = tmp_path_factory.mktemp("cur") / "compute.parquet"
+    columns = _query(f"DESCRIBE SELECT * FROM read_csv('{CUR}', all_varchar=true)")
+    names = [str(name) for name in columns["column_name"]]
+    duckdb.sql(
+        f"COPY (SELECT {_athena_names(names)} FROM read_csv('{CUR}', all_varchar=true)) "
+        f"TO '{path}' (FORMAT parquet)"
+    )
+    return path
+
+
+def _athena_names(names: list[str]) -> str:
+    athena = {
+        "identity/LineItemId": "identity_line_item_id",
+        "bill/BillingPeriodStartDate": "bill_billing_period_start_date",
+        "lineItem/UsageAccountId": "line_item_usage_account_id",
+        "lineItem/LineItemType": "line_item_line_item_type",
+        "lineItem/UsageStartDate": "line_item_usage_start_date",
+        "lineItem/UsageEndDate": "line_item_usage_end_date",
+        "lineItem/ProductCode": "line_item_product_code",
+        "lineItem/UsageType": "line_item_usage_type",
+        "lineItem/Operation": "line_item_operation",
+        "lineItem/UsageAmount": "line_item_usage_amount",
+        "lineItem/UnblendedCost": "line_item_unblended_cost",
+        "lineItem/LineItemDescription": "line_item_line_item_description",
+        "pricing/unit": "pricing_unit",
+    }
+    return ", ".join(f'"{name}" AS {athena[name]}' for name in names)
+
+
+@pytest.mark.parametrize("spelling", ["slash CSV", "Athena Parquet"])
+def test_documented_cur_against_an_independent_query(spelling: str, cur_parquet: Path) -> None:
+    path = CUR if spelling == "slash CSV" else cur_parquet
+    table, report = read_compute_usage(path)
+    expected = _query(_CUR_ORACLE)
+    assert report.format == "cur"
+    assert report.kept_line_items == int(expected["line_items"].sum()) == 20
+    assert table["quantity"].sum() == pytest.approx(expected["quantity"].sum())
+    assert len(table) == 18  # two pairs of rows share an hour and key
+    hour = pd.Timestamp("2024-03-01 00:00", tz="UTC")
+    east = table[(table["hour"] == hour) & (table["region"] == "us-east-1")]
+    fargate = east[east["service"] == "fargate"].set_index("usage_kind")["quantity"]
+    # vCPU: 2 on demand + 1 covered (the negation of the covered line is not demand);
+    # memory: 4 at 00:00 + 2 from a line starting at 00:30
+    assert fargate.to_dict() == {"memory": 6.0, "vcpu": 3.0}
+    sagemaker = table[table["service"] == "sagemaker"].set_index("platform_or_component")
+    assert sagemaker["quantity"].to_dict() == {
+        "hosting": 1.0,
+        "notebook": 1.0,
+        "processing": 1.0,
+        "training": 2.0,  # covered by a SageMaker Savings Plan
+    }
+    assert set(sagemaker["sp_eligible"]) == {"sagemaker"}
+    assert sagemaker.loc["training", "instance_type"] == "ml.m5.xlarge"
+    eks = table[(table["region"] == "us-west-2")]
+    assert set(eks["architecture"]) == {"arm64"}
+    assert set(eks["sp_eligible"]) == {"compute"}
+    requests = table[table["usage_kind"] == "requests"]
+    assert set(requests["sp_eligible"]) == {"none"}
+    assert requests["quantity"].sum() == 12000.0
+    assert set(table["account_id"]) == {"111111111111", "222222222222"}
+
+
+def test_documented_cur_counts_what_it_leaves_out() -> None:
+    _, report = read_compute_usage(CUR, "cur")
+    assert report.line_items == 30
+    assert {r.reason: r.line_items for r in report.unparsed} == {
+        "data transfer": 1,
+        "not Fargate usage": 1,
+        "unknown Lambda usage type": 1,
+        "unknown SageMaker usage type": 1,
+        "unknown region prefix": 1,
+    }
+    assert {r.reason: r.line_items for r in report.excluded} == {
+        "Savings Plan negation": 2,
+        "line item type Tax": 1,
+        "other service": 2,  # EC2 and the Savings Plan fee
+    }
+    negations = next(r for r in report.excluded if r.reason == "Savings Plan negation")
+    assert negations.examples == ("USE1-Fargate-vCPU-Hours:perCPU", "USE1-Train:ml.m5.xlarge")
+    left_out = sum(r.line_items for r in (*report.unparsed, *report.excluded))
+    assert report.kept_line_items + left_out == report.line_items
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(UsageInputError, match=r"nope\.csv: no such file"):
+        read_compute_usage(missing, "cur")
+
+
+def test_missing_column_is_named(tmp_path: Path) -> None:
+    broken = tmp_path / "no_usage_type.csv"
+    duckdb.sql(
+        f"COPY (SELECT * EXCLUDE (\"lineItem/UsageType\") FROM read_csv('{CUR}', "
+        f"all_varchar=true)) TO '{broken}' (HEADER, DELIMITER ',')"
+    )
+    with pytest.raises(UsageInputError) as raised:
+        read_compute_usage(broken, "cur")
+    message = str(raised.value)
+    assert str(broken) in message
+    assert "line_item_usage_type" in message
+    assert "\n" not in message
+
+
+def test_missing_focus_column_is_named(tmp_path: Path) -> None:
+    broken = tmp_path / "focus_no_service.csv"
+    duckdb.sql(
+        f"COPY (SELECT * EXCLUDE (ServiceName) FROM read_csv('{FOCUS}', all_varchar=true)) "
+        f"TO '{broken}' (HEADER, DELIMITER ',')"
+    )
+    with pytest.raises(UsageInputError, match=r"focus_no_service\.csv: missing FOCUS column\(s\) "):
+        read_compute_usage(broken, "focus")
+
+
+def test_malformed_amount_is_named(tmp_path: Path) -> None:
+    broken = tmp_path / "bad_amount.csv"
+    text = CUR.read_text().replace(
+        "Lambda-GB-Second,Invoke,1000.0,", "Lambda-GB-Second,Invoke,lots,"
+    )
+    broken.write_text(text)
+    with pytest.raises(UsageInputError, match=r"bad_amount\.csv: 1 .*usage amount.*'lots'"):
+        read_compute_usage(broken, "cur")
