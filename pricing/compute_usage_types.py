@@ -284,6 +284,7 @@ UNPARSED_REASONS: Final[dict[str, str]] = {
     "unknown Fargate charge description": "FOCUS Fargate row whose description is of no known form",
     "unknown Lambda charge description": "FOCUS Lambda row whose description is of no known form",
     "SageMaker row without a usage type": "FOCUS SageMaker row with no x_UsageType to read",
+    "unknown unit": "a known usage type whose unit (pricing/unit, ConsumedUnit) is not its own",
 }
 """Why a usage type was not parsed: the reasons :class:`UnparsedUsageType` carries."""
 
@@ -363,6 +364,26 @@ def _unknown_reason(service: ComputeService | None, name: str) -> str:
     if service == "sagemaker" or (service is None and ":ml." in name):
         return "unknown SageMaker usage type"
     return "unknown service"
+
+
+UNIT_SPELLINGS: Final[dict[str, frozenset[str]]] = {
+    "vCPU-hours": frozenset({"hours", "hour", "hrs", "vcpu-hours", "vcpu-hour"}),
+    "GB-hours": frozenset({"hours", "hour", "hrs", "gb-hours", "gb-hour"}),
+    "GB-seconds": frozenset(
+        {"seconds", "second", "gb-seconds", "gb-second", "lambda-gb-second", "lambda-gb-seconds"}
+    ),
+    "requests": frozenset({"requests", "request"}),
+    "instance-hours": frozenset({"hours", "hour", "hrs", "instance-hours"}),
+}
+"""How bills spell each unit (lower case): CUR ``pricing/unit`` (``hours``, ``Lambda-GB-Second``,
+``Requests``, ``Hrs``) and FOCUS ``ConsumedUnit`` (the FOCUS 1.0 sample writes ``Hours`` for
+Fargate GB-hours, ``Seconds`` for Lambda GB-seconds, ``Lambda-GB-Seconds``, ``Requests``)."""
+
+
+def unit_matches(bill_unit: str | None, unit: str) -> bool:
+    """Whether a bill's unit (``None`` or empty: not given) is a spelling of ``unit``."""
+    text = "" if bill_unit is None else str(bill_unit).strip().lower()
+    return not text or text in UNIT_SPELLINGS.get(unit, frozenset({unit.lower()}))
 
 
 _FOCUS_FARGATE: Final = re.compile(
@@ -462,6 +483,7 @@ __all__ = [
     "FOCUS_DESCRIPTION_SERVICES",
     "PRODUCT_CODE_SERVICE",
     "SAGEMAKER_COMPONENTS",
+    "UNIT_SPELLINGS",
     "UNPARSED_REASONS",
     "ComputeService",
     "ComputeUsageType",
@@ -470,4 +492,5 @@ __all__ = [
     "UsageRule",
     "parse_charge_description",
     "parse_compute_usage_type",
+    "unit_matches",
 ]

@@ -47,8 +47,10 @@ from pricing.compute_usage_types import (
     FOCUS_DESCRIPTION_SERVICES,
     PRODUCT_CODE_SERVICE,
     ComputeUsageType,
+    UnparsedUsageType,
     parse_charge_description,
     parse_compute_usage_type,
+    unit_matches,
 )
 from pricing.readers.common import show_columns
 from pricing.readers.cur_columns import FILE_COLUMN, cur_select_sql, describe_files
@@ -94,7 +96,7 @@ _CUR_REQUIRED: Final = (
     "line_item_usage_start_date",
     "line_item_usage_amount",
 )
-_CUR_OPTIONAL: Final = ("line_item_usage_account_id",)
+_CUR_OPTIONAL: Final = ("line_item_usage_account_id", "pricing_unit")
 _FOCUS_REQUIRED: Final = (
     "ProviderName",
     "ServiceName",
@@ -107,6 +109,7 @@ _FOCUS_OPTIONAL: Final = (
     "x_ServiceCode",
     "ChargeDescription",
     "ChargeClass",
+    "ConsumedUnit",
     "SubAccountId",
     "RegionId",
 )
@@ -250,6 +253,7 @@ def _cur_relation(connection: duckdb.DuckDBPyConnection, files: Sequence[Path]) 
             line_item_usage_type AS usage_type,
             CAST(NULL AS VARCHAR) AS description,
             CAST(NULL AS VARCHAR) AS region_id,
+            pricing_unit AS bill_unit,
             line_item_usage_start_date AS started,
             line_item_usage_amount AS amount,
             coalesce(line_item_usage_account_id, '') AS account_id
@@ -315,6 +319,7 @@ def _focus_relation(connection: duckdb.DuckDBPyConnection, files: Sequence[Path]
             x_UsageType AS usage_type,
             ChargeDescription AS description,
             RegionId AS region_id,
+            ConsumedUnit AS bill_unit,
             ChargePeriodStart AS started,
             ConsumedQuantity AS amount,
             coalesce(SubAccountId, '') AS account_id
@@ -369,12 +374,14 @@ def _read(
                  ELSE '' END AS excluded,
             coalesce(usage_type, description, '') AS parse_key
         FROM (SELECT * REPLACE (coalesce(product_code, '') AS product_code,
-                                coalesce(region_id, '') AS region_id) FROM {relation})""",
+                                coalesce(region_id, '') AS region_id,
+                                coalesce(bill_unit, '') AS bill_unit) FROM {relation})""",
         where,
     )
     distinct = _fetch(
         connection,
-        f"SELECT DISTINCT service, product_code, usage_type, description, region_id, parse_key "
+        f"SELECT DISTINCT service, product_code, usage_type, description, region_id, bill_unit, "
+        f"parse_key "
         f"FROM {_STAGED} WHERE excluded = '' ORDER BY ALL",
         where,
     )
@@ -384,6 +391,7 @@ def _read(
         FROM {_STAGED} AS r JOIN {_PARSED} AS p
             ON p.service = r.service AND p.product_code = r.product_code
                AND p.parse_key = r.parse_key AND p.region_id = r.region_id
+               AND p.bill_unit = r.bill_unit
         WHERE r.excluded = ''"""
     table = _fetch(
         connection,
@@ -424,16 +432,23 @@ def _read(
 
 
 def _parse_distinct(distinct: pd.DataFrame) -> pd.DataFrame:
-    """One row per distinct (service, product code, parse key, region): the parsed columns,
-    and ``reason`` (``''`` when parsed)."""
+    """One row per distinct (service, product code, parse key, region, unit): the parsed
+    columns, and ``reason`` (``''`` when parsed; ``"unknown unit"`` when the bill's unit is not
+    a spelling of the rule's, :func:`pricing.compute_usage_types.unit_matches`)."""
     rows = []
-    for service, code, usage_type, description, region_id, key in distinct.itertuples(index=False):
+    for service, code, usage_type, description, region_id, unit, key in distinct.itertuples(
+        index=False
+    ):
+        parsed: ComputeUsageType | UnparsedUsageType
         if usage_type:
             product_code = code if code in PRODUCT_CODE_SERVICE else _SERVICE_PRODUCT[service]
             parsed = parse_compute_usage_type(usage_type, product_code)
         else:
             parsed = parse_charge_description(description, service, region_id or None)
-        row = {"service": service, "product_code": code, "parse_key": key, "region_id": region_id}
+        if isinstance(parsed, ComputeUsageType) and not unit_matches(unit, parsed.unit):
+            parsed = UnparsedUsageType(key, "unknown unit")
+        row = {"service": service, "product_code": code, "parse_key": key}
+        row |= {"region_id": region_id, "bill_unit": unit}
         if isinstance(parsed, ComputeUsageType):
             row |= {c: getattr(parsed, c) for c in _PARSED_COLUMNS[1:]}
             row["reason"] = ""
@@ -441,7 +456,8 @@ def _parse_distinct(distinct: pd.DataFrame) -> pd.DataFrame:
             row |= dict.fromkeys(_PARSED_COLUMNS[1:], "")
             row["reason"] = parsed.reason
         rows.append(row)
-    columns = ["service", "product_code", "parse_key", "region_id", *_PARSED_COLUMNS[1:], "reason"]
+    columns = ["service", "product_code", "parse_key", "region_id", "bill_unit"]
+    columns += [*_PARSED_COLUMNS[1:], "reason"]
     return pd.DataFrame(rows, columns=columns).astype("str")
 
 

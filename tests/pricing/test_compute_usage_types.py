@@ -13,6 +13,7 @@ from pricing.compute_usage_types import (
     UnparsedUsageType,
     parse_charge_description,
     parse_compute_usage_type,
+    unit_matches,
 )
 
 # usage type, product code -> service, kind, unit, region, architecture, platform/component,
@@ -190,3 +191,23 @@ def test_unknown_charge_descriptions(
     assert isinstance(parsed, UnparsedUsageType)
     assert parsed.reason == reason
     assert reason in UNPARSED_REASONS
+
+
+@pytest.mark.parametrize(
+    ("bill_unit", "unit", "matches"),
+    [
+        ("Hours", "GB-hours", True),  # FOCUS 1.0 sample, Fargate memory
+        ("Seconds", "GB-seconds", True),  # FOCUS 1.0 sample, Lambda duration
+        ("Lambda-GB-Seconds", "GB-seconds", True),
+        ("Lambda-GB-Second", "GB-seconds", True),  # CUR pricing/unit
+        ("Requests", "requests", True),
+        ("Hrs", "instance-hours", True),
+        (None, "vCPU-hours", True),
+        ("", "requests", True),
+        ("GB", "GB-hours", False),
+        ("Requests", "GB-seconds", False),
+        ("Bytes", "instance-hours", False),
+    ],
+)
+def test_unit_spellings(bill_unit: str | None, unit: str, matches: bool) -> None:
+    assert unit_matches(bill_unit, unit) is matches

@@ -246,3 +246,19 @@ def test_malformed_amount_is_named(tmp_path: Path) -> None:
     broken.write_text(text)
     with pytest.raises(UsageInputError, match=r"bad_amount\.csv: 1 .*usage amount.*'lots'"):
         read_compute_usage(broken, "cur")
+
+
+def test_a_unit_the_rule_does_not_know_is_counted(tmp_path: Path) -> None:
+    odd = tmp_path / "odd_unit.csv"
+    text = CUR.read_text()
+    line = (
+        "Lambda-GB-Second,Invoke,1000.0,0.0166667,"
+        "AWS Lambda - Total Compute - US East (N. Virginia)"
+    )
+    assert text.count(line + ",Lambda-GB-Second") == 1
+    odd.write_text(text.replace(line + ",Lambda-GB-Second", line + ",Bytes"))
+    table, report = read_compute_usage(odd)
+    assert report.unparsed_line_items("unknown unit") == 1
+    assert report.kept_line_items == 19
+    lambda_x86 = table[(table["usage_kind"] == "duration") & (table["region"] == "us-east-1")]
+    assert lambda_x86["quantity"].tolist() == [50.0]  # the second hour's only
