@@ -29,7 +29,8 @@ its ``CommitmentDiscountType``); ``SavingsPlanNegation`` and every fee, tax, cre
 left out, counted by reason. Rows of the three services whose usage type (or FOCUS charge
 description) the vocabulary of :mod:`pricing.compute_usage_types` cannot read are counted by
 reason in :attr:`ComputeUsageReport.unparsed`, never dropped silently. Each distinct usage type
-is parsed once in Python; DuckDB does the rest.
+is parsed once in Python; DuckDB does the rest. A billing period is read from its latest
+delivery only, by the rule of :mod:`usage.readers` (re-delivered files never double-count).
 """
 
 from __future__ import annotations
@@ -56,7 +57,13 @@ from pricing.readers.common import show_columns
 from pricing.readers.cur_columns import FILE_COLUMN, cur_select_sql, describe_files
 from usage.demand_sql import sql_string
 from usage.errors import UsageInputError
-from usage.readers import PathsArg, detect_format, usage_connection, usage_files
+from usage.readers import (
+    PathsArg,
+    detect_format,
+    keep_latest_deliveries,
+    usage_connection,
+    usage_files,
+)
 
 ComputeUsageFormat = Literal["cur", "focus", "auto"]
 
@@ -96,7 +103,12 @@ _CUR_REQUIRED: Final = (
     "line_item_usage_start_date",
     "line_item_usage_amount",
 )
-_CUR_OPTIONAL: Final = ("line_item_usage_account_id", "pricing_unit")
+_CUR_OPTIONAL: Final = (
+    "line_item_usage_account_id",
+    "pricing_unit",
+    "bill_billing_period_start_date",
+    "line_item_unblended_cost",
+)
 _FOCUS_REQUIRED: Final = (
     "ProviderName",
     "ServiceName",
@@ -112,6 +124,8 @@ _FOCUS_OPTIONAL: Final = (
     "ConsumedUnit",
     "SubAccountId",
     "RegionId",
+    "BillingPeriodStart",
+    "BilledCost",
 )
 _EXAMPLES: Final = 3
 
@@ -147,9 +161,12 @@ class ComputeUsageReport:
     format
         ``"cur"`` or ``"focus"``.
     files
-        The files read.
+        The files read: the latest delivery of each billing period, as
+        :func:`usage.readers.read_cur` chooses it (see :mod:`usage.readers`).
+    superseded_files
+        Files skipped as older deliveries or copies of a billing period.
     line_items
-        Every row of the files [count]: ``kept_line_items`` + the rows of ``unparsed`` + the
+        Every row of the files read [count]: ``kept_line_items`` + the rows of ``unparsed`` + the
         rows of ``excluded``.
     kept_line_items
         Rows that became demand [count].
@@ -167,6 +184,7 @@ class ComputeUsageReport:
     kept_line_items: int
     unparsed: tuple[ReasonCount, ...] = ()
     excluded: tuple[ReasonCount, ...] = ()
+    superseded_files: tuple[str, ...] = ()
 
     def unparsed_line_items(self, reason: str) -> int:
         """Rows unparsed for ``reason`` (0 when none)."""
@@ -256,7 +274,9 @@ def _cur_relation(connection: duckdb.DuckDBPyConnection, files: Sequence[Path]) 
             pricing_unit AS bill_unit,
             line_item_usage_start_date AS started,
             line_item_usage_amount AS amount,
-            coalesce(line_item_usage_account_id, '') AS account_id
+            coalesce(line_item_usage_account_id, '') AS account_id,
+            bill_billing_period_start_date AS billing_period,
+            line_item_unblended_cost AS cost
         FROM ({select}) AS cur
         LEFT JOIN {services} ON services.code = cur.line_item_product_code
     )"""
@@ -322,7 +342,9 @@ def _focus_relation(connection: duckdb.DuckDBPyConnection, files: Sequence[Path]
             ConsumedUnit AS bill_unit,
             ChargePeriodStart AS started,
             ConsumedQuantity AS amount,
-            coalesce(SubAccountId, '') AS account_id
+            coalesce(SubAccountId, '') AS account_id,
+            BillingPeriodStart AS billing_period,
+            BilledCost AS cost
         FROM ({union}) AS focus
         LEFT JOIN {services} ON services.name = focus.ServiceName
         LEFT JOIN {codes} ON codes.code = focus.x_ServiceCode
@@ -361,8 +383,15 @@ _PARSED: Final = "commitopt_compute_parsed"
 def _read(
     connection: duckdb.DuckDBPyConnection, relation: str, fmt: str, files: Sequence[Path]
 ) -> tuple[pd.DataFrame, ComputeUsageReport]:
-    """Stage the rows, parse each distinct usage type once, aggregate the demand per hour."""
+    """Keep the latest delivery of each billing period, stage its rows, parse each distinct
+    usage type once, aggregate the demand per hour."""
     where = describe_files(files)
+    kept_files, superseded = keep_latest_deliveries(
+        _fetch(connection, _file_stats_sql(relation), where)
+    )
+    if superseded:
+        listed = ", ".join(sql_string(f) for f in kept_files)
+        relation = f"(SELECT * FROM {relation} AS delivered WHERE file IN ({listed}))"
     demand = f"line_item_type IN ({', '.join(sql_string(t) for t in DEMAND_LINE_ITEM_TYPES)})"
     _execute(
         connection,
@@ -422,13 +451,29 @@ def _read(
     kept = total - sum(r.line_items for r in (*unparsed, *excluded))
     report = ComputeUsageReport(
         format=fmt,
-        files=tuple(str(f) for f in files),
+        files=tuple(kept_files),
+        superseded_files=tuple(superseded),
         line_items=total,
         kept_line_items=kept,
         unparsed=unparsed,
         excluded=excluded,
     )
     return _tidy(table), report
+
+
+def _file_stats_sql(relation: str) -> str:
+    """Per file: billing period, rows, usage and cost sums, first and last start: the stats
+    :func:`usage.readers.keep_latest_deliveries` compares."""
+    started = "TRY_CAST(started AS TIMESTAMPTZ)"
+    return f"""
+        SELECT file,
+            coalesce(strftime(min(TRY_CAST(billing_period AS TIMESTAMPTZ)), '%Y-%m'),
+                     strftime(min({started}), '%Y-%m'), '') AS period,
+            count(*) AS line_items,
+            coalesce(sum(TRY_CAST(amount AS DOUBLE)), 0) AS quantity,
+            coalesce(sum(TRY_CAST(cost AS DOUBLE)), 0) AS cost,
+            min({started}) AS first, max({started}) AS last
+        FROM {relation} GROUP BY file"""
 
 
 def _parse_distinct(distinct: pd.DataFrame) -> pd.DataFrame:

@@ -7,6 +7,7 @@ query written here, and a CUR built from AWS's documented usage-type forms
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -262,3 +263,20 @@ def test_a_unit_the_rule_does_not_know_is_counted(tmp_path: Path) -> None:
     assert report.kept_line_items == 19
     lambda_x86 = table[(table["usage_kind"] == "duration") & (table["region"] == "us-east-1")]
     assert lambda_x86["quantity"].tolist() == [50.0]  # the second hour's only
+
+
+def test_a_billing_period_is_read_from_its_latest_delivery_only(tmp_path: Path) -> None:
+    old, new = tmp_path / "delivery-1", tmp_path / "delivery-2"
+    old.mkdir()
+    new.mkdir()
+    text = CUR.read_text()
+    (old / "cur.csv").write_text(text.replace(",2.0,0.08096,", ",9.0,0.36432,", 1))
+    (new / "cur.csv").write_text(text)
+    (new / "copy-of-cur.csv").write_text(text)  # the same line items again
+    os.utime(old / "cur.csv", (1_700_000_000, 1_700_000_000))
+    table, report = read_compute_usage(tmp_path, "cur")
+    single, _ = read_compute_usage(CUR, "cur")
+    pd.testing.assert_frame_equal(table, single)
+    assert report.files == (str(new / "copy-of-cur.csv"),)
+    assert set(report.superseded_files) == {str(old / "cur.csv"), str(new / "cur.csv")}
+    assert report.line_items == 30
