@@ -30,7 +30,8 @@ left out, counted by reason. Rows of the three services whose usage type (or FOC
 description) the vocabulary of :mod:`pricing.compute_usage_types` cannot read are counted by
 reason in :attr:`ComputeUsageReport.unparsed`, never dropped silently. Each distinct usage type
 is parsed once in Python; DuckDB does the rest. A billing period is read from its latest
-delivery only, by the rule of :mod:`usage.readers` (re-delivered files never double-count).
+delivery only, by the rule of :mod:`usage.readers` (re-delivered files never double-count), and
+each line item is spread evenly over the hours its usage spans (a daily CUR's day over 24 hours).
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ _CUR_OPTIONAL: Final = (
     "pricing_unit",
     "bill_billing_period_start_date",
     "line_item_unblended_cost",
+    "line_item_usage_end_date",
 )
 _FOCUS_REQUIRED: Final = (
     "ProviderName",
@@ -126,6 +128,7 @@ _FOCUS_OPTIONAL: Final = (
     "RegionId",
     "BillingPeriodStart",
     "BilledCost",
+    "ChargePeriodEnd",
 )
 _EXAMPLES: Final = 3
 
@@ -273,6 +276,7 @@ def _cur_relation(connection: duckdb.DuckDBPyConnection, files: Sequence[Path]) 
             CAST(NULL AS VARCHAR) AS region_id,
             pricing_unit AS bill_unit,
             line_item_usage_start_date AS started,
+            line_item_usage_end_date AS ended,
             line_item_usage_amount AS amount,
             coalesce(line_item_usage_account_id, '') AS account_id,
             bill_billing_period_start_date AS billing_period,
@@ -341,6 +345,7 @@ def _focus_relation(connection: duckdb.DuckDBPyConnection, files: Sequence[Path]
             RegionId AS region_id,
             ConsumedUnit AS bill_unit,
             ChargePeriodStart AS started,
+            ChargePeriodEnd AS ended,
             ConsumedQuantity AS amount,
             coalesce(SubAccountId, '') AS account_id,
             BillingPeriodStart AS billing_period,
@@ -376,6 +381,8 @@ _SERVICE_PRODUCT: Final = {
     "sagemaker": "AmazonSageMaker",
 }
 """The product code that stands for a service when a FOCUS row names none (no x_ServiceCode)."""
+_MAX_SPREAD_HOURS: Final = 31 * 24
+"""The most hours one line item is spread over (a month): a longer span is a bad end date."""
 _STAGED: Final = "commitopt_compute_rows"
 _PARSED: Final = "commitopt_compute_parsed"
 
@@ -422,15 +429,7 @@ def _read(
                AND p.parse_key = r.parse_key AND p.region_id = r.region_id
                AND p.bill_unit = r.bill_unit
         WHERE r.excluded = ''"""
-    table = _fetch(
-        connection,
-        f"""SELECT date_trunc('hour', TRY_CAST(r.started AS TIMESTAMPTZ)) AS hour,
-            r.account_id, r.service, {", ".join(f"p.{c}" for c in _PARSED_COLUMNS[1:])},
-            sum(TRY_CAST(r.amount AS DOUBLE)) AS quantity
-        {joined} AND p.reason = ''
-        GROUP BY ALL""",
-        where,
-    )
+    table = _fetch(connection, _hourly_sql(joined), where)
     unparsed = _reasons(
         connection,
         f"SELECT p.reason, count(*), coalesce(sum(TRY_CAST(r.amount AS DOUBLE)), 0), "
@@ -459,6 +458,29 @@ def _read(
         excluded=excluded,
     )
     return _tidy(table), report
+
+
+def _hourly_sql(joined: str) -> str:
+    """The demand per hour and key: each line item spread evenly over the hours its usage spans
+    (``[start, end)``, at least the hour it starts in, at most :data:`_MAX_SPREAD_HOURS`), so a
+    daily CUR's day becomes 24 hours of a 24th each and an hourly line item stays in its hour."""
+    started = "TRY_CAST(r.started AS TIMESTAMPTZ)"
+    first_hour = f"date_trunc('hour', {started})"
+    spanned = (
+        f"least({_MAX_SPREAD_HOURS}, greatest(1, CAST(ceil((epoch(TRY_CAST(r.ended AS "
+        f"TIMESTAMPTZ)) - epoch({first_hour})) / 3600) AS BIGINT)))"
+    )
+    parsed = ", ".join(f"p.{c}" for c in _PARSED_COLUMNS[1:])
+    return f"""
+        SELECT first_hour + INTERVAL 1 HOUR * offset_hours AS hour, account_id, service,
+            {", ".join(_PARSED_COLUMNS[1:])}, sum(amount / hours) AS quantity
+        FROM (
+            SELECT {first_hour} AS first_hour, r.account_id, r.service, {parsed},
+                TRY_CAST(r.amount AS DOUBLE) AS amount, coalesce({spanned}, 1) AS hours,
+                unnest(range(coalesce({spanned}, 1))) AS offset_hours
+            {joined} AND p.reason = ''
+        ) AS spread
+        GROUP BY ALL"""
 
 
 def _file_stats_sql(relation: str) -> str:

@@ -280,3 +280,24 @@ def test_a_billing_period_is_read_from_its_latest_delivery_only(tmp_path: Path) 
     assert report.files == (str(new / "copy-of-cur.csv"),)
     assert set(report.superseded_files) == {str(old / "cur.csv"), str(new / "cur.csv")}
     assert report.line_items == 30
+
+
+def test_daily_line_items_are_spread_over_their_hours(tmp_path: Path) -> None:
+    header = CUR.read_text().splitlines()[0]
+    daily = tmp_path / "daily.csv"
+    day = "2024-03-01T00:00:00Z,2024-03-02T00:00:00Z"
+    daily.write_text(
+        f"{header}\n"
+        f"1,2024-03-01T00:00:00Z,1,Usage,{day},AmazonECS,USE1-Fargate-vCPU-Hours:perCPU,"
+        "FargateTask,48.0,1.94,AWS Fargate - vCPU,hours\n"
+        f"2,2024-03-01T00:00:00Z,1,SavingsPlanCoveredUsage,{day},AWSLambda,Lambda-GB-Second,"
+        "Invoke,2400.0,0.04,AWS Lambda - Total Compute,Lambda-GB-Second\n"
+    )
+    table, report = read_compute_usage(daily, "cur")
+    assert report.kept_line_items == 2
+    assert len(table) == 48
+    hours = pd.date_range("2024-03-01", periods=24, freq="h", tz="UTC")
+    for service, per_hour in (("fargate", 2.0), ("lambda", 100.0)):
+        rows = table[table["service"] == service]
+        assert rows["hour"].tolist() == hours.tolist()
+        assert rows["quantity"].tolist() == pytest.approx([per_hour] * 24)
