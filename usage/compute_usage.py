@@ -120,6 +120,7 @@ _FOCUS_REQUIRED: Final = (
 )
 _FOCUS_OPTIONAL: Final = (
     "x_UsageType",
+    "SkuMeter",
     "x_ServiceCode",
     "ChargeDescription",
     "ChargeClass",
@@ -131,6 +132,9 @@ _FOCUS_OPTIONAL: Final = (
     "ChargePeriodEnd",
 )
 _EXAMPLES: Final = 3
+_SKU_METER_USAGE_TYPE: Final = r"Fargate-|Lambda-|Request|:ml\."
+"""A FOCUS 1.2 ``SkuMeter`` that is an AWS usage type of the three services (FOCUS 1.2 exports
+carry the usage type there, having dropped ``x_UsageType``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +344,8 @@ def _focus_relation(connection: duckdb.DuckDBPyConnection, files: Sequence[Path]
             coalesce(x_ServiceCode, ServiceName) AS product_code,
             CASE WHEN ProviderName IN ('AWS', 'Amazon Web Services')
                  THEN coalesce(codes.service, services.service) END AS service,
-            x_UsageType AS usage_type,
+            coalesce(x_UsageType, CASE WHEN regexp_matches(coalesce(SkuMeter, ''),
+                {sql_string(_SKU_METER_USAGE_TYPE)}) THEN SkuMeter END) AS usage_type,
             ChargeDescription AS description,
             RegionId AS region_id,
             ConsumedUnit AS bill_unit,
@@ -416,7 +421,8 @@ def _read(
     )
     distinct = _fetch(
         connection,
-        f"SELECT DISTINCT service, product_code, usage_type, description, region_id, bill_unit, "
+        f"SELECT DISTINCT service, product_code, usage_type, CASE WHEN usage_type IS NULL "
+        f"THEN description END AS description, region_id, bill_unit, "
         f"parse_key "
         f"FROM {_STAGED} WHERE excluded = '' ORDER BY ALL",
         where,
@@ -503,6 +509,7 @@ def _parse_distinct(distinct: pd.DataFrame) -> pd.DataFrame:
     columns, and ``reason`` (``''`` when parsed; ``"unknown unit"`` when the bill's unit is not
     a spelling of the rule's, :func:`pricing.compute_usage_types.unit_matches`)."""
     rows = []
+    distinct = distinct.astype(object).where(distinct.notna(), None)  # NULL is None, never NaN
     for service, code, usage_type, description, region_id, unit, key in distinct.itertuples(
         index=False
     ):

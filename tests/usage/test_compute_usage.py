@@ -301,3 +301,63 @@ def test_daily_line_items_are_spread_over_their_hours(tmp_path: Path) -> None:
         rows = table[table["service"] == service]
         assert rows["hour"].tolist() == hours.tolist()
         assert rows["quantity"].tolist() == pytest.approx([per_hour] * 24)
+
+
+_CUR_AS_FOCUS = f"""
+    SELECT 'AWS' AS ProviderName,
+        CASE "lineItem/ProductCode"
+            WHEN 'AmazonECS' THEN 'Amazon Elastic Container Service'
+            WHEN 'AmazonEKS' THEN 'Amazon Elastic Kubernetes Service'
+            WHEN 'AWSLambda' THEN 'AWS Lambda'
+            WHEN 'AmazonSageMaker' THEN 'Amazon SageMaker'
+            WHEN 'AmazonEC2' THEN 'Amazon Elastic Compute Cloud'
+            ELSE 'Savings Plans for AWS Compute usage' END AS ServiceName,
+        {{service_code}}
+        CASE "lineItem/LineItemType" WHEN 'Tax' THEN 'Tax'
+            WHEN 'SavingsPlanRecurringFee' THEN 'Purchase' ELSE 'Usage' END AS ChargeCategory,
+        CASE "lineItem/LineItemType" WHEN 'SavingsPlanCoveredUsage' THEN 'Savings Plan'
+            END AS CommitmentDiscountType,
+        "lineItem/UsageStartDate" AS ChargePeriodStart,
+        "lineItem/UsageEndDate" AS ChargePeriodEnd,
+        "lineItem/UsageAmount" AS ConsumedQuantity,
+        "pricing/unit" AS ConsumedUnit,
+        "lineItem/UsageAccountId" AS SubAccountId,
+        "lineItem/UsageType" AS {{usage_type_column}},
+        "lineItem/LineItemDescription" AS ChargeDescription
+    FROM read_csv('{CUR}', all_varchar=true, header=true)
+    WHERE "lineItem/LineItemType" <> 'SavingsPlanNegation'
+"""
+
+
+@pytest.mark.parametrize(
+    ("usage_type_column", "service_code"),
+    [
+        ("x_UsageType", '"lineItem/ProductCode" AS x_ServiceCode,'),  # FOCUS 1.0 with AWS columns
+        ("SkuMeter", ""),  # FOCUS 1.2: the usage type in SkuMeter, no x_ServiceCode
+    ],
+)
+def test_focus_with_usage_types_reads_as_the_cur(
+    tmp_path: Path, usage_type_column: str, service_code: str
+) -> None:
+    """FOCUS has no negation lines: the CUR's rows without them, in FOCUS columns, read alike."""
+    focus = tmp_path / "focus.csv"
+    select = _CUR_AS_FOCUS.format(usage_type_column=usage_type_column, service_code=service_code)
+    _query(f"COPY ({select}) TO '{focus}' (HEADER, DELIMITER ',')")
+    table, report = read_compute_usage(focus)
+    from_cur, cur_report = read_compute_usage(CUR)
+    assert report.format == "focus"
+    pd.testing.assert_frame_equal(table, from_cur)
+    if usage_type_column == "x_UsageType":
+        assert report.unparsed == cur_report.unparsed
+    else:  # a SkuMeter that is not a usage type of the three is read by its description
+        assert {r.reason: r.line_items for r in report.unparsed} == {
+            "data transfer": 1,
+            "not Fargate usage": 1,  # "Amazon EKS cluster usage in US East (N. Virginia)"
+            "unknown Lambda usage type": 1,
+            "SageMaker row without a usage type": 1,  # serverless inference
+            "unknown region prefix": 1,
+        }
+    assert report.kept_line_items == 20
+    assert report.excluded_line_items("charge category Tax") == 1
+    # EC2 and the Savings Plan fee (a Purchase of a service none of the three)
+    assert report.excluded_line_items("other service") == 2
