@@ -450,10 +450,15 @@ def _read(
         f"FROM {_STAGED} WHERE excluded <> '' GROUP BY 1 ORDER BY 1",
         where,
     )
-    total = int(_fetch(connection, f"SELECT count(*) AS n FROM {_STAGED}", where)["n"].iloc[0])
+    counts = _fetch(
+        connection,
+        f"SELECT (SELECT count(*) FROM {_STAGED}) AS total, "
+        f"(SELECT count(*) {joined} AND p.reason = '') AS kept",
+        where,
+    )
+    total, kept = int(counts["total"].iloc[0]), int(counts["kept"].iloc[0])
     connection.unregister(_PARSED)
     connection.execute(f"DROP TABLE {_STAGED}")
-    kept = total - sum(r.line_items for r in (*unparsed, *excluded))
     report = ComputeUsageReport(
         format=fmt,
         files=tuple(kept_files),
