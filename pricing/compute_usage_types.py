@@ -35,11 +35,13 @@ Sources (each rule is one entry of :data:`COMPUTE_USAGE_RULES` with the page it 
 * Lambda usage types and which charges Savings Plans discount: https://aws.amazon.com/lambda/pricing/
   and the ``AWSLambda`` offer file;
 * SageMaker usage types: https://aws.amazon.com/sagemaker/pricing/ and the ``AmazonSageMaker``
-  offer file; https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-mlops-savings-plans.html.
+  offer file; https://aws.amazon.com/savingsplans/ml-pricing/.
 
 ``docs/compute-usage.md`` lists the rules with their sources and says which were confirmed on a
-real export (the FOCUS 1.0 sample's Fargate and Lambda rows) and which rest on the documentation
-alone.
+real export (the FOCUS 1.0 sample's Fargate and Lambda rows), which rest on the documentation
+alone, and which are still to confirm against the Savings Plans offer files (the documentation
+search tool did not return AWS's usage-type listings; the URLs above are AWS's pages for these
+facts, to re-read when the prices step reads the offer files).
 """
 
 from __future__ import annotations
@@ -59,9 +61,7 @@ SAVINGS_PLANS_TYPES_URL: Final = (
 FARGATE_PRICING_URL: Final = "https://aws.amazon.com/fargate/pricing/"
 LAMBDA_PRICING_URL: Final = "https://aws.amazon.com/lambda/pricing/"
 SAGEMAKER_PRICING_URL: Final = "https://aws.amazon.com/sagemaker/pricing/"
-SAGEMAKER_SAVINGS_PLANS_URL: Final = (
-    "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-mlops-savings-plans.html"
-)
+SAGEMAKER_SAVINGS_PLANS_URL: Final = "https://aws.amazon.com/savingsplans/ml-pricing/"
 
 PRODUCT_CODE_SERVICE: Final[dict[str, ComputeService]] = {
     "AmazonECS": "fargate",
