@@ -55,7 +55,12 @@ from pricing.compute_usage_types import (
     unit_matches,
 )
 from pricing.readers.common import show_columns
-from pricing.readers.cur_columns import FILE_COLUMN, cur_select_sql, describe_files
+from pricing.readers.cur_columns import (
+    FILE_COLUMN,
+    cur_select_sql,
+    describe_files,
+    normalise_column_name,
+)
 from usage.demand_sql import sql_string
 from usage.errors import UsageInputError
 from usage.readers import (
@@ -215,7 +220,8 @@ def read_compute_usage(
         uses the latter.
     format
         ``"cur"`` (legacy CUR or CUR 2.0), ``"focus"`` (FOCUS 1.0 to 1.2) or ``"auto"`` (from the
-        first file's columns, as :func:`usage.readers.detect_format`).
+        first file's columns: those this reader needs; otherwise
+        :func:`usage.readers.detect_format` names what is missing).
     memory_limit
         DuckDB's memory limit; beyond it intermediate results spill to disk.
 
@@ -233,16 +239,9 @@ def read_compute_usage(
         or whose amount is not a number (the file and the column named).
     """
     files = usage_files(paths)
-    if format == "auto":
-        detected = detect_format(files)
-        if detected not in ("cur", "cur2", "focus"):
-            raise UsageInputError(
-                str(files[0]),
-                f"is a {detected} usage table: it has no Fargate, Lambda or SageMaker line items",
-                "pass a CUR, CUR 2.0 or FOCUS export",
-            )
-        format = "focus" if detected == "focus" else "cur"
     with usage_connection(memory_limit) as connection:
+        if format == "auto":
+            format = _detect_format(connection, files)
         if format == "cur":
             relation = _cur_relation(connection, files)
         elif format == "focus":
@@ -250,6 +249,38 @@ def read_compute_usage(
         else:
             raise UsageInputError(f"usage format {format!r} is not cur, focus or auto")
         return _read(connection, relation, format, files)
+
+
+def _detect_format(
+    connection: duckdb.DuckDBPyConnection, files: Sequence[Path]
+) -> Literal["cur", "focus"]:
+    """``"focus"`` or ``"cur"`` from the first file's columns: the columns this reader needs
+    (fewer than the EC2 reader's), else :func:`usage.readers.detect_format` names what is
+    missing."""
+    first = files[0]
+    source = (
+        f"read_parquet({sql_string(str(first))})"
+        if _is_parquet(first)
+        else f"read_csv({sql_string(str(first))}, all_varchar=true, header=true)"
+    )
+    try:
+        found = [
+            str(row[0]) for row in connection.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        ]
+    except duckdb.Error:
+        found = []
+    if all(column in found for column in _FOCUS_REQUIRED):
+        return "focus"
+    if all(column in {normalise_column_name(f) for f in found} for column in _CUR_REQUIRED):
+        return "cur"
+    detected = detect_format(files)  # raises, naming the columns missing for the nearest format
+    if detected in ("cur", "cur2", "focus"):
+        return "focus" if detected == "focus" else "cur"
+    raise UsageInputError(
+        str(first),
+        f"is a {detected} usage table: it has no Fargate, Lambda or SageMaker line items",
+        "pass a CUR, CUR 2.0 or FOCUS export",
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -361,3 +361,25 @@ def test_focus_with_usage_types_reads_as_the_cur(
     assert report.excluded_line_items("charge category Tax") == 1
     # EC2 and the Savings Plan fee (a Purchase of a service none of the three)
     assert report.excluded_line_items("other service") == 2
+
+
+def test_auto_format_needs_only_this_readers_columns(tmp_path: Path) -> None:
+    """A CUR without line_item_operation (which only the EC2 reader needs) is still a CUR."""
+    lean = tmp_path / "lean.csv"
+    _query(
+        f"COPY (SELECT * EXCLUDE (\"lineItem/Operation\") FROM read_csv('{CUR}', "
+        f"all_varchar=true)) TO '{lean}' (HEADER, DELIMITER ',')"
+    )
+    table, report = read_compute_usage(lean)
+    assert report.format == "cur"
+    pd.testing.assert_frame_equal(table, read_compute_usage(CUR)[0])
+
+
+def test_a_canonical_table_is_refused_in_one_line(tmp_path: Path) -> None:
+    canonical = tmp_path / "canonical.csv"
+    canonical.write_text(
+        "hour,account_id,region,instance_type,platform,tenancy,quantity\n"
+        "2024-03-01T00:00:00Z,1,us-east-1,m5.large,Linux/UNIX,Shared,1\n"
+    )
+    with pytest.raises(UsageInputError, match=r"canonical\.csv: is a canonical usage table"):
+        read_compute_usage(canonical)
