@@ -292,11 +292,11 @@ def _files(paths: PathsArg) -> list[Path]:
 # deliveries
 
 
-def _keep_latest_deliveries(stats: pd.DataFrame) -> tuple[list[str], list[str]]:
+def keep_latest_deliveries(stats: pd.DataFrame) -> tuple[list[str], list[str]]:
     """Apply the re-delivery rule of the module docstring to per-file stats.
 
     ``stats`` has ``file, period, line_items, quantity, cost, first, last``.
-    Returns (kept files, superseded files).
+    Returns (kept files, superseded files). Also used by :mod:`usage.compute_usage`.
     """
     kept: list[str] = []
     superseded: list[str] = []
@@ -349,7 +349,7 @@ def _choose_deliveries(
         what,
         progress,
     )
-    kept, superseded = _keep_latest_deliveries(stats)
+    kept, superseded = keep_latest_deliveries(stats)
     chosen = stats[stats["file"].isin(kept)]
     if superseded:
         relation = (
@@ -1306,6 +1306,7 @@ __all__ = [
     "canonical_demand_table",
     "classify_usage_files",
     "detect_format",
+    "keep_latest_deliveries",
     "read_canonical",
     "read_cur",
     "read_cur2",
