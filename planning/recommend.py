@@ -279,7 +279,7 @@ def _unplanned(note: str, options: RecommendOptions) -> tuple[str, ...]:
     """A fallback to the lookback's note, saying so when known changes go unapplied."""
     if options.future.known_changes is None:
         return (note,)
-    return (f"{note}; the known changes ({param('known_changes')}) are not applied",)
+    return (f"{note}; the changes known in advance are not applied",)
 
 
 def _decision_summary(

@@ -19,6 +19,9 @@ from tests.planning.test_future import NO_EVENTS, WEEKS, _usage
 from usage.table import to_matrix
 
 
+START_OF_TERM = pd.Timestamp("2030-01-01", tz="UTC")
+
+
 @pytest.fixture(scope="module")
 def catalog():  # type: ignore[no-untyped-def]
     return load_embedded_catalog()
@@ -122,3 +125,14 @@ def test_a_fleet_planned_to_exit_next_month_is_not_committed_to(catalog) -> None
                 options, decide_on="lookback", future=replace(options.future, known_changes=plan)
             ),
         )
+
+
+def test_a_lookback_too_short_for_futures_says_the_plan_is_not_applied(catalog) -> None:  # type: ignore[no-untyped-def]
+    usage = _fleet(8.0).iloc[: 10 * 24]  # ten days: fewer than two whole weeks
+    plan = Scenario("exit", transforms=(Exit(Selection(families=("m4",)), START_OF_TERM),))
+    options = RecommendOptions(lookback_days=10, future=FutureOptions(known_changes=plan))
+    run = recommend(usage, catalog, Policy(), options=options)
+    assert run.summary["decided_on"]["basis"] == "lookback"
+    (note,) = run.notes
+    assert "fewer than 2 whole weeks" in note
+    assert note.endswith("the changes known in advance are not applied")
