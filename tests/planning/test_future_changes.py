@@ -18,7 +18,6 @@ from scenarios.transforms import Exit, Migration, PriceChange, Scenario, Scenari
 from tests.planning.test_future import NO_EVENTS, WEEKS, _usage
 from usage.table import to_matrix
 
-
 START_OF_TERM = pd.Timestamp("2030-01-01", tz="UTC")
 
 
