@@ -66,6 +66,9 @@ from usage.errors import UsageInputError
 from usage.readers import (
     PathsArg,
     detect_format,
+    file_group_source,
+    first_line,
+    is_parquet,
     keep_latest_deliveries,
     usage_connection,
     usage_files,
@@ -260,7 +263,7 @@ def _detect_format(
     first = files[0]
     source = (
         f"read_parquet({sql_string(str(first))})"
-        if _is_parquet(first)
+        if is_parquet(first)
         else f"read_csv({sql_string(str(first))}, all_varchar=true, header=true)"
     )
     try:
@@ -327,26 +330,19 @@ def _focus_relation(connection: duckdb.DuckDBPyConnection, files: Sequence[Path]
     category is named as such."""
     selects = []
     for group in (
-        [f for f in files if _is_parquet(f)],
-        [f for f in files if not _is_parquet(f)],
+        [f for f in files if is_parquet(f)],
+        [f for f in files if not is_parquet(f)],
     ):
         if not group:
             continue
-        listed = "[" + ", ".join(sql_string(str(f)) for f in group) + "]"
-        if _is_parquet(group[0]):
-            source = f"read_parquet({listed}, union_by_name=true, filename='{FILE_COLUMN}')"
-        else:
-            source = (
-                f"read_csv({listed}, union_by_name=true, all_varchar=true, header=true, "
-                f"nullstr=['NULL', ''], filename='{FILE_COLUMN}')"
-            )
+        source = file_group_source(group)
         where = describe_files(group)
         try:
             described = connection.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
         except duckdb.Error as error:
             raise UsageInputError(
                 where,
-                f"cannot be read as FOCUS ({_first_line(error)})",
+                f"cannot be read as FOCUS ({first_line(error)})",
                 "pass an unmodified export",
             ) from error
         found = [str(row[0]) for row in described]
@@ -396,16 +392,6 @@ def _values(mapping: Mapping[str, str], alias: str, key: str) -> str:
     """``mapping`` as an inline table ``alias(key, service)``."""
     rows = ", ".join(f"({sql_string(k)}, {sql_string(v)})" for k, v in mapping.items())
     return f"(VALUES {rows}) AS {alias}({key}, service)"
-
-
-def _is_parquet(path: Path) -> bool:
-    with path.open("rb") as stream:
-        return stream.read(4) == b"PAR1"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 # --------------------------------------------------------------------------------------------
@@ -599,7 +585,7 @@ def _execute(connection: duckdb.DuckDBPyConnection, sql: str, where: str) -> Non
     except duckdb.Error as error:
         raise UsageInputError(
             where,
-            f"cannot be read ({_first_line(error)})",
+            f"cannot be read ({first_line(error)})",
             "pass unmodified, complete files (re-download a truncated or corrupt one)",
         ) from error
 
@@ -610,7 +596,7 @@ def _fetch(connection: duckdb.DuckDBPyConnection, sql: str, where: str) -> pd.Da
     except duckdb.Error as error:
         raise UsageInputError(
             where,
-            f"cannot be read ({_first_line(error)})",
+            f"cannot be read ({first_line(error)})",
             "pass unmodified, complete files (re-download a truncated or corrupt one)",
         ) from error
 

@@ -224,7 +224,8 @@ def usage_connection(memory_limit: str = "1GB") -> Iterator[duckdb.DuckDBPyConne
             connection.close()
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (its type when it has none)."""
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
@@ -252,7 +253,7 @@ def _run(
     except duckdb.Error as error:
         raise UsageInputError(
             where,
-            f"cannot be read as {what} ({_first_line(error)})",
+            f"cannot be read as {what} ({first_line(error)})",
             "pass unmodified, complete files (re-download a truncated or corrupt one)",
         ) from error
 
@@ -270,10 +271,22 @@ def _stage(progress: ProgressCallback | None, index: int, count: int) -> Progres
     return staged
 
 
-def _is_parquet(path: Path) -> bool:
+def is_parquet(path: Path) -> bool:
     """Whether ``path`` starts with Parquet's magic bytes."""
     with path.open("rb") as stream:
         return stream.read(4) == b"PAR1"
+
+
+def file_group_source(group: Sequence[Path]) -> str:
+    """DuckDB's reader of a group of files, all Parquet or all CSV (by the first), their columns
+    united by name, CSV cells as text, each row with its file in :data:`FILE_COLUMN`."""
+    listed = "[" + ", ".join(sql_string(str(f)) for f in group) + "]"
+    if is_parquet(group[0]):
+        return f"read_parquet({listed}, union_by_name=true, filename='{FILE_COLUMN}')"
+    return (
+        f"read_csv({listed}, union_by_name=true, all_varchar=true, header=true, "
+        f"nullstr=['NULL', ''], filename='{FILE_COLUMN}')"
+    )
 
 
 def usage_files(paths: PathsArg) -> list[Path]:
@@ -921,20 +934,13 @@ def _focus_relation(source: str) -> str:
 
 def _focus_source(connection: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> str:
     """One SELECT over FOCUS files with the FOCUS columns (absent optional ones NULL)."""
-    parquet = [f for f in files if _is_parquet(f)]
+    parquet = [f for f in files if is_parquet(f)]
     csv = [f for f in files if f not in parquet]
     selects = []
-    for group, is_parquet in ((parquet, True), (csv, False)):
+    for group in (parquet, csv):
         if not group:
             continue
-        listed = "[" + ", ".join(sql_string(str(f)) for f in group) + "]"
-        if is_parquet:
-            source = f"read_parquet({listed}, union_by_name=true, filename='{FILE_COLUMN}')"
-        else:
-            source = (
-                f"read_csv({listed}, union_by_name=true, all_varchar=true, header=true, "
-                f"nullstr=['NULL', ''], filename='{FILE_COLUMN}')"
-            )
+        source = file_group_source(group)
         where = describe_files(group)
         try:
             found = [
@@ -943,7 +949,7 @@ def _focus_source(connection: duckdb.DuckDBPyConnection, files: Sequence[Path]) 
         except duckdb.Error as error:
             raise UsageInputError(
                 where,
-                f"cannot be read as FOCUS ({_first_line(error)})",
+                f"cannot be read as FOCUS ({first_line(error)})",
                 "pass an unmodified export",
             ) from error
         missing = [c for c in _FOCUS_REQUIRED if c not in found]
@@ -1062,15 +1068,15 @@ def read_canonical(
     superseded: list[str] = []
     with usage_connection() as connection:
         for index, file in enumerate(files):
-            is_parquet = _is_parquet(file)
+            parquet_file = is_parquet(file)
             quoted = sql_string(str(file))
             source = (
                 f"read_parquet({quoted})"
-                if is_parquet
+                if parquet_file
                 else f"read_csv({quoted}, all_varchar=true, header=true)"
             )
             select = f"SELECT * FROM {source}"
-            if is_parquet:
+            if parquet_file:
                 described = _run(connection, f"DESCRIBE {select}", str(file), "Parquet")
                 types = dict(zip(described["column_name"], described["column_type"], strict=True))
                 if "TIMESTAMPTZ" in str(types.get("hour", "")).upper():
@@ -1080,7 +1086,7 @@ def read_canonical(
                 connection,
                 select,
                 str(file),
-                "Parquet" if is_parquet else "CSV",
+                "Parquet" if parquet_file else "CSV",
                 _stage(progress, index, len(files)),
             )
             table = validate_usage_table(frame, source=str(file))
@@ -1198,8 +1204,8 @@ def _columns(connection: duckdb.DuckDBPyConnection, file: Path) -> list[str]:
         A file DuckDB cannot read; for a CSV, the first row that does not fit its header.
     """
     quoted = sql_string(str(file))
-    is_parquet = _is_parquet(file)
-    source = f"read_parquet({quoted})" if is_parquet else f"read_csv({quoted}, all_varchar=true)"
+    parquet_file = is_parquet(file)
+    source = f"read_parquet({quoted})" if parquet_file else f"read_csv({quoted}, all_varchar=true)"
     failure: duckdb.Error | None = None
     try:
         found = [
@@ -1207,7 +1213,7 @@ def _columns(connection: duckdb.DuckDBPyConnection, file: Path) -> list[str]:
         ]
     except duckdb.Error as error:
         found, failure = [], error
-    if not is_parquet and (failure or (len(found) == 1 and "," in found[0])):
+    if not parquet_file and (failure or (len(found) == 1 and "," in found[0])):
         # DuckDB's sniffer gave up (or read a comma-separated header as one column): which row?
         problem = ragged_row(file)
         if problem:
@@ -1219,7 +1225,7 @@ def _columns(connection: duckdb.DuckDBPyConnection, file: Path) -> list[str]:
     if failure:
         raise UsageInputError(
             str(file),
-            f"cannot be read as {'Parquet' if is_parquet else 'CSV'} ({_first_line(failure)})",
+            f"cannot be read as {'Parquet' if parquet_file else 'CSV'} ({first_line(failure)})",
             "pass unmodified, complete files (re-download a truncated or corrupt one)",
         ) from failure
     return found
@@ -1306,6 +1312,9 @@ __all__ = [
     "canonical_demand_table",
     "classify_usage_files",
     "detect_format",
+    "file_group_source",
+    "first_line",
+    "is_parquet",
     "keep_latest_deliveries",
     "read_canonical",
     "read_cur",
