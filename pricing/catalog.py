@@ -46,10 +46,9 @@ from pricing.offerings import (
     OFFERING_CLASSES,
     PAYMENT_OPTIONS,
     SAVINGS_PLAN_TYPES,
-    TENANCIES,
     TERM_HOURS,
 )
-from pricing.platforms import PLATFORM_NAMES
+from pricing.services import KEY_PLATFORMS, KEY_TENANCIES
 
 KEY_COLUMNS: Final = ("region", "instance_type", "platform", "tenancy")
 RESERVED_OFFERING_COLUMNS: Final = ("offering_class", "term_years", "payment_option")
@@ -193,7 +192,7 @@ def _check_values(frame: pd.DataFrame, table: str, rate_columns: Sequence[str]) 
                 f"{table} table has {int(empty.sum())} row(s) with an empty {column}: "
                 f"{_describe_rows(frame, empty)}"
             )
-    allowed: dict[str, Sequence[str]] = {"platform": PLATFORM_NAMES, "tenancy": TENANCIES}
+    allowed: dict[str, Sequence[str]] = {"platform": KEY_PLATFORMS, "tenancy": KEY_TENANCIES}
     if "offering_class" in frame:
         allowed["offering_class"] = OFFERING_CLASSES
     if "plan_type" in frame:

@@ -395,6 +395,51 @@ def size_flexibility(service: str, engine: str, license_model: str | None) -> Si
 
 
 # ------------------------------------------------------------------------------------------
+# database keys in the canonical usage table and the catalog
+
+DATABASE_PLATFORMS: Final[dict[tuple[str, str], str]] = {
+    (RDS, "Aurora MySQL"): "aurora-mysql",
+    (RDS, "Aurora PostgreSQL"): "aurora-postgresql",
+    (RDS, "MySQL"): "mysql",
+    (RDS, "MariaDB"): "mariadb",
+    (RDS, "PostgreSQL"): "postgresql",
+    (ELASTICACHE, "Redis OSS"): "redis",
+    (ELASTICACHE, "Valkey"): "valkey",
+    (ELASTICACHE, "Memcached"): "memcached",
+}
+"""(service, engine) -> the key's ``platform``: the reservation's product description, as
+``rds.describe_reserved_db_instances_offerings`` and
+``elasticache.describe_reserved_cache_nodes_offerings`` spell it (``ProductDescription``), the
+way an EC2 key's platform is its RI product description. Only size-flexible engines are mapped so
+far; Oracle, SQL Server and Db2 need their edition (``product/databaseEdition``) as well and are
+reported as not covered yet."""
+
+DATABASE_PLATFORM_NAMES: Final = tuple(DATABASE_PLATFORMS.values())
+"""Every database platform a usage key or catalog row may carry."""
+
+PLATFORM_SERVICE: Final[dict[str, str]] = {
+    platform: service for (service, _), platform in DATABASE_PLATFORMS.items()
+}
+"""Database platform -> its service (CUR product code)."""
+
+DEPLOYMENT_UNITS: Final[dict[str, float]] = {
+    SINGLE_AZ: 1.0,
+    MULTI_AZ: 2.0,
+    MULTI_AZ_CLUSTER: 3.0,
+    CACHE_NODE: 1.0,
+}
+"""A database key's ``tenancy`` is its deployment; one instance-hour of it counts this many times
+the size's normalized units (module docstring: a Multi-AZ DB instance twice, a Multi-AZ DB
+cluster three times)."""
+
+DEPLOYMENTS: Final = tuple(DEPLOYMENT_UNITS)
+"""Every deployment a database key's ``tenancy`` may carry."""
+
+CLASS_PREFIX_SERVICE: Final[dict[str, str]] = {"db.": RDS, "cache.": ELASTICACHE}
+"""Instance-class prefix -> the service whose classes carry it."""
+
+
+# ------------------------------------------------------------------------------------------
 # the key
 
 

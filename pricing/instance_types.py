@@ -97,6 +97,11 @@ METAL_EQUIVALENT_SIZE: Final[dict[str, str]] = {
 Sizes written ``metal-24xl`` / ``metal-48xl`` carry their equivalent size in the name. A ``.metal``
 of a family not listed here has no known factor: :func:`normalization_factor` says so."""
 
+DATABASE_CLASS_PREFIXES: Final = ("db.", "cache.")
+"""Prefixes of database instance classes (RDS ``db.r5.large``) and cache node types
+(ElastiCache ``cache.r6g.large``): the rest is an EC2-like ``family.size`` whose size carries the
+same normalized units (:mod:`pricing.databases`), and the family keeps the prefix (``db.r5``)."""
+
 _FAMILY_PATTERN: Final = re.compile(
     r"^(?P<series>[a-z]+)(?P<generation>\d*)(?P<attributes>[a-z0-9]*?)(?:-(?P<option>[a-z0-9]+))?$"
 )
@@ -112,7 +117,8 @@ class InstanceType:
     name
         The full type, e.g. ``"m7i-flex.2xlarge"``.
     family
-        Everything before the dot, e.g. ``"m7i-flex"``; RI size flexibility works within it.
+        Everything before the size, e.g. ``"m7i-flex"`` (``"db.r4"`` for a database class); RI
+        size flexibility works within it.
     series
         The leading letters, e.g. ``"m"``.
     generation
@@ -146,7 +152,8 @@ def parse_instance_type(name: str) -> InstanceType:
     Parameters
     ----------
     name
-        E.g. ``"m5.large"``, ``"c7i.metal-24xl"``, ``"m7i-flex.xlarge"``, ``"u-6tb1.metal"``.
+        E.g. ``"m5.large"``, ``"c7i.metal-24xl"``, ``"m7i-flex.xlarge"``, ``"u-6tb1.metal"``, or
+        a database class such as ``"db.r4.large"`` (family ``"db.r4"``).
 
     Raises
     ------
@@ -159,16 +166,18 @@ def parse_instance_type(name: str) -> InstanceType:
     7
     """
     text = str(name).strip()
-    family, dot, size = text.partition(".")
+    prefix = next((p for p in DATABASE_CLASS_PREFIXES if text.startswith(p)), "")
+    family, dot, size = text[len(prefix) :].partition(".")
     match = _FAMILY_PATTERN.match(family) if dot else None
     if match is None or not size:
         raise UnknownInstanceTypeError(
-            f"{name!r} is not an EC2 instance type; expected family.size such as 'm5.large'"
+            f"{name!r} is not an EC2 instance type or database instance class; expected "
+            "family.size such as 'm5.large' (or 'db.r5.large', 'cache.r6g.large')"
         )
     generation = match.group("generation")
     return InstanceType(
         name=text,
-        family=family,
+        family=prefix + family,
         series=match.group("series"),
         generation=int(generation) if generation else None,
         attributes=match.group("attributes") or "",

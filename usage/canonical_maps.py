@@ -15,11 +15,10 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from pricing.errors import UnknownInstanceTypeError, UnknownPlatformError
+from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import parse_instance_type
-from pricing.platforms import parse_platform
 from pricing.regions import REGION_CODES
-from usage.table import _TENANCY_SPELLINGS, _ZONE_SUFFIX, KEY_COLUMNS
+from usage.table import _TENANCY_SPELLINGS, _ZONE_SUFFIX, KEY_COLUMNS, canonical_platform
 
 _US_PER_HOUR: Final = 3_600_000_000
 
@@ -84,18 +83,11 @@ def _instance_type(name: str) -> str | None:
     return name
 
 
-def _platform(text: str) -> str | None:
-    try:
-        return parse_platform(text)
-    except UnknownPlatformError:
-        return None
-
-
 _REGIONS: Final = frozenset(REGION_CODES)
 _CANONICAL: Final[dict[str, Callable[[str], str | None]]] = {
     "region": lambda text: text if text in _REGIONS else None,
     "instance_type": _instance_type,
-    "platform": _platform,
+    "platform": canonical_platform,
     "tenancy": lambda text: _TENANCY_SPELLINGS.get(text.lower()),
 }
 

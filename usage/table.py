@@ -29,6 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from core.times import utc_hour
+from pricing.databases import DATABASE_PLATFORM_NAMES, DEPLOYMENTS
 from pricing.errors import UnknownInstanceTypeError, UnknownPlatformError
 from pricing.instance_types import instance_families, parse_instance_type
 from pricing.offerings import TENANCIES
@@ -70,7 +71,10 @@ _TENANCY_SPELLINGS: Final[dict[str, str]] = {
     "shared": "Shared",
     "default": "Shared",
     "dedicated": "Dedicated",
+    **{deployment.lower(): deployment for deployment in DEPLOYMENTS},
 }
+"""Accepted spellings of a key's tenancy: EC2 tenancies and database deployments."""
+_DATABASE_PLATFORM_SPELLINGS: Final = {name.lower(): name for name in DATABASE_PLATFORM_NAMES}
 _ZONE_SUFFIX: Final = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?|\s*(?:UTC|GMT|utc|gmt))\s*$"
 _SHOWN_ROWS: Final = 3
 
@@ -210,7 +214,15 @@ def _parsed_instance_type(name: str) -> str | None:
     return name
 
 
-def _canonical_platform(text: str) -> str | None:
+def canonical_platform(text: str) -> str | None:
+    """A key's platform in its canonical spelling, or ``None`` when it is not known.
+
+    EC2 platforms by any spelling :func:`pricing.platforms.parse_platform` accepts; database
+    platforms (``aurora-mysql``, ``redis``, …) by their reservation product description.
+    """
+    database = _DATABASE_PLATFORM_SPELLINGS.get(str(text).strip().lower())
+    if database is not None:
+        return database
     try:
         return parse_platform(text)
     except UnknownPlatformError:
@@ -288,8 +300,10 @@ def validate_usage_table(
         platform,
         source,
         "platform",
-        {str(u): _canonical_platform(str(u)) for u in platform.unique()},
-        f"use RI product descriptions ({', '.join(PLATFORM_NAMES[:4])}, ...)",
+        {str(u): canonical_platform(str(u)) for u in platform.unique()},
+        f"use RI product descriptions ({', '.join(PLATFORM_NAMES[:4])}, ...) or, for "
+        f"databases, reservation product descriptions ({', '.join(DATABASE_PLATFORM_NAMES[:3])}, "
+        "...)",
     )
     tenancy = _conform_text(original["tenancy"], source, "tenancy")
     conformed["tenancy"] = _map_uniques(
@@ -297,7 +311,8 @@ def validate_usage_table(
         source,
         "tenancy",
         {str(u): _TENANCY_SPELLINGS.get(str(u).lower()) for u in tenancy.unique()},
-        f"use {' or '.join(TENANCIES)} (dedicated hosts are not commitment demand)",
+        f"use {' or '.join(TENANCIES)} (dedicated hosts are not commitment demand) or, for "
+        f"databases, a deployment ({', '.join(DEPLOYMENTS)})",
     )
     quantity = pd.to_numeric(original["quantity"], errors="coerce").astype("float64").to_numpy()
     not_finite = ~np.isfinite(quantity)

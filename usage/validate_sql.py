@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pricing.databases import DATABASE_PLATFORM_NAMES, DEPLOYMENTS
 from usage.canonical_files import (
     CanonicalFile,
     DistinctValues,
@@ -63,8 +64,14 @@ _BATCH_ROWS: Final = 262_144
 _TEXT_FIXES: Final[dict[str, str]] = {
     "region": "use AWS region codes such as us-east-1",
     "instance_type": "use EC2 instance type names of the form family.size, such as m5.large",
-    "platform": "use RI product descriptions ({platforms}, ...)",
-    "tenancy": "use {tenancies} (dedicated hosts are not commitment demand)",
+    "platform": (
+        "use RI product descriptions ({platforms}, ...) or, for databases, reservation product "
+        "descriptions ({database_platforms}, ...)"
+    ),
+    "tenancy": (
+        "use {tenancies} (dedicated hosts are not commitment demand) or, for databases, a "
+        "deployment ({deployments})"
+    ),
 }
 _NAIVE_FIX: Final = (
     "give hours with a time zone (e.g. '2024-01-01T00:00:00Z'), or localize them first with "
@@ -236,6 +243,8 @@ def _first_problem(
                 fix = "fill them in" if status == "missing" else _TEXT_FIXES[column].format(
                     platforms=", ".join(_platform_names()[:4]),
                     tenancies=" or ".join(_tenancies()),
+                    database_platforms=", ".join(DATABASE_PLATFORM_NAMES[:3]),
+                    deployments=", ".join(DEPLOYMENTS),
                 )  # fmt: skip
                 return _Problem(
                     column, what, fix, int(bad["rows"].sum()),

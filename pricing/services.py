@@ -1,0 +1,119 @@
+"""One key vocabulary across services: which service a key is, its units and its RI flexibility.
+
+A usage key is ``(account_id, region, instance_type, platform, tenancy)`` for every service:
+
+* **EC2**: an instance type, its RI product description (``Linux/UNIX``) and its tenancy
+  (``Shared``, ``Dedicated``).
+* **RDS and Aurora, ElastiCache**: the DB instance class or cache node type (``db.r4.large``,
+  ``cache.r6g.large``), the reservation's product description (``aurora-mysql``, ``mariadb``,
+  ``redis``: :data:`pricing.databases.DATABASE_PLATFORMS`) and the deployment (``Single-AZ``,
+  ``Multi-AZ``, ``Multi-AZ DB cluster``, ``Node``) in the ``tenancy`` column.
+
+So every engine (usage table, catalog, optimizer, billing kernel) keeps its five key columns, and
+asks this module what differs by service: a key's service (from the class prefix), the normalized
+units one instance-hour of it counts (a Multi-AZ DB instance counts twice its size's units), whether
+a reservation of it is size-flexible, and whether Savings Plans may cover it (EC2 Instance and
+Compute Savings Plans cover EC2 keys only; Fargate, Lambda and Database Savings Plans are not
+modelled yet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pricing.databases import (
+    CLASS_PREFIX_SERVICE,
+    DATABASE_PLATFORM_NAMES,
+    DEPLOYMENT_UNITS,
+    DEPLOYMENTS,
+    PLATFORM_SERVICE,
+)
+from pricing.instance_types import is_size_flexible as is_ec2_size_flexible
+from pricing.instance_types import normalization_factors
+from pricing.offerings import TENANCIES
+from pricing.platforms import PLATFORM_NAMES
+
+EC2: Final = "AmazonEC2"
+"""The CUR product code of EC2 instance usage."""
+
+KEY_PLATFORMS: Final = (*PLATFORM_NAMES, *DATABASE_PLATFORM_NAMES)
+"""Every value a key's ``platform`` may take: EC2 RI product descriptions, then database ones."""
+
+KEY_TENANCIES: Final = (*TENANCIES, *DEPLOYMENTS)
+"""Every value a key's ``tenancy`` may take: EC2 tenancies, then database deployments."""
+
+
+def service_of(instance_type: str) -> str:
+    """The service of an instance type or class: ``AmazonRDS`` for ``db.…``, ``AmazonEC2`` else.
+
+    Examples
+    --------
+    >>> service_of("db.r4.large"), service_of("cache.r6g.large"), service_of("m5.large")
+    ('AmazonRDS', 'AmazonElastiCache', 'AmazonEC2')
+    """
+    text = str(instance_type)
+    return next((s for p, s in CLASS_PREFIX_SERVICE.items() if text.startswith(p)), EC2)
+
+
+def key_services(instance_types: pd.Series | Sequence[str]) -> pd.Series:
+    """Vectorised :func:`service_of` (each distinct name decided once), string dtype."""
+    series = pd.Series(instance_types, dtype="string")
+    codes, uniques = pd.factorize(series)
+    table = np.array([*(service_of(str(u)) for u in uniques), EC2], dtype=object)
+    return pd.Series(table[codes], index=series.index, dtype="string")
+
+
+def units_per_instance_hour(
+    instance_types: pd.Series | Sequence[str], tenancies: pd.Series | Sequence[str]
+) -> npt.NDArray[np.float64]:
+    """Normalized units of one instance-hour of each key [units per instance-hour].
+
+    The size's factor (:data:`pricing.instance_types.NORMALIZATION_FACTORS`), times the database
+    deployment's multiplier (:data:`pricing.databases.DEPLOYMENT_UNITS`: Multi-AZ 2, Multi-AZ DB
+    cluster 3); EC2 tenancies count once.
+
+    Examples
+    --------
+    >>> units_per_instance_hour(["db.m4.large", "db.r4.large", "m5.large"],
+    ...                         ["Multi-AZ", "Single-AZ", "Shared"]).tolist()
+    [8.0, 4.0, 4.0]
+    """
+    factors = normalization_factors(pd.Series(instance_types, dtype="string"))
+    deployment = pd.Series(tenancies, dtype="string").map(DEPLOYMENT_UNITS)
+    return np.asarray(factors * deployment.fillna(1.0).to_numpy(dtype=np.float64), np.float64)
+
+
+def is_size_flexible(platform: str, tenancy: str, scope: str = "Region") -> bool:
+    """Whether a reservation of this kind applies across the sizes of its family.
+
+    EC2: regional Linux/UNIX RIs on shared tenancy
+    (:func:`pricing.instance_types.is_size_flexible`).
+    Databases: every mapped engine (:data:`pricing.databases.DATABASE_PLATFORMS` holds only
+    size-flexible ones), across deployments too, in normalized units (a Single-AZ reservation
+    covers half of a Multi-AZ instance of its size).
+    """
+    if platform in PLATFORM_SERVICE:
+        return tenancy in DEPLOYMENT_UNITS
+    return is_ec2_size_flexible(platform, tenancy, scope)
+
+
+def size_flexible_keys(
+    platforms: pd.Series | Sequence[str], tenancies: pd.Series | Sequence[str]
+) -> npt.NDArray[np.bool_]:
+    """Vectorised :func:`is_size_flexible` for regional reservations."""
+    frame = pd.DataFrame(
+        {"platform": pd.Series(platforms, dtype="string"), "tenancy": pd.Series(tenancies)}
+    ).astype("string")
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(frame.fillna("")))
+    decided = np.array([*(is_size_flexible(p, t) for p, t in uniques), False], dtype=np.bool_)
+    return np.asarray(decided[codes], dtype=np.bool_)
+
+
+def savings_plan_eligible(instance_types: pd.Series | Sequence[str]) -> npt.NDArray[np.bool_]:
+    """Which keys EC2 Instance and Compute Savings Plans may cover: the EC2 ones."""
+    return np.asarray(key_services(instance_types).to_numpy() == EC2, dtype=np.bool_)
