@@ -50,6 +50,7 @@ from billing.portfolio import Instrument
 from pricing.catalog import PriceCatalog
 from pricing.errors import MissingPriceError
 from pricing.offerings import CommitmentKind
+from pricing.services import savings_plan_eligible, size_flexible_keys
 
 FloatArray = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]
@@ -118,15 +119,17 @@ class Piece:
 
 def _ri_scope(columns: dict[str, npt.NDArray[np.object_]], instrument: Instrument) -> BoolArray:
     """Keys an RI may cover (``columns``: the key table's label columns as arrays)."""
-    mask = (
-        (columns["region"] == instrument.region)
-        & (columns["platform"] == instrument.platform)
-        & (columns["tenancy"] == instrument.tenancy)
-    )
+    mask = (columns["region"] == instrument.region) & (columns["platform"] == instrument.platform)
     if instrument.size_flexible:
         mask &= columns["instance_family"] == instrument.instance_family
+        # a size-flexible database reservation covers every deployment of its engine (in
+        # normalized units: a Multi-AZ instance counts twice); an EC2 one its tenancy only
+        same_tenancy = columns["tenancy"] == instrument.tenancy
+        mask &= same_tenancy | columns["database_flexible"]
     else:
-        mask &= columns["instance_type"] == instrument.instance_type
+        mask &= (columns["instance_type"] == instrument.instance_type) & (
+            columns["tenancy"] == instrument.tenancy
+        )
     return np.asarray(mask, dtype=np.bool_)
 
 
@@ -175,6 +178,8 @@ def build_pools(
         name: keys[name].astype(object).fillna("").to_numpy(dtype=object)
         for name in ("region", "instance_type", "platform", "tenancy", "instance_family")
     }
+    ec2 = savings_plan_eligible(keys["instance_type"].astype(str))
+    columns["database_flexible"] = ~ec2 & size_flexible_keys(keys["platform"], keys["tenancy"])
     rate_cache: dict[tuple[str, int, str], FloatArray] = {}
     pools: list[Pool] = []
     warnings: list[str] = []
@@ -195,9 +200,9 @@ def build_pools(
                         np.float64
                     )
                 rates = rate_cache[lookup]
-                scope = np.ones(n_keys, dtype=np.bool_)
+                scope = ec2.copy()  # EC2 Instance and Compute SPs cover EC2 usage only
                 if kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN:
-                    scope = np.asarray(
+                    scope &= np.asarray(
                         (columns["region"] == first.region)
                         & (columns["instance_family"] == first.instance_family),
                         dtype=np.bool_,

@@ -29,9 +29,10 @@ import pandas as pd
 
 from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
-from pricing.instance_types import instance_family, is_size_flexible, normalization_factor
+from pricing.instance_types import instance_family
 from pricing.inventory import Commitment, Inventory
 from pricing.offerings import TERM_HOURS, CommitmentKind
+from pricing.services import is_size_flexible, units_per_instance_hour
 
 _NS_PER_HOUR: Final = 3_600_000_000_000
 PLAN_TYPES: Final[dict[str, str]] = {
@@ -249,7 +250,7 @@ def _ri_instrument(
     tenancy = commitment.tenancy or "Shared"
     scope = commitment.scope or "Region"
     try:
-        factor = normalization_factor(commitment.instance_type)
+        factor = float(units_per_instance_hour([commitment.instance_type], [tenancy])[0])
         family = instance_family(commitment.instance_type)
     except CommitoptInputError as error:
         raise PortfolioError(f"{name}: {error}") from error

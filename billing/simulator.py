@@ -42,9 +42,11 @@ from billing.portfolio import SimulationPortfolio, build_portfolio
 from core.times import month_start_rows
 from core.units import HOURS_PER_MONTH
 from pricing.catalog import PriceCatalog
-from pricing.instance_types import instance_families, normalization_factors
+from pricing.instance_types import instance_families
 from pricing.inventory import Commitment, Inventory
 from pricing.offerings import CommitmentKind
+from pricing.services import units_per_instance_hour
+from usage.priced import without_unpriced_services
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
 BREAKDOWNS: Final = ("month", "account_id", "region", "instance_family", "instrument")
@@ -265,7 +267,9 @@ def priced_keys(keys: pd.DataFrame, catalog: PriceCatalog) -> pd.DataFrame:
     keys = keys.copy()
     keys["instance_family"] = instance_families(keys["instance_type"])
     keys["normalization_factor"] = (
-        normalization_factors(keys["instance_type"]) if len(keys) else np.zeros(0)
+        units_per_instance_hour(keys["instance_type"], keys["tenancy"])
+        if len(keys)
+        else np.zeros(0)
     )
     od_rates = catalog.require_on_demand(keys).astype(np.float64) if len(keys) else np.zeros(0)
     keys["on_demand_usd_per_hour"] = od_rates
@@ -316,6 +320,7 @@ def simulate(
         if isinstance(portfolio, SimulationPortfolio)
         else build_portfolio(portfolio, hours, catalog, owner_accounts=owner_accounts)
     )
+    matrix, unpriced = without_unpriced_services(matrix, catalog)
     keys = priced_keys(matrix.keys, catalog)
     od_rates = keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
     month_starts, month_labels = _month_starts(hours)
@@ -325,7 +330,12 @@ def simulate(
     accounts = keys["account_id"].fillna("").to_numpy(dtype=object)
     engine.run(pools, accounts, share_across_accounts)
     return _result(
-        matrix, keys, engine, month_labels, discount_rate, (*built.warnings, *pool_warnings)
+        matrix,
+        keys,
+        engine,
+        month_labels,
+        discount_rate,
+        (*unpriced, *built.warnings, *pool_warnings),
     )
 
 

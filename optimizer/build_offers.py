@@ -20,9 +20,7 @@ from core.times import month_start_rows
 from core.units import HOURS_PER_MONTH
 from optimizer.build_usage import (
     KEY_FIELDS,
-    LINUX,
     PROPORTIONALITY_TOLERANCE,
-    SHARED,
     UsageKeys,
     factors_or_nan,
     group_rows,
@@ -37,8 +35,10 @@ from optimizer.problem import (
     IntArray,
 )
 from pricing.catalog import PriceCatalog
+from pricing.databases import DEPLOYMENT_UNITS
 from pricing.instance_types import instance_families
 from pricing.offerings import PAYMENT_OPTIONS, SP_UPFRONT_SHARE, TERM_HOURS, CommitmentKind
+from pricing.services import savings_plan_eligible, size_flexible_keys
 
 INSTRUMENT_POOLS: Final[dict[str, str]] = {
     CommitmentKind.RESERVED_INSTANCE.policy_name: RI_POOL,
@@ -118,17 +118,19 @@ def ri_candidates(
     exact = column_index.loc[~column_index["size_flexible"].astype(bool)]
     parts = []
     if len(flexible) and len(rows):
-        linux = rows.loc[(rows["platform"] == LINUX) & (rows["tenancy"] == SHARED)].copy()
-        linux["instance_family"] = instance_families(linux["instance_type"]).astype(str)
-        linux["units_per_instance"] = factors_or_nan(linux["instance_type"])
-        linux = linux.loc[np.isfinite(linux["units_per_instance"].to_numpy())]
-        smallest = linux.sort_values(
-            ["region", "instance_family", *offering, "units_per_instance", "instance_type"],
-            kind="stable",
-        ).drop_duplicates(["region", "instance_family", *offering], keep="first")
-        joined = flexible[["column", "region", "instance_family"]].merge(
-            smallest, on=["region", "instance_family"], how="inner"
-        )
+        # a flexible column's (platform, tenancy) is its purchase kind: Linux/UNIX Shared for
+        # EC2, the reservation's product description and Single-AZ (RDS) or Node (ElastiCache)
+        capable = rows.loc[size_flexible_keys(rows["platform"], rows["tenancy"])].copy()
+        capable["instance_family"] = instance_families(capable["instance_type"]).astype(str)
+        capable["units_per_instance"] = factors_or_nan(capable["instance_type"]) * capable[
+            "tenancy"
+        ].map(DEPLOYMENT_UNITS).fillna(1.0).to_numpy(dtype=np.float64)
+        capable = capable.loc[np.isfinite(capable["units_per_instance"].to_numpy())]
+        scope = ["region", "instance_family", "platform", "tenancy"]
+        smallest = capable.sort_values(
+            [*scope, *offering, "units_per_instance", "instance_type"], kind="stable"
+        ).drop_duplicates([*scope, *offering], keep="first")
+        joined = flexible[["column", *scope]].merge(smallest, on=scope, how="inner")
         parts.append(joined)
     if len(exact) and len(rows):
         joined = exact[["column", *KEY_FIELDS]].merge(rows, on=list(KEY_FIELDS), how="inner")
@@ -189,7 +191,7 @@ def sp_ratios(catalog: PriceCatalog, keyed: UsageKeys) -> pd.DataFrame:
     rate), ``covered_usd`` (expected on-demand USD of those keys) and ``share`` (of the column's
     demand).
     """
-    keys = keyed.keys
+    keys = keyed.keys.loc[savings_plan_eligible(keyed.keys["instance_type"])]
     plans = catalog.savings_plans
     plans = plans.loc[
         (plans["sp_hourly_usd"] > 0)

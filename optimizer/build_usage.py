@@ -27,8 +27,11 @@ from optimizer.problem import (
     IntArray,
 )
 from pricing.catalog import PriceCatalog
+from pricing.databases import DEPLOYMENT_UNITS
 from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import instance_families, normalization_factor
+from pricing.services import purchase_deployments, size_flexible_keys
+from usage.priced import priced_or_ec2, unpriced_warning
 from usage.table import UsageMatrix, to_matrix
 
 PROPORTIONALITY_TOLERANCE: Final = 0.01
@@ -271,11 +274,13 @@ def usage_keys(data: FilteredUsage, catalog: PriceCatalog, discount: FloatArray)
     stacked["expected"] = stacked["total"].to_numpy() * probability
     stacked["expected_discounted"] = stacked["discounted"].to_numpy() * probability
     codes, keys = row_codes(stacked, KEY_FIELDS)
+    keys_before = keys
     sums = {
         name: np.bincount(codes, weights=stacked[name].to_numpy(), minlength=len(keys))
         for name in ("total", "expected", "expected_discounted")
     }
-    used = sums["total"] > 0
+    priced = priced_or_ec2(keys, catalog)
+    used = (sums["total"] > 0) & priced
     new_index = np.where(used, np.cumsum(used) - 1, -1)
     stacked_key = new_index[codes]
     keys = keys.loc[used].reset_index(drop=True)
@@ -283,12 +288,14 @@ def usage_keys(data: FilteredUsage, catalog: PriceCatalog, discount: FloatArray)
     keys["discounted_instance_hours"] = sums["expected_discounted"][used]
     keys["on_demand_usd_per_hour"] = catalog.require_on_demand(keys)
     keys["instance_family"] = instance_families(keys["instance_type"]).astype(str)
-    factors = factors_or_nan(keys["instance_type"])
+    deployment = keys["tenancy"].map(DEPLOYMENT_UNITS).fillna(1.0).to_numpy(dtype=np.float64)
+    factors = factors_or_nan(keys["instance_type"]) * deployment
     keys["normalization_factor"] = factors
-    linux_shared = ((keys["platform"] == LINUX) & (keys["tenancy"] == SHARED)).to_numpy(bool)
-    flexible = linux_shared & np.isfinite(factors)
-    warnings: list[str] = []
-    unknown = keys.loc[linux_shared & ~flexible, "instance_type"].tolist()
+    capable = size_flexible_keys(keys["platform"], keys["tenancy"])
+    flexible = capable & np.isfinite(factors)
+    unpriced = keys_before.loc[(sums["total"] > 0) & ~priced]
+    warnings = [unpriced_warning(unpriced, "the decision")] if len(unpriced) else []
+    unknown = keys.loc[capable & ~flexible, "instance_type"].tolist()
     if unknown:
         warnings.append(
             f"no normalization factor is known for {listed(sorted(set(unknown)))}: each is a "
@@ -298,6 +305,12 @@ def usage_keys(data: FilteredUsage, catalog: PriceCatalog, discount: FloatArray)
     keys["units_per_instance"] = np.where(flexible, factors, 1.0)
     column_frame = keys[list(COLUMN_KEY)].copy()
     column_frame.loc[flexible, "instance_type"] = ""
+    # a database family's reservations cover every deployment: one column, bought as the
+    # service's single deployment (Single-AZ, Node)
+    database = flexible & keys["tenancy"].isin(list(DEPLOYMENT_UNITS)).to_numpy(dtype=bool)
+    column_frame.loc[database, "tenancy"] = purchase_deployments(
+        keys.loc[database, "instance_type"]
+    )
     column_frame["size_flexible"] = flexible
     column_codes, columns = row_codes(column_frame, [*COLUMN_KEY, "size_flexible"])
     keys["column"] = column_codes

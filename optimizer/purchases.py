@@ -38,7 +38,7 @@ from optimizer.problem import (
     FloatArray,
     IntArray,
 )
-from pricing.instance_types import normalization_factor, parse_instance_type
+from pricing.instance_types import normalization_factor, normalization_factors, parse_instance_type
 from pricing.inventory import Commitment
 from pricing.inventory.values import ri_effective_hourly_usd
 from pricing.offerings import SP_STEP_USD, TERM_HOURS
@@ -199,7 +199,9 @@ def _run_sizes(problem: CommitmentProblem) -> pd.DataFrame:
             {
                 "column": flexible["column"].to_numpy(dtype=np.intp),
                 "instance_type": flexible["instance_type"].astype(str).to_numpy(),
-                "size_units": flexible["normalization_factor"].to_numpy(dtype=np.float64),
+                # one reservation of the size, in its purchase deployment (Single-AZ for a
+                # database: a Multi-AZ key's factor counts its standby too)
+                "size_units": normalization_factors(flexible["instance_type"].astype(str)),
             }
         )
         .drop_duplicates(["column", "instance_type"])

@@ -43,6 +43,7 @@ from planning.recency import (
 )
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
+from usage.priced import without_unpriced_services
 from usage.table import UsageMatrix, to_matrix
 
 DEFAULT_LOOKBACK_DAYS: Final = 60
@@ -436,6 +437,7 @@ def recommend(
     """
     options = options or RecommendOptions()
     matrix = usage if isinstance(usage, UsageMatrix) else to_matrix(usage, source="usage")
+    matrix, unpriced = without_unpriced_services(matrix, catalog, what="the recommendation")
     window = lookback_window(matrix, options.lookback_days)
     if window.total_instance_hours <= 0:
         raise CommitoptInputError(
@@ -468,6 +470,7 @@ def recommend(
     problem, futures, notes = _decision_problem(
         decision_usage, catalog, policy, owned_items, options
     )
+    notes = (*unpriced, *notes)
     result = optimize(
         problem,
         exact=options.exact,

@@ -27,11 +27,15 @@ import numpy.typing as npt
 import pandas as pd
 
 from pricing.databases import (
+    CACHE_NODE,
     CLASS_PREFIX_SERVICE,
     DATABASE_PLATFORM_NAMES,
     DEPLOYMENT_UNITS,
     DEPLOYMENTS,
+    ELASTICACHE,
     PLATFORM_SERVICE,
+    RDS,
+    SINGLE_AZ,
 )
 from pricing.instance_types import is_size_flexible as is_ec2_size_flexible
 from pricing.instance_types import normalization_factors
@@ -112,6 +116,18 @@ def size_flexible_keys(
     codes, uniques = pd.factorize(pd.MultiIndex.from_frame(frame.fillna("")))
     decided = np.array([*(is_size_flexible(p, t) for p, t in uniques), False], dtype=np.bool_)
     return np.asarray(decided[codes], dtype=np.bool_)
+
+
+PURCHASE_DEPLOYMENT: Final[dict[str, str]] = {RDS: SINGLE_AZ, ELASTICACHE: CACHE_NODE}
+"""The deployment a size-flexible database reservation is bought in: Single-AZ for RDS (it
+covers a Multi-AZ instance of its size by halves, a Multi-AZ DB cluster by thirds), one node for
+ElastiCache."""
+
+
+def purchase_deployments(instance_types: pd.Series | Sequence[str]) -> npt.NDArray[np.object_]:
+    """:data:`PURCHASE_DEPLOYMENT` of each database class (``""`` for EC2 types)."""
+    services = key_services(instance_types)
+    return np.asarray(services.map(PURCHASE_DEPLOYMENT).fillna("").to_numpy(), dtype=object)
 
 
 def savings_plan_eligible(instance_types: pd.Series | Sequence[str]) -> npt.NDArray[np.bool_]:

@@ -1,9 +1,13 @@
-"""The one aggregation SQL: CUR-shaped line items -> hourly EC2 instance demand per key.
+"""The one aggregation SQL: CUR-shaped line items -> hourly instance demand per key.
 
 Demand is all EC2 instance usage, whether billed on-demand or covered by a Reserved Instance or a
 Savings Plan: line items of type ``Usage``, ``DiscountedUsage`` or ``SavingsPlanCoveredUsage`` for
 product ``AmazonEC2`` whose usage type is ``[PREFIX-]BoxUsage:type`` (shared tenancy) or
-``[PREFIX-]DedicatedUsage:type`` (dedicated). Region, instance type, tenancy and platform come from
+``[PREFIX-]DedicatedUsage:type`` (dedicated). Database instance- and node-hours are demand too:
+``AmazonRDS`` ``InstanceUsage:db.…`` (Single-AZ), ``Multi-AZUsage:db.…`` (Multi-AZ),
+``Multi-AZClusterUsage:db.…`` and ``AmazonElastiCache`` ``NodeUsage:cache.…``, keyed as
+:mod:`pricing.services` says (the class, the reservation's product description from the engine
+column, the deployment as tenancy). Region, instance type, tenancy and platform come from
 the usage type and the operation, in SQL, with the tables of :mod:`pricing.regions`,
 :mod:`pricing.platforms` and :mod:`pricing.usage_types` (the same pattern and tables
 :mod:`pricing.readers.price_list_rows` uses), written inline as ``VALUES`` so that the text runs
@@ -30,12 +34,48 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
 
+from pricing.databases import (
+    CACHE_NODE,
+    DATABASE_PLATFORMS,
+    DATABASE_SERVICES,
+    ELASTICACHE,
+    ELASTICACHE_ENGINES,
+    RDS,
+    RDS_ENGINES,
+    USAGE_KINDS,
+)
 from pricing.platforms import OPERATION_TO_PLATFORM
 from pricing.readers.price_list_rows import USAGE_TYPE_SQL_PATTERN
 from pricing.regions import PREFIX_TO_REGION
 from pricing.usage_types import INSTANCE_USAGE_TENANCY
 
 Dialect = Literal["duckdb", "athena"]
+
+DATABASE_USAGE_TYPE_SQL_PATTERN: Final = (
+    r"^(?:([A-Z]{2,4}\d?)-)?([A-Za-z][A-Za-z\-]*):((?:db|cache)\.[a-z0-9\-]+\.[a-z0-9\-]+)$"
+)
+"""``[PREFIX-]Kind:db.family.size`` / ``[PREFIX-]Kind:cache.family.size`` (the pattern of
+:mod:`pricing.databases`), in RE2 syntax."""
+
+DATABASE_KIND_DEPLOYMENT: Final[dict[str, str]] = {
+    name: kind.deployment for name, kind in USAGE_KINDS.items()
+}
+"""Database usage kind -> the deployment a key carries as its tenancy."""
+
+ENGINE_PLATFORM: Final[dict[str, str]] = {
+    **{
+        text: DATABASE_PLATFORMS[(RDS, engine)]
+        for text, engine in RDS_ENGINES.items()
+        if (RDS, engine) in DATABASE_PLATFORMS
+    },
+    **{
+        text: DATABASE_PLATFORMS[(ELASTICACHE, engine)]
+        for text, engine in ELASTICACHE_ENGINES.items()
+        if (ELASTICACHE, engine) in DATABASE_PLATFORMS
+    },
+}
+"""A CUR engine value (``product/databaseEngine``, ``product/cacheEngine``; lower case) -> the
+key's platform (the reservation's product description)."""
 
 DEMAND_LINE_ITEM_TYPES: Final = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage")
 """Line item types whose EC2 instance usage is demand."""
@@ -51,10 +91,22 @@ REASONS: Final[dict[str, str]] = {
     "Savings Plan fee": "Savings Plan recurring / upfront fees",
     "Savings Plan negation": "Savings Plan negation line items (they cancel on-demand cost)",
     "other line item type": "other line item types (BundledDiscount, EdpDiscount, ...)",
-    "non-EC2": "line items of other services than EC2",
+    "non-EC2": "line items of other services than EC2, RDS and ElastiCache",
     "spot": "Spot instance usage",
     "dedicated host": "Dedicated Host usage (billed per host)",
     "not instance usage": "EC2 usage other than instance-hours (EBS, data transfer, NAT, ...)",
+    "database, not instance usage": (
+        "RDS and ElastiCache usage other than instance- and node-hours (storage, I/O, backup, "
+        "data transfer, serverless, ...)"
+    ),
+    "database usage not covered": (
+        "RDS instance usage of a kind not mapped yet (Aurora I/O-Optimized: how reservations "
+        "cover its rate is not checked against AWS documentation)"
+    ),
+    "database engine not covered": (
+        "RDS or ElastiCache instance usage of an engine not mapped yet (Oracle, SQL Server, "
+        "Db2: their edition is not read yet) or without an engine column"
+    ),
     "unknown region": "usage type prefix naming no known region",
     "unknown platform": "operation naming no known platform",
     "malformed timestamp": "demand rows whose usage start is not a timestamp",
@@ -78,7 +130,9 @@ class CurColumns:
     """Names (or SQL expressions) of the CUR columns the aggregation reads.
 
     The defaults are the normalised / Athena / CUR 2.0 names (``line_item_usage_type``, ...).
-    ``currency`` may be ``"NULL"`` when the source has none.
+    ``currency`` may be ``"NULL"`` when the source has none; so are the database engine columns by
+    default (``product_database_engine`` for RDS, ``product_cache_engine`` for ElastiCache):
+    without them database instance usage is counted as *database engine not covered*.
     """
 
     line_item_type: str = "line_item_line_item_type"
@@ -90,6 +144,8 @@ class CurColumns:
     cost: str = "line_item_unblended_cost"
     account_id: str = "line_item_usage_account_id"
     currency: str = "line_item_currency_code"
+    database_engine: str = "NULL"
+    cache_engine: str = "NULL"
 
 
 def sql_string(value: str) -> str:
@@ -149,11 +205,26 @@ def classified_sql(
         filters.append(f"(started IS NULL OR started < {_literal(end, dialect)})")
     where = " AND ".join(filters) or "TRUE"
     demand_types = ", ".join(sql_string(t) for t in DEMAND_LINE_ITEM_TYPES)
+    services = ", ".join(sql_string(code) for code in DATABASE_SERVICES)
+    database_pattern = sql_string(DATABASE_USAGE_TYPE_SQL_PATTERN)
+    engine = (
+        f"lower(trim(coalesce(CAST({c.database_engine} AS VARCHAR), "
+        f"CAST({c.cache_engine} AS VARCHAR), '')))"
+    )
+
+    def extract(group: int) -> str:
+        return (
+            f"CASE WHEN is_database THEN coalesce(regexp_extract(usage_type, {database_pattern}, "
+            f"{group}), '') ELSE coalesce(regexp_extract(usage_type, {pattern}, {group}), '') END"
+        )
+
     return f"""
 WITH {_values("usage_prefixes", ("prefix", "region"), PREFIX_TO_REGION)},
 {_values("usage_operations", ("operation", "platform"), OPERATION_TO_PLATFORM)},
 {_values("usage_kinds", ("kind", "tenancy"), INSTANCE_USAGE_TENANCY)},
-source_rows AS (
+{_values("database_kinds", ("kind", "tenancy"), DATABASE_KIND_DEPLOYMENT)},
+{_values("database_engines", ("engine", "platform"), ENGINE_PLATFORM)},
+raw_rows AS (
     SELECT
         coalesce(CAST({c.line_item_type} AS VARCHAR), '') AS line_item_type,
         coalesce(CAST({c.product_code} AS VARCHAR), '') AS product_code,
@@ -164,20 +235,29 @@ source_rows AS (
         coalesce(TRY_CAST({c.cost} AS DOUBLE), 0.0) AS cost,
         coalesce(CAST({c.account_id} AS VARCHAR), '') AS account_id,
         nullif(CAST({c.currency} AS VARCHAR), '') AS currency,
-        coalesce(regexp_extract({usage_type}, {pattern}, 1), '') AS prefix,
-        coalesce(regexp_extract({usage_type}, {pattern}, 2), '') AS kind,
-        coalesce(regexp_extract({usage_type}, {pattern}, 3), '') AS instance_type
+        {engine} AS engine,
+        coalesce(CAST({c.product_code} AS VARCHAR), '') IN ({services}) AS is_database
     FROM {relation}
+), source_rows AS (
+    SELECT raw_rows.*,
+        {extract(1)} AS prefix,
+        {extract(2)} AS kind,
+        {extract(3)} AS instance_type
+    FROM raw_rows
 ), mapped AS (
     SELECT source_rows.*,
         CASE WHEN source_rows.prefix = '' THEN 'us-east-1' ELSE usage_prefixes.region END
             AS region,
-        usage_operations.platform AS platform,
-        usage_kinds.tenancy AS tenancy
+        CASE WHEN is_database THEN database_engines.platform ELSE usage_operations.platform END
+            AS platform,
+        CASE WHEN is_database THEN database_kinds.tenancy ELSE usage_kinds.tenancy END
+            AS tenancy
     FROM source_rows
     LEFT JOIN usage_prefixes ON usage_prefixes.prefix = source_rows.prefix
     LEFT JOIN usage_operations ON usage_operations.operation = source_rows.operation
     LEFT JOIN usage_kinds ON usage_kinds.kind = source_rows.kind
+    LEFT JOIN database_kinds ON database_kinds.kind = source_rows.kind
+    LEFT JOIN database_engines ON database_engines.engine = source_rows.engine
     WHERE {where}
 ), classified AS (
     SELECT mapped.*, CASE
@@ -190,12 +270,18 @@ source_rows AS (
             THEN 'Savings Plan fee'
         WHEN line_item_type = 'SavingsPlanNegation' THEN 'Savings Plan negation'
         WHEN line_item_type NOT IN ({demand_types}) THEN 'other line item type'
-        WHEN product_code <> 'AmazonEC2' THEN 'non-EC2'
+        WHEN product_code <> 'AmazonEC2' AND NOT is_database THEN 'non-EC2'
+        WHEN is_database AND kind LIKE '%IOOptimized' AND instance_type <> ''
+            THEN 'database usage not covered'
+        WHEN is_database AND (tenancy IS NULL OR instance_type = ''
+            OR (tenancy = {sql_string(CACHE_NODE)}) <> (instance_type LIKE 'cache.%'))
+            THEN 'database, not instance usage'
         WHEN usage_type LIKE '%SpotUsage%' THEN 'spot'
         WHEN usage_type LIKE '%HostUsage%' OR usage_type LIKE '%HostBoxUsage%'
             THEN 'dedicated host'
         WHEN tenancy IS NULL OR instance_type = '' THEN 'not instance usage'
         WHEN region IS NULL THEN 'unknown region'
+        WHEN platform IS NULL AND is_database THEN 'database engine not covered'
         WHEN platform IS NULL THEN 'unknown platform'
         WHEN started IS NULL THEN 'malformed timestamp'
         WHEN amount IS NULL THEN 'malformed quantity'

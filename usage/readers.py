@@ -85,6 +85,8 @@ _CUR_OPTIONAL: Final = (
     "line_item_currency_code",
     "line_item_usage_end_date",
     "bill_billing_period_start_date",
+    "product_database_engine",
+    "product_cache_engine",
 )
 _CUR_NATIVE: Final = (
     "line_item_usage_start_date",
@@ -678,7 +680,9 @@ def _classify_cur(
         )
     except CommitoptInputError as error:
         raise UsageInputError(error.template) from error
-    columns = CurColumns()
+    columns = CurColumns(
+        database_engine="product_database_engine", cache_engine="product_cache_engine"
+    )
     deliveries = _choose_deliveries(
         connection, f"({select})", columns, where, fmt.upper(), _stage(progress, 0, 2)
     )
