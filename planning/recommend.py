@@ -439,6 +439,8 @@ def recommend(
     matrix = usage if isinstance(usage, UsageMatrix) else to_matrix(usage, source="usage")
     matrix, unpriced = without_unpriced_services(matrix, catalog, what="the recommendation")
     window = lookback_window(matrix, options.lookback_days)
+    if window.total_instance_hours <= 0 and unpriced:
+        raise CommitoptInputError(f"nothing to recommend on: {unpriced[0]}")
     if window.total_instance_hours <= 0:
         raise CommitoptInputError(
             f"the {options.lookback_days:g}-day lookback has no usage: import usage with "

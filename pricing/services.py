@@ -37,10 +37,11 @@ from pricing.databases import (
     RDS,
     SINGLE_AZ,
 )
+from pricing.errors import UnknownPlatformError
 from pricing.instance_types import is_size_flexible as is_ec2_size_flexible
 from pricing.instance_types import normalization_factors
 from pricing.offerings import TENANCIES
-from pricing.platforms import PLATFORM_NAMES
+from pricing.platforms import PLATFORM_NAMES, parse_platform
 
 EC2: Final = "AmazonEC2"
 """The CUR product code of EC2 instance usage."""
@@ -50,6 +51,30 @@ KEY_PLATFORMS: Final = (*PLATFORM_NAMES, *DATABASE_PLATFORM_NAMES)
 
 KEY_TENANCIES: Final = (*TENANCIES, *DEPLOYMENTS)
 """Every value a key's ``tenancy`` may take: EC2 tenancies, then database deployments."""
+
+_DATABASE_SPELLINGS: Final = {name.lower(): name for name in DATABASE_PLATFORM_NAMES}
+
+
+def parse_key_platform(text: str) -> str:
+    """A key's platform from any accepted spelling: a database reservation's product description
+    (``aurora-mysql``, ``redis``; any case) or an EC2 platform
+    (:func:`pricing.platforms.parse_platform`).
+
+    Raises
+    ------
+    pricing.errors.UnknownPlatformError
+        For anything else, naming the accepted names.
+    """
+    database = _DATABASE_SPELLINGS.get(str(text).strip().lower())
+    if database is not None:
+        return database
+    try:
+        return parse_platform(text)
+    except UnknownPlatformError as error:
+        raise UnknownPlatformError(
+            f"{error}; for databases, a reservation product description "
+            f"({', '.join(DATABASE_PLATFORM_NAMES)})"
+        ) from error
 
 
 def service_of(instance_type: str) -> str:

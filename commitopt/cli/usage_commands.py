@@ -111,8 +111,9 @@ def import_(
 ) -> None:
     """Read usage files (globs allowed) into the workspace's hourly usage table.
 
-    Demand is all EC2 instance usage, billed on-demand or covered by RIs and Savings Plans; what
-    was excluded (Spot, hosts, fees, taxes, credits, ...) is reported by reason. Nothing is written
+    Demand is all EC2 instance usage, billed on-demand or covered by RIs and Savings Plans, and
+    (from CURs) RDS / Aurora instance-hours and ElastiCache node-hours; what was excluded (Spot,
+    hosts, storage, fees, taxes, credits, ...) is reported by reason. Nothing is written
     when any file is bad or the usage is implausible (hours after now, unknown instance
     families in a canonical table, a period years away from the workspace's).
     """

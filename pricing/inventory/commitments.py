@@ -24,6 +24,7 @@ from core.times import utc_datetime
 from pricing.atomic import write_text_atomic
 from pricing.inventory.values import SCOPES, iso
 from pricing.offerings import CommitmentKind, floor_to_sp_step, floor_to_whole_ris
+from pricing.services import EC2, service_of
 
 
 class InventoryError(CommitoptInputError):
@@ -184,6 +185,9 @@ class Commitment:
             if value is None:
                 continue
             item[field.name] = iso(value) if isinstance(value, datetime) else value
+        if self.instance_type and service_of(self.instance_type) != EC2:
+            # which API buys it (RDS, ElastiCache); EC2 items stay as they always were
+            item["service"] = service_of(self.instance_type)
         return item
 
 

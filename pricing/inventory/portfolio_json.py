@@ -38,8 +38,8 @@ from pricing.offerings import (
     parse_payment_option,
     parse_term_years,
 )
-from pricing.platforms import parse_platform
 from pricing.regions import check_region
+from pricing.services import parse_key_platform
 
 _AMOUNT_TOLERANCE: Final = 1e-6
 
@@ -199,7 +199,7 @@ def _reserved_instance(item: _Item, common: dict[str, Any]) -> Commitment:
         **common,
         region=region,
         instance_type=instance_type,
-        platform=item.get("platform", parse_platform),
+        platform=item.get("platform", parse_key_platform),
         tenancy=item.get("tenancy", parse_tenancy, "Shared"),
         scope=scope,
         availability_zone=zone or None,

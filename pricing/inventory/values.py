@@ -15,6 +15,7 @@ import numpy as np
 
 from core.errors import CommitoptInputError
 from core.times import utc_datetime
+from pricing.databases import DEPLOYMENTS
 from pricing.instance_types import parse_instance_type
 from pricing.offerings import TENANCIES, TERM_HOURS
 
@@ -32,6 +33,7 @@ _TENANCY_ALIASES: Final = {
     "shared": "Shared",
     "default": "Shared",
     "dedicated": "Dedicated",
+    **{deployment.lower(): deployment for deployment in DEPLOYMENTS},
 }
 
 
@@ -119,8 +121,9 @@ def _alias(value: object, aliases: Mapping[str, str], what: str, names: Sequence
 
 
 def parse_tenancy(value: object) -> str:
-    """``"Shared"`` or ``"Dedicated"`` (``default`` is Shared, as EC2 spells it)."""
-    return _alias(value, _TENANCY_ALIASES, "tenancy", TENANCIES)
+    """``"Shared"`` or ``"Dedicated"`` (``default`` is Shared, as EC2 spells it), or a database
+    reservation's deployment (``Single-AZ``, ``Multi-AZ``, ...)."""
+    return _alias(value, _TENANCY_ALIASES, "tenancy", (*TENANCIES, *DEPLOYMENTS))
 
 
 def parse_scope(value: object) -> str:
