@@ -64,7 +64,9 @@ def catalog() -> PriceCatalog:
         }
     )
     meta = CatalogMetadata(source="test rates", as_of=START.date())
-    return PriceCatalog.from_frames(meta, on_demand=on_demand, reserved=reserved, savings_plans=plans)
+    return PriceCatalog.from_frames(
+        meta, on_demand=on_demand, reserved=reserved, savings_plans=plans
+    )
 
 
 def usage(hours: int, per_hour: dict[tuple[str, str, str], float]) -> pd.DataFrame:
@@ -160,7 +162,9 @@ def test_a_multi_az_reservation_covers_two_single_az_instances_across_sizes() ->
 
 def test_reservations_stay_within_their_engine() -> None:
     demand = usage(6, {("db.r4.large", "mysql", "Single-AZ"): 1.0})
-    result = simulate(demand, [reservation("db.r4.large", "aurora-mysql", "Single-AZ", 1)], catalog())
+    result = simulate(
+        demand, [reservation("db.r4.large", "aurora-mysql", "Single-AZ", 1)], catalog()
+    )
     # the Aurora reservation idles; MySQL stays on demand
     assert result.totals.actual_cost_usd == pytest.approx(6 * (0.20 + 0.24))
     assert result.totals.utilization_pct == pytest.approx(0.0)

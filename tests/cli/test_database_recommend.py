@@ -99,9 +99,7 @@ def test_recommend_proposes_rds_reservations_and_simulate_bills_them(
 ) -> None:
     catalog = str(write_catalog(rds_sandbox.folder / "rds.parquet"))
     run = require_success(
-        rds_sandbox.run(
-            "recommend", "--catalog", catalog, "--lookback", "30d", "--format", "json"
-        )
+        rds_sandbox.run("recommend", "--catalog", catalog, "--lookback", "30d", "--format", "json")
     )
     payload = json.loads(run.stdout)
     bought = {
