@@ -124,7 +124,10 @@ def is_size_flexible(platform: str, tenancy: str, scope: str = "Region") -> bool
     (:func:`pricing.instance_types.is_size_flexible`).
     Databases: every mapped engine (:data:`pricing.databases.DATABASE_PLATFORMS` holds only
     size-flexible ones), across deployments too, in normalized units (a Single-AZ reservation
-    covers half of a Multi-AZ instance of its size).
+    covers half of a Multi-AZ instance of its size). Amazon RDS User Guide, "Size-flexible
+    reserved DB instances": "Reserved DB instance benefits also apply for both Multi-AZ and
+    Single-AZ configurations. Flexibility means that you can move freely between configurations
+    within the same DB instance class type."
     """
     if platform in PLATFORM_SERVICE:
         return tenancy in DEPLOYMENT_UNITS
