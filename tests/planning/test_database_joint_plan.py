@@ -1,0 +1,94 @@
+"""One joint plan for EC2, RDS and ElastiCache usage: every service's reservations, billed alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from billing.simulator import simulate
+from optimizer.policy import Policy
+from planning.recommend import RecommendOptions, recommend
+from pricing.catalog import CatalogMetadata, PriceCatalog
+from pricing.embedded import load_embedded_catalog
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+HOURS = 24 * 45
+DATABASE_RATES = {  # (class, platform, deployment): (on-demand, 1-year No Upfront RI) [USD/h]
+    ("db.r4.large", "aurora-mysql", "Single-AZ"): (0.29, 0.20),
+    ("db.m4.large", "mariadb", "Single-AZ"): (0.178, 0.125),
+    ("db.m4.large", "mariadb", "Multi-AZ"): (0.356, 0.25),
+    ("cache.r6g.large", "redis", "Node"): (0.206, 0.14),
+}
+FLEET = {  # key -> instances running every hour
+    ("m4.large", "Linux/UNIX", "Shared"): 3.0,
+    ("db.r4.large", "aurora-mysql", "Single-AZ"): 2.0,
+    ("db.m4.large", "mariadb", "Multi-AZ"): 1.0,
+    ("cache.r6g.large", "redis", "Node"): 4.0,
+}
+
+
+def database_catalog() -> PriceCatalog:
+    columns = ["instance_type", "platform", "tenancy"]
+    keys = pd.DataFrame(list(DATABASE_RATES), columns=columns).assign(region="us-east-1")
+    on_demand = keys.assign(on_demand_usd_per_hour=[od for od, _ in DATABASE_RATES.values()])
+    reserved = keys.assign(
+        offering_class="standard",
+        term_years=1,
+        payment_option="No Upfront",
+        upfront_usd=0.0,
+        recurring_usd_per_hour=[ri for _, ri in DATABASE_RATES.values()],
+    )
+    meta = CatalogMetadata(source="illustrative database rates (test)", as_of=START.date())
+    return PriceCatalog.from_frames(meta, on_demand=on_demand, reserved=reserved)
+
+
+def fleet_usage() -> pd.DataFrame:
+    hours = pd.date_range(START, periods=HOURS, freq="h")
+    frames = [
+        pd.DataFrame(
+            {
+                "hour": hours,
+                "account_id": "111111111111",
+                "region": "us-east-1",
+                "instance_type": instance_type,
+                "platform": platform,
+                "tenancy": tenancy,
+                "quantity": count,
+            }
+        )
+        for (instance_type, platform, tenancy), count in FLEET.items()
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_one_plan_buys_for_every_service_and_the_bill_agrees() -> None:
+    catalog = PriceCatalog.merge([database_catalog(), load_embedded_catalog()])
+    run = recommend(
+        fleet_usage(), catalog, Policy(), options=RecommendOptions(decide_on="lookback")
+    )
+    bought: dict[tuple[str | None, str | None, str | None], int] = {}
+    for purchase in run.purchases:
+        if purchase.kind == "reserved_instance" and str(purchase.instance_type).startswith(
+            ("db.", "cache.")
+        ):
+            key = (purchase.instance_type, purchase.platform, purchase.tenancy)
+            bought[key] = bought.get(key, 0) + int(purchase.count or 0)
+    # steady usage at a discount: every database instance reserved, the Multi-AZ one as two
+    # Single-AZ reservations of its size; and something for the EC2 fleet besides
+    assert bought == {
+        ("db.r4.large", "aurora-mysql", "Single-AZ"): 2,
+        ("db.m4.large", "mariadb", "Single-AZ"): 2,
+        ("cache.r6g.large", "redis", "Node"): 4,
+    }
+    ec2 = [p for p in run.purchases if not str(p.instance_type or "").startswith(("db.", "cache."))]
+    assert ec2, "the EC2 fleet gets its own commitment in the same plan"
+    # the database part of the bill, by hand: every hour at the reservations' rates
+    database_saving_per_hour = 2 * (0.29 - 0.20) + (0.356 - 2 * 0.125) + 4 * (0.206 - 0.14)
+    billed = simulate(run.usage, run.purchases, catalog)
+    ec2_only = simulate(fleet_usage().query("instance_type == 'm4.large'"), ec2, catalog)
+    ec2_saving = ec2_only.totals.on_demand_cost_usd - ec2_only.totals.actual_cost_usd
+    total_saving = billed.totals.on_demand_cost_usd - billed.totals.actual_cost_usd
+    assert total_saving - ec2_saving == pytest.approx(HOURS * database_saving_per_hour)
+    assert run.summary["savings_vs_on_demand_usd"] == pytest.approx(total_saving, abs=0.01)
