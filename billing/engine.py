@@ -200,7 +200,9 @@ def build_pools(
                         np.float64
                     )
                 rates = rate_cache[lookup]
-                scope = ec2.copy()  # EC2 Instance and Compute SPs cover EC2 usage only
+                # EC2 Instance and Compute SPs cover EC2 usage only, Database SPs database usage
+                database_plan = kind == CommitmentKind.DATABASE_SAVINGS_PLAN
+                scope = ~ec2 if database_plan else ec2.copy()
                 if kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN:
                     scope &= np.asarray(
                         (columns["region"] == first.region)

@@ -145,20 +145,34 @@ class SimulationPortfolio:
         The instruments of each kind.
     warnings
         One line per approximation made (e.g. zonal RIs applied regionally to their type).
+    database_savings_plans
+        The Database Savings Plans (they cover only what the others never cover).
     """
 
     reserved_instances: tuple[Instrument, ...]
     ec2_instance_savings_plans: tuple[Instrument, ...]
     compute_savings_plans: tuple[Instrument, ...]
     warnings: tuple[str, ...] = field(default=())
+    database_savings_plans: tuple[Instrument, ...] = field(default=())
 
     @property
     def instruments(self) -> tuple[Instrument, ...]:
-        """All instruments, RIs first, then EC2 Instance SPs, then Compute SPs."""
+        """All instruments, RIs first, then EC2 Instance, Compute and Database SPs."""
         return (
             *self.reserved_instances,
             *self.ec2_instance_savings_plans,
             *self.compute_savings_plans,
+            *self.database_savings_plans,
+        )
+
+    def then(self, other: SimulationPortfolio) -> SimulationPortfolio:
+        """This portfolio's instruments and ``other``'s, each kind's own first."""
+        return SimulationPortfolio(
+            (*self.reserved_instances, *other.reserved_instances),
+            (*self.ec2_instance_savings_plans, *other.ec2_instance_savings_plans),
+            (*self.compute_savings_plans, *other.compute_savings_plans),
+            (*self.warnings, *other.warnings),
+            (*self.database_savings_plans, *other.database_savings_plans),
         )
 
 
@@ -351,6 +365,7 @@ def build_portfolio(
     ris: list[Instrument] = []
     ec2: list[Instrument] = []
     compute: list[Instrument] = []
+    database: list[Instrument] = []
     from_catalog = _catalog_recurring(items, catalog)
     for index, commitment in enumerate(items):
         start = pd.Timestamp(commitment.start).tz_convert("UTC")
@@ -372,9 +387,13 @@ def build_portfolio(
             ris.append(_ri_instrument(commitment, from_catalog.get(index), common, warnings))
         elif commitment.kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN:
             ec2.append(_sp_instrument(commitment, common))
+        elif commitment.kind == CommitmentKind.DATABASE_SAVINGS_PLAN:
+            database.append(_sp_instrument(commitment, common))
         else:
             compute.append(_sp_instrument(commitment, common))
-    return SimulationPortfolio(tuple(ris), tuple(ec2), tuple(compute), tuple(warnings))
+    return SimulationPortfolio(
+        tuple(ris), tuple(ec2), tuple(compute), tuple(warnings), tuple(database)
+    )
 
 
 __all__ = [

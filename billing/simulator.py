@@ -148,7 +148,8 @@ class SimulationResult:
     covered_rows
         Usage covered by each kind of instrument (``"reserved_instance"``, ...), only for the
         keys it covered: key index -> row over hours [instance-hours]. The properties
-        :attr:`ri_covered`, :attr:`ec2_sp_covered` and :attr:`compute_sp_covered` give them as
+        :attr:`ri_covered`, :attr:`ec2_sp_covered`, :attr:`compute_sp_covered` and
+        :attr:`database_sp_covered` give them as
         hours × keys arrays; with :attr:`on_demand` they add up to ``usage``.
     instruments
         One row per instrument: ``id``, ``kind``, ``region``, ``instance_family``,
@@ -206,10 +207,20 @@ class SimulationResult:
         """Usage covered by Compute Savings Plans, hours × keys [instance-hours]."""
         return self._dense(CommitmentKind.COMPUTE_SAVINGS_PLAN)
 
+    @cached_property
+    def database_sp_covered(self) -> FloatArray:
+        """Usage covered by Database Savings Plans, hours × keys [instance-hours]."""
+        return self._dense(CommitmentKind.DATABASE_SAVINGS_PLAN)
+
     @property
     def covered(self) -> FloatArray:
         """Usage covered by any commitment, hours × keys [instance-hours]."""
-        return self.ri_covered + self.ec2_sp_covered + self.compute_sp_covered
+        return (
+            self.ri_covered
+            + self.ec2_sp_covered
+            + self.compute_sp_covered
+            + self.database_sp_covered
+        )
 
     def breakdown(self, by: Grouping) -> pd.DataFrame:
         """Money by ``month``, ``account_id``, ``region``, ``instance_family`` or ``instrument``.
@@ -239,6 +250,7 @@ class SimulationResult:
                 "ri_covered": self.ri_covered[hour_index, key_index],
                 "ec2_sp_covered": self.ec2_sp_covered[hour_index, key_index],
                 "compute_sp_covered": self.compute_sp_covered[hour_index, key_index],
+                "database_sp_covered": self.database_sp_covered[hour_index, key_index],
                 "on_demand": self.on_demand[hour_index, key_index],
             }
         )

@@ -129,6 +129,7 @@ from optimizer.problem import (
     POOL_FIELDS,
     POOL_KINDS,
     RI_POOL,
+    SP_NAMES,
     BoolArray,
     CommitmentProblem,
     FloatArray,
@@ -351,7 +352,7 @@ def _sp_warnings(kind: str, entries: pd.DataFrame, flagged: list[str]) -> list[s
     """Warnings on a new Savings Plans kind: offerings not proportional, rates missing."""
     warnings: list[str] = []
     partial = entries.loc[entries["share"] < 1 - 1e-9]
-    name = "EC2 Instance" if kind == EC2_SP_POOL else "Compute"
+    name = SP_NAMES[kind]
     if flagged:
         where = f"in {listed(flagged)} " if kind == EC2_SP_POOL else ""
         warnings.append(

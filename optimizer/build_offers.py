@@ -28,6 +28,7 @@ from optimizer.build_usage import (
 from optimizer.policy import Policy
 from optimizer.problem import (
     COMPUTE_SP_POOL,
+    DATABASE_SP_POOL,
     EC2_SP_POOL,
     POOL_FIELDS,
     RI_POOL,
@@ -38,12 +39,13 @@ from pricing.catalog import PriceCatalog
 from pricing.databases import DEPLOYMENT_UNITS
 from pricing.instance_types import instance_families
 from pricing.offerings import PAYMENT_OPTIONS, SP_UPFRONT_SHARE, TERM_HOURS, CommitmentKind
-from pricing.services import savings_plan_eligible, size_flexible_keys
+from pricing.services import plan_covers, size_flexible_keys
 
 INSTRUMENT_POOLS: Final[dict[str, str]] = {
     CommitmentKind.RESERVED_INSTANCE.policy_name: RI_POOL,
     CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN.policy_name: EC2_SP_POOL,
     CommitmentKind.COMPUTE_SAVINGS_PLAN.policy_name: COMPUTE_SP_POOL,
+    CommitmentKind.DATABASE_SAVINGS_PLAN.policy_name: DATABASE_SP_POOL,
 }
 """Pool kind of each policy instrument."""
 
@@ -191,7 +193,7 @@ def sp_ratios(catalog: PriceCatalog, keyed: UsageKeys) -> pd.DataFrame:
     rate), ``covered_usd`` (expected on-demand USD of those keys) and ``share`` (of the column's
     demand).
     """
-    keys = keyed.keys.loc[savings_plan_eligible(keyed.keys["instance_type"])]
+    keys = keyed.keys
     plans = catalog.savings_plans
     plans = plans.loc[
         (plans["sp_hourly_usd"] > 0)
@@ -204,6 +206,7 @@ def sp_ratios(catalog: PriceCatalog, keyed: UsageKeys) -> pd.DataFrame:
         on=list(KEY_FIELDS),
         how="inner",
     )
+    joined = joined.loc[plan_covers(joined["plan_type"], joined["instance_type"])]
     group = ["plan_type", "term_years", "payment_option", "column"]
     joined["_sp"] = joined["weight"] * joined["sp_hourly_usd"]
     joined["_od"] = joined["weight"] * joined["on_demand_usd_per_hour"]

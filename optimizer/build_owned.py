@@ -33,6 +33,7 @@ from optimizer.build_usage import (
 )
 from optimizer.problem import (
     COMPUTE_SP_POOL,
+    DATABASE_SP_POOL,
     EC2_SP_POOL,
     POOL_FIELDS,
     RI_POOL,
@@ -213,7 +214,10 @@ def _owned_sps(frame: pd.DataFrame) -> pd.DataFrame:
     sps["instance_family"] = np.where(ec2, sps["instance_family"].astype(str), "")
     sps["capacity"] = commitment
     sps["hourly"] = commitment
-    sps["pool_kind"] = np.where(ec2, EC2_SP_POOL, COMPUTE_SP_POOL)
+    database = (sps["kind"] == CommitmentKind.DATABASE_SAVINGS_PLAN).to_numpy(bool)
+    sps["pool_kind"] = np.where(
+        ec2, EC2_SP_POOL, np.where(database, DATABASE_SP_POOL, COMPUTE_SP_POOL)
+    )
     return sps
 
 

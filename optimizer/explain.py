@@ -23,9 +23,11 @@ import scipy.sparse as sp
 
 from core.units import HOURS_PER_MONTH
 from optimizer.allocation import pool_allocation
+from optimizer.database_choice import database_choice_sentences
 from optimizer.flexibility import flexible_preferences
 from optimizer.problem import (
     COMPUTE_SP_POOL,
+    DATABASE_SP_POOL,
     EC2_SP_POOL,
     RI_POOL,
     BoolArray,
@@ -82,6 +84,7 @@ EXPLAIN_COLUMNS: Final = (
 _SP_NAMES: Final = {
     EC2_SP_POOL: "EC2 Instance Savings Plans",
     COMPUTE_SP_POOL: "Compute Savings Plans",
+    DATABASE_SP_POOL: "Database Savings Plans",
 }
 
 
@@ -284,8 +287,9 @@ def explain(
     )
     whole = use.active.min(axis=0) > 0
     flexible = _flexibility_sentences(problem, units, pool)
+    database = database_choice_sentences(problem, pool)
     table["explanation"] = [
-        _sentence(row, bool(whole[n]), period, money_period or period) + flexible[n]
+        _sentence(row, bool(whole[n]), period, money_period or period) + flexible[n] + database[n]
         for n, row in enumerate(table.to_dict(orient="records"))  # one row per purchase
     ]
     return table[list(EXPLAIN_COLUMNS)]
@@ -294,8 +298,13 @@ def explain(
 _ALSO_COVERS: Final = {
     EC2_SP_POOL: "the family's other sizes, platforms and tenancies in the region",
     COMPUTE_SP_POOL: "other families and regions",
+    DATABASE_SP_POOL: "other database families, engines and regions",
 }
-_SHORT_NAMES: Final = {EC2_SP_POOL: "EC2 Instance SP", COMPUTE_SP_POOL: "Compute SP"}
+_SHORT_NAMES: Final = {
+    EC2_SP_POOL: "EC2 Instance SP",
+    COMPUTE_SP_POOL: "Compute SP",
+    DATABASE_SP_POOL: "Database SP",
+}
 _NAMED_AT_MOST: Final = 3
 _SAME_COST_PCT: Final = 0.05
 """Cost gaps below this read as "they cost the same" [%]."""

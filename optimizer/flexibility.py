@@ -29,6 +29,7 @@ import scipy.sparse as sp
 
 from optimizer.problem import (
     COMPUTE_SP_POOL,
+    DATABASE_SP_POOL,
     EC2_SP_POOL,
     RI_POOL,
     BoolArray,
@@ -40,8 +41,11 @@ FLEXIBILITY_TOLERANCE_PCT: Final = 0.5
 """Relative cost difference within which two instruments count as tied: a more flexible one up
 to this much dearer per on-demand USD covered is preferred [%]."""
 
-FLEXIBILITY_ORDER: Final = MappingProxyType({RI_POOL: 0, EC2_SP_POOL: 1, COMPUTE_SP_POOL: 2})
-"""Rank of each pool kind, more flexible higher: regional RI, EC2 Instance SP, Compute SP."""
+FLEXIBILITY_ORDER: Final = MappingProxyType(
+    {RI_POOL: 0, EC2_SP_POOL: 1, COMPUTE_SP_POOL: 2, DATABASE_SP_POOL: 2}
+)
+"""Rank of each pool kind, more flexible higher: regional RI, EC2 Instance SP, Compute SP; for
+databases, a reservation, then a Database SP (any family, engine and region it covers)."""
 
 PREFERENCE_FIELDS: Final = (
     "pool",
@@ -55,7 +59,7 @@ much dearer the preferred pool is at most, over the columns of the first [%] (â‰
 dearer)."""
 
 
-def _pool_costs(problem: CommitmentProblem) -> pd.DataFrame:
+def pool_costs(problem: CommitmentProblem) -> pd.DataFrame:
     """(pool, column, kind, cost) of every new pool on every column it covers [USD over the
     horizon per on-demand USD/h covered]."""
     offers = problem.offers
@@ -98,7 +102,7 @@ def flexible_preferences(
     pandas.DataFrame
         :data:`PREFERENCE_FIELDS`, one row per pool that gives way (module docstring).
     """
-    costs = _pool_costs(problem)
+    costs = pool_costs(problem)
     empty = pd.DataFrame({name: pd.Series(dtype=object) for name in PREFERENCE_FIELDS})
     if costs.empty:
         return empty
@@ -255,7 +259,7 @@ def rebalanced(
     start = np.where(fixed, rounded, continuous)
     delta = pd.Series(np.where(first & fixed, continuous - rounded, 0.0)).groupby(pool).sum()
     delta = delta.loc[delta.abs() > 1e-12]
-    costs = _pool_costs(problem)
+    costs = pool_costs(problem)
     if delta.empty or costs.empty:
         return start
     giving = costs.loc[costs["pool"].isin(delta.index), ["pool", "column"]]
@@ -286,5 +290,6 @@ __all__ = [
     "flexible_preferences",
     "moved_to_preferred",
     "moved_units",
+    "pool_costs",
     "rebalanced",
 ]

@@ -42,6 +42,7 @@ from optimizer.blocks import ConstraintBlock, ModelBuilder, VariableBlock
 from optimizer.cvar import CvarBlocks, cvar, define_cvar
 from optimizer.problem import (
     COMPUTE_SP_POOL,
+    DATABASE_SP_POOL,
     EC2_SP_POOL,
     RI_POOL,
     BoolArray,
@@ -56,7 +57,12 @@ from pricing.offerings import SP_STEP_USD
 MIP_RELATIVE_GAP: Final = 1e-4
 """Relative gap a MIP solve may stop at as "optimal" (HiGHS's default ``mip_rel_gap``); the
 integer model's certified lower bound allows for it [1]."""
-KIND_LABEL: Final = {RI_POOL: "ri", EC2_SP_POOL: "ec2sp", COMPUTE_SP_POOL: "csp"}
+KIND_LABEL: Final = {
+    RI_POOL: "ri",
+    EC2_SP_POOL: "ec2sp",
+    COMPUTE_SP_POOL: "csp",
+    DATABASE_SP_POOL: "dsp",
+}
 """Short pool kinds in variable names."""
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.(),]")
 POLICY_LABELS: Final = {

@@ -49,8 +49,16 @@ BoolArray = npt.NDArray[np.bool_]
 RI_POOL: Final[str] = CommitmentKind.RESERVED_INSTANCE
 EC2_SP_POOL: Final[str] = CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN
 COMPUTE_SP_POOL: Final[str] = CommitmentKind.COMPUTE_SAVINGS_PLAN
-POOL_KINDS: Final = (RI_POOL, EC2_SP_POOL, COMPUTE_SP_POOL)
+DATABASE_SP_POOL: Final[str] = CommitmentKind.DATABASE_SAVINGS_PLAN
+POOL_KINDS: Final = (RI_POOL, EC2_SP_POOL, COMPUTE_SP_POOL, DATABASE_SP_POOL)
 """Pool kinds, in the order AWS applies them."""
+
+SP_NAMES: Final[dict[str, str]] = {
+    EC2_SP_POOL: "EC2 Instance",
+    COMPUTE_SP_POOL: "Compute",
+    DATABASE_SP_POOL: "Database",
+}
+"""The name of each Savings Plans pool kind, before "Savings Plans"."""
 
 COLUMN_FIELDS: Final = (
     "region",
@@ -258,10 +266,12 @@ class CommitmentProblem:
 __all__ = [
     "COLUMN_FIELDS",
     "COMPUTE_SP_POOL",
+    "DATABASE_SP_POOL",
     "EC2_SP_POOL",
     "OFFER_FIELDS",
     "POOL_FIELDS",
     "POOL_KINDS",
     "RI_POOL",
+    "SP_NAMES",
     "CommitmentProblem",
 ]

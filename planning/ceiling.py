@@ -63,9 +63,10 @@ from billing.portfolio import build_portfolio
 from billing.simulator import SimulationResult, priced_keys, simulate
 from optimizer.policy import Policy
 from pricing.catalog import PriceCatalog
-from pricing.instance_types import instance_families, is_size_flexible, normalization_factors
+from pricing.instance_types import instance_families, normalization_factors
 from pricing.inventory import Commitment
 from pricing.offerings import CommitmentKind
+from pricing.services import savings_plan_eligible, size_flexible_keys
 from scenarios.backtest import ri_purchases, savings_plan_purchase
 from usage.table import UsageMatrix
 
@@ -148,20 +149,23 @@ def _ri_offers(
         return []
     rows = rows.astype({c: str for c in ("region", "instance_type", "platform", "tenancy")})
     family = instance_families(rows["instance_type"]).astype(str).to_numpy()
-    flexible = np.array(
-        [is_size_flexible(p, t) for p, t in zip(rows["platform"], rows["tenancy"], strict=True)],
-        dtype=bool,
-    )
+    flexible = size_flexible_keys(rows["platform"], rows["tenancy"])
     used = keys.astype({c: str for c in ("region", "instance_type", "platform", "tenancy")})
     used_family = instance_families(used["instance_type"]).astype(str).to_numpy()
     exact_keys = set(
         zip(used["region"], used["instance_type"], used["platform"], used["tenancy"], strict=True)
     )
     family_keys = set(
-        zip(used["region"], used_family, used["platform"], used["tenancy"], strict=True)
-    )
+        zip(
+            used["region"], used_family, used["platform"],
+            _family_tenancy(used["instance_type"], used["tenancy"]), strict=True,
+        )
+    )  # fmt: skip
     region, itype = rows["region"].to_numpy(), rows["instance_type"].to_numpy()
-    platform, tenancy = rows["platform"].to_numpy(), rows["tenancy"].to_numpy()
+    platform = rows["platform"].to_numpy()
+    tenancy = np.where(
+        flexible, _family_tenancy(rows["instance_type"], rows["tenancy"]), rows["tenancy"]
+    )
     keep = np.array(
         [
             (r, f, p, t) in family_keys if flex else (r, i, p, t) in exact_keys
@@ -195,7 +199,8 @@ def _sp_offers(keys: pd.DataFrame, policy: Policy, at: pd.Timestamp) -> list[Com
     """One USD/h of every allowed Savings Plan whose scope has usage among ``keys``."""
     offers: list[Commitment] = []
     scopes = keys.assign(instance_family=instance_families(keys["instance_type"]).astype(str))
-    pairs = scopes[["region", "instance_family"]].astype(str).drop_duplicates()
+    ec2 = savings_plan_eligible(keys["instance_type"])
+    pairs = scopes.loc[ec2, ["region", "instance_family"]].astype(str).drop_duplicates()
     for term, payment in itertools.product(policy.terms_years, policy.payment_options):
         if CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN.policy_name in policy.instruments:
             offers.extend(
@@ -210,17 +215,22 @@ def _sp_offers(keys: pd.DataFrame, policy: Policy, at: pd.Timestamp) -> list[Com
                 )
                 for region, family in pairs.itertuples(index=False)
             )
-        if CommitmentKind.COMPUTE_SAVINGS_PLAN.policy_name in policy.instruments:
-            offers.append(
-                savings_plan_purchase(
-                    CommitmentKind.COMPUTE_SAVINGS_PLAN,
-                    1.0,
-                    at,
-                    term_years=term,
-                    payment_option=payment,
+        for kind, covered in (
+            (CommitmentKind.COMPUTE_SAVINGS_PLAN, ec2),
+            (CommitmentKind.DATABASE_SAVINGS_PLAN, ~ec2),
+        ):
+            if kind.policy_name in policy.instruments and covered.any():
+                offers.append(
+                    savings_plan_purchase(kind, 1.0, at, term_years=term, payment_option=payment)
                 )
-            )
     return offers
+
+
+def _family_tenancy(instance_types: pd.Series, tenancies: pd.Series) -> npt.NDArray[np.object_]:
+    """The tenancy a size-flexible family is matched on: its own for EC2, none for a database
+    family (its reservations cover every deployment)."""
+    ec2 = savings_plan_eligible(instance_types)
+    return np.asarray(np.where(ec2, tenancies.astype(str).to_numpy(), ""), dtype=object)
 
 
 def unit_offers(

@@ -152,12 +152,7 @@ def billed_marginal_savings(
     matrix = usage if isinstance(usage, UsageMatrix) else to_matrix(usage)
     mine = build_portfolio(items, matrix.hours, catalog)
     theirs = build_portfolio(tuple(owned), matrix.hours, catalog)
-    combined = SimulationPortfolio(
-        (*theirs.reserved_instances, *mine.reserved_instances),
-        (*theirs.ec2_instance_savings_plans, *mine.ec2_instance_savings_plans),
-        (*theirs.compute_savings_plans, *mine.compute_savings_plans),
-        (*theirs.warnings, *mine.warnings),
-    )
+    combined = theirs.then(mine)
     instruments = combined.instruments
     proposed = {id(inst) for inst in mine.instruments}
     position = {inst.id: n for n, inst in enumerate(instruments) if id(inst) in proposed}
@@ -165,8 +160,10 @@ def billed_marginal_savings(
     for n, purchase in enumerate(items):
         if purchase.id in position:  # else not active in the period: a unit changes nothing
             groups.setdefault(_scope(instruments[position[purchase.id]]), []).append(n)
-    if combined.compute_savings_plans or len(instruments) < grouped_from_instruments:
-        # A Compute SP reaches every key: every bill is the whole portfolio over every key.
+    reaches_all = combined.compute_savings_plans or combined.database_savings_plans
+    if reaches_all or len(instruments) < grouped_from_instruments:
+        # A Compute (Database) SP reaches every (database) key: every bill is the whole
+        # portfolio over every key.
         groups = {None: [n for members in groups.values() for n in members]}
     measured = _within_budget(items, groups, matrix, max_billed_cells)
     groups = {scope: [n for n in members if n in measured] for scope, members in groups.items()}
@@ -269,7 +266,10 @@ for a Compute SP (every key)."""
 
 
 def _scope(instrument: Instrument) -> Scope:
-    if instrument.kind == CommitmentKind.COMPUTE_SAVINGS_PLAN:
+    if instrument.kind in (
+        CommitmentKind.COMPUTE_SAVINGS_PLAN,
+        CommitmentKind.DATABASE_SAVINGS_PLAN,
+    ):
         return None
     return f"{instrument.region}/{instrument.instance_family}"
 
@@ -291,6 +291,7 @@ def _portfolio(chosen: Sequence[Instrument]) -> SimulationPortfolio:
         of(CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN),
         of(CommitmentKind.COMPUTE_SAVINGS_PLAN),
         (),
+        of(CommitmentKind.DATABASE_SAVINGS_PLAN),
     )
 
 

@@ -51,6 +51,7 @@ from core.errors import CommitoptInputError, param
 from core.units import HOURS_PER_DAY
 from pricing.instance_types import instance_families
 from pricing.offerings import CommitmentKind
+from pricing.services import savings_plan_eligible
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
 STOPPED_AFTER_DAYS: Final = 7.0
@@ -588,22 +589,29 @@ def _scope(
     """The keys a purchase (an explanation row) may cover."""
     n_keys = len(columns["region"])
     kind = str(row["kind"])
+    ec2 = savings_plan_eligible(pd.Series(columns["instance_type"]))
     if kind == CommitmentKind.COMPUTE_SAVINGS_PLAN:
-        return np.ones(n_keys, dtype=bool)
+        return ec2
+    if kind == CommitmentKind.DATABASE_SAVINGS_PLAN:
+        return ~ec2
     if kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN:
         return (columns["region"] == str(row["region"])) & (
             columns["instance_family"] == str(row["instance_family"])
         )
     if kind != CommitmentKind.RESERVED_INSTANCE:
         return np.zeros(n_keys, dtype=bool)
-    scope = (
-        (columns["region"] == str(row["region"]))
-        & (columns["platform"] == str(row["platform"]))
-        & (columns["tenancy"] == str(row["tenancy"]))
+    scope = (columns["region"] == str(row["region"])) & (
+        columns["platform"] == str(row["platform"])
     )
+    same_tenancy = columns["tenancy"] == str(row["tenancy"])
     if row["unit"] == "normalized_units":
-        return scope & (columns["instance_family"] == str(row["instance_family"]))
-    return scope & (columns["instance_type"] == str(row["instance_type"]))
+        # a size-flexible database reservation covers every deployment of its family
+        return (
+            scope
+            & (columns["instance_family"] == str(row["instance_family"]))
+            & (same_tenancy | ~ec2)
+        )
+    return scope & same_tenancy & (columns["instance_type"] == str(row["instance_type"]))
 
 
 def _older_usage_sentence(named: pd.DataFrame, recency: RecencyAdjustment) -> str:

@@ -55,7 +55,7 @@ _PAYMENT_ALIASES: Final[dict[str, str]] = {
 
 
 class CommitmentKind(StrEnum):
-    """The three kinds of commitment, in the order AWS applies them to an hour of usage.
+    """The kinds of commitment, in the order AWS applies them to an hour of usage.
 
     The values are the portfolio-JSON spellings (docs/portfolio-format.md); being a
     :class:`~enum.StrEnum`, a kind compares equal to its value. The other spellings convert here
@@ -76,6 +76,10 @@ class CommitmentKind(StrEnum):
     """An EC2 Instance Savings Plan: one instance family in one region."""
     COMPUTE_SAVINGS_PLAN = "compute_savings_plan"
     """A Compute Savings Plan: any family, any region."""
+    DATABASE_SAVINGS_PLAN = "database_savings_plan"
+    """A Database Savings Plan: database instance usage of eligible engines and classes, any
+    region (AWS, December 2025); it covers no EC2 usage, and EC2 Instance and Compute Savings
+    Plans cover no database usage, so its place after them changes no bill."""
 
     @property
     def policy_name(self) -> str:
@@ -139,7 +143,7 @@ class CommitmentKind(StrEnum):
         if found is None:
             raise CommitoptInputError(
                 f"{param(parameter)}: unknown Savings Plan type {plan_type!r}; "
-                "use 'Compute' or 'EC2Instance'"
+                "use 'Compute', 'EC2Instance' or 'Database'"
             )
         return found
 
@@ -169,6 +173,7 @@ _POLICY_NAMES: Final[dict[CommitmentKind, str]] = {
     CommitmentKind.RESERVED_INSTANCE: "ri",
     CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "ec2-sp",
     CommitmentKind.COMPUTE_SAVINGS_PLAN: "compute-sp",
+    CommitmentKind.DATABASE_SAVINGS_PLAN: "database-sp",
 }
 POLICY_NAMES: Final = tuple(_POLICY_NAMES.values())
 """The policy's and the CLI's instrument names, in application order."""
@@ -176,10 +181,12 @@ POLICY_NAMES: Final = tuple(_POLICY_NAMES.values())
 _SAVINGS_PLAN_TYPES: Final[dict[CommitmentKind, str]] = {
     CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "ec2_instance",
     CommitmentKind.COMPUTE_SAVINGS_PLAN: "compute",
+    CommitmentKind.DATABASE_SAVINGS_PLAN: "database",
 }
 _AWS_SAVINGS_PLAN_TYPES: Final[dict[str, str]] = {
     "ec2_instance": "EC2Instance",
     "compute": "Compute",
+    "database": "Database",
 }
 _APPLICATION_ORDER: Final[dict[CommitmentKind, int]] = {
     kind: order for order, kind in enumerate(CommitmentKind)
@@ -188,12 +195,17 @@ _APPLICATION_ORDER: Final[dict[CommitmentKind, int]] = {
 SAVINGS_PLAN_TYPES: Final = (
     CommitmentKind.COMPUTE_SAVINGS_PLAN.savings_plan_type,
     CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN.savings_plan_type,
+    CommitmentKind.DATABASE_SAVINGS_PLAN.savings_plan_type,
 )
 """AWS's Savings Plan types as the catalog's ``plan_type`` column spells them."""
 
 _SP_TYPE_ALIASES: Final[dict[str, CommitmentKind]] = {
     spelling: kind
-    for kind in (CommitmentKind.COMPUTE_SAVINGS_PLAN, CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN)
+    for kind in (
+        CommitmentKind.COMPUTE_SAVINGS_PLAN,
+        CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN,
+        CommitmentKind.DATABASE_SAVINGS_PLAN,
+    )
     for spelling in (
         kind.savings_plan_type,
         kind.savings_plan_type.replace("_", ""),

@@ -161,3 +161,22 @@ def purchase_deployments(instance_types: pd.Series | Sequence[str]) -> npt.NDArr
 def savings_plan_eligible(instance_types: pd.Series | Sequence[str]) -> npt.NDArray[np.bool_]:
     """Which keys EC2 Instance and Compute Savings Plans may cover: the EC2 ones."""
     return np.asarray(key_services(instance_types).to_numpy() == EC2, dtype=np.bool_)
+
+
+DATABASE_PLAN_TYPE: Final = "database"
+"""The catalog's ``plan_type`` of Database Savings Plans."""
+
+
+def plan_covers(
+    plan_types: pd.Series | Sequence[str], instance_types: pd.Series | Sequence[str]
+) -> npt.NDArray[np.bool_]:
+    """Whether a Savings Plan of each row's type may cover each row's key.
+
+    Database Savings Plans cover database keys only, EC2 Instance and Compute Savings Plans EC2
+    keys only; within that, a key is covered where the catalog has a rate for it (AWS's
+    eligible engines and instance generations are the keys its Database Savings Plans offer
+    rates for).
+    """
+    ec2 = savings_plan_eligible(instance_types)
+    database_plan = pd.Series(plan_types, dtype="string").to_numpy() == DATABASE_PLAN_TYPE
+    return np.asarray(ec2 != database_plan, dtype=np.bool_)

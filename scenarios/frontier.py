@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from billing.portfolio import SimulationPortfolio, build_portfolio
+from billing.portfolio import build_portfolio
 from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
@@ -306,12 +306,7 @@ def frontier(
     paths = _as_paths(paths_or_usage)
     mine = build_portfolio(portfolio, paths.hours, catalog)
     theirs = build_portfolio(owned, paths.hours, catalog)
-    combined = SimulationPortfolio(
-        (*theirs.reserved_instances, *mine.reserved_instances),
-        (*theirs.ec2_instance_savings_plans, *mine.ec2_instance_savings_plans),
-        (*theirs.compute_savings_plans, *mine.compute_savings_plans),
-        (*theirs.warnings, *mine.warnings),
-    )
+    combined = theirs.then(mine)
     proposed = {id(inst) for inst in mine.instruments}
     instruments = combined.instruments
     model = MonteCarloModel.build(

@@ -51,7 +51,9 @@ def policy_options(function: F) -> F:
     """Every option that shapes the :class:`~optimizer.policy.Policy` (see
     :func:`policy_from_options`)."""
     decorators = [
-        multi_option("--instruments", help_text="ri, ec2-sp, compute-sp [default: all three]."),
+        multi_option(
+            "--instruments", help_text="ri, ec2-sp, compute-sp, database-sp [default: all four]."
+        ),
         multi_option("--term", help_text="Terms in years: 1, 3 [default: 1]."),
         multi_option("--payment", help_text="no, partial, all [default: no]."),
         multi_option("--class", "offering_classes", help_text="RI class: standard, convertible."),

@@ -63,6 +63,7 @@ KIND_LABELS: Final = {
     CommitmentKind.RESERVED_INSTANCE: "Reserved Instance",
     CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "EC2 Instance Savings Plan",
     CommitmentKind.COMPUTE_SAVINGS_PLAN: "Compute Savings Plan",
+    CommitmentKind.DATABASE_SAVINGS_PLAN: "Database Savings Plan",
     "on_demand": "On-demand",
 }
 """How each instrument kind is named in the report."""

@@ -40,6 +40,7 @@ from pricing.regions import check_region
 _SP_TYPES: Final = {
     "Compute": CommitmentKind.COMPUTE_SAVINGS_PLAN,
     "EC2Instance": CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN,
+    "Database": CommitmentKind.DATABASE_SAVINGS_PLAN,
 }
 
 
@@ -218,8 +219,8 @@ def fetch_savings_plans(
     Returns
     -------
     Inventory
-        Compute and EC2 Instance Savings Plans; other types (SageMaker, ...) are left out and
-        named in ``notes``.
+        Compute, EC2 Instance and Database Savings Plans; other types (SageMaker, ...) are left
+        out and named in ``notes``.
 
     Raises
     ------
@@ -243,7 +244,7 @@ def fetch_savings_plans(
     modelled = [plan for plan in plans if str(plan.get("savingsPlanType")) in _SP_TYPES]
     skipped = _skipped_types(plan for plan in plans if plan not in modelled)
     notes = (
-        (f"left out {skipped}: commitopt models Compute and EC2 Instance Savings Plans",)
+        (f"left out {skipped}: commitopt models Compute, EC2 Instance and Database Savings Plans",)
         if skipped
         else ()
     )

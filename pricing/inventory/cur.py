@@ -291,6 +291,7 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
 _SP_KINDS: Final = {
     "computesavingsplans": CommitmentKind.COMPUTE_SAVINGS_PLAN,
     "ec2instancesavingsplans": CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN,
+    "databasesavingsplans": CommitmentKind.DATABASE_SAVINGS_PLAN,
 }
 """``savingsPlan/OfferingType`` (spaces dropped, lower case) → commitment kind."""
 

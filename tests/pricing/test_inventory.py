@@ -606,7 +606,7 @@ def test_fetch_savings_plans_pages_throttling_and_other_types() -> None:
     assert ec2.effective_usd_per_hour == pytest.approx(1.0)
     assert inventory.notes == (
         "left out 1 SageMaker Savings Plan(s): "
-        "commitopt models Compute and EC2 Instance Savings Plans",
+        "commitopt models Compute, EC2 Instance and Database Savings Plans",
     )
 
 
