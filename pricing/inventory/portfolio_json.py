@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from core.errors import CommitoptInputError
 from core.times import utc_datetime
+from pricing.databases import DEPLOYMENT_UNITS
 from pricing.instance_types import normalization_factor, parse_instance_type
 from pricing.inventory.commitments import Commitment, Inventory, InventoryError
 from pricing.inventory.values import (
@@ -173,6 +174,8 @@ def _reserved_instance(item: _Item, common: dict[str, Any]) -> Commitment:
     instance_type = item.get("instance_type", lambda v: parse_instance_type(str(v).strip()).name)
     factor = item.get("instance_type", lambda v: normalization_factor(str(v).strip()))
     count = item.get("count", parse_count)
+    tenancy = item.get("tenancy", parse_tenancy, "Shared")
+    factor *= DEPLOYMENT_UNITS.get(tenancy, 1.0)  # a Multi-AZ reservation counts twice
     scope = item.get("scope", parse_scope, "Region")
     zone = item.get("availability_zone", lambda v: str(v).strip(), "")
     if scope == "Availability Zone" and not zone:
@@ -200,7 +203,7 @@ def _reserved_instance(item: _Item, common: dict[str, Any]) -> Commitment:
         region=region,
         instance_type=instance_type,
         platform=item.get("platform", parse_key_platform),
-        tenancy=item.get("tenancy", parse_tenancy, "Shared"),
+        tenancy=tenancy,
         scope=scope,
         availability_zone=zone or None,
         offering_class=item.get("offering_class", parse_offering_class, "standard"),
