@@ -15,6 +15,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from billing.engine import Engine
+from pricing.databases import RDS
+from pricing.offerings import CommitmentKind
+from pricing.services import key_services
 from usage.table import KEY_COLUMNS
 
 ON_DEMAND: Final = "on-demand"
@@ -192,6 +195,50 @@ def _unused_rows(engine: Engine, months: pd.Index) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def with_services(ledger: pd.DataFrame) -> pd.DataFrame:
+    """``ledger`` with a ``service`` column: the CUR product code each row's money belongs to.
+
+    A row of usage (covered or on demand) or of an RI's unused commitment takes its family's
+    service (``db.r4`` → ``AmazonRDS``, ``cache.r6g`` → ``AmazonElastiCache``, else
+    ``AmazonEC2``). An EC2 Instance or Compute Savings Plan's unused commitment is EC2's. A
+    Database Savings Plan's unused commitment is shared among the services it covered that month
+    in proportion to the on-demand value it covered (all to ``AmazonRDS`` in a month it covered
+    nothing): the bill's total is unchanged, and each service carries its part of the plan.
+    """
+    family = ledger["instance_family"].astype("string").fillna("")
+    service = key_services(family + ".x")  # the class prefix decides the service
+    table = ledger.assign(service=service.to_numpy())
+    database = (table["kind"] == CommitmentKind.DATABASE_SAVINGS_PLAN).to_numpy(dtype=bool)
+    unused = database & (table["unused_commitment_usd"].to_numpy(dtype=np.float64) != 0)
+    if not unused.any():
+        return table.astype({"service": "string"})
+    covered = table.loc[database & ~unused]
+    shares = (
+        covered.groupby(["instrument", "month", "service"], observed=True)["on_demand_cost_usd"]
+        .sum()
+        .reset_index()
+    )
+    shares["share"] = shares["on_demand_cost_usd"] / shares.groupby(
+        ["instrument", "month"], observed=True
+    )["on_demand_cost_usd"].transform("sum")
+    spread = (
+        table.loc[unused]
+        .drop(columns="service")
+        .merge(
+            shares[["instrument", "month", "service", "share"]],
+            on=["instrument", "month"],
+            how="left",
+        )
+    )
+    spread["service"] = spread["service"].fillna(RDS)
+    spread["share"] = spread["share"].fillna(1.0)
+    for column in ("actual_cost_usd", "unused_commitment_usd"):
+        spread[column] = spread[column] * spread["share"]
+    spread = spread.drop(columns="share")
+    joined = pd.concat([table.loc[~unused], spread[table.columns]], ignore_index=True)
+    return joined.astype({"service": "string"})
+
+
 __all__ = [
     "INSTRUMENT_COLUMNS",
     "LEDGER_LABELS",
@@ -200,4 +247,5 @@ __all__ = [
     "build_ledger",
     "instrument_table",
     "used_cost_by_month",
+    "with_services",
 ]

@@ -37,7 +37,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from billing.engine import Engine, build_pools
-from billing.ledger import LEDGER_VALUES, ON_DEMAND, build_ledger, instrument_table
+from billing.ledger import LEDGER_VALUES, ON_DEMAND, build_ledger, instrument_table, with_services
 from billing.portfolio import SimulationPortfolio, build_portfolio
 from core.times import month_start_rows
 from core.units import HOURS_PER_MONTH
@@ -49,9 +49,9 @@ from pricing.services import units_per_instance_hour
 from usage.priced import without_unpriced_services
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
-BREAKDOWNS: Final = ("month", "account_id", "region", "instance_family", "instrument")
+BREAKDOWNS: Final = ("month", "account_id", "region", "instance_family", "instrument", "service")
 
-Grouping = Literal["month", "account_id", "region", "instance_family", "instrument"]
+Grouping = Literal["month", "account_id", "region", "instance_family", "instrument", "service"]
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -223,17 +223,17 @@ class SimulationResult:
         )
 
     def breakdown(self, by: Grouping) -> pd.DataFrame:
-        """Money by ``month``, ``account_id``, ``region``, ``instance_family`` or ``instrument``.
+        """Money by ``month``, ``account_id``, ``region``, ``instance_family``, ``instrument`` or
+        ``service`` (:func:`billing.ledger.with_services`).
 
         Columns: ``by``, :data:`LEDGER_VALUES`, ``savings_vs_on_demand_usd``;
         ``actual_cost_usd`` sums to the actual cost whatever ``by`` is.
         """
         if by not in BREAKDOWNS:
             raise ValueError(f"cannot break down by {by!r}; use one of {', '.join(BREAKDOWNS)}")
+        ledger = with_services(self.ledger) if by == "service" else self.ledger
         table = (
-            self.ledger.groupby(by, sort=True, observed=True)[list(LEDGER_VALUES)]
-            .sum()
-            .reset_index()
+            ledger.groupby(by, sort=True, observed=True)[list(LEDGER_VALUES)].sum().reset_index()
         )
         table["savings_vs_on_demand_usd"] = table["on_demand_cost_usd"] - table["actual_cost_usd"]
         return table

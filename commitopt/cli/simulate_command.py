@@ -36,7 +36,8 @@ from scenarios.transforms import BASELINE, Scenario
 from usage.table import UsageMatrix
 
 _BY: Final = {"month": "month", "account": "account_id", "region": "region",
-       "family": "instance_family", "instrument": "instrument"}  # fmt: skip
+       "family": "instance_family", "instrument": "instrument",
+       "service": "service"}  # fmt: skip
 
 SIMULATE_EPILOG = """
 \b

@@ -14,7 +14,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from billing.ledger import ON_DEMAND
+from billing.ledger import ON_DEMAND, with_services
 from billing.simulator import SimulationResult
 from pricing.inventory import Commitment
 
@@ -36,35 +36,24 @@ NO_ACCOUNT_LABEL: Final = "no account in the data"
 """How usage without an account id is shown."""
 
 
-def _by_account(result: SimulationResult) -> pd.DataFrame:
-    """On-demand cost, actual cost and covered on-demand value per account [USD]."""
-    ledger = result.ledger
+def _by_label(ledger: pd.DataFrame, label: str) -> pd.DataFrame:
+    """On-demand cost, actual cost and covered on-demand value per ``label`` of ``ledger`` [USD]."""
     if ledger.empty:
         return pd.DataFrame(columns=["on_demand_cost_usd", "actual_cost_usd", "covered_usd"])
-    accounts = ledger["account_id"].astype("string").fillna("")
     covered = ledger["on_demand_cost_usd"].where(ledger["instrument"] != ON_DEMAND, 0.0)
     frame = pd.DataFrame(
         {
-            "account_id": accounts,
+            label: ledger[label].astype("string").fillna(""),
             "on_demand_cost_usd": ledger["on_demand_cost_usd"],
             "actual_cost_usd": ledger["actual_cost_usd"],
             "covered_usd": covered,
         }
     )
-    return frame.groupby("account_id", sort=True).sum()
+    return frame.groupby(label, sort=True).sum()
 
 
-def account_table(baseline: SimulationResult, with_plan: SimulationResult) -> pd.DataFrame:
-    """One row per account: :data:`ACCOUNT_COLUMNS`.
-
-    ``on_demand_cost_usd`` is the account's usage at on-demand rates, ``current_cost_usd`` and
-    ``planned_cost_usd`` what it costs with the owned commitments only and with the purchases
-    added (each account's covered usage at the commitment's rate, its own commitments' unused
-    part), ``savings_vs_current_usd`` the difference [USD]; coverages [%]. Unused commitment
-    that names no owner is a row of its own with an empty ``account_id`` and no usage; the rows
-    add up to the totals.
-    """
-    before, after = _by_account(baseline), _by_account(with_plan)
+def _before_after(before: pd.DataFrame, after: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Costs and coverages per ``label`` with the owned commitments only and with the plan."""
     index = before.index.union(after.index)
     before, after = before.reindex(index, fill_value=0.0), after.reindex(index, fill_value=0.0)
     on_demand = after["on_demand_cost_usd"].to_numpy(dtype=np.float64)
@@ -77,7 +66,7 @@ def account_table(baseline: SimulationResult, with_plan: SimulationResult) -> pd
     )
     table = pd.DataFrame(
         {
-            "account_id": index.astype(str),
+            label: index.astype(str),
             "on_demand_cost_usd": on_demand,
             "current_cost_usd": before["actual_cost_usd"].to_numpy(dtype=np.float64),
             "planned_cost_usd": after["actual_cost_usd"].to_numpy(dtype=np.float64),
@@ -86,6 +75,39 @@ def account_table(baseline: SimulationResult, with_plan: SimulationResult) -> pd
         }
     )
     table["savings_vs_current_usd"] = table["current_cost_usd"] - table["planned_cost_usd"]
+    return table
+
+
+SERVICE_COLUMNS: Final = ("service", *ACCOUNT_COLUMNS[1:])
+"""Columns of :attr:`commitopt.report.data.ReportData.by_service`."""
+
+
+def service_table(baseline: SimulationResult, with_plan: SimulationResult) -> pd.DataFrame:
+    """One row per service (``AmazonEC2``, ``AmazonRDS``, ``AmazonElastiCache``):
+    :data:`SERVICE_COLUMNS`, as :func:`account_table` per account; a Database Savings Plan's
+    unused commitment is shared among the services it covered
+    (:func:`billing.ledger.with_services`). Largest on-demand cost first; the rows add up to
+    the totals."""
+    before = _by_label(with_services(baseline.ledger), "service")
+    after = _by_label(with_services(with_plan.ledger), "service")
+    table = _before_after(before, after, "service")
+    table = table.sort_values("on_demand_cost_usd", ascending=False, kind="stable")
+    return table[list(SERVICE_COLUMNS)].reset_index(drop=True)
+
+
+def account_table(baseline: SimulationResult, with_plan: SimulationResult) -> pd.DataFrame:
+    """One row per account: :data:`ACCOUNT_COLUMNS`.
+
+    ``on_demand_cost_usd`` is the account's usage at on-demand rates, ``current_cost_usd`` and
+    ``planned_cost_usd`` what it costs with the owned commitments only and with the purchases
+    added (each account's covered usage at the commitment's rate, its own commitments' unused
+    part), ``savings_vs_current_usd`` the difference [USD]; coverages [%]. Unused commitment
+    that names no owner is a row of its own with an empty ``account_id`` and no usage; the rows
+    add up to the totals.
+    """
+    before = _by_label(baseline.ledger, "account_id")
+    after = _by_label(with_plan.ledger, "account_id")
+    table = _before_after(before, after, "account_id")
     # Accounts with usage first, largest on-demand cost first; the shared row last.
     table = table.assign(_shared=(table["on_demand_cost_usd"] <= 0) & (table["account_id"] == ""))
     table = table.sort_values(["_shared", "on_demand_cost_usd"], ascending=[True, False],
@@ -133,9 +155,11 @@ def shares_text(shares: Mapping[str, float]) -> str:
 __all__ = [
     "ACCOUNT_COLUMNS",
     "NO_ACCOUNT_LABEL",
+    "SERVICE_COLUMNS",
     "SHARED_ACCOUNT_LABEL",
     "account_label",
     "account_table",
     "covered_shares",
+    "service_table",
     "shares_text",
 ]

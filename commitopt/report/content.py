@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -350,6 +350,28 @@ def account_rows(data: ReportData) -> list[tuple[str, ...]]:
             )
         )
     return rows
+
+
+SERVICE_HEADINGS = ("Service", *ACCOUNT_HEADINGS[1:])
+
+
+def several_services(data: ReportData) -> bool:
+    """Whether the data period bills more than one service (the per-service table is shown)."""
+    table = data.by_service
+    return "service" in table and int((table["on_demand_cost_usd"] > 0).sum()) > 1
+
+
+def service_rows(data: ReportData) -> list[tuple[str, ...]]:
+    """One tuple of texts per service of :attr:`ReportData.by_service`."""
+    return [(str(row["service"]), *_cost_cells(row)) for row in _records(data.by_service)]
+
+
+SERVICE_NOTE: Final = (
+    "Each service's usage at on-demand rates and what it costs with the owned commitments only "
+    "and with the purchases added, over the data period: EC2 Instance and Compute Savings Plans "
+    "and EC2 Reserved Instances count on EC2, database reservations on their service, and a "
+    "Database Savings Plan on the services it covered, its unused part shared in proportion."
+)
 
 
 def account_note(data: ReportData) -> str:

@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from billing.simulator import SimulationResult
-from commitopt.report.accounts import account_table, covered_shares
+from commitopt.report.accounts import account_table, covered_shares, service_table
 from commitopt.report.basis import monte_carlo_note
 from commitopt.report.cash_flow import cash_break_even_month, cash_flow_table
 from commitopt.report.checks import staleness_warnings
@@ -235,6 +235,10 @@ class ReportData:
     by_account
         One row per account, :data:`commitopt.report.accounts.ACCOUNT_COLUMNS` (see
         :func:`commitopt.report.accounts.account_table`).
+    by_service
+        One row per service (EC2, RDS, ElastiCache),
+        :data:`commitopt.report.accounts.SERVICE_COLUMNS`
+        (:func:`commitopt.report.accounts.service_table`).
     monte_carlo_note
         How the Monte Carlo range relates to the data period's figures: both bases, the owned
         commitments expiring inside its horizon, the purchases' savings on both bases (empty
@@ -261,6 +265,7 @@ class ReportData:
     by_account: pd.DataFrame = field(default_factory=pd.DataFrame)
     monte_carlo_note: str = ""
     purchase_date: pd.Timestamp | None = None
+    by_service: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def canonical_json(payload: Any) -> str:
@@ -621,6 +626,7 @@ def report_data_from_simulations(
         warnings=_warnings(header, warnings),
         frontier_note=frontier_note,
         by_account=account_table(baseline, with_plan),
+        by_service=service_table(baseline, with_plan),
         monte_carlo_note=_monte_carlo_note(mc, summary, period, owned),
         purchase_date=bought,
     )

@@ -114,6 +114,7 @@ def report_json(data: ReportData) -> dict[str, Any]:
         "purchases": _records(data.purchases),
         "purchase_date": data.purchase_date,
         "by_account": _records(data.by_account),
+        "by_service": _records(data.by_service),
         "monthly": _records(data.monthly),
         "cash_flow": _records(data.cash_flow),
         "cost_by_kind": [

@@ -18,6 +18,8 @@ from commitopt.report.content import (
     MONTHLY_HEADINGS,
     PURCHASE_HEADINGS,
     PURCHASE_NUMERIC,
+    SERVICE_HEADINGS,
+    SERVICE_NOTE,
     account_note,
     account_rows,
     break_even_text,
@@ -29,6 +31,8 @@ from commitopt.report.content import (
     monthly_rows,
     optimizer_line,
     purchase_rows,
+    service_rows,
+    several_services,
     summary_rows,
 )
 from commitopt.report.data import ReportData
@@ -326,6 +330,16 @@ def _accounts(data: ReportData) -> str:
     )
 
 
+def _services(data: ReportData) -> str:
+    if not several_services(data):
+        return ""
+    return (
+        '<h2 id="services-heading">By service (data period)</h2>'
+        f"<p>{_e(SERVICE_NOTE)}</p>"
+        + _table(SERVICE_HEADINGS, service_rows(data), (1, 2, 3, 4, 5, 6), css_class="services")
+    )
+
+
 def render_html(data: ReportData) -> str:
     """The report as one self-contained HTML page (UTF-8 text).
 
@@ -393,6 +407,7 @@ def render_html(data: ReportData) -> str:
 {purchases}
 <h2 id="accounts-heading">By account (data period)</h2>
 {_accounts(data)}
+{_services(data)}
 <h2>Charts</h2>
 {_charts(data)}
 {_frontier(data)}

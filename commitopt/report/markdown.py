@@ -11,6 +11,8 @@ from commitopt.report.content import (
     MONTHLY_HEADINGS,
     PURCHASE_HEADINGS,
     PURCHASE_NUMERIC,
+    SERVICE_HEADINGS,
+    SERVICE_NOTE,
     account_note,
     account_rows,
     expiring_rows,
@@ -21,6 +23,8 @@ from commitopt.report.content import (
     monthly_rows,
     optimizer_line,
     purchase_rows,
+    service_rows,
+    several_services,
     summary_rows,
 )
 from commitopt.report.data import ReportData
@@ -68,6 +72,9 @@ def render_markdown(data: ReportData) -> str:
     if len(data.by_account):
         parts += ["", "## By account (data period)", "", account_note(data), ""]
         parts.append(_table(ACCOUNT_HEADINGS, account_rows(data), (1, 2, 3, 4, 5, 6)))
+    if several_services(data):
+        parts += ["", "## By service (data period)", "", SERVICE_NOTE, ""]
+        parts.append(_table(SERVICE_HEADINGS, service_rows(data), (1, 2, 3, 4, 5, 6)))
     parts += ["", "## By month (data period)", ""]
     parts.append(_table(MONTHLY_HEADINGS, monthly_rows(data), (1, 2, 3, 4, 5, 6, 7)))
     parts += ["", "## Scenarios", ""]

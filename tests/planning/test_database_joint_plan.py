@@ -8,6 +8,9 @@ import pandas as pd
 import pytest
 
 from billing.simulator import simulate
+from commitopt.report.data import build_report_data
+from commitopt.report.formats import report_json
+from commitopt.report.markdown import render_markdown
 from optimizer.policy import Policy
 from planning.recommend import RecommendOptions, recommend
 from pricing.catalog import CatalogMetadata, PriceCatalog
@@ -92,3 +95,22 @@ def test_one_plan_buys_for_every_service_and_the_bill_agrees() -> None:
     total_saving = billed.totals.on_demand_cost_usd - billed.totals.actual_cost_usd
     assert total_saving - ec2_saving == pytest.approx(HOURS * database_saving_per_hour)
     assert run.summary["savings_vs_on_demand_usd"] == pytest.approx(total_saving, abs=0.01)
+
+
+def test_the_report_breaks_the_joint_plan_down_by_service() -> None:
+    catalog = PriceCatalog.merge([database_catalog(), load_embedded_catalog()])
+    run = recommend(
+        fleet_usage(), catalog, Policy(), options=RecommendOptions(decide_on="lookback")
+    )
+    data = build_report_data(run, catalog=catalog, compute_frontier=False)
+    table = data.by_service.set_index("service")
+    assert set(table.index) == {"AmazonEC2", "AmazonRDS", "AmazonElastiCache"}
+    # the database services' savings, by hand (no reservation owned before the plan)
+    saved = table["current_cost_usd"] - table["planned_cost_usd"]
+    assert saved["AmazonRDS"] == pytest.approx(HOURS * (2 * (0.29 - 0.20) + (0.356 - 0.25)))
+    assert saved["AmazonElastiCache"] == pytest.approx(HOURS * 4 * (0.206 - 0.14))
+    assert table["planned_cost_usd"].sum() == pytest.approx(run.with_plan.totals.actual_cost_usd)
+    assert table["coverage_pct"].tolist() == pytest.approx([100.0] * 3)
+    assert "## By service (data period)" in render_markdown(data)
+    services = [row["service"] for row in report_json(data)["by_service"]]
+    assert sorted(services) == ["AmazonEC2", "AmazonElastiCache", "AmazonRDS"]

@@ -7,6 +7,7 @@ a 1-year No Upfront reservation 0.18 USD/h (35 % off), a Database Savings Plan r
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -144,3 +145,29 @@ def test_usage_moving_between_engines_takes_the_database_plan_and_says_why() -> 
     assert run.summary["savings_vs_on_demand_usd"] == pytest.approx(
         hours * (ON_DEMAND - PLAN_RATE), rel=1e-6
     )
+
+
+def test_the_bill_breaks_down_by_service_and_adds_up() -> None:
+    demand = usage(
+        10,
+        {
+            ("db.r7g.large", "aurora-mysql", "Single-AZ"): np.ones(10),
+            ("db.r7g.large", "aurora-postgresql", "Single-AZ"): np.zeros(10),
+            EC2_KEY: np.ones(10),
+        },
+    )
+    portfolio = [
+        plan(CommitmentKind.DATABASE_SAVINGS_PLAN, 0.30),
+        replace(plan(CommitmentKind.COMPUTE_SAVINGS_PLAN, 0.05), id="sp-2"),
+    ]
+    result = simulate(demand, portfolio, catalog())
+    table = result.breakdown("service").set_index("service")
+    # RDS carries the whole Database SP, its unused 0.09 USD/h included; EC2 the Compute SP
+    # (0.05 of 0.07 USD/h of SP rate covered) and the rest of the m4.large on demand
+    assert table.loc["AmazonRDS", "actual_cost_usd"] == pytest.approx(10 * 0.30)
+    assert table.loc["AmazonRDS", "on_demand_cost_usd"] == pytest.approx(10 * ON_DEMAND)
+    assert table.loc["AmazonRDS", "unused_commitment_usd"] == pytest.approx(10 * 0.09)
+    assert table.loc["AmazonEC2", "actual_cost_usd"] == pytest.approx(
+        10 * (0.05 + (1 - 0.05 / 0.07) * 0.10)
+    )
+    assert table["actual_cost_usd"].sum() == pytest.approx(result.totals.actual_cost_usd)
