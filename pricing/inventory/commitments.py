@@ -24,6 +24,7 @@ from core.times import utc_datetime
 from pricing.atomic import write_text_atomic
 from pricing.inventory.values import SCOPES, iso
 from pricing.offerings import CommitmentKind, floor_to_sp_step, floor_to_whole_ris
+from pricing.services import EC2, service_of
 
 
 class InventoryError(CommitoptInputError):
@@ -177,13 +178,16 @@ class Commitment:
         )
 
     def to_json_item(self) -> dict[str, Any]:
-        """The portfolio JSON purchase item (fields that are ``None`` left out)."""
+        """The portfolio JSON purchase item (fields that are ``None`` left out; a database
+        reservation also names its ``service``, ``AmazonRDS`` or ``AmazonElastiCache``)."""
         item: dict[str, Any] = {}
         for field in fields(self):
             value = getattr(self, field.name)
             if value is None:
                 continue
             item[field.name] = iso(value) if isinstance(value, datetime) else value
+        if self.instance_type is not None and service_of(self.instance_type) != EC2:
+            item["service"] = service_of(self.instance_type)
         return item
 
 
