@@ -185,7 +185,8 @@ class LineOutcome:
     line
         The plan line.
     client_token
-        Its idempotency token.
+        Its idempotency token (for an RDS or ElastiCache line, the reservation id it is bought
+        under).
     lookup, purchase
         The offering look-up and the purchase call (offering id filled in once looked up).
     state

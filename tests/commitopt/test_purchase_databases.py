@@ -88,6 +88,10 @@ def test_dry_run_prints_each_services_calls(workspace: Workspace, plan: PlanReco
     digest = plan.stored_sha256
     aurora, mariadb, redis = result.outcomes
     assert aurora.client_token == reservation_id(digest, 1) == line_token(digest, aurora.line)
+    assert aurora.line.describe() == (
+        "2 × db.r4.large aurora-mysql Single-AZ RDS reservation, us-east-1, 1y No Upfront"
+    )
+    assert redis.line.describe().startswith("3 × cache.r6g.large redis Node ElastiCache reserv")
     assert aurora.lookup.to_json() == {
         "service": "rds", "region": "us-east-1",
         "operation": "describe_reserved_db_instances_offerings",
