@@ -47,10 +47,12 @@ from commitopt.identity import Identity, current_identity
 from commitopt.workspace import Workspace, WorkspaceError
 from core.errors import CommitoptInputError
 from core.times import naive_utc_datetime, utc_datetime
+from pricing.databases import RDS
 from pricing.inventory import Commitment
 from pricing.inventory.portfolio_json import _commitment_from_item, _Item
 from pricing.inventory.values import iso, parse_time
 from pricing.offerings import CommitmentKind
+from pricing.services import EC2, service_of
 
 PLAN_FORMAT: Final = "commitopt-plan/1"
 """The ``format`` field of every plan document this code writes."""
@@ -160,9 +162,17 @@ class PurchaseLine:
         return self.commitment.kind == CommitmentKind.RESERVED_INSTANCE
 
     def describe(self) -> str:
-        """One line for people, e.g. ``36 × c4.large Linux/UNIX Shared RI, ap-northeast-1``."""
+        """One line for people, e.g. ``36 × c4.large Linux/UNIX Shared RI, ap-northeast-1`` or
+        ``2 × db.r4.large aurora-mysql Single-AZ RDS reservation, us-east-1``."""
         c = self.commitment
         terms = f"{c.term_years}y {c.payment_option}"
+        service = service_of(str(c.instance_type)) if self.is_reserved_instance else EC2
+        if service != EC2:
+            name = "RDS" if service == RDS else "ElastiCache"
+            return (
+                f"{c.count} × {c.instance_type} {c.platform} {c.tenancy} {name} reservation, "
+                f"{c.region}, {terms}"
+            )
         if self.is_reserved_instance:
             return (
                 f"{c.count} × {c.instance_type} {c.platform} {c.tenancy} {c.offering_class} RI "

@@ -31,6 +31,16 @@ Execution (:func:`execute_plan`, ``--execute``):
    the outcome of one call, which step 2 recovers. A refusal by AWS is recorded as ``failed``
    and stops the run (nothing more is bought); missing permissions name the IAM action.
 
+RDS and ElastiCache reservations (a line whose ``instance_type`` is a ``db.`` class or a
+``cache.`` node type) are bought with their own service's calls, under the same guards
+(:mod:`commitopt.purchase_databases`): ``rds:DescribeReservedDBInstancesOfferings`` and
+``rds:PurchaseReservedDBInstancesOffering``, ``elasticache:DescribeReservedCacheNodesOfferings``
+and ``elasticache:PurchaseReservedCacheNodesOffering``. Their idempotency token is the
+reservation id the purchase names (``ReservedDBInstanceId``, ``ReservedCacheNodeId``, derived from
+the plan's hash and the line): AWS refuses a second purchase under an id it already has, and that
+refusal is taken as the earlier purchase once the reservation listed under the id matches the
+line; a line in doubt is settled by listing the reservation under its id.
+
 Client tokens (:func:`client_token`) are ``commitopt-`` + the first 40 hex digits of the plan's
 SHA-256 + ``-L`` + the line number: at most 64 ASCII characters, the same on every retry of the
 same plan line, different for any other plan (a plan's document includes its id). Credentials
@@ -55,6 +65,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
+from commitopt import purchase_databases as databases
 from commitopt.approvals import (
     DEFAULT_MAX_APPROVAL_AGE,
     PlanState,
@@ -70,8 +81,17 @@ from commitopt.plans import (
     latest_line_events,
     record_purchase_event,
 )
+from commitopt.purchase_calls import (
+    LOOKED_UP,
+    TERM_SECONDS,
+    AwsCall,
+    LineInDoubtError,
+    Offering,
+    PriceMovedError,
+    PurchaseError,
+)
 from commitopt.workspace import Workspace
-from core.errors import CommitoptInputError, param
+from core.errors import param
 from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS, CommitmentKind
 from pricing.readers.aws_api import (
     ACCESS_CODES,
@@ -87,8 +107,6 @@ DEFAULT_PRICE_TOLERANCE: Final = 0.01
 SAVINGS_PLANS_REGION: Final = "us-east-1"
 """The Savings Plans API is global; its endpoint lives in us-east-1."""
 
-TERM_SECONDS: Final[dict[int, int]] = {1: 31_536_000, 3: 94_608_000}
-LOOKED_UP: Final = "<looked up at execution>"
 MAX_CLIENT_TOKEN_LENGTH: Final = 64
 
 RI_LOOKUP: Final = "ec2:DescribeReservedInstancesOfferings"
@@ -108,18 +126,6 @@ Checkpoint = Callable[[str, PurchaseLine], None]
 """Called at ``"before-call"``, ``"after-call"`` and ``"after-record"`` of every bought line."""
 
 
-class PurchaseError(CommitoptInputError):
-    """A purchase refused before or during execution (nothing more is bought)."""
-
-
-class PriceMovedError(PurchaseError):
-    """A live price differs from the plan's by more than the tolerance."""
-
-
-class LineInDoubtError(PurchaseError):
-    """An earlier run's purchase of a line cannot be settled automatically."""
-
-
 def client_token(plan_sha256: str, line: int) -> str:
     """The idempotency token of one plan line (≤ 64 ASCII characters).
 
@@ -134,6 +140,15 @@ def client_token(plan_sha256: str, line: int) -> str:
     if len(token) > MAX_CLIENT_TOKEN_LENGTH or not token.isascii():
         raise PurchaseError(f"client token for line {line} is longer than 64 ASCII characters")
     return token
+
+
+def line_token(plan_sha256: str, line: PurchaseLine) -> str:
+    """The idempotency token of a plan line: its :func:`client_token`, or for an RDS or
+    ElastiCache reservation the reservation id it is bought under
+    (:func:`commitopt.purchase_databases.reservation_id`)."""
+    if databases.database_api(line) is not None:
+        return databases.reservation_id(plan_sha256, line.number)
+    return client_token(plan_sha256, line.number)
 
 
 def boto3_clients(
@@ -162,83 +177,6 @@ def boto3_clients(
 
 
 @dataclass(frozen=True)
-class AwsCall:
-    """One AWS API call: service, region, boto3 method and parameters.
-
-    Attributes
-    ----------
-    service
-        ``"ec2"`` or ``"savingsplans"``.
-    region
-        The client's region.
-    operation
-        The boto3 method name (``purchase_reserved_instances_offering``).
-    parameters
-        Keyword arguments, exactly as passed (an id not yet looked up is :data:`LOOKED_UP`).
-    permission
-        The IAM action it needs.
-    """
-
-    service: str
-    region: str
-    operation: str
-    parameters: Mapping[str, Any]
-    permission: str
-
-    def render(self) -> str:
-        """``ec2[us-east-1].purchase_reserved_instances_offering(ReservedInstancesOfferingId=...)``."""
-        arguments = ", ".join(
-            f"{name}={value}" if value == LOOKED_UP else f"{name}={_literal(value)}"
-            for name, value in self.parameters.items()
-        )
-        return f"{self.service}[{self.region}].{self.operation}({arguments})"
-
-    def to_json(self) -> dict[str, Any]:
-        """The call as JSON: service, region, operation, permission and parameters (the AWS
-        API's own parameter names, outside commitopt's vocabulary)."""
-        return {
-            "service": self.service,
-            "region": self.region,
-            "operation": self.operation,
-            "permission": self.permission,
-            "parameters": {name: _json_value(value) for name, value in self.parameters.items()},
-        }
-
-
-def _literal(value: Any) -> str:
-    return repr(_json_value(value))
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, list):
-        return [_json_value(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _json_value(item) for key, item in value.items()}
-    return value
-
-
-@dataclass(frozen=True)
-class Offering:
-    """The live offering found for a line.
-
-    Attributes
-    ----------
-    offering_id
-        ``ReservedInstancesOfferingId`` or the Savings Plan ``offeringId``.
-    upfront_usd
-        RIs: upfront per instance; Savings Plans: the plan's upfront [USD].
-    recurring_usd_per_hour
-        RIs: hourly fee per instance; Savings Plans: recurring per hour [USD/h].
-    """
-
-    offering_id: str
-    upfront_usd: float
-    recurring_usd_per_hour: float
-
-
-@dataclass(frozen=True)
 class LineOutcome:
     """What happened (or would happen) to one purchase line.
 
@@ -247,7 +185,8 @@ class LineOutcome:
     line
         The plan line.
     client_token
-        Its idempotency token.
+        Its idempotency token (for an RDS or ElastiCache line, the reservation id it is bought
+        under).
     lookup, purchase
         The offering look-up and the purchase call (offering id filled in once looked up).
     state
@@ -339,7 +278,10 @@ def _line_region(line: PurchaseLine, savings_plans_region: str) -> str:
 
 
 def lookup_call(line: PurchaseLine, *, savings_plans_region: str = SAVINGS_PLANS_REGION) -> AwsCall:
-    """The offering look-up of a line."""
+    """The offering look-up of a line (RDS and ElastiCache lines: their service's)."""
+    api = databases.database_api(line)
+    if api is not None:
+        return databases.lookup_call(line, api)
     c = line.commitment
     seconds = TERM_SECONDS[c.term_years]
     if line.is_reserved_instance:
@@ -398,12 +340,19 @@ def purchase_call(
     now: datetime | None = None,
     savings_plans_region: str = SAVINGS_PLANS_REGION,
 ) -> AwsCall:
-    """The purchase call of a line (a future ``start`` becomes a queued purchase time)."""
+    """The purchase call of a line (a future ``start`` becomes a queued purchase time).
+
+    For an RDS or ElastiCache line ``token`` is the reservation id (:func:`line_token`), and a
+    future ``start`` is refused: those APIs cannot queue a purchase.
+    """
     c = line.commitment
     moment = now or datetime.now(UTC)
     queued = line.requested_start if (
         line.requested_start is not None and line.requested_start > moment + _QUEUE_AFTER
     ) else None  # fmt: skip
+    api = databases.database_api(line)
+    if api is not None:
+        return databases.purchase_call(line, api, token, offering_id, queued=queued)
     if line.is_reserved_instance:
         parameters: dict[str, Any] = {
             "ReservedInstancesOfferingId": offering_id,
@@ -453,6 +402,9 @@ def find_offering(
     """
     call = lookup_call(line, savings_plans_region=savings_plans_region)
     client = clients(call.service, call.region)
+    api = databases.database_api(line)
+    if api is not None:
+        return databases.find_offering(line, api, client, sleep=sleep)
     c = line.commitment
     seconds = TERM_SECONDS[c.term_years]
     if line.is_reserved_instance:
@@ -619,7 +571,7 @@ def dry_run(
     done = latest_line_events(state.events)
     outcomes = []
     for line in lines:
-        token = client_token(token_hash, line.number)
+        token = line_token(token_hash, line)
         lookup = lookup_call(line, savings_plans_region=savings_plans_region)
         event = done.get(line.number)
         if event is not None and event.state == "executed":
@@ -631,8 +583,7 @@ def dry_run(
                     purchase_call(
                         line,
                         event.client_token,
-                        str(event.request.get("ReservedInstancesOfferingId")
-                            or event.request.get("savingsPlanOfferingId") or LOOKED_UP),
+                        _recorded_offering_id(event.request),
                         now=now,
                         savings_plans_region=savings_plans_region,
                     ),
@@ -660,6 +611,44 @@ def dry_run(
     return PurchaseResult(
         state.plan.plan_id, token_hash, False, state.status, state.reason, tuple(outcomes)
     )
+
+
+def _recorded_offering_id(request: Mapping[str, Any]) -> str:
+    """The offering id a recorded purchase request named."""
+    names = ("ReservedInstancesOfferingId", "savingsPlanOfferingId",
+             *(api.offering_id_field for api in databases.APIS.values()))  # fmt: skip
+    return next((str(request[name]) for name in names if request.get(name)), LOOKED_UP)
+
+
+def _recorded_call(
+    line: PurchaseLine, request: Mapping[str, Any], savings_plans_region: str
+) -> AwsCall:
+    """The purchase call a recorded event made, with its recorded parameters."""
+    api = databases.database_api(line)
+    if api is not None:
+        return databases.recorded_call(line, api, request)
+    if line.is_reserved_instance:
+        return AwsCall("ec2", str(line.commitment.region), "purchase_reserved_instances_offering",
+                       dict(request), RI_PURCHASE)  # fmt: skip
+    return AwsCall("savingsplans", savings_plans_region, "create_savings_plan", dict(request),
+                   SP_PURCHASE)  # fmt: skip
+
+
+def _settle_database(
+    line: PurchaseLine,
+    api: databases.DatabaseApi,
+    event: PurchaseEvent,
+    clients: ClientFactory,
+    sleep: Callable[[float], None],
+) -> str | None:
+    """The id of the reservation an in-doubt database line bought, or ``None`` when AWS has no
+    reservation under the line's reservation id (nothing bought)."""
+    reservation = str(event.request.get(api.id_field) or event.client_token)
+    client = clients(api.service, str(line.commitment.region))
+    item = databases.describe_reservation(line, api, client, reservation, sleep=sleep)
+    if item is None:
+        return None
+    return databases.confirm_reservation(line, api, item, reservation)
 
 
 def _settle_reserved_instance(
@@ -756,6 +745,44 @@ def _call_once(call: AwsCall, client: Any) -> dict[str, Any]:
         ) from error
 
 
+def _buy_database(
+    line: PurchaseLine,
+    api: databases.DatabaseApi,
+    call: AwsCall,
+    client: Any,
+    sleep: Callable[[float], None],
+) -> tuple[dict[str, Any], bool]:
+    """Buy a database line once; AWS's *already exists* refusal of the line's reservation id is
+    the earlier purchase, once the reservation under that id is found and matches the line.
+
+    Returns
+    -------
+    (dict, bool)
+        AWS's answer (for an earlier purchase: the reservation found, under the answer's field),
+        and whether the line had been bought before.
+
+    Raises
+    ------
+    AwsAccessError, PurchaseError
+        As :func:`_call_once`; ``LineInDoubtError`` when the reservation found does not match.
+    """
+    try:
+        return _call_once(call, client), False
+    except PurchaseError as error:
+        if databases.error_code(error.__cause__) != api.already_exists:
+            raise
+    reservation = str(call.parameters[api.id_field])
+    item = databases.describe_reservation(line, api, client, reservation, sleep=sleep)
+    if item is None:
+        raise LineInDoubtError(
+            f"line {line.number} ({line.describe()}): AWS says reservation {reservation} already "
+            f"exists but {api.describe_permission} does not find it; check the "
+            f"{api.service.upper()} console before buying more; nothing bought"
+        )
+    databases.confirm_reservation(line, api, item, reservation)
+    return {api.answer_field: dict(item)}, True
+
+
 def execute_plan(
     workspace: Workspace,
     plan_id: str,
@@ -845,7 +872,12 @@ def execute_plan(
         event = latest.get(line.number)
         if event is None or event.state != "submitted" or not line.is_reserved_instance:
             continue
-        aws_id = _settle_reserved_instance(workspace, line, event, clients, sleep)
+        api = databases.database_api(line)
+        aws_id = (
+            _settle_database(line, api, event, clients, sleep)
+            if api is not None
+            else _settle_reserved_instance(workspace, line, event, clients, sleep)
+        )
         if aws_id is None:
             continue
         record_purchase_event(
@@ -858,12 +890,12 @@ def execute_plan(
             operation=event.operation,
             request=event.request,
             aws_id=aws_id,
-            detail=f"settled after an interrupted run: {RI_LIST} found {aws_id}",
+            detail=f"settled after an interrupted run: "
+            f"{api.describe_permission if api else RI_LIST} found {aws_id}",
             actor=who,
         )
         lookup = lookup_call(line, savings_plans_region=savings_plans_region)
-        call = AwsCall("ec2", str(line.commitment.region), "purchase_reserved_instances_offering",
-                       dict(event.request), RI_PURCHASE)  # fmt: skip
+        call = _recorded_call(line, event.request, savings_plans_region)
         report(LineOutcome(line, event.client_token, lookup, call, "reconciled", aws_id=aws_id))
         pending.remove(line)
     # look every remaining line up and check its price before buying any
@@ -879,14 +911,14 @@ def execute_plan(
                 f"{100 * price_tolerance:g} % tolerance; nothing bought (recommend again, or "
                 f"raise {param('price_tolerance')})"
             )
-        token = client_token(digest, line.number)
+        token = line_token(digest, line)
         call = purchase_call(
             line, token, offering.offering_id, now=now, savings_plans_region=savings_plans_region
         )
         prepared.append((line, lookup_call(line, savings_plans_region=savings_plans_region),
                          call, offering, text))  # fmt: skip
     for line, lookup, call, offering, text in prepared:
-        token = client_token(digest, line.number)
+        token = line_token(digest, line)
         record_purchase_event(
             workspace,
             plan_id=plan_id,
@@ -902,8 +934,18 @@ def execute_plan(
         if checkpoint is not None:
             checkpoint("before-call", line)
         client = clients(call.service, call.region)
+        api = databases.database_api(line)
+        state_now, detail = "executed", text
         try:
-            if line.is_reserved_instance:
+            if api is not None:
+                answer, found = _buy_database(line, api, call, client, sleep)
+                if found:
+                    state_now = "reconciled"
+                    detail = (
+                        f"{text}; {api.already_exists}: the reservation under this line's id was "
+                        f"already bought, confirmed by {api.describe_permission}"
+                    )
+            elif line.is_reserved_instance:
                 answer = _call_once(call, client)
             else:
                 answer = call_with_backoff(
@@ -938,7 +980,11 @@ def execute_plan(
             ) from error
         if checkpoint is not None:
             checkpoint("after-call", line)
-        aws_id = str(answer.get("ReservedInstancesId") or answer.get("savingsPlanId") or "")
+        aws_id = (
+            databases.bought_id(api, answer, token)
+            if api is not None
+            else str(answer.get("ReservedInstancesId") or answer.get("savingsPlanId") or "")
+        )
         record_purchase_event(
             workspace,
             plan_id=plan_id,
@@ -949,12 +995,12 @@ def execute_plan(
             operation=call.permission,
             request=call.to_json()["parameters"],
             aws_id=aws_id or None,
-            detail=text,
+            detail=detail,
             actor=who,
         )
         if checkpoint is not None:
             checkpoint("after-record", line)
-        report(LineOutcome(line, token, lookup, call, "executed", offering, text, aws_id or None))
+        report(LineOutcome(line, token, lookup, call, state_now, offering, detail, aws_id or None))
     return _finish(workspace, state, lines, latest, outcomes, now, max_approval_age, True)
 
 
@@ -980,13 +1026,10 @@ def _finish(
             full.append(by_line[line.number])
             continue
         event = latest.get(line.number)
-        token = event.client_token if event else client_token(state.current_sha256, line.number)
+        token = event.client_token if event else line_token(state.current_sha256, line)
         lookup = lookup_call(line)
         if event is not None and event.state == "executed":
-            call = AwsCall(lookup.service, lookup.region,
-                           "purchase_reserved_instances_offering" if line.is_reserved_instance
-                           else "create_savings_plan", dict(event.request),
-                           RI_PURCHASE if line.is_reserved_instance else SP_PURCHASE)  # fmt: skip
+            call = _recorded_call(line, event.request, lookup.region)
             full.append(LineOutcome(line, token, lookup, call, "already-executed",
                                     aws_id=event.aws_id))  # fmt: skip
     after = plan_state(workspace, state.plan.plan_id, now=now, max_approval_age=max_approval_age)

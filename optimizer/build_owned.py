@@ -42,9 +42,11 @@ from optimizer.problem import (
     IntArray,
 )
 from pricing.catalog import PriceCatalog
+from pricing.databases import DEPLOYMENT_UNITS
 from pricing.instance_types import instance_families
 from pricing.inventory import Commitment, Inventory, InventoryError
 from pricing.offerings import TERM_HOURS, CommitmentKind
+from pricing.services import purchase_deployments, size_flexible_keys
 
 _NS_PER_HOUR: Final = 3_600_000_000_000
 
@@ -112,10 +114,13 @@ def _owned_ris(
     ris["region"] = ris["region"].astype(str)
     ris["instance_type"] = ris["instance_type"].astype(str)
     ris["instance_family"] = instance_families(ris["instance_type"]).astype(str)
-    factor = factors_or_nan(ris["instance_type"])
-    linux_shared = ((ris["platform"] == LINUX) & (ris["tenancy"] == SHARED)).to_numpy(bool)
+    # a Multi-AZ database reservation holds twice its size's units
+    deployment = ris["tenancy"].map(DEPLOYMENT_UNITS).fillna(1.0).to_numpy(dtype=np.float64)
+    factor = factors_or_nan(ris["instance_type"]) * deployment
+    # size-flexible kinds (the scope aside: a zonal EC2 RI is approximated below)
+    capable = size_flexible_keys(ris["platform"], ris["tenancy"])
     zonal = (ris["scope"] != "Region").to_numpy(bool)
-    flexible = linux_shared & np.isfinite(factor)
+    flexible = capable & np.isfinite(factor)
     approximated = ris.loc[flexible & zonal, "id"].astype(str).tolist()
     if approximated:
         warnings.append(
@@ -185,6 +190,9 @@ def _ri_columns(ris: pd.DataFrame, flexible: BoolArray, columns: pd.DataFrame) -
     key's; -1 when no usage column matches."""
     key = ris[list(COLUMN_KEY)].copy()
     key.loc[flexible, "instance_type"] = ""
+    # a database family's column is named by its purchase deployment (Single-AZ, Node)
+    database = flexible & key["tenancy"].isin(list(DEPLOYMENT_UNITS)).to_numpy(dtype=bool)
+    key.loc[database, "tenancy"] = purchase_deployments(ris.loc[database, "instance_type"])
     key["size_flexible"] = flexible
     index = columns.reset_index(names="column")[[*COLUMN_KEY, "size_flexible", "column"]]
     index = index.astype({c: str for c in COLUMN_KEY})

@@ -146,7 +146,8 @@ def check_writable(path: Path | None) -> None:
 
 @dataclass(frozen=True)
 class AwsSource:
-    """``--from-aws``: read the owned RIs (per region) and Savings Plans through boto3.
+    """``--from-aws``: read the owned RIs, RDS reserved DB instances and ElastiCache reserved
+    nodes (per region) and Savings Plans through boto3.
 
     Attributes
     ----------
@@ -160,7 +161,8 @@ class AwsSource:
     profile: str | None = None
 
     def read(self) -> list[Inventory]:
-        """The live account's RIs, one inventory per region, and its Savings Plans.
+        """The live account's RIs, then its RDS and ElastiCache reservations, one inventory per
+        region and service, and its Savings Plans.
 
         Raises
         ------
@@ -170,6 +172,10 @@ class AwsSource:
         import boto3
 
         from pricing.inventory import fetch_reserved_instances, fetch_savings_plans
+        from pricing.inventory.databases import (
+            fetch_reserved_cache_nodes,
+            fetch_reserved_db_instances,
+        )
         from pricing.regions import check_region
 
         if not self.regions:
@@ -181,6 +187,14 @@ class AwsSource:
             fetch_reserved_instances(session.client("ec2", region_name=code))
             for code in self.regions
         ]
+        found.extend(
+            fetch_reserved_db_instances(session.client("rds", region_name=code))
+            for code in self.regions
+        )
+        found.extend(
+            fetch_reserved_cache_nodes(session.client("elasticache", region_name=code))
+            for code in self.regions
+        )
         found.append(fetch_savings_plans(session.client("savingsplans", region_name="us-east-1")))
         return found
 

@@ -23,6 +23,7 @@ from commitopt.cli.output import KIND_SHORT, emit_frame, format_option
 from commitopt.cli.progress import quiet_option, reporter
 from core.durations import Duration
 from core.errors import CommitoptInputError
+from pricing.databases import DEPLOYMENTS
 from pricing.inventory import (
     Inventory,
 )
@@ -131,6 +132,8 @@ def _table(inventory_: Inventory, now: datetime) -> pd.DataFrame:
         )  # fmt: skip
     covers = frame["instance_type"].fillna(frame["instance_family"]).fillna("any EC2")
     covers = covers.where(frame["platform"].isna(), covers + " " + frame["platform"].fillna(""))
+    deployment = frame["tenancy"].isin(DEPLOYMENTS)  # a database reservation's Multi-AZ matters
+    covers = covers.where(~deployment, covers + " " + frame["tenancy"].fillna(""))
     days_left = (frame["end"] - pd.Timestamp(now)).dt.total_seconds() / 86_400.0
     status = np.select(
         [frame["start"] > pd.Timestamp(now), frame["end"] <= pd.Timestamp(now)],

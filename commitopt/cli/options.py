@@ -229,10 +229,15 @@ def from_aws_options(function: F) -> F:
     """``--from-aws`` with ``--region`` (and ``--profile``): the live account's commitments."""
     function = profile_option(function)
     function = multi_option(
-        "--region", "-r", help_text="Regions to read RIs from (with --from-aws).", metavar="REGION"
+        "--region",
+        "-r",
+        help_text="Regions to read RIs and database reservations from (with --from-aws).",
+        metavar="REGION",
     )(function)
     return click.option(
-        "--from-aws", is_flag=True, help="Read active RIs and Savings Plans through boto3."
+        "--from-aws",
+        is_flag=True,
+        help="Read active RIs, RDS and ElastiCache reservations and Savings Plans through boto3.",
     )(function)
 
 

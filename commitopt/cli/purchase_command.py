@@ -59,7 +59,11 @@ Dry run (the default) needs no AWS account: offering ids show as <looked up at e
 --execute needs an approved, unexpired, unchanged plan and these permissions:
 ec2:DescribeReservedInstancesOfferings, ec2:PurchaseReservedInstancesOffering,
 savingsplans:DescribeSavingsPlansOfferings, savingsplans:CreateSavingsPlan (and
-ec2:DescribeReservedInstances to settle a line an interrupted run left in doubt).
+ec2:DescribeReservedInstances to settle a line an interrupted run left in doubt); for RDS
+and ElastiCache lines rds:DescribeReservedDBInstancesOfferings,
+rds:PurchaseReservedDBInstancesOffering, rds:DescribeReservedDBInstances and
+elasticache:DescribeReservedCacheNodesOfferings, elasticache:PurchaseReservedCacheNodesOffering,
+elasticache:DescribeReservedCacheNodes.
 Every line is recorded, with who bought it (the AWS caller identity), before the next, so
 running it again resumes without buying twice; a live price more than --price-tolerance away
 from the plan's refuses before buying anything.
@@ -124,7 +128,8 @@ def _print_head(result: PurchaseResult) -> None:
     "--region",
     default=SAVINGS_PLANS_REGION,
     show_default=True,
-    help="Region of the Savings Plans API endpoint (RIs are bought in their line's region).",
+    help="Region of the Savings Plans API endpoint (RIs and database reservations are bought "
+    "in their line's region).",
 )
 @profile_option
 @max_approval_age_option

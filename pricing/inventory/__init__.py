@@ -13,7 +13,10 @@ Modules:
 * :mod:`~pricing.inventory.portfolio_json`: :func:`read_portfolio_json`;
 * :mod:`~pricing.inventory.aws`: EC2's ``DescribeReservedInstances``
   (:func:`fetch_reserved_instances`) and ``savingsplans:DescribeSavingsPlans``
-  (:func:`fetch_savings_plans`).
+  (:func:`fetch_savings_plans`);
+* :mod:`~pricing.inventory.databases`: RDS reserved DB instances and ElastiCache reserved nodes
+  (``fetch_reserved_db_instances``, ``fetch_reserved_cache_nodes``) as ``reserved_instance``
+  items in the database key vocabulary (:mod:`pricing.services`).
 """
 
 from pricing.inventory.aws import fetch_reserved_instances, fetch_savings_plans

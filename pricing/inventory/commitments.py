@@ -178,7 +178,8 @@ class Commitment:
         )
 
     def to_json_item(self) -> dict[str, Any]:
-        """The portfolio JSON purchase item (fields that are ``None`` left out)."""
+        """The portfolio JSON purchase item (fields that are ``None`` left out; a database
+        reservation also names its ``service``, ``AmazonRDS`` or ``AmazonElastiCache``)."""
         item: dict[str, Any] = {}
         for field in fields(self):
             value = getattr(self, field.name)

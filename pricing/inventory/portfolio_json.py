@@ -16,9 +16,9 @@ from typing import Any, Final
 
 from core.errors import CommitoptInputError
 from core.times import utc_datetime
-from pricing.databases import DEPLOYMENT_UNITS
 from pricing.instance_types import normalization_factor, parse_instance_type
 from pricing.inventory.commitments import Commitment, Inventory, InventoryError
+from pricing.inventory.databases import database_units, parse_database_platform, parse_deployment
 from pricing.inventory.values import (
     iso,
     parse_count,
@@ -39,8 +39,9 @@ from pricing.offerings import (
     parse_payment_option,
     parse_term_years,
 )
+from pricing.platforms import parse_platform
 from pricing.regions import check_region
-from pricing.services import parse_key_platform
+from pricing.services import EC2, service_of
 
 _AMOUNT_TOLERANCE: Final = 1e-6
 
@@ -169,13 +170,38 @@ def _account_id(item: _Item) -> str | None:
     return text
 
 
+def _database_key(item: _Item, instance_type: str) -> tuple[str, str, float] | None:
+    """Platform, tenancy and normalized units per reservation of a database line (RDS or
+    ElastiCache, from the class prefix); ``None`` for an EC2 line.
+
+    A database line's ``platform`` is the reservation's product description (``aurora-mysql``,
+    ``redis``), its ``tenancy`` the deployment (``Single-AZ``, ``Multi-AZ``; ``Node``), its scope
+    ``Region`` and its class ``standard``; an optional ``service`` must agree with the class.
+    """
+    service = service_of(instance_type)
+    if service == EC2:
+        return None
+    if item.has("service") and str(item.raw["service"]).strip() != service:
+        raise item.fail("service", f"{item.raw['service']!r}, but {instance_type} is {service}")
+    platform = item.get("platform", lambda v: parse_database_platform(v, service))
+    tenancy = item.get("tenancy", lambda v: parse_deployment(v, service))
+    if item.get("scope", parse_scope, "Region") != "Region":
+        raise item.fail("scope", f"{service} reservations are regional; use Region")
+    if item.get("offering_class", parse_offering_class, "standard") != "standard":
+        raise item.fail("offering_class", f"{service} sells no convertible reservations")
+    return platform, tenancy, database_units(instance_type, tenancy)
+
+
 def _reserved_instance(item: _Item, common: dict[str, Any]) -> Commitment:
     region = item.get("region", check_region)
     instance_type = item.get("instance_type", lambda v: parse_instance_type(str(v).strip()).name)
-    factor = item.get("instance_type", lambda v: normalization_factor(str(v).strip()))
+    database = _database_key(item, instance_type)
+    factor = (
+        database[2]
+        if database
+        else item.get("instance_type", lambda v: normalization_factor(str(v).strip()))
+    )
     count = item.get("count", parse_count)
-    tenancy = item.get("tenancy", parse_tenancy, "Shared")
-    factor *= DEPLOYMENT_UNITS.get(tenancy, 1.0)  # a Multi-AZ reservation counts twice
     scope = item.get("scope", parse_scope, "Region")
     zone = item.get("availability_zone", lambda v: str(v).strip(), "")
     if scope == "Availability Zone" and not zone:
@@ -202,8 +228,8 @@ def _reserved_instance(item: _Item, common: dict[str, Any]) -> Commitment:
         **common,
         region=region,
         instance_type=instance_type,
-        platform=item.get("platform", parse_key_platform),
-        tenancy=tenancy,
+        platform=database[0] if database else item.get("platform", parse_platform),
+        tenancy=database[1] if database else item.get("tenancy", parse_tenancy, "Shared"),
         scope=scope,
         availability_zone=zone or None,
         offering_class=item.get("offering_class", parse_offering_class, "standard"),
@@ -230,8 +256,12 @@ def read_portfolio_json(path: str | Path, *, default_start: datetime | None = No
         ``region``, ``instance_type``, ``platform``, ``count``, ``upfront_usd`` (whole item) and
         ``recurring_usd_per_hour`` (per RI); ``tenancy`` defaults to Shared, ``scope`` to Region,
         ``offering_class`` to standard, ``normalized_units`` to count × normalization factor.
-        Savings Plans need ``commitment_usd_per_hour``; ``upfront_usd`` and
-        ``recurring_usd_per_hour`` default to the payment option's split (0 / 50 / 100 % upfront).
+        Database reservations (a ``db.`` or ``cache.`` class) take the reservation's product
+        description as ``platform`` (``aurora-mysql``, ``redis``) and the deployment as
+        ``tenancy`` (``Single-AZ``, ``Multi-AZ``; ``Node``), both required; their normalized
+        units count a Multi-AZ reservation twice. Savings Plans need
+        ``commitment_usd_per_hour``; ``upfront_usd`` and ``recurring_usd_per_hour`` default to
+        the payment option's split (0 / 50 / 100 % upfront).
         EC2 Instance Savings Plans also need ``region`` and ``instance_family``. Any item may
         name its owner ``account_id`` (served first by the simulator).
 

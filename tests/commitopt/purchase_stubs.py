@@ -9,7 +9,8 @@ import boto3
 from botocore.stub import Stubber
 
 from commitopt.plans import PurchaseLine
-from commitopt.purchase import client_token, lookup_call, purchase_call
+from commitopt.purchase import line_token, lookup_call, purchase_call
+from commitopt.purchase_databases import database_api
 
 FAKE_ACCESS_KEY = "AKIAFAKEFAKEFAKE1234"
 FAKE_SECRET_KEY = "fAkE/SeCrEt+KeY/never-to-be-printed-0123456789"
@@ -35,6 +36,29 @@ PORTFOLIO: dict[str, Any] = {
     ],
     "summary": {"savings_usd": 1234.5, "savings_pct": 21.0, "upfront_cash_usd": 8070.0},
 }  # fmt: skip
+
+
+DATABASE_PORTFOLIO: dict[str, Any] = {
+    "purchases": [
+        {"kind": "reserved_instance", "id": "db-1", "service": "AmazonRDS",
+         "region": "us-east-1", "instance_type": "db.r4.large", "platform": "aurora-mysql",
+         "tenancy": "Single-AZ", "scope": "Region", "offering_class": "standard",
+         "term_years": 1, "payment_option": "No Upfront", "count": 2, "upfront_usd": 0.0,
+         "recurring_usd_per_hour": 0.17},
+        {"kind": "reserved_instance", "id": "db-2", "service": "AmazonRDS",
+         "region": "eu-west-1", "instance_type": "db.m4.large", "platform": "mariadb",
+         "tenancy": "Multi-AZ", "scope": "Region", "offering_class": "standard",
+         "term_years": 3, "payment_option": "Partial Upfront", "count": 1,
+         "upfront_usd": 2000.0, "recurring_usd_per_hour": 0.08},
+        {"kind": "reserved_instance", "id": "cache-1", "service": "AmazonElastiCache",
+         "region": "us-east-1", "instance_type": "cache.r6g.large", "platform": "redis",
+         "tenancy": "Node", "scope": "Region", "offering_class": "standard", "term_years": 1,
+         "payment_option": "All Upfront", "count": 3, "upfront_usd": 3000.0,
+         "recurring_usd_per_hour": 0.0},
+    ],
+    "summary": {"savings_usd": 100.0, "savings_pct": 20.0, "upfront_cash_usd": 5000.0},
+}  # fmt: skip
+"""Two RDS lines (Aurora Single-AZ; MariaDB Multi-AZ, 3 years) and one ElastiCache line."""
 
 
 _SESSIONS: list[boto3.session.Session] = []
@@ -87,10 +111,56 @@ def offering_id(line: PurchaseLine) -> str:
     return f"{'ri' if line.is_reserved_instance else 'sp'}-offering-{line.number}"
 
 
+def database_reservation(
+    line: PurchaseLine, reservation: str, *, state: str = "active", **changes: Any
+) -> dict[str, Any]:
+    """The reservation a database line bought, as ``describe_reserved_*`` lists it."""
+    api = database_api(line)
+    assert api is not None
+    c = line.commitment
+    item: dict[str, Any] = {
+        api.id_field: reservation, api.offering_id_field: offering_id(line),
+        api.class_field: c.instance_type, "Duration": 31_536_000 * c.term_years,
+        "FixedPrice": c.upfront_usd / int(c.count or 1), "UsagePrice": 0.0,
+        api.count_field: c.count, "ProductDescription": c.platform,
+        "OfferingType": c.payment_option, "State": state,
+        "RecurringCharges": [{"RecurringChargeAmount": c.recurring_usd_per_hour,
+                              "RecurringChargeFrequency": "Hourly"}],
+    }  # fmt: skip
+    if api.service == "rds":
+        item.update(CurrencyCode="USD", MultiAZ=c.tenancy == "Multi-AZ")
+    item.update(changes)
+    return item
+
+
+def _expect_database_lookup(
+    clients: StubbedClients, line: PurchaseLine, price_factor: float
+) -> None:
+    """A look-up answered with the line's offering among others that only partially match."""
+    api = database_api(line)
+    assert api is not None
+    call = lookup_call(line)
+    c = line.commitment
+    exact = database_reservation(line, "", **{api.offering_id_field: offering_id(line)})
+    for name in (api.id_field, api.count_field, "State"):
+        exact.pop(name)
+    exact["FixedPrice"] *= price_factor
+    exact["RecurringCharges"][0]["RecurringChargeAmount"] *= price_factor
+    # the ProductDescription filter matches partially: aurora-mysql also finds "aurora-mysql-x"
+    partial = {**exact, api.offering_id_field: "partial", "ProductDescription": f"{c.platform}-x",
+               "FixedPrice": 0.0, "RecurringCharges": []}  # fmt: skip
+    clients.stub(call.service, call.region).add_response(
+        call.operation, {api.offerings_field: [partial, exact]}, dict(call.parameters)
+    )
+
+
 def expect_lookup(
     clients: StubbedClients, line: PurchaseLine, *, price_factor: float = 1.0
 ) -> None:
     """Queue the offering look-up of a line, answered with an offering at the plan's price."""
+    if database_api(line) is not None:
+        _expect_database_lookup(clients, line, price_factor)
+        return
     call = lookup_call(line)
     c = line.commitment
     stub = clients.stub(call.service, call.region)
@@ -140,7 +210,7 @@ def expect_purchase(
     error_code: str | None = None,
 ) -> str:
     """Queue the purchase of a line; return the id AWS answers with."""
-    token = client_token(plan_sha256, line.number)
+    token = line_token(plan_sha256, line)
     call = purchase_call(line, token, offering_id(line))
     stub = clients.stub(call.service, call.region)
     new_id = f"{'ri' if line.is_reserved_instance else 'sp'}-bought-{line.number}"
@@ -152,6 +222,13 @@ def expect_purchase(
             expected_params=dict(call.parameters),
         )
         return ""
+    api = database_api(line)
+    if api is not None:
+        stub.add_response(
+            call.operation, {api.answer_field: database_reservation(line, token)},
+            dict(call.parameters),
+        )  # fmt: skip
+        return token
     answer = (
         {"ReservedInstancesId": new_id} if line.is_reserved_instance else {"savingsPlanId": new_id}
     )

@@ -102,6 +102,10 @@ class _StubbedSession:
                     "Start": datetime(2026, 1, 1, tzinfo=UTC),
                     "End": datetime(2027, 1, 1, tzinfo=UTC)}]},
             )  # fmt: skip
+        elif service == "rds":
+            stub.add_response("describe_reserved_db_instances", {"ReservedDBInstances": []})
+        elif service == "elasticache":
+            stub.add_response("describe_reserved_cache_nodes", {"ReservedCacheNodes": []})
         else:
             stub.add_client_error(
                 "describe_savings_plans", service_error_code="AccessDeniedException"
@@ -140,3 +144,58 @@ def test_from_aws_ris(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
     rows = json.loads(result.stdout)
     assert sorted(r["region"] for r in rows) == ["eu-west-2", "us-east-1"]
     assert all(r["count"] == 3 and r["effective_usd_per_hour"] == pytest.approx(0.18) for r in rows)
+
+
+def test_from_aws_reads_database_reservations(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RDS (Multi-AZ) and ElastiCache reservations join the RIs, per region; those not modelled
+    are counted in a note."""
+
+    class _Databases(_StubbedSession):
+        def client(self, service: str, region_name: str) -> Any:
+            client = _real_client(service, region_name)
+            stub = Stubber(client)
+            start = datetime(2026, 1, 1, tzinfo=UTC)
+            if service == "ec2":
+                stub.add_response("describe_reserved_instances", {"ReservedInstances": []})
+            elif service == "rds":
+                stub.add_response("describe_reserved_db_instances", {"ReservedDBInstances": [
+                    {"ReservedDBInstanceId": "db-ri", "DBInstanceClass": "db.m4.large",
+                     "StartTime": start, "Duration": 31_536_000, "FixedPrice": 0.0,
+                     "DBInstanceCount": 1, "ProductDescription": "mariadb",
+                     "OfferingType": "No Upfront", "MultiAZ": True, "State": "active",
+                     "RecurringCharges": [{"RecurringChargeAmount": 0.2,
+                                           "RecurringChargeFrequency": "Hourly"}]},
+                    {"ReservedDBInstanceId": "sql", "DBInstanceClass": "db.m4.large",
+                     "StartTime": start, "Duration": 31_536_000, "DBInstanceCount": 1,
+                     "ProductDescription": "sqlserver-se(li)", "OfferingType": "No Upfront",
+                     "MultiAZ": False, "State": "active"}]})  # fmt: skip
+            elif service == "elasticache":
+                stub.add_response("describe_reserved_cache_nodes", {"ReservedCacheNodes": [
+                    {"ReservedCacheNodeId": "node-ri", "CacheNodeType": "cache.r6g.large",
+                     "StartTime": start, "Duration": 31_536_000, "FixedPrice": 500.0,
+                     "CacheNodeCount": 2, "ProductDescription": "redis",
+                     "OfferingType": "Partial Upfront", "State": "active",
+                     "RecurringCharges": []}]})  # fmt: skip
+            else:
+                stub.add_response("describe_savings_plans", {"savingsPlans": []})
+            stub.activate()
+            return client
+
+    monkeypatch.setattr(boto3, "Session", _Databases)
+    result = run_cli(
+        "inventory", "show", "--from-aws", "-r", "eu-west-1", "--as-of", "2026-06-01",
+        "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    rows = {row["id"]: row for row in json.loads(result.stdout)}
+    assert set(rows) == {"db-ri", "node-ri"}
+    assert rows["db-ri"]["covers"] == "db.m4.large mariadb Multi-AZ"
+    assert rows["db-ri"]["region"] == "eu-west-1" and rows["db-ri"]["count"] == 1
+    assert rows["node-ri"]["covers"] == "cache.r6g.large redis Node"
+    assert rows["node-ri"]["upfront_usd"] == 1000.0
+    assert (
+        "left out 1 AmazonRDS reservation(s) in eu-west-1: product description "
+        "sqlserver-se(li) not modelled yet" in result.stderr
+    )

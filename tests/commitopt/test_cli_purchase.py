@@ -15,6 +15,7 @@ from commitopt.workspace import Workspace
 from tests.commitopt.conftest import CliResult, RunCli
 from tests.commitopt.identities import ANN_SESSION, as_os_user, aws_caller, without_sts
 from tests.commitopt.purchase_stubs import (
+    DATABASE_PORTFOLIO,
     FAKE_ACCESS_KEY,
     FAKE_SECRET_KEY,
     PORTFOLIO,
@@ -234,3 +235,28 @@ def test_unapproved_plan_and_price_moved(
     connection.close()
     assert events == (0,)
     _clean(refused, missing, dry, result)
+
+
+def test_database_lines_are_bought_with_their_services(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "db.json").write_text(json.dumps(DATABASE_PORTFOLIO))
+    added = run_cli("plans", "add", "db.json", "--format", "json")
+    plan_id = json.loads(added.stdout)["plan_id"]
+    as_os_user(monkeypatch, "ann")
+    assert run_cli("approve", plan_id).exit_code == 0
+    plan = _plan(tmp_path, plan_id)
+    clients = StubbedClients()
+    expect_execution(clients, plan.lines, plan.stored_sha256)
+    _use(monkeypatch, clients)
+    bought = run_cli("purchase", plan_id, "--execute")
+    assert bought.exit_code == 0, bought.stderr
+    clients.assert_done()
+    assert bought.stdout.count("  bought:") == 3
+    assert "rds[eu-west-1].purchase_reserved_db_instances_offering(" in bought.stdout
+    assert "elasticache[us-east-1].purchase_reserved_cache_nodes_offering(" in bought.stdout
+    assert f"id: commitopt-{plan.stored_sha256[:40]}-l3" in bought.stdout
+    _use(monkeypatch, StubbedClients())
+    again = run_cli("purchase", plan_id, "--execute")
+    assert "every line was already bought; nothing to do" in again.stdout
+    _clean(added, bought, again)

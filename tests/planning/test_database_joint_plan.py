@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -15,6 +15,7 @@ from optimizer.policy import Policy
 from planning.recommend import RecommendOptions, recommend
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.embedded import load_embedded_catalog
+from pricing.inventory import Commitment
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 HOURS = 24 * 45
@@ -114,3 +115,35 @@ def test_the_report_breaks_the_joint_plan_down_by_service() -> None:
     assert "## By service (data period)" in render_markdown(data)
     services = [row["service"] for row in report_json(data)["by_service"]]
     assert sorted(services) == ["AmazonEC2", "AmazonElastiCache", "AmazonRDS"]
+
+
+def test_an_owned_multi_az_reservation_covers_its_instance_and_nothing_more_is_bought() -> None:
+    catalog = PriceCatalog.merge([database_catalog(), load_embedded_catalog()])
+    owned = Commitment(
+        kind="reserved_instance",
+        id="owned-1",
+        start=START,
+        end=START + timedelta(days=365),
+        term_years=1,
+        payment_option="No Upfront",
+        upfront_usd=0.0,
+        region="us-east-1",
+        instance_type="db.m4.large",
+        platform="mariadb",
+        tenancy="Multi-AZ",
+        scope="Region",
+        offering_class="standard",
+        count=1,
+        recurring_usd_per_hour=0.25,
+        effective_usd_per_hour=0.25,
+    )
+    run = recommend(
+        fleet_usage(),
+        catalog,
+        Policy(),
+        owned=[owned],
+        options=RecommendOptions(decide_on="lookback"),
+    )
+    assert not [p for p in run.purchases if str(p.instance_type).startswith("db.m4")]
+    covered = run.baseline.breakdown("instrument").set_index("instrument")
+    assert covered.loc["owned-1", "unused_commitment_usd"] == pytest.approx(0.0, abs=1e-6)
