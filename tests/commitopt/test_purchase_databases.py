@@ -21,6 +21,7 @@ from commitopt.purchase import (
     dry_run,
     execute_plan,
     line_token,
+    lookup_call,
 )
 from commitopt.purchase_databases import APIS, database_api, reservation_id
 from commitopt.workspace import Workspace
@@ -284,3 +285,24 @@ def test_the_installed_command_prints_the_database_calls(tmp_path: Path) -> None
     assert table.exit_code == 0, table
     assert "rds[eu-west-1].purchase_reserved_db_instances_offering(" in table.stdout
     assert "dry run: nothing bought" in table.stdout
+
+
+def test_a_database_savings_plan_is_looked_up_as_aws_plan_type_database(
+    workspace: Workspace,
+) -> None:
+    portfolio = {
+        "purchases": [
+            {
+                "kind": "database_savings_plan",
+                "term_years": 1,
+                "payment_option": "No Upfront",
+                "commitment_usd_per_hour": 0.21,
+            }
+        ]
+    }
+    stored = store_plan(workspace, portfolio, source="test", created_by=PLANNER)
+    (line,) = stored.lines
+    call = lookup_call(line)
+    assert (call.service, call.operation) == ("savingsplans", "describe_savings_plans_offerings")
+    assert call.parameters["planTypes"] == ["Database"]
+    assert "filters" not in call.parameters  # account-wide: no region or family
