@@ -45,6 +45,7 @@ def test_values_are_the_portfolio_json_spellings() -> None:
         "reserved_instance",
         "ec2_instance_savings_plan",
         "compute_savings_plan",
+        "database_savings_plan",
     ]
     assert CommitmentKind.RESERVED_INSTANCE == "reserved_instance"
     assert json.dumps({"kind": CommitmentKind.COMPUTE_SAVINGS_PLAN}) == (
@@ -53,10 +54,11 @@ def test_values_are_the_portfolio_json_spellings() -> None:
     assert {"reserved_instance": 1}[CommitmentKind.RESERVED_INSTANCE] == 1
 
 
-def test_application_order_is_ri_then_ec2_then_compute() -> None:
-    assert [kind.application_order for kind in CommitmentKind] == [0, 1, 2]
+def test_application_order_is_ri_then_ec2_then_compute_then_database() -> None:
+    # a Database SP covers only what the others never cover: its place changes no bill
+    assert [kind.application_order for kind in CommitmentKind] == [0, 1, 2, 3]
     assert sorted(CommitmentKind, key=lambda k: -k.application_order)[0] is (
-        CommitmentKind.COMPUTE_SAVINGS_PLAN
+        CommitmentKind.DATABASE_SAVINGS_PLAN
     )
 
 
@@ -69,7 +71,7 @@ def test_policy_name_round_trip(kind: CommitmentKind) -> None:
 
 
 def test_policy_names() -> None:
-    assert POLICY_NAMES == ("ri", "ec2-sp", "compute-sp")
+    assert POLICY_NAMES == ("ri", "ec2-sp", "compute-sp", "database-sp")
     assert CommitmentKind.from_policy_name("ec2-sp") is CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN
 
 
@@ -78,6 +80,7 @@ def test_policy_names() -> None:
     [
         (CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN, "ec2_instance", "EC2Instance"),
         (CommitmentKind.COMPUTE_SAVINGS_PLAN, "compute", "Compute"),
+        (CommitmentKind.DATABASE_SAVINGS_PLAN, "database", "Database"),
     ],
 )
 def test_savings_plan_type_round_trip(kind: CommitmentKind, plan_type: str, aws: str) -> None:
