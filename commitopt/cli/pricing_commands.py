@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 import pandas as pd
@@ -24,6 +25,7 @@ from commitopt.cli.progress import quiet_option, reporter
 from core.errors import CommitoptInputError
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.comparison import INSTRUMENTS, compare_offerings
+from pricing.databases import ELASTICACHE, RDS
 from pricing.errors import MissingPriceError
 from pricing.offerings import PAYMENT_OPTIONS, parse_payment_option, parse_term_years
 from pricing.platforms import parse_platform
@@ -256,13 +258,20 @@ IMPORT_COLUMNS = (
 FETCH_EPILOG = """
 \b
 Credentials come from boto3's standard chain (AWS_PROFILE, SSO, instance role...).
-Needs the IAM permissions pricing:GetProducts and savingsplans:DescribeSavingsPlansOfferingRates.
+Needs the IAM permissions pricing:GetProducts and savingsplans:DescribeSavingsPlansOfferingRates
+(EC2); rds:DescribeReservedDBInstancesOfferings (rds) and
+elasticache:DescribeReservedCacheNodesOfferings (elasticache), which give reserved prices only.
 \b
 Examples:
   commitopt pricing fetch --region us-east-1
   commitopt pricing fetch --region us-east-1,eu-west-2 -t m7i.large,c7g.xlarge -p linux,windows
   commitopt pricing fetch --region us-east-1 --instance-type m5.large --no-savings-plans
+  commitopt pricing fetch --region us-east-1 --service rds,elasticache
+  commitopt pricing fetch --region eu-west-1 --service rds -t db.r6g.large,db.r6g.xlarge
 """
+
+FETCH_SERVICES = {"ec2": "AmazonEC2", "rds": RDS, "elasticache": ELASTICACHE}
+"""``--service`` names -> CUR product codes."""
 
 
 @pricing.command("fetch", epilog=FETCH_EPILOG)
@@ -272,6 +281,12 @@ Examples:
     "--platform", "-p", help_text="Only these platforms [default: all].", metavar="PLATFORM"
 )
 @click.option("--savings-plans/--no-savings-plans", default=True, show_default=True)
+@multi_option(
+    "--service",
+    help_text="Services to fetch: ec2, rds, elasticache [default: ec2]. rds and elasticache "
+    "read reserved offerings only (their describe APIs).",
+    metavar="NAME",
+)
 @profile_option
 @into_option
 @format_option
@@ -281,22 +296,73 @@ def fetch(
     instance_type: tuple[str, ...],
     platform: tuple[str, ...],
     savings_plans: bool,
+    service: tuple[str, ...],
     profile: str | None,
     into: Path | None,
     output_format: str,
 ) -> None:
-    """Fetch current rates from the AWS Price List and Savings Plans APIs into the local catalog."""
-    import boto3
+    """Fetch current rates from AWS's pricing APIs into the local catalog.
 
-    from pricing.readers.price_list_api import fetch_price_list
-    from pricing.readers.savings_plans_api import fetch_savings_plans_rates
+    EC2: on-demand and RI rates from the Price List API, Savings Plans rates from the Savings
+    Plans API. RDS and ElastiCache (--service rds,elasticache): standard reserved offerings from
+    each region's describe API; their on-demand rates come from `pricing import` of a Price List
+    offer file, the embedded ElastiCache snapshot or a CUR.
+    """
+    import boto3
 
     if not region:
         raise CommitoptInputError("pricing fetch needs --region (e.g. --region us-east-1)")
     for code in region:
         check_region(code)
+    unknown = [name for name in service if name.lower() not in FETCH_SERVICES]
+    if unknown:
+        raise CommitoptInputError(
+            f"unknown --service {', '.join(unknown)}; use {', '.join(FETCH_SERVICES)}"
+        )
+    services = {FETCH_SERVICES[name.lower()] for name in service} or {"AmazonEC2"}
     platforms = tuple(parse_platform(p) for p in platform)
-    session = boto3.Session(profile_name=profile)
+    session: Any = boto3.Session(profile_name=profile)
+    catalogs: list[PriceCatalog] = []
+    databases = [name for name in (RDS, ELASTICACHE) if name in services]
+    if databases:
+        from pricing.readers.database_offerings_api import fetch_database_offerings
+
+        with reporter().task("querying the reserved offerings APIs", unit="requests") as progress:
+            catalogs.append(
+                fetch_database_offerings(
+                    lambda name, code: session.client(name, region_name=code),
+                    regions=region,
+                    services=databases,
+                    instance_types=instance_type,
+                    progress=progress,
+                )
+            )
+        for note in catalogs[-1].metadata.notes:
+            reporter().note(f"note: {note}")
+    ec2_types = [t for t in instance_type if not t.startswith(("db.", "cache."))]
+    if "AmazonEC2" in services and (ec2_types or not instance_type):
+        catalogs[:0] = _fetch_ec2(session, region, ec2_types, platforms, savings_plans)
+    if not catalogs:
+        raise CommitoptInputError(
+            "--instance-type names only database classes: add --service rds or elasticache"
+        )
+    target = into or local_catalog_path()
+    merged = write_into_catalog(catalogs, target)
+    counts = merged.counts()
+    emit_mapping({"catalog_path": str(target), **counts}, output_format, title="Fetched")
+
+
+def _fetch_ec2(
+    session: Any,
+    region: Sequence[str],
+    instance_type: Sequence[str],
+    platforms: Sequence[str],
+    savings_plans: bool,
+) -> list[PriceCatalog]:
+    """EC2 rates from the Price List API and, when asked, the Savings Plans API."""
+    from pricing.readers.price_list_api import fetch_price_list
+    from pricing.readers.savings_plans_api import fetch_savings_plans_rates
+
     # The Price List API is served from us-east-1 (also ap-south-1, eu-central-1).
     client = session.client("pricing", region_name="us-east-1")
     with reporter().task("querying the Price List API", unit="requests") as progress:
@@ -318,10 +384,7 @@ def fetch(
                     sp_client, regions=region, instance_types=instance_type, progress=progress
                 ),
             )
-    target = into or local_catalog_path()
-    merged = write_into_catalog(catalogs, target)
-    counts = merged.counts()
-    emit_mapping({"catalog_path": str(target), **counts}, output_format, title="Fetched")
+    return catalogs
 
 
 INFO_EPILOG = """
