@@ -8,6 +8,8 @@ Formats:
     AWS Price List Savings Plans offer file (``AWSComputeSavingsPlan``).
 ``ec2instances-info``
     The ``instances.json`` of ec2instances.info.
+``elasticache-instances-info``
+    ec2instances.info's ElastiCache data (``elasticache-instances.json``).
 ``cur``
     A Cost and Usage Report (legacy or 2.0; CSV, CSV.gz or Parquet): its own public on-demand
     rates and the rates of the RIs and Savings Plans it bills.
@@ -35,6 +37,7 @@ FORMATS: Final = (
     "savings-plans-csv",
     "savings-plans-json",
     "ec2instances-info",
+    "elasticache-instances-info",
     "cur",
     "catalog",
 )
@@ -66,6 +69,8 @@ def detect_format(path: str | Path) -> str:
         if any(code in lowered for code in _SAVINGS_PLAN_OFFER_CODES) or '"savingsplan"' in lowered:
             return "savings-plans-json"
         if '"instance_type"' in lowered and '"pricing"' in lowered:
+            if '"amazonelasticache"' in lowered or '"instance_type": "cache.' in lowered:
+                return "elasticache-instances-info"
             return "ec2instances-info"
     else:
         first_lines = lowered.splitlines()[:6]
@@ -84,7 +89,8 @@ def detect_format(path: str | Path) -> str:
         file,
         "not a recognised price file",
         "pass an AWS Price List EC2 or Savings Plans offer file (CSV or JSON), an "
-        "ec2instances.info instances.json, a CUR, or a commitopt catalog; or name the format "
+        "ec2instances.info instances.json or elasticache-instances.json, a CUR, or a commitopt "
+        "catalog; or name the format "
         f"with {param('file_format')} ({', '.join(FORMATS)})",
     )
 
@@ -149,6 +155,10 @@ def read_price_file(
         from pricing.readers.ec2instances_info import read_ec2instances_info
 
         return _keep_regions(read_ec2instances_info(path), regions)
+    if chosen == "elasticache-instances-info":
+        from pricing.readers.elasticache_instances_info import read_elasticache_instances_info
+
+        return _keep_regions(read_elasticache_instances_info(path), regions)
     if chosen == "cur":
         from pricing.readers.cur_rates import read_cur_rates
 
