@@ -1,0 +1,60 @@
+"""Database prices through the installed console script: the embedded ElastiCache layer,
+importing ec2instances.info's ElastiCache file, and bad database input (exit 2, one line)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.conftest import EXIT_BAD_INPUT, REPO, Sandbox, require_success
+from tests.cli.test_every_command import assert_one_error_line
+
+ELASTICACHE_FIXTURE = (
+    REPO / "tests/data/pricing/leanercloud_elasticache_instances_2025-04-24_trimmed.json.gz"
+)
+
+
+def test_info_lists_the_embedded_elasticache_snapshot(empty_sandbox: Sandbox) -> None:
+    info = json.loads(
+        require_success(empty_sandbox.run("pricing", "info", "--format", "json")).stdout
+    )
+    layers = {layer["layer"]: layer for layer in info["layers"]}
+    assert layers["embedded ElastiCache snapshot"]["as_of"] == "2025-04-24"
+    assert layers["embedded ElastiCache snapshot"]["source"].startswith(
+        "ec2instances.info ElastiCache snapshot 2025-04-24"
+    )
+    by_source = {row["source"]: row["rate_count"] for row in info["rates_by_source"]}
+    elasticache = next(s for s in by_source if "ElastiCache" in s)
+    assert by_source[elasticache] == 5033 + 16281
+
+
+def test_import_the_elasticache_file(empty_sandbox: Sandbox) -> None:
+    run = require_success(
+        empty_sandbox.run("pricing", "import", str(ELASTICACHE_FIXTURE), "--format", "json")
+    )
+    (summary,) = json.loads(run.stdout)
+    assert summary["on_demand_rate_count"] == 243
+    assert summary["reserved_offering_count"] == 1014
+    assert summary["savings_plans_rate_count"] == 0
+    info = json.loads(
+        require_success(empty_sandbox.run("pricing", "info", "--format", "json")).stdout
+    )
+    assert [layer["layer"] for layer in info["layers"]][1:] == [
+        "embedded snapshot",
+        "embedded ElastiCache snapshot",
+    ]
+
+
+def test_a_broken_elasticache_file_is_one_error_line(empty_sandbox: Sandbox) -> None:
+    bad = empty_sandbox.folder / "elasticache.json"
+    bad.write_text(
+        '[{"servicecode": "AmazonElastiCache", "instance_type": "cache.m5.large", '
+        '"pricing": {"us-east-1": {"Redis": {"ondemand": "-1"}}}}]'
+    )
+    line = assert_one_error_line(empty_sandbox.run("pricing", "import", str(bad)), EXIT_BAD_INPUT)
+    assert "elasticache.json: negative rate -1.0 for cache.m5.large us-east-1 redis" in line
+
+
+def test_fetch_an_unknown_service_is_one_error_line(empty_sandbox: Sandbox) -> None:
+    run = empty_sandbox.run("pricing", "fetch", "-r", "us-east-1", "--service", "dynamodb")
+    line = assert_one_error_line(run, EXIT_BAD_INPUT)
+    assert "unknown --service dynamodb" in line
