@@ -189,6 +189,7 @@ Examples:
   commitopt pricing import index.csv                       # AWS Price List EC2 bulk CSV
   commitopt pricing import us-east-1.csv.gz savings-plans-us-east-1.csv --region us-east-1
   commitopt pricing import instances.json --input-format ec2instances-info --format json
+  commitopt pricing import AmazonRDS-index.csv.gz AmazonElastiCache-index.json --region us-east-1
   commitopt pricing import cur-2025-10.parquet --into team-catalog.parquet
 """
 
@@ -217,9 +218,10 @@ def import_(
 ) -> None:
     """Read AWS price files into the local catalog (merged; the new rates take precedence).
 
-    FILES may be AWS Price List EC2 offer files (CSV or JSON, optionally gzipped), Savings Plans
-    offer files, an ec2instances.info instances.json, a CUR (its own on-demand, RI and SP rates),
-    or catalogs written by commitopt. All files are read before anything is written; on any error
+    FILES may be AWS Price List EC2, RDS or ElastiCache offer files (CSV or JSON, optionally
+    gzipped), Savings Plans offer files, an ec2instances.info instances.json or
+    elasticache-instances.json, a CUR (its own on-demand, RI and SP rates), or catalogs written by
+    commitopt. All files are read before anything is written; on any error
     nothing is written.
     """
     for code in region:

@@ -4,6 +4,8 @@ Formats:
 
 ``price-list-csv`` / ``price-list-json``
     AWS Price List bulk EC2 offer file (``AmazonEC2``).
+``database-price-list-csv`` / ``database-price-list-json``
+    AWS Price List bulk offer file of RDS or ElastiCache (``AmazonRDS``, ``AmazonElastiCache``).
 ``savings-plans-csv`` / ``savings-plans-json``
     AWS Price List Savings Plans offer file (``AWSComputeSavingsPlan``).
 ``ec2instances-info``
@@ -34,6 +36,8 @@ from pricing.readers.common import ProgressCallback, sniff
 FORMATS: Final = (
     "price-list-csv",
     "price-list-json",
+    "database-price-list-csv",
+    "database-price-list-json",
     "savings-plans-csv",
     "savings-plans-json",
     "ec2instances-info",
@@ -42,6 +46,7 @@ FORMATS: Final = (
     "catalog",
 )
 _SAVINGS_PLAN_OFFER_CODES: Final = ("awscomputesavingsplan", "amazoncomputesavingsplan")
+_DATABASE_OFFER_CODES: Final = ("amazonrds", "amazonelasticache")
 _CUR_MARKERS: Final = ("lineitem/usagetype", "line_item_usage_type")
 
 
@@ -66,6 +71,8 @@ def detect_format(path: str | Path) -> str:
     if text.startswith(("{", "[")):
         if '"offercode"' in lowered and '"amazonec2"' in lowered:
             return "price-list-json"
+        if '"offercode"' in lowered and any(f'"{c}"' in lowered for c in _DATABASE_OFFER_CODES):
+            return "database-price-list-json"
         if any(code in lowered for code in _SAVINGS_PLAN_OFFER_CODES) or '"savingsplan"' in lowered:
             return "savings-plans-json"
         if '"instance_type"' in lowered and '"pricing"' in lowered:
@@ -80,6 +87,8 @@ def detect_format(path: str | Path) -> str:
             )
             if "amazonec2" in offer:
                 return "price-list-csv"
+            if any(f'"{code}"' in offer for code in _DATABASE_OFFER_CODES):
+                return "database-price-list-csv"
             if any(code in offer for code in _SAVINGS_PLAN_OFFER_CODES):
                 return "savings-plans-csv"
         header = first_lines[0] if first_lines else ""
@@ -88,9 +97,9 @@ def detect_format(path: str | Path) -> str:
     raise PriceFileError(
         file,
         "not a recognised price file",
-        "pass an AWS Price List EC2 or Savings Plans offer file (CSV or JSON), an "
-        "ec2instances.info instances.json or elasticache-instances.json, a CUR, or a commitopt "
-        "catalog; or name the format "
+        "pass an AWS Price List EC2, RDS, ElastiCache or Savings Plans offer file (CSV or JSON), "
+        "an ec2instances.info instances.json or elasticache-instances.json, a CUR, or a "
+        "commitopt catalog; or name the format "
         f"with {param('file_format')} ({', '.join(FORMATS)})",
     )
 
@@ -143,6 +152,14 @@ def read_price_file(
         from pricing.readers.price_list_json import read_price_list_json
 
         return read_price_list_json(path, regions=regions)
+    if chosen == "database-price-list-csv":
+        from pricing.readers.database_price_list import read_database_price_list_csv
+
+        return read_database_price_list_csv(path, regions=regions, progress=progress)
+    if chosen == "database-price-list-json":
+        from pricing.readers.database_price_list import read_database_price_list_json
+
+        return read_database_price_list_json(path, regions=regions)
     if chosen == "savings-plans-csv":
         from pricing.readers.savings_plans_offer import read_savings_plans_csv
 

@@ -58,3 +58,26 @@ def test_fetch_an_unknown_service_is_one_error_line(empty_sandbox: Sandbox) -> N
     run = empty_sandbox.run("pricing", "fetch", "-r", "us-east-1", "--service", "dynamodb")
     line = assert_one_error_line(run, EXIT_BAD_INPUT)
     assert "unknown --service dynamodb" in line
+
+
+def test_import_the_rds_offer_csv(empty_sandbox: Sandbox) -> None:
+    offer = REPO / "tests/data/pricing/pricelist_AmazonRDS_illustrative.csv"
+    run = require_success(
+        empty_sandbox.run(
+            "pricing", "import", str(offer), "--region", "us-east-1", "--format", "json"
+        )
+    )
+    (summary,) = json.loads(run.stdout)
+    assert (summary["on_demand_rate_count"], summary["reserved_offering_count"]) == (4, 6)
+    assert summary["source"] == "AWS Price List bulk CSV AmazonRDS 20251001000000"
+    assert "engine Oracle not mapped yet" in run.stderr  # the rows left out, as notes
+
+
+def test_a_broken_rds_offer_is_one_error_line(empty_sandbox: Sandbox) -> None:
+    offer = REPO / "tests/data/pricing/pricelist_AmazonRDS_illustrative.csv"
+    broken = empty_sandbox.folder / "rds.csv"
+    broken.write_text(offer.read_text().replace('"0.2500000000","USD"', '"abc","USD"', 1))
+    line = assert_one_error_line(
+        empty_sandbox.run("pricing", "import", str(broken)), EXIT_BAD_INPUT
+    )
+    assert "rds.csv: SKU RDSMYSQLR6GLSAZ, offer term JRTCKXETXF has price 'abc'" in line

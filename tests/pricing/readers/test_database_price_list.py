@@ -1,0 +1,160 @@
+"""AWS Price List offers of RDS and ElastiCache (hand-written fixtures, illustrative rates).
+
+The fixtures follow the documented bulk offer layout (the EC2 offer's, which the real excerpts
+under tests/data show) with RDS and ElastiCache attributes; see
+``tests/data/pricing/pricelist_database_illustrative.README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pricing.catalog import KEY_COLUMNS, PriceCatalog
+from pricing.errors import PriceFileError
+from pricing.readers.database_price_list import (
+    read_database_price_list_csv,
+    read_database_price_list_json,
+)
+from pricing.readers.detect import detect_format, read_price_file
+
+DATA = Path(__file__).parents[2] / "data" / "pricing"
+RDS_CSV = DATA / "pricelist_AmazonRDS_illustrative.csv"
+RDS_JSON = DATA / "pricelist_AmazonRDS_illustrative.json"
+CACHE_CSV = DATA / "pricelist_AmazonElastiCache_illustrative.csv"
+CACHE_JSON = DATA / "pricelist_AmazonElastiCache_illustrative.json"
+OFFER = [*KEY_COLUMNS, "offering_class", "term_years", "payment_option"]
+
+
+def keyed(catalog: PriceCatalog) -> tuple[pd.Series, pd.DataFrame]:
+    on_demand = catalog.on_demand.set_index(list(KEY_COLUMNS))["on_demand_usd_per_hour"]
+    return on_demand, catalog.reserved.set_index(OFFER)
+
+
+def test_rds_offer_csv() -> None:
+    catalog = read_database_price_list_csv(RDS_CSV)
+    assert catalog.metadata.source == "AWS Price List bulk CSV AmazonRDS 20251001000000"
+    assert catalog.metadata.as_of == date(2025, 10, 1)
+    on_demand, reserved = keyed(catalog)
+    assert on_demand.to_dict() == {
+        ("us-east-1", "db.m6gd.large", "postgresql", "Multi-AZ DB cluster"): 0.6,
+        ("us-east-1", "db.r6g.large", "aurora-mysql", "Single-AZ"): 0.26,
+        ("us-east-1", "db.r6g.large", "mysql", "Multi-AZ"): 0.5,
+        ("us-east-1", "db.r6g.large", "mysql", "Single-AZ"): 0.25,
+        # the class from instanceType (the usage type says db.r5b.16xl), the region from regionCode
+        ("us-east-2", "db.r5b.16xlarge", "postgresql", "Single-AZ"): 8.0,
+    }
+    mysql = ("us-east-1", "db.r6g.large", "mysql", "Single-AZ", "standard")
+    partial = reserved.loc[(*mysql, 1, "Partial Upfront")]
+    assert (partial["upfront_usd"], partial["recurring_usd_per_hour"]) == (700.0, 0.08)
+    assert partial["effective_usd_per_hour"] == pytest.approx(700 / 8760 + 0.08)
+    all_upfront = reserved.loc[(*mysql, 3, "All Upfront")]
+    assert (all_upfront["upfront_usd"], all_upfront["recurring_usd_per_hour"]) == (2900.0, 0.0)
+    assert reserved.loc[(*mysql, 1, "No Upfront"), "upfront_usd"] == 0.0
+    assert not catalog.reserved["derived"].any()
+    assert len(reserved) == 6
+
+
+def test_rows_left_out_are_counted() -> None:
+    notes = read_database_price_list_csv(RDS_CSV).metadata.notes
+    assert notes == (
+        "skipped 2 price rows: Database Instance engine Oracle not mapped yet "
+        "(InstanceUsage:db.r5.large)",
+        "skipped 1 price rows: Aurora I/O-Optimized instance usage (not covered yet) "
+        "(InstanceUsageIOOptimized:db.r6g.large)",
+    )
+    cache_notes = read_database_price_list_csv(CACHE_CSV).metadata.notes
+    assert cache_notes == (
+        "skipped 2 reserved price rows of another lease or purchase option (Heavy Utilization)",
+    )
+
+
+def test_elasticache_offer() -> None:
+    on_demand, reserved = keyed(read_database_price_list_json(CACHE_JSON))
+    assert on_demand.to_dict() == {
+        ("us-east-1", "cache.m3.large", "redis", "Node"): 0.182,
+        ("us-east-1", "cache.r6g.large", "redis", "Node"): 0.206,
+        ("us-east-1", "cache.r6g.large", "valkey", "Node"): 0.1648,
+    }
+    partial = reserved.loc[("us-east-1", "cache.r6g.large", "redis", "Node", "standard", 3,
+                            "Partial Upfront")]  # fmt: skip
+    assert (partial["upfront_usd"], partial["recurring_usd_per_hour"]) == (1300.0, 0.05)
+    assert len(reserved) == 3
+
+
+@pytest.mark.parametrize(("csv_file", "json_file"), [(RDS_CSV, RDS_JSON), (CACHE_CSV, CACHE_JSON)])
+def test_csv_and_json_agree(csv_file: Path, json_file: Path) -> None:
+    from_csv = read_database_price_list_csv(csv_file)
+    from_json = read_database_price_list_json(json_file)
+    for table in ("on_demand", "reserved"):
+        pd.testing.assert_frame_equal(
+            getattr(from_csv, table).drop(columns="source"),
+            getattr(from_json, table).drop(columns="source"),
+        )
+    assert from_csv.metadata.notes == from_json.metadata.notes
+
+
+def test_detected_and_filtered_by_region() -> None:
+    assert detect_format(RDS_CSV) == "database-price-list-csv"
+    assert detect_format(CACHE_JSON) == "database-price-list-json"
+    catalog = read_price_file(RDS_JSON, regions=["us-east-2"])
+    assert catalog.on_demand["instance_type"].tolist() == ["db.r5b.16xlarge"]
+
+
+def test_a_conflicting_duplicate_names_both_rows(tmp_path: Path) -> None:
+    document = json.loads(RDS_JSON.read_text())
+    product = dict(document["products"]["RDSMYSQLR6GLMAZ"], sku="RDSMYSQLCOPY000")
+    document["products"]["RDSMYSQLCOPY000"] = product
+    terms = json.loads(
+        json.dumps(document["terms"]["OnDemand"]["RDSMYSQLR6GLMAZ"])
+        .replace("RDSMYSQLR6GLMAZ", "RDSMYSQLCOPY000")
+        .replace('"0.5000000000"', '"0.5500000000"')
+    )
+    document["terms"]["OnDemand"]["RDSMYSQLCOPY000"] = terms
+    changed = tmp_path / "rds.json"
+    changed.write_text(json.dumps(document))
+    with pytest.raises(PriceFileError, match=r"rds.json: conflicting on-demand prices for "
+                       r"us-east-1 db.r6g.large mysql Multi-AZ: SKU RDSMYSQLR6GLMAZ, offer term "
+                       r"JRTCKXETXF says 0.5 USD/h, SKU RDSMYSQLCOPY000.* says 0.55"):  # fmt: skip
+        read_database_price_list_json(changed)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('"0.2500000000","USD"', '"-0.25","USD"', "has price '-0.25', not a finite number >= 0"),
+        ('"0.2500000000","USD"', '"0.25","EUR"', "is priced in 'EUR', not USD"),
+        ('"OfferCode","AmazonRDS"', '"OfferCode","AmazonS3"', "line 5 names offer 'AmazonS3'"),
+        ('"Instance Type",', '"InstanceType",', "missing column(s) Instance Type"),
+        ('"Publication Date","2025-10-01T00:00:00Z"', '"Publication Date","soon"',
+         "line 3 'Publication Date' is 'soon'"),
+    ],
+)  # fmt: skip
+def test_malformed_csv_is_one_clear_error(tmp_path: Path, old: str, new: str, message: str) -> None:
+    text = RDS_CSV.read_text()
+    assert old in text
+    broken = tmp_path / "rds.csv"
+    broken.write_text(text.replace(old, new, 1))
+    with pytest.raises(PriceFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_database_price_list_csv(broken)
+
+
+def test_a_short_row_names_the_line(tmp_path: Path) -> None:
+    lines = RDS_CSV.read_text().splitlines()
+    lines[8] = ",".join(lines[8].split(",")[:10])
+    broken = tmp_path / "rds.csv"
+    broken.write_text("\n".join(lines) + "\n")
+    with pytest.raises(PriceFileError, match=r"rds\.csv: cannot parse the CSV"):
+        read_database_price_list_csv(broken)
+
+
+def test_nothing_mapped_is_an_error(tmp_path: Path) -> None:
+    text = RDS_CSV.read_text().replace('"MySQL"', '"Db2"').replace('"PostgreSQL"', '"Db2"')
+    only_unmapped = tmp_path / "rds.csv"
+    only_unmapped.write_text(text.replace('"Aurora MySQL"', '"Db2"'))
+    with pytest.raises(PriceFileError, match="no AmazonRDS instance prices found"):
+        read_database_price_list_csv(only_unmapped)
