@@ -22,9 +22,11 @@ Formats:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -177,13 +179,45 @@ def read_price_file(
 
         return _keep_regions(read_elasticache_instances_info(path), regions)
     if chosen == "cur":
-        from pricing.readers.cur_rates import read_cur_rates
-
-        return _keep_regions(read_cur_rates([path]), regions)
+        return _keep_regions(_read_cur(path), regions)
     if chosen == "catalog":
         return _keep_regions(PriceCatalog.read_parquet(path), regions)
     raise PriceFileError(
         path, f"unknown format {file_format!r}", f"use one of {', '.join(FORMATS)}"
+    )
+
+
+def _read_cur(path: str | Path) -> PriceCatalog:
+    """A CUR's EC2 rates and its RDS / ElastiCache on-demand rates, in one catalog.
+
+    A CUR that bills databases only (or lacks the EC2 reader's columns) gives its database rates,
+    with a note saying why EC2 was not read; a CUR without either raises the EC2 reader's error.
+    """
+    from pricing.readers.cur_database_rates import read_cur_database_rates
+    from pricing.readers.cur_rates import read_cur_rates
+
+    try:
+        ec2: PriceCatalog | None = read_cur_rates([path])
+        ec2_error: PriceFileError | None = None
+    except PriceFileError as error:
+        ec2, ec2_error = None, error
+    databases = read_cur_database_rates([path], require_rows=False)
+    if ec2 is None:
+        assert ec2_error is not None
+        if databases.on_demand.empty:
+            raise ec2_error
+        note = f"EC2 rates not read: {ec2_error.problem}"
+        return replace(
+            databases,
+            metadata=replace(databases.metadata, notes=(*databases.metadata.notes, note)),
+        )
+    if databases.on_demand.empty:
+        return ec2
+    return PriceCatalog(
+        pd.concat([ec2.on_demand, databases.on_demand], ignore_index=True),
+        ec2.reserved,
+        ec2.savings_plans,
+        replace(ec2.metadata, notes=(*ec2.metadata.notes, *databases.metadata.notes)),
     )
 
 

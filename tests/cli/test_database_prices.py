@@ -81,3 +81,11 @@ def test_a_broken_rds_offer_is_one_error_line(empty_sandbox: Sandbox) -> None:
         empty_sandbox.run("pricing", "import", str(broken)), EXIT_BAD_INPUT
     )
     assert "rds.csv: SKU RDSMYSQLR6GLSAZ, offer term JRTCKXETXF has price 'abc'" in line
+
+
+def test_import_the_rds_cur(empty_sandbox: Sandbox) -> None:
+    cur = REPO / "tests/data/cur/wal_Oct2018-WorkshopCUR-rds-trimmed.zstd.parquet"
+    run = require_success(empty_sandbox.run("pricing", "import", str(cur), "--format", "json"))
+    (summary,) = json.loads(run.stdout)
+    assert (summary["on_demand_rate_count"], summary["reserved_offering_count"]) == (2, 0)
+    assert "EC2 rates not read" in run.stderr
