@@ -24,11 +24,12 @@ Product descriptions
 --------------------
 A database key's ``platform`` *is* the offering's product description
 (:data:`pricing.databases.DATABASE_PLATFORMS`). The spellings were checked against: the RDS
-reservation examples "postgresql, aurora-postgresql, mysql, aurora-mysql, mariadb" (the
-``productDescription`` argument documented for Terraform's and Pulumi's
-``aws_rds_reserved_instance_offering``, which pass it to this API unchanged) and the AWS SDK
-sample ``productDescription = "oracle"``; for ElastiCache ``"redis"`` (Pulumi's
-``getReservedCacheNodeOffering`` example, ``cache.t4g.small``). ``"valkey"`` and ``"memcached"``
+example values "postgresql, aurora-postgresql, mysql, aurora-mysql, mariadb" of the
+``productDescription`` argument of Pulumi's AWS data source ``rds.getReservedInstanceOffering``
+(https://www.pulumi.com/registry/packages/aws/api-docs/rds/getreservedinstanceoffering/, which
+passes it to this API) and the AWS SDK for Kotlin sample ``productDescription = "oracle"``; for
+ElastiCache ``"redis"`` (the example of Pulumi's ``elasticache.getReservedCacheNodeOffering``,
+``cache.t4g.small``). ``"valkey"`` and ``"memcached"``
 follow the same lower-case engine spelling; no AWS page listing them was found, so an offering
 spelled otherwise is counted as unmapped, never guessed. Older ElastiCache offerings say
 ``"redis"`` for what is now Redis OSS; the platform is ``redis`` either way.
