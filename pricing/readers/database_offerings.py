@@ -26,13 +26,16 @@ A database key's ``platform`` *is* the offering's product description
 (:data:`pricing.databases.DATABASE_PLATFORMS`). The spellings were checked against: the RDS
 example values "postgresql, aurora-postgresql, mysql, aurora-mysql, mariadb" of the
 ``productDescription`` argument of Pulumi's AWS data source ``rds.getReservedInstanceOffering``
-(https://www.pulumi.com/registry/packages/aws/api-docs/rds/getreservedinstanceoffering/, which
-passes it to this API) and the AWS SDK for Kotlin sample ``productDescription = "oracle"``; for
-ElastiCache ``"redis"`` (the example of Pulumi's ``elasticache.getReservedCacheNodeOffering``,
-``cache.t4g.small``). ``"valkey"`` and ``"memcached"``
-follow the same lower-case engine spelling; no AWS page listing them was found, so an offering
-spelled otherwise is counted as unmapped, never guessed. Older ElastiCache offerings say
-``"redis"`` for what is now Redis OSS; the platform is ``redis`` either way.
+(documented in the Dart binding,
+https://pub.dev/documentation/pulumi_aws/latest/rds/GetReservedInstanceOfferingArgs-class.html;
+the data source passes it to this API) and the AWS SDK for Kotlin sample
+``productDescription = "oracle"``; for ElastiCache ``"redis"`` (the example of Pulumi's
+``elasticache.getReservedCacheNodeOffering``, ``cache.t4g.small``,
+https://www.pulumi.com/registry/packages/aws-v6/api-docs/elasticache/getreservedcachenodeoffering).
+``"valkey"`` and ``"memcached"`` follow the same lower-case engine spelling; no AWS page listing
+them was found, so an offering spelled otherwise is counted as unmapped, never guessed. Older
+ElastiCache offerings say ``"redis"`` for what is now Redis OSS; the platform is ``redis`` either
+way.
 
 Rows left out
 -------------
