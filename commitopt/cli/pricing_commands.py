@@ -25,7 +25,7 @@ from commitopt.cli.progress import quiet_option, reporter
 from core.errors import CommitoptInputError
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.comparison import INSTRUMENTS, compare_offerings
-from pricing.databases import ELASTICACHE, RDS
+from pricing.databases import DATABASE_PLATFORM_NAMES, DEPLOYMENTS, ELASTICACHE, RDS
 from pricing.errors import MissingPriceError
 from pricing.offerings import PAYMENT_OPTIONS, parse_payment_option, parse_term_years
 from pricing.platforms import parse_platform
@@ -50,6 +50,8 @@ SHOW_EPILOG = """
 \b
 Examples:
   commitopt pricing show --region us-east-1 --family c5
+  commitopt pricing show --region us-east-1 --family cache.r6g -p valkey
+  commitopt pricing show --region us-east-1 -t db.r6g.large -p mysql --tenancy Multi-AZ
   commitopt pricing show --instance-type c5.xlarge --region ap-northeast-1 --platform windows
   commitopt pricing show --instance-type m4.large --instrument ri-standard,ec2-sp --term 3
   commitopt pricing show --family t2 --payment no --format csv > t2.csv
@@ -63,14 +65,17 @@ Examples:
 @multi_option(
     "--platform",
     "-p",
-    help_text="Platform(s): linux, windows, rhel, suse, windows-sql-standard, ... [default: linux]",
+    help_text="Platform(s): linux, windows, rhel, suse, windows-sql-standard, ...; for database "
+    "classes the engine: mysql, aurora-mysql, redis, valkey, ... [default: linux; every engine "
+    "for database classes]",
     metavar="PLATFORM",
 )
 @click.option(
     "--tenancy",
-    type=click.Choice(["Shared", "Dedicated"], case_sensitive=False),
-    default="Shared",
-    show_default=True,
+    type=click.Choice(["Shared", "Dedicated", *DEPLOYMENTS], case_sensitive=False),
+    default=None,
+    help="Tenancy, or a database class's deployment [default: Shared; every deployment for "
+    "database classes].",
 )
 @multi_option(
     "--instrument",
@@ -91,7 +96,7 @@ def show(
     instance_type: tuple[str, ...],
     family: tuple[str, ...],
     platform: tuple[str, ...],
-    tenancy: str,
+    tenancy: str | None,
     instrument: tuple[str, ...],
     term: tuple[str, ...],
     payment: tuple[str, ...],
@@ -107,7 +112,13 @@ def show(
     """
     for code in region:
         check_region(code)
-    platforms = tuple(parse_platform(p) for p in platform) or ("Linux/UNIX",)
+    databases = any(
+        name.startswith(DATABASE_CLASS_PREFIXES) for name in (*instance_type, *family)
+    ) or any(p.lower() in DATABASE_PLATFORM_NAMES for p in platform)
+    platforms = tuple(
+        p.lower() if p.lower() in DATABASE_PLATFORM_NAMES else parse_platform(p) for p in platform
+    ) or (() if databases else ("Linux/UNIX",))
+    tenancies = _tenancies(tenancy, databases)
     unknown = [name for name in instrument if name not in INSTRUMENTS]
     if unknown:
         raise CommitoptInputError(
@@ -119,7 +130,7 @@ def show(
         instance_types=instance_type,
         families=family,
         platforms=platforms,
-        tenancies=(tenancy.capitalize(),),
+        tenancies=tenancies,
     )
     table = compare_offerings(
         chosen,
@@ -142,13 +153,26 @@ def show(
         emit_frame(table, output_format)
 
 
+DATABASE_CLASS_PREFIXES = ("db.", "cache.")
+"""Prefixes of database instance classes and cache node types."""
+
+
+def _tenancies(tenancy: str | None, databases: bool) -> tuple[str, ...]:
+    """The tenancies ``pricing show`` keeps: the one given (spelled as the catalog spells it),
+    else ``Shared``, or every one for a request about database classes."""
+    if tenancy is None:
+        return () if databases else ("Shared",)
+    known = {name.lower(): name for name in ("Shared", "Dedicated", *DEPLOYMENTS)}
+    return (known[tenancy.lower()],)
+
+
 def _describe_request(
     regions: Sequence[str], types: Sequence[str], families: Sequence[str], platforms: Sequence[str]
 ) -> str:
     parts = [
         "/".join(types or [f"{f}.*" for f in families] or ["any type"]),
         "/".join(regions or ["any region"]),
-        "/".join(platforms),
+        "/".join(platforms) or "any platform",
     ]
     return " ".join(parts) + " (the embedded 2017 snapshot predates m5, t3 and later families)"
 
@@ -162,7 +186,7 @@ def _warn_missing(
     if absent:
         reporter().warning(
             f"no rates for {', '.join(absent)} in "
-            f"{'/'.join(regions) or 'any region'} ({'/'.join(platforms)}); "
+            f"{'/'.join(regions) or 'any region'} ({'/'.join(platforms) or 'any platform'}); "
             f"{MissingPriceError.REMEDY}"
         )
 

@@ -89,3 +89,40 @@ def test_import_the_rds_cur(empty_sandbox: Sandbox) -> None:
     (summary,) = json.loads(run.stdout)
     assert (summary["on_demand_rate_count"], summary["reserved_offering_count"]) == (2, 0)
     assert "EC2 rates not read" in run.stderr
+
+
+def test_show_a_cache_node_type_from_the_embedded_snapshot(empty_sandbox: Sandbox) -> None:
+    run = require_success(
+        empty_sandbox.run(
+            "pricing", "show", "-r", "us-east-1", "-t", "cache.m6g.2xlarge", "-p", "redis",
+            "--payment", "no", "--format", "json",
+        )
+    )  # fmt: skip
+    rows = {(r["instrument"], r["term_years"]): r for r in json.loads(run.stdout)}
+    assert rows[("On-Demand", None)]["effective_usd_per_hour"] == 0.593
+    assert rows[("Standard RI", 1)]["effective_usd_per_hour"] == 0.405
+    assert {r["tenancy"] for r in rows.values()} == {"Node"}
+
+
+def test_show_database_deployments(empty_sandbox: Sandbox) -> None:
+    offer = REPO / "tests/data/pricing/pricelist_AmazonRDS_illustrative.json"
+    require_success(empty_sandbox.run("pricing", "import", str(offer)))
+    every = json.loads(
+        require_success(
+            empty_sandbox.run("pricing", "show", "-t", "db.r6g.large", "--format", "json")
+        ).stdout
+    )
+    assert {(r["platform"], r["tenancy"]) for r in every} == {
+        ("mysql", "Single-AZ"), ("mysql", "Multi-AZ"), ("aurora-mysql", "Single-AZ"),
+    }  # fmt: skip
+    multi = json.loads(
+        require_success(
+            empty_sandbox.run(
+                "pricing", "show", "-t", "db.r6g.large", "-p", "mysql", "--tenancy", "multi-az",
+                "--format", "json",
+            )
+        ).stdout
+    )  # fmt: skip
+    assert [(r["instrument"], r["effective_usd_per_hour"]) for r in multi] == [
+        ("On-Demand", 0.5), ("Standard RI", 0.34),
+    ]  # fmt: skip
