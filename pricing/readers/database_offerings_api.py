@@ -144,11 +144,14 @@ def fetch_database_offerings(
     frames: list[pd.DataFrame] = []
     skipped: Counter[str] = Counter()
     read = 0
+    clients: dict[tuple[str, str], Any] = {}
     for done, (service, region, instance_class) in enumerate(requests, start=1):
         api = APIS[service]
         origin = f"{api.permission} {region}"
+        if (service, region) not in clients:
+            clients[(service, region)] = client_for(api.client_name, region)
         rows = database_offering_rows(
-            _offerings(client_for(api.client_name, region), api, instance_class, sleep),
+            _offerings(clients[(service, region)], api, instance_class, sleep),
             service=service,
             region=region,
             origin=origin,
