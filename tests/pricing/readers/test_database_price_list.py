@@ -158,3 +158,40 @@ def test_nothing_mapped_is_an_error(tmp_path: Path) -> None:
     only_unmapped.write_text(text.replace('"Aurora MySQL"', '"Db2"'))
     with pytest.raises(PriceFileError, match="no AmazonRDS instance prices found"):
         read_database_price_list_csv(only_unmapped)
+
+
+def copy_sku(document: dict, sku: str, new_sku: str, old_price: str, new_price: str) -> None:
+    """Add a copy of ``sku`` (product and terms) under ``new_sku``, one price changed."""
+    document["products"][new_sku] = dict(document["products"][sku], sku=new_sku)
+    for term_type in ("OnDemand", "Reserved"):
+        if sku in document["terms"][term_type]:
+            text = json.dumps(document["terms"][term_type][sku]).replace(sku, new_sku)
+            document["terms"][term_type][new_sku] = json.loads(
+                text.replace(f'"{old_price}"', f'"{new_price}"')
+            )
+
+
+def test_a_conflicting_reserved_duplicate_is_an_error(tmp_path: Path) -> None:
+    document = json.loads(RDS_JSON.read_text())
+    copy_sku(document, "RDSMYSQLR6GLMAZ", "RDSMYSQLCOPY000", "0.3400000000", "0.3000000000")
+    changed = tmp_path / "rds.json"
+    changed.write_text(json.dumps(document))
+    with pytest.raises(PriceFileError, match=r"conflicting reserved prices for us-east-1 "
+                       r"db.r6g.large mysql Multi-AZ standard 1 No Upfront: .* says 0.0 USD \+ "
+                       r"0.3 USD/h, .* says 0.0 USD \+ 0.34 USD/h"):  # fmt: skip
+        read_database_price_list_json(changed)
+
+
+def test_an_identical_duplicate_is_read_once_and_an_incomplete_term_is_counted(
+    tmp_path: Path,
+) -> None:
+    document = json.loads(RDS_JSON.read_text())
+    copy_sku(document, "RDSMYSQLR6GLMAZ", "RDSMYSQLCOPY000", "-", "-")
+    partial = document["terms"]["Reserved"]["RDSAURMYSR6GLSZ"]["RDSAURMYSR6GLSZ.HU7G6KETJZ"]
+    del partial["priceDimensions"]["RDSAURMYSR6GLSZ.HU7G6KETJZ.2TG2D8R56U"]  # its Upfront Fee
+    changed = tmp_path / "rds.json"
+    changed.write_text(json.dumps(document))
+    catalog = read_database_price_list_json(changed)
+    assert len(catalog.on_demand) == 5 and len(catalog.reserved) == 5
+    assert "skipped 1 incomplete reserved terms (a Partial/All Upfront term without its Upfront " \
+        "Fee row, or a term without its hourly row)" in catalog.metadata.notes  # fmt: skip
