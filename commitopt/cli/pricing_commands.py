@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import click
 import pandas as pd
@@ -153,7 +153,7 @@ def show(
         emit_frame(table, output_format)
 
 
-DATABASE_CLASS_PREFIXES = ("db.", "cache.")
+DATABASE_CLASS_PREFIXES: Final = ("db.", "cache.")
 """Prefixes of database instance classes and cache node types."""
 
 
@@ -296,7 +296,7 @@ Examples:
   commitopt pricing fetch --region eu-west-1 --service rds -t db.r6g.large,db.r6g.xlarge
 """
 
-FETCH_SERVICES = {"ec2": "AmazonEC2", "rds": RDS, "elasticache": ELASTICACHE}
+FETCH_SERVICES: Final = {"ec2": "AmazonEC2", "rds": RDS, "elasticache": ELASTICACHE}
 """``--service`` names -> CUR product codes."""
 
 
