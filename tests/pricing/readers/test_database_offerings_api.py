@@ -319,3 +319,30 @@ def test_product_descriptions() -> None:
         assert product_description_platform("AmazonRDS", name) == name
     assert product_description_platform("AmazonRDS", "aurora") is None
     assert product_description_platform("AmazonRDS", None) is None
+
+
+def test_one_client_per_service_and_region_for_several_classes() -> None:
+    client = _client("rds", "us-east-1")
+    stub = Stubber(client)
+    for offering in (RDS_PAGE_1[0], RDS_PAGE_2[1]):
+        stub.add_response(
+            "describe_reserved_db_instances_offerings",
+            {"ReservedDBInstancesOfferings": [offering]},
+            {"MaxRecords": 100, "DBInstanceClass": offering["DBInstanceClass"]},
+        )
+    stub.activate()
+    made: list[tuple[str, str]] = []
+
+    def client_for(service: str, region: str) -> Any:
+        made.append((service, region))
+        return client
+
+    catalog = fetch_database_offerings(
+        client_for,
+        regions=["us-east-1"],
+        services=["AmazonRDS"],
+        instance_types=["db.r6g.large", "db.m4.large"],
+    )
+    stub.assert_no_pending_responses()
+    assert made == [("rds", "us-east-1")]
+    assert sorted(catalog.reserved["instance_type"]) == ["db.m4.large", "db.r6g.large"]
