@@ -134,13 +134,6 @@ class DatabaseOfferingRows:
     skipped: Counter[str] = field(default_factory=Counter)
     read_count: int = 0
 
-    def notes(self, origin: str) -> tuple[str, ...]:
-        """One line per skip reason, largest count first, for the catalog's notes."""
-        return tuple(
-            f"{origin}: skipped {count} offering(s): {reason}"
-            for reason, count in self.skipped.most_common()
-        )
-
 
 def database_offering_rows(
     offerings: Iterable[Mapping[str, Any]], *, service: str, region: str, origin: str
