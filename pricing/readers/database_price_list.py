@@ -84,7 +84,7 @@ def read_database_price_list_csv(
     path
         ``index.csv`` (or ``.csv.gz``) of the offer, global or one region.
     regions
-        Keep only these region codes (all when empty).
+        Keep only these region codes (all when empty); each must have prices in the file.
     progress
         Called as ``progress(bytes_done, bytes_total)`` while the file is scanned.
 
@@ -143,7 +143,7 @@ def read_database_price_list_csv(
         f"AWS Price List bulk CSV {offer} {preamble.get('Version', '')}".strip(),
         _as_of(file, preamble.get("Publication Date", ""), "line 3 'Publication Date'"),
     )
-    return catalog.filter(regions=regions) if regions else catalog
+    return _keep_regions(catalog, regions, file)
 
 
 def read_database_price_list_json(path: str | Path, *, regions: Sequence[str] = ()) -> PriceCatalog:
@@ -194,7 +194,22 @@ def read_database_price_list_json(path: str | Path, *, regions: Sequence[str] = 
         f"AWS Price List bulk JSON {offer} {header.get('version', '')}".strip(),
         _as_of(file, str(header.get("publicationDate", "")), "publicationDate"),
     )
-    return catalog.filter(regions=regions) if regions else catalog
+    return _keep_regions(catalog, regions, file)
+
+
+def _keep_regions(catalog: PriceCatalog, regions: Sequence[str], file: Path) -> PriceCatalog:
+    """The catalog's rates in ``regions`` (all when empty); each region must have some."""
+    if not regions:
+        return catalog
+    found = set(catalog.on_demand["region"]) | set(catalog.reserved["region"])
+    missing = [region for region in regions if region not in found]
+    if missing:
+        raise PriceFileError(
+            file,
+            f"no database instance prices for region(s) {', '.join(missing)}",
+            "check the region codes (e.g. us-east-1) or use an offer file that covers them",
+        )
+    return catalog.filter(regions=regions)
 
 
 def _add_product(products: dict[str, tuple[str, ...]], product: Mapping[str, Any]) -> None:

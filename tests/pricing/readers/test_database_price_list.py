@@ -195,3 +195,9 @@ def test_an_identical_duplicate_is_read_once_and_an_incomplete_term_is_counted(
     assert len(catalog.on_demand) == 5 and len(catalog.reserved) == 5
     assert "skipped 1 incomplete reserved terms (a Partial/All Upfront term without its Upfront " \
         "Fee row, or a term without its hourly row)" in catalog.metadata.notes  # fmt: skip
+
+
+def test_a_region_without_prices_is_an_error() -> None:
+    with pytest.raises(PriceFileError, match=r"no database instance prices for region\(s\) "
+                       r"eu-west-9"):  # fmt: skip
+        read_database_price_list_csv(RDS_CSV, regions=["us-east-1", "eu-west-9"])
