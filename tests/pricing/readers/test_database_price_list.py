@@ -201,3 +201,44 @@ def test_a_region_without_prices_is_an_error() -> None:
     with pytest.raises(PriceFileError, match=r"no database instance prices for region\(s\) "
                        r"eu-west-9"):  # fmt: skip
         read_database_price_list_csv(RDS_CSV, regions=["us-east-1", "eu-west-9"])
+
+
+REAL_RDS_CSV_HEADER = (
+    "SKU", "OfferTermCode", "RateCode", "TermType", "PriceDescription", "EffectiveDate",
+    "StartingRange", "EndingRange", "Unit", "PricePerUnit", "Currency", "RelatedTo",
+    "LeaseContractLength", "PurchaseOption", "OfferingClass", "Product Family", "serviceCode",
+    "Location", "Location Type", "Instance Type", "Current Generation", "Instance Family", "vCPU",
+    "Physical Processor", "Clock Speed", "Memory", "Storage", "Network Performance",
+    "Processor Architecture", "Storage Media", "Volume Type", "Min Volume Size", "Max Volume Size",
+    "Engine Code", "Database Engine", "Database Edition", "License Model", "Deployment Option",
+    "Group", "Group Description", "usageType", "operation", "ACU", "Dedicated EBS Throughput",
+    "Deployment Model", "Engine Major Version", "Engine Media Type",
+    "Enhanced Networking Supported", "Extended Support Pricing Year", "Instance Type Family",
+    "LimitlessPreview", "Normalization Size Factor", "Processor Features", "Region Code",
+    "serviceName", "Unbundled Licensing", "Volume Name", "WindowsLicenseMultiplier",
+)  # fmt: skip
+"""The header row of the AmazonRDS offer CSV (version 20260428170746), as quoted in the tests of
+block/Version-Guard (``cliPricingFixture``): column names only."""
+
+
+def test_the_real_rds_header_layout(tmp_path: Path) -> None:
+    """The fixture's rows re-laid under the real offer's 58 columns read the same."""
+    import csv
+
+    lines = RDS_CSV.read_text().splitlines()
+    rows = list(csv.DictReader(lines[5:]))
+    relaid = tmp_path / "rds.csv"
+    with relaid.open("w", newline="") as out:
+        out.write("\n".join(lines[:5]) + "\n")
+        writer = csv.DictWriter(
+            out, REAL_RDS_CSV_HEADER, quoting=csv.QUOTE_ALL, lineterminator="\n"
+        )
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: v for k, v in row.items() if k in REAL_RDS_CSV_HEADER})
+    expected, found = read_database_price_list_csv(RDS_CSV), read_database_price_list_csv(relaid)
+    for table in ("on_demand", "reserved"):
+        pd.testing.assert_frame_equal(
+            getattr(found, table).drop(columns="source"),
+            getattr(expected, table).drop(columns="source"),
+        )
