@@ -304,7 +304,7 @@ FETCH_SERVICES: Final = {"ec2": "AmazonEC2", "rds": RDS, "elasticache": ELASTICA
 @multi_option("--region", "-r", help_text="Region(s) to fetch (required).", metavar="REGION")
 @multi_option("--instance-type", "-t", help_text="Only these types [default: all].", metavar="TYPE")
 @multi_option(
-    "--platform", "-p", help_text="Only these platforms [default: all].", metavar="PLATFORM"
+    "--platform", "-p", help_text="Only these EC2 platforms [default: all].", metavar="PLATFORM"
 )
 @click.option("--savings-plans/--no-savings-plans", default=True, show_default=True)
 @multi_option(
