@@ -285,8 +285,8 @@ FETCH_EPILOG = """
 \b
 Credentials come from boto3's standard chain (AWS_PROFILE, SSO, instance role...).
 Needs the IAM permissions pricing:GetProducts and savingsplans:DescribeSavingsPlansOfferingRates
-(EC2); rds:DescribeReservedDBInstancesOfferings (rds) and
-elasticache:DescribeReservedCacheNodesOfferings (elasticache), which give reserved prices only.
+(EC2); pricing:GetProducts and rds:DescribeReservedDBInstancesOfferings (rds) or
+elasticache:DescribeReservedCacheNodesOfferings (elasticache).
 \b
 Examples:
   commitopt pricing fetch --region us-east-1
@@ -309,8 +309,7 @@ FETCH_SERVICES: Final = {"ec2": "AmazonEC2", "rds": RDS, "elasticache": ELASTICA
 @click.option("--savings-plans/--no-savings-plans", default=True, show_default=True)
 @multi_option(
     "--service",
-    help_text="Services to fetch: ec2, rds, elasticache [default: ec2]. rds and elasticache "
-    "read reserved offerings only (their describe APIs).",
+    help_text="Services to fetch: ec2, rds, elasticache [default: ec2].",
     metavar="NAME",
 )
 @profile_option
@@ -331,8 +330,8 @@ def fetch(
 
     EC2: on-demand and RI rates from the Price List API, Savings Plans rates from the Savings
     Plans API. RDS and ElastiCache (--service rds,elasticache): standard reserved offerings from
-    each region's describe API; their on-demand rates come from `pricing import` of a Price List
-    offer file, the embedded ElastiCache snapshot or a CUR.
+    each region's describe API (these take precedence), and on-demand and reserved rates from the
+    Price List API.
     """
     import boto3
 
@@ -351,20 +350,7 @@ def fetch(
     catalogs: list[PriceCatalog] = []
     databases = [name for name in (RDS, ELASTICACHE) if name in services]
     if databases:
-        from pricing.readers.database_offerings_api import fetch_database_offerings
-
-        with reporter().task("querying the reserved offerings APIs", unit="requests") as progress:
-            catalogs.append(
-                fetch_database_offerings(
-                    lambda name, code: session.client(name, region_name=code),
-                    regions=region,
-                    services=databases,
-                    instance_types=instance_type,
-                    progress=progress,
-                )
-            )
-        for note in catalogs[-1].metadata.notes:
-            reporter().note(f"note: {note}")
+        catalogs += _fetch_databases(session, region, databases, instance_type)
     ec2_types = [t for t in instance_type if not t.startswith(("db.", "cache."))]
     if "AmazonEC2" in services and (ec2_types or not instance_type):
         catalogs[:0] = _fetch_ec2(session, region, ec2_types, platforms, savings_plans)
@@ -376,6 +362,33 @@ def fetch(
     merged = write_into_catalog(catalogs, target)
     counts = merged.counts()
     emit_mapping({"catalog_path": str(target), **counts}, output_format, title="Fetched")
+
+
+def _fetch_databases(
+    session: Any, region: Sequence[str], services: Sequence[str], instance_type: Sequence[str]
+) -> list[PriceCatalog]:
+    """Database rates: reserved offerings from the describe APIs (first), then on-demand and
+    reserved rates from the Price List API."""
+    from pricing.readers.database_offerings_api import fetch_database_offerings
+    from pricing.readers.database_price_list_api import fetch_database_price_list
+
+    with reporter().task("querying the reserved offerings APIs", unit="requests") as progress:
+        offerings = fetch_database_offerings(
+            lambda name, code: session.client(name, region_name=code),
+            regions=region,
+            services=services,
+            instance_types=instance_type,
+            progress=progress,
+        )
+    client = session.client("pricing", region_name="us-east-1")
+    with reporter().task("querying the Price List API", unit="requests") as progress:
+        price_list = fetch_database_price_list(
+            client, regions=region, services=services, instance_types=instance_type,
+            progress=progress,
+        )  # fmt: skip
+    for note in (*offerings.metadata.notes, *price_list.metadata.notes):
+        reporter().note(f"note: {note}")
+    return [offerings, price_list]
 
 
 def _fetch_ec2(

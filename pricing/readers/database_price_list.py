@@ -15,7 +15,7 @@ JSON is walked with :mod:`pricing.readers.json_stream`. Keys, checks and the piv
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, Final
@@ -195,6 +195,37 @@ def read_database_price_list_json(path: str | Path, *, regions: Sequence[str] = 
         _as_of(file, str(header.get("publicationDate", "")), "publicationDate"),
     )
     return _keep_regions(catalog, regions, file)
+
+
+def database_rows_from_items(items: Iterable[Mapping[str, Any]], *, origin: str) -> pd.DataFrame:
+    """Long database price rows from ``GetProducts``-style items (``{"product", "terms"}``).
+
+    Products of other families are dropped; see :func:`read_database_price_list_json`.
+
+    Raises
+    ------
+    PriceFileError
+        An item without a ``product`` and ``terms`` object.
+    """
+    products: dict[str, tuple[str, ...]] = {}
+    records: list[tuple[str, ...]] = []
+    for number, item in enumerate(items, start=1):
+        product, terms = item.get("product"), item.get("terms")
+        if not isinstance(product, Mapping) or not isinstance(terms, Mapping):
+            raise PriceFileError(
+                origin,
+                f"price list item {number} has no 'product' and 'terms' objects",
+                "retry; if it persists, report the response",
+            )
+        _add_product(products, product)
+        sku = str(product.get("sku", ""))
+        if sku not in products:
+            continue
+        for term_type in ("OnDemand", "Reserved"):
+            by_code = terms.get(term_type) or {}  # term code -> term (no SKU level here)
+            if isinstance(by_code, Mapping):
+                records.extend(_term_rows(term_type, sku, by_code, products[sku]))
+    return long_rows(records)
 
 
 def _keep_regions(catalog: PriceCatalog, regions: Sequence[str], file: Path) -> PriceCatalog:

@@ -1,4 +1,5 @@
-"""``commitopt pricing fetch --service rds,elasticache`` through stubbed describe APIs.
+"""``commitopt pricing fetch --service rds,elasticache`` through stubbed describe and Price List
+APIs.
 
 In-process, like ``test_cli_fetch.py``: the stubbed boto3 session cannot cross into a subprocess.
 """
@@ -21,6 +22,7 @@ from tests.pricing.readers.test_database_offerings_api import (
     RDS_PAGE_2,
     _client,
 )
+from tests.pricing.readers.test_database_price_list_api import CACHE_JSON, RDS_JSON, items
 
 
 class _Session:
@@ -33,6 +35,14 @@ class _Session:
         assert region_name == "us-east-1", region_name
         client = _client(service, region_name)
         stub = Stubber(client)
+        if service == "pricing":
+            for offer in (RDS_JSON, CACHE_JSON):
+                stub.add_response(
+                    "get_products",
+                    {"FormatVersion": "aws_v1", "PriceList": items(offer, "us-east-1")},
+                )
+            stub.activate()
+            return client
         if service == "rds":
             operation, records, pages = (
                 "describe_reserved_db_instances_offerings",
@@ -64,11 +74,22 @@ def test_fetch_database_reservations(
     )
     assert fetched.exit_code == 0, fetched.stderr
     counts = json.loads(fetched.stdout)
-    assert counts["reserved_offering_count"] == 8
-    assert counts["on_demand_rate_count"] == 0
+    # on-demand from the Price List API: 4 RDS keys in us-east-1 and 3 ElastiCache keys
+    assert counts["on_demand_rate_count"] == 4 + 3
     assert "oracle-se2(li)" in fetched.stderr  # the skipped offerings are named
+    assert "engine Oracle not mapped yet" in fetched.stderr
     catalog = PriceCatalog.read_parquet(tmp_path / "local-catalog.parquet")
     assert set(catalog.reserved["tenancy"]) == {"Single-AZ", "Multi-AZ", "Node"}
+    # the describe API's offering wins over the Price List's for the same key and offering
+    reserved = catalog.reserved.set_index(
+        ["instance_type", "platform", "tenancy", "term_years", "payment_option"]
+    )
+    row = reserved.loc[("db.r6g.large", "mysql", "Single-AZ", 1, "Partial Upfront")]
+    assert (row["upfront_usd"], row["recurring_usd_per_hour"]) == (1000.0, 0.114)
+    assert row["source"] == "AWS reserved offerings API AmazonRDS us-east-1"
+    # an offering only the Price List has is kept too (3-year All Upfront MySQL)
+    assert reserved.loc[("db.r6g.large", "mysql", "Single-AZ", 3, "All Upfront"), "upfront_usd"] \
+        == 2900.0  # fmt: skip
 
 
 def test_unknown_service_and_database_only_types(run_cli: RunCli) -> None:
