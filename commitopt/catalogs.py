@@ -14,7 +14,11 @@ from pathlib import Path
 
 from core.errors import CommitoptInputError, param
 from pricing.catalog import CatalogMetadata, PriceCatalog
-from pricing.embedded import embedded_notice, load_embedded_catalog
+from pricing.embedded import (
+    embedded_notice,
+    load_embedded_catalog,
+    load_embedded_elasticache_catalog,
+)
 
 LOCAL_CATALOG_ENV = "COMMITOPT_CATALOG"
 LOCAL_CATALOG_DEFAULT = Path("commitopt-catalog.parquet")
@@ -67,8 +71,9 @@ def resolve_catalog(
     use_local
         Include the local catalog when its file exists.
     use_embedded
-        Fall back to the embedded 2017 snapshot for keys the others lack. When it is used,
-        :attr:`ResolvedCatalog.notices` holds a line with its as-of date and how to refresh.
+        Fall back to the embedded snapshots for keys the others lack: EC2 (2017-11-12), then
+        ElastiCache (2025-04-24), two layers. When they are used, :attr:`ResolvedCatalog.notices`
+        holds a line with the EC2 snapshot's as-of date and how to refresh.
     """
     catalogs: list[PriceCatalog] = list(first)
     layers: list[str] = [catalog.metadata.source for catalog in first]
@@ -82,6 +87,8 @@ def resolve_catalog(
     if use_embedded:
         catalogs.append(load_embedded_catalog())
         layers.append("embedded snapshot")
+        catalogs.append(load_embedded_elasticache_catalog())
+        layers.append("embedded ElastiCache snapshot")
     if not catalogs:
         raise CommitoptInputError(
             f"no price catalog: pass {param('catalog_paths')} FILE, import one with "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any, Final
 
 import click
 import pandas as pd
@@ -24,6 +25,7 @@ from commitopt.cli.progress import quiet_option, reporter
 from core.errors import CommitoptInputError
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.comparison import INSTRUMENTS, compare_offerings
+from pricing.databases import DATABASE_PLATFORM_NAMES, DEPLOYMENTS, ELASTICACHE, RDS
 from pricing.errors import MissingPriceError
 from pricing.offerings import PAYMENT_OPTIONS, parse_payment_option, parse_term_years
 from pricing.platforms import parse_platform
@@ -48,6 +50,8 @@ SHOW_EPILOG = """
 \b
 Examples:
   commitopt pricing show --region us-east-1 --family c5
+  commitopt pricing show --region us-east-1 --family cache.r6g -p valkey
+  commitopt pricing show --region us-east-1 -t db.r6g.large -p mysql --tenancy Multi-AZ
   commitopt pricing show --instance-type c5.xlarge --region ap-northeast-1 --platform windows
   commitopt pricing show --instance-type m4.large --instrument ri-standard,ec2-sp --term 3
   commitopt pricing show --family t2 --payment no --format csv > t2.csv
@@ -61,14 +65,17 @@ Examples:
 @multi_option(
     "--platform",
     "-p",
-    help_text="Platform(s): linux, windows, rhel, suse, windows-sql-standard, ... [default: linux]",
+    help_text="Platform(s): linux, windows, rhel, suse, windows-sql-standard, ...; for database "
+    "classes the engine: mysql, aurora-mysql, redis, valkey, ... [default: linux; every engine "
+    "for database classes]",
     metavar="PLATFORM",
 )
 @click.option(
     "--tenancy",
-    type=click.Choice(["Shared", "Dedicated"], case_sensitive=False),
-    default="Shared",
-    show_default=True,
+    type=click.Choice(["Shared", "Dedicated", *DEPLOYMENTS], case_sensitive=False),
+    default=None,
+    help="Tenancy, or a database class's deployment [default: Shared; every deployment for "
+    "database classes].",
 )
 @multi_option(
     "--instrument",
@@ -89,7 +96,7 @@ def show(
     instance_type: tuple[str, ...],
     family: tuple[str, ...],
     platform: tuple[str, ...],
-    tenancy: str,
+    tenancy: str | None,
     instrument: tuple[str, ...],
     term: tuple[str, ...],
     payment: tuple[str, ...],
@@ -105,7 +112,13 @@ def show(
     """
     for code in region:
         check_region(code)
-    platforms = tuple(parse_platform(p) for p in platform) or ("Linux/UNIX",)
+    databases = any(
+        name.startswith(DATABASE_CLASS_PREFIXES) for name in (*instance_type, *family)
+    ) or any(p.lower() in DATABASE_PLATFORM_NAMES for p in platform)
+    platforms = tuple(
+        p.lower() if p.lower() in DATABASE_PLATFORM_NAMES else parse_platform(p) for p in platform
+    ) or (() if databases else ("Linux/UNIX",))
+    tenancies = _tenancies(tenancy, databases)
     unknown = [name for name in instrument if name not in INSTRUMENTS]
     if unknown:
         raise CommitoptInputError(
@@ -117,7 +130,7 @@ def show(
         instance_types=instance_type,
         families=family,
         platforms=platforms,
-        tenancies=(tenancy.capitalize(),),
+        tenancies=tenancies,
     )
     table = compare_offerings(
         chosen,
@@ -140,13 +153,26 @@ def show(
         emit_frame(table, output_format)
 
 
+DATABASE_CLASS_PREFIXES: Final = ("db.", "cache.")
+"""Prefixes of database instance classes and cache node types."""
+
+
+def _tenancies(tenancy: str | None, databases: bool) -> tuple[str, ...]:
+    """The tenancies ``pricing show`` keeps: the one given (spelled as the catalog spells it),
+    else ``Shared``, or every one for a request about database classes."""
+    if tenancy is None:
+        return () if databases else ("Shared",)
+    known = {name.lower(): name for name in ("Shared", "Dedicated", *DEPLOYMENTS)}
+    return (known[tenancy.lower()],)
+
+
 def _describe_request(
     regions: Sequence[str], types: Sequence[str], families: Sequence[str], platforms: Sequence[str]
 ) -> str:
     parts = [
         "/".join(types or [f"{f}.*" for f in families] or ["any type"]),
         "/".join(regions or ["any region"]),
-        "/".join(platforms),
+        "/".join(platforms) or "any platform",
     ]
     return " ".join(parts) + " (the embedded 2017 snapshot predates m5, t3 and later families)"
 
@@ -160,7 +186,7 @@ def _warn_missing(
     if absent:
         reporter().warning(
             f"no rates for {', '.join(absent)} in "
-            f"{'/'.join(regions) or 'any region'} ({'/'.join(platforms)}); "
+            f"{'/'.join(regions) or 'any region'} ({'/'.join(platforms) or 'any platform'}); "
             f"{MissingPriceError.REMEDY}"
         )
 
@@ -187,6 +213,7 @@ Examples:
   commitopt pricing import index.csv                       # AWS Price List EC2 bulk CSV
   commitopt pricing import us-east-1.csv.gz savings-plans-us-east-1.csv --region us-east-1
   commitopt pricing import instances.json --input-format ec2instances-info --format json
+  commitopt pricing import AmazonRDS-index.csv.gz AmazonElastiCache-index.json --region us-east-1
   commitopt pricing import cur-2025-10.parquet --into team-catalog.parquet
 """
 
@@ -215,9 +242,10 @@ def import_(
 ) -> None:
     """Read AWS price files into the local catalog (merged; the new rates take precedence).
 
-    FILES may be AWS Price List EC2 offer files (CSV or JSON, optionally gzipped), Savings Plans
-    offer files, an ec2instances.info instances.json, a CUR (its own on-demand, RI and SP rates),
-    or catalogs written by commitopt. All files are read before anything is written; on any error
+    FILES may be AWS Price List EC2, RDS or ElastiCache offer files (CSV or JSON, optionally
+    gzipped), Savings Plans offer files, an ec2instances.info instances.json or
+    elasticache-instances.json, a CUR (its own on-demand, RI and SP rates), or catalogs written by
+    commitopt. All files are read before anything is written; on any error
     nothing is written.
     """
     for code in region:
@@ -256,22 +284,34 @@ IMPORT_COLUMNS = (
 FETCH_EPILOG = """
 \b
 Credentials come from boto3's standard chain (AWS_PROFILE, SSO, instance role...).
-Needs the IAM permissions pricing:GetProducts and savingsplans:DescribeSavingsPlansOfferingRates.
+Needs the IAM permissions pricing:GetProducts and savingsplans:DescribeSavingsPlansOfferingRates
+(EC2); pricing:GetProducts and rds:DescribeReservedDBInstancesOfferings (rds) or
+elasticache:DescribeReservedCacheNodesOfferings (elasticache).
 \b
 Examples:
   commitopt pricing fetch --region us-east-1
   commitopt pricing fetch --region us-east-1,eu-west-2 -t m7i.large,c7g.xlarge -p linux,windows
   commitopt pricing fetch --region us-east-1 --instance-type m5.large --no-savings-plans
+  commitopt pricing fetch --region us-east-1 --service rds,elasticache
+  commitopt pricing fetch --region eu-west-1 --service rds -t db.r6g.large,db.r6g.xlarge
 """
+
+FETCH_SERVICES: Final = {"ec2": "AmazonEC2", "rds": RDS, "elasticache": ELASTICACHE}
+"""``--service`` names -> CUR product codes."""
 
 
 @pricing.command("fetch", epilog=FETCH_EPILOG)
 @multi_option("--region", "-r", help_text="Region(s) to fetch (required).", metavar="REGION")
 @multi_option("--instance-type", "-t", help_text="Only these types [default: all].", metavar="TYPE")
 @multi_option(
-    "--platform", "-p", help_text="Only these platforms [default: all].", metavar="PLATFORM"
+    "--platform", "-p", help_text="Only these EC2 platforms [default: all].", metavar="PLATFORM"
 )
 @click.option("--savings-plans/--no-savings-plans", default=True, show_default=True)
+@multi_option(
+    "--service",
+    help_text="Services to fetch: ec2, rds, elasticache [default: ec2].",
+    metavar="NAME",
+)
 @profile_option
 @into_option
 @format_option
@@ -281,22 +321,87 @@ def fetch(
     instance_type: tuple[str, ...],
     platform: tuple[str, ...],
     savings_plans: bool,
+    service: tuple[str, ...],
     profile: str | None,
     into: Path | None,
     output_format: str,
 ) -> None:
-    """Fetch current rates from the AWS Price List and Savings Plans APIs into the local catalog."""
-    import boto3
+    """Fetch current rates from AWS's pricing APIs into the local catalog.
 
-    from pricing.readers.price_list_api import fetch_price_list
-    from pricing.readers.savings_plans_api import fetch_savings_plans_rates
+    EC2: on-demand and RI rates from the Price List API, Savings Plans rates from the Savings
+    Plans API. RDS and ElastiCache (--service rds,elasticache): standard reserved offerings from
+    each region's describe API (these take precedence), and on-demand and reserved rates from the
+    Price List API.
+    """
+    import boto3
 
     if not region:
         raise CommitoptInputError("pricing fetch needs --region (e.g. --region us-east-1)")
     for code in region:
         check_region(code)
+    unknown = [name for name in service if name.lower() not in FETCH_SERVICES]
+    if unknown:
+        raise CommitoptInputError(
+            f"unknown --service {', '.join(unknown)}; use {', '.join(FETCH_SERVICES)}"
+        )
+    services = {FETCH_SERVICES[name.lower()] for name in service} or {"AmazonEC2"}
     platforms = tuple(parse_platform(p) for p in platform)
-    session = boto3.Session(profile_name=profile)
+    session: Any = boto3.Session(profile_name=profile)
+    catalogs: list[PriceCatalog] = []
+    databases = [name for name in (RDS, ELASTICACHE) if name in services]
+    if databases:
+        catalogs += _fetch_databases(session, region, databases, instance_type)
+    ec2_types = [t for t in instance_type if not t.startswith(("db.", "cache."))]
+    if "AmazonEC2" in services and (ec2_types or not instance_type):
+        catalogs[:0] = _fetch_ec2(session, region, ec2_types, platforms, savings_plans)
+    if not catalogs:
+        raise CommitoptInputError(
+            "--instance-type names only database classes: add --service rds or elasticache"
+        )
+    target = into or local_catalog_path()
+    merged = write_into_catalog(catalogs, target)
+    counts = merged.counts()
+    emit_mapping({"catalog_path": str(target), **counts}, output_format, title="Fetched")
+
+
+def _fetch_databases(
+    session: Any, region: Sequence[str], services: Sequence[str], instance_type: Sequence[str]
+) -> list[PriceCatalog]:
+    """Database rates: reserved offerings from the describe APIs (first), then on-demand and
+    reserved rates from the Price List API."""
+    from pricing.readers.database_offerings_api import fetch_database_offerings
+    from pricing.readers.database_price_list_api import fetch_database_price_list
+
+    with reporter().task("querying the reserved offerings APIs", unit="requests") as progress:
+        offerings = fetch_database_offerings(
+            lambda name, code: session.client(name, region_name=code),
+            regions=region,
+            services=services,
+            instance_types=instance_type,
+            progress=progress,
+        )
+    client = session.client("pricing", region_name="us-east-1")
+    with reporter().task("querying the Price List API", unit="requests") as progress:
+        price_list = fetch_database_price_list(
+            client, regions=region, services=services, instance_types=instance_type,
+            progress=progress,
+        )  # fmt: skip
+    for note in (*offerings.metadata.notes, *price_list.metadata.notes):
+        reporter().note(f"note: {note}")
+    return [offerings, price_list]
+
+
+def _fetch_ec2(
+    session: Any,
+    region: Sequence[str],
+    instance_type: Sequence[str],
+    platforms: Sequence[str],
+    savings_plans: bool,
+) -> list[PriceCatalog]:
+    """EC2 rates from the Price List API and, when asked, the Savings Plans API."""
+    from pricing.readers.price_list_api import fetch_price_list
+    from pricing.readers.savings_plans_api import fetch_savings_plans_rates
+
     # The Price List API is served from us-east-1 (also ap-south-1, eu-central-1).
     client = session.client("pricing", region_name="us-east-1")
     with reporter().task("querying the Price List API", unit="requests") as progress:
@@ -318,10 +423,7 @@ def fetch(
                     sp_client, regions=region, instance_types=instance_type, progress=progress
                 ),
             )
-    target = into or local_catalog_path()
-    merged = write_into_catalog(catalogs, target)
-    counts = merged.counts()
-    emit_mapping({"catalog_path": str(target), **counts}, output_format, title="Fetched")
+    return catalogs
 
 
 INFO_EPILOG = """

@@ -1,9 +1,16 @@
-"""The embedded price catalog: an ec2instances.info snapshot of 2017-11-12, shipped as Parquet.
+"""The embedded price catalogs: ec2instances.info snapshots, shipped as Parquet.
 
-commitopt works offline out of the box with these prices; they are old (no m5, t3 or any later
-family, no Savings Plans of their own), so every command that uses them says so on stderr
-(:func:`embedded_notice`). ``scripts/build_embedded_catalog.py`` rebuilds the file reproducibly;
-``NOTICE`` beside it carries the MIT licence of ec2instances.info.
+* EC2: the ec2instances.info snapshot of 2017-11-12 (:func:`load_embedded_catalog`).
+* ElastiCache: ec2instances.info's ElastiCache data as LeanerCloud/ec2-instances-info kept it on
+  2025-04-24 (:func:`load_embedded_elasticache_catalog`): on-demand and standard reserved rates
+  per region, node type and engine (``redis``, ``valkey``, ``memcached``), tenancy ``Node``.
+
+commitopt works offline out of the box with these prices; they are old (the EC2 one has no m5, t3
+or any later family, no Savings Plans of their own), so every command that uses them says so on
+stderr (:func:`embedded_notice`). ``scripts/build_embedded_catalog.py`` and
+``scripts/build_embedded_elasticache_catalog.py`` rebuild the files reproducibly; ``NOTICE``
+beside them carries the licences (MIT of ec2instances.info; Unlicense of LeanerCloud's
+repository).
 """
 
 from __future__ import annotations
@@ -35,6 +42,19 @@ EMBEDDED_REFRESH_HINT: Final = (
 """One sentence telling the user how to replace the embedded prices."""
 
 
+ELASTICACHE_FILE_NAME: Final = "elasticache_ec2instancesinfo_2025-04-24.parquet"
+"""File name of the embedded ElastiCache catalog inside this package."""
+
+ELASTICACHE_AS_OF: Final = date(2025, 4, 24)
+"""Date of the ElastiCache snapshot (the commit date of LeanerCloud's copy)."""
+
+ELASTICACHE_SOURCE: Final = (
+    "ec2instances.info ElastiCache snapshot 2025-04-24 "
+    "(LeanerCloud/ec2-instances-info data/elasticache-instances.json at f9eafba8)"
+)
+"""Provenance of the embedded ElastiCache catalog, as its metadata states it."""
+
+
 @functools.lru_cache(maxsize=1)
 def load_embedded_catalog() -> PriceCatalog:
     """Load the embedded catalog (read once per process, then cached).
@@ -46,6 +66,22 @@ def load_embedded_catalog() -> PriceCatalog:
         Savings Plans rates. The cached object is shared: do not modify its tables in place.
     """
     resource = resources.files(__name__).joinpath(EMBEDDED_FILE_NAME)
+    with resources.as_file(resource) as path:
+        return PriceCatalog.read_parquet(path)
+
+
+@functools.lru_cache(maxsize=1)
+def load_embedded_elasticache_catalog() -> PriceCatalog:
+    """Load the embedded ElastiCache catalog (read once per process, then cached).
+
+    Returns
+    -------
+    PriceCatalog
+        On-demand and standard reserved rates of 91 node types in 35 regions for the engines
+        ``redis``, ``valkey`` and ``memcached`` (tenancy ``Node``); no Savings Plans rates. The
+        cached object is shared: do not modify its tables in place.
+    """
+    resource = resources.files(__name__).joinpath(ELASTICACHE_FILE_NAME)
     with resources.as_file(resource) as path:
         return PriceCatalog.read_parquet(path)
 

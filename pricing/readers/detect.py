@@ -4,10 +4,14 @@ Formats:
 
 ``price-list-csv`` / ``price-list-json``
     AWS Price List bulk EC2 offer file (``AmazonEC2``).
+``database-price-list-csv`` / ``database-price-list-json``
+    AWS Price List bulk offer file of RDS or ElastiCache (``AmazonRDS``, ``AmazonElastiCache``).
 ``savings-plans-csv`` / ``savings-plans-json``
     AWS Price List Savings Plans offer file (``AWSComputeSavingsPlan``).
 ``ec2instances-info``
     The ``instances.json`` of ec2instances.info.
+``elasticache-instances-info``
+    ec2instances.info's ElastiCache data (``elasticache-instances.json``).
 ``cur``
     A Cost and Usage Report (legacy or 2.0; CSV, CSV.gz or Parquet): its own public on-demand
     rates and the rates of the RIs and Savings Plans it bills.
@@ -18,9 +22,11 @@ Formats:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -32,13 +38,17 @@ from pricing.readers.common import ProgressCallback, sniff
 FORMATS: Final = (
     "price-list-csv",
     "price-list-json",
+    "database-price-list-csv",
+    "database-price-list-json",
     "savings-plans-csv",
     "savings-plans-json",
     "ec2instances-info",
+    "elasticache-instances-info",
     "cur",
     "catalog",
 )
 _SAVINGS_PLAN_OFFER_CODES: Final = ("awscomputesavingsplan", "amazoncomputesavingsplan")
+_DATABASE_OFFER_CODES: Final = ("amazonrds", "amazonelasticache")
 _CUR_MARKERS: Final = ("lineitem/usagetype", "line_item_usage_type")
 
 
@@ -63,9 +73,13 @@ def detect_format(path: str | Path) -> str:
     if text.startswith(("{", "[")):
         if '"offercode"' in lowered and '"amazonec2"' in lowered:
             return "price-list-json"
+        if '"offercode"' in lowered and any(f'"{c}"' in lowered for c in _DATABASE_OFFER_CODES):
+            return "database-price-list-json"
         if any(code in lowered for code in _SAVINGS_PLAN_OFFER_CODES) or '"savingsplan"' in lowered:
             return "savings-plans-json"
         if '"instance_type"' in lowered and '"pricing"' in lowered:
+            if '"amazonelasticache"' in lowered or '"instance_type": "cache.' in lowered:
+                return "elasticache-instances-info"
             return "ec2instances-info"
     else:
         first_lines = lowered.splitlines()[:6]
@@ -75,6 +89,8 @@ def detect_format(path: str | Path) -> str:
             )
             if "amazonec2" in offer:
                 return "price-list-csv"
+            if any(f'"{code}"' in offer for code in _DATABASE_OFFER_CODES):
+                return "database-price-list-csv"
             if any(code in offer for code in _SAVINGS_PLAN_OFFER_CODES):
                 return "savings-plans-csv"
         header = first_lines[0] if first_lines else ""
@@ -83,8 +99,9 @@ def detect_format(path: str | Path) -> str:
     raise PriceFileError(
         file,
         "not a recognised price file",
-        "pass an AWS Price List EC2 or Savings Plans offer file (CSV or JSON), an "
-        "ec2instances.info instances.json, a CUR, or a commitopt catalog; or name the format "
+        "pass an AWS Price List EC2, RDS, ElastiCache or Savings Plans offer file (CSV or JSON), "
+        "an ec2instances.info instances.json or elasticache-instances.json, a CUR, or a "
+        "commitopt catalog; or name the format "
         f"with {param('file_format')} ({', '.join(FORMATS)})",
     )
 
@@ -137,6 +154,14 @@ def read_price_file(
         from pricing.readers.price_list_json import read_price_list_json
 
         return read_price_list_json(path, regions=regions)
+    if chosen == "database-price-list-csv":
+        from pricing.readers.database_price_list import read_database_price_list_csv
+
+        return read_database_price_list_csv(path, regions=regions, progress=progress)
+    if chosen == "database-price-list-json":
+        from pricing.readers.database_price_list import read_database_price_list_json
+
+        return read_database_price_list_json(path, regions=regions)
     if chosen == "savings-plans-csv":
         from pricing.readers.savings_plans_offer import read_savings_plans_csv
 
@@ -149,14 +174,50 @@ def read_price_file(
         from pricing.readers.ec2instances_info import read_ec2instances_info
 
         return _keep_regions(read_ec2instances_info(path), regions)
-    if chosen == "cur":
-        from pricing.readers.cur_rates import read_cur_rates
+    if chosen == "elasticache-instances-info":
+        from pricing.readers.elasticache_instances_info import read_elasticache_instances_info
 
-        return _keep_regions(read_cur_rates([path]), regions)
+        return _keep_regions(read_elasticache_instances_info(path), regions)
+    if chosen == "cur":
+        return _keep_regions(_read_cur(path), regions)
     if chosen == "catalog":
         return _keep_regions(PriceCatalog.read_parquet(path), regions)
     raise PriceFileError(
         path, f"unknown format {file_format!r}", f"use one of {', '.join(FORMATS)}"
+    )
+
+
+def _read_cur(path: str | Path) -> PriceCatalog:
+    """A CUR's EC2 rates and its RDS / ElastiCache on-demand rates, in one catalog.
+
+    A CUR that bills databases only (or lacks the EC2 reader's columns) gives its database rates,
+    with a note saying why EC2 was not read; a CUR without either raises the EC2 reader's error.
+    """
+    from pricing.readers.cur_database_rates import read_cur_database_rates
+    from pricing.readers.cur_rates import read_cur_rates
+
+    try:
+        ec2: PriceCatalog | None = read_cur_rates([path])
+        ec2_error: PriceFileError | None = None
+    except PriceFileError as error:
+        ec2, ec2_error = None, error
+    databases = read_cur_database_rates([path], require_rows=False)
+    if ec2 is None:
+        assert ec2_error is not None
+        if databases.on_demand.empty:
+            raise ec2_error
+        note = f"EC2 rates not read: {ec2_error.problem}"
+        return replace(
+            databases,
+            metadata=replace(databases.metadata, notes=(*databases.metadata.notes, note)),
+        )
+    if databases.on_demand.empty:
+        return ec2
+    return PriceCatalog(
+        pd.concat([ec2.on_demand, databases.on_demand], ignore_index=True),
+        ec2.reserved,
+        ec2.savings_plans,
+        replace(ec2.metadata, notes=(*ec2.metadata.notes, *databases.metadata.notes)),
     )
 
 

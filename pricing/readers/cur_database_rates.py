@@ -1,0 +1,204 @@
+"""A Cost and Usage Report's own on-demand rates of RDS and ElastiCache instances and nodes.
+
+The database twin of :mod:`pricing.readers.cur_rates`: every database instance-hour a CUR bills
+carries its rate. The rate of a key is ``pricing/publicOnDemandRate`` where the CUR has it (rows
+of type ``Usage`` or ``DiscountedUsage``); otherwise ``lineItem/UnblendedRate`` of the rows billed
+on demand (type ``Usage`` with ``pricing/term`` ``OnDemand`` or empty), which is the public rate
+for an account without private pricing. The key comes from the usage type
+(:func:`pricing.databases.parse_database_usage_type`: region, class, deployment) and the engine
+column (``product/databaseEngine`` for RDS, ``product/cacheEngine`` for ElastiCache) through
+:data:`pricing.databases.DATABASE_PLATFORMS`. Database reservations are not read from the CUR yet.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+import duckdb
+import pandas as pd
+
+from pricing.catalog import KEY_COLUMNS, CatalogMetadata, PriceCatalog
+from pricing.databases import (
+    DATABASE_PLATFORMS,
+    DATABASE_SERVICES,
+    DatabaseUsageType,
+    database_engine,
+    parse_database_usage_type,
+)
+from pricing.errors import PriceFileError
+from pricing.readers.cur_columns import CUR_WHAT, cur_files, cur_select_sql, describe_files
+
+REQUIRED_COLUMNS: Final = (
+    "line_item_line_item_type",
+    "line_item_product_code",
+    "line_item_usage_type",
+    "line_item_usage_start_date",
+)
+"""Normalised names a file must have."""
+
+OPTIONAL_COLUMNS: Final = (
+    "pricing_public_on_demand_rate",
+    "line_item_unblended_rate",
+    "pricing_term",
+    "line_item_currency_code",
+    "product_database_engine",
+    "product_cache_engine",
+)
+"""Columns used when present (one of the two rates is needed for any rate)."""
+
+_RATES_SQL: Final = """
+rows AS (
+    SELECT
+        trim(line_item_product_code) AS service,
+        trim(line_item_usage_type) AS usage_type,
+        trim(coalesce(CASE trim(line_item_product_code)
+                      WHEN 'AmazonRDS' THEN product_database_engine
+                      ELSE product_cache_engine END, '')) AS engine,
+        upper(trim(coalesce(line_item_currency_code, ''))) AS currency,
+        CAST(line_item_usage_start_date AS TIMESTAMPTZ) AS usage_start,
+        CASE
+            WHEN try_cast(pricing_public_on_demand_rate AS DOUBLE) > 0
+                 AND trim(line_item_line_item_type) IN ('Usage', 'DiscountedUsage')
+                THEN try_cast(pricing_public_on_demand_rate AS DOUBLE)
+            WHEN trim(line_item_line_item_type) = 'Usage'
+                 AND coalesce(nullif(trim(pricing_term), ''), 'OnDemand') = 'OnDemand'
+                 AND try_cast(line_item_unblended_rate AS DOUBLE) > 0
+                THEN try_cast(line_item_unblended_rate AS DOUBLE)
+        END AS rate
+    FROM source
+    WHERE trim(line_item_product_code) IN ('AmazonRDS', 'AmazonElastiCache')
+)
+SELECT service, usage_type, engine,
+       count(*) AS line_items,
+       count(rate) AS rated,
+       arg_max(rate, usage_start) FILTER (WHERE rate IS NOT NULL) AS rate,
+       min(rate) AS low, max(rate) AS high,
+       max(usage_start) AS last_start,
+       list_distinct(list(currency) FILTER (WHERE currency <> '')) AS currencies
+FROM rows GROUP BY ALL
+"""
+
+
+def read_cur_database_rates(
+    paths: Sequence[str | Path], *, require_rows: bool = True
+) -> PriceCatalog:
+    """Read the on-demand rates of database instance and node keys billed in CUR files.
+
+    Parameters
+    ----------
+    paths
+        CUR files (Parquet, CSV, CSV.gz), folders or globs; legacy or CUR 2.0 layouts.
+    require_rows
+        Raise when no database instance rate is found; otherwise return an empty catalog.
+
+    Returns
+    -------
+    PriceCatalog
+        ``on_demand`` per (region, class, platform, deployment) [USD per instance- or node-hour],
+        the most recent row's rate where a key shows several (the notes say where it changed);
+        no reserved or Savings Plans rows. ``source`` is ``"CUR <file>"``; ``as_of`` the date of
+        the latest rated hour. The notes count the rows left out by reason.
+
+    Raises
+    ------
+    PriceFileError
+        A file missing, unreadable or without the needed columns; a currency other than USD; no
+        database instance rate (with ``require_rows``).
+    """
+    files = cur_files(paths)
+    where = describe_files(files)
+    connection = duckdb.connect(":memory:")
+    try:
+        connection.execute("SET TimeZone = 'UTC'")
+        select = cur_select_sql(
+            connection, files, required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, what=CUR_WHAT
+        )
+        try:
+            grouped = connection.execute(f"WITH source AS ({select}), {_RATES_SQL}").df()
+        except duckdb.Error as error:
+            raise PriceFileError(
+                where,
+                f"cannot be read as a CUR ({str(error).splitlines()[0]})",
+                "pass unmodified CUR files",
+            ) from error
+    finally:
+        connection.close()
+    foreign = sorted({c for cs in grouped["currencies"] for c in cs if c != "USD"})
+    if foreign:
+        raise PriceFileError(
+            where,
+            f"billed in {', '.join(foreign)} (line_item_currency_code), not USD",
+            "commitopt prices in USD only; use a USD CUR or import AWS's USD price list",
+        )
+    names = [file.name for file in files]
+    source = f"CUR {names[0]}" + (f" … {names[-1]} ({len(names)} files)" if len(names) > 1 else "")
+    on_demand, notes, last = _on_demand(grouped)
+    if on_demand.empty and require_rows:
+        raise PriceFileError(
+            where,
+            "no RDS or ElastiCache instance rate (Usage rows of a mapped engine with a public "
+            "on-demand or unblended rate)" + (f"; {notes[0]}" if notes else ""),
+            "pass a CUR that bills RDS or ElastiCache instances, or import AWS's price list",
+        )
+    as_of = last or date.today()
+    metadata = CatalogMetadata(source=source, as_of=as_of, notes=tuple(notes))
+    return PriceCatalog.from_frames(metadata, on_demand=on_demand.assign(source=source))
+
+
+def _on_demand(grouped: pd.DataFrame) -> tuple[pd.DataFrame, list[str], date | None]:
+    """Key each (service, usage type, engine) group; collect the rates, notes and latest date."""
+    skipped: Counter[str] = Counter()
+    rows: list[tuple[str, str, str, str, float]] = []
+    changed: list[str] = []
+    last: date | None = None
+    records: list[dict[str, Any]] = grouped.to_dict("records")  # type: ignore[assignment]
+    for group in records:
+        parsed = parse_database_usage_type(str(group["usage_type"]))
+        if not isinstance(parsed, DatabaseUsageType):
+            if parsed.reason.startswith("not database instance usage"):
+                continue  # storage, I/O, backup, transfer: no instance rate to read
+            skipped[parsed.reason] += int(group["line_items"])
+            continue
+        if parsed.service != group["service"] or group["service"] not in DATABASE_SERVICES:
+            skipped[f"{parsed.usage_kind} usage under {group['service']}"] += int(
+                group["line_items"]
+            )
+            continue
+        engine = database_engine(str(group["service"]), str(group["engine"]) or None)
+        platform = DATABASE_PLATFORMS.get((str(group["service"]), engine or ""))
+        if platform is None:
+            reason = f"engine {group['engine'] or '(empty)'!r} not mapped yet"
+            skipped[reason] += int(group["line_items"])
+            continue
+        if not group["rated"]:
+            skipped["no public on-demand or on-demand unblended rate"] += int(group["line_items"])
+            continue
+        rows.append(
+            (
+                parsed.region,
+                parsed.instance_class,
+                platform,
+                parsed.deployment,
+                float(group["rate"]),
+            )
+        )
+        if group["low"] != group["high"]:
+            changed.append(f"{parsed.usage_type} {platform}: {group['low']}–{group['high']}")
+        stamp = pd.Timestamp(group["last_start"]).date()
+        last = stamp if last is None or stamp > last else last
+    frame = pd.DataFrame(rows, columns=[*KEY_COLUMNS, "on_demand_usd_per_hour"])
+    duplicated = frame.duplicated(list(KEY_COLUMNS), keep=False)
+    if duplicated.any():
+        # one key billed under two engine spellings (e.g. Redis and Redis OSS): keep the highest
+        changed.append(f"{int(duplicated.sum())} rows of keys billed under two engine names")
+        frame = frame.sort_values("on_demand_usd_per_hour").drop_duplicates(
+            list(KEY_COLUMNS), keep="last"
+        )
+    notes = [f"skipped {n} database line items: {reason}" for reason, n in skipped.most_common()]
+    if changed:
+        notes.append("rate changed within the CUR, the latest used: " + "; ".join(changed[:3]))
+    return frame.sort_values(list(KEY_COLUMNS)).reset_index(drop=True), notes, last
