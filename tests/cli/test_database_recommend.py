@@ -2,9 +2,11 @@
 
 The workshop account ran two db.r4.large Aurora MySQL instances (Single-AZ) and one db.m4.large
 MariaDB instance (Multi-AZ) the whole month. Imported from the real CUR rows
-(tests/data/cur/wal_Oct2018-WorkshopCUR-rds-trimmed.zstd.parquet), priced by a catalog of
-illustrative RDS rates written here (the rules are under test, not AWS's prices), ``recommend``
-proposes RDS reservations for all three and ``simulate`` bills them to the figure worked by hand.
+(tests/data/cur/wal_Oct2018-WorkshopCUR-rds-trimmed.zstd.parquet), priced on demand by the CUR's
+own rates (``pricing import``: 0.29 and 0.35 USD/h) and for reservations by a catalog of
+illustrative 1-year No Upfront rates written here (the rules are under test, not AWS's prices),
+``recommend`` proposes RDS reservations for all three and ``simulate`` bills them to the figure
+worked by hand.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ RESERVED: Final = {  # 1-year No Upfront recurring USD/h, illustrative
 }
 
 
-def write_catalog(path: Path) -> Path:
-    """A catalog Parquet file with the rates above, in us-east-1."""
+def write_catalog(path: Path, *, with_on_demand: bool = True) -> Path:
+    """A catalog Parquet file with the rates above, in us-east-1 (reserved rates only unless
+    ``with_on_demand``)."""
     columns = ["instance_type", "platform", "tenancy"]
     on_demand = pd.DataFrame(list(ON_DEMAND), columns=columns).assign(
         region="us-east-1", on_demand_usd_per_hour=list(ON_DEMAND.values())
@@ -49,7 +52,9 @@ def write_catalog(path: Path) -> Path:
         recurring_usd_per_hour=list(RESERVED.values()),
     )
     meta = CatalogMetadata(source="illustrative RDS rates (test)", as_of=date(2018, 10, 1))
-    PriceCatalog.from_frames(meta, on_demand=on_demand, reserved=reserved).to_parquet(path)
+    PriceCatalog.from_frames(
+        meta, on_demand=on_demand if with_on_demand else None, reserved=reserved
+    ).to_parquet(path)
     return path
 
 
@@ -97,7 +102,8 @@ def test_import_brings_the_database_hours_exactly(empty_sandbox: Sandbox) -> Non
 def test_recommend_proposes_rds_reservations_and_simulate_bills_them(
     rds_sandbox: Sandbox,
 ) -> None:
-    catalog = str(write_catalog(rds_sandbox.folder / "rds.parquet"))
+    require_success(rds_sandbox.run("pricing", "import", str(RDS_CUR)))  # the CUR's own rates
+    catalog = str(write_catalog(rds_sandbox.folder / "rds.parquet", with_on_demand=False))
     run = require_success(
         rds_sandbox.run("recommend", "--catalog", catalog, "--lookback", "30d", "--format", "json")
     )
@@ -121,7 +127,7 @@ def test_recommend_proposes_rds_reservations_and_simulate_bills_them(
     )
     totals = json.loads(billed.stdout)
     hours = 744  # October 2018, whole
-    on_demand = hours * (2 * 0.29 + 0.356)
+    on_demand = hours * (2 * 0.29 + 0.35)  # as the CUR billed them
     with_plan = hours * (2 * 0.20 + 2 * 0.125)
     assert totals["on_demand_cost_usd"] == pytest.approx(on_demand)
     assert totals["actual_cost_usd"] == pytest.approx(with_plan)
