@@ -13,6 +13,7 @@ import io
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Final
 
@@ -295,3 +296,21 @@ def require_columns(
             f"(found: {show_columns(found_list)})",
             f"pass an unmodified {what} file",
         )
+
+
+def offer_publication_date(path: str | Path, text: object, field: str) -> date:
+    """The date of an offer file's ISO 8601 publication timestamp (``2025-09-11T18:44:47Z``).
+
+    Raises
+    ------
+    PriceFileError
+        Naming the file and ``field`` when the text is not such a date.
+    """
+    try:
+        return date.fromisoformat(str(text).strip()[:10])
+    except ValueError:
+        raise PriceFileError(
+            path,
+            f"{field} {text!r} is not an ISO 8601 date such as 2025-09-12T22:53:08Z",
+            "import the offer file unmodified",
+        ) from None

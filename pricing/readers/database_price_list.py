@@ -26,7 +26,13 @@ import pandas as pd
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.databases import ELASTICACHE, RDS
 from pricing.errors import PriceFileError
-from pricing.readers.common import ProgressCallback, SniffedFile, require_columns, sniff
+from pricing.readers.common import (
+    ProgressCallback,
+    SniffedFile,
+    offer_publication_date,
+    require_columns,
+    sniff,
+)
 from pricing.readers.database_price_rows import (
     DATABASE_LONG_COLUMNS,
     DATABASE_PRODUCT_FAMILIES,
@@ -141,7 +147,9 @@ def read_database_price_list_csv(
         file,
         offer,
         f"AWS Price List bulk CSV {offer} {preamble.get('Version', '')}".strip(),
-        _as_of(file, preamble.get("Publication Date", ""), "line 3 'Publication Date'"),
+        offer_publication_date(
+            file, preamble.get("Publication Date", ""), "line 3 'Publication Date'"
+        ),
     )
     return _keep_regions(catalog, regions, file)
 
@@ -192,7 +200,7 @@ def read_database_price_list_json(path: str | Path, *, regions: Sequence[str] = 
         file,
         offer,
         f"AWS Price List bulk JSON {offer} {header.get('version', '')}".strip(),
-        _as_of(file, str(header.get("publicationDate", "")), "publicationDate"),
+        offer_publication_date(file, str(header.get("publicationDate", "")), "publicationDate"),
     )
     return _keep_regions(catalog, regions, file)
 
@@ -324,12 +332,3 @@ def _preamble_and_header(sniffed: SniffedFile) -> tuple[dict[str, str], list[str
         raise PriceFileError(file, f"line 5 names offer {offer!r}, not AmazonRDS or "
                              "AmazonElastiCache", _FIX)  # fmt: skip
     return preamble, [column.strip() for column in rows[PREAMBLE_LINES]]
-
-
-def _as_of(file: Path, text: str, where: str) -> date:
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise PriceFileError(
-            file, f"{where} is {text!r}, not an ISO date such as 2025-09-12T22:53:08Z", _FIX
-        ) from None

@@ -11,10 +11,8 @@ in us-east-1, eu-central-1 or ap-south-1.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from core.errors import CommitoptInputError, param
@@ -25,6 +23,7 @@ from pricing.readers.aws_api import paginate
 from pricing.readers.common import ProgressCallback
 from pricing.readers.database_price_list import database_rows_from_items
 from pricing.readers.database_price_rows import database_price_frames
+from pricing.readers.price_list_api import decode_price_list_entry, publication_date
 
 PERMISSION: Final = "pricing:GetProducts"
 ORIGIN: Final = "AWS Price List API (pricing:GetProducts)"
@@ -128,7 +127,7 @@ def fetch_database_price_list(
             )
             for page_number, page in enumerate(pages, start=1):
                 for entry in page.get("PriceList", []):
-                    item = _decode(entry, page_number)
+                    item = decode_price_list_entry(entry, page_number)
                     for field in ("version", "publicationDate"):
                         seen[field] = max(seen.get(field, ""), str(item.get(field, "")))
                     yield item
@@ -145,32 +144,8 @@ def fetch_database_price_list(
         )
     source = f"AWS Price List API GetProducts {'+'.join(services)} {seen.get('version', '')}"
     metadata = CatalogMetadata(
-        source=source.strip(), as_of=_as_of(seen.get("publicationDate", "")), notes=frames.notes
+        source=source.strip(),
+        as_of=publication_date(seen.get("publicationDate", "")),
+        notes=frames.notes,
     )
     return PriceCatalog.from_frames(metadata, on_demand=frames.on_demand, reserved=frames.reserved)
-
-
-def _decode(entry: object, page_number: int) -> Mapping[str, Any]:
-    """One ``PriceList`` entry: a JSON string (already a dict with some clients)."""
-    if isinstance(entry, Mapping):
-        return entry
-    try:
-        decoded = json.loads(str(entry))
-    except json.JSONDecodeError as error:
-        raise PriceFileError(
-            ORIGIN,
-            f"page {page_number} holds a PriceList entry that is not JSON ({error.msg})",
-            "retry; if it persists, report the response",
-        ) from None
-    if not isinstance(decoded, Mapping):
-        raise PriceFileError(
-            ORIGIN, f"page {page_number} holds a PriceList entry that is not an object", "retry"
-        )
-    return decoded
-
-
-def _as_of(published: str) -> date:
-    try:
-        return date.fromisoformat(published[:10])
-    except ValueError:
-        return datetime.now(UTC).date()

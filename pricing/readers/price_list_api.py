@@ -134,7 +134,7 @@ def fetch_price_list(
             )
             for page_number, page in enumerate(pages, start=1):
                 for entry in page.get("PriceList", []):
-                    item = _decode(entry, page_number)
+                    item = decode_price_list_entry(entry, page_number)
                     for field in ("version", "publicationDate"):
                         value = str(item.get(field, ""))
                         seen[field] = max(seen.get(field, ""), value)
@@ -153,7 +153,9 @@ def fetch_price_list(
         )
     version = seen.get("version", "")
     source = f"AWS Price List API GetProducts AmazonEC2 {version}".strip()
-    metadata = CatalogMetadata(source=source, as_of=_as_of(seen.get("publicationDate", "")))
+    metadata = CatalogMetadata(
+        source=source, as_of=publication_date(seen.get("publicationDate", ""))
+    )
     return PriceCatalog.from_frames(
         metadata, on_demand=on_demand.assign(source=source), reserved=reserved.assign(source=source)
     )
@@ -164,8 +166,15 @@ def _platform(name: str) -> Platform:
     return next(p for p in PLATFORMS if p.name == canonical)
 
 
-def _decode(entry: object, page_number: int) -> dict[str, Any]:
-    """Decode one ``PriceList`` entry (a JSON string; already a dict with some clients)."""
+def decode_price_list_entry(entry: object, page_number: int) -> dict[str, Any]:
+    """Decode one ``PriceList`` entry of ``GetProducts`` (a JSON string; already a dict with some
+    clients).
+
+    Raises
+    ------
+    PriceFileError
+        For an entry that is not a JSON object, naming its page.
+    """
     if isinstance(entry, dict):
         return entry
     try:
@@ -183,7 +192,8 @@ def _decode(entry: object, page_number: int) -> dict[str, Any]:
     return decoded
 
 
-def _as_of(published: str) -> date:
+def publication_date(published: str) -> date:
+    """The date of a Price List ``publicationDate`` (today, UTC, when it is missing or bad)."""
     try:
         return date.fromisoformat(published[:10])
     except ValueError:

@@ -22,7 +22,6 @@ import csv
 import gzip
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -35,7 +34,7 @@ from core.errors import CommitoptInputError
 from pricing.catalog import KEY_COLUMNS, SAVINGS_PLAN_COLUMNS, CatalogMetadata, PriceCatalog
 from pricing.errors import PriceFileError
 from pricing.offerings import parse_payment_option, parse_savings_plan_type, parse_term_years
-from pricing.readers.common import SniffedFile, require_columns, sniff
+from pricing.readers.common import SniffedFile, offer_publication_date, require_columns, sniff
 from pricing.readers.json_stream import open_json
 from pricing.readers.savings_plans_json import JSON_NAMES, json_row_name, offer_json_rates
 from pricing.regions import REGION_TO_PREFIX, check_region
@@ -288,16 +287,6 @@ def _region_prefixes(regions: Sequence[str]) -> list[str]:
     return [*prefixes, ""] if "us-east-1" in regions else prefixes
 
 
-def _as_of(path: str | Path, text: object, field: str) -> date:
-    """The date of an ISO 8601 publication timestamp such as ``2025-09-11T18:44:47Z``."""
-    try:
-        return date.fromisoformat(str(text).strip()[:10])
-    except ValueError as error:
-        raise PriceFileError(
-            path, f"{field} {text!r} is not an ISO 8601 date", "import the offer file unmodified"
-        ) from error
-
-
 def _catalog(
     path: Path,
     table: pd.DataFrame,
@@ -370,7 +359,7 @@ def read_savings_plans_csv(path: str | Path, *, regions: Sequence[str] = ()) -> 
     version = preamble.get("Version", "(unknown version)")
     metadata = CatalogMetadata(
         source=f"AWS Price List {offer or 'Savings Plans'} {version} CSV ({file.name})",
-        as_of=_as_of(file, preamble["Publication Date"], "Publication Date"),
+        as_of=offer_publication_date(file, preamble["Publication Date"], "Publication Date"),
     )
     return _catalog(file, table, notes, regions, metadata)
 
@@ -499,6 +488,6 @@ def read_savings_plans_json(path: str | Path, *, regions: Sequence[str] = ()) ->
     version = header.get("version", "(unknown version)")
     metadata = CatalogMetadata(
         source=f"AWS Price List AWSComputeSavingsPlan {version} JSON ({file.name})",
-        as_of=_as_of(file, header["publicationDate"], "publicationDate"),
+        as_of=offer_publication_date(file, header["publicationDate"], "publicationDate"),
     )
     return _catalog(file, table, notes, regions, metadata)

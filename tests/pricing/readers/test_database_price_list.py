@@ -131,7 +131,7 @@ def test_a_conflicting_duplicate_names_both_rows(tmp_path: Path) -> None:
         ('"OfferCode","AmazonRDS"', '"OfferCode","AmazonS3"', "line 5 names offer 'AmazonS3'"),
         ('"Instance Type",', '"InstanceType",', "missing column(s) Instance Type"),
         ('"Publication Date","2025-10-01T00:00:00Z"', '"Publication Date","soon"',
-         "line 3 'Publication Date' is 'soon'"),
+         "line 3 'Publication Date' 'soon' is not an ISO 8601 date"),
     ],
 )  # fmt: skip
 def test_malformed_csv_is_one_clear_error(tmp_path: Path, old: str, new: str, message: str) -> None:
