@@ -286,7 +286,8 @@ FETCH_EPILOG = """
 Credentials come from boto3's standard chain (AWS_PROFILE, SSO, instance role...).
 Needs the IAM permissions pricing:GetProducts and savingsplans:DescribeSavingsPlansOfferingRates
 (EC2); pricing:GetProducts and rds:DescribeReservedDBInstancesOfferings (rds) or
-elasticache:DescribeReservedCacheNodesOfferings (elasticache).
+elasticache:DescribeReservedCacheNodesOfferings (elasticache), and
+savingsplans:DescribeSavingsPlansOfferingRates for Database Savings Plans rates.
 \b
 Examples:
   commitopt pricing fetch --region us-east-1
@@ -330,8 +331,8 @@ def fetch(
 
     EC2: on-demand and RI rates from the Price List API, Savings Plans rates from the Savings
     Plans API. RDS and ElastiCache (--service rds,elasticache): standard reserved offerings from
-    each region's describe API (these take precedence), and on-demand and reserved rates from the
-    Price List API.
+    each region's describe API (these take precedence), on-demand and reserved rates from the
+    Price List API, and Database Savings Plans rates from the Savings Plans API.
     """
     import boto3
 
@@ -350,7 +351,7 @@ def fetch(
     catalogs: list[PriceCatalog] = []
     databases = [name for name in (RDS, ELASTICACHE) if name in services]
     if databases:
-        catalogs += _fetch_databases(session, region, databases, instance_type)
+        catalogs += _fetch_databases(session, region, databases, instance_type, savings_plans)
     ec2_types = [t for t in instance_type if not t.startswith(("db.", "cache."))]
     if "AmazonEC2" in services and (ec2_types or not instance_type):
         catalogs[:0] = _fetch_ec2(session, region, ec2_types, platforms, savings_plans)
@@ -365,12 +366,17 @@ def fetch(
 
 
 def _fetch_databases(
-    session: Any, region: Sequence[str], services: Sequence[str], instance_type: Sequence[str]
+    session: Any,
+    region: Sequence[str],
+    services: Sequence[str],
+    instance_type: Sequence[str],
+    savings_plans: bool,
 ) -> list[PriceCatalog]:
     """Database rates: reserved offerings from the describe APIs (first), then on-demand and
-    reserved rates from the Price List API."""
+    reserved rates from the Price List API; Database Savings Plans rates when asked."""
     from pricing.readers.database_offerings_api import fetch_database_offerings
     from pricing.readers.database_price_list_api import fetch_database_price_list
+    from pricing.readers.database_savings_plans_api import fetch_database_savings_plans_rates
 
     with reporter().task("querying the reserved offerings APIs", unit="requests") as progress:
         offerings = fetch_database_offerings(
@@ -386,9 +392,23 @@ def _fetch_databases(
             client, regions=region, services=services, instance_types=instance_type,
             progress=progress,
         )  # fmt: skip
-    for note in (*offerings.metadata.notes, *price_list.metadata.notes):
-        reporter().note(f"note: {note}")
-    return [offerings, price_list]
+    catalogs = [offerings, price_list]
+    if savings_plans:
+        sp_client = session.client("savingsplans", region_name="us-east-1")
+        with reporter().task("querying the Savings Plans API (Database)", unit="regions") as done:
+            catalogs.append(
+                fetch_database_savings_plans_rates(
+                    sp_client,
+                    regions=region,
+                    services=services,
+                    instance_types=instance_type,
+                    progress=done,
+                )
+            )
+    for catalog in catalogs:
+        for note in catalog.metadata.notes:
+            reporter().note(f"note: {note}")
+    return catalogs
 
 
 def _fetch_ec2(

@@ -23,6 +23,10 @@ from tests.pricing.readers.test_database_offerings_api import (
     _client,
 )
 from tests.pricing.readers.test_database_price_list_api import CACHE_JSON, RDS_JSON, items
+from tests.pricing.readers.test_database_savings_plans_api import PAGE_1, PAGE_2
+from tests.pricing.readers.test_database_savings_plans_api import (
+    stubbed_client as stubbed_savings_plans_client,
+)
 
 
 class _Session:
@@ -33,6 +37,13 @@ class _Session:
 
     def client(self, service: str, region_name: str) -> Any:
         assert region_name == "us-east-1", region_name
+        if service == "savingsplans":
+            client, stub = stubbed_savings_plans_client()
+            stub.add_response(
+                "describe_savings_plans_offering_rates", {"searchResults": [*PAGE_1, *PAGE_2]}
+            )
+            stub.activate()
+            return client
         client = _client(service, region_name)
         stub = Stubber(client)
         if service == "pricing":
@@ -90,6 +101,10 @@ def test_fetch_database_reservations(
     # an offering only the Price List has is kept too (3-year All Upfront MySQL)
     assert reserved.loc[("db.r6g.large", "mysql", "Single-AZ", 3, "All Upfront"), "upfront_usd"] \
         == 2900.0  # fmt: skip
+    # Database Savings Plans rates, from the Savings Plans API
+    plans = catalog.savings_plans.loc[catalog.savings_plans["plan_type"] == "database"]
+    assert set(plans["instance_type"]) == {"db.r7g.large", "db.m7g.large", "cache.r7g.large"}
+    assert "unit ACU-Hr" in fetched.stderr
 
 
 def test_unknown_service_and_database_only_types(run_cli: RunCli) -> None:
