@@ -48,7 +48,7 @@ from pricing.offerings import (
     SAVINGS_PLAN_TYPES,
     TERM_HOURS,
 )
-from pricing.services import KEY_PLATFORMS, KEY_TENANCIES
+from pricing.services import KEY_PLATFORMS, KEY_TENANCIES, SERVICE_MISMATCH_FIX, misfit_keys
 
 KEY_COLUMNS: Final = ("region", "instance_type", "platform", "tenancy")
 RESERVED_OFFERING_COLUMNS: Final = ("offering_class", "term_years", "payment_option")
@@ -216,6 +216,13 @@ def _check_values(frame: pd.DataFrame, table: str, rate_columns: Sequence[str]) 
         instance_families(frame["instance_type"])
     except UnknownInstanceTypeError as error:
         raise CatalogValidationError(f"{table} table: {error}") from error
+    misfit = misfit_keys(frame["instance_type"], frame["platform"], frame["tenancy"])
+    if misfit.any():
+        raise CatalogValidationError(
+            f"{table} table has a platform or tenancy of another service than the instance "
+            f"type's for {_describe_rows(frame[list(KEY_COLUMNS)], misfit)}; "
+            f"{SERVICE_MISMATCH_FIX}"
+        )
     for column in rate_columns:
         rates = frame[column].to_numpy(dtype=np.float64)
         missing = ~np.isfinite(rates)

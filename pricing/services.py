@@ -146,6 +146,46 @@ def size_flexible_keys(
     return np.asarray(decided[codes], dtype=np.bool_)
 
 
+SERVICE_MISMATCH_FIX: Final = (
+    "an EC2 instance type takes an EC2 platform (Linux/UNIX, Windows, ...) and Shared or "
+    "Dedicated; a db. class an RDS engine (aurora-mysql, mariadb, ...) and Single-AZ, Multi-AZ "
+    "or Multi-AZ DB cluster; a cache. node type an ElastiCache engine (redis, valkey, "
+    "memcached) and Node"
+)
+"""How to fix a key whose platform or tenancy belongs to another service than its type."""
+
+
+def _key_fits(instance_type: str, platform: str, tenancy: str) -> bool:
+    service = service_of(instance_type)
+    if service == EC2:
+        return platform in PLATFORM_NAMES and tenancy in TENANCIES
+    if PLATFORM_SERVICE.get(platform) != service:
+        return False
+    return (tenancy == CACHE_NODE) == (service == ELASTICACHE) and tenancy in DEPLOYMENT_UNITS
+
+
+def misfit_keys(
+    instance_types: pd.Series | Sequence[str],
+    platforms: pd.Series | Sequence[str],
+    tenancies: pd.Series | Sequence[str],
+) -> npt.NDArray[np.bool_]:
+    """Keys whose platform or tenancy belongs to another service than their instance type's
+    (an RDS engine on an EC2 type, ``Shared`` on a ``db.`` class, ``Node`` on RDS, …).
+
+    Each distinct combination is decided once. Canonical spellings are expected.
+    """
+    frame = pd.DataFrame(
+        {
+            "instance_type": pd.Series(instance_types, dtype="string").to_numpy(),
+            "platform": pd.Series(platforms, dtype="string").to_numpy(),
+            "tenancy": pd.Series(tenancies, dtype="string").to_numpy(),
+        }
+    ).fillna("")
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(frame.astype(str)))
+    fits = np.array([*(_key_fits(t, p, d) for t, p, d in uniques), True], dtype=np.bool_)
+    return np.asarray(~fits[codes], dtype=np.bool_)
+
+
 PURCHASE_DEPLOYMENT: Final[dict[str, str]] = {RDS: SINGLE_AZ, ELASTICACHE: CACHE_NODE}
 """The deployment a size-flexible database reservation is bought in: Single-AZ for RDS (it
 covers a Multi-AZ instance of its size by halves, a Multi-AZ DB cluster by thirds), one node for

@@ -18,6 +18,7 @@ import pandas as pd
 from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import parse_instance_type
 from pricing.regions import REGION_CODES
+from pricing.services import misfit_keys
 from usage.table import _TENANCY_SPELLINGS, _ZONE_SUFFIX, KEY_COLUMNS, canonical_platform
 
 _US_PER_HOUR: Final = 3_600_000_000
@@ -100,8 +101,9 @@ class KeyMap:
     ----------
     table
         ``file_index``, ``raw_<column>``, ``rows``, ``<column>_status`` (``ok``, ``missing``,
-        ``unknown``) for region, instance type, platform and tenancy, ``key_id`` (-1 unless
-        every column is ok).
+        ``unknown``) for region, instance type, platform and tenancy, ``misfit`` (a platform or
+        tenancy of another service than the type's), ``key_id`` (-1 unless every column is ok
+        and the key fits).
     raw
         Each valid raw key (over all files) with its ``key_id`` and canonical columns: the join
         table (:data:`KEYS_TABLE`).
@@ -132,6 +134,14 @@ def key_map(keys: pd.DataFrame) -> KeyMap:
         table[f"{column}_status"] = np.where(missing, "missing", np.where(unknown, "unknown", "ok"))
         canonical[column] = mapped
         valid &= ~missing & ~unknown
+    # a platform or tenancy of another service than the instance type's (checked once the
+    # columns are known): ``misfit`` rows are not valid keys
+    misfit = np.zeros(len(table), dtype=bool)
+    if valid.any():
+        chosen = canonical.loc[valid]
+        misfit[valid] = misfit_keys(chosen["instance_type"], chosen["platform"], chosen["tenancy"])
+    table["misfit"] = misfit
+    valid &= ~misfit
     keys_sorted = (
         canonical.loc[valid, list(KEY_COLUMNS)]
         .drop_duplicates()

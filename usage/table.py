@@ -35,6 +35,7 @@ from pricing.instance_types import instance_families, parse_instance_type
 from pricing.offerings import TENANCIES
 from pricing.platforms import PLATFORM_NAMES, parse_platform
 from pricing.regions import REGION_CODES
+from pricing.services import SERVICE_MISMATCH_FIX, misfit_keys
 from usage.errors import UsageInputError
 
 USAGE_COLUMNS: Final = (
@@ -74,6 +75,8 @@ _TENANCY_SPELLINGS: Final[dict[str, str]] = {
     **{deployment.lower(): deployment for deployment in DEPLOYMENTS},
 }
 """Accepted spellings of a key's tenancy: EC2 tenancies and database deployments."""
+SERVICE_MISMATCH_WHAT: Final = "platform(s) or tenancy of another service than the instance type's"
+"""What a key whose platform or tenancy does not fit its instance type is called in errors."""
 _DATABASE_PLATFORM_SPELLINGS: Final = {name.lower(): name for name in DATABASE_PLATFORM_NAMES}
 _ZONE_SUFFIX: Final = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?|\s*(?:UTC|GMT|utc|gmt))\s*$"
 _SHOWN_ROWS: Final = 3
@@ -314,6 +317,16 @@ def validate_usage_table(
         f"use {' or '.join(TENANCIES)} (dedicated hosts are not commitment demand) or, for "
         f"databases, a deployment ({', '.join(DEPLOYMENTS)})",
     )
+    misfit = misfit_keys(conformed["instance_type"], conformed["platform"], conformed["tenancy"])
+    if misfit.any():
+        raise _bad(
+            source,
+            "platform",
+            misfit,
+            original["platform"],
+            SERVICE_MISMATCH_WHAT,
+            SERVICE_MISMATCH_FIX,
+        )
     quantity = pd.to_numeric(original["quantity"], errors="coerce").astype("float64").to_numpy()
     not_finite = ~np.isfinite(quantity)
     if not_finite.any():

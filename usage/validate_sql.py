@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import duckdb
 import numpy as np
@@ -34,6 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pricing.databases import DATABASE_PLATFORM_NAMES, DEPLOYMENTS
+from pricing.services import SERVICE_MISMATCH_FIX
 from usage.canonical_files import (
     CanonicalFile,
     DistinctValues,
@@ -54,7 +55,7 @@ from usage.canonical_sql import (
     staged_statistics,
 )
 from usage.errors import UsageInputError
-from usage.table import KEY_COLUMNS
+from usage.table import KEY_COLUMNS, SERVICE_MISMATCH_WHAT
 
 _SHOWN_ROWS: Final = 3
 _US_PER_HOUR: Final = 3_600_000_000
@@ -251,6 +252,19 @@ def _first_problem(
                     f"CAST({_quoted(column)} AS VARCHAR) AS v",
                     _value_in(raw, has_null),
                 )  # fmt: skip
+    misfits = mine[mine["misfit"]]
+    if len(misfits):
+        misfit_keys = set(
+            zip(misfits["raw_instance_type"], misfits["raw_platform"], misfits["raw_tenancy"],
+                strict=True)
+        )  # fmt: skip
+        return _Problem(
+            "platform", SERVICE_MISMATCH_WHAT, SERVICE_MISMATCH_FIX, int(misfits["rows"].sum()),
+            f"CAST({_quoted('platform')} AS VARCHAR) AS v, "
+            f"CAST({_quoted('instance_type')} AS VARCHAR) AS t, "
+            f"CAST({_quoted('tenancy')} AS VARCHAR) AS d",
+            _key_in(misfit_keys),
+        )  # fmt: skip
     quantity = quantity_sql(file)
     if scan.bad_quantity_rows:
         return _Problem(
@@ -336,6 +350,16 @@ def _every_row(rows: pd.DataFrame) -> npt.NDArray[np.bool_]:
 
 def _flag_column(rows: pd.DataFrame) -> npt.NDArray[np.bool_]:
     return rows["flag"].fillna(False).to_numpy(dtype=bool)
+
+
+def _key_in(keys: set[tuple[Any, Any, Any]]) -> Callable[[pd.DataFrame], npt.NDArray[np.bool_]]:
+    """Rows whose (instance type, platform, tenancy) is one of ``keys`` (columns t, v, d)."""
+
+    def flag(rows: pd.DataFrame) -> npt.NDArray[np.bool_]:
+        shown = pd.MultiIndex.from_arrays([rows["t"], rows["v"], rows["d"]])
+        return np.asarray(shown.isin(list(keys)), dtype=bool)
+
+    return flag
 
 
 def _value_in(values: set[str], has_null: bool) -> Callable[[pd.DataFrame], npt.NDArray[np.bool_]]:

@@ -82,6 +82,7 @@ BAD_CSV: Final[dict[str, tuple[list[str] | tuple[str, ...], str, str]]] = {
     "unknown platform": (_with(3, "platform", "Amazon Linux 2"), HEADER, "platform"),
     "empty platform": (_with(3, "platform", ""), HEADER, "platform"),
     "dedicated host": (_with(2, "tenancy", "host"), HEADER, "tenancy"),
+    "database engine on an EC2 type": (_with(1, "platform", "mariadb"), HEADER, "platform"),
     "empty quantity": (_with(1, "quantity", ""), HEADER, "quantity"),
     "text quantity": (_with(1, "quantity", "abc"), HEADER, "quantity"),
     "NaN quantity": (_with(2, "quantity", "nan"), HEADER, "quantity"),

@@ -1,0 +1,85 @@
+"""The key vocabulary across services (pricing/services.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pricing.catalog import CatalogMetadata, PriceCatalog
+from pricing.errors import CatalogValidationError, UnknownPlatformError
+from pricing.services import (
+    is_size_flexible,
+    key_services,
+    misfit_keys,
+    parse_key_platform,
+    plan_covers,
+    purchase_deployments,
+    units_per_instance_hour,
+)
+
+
+def test_services_units_and_flexibility() -> None:
+    types = ["m5.large", "db.m4.large", "db.m4.large", "cache.r6g.xlarge", "db.m6gd.large"]
+    tenancies = ["Shared", "Single-AZ", "Multi-AZ", "Node", "Multi-AZ DB cluster"]
+    assert key_services(types).tolist() == [
+        "AmazonEC2", "AmazonRDS", "AmazonRDS", "AmazonElastiCache", "AmazonRDS",
+    ]  # fmt: skip
+    # the RDS User Guide's table: large 4 Single-AZ, 8 Multi-AZ; a DB cluster three instances
+    assert units_per_instance_hour(types, tenancies).tolist() == [4.0, 4.0, 8.0, 8.0, 12.0]
+    assert purchase_deployments(types).tolist() == [
+        "",
+        "Single-AZ",
+        "Single-AZ",
+        "Node",
+        "Single-AZ",
+    ]
+    assert is_size_flexible("mariadb", "Multi-AZ") and is_size_flexible("redis", "Node")
+    assert is_size_flexible("Linux/UNIX", "Shared") and not is_size_flexible("Windows", "Shared")
+
+
+def test_plans_cover_their_own_services_only() -> None:
+    types = ["m5.large", "db.r7g.large", "cache.r7g.large"]
+    assert plan_covers(["compute"] * 3, types).tolist() == [True, False, False]
+    assert plan_covers(["ec2_instance"] * 3, types).tolist() == [True, False, False]
+    assert plan_covers(["database"] * 3, types).tolist() == [False, True, True]
+
+
+def test_keys_of_another_service_are_misfits() -> None:
+    cases = [
+        ("m5.large", "Linux/UNIX", "Shared", False),
+        ("db.r4.large", "aurora-mysql", "Single-AZ", False),
+        ("cache.r6g.large", "valkey", "Node", False),
+        ("m5.large", "mariadb", "Shared", True),  # an RDS engine on an EC2 type
+        ("db.r4.large", "Linux/UNIX", "Shared", True),  # an EC2 platform on a DB class
+        ("db.r4.large", "aurora-mysql", "Node", True),  # a cache node's deployment on RDS
+        ("cache.r6g.large", "redis", "Single-AZ", True),
+        ("cache.r6g.large", "mysql", "Node", True),  # an RDS engine on a cache node type
+    ]
+    flags = misfit_keys(*(list(column) for column in list(zip(*cases, strict=True))[:3]))
+    assert flags.tolist() == [case[3] for case in cases]
+
+
+def test_platform_spellings() -> None:
+    assert parse_key_platform("Aurora-MySQL") == "aurora-mysql"
+    assert parse_key_platform("linux") == "Linux/UNIX"
+    with pytest.raises(UnknownPlatformError, match="for databases, a reservation product"):
+        parse_key_platform("oracle-se2(li)")
+
+
+def test_the_catalog_refuses_a_misfit_row() -> None:
+    on_demand = pd.DataFrame(
+        {
+            "region": ["us-east-1"],
+            "instance_type": ["db.r4.large"],
+            "platform": ["Linux/UNIX"],
+            "tenancy": ["Shared"],
+            "on_demand_usd_per_hour": [0.29],
+        }
+    )
+    meta = CatalogMetadata(source="test", as_of=date(2024, 1, 1))
+    with pytest.raises(CatalogValidationError, match="another service than the instance type"):
+        PriceCatalog.from_frames(meta, on_demand=on_demand)
+    assert np.isfinite(units_per_instance_hour(["db.r4.large"], ["Single-AZ"])).all()
