@@ -253,7 +253,14 @@ def test_underscore_and_slash_spellings_read_the_same(tmp_path: Path) -> None:
     from_csv, csv_report = read_database_usage(path)
     from_parquet, parquet_report = read_database_usage(RDS_CUR)
     pd.testing.assert_frame_equal(from_csv, from_parquet)
-    assert csv_report.exclusions == parquet_report.exclusions
+    # the same rows by reason; the summed amounts to rounding (DuckDB sums in parallel, in no
+    # fixed order, so the last digits of 18 million GB-months may differ between two reads)
+    assert [(e.reason, e.line_items, e.examples) for e in csv_report.exclusions] == [
+        (e.reason, e.line_items, e.examples) for e in parquet_report.exclusions
+    ]
+    assert [e.quantity for e in csv_report.exclusions] == pytest.approx(
+        [e.quantity for e in parquet_report.exclusions], rel=1e-12
+    )
 
 
 def test_a_missing_file_is_one_clear_input_error(tmp_path: Path) -> None:
