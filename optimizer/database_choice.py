@@ -19,9 +19,11 @@ from __future__ import annotations
 from typing import Final
 
 import numpy as np
+import scipy.sparse as sp
 
 from optimizer.flexibility import pool_costs
 from optimizer.problem import DATABASE_SP_POOL, RI_POOL, CommitmentProblem, IntArray
+from pricing.databases import MULTI_AZ
 from pricing.instance_types import DATABASE_CLASS_PREFIXES
 
 _SAME_PCT: Final = 0.05
@@ -31,7 +33,7 @@ _SAME_PCT: Final = 0.05
 def database_choice_sentences(problem: CommitmentProblem, bought_pools: IntArray) -> list[str]:
     """Per bought offer's pool: a sentence comparing database reservations with a Database SP on
     the columns it covers, or ``""`` (EC2 pools, or no rival offered)."""
-    sentences = [""] * len(bought_pools)
+    sentences = multi_az_sentences(problem, bought_pools)
     pools = problem.pools
     kinds = pools["kind"].astype(str).to_numpy()
     if not (kinds == DATABASE_SP_POOL).any():
@@ -58,7 +60,7 @@ def database_choice_sentences(problem: CommitmentProblem, bought_pools: IntArray
             if not np.isfinite(rival).any():
                 continue
             gap = 100.0 * float(np.nanmin(rival / mine["cost"].to_numpy(dtype=np.float64)) - 1.0)
-            sentences[n] = (
+            sentences[n] += (
                 " Reservations rather than a Database SP: it would cost "
                 + ("the same" if abs(gap) < _SAME_PCT else f"{gap:.1f} % more")
                 + " for this usage at full use."
@@ -78,9 +80,35 @@ def database_choice_sentences(problem: CommitmentProblem, bought_pools: IntArray
                     " A Database SP rather than reservations, though they cost up to "
                     f"{gap:.1f} % less at full use"
                 )
-            sentences[n] = (
+            sentences[n] += (
                 f"{head}, and its commitment follows the usage across the {n_columns} database "
                 "families and engines it covers, where reservations would sit idle when usage "
                 "moves."
+            )
+    return sentences
+
+
+def multi_az_sentences(problem: CommitmentProblem, bought_pools: IntArray) -> list[str]:
+    """Per bought offer's pool: for a database reservation whose family runs Multi-AZ instances,
+    why Single-AZ reservations are bought for them; else ``""``."""
+    sentences = [""] * len(bought_pools)
+    keys = problem.key_columns
+    if keys.empty or "tenancy" not in keys:
+        return sentences
+    multi_az_columns = set(keys.loc[keys["tenancy"] == MULTI_AZ, "column"].tolist())
+    if not multi_az_columns:
+        return sentences
+    pools = problem.pools
+    coverage = sp.coo_array(problem.coverage)
+    columns_of: dict[int, set[int]] = {}
+    for pool, column in zip(coverage.row.tolist(), coverage.col.tolist(), strict=True):
+        columns_of.setdefault(int(pool), set()).add(int(column))
+    for n, pool in enumerate(np.asarray(bought_pools, dtype=np.intp)):
+        is_ri = str(pools["kind"].iloc[int(pool)]) == RI_POOL
+        if is_ri and columns_of.get(int(pool), set()) & multi_az_columns:
+            sentences[n] = (
+                " A Multi-AZ instance counts twice its size's units: two Single-AZ reservations "
+                "of its size cover one (AWS applies reservations across Single-AZ and Multi-AZ "
+                "in normalized units)."
             )
     return sentences

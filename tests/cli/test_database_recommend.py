@@ -118,6 +118,9 @@ def test_recommend_proposes_rds_reservations_and_simulate_bills_them(
         ("AmazonRDS", "db.r4.large", "aurora-mysql", "Single-AZ"): 2,
         ("AmazonRDS", "db.m4.large", "mariadb", "Single-AZ"): 2,
     }
+    why = {p["instance_type"]: p["explanation"] for p in payload["purchases"]}
+    assert "A Multi-AZ instance counts twice its size's units" in why["db.m4.large"]
+    assert "Multi-AZ" not in why["db.r4.large"]
     portfolio = rds_sandbox.folder / "plan.json"
     portfolio.write_text(run.stdout)
     billed = require_success(
