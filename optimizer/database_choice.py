@@ -95,17 +95,18 @@ def multi_az_sentences(problem: CommitmentProblem, bought_pools: IntArray) -> li
     keys = problem.key_columns
     if keys.empty or "tenancy" not in keys:
         return sentences
-    multi_az_columns = set(keys.loc[keys["tenancy"] == MULTI_AZ, "column"].tolist())
-    if not multi_az_columns:
+    multi_az_columns = keys.loc[keys["tenancy"] == MULTI_AZ, "column"].to_numpy(dtype=np.intp)
+    if not len(multi_az_columns):
         return sentences
-    pools = problem.pools
     coverage = sp.coo_array(problem.coverage)
-    columns_of: dict[int, set[int]] = {}
-    for pool, column in zip(coverage.row.tolist(), coverage.col.tolist(), strict=True):
-        columns_of.setdefault(int(pool), set()).add(int(column))
+    on_multi_az = np.isin(np.asarray(coverage.col), multi_az_columns)
+    reaches = (
+        np.bincount(np.asarray(coverage.row, dtype=np.intp)[on_multi_az], minlength=problem.n_pools)
+        > 0
+    )  # per pool: covers a column with Multi-AZ keys
+    is_ri = (problem.pools["kind"].astype(str) == RI_POOL).to_numpy(dtype=bool)
     for n, pool in enumerate(np.asarray(bought_pools, dtype=np.intp)):
-        is_ri = str(pools["kind"].iloc[int(pool)]) == RI_POOL
-        if is_ri and columns_of.get(int(pool), set()) & multi_az_columns:
+        if is_ri[pool] and reaches[pool]:
             sentences[n] = (
                 " A Multi-AZ instance counts twice its size's units: two Single-AZ reservations "
                 "of its size cover one (AWS applies reservations across Single-AZ and Multi-AZ "

@@ -574,6 +574,7 @@ def annotate_explanations(explanations: pd.DataFrame, recency: RecencyAdjustment
         return explanations
     columns = {name: levels[name].astype(str).to_numpy() for name in KEY_COLUMNS}
     columns["instance_family"] = instance_families(levels["instance_type"]).astype(str).to_numpy()
+    columns["ec2"] = savings_plan_eligible(levels["instance_type"]).astype(object)  # once
     annotated = explanations.copy()
     annotated["explanation"] = [
         str(row["explanation"])
@@ -586,10 +587,11 @@ def annotate_explanations(explanations: pd.DataFrame, recency: RecencyAdjustment
 def _scope(
     columns: Mapping[str, npt.NDArray[np.object_]], row: Mapping[Hashable, Any]
 ) -> npt.NDArray[np.bool_]:
-    """The keys a purchase (an explanation row) may cover."""
+    """The keys a purchase (an explanation row) may cover (``columns``: the key columns, the
+    family and ``ec2``, whether each key is EC2 usage)."""
     n_keys = len(columns["region"])
     kind = str(row["kind"])
-    ec2 = savings_plan_eligible(pd.Series(columns["instance_type"]))
+    ec2 = np.asarray(columns["ec2"], dtype=bool)
     if kind == CommitmentKind.COMPUTE_SAVINGS_PLAN:
         return ec2
     if kind == CommitmentKind.DATABASE_SAVINGS_PLAN:
