@@ -206,7 +206,8 @@ def with_services(ledger: pd.DataFrame) -> pd.DataFrame:
     nothing): the bill's total is unchanged, and each service carries its part of the plan.
     """
     family = ledger["instance_family"].astype("string").fillna("")
-    service = key_services(family)  # the class prefix decides the service ("db.r4": RDS)
+    platform = ledger["platform"].astype("string").fillna("")
+    service = key_services(family, platform)  # "db.r4": RDS; "db.r6g" memorydb: MemoryDB
     table = ledger.assign(service=service.to_numpy())
     database = (table["kind"] == CommitmentKind.DATABASE_SAVINGS_PLAN).to_numpy(dtype=bool)
     unused = database & (table["unused_commitment_usd"].to_numpy(dtype=np.float64) != 0)

@@ -47,7 +47,7 @@ from commitopt.identity import Identity, current_identity
 from commitopt.workspace import Workspace, WorkspaceError
 from core.errors import CommitoptInputError
 from core.times import naive_utc_datetime, utc_datetime
-from pricing.databases import RDS
+from pricing.databases import SERVICE_NAMES
 from pricing.inventory import Commitment
 from pricing.inventory.portfolio_json import _commitment_from_item, _Item
 from pricing.inventory.values import iso, parse_time
@@ -166,9 +166,9 @@ class PurchaseLine:
         ``2 × db.r4.large aurora-mysql Single-AZ RDS reservation, us-east-1``."""
         c = self.commitment
         terms = f"{c.term_years}y {c.payment_option}"
-        service = service_of(str(c.instance_type)) if self.is_reserved_instance else EC2
+        service = service_of(str(c.instance_type), c.platform) if self.is_reserved_instance else EC2
         if service != EC2:
-            name = "RDS" if service == RDS else "ElastiCache"
+            name = SERVICE_NAMES.get(service, service)
             return (
                 f"{c.count} × {c.instance_type} {c.platform} {c.tenancy} {name} reservation, "
                 f"{c.region}, {terms}"

@@ -157,7 +157,8 @@ def database_api(line: PurchaseLine) -> DatabaseApi | None:
     (EC2 Reserved Instances and Savings Plans)."""
     if not line.is_reserved_instance:
         return None
-    return APIS.get(service_of(str(line.commitment.instance_type)))
+    commitment = line.commitment
+    return APIS.get(service_of(str(commitment.instance_type), str(commitment.platform)))
 
 
 def reservation_id(plan_sha256: str, line: int) -> str:

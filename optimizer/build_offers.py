@@ -206,7 +206,9 @@ def sp_ratios(catalog: PriceCatalog, keyed: UsageKeys) -> pd.DataFrame:
         on=list(KEY_FIELDS),
         how="inner",
     )
-    joined = joined.loc[plan_covers(joined["plan_type"], joined["instance_type"])]
+    joined = joined.loc[
+        plan_covers(joined["plan_type"], joined["instance_type"], joined["platform"])
+    ]
     group = ["plan_type", "term_years", "payment_option", "column"]
     joined["_sp"] = joined["weight"] * joined["sp_hourly_usd"]
     joined["_od"] = joined["weight"] * joined["on_demand_usd_per_hour"]

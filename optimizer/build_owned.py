@@ -192,7 +192,10 @@ def _ri_columns(ris: pd.DataFrame, flexible: BoolArray, columns: pd.DataFrame) -
     key.loc[flexible, "instance_type"] = ""
     # a database family's column is named by its purchase deployment (Single-AZ, Node)
     database = flexible & key["tenancy"].isin(list(DEPLOYMENT_UNITS)).to_numpy(dtype=bool)
-    key.loc[database, "tenancy"] = purchase_deployments(ris.loc[database, "instance_type"])
+    chosen = ris.loc[database]
+    key.loc[database, "tenancy"] = purchase_deployments(
+        chosen["instance_type"], chosen["platform"], chosen["tenancy"]
+    )
     key["size_flexible"] = flexible
     index = columns.reset_index(names="column")[[*COLUMN_KEY, "size_flexible", "column"]]
     index = index.astype({c: str for c in COLUMN_KEY})

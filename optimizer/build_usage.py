@@ -308,8 +308,9 @@ def usage_keys(data: FilteredUsage, catalog: PriceCatalog, discount: FloatArray)
     # a database family's reservations cover every deployment: one column, bought as the
     # service's single deployment (Single-AZ, Node)
     database = flexible & keys["tenancy"].isin(list(DEPLOYMENT_UNITS)).to_numpy(dtype=bool)
+    chosen = keys.loc[database]
     column_frame.loc[database, "tenancy"] = purchase_deployments(
-        keys.loc[database, "instance_type"]
+        chosen["instance_type"], chosen["platform"], chosen["tenancy"]
     )
     column_frame["size_flexible"] = flexible
     column_codes, columns = row_codes(column_frame, [*COLUMN_KEY, "size_flexible"])

@@ -69,15 +69,36 @@ import numpy as np
 import pandas as pd
 
 from core.errors import CommitoptInputError
-from pricing.instance_types import normalization_factor
+from pricing.instance_types import normalization_factor, parse_instance_type
 from pricing.regions import PREFIX_TO_REGION
 
 RDS: Final = "AmazonRDS"
 """The CUR product code of RDS and Aurora."""
 ELASTICACHE: Final = "AmazonElastiCache"
 """The CUR product code of ElastiCache."""
+OPENSEARCH: Final = "AmazonES"
+"""The CUR product code of Amazon OpenSearch Service (formerly Elasticsearch Service)."""
+REDSHIFT: Final = "AmazonRedshift"
+"""The CUR product code of Amazon Redshift (provisioned clusters)."""
+MEMORYDB: Final = "AmazonMemoryDB"
+"""The CUR product code of Amazon MemoryDB."""
 DATABASE_SERVICES: Final = (RDS, ELASTICACHE)
-"""Services whose instance or node usage this module maps."""
+"""Services with engines (and, for RDS, deployments): their keys' platform is an engine."""
+NODE_SERVICES: Final = (OPENSEARCH, REDSHIFT, MEMORYDB)
+"""Services reserved node by node with one product description each (module docstring)."""
+RESERVED_SERVICES: Final = (*DATABASE_SERVICES, *NODE_SERVICES)
+"""Every service besides EC2 whose instance or node usage this module maps."""
+EXACT_SIZE_SERVICES: Final = (OPENSEARCH, REDSHIFT)
+"""Services whose reservations apply to the exact node type only (module docstring); their
+usage counts one unit per node-hour, whatever the size."""
+SERVICE_NAMES: Final[dict[str, str]] = {
+    RDS: "RDS",
+    ELASTICACHE: "ElastiCache",
+    OPENSEARCH: "OpenSearch",
+    REDSHIFT: "Redshift",
+    MEMORYDB: "MemoryDB",
+}
+"""Short names of the services for people (``RDS``, ``OpenSearch``, ...)."""
 
 SINGLE_AZ: Final = "Single-AZ"
 MULTI_AZ: Final = "Multi-AZ"
@@ -100,22 +121,49 @@ class UsageKind:
         Multiplier of the size's normalized units [Single-AZ instances]: 1, 2 (Multi-AZ) or 3
         (Multi-AZ DB cluster); see the module docstring for the sources.
     class_prefix
-        The prefix every instance class of the service carries (``"db."``, ``"cache."``).
+        The prefix every instance class of the service carries in the usage type (``"db."``,
+        ``"cache."``; ``""`` for OpenSearch and Redshift).
+    class_suffix
+        What the key's instance type adds to the usage type's class: ``".search"`` for
+        OpenSearch (usage type ``ESInstance:r6g.large``, instance type ``r6g.large.search``, as
+        the OpenSearch API and Price List spell it), else ``""``.
     """
 
     service: str
     deployment: str
     units_per_instance_hour: float
     class_prefix: str
+    class_suffix: str = ""
 
 
-USAGE_KINDS: Final[dict[str, UsageKind]] = {
-    "InstanceUsage": UsageKind(RDS, SINGLE_AZ, 1.0, "db."),
-    "Multi-AZUsage": UsageKind(RDS, MULTI_AZ, 2.0, "db."),
-    "Multi-AZClusterUsage": UsageKind(RDS, MULTI_AZ_CLUSTER, 3.0, "db."),
-    "NodeUsage": UsageKind(ELASTICACHE, CACHE_NODE, 1.0, "cache."),
+USAGE_KINDS: Final[dict[tuple[str, str], UsageKind]] = {
+    ("InstanceUsage", "db."): UsageKind(RDS, SINGLE_AZ, 1.0, "db."),
+    ("Multi-AZUsage", "db."): UsageKind(RDS, MULTI_AZ, 2.0, "db."),
+    ("Multi-AZClusterUsage", "db."): UsageKind(RDS, MULTI_AZ_CLUSTER, 3.0, "db."),
+    ("NodeUsage", "cache."): UsageKind(ELASTICACHE, CACHE_NODE, 1.0, "cache."),
+    ("NodeUsage", "db."): UsageKind(MEMORYDB, CACHE_NODE, 1.0, "db."),
+    ("ESInstance", ""): UsageKind(OPENSEARCH, CACHE_NODE, 1.0, "", ".search"),
+    ("Node", ""): UsageKind(REDSHIFT, CACHE_NODE, 1.0, ""),
 }
-"""Usage kinds that are database instance- or node-hours a reservation can cover."""
+"""(usage kind, class prefix) -> what the instance- or node-hours are. The class prefix tells
+ElastiCache's ``NodeUsage:cache.r6g.large`` from MemoryDB's ``NodeUsage:db.r6g.large``; the CUR's
+product code must agree (:mod:`usage.demand_sql` checks it)."""
+
+USAGE_KIND_NAMES: Final = tuple(dict.fromkeys(kind for kind, _ in USAGE_KINDS))
+"""The usage kinds of :data:`USAGE_KINDS`, once each."""
+
+
+def usage_kind(kind: str, instance_class: str) -> UsageKind | None:
+    """The :data:`USAGE_KINDS` entry of a usage kind and the class after its colon, if any."""
+    for (name, prefix), entry in USAGE_KINDS.items():
+        if (
+            name == kind
+            and instance_class.startswith(prefix)
+            and (prefix or not instance_class.startswith(("db.", "cache.")))
+        ):
+            return entry
+    return None
+
 
 KINDS_NOT_COVERED_YET: Final[dict[str, str]] = {
     "InstanceUsageIOOptimized": (
@@ -134,9 +182,9 @@ NOT_INSTANCE_USAGE: Final = "not database instance usage (storage, I/O, backup, 
 
 _DATABASE_USAGE_TYPE: Final = re.compile(
     r"^(?:(?P<prefix>[A-Z]{2,4}\d?)-)?(?P<kind>[A-Za-z][A-Za-z\-]*):"
-    r"(?P<instance_class>(?:db|cache)\.[a-z0-9\-]+\.[a-z0-9\-]+)$"
+    r"(?P<instance_class>(?:(?:db|cache)\.)?[a-z0-9\-]+\.[a-z0-9\-]+)$"
 )
-"""``[PREFIX-]Kind:db.family.size`` or ``[PREFIX-]Kind:cache.family.size``."""
+"""``[PREFIX-]Kind:[db.|cache.]family.size``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +220,9 @@ class DatabaseUsageType:
 
     @property
     def instance_family(self) -> str:
-        """The class without its size: ``"db.m4"``; reservations flex only inside it."""
-        return self.instance_class.rsplit(".", 1)[0]
+        """The class without its size: ``"db.m4"`` (OpenSearch ``"r6g.search"``); reservations
+        flex only inside it."""
+        return parse_instance_type(self.instance_class).family
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,30 +258,33 @@ def parse_database_usage_type(usage_type: str) -> DatabaseUsageType | UnparsedUs
         return UnparsedUsageType(text, NOT_INSTANCE_USAGE)
     kind_name = match.group("kind")
     instance_class = match.group("instance_class")
-    kind = USAGE_KINDS.get(kind_name)
+    kind = usage_kind(kind_name, instance_class)
     if kind is None:
+        if kind_name in USAGE_KIND_NAMES:
+            return UnparsedUsageType(
+                text, f"{kind_name} with a {instance_class.split('.')[0]}. class is not covered yet"
+            )
         reason = KINDS_NOT_COVERED_YET.get(
             kind_name, f"usage kind {kind_name!r} of {instance_class} is not covered yet"
         )
         return UnparsedUsageType(text, reason)
-    if not instance_class.startswith(kind.class_prefix):
-        return UnparsedUsageType(
-            text, f"{kind_name} with a {instance_class.split('.')[0]}. class is not covered yet"
-        )
     prefix = match.group("prefix") or ""
     region = "us-east-1" if prefix == "" else PREFIX_TO_REGION.get(prefix)
     if region is None:
         return UnparsedUsageType(text, f"unknown usage-type region prefix {prefix!r}")
-    try:
-        size_units = normalization_factor(instance_class.removeprefix(kind.class_prefix))
-    except CommitoptInputError:
-        return UnparsedUsageType(text, f"unknown instance size in {instance_class!r}")
+    if kind.service in EXACT_SIZE_SERVICES:
+        size_units = 1.0  # reserved node by node, whatever the size: one unit per node-hour
+    else:
+        try:
+            size_units = normalization_factor(instance_class.removeprefix(kind.class_prefix))
+        except CommitoptInputError:
+            return UnparsedUsageType(text, f"unknown instance size in {instance_class!r}")
     return DatabaseUsageType(
         usage_type=text,
         region=region,
         service=kind.service,
         usage_kind=kind_name,
-        instance_class=instance_class,
+        instance_class=instance_class + kind.class_suffix,
         deployment=kind.deployment,
         normalized_units=size_units * kind.units_per_instance_hour,
     )
@@ -406,19 +458,60 @@ DATABASE_PLATFORMS: Final[dict[tuple[str, str], str]] = {
     (ELASTICACHE, "Redis OSS"): "redis",
     (ELASTICACHE, "Valkey"): "valkey",
     (ELASTICACHE, "Memcached"): "memcached",
+    (OPENSEARCH, "OpenSearch"): "opensearch",
+    (REDSHIFT, "Redshift"): "redshift",
+    (MEMORYDB, "Redis OSS"): "memorydb",
 }
 """(service, engine) -> the key's ``platform``: the reservation's product description, as
 ``rds.describe_reserved_db_instances_offerings`` and
 ``elasticache.describe_reserved_cache_nodes_offerings`` spell it (``ProductDescription``), the
-way an EC2 key's platform is its RI product description. Only size-flexible engines are mapped so
-far; Oracle, SQL Server and Db2 need their edition (``product/databaseEdition``) as well and are
-reported as not covered yet."""
+way an EC2 key's platform is its RI product description. OpenSearch, Redshift and MemoryDB
+reservations carry no product description: their one platform is the service's name
+(``opensearch``, ``redshift``, ``memorydb``: MemoryDB's reserved nodes are priced for Redis OSS;
+Valkey nodes, which they cover at 0.7 of the units, are not mapped yet). Oracle and SQL Server
+need their edition and licence model too: :data:`EDITION_PLATFORMS`."""
 
-DATABASE_PLATFORM_NAMES: Final = tuple(DATABASE_PLATFORMS.values())
+EDITION_PLATFORMS: Final[dict[tuple[str, str, str], str]] = {
+    ("Oracle", "Standard Two", LICENSE_INCLUDED): "oracle-se2(li)",
+    ("Oracle", "Standard Two", BRING_YOUR_OWN_LICENSE): "oracle-se2(byol)",
+    ("Oracle", "Standard One", LICENSE_INCLUDED): "oracle-se1(li)",
+    ("Oracle", "Standard One", BRING_YOUR_OWN_LICENSE): "oracle-se1(byol)",
+    ("Oracle", "Standard", BRING_YOUR_OWN_LICENSE): "oracle-se(byol)",
+    ("Oracle", "Enterprise", BRING_YOUR_OWN_LICENSE): "oracle-ee(byol)",
+    ("SQL Server", "Enterprise", LICENSE_INCLUDED): "sqlserver-ee(li)",
+    ("SQL Server", "Standard", LICENSE_INCLUDED): "sqlserver-se(li)",
+    ("SQL Server", "Express", LICENSE_INCLUDED): "sqlserver-ex(li)",
+    ("SQL Server", "Web", LICENSE_INCLUDED): "sqlserver-web(li)",
+}
+"""(RDS engine, ``product/databaseEdition``, ``product/licenseModel``) -> the reservation's
+product description, as ``describe_reserved_db_instances_offerings`` spells it. Oracle Bring
+Your Own License is size-flexible; Oracle License Included and SQL Server match the exact class
+and deployment (module docstring). Db2 is not mapped: its reservations' product descriptions were
+not found in AWS's documentation."""
+
+EXACT_SIZE_PLATFORMS: Final = frozenset(
+    {
+        *(p for (engine, _, licence), p in EDITION_PLATFORMS.items()
+          if engine == "SQL Server" or licence == LICENSE_INCLUDED),
+        "opensearch",
+        "redshift",
+    }
+)  # fmt: skip
+"""Platforms whose reservations apply to the exact instance class (and, for RDS, deployment):
+Oracle License Included and SQL Server (RDS User Guide), OpenSearch ("RIs are not flexible; they
+only apply to the exact instance type that you reserve", OpenSearch Service Developer Guide,
+"Reserved Instances in Amazon OpenSearch Service") and Redshift (a reserved node is bought for
+one node type: Redshift Management Guide, "Reserved nodes")."""
+
+DATABASE_PLATFORM_NAMES: Final = (
+    *DATABASE_PLATFORMS.values(),
+    *dict.fromkeys(EDITION_PLATFORMS.values()),
+)
 """Every database platform a usage key or catalog row may carry."""
 
 PLATFORM_SERVICE: Final[dict[str, str]] = {
-    platform: service for (service, _), platform in DATABASE_PLATFORMS.items()
+    **{platform: service for (service, _), platform in DATABASE_PLATFORMS.items()},
+    **{platform: RDS for platform in EDITION_PLATFORMS.values()},
 }
 """Database platform -> its service (CUR product code)."""
 
@@ -436,7 +529,13 @@ DEPLOYMENTS: Final = tuple(DEPLOYMENT_UNITS)
 """Every deployment a database key's ``tenancy`` may carry."""
 
 CLASS_PREFIX_SERVICE: Final[dict[str, str]] = {"db.": RDS, "cache.": ELASTICACHE}
-"""Instance-class prefix -> the service whose classes carry it."""
+"""Instance-class prefix -> the service whose classes carry it (MemoryDB's ``db.`` node types
+share RDS's prefix: a MemoryDB key is told by its platform, ``memorydb``)."""
+
+REDSHIFT_NODE_FAMILIES: Final = frozenset({"dc1", "dc2", "ds1", "ds2", "dw1", "dw2", "ra3"})
+"""Redshift node families (``dc2.large``, ``ra3.xlplus``): no EC2 family has these names, so a
+Redshift node type is known by its family alone (Redshift Management Guide, "Amazon Redshift
+provisioned clusters: node types"; ``dw`` are the retired names of ``ds``/``dc``)."""
 
 
 # ------------------------------------------------------------------------------------------

@@ -97,6 +97,10 @@ METAL_EQUIVALENT_SIZE: Final[dict[str, str]] = {
 Sizes written ``metal-24xl`` / ``metal-48xl`` carry their equivalent size in the name. A ``.metal``
 of a family not listed here has no known factor: :func:`normalization_factor` says so."""
 
+OPENSEARCH_SUFFIX: Final = ".search"
+"""The suffix of OpenSearch instance types: ``r6g.large.search`` is family ``r6g.search``, size
+``large`` (so its family never mixes with EC2's ``r6g``)."""
+
 DATABASE_CLASS_PREFIXES: Final = ("db.", "cache.")
 """Prefixes of database instance classes (RDS ``db.r5.large``) and cache node types
 (ElastiCache ``cache.r6g.large``): the rest is an EC2-like ``family.size`` whose size carries the
@@ -152,8 +156,10 @@ def parse_instance_type(name: str) -> InstanceType:
     Parameters
     ----------
     name
-        E.g. ``"m5.large"``, ``"c7i.metal-24xl"``, ``"m7i-flex.xlarge"``, ``"u-6tb1.metal"``, or
-        a database class such as ``"db.r4.large"`` (family ``"db.r4"``).
+        E.g. ``"m5.large"``, ``"c7i.metal-24xl"``, ``"m7i-flex.xlarge"``, ``"u-6tb1.metal"``, a
+        database class such as ``"db.r4.large"`` (family ``"db.r4"``), an OpenSearch instance
+        type ``"r6g.large.search"`` (family ``"r6g.search"``) or a Redshift node type
+        ``"ra3.xlplus"``.
 
     Raises
     ------
@@ -167,7 +173,8 @@ def parse_instance_type(name: str) -> InstanceType:
     """
     text = str(name).strip()
     prefix = next((p for p in DATABASE_CLASS_PREFIXES if text.startswith(p)), "")
-    family, dot, size = text[len(prefix) :].partition(".")
+    suffix = OPENSEARCH_SUFFIX if text.endswith(OPENSEARCH_SUFFIX) else ""
+    family, dot, size = text[len(prefix) : len(text) - len(suffix)].partition(".")
     match = _FAMILY_PATTERN.match(family) if dot else None
     if match is None or not size:
         raise UnknownInstanceTypeError(
@@ -177,7 +184,7 @@ def parse_instance_type(name: str) -> InstanceType:
     generation = match.group("generation")
     return InstanceType(
         name=text,
-        family=prefix + family,
+        family=prefix + family + suffix,
         series=match.group("series"),
         generation=int(generation) if generation else None,
         attributes=match.group("attributes") or "",

@@ -4,17 +4,19 @@ A usage key is ``(account_id, region, instance_type, platform, tenancy)`` for ev
 
 * **EC2**: an instance type, its RI product description (``Linux/UNIX``) and its tenancy
   (``Shared``, ``Dedicated``).
-* **RDS and Aurora, ElastiCache**: the DB instance class or cache node type (``db.r4.large``,
-  ``cache.r6g.large``), the reservation's product description (``aurora-mysql``, ``mariadb``,
-  ``redis``: :data:`pricing.databases.DATABASE_PLATFORMS`) and the deployment (``Single-AZ``,
+* **RDS and Aurora, ElastiCache, MemoryDB, OpenSearch, Redshift**: the DB instance class or
+  node type (``db.r4.large``, ``cache.r6g.large``, ``db.r6g.large``, ``r6g.large.search``,
+  ``ra3.xlplus``), the reservation's product description (``aurora-mysql``, ``mariadb``,
+  ``sqlserver-se(li)``, ``redis``; ``memorydb``, ``opensearch``, ``redshift``:
+  :data:`pricing.databases.DATABASE_PLATFORMS`) and the deployment (``Single-AZ``,
   ``Multi-AZ``, ``Multi-AZ DB cluster``, ``Node``) in the ``tenancy`` column.
 
 So every engine (usage table, catalog, optimizer, billing kernel) keeps its five key columns, and
 asks this module what differs by service: a key's service (from the class prefix), the normalized
 units one instance-hour of it counts (a Multi-AZ DB instance counts twice its size's units), whether
 a reservation of it is size-flexible, and whether Savings Plans may cover it (EC2 Instance and
-Compute Savings Plans cover EC2 keys only; Fargate, Lambda and Database Savings Plans are not
-modelled yet).
+Compute Savings Plans cover EC2 keys only, Database Savings Plans RDS and ElastiCache keys;
+Fargate and Lambda are not modelled yet).
 """
 
 from __future__ import annotations
@@ -30,16 +32,22 @@ from pricing.databases import (
     CACHE_NODE,
     CLASS_PREFIX_SERVICE,
     DATABASE_PLATFORM_NAMES,
+    DATABASE_SERVICES,
     DEPLOYMENT_UNITS,
     DEPLOYMENTS,
-    ELASTICACHE,
+    EXACT_SIZE_PLATFORMS,
+    EXACT_SIZE_SERVICES,
+    MEMORYDB,
+    OPENSEARCH,
     PLATFORM_SERVICE,
     RDS,
+    REDSHIFT,
+    REDSHIFT_NODE_FAMILIES,
     SINGLE_AZ,
 )
 from pricing.errors import UnknownPlatformError
+from pricing.instance_types import OPENSEARCH_SUFFIX, normalization_factors
 from pricing.instance_types import is_size_flexible as is_ec2_size_flexible
-from pricing.instance_types import normalization_factors
 from pricing.offerings import TENANCIES
 from pricing.platforms import PLATFORM_NAMES, parse_platform
 
@@ -77,24 +85,48 @@ def parse_key_platform(text: str) -> str:
         ) from error
 
 
-def service_of(instance_type: str) -> str:
-    """The service of an instance type or class: ``AmazonRDS`` for ``db.…``, ``AmazonEC2`` else.
+def service_of(instance_type: str, platform: str | None = None) -> str:
+    """The service of a key: its platform's when that is a database platform, else its name's.
+
+    By name: ``db.`` classes are RDS, ``cache.`` ElastiCache, ``….search`` OpenSearch, the
+    Redshift node families (:data:`pricing.databases.REDSHIFT_NODE_FAMILIES`) Redshift, anything
+    else EC2. MemoryDB's ``db.`` node types are told from RDS's by their platform (``memorydb``)
+    only, so pass it wherever a key's platform is at hand.
 
     Examples
     --------
     >>> service_of("db.r4.large"), service_of("cache.r6g.large"), service_of("m5.large")
     ('AmazonRDS', 'AmazonElastiCache', 'AmazonEC2')
+    >>> service_of("r6g.large.search"), service_of("ra3.xlplus")
+    ('AmazonES', 'AmazonRedshift')
+    >>> service_of("db.r6g.large", "memorydb")
+    'AmazonMemoryDB'
     """
+    if platform is not None and platform in PLATFORM_SERVICE:
+        return PLATFORM_SERVICE[platform]
     text = str(instance_type)
+    if text.endswith(OPENSEARCH_SUFFIX):
+        return OPENSEARCH
+    if text.split(".", 1)[0] in REDSHIFT_NODE_FAMILIES:
+        return REDSHIFT
     return next((s for p, s in CLASS_PREFIX_SERVICE.items() if text.startswith(p)), EC2)
 
 
-def key_services(instance_types: pd.Series | Sequence[str]) -> pd.Series:
-    """Vectorised :func:`service_of` (each distinct name decided once), string dtype."""
-    series = pd.Series(instance_types, dtype="string")
-    codes, uniques = pd.factorize(series)
-    table = np.array([*(service_of(str(u)) for u in uniques), EC2], dtype=object)
-    return pd.Series(table[codes], index=series.index, dtype="string")
+def key_services(
+    instance_types: pd.Series | Sequence[str],
+    platforms: pd.Series | Sequence[str] | None = None,
+) -> pd.Series:
+    """Vectorised :func:`service_of` (each distinct combination decided once), string dtype."""
+    if platforms is None:
+        series = pd.Series(instance_types, dtype="string")
+        codes, uniques = pd.factorize(series)
+        table = np.array([*(service_of(str(u)) for u in uniques), EC2], dtype=object)
+        return pd.Series(table[codes], index=series.index, dtype="string")
+    index = instance_types.index if isinstance(instance_types, pd.Series) else None
+    inverse, combos = _combinations(instance_types, platforms)
+    decided = np.array([service_of(t, p) for t, p in combos], dtype=object)
+    values = decided[inverse] if len(inverse) else np.zeros(0, dtype=object)
+    return pd.Series(values, index=index, dtype="string")
 
 
 def units_per_instance_hour(
@@ -104,15 +136,20 @@ def units_per_instance_hour(
 
     The size's factor (:data:`pricing.instance_types.NORMALIZATION_FACTORS`), times the database
     deployment's multiplier (:data:`pricing.databases.DEPLOYMENT_UNITS`: Multi-AZ 2, Multi-AZ DB
-    cluster 3); EC2 tenancies count once.
+    cluster 3); EC2 tenancies count once. OpenSearch instances and Redshift nodes, reserved by
+    exact type, count one unit per node-hour whatever their size.
 
     Examples
     --------
-    >>> units_per_instance_hour(["db.m4.large", "db.r4.large", "m5.large"],
-    ...                         ["Multi-AZ", "Single-AZ", "Shared"]).tolist()
-    [8.0, 4.0, 4.0]
+    >>> units_per_instance_hour(["db.m4.large", "db.r4.large", "m5.large", "ra3.xlplus"],
+    ...                         ["Multi-AZ", "Single-AZ", "Shared", "Node"]).tolist()
+    [8.0, 4.0, 4.0, 1.0]
     """
-    factors = normalization_factors(pd.Series(instance_types, dtype="string"))
+    types = pd.Series(instance_types, dtype="string")
+    exact = key_services(types).isin(EXACT_SIZE_SERVICES).to_numpy(dtype=bool)
+    factors = np.ones(len(types), dtype=np.float64)
+    if (~exact).any():
+        factors[~exact] = normalization_factors(types[~exact])
     deployment = pd.Series(tenancies, dtype="string").map(DEPLOYMENT_UNITS)
     return np.asarray(factors * deployment.fillna(1.0).to_numpy(dtype=np.float64), np.float64)
 
@@ -122,15 +159,15 @@ def is_size_flexible(platform: str, tenancy: str, scope: str = "Region") -> bool
 
     EC2: regional Linux/UNIX RIs on shared tenancy
     (:func:`pricing.instance_types.is_size_flexible`).
-    Databases: every mapped engine (:data:`pricing.databases.DATABASE_PLATFORMS` holds only
-    size-flexible ones), across deployments too, in normalized units (a Single-AZ reservation
-    covers half of a Multi-AZ instance of its size). Amazon RDS User Guide, "Size-flexible
-    reserved DB instances": "Reserved DB instance benefits also apply for both Multi-AZ and
-    Single-AZ configurations. Flexibility means that you can move freely between configurations
-    within the same DB instance class type."
+    Databases: every platform but :data:`pricing.databases.EXACT_SIZE_PLATFORMS` (Oracle
+    License Included, SQL Server, OpenSearch, Redshift), across deployments too, in normalized
+    units (a Single-AZ reservation covers half of a Multi-AZ instance of its size). Amazon RDS
+    User Guide, "Size-flexible reserved DB instances": "Reserved DB instance benefits also apply
+    for both Multi-AZ and Single-AZ configurations. Flexibility means that you can move freely
+    between configurations within the same DB instance class type."
     """
     if platform in PLATFORM_SERVICE:
-        return tenancy in DEPLOYMENT_UNITS
+        return tenancy in DEPLOYMENT_UNITS and platform not in EXACT_SIZE_PLATFORMS
     return is_ec2_size_flexible(platform, tenancy, scope)
 
 
@@ -170,20 +207,26 @@ def size_flexible_keys(
 
 SERVICE_MISMATCH_FIX: Final = (
     "an EC2 instance type takes an EC2 platform (Linux/UNIX, Windows, ...) and Shared or "
-    "Dedicated; a db. class an RDS engine (aurora-mysql, mariadb, ...) and Single-AZ, Multi-AZ "
-    "or Multi-AZ DB cluster; a cache. node type an ElastiCache engine (redis, valkey, "
-    "memcached) and Node"
+    "Dedicated; a db. class an RDS engine (aurora-mysql, mariadb, oracle-se2(li), ...) and "
+    "Single-AZ, Multi-AZ or Multi-AZ DB cluster, or memorydb and Node; a cache. node type an "
+    "ElastiCache engine (redis, valkey, memcached) and Node; an OpenSearch type (….search) "
+    "opensearch and Node; a Redshift node type (dc2.large, ra3.xlplus) redshift and Node"
 )
 """How to fix a key whose platform or tenancy belongs to another service than its type."""
 
 
+_NAME_SERVICE_OF_PLATFORM: Final[dict[str, str]] = {MEMORYDB: RDS}
+"""Services whose types carry another service's name pattern (MemoryDB's ``db.`` node types)."""
+
+
 def _key_fits(instance_type: str, platform: str, tenancy: str) -> bool:
-    service = service_of(instance_type)
-    if service == EC2:
+    by_name = service_of(instance_type)
+    if by_name == EC2:
         return platform in PLATFORM_NAMES and tenancy in TENANCIES
-    if PLATFORM_SERVICE.get(platform) != service:
+    service = PLATFORM_SERVICE.get(platform)
+    if service is None or _NAME_SERVICE_OF_PLATFORM.get(service, service) != by_name:
         return False
-    return (tenancy == CACHE_NODE) == (service == ELASTICACHE) and tenancy in DEPLOYMENT_UNITS
+    return (tenancy == CACHE_NODE) == (service != RDS) and tenancy in DEPLOYMENT_UNITS
 
 
 def misfit_keys(
@@ -201,16 +244,33 @@ def misfit_keys(
     return np.asarray(~fits[inverse], dtype=np.bool_) if len(inverse) else np.zeros(0, np.bool_)
 
 
-PURCHASE_DEPLOYMENT: Final[dict[str, str]] = {RDS: SINGLE_AZ, ELASTICACHE: CACHE_NODE}
-"""The deployment a size-flexible database reservation is bought in: Single-AZ for RDS (it
-covers a Multi-AZ instance of its size by halves, a Multi-AZ DB cluster by thirds), one node for
-ElastiCache."""
+PURCHASE_DEPLOYMENT: Final[dict[str, str]] = {RDS: SINGLE_AZ}
+"""The deployment a size-flexible reservation of each service is bought in when not one node:
+Single-AZ for RDS (it covers a Multi-AZ instance of its size by halves, a Multi-AZ DB cluster by
+thirds); every other database service is bought one node at a time (``Node``)."""
 
 
-def purchase_deployments(instance_types: pd.Series | Sequence[str]) -> npt.NDArray[np.object_]:
-    """:data:`PURCHASE_DEPLOYMENT` of each database class (``""`` for EC2 types)."""
-    services = key_services(instance_types)
-    return np.asarray(services.map(PURCHASE_DEPLOYMENT).fillna("").to_numpy(), dtype=object)
+def purchase_deployments(
+    instance_types: pd.Series | Sequence[str],
+    platforms: pd.Series | Sequence[str],
+    tenancies: pd.Series | Sequence[str],
+) -> npt.NDArray[np.object_]:
+    """The deployment each database key's reservation is bought in (``""`` for EC2 keys).
+
+    Size-flexible reservations: :data:`PURCHASE_DEPLOYMENT` (RDS Single-AZ), else ``Node``.
+    Exact-size ones (SQL Server, Oracle License Included, OpenSearch, Redshift) match the
+    deployment they cover, so they are bought in the key's own.
+    """
+    services = key_services(instance_types, platforms)
+    flexible = size_flexible_keys(platforms, tenancies)
+    own = pd.Series(tenancies, dtype="string").fillna("").to_numpy(dtype=object)
+    chosen = np.where(
+        services.to_numpy() == RDS,
+        np.where(flexible, SINGLE_AZ, own),
+        CACHE_NODE,
+    ).astype(object)
+    chosen[services.to_numpy() == EC2] = ""
+    return np.asarray(chosen, dtype=object)
 
 
 def savings_plan_eligible(instance_types: pd.Series | Sequence[str]) -> npt.NDArray[np.bool_]:
@@ -223,15 +283,19 @@ DATABASE_PLAN_TYPE: Final = "database"
 
 
 def plan_covers(
-    plan_types: pd.Series | Sequence[str], instance_types: pd.Series | Sequence[str]
+    plan_types: pd.Series | Sequence[str],
+    instance_types: pd.Series | Sequence[str],
+    platforms: pd.Series | Sequence[str] | None = None,
 ) -> npt.NDArray[np.bool_]:
     """Whether a Savings Plan of each row's type may cover each row's key.
 
-    Database Savings Plans cover database keys only, EC2 Instance and Compute Savings Plans EC2
-    keys only; within that, a key is covered where the catalog has a rate for it (AWS's
-    eligible engines and instance generations are the keys its Database Savings Plans offer
-    rates for).
+    Database Savings Plans cover RDS and ElastiCache keys only (not OpenSearch, Redshift or
+    MemoryDB), EC2 Instance and Compute Savings Plans EC2 keys only; within that, a key is
+    covered where the catalog has a rate for it (AWS's eligible engines and instance generations
+    are the keys its Database Savings Plans offer rates for). Pass ``platforms`` to tell MemoryDB
+    keys from RDS ones.
     """
-    ec2 = savings_plan_eligible(instance_types)
+    services = key_services(instance_types, platforms).to_numpy()
     database_plan = pd.Series(plan_types, dtype="string").to_numpy() == DATABASE_PLAN_TYPE
-    return np.asarray(ec2 != database_plan, dtype=np.bool_)
+    covered = np.where(database_plan, np.isin(services, DATABASE_SERVICES), services == EC2)
+    return np.asarray(covered, dtype=np.bool_)

@@ -5,7 +5,9 @@ Savings Plan: line items of type ``Usage``, ``DiscountedUsage`` or ``SavingsPlan
 product ``AmazonEC2`` whose usage type is ``[PREFIX-]BoxUsage:type`` (shared tenancy) or
 ``[PREFIX-]DedicatedUsage:type`` (dedicated). Database instance- and node-hours are demand too:
 ``AmazonRDS`` ``InstanceUsage:db.…`` (Single-AZ), ``Multi-AZUsage:db.…`` (Multi-AZ),
-``Multi-AZClusterUsage:db.…`` and ``AmazonElastiCache`` ``NodeUsage:cache.…``, keyed as
+``Multi-AZClusterUsage:db.…``, ``AmazonElastiCache`` ``NodeUsage:cache.…``, ``AmazonMemoryDB``
+``NodeUsage:db.…``, ``AmazonES`` ``ESInstance:r6g.large`` (OpenSearch, keyed
+``r6g.large.search``) and ``AmazonRedshift`` ``Node:ra3.xlplus``, keyed as
 :mod:`pricing.services` says (the class, the reservation's product description from the engine
 column, the deployment as tenancy). Region, instance type, tenancy and platform come from
 the usage type and the operation, in SQL, with the tables of :mod:`pricing.regions`,
@@ -35,13 +37,13 @@ from datetime import datetime
 from typing import Final, Literal
 
 from pricing.databases import (
-    CACHE_NODE,
     DATABASE_PLATFORMS,
-    DATABASE_SERVICES,
+    EDITION_PLATFORMS,
     ELASTICACHE,
     ELASTICACHE_ENGINES,
     RDS,
     RDS_ENGINES,
+    RESERVED_SERVICES,
     USAGE_KINDS,
 )
 from pricing.platforms import OPERATION_TO_PLATFORM
@@ -52,30 +54,60 @@ from pricing.usage_types import INSTANCE_USAGE_TENANCY
 Dialect = Literal["duckdb", "athena"]
 
 DATABASE_USAGE_TYPE_SQL_PATTERN: Final = (
-    r"^(?:([A-Z]{2,4}\d?)-)?([A-Za-z][A-Za-z\-]*):((?:db|cache)\.[a-z0-9\-]+\.[a-z0-9\-]+)$"
+    r"^(?:([A-Z]{2,4}\d?)-)?([A-Za-z][A-Za-z\-]*):((?:(?:db|cache)\.)?[a-z0-9\-]+\.[a-z0-9\-]+)$"
 )
-"""``[PREFIX-]Kind:db.family.size`` / ``[PREFIX-]Kind:cache.family.size`` (the pattern of
-:mod:`pricing.databases`), in RE2 syntax."""
+"""``[PREFIX-]Kind:[db.|cache.]family.size`` (the pattern of :mod:`pricing.databases`), in RE2
+syntax."""
 
-DATABASE_KIND_DEPLOYMENT: Final[dict[str, str]] = {
-    name: kind.deployment for name, kind in USAGE_KINDS.items()
-}
-"""Database usage kind -> the deployment a key carries as its tenancy."""
+DATABASE_KIND_COLUMNS: Final = (
+    "product_code",
+    "kind",
+    "class_prefix",
+    "tenancy",
+    "suffix",
+    "platform",
+)
 
-ENGINE_PLATFORM: Final[dict[str, str]] = {
-    **{
-        text: DATABASE_PLATFORMS[(RDS, engine)]
+DATABASE_KIND_ROWS: Final[tuple[tuple[str, str, str, str, str, str], ...]] = tuple(
+    (
+        kind.service,
+        name,
+        prefix,
+        kind.deployment,
+        kind.class_suffix,
+        # services with one product description take it whatever the engine column says
+        "" if kind.service in (RDS, ELASTICACHE) else next(
+            p for (s, _), p in DATABASE_PLATFORMS.items() if s == kind.service
+        ),
+    )
+    for (name, prefix), kind in USAGE_KINDS.items()
+)  # fmt: skip
+"""(product code, usage kind, class prefix, deployment, type suffix, fixed platform) of each
+database usage kind: the deployment becomes the key's tenancy, the suffix completes its type
+(OpenSearch ``.search``), the fixed platform is its platform where the service has one."""
+
+ENGINE_ROWS: Final[tuple[tuple[str, str, str, str], ...]] = (
+    *(
+        (text, "", "", DATABASE_PLATFORMS[(RDS, engine)])
         for text, engine in RDS_ENGINES.items()
         if (RDS, engine) in DATABASE_PLATFORMS
-    },
-    **{
-        text: DATABASE_PLATFORMS[(ELASTICACHE, engine)]
+    ),
+    *(
+        (text, edition.lower(), licence.lower(), platform)
+        for text, engine in RDS_ENGINES.items()
+        for (named, edition, licence), platform in EDITION_PLATFORMS.items()
+        if named == engine
+    ),
+    *(
+        (text, "", "", DATABASE_PLATFORMS[(ELASTICACHE, engine)])
         for text, engine in ELASTICACHE_ENGINES.items()
         if (ELASTICACHE, engine) in DATABASE_PLATFORMS
-    },
-}
-"""A CUR engine value (``product/databaseEngine``, ``product/cacheEngine``; lower case) -> the
-key's platform (the reservation's product description)."""
+    ),
+)
+"""(CUR engine, edition, licence model, platform), lower case: ``product/databaseEngine`` or
+``product/cacheEngine`` -> the key's platform (the reservation's product description); Oracle
+and SQL Server need ``product/databaseEdition`` and ``product/licenseModel`` too (``''`` where
+any edition and licence do)."""
 
 DEMAND_LINE_ITEM_TYPES: Final = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage")
 """Line item types whose EC2 instance usage is demand."""
@@ -91,21 +123,24 @@ REASONS: Final[dict[str, str]] = {
     "Savings Plan fee": "Savings Plan recurring / upfront fees",
     "Savings Plan negation": "Savings Plan negation line items (they cancel on-demand cost)",
     "other line item type": "other line item types (BundledDiscount, EdpDiscount, ...)",
-    "non-EC2": "line items of other services than EC2, RDS and ElastiCache",
+    "non-EC2": (
+        "line items of other services than EC2, RDS, ElastiCache, OpenSearch, Redshift and MemoryDB"
+    ),
     "spot": "Spot instance usage",
     "dedicated host": "Dedicated Host usage (billed per host)",
     "not instance usage": "EC2 usage other than instance-hours (EBS, data transfer, NAT, ...)",
     "database, not instance usage": (
-        "RDS and ElastiCache usage other than instance- and node-hours (storage, I/O, backup, "
-        "data transfer, serverless, ...)"
+        "RDS, ElastiCache, OpenSearch, Redshift and MemoryDB usage other than instance- and "
+        "node-hours (storage, I/O, backup, data transfer, serverless, ...)"
     ),
     "database usage not covered": (
         "RDS instance usage of a kind not mapped yet (Aurora I/O-Optimized: how reservations "
         "cover its rate is not checked against AWS documentation)"
     ),
     "database engine not covered": (
-        "RDS or ElastiCache instance usage of an engine not mapped yet (Oracle, SQL Server, "
-        "Db2: their edition is not read yet) or without an engine column"
+        "RDS or ElastiCache instance usage of an engine, edition or licence model not mapped "
+        "(Db2; Oracle or SQL Server without product/databaseEdition and product/licenseModel) "
+        "or without an engine column"
     ),
     "unknown region": "usage type prefix naming no known region",
     "unknown platform": "operation naming no known platform",
@@ -131,8 +166,9 @@ class CurColumns:
 
     The defaults are the normalised / Athena / CUR 2.0 names (``line_item_usage_type``, ...).
     ``currency`` may be ``"NULL"`` when the source has none; so are the database engine columns by
-    default (``product_database_engine`` for RDS, ``product_cache_engine`` for ElastiCache):
-    without them database instance usage is counted as *database engine not covered*.
+    default (``product_database_engine`` for RDS, ``product_cache_engine`` for ElastiCache, and
+    ``product_database_edition`` and ``product_license_model`` that Oracle and SQL Server need):
+    without them RDS and ElastiCache instance usage is counted as *database engine not covered*.
     """
 
     line_item_type: str = "line_item_line_item_type"
@@ -146,6 +182,8 @@ class CurColumns:
     currency: str = "line_item_currency_code"
     database_engine: str = "NULL"
     cache_engine: str = "NULL"
+    database_edition: str = "NULL"
+    license_model: str = "NULL"
 
 
 def sql_string(value: str) -> str:
@@ -154,8 +192,12 @@ def sql_string(value: str) -> str:
 
 
 def _values(name: str, columns: tuple[str, str], mapping: dict[str, str]) -> str:
-    rows = ", ".join(f"({sql_string(k)}, {sql_string(v)})" for k, v in mapping.items())
-    return f"{name} ({columns[0]}, {columns[1]}) AS (VALUES {rows})"
+    return _rows(name, columns, tuple(mapping.items()))
+
+
+def _rows(name: str, columns: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> str:
+    text = ", ".join("(" + ", ".join(sql_string(v) for v in row) + ")" for row in rows)
+    return f"{name} ({', '.join(columns)}) AS (VALUES {text})"
 
 
 def _literal(moment: datetime | str, dialect: Dialect) -> str:
@@ -205,12 +247,14 @@ def classified_sql(
         filters.append(f"(started IS NULL OR started < {_literal(end, dialect)})")
     where = " AND ".join(filters) or "TRUE"
     demand_types = ", ".join(sql_string(t) for t in DEMAND_LINE_ITEM_TYPES)
-    services = ", ".join(sql_string(code) for code in DATABASE_SERVICES)
+    services = ", ".join(sql_string(code) for code in RESERVED_SERVICES)
     database_pattern = sql_string(DATABASE_USAGE_TYPE_SQL_PATTERN)
     engine = (
         f"lower(trim(coalesce(CAST({c.database_engine} AS VARCHAR), "
         f"CAST({c.cache_engine} AS VARCHAR), '')))"
     )
+    edition = f"lower(trim(coalesce(CAST({c.database_edition} AS VARCHAR), '')))"
+    licence = f"lower(trim(coalesce(CAST({c.license_model} AS VARCHAR), '')))"
 
     def extract(group: int) -> str:
         return (
@@ -222,8 +266,8 @@ def classified_sql(
 WITH {_values("usage_prefixes", ("prefix", "region"), PREFIX_TO_REGION)},
 {_values("usage_operations", ("operation", "platform"), OPERATION_TO_PLATFORM)},
 {_values("usage_kinds", ("kind", "tenancy"), INSTANCE_USAGE_TENANCY)},
-{_values("database_kinds", ("kind", "tenancy"), DATABASE_KIND_DEPLOYMENT)},
-{_values("database_engines", ("engine", "platform"), ENGINE_PLATFORM)},
+{_rows("database_kinds", DATABASE_KIND_COLUMNS, DATABASE_KIND_ROWS)},
+{_rows("database_engines", ("engine", "edition", "licence", "platform"), ENGINE_ROWS)},
 raw_rows AS (
     SELECT
         coalesce(CAST({c.line_item_type} AS VARCHAR), '') AS line_item_type,
@@ -236,6 +280,8 @@ raw_rows AS (
         coalesce(CAST({c.account_id} AS VARCHAR), '') AS account_id,
         nullif(CAST({c.currency} AS VARCHAR), '') AS currency,
         {engine} AS engine,
+        {edition} AS edition,
+        {licence} AS licence,
         coalesce(CAST({c.product_code} AS VARCHAR), '') IN ({services}) AS is_database
     FROM {relation}
 ), source_rows AS (
@@ -248,16 +294,26 @@ raw_rows AS (
     SELECT source_rows.*,
         CASE WHEN source_rows.prefix = '' THEN 'us-east-1' ELSE usage_prefixes.region END
             AS region,
-        CASE WHEN is_database THEN database_engines.platform ELSE usage_operations.platform END
-            AS platform,
+        CASE WHEN NOT is_database THEN usage_operations.platform
+            WHEN database_kinds.platform <> '' THEN database_kinds.platform
+            ELSE database_engines.platform END AS platform,
         CASE WHEN is_database THEN database_kinds.tenancy ELSE usage_kinds.tenancy END
-            AS tenancy
+            AS tenancy,
+        CASE WHEN is_database THEN source_rows.instance_type
+            || coalesce(database_kinds.suffix, '') ELSE source_rows.instance_type END
+            AS key_instance_type
     FROM source_rows
     LEFT JOIN usage_prefixes ON usage_prefixes.prefix = source_rows.prefix
     LEFT JOIN usage_operations ON usage_operations.operation = source_rows.operation
     LEFT JOIN usage_kinds ON usage_kinds.kind = source_rows.kind
-    LEFT JOIN database_kinds ON database_kinds.kind = source_rows.kind
+    LEFT JOIN database_kinds ON database_kinds.product_code = source_rows.product_code
+        AND database_kinds.kind = source_rows.kind
+        AND (CASE WHEN source_rows.instance_type LIKE 'db.%' THEN 'db.'
+                  WHEN source_rows.instance_type LIKE 'cache.%' THEN 'cache.'
+                  ELSE '' END) = database_kinds.class_prefix
     LEFT JOIN database_engines ON database_engines.engine = source_rows.engine
+        AND database_engines.edition IN ('', source_rows.edition)
+        AND database_engines.licence IN ('', source_rows.licence)
     WHERE {where}
 ), classified AS (
     SELECT mapped.*, CASE
@@ -273,8 +329,7 @@ raw_rows AS (
         WHEN product_code <> 'AmazonEC2' AND NOT is_database THEN 'non-EC2'
         WHEN is_database AND kind LIKE '%IOOptimized' AND instance_type <> ''
             THEN 'database usage not covered'
-        WHEN is_database AND (tenancy IS NULL OR instance_type = ''
-            OR (tenancy = {sql_string(CACHE_NODE)}) <> (instance_type LIKE 'cache.%'))
+        WHEN is_database AND (tenancy IS NULL OR instance_type = '')
             THEN 'database, not instance usage'
         WHEN usage_type LIKE '%SpotUsage%' THEN 'spot'
         WHEN usage_type LIKE '%HostUsage%' OR usage_type LIKE '%HostBoxUsage%'
@@ -293,7 +348,7 @@ SELECT reason,
     CASE WHEN reason = '' THEN date_trunc('hour', started) END AS hour,
     CASE WHEN reason = '' THEN account_id END AS account_id,
     CASE WHEN reason = '' THEN region END AS region,
-    CASE WHEN reason = '' THEN instance_type END AS instance_type,
+    CASE WHEN reason = '' THEN key_instance_type END AS instance_type,
     CASE WHEN reason = '' THEN platform END AS platform,
     CASE WHEN reason = '' THEN tenancy END AS tenancy,
     currency,

@@ -87,6 +87,8 @@ _CUR_OPTIONAL: Final = (
     "bill_billing_period_start_date",
     "product_database_engine",
     "product_cache_engine",
+    "product_database_edition",
+    "product_license_model",
 )
 _CUR_NATIVE: Final = (
     "line_item_usage_start_date",
@@ -681,7 +683,10 @@ def _classify_cur(
     except CommitoptInputError as error:
         raise UsageInputError(error.template) from error
     columns = CurColumns(
-        database_engine="product_database_engine", cache_engine="product_cache_engine"
+        database_engine="product_database_engine",
+        cache_engine="product_cache_engine",
+        database_edition="product_database_edition",
+        license_model="product_license_model",
     )
     deliveries = _choose_deliveries(
         connection, f"({select})", columns, where, fmt.upper(), _stage(progress, 0, 2)

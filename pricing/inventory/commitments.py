@@ -186,9 +186,10 @@ class Commitment:
             if value is None:
                 continue
             item[field.name] = iso(value) if isinstance(value, datetime) else value
-        if self.instance_type and service_of(self.instance_type) != EC2:
-            # which API buys it (RDS, ElastiCache); EC2 items stay as they always were
-            item["service"] = service_of(self.instance_type)
+        service = service_of(self.instance_type, self.platform) if self.instance_type else EC2
+        if service != EC2:
+            # which API buys it (RDS, ElastiCache, ...); EC2 items stay as they always were
+            item["service"] = service
         return item
 
 

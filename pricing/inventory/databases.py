@@ -38,23 +38,28 @@ from core.times import utc_datetime
 from pricing.databases import (
     CACHE_NODE,
     DATABASE_PLATFORMS,
-    DEPLOYMENT_UNITS,
     ELASTICACHE,
+    MEMORYDB,
     MULTI_AZ,
+    OPENSEARCH,
     PLATFORM_SERVICE,
     RDS,
+    REDSHIFT,
     SINGLE_AZ,
 )
-from pricing.instance_types import normalization_factor
 from pricing.inventory.commitments import Commitment, Inventory, InventoryError
 from pricing.inventory.values import iso, parse_count, ri_effective_hourly_usd, term_end
 from pricing.offerings import CommitmentKind, parse_payment_option, parse_term_years
 from pricing.readers.aws_api import paginate
 from pricing.regions import check_region
+from pricing.services import units_per_instance_hour
 
 RESERVABLE_DEPLOYMENTS: Final[dict[str, tuple[str, ...]]] = {
     RDS: (SINGLE_AZ, MULTI_AZ),
     ELASTICACHE: (CACHE_NODE,),
+    OPENSEARCH: (CACHE_NODE,),
+    REDSHIFT: (CACHE_NODE,),
+    MEMORYDB: (CACHE_NODE,),
 }
 """Deployments a reservation of each service is sold for. A Multi-AZ DB cluster has no
 reservation of its own: AWS covers it with three Single-AZ reservations, or one Multi-AZ and one
@@ -112,8 +117,9 @@ def parse_deployment(value: object, service: str) -> str:
 
 def database_units(instance_type: str, deployment: str) -> float:
     """Normalized units of one reserved instance or node: the size's units times the
-    deployment's (:data:`pricing.databases.DEPLOYMENT_UNITS`: Multi-AZ twice)."""
-    return normalization_factor(instance_type) * DEPLOYMENT_UNITS[deployment]
+    deployment's (:data:`pricing.databases.DEPLOYMENT_UNITS`: Multi-AZ twice); one per
+    OpenSearch instance or Redshift node (:func:`pricing.services.units_per_instance_hour`)."""
+    return float(units_per_instance_hour([instance_type], [deployment])[0])
 
 
 @dataclass(frozen=True)

@@ -171,14 +171,16 @@ def _account_id(item: _Item) -> str | None:
 
 
 def _database_key(item: _Item, instance_type: str) -> tuple[str, str, float] | None:
-    """Platform, tenancy and normalized units per reservation of a database line (RDS or
-    ElastiCache, from the class prefix); ``None`` for an EC2 line.
+    """Platform, tenancy and normalized units per reservation of a database line (RDS,
+    ElastiCache, OpenSearch, Redshift from the type's name; MemoryDB from its platform,
+    ``memorydb``); ``None`` for an EC2 line.
 
     A database line's ``platform`` is the reservation's product description (``aurora-mysql``,
     ``redis``), its ``tenancy`` the deployment (``Single-AZ``, ``Multi-AZ``; ``Node``), its scope
     ``Region`` and its class ``standard``; an optional ``service`` must agree with the class.
     """
-    service = service_of(instance_type)
+    platform_text = str(item.raw["platform"]).strip().lower() if item.has("platform") else None
+    service = service_of(instance_type, platform_text)  # MemoryDB's db. types by their platform
     if service == EC2:
         return None
     if item.has("service") and str(item.raw["service"]).strip() != service:

@@ -93,6 +93,22 @@ def test_multi_az_db_cluster_counts_three_single_az_instances() -> None:
             "APN2-NodeUsage:cache.r6g.xlarge",
             ("ap-northeast-2", "AmazonElastiCache", "NodeUsage", "cache.r6g.xlarge", "Node", 8.0),
         ),
+        (
+            "USE1-NodeUsage:db.r6g.large",
+            ("us-east-1", "AmazonMemoryDB", "NodeUsage", "db.r6g.large", "Node", 4.0),
+        ),
+        (
+            "APS1-ESInstance:m5.xlarge",
+            ("ap-southeast-1", "AmazonES", "ESInstance", "m5.xlarge.search", "Node", 1.0),
+        ),
+        (
+            "USW2-Node:ra3.xlplus",
+            ("us-west-2", "AmazonRedshift", "Node", "ra3.xlplus", "Node", 1.0),
+        ),
+        (
+            "Node:dc2.large",
+            ("us-east-1", "AmazonRedshift", "Node", "dc2.large", "Node", 1.0),
+        ),
     ],
 )
 def test_documented_forms_parse(usage_type: str, expected: tuple[object, ...]) -> None:
@@ -107,7 +123,8 @@ def test_documented_forms_parse(usage_type: str, expected: tuple[object, ...]) -
         parsed.normalized_units,
     )
     assert got == expected
-    assert parsed.instance_family == parsed.instance_class.rsplit(".", 1)[0]
+    family = parsed.instance_class.removesuffix(".search").rsplit(".", 1)[0]
+    assert parsed.instance_family == family + (".search" if parsed.service == "AmazonES" else "")
 
 
 @pytest.mark.parametrize(
@@ -118,11 +135,12 @@ def test_documented_forms_parse(usage_type: str, expected: tuple[object, ...]) -
         ("USE2-RDS:ChargedBackupUsage", NOT_INSTANCE_USAGE),
         ("DataTransfer-Out-Bytes", NOT_INSTANCE_USAGE),
         ("Aurora:ServerlessV2Usage", NOT_INSTANCE_USAGE),
-        ("BoxUsage:m5.large", NOT_INSTANCE_USAGE),
+        ("BoxUsage:m5.large", "usage kind 'BoxUsage'"),
         ("", NOT_INSTANCE_USAGE),
         ("USE2-InstanceUsageIOOptimized:db.r6g.large", "I/O-Optimized"),
         ("HeavyUsage:db.r4.large", "usage kind 'HeavyUsage'"),
-        ("NodeUsage:db.r6g.large", "NodeUsage with a db. class"),
+        ("ESInstance:db.r6g.large", "ESInstance with a db. class"),
+        ("Node:cache.r6g.large", "Node with a cache. class"),
         ("InstanceUsage:cache.r6g.large", "InstanceUsage with a cache. class"),
         ("ZZZ9-InstanceUsage:db.r4.large", "unknown usage-type region prefix 'ZZZ9'"),
         ("InstanceUsage:db.r4.enormous", "unknown instance size"),

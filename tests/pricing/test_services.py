@@ -29,7 +29,8 @@ def test_services_units_and_flexibility() -> None:
     ]  # fmt: skip
     # the RDS User Guide's table: large 4 Single-AZ, 8 Multi-AZ; a DB cluster three instances
     assert units_per_instance_hour(types, tenancies).tolist() == [4.0, 4.0, 8.0, 8.0, 12.0]
-    assert purchase_deployments(types).tolist() == [
+    platforms = ["Linux/UNIX", "mariadb", "mariadb", "redis", "postgresql"]
+    assert purchase_deployments(types, platforms, tenancies).tolist() == [
         "",
         "Single-AZ",
         "Single-AZ",
@@ -38,6 +39,34 @@ def test_services_units_and_flexibility() -> None:
     ]
     assert is_size_flexible("mariadb", "Multi-AZ") and is_size_flexible("redis", "Node")
     assert is_size_flexible("Linux/UNIX", "Shared") and not is_size_flexible("Windows", "Shared")
+
+
+def test_opensearch_redshift_memorydb_and_exact_size_engines() -> None:
+    types = ["r6g.large.search", "ra3.xlplus", "dc2.large", "db.r6g.large", "db.r5.xlarge"]
+    platforms = ["opensearch", "redshift", "redshift", "memorydb", "sqlserver-se(li)"]
+    tenancies = ["Node", "Node", "Node", "Node", "Multi-AZ"]
+    # MemoryDB's db. node types are RDS's by name and MemoryDB's by platform
+    assert key_services(types).tolist() == [
+        "AmazonES", "AmazonRedshift", "AmazonRedshift", "AmazonRDS", "AmazonRDS",
+    ]  # fmt: skip
+    assert key_services(types, platforms).tolist() == [
+        "AmazonES", "AmazonRedshift", "AmazonRedshift", "AmazonMemoryDB", "AmazonRDS",
+    ]  # fmt: skip
+    # OpenSearch and Redshift reserve node by node (one unit each); MemoryDB by size's units
+    assert units_per_instance_hour(types, tenancies).tolist() == [1.0, 1.0, 1.0, 4.0, 16.0]
+    # exact-size reservations are bought in the deployment they cover; flexible ones one node
+    assert purchase_deployments(types, platforms, tenancies).tolist() == [
+        "Node", "Node", "Node", "Node", "Multi-AZ",
+    ]  # fmt: skip
+    assert not is_size_flexible("opensearch", "Node") and not is_size_flexible("redshift", "Node")
+    assert is_size_flexible("memorydb", "Node")
+    assert not is_size_flexible("sqlserver-se(li)", "Single-AZ")
+    assert not is_size_flexible("oracle-se2(li)", "Single-AZ")
+    assert is_size_flexible("oracle-se2(byol)", "Multi-AZ")
+    # Database Savings Plans cover RDS and ElastiCache, never the three node services
+    assert plan_covers(["database"] * 5, types, platforms).tolist() == [
+        False, False, False, False, True,
+    ]  # fmt: skip
 
 
 def test_plans_cover_their_own_services_only() -> None:
@@ -57,6 +86,15 @@ def test_keys_of_another_service_are_misfits() -> None:
         ("db.r4.large", "aurora-mysql", "Node", True),  # a cache node's deployment on RDS
         ("cache.r6g.large", "redis", "Single-AZ", True),
         ("cache.r6g.large", "mysql", "Node", True),  # an RDS engine on a cache node type
+        ("db.r6g.large", "memorydb", "Node", False),
+        ("db.r6g.large", "memorydb", "Single-AZ", True),
+        ("cache.r6g.large", "memorydb", "Node", True),
+        ("r6g.large.search", "opensearch", "Node", False),
+        ("r6g.large", "opensearch", "Node", True),  # an EC2 type
+        ("ra3.xlplus", "redshift", "Node", False),
+        ("ra3.xlplus", "Linux/UNIX", "Shared", True),
+        ("db.r5.large", "sqlserver-ee(li)", "Multi-AZ", False),
+        ("db.r5.large", "redshift", "Node", True),
     ]
     flags = misfit_keys(*(list(column) for column in list(zip(*cases, strict=True))[:3]))
     assert flags.tolist() == [case[3] for case in cases]
@@ -65,8 +103,10 @@ def test_keys_of_another_service_are_misfits() -> None:
 def test_platform_spellings() -> None:
     assert parse_key_platform("Aurora-MySQL") == "aurora-mysql"
     assert parse_key_platform("linux") == "Linux/UNIX"
+    assert parse_key_platform("Oracle-SE2(LI)") == "oracle-se2(li)"
+    assert parse_key_platform("OpenSearch") == "opensearch"
     with pytest.raises(UnknownPlatformError, match="for databases, a reservation product"):
-        parse_key_platform("oracle-se2(li)")
+        parse_key_platform("db2-se")
 
 
 def test_the_catalog_refuses_a_misfit_row() -> None:
