@@ -25,6 +25,7 @@ from optimizer.flexibility import pool_costs
 from optimizer.problem import DATABASE_SP_POOL, RI_POOL, CommitmentProblem, IntArray
 from pricing.databases import MULTI_AZ
 from pricing.instance_types import DATABASE_CLASS_PREFIXES
+from pricing.services import size_flexible_keys
 
 _SAME_PCT: Final = 0.05
 """Gaps below this read as "the same" [%]."""
@@ -89,13 +90,16 @@ def database_choice_sentences(problem: CommitmentProblem, bought_pools: IntArray
 
 
 def multi_az_sentences(problem: CommitmentProblem, bought_pools: IntArray) -> list[str]:
-    """Per bought offer's pool: for a database reservation whose family runs Multi-AZ instances,
-    why Single-AZ reservations are bought for them; else ``""``."""
+    """Per bought offer's pool: for a size-flexible database reservation whose family runs
+    Multi-AZ instances, why Single-AZ reservations are bought for them; else ``""``."""
     sentences = [""] * len(bought_pools)
     keys = problem.key_columns
     if keys.empty or "tenancy" not in keys:
         return sentences
-    multi_az_columns = keys.loc[keys["tenancy"] == MULTI_AZ, "column"].to_numpy(dtype=np.intp)
+    # exact-size reservations (SQL Server, Oracle License Included) are bought Multi-AZ
+    flexible = size_flexible_keys(keys["platform"], keys["tenancy"])
+    multi_az = (keys["tenancy"] == MULTI_AZ).to_numpy(dtype=bool) & flexible
+    multi_az_columns = keys.loc[multi_az, "column"].to_numpy(dtype=np.intp)
     if not len(multi_az_columns):
         return sentences
     coverage = sp.coo_array(problem.coverage)

@@ -41,6 +41,8 @@ from optimizer.purchases import (
     offer_purchase_sizes,
     sp_commitment,
 )
+from pricing.databases import CACHE_NODE
+from pricing.services import EC2, service_of
 
 FULLY_USED: Final = 1.0 - 1e-9
 """Utilization from which a period counts as fully used [1]."""
@@ -117,6 +119,16 @@ def _pct(value: float) -> str:
     return text
 
 
+def _is_ec2(row: Mapping[Hashable, Any]) -> bool:
+    """Whether a reservation row is an EC2 RI (else a database or node reservation)."""
+    return service_of(str(row["instance_type"]), str(row["platform"])) == EC2
+
+
+def _setting_word(row: Mapping[Hashable, Any]) -> str:
+    """``tenancy`` for EC2 keys, ``deployment`` for RDS ones (Single-AZ, Multi-AZ)."""
+    return "tenancy" if _is_ec2(row) else "deployment"
+
+
 def _sentence(
     row: Mapping[Hashable, Any], whole_lookback: bool, period: str, money_period: str
 ) -> str:
@@ -131,16 +143,20 @@ def _sentence(
                 f"({row['count']:g} × {row['instance_type']})"
             )
         else:
+            node = row["tenancy"] == CACHE_NODE  # ElastiCache, MemoryDB, OpenSearch, Redshift
+            setting = "" if node else f" ({row['tenancy']} {_setting_word(row)})"
             what = (
-                f"the base load of {row['instance_type']} {row['platform']} "
-                f"({row['tenancy']} tenancy) in {row['region']}"
+                f"the base load of {row['instance_type']} {row['platform']}{setting} "
+                f"in {row['region']}"
             )
             count = row["level_units"]
-            level = f"{count:g} instance{'s' if count != 1 else ''}"
+            noun = "node" if node else "instance"
+            level = f"{count:g} {noun}{'s' if count != 1 else ''}"
+        instrument = "RIs" if _is_ec2(row) else "reservations"
         text = (
             f"covers {what}, which stayed at or above {level} in {_pct(row['level_reached_pct'])} "
             f"of {hours} ({row['term_years']}-year {row['payment_option']} "
-            f"{row['offering_class']} RIs: expected utilization "
+            f"{row['offering_class']} {instrument}: expected utilization "
             f"{_pct(row['expected_utilization_pct'])}, break-even "
             f"{_pct(row['break_even_utilization_pct'])})"
         )

@@ -599,8 +599,10 @@ def _check_classified(result: pd.DataFrame, where: str) -> _Checked:
         raise UsageInputError(
             where,
             f"no EC2 instance usage found: no Usage / DiscountedUsage / SavingsPlanCoveredUsage "
-            f"line item of a BoxUsage or DedicatedUsage type (rows by reason: {found})",
-            "pass a report that includes Amazon EC2 (hourly granularity recommended)",
+            f"line item of a BoxUsage or DedicatedUsage type, nor of a database instance or node "
+            f"type (rows by reason: {found})",
+            "pass a report that includes Amazon EC2 or the reserved database services (hourly "
+            "granularity recommended)",
         )
     return _Checked(
         kept_line_items=int(demand["line_items"].sum()),
