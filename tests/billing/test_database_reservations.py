@@ -221,3 +221,74 @@ def test_brute_force_size_flexible_fill_over_random_hours() -> None:
             expected += (need - covered) / units[key] * ON_DEMAND[key]
         expected += 3 * 0.125
     assert result.totals.actual_cost_usd == pytest.approx(expected)
+
+
+NODE_ON_DEMAND = {  # illustrative rates; MemoryDB's proportional to the size's units
+    ("db.r5.xlarge", "sqlserver-se(li)", "Single-AZ"): 1.496,
+    ("db.r5.xlarge", "sqlserver-se(li)", "Multi-AZ"): 2.992,
+    ("db.r5.large", "sqlserver-se(li)", "Single-AZ"): 0.748,
+    ("r6g.large.search", "opensearch", "Node"): 0.167,
+    ("r6g.xlarge.search", "opensearch", "Node"): 0.335,
+    ("ra3.xlplus", "redshift", "Node"): 1.086,
+    ("db.r6g.large", "memorydb", "Node"): 0.309,
+    ("db.r6g.xlarge", "memorydb", "Node"): 0.618,
+}
+
+
+def test_brute_force_exact_size_and_node_rules_over_random_hours() -> None:
+    """Random demand of exact-size SQL Server, OpenSearch and Redshift keys and size-flexible
+    MemoryDB nodes against owned reservations of each: an exact-size reservation covers only
+    its own class, engine and deployment (instance by instance), a MemoryDB one its family in
+    normalized units; checked against a loop over the hours written here."""
+    rng = np.random.default_rng(11)
+    keys = list(NODE_ON_DEMAND)
+    hours = 48
+    counts = rng.integers(0, 4, size=(hours, len(keys))).astype(float)
+    rows = [
+        (START + timedelta(hours=h), "111", REGION, *key, counts[h, k])
+        for h in range(hours)
+        for k, key in enumerate(keys)
+    ]
+    columns = ["hour", "account_id", "region", "instance_type", "platform", "tenancy", "quantity"]
+    frame = pd.DataFrame(list(NODE_ON_DEMAND), columns=["instance_type", "platform", "tenancy"])
+    on_demand = frame.assign(region=REGION, on_demand_usd_per_hour=list(NODE_ON_DEMAND.values()))
+    prices = PriceCatalog.from_frames(
+        CatalogMetadata(source="test rates", as_of=START.date()), on_demand=on_demand
+    )
+    owned_counts = {  # exact keys covered one instance per reservation
+        ("db.r5.xlarge", "sqlserver-se(li)", "Single-AZ"): 2,
+        ("r6g.large.search", "opensearch", "Node"): 1,
+        ("ra3.xlplus", "redshift", "Node"): 2,
+    }
+    fee = 0.5  # per reservation-hour, whatever the key (the rules, not the rates, are tested)
+    owned = [
+        Commitment(
+            kind="reserved_instance", id=f"r-{n}", start=START,
+            end=START + timedelta(hours=8_760), term_years=1, payment_option="No Upfront",
+            upfront_usd=0.0, region=REGION, instance_type=t, platform=p, tenancy=d,
+            scope="Region", offering_class="standard", count=c, recurring_usd_per_hour=fee,
+            effective_usd_per_hour=c * fee,
+        )
+        for n, ((t, p, d), c) in enumerate(
+            [*owned_counts.items(), (("db.r6g.xlarge", "memorydb", "Node"), 1)]
+        )
+    ]  # fmt: skip
+    result = simulate(pd.DataFrame(rows, columns=columns), owned, prices)
+    memorydb_units = {("db.r6g.large", "memorydb", "Node"): 4.0}
+    memorydb_units[("db.r6g.xlarge", "memorydb", "Node")] = 8.0
+    expected = 0.0
+    for h in range(hours):
+        memorydb_left = 8.0  # one xlarge reservation
+        for k, key in enumerate(keys):
+            need = counts[h, k]
+            if key in owned_counts:
+                covered = min(need, owned_counts[key])
+            elif key in memorydb_units:  # smallest size first, in units
+                units = min(need * memorydb_units[key], memorydb_left)
+                memorydb_left -= units
+                covered = units / memorydb_units[key]
+            else:  # Multi-AZ SQL Server, large SQL Server, xlarge OpenSearch: no reservation
+                covered = 0.0
+            expected += (need - covered) * NODE_ON_DEMAND[key]
+        expected += (2 + 1 + 2 + 1) * fee
+    assert result.totals.actual_cost_usd == pytest.approx(expected)
