@@ -195,6 +195,27 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+_PRODUCT_PREFIX: Final = "product_"
+"""Legacy CUR product columns (``product_database_engine``) are keys of CUR 2.0's ``product``
+map (``product['database_engine']``): AWS Data Exports user guide, "CUR 2.0 table
+dictionary"."""
+
+
+def _product_map(originals: dict[str, list[str]], types: dict[str, str]) -> str | None:
+    """How to read a key of CUR 2.0's ``product`` column, if the group has one: a MAP in
+    Parquet, JSON text in CSV (``{key}`` to be filled in), else ``None``."""
+    names = originals.get("product", [])
+    if len(names) != 1:
+        return None
+    column = _quote(names[0])
+    if types[names[0]].startswith("MAP("):
+        return f"CAST(element_at({column}, '{{key}}')[1] AS VARCHAR)"
+    return (
+        f"CASE WHEN json_valid(CAST({column} AS VARCHAR)) "
+        f"THEN json_extract_string(CAST({column} AS VARCHAR), '$.{{key}}') END"
+    )
+
+
 def _group_select(
     connection: duckdb.DuckDBPyConnection,
     files: list[Path],
@@ -234,9 +255,13 @@ def _group_select(
         types[str(column_name)] = str(column_type).upper()
     require_columns(where, list(originals), required, what)
     expressions = [f"{_quote(_DUCKDB_FILE_COLUMN)} AS {FILE_COLUMN}"]
+    product_map = _product_map(originals, types)
     for column in columns:
         names = originals.get(column, [])
-        if not names:
+        if not names and product_map is not None and column.startswith(_PRODUCT_PREFIX):
+            key = column.removeprefix(_PRODUCT_PREFIX)
+            expressions.append(f"{product_map.format(key=key)} AS {column}")
+        elif not names:
             expressions.append(f"CAST(NULL AS VARCHAR) AS {column}")
         elif column in native and len(names) == 1 and types[names[0]] in _NATIVE_TYPES:
             expressions.append(f"{_quote(names[0])} AS {column}")

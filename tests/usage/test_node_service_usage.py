@@ -6,6 +6,7 @@ instance- or node-hours, the key each becomes, and why every other row is left o
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -124,3 +125,62 @@ def test_a_memorydb_usage_type_under_another_product_code_is_not_memorydb(
     pd.DataFrame(rows, columns=COLUMNS).to_parquet(path, index=False)
     with pytest.raises(UsageInputError, match="database, not instance usage 2"):
         read_usage(path, "cur")
+
+
+def _cur2_rows() -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for hour in range(2):
+        start, end = HOUR.format(hour), HOUR.format(hour + 1)
+        rows += [
+            ("Usage", "AmazonRDS", "Multi-AZUsage:db.r5.xlarge", "CreateDBInstance:0012", start,
+             end, 1.0, {"database_engine": "SQL Server", "database_edition": "Standard",
+                        "license_model": "License included"}),
+            ("Usage", "AmazonRDS", "InstanceUsage:db.r4.large", "CreateDBInstance:0016", start,
+             end, 2.0, {"database_engine": "Aurora MySQL", "license_model": "No license required"}),
+            ("Usage", "AmazonElastiCache", "NodeUsage:cache.r6g.large", "CreateCacheCluster:0002",
+             start, end, 3.0, {"cache_engine": "Redis"}),
+            ("Usage", "AmazonEC2", "BoxUsage:m5.large", "RunInstances", start, end, 1.0, {}),
+        ]  # fmt: skip
+    return rows
+
+
+CUR2_COLUMNS = [
+    "line_item_line_item_type", "line_item_product_code", "line_item_usage_type",
+    "line_item_operation", "line_item_usage_start_date", "line_item_usage_end_date",
+    "line_item_usage_amount", "product",
+]  # fmt: skip
+CUR2_EXPECTED = {
+    ("db.r5.xlarge", "sqlserver-se(li)", "Multi-AZ"): 2.0,
+    ("db.r4.large", "aurora-mysql", "Single-AZ"): 4.0,
+    ("cache.r6g.large", "redis", "Node"): 6.0,
+    ("m5.large", "Linux/UNIX", "Shared"): 2.0,
+}
+
+
+def test_cur2_engines_come_from_the_product_map(tmp_path: Path) -> None:
+    """CUR 2.0 keeps the engine, edition and licence only in its ``product`` map (a MAP in
+    Parquet): the demand SQL reads them from there."""
+    import duckdb
+
+    frame = pd.DataFrame(_cur2_rows(), columns=CUR2_COLUMNS)
+    path = tmp_path / "cur2.parquet"
+    connection = duckdb.connect()
+    connection.register("rows", frame.assign(product=frame["product"].map(json.dumps)))
+    connection.execute(
+        "COPY (SELECT * REPLACE (CAST(product::JSON AS MAP(VARCHAR, VARCHAR)) AS product) "
+        f"FROM rows) TO '{path}' (FORMAT PARQUET)"
+    )
+    connection.close()
+    table, _ = read_usage(path, "cur2")
+    got = table.groupby(["instance_type", "platform", "tenancy"])["quantity"].sum().to_dict()
+    assert got == CUR2_EXPECTED
+
+
+def test_cur2_csv_product_json_is_read_too(tmp_path: Path) -> None:
+    frame = pd.DataFrame(_cur2_rows(), columns=CUR2_COLUMNS)
+    frame["product"] = frame["product"].map(json.dumps)
+    path = tmp_path / "cur2.csv"
+    frame.to_csv(path, index=False)
+    table, _ = read_usage(path, "cur2")
+    got = table.groupby(["instance_type", "platform", "tenancy"])["quantity"].sum().to_dict()
+    assert got == CUR2_EXPECTED
