@@ -42,6 +42,7 @@ from pricing.instance_types import normalization_factor, normalization_factors, 
 from pricing.inventory import Commitment
 from pricing.inventory.values import ri_effective_hourly_usd
 from pricing.offerings import SP_STEP_USD, TERM_HOURS
+from pricing.services import units_per_instance_hour
 
 SP_DECIMALS: Final = 5
 """Savings Plan commitments are written with at most this many decimals."""
@@ -456,7 +457,9 @@ def purchases_from_units(
                     scope="Region",
                     offering_class=str(pool["offering_class"]) or "standard",
                     count=count,
-                    normalized_units=_normalized_units(str(types[k]), count),
+                    normalized_units=_normalized_units(
+                        str(types[k]), str(pool["tenancy"]) or "Shared", count
+                    ),
                     recurring_usd_per_hour=recurring,
                     effective_usd_per_hour=round(effective, _RATE_DECIMALS),
                 )
@@ -493,9 +496,10 @@ def _whole_count(units: float, size: float, instance_type: str, pool: Any, offer
     return int(count)
 
 
-def _normalized_units(instance_type: str, count: int) -> float | None:
+def _normalized_units(instance_type: str, tenancy: str, count: int) -> float | None:
+    """``count`` reservations' normalized units (a Multi-AZ database one counts twice)."""
     try:
-        return count * normalization_factor(instance_type)
+        return count * float(units_per_instance_hour([instance_type], [tenancy])[0])
     except CommitoptInputError:
         return None
 

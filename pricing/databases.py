@@ -88,9 +88,6 @@ NODE_SERVICES: Final = (OPENSEARCH, REDSHIFT, MEMORYDB)
 """Services reserved node by node with one product description each (module docstring)."""
 RESERVED_SERVICES: Final = (*DATABASE_SERVICES, *NODE_SERVICES)
 """Every service besides EC2 whose instance or node usage this module maps."""
-EXACT_SIZE_SERVICES: Final = (OPENSEARCH, REDSHIFT)
-"""Services whose reservations apply to the exact node type only (module docstring); their
-usage counts one unit per node-hour, whatever the size."""
 SERVICE_NAMES: Final[dict[str, str]] = {
     RDS: "RDS",
     ELASTICACHE: "ElastiCache",
@@ -272,13 +269,12 @@ def parse_database_usage_type(usage_type: str) -> DatabaseUsageType | UnparsedUs
     region = "us-east-1" if prefix == "" else PREFIX_TO_REGION.get(prefix)
     if region is None:
         return UnparsedUsageType(text, f"unknown usage-type region prefix {prefix!r}")
-    if kind.service in EXACT_SIZE_SERVICES:
-        size_units = 1.0  # reserved node by node, whatever the size: one unit per node-hour
-    else:
-        try:
-            size_units = normalization_factor(instance_class.removeprefix(kind.class_prefix))
-        except CommitoptInputError:
-            return UnparsedUsageType(text, f"unknown instance size in {instance_class!r}")
+    try:  # OpenSearch and Redshift: one unit per node-hour, whatever the size
+        size_units = normalization_factor(
+            instance_class.removeprefix(kind.class_prefix) + kind.class_suffix
+        )
+    except CommitoptInputError:
+        return UnparsedUsageType(text, f"unknown instance size in {instance_class!r}")
     return DatabaseUsageType(
         usage_type=text,
         region=region,
@@ -531,11 +527,6 @@ DEPLOYMENTS: Final = tuple(DEPLOYMENT_UNITS)
 CLASS_PREFIX_SERVICE: Final[dict[str, str]] = {"db.": RDS, "cache.": ELASTICACHE}
 """Instance-class prefix -> the service whose classes carry it (MemoryDB's ``db.`` node types
 share RDS's prefix: a MemoryDB key is told by its platform, ``memorydb``)."""
-
-REDSHIFT_NODE_FAMILIES: Final = frozenset({"dc1", "dc2", "ds1", "ds2", "dw1", "dw2", "ra3"})
-"""Redshift node families (``dc2.large``, ``ra3.xlplus``): no EC2 family has these names, so a
-Redshift node type is known by its family alone (Redshift Management Guide, "Amazon Redshift
-provisioned clusters: node types"; ``dw`` are the retired names of ``ds``/``dc``)."""
 
 
 # ------------------------------------------------------------------------------------------

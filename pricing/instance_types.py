@@ -101,6 +101,11 @@ OPENSEARCH_SUFFIX: Final = ".search"
 """The suffix of OpenSearch instance types: ``r6g.large.search`` is family ``r6g.search``, size
 ``large`` (so its family never mixes with EC2's ``r6g``)."""
 
+REDSHIFT_NODE_FAMILIES: Final = frozenset({"dc1", "dc2", "ds1", "ds2", "dw1", "dw2", "ra3"})
+"""Redshift node families (``dc2.large``, ``ra3.xlplus``): no EC2 family has these names, so a
+Redshift node type is known by its family alone (Redshift Management Guide, "Amazon Redshift
+provisioned clusters: node types"; ``dw`` are the retired names of ``ds``/``dc``)."""
+
 DATABASE_CLASS_PREFIXES: Final = ("db.", "cache.")
 """Prefixes of database instance classes (RDS ``db.r5.large``) and cache node types
 (ElastiCache ``cache.r6g.large``): the rest is an EC2-like ``family.size`` whose size carries the
@@ -201,6 +206,9 @@ def instance_family(name: str) -> str:
 def normalization_factor(name: str) -> float:
     """Return the normalized units of one instance-hour of an instance type.
 
+    OpenSearch instance types and Redshift node types, whose reservations apply to the exact
+    type only, count one unit per instance- or node-hour whatever their size.
+
     Parameters
     ----------
     name
@@ -213,6 +221,8 @@ def normalization_factor(name: str) -> float:
         :data:`METAL_EQUIVALENT_SIZE`.
     """
     parsed = parse_instance_type(name)
+    if parsed.family.endswith(OPENSEARCH_SUFFIX) or parsed.family in REDSHIFT_NODE_FAMILIES:
+        return 1.0  # reserved by exact type: one unit per instance- or node-hour
     size = parsed.size
     if parsed.is_metal:
         suffix = _METAL_SUFFIX.match(size)

@@ -36,17 +36,19 @@ from pricing.databases import (
     DEPLOYMENT_UNITS,
     DEPLOYMENTS,
     EXACT_SIZE_PLATFORMS,
-    EXACT_SIZE_SERVICES,
     MEMORYDB,
     OPENSEARCH,
     PLATFORM_SERVICE,
     RDS,
     REDSHIFT,
-    REDSHIFT_NODE_FAMILIES,
     SINGLE_AZ,
 )
 from pricing.errors import UnknownPlatformError
-from pricing.instance_types import OPENSEARCH_SUFFIX, normalization_factors
+from pricing.instance_types import (
+    OPENSEARCH_SUFFIX,
+    REDSHIFT_NODE_FAMILIES,
+    normalization_factors,
+)
 from pricing.instance_types import is_size_flexible as is_ec2_size_flexible
 from pricing.offerings import TENANCIES
 from pricing.platforms import PLATFORM_NAMES, parse_platform
@@ -89,9 +91,9 @@ def service_of(instance_type: str, platform: str | None = None) -> str:
     """The service of a key: its platform's when that is a database platform, else its name's.
 
     By name: ``db.`` classes are RDS, ``cache.`` ElastiCache, ``….search`` OpenSearch, the
-    Redshift node families (:data:`pricing.databases.REDSHIFT_NODE_FAMILIES`) Redshift, anything
-    else EC2. MemoryDB's ``db.`` node types are told from RDS's by their platform (``memorydb``)
-    only, so pass it wherever a key's platform is at hand.
+    Redshift node families (:data:`pricing.instance_types.REDSHIFT_NODE_FAMILIES`) Redshift,
+    anything else EC2. MemoryDB's ``db.`` node types are told from RDS's by their platform
+    (``memorydb``) only, so pass it wherever a key's platform is at hand.
 
     Examples
     --------
@@ -145,11 +147,7 @@ def units_per_instance_hour(
     ...                         ["Multi-AZ", "Single-AZ", "Shared", "Node"]).tolist()
     [8.0, 4.0, 4.0, 1.0]
     """
-    types = pd.Series(instance_types, dtype="string")
-    exact = key_services(types).isin(EXACT_SIZE_SERVICES).to_numpy(dtype=bool)
-    factors = np.ones(len(types), dtype=np.float64)
-    if (~exact).any():
-        factors[~exact] = normalization_factors(types[~exact])
+    factors = normalization_factors(pd.Series(instance_types, dtype="string"))
     deployment = pd.Series(tenancies, dtype="string").map(DEPLOYMENT_UNITS)
     return np.asarray(factors * deployment.fillna(1.0).to_numpy(dtype=np.float64), np.float64)
 
