@@ -250,8 +250,8 @@ def classified_sql(
     services = ", ".join(sql_string(code) for code in RESERVED_SERVICES)
     database_pattern = sql_string(DATABASE_USAGE_TYPE_SQL_PATTERN)
     engine = (
-        f"lower(trim(coalesce(CAST({c.database_engine} AS VARCHAR), "
-        f"CAST({c.cache_engine} AS VARCHAR), '')))"
+        f"lower(trim(coalesce(nullif(trim(CAST({c.database_engine} AS VARCHAR)), ''), "
+        f"nullif(trim(CAST({c.cache_engine} AS VARCHAR)), ''), '')))"
     )
     edition = f"lower(trim(coalesce(CAST({c.database_edition} AS VARCHAR), '')))"
     licence = f"lower(trim(coalesce(CAST({c.license_model} AS VARCHAR), '')))"

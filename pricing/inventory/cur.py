@@ -28,6 +28,12 @@ from core.times import as_utc
 from pricing.errors import PriceFileError
 from pricing.instance_types import normalization_factor
 from pricing.inventory.commitments import Commitment, Inventory
+from pricing.inventory.cur_databases import (
+    DATABASE_FEES_SQL,
+    PRODUCT_COLUMNS,
+    database_reservation_keys,
+)
+from pricing.inventory.databases import database_units
 from pricing.inventory.values import region_of_zone, ri_effective_hourly_usd, term_end
 from pricing.offerings import (
     TERM_HOURS,
@@ -70,6 +76,7 @@ _OPTIONAL: Final = (
     "pricing_purchase_option",
     "pricing_offering_class",
     "pricing_lease_contract_length",
+    *PRODUCT_COLUMNS,
 )
 _RI_FEE_SQL: Final = (
     r"regexp_matches(usage_type, '^([A-Z]{2,4}[0-9]?-)?[A-Za-z]*HeavyUsage[A-Za-z]*:')"
@@ -153,8 +160,9 @@ ORDER BY sp_start, sp_arn
 """
 
 
-def _read_fees(paths: Sequence[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The latest RIFee line of each RI and SavingsPlanRecurringFee line of each Savings Plan."""
+def _read_fees(paths: Sequence[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The latest RIFee line of each EC2 RI and of each database reservation, and the latest
+    SavingsPlanRecurringFee line of each Savings Plan."""
     files = cur_files(paths)
     where = describe_files(files)
     connection = duckdb.connect(":memory:")
@@ -165,7 +173,11 @@ def _read_fees(paths: Sequence[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame]
         )
         try:
             connection.execute("CREATE TEMP VIEW raw AS " + select)
-            return connection.sql(_QUERY).df(), connection.sql(_SAVINGS_PLAN_QUERY).df()
+            return (
+                connection.sql(_QUERY).df(),
+                connection.sql(DATABASE_FEES_SQL).df(),
+                connection.sql(_SAVINGS_PLAN_QUERY).df(),
+            )
         except duckdb.Error as error:
             raise PriceFileError(
                 where,
@@ -200,7 +212,8 @@ def _owner_account(arn: str, usage_account: object) -> str | None:
 
 
 def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
-    """Rebuild the owned EC2 Reserved Instances billed in one or more CUR files.
+    """Rebuild the owned Reserved Instances, database reservations and Savings Plans billed in
+    one or more CUR files.
 
     Parameters
     ----------
@@ -219,6 +232,8 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
         prices and dates); scope ``"Region"`` unless the fee line names an availability zone;
         ``account_id`` = the account in the ARN (the buyer, whose usage AWS serves first), else
         the fee line's usage account.
+        Database reservations (RDS, ElastiCache, MemoryDB, OpenSearch, Redshift) likewise, keyed
+        from the fee line's product columns (:mod:`pricing.inventory.cur_databases`).
         ``as_of`` is the end of the latest fee line (the end of its billing month); ``notes``
         lists fee lines that could not be used.
 
@@ -227,12 +242,21 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
     PriceFileError
         A file that is missing, empty, not a CUR (no reservation columns), or unreadable.
     """
-    fees, plan_fees = _read_fees(paths)
+    fees, database_fees, plan_fees = _read_fees(paths)
     notes: list[str] = []
     plans, plan_notes = _savings_plans(plan_fees)
+    databases, database_notes = _database_reservations(database_fees)
+    plan_notes = [*database_notes, *plan_notes]
+    plans = (*databases, *plans)
     if fees.empty:
-        as_of = _billed_until(plan_fees) or datetime.now(UTC)
-        return Inventory(commitments=plans, as_of=as_of, notes=("no RIFee lines", *plan_notes))
+        as_of = max(
+            _billed_until(plan_fees) or datetime.min.replace(tzinfo=UTC),
+            _billed_until(database_fees) or datetime.min.replace(tzinfo=UTC),
+        )
+        if as_of == datetime.min.replace(tzinfo=UTC):
+            as_of = datetime.now(UTC)
+        notes = [] if databases else ["no RIFee lines"]
+        return Inventory(commitments=plans, as_of=as_of, notes=(*notes, *plan_notes))
     as_box = fees["usage_type"].str.replace(
         r"[A-Za-z]*HeavyUsage[A-Za-z]*:", "BoxUsage:", regex=True
     )
@@ -284,6 +308,7 @@ def inventory_from_cur(paths: Sequence[str | Path]) -> Inventory:
     as_of = max(
         as_utc(fees["billed_until"].max()).to_pydatetime(),
         _billed_until(plan_fees) or datetime.min.replace(tzinfo=UTC),
+        _billed_until(database_fees) or datetime.min.replace(tzinfo=UTC),
     )
     return Inventory(commitments=(*commitments, *plans), as_of=as_of, notes=(*notes, *plan_notes))
 
@@ -294,6 +319,49 @@ _SP_KINDS: Final = {
     "databasesavingsplans": CommitmentKind.DATABASE_SAVINGS_PLAN,
 }
 """``savingsPlan/OfferingType`` (spaces dropped, lower case) → commitment kind."""
+
+
+def _database_reservations(fees: pd.DataFrame) -> tuple[tuple[Commitment, ...], list[str]]:
+    """One commitment per database reservation ARN, from its latest RIFee line
+    (:mod:`pricing.inventory.cur_databases` maps its product to the key)."""
+    keyed, notes = database_reservation_keys(fees)
+    commitments: list[Commitment] = []
+    for row in keyed.to_dict("records"):  # one row per reservation: a handful
+        arn = str(row["ri_arn"])
+        if pd.isna(row["ri_start"]):
+            notes.append(f"skipped {row['product_code']} reservation {arn}: no start time")
+            continue
+        count = int(row["reservations"]) if pd.notna(row["reservations"]) else 1
+        upfront = float(row["upfront"]) if pd.notna(row["upfront"]) else 0.0
+        recurring = float(row["recurring"]) if pd.notna(row["recurring"]) else 0.0
+        start = as_utc(row["ri_start"]).to_pydatetime()
+        end = as_utc(row["ri_end"]).to_pydatetime() if pd.notna(row["ri_end"]) else None
+        term = _term(row["lease_length"], start, end or start)
+        instance_type, tenancy = str(row["instance_type"]), str(row["tenancy"])
+        commitments.append(
+            Commitment(
+                kind=CommitmentKind.RESERVED_INSTANCE,
+                id=arn,
+                start=start,
+                end=end or term_end(start, term),
+                term_years=term,
+                payment_option=_payment(row["payment"], upfront, recurring),
+                upfront_usd=upfront,
+                region=str(row["region"]),
+                instance_type=instance_type,
+                platform=str(row["platform"]),
+                tenancy=tenancy,
+                scope="Region",
+                offering_class="standard",
+                count=count,
+                normalized_units=count * database_units(instance_type, tenancy),
+                recurring_usd_per_hour=recurring,
+                effective_usd_per_hour=ri_effective_hourly_usd(upfront, recurring, count, term),
+                source=f"CUR {Path(str(row['file'])).name}",
+                account_id=_owner_account(arn, row["usage_account"]),
+            )
+        )
+    return tuple(commitments), notes
 
 
 def _billed_until(plan_fees: pd.DataFrame) -> datetime | None:

@@ -32,6 +32,7 @@ def _row(
     amount: float = 1.0,
     *,
     engine: str = "",
+    cache_engine: str = "",
     edition: str = "",
     licence: str = "",
     line_item_type: str = "Usage",
@@ -40,7 +41,7 @@ def _row(
     end = HOUR.format(hour + 1) if hour < 23 else "2024-03-02T00:00:00Z"
     return [
         line_item_type, product, usage_type, operation, HOUR.format(hour), end, amount,
-        amount * 0.5, "111111111111", "USD", engine, "", edition, licence,
+        amount * 0.5, "111111111111", "USD", engine, cache_engine, edition, licence,
     ]  # fmt: skip
 
 
@@ -71,6 +72,8 @@ def _cur(tmp_path: Path) -> Path:
                 edition="Enterprise", licence="License included",
             ),
             _row("AmazonEC2", "BoxUsage:m5.large", hour, operation="RunInstances"),
+            # both engine columns present, the RDS one empty (as in every real CUR)
+            _row("AmazonElastiCache", "NodeUsage:cache.r6g.large", hour, cache_engine="Redis"),
             _row("AmazonES", "APS1-ESInstance:m5.xlarge", hour, line_item_type="RIFee"),
         ]  # fmt: skip
     path = tmp_path / "cur.parquet"
@@ -93,6 +96,7 @@ def test_node_services_and_editions_become_demand_exactly(tmp_path: Path) -> Non
         ("us-east-1", "db.r5.xlarge", "sqlserver-se(li)", "Multi-AZ"): 3.0,
         ("us-east-2", "db.r5.large", "oracle-ee(byol)", "Single-AZ"): 3.0,
         ("us-east-1", "m5.large", "Linux/UNIX", "Shared"): 3.0,
+        ("us-east-1", "cache.r6g.large", "redis", "Node"): 3.0,
     }
     reasons = {e.reason: e.line_items for e in report.exclusions}
     assert reasons["database, not instance usage"] == 6  # ES storage, Redshift managed storage
@@ -113,7 +117,7 @@ def test_without_edition_columns_oracle_and_sql_server_are_named_not_guessed(
     reasons = {e.reason: e.line_items for e in report.exclusions}
     assert reasons["database engine not covered"] == 12  # SQL Server, Oracle ×2, Db2
     # the services with one product description need no engine column at all
-    assert set(table["platform"]) == {"opensearch", "redshift", "memorydb", "Linux/UNIX"}
+    assert set(table["platform"]) == {"opensearch", "redshift", "memorydb", "Linux/UNIX", "redis"}
 
 
 @pytest.mark.parametrize("product", ["AmazonRDS", "AmazonElastiCache"])
