@@ -163,7 +163,7 @@ def database_reservation_keys(fees: pd.DataFrame) -> tuple[pd.DataFrame, list[st
             continue
         rows.append(
             {
-                **row,
+                **{str(name): value for name, value in row.items()},
                 "region": region,
                 "instance_type": instance_type,
                 "platform": platform,

@@ -37,6 +37,7 @@ import pandas as pd
 
 from pricing.databases import (
     DATABASE_PLATFORMS,
+    DATABASE_SERVICES,
     ELASTICACHE,
     KINDS_NOT_COVERED_YET,
     RDS,
@@ -166,8 +167,9 @@ def _keys(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     parts = products["usage_type"].str.extract(_USAGE_KIND)
     service = products["product_family"].map(DATABASE_PRODUCT_FAMILIES)
     kind = parts["kind"].fillna("")
-    deployment = kind.map({name: k.deployment for name, k in USAGE_KINDS.items()})
-    kind_service = kind.map({name: k.service for name, k in USAGE_KINDS.items()})
+    kinds = {name: k for (name, _), k in USAGE_KINDS.items() if k.service in DATABASE_SERVICES}
+    deployment = kind.map({name: k.deployment for name, k in kinds.items()})
+    kind_service = kind.map({name: k.service for name, k in kinds.items()})
     platform = pd.Series(
         [
             DATABASE_PLATFORMS.get((s, database_engine(s, e) or ""))
