@@ -66,6 +66,7 @@ from usage.demand_sql import (
     sql_string,
 )
 from usage.errors import UsageInputError
+from usage.focus_databases import FOCUS_DATABASE_HOUR, FOCUS_ENGINES, FOCUS_SERVICE_CODES
 from usage.table import USAGE_COLUMNS, spread_daily, validate_usage_table
 
 UsageFormat = Literal["cur", "cur2", "focus", "csv", "canonical", "auto"]
@@ -892,6 +893,20 @@ def _focus_relation(source: str) -> str:
     )
     commitment = "lower(coalesce(CommitmentDiscountType, ''))"
     sku_meter = "CASE WHEN SkuMeter LIKE '%Usage:%' THEN SkuMeter END"
+    db_hour = sql_string(FOCUS_DATABASE_HOUR)
+    db_class = f"nullif(regexp_extract({description}, {db_hour}, 1), '')"
+    db_kind = (
+        f"CASE regexp_extract({description}, {db_hour}, 2) WHEN 'Multi-AZ' THEN 'Multi-AZUsage' "
+        "ELSE 'InstanceUsage' END"
+    )
+    db_engine = f"lower(trim(regexp_extract({description}, {db_hour}, 3)))"
+    services = ", ".join(
+        f"({sql_string(name)}, {sql_string(code)})" for name, code in FOCUS_SERVICE_CODES.items()
+    )
+    engines = ", ".join(
+        "(" + ", ".join(sql_string(v) for v in (text, *columns)) + ")"
+        for text, columns in FOCUS_ENGINES.items()
+    )
     return f"""(
         SELECT focus.{FILE_COLUMN},
             CASE ChargeCategory
@@ -909,7 +924,8 @@ def _focus_relation(source: str) -> str:
             CASE WHEN ProviderName NOT IN ('AWS', 'Amazon Web Services') THEN ProviderName
                  WHEN ServiceName IN ('Amazon Elastic Compute Cloud', 'Amazon EC2')
                      THEN 'AmazonEC2'
-                 ELSE coalesce(x_ServiceCode, ServiceName) END AS line_item_product_code,
+                 ELSE coalesce(x_ServiceCode, focus_services.code, ServiceName) END
+                AS line_item_product_code,
             coalesce(x_UsageType, CASE WHEN SkuMeter LIKE '%Usage:%' THEN SkuMeter END,
                 CASE WHEN coalesce({hour_type}, {ri_type}) IS NOT NULL THEN
                     coalesce(focus_regions.prefix, 'UNKNOWN') || '-' ||
@@ -917,7 +933,10 @@ def _focus_relation(source: str) -> str:
                              THEN 'SpotUsage'
                          WHEN {dedicated} THEN 'DedicatedUsage'
                          ELSE 'BoxUsage' END
-                    || ':' || coalesce({hour_type}, {ri_type}) END) AS line_item_usage_type,
+                    || ':' || coalesce({hour_type}, {ri_type}) END,
+                CASE WHEN {db_class} IS NOT NULL THEN
+                    coalesce(focus_regions.prefix, 'UNKNOWN') || '-' || {db_kind} || ':'
+                    || {db_class} END) AS line_item_usage_type,
             coalesce(x_Operation, focus_os.operation) AS line_item_operation,
             ChargePeriodStart AS line_item_usage_start_date,
             ChargePeriodEnd AS line_item_usage_end_date,
@@ -935,11 +954,18 @@ def _focus_relation(source: str) -> str:
                      OR (coalesce(x_UsageType, {sku_meter}) IS NULL
                          AND focus_regions.prefix IS NULL)))
                 AS unmapped,
-            {description} AS description
+            {description} AS description,
+            focus_engines.engine AS focus_database_engine,
+            focus_engines.edition AS focus_database_edition,
+            focus_engines.licence AS focus_license_model
         FROM {source} AS focus
         LEFT JOIN {_focus_os_table()}
             ON focus_os.os = lower(trim(coalesce({hour_os}, {ri_os}, '')))
         LEFT JOIN {_region_prefix_table()} ON focus_regions.region = focus.RegionId
+        LEFT JOIN (VALUES {services}) AS focus_services(name, code)
+            ON focus_services.name = focus.ServiceName
+        LEFT JOIN (VALUES {engines}) AS focus_engines(text, engine, edition, licence)
+            ON focus_engines.text = {db_engine}
     )"""
 
 
@@ -1021,7 +1047,11 @@ def _classify_focus(
 ) -> ClassifiedUsage:
     """:func:`classify_usage_files` of FOCUS files (see :func:`read_focus`)."""
     where = describe_files(files)
-    columns = CurColumns()
+    columns = CurColumns(
+        database_engine="focus_database_engine",
+        database_edition="focus_database_edition",
+        license_model="focus_license_model",
+    )
     deliveries = _choose_deliveries(
         connection,
         _focus_relation(_focus_source(connection, files)),

@@ -188,3 +188,20 @@ def test_cur2_csv_product_json_is_read_too(tmp_path: Path) -> None:
     table, _ = read_usage(path, "cur2")
     got = table.groupby(["instance_type", "platform", "tenancy"])["quantity"].sum().to_dict()
     assert got == CUR2_EXPECTED
+
+
+def test_the_real_focus_sample_s_rds_instance_hour_becomes_demand() -> None:
+    """The FOCUS 1.0 sample bills one RDS instance-hour ("USD 0.023 per db.t3.micro Single-AZ
+    instance hour (or partial hour) running SQL Server Exp (LI)"); its other RDS rows are
+    transfer, storage, I/O, Extended Support and Aurora Serverless charges."""
+    sample = Path(__file__).resolve().parents[1] / "data" / "focus" / "focus1.0_sample_1000.csv"
+    raw = pd.read_csv(sample)
+    rds = raw[raw["ServiceName"] == "Amazon Relational Database Service"]
+    hours = rds[rds["ChargeDescription"].str.contains("instance hour", na=False)]
+    assert len(rds) == 13 and len(hours) == 1  # the oracle, read with pandas
+    table, report = read_usage(sample, "focus")
+    database = table[table["instance_type"].str.startswith("db.")]
+    got = database.groupby(["instance_type", "platform", "tenancy"])["quantity"].sum().to_dict()
+    assert got == {("db.t3.micro", "sqlserver-ex(li)", "Single-AZ"): 1.0}
+    reasons = {e.reason: e.line_items for e in report.exclusions}
+    assert reasons["database, not instance usage"] == len(rds) - len(hours)

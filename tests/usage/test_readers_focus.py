@@ -17,14 +17,16 @@ def test_real_focus_sample_reads() -> None:
     table, report = read_focus(FOCUS)
     assert detect_format(FOCUS) == "focus"
     # 26 AWS EC2 rows are instance-hours ("$0.34 per On Demand Linux c5.2xlarge Instance Hour"),
-    # 2 of them covered by a Savings Plan; every one maps to a key.
-    assert report.kept_line_items == 26
-    assert len(table) == 26
-    assert table["quantity"].sum() == pytest.approx(23.74389)
+    # 2 of them covered by a Savings Plan; every one maps to a key. One RDS row is an instance-hour
+    # too (db.t3.micro SQL Server Express, tests/usage/test_node_service_usage.py).
+    assert report.kept_line_items == 27
+    assert len(table) == 27
+    assert table["quantity"].sum() == pytest.approx(24.74389)
     assert report.unmapped == 0
     assert report.billing_periods == ("2024-09",)
     assert report.currency == "USD"
-    assert report.excluded("non-EC2").line_items == 444  # incl. the 58 Microsoft / Oracle rows
+    assert report.excluded("non-EC2").line_items == 431  # incl. the 58 Microsoft / Oracle rows
+    assert report.excluded("database, not instance usage").line_items == 12  # RDS transfer, ...
     assert report.excluded("not instance usage").line_items == 527  # EBS, NAT, data transfer
     assert report.excluded("credit").cost == pytest.approx(-2.6137)
     assert report.kept_line_items + report.excluded_line_items == 1000
@@ -48,7 +50,7 @@ def test_unmappable_instance_rows_are_reported(tmp_path: Path) -> None:
     assert report.unmapped == 3
     assert report.unmapped_examples == ("$0.34 per On Demand Plan9 c5.2xlarge Instance Hour",)
     assert report.excluded("unknown platform").line_items == 3
-    assert report.kept_line_items == 23
+    assert report.kept_line_items == 24  # 23 EC2 rows and the RDS instance-hour
     assert "c5.2xlarge" not in set(table["instance_type"])
 
 
