@@ -33,22 +33,27 @@ FLEET = {  # key -> instances running every hour
 }
 
 
-def database_catalog() -> PriceCatalog:
+Key = tuple[str, str, str]
+
+
+def database_catalog(rates: dict[Key, tuple[float, float]] = DATABASE_RATES) -> PriceCatalog:
+    """On-demand and 1-year No Upfront rates of ``rates``' keys in us-east-1."""
     columns = ["instance_type", "platform", "tenancy"]
-    keys = pd.DataFrame(list(DATABASE_RATES), columns=columns).assign(region="us-east-1")
-    on_demand = keys.assign(on_demand_usd_per_hour=[od for od, _ in DATABASE_RATES.values()])
+    keys = pd.DataFrame(list(rates), columns=columns).assign(region="us-east-1")
+    on_demand = keys.assign(on_demand_usd_per_hour=[od for od, _ in rates.values()])
     reserved = keys.assign(
         offering_class="standard",
         term_years=1,
         payment_option="No Upfront",
         upfront_usd=0.0,
-        recurring_usd_per_hour=[ri for _, ri in DATABASE_RATES.values()],
+        recurring_usd_per_hour=[ri for _, ri in rates.values()],
     )
     meta = CatalogMetadata(source="illustrative database rates (test)", as_of=START.date())
     return PriceCatalog.from_frames(meta, on_demand=on_demand, reserved=reserved)
 
 
-def fleet_usage() -> pd.DataFrame:
+def fleet_usage(fleet: dict[Key, float] = FLEET) -> pd.DataFrame:
+    """``fleet``'s instances every hour for HOURS hours from START, in one account."""
     hours = pd.date_range(START, periods=HOURS, freq="h")
     frames = [
         pd.DataFrame(
@@ -62,7 +67,7 @@ def fleet_usage() -> pd.DataFrame:
                 "quantity": count,
             }
         )
-        for (instance_type, platform, tenancy), count in FLEET.items()
+        for (instance_type, platform, tenancy), count in fleet.items()
     ]
     return pd.concat(frames, ignore_index=True)
 

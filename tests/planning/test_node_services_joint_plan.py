@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import pandas as pd
 import pytest
 
 from billing.simulator import simulate
 from commitopt.report.data import build_report_data
 from optimizer.policy import Policy
 from planning.recommend import RecommendOptions, recommend
-from pricing.catalog import CatalogMetadata, PriceCatalog
+from pricing.catalog import PriceCatalog
 from pricing.embedded import load_embedded_catalog
 from pricing.inventory import Commitment
 from pricing.services import key_services
+from tests.planning.test_database_joint_plan import HOURS, START, database_catalog, fleet_usage
 
-START = datetime(2024, 1, 1, tzinfo=UTC)
-HOURS = 24 * 45
 RATES = {  # (type, platform, deployment): (on-demand, 1-year No Upfront reservation) [USD/h]
     ("r6g.large.search", "opensearch", "Node"): (0.167, 0.113),
     ("ra3.xlplus", "redshift", "Node"): (1.086, 0.724),
@@ -36,37 +32,7 @@ FLEET = {  # key -> instances or nodes running every hour
 
 
 def node_catalog() -> PriceCatalog:
-    columns = ["instance_type", "platform", "tenancy"]
-    keys = pd.DataFrame(list(RATES), columns=columns).assign(region="us-east-1")
-    on_demand = keys.assign(on_demand_usd_per_hour=[od for od, _ in RATES.values()])
-    reserved = keys.assign(
-        offering_class="standard",
-        term_years=1,
-        payment_option="No Upfront",
-        upfront_usd=0.0,
-        recurring_usd_per_hour=[ri for _, ri in RATES.values()],
-    )
-    meta = CatalogMetadata(source="illustrative node-service rates (test)", as_of=START.date())
-    return PriceCatalog.from_frames(meta, on_demand=on_demand, reserved=reserved)
-
-
-def fleet_usage(fleet: dict[tuple[str, str, str], float] = FLEET) -> pd.DataFrame:
-    hours = pd.date_range(START, periods=HOURS, freq="h")
-    frames = [
-        pd.DataFrame(
-            {
-                "hour": hours,
-                "account_id": "111111111111",
-                "region": "us-east-1",
-                "instance_type": instance_type,
-                "platform": platform,
-                "tenancy": tenancy,
-                "quantity": count,
-            }
-        )
-        for (instance_type, platform, tenancy), count in fleet.items()
-    ]
-    return pd.concat(frames, ignore_index=True)
+    return database_catalog(RATES)
 
 
 def _reservations(purchases: list[Commitment]) -> dict[tuple[str, str, str], int]:
@@ -81,7 +47,7 @@ def _reservations(purchases: list[Commitment]) -> dict[tuple[str, str, str], int
 def test_one_plan_reserves_every_node_service_and_the_bill_agrees_by_hand() -> None:
     catalog = PriceCatalog.merge([node_catalog(), load_embedded_catalog()])
     run = recommend(
-        fleet_usage(), catalog, Policy(), options=RecommendOptions(decide_on="lookback")
+        fleet_usage(FLEET), catalog, Policy(), options=RecommendOptions(decide_on="lookback")
     )
     # steady usage at a discount: each service reserved with its own rule; the exact-size
     # SQL Server reservation in the instance's own deployment (Multi-AZ), not as two Single-AZ
@@ -102,7 +68,7 @@ def test_one_plan_reserves_every_node_service_and_the_bill_agrees_by_hand() -> N
     )
     ec2 = [p for p in run.purchases if p.platform == "Linux/UNIX" or p.kind != "reserved_instance"]
     billed = simulate(run.usage, run.purchases, catalog)
-    ec2_only = simulate(fleet_usage().query("instance_type == 'm4.large'"), ec2, catalog)
+    ec2_only = simulate(fleet_usage(FLEET).query("instance_type == 'm4.large'"), ec2, catalog)
     ec2_saving = ec2_only.totals.on_demand_cost_usd - ec2_only.totals.actual_cost_usd
     total_saving = billed.totals.on_demand_cost_usd - billed.totals.actual_cost_usd
     assert total_saving - ec2_saving == pytest.approx(HOURS * saving_per_hour)
@@ -111,7 +77,7 @@ def test_one_plan_reserves_every_node_service_and_the_bill_agrees_by_hand() -> N
 def test_the_report_names_each_node_service() -> None:
     catalog = PriceCatalog.merge([node_catalog(), load_embedded_catalog()])
     run = recommend(
-        fleet_usage(), catalog, Policy(), options=RecommendOptions(decide_on="lookback")
+        fleet_usage(FLEET), catalog, Policy(), options=RecommendOptions(decide_on="lookback")
     )
     data = build_report_data(run, catalog=catalog, compute_frontier=False)
     table = data.by_service.set_index("service")
