@@ -17,10 +17,12 @@ names its source). What it covers:
   usage types). Aurora I/O-Optimized instance usage (``InstanceUsageIOOptimized:db.…``) is
   recognised but not mapped: how reservations cover its higher rate was not found in AWS's
   documentation, so those rows come back with a reason. Serverless (``Aurora:ServerlessV2Usage``),
-  storage, I/O, backup and transfer usage types are not instance usage. OpenSearch, Redshift,
-  MemoryDB, DocumentDB and Neptune are left for later. DocumentDB and Neptune spell their usage
-  like RDS (``InstanceUsage:db.r5.large``), so the service is the line item's product code, not
-  the usage type: :mod:`usage.database_usage` reports those rows as a service not covered yet.
+  storage, I/O, backup and transfer usage types are not instance usage. MemoryDB's
+  ``NodeUsage:db.r6g.large``, OpenSearch's ``ESInstance:r6g.large`` (key type
+  ``r6g.large.search``) and Redshift's ``Node:ra3.xlplus`` are the Price List's spellings too.
+  DocumentDB and Neptune are left for later; they spell their usage like RDS
+  (``InstanceUsage:db.r5.large``), so the service is the line item's product code, not the usage
+  type: :mod:`usage.demand_sql` counts those rows as another service's.
 
 * **Engines and licence models**: from the CUR's ``product/databaseEngine`` (underscore spelling
   ``product_database_engine``) and ``product/licenseModel`` for RDS, ``product/cacheEngine`` for
@@ -56,16 +58,30 @@ names its source). What it covers:
     (an older AWS re:Post article says the opposite; the blog is the later word). Nodes are
     counted one by one, with the size table's units; Valkey's different unit value (MemoryDB
     documents 0.7 of Redis OSS's) is not applied here.
+  - MemoryDB: "your reserved nodes are automatically applied to usage of any size in the same
+    node family", with the same units per size for Redis OSS (Valkey 0.7 of them, not mapped).
+    Source: MemoryDB Developer Guide, "Size flexible reserved nodes",
+    https://docs.aws.amazon.com/memorydb/latest/devguide/reserved-nodes-size.html
+  - OpenSearch: "RIs are not flexible; they only apply to the exact instance type that you
+    reserve". Source: OpenSearch Service Developer Guide, "Reserved Instances in Amazon OpenSearch
+    Service", https://docs.aws.amazon.com/opensearch-service/latest/developerguide/ri.html
+  - Redshift: a reserved node is bought for one node type ("you specify the AWS Region, node
+    type, term, number of nodes, and offering type"): the exact type. Source: Redshift Management
+    Guide, "Reserved nodes",
+    https://docs.aws.amazon.com/redshift/latest/mgmt/purchase-reserved-node-instance.html
+    OpenSearch instances and Redshift nodes count one unit each
+    (:func:`pricing.instance_types.normalization_factor`).
+
+:func:`pricing.services.is_size_flexible` applies these rules to a key's platform
+(:data:`EXACT_SIZE_PLATFORMS`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
 from typing import Final
 
-import numpy as np
 import pandas as pd
 
 from core.errors import CommitoptInputError
@@ -286,74 +302,8 @@ def parse_database_usage_type(usage_type: str) -> DatabaseUsageType | UnparsedUs
     )
 
 
-PARSED_COLUMNS: Final = (
-    "region",
-    "service",
-    "usage_kind",
-    "instance_class",
-    "deployment",
-    "units_per_hour",
-    "reason",
-)
-"""Columns of :func:`parse_database_usage_types`."""
-
-
-def parse_database_usage_types(usage_types: pd.Series) -> pd.DataFrame:
-    """Vectorised :func:`parse_database_usage_type`: each distinct usage type parsed once.
-
-    Parameters
-    ----------
-    usage_types
-        A column of usage types (millions of rows cost as much as their few distinct values).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Aligned with ``usage_types`` (same index), columns :data:`PARSED_COLUMNS`:
-        ``units_per_hour`` [normalized units per instance-hour] is NaN and ``reason`` names why
-        where a row is not mapped; ``reason`` is ``<NA>`` where it is.
-    """
-    series = pd.Series(usage_types, dtype="string")
-    codes, uniques = pd.factorize(series)
-    parsed = [parse_database_usage_type(str(u)) for u in uniques]
-    rows = [
-        (
-            p.region,
-            p.service,
-            p.usage_kind,
-            p.instance_class,
-            p.deployment,
-            p.normalized_units,
-            None,
-        )
-        if isinstance(p, DatabaseUsageType)
-        else (None, None, None, None, None, np.nan, p.reason)
-        for p in parsed
-    ]
-    rows.append((None, None, None, None, None, np.nan, "missing usage type"))  # code -1
-    table = pd.DataFrame(rows, columns=list(PARSED_COLUMNS))
-    frame = table.iloc[codes].reset_index(drop=True)
-    frame.index = series.index
-    for column in PARSED_COLUMNS:
-        if column != "units_per_hour":
-            frame[column] = frame[column].astype("string")
-    frame["units_per_hour"] = frame["units_per_hour"].astype("float64")
-    return frame
-
-
 # ------------------------------------------------------------------------------------------
 # engines, licence models, size flexibility
-
-
-class SizeFlexibility(Enum):
-    """Whether a reservation applies across the sizes of its instance family."""
-
-    FLEXIBLE = "flexible"
-    """Across sizes of the family, in normalized units."""
-    EXACT_SIZE = "exact size"
-    """Only to the reserved instance class."""
-    UNKNOWN = "unknown"
-    """No documented rule for this engine and licence model: the caller must not guess."""
 
 
 BRING_YOUR_OWN_LICENSE: Final = "Bring your own license"
@@ -382,13 +332,6 @@ ELASTICACHE_ENGINES: Final[dict[str, str]] = {
 }
 """``product/cacheEngine`` values (lower case) -> the engine name used here."""
 
-SIZE_FLEXIBLE_RDS_ENGINES: Final = frozenset(
-    {"MariaDB", "MySQL", "PostgreSQL", "Aurora MySQL", "Aurora PostgreSQL"}
-)
-"""RDS engines whose reservations are size-flexible whatever the licence (module docstring)."""
-EXACT_SIZE_RDS_ENGINES: Final = frozenset({"SQL Server", "Db2"})
-"""RDS engines whose reservations match the exact size (module docstring)."""
-
 
 def database_engine(service: str, engine: str | None) -> str | None:
     """The engine name used here for a CUR engine value, or ``None`` when it is not known.
@@ -404,42 +347,6 @@ def database_engine(service: str, engine: str | None) -> str | None:
         return None
     table = RDS_ENGINES if service == RDS else ELASTICACHE_ENGINES if service == ELASTICACHE else {}
     return table.get(str(engine).strip().lower())
-
-
-def size_flexibility(service: str, engine: str, license_model: str | None) -> SizeFlexibility:
-    """AWS's size-flexibility rule for a reservation of this service, engine and licence model.
-
-    Parameters
-    ----------
-    service
-        ``"AmazonRDS"`` or ``"AmazonElastiCache"``.
-    engine
-        An engine name as :func:`database_engine` returns it.
-    license_model
-        One of :data:`LICENSE_MODELS` (only Oracle depends on it).
-
-    Returns
-    -------
-    SizeFlexibility
-        ``FLEXIBLE`` for MariaDB, MySQL, PostgreSQL, Aurora MySQL / PostgreSQL, Oracle BYOL and
-        every ElastiCache engine; ``EXACT_SIZE`` for SQL Server, Db2 and Oracle License
-        Included; ``UNKNOWN`` otherwise (sources in the module docstring).
-    """
-    if service == ELASTICACHE:
-        known = engine in ELASTICACHE_ENGINES.values()
-        return SizeFlexibility.FLEXIBLE if known else SizeFlexibility.UNKNOWN
-    if service != RDS:
-        return SizeFlexibility.UNKNOWN
-    if engine in SIZE_FLEXIBLE_RDS_ENGINES:
-        return SizeFlexibility.FLEXIBLE
-    if engine in EXACT_SIZE_RDS_ENGINES:
-        return SizeFlexibility.EXACT_SIZE
-    if engine == "Oracle":
-        if license_model == BRING_YOUR_OWN_LICENSE:
-            return SizeFlexibility.FLEXIBLE
-        if license_model == LICENSE_INCLUDED:
-            return SizeFlexibility.EXACT_SIZE
-    return SizeFlexibility.UNKNOWN
 
 
 # ------------------------------------------------------------------------------------------
@@ -527,68 +434,3 @@ DEPLOYMENTS: Final = tuple(DEPLOYMENT_UNITS)
 CLASS_PREFIX_SERVICE: Final[dict[str, str]] = {"db.": RDS, "cache.": ELASTICACHE}
 """Instance-class prefix -> the service whose classes carry it (MemoryDB's ``db.`` node types
 share RDS's prefix: a MemoryDB key is told by its platform, ``memorydb``)."""
-
-
-# ------------------------------------------------------------------------------------------
-# the key
-
-
-@dataclass(frozen=True, slots=True)
-class DatabaseKey:
-    """The key database usage is demanded, priced and reserved on.
-
-    Attributes
-    ----------
-    account_id
-        Usage account (may be empty).
-    region
-        Region code, e.g. ``"us-east-1"``.
-    service
-        ``"AmazonRDS"`` or ``"AmazonElastiCache"``.
-    engine
-        E.g. ``"Aurora MySQL"``, ``"MariaDB"``, ``"Redis OSS"``.
-    license_model
-        One of :data:`LICENSE_MODELS` (empty for ElastiCache).
-    deployment
-        ``"Single-AZ"``, ``"Multi-AZ"``, ``"Multi-AZ DB cluster"`` or ``"Node"``.
-    instance_class
-        E.g. ``"db.r4.large"``.
-    """
-
-    account_id: str
-    region: str
-    service: str
-    engine: str
-    license_model: str
-    deployment: str
-    instance_class: str
-
-    @property
-    def size_flexibility(self) -> SizeFlexibility:
-        """AWS's rule for a reservation of this key (:func:`size_flexibility`)."""
-        return size_flexibility(self.service, self.engine, self.license_model)
-
-
-KEY_COLUMNS: Final = tuple(DatabaseKey.__dataclass_fields__)
-"""The columns of a :class:`DatabaseKey`, in order."""
-
-
-def size_flexibilities(frame: pd.DataFrame) -> pd.Series:
-    """Vectorised :func:`size_flexibility` over ``service``, ``engine``, ``license_model`` columns.
-
-    Each distinct combination is decided once.
-
-    Returns
-    -------
-    pandas.Series
-        The :class:`SizeFlexibility` value (``"flexible"``, ``"exact size"``, ``"unknown"``) of
-        each row, string dtype, aligned with ``frame``.
-    """
-    columns = ["service", "engine", "license_model"]
-    combos = frame[columns].astype("string").fillna("")
-    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(combos))
-    decided = np.array(
-        [size_flexibility(s, e, lm or None).value for s, e, lm in uniques] + ["unknown"],
-        dtype=object,
-    )
-    return pd.Series(decided[codes], index=frame.index, dtype="string")

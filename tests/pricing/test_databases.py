@@ -7,28 +7,18 @@ size-flexibility announcement), not computed from the module's own tables.
 
 from __future__ import annotations
 
-import dataclasses
-
-import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pricing.databases import (
-    BRING_YOUR_OWN_LICENSE,
-    LICENSE_INCLUDED,
-    NO_LICENSE_REQUIRED,
     NOT_INSTANCE_USAGE,
-    DatabaseKey,
     DatabaseUsageType,
-    SizeFlexibility,
     UnparsedUsageType,
     database_engine,
     parse_database_usage_type,
-    parse_database_usage_types,
-    size_flexibilities,
-    size_flexibility,
 )
+from pricing.services import is_size_flexible
 
 # "Size-flexible reserved DB instances", Amazon RDS User Guide: instance size -> (Single-AZ units,
 # Multi-AZ units), as the page's table prints them.
@@ -159,74 +149,35 @@ def test_the_parser_never_raises(text: str) -> None:
     assert isinstance(parsed, DatabaseUsageType | UnparsedUsageType)
 
 
-def test_vectorised_parse_agrees_with_the_scalar_one() -> None:
-    usage_types = pd.Series(
-        [
-            "InstanceUsage:db.r4.large",
-            "Aurora:StorageUsage",
-            None,
-            "USE2-Multi-AZUsage:db.m4.xlarge",
-            "InstanceUsage:db.r4.large",
-            "NodeUsage:cache.t3.micro",
-        ],
-        index=[10, 11, 12, 13, 14, 15],
-    )
-    frame = parse_database_usage_types(usage_types)
-    assert list(frame.index) == list(usage_types.index)
-    for index, text in usage_types.items():
-        row = frame.loc[index]
-        if pd.isna(text):
-            assert row["reason"] == "missing usage type"
-            continue
-        parsed = parse_database_usage_type(text)
-        if isinstance(parsed, DatabaseUsageType):
-            assert pd.isna(row["reason"])
-            assert row["instance_class"] == parsed.instance_class
-            assert row["deployment"] == parsed.deployment
-            assert row["units_per_hour"] == parsed.normalized_units
-        else:
-            assert row["reason"] == parsed.reason
-            assert pd.isna(row["units_per_hour"])
-
-
-# (service, engine, licence model) -> AWS's rule, from the cited pages: RDS lists MariaDB, MySQL,
-# Oracle BYOL and PostgreSQL as size-flexible and requires the exact size for Db2, SQL Server and
+# platform -> whether its reservations are size-flexible, from the cited pages: RDS lists MariaDB,
+# MySQL, Oracle BYOL and PostgreSQL as size-flexible and requires the exact size for SQL Server and
 # Oracle License Included; Aurora lists Aurora MySQL and Aurora PostgreSQL; ElastiCache: all
-# reserved node offerings.
+# reserved node offerings; MemoryDB: size-flexible; OpenSearch and Redshift: the exact type.
 DOCUMENTED_FLEXIBILITY = [
-    ("AmazonRDS", "MariaDB", NO_LICENSE_REQUIRED, SizeFlexibility.FLEXIBLE),
-    ("AmazonRDS", "MySQL", NO_LICENSE_REQUIRED, SizeFlexibility.FLEXIBLE),
-    ("AmazonRDS", "PostgreSQL", NO_LICENSE_REQUIRED, SizeFlexibility.FLEXIBLE),
-    ("AmazonRDS", "Oracle", BRING_YOUR_OWN_LICENSE, SizeFlexibility.FLEXIBLE),
-    ("AmazonRDS", "Aurora MySQL", NO_LICENSE_REQUIRED, SizeFlexibility.FLEXIBLE),
-    ("AmazonRDS", "Aurora PostgreSQL", NO_LICENSE_REQUIRED, SizeFlexibility.FLEXIBLE),
-    ("AmazonRDS", "Oracle", LICENSE_INCLUDED, SizeFlexibility.EXACT_SIZE),
-    ("AmazonRDS", "SQL Server", LICENSE_INCLUDED, SizeFlexibility.EXACT_SIZE),
-    ("AmazonRDS", "SQL Server", BRING_YOUR_OWN_LICENSE, SizeFlexibility.EXACT_SIZE),
-    ("AmazonRDS", "Db2", BRING_YOUR_OWN_LICENSE, SizeFlexibility.EXACT_SIZE),
-    ("AmazonRDS", "Oracle", "", SizeFlexibility.UNKNOWN),
-    ("AmazonRDS", "Cassandra", NO_LICENSE_REQUIRED, SizeFlexibility.UNKNOWN),
-    ("AmazonElastiCache", "Redis OSS", "", SizeFlexibility.FLEXIBLE),
-    ("AmazonElastiCache", "Valkey", "", SizeFlexibility.FLEXIBLE),
-    ("AmazonElastiCache", "Memcached", "", SizeFlexibility.FLEXIBLE),
-    ("AmazonRedshift", "Redshift", "", SizeFlexibility.UNKNOWN),
+    ("mariadb", "Multi-AZ", True),
+    ("mysql", "Single-AZ", True),
+    ("postgresql", "Multi-AZ DB cluster", True),
+    ("oracle-ee(byol)", "Single-AZ", True),
+    ("oracle-se2(byol)", "Multi-AZ", True),
+    ("aurora-mysql", "Single-AZ", True),
+    ("aurora-postgresql", "Single-AZ", True),
+    ("oracle-se2(li)", "Single-AZ", False),
+    ("sqlserver-se(li)", "Multi-AZ", False),
+    ("sqlserver-web(li)", "Single-AZ", False),
+    ("redis", "Node", True),
+    ("valkey", "Node", True),
+    ("memcached", "Node", True),
+    ("memorydb", "Node", True),
+    ("opensearch", "Node", False),
+    ("redshift", "Node", False),
 ]
 
 
-@pytest.mark.parametrize(("service", "engine", "licence", "rule"), DOCUMENTED_FLEXIBILITY)
+@pytest.mark.parametrize(("platform", "deployment", "flexible"), DOCUMENTED_FLEXIBILITY)
 def test_size_flexibility_follows_the_documentation(
-    service: str, engine: str, licence: str, rule: SizeFlexibility
+    platform: str, deployment: str, flexible: bool
 ) -> None:
-    assert size_flexibility(service, engine, licence or None) is rule
-
-
-def test_size_flexibilities_is_the_rule_row_by_row() -> None:
-    frame = pd.DataFrame(
-        [(s, e, lm) for s, e, lm, _ in DOCUMENTED_FLEXIBILITY],
-        columns=["service", "engine", "license_model"],
-    )
-    got = size_flexibilities(frame)
-    assert list(got) == [rule.value for *_, rule in DOCUMENTED_FLEXIBILITY]
+    assert is_size_flexible(platform, deployment) is flexible
 
 
 @pytest.mark.parametrize(
@@ -246,18 +197,3 @@ def test_engines_come_from_the_cur_engine_column(
     service: str, value: str | None, engine: str | None
 ) -> None:
     assert database_engine(service, value) == engine
-
-
-def test_the_key_is_frozen_and_knows_its_rule() -> None:
-    key = DatabaseKey(
-        "836060457634",
-        "us-east-1",
-        "AmazonRDS",
-        "MariaDB",
-        NO_LICENSE_REQUIRED,
-        "Multi-AZ",
-        "db.m4.large",
-    )
-    assert key.size_flexibility is SizeFlexibility.FLEXIBLE
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        key.engine = "MySQL"  # type: ignore[misc]
