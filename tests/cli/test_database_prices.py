@@ -41,6 +41,7 @@ def test_import_the_elasticache_file(empty_sandbox: Sandbox) -> None:
     assert [layer["layer"] for layer in info["layers"]][1:] == [
         "embedded snapshot",
         "embedded ElastiCache snapshot",
+        "embedded OpenSearch snapshot",
     ]
 
 
