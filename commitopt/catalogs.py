@@ -18,6 +18,7 @@ from pricing.embedded import (
     embedded_notice,
     load_embedded_catalog,
     load_embedded_elasticache_catalog,
+    load_embedded_opensearch_catalog,
 )
 
 LOCAL_CATALOG_ENV = "COMMITOPT_CATALOG"
@@ -72,8 +73,9 @@ def resolve_catalog(
         Include the local catalog when its file exists.
     use_embedded
         Fall back to the embedded snapshots for keys the others lack: EC2 (2017-11-12), then
-        ElastiCache (2025-04-24), two layers. When they are used, :attr:`ResolvedCatalog.notices`
-        holds a line with the EC2 snapshot's as-of date and how to refresh.
+        ElastiCache and OpenSearch (2025-04-24), three layers. When they are used,
+        :attr:`ResolvedCatalog.notices` holds a line with the EC2 snapshot's as-of date
+        and how to refresh.
     """
     catalogs: list[PriceCatalog] = list(first)
     layers: list[str] = [catalog.metadata.source for catalog in first]
@@ -89,6 +91,8 @@ def resolve_catalog(
         layers.append("embedded snapshot")
         catalogs.append(load_embedded_elasticache_catalog())
         layers.append("embedded ElastiCache snapshot")
+        catalogs.append(load_embedded_opensearch_catalog())
+        layers.append("embedded OpenSearch snapshot")
     if not catalogs:
         raise CommitoptInputError(
             f"no price catalog: pass {param('catalog_paths')} FILE, import one with "

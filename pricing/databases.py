@@ -104,6 +104,9 @@ NODE_SERVICES: Final = (OPENSEARCH, REDSHIFT, MEMORYDB)
 """Services reserved node by node with one product description each (module docstring)."""
 RESERVED_SERVICES: Final = (*DATABASE_SERVICES, *NODE_SERVICES)
 """Every service besides EC2 whose instance or node usage this module maps."""
+EXACT_SIZE_SERVICES: Final = (OPENSEARCH, REDSHIFT)
+"""Services whose reservations apply to the exact node type only (module docstring); their
+instances and nodes count one normalized unit each, whatever the size."""
 SERVICE_NAMES: Final[dict[str, str]] = {
     RDS: "RDS",
     ELASTICACHE: "ElastiCache",

@@ -25,12 +25,23 @@ from commitopt.cli.progress import quiet_option, reporter
 from core.errors import CommitoptInputError
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.comparison import INSTRUMENTS, compare_offerings
-from pricing.databases import DATABASE_PLATFORM_NAMES, DEPLOYMENTS, ELASTICACHE, RDS
+from pricing.databases import (
+    DATABASE_PLATFORM_NAMES,
+    DATABASE_SERVICES,
+    DEPLOYMENTS,
+    ELASTICACHE,
+    MEMORYDB,
+    OPENSEARCH,
+    RDS,
+    REDSHIFT,
+    RESERVED_SERVICES,
+)
 from pricing.errors import MissingPriceError
 from pricing.offerings import PAYMENT_OPTIONS, parse_payment_option, parse_term_years
 from pricing.platforms import parse_platform
 from pricing.readers.detect import FORMATS, read_price_file
 from pricing.regions import check_region
+from pricing.services import EC2, service_of
 
 
 @click.group(cls=CommitoptGroup)
@@ -42,7 +53,9 @@ def pricing() -> None:
     \b
     Rates come, by precedence: from --catalog files, then the local catalog
     that `pricing import` / `pricing fetch` write, then the embedded
-    ec2instances.info snapshot of 2017-11-12.
+    ec2instances.info snapshots (EC2 of 2017-11-12; ElastiCache and
+    OpenSearch of 2025-04-24). RDS, Redshift and MemoryDB prices come only
+    from AWS files, APIs or a CUR.
     """
 
 
@@ -52,6 +65,7 @@ Examples:
   commitopt pricing show --region us-east-1 --family c5
   commitopt pricing show --region us-east-1 --family cache.r6g -p valkey
   commitopt pricing show --region us-east-1 -t db.r6g.large -p mysql --tenancy Multi-AZ
+  commitopt pricing show --region eu-west-1 -t r6g.large.search --payment all
   commitopt pricing show --instance-type c5.xlarge --region ap-northeast-1 --platform windows
   commitopt pricing show --instance-type m4.large --instrument ri-standard,ec2-sp --term 3
   commitopt pricing show --family t2 --payment no --format csv > t2.csv
@@ -112,9 +126,9 @@ def show(
     """
     for code in region:
         check_region(code)
-    databases = any(
-        name.startswith(DATABASE_CLASS_PREFIXES) for name in (*instance_type, *family)
-    ) or any(p.lower() in DATABASE_PLATFORM_NAMES for p in platform)
+    databases = any(service_of(name) != EC2 for name in (*instance_type, *family)) or any(
+        p.lower() in DATABASE_PLATFORM_NAMES for p in platform
+    )
     platforms = tuple(
         p.lower() if p.lower() in DATABASE_PLATFORM_NAMES else parse_platform(p) for p in platform
     ) or (() if databases else ("Linux/UNIX",))
@@ -151,10 +165,6 @@ def show(
         emit_text("* derived: computed from other rates (see `commitopt pricing info`).")
     else:
         emit_frame(table, output_format)
-
-
-DATABASE_CLASS_PREFIXES: Final = ("db.", "cache.")
-"""Prefixes of database instance classes and cache node types."""
 
 
 def _tenancies(tenancy: str | None, databases: bool) -> tuple[str, ...]:
@@ -214,6 +224,8 @@ Examples:
   commitopt pricing import us-east-1.csv.gz savings-plans-us-east-1.csv --region us-east-1
   commitopt pricing import instances.json --input-format ec2instances-info --format json
   commitopt pricing import AmazonRDS-index.csv.gz AmazonElastiCache-index.json --region us-east-1
+  commitopt pricing import AmazonES-index.csv AmazonRedshift-index.json AmazonMemoryDB-index.csv
+  commitopt pricing import opensearch-instances.json        # ec2instances.info OpenSearch data
   commitopt pricing import cur-2025-10.parquet --into team-catalog.parquet
 """
 
@@ -242,11 +254,13 @@ def import_(
 ) -> None:
     """Read AWS price files into the local catalog (merged; the new rates take precedence).
 
-    FILES may be AWS Price List EC2, RDS or ElastiCache offer files (CSV or JSON, optionally
-    gzipped), Savings Plans offer files, an ec2instances.info instances.json or
-    elasticache-instances.json, a CUR (its own on-demand, RI and SP rates), or catalogs written by
-    commitopt. All files are read before anything is written; on any error
-    nothing is written.
+    FILES may be AWS Price List offer files of EC2, RDS, ElastiCache, OpenSearch (AmazonES),
+    Redshift or MemoryDB (CSV or JSON, optionally gzipped), Savings Plans offer files, an
+    ec2instances.info instances.json, elasticache-instances.json or opensearch-instances.json, a
+    CUR (its own on-demand, RI and SP rates), or catalogs written by commitopt. Rows that cannot
+    be keyed (unmapped engines or editions, Valkey MemoryDB nodes, legacy terms) are counted in
+    notes on stderr. All files are read before anything is written; on any error nothing is
+    written.
     """
     for code in region:
         check_region(code)
@@ -285,9 +299,14 @@ FETCH_EPILOG = """
 \b
 Credentials come from boto3's standard chain (AWS_PROFILE, SSO, instance role...).
 Needs the IAM permissions pricing:GetProducts and savingsplans:DescribeSavingsPlansOfferingRates
-(EC2); pricing:GetProducts and rds:DescribeReservedDBInstancesOfferings (rds) or
-elasticache:DescribeReservedCacheNodesOfferings (elasticache), and
-savingsplans:DescribeSavingsPlansOfferingRates for Database Savings Plans rates.
+(EC2); for databases pricing:GetProducts and the service's describe permission:
+rds:DescribeReservedDBInstancesOfferings (rds),
+elasticache:DescribeReservedCacheNodesOfferings (elasticache),
+es:DescribeReservedInstanceOfferings (opensearch),
+redshift:DescribeReservedNodeOfferings (redshift),
+memorydb:DescribeReservedNodesOfferings (memorydb); and
+savingsplans:DescribeSavingsPlansOfferingRates for Database Savings Plans
+rates (rds, elasticache).
 \b
 Examples:
   commitopt pricing fetch --region us-east-1
@@ -295,9 +314,18 @@ Examples:
   commitopt pricing fetch --region us-east-1 --instance-type m5.large --no-savings-plans
   commitopt pricing fetch --region us-east-1 --service rds,elasticache
   commitopt pricing fetch --region eu-west-1 --service rds -t db.r6g.large,db.r6g.xlarge
+  commitopt pricing fetch --region us-east-1 --service opensearch,redshift,memorydb
+  commitopt pricing fetch --region us-west-2 --service redshift -t ra3.xlplus
 """
 
-FETCH_SERVICES: Final = {"ec2": "AmazonEC2", "rds": RDS, "elasticache": ELASTICACHE}
+FETCH_SERVICES: Final = {
+    "ec2": EC2,
+    "rds": RDS,
+    "elasticache": ELASTICACHE,
+    "opensearch": OPENSEARCH,
+    "redshift": REDSHIFT,
+    "memorydb": MEMORYDB,
+}
 """``--service`` names -> CUR product codes."""
 
 
@@ -310,7 +338,8 @@ FETCH_SERVICES: Final = {"ec2": "AmazonEC2", "rds": RDS, "elasticache": ELASTICA
 @click.option("--savings-plans/--no-savings-plans", default=True, show_default=True)
 @multi_option(
     "--service",
-    help_text="Services to fetch: ec2, rds, elasticache [default: ec2].",
+    help_text="Services to fetch: ec2, rds, elasticache, opensearch, redshift, memorydb "
+    "[default: ec2].",
     metavar="NAME",
 )
 @profile_option
@@ -330,9 +359,10 @@ def fetch(
     """Fetch current rates from AWS's pricing APIs into the local catalog.
 
     EC2: on-demand and RI rates from the Price List API, Savings Plans rates from the Savings
-    Plans API. RDS and ElastiCache (--service rds,elasticache): standard reserved offerings from
-    each region's describe API (these take precedence), on-demand and reserved rates from the
-    Price List API, and Database Savings Plans rates from the Savings Plans API.
+    Plans API. RDS, ElastiCache, OpenSearch, Redshift and MemoryDB (--service
+    rds,elasticache,opensearch,redshift,memorydb): standard reserved offerings from each region's
+    describe API (these take precedence), on-demand and reserved rates from the Price List API,
+    and, for RDS and ElastiCache, Database Savings Plans rates from the Savings Plans API.
     """
     import boto3
 
@@ -345,19 +375,20 @@ def fetch(
         raise CommitoptInputError(
             f"unknown --service {', '.join(unknown)}; use {', '.join(FETCH_SERVICES)}"
         )
-    services = {FETCH_SERVICES[name.lower()] for name in service} or {"AmazonEC2"}
+    services = {FETCH_SERVICES[name.lower()] for name in service} or {EC2}
     platforms = tuple(parse_platform(p) for p in platform)
     session: Any = boto3.Session(profile_name=profile)
     catalogs: list[PriceCatalog] = []
-    databases = [name for name in (RDS, ELASTICACHE) if name in services]
+    databases = [name for name in RESERVED_SERVICES if name in services]
     if databases:
         catalogs += _fetch_databases(session, region, databases, instance_type, savings_plans)
-    ec2_types = [t for t in instance_type if not t.startswith(("db.", "cache."))]
-    if "AmazonEC2" in services and (ec2_types or not instance_type):
+    ec2_types = [t for t in instance_type if service_of(t) == EC2]
+    if EC2 in services and (ec2_types or not instance_type):
         catalogs[:0] = _fetch_ec2(session, region, ec2_types, platforms, savings_plans)
     if not catalogs:
         raise CommitoptInputError(
-            "--instance-type names only database classes: add --service rds or elasticache"
+            "--instance-type names only database classes or node types: add --service rds, "
+            "elasticache, opensearch, redshift or memorydb"
         )
     target = into or local_catalog_path()
     merged = write_into_catalog(catalogs, target)
@@ -393,14 +424,15 @@ def _fetch_databases(
             progress=progress,
         )  # fmt: skip
     catalogs = [offerings, price_list]
-    if savings_plans:
+    plan_services = [name for name in services if name in DATABASE_SERVICES]
+    if savings_plans and plan_services:
         sp_client = session.client("savingsplans", region_name="us-east-1")
         with reporter().task("querying the Savings Plans API (Database)", unit="regions") as done:
             catalogs.append(
                 fetch_database_savings_plans_rates(
                     sp_client,
                     regions=region,
-                    services=services,
+                    services=plan_services,
                     instance_types=instance_type,
                     progress=done,
                 )

@@ -4,11 +4,15 @@
 * ElastiCache: ec2instances.info's ElastiCache data as LeanerCloud/ec2-instances-info kept it on
   2025-04-24 (:func:`load_embedded_elasticache_catalog`): on-demand and standard reserved rates
   per region, node type and engine (``redis``, ``valkey``, ``memcached``), tenancy ``Node``.
+* OpenSearch: ec2instances.info's OpenSearch Service data from the same copy of 2025-04-24
+  (:func:`load_embedded_opensearch_catalog`): on-demand and standard reserved rates per region and
+  instance type (``r6g.large.search``), platform ``opensearch``, tenancy ``Node``.
 
 commitopt works offline out of the box with these prices; they are old (the EC2 one has no m5, t3
 or any later family, no Savings Plans of their own), so every command that uses them says so on
 stderr (:func:`embedded_notice`). ``scripts/build_embedded_catalog.py`` and
-``scripts/build_embedded_elasticache_catalog.py`` rebuild the files reproducibly; ``NOTICE``
+``scripts/build_embedded_elasticache_catalog.py`` and
+``scripts/build_embedded_opensearch_catalog.py`` rebuild the files reproducibly; ``NOTICE``
 beside them carries the licences (MIT of ec2instances.info; Unlicense of LeanerCloud's
 repository).
 """
@@ -54,6 +58,18 @@ ELASTICACHE_SOURCE: Final = (
 )
 """Provenance of the embedded ElastiCache catalog, as its metadata states it."""
 
+OPENSEARCH_FILE_NAME: Final = "opensearch_ec2instancesinfo_2025-04-24.parquet"
+"""File name of the embedded OpenSearch catalog inside this package."""
+
+OPENSEARCH_AS_OF: Final = date(2025, 4, 24)
+"""Date of the OpenSearch snapshot (the commit date of LeanerCloud's copy)."""
+
+OPENSEARCH_SOURCE: Final = (
+    "ec2instances.info OpenSearch snapshot 2025-04-24 "
+    "(LeanerCloud/ec2-instances-info data/opensearch-instances.json at f9eafba8)"
+)
+"""Provenance of the embedded OpenSearch catalog, as its metadata states it."""
+
 
 @functools.lru_cache(maxsize=1)
 def load_embedded_catalog() -> PriceCatalog:
@@ -82,6 +98,22 @@ def load_embedded_elasticache_catalog() -> PriceCatalog:
         cached object is shared: do not modify its tables in place.
     """
     resource = resources.files(__name__).joinpath(ELASTICACHE_FILE_NAME)
+    with resources.as_file(resource) as path:
+        return PriceCatalog.read_parquet(path)
+
+
+@functools.lru_cache(maxsize=1)
+def load_embedded_opensearch_catalog() -> PriceCatalog:
+    """Load the embedded OpenSearch catalog (read once per process, then cached).
+
+    Returns
+    -------
+    PriceCatalog
+        On-demand and standard reserved rates of 177 instance types in 34 regions (platform
+        ``opensearch``, tenancy ``Node``); no Savings Plans rates. The cached object is shared: do
+        not modify its tables in place.
+    """
+    resource = resources.files(__name__).joinpath(OPENSEARCH_FILE_NAME)
     with resources.as_file(resource) as path:
         return PriceCatalog.read_parquet(path)
 

@@ -1,4 +1,4 @@
-"""A Cost and Usage Report's own on-demand rates of RDS and ElastiCache instances and nodes.
+"""A Cost and Usage Report's own on-demand rates of database instances and nodes.
 
 The database twin of :mod:`pricing.readers.cur_rates`: every database instance-hour a CUR bills
 carries its rate. The rate of a key is ``pricing/publicOnDemandRate`` where the CUR has it (rows
@@ -6,8 +6,12 @@ of type ``Usage`` or ``DiscountedUsage``); otherwise ``lineItem/UnblendedRate`` 
 on demand (type ``Usage`` with ``pricing/term`` ``OnDemand`` or empty), which is the public rate
 for an account without private pricing. The key comes from the usage type
 (:func:`pricing.databases.parse_database_usage_type`: region, class, deployment) and the engine
-column (``product/databaseEngine`` for RDS, ``product/cacheEngine`` for ElastiCache) through
-:data:`pricing.databases.DATABASE_PLATFORMS`. Database reservations are not read from the CUR yet.
+column (``product/databaseEngine`` for RDS, ``product/cacheEngine`` for ElastiCache and
+MemoryDB), with ``product/databaseEdition`` and ``product/licenseModel`` for RDS Oracle and SQL
+Server, through :func:`pricing.readers.database_platforms.price_platform`. The services: RDS,
+ElastiCache, OpenSearch (``AmazonES``, ``ESInstance:r6g.large`` -> ``r6g.large.search``), Redshift
+(``AmazonRedshift``, ``Node:ra3.xlplus``) and MemoryDB (``AmazonMemoryDB``,
+``NodeUsage:db.r6g.large``). Database reservations are not read from the CUR yet.
 """
 
 from __future__ import annotations
@@ -22,15 +26,10 @@ import duckdb
 import pandas as pd
 
 from pricing.catalog import KEY_COLUMNS, CatalogMetadata, PriceCatalog
-from pricing.databases import (
-    DATABASE_PLATFORMS,
-    DATABASE_SERVICES,
-    DatabaseUsageType,
-    database_engine,
-    parse_database_usage_type,
-)
+from pricing.databases import RESERVED_SERVICES, DatabaseUsageType, parse_database_usage_type
 from pricing.errors import PriceFileError
 from pricing.readers.cur_columns import CUR_WHAT, cur_files, cur_select_sql, describe_files
+from pricing.readers.database_platforms import price_platform
 
 REQUIRED_COLUMNS: Final = (
     "line_item_line_item_type",
@@ -47,6 +46,8 @@ OPTIONAL_COLUMNS: Final = (
     "line_item_currency_code",
     "product_database_engine",
     "product_cache_engine",
+    "product_database_edition",
+    "product_license_model",
 )
 """Columns used when present (one of the two rates is needed for any rate)."""
 
@@ -58,6 +59,8 @@ rows AS (
         trim(coalesce(CASE trim(line_item_product_code)
                       WHEN 'AmazonRDS' THEN product_database_engine
                       ELSE product_cache_engine END, '')) AS engine,
+        trim(coalesce(product_database_edition, '')) AS edition,
+        trim(coalesce(product_license_model, '')) AS license_model,
         upper(trim(coalesce(line_item_currency_code, ''))) AS currency,
         CAST(line_item_usage_start_date AS TIMESTAMPTZ) AS usage_start,
         CASE
@@ -70,9 +73,9 @@ rows AS (
                 THEN try_cast(line_item_unblended_rate AS DOUBLE)
         END AS rate
     FROM source
-    WHERE trim(line_item_product_code) IN ('AmazonRDS', 'AmazonElastiCache')
+    WHERE trim(line_item_product_code) IN ({services})
 )
-SELECT service, usage_type, engine,
+SELECT service, usage_type, engine, edition, license_model,
        count(*) AS line_items,
        count(rate) AS rated,
        arg_max(rate, usage_start) FILTER (WHERE rate IS NOT NULL) AS rate,
@@ -118,7 +121,9 @@ def read_cur_database_rates(
             connection, files, required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, what=CUR_WHAT
         )
         try:
-            grouped = connection.execute(f"WITH source AS ({select}), {_RATES_SQL}").df()
+            services = ", ".join(f"'{code}'" for code in RESERVED_SERVICES)
+            rates_sql = _RATES_SQL.replace("{services}", services)
+            grouped = connection.execute(f"WITH source AS ({select}), {rates_sql}").df()
         except duckdb.Error as error:
             raise PriceFileError(
                 where,
@@ -140,9 +145,10 @@ def read_cur_database_rates(
     if on_demand.empty and require_rows:
         raise PriceFileError(
             where,
-            "no RDS or ElastiCache instance rate (Usage rows of a mapped engine with a public "
-            "on-demand or unblended rate)" + (f"; {notes[0]}" if notes else ""),
-            "pass a CUR that bills RDS or ElastiCache instances, or import AWS's price list",
+            "no RDS, ElastiCache, OpenSearch, Redshift or MemoryDB instance or node rate (Usage "
+            "rows of a mapped engine with a public on-demand or unblended rate)"
+            + (f"; {notes[0]}" if notes else ""),
+            "pass a CUR that bills database instances or nodes, or import AWS's price list",
         )
     as_of = last or date.today()
     metadata = CatalogMetadata(source=source, as_of=as_of, notes=tuple(notes))
@@ -163,15 +169,18 @@ def _on_demand(grouped: pd.DataFrame) -> tuple[pd.DataFrame, list[str], date | N
                 continue  # storage, I/O, backup, transfer: no instance rate to read
             skipped[parsed.reason] += int(group["line_items"])
             continue
-        if parsed.service != group["service"] or group["service"] not in DATABASE_SERVICES:
+        if parsed.service != group["service"] or group["service"] not in RESERVED_SERVICES:
             skipped[f"{parsed.usage_kind} usage under {group['service']}"] += int(
                 group["line_items"]
             )
             continue
-        engine = database_engine(str(group["service"]), str(group["engine"]) or None)
-        platform = DATABASE_PLATFORMS.get((str(group["service"]), engine or ""))
+        platform, reason = price_platform(
+            str(group["service"]),
+            str(group["engine"]),
+            str(group["edition"]),
+            str(group["license_model"]),
+        )
         if platform is None:
-            reason = f"engine {group['engine'] or '(empty)'!r} not mapped yet"
             skipped[reason] += int(group["line_items"])
             continue
         if not group["rated"]:

@@ -1,6 +1,7 @@
 """Reserved database offerings as AWS's describe APIs return them, mapped to catalog rows.
 
-Two regional APIs list what can be reserved and at what price:
+Five regional APIs list what can be reserved and at what price (field names checked against
+botocore's service models):
 
 * RDS ``DescribeReservedDBInstancesOfferings`` (boto3
   ``rds.describe_reserved_db_instances_offerings``): each ``ReservedDBInstancesOffering`` has
@@ -19,6 +20,22 @@ Two regional APIs list what can be reserved and at what price:
   currency and no deployment (every node is reserved one by one). Source: Amazon ElastiCache API
   Reference, "ReservedCacheNodesOffering",
   https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_ReservedCacheNodesOffering.html
+* OpenSearch ``DescribeReservedInstanceOfferings``
+  (``opensearch.describe_reserved_instance_offerings``): ``ReservedInstanceOfferings`` with
+  ``InstanceType`` (``r6g.large.search``), ``Duration`` [s], ``FixedPrice``, ``UsagePrice``,
+  ``CurrencyCode``, ``PaymentOption`` (``NO_UPFRONT``, ``PARTIAL_UPFRONT``, ``ALL_UPFRONT``) and
+  ``RecurringCharges``.
+* Redshift ``DescribeReservedNodeOfferings`` (``redshift.describe_reserved_node_offerings``):
+  ``ReservedNodeOfferings`` with ``NodeType`` (``ra3.xlplus``), ``Duration``, ``FixedPrice``,
+  ``UsagePrice``, ``CurrencyCode``, ``OfferingType`` (``No Upfront``, ... and the legacy
+  ``Heavy Utilization``...), ``RecurringCharges`` and ``ReservedNodeOfferingType`` (``Regular``,
+  ``Upgradable``; only ``Regular`` offerings, or offerings without the field, are read).
+* MemoryDB ``DescribeReservedNodesOfferings`` (``memorydb.describe_reserved_nodes_offerings``):
+  ``ReservedNodesOfferings`` with ``NodeType`` (``db.r6g.large``), ``Duration``, ``FixedPrice``,
+  ``OfferingType`` and ``RecurringCharges``; no currency, no usage price.
+
+OpenSearch, Redshift and MemoryDB offerings carry no product description: their platform is
+the service's (``opensearch``, ``redshift``, ``memorydb``), their tenancy ``Node``.
 
 Product descriptions
 --------------------
@@ -39,10 +56,10 @@ way.
 
 Rows left out
 -------------
-Offerings of unmapped engines (Oracle ``oracle-se2(li)``, SQL Server ``sqlserver-se(li)``, Db2,
-``aurora`` for Aurora MySQL 1, ...), durations other than 1 or 3 years, the legacy ElastiCache
-utilisation offerings (``Heavy Utilization``, ...), non-USD currencies, non-hourly recurring
-charges, unknown classes and repeated offerings are skipped and **counted by reason**
+Offerings of unmapped engines (Db2, ``aurora`` for Aurora MySQL 1, ...), durations other than 1
+or 3 years, the legacy utilisation offerings (``Heavy Utilization``, ...), unknown payment
+options, Redshift ``Upgradable`` offerings, non-USD currencies, non-hourly recurring charges,
+unknown classes and repeated offerings are skipped and **counted by reason**
 (:class:`DatabaseOfferingRows`); the counts go into the catalog's notes.
 """
 
@@ -60,14 +77,20 @@ from pricing.catalog import KEY_COLUMNS, RESERVED_OFFERING_COLUMNS
 from pricing.databases import (
     CACHE_NODE,
     ELASTICACHE,
+    EXACT_SIZE_SERVICES,
+    MEMORYDB,
     MULTI_AZ,
+    OPENSEARCH,
     PLATFORM_SERVICE,
     RDS,
+    REDSHIFT,
+    SERVICE_NAMES,
     SINGLE_AZ,
 )
 from pricing.errors import PriceFileError, UnknownInstanceTypeError
 from pricing.instance_types import normalization_factor
 from pricing.offerings import PAYMENT_OPTIONS, TERM_HOURS
+from pricing.readers.database_platforms import FIXED_PLATFORMS, MEMORYDB_PLATFORM, names_a_class_of
 
 SECONDS_PER_TERM_YEAR: Final = 31_536_000
 """Seconds in one year of a reservation's ``Duration`` (365 days; 3 years = 94,608,000 s)."""
@@ -77,10 +100,33 @@ DURATION_TERM_YEARS: Final[dict[int, int]] = {
 }
 """``Duration`` [s] -> term [years]: 31,536,000 -> 1, 94,608,000 -> 3."""
 
-CLASS_FIELDS: Final[dict[str, str]] = {RDS: "DBInstanceClass", ELASTICACHE: "CacheNodeType"}
-"""The field naming an offering's class, per service."""
+CLASS_FIELDS: Final[dict[str, str]] = {
+    RDS: "DBInstanceClass",
+    ELASTICACHE: "CacheNodeType",
+    OPENSEARCH: "InstanceType",
+    REDSHIFT: "NodeType",
+    MEMORYDB: "NodeType",
+}
+"""The field naming an offering's class or node type, per service."""
 
-CLASS_PREFIXES: Final[dict[str, str]] = {RDS: "db.", ELASTICACHE: "cache."}
+ID_FIELDS: Final[dict[str, str]] = {
+    RDS: "ReservedDBInstancesOfferingId",
+    ELASTICACHE: "ReservedCacheNodesOfferingId",
+    OPENSEARCH: "ReservedInstanceOfferingId",
+    REDSHIFT: "ReservedNodeOfferingId",
+    MEMORYDB: "ReservedNodesOfferingId",
+}
+"""The field naming an offering, per service (used in errors)."""
+
+OPENSEARCH_PAYMENT_OPTIONS: Final[dict[str, str]] = {
+    "NO_UPFRONT": "No Upfront",
+    "PARTIAL_UPFRONT": "Partial Upfront",
+    "ALL_UPFRONT": "All Upfront",
+}
+"""OpenSearch's ``PaymentOption`` values -> the catalog's payment options."""
+
+SERVICE_PLATFORMS: Final[dict[str, str]] = {**FIXED_PLATFORMS, MEMORYDB: MEMORYDB_PLATFORM}
+"""Services whose offerings have no product description: their one platform."""
 
 RESERVED_ROW_COLUMNS: Final = (
     *KEY_COLUMNS,
@@ -104,7 +150,9 @@ def product_description_platform(service: str, product_description: object) -> s
     --------
     >>> product_description_platform("AmazonRDS", "aurora-mysql")
     'aurora-mysql'
-    >>> product_description_platform("AmazonRDS", "oracle-se2(li)") is None
+    >>> product_description_platform("AmazonRDS", "Oracle-SE2(LI)")
+    'oracle-se2(li)'
+    >>> product_description_platform("AmazonRDS", "db2-se") is None
     True
     >>> product_description_platform("AmazonRDS", "redis") is None  # an ElastiCache engine
     True
@@ -143,10 +191,12 @@ def database_offering_rows(
     Parameters
     ----------
     offerings
-        ``ReservedDBInstancesOfferings`` (RDS) or ``ReservedCacheNodesOfferings`` (ElastiCache)
-        entries, as boto3 returns them.
+        ``ReservedDBInstancesOfferings`` (RDS), ``ReservedCacheNodesOfferings`` (ElastiCache),
+        ``ReservedInstanceOfferings`` (OpenSearch), ``ReservedNodeOfferings`` (Redshift) or
+        ``ReservedNodesOfferings`` (MemoryDB) entries, as boto3 returns them.
     service
-        ``"AmazonRDS"`` or ``"AmazonElastiCache"``.
+        The CUR product code: ``"AmazonRDS"``, ``"AmazonElastiCache"``, ``"AmazonES"``,
+        ``"AmazonRedshift"`` or ``"AmazonMemoryDB"``.
     region
         The region the offerings were listed in (the APIs are regional).
     origin
@@ -157,7 +207,7 @@ def database_offering_rows(
     DatabaseOfferingRows
         ``offering_class`` is ``standard`` (database reservations have no convertible class);
         ``tenancy`` is ``Multi-AZ`` / ``Single-AZ`` from ``MultiAZ`` for RDS and ``Node`` for
-        ElastiCache; upfront = ``FixedPrice``; recurring = ``UsagePrice`` + the hourly
+        the others; upfront = ``FixedPrice``; recurring = ``UsagePrice`` + the hourly
         ``RecurringCharges``.
 
     Raises
@@ -202,19 +252,29 @@ def _row(
     offering: Mapping[str, Any], service: str, region: str, origin: str, index: int
 ) -> tuple[object, ...] | str:
     """One reserved row, or the reason the offering is skipped."""
-    name = str(offering.get("ReservedDBInstancesOfferingId")
-               or offering.get("ReservedCacheNodesOfferingId") or f"#{index}")  # fmt: skip
-    description = offering.get("ProductDescription")
-    platform = product_description_platform(service, description)
-    if platform is None:
-        return f"product description {description!r} not mapped (not covered yet)"
-    instance_class = str(offering.get(CLASS_FIELDS[service]) or "")
-    if not instance_class.startswith(CLASS_PREFIXES[service]):
-        return f"{CLASS_FIELDS[service]} missing or not a {CLASS_PREFIXES[service]}* class"
-    try:
-        normalization_factor(instance_class)
-    except UnknownInstanceTypeError:
-        return f"unknown {CLASS_FIELDS[service]} (no normalized size)"
+    name = str(offering.get(ID_FIELDS[service]) or f"#{index}")
+    if service in SERVICE_PLATFORMS:
+        platform: str | None = SERVICE_PLATFORMS[service]
+    else:
+        description = offering.get("ProductDescription")
+        platform = product_description_platform(service, description)
+        if platform is None:
+            return f"product description {description!r} not mapped (not covered yet)"
+    class_field = CLASS_FIELDS[service]
+    instance_class = str(offering.get(class_field) or "")
+    if not names_a_class_of(service, instance_class):
+        return (
+            f"{class_field} {instance_class or '(missing)'!r} is not named like a class of "
+            f"{SERVICE_NAMES[service]}"
+        )
+    if service not in EXACT_SIZE_SERVICES:
+        try:
+            normalization_factor(instance_class)
+        except UnknownInstanceTypeError:
+            return f"unknown {class_field} (no normalized size)"
+    node_offering_type = str(offering.get("ReservedNodeOfferingType") or "Regular")
+    if node_offering_type != "Regular":
+        return f"ReservedNodeOfferingType {node_offering_type!r} (only Regular is read)"
     currency = str(offering.get("CurrencyCode") or "USD")
     if currency != "USD":
         return f"priced in {currency}, not USD"
@@ -222,9 +282,15 @@ def _row(
     term_years = DURATION_TERM_YEARS.get(int(duration_s)) if duration_s.is_integer() else None
     if term_years is None:
         return f"Duration {offering.get('Duration')!r} s is not 1 or 3 years"
-    payment = str(offering.get("OfferingType") or "")
-    if payment not in PAYMENT_OPTIONS:
-        return f"OfferingType {payment!r} (legacy or unknown; not No/Partial/All Upfront)"
+    if service == OPENSEARCH:
+        option = str(offering.get("PaymentOption") or "")
+        payment = OPENSEARCH_PAYMENT_OPTIONS.get(option, "")
+        if not payment:
+            return f"PaymentOption {option!r} (unknown; not NO/PARTIAL/ALL_UPFRONT)"
+    else:
+        payment = str(offering.get("OfferingType") or "")
+        if payment not in PAYMENT_OPTIONS:
+            return f"OfferingType {payment!r} (legacy or unknown; not No/Partial/All Upfront)"
     recurring = _number(offering, "UsagePrice", origin, name, 0.0)
     for charge in offering.get("RecurringCharges") or []:
         frequency = str(charge.get("RecurringChargeFrequency") or "")

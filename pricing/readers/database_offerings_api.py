@@ -1,10 +1,13 @@
-"""Fetch RDS and ElastiCache reserved offerings from their describe APIs into a catalog.
+"""Fetch reserved database offerings from each service's describe API into a catalog.
 
-Both APIs are regional: one client per service and region, each paged with ``Marker`` (at most
-100 records a page) and retried with backoff on throttling (:mod:`pricing.readers.aws_api`). They
-need the IAM permissions ``rds:DescribeReservedDBInstancesOfferings`` and
-``elasticache:DescribeReservedCacheNodesOfferings``. They give **reserved prices only**: on-demand
-database rates come from the Price List offer files, the embedded ElastiCache snapshot or a CUR.
+RDS, ElastiCache, OpenSearch, Redshift and MemoryDB each have a regional describe API: one client
+per service and region, paged (``Marker`` for RDS, ElastiCache and Redshift, ``NextToken`` for
+OpenSearch and MemoryDB; at most 100 records a page) and retried with backoff on throttling
+(:mod:`pricing.readers.aws_api`). They need the IAM permissions of :data:`APIS`
+(``rds:DescribeReservedDBInstancesOfferings``, ...). RDS, ElastiCache and MemoryDB filter by class
+server-side; OpenSearch and Redshift cannot (their APIs take no class), so their offerings are
+listed whole and filtered here. They give **reserved prices only**: on-demand database rates come
+from the Price List, the embedded ElastiCache and OpenSearch snapshots or a CUR.
 The mapping of one offering to a catalog row is :mod:`pricing.readers.database_offerings`.
 """
 
@@ -21,15 +24,12 @@ import pandas as pd
 
 from core.errors import CommitoptInputError, param
 from pricing.catalog import CatalogMetadata, PriceCatalog
-from pricing.databases import DATABASE_SERVICES, ELASTICACHE, RDS
+from pricing.databases import DATABASE_SERVICES, ELASTICACHE, MEMORYDB, OPENSEARCH, RDS, REDSHIFT
 from pricing.errors import PriceFileError
 from pricing.readers.aws_api import paginate
 from pricing.readers.common import ProgressCallback
-from pricing.readers.database_offerings import (
-    CLASS_FIELDS,
-    CLASS_PREFIXES,
-    database_offering_rows,
-)
+from pricing.readers.database_offerings import CLASS_FIELDS, database_offering_rows
+from pricing.readers.database_platforms import names_a_class_of
 
 ClientFactory = Callable[[str, str], Any]
 """``client_for(boto3 service name, region)`` -> a boto3 client of that service and region."""
@@ -49,12 +49,23 @@ class OfferingsApi:
         The IAM action, named when AWS denies it.
     records
         The response field holding the page's offerings.
+    token_in, token_out
+        The paging token's request and response names.
+    page_size
+        The request parameter of the page size (``MaxRecords`` / ``MaxResults``).
+    filters_class
+        Whether the request takes the class (:data:`CLASS_FIELDS`); otherwise every offering is
+        listed and the classes are filtered here.
     """
 
     client_name: str
     operation: str
     permission: str
     records: str
+    token_in: str = "Marker"
+    token_out: str = "Marker"
+    page_size: str = "MaxRecords"
+    filters_class: bool = True
 
 
 APIS: Final[dict[str, OfferingsApi]] = {
@@ -70,11 +81,38 @@ APIS: Final[dict[str, OfferingsApi]] = {
         "elasticache:DescribeReservedCacheNodesOfferings",
         "ReservedCacheNodesOfferings",
     ),
+    OPENSEARCH: OfferingsApi(
+        "opensearch",
+        "describe_reserved_instance_offerings",
+        "es:DescribeReservedInstanceOfferings",
+        "ReservedInstanceOfferings",
+        token_in="NextToken",
+        token_out="NextToken",
+        page_size="MaxResults",
+        filters_class=False,
+    ),
+    REDSHIFT: OfferingsApi(
+        "redshift",
+        "describe_reserved_node_offerings",
+        "redshift:DescribeReservedNodeOfferings",
+        "ReservedNodeOfferings",
+        filters_class=False,
+    ),
+    MEMORYDB: OfferingsApi(
+        "memorydb",
+        "describe_reserved_nodes_offerings",
+        "memorydb:DescribeReservedNodesOfferings",
+        "ReservedNodesOfferings",
+        token_in="NextToken",
+        token_out="NextToken",
+        page_size="MaxResults",
+    ),
 }
-"""The describe API of each database service."""
+"""The describe API of each database service (names from botocore's service models; OpenSearch's
+IAM actions keep the ``es:`` prefix)."""
 
 PAGE_SIZE: Final = 100
-"""``MaxRecords`` per request (both APIs' maximum)."""
+"""Records per request (the RDS, ElastiCache, OpenSearch and Redshift maximum)."""
 
 SOURCE: Final = "AWS reserved offerings API"
 """The start of every row's ``source``; the service and region follow."""
@@ -89,7 +127,7 @@ def fetch_database_offerings(
     progress: ProgressCallback | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PriceCatalog:
-    """Fetch standard reserved offerings of RDS and ElastiCache for some regions.
+    """Fetch standard reserved offerings of database services for some regions.
 
     One paged request per service × region, or per service × region × class when
     ``instance_types`` names classes of that service.
@@ -101,10 +139,11 @@ def fetch_database_offerings(
     regions
         Region codes; at least one.
     services
-        ``"AmazonRDS"`` and / or ``"AmazonElastiCache"``.
+        CUR product codes of :data:`APIS` (``"AmazonRDS"``, ``"AmazonES"``, ...).
     instance_types
-        Only these classes (``db.r6g.large``, ``cache.m7g.large``); all when empty. Names of
-        other services are ignored; a service none of whose classes is named is not queried.
+        Only these classes (``db.r6g.large``, ``cache.m7g.large``, ``r6g.large.search``,
+        ``ra3.xlplus``); all when empty. Names of other services are ignored; a service none of
+        whose classes is named is not queried.
     progress
         Called as ``progress(requests_done, requests_total)``.
     sleep
@@ -156,8 +195,11 @@ def fetch_database_offerings(
             region=region,
             origin=origin,
         )
+        reserved = rows.reserved
+        if instance_types and not api.filters_class:
+            reserved = reserved.loc[reserved["instance_type"].isin(list(instance_types))]
         source = f"{SOURCE} {service} {region}"
-        frames.append(rows.reserved.assign(source=source))
+        frames.append(reserved.assign(source=source))
         skipped.update({f"{service}: {reason}": n for reason, n in rows.skipped.items()})
         read += rows.read_count
         if progress is not None:
@@ -186,21 +228,24 @@ def _classes(service: str, instance_types: Sequence[str]) -> list[str | None]:
     """The classes to request one by one (``[None]``: all of them; ``[]``: none)."""
     if not instance_types:
         return [None]
-    return [t for t in instance_types if t.startswith(CLASS_PREFIXES[service])]
+    named: list[str | None] = [t for t in instance_types if names_a_class_of(service, t)]
+    if not APIS[service].filters_class:
+        return [None] if named else []  # listed whole, filtered after
+    return named
 
 
 def _offerings(
     client: Any, api: OfferingsApi, instance_class: str | None, sleep: Callable[[float], None]
 ) -> Iterator[dict[str, Any]]:
-    parameters: dict[str, Any] = {"MaxRecords": PAGE_SIZE}
+    parameters: dict[str, Any] = {api.page_size: PAGE_SIZE}
     if instance_class:
         service = next(s for s, a in APIS.items() if a == api)
         parameters[CLASS_FIELDS[service]] = instance_class
     pages = paginate(
         getattr(client, api.operation),
         permission=api.permission,
-        token_in="Marker",
-        token_out="Marker",
+        token_in=api.token_in,
+        token_out=api.token_out,
         sleep=sleep,
         **parameters,
     )

@@ -1,4 +1,4 @@
-"""Readers of the AWS Price List bulk offers of RDS and ElastiCache (CSV and JSON, plain or gzip).
+"""Readers of the AWS Price List bulk offers of RDS, ElastiCache, OpenSearch, Redshift and MemoryDB.
 
 The files have the EC2 offer's layout (:mod:`pricing.readers.price_list_csv`,
 :mod:`pricing.readers.price_list_json`): ``offers/v1.0/aws/AmazonRDS/current/index.csv`` (five
@@ -7,8 +7,12 @@ by SKU, ``terms.OnDemand`` / ``terms.Reserved`` by SKU). RDS instance products h
 ``productFamily`` ``Database Instance`` (CSV ``Product Family``) with ``instanceType`` (``Instance
 Type``), ``databaseEngine`` (``Database Engine``), ``deploymentOption``, ``licenseModel`` and
 ``usagetype`` (``usageType``); ElastiCache node products ``Cache Instance`` with ``cacheEngine``
-(``Cache Engine``). The CSV is streamed with DuckDB and only instance rows are kept in memory; the
-JSON is walked with :mod:`pricing.readers.json_stream`. Keys, checks and the pivot are
+(``Cache Engine``); the OpenSearch (``AmazonES``), Redshift (``AmazonRedshift``) and MemoryDB
+(``AmazonMemoryDB``) offers have the same layout with their own families
+(:data:`pricing.readers.database_price_rows.PRODUCT_FAMILIES`). RDS Oracle and SQL Server products
+also need ``databaseEdition`` (``Database Edition``) and ``licenseModel`` (``License Model``).
+The CSV is streamed with DuckDB and only instance rows are kept in memory; the JSON is walked
+with :mod:`pricing.readers.json_stream`. Keys, checks and the pivot are
 :func:`pricing.readers.database_price_rows.database_price_frames`.
 """
 
@@ -24,7 +28,7 @@ import duckdb
 import pandas as pd
 
 from pricing.catalog import CatalogMetadata, PriceCatalog
-from pricing.databases import ELASTICACHE, RDS
+from pricing.databases import ELASTICACHE, MEMORYDB, OPENSEARCH, RDS, REDSHIFT
 from pricing.errors import PriceFileError
 from pricing.readers.common import (
     ProgressCallback,
@@ -36,6 +40,7 @@ from pricing.readers.common import (
 from pricing.readers.database_price_rows import (
     DATABASE_LONG_COLUMNS,
     DATABASE_PRODUCT_FAMILIES,
+    PRODUCT_FAMILIES,
     database_price_frames,
     long_rows,
 )
@@ -43,7 +48,7 @@ from pricing.readers.duckdb_progress import reporting_progress
 from pricing.readers.json_stream import open_json
 from pricing.readers.price_list_rows import price_connection, quote_identifier
 
-DATABASE_OFFER_CODES: Final = (RDS, ELASTICACHE)
+DATABASE_OFFER_CODES: Final = (RDS, ELASTICACHE, OPENSEARCH, REDSHIFT, MEMORYDB)
 """The offers these readers accept (``OfferCode`` / ``offerCode``)."""
 
 PREAMBLE_LINES: Final = 5
@@ -51,8 +56,17 @@ PREAMBLE_LINES: Final = 5
 ENGINE_COLUMNS: Final[dict[str, tuple[str, str]]] = {
     RDS: ("Database Engine", "databaseEngine"),
     ELASTICACHE: ("Cache Engine", "cacheEngine"),
+    MEMORYDB: ("Engine", "engine"),
 }
-"""The engine's CSV column and JSON attribute, per offer."""
+"""The engine's CSV column and JSON attribute, per offer (OpenSearch and Redshift have one
+platform each; MemoryDB's ``engine`` attribute name is not documented by AWS: when absent, the
+node is read as Redis OSS)."""
+
+EDITION_COLUMNS: Final[dict[str, tuple[str, str]]] = {
+    "edition": ("Database Edition", "databaseEdition"),
+    "license_model": ("License Model", "licenseModel"),
+}
+"""RDS edition and licence model: CSV column and JSON attribute (read when present)."""
 
 CSV_COLUMNS: Final[dict[str, str]] = {
     "sku": "SKU",
@@ -77,13 +91,15 @@ OPTIONAL_CSV_COLUMNS: Final[dict[str, str]] = {
 }
 """Columns read when present (the reserved-term columns are empty on on-demand rows)."""
 
-_FIX: Final = "pass the unmodified AmazonRDS or AmazonElastiCache offer file"
+_OFFER_NAMES: Final = ", ".join(DATABASE_OFFER_CODES)
+_FIX: Final = f"pass an unmodified AWS Price List offer file of {_OFFER_NAMES}"
 
 
 def read_database_price_list_csv(
     path: str | Path, *, regions: Sequence[str] = (), progress: ProgressCallback | None = None
 ) -> PriceCatalog:
-    """Read on-demand rates and reserved offerings from an AmazonRDS / AmazonElastiCache CSV.
+    """Read on-demand rates and reserved offerings from a database offer CSV (RDS, ElastiCache,
+    OpenSearch, Redshift, MemoryDB).
 
     Parameters
     ----------
@@ -111,20 +127,31 @@ def read_database_price_list_csv(
     file = sniffed.path
     preamble, header = _preamble_and_header(sniffed)
     offer = preamble.get("OfferCode", "")
-    engine_column = ENGINE_COLUMNS[offer][0]
-    needed = {**CSV_COLUMNS, "engine": engine_column}
+    needed = dict(CSV_COLUMNS)
+    if offer in (RDS, ELASTICACHE):
+        needed["engine"] = ENGINE_COLUMNS[offer][0]
     require_columns(file, header, needed.values(), f"AWS Price List {offer} offer CSV")
-    projection = [f"{quote_identifier(column)} AS {name}" for name, column in needed.items()] + [
-        f"{quote_identifier(column) if column in header else 'NULL::VARCHAR'} AS {name}"
-        for name, column in OPTIONAL_CSV_COLUMNS.items()
-    ]
-    families = ", ".join(f"'{family}'" for family in DATABASE_PRODUCT_FAMILIES)
+    optional = {
+        **OPTIONAL_CSV_COLUMNS,
+        **({} if offer in (RDS, ELASTICACHE) else {"engine": ENGINE_COLUMNS.get(offer, ("",))[0]}),
+        **{name: csv_name for name, (csv_name, _) in EDITION_COLUMNS.items()},
+    }
+    projection = (
+        [f"{quote_identifier(column)} AS {name}" for name, column in needed.items()]
+        + [
+            f"{quote_identifier(column) if column in header else 'NULL::VARCHAR'} AS {name}"
+            for name, column in optional.items()
+        ]
+        + [f"'{offer}' AS service"]
+    )
+    family = PRODUCT_FAMILIES[offer]
+    family_filter = "TRUE" if family is None else f"\"Product Family\" = '{family}'"
     sql = f"""
         SELECT {", ".join(projection)}
         FROM read_csv($path, skip = {PREAMBLE_LINES + 1}, header = false, columns = $columns,
                       delim = ',', quote = '"', escape = '"', auto_detect = false,
                       compression = $compression, strict_mode = true)
-        WHERE "Product Family" IN ({families}) AND TermType IN ('OnDemand', 'Reserved')
+        WHERE {family_filter} AND TermType IN ('OnDemand', 'Reserved')
     """
     parameters: dict[str, object] = {
         "path": str(file),
@@ -155,7 +182,8 @@ def read_database_price_list_csv(
 
 
 def read_database_price_list_json(path: str | Path, *, regions: Sequence[str] = ()) -> PriceCatalog:
-    """Read on-demand rates and reserved offerings from an AmazonRDS / AmazonElastiCache JSON.
+    """Read on-demand rates and reserved offerings from a database offer JSON (RDS, ElastiCache,
+    OpenSearch, Redshift, MemoryDB).
 
     The same rows and checks as :func:`read_database_price_list_csv`; the file is streamed, one
     product or one SKU's terms decoded at a time, keeping only database instance products.
@@ -177,7 +205,7 @@ def read_database_price_list_json(path: str | Path, *, regions: Sequence[str] = 
                 for _sku in stream.members():
                     product = stream.value()
                     if isinstance(product, Mapping):
-                        _add_product(products, product)
+                        _add_product(products, product, str(header.get("offerCode", "")))
             elif key == "terms":
                 for term_type in stream.members():
                     for sku in stream.members():
@@ -192,9 +220,7 @@ def read_database_price_list_json(path: str | Path, *, regions: Sequence[str] = 
         stream.expect_end()
     offer = str(header.get("offerCode", ""))
     if offer not in DATABASE_OFFER_CODES:
-        raise PriceFileError(
-            file, f"offerCode is {offer!r}, not AmazonRDS or AmazonElastiCache", _FIX
-        )
+        raise PriceFileError(file, f"offerCode is {offer!r}, not one of {_OFFER_NAMES}", _FIX)
     catalog = _catalog(
         long_rows(records),
         file,
@@ -251,21 +277,33 @@ def _keep_regions(catalog: PriceCatalog, regions: Sequence[str], file: Path) -> 
     return catalog.filter(regions=regions)
 
 
-def _add_product(products: dict[str, tuple[str, ...]], product: Mapping[str, Any]) -> None:
-    """Keep the product fields of a database instance or cache node product."""
+def _add_product(
+    products: dict[str, tuple[str, ...]], product: Mapping[str, Any], offer: str = ""
+) -> None:
+    """Keep the product fields of a database instance or node product.
+
+    The service is the product's ``servicecode``, else the offer's code, else the one its family
+    names (:data:`pricing.readers.database_price_rows.DATABASE_PRODUCT_FAMILIES`).
+    """
     family = str(product.get("productFamily", ""))
-    if family not in DATABASE_PRODUCT_FAMILIES:
-        return
     attributes = product.get("attributes") or {}
-    engine = attributes.get(ENGINE_COLUMNS[DATABASE_PRODUCT_FAMILIES[family]][1], "")
+    service = str(
+        attributes.get("servicecode") or offer or DATABASE_PRODUCT_FAMILIES.get(family, "")
+    )
+    if service not in PRODUCT_FAMILIES or PRODUCT_FAMILIES[service] not in (None, family):
+        return
+    engine = attributes.get(ENGINE_COLUMNS[service][1], "") if service in ENGINE_COLUMNS else ""
     products[str(product.get("sku", ""))] = tuple(
         str(value or "")
         for value in (
+            service,
             family,
             attributes.get("locationType", ""),
             attributes.get("usagetype", ""),
             attributes.get("instanceType", ""),
             engine,
+            attributes.get(EDITION_COLUMNS["edition"][1], ""),
+            attributes.get(EDITION_COLUMNS["license_model"][1], ""),
             attributes.get("regionCode", ""),
             attributes.get("location", ""),
         )
@@ -303,8 +341,8 @@ def _catalog(rows: pd.DataFrame, file: Path, offer: str, source: str, as_of: dat
     if frames.on_demand.empty and frames.reserved.empty:
         raise PriceFileError(
             file,
-            f"no {offer} instance prices found (Database Instance / Cache Instance products of "
-            "mapped engines in AWS Regions)" + (f"; {frames.notes[0]}" if frames.notes else ""),
+            f"no {offer} instance prices found ({PRODUCT_FAMILIES.get(offer) or 'node'} products "
+            "of mapped engines in AWS Regions)" + (f"; {frames.notes[0]}" if frames.notes else ""),
             _FIX,
         )
     metadata = CatalogMetadata(source=source, as_of=as_of, notes=frames.notes)
@@ -329,6 +367,5 @@ def _preamble_and_header(sniffed: SniffedFile) -> tuple[dict[str, str], list[str
     preamble = {row[0].strip(): row[1].strip() for row in rows[:PREAMBLE_LINES] if len(row) >= 2}
     offer = preamble.get("OfferCode", "")
     if offer not in DATABASE_OFFER_CODES:
-        raise PriceFileError(file, f"line 5 names offer {offer!r}, not AmazonRDS or "
-                             "AmazonElastiCache", _FIX)  # fmt: skip
+        raise PriceFileError(file, f"line 5 names offer {offer!r}, not one of {_OFFER_NAMES}", _FIX)
     return preamble, [column.strip() for column in rows[PREAMBLE_LINES]]

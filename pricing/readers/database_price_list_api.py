@@ -1,8 +1,11 @@
-"""Fetch RDS and ElastiCache on-demand rates and reserved offerings from the Price List API.
+"""Fetch database on-demand rates and reserved offerings from the Price List API.
 
-``GetProducts`` with ``ServiceCode`` ``AmazonRDS`` or ``AmazonElastiCache``, filtered server-side
-(``TERM_MATCH``) by ``regionCode``, ``productFamily`` (``Database Instance`` / ``Cache
-Instance``) and, when given, ``instanceType``. Each ``PriceList`` entry is one product with its
+``GetProducts`` with ``ServiceCode`` ``AmazonRDS``, ``AmazonElastiCache``, ``AmazonES``
+(OpenSearch), ``AmazonRedshift`` or ``AmazonMemoryDB``, filtered server-side (``TERM_MATCH``) by
+``regionCode``, ``productFamily`` (``Database Instance``, ``Cache Instance``, ``Amazon
+OpenSearch Service Instance``, ``Compute Instance``; none for MemoryDB, whose instance family is
+not documented: its node products are told by their usage type) and, when given,
+``instanceType``. Each ``PriceList`` entry is one product with its
 ``OnDemand`` and ``Reserved`` terms, read like the bulk offer
 (:func:`pricing.readers.database_price_list.database_rows_from_items`). Like the EC2 fetcher
 (:mod:`pricing.readers.price_list_api`) it needs ``pricing:GetProducts`` and a ``pricing`` client
@@ -17,32 +20,28 @@ from typing import Any, Final
 
 from core.errors import CommitoptInputError, param
 from pricing.catalog import CatalogMetadata, PriceCatalog
-from pricing.databases import DATABASE_SERVICES, ELASTICACHE, RDS
+from pricing.databases import DATABASE_SERVICES
 from pricing.errors import PriceFileError
 from pricing.readers.aws_api import paginate
 from pricing.readers.common import ProgressCallback
+from pricing.readers.database_platforms import names_a_class_of
 from pricing.readers.database_price_list import database_rows_from_items
-from pricing.readers.database_price_rows import database_price_frames
+from pricing.readers.database_price_rows import PRODUCT_FAMILIES, database_price_frames
 from pricing.readers.price_list_api import decode_price_list_entry, publication_date
 
 PERMISSION: Final = "pricing:GetProducts"
 ORIGIN: Final = "AWS Price List API (pricing:GetProducts)"
 PAGE_SIZE: Final = 100
 
-PRODUCT_FAMILIES: Final[dict[str, str]] = {RDS: "Database Instance", ELASTICACHE: "Cache Instance"}
-"""The ``productFamily`` of instance and node products, per service."""
-
-CLASS_PREFIXES: Final[dict[str, str]] = {RDS: "db.", ELASTICACHE: "cache."}
-
 
 def database_product_filters(
     service: str, region: str, instance_type: str | None
 ) -> list[dict[str, str]]:
     """The ``GetProducts`` filters of one request (region, product family, class when given)."""
-    filters = [
-        {"Type": "TERM_MATCH", "Field": "regionCode", "Value": region},
-        {"Type": "TERM_MATCH", "Field": "productFamily", "Value": PRODUCT_FAMILIES[service]},
-    ]
+    filters = [{"Type": "TERM_MATCH", "Field": "regionCode", "Value": region}]
+    family = PRODUCT_FAMILIES[service]
+    if family is not None:
+        filters.append({"Type": "TERM_MATCH", "Field": "productFamily", "Value": family})
     if instance_type:
         filters.append({"Type": "TERM_MATCH", "Field": "instanceType", "Value": instance_type})
     return filters
@@ -70,9 +69,11 @@ def fetch_database_price_list(
     regions
         Region codes; at least one.
     services
-        ``"AmazonRDS"`` and / or ``"AmazonElastiCache"``.
+        CUR product codes: ``"AmazonRDS"``, ``"AmazonElastiCache"``, ``"AmazonES"``,
+        ``"AmazonRedshift"``, ``"AmazonMemoryDB"``.
     instance_types
-        Only these classes (all when empty).
+        Only these classes (all when empty): ``db.r6g.large``, ``r6g.large.search``,
+        ``ra3.xlplus``...
     progress
         Called as ``progress(requests_done, requests_total)``.
     sleep
@@ -107,7 +108,7 @@ def fetch_database_price_list(
         for service in services
         for region in regions
         for instance_class in (
-            [t for t in instance_types if t.startswith(CLASS_PREFIXES[service])]
+            [t for t in instance_types if names_a_class_of(service, t)]
             if instance_types
             else [None]
         )

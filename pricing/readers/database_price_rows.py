@@ -1,23 +1,30 @@
-"""Long AWS Price List rows of RDS and ElastiCache instances -> on-demand and reserved tables.
+"""Long AWS Price List rows of database instances and nodes -> on-demand and reserved tables.
 
-The AmazonRDS and AmazonElastiCache offers (bulk CSV or JSON) flatten, like the EC2 offer
+The AmazonRDS, AmazonElastiCache, AmazonES (OpenSearch), AmazonRedshift and AmazonMemoryDB offers
+(bulk CSV or JSON, or ``GetProducts``) flatten, like the EC2 offer
 (:mod:`pricing.readers.price_list_rows`), to one row per price dimension. The text columns
 (:data:`DATABASE_LONG_COLUMNS`) come from the term (``sku, term_type, term_code, unit,
-price_text, currency, lease, purchase, offering_class``) and from the product (``product_family,
-location_type, usage_type, instance_type, engine, region_code, location``). Products kept:
-``productFamily`` ``Database Instance`` (RDS; attributes ``instanceType`` ``db.*``,
-``databaseEngine``, ``deploymentOption``, ``licenseModel``, ``usagetype``) and ``Cache Instance``
-(ElastiCache; ``instanceType`` ``cache.*``, ``cacheEngine``) in AWS Regions.
+price_text, currency, lease, purchase, offering_class``) and from the product (``service,
+product_family, location_type, usage_type, instance_type, engine, edition, license_model,
+region_code, location``). Products kept (:data:`PRODUCT_FAMILIES`): RDS ``Database Instance``
+(``instanceType`` ``db.*``, ``databaseEngine``, ``databaseEdition``, ``licenseModel``), ElastiCache
+``Cache Instance`` (``cache.*``, ``cacheEngine``), OpenSearch ``Amazon OpenSearch Service
+Instance`` (``m5.xlarge.search``, usage type ``ESInstance:m5.xlarge``), Redshift ``Compute
+Instance`` (``dc2.large``, usage type ``Node:dc2.large``) and every MemoryDB product whose usage
+type is node usage (``NodeUsage:db.r6g.large``; the MemoryDB product family is not documented), in
+AWS Regions.
 
 The key of a product:
 
 * ``instance_type``: the ``instanceType`` attribute, never the usage type (the RDS offer
-  abbreviates sizes there: ``InstanceUsage:db.r5b.16xl``);
-* ``tenancy``: the deployment, from the usage type's kind (:data:`pricing.databases.USAGE_KINDS`:
-  ``InstanceUsage`` Single-AZ, ``Multi-AZUsage`` Multi-AZ, ``Multi-AZClusterUsage`` Multi-AZ DB
-  cluster, ``NodeUsage`` Node), the same rule as the CUR's;
-* ``platform``: the engine (``databaseEngine`` / ``cacheEngine``) through
-  :data:`pricing.databases.DATABASE_PLATFORMS` (Oracle, SQL Server and Db2 are not mapped yet);
+  abbreviates sizes there: ``InstanceUsage:db.r5b.16xl``; OpenSearch drops ``.search``);
+* ``tenancy``: the deployment, from the usage type's kind and class prefix
+  (:func:`pricing.databases.usage_kind`: ``InstanceUsage`` Single-AZ, ``Multi-AZUsage`` Multi-AZ,
+  ``Multi-AZClusterUsage`` Multi-AZ DB cluster, ``NodeUsage``, ``ESInstance`` and ``Node`` Node),
+  the same rule as the CUR's;
+* ``platform``: :func:`pricing.readers.database_platforms.price_platform` (engine, and for Oracle
+  and SQL Server edition and licence model; one platform for OpenSearch and Redshift; Valkey
+  MemoryDB nodes are not mapped);
 * ``region``: ``regionCode``, else the ``location`` name, else the usage type's prefix.
 
 A reserved term is an ``Hrs`` row (recurring USD/h) plus, for Partial and All Upfront, a
@@ -36,32 +43,46 @@ import numpy as np
 import pandas as pd
 
 from pricing.databases import (
-    DATABASE_PLATFORMS,
-    DATABASE_SERVICES,
     ELASTICACHE,
+    EXACT_SIZE_SERVICES,
     KINDS_NOT_COVERED_YET,
+    MEMORYDB,
+    OPENSEARCH,
     RDS,
-    USAGE_KINDS,
-    database_engine,
+    REDSHIFT,
+    usage_kind,
 )
 from pricing.errors import PriceFileError, UnknownInstanceTypeError
 from pricing.instance_types import normalization_factor
+from pricing.readers.database_platforms import price_platform
 from pricing.regions import LOCATION_TO_REGION, PREFIX_TO_REGION
 
-DATABASE_PRODUCT_FAMILIES: Final[dict[str, str]] = {
-    "Database Instance": RDS,
-    "Cache Instance": ELASTICACHE,
+PRODUCT_FAMILIES: Final[dict[str, str | None]] = {
+    RDS: "Database Instance",
+    ELASTICACHE: "Cache Instance",
+    OPENSEARCH: "Amazon OpenSearch Service Instance",
+    REDSHIFT: "Compute Instance",
+    MEMORYDB: None,
 }
-"""Price List ``productFamily`` of database instances and cache nodes -> service."""
+"""Service -> the Price List ``productFamily`` of its instances or nodes; ``None``: not documented,
+every product is read and kept when its usage type is node usage (MemoryDB)."""
+
+DATABASE_PRODUCT_FAMILIES: Final[dict[str, str]] = {
+    family: service for service, family in PRODUCT_FAMILIES.items() if family is not None
+}
+"""``productFamily`` -> service, for products whose attributes do not name their service
+(``Compute Instance`` is also EC2's: only a product of the Redshift offer is read as Redshift)."""
 
 DATABASE_LONG_COLUMNS: Final = (
     "sku", "term_type", "term_code", "unit", "price_text", "currency", "lease", "purchase",
-    "offering_class", "product_family", "location_type", "usage_type", "instance_type", "engine",
-    "region_code", "location",
+    "offering_class", "service", "product_family", "location_type", "usage_type", "instance_type",
+    "engine", "edition", "license_model", "region_code", "location",
 )  # fmt: skip
 """Text columns of the long rows every database reader produces."""
 
-_USAGE_KIND: Final = r"^(?:(?P<prefix>[A-Z]{2,4}\d?)-)?(?P<kind>[A-Za-z][A-Za-z\-]*):"
+_USAGE_KIND: Final = (
+    r"^(?:(?P<prefix>[A-Z]{2,4}\d?)-)?(?P<kind>[A-Za-z][A-Za-z\-]*):(?P<instance_class>.*)$"
+)
 _LEASES: Final = {"1yr": 1, "3yr": 3, "1 yr": 1, "3 yr": 3}
 _PAYMENTS: Final = {
     "no upfront": "No Upfront",
@@ -122,7 +143,7 @@ def database_price_frames(
     """
     frame = rows.loc[:, list(DATABASE_LONG_COLUMNS)].astype("string").fillna("")
     frame = frame.loc[
-        frame["product_family"].isin(list(DATABASE_PRODUCT_FAMILIES))
+        is_instance_product(frame["service"], frame["product_family"])
         & frame["location_type"].isin(["", "AWS Region"])
         & frame["term_type"].isin(["OnDemand", "Reserved"])
         & frame["unit"].isin(["Hrs", "Quantity"])
@@ -159,25 +180,39 @@ def _check_prices(frame: pd.DataFrame, origin: str, describe: RowDescriber) -> N
     frame["price"] = prices
 
 
+def is_instance_product(services: pd.Series, families: pd.Series) -> pd.Series:
+    """Whether each (service, product family) is one of :data:`PRODUCT_FAMILIES`' instance or
+    node products (any family for MemoryDB, whose usage type decides)."""
+    expected = services.map(PRODUCT_FAMILIES)
+    known = services.isin(list(PRODUCT_FAMILIES))
+    return known & ((services == MEMORYDB) | (families == expected))
+
+
+_PRODUCT_COLUMNS: Final = [
+    "service", "product_family", "usage_type", "instance_type", "engine", "edition",
+    "license_model", "region_code", "location",
+]  # fmt: skip
+
+
 def _keys(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     """Add the key columns; return the frame and, per row, why it is skipped ('' when kept)."""
-    products = frame[
-        ["product_family", "usage_type", "instance_type", "engine", "region_code", "location"]
-    ].drop_duplicates()
+    products = frame[_PRODUCT_COLUMNS].drop_duplicates()
     parts = products["usage_type"].str.extract(_USAGE_KIND)
-    service = products["product_family"].map(DATABASE_PRODUCT_FAMILIES)
     kind = parts["kind"].fillna("")
-    kinds = {name: k for (name, _), k in USAGE_KINDS.items() if k.service in DATABASE_SERVICES}
-    deployment = kind.map({name: k.deployment for name, k in kinds.items()})
-    kind_service = kind.map({name: k.service for name, k in kinds.items()})
-    platform = pd.Series(
-        [
-            DATABASE_PLATFORMS.get((s, database_engine(s, e) or ""))
-            for s, e in zip(service, products["engine"], strict=True)
-        ],
-        index=products.index,
-        dtype="string",
-    )
+    kinds = [
+        usage_kind(k, c) for k, c in zip(kind, parts["instance_class"].fillna(""), strict=True)
+    ]  # one decision per distinct product
+    deployment = pd.Series([k.deployment if k else pd.NA for k in kinds], index=products.index)
+    kind_service = pd.Series([k.service if k else "" for k in kinds], index=products.index)
+    decided = [
+        price_platform(s, e, ed, lm)
+        for s, e, ed, lm in zip(
+            products["service"], products["engine"], products["edition"],
+            products["license_model"], strict=True,
+        )
+    ]  # fmt: skip
+    platform = pd.Series([p for p, _ in decided], index=products.index, dtype="string")
+    platform_reason = pd.Series([r for _, r in decided], index=products.index, dtype="string")
     prefix = parts["prefix"].fillna("")
     prefix_region = prefix.map(PREFIX_TO_REGION).where(prefix != "", "us-east-1")
     region = (
@@ -186,21 +221,25 @@ def _keys(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
         .fillna(products["location"].map(LOCATION_TO_REGION))
         .fillna(prefix_region)
     )
+    exact = products["service"].isin(list(EXACT_SIZE_SERVICES))
     sizes = {t: _has_units(t) for t in products["instance_type"].unique()}
+    sized = exact | products["instance_type"].map(sizes).astype(bool)
     reason = np.select(
         [
             deployment.isna() & kind.isin(list(KINDS_NOT_COVERED_YET)),
             deployment.isna(),
-            kind_service != service,
+            kind_service != products["service"],
             platform.isna(),
-            ~products["instance_type"].map(sizes).astype(bool),
+            products["instance_type"] == "",
+            ~sized,
             region.isna(),
         ],
         [
             "Aurora I/O-Optimized instance usage (not covered yet)",
             "not instance usage (kind " + kind.where(kind != "", "none") + ")",
             "usage kind of another service",
-            products["product_family"] + " engine " + products["engine"] + " not mapped yet",
+            platform_reason,
+            "no instanceType",
             "instance class without a normalized size",
             "unknown region",
         ],
@@ -209,11 +248,7 @@ def _keys(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     products = products.assign(
         region=region, platform=platform, tenancy=deployment, reason=reason
     ).astype("string")
-    keyed = frame.merge(
-        products,
-        how="left",
-        on=["product_family", "usage_type", "instance_type", "engine", "region_code", "location"],
-    )
+    keyed = frame.merge(products, how="left", on=_PRODUCT_COLUMNS)
     return keyed, keyed["reason"].fillna("")
 
 

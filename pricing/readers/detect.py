@@ -5,13 +5,16 @@ Formats:
 ``price-list-csv`` / ``price-list-json``
     AWS Price List bulk EC2 offer file (``AmazonEC2``).
 ``database-price-list-csv`` / ``database-price-list-json``
-    AWS Price List bulk offer file of RDS or ElastiCache (``AmazonRDS``, ``AmazonElastiCache``).
+    AWS Price List bulk offer file of RDS, ElastiCache, OpenSearch, Redshift or MemoryDB
+    (``AmazonRDS``, ``AmazonElastiCache``, ``AmazonES``, ``AmazonRedshift``, ``AmazonMemoryDB``).
 ``savings-plans-csv`` / ``savings-plans-json``
     AWS Price List Savings Plans offer file (``AWSComputeSavingsPlan``).
 ``ec2instances-info``
     The ``instances.json`` of ec2instances.info.
 ``elasticache-instances-info``
     ec2instances.info's ElastiCache data (``elasticache-instances.json``).
+``opensearch-instances-info``
+    ec2instances.info's OpenSearch Service data (``opensearch-instances.json``).
 ``cur``
     A Cost and Usage Report (legacy or 2.0; CSV, CSV.gz or Parquet): its own public on-demand
     rates and the rates of the RIs and Savings Plans it bills.
@@ -44,11 +47,14 @@ FORMATS: Final = (
     "savings-plans-json",
     "ec2instances-info",
     "elasticache-instances-info",
+    "opensearch-instances-info",
     "cur",
     "catalog",
 )
 _SAVINGS_PLAN_OFFER_CODES: Final = ("awscomputesavingsplan", "amazoncomputesavingsplan")
-_DATABASE_OFFER_CODES: Final = ("amazonrds", "amazonelasticache")
+_DATABASE_OFFER_CODES: Final = (
+    "amazonrds", "amazonelasticache", "amazones", "amazonredshift", "amazonmemorydb",
+)  # fmt: skip
 _CUR_MARKERS: Final = ("lineitem/usagetype", "line_item_usage_type")
 
 
@@ -80,6 +86,8 @@ def detect_format(path: str | Path) -> str:
         if '"instance_type"' in lowered and '"pricing"' in lowered:
             if '"amazonelasticache"' in lowered or '"instance_type": "cache.' in lowered:
                 return "elasticache-instances-info"
+            if '"amazones"' in lowered or '.search"' in lowered:
+                return "opensearch-instances-info"
             return "ec2instances-info"
     else:
         first_lines = lowered.splitlines()[:6]
@@ -99,8 +107,9 @@ def detect_format(path: str | Path) -> str:
     raise PriceFileError(
         file,
         "not a recognised price file",
-        "pass an AWS Price List EC2, RDS, ElastiCache or Savings Plans offer file (CSV or JSON), "
-        "an ec2instances.info instances.json or elasticache-instances.json, a CUR, or a "
+        "pass an AWS Price List EC2, RDS, ElastiCache, OpenSearch (AmazonES), Redshift, MemoryDB "
+        "or Savings Plans offer file (CSV or JSON), an ec2instances.info instances.json, "
+        "elasticache-instances.json or opensearch-instances.json, a CUR, or a "
         "commitopt catalog; or name the format "
         f"with {param('file_format')} ({', '.join(FORMATS)})",
     )
@@ -178,6 +187,10 @@ def read_price_file(
         from pricing.readers.elasticache_instances_info import read_elasticache_instances_info
 
         return _keep_regions(read_elasticache_instances_info(path), regions)
+    if chosen == "opensearch-instances-info":
+        from pricing.readers.opensearch_instances_info import read_opensearch_instances_info
+
+        return _keep_regions(read_opensearch_instances_info(path), regions)
     if chosen == "cur":
         return _keep_regions(_read_cur(path), regions)
     if chosen == "catalog":

@@ -101,13 +101,13 @@ def read_elasticache_instances_info(
                 if platform is None:
                     skipped[f"engine {engine_name!r} (not mapped)"] += 1
                     continue
-                for price_key, value in _entries(prices):
-                    rows.append((region, node_type, platform, price_key, _rate(value)))
+                for price_key, value in price_entries(prices):
+                    rows.append((region, node_type, platform, price_key, rate_value(value)))
     prices_frame = pd.DataFrame(
         rows, columns=["region", "instance_type", "platform", "price_key", "rate_usd"]
     ).assign(tenancy=CACHE_NODE)
-    prices_frame = _checked_rates(prices_frame, file, skipped)
-    on_demand, reserved = _tables(prices_frame, skipped)
+    prices_frame = checked_rates(prices_frame, file, skipped)
+    on_demand, reserved = price_tables(prices_frame, skipped)
     if on_demand.empty and reserved.empty:
         raise PriceFileError(file, "no ElastiCache node prices found", _FIX)
     notes = [f"skipped {count} value(s): {reason}" for reason, count in skipped.most_common()]
@@ -153,7 +153,7 @@ def _load_records(file: Path) -> list[dict[str, Any]]:
     return payload
 
 
-def _entries(prices: object) -> list[tuple[str, object]]:
+def price_entries(prices: object) -> list[tuple[str, object]]:
     """``(price key, raw value)`` of one engine entry: ``ondemand`` and the reserved keys."""
     if not isinstance(prices, dict):
         return []
@@ -166,7 +166,8 @@ def _entries(prices: object) -> list[tuple[str, object]]:
     return entries
 
 
-def _rate(value: object) -> float:
+def rate_value(value: object) -> float:
+    """A raw JSON value as a rate [USD/h]; NaN when missing or not a number."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return float("nan")
     try:
@@ -175,8 +176,12 @@ def _rate(value: object) -> float:
         return float("nan")
 
 
-def _checked_rates(prices: pd.DataFrame, file: Path, skipped: Counter[str]) -> pd.DataFrame:
-    """Drop missing and zero rates (counted); reject negative ones."""
+def checked_rates(prices: pd.DataFrame, file: Path, skipped: Counter[str]) -> pd.DataFrame:
+    """Drop missing and zero rates (counted in ``skipped``); reject negative ones.
+
+    ``prices`` has the key columns, ``price_key`` and ``rate_usd``; shared with
+    :mod:`pricing.readers.opensearch_instances_info`.
+    """
     rates = prices["rate_usd"].to_numpy(dtype=np.float64)
     finite = np.isfinite(rates)
     negative = finite & (rates < 0)
@@ -196,8 +201,9 @@ def _checked_rates(prices: pd.DataFrame, file: Path, skipped: Counter[str]) -> p
     return prices.loc[finite & ~zero]
 
 
-def _tables(prices: pd.DataFrame, skipped: Counter[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The on-demand and reserved tables of the catalog."""
+def price_tables(prices: pd.DataFrame, skipped: Counter[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The on-demand and reserved tables of the catalog (``ondemand`` and
+    ``yrTerm{1,3}Standard.*`` keys; other keys counted in ``skipped``)."""
     on_demand_rows = prices.loc[prices["price_key"] == "ondemand"]
     on_demand = on_demand_rows[list(KEY_COLUMNS)].assign(
         on_demand_usd_per_hour=on_demand_rows["rate_usd"]

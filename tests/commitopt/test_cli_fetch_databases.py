@@ -87,9 +87,10 @@ def test_fetch_database_reservations(
     counts = json.loads(fetched.stdout)
     # on-demand from the Price List API: 4 RDS keys in us-east-1 and 3 ElastiCache keys
     assert counts["on_demand_rate_count"] == 4 + 3
-    assert "oracle-se2(li)" in fetched.stderr  # the skipped offerings are named
-    assert "engine Oracle not mapped yet" in fetched.stderr
+    assert "engine Oracle not mapped yet" in fetched.stderr  # Price List rows without an edition
     catalog = PriceCatalog.read_parquet(tmp_path / "local-catalog.parquet")
+    # the describe API's Oracle SE2 License-included offerings have their platform now
+    assert "oracle-se2(li)" in set(catalog.reserved["platform"])
     assert set(catalog.reserved["tenancy"]) == {"Single-AZ", "Multi-AZ", "Node"}
     # the describe API's offering wins over the Price List's for the same key and offering
     reserved = catalog.reserved.set_index(

@@ -80,8 +80,11 @@ def test_info_reports_embedded_caveats(run_cli: RunCli) -> None:
     assert info["layers"][0]["source"].startswith("ec2instances.info snapshot 2017-11-12")
     assert info["layers"][1]["layer"] == "embedded ElastiCache snapshot"
     assert info["layers"][1]["as_of"] == "2025-04-24"
-    # EC2: 88 types in 15 regions; ElastiCache: 91 node types in 35 regions (a superset of them)
-    assert info["instance_type_count"] == 88 + 91 and info["region_count"] == 35
+    assert info["layers"][2]["layer"] == "embedded OpenSearch snapshot"
+    assert info["layers"][2]["as_of"] == "2025-04-24"
+    # EC2: 88 types in 15 regions; ElastiCache: 91 node types in 35 regions (a superset of them);
+    # OpenSearch: 177 instance types in 34 of those regions
+    assert info["instance_type_count"] == 88 + 91 + 177 and info["region_count"] == 35
     assert any("m5" in note for note in info["notes"])
     assert "Savings Plans" in info["derived_rates"]
     assert "50" in info["partial_upfront_split"]

@@ -97,7 +97,8 @@ def test_a_slash_named_cur_with_public_rates_and_elasticache(tmp_path: Path) -> 
         ("us-east-2", "db.r6g.large", "aurora-postgresql", "Single-AZ"): 0.26,
     }
     assert catalog.metadata.notes == (
-        "skipped 1 database line items: engine 'Oracle' not mapped yet",
+        "skipped 1 database line items: RDS engine Oracle not mapped yet (edition 'none', licence "
+        "'none')",
         "rate changed within the CUR, the latest used: NodeUsage:cache.r6g.large redis: 0.206–0.21",
     )
 
@@ -110,5 +111,47 @@ def test_another_currency_and_no_rows_are_errors(tmp_path: Path) -> None:
     )  # fmt: skip
     with pytest.raises(PriceFileError, match=r"billed in EUR \(line_item_currency_code\)"):
         read_cur_database_rates([euro])
-    with pytest.raises(PriceFileError, match="no RDS or ElastiCache instance rate"):
+    with pytest.raises(
+        PriceFileError, match="no RDS, ElastiCache, OpenSearch, Redshift or MemoryDB"
+    ):
         read_cur_database_rates([EC2_CUR])
+
+
+NODE_HEADER = SLASH_HEADER + ",product/databaseEdition,product/licenseModel"
+
+
+def test_node_services_and_rds_editions(tmp_path: Path) -> None:
+    path = tmp_path / "cur.csv"
+    rows = [
+        "Usage,AmazonES,APS1-ESInstance:m5.xlarge,2025-10-01T00:00:00Z,USD,0.376,0.376,OnDemand"
+        ",,,,",
+        "DiscountedUsage,AmazonRedshift,USW2-Node:ra3.xlplus,2025-10-01T00:00:00Z,USD,0,1.086,"
+        "Reserved,,,,",
+        "Usage,AmazonMemoryDB,USE2-NodeUsage:db.r6g.large,2025-10-01T00:00:00Z,USD,0.309,0.309,"
+        "OnDemand,,,,",
+        "Usage,AmazonMemoryDB,NodeUsage:db.r6g.xlarge,2025-10-01T00:00:00Z,USD,0.43,0.43,"
+        "OnDemand,,Valkey,,",
+        "Usage,AmazonRDS,InstanceUsage:db.m5.large,2025-10-01T00:00:00Z,USD,0.342,0.342,"
+        "OnDemand,Oracle,,Standard Two,License included",
+        "Usage,AmazonRDS,Multi-AZUsage:db.m5.xlarge,2025-10-01T00:00:00Z,USD,2.9,2.9,"
+        "OnDemand,SQL Server,,Standard,License included",
+        "Usage,AmazonRDS,InstanceUsage:db.r5.large,2025-10-01T00:00:00Z,USD,0.9,0.9,"
+        "OnDemand,Oracle,,Enterprise,License included",
+        "Usage,AmazonES,ES:GP2-Storage,2025-10-01T00:00:00Z,USD,0.135,0.135,OnDemand,,,,",
+    ]
+    path.write_text("\n".join([NODE_HEADER, *rows]) + "\n")
+    catalog = read_cur_database_rates([path])
+    rates = catalog.on_demand.set_index(list(KEY_COLUMNS))["on_demand_usd_per_hour"].to_dict()
+    assert rates == {
+        ("ap-southeast-1", "m5.xlarge.search", "opensearch", "Node"): 0.376,
+        ("us-east-1", "db.m5.large", "oracle-se2(li)", "Single-AZ"): 0.342,
+        ("us-east-1", "db.m5.xlarge", "sqlserver-se(li)", "Multi-AZ"): 2.9,
+        ("us-east-2", "db.r6g.large", "memorydb", "Node"): 0.309,
+        ("us-west-2", "ra3.xlplus", "redshift", "Node"): 1.086,  # the public rate of a covered hour
+    }
+    assert catalog.metadata.notes == (
+        "skipped 1 database line items: MemoryDB Valkey nodes not mapped (reserved nodes are "
+        "priced for Redis OSS)",
+        "skipped 1 database line items: RDS engine Oracle not mapped yet (edition 'Enterprise', "
+        "licence 'License included')",
+    )

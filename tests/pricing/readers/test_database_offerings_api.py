@@ -169,7 +169,10 @@ def test_offerings_become_validated_reserved_rows() -> None:
     reserved = catalog.reserved.set_index(
         ["instance_type", "platform", "tenancy", "term_years", "payment_option"]
     )
-    assert len(reserved) == 8  # 12 listed: 2 Oracle, 1 SQL Server, 1 legacy utilisation left out
+    assert len(reserved) == 11  # 12 listed: 1 legacy utilisation left out
+    oracle = reserved.loc[("db.m5.large", "oracle-se2(li)", "Single-AZ", 1, "All Upfront")]
+    assert (oracle["upfront_usd"], oracle["recurring_usd_per_hour"]) == (7000.0, 0.0)
+    assert ("db.m5.large", "sqlserver-se(li)", "Single-AZ", 1, "No Upfront") in reserved.index
     partial = reserved.loc[("db.r6g.large", "mysql", "Single-AZ", 1, "Partial Upfront")]
     assert (partial["upfront_usd"], partial["recurring_usd_per_hour"]) == (1000.0, 0.114)
     assert partial["effective_usd_per_hour"] == pytest.approx(1000.0 / 8760 + 0.114)
@@ -193,10 +196,7 @@ def test_offerings_become_validated_reserved_rows() -> None:
 
 def test_unmapped_offerings_are_counted_by_reason() -> None:
     notes = fetched().metadata.notes
-    assert "skipped 2 offering(s): AmazonRDS: product description 'oracle-se2(li)' not mapped " \
-        "(not covered yet)" in notes  # fmt: skip
-    assert any("1 offering(s): AmazonRDS: product description 'sqlserver-se(li)'" in n
-               for n in notes)  # fmt: skip
+    assert not any("AmazonRDS" in n for n in notes)  # Oracle and SQL Server are mapped now
     assert any("AmazonElastiCache: OfferingType 'Heavy Utilization'" in n for n in notes)
     assert any("reserved prices only" in n for n in notes)
 
@@ -261,11 +261,11 @@ def test_nothing_readable_is_one_error_with_the_reasons() -> None:
     stub = Stubber(client)
     stub.add_response(
         "describe_reserved_db_instances_offerings",
-        {"ReservedDBInstancesOfferings": [RDS_PAGE_1[3]]},
+        {"ReservedDBInstancesOfferings": [{**RDS_PAGE_1[3], "ProductDescription": "db2-se"}]},
     )
     stub.activate()
     with pytest.raises(PriceFileError, match=r"no reserved offering read .*1 listed: 1 AmazonRDS: "
-                       r"product description 'oracle-se2\(li\)'"):  # fmt: skip
+                       r"product description 'db2-se'"):  # fmt: skip
         fetch_database_offerings(
             lambda service, region: client, regions=["us-east-1"], services=["AmazonRDS"]
         )
@@ -277,7 +277,7 @@ def test_nothing_readable_is_one_error_with_the_reasons() -> None:
         ({"Duration": 63_072_000}, "Duration 63072000 s is not 1 or 3 years"),
         ({"CurrencyCode": "CNY"}, "priced in CNY, not USD"),
         ({"DBInstanceClass": "db.r6g.huge"}, "unknown DBInstanceClass"),
-        ({"DBInstanceClass": "m5.large"}, "DBInstanceClass missing or not a db.* class"),
+        ({"DBInstanceClass": "m5.large"}, "DBInstanceClass 'm5.large' is not named like a class"),
         ({"ProductDescription": "redis"}, "product description 'redis' not mapped"),
         (
             {"RecurringCharges": [{"RecurringChargeAmount": 1.0,
@@ -346,3 +346,152 @@ def test_one_client_per_service_and_region_for_several_classes() -> None:
     stub.assert_no_pending_responses()
     assert made == [("rds", "us-east-1")]
     assert sorted(catalog.reserved["instance_type"]) == ["db.m4.large", "db.r6g.large"]
+
+
+def hourly(amount: float) -> list[dict[str, Any]]:
+    return [{"RecurringChargeAmount": amount, "RecurringChargeFrequency": "Hourly"}]
+
+
+OPENSEARCH_OFFERINGS = [
+    {"ReservedInstanceOfferingId": "0a5d1a10-0000-4000-8000-000000000001",
+     "InstanceType": "r6g.large.search", "Duration": ONE_YEAR_S, "FixedPrice": 0.0,
+     "UsagePrice": 0.0, "CurrencyCode": "USD", "PaymentOption": "NO_UPFRONT",
+     "RecurringCharges": hourly(0.115)},
+    {"ReservedInstanceOfferingId": "0a5d1a10-0000-4000-8000-000000000002",
+     "InstanceType": "r6g.large.search", "Duration": THREE_YEARS_S, "FixedPrice": 2106.0,
+     "UsagePrice": 0.0, "CurrencyCode": "USD", "PaymentOption": "ALL_UPFRONT",
+     "RecurringCharges": []},
+    {"ReservedInstanceOfferingId": "0a5d1a10-0000-4000-8000-000000000003",
+     "InstanceType": "m5.large.search", "Duration": ONE_YEAR_S, "FixedPrice": 500.0,
+     "UsagePrice": 0.0, "CurrencyCode": "USD", "PaymentOption": "PARTIAL_UPFRONT",
+     "RecurringCharges": hourly(0.05)},
+]  # fmt: skip
+REDSHIFT_OFFERINGS = [
+    {"ReservedNodeOfferingId": "r1", "NodeType": "ra3.xlplus", "Duration": THREE_YEARS_S,
+     "FixedPrice": 5000.0, "UsagePrice": 0.0, "CurrencyCode": "USD",
+     "OfferingType": "Partial Upfront", "RecurringCharges": hourly(0.2),
+     "ReservedNodeOfferingType": "Regular"},
+    {"ReservedNodeOfferingId": "r2", "NodeType": "dc2.large", "Duration": ONE_YEAR_S,
+     "FixedPrice": 1380.0, "UsagePrice": 0.0, "CurrencyCode": "USD",
+     "OfferingType": "All Upfront", "RecurringCharges": [], "ReservedNodeOfferingType": "Regular"},
+    {"ReservedNodeOfferingId": "r3", "NodeType": "dc2.large", "Duration": ONE_YEAR_S,
+     "FixedPrice": 750.0, "UsagePrice": 0.0, "CurrencyCode": "USD",
+     "OfferingType": "Heavy Utilization", "RecurringCharges": hourly(0.03)},
+    {"ReservedNodeOfferingId": "r4", "NodeType": "dc2.large", "Duration": ONE_YEAR_S,
+     "FixedPrice": 1300.0, "UsagePrice": 0.0, "CurrencyCode": "USD",
+     "OfferingType": "All Upfront", "RecurringCharges": [],
+     "ReservedNodeOfferingType": "Upgradable"},
+]  # fmt: skip
+MEMORYDB_OFFERINGS = [
+    {"ReservedNodesOfferingId": "m1", "NodeType": "db.r6g.large", "Duration": ONE_YEAR_S,
+     "FixedPrice": 0.0, "OfferingType": "No Upfront", "RecurringCharges": hourly(0.216)},
+    {"ReservedNodesOfferingId": "m2", "NodeType": "db.r6g.large", "Duration": 63_072_000,
+     "FixedPrice": 2000.0, "OfferingType": "All Upfront", "RecurringCharges": []},
+]  # fmt: skip
+
+
+def test_node_services_offerings_through_their_apis() -> None:
+    opensearch = _client("opensearch", "us-east-1")
+    redshift = _client("redshift", "us-east-1")
+    memorydb = _client("memorydb", "us-east-1")
+    stubs = [Stubber(c) for c in (opensearch, redshift, memorydb)]
+    stubs[0].add_response(
+        "describe_reserved_instance_offerings",
+        {"ReservedInstanceOfferings": OPENSEARCH_OFFERINGS[:2], "NextToken": "n2"},
+        {"MaxResults": 100},
+    )
+    stubs[0].add_response(
+        "describe_reserved_instance_offerings",
+        {"ReservedInstanceOfferings": OPENSEARCH_OFFERINGS[2:]},
+        {"MaxResults": 100, "NextToken": "n2"},
+    )
+    stubs[1].add_response(
+        "describe_reserved_node_offerings",
+        {"ReservedNodeOfferings": REDSHIFT_OFFERINGS},
+        {"MaxRecords": 100},
+    )
+    stubs[2].add_response(
+        "describe_reserved_nodes_offerings",
+        {"ReservedNodesOfferings": MEMORYDB_OFFERINGS},
+        {"MaxResults": 100},
+    )
+    for stub in stubs:
+        stub.activate()
+    clients = {"opensearch": opensearch, "redshift": redshift, "memorydb": memorydb}
+    catalog = fetch_database_offerings(
+        lambda name, _region: clients[name],
+        regions=["us-east-1"],
+        services=["AmazonES", "AmazonRedshift", "AmazonMemoryDB"],
+    )
+    for stub in stubs:
+        stub.assert_no_pending_responses()
+    reserved = catalog.reserved.set_index(
+        ["instance_type", "platform", "term_years", "payment_option"]
+    )[["upfront_usd", "recurring_usd_per_hour"]]
+    assert reserved.to_dict("index") == {
+        ("m5.large.search", "opensearch", 1, "Partial Upfront"):
+            {"upfront_usd": 500.0, "recurring_usd_per_hour": 0.05},
+        ("r6g.large.search", "opensearch", 1, "No Upfront"):
+            {"upfront_usd": 0.0, "recurring_usd_per_hour": 0.115},
+        ("r6g.large.search", "opensearch", 3, "All Upfront"):
+            {"upfront_usd": 2106.0, "recurring_usd_per_hour": 0.0},
+        ("dc2.large", "redshift", 1, "All Upfront"):
+            {"upfront_usd": 1380.0, "recurring_usd_per_hour": 0.0},
+        ("ra3.xlplus", "redshift", 3, "Partial Upfront"):
+            {"upfront_usd": 5000.0, "recurring_usd_per_hour": 0.2},
+        ("db.r6g.large", "memorydb", 1, "No Upfront"):
+            {"upfront_usd": 0.0, "recurring_usd_per_hour": 0.216},
+    }  # fmt: skip
+    assert set(catalog.reserved["tenancy"]) == {"Node"}
+    notes = catalog.metadata.notes
+    assert "skipped 1 offering(s): AmazonRedshift: OfferingType 'Heavy Utilization' (legacy or " \
+        "unknown; not No/Partial/All Upfront)" in notes  # fmt: skip
+    assert "skipped 1 offering(s): AmazonRedshift: ReservedNodeOfferingType 'Upgradable' (only " \
+        "Regular is read)" in notes  # fmt: skip
+    assert "skipped 1 offering(s): AmazonMemoryDB: Duration 63072000 s is not 1 or 3 years" in notes
+
+
+def test_opensearch_and_redshift_are_filtered_here_memorydb_by_the_api() -> None:
+    opensearch = _client("opensearch", "eu-west-1")
+    memorydb = _client("memorydb", "eu-west-1")
+    os_stub, mdb_stub = Stubber(opensearch), Stubber(memorydb)
+    os_stub.add_response(
+        "describe_reserved_instance_offerings",
+        {"ReservedInstanceOfferings": OPENSEARCH_OFFERINGS},
+        {"MaxResults": 100},  # the API takes no instance type
+    )
+    mdb_stub.add_response(
+        "describe_reserved_nodes_offerings",
+        {"ReservedNodesOfferings": MEMORYDB_OFFERINGS[:1]},
+        {"MaxResults": 100, "NodeType": "db.r6g.large"},
+    )
+    os_stub.activate()
+    mdb_stub.activate()
+    clients = {"opensearch": opensearch, "memorydb": memorydb}
+    catalog = fetch_database_offerings(
+        lambda name, _region: clients[name],
+        regions=["eu-west-1"],
+        services=["AmazonES", "AmazonRedshift", "AmazonMemoryDB"],  # Redshift: none named
+        instance_types=["m5.large.search", "db.r6g.large"],
+    )
+    os_stub.assert_no_pending_responses()
+    mdb_stub.assert_no_pending_responses()
+    assert sorted(catalog.reserved["instance_type"]) == ["db.r6g.large", "m5.large.search"]
+
+
+@pytest.mark.parametrize(
+    ("service", "offering", "reason"),
+    [
+        ("AmazonES", {**OPENSEARCH_OFFERINGS[0], "PaymentOption": "HEAVY"},
+         "PaymentOption 'HEAVY' (unknown; not NO/PARTIAL/ALL_UPFRONT)"),
+        ("AmazonES", {**OPENSEARCH_OFFERINGS[0], "InstanceType": "r6g.large"},
+         "InstanceType 'r6g.large' is not named like a class of OpenSearch"),
+        ("AmazonRedshift", {**REDSHIFT_OFFERINGS[0], "NodeType": "m5.large"},
+         "NodeType 'm5.large' is not named like a class of Redshift"),
+        ("AmazonMemoryDB", {**MEMORYDB_OFFERINGS[0], "NodeType": "db.r6g.huge"},
+         "unknown NodeType (no normalized size)"),
+    ],
+)  # fmt: skip
+def test_node_skip_reasons(service: str, offering: dict[str, Any], reason: str) -> None:
+    rows = database_offering_rows([offering], service=service, region="us-east-1", origin="t")
+    assert rows.reserved.empty and rows.skipped == {reason: 1}

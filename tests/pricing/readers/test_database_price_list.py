@@ -62,8 +62,8 @@ def test_rds_offer_csv() -> None:
 def test_rows_left_out_are_counted() -> None:
     notes = read_database_price_list_csv(RDS_CSV).metadata.notes
     assert notes == (
-        "skipped 2 price rows: Database Instance engine Oracle not mapped yet "
-        "(InstanceUsage:db.r5.large)",
+        "skipped 2 price rows: RDS engine Oracle not mapped yet (edition 'none', licence "
+        "'License included') (InstanceUsage:db.r5.large)",
         "skipped 1 price rows: Aurora I/O-Optimized instance usage (not covered yet) "
         "(InstanceUsageIOOptimized:db.r6g.large)",
     )
@@ -242,3 +242,82 @@ def test_the_real_rds_header_layout(tmp_path: Path) -> None:
             getattr(found, table).drop(columns="source"),
             getattr(expected, table).drop(columns="source"),
         )
+
+
+NODE_FIXTURES = ["AmazonES", "AmazonRedshift", "AmazonMemoryDB", "AmazonRDS_editions"]
+
+
+@pytest.mark.parametrize("stem", NODE_FIXTURES)
+def test_node_offers_csv_and_json_agree(stem: str) -> None:
+    csv_catalog = read_price_file(DATA / f"pricelist_{stem}_illustrative.csv")
+    json_catalog = read_price_file(DATA / f"pricelist_{stem}_illustrative.json")
+    for table in ("on_demand", "reserved"):
+        pd.testing.assert_frame_equal(
+            getattr(csv_catalog, table).drop(columns="source"),
+            getattr(json_catalog, table).drop(columns="source"),
+        )
+    assert csv_catalog.metadata.notes == json_catalog.metadata.notes
+
+
+def test_opensearch_offer() -> None:
+    catalog = read_database_price_list_csv(DATA / "pricelist_AmazonES_illustrative.csv")
+    assert catalog.metadata.source == "AWS Price List bulk CSV AmazonES 20251001000000"
+    on_demand, reserved = keyed(catalog)
+    assert on_demand.to_dict() == {
+        ("ap-southeast-1", "m5.xlarge.search", "opensearch", "Node"): 0.376,  # APS1-ESInstance
+        ("us-east-1", "r6g.large.search", "opensearch", "Node"): 0.167,
+    }
+    r6g = ("us-east-1", "r6g.large.search", "opensearch", "Node", "standard")
+    assert reserved.loc[(*r6g, 3, "All Upfront"), "upfront_usd"] == 2106.0
+    assert reserved.loc[(*r6g, 1, "No Upfront"), "recurring_usd_per_hour"] == 0.115
+    assert catalog.metadata.notes == ()  # the storage product is not an instance product
+
+
+def test_redshift_offer_counts_legacy_terms() -> None:
+    catalog = read_database_price_list_json(DATA / "pricelist_AmazonRedshift_illustrative.json")
+    on_demand, reserved = keyed(catalog)
+    assert on_demand.to_dict() == {
+        ("us-east-1", "dc2.large", "redshift", "Node"): 0.25,
+        ("us-west-2", "ra3.xlplus", "redshift", "Node"): 1.086,  # USW2-Node:ra3.xlplus
+    }
+    partial = reserved.loc[("us-west-2", "ra3.xlplus", "redshift", "Node", "standard", 3,
+                            "Partial Upfront")]  # fmt: skip
+    assert (partial["upfront_usd"], partial["recurring_usd_per_hour"]) == (5000.0, 0.2)
+    assert len(reserved) == 2
+    assert catalog.metadata.notes == (
+        "skipped 2 reserved price rows of another lease or purchase option (Heavy Utilization)",
+    )
+
+
+def test_memorydb_offer_skips_valkey_nodes_with_a_reason() -> None:
+    catalog = read_database_price_list_csv(DATA / "pricelist_AmazonMemoryDB_illustrative.csv")
+    on_demand, reserved = keyed(catalog)
+    assert on_demand.to_dict() == {
+        ("us-east-1", "db.r6g.large", "memorydb", "Node"): 0.309,
+        ("us-east-2", "db.t4g.small", "memorydb", "Node"): 0.068,
+    }
+    assert reserved["recurring_usd_per_hour"].tolist() == [0.216]
+    assert catalog.metadata.notes == (
+        "skipped 1 price rows: MemoryDB Valkey nodes not mapped (reserved nodes are priced for "
+        "Redis OSS) (USE1-NodeUsage:db.r6g.large)",
+        "skipped 1 price rows: not instance usage (kind none) (USE1-DataWritten-Bytes)",
+    )
+
+
+def test_rds_editions_map_to_their_product_descriptions() -> None:
+    catalog = read_database_price_list_csv(DATA / "pricelist_AmazonRDS_editions_illustrative.csv")
+    on_demand, reserved = keyed(catalog)
+    assert on_demand.to_dict() == {
+        ("us-east-1", "db.m5.large", "oracle-se2(li)", "Single-AZ"): 0.342,
+        ("us-east-1", "db.m5.xlarge", "sqlserver-se(li)", "Multi-AZ"): 2.9,
+        ("us-east-1", "db.r5.large", "oracle-ee(byol)", "Single-AZ"): 0.25,
+    }
+    assert reserved.loc[
+        ("us-east-1", "db.m5.xlarge", "sqlserver-se(li)", "Multi-AZ", "standard", 1, "All Upfront"),
+        "upfront_usd",
+    ] == 15000.0  # fmt: skip
+    # Oracle Enterprise Edition is sold BYOL only: a License-included row has no platform
+    assert catalog.metadata.notes == (
+        "skipped 1 price rows: RDS engine Oracle not mapped yet (edition 'Enterprise', licence "
+        "'License included') (InstanceUsage:db.r5.large)",
+    )

@@ -147,3 +147,68 @@ def test_nothing_returned_and_a_bad_entry_are_errors(client: Any) -> None:
         fetch_database_price_list(client, regions=["eu-west-1"], services=["AmazonRDS"])
     with pytest.raises(PriceFileError, match="page 1 holds a PriceList entry that is not JSON"):
         fetch_database_price_list(client, regions=["eu-west-1"], services=["AmazonRDS"])
+
+
+NODE_OFFERS = {
+    "AmazonES": DATA / "pricelist_AmazonES_illustrative.json",
+    "AmazonRedshift": DATA / "pricelist_AmazonRedshift_illustrative.json",
+    "AmazonMemoryDB": DATA / "pricelist_AmazonMemoryDB_illustrative.json",
+}
+
+
+def test_node_services_are_fetched_like_their_bulk_offers(client: Any) -> None:
+    assert [f["Value"] for f in database_product_filters("AmazonES", "us-east-1", None)] == [
+        "us-east-1", "Amazon OpenSearch Service Instance",
+    ]  # fmt: skip
+    assert [f["Value"] for f in database_product_filters("AmazonRedshift", "us-east-1", None)] == [
+        "us-east-1", "Compute Instance",
+    ]  # fmt: skip
+    # MemoryDB's product family is not documented: only the region (and class) filter
+    assert database_product_filters("AmazonMemoryDB", "us-east-1", "db.r6g.large") == [
+        {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "us-east-1"},
+        {"Type": "TERM_MATCH", "Field": "instanceType", "Value": "db.r6g.large"},
+    ]
+    stub = Stubber(client)
+    for service, path in NODE_OFFERS.items():
+        stub.add_response(
+            "get_products",
+            {"FormatVersion": "aws_v1", "PriceList": items(path, "us-east-1")},
+            request(service, "us-east-1"),
+        )
+    stub.activate()
+    catalog = fetch_database_price_list(
+        client, regions=["us-east-1"], services=list(NODE_OFFERS), sleep=lambda _s: None
+    )
+    stub.assert_no_pending_responses()
+    bulk = pd.concat(
+        [read_database_price_list_json(p).filter(regions=["us-east-1"]).reserved
+         for p in NODE_OFFERS.values()]
+    )  # fmt: skip
+    key = ["region", "instance_type", "platform", "tenancy", "term_years", "payment_option"]
+    pd.testing.assert_frame_equal(
+        catalog.reserved.drop(columns="source").sort_values(key).reset_index(drop=True),
+        bulk.drop(columns="source").sort_values(key).reset_index(drop=True),
+    )
+    assert catalog.on_demand.set_index("instance_type")["on_demand_usd_per_hour"].to_dict() == {
+        "r6g.large.search": 0.167, "dc2.large": 0.25, "db.r6g.large": 0.309,
+    }  # fmt: skip
+    assert any("MemoryDB Valkey nodes not mapped" in note for note in catalog.metadata.notes)
+
+
+def test_a_node_type_filter_queries_only_its_service(client: Any) -> None:
+    stub = Stubber(client)
+    stub.add_response(
+        "get_products",
+        {"FormatVersion": "aws_v1", "PriceList": items(NODE_OFFERS["AmazonRedshift"], "us-west-2")},
+        {"ServiceCode": "AmazonRedshift", "FormatVersion": "aws_v1", "MaxResults": 100,
+         "Filters": database_product_filters("AmazonRedshift", "us-west-2", "ra3.xlplus")},
+    )  # fmt: skip
+    stub.activate()
+    catalog = fetch_database_price_list(
+        client,
+        regions=["us-west-2"],
+        services=["AmazonRedshift", "AmazonES"],
+        instance_types=["ra3.xlplus"],
+    )
+    stub.assert_no_pending_responses()
+    assert catalog.reserved["upfront_usd"].tolist() == [5000.0]
