@@ -150,9 +150,10 @@ def client_token(plan_sha256: str, line: int) -> str:
 
 
 def line_token(plan_sha256: str, line: PurchaseLine) -> str:
-    """The idempotency token of a plan line: its :func:`client_token`, or for an RDS or
-    ElastiCache reservation the reservation id it is bought under
-    (:func:`commitopt.purchase_databases.reservation_id`)."""
+    """The idempotency token of a plan line: its :func:`client_token`, or for a database
+    reservation the reservation id it is bought under
+    (:func:`commitopt.purchase_databases.reservation_id`; a Redshift purchase names none, so
+    there it only keys the line's purchase records)."""
     if databases.database_api(line) is not None:
         return databases.reservation_id(plan_sha256, line.number)
     return client_token(plan_sha256, line.number)
