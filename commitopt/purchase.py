@@ -39,7 +39,12 @@ and ``elasticache:PurchaseReservedCacheNodesOffering``. Their idempotency token 
 reservation id the purchase names (``ReservedDBInstanceId``, ``ReservedCacheNodeId``, derived from
 the plan's hash and the line): AWS refuses a second purchase under an id it already has, and that
 refusal is taken as the earlier purchase once the reservation listed under the id matches the
-line; a line in doubt is settled by listing the reservation under its id.
+line; a line in doubt is settled by listing the reservation under its id. MemoryDB lines work the
+same way (``ReservationId``); OpenSearch lines name their reservation (``ReservationName``) and
+that name is looked up before every purchase. Redshift's purchase names nothing: a Redshift line
+in doubt is settled from its ``submitted`` record (:func:`_settle_redshift`): one reserved node
+of the recorded offering and count bought since is the line's purchase, several stop the run,
+and none is trusted only :data:`REDSHIFT_LISTING_DELAY` after the submission.
 
 Client tokens (:func:`client_token`) are ``commitopt-`` + the first 40 hex digits of the plan's
 SHA-256 + ``-L`` + the line number: at most 64 ASCII characters, the same on every retry of the
@@ -117,6 +122,8 @@ SP_PURCHASE: Final = "savingsplans:CreateSavingsPlan"
 
 _TENANCY: Final = {"Shared": "default", "Dedicated": "dedicated"}
 _IN_DOUBT_SLACK: Final = timedelta(minutes=15)
+REDSHIFT_LISTING_DELAY: Final = timedelta(minutes=15)
+"""How long after an unrecorded Redshift purchase its absence from the listing is not trusted."""
 _QUEUE_AFTER: Final = timedelta(minutes=5)
 
 ClientFactory = Callable[[str, str], Any]
@@ -143,9 +150,10 @@ def client_token(plan_sha256: str, line: int) -> str:
 
 
 def line_token(plan_sha256: str, line: PurchaseLine) -> str:
-    """The idempotency token of a plan line: its :func:`client_token`, or for an RDS or
-    ElastiCache reservation the reservation id it is bought under
-    (:func:`commitopt.purchase_databases.reservation_id`)."""
+    """The idempotency token of a plan line: its :func:`client_token`, or for a database
+    reservation the reservation id it is bought under
+    (:func:`commitopt.purchase_databases.reservation_id`; a Redshift purchase names none, so
+    there it only keys the line's purchase records)."""
     if databases.database_api(line) is not None:
         return databases.reservation_id(plan_sha256, line.number)
     return client_token(plan_sha256, line.number)
@@ -635,20 +643,82 @@ def _recorded_call(
 
 
 def _settle_database(
+    workspace: Workspace,
     line: PurchaseLine,
     api: databases.DatabaseApi,
     event: PurchaseEvent,
     clients: ClientFactory,
     sleep: Callable[[float], None],
+    now: datetime | None,
 ) -> str | None:
     """The id of the reservation an in-doubt database line bought, or ``None`` when AWS has no
-    reservation under the line's reservation id (nothing bought)."""
-    reservation = str(event.request.get(api.id_field) or event.client_token)
+    reservation under the line's reservation id (nothing bought); Redshift:
+    :func:`_settle_redshift`."""
     client = clients(api.service, str(line.commitment.region))
+    if not api.has_reservation_id:
+        return _settle_redshift(workspace, line, api, event, client, sleep, now)
+    reservation = str(event.request.get(api.id_field) or event.client_token)
     item = databases.describe_reservation(line, api, client, reservation, sleep=sleep)
     if item is None:
         return None
     return databases.confirm_reservation(line, api, item, reservation)
+
+
+def _settle_redshift(
+    workspace: Workspace,
+    line: PurchaseLine,
+    api: databases.DatabaseApi,
+    event: PurchaseEvent,
+    client: Any,
+    sleep: Callable[[float], None],
+    now: datetime | None,
+) -> str | None:
+    """The reserved node an in-doubt Redshift line bought, or ``None`` when it bought nothing.
+
+    The purchase names no reservation, so the line's recorded ``submitted`` event is the only
+    trace: the account's reserved nodes of the recorded offering, node type, term, payment and
+    count, owned, starting at or after the submission (less :data:`_IN_DOUBT_SLACK`) and not
+    recorded as another line's purchase are its candidates. One is the line's purchase; several
+    stop the run, named, for a person to settle. None within :data:`REDSHIFT_LISTING_DELAY` of
+    the submission stops the run too (AWS may not list the node yet: run again later); later,
+    none means nothing was bought.
+
+    Raises
+    ------
+    LineInDoubtError
+        Several candidates, or none yet while AWS may still be listing the purchase.
+    """
+    taken = {
+        str(row[0])
+        for row in workspace.fetch_all(
+            "SELECT DISTINCT aws_id FROM purchase_events WHERE aws_id IS NOT NULL"
+        )
+    }
+    offering = str(event.request.get(api.offering_id_field) or LOOKED_UP)
+    since = event.recorded_at - _IN_DOUBT_SLACK
+    found = databases.reservations_bought_since(
+        line, api, client, offering, since, taken, sleep=sleep
+    )
+    submitted = f"{event.recorded_at:%Y-%m-%d %H:%M:%S} UTC"
+    if len(found) > 1:
+        raise LineInDoubtError(
+            f"line {line.number} ({line.describe()}) was submitted at {submitted} and its "
+            f"outcome was not recorded; several reserved nodes bought since match it "
+            f"({', '.join(found)}): check them in the Redshift console before buying more; "
+            "nothing bought"
+        )
+    if found:
+        return found[0]
+    moment = now or datetime.now(UTC)
+    if moment < event.recorded_at + REDSHIFT_LISTING_DELAY:
+        after = event.recorded_at + REDSHIFT_LISTING_DELAY
+        raise LineInDoubtError(
+            f"line {line.number} ({line.describe()}) was submitted at {submitted} and its "
+            f"outcome was not recorded; {api.describe_permission} lists no reserved node of "
+            f"offering {offering} bought since, but AWS may not list it yet: run again after "
+            f"{after:%H:%M} UTC (nothing bought)"
+        )
+    return None
 
 
 def _settle_reserved_instance(
@@ -753,7 +823,9 @@ def _buy_database(
     sleep: Callable[[float], None],
 ) -> tuple[dict[str, Any], bool]:
     """Buy a database line once; AWS's *already exists* refusal of the line's reservation id is
-    the earlier purchase, once the reservation under that id is found and matches the line.
+    the earlier purchase, once the reservation under that id is found and matches the line. An
+    OpenSearch line's reservation name is looked up before buying (its API does not document
+    refusing a name already used), and a reservation found under it is the earlier purchase.
 
     Returns
     -------
@@ -766,12 +838,17 @@ def _buy_database(
     AwsAccessError, PurchaseError
         As :func:`_call_once`; ``LineInDoubtError`` when the reservation found does not match.
     """
+    reservation = str(call.parameters.get(api.id_field, "")) if api.has_reservation_id else ""
+    if api.check_before_buying:
+        found = databases.describe_reservation(line, api, client, reservation, sleep=sleep)
+        if found is not None:
+            databases.confirm_reservation(line, api, found, reservation)
+            return _as_answer(api, found), True
     try:
         return _call_once(call, client), False
     except PurchaseError as error:
-        if databases.error_code(error.__cause__) != api.already_exists:
+        if not api.already_exists or databases.error_code(error.__cause__) != api.already_exists:
             raise
-    reservation = str(call.parameters[api.id_field])
     item = databases.describe_reservation(line, api, client, reservation, sleep=sleep)
     if item is None:
         raise LineInDoubtError(
@@ -780,7 +857,12 @@ def _buy_database(
             f"{api.service.upper()} console before buying more; nothing bought"
         )
     databases.confirm_reservation(line, api, item, reservation)
-    return {api.answer_field: dict(item)}, True
+    return _as_answer(api, item), True
+
+
+def _as_answer(api: databases.DatabaseApi, item: Mapping[str, Any]) -> dict[str, Any]:
+    """A listed reservation in the shape of the purchase's answer."""
+    return {api.answer_field: dict(item)} if api.answer_field else dict(item)
 
 
 def execute_plan(
@@ -874,7 +956,7 @@ def execute_plan(
             continue
         api = databases.database_api(line)
         aws_id = (
-            _settle_database(line, api, event, clients, sleep)
+            _settle_database(workspace, line, api, event, clients, sleep, now)
             if api is not None
             else _settle_reserved_instance(workspace, line, event, clients, sleep)
         )
@@ -942,8 +1024,8 @@ def execute_plan(
                 if found:
                     state_now = "reconciled"
                     detail = (
-                        f"{text}; {api.already_exists}: the reservation under this line's id was "
-                        f"already bought, confirmed by {api.describe_permission}"
+                        f"{text}; {api.already_exists or 'found'}: the reservation under this "
+                        f"line's id was already bought, confirmed by {api.describe_permission}"
                     )
             elif line.is_reserved_instance:
                 answer = _call_once(call, client)

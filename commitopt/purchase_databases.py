@@ -1,9 +1,12 @@
-"""Database reservations bought with their own service's API: RDS and ElastiCache.
+"""Database reservations bought with their own service's API: RDS, ElastiCache, OpenSearch,
+Redshift and MemoryDB.
 
-A plan's ``reserved_instance`` line whose ``instance_type`` is a DB instance class (``db.r4.large``)
-or a cache node type (``cache.r6g.large``) is bought here; :mod:`commitopt.purchase` dispatches
-to this module and keeps the same guards (approval, price tolerance, one line recorded before the
-next, settling a line an interrupted run left in doubt).
+A plan's ``reserved_instance`` line whose key belongs to one of these services
+(:func:`pricing.services.service_of` of its ``instance_type`` and ``platform``: ``db.r4.large``,
+``cache.r6g.large``, ``r6g.large.search``, ``ra3.xlplus``; ``db.r6g.large`` with platform
+``memorydb``) is bought here; :mod:`commitopt.purchase` dispatches to this module and keeps the
+same guards (approval, price tolerance, one line recorded before the next, settling a line an
+interrupted run left in doubt).
 
 The calls (AWS API Reference; the same facts are in botocore's service models):
 
@@ -22,6 +25,20 @@ The calls (AWS API Reference; the same facts are in botocore's service models):
   `PurchaseReservedCacheNodesOffering
   <https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_PurchaseReservedCacheNodesOffering.html>`_
   with ``ReservedCacheNodesOfferingId``, ``ReservedCacheNodeId`` and ``CacheNodeCount``.
+* OpenSearch (IAM prefix ``es:``): ``DescribeReservedInstanceOfferings`` filters by offering id
+  only, so every offering is listed (``NextToken`` pages) and filtered here on ``InstanceType``,
+  ``Duration`` [s], ``PaymentOption`` (``NO_UPFRONT``, ``PARTIAL_UPFRONT``, ``ALL_UPFRONT``) and
+  currency; ``PurchaseReservedInstanceOffering`` with ``ReservedInstanceOfferingId``,
+  ``ReservationName`` (5 to 64 characters) and ``InstanceCount``.
+* Redshift: ``DescribeReservedNodeOfferings`` likewise lists every offering (``Marker``), filtered
+  on ``NodeType``, ``Duration``, ``OfferingType``, currency and ``ReservedNodeOfferingType``
+  ``Regular`` (the ``Upgradable`` ones are for moving DC1 nodes); ``PurchaseReservedNodeOffering``
+  with ``ReservedNodeOfferingId`` and ``NodeCount``: no client token, no reservation id.
+* MemoryDB: ``DescribeReservedNodesOfferings`` with ``NodeType``, ``Duration`` and
+  ``OfferingType`` (no product description, no currency); ``PurchaseReservedNodesOffering``
+  with ``ReservedNodesOfferingId``, ``ReservationId`` and ``NodeCount``.
+* An exact-size RDS engine (``sqlserver-se(li)``, ``oracle-se2(li)``, ...) is looked up like any
+  RDS line: its product description and ``MultiAZ`` = the key's deployment is ``Multi-AZ``.
 
 **Idempotency.** Neither purchase call takes a client token; both take a *customer-specified
 identifier* of the reservation, and AWS refuses a second purchase with an identifier the account
@@ -37,6 +54,15 @@ same way before anything is looked up: the reservation with its identifier is fo
 ``ReservedDBInstanceNotFound`` / ``ReservedCacheNodeNotFound`` (not bought: it is bought now, with
 the same identifier).
 
+MemoryDB works the same way (``ReservationId``; ``ReservedNodeAlreadyExistsFault``,
+``ReservedNodeNotFoundFault``). OpenSearch's ``ReservationName`` is customer-specified too, but its
+API documents neither refusing a name already used nor a look-up by name: before every purchase
+(and to settle a line in doubt) ``DescribeReservedInstances`` is read in full and a reservation
+under the line's name is taken as its purchase (once it matches the line), so a retry never buys
+twice. Redshift's purchase names nothing: a line in doubt is settled from its ``submitted``
+record (:func:`reservations_bought_since`, and :func:`commitopt.purchase._settle_redshift` for
+the rule).
+
 The API reference gives no character rules for these identifiers (its example is
 ``myreservationID``); :func:`reservation_id` keeps to the strictest RDS identifier rules (1 to
 63 lowercase letters, digits and single hyphens, starting with a letter, not ending with a hyphen)
@@ -48,8 +74,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
@@ -64,9 +90,9 @@ from commitopt.purchase_calls import (
     Offering,
     PurchaseError,
 )
-from pricing.databases import ELASTICACHE, MULTI_AZ, RDS
+from pricing.databases import ELASTICACHE, MEMORYDB, MULTI_AZ, OPENSEARCH, RDS, REDSHIFT
 from pricing.inventory.databases import OWNED_STATES, hourly_recurring_usd
-from pricing.readers.aws_api import call_with_backoff, paginate
+from pricing.readers.aws_api import paginate
 from pricing.services import service_of
 
 MAX_RESERVATION_ID_LENGTH: Final = 63
@@ -90,7 +116,26 @@ class DatabaseApi:
     describe, describe_permission, reservations_field
         The listing of owned reservations by id.
     already_exists, not_found
-        AWS's error codes for an identifier already used, and for none found.
+        AWS's error codes for an identifier already used, and for none found (``""``: none).
+    payment_field, payment_values
+        The field of the payment option, and the API's spelling of each (OpenSearch's
+        ``NO_UPFRONT``; empty: AWS spells it as commitopt does, ``No Upfront``).
+    product_field
+        The product-description field (``None``: the service has one platform, named by the
+        key's, and its API has no such field).
+    token
+        The paging token of the look-up and of the listing (``Marker``, ``NextToken``).
+    filters_lookup
+        Whether the look-up filters by class, duration and offering type (OpenSearch and
+        Redshift filter by offering id only: every offering is listed, then filtered here).
+    describe_by_id
+        Whether the listing filters by reservation id (OpenSearch lists them all).
+    check_before_buying
+        Whether the reservation id is looked up before every purchase (OpenSearch, whose API does
+        not document refusing a reservation name already used).
+    answer_id_field
+        The id of the bought reservation in the purchase's answer (AWS's id where the
+        customer-specified one is a name).
     """
 
     service: str
@@ -109,6 +154,23 @@ class DatabaseApi:
     reservations_field: str
     already_exists: str
     not_found: str
+    answer_id_field: str
+    payment_field: str = "OfferingType"
+    payment_values: Mapping[str, str] = field(default_factory=dict)
+    product_field: str | None = "ProductDescription"
+    token: str = "Marker"
+    filters_lookup: bool = True
+    describe_by_id: bool = True
+    check_before_buying: bool = False
+
+    @property
+    def has_reservation_id(self) -> bool:
+        """Whether the purchase names the reservation (all but Redshift)."""
+        return bool(self.id_field)
+
+    def payment(self, payment_option: str) -> str:
+        """The API's spelling of a payment option (``No Upfront`` -> ``NO_UPFRONT``)."""
+        return self.payment_values.get(payment_option, payment_option)
 
 
 APIS: Final[dict[str, DatabaseApi]] = {
@@ -129,6 +191,7 @@ APIS: Final[dict[str, DatabaseApi]] = {
         reservations_field="ReservedDBInstances",
         already_exists="ReservedDBInstanceAlreadyExists",
         not_found="ReservedDBInstanceNotFound",
+        answer_id_field="ReservedDBInstanceId",
     ),
     ELASTICACHE: DatabaseApi(
         service="elasticache",
@@ -147,6 +210,80 @@ APIS: Final[dict[str, DatabaseApi]] = {
         reservations_field="ReservedCacheNodes",
         already_exists="ReservedCacheNodeAlreadyExists",
         not_found="ReservedCacheNodeNotFound",
+        answer_id_field="ReservedCacheNodeId",
+    ),
+    OPENSEARCH: DatabaseApi(
+        service="opensearch",
+        lookup="describe_reserved_instance_offerings",
+        lookup_permission="es:DescribeReservedInstanceOfferings",
+        offerings_field="ReservedInstanceOfferings",
+        offering_id_field="ReservedInstanceOfferingId",
+        class_field="InstanceType",
+        purchase="purchase_reserved_instance_offering",
+        purchase_permission="es:PurchaseReservedInstanceOffering",
+        id_field="ReservationName",
+        count_field="InstanceCount",
+        answer_field="",
+        describe="describe_reserved_instances",
+        describe_permission="es:DescribeReservedInstances",
+        reservations_field="ReservedInstances",
+        already_exists="ResourceAlreadyExistsException",
+        not_found="",
+        answer_id_field="ReservedInstanceId",
+        payment_field="PaymentOption",
+        payment_values={
+            "No Upfront": "NO_UPFRONT",
+            "Partial Upfront": "PARTIAL_UPFRONT",
+            "All Upfront": "ALL_UPFRONT",
+        },
+        product_field=None,
+        token="NextToken",
+        filters_lookup=False,
+        describe_by_id=False,
+        check_before_buying=True,
+    ),
+    REDSHIFT: DatabaseApi(
+        service="redshift",
+        lookup="describe_reserved_node_offerings",
+        lookup_permission="redshift:DescribeReservedNodeOfferings",
+        offerings_field="ReservedNodeOfferings",
+        offering_id_field="ReservedNodeOfferingId",
+        class_field="NodeType",
+        purchase="purchase_reserved_node_offering",
+        purchase_permission="redshift:PurchaseReservedNodeOffering",
+        id_field="",
+        count_field="NodeCount",
+        answer_field="ReservedNode",
+        describe="describe_reserved_nodes",
+        describe_permission="redshift:DescribeReservedNodes",
+        reservations_field="ReservedNodes",
+        already_exists="",
+        not_found="ReservedNodeNotFound",
+        answer_id_field="ReservedNodeId",
+        product_field=None,
+        filters_lookup=False,
+        describe_by_id=False,
+    ),
+    MEMORYDB: DatabaseApi(
+        service="memorydb",
+        lookup="describe_reserved_nodes_offerings",
+        lookup_permission="memorydb:DescribeReservedNodesOfferings",
+        offerings_field="ReservedNodesOfferings",
+        offering_id_field="ReservedNodesOfferingId",
+        class_field="NodeType",
+        purchase="purchase_reserved_nodes_offering",
+        purchase_permission="memorydb:PurchaseReservedNodesOffering",
+        id_field="ReservationId",
+        count_field="NodeCount",
+        answer_field="ReservedNode",
+        describe="describe_reserved_nodes",
+        describe_permission="memorydb:DescribeReservedNodes",
+        reservations_field="ReservedNodes",
+        already_exists="ReservedNodeAlreadyExistsFault",
+        not_found="ReservedNodeNotFoundFault",
+        answer_id_field="ReservationId",
+        product_field=None,
+        token="NextToken",
     ),
 }
 """The API of each database service (CUR product code -> its calls)."""
@@ -188,14 +325,16 @@ def _multi_az(line: PurchaseLine) -> bool:
 
 
 def lookup_call(line: PurchaseLine, api: DatabaseApi) -> AwsCall:
-    """The offering look-up of a database line, in the line's region."""
+    """The offering look-up of a database line, in the line's region (OpenSearch and Redshift:
+    no filter, every offering is listed and filtered by :func:`find_offering`)."""
     c = line.commitment
-    parameters: dict[str, Any] = {
-        api.class_field: c.instance_type,
-        "Duration": str(TERM_SECONDS[c.term_years]),
-        "ProductDescription": c.platform,
-        "OfferingType": c.payment_option,
-    }
+    parameters: dict[str, Any] = {}
+    if api.filters_lookup:
+        parameters[api.class_field] = c.instance_type
+        parameters["Duration"] = str(TERM_SECONDS[c.term_years])
+        if api.product_field:
+            parameters[api.product_field] = c.platform
+        parameters[api.payment_field] = api.payment(str(c.payment_option))
     if api.service == "rds":
         parameters["MultiAZ"] = _multi_az(line)
     return AwsCall(api.service, str(c.region), api.lookup, parameters, api.lookup_permission)
@@ -214,7 +353,7 @@ def purchase_call(
     Parameters
     ----------
     reservation
-        The reservation id (:func:`reservation_id`).
+        The reservation id (:func:`reservation_id`); Redshift's purchase names none.
     queued
         The line's start when it lies in the future: refused (the APIs cannot queue).
 
@@ -230,11 +369,10 @@ def purchase_call(
             f"{api.purchase_permission} cannot queue a purchase; buy this line on or after its "
             "start (nothing bought)"
         )
-    parameters: dict[str, Any] = {
-        api.offering_id_field: offering_id,
-        api.id_field: reservation,
-        api.count_field: int(c.count or 0),
-    }
+    parameters: dict[str, Any] = {api.offering_id_field: offering_id}
+    if api.has_reservation_id:
+        parameters[api.id_field] = reservation
+    parameters[api.count_field] = int(c.count or 0)
     return AwsCall(api.service, str(c.region), api.purchase, parameters, api.purchase_permission)
 
 
@@ -250,11 +388,16 @@ def _matches_offering(line: PurchaseLine, api: DatabaseApi, item: Mapping[str, A
     c = line.commitment
     return (
         str(item.get(api.class_field, c.instance_type)) == c.instance_type
-        and str(item.get("ProductDescription", "")).strip().lower() == str(c.platform).lower()
+        and (
+            api.product_field is None
+            or str(item.get(api.product_field, "")).strip().lower() == str(c.platform).lower()
+        )
         and int(item.get("Duration", 0)) == TERM_SECONDS[c.term_years]
-        and str(item.get("OfferingType", "")) == c.payment_option
+        and str(item.get(api.payment_field, "")) == api.payment(str(c.payment_option))
         and str(item.get("CurrencyCode") or "USD") == "USD"
         and (api.service != "rds" or bool(item.get("MultiAZ")) == _multi_az(line))
+        # Redshift's "Upgradable" offerings are for moving DC1 nodes to DC2: not bought here
+        and str(item.get("ReservedNodeOfferingType") or "Regular") == "Regular"
     )
 
 
@@ -285,8 +428,8 @@ def find_offering(
     for page in paginate(
         getattr(client, api.lookup),
         permission=call.permission,
-        token_in="Marker",
-        token_out="Marker",
+        token_in=api.token,
+        token_out=api.token,
         sleep=sleep,
         **call.parameters,
     ):
@@ -320,7 +463,8 @@ def describe_reservation(
     *,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Mapping[str, Any] | None:
-    """The account's reservation with this id, or ``None`` when AWS has none (``NotFound``).
+    """The account's reservation with this id, or ``None`` when AWS has none (``NotFound``, or
+    for OpenSearch none of its reservations, all pages read, carries this name).
 
     Raises
     ------
@@ -333,18 +477,67 @@ def describe_reservation(
             answer: dict[str, Any] = getattr(client, api.describe)(**parameters)
             return answer
         except ClientError as error:
-            if error_code(error) == api.not_found:
+            if api.not_found and error_code(error) == api.not_found:
                 return {}
             raise
 
-    filters: dict[str, Any] = {api.id_field: reservation}
-    answer = call_with_backoff(describe, permission=api.describe_permission, sleep=sleep, **filters)
+    filters: dict[str, Any] = {api.id_field: reservation} if api.describe_by_id else {}
+    pages = paginate(
+        describe,
+        permission=api.describe_permission,
+        token_in=api.token,
+        token_out=api.token,
+        sleep=sleep,
+        **filters,
+    )
     items = [
         item
-        for item in answer.get(api.reservations_field, [])
+        for page in pages
+        for item in page.get(api.reservations_field, [])
         if str(item.get(api.id_field, "")).lower() == reservation.lower()
     ]
     return items[0] if items else None
+
+
+def reservations_bought_since(
+    line: PurchaseLine,
+    api: DatabaseApi,
+    client: Any,
+    offering_id: str,
+    since: datetime,
+    taken: Collection[str],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[str]:
+    """Ids of the reservations that may be a Redshift line's purchase: of the recorded offering
+    (and the line's node type, term and payment), its count, owned, started at or after
+    ``since``, and not recorded as another line's purchase.
+
+    Raises
+    ------
+    AwsAccessError
+        Missing credentials or permission, still throttled.
+    """
+    found = []
+    for page in paginate(
+        getattr(client, api.describe),
+        permission=api.describe_permission,
+        token_in=api.token,
+        token_out=api.token,
+        sleep=sleep,
+    ):
+        for item in page.get(api.reservations_field, []):
+            start = item.get("StartTime")
+            if (
+                (offering_id == LOOKED_UP or str(item.get(api.offering_id_field)) == offering_id)
+                and _matches_offering(line, api, item)
+                and int(item.get(api.count_field, 0)) == int(line.commitment.count or 0)
+                and str(item.get("State", "active")) in OWNED_STATES
+                and (not isinstance(start, datetime) or start >= since)
+                and str(item.get(api.answer_id_field)) not in taken
+            ):
+                found.append(str(item[api.answer_id_field]))
+    return found
 
 
 def confirm_reservation(
@@ -377,12 +570,13 @@ def confirm_reservation(
             f"but {'; '.join(problems)}: check it in the {api.service.upper()} console; nothing "
             "bought"
         )
-    return str(item.get(api.id_field, reservation))
+    return str(item.get(api.answer_id_field) or reservation)
 
 
 def bought_id(api: DatabaseApi, answer: Mapping[str, Any], reservation: str) -> str:
     """The reservation id a purchase answered with (the id asked for when it says none)."""
-    return str((answer.get(api.answer_field) or {}).get(api.id_field) or reservation)
+    bought = (answer.get(api.answer_field) or {}) if api.answer_field else answer
+    return str(bought.get(api.answer_id_field) or reservation)
 
 
 __all__ = [
@@ -398,4 +592,5 @@ __all__ = [
     "purchase_call",
     "recorded_call",
     "reservation_id",
+    "reservations_bought_since",
 ]

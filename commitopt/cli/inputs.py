@@ -146,8 +146,8 @@ def check_writable(path: Path | None) -> None:
 
 @dataclass(frozen=True)
 class AwsSource:
-    """``--from-aws``: read the owned RIs, RDS reserved DB instances and ElastiCache reserved
-    nodes (per region) and Savings Plans through boto3.
+    """``--from-aws``: read the owned RIs, the RDS, ElastiCache, OpenSearch, Redshift and
+    MemoryDB reservations (per region) and Savings Plans through boto3.
 
     Attributes
     ----------
@@ -161,8 +161,8 @@ class AwsSource:
     profile: str | None = None
 
     def read(self) -> list[Inventory]:
-        """The live account's RIs, then its RDS and ElastiCache reservations, one inventory per
-        region and service, and its Savings Plans.
+        """The live account's RIs, then its RDS, ElastiCache, OpenSearch, Redshift and MemoryDB
+        reservations, one inventory per region and service, and its Savings Plans.
 
         Raises
         ------
@@ -175,6 +175,9 @@ class AwsSource:
         from pricing.inventory.databases import (
             fetch_reserved_cache_nodes,
             fetch_reserved_db_instances,
+            fetch_reserved_memorydb_nodes,
+            fetch_reserved_redshift_nodes,
+            fetch_reserved_search_instances,
         )
         from pricing.regions import check_region
 
@@ -193,6 +196,18 @@ class AwsSource:
         )
         found.extend(
             fetch_reserved_cache_nodes(session.client("elasticache", region_name=code))
+            for code in self.regions
+        )
+        found.extend(
+            fetch_reserved_search_instances(session.client("opensearch", region_name=code))
+            for code in self.regions
+        )
+        found.extend(
+            fetch_reserved_redshift_nodes(session.client("redshift", region_name=code))
+            for code in self.regions
+        )
+        found.extend(
+            fetch_reserved_memorydb_nodes(session.client("memorydb", region_name=code))
             for code in self.regions
         )
         found.append(fetch_savings_plans(session.client("savingsplans", region_name="us-east-1")))

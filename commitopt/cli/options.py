@@ -237,7 +237,10 @@ def from_aws_options(function: F) -> F:
     return click.option(
         "--from-aws",
         is_flag=True,
-        help="Read active RIs, RDS and ElastiCache reservations and Savings Plans through boto3.",
+        help=(
+            "Read active RIs, RDS, ElastiCache, OpenSearch, Redshift and MemoryDB reservations "
+            "and Savings Plans through boto3."
+        ),
     )(function)
 
 

@@ -63,7 +63,12 @@ ec2:DescribeReservedInstances to settle a line an interrupted run left in doubt)
 and ElastiCache lines rds:DescribeReservedDBInstancesOfferings,
 rds:PurchaseReservedDBInstancesOffering, rds:DescribeReservedDBInstances and
 elasticache:DescribeReservedCacheNodesOfferings, elasticache:PurchaseReservedCacheNodesOffering,
-elasticache:DescribeReservedCacheNodes.
+elasticache:DescribeReservedCacheNodes; for OpenSearch, Redshift and MemoryDB lines
+es:DescribeReservedInstanceOfferings, es:PurchaseReservedInstanceOffering,
+es:DescribeReservedInstances, redshift:DescribeReservedNodeOfferings,
+redshift:PurchaseReservedNodeOffering, redshift:DescribeReservedNodes,
+memorydb:DescribeReservedNodesOfferings, memorydb:PurchaseReservedNodesOffering,
+memorydb:DescribeReservedNodes.
 Every line is recorded, with who bought it (the AWS caller identity), before the next, so
 running it again resumes without buying twice; a live price more than --price-tolerance away
 from the plan's refuses before buying anything.

@@ -37,7 +37,6 @@ from core.errors import CommitoptInputError
 from core.times import utc_datetime
 from pricing.databases import (
     CACHE_NODE,
-    DATABASE_PLATFORMS,
     ELASTICACHE,
     MEMORYDB,
     MULTI_AZ,
@@ -65,11 +64,15 @@ RESERVABLE_DEPLOYMENTS: Final[dict[str, tuple[str, ...]]] = {
 reservation of its own: AWS covers it with three Single-AZ reservations, or one Multi-AZ and one
 Single-AZ (Amazon RDS User Guide, "Purchasing reserved DB instances for Amazon RDS")."""
 
-OWNED_STATES: Final = ("active", "payment-pending")
-"""Reservation states that are (or are about to be) owned capacity."""
+OWNED_STATES: Final = ("active", "payment-pending", "pending-payment")
+"""Reservation states that are (or are about to be) owned capacity (Redshift spells the second
+``pending-payment``)."""
 
 RDS_LIST: Final = "rds:DescribeReservedDBInstances"
 ELASTICACHE_LIST: Final = "elasticache:DescribeReservedCacheNodes"
+OPENSEARCH_LIST: Final = "es:DescribeReservedInstances"
+REDSHIFT_LIST: Final = "redshift:DescribeReservedNodes"
+MEMORYDB_LIST: Final = "memorydb:DescribeReservedNodes"
 
 
 def parse_database_platform(value: object, service: str) -> str:
@@ -133,6 +136,10 @@ class _Api:
     id_field: str
     class_field: str
     count_field: str
+    token: str = "Marker"
+    payment_field: str = "OfferingType"
+    platform: str | None = None
+    """The one platform of a service whose reservations carry no product description."""
 
 
 _RDS_API: Final = _Api(
@@ -153,6 +160,39 @@ _ELASTICACHE_API: Final = _Api(
     "CacheNodeType",
     "CacheNodeCount",
 )
+_OPENSEARCH_API: Final = _Api(
+    OPENSEARCH,
+    "describe_reserved_instances",
+    OPENSEARCH_LIST,
+    "ReservedInstances",
+    "ReservedInstanceId",
+    "InstanceType",
+    "InstanceCount",
+    token="NextToken",
+    payment_field="PaymentOption",
+    platform="opensearch",
+)
+_REDSHIFT_API: Final = _Api(
+    REDSHIFT,
+    "describe_reserved_nodes",
+    REDSHIFT_LIST,
+    "ReservedNodes",
+    "ReservedNodeId",
+    "NodeType",
+    "NodeCount",
+    platform="redshift",
+)
+_MEMORYDB_API: Final = _Api(
+    MEMORYDB,
+    "describe_reserved_nodes",
+    MEMORYDB_LIST,
+    "ReservedNodes",
+    "ReservationId",
+    "NodeType",
+    "NodeCount",
+    token="NextToken",
+    platform="memorydb",
+)
 
 
 def hourly_recurring_usd(reservation: Mapping[str, Any]) -> float:
@@ -167,7 +207,7 @@ def hourly_recurring_usd(reservation: Mapping[str, Any]) -> float:
 
 
 def _deployment(api: _Api, reservation: Mapping[str, Any]) -> str:
-    if api.service == ELASTICACHE:
+    if api.service != RDS:
         return CACHE_NODE
     return MULTI_AZ if reservation.get("MultiAZ") else SINGLE_AZ
 
@@ -192,11 +232,11 @@ def _commitment(
         start=start,
         end=term_end(start, term_years),
         term_years=term_years,
-        payment_option=parse_payment_option(str(reservation["OfferingType"])),
+        payment_option=parse_payment_option(str(reservation[api.payment_field])),
         upfront_usd=upfront,
         region=region,
         instance_type=instance_type,
-        platform=parse_database_platform(reservation["ProductDescription"], api.service),
+        platform=_platform(api, reservation),
         tenancy=deployment,
         scope="Region",
         offering_class="standard",
@@ -208,19 +248,26 @@ def _commitment(
     )
 
 
+def _platform(api: _Api, reservation: Mapping[str, Any]) -> str:
+    if api.platform is not None:
+        return api.platform
+    return parse_database_platform(reservation["ProductDescription"], api.service)
+
+
 def _skip_reason(api: _Api, reservation: Mapping[str, Any]) -> str | None:
     """Why a listed reservation is not an owned commitment commitopt models (``None``: it is)."""
     state = str(reservation.get("State", "active"))
     if state not in OWNED_STATES:
         return f"in state {state}"
-    description = str(reservation.get("ProductDescription", "")).strip().lower()
-    modelled = {p for (s, _), p in DATABASE_PLATFORMS.items() if s == api.service}
-    if description not in modelled:
-        return f"product description {description or '(none)'} not modelled yet"
+    if api.platform is None:
+        description = str(reservation.get("ProductDescription", "")).strip().lower()
+        modelled = {p for p, s in PLATFORM_SERVICE.items() if s == api.service}
+        if description not in modelled:
+            return f"product description {description or '(none)'} not modelled yet"
     try:
-        parse_payment_option(str(reservation.get("OfferingType", "")))
+        parse_payment_option(str(reservation.get(api.payment_field, "")))
     except CommitoptInputError:
-        return f"offering type {reservation.get('OfferingType')} not modelled"
+        return f"offering type {reservation.get(api.payment_field)} not modelled"
     return None
 
 
@@ -233,8 +280,8 @@ def _fetch(api: _Api, client: Any, region: str | None, sleep: Callable[[float], 
     pages = paginate(
         getattr(client, api.operation),
         permission=api.permission,
-        token_in="Marker",
-        token_out="Marker",
+        token_in=api.token,
+        token_out=api.token,
         sleep=sleep,
     )
     kept: list[Commitment] = []
@@ -324,12 +371,117 @@ def fetch_reserved_cache_nodes(
     return _fetch(_ELASTICACHE_API, elasticache_client, region, sleep)
 
 
+def fetch_reserved_search_instances(
+    opensearch_client: Any,
+    *,
+    region: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Inventory:
+    """Read the region's OpenSearch Service reserved instances with
+    ``es:DescribeReservedInstances`` (``NextToken`` pages; ``PaymentOption`` ``NO_UPFRONT``, ...).
+
+    Parameters
+    ----------
+    opensearch_client
+        A boto3 ``opensearch`` client; its region is the reservations'.
+    region
+        The region [default: the client's].
+    sleep
+        Backoff sleep, injected for tests.
+
+    Returns
+    -------
+    Inventory
+        One ``reserved_instance`` item per owned reservation (``platform`` ``opensearch``,
+        ``tenancy`` ``Node``, one unit per instance); the others counted by reason in ``notes``.
+
+    Raises
+    ------
+    AwsAccessError
+        Credentials missing, permission denied, or still throttled after retries.
+    InventoryError
+        A reservation that cannot be read.
+    """
+    return _fetch(_OPENSEARCH_API, opensearch_client, region, sleep)
+
+
+def fetch_reserved_redshift_nodes(
+    redshift_client: Any,
+    *,
+    region: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Inventory:
+    """Read the region's Redshift reserved nodes with ``redshift:DescribeReservedNodes``
+    (``Marker`` pages; state ``pending-payment`` counts as owned).
+
+    Parameters
+    ----------
+    redshift_client
+        A boto3 ``redshift`` client; its region is the reservations'.
+    region
+        The region [default: the client's].
+    sleep
+        Backoff sleep, injected for tests.
+
+    Returns
+    -------
+    Inventory
+        One ``reserved_instance`` item per owned reservation (``platform`` ``redshift``,
+        ``tenancy`` ``Node``, one unit per node); the others counted by reason in ``notes``.
+
+    Raises
+    ------
+    AwsAccessError
+        Credentials missing, permission denied, or still throttled after retries.
+    InventoryError
+        A reservation that cannot be read.
+    """
+    return _fetch(_REDSHIFT_API, redshift_client, region, sleep)
+
+
+def fetch_reserved_memorydb_nodes(
+    memorydb_client: Any,
+    *,
+    region: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Inventory:
+    """Read the region's MemoryDB reserved nodes with ``memorydb:DescribeReservedNodes``
+    (``NextToken`` pages; no currency code: USD).
+
+    Parameters
+    ----------
+    memorydb_client
+        A boto3 ``memorydb`` client; its region is the reservations'.
+    region
+        The region [default: the client's].
+    sleep
+        Backoff sleep, injected for tests.
+
+    Returns
+    -------
+    Inventory
+        One ``reserved_instance`` item per owned reservation (``platform`` ``memorydb``,
+        ``tenancy`` ``Node``, the size's units); the others counted by reason in ``notes``.
+
+    Raises
+    ------
+    AwsAccessError
+        Credentials missing, permission denied, or still throttled after retries.
+    InventoryError
+        A reservation that cannot be read.
+    """
+    return _fetch(_MEMORYDB_API, memorydb_client, region, sleep)
+
+
 __all__ = [
     "OWNED_STATES",
     "RESERVABLE_DEPLOYMENTS",
     "database_units",
     "fetch_reserved_cache_nodes",
     "fetch_reserved_db_instances",
+    "fetch_reserved_memorydb_nodes",
+    "fetch_reserved_redshift_nodes",
+    "fetch_reserved_search_instances",
     "hourly_recurring_usd",
     "parse_database_platform",
     "parse_deployment",

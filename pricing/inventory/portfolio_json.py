@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from core.errors import CommitoptInputError
 from core.times import utc_datetime
+from pricing.databases import MEMORYDB, RDS
 from pricing.instance_types import normalization_factor, parse_instance_type
 from pricing.inventory.commitments import Commitment, Inventory, InventoryError
 from pricing.inventory.databases import database_units, parse_database_platform, parse_deployment
@@ -180,10 +181,13 @@ def _database_key(item: _Item, instance_type: str) -> tuple[str, str, float] | N
     ``Region`` and its class ``standard``; an optional ``service`` must agree with the class.
     """
     platform_text = str(item.raw["platform"]).strip().lower() if item.has("platform") else None
-    service = service_of(instance_type, platform_text)  # MemoryDB's db. types by their platform
-    if service == EC2:
+    declared = str(item.raw["service"]).strip() if item.has("service") else None
+    service = service_of(instance_type)  # by name: MemoryDB's db. types read as RDS
+    if service == RDS and MEMORYDB in (declared, service_of(instance_type, platform_text)):
+        service = MEMORYDB  # told by its service or its platform, memorydb
+    if service == EC2 and declared in (None, EC2):
         return None
-    if item.has("service") and str(item.raw["service"]).strip() != service:
+    if declared is not None and declared != service:
         raise item.fail("service", f"{item.raw['service']!r}, but {instance_type} is {service}")
     platform = item.get("platform", lambda v: parse_database_platform(v, service))
     tenancy = item.get("tenancy", lambda v: parse_deployment(v, service))

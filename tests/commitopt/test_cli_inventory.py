@@ -75,6 +75,9 @@ def test_bad_portfolio_is_one_line(run_cli: RunCli, tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+SEARCH_ID = "0f8e3a2c-1b4d-4e5f-9a6b-7c8d9e0f1a2b"
+
+
 def _real_client(service: str, region_name: str) -> Any:
     session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x")
     return session.client(service, region_name=region_name)  # type: ignore[call-overload]
@@ -106,6 +109,10 @@ class _StubbedSession:
             stub.add_response("describe_reserved_db_instances", {"ReservedDBInstances": []})
         elif service == "elasticache":
             stub.add_response("describe_reserved_cache_nodes", {"ReservedCacheNodes": []})
+        elif service == "opensearch":
+            stub.add_response("describe_reserved_instances", {"ReservedInstances": []})
+        elif service in ("redshift", "memorydb"):
+            stub.add_response("describe_reserved_nodes", {"ReservedNodes": []})
         else:
             stub.add_client_error(
                 "describe_savings_plans", service_error_code="AccessDeniedException"
@@ -178,6 +185,27 @@ def test_from_aws_reads_database_reservations(
                      "CacheNodeCount": 2, "ProductDescription": "redis",
                      "OfferingType": "Partial Upfront", "State": "active",
                      "RecurringCharges": []}]})  # fmt: skip
+            elif service == "opensearch":
+                stub.add_response("describe_reserved_instances", {"ReservedInstances": [
+                    {"ReservedInstanceId": SEARCH_ID, "ReservationName": "mine-1",
+                     "InstanceType": "r6g.large.search", "StartTime": start,
+                     "Duration": 31_536_000, "FixedPrice": 0.0, "InstanceCount": 2,
+                     "PaymentOption": "NO_UPFRONT", "State": "active",
+                     "RecurringCharges": [{"RecurringChargeAmount": 0.1,
+                                           "RecurringChargeFrequency": "Hourly"}]}]})  # fmt: skip
+            elif service == "redshift":
+                stub.add_response("describe_reserved_nodes", {"ReservedNodes": [
+                    {"ReservedNodeId": "rs-ri", "NodeType": "ra3.xlplus", "StartTime": start,
+                     "Duration": 31_536_000, "FixedPrice": 900.0, "NodeCount": 2,
+                     "OfferingType": "All Upfront", "State": "pending-payment"},
+                    {"ReservedNodeId": "rs-old", "NodeType": "dc2.large", "StartTime": start,
+                     "Duration": 31_536_000, "NodeCount": 1, "OfferingType": "All Upfront",
+                     "State": "retired"}]})  # fmt: skip
+            elif service == "memorydb":
+                stub.add_response("describe_reserved_nodes", {"ReservedNodes": [
+                    {"ReservationId": "mem-ri", "NodeType": "db.r6g.large", "StartTime": start,
+                     "Duration": 31_536_000, "FixedPrice": 0.0, "NodeCount": 1,
+                     "OfferingType": "No Upfront", "State": "active"}]})  # fmt: skip
             else:
                 stub.add_response("describe_savings_plans", {"savingsPlans": []})
             stub.activate()
@@ -190,12 +218,15 @@ def test_from_aws_reads_database_reservations(
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     rows = {row["id"]: row for row in json.loads(result.stdout)}
-    assert set(rows) == {"db-ri", "node-ri"}
+    assert set(rows) == {"db-ri", "node-ri", "sql", SEARCH_ID, "rs-ri", "mem-ri"}
     assert rows["db-ri"]["covers"] == "db.m4.large mariadb Multi-AZ"
     assert rows["db-ri"]["region"] == "eu-west-1" and rows["db-ri"]["count"] == 1
     assert rows["node-ri"]["covers"] == "cache.r6g.large redis Node"
     assert rows["node-ri"]["upfront_usd"] == 1000.0
+    assert rows["sql"]["covers"] == "db.m4.large sqlserver-se(li) Single-AZ"  # exact-size engine
+    assert rows[SEARCH_ID]["covers"] == "r6g.large.search opensearch Node"
+    assert rows["rs-ri"]["covers"] == "ra3.xlplus redshift Node"
+    assert rows["mem-ri"]["covers"] == "db.r6g.large memorydb Node"
     assert (
-        "left out 1 AmazonRDS reservation(s) in eu-west-1: product description "
-        "sqlserver-se(li) not modelled yet" in result.stderr
+        "left out 1 AmazonRedshift reservation(s) in eu-west-1: in state retired" in result.stderr
     )
