@@ -500,15 +500,15 @@ class MonteCarloModel:
             )  # fmt: skip
             engine.run(merge.pools, merge.accounts, self.share_across_accounts)
             per_hour[1, chosen] = od @ engine.remaining
-            # used cost = Σ price × (capacity − left): the engine consumed ``start`` as ``left``
+            # used cost = Σ price × (capacity − left): the engine consumed ``start`` as ``left``;
+            # the difference is taken per instrument first, so an hour that used nothing costs
+            # exactly 0 (a difference of two sums leaves 1e-14 of rounding, order-dependent)
             if len(states) == 1:
-                full = float(price[:, 0] @ capacity[:, 0])
-                per_hour[2, chosen] = full - price[:, 0] @ engine.left
+                consumed = capacity[:, :1] - engine.left
+                per_hour[2, chosen] = price[:, 0] @ consumed
             else:
-                full_by_state = np.einsum("is,is->s", price, capacity)
-                per_hour[2, chosen] = full_by_state[state] - np.einsum(
-                    "ih,ih->h", engine.left, np.take(price, state, axis=1)
-                )
+                consumed = np.take(capacity, state, axis=1) - engine.left
+                per_hour[2, chosen] = np.einsum("ih,ih->h", consumed, np.take(price, state, axis=1))
             if progress is not None:
                 progress(chosen.stop, n_unique)
         pair = self.pair_of_path_hour
