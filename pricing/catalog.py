@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pricing.atomic import atomic_output_path
@@ -402,9 +403,13 @@ class PriceCatalog:
                 "upgrade commitopt",
             )
         metadata = CatalogMetadata.from_json(json.dumps(payload["metadata"]))
-        stacked = arrow.to_pandas().rename(columns=_FORMER_COLUMNS)
-        tables = {
-            name: stacked.loc[stacked["table"] == name].drop(columns="table")
+        if "table" not in arrow.column_names:
+            raise PriceFileError(path, "invalid catalog (no 'table' column)")
+        tables = {  # split in Arrow: a boolean take of Arrow-backed pandas columns costs 10×
+            name: arrow.filter(pc.equal(arrow["table"], name))
+            .drop_columns(["table"])
+            .to_pandas()
+            .rename(columns=_FORMER_COLUMNS)
             for name in ("on_demand", "reserved", "savings_plans")
         }
         try:
