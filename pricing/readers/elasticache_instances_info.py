@@ -28,6 +28,7 @@ import gzip
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -103,13 +104,37 @@ def read_elasticache_instances_info(
                     continue
                 for price_key, value in price_entries(prices):
                     rows.append((region, node_type, platform, price_key, rate_value(value)))
+    return catalog_from_rows(
+        rows, file, skipped, what="ElastiCache node", as_of=as_of, source=source, fix=_FIX
+    )
+
+
+def catalog_from_rows(
+    rows: list[tuple[str, str, str, str, float]],
+    file: Path,
+    skipped: Counter[str],
+    *,
+    what: str,
+    as_of: date | None,
+    source: str | None,
+    fix: str,
+) -> PriceCatalog:
+    """The catalog of an ec2instances.info database file's ``(region, type, platform, price
+    key, rate)`` rows, one ``Node`` per key; reserved rates split by payment option.
+
+    Raises
+    ------
+    PriceFileError
+        A negative rate; no rate at all (``what`` names the file's kind: ``"ElastiCache
+        node"``); a catalog that does not validate.
+    """
     prices_frame = pd.DataFrame(
         rows, columns=["region", "instance_type", "platform", "price_key", "rate_usd"]
     ).assign(tenancy=CACHE_NODE)
     prices_frame = checked_rates(prices_frame, file, skipped)
     on_demand, reserved = price_tables(prices_frame, skipped)
     if on_demand.empty and reserved.empty:
-        raise PriceFileError(file, "no ElastiCache node prices found", _FIX)
+        raise PriceFileError(file, f"no {what} prices found", fix)
     notes = [f"skipped {count} value(s): {reason}" for reason, count in skipped.most_common()]
     if as_of is None:
         as_of = datetime.fromtimestamp(file.stat().st_mtime, tz=UTC).date()
@@ -119,38 +144,59 @@ def read_elasticache_instances_info(
         source=source or f"ec2instances.info {file.name}",
         as_of=as_of,
         partial_upfront_split=(
-            "the ElastiCache file gives effective hourly reserved rates only; split by payment "
-            f"option: Partial Upfront = {share:.0%} of effective rate × term hours upfront, "
-            "All Upfront = all upfront, No Upfront = all recurring; Partial and All Upfront rows "
-            "are marked derived"
+            f"the {what.split()[0]} file gives effective hourly reserved rates only; split by "
+            f"payment option: Partial Upfront = {share:.0%} of effective rate × term hours "
+            "upfront, All Upfront = all upfront, No Upfront = all recurring; Partial and All "
+            "Upfront rows are marked derived"
         ),
         notes=tuple(notes),
     )
     try:
         return PriceCatalog.from_frames(metadata, on_demand=on_demand, reserved=reserved)
     except CommitoptInputError as error:
-        raise PriceFileError(file, error.template, _FIX) from error
+        raise PriceFileError(file, error.template, fix) from error
 
 
-def _load_records(file: Path) -> list[dict[str, Any]]:
+def load_records(
+    file: Path, accepts: Callable[[str], bool], *, what: str, fix: str, wrong_file: str
+) -> list[dict[str, Any]]:
+    """The records of an ec2instances.info JSON file (gzipped or not), each checked to carry an
+    ``instance_type`` that ``accepts`` (``what`` names them: ``"a cache.* node type"``).
+
+    Raises
+    ------
+    PriceFileError
+        Not JSON, not a non-empty list, or a record whose type is not accepted (with
+        ``wrong_file``, the fix naming the right file).
+    """
     sniffed = sniff(file)
     raw = gzip.decompress(file.read_bytes()) if sniffed.compressed else file.read_bytes()
     try:
         payload = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PriceFileError(file, f"not valid JSON text ({error})", _FIX) from error
+        raise PriceFileError(file, f"not valid JSON text ({error})", fix) from error
     if not isinstance(payload, list) or not payload:
-        raise PriceFileError(file, "expected a non-empty JSON list of node-type records", _FIX)
+        raise PriceFileError(file, "expected a non-empty JSON list of type records", fix)
     for index, record in enumerate(payload):
         name = record.get("instance_type") if isinstance(record, dict) else None
-        if not isinstance(name, str) or not name.startswith("cache."):
+        if not isinstance(name, str) or not accepts(name):
             raise PriceFileError(
-                file,
-                f"record {index} has no 'instance_type' naming a cache.* node type",
-                "pass ec2instances.info's elasticache-instances.json (EC2's instances.json is "
-                "read with --input-format ec2instances-info)",
+                file, f"record {index} has no 'instance_type' naming {what}", wrong_file
             )
     return payload
+
+
+def _load_records(file: Path) -> list[dict[str, Any]]:
+    return load_records(
+        file,
+        lambda name: name.startswith("cache."),
+        what="a cache.* node type",
+        fix=_FIX,
+        wrong_file=(
+            "pass ec2instances.info's elasticache-instances.json (EC2's instances.json is "
+            "read with --input-format ec2instances-info)"
+        ),
+    )
 
 
 def price_entries(prices: object) -> list[tuple[str, object]]:

@@ -19,26 +19,18 @@ them. Missing or zero values and unrecognised price keys are skipped and counted
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
-import pandas as pd
-
-from core.errors import CommitoptInputError
-from pricing.catalog import CatalogMetadata, PriceCatalog
-from pricing.databases import CACHE_NODE, DATABASE_PLATFORMS, OPENSEARCH
-from pricing.errors import PriceFileError
+from pricing.catalog import PriceCatalog
+from pricing.databases import DATABASE_PLATFORMS, OPENSEARCH
 from pricing.instance_types import OPENSEARCH_SUFFIX
-from pricing.offerings import PARTIAL_UPFRONT_RI_UPFRONT_SHARE
-from pricing.readers.common import sniff
 from pricing.readers.elasticache_instances_info import (
-    checked_rates,
+    catalog_from_rows,
+    load_records,
     price_entries,
-    price_tables,
     rate_value,
 )
 
@@ -85,52 +77,20 @@ def read_opensearch_instances_info(
                 rows.append(
                     (region, instance_type, OPENSEARCH_PLATFORM, price_key, rate_value(value))
                 )
-    prices_frame = pd.DataFrame(
-        rows, columns=["region", "instance_type", "platform", "price_key", "rate_usd"]
-    ).assign(tenancy=CACHE_NODE)
-    prices_frame = checked_rates(prices_frame, file, skipped)
-    on_demand, reserved = price_tables(prices_frame, skipped)
-    if on_demand.empty and reserved.empty:
-        raise PriceFileError(file, "no OpenSearch instance prices found", _FIX)
-    notes = [f"skipped {count} value(s): {reason}" for reason, count in skipped.most_common()]
-    if as_of is None:
-        as_of = datetime.fromtimestamp(file.stat().st_mtime, tz=UTC).date()
-        notes.append("as-of date is the file's modification date (no date in the file)")
-    share = PARTIAL_UPFRONT_RI_UPFRONT_SHARE
-    metadata = CatalogMetadata(
-        source=source or f"ec2instances.info {file.name}",
-        as_of=as_of,
-        partial_upfront_split=(
-            "the OpenSearch file gives effective hourly reserved rates only; split by payment "
-            f"option: Partial Upfront = {share:.0%} of effective rate × term hours upfront, "
-            "All Upfront = all upfront, No Upfront = all recurring; Partial and All Upfront rows "
-            "are marked derived"
-        ),
-        notes=tuple(notes),
+    return catalog_from_rows(
+        rows, file, skipped, what="OpenSearch instance", as_of=as_of, source=source, fix=_FIX
     )
-    try:
-        return PriceCatalog.from_frames(metadata, on_demand=on_demand, reserved=reserved)
-    except CommitoptInputError as error:
-        raise PriceFileError(file, error.template, _FIX) from error
 
 
 def _load_records(file: Path) -> list[dict[str, Any]]:
-    sniffed = sniff(file)
-    raw = gzip.decompress(file.read_bytes()) if sniffed.compressed else file.read_bytes()
-    try:
-        payload = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PriceFileError(file, f"not valid JSON text ({error})", _FIX) from error
-    if not isinstance(payload, list) or not payload:
-        raise PriceFileError(file, "expected a non-empty JSON list of instance-type records", _FIX)
-    for index, record in enumerate(payload):
-        name = record.get("instance_type") if isinstance(record, dict) else None
-        if not isinstance(name, str) or not name.endswith(OPENSEARCH_SUFFIX):
-            raise PriceFileError(
-                file,
-                f"record {index} has no 'instance_type' naming a *.search instance type",
-                "pass ec2instances.info's opensearch-instances.json (its ElastiCache and EC2 "
-                "files are read with --input-format elasticache-instances-info and "
-                "ec2instances-info)",
-            )
-    return payload
+    return load_records(
+        file,
+        lambda name: name.endswith(OPENSEARCH_SUFFIX),
+        what="a *.search instance type",
+        fix=_FIX,
+        wrong_file=(
+            "pass ec2instances.info's opensearch-instances.json (its ElastiCache and EC2 "
+            "files are read with --input-format elasticache-instances-info and "
+            "ec2instances-info)"
+        ),
+    )
