@@ -29,7 +29,7 @@ from pricing.databases import (
     SERVICE_NAMES,
     database_engine,
 )
-from pricing.instance_types import OPENSEARCH_SUFFIX, REDSHIFT_NODE_FAMILIES
+from pricing.services import service_of
 
 FIXED_PLATFORMS: Final[dict[str, str]] = {
     OPENSEARCH: DATABASE_PLATFORMS[(OPENSEARCH, "OpenSearch")],
@@ -121,13 +121,5 @@ def names_a_class_of(service: str, instance_type: str) -> bool:
     >>> names_a_class_of("AmazonMemoryDB", "db.r6g.large"), names_a_class_of("AmazonES", "m5.large")
     (True, False)
     """
-    text = str(instance_type)
-    if service in (RDS, MEMORYDB):
-        return text.startswith("db.")
-    if service == ELASTICACHE:
-        return text.startswith("cache.")
-    if service == OPENSEARCH:
-        return text.endswith(OPENSEARCH_SUFFIX)
-    if service == REDSHIFT:
-        return text.split(".", 1)[0] in REDSHIFT_NODE_FAMILIES
-    return False
+    by_name = service_of(str(instance_type))  # MemoryDB's db. types read as RDS by name
+    return by_name == (RDS if service == MEMORYDB else service)
