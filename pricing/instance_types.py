@@ -106,10 +106,15 @@ REDSHIFT_NODE_FAMILIES: Final = frozenset({"dc1", "dc2", "ds1", "ds2", "dw1", "d
 Redshift node type is known by its family alone (Redshift Management Guide, "Amazon Redshift
 provisioned clusters: node types"; ``dw`` are the retired names of ``ds``/``dc``)."""
 
-DATABASE_CLASS_PREFIXES: Final = ("db.", "cache.")
+DATABASE_CLASS_PREFIXES: Final = ("db.", "cache.", "ml.")
 """Prefixes of database instance classes (RDS ``db.r5.large``) and cache node types
 (ElastiCache ``cache.r6g.large``): the rest is an EC2-like ``family.size`` whose size carries the
-same normalized units (:mod:`pricing.databases`), and the family keeps the prefix (``db.r5``)."""
+same normalized units (:mod:`pricing.databases`), and the family keeps the prefix (``db.r5``).
+SageMaker ML instance types (``ml.m5.xlarge``, family ``ml.m5``) are parsed the same way."""
+
+NOT_RESERVED_FAMILIES: Final = frozenset({"fargate", "lambda"})
+"""Families of Fargate and Lambda keys (``fargate.vcpu``, ``lambda.duration``,
+:mod:`pricing.compute_keys`): no reservations, one unit per unit-hour."""
 
 _FAMILY_PATTERN: Final = re.compile(
     r"^(?P<series>[a-z]+)(?P<generation>\d*)(?P<attributes>[a-z0-9]*?)(?:-(?P<option>[a-z0-9]+))?$"
@@ -223,6 +228,8 @@ def normalization_factor(name: str) -> float:
     parsed = parse_instance_type(name)
     if parsed.family.endswith(OPENSEARCH_SUFFIX) or parsed.family in REDSHIFT_NODE_FAMILIES:
         return 1.0  # reserved by exact type: one unit per instance- or node-hour
+    if parsed.family in NOT_RESERVED_FAMILIES or parsed.family.startswith("ml."):
+        return 1.0  # Fargate, Lambda and SageMaker: no reservations to normalize for
     size = parsed.size
     if parsed.is_metal:
         suffix = _METAL_SUFFIX.match(size)

@@ -80,6 +80,9 @@ class CommitmentKind(StrEnum):
     """A Database Savings Plan: database instance usage of eligible engines and classes, any
     region (AWS, December 2025); it covers no EC2 usage, and EC2 Instance and Compute Savings
     Plans cover no database usage, so its place after them changes no bill."""
+    SAGEMAKER_SAVINGS_PLAN = "sagemaker_savings_plan"
+    """A SageMaker Savings Plan: SageMaker ML instance usage of any family, size, component and
+    region; no other Savings Plan covers SageMaker, and it covers nothing else."""
 
     @property
     def policy_name(self) -> str:
@@ -143,7 +146,7 @@ class CommitmentKind(StrEnum):
         if found is None:
             raise CommitoptInputError(
                 f"{param(parameter)}: unknown Savings Plan type {plan_type!r}; "
-                "use 'Compute', 'EC2Instance' or 'Database'"
+                "use 'Compute', 'EC2Instance', 'Database' or 'SageMaker'"
             )
         return found
 
@@ -174,6 +177,7 @@ _POLICY_NAMES: Final[dict[CommitmentKind, str]] = {
     CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "ec2-sp",
     CommitmentKind.COMPUTE_SAVINGS_PLAN: "compute-sp",
     CommitmentKind.DATABASE_SAVINGS_PLAN: "database-sp",
+    CommitmentKind.SAGEMAKER_SAVINGS_PLAN: "sagemaker-sp",
 }
 POLICY_NAMES: Final = tuple(_POLICY_NAMES.values())
 """The policy's and the CLI's instrument names, in application order."""
@@ -182,11 +186,13 @@ _SAVINGS_PLAN_TYPES: Final[dict[CommitmentKind, str]] = {
     CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "ec2_instance",
     CommitmentKind.COMPUTE_SAVINGS_PLAN: "compute",
     CommitmentKind.DATABASE_SAVINGS_PLAN: "database",
+    CommitmentKind.SAGEMAKER_SAVINGS_PLAN: "sagemaker",
 }
 _AWS_SAVINGS_PLAN_TYPES: Final[dict[str, str]] = {
     "ec2_instance": "EC2Instance",
     "compute": "Compute",
     "database": "Database",
+    "sagemaker": "SageMaker",
 }
 _APPLICATION_ORDER: Final[dict[CommitmentKind, int]] = {
     kind: order for order, kind in enumerate(CommitmentKind)
@@ -196,6 +202,7 @@ SAVINGS_PLAN_TYPES: Final = (
     CommitmentKind.COMPUTE_SAVINGS_PLAN.savings_plan_type,
     CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN.savings_plan_type,
     CommitmentKind.DATABASE_SAVINGS_PLAN.savings_plan_type,
+    CommitmentKind.SAGEMAKER_SAVINGS_PLAN.savings_plan_type,
 )
 """AWS's Savings Plan types as the catalog's ``plan_type`` column spells them."""
 
@@ -205,6 +212,7 @@ _SP_TYPE_ALIASES: Final[dict[str, CommitmentKind]] = {
         CommitmentKind.COMPUTE_SAVINGS_PLAN,
         CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN,
         CommitmentKind.DATABASE_SAVINGS_PLAN,
+        CommitmentKind.SAGEMAKER_SAVINGS_PLAN,
     )
     for spelling in (
         kind.savings_plan_type,
@@ -278,12 +286,14 @@ def parse_offering_class(text: str) -> str:
 
 
 def parse_savings_plan_type(text: str) -> str:
-    """Return ``"compute"`` or ``"ec2_instance"`` from AWS's or commitopt's spellings."""
+    """The catalog's plan type (``compute``, ``ec2_instance``, ``database``, ``sagemaker``) from
+    AWS's or commitopt's spellings."""
     key = str(text).strip().lower().replace(" ", "")
     found = _SP_TYPE_ALIASES.get(key)
     if found is None:
         raise CommitoptInputError(
-            f"unknown Savings Plan type {text!r}; use 'Compute' or 'EC2Instance'"
+            f"unknown Savings Plan type {text!r}; use 'Compute', 'EC2Instance', 'Database' or "
+            "'SageMaker'"
         )
     return found.savings_plan_type
 

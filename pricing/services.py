@@ -28,6 +28,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pricing.compute_keys import ARCHITECTURES, COMPUTE_PLATFORM_NAMES, COMPUTE_SERVICES, SAGEMAKER
+from pricing.compute_keys import PLATFORM_SERVICE as COMPUTE_PLATFORM_SERVICE
+from pricing.compute_keys import key_fits as compute_key_fits
+from pricing.compute_keys import service_of_type as compute_service_of_type
 from pricing.databases import (
     CACHE_NODE,
     CLASS_PREFIX_SERVICE,
@@ -56,13 +60,17 @@ from pricing.platforms import PLATFORM_NAMES, parse_platform
 EC2: Final = "AmazonEC2"
 """The CUR product code of EC2 instance usage."""
 
-KEY_PLATFORMS: Final = (*PLATFORM_NAMES, *DATABASE_PLATFORM_NAMES)
-"""Every value a key's ``platform`` may take: EC2 RI product descriptions, then database ones."""
+KEY_PLATFORMS: Final = (*PLATFORM_NAMES, *DATABASE_PLATFORM_NAMES, *COMPUTE_PLATFORM_NAMES)
+"""Every value a key's ``platform`` may take: EC2 RI product descriptions, database ones, then
+Fargate, Lambda and SageMaker ones (:mod:`pricing.compute_keys`)."""
 
-KEY_TENANCIES: Final = (*TENANCIES, *DEPLOYMENTS)
-"""Every value a key's ``tenancy`` may take: EC2 tenancies, then database deployments."""
+KEY_TENANCIES: Final = (*TENANCIES, *DEPLOYMENTS, *ARCHITECTURES)
+"""Every value a key's ``tenancy`` may take: EC2 tenancies, database deployments, then the
+architectures of Fargate, Lambda and SageMaker keys."""
 
-_DATABASE_SPELLINGS: Final = {name.lower(): name for name in DATABASE_PLATFORM_NAMES}
+_DATABASE_SPELLINGS: Final = {
+    name.lower(): name for name in (*DATABASE_PLATFORM_NAMES, *COMPUTE_PLATFORM_NAMES)
+}
 
 
 def parse_key_platform(text: str) -> str:
@@ -103,10 +111,15 @@ def service_of(instance_type: str, platform: str | None = None) -> str:
     ('AmazonES', 'AmazonRedshift')
     >>> service_of("db.r6g.large", "memorydb")
     'AmazonMemoryDB'
+    >>> service_of("fargate.vcpu"), service_of("ml.m5.xlarge")
+    ('AWSFargate', 'AmazonSageMaker')
     """
     if platform is not None and platform in PLATFORM_SERVICE:
         return PLATFORM_SERVICE[platform]
     text = str(instance_type)
+    compute = compute_service_of_type(text)
+    if compute is not None:
+        return compute
     if text.endswith(OPENSEARCH_SUFFIX):
         return OPENSEARCH
     if text.split(".", 1)[0] in REDSHIFT_NODE_FAMILIES:
@@ -166,6 +179,8 @@ def is_size_flexible(platform: str, tenancy: str, scope: str = "Region") -> bool
     """
     if platform in PLATFORM_SERVICE:
         return tenancy in DEPLOYMENT_UNITS and platform not in EXACT_SIZE_PLATFORMS
+    if platform in COMPUTE_PLATFORM_SERVICE:
+        return False  # Fargate, Lambda and SageMaker sell no reservations
     return is_ec2_size_flexible(platform, tenancy, scope)
 
 
@@ -208,7 +223,9 @@ SERVICE_MISMATCH_FIX: Final = (
     "Dedicated; a db. class an RDS engine (aurora-mysql, mariadb, oracle-se2(li), ...) and "
     "Single-AZ, Multi-AZ or Multi-AZ DB cluster, or memorydb and Node; a cache. node type an "
     "ElastiCache engine (redis, valkey, memcached) and Node; an OpenSearch type (….search) "
-    "opensearch and Node; a Redshift node type (dc2.large, ra3.xlplus) redshift and Node"
+    "opensearch and Node; a Redshift node type (dc2.large, ra3.xlplus) redshift and Node; "
+    "fargate.vcpu or fargate.memory fargate-linux or fargate-windows, lambda.duration lambda, "
+    "an ml. type a sagemaker-<component> platform, each with x86_64 or arm64"
 )
 """How to fix a key whose platform or tenancy belongs to another service than its type."""
 
@@ -218,6 +235,8 @@ _NAME_SERVICE_OF_PLATFORM: Final[dict[str, str]] = {MEMORYDB: RDS}
 
 
 def _key_fits(instance_type: str, platform: str, tenancy: str) -> bool:
+    if compute_service_of_type(instance_type) is not None or platform in COMPUTE_PLATFORM_SERVICE:
+        return compute_key_fits(instance_type, platform, tenancy)
     by_name = service_of(instance_type)
     if by_name == EC2:
         return platform in PLATFORM_NAMES and tenancy in TENANCIES
@@ -279,6 +298,20 @@ def savings_plan_eligible(instance_types: pd.Series | Sequence[str]) -> npt.NDAr
 DATABASE_PLAN_TYPE: Final = "database"
 """The catalog's ``plan_type`` of Database Savings Plans."""
 
+SAGEMAKER_PLAN_TYPE: Final = "sagemaker"
+"""The catalog's ``plan_type`` of SageMaker Savings Plans."""
+
+PLAN_SERVICES: Final[dict[str, tuple[str, ...]]] = {
+    "compute": (EC2, *COMPUTE_SERVICES),
+    "ec2_instance": (EC2,),
+    DATABASE_PLAN_TYPE: DATABASE_SERVICES,
+    SAGEMAKER_PLAN_TYPE: (SAGEMAKER,),
+}
+"""The services each Savings Plan type covers (AWS Savings Plans User Guide, "Savings Plans
+types"): Compute Savings Plans EC2, Fargate and Lambda; EC2 Instance Savings Plans EC2; Database
+Savings Plans RDS and ElastiCache (of the services modelled here); SageMaker Savings Plans
+SageMaker ML instances."""
+
 
 def plan_covers(
     plan_types: pd.Series | Sequence[str],
@@ -287,13 +320,24 @@ def plan_covers(
 ) -> npt.NDArray[np.bool_]:
     """Whether a Savings Plan of each row's type may cover each row's key.
 
-    Database Savings Plans cover RDS and ElastiCache keys only (not OpenSearch, Redshift or
-    MemoryDB), EC2 Instance and Compute Savings Plans EC2 keys only; within that, a key is
-    covered where the catalog has a rate for it (AWS's eligible engines and instance generations
-    are the keys its Database Savings Plans offer rates for). Pass ``platforms`` to tell MemoryDB
+    By :data:`PLAN_SERVICES`: Compute Savings Plans cover EC2, Fargate and Lambda keys, EC2
+    Instance Savings Plans EC2 keys, Database Savings Plans RDS and ElastiCache keys (not
+    OpenSearch, Redshift or MemoryDB), SageMaker Savings Plans SageMaker keys; within that, a key
+    is covered where the catalog has a rate for it (AWS's eligible engines, instance generations
+    and components are the keys its offer rates are for). Pass ``platforms`` to tell MemoryDB
     keys from RDS ones.
+
+    Examples
+    --------
+    >>> plan_covers(["compute", "compute", "ec2_instance", "sagemaker"],
+    ...             ["m5.large", "fargate.vcpu", "fargate.vcpu", "ml.m5.large"]).tolist()
+    [True, True, False, True]
     """
     services = key_services(instance_types, platforms).to_numpy()
-    database_plan = pd.Series(plan_types, dtype="string").to_numpy() == DATABASE_PLAN_TYPE
-    covered = np.where(database_plan, np.isin(services, DATABASE_SERVICES), services == EC2)
-    return np.asarray(covered, dtype=np.bool_)
+    plans = pd.Series(plan_types, dtype="string").fillna("").to_numpy(dtype=object)
+    covered = np.zeros(len(services), dtype=np.bool_)
+    for plan_type, plan_services in PLAN_SERVICES.items():
+        mine = plans == plan_type
+        if mine.any():
+            covered[mine] = np.isin(services[mine], plan_services)
+    return covered

@@ -29,6 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from core.times import utc_hour
+from pricing.compute_keys import ARCHITECTURES, COMPUTE_PLATFORM_NAMES
 from pricing.databases import DATABASE_PLATFORM_NAMES, DEPLOYMENTS
 from pricing.errors import UnknownInstanceTypeError, UnknownPlatformError
 from pricing.instance_types import instance_families, parse_instance_type
@@ -73,11 +74,15 @@ _TENANCY_SPELLINGS: Final[dict[str, str]] = {
     "default": "Shared",
     "dedicated": "Dedicated",
     **{deployment.lower(): deployment for deployment in DEPLOYMENTS},
+    **{architecture.lower(): architecture for architecture in ARCHITECTURES},
 }
-"""Accepted spellings of a key's tenancy: EC2 tenancies and database deployments."""
+"""Accepted spellings of a key's tenancy: EC2 tenancies, database deployments and the
+architectures of Fargate, Lambda and SageMaker keys."""
 SERVICE_MISMATCH_WHAT: Final = "platform(s) or tenancy of another service than the instance type's"
 """What a key whose platform or tenancy does not fit its instance type is called in errors."""
-_DATABASE_PLATFORM_SPELLINGS: Final = {name.lower(): name for name in DATABASE_PLATFORM_NAMES}
+_DATABASE_PLATFORM_SPELLINGS: Final = {
+    name.lower(): name for name in (*DATABASE_PLATFORM_NAMES, *COMPUTE_PLATFORM_NAMES)
+}
 _ZONE_SUFFIX: Final = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?|\s*(?:UTC|GMT|utc|gmt))\s*$"
 _SHOWN_ROWS: Final = 3
 

@@ -109,7 +109,14 @@ def fetch_savings_plans_rates(
     if not regions:
         raise CommitoptInputError("fetching Savings Plans rates needs at least one region")
     regions = [check_region(region) for region in regions]
-    api_plan_types = [API_PLAN_TYPES[parse_savings_plan_type(kind)] for kind in plan_types]
+    parsed_types = [parse_savings_plan_type(kind) for kind in plan_types]
+    other = [kind for kind in parsed_types if kind not in API_PLAN_TYPES]
+    if other:
+        raise CommitoptInputError(
+            f"this reader fetches EC2 rates of Compute and EC2 Instance Savings Plans, not "
+            f"{', '.join(other)} Savings Plans rates"
+        )
+    api_plan_types = [API_PLAN_TYPES[kind] for kind in parsed_types]
     payments = [parse_payment_option(option) for option in payment_options]
     for term in terms_years:
         if term not in TERM_YEARS:

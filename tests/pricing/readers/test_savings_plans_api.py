@@ -257,7 +257,8 @@ def test_no_rates_at_all(client: Any, stubber: Stubber) -> None:
     [
         ({"regions": []}, "at least one region"),
         ({"regions": ["mars-1"]}, "unknown AWS region 'mars-1'"),
-        ({"plan_types": ["SageMaker"]}, "unknown Savings Plan type 'SageMaker'"),
+        ({"plan_types": ["Storage"]}, "unknown Savings Plan type 'Storage'"),
+        ({"plan_types": ["SageMaker"]}, "not sagemaker Savings Plans rates"),
         ({"terms_years": (1, 2)}, "unknown Savings Plans term 2 years"),
         ({"payment_options": ["Heavy Utilization"]}, "unknown payment option"),
     ],

@@ -258,7 +258,7 @@ CSV_CASES: dict[str, tuple[Callable[[list[str]], list[str]], list[str]]] = {
         ["row 12", "column PurchaseOption", "unknown payment option 'Heavy Utilization'"],
     ),
     "unknown plan type": (
-        lambda lines: _set(lines, RHEL_MEDIUM, "Product Family", "SageMakerSavingsPlans"),
+        lambda lines: _set(lines, RHEL_MEDIUM, "Product Family", "StorageSavingsPlans"),
         ["row 7", "column Product Family", "unknown Savings Plan type"],
     ),
     "region disagrees with usage type": (
