@@ -23,6 +23,7 @@ Usage::
     python benchmarks/bench_recommend.py                       # 1,000 keys, both bases
     python benchmarks/bench_recommend.py --keys 300 1000 --basis lookback forecast
     python benchmarks/bench_recommend.py --keys 1000 --basis futures100
+    python benchmarks/bench_recommend.py --keys 1000 --basis lookback --services-share 0.2
 """
 
 from __future__ import annotations
@@ -63,22 +64,26 @@ TARGETS: Final[dict[tuple[str, int], tuple[float, float | None]]] = {
 }
 """(basis, keys) -> (seconds, MiB or None): issue 17's table."""
 
+SERVICES_SLOWDOWN: Final = 1.3
+"""Issue 18: Fargate, Lambda and SageMaker keys cost at most 30 % more time at 1,000 keys."""
+
 GAP_PCT: Final = 0.1
 """The certificate asked for (``--gap`` default) [%]."""
 
 
-def prepare(keys: int) -> tuple[Path, Path]:
-    """The workspace and catalog of a ``keys`` fleet, built once per size (reused)."""
+def prepare(keys: int, services_share: float = 0.0) -> tuple[Path, Path]:
+    """The workspace and catalog of a ``keys`` fleet, built once per size and services share
+    (reused)."""
     from fleet import fleet
 
-    folder = WORK / f"{keys}"
+    folder = WORK / (f"{keys}" if not services_share else f"{keys}-services{services_share:g}")
     workspace, catalog_path = folder / "ws.duckdb", folder / "catalog.parquet"
     done = folder / "imported"
     if done.exists():
         return workspace, catalog_path
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    usage, catalog = fleet(keys, HOURS)
+    usage, catalog = fleet(keys, HOURS, services_share=services_share)
     catalog.to_parquet(catalog_path)
     usage_path = folder / "usage.parquet"
     usage.to_frame().to_parquet(usage_path, index=False)
@@ -137,19 +142,30 @@ def main() -> int:
     parser.add_argument(
         "--basis", nargs="+", choices=sorted(BASES), default=["lookback", "forecast"]
     )
+    parser.add_argument(
+        "--services-share",
+        type=float,
+        default=0.0,
+        help="also run each case with this share of the keys Fargate, Lambda and SageMaker "
+        f"keys, and check it takes at most {SERVICES_SLOWDOWN:.0%} longer (issue 18)",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(*args.child)))
         return 0
     verdicts = Verdicts()
-    for keys in args.keys:
-        workspace, catalog = prepare(keys)
+    shares = [0.0, args.services_share] if args.services_share else [0.0]
+    cases = [(keys, share) for keys in args.keys for share in shares]
+    ec2_seconds: dict[tuple[int, str], float] = {}
+    for keys, share in cases:
+        workspace, catalog = prepare(keys, share)
         for basis in args.basis:
             run = run_child([__file__, "--child", str(workspace), str(catalog), basis])
             figures = run.figures
+            mix = f" ({share:.0%} Fargate, Lambda, SageMaker)" if share else ""
             print(
-                f"{keys:,} keys × {HOURS:,} h, {basis}: {figures['seconds']} s in recommend "
+                f"{keys:,} keys{mix} × {HOURS:,} h, {basis}: {figures['seconds']} s in recommend "
                 f"({run.seconds:.1f} s with start-up), {figures['peak_mib']:.0f} MiB peak, "
                 f"{figures['purchases']} purchases, billed plan within "
                 f"{figures['certified_gap_pct']} % ({figures['status']}; fractional "
@@ -163,6 +179,18 @@ def main() -> int:
                 figures["certified_gap_pct"] <= GAP_PCT,
                 run.load,
             )
+            if not share:
+                ec2_seconds[(keys, basis)] = float(figures["seconds"])
+            else:
+                ratio = float(figures["seconds"]) / ec2_seconds[(keys, basis)]
+                verdicts.add(
+                    f"{keys:,} keys {basis} with {share:.0%} other services within "
+                    f"+{SERVICES_SLOWDOWN - 1:.0%} of EC2 only",
+                    f"{ratio:.2f} ×",
+                    ratio <= SERVICES_SLOWDOWN,
+                    run.load,
+                )
+                continue
             target = TARGETS.get((basis, keys))
             if target is None:
                 continue

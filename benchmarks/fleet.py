@@ -14,6 +14,7 @@ business hours, spiky batch), vectorised over hours × keys.
 from __future__ import annotations
 
 from datetime import date
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -145,11 +146,102 @@ def fleet_usage(
     return UsageMatrix(index, keys[list(KEY_COLUMNS)].reset_index(drop=True), quantity)
 
 
+SERVICE_KEYS_PER_REGION: Final = (
+    *(("fargate.vcpu", p, a) for p, a in (("fargate-linux", "x86_64"), ("fargate-linux", "arm64"),
+                                          ("fargate-windows", "x86_64"))),
+    *(("fargate.memory", p, a) for p, a in (("fargate-linux", "x86_64"), ("fargate-linux", "arm64"),
+                                            ("fargate-windows", "x86_64"))),
+    *((t, "lambda", a) for t in ("lambda.duration", "lambda.provisioned-concurrency",
+                                 "lambda.provisioned-duration") for a in ("x86_64", "arm64")),
+)  # fmt: skip
+"""Fargate and Lambda keys of one region (the account and region added per region)."""
+ML_FAMILIES: Final = ("m5", "c5", "r5", "g4dn", "p3", "m6g", "c6g", "g5")
+ML_COMPONENTS: Final = ("training", "hosting", "notebook", "processing", "batch-transform")
+SERVICE_SCALE: Final = {"fargate.vcpu": 12.0, "fargate.memory": 40.0}
+"""Usage per key of Fargate and Lambda keys relative to instances (vCPUs, GB, GB-hours)."""
+SERVICE_RATE_RATIO: Final = {"compute": 0.82, "sagemaker": 0.64}
+"""1-year No Upfront Savings Plans rate ÷ on-demand rate of Fargate and Lambda (Compute SP) and
+SageMaker ML instances (SageMaker SP); other terms and payments scale as EC2's do."""
+
+
+def service_keys(n_keys: int, *, seed: int = 0) -> pd.DataFrame:
+    """``n_keys`` distinct Fargate, Lambda and SageMaker keys over :data:`REGIONS`."""
+    from pricing.compute_keys import sagemaker_architecture
+
+    rng = np.random.default_rng(seed + 3)
+    rows = [(r, *key) for r in REGIONS for key in SERVICE_KEYS_PER_REGION]
+    ml = [
+        (r, f"ml.{family}.{size}", f"sagemaker-{component}", "")
+        for r in REGIONS
+        for family in ML_FAMILIES
+        for size in SIZES
+        for component in ML_COMPONENTS
+    ]
+    picked = rng.choice(len(ml), size=max(0, n_keys - len(rows)), replace=False)
+    rows += [ml[i] for i in np.sort(picked)]
+    keys = pd.DataFrame(rows[:n_keys], columns=["region", "instance_type", "platform", "tenancy"])
+    ml_rows = keys["platform"].str.startswith("sagemaker-")
+    keys.loc[ml_rows, "tenancy"] = keys.loc[ml_rows, "instance_type"].map(sagemaker_architecture)
+    return keys.assign(account_id="111111111111")[list(KEY_COLUMNS)].astype("string")
+
+
+def service_catalog(keys: pd.DataFrame, *, seed: int = 0) -> PriceCatalog:
+    """On-demand and Savings Plans rates of Fargate, Lambda and SageMaker ``keys``."""
+    rng = np.random.default_rng(seed + 4)
+    priced = keys[["region", "instance_type", "platform", "tenancy"]].drop_duplicates()
+    ml = priced["platform"].str.startswith("sagemaker-").to_numpy()
+    base = np.where(ml, 0.05 * normalization_factors(priced["instance_type"].where(ml, "m5.large")),
+                    rng.uniform(0.004, 0.06, len(priced)))  # fmt: skip
+    on_demand = priced.assign(on_demand_usd_per_hour=base * rng.uniform(0.9, 1.1, len(priced)))
+    parts = []
+    for (offering_class, term, payment), ratio in RI_RATIO.items():
+        if offering_class != "convertible":
+            continue
+        scale = ratio / RI_RATIO[("convertible", 1, "No Upfront")]
+        plan_type = np.where(ml, "sagemaker", "compute")
+        rate = np.where(ml, SERVICE_RATE_RATIO["sagemaker"], SERVICE_RATE_RATIO["compute"])
+        parts.append(
+            priced.assign(
+                plan_type=plan_type,
+                term_years=term,
+                payment_option=payment,
+                sp_hourly_usd=on_demand["on_demand_usd_per_hour"].to_numpy() * rate * scale,
+            )
+        )
+    metadata = CatalogMetadata(source="synthetic benchmark services", as_of=date(2026, 11, 1))
+    return PriceCatalog.from_frames(
+        metadata, on_demand=on_demand, savings_plans=pd.concat(parts, ignore_index=True)
+    )
+
+
 def fleet(
-    n_keys: int, hours: int, *, n_families: int | None = None, seed: int = 0
+    n_keys: int,
+    hours: int,
+    *,
+    n_families: int | None = None,
+    seed: int = 0,
+    services_share: float = 0.0,
 ) -> tuple[UsageMatrix, PriceCatalog]:
-    """Usage and catalog of a synthetic fleet (100 families for 1,000 keys by default)."""
+    """Usage and catalog of a synthetic fleet (100 families for 1,000 keys by default).
+
+    ``services_share`` of the keys are Fargate, Lambda and SageMaker keys instead of EC2 ones
+    (the same number of keys in all; the EC2 keys are the same fleet's first ones).
+    """
+    n_services = round(services_share * n_keys)
     families = n_families or max(10, n_keys // 10)
-    keys = fleet_keys(n_keys, families, seed=seed)
-    sorted_keys = keys.sort_values(list(KEY_COLUMNS)).reset_index(drop=True)
-    return fleet_usage(sorted_keys, hours, seed=seed), fleet_catalog(sorted_keys, seed=seed)
+    keys = fleet_keys(n_keys, families, seed=seed).iloc[: n_keys - n_services]
+    ec2_keys = keys.sort_values(list(KEY_COLUMNS)).reset_index(drop=True)
+    usage = fleet_usage(ec2_keys, hours, seed=seed)
+    catalog = fleet_catalog(ec2_keys, seed=seed)
+    if not n_services:
+        return usage, catalog
+    other = service_keys(n_services, seed=seed).sort_values(list(KEY_COLUMNS))
+    other = other.reset_index(drop=True)
+    other_usage = fleet_usage(other, hours, seed=seed + 10)
+    scale = other["instance_type"].map(SERVICE_SCALE).fillna(1.0).to_numpy(dtype=np.float64)
+    scale = np.where(other["instance_type"].str.startswith("lambda.").to_numpy(), 50.0, scale)
+    quantity = np.hstack([usage.quantity, other_usage.quantity * scale])
+    both = pd.concat([usage.keys, other], ignore_index=True).astype("string")
+    order = np.lexsort([both[c].to_numpy(dtype=str) for c in reversed(KEY_COLUMNS)])
+    merged = UsageMatrix(usage.hours, both.iloc[order].reset_index(drop=True), quantity[:, order])
+    return merged, PriceCatalog.merge([catalog, service_catalog(other, seed=seed)])

@@ -50,7 +50,7 @@ from billing.portfolio import Instrument
 from pricing.catalog import PriceCatalog
 from pricing.errors import MissingPriceError
 from pricing.offerings import CommitmentKind
-from pricing.services import savings_plan_eligible, size_flexible_keys
+from pricing.services import plan_covers, savings_plan_eligible, size_flexible_keys
 
 FloatArray = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]
@@ -181,6 +181,7 @@ def build_pools(
     ec2 = savings_plan_eligible(keys["instance_type"].astype(str))
     columns["database_flexible"] = ~ec2 & size_flexible_keys(keys["platform"], keys["tenancy"])
     rate_cache: dict[tuple[str, int, str], FloatArray] = {}
+    scope_cache: dict[str, npt.NDArray[np.bool_]] = {}
     pools: list[Pool] = []
     warnings: list[str] = []
     for kind in KINDS:
@@ -200,9 +201,17 @@ def build_pools(
                         np.float64
                     )
                 rates = rate_cache[lookup]
-                # EC2 Instance and Compute SPs cover EC2 usage only, Database SPs database usage
-                database_plan = kind == CommitmentKind.DATABASE_SAVINGS_PLAN
-                scope = ~ec2 if database_plan else ec2.copy()
+                # each Savings Plan type covers its services (pricing.services.PLAN_SERVICES):
+                # Compute EC2, Fargate and Lambda; EC2 Instance EC2; Database RDS and
+                # ElastiCache; SageMaker SageMaker
+                plan_type = str(first.plan_type)
+                if plan_type not in scope_cache:
+                    scope_cache[plan_type] = plan_covers(
+                        [plan_type] * n_keys,
+                        keys["instance_type"].astype(str),
+                        keys["platform"].astype(str),
+                    )
+                scope = scope_cache[plan_type].copy()
                 if kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN:
                     scope &= np.asarray(
                         (columns["region"] == first.region)

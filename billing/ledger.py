@@ -15,9 +15,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from billing.engine import Engine
+from pricing.compute_keys import SAGEMAKER
 from pricing.databases import RDS
 from pricing.offerings import CommitmentKind
-from pricing.services import key_services
+from pricing.services import EC2, key_services
 from usage.table import KEY_COLUMNS
 
 ON_DEMAND: Final = "on-demand"
@@ -195,25 +196,37 @@ def _unused_rows(engine: Engine, months: pd.Index) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def with_services(ledger: pd.DataFrame) -> pd.DataFrame:
-    """``ledger`` with a ``service`` column: the CUR product code each row's money belongs to.
+_UNUSED_SERVICE: Final[dict[str, str]] = {
+    CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: EC2,
+    CommitmentKind.COMPUTE_SAVINGS_PLAN: EC2,
+    CommitmentKind.DATABASE_SAVINGS_PLAN: RDS,
+    CommitmentKind.SAGEMAKER_SAVINGS_PLAN: SAGEMAKER,
+}
+"""The service a Savings Plan's unused commitment goes to in a month it covered nothing."""
 
-    A row of usage (covered or on demand) or of an RI's unused commitment takes its family's
-    service (``db.r4`` → ``AmazonRDS``, ``cache.r6g`` → ``AmazonElastiCache``, else
-    ``AmazonEC2``). An EC2 Instance or Compute Savings Plan's unused commitment is EC2's. A
-    Database Savings Plan's unused commitment is shared among the services it covered that month
-    in proportion to the on-demand value it covered (all to ``AmazonRDS`` in a month it covered
-    nothing): the bill's total is unchanged, and each service carries its part of the plan.
+
+def with_services(ledger: pd.DataFrame) -> pd.DataFrame:
+    """``ledger`` with a ``service`` column: the service each row's money belongs to.
+
+    A row of usage (covered or on demand) or of an RI's unused commitment takes its key's
+    service (``db.r4`` → ``AmazonRDS``, ``cache.r6g`` → ``AmazonElastiCache``, ``fargate`` →
+    ``AWSFargate``, ``ml.m5`` → ``AmazonSageMaker``, else ``AmazonEC2``). A Savings Plan's unused
+    commitment is shared among the services it covered that month in proportion to the
+    on-demand value it covered (a Compute Savings Plan's among EC2, Fargate and Lambda, a
+    Database Savings Plan's among RDS and ElastiCache; in a month it covered nothing, all to
+    :data:`_UNUSED_SERVICE`): the bill's total is unchanged, and each service carries its part
+    of the plan.
     """
     family = ledger["instance_family"].astype("string").fillna("")
     platform = ledger["platform"].astype("string").fillna("")
     service = key_services(family, platform)  # "db.r4": RDS; "db.r6g" memorydb: MemoryDB
     table = ledger.assign(service=service.to_numpy())
-    database = (table["kind"] == CommitmentKind.DATABASE_SAVINGS_PLAN).to_numpy(dtype=bool)
-    unused = database & (table["unused_commitment_usd"].to_numpy(dtype=np.float64) != 0)
+    kinds = table["kind"].astype(str)
+    plans = kinds.isin(list(_UNUSED_SERVICE)).to_numpy(dtype=bool)
+    unused = plans & (table["unused_commitment_usd"].to_numpy(dtype=np.float64) != 0)
     if not unused.any():
         return table.astype({"service": "string"})
-    covered = table.loc[database & ~unused]
+    covered = table.loc[plans & ~unused]
     shares = (
         covered.groupby(["instrument", "month", "service"], observed=True)["on_demand_cost_usd"]
         .sum()
@@ -231,7 +244,7 @@ def with_services(ledger: pd.DataFrame) -> pd.DataFrame:
             how="left",
         )
     )
-    spread["service"] = spread["service"].fillna(RDS)
+    spread["service"] = spread["service"].fillna(spread["kind"].astype(str).map(_UNUSED_SERVICE))
     spread["share"] = spread["share"].fillna(1.0)
     for column in ("actual_cost_usd", "unused_commitment_usd"):
         spread[column] = spread[column] * spread["share"]

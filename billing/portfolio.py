@@ -147,6 +147,8 @@ class SimulationPortfolio:
         One line per approximation made (e.g. zonal RIs applied regionally to their type).
     database_savings_plans
         The Database Savings Plans (they cover only what the others never cover).
+    sagemaker_savings_plans
+        The SageMaker Savings Plans (only they cover SageMaker usage, and nothing else).
     """
 
     reserved_instances: tuple[Instrument, ...]
@@ -154,15 +156,17 @@ class SimulationPortfolio:
     compute_savings_plans: tuple[Instrument, ...]
     warnings: tuple[str, ...] = field(default=())
     database_savings_plans: tuple[Instrument, ...] = field(default=())
+    sagemaker_savings_plans: tuple[Instrument, ...] = field(default=())
 
     @property
     def instruments(self) -> tuple[Instrument, ...]:
-        """All instruments, RIs first, then EC2 Instance, Compute and Database SPs."""
+        """All instruments, RIs first, then EC2 Instance, Compute, Database and SageMaker SPs."""
         return (
             *self.reserved_instances,
             *self.ec2_instance_savings_plans,
             *self.compute_savings_plans,
             *self.database_savings_plans,
+            *self.sagemaker_savings_plans,
         )
 
     def then(self, other: SimulationPortfolio) -> SimulationPortfolio:
@@ -173,6 +177,7 @@ class SimulationPortfolio:
             (*self.compute_savings_plans, *other.compute_savings_plans),
             (*self.warnings, *other.warnings),
             (*self.database_savings_plans, *other.database_savings_plans),
+            (*self.sagemaker_savings_plans, *other.sagemaker_savings_plans),
         )
 
 
@@ -366,6 +371,7 @@ def build_portfolio(
     ec2: list[Instrument] = []
     compute: list[Instrument] = []
     database: list[Instrument] = []
+    sagemaker: list[Instrument] = []
     from_catalog = _catalog_recurring(items, catalog)
     for index, commitment in enumerate(items):
         start = pd.Timestamp(commitment.start).tz_convert("UTC")
@@ -389,10 +395,12 @@ def build_portfolio(
             ec2.append(_sp_instrument(commitment, common))
         elif commitment.kind == CommitmentKind.DATABASE_SAVINGS_PLAN:
             database.append(_sp_instrument(commitment, common))
+        elif commitment.kind == CommitmentKind.SAGEMAKER_SAVINGS_PLAN:
+            sagemaker.append(_sp_instrument(commitment, common))
         else:
             compute.append(_sp_instrument(commitment, common))
     return SimulationPortfolio(
-        tuple(ris), tuple(ec2), tuple(compute), tuple(warnings), tuple(database)
+        tuple(ris), tuple(ec2), tuple(compute), tuple(warnings), tuple(database), tuple(sagemaker)
     )
 
 

@@ -149,7 +149,7 @@ class SimulationResult:
         Usage covered by each kind of instrument (``"reserved_instance"``, ...), only for the
         keys it covered: key index -> row over hours [instance-hours]. The properties
         :attr:`ri_covered`, :attr:`ec2_sp_covered`, :attr:`compute_sp_covered` and
-        :attr:`database_sp_covered` give them as
+        :attr:`database_sp_covered` and :attr:`sagemaker_sp_covered` give them as
         hours × keys arrays; with :attr:`on_demand` they add up to ``usage``.
     instruments
         One row per instrument: ``id``, ``kind``, ``region``, ``instance_family``,
@@ -212,6 +212,11 @@ class SimulationResult:
         """Usage covered by Database Savings Plans, hours × keys [instance-hours]."""
         return self._dense(CommitmentKind.DATABASE_SAVINGS_PLAN)
 
+    @cached_property
+    def sagemaker_sp_covered(self) -> FloatArray:
+        """Usage covered by SageMaker Savings Plans, hours × keys [instance-hours]."""
+        return self._dense(CommitmentKind.SAGEMAKER_SAVINGS_PLAN)
+
     @property
     def covered(self) -> FloatArray:
         """Usage covered by any commitment, hours × keys [instance-hours]."""
@@ -220,6 +225,7 @@ class SimulationResult:
             + self.ec2_sp_covered
             + self.compute_sp_covered
             + self.database_sp_covered
+            + self.sagemaker_sp_covered
         )
 
     def breakdown(self, by: Grouping) -> pd.DataFrame:
@@ -251,6 +257,7 @@ class SimulationResult:
                 "ec2_sp_covered": self.ec2_sp_covered[hour_index, key_index],
                 "compute_sp_covered": self.compute_sp_covered[hour_index, key_index],
                 "database_sp_covered": self.database_sp_covered[hour_index, key_index],
+                "sagemaker_sp_covered": self.sagemaker_sp_covered[hour_index, key_index],
                 "on_demand": self.on_demand[hour_index, key_index],
             }
         )

@@ -32,6 +32,7 @@ from optimizer.problem import (
     EC2_SP_POOL,
     POOL_FIELDS,
     RI_POOL,
+    SAGEMAKER_SP_POOL,
     FloatArray,
     IntArray,
 )
@@ -46,6 +47,7 @@ INSTRUMENT_POOLS: Final[dict[str, str]] = {
     CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN.policy_name: EC2_SP_POOL,
     CommitmentKind.COMPUTE_SAVINGS_PLAN.policy_name: COMPUTE_SP_POOL,
     CommitmentKind.DATABASE_SAVINGS_PLAN.policy_name: DATABASE_SP_POOL,
+    CommitmentKind.SAGEMAKER_SAVINGS_PLAN.policy_name: SAGEMAKER_SP_POOL,
 }
 """Pool kind of each policy instrument."""
 

@@ -32,8 +32,6 @@ from optimizer.build_usage import (
     listed,
 )
 from optimizer.problem import (
-    COMPUTE_SP_POOL,
-    DATABASE_SP_POOL,
     EC2_SP_POOL,
     POOL_FIELDS,
     RI_POOL,
@@ -225,10 +223,7 @@ def _owned_sps(frame: pd.DataFrame) -> pd.DataFrame:
     sps["instance_family"] = np.where(ec2, sps["instance_family"].astype(str), "")
     sps["capacity"] = commitment
     sps["hourly"] = commitment
-    database = (sps["kind"] == CommitmentKind.DATABASE_SAVINGS_PLAN).to_numpy(bool)
-    sps["pool_kind"] = np.where(
-        ec2, EC2_SP_POOL, np.where(database, DATABASE_SP_POOL, COMPUTE_SP_POOL)
-    )
+    sps["pool_kind"] = sps["kind"].astype(str)  # a Savings Plan's pool kind is its kind
     return sps
 
 

@@ -30,6 +30,7 @@ from optimizer.problem import (
     DATABASE_SP_POOL,
     EC2_SP_POOL,
     RI_POOL,
+    SAGEMAKER_SP_POOL,
     BoolArray,
     CommitmentProblem,
     FloatArray,
@@ -87,6 +88,7 @@ _SP_NAMES: Final = {
     EC2_SP_POOL: "EC2 Instance Savings Plans",
     COMPUTE_SP_POOL: "Compute Savings Plans",
     DATABASE_SP_POOL: "Database Savings Plans",
+    SAGEMAKER_SP_POOL: "SageMaker Savings Plans",
 }
 
 
@@ -313,13 +315,15 @@ def explain(
 
 _ALSO_COVERS: Final = {
     EC2_SP_POOL: "the family's other sizes, platforms and tenancies in the region",
-    COMPUTE_SP_POOL: "other families and regions",
+    COMPUTE_SP_POOL: "other families and regions, Fargate and Lambda",
     DATABASE_SP_POOL: "other database families, engines and regions",
+    SAGEMAKER_SP_POOL: "other ML instance families, components and regions",
 }
 _SHORT_NAMES: Final = {
     EC2_SP_POOL: "EC2 Instance SP",
     COMPUTE_SP_POOL: "Compute SP",
     DATABASE_SP_POOL: "Database SP",
+    SAGEMAKER_SP_POOL: "SageMaker SP",
 }
 _NAMED_AT_MOST: Final = 3
 _SAME_COST_PCT: Final = 0.05

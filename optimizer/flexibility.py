@@ -32,6 +32,7 @@ from optimizer.problem import (
     DATABASE_SP_POOL,
     EC2_SP_POOL,
     RI_POOL,
+    SAGEMAKER_SP_POOL,
     BoolArray,
     CommitmentProblem,
     FloatArray,
@@ -42,7 +43,7 @@ FLEXIBILITY_TOLERANCE_PCT: Final = 0.5
 to this much dearer per on-demand USD covered is preferred [%]."""
 
 FLEXIBILITY_ORDER: Final = MappingProxyType(
-    {RI_POOL: 0, EC2_SP_POOL: 1, COMPUTE_SP_POOL: 2, DATABASE_SP_POOL: 2}
+    {RI_POOL: 0, EC2_SP_POOL: 1, COMPUTE_SP_POOL: 2, DATABASE_SP_POOL: 2, SAGEMAKER_SP_POOL: 2}
 )
 """Rank of each pool kind, more flexible higher: regional RI, EC2 Instance SP, Compute SP; for
 databases, a reservation, then a Database SP (any family, engine and region it covers)."""

@@ -45,6 +45,7 @@ from optimizer.problem import (
     DATABASE_SP_POOL,
     EC2_SP_POOL,
     RI_POOL,
+    SAGEMAKER_SP_POOL,
     BoolArray,
     CommitmentProblem,
     FloatArray,
@@ -62,6 +63,7 @@ KIND_LABEL: Final = {
     EC2_SP_POOL: "ec2sp",
     COMPUTE_SP_POOL: "csp",
     DATABASE_SP_POOL: "dsp",
+    SAGEMAKER_SP_POOL: "msp",
 }
 """Short pool kinds in variable names."""
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.(),]")

@@ -50,13 +50,15 @@ RI_POOL: Final[str] = CommitmentKind.RESERVED_INSTANCE
 EC2_SP_POOL: Final[str] = CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN
 COMPUTE_SP_POOL: Final[str] = CommitmentKind.COMPUTE_SAVINGS_PLAN
 DATABASE_SP_POOL: Final[str] = CommitmentKind.DATABASE_SAVINGS_PLAN
-POOL_KINDS: Final = (RI_POOL, EC2_SP_POOL, COMPUTE_SP_POOL, DATABASE_SP_POOL)
+SAGEMAKER_SP_POOL: Final[str] = CommitmentKind.SAGEMAKER_SAVINGS_PLAN
+POOL_KINDS: Final = (RI_POOL, EC2_SP_POOL, COMPUTE_SP_POOL, DATABASE_SP_POOL, SAGEMAKER_SP_POOL)
 """Pool kinds, in the order AWS applies them."""
 
 SP_NAMES: Final[dict[str, str]] = {
     EC2_SP_POOL: "EC2 Instance",
     COMPUTE_SP_POOL: "Compute",
     DATABASE_SP_POOL: "Database",
+    SAGEMAKER_SP_POOL: "SageMaker",
 }
 """The name of each Savings Plans pool kind, before "Savings Plans"."""
 
@@ -272,6 +274,7 @@ __all__ = [
     "POOL_FIELDS",
     "POOL_KINDS",
     "RI_POOL",
+    "SAGEMAKER_SP_POOL",
     "SP_NAMES",
     "CommitmentProblem",
 ]

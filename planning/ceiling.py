@@ -66,7 +66,7 @@ from pricing.catalog import PriceCatalog
 from pricing.instance_types import instance_families, normalization_factors
 from pricing.inventory import Commitment
 from pricing.offerings import CommitmentKind
-from pricing.services import savings_plan_eligible, size_flexible_keys
+from pricing.services import plan_covers, savings_plan_eligible, size_flexible_keys
 from scenarios.backtest import ri_purchases, savings_plan_purchase
 from usage.table import UsageMatrix
 
@@ -215,11 +215,17 @@ def _sp_offers(keys: pd.DataFrame, policy: Policy, at: pd.Timestamp) -> list[Com
                 )
                 for region, family in pairs.itertuples(index=False)
             )
-        for kind, covered in (
-            (CommitmentKind.COMPUTE_SAVINGS_PLAN, ec2),
-            (CommitmentKind.DATABASE_SAVINGS_PLAN, ~ec2),
+        for kind in (
+            CommitmentKind.COMPUTE_SAVINGS_PLAN,
+            CommitmentKind.DATABASE_SAVINGS_PLAN,
+            CommitmentKind.SAGEMAKER_SAVINGS_PLAN,
         ):
-            if kind.policy_name in policy.instruments and covered.any():
+            if kind.policy_name not in policy.instruments:
+                continue
+            covered = plan_covers(
+                [kind.savings_plan_type] * len(keys), keys["instance_type"], keys["platform"]
+            )
+            if covered.any():
                 offers.append(
                     savings_plan_purchase(kind, 1.0, at, term_years=term, payment_option=payment)
                 )

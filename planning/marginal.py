@@ -269,6 +269,7 @@ def _scope(instrument: Instrument) -> Scope:
     if instrument.kind in (
         CommitmentKind.COMPUTE_SAVINGS_PLAN,
         CommitmentKind.DATABASE_SAVINGS_PLAN,
+        CommitmentKind.SAGEMAKER_SAVINGS_PLAN,
     ):
         return None
     return f"{instrument.region}/{instrument.instance_family}"
@@ -292,6 +293,7 @@ def _portfolio(chosen: Sequence[Instrument]) -> SimulationPortfolio:
         of(CommitmentKind.COMPUTE_SAVINGS_PLAN),
         (),
         of(CommitmentKind.DATABASE_SAVINGS_PLAN),
+        of(CommitmentKind.SAGEMAKER_SAVINGS_PLAN),
     )
 
 

@@ -51,7 +51,7 @@ from core.errors import CommitoptInputError, param
 from core.units import HOURS_PER_DAY
 from pricing.instance_types import instance_families
 from pricing.offerings import CommitmentKind
-from pricing.services import savings_plan_eligible
+from pricing.services import PLAN_SERVICES, plan_covers, savings_plan_eligible
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
 STOPPED_AFTER_DAYS: Final = 7.0
@@ -575,6 +575,10 @@ def annotate_explanations(explanations: pd.DataFrame, recency: RecencyAdjustment
     columns = {name: levels[name].astype(str).to_numpy() for name in KEY_COLUMNS}
     columns["instance_family"] = instance_families(levels["instance_type"]).astype(str).to_numpy()
     columns["ec2"] = savings_plan_eligible(levels["instance_type"]).astype(object)  # once
+    for plan_type in PLAN_SERVICES:  # the keys each Savings Plan type may cover, once
+        columns[f"plan:{plan_type}"] = plan_covers(
+            [plan_type] * len(levels), levels["instance_type"], levels["platform"]
+        ).astype(object)
     annotated = explanations.copy()
     annotated["explanation"] = [
         str(row["explanation"])
@@ -592,10 +596,12 @@ def _scope(
     n_keys = len(columns["region"])
     kind = str(row["kind"])
     ec2 = np.asarray(columns["ec2"], dtype=bool)
-    if kind == CommitmentKind.COMPUTE_SAVINGS_PLAN:
-        return ec2
-    if kind == CommitmentKind.DATABASE_SAVINGS_PLAN:
-        return ~ec2
+    if kind in (
+        CommitmentKind.COMPUTE_SAVINGS_PLAN,
+        CommitmentKind.DATABASE_SAVINGS_PLAN,
+        CommitmentKind.SAGEMAKER_SAVINGS_PLAN,
+    ):
+        return np.asarray(columns[f"plan:{CommitmentKind(kind).savings_plan_type}"], dtype=bool)
     if kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN:
         return (columns["region"] == str(row["region"])) & (
             columns["instance_family"] == str(row["instance_family"])

@@ -120,6 +120,7 @@ KEY_KINDS: Final[tuple[KeyKind, ...]] = (
 """The Fargate and Lambda key types (SageMaker keys are ML instance types)."""
 
 KIND_BY_TYPE: Final = {kind.instance_type: kind for kind in KEY_KINDS}
+_FAMILY_SERVICE: Final = {kind.instance_type.split(".")[0]: kind.service for kind in KEY_KINDS}
 _KIND_BY_USAGE: Final = {(kind.service, kind.usage_kind): kind for kind in KEY_KINDS}
 _SERVICE_OF_VOCABULARY: Final = {"fargate": FARGATE, "lambda": LAMBDA, "sagemaker": SAGEMAKER}
 
@@ -153,13 +154,17 @@ def service_of_type(instance_type: str) -> str | None:
     --------
     >>> [service_of_type(t) for t in ("fargate.vcpu", "ml.m5.xlarge", "m5.large")]
     ['AWSFargate', 'AmazonSageMaker', None]
+    >>> service_of_type("lambda"), service_of_type("ml.m5")  # families
+    ('AWSLambda', 'AmazonSageMaker')
     """
     text = str(instance_type)
     kind = KIND_BY_TYPE.get(text)
     if kind is not None:
         return kind.service
-    if text.startswith(SAGEMAKER_PREFIX) and text.count(".") == 2:
-        return SAGEMAKER
+    if text in _FAMILY_SERVICE:  # a key's family (``fargate``), as ledgers carry it
+        return _FAMILY_SERVICE[text]
+    if text.startswith(SAGEMAKER_PREFIX) and text.count(".") in (1, 2):
+        return SAGEMAKER  # ``ml.m5.xlarge`` or its family ``ml.m5``
     return None
 
 

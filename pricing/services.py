@@ -116,6 +116,8 @@ def service_of(instance_type: str, platform: str | None = None) -> str:
     """
     if platform is not None and platform in PLATFORM_SERVICE:
         return PLATFORM_SERVICE[platform]
+    if platform is not None and platform in COMPUTE_PLATFORM_SERVICE:
+        return COMPUTE_PLATFORM_SERVICE[platform]
     text = str(instance_type)
     compute = compute_service_of_type(text)
     if compute is not None:

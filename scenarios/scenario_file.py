@@ -17,7 +17,9 @@ a list whose items each have one key, the transform's kind, holding its fields::
 Kinds and fields (see docs/scenario-file.md): ``growth`` / ``decline`` (percent_per_month, start,
 where), ``migration`` (from, to, share, start, end), ``exit`` (where, at), ``new_workload``
 (instance_type, region, platform, tenancy, account, count_per_hour, daily_amplitude,
-peak_hour_utc, start, end; or csv), ``price_change`` (factor, rates, where). A selection
+peak_hour_utc, start, end; or csv), ``price_change`` (factor, rates, where), ``to_fargate``
+(from, share, start, end, vcpu_per_instance, memory_gb_per_vcpu, utilization) and ``to_ec2``
+(from, instance_type, share, start, end, vcpu_per_instance, utilization). A selection
 (``where``, ``from``) has account, region, family, platform, instance_type, each a name or a list.
 
 Every mistake is one :class:`~scenarios.transforms.ScenarioError` line naming the file, the
@@ -34,6 +36,7 @@ from typing import Final
 import yaml
 
 from pricing.atomic import atomic_output_path
+from scenarios.containers import ToEc2, ToFargate
 from scenarios.transforms import (
     BASELINE,
     SELECTION_FIELDS,
@@ -70,7 +73,13 @@ TRANSFORM_FIELDS: Final[dict[str, tuple[str, ...]]] = {
         "csv",
     ),
     "price_change": ("factor", "rates", "where"),
-}
+    "to_fargate": (
+        "from", "share", "start", "end", "vcpu_per_instance", "memory_gb_per_vcpu", "utilization",
+    ),
+    "to_ec2": (
+        "from", "instance_type", "share", "start", "end", "vcpu_per_instance", "utilization",
+    ),
+}  # fmt: skip
 """Fields of each transform kind in a scenario file."""
 REQUIRED_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "growth": ("percent_per_month",),
@@ -79,6 +88,8 @@ REQUIRED_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "exit": ("where", "at"),
     "new_workload": (),
     "price_change": ("factor",),
+    "to_fargate": ("from", "share", "start", "end"),
+    "to_ec2": ("from", "instance_type", "share", "start", "end"),
 }
 DESTINATION_FIELDS: Final = ("family", "platform", "sizes")
 """Fields of a migration's ``to``."""
@@ -205,6 +216,30 @@ def _price_change(fields: Mapping[str, object], location: str, kind: str, _base:
     )
 
 
+def _to_fargate(fields: Mapping[str, object], location: str, kind: str, _base: Path) -> Transform:
+    return ToFargate(
+        source=_selection(fields["from"], location, f"{kind}.from"),
+        share=fields["share"],  # type: ignore[arg-type]
+        start=fields["start"],  # type: ignore[arg-type]
+        end=fields["end"],  # type: ignore[arg-type]
+        vcpu_per_instance=fields.get("vcpu_per_instance"),  # type: ignore[arg-type]
+        memory_gb_per_vcpu=fields.get("memory_gb_per_vcpu"),  # type: ignore[arg-type]
+        utilization=fields.get("utilization", 1.0),  # type: ignore[arg-type]
+    )
+
+
+def _to_ec2(fields: Mapping[str, object], location: str, kind: str, _base: Path) -> Transform:
+    return ToEc2(
+        source=_selection(fields["from"], location, f"{kind}.from"),
+        instance_type=str(fields["instance_type"]),
+        share=fields["share"],  # type: ignore[arg-type]
+        start=fields["start"],  # type: ignore[arg-type]
+        end=fields["end"],  # type: ignore[arg-type]
+        vcpu_per_instance=fields.get("vcpu_per_instance"),  # type: ignore[arg-type]
+        utilization=fields.get("utilization", 1.0),  # type: ignore[arg-type]
+    )
+
+
 _BUILDERS: Final[dict[str, Callable[[Mapping[str, object], str, str, Path], Transform]]] = {
     "growth": _growth,
     "decline": _growth,
@@ -212,6 +247,8 @@ _BUILDERS: Final[dict[str, Callable[[Mapping[str, object], str, str, Path], Tran
     "exit": _exit,
     "new_workload": _new_workload,
     "price_change": _price_change,
+    "to_fargate": _to_fargate,
+    "to_ec2": _to_ec2,
 }
 
 

@@ -51,8 +51,8 @@ from pricing.instance_types import (
     normalization_factors,
     parse_instance_type,
 )
-from pricing.platforms import parse_platform
 from pricing.regions import REGION_CODES
+from pricing.services import parse_key_platform
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
 RATE_TABLES: Final = ("on_demand", "reserved", "savings_plans")
@@ -178,15 +178,17 @@ def check_family(name: str, field: str) -> str:
 
 
 def check_platform(name: str, field: str) -> str:
-    """The canonical platform (RI product description) for ``name``, else raise."""
+    """The canonical platform of a key for ``name`` (an EC2 RI product description or alias, a
+    database engine, ``fargate-linux``, ``lambda``, ...), else raise."""
     try:
-        return parse_platform(name)
+        return parse_key_platform(name)
     except UnknownPlatformError:
         raise ScenarioError(
             f"unknown platform {name!r}",
             field=field,
             fix="use Linux/UNIX, Windows, Red Hat Enterprise Linux, SUSE Linux, ... or an alias "
-            "(linux, windows, rhel, suse)",
+            "(linux, windows, rhel, suse); a database engine (mysql, redis, ...); "
+            "fargate-linux, fargate-windows, lambda or sagemaker-<component>",
         ) from None
 
 

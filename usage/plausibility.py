@@ -27,6 +27,7 @@ import pandas as pd
 
 from core.errors import param
 from pricing.instance_types import unknown_families
+from pricing.services import EC2, key_services
 from usage.errors import UsageInputError
 
 MAX_GAP_DAYS: Final = 365.0
@@ -84,7 +85,10 @@ def check_plausible(
             f"UTC), the first at {hours[future].min():%Y-%m-%d %H:%M} UTC",
             "usage cannot lie in the future: check the dates and time zone of the source",
         )
-    unknown = unknown_families(frame["instance_type"])
+    types = pd.Series(pd.unique(frame["instance_type"].astype("string")), dtype="string")
+    # database classes, node types and Fargate, Lambda and SageMaker keys are checked by their
+    # own vocabularies (pricing.services); the list of known families is EC2's
+    unknown = unknown_families(types[key_services(types).to_numpy() == EC2])
     if unknown:
         examples = _examples(frame, unknown)
         if source_kind in BILL_KINDS:

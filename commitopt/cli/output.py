@@ -193,6 +193,7 @@ KIND_SHORT: Final = {
     CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "EC2 SP",
     CommitmentKind.COMPUTE_SAVINGS_PLAN: "Compute SP",
     CommitmentKind.DATABASE_SAVINGS_PLAN: "Database SP",
+    CommitmentKind.SAGEMAKER_SAVINGS_PLAN: "SageMaker SP",
     "on_demand": "on-demand",
 }
 """How tables abbreviate a commitment ``kind`` (JSON and CSV carry the full value)."""

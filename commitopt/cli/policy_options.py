@@ -52,7 +52,8 @@ def policy_options(function: F) -> F:
     :func:`policy_from_options`)."""
     decorators = [
         multi_option(
-            "--instruments", help_text="ri, ec2-sp, compute-sp, database-sp [default: all four]."
+            "--instruments",
+            help_text="ri, ec2-sp, compute-sp, database-sp, sagemaker-sp [default: all five].",
         ),
         multi_option("--term", help_text="Terms in years: 1, 3 [default: 1]."),
         multi_option("--payment", help_text="no, partial, all [default: no]."),

@@ -35,6 +35,7 @@ COLORS: Final = {
     CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "#009E73",
     CommitmentKind.COMPUTE_SAVINGS_PLAN: "#E69F00",
     CommitmentKind.DATABASE_SAVINGS_PLAN: "#CC79A7",
+    CommitmentKind.SAGEMAKER_SAVINGS_PLAN: "#56B4E9",
     "on_demand": "#C9CED6",
     "before": "#8C96A3",
     "after": "#0072B2",

@@ -64,6 +64,7 @@ KIND_LABELS: Final = {
     CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "EC2 Instance Savings Plan",
     CommitmentKind.COMPUTE_SAVINGS_PLAN: "Compute Savings Plan",
     CommitmentKind.DATABASE_SAVINGS_PLAN: "Database Savings Plan",
+    CommitmentKind.SAGEMAKER_SAVINGS_PLAN: "SageMaker Savings Plan",
     "on_demand": "On-demand",
 }
 """How each instrument kind is named in the report."""

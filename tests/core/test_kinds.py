@@ -46,6 +46,7 @@ def test_values_are_the_portfolio_json_spellings() -> None:
         "ec2_instance_savings_plan",
         "compute_savings_plan",
         "database_savings_plan",
+        "sagemaker_savings_plan",
     ]
     assert CommitmentKind.RESERVED_INSTANCE == "reserved_instance"
     assert json.dumps({"kind": CommitmentKind.COMPUTE_SAVINGS_PLAN}) == (
@@ -54,12 +55,14 @@ def test_values_are_the_portfolio_json_spellings() -> None:
     assert {"reserved_instance": 1}[CommitmentKind.RESERVED_INSTANCE] == 1
 
 
-def test_application_order_is_ri_then_ec2_then_compute_then_database() -> None:
-    # a Database SP covers only what the others never cover: its place changes no bill
-    assert [kind.application_order for kind in CommitmentKind] == [0, 1, 2, 3]
-    assert sorted(CommitmentKind, key=lambda k: -k.application_order)[0] is (
-        CommitmentKind.DATABASE_SAVINGS_PLAN
-    )
+def test_application_order_is_ri_then_ec2_then_compute_then_database_then_sagemaker() -> None:
+    # Database and SageMaker SPs cover only what the others never cover: their place changes
+    # no bill
+    assert [kind.application_order for kind in CommitmentKind] == [0, 1, 2, 3, 4]
+    assert sorted(CommitmentKind, key=lambda k: -k.application_order)[:2] == [
+        CommitmentKind.SAGEMAKER_SAVINGS_PLAN,
+        CommitmentKind.DATABASE_SAVINGS_PLAN,
+    ]
 
 
 @pytest.mark.parametrize("kind", list(CommitmentKind))
@@ -71,7 +74,7 @@ def test_policy_name_round_trip(kind: CommitmentKind) -> None:
 
 
 def test_policy_names() -> None:
-    assert POLICY_NAMES == ("ri", "ec2-sp", "compute-sp", "database-sp")
+    assert POLICY_NAMES == ("ri", "ec2-sp", "compute-sp", "database-sp", "sagemaker-sp")
     assert CommitmentKind.from_policy_name("ec2-sp") is CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN
 
 

@@ -63,7 +63,7 @@ def test_a_tied_compute_sp_replaces_the_ris(compute_rate: float, words: str) -> 
     sentence = str(run.explanations.loc[0, "explanation"])
     assert (
         f"Compute SP instead of m4 RIs in us-east-1: {words}, and it also covers other families "
-        "and regions." in sentence
+        "and regions, Fargate and Lambda." in sentence
     )
     # Billed by the simulator: within the tolerance of the RI plan's cost.
     ris = recommend(

@@ -174,8 +174,12 @@ def test_offers_cover_every_size_of_a_flexible_family(catalog: PriceCatalog) -> 
     ri_types = {o.instance_type for o in offers if o.kind == CommitmentKind.RESERVED_INSTANCE}
     assert {"t2.nano", "t2.micro", "t2.large"} <= ri_types
     kinds = {o.kind for o in offers}
-    # every kind but the Database Savings Plan: the workshop account's usage here is EC2 only
-    assert kinds == set(CommitmentKind) - {CommitmentKind.DATABASE_SAVINGS_PLAN}
+    # every kind but the Database and SageMaker Savings Plans: the workshop account's usage
+    # here is EC2 only
+    assert kinds == set(CommitmentKind) - {
+        CommitmentKind.DATABASE_SAVINGS_PLAN,
+        CommitmentKind.SAGEMAKER_SAVINGS_PLAN,
+    }
 
 
 def test_grouped_hours_are_a_looser_valid_bound(catalog: PriceCatalog) -> None:
