@@ -21,7 +21,8 @@ Execution (:func:`execute_plan`, ``--execute``):
 3. Every line still to buy has its offering looked up (``ec2:DescribeReservedInstancesOfferings``
    with type, product description, tenancy, class, offering type, duration and scope, in the
    line's region; ``savingsplans:DescribeSavingsPlansOfferings`` with plan type, duration,
-   payment option, currency and, for EC2 Instance Savings Plans, region and family) and its live
+   payment option, currency and, for EC2 Instance Savings Plans, region and family, for
+   SageMaker Savings Plans the product type ``SageMaker``) and its live
    price compared with the plan's, before anything is bought: one line whose effective hourly
    price or upfront differs by more than the tolerance (default 1 %) refuses the whole run.
    A Savings Plan's price is its commitment and upfront, which the plan fixes; its rates are not
@@ -121,6 +122,9 @@ SP_LOOKUP: Final = "savingsplans:DescribeSavingsPlansOfferings"
 SP_PURCHASE: Final = "savingsplans:CreateSavingsPlan"
 
 _TENANCY: Final = {"Shared": "default", "Dedicated": "dedicated"}
+_PRODUCT_TYPES: Final[dict[str, str]] = {CommitmentKind.SAGEMAKER_SAVINGS_PLAN: "SageMaker"}
+"""The ``productType`` a Savings Plan's offering look-up names, and its offering must list
+(botocore's SavingsPlanProductType); a Compute plan's offering lists several products."""
 _IN_DOUBT_SLACK: Final = timedelta(minutes=15)
 REDSHIFT_LISTING_DELAY: Final = timedelta(minutes=15)
 """How long after an unrecorded Redshift purchase its absence from the listing is not trusted."""
@@ -315,6 +319,8 @@ def lookup_call(line: PurchaseLine, *, savings_plans_region: str = SAVINGS_PLANS
         "paymentOptions": [c.payment_option],
         "currencies": ["USD"],
     }
+    if c.kind in _PRODUCT_TYPES:
+        parameters["productType"] = _PRODUCT_TYPES[c.kind]
     if c.region:
         parameters["filters"] = [
             {"name": "region", "values": [c.region]},
@@ -450,6 +456,7 @@ def find_offering(
             found, key=lambda o: (o.upfront_usd / hours + o.recurring_usd_per_hour, o.offering_id)
         )
     ids: dict[str, None] = {}
+    product = _PRODUCT_TYPES.get(c.kind)  # a SageMaker plan's offering must list SageMaker
     for page in paginate(
         client.describe_savings_plans_offerings,
         permission=call.permission,
@@ -472,6 +479,7 @@ def find_offering(
                     c.instance_family
                     and properties.get("instanceFamily", c.instance_family) != c.instance_family
                 )
+                or (product and product not in item.get("productTypes", [product]))
             ):
                 continue
             ids[str(item["offeringId"])] = None

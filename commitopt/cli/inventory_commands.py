@@ -27,6 +27,7 @@ from pricing.databases import DEPLOYMENTS
 from pricing.inventory import (
     Inventory,
 )
+from pricing.offerings import CommitmentKind
 
 
 @click.group(cls=CommitoptGroup)
@@ -121,6 +122,13 @@ TABLE_COLUMNS = (
 """The columns a table shows without ``--wide``."""
 
 
+_PLAN_COVERS = {
+    CommitmentKind.DATABASE_SAVINGS_PLAN: "any database",
+    CommitmentKind.SAGEMAKER_SAVINGS_PLAN: "any SageMaker",
+}
+"""What a Savings Plan of no family covers, where it is not EC2."""
+
+
 def _table(inventory_: Inventory, now: datetime) -> pd.DataFrame:
     """The columns people read: what is covered, the money, and the dates."""
     frame = inventory_.to_frame()
@@ -130,7 +138,8 @@ def _table(inventory_: Inventory, now: datetime) -> pd.DataFrame:
                      "upfront_usd", "effective_usd_per_hour", "start", "end", "remaining_days",
                      "status", "account_id", "source"]
         )  # fmt: skip
-    covers = frame["instance_type"].fillna(frame["instance_family"]).fillna("any EC2")
+    plan_covers = frame["kind"].map(_PLAN_COVERS).fillna("any EC2")  # a Compute SP: any EC2
+    covers = frame["instance_type"].fillna(frame["instance_family"]).fillna(plan_covers)
     covers = covers.where(frame["platform"].isna(), covers + " " + frame["platform"].fillna(""))
     deployment = frame["tenancy"].isin(DEPLOYMENTS)  # a database reservation's Multi-AZ matters
     covers = covers.where(~deployment, covers + " " + frame["tenancy"].fillna(""))

@@ -15,6 +15,7 @@ from core.times import utc_datetime
 from pricing.instance_types import normalization_factor
 from pricing.inventory.commitments import Commitment, Inventory, InventoryError
 from pricing.inventory.values import (
+    arn_account,
     iso,
     parse_count,
     parse_instance_family,
@@ -41,7 +42,10 @@ _SP_TYPES: Final = {
     "Compute": CommitmentKind.COMPUTE_SAVINGS_PLAN,
     "EC2Instance": CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN,
     "Database": CommitmentKind.DATABASE_SAVINGS_PLAN,
+    "SageMaker": CommitmentKind.SAGEMAKER_SAVINGS_PLAN,
 }
+"""AWS's ``savingsPlanType`` → commitment kind (the botocore model's SavingsPlanType enum)."""
+_MODELLED: Final = "Compute, EC2 Instance, Database and SageMaker Savings Plans"
 
 
 @contextmanager
@@ -196,6 +200,7 @@ def _savings_plan_from_api(plan: Mapping[str, Any], now: datetime) -> Commitment
             effective_usd_per_hour=upfront / TERM_HOURS[term_years] + recurring,
             commitment_usd_per_hour=commitment,
             source=f"savingsplans:DescribeSavingsPlans {iso(now)}",
+            account_id=arn_account(plan.get("savingsPlanArn")),
         )
 
 
@@ -219,8 +224,9 @@ def fetch_savings_plans(
     Returns
     -------
     Inventory
-        Compute, EC2 Instance and Database Savings Plans; other types (SageMaker, ...) are left
-        out and named in ``notes``.
+        Compute, EC2 Instance, Database and SageMaker Savings Plans, each owned by the account
+        in its ``savingsPlanArn`` (AWS serves that account's usage first); a type AWS adds later
+        is left out and named in ``notes``.
 
     Raises
     ------
@@ -243,11 +249,7 @@ def fetch_savings_plans(
     ]
     modelled = [plan for plan in plans if str(plan.get("savingsPlanType")) in _SP_TYPES]
     skipped = _skipped_types(plan for plan in plans if plan not in modelled)
-    notes = (
-        (f"left out {skipped}: commitopt models Compute, EC2 Instance and Database Savings Plans",)
-        if skipped
-        else ()
-    )
+    notes = (f"left out {skipped}: commitopt models {_MODELLED}",) if skipped else ()
     return Inventory(tuple(_savings_plan_from_api(plan, now) for plan in modelled), now, notes)
 
 

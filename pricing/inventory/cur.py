@@ -10,8 +10,11 @@ Each Savings Plan bills ``SavingsPlanRecurringFee`` lines (hourly in an hourly C
 offering type, payment option, purchase term, start and end, region and instance family (EC2
 Instance Savings Plans), and ``savingsPlan/TotalCommitmentToDate``: the amortized upfront and
 recurring commitment of the line's period ("to date, for that hour"), so the hourly commitment
-is that amount over the line's hours. Savings Plans other than Compute and EC2 Instance ones
-(SageMaker, Database) are skipped with a note.
+is that amount over the line's hours. The offering type (``savingsPlan/OfferingType``:
+``ComputeSavingsPlans``, ``EC2InstanceSavingsPlans``, ``DatabaseSavingsPlans``,
+``SageMakerSavingsPlans``) names the kind; a fee line without one is a SageMaker Savings Plan
+when its product code is ``MachineLearningSavingsPlans`` (the Price List's service code of
+SageMaker Savings Plans). Other offering types are skipped with a note.
 """
 
 from __future__ import annotations
@@ -34,7 +37,12 @@ from pricing.inventory.cur_databases import (
     database_reservation_keys,
 )
 from pricing.inventory.databases import database_units
-from pricing.inventory.values import region_of_zone, ri_effective_hourly_usd, term_end
+from pricing.inventory.values import (
+    arn_account,
+    region_of_zone,
+    ri_effective_hourly_usd,
+    term_end,
+)
 from pricing.offerings import (
     TERM_HOURS,
     CommitmentKind,
@@ -135,6 +143,7 @@ _SAVINGS_PLAN_QUERY: Final = f"""
 WITH fees AS (
     SELECT nullif(trim(savings_plan_savings_plan_a_r_n), '') AS sp_arn,
            nullif(trim(savings_plan_offering_type), '') AS offering_type,
+           nullif(trim(line_item_product_code), '') AS product_code,
            nullif(trim(savings_plan_payment_option), '') AS payment,
            nullif(trim(savings_plan_purchase_term), '') AS term,
            {_timestamp("savings_plan_start_time")} AS sp_start,
@@ -205,9 +214,9 @@ def _term(stated: object, start: datetime, end: datetime) -> int:
 def _owner_account(arn: str, usage_account: object) -> str | None:
     """The account in the ARN (``arn:aws:ec2:REGION:ACCOUNT:reserved-instances/ID``,
     ``arn:aws:savingsplans::ACCOUNT:savingsplan/ID``), else the fee line's usage account."""
-    parts = arn.split(":")
-    if len(parts) >= 6 and parts[0] == "arn" and parts[4].isdigit():
-        return parts[4]
+    account = arn_account(arn)
+    if account is not None:
+        return account
     return usage_account if isinstance(usage_account, str) and usage_account else None
 
 
@@ -317,8 +326,25 @@ _SP_KINDS: Final = {
     "computesavingsplans": CommitmentKind.COMPUTE_SAVINGS_PLAN,
     "ec2instancesavingsplans": CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN,
     "databasesavingsplans": CommitmentKind.DATABASE_SAVINGS_PLAN,
+    "sagemakersavingsplans": CommitmentKind.SAGEMAKER_SAVINGS_PLAN,
 }
 """``savingsPlan/OfferingType`` (spaces dropped, lower case) → commitment kind."""
+
+_SP_PRODUCT_KINDS: Final = {
+    "machinelearningsavingsplans": CommitmentKind.SAGEMAKER_SAVINGS_PLAN,
+}
+"""``lineItem/ProductCode`` of a fee line without an offering type → commitment kind: only the
+one product code that names a single kind (``ComputeSavingsPlans`` bills both Compute and EC2
+Instance Savings Plans)."""
+
+
+def _sp_kind(offering_type: object, product_code: object) -> CommitmentKind | None:
+    """The kind a Savings Plan fee line names: its offering type, else its product code."""
+    if isinstance(offering_type, str) and offering_type:
+        return _SP_KINDS.get(offering_type.replace(" ", "").lower())
+    if isinstance(product_code, str):
+        return _SP_PRODUCT_KINDS.get(product_code.replace(" ", "").lower())
+    return None
 
 
 def _database_reservations(fees: pd.DataFrame) -> tuple[tuple[Commitment, ...], list[str]]:
@@ -376,10 +402,13 @@ def _savings_plans(plan_fees: pd.DataFrame) -> tuple[tuple[Commitment, ...], lis
     notes: list[str] = []
     for row in plan_fees.to_dict("records"):  # one row per Savings Plan: a handful
         arn = str(row["sp_arn"])
-        offering = str(row["offering_type"] or "").replace(" ", "").lower()
-        kind = _SP_KINDS.get(offering)
+        kind = _sp_kind(row["offering_type"], row["product_code"])
         if kind is None:
-            notes.append(f"skipped Savings Plan {arn}: {row['offering_type']} (not EC2)")
+            named = row["offering_type"] if isinstance(row["offering_type"], str) else None
+            notes.append(
+                f"skipped Savings Plan {arn}: offering type {named or 'missing'} "
+                f"(product {row['product_code']}) is not one commitopt models"
+            )
             continue
         if pd.isna(row["sp_start"]) or pd.isna(row["commitment_to_date"]):
             notes.append(f"skipped Savings Plan {arn}: no start time or commitment")

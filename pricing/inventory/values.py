@@ -144,8 +144,18 @@ def region_of_zone(zone: str) -> str:
     return re.sub(r"[a-z]$", "", zone.strip())
 
 
+def arn_account(arn: object) -> str | None:
+    """The account of an ARN (``arn:aws:savingsplans::123456789012:savingsplan/ID``,
+    ``arn:aws:ec2:us-east-1:123456789012:reserved-instances/ID``), ``None`` when it names none."""
+    parts = str(arn or "").split(":")
+    if len(parts) >= 6 and parts[0] == "arn" and parts[4].isdigit():
+        return parts[4]
+    return None
+
+
 __all__ = [
     "SCOPES",
+    "arn_account",
     "iso",
     "parse_count",
     "parse_instance_family",

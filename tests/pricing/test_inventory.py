@@ -581,6 +581,7 @@ def test_fetch_savings_plans_pages_throttling_and_other_types() -> None:
                         end="2027-02-28T23:59:59.000Z",
                     ),
                     _plan("sp-3", "SageMaker"),
+                    _plan("sp-4", "Neptune"),  # a type AWS might add: named, not read
                 ]
             },
             {"states": ["active"], "nextToken": "page-2"},
@@ -588,7 +589,7 @@ def test_fetch_savings_plans_pages_throttling_and_other_types() -> None:
         inventory = fetch_savings_plans(client, sleep=waits.append)
         stub.assert_no_pending_responses()
     assert len(waits) == 1
-    compute, ec2 = inventory.commitments
+    compute, ec2, sagemaker = inventory.commitments
     assert (compute.kind, compute.region, compute.commitment_usd_per_hour) == (
         "compute_savings_plan",
         None,
@@ -604,9 +605,11 @@ def test_fetch_savings_plans_pages_throttling_and_other_types() -> None:
         3,
     )
     assert ec2.effective_usd_per_hour == pytest.approx(1.0)
+    assert (sagemaker.kind, sagemaker.region) == ("sagemaker_savings_plan", None)
+    assert {c.account_id for c in inventory.commitments} == {"123456789012"}  # the ARN's
     assert inventory.notes == (
-        "left out 1 SageMaker Savings Plan(s): "
-        "commitopt models Compute, EC2 Instance and Database Savings Plans",
+        "left out 1 Neptune Savings Plan(s): "
+        "commitopt models Compute, EC2 Instance, Database and SageMaker Savings Plans",
     )
 
 

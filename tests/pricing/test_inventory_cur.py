@@ -125,7 +125,7 @@ def test_savings_plans_from_recurring_fee_lines(tmp_path: Path) -> None:
     )
     found = inventory_from_cur([cur])
     by_id = {c.id.rsplit("/", 1)[-1]: c for c in found.commitments}
-    assert set(by_id) == {"aaaa", "bbbb"}
+    assert set(by_id) == {"aaaa", "bbbb", "cccc"}
     compute, instance = by_id["aaaa"], by_id["bbbb"]
     assert compute.kind == "compute_savings_plan" and compute.region is None
     assert compute.commitment_usd_per_hour == pytest.approx(2.5)
@@ -138,5 +138,8 @@ def test_savings_plans_from_recurring_fee_lines(tmp_path: Path) -> None:
     assert instance.payment_option == "All Upfront"
     assert instance.upfront_usd == pytest.approx(1.2 * 8760)
     assert instance.recurring_usd_per_hour == pytest.approx(0.0)
-    assert any("cccc" in note and "SageMaker" in note for note in found.notes)
+    sagemaker = by_id["cccc"]
+    assert (sagemaker.kind, sagemaker.region) == ("sagemaker_savings_plan", None)
+    assert sagemaker.commitment_usd_per_hour == pytest.approx(3.0)
+    assert not any("skipped" in note for note in found.notes)
     assert found.as_of == datetime(2024, 3, 1, 2, tzinfo=UTC)
