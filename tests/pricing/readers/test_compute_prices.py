@@ -222,3 +222,28 @@ def test_ec2_excerpt_still_reads_through_the_combined_reader() -> None:
     catalog = read_savings_plans_offer(DATA / "ec2priceit_5-ap-east-2-savingsplan-pricing.csv")
     assert len(catalog.savings_plans) > 0
     assert set(catalog.savings_plans["plan_type"]) == {"ec2_instance"}
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("pricelist_AmazonECS_documented.csv", "compute-price-list-csv"),
+        ("pricelist_AWSLambda_documented.json", "compute-price-list-json"),
+        ("pricelist_AmazonSageMaker_documented.csv", "compute-price-list-csv"),
+        ("pricelist_AmazonSageMaker_documented.json", "compute-price-list-json"),
+        ("savingsplan_compute_documented.json", "savings-plans-json"),
+        ("savingsplan_sagemaker_documented.csv", "savings-plans-csv"),
+        ("savingsplan_sagemaker_documented.json", "savings-plans-json"),
+        ("savingsplan_database_documented.csv", "savings-plans-csv"),
+        ("savingsplan_database_documented.json", "savings-plans-json"),
+        ("pricelist_AmazonRDS_illustrative.json", "database-price-list-json"),
+        ("savingsplan_ap-east-2_r7g_from-ec2priceit_5.json", "savings-plans-json"),
+    ],
+)
+def test_files_are_recognised_and_read(fixture: str, expected: str) -> None:
+    from pricing.readers.detect import detect_format, read_price_file
+
+    assert detect_format(DATA / fixture) == expected
+    platforms = {("AmazonRDS", "CreateDBInstance:0016"): "aurora-mysql"}
+    catalog = read_price_file(DATA / fixture, operation_platforms=platforms)
+    assert len(catalog.on_demand) + len(catalog.reserved) + len(catalog.savings_plans) > 0
