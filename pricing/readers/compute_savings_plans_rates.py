@@ -48,7 +48,8 @@ RAW_COLUMNS: Final = (
     "currency",
     "unit",
 )
-"""Text columns of the raw rates :func:`compute_savings_plans_table` reads."""
+"""Text columns of the raw rates :func:`compute_savings_plans_table` reads (``region_hint``, the
+offer CSV's ``DiscountedRegionCode``, is checked against the usage type's region when given)."""
 
 PLAN_OF_SERVICE: Final[dict[str, str]] = {
     "AWSFargate": "compute",
@@ -115,6 +116,17 @@ def compute_savings_plans_table(
     rates = _parse_rates(raw, source)
     payment = _map_distinct(raw, "payment", parse_payment_option, source)
     term = _map_distinct(raw, "term", parse_term_years, source)
+    if "region_hint" in raw:
+        hint = raw["region_hint"].astype("string").fillna("").str.strip()
+        wrong = (hint.ne("") & hint.ne(keys["region"])).to_numpy()
+        if wrong.any():
+            row = raw.loc[wrong].iloc[0]
+            raise source.error(
+                row,
+                "region_hint",
+                f"{row['region_hint']!r} but the usage type {row['usage_type']} is region "
+                f"{keys.loc[wrong, 'region'].iloc[0]}",
+            )
     table = keys.loc[:, list(KEY_COLUMNS)].copy()
     table["plan_type"] = plan
     table["term_years"] = term.astype("int64")

@@ -4,7 +4,9 @@ The offer ``AmazonComputeSavingsPlan`` (URL path ``AWSComputeSavingsPlan``) is p
 each file lists, for every plan (Compute or EC2 Instance Savings Plan × term × payment option), the
 rate charged against the hourly commitment for one unit of each discounted usage type. commitopt
 keeps the EC2 instance-hours that commitments cover (``BoxUsage`` and ``DedicatedUsage``) and drops
-the rest (``UnusedBox`` / ``UnusedDed`` capacity-reservation rates, ``HostUsage``, Fargate, Lambda).
+the rest (``UnusedBox`` / ``UnusedDed`` capacity-reservation rates, ``HostUsage``); the Fargate and
+Lambda rates of the same file, and the SageMaker and Database Savings Plans offers, are read by
+:mod:`pricing.readers.savings_plans_offers`, which ``pricing import`` uses for every offer.
 
 CSV layout: five preamble lines (``FormatVersion``, ``Disclaimer``, ``Publication Date``,
 ``Version``, ``OfferCode``), then a header row starting with ``SKU`` and one row per rate. The

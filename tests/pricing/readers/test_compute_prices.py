@@ -247,3 +247,12 @@ def test_files_are_recognised_and_read(fixture: str, expected: str) -> None:
     platforms = {("AmazonRDS", "CreateDBInstance:0016"): "aurora-mysql"}
     catalog = read_price_file(DATA / fixture, operation_platforms=platforms)
     assert len(catalog.on_demand) + len(catalog.reserved) + len(catalog.savings_plans) > 0
+
+
+def test_a_discounted_region_that_contradicts_the_usage_type(tmp_path: Path) -> None:
+    text = (DATA / "savingsplan_compute_documented.csv").read_text()
+    line = next(x for x in text.splitlines() if "ECSFGARMVCPU1" in x)
+    broken = tmp_path / "index.csv"
+    broken.write_text(text.replace(line, line.replace(",us-east-1,", ",eu-west-1,")))
+    with pytest.raises(PriceFileError, match="column DiscountedRegionCode: 'eu-west-1' but"):
+        read_savings_plans_offer(broken)
