@@ -29,10 +29,10 @@ from pricing.offerings import parse_payment_option, parse_savings_plan_type, par
 from pricing.readers.compute_rate_rows import count_notes, key_rates, tally
 from pricing.readers.savings_plans_offer import (
     RateSource,
-    _map_distinct,
-    _parse_rates,
-    _require_equal,
-    _require_values,
+    map_distinct,
+    parse_rates,
+    require_equal,
+    require_values,
 )
 from pricing.services import service_of
 
@@ -94,8 +94,8 @@ def compute_savings_plans_table(
     keyed = (reasons == "").to_numpy()
     plan = pd.Series(pd.NA, index=raw.index, dtype="string")
     if keyed.any():
-        _require_values(raw.loc[keyed], source)
-        plan.loc[keyed] = _map_distinct(
+        require_values(raw.loc[keyed], source)
+        plan.loc[keyed] = map_distinct(
             raw.loc[keyed], "plan_family", parse_savings_plan_type, source
         )
     services = pd.Series(
@@ -112,10 +112,10 @@ def compute_savings_plans_table(
     notes = count_notes(counts, "Savings Plans rate(s)", examples)
     keep = (reasons == "").to_numpy()
     raw, keys, plan = raw.loc[keep], keys.loc[keep], plan.loc[keep]
-    _require_equal(raw, "currency", "USD", source, "commitopt prices in USD only")
-    rates = _parse_rates(raw, source)
-    payment = _map_distinct(raw, "payment", parse_payment_option, source)
-    term = _map_distinct(raw, "term", parse_term_years, source)
+    require_equal(raw, "currency", "USD", source, "commitopt prices in USD only")
+    rates = parse_rates(raw, source)
+    payment = map_distinct(raw, "payment", parse_payment_option, source)
+    term = map_distinct(raw, "term", parse_term_years, source)
     if "region_hint" in raw:
         hint = raw["region_hint"].astype("string").fillna("").str.strip()
         wrong = (hint.ne("") & hint.ne(keys["region"])).to_numpy()

@@ -37,7 +37,7 @@ from pricing.offerings import parse_payment_option, parse_savings_plan_type, par
 from pricing.readers.compute_rate_rows import COMPUTE_SERVICE_CODES, count_notes, key_rates, tally
 from pricing.readers.compute_savings_plans_rates import PLAN_OF_SERVICE
 from pricing.readers.cur_columns import CUR_WHAT, cur_files, cur_select_sql, describe_files
-from pricing.readers.cur_rates import _parse_each
+from pricing.readers.cur_rates import parse_each
 from pricing.services import service_of
 
 REQUIRED_COLUMNS: Final = (
@@ -224,9 +224,9 @@ def _savings_plans(groups: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     if groups.empty:
         return pd.DataFrame(columns=columns), []
     keyed, reasons = _keyed(groups)
-    keyed["plan_type"] = _parse_each(keyed["sp_type"], parse_savings_plan_type)
-    keyed["term_years"] = _parse_each(keyed["sp_term"], parse_term_years)
-    keyed["payment_option"] = _parse_each(keyed["sp_payment"], parse_payment_option)
+    keyed["plan_type"] = parse_each(keyed["sp_type"], parse_savings_plan_type)
+    keyed["term_years"] = parse_each(keyed["sp_term"], parse_term_years)
+    keyed["payment_option"] = parse_each(keyed["sp_payment"], parse_payment_option)
     unknown = (reasons == "") & keyed[["plan_type", "term_years", "payment_option"]].isna().any(
         axis=1
     )

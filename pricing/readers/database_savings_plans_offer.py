@@ -45,10 +45,10 @@ from pricing.readers.json_stream import open_json
 from pricing.readers.price_list_rows import price_connection, quote_identifier
 from pricing.readers.savings_plans_offer import (
     RateSource,
-    _map_distinct,
-    _parse_rates,
-    _require_equal,
-    _require_values,
+    map_distinct,
+    parse_rates,
+    require_equal,
+    require_values,
 )
 from pricing.services import DATABASE_PLAN_TYPE
 
@@ -147,18 +147,18 @@ def database_offer_table(
     table = pd.DataFrame(rows, columns=list(KEY_COLUMNS))
     if table.empty:
         return _empty(), notes
-    _require_values(raw, source)
-    _require_equal(raw, "currency", "USD", source, "commitopt prices in USD only")
-    plans = _map_distinct(raw, "plan_family", parse_savings_plan_type, source)
+    require_values(raw, source)
+    require_equal(raw, "currency", "USD", source, "commitopt prices in USD only")
+    plans = map_distinct(raw, "plan_family", parse_savings_plan_type, source)
     other_plan = plans.ne(DATABASE_PLAN_TYPE).to_numpy()
     if other_plan.any():
         raise source.error(
             raw.loc[other_plan].iloc[0], "plan_family", "not a Database Savings Plan rate"
         )
     table["plan_type"] = DATABASE_PLAN_TYPE
-    table["term_years"] = _map_distinct(raw, "term", parse_term_years, source).astype("int64")
-    table["payment_option"] = _map_distinct(raw, "payment", parse_payment_option, source)
-    table["sp_hourly_usd"] = _parse_rates(raw, source)
+    table["term_years"] = map_distinct(raw, "term", parse_term_years, source).astype("int64")
+    table["payment_option"] = map_distinct(raw, "payment", parse_payment_option, source)
+    table["sp_hourly_usd"] = parse_rates(raw, source)
     plan_key = [*KEY_COLUMNS, *SAVINGS_PLAN_COLUMNS]
     table = table.drop_duplicates()
     clash = table.duplicated(plan_key, keep=False).to_numpy()

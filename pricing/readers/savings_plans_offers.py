@@ -53,8 +53,8 @@ from pricing.readers.savings_plans_json import JSON_NAMES, json_row_name, offer_
 from pricing.readers.savings_plans_offer import (
     DUCKDB_MEMORY_LIMIT,
     RateSource,
-    _csv_preamble,
-    _csv_row_namer,
+    csv_preamble,
+    csv_row_namer,
     savings_plans_table,
 )
 from pricing.regions import check_region
@@ -175,7 +175,7 @@ def read_savings_plans_offer(
 
 def _read_csv(sniffed: SniffedFile) -> tuple[pd.DataFrame, RateSource, str, date]:
     file = sniffed.path
-    preamble, header, skip = _csv_preamble(sniffed)
+    preamble, header, skip = csv_preamble(sniffed)
     require_columns(file, header, _CSV_COLUMNS.values(), "Savings Plans offer CSV")
     offer = preamble.get("OfferCode", "")
     if offer and offer.lower() not in OFFER_KINDS:
@@ -189,7 +189,7 @@ def _read_csv(sniffed: SniffedFile) -> tuple[pd.DataFrame, RateSource, str, date
         raise PriceFileError(file, "the preamble has no 'Publication Date' line", _FIX)
     raw = _query(sniffed, skip, header)
     raw["term"] = raw["term_length"].str.strip() + " " + raw["term_unit"].str.strip()
-    source = RateSource(str(file), _CSV_NAMES, _csv_row_namer(sniffed), _FIX)
+    source = RateSource(str(file), _CSV_NAMES, csv_row_namer(sniffed), _FIX)
     name = f"AWS Price List {offer or 'Savings Plans'} {preamble.get('Version', '')} CSV"
     as_of = offer_publication_date(file, preamble["Publication Date"], "Publication Date")
     return raw, source, " ".join(name.split()), as_of
