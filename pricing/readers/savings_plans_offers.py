@@ -96,6 +96,9 @@ _CSV_NAMES: Final[dict[str, str]] = {
 }
 _FIX: Final = "download the Savings Plans offer file again and import it unmodified"
 _EC2_USAGE: Final = r"(?:BoxUsage|DedicatedUsage):"
+_NOT_EC2_CAPACITY: Final = r"^(?!(?:[A-Z]{2,4}\d?-)?(?:UnusedBox|UnusedDed|HostUsage):)"
+"""Keeps every rate but EC2's capacity-reservation and Dedicated Host ones while the JSON is
+walked (most of a Compute Savings Plans file), so memory holds what is keyed or counted."""
 
 
 def read_savings_plans_offer(
@@ -245,7 +248,7 @@ _SERVICE_CODES: Final = (
 def _read_json(sniffed: SniffedFile) -> tuple[pd.DataFrame, RateSource, str, date]:
     file = sniffed.path
     with open_json(sniffed, fix=_FIX) as stream:
-        header, raw = offer_json_rates(stream, "", _SERVICE_CODES)
+        header, raw = offer_json_rates(stream, _NOT_EC2_CAPACITY, _SERVICE_CODES)
     raw = raw.astype("string")
     for column in ("region_hint", "instance_type_hint"):
         raw[column] = pd.NA

@@ -256,3 +256,27 @@ def test_a_discounted_region_that_contradicts_the_usage_type(tmp_path: Path) -> 
     broken.write_text(text.replace(line, line.replace(",us-east-1,", ",eu-west-1,")))
     with pytest.raises(PriceFileError, match="column DiscountedRegionCode: 'eu-west-1' but"):
         read_savings_plans_offer(broken)
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "ec2priceit_5-ap-east-2-savingsplan-pricing.csv",
+        "savingsplan_ap-east-2_r7g_from-ec2priceit_5.json",
+    ],
+)
+def test_the_combined_reader_gives_the_ec2_readers_rates(fixture: str) -> None:
+    from pricing.readers.savings_plans_offer import (
+        read_savings_plans_csv,
+        read_savings_plans_json,
+    )
+
+    reader = read_savings_plans_csv if fixture.endswith(".csv") else read_savings_plans_json
+    columns = ["region", "instance_type", "platform", "tenancy", "plan_type", "term_years",
+               "payment_option", "sp_hourly_usd"]  # fmt: skip
+    ec2_only = reader(DATA / fixture).savings_plans[columns]
+    combined = read_savings_plans_offer(DATA / fixture).savings_plans[columns]
+    pd.testing.assert_frame_equal(
+        combined.sort_values(columns).reset_index(drop=True),
+        ec2_only.sort_values(columns).reset_index(drop=True),
+    )
