@@ -280,3 +280,24 @@ def test_the_combined_reader_gives_the_ec2_readers_rates(fixture: str) -> None:
         combined.sort_values(columns).reset_index(drop=True),
         ec2_only.sort_values(columns).reset_index(drop=True),
     )
+
+
+def test_a_truncated_savings_plans_json_is_one_error(tmp_path: Path) -> None:
+    text = (DATA / "savingsplan_sagemaker_documented.json").read_text()
+    broken = tmp_path / "index.json"
+    broken.write_text(text[: len(text) // 2])
+    with pytest.raises(PriceFileError, match=r"index\.json: .*truncated"):
+        read_savings_plans_offer(broken)
+
+
+def test_units_convert_by_the_keys_factor() -> None:
+    """Every keyed rate is the bill rate ÷ per_bill_unit: Lambda × 3,600, the others × 1."""
+    from pricing.readers.compute_rate_rows import key_rates
+
+    usage = pd.Series(["USE1-Lambda-GB-Second", "USE1-Fargate-GB-Hours", "USE1-Host:ml.c5.large"])
+    codes = pd.Series(["AWSLambda", "AmazonECS", "AmazonSageMaker"])
+    keys, reasons = key_rates(usage, codes, pd.Series(["Lambda-GB-Second", "Hrs", "Hrs"]))
+    assert list(reasons) == ["", "", ""]
+    assert list(1 / keys["per_bill_unit"]) == pytest.approx([3600.0, 1.0, 1.0])
+    _, wrong = key_rates(usage[:1], codes[:1], pd.Series(["Hrs"]))
+    assert wrong.iloc[0] == "unit Hrs where a rate per GB-seconds is expected"
