@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from pricing.catalog import KEY_COLUMNS, SAVINGS_PLAN_COLUMNS
-from pricing.compute_keys import SAGEMAKER
+from pricing.compute_keys import FARGATE, LAMBDA, SAGEMAKER
 from pricing.errors import PriceFileError
 from pricing.offerings import parse_payment_option, parse_savings_plan_type, parse_term_years
 from pricing.readers.compute_rate_rows import count_notes, key_rates, tally
@@ -52,8 +52,8 @@ RAW_COLUMNS: Final = (
 offer CSV's ``DiscountedRegionCode``, is checked against the usage type's region when given)."""
 
 PLAN_OF_SERVICE: Final[dict[str, str]] = {
-    "AWSFargate": "compute",
-    "AWSLambda": "compute",
+    FARGATE: "compute",
+    LAMBDA: "compute",
     SAGEMAKER: "sagemaker",
 }
 """The Savings Plan type that covers each service's keys (AWS Savings Plans User Guide, "Savings
