@@ -25,6 +25,7 @@ from commitopt.cli.progress import quiet_option, reporter
 from core.errors import CommitoptInputError
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.comparison import INSTRUMENTS, compare_offerings
+from pricing.compute_keys import FARGATE, LAMBDA, SAGEMAKER
 from pricing.databases import (
     DATABASE_PLATFORM_NAMES,
     DATABASE_SERVICES,
@@ -36,7 +37,7 @@ from pricing.databases import (
     REDSHIFT,
     RESERVED_SERVICES,
 )
-from pricing.errors import MissingPriceError
+from pricing.errors import MissingPriceError, PriceFileError
 from pricing.offerings import PAYMENT_OPTIONS, parse_payment_option, parse_term_years
 from pricing.platforms import parse_platform
 from pricing.readers.detect import FORMATS, read_price_file
@@ -54,8 +55,8 @@ def pricing() -> None:
     Rates come, by precedence: from --catalog files, then the local catalog
     that `pricing import` / `pricing fetch` write, then the embedded
     ec2instances.info snapshots (EC2 of 2017-11-12; ElastiCache and
-    OpenSearch of 2025-04-24). RDS, Redshift and MemoryDB prices come only
-    from AWS files, APIs or a CUR.
+    OpenSearch of 2025-04-24). RDS, Redshift, MemoryDB, Fargate, Lambda and
+    SageMaker prices come only from AWS files, APIs or a CUR.
     """
 
 
@@ -227,6 +228,15 @@ Examples:
   commitopt pricing import AmazonES-index.csv AmazonRedshift-index.json AmazonMemoryDB-index.csv
   commitopt pricing import opensearch-instances.json        # ec2instances.info OpenSearch data
   commitopt pricing import cur-2025-10.parquet --into team-catalog.parquet
+  commitopt pricing import AmazonECS-index.csv AWSLambda-index.json AmazonSageMaker-index.csv.gz
+  commitopt pricing import AWSComputeSavingsPlan-us-east-1.csv   # EC2, Fargate and Lambda SP rates
+  commitopt pricing import AWSMachineLearningSavingsPlans-us-east-1.json   # SageMaker SP rates
+  commitopt pricing import AWSDatabaseSavingsPlans-us-east-1.csv AmazonRDS-index.csv.gz
+
+Fargate, Lambda and SageMaker rates are kept per key unit-hour (Lambda's
+GB-second rates × 3,600 per GB-hour). A Database Savings Plans offer names
+engines by operation code only: import it with the AmazonRDS /
+AmazonElastiCache offer file, whose products give each code its engine.
 """
 
 
@@ -255,21 +265,29 @@ def import_(
     """Read AWS price files into the local catalog (merged; the new rates take precedence).
 
     FILES may be AWS Price List offer files of EC2, RDS, ElastiCache, OpenSearch (AmazonES),
-    Redshift or MemoryDB (CSV or JSON, optionally gzipped), Savings Plans offer files, an
-    ec2instances.info instances.json, elasticache-instances.json or opensearch-instances.json, a
-    CUR (its own on-demand, RI and SP rates), or catalogs written by commitopt. Rows that cannot
-    be keyed (unmapped engines or editions, Valkey MemoryDB nodes, legacy terms) are counted in
-    notes on stderr. All files are read before anything is written; on any error nothing is
-    written.
+    Redshift, MemoryDB, Fargate (AmazonECS, AmazonEKS), Lambda (AWSLambda) or SageMaker
+    (AmazonSageMaker) (CSV or JSON, optionally gzipped), Savings Plans offer files (Compute,
+    SageMaker, Database), an ec2instances.info instances.json, elasticache-instances.json or
+    opensearch-instances.json, a CUR (its own on-demand, RI and SP rates), or catalogs written by
+    commitopt. Rows that cannot be keyed (unmapped engines or editions, Valkey MemoryDB nodes,
+    legacy terms, Lambda requests, usage no Savings Plan covers) are counted in notes on stderr.
+    All files are read before anything is written; on any error nothing is written.
     """
     for code in region:
         check_region(code)
     target = into or local_catalog_path()
     imported: list[PriceCatalog] = []
     rows: list[dict[str, object]] = []
+    operation_platforms = _operation_platforms(files, file_format)
     for path in files:
         with reporter().task(f"reading {path.name}", unit="bytes") as progress:
-            catalog = read_price_file(path, file_format, regions=region, progress=progress)
+            catalog = read_price_file(
+                path,
+                file_format,
+                regions=region,
+                progress=progress,
+                operation_platforms=operation_platforms,
+            )
         imported.append(catalog)
         rows.append({"file": str(path), **catalog.counts(), "source": catalog.metadata.source})
         for note in catalog.metadata.notes:
@@ -289,6 +307,32 @@ def import_(
         emit_frame(summary, output_format)
 
 
+def _operation_platforms(
+    files: Sequence[Path], file_format: str
+) -> dict[tuple[str, str], str] | None:
+    """The engine of each RDS / ElastiCache operation code, read from the database offer files
+    among ``files``, when a Savings Plans offer is imported with them (``None`` otherwise)."""
+    from pricing.readers.database_savings_plans_offer import operation_platforms
+    from pricing.readers.detect import detect_format
+
+    formats = {
+        path: detect_format(path) if file_format == "auto" else file_format for path in files
+    }
+    if not any(f.startswith("savings-plans") for f in formats.values()):
+        return None
+    found: dict[tuple[str, str], str] = {}
+    for path, chosen in formats.items():
+        if chosen.startswith("database-price-list"):
+            try:
+                platforms, notes = operation_platforms(path)
+            except PriceFileError:
+                continue  # not RDS or ElastiCache: no operation codes to learn
+            found.update(platforms)
+            for note in notes:
+                reporter().note(f"note: {path.name}: {note}")
+    return found
+
+
 IMPORT_COLUMNS = (
     "file", "on_demand_rate_count", "reserved_offering_count", "savings_plans_rate_count",
     "region_count", "instance_type_count",
@@ -306,7 +350,10 @@ es:DescribeReservedInstanceOfferings (opensearch),
 redshift:DescribeReservedNodeOfferings (redshift),
 memorydb:DescribeReservedNodesOfferings (memorydb); and
 savingsplans:DescribeSavingsPlansOfferingRates for Database Savings Plans
-rates (rds, elasticache).
+rates (rds, elasticache). Fargate, Lambda and SageMaker (fargate, lambda,
+sagemaker): pricing:GetProducts (on-demand) and
+savingsplans:DescribeSavingsPlansOfferingRates (Compute and SageMaker
+Savings Plans rates); rates per key unit-hour (Lambda per GB-hour).
 \b
 Examples:
   commitopt pricing fetch --region us-east-1
@@ -316,6 +363,8 @@ Examples:
   commitopt pricing fetch --region eu-west-1 --service rds -t db.r6g.large,db.r6g.xlarge
   commitopt pricing fetch --region us-east-1 --service opensearch,redshift,memorydb
   commitopt pricing fetch --region us-west-2 --service redshift -t ra3.xlplus
+  commitopt pricing fetch --region us-east-1,eu-west-1 --service fargate,lambda
+  commitopt pricing fetch --region us-east-1 --service sagemaker -t ml.m5.xlarge,ml.g5.xlarge
 """
 
 FETCH_SERVICES: Final = {
@@ -325,6 +374,9 @@ FETCH_SERVICES: Final = {
     "opensearch": OPENSEARCH,
     "redshift": REDSHIFT,
     "memorydb": MEMORYDB,
+    "fargate": FARGATE,
+    "lambda": LAMBDA,
+    "sagemaker": SAGEMAKER,
 }
 """``--service`` names -> CUR product codes."""
 
@@ -338,8 +390,8 @@ FETCH_SERVICES: Final = {
 @click.option("--savings-plans/--no-savings-plans", default=True, show_default=True)
 @multi_option(
     "--service",
-    help_text="Services to fetch: ec2, rds, elasticache, opensearch, redshift, memorydb "
-    "[default: ec2].",
+    help_text="Services to fetch: ec2, rds, elasticache, opensearch, redshift, memorydb, "
+    "fargate, lambda, sagemaker [default: ec2].",
     metavar="NAME",
 )
 @profile_option
@@ -363,6 +415,8 @@ def fetch(
     rds,elasticache,opensearch,redshift,memorydb): standard reserved offerings from each region's
     describe API (these take precedence), on-demand and reserved rates from the Price List API,
     and, for RDS and ElastiCache, Database Savings Plans rates from the Savings Plans API.
+    Fargate, Lambda and SageMaker (--service fargate,lambda,sagemaker): on-demand rates from the
+    Price List API, Compute and SageMaker Savings Plans rates from the Savings Plans API.
     """
     import boto3
 
@@ -382,13 +436,17 @@ def fetch(
     databases = [name for name in RESERVED_SERVICES if name in services]
     if databases:
         catalogs += _fetch_databases(session, region, databases, instance_type, savings_plans)
+    computes = [name for name in (FARGATE, LAMBDA, SAGEMAKER) if name in services]
+    if computes:
+        catalogs += _fetch_compute(session, region, computes, instance_type, savings_plans)
     ec2_types = [t for t in instance_type if service_of(t) == EC2]
     if EC2 in services and (ec2_types or not instance_type):
         catalogs[:0] = _fetch_ec2(session, region, ec2_types, platforms, savings_plans)
     if not catalogs:
         raise CommitoptInputError(
-            "--instance-type names only database classes or node types: add --service rds, "
-            "elasticache, opensearch, redshift or memorydb"
+            "--instance-type names only database classes, node types or ML instance types: "
+            "add --service rds, elasticache, opensearch, redshift or memorydb (sagemaker for "
+            "ml. types)"
         )
     target = into or local_catalog_path()
     merged = write_into_catalog(catalogs, target)
@@ -437,6 +495,43 @@ def _fetch_databases(
                     progress=done,
                 )
             )
+    for catalog in catalogs:
+        for note in catalog.metadata.notes:
+            reporter().note(f"note: {note}")
+    return catalogs
+
+
+def _fetch_compute(
+    session: Any,
+    region: Sequence[str],
+    services: Sequence[str],
+    instance_type: Sequence[str],
+    savings_plans: bool,
+) -> list[PriceCatalog]:
+    """Fargate, Lambda and SageMaker rates: Savings Plans rates (first, when asked), then
+    on-demand rates from the Price List API."""
+    from pricing.readers.compute_price_list_api import fetch_compute_price_list
+    from pricing.readers.compute_savings_plans_api import fetch_compute_savings_plans_rates
+
+    ml_types = [t for t in instance_type if service_of(t) == SAGEMAKER]
+    client = session.client("pricing", region_name="us-east-1")
+    with reporter().task("querying the Price List API", unit="requests") as progress:
+        catalogs = [
+            fetch_compute_price_list(
+                client, regions=region, services=services, instance_types=ml_types,
+                progress=progress,
+            )
+        ]  # fmt: skip
+    if savings_plans:
+        sp_client = session.client("savingsplans", region_name="us-east-1")
+        with reporter().task("querying the Savings Plans API", unit="requests") as progress:
+            catalogs.insert(
+                0,
+                fetch_compute_savings_plans_rates(
+                    sp_client, regions=region, services=services, instance_types=ml_types,
+                    progress=progress,
+                ),
+            )  # fmt: skip
     for catalog in catalogs:
         for note in catalog.metadata.notes:
             reporter().note(f"note: {note}")

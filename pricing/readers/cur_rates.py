@@ -253,7 +253,7 @@ def _keep_latest(
     return frame.sort_values(order, kind="stable").drop_duplicates(key, keep="last")
 
 
-def _parse_each(values: pd.Series, parser: object) -> pd.Series:
+def parse_each(values: pd.Series, parser: object) -> pd.Series:
     """Apply a scalar parser to each distinct non-null value; unparseable values become <NA>."""
     assert callable(parser)
     mapping: dict[str, object] = {}
@@ -316,7 +316,7 @@ def _reserved(connection: duckdb.DuckDBPyConnection, notes: list[str]) -> pd.Dat
     recurring = fees["recurring"].astype("float64")
     upfront = fees["upfront_value"].astype("float64") / reservations
 
-    stated_payment = _parse_each(fees["purchase_option"], parse_payment_option)
+    stated_payment = parse_each(fees["purchase_option"], parse_payment_option)
     derived_payment = pd.Series(
         np.select(
             [(upfront > 0) & (recurring > 0), (upfront > 0) & (recurring == 0)],
@@ -332,7 +332,7 @@ def _reserved(connection: duckdb.DuckDBPyConnection, notes: list[str]) -> pd.Dat
     dated_term = pd.Series(np.where(duration_days > 400.0, 3, 1), index=fees.index).where(
         duration_days.notna()
     )
-    stated_term = _parse_each(fees["lease_length"], parse_term_years)
+    stated_term = parse_each(fees["lease_length"], parse_term_years)
     term = stated_term.fillna(dated_term)
     odd = stated_term.isna() & duration_days.notna()
     odd &= ~(
@@ -416,9 +416,9 @@ def _savings_plans(
             keys[list(KEY_COLUMNS)],
             pd.DataFrame(
                 {
-                    "plan_type": _parse_each(grouped["offering_type"], parse_savings_plan_type),
-                    "term_years": _parse_each(grouped["term"], parse_term_years),
-                    "payment_option": _parse_each(grouped["payment"], parse_payment_option),
+                    "plan_type": parse_each(grouped["offering_type"], parse_savings_plan_type),
+                    "term_years": parse_each(grouped["term"], parse_term_years),
+                    "payment_option": parse_each(grouped["payment"], parse_payment_option),
                 }
             ),
             grouped[["latest_start", "rate", "file", "low", "high"]],

@@ -7,8 +7,13 @@ Formats:
 ``database-price-list-csv`` / ``database-price-list-json``
     AWS Price List bulk offer file of RDS, ElastiCache, OpenSearch, Redshift or MemoryDB
     (``AmazonRDS``, ``AmazonElastiCache``, ``AmazonES``, ``AmazonRedshift``, ``AmazonMemoryDB``).
+``compute-price-list-csv`` / ``compute-price-list-json``
+    AWS Price List bulk offer file of Fargate (``AmazonECS``, ``AmazonEKS``), Lambda
+    (``AWSLambda``) or SageMaker (``AmazonSageMaker``): on-demand rates.
 ``savings-plans-csv`` / ``savings-plans-json``
-    AWS Price List Savings Plans offer file (``AWSComputeSavingsPlan``).
+    AWS Price List Savings Plans offer file (``AWSComputeSavingsPlan``: EC2, Fargate and Lambda;
+    ``AWSMachineLearningSavingsPlans``: SageMaker; ``AWSDatabaseSavingsPlans``: RDS and
+    ElastiCache).
 ``ec2instances-info``
     The ``instances.json`` of ec2instances.info.
 ``elasticache-instances-info``
@@ -17,14 +22,15 @@ Formats:
     ec2instances.info's OpenSearch Service data (``opensearch-instances.json``).
 ``cur``
     A Cost and Usage Report (legacy or 2.0; CSV, CSV.gz or Parquet): its own public on-demand
-    rates and the rates of the RIs and Savings Plans it bills.
+    rates and the rates of the RIs and Savings Plans it bills (EC2; database instances; Fargate,
+    Lambda and SageMaker).
 ``catalog``
     A catalog Parquet written by commitopt.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Final
@@ -43,6 +49,8 @@ FORMATS: Final = (
     "price-list-json",
     "database-price-list-csv",
     "database-price-list-json",
+    "compute-price-list-csv",
+    "compute-price-list-json",
     "savings-plans-csv",
     "savings-plans-json",
     "ec2instances-info",
@@ -51,7 +59,16 @@ FORMATS: Final = (
     "cur",
     "catalog",
 )
-_SAVINGS_PLAN_OFFER_CODES: Final = ("awscomputesavingsplan", "amazoncomputesavingsplan")
+_SAVINGS_PLAN_OFFER_CODES: Final = (
+    "awscomputesavingsplan", "amazoncomputesavingsplan", "awsmachinelearningsavingsplans",
+    "amazonmachinelearningsavingsplans", "awsdatabasesavingsplans", "amazondatabasesavingsplans",
+)  # fmt: skip
+_SAVINGS_PLAN_FAMILIES: Final = (
+    '"computesavingsplans"', '"ec2instancesavingsplans"', '"sagemakersavingsplans"',
+    '"machinelearningsavingsplans"', '"databasesavingsplans"',
+)  # fmt: skip
+"""Plan ``productFamily`` / ``serviceCode`` values that mark a Savings Plans offer JSON."""
+_COMPUTE_OFFER_CODES: Final = ("amazonecs", "amazoneks", "awslambda", "amazonsagemaker")
 _DATABASE_OFFER_CODES: Final = (
     "amazonrds", "amazonelasticache", "amazones", "amazonredshift", "amazonmemorydb",
 )  # fmt: skip
@@ -77,8 +94,12 @@ def detect_format(path: str | Path) -> str:
     text = sniffed.head_text.lstrip()
     lowered = text[:20_000].lower()
     if text.startswith(("{", "[")):
+        if any(family in lowered for family in _SAVINGS_PLAN_FAMILIES):
+            return "savings-plans-json"
         if '"offercode"' in lowered and '"amazonec2"' in lowered:
             return "price-list-json"
+        if '"offercode"' in lowered and any(f'"{c}"' in lowered for c in _COMPUTE_OFFER_CODES):
+            return "compute-price-list-json"
         if '"offercode"' in lowered and any(f'"{c}"' in lowered for c in _DATABASE_OFFER_CODES):
             return "database-price-list-json"
         if any(code in lowered for code in _SAVINGS_PLAN_OFFER_CODES) or '"savingsplan"' in lowered:
@@ -99,6 +120,8 @@ def detect_format(path: str | Path) -> str:
                 return "price-list-csv"
             if any(f'"{code}"' in offer for code in _DATABASE_OFFER_CODES):
                 return "database-price-list-csv"
+            if any(offer.rstrip('" ').endswith(code) for code in _COMPUTE_OFFER_CODES):
+                return "compute-price-list-csv"
             if any(code in offer for code in _SAVINGS_PLAN_OFFER_CODES):
                 return "savings-plans-csv"
         header = first_lines[0] if first_lines else ""
@@ -107,8 +130,9 @@ def detect_format(path: str | Path) -> str:
     raise PriceFileError(
         file,
         "not a recognised price file",
-        "pass an AWS Price List EC2, RDS, ElastiCache, OpenSearch (AmazonES), Redshift, MemoryDB "
-        "or Savings Plans offer file (CSV or JSON), an ec2instances.info instances.json, "
+        "pass an AWS Price List EC2, RDS, ElastiCache, OpenSearch (AmazonES), Redshift, MemoryDB, "
+        "AmazonECS, AWSLambda, AmazonSageMaker or Savings Plans offer file (CSV or JSON), an "
+        "ec2instances.info instances.json, "
         "elasticache-instances.json or opensearch-instances.json, a CUR, or a "
         "commitopt catalog; or name the format "
         f"with {param('file_format')} ({', '.join(FORMATS)})",
@@ -140,6 +164,7 @@ def read_price_file(
     *,
     regions: Sequence[str] = (),
     progress: ProgressCallback | None = None,
+    operation_platforms: Mapping[tuple[str, str], str] | None = None,
 ) -> PriceCatalog:
     """Read one price file of any supported format into a catalog.
 
@@ -153,6 +178,9 @@ def read_price_file(
         Keep only these regions (empty: all), where the format allows filtering while reading.
     progress
         Progress callback for long reads.
+    operation_platforms
+        The engine of each RDS / ElastiCache operation code, for a Database Savings Plans offer
+        (:func:`pricing.readers.database_savings_plans_offer.operation_platforms`).
     """
     chosen = detect_format(path) if file_format == "auto" else file_format
     if chosen == "price-list-csv":
@@ -171,14 +199,20 @@ def read_price_file(
         from pricing.readers.database_price_list import read_database_price_list_json
 
         return read_database_price_list_json(path, regions=regions)
-    if chosen == "savings-plans-csv":
-        from pricing.readers.savings_plans_offer import read_savings_plans_csv
+    if chosen == "compute-price-list-csv":
+        from pricing.readers.compute_price_list import read_compute_price_list_csv
 
-        return read_savings_plans_csv(path, regions=regions)
-    if chosen == "savings-plans-json":
-        from pricing.readers.savings_plans_offer import read_savings_plans_json
+        return read_compute_price_list_csv(path, regions=regions, progress=progress)
+    if chosen == "compute-price-list-json":
+        from pricing.readers.compute_price_list import read_compute_price_list_json
 
-        return read_savings_plans_json(path, regions=regions)
+        return read_compute_price_list_json(path, regions=regions)
+    if chosen in ("savings-plans-csv", "savings-plans-json"):
+        from pricing.readers.savings_plans_offers import read_savings_plans_offer
+
+        return read_savings_plans_offer(
+            path, regions=regions, operation_platforms=operation_platforms
+        )
     if chosen == "ec2instances-info":
         from pricing.readers.ec2instances_info import read_ec2instances_info
 
@@ -201,11 +235,13 @@ def read_price_file(
 
 
 def _read_cur(path: str | Path) -> PriceCatalog:
-    """A CUR's EC2 rates and its RDS / ElastiCache on-demand rates, in one catalog.
+    """A CUR's EC2 rates, its database on-demand rates and its Fargate, Lambda and SageMaker
+    rates, in one catalog.
 
-    A CUR that bills databases only (or lacks the EC2 reader's columns) gives its database rates,
-    with a note saying why EC2 was not read; a CUR without either raises the EC2 reader's error.
+    A CUR that bills no EC2 (or lacks the EC2 reader's columns) gives the other services' rates,
+    with a note saying why EC2 was not read; a CUR without any raises the EC2 reader's error.
     """
+    from pricing.readers.cur_compute_rates import read_cur_compute_rates
     from pricing.readers.cur_database_rates import read_cur_database_rates
     from pricing.readers.cur_rates import read_cur_rates
 
@@ -214,23 +250,26 @@ def _read_cur(path: str | Path) -> PriceCatalog:
         ec2_error: PriceFileError | None = None
     except PriceFileError as error:
         ec2, ec2_error = None, error
-    databases = read_cur_database_rates([path], require_rows=False)
+    others = [
+        read_cur_database_rates([path], require_rows=False),
+        read_cur_compute_rates([path], require_rows=False),
+    ]
+    others = [c for c in others if len(c.on_demand) or len(c.savings_plans)]
     if ec2 is None:
         assert ec2_error is not None
-        if databases.on_demand.empty:
+        if not others:
             raise ec2_error
         note = f"EC2 rates not read: {ec2_error.problem}"
-        return replace(
-            databases,
-            metadata=replace(databases.metadata, notes=(*databases.metadata.notes, note)),
-        )
-    if databases.on_demand.empty:
+        first = others[0]
+        ec2 = PriceCatalog.empty(replace(first.metadata, notes=(note,)))
+    if not others:
         return ec2
+    parts = [ec2, *others]
     return PriceCatalog(
-        pd.concat([ec2.on_demand, databases.on_demand], ignore_index=True),
+        pd.concat([c.on_demand for c in parts], ignore_index=True),
         ec2.reserved,
-        ec2.savings_plans,
-        replace(ec2.metadata, notes=(*ec2.metadata.notes, *databases.metadata.notes)),
+        pd.concat([c.savings_plans for c in parts], ignore_index=True),
+        replace(ec2.metadata, notes=tuple(n for c in parts for n in c.metadata.notes)),
     )
 
 

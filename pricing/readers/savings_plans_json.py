@@ -15,6 +15,7 @@ catalog.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 import pandas as pd
@@ -57,16 +58,22 @@ def json_row_name(row: pd.Series) -> str:
     return f"savingsPlan {row.get('sku')}, rate {row.get('rate_code')}"
 
 
-def offer_json_rates(stream: JsonStream, usage_types: str) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Read a Savings Plans offer JSON document into its header and its raw EC2 rates.
+def offer_json_rates(
+    stream: JsonStream, usage_types: str, service_codes: Sequence[str] = ("AmazonEC2",)
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Read a Savings Plans offer JSON document into its header and its raw rates.
 
     Parameters
     ----------
     stream
         Positioned before the document; its ``path`` and ``fix`` are named in errors.
     usage_types
-        Regular expression: keep the ``AmazonEC2`` rates whose ``discountedUsageType`` contains a
-        match (e.g. ``(?:BoxUsage|DedicatedUsage):``).
+        Regular expression: keep the rates whose ``discountedUsageType`` contains a match (e.g.
+        ``(?:BoxUsage|DedicatedUsage):``; ``""`` keeps every usage type).
+    service_codes
+        Keep the rates of these ``discountedServiceCode`` values (``AmazonEC2`` by default;
+        ``AmazonECS``, ``AWSLambda``, ``AmazonSageMaker``, ``AmazonRDS``... for the other
+        services' rates).
 
     Returns
     -------
@@ -85,7 +92,7 @@ def offer_json_rates(stream: JsonStream, usage_types: str) -> tuple[dict[str, An
         ``terms.savingsPlan``; a plan or product without a needed field, naming the plan SKU and
         the ``rateCode``; a plan without a product, or a product listed twice.
     """
-    header, products, rate_frames = _walk_offer(stream, usage_types)
+    header, products, rate_frames = _walk_offer(stream, usage_types, tuple(service_codes))
     path = stream.path
     if "publicationDate" not in header:
         raise PriceFileError(path, "no publicationDate", "import the offer file unmodified")
@@ -101,7 +108,7 @@ def offer_json_rates(stream: JsonStream, usage_types: str) -> tuple[dict[str, An
 
 
 def _walk_offer(
-    stream: JsonStream, usage_types: str
+    stream: JsonStream, usage_types: str, service_codes: tuple[str, ...]
 ) -> tuple[dict[str, Any], list[Any] | None, list[pd.DataFrame] | None]:
     """Walk the offer object: small top-level values, the products, and each plan's EC2 rates."""
     header: dict[str, Any] = {}
@@ -122,14 +129,18 @@ def _walk_offer(
                     continue
                 rate_frames = rate_frames or []
                 for _ in stream.elements():
-                    rate_frames.append(_term_rates(stream, stream.value(), usage_types))
+                    rate_frames.append(
+                        _term_rates(stream, stream.value(), usage_types, service_codes)
+                    )
         else:
             header[key] = stream.value()
     return header, products, rate_frames
 
 
-def _term_rates(stream: JsonStream, term: Any, usage_types: str) -> pd.DataFrame:
-    """The EC2 rates of one ``terms.savingsPlan`` element, as raw text columns."""
+def _term_rates(
+    stream: JsonStream, term: Any, usage_types: str, service_codes: tuple[str, ...]
+) -> pd.DataFrame:
+    """The kept rates of one ``terms.savingsPlan`` element, as raw text columns."""
     path, fix = stream.path, stream.fix
     if not isinstance(term, dict) or not isinstance(term.get("rates"), list):
         sku = term.get("sku") if isinstance(term, dict) else None
@@ -158,10 +169,10 @@ def _term_rates(stream: JsonStream, term: Any, usage_types: str) -> pd.DataFrame
             raise PriceFileError(
                 path, f"savingsPlan {sku}, rate {code}: field {_json_field(column)} is missing", fix
             )
-    ec2 = frame["service_code"].eq("AmazonEC2") & frame["usage_type"].str.contains(
+    kept = frame["service_code"].isin(list(service_codes)) & frame["usage_type"].str.contains(
         usage_types, regex=True
     )
-    frame = frame.loc[ec2.to_numpy()].copy()
+    frame = frame.loc[kept.to_numpy()].copy()
     frame["sku"] = sku
     frame["term"] = f"{lease['duration']} {lease['unit']}"
     return frame

@@ -4,7 +4,9 @@ The offer ``AmazonComputeSavingsPlan`` (URL path ``AWSComputeSavingsPlan``) is p
 each file lists, for every plan (Compute or EC2 Instance Savings Plan × term × payment option), the
 rate charged against the hourly commitment for one unit of each discounted usage type. commitopt
 keeps the EC2 instance-hours that commitments cover (``BoxUsage`` and ``DedicatedUsage``) and drops
-the rest (``UnusedBox`` / ``UnusedDed`` capacity-reservation rates, ``HostUsage``, Fargate, Lambda).
+the rest (``UnusedBox`` / ``UnusedDed`` capacity-reservation rates, ``HostUsage``); the Fargate and
+Lambda rates of the same file, and the SageMaker and Database Savings Plans offers, are read by
+:mod:`pricing.readers.savings_plans_offers`, which ``pricing import`` uses for every offer.
 
 CSV layout: five preamble lines (``FormatVersion``, ``Disclaimer``, ``Publication Date``,
 ``Version``, ``OfferCode``), then a header row starting with ``SKU`` and one row per rate. The
@@ -181,19 +183,19 @@ def savings_plans_table(
     raw = raw.loc[keep].reset_index(drop=True)
     keys = keys.loc[keep].reset_index(drop=True)
 
-    _require_values(raw, source)
-    _require_equal(raw, "unit", "Hrs", source, "Savings Plans rates of EC2 instances are per hour")
-    _require_equal(
+    require_values(raw, source)
+    require_equal(raw, "unit", "Hrs", source, "Savings Plans rates of EC2 instances are per hour")
+    require_equal(
         raw,
         "currency",
         "USD",
         source,
         "commitopt prices in USD only; use the AWS (global) price list",
     )
-    rates = _parse_rates(raw, source)
-    plan_type = _map_distinct(raw, "plan_family", parse_savings_plan_type, source)
-    payment = _map_distinct(raw, "payment", parse_payment_option, source)
-    term = _map_distinct(raw, "term", parse_term_years, source)
+    rates = parse_rates(raw, source)
+    plan_type = map_distinct(raw, "plan_family", parse_savings_plan_type, source)
+    payment = map_distinct(raw, "payment", parse_payment_option, source)
+    term = map_distinct(raw, "term", parse_term_years, source)
     _cross_check(raw, keys, "region_hint", "region", source)
     _cross_check(raw, keys, "instance_type_hint", "instance_type", source)
 
@@ -222,7 +224,7 @@ def savings_plans_table(
     return table, notes
 
 
-def _require_values(raw: pd.DataFrame, source: RateSource) -> None:
+def require_values(raw: pd.DataFrame, source: RateSource) -> None:
     """Raise naming the first row where a needed value is missing."""
     for column in ("rate_code", "plan_family", "payment", "term", "rate", "currency", "unit"):
         missing = raw[column].isna() | raw[column].str.strip().eq("")
@@ -230,16 +232,17 @@ def _require_values(raw: pd.DataFrame, source: RateSource) -> None:
             raise source.error(raw.loc[missing].iloc[0], column, "the value is missing")
 
 
-def _require_equal(
+def require_equal(
     raw: pd.DataFrame, column: str, expected: str, source: RateSource, why: str
 ) -> None:
+    """Raise naming the first row whose ``column`` is not ``expected`` (and ``why`` it must be)."""
     bad = raw[column].ne(expected).to_numpy()
     if bad.any():
         row = raw.loc[bad].iloc[0]
         raise source.error(row, column, f"{row[column]!r} where {expected!r} is expected ({why})")
 
 
-def _parse_rates(raw: pd.DataFrame, source: RateSource) -> npt.NDArray[np.float64]:
+def parse_rates(raw: pd.DataFrame, source: RateSource) -> npt.NDArray[np.float64]:
     """Rates as floats [USD/h]; raise on text, NaN, infinity or a negative rate."""
     rates = pd.to_numeric(raw["rate"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(rates)
@@ -253,7 +256,7 @@ def _parse_rates(raw: pd.DataFrame, source: RateSource) -> npt.NDArray[np.float6
     return rates
 
 
-def _map_distinct(
+def map_distinct(
     raw: pd.DataFrame, column: str, parse: Callable[[str], Any], source: RateSource
 ) -> pd.Series:
     """Parse each distinct value of ``column`` once and map the column through the results."""
@@ -337,7 +340,7 @@ def read_savings_plans_csv(path: str | Path, *, regions: Sequence[str] = ()) -> 
     regions = list(regions)
     prefixes = _region_prefixes(regions)
     sniffed = sniff(file)
-    preamble, header, skip = _csv_preamble(sniffed)
+    preamble, header, skip = csv_preamble(sniffed)
     require_columns(file, header, _CSV_REQUIRED.values(), "Savings Plans offer CSV")
     offer = preamble.get("OfferCode", "")
     if offer and offer not in OFFER_CODES:
@@ -354,7 +357,7 @@ def read_savings_plans_csv(path: str | Path, *, regions: Sequence[str] = ()) -> 
         )
     raw = _query_csv(sniffed, skip, header, prefixes)
     raw["term"] = raw["term_length"].str.strip() + " " + raw["term_unit"].str.strip()
-    source = RateSource(str(file), _CSV_NAMES, _csv_row_namer(sniffed), _CSV_FIX)
+    source = RateSource(str(file), _CSV_NAMES, csv_row_namer(sniffed), _CSV_FIX)
     table, notes = savings_plans_table(raw, source, regions)
     version = preamble.get("Version", "(unknown version)")
     metadata = CatalogMetadata(
@@ -364,7 +367,7 @@ def read_savings_plans_csv(path: str | Path, *, regions: Sequence[str] = ()) -> 
     return _catalog(file, table, notes, regions, metadata)
 
 
-def _csv_preamble(sniffed: SniffedFile) -> tuple[dict[str, str], list[str], int]:
+def csv_preamble(sniffed: SniffedFile) -> tuple[dict[str, str], list[str], int]:
     """Return the preamble as a dict, the header columns and the header's 0-based line number."""
     lines = sniffed.head_text.splitlines()[:20]
     for number, row in enumerate(csv.reader(lines)):
@@ -434,7 +437,7 @@ def _query_csv(
     return frame.astype("string")
 
 
-def _csv_row_namer(sniffed: SniffedFile) -> Callable[[pd.Series], str]:
+def csv_row_namer(sniffed: SniffedFile) -> Callable[[pd.Series], str]:
     """Name a CSV row by its line number (looked up by RateCode when reporting) and RateCode."""
 
     def describe(row: pd.Series) -> str:
