@@ -179,8 +179,17 @@ class PurchaseLine:
                 f"({c.scope}), {c.region}, {terms}"
             )
         where = f"{c.instance_family} in {c.region}" if c.region else "any region"
-        kind = "EC2 Instance" if c.region else "Compute"
+        kind = _SAVINGS_PLAN_NAMES.get(str(c.kind), "Compute")
         return f"{kind} Savings Plan {c.commitment_usd_per_hour:g} USD/h ({where}), {terms}"
+
+
+_SAVINGS_PLAN_NAMES: Final[dict[str, str]] = {
+    CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "EC2 Instance",
+    CommitmentKind.COMPUTE_SAVINGS_PLAN: "Compute",
+    CommitmentKind.DATABASE_SAVINGS_PLAN: "Database",
+    CommitmentKind.SAGEMAKER_SAVINGS_PLAN: "SageMaker",
+}
+"""How :meth:`PurchaseLine.describe` names each Savings Plan kind."""
 
 
 def parse_lines(

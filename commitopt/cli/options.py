@@ -339,14 +339,20 @@ def plans_option(function: F) -> F:
 
 
 def portfolio_option(*, required: bool, show_default: str | None = None) -> Callable[[F], F]:
-    """``--portfolio FILE``: the proposed purchases, as ``recommend --format json`` writes them."""
+    """``--portfolio FILE``: the proposed purchases, as ``recommend --format json`` writes them.
+
+    A required option gets no ``default`` at all: click 8.3 and later take an explicit
+    ``default=None`` as a given value and no longer enforce ``required`` (``simulate`` without
+    ``--portfolio`` crashed instead of exiting 2).
+    """
+    optional: dict[str, Any] = {} if required else {"default": None}
     return click.option(
         "--portfolio",
         type=FILE,
         required=required,
-        default=None,
         show_default=show_default or False,
         help="Portfolio JSON of proposed purchases (what `recommend --format json` writes).",
+        **optional,
     )
 
 

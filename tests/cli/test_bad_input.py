@@ -19,6 +19,8 @@ BAD_INPUTS: tuple[ParameterSet, ...] = (
     pytest.param(("recommend", "--lookback", "30d", "--format", "xml"), id="format-xml"),
     pytest.param(("usage", "import", "{empty}"), id="usage-import-empty-file"),
     pytest.param(("recommend", "--usage", "{empty}"), id="recommend-empty-usage-file"),
+    # a required option left out (click 8.3+ ignored `required` when given `default=None`)
+    pytest.param(("simulate", "--usage", "missing.csv"), id="simulate-without-portfolio"),
 )
 
 

@@ -239,12 +239,6 @@ def test_an_unapproved_plan_buys_nothing(workspace: Workspace) -> None:
     assert _events(workspace, stored) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="commitopt/plans.py PurchaseLine.describe (outside this branch's files) calls every "
-    "Savings Plan without a region a 'Compute Savings Plan', so purchase output and refusals "
-    "name a SageMaker line wrongly",
-)
 def test_a_sagemaker_line_describes_itself_as_sagemaker(plan: PlanRecord) -> None:
     assert "SageMaker Savings Plan" in plan.lines[0].describe()
 
