@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 import click
 import numpy as np
@@ -122,7 +123,7 @@ TABLE_COLUMNS = (
 """The columns a table shows without ``--wide``."""
 
 
-_PLAN_COVERS = {
+_PLAN_COVERS: Final[dict[str, str]] = {
     CommitmentKind.DATABASE_SAVINGS_PLAN: "any database",
     CommitmentKind.SAGEMAKER_SAVINGS_PLAN: "any SageMaker",
 }
