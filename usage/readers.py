@@ -579,7 +579,8 @@ def _check_classified(result: pd.DataFrame, where: str) -> _Checked:
             column = "usage amount" if "quantity" in reason else "usage start"
             raise UsageInputError(
                 where,
-                f"{count} EC2 instance line item(s) with a {reason} ({column} column)",
+                f"{count} EC2, database, Fargate, Lambda or SageMaker usage line item(s) with a "
+                f"{reason} ({column} column)",
                 "fix or re-export the file: usage starts must be ISO 8601 timestamps and "
                 "usage amounts numbers >= 0",
             )
@@ -607,7 +608,8 @@ def _check_classified(result: pd.DataFrame, where: str) -> _Checked:
             where,
             f"no EC2 instance usage found: no Usage / DiscountedUsage / SavingsPlanCoveredUsage "
             f"line item of a BoxUsage or DedicatedUsage type, nor of a database instance or node "
-            f"type (rows by reason: {found})",
+            f"type, nor Fargate, Lambda or SageMaker usage a Savings Plan covers (rows by reason: "
+            f"{found})",
             "pass a report that includes Amazon EC2 or the reserved database services (hourly "
             "granularity recommended)",
         )
