@@ -405,7 +405,13 @@ def _compute_ctes() -> str:
     """The CTEs that key Fargate, Lambda and SageMaker rows (:mod:`usage.compute_sql`), from
     ``extracted_rows`` to ``source_rows``: ``compute_service`` (NULL for other rows),
     ``compute_region``, ``compute_type``, ``compute_platform``, ``compute_tenancy``,
-    ``per_bill_unit`` [key units per bill unit] and ``compute_reason`` (``''``: demand)."""
+    ``per_bill_unit`` [key units per bill unit] and ``compute_reason`` (``''``: demand).
+
+    The regular expressions run on these services' rows only, the SageMaker ones on SageMaker's
+    only (on another service's row a SageMaker form is that service's unknown usage type either
+    way). Classifying each distinct usage type once and joining it back was tried: the second
+    reference to ``raw_rows`` makes DuckDB materialize it, which tripled an EC2-only read.
+    """
     prefix = sql_string(PREFIX_PATTERN)
     sagemaker = sql_string(SAGEMAKER_PATTERN)
     graviton = sql_string(GRAVITON_PATTERN)
@@ -433,10 +439,11 @@ def _compute_ctes() -> str:
     FROM compute_rows
 ), compute_parsed AS (
     SELECT compute_named.*,
-        CASE WHEN compute_service IS NULL THEN ''
-            ELSE coalesce(regexp_extract(compute_name, {sagemaker}, 1), '') END AS ml_component,
-        CASE WHEN compute_service IS NULL THEN ''
-            ELSE coalesce(regexp_extract(compute_name, {sagemaker}, 2), '') END AS ml_type
+        CASE WHEN compute_service = 'sagemaker'
+            THEN coalesce(regexp_extract(compute_name, {sagemaker}, 1), '') ELSE '' END
+            AS ml_component,
+        CASE WHEN compute_service = 'sagemaker'
+            THEN coalesce(regexp_extract(compute_name, {sagemaker}, 2), '') ELSE '' END AS ml_type
     FROM compute_named
 ), compute_keyed AS (
     SELECT compute_parsed.*,
