@@ -20,6 +20,10 @@ The filter is EC2 running hours: ``SERVICE = "Amazon Elastic Compute Cloud - Com
 on-demand or covered by Reserved Instances or Savings Plans, which is the demand commitments serve.
 That group also holds Spot and Dedicated Host hours; they are excluded and reported, by reason.
 
+With ``compute_services=True`` a second request series per account reads the Fargate, Lambda and
+SageMaker usage that Savings Plans cover (:mod:`usage.cost_explorer_compute`), keyed as the CUR
+readers key it (``fargate.vcpu``, ``lambda.duration`` in GB-hours, ``ml.m5.xlarge``).
+
 HOURLY granularity must be enabled in the Cost Explorer settings and covers the last 14 days only;
 DAILY answers are spread evenly over the 24 hours of each day (:func:`usage.table.spread_daily`)
 and flagged as daily.
@@ -43,6 +47,7 @@ from pricing.readers.aws_api import AwsAccessError, paginate
 from pricing.readers.common import ProgressCallback
 from pricing.regions import PREFIX_TO_REGION, check_region
 from pricing.usage_types import INSTANCE_USAGE_TENANCY, keys_from_usage_types
+from usage.cost_explorer_compute import COMPUTE_GROUP_BY, compute_filter, compute_keys
 from usage.errors import UsageInputError
 from usage.table import spread_daily, validate_usage_table
 
@@ -112,7 +117,8 @@ class CostExplorerReport:
     rows_kept, rows_excluded
         Cost Explorer groups (period × usage type × operation × account) kept and excluded.
     quantity_kept
-        Instance hours kept [h].
+        Instance hours kept [h] (with ``compute_services``, plus the Fargate, Lambda and
+        SageMaker keys' quantities in their own units: vCPU-hours, GB-hours).
     cost_kept_usd
         ``UnblendedCost`` of the kept groups [USD].
     excluded
@@ -146,6 +152,7 @@ def read_cost_explorer(
     accounts: Sequence[str] = (),
     regions: Sequence[str] = (),
     by_account: bool = False,
+    compute_services: bool = False,
     sleep: Callable[[float], None] = time.sleep,
     progress: ProgressCallback | None = None,
     today: date | None = None,
@@ -169,6 +176,9 @@ def read_cost_explorer(
     by_account
         With no ``accounts``: find the accounts with EC2 usage in the period (one query grouped by
         ``LINKED_ACCOUNT``) and read each, so that ``account_id`` is filled.
+    compute_services
+        Also read Fargate, Lambda and SageMaker usage (one more request series per account,
+        each request billed; :mod:`usage.cost_explorer_compute`).
     sleep
         Waits between retries [s]; injected for tests.
     progress
@@ -203,6 +213,11 @@ def read_cost_explorer(
         account_ids, requests = _accounts_with_usage(
             client, start=start, end=end, regions=region_codes, sleep=sleep
         )
+        if compute_services:
+            more, more_requests = _accounts_with_usage(
+                client, start=start, end=end, regions=region_codes, sleep=sleep, compute=True
+            )
+            account_ids, requests = sorted({*account_ids, *more}), requests + more_requests
     scopes: list[str | None] = list(account_ids) if (account_ids or by_account) else [None]
     frames: list[pd.DataFrame] = []
     for done, account in enumerate(scopes, start=1):
@@ -210,6 +225,11 @@ def read_cost_explorer(
         for page in _pages(client, granularity, sleep, request):
             requests += 1
             frames.append(_groups_table(page, account or ""))
+        if compute_services:
+            request = _request(start, end, granularity, region_codes, account, compute=True)
+            for page in _pages(client, granularity, sleep, request):
+                requests += 1
+                frames.append(_groups_table(page, account or "", series="compute"))
         if progress is not None:
             progress(done, len(scopes))
     groups = pd.concat(frames, ignore_index=True) if frames else _groups_table({}, "")
@@ -272,15 +292,22 @@ def _filter(regions: Sequence[str], account: str | None) -> dict[str, Any]:
 
 
 def _request(
-    start: date, end: date, granularity: str, regions: Sequence[str], account: str | None
+    start: date,
+    end: date,
+    granularity: str,
+    regions: Sequence[str],
+    account: str | None,
+    *,
+    compute: bool = False,
 ) -> dict[str, Any]:
-    """The ``GetCostAndUsage`` parameters of one request series (without the page token)."""
+    """The ``GetCostAndUsage`` parameters of one request series (without the page token): EC2
+    running hours, or with ``compute`` Fargate, Lambda and SageMaker usage."""
     return {
         "TimePeriod": {"Start": _time(start, granularity), "End": _time(end, granularity)},
         "Granularity": granularity,
-        "Filter": _filter(regions, account),
+        "Filter": compute_filter(regions, account) if compute else _filter(regions, account),
         "Metrics": list(METRICS),
-        "GroupBy": [dict(group) for group in GROUP_BY],
+        "GroupBy": [dict(group) for group in (COMPUTE_GROUP_BY if compute else GROUP_BY)],
     }
 
 
@@ -291,12 +318,14 @@ def _accounts_with_usage(
     end: date,
     regions: Sequence[str],
     sleep: Callable[[float], None],
+    compute: bool = False,
 ) -> tuple[list[str], int]:
-    """Linked accounts with EC2 running hours in the period, and the requests it took."""
+    """Linked accounts with EC2 running hours (``compute``: Fargate, Lambda or SageMaker usage)
+    in the period, and the requests it took."""
     request = {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
         "Granularity": "MONTHLY",
-        "Filter": _filter(regions, None),
+        "Filter": compute_filter(regions, None) if compute else _filter(regions, None),
         "Metrics": ["UsageQuantity"],
         "GroupBy": [{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}],
     }
@@ -341,8 +370,9 @@ def _pages(
         raise
 
 
-def _groups_table(page: dict[str, Any], account: str) -> pd.DataFrame:
-    """One page's groups as a table: period, estimated, account, usage type, operation, metrics."""
+def _groups_table(page: dict[str, Any], account: str, series: str = "ec2") -> pd.DataFrame:
+    """One page's groups as a table: period, estimated, account, usage type, operation (the
+    service for the ``compute`` series), metrics, and the series."""
     period: list[str] = []
     estimated: list[bool] = []
     usage_type: list[str] = []
@@ -373,6 +403,7 @@ def _groups_table(page: dict[str, Any], account: str) -> pd.DataFrame:
             "quantity_unit": pd.Series(units["UsageQuantity"], dtype="string"),
             "cost_usd": pd.Series(amounts["UnblendedCost"], dtype="string"),
             "cost_unit": pd.Series(units["UnblendedCost"], dtype="string"),
+            "series": pd.Series([series] * len(period), dtype="string"),
         }
     )
 
@@ -411,6 +442,18 @@ def _to_canonical(groups: pd.DataFrame, granularity: str) -> tuple[pd.DataFrame,
         )
     keys = keys_from_usage_types(groups["usage_type"], groups["operation"])
     reason = _exclusion_reasons(groups, keys)
+    compute = (groups["series"] == "compute").to_numpy()
+    if compute.any():  # Fargate, Lambda and SageMaker groups: their own keys, in key units
+        mine = groups[compute]
+        compute_key, compute_reason, per_unit = compute_keys(
+            mine["usage_type"], mine["operation"], mine["quantity_unit"]
+        )
+        keys = keys.astype({c: "string" for c in _KEY_COLUMNS})
+        keys.loc[compute, list(_KEY_COLUMNS)] = compute_key[list(_KEY_COLUMNS)].to_numpy()
+        reason = reason.copy()
+        reason.loc[compute] = compute_reason.to_numpy()
+        quantity = quantity.copy()
+        quantity.loc[compute] = quantity[compute].to_numpy() * per_unit.to_numpy()
     kept = reason.isna()
     excluded = _excluded_summary(reason[~kept], quantity[~kept], cost[~kept])
     hour = pd.to_datetime(groups["period"], utc=True, format="ISO8601")

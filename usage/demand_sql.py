@@ -50,6 +50,18 @@ from pricing.platforms import OPERATION_TO_PLATFORM
 from pricing.readers.price_list_rows import USAGE_TYPE_SQL_PATTERN
 from pricing.regions import PREFIX_TO_REGION
 from pricing.usage_types import INSTANCE_USAGE_TENANCY
+from usage.compute_sql import (
+    COMPUTE_NAME_COLUMNS,
+    COMPUTE_NAME_ROWS,
+    COMPUTE_PRODUCT_ROWS,
+    COMPUTE_REASONS,
+    GRAVITON_PATTERN,
+    PREFIX_PATTERN,
+    SAGEMAKER_COMPONENT_ROWS,
+    SAGEMAKER_PATTERN,
+    UNIT_SPELLING_ROWS,
+    compute_reason_sql,
+)
 
 Dialect = Literal["duckdb", "athena"]
 
@@ -124,7 +136,8 @@ REASONS: Final[dict[str, str]] = {
     "Savings Plan negation": "Savings Plan negation line items (they cancel on-demand cost)",
     "other line item type": "other line item types (BundledDiscount, EdpDiscount, ...)",
     "non-EC2": (
-        "line items of other services than EC2, RDS, ElastiCache, OpenSearch, Redshift and MemoryDB"
+        "line items of other services than EC2, RDS, ElastiCache, OpenSearch, Redshift, MemoryDB, "
+        "Fargate (ECS, EKS), Lambda and SageMaker"
     ),
     "spot": "Spot instance usage",
     "dedicated host": "Dedicated Host usage (billed per host)",
@@ -147,6 +160,7 @@ REASONS: Final[dict[str, str]] = {
     "malformed timestamp": "demand rows whose usage start is not a timestamp",
     "malformed quantity": "demand rows whose usage amount is not a number",
     "negative quantity": "demand rows with a negative usage amount",
+    **COMPUTE_REASONS,
 }
 """Exclusion reasons and what they mean; ``''`` means the row is demand."""
 
@@ -169,6 +183,10 @@ class CurColumns:
     default (``product_database_engine`` for RDS, ``product_cache_engine`` for ElastiCache, and
     ``product_database_edition`` and ``product_license_model`` that Oracle and SQL Server need):
     without them RDS and ElastiCache instance usage is counted as *database engine not covered*.
+    ``pricing_unit`` (the bill's unit, ``pricing_unit``) is ``"NULL"`` by default too: with it a
+    Fargate, Lambda or SageMaker line item whose unit is not its usage type's is counted as
+    *unknown unit*. ``usage_type_reason`` is why a row of those services has no usage type (a
+    FOCUS row whose charge description cannot be read), NULL where it has one.
     """
 
     line_item_type: str = "line_item_line_item_type"
@@ -184,6 +202,8 @@ class CurColumns:
     cache_engine: str = "NULL"
     database_edition: str = "NULL"
     license_model: str = "NULL"
+    pricing_unit: str = "NULL"
+    usage_type_reason: str = "NULL"
 
 
 def sql_string(value: str) -> str:
@@ -255,6 +275,8 @@ def classified_sql(
     )
     edition = f"lower(trim(coalesce(CAST({c.database_edition} AS VARCHAR), '')))"
     licence = f"lower(trim(coalesce(CAST({c.license_model} AS VARCHAR), '')))"
+    bill_unit = f"nullif(lower(trim(coalesce(CAST({c.pricing_unit} AS VARCHAR), ''))), '')"
+    source_reason = f"nullif(CAST({c.usage_type_reason} AS VARCHAR), '')"
 
     def extract(group: int) -> str:
         return (
@@ -268,6 +290,10 @@ WITH {_values("usage_prefixes", ("prefix", "region"), PREFIX_TO_REGION)},
 {_values("usage_kinds", ("kind", "tenancy"), INSTANCE_USAGE_TENANCY)},
 {_rows("database_kinds", DATABASE_KIND_COLUMNS, DATABASE_KIND_ROWS)},
 {_rows("database_engines", ("engine", "edition", "licence", "platform"), ENGINE_ROWS)},
+{_rows("compute_products", ("product_code", "service"), COMPUTE_PRODUCT_ROWS)},
+{_rows("compute_names", COMPUTE_NAME_COLUMNS, COMPUTE_NAME_ROWS)},
+{_rows("sagemaker_components", ("component", "platform"), SAGEMAKER_COMPONENT_ROWS)},
+{_rows("unit_spellings", ("unit", "spelling"), UNIT_SPELLING_ROWS)},
 raw_rows AS (
     SELECT
         coalesce(CAST({c.line_item_type} AS VARCHAR), '') AS line_item_type,
@@ -282,26 +308,35 @@ raw_rows AS (
         {engine} AS engine,
         {edition} AS edition,
         {licence} AS licence,
+        {bill_unit} AS bill_unit,
+        {source_reason} AS source_reason,
         coalesce(CAST({c.product_code} AS VARCHAR), '') IN ({services}) AS is_database
     FROM {relation}
-), source_rows AS (
+), extracted_rows AS (
     SELECT raw_rows.*,
         {extract(1)} AS prefix,
         {extract(2)} AS kind,
         {extract(3)} AS instance_type
     FROM raw_rows
+), {_compute_ctes()}
 ), mapped AS (
     SELECT source_rows.*,
-        CASE WHEN source_rows.prefix = '' THEN 'us-east-1' ELSE usage_prefixes.region END
+        CASE WHEN compute_service IS NOT NULL THEN compute_region
+            WHEN source_rows.prefix = '' THEN 'us-east-1' ELSE usage_prefixes.region END
             AS region,
-        CASE WHEN NOT is_database THEN usage_operations.platform
+        CASE WHEN compute_service IS NOT NULL THEN compute_platform
+            WHEN NOT is_database THEN usage_operations.platform
             WHEN database_kinds.platform <> '' THEN database_kinds.platform
             ELSE database_engines.platform END AS platform,
-        CASE WHEN is_database THEN database_kinds.tenancy ELSE usage_kinds.tenancy END
+        CASE WHEN compute_service IS NOT NULL THEN compute_tenancy
+            WHEN is_database THEN database_kinds.tenancy ELSE usage_kinds.tenancy END
             AS tenancy,
-        CASE WHEN is_database THEN source_rows.instance_type
+        CASE WHEN compute_service IS NOT NULL THEN compute_type
+            WHEN is_database THEN source_rows.instance_type
             || coalesce(database_kinds.suffix, '') ELSE source_rows.instance_type END
-            AS key_instance_type
+            AS key_instance_type,
+        CASE WHEN compute_service IS NOT NULL AND compute_reason = ''
+            THEN amount * per_bill_unit ELSE amount END AS key_amount
     FROM source_rows
     LEFT JOIN usage_prefixes ON usage_prefixes.prefix = source_rows.prefix
     LEFT JOIN usage_operations ON usage_operations.operation = source_rows.operation
@@ -326,6 +361,12 @@ raw_rows AS (
             THEN 'Savings Plan fee'
         WHEN line_item_type = 'SavingsPlanNegation' THEN 'Savings Plan negation'
         WHEN line_item_type NOT IN ({demand_types}) THEN 'other line item type'
+        WHEN compute_service IS NOT NULL THEN CASE
+            WHEN compute_reason <> '' THEN compute_reason
+            WHEN started IS NULL THEN 'malformed timestamp'
+            WHEN amount IS NULL THEN 'malformed quantity'
+            WHEN amount < 0 THEN 'negative quantity'
+            ELSE '' END
         WHEN product_code <> 'AmazonEC2' AND NOT is_database THEN 'non-EC2'
         WHEN is_database AND kind LIKE '%IOOptimized' AND instance_type <> ''
             THEN 'database usage not covered'
@@ -353,11 +394,86 @@ SELECT reason,
     CASE WHEN reason = '' THEN tenancy END AS tenancy,
     currency,
     count(*) AS line_items,
-    sum(coalesce(amount, 0.0)) AS quantity,
+    sum(coalesce(key_amount, 0.0)) AS quantity,
     sum(cost) AS cost
 FROM classified
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 """
+
+
+def _compute_ctes() -> str:
+    """The CTEs that key Fargate, Lambda and SageMaker rows (:mod:`usage.compute_sql`), from
+    ``extracted_rows`` to ``source_rows``: ``compute_service`` (NULL for other rows),
+    ``compute_region``, ``compute_type``, ``compute_platform``, ``compute_tenancy``,
+    ``per_bill_unit`` [key units per bill unit] and ``compute_reason`` (``''``: demand).
+
+    The regular expressions run on these services' rows only, the SageMaker ones on SageMaker's
+    only (on another service's row a SageMaker form is that service's unknown usage type either
+    way). Classifying each distinct usage type once and joining it back was tried: the second
+    reference to ``raw_rows`` makes DuckDB materialize it, which tripled an EC2-only read.
+    """
+    prefix = sql_string(PREFIX_PATTERN)
+    sagemaker = sql_string(SAGEMAKER_PATTERN)
+    graviton = sql_string(GRAVITON_PATTERN)
+    reason = compute_reason_sql(
+        service="compute_service",
+        name="compute_name",
+        usage_type="usage_type",
+        region="compute_region",
+        rule_service="rule_service",
+        bill_unit="bill_unit",
+        unit_known="(unit_spellings.unit IS NOT NULL)",
+        key_type="compute_type",
+        source_reason="source_reason",
+    )
+    return f"""compute_rows AS (
+    SELECT extracted_rows.*, compute_products.service AS compute_service,
+        CASE WHEN compute_products.service IS NULL THEN ''
+            ELSE coalesce(regexp_extract(usage_type, {prefix}, 1), '') END AS compute_prefix
+    FROM extracted_rows
+    LEFT JOIN compute_products ON compute_products.product_code = extracted_rows.product_code
+), compute_named AS (
+    SELECT compute_rows.*,
+        CASE WHEN compute_prefix = '' THEN usage_type
+            ELSE substr(usage_type, length(compute_prefix) + 2) END AS compute_name
+    FROM compute_rows
+), compute_parsed AS (
+    SELECT compute_named.*,
+        CASE WHEN compute_service = 'sagemaker'
+            THEN coalesce(regexp_extract(compute_name, {sagemaker}, 1), '') ELSE '' END
+            AS ml_component,
+        CASE WHEN compute_service = 'sagemaker'
+            THEN coalesce(regexp_extract(compute_name, {sagemaker}, 2), '') ELSE '' END AS ml_type
+    FROM compute_named
+), compute_keyed AS (
+    SELECT compute_parsed.*,
+        CASE WHEN compute_prefix = '' THEN 'us-east-1' ELSE compute_regions.region END
+            AS compute_region,
+        CASE WHEN compute_names.name IS NOT NULL THEN compute_names.service
+            WHEN sagemaker_components.component IS NOT NULL THEN 'sagemaker' END AS rule_service,
+        CASE WHEN compute_names.name IS NOT NULL THEN compute_names.unit
+            WHEN sagemaker_components.component IS NOT NULL THEN 'instance-hours' END
+            AS rule_unit,
+        CASE WHEN compute_names.name IS NOT NULL THEN compute_names.instance_type
+            WHEN sagemaker_components.platform <> '' THEN ml_type ELSE '' END AS compute_type,
+        coalesce(compute_names.platform, sagemaker_components.platform, '') AS compute_platform,
+        CASE WHEN compute_names.name IS NOT NULL THEN compute_names.tenancy
+            WHEN ml_type = '' THEN 'x86_64'
+            WHEN coalesce(regexp_extract(ml_type, {graviton}, 1), '') <> '' THEN 'arm64'
+            ELSE 'x86_64' END AS compute_tenancy,
+        coalesce(CAST(compute_names.per_bill_unit AS DOUBLE), 1.0) AS per_bill_unit
+    FROM compute_parsed
+    LEFT JOIN usage_prefixes AS compute_regions
+        ON compute_regions.prefix = compute_parsed.compute_prefix
+    LEFT JOIN compute_names ON compute_names.name = compute_parsed.compute_name
+    LEFT JOIN sagemaker_components ON sagemaker_components.component = compute_parsed.ml_component
+        AND compute_parsed.ml_type <> ''
+), source_rows AS (
+    SELECT compute_keyed.*, CASE WHEN compute_service IS NULL THEN '' ELSE {reason} END
+        AS compute_reason
+    FROM compute_keyed
+    LEFT JOIN unit_spellings ON unit_spellings.unit = compute_keyed.rule_unit
+        AND unit_spellings.spelling = compute_keyed.bill_unit"""
 
 
 def demand_sql(

@@ -66,6 +66,7 @@ from usage.demand_sql import (
     sql_string,
 )
 from usage.errors import UsageInputError
+from usage.focus_compute import SKU_METER_USAGE_TYPE, compute_services_table, focus_compute_sql
 from usage.focus_databases import FOCUS_DATABASE_HOUR, FOCUS_ENGINES, FOCUS_SERVICE_CODES
 from usage.table import USAGE_COLUMNS, spread_daily, validate_usage_table
 
@@ -90,6 +91,7 @@ _CUR_OPTIONAL: Final = (
     "product_cache_engine",
     "product_database_edition",
     "product_license_model",
+    "pricing_unit",
 )
 _CUR_NATIVE: Final = (
     "line_item_usage_start_date",
@@ -121,6 +123,7 @@ _FOCUS_OPTIONAL: Final = (
     "SkuMeter",
     "x_Operation",
     "x_ServiceCode",
+    "ConsumedUnit",
 )
 _CANONICAL_REQUIRED: Final = tuple(c for c in USAGE_COLUMNS if c != "account_id")
 _CUR_SLASH_NAMES: Final = {
@@ -384,7 +387,8 @@ def _choose_deliveries(
 
 
 def _file_stats_sql(relation: str, c: CurColumns, period: str, end: str, usage_type: str) -> str:
-    """Per file: billing period, rows, sums, first/last start, longest instance line item [s]."""
+    """Per file: billing period, rows, sums, first/last start, longest instance (or Fargate,
+    Lambda, SageMaker) line item [s]."""
     started = f"TRY_CAST({c.usage_start} AS TIMESTAMPTZ)"
     ended = f"TRY_CAST({end} AS TIMESTAMPTZ)"
     return f"""
@@ -397,6 +401,8 @@ def _file_stats_sql(relation: str, c: CurColumns, period: str, end: str, usage_t
             min({started}) AS first, max({started}) AS last,
             max(epoch({ended}) - epoch({started})) FILTER (
                 WHERE {usage_type} LIKE '%BoxUsage:%' OR {usage_type} LIKE '%DedicatedUsage:%'
+                    OR {usage_type} LIKE '%Fargate-%' OR {usage_type} LIKE '%Lambda-%'
+                    OR {usage_type} LIKE '%:ml.%'
             ) AS longest
         FROM {relation} GROUP BY {FILE_COLUMN}
     """
@@ -573,7 +579,8 @@ def _check_classified(result: pd.DataFrame, where: str) -> _Checked:
             column = "usage amount" if "quantity" in reason else "usage start"
             raise UsageInputError(
                 where,
-                f"{count} EC2 instance line item(s) with a {reason} ({column} column)",
+                f"{count} EC2, database, Fargate, Lambda or SageMaker usage line item(s) with a "
+                f"{reason} ({column} column)",
                 "fix or re-export the file: usage starts must be ISO 8601 timestamps and "
                 "usage amounts numbers >= 0",
             )
@@ -601,7 +608,8 @@ def _check_classified(result: pd.DataFrame, where: str) -> _Checked:
             where,
             f"no EC2 instance usage found: no Usage / DiscountedUsage / SavingsPlanCoveredUsage "
             f"line item of a BoxUsage or DedicatedUsage type, nor of a database instance or node "
-            f"type (rows by reason: {found})",
+            f"type, nor Fargate, Lambda or SageMaker usage a Savings Plan covers (rows by reason: "
+            f"{found})",
             "pass a report that includes Amazon EC2 or the reserved database services (hourly "
             "granularity recommended)",
         )
@@ -690,6 +698,7 @@ def _classify_cur(
         cache_engine="product_cache_engine",
         database_edition="product_database_edition",
         license_model="product_license_model",
+        pricing_unit="pricing_unit",
     )
     deliveries = _choose_deliveries(
         connection, f"({select})", columns, where, fmt.upper(), _stage(progress, 0, 2)
@@ -903,6 +912,13 @@ def _focus_relation(source: str) -> str:
     services = ", ".join(
         f"({sql_string(name)}, {sql_string(code)})" for name, code in FOCUS_SERVICE_CODES.items()
     )
+    compute_meter = (
+        f"CASE WHEN regexp_matches(coalesce(SkuMeter, ''), {sql_string(SKU_METER_USAGE_TYPE)}) "
+        "THEN SkuMeter END"
+    )
+    compute_type, compute_reason = focus_compute_sql(
+        f"trim({description})", f"coalesce(x_UsageType, {compute_meter})"
+    )
     engines = ", ".join(
         "(" + ", ".join(sql_string(v) for v in (text, *columns)) + ")"
         for text, columns in FOCUS_ENGINES.items()
@@ -924,9 +940,11 @@ def _focus_relation(source: str) -> str:
             CASE WHEN ProviderName NOT IN ('AWS', 'Amazon Web Services') THEN ProviderName
                  WHEN ServiceName IN ('Amazon Elastic Compute Cloud', 'Amazon EC2')
                      THEN 'AmazonEC2'
-                 ELSE coalesce(x_ServiceCode, focus_services.code, ServiceName) END
+                 ELSE coalesce(x_ServiceCode, focus_services.code, focus_compute.code,
+                               ServiceName) END
                 AS line_item_product_code,
-            coalesce(x_UsageType, CASE WHEN SkuMeter LIKE '%Usage:%' THEN SkuMeter END,
+            coalesce({compute_type}, x_UsageType,
+                CASE WHEN SkuMeter LIKE '%Usage:%' THEN SkuMeter END,
                 CASE WHEN coalesce({hour_type}, {ri_type}) IS NOT NULL THEN
                     coalesce(focus_regions.prefix, 'UNKNOWN') || '-' ||
                     CASE WHEN PricingCategory = 'Dynamic' OR {description} LIKE '%Spot%'
@@ -955,6 +973,8 @@ def _focus_relation(source: str) -> str:
                          AND focus_regions.prefix IS NULL)))
                 AS unmapped,
             {description} AS description,
+            ConsumedUnit AS pricing_unit,
+            {compute_reason} AS compute_usage_type_reason,
             focus_engines.engine AS focus_database_engine,
             focus_engines.edition AS focus_database_edition,
             focus_engines.licence AS focus_license_model
@@ -966,6 +986,8 @@ def _focus_relation(source: str) -> str:
             ON focus_services.name = focus.ServiceName
         LEFT JOIN (VALUES {engines}) AS focus_engines(text, engine, edition, licence)
             ON focus_engines.text = {db_engine}
+        LEFT JOIN {compute_services_table()} ON focus_compute.name = focus.ServiceName
+            AND focus.ProviderName IN ('AWS', 'Amazon Web Services')
     )"""
 
 
@@ -1051,6 +1073,8 @@ def _classify_focus(
         database_engine="focus_database_engine",
         database_edition="focus_database_edition",
         license_model="focus_license_model",
+        pricing_unit="pricing_unit",
+        usage_type_reason="compute_usage_type_reason",
     )
     deliveries = _choose_deliveries(
         connection,

@@ -408,8 +408,10 @@ CE_EPILOG = """
 Examples:
   commitopt usage import-ce --from 2025-08-01 --to 2025-11-01
   commitopt usage import-ce --granularity HOURLY --from 2025-11-10 --to 2025-11-23 --by-account
+  commitopt usage import-ce --from 2025-08-01 --to 2025-11-01 --compute-services
 \b
 Needs ce:GetCostAndUsage. HOURLY needs hourly granularity enabled in Cost Explorer (14 days).
+--compute-services also reads Fargate, Lambda and SageMaker usage (one more query per account).
 """
 
 
@@ -420,6 +422,11 @@ Needs ce:GetCostAndUsage. HOURLY needs hourly granularity enabled in Cost Explor
 )
 @multi_option("--account", help_text="Only these linked accounts.", metavar="ID")
 @click.option("--by-account", is_flag=True, help="Keep the account of each row (one query each).")
+@click.option(
+    "--compute-services",
+    is_flag=True,
+    help="Also read Fargate, Lambda and SageMaker usage that Savings Plans cover (more queries).",
+)
 @profile_option
 @import_safety_options
 @workspace_option
@@ -431,6 +438,7 @@ def import_ce(
     granularity: str,
     account: tuple[str, ...],
     by_account: bool,
+    compute_services: bool,
     profile: str | None,
     replace: bool,
     allow_gap: bool,
@@ -438,7 +446,7 @@ def import_ce(
     workspace: Path | None,
     output_format: str,
 ) -> None:
-    """Read EC2 running hours from the Cost Explorer API into the workspace."""
+    """Read EC2 running hours (and Fargate, Lambda, SageMaker) from Cost Explorer."""
     import boto3
 
     from usage.cost_explorer import read_cost_explorer
@@ -455,6 +463,7 @@ def import_ce(
                 granularity=granularity,  # type: ignore[arg-type]
                 accounts=account,
                 by_account=by_account,
+                compute_services=compute_services,
                 progress=progress,
             )
         stored = store_import(
