@@ -41,6 +41,7 @@ from planning.recency import (
     annotate_explanations,
     drop_stopped_usage,
 )
+from planning.service_coverage import annotate_services, service_coverage_sentences
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
 from usage.priced import without_unpriced_services
@@ -551,6 +552,7 @@ def recommend(
     explanations = annotate_hedges(
         explanations, hedge_sentences(purchases, with_plan, catalog, futures)
     )
+    explanations = annotate_services(explanations, service_coverage_sentences(purchases, with_plan))
     summary = summarize(baseline, with_plan, purchases)
     summary["stopped_keys"] = [
         {**row, "last_used": pd.Timestamp(row["last_used"]).isoformat()}

@@ -54,6 +54,16 @@ def test_the_compute_plan_covers_ec2_fargate_and_lambda_and_sagemaker_its_own() 
     assert run.explanations["net_savings_vs_on_demand_usd"].sum() == pytest.approx(saving, abs=0.05)
 
 
+def test_the_compute_plan_explanation_splits_what_it_covers_by_service() -> None:
+    run = recommend(fleet_usage(FLEET), catalog(), Policy(), options=LOOKBACK)
+    sentence = run.explanations.set_index("kind").loc["compute_savings_plan", "explanation"]
+    # on-demand value per hour: Lambda 100 × 0.06 = 6.0, Fargate 20 × 0.04048 + 40 × 0.00356 =
+    # 0.952, EC2 2 × 0.096 = 0.192 (of 7.144): 84 %, 13 %, 3 %
+    assert "by service, Lambda 84%, Fargate 13%, EC2 3% of what it covers" in str(sentence)
+    sagemaker = run.explanations.set_index("kind").loc["sagemaker_savings_plan", "explanation"]
+    assert "by service" not in str(sagemaker)  # one service: nothing to split
+
+
 def test_ignoring_fargate_and_lambda_under_commits_and_saves_less() -> None:
     ec2_only = {key: count for key, count in FLEET.items() if key in (M5, TRAINING)}
     joint = recommend(fleet_usage(FLEET), catalog(), Policy(), options=LOOKBACK)
