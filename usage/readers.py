@@ -422,6 +422,11 @@ DEMAND_SQL: Final = (
 """The demand per hour and key of :data:`CLASSIFIED_TABLE` (``hour`` a UTC ``TIMESTAMPTZ``),
 each (hour, key) once: what :func:`read_cur` turns into the canonical table."""
 
+ORDERED_DEMAND_SQL: Final = f"{DEMAND_SQL} ORDER BY hour, {', '.join(KEY_COLUMNS)}"
+""":data:`DEMAND_SQL` in a fixed order (hour, then key), for a table built in pandas: DuckDB's
+parallel aggregation returns groups in any order, and an error naming a row must name the same
+row every time (and in both the in-memory and the streamed import)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ClassifiedUsage:
@@ -774,7 +779,7 @@ def _read_classified(
         classified = classify_usage_files(
             connection, files, fmt, start=start, end=end, progress=progress
         )
-        demand = _run(connection, DEMAND_SQL, classified.where, fmt.upper())
+        demand = _run(connection, ORDERED_DEMAND_SQL, classified.where, fmt.upper())
         connection.execute(f"DROP TABLE {CLASSIFIED_TABLE}")
     return canonical_demand_table(demand, classified.where, classified.daily), classified.report
 
@@ -1370,6 +1375,7 @@ def read_usage(
 __all__ = [
     "CLASSIFIED_TABLE",
     "DEMAND_SQL",
+    "ORDERED_DEMAND_SQL",
     "REASONS",
     "ClassifiedUsage",
     "Exclusion",

@@ -32,6 +32,7 @@ from usage.errors import UsageInputError
 from usage.readers import (
     CLASSIFIED_TABLE,
     DEMAND_SQL,
+    ORDERED_DEMAND_SQL,
     ClassifiedUsage,
     ImportReport,
     PathsArg,
@@ -132,7 +133,7 @@ def stage_classified(
         try:
             problems = _problem_count(connection, classified.daily)
             if problems:  # the exact message: build the (bad) table once, in pandas
-                demand = connection.sql(DEMAND_SQL).to_arrow_table().to_pandas()
+                demand = connection.sql(ORDERED_DEMAND_SQL).to_arrow_table().to_pandas()
                 canonical_demand_table(demand, classified.where, classified.daily)
             hour = "make_timestamp(epoch_us(hour))"
             if classified.daily:
