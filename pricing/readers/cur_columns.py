@@ -150,6 +150,39 @@ def cur_select_sql(
     return " UNION ALL ".join(selects)
 
 
+def require_usd(currencies: Sequence[str], where: str) -> None:
+    """Raise unless every currency a CUR's rates are in is USD (``line_item_currency_code``).
+
+    Raises
+    ------
+    PriceFileError
+        Naming the other currencies and the fix.
+    """
+    foreign = sorted({str(code) for code in currencies if code and code != "USD"})
+    if foreign:
+        raise PriceFileError(
+            where,
+            f"billed in {', '.join(foreign)} (line_item_currency_code), not USD",
+            "commitopt prices in USD only; use a USD CUR or import AWS's USD price list",
+        )
+
+
+def not_a_cur(where: str, error: duckdb.Error) -> PriceFileError:
+    """The error for a CUR that DuckDB cannot read as one (its first line kept)."""
+    return PriceFileError(
+        where,
+        f"cannot be read as a CUR ({str(error).splitlines()[0]})",
+        "pass unmodified CUR files",
+    )
+
+
+def cur_source(files: Sequence[Path]) -> str:
+    """The catalog source of rates read from ``files``: ``CUR a.parquet … z.parquet (3 files)``."""
+    names = [file.name for file in files]
+    more = f" … {names[-1]} ({len(names)} files)" if len(names) > 1 else ""
+    return f"CUR {names[0]}{more}"
+
+
 def _expand(paths: Sequence[str | Path] | str | Path) -> list[Path]:
     """Expand globs and folders into a sorted, de-duplicated list of files."""
     if isinstance(paths, (str, Path)):
@@ -278,6 +311,9 @@ __all__ = [
     "FILE_COLUMN",
     "cur_files",
     "cur_select_sql",
+    "cur_source",
     "describe_files",
     "normalise_column_name",
+    "not_a_cur",
+    "require_usd",
 ]

@@ -36,7 +36,15 @@ from pricing.errors import PriceFileError
 from pricing.offerings import parse_payment_option, parse_savings_plan_type, parse_term_years
 from pricing.readers.compute_rate_rows import COMPUTE_SERVICE_CODES, count_notes, key_rates, tally
 from pricing.readers.compute_savings_plans_rates import PLAN_OF_SERVICE
-from pricing.readers.cur_columns import CUR_WHAT, cur_files, cur_select_sql, describe_files
+from pricing.readers.cur_columns import (
+    CUR_WHAT,
+    cur_files,
+    cur_select_sql,
+    cur_source,
+    describe_files,
+    not_a_cur,
+    require_usd,
+)
 from pricing.readers.cur_rates import parse_each
 from pricing.services import service_of
 
@@ -155,22 +163,11 @@ def read_cur_compute_rates(
             on_demand_groups = connection.execute(prefix + _ON_DEMAND_SQL).df()
             plan_groups = connection.execute(prefix + _SAVINGS_PLANS_SQL).df()
         except duckdb.Error as error:
-            raise PriceFileError(
-                where,
-                f"cannot be read as a CUR ({str(error).splitlines()[0]})",
-                "pass unmodified CUR files",
-            ) from error
+            raise not_a_cur(where, error) from error
     finally:
         connection.close()
-    foreign = sorted({c for cs in on_demand_groups["currencies"] for c in cs if c != "USD"})
-    if foreign:
-        raise PriceFileError(
-            where,
-            f"billed in {', '.join(foreign)} (line_item_currency_code), not USD",
-            "commitopt prices in USD only; use a USD CUR or import AWS's USD price list",
-        )
-    names = [file.name for file in files]
-    source = f"CUR {names[0]}" + (f" … {names[-1]} ({len(names)} files)" if len(names) > 1 else "")
+    require_usd([c for cs in on_demand_groups["currencies"] for c in cs], where)
+    source = cur_source(files)
     on_demand, notes = _on_demand(on_demand_groups)
     savings_plans, plan_notes = _savings_plans(plan_groups)
     notes += plan_notes

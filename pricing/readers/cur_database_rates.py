@@ -28,7 +28,15 @@ import pandas as pd
 from pricing.catalog import KEY_COLUMNS, CatalogMetadata, PriceCatalog
 from pricing.databases import RESERVED_SERVICES, DatabaseUsageType, parse_database_usage_type
 from pricing.errors import PriceFileError
-from pricing.readers.cur_columns import CUR_WHAT, cur_files, cur_select_sql, describe_files
+from pricing.readers.cur_columns import (
+    CUR_WHAT,
+    cur_files,
+    cur_select_sql,
+    cur_source,
+    describe_files,
+    not_a_cur,
+    require_usd,
+)
 from pricing.readers.database_platforms import price_platform
 
 REQUIRED_COLUMNS: Final = (
@@ -125,22 +133,11 @@ def read_cur_database_rates(
             rates_sql = _RATES_SQL.replace("{services}", services)
             grouped = connection.execute(f"WITH source AS ({select}), {rates_sql}").df()
         except duckdb.Error as error:
-            raise PriceFileError(
-                where,
-                f"cannot be read as a CUR ({str(error).splitlines()[0]})",
-                "pass unmodified CUR files",
-            ) from error
+            raise not_a_cur(where, error) from error
     finally:
         connection.close()
-    foreign = sorted({c for cs in grouped["currencies"] for c in cs if c != "USD"})
-    if foreign:
-        raise PriceFileError(
-            where,
-            f"billed in {', '.join(foreign)} (line_item_currency_code), not USD",
-            "commitopt prices in USD only; use a USD CUR or import AWS's USD price list",
-        )
-    names = [file.name for file in files]
-    source = f"CUR {names[0]}" + (f" … {names[-1]} ({len(names)} files)" if len(names) > 1 else "")
+    require_usd([c for cs in grouped["currencies"] for c in cs], where)
+    source = cur_source(files)
     on_demand, notes, last = _on_demand(grouped)
     if on_demand.empty and require_rows:
         raise PriceFileError(

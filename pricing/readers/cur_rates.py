@@ -37,8 +37,11 @@ from pricing.readers.cur_columns import (
     CUR_WHAT,
     cur_files,
     cur_select_sql,
+    cur_source,
     describe_files,
     normalise_column_name,
+    not_a_cur,
+    require_usd,
 )
 from pricing.usage_types import keys_from_usage_types
 
@@ -508,11 +511,7 @@ def read_cur_rates(paths: Sequence[str | Path]) -> PriceCatalog:
             connection.execute(_TYPED_VIEW)
             return _catalog(connection, files, where)
         except duckdb.Error as error:
-            raise PriceFileError(
-                where,
-                f"cannot be read as a CUR ({str(error).splitlines()[0]})",
-                "pass unmodified CUR files",
-            ) from error
+            raise not_a_cur(where, error) from error
     finally:
         connection.close()
 
@@ -525,13 +524,7 @@ def _catalog(connection: duckdb.DuckDBPyConnection, files: list[Path], where: st
             "ORDER BY 1"
         ).fetchall()
     ]
-    foreign = [code for code in currencies if code != "USD"]
-    if foreign:
-        raise PriceFileError(
-            where,
-            f"billed in {', '.join(foreign)} (line_item_currency_code), not USD",
-            "commitopt prices in USD only; use a USD CUR or import AWS's USD price list",
-        )
+    require_usd(currencies, where)
     counts = connection.execute(
         f"""
         SELECT count(*) FILTER (WHERE line_type IN {INSTANCE_USAGE_LINE_TYPES}
@@ -562,13 +555,7 @@ def _catalog(connection: duckdb.DuckDBPyConnection, files: list[Path], where: st
     savings_plans = _savings_plans(connection, present, notes)
     end = billing_end or usage_end or usage_start
     as_of = pd.Timestamp(end).date() if end is not None else date.today()
-    names = [file.name for file in files]
-    source = (
-        f"CUR {names[0]}"
-        if len(names) == 1
-        else f"CUR {names[0]} … {names[-1]} ({len(names)} files)"
-    )
-    metadata = CatalogMetadata(source=source, as_of=as_of, notes=tuple(notes))
+    metadata = CatalogMetadata(source=cur_source(files), as_of=as_of, notes=tuple(notes))
     return PriceCatalog.from_frames(
         metadata,
         on_demand=on_demand,
