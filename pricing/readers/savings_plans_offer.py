@@ -63,7 +63,7 @@ RAW_COLUMNS: Final = (
 )
 """Columns of the raw rate table every source is brought to before :func:`savings_plans_table`."""
 
-_CSV_REQUIRED: Final[dict[str, str]] = {
+CSV_COLUMNS: Final[dict[str, str]] = {
     "rate_code": "RateCode",
     "unit": "Unit",
     "rate": "DiscountedRate",
@@ -76,15 +76,17 @@ _CSV_REQUIRED: Final[dict[str, str]] = {
     "term_unit": "LeaseContractLengthUnit",
     "plan_family": "Product Family",
 }
-_CSV_OPTIONAL: Final[dict[str, str]] = {
+CSV_OPTIONAL: Final[dict[str, str]] = {
     "region_hint": "DiscountedRegionCode",
     "instance_type_hint": "DiscountedInstanceType",
 }
-_CSV_NAMES: Final[dict[str, str]] = {
-    **_CSV_REQUIRED,
-    **_CSV_OPTIONAL,
+CSV_NAMES: Final[dict[str, str]] = {
+    **CSV_COLUMNS,
+    **CSV_OPTIONAL,
     "term": "LeaseContractLength and LeaseContractLengthUnit",
 }
+"""The CSV columns of a Savings Plans offer file (every offer has the same 24): the required
+ones, the optional ones and how a message names each."""
 _INSTANCE_USAGE: Final = r"(?:BoxUsage|DedicatedUsage):"
 _CSV_FIX: Final = "download the Savings Plans offer file again and import it unmodified"
 _JSON_FIX: Final = _CSV_FIX
@@ -341,7 +343,7 @@ def read_savings_plans_csv(path: str | Path, *, regions: Sequence[str] = ()) -> 
     prefixes = _region_prefixes(regions)
     sniffed = sniff(file)
     preamble, header, skip = csv_preamble(sniffed)
-    require_columns(file, header, _CSV_REQUIRED.values(), "Savings Plans offer CSV")
+    require_columns(file, header, CSV_COLUMNS.values(), "Savings Plans offer CSV")
     offer = preamble.get("OfferCode", "")
     if offer and offer not in OFFER_CODES:
         raise PriceFileError(
@@ -357,7 +359,7 @@ def read_savings_plans_csv(path: str | Path, *, regions: Sequence[str] = ()) -> 
         )
     raw = _query_csv(sniffed, skip, header, prefixes)
     raw["term"] = raw["term_length"].str.strip() + " " + raw["term_unit"].str.strip()
-    source = RateSource(str(file), _CSV_NAMES, csv_row_namer(sniffed), _CSV_FIX)
+    source = RateSource(str(file), CSV_NAMES, csv_row_namer(sniffed), _CSV_FIX)
     table, notes = savings_plans_table(raw, source, regions)
     version = preamble.get("Version", "(unknown version)")
     metadata = CatalogMetadata(
@@ -398,14 +400,14 @@ def _query_csv(
     sniffed: SniffedFile, skip: int, header: list[str], prefixes: list[str]
 ) -> pd.DataFrame:
     """Scan the CSV with DuckDB: needed columns only, EC2 instance usage (and regions) only."""
-    selected = [f"{_quoted(column)} AS {name}" for name, column in _CSV_REQUIRED.items()]
+    selected = [f"{_quoted(column)} AS {name}" for name, column in CSV_COLUMNS.items()]
     selected += [
         f"{_quoted(column)} AS {name}" if column in header else f"NULL::VARCHAR AS {name}"
-        for name, column in _CSV_OPTIONAL.items()
+        for name, column in CSV_OPTIONAL.items()
     ]
-    usage = _quoted(_CSV_REQUIRED["usage_type"])
+    usage = _quoted(CSV_COLUMNS["usage_type"])
     conditions = [
-        f"{_quoted(_CSV_REQUIRED['service_code'])} = 'AmazonEC2'",
+        f"{_quoted(CSV_COLUMNS['service_code'])} = 'AmazonEC2'",
         f"({usage} LIKE '%BoxUsage:%' OR {usage} LIKE '%DedicatedUsage:%')",
     ]
     parameters: dict[str, object] = {"path": str(sniffed.path)}

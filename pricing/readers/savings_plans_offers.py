@@ -51,6 +51,9 @@ from pricing.readers.database_savings_plans_offer import (
 from pricing.readers.json_stream import open_json
 from pricing.readers.savings_plans_json import JSON_NAMES, json_row_name, offer_json_rates
 from pricing.readers.savings_plans_offer import (
+    CSV_COLUMNS,
+    CSV_NAMES,
+    CSV_OPTIONAL,
     DUCKDB_MEMORY_LIMIT,
     RateSource,
     csv_preamble,
@@ -72,28 +75,6 @@ OFFER_KINDS: Final[dict[str, str]] = {
 }
 """Offer codes (lower case; the file's ``OfferCode`` or its URL path) -> which offer it is."""
 
-_CSV_COLUMNS: Final[dict[str, str]] = {
-    "rate_code": "RateCode",
-    "unit": "Unit",
-    "rate": "DiscountedRate",
-    "currency": "Currency",
-    "service_code": "DiscountedServiceCode",
-    "usage_type": "DiscountedUsageType",
-    "operation": "DiscountedOperation",
-    "payment": "PurchaseOption",
-    "term_length": "LeaseContractLength",
-    "term_unit": "LeaseContractLengthUnit",
-    "plan_family": "Product Family",
-}
-_CSV_OPTIONAL: Final[dict[str, str]] = {
-    "region_hint": "DiscountedRegionCode",
-    "instance_type_hint": "DiscountedInstanceType",
-}
-_CSV_NAMES: Final[dict[str, str]] = {
-    **_CSV_COLUMNS,
-    **_CSV_OPTIONAL,
-    "term": "LeaseContractLength and LeaseContractLengthUnit",
-}
 _FIX: Final = "download the Savings Plans offer file again and import it unmodified"
 _EC2_USAGE: Final = r"(?:BoxUsage|DedicatedUsage):"
 _NOT_EC2_CAPACITY: Final = r"^(?!(?:[A-Z]{2,4}\d?-)?(?:UnusedBox|UnusedDed|HostUsage):)"
@@ -179,7 +160,7 @@ def read_savings_plans_offer(
 def _read_csv(sniffed: SniffedFile) -> tuple[pd.DataFrame, RateSource, str, date]:
     file = sniffed.path
     preamble, header, skip = csv_preamble(sniffed)
-    require_columns(file, header, _CSV_COLUMNS.values(), "Savings Plans offer CSV")
+    require_columns(file, header, CSV_COLUMNS.values(), "Savings Plans offer CSV")
     offer = preamble.get("OfferCode", "")
     if offer and offer.lower() not in OFFER_KINDS:
         raise PriceFileError(
@@ -192,7 +173,7 @@ def _read_csv(sniffed: SniffedFile) -> tuple[pd.DataFrame, RateSource, str, date
         raise PriceFileError(file, "the preamble has no 'Publication Date' line", _FIX)
     raw = _query(sniffed, skip, header)
     raw["term"] = raw["term_length"].str.strip() + " " + raw["term_unit"].str.strip()
-    source = RateSource(str(file), _CSV_NAMES, csv_row_namer(sniffed), _FIX)
+    source = RateSource(str(file), CSV_NAMES, csv_row_namer(sniffed), _FIX)
     name = f"AWS Price List {offer or 'Savings Plans'} {preamble.get('Version', '')} CSV"
     as_of = offer_publication_date(file, preamble["Publication Date"], "Publication Date")
     return raw, source, " ".join(name.split()), as_of
@@ -204,10 +185,10 @@ def _query(sniffed: SniffedFile, skip: int, header: list[str]) -> pd.DataFrame:
     def quoted(name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
 
-    selected = [f"{quoted(column)} AS {name}" for name, column in _CSV_COLUMNS.items()]
+    selected = [f"{quoted(column)} AS {name}" for name, column in CSV_COLUMNS.items()]
     selected += [
         f"{quoted(column)} AS {name}" if column in header else f"NULL::VARCHAR AS {name}"
-        for name, column in _CSV_OPTIONAL.items()
+        for name, column in CSV_OPTIONAL.items()
     ]
     service, usage = quoted("DiscountedServiceCode"), quoted("DiscountedUsageType")
     condition = (
