@@ -150,6 +150,24 @@ def cur_select_sql(
     return " UNION ALL ".join(selects)
 
 
+SERVICE_RATE_COLUMNS: Final = (
+    "line_item_line_item_type",
+    "line_item_product_code",
+    "line_item_usage_type",
+    "line_item_usage_start_date",
+)
+"""Normalised names a CUR must have for the rates of a service other than EC2 (databases,
+Fargate, Lambda, SageMaker)."""
+
+ON_DEMAND_RATE_COLUMNS: Final = (
+    "pricing_public_on_demand_rate",
+    "line_item_unblended_rate",
+    "pricing_term",
+    "line_item_currency_code",
+)
+"""A CUR's on-demand rate columns, used when present (one of the two rates is needed)."""
+
+
 def require_usd(currencies: Sequence[str], where: str) -> None:
     """Raise unless every currency a CUR's rates are in is USD (``line_item_currency_code``).
 
@@ -309,6 +327,8 @@ def _group_select(
 __all__ = [
     "CUR_WHAT",
     "FILE_COLUMN",
+    "ON_DEMAND_RATE_COLUMNS",
+    "SERVICE_RATE_COLUMNS",
     "cur_files",
     "cur_select_sql",
     "cur_source",

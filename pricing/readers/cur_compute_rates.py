@@ -38,6 +38,8 @@ from pricing.readers.compute_rate_rows import COMPUTE_SERVICE_CODES, count_notes
 from pricing.readers.compute_savings_plans_rates import PLAN_OF_SERVICE
 from pricing.readers.cur_columns import (
     CUR_WHAT,
+    ON_DEMAND_RATE_COLUMNS,
+    SERVICE_RATE_COLUMNS,
     cur_files,
     cur_select_sql,
     cur_source,
@@ -48,20 +50,12 @@ from pricing.readers.cur_columns import (
 from pricing.readers.cur_rates import parse_each
 from pricing.services import service_of
 
-REQUIRED_COLUMNS: Final = (
-    "line_item_line_item_type",
-    "line_item_product_code",
-    "line_item_usage_type",
-    "line_item_usage_start_date",
-)
+REQUIRED_COLUMNS: Final = SERVICE_RATE_COLUMNS
 """Normalised names a file must have."""
 
 OPTIONAL_COLUMNS: Final = (
-    "pricing_public_on_demand_rate",
-    "line_item_unblended_rate",
-    "pricing_term",
+    *ON_DEMAND_RATE_COLUMNS,
     "pricing_unit",
-    "line_item_currency_code",
     "savings_plan_savings_plan_a_r_n",
     "savings_plan_savings_plan_rate",
     "savings_plan_offering_type",

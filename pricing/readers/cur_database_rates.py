@@ -30,6 +30,8 @@ from pricing.databases import RESERVED_SERVICES, DatabaseUsageType, parse_databa
 from pricing.errors import PriceFileError
 from pricing.readers.cur_columns import (
     CUR_WHAT,
+    ON_DEMAND_RATE_COLUMNS,
+    SERVICE_RATE_COLUMNS,
     cur_files,
     cur_select_sql,
     cur_source,
@@ -39,19 +41,11 @@ from pricing.readers.cur_columns import (
 )
 from pricing.readers.database_platforms import price_platform
 
-REQUIRED_COLUMNS: Final = (
-    "line_item_line_item_type",
-    "line_item_product_code",
-    "line_item_usage_type",
-    "line_item_usage_start_date",
-)
+REQUIRED_COLUMNS: Final = SERVICE_RATE_COLUMNS
 """Normalised names a file must have."""
 
 OPTIONAL_COLUMNS: Final = (
-    "pricing_public_on_demand_rate",
-    "line_item_unblended_rate",
-    "pricing_term",
-    "line_item_currency_code",
+    *ON_DEMAND_RATE_COLUMNS,
     "product_database_engine",
     "product_cache_engine",
     "product_database_edition",
