@@ -300,12 +300,11 @@ class ToEc2(Transform):
         chosen = np.flatnonzero(vcpu)
         moved = quantity[:, chosen] * ramp
         quantity[:, chosen] -= moved
-        places = set(keys.loc[vcpu, place].astype(str).itertuples(index=False, name=None))
-        candidates = np.flatnonzero(memory)
-        memory_columns = [
-            column for column in candidates if tuple(keys.iloc[column][place].astype(str)) in places
-        ]  # the memory of the moved tasks' own places (a few keys)
-        if memory_columns:
+        # the memory of the moved tasks' own places (account, region, platform, architecture)
+        places = keys.loc[vcpu, place].astype(str).drop_duplicates()
+        memory_keys = keys[place].astype(str).assign(column=np.arange(len(keys)))[memory]
+        memory_columns = memory_keys.merge(places, on=place)["column"].to_numpy(dtype=np.intp)
+        if len(memory_columns):
             quantity[:, memory_columns] -= quantity[:, memory_columns] * ramp
         targets = keys.loc[vcpu, ["account_id", "region"]].reset_index(drop=True)
         platforms = keys.loc[vcpu, "platform"].astype(str).map(FARGATE_TO_EC2_PLATFORM)

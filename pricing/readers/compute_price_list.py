@@ -29,7 +29,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -43,9 +42,8 @@ from pricing.readers.common import (
     sniff,
 )
 from pricing.readers.compute_rate_rows import count_notes, key_rates, tally
-from pricing.readers.duckdb_progress import reporting_progress
 from pricing.readers.json_stream import open_json
-from pricing.readers.price_list_rows import price_connection, quote_identifier
+from pricing.readers.price_list_rows import quote_identifier, read_offer_csv_rows
 
 COMPUTE_OFFER_CODES: Final = ("AmazonECS", "AmazonEKS", "AWSLambda", "AmazonSageMaker")
 """The offers these readers accept (``OfferCode`` / ``offerCode``)."""
@@ -192,29 +190,7 @@ def read_compute_price_list_csv(
         f"{quote_identifier(c) if c in header else 'NULL::VARCHAR'} AS {n}"
         for n, c in _CSV_OPTIONAL.items()
     ]
-    sql = f"""
-        SELECT {", ".join(projection)}
-        FROM read_csv($path, skip = {PREAMBLE_LINES + 1}, header = false, columns = $columns,
-                      delim = ',', quote = '"', escape = '"', auto_detect = false,
-                      compression = $compression, strict_mode = true)
-        WHERE TermType = 'OnDemand'
-    """
-    parameters: dict[str, object] = {
-        "path": str(file),
-        "columns": dict.fromkeys(header, "VARCHAR"),
-        "compression": "gzip" if sniffed.compressed == "gzip" else "none",
-    }
-    with price_connection() as connection:
-        try:
-            with reporting_progress(connection, progress, file.stat().st_size):
-                rows = connection.execute(sql, parameters).df()
-        except duckdb.Error as error:
-            first = str(error).strip().splitlines()[0] if str(error).strip() else "error"
-            raise PriceFileError(
-                file,
-                f"cannot parse the CSV ({first})",
-                "download the price file again; every row must have the header's columns",
-            ) from error
+    rows = read_offer_csv_rows(sniffed, header, projection, "TermType = 'OnDemand'", progress)
     as_of = offer_publication_date(
         file, preamble.get("Publication Date", ""), "line 3 'Publication Date'"
     )

@@ -24,7 +24,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
-import duckdb
 import pandas as pd
 
 from pricing.catalog import CatalogMetadata, PriceCatalog
@@ -44,9 +43,8 @@ from pricing.readers.database_price_rows import (
     database_price_frames,
     long_rows,
 )
-from pricing.readers.duckdb_progress import reporting_progress
 from pricing.readers.json_stream import open_json
-from pricing.readers.price_list_rows import price_connection, quote_identifier
+from pricing.readers.price_list_rows import quote_identifier, read_offer_csv_rows
 
 DATABASE_OFFER_CODES: Final = (RDS, ELASTICACHE, OPENSEARCH, REDSHIFT, MEMORYDB)
 """The offers these readers accept (``OfferCode`` / ``offerCode``)."""
@@ -146,29 +144,13 @@ def read_database_price_list_csv(
     )
     family = PRODUCT_FAMILIES[offer]
     family_filter = "TRUE" if family is None else f"\"Product Family\" = '{family}'"
-    sql = f"""
-        SELECT {", ".join(projection)}
-        FROM read_csv($path, skip = {PREAMBLE_LINES + 1}, header = false, columns = $columns,
-                      delim = ',', quote = '"', escape = '"', auto_detect = false,
-                      compression = $compression, strict_mode = true)
-        WHERE {family_filter} AND TermType IN ('OnDemand', 'Reserved')
-    """
-    parameters: dict[str, object] = {
-        "path": str(file),
-        "columns": {column: "VARCHAR" for column in header},
-        "compression": "gzip" if sniffed.compressed == "gzip" else "none",
-    }
-    with price_connection() as connection:
-        try:
-            with reporting_progress(connection, progress, file.stat().st_size):
-                rows = connection.execute(sql, parameters).df()
-        except duckdb.Error as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else "error"
-            raise PriceFileError(
-                file,
-                f"cannot parse the CSV ({first_line})",
-                "download the price file again; every row must have the header's columns",
-            ) from error
+    rows = read_offer_csv_rows(
+        sniffed,
+        header,
+        projection,
+        f"{family_filter} AND TermType IN ('OnDemand', 'Reserved')",
+        progress,
+    )
     catalog = _catalog(
         rows[list(DATABASE_LONG_COLUMNS)],
         file,

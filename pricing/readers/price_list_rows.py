@@ -32,6 +32,7 @@ import pyarrow as pa
 from pricing.errors import PriceFileError, UnknownInstanceTypeError
 from pricing.instance_types import parse_instance_type
 from pricing.platforms import OPERATION_TO_PLATFORM
+from pricing.readers.common import SniffedFile
 from pricing.regions import PREFIX_TO_REGION
 from pricing.usage_types import INSTANCE_USAGE_TENANCY
 
@@ -171,6 +172,54 @@ def price_connection(
             yield connection
         finally:
             connection.close()
+
+
+OFFER_PREAMBLE_LINES: Final = 5
+"""Lines before the header of a Price List offer CSV (FormatVersion, Disclaimer, Publication
+Date, Version, OfferCode)."""
+
+
+def read_offer_csv_rows(
+    sniffed: SniffedFile,
+    header: Sequence[str],
+    projection: Sequence[str],
+    where_sql: str,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> pd.DataFrame:
+    """The rows of a Price List offer CSV that ``where_sql`` keeps, as ``projection`` selects
+    them (every column read as text, with DuckDB, reporting ``progress`` in bytes).
+
+    Raises
+    ------
+    PriceFileError
+        A row that does not fit the header (DuckDB's first line kept).
+    """
+    from pricing.readers.duckdb_progress import reporting_progress
+
+    file = sniffed.path
+    sql = f"""
+        SELECT {", ".join(projection)}
+        FROM read_csv($path, skip = {OFFER_PREAMBLE_LINES + 1}, header = false,
+                      columns = $columns, delim = ',', quote = '"', escape = '"',
+                      auto_detect = false, compression = $compression, strict_mode = true)
+        WHERE {where_sql}
+    """
+    parameters: dict[str, object] = {
+        "path": str(file),
+        "columns": dict.fromkeys(header, "VARCHAR"),
+        "compression": "gzip" if sniffed.compressed == "gzip" else "none",
+    }
+    with price_connection() as connection:
+        try:
+            with reporting_progress(connection, progress, file.stat().st_size):
+                return connection.execute(sql, parameters).df()
+        except duckdb.Error as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else "error"
+            raise PriceFileError(
+                file,
+                f"cannot parse the CSV ({first})",
+                "download the price file again; every row must have the header's columns",
+            ) from error
 
 
 def load_price_rows_sql(source_sql: str, regions: Sequence[str] = ()) -> str:
