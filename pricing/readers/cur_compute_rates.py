@@ -105,6 +105,7 @@ SELECT service_code, usage_type, unit, count(*) AS line_items, count(od_rate) AS
        min(od_rate) AS low, max(od_rate) AS high, max(usage_start) AS last_start,
        list_distinct(list(currency) FILTER (WHERE currency <> '')) AS currencies
 FROM usage GROUP BY ALL
+ORDER BY service_code, usage_type, unit
 """
 
 _SAVINGS_PLANS_SQL: Final = """
@@ -115,6 +116,7 @@ SELECT usage.service_code, usage.usage_type, usage.unit, plans.sp_type, plans.sp
 FROM usage JOIN plans ON usage.sp_arn = plans.sp_arn
 WHERE usage.line_type = 'SavingsPlanCoveredUsage' AND usage.sp_rate > 0
 GROUP BY ALL
+ORDER BY 1, 2, 3, 4, 5, 6
 """
 
 

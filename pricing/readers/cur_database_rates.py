@@ -85,6 +85,7 @@ SELECT service, usage_type, engine, edition, license_model,
        max(usage_start) AS last_start,
        list_distinct(list(currency) FILTER (WHERE currency <> '')) AS currencies
 FROM rows GROUP BY ALL
+ORDER BY service, usage_type, engine, edition, license_model
 """
 
 

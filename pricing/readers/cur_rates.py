@@ -182,6 +182,7 @@ def _on_demand(connection: duckdb.DuckDBPyConnection, notes: list[str]) -> pd.Da
         WHERE product_code = 'AmazonEC2' AND line_type IN {INSTANCE_USAGE_LINE_TYPES}
           AND {_INSTANCE_USAGE_SQL} AND public_rate > 0
         GROUP BY usage_type, operation
+        ORDER BY usage_type, operation
         """
     ).df()
     keys = keys_from_usage_types(grouped["usage_type"], grouped["operation"])
@@ -409,6 +410,7 @@ def _savings_plans(
         WHERE line_type = 'SavingsPlanCoveredUsage' AND product_code = 'AmazonEC2'
           AND {_INSTANCE_USAGE_SQL} AND sp_rate > 0
         GROUP BY ALL
+        ORDER BY 1, 2, 3, 4, 5
         """
     ).df()
     if grouped.empty:
