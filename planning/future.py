@@ -19,7 +19,11 @@ the lookback's usage carried over the term:
    fleet launched, or doubled, and running at its new size for two weeks) copies its last week
    in every epoch instead: its older weeks (zero before a launch) no longer describe it, as a
    fallen key's do not (:mod:`planning.recency`). A single busy week, or a ramp still under
-   way, is not a new level.
+   way, is not a new level. A key whose last week is a clear **new low**
+   (:func:`dropped_keys`: below :data:`DROPPED_FACTOR` times its earlier mean and below every
+   earlier week: a fleet stopped a few days ago, a season's peak on its way down, a migration
+   under way) copies its last week too: a commitment is bought for where usage is now, not for
+   where it was, and a fleet idle on some days of that week is idle on them in every future.
 3. **Structural changes** (:mod:`planning.structural`): in each future each fleet migrates to
    another family or exits at a random hour of the term, with learned or prior yearly rates.
 4. **Time, compressed.** A future is not stored hour by hour over the term: each of its epochs
@@ -105,6 +109,10 @@ RISEN_FACTOR: Final = 2.0
 PLATEAU_TOLERANCE: Final = 0.25
 """… and the lower of the two at least ``1 −`` this share of the higher: a plateau [1]."""
 
+DROPPED_FACTOR: Final = 0.8
+"""A key's last weekly level below this multiple of its earlier mean, and below every earlier
+week's level: it has dropped to where it is now [1]."""
+
 MIN_WEEKS: Final = 2
 """Fewest whole lookback weeks to decide on futures; fewer decide on the lookback [weeks]."""
 
@@ -129,7 +137,8 @@ class FutureOptions:
     term_hours
         Hours the futures cover (the longest term the policy buys) [h].
     half_life_days
-        Recency weighting of the lookback weeks; ``inf`` or 0 weighs them alike [days].
+        Recency weighting of the lookback weeks; ``inf`` or 0 weighs them alike [days], and 0
+        also turns off the new-low rule (:func:`dropped_keys`): the lookback as it ran.
         ``recommend`` sets it from ``RecommendOptions.recency_half_life_days``.
     follow_growth
         Follow a clear rise past today's level (default: no).
@@ -205,6 +214,8 @@ class Futures:
     ``None``: every epoch holds its whole week in order."""
     risen: int = 0
     """Keys of the lookback that have risen to a new level (:func:`risen_keys`)."""
+    dropped: int = 0
+    """Keys of the lookback whose last week is a new low (:func:`dropped_keys`)."""
     known_changes_skipped: tuple[str, ...] = ()
     """Transforms of the known changes that matched nothing in the futures (their locations)."""
 
@@ -301,6 +312,28 @@ def risen_keys(week_level: FloatArray) -> npt.NDArray[np.bool_]:
     low, high = last.min(axis=0), last.max(axis=0)
     before = week_level[:-2].mean(axis=0)
     return (low > 0) & (low >= RISEN_FACTOR * before) & (low >= (1.0 - PLATEAU_TOLERANCE) * high)
+
+
+def dropped_keys(week_level: FloatArray) -> npt.NDArray[np.bool_]:
+    """Keys whose last week is a clear new low (module docstring, point 2).
+
+    The last week's level is below :data:`DROPPED_FACTOR` times the mean of the weeks before it
+    and below each of them: a fleet that stopped a few days ago, a season's peak on its way
+    down, a migration under way. Weekly seasonality and noise move a week's mean by a few per
+    cent, so a steady key never drops; a key that stopped for good (no usage over the last
+    week) is left out of the decision before this (:mod:`planning.recency`).
+
+    Parameters
+    ----------
+    week_level
+        ``(weeks, keys)`` mean running instances of each whole lookback week, oldest first.
+    """
+    weeks, n_keys = week_level.shape
+    if weeks < 3:
+        return np.zeros(n_keys, dtype=bool)
+    last = week_level[-1]
+    earlier = week_level[:-1]
+    return (last < DROPPED_FACTOR * earlier.mean(axis=0)) & (last < earlier.min(axis=0))
 
 
 def _levels(
@@ -412,6 +445,8 @@ def decision_futures(
     week_level = by_week.mean(axis=1)
     level, follows = _levels(usage, weeks, options, rng, count)
     risen = risen_keys(week_level) & ~follows  # a clear line is followed instead
+    dropped = dropped_keys(week_level) & ~follows & (options.half_life_days != 0)
+    held = risen | dropped  # their last week is their level
     epochs = level.shape[1]
     source = rng.choice(
         weeks, size=(count, epochs), p=_week_probabilities(weeks, options.half_life_days)
@@ -435,8 +470,8 @@ def decision_futures(
         phase = (kept[future] + 0.5) / HOURS_PER_WEEK
         real_hour = ((np.arange(epochs)[:, None] + phase) * epoch_hours).ravel()
         drawn = by_week[source[future]]  # (epochs, 168, keys), a copy
-        if risen.any():
-            drawn[:, :, risen] = by_week[-1][None, :, risen]
+        if held.any():
+            drawn[:, :, held] = by_week[-1][None, :, held]
         path = np.take_along_axis(drawn, kept[future][:, :, None], axis=1)
         if follows.any():
             own = week_level[source[future]][:, None, :]
@@ -466,6 +501,7 @@ def decision_futures(
         epoch_rows=epoch_rows,
         hour_of_week=None if epoch_rows == HOURS_PER_WEEK else kept.reshape(count, -1),
         risen=int(risen.sum()),
+        dropped=int(dropped.sum()),
     )
 
 
@@ -542,6 +578,7 @@ __all__ = [
     "compress_owned",
     "decision_futures",
     "decision_size_note",
+    "dropped_keys",
     "risen_keys",
     "whole_weeks",
 ]

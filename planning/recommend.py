@@ -297,7 +297,12 @@ def _decision_summary(
     outcome = expected_outcome(
         futures, purchases, owned, catalog, discount_rate=policy.discount_rate
     )
-    return {"basis": "forecast", **outcome, "risen_keys": futures.risen}
+    return {
+        "basis": "forecast",
+        **outcome,
+        "risen_keys": futures.risen,
+        "dropped_keys": futures.dropped,
+    }
 
 
 def optimizer_summary(

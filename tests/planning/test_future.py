@@ -234,6 +234,38 @@ def test_a_fleet_launched_two_weeks_ago_runs_at_its_new_level_in_every_future(ca
     assert (futures.quantity[:, :, steady] == 4.0).all()
 
 
+def test_dropped_keys_are_clear_new_lows_of_the_last_week() -> None:
+    from planning.future import dropped_keys
+
+    weeks = np.array(
+        [
+            # stopped 3 days ago | a low week seen before | steady | 15 % down | peak falling
+            [10.0, 10.0, 10.0, 10.0, 14.0],
+            [10.0, 7.0, 10.2, 10.0, 20.0],
+            [10.0, 10.0, 9.9, 10.0, 20.0],
+            [10.0, 10.0, 10.1, 10.0, 20.0],
+            [5.7, 7.5, 9.8, 8.5, 13.0],
+        ]
+    )
+    assert list(dropped_keys(weeks)) == [True, False, False, False, True]
+    assert not dropped_keys(weeks[-2:]).any()  # too few weeks to tell
+
+
+def test_a_fleet_stopped_days_ago_runs_as_its_last_week_in_every_future(catalog) -> None:  # type: ignore[no-untyped-def]
+    hours = WEEKS * 168
+    stopped = np.where(np.arange(hours) < hours - 72, 10.0, 0.0)  # idle for the last 3 days
+    matrix = to_matrix(_usage({"m4.large": np.full(hours, 4.0), "c4.large": stopped}))
+    futures = decision_futures(matrix, catalog, FutureOptions(futures=8, **NO_EVENTS))
+    assert futures.dropped == 1
+    column = list(futures.keys["instance_type"]).index("c4.large")
+    epochs = futures.quantity[:, :, column].reshape(8, futures.epochs, 168)
+    # every epoch copies the last week: running 4 days, idle on the same 3 days
+    assert (epochs[:, :, :96] == 10.0).all()
+    assert (epochs[:, :, 96:] == 0.0).all()
+    steady = list(futures.keys["instance_type"]).index("m4.large")
+    assert (futures.quantity[:, :, steady] == 4.0).all()
+
+
 def test_within_the_hour_budget_the_futures_keep_every_hour(catalog) -> None:  # type: ignore[no-untyped-def]
     matrix = to_matrix(_steady())
     options = FutureOptions(futures=6, migration_prior_per_year=2.0, exit_prior_per_year=1.0)
