@@ -119,6 +119,71 @@ from 5 months into the window (the fleet's normalized units halve). multi_accoun
 26 keys. azure_trace_shape: 18 keys shaped as the Azure 2017 trace's running VMs.
 """
 
+TIMING_HOURS: Final = 26 * 730
+"""Twenty-six months [h]: room for a first review as late as February of the second year."""
+
+
+def _hour_of(day: str) -> int:
+    """Hours from START to ``day`` (UTC midnight) [h]."""
+    return int((pd.Timestamp(day, tz="UTC") - pd.Timestamp(START)).total_seconds() // 3600)
+
+
+TIMING_VARIANTS: Final[dict[str, tuple[Callable[[], pd.DataFrame], str]]] = {
+    "seasonal_review_at_ramp": (
+        lambda: synthetic.seasonal_retailer(start=START, hours=TIMING_HOURS),
+        "2024-11-15",
+    ),
+    "seasonal_review_at_peak": (
+        lambda: synthetic.seasonal_retailer(start=START, hours=TIMING_HOURS),
+        "2024-12-10",
+    ),
+    "seasonal_review_after_peak": (
+        lambda: synthetic.seasonal_retailer(start=START, hours=TIMING_HOURS),
+        "2025-01-10",
+    ),
+    "stopped_3_days_before": (
+        lambda: synthetic.stopped_workload(
+            start=START, hours=TIMING_HOURS, stop_hour=_hour_of("2024-04-01") - 72
+        ),
+        "2024-04-01",
+    ),
+    "stopped_45_days_before": (
+        lambda: synthetic.stopped_workload(
+            start=START, hours=TIMING_HOURS, stop_hour=_hour_of("2024-04-01") - 45 * 24
+        ),
+        "2024-04-01",
+    ),
+    "migration_under_way": (
+        lambda: synthetic.unannounced_migration(
+            start=START,
+            hours=TIMING_HOURS,
+            ramp_start_hour=_hour_of("2024-04-01") - 30 * 24,
+            ramp_hours=2 * 730,
+            second_ramp_delay_hours=730,
+        ),
+        "2024-04-01",
+    ),
+    "decline_4pct_seed1": (
+        lambda: synthetic.decline_with_retirements(
+            start=START,
+            hours=TIMING_HOURS,
+            first_retirement_hour=TIMING_HOURS // 20,
+            decline_pct_per_month=4.0,
+            seed=1,
+        ),
+        "2024-04-01",
+    ),
+    "launches_seed1": (
+        lambda: synthetic.step_launches(start=START, hours=TIMING_HOURS, seed=1),
+        "2024-04-01",
+    ),
+}
+"""The decision archetypes again with the first review at another moment of their change
+(``bench_decisions.py --timing``): name -> (generator of 26 months of usage, first review date;
+the window is the 12 months from it). A seasonal retailer reviewed on the ramp, at the peak and
+after it; a fleet stopped 3 or 45 days before the review; a migration a month under way; a
+steeper decline with other retirement dates; other launch dates."""
+
 QUICK_DECISION_ARCHETYPES: Final = (
     "stopped_workload",
     "unannounced_migration",

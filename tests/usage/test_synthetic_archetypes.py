@@ -94,3 +94,38 @@ def test_targets_met_and_missed() -> None:
     assert not worst["met"] and "(c)" in str(worst["value"])
     above = result["ours-ladder at or above the best CE-like policy on every archetype"]
     assert not above["met"] and str(above["value"]).startswith("b -2")
+
+
+def test_timing_variants_put_the_first_review_where_they_say() -> None:
+    archetypes = _bench("archetypes")
+    assert len(archetypes.TIMING_VARIANTS) >= 6
+    generate, first_review = archetypes.TIMING_VARIANTS["stopped_3_days_before"]
+    table = generate()
+    review = pd.Timestamp(first_review, tz="UTC")
+    window_end = review + pd.DateOffset(years=1)
+    assert table["hour"].max() >= window_end - pd.Timedelta(hours=1)  # the window fits
+    fleet = table[(table["instance_type"] == "m4.xlarge") & (table["region"] == "us-east-1")]
+    assert fleet["hour"].max() == review - pd.Timedelta(hours=73)  # idle the last 72 hours
+    generate, first_review = archetypes.TIMING_VARIANTS["migration_under_way"]
+    migration = generate()
+    lookback = migration[migration["hour"] < pd.Timestamp(first_review, tz="UTC")]
+    assert lookback["instance_type"].str.startswith("c5").any()  # already seen moving
+    for _generate, first_review in archetypes.TIMING_VARIANTS.values():
+        assert pd.Timestamp(first_review) + pd.DateOffset(years=1) <= pd.Timestamp(
+            archetypes.START
+        ).tz_localize(None) + pd.Timedelta(hours=archetypes.TIMING_HOURS)
+
+
+def test_timing_targets_compare_the_one_shot_with_cost_explorer_s_way() -> None:
+    bench = _bench("bench_decisions")
+    rows = []
+    figures = {"a": (50.0, 40.0, 45.0), "b": (10.0, 30.0, 5.0), "c": (-1.0, -5.0, -6.0)}
+    for variant, values in figures.items():
+        for policy, usd in zip(("ours-oneshot", "ce-7d", "ce-30d"), values, strict=True):
+            rows.append({"archetype": variant, "policy": policy, "savings_vs_on_demand_usd": usd,
+                         "captured_pct": usd})  # fmt: skip
+    result = {t["target"]: t for t in bench.timing_targets(pd.DataFrame(rows))}
+    assert not result["ours-oneshot never negative"]["met"]
+    above = result["ours-oneshot at or above the best CE-like policy on every variant"]
+    assert not above["met"] and str(above["value"]) == "b -20 USD"
+    assert "ours-ladder worst captured >= 75 %" not in result
