@@ -445,8 +445,10 @@ EDITION_PLATFORMS: Final[dict[tuple[str, str, str], str]] = {
 """(RDS engine, ``product/databaseEdition``, ``product/licenseModel``) -> the reservation's
 product description, as ``describe_reserved_db_instances_offerings`` spells it. Oracle Bring
 Your Own License is size-flexible; Oracle License Included and SQL Server match the exact class
-and deployment (module docstring). Db2 is not mapped: its reservations' product descriptions were
-not found in AWS's documentation."""
+and deployment (module docstring). Db2 is not mapped: AWS sells Db2 reserved DB instances
+(https://aws.amazon.com/rds/reserved-instances/), but their product descriptions were not found in
+AWS's documentation, and their size rule is stated both ways (that page lists Db2 as size-flexible;
+the RDS User Guide's reserved DB instances page says the size must match for RDS for Db2)."""
 
 EXACT_SIZE_PLATFORMS: Final = frozenset(
     {
