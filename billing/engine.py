@@ -50,7 +50,12 @@ from billing.portfolio import Instrument
 from pricing.catalog import PriceCatalog
 from pricing.errors import MissingPriceError
 from pricing.offerings import CommitmentKind
-from pricing.services import plan_covers, savings_plan_eligible, size_flexible_keys
+from pricing.services import (
+    plan_covers,
+    reservation_platforms,
+    savings_plan_eligible,
+    size_flexible_keys,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]
@@ -119,16 +124,22 @@ class Piece:
 
 def _ri_scope(columns: dict[str, npt.NDArray[np.object_]], instrument: Instrument) -> BoolArray:
     """Keys an RI may cover (``columns``: the key table's label columns as arrays)."""
-    mask = (columns["region"] == instrument.region) & (columns["platform"] == instrument.platform)
+    mask = columns["region"] == instrument.region
     if instrument.size_flexible:
+        # a size-flexible reservation covers its family in normalized units, and the keys of
+        # every platform it is the reservation of (a MemoryDB Redis OSS reserved node covers
+        # Valkey nodes too, each counting 0.7 of its size's units: pricing.databases)
+        mask &= columns["reservation_platform"] == instrument.platform
         mask &= columns["instance_family"] == instrument.instance_family
         # a size-flexible database reservation covers every deployment of its engine (in
         # normalized units: a Multi-AZ instance counts twice); an EC2 one its tenancy only
         same_tenancy = columns["tenancy"] == instrument.tenancy
         mask &= same_tenancy | columns["database_flexible"]
     else:
-        mask &= (columns["instance_type"] == instrument.instance_type) & (
-            columns["tenancy"] == instrument.tenancy
+        mask &= (
+            (columns["platform"] == instrument.platform)
+            & (columns["instance_type"] == instrument.instance_type)
+            & (columns["tenancy"] == instrument.tenancy)
         )
     return np.asarray(mask, dtype=np.bool_)
 
@@ -180,6 +191,7 @@ def build_pools(
     }
     ec2 = savings_plan_eligible(keys["instance_type"].astype(str))
     columns["database_flexible"] = ~ec2 & size_flexible_keys(keys["platform"], keys["tenancy"])
+    columns["reservation_platform"] = reservation_platforms(keys["platform"])
     rate_cache: dict[tuple[str, int, str], FloatArray] = {}
     scope_cache: dict[str, npt.NDArray[np.bool_]] = {}
     pools: list[Pool] = []

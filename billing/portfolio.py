@@ -29,6 +29,7 @@ import pandas as pd
 
 from core.errors import CommitoptInputError
 from pricing.catalog import PriceCatalog
+from pricing.databases import RESERVATION_PLATFORMS
 from pricing.instance_types import instance_family
 from pricing.inventory import Commitment, Inventory
 from pricing.offerings import TERM_HOURS, CommitmentKind
@@ -268,6 +269,11 @@ def _ri_instrument(
     platform = commitment.platform or "Linux/UNIX"
     tenancy = commitment.tenancy or "Shared"
     scope = commitment.scope or "Region"
+    if platform in RESERVATION_PLATFORMS:
+        raise PortfolioError(
+            f"{name}: no reservation is sold for platform {platform}; "
+            f"{RESERVATION_PLATFORMS[platform]} reservations cover it, so give that platform"
+        )
     try:
         factor = float(units_per_instance_hour([commitment.instance_type], [tenancy])[0])
         family = instance_family(commitment.instance_type)

@@ -286,7 +286,7 @@ def priced_keys(keys: pd.DataFrame, catalog: PriceCatalog) -> pd.DataFrame:
     keys = keys.copy()
     keys["instance_family"] = instance_families(keys["instance_type"])
     keys["normalization_factor"] = (
-        units_per_instance_hour(keys["instance_type"], keys["tenancy"])
+        units_per_instance_hour(keys["instance_type"], keys["tenancy"], keys["platform"])
         if len(keys)
         else np.zeros(0)
     )

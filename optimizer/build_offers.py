@@ -37,10 +37,9 @@ from optimizer.problem import (
     IntArray,
 )
 from pricing.catalog import PriceCatalog
-from pricing.databases import DEPLOYMENT_UNITS
 from pricing.instance_types import instance_families
 from pricing.offerings import PAYMENT_OPTIONS, SP_UPFRONT_SHARE, TERM_HOURS, CommitmentKind
-from pricing.services import plan_covers, size_flexible_keys
+from pricing.services import plan_covers, size_flexible_keys, unit_multipliers
 
 INSTRUMENT_POOLS: Final[dict[str, str]] = {
     CommitmentKind.RESERVED_INSTANCE.policy_name: RI_POOL,
@@ -126,9 +125,9 @@ def ri_candidates(
         # EC2, the reservation's product description and Single-AZ (RDS) or Node (ElastiCache)
         capable = rows.loc[size_flexible_keys(rows["platform"], rows["tenancy"])].copy()
         capable["instance_family"] = instance_families(capable["instance_type"]).astype(str)
-        capable["units_per_instance"] = factors_or_nan(capable["instance_type"]) * capable[
-            "tenancy"
-        ].map(DEPLOYMENT_UNITS).fillna(1.0).to_numpy(dtype=np.float64)
+        capable["units_per_instance"] = factors_or_nan(capable["instance_type"]) * (
+            unit_multipliers(capable["tenancy"], capable["platform"])
+        )
         capable = capable.loc[np.isfinite(capable["units_per_instance"].to_numpy())]
         scope = ["region", "instance_family", "platform", "tenancy"]
         smallest = capable.sort_values(

@@ -40,11 +40,11 @@ from optimizer.problem import (
     IntArray,
 )
 from pricing.catalog import PriceCatalog
-from pricing.databases import DEPLOYMENT_UNITS
+from pricing.databases import DEPLOYMENT_UNITS, RESERVATION_PLATFORMS
 from pricing.instance_types import instance_families
 from pricing.inventory import Commitment, Inventory, InventoryError
 from pricing.offerings import TERM_HOURS, CommitmentKind
-from pricing.services import purchase_deployments, size_flexible_keys
+from pricing.services import purchase_deployments, size_flexible_keys, unit_multipliers
 
 _NS_PER_HOUR: Final = 3_600_000_000_000
 
@@ -112,9 +112,19 @@ def _owned_ris(
     ris["region"] = ris["region"].astype(str)
     ris["instance_type"] = ris["instance_type"].astype(str)
     ris["instance_family"] = instance_families(ris["instance_type"]).astype(str)
+    _bad_items(
+        ris,
+        ris["platform"].isin(list(RESERVATION_PLATFORMS)).to_numpy(dtype=bool),
+        "no reservation is sold for platform "
+        + ", ".join(sorted(set(ris["platform"]) & set(RESERVATION_PLATFORMS))),
+        "give the platform of the reservations that cover it ("
+        + ", ".join(f"{k}: {v}" for k, v in RESERVATION_PLATFORMS.items())
+        + ")",
+    )
     # a Multi-AZ database reservation holds twice its size's units
-    deployment = ris["tenancy"].map(DEPLOYMENT_UNITS).fillna(1.0).to_numpy(dtype=np.float64)
-    factor = factors_or_nan(ris["instance_type"]) * deployment
+    factor = factors_or_nan(ris["instance_type"]) * unit_multipliers(
+        ris["tenancy"], ris["platform"]
+    )
     # size-flexible kinds (the scope aside: a zonal EC2 RI is approximated below)
     capable = size_flexible_keys(ris["platform"], ris["tenancy"])
     zonal = (ris["scope"] != "Region").to_numpy(bool)

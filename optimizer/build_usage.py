@@ -30,7 +30,12 @@ from pricing.catalog import PriceCatalog
 from pricing.databases import DEPLOYMENT_UNITS
 from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import instance_families, normalization_factor
-from pricing.services import purchase_deployments, size_flexible_keys
+from pricing.services import (
+    purchase_deployments,
+    reservation_platforms,
+    size_flexible_keys,
+    unit_multipliers,
+)
 from usage.priced import priced_or_ec2, unpriced_warning
 from usage.table import UsageMatrix, to_matrix
 
@@ -288,8 +293,10 @@ def usage_keys(data: FilteredUsage, catalog: PriceCatalog, discount: FloatArray)
     keys["discounted_instance_hours"] = sums["expected_discounted"][used]
     keys["on_demand_usd_per_hour"] = catalog.require_on_demand(keys)
     keys["instance_family"] = instance_families(keys["instance_type"]).astype(str)
-    deployment = keys["tenancy"].map(DEPLOYMENT_UNITS).fillna(1.0).to_numpy(dtype=np.float64)
-    factors = factors_or_nan(keys["instance_type"]) * deployment
+    # a Multi-AZ database instance counts twice its size's units, a MemoryDB Valkey node 0.7
+    factors = factors_or_nan(keys["instance_type"]) * unit_multipliers(
+        keys["tenancy"], keys["platform"]
+    )
     keys["normalization_factor"] = factors
     capable = size_flexible_keys(keys["platform"], keys["tenancy"])
     flexible = capable & np.isfinite(factors)
@@ -312,6 +319,9 @@ def usage_keys(data: FilteredUsage, catalog: PriceCatalog, discount: FloatArray)
     column_frame.loc[database, "tenancy"] = purchase_deployments(
         chosen["instance_type"], chosen["platform"], chosen["tenancy"]
     )
+    # ... and is named by the platform of its reservations: MemoryDB Valkey nodes share the
+    # Redis OSS (memorydb) column, which memorydb reserved nodes cover in normalized units
+    column_frame.loc[database, "platform"] = reservation_platforms(chosen["platform"])
     column_frame["size_flexible"] = flexible
     column_codes, columns = row_codes(column_frame, [*COLUMN_KEY, "size_flexible"])
     keys["column"] = column_codes

@@ -66,7 +66,12 @@ from pricing.catalog import PriceCatalog
 from pricing.instance_types import instance_families, normalization_factors
 from pricing.inventory import Commitment
 from pricing.offerings import CommitmentKind
-from pricing.services import plan_covers, savings_plan_eligible, size_flexible_keys
+from pricing.services import (
+    plan_covers,
+    reservation_platforms,
+    savings_plan_eligible,
+    size_flexible_keys,
+)
 from scenarios.backtest import ri_purchases, savings_plan_purchase
 from usage.table import UsageMatrix
 
@@ -155,9 +160,11 @@ def _ri_offers(
     exact_keys = set(
         zip(used["region"], used["instance_type"], used["platform"], used["tenancy"], strict=True)
     )
+    # a family is offered the reservations covering its platform (memorydb for MemoryDB Valkey
+    # nodes: pricing.databases.RESERVATION_PLATFORMS)
     family_keys = set(
         zip(
-            used["region"], used_family, used["platform"],
+            used["region"], used_family, reservation_platforms(used["platform"]),
             _family_tenancy(used["instance_type"], used["tenancy"]), strict=True,
         )
     )  # fmt: skip

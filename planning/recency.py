@@ -51,7 +51,12 @@ from core.errors import CommitoptInputError, param
 from core.units import HOURS_PER_DAY
 from pricing.instance_types import instance_families
 from pricing.offerings import CommitmentKind
-from pricing.services import PLAN_SERVICES, plan_covers, savings_plan_eligible
+from pricing.services import (
+    PLAN_SERVICES,
+    plan_covers,
+    reservation_platforms,
+    savings_plan_eligible,
+)
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
 STOPPED_AFTER_DAYS: Final = 7.0
@@ -575,6 +580,7 @@ def annotate_explanations(explanations: pd.DataFrame, recency: RecencyAdjustment
     columns = {name: levels[name].astype(str).to_numpy() for name in KEY_COLUMNS}
     columns["instance_family"] = instance_families(levels["instance_type"]).astype(str).to_numpy()
     columns["ec2"] = savings_plan_eligible(levels["instance_type"]).astype(object)  # once
+    columns["reservation_platform"] = reservation_platforms(levels["platform"])
     for plan_type in PLAN_SERVICES:  # the keys each Savings Plan type may cover, once
         columns[f"plan:{plan_type}"] = plan_covers(
             [plan_type] * len(levels), levels["instance_type"], levels["platform"]
@@ -608,18 +614,23 @@ def _scope(
         )
     if kind != CommitmentKind.RESERVED_INSTANCE:
         return np.zeros(n_keys, dtype=bool)
-    scope = (columns["region"] == str(row["region"])) & (
-        columns["platform"] == str(row["platform"])
-    )
+    scope = columns["region"] == str(row["region"])
     same_tenancy = columns["tenancy"] == str(row["tenancy"])
     if row["unit"] == "normalized_units":
-        # a size-flexible database reservation covers every deployment of its family
+        # a size-flexible database reservation covers every deployment of its family, and the
+        # platforms it is the reservation of (memorydb: MemoryDB Valkey nodes too)
         return (
             scope
+            & (columns["reservation_platform"] == str(row["platform"]))
             & (columns["instance_family"] == str(row["instance_family"]))
             & (same_tenancy | ~ec2)
         )
-    return scope & same_tenancy & (columns["instance_type"] == str(row["instance_type"]))
+    return (
+        scope
+        & (columns["platform"] == str(row["platform"]))
+        & same_tenancy
+        & (columns["instance_type"] == str(row["instance_type"]))
+    )
 
 
 def _older_usage_sentence(named: pd.DataFrame, recency: RecencyAdjustment) -> str:

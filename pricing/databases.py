@@ -56,12 +56,27 @@ names its source). What it covers:
     reserved nodes" (2024),
     https://aws.amazon.com/blogs/database/new-size-flexibility-for-amazon-elasticache-reserved-nodes/
     (an older AWS re:Post article says the opposite; the blog is the later word). Nodes are
-    counted one by one, with the size table's units; Valkey's different unit value (MemoryDB
-    documents 0.7 of Redis OSS's) is not applied here.
+    counted one by one, with the size table's units; ElastiCache Valkey keeps its own platform
+    (``valkey``), covered by ``valkey`` reservations only: an ElastiCache page stating how Redis
+    OSS reservations cover Valkey nodes (as MemoryDB's below does) was not found.
   - MemoryDB: "your reserved nodes are automatically applied to usage of any size in the same
-    node family", with the same units per size for Redis OSS (Valkey 0.7 of them, not mapped).
-    Source: MemoryDB Developer Guide, "Size flexible reserved nodes",
+    node family", with the same units per size for Redis OSS, and **0.7** of them for Valkey
+    (small 0.7, large 2.8, 4xlarge 22.4). Source: MemoryDB Developer Guide, "Size flexible
+    reserved nodes",
     https://docs.aws.amazon.com/memorydb/latest/devguide/reserved-nodes-size.html
+    "All current MemoryDB reserved nodes are based on the pricing for and provide coverage for
+    nodes running the Redis OSS engine. These reserved nodes can be applied to the Valkey engine
+    [...], but Valkey-specific reserved nodes are not available" (MemoryDB Developer Guide,
+    "MemoryDB reserved nodes",
+    https://docs.aws.amazon.com/memorydb/latest/devguide/nodes.reservednodes.html), and
+    "Redis OSS reserved nodes can additionally be applied across engines to cover running Valkey
+    nodes": a db.r7g.4xlarge Redis OSS reservation (32 units) on a node upgraded to Valkey
+    (22.4 units) leaves 9.6 units "to use towards any other running Valkey or Redis OSS node in
+    the db.r7g family in the region" (MemoryDB Developer Guide, "Upgrading nodes from Redis OSS
+    to Valkey", https://docs.aws.amazon.com/memorydb/latest/devguide/reserved-nodes.html).
+    So a Valkey node's key has its own platform, ``memorydb-valkey``
+    (:data:`PLATFORM_UNIT_SHARES`), and is covered by ``memorydb`` reservations
+    (:data:`RESERVATION_PLATFORMS`).
   - OpenSearch: "RIs are not flexible; they only apply to the exact instance type that you
     reserve". Source: OpenSearch Service Developer Guide, "Reserved Instances in Amazon OpenSearch
     Service", https://docs.aws.amazon.com/opensearch-service/latest/developerguide/ri.html
@@ -367,15 +382,53 @@ DATABASE_PLATFORMS: Final[dict[tuple[str, str], str]] = {
     (OPENSEARCH, "OpenSearch"): "opensearch",
     (REDSHIFT, "Redshift"): "redshift",
     (MEMORYDB, "Redis OSS"): "memorydb",
+    (MEMORYDB, "Valkey"): "memorydb-valkey",
 }
 """(service, engine) -> the key's ``platform``: the reservation's product description, as
 ``rds.describe_reserved_db_instances_offerings`` and
 ``elasticache.describe_reserved_cache_nodes_offerings`` spell it (``ProductDescription``), the
 way an EC2 key's platform is its RI product description. OpenSearch, Redshift and MemoryDB
 reservations carry no product description: their one platform is the service's name
-(``opensearch``, ``redshift``, ``memorydb``: MemoryDB's reserved nodes are priced for Redis OSS;
-Valkey nodes, which they cover at 0.7 of the units, are not mapped yet). Oracle and SQL Server
-need their edition and licence model too: :data:`EDITION_PLATFORMS`."""
+(``opensearch``, ``redshift``, ``memorydb``: MemoryDB's reserved nodes are priced for Redis OSS).
+A MemoryDB Valkey node's key is ``memorydb-valkey``: no reservation is sold under that name, the
+``memorydb`` ones cover it at 0.7 of the units (:data:`RESERVATION_PLATFORMS`,
+:data:`PLATFORM_UNIT_SHARES`). Oracle and SQL Server need their edition and licence model too:
+:data:`EDITION_PLATFORMS`."""
+
+MEMORYDB_ENGINES: Final[dict[str, str]] = {
+    "": "Redis OSS",
+    "redis": "Redis OSS",
+    "redis oss": "Redis OSS",
+    "valkey": "Valkey",
+}
+"""MemoryDB engine values (lower case; the Price List's ``engine``, a CUR's engine column) -> the
+engine name used here. A row without an engine is a Redis OSS node, as before Valkey was
+offered; AWS documents no list of these values."""
+
+MEMORYDB_VALKEY: Final = DATABASE_PLATFORMS[(MEMORYDB, "Valkey")]
+"""The key platform of a MemoryDB Valkey node."""
+
+VALKEY_UNIT_SHARE: Final = 0.7
+"""A MemoryDB Valkey node's normalized units as a share of a Redis OSS node's of its size (MemoryDB
+Developer Guide, "Size flexible reserved nodes",
+https://docs.aws.amazon.com/memorydb/latest/devguide/reserved-nodes-size.html: small 0.7, large
+2.8, 4xlarge 22.4; Valkey is priced 30 % below Redis OSS)."""
+
+PLATFORM_UNIT_SHARES: Final[dict[str, float]] = {MEMORYDB_VALKEY: VALKEY_UNIT_SHARE}
+"""Key platform -> the share of its size's normalized units one node-hour counts (1 when absent):
+MemoryDB Valkey 0.7."""
+
+RESERVATION_PLATFORMS: Final[dict[str, str]] = {
+    MEMORYDB_VALKEY: DATABASE_PLATFORMS[(MEMORYDB, "Redis OSS")]
+}
+"""Key platforms no reservation is sold for -> the platform of the reservations that cover them
+(in normalized units, across sizes of the family): MemoryDB Valkey nodes are covered by MemoryDB
+(Redis OSS) reserved nodes, "Valkey-specific reserved nodes are not available" (MemoryDB Developer
+Guide, "MemoryDB reserved nodes",
+https://docs.aws.amazon.com/memorydb/latest/devguide/nodes.reservednodes.html; "Upgrading nodes
+from Redis OSS to Valkey",
+https://docs.aws.amazon.com/memorydb/latest/devguide/reserved-nodes.html). Every other platform's
+reservations are its own."""
 
 EDITION_PLATFORMS: Final[dict[tuple[str, str, str], str]] = {
     ("Oracle", "Standard Two", LICENSE_INCLUDED): "oracle-se2(li)",
@@ -392,8 +445,10 @@ EDITION_PLATFORMS: Final[dict[tuple[str, str, str], str]] = {
 """(RDS engine, ``product/databaseEdition``, ``product/licenseModel``) -> the reservation's
 product description, as ``describe_reserved_db_instances_offerings`` spells it. Oracle Bring
 Your Own License is size-flexible; Oracle License Included and SQL Server match the exact class
-and deployment (module docstring). Db2 is not mapped: its reservations' product descriptions were
-not found in AWS's documentation."""
+and deployment (module docstring). Db2 is not mapped: AWS sells Db2 reserved DB instances
+(https://aws.amazon.com/rds/reserved-instances/), but their product descriptions were not found in
+AWS's documentation, and their size rule is stated both ways (that page lists Db2 as size-flexible;
+the RDS User Guide's reserved DB instances page says the size must match for RDS for Db2)."""
 
 EXACT_SIZE_PLATFORMS: Final = frozenset(
     {
@@ -420,6 +475,14 @@ PLATFORM_SERVICE: Final[dict[str, str]] = {
     **{platform: RDS for platform in EDITION_PLATFORMS.values()},
 }
 """Database platform -> its service (CUR product code)."""
+
+RESERVABLE_PLATFORM_SERVICE: Final[dict[str, str]] = {
+    platform: service
+    for platform, service in PLATFORM_SERVICE.items()
+    if platform not in RESERVATION_PLATFORMS
+}
+"""Database platforms reservations are sold for (a reservation's ``platform``) -> their service:
+every one but ``memorydb-valkey`` (:data:`RESERVATION_PLATFORMS`)."""
 
 DEPLOYMENT_UNITS: Final[dict[str, float]] = {
     SINGLE_AZ: 1.0,

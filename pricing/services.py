@@ -43,8 +43,10 @@ from pricing.databases import (
     MEMORYDB,
     OPENSEARCH,
     PLATFORM_SERVICE,
+    PLATFORM_UNIT_SHARES,
     RDS,
     REDSHIFT,
+    RESERVATION_PLATFORMS,
     SINGLE_AZ,
 )
 from pricing.errors import UnknownPlatformError
@@ -146,25 +148,69 @@ def key_services(
     return pd.Series(values, index=index, dtype="string")
 
 
+def unit_multipliers(
+    tenancies: pd.Series | Sequence[str], platforms: pd.Series | Sequence[str] | None = None
+) -> npt.NDArray[np.float64]:
+    """What one instance-hour of each key counts, in multiples of its size's normalized units.
+
+    The database deployment's multiplier (:data:`pricing.databases.DEPLOYMENT_UNITS`: Multi-AZ 2,
+    Multi-AZ DB cluster 3; EC2 tenancies 1) times the platform's share
+    (:data:`pricing.databases.PLATFORM_UNIT_SHARES`: a MemoryDB Valkey node 0.7 of a Redis OSS
+    node's units; 1 for every other platform, and for all keys when ``platforms`` is ``None``).
+
+    Examples
+    --------
+    >>> unit_multipliers(["Multi-AZ", "Node", "Node", "Shared"],
+    ...                  ["mysql", "memorydb", "memorydb-valkey", "Linux/UNIX"]).tolist()
+    [2.0, 1.0, 0.7, 1.0]
+    """
+    deployment = pd.Series(tenancies, dtype="string").map(DEPLOYMENT_UNITS)
+    multiplier = deployment.fillna(1.0).to_numpy(dtype=np.float64)
+    if platforms is None:
+        return np.asarray(multiplier, dtype=np.float64)
+    share = pd.Series(platforms, dtype="string").map(PLATFORM_UNIT_SHARES)
+    return np.asarray(multiplier * share.fillna(1.0).to_numpy(dtype=np.float64), np.float64)
+
+
 def units_per_instance_hour(
-    instance_types: pd.Series | Sequence[str], tenancies: pd.Series | Sequence[str]
+    instance_types: pd.Series | Sequence[str],
+    tenancies: pd.Series | Sequence[str],
+    platforms: pd.Series | Sequence[str] | None = None,
 ) -> npt.NDArray[np.float64]:
     """Normalized units of one instance-hour of each key [units per instance-hour].
 
-    The size's factor (:data:`pricing.instance_types.NORMALIZATION_FACTORS`), times the database
-    deployment's multiplier (:data:`pricing.databases.DEPLOYMENT_UNITS`: Multi-AZ 2, Multi-AZ DB
-    cluster 3); EC2 tenancies count once. OpenSearch instances and Redshift nodes, reserved by
-    exact type, count one unit per node-hour whatever their size.
+    The size's factor (:data:`pricing.instance_types.NORMALIZATION_FACTORS`), times
+    :func:`unit_multipliers`: the database deployment's multiplier (Multi-AZ 2, Multi-AZ DB
+    cluster 3; EC2 tenancies count once) and, given ``platforms``, the platform's share (a MemoryDB
+    Valkey node 0.7). OpenSearch instances and Redshift nodes, reserved by exact type, count one
+    unit per node-hour whatever their size.
 
     Examples
     --------
     >>> units_per_instance_hour(["db.m4.large", "db.r4.large", "m5.large", "ra3.xlplus"],
     ...                         ["Multi-AZ", "Single-AZ", "Shared", "Node"]).tolist()
     [8.0, 4.0, 4.0, 1.0]
+    >>> units_per_instance_hour(["db.r7g.4xlarge"] * 2, ["Node"] * 2,
+    ...                         ["memorydb", "memorydb-valkey"]).round(6).tolist()
+    [32.0, 22.4]
     """
     factors = normalization_factors(pd.Series(instance_types, dtype="string"))
-    deployment = pd.Series(tenancies, dtype="string").map(DEPLOYMENT_UNITS)
-    return np.asarray(factors * deployment.fillna(1.0).to_numpy(dtype=np.float64), np.float64)
+    return np.asarray(factors * unit_multipliers(tenancies, platforms), np.float64)
+
+
+def reservation_platforms(platforms: pd.Series | Sequence[str]) -> npt.NDArray[np.object_]:
+    """The platform of the reservations that cover each key's platform: its own, but for
+    platforms no reservation is sold for (:data:`pricing.databases.RESERVATION_PLATFORMS`: a
+    MemoryDB Valkey node, ``memorydb-valkey``, is covered by ``memorydb`` reserved nodes).
+
+    Examples
+    --------
+    >>> reservation_platforms(["memorydb-valkey", "memorydb", "valkey", "Linux/UNIX"]).tolist()
+    ['memorydb', 'memorydb', 'valkey', 'Linux/UNIX']
+    """
+    text = pd.Series(platforms, dtype="string").fillna("")
+    covering = text.map(RESERVATION_PLATFORMS).fillna(text)
+    return np.asarray(covering.to_numpy(dtype=object), dtype=object)
 
 
 def is_size_flexible(platform: str, tenancy: str, scope: str = "Region") -> bool:
@@ -223,7 +269,8 @@ def size_flexible_keys(
 SERVICE_MISMATCH_FIX: Final = (
     "an EC2 instance type takes an EC2 platform (Linux/UNIX, Windows, ...) and Shared or "
     "Dedicated; a db. class an RDS engine (aurora-mysql, mariadb, oracle-se2(li), ...) and "
-    "Single-AZ, Multi-AZ or Multi-AZ DB cluster, or memorydb and Node; a cache. node type an "
+    "Single-AZ, Multi-AZ or Multi-AZ DB cluster, or memorydb or memorydb-valkey and Node; a "
+    "cache. node type an "
     "ElastiCache engine (redis, valkey, memcached) and Node; an OpenSearch type (….search) "
     "opensearch and Node; a Redshift node type (dc2.large, ra3.xlplus) redshift and Node; "
     "fargate.vcpu or fargate.memory fargate-linux or fargate-windows, lambda.duration lambda, "

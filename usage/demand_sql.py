@@ -41,6 +41,8 @@ from pricing.databases import (
     EDITION_PLATFORMS,
     ELASTICACHE,
     ELASTICACHE_ENGINES,
+    MEMORYDB,
+    MEMORYDB_ENGINES,
     RDS,
     RDS_ENGINES,
     RESERVED_SERVICES,
@@ -80,6 +82,10 @@ DATABASE_KIND_COLUMNS: Final = (
     "platform",
 )
 
+ENGINE_SERVICES: Final = (RDS, ELASTICACHE, MEMORYDB)
+"""Services whose key platform comes from the engine column (:data:`ENGINE_ROWS`); the others
+have one product description each."""
+
 DATABASE_KIND_ROWS: Final[tuple[tuple[str, str, str, str, str, str], ...]] = tuple(
     (
         kind.service,
@@ -88,7 +94,7 @@ DATABASE_KIND_ROWS: Final[tuple[tuple[str, str, str, str, str, str], ...]] = tup
         kind.deployment,
         kind.class_suffix,
         # services with one product description take it whatever the engine column says
-        "" if kind.service in (RDS, ELASTICACHE) else next(
+        "" if kind.service in ENGINE_SERVICES else next(
             p for (s, _), p in DATABASE_PLATFORMS.items() if s == kind.service
         ),
     )
@@ -98,28 +104,37 @@ DATABASE_KIND_ROWS: Final[tuple[tuple[str, str, str, str, str, str], ...]] = tup
 database usage kind: the deployment becomes the key's tenancy, the suffix completes its type
 (OpenSearch ``.search``), the fixed platform is its platform where the service has one."""
 
-ENGINE_ROWS: Final[tuple[tuple[str, str, str, str], ...]] = (
+ENGINE_ROWS: Final[tuple[tuple[str, str, str, str, str], ...]] = (
     *(
-        (text, "", "", DATABASE_PLATFORMS[(RDS, engine)])
+        (RDS, text, "", "", DATABASE_PLATFORMS[(RDS, engine)])
         for text, engine in RDS_ENGINES.items()
         if (RDS, engine) in DATABASE_PLATFORMS
     ),
     *(
-        (text, edition.lower(), licence.lower(), platform)
+        (RDS, text, edition.lower(), licence.lower(), platform)
         for text, engine in RDS_ENGINES.items()
         for (named, edition, licence), platform in EDITION_PLATFORMS.items()
         if named == engine
     ),
     *(
-        (text, "", "", DATABASE_PLATFORMS[(ELASTICACHE, engine)])
+        (ELASTICACHE, text, "", "", DATABASE_PLATFORMS[(ELASTICACHE, engine)])
         for text, engine in ELASTICACHE_ENGINES.items()
         if (ELASTICACHE, engine) in DATABASE_PLATFORMS
     ),
+    *(
+        (MEMORYDB, text, "", "", DATABASE_PLATFORMS[(MEMORYDB, engine)])
+        for text, engine in MEMORYDB_ENGINES.items()
+    ),
 )
-"""(CUR engine, edition, licence model, platform), lower case: ``product/databaseEngine`` or
-``product/cacheEngine`` -> the key's platform (the reservation's product description); Oracle
-and SQL Server need ``product/databaseEdition`` and ``product/licenseModel`` too (``''`` where
-any edition and licence do)."""
+"""(CUR product code, engine, edition, licence model, platform), lower case:
+``product/databaseEngine`` or ``product/cacheEngine`` -> the key's platform (the reservation's
+product description; for a MemoryDB Valkey node ``memorydb-valkey``, which ``memorydb``
+reservations cover); Oracle and SQL Server need ``product/databaseEdition`` and
+``product/licenseModel`` too (``''`` where any edition and licence do). A MemoryDB row without an
+engine is a Redis OSS node (``memorydb``); one of another engine is *database engine not
+covered*. The product code keeps ElastiCache's ``valkey`` apart from MemoryDB's."""
+
+ENGINE_COLUMNS: Final = ("product_code", "engine", "edition", "licence", "platform")
 
 DEMAND_LINE_ITEM_TYPES: Final = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage")
 """Line item types whose EC2 instance usage is demand."""
@@ -151,9 +166,10 @@ REASONS: Final[dict[str, str]] = {
         "cover its rate is not checked against AWS documentation)"
     ),
     "database engine not covered": (
-        "RDS or ElastiCache instance usage of an engine, edition or licence model not mapped "
-        "(Db2; Oracle or SQL Server without product/databaseEdition and product/licenseModel) "
-        "or without an engine column"
+        "RDS, ElastiCache or MemoryDB instance usage of an engine, edition or licence model not "
+        "mapped (Db2; Oracle or SQL Server without product/databaseEdition and "
+        "product/licenseModel; a MemoryDB engine other than Redis OSS or Valkey) or, for RDS and "
+        "ElastiCache, without an engine column"
     ),
     "unknown region": "usage type prefix naming no known region",
     "unknown platform": "operation naming no known platform",
@@ -289,7 +305,7 @@ WITH {_values("usage_prefixes", ("prefix", "region"), PREFIX_TO_REGION)},
 {_values("usage_operations", ("operation", "platform"), OPERATION_TO_PLATFORM)},
 {_values("usage_kinds", ("kind", "tenancy"), INSTANCE_USAGE_TENANCY)},
 {_rows("database_kinds", DATABASE_KIND_COLUMNS, DATABASE_KIND_ROWS)},
-{_rows("database_engines", ("engine", "edition", "licence", "platform"), ENGINE_ROWS)},
+{_rows("database_engines", ENGINE_COLUMNS, ENGINE_ROWS)},
 {_rows("compute_products", ("product_code", "service"), COMPUTE_PRODUCT_ROWS)},
 {_rows("compute_names", COMPUTE_NAME_COLUMNS, COMPUTE_NAME_ROWS)},
 {_rows("sagemaker_components", ("component", "platform"), SAGEMAKER_COMPONENT_ROWS)},
@@ -346,7 +362,8 @@ raw_rows AS (
         AND (CASE WHEN source_rows.instance_type LIKE 'db.%' THEN 'db.'
                   WHEN source_rows.instance_type LIKE 'cache.%' THEN 'cache.'
                   ELSE '' END) = database_kinds.class_prefix
-    LEFT JOIN database_engines ON database_engines.engine = source_rows.engine
+    LEFT JOIN database_engines ON database_engines.product_code = source_rows.product_code
+        AND database_engines.engine = source_rows.engine
         AND database_engines.edition IN ('', source_rows.edition)
         AND database_engines.licence IN ('', source_rows.licence)
     WHERE {where}

@@ -32,6 +32,7 @@ from pricing.databases import (
     MULTI_AZ,
     RDS,
     RDS_ENGINES,
+    RESERVATION_PLATFORMS,
     RESERVED_SERVICES,
     SINGLE_AZ,
 )
@@ -100,8 +101,10 @@ ORDER BY fees.ri_start, fees.ri_arn
 _FIXED_PLATFORM: Final[dict[str, str]] = {
     service: platform
     for (service, _), platform in DATABASE_PLATFORMS.items()
-    if service not in (RDS, ELASTICACHE)
+    if service not in (RDS, ELASTICACHE) and platform not in RESERVATION_PLATFORMS
 }
+"""The one reservation platform of each other service (MemoryDB's reserved nodes are all
+Redis OSS ones, ``memorydb``: :data:`pricing.databases.RESERVATION_PLATFORMS`)."""
 
 
 def _platform(service: str, engine: str, edition: str, licence: str) -> str | None:

@@ -41,9 +41,10 @@ from pricing.databases import (
     MEMORYDB,
     MULTI_AZ,
     OPENSEARCH,
-    PLATFORM_SERVICE,
     RDS,
     REDSHIFT,
+    RESERVABLE_PLATFORM_SERVICE,
+    RESERVATION_PLATFORMS,
     SINGLE_AZ,
 )
 from pricing.inventory.commitments import Commitment, Inventory, InventoryError
@@ -82,10 +83,17 @@ def parse_database_platform(value: object, service: str) -> str:
     Raises
     ------
     CommitoptInputError
-        Not a product description of ``service`` in :data:`DATABASE_PLATFORMS`.
+        Not a product description of ``service`` in :data:`DATABASE_PLATFORMS` that
+        reservations are sold for (``memorydb-valkey`` is not: MemoryDB's ``memorydb``
+        reserved nodes cover Valkey nodes).
     """
     text = str(value).strip().lower()
-    names = [p for p, s in PLATFORM_SERVICE.items() if s == service]
+    names = [p for p, s in RESERVABLE_PLATFORM_SERVICE.items() if s == service]
+    if text in RESERVATION_PLATFORMS:
+        raise CommitoptInputError(
+            f"no reservation is sold for {text} ({service} sells none for it); "
+            f"{RESERVATION_PLATFORMS[text]} reservations cover it, so use {', '.join(names)}"
+        )
     if text not in names:
         raise CommitoptInputError(
             f"unknown {service} product description {value!r}; use {', '.join(names)}"
@@ -261,7 +269,7 @@ def _skip_reason(api: _Api, reservation: Mapping[str, Any]) -> str | None:
         return f"in state {state}"
     if api.platform is None:
         description = str(reservation.get("ProductDescription", "")).strip().lower()
-        modelled = {p for p, s in PLATFORM_SERVICE.items() if s == api.service}
+        modelled = {p for p, s in RESERVABLE_PLATFORM_SERVICE.items() if s == api.service}
         if description not in modelled:
             return f"product description {description or '(none)'} not modelled yet"
     try:

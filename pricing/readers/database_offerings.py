@@ -81,9 +81,9 @@ from pricing.databases import (
     MEMORYDB,
     MULTI_AZ,
     OPENSEARCH,
-    PLATFORM_SERVICE,
     RDS,
     REDSHIFT,
+    RESERVABLE_PLATFORM_SERVICE,
     SERVICE_NAMES,
     SINGLE_AZ,
 )
@@ -158,7 +158,7 @@ def product_description_platform(service: str, product_description: object) -> s
     True
     """
     text = str(product_description or "").strip().lower()
-    return text if PLATFORM_SERVICE.get(text) == service else None
+    return text if RESERVABLE_PLATFORM_SERVICE.get(text) == service else None
 
 
 @dataclass(frozen=True)

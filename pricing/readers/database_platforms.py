@@ -9,9 +9,10 @@ rates), the same as the usage side's (:mod:`usage.demand_sql`):
   without regard to case.
 * ElastiCache: the cache engine through :data:`pricing.databases.DATABASE_PLATFORMS`.
 * OpenSearch and Redshift: one platform each (``opensearch``, ``redshift``), whatever the engine.
-* MemoryDB: ``memorydb`` for Redis OSS nodes (engine ``Redis``, ``Redis OSS`` or none given);
-  Valkey nodes are not mapped (MemoryDB's reserved nodes are priced for Redis OSS and cover Valkey
-  at other units: :mod:`pricing.databases`).
+* MemoryDB: the engine through :data:`pricing.databases.MEMORYDB_ENGINES`: ``memorydb`` for
+  Redis OSS nodes (engine ``Redis``, ``Redis OSS`` or none given), ``memorydb-valkey`` for Valkey
+  nodes (covered by ``memorydb`` reserved nodes at 0.7 of the units: :mod:`pricing.databases`);
+  another engine is not mapped, with its name in the reason.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pricing.databases import (
     EDITION_PLATFORMS,
     ELASTICACHE,
     MEMORYDB,
+    MEMORYDB_ENGINES,
     OPENSEARCH,
     RDS,
     REDSHIFT,
@@ -38,12 +40,7 @@ FIXED_PLATFORMS: Final[dict[str, str]] = {
 """Services with one platform whatever the engine."""
 
 MEMORYDB_PLATFORM: Final = DATABASE_PLATFORMS[(MEMORYDB, "Redis OSS")]
-MEMORYDB_REDIS_ENGINES: Final = frozenset({"", "redis", "redis oss"})
-"""MemoryDB engine values (lower case) priced as the ``memorydb`` platform."""
-
-VALKEY_MEMORYDB: Final = (
-    "MemoryDB Valkey nodes not mapped (reserved nodes are priced for Redis OSS)"
-)
+"""The platform of MemoryDB's reserved nodes (all priced for Redis OSS) and Redis OSS nodes."""
 
 _EDITIONS: Final[dict[tuple[str, str, str], str]] = {
     (engine, edition.lower(), licence.lower()): platform
@@ -78,17 +75,16 @@ def price_platform(
     ('mysql', '')
     >>> price_platform("AmazonES", "")
     ('opensearch', '')
-    >>> price_platform("AmazonMemoryDB", "Valkey")[0] is None
-    True
+    >>> price_platform("AmazonMemoryDB", "Valkey")
+    ('memorydb-valkey', '')
     """
     if service in FIXED_PLATFORMS:
         return FIXED_PLATFORMS[service], ""
     text = str(engine or "").strip()
     if service == MEMORYDB:
-        if text.lower() in MEMORYDB_REDIS_ENGINES:
-            return MEMORYDB_PLATFORM, ""
-        if text.lower() == "valkey":
-            return None, VALKEY_MEMORYDB
+        memorydb = DATABASE_PLATFORMS.get((MEMORYDB, MEMORYDB_ENGINES.get(text.lower(), "")))
+        if memorydb is not None:
+            return memorydb, ""
         return None, f"MemoryDB engine {text} not mapped yet"
     if service not in (RDS, ELASTICACHE):
         return None, f"service {service or '(none)'} not covered"

@@ -1,9 +1,10 @@
 """Database reservations in the billing kernel: size flexibility across sizes and deployments.
 
 The rules (pricing/databases.py cites them): a size-flexible RDS reservation covers its engine's
-family in normalized units, a Multi-AZ instance counting twice its size's units; EC2 Instance and
-Compute Savings Plans never cover database usage. Every figure is worked by hand or by a brute
-force over the hours.
+family in normalized units, a Multi-AZ instance counting twice its size's units; a MemoryDB
+(Redis OSS) reserved node covers Valkey nodes of its family too, each counting 0.7 of its size's
+units; EC2 Instance and Compute Savings Plans never cover database usage. Every figure is worked
+by hand or by a brute force over the hours.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from billing.portfolio import PortfolioError
 from billing.simulator import simulate
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.inventory import Commitment
@@ -232,14 +234,19 @@ NODE_ON_DEMAND = {  # illustrative rates; MemoryDB's proportional to the size's 
     ("ra3.xlplus", "redshift", "Node"): 1.086,
     ("db.r6g.large", "memorydb", "Node"): 0.309,
     ("db.r6g.xlarge", "memorydb", "Node"): 0.618,
+    # Valkey nodes, priced 30 % below Redis OSS (MemoryDB Developer Guide, "Upgrading nodes
+    # from Redis OSS to Valkey"); 0.7 of the size's units each
+    ("db.r6g.large", "memorydb-valkey", "Node"): 0.2163,
+    ("db.r6g.xlarge", "memorydb-valkey", "Node"): 0.4326,
 }
 
 
 def test_brute_force_exact_size_and_node_rules_over_random_hours() -> None:
     """Random demand of exact-size SQL Server, OpenSearch and Redshift keys and size-flexible
-    MemoryDB nodes against owned reservations of each: an exact-size reservation covers only
-    its own class, engine and deployment (instance by instance), a MemoryDB one its family in
-    normalized units; checked against a loop over the hours written here."""
+    MemoryDB Redis OSS and Valkey nodes against owned reservations of each: an exact-size
+    reservation covers only its own class, engine and deployment (instance by instance), a
+    MemoryDB one its family's Redis OSS and Valkey nodes in normalized units (a Valkey node 0.7
+    of its size's), smallest units first; checked against a loop over the hours written here."""
     rng = np.random.default_rng(11)
     keys = list(NODE_ON_DEMAND)
     hours = 48
@@ -276,10 +283,15 @@ def test_brute_force_exact_size_and_node_rules_over_random_hours() -> None:
     result = simulate(pd.DataFrame(rows, columns=columns), owned, prices)
     memorydb_units = {("db.r6g.large", "memorydb", "Node"): 4.0}
     memorydb_units[("db.r6g.xlarge", "memorydb", "Node")] = 8.0
+    memorydb_units[("db.r6g.large", "memorydb-valkey", "Node")] = 0.7 * 4.0
+    memorydb_units[("db.r6g.xlarge", "memorydb-valkey", "Node")] = 0.7 * 8.0
+    # the MemoryDB keys in the order they are covered: fewest units first (2.8, 4, 5.6, 8)
+    order = sorted(range(len(keys)), key=lambda k: memorydb_units.get(keys[k], 0.0))
     expected = 0.0
     for h in range(hours):
         memorydb_left = 8.0  # one xlarge reservation
-        for k, key in enumerate(keys):
+        for k in order:
+            key = keys[k]
             need = counts[h, k]
             if key in owned_counts:
                 covered = min(need, owned_counts[key])
@@ -292,3 +304,101 @@ def test_brute_force_exact_size_and_node_rules_over_random_hours() -> None:
             expected += (need - covered) * NODE_ON_DEMAND[key]
         expected += (2 + 1 + 2 + 1) * fee
     assert result.totals.actual_cost_usd == pytest.approx(expected)
+
+
+VALKEY_ON_DEMAND = {  # illustrative: Redis OSS 0.1 USD per normalized unit-hour, Valkey 30 % less
+    ("db.r7g.4xlarge", "memorydb", "Node"): 3.2,
+    ("db.r7g.xlarge", "memorydb", "Node"): 0.8,
+    ("db.r7g.4xlarge", "memorydb-valkey", "Node"): 2.24,
+    ("db.r7g.xlarge", "memorydb-valkey", "Node"): 0.56,
+    ("db.r7g.large", "memorydb-valkey", "Node"): 0.28,
+    ("cache.r7g.large", "valkey", "Node"): 0.219,
+}
+MEMORYDB_4XLARGE_FEE = 2.0
+"""Illustrative recurring rate of a 1-year No Upfront db.r7g.4xlarge reserved node [USD/h]."""
+
+
+def _valkey_catalog() -> PriceCatalog:
+    frame = pd.DataFrame(list(VALKEY_ON_DEMAND), columns=["instance_type", "platform", "tenancy"])
+    on_demand = frame.assign(region=REGION, on_demand_usd_per_hour=list(VALKEY_ON_DEMAND.values()))
+    return PriceCatalog.from_frames(
+        CatalogMetadata(source="test rates", as_of=START.date()), on_demand=on_demand
+    )
+
+
+def _memorydb_node(platform: str = "memorydb") -> Commitment:
+    """One 1-year No Upfront db.r7g.4xlarge reserved node (32 units for Redis OSS)."""
+    return Commitment(
+        kind="reserved_instance", id="rn-1", start=START, end=START + timedelta(hours=8_760),
+        term_years=1, payment_option="No Upfront", upfront_usd=0.0, region=REGION,
+        instance_type="db.r7g.4xlarge", platform=platform, tenancy="Node", scope="Region",
+        offering_class="standard", count=1, recurring_usd_per_hour=MEMORYDB_4XLARGE_FEE,
+        effective_usd_per_hour=MEMORYDB_4XLARGE_FEE,
+    )  # fmt: skip
+
+
+def test_hand_worked_valkey_upgrade_example() -> None:
+    """AWS's worked example (MemoryDB Developer Guide, "Upgrading nodes from Redis OSS to
+    Valkey", https://docs.aws.amazon.com/memorydb/latest/devguide/reserved-nodes.html): a Redis
+    OSS db.r7g.4xlarge reserved node (32 units) on a node upgraded to Valkey (22.4 units) leaves
+    9.6 units for any other Valkey or Redis OSS node of db.r7g in the region. For 10 hours:
+
+    * the Valkey 4xlarge alone: covered whole, 9.6 units idle; the bill is the fee,
+      10 × 2.0 = 20 USD against 10 × 2.24 = 22.4 on demand; utilization 22.4 / 32 = 70 %;
+    * with a Valkey xlarge (5.6 units) and a Valkey large (2.8): 22.4 + 5.6 + 2.8 = 30.8 units,
+      all covered (the 9.6 units cover the xlarge fully, and 4 units are left for the large's
+      2.8); the bill is still 20 USD against 10 × 3.08 = 30.8; utilization 30.8 / 32 = 96.25 %;
+    * with a Redis OSS xlarge (8 units): 30.4 units, all covered; utilization 95 %;
+    * with a second Valkey 4xlarge: 32 units cover 32 / 22.4 = 1.428571 nodes (AWS: "42 % of
+      another Valkey db.r7g.4xlarge"); the other 12.8 units stay on demand at 0.1 USD per
+      unit-hour (2.24 USD for 22.4 units, as Redis OSS's 3.2 for 32): 10 × (2.0 + 1.28) =
+      32.8 USD.
+    """
+    prices = _valkey_catalog()
+    valkey_4xl = ("db.r7g.4xlarge", "memorydb-valkey", "Node")
+
+    alone = simulate(usage(10, {valkey_4xl: 1.0}), [_memorydb_node()], prices)
+    assert alone.totals.on_demand_cost_usd == pytest.approx(22.4)
+    assert alone.totals.actual_cost_usd == pytest.approx(20.0)
+    assert alone.totals.coverage_pct == pytest.approx(100.0)
+    assert alone.totals.utilization_pct == pytest.approx(70.0)
+    np.testing.assert_allclose(alone.used, 22.4)  # normalized units per hour
+
+    smaller = {
+        valkey_4xl: 1.0,
+        ("db.r7g.xlarge", "memorydb-valkey", "Node"): 1.0,
+        ("db.r7g.large", "memorydb-valkey", "Node"): 1.0,
+    }
+    three = simulate(usage(10, smaller), [_memorydb_node()], prices)
+    assert three.totals.on_demand_cost_usd == pytest.approx(30.8)
+    assert three.totals.actual_cost_usd == pytest.approx(20.0)
+    assert three.totals.coverage_pct == pytest.approx(100.0)
+    assert three.totals.utilization_pct == pytest.approx(96.25)
+
+    redis = {valkey_4xl: 1.0, ("db.r7g.xlarge", "memorydb", "Node"): 1.0}
+    mixed = simulate(usage(10, redis), [_memorydb_node()], prices)
+    assert mixed.totals.actual_cost_usd == pytest.approx(20.0)
+    assert mixed.totals.utilization_pct == pytest.approx(95.0)
+
+    two = simulate(usage(10, {valkey_4xl: 2.0}), [_memorydb_node()], prices)
+    np.testing.assert_allclose(two.ri_covered, 32 / 22.4)
+    np.testing.assert_allclose(two.on_demand, 2 - 32 / 22.4)
+    assert two.totals.actual_cost_usd == pytest.approx(10 * (2.0 + 12.8 * 0.1))
+    assert two.totals.utilization_pct == pytest.approx(100.0)
+
+
+def test_a_memorydb_reserved_node_leaves_elasticache_valkey_alone() -> None:
+    """ElastiCache's Valkey nodes (platform ``valkey``) are another service's: a MemoryDB
+    reserved node never covers them."""
+    demand = usage(4, {("cache.r7g.large", "valkey", "Node"): 1.0})
+    result = simulate(demand, [_memorydb_node()], _valkey_catalog())
+    assert result.totals.actual_cost_usd == pytest.approx(4 * (0.219 + MEMORYDB_4XLARGE_FEE))
+    assert result.totals.utilization_pct == pytest.approx(0.0)
+
+
+def test_no_reservation_is_sold_for_memorydb_valkey() -> None:
+    """ "Valkey-specific reserved nodes are not available" (MemoryDB Developer Guide, "MemoryDB
+    reserved nodes"): a reservation named ``memorydb-valkey`` is refused, naming the fix."""
+    demand = usage(2, {("db.r7g.4xlarge", "memorydb-valkey", "Node"): 1.0})
+    with pytest.raises(PortfolioError, match="memorydb reservations cover it"):
+        simulate(demand, [_memorydb_node("memorydb-valkey")], _valkey_catalog())

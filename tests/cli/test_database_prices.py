@@ -149,9 +149,9 @@ def test_import_the_node_offers_and_rds_editions(empty_sandbox: Sandbox) -> None
         for row in json.loads(run.stdout)
     }
     assert counts == {
-        "AmazonES": (2, 3), "AmazonRedshift": (2, 2), "AmazonMemoryDB": (2, 1), "AmazonRDS": (3, 2),
-    }  # fmt: skip
-    assert "MemoryDB Valkey nodes not mapped" in run.stderr  # left out, as notes
+        "AmazonES": (2, 3), "AmazonRedshift": (2, 2), "AmazonMemoryDB": (3, 1), "AmazonRDS": (3, 2),
+    }  # fmt: skip  # MemoryDB: Redis OSS ×2 and a Valkey node (memorydb-valkey)
+    assert "Valkey" not in run.stderr  # keyed, no longer left out
     assert "Heavy Utilization" in run.stderr
     shown = json.loads(
         require_success(

@@ -3,7 +3,10 @@
 A CUR of 30 days of steady nodes and instances (written here in the legacy CUR's column names and
 AWS's usage-type spellings) is imported, priced with a catalog of illustrative rates, and
 ``recommend --format json`` proposes each service's reservation with its own rule; ``simulate``
-bills the plan to the figure worked by hand.
+bills the plan to the figure worked by hand. MemoryDB runs Redis OSS and Valkey nodes (engine
+``Valkey`` in the CUR's engine column): MemoryDB sells no Valkey reserved nodes, its Redis OSS ones
+(``memorydb``) cover a Valkey node at 0.7 of its size's units (MemoryDB Developer Guide, "Size
+flexible reserved nodes" and "Upgrading nodes from Redis OSS to Valkey").
 """
 
 from __future__ import annotations
@@ -26,12 +29,18 @@ RATES: Final = {  # (type, platform, deployment): (on-demand, 1-year No Upfront)
     ("db.r6g.large", "memorydb", "Node"): (0.309, 0.216),
     ("db.r5.xlarge", "sqlserver-se(li)", "Multi-AZ"): (2.992, 2.10),
 }
+VALKEY_ON_DEMAND: Final = {  # illustrative: 0.7 of the Redis OSS rate (priced 30 % below)
+    ("db.r6g.xlarge", "memorydb-valkey", "Node"): 0.7 * 2 * 0.309,
+}
 ROWS: Final = [  # (product, usage type, per hour, engine, edition, licence)
     ("AmazonES", "ESInstance:r6g.large", 2.0, "", "", ""),
     ("AmazonRedshift", "Node:ra3.xlplus", 2.0, "", "", ""),
     ("AmazonMemoryDB", "NodeUsage:db.r6g.large", 3.0, "", "", ""),
+    ("AmazonMemoryDB", "NodeUsage:db.r6g.xlarge", 5.0, "Valkey", "", ""),
     ("AmazonRDS", "Multi-AZUsage:db.r5.xlarge", 1.0, "SQL Server", "Standard", "License included"),
 ]
+MEMORYDB_UNITS: Final = 3 * 4.0 + 5 * 0.7 * 8.0
+"""Redis OSS 3 × large (4 units) and Valkey 5 × xlarge (0.7 × 8 = 5.6 units): 40 units."""
 
 
 def write_cur(path: Path) -> Path:
@@ -73,6 +82,11 @@ def write_catalog(path: Path) -> Path:
         upfront_usd=0.0,
         recurring_usd_per_hour=[ri for _, ri in RATES.values()],
     )
+    valkey = pd.DataFrame(list(VALKEY_ON_DEMAND), columns=["instance_type", "platform", "tenancy"])
+    valkey = valkey.assign(
+        region="us-east-1", on_demand_usd_per_hour=list(VALKEY_ON_DEMAND.values())
+    )
+    on_demand = pd.concat([on_demand, valkey], ignore_index=True)
     meta = CatalogMetadata(source="illustrative node-service rates (test)", as_of=date(2024, 3, 1))
     PriceCatalog.from_frames(meta, on_demand=on_demand, reserved=reserved).to_parquet(path)
     return path
@@ -93,13 +107,17 @@ def test_recommend_reserves_each_node_service_and_simulate_bills_it(
     bought = {
         (p["service"], p["instance_type"], p["platform"], p["tenancy"]): p["count"]
         for p in payload["purchases"]
+        if p["service"] != "AmazonMemoryDB"
     }
     assert bought == {
         ("AmazonES", "r6g.large.search", "opensearch", "Node"): 2,
         ("AmazonRedshift", "ra3.xlplus", "redshift", "Node"): 2,
-        ("AmazonMemoryDB", "db.r6g.large", "memorydb", "Node"): 3,
         ("AmazonRDS", "db.r5.xlarge", "sqlserver-se(li)", "Multi-AZ"): 1,
     }
+    # the Redis OSS and Valkey nodes' 40 units, in memorydb reserved nodes of the family
+    memorydb = [p for p in payload["purchases"] if p["service"] == "AmazonMemoryDB"]
+    assert {(p["platform"], p["tenancy"]) for p in memorydb} == {("memorydb", "Node")}
+    assert sum(p["normalized_units"] for p in memorydb) == pytest.approx(MEMORYDB_UNITS)
     plan = empty_sandbox.folder / "plan.json"
     plan.write_text(run.stdout)
     billed = require_success(
@@ -110,6 +128,11 @@ def test_recommend_reserves_each_node_service_and_simulate_bills_it(
     totals = json.loads(billed.stdout)
     counts = {"opensearch": 2, "redshift": 2, "memorydb": 3, "sqlserver-se(li)": 1}
     on_demand = HOURS * sum(counts[p] * od for (_, p, _), (od, _) in RATES.items())
-    with_plan = HOURS * sum(counts[p] * ri for (_, p, _), (_, ri) in RATES.items())
+    on_demand += HOURS * 5 * VALKEY_ON_DEMAND[("db.r6g.xlarge", "memorydb-valkey", "Node")]
+    # every node reserved; MemoryDB's 40 units at the large reservation's 0.216 USD per 4 units
+    with_plan = HOURS * sum(
+        counts[p] * ri for (_, p, _), (_, ri) in RATES.items() if p != "memorydb"
+    )
+    with_plan += HOURS * MEMORYDB_UNITS / 4.0 * 0.216
     assert totals["on_demand_cost_usd"] == pytest.approx(on_demand)
     assert totals["actual_cost_usd"] == pytest.approx(with_plan)

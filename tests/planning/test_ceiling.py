@@ -29,6 +29,8 @@ from scenarios.backtest import (
     ri_purchases,
     savings_plan_purchase,
 )
+from tests.planning.test_database_joint_plan import fleet_usage
+from tests.planning.test_node_services_joint_plan import valkey_catalog
 from usage.synthetic import decline, family_migration, growth, steady_daily_cycle
 from usage.table import UsageMatrix, to_matrix
 
@@ -322,3 +324,23 @@ def test_a_policy_other_than_the_line_up_is_checked_too(catalog: PriceCatalog) -
     _check_below_the_ceilings(result)
     full = run_backtest(_archetype("steady"), catalog, ["none"], **WINDOW)
     assert result.ceiling_savings_usd <= full.ceiling_savings_usd + 1e-6
+
+
+def test_valkey_nodes_are_offered_memorydb_reservations() -> None:
+    """MemoryDB Valkey nodes (``memorydb-valkey``) are covered by the Redis OSS reserved nodes
+    (``memorydb``), 0.7 of the size's units each: the ceiling offers those for Valkey-only
+    usage, and bounds the savings of reserving its 5 × 5.6 = 28 units."""
+    usage = to_matrix(fleet_usage({("db.r6g.xlarge", "memorydb-valkey", "Node"): 5.0}))
+    prices = valkey_catalog()
+    dates = [usage.hours[0]]
+    offers = unit_offers(usage, prices, Policy(), dates)
+    reserved = {
+        (o.instance_type, o.platform, o.tenancy)
+        for o in offers
+        if o.kind == CommitmentKind.RESERVED_INSTANCE
+    }
+    assert reserved == {("db.r6g.large", "memorydb", "Node"), ("db.r6g.xlarge", "memorydb", "Node")}
+    bound = ceiling_bound(usage, prices, Policy(), dates)
+    hours = len(usage.hours)
+    # every unit reserved at 0.054 USD per unit-hour instead of 0.7 × 0.617 / 5.6 on demand
+    assert bound.savings_bound_usd == pytest.approx(hours * (5 * 0.7 * 0.617 - 28 * 0.054))

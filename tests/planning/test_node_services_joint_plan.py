@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from billing.simulator import simulate
 from commitopt.report.data import build_report_data
 from optimizer.policy import Policy
 from planning.recommend import RecommendOptions, recommend
-from pricing.catalog import PriceCatalog
+from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.embedded import load_embedded_catalog
-from pricing.inventory import Commitment
+from pricing.inventory import Commitment, InventoryError
 from pricing.services import key_services
 from tests.planning.test_database_joint_plan import HOURS, START, database_catalog, fleet_usage
 
@@ -118,3 +119,94 @@ def test_exact_size_reservations_cover_their_own_type_and_deployment_only() -> N
     fees = (1.05 + 0.2 + 0.432) * HOURS
     assert billed.totals.actual_cost_usd == pytest.approx(on_demand_left + fees)
     assert key_services(["db.r6g.large"], ["memorydb"]).tolist() == ["AmazonMemoryDB"]
+
+
+VALKEY_FLEET = {  # 5 × 5.6 + 4 = 32 normalized units
+    ("db.r6g.xlarge", "memorydb-valkey", "Node"): 5.0,
+    ("db.r6g.large", "memorydb", "Node"): 1.0,
+}
+
+
+def valkey_catalog() -> PriceCatalog:
+    """:func:`node_catalog` plus on-demand rates of Valkey nodes, 0.7 of Redis OSS's
+    (illustrative; MemoryDB sells no Valkey reserved nodes, so none are listed)."""
+    valkey = {
+        ("db.r6g.xlarge", "memorydb-valkey", "Node"): 0.7 * 0.617,
+        ("db.r6g.large", "memorydb-valkey", "Node"): 0.7 * 0.309,
+    }
+    keys = pd.DataFrame(list(valkey), columns=["instance_type", "platform", "tenancy"])
+    valkey_on_demand = PriceCatalog.from_frames(
+        CatalogMetadata(source="illustrative Valkey rates (test)", as_of=START.date()),
+        on_demand=keys.assign(region="us-east-1", on_demand_usd_per_hour=list(valkey.values())),
+    )
+    return PriceCatalog.merge([node_catalog(), valkey_on_demand])
+
+
+def test_valkey_nodes_get_memorydb_reservations_sized_in_units() -> None:
+    """MemoryDB sells no Valkey reserved nodes; its Redis OSS ones (``memorydb``) cover Valkey
+    nodes of their family at 0.7 of the size's units (MemoryDB Developer Guide, "Size flexible
+    reserved nodes" and "Upgrading nodes from Redis OSS to Valkey"). Five Valkey db.r6g.xlarge
+    nodes (5 × 5.6 = 28 units) and one Redis OSS db.r6g.large (4) run steadily: the plan buys
+    ``memorydb`` reservations for all 32 units (a reservation costs 0.054 USD per unit-hour in
+    either size), and the bill covers every node."""
+    catalog = valkey_catalog()
+    run = recommend(
+        fleet_usage(VALKEY_FLEET), catalog, Policy(), options=RecommendOptions(decide_on="lookback")
+    )
+    bought = _reservations(run.purchases)
+    assert {platform for _, platform, _ in bought} == {"memorydb"}  # never memorydb-valkey
+    assert {tenancy for _, _, tenancy in bought} == {"Node"}
+    size_units = {"db.r6g.large": 4.0, "db.r6g.xlarge": 8.0}
+    assert sum(n * size_units[t] for (t, _, _), n in bought.items()) == pytest.approx(32.0)
+    lines = [p for p in run.purchases if p.platform == "memorydb"]
+    assert sum(p.normalized_units or 0.0 for p in lines) == pytest.approx(32.0)
+    billed = simulate(run.usage, run.purchases, catalog)
+    assert billed.totals.coverage_pct == pytest.approx(100.0)
+    assert billed.totals.utilization_pct == pytest.approx(100.0)
+    on_demand_per_hour = 5 * 0.7 * 0.617 + 0.309
+    assert billed.totals.on_demand_cost_usd == pytest.approx(HOURS * on_demand_per_hour)
+    assert billed.totals.actual_cost_usd == pytest.approx(HOURS * 32 * 0.054)
+
+
+def test_an_owned_memorydb_reservation_counts_against_valkey_demand() -> None:
+    """Two owned db.r6g.xlarge ``memorydb`` reserved nodes (16 units) cover part of the Valkey
+    nodes: the plan buys only the other 16 units, and the owned nodes are used in full."""
+    owned = Commitment(
+        kind="reserved_instance", id="owned-mem", region="us-east-1",
+        instance_type="db.r6g.xlarge", platform="memorydb", tenancy="Node", count=2,
+        term_years=1, payment_option="No Upfront", upfront_usd=0.0, start=START,
+        end=START.replace(year=2025), offering_class="standard", scope="Region",
+        recurring_usd_per_hour=0.432, effective_usd_per_hour=2 * 0.432,
+    )  # fmt: skip
+    run = recommend(
+        fleet_usage(VALKEY_FLEET),
+        valkey_catalog(),
+        Policy(),
+        owned=[owned],
+        options=RecommendOptions(decide_on="lookback"),
+    )
+    size_units = {"db.r6g.large": 4.0, "db.r6g.xlarge": 8.0}
+    bought = _reservations(run.purchases)
+    assert sum(n * size_units[t] for (t, _, _), n in bought.items()) == pytest.approx(16.0)
+    covered = run.baseline.breakdown("instrument").set_index("instrument")
+    assert covered.loc["owned-mem", "unused_commitment_usd"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_an_owned_memorydb_valkey_reservation_is_refused() -> None:
+    """AWS sells no Valkey reserved nodes: an owned line named ``memorydb-valkey`` is bad input,
+    and the error names the platform to give instead."""
+    owned = Commitment(
+        kind="reserved_instance", id="owned-valkey", region="us-east-1",
+        instance_type="db.r6g.xlarge", platform="memorydb-valkey", tenancy="Node", count=1,
+        term_years=1, payment_option="No Upfront", upfront_usd=0.0, start=START,
+        end=START.replace(year=2025), offering_class="standard", scope="Region",
+        recurring_usd_per_hour=0.432, effective_usd_per_hour=0.432,
+    )  # fmt: skip
+    with pytest.raises(InventoryError, match=r"owned-valkey.*memorydb-valkey: memorydb"):
+        recommend(
+            fleet_usage(VALKEY_FLEET),
+            valkey_catalog(),
+            Policy(),
+            owned=[owned],
+            options=RecommendOptions(decide_on="lookback"),
+        )

@@ -305,6 +305,10 @@ def test_portfolio_json_reads_node_service_lines(tmp_path: Path) -> None:
         ({"service": "AmazonES", "instance_type": "r6g.large.search", "platform": "opensearch",
           "tenancy": "Multi-AZ"}, "not a deployment AmazonES reservations are sold for"),
         ({"service": "AmazonRedshift"}, "'AmazonRedshift', but db.r4.large is AmazonRDS"),
+        # MemoryDB sells no Valkey reserved nodes: its Redis OSS ones cover Valkey nodes
+        ({"service": "AmazonMemoryDB", "platform": "memorydb-valkey", "tenancy": "Node"},
+         "no reservation is sold for memorydb-valkey (AmazonMemoryDB sells none for it); "
+         "memorydb reservations cover it"),
     ],
 )  # fmt: skip
 def test_portfolio_json_refuses_bad_node_service_lines(

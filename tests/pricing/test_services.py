@@ -17,6 +17,7 @@ from pricing.services import (
     parse_key_platform,
     plan_covers,
     purchase_deployments,
+    reservation_platforms,
     units_per_instance_hour,
 )
 
@@ -123,3 +124,22 @@ def test_the_catalog_refuses_a_misfit_row() -> None:
     with pytest.raises(CatalogValidationError, match="another service than the instance type"):
         PriceCatalog.from_frames(meta, on_demand=on_demand)
     assert np.isfinite(units_per_instance_hour(["db.r4.large"], ["Single-AZ"])).all()
+
+
+def test_memorydb_valkey_nodes_count_0_7_of_the_units_under_memorydb_reservations() -> None:
+    """MemoryDB Developer Guide, "Size flexible reserved nodes": Valkey small 0.7, large 2.8,
+    4xlarge 22.4 units (Redis OSS 1, 4, 32); Valkey nodes are covered by the Redis OSS
+    (``memorydb``) reserved nodes; ElastiCache's ``valkey`` keeps its own reservations."""
+    types = ["db.t4g.small", "db.r7g.large", "db.r7g.4xlarge", "db.r7g.4xlarge", "cache.r7g.large"]
+    platforms = ["memorydb-valkey", "memorydb-valkey", "memorydb-valkey", "memorydb", "valkey"]
+    tenancies = ["Node"] * 5
+    units = units_per_instance_hour(types, tenancies, platforms)
+    np.testing.assert_allclose(units, [0.7, 2.8, 22.4, 32.0, 4.0])
+    assert units_per_instance_hour(types, tenancies).tolist() == [1.0, 4.0, 32.0, 32.0, 4.0]
+    assert reservation_platforms(platforms).tolist() == [
+        "memorydb", "memorydb", "memorydb", "memorydb", "valkey",
+    ]  # fmt: skip
+    assert key_services(types, platforms).tolist() == ["AmazonMemoryDB"] * 4 + ["AmazonElastiCache"]
+    assert is_size_flexible("memorydb-valkey", "Node")
+    assert not misfit_keys(types, platforms, tenancies).any()
+    assert purchase_deployments(types, platforms, tenancies).tolist() == ["Node"] * 5

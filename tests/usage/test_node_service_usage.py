@@ -55,6 +55,11 @@ def _cur(tmp_path: Path) -> Path:
             _row("AmazonRedshift", "Node:dc2.large", hour, 1.0, line_item_type="DiscountedUsage"),
             _row("AmazonRedshift", "USW2-RMS:ManagedStorage", hour, 5.0),
             _row("AmazonMemoryDB", "USE1-NodeUsage:db.r6g.large", hour, 2.0),
+            # a MemoryDB Valkey node keys to memorydb-valkey (its reservations are memorydb's),
+            # an ElastiCache Valkey node stays valkey, an unknown MemoryDB engine is counted
+            _row("AmazonMemoryDB", "NodeUsage:db.r7g.xlarge", hour, cache_engine="Valkey"),
+            _row("AmazonElastiCache", "NodeUsage:cache.r7g.large", hour, cache_engine="Valkey"),
+            _row("AmazonMemoryDB", "NodeUsage:db.r7g.large", hour, cache_engine="Memcached"),
             _row(
                 "AmazonRDS", "Multi-AZUsage:db.r5.xlarge", hour, engine="SQL Server",
                 edition="Standard", licence="License included",
@@ -93,6 +98,8 @@ def test_node_services_and_editions_become_demand_exactly(tmp_path: Path) -> Non
         ("us-west-2", "ra3.xlplus", "redshift", "Node"): 6.0,
         ("us-east-1", "dc2.large", "redshift", "Node"): 3.0,
         ("us-east-1", "db.r6g.large", "memorydb", "Node"): 6.0,
+        ("us-east-1", "db.r7g.xlarge", "memorydb-valkey", "Node"): 3.0,
+        ("us-east-1", "cache.r7g.large", "valkey", "Node"): 3.0,
         ("us-east-1", "db.r5.xlarge", "sqlserver-se(li)", "Multi-AZ"): 3.0,
         ("us-east-2", "db.r5.large", "oracle-ee(byol)", "Single-AZ"): 3.0,
         ("us-east-1", "m5.large", "Linux/UNIX", "Shared"): 3.0,
@@ -100,7 +107,8 @@ def test_node_services_and_editions_become_demand_exactly(tmp_path: Path) -> Non
     }
     reasons = {e.reason: e.line_items for e in report.exclusions}
     assert reasons["database, not instance usage"] == 6  # ES storage, Redshift managed storage
-    assert reasons["database engine not covered"] == 6  # Db2 and Oracle EE License Included
+    # Db2, Oracle EE License Included and the MemoryDB engine not known
+    assert reasons["database engine not covered"] == 9
     assert reasons["RI fee"] == 3
 
 
@@ -115,9 +123,12 @@ def test_without_edition_columns_oracle_and_sql_server_are_named_not_guessed(
     table, report = read_usage(path, "cur")
     assert not table["platform"].str.startswith(("sqlserver", "oracle")).any()
     reasons = {e.reason: e.line_items for e in report.exclusions}
-    assert reasons["database engine not covered"] == 12  # SQL Server, Oracle ×2, Db2
+    # SQL Server, Oracle ×2, Db2, the MemoryDB engine not known
+    assert reasons["database engine not covered"] == 15
     # the services with one product description need no engine column at all
-    assert set(table["platform"]) == {"opensearch", "redshift", "memorydb", "Linux/UNIX", "redis"}
+    assert set(table["platform"]) == {
+        "opensearch", "redshift", "memorydb", "memorydb-valkey", "Linux/UNIX", "redis", "valkey",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("product", ["AmazonRDS", "AmazonElastiCache"])

@@ -131,6 +131,9 @@ def test_node_services_and_rds_editions(tmp_path: Path) -> None:
         "OnDemand,,,,",
         "Usage,AmazonMemoryDB,NodeUsage:db.r6g.xlarge,2025-10-01T00:00:00Z,USD,0.43,0.43,"
         "OnDemand,,Valkey,,",
+        # an engine MemoryDB's vocabulary does not know (written here, not an AWS product)
+        "Usage,AmazonMemoryDB,NodeUsage:db.r6g.2xlarge,2025-10-01T00:00:00Z,USD,0.9,0.9,"
+        "OnDemand,,Memcached,,",
         "Usage,AmazonRDS,InstanceUsage:db.m5.large,2025-10-01T00:00:00Z,USD,0.342,0.342,"
         "OnDemand,Oracle,,Standard Two,License included",
         "Usage,AmazonRDS,Multi-AZUsage:db.m5.xlarge,2025-10-01T00:00:00Z,USD,2.9,2.9,"
@@ -146,12 +149,12 @@ def test_node_services_and_rds_editions(tmp_path: Path) -> None:
         ("ap-southeast-1", "m5.xlarge.search", "opensearch", "Node"): 0.376,
         ("us-east-1", "db.m5.large", "oracle-se2(li)", "Single-AZ"): 0.342,
         ("us-east-1", "db.m5.xlarge", "sqlserver-se(li)", "Multi-AZ"): 2.9,
+        ("us-east-1", "db.r6g.xlarge", "memorydb-valkey", "Node"): 0.43,  # a Valkey node
         ("us-east-2", "db.r6g.large", "memorydb", "Node"): 0.309,
         ("us-west-2", "ra3.xlplus", "redshift", "Node"): 1.086,  # the public rate of a covered hour
     }
     assert catalog.metadata.notes == (
-        "skipped 1 database line items: MemoryDB Valkey nodes not mapped (reserved nodes are "
-        "priced for Redis OSS)",
+        "skipped 1 database line items: MemoryDB engine Memcached not mapped yet",
         "skipped 1 database line items: RDS engine Oracle not mapped yet (edition 'Enterprise', "
         "licence 'License included')",
     )

@@ -289,18 +289,29 @@ def test_redshift_offer_counts_legacy_terms() -> None:
     )
 
 
-def test_memorydb_offer_skips_valkey_nodes_with_a_reason() -> None:
-    catalog = read_database_price_list_csv(DATA / "pricelist_AmazonMemoryDB_illustrative.csv")
+def test_memorydb_offer_keys_valkey_nodes_to_their_platform(tmp_path: Path) -> None:
+    """A Valkey node's on-demand rate keys to ``memorydb-valkey`` (covered by the ``memorydb``
+    reserved nodes: no Valkey reservation is sold); an engine MemoryDB's vocabulary does not know
+    (a ``Memcached`` row written here, not an AWS product) is still skipped, counted and named."""
+    text = (DATA / "pricelist_AmazonMemoryDB_illustrative.csv").read_text()
+    valkey = next(line for line in text.splitlines() if line.endswith('"Valkey"'))
+    unknown = valkey.replace("MDBR6GLVALKEY", "MDBR6GLOTHER").replace('"Valkey"', '"Memcached"')
+    path = tmp_path / "pricelist_AmazonMemoryDB.csv"
+    path.write_text(text + unknown + "\n")
+    catalog = read_database_price_list_csv(path)
     on_demand, reserved = keyed(catalog)
     assert on_demand.to_dict() == {
         ("us-east-1", "db.r6g.large", "memorydb", "Node"): 0.309,
+        ("us-east-1", "db.r6g.large", "memorydb-valkey", "Node"): 0.2163,
         ("us-east-2", "db.t4g.small", "memorydb", "Node"): 0.068,
     }
+    # the one reserved offering is the Redis OSS node's
+    assert reserved.index.get_level_values("platform").tolist() == ["memorydb"]
     assert reserved["recurring_usd_per_hour"].tolist() == [0.216]
     assert catalog.metadata.notes == (
-        "skipped 1 price rows: MemoryDB Valkey nodes not mapped (reserved nodes are priced for "
-        "Redis OSS) (USE1-NodeUsage:db.r6g.large)",
         "skipped 1 price rows: not instance usage (kind none) (USE1-DataWritten-Bytes)",
+        "skipped 1 price rows: MemoryDB engine Memcached not mapped yet "
+        "(USE1-NodeUsage:db.r6g.large)",
     )
 
 

@@ -189,10 +189,12 @@ def test_node_services_are_fetched_like_their_bulk_offers(client: Any) -> None:
         catalog.reserved.drop(columns="source").sort_values(key).reset_index(drop=True),
         bulk.drop(columns="source").sort_values(key).reset_index(drop=True),
     )
-    assert catalog.on_demand.set_index("instance_type")["on_demand_usd_per_hour"].to_dict() == {
-        "r6g.large.search": 0.167, "dc2.large": 0.25, "db.r6g.large": 0.309,
-    }  # fmt: skip
-    assert any("MemoryDB Valkey nodes not mapped" in note for note in catalog.metadata.notes)
+    on_demand = catalog.on_demand.set_index(["instance_type", "platform"])
+    assert on_demand["on_demand_usd_per_hour"].to_dict() == {
+        ("r6g.large.search", "opensearch"): 0.167, ("dc2.large", "redshift"): 0.25,
+        ("db.r6g.large", "memorydb"): 0.309, ("db.r6g.large", "memorydb-valkey"): 0.2163,
+    }  # fmt: skip  # a MemoryDB Valkey node keys to its own platform, with its own rate
+    assert not any("Valkey" in note for note in catalog.metadata.notes)
 
 
 def test_a_node_type_filter_queries_only_its_service(client: Any) -> None:
