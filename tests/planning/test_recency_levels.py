@@ -285,3 +285,24 @@ def test_levels_of_a_table_equal_those_of_its_validated_matrix() -> None:
     fast = key_levels(usage, recent_days=7, half_life_days=30)
     slow = key_levels(to_matrix(usage), recent_days=7, half_life_days=30)
     pd.testing.assert_frame_equal(fast, slow)
+
+
+def test_a_memorydb_reservation_names_the_fallen_valkey_nodes_it_covers() -> None:
+    # MemoryDB's Redis OSS reservations cover Valkey nodes of the family (memorydb-valkey);
+    # an RDS reservation of the same region does not
+    valkey = _key_usage("", "db.r7g.xlarge", _step(10.0, 4.0)).assign(
+        platform="memorydb-valkey", tenancy="Node"
+    )
+    levels = key_levels(valkey, recent_days=7, half_life_days=30)
+    recency = RecencyAdjustment(valkey, levels, WEEK_HOURS, 30.0)
+    reservations = pd.DataFrame(
+        [
+            {"kind": CommitmentKind.RESERVED_INSTANCE, "region": "us-east-1",
+             "instance_family": "db.r7g", "instance_type": "db.r7g.large", "platform": platform,
+             "tenancy": tenancy, "unit": "normalized_units", "explanation": "Covers it."}
+            for platform, tenancy in (("memorydb", "Node"), ("mysql", "Single-AZ"))
+        ]
+    )  # fmt: skip
+    said = annotate_explanations(reservations, recency)["explanation"].tolist()
+    assert said[0].startswith("Covers it. It rests partly on db.r7g.xlarge us-east-1 usage")
+    assert said[1] == "Covers it."
