@@ -60,3 +60,22 @@ def test_run_child_returns_the_childs_last_json_line() -> None:
     run = measure.run_child(["-c", "print('noise'); print('{\"answer\": 42}')"])
     assert run.figures == {"answer": 42}
     assert run.seconds > 0
+
+
+@pytest.mark.parametrize(
+    "script", sorted(p.name for p in BENCHMARKS.glob("bench_*.py")), ids=lambda name: name
+)
+def test_every_benchmark_script_prints_its_help(script: str) -> None:
+    """``--help`` is how a reader finds a benchmark's options (a stray ``%`` in a help text
+    crashed one)."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "usage:" in done.stdout
