@@ -107,11 +107,12 @@ def test_futures_without_events_copy_whole_lookback_weeks(catalog) -> None:  # t
     assert sum(p for _, p, _ in scenarios) == pytest.approx(1.0)
 
 
-def test_a_clear_decline_is_followed_down_and_growth_is_capped_at_today(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_a_clear_decline_is_followed_down_and_a_rise_copies_its_weeks(catalog) -> None:  # type: ignore[no-untyped-def]
     hours = WEEKS * 168
     falling = np.linspace(40.0, 20.0, hours)
     rising = np.linspace(10.0, 30.0, hours)
-    matrix = to_matrix(_usage({"m4.large": falling, "c4.large": rising}))
+    elsewhere = _usage({"c4.large": rising}).assign(region="us-west-2")  # growth, not a move
+    matrix = to_matrix(pd.concat([_usage({"m4.large": falling}), elsewhere], ignore_index=True))
     futures = decision_futures(matrix, catalog, FutureOptions(futures=10, **NO_EVENTS))
     columns = list(futures.keys["instance_type"])
     down = futures.quantity[:, :, columns.index("m4.large")]
@@ -120,10 +121,35 @@ def test_a_clear_decline_is_followed_down_and_growth_is_capped_at_today(catalog)
     assert down.min() >= 0.0
     weekly = up.reshape(10, 4, 168).mean(axis=2)
     assert weekly.max() <= 30.01  # growth not seen is not bought ahead (the line ends at 30)
+    # a rise is not held at today's level (a season's ramp would be bought as if it lasted):
+    # each future week is one of the lookback's weeks as it ran
+    lookback_weeks = matrix.quantity[:, list(matrix.keys["instance_type"]).index("c4.large")]
+    lookback_weeks = lookback_weeks.reshape(WEEKS, 168)
+    for week in up.reshape(-1, 168):
+        assert any(np.array_equal(week, source) for source in lookback_weeks)
+    assert weekly.mean() < 28.0  # below today's level: older weeks are drawn too
     followed = decision_futures(
         matrix, catalog, FutureOptions(futures=10, follow_growth=True, **NO_EVENTS)
     )
     assert followed.quantity[:, -168:, columns.index("c4.large")].mean() > 30.0
+
+
+def test_a_rise_that_takes_the_place_of_a_decline_is_followed_to_today(catalog) -> None:  # type: ignore[no-untyped-def]
+    # m4.large moves to c5.large in us-east-1 (a migration under way); c4.large grows alone in
+    # us-west-2: only the move's rise is held at today's level
+    hours = WEEKS * 168
+    moving_out = np.linspace(30.0, 10.0, hours)
+    moving_in = np.linspace(5.0, 25.0, hours)
+    table = _usage({"m4.large": moving_out, "c5.large": moving_in})
+    growing = _usage({"c4.large": np.linspace(5.0, 25.0, hours)}).assign(region="us-west-2")
+    matrix = to_matrix(pd.concat([table, growing], ignore_index=True))
+    futures = decision_futures(matrix, catalog, FutureOptions(futures=10, **NO_EVENTS))
+    columns = list(futures.keys["instance_type"])
+    weekly = futures.quantity.reshape(10, futures.epochs, 168, -1).mean(axis=2)
+    moved_in = weekly[:, :, columns.index("c5.large")]
+    assert moved_in == pytest.approx(np.full_like(moved_in, 25.0), abs=0.01)  # today's level
+    assert weekly[:, -1, columns.index("m4.large")].mean() < 10.0  # the decline goes on
+    assert weekly[:, :, columns.index("c4.large")].mean() < 23.0  # older weeks drawn too
 
 
 def test_recent_weeks_are_drawn_more_often(catalog) -> None:  # type: ignore[no-untyped-def]
