@@ -328,16 +328,11 @@ def dropped_keys(week_level: FloatArray) -> npt.NDArray[np.bool_]:
     and below each of them: a fleet that stopped a few days ago, a season's peak on its way
     down, a migration under way. Weekly seasonality and noise move a week's mean by a few per
     cent, so a steady key never drops; a key that stopped for good (no usage over the last
-    week) is left out of the decision before this (:mod:`planning.recency`).
-
-    Parameters
-    ----------
-    week_level
-        ``(weeks, keys)`` mean running instances of each whole lookback week, oldest first.
+    week) is left out of the decision before this (:mod:`planning.recency`). ``week_level`` as
+    for :func:`risen_keys`; fewer than three weeks tell nothing.
     """
-    weeks, n_keys = week_level.shape
-    if weeks < 3:
-        return np.zeros(n_keys, dtype=bool)
+    if week_level.shape[0] < 3:
+        return np.zeros(week_level.shape[1], dtype=bool)
     last = week_level[-1]
     earlier = week_level[:-1]
     return (last < DROPPED_FACTOR * earlier.mean(axis=0)) & (last < earlier.min(axis=0))
