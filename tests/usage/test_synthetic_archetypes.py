@@ -116,16 +116,19 @@ def test_timing_variants_put_the_first_review_where_they_say() -> None:
         ).tz_localize(None) + pd.Timedelta(hours=archetypes.TIMING_HOURS)
 
 
-def test_timing_targets_compare_the_one_shot_with_cost_explorer_s_way() -> None:
+def test_timing_targets_keep_the_one_shot_positive_and_the_ladder_level_with_ce() -> None:
     bench = _bench("bench_decisions")
     rows = []
-    figures = {"a": (50.0, 40.0, 45.0), "b": (10.0, 30.0, 5.0), "c": (-1.0, -5.0, -6.0)}
+    figures = {"a": (50.0, 60.0, 45.0), "b": (10.0, 25.0, 30.0), "c": (-1.0, 2.0, -6.0)}
     for variant, values in figures.items():
-        for policy, usd in zip(("ours-oneshot", "ce-7d", "ce-30d"), values, strict=True):
+        for policy, usd in zip(("ours-oneshot", "ours-ladder", "ce-7d"), values, strict=True):
             rows.append({"archetype": variant, "policy": policy, "savings_vs_on_demand_usd": usd,
                          "captured_pct": usd})  # fmt: skip
     result = {t["target"]: t for t in bench.timing_targets(pd.DataFrame(rows))}
     assert not result["ours-oneshot never negative"]["met"]
-    above = result["ours-oneshot at or above the best CE-like policy on every variant"]
-    assert not above["met"] and str(above["value"]) == "b -20 USD"
-    assert "ours-ladder worst captured >= 75 %" not in result
+    above = result["ours-ladder at or above the best CE-like policy on every archetype"]
+    assert not above["met"] and str(above["value"]) == "b -5 USD"
+    assert set(result) == {
+        "ours-oneshot never negative",
+        "ours-ladder at or above the best CE-like policy on every archetype",
+    }  # no medians over a handful of hand-picked moments
