@@ -327,15 +327,17 @@ def dropped_keys(week_level: FloatArray) -> npt.NDArray[np.bool_]:
     The last week's level is below :data:`DROPPED_FACTOR` times the mean of the weeks before it
     and below each of them: a fleet that stopped a few days ago, a season's peak on its way
     down, a migration under way. Weekly seasonality and noise move a week's mean by a few per
-    cent, so a steady key never drops; a key that stopped for good (no usage over the last
-    week) is left out of the decision before this (:mod:`planning.recency`). ``week_level`` as
-    for :func:`risen_keys`; fewer than three weeks tell nothing.
+    cent, so a steady key never drops. A key with no usage over the last week is not a new low
+    but a stopped key, which the decision leaves out before this (:mod:`planning.recency`), or
+    counts at its older usage when told to (``stopped_after_days=0``). ``week_level`` as for
+    :func:`risen_keys`; fewer than three weeks tell nothing.
     """
     if week_level.shape[0] < 3:
         return np.zeros(week_level.shape[1], dtype=bool)
     last = week_level[-1]
     earlier = week_level[:-1]
-    return (last < DROPPED_FACTOR * earlier.mean(axis=0)) & (last < earlier.min(axis=0))
+    new_low = (last < DROPPED_FACTOR * earlier.mean(axis=0)) & (last < earlier.min(axis=0))
+    return new_low & (last > 0)
 
 
 def _beside_a_decline(usage: UsageMatrix, falling: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:

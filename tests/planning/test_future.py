@@ -275,6 +275,9 @@ def test_dropped_keys_are_clear_new_lows_of_the_last_week() -> None:
     )
     assert list(dropped_keys(weeks)) == [True, False, False, False, True]
     assert not dropped_keys(weeks[-2:]).any()  # too few weeks to tell
+    idle = weeks.copy()
+    idle[-1, 0] = 0.0  # stopped: left out before, or counted at its older usage when told to
+    assert not dropped_keys(idle)[0]
 
 
 def test_a_fleet_stopped_days_ago_runs_as_its_last_week_in_every_future(catalog) -> None:  # type: ignore[no-untyped-def]
