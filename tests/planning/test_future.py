@@ -231,21 +231,46 @@ def test_rates_learn_from_a_move_in_the_lookback(catalog) -> None:  # type: igno
     assert rates.migration_per_year == pytest.approx((1 + 2 * 0.10) / (fleet_years + 2))
 
 
-def test_risen_keys_are_new_levels_held_for_two_weeks() -> None:
-    from planning.future import risen_keys
+RISEN_WEEKS = [
+    # launched, held | one busy week | still ramping | steady | doubled, held
+    [0.0, 5.0, 1.0, 10.0, 4.0],
+    [0.0, 5.0, 2.0, 10.0, 4.0],
+    [0.0, 5.0, 4.0, 10.0, 4.0],
+    [9.0, 5.0, 8.0, 10.0, 8.0],
+    [10.0, 12.0, 16.0, 10.0, 8.5],
+]
+DROPPED_WEEKS = [
+    # stopped 3 days ago | a low week seen before | steady | 15 % down | peak falling
+    [10.0, 10.0, 10.0, 10.0, 14.0],
+    [10.0, 7.0, 10.2, 10.0, 20.0],
+    [10.0, 10.0, 9.9, 10.0, 20.0],
+    [10.0, 10.0, 10.1, 10.0, 20.0],
+    [5.7, 7.5, 9.8, 8.5, 13.0],
+]
 
-    weeks = np.array(
-        [
-            # launched, held | one busy week | still ramping | steady | doubled, held
-            [0.0, 5.0, 1.0, 10.0, 4.0],
-            [0.0, 5.0, 2.0, 10.0, 4.0],
-            [0.0, 5.0, 4.0, 10.0, 4.0],
-            [9.0, 5.0, 8.0, 10.0, 8.0],
-            [10.0, 12.0, 16.0, 10.0, 8.5],
-        ]
-    )
-    assert list(risen_keys(weeks)) == [True, False, False, False, True]
-    assert not risen_keys(weeks[-2:]).any()  # too few weeks to tell
+
+@pytest.mark.parametrize(
+    ("rule", "weeks", "expected"),
+    [
+        ("risen_keys", RISEN_WEEKS, [True, False, False, False, True]),  # held two weeks
+        ("dropped_keys", DROPPED_WEEKS, [True, False, False, False, True]),  # a clear new low
+    ],
+)
+def test_new_levels_and_new_lows(rule: str, weeks: list[list[float]], expected: list[bool]) -> None:
+    import planning.future
+
+    keys_of = getattr(planning.future, rule)
+    levels = np.array(weeks)
+    assert list(keys_of(levels)) == expected
+    assert not keys_of(levels[-2:]).any()  # too few weeks to tell
+
+
+def test_a_key_idle_all_of_the_last_week_is_stopped_not_a_new_low() -> None:
+    from planning.future import dropped_keys
+
+    idle = np.array(DROPPED_WEEKS)
+    idle[-1, 0] = 0.0  # left out before, or counted at its older usage when told to
+    assert not dropped_keys(idle)[0]
 
 
 def test_a_fleet_launched_two_weeks_ago_runs_at_its_new_level_in_every_future(catalog) -> None:  # type: ignore[no-untyped-def]
@@ -258,26 +283,6 @@ def test_a_fleet_launched_two_weeks_ago_runs_at_its_new_level_in_every_future(ca
     assert (futures.quantity[:, :, column] == 10.0).all()  # never a pre-launch week of zeros
     steady = list(futures.keys["instance_type"]).index("m4.large")
     assert (futures.quantity[:, :, steady] == 4.0).all()
-
-
-def test_dropped_keys_are_clear_new_lows_of_the_last_week() -> None:
-    from planning.future import dropped_keys
-
-    weeks = np.array(
-        [
-            # stopped 3 days ago | a low week seen before | steady | 15 % down | peak falling
-            [10.0, 10.0, 10.0, 10.0, 14.0],
-            [10.0, 7.0, 10.2, 10.0, 20.0],
-            [10.0, 10.0, 9.9, 10.0, 20.0],
-            [10.0, 10.0, 10.1, 10.0, 20.0],
-            [5.7, 7.5, 9.8, 8.5, 13.0],
-        ]
-    )
-    assert list(dropped_keys(weeks)) == [True, False, False, False, True]
-    assert not dropped_keys(weeks[-2:]).any()  # too few weeks to tell
-    idle = weeks.copy()
-    idle[-1, 0] = 0.0  # stopped: left out before, or counted at its older usage when told to
-    assert not dropped_keys(idle)[0]
 
 
 def test_a_fleet_stopped_days_ago_runs_as_its_last_week_in_every_future(catalog) -> None:  # type: ignore[no-untyped-def]
