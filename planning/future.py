@@ -20,7 +20,13 @@ the lookback's usage carried over the term:
    error (a Student-t draw common to every key: the total trend is uncertain too).
 2. **Shape and recency.** Each future week copies a whole lookback week, drawn with weights that
    halve every ``half_life_days`` of age, so recent weeks count more than old ones; a key with a
-   clear trend has the copied week scaled to its line. A key that has **risen to a new level**
+   clear trend has the copied week scaled to its line. Recent weeks count more only where they
+   run lower: a key whose recency-weighted weekly level is more than :data:`RISING_TOLERANCE`
+   above its plain mean (it runs higher lately, and is neither a new level nor a followed
+   line) draws every lookback week alike, so a commitment is bought on recent evidence when it
+   says less and on the whole lookback when it says more. On a seasonal retailer reviewed
+   monthly this kept the ladder from buying most of the Q4 peak at its December review. A key
+   that has **risen to a new level**
    (:func:`risen_keys`: its last two weekly levels both at least :data:`RISEN_FACTOR` times its
    mean over the weeks before them, and within :data:`PLATEAU_TOLERANCE` of each other: a
    fleet launched, or doubled, and running at its new size for two weeks) copies its last week
@@ -115,6 +121,11 @@ RISEN_FACTOR: Final = 2.0
 
 PLATEAU_TOLERANCE: Final = 0.25
 """… and the lower of the two at least ``1 −`` this share of the higher: a plateau [1]."""
+
+RISING_TOLERANCE: Final = 0.05
+"""A key whose recency-weighted weekly level is more than this share above its plain mean runs
+higher lately: its futures draw every lookback week alike [1] (the share the recency
+adjustment of :mod:`planning.recency` leaves as noise)."""
 
 DROPPED_FACTOR: Final = 0.8
 """A key's last weekly level below this multiple of its earlier mean, and below every earlier
@@ -466,9 +477,15 @@ def decision_futures(
     dropped = dropped_keys(week_level) & ~follows & (options.half_life_days != 0)
     held = risen | dropped  # their last week is their level
     epochs = level.shape[1]
-    source = rng.choice(
-        weeks, size=(count, epochs), p=_week_probabilities(weeks, options.half_life_days)
+    probabilities = _week_probabilities(weeks, options.half_life_days)
+    source = rng.choice(weeks, size=(count, epochs), p=probabilities)
+    # recent weeks weigh more only where they run lower (point 2): a key whose recent weeks
+    # run above its older ones draws every lookback week alike, from a draw of its own (its
+    # own generator, so the other keys' futures do not change)
+    rising = (probabilities @ week_level > (1.0 + RISING_TOLERANCE) * week_level.mean(axis=0)) & ~(
+        held | follows
     )
+    flat_source = np.random.default_rng(options.seed + 1).integers(0, weeks, size=(count, epochs))
     fleet = fleets(usage, catalog)
     rates = event_rates(
         usage,
@@ -490,6 +507,8 @@ def decision_futures(
         drawn = by_week[source[future]]  # (epochs, 168, keys), a copy
         if held.any():
             drawn[:, :, held] = by_week[-1][None, :, held]
+        if rising.any():
+            drawn[:, :, rising] = by_week[flat_source[future]][:, :, rising]
         path = np.take_along_axis(drawn, kept[future][:, :, None], axis=1)
         if follows.any():
             own = week_level[source[future]][:, None, :]

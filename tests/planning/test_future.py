@@ -152,10 +152,31 @@ def test_a_rise_that_takes_the_place_of_a_decline_is_followed_to_today(catalog) 
     assert weekly[:, :, columns.index("c4.large")].mean() < 23.0  # older weeks drawn too
 
 
+def test_recent_weeks_weigh_more_only_where_they_run_lower(catalog) -> None:  # type: ignore[no-untyped-def]
+    # week by week: one key steps down, one steps up (a season's ramp, not yet a new level)
+    week = np.repeat(np.arange(WEEKS), 168)
+    lower = np.where(week < WEEKS - 3, 10.0, 6.0)
+    higher = np.where(week < WEEKS - 3, 6.0, 10.0)
+    matrix = to_matrix(
+        pd.concat(
+            [_usage({"m4.large": lower}), _usage({"c4.large": higher}).assign(region="us-west-2")],
+            ignore_index=True,
+        )
+    )
+    futures = decision_futures(matrix, catalog, FutureOptions(futures=200, **NO_EVENTS))
+    columns = list(futures.keys["instance_type"])
+    drawn = futures.quantity.mean(axis=1)  # each future's mean level
+    plain = lower.mean()  # 8.5 for both keys
+    # the key that runs lower lately leans to its recent weeks; the one that runs higher does not
+    assert drawn[:, columns.index("m4.large")].mean() < plain - 0.5
+    assert drawn[:, columns.index("c4.large")].mean() == pytest.approx(higher.mean(), abs=0.3)
+
+
 def test_recent_weeks_are_drawn_more_often(catalog) -> None:  # type: ignore[no-untyped-def]
     hours = WEEKS * 168
-    # alternating weekly levels: no clear line, so weeks are copied as they are
-    levels = np.array([5.0, 12.0, 5.0, 12.0, 5.0, 12.0, 5.0, 12.0])
+    # alternating weekly levels, the last low: no clear line, so weeks are copied as they are
+    # (recent weeks weigh more where they run lower: a recent high is drawn like any week)
+    levels = np.array([12.0, 5.0, 12.0, 5.0, 12.0, 5.0, 12.0, 5.0])
     matrix = to_matrix(_usage({"m4.large": np.repeat(levels, 168)}))
     flat = decision_futures(
         matrix, catalog, FutureOptions(futures=400, half_life_days=np.inf, **NO_EVENTS)
@@ -166,7 +187,7 @@ def test_recent_weeks_are_drawn_more_often(catalog) -> None:  # type: ignore[no-
     column = list(flat.keys["instance_type"]).index("m4.large")
     assert flat.quantity[:, :, column].mean() == pytest.approx(levels.mean(), rel=0.08)
     # half-life 7 days: weights 2^-age_weeks, so the last two weeks carry 3/4 of the draws
-    assert recent.quantity[:, :, column].mean() > flat.quantity[:, :, column].mean() + 1.0
+    assert recent.quantity[:, :, column].mean() < flat.quantity[:, :, column].mean() - 1.0
     weights = 0.5 ** np.arange(WEEKS)[::-1]
     expected = float(weights @ levels / weights.sum())
     assert recent.quantity[:, :, column].mean() == pytest.approx(expected, rel=0.08)
