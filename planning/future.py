@@ -14,10 +14,11 @@ the lookback's usage carried over the term:
    growth of a few per cent a month is bought a little below today's level and the rest when
    it is seen, at the next review, while the ramp of a seasonal peak is not bought as if it
    would last: held at today's level, the ramp to a Q4 peak bought in November or December
-   kept 12-18 % of what the best single purchase saves, against 54-93 % without it
-   (``bench_decisions.py --timing``). Its slope is damped like the forecast's
-   (:mod:`scenarios.forecast`) and each future draws its own slope within the line's standard
-   error (a Student-t draw common to every key: the total trend is uncertain too).
+   kept 12-18 % of what the best single purchase saves, against 54-93 % without it, and
+   86-97 % with point 2's recency rule as well (``bench_decisions.py --timing``). Its slope
+   is damped like the forecast's (:mod:`scenarios.forecast`) and each future draws its own
+   slope within the line's standard error (a Student-t draw common to every key: the total
+   trend is uncertain too).
 2. **Shape and recency.** Each future week copies a whole lookback week, drawn with weights that
    halve every ``half_life_days`` of age, so recent weeks count more than old ones; a key with a
    clear trend has the copied week scaled to its line. Recent weeks count more only where they
