@@ -1,6 +1,8 @@
 """Offerings side by side: effective rate, discount against on-demand and break-even per offering.
 
-This is what ``commitopt pricing show`` prints. Savings Plans rates are per instance-hour; their
+This is what ``commitopt pricing show`` prints: on-demand, RIs and reserved nodes, and every
+Savings Plan type (EC2 Instance, Compute, Database, SageMaker). Savings Plans rates are per key
+unit-hour (instance-hour; Fargate vCPU- or GB-hour, Lambda GB-hour); their
 upfront and recurring parts are those of a commitment equal to one instance's rate for the whole
 term (AWS Pricing Calculator: Partial Upfront pays 50 % of the total commitment upfront).
 """
@@ -20,25 +22,26 @@ from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import instance_families, normalization_factor
 from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS, CommitmentKind
 
-_EC2_SP: Final = CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN
-_COMPUTE_SP: Final = CommitmentKind.COMPUTE_SAVINGS_PLAN
+_PLAN_LABELS: Final = {
+    CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN: "EC2 Instance SP",
+    CommitmentKind.COMPUTE_SAVINGS_PLAN: "Compute SP",
+    CommitmentKind.DATABASE_SAVINGS_PLAN: "Database SP",
+    CommitmentKind.SAGEMAKER_SAVINGS_PLAN: "SageMaker SP",
+}
+"""Every Savings Plan type the catalog holds, as tables name it."""
 INSTRUMENTS: Final = (
     "on-demand",
     "ri-standard",
     "ri-convertible",
-    _EC2_SP.policy_name,
-    _COMPUTE_SP.policy_name,
+    *(kind.policy_name for kind in _PLAN_LABELS),
 )
 _INSTRUMENT_LABEL: Final = {
     "on-demand": "On-Demand",
     "ri-standard": "Standard RI",
     "ri-convertible": "Convertible RI",
-    _EC2_SP.policy_name: "EC2 Instance SP",
-    _COMPUTE_SP.policy_name: "Compute SP",
+    **{kind.policy_name: label for kind, label in _PLAN_LABELS.items()},
 }
-_INSTRUMENT_OF_PLAN_TYPE: Final = {
-    k.savings_plan_type: k.policy_name for k in (_EC2_SP, _COMPUTE_SP)
-}
+_INSTRUMENT_OF_PLAN_TYPE: Final = {k.savings_plan_type: k.policy_name for k in _PLAN_LABELS}
 
 COMPARISON_COLUMNS: Final = (
     *KEY_COLUMNS,
@@ -145,9 +148,7 @@ def compare_offerings(
     hours = plans["term_years"].map(TERM_HOURS).astype("float64")
     rows.append(
         plans.assign(
-            instrument=plans["plan_type"].map(
-                {"ec2_instance": "EC2 Instance SP", "compute": "Compute SP"}
-            ),
+            instrument=plans["plan_type"].map(_INSTRUMENT_OF_PLAN_TYPE).map(_INSTRUMENT_LABEL),
             upfront_usd=share * plans["sp_hourly_usd"] * hours,
             recurring_usd_per_hour=(1.0 - share) * plans["sp_hourly_usd"],
             effective_usd_per_hour=plans["sp_hourly_usd"],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
 
 import click
 import numpy as np
@@ -20,7 +19,7 @@ from commitopt.cli.options import (
     from_aws_options,
     workspace_option,
 )
-from commitopt.cli.output import KIND_SHORT, emit_frame, format_option
+from commitopt.cli.output import KIND_SHORT, emit_frame, format_option, plan_covers_text
 from commitopt.cli.progress import quiet_option, reporter
 from core.durations import Duration
 from core.errors import CommitoptInputError
@@ -28,7 +27,6 @@ from pricing.databases import DEPLOYMENTS
 from pricing.inventory import (
     Inventory,
 )
-from pricing.offerings import CommitmentKind
 
 
 @click.group(cls=CommitoptGroup)
@@ -123,13 +121,6 @@ TABLE_COLUMNS = (
 """The columns a table shows without ``--wide``."""
 
 
-_PLAN_COVERS: Final[dict[str, str]] = {
-    CommitmentKind.DATABASE_SAVINGS_PLAN: "any database",
-    CommitmentKind.SAGEMAKER_SAVINGS_PLAN: "any SageMaker",
-}
-"""What a Savings Plan of no family covers, where it is not EC2."""
-
-
 def _table(inventory_: Inventory, now: datetime) -> pd.DataFrame:
     """The columns people read: what is covered, the money, and the dates."""
     frame = inventory_.to_frame()
@@ -139,7 +130,7 @@ def _table(inventory_: Inventory, now: datetime) -> pd.DataFrame:
                      "upfront_usd", "effective_usd_per_hour", "start", "end", "remaining_days",
                      "status", "account_id", "source"]
         )  # fmt: skip
-    plan_covers = frame["kind"].map(_PLAN_COVERS).fillna("any EC2")  # a Compute SP: any EC2
+    plan_covers = plan_covers_text(frame["kind"])
     covers = frame["instance_type"].fillna(frame["instance_family"]).fillna(plan_covers)
     covers = covers.where(frame["platform"].isna(), covers + " " + frame["platform"].fillna(""))
     deployment = frame["tenancy"].isin(DEPLOYMENTS)  # a database reservation's Multi-AZ matters

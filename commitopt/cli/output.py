@@ -198,15 +198,39 @@ KIND_SHORT: Final = {
 }
 """How tables abbreviate a commitment ``kind`` (JSON and CSV carry the full value)."""
 
+PLAN_COVERS: Final[dict[str, str]] = {
+    CommitmentKind.COMPUTE_SAVINGS_PLAN: "any EC2, Fargate, Lambda",
+    CommitmentKind.DATABASE_SAVINGS_PLAN: "any RDS, ElastiCache",
+    CommitmentKind.SAGEMAKER_SAVINGS_PLAN: "any SageMaker",
+}
+"""What a Savings Plan of no family covers, in tables (``pricing.services.PLAN_SERVICES``)."""
+
+
+def plan_covers_text(kinds: pd.Series) -> pd.Series:
+    """The ``covers`` text of commitments with no family or type: the services their Savings
+    Plan type covers (``"any EC2"`` where the kind says nothing more).
+
+    Examples
+    --------
+    >>> plan_covers_text(pd.Series(["compute_savings_plan", "sagemaker_savings_plan"])).tolist()
+    ['any EC2, Fargate, Lambda', 'any SageMaker']
+    """
+    return kinds.astype("object").map(PLAN_COVERS).fillna("any EC2").astype("object")
+
 
 def commitment_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Purchase or commitment rows with the people's columns added: ``kind`` abbreviated,
-    ``covers`` (instance type, else family, else "any EC2") and ``offering``
+    ``covers`` (instance type, else family, else the services of its Savings Plan type, see
+    :func:`plan_covers_text`) and ``offering``
     (term and payment option, with the RI class)."""
     shown = frame.copy()
+    covers = (
+        plan_covers_text(shown["kind"])
+        if "kind" in shown
+        else pd.Series("any EC2", index=shown.index, dtype="object")
+    )
     if "kind" in shown:
         shown["kind"] = shown["kind"].map(lambda k: KIND_SHORT.get(str(k), str(k)))
-    covers = pd.Series("any EC2", index=shown.index, dtype="object")
     for column in ("instance_family", "instance_type"):
         if column in shown:
             covers = shown[column].astype("object").where(shown[column].notna(), covers)

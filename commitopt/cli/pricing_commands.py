@@ -25,7 +25,7 @@ from commitopt.cli.progress import quiet_option, reporter
 from core.errors import CommitoptInputError
 from pricing.catalog import CatalogMetadata, PriceCatalog
 from pricing.comparison import INSTRUMENTS, compare_offerings
-from pricing.compute_keys import FARGATE, LAMBDA, SAGEMAKER
+from pricing.compute_keys import ARCHITECTURES, COMPUTE_PLATFORM_NAMES, FARGATE, LAMBDA, SAGEMAKER
 from pricing.databases import (
     DATABASE_PLATFORM_NAMES,
     DATABASE_SERVICES,
@@ -67,6 +67,8 @@ Examples:
   commitopt pricing show --region us-east-1 --family cache.r6g -p valkey
   commitopt pricing show --region us-east-1 -t db.r6g.large -p mysql --tenancy Multi-AZ
   commitopt pricing show --region eu-west-1 -t r6g.large.search --payment all
+  commitopt pricing show --region us-east-1 -t fargate.vcpu,lambda.duration --tenancy arm64
+  commitopt pricing show --region us-east-1 -f ml.m5 -p sagemaker-training --instrument sagemaker-sp
   commitopt pricing show --instance-type c5.xlarge --region ap-northeast-1 --platform windows
   commitopt pricing show --instance-type m4.large --instrument ri-standard,ec2-sp --term 3
   commitopt pricing show --family t2 --payment no --format csv > t2.csv
@@ -81,16 +83,18 @@ Examples:
     "--platform",
     "-p",
     help_text="Platform(s): linux, windows, rhel, suse, windows-sql-standard, ...; for database "
-    "classes the engine: mysql, aurora-mysql, redis, valkey, ... [default: linux; every engine "
-    "for database classes]",
+    "classes the engine: mysql, aurora-mysql, redis, valkey, ...; fargate-linux, lambda, "
+    "sagemaker-training, ... [default: linux; every platform for database, Fargate, Lambda "
+    "and SageMaker keys]",
     metavar="PLATFORM",
 )
 @click.option(
     "--tenancy",
-    type=click.Choice(["Shared", "Dedicated", *DEPLOYMENTS], case_sensitive=False),
+    type=click.Choice(["Shared", "Dedicated", *DEPLOYMENTS, *ARCHITECTURES], case_sensitive=False),
     default=None,
-    help="Tenancy, or a database class's deployment [default: Shared; every deployment for "
-    "database classes].",
+    help="Tenancy, a database class's deployment, or a Fargate, Lambda or SageMaker key's "
+    "architecture [default: Shared; all of them for database, Fargate, Lambda and SageMaker "
+    "keys].",
 )
 @multi_option(
     "--instrument",
@@ -127,13 +131,14 @@ def show(
     """
     for code in region:
         check_region(code)
-    databases = any(service_of(name) != EC2 for name in (*instance_type, *family)) or any(
-        p.lower() in DATABASE_PLATFORM_NAMES for p in platform
+    own_names = (*DATABASE_PLATFORM_NAMES, *COMPUTE_PLATFORM_NAMES)  # spelled as the key is
+    not_ec2 = any(service_of(name) != EC2 for name in (*instance_type, *family)) or any(
+        p.lower() in own_names for p in platform
     )
     platforms = tuple(
-        p.lower() if p.lower() in DATABASE_PLATFORM_NAMES else parse_platform(p) for p in platform
-    ) or (() if databases else ("Linux/UNIX",))
-    tenancies = _tenancies(tenancy, databases)
+        p.lower() if p.lower() in own_names else parse_platform(p) for p in platform
+    ) or (() if not_ec2 else ("Linux/UNIX",))
+    tenancies = _tenancies(tenancy, not_ec2)
     unknown = [name for name in instrument if name not in INSTRUMENTS]
     if unknown:
         raise CommitoptInputError(
@@ -161,19 +166,19 @@ def show(
             _for_people(table),
             "table",
             title=f"Rates from {' > '.join(resolved.layers)}",
-            narrow=SHOW_COLUMNS,
+            narrow=_show_columns(table),
         )
         emit_text("* derived: computed from other rates (see `commitopt pricing info`).")
     else:
         emit_frame(table, output_format)
 
 
-def _tenancies(tenancy: str | None, databases: bool) -> tuple[str, ...]:
+def _tenancies(tenancy: str | None, not_ec2: bool) -> tuple[str, ...]:
     """The tenancies ``pricing show`` keeps: the one given (spelled as the catalog spells it),
-    else ``Shared``, or every one for a request about database classes."""
+    else ``Shared``, or every one for a request about other services' keys."""
     if tenancy is None:
-        return () if databases else ("Shared",)
-    known = {name.lower(): name for name in ("Shared", "Dedicated", *DEPLOYMENTS)}
+        return () if not_ec2 else ("Shared",)
+    known = {name.lower(): name for name in ("Shared", "Dedicated", *DEPLOYMENTS, *ARCHITECTURES)}
     return (known[tenancy.lower()],)
 
 
@@ -206,7 +211,16 @@ SHOW_COLUMNS = (
     "region", "instance_type", "platform", "instrument", "offering", "upfront_usd",
     "effective_usd_per_hour", "discount_vs_on_demand_pct", "break_even_months",
 )  # fmt: skip
-"""The columns of ``pricing show``'s table without ``--wide``."""
+"""The columns of ``pricing show``'s table without ``--wide`` (and ``tenancy`` where it varies)."""
+
+
+def _show_columns(table: pd.DataFrame) -> tuple[str, ...]:
+    """:data:`SHOW_COLUMNS`, with ``tenancy`` after ``platform`` when the rows differ in it (a
+    database's deployments, a Fargate key's architectures)."""
+    if table["tenancy"].nunique() <= 1:
+        return SHOW_COLUMNS
+    at = SHOW_COLUMNS.index("platform") + 1
+    return (*SHOW_COLUMNS[:at], "tenancy", *SHOW_COLUMNS[at:])
 
 
 def _for_people(table: pd.DataFrame) -> pd.DataFrame:

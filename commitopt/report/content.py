@@ -368,9 +368,10 @@ def service_rows(data: ReportData) -> list[tuple[str, ...]]:
 
 SERVICE_NOTE: Final = (
     "Each service's usage at on-demand rates and what it costs with the owned commitments only "
-    "and with the purchases added, over the data period: EC2 Instance and Compute Savings Plans "
-    "and EC2 Reserved Instances count on EC2, database reservations on their service, and a "
-    "Database Savings Plan on the services it covered, its unused part shared in proportion."
+    "and with the purchases added, over the data period: Reserved Instances and reserved nodes "
+    "count on their service, EC2 Instance Savings Plans on EC2, and a Compute, Database or "
+    "SageMaker Savings Plan on the services it covered (Compute: EC2, Fargate, Lambda), its "
+    "unused part shared among them in proportion."
 )
 
 

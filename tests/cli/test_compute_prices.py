@@ -53,6 +53,40 @@ def test_import_the_compute_offers_and_savings_plans(empty_sandbox: Sandbox) -> 
     assert sorted(lambda_rates["on_demand_usd_per_hour"].round(6)) == [0.048, 0.06]
 
 
+def test_pricing_show_fargate_lambda_and_sagemaker_offerings(empty_sandbox: Sandbox) -> None:
+    files = [
+        PRICING / "pricelist_AmazonECS_documented.csv",
+        PRICING / "pricelist_AmazonSageMaker_documented.csv",
+        PRICING / "savingsplan_compute_documented.csv",
+        PRICING / "savingsplan_sagemaker_documented.json",
+    ]
+    require_success(empty_sandbox.run("pricing", "import", *map(str, files)))
+    shown = require_success(
+        empty_sandbox.run(
+            "pricing", "show", "-r", "us-east-1", "-t", "fargate.vcpu", "--tenancy", "arm64",
+            "--term", "1", "--payment", "no", "--format", "json",
+        )
+    )  # fmt: skip
+    rows = json.loads(shown.stdout)
+    assert {row["tenancy"] for row in rows} == {"arm64"}
+    assert [row["instrument"] for row in rows] == ["On-Demand", "Compute SP"]
+    plan = rows[1]
+    assert plan["discount_vs_on_demand_pct"] == pytest.approx(
+        100 * (1 - plan["effective_usd_per_hour"] / plan["on_demand_usd_per_hour"])
+    )
+    # both architectures: the table says which row is which
+    table = require_success(empty_sandbox.run("pricing", "show", "-t", "fargate.vcpu"))
+    assert "arm64" in table.stdout and "x86_64" in table.stdout
+    sagemaker = require_success(
+        empty_sandbox.run(
+            "pricing", "show", "-f", "ml.m5", "-p", "sagemaker-training",
+            "--instrument", "on-demand,sagemaker-sp", "--format", "json",
+        )
+    )  # fmt: skip
+    instruments = {row["instrument"] for row in json.loads(sagemaker.stdout)}
+    assert instruments == {"On-Demand", "SageMaker SP"}
+
+
 def test_import_database_savings_plans_with_the_rds_offer(empty_sandbox: Sandbox) -> None:
     files = [
         PRICING / "savingsplan_database_documented.csv",
