@@ -400,7 +400,8 @@ def _events(
     Stratified, so that few futures carry the rates faithfully: each fleet has an event in
     ``count × P(event within the term)`` futures (the fraction by a random draw), chosen at
     random, at hours spread evenly over the term (one per stratum, jittered), migrations and
-    exits in proportion to their rates.
+    exits in proportion to their rates. A migration drawn for a fleet that moves in place
+    (Fargate, Lambda) is no event: those fleets change only by exiting.
     """
     n_fleets = len(fleet.table)
     years = options.term_hours / HOURS_PER_YEAR
@@ -424,8 +425,11 @@ def _events(
     event_order = np.where(happens, second, count + second)
     position = np.argsort(np.argsort(event_order, axis=0), axis=0)
     migrates = happens & (position < migrations[None, :])
+    # a Fargate or Lambda fleet's migration changes nothing: no event (it only exits)
+    happens &= ~(migrates & fleet.table["moves_in_place"].to_numpy()[None, :])
+    at = np.where(happens, at, np.inf)
     can_migrate = (fleet.table["target_family"] != "").to_numpy()
-    migrates &= can_migrate[None, :]
+    migrates &= happens & can_migrate[None, :]
     future, which = np.nonzero(happens)
     names = (
         fleet.table[["account_id", "region", "family", "platform"]]

@@ -24,6 +24,9 @@ re-platforming), one in twenty is retired.
 catalog prices in its region, platform and tenancy, normalized units kept
 (:func:`scenarios.transforms.target_type`); a fleet already on its series' newest family moves to
 the newest family of another series (m ↔ c, r → m), and one with no priced target exits.
+Fargate and Lambda usage has no families to move between (a task or function re-sized stays
+Fargate or Lambda, under the same Compute Savings Plan), so their fleets only exit
+(``moves_in_place``: a migration drawn for them changes nothing).
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ import pandas as pd
 
 from core.units import HOURS_PER_WEEK, HOURS_PER_YEAR
 from pricing.catalog import PriceCatalog
+from pricing.compute_keys import COMPUTE_SERVICES
 from pricing.instance_types import instance_families, normalization_factors, parse_instance_type
+from pricing.services import key_services
 from scenarios.transforms import family_sizes, target_type
 from usage.table import KEY_COLUMNS, UsageMatrix
 
@@ -74,6 +79,7 @@ class Fleets:
     ----------
     table
         One row per fleet: :data:`FLEET_COLUMNS`, ``target_family`` (``""``: it can only exit),
+        ``moves_in_place`` (Fargate and Lambda: a migration leaves its usage where it is),
         ``normalized_units`` (mean normalized units per hour over the lookback).
     key_fleet
         Fleet number of each key of the matrix.
@@ -174,6 +180,10 @@ def fleets(usage: UsageMatrix, catalog: PriceCatalog) -> Fleets:
         for row in fleet_table.to_dict("records")
     ]
     fleet_table["target_family"] = target_family
+    in_place = key_services(keys["instance_type"], keys["platform"]).isin(COMPUTE_SERVICES)
+    fleet_table["moves_in_place"] = (
+        np.bincount(codes, in_place.to_numpy(dtype=float), minlength=len(fleet_table)) > 0
+    )
     # one target type per distinct (region, instance type, target family), not per key
     region_types = priced.groupby("region", sort=False)["instance_type"].unique()
     on_demand_types = set(priced["instance_type"].astype(str))

@@ -518,6 +518,29 @@ def test_events_are_stratified_over_futures_and_time(catalog) -> None:  # type: 
     np.testing.assert_array_equal(strata, np.arange(len(futures.events)))
 
 
+def test_fargate_and_lambda_fleets_only_exit(catalog) -> None:  # type: ignore[no-untyped-def]
+    # a migration moves usage between families; Fargate has none, and its re-sized tasks stay
+    # under the same Compute Savings Plan: a migration drawn for it must not take it away
+    ec2 = _steady(8.0, "m4.xlarge")
+    fargate = _steady(8.0, "fargate.vcpu").assign(platform="fargate-linux", tenancy="x86_64")
+    matrix = to_matrix(pd.concat([ec2, fargate], ignore_index=True))
+    fleet = fleets(matrix, catalog)
+    in_place = dict(zip(fleet.table["family"], fleet.table["moves_in_place"], strict=True))
+    assert in_place == {"m4": False, "fargate": True}
+    options = FutureOptions(futures=40, migration_prior_per_year=1e6, exit_prior_per_year=0.0)
+    futures = decision_futures(matrix, catalog, options)
+    # every future migrates the m4 fleet; none touches Fargate
+    assert set(futures.events["family"]) == {"m4"}
+    column = list(futures.keys["instance_type"]).index("fargate.vcpu")
+    assert (futures.quantity[:, -1, column] > 0).all()
+    # with exits only, Fargate exits as often as m4 does
+    options = FutureOptions(futures=40, migration_prior_per_year=0.0, exit_prior_per_year=1.0)
+    exits = decision_futures(matrix, catalog, options).events
+    counts = exits.groupby("family").size()
+    assert abs(counts["fargate"] - counts["m4"]) <= 1
+    assert set(exits["kind"]) == {"exit"}
+
+
 def test_a_large_decision_on_futures_says_it_takes_minutes() -> None:
     from planning.future import LARGE_DECISION_KEYS, decision_size_note
 
