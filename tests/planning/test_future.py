@@ -261,20 +261,23 @@ RISEN_WEEKS = [
     [10.0, 12.0, 16.0, 10.0, 8.5],
 ]
 DROPPED_WEEKS = [
-    # stopped 3 days ago | a low week seen before | steady | 15 % down | peak falling
-    [10.0, 10.0, 10.0, 10.0, 14.0],
-    [10.0, 7.0, 10.2, 10.0, 20.0],
-    [10.0, 10.0, 9.9, 10.0, 20.0],
-    [10.0, 10.0, 10.1, 10.0, 20.0],
-    [5.7, 7.5, 9.8, 8.5, 13.0],
+    # stopped 3 days ago | a low week seen before | steady | 8 % down | peak falling |
+    # off a peak while the ramp's weeks are still lower | one busy week, then a quiet one |
+    # 19 % down in a key whose weeks move by 10 % | the same fall in a steady key
+    [10.0, 10.0, 10.0, 10.0, 14.0, 12.0, 10.0, 10.0, 10.0],
+    [10.0, 7.0, 10.2, 10.0, 20.0, 20.0, 10.0, 11.0, 10.0],
+    [10.0, 10.0, 9.9, 10.0, 20.0, 20.0, 14.0, 10.0, 10.0],
+    [10.0, 10.0, 10.1, 10.0, 20.0, 20.0, 10.1, 11.0, 10.0],
+    [5.7, 7.5, 9.8, 9.2, 13.0, 16.5, 9.0, 8.5, 8.5],
 ]
+DROPPED = [True, False, False, False, True, True, False, False, True]
 
 
 @pytest.mark.parametrize(
     ("rule", "weeks", "expected"),
     [
         ("risen_keys", RISEN_WEEKS, [True, False, False, False, True]),  # held two weeks
-        ("dropped_keys", DROPPED_WEEKS, [True, False, False, False, True]),  # a clear new low
+        ("dropped_keys", DROPPED_WEEKS, DROPPED),
     ],
 )
 def test_new_levels_and_new_lows(rule: str, weeks: list[list[float]], expected: list[bool]) -> None:
@@ -284,6 +287,34 @@ def test_new_levels_and_new_lows(rule: str, weeks: list[list[float]], expected: 
     levels = np.array(weeks)
     assert list(keys_of(levels)) == expected
     assert not keys_of(levels[-2:]).any()  # too few weeks to tell
+
+
+def test_steady_growth_is_held_at_todays_level_and_a_seasons_ramp_is_not(catalog) -> None:  # type: ignore[no-untyped-def]
+    hours = WEEKS * 168
+    week = np.arange(hours) // 168
+    growing = 10.0 * 1.03 ** (np.arange(hours) / 730.0)  # 3 %/month all along
+    # flat, then a ramp to twice the level, and two weeks at its top
+    ramp = np.clip((week - (WEEKS - 8)) / 6.0, 0.0, 1.0)
+    seasonal = 10.0 * (1.0 + ramp)
+    matrix = to_matrix(
+        pd.concat(
+            [
+                _usage({"m4.large": growing}),
+                _usage({"c4.large": seasonal}).assign(region="us-west-2"),
+            ],
+            ignore_index=True,
+        )
+    )
+    futures = decision_futures(matrix, catalog, FutureOptions(futures=40, **NO_EVENTS))
+    columns = list(futures.keys["instance_type"])
+    grown = futures.quantity[:, :, columns.index("m4.large")]
+    # today's level (the line's end), never above it: not the lookback's lower mean
+    assert grown.mean() == pytest.approx(growing[-168:].mean(), rel=0.01)
+    assert grown.max() <= growing[-168:].max() * 1.01
+    assert grown.mean() > growing.mean() * 1.02
+    # the ramp's top is not held: every lookback week is drawn alike
+    top = futures.quantity[:, :, columns.index("c4.large")]
+    assert top.mean() == pytest.approx(seasonal.mean(), rel=0.05)
 
 
 def test_a_key_idle_all_of_the_last_week_is_stopped_not_a_new_low() -> None:
