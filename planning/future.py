@@ -29,13 +29,15 @@ the lookback's usage carried over the term:
    run lower: a key whose recency-weighted weekly level is more than :data:`RISING_TOLERANCE`
    above its plain mean (it runs higher lately, and is neither a new level nor a followed
    line) **waits for its rise to last**: it draws, alike, the weeks since it first ran (not
-   the idle weeks before a launch) whose level is at most their median
-   (:func:`_waiting_weeks`). A commitment is bought on recent evidence when it says less, and
-   a rise when it has lasted: a month's wait costs a month of the increment's discount, while
-   buying a season's ramp idles the increment for most of a term. Reviewed monthly from a Q4
-   ramp the ladder saved 18,924 USD drawing every week alike and 27,685 this way (the
-   one-shot: 36,913); a fleet launched inside the lookback is no longer bought for at its
-   idle weeks (step_launches' ladder +1,331 USD). A key that has **risen to a new level**
+   the idle weeks before a launch) whose level is at most the lower quartile of those weeks
+   (:data:`WAITING_QUANTILE`, :func:`_waiting_weeks`). A commitment is bought on recent
+   evidence when it says less, and a rise when it has lasted: a month's wait costs a month of
+   the increment's discount, while buying a season's ramp idles the increment for most of a
+   term. Reviewed monthly from a Q4 ramp the ladder saved 18,924 USD drawing every week
+   alike, 27,685 drawing the weeks up to the median and 32,917 up to the lower quartile (the
+   one-shot: 36,774; the tenth percentile gave 34,840 but step_launches' ladder 440 USD less);
+   a fleet launched inside the lookback is no longer bought for at its idle weeks. A key that
+   has **risen to a new level**
    (:func:`risen_keys`: its last two weekly levels both at least :data:`RISEN_FACTOR` times its
    mean over the weeks before them, and within :data:`PLATEAU_TOLERANCE` of each other: a
    fleet launched, or doubled, and running at its new size for two weeks) copies its last week
@@ -156,6 +158,10 @@ MIN_FALL_SHARE: Final = 0.1
 
 FALL_NOISE_MULTIPLE: Final = 3.0
 """Least fall off a recent high, in the key's median week-to-week move over the lookback [1]."""
+
+WAITING_QUANTILE: Final = 0.25
+"""A key running higher lately draws its weeks at or below this quantile of its weekly levels
+since it first ran [1]."""
 
 MIN_WEEKS: Final = 2
 """Fewest whole lookback weeks to decide on futures; fewer decide on the lookback [weeks]."""
@@ -513,8 +519,9 @@ def _events(
 def _waiting_weeks(week_level: FloatArray, draw: FloatArray) -> IntArray:
     """The lookback week each future's epoch copies, for keys that run higher lately (module
     docstring, point 2): uniformly among the weeks since the key first ran (a fleet launched
-    inside the lookback is not drawn idle before its launch) whose level is at most the median
-    of those weeks (a rise is bought once it has lasted, not while it may be a season's).
+    inside the lookback is not drawn idle before its launch) whose level is at most the
+    :data:`WAITING_QUANTILE` quantile of those weeks (a rise is bought once it has lasted, not
+    while it may be a season's).
 
     Parameters
     ----------
@@ -532,8 +539,8 @@ def _waiting_weeks(week_level: FloatArray, draw: FloatArray) -> IntArray:
     running = np.maximum.accumulate(week_level > 0, axis=0)  # since the key first ran
     since_running = np.where(running, week_level, np.nan)
     since_running[:, ~running.any(axis=0)] = np.inf  # never ran: every week (all idle) is alike
-    median = np.nanmedian(since_running, axis=0)
-    eligible = running & (week_level <= median[None, :])
+    bar = np.nanquantile(since_running, WAITING_QUANTILE, axis=0)
+    eligible = running & (week_level <= bar[None, :])
     eligible[:, ~eligible.any(axis=0)] = True
     # each key's eligible weeks first (in order), then one rank per draw among them
     order = np.argsort(~eligible, axis=0, kind="stable")
