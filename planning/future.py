@@ -13,8 +13,8 @@ the lookback's usage carried over the term:
    its futures copy its lookback weeks as the others' do, so the ramp of a seasonal peak is
    not bought as if it would last: held at today's level, the ramp to a Q4 peak bought in
    November or December kept 12-18 % of what the best single purchase saves, against 54-93 %
-   without it, and 86-97 % with point 2's recency rule as well (``bench_decisions.py
-   --timing``). **Steady growth** is the exception: a key whose rise is clear and at most
+   without it, and 94-95 % with point 2's rules as well (``bench_decisions.py --timing``).
+   **Steady growth** is the exception: a key whose rise is clear and at most
    :data:`STEADY_GROWTH_PER_WEEK` of today's level a week, both over the last weeks and over
    the whole lookback at nearly the same slope (growth that has gone on all along, a few per
    cent a month), is held at today's level, as a Cost-Explorer-like look at the last days
@@ -377,8 +377,7 @@ def dropped_keys(week_level: FloatArray) -> npt.NDArray[np.bool_]:
     drops, and one busy week does not make the next ordinary one a low. A key with no usage over the
     last week is not a new low but a stopped key, which the decision leaves out before this
     (:mod:`planning.recency`), or counts at its older usage when told to (``stopped_after_days=0``).
-    ``week_level`` as for
-    :func:`risen_keys`; fewer than three weeks tell nothing.
+    ``week_level`` as for :func:`risen_keys`; fewer than three weeks tell nothing.
     """
     if week_level.shape[0] < 3:
         return np.zeros(week_level.shape[1], dtype=bool)
