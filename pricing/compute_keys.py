@@ -35,6 +35,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+import pandas as pd
+
 from pricing.compute_usage_types import (
     SAGEMAKER_COMPONENTS,
     ComputeUsageType,
@@ -120,6 +122,24 @@ KEY_KINDS: Final[tuple[KeyKind, ...]] = (
 """The Fargate and Lambda key types (SageMaker keys are ML instance types)."""
 
 KIND_BY_TYPE: Final = {kind.instance_type: kind for kind in KEY_KINDS}
+
+INSTANCE_HOURS: Final = "instance-hours"
+"""The unit of every other key's quantity (EC2, database and SageMaker instances and nodes)."""
+
+
+def quantity_units(instance_types: pd.Series) -> pd.Series:
+    """The unit each key's ``quantity`` sums to over its hours: ``vCPU-hours`` or ``GB-hours``
+    for Fargate and Lambda keys (:data:`KEY_KINDS`), else :data:`INSTANCE_HOURS`.
+
+    Examples
+    --------
+    >>> quantity_units(pd.Series(["m5.large", "fargate.vcpu", "lambda.duration"])).tolist()
+    ['instance-hours', 'vCPU-hours', 'GB-hours']
+    """
+    units = {kind.instance_type: kind.unit for kind in KEY_KINDS}
+    return instance_types.astype("object").map(units).fillna(INSTANCE_HOURS).astype("object")
+
+
 _FAMILY_SERVICE: Final = {kind.instance_type.split(".")[0]: kind.service for kind in KEY_KINDS}
 _KIND_BY_USAGE: Final = {(kind.service, kind.usage_kind): kind for kind in KEY_KINDS}
 _SERVICE_OF_VOCABULARY: Final = {"fargate": FARGATE, "lambda": LAMBDA, "sagemaker": SAGEMAKER}
@@ -323,6 +343,7 @@ __all__ = [
     "COMPUTE_PLATFORM_NAMES",
     "COMPUTE_SERVICES",
     "FARGATE",
+    "INSTANCE_HOURS",
     "KEY_KINDS",
     "KEY_SERVICES",
     "LAMBDA",
@@ -332,6 +353,7 @@ __all__ = [
     "key_fits",
     "key_of",
     "key_of_usage_type",
+    "quantity_units",
     "sagemaker_architecture",
     "service_of_type",
     "usage_type_of_key",

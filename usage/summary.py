@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from pricing.catalog import PriceCatalog
+from pricing.compute_keys import quantity_units
 from usage.table import to_matrix
 
 SUMMARY_COLUMNS: Final = (  # named as docs/glossary.md defines them
@@ -16,6 +17,7 @@ SUMMARY_COLUMNS: Final = (  # named as docs/glossary.md defines them
     "instance_type",
     "platform",
     "tenancy",
+    "unit",
     "period_hours",
     "min_instances",
     "mean_instances",
@@ -46,13 +48,16 @@ def summarize_usage(frame: pd.DataFrame, catalog: PriceCatalog | None = None) ->
     -------
     pandas.DataFrame
         :data:`SUMMARY_COLUMNS`, the costliest keys first (then the most instance-hours);
-        ``*_instances`` the instances running in an hour [instance-hours per hour],
-        ``instance_hours`` [instance-hours],
+        ``unit`` what the key's quantity counts (``instance-hours``; ``vCPU-hours`` or
+        ``GB-hours`` for Fargate and Lambda keys, :func:`pricing.compute_keys.quantity_units`);
+        ``*_instances`` the instances (or vCPUs, GB) running in an hour [unit per hour],
+        ``instance_hours`` [unit],
         ``on_demand_cost_usd`` [USD].
     """
     matrix = to_matrix(frame)
     quantity = matrix.quantity
     summary = matrix.keys.copy()
+    summary["unit"] = quantity_units(summary["instance_type"])
     summary["period_hours"] = len(matrix.hours)
     if quantity.size:
         p10, p50, p90 = np.percentile(quantity, [10.0, 50.0, 90.0], axis=0)
@@ -62,7 +67,7 @@ def summarize_usage(frame: pd.DataFrame, catalog: PriceCatalog | None = None) ->
         summary["max_instances"] = quantity.max(axis=0)
         summary["instance_hours"] = quantity.sum(axis=0)
     else:
-        for column in SUMMARY_COLUMNS[6:13]:
+        for column in SUMMARY_COLUMNS[7:14]:
             summary[column] = pd.Series(dtype="float64")
     rates = (
         catalog.on_demand_rates(summary) if catalog is not None else np.full(len(summary), np.nan)

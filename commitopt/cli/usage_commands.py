@@ -31,6 +31,7 @@ from commitopt.cli.progress import quiet_option, reporter
 from commitopt.workspace import UsageSource, Workspace
 from core.errors import CommitoptInputError
 from core.times import as_utc
+from pricing.compute_keys import INSTANCE_HOURS
 from usage.readers import ImportReport, detect_format, read_usage, usage_files
 from usage.summary import summarize_usage
 from usage.table import filter_usage
@@ -652,7 +653,7 @@ def summary(
         output_format,
         title=f"Usage by key over {int(table['period_hours'].iloc[0]):,} hours",
         float_digits={"instance_hours": 0},
-        narrow=SUMMARY_TABLE_COLUMNS,
+        narrow=_summary_columns(table),
     )
 
 
@@ -660,7 +661,17 @@ SUMMARY_TABLE_COLUMNS = (
     "account_id", "region", "instance_type", "platform", "mean_instances", "max_instances",
     "instance_hours", "on_demand_cost_usd",
 )  # fmt: skip
-"""The columns of ``usage summary``'s table without ``--wide``."""
+"""The columns of ``usage summary``'s table without ``--wide`` (and ``unit`` where a key's
+quantity is not instance-hours)."""
+
+
+def _summary_columns(table: pd.DataFrame) -> tuple[str, ...]:
+    """:data:`SUMMARY_TABLE_COLUMNS`, with ``unit`` after ``platform`` when some key counts
+    vCPU-hours or GB-hours (Fargate, Lambda) rather than instance-hours."""
+    if (table["unit"] == INSTANCE_HOURS).all():
+        return SUMMARY_TABLE_COLUMNS
+    at = SUMMARY_TABLE_COLUMNS.index("platform") + 1
+    return (*SUMMARY_TABLE_COLUMNS[:at], "unit", *SUMMARY_TABLE_COLUMNS[at:])
 
 
 class ImportCounts:

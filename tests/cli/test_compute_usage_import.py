@@ -131,3 +131,21 @@ def test_usage_option_of_a_command_reads_the_same_keys(empty_sandbox: Sandbox) -
     records = json.loads(run.stdout)
     types = {record["instance_type"] for record in records}
     assert {"fargate.vcpu", "lambda.duration", "ml.m5.xlarge", "m5.large"} <= types
+
+
+def test_usage_summary_names_each_keys_unit(empty_sandbox: Sandbox) -> None:
+    _import(empty_sandbox, CUR)
+    run = require_success(empty_sandbox.run("usage", "summary", "--format", "json"))
+    rows = json.loads(run.stdout)
+    units = {row["instance_type"]: row["unit"] for row in rows}
+    assert units["fargate.vcpu"] == "vCPU-hours"
+    assert units["fargate.memory"] == units["lambda.duration"] == "GB-hours"
+    assert all(
+        unit == "instance-hours"
+        for kind, unit in units.items()
+        if not kind.startswith(("fargate.", "lambda."))
+    )
+    # the default table shows a unit column when the keys count different things
+    table = require_success(empty_sandbox.run("usage", "summary"))
+    assert " unit " in table.stdout
+    assert "GB-hours" in table.stdout
