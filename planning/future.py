@@ -592,6 +592,9 @@ def decision_futures(
     )
     flat_draw = np.random.default_rng(options.seed + 1).random(size=(count, epochs))
     rising_source = _waiting_weeks(week_level[:, rising], flat_draw)  # (futures, epochs, R)
+    rising_weeks = by_week[:, :, rising]  # (weeks, 168, R), copied once
+    rising_hours = np.arange(HOURS_PER_WEEK)[None, :, None]
+    rising_columns = np.arange(rising_weeks.shape[2])[None, None, :]
     fleet = fleets(usage, catalog)
     rates = event_rates(
         usage,
@@ -614,13 +617,8 @@ def decision_futures(
         if held.any():
             drawn[:, :, held] = by_week[-1][None, :, held]
         if rising.any():
-            chosen = rising_source[future]  # (epochs, rising keys)
-            rising_weeks = by_week[:, :, rising]
-            drawn[:, :, rising] = rising_weeks[
-                chosen[:, None, :],
-                np.arange(HOURS_PER_WEEK)[None, :, None],
-                np.arange(chosen.shape[1])[None, None, :],
-            ]
+            chosen = rising_source[future][:, None, :]  # (epochs, 1, rising keys)
+            drawn[:, :, rising] = rising_weeks[chosen, rising_hours, rising_columns]
         path = np.take_along_axis(drawn, kept[future][:, :, None], axis=1)
         if follows.any():
             own = week_level[source[future]][:, None, :]

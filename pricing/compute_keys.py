@@ -123,6 +123,11 @@ KEY_KINDS: Final[tuple[KeyKind, ...]] = (
 
 KIND_BY_TYPE: Final = {kind.instance_type: kind for kind in KEY_KINDS}
 
+_FAMILY_SERVICE: Final = {kind.instance_type.split(".")[0]: kind.service for kind in KEY_KINDS}
+_KIND_BY_USAGE: Final = {(kind.service, kind.usage_kind): kind for kind in KEY_KINDS}
+_SERVICE_OF_VOCABULARY: Final = {"fargate": FARGATE, "lambda": LAMBDA, "sagemaker": SAGEMAKER}
+_UNIT_BY_TYPE: Final = {kind.instance_type: kind.unit for kind in KEY_KINDS}
+
 INSTANCE_HOURS: Final = "instance-hours"
 """The unit of every other key's quantity (EC2, database and SageMaker instances and nodes)."""
 
@@ -136,13 +141,9 @@ def quantity_units(instance_types: pd.Series) -> pd.Series:
     >>> quantity_units(pd.Series(["m5.large", "fargate.vcpu", "lambda.duration"])).tolist()
     ['instance-hours', 'vCPU-hours', 'GB-hours']
     """
-    units = {kind.instance_type: kind.unit for kind in KEY_KINDS}
-    return instance_types.astype("object").map(units).fillna(INSTANCE_HOURS).astype("object")
+    units = instance_types.astype("object").map(_UNIT_BY_TYPE)
+    return units.fillna(INSTANCE_HOURS).astype("object")
 
-
-_FAMILY_SERVICE: Final = {kind.instance_type.split(".")[0]: kind.service for kind in KEY_KINDS}
-_KIND_BY_USAGE: Final = {(kind.service, kind.usage_kind): kind for kind in KEY_KINDS}
-_SERVICE_OF_VOCABULARY: Final = {"fargate": FARGATE, "lambda": LAMBDA, "sagemaker": SAGEMAKER}
 
 FARGATE_PLATFORMS: Final[dict[str, str]] = {"Linux": "fargate-linux", "Windows": "fargate-windows"}
 """Fargate's operating system -> the key's platform."""

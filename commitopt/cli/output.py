@@ -218,6 +218,23 @@ def plan_covers_text(kinds: pd.Series) -> pd.Series:
     return kinds.astype("object").map(PLAN_COVERS).fillna("any EC2").astype("object")
 
 
+def with_column_after(
+    columns: tuple[str, ...], column: str, after: str, *, shown: bool
+) -> tuple[str, ...]:
+    """``columns`` with ``column`` inserted after ``after`` when ``shown`` (a table's narrow
+    columns, with one that matters only for some rows).
+
+    Examples
+    --------
+    >>> with_column_after(("type", "platform", "cost"), "unit", "platform", shown=True)
+    ('type', 'platform', 'unit', 'cost')
+    """
+    if not shown:
+        return columns
+    at = columns.index(after) + 1
+    return (*columns[:at], column, *columns[at:])
+
+
 def commitment_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Purchase or commitment rows with the people's columns added: ``kind`` abbreviated,
     ``covers`` (instance type, else family, else the services of its Savings Plan type, see

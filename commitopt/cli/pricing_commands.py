@@ -20,7 +20,14 @@ from commitopt.cli.options import (
     multi_option,
     profile_option,
 )
-from commitopt.cli.output import emit_frame, emit_mapping, emit_text, format_option, offering_text
+from commitopt.cli.output import (
+    emit_frame,
+    emit_mapping,
+    emit_text,
+    format_option,
+    offering_text,
+    with_column_after,
+)
 from commitopt.cli.progress import quiet_option, reporter
 from core.errors import CommitoptInputError
 from pricing.catalog import CatalogMetadata, PriceCatalog
@@ -217,10 +224,8 @@ SHOW_COLUMNS = (
 def _show_columns(table: pd.DataFrame) -> tuple[str, ...]:
     """:data:`SHOW_COLUMNS`, with ``tenancy`` after ``platform`` when the rows differ in it (a
     database's deployments, a Fargate key's architectures)."""
-    if table["tenancy"].nunique() <= 1:
-        return SHOW_COLUMNS
-    at = SHOW_COLUMNS.index("platform") + 1
-    return (*SHOW_COLUMNS[:at], "tenancy", *SHOW_COLUMNS[at:])
+    varies = table["tenancy"].nunique() > 1
+    return with_column_after(SHOW_COLUMNS, "tenancy", "platform", shown=varies)
 
 
 def _for_people(table: pd.DataFrame) -> pd.DataFrame:

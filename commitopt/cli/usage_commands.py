@@ -26,7 +26,7 @@ from commitopt.cli.options import (
     profile_option,
     workspace_option,
 )
-from commitopt.cli.output import emit_frame, emit_mapping, format_option, wide
+from commitopt.cli.output import emit_frame, emit_mapping, format_option, wide, with_column_after
 from commitopt.cli.progress import quiet_option, reporter
 from commitopt.workspace import UsageSource, Workspace
 from core.errors import CommitoptInputError
@@ -668,10 +668,8 @@ quantity is not instance-hours)."""
 def _summary_columns(table: pd.DataFrame) -> tuple[str, ...]:
     """:data:`SUMMARY_TABLE_COLUMNS`, with ``unit`` after ``platform`` when some key counts
     vCPU-hours or GB-hours (Fargate, Lambda) rather than instance-hours."""
-    if (table["unit"] == INSTANCE_HOURS).all():
-        return SUMMARY_TABLE_COLUMNS
-    at = SUMMARY_TABLE_COLUMNS.index("platform") + 1
-    return (*SUMMARY_TABLE_COLUMNS[:at], "unit", *SUMMARY_TABLE_COLUMNS[at:])
+    mixed = bool((table["unit"] != INSTANCE_HOURS).any())
+    return with_column_after(SUMMARY_TABLE_COLUMNS, "unit", "platform", shown=mixed)
 
 
 class ImportCounts:
