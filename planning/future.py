@@ -264,6 +264,10 @@ class Futures:
     ``None``: every epoch holds its whole week in order."""
     risen: int = 0
     """Keys of the lookback that have risen to a new level (:func:`risen_keys`)."""
+    risen_levels: pd.DataFrame | None = None
+    """The risen keys: :data:`usage.table.KEY_COLUMNS`, ``recent_level`` (mean running
+    instances of the last two weeks) and ``older_level`` (of the weeks before); ``None`` when
+    not recorded. The explanations name them (:mod:`planning.decision_notes`)."""
     dropped: int = 0
     """Keys of the lookback whose last week is a new low (:func:`dropped_keys`)."""
     known_changes_skipped: tuple[str, ...] = ()
@@ -648,6 +652,12 @@ def decision_futures(
         epoch_rows=epoch_rows,
         hour_of_week=None if epoch_rows == HOURS_PER_WEEK else kept.reshape(count, -1),
         risen=int(risen.sum()),
+        risen_levels=usage.keys.loc[risen, list(KEY_COLUMNS)]
+        .assign(
+            recent_level=week_level[-2:, risen].mean(axis=0),
+            older_level=week_level[:-2, risen].mean(axis=0),
+        )
+        .reset_index(drop=True),
         dropped=int(dropped.sum()),
     )
 

@@ -39,7 +39,6 @@ its usage includes.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -49,14 +48,7 @@ import pandas as pd
 
 from core.errors import CommitoptInputError, param
 from core.units import HOURS_PER_DAY
-from pricing.instance_types import instance_families
-from pricing.offerings import CommitmentKind
-from pricing.services import (
-    PLAN_SERVICES,
-    plan_covers,
-    reservation_platforms,
-    savings_plan_eligible,
-)
+from planning.purchase_scope import key_text, keys_in_scope, scope_columns
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
 STOPPED_AFTER_DAYS: Final = 7.0
@@ -502,7 +494,7 @@ class RecencyAdjustment:
             else f"the decision counts its older usage too ({param('recency_half_life_days')} 0)"
         )
         lines = [
-            f"{_key_text(record, full=True)} fell {record['fall_pct']:.0f} % over the last "
+            f"{key_text(record, full=True)} fell {record['fall_pct']:.0f} % over the last "
             f"{days:g} days (a mean of {record['recent_level']:.2f} running instances against "
             f"{record['older_level']:.2f} before): {counted}"
             for record in fallen.head(MAX_KEYS_NAMED).to_dict("records")
@@ -577,60 +569,14 @@ def annotate_explanations(explanations: pd.DataFrame, recency: RecencyAdjustment
     flagged |= below
     if not flagged.any():
         return explanations
-    columns = {name: levels[name].astype(str).to_numpy() for name in KEY_COLUMNS}
-    columns["instance_family"] = instance_families(levels["instance_type"]).astype(str).to_numpy()
-    columns["ec2"] = savings_plan_eligible(levels["instance_type"]).astype(object)  # once
-    columns["reservation_platform"] = reservation_platforms(levels["platform"])
-    for plan_type in PLAN_SERVICES:  # the keys each Savings Plan type may cover, once
-        columns[f"plan:{plan_type}"] = plan_covers(
-            [plan_type] * len(levels), levels["instance_type"], levels["platform"]
-        ).astype(object)
+    columns = scope_columns(levels)
     annotated = explanations.copy()
     annotated["explanation"] = [
         str(row["explanation"])
-        + _older_usage_sentence(levels.loc[flagged & _scope(columns, row)], recency)
+        + _older_usage_sentence(levels.loc[flagged & keys_in_scope(columns, row)], recency)
         for row in explanations.to_dict("records")  # one row per purchase
     ]
     return annotated
-
-
-def _scope(
-    columns: Mapping[str, npt.NDArray[np.object_]], row: Mapping[Hashable, Any]
-) -> npt.NDArray[np.bool_]:
-    """The keys a purchase (an explanation row) may cover (``columns``: the key columns, the
-    family and ``ec2``, whether each key is EC2 usage)."""
-    n_keys = len(columns["region"])
-    kind = str(row["kind"])
-    ec2 = np.asarray(columns["ec2"], dtype=bool)
-    if kind in (
-        CommitmentKind.COMPUTE_SAVINGS_PLAN,
-        CommitmentKind.DATABASE_SAVINGS_PLAN,
-        CommitmentKind.SAGEMAKER_SAVINGS_PLAN,
-    ):
-        return np.asarray(columns[f"plan:{CommitmentKind(kind).savings_plan_type}"], dtype=bool)
-    if kind == CommitmentKind.EC2_INSTANCE_SAVINGS_PLAN:
-        return (columns["region"] == str(row["region"])) & (
-            columns["instance_family"] == str(row["instance_family"])
-        )
-    if kind != CommitmentKind.RESERVED_INSTANCE:
-        return np.zeros(n_keys, dtype=bool)
-    scope = columns["region"] == str(row["region"])
-    same_tenancy = columns["tenancy"] == str(row["tenancy"])
-    if row["unit"] == "normalized_units":
-        # a size-flexible database reservation covers every deployment of its family, and the
-        # platforms it is the reservation of (memorydb: MemoryDB Valkey nodes too)
-        return (
-            scope
-            & (columns["reservation_platform"] == str(row["platform"]))
-            & (columns["instance_family"] == str(row["instance_family"]))
-            & (same_tenancy | ~ec2)
-        )
-    return (
-        scope
-        & (columns["platform"] == str(row["platform"]))
-        & same_tenancy
-        & (columns["instance_type"] == str(row["instance_type"]))
-    )
 
 
 def _older_usage_sentence(named: pd.DataFrame, recency: RecencyAdjustment) -> str:
@@ -639,7 +585,7 @@ def _older_usage_sentence(named: pd.DataFrame, recency: RecencyAdjustment) -> st
         return ""
     named = named.sort_values(["fall_pct", "older_level"], ascending=False)
     shown = named.head(MAX_KEYS_EXPLAINED).to_dict("records")
-    parts = [f"{_key_text(r)} usage that fell {r['fall_pct']:.0f} %" for r in shown]
+    parts = [f"{key_text(r)} usage that fell {r['fall_pct']:.0f} %" for r in shown]
     left = len(named) - len(shown)
     if left > 0:
         parts.append(f"{left} more key{'s' if left > 1 else ''}' usage that fell")
@@ -654,16 +600,6 @@ def _older_usage_sentence(named: pd.DataFrame, recency: RecencyAdjustment) -> st
             tail += f" (set {param('recency_half_life_days')} above 0 to weigh recent weeks more)"
     days = recency.recent_hours / HOURS_PER_DAY
     return f" It rests partly on {listed} in the last {days:g} days; {tail}."
-
-
-def _key_text(record: Mapping[Hashable, Any], *, full: bool = False) -> str:
-    """``m4.large us-east-1`` (account and platform when ``full``)."""
-    account = str(record["account_id"]) if pd.notna(record["account_id"]) else ""
-    if full:
-        key = " ".join(str(record[c]) for c in KEY_COLUMNS[1:])
-        return f"account {account} {key}" if account else key
-    text = f"{record['instance_type']} {record['region']}"
-    return f"{text} (account {account})" if account else text
 
 
 def _check_half_life(half_life_days: float) -> None:

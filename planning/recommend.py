@@ -27,6 +27,7 @@ from optimizer.problem import CommitmentProblem, FloatArray
 from optimizer.purchases import purchases_from_units, purchases_to_portfolio_json
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import RoundedPlan, round_plan
+from planning.decision_notes import annotate_futures_basis
 from planning.forecast_decision import expected_outcome, forecast_problem, redate
 from planning.future import MIN_WEEKS, FutureOptions, Futures, whole_weeks
 from planning.hedging import annotate_hedges, hedge_sentences
@@ -548,6 +549,8 @@ def recommend(
         **({} if futures is None else futures.explained_period()),
     )
     explanations = annotate_explanations(explanations, recency)
+    if futures is not None:
+        explanations = annotate_futures_basis(explanations, futures.risen_levels)
     # the two bills last: each holds hours × keys arrays (a year of 1,000 keys: 340 MiB for
     # both), which the finite differences and the explanations need not share memory with
     baseline = simulate(window, owned_items, catalog, discount_rate=policy.discount_rate)

@@ -349,6 +349,10 @@ def test_a_fleet_launched_two_weeks_ago_runs_at_its_new_level_in_every_future(ca
     matrix = to_matrix(_usage({"m4.large": np.full(hours, 4.0), "c4.large": launched}))
     futures = decision_futures(matrix, catalog, FutureOptions(futures=8, **NO_EVENTS))
     assert futures.risen == 1
+    assert futures.risen_levels is not None
+    assert futures.risen_levels[["instance_type", "recent_level", "older_level"]].to_dict(
+        "records"
+    ) == [{"instance_type": "c4.large", "recent_level": 10.0, "older_level": 0.0}]
     column = list(futures.keys["instance_type"]).index("c4.large")
     assert (futures.quantity[:, :, column] == 10.0).all()  # never a pre-launch week of zeros
     steady = list(futures.keys["instance_type"]).index("m4.large")

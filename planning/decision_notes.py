@@ -1,0 +1,123 @@
+"""What a purchase's explanation says about the futures it was decided on.
+
+A decision on the futures (:mod:`planning.future`) counts some keys at another level than the
+lookback's: a key that has **risen to a new level** (a fleet launched, or doubled, and running at
+its new size for two weeks, :func:`planning.future.risen_keys`) is counted at its last week, as a
+fallen key is counted at its recent level (:mod:`planning.recency`). A purchase resting on such a
+key is sized for where its usage is now, so on the lookback, which still holds the lower weeks
+before the rise, its last unit can save less than it costs: its marginal saving
+(:mod:`planning.marginal`, measured on the lookback's bill) is then negative while its expected
+saving over the futures is positive.
+
+:func:`annotate_futures_basis` names, in each purchase's sentence, the risen keys it may cover,
+and says in words why a purchase has a negative marginal saving on the lookback, so that the two
+figures a reader sees side by side (a saving expected over the futures, a loss at the margin of
+the lookback) do not seem to disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from planning.purchase_scope import key_text, keys_in_scope, scope_columns
+from pricing.offerings import CommitmentKind
+
+MAX_RISEN_NAMED: Final = 3
+"""Risen keys named in one purchase's sentence; the others are counted [keys]."""
+
+RISE_DAYS: Final = 14
+"""The days a risen key has run at its new level (the rule's last two weeks) [days]."""
+
+
+def annotate_futures_basis(
+    explanations: pd.DataFrame, risen_levels: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Append to each sentence of a decision on the futures the risen keys it rests on, and why
+    its marginal saving on the lookback is negative where it is.
+
+    The marginal saving is the lookback bill's finite difference; the purchase was sized on the
+    futures (their expected savings and, with the risk option, their worst tail), which count
+    risen and fallen keys at their recent levels and add migrations and exits. A negative value
+    is what the lookback as it ran would have billed, not a flaw of the plan, and the sentence
+    says so.
+
+    Parameters
+    ----------
+    explanations
+        :func:`optimizer.explain.explain`'s table of a decision on the futures.
+    risen_levels
+        :attr:`planning.future.Futures.risen_levels` (``None`` or empty: no risen key).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``explanation`` extended where there is something to say.
+    """
+    if explanations.empty:
+        return explanations
+    rows = explanations.to_dict("records")  # one row per purchase
+    risen = risen_levels if risen_levels is not None else pd.DataFrame()
+    if risen.empty:
+        named = [risen] * len(rows)
+    else:
+        columns = scope_columns(risen)
+        named = [risen.loc[keys_in_scope(columns, row)] for row in rows]
+    marginal = pd.to_numeric(explanations["marginal_savings_usd_per_unit"], errors="coerce")
+    annotated = explanations.copy()
+    annotated["explanation"] = [
+        str(row["explanation"])
+        + _risen_sentence(keys)
+        + (_lookback_sentence(row, rose=not keys.empty) if value < 0 else "")
+        for row, keys, value in zip(rows, named, marginal.to_numpy(), strict=True)
+    ]
+    return annotated
+
+
+def _risen_sentence(named: pd.DataFrame) -> str:
+    """``" It rests partly on c5.xlarge us-west-2 usage that rose to 2.6 times its earlier
+    level over the last 14 days; the decision counted it at that level."``, or ``""``."""
+    if named.empty:
+        return ""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = named["recent_level"] / named["older_level"].where(named["older_level"] > 0)
+    named = named.assign(factor=factor).sort_values("recent_level", ascending=False)
+    shown = named.head(MAX_RISEN_NAMED).to_dict("records")
+    parts = [f"{key_text(r)} usage that {_rise_text(float(r['factor']))}" for r in shown]
+    left = len(named) - len(shown)
+    if left > 0:
+        parts.append(f"{left} more key{'s' if left > 1 else ''}' usage that rose the same way")
+    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    one = len(named) == 1
+    return (
+        f" It rests partly on {listed} over the last {RISE_DAYS} days; the decision counted "
+        f"{'it at that level' if one else 'them at those levels'}."
+    )
+
+
+def _rise_text(factor: float) -> str:
+    """``rose to 2.6 times its earlier level``, or ``started running`` for a key idle before."""
+    if not np.isfinite(factor):
+        return "started running"
+    return f"rose to {factor:.1f} times its earlier level"
+
+
+def _lookback_sentence(row: Mapping[Hashable, Any], *, rose: bool) -> str:
+    """``" On the lookback as it ran, its last unit would have lowered the savings by …"``."""
+    unit = "RI" if row["kind"] == CommitmentKind.RESERVED_INSTANCE else "USD/h of commitment"
+    lost = -float(row["marginal_savings_usd_per_unit"])
+    why = (
+        "the lookback still holds the weeks before the rise"
+        if rose
+        else "the futures' levels, migrations and exits are not the lookback's"
+    )
+    return (
+        f" On the lookback as it ran, its last unit would have lowered the savings by "
+        f"{lost:,.2f} USD per {unit}: it is sized for the futures, and {why}."
+    )
+
+
+__all__ = ["MAX_RISEN_NAMED", "RISE_DAYS", "annotate_futures_basis"]

@@ -1,0 +1,63 @@
+"""The installed command on a fleet launched two weeks before the end of the lookback."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from tests.cli.conftest import Sandbox, require_success
+from tests.planning.test_recency import _key_usage
+
+HOURS = 30 * 24
+
+
+def test_recommend_names_the_launched_fleet_and_says_why_its_last_ri_loses_on_the_lookback(
+    empty_sandbox: Sandbox,
+) -> None:
+    launched = np.where(np.arange(HOURS) >= HOURS - 14 * 24, 10.0, 0.0)
+    usage = pd.concat(
+        [
+            _key_usage("222222222222", "m4.large", np.full(HOURS, 4.0)),
+            _key_usage("222222222222", "c4.large", launched),
+        ],
+        ignore_index=True,
+    )
+    path = empty_sandbox.folder / "usage.csv"
+    usage.to_csv(path, index=False)
+    run = require_success(
+        empty_sandbox.run(
+            "recommend",
+            "--usage",
+            str(path),
+            "--lookback",
+            "30d",
+            "--instruments",
+            "ri",
+            "--format",
+            "json",
+        )
+    )
+    payload = json.loads(run.stdout)
+    assert payload["summary"]["decided_on"]["risen_keys"] == 1
+    by_type = {p["instance_type"]: p for p in payload["purchases"]}
+    c4 = by_type["c4.large"]
+    assert c4["count"] >= 5  # counted at its new level, not at its 30-day mean of 4.7
+    assert (
+        "It rests partly on c4.large us-east-1 (account 222222222222) usage that started running "
+        "over the last 14 days; the decision counted it at that level." in c4["explanation"]
+    )
+    # used 14 of the 30 days, the last RI loses on the lookback; the sentence gives the
+    # figure the JSON gives
+    marginal = c4["marginal_savings_usd_per_unit"]
+    assert marginal < 0
+    assert (
+        f"On the lookback as it ran, its last unit would have lowered the savings by "
+        f"{-marginal:,.2f} USD per RI: it is sized for the futures, and the lookback still holds "
+        "the weeks before the rise." in c4["explanation"]
+    )
+    m4 = by_type["m4.large"]
+    assert "rests partly on" not in m4["explanation"]
+    assert m4["marginal_savings_usd_per_unit"] > 0
+    assert "On the lookback as it ran" not in m4["explanation"]

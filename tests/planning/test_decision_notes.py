@@ -1,0 +1,102 @@
+"""The explanation of a decision on the futures: the risen keys a purchase rests on, and why its
+last unit loses on the lookback."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from planning.decision_notes import MAX_RISEN_NAMED, annotate_futures_basis
+
+
+def _row(kind: str, marginal: float, **fields: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "id": "rec-1",
+        "kind": kind,
+        "region": "us-east-1",
+        "instance_family": "m4",
+        "instance_type": "m4.large",
+        "platform": "Linux/UNIX",
+        "tenancy": "Shared",
+        "unit": "usd_per_hour",
+        "marginal_savings_usd_per_unit": marginal,
+        "explanation": "Commits.",
+    }
+    return {**base, **fields}
+
+
+def _risen(*rows: tuple[str, str, float, float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "account_id": "111111111111",
+                "region": region,
+                "instance_type": instance_type,
+                "platform": "Linux/UNIX",
+                "tenancy": "Shared",
+                "recent_level": recent,
+                "older_level": older,
+            }
+            for region, instance_type, recent, older in rows
+        ]
+    )
+
+
+def test_a_purchase_resting_on_a_risen_key_names_it_and_explains_its_lookback_loss() -> None:
+    explanations = pd.DataFrame(
+        [
+            _row("ec2_instance_savings_plan", -617.3145),
+            _row(
+                "reserved_instance",
+                12.5,
+                instance_family="c4",
+                instance_type="c4.large",
+                unit="instances",
+                id="rec-2",
+            ),
+        ]
+    )
+    risen = _risen(("us-east-1", "m4.xlarge", 10.0, 4.0), ("eu-west-1", "m4.large", 6.0, 0.0))
+    sentences = annotate_futures_basis(explanations, risen)["explanation"].tolist()
+    assert sentences[0] == (
+        "Commits. It rests partly on m4.xlarge us-east-1 (account 111111111111) usage that rose "
+        "to 2.5 times its earlier level over the last 14 days; the decision counted it at that "
+        "level. On the lookback as it ran, its last unit would have lowered the savings by "
+        "617.31 USD per USD/h of commitment: it is sized for the futures, and the lookback still "
+        "holds the weeks before the rise."
+    )
+    assert sentences[1] == "Commits."  # c4.large is not in scope, and its last unit saves
+
+
+def test_a_lookback_loss_without_a_risen_key_points_to_the_futures() -> None:
+    explanations = pd.DataFrame(
+        [_row("reserved_instance", -40.0, unit="instances"), _row("compute_savings_plan", 0.0)]
+    )
+    sentences = annotate_futures_basis(explanations, None)["explanation"].tolist()
+    assert sentences[0] == (
+        "Commits. On the lookback as it ran, its last unit would have lowered the savings by "
+        "40.00 USD per RI: it is sized for the futures, and the futures' levels, migrations and "
+        "exits are not the lookback's."
+    )
+    assert sentences[1] == "Commits."
+
+
+def test_a_compute_savings_plan_names_the_largest_risen_keys_and_counts_the_rest() -> None:
+    keys = [
+        ("us-east-1", f"c5.{size}", float(level), 1.0)
+        for size, level in (
+            ("large", 2),
+            ("xlarge", 8),
+            ("2xlarge", 5),
+            ("4xlarge", 3),
+            ("9xlarge", 1),
+        )
+    ]
+    explanations = pd.DataFrame([_row("compute_savings_plan", 5.0)])
+    (sentence,) = annotate_futures_basis(explanations, _risen(*keys))["explanation"]
+    named = [f"c5.{size} us-east-1" for size in ("xlarge", "2xlarge", "4xlarge")]
+    assert len(named) == MAX_RISEN_NAMED
+    positions = [sentence.index(name) for name in named]
+    assert positions == sorted(positions)  # largest first
+    assert "c5.large us-east-1" not in sentence
+    assert "and 2 more keys' usage that rose the same way over the last 14 days" in sentence
+    assert sentence.endswith("the decision counted them at those levels.")
