@@ -6,7 +6,13 @@ the lookback's usage carried over the term:
 
 1. **Level.** Each key's weekly mean level over the lookback's whole weeks. A key whose last
    weeks show a clear declining least-squares line (slope at least :data:`MIN_TREND_T` standard
-   errors, :func:`planning.trends.weekly_line`) follows it down, to zero if it gets there. A
+   errors, :func:`planning.trends.weekly_line`) follows it down, to zero if it gets there, while
+   the decline goes on: a steep one (:data:`LEVELLED_MIN_FALL_SHARE`) whose last week fell by at
+   most :data:`LEVELLED_SHARE` of the line's weekly fall, or rose, has **levelled off**
+   (:func:`levelled_keys`: a season's peak back at its base, a fleet halved two weeks ago) and
+   copies its last week in every epoch instead (reviewed
+   on 1 February after a Q4 peak, the one-shot followed every key to zero and bought nothing:
+   0 USD, against 36,848 USD now). A
    clear rise is not followed (unless ``follow_growth``, which follows it past today's level,
    or unless a key of its account and region clearly declines: usage moving to another
    instance type, as in a migration under way, is followed on both sides up to today's level):
@@ -125,6 +131,14 @@ MIN_TREND_T: Final = 3.0
 
 TREND_WEEKS: Final = 6
 """Last weeks the trend line is fitted on [weeks]."""
+
+LEVELLED_SHARE: Final = 0.5
+"""A steep clear decline whose last week fell by at most this share of the line's weekly fall
+(or rose) has levelled off: its last week is its level, not the line [1]."""
+
+LEVELLED_MIN_FALL_SHARE: Final = 0.25
+"""… steep: the line falls by at least this share of its first level over its weeks [1]. A
+gradual decline (a few per cent a month) has level weeks by chance and goes on."""
 
 DAMPING_HALF_LIFE_WEEKS: Final = 52.0
 """A trend's slope halves every this many weeks past the lookback [weeks]."""
@@ -429,29 +443,64 @@ def _steady_growth(usage: UsageMatrix, weeks: int, line: WeeklyLine) -> npt.NDAr
     return modest[0] & modest[1] & (ratio >= 0.5) & (ratio <= 2.0)
 
 
+def levelled_keys(week_level: FloatArray, line: WeeklyLine) -> npt.NDArray[np.bool_]:
+    """Keys whose clear decline has levelled off (module docstring, point 1).
+
+    The line over the last weeks falls clearly and steeply (by at least
+    :data:`LEVELLED_MIN_FALL_SHARE` of its first level), but the last week fell by at most
+    :data:`LEVELLED_SHARE` of the line's weekly fall from the week before it, or rose: a
+    season's peak back at its base, a fleet halved two weeks ago. A gradual decline has level
+    weeks by chance and is followed on. Followed, such a line runs on
+    past the level the key now holds (reviewed on 1 February after a Q4 peak, every key of a
+    retailer was followed to zero and nothing was bought).
+
+    Parameters
+    ----------
+    week_level
+        ``(weeks, keys)`` mean running instances of each whole lookback week, oldest first.
+    line
+        The line over the last weeks (:func:`planning.trends.weekly_line`).
+    """
+    weeks = min(TREND_WEEKS, week_level.shape[0])
+    if weeks < 2:
+        return np.zeros(week_level.shape[1], dtype=bool)
+    last_move = week_level[-1] - week_level[-2]
+    fall = -line.slope * (weeks - 1)  # the line's fall over its weeks
+    steep = fall >= LEVELLED_MIN_FALL_SHARE * (line.end_level + fall)
+    falling = line.clear & (line.slope < 0)
+    return falling & steep & (last_move >= LEVELLED_SHARE * line.slope)
+
+
 def _levels(
-    usage: UsageMatrix, weeks: int, options: FutureOptions, rng: np.random.Generator, count: int
-) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    usage: UsageMatrix,
+    weeks: int,
+    week_level: FloatArray,
+    options: FutureOptions,
+    rng: np.random.Generator,
+    count: int,
+) -> tuple[FloatArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Each future's level per epoch for the keys with a clear trend.
 
-    Returns the ``(futures, epochs, keys)`` levels and which keys follow a line.
+    Returns the ``(futures, epochs, keys)`` levels, which keys follow a line, and which keys'
+    clear decline has levelled off (:func:`levelled_keys`: held at their last week instead).
     """
     epochs = max(round(options.term_hours / (EPOCH_MONTHS * HOURS_PER_MONTH)), 1)
     epoch_weeks = options.term_hours / epochs / HOURS_PER_WEEK
     centres = (np.arange(epochs, dtype=np.float64) + 0.5) * epoch_weeks
     line = weekly_line(usage, min(TREND_WEEKS, weeks), MIN_TREND_T)
-    # a clear decline is followed; a clear rise with follow_growth, or where it takes the place
-    # of a decline (point 1)
-    falling = line.clear & (line.slope < 0)
+    # a clear decline is followed while it goes on; a clear rise with follow_growth, or where it
+    # takes the place of a decline (point 1)
+    levelled = levelled_keys(week_level, line)
+    falling = line.clear & (line.slope < 0) & ~levelled
     steady_growth = _steady_growth(usage, weeks, line)
     follows = (
         falling
         | steady_growth
-        | (line.clear & (options.follow_growth | _beside_a_decline(usage, falling)))
+        | (line.clear & ~levelled & (options.follow_growth | _beside_a_decline(usage, falling)))
     )
     n_keys = usage.quantity.shape[1]
     if not follows.any():
-        return np.zeros((count, epochs, n_keys)), follows
+        return np.zeros((count, epochs, n_keys)), follows, levelled
     dof = max(min(TREND_WEEKS, weeks) - 2, 1)
     draws = rng.standard_t(dof, size=count)
     slope = line.slope[None, :] + draws[:, None] * line.error[None, :]
@@ -460,7 +509,7 @@ def _levels(
     level = np.maximum(level, 0.0)
     if not options.follow_growth:
         level = np.minimum(level, np.maximum(line.end_level, 0.0)[None, None, :])
-    return level, follows
+    return level, follows, levelled
 
 
 def _events(
@@ -581,10 +630,10 @@ def decision_futures(
     n_keys = lookback.shape[1]
     by_week = lookback.reshape(weeks, HOURS_PER_WEEK, n_keys)
     week_level = by_week.mean(axis=1)
-    level, follows = _levels(usage, weeks, options, rng, count)
+    level, follows, levelled = _levels(usage, weeks, week_level, options, rng, count)
     risen = risen_keys(week_level) & ~follows  # a clear line is followed instead
     dropped = dropped_keys(week_level) & ~follows & (options.half_life_days != 0)
-    held = risen | dropped  # their last week is their level
+    held = risen | dropped | levelled  # their last week is their level
     epochs = level.shape[1]
     probabilities = _week_probabilities(weeks, options.half_life_days)
     source = rng.choice(weeks, size=(count, epochs), p=probabilities)
@@ -652,13 +701,22 @@ def decision_futures(
         epoch_rows=epoch_rows,
         hour_of_week=None if epoch_rows == HOURS_PER_WEEK else kept.reshape(count, -1),
         risen=int(risen.sum()),
-        risen_levels=usage.keys.loc[risen, list(KEY_COLUMNS)]
-        .assign(
-            recent_level=week_level[-2:, risen].mean(axis=0),
-            older_level=week_level[:-2, risen].mean(axis=0),
-        )
-        .reset_index(drop=True),
+        risen_levels=_risen_levels(usage.keys, week_level, risen),
         dropped=int(dropped.sum()),
+    )
+
+
+def _risen_levels(
+    keys: pd.DataFrame, week_level: FloatArray, risen: npt.NDArray[np.bool_]
+) -> pd.DataFrame:
+    """:attr:`Futures.risen_levels`: the risen keys, the mean of their last two weeks and of the
+    weeks before."""
+    table = keys.loc[risen, list(KEY_COLUMNS)].reset_index(drop=True)
+    if not risen.any():  # also fewer than three weeks: nothing before the last two
+        return table.assign(recent_level=0.0, older_level=0.0)
+    return table.assign(
+        recent_level=week_level[-2:, risen].mean(axis=0),
+        older_level=week_level[:-2, risen].mean(axis=0),
     )
 
 

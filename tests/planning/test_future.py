@@ -134,6 +134,35 @@ def test_a_clear_decline_is_followed_down_and_a_rise_copies_its_weeks(catalog) -
     assert followed.quantity[:, -168:, columns.index("c4.large")].mean() > 30.0
 
 
+def test_a_decline_that_has_levelled_off_is_held_at_its_last_week(catalog) -> None:  # type: ignore[no-untyped-def]
+    # m4.large: a season's peak of 20 back at its base of 10 over weeks 5-6, then two level
+    # weeks (reviewed just after a Q4 peak); c4.large: a fall still going on in its last week;
+    # r4.large: a fall, then a rebound; m5.large: a gradual decline with a level last week
+    week = np.arange(WEEKS * 168) // 168
+    fall = np.array([20.0, 20.0, 20.0, 20.0, 15.0, 10.0, 10.2, 10.0])
+    still = np.array([20.0, 20.0, 20.0, 20.0, 20.0, 17.0, 14.0, 11.0])
+    rebound = np.array([20.0, 20.0, 20.0, 20.0, 20.0, 16.0, 11.0, 12.0])
+    gradual = np.array([20.0, 19.8, 19.6, 19.4, 19.2, 19.0, 18.8, 18.8])
+    matrix = to_matrix(
+        _usage(
+            {
+                "m4.large": fall[week],
+                "c4.large": still[week],
+                "r4.large": rebound[week],
+                "m5.large": gradual[week],
+            }
+        )
+    )
+    futures = decision_futures(matrix, catalog, FutureOptions(futures=10, **NO_EVENTS))
+    columns = list(futures.keys["instance_type"])
+    assert (futures.quantity[:, :, columns.index("m4.large")] == 10.0).all()  # not to zero
+    assert (futures.quantity[:, :, columns.index("r4.large")] == 12.0).all()
+    going_on = futures.quantity[:, :, columns.index("c4.large")]
+    assert going_on[:, -168:].mean() < 11.0  # followed on down
+    slow = futures.quantity[:, :, columns.index("m5.large")]
+    assert slow[:, -168:].mean() < 18.5  # a level week by chance: still followed
+
+
 def test_a_rise_that_takes_the_place_of_a_decline_is_followed_to_today(catalog) -> None:  # type: ignore[no-untyped-def]
     # m4.large moves to c5.large in us-east-1 (a migration under way); c4.large grows alone in
     # us-west-2: only the move's rise is held at today's level
