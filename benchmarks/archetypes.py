@@ -184,6 +184,146 @@ the window is the 12 months from it). A seasonal retailer reviewed on the ramp, 
 after it; a fleet stopped 3 or 45 days before the review; a migration a month under way; a
 steeper decline with other retirement dates; other launch dates."""
 
+
+def _first_review(hours_after_start: int) -> int:
+    """Hours from START to a moment ``hours_after_start`` past the first review [h]."""
+    return FIRST_REVIEW_HOUR + hours_after_start
+
+
+VARIANTS: Final[dict[str, tuple[Callable[[], pd.DataFrame], str]]] = {
+    "launches_seed2": (
+        lambda: synthetic.step_launches(start=START, hours=HOURS, seed=2),
+        WINDOW[0],
+    ),
+    "launches_seed3_5pct": (
+        lambda: synthetic.step_launches(
+            start=START, hours=HOURS, seed=3, organic_growth_pct_per_month=5.0
+        ),
+        WINDOW[0],
+    ),
+    "growth_4pct_no_launch": (
+        lambda: synthetic.step_launches(
+            start=START, hours=HOURS, seed=4, initial_fleets=14, organic_growth_pct_per_month=4.0
+        ),
+        WINDOW[0],
+    ),
+    "migration_seed2_early": (
+        lambda: synthetic.unannounced_migration(
+            start=START,
+            hours=HOURS,
+            seed=2,
+            ramp_start_hour=_first_review(730),
+            ramp_hours=730,
+            second_ramp_delay_hours=2 * 730,
+        ),
+        WINDOW[0],
+    ),
+    "migration_seed3_late": (
+        lambda: synthetic.unannounced_migration(
+            start=START,
+            hours=HOURS,
+            seed=3,
+            ramp_start_hour=_first_review(6 * 730),
+            ramp_hours=730,
+            second_ramp_delay_hours=730,
+        ),
+        WINDOW[0],
+    ),
+    "decline_1pct_seed2": (
+        lambda: synthetic.decline_with_retirements(
+            start=START,
+            hours=HOURS,
+            seed=2,
+            decline_pct_per_month=1.0,
+            retired_share=0.25,
+            first_retirement_hour=FIRST_REVIEW_HOUR,
+        ),
+        WINDOW[0],
+    ),
+    "decline_3pct_retiring_in_lookback": (
+        lambda: synthetic.decline_with_retirements(
+            start=START,
+            hours=HOURS,
+            seed=3,
+            decline_pct_per_month=3.0,
+            first_retirement_hour=FIRST_REVIEW_HOUR - 60 * 24,
+        ),
+        WINDOW[0],
+    ),
+    "stopped_20_days_seed3": (
+        lambda: synthetic.stopped_workload(
+            start=START, hours=HOURS, seed=3, stop_hour=FIRST_REVIEW_HOUR - 20 * 24
+        ),
+        WINDOW[0],
+    ),
+    "stopped_2_months_after": (
+        lambda: synthetic.stopped_workload(
+            start=START, hours=HOURS, seed=4, stop_hour=_first_review(60 * 24)
+        ),
+        WINDOW[0],
+    ),
+    "seasonal_peak_1_5_seed1": (
+        lambda: synthetic.seasonal_retailer(start=START, hours=HOURS, seed=1, peak_factor=1.5),
+        WINDOW[0],
+    ),
+    "seasonal_reviewed_in_september": (
+        lambda: synthetic.seasonal_retailer(start=START, hours=TIMING_HOURS, seed=2),
+        "2024-09-01",
+    ),
+    "seasonal_reviewed_in_february": (
+        lambda: synthetic.seasonal_retailer(start=START, hours=TIMING_HOURS, seed=3),
+        "2025-02-01",
+    ),
+    "right_sizing_early": (
+        lambda: synthetic.right_sizing(
+            start=START,
+            hours=HOURS,
+            seed=1,
+            resize_start_hour=_first_review(730),
+            resize_hours=30 * 24,
+        ),
+        WINDOW[0],
+    ),
+    "right_sizing_in_lookback": (
+        lambda: synthetic.right_sizing(
+            start=START,
+            hours=HOURS,
+            seed=2,
+            resize_start_hour=FIRST_REVIEW_HOUR - 30 * 24,
+            resize_hours=14 * 24,
+        ),
+        WINDOW[0],
+    ),
+    "multi_account_seed1": (
+        lambda: synthetic.multi_account(start=START, hours=HOURS, seed=1),
+        WINDOW[0],
+    ),
+    "azure_trace_seed1": (
+        lambda: synthetic.azure_trace_shape(start=START, hours=HOURS, seed=1),
+        WINDOW[0],
+    ),
+    "steady_small_fleet": (
+        lambda: synthetic.steady_daily_cycle(
+            start=START,
+            hours=HOURS,
+            seed=5,
+            base_instances=4.0,
+            daily_amplitude_instances=2.0,
+            instance_type="c5.xlarge",
+            region="eu-west-1",
+        ),
+        WINDOW[0],
+    ),
+}
+"""The decision archetypes with other seeds and parameters (``bench_decisions.py --variants``):
+name -> (generator of the usage, first review date; the window is the 12 months from it).
+Written after the rules they test, as a check of how the rules carry to cases they were not
+tuned on: other launch dates and growth rates, a migration sooner or later, a slower decline and
+one whose retirements began in the lookback, a fleet stopped 20 days before the review or two
+months after it, a smaller peak, a retailer reviewed in September and in February (after its
+peak), right-sizing sooner or already under way, other accounts' and the trace's seeds, a small
+steady fleet."""
+
 QUICK_DECISION_ARCHETYPES: Final = (
     "stopped_workload",
     "unannounced_migration",

@@ -25,12 +25,15 @@ Usage::
     python benchmarks/bench_decisions.py --ceiling hindsight-oneshot  # another ceiling row
     python benchmarks/bench_decisions.py --json decisions.json # also write rows and targets
     python benchmarks/bench_decisions.py --timing              # the reviews at other moments
+    python benchmarks/bench_decisions.py --variants            # other seeds and parameters
 
 ``--timing`` runs ``archetypes.TIMING_VARIANTS`` instead: the same kinds of change with the first
 review at another moment of it (a seasonal peak on its ramp, at its height and after it, a fleet
 stopped 3 or 45 days before, a migration under way, other seeds), each window the 12 months from
 its own first review. Its targets: ``ours-oneshot`` never negative, and ``ours-ladder`` at or
-above the best Cost-Explorer-like policy on each variant (within 1 USD).
+above the best Cost-Explorer-like policy on each variant (within 1 USD). ``--variants`` runs
+``archetypes.VARIANTS`` with the same targets: the cases again with other seeds and parameters,
+written after the rules they test.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -56,6 +59,7 @@ from archetypes import (  # noqa: E402
     LOOKBACK_DAYS,
     QUICK_DECISION_ARCHETYPES,
     TIMING_VARIANTS,
+    VARIANTS,
     WINDOW,
 )
 from measure import Load, Verdicts, load_average, measured  # noqa: E402
@@ -184,16 +188,26 @@ def timing_targets(rows: pd.DataFrame) -> list[dict[str, object]]:
     return [t for t in targets(rows) if str(t["target"]).startswith(wanted)]
 
 
-def _windows(args: argparse.Namespace) -> list[tuple[str, tuple[str, str]]]:
-    """(case, (start, end)) of the chosen archetypes or timing variants."""
+def _dated_cases(args: argparse.Namespace) -> dict[str, tuple[Callable[[], pd.DataFrame], str]]:
+    """The timing variants (``--timing``), the seed variants (``--variants``), or none."""
     if args.timing:
-        names = args.archetypes or list(TIMING_VARIANTS)
-        unknown = [name for name in names if name not in TIMING_VARIANTS]
+        return TIMING_VARIANTS
+    if args.variants:
+        return VARIANTS
+    return {}
+
+
+def _windows(args: argparse.Namespace) -> list[tuple[str, tuple[str, str]]]:
+    """(case, (start, end)) of the chosen archetypes or variants."""
+    dated = _dated_cases(args)
+    if dated:
+        names = args.archetypes or list(dated)
+        unknown = [name for name in names if name not in dated]
         if unknown:
-            raise SystemExit(f"unknown timing variants {unknown}; use {list(TIMING_VARIANTS)}")
+            raise SystemExit(f"unknown variants {unknown}; use {list(dated)}")
         out = []
         for name in names:
-            first = pd.Timestamp(TIMING_VARIANTS[name][1])
+            first = pd.Timestamp(dated[name][1])
             out.append(
                 (
                     name,
@@ -204,9 +218,10 @@ def _windows(args: argparse.Namespace) -> list[tuple[str, tuple[str, str]]]:
     return [(name, WINDOW) for name in _chosen(args)]
 
 
-def _usage_of(name: str, timing: bool) -> pd.DataFrame:
-    """The canonical usage of an archetype or a timing variant."""
-    return TIMING_VARIANTS[name][0]() if timing else DECISION_ARCHETYPES[name]()
+def _usage_of(name: str, args: argparse.Namespace) -> pd.DataFrame:
+    """The canonical usage of an archetype or a variant."""
+    dated = _dated_cases(args)
+    return dated[name][0]() if dated else DECISION_ARCHETYPES[name]()
 
 
 def _chosen(args: argparse.Namespace) -> list[str]:
@@ -240,7 +255,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="run the timing variants (reviews at other moments of each change) instead",
     )
+    parser.add_argument(
+        "--variants",
+        action="store_true",
+        help="run the seed variants (the cases with other seeds and parameters) instead",
+    )
     args = parser.parse_args(argv)
+    if args.timing and args.variants:
+        parser.error("--timing and --variants exclude each other")
     catalog = load_embedded_catalog()
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
@@ -248,13 +270,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     timings: dict[str, dict[str, object]] = {}
     cases = _windows(args)
     what = (
-        "timing variants, each window 12 months"
-        if args.timing
+        f"{'timing' if args.timing else 'seed'} variants, each window 12 months"
+        if _dated_cases(args)
         else f"window {WINDOW[0]} -> {WINDOW[1]}"
     )
     print(f"decisions benchmark, {what}, lookback {LOOKBACK_DAYS} d")
     for name, window in cases:
-        usage = _usage_of(name, args.timing)
+        usage = _usage_of(name, args)
         keys = usage.groupby(["account_id", "region", "instance_type", "platform"]).ngroups
         with measured() as span:
             result = run_backtest(
@@ -296,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\ncaptured % of the ceiling:")
     print(rows.pivot(index="archetype", columns="policy", values="captured_pct").round(1))
     chosen_rows = rows[rows["policy"].isin(args.policies)]
-    results = timing_targets(chosen_rows) if args.timing else targets(chosen_rows)
+    results = timing_targets(chosen_rows) if _dated_cases(args) else targets(chosen_rows)
     total = sum(float(str(t["seconds"])) for t in timings.values())
     first = next(iter(timings.values()))
     whole = Load(float(str(first["load_before"])), load_average())

@@ -10,9 +10,8 @@ the lookback's usage carried over the term:
    the decline goes on: a steep one (:data:`LEVELLED_MIN_FALL_SHARE`) whose last week fell by at
    most :data:`LEVELLED_SHARE` of the line's weekly fall, or rose, has **levelled off**
    (:func:`levelled_keys`: a season's peak back at its base, a fleet halved two weeks ago) and
-   copies its last week in every epoch instead (reviewed
-   on 1 February after a Q4 peak, the one-shot followed every key to zero and bought nothing:
-   0 USD, against 36,848 USD now). A
+   copies its last week in every epoch instead (reviewed on 1 February after a Q4 peak, the
+   one-shot followed every key to zero and bought nothing: 0 USD, against 36,848 USD now). A
    clear rise is not followed (unless ``follow_growth``, which follows it past today's level,
    or unless a key of its account and region clearly declines: usage moving to another
    instance type, as in a migration under way, is followed on both sides up to today's level):

@@ -44,6 +44,7 @@ PARAMETER_ALIASES: Final[Mapping[str, str]] = {
     "period_end": "end",
     "stopped_after_days": "stopped_after",
     "recency_half_life_days": "recency_half_life",
+    "min_increment_pct": "min_increment",
 }
 """Library parameter names whose command-line option has another parameter name."""
 

@@ -286,6 +286,20 @@ def recency_half_life_option(default: str) -> Callable[[F], F]:
     )
 
 
+def min_increment_option(default: float) -> Callable[[F], F]:
+    """``--min-increment PCT``: on top of what is owned, an increment this small is not bought."""
+    return click.option(
+        "--min-increment",
+        type=click.FloatRange(min=0.0),
+        default=default,
+        show_default=True,
+        metavar="PCT",
+        help="With commitments owned, buy nothing when the increment costs less per hour than "
+        "this share of what they cost (a decision's own noise is about that size; commitments "
+        "are never sold, so top-ups within it ratchet the cover up); 0 buys any increment [%].",
+    )
+
+
 def horizon_option(default: str) -> Callable[[F], F]:
     """``--horizon DURATION``: how far ahead sampled usage paths run."""
     return duration_option("--horizon", default, "Length of each sampled usage path")

@@ -138,7 +138,7 @@ class Reporter:
         """An informational line (``commitopt: note: ...``); silenced by ``--quiet``."""
         if self.mode == "quiet":
             return
-        self._print(f"commitopt: {_with_flags(text)}")
+        self._print(f"commitopt: {with_flags(text)}")
 
     def outcome(self, text: str) -> None:
         """A line about what the command did beside its output (a stored plan's id); always."""
@@ -146,7 +146,7 @@ class Reporter:
 
     def warning(self, text: str) -> None:
         """Something the user should know about the result; printed even with ``--quiet``."""
-        self._print(f"commitopt: warning: {_with_flags(text)}")
+        self._print(f"commitopt: warning: {with_flags(text)}")
 
     def _print(self, line: str) -> None:
         with self._lock:
@@ -318,7 +318,7 @@ def solver_progress(task: Task) -> Callable[[int, float, float], None]:
     return update
 
 
-def _with_flags(text: str) -> str:
+def with_flags(text: str) -> str:
     """``text`` with each library parameter it names (:func:`core.errors.param`) written as the
     running command's flag (``--stopped-after``), as errors are."""
     context = click.get_current_context(silent=True)

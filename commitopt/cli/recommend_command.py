@@ -20,6 +20,7 @@ from commitopt.cli.inputs import (
 from commitopt.cli.options import (
     decision_options,
     lookback_option,
+    min_increment_option,
     plans_option,
     recency_half_life_option,
     stopped_after_option,
@@ -34,7 +35,7 @@ from commitopt.cli.output import (
     wide,
 )
 from commitopt.cli.policy_options import policy_from_options, policy_options
-from commitopt.cli.progress import quiet_option, reporter, solver_progress
+from commitopt.cli.progress import quiet_option, reporter, solver_progress, with_flags
 from commitopt.identity import current_identity
 from commitopt.plans import store_plan
 from commitopt.report import build_report_data
@@ -47,6 +48,7 @@ from planning.future_changes import check_plan_for_decision, known_changes_sente
 from planning.recency import RECENCY_HALF_LIFE_DAYS, STOPPED_AFTER_DAYS
 from planning.recommend import (
     DEFAULT_LOOKBACK_DAYS,
+    MIN_INCREMENT_PCT,
     RecommendationRun,
     RecommendOptions,
     recommend,
@@ -92,6 +94,7 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
 @decision_options
 @plans_option
 @recency_half_life_option(f"{RECENCY_HALF_LIFE_DAYS:g}d")
+@min_increment_option(MIN_INCREMENT_PCT)
 @policy_options
 @click.option(
     "--solver", type=click.Choice(SOLVER_NAMES), default="highs", show_default=True,
@@ -144,6 +147,7 @@ def recommend_command(
     follow_growth: bool,
     known_changes: Path | None,
     recency_half_life: Duration,
+    min_increment: float,
     solver: str,
     exact: bool,
     integer: bool,
@@ -204,6 +208,7 @@ def recommend_command(
             known_changes=plan,
         ),
         recency_half_life_days=recency_half_life.days,
+        min_increment_pct=min_increment,
     )
     with reporter().task("optimizing the portfolio") as task:
         run = recommend(
@@ -263,7 +268,7 @@ def _print_for_people(
         if known is not None:
             emit_text(known_changes_sentence(known))
     for note in run.notes:
-        emit_text(note)
+        emit_text(with_flags(note))
     optimizer = summary["optimizer"]
     if wide():
         emit_mapping(optimizer, "table", title="Optimizer")

@@ -19,6 +19,7 @@ from commitopt.cli.options import (
     expiring_within_option,
     horizon_option,
     lookback_option,
+    min_increment_option,
     paths_option,
     plans_option,
     recency_half_life_option,
@@ -36,7 +37,7 @@ from core.errors import CommitoptInputError
 from planning.future import FutureOptions
 from planning.future_changes import check_plan_for_decision
 from planning.recency import RECENCY_HALF_LIFE_DAYS, STOPPED_AFTER_DAYS
-from planning.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions
+from planning.recommend import DEFAULT_LOOKBACK_DAYS, MIN_INCREMENT_PCT, RecommendOptions
 from planning.review import ReviewOptions
 from pricing.atomic import write_text_atomic
 from scenarios.known_changes import check_known_changes
@@ -95,6 +96,7 @@ def _import_usage(
 @lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
 @stopped_after_option(f"{STOPPED_AFTER_DAYS:g}d")
 @recency_half_life_option(f"{RECENCY_HALF_LIFE_DAYS:g}d")
+@min_increment_option(MIN_INCREMENT_PCT)
 @plans_option
 @expiring_within_option("30d")
 @paths_option(200)
@@ -112,6 +114,7 @@ def review_command(
     lookback: Duration,
     stopped_after: Duration,
     recency_half_life: Duration,
+    min_increment: float,
     known_changes: Path | None,
     expiring_within: Duration,
     n_paths: int,
@@ -148,6 +151,7 @@ def review_command(
             lookback_days=lookback.days,
             stopped_after_days=stopped_after.days,
             recency_half_life_days=recency_half_life.days,
+            min_increment_pct=min_increment,
             future=FutureOptions(known_changes=plan),
         ),
         expiring_within_days=expiring_within.days,

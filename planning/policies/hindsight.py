@@ -59,12 +59,14 @@ class HindsightOptimum:
 
     policy: Policy = PURCHASE_POLICY
     options: RecommendOptions = field(
-        # hindsight sees the whole window it bills: a key that stops inside it is still usage
+        # hindsight sees the whole window it bills: a key that stops inside it is still usage;
+        # knowing it, no increment is noise
         default_factory=lambda: RecommendOptions(
             tolerance=HINDSIGHT_TOLERANCE,
             stopped_after_days=0.0,
             recency_half_life_days=0.0,
             decide_on="lookback",
+            min_increment_pct=0.0,
         )
     )
     reviews: Reviews = "all"

@@ -132,3 +132,19 @@ def test_timing_targets_keep_the_one_shot_positive_and_the_ladder_level_with_ce(
         "ours-oneshot never negative",
         "ours-ladder at or above the best CE-like policy on every archetype",
     }  # no medians over a handful of hand-picked moments
+
+
+def test_seed_variants_fit_their_windows_and_differ_from_the_archetypes() -> None:
+    archetypes = _bench("archetypes")
+    assert len(archetypes.VARIANTS) >= 15
+    assert not set(archetypes.VARIANTS) & set(archetypes.DECISION_ARCHETYPES)
+    for name, (generate, first_review) in archetypes.VARIANTS.items():
+        table = generate()
+        review = pd.Timestamp(first_review, tz="UTC")
+        assert table["hour"].min() <= review - pd.Timedelta(days=90), name  # a whole lookback
+        assert table["hour"].max() >= review + pd.DateOffset(years=1) - pd.Timedelta(hours=1), name
+        assert (table["quantity"] >= 0).all() and table["quantity"].sum() > 0, name
+    stopped, review = archetypes.VARIANTS["stopped_20_days_seed3"]
+    table = stopped()
+    fleet = table[(table["instance_type"] == "m4.xlarge") & (table["region"] == "us-east-1")]
+    assert fleet["hour"].max() == pd.Timestamp(review, tz="UTC") - pd.Timedelta(days=20, hours=1)
