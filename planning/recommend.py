@@ -16,7 +16,6 @@ from typing import Any, Final, overload
 import numpy as np
 import pandas as pd
 
-from billing.portfolio import build_portfolio
 from billing.simulator import SimulationResult, simulate
 from core.errors import CommitoptEnvironmentError, CommitoptInputError, param
 from core.units import HOURS_PER_MONTH
@@ -32,6 +31,7 @@ from planning.decision_notes import annotate_futures_basis
 from planning.forecast_decision import expected_outcome, forecast_problem, redate
 from planning.future import MIN_WEEKS, FutureOptions, Futures, whole_weeks
 from planning.hedging import annotate_hedges, hedge_sentences
+from planning.increment import MIN_INCREMENT_PCT, below_min_increment
 from planning.marginal import offer_marginal_savings, unmeasured_note
 from planning.payment_options import payment_options
 from planning.recency import (
@@ -46,7 +46,6 @@ from planning.recency import (
 from planning.service_coverage import annotate_services, service_coverage_sentences
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
-from pricing.inventory.values import term_end
 from usage.priced import without_unpriced_services
 from usage.table import UsageMatrix, to_matrix
 
@@ -59,13 +58,6 @@ AWS's Savings Plan steps may use the rest, so the billed plan meets the toleranc
 around the whole RIs resumes the same cuts (:class:`optimizer.cutting_planes.CutState`), so what
 the fractional solve leaves is finished there: at 1,000 keys × 8,760 h, 0.8 took 10 + 7
 iterations where 0.5 took 20 + 1 (both billed within 0.08 %)."""
-
-MIN_INCREMENT_PCT: Final = 2.0
-"""On top of commitments owned, an increment costing less per hour than this share of what
-they cost is not bought [%]. A decision's own noise is of that size (the same lookback with
-other futures: standard deviation 0.7-1.8 % of the plan's hourly cost on three archetypes), and
-commitments are never sold, so monthly top-ups within it ratchet the cover up on noise alone (a
-ladder on a fleet declining 1 % a month fell 1,596 USD behind its own first purchase)."""
 
 DECIDE_ON: Final = ("forecast", "lookback")
 """What the purchase decision is optimized on: the futures of :mod:`planning.future` over the
@@ -421,50 +413,6 @@ def summarize(
     }
 
 
-def _hourly_cost_usd(
-    commitments: Sequence[Commitment], hour: pd.DatetimeIndex, catalog: PriceCatalog
-) -> float:
-    """What ``commitments`` cost in ``hour`` (one hour), effective: upfront spread over the term
-    plus the recurring fee, rates the items lack from the catalog as the bill takes them [USD]."""
-    if not commitments:
-        return 0.0
-    instruments = build_portfolio(commitments, hour, catalog).instruments
-    return float(sum(i.effective_usd_per_hour * i.charged[0] for i in instruments))
-
-
-def _below_min_increment(
-    purchases: Sequence[Commitment],
-    owned: Sequence[Commitment],
-    window: UsageMatrix,
-    catalog: PriceCatalog,
-    min_increment_pct: float,
-) -> str | None:
-    """Why the purchases are not made (:data:`MIN_INCREMENT_PCT`), or ``None`` to make them.
-
-    Both are costed in the hour after the lookback (owned commitments ended by then cost
-    nothing); the purchases as if they started then.
-    """
-    if min_increment_pct <= 0 or not purchases or not owned or not len(window.hours):
-        return None
-    after = pd.DatetimeIndex([pd.Timestamp(window.hours[-1]) + pd.Timedelta(hours=1)])
-    owned_usd = _hourly_cost_usd(owned, after, catalog)
-    moment = after[0].to_pydatetime()
-    bought_usd = _hourly_cost_usd(
-        [replace(p, start=moment, end=term_end(moment, p.term_years)) for p in purchases],
-        after,
-        catalog,
-    )
-    if owned_usd <= 0 or bought_usd >= min_increment_pct / 100.0 * owned_usd:
-        return None
-    return (
-        f"The increment found ({len(purchases)} purchase{'s' if len(purchases) > 1 else ''}, "
-        f"{bought_usd:,.3f} USD/h) is {100.0 * bought_usd / owned_usd:.1f} % of the "
-        f"{owned_usd:,.3f} USD/h of commitments owned, below {param('min_increment_pct')} "
-        f"{min_increment_pct:g} %: within the decision's own noise, so nothing is bought; set it "
-        "to 0 to buy it."
-    )
-
-
 def recommend(
     usage: pd.DataFrame | UsageMatrix,
     catalog: PriceCatalog,
@@ -584,7 +532,7 @@ def recommend(
         units = rounded.units
     result = replace(result, resume=None)  # the master and its cuts are not needed any more
     purchases = purchases_from_units(problem, units, ri_instance_type=options.ri_instance_type)
-    below = _below_min_increment(purchases, owned_items, window, catalog, options.min_increment_pct)
+    below = below_min_increment(purchases, owned_items, window, catalog, options.min_increment_pct)
     if below is not None:
         units, purchases, notes = np.zeros_like(units), (), (*notes, below)
     if futures is not None:

@@ -45,10 +45,10 @@ from core.errors import CommitoptInputError
 from optimizer.policy import Policy
 from planning.future import FutureOptions, decision_size_note
 from planning.future_changes import check_plan_for_decision, known_changes_sentence
+from planning.increment import MIN_INCREMENT_PCT
 from planning.recency import RECENCY_HALF_LIFE_DAYS, STOPPED_AFTER_DAYS
 from planning.recommend import (
     DEFAULT_LOOKBACK_DAYS,
-    MIN_INCREMENT_PCT,
     RecommendationRun,
     RecommendOptions,
     recommend,

@@ -36,8 +36,9 @@ from core.durations import Duration
 from core.errors import CommitoptInputError
 from planning.future import FutureOptions
 from planning.future_changes import check_plan_for_decision
+from planning.increment import MIN_INCREMENT_PCT
 from planning.recency import RECENCY_HALF_LIFE_DAYS, STOPPED_AFTER_DAYS
-from planning.recommend import DEFAULT_LOOKBACK_DAYS, MIN_INCREMENT_PCT, RecommendOptions
+from planning.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions
 from planning.review import ReviewOptions
 from pricing.atomic import write_text_atomic
 from scenarios.known_changes import check_known_changes

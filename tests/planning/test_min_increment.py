@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from optimizer.policy import Policy
-from planning.recommend import MIN_INCREMENT_PCT, RecommendOptions, recommend
+from planning.increment import MIN_INCREMENT_PCT
+from planning.recommend import RecommendOptions, recommend
 from pricing.embedded import load_embedded_catalog
 from tests.planning.test_future import START, _ri, _usage
 
