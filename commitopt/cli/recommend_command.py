@@ -216,6 +216,9 @@ def recommend_command(
         )
     for warning in run.warnings:
         reporter().warning(warning)
+    if output_format != "table":  # the table prints them after the summary
+        for note in run.notes:
+            reporter().note(note)
     text = json.dumps(run.portfolio, indent=2, default=str)
     if out is not None:
         write_text_atomic(out, text + "\n")

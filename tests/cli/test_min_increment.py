@@ -44,6 +44,8 @@ def test_an_increment_below_the_minimum_is_not_bought_and_the_reason_is_given(
     assert note.startswith("The increment found (1 purchase, ")
     assert "is 1.0 % of the " in note and "below `min_increment_pct` 2 %" in note
     assert payload["summary"]["savings_vs_current_usd"] == 0.0
+    # stdout stays the JSON alone; the reason is on stderr too, with the flag's name
+    assert "below --min-increment 2 %: within the decision's own noise" in run.stderr
 
     table = require_success(empty_sandbox.run(*common))
     assert "below --min-increment 2 %: within the decision's own noise" in " ".join(
