@@ -283,6 +283,8 @@ class Futures:
     not recorded. The explanations name them (:mod:`planning.decision_notes`)."""
     dropped: int = 0
     """Keys of the lookback whose last week is a new low (:func:`dropped_keys`)."""
+    levelled: int = 0
+    """Keys of the lookback whose steep decline has levelled off (:func:`levelled_keys`)."""
     known_changes_skipped: tuple[str, ...] = ()
     """Transforms of the known changes that matched nothing in the futures (their locations)."""
 
@@ -448,10 +450,10 @@ def levelled_keys(week_level: FloatArray, line: WeeklyLine) -> npt.NDArray[np.bo
     The line over the last weeks falls clearly and steeply (by at least
     :data:`LEVELLED_MIN_FALL_SHARE` of its first level), but the last week fell by at most
     :data:`LEVELLED_SHARE` of the line's weekly fall from the week before it, or rose: a
-    season's peak back at its base, a fleet halved two weeks ago. A gradual decline has level
-    weeks by chance and is followed on. Followed, such a line runs on
-    past the level the key now holds (reviewed on 1 February after a Q4 peak, every key of a
-    retailer was followed to zero and nothing was bought).
+    season's peak back at its base, a fleet halved two weeks ago. Followed, such a line runs
+    on past the level the key now holds (reviewed on 1 February after a Q4 peak, every key of a
+    retailer was followed to zero and nothing was bought). A gradual decline has level weeks by
+    chance and is followed on.
 
     Parameters
     ----------
@@ -702,6 +704,7 @@ def decision_futures(
         risen=int(risen.sum()),
         risen_levels=_risen_levels(usage.keys, week_level, risen),
         dropped=int(dropped.sum()),
+        levelled=int(levelled.sum()),
     )
 
 

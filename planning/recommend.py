@@ -307,6 +307,7 @@ def _decision_summary(
         **outcome,
         "risen_keys": futures.risen,
         "dropped_keys": futures.dropped,
+        "levelled_keys": futures.levelled,
     }
 
 

@@ -155,6 +155,7 @@ def test_a_decline_that_has_levelled_off_is_held_at_its_last_week(catalog) -> No
     )
     futures = decision_futures(matrix, catalog, FutureOptions(futures=10, **NO_EVENTS))
     columns = list(futures.keys["instance_type"])
+    assert futures.levelled == 2  # m4.large and r4.large
     assert (futures.quantity[:, :, columns.index("m4.large")] == 10.0).all()  # not to zero
     assert (futures.quantity[:, :, columns.index("r4.large")] == 12.0).all()
     going_on = futures.quantity[:, :, columns.index("c4.large")]
