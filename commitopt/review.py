@@ -291,8 +291,14 @@ def run_review(
         "seed": options.seed,
         "policy": dataclasses.asdict(policy),
     }
+    if run.held_back is not None:
+        outcome["held_back"] = run.held_back
     if not run.purchases:
-        say("nothing to buy: the owned commitments already cover what pays off")
+        say(
+            "nothing to buy: the owned commitments already cover what pays off"
+            if run.held_back is None
+            else f"nothing to buy: {run.held_back[:1].lower()}{run.held_back[1:]}"
+        )
         run_id = workspace.record_run(
             "review", parameters=parameters, inputs=fingerprints, outcome=outcome,
             started_at=started, actor=who.as_mapping(),

@@ -167,6 +167,9 @@ class RecommendationRun:
         What the reader should know about how the decision was taken.
     remarks
         What the explanations leave out (marginal savings the budget did not measure).
+    held_back
+        Why the increment found was not bought (below ``min_increment_pct``: the note also in
+        ``notes``), or ``None``.
     recency
         The usage the decision saw (recent weeks weighted more, fallen keys at their recent
         level) and each key's levels (:mod:`planning.recency`).
@@ -189,6 +192,7 @@ class RecommendationRun:
     futures: Futures | None = None
     notes: tuple[str, ...] = ()
     remarks: tuple[str, ...] = ()
+    held_back: str | None = None
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -614,6 +618,7 @@ def recommend(
         stopped=running,
         futures=futures,
         notes=notes,
+        held_back=below,
         recency=recency,
         remarks=unmeasured_note(
             explanations["marginal_savings_usd_per_unit"].to_numpy(dtype=np.float64)

@@ -43,6 +43,7 @@ from commitopt.report.tables import (
     monthly_table,
     purchase_table,
 )
+from core.errors import render_parameters
 from core.times import as_utc
 from core.units import HOURS_PER_MONTH
 from planning.future_changes import known_changes_sentence
@@ -439,10 +440,16 @@ def _header(
 
 
 def _decision_notes(decided_on: Mapping[str, Any] | None) -> tuple[str, ...]:
-    """How the purchases were decided, where the report should say it: the changes known in
-    advance they were decided with (``summary.decided_on.known_changes``)."""
-    known = (decided_on or {}).get("known_changes")
-    return (known_changes_sentence(known),) if isinstance(known, Mapping) else ()
+    """How the purchases were decided, where the report should say it: the decision's own notes
+    (``summary.decided_on.notes``: decided on the lookback, an increment too small to buy),
+    parameters named as written, and the changes known in advance they were decided with
+    (``summary.decided_on.known_changes``)."""
+    decided = decided_on or {}
+    notes = tuple(
+        render_parameters(str(note), lambda name: name) for note in decided.get("notes") or ()
+    )
+    known = decided.get("known_changes")
+    return (*notes, known_changes_sentence(known)) if isinstance(known, Mapping) else notes
 
 
 def _notes(term_months: int, purchase_date: pd.Timestamp) -> tuple[str, ...]:

@@ -62,3 +62,18 @@ def test_an_increment_below_the_minimum_is_not_bought_and_the_reason_is_given(
         empty_sandbox.run(*common, "--min-increment", "0.5", "--format", "json")
     ).stdout)  # fmt: skip
     assert half["purchases"] == bought["purchases"]
+
+
+def test_the_review_says_why_it_buys_nothing(empty_sandbox: Sandbox) -> None:
+    owned = _owned_portfolio(empty_sandbox, 99.0)
+    path = empty_sandbox.folder / "usage.csv"
+    _key_usage("222222222222", "m4.large", np.full(HOURS, 100.0)).to_csv(path, index=False)
+    common = ("review", "--usage", str(path), "--inventory", owned, "--lookback", "30d",
+              "--instruments", "ri", "--paths", "0", "--format", "json")  # fmt: skip
+    held = require_success(empty_sandbox.run(*common))
+    assert json.loads(held.stdout)["status"] == "nothing to buy"
+    assert "nothing to buy: the increment found (1 purchase, " in held.stderr
+    assert "below --min-increment 2 %" in held.stderr
+    assert "already cover what pays off" not in held.stderr
+    bought = require_success(empty_sandbox.run(*common, "--min-increment", "0"))
+    assert json.loads(bought.stdout)["status"] == "proposed"
