@@ -23,7 +23,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from planning.purchase_scope import key_text, keys_in_scope, scope_columns
+from planning.purchase_scope import key_text, keys_in_scope, listed_keys, scope_columns
 from pricing.offerings import CommitmentKind
 
 MAX_RISEN_NAMED: Final = 3
@@ -87,10 +87,7 @@ def _risen_sentence(named: pd.DataFrame) -> str:
     named = named.assign(factor=factor).sort_values("recent_level", ascending=False)
     shown = named.head(MAX_RISEN_NAMED).to_dict("records")
     parts = [f"{key_text(r)} usage that {_rise_text(float(r['factor']))}" for r in shown]
-    left = len(named) - len(shown)
-    if left > 0:
-        parts.append(f"{left} more key{'s' if left > 1 else ''}' usage that rose the same way")
-    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    listed = listed_keys(parts, len(named) - len(shown), "rose the same way")
     one = len(named) == 1
     return (
         f" It rests partly on {listed} over the last {RISE_DAYS} days; the decision counted "

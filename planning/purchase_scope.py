@@ -104,4 +104,21 @@ def key_text(record: Mapping[Hashable, Any], *, full: bool = False) -> str:
     return f"{text} (account {account})" if account else text
 
 
-__all__ = ["ScopeColumns", "key_text", "keys_in_scope", "scope_columns"]
+def listed_keys(parts: list[str], left: int, rest: str) -> str:
+    """``parts`` (one per key named) joined as a sentence, with ``left`` keys more counted:
+    ``"a"``, ``"a and b"``, ``"a, b and 2 more keys' usage that <rest>"``.
+
+    Examples
+    --------
+    >>> listed_keys(["m4.large usage that fell"], 0, "fell")
+    'm4.large usage that fell'
+    >>> listed_keys(["a", "b"], 1, "fell")
+    "a, b and 1 more key's usage that fell"
+    """
+    if left > 0:
+        keys = "keys'" if left > 1 else "key's"
+        parts = [*parts, f"{left} more {keys} usage that {rest}"]
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+__all__ = ["ScopeColumns", "key_text", "keys_in_scope", "listed_keys", "scope_columns"]

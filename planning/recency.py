@@ -48,7 +48,7 @@ import pandas as pd
 
 from core.errors import CommitoptInputError, param
 from core.units import HOURS_PER_DAY
-from planning.purchase_scope import key_text, keys_in_scope, scope_columns
+from planning.purchase_scope import key_text, keys_in_scope, listed_keys, scope_columns
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
 STOPPED_AFTER_DAYS: Final = 7.0
@@ -586,10 +586,7 @@ def _older_usage_sentence(named: pd.DataFrame, recency: RecencyAdjustment) -> st
     named = named.sort_values(["fall_pct", "older_level"], ascending=False)
     shown = named.head(MAX_KEYS_EXPLAINED).to_dict("records")
     parts = [f"{key_text(r)} usage that fell {r['fall_pct']:.0f} %" for r in shown]
-    left = len(named) - len(shown)
-    if left > 0:
-        parts.append(f"{left} more key{'s' if left > 1 else ''}' usage that fell")
-    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    listed = listed_keys(parts, len(named) - len(shown), "fell")
     one = len(named) == 1
     at_recent = bool((named["decision_level"] <= named["recent_level"] * (1 + 1e-9) + 1e-12).all())
     if at_recent:
