@@ -23,6 +23,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from core.errors import param
 from planning.purchase_scope import key_text, keys_in_scope, listed_keys, scope_columns
 from pricing.offerings import CommitmentKind
 
@@ -117,4 +118,38 @@ def _lookback_sentence(row: Mapping[Hashable, Any], *, rose: bool) -> str:
     )
 
 
-__all__ = ["MAX_RISEN_NAMED", "RISE_DAYS", "annotate_futures_basis"]
+def growth_note(growing_keys: int, lookback_weeks: int, next_review_hours: float | None) -> str:
+    """The decision's note on the keys it bought ahead of steady growth for
+    (:func:`planning.future.growth_weeks`).
+
+    Examples
+    --------
+    >>> growth_note(2, 13, None)[:70]
+    '2 keys grow steadily (a clear rise of at most 2 % of their level a wee'
+    >>> growth_note(1, 13, 720.0).endswith("the next review, in 30 days, buys what grows past it")
+    True
+    """
+    from planning.future import STEADY_GROWTH_PER_WEEK
+
+    keys, its = (
+        ("1 key grows", "its") if growing_keys == 1 else (f"{growing_keys} keys grow", "their")
+    )
+    rise = f"{STEADY_GROWTH_PER_WEEK:.0%}".replace("%", " %")
+    head = (
+        f"{keys} steadily (a clear rise of at most {rise} of {its} level a week, all along "
+        "the lookback): the decision buys ahead of that growth"
+    )
+    if next_review_hours is not None:
+        days = next_review_hours / 24.0
+        return (
+            f"{head} up to where it gets by the next review; the next review, in {days:g} "
+            "days, buys what grows past it"
+        )
+    return (
+        f"{head} for as long as it is likely to last: in half the futures {lookback_weeks} "
+        f"weeks more (the lookback's length) or less, in a quarter past {3 * lookback_weeks} "
+        f"weeks; {param('next_review_hours')} buys only up to the next review"
+    )
+
+
+__all__ = ["MAX_RISEN_NAMED", "RISE_DAYS", "annotate_futures_basis", "growth_note"]

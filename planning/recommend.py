@@ -27,7 +27,7 @@ from optimizer.problem import CommitmentProblem, FloatArray
 from optimizer.purchases import purchases_from_units, purchases_to_portfolio_json
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import RoundedPlan, round_plan
-from planning.decision_notes import annotate_futures_basis
+from planning.decision_notes import annotate_futures_basis, growth_note
 from planning.forecast_decision import expected_outcome, forecast_problem, redate
 from planning.future import MIN_WEEKS, FutureOptions, Futures, whole_weeks
 from planning.hedging import annotate_hedges, hedge_sentences
@@ -299,6 +299,7 @@ def _decision_summary(
     owned: tuple[Commitment, ...],
     catalog: PriceCatalog,
     policy: Policy,
+    next_review_hours: float | None,
 ) -> dict[str, Any]:
     """How the decision was taken and, on futures, what the purchases are expected to save."""
     if futures is None:
@@ -312,6 +313,8 @@ def _decision_summary(
         "risen_keys": futures.risen,
         "dropped_keys": futures.dropped,
         "levelled_keys": futures.levelled,
+        "growing_keys": futures.growing,
+        "next_review_hours": next_review_hours,
     }
 
 
@@ -489,6 +492,9 @@ def recommend(
         decision_usage, catalog, policy, owned_items, options
     )
     notes = (*unpriced, *notes)
+    ahead = options.future.next_review_hours
+    if futures is not None and futures.growing and (ahead is None or ahead > 0):
+        notes = (*notes, growth_note(futures.growing, whole_weeks(decision_usage), ahead))
     result = optimize(
         problem,
         exact=options.exact,
@@ -579,7 +585,9 @@ def recommend(
         for row in running.stopped.to_dict("records")
     ]
     summary["fallen_keys"] = recency.fallen_records()
-    summary["decided_on"] = _decision_summary(futures, purchases, owned_items, catalog, policy)
+    summary["decided_on"] = _decision_summary(
+        futures, purchases, owned_items, catalog, policy, options.future.next_review_hours
+    )
     if notes:
         summary["decided_on"]["notes"] = list(notes)
     plan = options.future.known_changes

@@ -235,6 +235,9 @@ def review_purchases(
     run = recommend(
         usage, catalog, policy, owned=tuple(owned), options=options.recommend, progress=progress
     )
+    for note in run.notes:  # how it decided; an increment held back is said with the outcome
+        if note != run.held_back:
+            say(note)
     data_end = pd.Timestamp(run.usage.hours[-1]).to_pydatetime() + timedelta(hours=1)
     expiring = expiring_commitments(owned, data_end, options.expiring_within_days)
     for item in expiring:

@@ -45,6 +45,7 @@ PARAMETER_ALIASES: Final[Mapping[str, str]] = {
     "stopped_after_days": "stopped_after",
     "recency_half_life_days": "recency_half_life",
     "min_increment_pct": "min_increment",
+    "next_review_hours": "next_review",
 }
 """Library parameter names whose command-line option has another parameter name."""
 

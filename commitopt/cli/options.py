@@ -300,6 +300,19 @@ def min_increment_option(default: float) -> Callable[[F], F]:
     )
 
 
+def next_review_option(default: str | None) -> Callable[[F], F]:
+    """``--next-review DURATION``: when the decision is reviewed again."""
+    return duration_option(
+        "--next-review",
+        default,
+        "When this decision is next reviewed: usage growing steadily is bought up to where it "
+        "gets by then, and what it grows past that is bought at that review, once seen; "
+        "without it, for as long as the growth is likely to last (as likely to stop within "
+        "the lookback's length as to go on past it); 0 buys at today's level",
+        show_default=default is not None,
+    )
+
+
 def horizon_option(default: str) -> Callable[[F], F]:
     """``--horizon DURATION``: how far ahead sampled usage paths run."""
     return duration_option("--horizon", default, "Length of each sampled usage path")

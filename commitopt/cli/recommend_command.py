@@ -21,6 +21,7 @@ from commitopt.cli.options import (
     decision_options,
     lookback_option,
     min_increment_option,
+    next_review_option,
     plans_option,
     recency_half_life_option,
     stopped_after_option,
@@ -95,6 +96,7 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
 @plans_option
 @recency_half_life_option(f"{RECENCY_HALF_LIFE_DAYS:g}d")
 @min_increment_option(MIN_INCREMENT_PCT)
+@next_review_option(None)
 @policy_options
 @click.option(
     "--solver", type=click.Choice(SOLVER_NAMES), default="highs", show_default=True,
@@ -148,6 +150,7 @@ def recommend_command(
     known_changes: Path | None,
     recency_half_life: Duration,
     min_increment: float,
+    next_review: Duration | None,
     solver: str,
     exact: bool,
     integer: bool,
@@ -201,6 +204,7 @@ def recommend_command(
         future=FutureOptions(
             futures=futures_count,
             follow_growth=follow_growth,
+            next_review_hours=None if next_review is None else next_review.hours,
             migration_prior_per_year=migration_rate,
             exit_prior_per_year=exit_rate,
             risk_weight=risk_weight,

@@ -20,6 +20,7 @@ from commitopt.cli.options import (
     horizon_option,
     lookback_option,
     min_increment_option,
+    next_review_option,
     paths_option,
     plans_option,
     recency_half_life_option,
@@ -98,6 +99,7 @@ def _import_usage(
 @stopped_after_option(f"{STOPPED_AFTER_DAYS:g}d")
 @recency_half_life_option(f"{RECENCY_HALF_LIFE_DAYS:g}d")
 @min_increment_option(MIN_INCREMENT_PCT)
+@next_review_option("30d")
 @plans_option
 @expiring_within_option("30d")
 @paths_option(200)
@@ -116,6 +118,7 @@ def review_command(
     stopped_after: Duration,
     recency_half_life: Duration,
     min_increment: float,
+    next_review: Duration,
     known_changes: Path | None,
     expiring_within: Duration,
     n_paths: int,
@@ -153,7 +156,7 @@ def review_command(
             stopped_after_days=stopped_after.days,
             recency_half_life_days=recency_half_life.days,
             min_increment_pct=min_increment,
-            future=FutureOptions(known_changes=plan),
+            future=FutureOptions(known_changes=plan, next_review_hours=next_review.hours),
         ),
         expiring_within_days=expiring_within.days,
         n_paths=n_paths,

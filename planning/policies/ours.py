@@ -184,6 +184,12 @@ class OursLadder:
             if self.known_changes is not None:
                 planned = replace(options.future, known_changes=self.known_changes)
                 options = replace(options, future=planned)
+            if review.next_at is not None and options.future.next_review_hours is None:
+                # growth past the next review is bought there (FutureOptions.next_review_hours)
+                until_next = (review.next_at - review.at).total_seconds() / 3600.0
+                options = replace(
+                    options, future=replace(options.future, next_review_hours=until_next)
+                )
             now = recommended_on_lookback(review, self.policy, options, owned)
         elif len(review.usage.hours) < 2 * HOURS_PER_WEEK:
             now = recommended_on_lookback(review, self.policy, self.options)

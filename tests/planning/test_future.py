@@ -335,7 +335,7 @@ def test_new_levels_and_new_lows(rule: str, weeks: list[list[float]], expected: 
     assert not keys_of(levels[-2:]).any()  # too few weeks to tell
 
 
-def test_steady_growth_is_held_at_todays_level_and_a_seasons_ramp_is_not(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_steady_growth_is_bought_while_likely_to_last_a_ramp_is_not(catalog) -> None:  # type: ignore[no-untyped-def]
     hours = WEEKS * 168
     week = np.arange(hours) // 168
     growing = 10.0 * 1.03 ** (np.arange(hours) / 730.0)  # 3 %/month all along
@@ -351,18 +351,49 @@ def test_steady_growth_is_held_at_todays_level_and_a_seasons_ramp_is_not(catalog
             ignore_index=True,
         )
     )
-    futures = decision_futures(matrix, catalog, FutureOptions(futures=40, **NO_EVENTS))
-    columns = list(futures.keys["instance_type"])
-    grown = futures.quantity[:, :, columns.index("m4.large")]
-    # today's level (the line's end), never above it: not the lookback's lower mean
-    assert grown.mean() == pytest.approx(growing[-168:].mean(), rel=0.01)
-    assert grown.max() <= growing[-168:].max() * 1.01
-    assert grown.mean() > growing.mean() * 1.02
+    today = growing[-168:].mean()
+
+    def epoch_levels(options: FutureOptions, instance_type: str) -> np.ndarray:
+        """(futures, epochs) mean level of one key."""
+        futures = decision_futures(matrix, catalog, options)
+        column = list(futures.keys["instance_type"]).index(instance_type)
+        quantity = futures.quantity[:, :, column]
+        return quantity.reshape(options.futures, futures.epochs, -1).mean(axis=2)
+
+    base = FutureOptions(futures=200, **NO_EVENTS)
+    # reviewed again now: held at today's level (the line's end), not the lookback's lower mean
+    held = epoch_levels(replace(base, next_review_hours=0.0), "m4.large")
+    assert held.mean() == pytest.approx(today, rel=0.01)
+    assert held.max() <= today * 1.01
+    assert held.mean() > growing.mean() * 1.02
+    # reviewed in a month: at most the month's growth past today, bought now
+    monthly = epoch_levels(replace(base, next_review_hours=730.0), "m4.large")
+    assert monthly.max() <= today * 1.03 * 1.005
+    assert monthly.mean() > today * 1.005
+    # not reviewed (recommend): the growth goes on for as long as each future draws
+    last = epoch_levels(base, "m4.large")[:, -1]  # the term's last quarter
+    continued = today * (1.0 + (1.03 ** (1.0 / 4.345) - 1.0) * 37.0)  # ~45 damped weeks on
+    assert 0.05 <= np.mean(last <= today * 1.01) <= 0.3  # stopped within a week or so
+    assert 0.05 <= np.mean(last >= continued * 0.97) <= 0.3  # on all the term
+    assert today * 1.03 <= np.median(last) <= today * 1.09  # about the lookback's 8 weeks more
+    assert (last <= continued * 1.03).all()
     # the ramp's top is not held: drawn from the weeks at or below the lookback's lower weeks
-    top = futures.quantity[:, :, columns.index("c4.large")]
+    top = epoch_levels(base, "c4.large")
     weekly = seasonal.reshape(WEEKS, 168).mean(axis=1)
     assert top.max() <= np.quantile(weekly, WAITING_QUANTILE) + 1e-9
     assert top.mean() < seasonal.mean()
+
+
+def test_growth_lasts_as_likely_less_as_more_than_it_has_been_seen() -> None:
+    from planning.future import growth_weeks
+
+    lasts = growth_weeks(13, 20_000, FutureOptions())
+    assert np.median(lasts) == pytest.approx(13.0, rel=0.05)
+    assert np.mean(lasts > 3 * 13) == pytest.approx(0.25, abs=0.01)
+    assert np.mean(lasts < 13 / 3) == pytest.approx(0.25, abs=0.01)
+    capped = growth_weeks(13, 1_000, FutureOptions(next_review_hours=730.0))
+    assert capped.max() == pytest.approx(730.0 / 168.0)
+    assert (growth_weeks(13, 50, FutureOptions(next_review_hours=0.0)) == 0.0).all()
 
 
 def test_a_key_idle_all_of_the_last_week_is_stopped_not_a_new_low() -> None:

@@ -162,3 +162,45 @@ def test_the_decision_sees_real_expirations_on_the_futures_clock(catalog) -> Non
     (compressed,) = compress_owned(as_if_owned_throughout((six_months,), lookback), futures)
     assert pd.Timestamp(compressed.start) == FIRST
     assert pd.Timestamp(compressed.end) == FIRST + pd.Timedelta(hours=2 * 168)
+
+
+def test_the_ladder_buys_steady_growth_up_to_its_next_review_and_recommend_beyond(
+    catalog, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A fleet growing 3 %/month over 13 weeks: a decision reviewed in a month buys the growth
+    up to then (what grows past it is bought there); ``recommend``, not reviewed, buys for the
+    growth as long as each future draws it to last; held at today's level, least."""
+    import planning.policies.ours as ours
+    from planning.future import FutureOptions
+    from planning.recommend import RecommendOptions
+
+    horizons: list[float | None] = []
+    decide = ours.recommended_on_lookback
+
+    def spy(review, policy, options, owned=None):  # type: ignore[no-untyped-def]
+        horizons.append(options.future.next_review_hours)
+        return decide(review, policy, options, owned)
+
+    monkeypatch.setattr(ours, "recommended_on_lookback", spy)
+    hours = pd.date_range("2023-12-04", periods=13 * 168, freq="h", tz="UTC")
+    usage = pd.DataFrame(
+        {"hour": hours, "account_id": "111111111111", "region": "us-east-1",
+         "instance_type": "m4.large", "platform": "Linux/UNIX", "tenancy": "Shared",
+         "quantity": np.round(100.0 * 1.03 ** (np.arange(len(hours)) / 730.0))}
+    )  # fmt: skip
+    at = hours[-1] + pd.Timedelta(hours=1)
+    review = Review(
+        at=at, number=0, usage=to_matrix(usage), owned=(), catalog=catalog,
+        next_at=at + pd.Timedelta(days=31),
+    )  # fmt: skip
+
+    def hourly_usd(purchases: Any) -> float:
+        return float(sum(p.commitment_usd_per_hour or 0.0 for p in purchases))
+
+    monthly = hourly_usd(OursLadder()(review))
+    assert horizons == [31 * 24.0]
+    held_now = RecommendOptions(future=FutureOptions(next_review_hours=0.0))
+    held = hourly_usd(OursLadder(options=held_now)(review))
+    once = hourly_usd(OursOneShot()(replace(review, next_at=None)))
+    assert horizons[1:] == [0.0, None]
+    assert held < monthly <= once
