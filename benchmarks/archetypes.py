@@ -314,6 +314,17 @@ VARIANTS: Final[dict[str, tuple[Callable[[], pd.DataFrame], str]]] = {
         ),
         WINDOW[0],
     ),
+    "growth_stops_at_review": (
+        lambda: synthetic.step_launches(
+            start=START,
+            hours=HOURS,
+            seed=4,
+            initial_fleets=14,
+            organic_growth_pct_per_month=4.0,
+            growth_stop_hour=FIRST_REVIEW_HOUR,
+        ),
+        WINDOW[0],
+    ),
 }
 """The decision archetypes with other seeds and parameters (``bench_decisions.py --variants``):
 name -> (generator of the usage, first review date; the window is the 12 months from it).
@@ -322,7 +333,8 @@ tuned on: other launch dates and growth rates, a migration sooner or later, a sl
 one whose retirements began in the lookback, a fleet stopped 20 days before the review or two
 months after it, a smaller peak, a retailer reviewed in September and in February (after its
 peak), right-sizing sooner or already under way, other accounts' and the trace's seeds, a small
-steady fleet."""
+steady fleet, and growth_4pct_no_launch's fleets whose growth stops at the review (the case
+against following steady growth past today's level)."""
 
 QUICK_DECISION_ARCHETYPES: Final = (
     "stopped_workload",

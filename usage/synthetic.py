@@ -666,6 +666,7 @@ def step_launches(
     initial_fleets: int = 4,
     mean_fleet_instances: float = 10.0,
     organic_growth_pct_per_month: float = 3.0,
+    growth_stop_hour: float | None = None,
     daily_amplitude_share: float = 0.15,
     noise_instances: float = 1.0,
     seed: int = 0,
@@ -694,6 +695,9 @@ def step_launches(
         Mean size of a fleet at its launch; sizes are uniform in ±50 % of it [instances].
     organic_growth_pct_per_month
         Compounded growth of every running fleet [%/month of 730 h].
+    growth_stop_hour
+        Hour from which the organic growth stops: every fleet holds the level it had reached
+        (``None``: it goes on) [hours from ``start``]. The draws do not change with it.
     daily_amplitude_share
         Half the daily swing as a share of the fleet's level [1].
     noise_instances
@@ -716,8 +720,12 @@ def step_launches(
     launch_hour[initial:] = np.sort(np.floor(rng.uniform(0.1, 0.9, count - initial) * hours))
     size = mean_fleet_instances * rng.uniform(0.5, 1.5, size=count)
     since_launch_months = _elapsed_months(index) - launch_hour[None, :] / HOURS_PER_MONTH
+    growing_months = since_launch_months
+    if growth_stop_hour is not None:
+        stopped_months = (growth_stop_hour - launch_hour[None, :]) / HOURS_PER_MONTH
+        growing_months = np.minimum(since_launch_months, stopped_months)
     growth_factor = (1.0 + organic_growth_pct_per_month / 100.0) ** np.maximum(
-        since_launch_months, 0.0
+        growing_months, 0.0
     )
     level = size[None, :] * growth_factor * _daily_cycle(index, daily_amplitude_share)
     noise = _noise(rng, noise_instances, len(index) * count).reshape(len(index), count)

@@ -83,6 +83,20 @@ def test_step_launches_steps_up_and_grows_three_percent_a_month() -> None:
         assert initial[730 * months] / initial[0] == pytest.approx(1.03**months, rel=2e-3)
 
 
+def test_step_launches_growth_that_stops_holds_the_level_it_reached() -> None:
+    hours, stop = 730 * 12, 730 * 4
+    common = {"hours": hours, "mean_fleet_instances": 1000.0, "noise_instances": 0.0,
+              "daily_amplitude_share": 0.0, "initial_fleets": 14}  # fmt: skip
+    going_on = _dense(synthetic.step_launches(**common), synthetic.DEFAULT_START, hours)[1]
+    table = synthetic.step_launches(growth_stop_hour=stop, **common)
+    _, quantity, _ = _dense(table, synthetic.DEFAULT_START, hours)
+    np.testing.assert_array_equal(quantity[:stop], going_on[:stop])  # the same draws before
+    total = quantity.sum(axis=1)
+    assert total[stop] / total[0] == pytest.approx(1.03**4, rel=2e-3)
+    assert total[-1] == pytest.approx(total[stop], rel=1e-3)  # flat from the stop on
+    assert going_on.sum(axis=1)[-1] / total[-1] == pytest.approx(1.03**8, rel=2e-3)
+
+
 def test_unannounced_migration_invisible_before_its_ramp_and_keeps_units() -> None:
     ramp_start, ramp = 24 * 40, 24 * 20
     hours = 24 * 120
