@@ -724,9 +724,7 @@ def step_launches(
     if growth_stop_hour is not None:
         stopped_months = (growth_stop_hour - launch_hour[None, :]) / HOURS_PER_MONTH
         growing_months = np.minimum(since_launch_months, stopped_months)
-    growth_factor = (1.0 + organic_growth_pct_per_month / 100.0) ** np.maximum(
-        growing_months, 0.0
-    )
+    growth_factor = (1.0 + organic_growth_pct_per_month / 100.0) ** np.maximum(growing_months, 0.0)
     level = size[None, :] * growth_factor * _daily_cycle(index, daily_amplitude_share)
     noise = _noise(rng, noise_instances, len(index) * count).reshape(len(index), count)
     quantity = np.where(since_launch_months >= 0, np.maximum(_whole(level + noise), 1.0), 0.0)
