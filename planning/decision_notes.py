@@ -35,7 +35,10 @@ RISE_DAYS: Final = 14
 
 
 def annotate_futures_basis(
-    explanations: pd.DataFrame, risen_levels: pd.DataFrame | None
+    explanations: pd.DataFrame,
+    risen_levels: pd.DataFrame | None,
+    growing_levels: pd.DataFrame | None = None,
+    next_review_hours: float | None = None,
 ) -> pd.DataFrame:
     """Append to each sentence of a decision on the futures the risen keys it rests on, and why
     its marginal saving on the lookback is negative where it is.
@@ -52,6 +55,12 @@ def annotate_futures_basis(
         :func:`optimizer.explain.explain`'s table of a decision on the futures.
     risen_levels
         :attr:`planning.future.Futures.risen_levels` (``None`` or empty: no risen key).
+    growing_levels
+        :attr:`planning.future.Futures.growing_levels` (``None`` or empty: no key bought
+        ahead of its growth).
+    next_review_hours
+        :attr:`planning.future.FutureOptions.next_review_hours`: how far ahead of its growth
+        it was bought.
 
     Returns
     -------
@@ -61,21 +70,48 @@ def annotate_futures_basis(
     if explanations.empty:
         return explanations
     rows = explanations.to_dict("records")  # one row per purchase
-    risen = risen_levels if risen_levels is not None else pd.DataFrame()
-    if risen.empty:
-        named = [risen] * len(rows)
-    else:
-        columns = scope_columns(risen)
-        named = [risen.loc[keys_in_scope(columns, row)] for row in rows]
+    named = _in_scope(risen_levels, rows)
+    grown = _in_scope(growing_levels, rows)
     marginal = pd.to_numeric(explanations["marginal_savings_usd_per_unit"], errors="coerce")
     annotated = explanations.copy()
     annotated["explanation"] = [
         str(row["explanation"])
         + _risen_sentence(keys)
-        + (_lookback_sentence(row, rose=not keys.empty) if value < 0 else "")
-        for row, keys, value in zip(rows, named, marginal.to_numpy(), strict=True)
+        + _growing_sentence(growing, next_review_hours)
+        + (
+            _lookback_sentence(row, rose=not keys.empty, grew=not growing.empty)
+            if value < 0
+            else ""
+        )
+        for row, keys, growing, value in zip(rows, named, grown, marginal.to_numpy(), strict=True)
     ]
     return annotated
+
+
+def _in_scope(keys: pd.DataFrame | None, rows: list[dict[Hashable, Any]]) -> list[pd.DataFrame]:
+    """The keys each purchase (``rows``) may cover, one table per purchase."""
+    table = keys if keys is not None else pd.DataFrame()
+    if table.empty:
+        return [table] * len(rows)
+    columns = scope_columns(table)
+    return [table.loc[keys_in_scope(columns, row)] for row in rows]
+
+
+def _growing_sentence(named: pd.DataFrame, next_review_hours: float | None) -> str:
+    """``" It rests partly on m4.large us-east-1 usage growing 0.7 % a week; the decision
+    bought ahead of that growth, for as long as it is likely to last."``, or ``""``."""
+    if named.empty:
+        return ""
+    named = named.sort_values("recent_level", ascending=False)
+    shown = named.head(MAX_RISEN_NAMED).to_dict("records")
+    parts = [f"{key_text(r)} usage growing {r['growth_pct_per_week']:.1f} % a week" for r in shown]
+    listed = listed_keys(parts, len(named) - len(shown), "grows steadily")
+    how_far = (
+        "for as long as it is likely to last"
+        if next_review_hours is None
+        else f"up to the next review, in {next_review_hours / 24.0:g} days"
+    )
+    return f" It rests partly on {listed}; the decision bought ahead of that growth, {how_far}."
 
 
 def _risen_sentence(named: pd.DataFrame) -> str:
@@ -103,15 +139,16 @@ def _rise_text(factor: float) -> str:
     return f"rose to {factor:.1f} times its earlier level"
 
 
-def _lookback_sentence(row: Mapping[Hashable, Any], *, rose: bool) -> str:
+def _lookback_sentence(row: Mapping[Hashable, Any], *, rose: bool, grew: bool = False) -> str:
     """``" On the lookback as it ran, its last unit would have lowered the savings by …"``."""
     unit = "RI" if row["kind"] == CommitmentKind.RESERVED_INSTANCE else "USD/h of commitment"
     lost = -float(row["marginal_savings_usd_per_unit"])
-    why = (
-        "the lookback still holds the weeks before the rise"
-        if rose
-        else "the futures' levels, migrations and exits are not the lookback's"
-    )
+    if rose:
+        why = "the lookback still holds the weeks before the rise"
+    elif grew:
+        why = "the futures count the growth to come, the lookback only the weeks before it"
+    else:
+        why = "the futures' levels, migrations and exits are not the lookback's"
     return (
         f" On the lookback as it ran, its last unit would have lowered the savings by "
         f"{lost:,.2f} USD per {unit}: it is sized for the futures, and {why}."

@@ -297,6 +297,11 @@ class Futures:
     growing: int = 0
     """Keys of the lookback growing steadily: followed past today's level for as long as each
     future draws the growth to last (:func:`growth_weeks`)."""
+    growing_levels: pd.DataFrame | None = None
+    """The growing keys: :data:`usage.table.KEY_COLUMNS`, ``recent_level`` (mean running
+    instances of the last week) and ``growth_pct_per_week`` (the line's slope, % of today's
+    level); ``None`` when not recorded. The explanations name them
+    (:mod:`planning.decision_notes`)."""
     known_changes_skipped: tuple[str, ...] = ()
     """Transforms of the known changes that matched nothing in the futures (their locations)."""
 
@@ -491,12 +496,13 @@ def _levels(
     options: FutureOptions,
     rng: np.random.Generator,
     count: int,
-) -> tuple[FloatArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+) -> tuple[FloatArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_], FloatArray]:
     """Each future's level per epoch for the keys with a clear trend.
 
     Returns the ``(futures, epochs, keys)`` levels, which keys follow a line, which keys'
     clear decline has levelled off (:func:`levelled_keys`: held at their last week instead),
-    and which keys grow steadily (followed past today's level for a drawn time).
+    and each key's steady growth, followed past today's level for a drawn time (its line's
+    slope as a share of its level today per week; 0 for the others) [1/week].
     """
     epochs = max(round(options.term_hours / (EPOCH_MONTHS * HOURS_PER_MONTH)), 1)
     epoch_weeks = options.term_hours / epochs / HOURS_PER_WEEK
@@ -514,7 +520,7 @@ def _levels(
     )
     n_keys = usage.quantity.shape[1]
     if not follows.any():
-        return np.zeros((count, epochs, n_keys)), follows, levelled, steady_growth
+        return np.zeros((count, epochs, n_keys)), follows, levelled, np.zeros(n_keys)
     dof = max(min(TREND_WEEKS, weeks) - 2, 1)
     draws = rng.standard_t(dof, size=count)
     slope = line.slope[None, :] + draws[:, None] * line.error[None, :]
@@ -529,7 +535,11 @@ def _levels(
         rise_cap = np.where(steady_growth[None, None, :], growing, line.end_level[None, None, :])
         level = np.minimum(level, np.maximum(rise_cap, line.end_level[None, None, :]))
     level = np.maximum(level, 0.0)
-    return level, follows, levelled, steady_growth & (not options.follow_growth)
+    ahead = options.next_review_hours is None or options.next_review_hours > 0
+    steady = steady_growth & (not options.follow_growth) & ahead  # bought ahead of today
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(steady, line.slope / line.end_level, 0.0)
+    return level, follows, levelled, rate
 
 
 def growth_weeks(weeks: int, count: int, options: FutureOptions) -> FloatArray:
@@ -673,7 +683,7 @@ def decision_futures(
     n_keys = lookback.shape[1]
     by_week = lookback.reshape(weeks, HOURS_PER_WEEK, n_keys)
     week_level = by_week.mean(axis=1)
-    level, follows, levelled, growing = _levels(usage, weeks, week_level, options, rng, count)
+    level, follows, levelled, growth = _levels(usage, weeks, week_level, options, rng, count)
     risen = risen_keys(week_level) & ~follows  # a clear line is followed instead
     dropped = dropped_keys(week_level) & ~follows & (options.half_life_days != 0)
     held = risen | dropped | levelled  # their last week is their level
@@ -747,7 +757,18 @@ def decision_futures(
         risen_levels=_risen_levels(usage.keys, week_level, risen),
         dropped=int(dropped.sum()),
         levelled=int(levelled.sum()),
-        growing=int(growing.sum()),
+        growing=int((growth > 0).sum()),
+        growing_levels=_growing_levels(usage.keys, week_level, growth),
+    )
+
+
+def _growing_levels(keys: pd.DataFrame, week_level: FloatArray, growth: FloatArray) -> pd.DataFrame:
+    """:attr:`Futures.growing_levels`: the keys growing steadily, their last week's mean level
+    and their growth per week [% of today's level]."""
+    growing = growth > 0
+    table = keys.loc[growing, list(KEY_COLUMNS)].reset_index(drop=True)
+    return table.assign(
+        recent_level=week_level[-1, growing], growth_pct_per_week=100.0 * growth[growing]
     )
 
 

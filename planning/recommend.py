@@ -493,7 +493,7 @@ def recommend(
     )
     notes = (*unpriced, *notes)
     ahead = options.future.next_review_hours
-    if futures is not None and futures.growing and (ahead is None or ahead > 0):
+    if futures is not None and futures.growing:  # none when held at today's level
         notes = (*notes, growth_note(futures.growing, whole_weeks(decision_usage), ahead))
     result = optimize(
         problem,
@@ -568,7 +568,12 @@ def recommend(
     )
     explanations = annotate_explanations(explanations, recency)
     if futures is not None:
-        explanations = annotate_futures_basis(explanations, futures.risen_levels)
+        explanations = annotate_futures_basis(
+            explanations,
+            futures.risen_levels,
+            futures.growing_levels,
+            options.future.next_review_hours,
+        )
     # the two bills last: each holds hours × keys arrays (a year of 1,000 keys: 340 MiB for
     # both), which the finite differences and the explanations need not share memory with
     baseline = simulate(window, owned_items, catalog, discount_rate=policy.discount_rate)

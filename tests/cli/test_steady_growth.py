@@ -43,6 +43,12 @@ def test_recommend_buys_ahead_of_steady_growth_and_says_how_far(empty_sandbox: S
     assert f"in half the futures {WEEKS} weeks more (the lookback's length) or less" in note
     assert "`next_review_hours` buys only up to the next review" in note
     assert "; --next-review buys only up to the next review" in " ".join(ahead_run.stderr.split())
+    growing = "m4.large us-east-1 (account 222222222222) usage growing 0.7 % a week"
+    assert all(
+        f"{growing}; the decision bought ahead of that growth, for as long as it is likely to "
+        "last." in p["explanation"]
+        for p in ahead["purchases"]
+    )
 
     monthly = json.loads(require_success(empty_sandbox.run(*common, "--next-review", "30d")).stdout)
     assert monthly["summary"]["decided_on"]["next_review_hours"] == 720.0
@@ -51,9 +57,16 @@ def test_recommend_buys_ahead_of_steady_growth_and_says_how_far(empty_sandbox: S
         "up to where it gets by the next review; the next review, in 30 days, buys what grows "
         "past it"
     )
+    assert all(
+        f"{growing}; the decision bought ahead of that growth, up to the next review, in 30 "
+        "days." in p["explanation"]
+        for p in monthly["purchases"]
+    )
 
     held = json.loads(require_success(empty_sandbox.run(*common, "--next-review", "0")).stdout)
     assert "notes" not in held["summary"]["decided_on"]  # held at today's level: nothing to say
+    assert held["summary"]["decided_on"]["growing_keys"] == 0
+    assert not any("usage growing" in p["explanation"] for p in held["purchases"])
     assert _hourly_usd(held) < _hourly_usd(monthly) <= _hourly_usd(ahead)
 
 

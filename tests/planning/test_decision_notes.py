@@ -100,3 +100,50 @@ def test_a_compute_savings_plan_names_the_largest_risen_keys_and_counts_the_rest
     assert "c5.large us-east-1" not in sentence
     assert "and 2 more keys' usage that rose the same way over the last 14 days" in sentence
     assert sentence.endswith("the decision counted them at those levels.")
+
+
+def _growing(*rows: tuple[str, str, float, float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "account_id": "111111111111",
+                "region": region,
+                "instance_type": instance_type,
+                "platform": "Linux/UNIX",
+                "tenancy": "Shared",
+                "recent_level": recent,
+                "growth_pct_per_week": pct,
+            }
+            for region, instance_type, recent, pct in rows
+        ]
+    )
+
+
+def test_a_purchase_bought_ahead_of_growth_names_the_key_and_how_far() -> None:
+    explanations = pd.DataFrame(
+        [
+            _row("ec2_instance_savings_plan", -2184.0),
+            _row("reserved_instance", 5.0, instance_family="c4", instance_type="c4.large",
+                 unit="instances", id="rec-2"),
+        ]
+    )  # fmt: skip
+    growing = _growing(("us-east-1", "m4.large", 105.0, 0.69), ("eu-west-1", "m4.xlarge", 8.0, 1.2))
+    once, monthly = (
+        annotate_futures_basis(explanations, None, growing, ahead)["explanation"].tolist()
+        for ahead in (None, 720.0)
+    )
+    assert once[0] == (
+        "Commits. It rests partly on m4.large us-east-1 (account 111111111111) usage growing "
+        "0.7 % a week; the decision bought ahead of that growth, for as long as it is likely to "
+        "last. On the lookback as it ran, its last unit would have lowered the savings by "
+        "2,184.00 USD per USD/h of commitment: it is sized for the futures, and the futures "
+        "count the growth to come, the lookback only the weeks before it."
+    )
+    assert (
+        monthly[0].replace(
+            "up to the next review, in 30 days", "for as long as it is likely to last"
+        )
+        == once[0]
+    )
+    assert once[1] == monthly[1] == "Commits."  # c4 in us-east-1: no growing key in its scope
+    assert annotate_futures_basis(explanations, None)["explanation"].tolist()[1] == "Commits."
