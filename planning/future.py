@@ -549,14 +549,15 @@ def growth_weeks(weeks: int, count: int, options: FutureOptions) -> FloatArray:
     seen is uniform, so its remaining length is ``weeks × u / (1 − u)`` with ``u`` uniform
     (the "Lindy" or Gott rule: as likely to end within ``weeks`` as to go on past them, a
     quarter of the time past three times ``weeks``). A fleet growing through a 13-week
-    lookback is bought for growth lasting 13 more weeks in half the futures, and for its level
-    today in few. Capped at :attr:`FutureOptions.next_review_hours` when the decision is
-    reviewed again: growth past the next review is bought there.
+    lookback is bought for growth lasting at most 13 more weeks in half the futures, and past
+    39 weeks in a quarter of them. Capped at :attr:`FutureOptions.next_review_hours` when the
+    decision is reviewed again: growth past the next review is bought there.
 
-    Measured one-shot, 90-day lookback (``bench_decisions.py``): held at today's level, a fleet
-    growing 4 % a month kept 86.5 % of the best single purchase; followed for the whole term,
-    95.3 %, but 7,451 USD less where the growth stopped at the review and 25,108 USD less where
-    it turned into a decline. Drawn as here, see docs/benchmarks.md.
+    Measured one-shot, 90-day lookback (``bench_decisions.py --variants``): held at today's
+    level, a fleet growing 4 % a month kept 86.5 % of the best single purchase; followed for
+    the whole term, 95.3 %, but 7,451 USD less where the growth stopped at the review and
+    25,108 USD less where it turned into a decline. Drawn as here: 90.8 %, and 1,125 USD less
+    than held where the growth stops at the review (docs/benchmarks.md).
     """
     draw = np.random.default_rng(options.seed + 2).random(count)
     lasts = weeks * draw / (1.0 - draw)
