@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import param
+from planning.future import STEADY_GROWTH_PER_WEEK
 from planning.purchase_scope import key_text, keys_in_scope, listed_keys, scope_columns
 from pricing.offerings import CommitmentKind
 
@@ -166,8 +167,6 @@ def growth_note(growing_keys: int, lookback_weeks: int, next_review_hours: float
     >>> growth_note(1, 13, 720.0).endswith("the next review, in 30 days, buys what grows past it")
     True
     """
-    from planning.future import STEADY_GROWTH_PER_WEEK
-
     keys, its = (
         ("1 key grows", "its") if growing_keys == 1 else (f"{growing_keys} keys grow", "their")
     )

@@ -24,7 +24,8 @@ def _row(kind: str, marginal: float, **fields: object) -> dict[str, object]:
     return {**base, **fields}
 
 
-def _risen(*rows: tuple[str, str, float, float]) -> pd.DataFrame:
+def _keys(last: str, *rows: tuple[str, str, float, float]) -> pd.DataFrame:
+    """Keys of account 111111111111 (Linux, shared): region, type, recent level and ``last``."""
     return pd.DataFrame(
         [
             {
@@ -34,11 +35,15 @@ def _risen(*rows: tuple[str, str, float, float]) -> pd.DataFrame:
                 "platform": "Linux/UNIX",
                 "tenancy": "Shared",
                 "recent_level": recent,
-                "older_level": older,
+                last: value,
             }
-            for region, instance_type, recent, older in rows
+            for region, instance_type, recent, value in rows
         ]
     )
+
+
+def _risen(*rows: tuple[str, str, float, float]) -> pd.DataFrame:
+    return _keys("older_level", *rows)
 
 
 def test_a_purchase_resting_on_a_risen_key_names_it_and_explains_its_lookback_loss() -> None:
@@ -102,23 +107,6 @@ def test_a_compute_savings_plan_names_the_largest_risen_keys_and_counts_the_rest
     assert sentence.endswith("the decision counted them at those levels.")
 
 
-def _growing(*rows: tuple[str, str, float, float]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "account_id": "111111111111",
-                "region": region,
-                "instance_type": instance_type,
-                "platform": "Linux/UNIX",
-                "tenancy": "Shared",
-                "recent_level": recent,
-                "growth_pct_per_week": pct,
-            }
-            for region, instance_type, recent, pct in rows
-        ]
-    )
-
-
 def test_a_purchase_bought_ahead_of_growth_names_the_key_and_how_far() -> None:
     explanations = pd.DataFrame(
         [
@@ -127,7 +115,11 @@ def test_a_purchase_bought_ahead_of_growth_names_the_key_and_how_far() -> None:
                  unit="instances", id="rec-2"),
         ]
     )  # fmt: skip
-    growing = _growing(("us-east-1", "m4.large", 105.0, 0.69), ("eu-west-1", "m4.xlarge", 8.0, 1.2))
+    growing = _keys(
+        "growth_pct_per_week",
+        ("us-east-1", "m4.large", 105.0, 0.69),
+        ("eu-west-1", "m4.xlarge", 8.0, 1.2),
+    )
     once, monthly = (
         annotate_futures_basis(explanations, None, growing, ahead)["explanation"].tolist()
         for ahead in (None, 720.0)
