@@ -33,12 +33,14 @@ ratio act as one pool of their summed capacity (their members use it in order).
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from billing.fill import Stage, fill_stages, stage_prices
 from optimizer.problem import CommitmentProblem, FloatArray, IntArray
@@ -47,6 +49,8 @@ BLOCK_BYTES: Final = 1 << 21
 """Target size of one periods × columns block of the vectorised pass [bytes]."""
 THREADS: Final = 2
 """Threads evaluating blocks of periods in parallel (numpy releases the GIL)."""
+
+_Part = TypeVar("_Part")
 
 
 @dataclass(frozen=True, eq=False)
@@ -305,18 +309,45 @@ class Billing:
     uncovered: FloatArray | None
 
 
-def unit_capacity(problem: CommitmentProblem, units: FloatArray) -> FloatArray:
-    """Units × periods: owned capacity plus the active offers' units, per greedy unit."""
+def unit_capacity(
+    problem: CommitmentProblem, units: FloatArray, rows: slice = slice(None)
+) -> FloatArray:
+    """Units × periods: owned capacity plus the active offers' units, per greedy unit.
+
+    ``rows`` selects periods: a block of them costs a block's memory (a bill computes its
+    capacity block by block, never units × all periods at once)."""
     info = structure(problem)
+    return _capacity_block(info, _bought(info, units), rows)
+
+
+def _bought(info: Structure, units: FloatArray) -> FloatArray:
+    """Patterns × units: the offers' units bought, by activity pattern and greedy unit."""
     keep = info.unit_of_offer >= 0
     bought = np.zeros((info.patterns.shape[1], info.n_units))
-    np.add.at(bought, (info.pattern_of_offer[keep], info.unit_of_offer[keep]), units[keep])
-    capacity: FloatArray = info.owned_unit_capacity + bought.T @ info.patterns.T
+    np.add.at(
+        bought,
+        (info.pattern_of_offer[keep], info.unit_of_offer[keep]),
+        np.asarray(units, dtype=np.float64)[keep],
+    )
+    return bought
+
+
+def _capacity_block(info: Structure, bought: FloatArray, rows: slice) -> FloatArray:
+    """Units × the periods ``rows``: owned plus bought capacity (one pattern at a time, no
+    matrix product: the blocks run in threads, and OpenBLAS's own threads would share them)."""
+    capacity = np.array(info.owned_unit_capacity[:, rows], dtype=np.float64)
+    for pattern in np.flatnonzero(bought.any(axis=1)):
+        capacity += bought[pattern][:, None] * info.patterns[rows, pattern]
     return capacity
 
 
 def bill(
-    problem: CommitmentProblem, units: FloatArray, *, detail: bool = False, prices: bool = True
+    problem: CommitmentProblem,
+    units: FloatArray,
+    *,
+    detail: bool = False,
+    prices: bool = True,
+    usage: bool = True,
 ) -> Billing:
     """Run the greedy and its dual reconstruction on every period (units level).
 
@@ -331,44 +362,49 @@ def bill(
     prices
         Run the dual reconstruction; without it ``unit_price``, ``demand_value`` and
         ``capacity_credit`` are zeros (the allocation alone, in about a third of the time).
+    usage
+        Keep ``unit_capacity``, ``unit_used`` and ``unit_covered``; without it they are empty
+        (0 × 0) and the capacity is built block by block: the cutting planes read only prices
+        and totals, and three units × periods arrays fewer per bill is about a third of its time
+        at 1,000 keys × 8,760 h.
     """
     info = structure(problem)
-    capacity = unit_capacity(problem, np.asarray(units, dtype=np.float64))
+    bought = _bought(info, units)
+    capacity = _capacity_block(info, bought, slice(None)) if usage else None
     n_periods = problem.n_periods
     n_units = info.n_units
-    used = np.zeros((n_units, n_periods))
-    covered = np.zeros((n_units, n_periods))
+    used = np.zeros((n_units, n_periods)) if usage else None
+    covered = np.zeros((n_units, n_periods)) if usage else None
     price = np.zeros((n_units, n_periods))
     uncovered_total = np.zeros(n_periods)
     demand_value = np.zeros(n_periods)
+    capacity_credit = np.zeros(n_periods)
     uncovered = np.zeros((problem.n_columns, n_periods)) if detail else None
-    blocks = _blocks(n_periods, problem.n_columns)
+    blocks = period_blocks(n_periods, problem.n_columns)
 
     def work(rows: slice) -> None:
         demand = info.demand_t[:, rows]
+        cap = capacity[:, rows] if capacity is not None else _capacity_block(info, bought, rows)
         residual, value = _run_block(
-            demand, capacity[:, rows], info.stages, used, covered, price if prices else None, rows
+            demand, cap, info.stages, used, covered, price if prices else None, rows
         )
         uncovered_total[rows] = residual.sum(axis=0)
         if value is not None:
             demand_value[rows] = np.einsum("jt,jt->t", demand, value)
+            capacity_credit[rows] = np.einsum("ut,ut->t", cap, price[:, rows])
         if uncovered is not None:
             uncovered[:, rows] = residual
 
-    if len(blocks) > 1 and THREADS > 1:
-        with ThreadPoolExecutor(max_workers=THREADS) as executor:
-            list(executor.map(work, blocks))
-    else:
-        for rows in blocks:
-            work(rows)
+    in_threads(work, blocks)
+    empty = np.zeros((0, 0))
     return Billing(
-        unit_capacity=capacity,
-        unit_used=used,
-        unit_covered=covered,
+        unit_capacity=capacity if capacity is not None else empty,
+        unit_used=used if used is not None else empty,
+        unit_covered=covered if covered is not None else empty,
         unit_price=price,
         uncovered_total=uncovered_total,
         demand_value=demand_value,
-        capacity_credit=np.einsum("ut,ut->t", capacity, price),
+        capacity_credit=capacity_credit,
         uncovered=uncovered,
     )
 
@@ -377,17 +413,20 @@ def _run_block(
     demand: FloatArray,
     capacity: FloatArray,
     stages: tuple[Stage, ...],
-    used_out: FloatArray,
-    covered_out: FloatArray,
+    used_out: FloatArray | None,
+    covered_out: FloatArray | None,
     price_out: FloatArray | None,
     rows: slice,
 ) -> tuple[FloatArray, FloatArray | None]:
     """Greedy pass and dual reconstruction on columns × periods ``demand``; returns the
     residual demand and the column values ``π`` (``None``, and no prices, without
-    ``price_out``)."""
+    ``price_out``). ``used_out`` and ``covered_out`` are written when given."""
     residual = np.array(demand, copy=True)
     leftovers: list[FloatArray] = []
     for stage, covered, left in fill_stages(residual, capacity, stages):
+        leftovers.append(left)
+        if used_out is None or covered_out is None:
+            continue
         ratios = stage.ratios[:, None]
         if stage.single:
             used = covered * ratios
@@ -396,7 +435,6 @@ def _run_block(
             used = np.add.reduceat(covered * ratios, stage.starts, axis=0)
             covered_out[stage.units, rows] = np.add.reduceat(covered, stage.starts, axis=0)
         used_out[stage.units, rows] = used
-        leftovers.append(left)
     if price_out is None:
         return residual, None
 
@@ -451,14 +489,14 @@ def priced_terms(
         Periods × groups: weight of each period in each group's sum [h].
     """
     info = structure(problem)
-    capacity = unit_capacity(problem, np.asarray(units, dtype=np.float64))
+    bought = _bought(info, units)
     n_groups = group_weight.shape[1]
     n_patterns = info.patterns.shape[1]
-    blocks = _blocks(problem.n_periods, problem.n_columns)
+    blocks = period_blocks(problem.n_periods, problem.n_columns)
 
     def work(rows: slice) -> list[tuple[FloatArray, FloatArray, FloatArray]]:
         demand = info.demand_t[:, rows]
-        cap = capacity[:, rows]
+        cap = _capacity_block(info, bought, rows)
         leftovers = _forward_leftovers(demand, cap, info.stages)
         weight = group_weight[rows]
         out = []
@@ -474,11 +512,7 @@ def priced_terms(
             out.append((column_value, credit, per_pattern))
         return out
 
-    if len(blocks) > 1 and THREADS > 1:
-        with ThreadPoolExecutor(max_workers=THREADS) as executor:
-            parts = list(executor.map(work, blocks))
-    else:
-        parts = [work(rows) for rows in blocks]
+    parts = in_threads(work, blocks)
     results = []
     for index in range(len(last_prices)):
         column_value = np.zeros((problem.n_columns, n_groups))
@@ -522,10 +556,29 @@ def _reverse_fixed(
     return value, prices
 
 
-def _blocks(n_periods: int, n_columns: int) -> list[slice]:
-    """Period slices of about :data:`BLOCK_BYTES` each."""
+def period_blocks(n_periods: int, n_columns: int) -> list[slice]:
+    """Period slices of about :data:`BLOCK_BYTES` each for ``n_columns`` rows of float64
+    (at least 64 periods a slice)."""
     size = max(64, BLOCK_BYTES // (8 * max(n_columns, 1)))
     return [slice(start, min(start + size, n_periods)) for start in range(0, n_periods, size)]
+
+
+def in_threads(work: Callable[[slice], _Part], blocks: list[slice]) -> list[_Part]:
+    """``work`` on every block of periods, in :data:`THREADS` threads when there are several
+    blocks, with BLAS held to one thread meanwhile.
+
+    The blocks' matrix products would otherwise start OpenBLAS's own threads inside ours (on 2
+    cores, four threads spinning for two): measured on the 1,000-key benchmark's lookback,
+    :func:`priced_terms` took 0.80 s a call with them and 0.47 s without. The limit is lifted
+    when the blocks are done (:func:`threadpoolctl.threadpool_limits`).
+    """
+    if len(blocks) < 2 or THREADS < 2:
+        return [work(rows) for rows in blocks]
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        ThreadPoolExecutor(max_workers=THREADS) as executor,
+    ):
+        return list(executor.map(work, blocks))
 
 
 def cvar_weights(cost: FloatArray, probability: FloatArray, alpha: float) -> FloatArray:
@@ -697,6 +750,7 @@ __all__ = [
     "bill",
     "cvar_weights",
     "evaluate",
+    "period_blocks",
     "pool_allocation",
     "priced_terms",
     "scenario_costs",

@@ -28,7 +28,7 @@ from typing import Final
 import numpy as np
 
 from core.errors import CommitoptInputError, param
-from optimizer.allocation import pool_allocation
+from optimizer.allocation import bill
 from optimizer.flexibility import (
     FLEXIBILITY_TOLERANCE_PCT,
     flexible_preferences,
@@ -123,8 +123,8 @@ def greedy_objective(problem: CommitmentProblem, units: FloatArray) -> float:
     (:meth:`~optimizer.problem.CommitmentProblem.risk_costs`).
     """
     units = np.asarray(units, dtype=np.float64)
-    _, _, covered = pool_allocation(problem, units)
-    uncovered = problem.demand_usd.sum(axis=1) - covered.sum(axis=1)
+    # the greedy alone: no prices, no per-unit use (a third of a full bill's time)
+    uncovered = bill(problem, units, prices=False, usage=False).uncovered_total
     per_period = problem.period_weight * problem.period_discount * uncovered
     n_scenarios = len(problem.scenario_probability)
     on_demand = np.bincount(problem.period_scenario, weights=per_period, minlength=n_scenarios)

@@ -84,7 +84,7 @@ def forecast_problem(
 def cost_without_purchases(problem: CommitmentProblem) -> npt.NDArray[np.float64]:
     """Each scenario's cost with the owned commitments only [USD]: what the risk term measures
     the purchases' loss against."""
-    billing = bill(problem, np.zeros(problem.n_offers))
+    billing = bill(problem, np.zeros(problem.n_offers), prices=False, usage=False)
     discounted = problem.period_weight * problem.period_discount
     return scenario_costs(problem, problem.owned_cost_usd, discounted * billing.uncovered_total)
 

@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimizer.allocation import bill, cvar_weights, evaluate, priced_terms, structure
+from optimizer.allocation import (
+    bill,
+    cvar_weights,
+    evaluate,
+    priced_terms,
+    structure,
+    unit_capacity,
+)
 from optimizer.problem import COMPUTE_SP_POOL, EC2_SP_POOL, RI_POOL
 from tests.optimizer.tiny import (
     make_problem,
@@ -198,6 +205,27 @@ def test_wrong_number_of_units() -> None:
         evaluate(one_pool_problem([1.0, 2.0], 0.3), np.zeros(2))
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_bill_without_usage_prices_and_totals_as_the_full_bill(seed: int) -> None:
+    problem = random_problem(48, 9, seed)
+    units = np.random.default_rng(seed).uniform(0.0, 3.0, problem.n_offers)
+    full = bill(problem, units)
+    lean = bill(problem, units, usage=False)
+    assert lean.unit_used.size == 0 and lean.unit_covered.size == 0
+    assert lean.unit_capacity.size == 0
+    assert full.unit_used.shape == full.unit_price.shape and full.unit_used.any()
+    np.testing.assert_array_equal(full.unit_capacity, unit_capacity(problem, units))
+    for name in ("unit_price", "uncovered_total", "demand_value", "capacity_credit"):
+        np.testing.assert_array_equal(getattr(lean, name), getattr(full, name), err_msg=name)
+    # the capacity credit, now summed block by block, is still Σ_u C_ut μ_ut
+    np.testing.assert_allclose(
+        full.capacity_credit,
+        np.einsum("ut,ut->t", full.unit_capacity, full.unit_price),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_priced_terms_own_prices_give_the_billing_bound(seed: int) -> None:
     problem = random_problem(48, 9, seed)
@@ -232,3 +260,24 @@ def test_priced_terms_any_prices_bound_the_lp_from_below(seed: int) -> None:
     for term in priced_terms(problem, units, prices, weight):
         on_demand = float(term.column_value.sum() - term.capacity_credit.sum())
         assert constant + on_demand <= lp + 1e-7 * abs(lp)
+
+
+def test_blocks_run_with_blas_held_to_one_thread_and_released_after() -> None:
+    from threadpoolctl import threadpool_info
+
+    from optimizer.allocation import in_threads
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    seen: list[list[int]] = []
+
+    def work(rows: slice) -> int:
+        seen.append(blas_threads())
+        return int(rows.start)
+
+    before = blas_threads()
+    assert before, "numpy's BLAS is not visible to threadpoolctl: the limit would do nothing"
+    assert in_threads(work, [slice(n, n + 1) for n in range(4)]) == [0, 1, 2, 3]
+    assert len(seen) == 4 and all(threads == [1] * len(before) for threads in seen)
+    assert blas_threads() == before
