@@ -309,15 +309,11 @@ class Billing:
     uncovered: FloatArray | None
 
 
-def unit_capacity(
-    problem: CommitmentProblem, units: FloatArray, rows: slice = slice(None)
-) -> FloatArray:
-    """Units × periods: owned capacity plus the active offers' units, per greedy unit.
-
-    ``rows`` selects periods: a block of them costs a block's memory (a bill computes its
-    capacity block by block, never units × all periods at once)."""
+def unit_capacity(problem: CommitmentProblem, units: FloatArray) -> FloatArray:
+    """Units × periods: owned capacity plus the active offers' units, per greedy unit (a bill
+    without ``usage`` builds it a block of periods at a time instead)."""
     info = structure(problem)
-    return _capacity_block(info, _bought(info, units), rows)
+    return _capacity_block(info, _bought(info, units), slice(None))
 
 
 def _bought(info: Structure, units: FloatArray) -> FloatArray:
