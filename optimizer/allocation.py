@@ -671,11 +671,22 @@ def evaluate(problem: CommitmentProblem, units: FloatArray) -> Evaluation:
 
 
 def pool_allocation(
-    problem: CommitmentProblem, units: FloatArray
+    problem: CommitmentProblem, units: FloatArray, pools: IntArray | None = None
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The greedy's allocation per pool of ``units`` (quantity of each offer [units]).
 
     :func:`bill` without the dual prices, each unit's use spread over its pools in order.
+
+    Parameters
+    ----------
+    problem
+        The reduced problem.
+    units
+        Quantity of each offer [units].
+    pools
+        Pools to return, in this order; ``None`` for all. The explanations ask for the bought
+        offers' pools only: at 100 futures a periods × pools array is 218 MiB, and splitting
+        every pool's use took 4-5 s of a 10-s explanation.
 
     Returns
     -------
@@ -684,10 +695,28 @@ def pool_allocation(
         [USD/h] (the last two are transposed views of pools × periods arrays).
     """
     x = np.asarray(units, dtype=np.float64)
-    capacity = problem.pool_capacity(x)
+    info = structure(problem)
     result = bill(problem, x, prices=False)
-    used_t, covered_t, _ = _split_units(structure(problem), capacity, result, prices=False)
-    return capacity, used_t.T, covered_t.T
+    if pools is None:
+        capacity = problem.pool_capacity(x)
+        used_t, covered_t, _ = _split_units(info, capacity, result, prices=False)
+        return capacity, used_t.T, covered_t.T
+    wanted = np.asarray(pools, dtype=np.intp)
+    wanted_units = info.unit_of_pool[wanted]
+    # every member of a wanted pool's unit: a member's band starts after the members before it
+    members = info.members[np.isin(info.unit_of_pool[info.members], wanted_units)]
+    used_m, covered_m, _ = _split_members(
+        info, members, problem.pool_capacity(x, members), result, prices=False
+    )
+    row = np.full(problem.n_pools, -1, dtype=np.intp)
+    row[members] = np.arange(members.size)
+    at = row[wanted]
+    found = at >= 0
+    used_t = np.zeros((wanted.size, problem.n_periods))
+    covered_t = np.zeros((wanted.size, problem.n_periods))
+    used_t[found] = used_m[at[found]]
+    covered_t[found] = covered_m[at[found]]
+    return problem.pool_capacity(x, wanted), used_t.T, covered_t.T
 
 
 def scenario_costs(
@@ -705,37 +734,59 @@ def scenario_costs(
 def _split_units(
     info: Structure, capacity: FloatArray, result: Billing, *, prices: bool = True
 ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
-    """Pools × periods used capacity, covered USD and price (``None`` without ``prices``): each
-    unit's use spread over its member pools in order (units of several members are
-    single-column); members share its price."""
+    """Pools × periods used capacity, covered USD and price (``None`` without ``prices``) of
+    every pool (:func:`_split_members` of all members; other pools' rows are zero)."""
     n_periods, n_pools = capacity.shape
+    members = info.members
+    used_m, covered_m, price_m = _split_members(
+        info, members, capacity[:, members], result, prices=prices
+    )
     used_t = np.zeros((n_pools, n_periods))
     covered_t = np.zeros((n_pools, n_periods))
-    price_t = np.zeros((n_pools, n_periods)) if prices else None
-    members = info.members
-    if members.size:
-        unit = info.unit_of_pool[members]
-        if price_t is not None:
-            price_t[members] = result.unit_price[unit]
-        alone = np.bincount(unit, minlength=info.n_units)[unit] == 1
-        used_t[members[alone]] = result.unit_used[unit[alone]]
-        covered_t[members[alone]] = result.unit_covered[unit[alone]]
-        if not alone.all():
-            # each member's band of its unit's capacity, from the running sum over all members
-            member_capacity = np.ascontiguousarray(capacity[:, members].T)
-            starts = np.flatnonzero(np.r_[True, unit[1:] != unit[:-1]])
-            segment = np.cumsum(np.r_[False, unit[1:] != unit[:-1]])
-            before = np.cumsum(member_capacity, axis=0)
-            before -= member_capacity
-            shared = np.flatnonzero(~alone)
-            band_start = before[shared] - before[starts][segment[shared]]
-            unit_used = result.unit_used[unit[shared]]
-            share = np.clip(unit_used - band_start, 0.0, member_capacity[shared])
-            used_t[members[shared]] = share
-            with np.errstate(invalid="ignore", divide="ignore"):
-                fraction = np.where(unit_used > 0, share / unit_used, 0.0)
-            covered_t[members[shared]] = fraction * result.unit_covered[unit[shared]]
+    used_t[members] = used_m
+    covered_t[members] = covered_m
+    if price_m is None:
+        return used_t, covered_t, None
+    price_t = np.zeros((n_pools, n_periods))
+    price_t[members] = price_m
     return used_t, covered_t, price_t
+
+
+def _split_members(
+    info: Structure,
+    members: IntArray,
+    member_capacity: FloatArray,
+    result: Billing,
+    *,
+    prices: bool = True,
+) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+    """Members × periods used capacity, covered USD and price (``None`` without ``prices``)
+    of ``members`` (pools in :attr:`Structure.members` order, every member of their units):
+    each unit's use spread over its member pools in order (units of several members are
+    single-column); members share its price. ``member_capacity`` is periods × members."""
+    unit = info.unit_of_pool[members]
+    used_m = np.empty((members.size, member_capacity.shape[0]))
+    covered_m = np.empty_like(used_m)
+    price_m = result.unit_price[unit] if prices else None
+    alone = np.bincount(unit, minlength=info.n_units)[unit] == 1
+    used_m[alone] = result.unit_used[unit[alone]]
+    covered_m[alone] = result.unit_covered[unit[alone]]
+    if not alone.all():
+        # each member's band of its unit's capacity, from the running sum over all members
+        capacity_t = np.ascontiguousarray(member_capacity.T)
+        starts = np.flatnonzero(np.r_[True, unit[1:] != unit[:-1]])
+        segment = np.cumsum(np.r_[False, unit[1:] != unit[:-1]])
+        before = np.cumsum(capacity_t, axis=0)
+        before -= capacity_t
+        shared = np.flatnonzero(~alone)
+        band_start = before[shared] - before[starts][segment[shared]]
+        unit_used = result.unit_used[unit[shared]]
+        share = np.clip(unit_used - band_start, 0.0, capacity_t[shared])
+        used_m[shared] = share
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fraction = np.where(unit_used > 0, share / unit_used, 0.0)
+        covered_m[shared] = fraction * result.unit_covered[unit[shared]]
+    return used_m, covered_m, price_m
 
 
 __all__ = [

@@ -254,7 +254,9 @@ def explain(
     offers_bought = bought_offers(problem, units)
     if offers_bought.size == 0:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in EXPLAIN_COLUMNS})
-    use = _offer_use(problem, units, offers_bought, _billing(problem, units, evaluation))
+    billed_pools = np.unique(problem.offers["pool"].to_numpy(dtype=np.intp)[offers_bought])
+    billing = _billing(problem, units, evaluation, billed_pools)
+    use = _offer_use(problem, units, offers_bought, billed_pools, billing)
     figures = _offer_figures(problem, use)
     offer_types, offer_sizes = offer_purchase_sizes(
         problem, units, ri_instance_type=ri_instance_type
@@ -374,15 +376,25 @@ def _flexibility_sentences(
 
 
 def _billing(
-    problem: CommitmentProblem, units: FloatArray, evaluation: BilledPlan | Billing | None
+    problem: CommitmentProblem,
+    units: FloatArray,
+    evaluation: BilledPlan | Billing | None,
+    pools: IntArray,
 ) -> Billing:
-    """Capacity, used capacity and covered USD of every period and pool: ``evaluation``'s, or
-    the plan billed with the greedy rule when none is given."""
+    """Capacity, used capacity and covered USD of every period and of ``pools`` (columns in
+    that order): ``evaluation``'s, or the plan billed with the greedy rule when none is
+    given."""
     if evaluation is None:
-        return pool_allocation(problem, units)
+        return pool_allocation(problem, units, pools)
     if isinstance(evaluation, tuple):
-        return evaluation
-    return evaluation.capacity, evaluation.used_capacity, evaluation.covered_usd
+        capacity, used, covered = evaluation
+    else:
+        capacity, used, covered = (
+            evaluation.capacity,
+            evaluation.used_capacity,
+            evaluation.covered_usd,
+        )
+    return capacity[:, pools], used[:, pools], covered[:, pools]
 
 
 @dataclass(frozen=True, eq=False)
@@ -412,30 +424,35 @@ class _OfferUse:
 
 
 def _offer_use(
-    problem: CommitmentProblem, units: FloatArray, offers_bought: IntArray, billing: Billing
+    problem: CommitmentProblem,
+    units: FloatArray,
+    offers_bought: IntArray,
+    billed_pools: IntArray,
+    billing: Billing,
 ) -> _OfferUse:
     """Each bought offer's share of its pool's use (capacity shared in proportion), weighted by
-    the periods' expected hours."""
+    the periods' expected hours. ``billing`` holds the columns of ``billed_pools`` (sorted)."""
     capacity, used, covered = billing
     offers = problem.offers.iloc[offers_bought].reset_index(drop=True)
     pool = offers["pool"].to_numpy(dtype=np.intp)
+    column = np.searchsorted(billed_pools, pool)
     pools = problem.pools.iloc[pool].reset_index(drop=True)
     x = units[offers_bought]
     weight = problem.period_weight * problem.scenario_probability[problem.period_scenario]
     active = np.asarray(problem.offer_active[:, offers_bought].toarray(), dtype=np.float64)
     # periods × bought offers, a year of 600 offers is 42 MiB an array: divided in place, and
     # the pool's columns taken once each (a large plan's explanations peaked at +470 MiB)
-    cap = capacity[:, pool]
+    cap = capacity[:, column]
     empty = cap <= 0
     share = active * x  # the offer's share of its pool [1]
     np.divide(share, cap, out=share, where=~empty)
     share[empty] = 0.0
-    utilization = used[:, pool]
+    utilization = used[:, column]
     np.divide(utilization, cap, out=utilization, where=~empty)
     utilization[empty] = 0.0
     del cap, empty
-    covered_usd = np.einsum("t,tk,tk->k", weight, covered[:, pool], share)
-    pool_used = used[:, pool]
+    covered_usd = np.einsum("t,tk,tk->k", weight, covered[:, column], share)
+    pool_used = used[:, column]
     used_units = np.einsum("t,tk,tk->k", weight, pool_used, share)
     del pool_used, share
     active_w = weight[:, None] * active

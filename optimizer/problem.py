@@ -243,26 +243,39 @@ class CommitmentProblem:
         """Number of decision variables."""
         return len(self.offers)
 
-    def pool_capacity(self, units: FloatArray) -> FloatArray:
-        """Capacity of every pool in every period for offer quantities ``units``.
+    def pool_capacity(self, units: FloatArray, pools: IntArray | None = None) -> FloatArray:
+        """Capacity of every pool (or of ``pools``) in every period for offer quantities
+        ``units``.
+
+        One sparse product, periods × offers activity by offers × pools quantities: the
+        activity is nearly dense (a year of 26,800 periods × 1,015 offers holds 27 M entries),
+        and scaling its entries by the units first took seconds a call.
 
         Parameters
         ----------
         units
             Quantity bought of each offer [units].
+        pools
+            Pools to return, in this order; ``None`` for all.
 
         Returns
         -------
         numpy.ndarray
             Periods × pools: owned capacity plus the active offers' units [units/h].
         """
-        bought = self.offer_active.multiply(units[None, :]).tocsr()
+        x = np.asarray(units, dtype=np.float64)
         pool_of_offer = self.offers["pool"].to_numpy(dtype=np.intp)
+        columns = np.arange(self.n_pools) if pools is None else np.asarray(pools, dtype=np.intp)
+        position = np.full(self.n_pools, -1, dtype=np.intp)
+        position[columns] = np.arange(columns.size)
+        bought = np.flatnonzero((x != 0.0) & (position[pool_of_offer] >= 0))
         to_pool = sp.csr_array(
-            (np.ones(self.n_offers), (np.arange(self.n_offers), pool_of_offer)),
-            shape=(self.n_offers, self.n_pools),
+            (x[bought], (bought, position[pool_of_offer[bought]])),
+            shape=(self.n_offers, columns.size),
         )
-        return self.owned_capacity + np.asarray((bought @ to_pool).todense())
+        capacity: FloatArray = self.owned_capacity[:, columns]
+        capacity += (self.offer_active @ to_pool).toarray()
+        return capacity
 
 
 __all__ = [

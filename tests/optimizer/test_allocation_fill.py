@@ -115,6 +115,12 @@ def assert_same_bill(problem: CommitmentProblem, units: FloatArray) -> None:
     ):
         np.testing.assert_allclose(billed_used, expected.used, **TOLERANCE)
         np.testing.assert_allclose(billed_covered, expected.covered_total, **TOLERANCE)
+    # some pools only, in another order (the explanations ask for the bought offers' pools)
+    some = np.arange(problem.n_pools)[::-2]
+    some_capacity, some_used, some_covered = pool_allocation(problem, units, some)
+    np.testing.assert_allclose(some_capacity, capacity[:, some], **TOLERANCE)
+    np.testing.assert_allclose(some_used, expected.used[:, some], **TOLERANCE)
+    np.testing.assert_allclose(some_covered, covered[:, some], **TOLERANCE)
     np.testing.assert_allclose(evaluation.uncovered_usd, expected.uncovered, **TOLERANCE)
     np.testing.assert_allclose(recorded.uncovered, expected.uncovered, **TOLERANCE)
     totals = engine_bill(problem, units, record=False)

@@ -460,6 +460,27 @@ def test_owned_ri_capacity_only_in_its_active_hours() -> None:
     assert int(problem.pools["order"].iloc[new_pool]) > 0
 
 
+def test_pool_capacity_is_the_owned_plus_each_active_offers_units_by_hand() -> None:
+    usage = usage_table(M5_FLEET, hours=24 * 70)
+    problem = build_problem(usage, CATALOG, Policy(ladder_tranches=3), owned=[_owned_ri()])
+    rng = np.random.default_rng(7)
+    units = rng.uniform(0.5, 4.0, problem.n_offers) * (rng.random(problem.n_offers) < 0.6)
+    assert 0 < np.count_nonzero(units) < problem.n_offers
+    expected = problem.owned_capacity.copy()
+    active = problem.offer_active.toarray()
+    for offer, pool in enumerate(problem.offers["pool"].to_numpy()):
+        expected[:, pool] += active[:, offer] * units[offer]
+    assert len(set(map(tuple, active.T))) > 1  # the tranches start at different periods
+    capacity = problem.pool_capacity(units)
+    np.testing.assert_allclose(capacity, expected, rtol=0, atol=1e-12)
+    some = np.array([problem.n_pools - 1, 0, problem.n_pools // 2])
+    np.testing.assert_allclose(problem.pool_capacity(units, some), expected[:, some], atol=1e-12)
+    assert problem.owned_capacity[:, 0].max() > 0  # owned capacity is added, not replaced
+    assert problem.pool_capacity(np.zeros(problem.n_offers)) == pytest.approx(
+        problem.owned_capacity
+    )
+
+
 def test_owned_ris_of_one_column_merge_and_non_flexible_cover_their_key() -> None:
     owned = Inventory(
         commitments=(
