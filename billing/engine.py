@@ -37,7 +37,7 @@ region and family).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -307,25 +307,52 @@ class Engine:
             return np.zeros((*values.shape[:-1], 0))
         return np.add.reduceat(values, self.month_starts, axis=-1)
 
-    def run(self, pools: Sequence[Pool], accounts: npt.NDArray[np.object_], share: bool) -> None:
-        """Apply every pool: per kind, all pools' pass 0 (owners), then all pools' pass 1."""
-        for kind in KINDS:
+    def run(
+        self,
+        pools: Sequence[Pool],
+        accounts: npt.NDArray[np.object_],
+        share: bool,
+        *,
+        kinds: Sequence[str] = KINDS,
+        at_kind: Callable[[str, bool], None] | None = None,
+    ) -> None:
+        """Apply every pool of ``kinds`` (AWS's order by default): per kind, all pools' pass 0
+        (owners), then all pools' pass 1. ``at_kind(kind, done)`` is called before
+        (``done=False``) and after (``True``) each kind's pools (a caller's checkpoints)."""
+        for kind in kinds:
             kind_pools = [pool for pool in pools if pool.kind == kind]
+            if at_kind is not None:
+                at_kind(kind, False)
             for pool in kind_pools:
-                owners: dict[str, list[int]] = {}
-                for member in pool.members:
-                    owner = self.instruments[member].account_id
-                    if owner is not None:
-                        owners.setdefault(owner, []).append(member)
-                for owner, members in owners.items():
-                    own = accounts[pool.order] == owner
-                    self._fill(pool, members, pool.order[own])
+                self._owners_pass(pool, accounts)
             for pool in kind_pools:
-                members = [
-                    m for m in pool.members if share or self.instruments[m].account_id is None
-                ]
-                if members:
-                    self._fill(pool, members, pool.order)
+                self._shared_pass(pool, share)
+            if at_kind is not None:
+                at_kind(kind, True)
+
+    def run_pool(self, pool: Pool, accounts: npt.NDArray[np.object_], share: bool) -> None:
+        """Apply one pool's two passes alone: what :meth:`run` does to its keys and members when
+        no other pool of its kind covers any of its keys (the passes then commute)."""
+        self._owners_pass(pool, accounts)
+        self._shared_pass(pool, share)
+
+    def _owners_pass(self, pool: Pool, accounts: npt.NDArray[np.object_]) -> None:
+        """Pass 0: each owner account's members of ``pool`` on that account's keys."""
+        owners: dict[str, list[int]] = {}
+        for member in pool.members:
+            owner = self.instruments[member].account_id
+            if owner is not None:
+                owners.setdefault(owner, []).append(member)
+        for owner, members in owners.items():
+            own = accounts[pool.order] == owner
+            self._fill(pool, members, pool.order[own])
+
+    def _shared_pass(self, pool: Pool, share: bool) -> None:
+        """Pass 1: the pool's unowned members (and, sharing, the owned ones' leftovers) on
+        every account's keys."""
+        members = [m for m in pool.members if share or self.instruments[m].account_id is None]
+        if members:
+            self._fill(pool, members, pool.order)
 
     def _fill(self, pool: Pool, members: list[int], columns: IndexArray) -> None:
         """Fill ``columns`` (in order) with the pooled capacity left of ``members``."""

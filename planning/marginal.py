@@ -30,6 +30,7 @@ the 1,000-key benchmark fleet's 730 purchases (one a Compute SP) at 2,160 h in a
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Final
 
@@ -45,6 +46,7 @@ from pricing.catalog import PriceCatalog
 from pricing.instance_types import instance_families
 from pricing.inventory import Commitment
 from pricing.offerings import CommitmentKind
+from scenarios.changed_bills import ChangedBills
 from scenarios.frontier import CACHE_BYTES
 from scenarios.montecarlo import MonteCarloModel
 from scenarios.paths import UsagePaths
@@ -63,6 +65,11 @@ MAX_BILLED_CELLS: Final = 2.0e9
 purchases × keys × hours, i.e. with the square of the fleet (3,000 keys: about 1,800 purchases
 of 0.2 s, 6 minutes); beyond the budget the largest purchases (by cost per hour) are measured
 and the others left unmeasured (NaN), said in a warning."""
+
+RESUMED_FROM_CHANGES: Final = 4
+"""A kind with at least this many purchases measured has its bills resumed from the plan's
+state after the kind (:class:`scenarios.changed_bills.ChangedBills`, which keeps two usage
+arrays per kind for it); fewer are billed in full."""
 
 GROUPED_FROM_INSTRUMENTS: Final = 200
 """Without a Compute Savings Plan, a portfolio of at least this many instruments is billed one
@@ -104,6 +111,7 @@ def billed_marginal_savings(
     share_across_accounts: bool = True,
     grouped_from_instruments: int = GROUPED_FROM_INSTRUMENTS,
     max_billed_cells: float = MAX_BILLED_CELLS,
+    resumed_from_changes: int = RESUMED_FROM_CHANGES,
 ) -> FloatArray:
     """What the last unit of each purchase saves on the bill (see the module docstring).
 
@@ -126,6 +134,9 @@ def billed_marginal_savings(
     max_billed_cells
         Budget of hour × key cells over all the bills (:data:`MAX_BILLED_CELLS`): beyond it
         only the purchases with the largest cost per hour are measured.
+    resumed_from_changes
+        Resume the bills of a kind with at least this many purchases measured
+        (:data:`RESUMED_FROM_CHANGES`); the figures are the same either way.
 
     Returns
     -------
@@ -186,13 +197,21 @@ def billed_marginal_savings(
             share_across_accounts=share_across_accounts,
         )
         ordered = portfolio.instruments
-        planned_usd = _cost_usd(model, ordered)
-        for n in members:
+        index_of = {id(inst): index for index, inst in enumerate(ordered)}
+        targets = [index_of[id(instruments[position[items[n].id]])] for n in members]
+        changes = Counter(ordered[index].kind for index in targets)
+        bills = ChangedBills(
+            model,
+            [kind for kind, count in changes.items() if count >= resumed_from_changes],
+            cache_bytes=CACHE_BYTES,
+        )
+        planned_usd = bills.plan_on_demand_usd + _commitment_usd(ordered)
+        for n, index in zip(members, targets, strict=True):
             smaller, removed = reduced_by_one_unit(items[n])
-            target = instruments[position[items[n].id]]
             kept = _left_share(items[n], smaller)
-            billed = [inst.scaled(kept) if inst is target else inst for inst in ordered]
-            marginal[n] = (_cost_usd(model, billed) - planned_usd) / removed
+            billed = [inst.scaled(kept) if k == index else inst for k, inst in enumerate(ordered)]
+            cost_usd = bills.on_demand_usd(billed, index) + _commitment_usd(billed)
+            marginal[n] = (cost_usd - planned_usd) / removed
     return marginal
 
 
@@ -297,9 +316,10 @@ def _portfolio(chosen: Sequence[Instrument]) -> SimulationPortfolio:
     )
 
 
-def _cost_usd(model: MonteCarloModel, billed: Sequence[Instrument]) -> float:
-    result = model.run(billed, cache_bytes=CACHE_BYTES)
-    return float(result.paths["actual_cost_usd"].iloc[0])
+def _commitment_usd(instruments: Sequence[Instrument]) -> float:
+    """What the instruments are charged over the billed hours, used or not [USD] (as
+    :func:`billing.simulator.simulate` counts it)."""
+    return float(sum(inst.effective_usd_per_hour * inst.charged_hours for inst in instruments))
 
 
 def _left_share(purchase: Commitment, smaller: Commitment | None) -> float:

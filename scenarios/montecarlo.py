@@ -441,6 +441,50 @@ class MonteCarloModel:
             block = np.add.reduceat(block, self.column_starts, axis=0)
         return block
 
+    def replacements(self, instruments: Sequence[Instrument] | None) -> tuple[Instrument, ...]:
+        """``instruments`` checked as one replacement per model instrument (default: the
+        model's own)."""
+        insts = tuple(self.instruments if instruments is None else instruments)
+        if len(insts) != len(self.instruments):
+            raise ValueError("give one replacement per instrument of the model")
+        return insts
+
+    def state_capacity(self, instruments: Sequence[Instrument]) -> tuple[FloatArray, FloatArray]:
+        """Instruments × commitment states: capacity [units] and cost of one unit [USD]
+        (partial hours pro rata)."""
+        states = self.state_hours
+        capacity = np.zeros((len(instruments), len(states)))
+        price = np.zeros((len(instruments), len(states)))
+        for index, inst in enumerate(instruments):
+            if inst.capacity > 0:
+                capacity[index] = np.where(inst.active[states], inst.capacity, 0.0)
+                price[index] = inst.charged[states] * (inst.effective_usd_per_hour / inst.capacity)
+        return capacity, price
+
+    def hour_blocks(self, n_instruments: int) -> list[slice]:
+        """Slices of the distinct hours billed together (about :data:`BLOCK_BYTES` each)."""
+        n_unique = len(self.unique_rows)
+        width = self.source_t.shape[0] + 3 * n_instruments + 8
+        block_hours = max(1, min(n_unique, BLOCK_BYTES // (8 * width)))
+        return [
+            slice(first, min(first + block_hours, n_unique))
+            for first in range(0, n_unique, block_hours)
+        ]
+
+    def block_usage(self, chosen: slice, cache_bytes: int = 0) -> tuple[FloatArray, FloatArray]:
+        """Usage of the distinct hours ``chosen`` (columns × hours, a copy the engine may
+        consume) and its on-demand equivalent per hour [USD]; kept in :attr:`cache` when all
+        blocks fit in ``cache_bytes``."""
+        first = chosen.start
+        if first in self.cache:
+            cached, od_equivalent = self.cache[first]
+            return cached.copy(), od_equivalent
+        usage = self._block(chosen)
+        od_equivalent = self.merge.od_rates @ usage
+        if 8 * len(self.unique_rows) * self.merge.n_columns <= cache_bytes:
+            self.cache[first] = (usage.copy(), od_equivalent.copy())
+        return usage, od_equivalent
+
     def run(
         self,
         instruments: Sequence[Instrument] | None = None,
@@ -461,34 +505,14 @@ class MonteCarloModel:
             Keep the materialised usage blocks for the next runs when they take at most this
             much memory [bytes] (the frontier runs the same model many times).
         """
-        insts = tuple(self.instruments if instruments is None else instruments)
-        if len(insts) != len(self.instruments):
-            raise ValueError("give one replacement per instrument of the model")
-        merge = self.merge
+        insts = self.replacements(instruments)
         n_unique = len(self.unique_rows)
         states = self.state_hours
-        # capacity [units] and cost of one unit [USD] (partial hours pro rata) per state
-        capacity = np.zeros((len(insts), len(states)))
-        price = np.zeros((len(insts), len(states)))
-        for index, inst in enumerate(insts):
-            if inst.capacity > 0:
-                capacity[index] = np.where(inst.active[states], inst.capacity, 0.0)
-                price[index] = inst.charged[states] * (inst.effective_usd_per_hour / inst.capacity)
+        capacity, price = self.state_capacity(insts)
         per_hour = np.zeros((3, n_unique))  # on-demand equivalent, on-demand cost, used cost
-        width = self.source_t.shape[0] + 3 * len(insts) + 8
-        block_hours = max(1, min(n_unique, BLOCK_BYTES // (8 * width)))
-        od = merge.od_rates
-        keep = 8 * n_unique * merge.n_columns <= cache_bytes
-        for first in range(0, n_unique, block_hours):
-            chosen = slice(first, min(first + block_hours, n_unique))
-            if first in self.cache:
-                cached, per_hour[0, chosen] = self.cache[first]
-                usage = cached.copy()  # the engine consumes it
-            else:
-                usage = self._block(chosen)
-                per_hour[0, chosen] = od @ usage
-                if keep:
-                    self.cache[first] = (usage.copy(), per_hour[0, chosen].copy())
+        od = self.merge.od_rates
+        for chosen in self.hour_blocks(len(insts)):
+            usage, per_hour[0, chosen] = self.block_usage(chosen, cache_bytes)
             state = self.state_of_hour[self.unique_hours[chosen]]
             if len(states) == 1:
                 start = np.repeat(capacity, len(state), axis=1)
@@ -498,7 +522,7 @@ class MonteCarloModel:
                 usage, insts, od, np.zeros(1, dtype=np.intp),
                 record=False, keys_by_hours=True, capacity=start,
             )  # fmt: skip
-            engine.run(merge.pools, merge.accounts, self.share_across_accounts)
+            engine.run(self.merge.pools, self.merge.accounts, self.share_across_accounts)
             per_hour[1, chosen] = od @ engine.remaining
             # used cost = Σ price × (capacity − left): the engine consumed ``start`` as ``left``;
             # the difference is taken per instrument first, so an hour that used nothing costs

@@ -115,8 +115,9 @@ def _by_hand(
 def test_the_marginal_saving_is_two_bills_apart(catalog: PriceCatalog) -> None:
     usage, plan = _small_usage(), _plan()
     expected = _by_hand(usage, plan, catalog)
-    measured = billed_marginal_savings(usage, plan, catalog)
-    np.testing.assert_allclose(measured, expected, rtol=1e-7, atol=1e-6)
+    for resumed_from in (1, 1_000):  # each bill resumed after its kind, or billed in full
+        measured = billed_marginal_savings(usage, plan, catalog, resumed_from_changes=resumed_from)
+        np.testing.assert_allclose(measured, expected, rtol=1e-7, atol=1e-6)
     assert np.all(np.abs(expected) > 0.01)  # each purchase moves the bill
 
 
@@ -126,6 +127,8 @@ def test_owned_commitments_are_billed_in_both_bills(catalog: PriceCatalog) -> No
     expected = _by_hand(usage, proposed, catalog, owned)
     measured = billed_marginal_savings(usage, proposed, catalog, owned=owned)
     np.testing.assert_allclose(measured, expected, rtol=1e-7, atol=1e-6)
+    resumed = billed_marginal_savings(usage, proposed, catalog, owned=owned, resumed_from_changes=1)
+    np.testing.assert_allclose(resumed, expected, rtol=1e-7, atol=1e-6)
     alone = billed_marginal_savings(usage, proposed, catalog)
     assert not np.allclose(alone, measured)  # the owned RI changes what the plan's units do
 
