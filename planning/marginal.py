@@ -19,11 +19,14 @@ recommendation reports.
 
 Cost: one bill per purchase, by the billing engine of :func:`billing.simulator.simulate` run
 through :class:`scenarios.montecarlo.MonteCarloModel` with the lookback as its one path: the
-pools and the merged key columns are built once, and each bill refills them with one instrument
+pools and the merged key columns are built once, and each bill fills them with one instrument
 scaled (:meth:`billing.portfolio.Instrument.scaled`, exact at whole RIs and SP steps); totals
-equal ``simulate``'s to floating-point rounding. Without a Compute Savings Plan the bill
-separates by region and family (an RI or EC2 Instance SP reaches only its own), and a large
-portfolio is then billed one region and family at a time (:data:`GROUPED_FROM_INSTRUMENTS`).
+equal ``simulate``'s to floating-point rounding. A kind with several purchases measured has its
+bills resumed after the kind (:class:`scenarios.changed_bills.ChangedBills`: only the changed
+pool and the later kinds are filled again, the same figures). Without a Compute Savings Plan
+the bill separates by region and family (an RI or EC2 Instance SP reaches only its own), and a
+large portfolio is then billed one region and family at a time
+(:data:`GROUPED_FROM_INSTRUMENTS`).
 Measured (2 cores, shared; ``docs/report.md``): 50 purchases at 1,000 keys × 1,440 h in 0.6–0.8 s;
 the 1,000-key benchmark fleet's 730 purchases (one a Compute SP) at 2,160 h in about 110 s.
 """
@@ -61,10 +64,11 @@ AWS's step of 0.001 USD/h, at least one step)."""
 
 MAX_BILLED_CELLS: Final = 2.0e9
 """Most hour × key cells the finite differences bill in all [cells]: 228 bills of 1,000 keys ×
-8,760 h (about 13 s at 0.055 s a bill), 76 at 3,000 keys. One bill per purchase grows with
-purchases × keys × hours, i.e. with the square of the fleet (3,000 keys: about 1,800 purchases
-of 0.2 s, 6 minutes); beyond the budget the largest purchases (by cost per hour) are measured
-and the others left unmeasured (NaN), said in a warning."""
+8,760 h (13 s at 0.055 s a full bill; 4-7 s resumed, docs/benchmarks.md), 76 at 3,000 keys.
+One bill per purchase grows with purchases × keys × hours, i.e. with the square of the fleet
+(3,000 keys: about 1,800 purchases of 0.2 s, 6 minutes); beyond the budget the largest
+purchases (by cost per hour) are measured and the others left unmeasured (NaN), said in a
+warning."""
 
 RESUMED_FROM_CHANGES: Final = 4
 """A kind with at least this many purchases measured has its bills resumed from the plan's
