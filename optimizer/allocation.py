@@ -684,9 +684,9 @@ def pool_allocation(
     units
         Quantity of each offer [units].
     pools
-        Pools to return, in this order; ``None`` for all. The explanations ask for the bought
-        offers' pools only: at 100 futures a periods × pools array is 218 MiB, and splitting
-        every pool's use took 4-5 s of a 10-s explanation.
+        Distinct pools to return, in this order; ``None`` for all. The explanations ask for
+        the bought offers' pools only: at 100 futures a periods × pools array is 218 MiB, and
+        splitting every pool's use took 4-5 s of a 10-s explanation.
 
     Returns
     -------

@@ -256,7 +256,7 @@ class CommitmentProblem:
         units
             Quantity bought of each offer [units].
         pools
-            Pools to return, in this order; ``None`` for all.
+            Distinct pools to return, in this order; ``None`` for all.
 
         Returns
         -------
