@@ -18,6 +18,7 @@ than glibc nothing changes.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 from typing import Final
 
@@ -34,16 +35,22 @@ TRIM_THRESHOLD_BYTES: Final = 2**31 - 1
 """The trim threshold set: the largest ``mallopt`` takes (a C ``int``, 2 GiB) [bytes]."""
 
 
+OFF_SWITCH: Final = "COMMITOPT_KEEP_FREED_MEMORY"
+"""Environment variable: ``0`` leaves glibc's defaults (memory returned as it is freed)."""
+
+
 def keep_freed_memory() -> bool:
-    """Make glibc's ``malloc`` keep freed memory for reuse (module docstring).
+    """Make glibc's ``malloc`` keep freed memory for reuse (module docstring), unless the
+    environment sets :data:`OFF_SWITCH` to ``0``.
 
     Returns
     -------
     bool
-        True when every setting was applied; False on another platform or C library (nothing
-        is changed) or when glibc refused one (the ones before it stay applied).
+        True when every setting was applied; False when switched off, on another platform or C
+        library (nothing is changed), or when glibc refused one (the ones before it stay
+        applied).
     """
-    if not sys.platform.startswith("linux"):
+    if os.environ.get(OFF_SWITCH, "").strip() == "0" or not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(None)
@@ -61,6 +68,7 @@ __all__ = [
     "M_ARENA_MAX",
     "M_MMAP_MAX",
     "M_TRIM_THRESHOLD",
+    "OFF_SWITCH",
     "TRIM_THRESHOLD_BYTES",
     "keep_freed_memory",
 ]

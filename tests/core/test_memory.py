@@ -60,6 +60,14 @@ def test_nothing_changes_off_linux(monkeypatch: pytest.MonkeyPatch) -> None:
     assert memory.keep_freed_memory() is False
 
 
+@pytest.mark.skipif(not GLIBC, reason="the setting is glibc's")
+def test_the_environment_can_switch_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(memory.OFF_SWITCH, "0")
+    switched_off = _second_allocation("keep")
+    assert switched_off["applied"] is False
+    assert isinstance(switched_off["faults"], int) and switched_off["faults"] >= 100
+
+
 def test_the_command_line_sets_it_before_any_command(monkeypatch: pytest.MonkeyPatch) -> None:
     import commitopt.cli as cli
 
