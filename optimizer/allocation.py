@@ -705,18 +705,23 @@ def pool_allocation(
     wanted_units = info.unit_of_pool[wanted]
     # every member of a wanted pool's unit: a member's band starts after the members before it
     members = info.members[np.isin(info.unit_of_pool[info.members], wanted_units)]
-    used_m, covered_m, _ = _split_members(
-        info, members, problem.pool_capacity(x, members), result, prices=False
-    )
     row = np.full(problem.n_pools, -1, dtype=np.intp)
     row[members] = np.arange(members.size)
-    at = row[wanted]
-    found = at >= 0
+    found = row[wanted] >= 0
+    # one capacity product for the members, then the wanted pools that are not members
+    columns = np.concatenate([members, wanted[~found]])
+    capacity = problem.pool_capacity(x, columns)
+    used_m, covered_m, _ = _split_members(
+        info, members, capacity[:, : members.size], result, prices=False
+    )
+    at = row[wanted[found]]
     used_t = np.zeros((wanted.size, problem.n_periods))
     covered_t = np.zeros((wanted.size, problem.n_periods))
-    used_t[found] = used_m[at[found]]
-    covered_t[found] = covered_m[at[found]]
-    return problem.pool_capacity(x, wanted), used_t.T, covered_t.T
+    used_t[found] = used_m[at]
+    covered_t[found] = covered_m[at]
+    column = np.empty(problem.n_pools, dtype=np.intp)
+    column[columns] = np.arange(columns.size)
+    return capacity[:, column[wanted]], used_t.T, covered_t.T
 
 
 def scenario_costs(

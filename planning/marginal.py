@@ -209,13 +209,16 @@ def billed_marginal_savings(
             [kind for kind, count in changes.items() if count >= resumed_from_changes],
             cache_bytes=CACHE_BYTES,
         )
-        planned_usd = bills.plan_on_demand_usd + _commitment_usd(ordered)
         for n, index in zip(members, targets, strict=True):
             smaller, removed = reduced_by_one_unit(items[n])
-            kept = _left_share(items[n], smaller)
-            billed = [inst.scaled(kept) if k == index else inst for k, inst in enumerate(ordered)]
-            cost_usd = bills.on_demand_usd(billed, index) + _commitment_usd(billed)
-            marginal[n] = (cost_usd - planned_usd) / removed
+            target = ordered[index]
+            scaled = target.scaled(_left_share(items[n], smaller))
+            billed = [scaled if k == index else inst for k, inst in enumerate(ordered)]
+            # only the target's commitment changes: the difference of the two bills is its
+            # on-demand difference plus the target's commitment difference
+            on_demand_usd = bills.on_demand_usd(billed, index) - bills.plan_on_demand_usd
+            commitment_usd = _commitment_usd(scaled) - _commitment_usd(target)
+            marginal[n] = (on_demand_usd + commitment_usd) / removed
     return marginal
 
 
@@ -320,10 +323,10 @@ def _portfolio(chosen: Sequence[Instrument]) -> SimulationPortfolio:
     )
 
 
-def _commitment_usd(instruments: Sequence[Instrument]) -> float:
-    """What the instruments are charged over the billed hours, used or not [USD] (as
+def _commitment_usd(instrument: Instrument) -> float:
+    """What the instrument is charged over the billed hours, used or not [USD] (as
     :func:`billing.simulator.simulate` counts it)."""
-    return float(sum(inst.effective_usd_per_hour * inst.charged_hours for inst in instruments))
+    return float(instrument.effective_usd_per_hour * instrument.charged_hours)
 
 
 def _left_share(purchase: Commitment, smaller: Commitment | None) -> float:
