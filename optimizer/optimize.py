@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol, runtime_checkable
 
 from optimizer.problem import CommitmentProblem
 from optimizer.result import OptimizationResult, OptimizationStatus
@@ -27,6 +27,19 @@ DEFAULT_TOLERANCE: Final = 1e-3
 """Default certified relative gap of the cutting planes (0.1 %)."""
 
 ProgressCallback = Callable[[int, float, float], None]
+"""Called with (iteration, lower bound, upper bound) [USD] after each cutting-plane iteration."""
+
+
+@runtime_checkable
+class StagedProgress(Protocol):
+    """A :data:`ProgressCallback` that is also told when the solve moves on to another stage
+    (the rounding's re-solves), so that what it shows says whose iterations they are."""
+
+    def __call__(self, iteration: int, lower_usd: float, upper_usd: float) -> None:
+        """One iteration's bounds [USD]."""
+
+    def stage(self, name: str) -> None:
+        """The iterations from now on are ``name``'s (``""``: the main solve's)."""
 
 
 def allocation_cells(problem: CommitmentProblem) -> int:
@@ -114,4 +127,12 @@ def optimize(
     return result
 
 
-__all__ = ["DEFAULT_TOLERANCE", "EXACT_SIZE_LIMIT", "allocation_cells", "optimize"]
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "EXACT_SIZE_LIMIT",
+    "MAX_ITERATIONS",
+    "ProgressCallback",
+    "StagedProgress",
+    "allocation_cells",
+    "optimize",
+]

@@ -21,7 +21,13 @@ from core.errors import CommitoptEnvironmentError, CommitoptInputError, param
 from core.units import HOURS_PER_MONTH
 from optimizer.build import build_problem
 from optimizer.explain import explain
-from optimizer.optimize import DEFAULT_TOLERANCE, MAX_ITERATIONS, optimize
+from optimizer.optimize import (
+    DEFAULT_TOLERANCE,
+    MAX_ITERATIONS,
+    ProgressCallback,
+    StagedProgress,
+    optimize,
+)
 from optimizer.policy import Policy
 from optimizer.problem import CommitmentProblem, FloatArray
 from optimizer.purchases import purchases_from_units, purchases_to_portfolio_json
@@ -318,6 +324,19 @@ def _decision_summary(
     }
 
 
+def _bounded_by(progress: ProgressCallback | None, lower_usd: float) -> ProgressCallback | None:
+    """``progress`` with each lower bound raised to ``lower_usd``: the plan's own bound, which
+    bounds a re-solve with some offers fixed too (its master starts without it) [USD]."""
+    if progress is None:
+        return None
+    report = progress
+
+    def update(iteration: int, lower: float, upper: float) -> None:
+        report(iteration, max(lower, lower_usd), upper)
+
+    return update
+
+
 def optimizer_summary(
     result: OptimizationResult, rounded: RoundedPlan | None, tolerance: float
 ) -> dict[str, Any]:
@@ -446,7 +465,9 @@ def recommend(
     options
         How to solve; defaults to :class:`RecommendOptions`.
     progress
-        Called with (iteration, lower bound, upper bound) while cutting planes run.
+        Called with (iteration, lower bound, upper bound) while cutting planes run, the
+        rounding's re-solves included (their lower bounds at least the plan's); a
+        :class:`~optimizer.optimize.StagedProgress` is told when the rounding begins.
 
     Raises
     ------
@@ -527,11 +548,15 @@ def recommend(
                 tolerance=CONTINUOUS_SHARE * options.tolerance,
                 solver=options.solver,
                 time_limit_seconds=options.time_limit_seconds,
+                progress=_bounded_by(progress, result.lower_bound_usd),
                 resume_from=resume,
                 stop_below_usd=stop_below_usd,
                 stop_above_usd=stop_above_usd,
                 max_iterations=max_iterations,
             )
+
+        if isinstance(progress, StagedProgress):
+            progress.stage("rounding to whole RIs")
 
         rounded = round_plan(
             problem,

@@ -308,14 +308,30 @@ def quiet_option(function: Any) -> Any:
     )(function)
 
 
-def solver_progress(task: Task) -> Callable[[int, float, float], None]:
-    """The optimizer's ``progress(iteration, lower_usd, upper_usd)``, shown on ``task``."""
+class SolverProgress:
+    """The optimizer's ``progress(iteration, lower_usd, upper_usd)``, shown on a task as
+    ``iteration 3, certified gap 0.120 %``, after the stage when one is under way
+    (:class:`optimizer.optimize.StagedProgress`: ``rounding to whole RIs: iteration 2, …``)."""
 
-    def update(iteration: int, lower_usd: float, upper_usd: float) -> None:
+    def __init__(self, task: Task) -> None:
+        self._task = task
+        self._stage = ""
+
+    def __call__(self, iteration: int, lower_usd: float, upper_usd: float) -> None:
+        """Show one iteration's certified gap."""
         gap = (upper_usd - lower_usd) / max(abs(upper_usd), 1e-9)
-        task.update(detail=f"iteration {iteration}, certified gap {100 * gap:.3f} %")
+        prefix = f"{self._stage}: " if self._stage else ""
+        self._task.update(detail=f"{prefix}iteration {iteration}, certified gap {100 * gap:.3f} %")
 
-    return update
+    def stage(self, name: str) -> None:
+        """Name the stage the next iterations belong to (shown at once)."""
+        self._stage = name
+        self._task.update(detail=name)
+
+
+def solver_progress(task: Task) -> SolverProgress:
+    """The optimizer's progress callback, shown on ``task``."""
+    return SolverProgress(task)
 
 
 def with_flags(text: str) -> str:

@@ -16,8 +16,9 @@ import pytest
 from commitopt.cli.errors import run_with_exit_codes
 from commitopt.cli.group import CommitoptGroup, flag_of
 from commitopt.cli.options import SHARE
-from commitopt.cli.progress import Reporter, Task
+from commitopt.cli.progress import Reporter, Task, solver_progress
 from core.errors import CommitoptEnvironmentError, CommitoptInputError, param
+from optimizer.optimize import StagedProgress
 from optimizer.result import OptimizationStatus
 from planning.recommend import RecommendationError, SolverTimeLimitError, _check_result
 from tests.commitopt.conftest import RunCli
@@ -36,6 +37,19 @@ def test_a_task_without_a_known_total_formats() -> None:
     task.update(50, 200, detail="iteration 3")
     assert "50 of 200 (25 %)" in task.status() and "iteration 3" in task.status()
     assert task.amount(compact=True) == "50/200"
+
+
+def test_the_solver_progress_names_the_rounding_stage() -> None:
+    """At 3,000 keys the rounding's re-solve ran 15 minutes under the main solve's last line."""
+    task = Task("optimizing the portfolio")
+    progress = solver_progress(task)
+    assert isinstance(progress, StagedProgress)
+    progress(19, 999.0, 1000.0)
+    assert task.detail == "iteration 19, certified gap 0.100 %"
+    progress.stage("rounding to whole RIs")
+    assert task.detail == "rounding to whole RIs"
+    progress(2, 998.0, 1000.0)
+    assert task.detail == "rounding to whole RIs: iteration 2, certified gap 0.200 %"
 
 
 def test_a_task_counted_in_percent_says_the_percent_once() -> None:

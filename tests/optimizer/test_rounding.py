@@ -15,6 +15,8 @@ from optimizer.problem import CommitmentProblem
 from optimizer.purchases import purchases_from_units
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import (
+    ROUNDING_ITERATIONS,
+    ROUNDING_SHARE,
     RoundingError,
     cvar,
     greedy_objective,
@@ -111,6 +113,25 @@ def test_ris_go_to_the_nearest_count_and_savings_plans_down() -> None:
     assert rounded.result.seconds == 2.0 and rounded.result.iterations == 6
     assert rounded.rounding_cost_usd == rounded.objective_after_usd - 10.0
     assert any("rounded down to 0.001 USD/h steps" in note for note in rounded.notes)
+
+
+def test_the_whole_ri_re_solve_aims_at_its_share_and_is_capped() -> None:
+    """Uncapped, the re-solve certified its own problem for 933 s at 3,000 keys."""
+    problem = four_instrument_problem()
+    asked: list[dict[str, object]] = []
+    solve_fixed = fixed_ris([0.0, 0.0, 0.5, 1.2345678, 0.25], [])
+
+    def solve(fixed: CommitmentProblem, **stops: object) -> OptimizationResult:
+        asked.append(stops)
+        return solve_fixed(fixed)
+
+    result = plan([49.5, 2.6, 0.0, 1.0, 0.0], objective=1000.0)
+    round_plan(problem, result, solve, prefer_flexible=False, tolerance=1e-3)
+    (stops,) = asked
+    assert stops["max_iterations"] == ROUNDING_ITERATIONS
+    assert stops["stop_below_usd"] == pytest.approx(1000.0 / (1.0 - ROUNDING_SHARE * 1e-3))
+    start = np.asarray(stops["start_units"])
+    assert list(start[:2]) == [48.0, 3.0]  # the whole RIs, the Savings Plans moved around them
 
 
 def test_a_chosen_size_rounds_to_its_normalization_factor() -> None:

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from billing.simulator import simulate
+from optimizer.optimize import StagedProgress
 from optimizer.policy import Policy
-from planning.recommend import RecommendOptions, recommend
+from planning.recommend import RecommendOptions, _bounded_by, recommend
 from pricing.embedded import load_embedded_catalog
 
 DAYS = 30
@@ -93,3 +94,43 @@ def test_no_size_run_divides_the_load_so_rounding_goes_down_to_a_run_size() -> N
     assert lines
     assert all(t in {"t2.xlarge", "t2.large"} for t, _, _ in lines)
     assert sum(units for _, _, units in lines) <= 20.0
+
+
+class _Progress:
+    """A staged progress callback that records what it is told."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[object, ...]] = []
+
+    def __call__(self, iteration: int, lower_usd: float, upper_usd: float) -> None:
+        self.calls.append(("iteration", iteration, lower_usd, upper_usd))
+
+    def stage(self, name: str) -> None:
+        self.calls.append(("stage", name))
+
+
+def test_the_rounding_is_a_stage_of_the_progress() -> None:
+    """At 3,000 keys the rounding's re-solve ran 15 minutes under the main solve's last line."""
+    progress = _Progress()
+    usage = _usage({"t2.large": 0.0, "t2.medium": 0.0})
+    # a daily cycle and noise, so that the hours differ and cutting planes solve it
+    hour = usage["hour"].dt.hour.to_numpy()
+    noise = np.random.default_rng(7).uniform(0.0, 3.0, len(usage))
+    usage["quantity"] = 6 + 3 * np.sin(2 * np.pi * hour / 24) + noise
+    run = recommend(usage, load_embedded_catalog(), RI_ONLY, progress=progress)
+    assert isinstance(progress, StagedProgress)
+    stages = [call for call in progress.calls if call[0] == "stage"]
+    assert stages == [("stage", "rounding to whole RIs")]
+    main = progress.calls[: progress.calls.index(stages[0])]
+    assert main and all(call[0] == "iteration" for call in main)  # after the main solve's
+    assert run.portfolio["summary"]["optimizer"]["method"] == "cutting-planes"
+    assert _ri_lines(run)  # whole RIs bought
+
+
+def test_a_re_solve_shows_the_plans_lower_bound_at_least() -> None:
+    seen: list[tuple[int, float, float]] = []
+    bounded = _bounded_by(lambda *call: seen.append(call), 100.0)
+    assert bounded is not None and _bounded_by(None, 100.0) is None
+    bounded(1, float("-inf"), 120.0)
+    bounded(2, 105.0, 110.0)
+    assert seen == [(1, 100.0, 120.0), (2, 105.0, 110.0)]
