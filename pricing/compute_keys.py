@@ -145,6 +145,21 @@ def quantity_units(instance_types: pd.Series) -> pd.Series:
     return units.fillna(INSTANCE_HOURS).astype("object")
 
 
+def quantity_by_unit(
+    instance_types: pd.Series, quantity: pd.Series
+) -> tuple[tuple[str, float], ...]:
+    """``quantity`` summed by the unit of each row's key (:func:`quantity_units`), sorted by unit.
+
+    Examples
+    --------
+    >>> quantity_by_unit(pd.Series(["m5.large", "fargate.vcpu", "c5.large"]), pd.Series([2, 3, 4]))
+    (('instance-hours', 6.0), ('vCPU-hours', 3.0))
+    """
+    units = quantity_units(instance_types.reset_index(drop=True))
+    sums = pd.Series(quantity.to_numpy(dtype=float)).groupby(units.to_numpy()).sum()
+    return tuple((str(unit), float(total)) for unit, total in sums.sort_index().items())
+
+
 FARGATE_PLATFORMS: Final[dict[str, str]] = {"Linux": "fargate-linux", "Windows": "fargate-windows"}
 """Fargate's operating system -> the key's platform."""
 LAMBDA_PLATFORM: Final = "lambda"
@@ -354,6 +369,7 @@ __all__ = [
     "key_fits",
     "key_of",
     "key_of_usage_type",
+    "quantity_by_unit",
     "quantity_units",
     "sagemaker_architecture",
     "service_of_type",

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pricing.compute_keys import quantity_by_unit
 from pricing.readers.duckdb_progress import reporting_progress
 from usage.canonical_files import CanonicalFile, quantity_sql, raw_key_sql
 from usage.table import KEY_COLUMNS
@@ -36,7 +37,8 @@ class StagedCounts:
     Attributes
     ----------
     line_items, line_item_instance_hours
-        Rows of the files read, and their instance-hours, whatever their hour.
+        Rows of the files read, and their quantity summed as it is (instance-hours, and for
+        Fargate and Lambda keys vCPU-hours or GB-hours), whatever their hour.
     row_count, instance_hours
         Rows to store, and their instance-hours.
     first_hour, last_hour
@@ -53,6 +55,8 @@ class StagedCounts:
     last_hour: pd.Timestamp | None
     accounts: tuple[str, ...]
     instance_types: tuple[str, ...]
+    line_item_quantity_by_unit: tuple[tuple[str, float], ...]
+    """``line_item_instance_hours`` by unit (:func:`pricing.compute_keys.quantity_by_unit`)."""
 
 
 @dataclass(frozen=True)
@@ -234,7 +238,14 @@ def staged_statistics(
           ON k.key_id = s.key_id
         WHERE s.file_index IN ({kept_list}) AND s.period_rows > 0"""
     ).fetchall()
+    by_type = connection.execute(
+        f"""SELECT k.instance_type, coalesce(sum(s.quantity), 0) FROM {STATS_TABLE} s
+        JOIN (SELECT DISTINCT key_id, instance_type FROM {KEYS_TABLE}) k ON k.key_id = s.key_id
+        WHERE s.file_index IN ({kept_list}) GROUP BY k.instance_type"""
+    ).fetchall()
+    types = pd.Series([str(t) for t, _ in by_type], dtype="object")
     return Statistics(
+        line_item_quantity_by_unit=quantity_by_unit(types, pd.Series([q for _, q in by_type])),
         duplicated_files=frozenset(duplicated),
         kept_files=frozenset(kept),
         overlap=overlap,

@@ -46,6 +46,7 @@ import pandas as pd
 
 from core.errors import CommitoptInputError, param
 from core.times import to_utc_timestamp
+from pricing.compute_keys import INSTANCE_HOURS, quantity_by_unit
 from pricing.platforms import PLATFORMS
 from pricing.readers.common import ProgressCallback, ragged_row, shorten, show_columns
 from pricing.readers.cur_columns import (
@@ -177,7 +178,12 @@ class ImportReport:
     daily
         Whether the source was daily-granular (spread evenly over 24 hours).
     kept_line_items, kept_quantity, kept_cost
-        Demand rows, their instance-hours [h] and cost [currency].
+        Demand rows, their quantity summed as it is (instance-hours, and for Fargate and
+        Lambda keys vCPU-hours or GB-hours) and cost [currency].
+    kept_quantity_by_unit
+        ``kept_quantity`` split by unit (:func:`pricing.compute_keys.quantity_by_unit`):
+        ``(unit, quantity)`` pairs sorted by unit; empty when not known (then all of it counts
+        as instance-hours).
     exclusions
         The excluded rows by reason.
     currency
@@ -199,6 +205,14 @@ class ImportReport:
     superseded_files: tuple[str, ...] = ()
     unmapped: int = 0
     unmapped_examples: tuple[str, ...] = field(default=())
+    kept_quantity_by_unit: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def kept_instance_hours(self) -> float:
+        """The kept instance-hours alone (EC2, database and SageMaker instances and nodes) [h]."""
+        if not self.kept_quantity_by_unit:
+            return self.kept_quantity
+        return sum(q for unit, q in self.kept_quantity_by_unit if unit == INSTANCE_HOURS)
 
     def excluded(self, reason: str) -> Exclusion:
         """The exclusion for ``reason`` (zero rows when nothing was excluded for it)."""
@@ -515,9 +529,9 @@ def summarise_classified(
     try:
         totals = _run(
             connection,
-            f"SELECT reason, currency, CAST(sum(line_items) AS BIGINT) AS line_items, "
-            f"sum(quantity) AS quantity, sum(cost) AS cost FROM {CLASSIFIED_TABLE} "
-            f"GROUP BY reason, currency",
+            f"SELECT reason, currency, instance_type, "
+            f"CAST(sum(line_items) AS BIGINT) AS line_items, sum(quantity) AS quantity, "
+            f"sum(cost) AS cost FROM {CLASSIFIED_TABLE} GROUP BY reason, currency, instance_type",
             where,
             fmt.upper(),
         )
@@ -545,6 +559,7 @@ class _Checked:
     kept_cost: float
     exclusions: tuple[Exclusion, ...]
     currency: str | None
+    kept_quantity_by_unit: tuple[tuple[str, float], ...] = ()
 
     def report(
         self,
@@ -569,6 +584,7 @@ class _Checked:
             superseded_files=tuple(superseded),
             unmapped=unmapped[0],
             unmapped_examples=unmapped[1],
+            kept_quantity_by_unit=self.kept_quantity_by_unit,
         )
 
 
@@ -618,12 +634,18 @@ def _check_classified(result: pd.DataFrame, where: str) -> _Checked:
             "pass a report that includes Amazon EC2 or the reserved database services (hourly "
             "granularity recommended)",
         )
+    by_unit = (
+        quantity_by_unit(demand["instance_type"], demand["quantity"])
+        if "instance_type" in demand
+        else ()
+    )
     return _Checked(
         kept_line_items=int(demand["line_items"].sum()),
         kept_quantity=float(demand["quantity"].sum()),
         kept_cost=float(demand["cost"].sum()),
         exclusions=exclusions,
         currency=currencies[0] if currencies else None,
+        kept_quantity_by_unit=by_unit,
     )
 
 
@@ -1182,6 +1204,7 @@ def read_canonical(
         kept_line_items=len(table),
         kept_quantity=float(table["quantity"].sum()),
         superseded_files=tuple(superseded),
+        kept_quantity_by_unit=quantity_by_unit(table["instance_type"], table["quantity"]),
     )
     return table, report
 

@@ -206,6 +206,7 @@ def _described(
         superseded_files=report.superseded_files,
         line_items=report.kept_line_items,
         line_item_instance_hours=report.kept_quantity,
+        line_item_quantity_by_unit=report.kept_quantity_by_unit,
         row_count=int(rows),
         instance_hours=float(hours),
         first_hour=None if first is None else pd.Timestamp(int(first), unit="us", tz="UTC"),

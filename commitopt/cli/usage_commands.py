@@ -286,6 +286,7 @@ def import_canonical_files(
             kept_line_items=usage.line_items,
             kept_quantity=usage.line_item_instance_hours,
             superseded_files=usage.superseded_files,
+            kept_quantity_by_unit=usage.line_item_quantity_by_unit,
         )
         if usage.first_hour is None or usage.last_hour is None:
             raise CommitoptInputError("the sources hold no usage; nothing to import")
@@ -713,7 +714,10 @@ def _file_report(report: ImportReport) -> dict[str, Any]:
         "billing_periods": list(report.billing_periods),
         "is_daily": report.daily,
         "kept_line_item_count": report.kept_line_items,
-        "kept_instance_hours": report.kept_quantity,
+        "kept_instance_hours": report.kept_instance_hours,
+        "kept_quantity_by_unit": [
+            {"unit": unit, "usage_amount": amount} for unit, amount in report.kept_quantity_by_unit
+        ],
         "kept_billed_cost": report.kept_cost,
         "currency": report.currency,
         "unmapped_line_item_count": report.unmapped,

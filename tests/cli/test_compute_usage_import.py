@@ -110,6 +110,38 @@ def test_import_report_counts_the_compute_exclusions(empty_sandbox: Sandbox) -> 
     }  # fmt: skip
 
 
+def _by_unit(payload: dict[str, Any]) -> dict[str, float]:
+    return {item["unit"]: item["usage_amount"] for item in payload["kept_quantity_by_unit"]}
+
+
+def test_import_report_sums_each_unit_apart(empty_sandbox: Sandbox) -> None:
+    """``kept_instance_hours`` once added vCPU-hours and GB-hours to the instance-hours; the
+    file import and the streamed import of a canonical file both split them by unit."""
+    from pricing.compute_keys import quantity_by_unit
+
+    payload = _import(empty_sandbox, CUR)
+    with duckdb.connect(str(empty_sandbox.workspace), read_only=True) as connection:
+        stored = connection.execute(
+            f"SELECT hour, {', '.join(KEYS)}, quantity FROM usage_hourly "
+            "WHERE replaced_by IS NULL ORDER BY ALL"
+        ).df()
+    expected = dict(quantity_by_unit(stored["instance_type"], stored["quantity"]))
+    assert set(expected) == {"instance-hours", "vCPU-hours", "GB-hours"}
+    assert _by_unit(payload) == pytest.approx(expected, rel=1e-12)
+    assert payload["kept_instance_hours"] == pytest.approx(expected["instance-hours"], rel=1e-12)
+    assert payload["kept_instance_hours"] < sum(expected.values())
+    canonical = empty_sandbox.folder / "canonical.csv"
+    stored.assign(hour=pd.to_datetime(stored["hour"], utc=True)).to_csv(canonical, index=False)
+    run = empty_sandbox.run(
+        "usage", "import", str(canonical), "--format", "json",
+        "--workspace", str(empty_sandbox.folder / "second.duckdb"),
+    )  # fmt: skip
+    again = json.loads(require_success(run).stdout)
+    assert again["input_format"] == "canonical"
+    assert _by_unit(again) == pytest.approx(expected, rel=1e-12)
+    assert again["kept_instance_hours"] == pytest.approx(expected["instance-hours"], rel=1e-12)
+
+
 def test_malformed_lambda_amount_is_one_line_and_exit_2(empty_sandbox: Sandbox) -> None:
     broken = empty_sandbox.folder / "bad_amount.csv"
     broken.write_text(

@@ -105,7 +105,11 @@ def test_a_bill_stores_exactly_what_the_pandas_reader_returns(
     assert payload["usage_row_count"] == len(expected)
     assert payload["input_format"] == report.format
     assert payload["kept_line_item_count"] == report.kept_line_items
-    assert payload["kept_instance_hours"] == pytest.approx(report.kept_quantity, rel=1e-12)
+    assert payload["kept_instance_hours"] == pytest.approx(report.kept_instance_hours, rel=1e-12)
+    by_unit = dict(report.kept_quantity_by_unit)
+    got = {item["unit"]: item["usage_amount"] for item in payload["kept_quantity_by_unit"]}
+    assert got == pytest.approx(by_unit, rel=1e-12)
+    assert sum(by_unit.values()) == pytest.approx(report.kept_quantity, rel=1e-12)
     assert payload["billing_periods"] == list(report.billing_periods)
     _assert_same_exclusions(payload["exclusions"], _exclusions(report), rel=1e-6)
     assert payload["currency"] == report.currency
@@ -222,7 +226,11 @@ def _assert_same_report(got: Any, want: Any) -> None:
         [getattr(want, f) for f in sums], rel=1e-12
     )
     _assert_same_exclusions(_exclusions(got), _exclusions(want))
-    rest = [f.name for f in fields(want) if f.name not in (*sums, "exclusions")]
+    assert dict(got.kept_quantity_by_unit) == pytest.approx(
+        dict(want.kept_quantity_by_unit), rel=1e-12
+    )
+    by_unit = ("exclusions", "kept_quantity_by_unit")
+    rest = [f.name for f in fields(want) if f.name not in (*sums, *by_unit)]
     assert [getattr(got, f) for f in rest] == [getattr(want, f) for f in rest]
 
 
