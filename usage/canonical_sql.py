@@ -45,6 +45,8 @@ class StagedCounts:
         First and last hour to store (UTC), ``None`` when there is none.
     accounts, instance_types
         The distinct accounts and instance types to store, sorted.
+    line_item_quantity_by_unit
+        ``line_item_instance_hours`` by unit (:func:`pricing.compute_keys.quantity_by_unit`).
     """
 
     line_items: int
@@ -56,7 +58,6 @@ class StagedCounts:
     accounts: tuple[str, ...]
     instance_types: tuple[str, ...]
     line_item_quantity_by_unit: tuple[tuple[str, float], ...]
-    """``line_item_instance_hours`` by unit (:func:`pricing.compute_keys.quantity_by_unit`)."""
 
 
 @dataclass(frozen=True)
