@@ -212,7 +212,7 @@ class ImportReport:
         """The kept instance-hours alone (EC2, database and SageMaker instances and nodes) [h]."""
         if not self.kept_quantity_by_unit:
             return self.kept_quantity
-        return sum(q for unit, q in self.kept_quantity_by_unit if unit == INSTANCE_HOURS)
+        return dict(self.kept_quantity_by_unit).get(INSTANCE_HOURS, 0.0)
 
     def excluded(self, reason: str) -> Exclusion:
         """The exclusion for ``reason`` (zero rows when nothing was excluded for it)."""
