@@ -181,8 +181,9 @@ class CommitmentProblem:
         Risk term: objective = expected cost + λ · CVaR_α(cost − reference over scenarios).
     cvar_reference_usd
         Per scenario, what its cost is measured against in the risk term [USD]: ``None`` for 0
-        (CVaR of the cost itself); the cost with no purchase makes it CVaR of the purchases'
-        loss (:mod:`planning.forecast_decision`). The expected cost is unaffected.
+        (CVaR of the cost itself); the on-demand cost of the usage makes it CVaR of the whole
+        book's loss against on-demand (:mod:`planning.forecast_decision`). The expected cost is
+        unaffected.
     warnings
         Approximations made while building (rates not proportional inside a family, …).
     """

@@ -3,7 +3,8 @@
 :func:`forecast_problem` turns a lookback into the reduced problem over the futures of
 :mod:`planning.future` (owned commitments on the futures' compressed clock), so the optimizer
 chooses the purchases that minimise the expected cost over the term (plus the CVaR term of the
-policy, when it has a weight). :func:`expected_outcome` bills the chosen purchases on every future
+policy, when it has a weight: the CVaR of the whole book's loss against on-demand,
+:func:`cost_on_demand`). :func:`expected_outcome` bills the chosen purchases on every future
 with :func:`billing.simulator.simulate` and summarises the savings against the owned commitments
 alone: mean, 5th percentile, and the share of futures in which the purchases lose money.
 """
@@ -20,7 +21,7 @@ import pandas as pd
 
 from billing.simulator import simulate
 from core.units import HOURS_PER_YEAR
-from optimizer.allocation import bill, scenario_costs
+from optimizer.allocation import scenario_costs
 from optimizer.build import build_problem
 from optimizer.policy import Policy
 from optimizer.problem import CommitmentProblem
@@ -77,16 +78,23 @@ def forecast_problem(
         scenarios=futures.scenarios(),
     )
     if problem.cvar_weight > 0:
-        problem = replace(problem, cvar_reference_usd=cost_without_purchases(problem))
+        problem = replace(problem, cvar_reference_usd=cost_on_demand(problem))
     return ForecastDecision(futures, problem)
 
 
-def cost_without_purchases(problem: CommitmentProblem) -> npt.NDArray[np.float64]:
-    """Each scenario's cost with the owned commitments only [USD]: what the risk term measures
-    the purchases' loss against."""
-    billing = bill(problem, np.zeros(problem.n_offers), prices=False, usage=False)
+def cost_on_demand(problem: CommitmentProblem) -> npt.NDArray[np.float64]:
+    """Each scenario's cost with no commitment at all, owned or bought [USD]: what the risk term
+    measures the loss of the whole book (owned commitments and purchases) against.
+
+    The loss of the book, not of the purchases alone. A review buys an increment on top of
+    what it owns. Judged alone, an increment's worst tenth of the futures is where its own
+    fleet moves or exits, so each review hedged its increment as if it were the whole book.
+    Against on-demand, the increment counts in the futures where the book as a whole does
+    worst: the risk finance carries, paying more than on-demand. With nothing owned the two
+    are the same.
+    """
     discounted = problem.period_weight * problem.period_discount
-    return scenario_costs(problem, problem.owned_cost_usd, discounted * billing.uncovered_total)
+    return scenario_costs(problem, 0.0, discounted * problem.demand_usd.sum(axis=1))
 
 
 def redate(purchases: Sequence[Commitment], start: pd.Timestamp) -> tuple[Commitment, ...]:

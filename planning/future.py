@@ -186,7 +186,7 @@ SEED: Final = 20261205
 """Seed of the futures' draws (a decision is reproducible)."""
 
 DEFAULT_RISK_WEIGHT: Final = 0.5
-"""Weight λ of the CVaR of the purchases' loss in the decision's objective [1]."""
+"""Weight λ of the CVaR of the book's loss against on-demand in the decision's objective [1]."""
 
 DEFAULT_RISK_LEVEL: Final = 0.9
 """CVaR level α: the risk term is the mean loss of the worst 1 − α of the futures [1]."""
@@ -220,9 +220,9 @@ class FutureOptions:
         Seed of the draws.
     risk_weight, risk_level
         The decision minimises expected cost + ``risk_weight`` × CVaR at ``risk_level`` of the
-        purchases' loss against the owned commitments alone (the mean loss in the worst
-        ``1 − risk_level`` of the futures); weight 0 maximises the expected savings alone. A
-        policy with its own ``cvar_weight`` keeps it.
+        loss of the book (owned commitments and purchases together) against on-demand (the
+        mean loss in the worst ``1 − risk_level`` of the futures); weight 0 maximises the
+        expected savings alone. A policy with its own ``cvar_weight`` keeps it.
     max_rows
         The hour budget: most rows of all futures together; beyond it each epoch keeps an
         evenly spaced sample of its week's hours (module docstring, point 5).

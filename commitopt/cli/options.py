@@ -453,8 +453,9 @@ def decision_options(func: F) -> F:
         ),
         click.option(
             "--risk-weight", type=click.FloatRange(min=0.0), default=0.5, show_default=True,
-            help="Weight of the mean loss in the worst futures (CVaR) against the expected "
-            "savings; 0 maximises the expected savings alone.",
+            help="Weight of the mean loss in the worst futures (CVaR of what the owned "
+            "commitments and the purchases together lose against on-demand) against the "
+            "expected savings; 0 maximises the expected savings alone.",
         ),
         click.option(
             "--risk-level", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.9,

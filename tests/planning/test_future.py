@@ -10,15 +10,16 @@ import pandas as pd
 import pytest
 
 from billing.simulator import simulate
+from optimizer.allocation import bill, scenario_costs
 from optimizer.policy import Policy
-from planning.forecast_decision import expected_outcome, redate
+from planning.forecast_decision import expected_outcome, forecast_problem, redate
 from planning.future import WAITING_QUANTILE, FutureOptions, compress_owned, decision_futures
 from planning.recommend import RecommendOptions, recommend
 from planning.structural import event_rates, fleets
 from pricing.embedded import load_embedded_catalog
 from pricing.instance_types import normalization_factors
 from pricing.inventory import Commitment
-from usage.table import to_matrix
+from usage.table import UsageMatrix, to_matrix
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
 WEEKS = 8
@@ -684,3 +685,36 @@ def test_the_reported_gap_is_the_billed_plans(catalog) -> None:  # type: ignore[
     # from the pools' usage moved to the more flexible instrument can bill below the best
     # fractional plan the solve had found when it stopped
     assert optimizer["continuous_gap_pct"] == pytest.approx(100 * run.result.relative_gap, abs=1e-4)
+
+
+def test_the_risk_term_weighs_the_whole_book_against_on_demand(catalog) -> None:  # type: ignore[no-untyped-def]
+    # the tail is where the book (owned and bought) does worst against on-demand: the risk term
+    # subtracts each future's on-demand cost, not its cost with the owned commitments (which
+    # judged every increment alone, its own fleet's move as its tail)
+    lookback = to_matrix(_steady(10.0, "m4.large"))
+    end = lookback.hours[-1] + pd.Timedelta(hours=1)
+    day = pd.Timedelta(days=1)
+    owned = (_ri("owned", "m4.large", 6, end - 30 * day, end + 400 * day),)
+    options = FutureOptions(migration_prior_per_year=0.3, exit_prior_per_year=0.1)
+    decision = forecast_problem(lookback, catalog, Policy(terms_years=(1,)), owned, options)
+    futures, problem = decision.futures, decision.problem
+    assert problem.cvar_weight == options.risk_weight and problem.owned_cost_usd > 0
+    # each future billed alone with no commitment by the simulator, on the compressed clock
+    # the optimizer counts (one compressed hour, one hour)
+    hours = pd.date_range(futures.start, periods=futures.quantity.shape[1], freq="h")
+    on_demand = []
+    for quantity in futures.quantity:
+        billed = simulate(UsageMatrix(hours, futures.keys, quantity), (), catalog)
+        rates = billed.keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
+        on_demand.append(float((billed.on_demand @ rates).sum()))
+    assert problem.cvar_reference_usd is not None
+    np.testing.assert_allclose(problem.cvar_reference_usd, on_demand, rtol=1e-9)
+    # with nothing bought the book is the owned RIs: they save in expectation, and the futures
+    # where they lose most are those where the fleet moves or exits (the book's tail)
+    empty = bill(problem, np.zeros(problem.n_offers), prices=False, usage=False)
+    weighted = problem.period_weight * problem.period_discount * empty.uncovered_total
+    loss = problem.risk_costs(scenario_costs(problem, problem.owned_cost_usd, weighted))
+    assert problem.scenario_probability @ loss < 0
+    with_events = set(futures.events["future"])
+    worst = np.argsort(loss)[-len(with_events) :]
+    assert with_events and set(worst.tolist()) == with_events
