@@ -35,15 +35,15 @@ the lookback's usage carried over the term:
    clear trend has the copied week scaled to its line. Recent weeks count more only where they
    run lower: a key whose recency-weighted weekly level is more than :data:`RISING_TOLERANCE`
    above its plain mean (it runs higher lately, and is neither a new level nor a followed
-   line) **waits for its rise to last**: it draws, alike, the weeks since it first ran (not
-   the idle weeks before a launch) whose level is at most the lower quartile of those weeks
-   (:data:`WAITING_QUANTILE`, :func:`_waiting_weeks`). A commitment is bought on recent
-   evidence when it says less, and a rise when it has lasted: a month's wait costs a month of
-   the increment's discount, while buying a season's ramp idles the increment for most of a
-   term. Reviewed monthly from a Q4 ramp the ladder saved 18,924 USD drawing every week
-   alike, 27,685 drawing the weeks up to the median and 32,917 up to the lower quartile (the
-   one-shot: 36,774; the tenth percentile gave 34,840 but step_launches' ladder 440 USD less);
-   a fleet launched inside the lookback is no longer bought for at its idle weeks. A key that
+   line) **waits for its rise to last**: it copies its lowest week since it first ran (not
+   the idle weeks before a launch; :data:`WAITING_QUANTILE`, :func:`_waiting_weeks`), the
+   level it has held in every one of them. A commitment is bought on recent evidence when it
+   says less, and on a rise for what the rise has kept all along: a month's wait costs a
+   month of the increment's discount, while buying a season's ramp idles the increment for
+   most of a term. Reviewed monthly from a Q4 ramp the ladder saved 18,924 USD drawing every
+   week alike, 27,685 drawing the weeks up to the median, 32,917 up to the lower quartile
+   and 36,284 the lowest week (the one-shot: 36,774); a fleet launched inside the lookback is
+   not bought for at its idle weeks. A key that
    has **risen to a new level**
    (:func:`risen_keys`: its last two weekly levels both at least :data:`RISEN_FACTOR` times its
    mean over the weeks before them, and within :data:`PLATEAU_TOLERANCE` of each other: a
@@ -175,9 +175,11 @@ MIN_FALL_SHARE: Final = 0.1
 FALL_NOISE_MULTIPLE: Final = 3.0
 """Least fall off a recent high, in the key's median week-to-week move over the lookback [1]."""
 
-WAITING_QUANTILE: Final = 0.25
+WAITING_QUANTILE: Final = 0.0
 """A key running higher lately draws its weeks at or below this quantile of its weekly levels
-since it first ran [1]."""
+since it first ran: 0, its lowest week [1]. The lower quartile (until session 37) bought a
+season's ramp from the ladder's reviews at its height: seasonal_retailer's ladder saved 35,519
+USD against its one-shot's 36,175, now 36,227."""
 
 MIN_WEEKS: Final = 2
 """Fewest whole lookback weeks to decide on futures; fewer decide on the lookback [weeks]."""
@@ -626,8 +628,8 @@ def _waiting_weeks(week_level: FloatArray, draw: FloatArray) -> IntArray:
     """The lookback week each future's epoch copies, for keys that run higher lately (module
     docstring, point 2): uniformly among the weeks since the key first ran (a fleet launched
     inside the lookback is not drawn idle before its launch) whose level is at most the
-    :data:`WAITING_QUANTILE` quantile of those weeks (a rise is bought once it has lasted, not
-    while it may be a season's).
+    :data:`WAITING_QUANTILE` quantile of those weeks, by default the lowest (a rise is bought
+    for what it has kept all along, not while it may be a season's).
 
     Parameters
     ----------

@@ -217,6 +217,8 @@ def test_a_fleet_launched_inside_the_lookback_is_not_drawn_idle_before_its_launc
     assert drawn.min() >= 10.0  # never a week of zeros from before the launch
     running = launched.reshape(WEEKS, 168).mean(axis=1)[2:]
     assert drawn.max() <= np.quantile(running, WAITING_QUANTILE) + 1e-9
+    # what it has held in every week since the launch: its lowest week, not a higher one
+    assert drawn.max() == pytest.approx(running.min())
 
 
 def test_recent_weeks_are_drawn_more_often(catalog) -> None:  # type: ignore[no-untyped-def]
