@@ -32,11 +32,16 @@ import pandas as pd
 from commitopt.identity import Identity
 from commitopt.workspace import UsageSource, Workspace, WorkspaceError, utc_naive, utc_now_naive
 from core.errors import param
+from pricing.compute_keys import UNIT_COLUMNS, unit_sum_sql
 from pricing.readers.common import ProgressCallback
 from usage.canonical_sql import ValidatedUsage
 from usage.table import validate_usage_table
 
-BREAKDOWN_COLUMNS: Final = ("account_id", "month", "usage_row_count", "instance_hours")
+QUANTITY_COLUMNS: Final = tuple(UNIT_COLUMNS.values())
+"""The usage totals of a breakdown, one per unit: ``instance_hours`` (instance keys),
+``vcpu_hours`` (Fargate vCPU), ``gb_hours`` (Fargate memory, Lambda)."""
+
+BREAKDOWN_COLUMNS: Final = ("account_id", "month", "usage_row_count", *QUANTITY_COLUMNS)
 """Columns of :attr:`ImportOutcome.added`; :attr:`ImportOutcome.replaced` adds the import's
 ``import_id`` and ``source_kind`` in front."""
 
@@ -99,14 +104,24 @@ class RemovalOutcome:
     restored: pd.DataFrame
 
 
-_BY_MONTH: Final = (
-    "account_id, date_trunc('month', hour) AS month, count(*) AS usage_row_count, "
-    "sum(quantity) AS instance_hours"
-)
-"""Rows by account and month (a timestamp: :func:`_month_text` formats it after grouping, which
-is four times cheaper than formatting every row)."""
-_BY_MONTH_OF_H: Final = _BY_MONTH.replace("account_id", "h.account_id", 1)
+def _by_month(table: str = "") -> str:
+    """Rows by account and month, and each unit's total (:data:`QUANTITY_COLUMNS`); the month a
+    timestamp (:func:`_month_text` formats it after grouping, which is four times cheaper than
+    formatting every row); ``table`` the usage table's alias among joined tables."""
+    prefix = f"{table}." if table else ""
+    totals = ", ".join(
+        f"{unit_sum_sql(unit, table=table)} AS {column}" for unit, column in UNIT_COLUMNS.items()
+    )
+    return (
+        f"{prefix}account_id, date_trunc('month', {prefix}hour) AS month, "
+        f"count(*) AS usage_row_count, {totals}"
+    )
+
+
+_BY_MONTH: Final = _by_month()
+_BY_MONTH_OF_H: Final = _by_month("h")
 """:data:`_BY_MONTH` where the usage table is aliased ``h`` among joined tables."""
+_QUANTITY_TYPES: Final = dict.fromkeys(QUANTITY_COLUMNS, "float64")
 _COVERS: Final = (
     "(f.account_id = h.account_id OR f.account_id = '' OR h.account_id = '') "
     "AND h.hour >= f.period_start AND h.hour < f.period_end"
@@ -390,13 +405,24 @@ def _breakdown(workspace: Workspace, where: str, parameters: Sequence[Any]) -> p
         .df()
         .pipe(_month_text)
     )
-    return frame.astype({"usage_row_count": "int64", "instance_hours": "float64"})
+    return frame.astype({"usage_row_count": "int64", **_QUANTITY_TYPES})
 
 
 def _month_text(frame: pd.DataFrame) -> pd.DataFrame:
     """``month`` as ``YYYY-MM`` text (from the first instant of the month)."""
     months = pd.to_datetime(frame["month"]).dt.strftime("%Y-%m")
     return frame.assign(month=months.astype("str"))
+
+
+def _quantities_text(rows: pd.DataFrame) -> str:
+    """The rows' usage, each unit's total that is not zero: ``"1,234.0 instance-hours, 56.0
+    vCPU-hours"`` (instance-hours when all are zero)."""
+    parts = [
+        f"{float(rows[column].sum()):,.1f} {unit}"
+        for unit, column in UNIT_COLUMNS.items()
+        if float(rows[column].sum()) != 0.0
+    ]
+    return ", ".join(parts) or f"{0.0:,.1f} {next(iter(UNIT_COLUMNS))}"
 
 
 def _overlap_message(other: pd.DataFrame, source: UsageSource) -> str:
@@ -407,7 +433,7 @@ def _overlap_message(other: pd.DataFrame, source: UsageSource) -> str:
         months = ", ".join(sorted(set(rows["month"])))
         parts.append(
             f"import {import_id} ({kind}): {int(rows['usage_row_count'].sum()):,} rows, "
-            f"{float(rows['instance_hours'].sum()):,.1f} instance-hours of {accounts} in {months}"
+            f"{_quantities_text(rows)} of {accounts} in {months}"
         )
     return (
         f"this {source.kind} import covers usage already imported from another source, which "
@@ -551,7 +577,7 @@ def prune_replaced(workspace: Workspace, *, dry_run: bool = False) -> pd.DataFra
 
 IMPORT_LIST_COLUMNS: Final = (
     "import_id", "source_kind", "scope", "period_start", "period_end", "accounts",
-    "usage_row_count", "replaced_row_count", "instance_hours", "imported_at", "imported_by",
+    "usage_row_count", "replaced_row_count", *QUANTITY_COLUMNS, "imported_at", "imported_by",
     "removed_at", "files",
 )  # fmt: skip
 """Columns of :func:`list_imports`."""
@@ -563,19 +589,23 @@ def list_imports(workspace: Workspace) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        :data:`IMPORT_LIST_COLUMNS`; ``usage_row_count`` and ``instance_hours`` are of the
+        :data:`IMPORT_LIST_COLUMNS`; ``usage_row_count`` and the unit totals are of the
         rows that count now, ``replaced_row_count`` of its rows later imports replaced; times
         as ISO text (UTC); ``accounts`` comma-separated.
     """
     has_v3 = workspace.has_table("usage_import_footprints")
     live = "h.replaced_by IS NULL" if has_v3 else "TRUE"
+    totals = ", ".join(
+        f"{unit_sum_sql(unit, table='h', where=live)} AS {column}"
+        for unit, column in UNIT_COLUMNS.items()
+    )
     frame = workspace.execute(
         f"""SELECT i.import_id, i.source_kind, i.scope, i.period_start, i.period_end,
             (SELECT string_agg(DISTINCT coalesce(nullif(u.account_id, ''), 'all'), ',' ORDER BY 1)
              FROM usage_hourly u WHERE u.import_id = i.import_id) AS accounts,
             count(h.hour) FILTER (WHERE {live}) AS usage_row_count,
             count(h.hour) FILTER (WHERE NOT ({live})) AS replaced_row_count,
-            coalesce(sum(h.quantity) FILTER (WHERE {live}), 0) AS instance_hours,
+            {totals},
             i.imported_at, {"i.actor" if has_v3 else "NULL"} AS actor,
             {"i.removed_at" if has_v3 else "NULL"} AS removed_at, i.files
         FROM usage_imports i LEFT JOIN usage_hourly h ON h.import_id = i.import_id
@@ -588,7 +618,7 @@ def list_imports(workspace: Workspace) -> pd.DataFrame:
         stamps = pd.to_datetime(frame[column])
         frame[column] = [None if pd.isna(s) else s.tz_localize("UTC").isoformat() for s in stamps]
     return frame[list(IMPORT_LIST_COLUMNS)].astype(
-        {"usage_row_count": "int64", "replaced_row_count": "int64", "instance_hours": "float64"}
+        {"usage_row_count": "int64", "replaced_row_count": "int64", **_QUANTITY_TYPES}
     )
 
 

@@ -145,6 +145,44 @@ def quantity_units(instance_types: pd.Series) -> pd.Series:
     return units.fillna(INSTANCE_HOURS).astype("object")
 
 
+UNIT_COLUMNS: Final = {
+    INSTANCE_HOURS: "instance_hours",
+    "vCPU-hours": "vcpu_hours",
+    "GB-hours": "gb_hours",
+}
+"""Each quantity unit -> the column that totals it in a report (``instance_hours`` …)."""
+
+
+def unit_sum_sql(unit: str, *, table: str = "", where: str = "TRUE") -> str:
+    """A SQL aggregate totalling ``quantity`` over the keys whose unit is ``unit`` (0 when none).
+
+    Parameters
+    ----------
+    unit
+        A unit of :data:`UNIT_COLUMNS`.
+    table
+        The usage table's alias (``"h"``), or empty when the columns are unambiguous.
+    where
+        A further condition on the rows summed.
+
+    Examples
+    --------
+    >>> unit_sum_sql("vCPU-hours")
+    "coalesce(sum(quantity) FILTER (WHERE (TRUE) AND instance_type IN ('fargate.vcpu')), 0)"
+    """
+    prefix = f"{table}." if table else ""
+    column = f"{prefix}instance_type"
+    if unit == INSTANCE_HOURS:
+        others = ", ".join(f"'{kind.instance_type}'" for kind in KEY_KINDS)
+        keys = f"{column} NOT IN ({others})"
+    else:
+        types = ", ".join(f"'{kind.instance_type}'" for kind in KEY_KINDS if kind.unit == unit)
+        if not types:
+            raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(UNIT_COLUMNS)}")
+        keys = f"{column} IN ({types})"
+    return f"coalesce(sum({prefix}quantity) FILTER (WHERE ({where}) AND {keys}), 0)"
+
+
 def quantity_by_unit(
     instance_types: pd.Series, quantity: pd.Series
 ) -> tuple[tuple[str, float], ...]:
@@ -364,6 +402,7 @@ __all__ = [
     "KEY_SERVICES",
     "LAMBDA",
     "SAGEMAKER",
+    "UNIT_COLUMNS",
     "ComputeKey",
     "KeyKind",
     "key_fits",
@@ -373,5 +412,6 @@ __all__ = [
     "quantity_units",
     "sagemaker_architecture",
     "service_of_type",
+    "unit_sum_sql",
     "usage_type_of_key",
 ]

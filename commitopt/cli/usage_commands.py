@@ -777,7 +777,15 @@ def _emit_report(payload: dict[str, Any], output_format: str, title: str = "Usag
     for name, heading in _TABLES:
         rows = pd.DataFrame(payload.get(name) or [])
         if not rows.empty:
-            emit_frame(rows, "table", title=heading, float_digits={"instance_hours": 1})
+            # Fargate's and Lambda's totals only where the import holds some
+            idle = [c for c in ("vcpu_hours", "gb_hours") if c in rows and (rows[c] == 0).all()]
+            emit_frame(
+                rows.drop(columns=idle), "table", title=heading, float_digits=_QUANTITY_DIGITS
+            )
+
+
+_QUANTITY_DIGITS: Final = {"instance_hours": 1, "vcpu_hours": 1, "gb_hours": 1}
+"""Decimals shown of an import's usage totals, one per unit."""
 
 
 IMPORTS_EPILOG = """
@@ -803,7 +811,7 @@ def imports_(workspace: Path | None, output_format: str) -> None:
         table = list_imports(store)
     emit_frame(
         table, output_format, title=f"Usage imports of {store.path}", narrow=IMPORTS_TABLE_COLUMNS,
-        float_digits={"instance_hours": 1},
+        float_digits=_QUANTITY_DIGITS,
     )  # fmt: skip
 
 

@@ -140,6 +140,22 @@ def test_import_report_sums_each_unit_apart(empty_sandbox: Sandbox) -> None:
     assert again["input_format"] == "canonical"
     assert _by_unit(again) == pytest.approx(expected, rel=1e-12)
     assert again["kept_instance_hours"] == pytest.approx(expected["instance-hours"], rel=1e-12)
+    # what each import stored, by account and month, and the workspace's list of imports: one
+    # total per unit (``instance_hours`` once summed all three)
+    columns = {
+        "instance-hours": "instance_hours",
+        "vCPU-hours": "vcpu_hours",
+        "GB-hours": "gb_hours",
+    }
+    for added in (payload["added"], again["added"]):
+        totals = {unit: sum(row[column] for row in added) for unit, column in columns.items()}
+        assert totals == pytest.approx(expected, rel=1e-12)
+    listed = require_success(
+        empty_sandbox.run("usage", "imports", "--format", "json", "--workspace",
+                          str(empty_sandbox.folder / "second.duckdb"))
+    )  # fmt: skip
+    (imported,) = json.loads(listed.stdout)
+    assert {unit: imported[c] for unit, c in columns.items()} == pytest.approx(expected, rel=1e-12)
 
 
 def test_malformed_lambda_amount_is_one_line_and_exit_2(empty_sandbox: Sandbox) -> None:

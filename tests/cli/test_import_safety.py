@@ -86,7 +86,8 @@ def test_other_account_and_source_keep_both(with_bill: Sandbox) -> None:
     payload = _json(with_bill.run("usage", "import", str(extra), "--format", "json"))
     assert payload["replaced_row_count"] == 0 and payload["replaced"] == []
     assert payload["added"] == [{"account_id": OTHER_ACCOUNT, "month": "2018-10",
-                                 "usage_row_count": 1, "instance_hours": 3.0}]  # fmt: skip
+                                 "usage_row_count": 1, "instance_hours": 3.0,
+                                 "vcpu_hours": 0.0, "gb_hours": 0.0}]  # fmt: skip
     assert _counts(with_bill.workspace) == {**before, (OTHER_ACCOUNT, "2018-10"): 1}
 
 

@@ -114,8 +114,11 @@ def test_a_bill_stores_exactly_what_the_pandas_reader_returns(
     _assert_same_exclusions(payload["exclusions"], _exclusions(report), rel=1e-6)
     assert payload["currency"] == report.currency
     assert sum(a["usage_row_count"] for a in payload["added"]) == len(expected)
-    added_hours = sum(a["instance_hours"] for a in payload["added"])
-    assert added_hours == pytest.approx(expected["quantity"].sum(), rel=1e-12)
+    # what it stored, one total per unit, as the reader's report counts them
+    units = {"instance-hours": "instance_hours", "vCPU-hours": "vcpu_hours", "GB-hours": "gb_hours"}
+    added = {unit: sum(a[column] for a in payload["added"]) for unit, column in units.items()}
+    assert added == pytest.approx({unit: by_unit.get(unit, 0.0) for unit in units}, rel=1e-12)
+    assert sum(added.values()) == pytest.approx(expected["quantity"].sum(), rel=1e-12)
     month = report.billing_periods[0]
     first = pd.Timestamp(f"{month}-01")
     assert payload["period_start"] == first.tz_localize("UTC").isoformat()
