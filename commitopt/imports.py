@@ -119,6 +119,7 @@ def _by_month(table: str = "") -> str:
 
 
 _BY_MONTH: Final = _by_month()
+""":func:`_by_month` of the usage table alone."""
 _BY_MONTH_OF_H: Final = _by_month("h")
 """:data:`_BY_MONTH` where the usage table is aliased ``h`` among joined tables."""
 _QUANTITY_TYPES: Final = dict.fromkeys(QUANTITY_COLUMNS, "float64")
