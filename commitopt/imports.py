@@ -32,7 +32,7 @@ import pandas as pd
 from commitopt.identity import Identity
 from commitopt.workspace import UsageSource, Workspace, WorkspaceError, utc_naive, utc_now_naive
 from core.errors import param
-from pricing.compute_keys import UNIT_COLUMNS, unit_sum_sql
+from pricing.compute_keys import INSTANCE_HOURS, UNIT_COLUMNS, unit_sum_sql
 from pricing.readers.common import ProgressCallback
 from usage.canonical_sql import ValidatedUsage
 from usage.table import validate_usage_table
@@ -418,12 +418,9 @@ def _month_text(frame: pd.DataFrame) -> pd.DataFrame:
 def _quantities_text(rows: pd.DataFrame) -> str:
     """The rows' usage, each unit's total that is not zero: ``"1,234.0 instance-hours, 56.0
     vCPU-hours"`` (instance-hours when all are zero)."""
-    parts = [
-        f"{float(rows[column].sum()):,.1f} {unit}"
-        for unit, column in UNIT_COLUMNS.items()
-        if float(rows[column].sum()) != 0.0
-    ]
-    return ", ".join(parts) or f"{0.0:,.1f} {next(iter(UNIT_COLUMNS))}"
+    totals = {unit: float(rows[column].sum()) for unit, column in UNIT_COLUMNS.items()}
+    parts = [f"{total:,.1f} {unit}" for unit, total in totals.items() if total != 0.0]
+    return ", ".join(parts) or f"0.0 {INSTANCE_HOURS}"
 
 
 def _overlap_message(other: pd.DataFrame, source: UsageSource) -> str:

@@ -31,7 +31,7 @@ from commitopt.cli.progress import quiet_option, reporter
 from commitopt.workspace import UsageSource, Workspace
 from core.errors import CommitoptInputError
 from core.times import as_utc
-from pricing.compute_keys import INSTANCE_HOURS
+from pricing.compute_keys import INSTANCE_HOURS, UNIT_COLUMNS
 from usage.readers import ImportReport, detect_format, read_usage, usage_files
 from usage.summary import summarize_usage
 from usage.table import filter_usage
@@ -778,14 +778,16 @@ def _emit_report(payload: dict[str, Any], output_format: str, title: str = "Usag
         rows = pd.DataFrame(payload.get(name) or [])
         if not rows.empty:
             # Fargate's and Lambda's totals only where the import holds some
-            idle = [c for c in ("vcpu_hours", "gb_hours") if c in rows and (rows[c] == 0).all()]
+            idle = [c for c in _SERVICE_QUANTITIES if c in rows and (rows[c] == 0).all()]
             emit_frame(
                 rows.drop(columns=idle), "table", title=heading, float_digits=_QUANTITY_DIGITS
             )
 
 
-_QUANTITY_DIGITS: Final = {"instance_hours": 1, "vcpu_hours": 1, "gb_hours": 1}
+_QUANTITY_DIGITS: Final = dict.fromkeys(UNIT_COLUMNS.values(), 1)
 """Decimals shown of an import's usage totals, one per unit."""
+_SERVICE_QUANTITIES: Final = tuple(c for u, c in UNIT_COLUMNS.items() if u != INSTANCE_HOURS)
+"""The totals of Fargate's and Lambda's units (``vcpu_hours``, ``gb_hours``)."""
 
 
 IMPORTS_EPILOG = """
