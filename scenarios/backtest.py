@@ -4,7 +4,8 @@ At each review date (monthly by default) a :class:`PurchasePolicy` sees only the
 ``lookback_days`` of usage strictly before the date (the engine slices it; keys without usage in
 that slice are left out, so not even the names of future keys leak), and the commitments it owns
 at that date (its earlier purchases, with their expirations, and the initial ``owned``). It
-returns new purchases that start at the review date and end one term later. When every review
+returns new purchases that start at the review date, or later (a purchase queued to start when
+an owned commitment ends, as AWS sells them), and end one term later. When every review
 is done, the whole window ``[start, end)`` is billed once per policy by
 :func:`billing.simulator.simulate`, the one source of truth for money.
 
@@ -19,7 +20,9 @@ The hindsight row is the ceiling: a plan made knowing the window's realized usag
 :class:`HindsightPlanner`; the optimizer's is in :mod:`planning.policies`, since
 ``scenarios`` never imports ``optimizer``). A planner may return a :class:`CeilingPlan`: its
 plan (billed here like any policy) and a certified upper bound on the savings any plan of its
-feasible set can reach (``ceiling_savings_usd``, :mod:`planning.ceiling`). Each policy's
+feasible set can reach (``ceiling_savings_usd``, :mod:`planning.ceiling`); the dates it may buy
+at hold the review dates and every later start a policy queued a purchase for inside the
+window, so no policy can buy where the ceiling cannot. Each policy's
 ``captured`` is its savings ÷ that bound (÷ the hindsight row's billed savings when the planner
 gives no bound); the hindsight row's own ``captured`` is then below 100 % by the certified gap
 (``ceiling_gap_pct``). A second, one-shot planner (purchases at the first review only) gives the
@@ -131,7 +134,7 @@ class Review:
     Attributes
     ----------
     at
-        The review date (UTC hour); purchases start there.
+        The review date (UTC hour); purchases start there, or are queued to start later.
     number
         0 for the first review.
     usage
@@ -139,7 +142,7 @@ class Review:
         it left out [instance-hours].
     owned
         Commitments owned and not yet expired at ``at`` (``end > at``): earlier purchases and the
-        initial ones, with their own start and end.
+        initial ones, with their own start and end (a purchase queued to start later too).
     catalog
         Prices.
     next_at
@@ -168,7 +171,8 @@ class PurchasePolicy(Protocol):
     """A purchase policy: at each review, what to buy (nothing is an empty sequence)."""
 
     def __call__(self, review: Review) -> Sequence[Commitment]:
-        """New purchases starting at ``review.at`` and ending one term later."""
+        """New purchases starting at ``review.at`` (or queued to start later) and ending one term
+        later."""
         ...
 
 
@@ -183,7 +187,8 @@ class HindsightWindow:
     owned
         The initial owned commitments.
     review_dates
-        When the policies could buy.
+        When the policies could buy: the review dates and every later start a policy queued a
+        purchase for inside the window.
     catalog
         Prices.
     """
@@ -561,7 +566,8 @@ def relevant_prices(
 def _dated(
     purchases: Sequence[Commitment], at: pd.Timestamp, name: str, number: int
 ) -> tuple[Commitment, ...]:
-    """Check that the purchases start at the review date; give them unique ids."""
+    """Check that the purchases start at the review date or later (queued) on a whole hour;
+    give them unique ids."""
     moment = at.to_pydatetime()
     dated: list[Commitment] = []
     for index, purchase in enumerate(purchases, start=1):
@@ -569,10 +575,12 @@ def _dated(
             raise BacktestError(
                 f"policy {name!r} returned {type(purchase).__name__}; return Commitment items"
             )
-        if purchase.start != moment:
+        start = pd.Timestamp(purchase.start)
+        if purchase.start < moment or start != start.floor("h"):
             raise BacktestError(
                 f"policy {name!r} bought {purchase.id} starting {purchase.start.isoformat()} at "
-                f"the review of {at.isoformat()}; purchases start at the review date"
+                f"the review of {at.isoformat()}; purchases start at the review date or at a "
+                "later whole hour (queued)"
             )
         dated.append(replace(purchase, id=f"{name}/{number + 1}-{index}"))
     return tuple(dated)
@@ -709,12 +717,26 @@ def _policy_outcome(
     return outcome
 
 
+def purchase_dates(replay: _Replay, outcomes: Mapping[str, PolicyOutcome]) -> pd.DatetimeIndex:
+    """The review dates and every later start inside the window a policy queued a purchase for:
+    the dates the hindsight may buy at, so that it can buy wherever a policy did."""
+    first, stop = replay.first_hour.to_pydatetime(), replay.stop_hour.to_pydatetime()
+    starts = {p.start for o in outcomes.values() for p in o.purchases if first <= p.start < stop}
+    queued = pd.DatetimeIndex(sorted(starts), tz="UTC") if starts else replay.dates[:0]
+    return replay.dates.union(queued)
+
+
 def _hindsight_outcome(
-    replay: _Replay, hindsight: HindsightPlanner, counter: _Progress, name: str = HINDSIGHT
+    replay: _Replay,
+    hindsight: HindsightPlanner,
+    counter: _Progress,
+    dates: pd.DatetimeIndex,
+    name: str = HINDSIGHT,
 ) -> tuple[PolicyOutcome, tuple[str, ...]]:
-    """The hindsight plan over the window's realized usage, checked to start inside the window,
-    renamed ``<name>/1``, ``<name>/2``… and billed, with its bound (if any) and notes."""
-    window = HindsightWindow(replay.window, replay.initial, replay.dates, replay.catalog)
+    """The hindsight plan over the window's realized usage, buying at ``dates``
+    (:func:`purchase_dates`), checked to start inside the window, renamed ``<name>/1``,
+    ``<name>/2``… and billed, with its bound (if any) and notes."""
+    window = HindsightWindow(replay.window, replay.initial, dates, replay.catalog)
     answer = hindsight(window)
     plan = answer if isinstance(answer, CeilingPlan) else CeilingPlan(tuple(answer))
     planned = tuple(plan.purchases)
@@ -861,7 +883,7 @@ def backtest(
     ------
     BacktestError
         For ``start >= end``, a window outside the data, a first lookback that starts before the
-        data, a bad ``review_every``, a purchase that does not start at its review date.
+        data, a bad ``review_every``, a purchase that starts before its review date.
     """
     matrix = usage if isinstance(usage, UsageMatrix) else whole_days(usage)
     replay = _replay(
@@ -886,11 +908,12 @@ def backtest(
     status = BacktestStatus.NO_HINDSIGHT
     notes: list[str] = []
     if hindsight is not None:
-        ceiling, ceiling_notes = _hindsight_outcome(replay, hindsight, counter)
+        dates = purchase_dates(replay, outcomes)
+        ceiling, ceiling_notes = _hindsight_outcome(replay, hindsight, counter, dates)
         oneshot_notes: tuple[str, ...] = ()
         if oneshot_hindsight is not None:
             oneshot, oneshot_notes = _hindsight_outcome(
-                replay, oneshot_hindsight, counter, HINDSIGHT_ONESHOT
+                replay, oneshot_hindsight, counter, dates, HINDSIGHT_ONESHOT
             )
             ceiling = _best_of(replay, ceiling, oneshot)
         outcomes, ceiling, oneshot, status, notes = _against_hindsight(
@@ -927,6 +950,7 @@ __all__ = [
     "Review",
     "as_if_owned_throughout",
     "backtest",
+    "purchase_dates",
     "relevant_prices",
     "review_dates",
     "ri_purchases",

@@ -2,8 +2,9 @@
 
 Two ceilings, by when purchases may start (``reviews``):
 
-* ``"all"``: at any review date (and any month start, where ``recommend``'s monthly tranches
-  buy), the ceiling of every policy;
+* ``"all"``: at any review date, any later start a policy queued a purchase for
+  (:func:`scenarios.backtest.purchase_dates`) and any month start (where ``recommend``'s
+  monthly tranches buy), the ceiling of every policy;
 * ``"first"``: at the window's first hour only, the ceiling of a policy that buys once
   (``ours-oneshot``).
 

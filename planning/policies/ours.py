@@ -31,6 +31,7 @@ from planning.policies.recommended import (
 )
 from planning.recency import recent_window_hours
 from planning.recommend import RecommendOptions
+from planning.renewals import queued_renewals
 from planning.trends import clear_trend, weekly_line
 from pricing.instance_types import normalization_factors
 from pricing.inventory import Commitment
@@ -80,6 +81,13 @@ class OursOneShot:
         return recommended_on_lookback(review, self.policy, self.options)
 
 
+def next_review_at(review: Review) -> pd.Timestamp:
+    """The next review's date; at the last review, a month later (:data:`HOURS_PER_MONTH`)."""
+    if review.next_at is not None:
+        return review.next_at
+    return review.at + pd.Timedelta(hours=HOURS_PER_MONTH)
+
+
 def held_owned(review: Review, *, renewed: bool = True) -> tuple[Commitment, ...]:
     """The commitments owned at the review, as the ladder's decision sees them.
 
@@ -92,22 +100,22 @@ def held_owned(review: Review, *, renewed: bool = True) -> tuple[Commitment, ...
         to the end of any term bought now, because the review at which it expires can replace
         it (with what is known then) at the same price; buying its replacement now would pay
         twice until it expires. A commitment that expires before the next review keeps its
-        real end. False: every commitment with its real end, as ``commitopt recommend`` sees
-        it. The last review counts the next one a month later.
+        real end (the ladder queues its replacement there: :mod:`planning.renewals`). False:
+        every commitment with its real end, as ``commitopt recommend`` sees it. The last
+        review counts the next one a month later.
 
     Returns
     -------
     tuple of Commitment
-        ``review.active_owned()`` with the ends the decision sees.
+        The commitments owned and not yet ended at the review (those queued to start later
+        too), with the ends the decision sees.
     """
-    owned = review.active_owned()
+    moment = review.at.to_pydatetime()
+    owned = tuple(c for c in review.owned if c.end > moment)
     if not renewed:
         return owned
-    next_at = review.next_at
-    if next_at is None:
-        next_at = review.at + pd.Timedelta(hours=HOURS_PER_MONTH)
-    replaced_by = next_at.to_pydatetime()
-    beyond = term_end(review.at.to_pydatetime(), 3)  # past the end of any term bought now
+    replaced_by = next_review_at(review).to_pydatetime()
+    beyond = term_end(moment, 3)  # past the end of any term bought now
     return tuple(replace(c, end=max(c.end, beyond)) if c.end > replaced_by else c for c in owned)
 
 
@@ -115,18 +123,19 @@ def held_owned(review: Review, *, renewed: bool = True) -> tuple[Commitment, ...
 class OursLadder:
     """This project's recommendation every review: the increment on top of what is owned.
 
-    With ``basis="futures"`` (the default) each review takes the decision ``commitopt
-    recommend`` takes by default (:func:`planning.policies.recommended.recommended_on_lookback`:
-    the review's whole lookback as usage, the futures of :mod:`planning.future` with their
-    structural events and risk term, the recency and stopped-usage rules) with the commitments
-    owned now (:func:`held_owned`), and buys its purchases, dated at the review. The next review
-    decides again on top of them (a rolling horizon: each decision is the increment given the
-    owned cover). With ``basis="path"`` the review plans ahead on one forecast path instead
-    (:func:`scenarios.forecast.forecast`, damped robust trend times whole lookback weeks, the
-    trend rules below), the optimizer choosing purchases now and at each coming month start
-    (``Policy.ladder_tranches``) with the owned commitments' real expirations, and only the
-    first step is bought; this planner applies ``known_changes``. Either way ``fraction`` of
-    each purchase is bought (whole RIs rounded down, SP commitments to 0.001 USD/h).
+    With ``basis="futures"`` (the default) each review takes the decision ``commitopt recommend``
+    takes by default (:func:`planning.policies.recommended.recommended_on_lookback`: the review's
+    whole lookback as usage, the futures of :mod:`planning.future` with their structural events and
+    risk term, the recency and stopped-usage rules) with the commitments owned now
+    (:func:`held_owned`), and buys its purchases, dated at the review; what ends before the next
+    review is replaced at its end, by purchases queued to start then (:mod:`planning.renewals`). The
+    next review decides again on top of them (a rolling horizon: each decision is the increment
+    given the owned cover). With ``basis="path"`` the review plans ahead on one forecast path
+    instead (:func:`scenarios.forecast.forecast`, damped robust trend times whole lookback weeks,
+    the trend rules below), the optimizer choosing purchases now and at each coming month start
+    (``Policy.ladder_tranches``) with the owned commitments' real expirations, and only the first
+    step is bought; this planner applies ``known_changes``. Either way ``fraction`` of each purchase
+    is bought (whole RIs rounded down, SP commitments to 0.001 USD/h).
 
     Parameters
     ----------
@@ -139,6 +148,10 @@ class OursLadder:
     renew_owned
         Futures basis: owned commitments that expire after the next review are taken as held
         through the term (:func:`held_owned`); False gives every one its real end.
+    queue_renewals
+        Futures basis: an owned commitment that ends before the next review is replaced at its
+        end, by a purchase queued to start then (:mod:`planning.renewals`); False replaces it
+        at the review, paying twice until it ends.
     options
         How to solve; its ``lookback_days`` is replaced.
     plan_months
@@ -162,6 +175,7 @@ class OursLadder:
     fraction: float = DEFAULT_LADDER_FRACTION
     basis: str = "futures"
     renew_owned: bool = True
+    queue_renewals: bool = True
     options: RecommendOptions = field(default_factory=RecommendOptions)
     plan_months: int = DEFAULT_PLAN_MONTHS
     plan_growth: bool = False
@@ -169,7 +183,8 @@ class OursLadder:
     known_changes: Scenario | None = None
 
     def __call__(self, review: Review) -> Sequence[Commitment]:
-        """A fraction of the recommended increment, dated at the review."""
+        """A fraction of the recommended increment, dated at the review (replacements of what
+        ends before the next review queued to its end)."""
         if not 0.0 < self.fraction <= 1.0:
             raise BacktestError(f"ladder fraction {self.fraction} must be in (0, 1]")
         if self.basis not in LADDER_BASES:
@@ -190,13 +205,27 @@ class OursLadder:
                 options = replace(
                     options, future=replace(options.future, next_review_hours=until_next)
                 )
-            now = recommended_on_lookback(review, self.policy, options, owned)
+            now = self._decided(review, options, owned)
         elif len(review.usage.hours) < 2 * HOURS_PER_WEEK:
             now = recommended_on_lookback(review, self.policy, self.options)
         else:
             now = self._planned(review)
         scaled = (p.scaled(self.fraction) for p in now)
         return tuple(p for p in scaled if p is not None)
+
+    def _decided(
+        self, review: Review, options: RecommendOptions, owned: tuple[Commitment, ...]
+    ) -> tuple[Commitment, ...]:
+        """The futures decision on top of ``owned``; with ``queue_renewals``, what ends before
+        the next review is replaced at its end (:func:`planning.renewals.queued_renewals`)."""
+
+        def decide(held: tuple[Commitment, ...]) -> tuple[Commitment, ...]:
+            return recommended_on_lookback(review, self.policy, options, held)
+
+        if not self.queue_renewals:
+            return decide(owned)
+        now, until = review.at.to_pydatetime(), next_review_at(review).to_pydatetime()
+        return queued_renewals(decide, owned, now=now, until=until)
 
     def _planned(self, review: Review) -> tuple[Commitment, ...]:
         """Tranche 0 of a monthly ladder optimized on the forecast of the coming months."""
@@ -317,4 +346,5 @@ __all__ = [
     "OursLadder",
     "OursOneShot",
     "held_owned",
+    "next_review_at",
 ]

@@ -263,6 +263,41 @@ def test_purchases_must_start_at_the_review(catalog) -> None:  # type: ignore[no
                  lookback_days=30)  # fmt: skip
 
 
+def test_a_queued_purchase_is_billed_from_its_start_and_the_hindsight_may_buy_then(catalog) -> None:  # type: ignore[no-untyped-def]
+    """A purchase queued to start 9 days after the review is charged from then on; the
+    hindsight is offered that date too; a start that is not a whole hour is refused."""
+    usage = usage_table(24 * 70, 4.0)
+    queued_at = pd.Timestamp("2024-02-10", tz="UTC")
+
+    def queue(review: Review) -> Sequence[Commitment]:
+        if review.number:
+            return ()
+        return (savings_plan_purchase(CommitmentKind.COMPUTE_SAVINGS_PLAN, 0.2, queued_at),)
+
+    offered: list[pd.DatetimeIndex] = []
+
+    def planner(window: HindsightWindow) -> CeilingPlan:
+        offered.append(window.review_dates)
+        return CeilingPlan((), ceiling_savings_usd=1e6)
+
+    window = {"start": "2024-02-01", "end": "2024-03-01", "lookback_days": 30}
+    result = backtest(usage, catalog, {"queue": queue}, hindsight=planner, **window)
+    instruments = result.outcomes["queue"].simulation.instruments.set_index("id")
+    assert instruments.loc["queue/1-1", "charged_hours"] == pytest.approx(24 * 20)  # 10-29 Feb
+    saved_per_hour = 0.2 / M4_LARGE_COMPUTE_SP * M4_LARGE_OD - 0.2
+    assert result.outcomes["queue"].savings_vs_on_demand_usd == pytest.approx(
+        saved_per_hour * 24 * 20
+    )
+    assert list(offered[0]) == [pd.Timestamp("2024-02-01", tz="UTC"), queued_at]
+
+    def half_hour(review: Review) -> Sequence[Commitment]:
+        at = review.at + pd.Timedelta(minutes=30)
+        return (savings_plan_purchase(CommitmentKind.COMPUTE_SAVINGS_PLAN, 0.2, at),)
+
+    with pytest.raises(BacktestError, match="later whole hour"):
+        backtest(usage, catalog, {"odd": half_hour}, **window)
+
+
 @pytest.mark.parametrize(
     ("start", "end", "lookback", "message"),
     [
