@@ -1,12 +1,13 @@
 """The scheduled purchase review, in the shell: store the plan, render the report, record the run.
 
 What ``commitopt review`` runs, unattended (cron): :func:`planning.review.review_purchases` (the
-increment recommended on the lookback, the commitments expiring soon, the plan and the current
-portfolio billed over sampled future usage paths, the frontier), then the finance report and a
-dated plan with status ``proposed``, its full policy, its inputs' fingerprints and the report
-(whose header shows the plan id and the SHA-256 approvals bind to), stored in one transaction
-with the identity that ran it. Nothing to buy is a normal outcome: the run is recorded and no
-plan is stored.
+increment recommended on the lookback, the commitments expiring soon and the purchases queued to
+replace them at their end, the plan and the current portfolio billed over sampled future usage
+paths, the frontier), then the finance report and a dated plan with status ``proposed`` (the
+increment's lines, then the queued renewals' lines, each with its own ``start``), its full policy,
+its inputs' fingerprints and the report (whose header shows the plan id and the SHA-256 approvals
+bind to), stored in one transaction with the identity that ran it. Nothing to buy is a normal
+outcome: the run is recorded and no plan is stored.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from planning.recommend import RecommendationRun
 from planning.review import (
     FRONTIER_LEVELS,
     Log,
+    PurchaseReview,
     ReviewForecast,
     ReviewOptions,
     forecast_review,
@@ -44,6 +46,61 @@ from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment
 from scenarios.montecarlo import MonteCarloResult
 from usage.table import UsageMatrix
+
+
+@dataclass(frozen=True)
+class RenewalLine:
+    """One purchase a review queues to replace expiring commitments.
+
+    Attributes
+    ----------
+    commitment
+        The purchase, with its real (queued) start and end.
+    replaces
+        The ids of the owned commitments it replaces.
+    item
+        Its portfolio item: the recommendation's, with ``start``, ``end`` and ``replaces``.
+    """
+
+    commitment: Commitment
+    replaces: tuple[str, ...]
+    item: dict[str, Any]
+
+
+RENEWAL_ID_PREFIX = "renewal"
+"""Renewal purchases are named ``renewal-YYYYMMDDHH-N``: when they start, and their order."""
+
+
+def renewal_lines(review: PurchaseReview) -> tuple[RenewalLine, ...]:
+    """The review's queued renewals as plan lines, soonest first, each renamed after when it
+    starts (:data:`RENEWAL_ID_PREFIX`) so that its id is unique in the plan."""
+    lines = []
+    for renewal in review.renewals:
+        decided = {str(item.get("id")): item for item in renewal.run.portfolio.get("purchases", [])}
+        replaced = tuple(c.id for c in renewal.renewal.replaced)
+        stamp = f"{renewal.renewal.start:%Y%m%d%H}"
+        for number, (chosen, bought) in enumerate(
+            zip(renewal.run.purchases, renewal.purchases, strict=True), start=1
+        ):
+            named = dataclasses.replace(bought, id=f"{RENEWAL_ID_PREFIX}-{stamp}-{number}")
+            item = {
+                **{k: v for k, v in decided.get(chosen.id, {}).items() if k != "tranche"},
+                **named.to_json_item(),
+                "replaces": list(replaced),
+            }
+            lines.append(RenewalLine(named, replaced, item))
+    return tuple(lines)
+
+
+def with_renewals(portfolio: Mapping[str, Any], renewals: Sequence[RenewalLine]) -> dict[str, Any]:
+    """The plan's portfolio: the increment's purchases, then the queued renewals (each with its
+    own ``start``: bought as an AWS queued purchase), and a ``queued_renewals`` count in the
+    summary."""
+    if not renewals:
+        return dict(portfolio)
+    summary = {**portfolio.get("summary", {}), "queued_renewals": len(renewals)}
+    purchases = [*portfolio.get("purchases", []), *(line.item for line in renewals)]
+    return {**portfolio, "purchases": purchases, "summary": summary}
 
 
 @dataclass(frozen=True)
@@ -66,6 +123,9 @@ class ReviewOutcome:
         The rendered report, or ``None`` when no plan was stored.
     report_data
         What the report shows, or ``None``.
+    renewals
+        The purchases queued to replace expiring commitments at their end (in the plan after
+        the increment's).
     """
 
     run: RecommendationRun
@@ -76,6 +136,7 @@ class ReviewOutcome:
     proposed_paths: MonteCarloResult | None
     report: str | None
     report_data: ReportData | None
+    renewals: tuple[RenewalLine, ...] = ()
 
 
 def fingerprint(payload: bytes) -> str:
@@ -277,23 +338,29 @@ def run_review(
     curve: Frontier | None = None
     if future is not None:
         monte, curve = forecast_report_inputs(future)
+        if not future.proposed:  # only renewals: no increment to scale
+            curve = None
     fingerprints = input_fingerprints(run, catalog, owned, inputs or {})
+    renewals = renewal_lines(review)
     outcome: dict[str, Any] = {
         "purchases": len(run.purchases),
         "expiring": [item.id for item in expiring],
         "savings_vs_current_usd": run.summary.get("savings_vs_current_usd"),
     }
+    if renewals:
+        outcome["queued_renewals"] = len(renewals)
     parameters = {
         "lookback_days": options.recommend.lookback_days,
         "expiring_within_days": options.expiring_within_days,
         "paths": options.n_paths,
         "horizon_hours": options.horizon_hours,
         "seed": options.seed,
+        "queue_renewals": options.queue_renewals,
         "policy": dataclasses.asdict(policy),
     }
     if run.held_back is not None:
         outcome["held_back"] = run.held_back
-    if not run.purchases:
+    if not run.purchases and not renewals:
         say(
             "nothing to buy: the owned commitments already cover what pays off"
             if run.held_back is None
@@ -304,11 +371,13 @@ def run_review(
             started_at=started, actor=who.as_mapping(),
         )  # fmt: skip
         return ReviewOutcome(run, None, run_id, expiring, None, None, None, None)
-    say(f"{len(run.purchases)} purchases proposed; writing the report")
+    queued = f" and {len(renewals)} queued to replace expiring ones" if renewals else ""
+    say(f"{len(run.purchases)} purchases proposed{queued}; writing the report")
     data = build_report_data(
         run, monte_carlo=monte, frontier=curve, catalog=catalog, owned=tuple(owned),
         title=f"Purchase review of {started:%Y-%m-%d}", generated_at=started,
-        purchase_date=started,
+        purchase_date=started, compute_frontier=bool(run.purchases),
+        renewals=[(line.commitment, line.replaces) for line in renewals],
     )  # fmt: skip
     rendered = StoredReport()
     with workspace.transaction():
@@ -317,7 +386,8 @@ def run_review(
             started_at=started, actor=who.as_mapping(),
         )  # fmt: skip
         plan = store_plan(
-            workspace, run.portfolio, source="review", inputs=fingerprints,
+            workspace, with_renewals(run.portfolio, renewals), source="review",
+            inputs=fingerprints,
             policy=dataclasses.asdict(policy), render_report=plan_report(
                 data, report_format, rendered
             ), run_id=run_id, created_at=started, created_by=who,
@@ -326,5 +396,6 @@ def run_review(
     current = future.current if future is not None else None
     proposed = future.with_plan if future is not None else None
     return ReviewOutcome(
-        run, plan, run_id, expiring, current, proposed, rendered.text, rendered.data or data
-    )
+        run, plan, run_id, expiring, current, proposed, rendered.text, rendered.data or data,
+        renewals,
+    )  # fmt: skip

@@ -12,8 +12,10 @@ later (a regional Reserved Instance with ``PurchaseTime``, a Savings Plan with
 1. **What to buy now**: the decision with the ending commitments held to the end of any term
    bought now, as if renewed. It buys what the rest of the usage needs.
 2. **What replaces them**: for each UTC day on which some of them end, soonest first, the
-   decision with those gone and everything bought so far held. Its purchases are queued to
-   start at the hour the first of them ends.
+   decision with those gone and everything bought so far held (as the decision dated it: a
+   replacement counts from the review, not from its queued start, so the next day's decision
+   sees it covering the lookback). Its purchases are queued to start at the hour the first
+   of them ends.
 
 With nothing ending before the next review this is the one decision it always was. Each day
 with an ending adds one decision (at most :data:`MAX_RENEWAL_DAYS`; later endings join the
@@ -23,7 +25,7 @@ last).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
@@ -62,48 +64,84 @@ def queued(purchase: Commitment, start: datetime) -> Commitment:
     return replace(purchase, start=start, end=term_end(start, purchase.term_years))
 
 
-def queued_renewals(
+@dataclass(frozen=True)
+class Renewal:
+    """The replacement of the owned commitments that end on one day.
+
+    Attributes
+    ----------
+    start
+        When the replacements start: the hour the first of them ends.
+    replaced
+        The owned commitments ending that day (and, on the last of
+        :data:`MAX_RENEWAL_DAYS`, after it).
+    purchases
+        The replacements, queued to start at ``start``.
+    """
+
+    start: datetime
+    replaced: tuple[Commitment, ...]
+    purchases: tuple[Commitment, ...]
+
+
+def renewals(
     decide: Decide, owned: Sequence[Commitment], *, now: datetime, until: datetime
-) -> tuple[Commitment, ...]:
-    """The purchases now, and the replacements of what ends by ``until`` queued at its end.
+) -> tuple[tuple[Commitment, ...], tuple[Renewal, ...]]:
+    """The purchases now, and the replacement of what ends by ``until``, day by day.
 
     Parameters
     ----------
     decide
-        The decision (:data:`Decide`), given the commitments it may count on.
+        The decision (:data:`Decide`), given the commitments it may count on. It is called
+        once, then once per day with endings, soonest first; each call holds what the
+        earlier ones bought, as they dated it.
     owned
         The commitments owned (those that end after ``until`` as the decision should see them).
     now
         The review (the decision's purchases start here).
     until
-        The next review: a commitment ending by then is replaced at its end.
+        The next review: a commitment ending in ``(now, until]`` is replaced at its end.
 
     Returns
     -------
-    tuple of Commitment
-        The purchases starting ``now``, then each day's replacements, queued to start at the
-        first ending of their day (see the module).
+    tuple
+        The purchases starting now, and one :class:`Renewal` per day with endings (none when
+        nothing ends by ``until``: then ``decide`` is called once, with ``owned``).
     """
     days = ending_days(owned, now, until)
     if not days:
-        return decide(tuple(owned))
+        return decide(tuple(owned)), ()
     ending = {id(c) for day in days for c in day}
     kept = tuple(c for c in owned if id(c) not in ending)
     renewed_end = term_end(now, LONGEST_TERM_YEARS)
-    bought = list(decide((*kept, *(replace(c, end=renewed_end) for day in days for c in day))))
+    bought = decide((*kept, *(replace(c, end=renewed_end) for day in days for c in day)))
+    held = list(bought)
+    steps = []
     for index, day in enumerate(days):
         later = (replace(c, end=renewed_end) for rest in days[index + 1 :] for c in rest)
-        replacements = decide((*kept, *later, *bought))
+        replacements = decide((*kept, *later, *held))
+        held.extend(replacements)
         start = day[0].end
-        bought.extend(queued(p, start) for p in replacements)
-    return tuple(bought)
+        steps.append(Renewal(start, tuple(day), tuple(queued(p, start) for p in replacements)))
+    return bought, tuple(steps)
+
+
+def queued_renewals(
+    decide: Decide, owned: Sequence[Commitment], *, now: datetime, until: datetime
+) -> tuple[Commitment, ...]:
+    """The purchases now, then each day's replacements queued to its first ending
+    (:func:`renewals`, flattened)."""
+    bought, steps = renewals(decide, owned, now=now, until=until)
+    return (*bought, *(p for step in steps for p in step.purchases))
 
 
 __all__ = [
     "LONGEST_TERM_YEARS",
     "MAX_RENEWAL_DAYS",
     "Decide",
+    "Renewal",
     "ending_days",
     "queued",
     "queued_renewals",
+    "renewals",
 ]

@@ -2,10 +2,13 @@
 
 What a review decides, without a workspace and without rendering anything: the usage over the
 lookback and the commitments owned go into :func:`planning.recommend.recommend` for the
-increment; the owned commitments ending soon are listed; and, when something is bought, the
-owned commitments alone and with the purchases are billed over sampled future usage paths
+increment; the owned commitments ending soon are listed and, by default, replaced at their end
+by purchases queued to start then (:mod:`planning.renewals`: the increment is decided with them
+held as if renewed, then each day's replacement with them gone); and, when something is bought,
+the owned commitments alone and with the purchases are billed over sampled future usage paths
 (:func:`scenarios.forecast.forecast`, :func:`scenarios.montecarlo.monte_carlo`), with the
-frontier of the purchases scaled 0–150 % over the same paths (:func:`scenarios.frontier.frontier`).
+frontier of the purchases bought now scaled 0–150 % over the same paths
+(:func:`scenarios.frontier.frontier`).
 
 The application shell (:mod:`commitopt.review`) stores the plan, renders the report and records
 the run in the workspace.
@@ -16,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import numpy as np
@@ -26,6 +29,7 @@ import pandas as pd
 from core.units import HOURS_PER_MONTH
 from optimizer.policy import Policy
 from planning.recommend import RecommendationRun, RecommendOptions, recommend
+from planning.renewals import Renewal, ending_days, renewals
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment
 from scenarios.forecast import TREND_LEVELS, forecast
@@ -49,14 +53,19 @@ class ReviewOptions:
     recommend
         Lookback, ladder, solver and other recommendation options.
     expiring_within_days
-        Owned commitments ending this soon after the data's last hour are listed (and their
-        room is what the increment may fill) [days].
+        Owned commitments ending this soon after the data's last hour are listed, and replaced
+        at their end (``queue_renewals``) [days].
     n_paths
         Sampled future usage paths for the savings range (0: none) [1].
     horizon_hours
         Length of each path, from the hour after the data [h].
     seed
         Seed of the paths.
+    queue_renewals
+        True (the default): the expiring commitments are held as if renewed when the increment
+        is decided, and replaced by purchases queued to start when they end
+        (:mod:`planning.renewals`). False: the increment is decided with their real ends, so
+        their replacement is bought now and paid twice until they end.
     """
 
     recommend: RecommendOptions = dataclasses.field(default_factory=RecommendOptions)
@@ -64,6 +73,7 @@ class ReviewOptions:
     n_paths: int = 200
     horizon_hours: int = 8760
     seed: int = 0
+    queue_renewals: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,13 +83,16 @@ class ReviewForecast:
     Attributes
     ----------
     proposed
-        The purchases moved to the paths' period (:func:`shift_purchases`).
+        The purchases bought now, moved to the paths' period (:func:`shift_purchases`).
+    queued
+        The renewals' purchases, queued to start when what they replace ends (real dates).
     owned
         The owned commitments billed under them.
     current, with_plan
-        Monte Carlo of the owned commitments alone and with the purchases.
+        Monte Carlo of the owned commitments alone and with the purchases (queued ones too).
     frontier
-        The purchases scaled by :data:`FRONTIER_LEVELS`, billed over the same paths.
+        The purchases bought now scaled by :data:`FRONTIER_LEVELS`, billed over the same paths
+        with the queued ones held.
     n_paths
         Usage paths sampled [1].
     horizon_hours
@@ -89,6 +102,7 @@ class ReviewForecast:
     """
 
     proposed: tuple[Commitment, ...]
+    queued: tuple[Commitment, ...]
     owned: tuple[Commitment, ...]
     current: MonteCarloResult
     with_plan: MonteCarloResult
@@ -110,23 +124,54 @@ class ReviewForecast:
 
 
 @dataclass(frozen=True, eq=False)
+class QueuedRenewal:
+    """The replacement of the owned commitments ending on one day, queued to their end.
+
+    Attributes
+    ----------
+    renewal
+        When it starts, what it replaces and its purchases (real dates).
+    run
+        The recommendation that chose them: the lookback with those commitments gone and the
+        increment and earlier renewals held.
+    """
+
+    renewal: Renewal
+    run: RecommendationRun
+
+    @property
+    def purchases(self) -> tuple[Commitment, ...]:
+        """The queued purchases."""
+        return self.renewal.purchases
+
+
+@dataclass(frozen=True, eq=False)
 class PurchaseReview:
     """What a review decided.
 
     Attributes
     ----------
     run
-        The recommendation on the lookback.
+        The recommendation on the lookback: what is bought now.
     expiring
         Owned commitments ending within the review's window, soonest first.
     forecast
         The purchases weighed over future usage paths; ``None`` when nothing is bought or no
         paths were asked for.
+    renewals
+        The expiring commitments' replacements, one per day with endings, soonest first (none
+        without ``ReviewOptions.queue_renewals`` or when nothing expires or needs replacing).
     """
 
     run: RecommendationRun
     expiring: tuple[Commitment, ...]
     forecast: ReviewForecast | None
+    renewals: tuple[QueuedRenewal, ...] = ()
+
+    @property
+    def queued(self) -> tuple[Commitment, ...]:
+        """Every renewal's purchases, soonest first."""
+        return tuple(p for item in self.renewals for p in item.purchases)
 
 
 def expiring_commitments(
@@ -151,13 +196,15 @@ def forecast_review(
     catalog: PriceCatalog,
     options: ReviewOptions,
     log: Log | None = None,
+    queued: Sequence[Commitment] = (),
 ) -> ReviewForecast:
     """Owned alone and owned + purchases over sampled paths of the next ``horizon_hours``, and
     the frontier of the purchases over the same paths.
 
     The paths start at the hour after the lookback (:func:`scenarios.forecast.forecast` with
     :data:`scenarios.forecast.TREND_LEVELS` per-path trend errors); the purchases are moved
-    there, keeping their tranches apart.
+    there, keeping their tranches apart. ``queued`` purchases (renewals) keep their real
+    starts; the frontier holds them as owned.
     """
     say = log or (lambda _line: None)
     lookback = run.usage
@@ -176,13 +223,15 @@ def forecast_review(
         trend_levels=TREND_LEVELS,
     ).paths
     proposed = shift_purchases(run.purchases, future_start - first_hour)
+    held = (*owned, *queued)
     say(f"billing the frontier over {options.n_paths} paths")
-    curve = frontier(paths, proposed, catalog, owned=tuple(owned), levels=FRONTIER_LEVELS)
+    curve = frontier(paths, proposed, catalog, owned=held, levels=FRONTIER_LEVELS)
     say(f"billing the owned commitments and the plan over {options.n_paths} paths")
     current = monte_carlo(paths, tuple(owned), catalog)
-    with_plan = monte_carlo(paths, (*owned, *proposed), catalog)
+    with_plan = monte_carlo(paths, (*held, *proposed), catalog)
     return ReviewForecast(
         proposed=proposed,
+        queued=tuple(queued),
         owned=tuple(owned),
         current=current,
         with_plan=with_plan,
@@ -231,27 +280,74 @@ def review_purchases(
     """
     options = options or ReviewOptions()
     say = log or (lambda _line: None)
-    say(f"recommending over a {options.recommend.lookback_days:g}-day lookback")
-    run = recommend(
-        usage, catalog, policy, owned=tuple(owned), options=options.recommend, progress=progress
-    )
-    for note in run.notes:  # how it decided; an increment held back is said with the outcome
-        if note != run.held_back:
-            say(note)
-    data_end = pd.Timestamp(run.usage.hours[-1]).to_pydatetime() + timedelta(hours=1)
+    data_end = _data_end(usage)
     expiring = expiring_commitments(owned, data_end, options.expiring_within_days)
     for item in expiring:
         say(f"expiring: {item.kind} {item.id} on {item.end:%Y-%m-%d}")
+    runs: list[RecommendationRun] = []
+    steps_ahead = [day[0].end for day in ending_days(owned, data_end, _last_end(expiring))]
+
+    def decide(held: tuple[Commitment, ...]) -> tuple[Commitment, ...]:
+        if runs:
+            say(f"deciding the renewal of what ends on {steps_ahead[len(runs) - 1]:%Y-%m-%d}")
+        else:
+            say(f"recommending over a {options.recommend.lookback_days:g}-day lookback")
+        run = recommend(
+            usage, catalog, policy, owned=held, options=options.recommend, progress=progress
+        )
+        runs.append(run)
+        return run.purchases
+
+    if options.queue_renewals and expiring:
+        _, steps = renewals(decide, owned, now=data_end, until=_last_end(expiring))
+    else:
+        decide(tuple(owned))
+        steps = ()
+    run = runs[0]
+    for note in run.notes:  # how it decided; an increment held back is said with the outcome
+        if note != run.held_back:
+            say(note)
+    queued = tuple(
+        QueuedRenewal(step, decided)
+        for step, decided in zip(steps, runs[1:], strict=True)
+        if step.purchases
+    )
+    for renewal in queued:
+        say(
+            f"queued {len(renewal.purchases)} purchase(s) from "
+            f"{renewal.renewal.start:%Y-%m-%d %H:%M} UTC to replace "
+            f"{', '.join(c.id for c in renewal.renewal.replaced)}"
+        )
+    bought = tuple(p for renewal in queued for p in renewal.purchases)
     future = None
-    if run.purchases and options.n_paths > 0:
-        future = forecast_review(run, owned, catalog, options, say)
-    return PurchaseReview(run, expiring, future)
+    if (run.purchases or bought) and options.n_paths > 0:
+        future = forecast_review(run, owned, catalog, options, say, queued=bought)
+    return PurchaseReview(run, expiring, future, queued)
+
+
+def _data_end(usage: pd.DataFrame | UsageMatrix) -> datetime:
+    """The hour after the usage's last (UTC): when its review's purchases start."""
+    if isinstance(usage, UsageMatrix):
+        last = pd.Timestamp(usage.hours[-1]) if len(usage.hours) else pd.Timestamp.now(tz="UTC")
+    elif usage.empty:
+        last = pd.Timestamp.now(tz="UTC").floor("h")
+    else:
+        last = pd.Timestamp(usage["hour"].max())
+    if last.tzinfo is None:
+        last = last.tz_localize("UTC")
+    return last.to_pydatetime() + timedelta(hours=1)
+
+
+def _last_end(expiring: Sequence[Commitment]) -> datetime:
+    """The last end among ``expiring`` (the epoch when there is none)."""
+    return max((c.end for c in expiring), default=datetime.fromtimestamp(0, UTC))
 
 
 __all__ = [
     "FRONTIER_LEVELS",
     "Log",
     "PurchaseReview",
+    "QueuedRenewal",
     "ReviewForecast",
     "ReviewOptions",
     "expiring_commitments",

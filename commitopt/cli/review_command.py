@@ -51,13 +51,15 @@ Examples:
   commitopt review
   commitopt review --usage 'cur/2026-11/*.parquet' --inventory owned.json --quiet
   commitopt review --lookback 30d --expiring-within 60d --paths 500 --report-out review.html
+  commitopt review --no-queue-renewals   # replace expiring commitments now, not at their end
   commitopt review --plans graviton-move.yaml     # a planned migration applied to the futures
 \b
 cron (the first of every month at 06:00):
   0 6 1 * *  cd /srv/finops && commitopt review --usage 'cur/*.parquet' --quiet
 \b
 Reads the workspace's usage of the lookback only (after importing --usage files, if any),
-recommends the increment on top of the owned commitments (--inventory), bills the plan and the
+recommends the increment on top of the owned commitments (--inventory), queues the replacement
+of those ending within --expiring-within to start when they end, bills the plan and the
 current portfolio over the lookback and over --paths forecast usage paths, and stores a dated
 plan with status `proposed`,
 its inputs' fingerprints and the finance report. Approve it with `commitopt approve PLAN`.
@@ -102,6 +104,12 @@ def _import_usage(
 @next_review_option("30d")
 @plans_option
 @expiring_within_option("30d")
+@click.option(
+    "--queue-renewals/--no-queue-renewals", default=True, show_default=True,
+    help="Replace each owned commitment that ends within --expiring-within by a purchase "
+    "queued to start the hour it ends (AWS queued purchases: nothing is paid twice); "
+    "--no-queue-renewals decides with their real ends, so a replacement is bought now.",
+)  # fmt: skip
 @paths_option(200)
 @horizon_option("365d")
 @seed_option
@@ -121,6 +129,7 @@ def review_command(
     next_review: Duration,
     known_changes: Path | None,
     expiring_within: Duration,
+    queue_renewals: bool,
     n_paths: int,
     horizon: Duration,
     seed: int,
@@ -159,6 +168,7 @@ def review_command(
             future=FutureOptions(known_changes=plan, next_review_hours=next_review.hours),
         ),
         expiring_within_days=expiring_within.days,
+        queue_renewals=queue_renewals,
         n_paths=n_paths,
         horizon_hours=horizon_hours,
         seed=seed,
@@ -198,7 +208,8 @@ def review_command(
     summary: dict[str, Any] = {
         "plan_id": outcome.plan.plan_id if outcome.plan else None,
         "status": "proposed" if outcome.plan else "nothing to buy",
-        "purchase_count": len(outcome.run.purchases),
+        "purchase_count": len(outcome.run.purchases) + len(outcome.renewals),
+        "queued_renewal_count": len(outcome.renewals),
         "expiring_commitment_count": len(outcome.expiring),
         "period_hours": outcome.run.summary.get("period_hours"),
         "savings_vs_current_usd": outcome.run.summary.get("savings_vs_current_usd"),

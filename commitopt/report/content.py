@@ -101,6 +101,31 @@ def summary_rows(data: ReportData) -> list[SummaryRow]:
         *_savings_rate_rows(data, days, horizon),
         *_commitment_rows(data),
         _expiring_row(data),
+        *_renewal_rows(data),
+    ]
+
+
+def _renewal_rows(data: ReportData) -> list[SummaryRow]:
+    """What the queued renewals commit to over their terms, and when they start (no row when
+    nothing is queued)."""
+    if data.renewals.empty:
+        return []
+    starts = data.renewals["start"]
+    first, last = day(starts.min()), day(starts.max())
+    when = f"from {first}" if first == last else f"from {first} to {last}"
+    upfront = float(data.renewals["upfront_usd"].sum())
+    total = float(data.renewals["term_cost_usd"].sum())
+    return [
+        SummaryRow(
+            "queued_renewal_term_cost_usd",
+            "Queued renewals, total commitment over their terms",
+            usd(total),
+            total,
+            f"{len(data.renewals)} purchase(s) queued {when}, "
+            f"{usd_rate(float(data.renewals['effective_usd_per_hour'].sum()), 'h', 3)}, "
+            f"{usd(upfront)} upfront when they start; not in the figures above, which bill the "
+            "data period",
+        )
     ]
 
 
@@ -239,6 +264,8 @@ def _expiring_row(data: ReportData) -> SummaryRow:
             f"{usd_rate(float(data.expiring['cost_usd_per_month'].sum()), 'month')} of commitment "
             f"ends by {day(data.expiring['end'].max())}; see the table below"
         )
+        if not data.renewals.empty:
+            note += f"; the plan queues {len(data.renewals)} purchase(s) to replace it at its end"
     return SummaryRow(
         "expiring_commitment_count",
         f"Owned commitments expiring within {data.expiry_horizon_days:,.0f} days",
@@ -428,6 +455,48 @@ def expiring_rows(data: ReportData) -> list[tuple[str, ...]]:
     ]
 
 
+RENEWAL_HEADINGS = (
+    "Starts",
+    "Replaces",
+    "Instrument",
+    "What",
+    "Term",
+    "Cost per hour",
+    "Term cost",
+)
+RENEWAL_NUMERIC = (5, 6)
+"""Numeric columns of :func:`renewal_rows`."""
+
+
+def renewal_rows(data: ReportData) -> list[tuple[str, ...]]:
+    """One tuple of texts per purchase queued to replace expiring commitments."""
+    return [
+        (
+            f"{pd.Timestamp(row['start']):%Y-%m-%d %H:%M} UTC",
+            str(row["replaces"]),
+            KIND_LABELS.get(str(row["kind"]), str(row["kind"])),
+            str(row["description"]),
+            f"{row['term_years']}y {row['payment_option']}",
+            usd_rate(float(row["effective_usd_per_hour"]), "h", 3),
+            usd(row["term_cost_usd"]),
+        )
+        for row in _records(data.renewals)
+    ]
+
+
+def renewals_sentence(data: ReportData) -> str:
+    """What the renewal table is, in one sentence (empty when nothing is queued)."""
+    if data.renewals.empty:
+        return ""
+    count = len(data.renewals)
+    return (
+        f"The plan queues {count} purchase{'s' if count > 1 else ''} to replace expiring "
+        "commitments, each starting the hour what it replaces ends (AWS queued purchases: "
+        "nothing is paid before then). They are not in the data period's figures above; the "
+        "savings range over forecast usage counts them."
+    )
+
+
 FRONTIER_NUMERIC = (0, 1)
 """Numeric columns of :func:`frontier_rows`."""
 
@@ -503,6 +572,8 @@ __all__ = [
     "PLAN_MARK",
     "PURCHASE_HEADINGS",
     "PURCHASE_NUMERIC",
+    "RENEWAL_HEADINGS",
+    "RENEWAL_NUMERIC",
     "SummaryRow",
     "account_note",
     "account_rows",
@@ -515,5 +586,7 @@ __all__ = [
     "monthly_rows",
     "optimizer_line",
     "purchase_rows",
+    "renewal_rows",
+    "renewals_sentence",
     "summary_rows",
 ]

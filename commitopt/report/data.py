@@ -37,11 +37,13 @@ from commitopt.report.commitments import item_hourly_cost_usd
 from commitopt.report.frontier import data_period_frontier, risk_option_text
 from commitopt.report.inputs import Frontier, MonteCarloSavings, ReportInputError
 from commitopt.report.tables import (
+    RENEWAL_COLUMNS,
     dated_purchases,
     expiring_table,
     hourly_layers,
     monthly_table,
     purchase_table,
+    renewal_table,
 )
 from core.errors import render_parameters
 from core.times import as_utc
@@ -247,6 +249,9 @@ class ReportData:
         without Monte Carlo).
     purchase_date
         When the purchases are bought; their ``start`` and ``end`` count from it.
+    renewals
+        The plan's purchases queued to replace expiring commitments at their end,
+        :data:`commitopt.report.tables.RENEWAL_COLUMNS` (empty when none).
     """
 
     header: ReportHeader
@@ -268,6 +273,9 @@ class ReportData:
     monte_carlo_note: str = ""
     purchase_date: pd.Timestamp | None = None
     by_service: pd.DataFrame = field(default_factory=pd.DataFrame)
+    renewals: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(RENEWAL_COLUMNS))
+    )
 
 
 def canonical_json(payload: Any) -> str:
@@ -548,6 +556,7 @@ def report_data_from_simulations(
     purchase_date: datetime | None = None,
     risk_option: str = "",
     decided_on: Mapping[str, Any] | None = None,
+    renewals: Sequence[tuple[Commitment, Sequence[str]]] = (),
 ) -> ReportData:
     """Assemble a report from the data period billed without and with the purchases.
 
@@ -595,6 +604,10 @@ def report_data_from_simulations(
         The risk option that chose the plan, in words
         (:func:`commitopt.report.frontier.risk_option_text`), for the frontier's sentence on
         where the plan sits; ``""`` when the plan maximizes expected savings.
+    renewals
+        The plan's purchases queued to replace expiring commitments, each with the ids of
+        those it replaces (:func:`commitopt.report.tables.renewal_table`); they start at their
+        own (real) start and are not in the data period's bills.
 
     Raises
     ------
@@ -637,6 +650,7 @@ def report_data_from_simulations(
         by_service=service_table(baseline, with_plan),
         monte_carlo_note=_monte_carlo_note(mc, summary, period, owned),
         purchase_date=bought,
+        renewals=renewal_table(renewals),
     )
 
 
@@ -654,6 +668,7 @@ def build_report_data(
     expiry_horizon_days: float = DEFAULT_EXPIRY_HORIZON_DAYS,
     compute_frontier: bool = True,
     purchase_date: datetime | None = None,
+    renewals: Sequence[tuple[Commitment, Sequence[str]]] = (),
 ) -> ReportData:
     """The report of a recommendation.
 
@@ -680,6 +695,9 @@ def build_report_data(
     purchase_date
         When the purchases are bought: a stored plan's creation time [default: ``generated_at``,
         i.e. now]. See :func:`report_data_from_simulations`.
+    renewals
+        Purchases queued to replace expiring commitments, with the ids they replace (a review's
+        renewals). See :func:`report_data_from_simulations`.
     """
     if owned is None and not len(run.baseline.instruments):
         owned = ()
@@ -707,6 +725,7 @@ def build_report_data(
         purchase_date=purchase_date,
         risk_option=risk_option_text(run.policy),
         decided_on=summary.get("decided_on"),
+        renewals=renewals,
     )
 
 

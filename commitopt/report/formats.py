@@ -73,7 +73,8 @@ def report_json(data: ReportData) -> dict[str, Any]:
     maximum and the plan's distance from it, :class:`scenarios.frontier.FrontierMaximum`, and
     ``plan_position_text``), ``monte_carlo`` (path count and percentiles; ``null`` when
     no scenarios were run), ``monte_carlo_note`` (how its range relates to the data period's
-    figures), ``expiring`` (``null`` when owned commitments are unknown), ``purchase_date``,
+    figures), ``expiring`` (``null`` when owned commitments are unknown), ``renewals`` (the
+    purchases queued to replace them at their end), ``purchase_date``,
     ``notes``, ``warnings`` (stale usage or prices first), ``optimizer``.
     """
     frontier = None
@@ -126,6 +127,7 @@ def report_json(data: ReportData) -> dict[str, Any]:
         "monte_carlo": monte_carlo,
         "monte_carlo_note": data.monte_carlo_note,
         "expiring": _records(data.expiring) if data.owned_known else None,
+        "renewals": _records(data.renewals),
         "expiry_horizon_days": data.expiry_horizon_days,
         "notes": list(data.notes),
         "warnings": list(data.warnings),

@@ -18,6 +18,8 @@ from commitopt.report.content import (
     MONTHLY_HEADINGS,
     PURCHASE_HEADINGS,
     PURCHASE_NUMERIC,
+    RENEWAL_HEADINGS,
+    RENEWAL_NUMERIC,
     SERVICE_HEADINGS,
     SERVICE_NOTE,
     account_note,
@@ -31,6 +33,8 @@ from commitopt.report.content import (
     monthly_rows,
     optimizer_line,
     purchase_rows,
+    renewal_rows,
+    renewals_sentence,
     service_rows,
     several_services,
     summary_rows,
@@ -308,7 +312,15 @@ def _expiring(data: ReportData) -> str:
         )
     if data.expiring.empty:
         return f"<p>No owned commitment expires within {days} days after the data period.</p>"
-    return _table(EXPIRING_HEADINGS, expiring_rows(data), (4,), css_class="expiring")
+    table = _table(EXPIRING_HEADINGS, expiring_rows(data), (4,), css_class="expiring")
+    if data.renewals.empty:
+        return table
+    return (
+        table
+        + "<h3>Queued to replace them</h3>"
+        + f"<p>{_e(renewals_sentence(data))}</p>"
+        + _table(RENEWAL_HEADINGS, renewal_rows(data), RENEWAL_NUMERIC, css_class="renewals")
+    )
 
 
 def _warnings(data: ReportData) -> str:

@@ -11,6 +11,8 @@ from commitopt.report.content import (
     MONTHLY_HEADINGS,
     PURCHASE_HEADINGS,
     PURCHASE_NUMERIC,
+    RENEWAL_HEADINGS,
+    RENEWAL_NUMERIC,
     SERVICE_HEADINGS,
     SERVICE_NOTE,
     account_note,
@@ -23,6 +25,8 @@ from commitopt.report.content import (
     monthly_rows,
     optimizer_line,
     purchase_rows,
+    renewal_rows,
+    renewals_sentence,
     service_rows,
     several_services,
     summary_rows,
@@ -104,6 +108,9 @@ def render_markdown(data: ReportData) -> str:
         parts.append(f"No owned commitment expires within {days} days after the data period.")
     else:
         parts.append(_table(EXPIRING_HEADINGS, expiring_rows(data), (4,)))
+        if not data.renewals.empty:
+            parts += ["", "### Queued to replace them", "", _cell(renewals_sentence(data)), ""]
+            parts.append(_table(RENEWAL_HEADINGS, renewal_rows(data), RENEWAL_NUMERIC))
     parts += ["", "## How these figures were made", ""]
     notes = [*data.notes]
     if line := optimizer_line(data):

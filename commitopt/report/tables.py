@@ -247,12 +247,52 @@ def expiring_table(
     )
 
 
+RENEWAL_COLUMNS: Final = (
+    "start",
+    "replaces",
+    "id",
+    "kind",
+    "description",
+    "term_years",
+    "payment_option",
+    "upfront_usd",
+    "effective_usd_per_hour",
+    "term_cost_usd",
+)
+"""Columns of :func:`renewal_table`."""
+
+
+def renewal_table(renewals: Sequence[tuple[Commitment, Sequence[str]]]) -> pd.DataFrame:
+    """One row per queued renewal purchase, :data:`RENEWAL_COLUMNS`: when it starts (the hour
+    what it replaces ends), the ids of the owned commitments it replaces, what it is and what
+    it costs (``effective_usd_per_hour`` upfront amortized [USD/h], ``term_cost_usd`` the whole
+    term [USD])."""
+    rows = [
+        {
+            "start": pd.Timestamp(item.start),
+            "replaces": ", ".join(replaced),
+            "id": item.id,
+            "kind": item.kind,
+            "description": describe_commitment(item),
+            "term_years": item.term_years,
+            "payment_option": item.payment_option,
+            "upfront_usd": float(item.upfront_usd),
+            "effective_usd_per_hour": item_hourly_cost_usd(item),
+            "term_cost_usd": item_hourly_cost_usd(item) * TERM_HOURS[item.term_years],
+        }
+        for item, replaced in renewals
+    ]
+    return pd.DataFrame(rows, columns=list(RENEWAL_COLUMNS))
+
+
 __all__ = [
     "LAYERS",
     "PURCHASE_COLUMNS",
+    "RENEWAL_COLUMNS",
     "dated_purchases",
     "expiring_table",
     "hourly_layers",
     "monthly_table",
     "purchase_table",
+    "renewal_table",
 ]
