@@ -33,6 +33,7 @@ from commitopt.report.inputs import Frontier, MonteCarloSavings
 from commitopt.workspace import Workspace
 from optimizer.policy import Policy
 from planning.recommend import RecommendationRun
+from planning.renewals import can_queue
 from planning.review import (
     FRONTIER_LEVELS,
     Log,
@@ -59,7 +60,9 @@ class RenewalLine:
     replaces
         The ids of the owned commitments it replaces.
     item
-        Its portfolio item: the recommendation's, with ``start``, ``end`` and ``replaces``.
+        Its portfolio item: the recommendation's, with ``start``, ``end`` and ``replaces``
+        (without ``start`` and ``end`` when AWS cannot queue it, a database reservation: it is
+        bought with the increment, :func:`planning.renewals.can_queue`).
     """
 
     commitment: Commitment
@@ -88,6 +91,9 @@ def renewal_lines(review: PurchaseReview) -> tuple[RenewalLine, ...]:
                 **named.to_json_item(),
                 "replaces": list(replaced),
             }
+            if not can_queue(named):  # a database reservation: bought with the increment
+                item.pop("start", None)
+                item.pop("end", None)
             lines.append(RenewalLine(named, replaced, item))
     return tuple(lines)
 

@@ -20,6 +20,10 @@ later (a regional Reserved Instance with ``PurchaseTime``, a Savings Plan with
 With nothing ending before the next review this is the one decision it always was. Each day
 with an ending adds one decision (at most :data:`MAX_RENEWAL_DAYS`; later endings join the
 last).
+
+AWS queues regional EC2 Reserved Instances and Savings Plans only: the reservation APIs of RDS,
+ElastiCache, MemoryDB, OpenSearch and Redshift cannot (:func:`can_queue`). A replacement of
+theirs starts at the review, as before, and is paid twice until what it replaces ends.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from typing import Final
 
 from pricing.inventory import Commitment
 from pricing.inventory.values import term_end
+from pricing.offerings import CommitmentKind
+from pricing.services import EC2, service_of
 
 Decide = Callable[[tuple[Commitment, ...]], tuple[Commitment, ...]]
 """The decision: the commitments owned -> the purchases, starting now."""
@@ -59,9 +65,20 @@ def ending_days(
     return groups
 
 
-def queued(purchase: Commitment, start: datetime) -> Commitment:
-    """``purchase`` queued to start at ``start``, its whole term from there."""
-    return replace(purchase, start=start, end=term_end(start, purchase.term_years))
+def can_queue(purchase: Commitment) -> bool:
+    """Whether AWS can queue ``purchase`` to start later: a Savings Plan or a regional EC2
+    Reserved Instance can, a zonal RI or a database service's reservation cannot."""
+    if purchase.kind != CommitmentKind.RESERVED_INSTANCE:
+        return True
+    regional = purchase.scope != "Availability Zone"
+    return regional and service_of(str(purchase.instance_type), purchase.platform) == EC2
+
+
+def queued(purchase: Commitment, start: datetime, now: datetime) -> Commitment:
+    """``purchase`` queued to start at ``start``, its whole term from there; one AWS cannot
+    queue (:func:`can_queue`) starts ``now``, the review."""
+    moment = start if can_queue(purchase) else now
+    return replace(purchase, start=moment, end=term_end(moment, purchase.term_years))
 
 
 @dataclass(frozen=True)
@@ -76,7 +93,8 @@ class Renewal:
         The owned commitments ending that day (and, on the last of
         :data:`MAX_RENEWAL_DAYS`, after it).
     purchases
-        The replacements, queued to start at ``start``.
+        The replacements, queued to start at ``start`` (those AWS cannot queue start at the
+        review: :func:`can_queue`).
     """
 
     start: datetime
@@ -122,7 +140,8 @@ def renewals(
         replacements = decide((*kept, *later, *held))
         held.extend(replacements)
         start = day[0].end
-        steps.append(Renewal(start, tuple(day), tuple(queued(p, start) for p in replacements)))
+        bought_later = tuple(queued(p, start, now) for p in replacements)
+        steps.append(Renewal(start, tuple(day), bought_later))
     return bought, tuple(steps)
 
 
@@ -140,6 +159,7 @@ __all__ = [
     "MAX_RENEWAL_DAYS",
     "Decide",
     "Renewal",
+    "can_queue",
     "ending_days",
     "queued",
     "queued_renewals",

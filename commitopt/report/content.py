@@ -472,7 +472,9 @@ def renewal_rows(data: ReportData) -> list[tuple[str, ...]]:
     """One tuple of texts per purchase queued to replace expiring commitments."""
     return [
         (
-            f"{pd.Timestamp(row['start']):%Y-%m-%d %H:%M} UTC",
+            f"{pd.Timestamp(row['start']):%Y-%m-%d %H:%M} UTC"
+            if row["queued"]
+            else "when bought (cannot be queued)",
             str(row["replaces"]),
             KIND_LABELS.get(str(row["kind"]), str(row["kind"])),
             str(row["description"]),
@@ -489,12 +491,18 @@ def renewals_sentence(data: ReportData) -> str:
     if data.renewals.empty:
         return ""
     count = len(data.renewals)
-    return (
+    sentence = (
         f"The plan queues {count} purchase{'s' if count > 1 else ''} to replace expiring "
         "commitments, each starting the hour what it replaces ends (AWS queued purchases: "
         "nothing is paid before then). They are not in the data period's figures above; the "
         "savings range over forecast usage counts them."
     )
+    if not data.renewals["queued"].all():
+        sentence += (
+            " A database reservation cannot be queued: its replacement starts when bought, and "
+            "both are paid until the old one ends."
+        )
+    return sentence
 
 
 FRONTIER_NUMERIC = (0, 1)

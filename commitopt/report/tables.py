@@ -19,6 +19,7 @@ from billing.simulator import SimulationResult
 from commitopt.report.accounts import shares_text
 from commitopt.report.commitments import describe_commitment, item_hourly_cost_usd
 from core.units import HOURS_PER_MONTH
+from planning.renewals import can_queue
 from pricing.inventory import Commitment
 from pricing.offerings import TERM_HOURS, CommitmentKind
 
@@ -258,15 +259,17 @@ RENEWAL_COLUMNS: Final = (
     "upfront_usd",
     "effective_usd_per_hour",
     "term_cost_usd",
+    "queued",
 )
 """Columns of :func:`renewal_table`."""
 
 
 def renewal_table(renewals: Sequence[tuple[Commitment, Sequence[str]]]) -> pd.DataFrame:
-    """One row per queued renewal purchase, :data:`RENEWAL_COLUMNS`: when it starts (the hour
-    what it replaces ends), the ids of the owned commitments it replaces, what it is and what
-    it costs (``effective_usd_per_hour`` upfront amortized [USD/h], ``term_cost_usd`` the whole
-    term [USD])."""
+    """One row per renewal purchase, :data:`RENEWAL_COLUMNS`: when it starts (the hour what it
+    replaces ends), the ids of the owned commitments it replaces, what it is and what it costs
+    (``effective_usd_per_hour`` upfront amortized [USD/h], ``term_cost_usd`` the whole term
+    [USD]), and whether it is ``queued`` (false for a database reservation, which AWS cannot
+    queue: it starts when bought, :func:`planning.renewals.can_queue`)."""
     rows = [
         {
             "start": pd.Timestamp(item.start),
@@ -279,6 +282,7 @@ def renewal_table(renewals: Sequence[tuple[Commitment, Sequence[str]]]) -> pd.Da
             "upfront_usd": float(item.upfront_usd),
             "effective_usd_per_hour": item_hourly_cost_usd(item),
             "term_cost_usd": item_hourly_cost_usd(item) * TERM_HOURS[item.term_years],
+            "queued": can_queue(item),
         }
         for item, replaced in renewals
     ]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from planning.policies import HindsightOptimum, OursLadder
-from planning.renewals import MAX_RENEWAL_DAYS, ending_days, queued_renewals
+from planning.renewals import MAX_RENEWAL_DAYS, can_queue, ending_days, queued, queued_renewals
 from pricing.embedded import load_embedded_catalog
 from pricing.inventory import Commitment
 from pricing.inventory.values import term_end
@@ -74,6 +74,30 @@ def test_what_ends_before_the_next_review_is_replaced_at_its_end() -> None:
     alone = Topping()
     assert queued_renewals(alone, (kept,), now=NOW, until=NOW + timedelta(days=5)) == alone((kept,))
     assert alone.calls == 2
+
+
+def reservation(instance_type: str, platform: str, scope: str = "Region") -> Commitment:
+    """One 1-year reservation of ``instance_type`` bought at :data:`NOW` (prices made up)."""
+    return Commitment(
+        kind=CommitmentKind.RESERVED_INSTANCE, id="r", start=NOW, end=term_end(NOW, 1),
+        term_years=1, payment_option="No Upfront", upfront_usd=0.0, region="us-east-1",
+        instance_type=instance_type, platform=platform, tenancy="Shared", count=2,
+        recurring_usd_per_hour=0.1, scope=scope, offering_class="standard",
+    )  # fmt: skip
+
+
+def test_only_what_aws_can_queue_is_queued() -> None:
+    """Savings Plans and regional EC2 RIs are queued to the ending; a zonal RI and an RDS
+    reservation (their APIs cannot queue) start at the review."""
+    sp = plan(0.5, NOW + timedelta(days=400), "sp")
+    ec2 = reservation("m4.large", "Linux/UNIX")
+    zonal = reservation("m4.large", "Linux/UNIX", scope="Availability Zone")
+    rds = reservation("db.r4.large", "aurora-mysql")
+    assert [can_queue(c) for c in (sp, ec2, zonal, rds)] == [True, True, False, False]
+    ends = NOW + timedelta(days=9)
+    assert [queued(c, ends, NOW).start for c in (sp, ec2, zonal, rds)] == [ends, ends, NOW, NOW]
+    assert all(queued(c, ends, NOW).end == term_end(queued(c, ends, NOW).start, 1)
+               for c in (sp, rds))  # fmt: skip
 
 
 def test_endings_are_grouped_by_day_and_capped() -> None:
