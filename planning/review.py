@@ -168,11 +168,6 @@ class PurchaseReview:
     forecast: ReviewForecast | None
     renewals: tuple[QueuedRenewal, ...] = ()
 
-    @property
-    def queued(self) -> tuple[Commitment, ...]:
-        """Every renewal's purchases, soonest first."""
-        return tuple(p for item in self.renewals for p in item.purchases)
-
 
 def expiring_commitments(
     owned: Sequence[Commitment], after: datetime, within_days: float
