@@ -323,8 +323,7 @@ def expiring_within_option(default: str | None) -> Callable[[F], F]:
     return duration_option(
         "--expiring-within",
         default,
-        "List the owned commitments that end within this (and, with --queue-renewals, "
-        "replace them at their end)",
+        "List the owned commitments that end within this",
         show_default=default is not None,
     )
 

@@ -107,8 +107,10 @@ def _import_usage(
 @click.option(
     "--queue-renewals/--no-queue-renewals", default=True, show_default=True,
     help="Replace each owned commitment that ends within --expiring-within by a purchase "
-    "queued to start the hour it ends (AWS queued purchases: nothing is paid twice); "
-    "--no-queue-renewals decides with their real ends, so a replacement is bought now.",
+    "queued to start the hour it ends (AWS queued purchases: nothing is paid twice; one more "
+    "decision per day with endings, at most 4; RDS and other database reservations cannot be "
+    "queued and start now); --no-queue-renewals decides with their real ends, so a "
+    "replacement is bought now.",
 )  # fmt: skip
 @paths_option(200)
 @horizon_option("365d")
