@@ -7,6 +7,7 @@ import io
 import json
 import math
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -30,14 +31,16 @@ from commitopt.report.cash_flow import (
     cash_break_even_month,
     cash_flow_table,
 )
-from commitopt.report.tables import LAYERS
+from commitopt.report.content import renewal_rows, renewals_sentence
+from commitopt.report.tables import LAYERS, renewal_table
 from core.units import HOURS_PER_MONTH
 from optimizer.policy import Policy
 from planning.recommend import RecommendationRun, RecommendOptions, recommend
 from pricing.catalog import PriceCatalog
 from pricing.embedded import load_embedded_catalog
 from pricing.inventory import Commitment
-from pricing.offerings import TERM_HOURS
+from pricing.offerings import TERM_HOURS, CommitmentKind
+from scenarios.backtest import savings_plan_purchase
 from tests.commitopt.conftest import CliResult, RunCli
 from usage.synthetic import business_hours, steady_daily_cycle
 
@@ -637,3 +640,36 @@ def test_cli_bad_input_exits_2_in_one_line_and_writes_nothing(
     )
     _assert_refused(run_cli("report", str(plan), "--usage", str(usage), "--scenarios",
                             str(bad_json), "--out", str(out)), out)  # fmt: skip
+
+
+def test_renewals_are_listed_and_a_database_one_says_it_starts_when_bought(
+    data: ReportData,
+) -> None:
+    """A queued Savings Plan shows its start; an RDS reservation (its API cannot queue) shows
+    that it starts when bought, and the sentence says both are paid until the old one ends."""
+    starts = datetime(2024, 4, 10, tzinfo=UTC)
+    plan = savings_plan_purchase(
+        CommitmentKind.COMPUTE_SAVINGS_PLAN, 1.24, pd.Timestamp(starts), purchase_id="renewal-1"
+    )
+    rds = Commitment(
+        kind=CommitmentKind.RESERVED_INSTANCE, id="renewal-2", start=starts - timedelta(days=9),
+        end=starts - timedelta(days=9) + timedelta(hours=8760), term_years=1,
+        payment_option="No Upfront", upfront_usd=0.0, region="us-east-1",
+        instance_type="db.r4.large", platform="aurora-mysql", tenancy="Single-AZ", count=2,
+        recurring_usd_per_hour=0.2,
+    )  # fmt: skip
+    with_renewals = replace(data, renewals=renewal_table([(plan, ("ri-old",)), (rds, ("db-old",))]))
+    rows = renewal_rows(with_renewals)
+    assert rows[0][:2] == ("2024-04-10 00:00 UTC", "ri-old")
+    assert rows[1][:2] == ("when bought (cannot be queued)", "db-old")
+    assert rows[0][6] == "$10,862.40"  # 1.24 USD/h × 8,760 h
+    assert "cannot be queued" in renewals_sentence(with_renewals)
+    assert renewals_sentence(data) == "" and renewal_rows(data) == []
+    markdown = render_markdown(with_renewals)
+    assert (
+        "### Queued to replace them" in markdown
+        and "| when bought (cannot be queued) |" in markdown
+    )
+    payload = report_json(with_renewals)
+    assert [r["queued"] for r in payload["renewals"]] == [True, False]
+    assert report_json(data)["renewals"] == []
