@@ -7,7 +7,7 @@ until then. On seasonal_review_after_peak the ladder's last review replaced 10.8
 ended 9 days later: 2,338 USD paid twice. AWS sells a third way: a purchase queued to start
 later (a regional Reserved Instance with ``PurchaseTime``, a Savings Plan with
 ``purchaseTime``), paid from its start. So the decision is taken in two steps
-(:func:`queued_renewals`):
+(:func:`renewals`; :func:`queued_renewals` gives its purchases in one tuple):
 
 1. **What to buy now**: the decision with the ending commitments held to the end of any term
    bought now, as if renewed. It buys what the rest of the usage needs.
