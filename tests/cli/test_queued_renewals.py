@@ -20,10 +20,11 @@ FLEET = 20.0
 FAST = ("--lookback", "30d", "--paths", "20", "--horizon", "60d")
 
 
-def _inputs(sandbox: Sandbox) -> tuple[Path, Path]:
-    """A flat fleet of 20 m4.large, and the RI covering it, owned, ending at :data:`ENDS`."""
+def _inputs(sandbox: Sandbox, hours: int = HOURS) -> tuple[Path, Path]:
+    """A flat fleet of 20 m4.large from 2024-03-01, ``hours`` long, and the RI covering it,
+    owned, ending at :data:`ENDS`."""
     usage = sandbox.folder / "usage.csv"
-    _key_usage("222222222222", "m4.large", np.full(HOURS, FLEET)).to_csv(usage, index=False)
+    _key_usage("222222222222", "m4.large", np.full(hours, FLEET)).to_csv(usage, index=False)
     run = require_success(sandbox.run(
         "recommend", "--usage", str(usage), "--lookback", "30d", "--instruments", "ri",
         "--decide-on", "lookback", "--format", "json",
@@ -76,3 +77,22 @@ def test_review_queues_the_replacement_of_an_expiring_ri(empty_sandbox: Sandbox)
     paid_twice = sum(float(item["effective_usd_per_hour"]) for item in bought_now) * 240  # type: ignore[arg-type]
     gain = queued["p50_savings_vs_current_usd"] - now["p50_savings_vs_current_usd"]
     assert gain == pytest.approx(paid_twice, abs=0.05)
+
+
+def test_a_backtest_ladder_queues_the_renewal_and_stays_under_the_ceiling(
+    empty_sandbox: Sandbox,
+) -> None:
+    """The same RI owned in a backtest of April 2024 (the fleet runs on): the ladder's review of
+    1 April queues the replacement to 10 April 00:00, the ceiling may buy then too, and no
+    policy is above it."""
+    usage, owned = _inputs(empty_sandbox, hours=2 * HOURS)
+    done = json.loads(require_success(empty_sandbox.run(
+        "backtest", "--usage", str(usage), "--inventory", str(owned), "--from", "2024-04-01",
+        "--to", "2024-04-30", "--lookback", "30d", "--policy", "ours-ladder", "--format", "json",
+    )).stdout)  # fmt: skip
+    assert done["status"] == "ok"
+    bought = {row["policy"]: row["purchases"] for row in done["purchases"]}
+    assert bought["ours-ladder"]
+    assert {p["start"] for p in bought["ours-ladder"]} == {"2024-04-10T00:00:00Z"}
+    ladder = next(row for row in done["results"] if row["policy"] == "ours-ladder")
+    assert 0 < ladder["savings_vs_on_demand_usd"] <= done["ceiling_savings_usd"]
