@@ -313,8 +313,10 @@ def show_command(
 
 
 def _purchase_lines(state: PlanState) -> pd.DataFrame:
-    """One row per purchase line: what it buys, its upfront and cost per hour [USD, USD/h], and
-    the AWS id of its purchase once executed (empty before)."""
+    """One row per purchase line: what it buys, when it starts (a line's own ``start``, bought
+    as a queued purchase while it is ahead: a review's renewals; empty: when bought), its
+    upfront and cost per hour [USD, USD/h], and the AWS id of its purchase once executed (empty
+    before)."""
     bought = {e.line: e.aws_id for e in state.events if e.state == "executed"}
     return pd.DataFrame(
         [
@@ -322,6 +324,9 @@ def _purchase_lines(state: PlanState) -> pd.DataFrame:
                 "line": line.number,
                 "id": line.commitment.id,
                 "purchase": line.describe(),
+                "starts": (
+                    f"{line.requested_start:%Y-%m-%d %H:%M}" if line.requested_start else ""
+                ),
                 "upfront_usd": line.commitment.upfront_usd,
                 "effective_usd_per_hour": line.commitment.effective_usd_per_hour,
                 "aws_id": bought.get(line.number) or "",

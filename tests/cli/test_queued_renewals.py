@@ -3,6 +3,8 @@ replacement is queued to the hour it ends (plan, report and figures), not bought
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,6 +63,9 @@ def test_review_queues_the_replacement_of_an_expiring_ri(empty_sandbox: Sandbox)
     assert all(str(item["id"]).startswith("renewal-2024041000-") for item in items)
     lines = parse_lines(items, where="plan", default_start=ENDS)
     assert {line.requested_start for line in lines} == {ENDS}  # bought as AWS queued purchases
+    table = empty_sandbox.run("plans", "show", queued["plan_id"], "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(require_success(table).stdout)))
+    assert rows and {row["starts"] for row in rows} == {"2024-04-10 00:00"}
     text = report.read_text(encoding="utf-8")
     assert "### Queued to replace them" in text and "| 2024-04-10 00:00 UTC | ri-old |" in text
     assert "Queued renewals, total commitment over their terms" in text
