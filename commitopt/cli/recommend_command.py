@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,10 @@ from planning.recommend import (
     RecommendOptions,
     recommend,
 )
+from planning.review import ReviewOptions, expiring_commitments
 from pricing.atomic import write_text_atomic
 from pricing.catalog import PriceCatalog
-from pricing.inventory import Inventory
+from pricing.inventory import Commitment, Inventory
 from scenarios.known_changes import check_known_changes
 from scenarios.scenario_file import load_scenario
 from usage.synthetic import demo_usage
@@ -220,6 +222,8 @@ def recommend_command(
         )
     for warning in run.warnings:
         reporter().warning(warning)
+    if (renewal := _renewal_note(run, inventory.commitments)) is not None:
+        reporter().note(renewal)
     if output_format != "table":  # the table prints them after the summary
         for note in run.notes:
             reporter().note(note)
@@ -238,6 +242,26 @@ def recommend_command(
         emit_frame(purchases, "csv")
         return
     _print_for_people(run, purchases, show_explanations)
+
+
+def _renewal_note(run: RecommendationRun, owned: Sequence[Commitment]) -> str | None:
+    """A note when owned commitments end within a review's window of the data and something is
+    bought: the purchases start now, so what replaces them is paid twice until they end, where
+    ``commitopt review`` would queue it (``None`` otherwise)."""
+    if not run.purchases or not len(run.usage.hours):
+        return None
+    data_end = pd.Timestamp(run.usage.hours[-1]).to_pydatetime() + timedelta(hours=1)
+    days = ReviewOptions().expiring_within_days
+    ending = expiring_commitments(owned, data_end, days)
+    if not ending:
+        return None
+    ids = ", ".join(c.id for c in ending[:3]) + (", …" if len(ending) > 3 else "")
+    return (
+        f"{len(ending)} owned commitment(s) end within {days:g} days of the data ({ids}; the "
+        f"last on {ending[-1].end:%Y-%m-%d}): these purchases start when bought, so the part "
+        "that replaces them is paid twice until they end; `commitopt review` queues their "
+        "replacement to start when they end"
+    )
 
 
 SUMMARY_FIELDS = (

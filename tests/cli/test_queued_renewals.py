@@ -101,3 +101,20 @@ def test_a_backtest_ladder_queues_the_renewal_and_stays_under_the_ceiling(
     assert {p["start"] for p in bought["ours-ladder"]} == {"2024-04-10T00:00:00Z"}
     ladder = next(row for row in done["results"] if row["policy"] == "ours-ladder")
     assert 0 < ladder["savings_vs_on_demand_usd"] <= done["ceiling_savings_usd"]
+
+
+def test_recommend_says_that_review_would_queue_the_renewal(empty_sandbox: Sandbox) -> None:
+    """``recommend`` decides with the RI's real end and buys its replacement now; it says so on
+    stderr, and names ``review``, which queues it; stdout stays the JSON alone."""
+    usage, owned = _inputs(empty_sandbox)
+    run = require_success(empty_sandbox.run(
+        "recommend", "--usage", str(usage), "--inventory", str(owned), "--lookback", "30d",
+        "--format", "json",
+    ))  # fmt: skip
+    assert json.loads(run.stdout)["purchases"]
+    said = " ".join(run.stderr.split())
+    assert (
+        "1 owned commitment(s) end within 30 days of the data (ri-old; the last on 2024-04-10)"
+        in said
+    )
+    assert "`commitopt review` queues their replacement to start when they end" in said
