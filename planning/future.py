@@ -34,31 +34,30 @@ the lookback's usage carried over the term:
    halve every ``half_life_days`` of age, so recent weeks count more than old ones; a key with a
    clear trend has the copied week scaled to its line. Recent weeks count more only where they
    run lower: a key whose recency-weighted weekly level is more than :data:`RISING_TOLERANCE`
-   above its plain mean (it runs higher lately, and is neither a new level nor a followed
-   line) **waits for its rise to last**: it copies its lowest week since it first ran (not
-   the idle weeks before a launch, nor the week it launched in, partly idle: on the launch
-   archetypes this bought 176 to 409 USD more savings a year, and cost none elsewhere;
+   above its plain mean (it runs higher lately, and is neither a new level nor a followed line)
+   **waits for its rise to last**: it copies its lowest week since it first ran (not the idle
+   weeks before a launch, nor the week it launched in, partly idle: on the launch archetypes
+   this bought 176 to 409 USD more savings a year, and cost none elsewhere;
    :data:`WAITING_QUANTILE`, :func:`_waiting_weeks`), the level it has held in every one of
-   them. A commitment is bought on recent evidence when it
-   says less, and on a rise for what the rise has kept all along: a month's wait costs a
-   month of the increment's discount, while buying a season's ramp idles the increment for
-   most of a term. Reviewed monthly from a Q4 ramp the ladder saved 18,924 USD drawing every
-   week alike, 27,685 drawing the weeks up to the median, 32,917 up to the lower quartile
-   and 36,284 the lowest week (the one-shot: 36,774); a fleet launched inside the lookback is
-   not bought for at its idle weeks. A key that
-   has **risen to a new level**
-   (:func:`risen_keys`: its last two weekly levels both at least :data:`RISEN_FACTOR` times its
-   mean over the weeks before them, and within :data:`PLATEAU_TOLERANCE` of each other: a
-   fleet launched, or doubled, and running at its new size for two weeks) copies its last week
-   in every epoch instead: its older weeks (zero before a launch) no longer describe it, as a
-   fallen key's do not (:mod:`planning.recency`). A single busy week, or a ramp still under
-   way, is not a new level. A key whose last week is a clear **new low** (:func:`dropped_keys`:
-   below :data:`DROPPED_FACTOR` times its earlier mean and below every earlier week, or off a recent
-   high: below each of its last :data:`RECENT_HIGH_WEEKS` weeks by a fall far outside its usual
-   week-to-week moves: a fleet stopped a few days ago, a season's peak on its way down while the
-   ramp's weeks are still lower, a migration under way) copies its last week too: a commitment is
-   bought for where usage is now, not for where it was, and a fleet idle on some days of that
-   week is idle on them in every future.
+   them. A commitment is bought on recent evidence when it says less, and on a rise for what the
+   rise has kept all along: a month's wait costs a month of the increment's discount, while
+   buying a season's ramp idles the increment for most of a term. Reviewed monthly from a Q4
+   ramp the ladder saved 18,924 USD drawing every week alike, 27,685 drawing the weeks up to the
+   median, 32,917 up to the lower quartile and 36,284 the lowest week (the one-shot: 36,774); a
+   fleet launched inside the lookback is not bought for at its idle weeks. A key that has
+   **risen to a new level** (:func:`risen_keys`: its last two weekly levels both at least
+   :data:`RISEN_FACTOR` times its mean over the weeks before them, and within
+   :data:`PLATEAU_TOLERANCE` of each other: a fleet launched, or doubled, and running at its new
+   size for two weeks) copies its last week in every epoch instead: its older weeks (zero before
+   a launch) no longer describe it, as a fallen key's do not (:mod:`planning.recency`). A single
+   busy week, or a ramp still under way, is not a new level. A key whose last week is a clear
+   **new low** (:func:`dropped_keys`: below :data:`DROPPED_FACTOR` times its earlier mean and
+   below every earlier week, or off a recent high: below each of its last
+   :data:`RECENT_HIGH_WEEKS` weeks by a fall far outside its usual week-to-week moves: a fleet
+   stopped a few days ago, a season's peak on its way down while the ramp's weeks are still
+   lower, a migration under way) copies its last week too: a commitment is bought for where
+   usage is now, not for where it was, and a fleet idle on some days of that week is idle on
+   them in every future.
 3. **Structural changes** (:mod:`planning.structural`): in each future each fleet migrates to
    another family or exits at a random hour of the term, with learned or prior yearly rates.
 4. **Time, compressed.** A future is not stored hour by hour over the term: each of its epochs

@@ -270,22 +270,24 @@ def renewal_table(renewals: Sequence[tuple[Commitment, Sequence[str]]]) -> pd.Da
     (``effective_usd_per_hour`` upfront amortized [USD/h], ``term_cost_usd`` the whole term
     [USD]), and whether it is ``queued`` (false for a database reservation, which AWS cannot
     queue: it starts when bought, :func:`planning.renewals.can_queue`)."""
-    rows = [
-        {
-            "start": pd.Timestamp(item.start),
-            "replaces": ", ".join(replaced),
-            "id": item.id,
-            "kind": item.kind,
-            "description": describe_commitment(item),
-            "term_years": item.term_years,
-            "payment_option": item.payment_option,
-            "upfront_usd": float(item.upfront_usd),
-            "effective_usd_per_hour": item_hourly_cost_usd(item),
-            "term_cost_usd": item_hourly_cost_usd(item) * TERM_HOURS[item.term_years],
-            "queued": can_queue(item),
-        }
-        for item, replaced in renewals
-    ]
+    rows = []
+    for item, replaced in renewals:
+        hourly = item_hourly_cost_usd(item)
+        rows.append(
+            {
+                "start": pd.Timestamp(item.start),
+                "replaces": ", ".join(replaced),
+                "id": item.id,
+                "kind": item.kind,
+                "description": describe_commitment(item),
+                "term_years": item.term_years,
+                "payment_option": item.payment_option,
+                "upfront_usd": float(item.upfront_usd),
+                "effective_usd_per_hour": hourly,
+                "term_cost_usd": hourly * TERM_HOURS[item.term_years],
+                "queued": can_queue(item),
+            }
+        )
     return pd.DataFrame(rows, columns=list(RENEWAL_COLUMNS))
 
 

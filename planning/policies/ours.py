@@ -31,7 +31,7 @@ from planning.policies.recommended import (
 )
 from planning.recency import recent_window_hours
 from planning.recommend import RecommendOptions
-from planning.renewals import queued_renewals
+from planning.renewals import LONGEST_TERM_YEARS, queued_renewals
 from planning.trends import clear_trend, weekly_line
 from pricing.instance_types import normalization_factors
 from pricing.inventory import Commitment
@@ -115,7 +115,7 @@ def held_owned(review: Review, *, renewed: bool = True) -> tuple[Commitment, ...
     if not renewed:
         return owned
     replaced_by = next_review_at(review).to_pydatetime()
-    beyond = term_end(moment, 3)  # past the end of any term bought now
+    beyond = term_end(moment, LONGEST_TERM_YEARS)  # past the end of any term bought now
     return tuple(replace(c, end=max(c.end, beyond)) if c.end > replaced_by else c for c in owned)
 
 
