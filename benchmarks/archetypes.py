@@ -314,6 +314,15 @@ VARIANTS: Final[dict[str, tuple[Callable[[], pd.DataFrame], str]]] = {
         ),
         WINDOW[0],
     ),
+    "load_test_at_review": (
+        lambda: synthetic.load_test_burst(
+            start=START,
+            hours=HOURS,
+            burst_start_hour=FIRST_REVIEW_HOUR - 6 * 24,
+            burst_hours=8 * 24,
+        ),
+        WINDOW[0],
+    ),
     "growth_stops_at_review": (
         lambda: synthetic.step_launches(
             start=START,
@@ -333,8 +342,10 @@ tuned on: other launch dates and growth rates, a migration sooner or later, a sl
 one whose retirements began in the lookback, a fleet stopped 20 days before the review or two
 months after it, a smaller peak, a retailer reviewed in September and in February (after its
 peak), right-sizing sooner or already under way, other accounts' and the trace's seeds, a small
-steady fleet, and growth_4pct_no_launch's fleets whose growth stops at the review (the case
-against following steady growth past today's level)."""
+steady fleet, growth_4pct_no_launch's fleets whose growth stops at the review (the case
+against following steady growth past today's level), and a load test of 20 c5.4xlarge over the
+6 days before the review and 2 after (load_test_at_review: the case against buying for a key
+that has not yet run a whole week, session 39)."""
 
 QUICK_DECISION_ARCHETYPES: Final = (
     "stopped_workload",

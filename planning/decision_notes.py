@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import param
-from planning.future import STEADY_GROWTH_PER_WEEK
+from planning.future import LASTED_WEEKS, STEADY_GROWTH_PER_WEEK
 from planning.purchase_scope import key_text, keys_in_scope, listed_keys, scope_columns
 from pricing.offerings import CommitmentKind
 
@@ -87,6 +87,39 @@ def annotate_futures_basis(
         for row, keys, growing, value in zip(rows, named, grown, marginal.to_numpy(), strict=True)
     ]
     return annotated
+
+
+def young_notices(young_levels: pd.DataFrame | None) -> tuple[str, ...]:
+    """One sentence per key launched too recently to buy for (the first
+    :data:`MAX_RISEN_NAMED`), then a count: ``"us-east-1 c5.4xlarge Linux/UNIX Shared started
+    running 6.0 days before the lookback's end (17.2 instances over its last week): nothing is
+    bought for it until it has run a whole week after the week it started in ..."``.
+
+    Parameters
+    ----------
+    young_levels
+        :attr:`planning.future.Futures.young_levels` (``None`` or empty: no young key).
+    """
+    if young_levels is None or young_levels.empty:
+        return ()
+    named = young_levels.sort_values("recent_level", ascending=False)
+    lines = [
+        f"{key_text(record, full=True)} started running {record['days_running']:.1f} days before "
+        f"the lookback's end ({record['recent_level']:.1f} instances over its last week): nothing "
+        f"is bought for it until it has run {_weeks_text(LASTED_WEEKS)} after the week it "
+        "started in, so that a load test or a short burst is not committed to for a term; a "
+        "later review buys for it if it keeps running"
+        for record in named.head(MAX_RISEN_NAMED).to_dict("records")
+    ]
+    left = len(named) - MAX_RISEN_NAMED
+    if left > 0:
+        lines.append(f"{left} more key(s) started running as recently; nothing is bought for them")
+    return tuple(lines)
+
+
+def _weeks_text(weeks: int) -> str:
+    """``a whole week``, ``2 whole weeks``."""
+    return "a whole week" if weeks == 1 else f"{weeks} whole weeks"
 
 
 def _in_scope(keys: pd.DataFrame | None, rows: list[dict[Hashable, Any]]) -> list[pd.DataFrame]:
@@ -188,4 +221,4 @@ def growth_note(growing_keys: int, lookback_weeks: int, next_review_hours: float
     )
 
 
-__all__ = ["MAX_RISEN_NAMED", "RISE_DAYS", "annotate_futures_basis", "growth_note"]
+__all__ = ["MAX_RISEN_NAMED", "RISE_DAYS", "annotate_futures_basis", "growth_note", "young_notices"]

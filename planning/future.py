@@ -44,7 +44,10 @@ the lookback's usage carried over the term:
    buying a season's ramp idles the increment for most of a term. Reviewed monthly from a Q4
    ramp the ladder saved 18,924 USD drawing every week alike, 27,685 drawing the weeks up to the
    median, 32,917 up to the lower quartile and 36,284 the lowest week (the one-shot: 36,774); a
-   fleet launched inside the lookback is not bought for at its idle weeks. A key that has
+   fleet launched inside the lookback is not bought for at its idle weeks. A key launched so
+   recently that it has not run a whole week after the week it launched in
+   (:func:`young_keys`, :data:`LASTED_WEEKS`: a load test, a fleet started days ago) copies its
+   idle weeks before the launch: nothing is bought for it yet. A key that has
    **risen to a new level** (:func:`risen_keys`: its last two weekly levels both at least
    :data:`RISEN_FACTOR` times its mean over the weeks before them, and within
    :data:`PLATEAU_TOLERANCE` of each other: a fleet launched, or doubled, and running at its new
@@ -182,6 +185,16 @@ since it first ran: 0, its lowest week [1]. The lower quartile (until session 37
 season's ramp from the ladder's reviews at its height: seasonal_retailer's ladder saved 35,519
 USD against its one-shot's 36,175, now 36,227."""
 
+LASTED_WEEKS: Final = 1
+"""Whole weeks a key launched inside the lookback must have run after the week it launched in
+before a commitment rests on it [weeks]; until then its futures copy its idle weeks before the
+launch. A week shows a workload's weekly cycle, as a week idle shows it stopped
+(:data:`planning.recency.STOPPED_AFTER_DAYS`). A load test of 20 c5.4xlarge over the lookback's
+last 6 days, drawn at its level, made the one-shot and the ladder buy for it and lose 42,421 USD
+over the year; now they save 15,167 and 15,199. A real launch that young is bought a review
+later: measured on the 38 backtest cases, the ladders lost 16 to 688 USD on four launch cases
+and the one-shot 1,017 on one; two weeks cost up to 1,767 and 4,513."""
+
 MIN_WEEKS: Final = 2
 """Fewest whole lookback weeks to decide on futures; fewer decide on the lookback [weeks]."""
 
@@ -305,6 +318,11 @@ class Futures:
     instances of the last week) and ``growth_pct_per_week`` (the line's slope, % of today's
     level); ``None`` when not recorded. The explanations name them
     (:mod:`planning.decision_notes`)."""
+    young_levels: pd.DataFrame | None = None
+    """The keys launched too recently to buy for (:func:`young_keys`):
+    :data:`usage.table.KEY_COLUMNS`, ``days_running`` (since each first ran in the lookback
+    [days]) and ``recent_level`` (mean running instances over the last week); ``None``: not
+    recorded. The decision's notes name them (:func:`young_notes`)."""
     known_changes_skipped: tuple[str, ...] = ()
     """Transforms of the known changes that matched nothing in the futures (their locations)."""
 
@@ -625,13 +643,42 @@ def _events(
     return at, migrates, table
 
 
+def young_keys(week_level: FloatArray) -> npt.NDArray[np.bool_]:
+    """Keys launched inside the lookback that have run fewer than :data:`LASTED_WEEKS` whole
+    weeks after the week they launched in (a load test, a fleet launched days ago).
+
+    Parameters
+    ----------
+    week_level
+        ``(weeks, keys)`` mean running instances of each whole lookback week, oldest first.
+    """
+    ran = np.maximum.accumulate(week_level > 0, axis=0)
+    return np.asarray(~ran[0] & ran[-1] & (ran.sum(axis=0) - 1 < LASTED_WEEKS))
+
+
+def _young_levels(
+    usage: UsageMatrix, week_level: FloatArray, young: npt.NDArray[np.bool_]
+) -> pd.DataFrame:
+    """:attr:`Futures.young_levels`: the young keys, the days since each first ran in the
+    lookback and its mean over its last week."""
+    table = usage.keys.loc[young, list(KEY_COLUMNS)].reset_index(drop=True)
+    running = usage.quantity[:, young] > 0
+    first_hour = np.argmax(running, axis=0)
+    return table.assign(
+        days_running=(len(usage.hours) - first_hour) / 24.0,
+        recent_level=week_level[-1, young],
+    )
+
+
 def _waiting_weeks(week_level: FloatArray, draw: FloatArray) -> IntArray:
     """The lookback week each future's epoch copies, for keys that run higher lately (module
     docstring, point 2): uniformly among the weeks since the key first ran (a fleet launched
     inside the lookback is not drawn idle before its launch, nor at the week it launched in,
     which holds the idle hours before the launch) whose level is at most the
     :data:`WAITING_QUANTILE` quantile of those weeks, by default the lowest (a rise is bought
-    for what it has kept all along, not while it may be a season's).
+    for what it has kept all along, not while it may be a season's). A key launched fewer than
+    :data:`LASTED_WEEKS` whole weeks before the lookback's end draws its idle weeks before the
+    launch: nothing is bought for it yet.
 
     Parameters
     ----------
@@ -646,15 +693,18 @@ def _waiting_weeks(week_level: FloatArray, draw: FloatArray) -> IntArray:
         ``(futures, epochs, keys)`` week indices.
     """
     n_keys = week_level.shape[1]
-    running = np.maximum.accumulate(week_level > 0, axis=0)  # since the key first ran
+    ran = np.maximum.accumulate(week_level > 0, axis=0)  # since the key first ran
     # a key launched inside the lookback: the week it launched in holds the idle hours before
-    # the launch, not a level it ran at, so it is left out (unless it is its only week)
-    launched = np.flatnonzero(~running[0] & (running.sum(axis=0) > 1))
-    running[np.argmax(running[:, launched], axis=0), launched] = False
+    # the launch, not a level it ran at, so it is left out; a young key copies its idle weeks
+    young = young_keys(week_level)
+    grown = np.flatnonzero(~ran[0] & ran[-1] & ~young)
+    running = ran.copy()
+    running[np.argmax(ran[:, grown], axis=0), grown] = False
     since_running = np.where(running, week_level, np.nan)
     since_running[:, ~running.any(axis=0)] = np.inf  # never ran: every week (all idle) is alike
     bar = np.nanquantile(since_running, WAITING_QUANTILE, axis=0)
     eligible = running & (week_level <= bar[None, :])
+    eligible[:, young] = ~ran[:, young]
     eligible[:, ~eligible.any(axis=0)] = True
     # each key's eligible weeks first (in order), then one rank per draw among them
     order = np.argsort(~eligible, axis=0, kind="stable")
@@ -768,6 +818,7 @@ def decision_futures(
         levelled=int(levelled.sum()),
         growing=int((growth > 0).sum()),
         growing_levels=_growing_levels(usage.keys, week_level, growth),
+        young_levels=_young_levels(usage, week_level, young_keys(week_level) & rising),
     )
 
 
@@ -863,6 +914,7 @@ __all__ = [
     "DEFAULT_HALF_LIFE_DAYS",
     "EPOCH_MONTHS",
     "LARGE_DECISION_KEYS",
+    "LASTED_WEEKS",
     "FutureOptions",
     "Futures",
     "compress_owned",
@@ -871,4 +923,5 @@ __all__ = [
     "dropped_keys",
     "risen_keys",
     "whole_weeks",
+    "young_keys",
 ]

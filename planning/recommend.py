@@ -33,7 +33,7 @@ from optimizer.problem import CommitmentProblem, FloatArray
 from optimizer.purchases import purchases_from_units, purchases_to_portfolio_json
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import RoundedPlan, round_plan
-from planning.decision_notes import annotate_futures_basis, growth_note
+from planning.decision_notes import annotate_futures_basis, growth_note, young_notices
 from planning.forecast_decision import expected_outcome, forecast_problem, redate
 from planning.future import MIN_WEEKS, FutureOptions, Futures, whole_weeks
 from planning.hedging import annotate_hedges, hedge_sentences
@@ -207,6 +207,7 @@ class RecommendationRun:
         return (
             *self.stopped.notices(),
             *self.recency.notices(),
+            *young_notices(None if self.futures is None else self.futures.young_levels),
             *self.problem.warnings,
             *self.with_plan.warnings,
             *self.remarks,
@@ -320,6 +321,7 @@ def _decision_summary(
         "dropped_keys": futures.dropped,
         "levelled_keys": futures.levelled,
         "growing_keys": futures.growing,
+        "young_keys": 0 if futures.young_levels is None else len(futures.young_levels),
         "next_review_hours": next_review_hours,
     }
 

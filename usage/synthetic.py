@@ -988,6 +988,83 @@ def stopped_workload(
     return _matrix_table(index, quantity, keys, "stopped_workload")
 
 
+LOAD_TEST_FLEETS: Final = (
+    ("us-east-1", "m4.large", 20.0),
+    ("us-east-1", "c5.xlarge", 10.0),
+    ("eu-west-1", "r4.large", 8.0),
+    ("us-west-2", "t2.medium", 12.0),
+)
+"""``(region, instance_type, mean instances)`` of :func:`load_test_burst`'s steady fleets."""
+
+
+def load_test_burst(
+    *,
+    start: str | pd.Timestamp = DEFAULT_START,
+    hours: int = DEFAULT_HOURS,
+    burst_start_hour: int = DEFAULT_HOURS // 2,
+    burst_hours: int = 8 * 24,
+    burst_key: tuple[str, str] = ("us-east-1", "c5.4xlarge"),
+    burst_instances: float = 20.0,
+    fleets: Sequence[tuple[str, str, float]] = LOAD_TEST_FLEETS,
+    daily_amplitude_share: float = 0.15,
+    noise_instances: float = 0.7,
+    seed: int = 0,
+    account_id: str = DEFAULT_ACCOUNT,
+    platform: str = "Linux/UNIX",
+    tenancy: str = "Shared",
+) -> pd.DataFrame:
+    """Steady fleets, and a load test: one more key runs ``burst_instances`` for
+    ``burst_hours`` from ``burst_start_hour``, and never before or after.
+
+    Parameters
+    ----------
+    start
+        First hour (naive means UTC).
+    hours
+        Length of the history [hours].
+    burst_start_hour
+        Hours after ``start`` at which the load test starts [hours].
+    burst_hours
+        How long it runs [hours].
+    burst_key
+        ``(region, instance_type)`` of the load test.
+    burst_instances
+        Its size, flat but for the noise, at least one instance while it runs [instances].
+    fleets
+        ``(region, instance_type, mean instances)`` of each steady fleet (a daily cycle and
+        noise, at least one instance).
+    daily_amplitude_share
+        Half the daily swing as a share of a steady fleet's size [1].
+    noise_instances
+        Standard deviation of the hourly noise [instances].
+    seed
+        Random seed.
+    account_id, platform, tenancy
+        Shared by every key.
+    """
+    index = _hours(start, hours)
+    rng = np.random.default_rng(seed)
+    size = np.array([instances for _, _, instances in fleets], dtype=np.float64)
+    level = np.hstack(
+        [
+            size[None, :] * _daily_cycle(index, daily_amplitude_share),
+            np.full((len(index), 1), burst_instances),
+        ]
+    )
+    noise = _noise(rng, noise_instances, level.size).reshape(level.shape)
+    quantity = np.maximum(_whole(level + noise), 1.0)
+    hour = np.arange(len(index))
+    running = (hour >= burst_start_hour) & (hour < burst_start_hour + burst_hours)
+    quantity[~running, -1] = 0.0
+    keys = _key_frame(
+        [(region, instance_type) for region, instance_type, _ in fleets] + [burst_key],
+        account_id=account_id,
+        platform=platform,
+        tenancy=tenancy,
+    )
+    return _matrix_table(index, quantity, keys, "load_test_burst")
+
+
 RETAILER_FLEETS: Final = (
     ("us-east-1", "m4.large", 24.0),
     ("us-west-2", "m4.large", 12.0),
@@ -1346,6 +1423,7 @@ __all__ = [
     "demo_usage",
     "family_migration",
     "growth",
+    "load_test_burst",
     "multi_account",
     "multi_region_mixed_platforms",
     "retail_season_factor",

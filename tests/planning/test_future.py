@@ -223,6 +223,38 @@ def test_a_fleet_launched_inside_the_lookback_is_not_drawn_idle_before_its_launc
     assert drawn.max() == pytest.approx(whole.min())
 
 
+def test_a_key_launched_days_ago_is_not_bought_for_until_it_has_lasted(catalog) -> None:  # type: ignore[no-untyped-def]
+    # a load test: 20 c5.4xlarge over the lookback's last 6 days, beside a steady m4 fleet
+    hours = WEEKS * 168
+    burst = np.where(np.arange(hours) >= hours - 6 * 24, 20.0, 0.0)
+    usage = _usage({"m4.large": np.full(hours, 4.0), "c5.4xlarge": burst})
+    futures = decision_futures(to_matrix(usage), catalog, FutureOptions(futures=8, **NO_EVENTS))
+    columns = list(futures.keys["instance_type"])
+    assert (futures.quantity[:, :, columns.index("c5.4xlarge")] == 0.0).all()
+    assert (futures.quantity[:, :, columns.index("m4.large")] == 4.0).all()
+    assert futures.young_levels is not None
+    assert futures.young_levels[["instance_type", "days_running", "recent_level"]].to_dict(
+        "records"
+    ) == [{"instance_type": "c5.4xlarge", "days_running": 6.0, "recent_level": 20.0 * 6 / 7}]
+    # the recommendation buys nothing for it and says why
+    options = RecommendOptions(future=FutureOptions(futures=8, **NO_EVENTS))
+    run = recommend(usage, catalog, Policy(), options=options)
+    assert run.purchases
+    assert not any(
+        c.instance_family == "c5" or c.kind == "compute_savings_plan" for c in run.purchases
+    )
+    assert run.summary["decided_on"]["young_keys"] == 1
+    [notice] = [w for w in run.warnings if "c5.4xlarge" in w]
+    assert "started running 6.0 days before the lookback's end (17.1 instances" in notice
+    assert "nothing is bought for it until it has run a whole week after the week" in notice
+    # launched 10 days ago, a whole week after its launch week: bought for like any launch
+    lasted = np.where(np.arange(hours) >= hours - 10 * 24, 20.0, 0.0)
+    grown = to_matrix(_usage({"m4.large": np.full(hours, 4.0), "c5.4xlarge": lasted}))
+    futures = decision_futures(grown, catalog, FutureOptions(futures=8, **NO_EVENTS))
+    assert (futures.quantity[:, :, columns.index("c5.4xlarge")] == 20.0).all()
+    assert futures.young_levels is not None and futures.young_levels.empty
+
+
 def test_recent_weeks_are_drawn_more_often(catalog) -> None:  # type: ignore[no-untyped-def]
     hours = WEEKS * 168
     # alternating weekly levels, the last low: no clear line, so weeks are copied as they are

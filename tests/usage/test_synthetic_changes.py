@@ -23,6 +23,7 @@ GENERATORS: dict[str, tuple[Callable[..., pd.DataFrame], int]] = {
     "right_sizing": (synthetic.right_sizing, 9),
     "multi_account": (synthetic.multi_account, 26),
     "azure_trace_shape": (synthetic.azure_trace_shape, 18),
+    "load_test_burst": (synthetic.load_test_burst, 5),
 }
 """Generator and its number of keys over a history long enough for every key to appear."""
 
@@ -155,6 +156,18 @@ def test_stopped_workload_is_zero_over_the_last_ten_days_before_the_review() -> 
     assert (quantity[: review - 240, stopped] > 0).all()
     assert (quantity[:, ~stopped] > 0).all()
     assert quantity[: review - 240, stopped].mean() == pytest.approx(14, abs=0.3)
+
+
+def test_load_test_burst_runs_its_key_only_for_its_hours() -> None:
+    hours = 24 * 30
+    table = synthetic.load_test_burst(hours=hours, burst_start_hour=24 * 20, burst_hours=24 * 6)
+    _, quantity, keys = _dense(table, synthetic.DEFAULT_START, hours)
+    burst = (keys["instance_type"] == "c5.4xlarge").to_numpy()
+    assert burst.sum() == 1
+    running = quantity[:, burst][:, 0] > 0
+    assert running.nonzero()[0].tolist() == list(range(24 * 20, 24 * 26))
+    assert quantity[running, burst].mean() == pytest.approx(20.0, abs=0.3)
+    assert (quantity[:, ~burst] > 0).all()  # the steady fleets never stop
 
 
 def test_seasonal_retailer_peaks_at_twice_the_base_in_q4_with_weekends_higher() -> None:
