@@ -322,7 +322,7 @@ class Futures:
     """The keys launched too recently to buy for (:func:`young_keys`):
     :data:`usage.table.KEY_COLUMNS`, ``days_running`` (since each first ran in the lookback
     [days]) and ``recent_level`` (mean running instances over the last week); ``None``: not
-    recorded. The decision's notes name them (:func:`young_notes`)."""
+    recorded. Warnings name them (:func:`planning.decision_notes.young_notices`)."""
     known_changes_skipped: tuple[str, ...] = ()
     """Transforms of the known changes that matched nothing in the futures (their locations)."""
 
@@ -662,10 +662,11 @@ def _young_levels(
     """:attr:`Futures.young_levels`: the young keys, the days since each first ran in the
     lookback and its mean over its last week."""
     table = usage.keys.loc[young, list(KEY_COLUMNS)].reset_index(drop=True)
-    running = usage.quantity[:, young] > 0
+    hours = week_level.shape[0] * HOURS_PER_WEEK  # the whole weeks the rule looked at
+    running = usage.quantity[-hours:, young] > 0
     first_hour = np.argmax(running, axis=0)
     return table.assign(
-        days_running=(len(usage.hours) - first_hour) / 24.0,
+        days_running=(hours - first_hour) / 24.0,
         recent_level=week_level[-1, young],
     )
 
@@ -676,9 +677,9 @@ def _waiting_weeks(week_level: FloatArray, draw: FloatArray) -> IntArray:
     inside the lookback is not drawn idle before its launch, nor at the week it launched in,
     which holds the idle hours before the launch) whose level is at most the
     :data:`WAITING_QUANTILE` quantile of those weeks, by default the lowest (a rise is bought
-    for what it has kept all along, not while it may be a season's). A key launched fewer than
-    :data:`LASTED_WEEKS` whole weeks before the lookback's end draws its idle weeks before the
-    launch: nothing is bought for it yet.
+    for what it has kept all along, not while it may be a season's). A key that has not run
+    :data:`LASTED_WEEKS` whole weeks after the week it launched in (:func:`young_keys`) draws
+    its idle weeks before the launch: nothing is bought for it yet.
 
     Parameters
     ----------

@@ -202,8 +202,9 @@ class RecommendationRun:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        """What the user should read beside the plan: the stopped and fallen keys, the model's
-        and the bill's warnings, and what the explanations could not measure."""
+        """What the user should read beside the plan: the stopped and fallen keys, the keys
+        launched too recently to buy for, the model's and the bill's warnings, and what the
+        explanations could not measure."""
         return (
             *self.stopped.notices(),
             *self.recency.notices(),
