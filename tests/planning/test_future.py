@@ -247,6 +247,14 @@ def test_a_key_launched_days_ago_is_not_bought_for_until_it_has_lasted(catalog) 
     [notice] = [w for w in run.warnings if "c5.4xlarge" in w]
     assert "started running 6.0 days before the lookback's end (17.1 instances" in notice
     assert "nothing is bought for it until it has run a whole week after the week" in notice
+    # a key that also ran before the lookback's whole weeks (its first, partial days) is young
+    # all the same, and its days are counted from its start inside them
+    early = np.concatenate([np.full(50, 3.0), burst])
+    steady = np.full(hours + 50, 4.0)
+    longer = to_matrix(_usage({"m4.large": steady, "c5.4xlarge": early}))
+    futures = decision_futures(longer, catalog, FutureOptions(futures=8, **NO_EVENTS))
+    assert futures.young_levels is not None
+    assert futures.young_levels["days_running"].tolist() == [6.0]
     # launched 10 days ago, a whole week after its launch week: bought for like any launch
     lasted = np.where(np.arange(hours) >= hours - 10 * 24, 20.0, 0.0)
     grown = to_matrix(_usage({"m4.large": np.full(hours, 4.0), "c5.4xlarge": lasted}))
