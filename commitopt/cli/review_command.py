@@ -207,6 +207,8 @@ def review_command(
         if outcome.report is not None and report_out is not None:
             write_text_atomic(report_out, outcome.report)
             log(f"report written to {report_out}")
+    for warning in outcome.run.warnings:  # as `recommend` says them: stopped, fallen, young keys
+        reporter().warning(warning)
     summary: dict[str, Any] = {
         "plan_id": outcome.plan.plan_id if outcome.plan else None,
         "status": "proposed" if outcome.plan else "nothing to buy",
