@@ -47,9 +47,10 @@ the lookback's usage carried over the term:
    fleet launched inside the lookback is not bought for at its idle weeks. A key launched so
    recently that it has not run a whole week after the week it launched in
    (:func:`young_keys`, :data:`LASTED_WEEKS`: a load test, a fleet started days ago) copies its
-   idle weeks before the launch: nothing is bought for it yet. A key that has
-   **risen to a new level** (:func:`risen_keys`: its last two weekly levels both at least
-   :data:`RISEN_FACTOR` times its mean over the weeks before them, and within
+   idle weeks before the launch: nothing is bought for it yet, unless usage of its account and
+   region fell as it started (a migration done in the last days: it moved, it did not start). A
+   key that has **risen to a new level** (:func:`risen_keys`: its last two weekly levels both at
+   least :data:`RISEN_FACTOR` times its mean over the weeks before them, and within
    :data:`PLATEAU_TOLERANCE` of each other: a fleet launched, or doubled, and running at its new
    size for two weeks) copies its last week in every epoch instead: its older weeks (zero before
    a launch) no longer describe it, as a fallen key's do not (:mod:`planning.recency`). A single
@@ -106,6 +107,7 @@ from planning.structural import (
 )
 from planning.trends import WeeklyLine, weekly_line
 from pricing.catalog import PriceCatalog
+from pricing.instance_types import normalization_factors
 from pricing.inventory import Commitment
 from usage.table import KEY_COLUMNS, UsageMatrix
 
@@ -195,6 +197,11 @@ over the year; now they save 15,167 and 15,199. A real launch that young is boug
 later: measured on the 38 backtest cases, the ladders lost 16 to 688 USD on four launch cases
 and the one-shot 1,017 on one; two weeks cost up to 1,767 and 4,513."""
 
+REPLACED_SHARE: Final = 0.5
+"""A key launched in the lookback's last week is not young when the other keys of its account
+and region fell over that week by at least this share of its normalized units [1]: a fleet
+moved to it (:func:`young_keys`)."""
+
 MIN_WEEKS: Final = 2
 """Fewest whole lookback weeks to decide on futures; fewer decide on the lookback [weeks]."""
 
@@ -246,6 +253,11 @@ class FutureOptions:
         Changes known in advance (``--plans``), applied to every future by
         :func:`planning.forecast_decision.forecast_problem`
         (:mod:`planning.future_changes`); ``None`` for none.
+    moved_keys
+        Keys (:data:`usage.table.KEY_COLUMNS` tuples) launched in the lookback's last week that
+        took over usage that fell in their account and region (:func:`moved_keys`, found on the
+        lookback as it ran: the recency adjustment counts a fallen key at its recent level all
+        along, which hides its fall); they are not young.
     """
 
     futures: int = DEFAULT_FUTURES
@@ -260,6 +272,7 @@ class FutureOptions:
     risk_level: float = DEFAULT_RISK_LEVEL
     max_rows: int = DEFAULT_FUTURE_ROWS
     known_changes: Scenario | None = None
+    moved_keys: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -643,17 +656,45 @@ def _events(
     return at, migrates, table
 
 
-def young_keys(week_level: FloatArray) -> npt.NDArray[np.bool_]:
+def young_keys(week_level: FloatArray, keys: pd.DataFrame | None = None) -> npt.NDArray[np.bool_]:
     """Keys launched inside the lookback that have run fewer than :data:`LASTED_WEEKS` whole
     weeks after the week they launched in (a load test, a fleet launched days ago).
+
+    With ``keys``, a key that replaces usage that fell in its account and region over the last
+    week (by at least :data:`REPLACED_SHARE` of its normalized units: a migration or a
+    right-sizing done in the last days) is not young: its usage moved, it did not start.
 
     Parameters
     ----------
     week_level
         ``(weeks, keys)`` mean running instances of each whole lookback week, oldest first.
+    keys
+        The columns' keys (``account_id``, ``region``, ``instance_type``), or ``None``.
     """
     ran = np.maximum.accumulate(week_level > 0, axis=0)
-    return np.asarray(~ran[0] & ran[-1] & (ran.sum(axis=0) - 1 < LASTED_WEEKS))
+    young = ~ran[0] & ran[-1] & (ran.sum(axis=0) - 1 < LASTED_WEEKS)
+    if keys is None or not young.any() or week_level.shape[0] < 2:
+        return np.asarray(young)
+    units = normalization_factors(keys["instance_type"])
+    place = (keys["account_id"].astype(str) + "|" + keys["region"].astype(str)).to_numpy()
+    fell = np.maximum(week_level[-2] - week_level[-1], 0.0) * units
+    fell_in_place = pd.Series(fell).groupby(place).transform("sum").to_numpy()
+    moved = fell_in_place >= REPLACED_SHARE * week_level[-1] * units
+    return np.asarray(young & ~moved)
+
+
+def moved_keys(usage: UsageMatrix) -> tuple[tuple[str, ...], ...]:
+    """The keys of ``usage`` (the lookback as it ran) that :func:`young_keys` finds young from
+    their weeks alone but that took over usage that fell in their account and region:
+    :attr:`FutureOptions.moved_keys`."""
+    weeks = whole_weeks(usage)
+    if weeks < 2:
+        return ()
+    lookback = usage.quantity[-weeks * HOURS_PER_WEEK :]
+    week_level = lookback.reshape(weeks, HOURS_PER_WEEK, -1).mean(axis=1)
+    moved = young_keys(week_level) & ~young_keys(week_level, usage.keys)
+    table = usage.keys.loc[moved, list(KEY_COLUMNS)].astype(str)
+    return tuple(tuple(row) for row in table.itertuples(index=False))
 
 
 def _young_levels(
@@ -671,7 +712,9 @@ def _young_levels(
     )
 
 
-def _waiting_weeks(week_level: FloatArray, draw: FloatArray) -> IntArray:
+def _waiting_weeks(
+    week_level: FloatArray, draw: FloatArray, young: npt.NDArray[np.bool_]
+) -> IntArray:
     """The lookback week each future's epoch copies, for keys that run higher lately (module
     docstring, point 2): uniformly among the weeks since the key first ran (a fleet launched
     inside the lookback is not drawn idle before its launch, nor at the week it launched in,
@@ -687,6 +730,8 @@ def _waiting_weeks(week_level: FloatArray, draw: FloatArray) -> IntArray:
         ``(weeks, keys)`` mean running instances of each whole lookback week, oldest first.
     draw
         ``(futures, epochs)`` uniform numbers in [0, 1), one per epoch (shared by the keys).
+    young
+        The keys that are young (:func:`young_keys`).
 
     Returns
     -------
@@ -697,8 +742,7 @@ def _waiting_weeks(week_level: FloatArray, draw: FloatArray) -> IntArray:
     ran = np.maximum.accumulate(week_level > 0, axis=0)  # since the key first ran
     # a key launched inside the lookback: the week it launched in holds the idle hours before
     # the launch, not a level it ran at, so it is left out; a young key copies its idle weeks
-    young = young_keys(week_level)
-    grown = np.flatnonzero(~ran[0] & ran[-1] & ~young)
+    grown = np.flatnonzero(~ran[0] & (ran.sum(axis=0) > 1) & ~young)  # the launch week left out
     running = ran.copy()
     running[np.argmax(ran[:, grown], axis=0), grown] = False
     since_running = np.where(running, week_level, np.nan)
@@ -757,7 +801,11 @@ def decision_futures(
         held | follows
     )
     flat_draw = np.random.default_rng(options.seed + 1).random(size=(count, epochs))
-    rising_source = _waiting_weeks(week_level[:, rising], flat_draw)  # (futures, epochs, R)
+    young = young_keys(week_level, usage.keys) & rising
+    if options.moved_keys:
+        listed = pd.MultiIndex.from_tuples(options.moved_keys, names=list(KEY_COLUMNS))
+        young &= ~pd.MultiIndex.from_frame(usage.keys[list(KEY_COLUMNS)]).isin(listed)
+    rising_source = _waiting_weeks(week_level[:, rising], flat_draw, young[rising])
     rising_weeks = by_week[:, :, rising]  # (weeks, 168, R), copied once
     rising_hours = np.arange(HOURS_PER_WEEK)[None, :, None]
     rising_columns = np.arange(rising_weeks.shape[2])[None, None, :]
@@ -819,7 +867,7 @@ def decision_futures(
         levelled=int(levelled.sum()),
         growing=int((growth > 0).sum()),
         growing_levels=_growing_levels(usage.keys, week_level, growth),
-        young_levels=_young_levels(usage, week_level, young_keys(week_level) & rising),
+        young_levels=_young_levels(usage, week_level, young),
     )
 
 
@@ -916,12 +964,14 @@ __all__ = [
     "EPOCH_MONTHS",
     "LARGE_DECISION_KEYS",
     "LASTED_WEEKS",
+    "REPLACED_SHARE",
     "FutureOptions",
     "Futures",
     "compress_owned",
     "decision_futures",
     "decision_size_note",
     "dropped_keys",
+    "moved_keys",
     "risen_keys",
     "whole_weeks",
     "young_keys",

@@ -35,7 +35,7 @@ from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import RoundedPlan, round_plan
 from planning.decision_notes import annotate_futures_basis, growth_note, young_notices
 from planning.forecast_decision import expected_outcome, forecast_problem, redate
-from planning.future import MIN_WEEKS, FutureOptions, Futures, whole_weeks
+from planning.future import MIN_WEEKS, FutureOptions, Futures, moved_keys, whole_weeks
 from planning.hedging import annotate_hedges, hedge_sentences
 from planning.increment import MIN_INCREMENT_PCT, below_min_increment
 from planning.marginal import offer_marginal_savings, unmeasured_note
@@ -509,6 +509,10 @@ def recommend(
         half_life_days=np.inf if on_futures else options.recency_half_life_days,
     )
     # -----------------------------------------------------------------------------------------
+    if on_futures and isinstance(running.usage, UsageMatrix):
+        # a fleet moved in the last days is not young: found before the adjustment hides it
+        moved = moved_keys(running.usage)
+        options = replace(options, future=replace(options.future, moved_keys=moved))
     owned_items = _owned_items(owned)
     decision_usage = recency.usage
     assert isinstance(decision_usage, UsageMatrix)  # a matrix in, a matrix out

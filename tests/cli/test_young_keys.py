@@ -60,3 +60,27 @@ def test_review_says_why_it_buys_nothing_for_the_load_test(empty_sandbox: Sandbo
     shown = require_success(empty_sandbox.run("plans", "show", plan, "--format", "json"))
     _nothing_for_c5(json.loads(shown.stdout)["purchases"])
     assert SAID in " ".join(run.stderr.split())
+
+
+def test_recommend_buys_for_a_fleet_moved_to_c5_in_the_last_days(empty_sandbox: Sandbox) -> None:
+    """10 m4.large moved to 10 c5.large 5 days before the end: the c5 key is as new as the
+    load test, but its usage moved from the m4 key of its account and region, so it is bought
+    for at its last week, as the old code did."""
+    moved = np.arange(HOURS) >= HOURS - 5 * 24
+    usage = empty_sandbox.folder / "moved.csv"
+    pd.concat([
+        _key_usage("222222222222", "m4.large", np.where(moved, 0.0, 10.0)),
+        _key_usage("222222222222", "c5.large", np.where(moved, 10.0, 0.0)),
+        _key_usage("222222222222", "r4.large", np.full(HOURS, 6.0)),
+    ]).to_csv(usage, index=False)  # fmt: skip
+    run = require_success(empty_sandbox.run(
+        "recommend", "--usage", str(usage), "--lookback", "60d", "--format", "json",
+    ))  # fmt: skip
+    bought = json.loads(run.stdout)["purchases"]
+    assert any(
+        p.get("instance_family") == "c5"
+        or str(p.get("instance_type") or "").startswith("c5")
+        or p["kind"] == "compute_savings_plan"
+        for p in bought
+    )
+    assert "started running" not in run.stderr

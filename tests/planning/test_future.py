@@ -263,6 +263,29 @@ def test_a_key_launched_days_ago_is_not_bought_for_until_it_has_lasted(catalog) 
     assert futures.young_levels is not None and futures.young_levels.empty
 
 
+def test_a_fleet_moved_to_another_family_in_the_last_days_is_not_young(catalog) -> None:  # type: ignore[no-untyped-def]
+    # 10 m4.large moved to 10 c5.large 5 days before the lookback's end: the c5 key is as new
+    # as a load test, but its usage moved from the m4 key of its account and region
+    hours = WEEKS * 168
+    moved = np.arange(hours) >= hours - 5 * 24
+    usage = _usage({"m4.large": np.where(moved, 0.0, 10.0), "c5.large": np.where(moved, 10.0, 0.0)})
+    futures = decision_futures(to_matrix(usage), catalog, FutureOptions(futures=8, **NO_EVENTS))
+    columns = list(futures.keys["instance_type"])
+    # every future runs both keys as in the last week, 10 instances in all
+    drawn = futures.quantity[:, :, columns.index("c5.large")]
+    assert drawn.mean() == pytest.approx(10.0 * 5 / 7)
+    total = drawn + futures.quantity[:, :, columns.index("m4.large")]
+    assert total.mean() == pytest.approx(10.0)
+    assert futures.young_levels is not None and futures.young_levels.empty
+    from planning.future import young_keys
+
+    week_level = to_matrix(usage).quantity.reshape(WEEKS, 168, 2).mean(axis=1)
+    keys = to_matrix(usage).keys
+    young_alone = young_keys(week_level)
+    assert young_alone[list(keys["instance_type"]).index("c5.large")]  # without the keys, young
+    assert not young_keys(week_level, keys).any()
+
+
 def test_recent_weeks_are_drawn_more_often(catalog) -> None:  # type: ignore[no-untyped-def]
     hours = WEEKS * 168
     # alternating weekly levels, the last low: no clear line, so weeks are copied as they are
