@@ -804,7 +804,8 @@ def decision_futures(
     young = young_keys(week_level, usage.keys) & rising
     if options.moved_keys:
         listed = pd.MultiIndex.from_tuples(options.moved_keys, names=list(KEY_COLUMNS))
-        young &= ~pd.MultiIndex.from_frame(usage.keys[list(KEY_COLUMNS)]).isin(listed)
+        own = pd.MultiIndex.from_frame(usage.keys[list(KEY_COLUMNS)].astype(str))
+        young &= ~own.isin(listed)
     rising_source = _waiting_weeks(week_level[:, rising], flat_draw, young[rising])
     rising_weeks = by_week[:, :, rising]  # (weeks, 168, R), copied once
     rising_hours = np.arange(HOURS_PER_WEEK)[None, :, None]
