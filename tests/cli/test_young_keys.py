@@ -1,5 +1,6 @@
 """The installed ``commitopt recommend`` and ``commitopt review`` on a lookback that ends with a
-load test: 20 c5.4xlarge for its last 6 days. Nothing is bought for them, and stderr says why."""
+load test: 20 c5.4xlarge for its last 6 days. Nothing is bought for them, and stderr says why.
+A fleet moved to c5 in the same last days is bought for: it moved, it did not start."""
 
 from __future__ import annotations
 
