@@ -96,6 +96,15 @@ def _whole(values: FloatArray) -> FloatArray:
     return np.maximum(np.rint(values), 0.0)
 
 
+def _running_instances(
+    level: FloatArray, rng: np.random.Generator, noise_instances: float
+) -> FloatArray:
+    """``level`` (hours × fleets) plus hourly noise, in whole instances, at least one each
+    hour: fleets that run all along."""
+    noise = _noise(rng, noise_instances, level.size).reshape(level.shape)
+    return np.maximum(_whole(level + noise), 1.0)
+
+
 def steady_daily_cycle(
     *,
     start: str | pd.Timestamp = DEFAULT_START,
@@ -726,8 +735,9 @@ def step_launches(
         growing_months = np.minimum(since_launch_months, stopped_months)
     growth_factor = (1.0 + organic_growth_pct_per_month / 100.0) ** np.maximum(growing_months, 0.0)
     level = size[None, :] * growth_factor * _daily_cycle(index, daily_amplitude_share)
-    noise = _noise(rng, noise_instances, len(index) * count).reshape(len(index), count)
-    quantity = np.where(since_launch_months >= 0, np.maximum(_whole(level + noise), 1.0), 0.0)
+    quantity = np.where(
+        since_launch_months >= 0, _running_instances(level, rng, noise_instances), 0.0
+    )
     keys = _key_frame(fleets, account_id=account_id, platform=platform, tenancy=tenancy)
     return _matrix_table(index, quantity, keys, "step_launches")
 
@@ -914,9 +924,9 @@ def decline_with_retirements(
     stop_hour[retired] = np.floor(rng.uniform(first_retirement_hour, last, size=len(retired)))
     decay = (1.0 - decline_pct_per_month / 100.0) ** _elapsed_months(index)
     level = size[None, :] * decay * _daily_cycle(index, daily_amplitude_share)
-    noise = _noise(rng, noise_instances, len(index) * count).reshape(len(index), count)
+    running_instances = _running_instances(level, rng, noise_instances)
     running = np.arange(len(index))[:, None] < stop_hour[None, :]
-    quantity = np.where(running, np.maximum(_whole(level + noise), 1.0), 0.0)
+    quantity = np.where(running, running_instances, 0.0)
     keys = _key_frame(fleets, account_id=account_id, platform=platform, tenancy=tenancy)
     return _matrix_table(index, quantity, keys, "decline_with_retirements")
 
@@ -976,8 +986,7 @@ def stopped_workload(
     rng = np.random.default_rng(seed)
     size = np.array([instances for _, _, instances in fleets], dtype=np.float64)
     level = size[None, :] * _daily_cycle(index, daily_amplitude_share)
-    noise = _noise(rng, noise_instances, len(index) * len(fleets)).reshape(len(index), -1)
-    quantity = np.maximum(_whole(level + noise), 1.0)
+    quantity = _running_instances(level, rng, noise_instances)
     quantity[max(stop_hour, 0) :, 0] = 0.0
     keys = _key_frame(
         [(region, instance_type) for region, instance_type, _ in fleets],
@@ -1051,8 +1060,7 @@ def load_test_burst(
             np.full((len(index), 1), burst_instances),
         ]
     )
-    noise = _noise(rng, noise_instances, level.size).reshape(level.shape)
-    quantity = np.maximum(_whole(level + noise), 1.0)
+    quantity = _running_instances(level, rng, noise_instances)
     hour = np.arange(len(index))
     running = (hour >= burst_start_hour) & (hour < burst_start_hour + burst_hours)
     quantity[~running, -1] = 0.0
@@ -1149,8 +1157,7 @@ def seasonal_retailer(
     level = (
         base[None, :] * factor[:, None] * _daily_cycle(index, daily_amplitude_share, peak_hour_utc)
     )
-    noise = _noise(rng, noise_instances, len(index) * len(fleets)).reshape(len(index), -1)
-    quantity = np.maximum(_whole(level + noise), 1.0)
+    quantity = _running_instances(level, rng, noise_instances)
     keys = _key_frame(
         [(region, instance_type) for region, instance_type, _ in fleets],
         account_id=account_id,
@@ -1229,8 +1236,7 @@ def right_sizing(
         [resized_instances, *(instances for _, _, instances in other_fleets)], dtype=np.float64
     )
     level = size[None, :] * _daily_cycle(index, daily_amplitude_share)
-    noise = _noise(rng, noise_instances, len(index) * len(size)).reshape(len(index), -1)
-    fleet = np.maximum(_whole(level + noise), 1.0)
+    fleet = _running_instances(level, rng, noise_instances)
     elapsed = np.arange(len(index), dtype=np.float64) - resize_start_hour
     moved = np.rint(np.clip(elapsed / max(resize_hours, 1), 0.0, 1.0) * fleet[:, 0])
     quantity = np.column_stack([fleet[:, 0] - moved, moved, fleet[:, 1:]])
@@ -1400,8 +1406,7 @@ def azure_trace_shape(
     epoch_hour = (index.asi8 // 3_600_000_000_000).astype(np.int64)
     row = (epoch_hour // 24) % days * 24 + epoch_hour % 24
     level = shapes[row][:, [class_index for class_index, _, _ in chosen]] * base[None, :]
-    noise = _noise(rng, noise_instances, len(index) * count).reshape(len(index), count)
-    quantity = np.maximum(_whole(level + noise), 1.0)
+    quantity = _running_instances(level, rng, noise_instances)
     keys = _key_frame(
         [(region, instance_type) for _, region, instance_type in chosen],
         account_id=account_id,
