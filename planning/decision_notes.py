@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import param
-from planning.future import LASTED_WEEKS, STEADY_GROWTH_PER_WEEK
+from planning.future import LASTED_WEEKS, PAUSED_MIN_HOURS, STEADY_GROWTH_PER_WEEK
 from planning.purchase_scope import key_text, keys_in_scope, listed_keys, scope_columns
 from pricing.offerings import CommitmentKind
 
@@ -103,18 +103,53 @@ def young_notices(young_levels: pd.DataFrame | None) -> tuple[str, ...]:
     if young_levels is None or young_levels.empty:
         return ()
     named = young_levels.sort_values("recent_level", ascending=False)
-    lines = [
-        f"{key_text(record, full=True)} started running {record['days_running']:.1f} days before "
-        f"the lookback's end ({record['recent_level']:.1f} instances over its last week): nothing "
-        f"is bought for it until it has run {_weeks_text(LASTED_WEEKS)} after the week it "
-        "started in, so that a load test or a short burst is not committed to for a term; a "
-        "later review buys for it if it keeps running"
-        for record in named.head(MAX_RISEN_NAMED).to_dict("records")
-    ]
+    lines = [_young_sentence(record) for record in named.head(MAX_RISEN_NAMED).to_dict("records")]
     left = len(named) - MAX_RISEN_NAMED
     if left > 0:
         lines.append(f"{left} more key(s) started running as recently; nothing is bought for them")
     return tuple(lines)
+
+
+def _young_sentence(record: Mapping[Hashable, Any]) -> str:
+    """One young key's warning: launched days ago, or launched and idle at the end since."""
+    started = (
+        f"{key_text(record, full=True)} started running {record['days_running']:.1f} days before "
+        f"the lookback's end ({record['recent_level']:.1f} instances over its last week)"
+    )
+    idle_hours = float(record.get("idle_hours", 0.0))
+    if idle_hours >= PAUSED_MIN_HOURS:
+        return (
+            f"{started} and has been idle for its last {idle_hours:.0f} hours, longer than any "
+            "pause since it started: nothing is bought for it, as for a load test that is over; "
+            "a later review buys for it if it runs again"
+        )
+    return (
+        f"{started}: nothing is bought for it until it has run {_weeks_text(LASTED_WEEKS)} after "
+        "the week it started in, so that a load test or a short burst is not committed to for a "
+        "term; a later review buys for it if it keeps running"
+    )
+
+
+def idle_futures_note(young_levels: pd.DataFrame | None) -> str:
+    """Why nothing is bought when no key runs in any future the decision sampled.
+
+    Parameters
+    ----------
+    young_levels
+        :attr:`planning.future.Futures.young_levels` of those futures (the keys launched too
+        recently to buy for: their warnings name them).
+    """
+    young = 0 if young_levels is None else len(young_levels)
+    why = (
+        f"the {young} key(s) still running started too recently to buy for (named in the "
+        "warnings); the others stopped"
+        if young
+        else "every key's usage ends before the term starts"
+    )
+    return (
+        f"Nothing is bought: no key runs in any future the decision sampled ({why}); a later "
+        "review buys for what keeps running"
+    )
 
 
 def _weeks_text(weeks: int) -> str:

@@ -36,6 +36,21 @@ LOSS_TOLERANCE_USD = 0.005
 """Savings below minus this count as a loss [USD]."""
 
 
+class IdleFuturesError(Exception):
+    """No key runs in any future (every key of the decision launched too recently to buy for,
+    or its usage ends): there is nothing to buy, and no problem to take the decision on.
+
+    Attributes
+    ----------
+    futures
+        The futures sampled, all idle (their young keys say why).
+    """
+
+    def __init__(self, futures: Futures) -> None:
+        super().__init__("no key runs in any future the decision sampled")
+        self.futures = futures
+
+
 @dataclass(frozen=True, eq=False)
 class ForecastDecision:
     """The futures and the reduced problem over them.
@@ -64,10 +79,18 @@ def forecast_problem(
     owned: Sequence[Commitment],
     options: FutureOptions,
 ) -> ForecastDecision:
-    """The reduced problem over the lookback's futures (see the module)."""
+    """The reduced problem over the lookback's futures (see the module).
+
+    Raises
+    ------
+    IdleFuturesError
+        When no key runs in any future.
+    """
     futures = decision_futures(lookback, catalog, replace(options, term_hours=term_hours(policy)))
     if options.known_changes is not None:
         futures = with_known_changes(futures, options.known_changes, catalog)
+    if not futures.quantity.any():
+        raise IdleFuturesError(futures)
     if policy.cvar_weight <= 0 and options.risk_weight > 0:
         policy = replace(policy, cvar_weight=options.risk_weight, cvar_alpha=options.risk_level)
     problem = build_problem(
@@ -177,7 +200,10 @@ def expected_outcome(
         cost more than they save), ``expected_savings_usd_per_month``, and ``structural_events``
         (how many futures hold a migration or exit, with the rates used).
     """
-    savings = _savings_per_future(futures, purchases, owned, catalog, discount_rate)
+    if futures.quantity.any():
+        savings = _savings_per_future(futures, purchases, owned, catalog, discount_rate)
+    else:  # no key runs in any future (IdleFuturesError): nothing is bought, nothing saved
+        savings = np.zeros(futures.count)
     term = futures.epoch_hours * futures.epochs
     with_events = int(futures.events["future"].nunique()) if len(futures.events) else 0
     return {
@@ -199,6 +225,7 @@ def expected_outcome(
 
 __all__ = [
     "ForecastDecision",
+    "IdleFuturesError",
     "expected_outcome",
     "forecast_problem",
     "redate",

@@ -48,7 +48,12 @@ the lookback's usage carried over the term:
    recently that it has not run a whole week after the week it launched in
    (:func:`young_keys`, :data:`LASTED_WEEKS`: a load test, a fleet started days ago) copies its
    idle weeks before the launch: nothing is bought for it yet, unless usage of its account and
-   region fell as it started (a migration done in the last days: it moved, it did not start). A
+   region fell as it started (a migration done in the last days: it moved, it did not start), and
+   so does one launched inside the lookback that has been idle at its end for longer than any
+   pause since it started (:func:`paused_keys`: a load test that is over). A week with an
+   **outage** (:func:`outage_weeks`) is not a level a rise has kept; a key whose last
+   :data:`RAISED_WEEKS` weeks run more than :data:`RAISED_SHARE` above its first ones runs higher
+   lately even where the recency weights miss it (:func:`rising_keys`: a season's plateau). A
    key that has **risen to a new level** (:func:`risen_keys`: its last two weekly levels both at
    least :data:`RISEN_FACTOR` times its mean over the weeks before them, and within
    :data:`PLATEAU_TOLERANCE` of each other: a fleet launched, or doubled, and running at its new
@@ -88,6 +93,7 @@ savings over them (and, with a CVaR weight, guards their worst tail).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -166,6 +172,28 @@ RISING_TOLERANCE: Final = 0.05
 higher lately: its futures draw every lookback week alike [1] (the share the recency
 adjustment of :mod:`planning.recency` leaves as noise)."""
 
+RAISED_WEEKS: Final = 4
+"""Weeks at each end of the lookback compared by :func:`rising_keys` [weeks]."""
+
+RAISED_SHARE: Final = 0.15
+"""A key whose last :data:`RAISED_WEEKS` weeks run more than this share above its first ones
+runs higher lately, even where the recency weights miss it [1]: a season's plateau held six
+weeks weighs its recent weeks at 1.03-1.04 times its plain mean, and runs 1.19-1.25 times its
+first four weeks. On seasonal_peak_1_5_seed1 the ladder topped up at that plateau on 1 January
+and saved 35,030 USD against its one-shot's 36,859; with 0.2, 36,336; with 0.15, 36,848 (and
+the ladders of two migrations 139 and 160 USD less)."""
+
+OUTAGE_SHARE: Final = 0.25
+"""An hour below this share of a key's median running hour (its hours above zero) is an
+outage hour [1]."""
+
+OUTAGE_EXTRA_HOURS: Final = 24
+"""A week with more outage hours than the key's usual week (the median over the weeks since it
+first ran: a business-hours key's nights and weekends), by more than this, holds an outage or
+a shutdown: the waiting rule does not take it for a level the key has kept [h]. Drawn at its
+lowest week, a key whose usage stopped for 9 days in the lookback was bought nothing, and an
+estate idle for two weeks in the lookback had no usage in any future."""
+
 DROPPED_FACTOR: Final = 0.8
 """A key's last weekly level below this multiple of its earlier mean, and below every earlier
 week's level: it has dropped to where it is now [1]."""
@@ -196,6 +224,13 @@ last 6 days, drawn at its level, made the one-shot and the ladder buy for it and
 over the year; now they save 15,167 and 15,199. A real launch that young is bought a review
 later: measured on the 38 backtest cases, the ladders lost 16 to 688 USD on four launch cases
 and the one-shot 1,017 on one; two weeks cost up to 1,767 and 4,513."""
+
+PAUSED_MIN_HOURS: Final = 24
+"""A key launched inside the lookback that has been idle for at least this long at its end,
+and longer than any pause since it first ran, has stopped for now (:func:`paused_keys`) [h]. A
+load test of 120 c4.8xlarge for 10 days that ended 2 days before the review was taken for a
+new level: the one-shot bought for it and kept 9.3 % of the year's ceiling, where ce-30d kept
+99.0 %."""
 
 REPLACED_SHARE: Final = 0.5
 """A key launched in the lookback's last week is not young when the other keys of its account
@@ -332,10 +367,11 @@ class Futures:
     level); ``None`` when not recorded. The explanations name them
     (:mod:`planning.decision_notes`)."""
     young_levels: pd.DataFrame | None = None
-    """The keys launched too recently to buy for (:func:`young_keys`):
+    """The keys launched too recently to buy for (:func:`young_keys`, :func:`paused_keys`):
     :data:`usage.table.KEY_COLUMNS`, ``days_running`` (since each first ran in the lookback
-    [days]) and ``recent_level`` (mean running instances over the last week); ``None``: not
-    recorded. Warnings name them (:func:`planning.decision_notes.young_notices`)."""
+    [days]), ``recent_level`` (mean running instances over the last week) and ``idle_hours``
+    (idle at the lookback's end [h]); ``None``: not recorded. Warnings name them
+    (:func:`planning.decision_notes.young_notices`)."""
     known_changes_skipped: tuple[str, ...] = ()
     """Transforms of the known changes that matched nothing in the futures (their locations)."""
 
@@ -432,6 +468,33 @@ def risen_keys(week_level: FloatArray) -> npt.NDArray[np.bool_]:
     low, high = last.min(axis=0), last.max(axis=0)
     before = week_level[:-2].mean(axis=0)
     return (low > 0) & (low >= RISEN_FACTOR * before) & (low >= (1.0 - PLATEAU_TOLERANCE) * high)
+
+
+def rising_keys(week_level: FloatArray, probabilities: FloatArray) -> npt.NDArray[np.bool_]:
+    """Keys that run higher lately (module docstring, point 2), before the rules that take
+    precedence (a new level, a new low, a followed line).
+
+    A key runs higher lately when its recency-weighted weekly level is more than
+    :data:`RISING_TOLERANCE` above its plain mean, or when its last :data:`RAISED_WEEKS` weeks
+    run more than :data:`RAISED_SHARE` above its first ones (a rise held long enough for the
+    recency weights to miss it). A key whose first week is well below its second (a launch's
+    partial week) is left to the first test and the launch rules.
+
+    Parameters
+    ----------
+    week_level
+        ``(weeks, keys)`` mean running instances of each whole lookback week, oldest first.
+    probabilities
+        ``(weeks,)`` the weeks' draw weights (:func:`_week_probabilities`).
+    """
+    weighted = probabilities @ week_level > (1.0 + RISING_TOLERANCE) * week_level.mean(axis=0)
+    span = min(RAISED_WEEKS, week_level.shape[0] // 2)
+    if span == 0:
+        return weighted
+    early = week_level[:span].mean(axis=0)
+    late = week_level[-span:].mean(axis=0)
+    launched = week_level[0] < (1.0 - PLATEAU_TOLERANCE) * week_level[1]
+    return weighted | ((early > 0) & ~launched & (late > (1.0 + RAISED_SHARE) * early))
 
 
 def dropped_keys(week_level: FloatArray) -> npt.NDArray[np.bool_]:
@@ -683,6 +746,36 @@ def young_keys(week_level: FloatArray, keys: pd.DataFrame | None = None) -> npt.
     return np.asarray(young & ~moved)
 
 
+def paused_keys(quantity: FloatArray, launched: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Keys launched inside the lookback (``launched``) that have been idle for their last
+    :data:`PAUSED_MIN_HOURS` hours or more, and longer than any pause since they first ran: a
+    load test over, a fleet stopped for now. A business-hours fleet's weekend is no such pause
+    once it has had one.
+
+    Parameters
+    ----------
+    quantity
+        ``(hours, keys)`` running instances of the lookback's whole weeks.
+    launched
+        The keys idle all of the first whole week (launched inside the lookback).
+    """
+    paused = np.zeros(quantity.shape[1], dtype=bool)
+    columns = np.flatnonzero(launched & (quantity > 0).any(axis=0))
+    if columns.size == 0:
+        return paused
+    running = quantity[:, columns] > 0
+    hour = np.arange(running.shape[0])[:, None]
+    last_running = np.maximum.accumulate(np.where(running, hour, -1), axis=0)
+    idle_at_end = running.shape[0] - 1 - last_running[-1]
+    # each idle hour's distance to the running hour before it; the longest before the end's
+    since = np.where(
+        (last_running >= 0) & (hour <= last_running[-1][None, :]), hour - last_running, 0
+    )
+    longest = since.max(axis=0)
+    paused[columns] = (idle_at_end >= PAUSED_MIN_HOURS) & (idle_at_end > longest)
+    return paused
+
+
 def moved_keys(usage: UsageMatrix) -> tuple[tuple[str, ...], ...]:
     """The keys of ``usage`` (the lookback as it ran) that :func:`young_keys` finds young from
     their weeks alone but that took over usage that fell in their account and region:
@@ -701,19 +794,55 @@ def _young_levels(
     usage: UsageMatrix, week_level: FloatArray, young: npt.NDArray[np.bool_]
 ) -> pd.DataFrame:
     """:attr:`Futures.young_levels`: the young keys, the days since each first ran in the
-    lookback and its mean over its last week."""
+    lookback, its mean over its last week and the hours it has been idle at its end."""
     table = usage.keys.loc[young, list(KEY_COLUMNS)].reset_index(drop=True)
     hours = week_level.shape[0] * HOURS_PER_WEEK  # the whole weeks the rule looked at
     running = usage.quantity[-hours:, young] > 0
     first_hour = np.argmax(running, axis=0)
+    last_hour = hours - 1 - np.argmax(running[::-1], axis=0)
     return table.assign(
         days_running=(hours - first_hour) / 24.0,
         recent_level=week_level[-1, young],
+        idle_hours=hours - 1 - last_hour,
     )
 
 
+def outage_weeks(by_week: FloatArray) -> npt.NDArray[np.bool_]:
+    """The weeks in which each key had an outage: more hours below :data:`OUTAGE_SHARE` of its
+    median running hour than its usual week since it first ran, by more than
+    :data:`OUTAGE_EXTRA_HOURS`.
+
+    Parameters
+    ----------
+    by_week
+        ``(weeks, 168, keys)`` running instances of each hour of the whole lookback weeks.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(weeks, keys)``; never true before a key first ran.
+    """
+    n_keys = by_week.shape[2]
+    if n_keys == 0:
+        return np.zeros((by_week.shape[0], 0), dtype=bool)
+    positive = by_week.reshape(-1, n_keys)
+    positive = np.where(positive > 0, positive, np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a key that never ran: all NaN
+        median_hour = np.nanmedian(positive, axis=0)
+    low_hours = (by_week < OUTAGE_SHARE * np.nan_to_num(median_hour)[None, None, :]).sum(axis=1)
+    ran = np.maximum.accumulate(by_week.max(axis=1) > 0, axis=0)
+    usual = np.zeros(n_keys)
+    ever = ran.any(axis=0)
+    usual[ever] = np.nanmedian(np.where(ran, low_hours, np.nan)[:, ever], axis=0)
+    return ran & (low_hours > usual[None, :] + OUTAGE_EXTRA_HOURS)
+
+
 def _waiting_weeks(
-    week_level: FloatArray, draw: FloatArray, young: npt.NDArray[np.bool_]
+    week_level: FloatArray,
+    draw: FloatArray,
+    young: npt.NDArray[np.bool_],
+    outage: npt.NDArray[np.bool_] | None = None,
 ) -> IntArray:
     """The lookback week each future's epoch copies, for keys that run higher lately (module
     docstring, point 2): uniformly among the weeks since the key first ran (a fleet launched
@@ -732,6 +861,9 @@ def _waiting_weeks(
         ``(futures, epochs)`` uniform numbers in [0, 1), one per epoch (shared by the keys).
     young
         The keys that are young (:func:`young_keys`).
+    outage
+        ``(weeks, keys)`` the weeks with an outage (:func:`outage_weeks`), skipped while
+        another week since the key first ran has none; none by default.
 
     Returns
     -------
@@ -739,12 +871,18 @@ def _waiting_weeks(
         ``(futures, epochs, keys)`` week indices.
     """
     n_keys = week_level.shape[1]
+    if outage is None:
+        outage = np.zeros(week_level.shape, dtype=bool)
     ran = np.maximum.accumulate(week_level > 0, axis=0)  # since the key first ran
     # a key launched inside the lookback: the week it launched in holds the idle hours before
     # the launch, not a level it ran at, so it is left out; a young key copies its idle weeks
     grown = np.flatnonzero(~ran[0] & (ran.sum(axis=0) > 1) & ~young)  # the launch week left out
     running = ran.copy()
     running[np.argmax(ran[:, grown], axis=0), grown] = False
+    # a week with an outage is no level the rise has kept (unless every week since has one)
+    kept: npt.NDArray[np.bool_] = np.logical_and(running, np.logical_not(outage))
+    some_kept = np.asarray(kept.any(axis=0), dtype=bool)
+    running = np.asarray(np.where(some_kept[None, :], kept, running), dtype=bool)
     since_running = np.where(running, week_level, np.nan)
     since_running[:, ~running.any(axis=0)] = np.inf  # never ran: every week (all idle) is alike
     bar = np.nanquantile(since_running, WAITING_QUANTILE, axis=0)
@@ -788,26 +926,31 @@ def decision_futures(
     by_week = lookback.reshape(weeks, HOURS_PER_WEEK, n_keys)
     week_level = by_week.mean(axis=1)
     level, follows, levelled, growth = _levels(usage, weeks, week_level, options, rng, count)
-    risen = risen_keys(week_level) & ~follows  # a clear line is followed instead
-    dropped = dropped_keys(week_level) & ~follows & (options.half_life_days != 0)
-    held = risen | dropped | levelled  # their last week is their level
+    # a key launched inside the lookback and idle at its end for longer than it ever paused
+    # waits, as a young key does: nothing is bought for it unless it runs again
+    paused = paused_keys(lookback, ~(week_level[0] > 0))
+    follows = follows & ~paused
+    risen = risen_keys(week_level) & ~follows & ~paused  # a clear line is followed instead
+    dropped = dropped_keys(week_level) & ~follows & (options.half_life_days != 0) & ~paused
+    held = (risen | dropped | levelled) & ~paused  # their last week is their level
     epochs = level.shape[1]
     probabilities = _week_probabilities(weeks, options.half_life_days)
     source = rng.choice(weeks, size=(count, epochs), p=probabilities)
     # recent weeks weigh more only where they run lower (point 2): a key whose recent weeks
     # run above its older ones draws every lookback week alike, from a draw of its own (its
     # own generator, so the other keys' futures do not change)
-    rising = (probabilities @ week_level > (1.0 + RISING_TOLERANCE) * week_level.mean(axis=0)) & ~(
-        held | follows
-    )
+    rising = (rising_keys(week_level, probabilities) & ~(held | follows)) | paused
     flat_draw = np.random.default_rng(options.seed + 1).random(size=(count, epochs))
     young = young_keys(week_level, usage.keys) & rising
     if options.moved_keys:
         listed = pd.MultiIndex.from_tuples(options.moved_keys, names=list(KEY_COLUMNS))
         own = pd.MultiIndex.from_frame(usage.keys[list(KEY_COLUMNS)].astype(str))
         young &= ~own.isin(listed)
-    rising_source = _waiting_weeks(week_level[:, rising], flat_draw, young[rising])
+    young |= paused
     rising_weeks = by_week[:, :, rising]  # (weeks, 168, R), copied once
+    rising_source = _waiting_weeks(
+        week_level[:, rising], flat_draw, young[rising], outage_weeks(rising_weeks)
+    )
     rising_hours = np.arange(HOURS_PER_WEEK)[None, :, None]
     rising_columns = np.arange(rising_weeks.shape[2])[None, None, :]
     fleet = fleets(usage, catalog)

@@ -33,8 +33,13 @@ from optimizer.problem import CommitmentProblem, FloatArray
 from optimizer.purchases import purchases_from_units, purchases_to_portfolio_json
 from optimizer.result import OptimizationResult, OptimizationStatus
 from optimizer.rounding import RoundedPlan, round_plan
-from planning.decision_notes import annotate_futures_basis, growth_note, young_notices
-from planning.forecast_decision import expected_outcome, forecast_problem, redate
+from planning.decision_notes import (
+    annotate_futures_basis,
+    growth_note,
+    idle_futures_note,
+    young_notices,
+)
+from planning.forecast_decision import IdleFuturesError, expected_outcome, forecast_problem, redate
 from planning.future import MIN_WEEKS, FutureOptions, Futures, moved_keys, whole_weeks
 from planning.hedging import annotate_hedges, hedge_sentences
 from planning.increment import MIN_INCREMENT_PCT, below_min_increment
@@ -174,11 +179,14 @@ class RecommendationRun:
     remarks
         What the explanations leave out (marginal savings the budget did not measure).
     held_back
-        Why the increment found was not bought (below ``min_increment_pct``: the note also in
-        ``notes``), or ``None``.
+        Why the increment found was not bought (below ``min_increment_pct``, or no key runs in
+        any future: the note also in ``notes``), or ``None``.
     recency
         The usage the decision saw (recent weeks weighted more, fallen keys at their recent
         level) and each key's levels (:mod:`planning.recency`).
+    young_levels
+        The keys launched too recently to buy for
+        (:attr:`planning.future.Futures.young_levels`), or ``None``.
     """
 
     policy: Policy
@@ -199,6 +207,7 @@ class RecommendationRun:
     notes: tuple[str, ...] = ()
     remarks: tuple[str, ...] = ()
     held_back: str | None = None
+    young_levels: pd.DataFrame | None = None
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -208,7 +217,7 @@ class RecommendationRun:
         return (
             *self.stopped.notices(),
             *self.recency.notices(),
-            *young_notices(None if self.futures is None else self.futures.young_levels),
+            *young_notices(self.young_levels),
             *self.problem.warnings,
             *self.with_plan.warnings,
             *self.remarks,
@@ -259,8 +268,10 @@ def _decision_problem(
     policy: Policy,
     owned: tuple[Commitment, ...],
     options: RecommendOptions,
-) -> tuple[CommitmentProblem, Futures | None, tuple[str, ...]]:
-    """The reduced problem the decision is taken on: over the futures, or over the lookback."""
+) -> tuple[CommitmentProblem, Futures | None, tuple[str, ...], Futures | None]:
+    """The reduced problem the decision is taken on: over the futures, or over the lookback;
+    its futures (``None`` on the lookback); notes; and, when no key runs in any future, those
+    idle futures (nothing is bought: the lookback's problem stands in for the bill's figures)."""
     if options.decide_on not in DECIDE_ON:
         raise CommitoptInputError(
             f"{param('decide_on')} {options.decide_on!r}: give one of {', '.join(DECIDE_ON)}"
@@ -274,7 +285,7 @@ def _decision_problem(
             "a laddered policy: leave out one of them"
         )
     if options.decide_on == "lookback" or policy.ladder_tranches > 1:
-        return build_problem(usage, catalog, policy, owned=owned), None, ()
+        return build_problem(usage, catalog, policy, owned=owned), None, (), None
     if policy.coverage_ceiling is not None or policy.min_utilization:
         # neither is convex in the commitments under AWS's order: only the full LP holds them,
         # and the full LP over every future would take minutes
@@ -282,16 +293,29 @@ def _decision_problem(
             "decided on the lookback: a coverage ceiling or a minimum utilization needs the full "
             "LP, which over the futures is too large"
         )
-        return build_problem(usage, catalog, policy, owned=owned), None, _unplanned(note, options)
+        return (
+            build_problem(usage, catalog, policy, owned=owned),
+            None,
+            _unplanned(note, options),
+            None,
+        )
     if whole_weeks(usage) < MIN_WEEKS:
         note = (
             f"decided on the lookback: it has fewer than {MIN_WEEKS} whole weeks of usage, "
             "too few to sample futures from"
         )
-        return build_problem(usage, catalog, policy, owned=owned), None, _unplanned(note, options)
+        return (
+            build_problem(usage, catalog, policy, owned=owned),
+            None,
+            _unplanned(note, options),
+            None,
+        )
     future = replace(options.future, half_life_days=options.recency_half_life_days)
-    decision = forecast_problem(usage, catalog, policy, owned, future)
-    return decision.problem, decision.futures, ()
+    try:
+        decision = forecast_problem(usage, catalog, policy, owned, future)
+    except IdleFuturesError as idle:
+        return build_problem(usage, catalog, policy, owned=owned), None, (), idle.futures
+    return decision.problem, decision.futures, (), None
 
 
 def _unplanned(note: str, options: RecommendOptions) -> tuple[str, ...]:
@@ -516,7 +540,7 @@ def recommend(
     owned_items = _owned_items(owned)
     decision_usage = recency.usage
     assert isinstance(decision_usage, UsageMatrix)  # a matrix in, a matrix out
-    problem, futures, notes = _decision_problem(
+    problem, futures, notes, idle = _decision_problem(
         decision_usage, catalog, policy, owned_items, options
     )
     notes = (*unpriced, *notes)
@@ -575,7 +599,12 @@ def recommend(
         units = rounded.units
     result = replace(result, resume=None)  # the master and its cuts are not needed any more
     purchases = purchases_from_units(problem, units, ri_instance_type=options.ri_instance_type)
-    below = below_min_increment(purchases, owned_items, window, catalog, options.min_increment_pct)
+    if idle is not None:
+        below: str | None = idle_futures_note(idle.young_levels)
+    else:
+        below = below_min_increment(
+            purchases, owned_items, window, catalog, options.min_increment_pct
+        )
     if below is not None:
         units, purchases, notes = np.zeros_like(units), (), (*notes, below)
     if futures is not None:
@@ -622,8 +651,9 @@ def recommend(
         for row in running.stopped.to_dict("records")
     ]
     summary["fallen_keys"] = recency.fallen_records()
+    sampled = futures if idle is None else idle
     summary["decided_on"] = _decision_summary(
-        futures, purchases, owned_items, catalog, policy, options.future.next_review_hours
+        sampled, purchases, owned_items, catalog, policy, options.future.next_review_hours
     )
     if notes:
         summary["decided_on"]["notes"] = list(notes)
@@ -665,6 +695,7 @@ def recommend(
         notes=notes,
         held_back=below,
         recency=recency,
+        young_levels=None if sampled is None else sampled.young_levels,
         remarks=unmeasured_note(
             explanations["marginal_savings_usd_per_unit"].to_numpy(dtype=np.float64)
         ),

@@ -1,6 +1,7 @@
 """The installed ``commitopt recommend`` and ``commitopt review`` on a lookback that ends with a
-load test: 20 c5.4xlarge for its last 6 days. Nothing is bought for them, and stderr says why.
-A fleet moved to c5 in the same last days is bought for: it moved, it did not start."""
+load test: 20 c5.4xlarge for its last 6 days, or for 10 days over 2 days before its end.
+Nothing is bought for them, and stderr says why. A fleet moved to c5 in the same last days is
+bought for: it moved, it did not start."""
 
 from __future__ import annotations
 
@@ -85,3 +86,29 @@ def test_recommend_buys_for_a_fleet_moved_to_c5_in_the_last_days(empty_sandbox: 
         for p in bought
     )
     assert "started running" not in run.stderr
+
+
+def test_recommend_buys_nothing_for_a_load_test_over_two_days_before_the_end(
+    empty_sandbox: Sandbox,
+) -> None:
+    """20 c5.4xlarge for 10 days, over 2 days before the end: it ran a whole week, at twice
+    its earlier level for two weeks (a new level, to the risen-key rule), and was bought for;
+    now it waits, as a load test still running does, and stderr says why."""
+    hour = np.arange(HOURS)
+    burst = np.where((hour >= HOURS - 12 * 24) & (hour < HOURS - 2 * 24), 20.0, 0.0)
+    usage = empty_sandbox.folder / "over.csv"
+    pd.concat([
+        _key_usage("222222222222", "m4.large", np.full(HOURS, 10.0)),
+        _key_usage("222222222222", "c5.4xlarge", burst),
+    ]).to_csv(usage, index=False)  # fmt: skip
+    run = require_success(empty_sandbox.run(
+        "recommend", "--usage", str(usage), "--lookback", "60d", "--format", "json",
+    ))  # fmt: skip
+    payload = json.loads(run.stdout)
+    _nothing_for_c5(payload["purchases"])
+    assert payload["summary"]["decided_on"]["young_keys"] == 1
+    said = " ".join(run.stderr.split())
+    assert (
+        "us-east-1 c5.4xlarge Linux/UNIX Shared started running 12.0 days before the lookback's "
+        "end (14.3 instances over its last week) and has been idle for its last 48 hours"
+    ) in said

@@ -13,7 +13,16 @@ from billing.simulator import simulate
 from optimizer.allocation import bill, scenario_costs
 from optimizer.policy import Policy
 from planning.forecast_decision import expected_outcome, forecast_problem, redate
-from planning.future import WAITING_QUANTILE, FutureOptions, compress_owned, decision_futures
+from planning.future import (
+    WAITING_QUANTILE,
+    FutureOptions,
+    _week_probabilities,
+    compress_owned,
+    decision_futures,
+    outage_weeks,
+    paused_keys,
+    rising_keys,
+)
 from planning.recommend import RecommendOptions, recommend
 from planning.structural import event_rates, fleets
 from pricing.embedded import load_embedded_catalog
@@ -261,6 +270,105 @@ def test_a_key_launched_days_ago_is_not_bought_for_until_it_has_lasted(catalog) 
     futures = decision_futures(grown, catalog, FutureOptions(futures=8, **NO_EVENTS))
     assert (futures.quantity[:, :, columns.index("c5.4xlarge")] == 20.0).all()
     assert futures.young_levels is not None and futures.young_levels.empty
+
+
+def _daily(level: float, hours: int) -> np.ndarray:
+    return np.round(level + 2.0 * np.sin(np.arange(hours) * 2 * np.pi / 24))
+
+
+def test_a_week_with_an_outage_is_no_level_a_rise_has_kept(catalog) -> None:  # type: ignore[no-untyped-def]
+    # 10 m4.large but for 9 days of outage from the middle of the third week: the weeks after
+    # it run above the lookback's mean (a rise, to the recency weights), and the rise used to
+    # be drawn at its lowest week since the key first ran: the outage, so nothing was bought
+    hours = WEEKS * 168
+    out = (np.arange(hours) >= 2 * 168 + 84) & (np.arange(hours) < 2 * 168 + 84 + 9 * 24)
+    usage = _usage({"m4.large": np.where(out, 0.0, _daily(10.0, hours))})
+    futures = decision_futures(to_matrix(usage), catalog, FutureOptions(futures=40, **NO_EVENTS))
+    column = list(futures.keys["instance_type"]).index("m4.large")
+    weekly = futures.quantity[:, :, column].reshape(40, -1, 168).mean(axis=2)
+    assert weekly.min() == pytest.approx(10.0, abs=0.1)  # every future week a whole one
+    # the whole account idle for two weeks: its futures used to hold no usage at all
+    both = _usage({
+        "m4.large": np.where(out, 0.0, _daily(10.0, hours)),
+        "c4.large": np.where(out, 0.0, _daily(6.0, hours)),
+    })  # fmt: skip
+    futures = decision_futures(to_matrix(both), catalog, FutureOptions(futures=40, **NO_EVENTS))
+    weekly = futures.quantity.reshape(40, -1, 168, futures.quantity.shape[2]).mean(axis=2)
+    columns = list(futures.keys["instance_type"])
+    assert weekly[:, :, columns.index("m4.large")].min() == pytest.approx(10.0, abs=0.1)
+    assert weekly[:, :, columns.index("c4.large")].min() == pytest.approx(6.0, abs=0.1)
+
+
+def test_outage_weeks_are_told_from_a_business_hours_week() -> None:
+    # hours × weeks of a key on weekdays 9-17 only, and of an always-on key; a 4-day outage in
+    # the fourth week of both
+    hour = np.arange(WEEKS * 168)
+    office = np.where(((hour % 168) < 120) & ((hour % 24) >= 9) & ((hour % 24) < 17), 8.0, 0.0)
+    always = _daily(10.0, WEEKS * 168)
+    out = (hour >= 3 * 168) & (hour < 3 * 168 + 96)
+    keys = np.stack([office, always, np.where(out, 0.0, office), np.where(out, 0.0, always)])
+    by_week = keys.T.reshape(WEEKS, 168, 4)
+    flagged = outage_weeks(by_week)
+    assert not flagged[:, :2].any()  # nights and weekends are the office's usual week
+    assert list(np.flatnonzero(flagged[:, 2])) == [3]  # 32 working hours lost
+    assert list(np.flatnonzero(flagged[:, 3])) == [3]
+    assert outage_weeks(by_week[:, :, :0]).shape == (WEEKS, 0)
+
+
+def test_a_rise_held_at_a_plateau_still_waits_for_it_to_last() -> None:
+    # a season's ramp over the first four weeks, then a plateau: the recency weights see the
+    # plateau's weeks at barely more than the plain mean, but it runs 30 % above where it began
+    # (seasonal_peak_1_5_seed1's fleets, reviewed on 1 January, twelve weeks)
+    plateau = np.array([1.0, 1.05, 1.13, 1.18, 1.26, 1.29, 1.29, 1.3, 1.32, 1.31, 1.31, 1.31])
+    plateau = plateau[:, None]
+    probabilities = _week_probabilities(12, 30.0)
+    assert (probabilities @ plateau)[0] < 1.05 * plateau.mean()
+    assert rising_keys(plateau, probabilities).tolist() == [True]
+    # steady growth of 1 % a week is no such rise, nor is a launch's partial first week
+    growth = 1.01 ** np.arange(12, dtype=np.float64)[:, None]
+    launched = np.concatenate([[[3.0]], np.full((11, 1), 10.0)])
+    assert rising_keys(growth, probabilities).tolist() == [False]
+    assert rising_keys(launched, probabilities).tolist() == [False]
+
+
+def test_a_load_test_over_before_the_review_is_not_bought_for(catalog) -> None:  # type: ignore[no-untyped-def]
+    # 20 c5.4xlarge for 10 days, over 2 days before the lookback's end: a new level to the
+    # risen-key rule (two weeks at least twice the mean before), bought for until now
+    hours = WEEKS * 168
+    hour = np.arange(hours)
+    burst = np.where((hour >= hours - 12 * 24) & (hour < hours - 2 * 24), 20.0, 0.0)
+    usage = _usage({"m4.large": np.full(hours, 4.0), "c5.4xlarge": burst})
+    futures = decision_futures(to_matrix(usage), catalog, FutureOptions(futures=8, **NO_EVENTS))
+    columns = list(futures.keys["instance_type"])
+    assert (futures.quantity[:, :, columns.index("c5.4xlarge")] == 0.0).all()
+    assert futures.risen == 0
+    assert futures.young_levels is not None
+    assert futures.young_levels[["instance_type", "days_running", "idle_hours"]].to_dict(
+        "records"
+    ) == [{"instance_type": "c5.4xlarge", "days_running": 12.0, "idle_hours": 48}]
+    options = RecommendOptions(future=FutureOptions(futures=8, **NO_EVENTS))
+    run = recommend(usage, catalog, Policy(), options=options)
+    assert not any(
+        c.instance_family == "c5" or c.kind == "compute_savings_plan" for c in run.purchases
+    )
+    [notice] = [w for w in run.warnings if "c5.4xlarge" in w]
+    assert "has been idle for its last 48 hours, longer than any pause since it started" in notice
+
+
+def test_a_pause_longer_than_any_before_it_is_told_from_a_weekend() -> None:
+    # hours × keys: launched on the second week's Monday, each of them
+    hours = WEEKS * 168
+    hour = np.arange(hours)
+    launched = hour >= 168
+    weekday = (hour % 168) < 120  # the lookback starts on a Monday
+    office = np.where(launched & weekday & ((hour % 24) >= 9) & ((hour % 24) < 17), 8.0, 0.0)
+    always = np.where(launched, 10.0, 0.0)
+    over = np.where(hour < hours - 30, always, 0.0)  # idle for the last 30 hours
+    quantity = np.stack([office, always, over, np.full(hours, 10.0) * (hour < hours - 30)]).T
+    first_week_idle = ~(quantity[:168] > 0).any(axis=0)
+    # the office is idle over its last weekend as over every weekend since its launch; the
+    # last key ran from the start, so it was not launched inside the lookback
+    assert paused_keys(quantity, first_week_idle).tolist() == [False, False, True, False]
 
 
 def test_a_fleet_moved_to_another_family_in_the_last_days_is_not_young(catalog) -> None:  # type: ignore[no-untyped-def]
