@@ -334,6 +334,33 @@ VARIANTS: Final[dict[str, tuple[Callable[[], pd.DataFrame], str]]] = {
         ),
         WINDOW[0],
     ),
+    "outage_in_lookback": (
+        lambda: synthetic.scaled_over(
+            synthetic.stopped_workload(start=START, hours=HOURS, stop_hour=HOURS, seed=5),
+            start=pd.Timestamp(WINDOW[0]) - pd.Timedelta(days=50),
+            hours=14 * 24,
+            factor=0.0,
+        ),
+        WINDOW[0],
+    ),
+    "load_test_over_at_review": (
+        lambda: synthetic.load_test_burst(
+            start=START,
+            hours=HOURS,
+            burst_start_hour=FIRST_REVIEW_HOUR - 12 * 24,
+            burst_hours=10 * 24,
+            seed=1,
+        ),
+        WINDOW[0],
+    ),
+    "grown_by_half_at_review": (
+        lambda: synthetic.scaled_over(
+            synthetic.stopped_workload(start=START, hours=HOURS, stop_hour=HOURS, seed=6),
+            start=pd.Timestamp(WINDOW[0]) - pd.Timedelta(weeks=6),
+            factor=1.5,
+        ),
+        WINDOW[0],
+    ),
 }
 """The decision archetypes with other seeds and parameters (``bench_decisions.py --variants``):
 name -> (generator of the usage, first review date; the window is the 12 months from it).
@@ -345,7 +372,11 @@ peak), right-sizing sooner or already under way, other accounts' and the trace's
 steady fleet, growth_4pct_no_launch's fleets whose growth stops at the review (the case
 against following steady growth past today's level), and a load test of 20 c5.4xlarge over the
 6 days before the review and 2 after (load_test_at_review: the case against buying for a key
-that has not yet run a whole week, session 39)."""
+that has not yet run a whole week, session 39). Session 40: four steady fleets all off for two
+weeks from 50 days before the review (outage_in_lookback: the case against drawing an outage as
+a level), a load test of 10 days over 2 days before the review (load_test_over_at_review: the
+case against taking it for a new level), and four steady fleets grown by half six weeks before
+the review (grown_by_half_at_review: the case for buying a step that holds)."""
 
 QUICK_DECISION_ARCHETYPES: Final = (
     "stopped_workload",

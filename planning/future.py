@@ -51,14 +51,16 @@ the lookback's usage carried over the term:
    region fell as it started (a migration done in the last days: it moved, it did not start), and
    so does one launched inside the lookback that has been idle at its end for longer than any
    pause since it started (:func:`paused_keys`: a load test that is over). A week with an
-   **outage** (:func:`outage_weeks`) is not a level a rise has kept; a key whose last
+   **outage** (:func:`outage_weeks`) is not a level a rise has kept, nor a week any future
+   copies (the nearest week without one stands in for it); a key whose last
    :data:`RAISED_WEEKS` weeks run more than :data:`RAISED_SHARE` above its first ones runs higher
    lately even where the recency weights miss it (:func:`rising_keys`: a season's plateau). A
    key that has **risen to a new level** (:func:`risen_keys`: its last two weekly levels both at
    least :data:`RISEN_FACTOR` times its mean over the weeks before them, and within
    :data:`PLATEAU_TOLERANCE` of each other: a fleet launched, or doubled, and running at its new
-   size for two weeks) copies its last week in every epoch instead: its older weeks (zero before
-   a launch) no longer describe it, as a fallen key's do not (:mod:`planning.recency`). A single
+   size for two weeks; or a step that holds, :func:`stepped_keys`) copies its last week in
+   every epoch instead: its older weeks (zero before a launch) no longer describe it, as a
+   fallen key's do not (:mod:`planning.recency`). A single
    busy week, or a ramp still under way, is not a new level. A key whose last week is a clear
    **new low** (:func:`dropped_keys`: below :data:`DROPPED_FACTOR` times its earlier mean and
    below every earlier week, or off a recent high: below each of its last
@@ -163,6 +165,21 @@ ramp) is not followed [1/week]."""
 
 RISEN_FACTOR: Final = 2.0
 """A key's last two weekly levels at least this multiple of its earlier mean: a new level [1]."""
+
+STEP_FACTOR: Final = 1.3
+"""… or at least this multiple of every week before the week the rise took, those weeks flat
+(a step, not a season's ramp) [1]."""
+
+STEP_FLAT_SHARE: Final = 0.25
+"""Weeks are flat when the highest is at most this share above their median [1]."""
+
+STEP_HOLD_SHARE: Final = 0.1
+"""… and the weeks since it within this share of each other: it holds [1]. With the looser
+:data:`PLATEAU_TOLERANCE`, the ramp to a Q4 peak reviewed on 15 November was taken for a step
+(the ladder 728 USD less, the one-shot 270)."""
+
+STEP_BEFORE_WEEKS: Final = 3
+"""Flat weeks a step needs before the week it took [weeks] (and two after it)."""
 
 PLATEAU_TOLERANCE: Final = 0.25
 """… and the lower of the two at least ``1 −`` this share of the higher: a plateau [1]."""
@@ -467,7 +484,32 @@ def risen_keys(week_level: FloatArray) -> npt.NDArray[np.bool_]:
     last = week_level[-2:]
     low, high = last.min(axis=0), last.max(axis=0)
     before = week_level[:-2].mean(axis=0)
-    return (low > 0) & (low >= RISEN_FACTOR * before) & (low >= (1.0 - PLATEAU_TOLERANCE) * high)
+    doubled = low >= RISEN_FACTOR * before
+    stepped = stepped_keys(week_level)
+    return (low > 0) & (doubled | stepped) & (low >= (1.0 - PLATEAU_TOLERANCE) * high)
+
+
+def stepped_keys(week_level: FloatArray) -> npt.NDArray[np.bool_]:
+    """Keys whose weeks step up once and hold: at least :data:`STEP_BEFORE_WEEKS` flat weeks
+    (the highest at most :data:`STEP_FLAT_SHARE` above their median), the week the step took,
+    then every week since at least :data:`STEP_FACTOR` times the highest before it and the
+    highest of them at most :data:`STEP_HOLD_SHARE` above the lowest (a fleet grown by half and
+    holding, not a season's ramp, whose weeks keep rising).
+
+    Parameters
+    ----------
+    week_level
+        ``(weeks, keys)`` mean running instances of each whole lookback week, oldest first.
+    """
+    weeks, n_keys = week_level.shape
+    stepped = np.zeros(n_keys, dtype=bool)
+    for step in range(STEP_BEFORE_WEEKS, weeks - 2):  # the week the step took
+        before, after = week_level[:step], week_level[step + 1 :]
+        top = before.max(axis=0)
+        flat = top <= (1.0 + STEP_FLAT_SHARE) * np.median(before, axis=0)
+        low, high = after.min(axis=0), after.max(axis=0)
+        stepped |= flat & (low >= STEP_FACTOR * top) & (high <= (1.0 + STEP_HOLD_SHARE) * low)
+    return stepped
 
 
 def rising_keys(week_level: FloatArray, probabilities: FloatArray) -> npt.NDArray[np.bool_]:
@@ -838,6 +880,16 @@ def outage_weeks(by_week: FloatArray) -> npt.NDArray[np.bool_]:
     return ran & (low_hours > usual[None, :] + OUTAGE_EXTRA_HOURS)
 
 
+def _nearest_weeks(outage: npt.NDArray[np.bool_]) -> IntArray:
+    """For each week and key, the nearest week without an outage (itself when it has none; the
+    later of two as near), ``(weeks, keys)``; each key needs one such week."""
+    weeks = outage.shape[0]
+    week = np.arange(weeks)
+    distance = np.abs(week[:, None] - week[None, :]) - 0.5 * (week[None, :] > week[:, None])
+    distance = np.where(outage[None, :, :], np.inf, distance[:, :, None])
+    return np.asarray(np.argmin(distance, axis=1), dtype=np.intp)
+
+
 def _waiting_weeks(
     week_level: FloatArray,
     draw: FloatArray,
@@ -947,10 +999,14 @@ def decision_futures(
         own = pd.MultiIndex.from_frame(usage.keys[list(KEY_COLUMNS)].astype(str))
         young &= ~own.isin(listed)
     young |= paused
+    outage = outage_weeks(by_week)
     rising_weeks = by_week[:, :, rising]  # (weeks, 168, R), copied once
     rising_source = _waiting_weeks(
-        week_level[:, rising], flat_draw, young[rising], outage_weeks(rising_weeks)
+        week_level[:, rising], flat_draw, young[rising], outage[:, rising]
     )
+    # the other keys draw, for a week with an outage, the nearest week without one
+    mended = np.flatnonzero(outage.any(axis=0) & ~outage.all(axis=0) & ~(held | rising | follows))
+    instead = _nearest_weeks(outage[:, mended])
     rising_hours = np.arange(HOURS_PER_WEEK)[None, :, None]
     rising_columns = np.arange(rising_weeks.shape[2])[None, None, :]
     fleet = fleets(usage, catalog)
@@ -977,6 +1033,9 @@ def decision_futures(
         if rising.any():
             chosen = rising_source[future][:, None, :]  # (epochs, 1, rising keys)
             drawn[:, :, rising] = rising_weeks[chosen, rising_hours, rising_columns]
+        if mended.size:
+            chosen = instead[source[future]][:, None, :]  # (epochs, 1, mended keys)
+            drawn[:, :, mended] = by_week[chosen, rising_hours, mended[None, None, :]]
         path = np.take_along_axis(drawn, kept[future][:, :, None], axis=1)
         if follows.any():
             own = week_level[source[future]][:, None, :]

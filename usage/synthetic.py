@@ -1416,6 +1416,34 @@ def azure_trace_shape(
     return _matrix_table(index, quantity, keys, "azure_trace_shape")
 
 
+def scaled_over(
+    usage: pd.DataFrame, *, start: str | pd.Timestamp, hours: int | None = None, factor: float
+) -> pd.DataFrame:
+    """``usage`` with every key's quantity times ``factor`` (whole instances) over ``hours``
+    hours from ``start`` (to the end when ``None``): 0 an outage or a holiday shutdown of the
+    whole account, 1.5 every fleet grown by half and holding.
+
+    Parameters
+    ----------
+    usage
+        A canonical usage table.
+    start
+        First hour changed (naive means UTC).
+    hours
+        How many hours are changed [hours]; ``None``: every hour from ``start``.
+    factor
+        Multiple of each hour's quantity, rounded to whole instances [1].
+    """
+    first = pd.Timestamp(start)
+    first = first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")
+    changed = usage["hour"] >= first
+    if hours is not None:
+        changed &= usage["hour"] < first + pd.Timedelta(hours=hours)
+    table = usage.copy()
+    table.loc[changed, "quantity"] = np.round(table.loc[changed, "quantity"] * factor)
+    return table.loc[table["quantity"] > 0].reset_index(drop=True)
+
+
 __all__ = [
     "DEFAULT_HOURS",
     "DEFAULT_START",
@@ -1433,6 +1461,7 @@ __all__ = [
     "multi_region_mixed_platforms",
     "retail_season_factor",
     "right_sizing",
+    "scaled_over",
     "seasonal_retailer",
     "spiky_batch",
     "steady_daily_cycle",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tests.cli.conftest import Sandbox, require_success
 from tests.planning.test_recency import _key_usage
@@ -16,9 +17,9 @@ from tests.planning.test_recency import _key_usage
 HOURS = 60 * 24
 
 
-def _bought_usd_per_hour(sandbox: Sandbox, usage: Path) -> float:
+def _bought_usd_per_hour(sandbox: Sandbox, usage: Path, lookback: str = "60d") -> float:
     run = require_success(sandbox.run(
-        "recommend", "--usage", str(usage), "--lookback", "60d", "--format", "json",
+        "recommend", "--usage", str(usage), "--lookback", lookback, "--format", "json",
     ))  # fmt: skip
     bought = json.loads(run.stdout)["purchases"]
     return float(sum(p["effective_usd_per_hour"] for p in bought))
@@ -39,6 +40,31 @@ def test_an_outage_in_the_lookback_is_not_taken_for_the_fleets_level(
     steady = _bought_usd_per_hour(empty_sandbox, usage["steady"])
     assert steady > 0
     assert _bought_usd_per_hour(empty_sandbox, usage["outage"]) == steady
+
+
+def test_an_account_off_for_two_weeks_is_bought_for_as_it_runs(empty_sandbox: Sandbox) -> None:
+    """Two fleets off for two weeks, from 50 days before the end of a 90-day lookback: the
+    weeks after it run above the lookback's mean, yet do not rise above its first weeks. The
+    futures drew the outage's weeks as they ran, the account off for a sixth of some terms,
+    and nothing was bought."""
+    hours = 90 * 24
+    hour = np.arange(hours)
+    out = (hour >= hours - 50 * 24) & (hour < hours - 36 * 24)
+    usage = {}
+    for name, off in (("steady", np.zeros(hours, dtype=bool)), ("outage", out)):
+        usage[name] = empty_sandbox.folder / f"{name}.csv"
+        pd.concat([
+            _key_usage("222222222222", "m4.large", np.where(off, 0.0, _cycle(20.0, hour))),
+            _key_usage("222222222222", "c4.large", np.where(off, 0.0, _cycle(8.0, hour))),
+        ]).to_csv(usage[name], index=False)  # fmt: skip
+    steady = _bought_usd_per_hour(empty_sandbox, usage["steady"], "90d")
+    assert steady > 0
+    bought = _bought_usd_per_hour(empty_sandbox, usage["outage"], "90d")
+    assert bought == pytest.approx(steady, rel=0.03)
+
+
+def _cycle(level: float, hour: np.ndarray) -> np.ndarray:
+    return np.round(level + 0.15 * level * np.sin(hour * 2 * np.pi / 24))
 
 
 def test_a_fleet_moved_to_another_region_days_ago_buys_nothing_and_says_why(

@@ -22,6 +22,7 @@ from planning.future import (
     outage_weeks,
     paused_keys,
     rising_keys,
+    stepped_keys,
 )
 from planning.recommend import RecommendOptions, recommend
 from planning.structural import event_rates, fleets
@@ -193,10 +194,11 @@ def test_a_rise_that_takes_the_place_of_a_decline_is_followed_to_today(catalog) 
 
 
 def test_recent_weeks_weigh_more_only_where_they_run_lower(catalog) -> None:  # type: ignore[no-untyped-def]
-    # week by week: one key steps down, one steps up (a season's ramp, not yet a new level)
+    # week by week: one key steps down, one ramps up (a season's ramp, not yet a new level: a
+    # step that held, 6 then 10 for three weeks, is one, stepped_keys)
     week = np.repeat(np.arange(WEEKS), 168)
     lower = np.where(week < WEEKS - 3, 10.0, 6.0)
-    higher = np.where(week < WEEKS - 3, 6.0, 10.0)
+    higher = np.array([6.0, 6.0, 6.0, 6.0, 7.0, 8.0, 9.0, 10.0])[week]
     matrix = to_matrix(
         pd.concat(
             [_usage({"m4.large": lower}), _usage({"c4.large": higher}).assign(region="us-west-2")],
@@ -206,7 +208,7 @@ def test_recent_weeks_weigh_more_only_where_they_run_lower(catalog) -> None:  # 
     futures = decision_futures(matrix, catalog, FutureOptions(futures=200, **NO_EVENTS))
     columns = list(futures.keys["instance_type"])
     drawn = futures.quantity.mean(axis=1)  # each future's mean level
-    plain = lower.mean()  # 8.5 for both keys
+    plain = lower.mean()  # 8.5, 7.25 for the other
     # the key that runs lower lately leans to its recent weeks; the one that runs higher waits
     # for its rise to last: drawn from its lower weeks, the older level
     assert drawn[:, columns.index("m4.large")].mean() < plain - 0.5
@@ -297,6 +299,47 @@ def test_a_week_with_an_outage_is_no_level_a_rise_has_kept(catalog) -> None:  # 
     columns = list(futures.keys["instance_type"])
     assert weekly[:, :, columns.index("m4.large")].min() == pytest.approx(10.0, abs=0.1)
     assert weekly[:, :, columns.index("c4.large")].min() == pytest.approx(6.0, abs=0.1)
+
+
+def test_a_recent_outage_is_not_drawn_as_a_week_of_the_future(catalog) -> None:  # type: ignore[no-untyped-def]
+    # the account off for four days of its sixth week of eight: its recent weeks run lower, so
+    # the keys do not wait for a rise; a future drew that week as it ran, an outage a week in
+    # eight of the term (one-shot on outage_in_lookback: nothing bought at all)
+    hours = WEEKS * 168
+    hour = np.arange(hours)
+    out = (hour >= 5 * 168 + 24) & (hour < 5 * 168 + 120)
+    both = _usage({
+        "m4.large": np.where(out, 0.0, _daily(10.0, hours)),
+        "c4.large": np.where(out, 0.0, _daily(6.0, hours)),
+    })  # fmt: skip
+    futures = decision_futures(to_matrix(both), catalog, FutureOptions(futures=40, **NO_EVENTS))
+    weekly = futures.quantity.reshape(40, -1, 168, futures.quantity.shape[2]).mean(axis=2)
+    columns = list(futures.keys["instance_type"])
+    assert weekly[:, :, columns.index("m4.large")].min() == pytest.approx(10.0, abs=0.1)
+    assert weekly[:, :, columns.index("c4.large")].min() == pytest.approx(6.0, abs=0.1)
+
+
+STEPPED_WEEKS = [
+    # 3 weeks at +50 % | 6 weeks at +50 % | a ramp | +20 % | busy 3 weeks, back | launched
+    [10.0, 10.0, 10.0, 10.0, 10.0, 0.0],
+    [10.0, 10.0, 10.0, 10.0, 10.0, 0.0],
+    [10.0, 10.0, 10.0, 10.0, 10.0, 0.0],
+    [10.0, 10.0, 10.0, 10.0, 10.0, 0.0],
+    [10.0, 10.0, 11.0, 10.0, 10.0, 0.0],
+    [10.0, 13.0, 12.0, 10.0, 10.0, 0.0],
+    [10.0, 15.0, 13.0, 12.0, 10.0, 5.0],
+    [10.0, 15.0, 14.0, 12.0, 10.0, 10.0],
+    [12.0, 15.0, 15.0, 12.0, 15.0, 10.2],
+    [15.0, 15.0, 15.0, 12.0, 15.0, 10.4],
+    [15.0, 15.0, 15.0, 12.0, 15.0, 10.6],
+    [15.0, 15.0, 15.0, 12.0, 10.0, 10.8],
+]
+
+
+def test_a_step_that_holds_is_a_new_level_a_ramp_is_not() -> None:
+    levels = np.array(STEPPED_WEEKS)
+    assert stepped_keys(levels).tolist() == [True, True, False, False, False, True]
+    assert not stepped_keys(levels[:5]).any()  # too few weeks after three flat ones
 
 
 def test_outage_weeks_are_told_from_a_business_hours_week() -> None:

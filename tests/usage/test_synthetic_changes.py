@@ -265,3 +265,25 @@ def test_azure_trace_shape_has_the_traces_daily_peak_to_trough_ratio() -> None:
     total = table.groupby("hour")["quantity"].sum().to_numpy().reshape(-1, 24).sum(axis=1)
     assert len(np.unique(total[:3])) == 3
     np.testing.assert_array_equal(total[:3], total[3:6])
+
+
+def test_scaled_over_stops_or_grows_every_key_over_its_hours_only() -> None:
+    hours = 24 * 30
+    steady = synthetic.stopped_workload(hours=hours, stop_hour=hours)
+    start = synthetic.DEFAULT_START
+    outage = synthetic.scaled_over(
+        steady, start=pd.Timestamp(start) + pd.Timedelta(days=10), hours=24 * 5, factor=0.0
+    )
+    _, before, keys = _dense(steady, start, hours)
+    _, after, same = _dense(outage, start, hours)
+    assert same.equals(keys)
+    off = np.zeros(hours, dtype=bool)
+    off[24 * 10 : 24 * 15] = True
+    assert (after[off] == 0).all()
+    assert np.array_equal(after[~off], before[~off])
+    grown = synthetic.scaled_over(
+        steady, start=pd.Timestamp(start) + pd.Timedelta(days=20), factor=1.5
+    )
+    _, larger, _ = _dense(grown, start, hours)
+    assert np.array_equal(larger[: 24 * 20], before[: 24 * 20])
+    assert np.array_equal(larger[24 * 20 :], np.round(1.5 * before[24 * 20 :]))
