@@ -147,8 +147,8 @@ def idle_futures_note(young_levels: pd.DataFrame | None) -> str:
         else "every key's usage ends before the term starts"
     )
     return (
-        f"Nothing is bought: no key runs in any future the decision sampled ({why}); a later "
-        "review buys for what keeps running"
+        f"No key runs in any future the decision sampled ({why}), so nothing is bought; a later "
+        "review buys for what keeps running."
     )
 
 
