@@ -207,7 +207,8 @@ outage hour [1]."""
 OUTAGE_EXTRA_HOURS: Final = 24
 """A week with more outage hours than the key's usual week (the median over the weeks since it
 first ran: a business-hours key's nights and weekends), by more than this, holds an outage or
-a shutdown: the waiting rule does not take it for a level the key has kept [h]. Drawn at its
+a shutdown: the waiting rule does not take it for a level the key has kept, and no future
+copies it (the nearest week without one stands in) [h]. Drawn at its
 lowest week, a key whose usage stopped for 9 days in the lookback was bought nothing, and an
 estate idle for two weeks in the lookback had no usage in any future."""
 
@@ -1007,7 +1008,7 @@ def decision_futures(
     # the other keys draw, for a week with an outage, the nearest week without one
     mended = np.flatnonzero(outage.any(axis=0) & ~outage.all(axis=0) & ~(held | rising | follows))
     instead = _nearest_weeks(outage[:, mended])
-    rising_hours = np.arange(HOURS_PER_WEEK)[None, :, None]
+    week_hours = np.arange(HOURS_PER_WEEK)[None, :, None]
     rising_columns = np.arange(rising_weeks.shape[2])[None, None, :]
     fleet = fleets(usage, catalog)
     rates = event_rates(
@@ -1032,10 +1033,10 @@ def decision_futures(
             drawn[:, :, held] = by_week[-1][None, :, held]
         if rising.any():
             chosen = rising_source[future][:, None, :]  # (epochs, 1, rising keys)
-            drawn[:, :, rising] = rising_weeks[chosen, rising_hours, rising_columns]
+            drawn[:, :, rising] = rising_weeks[chosen, week_hours, rising_columns]
         if mended.size:
             chosen = instead[source[future]][:, None, :]  # (epochs, 1, mended keys)
-            drawn[:, :, mended] = by_week[chosen, rising_hours, mended[None, None, :]]
+            drawn[:, :, mended] = by_week[chosen, week_hours, mended[None, None, :]]
         path = np.take_along_axis(drawn, kept[future][:, :, None], axis=1)
         if follows.any():
             own = week_level[source[future]][:, None, :]
