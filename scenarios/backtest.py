@@ -768,6 +768,16 @@ def _best_of(replay: _Replay, ceiling: PolicyOutcome, oneshot: PolicyOutcome) ->
     return replace(replay.bill(HINDSIGHT, renamed), ceiling_savings_usd=ceiling.ceiling_savings_usd)
 
 
+def _within(oneshot: PolicyOutcome, ceiling: PolicyOutcome) -> PolicyOutcome:
+    """The one-shot hindsight row with its bound lowered to the ceiling's where that is lower: a
+    plan that buys at the first review only is one of the plans the ceiling bounds (their two
+    LPs group the window's hours apart, so either bound may come out the looser)."""
+    bound, every = oneshot.ceiling_savings_usd, ceiling.ceiling_savings_usd
+    if math.isnan(bound) or math.isnan(every) or every >= bound:
+        return oneshot
+    return replace(oneshot, ceiling_savings_usd=every)
+
+
 def _share(ceiling: PolicyOutcome | None) -> Callable[[float], float]:
     """Savings -> the share of the ceiling's bound (NaN when there is none or it is ≤ 0)."""
     best = _ceiling_of(ceiling)
@@ -916,6 +926,7 @@ def backtest(
                 replay, oneshot_hindsight, counter, dates, HINDSIGHT_ONESHOT
             )
             ceiling = _best_of(replay, ceiling, oneshot)
+            oneshot = _within(oneshot, ceiling)
         outcomes, ceiling, oneshot, status, notes = _against_hindsight(
             outcomes, ceiling, oneshot, replay.dates[0]
         )

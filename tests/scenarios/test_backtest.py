@@ -252,6 +252,32 @@ def test_a_certified_bound_sets_captured_and_the_status(catalog) -> None:  # typ
         assert "spy" in beaten.notes[0]
 
 
+def test_the_one_shot_bound_is_never_above_the_ceilings(catalog) -> None:  # type: ignore[no-untyped-def]
+    """A one-shot plan is one of the plans the all-reviews ceiling bounds: where the one-shot
+    LP's bound comes out looser (43,173 against 42,980 USD on unannounced_migration), the
+    ceiling's bounds it, and captured_oneshot is of that."""
+    usage = usage_table(24 * 70, 4.0)
+    commitment = 0.2
+    saved = (commitment / M4_LARGE_COMPUTE_SP * M4_LARGE_OD - commitment) * 24 * 29
+
+    def buy_once(window: HindsightWindow) -> CeilingPlan:
+        at = window.review_dates[0]
+        plan = (savings_plan_purchase(CommitmentKind.COMPUTE_SAVINGS_PLAN, commitment, at),)
+        return CeilingPlan(plan, ceiling_savings_usd=2 * saved)
+
+    def tighter(window: HindsightWindow) -> CeilingPlan:
+        return CeilingPlan((), ceiling_savings_usd=1.25 * saved)
+
+    result = backtest(
+        usage, catalog, {"spy": Spy(buy_first=commitment)}, start="2024-02-01",
+        end="2024-03-01", lookback_days=30, hindsight=tighter, oneshot_hindsight=buy_once,
+    )  # fmt: skip
+    assert result.status is BacktestStatus.OK
+    assert result.oneshot_ceiling_savings_usd == pytest.approx(1.25 * saved)
+    assert result.outcomes["spy"].captured_oneshot == pytest.approx(0.8)
+    assert result.oneshot_ceiling_gap_pct == pytest.approx(20.0)
+
+
 def test_purchases_must_start_at_the_review(catalog) -> None:  # type: ignore[no-untyped-def]
     usage = usage_table(24 * 70, 4.0)
 
