@@ -290,6 +290,15 @@ def test_a_week_with_an_outage_is_no_level_a_rise_has_kept(catalog) -> None:  # 
     weekly = futures.quantity[:, :, column].reshape(40, -1, 168).mean(axis=2)
     assert weekly.min() == pytest.approx(10.0, abs=0.1)  # every future week a whole one
     # the whole account idle for two weeks: its futures used to hold no usage at all
+    lowest = _lowest_future_weeks_beside(catalog, out)
+    assert lowest["m4.large"] == pytest.approx(10.0, abs=0.1)
+    assert lowest["c4.large"] == pytest.approx(6.0, abs=0.1)
+
+
+def _lowest_future_weeks_beside(catalog, out: np.ndarray) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """10 m4.large and 6 c4.large with a daily cycle, both off over ``out``: each key's lowest
+    weekly mean in any future."""
+    hours = len(out)
     both = _usage({
         "m4.large": np.where(out, 0.0, _daily(10.0, hours)),
         "c4.large": np.where(out, 0.0, _daily(6.0, hours)),
@@ -297,8 +306,7 @@ def test_a_week_with_an_outage_is_no_level_a_rise_has_kept(catalog) -> None:  # 
     futures = decision_futures(to_matrix(both), catalog, FutureOptions(futures=40, **NO_EVENTS))
     weekly = futures.quantity.reshape(40, -1, 168, futures.quantity.shape[2]).mean(axis=2)
     columns = list(futures.keys["instance_type"])
-    assert weekly[:, :, columns.index("m4.large")].min() == pytest.approx(10.0, abs=0.1)
-    assert weekly[:, :, columns.index("c4.large")].min() == pytest.approx(6.0, abs=0.1)
+    return {key: float(weekly[:, :, columns.index(key)].min()) for key in ("m4.large", "c4.large")}
 
 
 def test_a_recent_outage_is_not_drawn_as_a_week_of_the_future(catalog) -> None:  # type: ignore[no-untyped-def]
@@ -308,15 +316,9 @@ def test_a_recent_outage_is_not_drawn_as_a_week_of_the_future(catalog) -> None: 
     hours = WEEKS * 168
     hour = np.arange(hours)
     out = (hour >= 5 * 168 + 24) & (hour < 5 * 168 + 120)
-    both = _usage({
-        "m4.large": np.where(out, 0.0, _daily(10.0, hours)),
-        "c4.large": np.where(out, 0.0, _daily(6.0, hours)),
-    })  # fmt: skip
-    futures = decision_futures(to_matrix(both), catalog, FutureOptions(futures=40, **NO_EVENTS))
-    weekly = futures.quantity.reshape(40, -1, 168, futures.quantity.shape[2]).mean(axis=2)
-    columns = list(futures.keys["instance_type"])
-    assert weekly[:, :, columns.index("m4.large")].min() == pytest.approx(10.0, abs=0.1)
-    assert weekly[:, :, columns.index("c4.large")].min() == pytest.approx(6.0, abs=0.1)
+    lowest = _lowest_future_weeks_beside(catalog, out)
+    assert lowest["m4.large"] == pytest.approx(10.0, abs=0.1)
+    assert lowest["c4.large"] == pytest.approx(6.0, abs=0.1)
 
 
 STEPPED_WEEKS = [
