@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import param
+from core.units import HOURS_PER_DAY, HOURS_PER_WEEK
 from planning.future import LASTED_WEEKS, PAUSED_MIN_HOURS, STEADY_GROWTH_PER_WEEK
 from planning.purchase_scope import key_text, keys_in_scope, listed_keys, scope_columns
 from pricing.offerings import CommitmentKind
@@ -32,7 +33,7 @@ MAX_RISEN_NAMED: Final = 3
 """Risen keys named in one purchase's sentence; the others are counted [keys]."""
 
 RISE_DAYS: Final = 14
-"""The days a risen key has run at its new level (the rule's last two weeks) [days]."""
+"""The fewest days a risen key has run at its new level (the rule's last two weeks) [days]."""
 
 
 def annotate_futures_basis(
@@ -185,18 +186,26 @@ def _growing_sentence(named: pd.DataFrame, next_review_hours: float | None) -> s
 
 def _risen_sentence(named: pd.DataFrame) -> str:
     """``" It rests partly on c5.xlarge us-west-2 usage that rose to 2.6 times its earlier
-    level over the last 14 days; the decision counted it at that level."``, or ``""``."""
+    level over the last 14 days; the decision counted it at that level."``, or ``""``. A key
+    at its new level for longer says when it rose (``"… level 6 weeks ago and has held there
+    since"``)."""
     if named.empty:
         return ""
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = named["recent_level"] / named["older_level"].where(named["older_level"] > 0)
+    if "days_at_level" not in named:
+        named = named.assign(days_at_level=float(RISE_DAYS))
     named = named.assign(factor=factor).sort_values("recent_level", ascending=False)
     shown = named.head(MAX_RISEN_NAMED).to_dict("records")
-    parts = [f"{key_text(r)} usage that {_rise_text(float(r['factor']))}" for r in shown]
+    parts = [
+        f"{key_text(r)} usage that {_rise_text(float(r['factor']))} "
+        f"{_rise_when(float(r['days_at_level']))}"
+        for r in shown
+    ]
     listed = listed_keys(parts, len(named) - len(shown), "rose the same way")
     one = len(named) == 1
     return (
-        f" It rests partly on {listed} over the last {RISE_DAYS} days; the decision counted "
+        f" It rests partly on {listed}; the decision counted "
         f"{'it at that level' if one else 'them at those levels'}."
     )
 
@@ -206,6 +215,15 @@ def _rise_text(factor: float) -> str:
     if not np.isfinite(factor):
         return "started running"
     return f"rose to {factor:.1f} times its earlier level"
+
+
+def _rise_when(days_at_level: float) -> str:
+    """``over the last 14 days`` (the rule's last two weeks), or ``6 weeks ago and has held
+    there since`` for a key at its new level for longer."""
+    if days_at_level <= RISE_DAYS:
+        return f"over the last {RISE_DAYS} days"
+    weeks = days_at_level * HOURS_PER_DAY / HOURS_PER_WEEK
+    return f"{weeks:.0f} weeks ago and has held there since"
 
 
 def _lookback_sentence(row: Mapping[Hashable, Any], *, rose: bool, grew: bool = False) -> str:

@@ -104,7 +104,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from core.units import HOURS_PER_MONTH, HOURS_PER_WEEK, HOURS_PER_YEAR
+from core.units import HOURS_PER_DAY, HOURS_PER_MONTH, HOURS_PER_WEEK, HOURS_PER_YEAR
 from planning.structural import (
     DEFAULT_EXIT_RATE_PER_YEAR,
     DEFAULT_MIGRATION_RATE_PER_YEAR,
@@ -370,8 +370,10 @@ class Futures:
     """Keys of the lookback that have risen to a new level (:func:`risen_keys`)."""
     risen_levels: pd.DataFrame | None = None
     """The risen keys: :data:`usage.table.KEY_COLUMNS`, ``recent_level`` (mean running
-    instances of the last two weeks) and ``older_level`` (of the weeks before); ``None`` when
-    not recorded. The explanations name them (:mod:`planning.decision_notes`)."""
+    instances of the last two weeks), ``older_level`` (of the weeks before the rise: those up to
+    the last one below halfway to the new level) and ``days_at_level`` (whole weeks since the
+    rise [days]); ``None`` when not recorded. The explanations name them
+    (:mod:`planning.decision_notes`)."""
     dropped: int = 0
     """Keys of the lookback whose last week is a new low (:func:`dropped_keys`)."""
     levelled: int = 0
@@ -1088,14 +1090,24 @@ def _growing_levels(keys: pd.DataFrame, week_level: FloatArray, growth: FloatArr
 def _risen_levels(
     keys: pd.DataFrame, week_level: FloatArray, risen: npt.NDArray[np.bool_]
 ) -> pd.DataFrame:
-    """:attr:`Futures.risen_levels`: the risen keys, the mean of their last two weeks and of the
-    weeks before."""
+    """:attr:`Futures.risen_levels`: the risen keys, the mean of their last two weeks, of the
+    weeks before the rise and the days since it."""
     table = keys.loc[risen, list(KEY_COLUMNS)].reset_index(drop=True)
     if not risen.any():  # also fewer than three weeks: nothing before the last two
-        return table.assign(recent_level=0.0, older_level=0.0)
+        return table.assign(recent_level=0.0, older_level=0.0, days_at_level=0.0)
+    weeks = week_level[:, risen]
+    recent = weeks[-2:].mean(axis=0)
+    # the rise took after the last week below halfway from the weeks before to the new level
+    halfway = 0.5 * (weeks[:-2].mean(axis=0) + recent)
+    below = weeks[:-2] < halfway
+    last_below = np.where(below.any(axis=0), len(weeks) - 3 - np.argmax(below[::-1], axis=0), -1)
+    risen_at = np.maximum(last_below + 1, 1)  # the first week at the new level
+    before = np.arange(len(weeks))[:, None] < risen_at[None, :]
+    older = np.where(before, weeks, 0.0).sum(axis=0) / before.sum(axis=0)
     return table.assign(
-        recent_level=week_level[-2:, risen].mean(axis=0),
-        older_level=week_level[:-2, risen].mean(axis=0),
+        recent_level=recent,
+        older_level=older,
+        days_at_level=HOURS_PER_WEEK / HOURS_PER_DAY * (len(weeks) - risen_at),
     )
 
 

@@ -72,6 +72,17 @@ def test_a_purchase_resting_on_a_risen_key_names_it_and_explains_its_lookback_lo
     assert sentences[1] == "Commits."  # c4.large is not in scope, and its last unit saves
 
 
+def test_a_key_at_its_new_level_for_weeks_is_said_to_have_risen_then() -> None:
+    risen = _risen(("us-east-1", "m4.xlarge", 15.0, 10.0)).assign(days_at_level=42.0)
+    explanations = pd.DataFrame([_row("compute_savings_plan", 5.0)])
+    (sentence,) = annotate_futures_basis(explanations, risen)["explanation"]
+    assert sentence == (
+        "Commits. It rests partly on m4.xlarge us-east-1 (account 111111111111) usage that rose "
+        "to 1.5 times its earlier level 6 weeks ago and has held there since; the decision "
+        "counted it at that level."
+    )
+
+
 def test_a_lookback_loss_without_a_risen_key_points_to_the_futures() -> None:
     explanations = pd.DataFrame(
         [_row("reserved_instance", -40.0, unit="instances"), _row("compute_savings_plan", 0.0)]
@@ -103,7 +114,7 @@ def test_a_compute_savings_plan_names_the_largest_risen_keys_and_counts_the_rest
     positions = [sentence.index(name) for name in named]
     assert positions == sorted(positions)  # largest first
     assert "c5.large us-east-1" not in sentence
-    assert "and 2 more keys' usage that rose the same way over the last 14 days" in sentence
+    assert "and 2 more keys' usage that rose the same way;" in sentence
     assert sentence.endswith("the decision counted them at those levels.")
 
 

@@ -632,13 +632,33 @@ def test_a_fleet_launched_two_weeks_ago_runs_at_its_new_level_in_every_future(ca
     futures = decision_futures(matrix, catalog, FutureOptions(futures=8, **NO_EVENTS))
     assert futures.risen == 1
     assert futures.risen_levels is not None
-    assert futures.risen_levels[["instance_type", "recent_level", "older_level"]].to_dict(
-        "records"
-    ) == [{"instance_type": "c4.large", "recent_level": 10.0, "older_level": 0.0}]
+    assert futures.risen_levels[
+        ["instance_type", "recent_level", "older_level", "days_at_level"]
+    ].to_dict("records") == [
+        {
+            "instance_type": "c4.large",
+            "recent_level": 10.0,
+            "older_level": 0.0,
+            "days_at_level": 14.0,
+        }
+    ]
     column = list(futures.keys["instance_type"]).index("c4.large")
     assert (futures.quantity[:, :, column] == 10.0).all()  # never a pre-launch week of zeros
     steady = list(futures.keys["instance_type"]).index("m4.large")
     assert (futures.quantity[:, :, steady] == 4.0).all()
+
+
+def test_a_step_four_weeks_old_is_dated_from_the_step_and_measured_before_it(catalog) -> None:  # type: ignore[no-untyped-def]
+    hours = WEEKS * 168
+    stepped = np.where(np.arange(hours) >= hours - 4 * 168, 15.0, 10.0)  # 1.5 times, 4 weeks ago
+    matrix = to_matrix(_usage({"m4.large": np.full(hours, 4.0), "c4.large": stepped}))
+    futures = decision_futures(matrix, catalog, FutureOptions(futures=8, **NO_EVENTS))
+    assert futures.risen == 1
+    assert futures.risen_levels is not None
+    (row,) = futures.risen_levels.to_dict("records")
+    # the weeks since the step are not "before" it: the mean of all but the last two weeks
+    # would be 11.7 instances and the rise 1.29 times, dated 14 days back
+    assert (row["recent_level"], row["older_level"], row["days_at_level"]) == (15.0, 10.0, 28.0)
 
 
 def test_a_fleet_stopped_days_ago_runs_as_its_last_week_in_every_future(catalog) -> None:  # type: ignore[no-untyped-def]
