@@ -107,9 +107,10 @@ class HindsightOptimum:
                            max_cells=self.max_cells),
         ]  # fmt: skip
         plan, _ = best_billed_plan(usage, window.catalog, window.owned, candidates)
+        bought_at = "one purchase" if len(dates) == 1 else f"purchases on {len(dates)} dates"
         notes = () if bound.exact_periods else (
-            f"the ceiling's LP summed the window's hours into {bound.periods} groups: the bound "
-            "is valid but looser",
+            f"the ceiling's LP ({bought_at}) summed the window's hours into {bound.periods} "
+            "groups: the bound is valid but looser",
         )  # fmt: skip
         return CeilingPlan(plan, ceiling_savings_usd=bound.savings_bound_usd, notes=notes)
 

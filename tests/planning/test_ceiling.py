@@ -316,6 +316,37 @@ def test_one_shot_ceiling_buys_at_the_first_review_only(catalog: PriceCatalog) -
     assert {p.start for p in every.purchases} <= {d.to_pydatetime() for d in window.review_dates}
 
 
+def test_each_grouped_ceiling_says_which_purchases_it_bounds(catalog: PriceCatalog) -> None:
+    """The all-reviews ceiling and the one-shot bound each solve an LP; grouped, each note
+    names its own, not the same sentence twice with two group counts."""
+    usage = to_matrix(
+        pd.concat(
+            [
+                steady_daily_cycle(start="2024-02-01", hours=24 * 40, base_instances=6, seed=4),
+                steady_daily_cycle(start="2024-02-01", hours=24 * 40, base_instances=3, seed=5,
+                                   instance_type="c4.large"),
+            ],
+            ignore_index=True,
+        )
+    )  # fmt: skip
+    window = _window(usage, catalog)
+    every = HindsightOptimum(max_cells=2)(window)
+    first = HindsightOptimum(reviews="first", max_cells=2)(window)
+    dates = len(HindsightOptimum().purchase_dates(window))
+    assert dates > 1
+    assert every.notes == (
+        f"the ceiling's LP (purchases on {dates} dates) summed the window's hours into "
+        f"{_groups(every.notes)} groups: the bound is valid but looser",
+    )
+    assert first.notes[0].startswith("the ceiling's LP (one purchase) summed the window's hours")
+    assert HindsightOptimum()(window).notes == ()
+
+
+def _groups(notes: tuple[str, ...]) -> int:
+    """The group count a grouped ceiling's note states."""
+    return int(notes[0].split(" into ")[1].split(" groups")[0])
+
+
 def test_a_policy_other_than_the_line_up_is_checked_too(catalog: PriceCatalog) -> None:
     """RIs only, a narrower feasible set: the bound shrinks and still covers the policies."""
     policy = Policy(instruments=("ri",))
