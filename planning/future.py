@@ -54,7 +54,10 @@ the lookback's usage carried over the term:
    **outage** (:func:`outage_weeks`) is not a level a rise has kept, nor a week any future
    copies (the nearest week without one stands in for it); a key whose last
    :data:`RAISED_WEEKS` weeks run more than :data:`RAISED_SHARE` above its first ones runs higher
-   lately even where the recency weights miss it (:func:`rising_keys`: a season's plateau). A
+   lately even where the recency weights miss it (:func:`rising_keys`: a season's plateau); one
+   the lookback catches on a rise (its first weeks each higher than the one before and none
+   lower, :func:`ramp_start_keys`: 1 January's 90 days start two days into a Q4 ramp) waits at
+   its lowest week taken one week's rise back, the level the rise started from. A
    key that has **risen to a new level** (:func:`risen_keys`: its last two weekly levels both at
    least :data:`RISEN_FACTOR` times its mean over the weeks before them, and within
    :data:`PLATEAU_TOLERANCE` of each other: a fleet launched, or doubled, and running at its new
@@ -250,6 +253,15 @@ load test of 120 c4.8xlarge for 10 days that ended 2 days before the review was 
 new level: the one-shot bought for it and kept 9.3 % of the year's ceiling, where ce-30d kept
 99.0 %."""
 
+RAMP_WEEKS: Final = 3
+"""A key whose first this many whole lookback weeks each run at least :data:`RAMP_STEP_SHARE`
+above the one before began the lookback on a rise (:func:`ramp_start_keys`) [weeks]."""
+
+RAMP_STEP_SHARE: Final = 0.03
+"""The least week-on-week rise, as a share of the lookback's first week, of a rise the
+lookback begins on [1]: a Q4 ramp doubling in seven weeks rises 10-15 % a week; steady growth
+of a few per cent a month, about 1 % a week, is followed by its line instead."""
+
 REPLACED_SHARE: Final = 0.5
 """A key launched in the lookback's last week is not young when the other keys of its account
 and region fell over that week by at least this share of its normalized units [1]: a fleet
@@ -376,6 +388,9 @@ class Futures:
     (:mod:`planning.decision_notes`)."""
     dropped: int = 0
     """Keys of the lookback whose last week is a new low (:func:`dropped_keys`)."""
+    ramped: int = 0
+    """Keys waiting for a rise the lookback began on, drawn below its lowest week
+    (:func:`ramp_start_keys`)."""
     levelled: int = 0
     """Keys of the lookback whose steep decline has levelled off (:func:`levelled_keys`)."""
     growing: int = 0
@@ -513,6 +528,46 @@ def stepped_keys(week_level: FloatArray) -> npt.NDArray[np.bool_]:
         low, high = after.min(axis=0), after.max(axis=0)
         stepped |= flat & (low >= STEP_FACTOR * top) & (high <= (1.0 + STEP_HOLD_SHARE) * low)
     return stepped
+
+
+def ramp_start_keys(week_level: FloatArray) -> tuple[npt.NDArray[np.bool_], FloatArray]:
+    """Keys the lookback catches on a rise, and the level they ran at before it.
+
+    A key running from the lookback's first week, whose first :data:`RAMP_WEEKS` whole weeks
+    each rise by at least :data:`RAMP_STEP_SHARE` of the first and whose first week is its
+    lowest, was rising when the lookback began: the weeks before the rise are not in it. A
+    90-day lookback taken on 1 January starts two days into a ramp that began on 1 October,
+    so its lowest week is already above the level the ramp left (and returns to). Such a key
+    waiting for its rise to last (:func:`_waiting_weeks`) is drawn at its lowest week taken one
+    week's rise back: the level of the week before the lookback, had the ramp gone on as it
+    began.
+
+    Parameters
+    ----------
+    week_level
+        ``(weeks, keys)`` mean running instances of each whole lookback week, oldest first.
+
+    Returns
+    -------
+    tuple
+        ``(keys,)`` booleans: caught on a rise; ``(keys,)`` the level before the lookback as a
+        share of the key's lowest week (1 where not caught on a rise) [1].
+    """
+    weeks, n_keys = week_level.shape
+    share = np.ones(n_keys)
+    if weeks <= RAMP_WEEKS:
+        return np.zeros(n_keys, dtype=bool), share
+    first = week_level[:RAMP_WEEKS]
+    steps = np.diff(first, axis=0)
+    caught = (
+        (first[0] > 0)
+        & (steps >= RAMP_STEP_SHARE * first[0]).all(axis=0)
+        & (week_level.min(axis=0) >= first[0])
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        before = np.maximum(1.0 - steps[0] / first[0], 0.0)
+    share[caught] = before[caught]
+    return caught, share
 
 
 def rising_keys(week_level: FloatArray, probabilities: FloatArray) -> npt.NDArray[np.bool_]:
@@ -1003,7 +1058,10 @@ def decision_futures(
         young &= ~own.isin(listed)
     young |= paused
     outage = outage_weeks(by_week)
-    rising_weeks = by_week[:, :, rising]  # (weeks, 168, R), copied once
+    # a key the lookback catches on a rise waits at the level the rise started from
+    ramped, ramp_share = ramp_start_keys(week_level)
+    ramped &= rising & ~young
+    rising_weeks = by_week[:, :, rising] * np.where(ramped, ramp_share, 1.0)[None, None, rising]
     rising_source = _waiting_weeks(
         week_level[:, rising], flat_draw, young[rising], outage[:, rising]
     )
@@ -1070,6 +1128,7 @@ def decision_futures(
         risen=int(risen.sum()),
         risen_levels=_risen_levels(usage.keys, week_level, risen),
         dropped=int(dropped.sum()),
+        ramped=int(ramped.sum()),
         levelled=int(levelled.sum()),
         growing=int((growth > 0).sum()),
         growing_levels=_growing_levels(usage.keys, week_level, growth),
@@ -1188,6 +1247,7 @@ __all__ = [
     "decision_size_note",
     "dropped_keys",
     "moved_keys",
+    "ramp_start_keys",
     "risen_keys",
     "whole_weeks",
     "young_keys",

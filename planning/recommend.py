@@ -344,6 +344,7 @@ def _decision_summary(
         **outcome,
         "risen_keys": futures.risen,
         "dropped_keys": futures.dropped,
+        "ramped_keys": futures.ramped,
         "levelled_keys": futures.levelled,
         "growing_keys": futures.growing,
         "young_keys": 0 if futures.young_levels is None else len(futures.young_levels),

@@ -1,4 +1,5 @@
-"""The installed command on a fleet launched two weeks before the end of the lookback."""
+"""The installed command on a fleet launched two weeks before the end of the lookback, and on
+one its lookback catches on a ramp."""
 
 from __future__ import annotations
 
@@ -62,3 +63,30 @@ def test_recommend_names_the_launched_fleet_and_says_why_its_last_ri_loses_on_th
     assert "rests partly on" not in m4["explanation"]
     assert m4["marginal_savings_usd_per_unit"] > 0
     assert "On the lookback as it ran" not in m4["explanation"]
+
+
+def test_recommend_does_not_buy_a_ramp_its_lookback_began_on(empty_sandbox: Sandbox) -> None:
+    # eight weeks that begin on a rise (+20 % of the first week a week) and end on a plateau at
+    # twice it: the lowest week is no level the fleet ran at before the rise
+    hours = 8 * 168
+    ramp = np.repeat([10.0, 12.0, 14.0, 16.0, 18.0, 20.0, 20.0, 20.0], 168)
+    usage = pd.concat(
+        [
+            _key_usage("222222222222", "m4.large", np.full(hours, 4.0)),
+            _key_usage("222222222222", "c4.large", ramp),
+        ],
+        ignore_index=True,
+    )
+    path = empty_sandbox.folder / "usage.csv"
+    usage.to_csv(path, index=False)
+    run = require_success(
+        empty_sandbox.run(
+            "recommend", "--usage", str(path), "--lookback", "56d", "--instruments", "ri",
+            "--format", "json",
+        )
+    )  # fmt: skip
+    decided = json.loads(run.stdout)["summary"]["decided_on"]
+    assert (decided["ramped_keys"], decided["risen_keys"]) == (1, 0)
+    counts = {p["instance_type"]: p["count"] for p in json.loads(run.stdout)["purchases"]}
+    assert counts["c4.large"] == 8  # the level the ramp started from, not its lowest week's 10
+    assert counts["m4.large"] == 4

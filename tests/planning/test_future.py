@@ -21,6 +21,7 @@ from planning.future import (
     decision_futures,
     outage_weeks,
     paused_keys,
+    ramp_start_keys,
     rising_keys,
     stepped_keys,
 )
@@ -374,6 +375,42 @@ def test_a_rise_held_at_a_plateau_still_waits_for_it_to_last() -> None:
     launched = np.concatenate([[[3.0]], np.full((11, 1), 10.0)])
     assert rising_keys(growth, probabilities).tolist() == [False]
     assert rising_keys(launched, probabilities).tolist() == [False]
+
+
+def test_a_lookback_that_begins_on_a_rise_is_told_from_growth_a_launch_and_a_dip() -> None:
+    # weeks × keys: a Q4 ramp the lookback starts on (+15 % of its first week a week, then a
+    # plateau); steady growth of 1 % a week; a launch inside the lookback; a ramp whose weeks
+    # dip below the first later; a ramp that starts in the lookback's second week
+    ramp = np.array([10.0, 11.5, 13.0, 14.5, 16.0, 17.5, 20.0, 20.0])
+    growth = 10.0 * 1.01 ** np.arange(WEEKS, dtype=np.float64)
+    launched = np.concatenate([[0.0], ramp[1:]])
+    dipped = np.concatenate([ramp[:4], [9.0], ramp[5:]])
+    late = np.concatenate([[10.0], ramp[:-1]])
+    caught, share = ramp_start_keys(np.stack([ramp, growth, launched, dipped, late], axis=1))
+    assert caught.tolist() == [True, False, False, False, False]
+    # one week's rise back from its lowest week: 10 - 1.5 = 8.5 instances
+    assert share.tolist() == pytest.approx([0.85, 1.0, 1.0, 1.0, 1.0])
+    assert not ramp_start_keys(ramp[:3, None])[0].any()  # too few weeks to tell
+
+
+def test_a_key_caught_on_a_ramp_waits_below_its_lowest_week(catalog) -> None:  # type: ignore[no-untyped-def]
+    # reviewed on 1 January, the lookback starts days into a ramp that began on 1 October: its
+    # lowest week is already above the level the ramp left, and will return to
+    hours = WEEKS * 168
+    ramp = np.repeat([10.0, 11.5, 13.0, 14.5, 16.0, 17.5, 20.0, 20.0], 168)
+    matrix = to_matrix(_usage({"m4.large": np.full(hours, 4.0), "c4.large": ramp}))
+    futures = decision_futures(matrix, catalog, FutureOptions(futures=8, **NO_EVENTS))
+    assert (futures.ramped, futures.risen) == (1, 0)
+    column = list(futures.keys["instance_type"]).index("c4.large")
+    assert futures.quantity[:, :, column] == pytest.approx(8.5)
+    steady = list(futures.keys["instance_type"]).index("m4.large")
+    assert (futures.quantity[:, :, steady] == 4.0).all()
+    # with the ramp's start in the lookback (flat weeks before it), the lowest week stands
+    begun = np.repeat([10.0, 10.0, 10.0, 11.5, 13.0, 14.5, 17.0, 17.0], 168)
+    matrix = to_matrix(_usage({"m4.large": np.full(hours, 4.0), "c4.large": begun}))
+    futures = decision_futures(matrix, catalog, FutureOptions(futures=8, **NO_EVENTS))
+    assert futures.ramped == 0
+    assert futures.quantity[:, :, column] == pytest.approx(10.0)
 
 
 def test_a_load_test_over_before_the_review_is_not_bought_for(catalog) -> None:  # type: ignore[no-untyped-def]
