@@ -257,6 +257,11 @@ RAMP_WEEKS: Final = 3
 """A key whose first this many whole lookback weeks each run at least :data:`RAMP_STEP_SHARE`
 above the one before began the lookback on a rise (:func:`ramp_start_keys`) [weeks]."""
 
+RAMP_HELD_SHARE: Final = 0.05
+"""A rise the lookback begins on has run its course when its last two whole weeks are within
+this share of each other [1]: a season's plateau. A key still rising (steep growth) keeps its
+lowest week, a level it has held all along [1]."""
+
 RAMP_STEP_SHARE: Final = 0.03
 """The least week-on-week rise, as a share of the lookback's first week, of a rise the
 lookback begins on [1]: a Q4 ramp doubling in seven weeks rises 10-15 % a week; steady growth
@@ -534,8 +539,9 @@ def ramp_start_keys(week_level: FloatArray) -> tuple[npt.NDArray[np.bool_], Floa
     """Keys the lookback catches on a rise, and the level they ran at before it.
 
     A key running from the lookback's first week, whose first :data:`RAMP_WEEKS` whole weeks
-    each rise by at least :data:`RAMP_STEP_SHARE` of the first and whose first week is its
-    lowest, was rising when the lookback began: the weeks before the rise are not in it. A
+    each rise by at least :data:`RAMP_STEP_SHARE` of the first, whose first week is its lowest
+    and whose last two are within :data:`RAMP_HELD_SHARE` of each other (the rise has run its
+    course), was rising when the lookback began: the weeks before the rise are not in it. A
     90-day lookback taken on 1 January starts two days into a ramp that began on 1 October,
     so its lowest week is already above the level the ramp left (and returns to). Such a key
     waiting for its rise to last (:func:`_waiting_weeks`) is drawn at its lowest week taken one
@@ -563,6 +569,7 @@ def ramp_start_keys(week_level: FloatArray) -> tuple[npt.NDArray[np.bool_], Floa
         (first[0] > 0)
         & (steps >= RAMP_STEP_SHARE * first[0]).all(axis=0)
         & (week_level.min(axis=0) >= first[0])
+        & (week_level[-2:].min(axis=0) >= (1.0 - RAMP_HELD_SHARE) * week_level[-2:].max(axis=0))
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         before = np.maximum(1.0 - steps[0] / first[0], 0.0)

@@ -380,16 +380,19 @@ def test_a_rise_held_at_a_plateau_still_waits_for_it_to_last() -> None:
 def test_a_lookback_that_begins_on_a_rise_is_told_from_growth_a_launch_and_a_dip() -> None:
     # weeks × keys: a Q4 ramp the lookback starts on (+15 % of its first week a week, then a
     # plateau); steady growth of 1 % a week; a launch inside the lookback; a ramp whose weeks
-    # dip below the first later; a ramp that starts in the lookback's second week
+    # dip below the first later; a ramp that starts in the lookback's second week; one still
+    # rising at the lookback's end (steep growth: its lowest week is a level it has held)
     ramp = np.array([10.0, 11.5, 13.0, 14.5, 16.0, 17.5, 20.0, 20.0])
     growth = 10.0 * 1.01 ** np.arange(WEEKS, dtype=np.float64)
     launched = np.concatenate([[0.0], ramp[1:]])
     dipped = np.concatenate([ramp[:4], [9.0], ramp[5:]])
     late = np.concatenate([[10.0], ramp[:-1]])
-    caught, share = ramp_start_keys(np.stack([ramp, growth, launched, dipped, late], axis=1))
-    assert caught.tolist() == [True, False, False, False, False]
+    rising = 10.0 + 1.5 * np.arange(WEEKS, dtype=np.float64)
+    levels = np.stack([ramp, growth, launched, dipped, late, rising], axis=1)
+    caught, share = ramp_start_keys(levels)
+    assert caught.tolist() == [True, False, False, False, False, False]
     # one week's rise back from its lowest week: 10 - 1.5 = 8.5 instances
-    assert share.tolist() == pytest.approx([0.85, 1.0, 1.0, 1.0, 1.0])
+    assert share.tolist() == pytest.approx([0.85, 1.0, 1.0, 1.0, 1.0, 1.0])
     assert not ramp_start_keys(ramp[:3, None])[0].any()  # too few weeks to tell
 
 
