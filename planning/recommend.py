@@ -42,6 +42,7 @@ from planning.decision_notes import (
 from planning.forecast_decision import IdleFuturesError, expected_outcome, forecast_problem, redate
 from planning.future import MIN_WEEKS, FutureOptions, Futures, moved_keys, whole_weeks
 from planning.hedging import annotate_hedges, hedge_sentences
+from planning.holidays import holidays_note, without_year_end_holidays
 from planning.increment import MIN_INCREMENT_PCT, below_min_increment
 from planning.marginal import offer_marginal_savings, unmeasured_note
 from planning.payment_options import payment_options
@@ -515,7 +516,10 @@ def recommend(
             f"`commitopt usage import` or pass {param('usage_files')} FILE, or lengthen "
             f"{param('lookback_days')}"
         )
-    running = drop_stopped_usage(window, options.stopped_after_days, options.lookback_days)
+    # the year-end holidays are no level to buy for (planning.holidays): the decision's input
+    # only, as the recency adjustment below; the bill is the real lookback's (`window`)
+    decided_window, holiday_hours_replaced = without_year_end_holidays(window)
+    running = drop_stopped_usage(decided_window, options.stopped_after_days, options.lookback_days)
     if float(running.usage.quantity.sum()) <= 0:
         raise EverythingStoppedError(
             f"no key has usage in the last {running.recent_hours / 24:g} days of the lookback: "
@@ -545,6 +549,8 @@ def recommend(
         decision_usage, catalog, policy, owned_items, options
     )
     notes = (*unpriced, *notes)
+    if holiday_hours_replaced:
+        notes = (*notes, holidays_note(holiday_hours_replaced))
     ahead = options.future.next_review_hours
     if futures is not None and futures.growing:  # none when held at today's level
         notes = (*notes, growth_note(futures.growing, whole_weeks(decision_usage), ahead))

@@ -1,0 +1,89 @@
+"""The year-end holidays are not a level: the stand-in hours, and recommend on 1 January."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optimizer.policy import Policy
+from planning.holidays import holiday_hours, without_year_end_holidays
+from planning.recommend import RecommendOptions, recommend
+from pricing.embedded import load_embedded_catalog
+from usage.table import KEY_COLUMNS, UsageMatrix
+
+KEY = {
+    "account_id": "111111111111",
+    "region": "us-east-1",
+    "instance_type": "m4.large",
+    "platform": "Linux/UNIX",
+    "tenancy": "Shared",
+}
+
+
+def _matrix(start: str, days: int, quantity: object) -> UsageMatrix:
+    hours = pd.date_range(start, periods=days * 24, freq="h", tz="UTC").as_unit("ns")
+    column = np.broadcast_to(np.asarray(quantity, dtype=np.float64), (len(hours),))
+    return UsageMatrix(hours, pd.DataFrame([KEY])[list(KEY_COLUMNS)], column[:, None].copy())
+
+
+def test_holiday_hours_run_from_24_december_to_1_january() -> None:
+    hours = pd.DatetimeIndex(
+        ["2024-12-23 23:00", "2024-12-24 00:00", "2025-01-01 23:00", "2025-01-02 00:00"], tz="UTC"
+    )
+    assert holiday_hours(hours).tolist() == [False, True, True, False]
+
+
+def test_each_holiday_hour_is_the_same_hour_two_weeks_earlier() -> None:
+    # 1 October to 1 January inclusive: an hour-of-week pattern, the holidays at 40 %
+    usage = _matrix("2024-10-01", 93, 0.0)
+    hour_of_week = np.arange(len(usage.hours)) % 168
+    level = 10.0 + hour_of_week / 168.0
+    holiday = holiday_hours(usage.hours)
+    usage.quantity[:, 0] = np.where(holiday, 0.4 * level, level)
+    mended, replaced = without_year_end_holidays(usage)
+    assert replaced == 9 * 24
+    np.testing.assert_allclose(mended.quantity[:, 0], level)
+    rows = np.flatnonzero(holiday)
+    np.testing.assert_array_equal(mended.quantity[rows, 0], usage.quantity[rows - 336, 0])
+    assert usage.quantity[rows[0], 0] == pytest.approx(0.4 * level[rows[0]])  # input untouched
+
+
+def test_a_growing_estate_has_its_holidays_at_its_line_where_both_sides_are_seen() -> None:
+    # 1 % a week of growth from October to February, the holidays at 40 %: two weeks before and
+    # two weeks after average to the line, where two weeks before alone runs 2 % below it
+    usage = _matrix("2024-10-01", 140, 0.0)
+    line = 10.0 * 1.01 ** (np.arange(len(usage.hours)) / 168.0)
+    holiday = holiday_hours(usage.hours)
+    usage.quantity[:, 0] = np.where(holiday, 0.4 * line, line)
+    mended, replaced = without_year_end_holidays(usage)
+    assert replaced == 9 * 24
+    np.testing.assert_allclose(mended.quantity[holiday, 0], line[holiday], rtol=1e-3)
+
+
+def test_a_lookback_without_the_holidays_or_without_stand_ins_is_left_as_it_is() -> None:
+    autumn = _matrix("2024-09-01", 60, 5.0)
+    assert without_year_end_holidays(autumn) == (autumn, 0)
+    only_holidays = _matrix("2024-12-24", 9, 1.0)  # no hour outside them to stand in
+    assert without_year_end_holidays(only_holidays) == (only_holidays, 0)
+    # the first days of a lookback that starts on 20 December have no hour two or three weeks
+    # before them: the hours two weeks after stand in alone
+    late = _matrix("2024-12-20", 30, 0.0)
+    late.quantity[:, 0] = np.where(holiday_hours(late.hours), 0.0, 6.0)
+    mended, replaced = without_year_end_holidays(late)
+    assert replaced == 9 * 24
+    assert (mended.quantity[:, 0] == 6.0).all()
+
+
+def test_recommend_on_1_january_buys_for_the_estate_not_its_holiday_dip() -> None:
+    # 8 m4.large all autumn, 2 over the holidays; decided on 1 January's end: before, the last
+    # week was a new low and the decision bought for 2 instances
+    usage = _matrix("2024-10-03", 91, 0.0)
+    usage.quantity[:, 0] = np.where(holiday_hours(usage.hours), 2.0, 8.0)
+    result = recommend(
+        usage, load_embedded_catalog(), Policy(instruments=("ri",)),
+        options=RecommendOptions(lookback_days=90),
+    )  # fmt: skip
+    bought = sum(p.count or 0 for p in result.purchases)
+    assert bought >= 7
+    assert any("year-end holidays' 216 hours" in note for note in result.notes)
