@@ -361,6 +361,15 @@ VARIANTS: Final[dict[str, tuple[Callable[[], pd.DataFrame], str]]] = {
         ),
         WINDOW[0],
     ),
+    "holiday_dip_reviewed_1_january": (
+        lambda: _holiday_dips(
+            synthetic.stopped_workload(
+                start=START, hours=TIMING_HOURS, stop_hour=TIMING_HOURS, seed=7
+            ),
+            factor=0.6,
+        ),
+        "2025-01-01",
+    ),
 }
 """The decision archetypes with other seeds and parameters (``bench_decisions.py --variants``):
 name -> (generator of the usage, first review date; the window is the 12 months from it).
@@ -376,7 +385,18 @@ that has not yet run a whole week, session 39). Session 40: four steady fleets a
 weeks from 50 days before the review (outage_in_lookback: the case against drawing an outage as
 a level), a load test of 10 days over 2 days before the review (load_test_over_at_review: the
 case against taking it for a new level), and four steady fleets grown by half six weeks before
-the review (grown_by_half_at_review: the case for buying a step that holds)."""
+the review (grown_by_half_at_review: the case for buying a step that holds). Session 41: four
+steady fleets at 60 % over the year-end holidays (24 December to 1 January) of both years,
+reviewed on 1 January (holiday_dip_reviewed_1_january: the case against taking the holidays
+for a new low)."""
+
+
+def _holiday_dips(usage: pd.DataFrame, *, factor: float) -> pd.DataFrame:
+    """``usage`` times ``factor`` over 24 December to 1 January of 2024 and of 2025."""
+    for year in (2024, 2025):
+        usage = synthetic.scaled_over(usage, start=f"{year}-12-24", hours=9 * 24, factor=factor)
+    return usage
+
 
 QUICK_DECISION_ARCHETYPES: Final = (
     "stopped_workload",

@@ -8,10 +8,11 @@ B2B estate 40 % lower over the holidays, decided on 1 January, bought for the di
 saved 9,544 USD over the year where ce-30d saved 15,131.
 
 So the decision's input (not the lookback's bill) has each hour of the holidays replaced by the
-same hour of the week two weeks earlier (or three), averaged with the same hour two (or three)
-weeks later where the lookback holds it, so a growing or declining estate is not moved by the
-stand-in. A fleet that really stopped on 24 December is
-then bought for until the next review sees it stopped; the notes say which hours were replaced.
+same hour of the week two weeks earlier (or three; or two or three weeks later, the first of
+them inside the lookback and outside the holidays), for each key whose holidays run below
+:data:`DIP_SHARE` of those hours: a steady, growing or peaking key keeps its own. A fleet that
+really stopped on 24 December is then bought for until the next review sees it stopped; the
+notes say how many hours were replaced.
 """
 
 from __future__ import annotations
@@ -31,9 +32,13 @@ HOLIDAY_FIRST_DAY: Final = (12, 24)
 HOLIDAY_LAST_DAY: Final = (1, 1)
 """(month, day) of the holidays' last day, UTC [date]."""
 
-STAND_IN_WEEKS: Final = ((-2, -3), (2, 3))
-"""Weeks from a holiday hour to the hours that stand in for it: the first of those before it,
-and the first of those after it, inside the lookback and outside the holidays [weeks]."""
+STAND_IN_WEEKS: Final = (-2, -3, 2, 3)
+"""Weeks from a holiday hour to the hour that stands in for it, tried in turn: the first inside
+the lookback and outside the holidays [weeks]."""
+
+DIP_SHARE: Final = 0.9
+"""A key's holiday hours are replaced only when they run below this share of their stand-ins
+(a dip); a key as busy over the holidays (steady, growing, a season's peak) keeps them [1]."""
 
 
 def holiday_hours(hours: pd.DatetimeIndex) -> np.ndarray:
@@ -59,31 +64,28 @@ def without_year_end_holidays(usage: UsageMatrix) -> tuple[UsageMatrix, int]:
     Returns
     -------
     tuple
-        The mended lookback (``usage`` itself when no hour is replaced) and the number of
-        hours replaced.
+        The mended lookback (``usage`` itself when no key dipped) and the number of holiday
+        hours replaced (for the keys that dipped).
     """
     holiday = holiday_hours(usage.hours)
     if usage.sampled or not holiday.any():
         return usage, 0
     rows = np.flatnonzero(holiday)
-    stand_ins = np.zeros((rows.size, usage.quantity.shape[1]))
-    found = np.zeros(rows.size)
-    for side in STAND_IN_WEEKS:
-        source = np.full(rows.size, -1, dtype=np.intp)
-        for weeks in side:
-            candidate = rows + weeks * HOURS_PER_WEEK
-            inside = (candidate >= 0) & (candidate < len(holiday))
-            usable = inside & ~holiday[np.clip(candidate, 0, len(holiday) - 1)] & (source < 0)
-            source[usable] = candidate[usable]
-        has = source >= 0
-        stand_ins[has] += usage.quantity[source[has]]
-        found += has
-    replaced = found > 0
-    if not replaced.any():
+    source = np.full(rows.size, -1, dtype=np.intp)
+    for weeks in STAND_IN_WEEKS:
+        candidate = rows + weeks * HOURS_PER_WEEK
+        inside = (candidate >= 0) & (candidate < len(holiday))
+        usable = inside & ~holiday[np.clip(candidate, 0, len(holiday) - 1)] & (source < 0)
+        source[usable] = candidate[usable]
+    rows, source = rows[source >= 0], source[source >= 0]
+    held = usage.quantity[rows]
+    stand_in = usage.quantity[source]
+    dipped = held.sum(axis=0) < DIP_SHARE * stand_in.sum(axis=0)  # per key
+    if not rows.size or not dipped.any():
         return usage, 0
     quantity = usage.quantity.copy()
-    quantity[rows[replaced]] = stand_ins[replaced] / found[replaced, None]
-    return replace(usage, quantity=quantity), int(replaced.sum())
+    quantity[np.ix_(rows, np.flatnonzero(dipped))] = stand_in[:, dipped]
+    return replace(usage, quantity=quantity), int(rows.size)
 
 
 def holidays_note(replaced_hours: int) -> str:
@@ -91,8 +93,8 @@ def holidays_note(replaced_hours: int) -> str:
     return (
         f"the year-end holidays' {replaced_hours} hours of the lookback (24 December to "
         "1 January) are not taken for the estate's level: the decision saw the same hours of "
-        "the week two weeks before and after in their place (the bill of the lookback is as it "
-        "ran)"
+        "the week two weeks earlier in their place, for the keys that ran lower over them (the "
+        "bill of the lookback is as it ran)"
     )
 
 

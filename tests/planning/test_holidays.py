@@ -49,16 +49,22 @@ def test_each_holiday_hour_is_the_same_hour_two_weeks_earlier() -> None:
     assert usage.quantity[rows[0], 0] == pytest.approx(0.4 * level[rows[0]])  # input untouched
 
 
-def test_a_growing_estate_has_its_holidays_at_its_line_where_both_sides_are_seen() -> None:
-    # 1 % a week of growth from October to February, the holidays at 40 %: two weeks before and
-    # two weeks after average to the line, where two weeks before alone runs 2 % below it
-    usage = _matrix("2024-10-01", 140, 0.0)
-    line = 10.0 * 1.01 ** (np.arange(len(usage.hours)) / 168.0)
+def test_only_keys_that_dip_over_the_holidays_are_replaced() -> None:
+    # three keys from October to the holidays' end: one at 40 % over them, one growing 1 % a
+    # week without a dip (its holidays above the weeks before), one at a season's peak
+    usage = _matrix("2024-10-01", 93, 0.0)
+    hours = len(usage.hours)
     holiday = holiday_hours(usage.hours)
-    usage.quantity[:, 0] = np.where(holiday, 0.4 * line, line)
+    line = 10.0 * 1.01 ** (np.arange(hours) / 168.0)
+    quantity = np.stack([np.where(holiday, 4.0, 10.0), line, np.full(hours, 20.0)], axis=1)
+    keys = pd.concat([usage.keys] * 3, ignore_index=True)
+    keys["instance_type"] = ["m4.large", "m4.xlarge", "m4.2xlarge"]
+    usage = UsageMatrix(usage.hours, keys, quantity)
     mended, replaced = without_year_end_holidays(usage)
     assert replaced == 9 * 24
-    np.testing.assert_allclose(mended.quantity[holiday, 0], line[holiday], rtol=1e-3)
+    assert (mended.quantity[:, 0] == 10.0).all()
+    np.testing.assert_array_equal(mended.quantity[:, 1:], quantity[:, 1:])
+    assert without_year_end_holidays(UsageMatrix(usage.hours, keys[1:], quantity[:, 1:]))[1] == 0
 
 
 def test_a_lookback_without_the_holidays_or_without_stand_ins_is_left_as_it_is() -> None:
