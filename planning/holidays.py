@@ -11,7 +11,8 @@ So the decision's input (not the lookback's bill) has each hour of the holidays 
 same hour of the week two weeks earlier (or three; or two or three weeks later, the first of
 them inside the lookback and outside the holidays), for each key whose holidays run below
 :data:`DIP_SHARE` of those hours: a steady, growing or peaking key keeps its own. A fleet that
-really stopped on 24 December is then bought for until the next review sees it stopped; the
+really stopped on 24 December is then bought for until the next review sees it stopped; one
+already lower in the week before the holidays fell before them, and keeps its own hours. The
 notes say how many hours were replaced.
 """
 
@@ -78,10 +79,16 @@ def without_year_end_holidays(usage: UsageMatrix) -> tuple[UsageMatrix, int]:
         usable = inside & ~holiday[np.clip(candidate, 0, len(holiday) - 1)] & (source < 0)
         source[usable] = candidate[usable]
     rows, source = rows[source >= 0], source[source >= 0]
+    if not rows.size:
+        return usage, 0
     held = usage.quantity[rows]
     stand_in = usage.quantity[source]
-    dipped = held.sum(axis=0) < DIP_SHARE * stand_in.sum(axis=0)  # per key
-    if not rows.size or not dipped.any():
+    dipped = held.mean(axis=0) < DIP_SHARE * stand_in.mean(axis=0)  # per key
+    # a key already lower in the week before the holidays fell (or stopped) before them
+    before = np.arange(max(int(np.argmax(holiday)) - HOURS_PER_WEEK, 0), int(np.argmax(holiday)))
+    if before.size:
+        dipped &= usage.quantity[before].mean(axis=0) >= DIP_SHARE * stand_in.mean(axis=0)
+    if not dipped.any():
         return usage, 0
     quantity = usage.quantity.copy()
     quantity[np.ix_(rows, np.flatnonzero(dipped))] = stand_in[:, dipped]

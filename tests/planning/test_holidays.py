@@ -67,6 +67,13 @@ def test_only_keys_that_dip_over_the_holidays_are_replaced() -> None:
     assert without_year_end_holidays(UsageMatrix(usage.hours, keys[1:], quantity[:, 1:]))[1] == 0
 
 
+def test_a_key_that_stopped_before_the_holidays_keeps_its_own_hours() -> None:
+    # 8 instances until 20 December, then none: it stopped, the holidays did not idle it
+    usage = _matrix("2024-10-03", 90, 0.0)
+    usage.quantity[:, 0] = np.where(usage.hours < pd.Timestamp("2024-12-20", tz="UTC"), 8.0, 0.0)
+    assert without_year_end_holidays(usage) == (usage, 0)
+
+
 def test_a_lookback_without_the_holidays_or_without_stand_ins_is_left_as_it_is() -> None:
     autumn = _matrix("2024-09-01", 60, 5.0)
     assert without_year_end_holidays(autumn) == (autumn, 0)
@@ -86,10 +93,15 @@ def test_recommend_on_1_january_buys_for_the_estate_not_its_holiday_dip() -> Non
     # week was a new low and the decision bought for 2 instances
     usage = _matrix("2024-10-03", 91, 0.0)
     usage.quantity[:, 0] = np.where(holiday_hours(usage.hours), 2.0, 8.0)
+    stopped = np.where(usage.hours < pd.Timestamp("2024-12-20", tz="UTC"), 8.0, 0.0)
+    keys = pd.concat([usage.keys] * 2, ignore_index=True)
+    keys.loc[1, "instance_type"] = "c4.large"  # stopped on 20 December: nothing bought for it
+    usage = UsageMatrix(usage.hours, keys, np.column_stack([usage.quantity[:, 0], stopped]))
     result = recommend(
         usage, load_embedded_catalog(), Policy(instruments=("ri",)),
         options=RecommendOptions(lookback_days=90),
     )  # fmt: skip
-    bought = sum(p.count or 0 for p in result.purchases)
-    assert bought >= 7
+    bought = {p.instance_type: p.count or 0 for p in result.purchases}
+    assert bought.get("m4.large", 0) >= 7
+    assert "c4.large" not in bought
     assert any("year-end holidays' 216 hours" in note for note in result.notes)
