@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 
-from tests.cli.conftest import Sandbox, require_success
+from tests.cli.conftest import Sandbox
+from tests.cli.test_risen_usage import recommend_json
 
 
 def test_recommend_on_1_january_buys_for_the_estate_and_says_the_holidays_were_replaced(
@@ -26,15 +25,8 @@ def test_recommend_on_1_january_buys_for_the_estate_and_says_the_holidays_were_r
             "quantity": np.where(holidays, 2.0, 8.0),  # offices closed: 2 of 8 instances
         }
     )
-    path = empty_sandbox.folder / "usage.csv"
-    usage.to_csv(path, index=False)
-    run = require_success(
-        empty_sandbox.run(
-            "recommend", "--usage", str(path), "--lookback", "90d", "--instruments", "ri",
-            "--format", "json",
-        )
-    )  # fmt: skip
-    payload = json.loads(run.stdout)
+    run = recommend_json(empty_sandbox, usage, "90d")
+    payload = run.payload
     assert sum(p["count"] for p in payload["purchases"]) >= 7  # not the holidays' 2
     notes = payload["summary"]["decided_on"]["notes"]
     assert any("year-end holidays' 192 hours of the lookback" in note for note in notes)

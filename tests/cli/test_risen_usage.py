@@ -4,6 +4,8 @@ one its lookback catches on a ramp."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +14,27 @@ from tests.cli.conftest import Sandbox, require_success
 from tests.planning.test_recency import _key_usage
 
 HOURS = 30 * 24
+
+
+@dataclass(frozen=True)
+class RecommendedJson:
+    """What ``commitopt recommend --format json`` printed: the parsed payload and stderr."""
+
+    payload: dict[str, Any]
+    stderr: str
+
+
+def recommend_json(sandbox: Sandbox, usage: pd.DataFrame, lookback: str) -> RecommendedJson:
+    """The installed ``commitopt recommend`` on ``usage`` (written as CSV), RIs only, as JSON."""
+    path = sandbox.folder / "usage.csv"
+    usage.to_csv(path, index=False)
+    run = require_success(
+        sandbox.run(
+            "recommend", "--usage", str(path), "--lookback", lookback, "--instruments", "ri",
+            "--format", "json",
+        )
+    )  # fmt: skip
+    return RecommendedJson(json.loads(run.stdout), run.stderr)
 
 
 def test_recommend_names_the_launched_fleet_and_says_why_its_last_ri_loses_on_the_lookback(
@@ -25,22 +48,7 @@ def test_recommend_names_the_launched_fleet_and_says_why_its_last_ri_loses_on_th
         ],
         ignore_index=True,
     )
-    path = empty_sandbox.folder / "usage.csv"
-    usage.to_csv(path, index=False)
-    run = require_success(
-        empty_sandbox.run(
-            "recommend",
-            "--usage",
-            str(path),
-            "--lookback",
-            "30d",
-            "--instruments",
-            "ri",
-            "--format",
-            "json",
-        )
-    )
-    payload = json.loads(run.stdout)
+    payload = recommend_json(empty_sandbox, usage, "30d").payload
     decided = payload["summary"]["decided_on"]
     assert (decided["risen_keys"], decided["levelled_keys"], decided["dropped_keys"]) == (1, 0, 0)
     by_type = {p["instance_type"]: p for p in payload["purchases"]}
@@ -77,16 +85,9 @@ def test_recommend_does_not_buy_a_ramp_its_lookback_began_on(empty_sandbox: Sand
         ],
         ignore_index=True,
     )
-    path = empty_sandbox.folder / "usage.csv"
-    usage.to_csv(path, index=False)
-    run = require_success(
-        empty_sandbox.run(
-            "recommend", "--usage", str(path), "--lookback", "56d", "--instruments", "ri",
-            "--format", "json",
-        )
-    )  # fmt: skip
-    decided = json.loads(run.stdout)["summary"]["decided_on"]
+    payload = recommend_json(empty_sandbox, usage, "56d").payload
+    decided = payload["summary"]["decided_on"]
     assert (decided["ramped_keys"], decided["risen_keys"]) == (1, 0)
-    counts = {p["instance_type"]: p["count"] for p in json.loads(run.stdout)["purchases"]}
+    counts = {p["instance_type"]: p["count"] for p in payload["purchases"]}
     assert counts["c4.large"] == 8  # the level the ramp started from, not its lowest week's 10
     assert counts["m4.large"] == 4

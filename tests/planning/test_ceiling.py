@@ -184,17 +184,22 @@ def test_offers_cover_every_size_of_a_flexible_family(catalog: PriceCatalog) -> 
     }
 
 
-def test_grouped_hours_are_a_looser_valid_bound(catalog: PriceCatalog) -> None:
-    usage = to_matrix(
+def _two_steady_fleets(start: str, *, days: int) -> UsageMatrix:
+    """6 m4.large and 3 c4.large on a daily cycle from ``start``: hours enough to group."""
+    return to_matrix(
         pd.concat(
             [
-                steady_daily_cycle(start="2024-01-01", hours=24 * 20, base_instances=6, seed=4),
-                steady_daily_cycle(start="2024-01-01", hours=24 * 20, base_instances=3, seed=5,
+                steady_daily_cycle(start=start, hours=24 * days, base_instances=6, seed=4),
+                steady_daily_cycle(start=start, hours=24 * days, base_instances=3, seed=5,
                                    instance_type="c4.large"),
             ],
             ignore_index=True,
         )
     )  # fmt: skip
+
+
+def test_grouped_hours_are_a_looser_valid_bound(catalog: PriceCatalog) -> None:
+    usage = _two_steady_fleets("2024-01-01", days=20)
     window = _window(usage, catalog)
     dates = list(window.review_dates)
     exact = ceiling_bound(usage, window.catalog, PURCHASE_POLICY, dates)
@@ -319,16 +324,7 @@ def test_one_shot_ceiling_buys_at_the_first_review_only(catalog: PriceCatalog) -
 def test_each_grouped_ceiling_says_which_purchases_it_bounds(catalog: PriceCatalog) -> None:
     """The all-reviews ceiling and the one-shot bound each solve an LP; grouped, each note
     names its own, not the same sentence twice with two group counts."""
-    usage = to_matrix(
-        pd.concat(
-            [
-                steady_daily_cycle(start="2024-02-01", hours=24 * 40, base_instances=6, seed=4),
-                steady_daily_cycle(start="2024-02-01", hours=24 * 40, base_instances=3, seed=5,
-                                   instance_type="c4.large"),
-            ],
-            ignore_index=True,
-        )
-    )  # fmt: skip
+    usage = _two_steady_fleets("2024-02-01", days=40)
     window = _window(usage, catalog)
     every = HindsightOptimum(max_cells=2)(window)
     first = HindsightOptimum(reviews="first", max_cells=2)(window)
