@@ -82,6 +82,7 @@ MIGRATION_UNDER_WAY: Final[dict[str, Callable[[], pd.DataFrame]]] = {
 
 DECISION_ARCHETYPES: Final[dict[str, Callable[[], pd.DataFrame]]] = {
     "steady_daily_cycle": ARCHETYPES["steady_daily_cycle"],
+    "weekly_estate": lambda: synthetic.weekly_estate(start=START, hours=HOURS),
     "business_hours": ARCHETYPES["business_hours"],
     "spiky_batch": ARCHETYPES["spiky_batch"],
     "multi_region_mixed_platforms": ARCHETYPES["multi_region_mixed_platforms"],
@@ -108,15 +109,16 @@ DECISION_ARCHETYPES: Final[dict[str, Callable[[], pd.DataFrame]]] = {
 }
 """The decisions benchmark's cases (issue 16): name -> generator of the canonical usage table.
 
-Every one starts at START and runs 15 months (HOURS). step_launches: 4 fleets at the start, 10
-launched at random dates, 3 %/month organic growth. unannounced_migration: m4.xlarge -> c5.xlarge
-in us-east-1 from 2 months into the window (over 2 months), m4.2xlarge -> c5.2xlarge in us-west-2
-a month later; nothing of it in the first lookback. decline_with_retirements: 20 keys, -2 %/month,
-8 retired at random dates from month 1.5. stopped_workload: the us-east-1 m4.xlarge fleet stops
-10 days before the first review. seasonal_retailer: Q4 peak 2x (ramp 1 October -> 16 November,
-back by 15 January), weekends +20 %. right_sizing: 20 m4.2xlarge become m4.xlarge over two weeks
-from 5 months into the window (the fleet's normalized units halve). multi_account: 4 accounts,
-26 keys. azure_trace_shape: 18 keys shaped as the Azure 2017 trace's running VMs.
+Every one starts at START and runs 15 months (HOURS). weekly_estate: three steady fleets (m4, c5,
+r4, one region each) at 65 % of their weekday level on weekends. step_launches: 4 fleets at the
+start, 10 launched at random dates, 3 %/month organic growth. unannounced_migration: m4.xlarge ->
+c5.xlarge in us-east-1 from 2 months into the window (over 2 months), m4.2xlarge -> c5.2xlarge in
+us-west-2 a month later; nothing of it in the first lookback. decline_with_retirements: 20 keys,
+-2 %/month, 8 retired at random dates from month 1.5. stopped_workload: the us-east-1 m4.xlarge
+fleet stops 10 days before the first review. seasonal_retailer: Q4 peak 2x (ramp 1 October -> 16
+November, back by 15 January), weekends +20 %. right_sizing: 20 m4.2xlarge become m4.xlarge over
+two weeks from 5 months into the window (the fleet's normalized units halve). multi_account: 4
+accounts, 26 keys. azure_trace_shape: 18 keys shaped as the Azure 2017 trace's running VMs.
 """
 
 TIMING_HOURS: Final = 26 * 730

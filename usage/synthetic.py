@@ -997,6 +997,69 @@ def stopped_workload(
     return _matrix_table(index, quantity, keys, "stopped_workload")
 
 
+WEEKLY_ESTATE_FLEETS: Final = (
+    ("us-east-1", "m4.large", 30.0),
+    ("us-west-2", "c5.xlarge", 14.0),
+    ("eu-west-1", "r4.large", 8.0),
+)
+"""``(region, instance_type, weekday instances)`` of :func:`weekly_estate`'s fleets."""
+
+
+def weekly_estate(
+    *,
+    start: str | pd.Timestamp = DEFAULT_START,
+    hours: int = DEFAULT_HOURS,
+    fleets: Sequence[tuple[str, str, float]] = WEEKLY_ESTATE_FLEETS,
+    weekend_share: float = 0.65,
+    daily_amplitude_share: float = 0.2,
+    noise_instances: float = 1.0,
+    seed: int = 0,
+    account_id: str = DEFAULT_ACCOUNT,
+    platform: str = "Linux/UNIX",
+    tenancy: str = "Shared",
+) -> pd.DataFrame:
+    """A steady estate of a few fleets, each in its own region and family, with a weekly season.
+
+    Each fleet runs its weekday size on Monday to Friday and ``weekend_share`` of it on Saturday
+    and Sunday (UTC), with a daily cycle and noise, and nothing changes over the history: the
+    usage a commitment fits best, spread over few fleets so that each is a large share of the
+    bill.
+
+    Parameters
+    ----------
+    start
+        First hour (naive means UTC).
+    hours
+        Length of the history [hours].
+    fleets
+        ``(region, instance_type, weekday instances)`` of each fleet.
+    weekend_share
+        Weekend level as a share of the weekday level [1].
+    daily_amplitude_share
+        Half the daily swing as a share of the day's level [1].
+    noise_instances
+        Standard deviation of the hourly noise [instances].
+    seed
+        Random seed.
+    account_id, platform, tenancy
+        Shared by every key.
+    """
+    index = _hours(start, hours)
+    rng = np.random.default_rng(seed)
+    size = np.array([instances for _, _, instances in fleets], dtype=np.float64)
+    weekend = np.isin(index.day_of_week, (5, 6))
+    week_factor = np.where(weekend, weekend_share, 1.0)[:, None]
+    level = size[None, :] * week_factor * _daily_cycle(index, daily_amplitude_share)
+    quantity = _running_instances(level, rng, noise_instances)
+    keys = _key_frame(
+        [(region, instance_type) for region, instance_type, _ in fleets],
+        account_id=account_id,
+        platform=platform,
+        tenancy=tenancy,
+    )
+    return _matrix_table(index, quantity, keys, "weekly_estate")
+
+
 LOAD_TEST_FLEETS: Final = (
     ("us-east-1", "m4.large", 20.0),
     ("us-east-1", "c5.xlarge", 10.0),

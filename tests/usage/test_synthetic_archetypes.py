@@ -23,9 +23,10 @@ def _bench(name: str) -> ModuleType:
 def test_decision_archetypes_cover_the_issue_and_run_fifteen_months() -> None:
     archetypes = _bench("archetypes")
     expected = {
-        "steady_daily_cycle", "business_hours", "spiky_batch", "multi_region_mixed_platforms",
-        "step_launches", "unannounced_migration", "decline_with_retirements", "stopped_workload",
-        "seasonal_retailer", "right_sizing", "multi_account", "azure_trace_shape",
+        "steady_daily_cycle", "weekly_estate", "business_hours", "spiky_batch",
+        "multi_region_mixed_platforms", "step_launches", "unannounced_migration",
+        "decline_with_retirements", "stopped_workload", "seasonal_retailer", "right_sizing",
+        "multi_account", "azure_trace_shape",
     }  # fmt: skip
     assert set(archetypes.DECISION_ARCHETYPES) == expected
     assert set(archetypes.QUICK_DECISION_ARCHETYPES) <= expected

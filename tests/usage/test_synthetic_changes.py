@@ -24,6 +24,7 @@ GENERATORS: dict[str, tuple[Callable[..., pd.DataFrame], int]] = {
     "multi_account": (synthetic.multi_account, 26),
     "azure_trace_shape": (synthetic.azure_trace_shape, 18),
     "load_test_burst": (synthetic.load_test_burst, 5),
+    "weekly_estate": (synthetic.weekly_estate, 3),
 }
 """Generator and its number of keys over a history long enough for every key to appear."""
 
@@ -168,6 +169,19 @@ def test_load_test_burst_runs_its_key_only_for_its_hours() -> None:
     assert running.nonzero()[0].tolist() == list(range(24 * 20, 24 * 26))
     assert quantity[running, burst].mean() == pytest.approx(20.0, abs=0.3)
     assert (quantity[:, ~burst] > 0).all()  # the steady fleets never stop
+
+
+def test_weekly_estate_runs_its_weekday_sizes_and_less_on_weekends_all_along() -> None:
+    table = synthetic.weekly_estate(hours=15 * 730)
+    by_fleet = table.pivot_table(index="hour", columns="instance_type", values="quantity")
+    weekend = by_fleet.index.day_of_week >= 5
+    weekday_level = by_fleet[~weekend].mean()
+    assert weekday_level["m4.large"] == pytest.approx(30.0, rel=0.02)
+    assert weekday_level["c5.xlarge"] == pytest.approx(14.0, rel=0.02)
+    ratio = by_fleet[weekend].mean() / weekday_level
+    np.testing.assert_allclose(ratio.to_numpy(), 0.65, rtol=0.03)
+    first, last = by_fleet.iloc[: 13 * 168].mean(), by_fleet.iloc[-13 * 168 :].mean()
+    np.testing.assert_allclose(last.to_numpy(), first.to_numpy(), rtol=0.02)  # no trend
 
 
 def test_seasonal_retailer_peaks_at_twice_the_base_in_q4_with_weekends_higher() -> None:
