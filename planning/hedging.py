@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from billing.simulator import SimulationResult
-from planning.future import Futures
+from planning.future import DEFAULT_RISK_LEVEL, Futures
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment
 from pricing.offerings import CommitmentKind
@@ -44,6 +44,9 @@ def hedge_sentences(
     with_plan: SimulationResult,
     catalog: PriceCatalog,
     futures: Futures | None,
+    *,
+    risk_weight: float = 0.0,
+    risk_level: float = DEFAULT_RISK_LEVEL,
 ) -> dict[str, str]:
     """For each Compute SP purchase that costs more than family cover, why it was chosen.
 
@@ -57,6 +60,10 @@ def hedge_sentences(
         Prices.
     futures
         The futures the decision was taken on (``None``: decided on the lookback, no hedge).
+    risk_weight, risk_level
+        The decision's risk term (:attr:`planning.future.FutureOptions.risk_weight`): with a
+        weight above 0 the sentence says that the worst futures weighed in, beside the
+        expected savings, and how to decide on the expected savings alone.
 
     Returns
     -------
@@ -83,8 +90,21 @@ def hedge_sentences(
         if premium_pct <= PREMIUM_TOLERANCE_PCT:
             continue
         families = sorted(set(keys.loc[usable, "instance_family"].astype(str)))
-        sentences[purchase.id] = _sentence(families, premium_pct, futures)
+        sentence = _sentence(families, premium_pct, futures)
+        if risk_weight > 0.0:
+            sentence += _risk_clause(risk_weight, risk_level)
+        sentences[purchase.id] = sentence
     return sentences
+
+
+def _risk_clause(risk_weight: float, risk_level: float) -> str:
+    """What the risk term added to the decision, and how to leave it out."""
+    worst_pct = 100.0 * (1.0 - risk_level)
+    return (
+        f"; besides the expected cost, the decision weighs {risk_weight:g} times the mean loss "
+        f"against on-demand of the worst {worst_pct:.0f} % of the futures (the risk option; a "
+        "risk weight of 0 buys on the expected savings alone)"
+    )
 
 
 def _sentence(families: list[str], premium_pct: float, futures: Futures) -> str:

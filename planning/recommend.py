@@ -649,7 +649,15 @@ def recommend(
         window, (*owned_items, *purchases), catalog, discount_rate=policy.discount_rate
     )
     explanations = annotate_hedges(
-        explanations, hedge_sentences(purchases, with_plan, catalog, futures)
+        explanations,
+        hedge_sentences(
+            purchases,
+            with_plan,
+            catalog,
+            futures,
+            risk_weight=problem.cvar_weight,
+            risk_level=problem.cvar_alpha,
+        ),
     )
     explanations = annotate_services(explanations, service_coverage_sentences(purchases, with_plan))
     summary = summarize(baseline, with_plan, purchases)

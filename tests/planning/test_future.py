@@ -853,6 +853,14 @@ def test_migration_risk_buys_the_compute_savings_plan(catalog) -> None:  # type:
     share = 100 * moved / risky.futures.count
     (hedge,) = risky.explanations["hedge"]
     assert "rather than m4 RIs" in hedge and f"in {share:.0f} % of the futures" in hedge
+    # ... and that the worst futures weighed in (the default risk term), or that they did not
+    assert "weighs 0.5 times the mean loss against on-demand of the worst 10 % of" in hedge
+    neutral, neutral_kinds = _decide(
+        catalog, usage, risk_weight=0.0, migration_prior_per_year=3.0, exit_prior_per_year=0.0
+    )
+    assert neutral_kinds == ["compute_savings_plan"]  # at 3 moves a year, by expected value
+    (by_expected_value,) = neutral.explanations["hedge"]
+    assert "rather than m4 RIs" in by_expected_value and "worst" not in by_expected_value
     assert risky.summary["decided_on"]["basis"] == "forecast"
     # the hedge costs savings when nothing moves (the lookback's bill) ...
     assert risky.summary["savings_vs_current_usd"] < calm.summary["savings_vs_current_usd"]
