@@ -1045,19 +1045,49 @@ def weekly_estate(
         Shared by every key.
     """
     index = _hours(start, hours)
+    weekend = index.day_of_week.to_numpy() >= 5
+    return _fleets_by_hour(
+        index,
+        fleets,
+        np.where(weekend, weekend_share, 1.0),
+        daily_amplitude_share=daily_amplitude_share,
+        peak_hour_utc=15,
+        noise_instances=noise_instances,
+        seed=seed,
+        keys=(account_id, platform, tenancy),
+        source="weekly_estate",
+    )
+
+
+def _fleets_by_hour(
+    index: pd.DatetimeIndex,
+    fleets: Sequence[tuple[str, str, float]],
+    factor: FloatArray,
+    *,
+    daily_amplitude_share: float,
+    peak_hour_utc: int,
+    noise_instances: float,
+    seed: int,
+    keys: tuple[str, str, str],
+    source: str,
+) -> pd.DataFrame:
+    """Fleets at their base × ``factor`` (one per hour) × a daily cycle, with noise.
+
+    ``fleets`` are ``(region, instance_type, base instances)``; ``keys`` the account, platform
+    and tenancy every key shares; ``source`` the table's source label.
+    """
     rng = np.random.default_rng(seed)
-    size = np.array([instances for _, _, instances in fleets], dtype=np.float64)
-    weekend = np.isin(index.day_of_week, (5, 6))
-    week_factor = np.where(weekend, weekend_share, 1.0)[:, None]
-    level = size[None, :] * week_factor * _daily_cycle(index, daily_amplitude_share)
-    quantity = _running_instances(level, rng, noise_instances)
-    keys = _key_frame(
+    base = np.array([instances for _, _, instances in fleets], dtype=np.float64)
+    cycle = _daily_cycle(index, daily_amplitude_share, peak_hour_utc)
+    quantity = _running_instances(base[None, :] * factor[:, None] * cycle, rng, noise_instances)
+    account_id, platform, tenancy = keys
+    frame = _key_frame(
         [(region, instance_type) for region, instance_type, _ in fleets],
         account_id=account_id,
         platform=platform,
         tenancy=tenancy,
     )
-    return _matrix_table(index, quantity, keys, "weekly_estate")
+    return _matrix_table(index, quantity, frame, source)
 
 
 LOAD_TEST_FLEETS: Final = (
@@ -1213,21 +1243,19 @@ def seasonal_retailer(
         Shared by every key.
     """
     index = _hours(start, hours)
-    rng = np.random.default_rng(seed)
-    base = np.array([instances for _, _, instances in fleets], dtype=np.float64)
     weekend = index.day_of_week.to_numpy() >= 5
     factor = retail_season_factor(index, peak_factor) * (1.0 + weekend_uplift_share * weekend)
-    level = (
-        base[None, :] * factor[:, None] * _daily_cycle(index, daily_amplitude_share, peak_hour_utc)
+    return _fleets_by_hour(
+        index,
+        fleets,
+        factor,
+        daily_amplitude_share=daily_amplitude_share,
+        peak_hour_utc=peak_hour_utc,
+        noise_instances=noise_instances,
+        seed=seed,
+        keys=(account_id, platform, tenancy),
+        source="seasonal_retailer",
     )
-    quantity = _running_instances(level, rng, noise_instances)
-    keys = _key_frame(
-        [(region, instance_type) for region, instance_type, _ in fleets],
-        account_id=account_id,
-        platform=platform,
-        tenancy=tenancy,
-    )
-    return _matrix_table(index, quantity, keys, "seasonal_retailer")
 
 
 RIGHT_SIZING_OTHER_FLEETS: Final = (
