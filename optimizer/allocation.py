@@ -43,6 +43,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from billing.fill import Stage, fill_stages, stage_prices
+from optimizer.cvar import risk_of
 from optimizer.problem import CommitmentProblem, FloatArray, IntArray
 
 BLOCK_BYTES: Final = 1 << 21
@@ -577,18 +578,6 @@ def in_threads(work: Callable[[slice], _Part], blocks: list[slice]) -> list[_Par
         return list(executor.map(work, blocks))
 
 
-def cvar_weights(cost: FloatArray, probability: FloatArray, alpha: float) -> FloatArray:
-    """Tail weights ``q`` with CVaR_α = q·cost (the worst 1 − α of the probability mass)."""
-    tail = 1.0 - alpha
-    order = np.argsort(-cost, kind="stable")
-    mass = probability[order]
-    before = np.cumsum(mass) - mass
-    take = np.clip(tail - before, 0.0, mass)
-    weights = np.zeros_like(cost)
-    weights[order] = take / tail
-    return weights
-
-
 def evaluate(problem: CommitmentProblem, units: FloatArray) -> Evaluation:
     """Bill ``units`` on every period with the greedy allocation.
 
@@ -629,9 +618,7 @@ def evaluate(problem: CommitmentProblem, units: FloatArray) -> Evaluation:
     commitment = float(costs @ x) + problem.owned_cost_usd
     scenario_cost = scenario_costs(problem, commitment, period_cost)
     expected = float(probability @ scenario_cost)
-    risk_cost = problem.risk_costs(scenario_cost)
-    tail = cvar_weights(risk_cost, probability, problem.cvar_alpha)
-    cvar = float(tail @ risk_cost)
+    cvar, tail = risk_of(problem, scenario_cost)
     rho = probability + problem.cvar_weight * tail
     objective = expected + problem.cvar_weight * cvar
 
@@ -800,7 +787,6 @@ __all__ = [
     "PricedTerms",
     "Structure",
     "bill",
-    "cvar_weights",
     "evaluate",
     "period_blocks",
     "pool_allocation",

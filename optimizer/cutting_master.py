@@ -190,6 +190,7 @@ def define_master_risk(
         problem.scenario_probability,
         alpha=problem.cvar_alpha,
         weight=problem.cvar_weight,
+        losses_only=problem.cvar_losses_only,
     )
 
 

@@ -72,7 +72,6 @@ from optimizer.allocation import (
     Billing,
     Structure,
     bill,
-    cvar_weights,
     period_blocks,
     priced_terms,
     scenario_costs,
@@ -80,6 +79,7 @@ from optimizer.allocation import (
 )
 from optimizer.blocks import VariableBlock
 from optimizer.cutting_master import Master, MasterModel, define_master
+from optimizer.cvar import risk_of
 from optimizer.problem import CommitmentProblem, FloatArray, IntArray
 from optimizer.result import OptimizationResult, OptimizationStatus
 
@@ -409,9 +409,8 @@ def _bill_point(setup: _Setup, units: FloatArray, feasible_bounds: bool) -> _Poi
     commitment = float(costs @ units) + problem.owned_cost_usd
     scenario_cost = scenario_costs(problem, commitment, setup.wf * billing.uncovered_total)
     probability = problem.scenario_probability
-    risk_cost = problem.risk_costs(scenario_cost)
-    tail = cvar_weights(risk_cost, probability, problem.cvar_alpha)
-    objective = float(probability @ scenario_cost) + problem.cvar_weight * float(tail @ risk_cost)
+    risk, tail = risk_of(problem, scenario_cost)
+    objective = float(probability @ scenario_cost) + problem.cvar_weight * risk
     hours = probability[problem.period_scenario] * problem.period_weight
     total = float(hours @ problem.demand_usd.sum(axis=1))
     ratio = 1.0 - float(hours @ billing.uncovered_total) / total if total > 0 else 0.0

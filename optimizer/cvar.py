@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizer.blocks import ConstraintBlock, ModelBuilder, Terms, VariableBlock
-from optimizer.problem import FloatArray
+from optimizer.problem import CommitmentProblem, FloatArray
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,13 @@ def define_cvar(
     *,
     alpha: float,
     weight: float,
+    losses_only: bool = False,
 ) -> CvarBlocks:
     """Add ``λ (η + Σ_s p_s z_s ÷ (1 − α))`` with ``z_s ≥ cost_s − η``, ``z ≥ 0``: equation (R1).
+
+    With ``losses_only`` the value at risk is bounded below by 0 (``η ≥ 0``), which makes the
+    term the CVaR of ``max(cost_s, 0)`` exactly: the VaR of a quantity that is never negative is
+    never negative, and for ``η ≥ 0``, ``(max(cost, 0) − η)⁺ = (cost − η)⁺``.
 
     Parameters
     ----------
@@ -58,6 +63,9 @@ def define_cvar(
         Scenario probabilities ``p_s``.
     alpha, weight
         The CVaR level ``α`` and its weight ``λ`` in the objective.
+    losses_only
+        Measure only positive costs (``CommitmentProblem.cvar_losses_only``).
+
     Returns
     -------
     CvarBlocks
@@ -67,7 +75,11 @@ def define_cvar(
     n_scenarios = int(probability.shape[0])
     scenarios = np.arange(n_scenarios)
     eta = builder.add_variables(
-        "cvar_eta", 1, lower=-np.inf, cost=weight, names=lambda: ["cvar_eta"]
+        "cvar_eta",
+        1,
+        lower=0.0 if losses_only else -np.inf,
+        cost=weight,
+        names=lambda: ["cvar_eta"],
     )
     excess = builder.add_variables(
         "cvar_z",
@@ -96,4 +108,43 @@ def cvar(costs: FloatArray, probability: FloatArray, alpha: float) -> float:
     return float(np.min(eta + excess / (1 - alpha)))
 
 
-__all__ = ["CvarBlocks", "cvar", "define_cvar"]
+def cvar_weights(cost: FloatArray, probability: FloatArray, alpha: float) -> FloatArray:
+    """Tail weights ``q`` with CVaR_α = q·cost (the worst 1 − α of the probability mass)."""
+    tail = 1.0 - alpha
+    order = np.argsort(-cost, kind="stable")
+    mass = probability[order]
+    before = np.cumsum(mass) - mass
+    take = np.clip(tail - before, 0.0, mass)
+    weights = np.zeros_like(cost)
+    weights[order] = take / tail
+    return weights
+
+
+def risk_of(problem: CommitmentProblem, scenario_cost: FloatArray) -> tuple[float, FloatArray]:
+    """The risk term's CVaR of ``scenario_cost`` as ``problem`` measures it, and its tail weights.
+
+    Parameters
+    ----------
+    problem
+        Gives the level, the reference (``risk_costs``) and whether only losses count
+        (``cvar_losses_only``).
+    scenario_cost
+        Each scenario's cost [USD].
+
+    Returns
+    -------
+    tuple[float, FloatArray]
+        The CVaR [USD] and the weight of each scenario in it: the CVaR's subgradient with
+        respect to the scenario costs (0 for a scenario whose loss is not positive when only
+        losses count, as the CVaR does not change with it).
+    """
+    risk = problem.risk_costs(scenario_cost)
+    if problem.cvar_losses_only:
+        risk = np.maximum(risk, 0.0)
+    tail = cvar_weights(risk, problem.scenario_probability, problem.cvar_alpha)
+    if problem.cvar_losses_only:
+        tail = np.where(risk > 0.0, tail, 0.0)
+    return float(tail @ risk), tail
+
+
+__all__ = ["CvarBlocks", "cvar", "cvar_weights", "define_cvar", "risk_of"]

@@ -39,7 +39,7 @@ import scipy.sparse as sp
 
 from core.errors import param
 from optimizer.blocks import ConstraintBlock, ModelBuilder, VariableBlock
-from optimizer.cvar import CvarBlocks, cvar, define_cvar
+from optimizer.cvar import CvarBlocks, cvar, define_cvar, risk_of
 from optimizer.problem import (
     COMPUTE_SP_POOL,
     DATABASE_SP_POOL,
@@ -744,6 +744,7 @@ def define_scenario_costs(
         np.asarray(problem.scenario_probability, dtype=np.float64),
         alpha=problem.cvar_alpha,
         weight=problem.cvar_weight,
+        losses_only=problem.cvar_losses_only,
     )
 
 
@@ -983,9 +984,7 @@ def _plan_result(
     expected = float(problem.scenario_probability @ scenario_cost)
     objective = expected
     if problem.cvar_weight > 0:
-        objective += problem.cvar_weight * cvar(
-            problem.risk_costs(scenario_cost), problem.scenario_probability, problem.cvar_alpha
-        )
+        objective += problem.cvar_weight * risk_of(problem, scenario_cost)[0]
     duals = np.asarray(solution.row_duals, dtype=np.float64)
     if not model.integer and duals.shape[0] == model.program.n_rows:
         marginal = model.offer_marginal(duals)

@@ -29,6 +29,7 @@ import numpy as np
 
 from core.errors import CommitoptInputError, param
 from optimizer.allocation import bill
+from optimizer.cvar import risk_of
 from optimizer.flexibility import (
     FLEXIBILITY_TOLERANCE_PCT,
     flexible_preferences,
@@ -114,16 +115,6 @@ class RoundedPlan:
     notes: tuple[str, ...] = ()
 
 
-def cvar(costs: FloatArray, probability: FloatArray, alpha: float) -> float:
-    """Conditional value at risk of a discrete cost distribution at level ``alpha`` [USD].
-
-    ``min_η η + E[(cost − η)⁺] ÷ (1 − α)``, attained at one of the costs.
-    """
-    costs = np.asarray(costs, dtype=np.float64)
-    excess = np.maximum(costs[None, :] - costs[:, None], 0.0) @ probability
-    return float(np.min(costs + excess / (1.0 - alpha)))
-
-
 def greedy_objective(problem: CommitmentProblem, units: FloatArray) -> float:
     """The model objective of ``units`` billed with the greedy rule [USD].
 
@@ -145,9 +136,7 @@ def greedy_objective(problem: CommitmentProblem, units: FloatArray) -> float:
     costs = np.asarray(fixed + on_demand, dtype=np.float64)
     objective = float(problem.scenario_probability @ costs)
     if problem.cvar_weight > 0:
-        objective += problem.cvar_weight * cvar(
-            problem.risk_costs(costs), problem.scenario_probability, problem.cvar_alpha
-        )
+        objective += problem.cvar_weight * risk_of(problem, costs)[0]
     return objective
 
 
@@ -526,7 +515,6 @@ __all__ = [
     "Reoptimize",
     "RoundedPlan",
     "RoundingError",
-    "cvar",
     "greedy_objective",
     "round_plan",
     "whole_ri_units",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,12 +11,12 @@ from hypothesis import strategies as st
 
 from optimizer.allocation import (
     bill,
-    cvar_weights,
     evaluate,
     priced_terms,
     structure,
     unit_capacity,
 )
+from optimizer.cvar import cvar_weights, risk_of
 from optimizer.problem import COMPUTE_SP_POOL, EC2_SP_POOL, RI_POOL
 from tests.optimizer.tiny import (
     make_problem,
@@ -22,6 +24,7 @@ from tests.optimizer.tiny import (
     random_problem,
     random_tiny_problem,
     solve_lp,
+    with_loss_reference,
 )
 
 
@@ -162,6 +165,54 @@ def test_subgradient_matches_finite_differences(seed: int, cvar: float) -> None:
         left = (base.objective_usd - evaluate(problem, down).objective_usd) / step
         # A subgradient of a convex function lies between the one-sided derivatives.
         assert left - 1e-4 <= base.subgradient[k] <= right + 1e-4
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), share=st.sampled_from([0.7, 0.85, 1.0]))
+def test_subgradient_of_losses_only_matches_finite_differences(seed: int, share: float) -> None:
+    # Only losses count: scenarios that save add nothing to the CVaR, nor to its subgradient.
+    problem = with_loss_reference(
+        random_tiny_problem(
+            seed, n_periods=6, n_scenarios=3, owned=True, cvar_weight=0.7, consistent=True
+        ),
+        share,
+    )
+    units = np.random.default_rng(seed).uniform(0.1, 2.0, size=problem.n_offers)
+    base = evaluate(problem, units)
+    step = 1e-6
+    for k in range(problem.n_offers):
+        up = units.copy()
+        up[k] += step
+        down = units.copy()
+        down[k] -= step
+        right = (evaluate(problem, up).objective_usd - base.objective_usd) / step
+        left = (base.objective_usd - evaluate(problem, down).objective_usd) / step
+        assert left - 1e-4 <= base.subgradient[k] <= right + 1e-4
+
+
+def test_risk_of_counts_only_losses() -> None:
+    # 40 equally likely futures, level 0.9: the mean of the worst 4 losses floored at 0.
+    problem = with_loss_reference(random_tiny_problem(3, n_scenarios=40, cvar_weight=0.5), 1.0)
+    problem = replace(
+        problem,
+        cvar_alpha=0.9,
+        scenario_probability=np.full(40, 1 / 40),
+        cvar_reference_usd=np.zeros(40),
+    )
+    loss = np.linspace(-30.0, 9.0, 40)  # worst four: 9, 8, 7, 6
+    value, tail = risk_of(problem, loss)
+    assert value == pytest.approx((9 + 8 + 7 + 6) / 4)
+    np.testing.assert_allclose(tail[-4:], 0.25)
+    # only one loss above 0: the other three of the tail count 0, and weigh nothing
+    value, tail = risk_of(problem, loss - 8.5)
+    assert value == pytest.approx(0.5 / 4)
+    assert tail[-1] == pytest.approx(0.25) and not tail[:-1].any()
+    # every future saves: no risk at all
+    value, tail = risk_of(problem, loss - 20.0)
+    assert value == 0.0 and not tail.any()
+    # the plain CVaR of the same losses is negative
+    plain = replace(problem, cvar_losses_only=False)
+    assert risk_of(plain, loss - 20.0)[0] == pytest.approx((-11 - 12 - 13 - 14) / 4)
 
 
 def test_cvar_weights() -> None:

@@ -73,6 +73,25 @@ def test_define_cvar_is_the_cvar_of_the_scenario_costs() -> None:
     assert solution.objective_value == pytest.approx(2.0 * cvar(costs, probability, 0.7))
 
 
+def test_define_cvar_losses_only_is_the_cvar_of_the_positive_part() -> None:
+    # η ≥ 0 turns the term into CVaR of max(cost, 0): checked against the closed form, and
+    # it differs from the plain CVaR when the tail holds negative costs.
+    costs = np.array([-3.0, 10.0, -4.0, 2.0, -1.0])
+    probability = np.full(5, 0.2)
+    builder = ModelBuilder()
+    define_cvar(builder, [], costs, probability, alpha=0.6, weight=2.0, losses_only=True)
+    solution = solve(builder.to_program(), solver="scipy")
+    assert solution.status is SolveStatus.OPTIMAL
+    # the worst 40 % of max(cost, 0): 10 and 2, mean 6
+    assert solution.objective_value == pytest.approx(2.0 * 6.0)
+    assert cvar(costs, probability, 0.6) == pytest.approx(6.0)
+    assert cvar(costs, probability, 0.2) == pytest.approx((10 + 2 - 1 - 3) / 4)
+    tail = ModelBuilder()
+    define_cvar(tail, [], costs, probability, alpha=0.2, weight=1.0, losses_only=True)
+    # the worst 80 % of (0, 10, 0, 2, 0): 10, 2 and two zeros
+    assert solve(tail.to_program(), solver="scipy").objective_value == pytest.approx(3.0)
+
+
 def _policies(problem: CommitmentProblem) -> CommitmentProblem:
     return dataclasses.replace(problem, coverage_lower=0.3, coverage_upper=0.8, min_utilization=0.5)
 

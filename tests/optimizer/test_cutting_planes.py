@@ -22,6 +22,7 @@ from tests.optimizer.tiny import (
     random_problem,
     random_tiny_problem,
     solve_lp,
+    with_loss_reference,
 )
 
 
@@ -248,6 +249,27 @@ def test_disaggregated_cuts_certify_against_exact_lp(seed: int) -> None:
     )
     assert split is not None and split.n_blocks >= 2
     assert result.lower_bound_usd <= exact + 1e-7 * abs(exact)
+
+
+@pytest.mark.parametrize(
+    ("seed", "share", "tail_saves"), [(21, 0.7, False), (22, 0.85, True), (23, 1.0, True)]
+)
+def test_losses_only_certified_against_exact_lp(seed: int, share: float, tail_saves: bool) -> None:
+    # The master's η ≥ 0 against the exact LP's max(loss − η, −η, 0) (tests/optimizer/tiny.py):
+    # the same optimum, certified. The plain CVaR's optimum is lower (max(loss, 0) ≥ loss),
+    # strictly when some of the tail saves against the reference, equal when all of it loses.
+    problem = with_loss_reference(
+        random_tiny_problem(
+            seed, n_periods=10, n_scenarios=4, cvar_weight=2.0, cvar_alpha=0.6, consistent=True
+        ),
+        share,
+    )
+    _, exact = _check_certificate(problem)
+    plain = solve_lp(replace(problem, cvar_losses_only=False)).objective_usd
+    if tail_saves:
+        assert plain < exact - 1e-6 * abs(exact)
+    else:
+        assert plain == pytest.approx(exact, rel=1e-7)
 
 
 @pytest.mark.parametrize(("seed", "cvar_weight"), [(11, 0.0), (12, 0.5), (13, 1.0)])

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from optimizer.allocation import evaluate, pool_allocation
+from optimizer.cvar import cvar
 from optimizer.explain import explain
 from optimizer.problem import CommitmentProblem
 from optimizer.purchases import purchases_from_units
@@ -18,7 +19,6 @@ from optimizer.rounding import (
     ROUNDING_ITERATIONS,
     ROUNDING_SHARE,
     RoundingError,
-    cvar,
     greedy_objective,
     round_plan,
     whole_ri_units,

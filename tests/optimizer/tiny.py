@@ -16,7 +16,7 @@ helper). Everything is built from plain arrays:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -362,6 +362,20 @@ def random_tiny_problem(
     )
 
 
+def with_loss_reference(problem: CommitmentProblem, share: float) -> CommitmentProblem:
+    """``problem`` whose risk term counts only losses against ``share`` × each scenario's
+    on-demand cost (:attr:`~optimizer.problem.CommitmentProblem.cvar_losses_only`).
+
+    A share below 1 puts the loss of a good plan near 0 in some scenarios and above it in
+    others, where the floor at 0 matters.
+    """
+    n_scenarios = problem.scenario_probability.size
+    discounted = problem.period_weight * problem.period_discount * problem.demand_usd.sum(axis=1)
+    on_demand = np.bincount(problem.period_scenario, weights=discounted, minlength=n_scenarios)
+    reference = share * (on_demand + problem.uncoverable_cost_usd)
+    return replace(problem, cvar_reference_usd=reference, cvar_losses_only=True)
+
+
 def random_problem(
     n_periods: int,
     n_columns: int,
@@ -600,14 +614,28 @@ def solve_lp(problem: CommitmentProblem, *, fixed_units: npt.ArrayLike | None = 
         s_vals = np.concatenate(
             [np.tile(c_units, n_s), -np.repeat(wf, n_e), -np.ones(n_s), -np.ones(n_s)]
         )
+        reference = problem.cvar_reference_usd
+        measured = constant_s if reference is None else constant_s - reference
         add(
             s_rows.astype(np.float64),
             s_cols.astype(np.float64),
             s_vals,
             n_s,
             np.full(n_s, -np.inf),
-            -constant_s,
+            -measured,
         )
+        if problem.cvar_losses_only:
+            # (max(loss, 0) - eta)+ = max(loss - eta, -eta, 0): also -eta - u_s <= 0
+            add(
+                np.concatenate([np.arange(n_s), np.arange(n_s)]).astype(np.float64),
+                np.concatenate([np.full(n_s, y0 + n_y), y0 + n_y + 1 + np.arange(n_s)]).astype(
+                    np.float64
+                ),
+                -np.ones(2 * n_s),
+                n_s,
+                np.full(n_s, -np.inf),
+                np.zeros(n_s),
+            )
 
     matrix = sp.vstack(rows).tocsr()
     lo = np.concatenate(lower)
@@ -648,4 +676,5 @@ __all__ = [
     "random_problem",
     "random_tiny_problem",
     "solve_lp",
+    "with_loss_reference",
 ]
