@@ -293,6 +293,7 @@ def build_problem(
         offer_active=_offer_active(periods, intervals, interval, len(offers)),
         owned_capacity=periods.owned_capacity,
         owned_cost_usd=owned_set.cost_usd,
+        owned_idle_cost_usd=owned_set.idle_cost_usd,
         uncoverable_cost_usd=kept.uncoverable_cost_usd,
         dropped_keys=kept.dropped_keys,
         key_columns=_key_columns(keyed, kept),

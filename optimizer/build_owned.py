@@ -60,6 +60,9 @@ class OwnedPools:
     """Hours × owned pools [units/h]."""
     cost_usd: float
     warnings: tuple[str, ...]
+    idle_cost_usd: float = 0.0
+    """The part of ``cost_usd`` of commitments in no pool: nothing in their scope has usage
+    here (an RI for a key that does not run, a SageMaker plan beside EC2 usage) [USD]."""
 
 
 def _owned_frame(owned: Inventory | Sequence[Commitment]) -> pd.DataFrame:
@@ -274,12 +277,15 @@ def owned_pools(
     rows, entries, members = rows + sp_rows, entries + sp_entries, members + sp_members
     capacity = _owned_capacity(frame, ris, sps, members, charged)
     pools = pd.DataFrame(rows, columns=list(POOL_FIELDS)) if rows else empty_pools
+    idle = np.ones(len(frame), dtype=bool)
+    idle[np.concatenate([*members, np.zeros(0, dtype=np.intp)])] = False
     return OwnedPools(
         pools=pools,
         entries=pd.concat(entries, ignore_index=True) if entries else no_entries,
         capacity=capacity.reshape(len(hours), len(rows)),
         cost_usd=cost,
         warnings=tuple(warnings),
+        idle_cost_usd=float(hourly[idle] @ (charged[idle] @ discount)),
     )
 
 

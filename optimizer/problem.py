@@ -184,6 +184,14 @@ class CommitmentProblem:
         (CVaR of the cost itself); the on-demand cost of the usage makes it CVaR of the whole
         book's loss against on-demand (:mod:`planning.forecast_decision`). The expected cost is
         unaffected.
+    owned_idle_cost_usd
+        The part of :attr:`owned_cost_usd` of owned commitments with nothing in their scope
+        here (no pool): a cost no decision changes, which the risk term's reference adds back
+        (:func:`planning.forecast_decision.cost_on_demand`) [USD].
+    cvar_losses_only
+        The risk term counts only positive values of ``cost − reference`` (CVaR of
+        ``max(cost − reference, 0)``): against on-demand, only what the book pays above
+        on-demand, so a tail of futures that still save adds nothing.
     warnings
         Approximations made while building (rates not proportional inside a family, …).
     """
@@ -217,6 +225,8 @@ class CommitmentProblem:
     cvar_weight: float = 0.0
     warnings: tuple[str, ...] = field(default=())
     cvar_reference_usd: FloatArray | None = None
+    cvar_losses_only: bool = False
+    owned_idle_cost_usd: float = 0.0
 
     def risk_costs(self, scenario_cost: FloatArray) -> FloatArray:
         """Scenario costs as the risk term measures them: minus :attr:`cvar_reference_usd`."""

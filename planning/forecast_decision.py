@@ -101,13 +101,23 @@ def forecast_problem(
         scenarios=futures.scenarios(),
     )
     if problem.cvar_weight > 0:
-        problem = replace(problem, cvar_reference_usd=cost_on_demand(problem))
+        problem = replace(
+            problem,
+            cvar_reference_usd=cost_on_demand(problem),
+            cvar_losses_only=options.risk_losses_only,
+        )
     return ForecastDecision(futures, problem)
 
 
 def cost_on_demand(problem: CommitmentProblem) -> npt.NDArray[np.float64]:
-    """Each scenario's cost with no commitment at all, owned or bought [USD]: what the risk term
-    measures the loss of the whole book (owned commitments and purchases) against.
+    """Each scenario's cost with no commitment that covers its usage, owned or bought [USD]:
+    what the risk term measures the loss of the whole book (owned commitments and purchases)
+    against.
+
+    Owned commitments with nothing in their scope here (a SageMaker plan beside EC2 usage, an
+    RI for a key that does not run) are added to it: their cost is the same in every future
+    and no decision changes it, and with only losses counted it would make every future a
+    loss and turn the term on for purchases that lose nothing.
 
     The loss of the book, not of the purchases alone. A review buys an increment on top of
     what it owns. Judged alone, an increment's worst tenth of the futures is where its own
@@ -117,7 +127,8 @@ def cost_on_demand(problem: CommitmentProblem) -> npt.NDArray[np.float64]:
     are the same.
     """
     discounted = problem.period_weight * problem.period_discount
-    return scenario_costs(problem, 0.0, discounted * problem.demand_usd.sum(axis=1))
+    idle = problem.owned_idle_cost_usd
+    return scenario_costs(problem, idle, discounted * problem.demand_usd.sum(axis=1))
 
 
 def redate(purchases: Sequence[Commitment], start: pd.Timestamp) -> tuple[Commitment, ...]:

@@ -72,8 +72,9 @@ the lookback's usage carried over the term:
    lower, a migration under way) copies its last week too: a commitment is bought for where
    usage is now, not for where it was, and a fleet idle on some days of that week is idle on
    them in every future.
-3. **Structural changes** (:mod:`planning.structural`): in each future each fleet migrates to
-   another family or exits at a random hour of the term, with learned or prior yearly rates.
+3. **Structural changes** (:mod:`planning.structural`): in each future each family of an
+   account migrates to another family or exits at a random hour of the term, its fleets in
+   every region together, with learned or prior yearly rates.
 4. **Time, compressed.** A future is not stored hour by hour over the term: each of its epochs
    (a quarter of a year, :data:`EPOCH_MONTHS`) is one representative week of 168 hours, which
    stands for the epoch's hours. Every epoch has the same length, so the optimizer's uniform hour
@@ -111,6 +112,7 @@ from core.units import HOURS_PER_DAY, HOURS_PER_MONTH, HOURS_PER_WEEK, HOURS_PER
 from planning.structural import (
     DEFAULT_EXIT_RATE_PER_YEAR,
     DEFAULT_MIGRATION_RATE_PER_YEAR,
+    EVENT_COLUMNS,
     EventRates,
     Fleets,
     event_rates,
@@ -316,6 +318,11 @@ class FutureOptions:
         loss of the book (owned commitments and purchases together) against on-demand (the
         mean loss in the worst ``1 − risk_level`` of the futures); weight 0 maximises the
         expected savings alone. A policy with its own ``cvar_weight`` keeps it.
+    risk_losses_only
+        The risk term counts only what the book pays above on-demand (the CVaR of the loss
+        floored at 0): futures that still save, however little, add nothing to it. Off, it
+        counts the worst futures' savings too, and pays for steadier savings on estates that
+        never lose (module docstring).
     max_rows
         The hour budget: most rows of all futures together; beyond it each epoch keeps an
         evenly spaced sample of its week's hours (module docstring, point 5).
@@ -340,6 +347,7 @@ class FutureOptions:
     seed: int = SEED
     risk_weight: float = DEFAULT_RISK_WEIGHT
     risk_level: float = DEFAULT_RISK_LEVEL
+    risk_losses_only: bool = True
     max_rows: int = DEFAULT_FUTURE_ROWS
     known_changes: Scenario | None = None
     moved_keys: tuple[tuple[str, ...], ...] = ()
@@ -775,34 +783,38 @@ def _events(
 ) -> tuple[FloatArray, npt.NDArray[np.bool_], pd.DataFrame]:
     """Each future's event hour per fleet (``inf``: none) and whether it is a migration.
 
-    Stratified, so that few futures carry the rates faithfully: each fleet has an event in
+    Drawn per (account, family) (:data:`planning.structural.EVENT_COLUMNS`): the fleets of a
+    family in one account move or retire together, in every region. Stratified, so that few
+    futures carry the rates faithfully: each group has an event in
     ``count × P(event within the term)`` futures (the fraction by a random draw), chosen at
     random, at hours spread evenly over the term (one per stratum, jittered), migrations and
     exits in proportion to their rates. A migration drawn for a fleet that moves in place
     (Fargate, Lambda) is no event: those fleets change only by exiting.
     """
-    n_fleets = len(fleet.table)
+    group = fleet.table.groupby(list(EVENT_COLUMNS), sort=True).ngroup().to_numpy()
+    n_groups = int(group.max(initial=-1)) + 1
     years = options.term_hours / HOURS_PER_YEAR
     total_rate = rates.migration_per_year + rates.exit_per_year
     expected = count * (1.0 - np.exp(-total_rate * years))
-    events = np.floor(expected + rng.random(n_fleets)).astype(np.intp)  # (fleets,)
-    order = np.argsort(rng.random((count, n_fleets)), axis=0)  # a random ranking per fleet
+    events = np.floor(expected + rng.random(n_groups)).astype(np.intp)  # (groups,)
+    order = np.argsort(rng.random((count, n_groups)), axis=0)  # a random ranking per group
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(count)[:, None], axis=0)
     happens = rank < events[None, :]
     safe = np.maximum(events, 1)[None, :]
-    stratum = (rank + rng.random((count, n_fleets))) / safe
+    stratum = (rank + rng.random((count, n_groups))) / safe
     at = np.where(happens, stratum * options.term_hours, np.inf)
     migration_share = rates.migration_per_year / max(total_rate, 1e-12)
-    migrations = np.floor(events * migration_share + rng.random(n_fleets)).astype(np.intp)
-    shuffled = np.argsort(rng.random((count, n_fleets)), axis=0)
+    migrations = np.floor(events * migration_share + rng.random(n_groups)).astype(np.intp)
+    shuffled = np.argsort(rng.random((count, n_groups)), axis=0)
     second = np.empty_like(shuffled)
     np.put_along_axis(second, shuffled, np.arange(count)[:, None], axis=0)
-    # among a fleet's event futures (ranks below ``events``), the first ``migrations`` by a
+    # among a group's event futures (ranks below ``events``), the first ``migrations`` by a
     # second random order migrate
     event_order = np.where(happens, second, count + second)
     position = np.argsort(np.argsort(event_order, axis=0), axis=0)
     migrates = happens & (position < migrations[None, :])
+    happens, at, migrates = happens[:, group], at[:, group], migrates[:, group]
     # a Fargate or Lambda fleet's migration changes nothing: no event (it only exits)
     happens &= ~(migrates & fleet.table["moves_in_place"].to_numpy()[None, :])
     at = np.where(happens, at, np.inf)

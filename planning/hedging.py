@@ -102,8 +102,9 @@ def _risk_clause(risk_weight: float, risk_level: float) -> str:
     worst_pct = 100.0 * (1.0 - risk_level)
     return (
         f"; besides the expected cost, the decision weighs {risk_weight:g} times the mean loss "
-        f"against on-demand of the worst {worst_pct:.0f} % of the futures (the risk option; a "
-        "risk weight of 0 buys on the expected savings alone)"
+        f"against on-demand of the worst {worst_pct:.0f} % of the futures, a future that saves "
+        "counting as no loss (the risk option; a risk weight of 0 buys on the expected savings "
+        "alone)"
     )
 
 

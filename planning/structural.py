@@ -2,12 +2,13 @@
 
 A one- or three-year commitment outlives the usage it was bought for when a team moves its fleet
 to a newer family (m4 → m5), or retires it. The lookback rarely shows either, so the decision's
-futures (:mod:`planning.future`) carry them as *events*: in each sampled future, each fleet (an
-account, region, family, platform and tenancy) migrates or exits at a random time within the term
-with a yearly rate. Family-specific instruments (RIs, EC2 Instance Savings Plans) lose their
-usage in a future where the fleet moves; a Compute Savings Plan follows it to the new family. So
-the decision weighs the cheaper family-specific cover against the risk, and hedges when the
-expected value says so.
+futures (:mod:`planning.future`) carry them as *events*: in each sampled future, each family of an
+account migrates or exits at a random time within the term with a yearly rate, its fleets (an
+account, region, family, platform and tenancy) in every region together
+(:data:`EVENT_COLUMNS`). Family-specific instruments (RIs, EC2 Instance Savings Plans) lose
+their usage in a future where the fleet moves; a Compute Savings Plan follows it to the new
+family. So the decision weighs the cheaper family-specific cover against the risk, and hedges
+when the expected value says so.
 
 **Rates.** The yearly rate of moves is learned from the lookback where it shows them and shrunk
 to a stated prior where it does not (a gamma–Poisson estimate, :func:`event_rates`):
@@ -65,7 +66,13 @@ RECENT_WEEKS: Final = 2
 """Weeks at the end of the lookback compared with the earlier ones [weeks]."""
 
 FLEET_COLUMNS: Final = ("account_id", "region", "family", "platform", "tenancy")
-"""What one fleet is: the usage a team moves or retires as one."""
+"""What one fleet is: the usage that moves to one target family, or is retired."""
+
+EVENT_COLUMNS: Final = ("account_id", "family")
+"""What moves or retires as one: a family's fleets in one account, in every region. A move to a
+newer family is a team's decision (an image, a launch template, a policy) that reaches all its
+regions within days of each other; drawn per fleet, a family in three regions would move in
+one region at a time, and the futures would never hold the move that strands all its cover."""
 
 SERIES_FALLBACK: Final = (("m", "c"), ("c", "m"), ("r", "m"), ("t", "m"))
 """Where a fleet already on its series' newest family moves: (from series, to series)."""
@@ -265,6 +272,7 @@ def event_rates(
 __all__ = [
     "DEFAULT_EXIT_RATE_PER_YEAR",
     "DEFAULT_MIGRATION_RATE_PER_YEAR",
+    "EVENT_COLUMNS",
     "FLEET_COLUMNS",
     "EventRates",
     "Fleets",

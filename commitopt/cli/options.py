@@ -454,8 +454,8 @@ def decision_options(func: F) -> F:
         click.option(
             "--risk-weight", type=click.FloatRange(min=0.0), default=0.5, show_default=True,
             help="Weight of the mean loss in the worst futures (CVaR of what the owned "
-            "commitments and the purchases together lose against on-demand) against the "
-            "expected savings; 0 maximises the expected savings alone.",
+            "commitments and the purchases together pay above on-demand; a future that saves "
+            "is no loss) against the expected savings; 0 maximises the expected savings alone.",
         ),
         click.option(
             "--risk-level", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.9,
@@ -464,12 +464,12 @@ def decision_options(func: F) -> F:
         ),
         click.option(
             "--migration-rate", type=click.FloatRange(min=0.0), default=0.10, show_default=True,
-            help="Prior yearly chance that a fleet moves to another family (learned from the "
-            "lookback where it shows moves).",
+            help="Prior yearly chance that an account's fleets of a family move to another "
+            "family, in every region together (learned from the lookback where it shows moves).",
         ),
         click.option(
             "--exit-rate", type=click.FloatRange(min=0.0), default=0.05, show_default=True,
-            help="Prior yearly chance that a fleet is retired.",
+            help="Prior yearly chance that an account's fleets of a family are retired.",
         ),
         click.option(
             "--follow-growth", is_flag=True,

@@ -82,7 +82,8 @@ Examples:
 Without --usage the workspace's usage is used; --demo uses a synthetic 60-day history.
 Percentages may be given as 80 or 0.8. The purchases are chosen on 40 sampled futures over the
 term (the lookback's trend and recent weeks, fleets that migrate or exit), weighing the mean loss
-of the worst 10 % of them (--risk-weight, --risk-level). Money figures come from billing the
+against on-demand of the worst 10 % of them, a future that saves counting as none (--risk-weight,
+--risk-level). Money figures come from billing the
 lookback with the billing simulator (AWS's rules), with and without the purchases, and the
 futures (expected savings over the term, P5, chance of a loss). Nothing is bought. --save stores
 the plan with its policy, inputs' fingerprints, your identity and its HTML report (whose header

@@ -774,7 +774,8 @@ def test_a_decision_on_sampled_hours_saves_what_one_on_every_hour_does(catalog) 
     )
     policy, plans = Policy(), {}
     for label, rows in (("sampled", 30 * 4 * 42), ("every hour", 10**9)):
-        future = FutureOptions(futures=30, max_rows=rows, exit_prior_per_year=0.2)
+        # expected savings alone: with the risk term each plan trades some of them for its tail
+        future = FutureOptions(futures=30, max_rows=rows, exit_prior_per_year=0.2, risk_weight=0.0)
         options = RecommendOptions(lookback_days=WEEKS * 7, future=future)
         plans[label] = recommend(usage, catalog, policy, options=options).purchases
     full = decision_futures(
@@ -855,6 +856,7 @@ def test_migration_risk_buys_the_compute_savings_plan(catalog) -> None:  # type:
     assert "rather than m4 RIs" in hedge and f"in {share:.0f} % of the futures" in hedge
     # ... and that the worst futures weighed in (the default risk term), or that they did not
     assert "weighs 0.5 times the mean loss against on-demand of the worst 10 % of" in hedge
+    assert "a future that saves counting as no loss" in hedge
     neutral, neutral_kinds = _decide(
         catalog, usage, risk_weight=0.0, migration_prior_per_year=3.0, exit_prior_per_year=0.0
     )
@@ -872,11 +874,23 @@ def test_the_risk_term_trades_expected_savings_for_the_tail(catalog) -> None:  #
     usage = _steady(12.0, "m4.xlarge")
     rates = {"migration_prior_per_year": 0.3, "exit_prior_per_year": 0.1}
     neutral, _ = _decide(catalog, usage, risk_weight=0.0, **rates)
-    averse, _ = _decide(catalog, usage, risk_weight=2.0, **rates)
-    expected = [run.summary["decided_on"]["expected_savings_usd"] for run in (neutral, averse)]
-    p5 = [run.summary["decided_on"]["p5_savings_usd"] for run in (neutral, averse)]
-    assert expected[0] >= expected[1] - 0.01 * abs(expected[0])
-    assert p5[1] >= p5[0]
+    averse, _ = _decide(catalog, usage, risk_weight=0.5, **rates)
+    cautious, _ = _decide(catalog, usage, risk_weight=2.0, **rates)
+    runs = (neutral, averse, cautious)
+    expected = [run.summary["decided_on"]["expected_savings_usd"] for run in runs]
+    worst = [run.summary["decided_on"]["worst_savings_usd"] for run in runs]
+    losing = [run.summary["decided_on"]["loss_probability_pct"] for run in runs]
+    # the term gives up expected savings for the futures that lose against on-demand ...
+    assert (
+        expected[0]
+        >= expected[1] - 0.01 * abs(expected[0])
+        >= expected[2] - 0.02 * abs(expected[0])
+    )
+    assert worst[0] < 0 and worst[0] <= worst[1] <= worst[2]
+    assert losing[0] > 0 and losing[0] >= losing[1] >= losing[2]
+    # ... and at weight 2, where a future in which the fleet stops in the first weeks weighs
+    # 21 times an ordinary one, no commitment on a single fleet pays: nothing is bought
+    assert not cautious.purchases and expected[2] == 0.0
 
 
 def test_lookback_decisions_stay_available(catalog) -> None:  # type: ignore[no-untyped-def]
@@ -919,6 +933,36 @@ def test_events_are_stratified_over_futures_and_time(catalog) -> None:  # type: 
     assert abs(migrations - share * len(futures.events)) < 1.0
     strata = np.floor(np.sort(futures.events["at_hours"]) / 8760 * len(futures.events))
     np.testing.assert_array_equal(strata, np.arange(len(futures.events)))
+
+
+def test_a_family_moves_in_every_region_of_its_account_together(catalog) -> None:  # type: ignore[no-untyped-def]
+    # m4 in two regions of one account (a team's fleet), m4 in another account, c5 beside:
+    # one draw per (account, family), so the first two move or retire at the same hour in
+    # every future, and the other account's m4 and the c5 fleet on their own
+    east = _steady(8.0, "m4.xlarge")
+    west = east.assign(region="us-west-2")
+    other = east.assign(account_id="222222222222")
+    c5 = _steady(6.0, "c5.xlarge")
+    matrix = to_matrix(pd.concat([east, west, other, c5], ignore_index=True))
+    options = FutureOptions(futures=40, migration_prior_per_year=1.0, exit_prior_per_year=0.5)
+    events = decision_futures(matrix, catalog, options).events
+    fleet_name = events["fleet"].str.split(" ")
+    events = events.assign(account=fleet_name.str[0], region=fleet_name.str[1])
+    team = events.loc[(events["account"] == "111111111111") & (events["family"] == "m4")]
+    by_region = team.pivot(index="future", columns="region", values=["at_hours", "kind"])
+    assert len(by_region) > 5  # rates of 1.5 a year: most futures hold the team's event
+    assert not by_region.isna().any().any()  # never one region without the other
+    np.testing.assert_array_equal(
+        by_region[("at_hours", "us-east-1")], by_region[("at_hours", "us-west-2")]
+    )
+    assert (by_region[("kind", "us-east-1")] == by_region[("kind", "us-west-2")]).all()
+    # the other account's m4 and the c5 fleet are drawn apart from the team's
+    hours = events.groupby(["account", "family", "future"])["at_hours"].first().unstack(0)
+    m4 = hours.xs("m4", level="family")
+    both = m4.dropna()
+    assert (both["111111111111"] != both["222222222222"]).any() or len(both) < len(m4)
+    c5_futures = set(events.loc[events["family"] == "c5", "future"])
+    assert c5_futures != set(team["future"])
 
 
 def test_fargate_and_lambda_fleets_only_exit(catalog) -> None:  # type: ignore[no-untyped-def]
