@@ -975,6 +975,7 @@ class CutState:
             and problem.coverage is old.coverage
             and problem.offer_rows is old.offer_rows
             and problem.scenario_probability is old.scenario_probability
+            and problem.cvar_weight == old.cvar_weight
             and np.array_equal(
                 problem.offers["objective_usd_per_unit"].to_numpy(),
                 old.offers["objective_usd_per_unit"].to_numpy(),

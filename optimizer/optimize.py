@@ -4,14 +4,24 @@ Small problems and ``exact=True`` go to the full LP (:mod:`optimizer.full_lp`); 
 to the mixed-integer model; everything else to cutting planes with a certified gap
 (:mod:`optimizer.cutting_planes`). Policies the cutting planes cannot certify (a minimum
 utilization, coverage bounds when it says so) fall back to the full LP.
+
+A risk term that counts only losses (:attr:`~optimizer.problem.CommitmentProblem.cvar_losses_only`)
+is often 0 at the optimum: a diversified book saves in every future. The cutting planes then
+solve without it first (:func:`_without_a_loss`): the bound of that solve is a bound of the whole
+objective (the term is never negative), and a plan that loses in no tail future has the same
+objective with and without it, so its certificate holds. Only when the plan loses somewhere is
+the whole problem solved. On 1,000 keys × 100 futures the term's rows cost 208.7 s against 40.7 s
+without them, for the same plan (docs/benchmarks.md, "Losses only").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Final, Protocol, runtime_checkable
 
+from optimizer.cvar import risk_of
 from optimizer.problem import CommitmentProblem
 from optimizer.result import OptimizationResult, OptimizationStatus
 
@@ -111,20 +121,54 @@ def optimize(
         return solve_exact(problem, solver=solver, time_limit_seconds=time_limit_seconds)
     from optimizer.cutting_planes import solve_cutting_planes
 
-    result = solve_cutting_planes(
-        problem,
-        tolerance=tolerance,
-        solver=solver,
-        time_limit_seconds=time_limit_seconds,
-        progress=progress,
-        resume_from=resume_from,
-        stop_below_usd=stop_below_usd,
-        stop_above_usd=stop_above_usd,
-        max_iterations=max_iterations,
-    )
+    def cutting_planes(
+        posed: CommitmentProblem, resume: OptimizationResult | None
+    ) -> OptimizationResult:
+        return solve_cutting_planes(
+            posed,
+            tolerance=tolerance,
+            solver=solver,
+            time_limit_seconds=time_limit_seconds,
+            progress=progress,
+            resume_from=resume,
+            stop_below_usd=stop_below_usd,
+            stop_above_usd=stop_above_usd,
+            max_iterations=max_iterations,
+        )
+
+    if _risk_may_be_zero(problem, resume_from):
+        calm = cutting_planes(replace(problem, cvar_weight=0.0), resume_from)
+        if _without_a_loss(problem, calm):
+            return calm
+        if resume_from is not None and _solved_without_risk(resume_from):
+            resume_from = None  # its master has no risk rows
+    result = cutting_planes(problem, resume_from)
     if result.status is OptimizationStatus.ERROR and "exact" in result.message:
         return solve_exact(problem, solver=solver, time_limit_seconds=time_limit_seconds)
     return result
+
+
+def _solved_without_risk(result: OptimizationResult) -> bool:
+    """Whether ``result`` is a cutting-plane solve of a problem without the risk term."""
+    state = result.resume
+    setup = getattr(state, "setup", None)
+    return setup is not None and setup.problem.cvar_weight <= 0
+
+
+def _risk_may_be_zero(problem: CommitmentProblem, resume_from: OptimizationResult | None) -> bool:
+    """Whether to solve without the risk term first: it counts losses only, and a resumed
+    solve's cuts come from a solve without it (one with it is resumed as it is)."""
+    if problem.cvar_weight <= 0 or not problem.cvar_losses_only:
+        return False
+    return resume_from is None or _solved_without_risk(resume_from)
+
+
+def _without_a_loss(problem: CommitmentProblem, calm: OptimizationResult) -> bool:
+    """Whether ``calm``, solved without the risk term, is a solve of ``problem``: its plan
+    loses in no future the term counts, so the term adds 0 to its objective."""
+    if calm.status is OptimizationStatus.ERROR or calm.scenario_cost_usd.size == 0:
+        return False
+    return risk_of(problem, calm.scenario_cost_usd)[0] <= 0.0
 
 
 __all__ = [

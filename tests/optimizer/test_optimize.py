@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 import optimizer.optimize as optimize_module
+from optimizer.cvar import risk_of
 from optimizer.optimize import allocation_cells, optimize
 from optimizer.result import OptimizationStatus
-from tests.optimizer.tiny import random_tiny_problem, solve_lp
+from tests.optimizer.tiny import random_tiny_problem, solve_lp, with_loss_reference
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -56,3 +57,32 @@ def test_export_writes_the_full_model_whatever_the_method(
     text = path.read_text()
     assert "minimize" in text.lower() or "min" in text.lower()
     assert np.isfinite(result.upper_bound_usd)
+
+
+@pytest.mark.parametrize(("seed", "share", "calm"), [(5, 1.0, True), (6, 0.6, False)])
+def test_a_risk_term_of_losses_only_is_left_out_while_nothing_loses(
+    seed: int, share: float, calm: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Against 100 % of on-demand the optimum saves in every scenario: the solve without the
+    # term is the solve (its master has no risk rows); against 60 % some scenario loses, and
+    # the whole problem is solved. Both certified against the exact LP of the whole objective.
+    problem = with_loss_reference(
+        random_tiny_problem(
+            seed, n_periods=16, n_scenarios=4, cvar_weight=1.0, cvar_alpha=0.5, consistent=True
+        ),
+        share,
+    )
+    monkeypatch.setattr(optimize_module, "EXACT_SIZE_LIMIT", 0)
+    result = optimize(problem, tolerance=1e-6)
+    exact = solve_lp(problem).objective_usd
+    assert result.status is OptimizationStatus.OPTIMAL
+    assert result.lower_bound_usd <= exact * (1 + 1e-9) + 1e-9
+    assert result.objective_usd == pytest.approx(exact, rel=1e-5)
+    risk, _ = risk_of(problem, result.scenario_cost_usd)
+    assert (risk == 0.0) is calm
+    master = result.resume.setup.problem  # type: ignore[union-attr]
+    assert (master.cvar_weight == 0.0) is calm
+    # a resumed solve with other bounds starts from the same kind of master
+    again = optimize(problem, tolerance=1e-6, resume_from=result)
+    assert again.objective_usd == pytest.approx(result.objective_usd, rel=1e-6)
+    assert (again.resume.setup.problem.cvar_weight == 0.0) is calm  # type: ignore[union-attr]
