@@ -17,7 +17,7 @@ from optimizer.allocation import (
     unit_capacity,
 )
 from optimizer.cvar import cvar_weights, risk_of
-from optimizer.problem import COMPUTE_SP_POOL, EC2_SP_POOL, RI_POOL
+from optimizer.problem import COMPUTE_SP_POOL, EC2_SP_POOL, RI_POOL, CommitmentProblem
 from tests.optimizer.tiny import (
     make_problem,
     one_pool_problem,
@@ -147,12 +147,11 @@ def test_bound_is_valid_and_greedy_never_beats_lp(seed: int, scenarios: int, cva
     assert result.dual_gap_usd >= -1e-9
 
 
-@settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), cvar=st.sampled_from([0.0, 0.7]))
-def test_subgradient_matches_finite_differences(seed: int, cvar: float) -> None:
-    problem = random_tiny_problem(
-        seed, n_periods=6, n_scenarios=2, owned=True, cvar_weight=cvar, consistent=True
-    )
+def _assert_subgradient_between_one_sided_derivatives(
+    problem: CommitmentProblem, seed: int
+) -> None:
+    """At random units, each offer's subgradient lies between the objective's one-sided finite
+    differences, as a subgradient of a convex function does."""
     units = np.random.default_rng(seed).uniform(0.1, 2.0, size=problem.n_offers)
     base = evaluate(problem, units)
     step = 1e-6
@@ -163,8 +162,16 @@ def test_subgradient_matches_finite_differences(seed: int, cvar: float) -> None:
         down[k] -= step
         right = (evaluate(problem, up).objective_usd - base.objective_usd) / step
         left = (base.objective_usd - evaluate(problem, down).objective_usd) / step
-        # A subgradient of a convex function lies between the one-sided derivatives.
         assert left - 1e-4 <= base.subgradient[k] <= right + 1e-4
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), cvar=st.sampled_from([0.0, 0.7]))
+def test_subgradient_matches_finite_differences(seed: int, cvar: float) -> None:
+    problem = random_tiny_problem(
+        seed, n_periods=6, n_scenarios=2, owned=True, cvar_weight=cvar, consistent=True
+    )
+    _assert_subgradient_between_one_sided_derivatives(problem, seed)
 
 
 @settings(max_examples=25, deadline=None)
@@ -177,17 +184,7 @@ def test_subgradient_of_losses_only_matches_finite_differences(seed: int, share:
         ),
         share,
     )
-    units = np.random.default_rng(seed).uniform(0.1, 2.0, size=problem.n_offers)
-    base = evaluate(problem, units)
-    step = 1e-6
-    for k in range(problem.n_offers):
-        up = units.copy()
-        up[k] += step
-        down = units.copy()
-        down[k] -= step
-        right = (evaluate(problem, up).objective_usd - base.objective_usd) / step
-        left = (base.objective_usd - evaluate(problem, down).objective_usd) / step
-        assert left - 1e-4 <= base.subgradient[k] <= right + 1e-4
+    _assert_subgradient_between_one_sided_derivatives(problem, seed)
 
 
 def test_risk_of_counts_only_losses() -> None:
