@@ -230,6 +230,7 @@ def expected_outcome(
             "migration_rate_per_year": round(futures.rates.migration_per_year, 4),
             "exit_rate_per_year": round(futures.rates.exit_per_year, 4),
             "rates": futures.rates.describe(),
+            "moves_under_way": list(futures.rates.under_way),
         },
     }
 

@@ -113,10 +113,13 @@ from planning.structural import (
     DEFAULT_EXIT_RATE_PER_YEAR,
     DEFAULT_MIGRATION_RATE_PER_YEAR,
     EVENT_COLUMNS,
+    UNDER_WAY_FUTURES_SHARE,
+    UNDER_WAY_WITHIN_HOURS,
     EventRates,
     Fleets,
     event_rates,
     fleets,
+    moves_under_way,
 )
 from planning.trends import WeeklyLine, weekly_line
 from pricing.catalog import PriceCatalog
@@ -323,6 +326,10 @@ class FutureOptions:
         floored at 0): futures that still save, however little, add nothing to it. Off, it
         counts the worst futures' savings too, and pays for steadier savings on estates that
         never lose (module docstring).
+    follow_moves
+        A family seen moving to another family in the lookback (in one region: a move under
+        way, :func:`planning.structural.moves_under_way`) migrates in every region, soon, in
+        most futures. Off, its other fleets keep the yearly rates alone.
     max_rows
         The hour budget: most rows of all futures together; beyond it each epoch keeps an
         evenly spaced sample of its week's hours (module docstring, point 5).
@@ -348,6 +355,7 @@ class FutureOptions:
     risk_weight: float = DEFAULT_RISK_WEIGHT
     risk_level: float = DEFAULT_RISK_LEVEL
     risk_losses_only: bool = True
+    follow_moves: bool = True
     max_rows: int = DEFAULT_FUTURE_ROWS
     known_changes: Scenario | None = None
     moved_keys: tuple[tuple[str, ...], ...] = ()
@@ -779,7 +787,12 @@ def growth_weeks(weeks: int, count: int, options: FutureOptions) -> FloatArray:
 
 
 def _events(
-    fleet: Fleets, rates: EventRates, options: FutureOptions, rng: np.random.Generator, count: int
+    fleet: Fleets,
+    rates: EventRates,
+    options: FutureOptions,
+    rng: np.random.Generator,
+    count: int,
+    moving: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[FloatArray, npt.NDArray[np.bool_], pd.DataFrame]:
     """Each future's event hour per fleet (``inf``: none) and whether it is a migration.
 
@@ -790,12 +803,23 @@ def _events(
     random, at hours spread evenly over the term (one per stratum, jittered), migrations and
     exits in proportion to their rates. A migration drawn for a fleet that moves in place
     (Fargate, Lambda) is no event: those fleets change only by exiting.
+
+    A group with a fleet in ``moving`` (:func:`planning.structural.moves_under_way`, one flag
+    per fleet) migrates instead in :data:`~planning.structural.UNDER_WAY_FUTURES_SHARE` of the
+    futures, at hours spread evenly over the first
+    :data:`~planning.structural.UNDER_WAY_WITHIN_HOURS`; its fleets with no target family keep
+    their usage there.
     """
     group = fleet.table.groupby(list(EVENT_COLUMNS), sort=True).ngroup().to_numpy()
     n_groups = int(group.max(initial=-1)) + 1
     years = options.term_hours / HOURS_PER_YEAR
     total_rate = rates.migration_per_year + rates.exit_per_year
-    expected = count * (1.0 - np.exp(-total_rate * years))
+    expected = np.full(n_groups, count * (1.0 - np.exp(-total_rate * years)))
+    can_migrate = (fleet.table["target_family"] != "").to_numpy()
+    moving_group = np.zeros(n_groups, dtype=bool)
+    if moving is not None:
+        moving_group[group[moving & can_migrate]] = True
+    expected[moving_group] = count * UNDER_WAY_FUTURES_SHARE
     events = np.floor(expected + rng.random(n_groups)).astype(np.intp)  # (groups,)
     order = np.argsort(rng.random((count, n_groups)), axis=0)  # a random ranking per group
     rank = np.empty_like(order)
@@ -803,9 +827,12 @@ def _events(
     happens = rank < events[None, :]
     safe = np.maximum(events, 1)[None, :]
     stratum = (rank + rng.random((count, n_groups))) / safe
-    at = np.where(happens, stratum * options.term_hours, np.inf)
+    soon = min(UNDER_WAY_WITHIN_HOURS, options.term_hours)
+    within = np.where(moving_group, soon, options.term_hours)
+    at = np.where(happens, stratum * within[None, :], np.inf)
     migration_share = rates.migration_per_year / max(total_rate, 1e-12)
     migrations = np.floor(events * migration_share + rng.random(n_groups)).astype(np.intp)
+    migrations[moving_group] = events[moving_group]
     shuffled = np.argsort(rng.random((count, n_groups)), axis=0)
     second = np.empty_like(shuffled)
     np.put_along_axis(second, shuffled, np.arange(count)[:, None], axis=0)
@@ -817,8 +844,9 @@ def _events(
     happens, at, migrates = happens[:, group], at[:, group], migrates[:, group]
     # a Fargate or Lambda fleet's migration changes nothing: no event (it only exits)
     happens &= ~(migrates & fleet.table["moves_in_place"].to_numpy()[None, :])
+    # a family seen moving does not retire its fleets that have nowhere to move
+    happens &= ~(moving_group[group] & ~can_migrate)[None, :]
     at = np.where(happens, at, np.inf)
-    can_migrate = (fleet.table["target_family"] != "").to_numpy()
     migrates &= happens & can_migrate[None, :]
     future, which = np.nonzero(happens)
     names = (
@@ -1090,13 +1118,15 @@ def decision_futures(
     week_hours = np.arange(HOURS_PER_WEEK)[None, :, None]
     rising_columns = np.arange(rising_weeks.shape[2])[None, None, :]
     fleet = fleets(usage, catalog)
+    moving = moves_under_way(usage, fleet) if options.follow_moves else None
     rates = event_rates(
         usage,
         fleet,
         migration_prior_per_year=options.migration_prior_per_year,
         exit_prior_per_year=options.exit_prior_per_year,
+        moving=moving,
     )
-    event_at, migrates, events = _events(fleet, rates, options, rng, count)
+    event_at, migrates, events = _events(fleet, rates, options, rng, count, moving)
     epoch_hours = options.term_hours / epochs
     kept = _kept_hours(count, epochs, options.max_rows, rng)  # (futures, epochs, rows)
     epoch_rows = kept.shape[2]

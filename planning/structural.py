@@ -21,6 +21,16 @@ the same account and region rose; an exit seen, a fall with no such rise. The pr
 stated assumption: about one fleet in ten moves family within a year (generation upgrades and
 re-platforming), one in twenty is retired.
 
+**A move under way** (:func:`moves_under_way`). A fleet whose last weeks run at least
+:data:`UNDER_WAY_FALL_SHARE` below its earlier ones, while the other families of its account and
+region rose by at least :data:`UNDER_WAY_REPLACED_SHARE` of what it lost (normalized units), is
+moving now, whether or not its fall has reached half yet. Its family is then moving in that
+account: in :data:`UNDER_WAY_FUTURES_SHARE` of the futures every fleet of it, in every region
+(:data:`EVENT_COLUMNS`), migrates within :data:`UNDER_WAY_WITHIN_HOURS` of the decision, the
+rest of the half-moved fleet with them. Priced from the rate alone, the m4 fleet of
+``migration_under_way`` whose us-east-1 half had moved to c5 was bought as if it stayed in
+us-west-2: 2.42 USD/h of m4 Instance Savings Plan that idled when it moved a month later.
+
 **Where a fleet migrates.** To the newest family of the same series (m, c, r, t…) that the
 catalog prices in its region, platform and tenancy, normalized units kept
 (:func:`scenarios.transforms.target_type`); a fleet already on its series' newest family moves to
@@ -64,6 +74,21 @@ FALL_SHARE: Final = 0.5
 
 RECENT_WEEKS: Final = 2
 """Weeks at the end of the lookback compared with the earlier ones [weeks]."""
+
+UNDER_WAY_FALL_SHARE: Final = 0.2
+"""A fleet is moving when its recent level is at least this share below its earlier one, and
+other families rose in its place (:func:`moves_under_way`) [1]."""
+
+UNDER_WAY_REPLACED_SHARE: Final = 0.5
+"""... by at least this share of the normalized units it lost [1]: what fell went somewhere."""
+
+UNDER_WAY_FUTURES_SHARE: Final = 0.75
+"""Share of the futures in which a family seen moving migrates in every region [1]; the others
+leave what is left of it where it runs (a move that stops half done)."""
+
+UNDER_WAY_WITHIN_HOURS: Final = 13 * HOURS_PER_WEEK
+"""A family seen moving migrates within this long of the decision, at times spread evenly
+over it [h]: a quarter."""
 
 FLEET_COLUMNS: Final = ("account_id", "region", "family", "platform", "tenancy")
 """What one fleet is: the usage that moves to one target family, or is retired."""
@@ -117,6 +142,9 @@ class EventRates:
         Moves and exits the lookback shows.
     fleet_years
         Evidence: fleets × years of lookback [fleet-years].
+    under_way
+        The moves under way (:func:`moves_under_way`), one phrase per moving fleet: its family,
+        account and region, and how far it fell.
     """
 
     migration_per_year: float
@@ -124,6 +152,7 @@ class EventRates:
     moves_seen: int
     exits_seen: int
     fleet_years: float
+    under_way: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """The rates in words, with their source."""
@@ -131,10 +160,17 @@ class EventRates:
             f"the lookback shows {self.moves_seen} move(s) and {self.exits_seen} exit(s) "
             f"in {self.fleet_years:.2f} fleet-years"
         )
-        return (
+        text = (
             f"each fleet migrates with a yearly rate of {self.migration_per_year:.1%} and exits "
             f"with {self.exit_per_year:.1%} ({seen}, shrunk to the priors of "
             f"{DEFAULT_MIGRATION_RATE_PER_YEAR:.0%} and {DEFAULT_EXIT_RATE_PER_YEAR:.0%})"
+        )
+        if not self.under_way:
+            return text
+        return (
+            f"{text}; moving now: {', '.join(self.under_way)}; a family seen moving moves in "
+            f"every region in {UNDER_WAY_FUTURES_SHARE:.0%} of the futures, within "
+            f"{UNDER_WAY_WITHIN_HOURS // HOURS_PER_WEEK} weeks"
         )
 
 
@@ -232,29 +268,82 @@ def fleets(usage: UsageMatrix, catalog: PriceCatalog) -> Fleets:
     return Fleets(fleet_table, codes.astype(np.intp), target_keys, key_target, per_source)
 
 
+def _recent_and_earlier(usage: UsageMatrix, fleet: Fleets) -> tuple[FloatArray, FloatArray] | None:
+    """Each fleet's mean normalized units over the lookback's last :data:`RECENT_WEEKS` whole
+    weeks and over the whole weeks before them; ``None`` when there are too few weeks."""
+    weeks = len(usage.hours) // HOURS_PER_WEEK
+    n_fleets = len(fleet.table)
+    if weeks < RECENT_WEEKS + 1 or not n_fleets:
+        return None
+    units = normalization_factors(usage.keys["instance_type"])
+    whole = usage.quantity[-weeks * HOURS_PER_WEEK :] * units
+    by_fleet = np.zeros((whole.shape[0], n_fleets))
+    np.add.at(by_fleet.T, fleet.key_fleet, whole.T)
+    recent_hours = RECENT_WEEKS * HOURS_PER_WEEK
+    return by_fleet[-recent_hours:].mean(axis=0), by_fleet[:-recent_hours].mean(axis=0)
+
+
+def _places(fleet: Fleets) -> pd.Series:
+    """Each fleet's account and region, as one string."""
+    return fleet.table["account_id"].astype(str) + "|" + fleet.table["region"].astype(str)
+
+
+def moves_under_way(usage: UsageMatrix, fleet: Fleets) -> npt.NDArray[np.bool_]:
+    """The fleets moving to another family now (see the module), one flag per fleet.
+
+    A fleet is moving when its last :data:`RECENT_WEEKS` whole weeks run at least
+    :data:`UNDER_WAY_FALL_SHARE` below its earlier weeks while the fleets of other families in
+    its account and region that rose gained at least :data:`UNDER_WAY_REPLACED_SHARE` of the
+    normalized units it lost. A fleet with no target family (it can only exit) or one that
+    moves in place (Fargate, Lambda) is never moving.
+    """
+    levels = _recent_and_earlier(usage, fleet)
+    if levels is None:
+        return np.zeros(len(fleet.table), dtype=bool)
+    recent, earlier = levels
+    lost = np.maximum(earlier - recent, 0.0)
+    gained = np.maximum(recent - earlier, 0.0)
+    place = _places(fleet).to_numpy()
+    gained_in_place = pd.Series(gained).groupby(place).transform("sum").to_numpy()
+    fell = recent <= (1.0 - UNDER_WAY_FALL_SHARE) * earlier
+    replaced = gained_in_place >= UNDER_WAY_REPLACED_SHARE * lost
+    can_move = (fleet.table["target_family"] != "").to_numpy() & ~fleet.table[
+        "moves_in_place"
+    ].to_numpy(dtype=bool)
+    return np.asarray(fell & (lost > 0) & replaced & can_move)
+
+
 def event_rates(
     usage: UsageMatrix,
     fleet: Fleets,
     *,
     migration_prior_per_year: float = DEFAULT_MIGRATION_RATE_PER_YEAR,
     exit_prior_per_year: float = DEFAULT_EXIT_RATE_PER_YEAR,
+    moving: npt.NDArray[np.bool_] | None = None,
 ) -> EventRates:
-    """The yearly migration and exit rates, learned from ``usage`` and shrunk to the priors."""
-    n_fleets = len(fleet.table)
-    weeks = len(usage.hours) // HOURS_PER_WEEK
-    fleet_years = n_fleets * len(usage.hours) / HOURS_PER_YEAR
+    """The yearly migration and exit rates, learned from ``usage`` and shrunk to the priors.
+
+    ``moving`` flags the fleets :func:`moves_under_way` found (``None``: none); they are named
+    in :attr:`EventRates.under_way`.
+    """
+    fleet_years = len(fleet.table) * len(usage.hours) / HOURS_PER_YEAR
     moves = exits = 0
-    if weeks >= RECENT_WEEKS + 1 and n_fleets:
-        units = normalization_factors(usage.keys["instance_type"])
-        whole = usage.quantity[-weeks * HOURS_PER_WEEK :] * units
-        by_fleet = np.zeros((whole.shape[0], n_fleets))
-        np.add.at(by_fleet.T, fleet.key_fleet, whole.T)
-        recent_hours = RECENT_WEEKS * HOURS_PER_WEEK
-        recent = by_fleet[-recent_hours:].mean(axis=0)
-        earlier = by_fleet[:-recent_hours].mean(axis=0)
+    under_way: tuple[str, ...] = ()
+    levels = _recent_and_earlier(usage, fleet)
+    if levels is not None and moving is not None and moving.any():
+        recent, earlier = levels
+        rows = fleet.table.loc[moving]
+        fall_pct = 100.0 * (1.0 - recent[moving] / earlier[moving])
+        under_way = tuple(
+            f"{row['family']} of account {row['account_id']} ({row['region']} down "
+            f"{fall:.0f} % while other families rose)"
+            for row, fall in zip(rows.to_dict("records"), fall_pct, strict=True)
+        )
+    if levels is not None:
+        recent, earlier = levels
         fell = recent < FALL_SHARE * earlier
         rose = recent > earlier / FALL_SHARE
-        place = fleet.table["account_id"].astype(str) + "|" + fleet.table["region"].astype(str)
+        place = _places(fleet)
         rising_places = set(place[rose])
         moved = fell & place.isin(rising_places).to_numpy()
         moves = int(moved.sum())
@@ -266,6 +355,7 @@ def event_rates(
         moves_seen=moves,
         exits_seen=exits,
         fleet_years=fleet_years,
+        under_way=under_way,
     )
 
 
@@ -278,4 +368,5 @@ __all__ = [
     "Fleets",
     "event_rates",
     "fleets",
+    "moves_under_way",
 ]

@@ -26,7 +26,7 @@ from planning.future import (
     stepped_keys,
 )
 from planning.recommend import RecommendOptions, recommend
-from planning.structural import event_rates, fleets
+from planning.structural import event_rates, fleets, moves_under_way
 from pricing.embedded import load_embedded_catalog
 from pricing.instance_types import normalization_factors
 from pricing.inventory import Commitment
@@ -462,7 +462,10 @@ def test_a_fleet_moved_to_another_family_in_the_last_days_is_not_young(catalog) 
     hours = WEEKS * 168
     moved = np.arange(hours) >= hours - 5 * 24
     usage = _usage({"m4.large": np.where(moved, 0.0, 10.0), "c5.large": np.where(moved, 10.0, 0.0)})
-    futures = decision_futures(to_matrix(usage), catalog, FutureOptions(futures=8, **NO_EVENTS))
+    # no events: neither drawn at the yearly rates nor for the move under way (which would move
+    # the m4 key's last two days to c5 in most futures)
+    no_events = FutureOptions(futures=8, follow_moves=False, **NO_EVENTS)
+    futures = decision_futures(to_matrix(usage), catalog, no_events)
     columns = list(futures.keys["instance_type"])
     # every future runs both keys as in the last week, 10 instances in all
     drawn = futures.quantity[:, :, columns.index("c5.large")]
@@ -963,6 +966,110 @@ def test_a_family_moves_in_every_region_of_its_account_together(catalog) -> None
     assert (both["111111111111"] != both["222222222222"]).any() or len(both) < len(m4)
     c5_futures = set(events.loc[events["family"] == "c5", "future"])
     assert c5_futures != set(team["future"])
+
+
+def _half_moved(fell_to: float = 5.0, arrived: float = 4.0) -> pd.DataFrame:
+    """m4.xlarge at 8 in us-east-1 until two weeks ago, then ``fell_to``, while c5.xlarge rose
+    from 1 to ``arrived`` there; m4.xlarge at 8 in us-west-2 of the same account, and in
+    us-west-2 of another account."""
+    hours = WEEKS * 168
+    recent = np.arange(hours) >= hours - 2 * 168
+    east = _usage(
+        {
+            "m4.xlarge": np.where(recent, fell_to, 8.0),
+            "c5.xlarge": np.where(recent, arrived, 1.0),
+        }
+    )
+    west = _steady(8.0, "m4.xlarge").assign(region="us-west-2")
+    other = west.assign(account_id="222222222222")
+    return pd.concat([east, west, other], ignore_index=True)
+
+
+def test_a_fleet_moving_now_is_told_from_a_decline_and_a_move_elsewhere(catalog) -> None:  # type: ignore[no-untyped-def]
+    def moving(usage: pd.DataFrame) -> dict[tuple[str, str, str], bool]:
+        matrix = to_matrix(usage)
+        fleet = fleets(matrix, catalog)
+        flags = moves_under_way(matrix, fleet)
+        names = fleet.table[["account_id", "region", "family"]].astype(str)
+        return dict(zip(map(tuple, names.to_numpy()), flags.tolist(), strict=True))
+
+    east_m4 = ("111111111111", "us-east-1", "m4")
+    # 37.5 % down while c5 rose by all it lost (units kept): moving, though not half gone yet
+    assert moving(_half_moved()) == {
+        east_m4: True,
+        ("111111111111", "us-east-1", "c5"): False,
+        ("111111111111", "us-west-2", "m4"): False,
+        ("222222222222", "us-west-2", "m4"): False,
+    }
+    assert not moving(_half_moved(arrived=1.0))[east_m4]  # a decline: nothing rose in its place
+    assert not moving(_half_moved(arrived=2.0))[east_m4]  # c5 took a third of it: not a move
+    assert not moving(_half_moved(fell_to=7.0, arrived=2.0))[east_m4]  # 12.5 % down: noise
+    # the rise is in another region: not this fleet's move
+    elsewhere = _half_moved(arrived=1.0)
+    rose = (elsewhere["instance_type"] == "m4.xlarge") & (elsewhere["region"] == "us-west-2")
+    elsewhere.loc[
+        rose & (elsewhere["hour"] >= elsewhere["hour"].max() - pd.Timedelta(days=13)), "quantity"
+    ] = 12.0
+    assert not moving(elsewhere)[east_m4]
+
+
+def test_a_family_seen_moving_moves_in_every_region_soon(catalog) -> None:  # type: ignore[no-untyped-def]
+    matrix = to_matrix(_half_moved())
+    futures = decision_futures(matrix, catalog, FutureOptions(futures=40))
+    (under_way,) = futures.rates.under_way
+    assert under_way.startswith("m4 of account 111111111111 (us-east-1 down 38 %")
+    assert "moving now: m4 of account 111111111111" in futures.rates.describe()
+    events = futures.events
+    fleet_name = events["fleet"].str.split(" ")
+    events = events.assign(account=fleet_name.str[0], region=fleet_name.str[1])
+    team = events.loc[(events["account"] == "111111111111") & (events["family"] == "m4")]
+    # three futures in four, in both regions at the same hour, all migrations, within a quarter
+    by_region = team.pivot(index="future", columns="region", values="at_hours")
+    assert len(by_region) == 30
+    np.testing.assert_array_equal(by_region["us-east-1"], by_region["us-west-2"])
+    assert (team["kind"] == "migration").all()
+    assert team["at_hours"].max() < 13 * 168
+    # the other account's m4 and the c5 fleet keep the yearly rates (15 % a year: ~6 of 40)
+    others = events.loc[(events["account"] == "222222222222") | (events["family"] == "c5")]
+    assert others.groupby(["account", "family"])["future"].nunique().max() <= 10
+    # in a future where it moves, the rest of the us-east-1 m4 fleet runs as c5 after the move
+    columns = futures.keys.astype(str)
+    east_m4 = np.flatnonzero(
+        (columns["region"] == "us-east-1") & (columns["instance_type"] == "m4.xlarge")
+    )[0]
+    first = int(team["future"].iloc[0])
+    moved_at = int(team["at_hours"].iloc[0] // futures.epoch_hours) + 1
+    assert futures.quantity[first, moved_at * futures.epoch_rows :, east_m4].max() == 0.0
+    # off, the team's fleets move at the yearly rates alone
+    calm = decision_futures(matrix, catalog, FutureOptions(futures=40, follow_moves=False))
+    assert calm.rates.under_way == ()
+    assert calm.events["future"].nunique() < 20
+
+
+def test_a_fleet_half_moved_is_not_bought_for_where_its_family_has_yet_to_move(catalog) -> None:  # type: ignore[no-untyped-def]
+    def m4_plans(run) -> dict[str, float]:  # type: ignore[no-untyped-def]
+        kinds = {str(p.kind) for p in run.purchases}
+        assert "reserved_instance" not in kinds  # (else the m4 cover below would miss RIs)
+        return {
+            str(p.region): float(p.commitment_usd_per_hour or 0.0)
+            for p in run.purchases
+            if p.instance_family == "m4"
+        }
+
+    # an EC2 Instance Savings Plan covers m4 of every account: one us-west-2 fleet of 8
+    # m4.xlarge needs 8 × 0.124 USD/h
+    one_fleet = 8 * 0.124
+    seen, _ = _decide(catalog, _half_moved())
+    blind, _ = _decide(catalog, _half_moved(), follow_moves=False)
+    # blind to the move, m4 cover for the rest of the moving fleet and its us-west-2 half
+    assert m4_plans(blind)["us-east-1"] > 0.0
+    assert m4_plans(blind)["us-west-2"] > one_fleet
+    # seeing it, m4 cover for the other account's fleet alone, which is not moving
+    assert "us-east-1" not in m4_plans(seen)
+    assert m4_plans(seen)["us-west-2"] <= one_fleet
+    events = seen.summary["decided_on"]["structural_events"]
+    assert events["moves_under_way"][0].startswith("m4 of account 111111111111 (us-east-1")
+    assert "moving now: m4 of account 111111111111" in events["rates"]
 
 
 def test_fargate_and_lambda_fleets_only_exit(catalog) -> None:  # type: ignore[no-untyped-def]
