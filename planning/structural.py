@@ -22,9 +22,10 @@ stated assumption: about one fleet in ten moves family within a year (generation
 re-platforming), one in twenty is retired.
 
 **A move under way** (:func:`moves_under_way`). A fleet whose last weeks run at least
-:data:`UNDER_WAY_FALL_SHARE` below its earlier ones, while the other families of its account and
-region rose by at least :data:`UNDER_WAY_REPLACED_SHARE` of what it lost (normalized units), is
-moving now, whether or not its fall has reached half yet. Its family is then moving in that
+:data:`UNDER_WAY_FALL_SHARE` below its earlier ones, at a new low (or below half of them), while
+the other families of its account and region rose by at least
+:data:`UNDER_WAY_REPLACED_SHARE` of what it lost (normalized units), is moving now, whether or
+not its fall has reached half yet. Its family is then moving in that
 account: in :data:`UNDER_WAY_FUTURES_SHARE` of the futures every fleet of it, in every region
 (:data:`EVENT_COLUMNS`), migrates within :data:`UNDER_WAY_WITHIN_HOURS` of the decision, the
 rest of the half-moved fleet with them. Priced from the rate alone, the m4 fleet of
@@ -268,9 +269,12 @@ def fleets(usage: UsageMatrix, catalog: PriceCatalog) -> Fleets:
     return Fleets(fleet_table, codes.astype(np.intp), target_keys, key_target, per_source)
 
 
-def _recent_and_earlier(usage: UsageMatrix, fleet: Fleets) -> tuple[FloatArray, FloatArray] | None:
+def _recent_and_earlier(
+    usage: UsageMatrix, fleet: Fleets
+) -> tuple[FloatArray, FloatArray, FloatArray] | None:
     """Each fleet's mean normalized units over the lookback's last :data:`RECENT_WEEKS` whole
-    weeks and over the whole weeks before them; ``None`` when there are too few weeks."""
+    weeks, over the whole weeks before them, and in the lowest of those earlier weeks; ``None``
+    when there are too few weeks."""
     weeks = len(usage.hours) // HOURS_PER_WEEK
     n_fleets = len(fleet.table)
     if weeks < RECENT_WEEKS + 1 or not n_fleets:
@@ -280,7 +284,12 @@ def _recent_and_earlier(usage: UsageMatrix, fleet: Fleets) -> tuple[FloatArray, 
     by_fleet = np.zeros((whole.shape[0], n_fleets))
     np.add.at(by_fleet.T, fleet.key_fleet, whole.T)
     recent_hours = RECENT_WEEKS * HOURS_PER_WEEK
-    return by_fleet[-recent_hours:].mean(axis=0), by_fleet[:-recent_hours].mean(axis=0)
+    earlier_weeks = by_fleet[:-recent_hours].reshape(weeks - RECENT_WEEKS, HOURS_PER_WEEK, -1)
+    return (
+        by_fleet[-recent_hours:].mean(axis=0),
+        by_fleet[:-recent_hours].mean(axis=0),
+        earlier_weeks.mean(axis=1).min(axis=0),
+    )
 
 
 def _places(fleet: Fleets) -> pd.Series:
@@ -292,7 +301,9 @@ def moves_under_way(usage: UsageMatrix, fleet: Fleets) -> npt.NDArray[np.bool_]:
     """The fleets moving to another family now (see the module), one flag per fleet.
 
     A fleet is moving when its last :data:`RECENT_WEEKS` whole weeks run at least
-    :data:`UNDER_WAY_FALL_SHARE` below its earlier weeks while the fleets of other families in
+    :data:`UNDER_WAY_FALL_SHARE` below its earlier weeks, and below the lowest of them (a new
+    low, not a noisy fleet's low fortnight) or below :data:`FALL_SHARE` of their mean (a move
+    done in the last weeks), while the fleets of other families in
     its account and region that rose gained at least :data:`UNDER_WAY_REPLACED_SHARE` of the
     normalized units it lost. A fleet with no target family (it can only exit) or one that
     moves in place (Fargate, Lambda) is never moving.
@@ -300,12 +311,13 @@ def moves_under_way(usage: UsageMatrix, fleet: Fleets) -> npt.NDArray[np.bool_]:
     levels = _recent_and_earlier(usage, fleet)
     if levels is None:
         return np.zeros(len(fleet.table), dtype=bool)
-    recent, earlier = levels
+    recent, earlier, lowest_earlier_week = levels
     lost = np.maximum(earlier - recent, 0.0)
     gained = np.maximum(recent - earlier, 0.0)
     place = _places(fleet).to_numpy()
     gained_in_place = pd.Series(gained).groupby(place).transform("sum").to_numpy()
-    fell = recent <= (1.0 - UNDER_WAY_FALL_SHARE) * earlier
+    new_low = (recent < lowest_earlier_week) | (recent < FALL_SHARE * earlier)
+    fell = (recent <= (1.0 - UNDER_WAY_FALL_SHARE) * earlier) & new_low
     replaced = gained_in_place >= UNDER_WAY_REPLACED_SHARE * lost
     can_move = (fleet.table["target_family"] != "").to_numpy() & ~fleet.table[
         "moves_in_place"
@@ -331,7 +343,7 @@ def event_rates(
     under_way: tuple[str, ...] = ()
     levels = _recent_and_earlier(usage, fleet)
     if levels is not None and moving is not None and moving.any():
-        recent, earlier = levels
+        recent, earlier, _ = levels
         rows = fleet.table.loc[moving]
         fall_pct = 100.0 * (1.0 - recent[moving] / earlier[moving])
         under_way = tuple(
@@ -340,7 +352,7 @@ def event_rates(
             for row, fall in zip(rows.to_dict("records"), fall_pct, strict=True)
         )
     if levels is not None:
-        recent, earlier = levels
+        recent, earlier, _ = levels
         fell = recent < FALL_SHARE * earlier
         rose = recent > earlier / FALL_SHARE
         place = _places(fleet)

@@ -1012,6 +1012,19 @@ def test_a_fleet_moving_now_is_told_from_a_decline_and_a_move_elsewhere(catalog)
     ] = 12.0
     assert not moving(elsewhere)[east_m4]
 
+    def swinging(low: float) -> pd.DataFrame:
+        """Earlier weeks swing between 8 and ``low``; the last two run at ``low``."""
+        usage = _half_moved(fell_to=low, arrived=5.0)
+        east = (usage["instance_type"] == "m4.xlarge") & (usage["region"] == "us-east-1")
+        week = (usage["hour"] - usage["hour"].min()).dt.days // 7
+        usage.loc[east & (week % 2 == 1) & (week < WEEKS - 2), "quantity"] = low
+        return usage
+
+    # a third down, but weeks as low as the last two were seen before: no new low
+    assert not moving(swinging(4.0))[east_m4]
+    # below half of the earlier weeks, a move even where a week that low was seen before
+    assert moving(swinging(2.0))[east_m4]
+
 
 def test_a_family_seen_moving_moves_in_every_region_soon(catalog) -> None:  # type: ignore[no-untyped-def]
     matrix = to_matrix(_half_moved())
