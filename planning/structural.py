@@ -23,14 +23,14 @@ re-platforming), one in twenty is retired.
 
 **A move under way** (:func:`moves_under_way`). A fleet whose last weeks run at least
 :data:`UNDER_WAY_FALL_SHARE` below its earlier ones, at a new low (or below half of them), while
-the other families of its account and region rose by at least
-:data:`UNDER_WAY_REPLACED_SHARE` of what it lost (normalized units), is moving now, whether or
-not its fall has reached half yet. Its family is then moving in that
-account: in :data:`UNDER_WAY_FUTURES_SHARE` of the futures every fleet of it, in every region
-(:data:`EVENT_COLUMNS`), migrates within :data:`UNDER_WAY_WITHIN_HOURS` of the decision, the
-rest of the half-moved fleet with them. Priced from the rate alone, the m4 fleet of
-``migration_under_way`` whose us-east-1 half had moved to c5 was bought as if it stayed in
-us-west-2: 2.42 USD/h of m4 Instance Savings Plan that idled when it moved a month later.
+the other families of its account and region rose by at least :data:`UNDER_WAY_REPLACED_SHARE`
+of what it lost (normalized units), is moving now, whether or not its fall has reached half
+yet. Its family is then moving in that account: in :data:`UNDER_WAY_FUTURES_SHARE` of the
+futures every fleet of it, in every region (:data:`EVENT_COLUMNS`), migrates within
+:data:`UNDER_WAY_WITHIN_HOURS` of the decision, the rest of the half-moved fleet with them.
+Priced from the rate alone, the m4 fleet of ``migration_under_way`` whose us-east-1 half had
+moved to c5 was bought as if it stayed in us-west-2: 2.42 USD/h of m4 Instance Savings Plan
+that idled when it moved a month later.
 
 **Where a fleet migrates.** To the newest family of the same series (m, c, r, t…) that the
 catalog prices in its region, platform and tenancy, normalized units kept
@@ -303,10 +303,10 @@ def moves_under_way(usage: UsageMatrix, fleet: Fleets) -> npt.NDArray[np.bool_]:
     A fleet is moving when its last :data:`RECENT_WEEKS` whole weeks run at least
     :data:`UNDER_WAY_FALL_SHARE` below its earlier weeks, and below the lowest of them (a new
     low, not a noisy fleet's low fortnight) or below :data:`FALL_SHARE` of their mean (a move
-    done in the last weeks), while the fleets of other families in
-    its account and region that rose gained at least :data:`UNDER_WAY_REPLACED_SHARE` of the
-    normalized units it lost. A fleet with no target family (it can only exit) or one that
-    moves in place (Fargate, Lambda) is never moving.
+    done in the last weeks), while the fleets of other families in its account and region that
+    rose gained at least :data:`UNDER_WAY_REPLACED_SHARE` of the normalized units it lost. A
+    fleet with no target family (it can only exit) or one that moves in place (Fargate, Lambda)
+    is never moving.
     """
     levels = _recent_and_earlier(usage, fleet)
     if levels is None:
@@ -319,10 +319,9 @@ def moves_under_way(usage: UsageMatrix, fleet: Fleets) -> npt.NDArray[np.bool_]:
     new_low = (recent < lowest_earlier_week) | (recent < FALL_SHARE * earlier)
     fell = (recent <= (1.0 - UNDER_WAY_FALL_SHARE) * earlier) & new_low
     replaced = gained_in_place >= UNDER_WAY_REPLACED_SHARE * lost
-    can_move = (fleet.table["target_family"] != "").to_numpy() & ~fleet.table[
-        "moves_in_place"
-    ].to_numpy(dtype=bool)
-    return np.asarray(fell & (lost > 0) & replaced & can_move)
+    has_target = (fleet.table["target_family"] != "").to_numpy()
+    in_place = fleet.table["moves_in_place"].to_numpy(dtype=bool)
+    return np.asarray(fell & (lost > 0) & replaced & has_target & ~in_place)
 
 
 def event_rates(
@@ -342,17 +341,17 @@ def event_rates(
     moves = exits = 0
     under_way: tuple[str, ...] = ()
     levels = _recent_and_earlier(usage, fleet)
-    if levels is not None and moving is not None and moving.any():
-        recent, earlier, _ = levels
-        rows = fleet.table.loc[moving]
-        fall_pct = 100.0 * (1.0 - recent[moving] / earlier[moving])
-        under_way = tuple(
-            f"{row['family']} of account {row['account_id']} ({row['region']} down "
-            f"{fall:.0f} % while other families rose)"
-            for row, fall in zip(rows.to_dict("records"), fall_pct, strict=True)
-        )
     if levels is not None:
         recent, earlier, _ = levels
+        if moving is not None and moving.any():
+            fall_pct = 100.0 * (1.0 - recent[moving] / earlier[moving])
+            under_way = tuple(
+                f"{row['family']} of account {row['account_id']} ({row['region']} down "
+                f"{fall:.0f} % while other families rose)"
+                for row, fall in zip(
+                    fleet.table.loc[moving].to_dict("records"), fall_pct, strict=True
+                )
+            )
         fell = recent < FALL_SHARE * earlier
         rose = recent > earlier / FALL_SHARE
         place = _places(fleet)
