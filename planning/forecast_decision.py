@@ -78,15 +78,20 @@ def forecast_problem(
     policy: Policy,
     owned: Sequence[Commitment],
     options: FutureOptions,
+    *,
+    as_ran: UsageMatrix | None = None,
 ) -> ForecastDecision:
-    """The reduced problem over the lookback's futures (see the module).
+    """The reduced problem over the lookback's futures (see the module); ``as_ran``: the
+    lookback as it ran, where ``lookback`` is adjusted (:func:`planning.future.decision_futures`).
 
     Raises
     ------
     IdleFuturesError
         When no key runs in any future.
     """
-    futures = decision_futures(lookback, catalog, replace(options, term_hours=term_hours(policy)))
+    futures = decision_futures(
+        lookback, catalog, replace(options, term_hours=term_hours(policy)), as_ran=as_ran
+    )
     if options.known_changes is not None:
         futures = with_known_changes(futures, options.known_changes, catalog)
     if not futures.quantity.any():

@@ -1054,7 +1054,11 @@ def _waiting_weeks(
 
 
 def decision_futures(
-    usage: UsageMatrix, catalog: PriceCatalog, options: FutureOptions | None = None
+    usage: UsageMatrix,
+    catalog: PriceCatalog,
+    options: FutureOptions | None = None,
+    *,
+    as_ran: UsageMatrix | None = None,
 ) -> Futures:
     """Sample the futures of a decision taken at the end of ``usage`` (see the module).
 
@@ -1066,6 +1070,11 @@ def decision_futures(
         Prices (which families a fleet can migrate to).
     options
         How to draw; :class:`FutureOptions` by default.
+    as_ran
+        The lookback as it ran, when ``usage`` is adjusted (``recommend`` counts a key that fell
+        by more than half at its recent level all along, :mod:`planning.recency`, which hides a
+        move): the same hours and keys. The moves under way are found on it
+        (:func:`planning.structural.moves_under_way`); ``None``: on ``usage``.
 
     Returns
     -------
@@ -1118,13 +1127,19 @@ def decision_futures(
     week_hours = np.arange(HOURS_PER_WEEK)[None, :, None]
     rising_columns = np.arange(rising_weeks.shape[2])[None, None, :]
     fleet = fleets(usage, catalog)
-    moving = moves_under_way(usage, fleet) if options.follow_moves else None
+    seen = usage if as_ran is None else as_ran
+    if as_ran is not None and not (
+        as_ran.quantity.shape == usage.quantity.shape and as_ran.keys.equals(usage.keys)
+    ):
+        raise ValueError("as_ran must hold the hours and keys of usage")
+    moving = moves_under_way(seen, fleet) if options.follow_moves else None
     rates = event_rates(
         usage,
         fleet,
         migration_prior_per_year=options.migration_prior_per_year,
         exit_prior_per_year=options.exit_prior_per_year,
         moving=moving,
+        moving_seen_on=seen,
     )
     event_at, migrates, events = _events(fleet, rates, options, rng, count, moving)
     epoch_hours = options.term_hours / epochs

@@ -269,10 +269,12 @@ def _decision_problem(
     policy: Policy,
     owned: tuple[Commitment, ...],
     options: RecommendOptions,
+    as_ran: UsageMatrix | None = None,
 ) -> tuple[CommitmentProblem, Futures | None, tuple[str, ...], Futures | None]:
     """The reduced problem the decision is taken on: over the futures, or over the lookback;
     its futures (``None`` on the lookback); notes; and, when no key runs in any future, those
-    idle futures (nothing is bought: the lookback's problem stands in for the bill's figures)."""
+    idle futures (nothing is bought: the lookback's problem stands in for the bill's figures).
+    ``as_ran``: the lookback before the recency adjustment, where moves under way show."""
     if options.decide_on not in DECIDE_ON:
         raise CommitoptInputError(
             f"{param('decide_on')} {options.decide_on!r}: give one of {', '.join(DECIDE_ON)}"
@@ -313,7 +315,7 @@ def _decision_problem(
         )
     future = replace(options.future, half_life_days=options.recency_half_life_days)
     try:
-        decision = forecast_problem(usage, catalog, policy, owned, future)
+        decision = forecast_problem(usage, catalog, policy, owned, future, as_ran=as_ran)
     except IdleFuturesError as idle:
         return build_problem(usage, catalog, policy, owned=owned), None, (), idle.futures
     return decision.problem, decision.futures, (), None
@@ -545,8 +547,9 @@ def recommend(
     owned_items = _owned_items(owned)
     decision_usage = recency.usage
     assert isinstance(decision_usage, UsageMatrix)  # a matrix in, a matrix out
+    as_ran = running.usage if isinstance(running.usage, UsageMatrix) else None
     problem, futures, notes, idle = _decision_problem(
-        decision_usage, catalog, policy, owned_items, options
+        decision_usage, catalog, policy, owned_items, options, as_ran
     )
     notes = (*unpriced, *notes)
     if holiday_hours_replaced:

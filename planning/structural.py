@@ -331,27 +331,29 @@ def event_rates(
     migration_prior_per_year: float = DEFAULT_MIGRATION_RATE_PER_YEAR,
     exit_prior_per_year: float = DEFAULT_EXIT_RATE_PER_YEAR,
     moving: npt.NDArray[np.bool_] | None = None,
+    moving_seen_on: UsageMatrix | None = None,
 ) -> EventRates:
     """The yearly migration and exit rates, learned from ``usage`` and shrunk to the priors.
 
-    ``moving`` flags the fleets :func:`moves_under_way` found (``None``: none); they are named
-    in :attr:`EventRates.under_way`.
+    ``moving`` flags the fleets :func:`moves_under_way` found (``None``: none) on
+    ``moving_seen_on`` (``None``: ``usage``); they are named in :attr:`EventRates.under_way`,
+    with their fall measured there.
     """
     fleet_years = len(fleet.table) * len(usage.hours) / HOURS_PER_YEAR
     moves = exits = 0
     under_way: tuple[str, ...] = ()
+    seen = _recent_and_earlier(usage if moving_seen_on is None else moving_seen_on, fleet)
+    if seen is not None and moving is not None and moving.any():
+        recent, earlier, _ = seen
+        fall_pct = 100.0 * (1.0 - recent[moving] / earlier[moving])
+        under_way = tuple(
+            f"{row['family']} of account {row['account_id']} ({row['region']} down "
+            f"{fall:.0f} % while other families rose)"
+            for row, fall in zip(fleet.table.loc[moving].to_dict("records"), fall_pct, strict=True)
+        )
     levels = _recent_and_earlier(usage, fleet)
     if levels is not None:
         recent, earlier, _ = levels
-        if moving is not None and moving.any():
-            fall_pct = 100.0 * (1.0 - recent[moving] / earlier[moving])
-            under_way = tuple(
-                f"{row['family']} of account {row['account_id']} ({row['region']} down "
-                f"{fall:.0f} % while other families rose)"
-                for row, fall in zip(
-                    fleet.table.loc[moving].to_dict("records"), fall_pct, strict=True
-                )
-            )
         fell = recent < FALL_SHARE * earlier
         rose = recent > earlier / FALL_SHARE
         place = _places(fleet)

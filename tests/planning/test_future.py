@@ -1085,6 +1085,22 @@ def test_a_fleet_half_moved_is_not_bought_for_where_its_family_has_yet_to_move(c
     assert "moving now: m4 of account 111111111111" in events["rates"]
 
 
+def test_a_move_more_than_half_done_is_found_on_the_lookback_as_it_ran(catalog) -> None:  # type: ignore[no-untyped-def]
+    # m4 fell from 8 to 2 two weeks ago while c5 rose from 1 to 7: recommend counts the fallen
+    # m4 key at its recent level all along (planning.recency), which hides the fall
+    usage = _half_moved(fell_to=2.0, arrived=7.0)
+    run, _ = _decide(catalog, usage)
+    (moving,) = run.summary["decided_on"]["structural_events"]["moves_under_way"]
+    assert moving.startswith("m4 of account 111111111111 (us-east-1 down 75 %")
+    assert run.summary["fallen_keys"][0]["instance_type"] == "m4.xlarge"
+    # on the adjusted lookback alone the fall shows smaller than it ran
+    adjusted = run.recency.usage
+    (seen_adjusted,) = decision_futures(adjusted, catalog, FutureOptions(futures=8)).rates.under_way
+    assert "down 75 %" not in seen_adjusted
+    with pytest.raises(ValueError, match="as_ran must hold the hours and keys of usage"):
+        decision_futures(adjusted, catalog, as_ran=to_matrix(_steady()))
+
+
 def test_fargate_and_lambda_fleets_only_exit(catalog) -> None:  # type: ignore[no-untyped-def]
     # a migration moves usage between families; Fargate has none, and its re-sized tasks stay
     # under the same Compute Savings Plan: a migration drawn for it must not take it away
