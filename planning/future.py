@@ -1073,9 +1073,8 @@ def decision_futures(
     as_ran
         The lookback as it ran, when ``usage`` is adjusted (``recommend`` counts a key that fell
         by more than half at its recent level all along, :mod:`planning.recency`, which hides a
-        move): the same hours and keys. The moves under way and the moves and exits the yearly
-        rates learn from are found on it (:func:`planning.structural.moves_under_way`,
-        :func:`planning.structural.event_rates`); ``None``: on ``usage``.
+        move): the same hours and keys. The moves under way are found on it
+        (:func:`planning.structural.moves_under_way`); ``None``: on ``usage``.
 
     Returns
     -------
@@ -1135,11 +1134,12 @@ def decision_futures(
         raise ValueError("as_ran must hold the hours and keys of usage")
     moving = moves_under_way(seen, fleet) if options.follow_moves else None
     rates = event_rates(
-        seen,
+        usage,
         fleet,
         migration_prior_per_year=options.migration_prior_per_year,
         exit_prior_per_year=options.exit_prior_per_year,
         moving=moving,
+        moving_seen_on=seen,
     )
     event_at, migrates, events = _events(fleet, rates, options, rng, count, moving)
     epoch_hours = options.term_hours / epochs
