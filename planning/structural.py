@@ -342,16 +342,20 @@ def event_rates(
     fleet_years = len(fleet.table) * len(usage.hours) / HOURS_PER_YEAR
     moves = exits = 0
     under_way: tuple[str, ...] = ()
-    seen = _recent_and_earlier(usage if moving_seen_on is None else moving_seen_on, fleet)
-    if seen is not None and moving is not None and moving.any():
-        recent, earlier, _ = seen
-        fall_pct = 100.0 * (1.0 - recent[moving] / earlier[moving])
-        under_way = tuple(
-            f"{row['family']} of account {row['account_id']} ({row['region']} down "
-            f"{fall:.0f} % while other families rose)"
-            for row, fall in zip(fleet.table.loc[moving].to_dict("records"), fall_pct, strict=True)
-        )
     levels = _recent_and_earlier(usage, fleet)
+    if moving is not None and moving.any():
+        seen = levels  # found on ``usage`` itself: its levels serve
+        if moving_seen_on is not None and moving_seen_on is not usage:
+            seen = _recent_and_earlier(moving_seen_on, fleet)
+        if seen is not None:
+            recent, earlier, _ = seen
+            fall_pct = 100.0 * (1.0 - recent[moving] / earlier[moving])
+            rows = fleet.table.loc[moving].to_dict("records")
+            under_way = tuple(
+                f"{row['family']} of account {row['account_id']} ({row['region']} down "
+                f"{fall:.0f} % while other families rose)"
+                for row, fall in zip(rows, fall_pct, strict=True)
+            )
     if levels is not None:
         recent, earlier, _ = levels
         fell = recent < FALL_SHARE * earlier
