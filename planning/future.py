@@ -112,7 +112,10 @@ from core.units import HOURS_PER_DAY, HOURS_PER_MONTH, HOURS_PER_WEEK, HOURS_PER
 from planning.structural import (
     DEFAULT_EXIT_RATE_PER_YEAR,
     DEFAULT_MIGRATION_RATE_PER_YEAR,
+    DEFAULT_REGION_EXIT_RATE_PER_YEAR,
+    DEFAULT_REGION_MIGRATION_RATE_PER_YEAR,
     EVENT_COLUMNS,
+    REGION_EVENT_COLUMNS,
     UNDER_WAY_FUTURES_SHARE,
     UNDER_WAY_WITHIN_HOURS,
     EventRates,
@@ -281,6 +284,10 @@ MIN_WEEKS: Final = 2
 """Fewest whole lookback weeks to decide on futures; fewer decide on the lookback [weeks]."""
 
 SEED: Final = 20261205
+
+REGION_SEED_OFFSET: Final = 3
+"""The region events' generator is seeded ``seed + REGION_SEED_OFFSET`` (``seed + 1`` draws
+the rising keys' weeks, ``seed + 2`` how long growth lasts)."""
 """Seed of the futures' draws (a decision is reproducible)."""
 
 DEFAULT_RISK_WEIGHT: Final = 0.5
@@ -314,6 +321,10 @@ class FutureOptions:
     migration_prior_per_year, exit_prior_per_year
         Priors of the structural-change rates (:mod:`planning.structural`) [1/year]; 0 and 0
         with no evidence turns the events off.
+    region_migration_prior_per_year, region_exit_prior_per_year
+        Priors of the region events' rates: an account's usage in a region moving to another
+        region, or leaving it (:mod:`planning.structural`) [1/year]; 0 and 0 with no evidence
+        turns them off.
     seed
         Seed of the draws.
     risk_weight, risk_level
@@ -351,6 +362,8 @@ class FutureOptions:
     next_review_hours: float | None = None
     migration_prior_per_year: float = DEFAULT_MIGRATION_RATE_PER_YEAR
     exit_prior_per_year: float = DEFAULT_EXIT_RATE_PER_YEAR
+    region_migration_prior_per_year: float = DEFAULT_REGION_MIGRATION_RATE_PER_YEAR
+    region_exit_prior_per_year: float = DEFAULT_REGION_EXIT_RATE_PER_YEAR
     seed: int = SEED
     risk_weight: float = DEFAULT_RISK_WEIGHT
     risk_level: float = DEFAULT_RISK_LEVEL
@@ -370,7 +383,8 @@ class Futures:
     start
         The decision's first hour (UTC); the compressed clock starts there.
     keys
-        The futures' keys: the lookback's, then the migration targets it lacks.
+        The futures' keys: the lookback's, then the keys it lacks that some future moves usage
+        to (a family migration's target, a region migration's destination).
     quantity
         ``(futures, epochs × epoch_rows, keys)`` instance-hours per hour.
     epochs
@@ -381,7 +395,8 @@ class Futures:
         The structural-change rates used.
     events
         One row per event: ``future``, ``fleet`` (text), ``family``, ``kind``
-        (``migration``/``exit``), ``at_hours`` (hours into the term).
+        (``migration``/``exit``/``region migration``/``region exit``), ``at_hours`` (hours
+        into the term).
     fleet_table
         :attr:`planning.structural.Fleets.table`.
     """
@@ -786,6 +801,64 @@ def growth_weeks(weeks: int, count: int, options: FutureOptions) -> FloatArray:
     return lasts
 
 
+def _draw(
+    expected: FloatArray,
+    migration_share: FloatArray,
+    within_hours: FloatArray,
+    rng: np.random.Generator,
+    count: int,
+) -> tuple[npt.NDArray[np.bool_], FloatArray, npt.NDArray[np.bool_]]:
+    """Stratified event draws per group, ``(futures, groups)``: whether each future has its
+    event, its hour (``inf``: none) and whether it is a migration.
+
+    Each group has an event in ``expected`` futures (the fraction by a random draw), chosen at
+    random, at hours spread evenly over ``within_hours`` (one per stratum, jittered), a share
+    ``migration_share`` of them migrations (the fraction by a random draw), the others exits.
+    """
+    n_groups = len(expected)
+    events = np.floor(expected + rng.random(n_groups)).astype(np.intp)  # (groups,)
+    order = np.argsort(rng.random((count, n_groups)), axis=0)  # a random ranking per group
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(count)[:, None], axis=0)
+    happens = rank < events[None, :]
+    safe = np.maximum(events, 1)[None, :]
+    stratum = (rank + rng.random((count, n_groups))) / safe
+    at = np.where(happens, stratum * within_hours[None, :], np.inf)
+    migrations = np.floor(events * migration_share + rng.random(n_groups)).astype(np.intp)
+    migrations = np.minimum(migrations, events)
+    shuffled = np.argsort(rng.random((count, n_groups)), axis=0)
+    second = np.empty_like(shuffled)
+    np.put_along_axis(second, shuffled, np.arange(count)[:, None], axis=0)
+    # among a group's event futures (ranks below ``events``), the first ``migrations`` by a
+    # second random order migrate
+    event_order = np.where(happens, second, count + second)
+    position = np.argsort(np.argsort(event_order, axis=0), axis=0)
+    migrates = happens & (position < migrations[None, :])
+    return happens, at, migrates
+
+
+@dataclass(frozen=True)
+class _Events:
+    """Each future's first event per fleet, ``(futures, fleets)`` arrays (:func:`_events`).
+
+    Attributes
+    ----------
+    at
+        Its hour into the term (``inf``: none) [h].
+    migrates
+        It is a family migration: the fleet's usage runs on its target family from then on.
+    region_migrates
+        It is a region migration: the usage runs in the fleet's destination region.
+    table
+        :attr:`Futures.events`.
+    """
+
+    at: FloatArray
+    migrates: npt.NDArray[np.bool_]
+    region_migrates: npt.NDArray[np.bool_]
+    table: pd.DataFrame
+
+
 def _events(
     fleet: Fleets,
     rates: EventRates,
@@ -793,22 +866,27 @@ def _events(
     rng: np.random.Generator,
     count: int,
     moving: npt.NDArray[np.bool_] | None = None,
-) -> tuple[FloatArray, npt.NDArray[np.bool_], pd.DataFrame]:
-    """Each future's event hour per fleet (``inf``: none) and whether it is a migration.
+) -> _Events:
+    """Each future's first event per fleet: a family migration or exit, or a region migration
+    or exit.
 
-    Drawn per (account, family) (:data:`planning.structural.EVENT_COLUMNS`): the fleets of a
-    family in one account move or retire together, in every region. Stratified, so that few
-    futures carry the rates faithfully: each group has an event in
-    ``count × P(event within the term)`` futures (the fraction by a random draw), chosen at
-    random, at hours spread evenly over the term (one per stratum, jittered), migrations and
-    exits in proportion to their rates. A migration drawn for a fleet that moves in place
-    (Fargate, Lambda) is no event: those fleets change only by exiting.
+    Family events are drawn per (account, family) (:data:`planning.structural.EVENT_COLUMNS`):
+    the fleets of a family in one account move or retire together, in every region. Stratified,
+    so that few futures carry the rates faithfully (:func:`_draw`): each group has an event in
+    ``count × P(event within the term)`` futures, at hours spread evenly over the term,
+    migrations and exits in proportion to their rates. A migration drawn for a fleet that moves
+    in place (Fargate, Lambda) is no event: those fleets change only by exiting.
 
     A group with a fleet in ``moving`` (:func:`planning.structural.moves_under_way`, one flag
     per fleet) migrates instead in :data:`~planning.structural.UNDER_WAY_FUTURES_SHARE` of the
     futures, at hours spread evenly over the first
     :data:`~planning.structural.UNDER_WAY_WITHIN_HOURS`; its fleets with no target family keep
     their usage there.
+
+    Region events are drawn the same way per account and region
+    (:data:`planning.structural.REGION_EVENT_COLUMNS`), from a generator of their own (the
+    family draws, and every draw after them, are the same whatever the region rates). A fleet
+    has the first of its two events; the usage it moved keeps no second one.
     """
     group = fleet.table.groupby(list(EVENT_COLUMNS), sort=True).ngroup().to_numpy()
     n_groups = int(group.max(initial=-1)) + 1
@@ -820,27 +898,10 @@ def _events(
     if moving is not None:
         moving_group[group[moving & can_migrate]] = True
     expected[moving_group] = count * UNDER_WAY_FUTURES_SHARE
-    events = np.floor(expected + rng.random(n_groups)).astype(np.intp)  # (groups,)
-    order = np.argsort(rng.random((count, n_groups)), axis=0)  # a random ranking per group
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(count)[:, None], axis=0)
-    happens = rank < events[None, :]
-    safe = np.maximum(events, 1)[None, :]
-    stratum = (rank + rng.random((count, n_groups))) / safe
     soon = min(UNDER_WAY_WITHIN_HOURS, options.term_hours)
-    within = np.where(moving_group, soon, options.term_hours)
-    at = np.where(happens, stratum * within[None, :], np.inf)
-    migration_share = rates.migration_per_year / max(total_rate, 1e-12)
-    migrations = np.floor(events * migration_share + rng.random(n_groups)).astype(np.intp)
-    migrations[moving_group] = events[moving_group]
-    shuffled = np.argsort(rng.random((count, n_groups)), axis=0)
-    second = np.empty_like(shuffled)
-    np.put_along_axis(second, shuffled, np.arange(count)[:, None], axis=0)
-    # among a group's event futures (ranks below ``events``), the first ``migrations`` by a
-    # second random order migrate
-    event_order = np.where(happens, second, count + second)
-    position = np.argsort(np.argsort(event_order, axis=0), axis=0)
-    migrates = happens & (position < migrations[None, :])
+    within = np.where(moving_group, soon, options.term_hours).astype(np.float64)
+    migration_share = np.where(moving_group, 1.0, rates.migration_per_year / max(total_rate, 1e-12))
+    happens, at, migrates = _draw(expected, migration_share, within, rng, count)
     happens, at, migrates = happens[:, group], at[:, group], migrates[:, group]
     # a Fargate or Lambda fleet's migration changes nothing: no event (it only exits)
     happens &= ~(migrates & fleet.table["moves_in_place"].to_numpy()[None, :])
@@ -848,22 +909,54 @@ def _events(
     happens &= ~(moving_group[group] & ~can_migrate)[None, :]
     at = np.where(happens, at, np.inf)
     migrates &= happens & can_migrate[None, :]
-    future, which = np.nonzero(happens)
+    region_at, region_migrates = _region_events(fleet, rates, options, count)
+    first_region = region_at < at
+    at = np.minimum(at, region_at)
+    migrates &= ~first_region
+    region_migrates &= first_region
+    future, which = np.nonzero(np.isfinite(at))
     names = (
         fleet.table[["account_id", "region", "family", "platform"]]
         .astype(str)
         .agg(" ".join, axis=1)
+    )
+    kind = np.where(
+        first_region[future, which],
+        np.where(region_migrates[future, which], "region migration", "region exit"),
+        np.where(migrates[future, which], "migration", "exit"),
     )
     table = pd.DataFrame(
         {
             "future": future,
             "fleet": names.to_numpy()[which] if len(which) else np.array([], dtype=object),
             "family": fleet.table["family"].astype(str).to_numpy()[which],
-            "kind": np.where(migrates[future, which], "migration", "exit"),
+            "kind": kind,
             "at_hours": at[future, which],
         }
     )
-    return at, migrates, table
+    return _Events(at, migrates, region_migrates, table)
+
+
+def _region_events(
+    fleet: Fleets, rates: EventRates, options: FutureOptions, count: int
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """Each future's region event per fleet, ``(futures, fleets)``: its hour (``inf``: none)
+    and whether it is a migration (:func:`_events`)."""
+    n_fleets = len(fleet.table)
+    total_rate = rates.region_migration_per_year + rates.region_exit_per_year
+    if total_rate <= 0 or not n_fleets:
+        return np.full((count, n_fleets), np.inf), np.zeros((count, n_fleets), dtype=bool)
+    group = fleet.table.groupby(list(REGION_EVENT_COLUMNS), sort=True).ngroup().to_numpy()
+    n_groups = int(group.max()) + 1
+    years = options.term_hours / HOURS_PER_YEAR
+    expected = np.full(n_groups, count * (1.0 - np.exp(-total_rate * years)))
+    share = np.full(n_groups, rates.region_migration_per_year / total_rate)
+    within = np.full(n_groups, float(options.term_hours))
+    own_rng = np.random.default_rng(options.seed + REGION_SEED_OFFSET)
+    happens, at, migrates = _draw(expected, share, within, own_rng, count)
+    has_destination = (fleet.table["destination_region"] != "").to_numpy()
+    migrates = migrates[:, group] & has_destination[None, :]
+    return np.where(happens[:, group], at[:, group], np.inf), migrates
 
 
 def young_keys(week_level: FloatArray, keys: pd.DataFrame | None = None) -> npt.NDArray[np.bool_]:
@@ -1138,15 +1231,26 @@ def decision_futures(
         fleet,
         migration_prior_per_year=options.migration_prior_per_year,
         exit_prior_per_year=options.exit_prior_per_year,
+        region_migration_prior_per_year=options.region_migration_prior_per_year,
+        region_exit_prior_per_year=options.region_exit_prior_per_year,
         moving=moving,
         moving_seen_on=seen,
     )
-    event_at, migrates, events = _events(fleet, rates, options, rng, count, moving)
+    drawn_events = _events(fleet, rates, options, rng, count, moving)
+    event_at = drawn_events.at
     epoch_hours = options.term_hours / epochs
     kept = _kept_hours(count, epochs, options.max_rows, rng)  # (futures, epochs, rows)
     epoch_rows = kept.shape[2]
-    keys, target_column, order = _with_targets(usage.keys, fleet)
-    sources = np.flatnonzero(fleet.key_target >= 0)
+    # the keys each kind of move reaches in some future, and their columns
+    sources = _moved_sources(fleet.key_target, fleet.key_fleet, drawn_events.migrates)
+    region_sources = _moved_sources(
+        fleet.key_region_target, fleet.key_fleet, drawn_events.region_migrates
+    )
+    keys, (target_column, region_column), order = _with_targets(
+        usage.keys,
+        (fleet.target_keys, fleet.key_target[sources]),
+        (fleet.region_target_keys, fleet.key_region_target[region_sources]),
+    )
     quantity = np.zeros((count, epochs * epoch_rows, len(keys)))
     for future in range(count):  # one future at a time: memory stays hours × keys
         # the real hour (into the term) each row stands for: epoch start + its hour's phase
@@ -1172,11 +1276,17 @@ def decision_futures(
         gone = real_hour[:, None] >= event_at[future, fleet.key_fleet][None, :]
         out = quantity[future]
         out[:, :n_keys] = np.where(gone, 0.0, path)
-        moving = sources[migrates[future, fleet.key_fleet[sources]]]
-        if moving.size:
+        migrates = drawn_events.migrates[future, fleet.key_fleet[sources]]
+        if migrates.any():
+            moving = sources[migrates]
             moved = np.where(gone[:, moving], path[:, moving], 0.0)
             moved *= fleet.target_per_source[moving]
-            np.add.at(out.T, target_column[fleet.key_target[moving]], moved.T)
+            np.add.at(out.T, target_column[migrates], moved.T)
+        region_migrates = drawn_events.region_migrates[future, fleet.key_fleet[region_sources]]
+        if region_migrates.any():
+            moving = region_sources[region_migrates]
+            moved = np.where(gone[:, moving], path[:, moving], 0.0)
+            np.add.at(out.T, region_column[region_migrates], moved.T)
     start = usage.hours[-1] + pd.Timedelta(hours=1)
     return Futures(
         start=start,
@@ -1185,7 +1295,7 @@ def decision_futures(
         epochs=epochs,
         epoch_hours=epoch_hours,
         rates=rates,
-        events=events,
+        events=drawn_events.table,
         fleet_table=fleet.table,
         epoch_rows=epoch_rows,
         hour_of_week=None if epoch_rows == HOURS_PER_WEEK else kept.reshape(count, -1),
@@ -1247,24 +1357,43 @@ def _kept_hours(count: int, epochs: int, max_rows: int, rng: np.random.Generator
     return np.minimum(np.floor(steps).astype(np.intp), HOURS_PER_WEEK - 1)
 
 
-def _with_targets(keys: pd.DataFrame, fleet: Fleets) -> tuple[pd.DataFrame, IntArray, IntArray]:
-    """The lookback's keys then the migration targets it lacks, each target's column, and the
-    column order that sorts the keys (as a usage matrix holds them)."""
-    identity = np.arange(len(keys), dtype=np.intp)
-    if fleet.target_keys.empty:
-        return keys, np.zeros(0, dtype=np.intp), identity
+def _moved_sources(
+    key_target: IntArray, key_fleet: IntArray, migrates: npt.NDArray[np.bool_]
+) -> IntArray:
+    """The keys with a target (``key_target`` ≥ 0) whose fleet migrates in some future."""
+    some_future = np.asarray(migrates.any(axis=0), dtype=bool)
+    return np.flatnonzero((key_target >= 0) & some_future[key_fleet])
+
+
+def _with_targets(
+    keys: pd.DataFrame, *targets: tuple[pd.DataFrame, IntArray]
+) -> tuple[pd.DataFrame, tuple[IntArray, ...], IntArray]:
+    """The lookback's keys then the migration targets it lacks, the column of each moved key's
+    target, and the column order that sorts the keys (as a usage matrix holds them).
+
+    Each of ``targets`` is a table of target keys and, per moved key, its row there; only the
+    targets some key moves to become columns.
+    """
     text = keys.astype(str).agg("|".join, axis=1)
-    targets = fleet.target_keys.astype(str)
-    target_text = targets.agg("|".join, axis=1)
     position = dict(zip(text, range(len(keys)), strict=True))
-    fresh = ~target_text.isin(position) & ~target_text.duplicated()
-    new_rows = fleet.target_keys.loc[fresh.to_numpy()]
-    for index, label in enumerate(target_text[fresh], start=len(keys)):
-        position[label] = index
-    combined = pd.concat([keys, new_rows], ignore_index=True)[list(KEY_COLUMNS)]
-    column = np.array([position[t] for t in target_text], dtype=np.intp)
+    new_rows: list[pd.DataFrame] = []
+    columns: list[IntArray] = []
+    for target_keys, rows in targets:
+        if not len(rows):
+            columns.append(np.zeros(0, dtype=np.intp))
+            continue
+        used = np.unique(rows)
+        reached = target_keys.iloc[used].reset_index(drop=True)
+        target_text = reached.astype(str).agg("|".join, axis=1)
+        fresh = ~target_text.isin(position) & ~target_text.duplicated()
+        new_rows.append(reached.loc[fresh.to_numpy()])
+        for index, label in enumerate(target_text[fresh], start=len(position)):
+            position[label] = index
+        column_of_used = np.array([position[t] for t in target_text], dtype=np.intp)
+        columns.append(column_of_used[np.searchsorted(used, rows)])
+    combined = pd.concat([keys, *new_rows], ignore_index=True)[list(KEY_COLUMNS)]
     order = np.lexsort([combined[c].astype(str).to_numpy() for c in reversed(KEY_COLUMNS)])
-    return combined, column, order.astype(np.intp)
+    return combined, tuple(columns), order.astype(np.intp)
 
 
 def compress_owned(owned: tuple[Commitment, ...], futures: Futures) -> tuple[Commitment, ...]:

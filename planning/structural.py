@@ -1,14 +1,17 @@
-"""Structural changes a commitment must survive: a fleet that migrates to another family, or exits.
+"""Structural changes a commitment must survive: a family or a region that migrates, or exits.
 
 A one- or three-year commitment outlives the usage it was bought for when a team moves its fleet
-to a newer family (m4 → m5), or retires it. The lookback rarely shows either, so the decision's
-futures (:mod:`planning.future`) carry them as *events*: in each sampled future, each family of an
-account migrates or exits at a random time within the term with a yearly rate, its fleets (an
-account, region, family, platform and tenancy) in every region together
-(:data:`EVENT_COLUMNS`). Family-specific instruments (RIs, EC2 Instance Savings Plans) lose
-their usage in a future where the fleet moves; a Compute Savings Plan follows it to the new
-family. So the decision weighs the cheaper family-specific cover against the risk, and hedges
-when the expected value says so.
+to a newer family (m4 → m5) or to another region, or retires it. The lookback rarely shows any
+of it, so the decision's futures (:mod:`planning.future`) carry them as *events*: in each
+sampled future, each family of an account migrates or exits at a random time within the term
+with a yearly rate, its fleets (an account, region, family, platform and tenancy) in every
+region together (:data:`EVENT_COLUMNS`); and each region of an account moves, every family of
+it, to another region (:func:`region_destinations`), or is left, with yearly rates of their
+own (:data:`REGION_EVENT_COLUMNS`). Family-specific instruments (RIs, EC2 Instance Savings
+Plans) lose their usage in a future where the fleet moves family; RIs and EC2 Instance Savings
+Plans, bought for one region, lose it where the region moves. A Compute Savings Plan follows
+the usage to the new family and to the new region. So the decision weighs the cheaper
+family-specific cover against the risk, and hedges when the expected value says so.
 
 **Rates.** The yearly rate of moves is learned from the lookback where it shows them and shrunk
 to a stated prior where it does not (a gamma–Poisson estimate, :func:`event_rates`):
@@ -17,9 +20,12 @@ to a stated prior where it does not (a gamma–Poisson estimate, :func:`event_ra
 
 A move seen is a fleet whose last weeks fell below half its earlier level while another family of
 the same account and region rose; an exit seen, a fall with no such rise. The priors
-(:data:`DEFAULT_MIGRATION_RATE_PER_YEAR`, :data:`DEFAULT_EXIT_RATE_PER_YEAR`) are this project's
-stated assumption: about one fleet in ten moves family within a year (generation upgrades and
-re-platforming), one in twenty is retired.
+(:data:`DEFAULT_MIGRATION_RATE_PER_YEAR`, :data:`DEFAULT_EXIT_RATE_PER_YEAR`,
+:data:`DEFAULT_REGION_MIGRATION_RATE_PER_YEAR`, :data:`DEFAULT_REGION_EXIT_RATE_PER_YEAR`) are
+this project's stated assumption: about one fleet in ten moves within a year (8 % to another
+family: generation upgrades and re-platforming; 2 % to another region with the rest of its
+region), one in twenty is retired (4 % alone, 1 % with its region). The region rates are
+learned the same way from the account's regions (:func:`event_rates`).
 
 **A move under way** (:func:`moves_under_way`). A fleet whose last weeks run at least
 :data:`UNDER_WAY_FALL_SHARE` below its earlier ones, at a new low (or below half of them), while
@@ -39,6 +45,12 @@ the newest family of another series (m ↔ c, r → m), and one with no priced t
 Fargate and Lambda usage has no families to move between (a task or function re-sized stays
 Fargate or Lambda, under the same Compute Savings Plan), so their fleets only exit
 (``moves_in_place``: a migration drawn for them changes nothing).
+
+**Where a region moves** (:func:`region_destinations`). Every key of it runs the same instance
+type, platform and tenancy in the account's largest other region of the same geography (us, eu,
+ap…), else in its largest other region, else (an account in one region) in the catalog's
+region nearby that prices the most types; a key whose type the destination does not price
+exits. A fleet has the first of its family and region events only.
 """
 
 from __future__ import annotations
@@ -61,11 +73,22 @@ from usage.table import KEY_COLUMNS, UsageMatrix
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
-DEFAULT_MIGRATION_RATE_PER_YEAR: Final = 0.10
+DEFAULT_MIGRATION_RATE_PER_YEAR: Final = 0.08
 """Prior yearly rate at which a fleet moves to another family [1/year]."""
 
-DEFAULT_EXIT_RATE_PER_YEAR: Final = 0.05
+DEFAULT_EXIT_RATE_PER_YEAR: Final = 0.04
 """Prior yearly rate at which a fleet is retired [1/year]."""
+
+DEFAULT_REGION_MIGRATION_RATE_PER_YEAR: Final = 0.02
+"""Prior yearly rate at which an account's usage in a region moves to another region
+[1/year]: a consolidation, a move nearer the users or under a data-residency rule. With
+:data:`DEFAULT_MIGRATION_RATE_PER_YEAR`, one fleet in ten moves within a year, a fifth of
+those moves between regions."""
+
+DEFAULT_REGION_EXIT_RATE_PER_YEAR: Final = 0.01
+"""Prior yearly rate at which an account leaves a region, every family of it retired
+[1/year]. With :data:`DEFAULT_EXIT_RATE_PER_YEAR`, one fleet in twenty is retired within a
+year, a fifth of those with its whole region."""
 
 PRIOR_STRENGTH_FLEET_YEARS: Final = 2.0
 """Weight of the prior, in fleet-years of evidence [fleet-years]."""
@@ -100,6 +123,10 @@ newer family is a team's decision (an image, a launch template, a policy) that r
 regions within days of each other; drawn per fleet, a family in three regions would move in
 one region at a time, and the futures would never hold the move that strands all its cover."""
 
+REGION_EVENT_COLUMNS: Final = ("account_id", "region")
+"""What moves to another region or leaves it as one: an account's usage in a region, every
+family of it."""
+
 SERIES_FALLBACK: Final = (("m", "c"), ("c", "m"), ("r", "m"), ("t", "m"))
 """Where a fleet already on its series' newest family moves: (from series, to series)."""
 
@@ -122,6 +149,12 @@ class Fleets:
         For each key of the matrix, its row in ``target_keys`` (−1: no target, the key exits).
     target_per_source
         Instance-hours of the target type per instance-hour of the source key [1] (units kept).
+    region_target_keys
+        Keys a region migration's usage runs on: each key's instance type, platform and tenancy
+        in its fleet's ``destination_region`` (:func:`region_destinations`).
+    key_region_target
+        For each key of the matrix, its row in ``region_target_keys`` (−1: the destination
+        does not price its type, the key exits).
     """
 
     table: pd.DataFrame
@@ -129,6 +162,8 @@ class Fleets:
     target_keys: pd.DataFrame
     key_target: IntArray
     target_per_source: FloatArray
+    region_target_keys: pd.DataFrame
+    key_region_target: IntArray
 
 
 @dataclass(frozen=True)
@@ -143,6 +178,13 @@ class EventRates:
         Moves and exits the lookback shows.
     fleet_years
         Evidence: fleets × years of lookback [fleet-years].
+    region_migration_per_year, region_exit_per_year
+        Rates of the region events (:data:`REGION_EVENT_COLUMNS`) used in the futures
+        [1/year].
+    region_moves_seen, region_exits_seen
+        Region moves and exits the lookback shows.
+    region_years
+        Their evidence: an account's regions × years of lookback [region-years].
     under_way
         The moves under way (:func:`moves_under_way`), one phrase per moving fleet: its family,
         account and region, and how far it fell.
@@ -153,6 +195,11 @@ class EventRates:
     moves_seen: int
     exits_seen: int
     fleet_years: float
+    region_migration_per_year: float = 0.0
+    region_exit_per_year: float = 0.0
+    region_moves_seen: int = 0
+    region_exits_seen: int = 0
+    region_years: float = 0.0
     under_way: tuple[str, ...] = ()
 
     def describe(self) -> str:
@@ -166,6 +213,16 @@ class EventRates:
             f"with {self.exit_per_year:.1%} ({seen}, shrunk to the priors of "
             f"{DEFAULT_MIGRATION_RATE_PER_YEAR:.0%} and {DEFAULT_EXIT_RATE_PER_YEAR:.0%})"
         )
+        if self.region_migration_per_year or self.region_exit_per_year:
+            text += (
+                f"; each account's usage in a region moves to another region with "
+                f"{self.region_migration_per_year:.1%} a year and leaves it with "
+                f"{self.region_exit_per_year:.1%} (the lookback shows {self.region_moves_seen} "
+                f"region move(s) and {self.region_exits_seen} region exit(s) in "
+                f"{self.region_years:.2f} region-years, shrunk to the priors of "
+                f"{DEFAULT_REGION_MIGRATION_RATE_PER_YEAR:.0%} and "
+                f"{DEFAULT_REGION_EXIT_RATE_PER_YEAR:.0%})"
+            )
         if not self.under_way:
             return text
         return (
@@ -198,6 +255,64 @@ def _target_family(family: str, priced: pd.Series) -> str:
             if other is not None:
                 return other
     return ""
+
+
+def _geography(region: str) -> str:
+    """A region's geography, the first part of its name: ``us``, ``eu``, ``ap``…"""
+    return region.split("-", 1)[0]
+
+
+def _near(by_region: pd.Series, region: str) -> pd.Series:
+    """The entries of ``by_region`` (indexed by region) in ``region``'s geography."""
+    return by_region[[_geography(str(r)) == _geography(region) for r in by_region.index]]
+
+
+def region_destinations(fleet_table: pd.DataFrame, catalog: PriceCatalog) -> pd.Series:
+    """Where each fleet's account and region would move in a region migration (``""``: none).
+
+    The account's other region of the same geography (:func:`_geography`) that runs the most
+    normalized units; else its other region that runs the most; else, for an account in one
+    region, the catalog's region of the same geography that prices the most instance types
+    (the move stays near its users); else the catalog's region that prices the most.
+    """
+    places = fleet_table.groupby(["account_id", "region"], sort=True)["normalized_units"].sum()
+    priced_types = catalog.on_demand.groupby("region")["instance_type"].nunique()
+    chosen: dict[tuple[str, str], str] = {}
+    for account, region in places.index:
+        own = str(region)
+        in_account = places.loc[account].drop(own)
+        elsewhere = priced_types.drop(own, errors="ignore")
+        candidates = [
+            _near(in_account, own),
+            in_account,
+            _near(elsewhere, own),
+            elsewhere,
+        ]
+        ranked = next((c for c in candidates if len(c)), None)
+        if ranked is None:
+            chosen[(str(account), own)] = ""
+            continue
+        # most first, then by name: one answer whatever the order of the rows
+        best = sorted(ranked.items(), key=lambda item: (-float(item[1]), str(item[0])))[0][0]
+        chosen[(str(account), own)] = str(best)
+    pairs = zip(fleet_table["account_id"], fleet_table["region"], strict=True)
+    return pd.Series([chosen[(str(a), str(r))] for a, r in pairs], index=fleet_table.index)
+
+
+def _region_targets(
+    keys: pd.DataFrame, destination: npt.NDArray[np.object_], catalog: PriceCatalog
+) -> tuple[pd.DataFrame, IntArray]:
+    """Each key in its destination region (``destination``, one per key), the distinct priced
+    ones, and each key's row among them (−1: no destination, or its type is not priced there)."""
+    moved = keys[list(KEY_COLUMNS)].astype(str).assign(region=destination)
+    has = (destination != "") & ~np.isnan(catalog.on_demand_rates(moved))
+    text = moved.agg("|".join, axis=1)
+    distinct = ~text.duplicated() & has
+    region_target_keys = moved.loc[distinct].reset_index(drop=True)
+    row = pd.Series(np.arange(len(region_target_keys)), index=text[distinct].to_numpy())
+    key_region_target = np.full(len(keys), -1, dtype=np.intp)
+    key_region_target[has] = row.loc[text[has].to_numpy()].to_numpy()
+    return region_target_keys, key_region_target
 
 
 def fleets(usage: UsageMatrix, catalog: PriceCatalog) -> Fleets:
@@ -266,7 +381,19 @@ def fleets(usage: UsageMatrix, catalog: PriceCatalog) -> Fleets:
             )
             per_source[key_target < 0] = 0.0
             target_keys = target_keys.loc[priced_target].reset_index(drop=True)
-    return Fleets(fleet_table, codes.astype(np.intp), target_keys, key_target, per_source)
+    fleet_table["destination_region"] = region_destinations(fleet_table, catalog)
+    region_target_keys, key_region_target = _region_targets(
+        keys, fleet_table["destination_region"].to_numpy()[codes], catalog
+    )
+    return Fleets(
+        fleet_table,
+        codes.astype(np.intp),
+        target_keys,
+        key_target,
+        per_source,
+        region_target_keys,
+        key_region_target,
+    )
 
 
 def _recent_and_earlier(
@@ -324,23 +451,56 @@ def moves_under_way(usage: UsageMatrix, fleet: Fleets) -> npt.NDArray[np.bool_]:
     return np.asarray(fell & (lost > 0) & replaced & has_target & ~in_place)
 
 
+def _region_events_seen(fleet: Fleets, recent: FloatArray, earlier: FloatArray) -> tuple[int, int]:
+    """Region moves and region exits the fleets' levels show (:func:`event_rates`)."""
+    place = _places(fleet).to_numpy()
+    fleet_fell = recent < FALL_SHARE * earlier
+    in_region = (
+        pd.DataFrame({"recent": recent, "earlier": earlier, "fell": fleet_fell})
+        .groupby(place)
+        .sum()
+    )
+    account = in_region.index.str.split("|").str[0]
+    now = in_region["recent"].to_numpy()
+    before = in_region["earlier"].to_numpy()
+    # a region's fall is a region event when two families or more fell in it; one family's
+    # fall is that family's event
+    fell = (now < FALL_SHARE * before) & (in_region["fell"].to_numpy() >= 2)
+    lost = np.maximum(before - now, 0.0)
+    gained = np.maximum(now - before, 0.0)
+    # what the account's other regions gained
+    gained_elsewhere = pd.Series(gained).groupby(account).transform("sum").to_numpy() - gained
+    moved = fell & (gained_elsewhere >= UNDER_WAY_REPLACED_SHARE * lost)
+    return int(moved.sum()), int((fell & ~moved).sum())
+
+
 def event_rates(
     usage: UsageMatrix,
     fleet: Fleets,
     *,
     migration_prior_per_year: float = DEFAULT_MIGRATION_RATE_PER_YEAR,
     exit_prior_per_year: float = DEFAULT_EXIT_RATE_PER_YEAR,
+    region_migration_prior_per_year: float = DEFAULT_REGION_MIGRATION_RATE_PER_YEAR,
+    region_exit_prior_per_year: float = DEFAULT_REGION_EXIT_RATE_PER_YEAR,
     moving: npt.NDArray[np.bool_] | None = None,
     moving_seen_on: UsageMatrix | None = None,
 ) -> EventRates:
     """The yearly migration and exit rates, learned from ``usage`` and shrunk to the priors.
+
+    The region rates likewise, per account and region (:data:`REGION_EVENT_COLUMNS`): a region
+    seen moving is one whose normalized units fell below :data:`FALL_SHARE` of its earlier
+    level, with two of its fleets or more (one fleet's fall is that fleet's event), while the
+    account's other regions gained at least :data:`UNDER_WAY_REPLACED_SHARE` of what it lost;
+    a region seen leaving, one that fell so with no such gain.
 
     ``moving`` flags the fleets :func:`moves_under_way` found (``None``: none) on
     ``moving_seen_on`` (``None``: ``usage``); they are named in :attr:`EventRates.under_way`,
     with their fall measured there.
     """
     fleet_years = len(fleet.table) * len(usage.hours) / HOURS_PER_YEAR
-    moves = exits = 0
+    n_regions = len(fleet.table[list(REGION_EVENT_COLUMNS)].drop_duplicates())
+    region_years = n_regions * len(usage.hours) / HOURS_PER_YEAR
+    moves = exits = region_moves = region_exits = 0
     under_way: tuple[str, ...] = ()
     levels = _recent_and_earlier(usage, fleet)
     if moving is not None and moving.any():
@@ -365,13 +525,26 @@ def event_rates(
         moved = fell & place.isin(rising_places).to_numpy()
         moves = int(moved.sum())
         exits = int((fell & ~moved).sum())
+        region_moves, region_exits = _region_events_seen(fleet, recent, earlier)
     shrink = fleet_years + PRIOR_STRENGTH_FLEET_YEARS
+    region_shrink = region_years + PRIOR_STRENGTH_FLEET_YEARS
     return EventRates(
         migration_per_year=(moves + PRIOR_STRENGTH_FLEET_YEARS * migration_prior_per_year) / shrink,
         exit_per_year=(exits + PRIOR_STRENGTH_FLEET_YEARS * exit_prior_per_year) / shrink,
         moves_seen=moves,
         exits_seen=exits,
         fleet_years=fleet_years,
+        region_migration_per_year=(
+            region_moves + PRIOR_STRENGTH_FLEET_YEARS * region_migration_prior_per_year
+        )
+        / region_shrink,
+        region_exit_per_year=(
+            region_exits + PRIOR_STRENGTH_FLEET_YEARS * region_exit_prior_per_year
+        )
+        / region_shrink,
+        region_moves_seen=region_moves,
+        region_exits_seen=region_exits,
+        region_years=region_years,
         under_way=under_way,
     )
 
@@ -379,11 +552,15 @@ def event_rates(
 __all__ = [
     "DEFAULT_EXIT_RATE_PER_YEAR",
     "DEFAULT_MIGRATION_RATE_PER_YEAR",
+    "DEFAULT_REGION_EXIT_RATE_PER_YEAR",
+    "DEFAULT_REGION_MIGRATION_RATE_PER_YEAR",
     "EVENT_COLUMNS",
     "FLEET_COLUMNS",
+    "REGION_EVENT_COLUMNS",
     "EventRates",
     "Fleets",
     "event_rates",
     "fleets",
     "moves_under_way",
+    "region_destinations",
 ]

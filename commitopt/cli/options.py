@@ -463,15 +463,29 @@ def decision_options(func: F) -> F:
             help="CVaR level: 0.9 weighs the mean loss of the worst 10 % of the futures.",
         ),
         click.option(
-            "--migration-rate", type=click.FloatRange(min=0.0), default=0.10, show_default=True,
+            "--migration-rate", type=click.FloatRange(min=0.0), default=0.08, show_default=True,
             help="Prior yearly chance that an account's fleets of a family move to another "
             "family, in every region together (learned from the lookback where it shows moves; "
             "a family seen moving in one region moves everywhere within a quarter in 3 futures "
             "of 4).",
         ),
         click.option(
-            "--exit-rate", type=click.FloatRange(min=0.0), default=0.05, show_default=True,
+            "--exit-rate", type=click.FloatRange(min=0.0), default=0.04, show_default=True,
             help="Prior yearly chance that an account's fleets of a family are retired.",
+        ),
+        click.option(
+            "--region-migration-rate", type=click.FloatRange(min=0.0), default=0.02,
+            show_default=True,
+            help="Prior yearly chance that an account's usage in a region, every family of it, "
+            "moves to another region (the account's largest other region nearby, else the "
+            "nearest priced one): RIs and EC2 Instance Savings Plans stay behind, a Compute "
+            "Savings Plan follows.",
+        ),
+        click.option(
+            "--region-exit-rate", type=click.FloatRange(min=0.0), default=0.01,
+            show_default=True,
+            help="Prior yearly chance that an account leaves a region, every family of it "
+            "retired. Set the four rates to 0 to decide without structural changes.",
         ),
         click.option(
             "--follow-growth", is_flag=True,

@@ -34,7 +34,12 @@ from usage.table import UsageMatrix, to_matrix
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
 WEEKS = 8
-NO_EVENTS = {"migration_prior_per_year": 0.0, "exit_prior_per_year": 0.0}
+NO_EVENTS = {
+    "migration_prior_per_year": 0.0,
+    "exit_prior_per_year": 0.0,
+    "region_migration_prior_per_year": 0.0,
+    "region_exit_prior_per_year": 0.0,
+}
 
 
 @pytest.fixture(scope="module")
