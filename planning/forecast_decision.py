@@ -234,6 +234,8 @@ def expected_outcome(
             "futures_with_events": with_events,
             "migration_rate_per_year": round(futures.rates.migration_per_year, 4),
             "exit_rate_per_year": round(futures.rates.exit_per_year, 4),
+            "region_migration_rate_per_year": round(futures.rates.region_migration_per_year, 4),
+            "region_exit_rate_per_year": round(futures.rates.region_exit_per_year, 4),
             "rates": futures.rates.describe(),
             "moves_under_way": list(futures.rates.under_way),
         },

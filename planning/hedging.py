@@ -1,6 +1,7 @@
 """Why a Compute Savings Plan where family-specific cover is cheaper: the hedge, in words.
 
-On the futures of :mod:`planning.future` some fleets migrate to another family within the term.
+On the futures of :mod:`planning.future` some fleets migrate to another family or region within
+the term.
 RIs and EC2 Instance Savings Plans stay with the family they were bought for; a Compute Savings
 Plan follows the usage to any family and region. When the decision buys a Compute SP for usage
 that family-specific instruments would cover more cheaply, the premium buys that protection, and
@@ -114,12 +115,18 @@ def _sentence(families: list[str], premium_pct: float, futures: Futures) -> str:
     if len(families) > MAX_FAMILIES_NAMED:
         named += f" and {len(families) - MAX_FAMILIES_NAMED} more"
     events = futures.events
-    mine = events.loc[events["family"].isin(families) & (events["kind"] == "migration")]
+    moves = events["kind"].isin(("migration", "region migration"))
+    mine = events.loc[events["family"].isin(families) & moves]
     moved = mine["future"].nunique()
     share = 100.0 * moved / futures.count
+    where = (
+        "another family or region"
+        if (mine["kind"] == "region migration").any()
+        else "another family"
+    )
     return (
         f"a Compute Savings Plan rather than {named} RIs or EC2 Instance Savings Plans: in "
-        f"{share:.0f} % of the futures these fleets move to another family within the term, "
+        f"{share:.0f} % of the futures these fleets move to {where} within the term, "
         f"and it follows them, at a {premium_pct:.1f} % premium over their family rates "
         f"({futures.rates.describe()})"
     )

@@ -463,14 +463,14 @@ def decision_options(func: F) -> F:
             help="CVaR level: 0.9 weighs the mean loss of the worst 10 % of the futures.",
         ),
         click.option(
-            "--migration-rate", type=click.FloatRange(min=0.0), default=0.08, show_default=True,
+            "--migration-rate", type=click.FloatRange(min=0.0), default=0.10, show_default=True,
             help="Prior yearly chance that an account's fleets of a family move to another "
             "family, in every region together (learned from the lookback where it shows moves; "
             "a family seen moving in one region moves everywhere within a quarter in 3 futures "
             "of 4).",
         ),
         click.option(
-            "--exit-rate", type=click.FloatRange(min=0.0), default=0.04, show_default=True,
+            "--exit-rate", type=click.FloatRange(min=0.0), default=0.05, show_default=True,
             help="Prior yearly chance that an account's fleets of a family are retired.",
         ),
         click.option(

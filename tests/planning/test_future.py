@@ -26,7 +26,12 @@ from planning.future import (
     stepped_keys,
 )
 from planning.recommend import RecommendOptions, recommend
-from planning.structural import event_rates, fleets, moves_under_way
+from planning.structural import (
+    DEFAULT_MIGRATION_RATE_PER_YEAR,
+    event_rates,
+    fleets,
+    moves_under_way,
+)
 from pricing.embedded import load_embedded_catalog
 from pricing.instance_types import normalization_factors
 from pricing.inventory import Commitment
@@ -564,7 +569,10 @@ def test_rates_learn_from_a_move_in_the_lookback(catalog) -> None:  # type: igno
     assert rates.exits_seen == 0
     fleet_years = 2 * hours / 8760
     assert rates.fleet_years == pytest.approx(fleet_years)
-    assert rates.migration_per_year == pytest.approx((1 + 2 * 0.10) / (fleet_years + 2))
+    prior = DEFAULT_MIGRATION_RATE_PER_YEAR
+    assert rates.migration_per_year == pytest.approx((1 + 2 * prior) / (fleet_years + 2))
+    # one family's fall in a region is that family's move, not the region's
+    assert rates.region_moves_seen == 0 and rates.region_exits_seen == 0
 
 
 RISEN_WEEKS = [
@@ -858,7 +866,8 @@ def test_migration_risk_buys_the_compute_savings_plan(catalog) -> None:  # type:
     )
     assert risky_kinds == ["compute_savings_plan"]
     # the explanation names the hedge: its fleets' share of futures with a move, the premium
-    moved = risky.futures.events.query("kind == 'migration'")["future"].nunique()
+    moves = risky.futures.events["kind"].isin(["migration", "region migration"])
+    moved = risky.futures.events.loc[moves, "future"].nunique()
     share = 100 * moved / risky.futures.count
     (hedge,) = risky.explanations["hedge"]
     assert "rather than m4 RIs" in hedge and f"in {share:.0f} % of the futures" in hedge
@@ -931,7 +940,9 @@ def test_rounding_a_risk_averse_decision_costs_little(catalog) -> None:  # type:
 
 def test_events_are_stratified_over_futures_and_time(catalog) -> None:  # type: ignore[no-untyped-def]
     matrix = to_matrix(_steady(8.0, "m4.xlarge"))
-    options = FutureOptions(futures=40, migration_prior_per_year=0.3, exit_prior_per_year=0.1)
+    options = FutureOptions(
+        futures=40, **{**NO_EVENTS, "migration_prior_per_year": 0.3, "exit_prior_per_year": 0.1}
+    )
     futures = decision_futures(matrix, catalog, options)
     rate = futures.rates.migration_per_year + futures.rates.exit_per_year
     expected = 40 * (1 - np.exp(-rate))
@@ -952,7 +963,8 @@ def test_a_family_moves_in_every_region_of_its_account_together(catalog) -> None
     other = east.assign(account_id="222222222222")
     c5 = _steady(6.0, "c5.xlarge")
     matrix = to_matrix(pd.concat([east, west, other, c5], ignore_index=True))
-    options = FutureOptions(futures=40, migration_prior_per_year=1.0, exit_prior_per_year=0.5)
+    family_only = {**NO_EVENTS, "migration_prior_per_year": 1.0, "exit_prior_per_year": 0.5}
+    options = FutureOptions(futures=40, **family_only)
     events = decision_futures(matrix, catalog, options).events
     fleet_name = events["fleet"].str.split(" ")
     events = events.assign(account=fleet_name.str[0], region=fleet_name.str[1])
@@ -1115,14 +1127,14 @@ def test_fargate_and_lambda_fleets_only_exit(catalog) -> None:  # type: ignore[n
     fleet = fleets(matrix, catalog)
     in_place = dict(zip(fleet.table["family"], fleet.table["moves_in_place"], strict=True))
     assert in_place == {"m4": False, "fargate": True}
-    options = FutureOptions(futures=40, migration_prior_per_year=1e6, exit_prior_per_year=0.0)
+    options = FutureOptions(futures=40, **{**NO_EVENTS, "migration_prior_per_year": 1e6})
     futures = decision_futures(matrix, catalog, options)
     # every future migrates the m4 fleet; none touches Fargate
     assert set(futures.events["family"]) == {"m4"}
     column = list(futures.keys["instance_type"]).index("fargate.vcpu")
     assert (futures.quantity[:, -1, column] > 0).all()
     # with exits only, Fargate exits as often as m4 does
-    options = FutureOptions(futures=40, migration_prior_per_year=0.0, exit_prior_per_year=1.0)
+    options = FutureOptions(futures=40, **{**NO_EVENTS, "exit_prior_per_year": 1.0})
     exits = decision_futures(matrix, catalog, options).events
     counts = exits.groupby("family").size()
     assert abs(counts["fargate"] - counts["m4"]) <= 1

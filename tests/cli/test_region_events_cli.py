@@ -1,0 +1,38 @@
+"""The installed command's region events: their rates in the JSON payload and the options that
+set their priors."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.conftest import Sandbox, require_success
+from tests.planning.test_future import WEEKS
+from tests.planning.test_region_events import _two_families_east_and_m4_west
+
+
+def test_recommend_states_the_region_rates_and_takes_their_priors(
+    empty_sandbox: Sandbox,
+) -> None:
+    path = empty_sandbox.folder / "usage.csv"
+    _two_families_east_and_m4_west().to_csv(path, index=False)
+    base = ("recommend", "--usage", str(path), "--lookback", f"{WEEKS * 7}d", "--format", "json")
+
+    def events(*extra: str) -> dict:  # type: ignore[type-arg]
+        payload = json.loads(require_success(empty_sandbox.run(*base, *extra)).stdout)
+        return payload["summary"]["decided_on"]["structural_events"]  # type: ignore[no-any-return]
+
+    default = events()
+    # no region fell in the lookback: the priors (2 % and 1 % a year), shrunk with the evidence
+    assert 0.0 < default["region_migration_rate_per_year"] < 0.02
+    assert 0.0 < default["region_exit_rate_per_year"] < 0.01
+    assert "moves to another region with" in default["rates"]
+    off = events("--region-migration-rate", "0", "--region-exit-rate", "0")
+    assert off["region_migration_rate_per_year"] == 0.0 == off["region_exit_rate_per_year"]
+    assert "another region" not in off["rates"]
+    # a region moving every year: the futures hold the moves, and a Compute SP follows them
+    moving = events("--region-migration-rate", "3", "--migration-rate", "0", "--exit-rate", "0")
+    assert moving["region_migration_rate_per_year"] > 1.0
+    assert moving["futures_with_events"] > off["futures_with_events"]
+
+    bad = empty_sandbox.run(*base, "--region-exit-rate", "-1")
+    assert bad.exit_code == 2 and "--region-exit-rate" in bad.stderr
