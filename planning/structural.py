@@ -24,15 +24,18 @@ the same account and region rose; an exit seen, a fall with no such rise. The pr
 :data:`DEFAULT_REGION_MIGRATION_RATE_PER_YEAR`, :data:`DEFAULT_REGION_EXIT_RATE_PER_YEAR`) are
 this project's stated assumption: about one fleet in ten moves to another family within a
 year (generation upgrades and re-platforming), one in twenty is retired; one region of an
-account in fifty moves to another region (a consolidation, a move nearer the users), one in a
-hundred is left. The region rates are learned the same way from the account's regions
-(:func:`event_rates`).
+account in fifty moves to another region (a consolidation, a move nearer the users). A region
+is left, every family of it at once, only at the rate its lookback shows: the families' exit
+rate already retires its fleets one family at a time. The region rates are learned the same
+way from the account's regions (:func:`event_rates`).
 
-Measured on the decisions benchmark's migration cases, the region priors on top of the family
-ones (rather than carved out of them, 8 % + 2 % and 4 % + 1 %): region events hedge less than
-family ones (a region's move strands only its own region's cover, and the account's other
-region gains), and taken from the family priors they made ``migration_seed2_early``'s
-one-shot lose 5,158 USD.
+Measured (docs/benchmarks.md, "Region events"): the region prior is on top of the family ones,
+not carved out of them (8 % + 2 % and 4 % + 1 %). A region's move strands only that region's
+cover while the account's other region gains, so it hedges less than a family's move, and
+taken from the family priors it made ``migration_seed2_early``'s one-shot lose 5,158 USD. A
+region-exit prior of 1 % a year put an eighth future with an event into the forty, and an
+RI-only decision on a steady fleet of three t2.large then bought nothing: its worst tenth of
+futures all lose.
 
 **A move under way** (:func:`moves_under_way`). A fleet whose last weeks run at least
 :data:`UNDER_WAY_FALL_SHARE` below its earlier ones, at a new low (or below half of them), while
@@ -90,9 +93,10 @@ DEFAULT_REGION_MIGRATION_RATE_PER_YEAR: Final = 0.02
 """Prior yearly rate at which an account's usage in a region moves to another region
 [1/year]: a consolidation, a move nearer the users or under a data-residency rule."""
 
-DEFAULT_REGION_EXIT_RATE_PER_YEAR: Final = 0.01
+DEFAULT_REGION_EXIT_RATE_PER_YEAR: Final = 0.0
 """Prior yearly rate at which an account leaves a region, every family of it retired
-[1/year]."""
+[1/year]: none beyond the families' own exits (:data:`DEFAULT_EXIT_RATE_PER_YEAR`) unless the
+lookback shows a region left."""
 
 PRIOR_STRENGTH_FLEET_YEARS: Final = 2.0
 """Weight of the prior, in fleet-years of evidence [fleet-years]."""

@@ -482,10 +482,12 @@ def decision_options(func: F) -> F:
             "Savings Plan follows.",
         ),
         click.option(
-            "--region-exit-rate", type=click.FloatRange(min=0.0), default=0.01,
+            "--region-exit-rate", type=click.FloatRange(min=0.0), default=0.0,
             show_default=True,
             help="Prior yearly chance that an account leaves a region, every family of it "
-            "retired. Set the four rates to 0 to decide without structural changes.",
+            "retired at once (the default: only as often as the lookback shows; --exit-rate "
+            "retires families one at a time). Set the four rates to 0 to decide without "
+            "structural changes.",
         ),
         click.option(
             "--follow-growth", is_flag=True,
