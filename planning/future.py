@@ -1234,7 +1234,7 @@ def decision_futures(
         region_migration_prior_per_year=options.region_migration_prior_per_year,
         region_exit_prior_per_year=options.region_exit_prior_per_year,
         moving=moving,
-        moving_seen_on=seen,
+        as_ran=seen,
     )
     drawn_events = _events(fleet, rates, options, rng, count, moving)
     event_at = drawn_events.at

@@ -23,19 +23,22 @@ the same account and region rose; an exit seen, a fall with no such rise. The pr
 (:data:`DEFAULT_MIGRATION_RATE_PER_YEAR`, :data:`DEFAULT_EXIT_RATE_PER_YEAR`,
 :data:`DEFAULT_REGION_MIGRATION_RATE_PER_YEAR`, :data:`DEFAULT_REGION_EXIT_RATE_PER_YEAR`) are
 this project's stated assumption: about one fleet in ten moves to another family within a
-year (generation upgrades and re-platforming), one in twenty is retired; one region of an
-account in fifty moves to another region (a consolidation, a move nearer the users). A region
-is left, every family of it at once, only at the rate its lookback shows: the families' exit
-rate already retires its fleets one family at a time. The region rates are learned the same
-way from the account's regions (:func:`event_rates`).
+year (generation upgrades and re-platforming), one in twenty is retired. The region rates are
+learned the same way from the account's regions (:func:`event_rates`), with priors of 0: a
+region moves or is left in the futures only as often as the lookback shows it, or as a user
+states (``--region-migration-rate``, ``--region-exit-rate``), and the families' exit rate
+already retires a region's fleets one family at a time.
 
-Measured (docs/benchmarks.md, "Region events"): the region prior is on top of the family ones,
-not carved out of them (8 % + 2 % and 4 % + 1 %). A region's move strands only that region's
-cover while the account's other region gains, so it hedges less than a family's move, and
-taken from the family priors it made ``migration_seed2_early``'s one-shot lose 5,158 USD. A
-region-exit prior of 1 % a year put an eighth future with an event into the forty, and an
-RI-only decision on a steady fleet of three t2.large then bought nothing: its worst tenth of
-futures all lose.
+Measured before choosing those priors (docs/benchmarks.md, "Region events"): a region-move
+prior of 2 % a year on top of the family ones cost 11,754 USD of one-shot savings and 11,403
+of ladder savings over the decisions benchmark's 55 cases. A single steady m4.large fleet then
+bought 43 % of its cover as a Compute Savings Plan at a 14.5 % premium, and
+steady_small_fleet kept 504 USD instead of 910. On an unannounced m4 move from us-east-1 to
+us-west-2, the case it hedges, the one-shot captured 4.3 % of the ceiling instead of 3.1 % and
+the ladder 37.3 % instead of 37.1 %. Carved out of the family priors instead (8 % + 2 %, 4 % +
+1 %), it made ``migration_seed2_early``'s one-shot lose 5,158 USD; a region-exit prior of 1 %
+a year put an eighth future with an event into the forty, and an RI-only decision on a steady
+fleet of three t2.large bought nothing.
 
 **A move under way** (:func:`moves_under_way`). A fleet whose last weeks run at least
 :data:`UNDER_WAY_FALL_SHARE` below its earlier ones, at a new low (or below half of them), while
@@ -89,9 +92,10 @@ DEFAULT_MIGRATION_RATE_PER_YEAR: Final = 0.10
 DEFAULT_EXIT_RATE_PER_YEAR: Final = 0.05
 """Prior yearly rate at which a fleet is retired [1/year]."""
 
-DEFAULT_REGION_MIGRATION_RATE_PER_YEAR: Final = 0.02
+DEFAULT_REGION_MIGRATION_RATE_PER_YEAR: Final = 0.0
 """Prior yearly rate at which an account's usage in a region moves to another region
-[1/year]: a consolidation, a move nearer the users or under a data-residency rule."""
+[1/year]: none unless the lookback shows one (see the module: a 2 % prior cost more than it
+hedged)."""
 
 DEFAULT_REGION_EXIT_RATE_PER_YEAR: Final = 0.0
 """Prior yearly rate at which an account leaves a region, every family of it retired
@@ -491,19 +495,20 @@ def event_rates(
     region_migration_prior_per_year: float = DEFAULT_REGION_MIGRATION_RATE_PER_YEAR,
     region_exit_prior_per_year: float = DEFAULT_REGION_EXIT_RATE_PER_YEAR,
     moving: npt.NDArray[np.bool_] | None = None,
-    moving_seen_on: UsageMatrix | None = None,
+    as_ran: UsageMatrix | None = None,
 ) -> EventRates:
     """The yearly migration and exit rates, learned from ``usage`` and shrunk to the priors.
 
-    The region rates likewise, per account and region (:data:`REGION_EVENT_COLUMNS`): a region
-    seen moving is one whose normalized units fell below :data:`FALL_SHARE` of its earlier
-    level, with two of its fleets or more (one fleet's fall is that fleet's event), while the
-    account's other regions gained at least :data:`UNDER_WAY_REPLACED_SHARE` of what it lost;
-    a region seen leaving, one that fell so with no such gain.
+    The region rates likewise, per account and region (:data:`REGION_EVENT_COLUMNS`), learned
+    from ``as_ran``, the lookback as it ran (``None``: ``usage``; the recency adjustment counts
+    a key that fell by more than half at its recent level all along, which would hide the
+    fall): a region seen moving is one whose normalized units fell below :data:`FALL_SHARE` of
+    its earlier level, with two of its fleets or more (one fleet's fall is that fleet's event),
+    while the account's other regions gained at least :data:`UNDER_WAY_REPLACED_SHARE` of what
+    it lost; a region seen leaving, one that fell so with no such gain.
 
-    ``moving`` flags the fleets :func:`moves_under_way` found (``None``: none) on
-    ``moving_seen_on`` (``None``: ``usage``); they are named in :attr:`EventRates.under_way`,
-    with their fall measured there.
+    ``moving`` flags the fleets :func:`moves_under_way` found (``None``: none) on ``as_ran``;
+    they are named in :attr:`EventRates.under_way`, with their fall measured there.
     """
     fleet_years = len(fleet.table) * len(usage.hours) / HOURS_PER_YEAR
     n_regions = len(fleet.table[list(REGION_EVENT_COLUMNS)].drop_duplicates())
@@ -511,12 +516,13 @@ def event_rates(
     moves = exits = region_moves = region_exits = 0
     under_way: tuple[str, ...] = ()
     levels = _recent_and_earlier(usage, fleet)
-    if moving is not None and moving.any():
-        seen = levels  # found on ``usage`` itself: its levels serve
-        if moving_seen_on is not None and moving_seen_on is not usage:
-            seen = _recent_and_earlier(moving_seen_on, fleet)
-        if seen is not None:
-            recent, earlier, _ = seen
+    seen = levels  # as it ran: the adjusted lookback's levels serve when it is the same one
+    if as_ran is not None and as_ran is not usage:
+        seen = _recent_and_earlier(as_ran, fleet)
+    if seen is not None:
+        recent, earlier, _ = seen
+        region_moves, region_exits = _region_events_seen(fleet, recent, earlier)
+        if moving is not None and moving.any():
             fall_pct = 100.0 * (1.0 - recent[moving] / earlier[moving])
             rows = fleet.table.loc[moving].to_dict("records")
             under_way = tuple(
@@ -533,7 +539,6 @@ def event_rates(
         moved = fell & place.isin(rising_places).to_numpy()
         moves = int(moved.sum())
         exits = int((fell & ~moved).sum())
-        region_moves, region_exits = _region_events_seen(fleet, recent, earlier)
     shrink = fleet_years + PRIOR_STRENGTH_FLEET_YEARS
     region_shrink = region_years + PRIOR_STRENGTH_FLEET_YEARS
     return EventRates(

@@ -474,20 +474,22 @@ def decision_options(func: F) -> F:
             help="Prior yearly chance that an account's fleets of a family are retired.",
         ),
         click.option(
-            "--region-migration-rate", type=click.FloatRange(min=0.0), default=0.02,
+            "--region-migration-rate", type=click.FloatRange(min=0.0), default=0.0,
             show_default=True,
             help="Prior yearly chance that an account's usage in a region, every family of it, "
             "moves to another region (the account's largest other region nearby, else the "
-            "nearest priced one): RIs and EC2 Instance Savings Plans stay behind, a Compute "
-            "Savings Plan follows.",
+            "catalog's region nearby): RIs and EC2 Instance Savings Plans stay behind, a "
+            "Compute Savings Plan follows. Learned from the lookback where two families of a "
+            "region fell by half while the account's other regions rose; e.g. 0.3 when a move "
+            "is planned but not dated (--plans for a dated one).",
         ),
         click.option(
             "--region-exit-rate", type=click.FloatRange(min=0.0), default=0.0,
             show_default=True,
             help="Prior yearly chance that an account leaves a region, every family of it "
-            "retired at once (the default: only as often as the lookback shows; --exit-rate "
-            "retires families one at a time). Set the four rates to 0 to decide without "
-            "structural changes.",
+            "retired at once (learned where two families of a region fell by half with no "
+            "rise elsewhere; --exit-rate already retires families one at a time). Set the "
+            "four rates to 0 to decide without structural changes.",
         ),
         click.option(
             "--follow-growth", is_flag=True,

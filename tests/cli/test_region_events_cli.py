@@ -22,17 +22,19 @@ def test_recommend_states_the_region_rates_and_takes_their_priors(
         return payload["summary"]["decided_on"]["structural_events"]  # type: ignore[no-any-return]
 
     default = events()
-    # no region fell in the lookback: the priors (2 % and 0 a year), shrunk with the evidence
-    assert 0.0 < default["region_migration_rate_per_year"] < 0.02
-    assert default["region_exit_rate_per_year"] == 0.0
-    assert "moves to another region with" in default["rates"]
-    off = events("--region-migration-rate", "0", "--region-exit-rate", "0")
-    assert off["region_migration_rate_per_year"] == 0.0 == off["region_exit_rate_per_year"]
-    assert "another region" not in off["rates"]
-    # a region moving every year: the futures hold the moves, and a Compute SP follows them
+    # no region fell in the lookback, and the priors are 0: no region events
+    assert default["region_migration_rate_per_year"] == 0.0 == default["region_exit_rate_per_year"]
+    assert "another region" not in default["rates"]
+    stated = events("--region-migration-rate", "0.3", "--region-exit-rate", "0.1")
+    # the priors shrunk with the lookback's evidence of none (two region-years of prior weight)
+    region_years = 2 * WEEKS * 7 / 365
+    assert stated["region_migration_rate_per_year"] == round(0.6 / (region_years + 2), 4)
+    assert stated["region_exit_rate_per_year"] == round(0.2 / (region_years + 2), 4)
+    assert "moves to another region with" in stated["rates"]
+    # a region moving every year: the futures hold the moves
     moving = events("--region-migration-rate", "3", "--migration-rate", "0", "--exit-rate", "0")
     assert moving["region_migration_rate_per_year"] > 1.0
-    assert moving["futures_with_events"] > off["futures_with_events"]
+    assert moving["futures_with_events"] > default["futures_with_events"]
 
     bad = empty_sandbox.run(*base, "--region-exit-rate", "-1")
     assert bad.exit_code == 2 and "--region-exit-rate" in bad.stderr
