@@ -115,21 +115,25 @@ def test_a_region_left_stops_every_family_of_it_and_a_fleet_has_one_event(catalo
     assert {"migration", "region migration"} <= set(events["kind"])
 
 
-def test_region_rates_learn_from_a_region_that_moved_and_not_from_one_family(catalog) -> None:  # type: ignore[no-untyped-def]
+def _east_falls(west_rises: bool) -> pd.DataFrame:
+    """m4.xlarge 8 -> 1 and c5.xlarge 6 -> 1 in us-east-1 over the last two weeks (neither
+    stopped: a stopped key leaves the decision); m4.xlarge at 2 in us-west-2, -> 16 with
+    ``west_rises`` (the account moved its region west)."""
     hours = WEEKS * 168
     before = np.arange(hours) < hours - 2 * 168
+    east = _usage(
+        {
+            "m4.xlarge": np.where(before, 8.0, 1.0),
+            "c5.xlarge": np.where(before, 6.0, 1.0),
+        }
+    )
+    west = _usage({"m4.xlarge": np.where(before | (not west_rises), 2.0, 16.0)})
+    return pd.concat([east, west.assign(region="us-west-2")], ignore_index=True)
 
-    def east_falls(west_rises: bool) -> pd.DataFrame:
-        east = _usage(
-            {
-                "m4.xlarge": np.where(before, 8.0, 1.0),
-                "c5.xlarge": np.where(before, 6.0, 0.0),
-            }
-        )
-        west = _usage({"m4.xlarge": np.where(before | (not west_rises), 2.0, 16.0)})
-        return pd.concat([east, west.assign(region="us-west-2")], ignore_index=True)
 
-    moved = to_matrix(east_falls(west_rises=True))
+def test_region_rates_learn_from_a_region_that_moved_and_not_from_one_family(catalog) -> None:  # type: ignore[no-untyped-def]
+    hours = WEEKS * 168
+    moved = to_matrix(_east_falls(west_rises=True))
     rates = event_rates(moved, fleets(moved, catalog))
     assert (rates.region_moves_seen, rates.region_exits_seen) == (1, 0)
     region_years = 2 * hours / 8760
@@ -138,13 +142,21 @@ def test_region_rates_learn_from_a_region_that_moved_and_not_from_one_family(cat
     assert rates.region_migration_per_year == pytest.approx(
         (1 + strength * DEFAULT_REGION_MIGRATION_RATE_PER_YEAR) / (region_years + strength)
     )
-    left = to_matrix(east_falls(west_rises=False))
+    left = to_matrix(_east_falls(west_rises=False))
     rates = event_rates(left, fleets(left, catalog))
     assert (rates.region_moves_seen, rates.region_exits_seen) == (0, 1)
     assert rates.region_exit_per_year == pytest.approx(
         (1 + strength * DEFAULT_REGION_EXIT_RATE_PER_YEAR) / (region_years + strength)
     )
     assert "1 region exit(s)" in rates.describe()
+    # one family's fall, its c5 beside it steady: the family's event, not the region's
+    one = _east_falls(west_rises=True)
+    steady_c5 = (one["region"] == "us-east-1") & (one["instance_type"] == "c5.xlarge")
+    one.loc[steady_c5, "quantity"] = 6.0
+    one_family = to_matrix(one)
+    rates = event_rates(one_family, fleets(one_family, catalog))
+    assert (rates.region_moves_seen, rates.region_exits_seen) == (0, 0)
+    assert rates.exits_seen + rates.moves_seen == 1
 
 
 def test_region_move_risk_buys_the_compute_savings_plan(catalog) -> None:  # type: ignore[no-untyped-def]
@@ -166,3 +178,15 @@ def test_region_move_risk_buys_the_compute_savings_plan(catalog) -> None:  # typ
         catalog, usage, risk_weight=0.0, **{**NO_EVENTS, "region_exit_prior_per_year": 0.3}
     )
     assert "compute_savings_plan" not in left
+
+
+def test_recommend_reads_a_region_move_on_the_lookback_as_it_ran(catalog) -> None:  # type: ignore[no-untyped-def]
+    run, _ = _decide(catalog, _east_falls(west_rises=True))
+    events = run.summary["decided_on"]["structural_events"]
+    assert "1 region move(s) and 0 region exit(s)" in events["rates"]
+    assert events["region_migration_rate_per_year"] > 0.0  # learned: the prior is 0
+    assert (run.futures.events["kind"] == "region migration").any()
+    # the recency adjustment counts the fallen keys at their recent level all along: on the
+    # adjusted lookback alone the region's fall does not show
+    adjusted = run.recency.usage
+    assert event_rates(adjusted, fleets(adjusted, catalog)).region_moves_seen == 0
