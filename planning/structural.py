@@ -74,6 +74,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import sparse
 
 from core.units import HOURS_PER_WEEK, HOURS_PER_YEAR
 from pricing.catalog import PriceCatalog
@@ -419,9 +420,12 @@ def _recent_and_earlier(
     if weeks < RECENT_WEEKS + 1 or not n_fleets:
         return None
     units = normalization_factors(usage.keys["instance_type"])
-    whole = usage.quantity[-weeks * HOURS_PER_WEEK :] * units
-    by_fleet = np.zeros((whole.shape[0], n_fleets))
-    np.add.at(by_fleet.T, fleet.key_fleet, whole.T)
+    # normalized units per fleet and hour, (hours, fleets): a sparse (fleets, keys) sum of the
+    # whole weeks' view, no hours × keys copy
+    to_fleet = sparse.csr_matrix(
+        (units, (fleet.key_fleet, np.arange(len(units)))), shape=(n_fleets, len(units))
+    )
+    by_fleet = np.asarray(to_fleet @ usage.quantity[-weeks * HOURS_PER_WEEK :].T).T
     recent_hours = RECENT_WEEKS * HOURS_PER_WEEK
     earlier_weeks = by_fleet[:-recent_hours].reshape(weeks - RECENT_WEEKS, HOURS_PER_WEEK, -1)
     return (
