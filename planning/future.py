@@ -284,11 +284,11 @@ MIN_WEEKS: Final = 2
 """Fewest whole lookback weeks to decide on futures; fewer decide on the lookback [weeks]."""
 
 SEED: Final = 20261205
+"""Seed of the futures' draws (a decision is reproducible)."""
 
 REGION_SEED_OFFSET: Final = 3
 """The region events' generator is seeded ``seed + REGION_SEED_OFFSET`` (``seed + 1`` draws
 the rising keys' weeks, ``seed + 2`` how long growth lasts)."""
-"""Seed of the futures' draws (a decision is reproducible)."""
 
 DEFAULT_RISK_WEIGHT: Final = 0.5
 """Weight λ of the CVaR of the book's loss against on-demand in the decision's objective [1]."""
