@@ -77,6 +77,7 @@ Examples:
   commitopt recommend --risk-weight 0          # maximise expected savings, no hedge
   commitopt recommend --decide-on lookback     # Cost Explorer's way: the lookback repeats
   commitopt recommend --plans graviton-move.yaml    # a planned migration applied to the futures
+  commitopt recommend --region-migration-rate 0.3   # a region move likely, not yet dated
   commitopt recommend --usage cur.parquet --save     # then another person: commitopt approve PLAN
 \b
 Without --usage the workspace's usage is used; --demo uses a synthetic 60-day history.
