@@ -198,6 +198,9 @@ class EventRates:
         Region moves and exits the lookback shows.
     region_years
         Their evidence: an account's regions × years of lookback [region-years].
+    priors_per_year
+        The priors the rates were shrunk to: migration, exit, region migration, region exit
+        [1/year].
     under_way
         The moves under way (:func:`moves_under_way`), one phrase per moving fleet: its family,
         account and region, and how far it fell.
@@ -213,10 +216,17 @@ class EventRates:
     region_moves_seen: int = 0
     region_exits_seen: int = 0
     region_years: float = 0.0
+    priors_per_year: tuple[float, float, float, float] = (
+        DEFAULT_MIGRATION_RATE_PER_YEAR,
+        DEFAULT_EXIT_RATE_PER_YEAR,
+        DEFAULT_REGION_MIGRATION_RATE_PER_YEAR,
+        DEFAULT_REGION_EXIT_RATE_PER_YEAR,
+    )
     under_way: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """The rates in words, with their source."""
+        migration, exit_, region_migration, region_exit = self.priors_per_year
         seen = (
             f"the lookback shows {self.moves_seen} move(s) and {self.exits_seen} exit(s) "
             f"in {self.fleet_years:.2f} fleet-years"
@@ -224,7 +234,7 @@ class EventRates:
         text = (
             f"each fleet migrates with a yearly rate of {self.migration_per_year:.1%} and exits "
             f"with {self.exit_per_year:.1%} ({seen}, shrunk to the priors of "
-            f"{DEFAULT_MIGRATION_RATE_PER_YEAR:.0%} and {DEFAULT_EXIT_RATE_PER_YEAR:.0%})"
+            f"{migration:.0%} and {exit_:.0%})"
         )
         if self.region_migration_per_year or self.region_exit_per_year:
             text += (
@@ -233,8 +243,7 @@ class EventRates:
                 f"{self.region_exit_per_year:.1%} (the lookback shows {self.region_moves_seen} "
                 f"region move(s) and {self.region_exits_seen} region exit(s) in "
                 f"{self.region_years:.2f} region-years, shrunk to the priors of "
-                f"{DEFAULT_REGION_MIGRATION_RATE_PER_YEAR:.0%} and "
-                f"{DEFAULT_REGION_EXIT_RATE_PER_YEAR:.0%})"
+                f"{region_migration:.0%} and {region_exit:.0%})"
             )
         if not self.under_way:
             return text
@@ -562,6 +571,12 @@ def event_rates(
         region_moves_seen=region_moves,
         region_exits_seen=region_exits,
         region_years=region_years,
+        priors_per_year=(
+            migration_prior_per_year,
+            exit_prior_per_year,
+            region_migration_prior_per_year,
+            region_exit_prior_per_year,
+        ),
         under_way=under_way,
     )
 

@@ -31,6 +31,9 @@ def test_recommend_states_the_region_rates_and_takes_their_priors(
     assert stated["region_migration_rate_per_year"] == round(0.6 / (region_years + 2), 4)
     assert stated["region_exit_rate_per_year"] == round(0.2 / (region_years + 2), 4)
     assert "moves to another region with" in stated["rates"]
+    # the sentence names the priors given, not the defaults
+    assert "shrunk to the priors of 30% and 10%)" in stated["rates"]
+    assert "shrunk to the priors of 10% and 5%" in stated["rates"]
     # a region moving every year: the futures hold the moves
     moving = events("--region-migration-rate", "3", "--migration-rate", "0", "--exit-rate", "0")
     assert moving["region_migration_rate_per_year"] > 1.0

@@ -149,6 +149,9 @@ def test_region_rates_learn_from_a_region_that_moved_and_not_from_one_family(cat
         (1 + strength * DEFAULT_REGION_EXIT_RATE_PER_YEAR) / (region_years + strength)
     )
     assert "1 region exit(s)" in rates.describe()
+    stated = event_rates(left, fleets(left, catalog), migration_prior_per_year=0.3)
+    assert "shrunk to the priors of 30% and 5%" in stated.describe()
+    assert "shrunk to the priors of 0% and 0%)" in stated.describe()
     # one family's fall, its c5 beside it steady: the family's event, not the region's
     one = _east_falls(west_rises=True)
     steady_c5 = (one["region"] == "us-east-1") & (one["instance_type"] == "c5.xlarge")
