@@ -825,7 +825,6 @@ def _draw(
     stratum = (rank + rng.random((count, n_groups))) / safe
     at = np.where(happens, stratum * within_hours[None, :], np.inf)
     migrations = np.floor(events * migration_share + rng.random(n_groups)).astype(np.intp)
-    migrations = np.minimum(migrations, events)
     shuffled = np.argsort(rng.random((count, n_groups)), axis=0)
     second = np.empty_like(shuffled)
     np.put_along_axis(second, shuffled, np.arange(count)[:, None], axis=0)
@@ -1276,17 +1275,20 @@ def decision_futures(
         gone = real_hour[:, None] >= event_at[future, fleet.key_fleet][None, :]
         out = quantity[future]
         out[:, :n_keys] = np.where(gone, 0.0, path)
-        migrates = drawn_events.migrates[future, fleet.key_fleet[sources]]
-        if migrates.any():
-            moving = sources[migrates]
+        # a family migration's usage runs on its target type (normalized units kept), a
+        # region migration's on the same type in its destination region
+        for moves, movers, column, per_source in (
+            (drawn_events.migrates, sources, target_column, fleet.target_per_source),
+            (drawn_events.region_migrates, region_sources, region_column, None),
+        ):
+            moved_now = moves[future, fleet.key_fleet[movers]]
+            if not moved_now.any():
+                continue
+            moving = movers[moved_now]
             moved = np.where(gone[:, moving], path[:, moving], 0.0)
-            moved *= fleet.target_per_source[moving]
-            np.add.at(out.T, target_column[migrates], moved.T)
-        region_migrates = drawn_events.region_migrates[future, fleet.key_fleet[region_sources]]
-        if region_migrates.any():
-            moving = region_sources[region_migrates]
-            moved = np.where(gone[:, moving], path[:, moving], 0.0)
-            np.add.at(out.T, region_column[region_migrates], moved.T)
+            if per_source is not None:
+                moved *= per_source[moving]
+            np.add.at(out.T, column[moved_now], moved.T)
     start = usage.hours[-1] + pd.Timedelta(hours=1)
     return Futures(
         start=start,

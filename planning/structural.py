@@ -476,21 +476,31 @@ def moves_under_way(usage: UsageMatrix, fleet: Fleets) -> npt.NDArray[np.bool_]:
     return np.asarray(fell & (lost > 0) & replaced & has_target & ~in_place)
 
 
+def _shrunk(seen: int, years_seen: float, prior_per_year: float) -> float:
+    """The gamma–Poisson rate of the module: ``seen`` events in ``years_seen`` years of
+    evidence, shrunk to ``prior_per_year`` with :data:`PRIOR_STRENGTH_FLEET_YEARS` [1/year]."""
+    prior_events = PRIOR_STRENGTH_FLEET_YEARS * prior_per_year
+    return (seen + prior_events) / (years_seen + PRIOR_STRENGTH_FLEET_YEARS)
+
+
 def _region_events_seen(fleet: Fleets, recent: FloatArray, earlier: FloatArray) -> tuple[int, int]:
     """Region moves and region exits the fleets' levels show (:func:`event_rates`)."""
     place = _places(fleet).to_numpy()
+    in_region = pd.DataFrame({"recent": recent, "earlier": earlier}).groupby(place).sum()
+    # a region's fall is a region event when two families or more fell in it; one family's
+    # fall (its Linux and Windows fleets alike) is that family's event
     fleet_fell = recent < FALL_SHARE * earlier
-    in_region = (
-        pd.DataFrame({"recent": recent, "earlier": earlier, "fell": fleet_fell})
-        .groupby(place)
-        .sum()
+    families_fell = (
+        pd.Series(fleet.table["family"].to_numpy()[fleet_fell])
+        .groupby(place[fleet_fell])
+        .nunique()
+        .reindex(in_region.index, fill_value=0)
+        .to_numpy()
     )
     account = in_region.index.str.split("|").str[0]
     now = in_region["recent"].to_numpy()
     before = in_region["earlier"].to_numpy()
-    # a region's fall is a region event when two families or more fell in it; one family's
-    # fall is that family's event
-    fell = (now < FALL_SHARE * before) & (in_region["fell"].to_numpy() >= 2)
+    fell = (now < FALL_SHARE * before) & (families_fell >= 2)
     lost = np.maximum(before - now, 0.0)
     gained = np.maximum(now - before, 0.0)
     # what the account's other regions gained
@@ -516,9 +526,10 @@ def event_rates(
     from ``as_ran``, the lookback as it ran (``None``: ``usage``; the recency adjustment counts
     a key that fell by more than half at its recent level all along, which would hide the
     fall): a region seen moving is one whose normalized units fell below :data:`FALL_SHARE` of
-    its earlier level, with two of its fleets or more (one fleet's fall is that fleet's event),
-    while the account's other regions gained at least :data:`UNDER_WAY_REPLACED_SHARE` of what
-    it lost; a region seen leaving, one that fell so with no such gain.
+    its earlier level, with two of its families or more (one family's fall is that family's
+    event), while the account's other regions gained at least
+    :data:`UNDER_WAY_REPLACED_SHARE` of what it lost; a region seen leaving, one that fell so
+    with no such gain.
 
     ``moving`` flags the fleets :func:`moves_under_way` found (``None``: none) on ``as_ran``;
     they are named in :attr:`EventRates.under_way`, with their fall measured there.
@@ -552,22 +563,16 @@ def event_rates(
         moved = fell & place.isin(rising_places).to_numpy()
         moves = int(moved.sum())
         exits = int((fell & ~moved).sum())
-    shrink = fleet_years + PRIOR_STRENGTH_FLEET_YEARS
-    region_shrink = region_years + PRIOR_STRENGTH_FLEET_YEARS
     return EventRates(
-        migration_per_year=(moves + PRIOR_STRENGTH_FLEET_YEARS * migration_prior_per_year) / shrink,
-        exit_per_year=(exits + PRIOR_STRENGTH_FLEET_YEARS * exit_prior_per_year) / shrink,
+        migration_per_year=_shrunk(moves, fleet_years, migration_prior_per_year),
+        exit_per_year=_shrunk(exits, fleet_years, exit_prior_per_year),
         moves_seen=moves,
         exits_seen=exits,
         fleet_years=fleet_years,
-        region_migration_per_year=(
-            region_moves + PRIOR_STRENGTH_FLEET_YEARS * region_migration_prior_per_year
-        )
-        / region_shrink,
-        region_exit_per_year=(
-            region_exits + PRIOR_STRENGTH_FLEET_YEARS * region_exit_prior_per_year
-        )
-        / region_shrink,
+        region_migration_per_year=_shrunk(
+            region_moves, region_years, region_migration_prior_per_year
+        ),
+        region_exit_per_year=_shrunk(region_exits, region_years, region_exit_prior_per_year),
         region_moves_seen=region_moves,
         region_exits_seen=region_exits,
         region_years=region_years,

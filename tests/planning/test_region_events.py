@@ -160,6 +160,12 @@ def test_region_rates_learn_from_a_region_that_moved_and_not_from_one_family(cat
     rates = event_rates(one_family, fleets(one_family, catalog))
     assert (rates.region_moves_seen, rates.region_exits_seen) == (0, 0)
     assert rates.exits_seen + rates.moves_seen == 1
+    # nor one family's Linux and Windows fleets falling together
+    windows = one.loc[one["region"] == "us-east-1"].assign(platform="Windows")
+    both_platforms = to_matrix(pd.concat([one.loc[~steady_c5], windows.loc[~steady_c5]]))
+    rates = event_rates(both_platforms, fleets(both_platforms, catalog))
+    assert rates.exits_seen + rates.moves_seen == 2
+    assert (rates.region_moves_seen, rates.region_exits_seen) == (0, 0)
 
 
 def test_region_move_risk_buys_the_compute_savings_plan(catalog) -> None:  # type: ignore[no-untyped-def]
