@@ -17,7 +17,7 @@ import click
 
 from commitopt import __version__
 from commitopt.cli.errors import EXIT_CODES_HELP, run_with_exit_codes
-from commitopt.cli.group import CommitoptGroup, LazyCommand
+from commitopt.cli.group import CommitoptGroup, LazyCommand, ReaderGoneError
 from commitopt.cli.progress import quiet_option
 from commitopt.cli.streams import PAYLOAD_META_KEY, stdout_reserved_for_payload
 from commitopt.config import Config, command_defaults, load_config
@@ -131,7 +131,10 @@ class RootGroup(CommitoptGroup):
         """Make the context; the ``payload`` stream given to ``main`` (else the standard output
         of the moment) goes into ``ctx.meta``."""
         payload = extra.pop("payload", None)
-        context = super().make_context(info_name, args, parent=parent, **extra)
+        try:  # --help and --version print here, before any command runs
+            context = super().make_context(info_name, args, parent=parent, **extra)
+        except BrokenPipeError as error:
+            raise ReaderGoneError() from error
         context.meta[PAYLOAD_META_KEY] = payload if payload is not None else sys.stdout
         return context
 

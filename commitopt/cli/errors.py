@@ -28,6 +28,7 @@ from commitopt.cli.group import (
     EXIT_INTERNAL_ERROR,
     EXIT_INTERRUPTED,
     CommandFailed,
+    ReaderGoneError,
     command_failed,
 )
 from core.errors import CommitoptError
@@ -87,6 +88,8 @@ def run_with_exit_codes(
         result = command.main(
             args=list(args) if args is not None else None, standalone_mode=False, **extra
         )
+    except ReaderGoneError as gone:
+        raise BrokenPipeError(errno.EPIPE, "the reader of the standard output went away") from gone
     except click.exceptions.Abort:
         click.echo("commitopt: interrupted", err=True)
         return EXIT_INTERRUPTED

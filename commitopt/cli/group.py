@@ -46,6 +46,11 @@ PARAMETER_ALIASES: Final[Mapping[str, str]] = {
     "recency_half_life_days": "recency_half_life",
     "min_increment_pct": "min_increment",
     "next_review_hours": "next_review",
+    "include_accounts": "accounts",
+    "include_regions": "regions",
+    "include_families": "families",
+    "custom_commitment_usd": "custom_commitment",
+    "custom_commitment_kind": "custom_commitment",
 }
 """Library parameter names whose command-line option has another parameter name."""
 
@@ -117,6 +122,15 @@ def command_failed(error: CommitoptError, command: click.Command | None) -> Comm
     return CommandFailed(error.render(lambda name: flag_of(name, command)), code)
 
 
+class ReaderGoneError(Exception):
+    """The reader of the standard output went away (``commitopt ... | head``).
+
+    Click turns a broken pipe into exit code 1, which here means "a threshold was not met"; the
+    group raises this instead, and :func:`commitopt.cli.main` ends quietly with 141, as a shell
+    pipeline's writer killed by SIGPIPE does.
+    """
+
+
 class CommitoptGroup(click.Group):
     """A group whose subcommands may be imported lazily, and which names domain errors by flag.
 
@@ -177,6 +191,8 @@ class CommitoptGroup(click.Group):
         """Run the subcommand; a domain error becomes a :class:`CommandFailed` named by flag."""
         try:
             return super().invoke(ctx)
+        except BrokenPipeError as error:
+            raise ReaderGoneError() from error
         except CommitoptError as error:
             if ctx.parent is not None:
                 raise  # the outermost group renders it, knowing the innermost command

@@ -8,6 +8,7 @@ shows every column. Everything here writes to :func:`commitopt.cli.streams.paylo
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
@@ -136,10 +137,16 @@ def _console() -> Any:
     :data:`WIDE_TABLE_WIDTH` with ``--wide``)."""
     from rich.console import Console
 
-    console = Console(file=payload_stream())
+    class PayloadConsole(Console):
+        """Rich's console, but a reader gone is a broken pipe (exit 141), not rich's exit 1."""
+
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError(errno.EPIPE, "the reader of the standard output went away")
+
+    console = PayloadConsole(file=payload_stream())
     if console.is_terminal:
         return console
-    return Console(file=payload_stream(), width=WIDE_TABLE_WIDTH if wide() else TABLE_WIDTH)
+    return PayloadConsole(file=payload_stream(), width=WIDE_TABLE_WIDTH if wide() else TABLE_WIDTH)
 
 
 def heading(name: str) -> str:
