@@ -199,7 +199,7 @@ def _key_mask(keys: pd.DataFrame, policy: Policy) -> BoolArray:
 
 def _filters_text(policy: Policy) -> str:
     parts = [
-        f"{prefix}_{what}={','.join(map(str, values))}"
+        f"{param(f'{prefix}_{what}')} {','.join(map(str, values))}"
         for what in ("accounts", "regions", "families")
         for prefix in ("include", "exclude")
         if (values := getattr(policy, f"{prefix}_{what}"))

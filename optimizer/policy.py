@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
-from core.errors import CommitoptInputError
+from core.errors import CommitoptInputError, param
 from pricing.offerings import (
     OFFERING_CLASSES,
     PAYMENT_OPTIONS,
@@ -129,7 +129,7 @@ class Policy:
             unknown = [r for r in getattr(self, name) if r not in REGION_CODES]
             if unknown:
                 raise PolicyError(
-                    f"policy {name}: unknown region(s) {', '.join(map(repr, unknown))}; "
+                    f"policy {param(name)}: unknown region(s) {', '.join(map(repr, unknown))}; "
                     "use AWS region codes such as us-east-1"
                 )
         for what in ("accounts", "regions", "families"):
@@ -137,7 +137,7 @@ class Policy:
             both = sorted(included & set(map(str, getattr(self, f"exclude_{what}"))))
             if both:
                 raise PolicyError(
-                    f"policy include_{what} and exclude_{what} both name "
+                    f"policy {param(f'include_{what}')} and {param(f'exclude_{what}')} both name "
                     f"{', '.join(map(repr, both))}; remove it from one of them"
                 )
         for name in ("coverage_ceiling", "target_coverage", "min_utilization"):
@@ -145,28 +145,34 @@ class Policy:
         for name in ("max_upfront_usd", "max_hourly_commitment_usd", "custom_commitment_usd"):
             value = getattr(self, name)
             if value is not None and not (_finite(value) and value >= 0):
-                raise PolicyError(f"policy {name}={value!r}: give a finite amount >= 0 or none")
+                raise PolicyError(
+                    f"policy {param(name)}={value!r}: give a finite amount >= 0 or none"
+                )
         if not (_finite(self.discount_rate) and self.discount_rate >= 0):
             raise PolicyError(
-                f"policy discount_rate={self.discount_rate!r}: give an annual rate >= 0 "
+                f"policy {param('discount_rate')}={self.discount_rate!r}: give an annual rate >= 0 "
                 "(0.05 for 5 %)"
             )
         if isinstance(self.ladder_tranches, bool) or not isinstance(self.ladder_tranches, int):
             raise PolicyError(
-                f"policy ladder_tranches={self.ladder_tranches!r}: give a whole number >= 1"
+                f"policy {param('ladder_tranches')}={self.ladder_tranches!r}: "
+                "give a whole number >= 1"
             )
         if self.ladder_tranches < 1:
             raise PolicyError(
-                f"policy ladder_tranches={self.ladder_tranches}: give 1 (buy now only) or more "
+                f"policy {param('ladder_tranches')}={self.ladder_tranches}: "
+                "give 1 (buy now only) or more "
                 "(monthly tranches)"
             )
         if not (_finite(self.cvar_alpha) and 0.0 <= self.cvar_alpha < 1.0):
             raise PolicyError(
-                f"policy cvar_alpha={self.cvar_alpha!r}: give a level in [0, 1), e.g. 0.95"
+                f"policy {param('cvar_alpha')}={self.cvar_alpha!r}: "
+                "give a level in [0, 1), e.g. 0.95"
             )
         if not (_finite(self.cvar_weight) and self.cvar_weight >= 0):
             raise PolicyError(
-                f"policy cvar_weight={self.cvar_weight!r}: give a weight >= 0 (0 for no risk term)"
+                f"policy {param('cvar_weight')}={self.cvar_weight!r}: "
+                "give a weight >= 0 (0 for no risk term)"
             )
         self._check_mode()
 
@@ -185,7 +191,8 @@ class Policy:
             )
         if mode is not Mode.TARGET_COVERAGE and self.target_coverage is not None:
             raise PolicyError(
-                f"policy target_coverage={self.target_coverage} is set but mode is {mode.value}; "
+                f"policy {param('target_coverage')}={self.target_coverage} is set but mode is "
+                f"{mode.value}; "
                 "set mode to target-coverage or drop target_coverage"
             )
         if (
@@ -194,8 +201,9 @@ class Policy:
             and self.coverage_ceiling < self.target_coverage
         ):
             raise PolicyError(
-                f"policy coverage_ceiling={self.coverage_ceiling} is below "
-                f"target_coverage={self.target_coverage}; raise the ceiling or lower the target"
+                f"policy {param('coverage_ceiling')}={self.coverage_ceiling} is below "
+                f"{param('target_coverage')}={self.target_coverage}; "
+                "raise the ceiling or lower the target"
             )
         custom = (self.custom_commitment_usd, self.custom_commitment_kind)
         if mode is Mode.CUSTOM_COMMITMENT:
@@ -207,13 +215,14 @@ class Policy:
             kind = self.custom_commitment_kind
             if kind not in CUSTOM_COMMITMENT_KINDS:
                 raise PolicyError(
-                    f"policy custom_commitment_kind={kind!r}: use "
+                    f"policy {param('custom_commitment_kind')}={kind!r}: use "
                     f"{' or '.join(CUSTOM_COMMITMENT_KINDS)}"
                 )
             if kind not in self.instruments:
                 raise PolicyError(
-                    f"policy custom_commitment_kind={kind!r} is not among instruments "
-                    f"({', '.join(self.instruments)}); add it to instruments"
+                    f"policy {param('custom_commitment_kind')}={kind!r} is not among the "
+                    f"instruments ({', '.join(self.instruments)}); add it to "
+                    f"{param('instruments')}"
                 )
         elif custom != (None, None):
             raise PolicyError(
@@ -233,20 +242,20 @@ def _check_choices(
     """Raise unless ``values`` is a (non-empty unless ``empty``) subset of ``allowed``."""
     shown = ", ".join(map(repr, allowed))
     if isinstance(values, str):
-        raise PolicyError(f"policy {name}={values!r}: give a tuple of values among {shown}")
+        raise PolicyError(f"policy {param(name)}={values!r}: give a tuple of values among {shown}")
     if not values and not empty:
-        raise PolicyError(f"policy {name} is empty; allow at least one of {shown}")
+        raise PolicyError(f"policy {param(name)} is empty; allow at least one of {shown}")
     unknown = [v for v in values if v not in allowed or isinstance(v, bool)]
     if unknown:
         raise PolicyError(
-            f"policy {name}: unknown value(s) {', '.join(map(repr, unknown))}; use {shown}"
+            f"policy {param(name)}: unknown value(s) {', '.join(map(repr, unknown))}; use {shown}"
         )
 
 
 def _check_share(name: str, value: float | None) -> None:
     """Raise unless ``value`` is ``None`` or a finite share in [0, 1]."""
     if value is not None and not (_finite(value) and 0.0 <= value <= 1.0):
-        raise PolicyError(f"policy {name}={value!r}: give a share in [0, 1] (0.8 for 80 %)")
+        raise PolicyError(f"policy {param(name)}={value!r}: give a share in [0, 1] (0.8 for 80 %)")
 
 
 __all__ = ["CUSTOM_COMMITMENT_KINDS", "INSTRUMENTS", "Mode", "Policy", "PolicyError"]

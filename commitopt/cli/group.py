@@ -51,6 +51,9 @@ PARAMETER_ALIASES: Final[Mapping[str, str]] = {
     "include_families": "families",
     "custom_commitment_usd": "custom_commitment",
     "custom_commitment_kind": "custom_commitment",
+    "terms_years": "term",
+    "payment_options": "payment",
+    "ladder_tranches": "ladder",
 }
 """Library parameter names whose command-line option has another parameter name."""
 
