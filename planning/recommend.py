@@ -225,6 +225,13 @@ class RecommendationRun:
         )
 
 
+def _span_text(hours: pd.DatetimeIndex) -> str:
+    """``from 2024-01-01 00:00 to 2024-03-01 23:00 UTC`` (``in it`` for no hours)."""
+    if not len(hours):
+        return "in it"
+    return f"from {hours[0]:%Y-%m-%d %H:%M} to {hours[-1]:%Y-%m-%d %H:%M} UTC"
+
+
 @overload
 def lookback_window(usage: pd.DataFrame, days: float) -> pd.DataFrame: ...
 @overload
@@ -514,9 +521,10 @@ def recommend(
         raise CommitoptInputError(f"nothing to recommend on: {unpriced[0]}")
     if window.total_instance_hours <= 0:
         raise CommitoptInputError(
-            f"the {options.lookback_days:g}-day lookback has no usage: import usage with "
-            f"`commitopt usage import` or pass {param('usage_files')} FILE, or lengthen "
-            f"{param('lookback_days')}"
+            f"the {options.lookback_days:g}-day lookback has no usage: every quantity "
+            f"{_span_text(window.hours)} is 0; give "
+            f"usage with running instances ({param('usage_files')} FILE, or `commitopt usage "
+            f"import`), or lengthen {param('lookback_days')}"
         )
     # the year-end holidays are no level to buy for (planning.holidays): the decision's input
     # only, as the recency adjustment below; the bill is the real lookback's (`window`)

@@ -21,12 +21,14 @@ from commitopt.cli.options import (
     paths_option,
     portfolio_option,
     seed_option,
+    stopped_after_option,
 )
 from commitopt.cli.output import emit_frame, emit_json, emit_mapping, emit_text, format_option
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from core.durations import Duration
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
+from planning.recency import STOPPED_AFTER_DAYS
 from planning.recommend import DEFAULT_LOOKBACK_DAYS, RecommendOptions, lookback_window, recommend
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Inventory, read_portfolio_json
@@ -72,6 +74,7 @@ def _proposed_from_recommendation(
     catalog: PriceCatalog,
     owned: Inventory,
     days: float,
+    stopped_after_days: float,
     start: datetime,
 ) -> Inventory:
     """The recommendation's purchases, re-read from its portfolio JSON to begin at ``start``."""
@@ -81,7 +84,7 @@ def _proposed_from_recommendation(
             catalog,
             Policy(),
             owned=owned,
-            options=RecommendOptions(lookback_days=days),
+            options=RecommendOptions(lookback_days=days, stopped_after_days=stopped_after_days),
             progress=solver_progress(task),
         )
     with tempfile.TemporaryDirectory() as folder:
@@ -121,6 +124,7 @@ def _payload(result: FrontierResult, source: str, proposed: int, owned: int) -> 
 @input_options(demo=demo_usage)
 @portfolio_option(required=False, show_default="the recommendation for the lookback")
 @lookback_option(f"{DEFAULT_LOOKBACK_DAYS}d")
+@stopped_after_option(f"{STOPPED_AFTER_DAYS:g}d")
 @paths_option(None, show_default="none: bill the lookback itself")
 @horizon_option("1y")
 @seed_option
@@ -143,6 +147,7 @@ def frontier_command(
     inputs: CommandInputs,
     portfolio: Path | None,
     lookback: Duration,
+    stopped_after: Duration,
     n_paths: int | None,
     horizon: Duration,
     seed: int,
@@ -179,7 +184,9 @@ def frontier_command(
     if portfolio is not None:
         proposed = read_portfolio_json(portfolio, default_start=start)
     else:
-        proposed = _proposed_from_recommendation(window, catalog, owned, lookback.days, start)
+        proposed = _proposed_from_recommendation(
+            window, catalog, owned, lookback.days, stopped_after.days, start
+        )
     with reporter().task("billing the commitment levels", unit="levels") as progress:
         result = frontier(
             paths,
