@@ -251,7 +251,7 @@ def test_busy_workspace_is_checked_before_reading_and_waited_for(with_bill: Sand
     finally:
         holder.kill()
         holder.wait()
-    holder = _hold(with_bill.workspace, 1.5)
+    holder = _hold(with_bill.workspace, 6)  # past a loaded machine's start-up of the command
     try:
         started = time.monotonic()
         run = with_bill.run("usage", "imports", "--wait", "60", "--format", "json")
