@@ -1,4 +1,4 @@
-"""Errors name the running command's flags, not the library's parameter names.
+"""Errors name the running command's flags, not the library's parameter names, and say one thing.
 
 A robustness sweep found ``policy max_upfront_usd=-1.0`` for ``--max-upfront -1``, ``set
 `stopped_after_days` to 0`` from ``frontier`` (which had no such flag), and an all-zero usage
@@ -84,3 +84,17 @@ def test_usage_of_zeros_says_so_not_to_pass_usage(empty_sandbox: Sandbox) -> Non
     run = empty_sandbox.run("recommend", "--usage", str(zeros), "--lookback", "30d")
     line = assert_one_error_line(run, EXIT_BAD_INPUT)
     assert "every quantity from 2024-01-01 00:00 to 2024-01-30 23:00 UTC is 0" in line, line
+
+
+def test_out_into_a_missing_folder_is_one_plain_error(
+    sandbox: Sandbox, cli_inputs: CliInputs
+) -> None:
+    target = sandbox.folder / "nodir" / "plan.json"
+    run = sandbox.run(
+        "recommend", "--usage", str(cli_inputs.usage_csv), "--lookback", "14d", "--out", str(target)
+    )
+    line = assert_one_error_line(run, EXIT_BAD_INPUT)
+    assert (
+        line
+        == f"commitopt: error: {target}: folder {target.parent} does not exist; create it first"
+    )
