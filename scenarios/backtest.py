@@ -60,6 +60,7 @@ from pricing.instance_types import instance_families, normalization_factor
 from pricing.inventory import Commitment, Inventory
 from pricing.inventory.values import ri_effective_hourly_usd, term_end
 from pricing.offerings import SP_UPFRONT_SHARE, TERM_HOURS, CommitmentKind, floor_to_whole_ris
+from usage.priced import without_unpriced_services
 from usage.table import KEY_COLUMNS, UsageMatrix, to_matrix
 
 FloatArray = npt.NDArray[np.float64]
@@ -846,6 +847,24 @@ def _schedule_notes(review_every: str, ceiling: PolicyOutcome | None) -> list[st
     ]
 
 
+def _priced_usage(
+    matrix: UsageMatrix, catalog: PriceCatalog
+) -> tuple[UsageMatrix, tuple[str, ...]]:
+    """``matrix`` without the non-EC2 keys ``catalog`` has no on-demand rate for, and the note
+    naming them, as ``recommend`` and ``simulate`` leave them out: every policy, the hindsight
+    and every bill then see the same priced keys.
+
+    Raises
+    ------
+    BacktestError
+        When every key with usage is left out (nothing to backtest on).
+    """
+    priced, unpriced = without_unpriced_services(matrix, catalog, what="the backtest")
+    if unpriced and priced.total_instance_hours <= 0:
+        raise BacktestError(f"nothing to backtest on: {unpriced[0]}")
+    return priced, unpriced
+
+
 def backtest(
     usage: pd.DataFrame | UsageMatrix,
     catalog: PriceCatalog,
@@ -869,7 +888,9 @@ def backtest(
         cover whole UTC days, from its first hour's day to its last hour's (hours without usage
         are zeros).
     catalog
-        Prices (on-demand of every key; RI and SP offerings the policies buy).
+        Prices (on-demand of every key; RI and SP offerings the policies buy). Keys of services
+        other than EC2 without an on-demand rate are left out of every policy, the hindsight and
+        the bills, with a note naming them (as ``recommend`` and ``simulate`` do).
     policies
         Name -> :class:`PurchasePolicy`, asked at each review date, in order.
     start, end
@@ -893,9 +914,12 @@ def backtest(
     ------
     BacktestError
         For ``start >= end``, a window outside the data, a first lookback that starts before the
-        data, a bad ``review_every``, a purchase that starts before its review date.
+        data, a bad ``review_every``, a purchase that starts before its review date, or usage
+        whose every key is left out for want of a price.
     """
-    matrix = usage if isinstance(usage, UsageMatrix) else whole_days(usage)
+    matrix, unpriced = _priced_usage(
+        usage if isinstance(usage, UsageMatrix) else whole_days(usage), catalog
+    )
     replay = _replay(
         matrix,
         catalog,
@@ -939,7 +963,7 @@ def backtest(
         lookback_days=float(lookback_days),
         outcomes=outcomes,
         hindsight=ceiling,
-        notes=(*notes, *_schedule_notes(review_every, ceiling)),
+        notes=(*unpriced, *notes, *_schedule_notes(review_every, ceiling)),
         hindsight_oneshot=oneshot,
     )
 

@@ -18,9 +18,11 @@ from scenarios.backtest import (
     HINDSIGHT,
     HINDSIGHT_ONESHOT,
     BacktestError,
+    BacktestResult,
     BacktestStatus,
     CeilingPlan,
     HindsightWindow,
+    PurchasePolicy,
     Review,
     backtest,
     review_dates,
@@ -108,6 +110,28 @@ def test_none_equals_all_on_demand(catalog) -> None:  # type: ignore[no-untyped-
     assert outcome.purchases == ()
     assert result.status is BacktestStatus.NO_HINDSIGHT
     assert np.isnan(outcome.captured)
+
+
+def test_keys_without_a_price_are_left_out_with_a_note(catalog) -> None:  # type: ignore[no-untyped-def]
+    """A Fargate key the catalog has no on-demand rate for is left out of what every policy
+    sees and of every bill, as recommend and simulate leave it out, and a note names it."""
+    usage = usage_table(24 * 60, 3.0)
+    fargate = usage.assign(instance_type="fargate.vcpu", platform="fargate-linux",
+                           tenancy="x86_64")  # fmt: skip
+    spy = Spy()
+
+    def run(table: pd.DataFrame, policies: dict[str, PurchasePolicy]) -> BacktestResult:
+        return backtest(table, catalog, policies, start="2024-01-31", end="2024-03-01",
+                        lookback_days=30)  # fmt: skip
+
+    mixed = run(pd.concat([usage, fargate], ignore_index=True), {"spy": spy, "none": NoPurchases()})
+    alone = run(usage, {"none": NoPurchases()})
+    assert spy.seen and all(types == ("m4.large",) for *_, types, _owned in spy.seen)
+    assert mixed.outcomes["none"].cost_usd == pytest.approx(alone.outcomes["none"].cost_usd)
+    (note,) = mixed.notes
+    assert "left out of the backtest: us-east-1 fargate.vcpu fargate-linux x86_64" in note
+    with pytest.raises(BacktestError, match="nothing to backtest on: 1 key"):
+        run(fargate, {"none": NoPurchases()})
 
 
 def test_a_policy_never_sees_the_future(catalog) -> None:  # type: ignore[no-untyped-def]
