@@ -89,7 +89,9 @@ class CostExplorerLike:
       alone; Cost Explorer also sizes RIs per type).
 
     The candidate that saves most over the lookback (billed by the simulator) is bought, like
-    Cost Explorer's choice between its separate recommendations. No forecast.
+    Cost Explorer's choice between its separate recommendations. No forecast. Candidates are
+    sized on the keys the simulator bills (``baseline.keys``): keys of other services without an
+    on-demand rate are left out of the bill, so of the sizing too.
 
     Parameters
     ----------
@@ -146,7 +148,7 @@ class CostExplorerLike:
         owned: Sequence[Commitment],
         baseline: SimulationResult,
     ) -> tuple[Commitment, ...]:
-        rates = self._sp_rates(usage.keys, review.catalog, "compute")
+        rates = self._sp_rates(baseline.keys, review.catalog, "compute")
         upper = SEARCH_MARGIN * float((baseline.on_demand @ rates).max(initial=0.0))
         if upper < SP_STEP_USD:
             return ()
@@ -179,7 +181,7 @@ class CostExplorerLike:
         owned: Sequence[Commitment],
         baseline: SimulationResult,
     ) -> tuple[Commitment, ...]:
-        keys = usage.keys
+        keys = baseline.keys
         rates = self._sp_rates(keys, review.catalog, "ec2_instance")
         labels = pd.DataFrame(
             {
@@ -229,8 +231,8 @@ class CostExplorerLike:
     def _ris(
         self, review: Review, usage: UsageMatrix, baseline: SimulationResult
     ) -> tuple[Commitment, ...]:
-        keys = usage.keys
-        od = baseline.keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
+        keys = baseline.keys
+        od = keys["on_demand_usd_per_hour"].to_numpy(dtype=np.float64)
         effective = review.catalog.reserved_rates(
             keys, self.offering_class, self.term_years, self.payment_option
         )

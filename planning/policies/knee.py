@@ -10,6 +10,7 @@ import numpy as np
 from pricing.inventory import Commitment
 from pricing.offerings import CommitmentKind, floor_to_sp_step
 from scenarios.backtest import Review, savings_plan_purchase
+from usage.priced import without_unpriced_services
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,8 @@ class KneeRule:
     ``d``-quantile of the hourly on-demand spend (the closed form of docs/optimizer.md). At each
     review the target is computed on the lookback's hourly on-demand-equivalent spend and a fixed
     ``fraction`` of the gap between it and the Compute Savings Plans owned now is bought
-    (nothing when owned is at or above target). RIs and EC2 Instance SPs owned are ignored.
+    (nothing when owned is at or above target). RIs and EC2 Instance SPs owned are ignored, as
+    are keys of other services without an on-demand rate (the simulator leaves them out).
 
     Parameters
     ----------
@@ -39,7 +41,7 @@ class KneeRule:
 
     def __call__(self, review: Review) -> Sequence[Commitment]:
         """A fraction of the gap to the knee, as a Compute Savings Plan."""
-        usage = review.usage
+        usage, _ = without_unpriced_services(review.usage, review.catalog)
         if not len(usage.hours):
             return ()
         od = review.catalog.require_on_demand(usage.keys)

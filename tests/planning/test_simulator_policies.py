@@ -76,3 +76,26 @@ def test_knee_rule_buys_a_fraction_of_the_gap(catalog) -> None:  # type: ignore[
     bought = [p.commitment_usd_per_hour for p in result.outcomes["knee"].purchases]
     target = 0.7 * 10 * M4_LARGE_OD  # (1 - d) x the d-quantile of a flat 1 USD/h spend
     assert bought == pytest.approx([target / 2, target / 4], abs=0.001)
+
+
+def _with_unpriced_key(usage: pd.DataFrame) -> pd.DataFrame:
+    """``usage`` plus a Fargate key with usage in every hour: no on-demand rate in the embedded
+    catalog."""
+    fargate = usage.assign(instance_type="fargate.vcpu", platform="fargate-linux",
+                           tenancy="x86_64", quantity=4.0)  # fmt: skip
+    return pd.concat([usage, fargate], ignore_index=True)
+
+
+@pytest.mark.parametrize(
+    "policy", [CostExplorerLike(30, iterations=6), KneeRule()], ids=["ce-30d", "knee"]
+)
+def test_simulator_policies_leave_keys_without_a_price_out(catalog, policy) -> None:  # type: ignore[no-untyped-def]
+    """A key of another service without an on-demand rate is left out of the bill, so of the
+    sizing: the policy buys what it buys without the key (it crashed on a shape mismatch)."""
+    usage = usage_table(24 * 30, 10.0)
+    at = pd.Timestamp("2024-01-31", tz="UTC")
+    alone = Review(at, 0, to_matrix(usage), (), catalog, None)
+    mixed = Review(at, 0, to_matrix(_with_unpriced_key(usage)), (), catalog, None)
+    bought = policy(alone)
+    assert bought
+    assert policy(mixed) == bought
