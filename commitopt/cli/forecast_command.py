@@ -6,7 +6,7 @@ import click
 import pandas as pd
 
 from commitopt.catalogs import local_catalog_path
-from commitopt.cli.inputs import CommandInputs, input_options
+from commitopt.cli.inputs import CommandInputs, input_options, warn_if_lookback_exceeds
 from commitopt.cli.options import (
     horizon_option,
     lookback_option,
@@ -57,8 +57,18 @@ def parse_horizon_hours(horizon: str | Duration) -> int:
     return hours
 
 
+def _lookback_is_default() -> bool:
+    """Whether ``--lookback`` was left at its default (not given, configured or set)."""
+    context = click.get_current_context(silent=True)
+    source = context.get_parameter_source("lookback") if context is not None else None
+    return source is None or source == click.core.ParameterSource.DEFAULT
+
+
 def _lookback(matrix: UsageMatrix, lookback: Duration) -> UsageMatrix:
-    """The last ``--lookback`` of the usage, after checking it can feed the weekly model."""
+    """The last ``--lookback`` of the usage, after checking it can feed the weekly model.
+
+    A default lookback longer than the usage takes all of it, with a note (as ``recommend``).
+    """
     needed = MIN_WEEKS * HOURS_PER_WEEK
     available = len(matrix.hours)
     first, last = matrix.hours[0], matrix.hours[-1] + pd.Timedelta(hours=1)
@@ -69,6 +79,9 @@ def _lookback(matrix: UsageMatrix, lookback: Duration) -> UsageMatrix:
             f"weeks ({needed} hours) of history: give more usage"
         )
     hours, text = round(lookback.hours), lookback.text
+    if hours > available and _lookback_is_default():
+        warn_if_lookback_exceeds((matrix.hours[0], matrix.hours[-1]), lookback)
+        hours = available
     if hours > available:
         raise CommitoptInputError(
             f"--lookback {text} is longer than the usage ({span}); use --lookback "
