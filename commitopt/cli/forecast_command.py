@@ -57,17 +57,11 @@ def parse_horizon_hours(horizon: str | Duration) -> int:
     return hours
 
 
-def _lookback_is_default() -> bool:
-    """Whether ``--lookback`` was left at its default (not given, configured or set)."""
-    context = click.get_current_context(silent=True)
-    source = context.get_parameter_source("lookback") if context is not None else None
-    return source is None or source == click.core.ParameterSource.DEFAULT
-
-
 def _lookback(matrix: UsageMatrix, lookback: Duration) -> UsageMatrix:
     """The last ``--lookback`` of the usage, after checking it can feed the weekly model.
 
-    A default lookback longer than the usage takes all of it, with a note (as ``recommend``).
+    A lookback longer than the usage takes all of it, as ``recommend``'s does: with a note for
+    the default lookback, a warning for one given (:func:`warn_if_lookback_exceeds`).
     """
     needed = MIN_WEEKS * HOURS_PER_WEEK
     available = len(matrix.hours)
@@ -79,14 +73,9 @@ def _lookback(matrix: UsageMatrix, lookback: Duration) -> UsageMatrix:
             f"weeks ({needed} hours) of history: give more usage"
         )
     hours, text = round(lookback.hours), lookback.text
-    if hours > available and _lookback_is_default():
+    if hours > available:
         warn_if_lookback_exceeds((matrix.hours[0], matrix.hours[-1]), lookback)
         hours = available
-    if hours > available:
-        raise CommitoptInputError(
-            f"--lookback {text} is longer than the usage ({span}); use --lookback "
-            f"{available // 24}d or less"
-        )
     if hours < needed:
         raise CommitoptInputError(
             f"--lookback {text} is too short for the weekly model: it needs at least {MIN_WEEKS} "

@@ -1,5 +1,6 @@
 """The installed ``commitopt forecast`` on usage shorter than its lookback, as ``recommend`` takes
-it: the default lookback (90 days) takes all the usage, with a note on stderr."""
+it: the lookback takes all the usage, with a note on stderr for the default lookback (90 days)
+and a warning for one given."""
 
 from __future__ import annotations
 
@@ -46,3 +47,17 @@ def test_a_default_lookback_longer_than_the_usage_takes_all_of_it(empty_sandbox:
         "2024-01-30 23:00 UTC); all of it is used"
     ) in said, str(run)
     assert "error" not in said and "warning" not in said, str(run)
+
+
+def test_a_given_lookback_longer_than_the_usage_takes_all_of_it_with_a_warning(
+    empty_sandbox: Sandbox,
+) -> None:
+    run = require_success(empty_sandbox.run(
+        "forecast", "--usage", str(_usage(empty_sandbox.folder)), "--lookback", "60d",
+        "--horizon", "4w", "--paths", "20", "--format", "csv",
+    ))  # fmt: skip
+    assert len(pd.read_csv(io.StringIO(run.stdout)))
+    assert (
+        "warning: --lookback 60d is longer than the usage, which covers 30.0 days (2024-01-01 "
+        "to 2024-01-30 23:00 UTC); all of it is used"
+    ) in " ".join(run.stderr.split()), str(run)

@@ -87,7 +87,6 @@ def test_the_seed_makes_the_output_reproducible(run_cli: RunCli, tmp_path: Path)
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--lookback", "60d"), "--lookback 60d is longer than the usage (35.0 days"),
         (("--lookback", "10d"), "needs at least 2 full weeks (14d = 336 hours)"),
         (("--horizon", "0w"), "--horizon must be at least one hour"),
         (("--horizon", "-3d"), "--horizon '-3d' is not a duration"),
