@@ -18,7 +18,7 @@ from commitopt.cli.options import (
 )
 from commitopt.cli.output import emit_frame, emit_json, format_option, frame_records
 from commitopt.cli.progress import quiet_option, reporter
-from core.durations import Duration
+from core.durations import Duration, parse_calendar_step
 from core.errors import CommitoptInputError
 from core.times import as_utc
 from planning.policies import (
@@ -56,19 +56,84 @@ before it, to the end of the data.
 """
 
 
-def _default_window(
-    usage: UsageMatrix, start: datetime | None, end: datetime | None, lookback_days: float
-) -> tuple[pd.Timestamp, pd.Timestamp]:
+def _month_start_from(moment: pd.Timestamp) -> pd.Timestamp:
+    """The first month start at or after ``moment`` (UTC)."""
+    month = moment.tz_convert(None).to_period("M").to_timestamp().tz_localize("UTC")
+    return month if month == moment else month + pd.offsets.MonthBegin(1)
+
+
+def _review_period(review_every: str) -> pd.DateOffset:
+    """One review period of ``--review-every`` (a calendar step) as an offset."""
+    count, unit = parse_calendar_step(review_every, "review_every")
+    if unit == "mo":
+        return pd.DateOffset(months=count)
+    return pd.DateOffset(days=count * (7 if unit == "w" else 1))
+
+
+def _longest_default_lookback_days(
+    first: pd.Timestamp, stop: pd.Timestamp, review_every: str
+) -> int:
+    """The longest whole-day lookback whose default window (from the first month start after it
+    to ``stop``) holds one whole review period [days]; 0 when none does."""
+    period = _review_period(review_every)
+    month = _month_start_from(stop - pd.Timedelta(hours=1)) - pd.offsets.MonthBegin(1)
+    while month > first:
+        if month + period <= stop:
+            return int((month - first) // pd.Timedelta(days=1))
+        month -= pd.offsets.MonthBegin(1)
+    return 0
+
+
+def _too_short_for_the_default_window(
+    usage: UsageMatrix, lookback: Duration, review_every: str, default_start: pd.Timestamp
+) -> CommitoptInputError:
+    """The error for usage too short for the lookback plus one review period when the window was
+    left to its default: the usage's span and the fix."""
     first = pd.Timestamp(usage.hours[0])
     stop = pd.Timestamp(usage.hours[-1]) + pd.Timedelta(hours=1)
-    if start is None:
-        earliest = first + pd.Timedelta(hours=round(lookback_days * 24))
-        month = earliest.tz_convert(None).to_period("M").to_timestamp().tz_localize("UTC")
-        start_stamp = month if month == earliest else month + pd.offsets.MonthBegin(1)
-    else:
-        start_stamp = as_utc(start)
+    span_days = (stop - first) / pd.Timedelta(days=1)
+    longest = _longest_default_lookback_days(first, stop, review_every)
+    shorter = f"use --lookback {longest}d or less, or " if 0 < longest < lookback.days else ""
+    return CommitoptInputError(
+        f"the usage spans {span_days:.1f} days ({first:%Y-%m-%d %H:%M} to "
+        f"{stop:%Y-%m-%d %H:%M} UTC), too short for the {lookback} lookback plus one review "
+        f"period ({review_every}): without --from the window starts at the first month start a "
+        f"whole lookback into the usage ({default_start:%Y-%m-%d}); {shorter}pass --from and "
+        "--to (a window with a whole lookback of usage before it)"
+    )
+
+
+def _default_window(
+    usage: UsageMatrix,
+    start: datetime | None,
+    end: datetime | None,
+    lookback: Duration,
+    review_every: str,
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The window ``[start, end)``: from the first month start a whole lookback into the usage
+    (without ``--from``) to the end of the usage (without ``--to``).
+
+    Raises
+    ------
+    core.errors.CommitoptInputError
+        When neither is given and the usage is too short for the lookback plus one review
+        period, or ``--to`` alone is not after the default start.
+    """
+    stop = pd.Timestamp(usage.hours[-1]) + pd.Timedelta(hours=1)
     end_stamp = stop if end is None else as_utc(end)
-    return start_stamp, end_stamp
+    if start is not None:
+        return as_utc(start), end_stamp
+    earliest = pd.Timestamp(usage.hours[0]) + pd.Timedelta(hours=round(lookback.days * 24))
+    start_stamp = _month_start_from(earliest)
+    if start_stamp < end_stamp:
+        return start_stamp, end_stamp
+    if end is None:
+        raise _too_short_for_the_default_window(usage, lookback, review_every, start_stamp)
+    raise CommitoptInputError(
+        f"--to {end_stamp.isoformat()} is not after the default start of the window, "
+        f"{start_stamp.isoformat()} (the first month start a whole {lookback} lookback into the "
+        "usage); move --to later, shorten --lookback or pass --from"
+    )
 
 
 def _finite(value: float) -> float | None:
@@ -160,7 +225,7 @@ def backtest_command(
     usage = whole_days(
         inputs.usage_of_period(purpose="backtest on", start=read_from, end=end, demo_option=False)
     )
-    window_start, window_end = _default_window(usage, start, end, lookback_days)
+    window_start, window_end = _default_window(usage, start, end, lookback, review_every)
     owned = inputs.owned()
     catalog = inputs.catalog()
     with reporter().task("backtesting the policies", unit="steps") as progress:
