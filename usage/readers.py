@@ -246,6 +246,22 @@ def usage_connection(memory_limit: str = "1GB") -> Iterator[duckdb.DuckDBPyConne
             connection.close()
 
 
+@contextmanager
+def insertion_order_kept(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Within the block, results come in the files' row order, however many threads read them.
+
+    :func:`usage_connection` lets DuckDB return rows in any order (less memory); a reader that
+    names rows by their position in a file needs that order back, or a large file, read in
+    parallel chunks, names a different row on each run.
+    """
+    previous = connection.execute("SELECT current_setting('preserve_insertion_order')").fetchall()
+    connection.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        connection.execute(f"SET preserve_insertion_order = {bool(previous[0][0])}")
+
+
 def first_line(error: BaseException) -> str:
     """The first line of an error's message (its type when it has none)."""
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -1158,8 +1174,8 @@ def read_canonical(
     tables: list[pd.DataFrame] = []
     names: list[str] = []
     superseded: list[str] = []
-    with usage_connection() as connection:
-        for index, file in enumerate(files):
+    with usage_connection() as connection, insertion_order_kept(connection):
+        for index, file in enumerate(files):  # rows in order: messages name the file's rows
             parquet_file = is_parquet(file)
             quoted = sql_string(str(file))
             source = (

@@ -1,0 +1,68 @@
+"""Usage files given with ``--usage`` are checked as ``usage import`` checks them.
+
+A command that reads ``--usage`` files (``recommend``, ``simulate``, ``frontier``, ``forecast``,
+``backtest``) must refuse what an import refuses, with the same message: the same row numbers
+(the file's rows, however DuckDB reads it), the same plausibility checks (hours after now) and
+messages that name what the command has (no ``--usage FILE`` hint when ``--usage`` was given, no
+option the command lacks). Every case runs the installed console script on a file made in
+``tmp_path``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.cli.conftest import EXIT_BAD_INPUT, Sandbox
+from tests.cli.test_every_command import assert_one_error_line
+
+HEADER: Final = "hour,region,instance_type,platform,tenancy,quantity"
+
+BIG_KEYS: Final = ("m5.large", "m5.xlarge", "c5.large", "c5.xlarge", "r5.large", "r5.xlarge")
+BIG_HOURS: Final = 50_000
+"""Hours per key of the large file: 300,000 rows, about 18 MB, read by DuckDB in parallel."""
+BAD_ROW: Final = 250_000
+"""The 0-based data row of the large file that is wrong (near its end, in a later chunk)."""
+
+
+def _large_csv(path: Path, *, duplicate: bool) -> Path:
+    """:data:`BIG_KEYS` x :data:`BIG_HOURS` hours of 2019-2024, hour by hour; row
+    :data:`BAD_ROW` holds a negative quantity, or (``duplicate``) repeats the row before it."""
+    hours = pd.date_range("2019-01-01", periods=BIG_HOURS, freq="h", tz="UTC")
+    texts = np.repeat(hours.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy(dtype=object), len(BIG_KEYS))
+    types = np.tile(np.array(BIG_KEYS, dtype=object), BIG_HOURS)
+    quantities = np.full(len(texts), "1.5", dtype=object)
+    if duplicate:
+        texts[BAD_ROW], types[BAD_ROW] = texts[BAD_ROW - 1], types[BAD_ROW - 1]
+    else:
+        quantities[BAD_ROW] = "-3"
+    rows = (
+        f"{hour},us-east-1,{kind},Linux/UNIX,Shared,{quantity}\n"
+        for hour, kind, quantity in zip(texts, types, quantities, strict=True)
+    )
+    path.write_text(HEADER + "\n" + "".join(rows), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("duplicate", "expected"),
+    [
+        pytest.param(False, f"row {BAD_ROW} ('-3')", id="negative"),
+        pytest.param(True, f"row {BAD_ROW - 1} (", id="duplicate"),
+    ],
+)
+def test_large_file_names_its_own_row_on_both_paths(
+    duplicate: bool, expected: str, empty_sandbox: Sandbox
+) -> None:
+    """A file read in parallel chunks: ``recommend --usage`` and ``usage import`` name the
+    file's row (0-based data rows), not the row a thread happened to return it at."""
+    path = _large_csv(empty_sandbox.folder / "big.csv", duplicate=duplicate)
+    for args in (("recommend", "--usage", str(path)), ("usage", "import", str(path))):
+        line = assert_one_error_line(empty_sandbox.run(*args), EXIT_BAD_INPUT)
+        assert expected in line, f"{args}: {line}"
+        if duplicate:
+            assert f"row {BAD_ROW} (" in line, f"{args}: {line}"
