@@ -277,18 +277,14 @@ class CommandInputs:
         Raises
         ------
         core.errors.CommitoptInputError
-            When there is no usage, naming the ways to give some.
+            When there is no usage, naming the ways to give some; ``--usage`` files that are
+            implausible (:func:`read_usage_files`).
         """
-        from usage.readers import read_usage
-
         if self.demo is not None:
             with reporter().task("building the synthetic history"):
                 frame = self.demo()
         elif self.usage_files:
-            with reporter().task("reading usage", total=100, unit="%") as task:
-                frame, _report = read_usage(
-                    list(self.usage_files), "auto", start=start, end=end, progress=task
-                )
+            frame = read_usage_files(self.usage_files, start=start, end=end)
         else:
             with (
                 reporter().task("loading the workspace's usage"),
@@ -499,6 +495,48 @@ class CommandInputs:
     def catalog(self, *, bill_rates_first: bool = True) -> PriceCatalog:
         """The merged catalog of :meth:`resolved_catalog`."""
         return self.resolved_catalog(bill_rates_first=bill_rates_first).catalog
+
+
+def read_usage_files(
+    files: Sequence[str],
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pd.DataFrame:
+    """The canonical usage of ``--usage`` files over ``[start, end)``, checked as an import is.
+
+    The plausibility checks of ``usage import`` (:func:`usage.plausibility.check_plausible`)
+    run on what is read, with the same messages: hours after now are refused; an AWS bill's
+    unknown instance families are a warning (stderr). Two checks of an import do not apply: the
+    gap to the workspace's usage (the files are used alone), and the refusal of unknown families
+    in a canonical table, which these commands cannot waive (they have no
+    ``--allow-unknown-types``); the prices of such keys are checked where they are needed.
+
+    Raises
+    ------
+    core.errors.CommitoptInputError
+        Unreadable or invalid files (:func:`usage.readers.read_usage`); hours after now.
+    """
+    from usage.plausibility import check_plausible
+    from usage.readers import read_usage
+
+    with reporter().task("reading usage", total=100, unit="%") as task:
+        frame, report = read_usage(list(files), "auto", start=start, end=end, progress=task)
+    if frame.empty:
+        return frame
+    first_hour, last_hour = pd.Timestamp(frame["hour"].min()), pd.Timestamp(frame["hour"].max())
+    for text in check_plausible(
+        frame, source=_described_files(report.files), source_kind=report.format,
+        now=datetime.now(UTC), period=(first_hour, last_hour + pd.Timedelta(hours=1)),
+        allow_unknown_types=True,
+    ):  # fmt: skip
+        reporter().warning(text)
+    return frame
+
+
+def _described_files(files: Sequence[str]) -> str:
+    """Files as ``usage import`` names them in a message: the first three, then ``...``."""
+    return ", ".join(files[:3]) + (" ..." if len(files) > 3 else "")
 
 
 def lookback_start(span: tuple[pd.Timestamp, pd.Timestamp], hours: int) -> pd.Timestamp:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.cli.conftest import EXIT_BAD_INPUT, Sandbox
+from tests.cli.conftest import EXIT_BAD_INPUT, CliInputs, Sandbox
 from tests.cli.test_every_command import assert_one_error_line
 
 HEADER: Final = "hour,region,instance_type,platform,tenancy,quantity"
@@ -66,3 +66,49 @@ def test_large_file_names_its_own_row_on_both_paths(
         assert expected in line, f"{args}: {line}"
         if duplicate:
             assert f"row {BAD_ROW} (" in line, f"{args}: {line}"
+
+
+def _canonical_csv(path: Path, hours: pd.DatetimeIndex, instance_type: str = "m5.large") -> Path:
+    """One key's usage (2 instances) at ``hours``."""
+    texts = hours.strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows = "".join(f"{hour},us-east-1,{instance_type},Linux/UNIX,Shared,2\n" for hour in texts)
+    path.write_text(HEADER + "\n" + rows, encoding="utf-8")
+    return path
+
+
+FUTURE_HOURS: Final = 10
+"""Hours after now in the file of :func:`test_usage_after_now_is_refused_as_import_refuses`."""
+
+COMMANDS_READING_USAGE: Final = {
+    "recommend": ("recommend",),
+    "simulate": ("simulate", "--portfolio", "{plan}"),
+    "frontier": ("frontier", "--steps", "3"),
+    "forecast": ("forecast", "--paths", "20", "--lookback", "2d"),
+    "backtest": ("backtest", "--policy", "none"),
+}
+"""Commands that read ``--usage`` files, with the options each needs besides."""
+
+
+@pytest.mark.parametrize("command", list(COMMANDS_READING_USAGE))
+def test_usage_after_now_is_refused_as_import_refuses(
+    command: str, sandbox: Sandbox, cli_inputs: CliInputs
+) -> None:
+    """Hours after now: every command that reads ``--usage`` exits 2 with import's message."""
+    now_hour = pd.Timestamp.now(tz="UTC").floor("h")
+    # two hours of margin: the hour may turn between writing the file and reading it
+    hours = pd.date_range(now_hour - pd.Timedelta(hours=47), now_hour - pd.Timedelta(hours=1),
+                          freq="h").append(
+        pd.date_range(now_hour + pd.Timedelta(hours=2), periods=FUTURE_HOURS, freq="h")
+    )  # fmt: skip
+    path = _canonical_csv(sandbox.folder / "future.csv", hours)
+    expected = (
+        f"{path}: {FUTURE_HOURS} usage rows are after now (",
+        f"the first at {now_hour + pd.Timedelta(hours=2):%Y-%m-%d %H:%M} UTC; usage cannot lie "
+        "in the future",
+    )
+    imported = assert_one_error_line(sandbox.run("usage", "import", str(path)), EXIT_BAD_INPUT)
+    args = [arg.format(plan=cli_inputs.plan_json) for arg in COMMANDS_READING_USAGE[command]]
+    line = assert_one_error_line(sandbox.run(*args, "--usage", str(path)), EXIT_BAD_INPUT)
+    for fragment in expected:
+        assert fragment in imported, imported
+        assert fragment in line, line
