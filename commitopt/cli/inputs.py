@@ -43,6 +43,7 @@ from commitopt.cli.progress import reporter
 from commitopt.workspace import Workspace
 from core.durations import Duration
 from core.errors import CommitoptInputError
+from core.times import as_utc
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory, read_portfolio_json
 
@@ -292,10 +293,9 @@ class CommandInputs:
             ):
                 frame = store.load_usage(start=start, end=end)
         if frame.empty:
-            ways = "--usage FILE, --demo," if demo_option else "--usage FILE"
-            raise CommitoptInputError(
-                f"no usage to {purpose}: pass {ways} or import some with `commitopt usage import`"
-            )
+            if self.demo is None and self.usage_files:
+                raise no_usage_in_files(self.usage_files, purpose, start=start, end=end)
+            self._no_usage(purpose, demo_option)
         return frame
 
     def usage_matrix(
@@ -532,6 +532,52 @@ def read_usage_files(
     ):  # fmt: skip
         reporter().warning(text)
     return frame
+
+
+def no_usage_in_files(
+    files: Sequence[str],
+    purpose: str,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> CommitoptInputError:
+    """The error when ``--usage`` files hold no usage in ``[start, end)``: the period asked
+    for and the files' own span (read once more, whole), or that they hold none at all."""
+    from usage.errors import UsageInputError
+    from usage.readers import read_usage, usage_files
+
+    found = [str(path) for path in usage_files(list(files))]
+    named = _described_files(found)
+    them = "the --usage file" if len(found) == 1 else "the --usage files"
+    span = None
+    if start is not None or end is not None:
+        with reporter().task("reading the span of the usage files"):
+            whole, _report = read_usage(list(files), "auto")
+        if not whole.empty:
+            span = (as_utc(whole["hour"].min()), as_utc(whole["hour"].max()))
+    if span is None:
+        return UsageInputError(
+            named,
+            f"no usage to {purpose}: {them} {'holds' if len(found) == 1 else 'hold'} no usage rows",
+            "pass files with hourly usage (a CUR, CUR 2.0 or FOCUS export, or the canonical "
+            "usage table of docs/usage-table.md)",
+        )
+    first, last = span
+    return UsageInputError(
+        named,
+        f"no usage to {purpose} {_period_text(start, end)} in {them}, which cover"
+        f"{'s' if len(found) == 1 else ''} {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC",
+        "choose a period within that span, or pass files that cover the period",
+    )
+
+
+def _period_text(start: datetime | None, end: datetime | None) -> str:
+    """``from 2030-01-01 00:00 to 2030-02-01 00:00 UTC`` (either end may be open)."""
+    if end is None:
+        return "" if start is None else f"from {as_utc(start):%Y-%m-%d %H:%M} UTC on"
+    if start is None:
+        return f"before {as_utc(end):%Y-%m-%d %H:%M} UTC"
+    return f"from {as_utc(start):%Y-%m-%d %H:%M} to {as_utc(end):%Y-%m-%d %H:%M} UTC"
 
 
 def _described_files(files: Sequence[str]) -> str:

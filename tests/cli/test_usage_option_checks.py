@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.cli.conftest import EXIT_BAD_INPUT, CliInputs, Sandbox
+from tests.cli.conftest import EXIT_BAD_INPUT, USAGE_DAYS, CliInputs, Sandbox
 from tests.cli.test_every_command import assert_one_error_line
 
 HEADER: Final = "hour,region,instance_type,platform,tenancy,quantity"
@@ -112,3 +112,31 @@ def test_usage_after_now_is_refused_as_import_refuses(
     for fragment in expected:
         assert fragment in imported, imported
         assert fragment in line, line
+
+
+def test_period_outside_the_usage_file_names_both_spans(
+    sandbox: Sandbox, cli_inputs: CliInputs
+) -> None:
+    """``simulate --usage FILE --from`` after the file's end: the period asked for and the
+    file's span, not a hint to pass ``--usage FILE``, which was passed."""
+    first = pd.Timestamp("2024-01-01", tz="UTC")
+    last = first + pd.Timedelta(days=USAGE_DAYS) - pd.Timedelta(hours=1)
+    run = sandbox.run("simulate", "--usage", str(cli_inputs.usage_csv),
+                      "--portfolio", str(cli_inputs.plan_json), "--from", "2030-01-01")  # fmt: skip
+    line = assert_one_error_line(run, EXIT_BAD_INPUT)
+    assert "--usage FILE" not in line, line
+    assert (
+        f"{cli_inputs.usage_csv}: no usage to simulate from 2030-01-01 00:00 UTC on in the "
+        f"--usage file, which covers {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
+    ) in line, line
+
+
+def test_usage_file_without_rows_says_so(empty_sandbox: Sandbox) -> None:
+    """A header-only ``--usage`` file: it holds no rows (no hint to pass ``--usage FILE``)."""
+    path = empty_sandbox.folder / "header.csv"
+    path.write_text(HEADER + "\n", encoding="utf-8")
+    line = assert_one_error_line(
+        empty_sandbox.run("recommend", "--usage", str(path)), EXIT_BAD_INPUT
+    )
+    assert "--usage FILE" not in line, line
+    assert f"{path}: no usage to optimize: the --usage file holds no usage rows" in line, line
