@@ -127,6 +127,13 @@ _FOCUS_OPTIONAL: Final = (
     "ConsumedUnit",
 )
 _CANONICAL_REQUIRED: Final = tuple(c for c in USAGE_COLUMNS if c != "account_id")
+_RECOGNISED_FORMATS: Final = (
+    f"pass a legacy CUR or CUR 2.0 export (columns {', '.join(_CUR_REQUIRED)}), a FOCUS 1.0-1.2 "
+    f"export ({', '.join(_FOCUS_REQUIRED)}) or the canonical usage table "
+    f"({', '.join(_CANONICAL_REQUIRED)}; see docs/usage-table.md)"
+)
+"""The fix of a file of no known format: each format and the columns it needs (naming a format
+does not help: the columns decide how a file is read)."""
 _CUR_SLASH_NAMES: Final = {
     "line_item_line_item_type": "lineItem/LineItemType",
     "line_item_product_code": "lineItem/ProductCode",
@@ -1372,8 +1379,7 @@ def detect_format(paths: PathsArg) -> str:
     raise UsageInputError(
         str(first),
         f"not a CUR, CUR 2.0, FOCUS or canonical usage file (found columns: {show_columns(found)})",
-        "pass a CUR, CUR 2.0 or FOCUS export or a canonical usage table, or name its format "
-        f"with {param('usage_format')}",
+        _RECOGNISED_FORMATS,
     )
 
 

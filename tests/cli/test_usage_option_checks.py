@@ -140,3 +140,16 @@ def test_usage_file_without_rows_says_so(empty_sandbox: Sandbox) -> None:
     )
     assert "--usage FILE" not in line, line
     assert f"{path}: no usage to optimize: the --usage file holds no usage rows" in line, line
+
+
+def test_file_of_no_format_names_no_internal_parameter(empty_sandbox: Sandbox) -> None:
+    """``recommend --usage`` a file of no known format: the formats and their columns, not a
+    library parameter (```usage_format```) that the command has no flag for."""
+    path = empty_sandbox.folder / "onecol.csv"
+    path.write_text("hello\n1\n", encoding="utf-8")
+    line = assert_one_error_line(
+        empty_sandbox.run("recommend", "--usage", str(path)), EXIT_BAD_INPUT
+    )
+    assert "`" not in line, line
+    assert "usage_format" not in line, line
+    assert "the canonical usage table (hour, region, instance_type, platform, tenancy" in line

@@ -238,12 +238,25 @@ def test_file_near_no_format_lists_a_few_columns(tmp_path: Path) -> None:
     with pytest.raises(UsageInputError) as caught:
         read_usage(path)
     message = str(caught.value)
-    _message(path, "not a CUR, CUR 2.0, FOCUS or canonical usage file", "(100 in all)")
+    assert message.startswith(f"{path}: not a CUR, CUR 2.0, FOCUS or canonical usage file")
+    assert "(100 in all)" in message
+    assert "\n" not in message
     assert message.count("some_rather_long_column_name_") <= 12
-    assert caught.value.parameters == ("usage_format",)
-    assert message.endswith("or name its format with `usage_format`")
-    flagged = caught.value.render(lambda name: "--input-format")
-    assert flagged.endswith("or name its format with --input-format")
+
+
+def test_file_of_no_format_names_each_format_and_its_columns(tmp_path: Path) -> None:
+    """The fix lists the formats and the columns each needs; it names no parameter (which
+    ``recommend --usage`` has no flag for, and which would not help: columns decide)."""
+    path = tmp_path / "onecol.csv"
+    path.write_text("hello\n1\n", encoding="utf-8")
+    with pytest.raises(UsageInputError) as caught:
+        read_usage(path)
+    assert caught.value.parameters == ()
+    fix = str(caught.value).split("; ", 1)[1]
+    for needed in ("line_item_usage_type", "line_item_usage_start_date", "ChargePeriodStart",
+                   "ConsumedQuantity", "hour, region, instance_type, platform, tenancy, "
+                   "quantity"):  # fmt: skip
+        assert needed in fix, fix
 
 
 def test_slash_spellings_are_the_needed_columns() -> None:
