@@ -20,6 +20,7 @@ from pricing.readers.duckdb_progress import reporting_progress
 from usage.demand_sql import sql_string
 from usage.errors import UsageInputError
 from usage.table import KEY_COLUMNS, USAGE_COLUMNS
+from usage.text_files import duplicated_header_error, not_text_error
 
 _NUMBER_TYPES: Final = (
     "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -97,13 +98,19 @@ def describe_canonical_file(
         if staging is not None and not is_parquet:
             source = _staged_copy(connection, source, staging / f"usage-{index}.parquet", progress)
     except duckdb.Error as error:
-        raise UsageInputError(
-            str(path),
-            f"cannot be read as {'Parquet' if is_parquet else 'CSV'} ({_first_line(error)})",
-            "pass unmodified, complete files (re-download a truncated or corrupt one)",
+        raise (
+            (None if is_parquet else not_text_error(path))
+            or UsageInputError(
+                str(path),
+                f"cannot be read as {'Parquet' if is_parquet else 'CSV'} ({_first_line(error)})",
+                "pass unmodified, complete files (re-download a truncated or corrupt one)",
+            )
         ) from error
     types = {str(row[0]): str(row[1]).upper() for row in described}
     found = list(types)
+    repeated = None if is_parquet else duplicated_header_error(path, found)
+    if repeated is not None:
+        raise repeated
     missing = [c for c in USAGE_COLUMNS if c != "account_id" and c not in types]
     if missing:
         shown = ", ".join(found[:12]) + (", ..." if len(found) > 12 else "")
@@ -223,10 +230,13 @@ def scan_distinct_values(
         with reporting_progress(connection, progress, None):
             groups = connection.execute(sql).df()
     except duckdb.Error as error:
-        raise UsageInputError(
-            str(file.path),
-            f"cannot be read as {file.format} ({_first_line(error)})",
-            "pass unmodified, complete files (re-download a truncated or corrupt one)",
+        raise (
+            (not_text_error(file.path) if file.format == "CSV" else None)
+            or UsageInputError(
+                str(file.path),
+                f"cannot be read as {file.format} ({_first_line(error)})",
+                "pass unmodified, complete files (re-download a truncated or corrupt one)",
+            )
         ) from error
     by_hour = groups["by_hour"].to_numpy(dtype=bool)
     keys = groups.loc[~by_hour, [*raw_keys, "rows"]].reset_index(drop=True)

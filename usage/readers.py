@@ -70,6 +70,7 @@ from usage.errors import UsageInputError
 from usage.focus_compute import SKU_METER_USAGE_TYPE, compute_services_table, focus_compute_sql
 from usage.focus_databases import FOCUS_DATABASE_HOUR, FOCUS_ENGINES, FOCUS_SERVICE_CODES
 from usage.table import USAGE_COLUMNS, spread_daily, validate_usage_table
+from usage.text_files import duplicated_header_error, not_text_error
 
 UsageFormat = Literal["cur", "cur2", "focus", "csv", "canonical", "auto"]
 PathsArg = Sequence[str | Path] | str | Path
@@ -296,10 +297,14 @@ def _run(
                 return pd.DataFrame()
             return connection.sql(sql).to_arrow_table().to_pandas()
     except duckdb.Error as error:
-        raise UsageInputError(
-            where,
-            f"cannot be read as {what} ({first_line(error)})",
-            "pass unmodified, complete files (re-download a truncated or corrupt one)",
+        not_text = not_text_error(Path(where)) if what == "CSV" and Path(where).is_file() else None
+        raise (
+            not_text
+            or UsageInputError(
+                where,
+                f"cannot be read as {what} ({first_line(error)})",
+                "pass unmodified, complete files (re-download a truncated or corrupt one)",
+            )
         ) from error
 
 
@@ -343,7 +348,9 @@ def _files(paths: PathsArg) -> list[Path]:
     try:
         return cur_files(paths)
     except CommitoptInputError as error:
-        raise UsageInputError(error.template) from error
+        path = getattr(error, "path", None)  # a binary file "looks truncated" to the CSV check
+        not_text = not_text_error(Path(path)) if path and Path(path).is_file() else None
+        raise (not_text or UsageInputError(error.template)) from error
 
 
 # --------------------------------------------------------------------------------------------
@@ -1204,6 +1211,9 @@ def read_canonical(
                 "Parquet" if parquet_file else "CSV",
                 _stage(progress, index, len(files)),
             )
+            repeated = None if parquet_file else duplicated_header_error(file, list(frame.columns))
+            if repeated is not None:
+                raise repeated
             table = validate_usage_table(frame, source=str(file))
             if any(table.equals(previous) for previous in tables):
                 superseded.append(str(file))
@@ -1329,6 +1339,10 @@ def _columns(connection: duckdb.DuckDBPyConnection, file: Path) -> list[str]:
         ]
     except duckdb.Error as error:
         found, failure = [], error
+    if failure and not parquet_file:
+        not_text = not_text_error(file)
+        if not_text is not None:
+            raise not_text from failure
     if not parquet_file and (failure or (len(found) == 1 and "," in found[0])):
         # DuckDB's sniffer gave up (or read a comma-separated header as one column): which row?
         problem = ragged_row(file)

@@ -153,3 +153,46 @@ def test_file_of_no_format_names_no_internal_parameter(empty_sandbox: Sandbox) -
     assert "`" not in line, line
     assert "usage_format" not in line, line
     assert "the canonical usage table (hour, region, instance_type, platform, tenancy" in line
+
+
+ROW: Final = "2024-03-01T00:00:00Z,us-east-1,m5.large,Linux/UNIX,Shared,2"
+READERS: Final = (
+    pytest.param(("recommend", "--usage"), id="recommend-usage"),
+    pytest.param(("usage", "import"), id="usage-import"),
+)
+"""The two ways a usage file is read: given to a command, and imported."""
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_header_naming_a_column_twice_is_refused(
+    reader: tuple[str, ...], empty_sandbox: Sandbox
+) -> None:
+    """Two ``quantity`` columns: exit 2 naming the column, not the first one used silently."""
+    path = empty_sandbox.folder / "twice.csv"
+    path.write_text(f"{HEADER},quantity\n{ROW},1000\n", encoding="utf-8")
+    line = assert_one_error_line(empty_sandbox.run(*reader, str(path)), EXIT_BAD_INPUT)
+    assert f"{path}: the header names column quantity 2 times (columns 6, 7)" in line, line
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_latin1_file_is_named_not_utf8_with_a_conversion(
+    reader: tuple[str, ...], empty_sandbox: Sandbox
+) -> None:
+    """A Latin-1 file: not UTF-8, on which line, and an ``iconv`` command to convert it."""
+    path = empty_sandbox.folder / "latin1.csv"
+    path.write_bytes(f"{HEADER},note\n{ROW},café\n".encode("latin-1"))
+    line = assert_one_error_line(empty_sandbox.run(*reader, str(path)), EXIT_BAD_INPUT)
+    assert f"{path}: is not UTF-8 text: line 2 has the byte 0xE9" in line, line
+    assert f"iconv -f latin1 -t utf-8 {path} >" in line, line
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_binary_file_is_named_without_echoing_its_bytes(
+    reader: tuple[str, ...], empty_sandbox: Sandbox
+) -> None:
+    """Random bytes named ``.csv``: not a text file; the message is printable text only."""
+    path = empty_sandbox.folder / "garbage.csv"
+    path.write_bytes(np.random.default_rng(46).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    line = assert_one_error_line(empty_sandbox.run(*reader, str(path)), EXIT_BAD_INPUT)
+    assert f"{path}: is not a text file (binary data" in line, line
+    assert line.isprintable() and "\ufffd" not in line, repr(line)  # no bytes, not even replaced
