@@ -12,8 +12,10 @@ an instance family commitopt does not know (:data:`pricing.instance_types.KNOWN_
 a period more than :data:`MAX_GAP_DAYS` from the workspace's usage
     **refused** unless ``allow_gap``: a FOCUS file of 2024 mixed into a 2018 workspace makes one
     history with a years-long hole; such usage belongs in another workspace.
+rows a day apart (a daily file read as hourly; :func:`daily_rows_warning`)
+    a **warning** where a command reads ``--usage`` files.
 
-A lookback longer than the data is the fourth case; it is checked where a lookback is used
+A lookback longer than the data is the fifth case; it is checked where a lookback is used
 (:func:`commitopt.cli.inputs.warn_if_lookback_exceeds`: a warning).
 """
 
@@ -23,15 +25,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from core.errors import param
 from pricing.instance_types import unknown_families
 from pricing.services import EC2, key_services
 from usage.errors import UsageInputError
+from usage.table import DAILY_GRANULAR_ATTR, KEY_COLUMNS
 
 MAX_GAP_DAYS: Final = 365.0
 """Largest gap [days] between an import and the workspace's usage accepted without asking."""
+
+_HOURS_PER_DAY: Final = 24
+_DAY_NS: Final = 86_400 * 10**9
 
 BILL_KINDS: Final = frozenset({"cur", "cur2", "focus", "cost-explorer", "athena"})
 """Import kinds written by AWS (their instance types are real even when commitopt lags)."""
@@ -117,6 +124,34 @@ def check_plausible(
     return warnings
 
 
+def daily_rows_warning(frame: pd.DataFrame, source: str) -> str | None:
+    """The warning for usage that looks daily: every key's rows exactly 24 hours apart.
+
+    The table is hourly (docs/usage-table.md, "Daily data"): a row a day counts as one hour of
+    usage and the other 23 hours as zero, so a recommendation buys next to nothing. Such a file
+    is read as it is (as ``usage import`` reads it); this says why the result will look empty.
+    ``None`` when any key has rows less or more than a day apart, when no key has three rows,
+    or when the table was spread from daily figures already (``attrs["daily_granular"]``).
+    """
+    if frame.empty or frame.attrs.get(DAILY_GRANULAR_ATTR):
+        return None
+    hour_ns = frame["hour"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    if len(np.unique(hour_ns % _DAY_NS)) == _HOURS_PER_DAY:  # every hour of the day: hourly
+        return None
+    key_codes = frame.groupby(list(KEY_COLUMNS), sort=False, dropna=False).ngroup().to_numpy()
+    order = np.lexsort((hour_ns, key_codes))
+    same_key = key_codes[order][1:] == key_codes[order][:-1]
+    gaps_ns = np.diff(hour_ns[order])[same_key]
+    if gaps_ns.size < 2 or not bool((gaps_ns == _DAY_NS).all()):
+        return None
+    return (
+        f"{source}: every key's rows are exactly 24 hours apart (one row a day), but the usage "
+        "table is hourly: each row counts as one hour's usage and the other 23 hours as zero; "
+        "if these are daily totals, spread each over its 24 hours first "
+        '(usage.table.spread_daily; docs/usage-table.md, "Daily data")'
+    )
+
+
 def _gap_days(
     period: tuple[pd.Timestamp, pd.Timestamp], span: tuple[pd.Timestamp, pd.Timestamp]
 ) -> float:
@@ -138,4 +173,4 @@ def _examples(frame: pd.DataFrame, families: Sequence[str], limit: int = 5) -> s
     return ", ".join(parts) + more
 
 
-__all__ = ["BILL_KINDS", "MAX_GAP_DAYS", "check_plausible"]
+__all__ = ["BILL_KINDS", "MAX_GAP_DAYS", "check_plausible", "daily_rows_warning"]

@@ -511,13 +511,14 @@ def read_usage_files(
     gap to the workspace's usage (the files are used alone), and the refusal of unknown families
     in a canonical table, which these commands cannot waive (they have no
     ``--allow-unknown-types``); the prices of such keys are checked where they are needed.
+    Rows a day apart get a warning (:func:`usage.plausibility.daily_rows_warning`).
 
     Raises
     ------
     core.errors.CommitoptInputError
         Unreadable or invalid files (:func:`usage.readers.read_usage`); hours after now.
     """
-    from usage.plausibility import check_plausible
+    from usage.plausibility import check_plausible, daily_rows_warning
     from usage.readers import read_usage
 
     with reporter().task("reading usage", total=100, unit="%") as task:
@@ -531,6 +532,9 @@ def read_usage_files(
         allow_unknown_types=True,
     ):  # fmt: skip
         reporter().warning(text)
+    daily = daily_rows_warning(frame, _described_files(report.files))
+    if daily is not None:
+        reporter().warning(daily)
     return frame
 
 

@@ -68,8 +68,8 @@ def test_large_file_names_its_own_row_on_both_paths(
             assert f"row {BAD_ROW} (" in line, f"{args}: {line}"
 
 
-def _canonical_csv(path: Path, hours: pd.DatetimeIndex, instance_type: str = "m5.large") -> Path:
-    """One key's usage (2 instances) at ``hours``."""
+def _canonical_csv(path: Path, hours: pd.DatetimeIndex, instance_type: str = "m4.large") -> Path:
+    """One key's usage (2 instances) at ``hours`` (m4.large: the embedded catalog prices it)."""
     texts = hours.strftime("%Y-%m-%dT%H:%M:%SZ")
     rows = "".join(f"{hour},us-east-1,{instance_type},Linux/UNIX,Shared,2\n" for hour in texts)
     path.write_text(HEADER + "\n" + rows, encoding="utf-8")
@@ -196,3 +196,23 @@ def test_binary_file_is_named_without_echoing_its_bytes(
     line = assert_one_error_line(empty_sandbox.run(*reader, str(path)), EXIT_BAD_INPUT)
     assert f"{path}: is not a text file (binary data" in line, line
     assert line.isprintable() and "\ufffd" not in line, repr(line)  # no bytes, not even replaced
+
+
+def test_daily_rows_get_a_warning(empty_sandbox: Sandbox) -> None:
+    """A row a day per key (daily totals at midnight): a warning that the table is hourly;
+    the command still runs, as ``usage import`` still imports such a file."""
+    days = pd.date_range("2024-03-01", periods=30, freq="D", tz="UTC")
+    path = _canonical_csv(empty_sandbox.folder / "daily.csv", days)
+    run = empty_sandbox.run("recommend", "--usage", str(path), "--lookback", "30d")
+    assert run.exit_code == 0, str(run)
+    assert f"warning: {path}: every key's rows are exactly 24 hours apart" in run.stderr, str(run)
+    assert "usage.table.spread_daily" in run.stderr, str(run)
+
+
+def test_hourly_rows_get_no_daily_warning(empty_sandbox: Sandbox) -> None:
+    """Hourly usage (the same key, 30 days of hours): no daily warning."""
+    hours = pd.date_range("2024-03-01", periods=30 * 24, freq="h", tz="UTC")
+    path = _canonical_csv(empty_sandbox.folder / "hourly.csv", hours)
+    run = empty_sandbox.run("recommend", "--usage", str(path), "--lookback", "30d")
+    assert run.exit_code == 0, str(run)
+    assert "24 hours apart" not in run.stderr, str(run)
