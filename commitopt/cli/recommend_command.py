@@ -183,6 +183,11 @@ def recommend_command(
     if gap <= 0:
         raise CommitoptInputError(f"--gap must be above 0 %, not {gap}")
     days = lookback.days
+    if out is not None and not (out.parent if str(out.parent) else Path(".")).is_dir():
+        # known before the solve, not after it
+        raise CommitoptInputError(
+            f"--out {out}: folder {out.parent} does not exist; create it first"
+        )
     if save:
         check_writable(inputs.workspace)  # busy is known before the solve, not after it
     plan = None if known_changes is None else load_scenario(known_changes)

@@ -94,7 +94,7 @@ def test_out_into_a_missing_folder_is_one_plain_error(
         "recommend", "--usage", str(cli_inputs.usage_csv), "--lookback", "14d", "--out", str(target)
     )
     line = assert_one_error_line(run, EXIT_BAD_INPUT)
-    assert (
-        line
-        == f"commitopt: error: {target}: folder {target.parent} does not exist; create it first"
+    assert line == (
+        f"commitopt: error: --out {target}: folder {target.parent} does not exist; create it first"
     )
+    assert "optimizing" not in run.stderr  # found before the solve, not after it
