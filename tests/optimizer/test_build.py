@@ -751,7 +751,7 @@ def test_filters_keep_only_the_matching_keys() -> None:
     assert by_region.uncoverable_cost_usd == 0.0
     by_family = build_problem(usage, CATALOG, Policy(include_families=("m5",)))
     assert sorted(by_family.key_columns["instance_type"]) == ["m5.large", "m5.large", "m5.xlarge"]
-    with pytest.raises(CommitoptInputError, match="include_regions=eu-west-1"):
+    with pytest.raises(CommitoptInputError, match="`include_regions` eu-west-1"):
         build_problem(usage, CATALOG, Policy(include_regions=("eu-west-1",)))
 
 
@@ -786,7 +786,7 @@ def test_keys_without_a_price_are_named() -> None:
 
 
 def test_bad_policy_raises_before_anything() -> None:
-    with pytest.raises(PolicyError, match="ladder_tranches=0"):
+    with pytest.raises(PolicyError, match="`ladder_tranches`=0"):
         build_problem(usage_table(M5_FLEET), CATALOG, Policy(ladder_tranches=0))
 
 
