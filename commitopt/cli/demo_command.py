@@ -9,7 +9,13 @@ import click
 
 from commitopt.cli.inputs import note_once
 from commitopt.cli.options import paths_option, seed_option
-from commitopt.cli.output import emit_mapping, emit_text, format_option, path_savings_fields
+from commitopt.cli.output import (
+    emit_mapping,
+    emit_text,
+    format_option,
+    path_savings_fields,
+    require_out_folder,
+)
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.report import build_report_data, write_report
 from commitopt.review import forecast_savings
@@ -60,9 +66,7 @@ def demo_command(out: Path, n_paths: int, seed: int, output_format: str) -> None
     """
     if n_paths < 0:
         raise CommitoptInputError(f"--paths must be 0 or more, not {n_paths}")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise CommitoptInputError(f"--out {out}: folder {folder} does not exist; create it first")
+    require_out_folder(out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise CommitoptInputError(f"--out {out}: name an .html file")
     with reporter().task("building the synthetic history"):

@@ -13,12 +13,14 @@ import io
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import click
 import pandas as pd
 
 from commitopt.cli.streams import echo_payload, payload_stream
+from core.errors import CommitoptInputError
 from pricing.offerings import CommitmentKind
 
 OUTPUT_FORMATS: Final = ("table", "json", "csv")
@@ -147,6 +149,20 @@ def _console() -> Any:
     if console.is_terminal:
         return console
     return PayloadConsole(file=payload_stream(), width=WIDE_TABLE_WIDTH if wide() else TABLE_WIDTH)
+
+
+def require_out_folder(out: Path) -> None:
+    """Raise unless the folder of ``--out`` exists: known before the work, not when writing.
+
+    Raises
+    ------
+    core.errors.CommitoptInputError
+        Naming ``--out``, its folder and the fix.
+    """
+    if not out.parent.is_dir():
+        raise CommitoptInputError(
+            f"--out {out}: folder {out.parent} does not exist; create it first"
+        )
 
 
 def heading(name: str) -> str:

@@ -34,6 +34,7 @@ from commitopt.cli.output import (
     emit_mapping,
     emit_text,
     format_option,
+    require_out_folder,
     wide,
 )
 from commitopt.cli.policy_options import policy_from_options, policy_options
@@ -183,11 +184,8 @@ def recommend_command(
     if gap <= 0:
         raise CommitoptInputError(f"--gap must be above 0 %, not {gap}")
     days = lookback.days
-    if out is not None and not (out.parent if str(out.parent) else Path(".")).is_dir():
-        # known before the solve, not after it
-        raise CommitoptInputError(
-            f"--out {out}: folder {out.parent} does not exist; create it first"
-        )
+    if out is not None:
+        require_out_folder(out)  # known before the solve, not after it
     if save:
         check_writable(inputs.workspace)  # busy is known before the solve, not after it
     plan = None if known_changes is None else load_scenario(known_changes)

@@ -18,6 +18,7 @@ from commitopt.cli.options import (
     demo_option,
     lookback_option,
 )
+from commitopt.cli.output import require_out_folder
 from commitopt.cli.progress import quiet_option, reporter, solver_progress
 from commitopt.cli.streams import echo_payload
 from commitopt.plans import load_plan
@@ -146,10 +147,7 @@ def report_command(
         raise CommitoptInputError("--demo uses its own usage; leave out --usage and --inventory")
     fmt = _report_format(report_format, out)
     target = out if out is not None else Path(f"commitopt-report.{fmt}")
-    if not (target.parent if str(target.parent) else Path(".")).is_dir():
-        raise CommitoptInputError(
-            f"--out {target}: folder {target.parent} does not exist; create it first"
-        )
+    require_out_folder(target)
     monte_carlo = _read_extra(scenarios_file, "--scenarios")
     frontier = _read_extra(frontier_file, "--frontier")
     days = lookback.days if lookback is not None else None
