@@ -1245,7 +1245,7 @@ def decision_futures(
     region_sources = _moved_sources(
         fleet.key_region_target, fleet.key_fleet, drawn_events.region_migrates
     )
-    keys, (target_column, region_column), order = _with_targets(
+    keys, (target_column, region_column), order = with_target_keys(
         usage.keys,
         (fleet.target_keys, fleet.key_target[sources]),
         (fleet.region_target_keys, fleet.key_region_target[region_sources]),
@@ -1367,7 +1367,7 @@ def _moved_sources(
     return np.flatnonzero((key_target >= 0) & some_future[key_fleet])
 
 
-def _with_targets(
+def with_target_keys(
     keys: pd.DataFrame, *targets: tuple[pd.DataFrame, IntArray]
 ) -> tuple[pd.DataFrame, tuple[IntArray, ...], IntArray]:
     """The lookback's keys then the migration targets it lacks, the column of each moved key's
@@ -1445,5 +1445,6 @@ __all__ = [
     "ramp_start_keys",
     "risen_keys",
     "whole_weeks",
+    "with_target_keys",
     "young_keys",
 ]

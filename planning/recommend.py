@@ -56,6 +56,7 @@ from planning.recency import (
     drop_stopped_usage,
 )
 from planning.service_coverage import annotate_services, service_coverage_sentences
+from planning.stress import STRESSED_FAMILIES, FamilyStress, family_stress
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
 from usage.priced import without_unpriced_services
@@ -128,6 +129,10 @@ class RecommendOptions:
         With commitments owned, purchases costing less per hour (effective, upfront spread over
         the term) than this share of what the owned commitments still active at the decision
         cost are not made (:data:`MIN_INCREMENT_PCT`); 0 buys any increment [%].
+    stressed_families
+        The families with the most family-specific cover bought whose move or retirement at the
+        start of the term is billed (:mod:`planning.stress`); 0 bills none (a backtest's
+        reviews, which read the purchases only).
     """
 
     exact: bool = False
@@ -143,6 +148,7 @@ class RecommendOptions:
     future: FutureOptions = field(default_factory=FutureOptions)
     recency_half_life_days: float = RECENCY_HALF_LIFE_DAYS
     min_increment_pct: float = MIN_INCREMENT_PCT
+    stressed_families: int = STRESSED_FAMILIES
 
 
 @dataclass(frozen=True, eq=False)
@@ -188,6 +194,10 @@ class RecommendationRun:
     young_levels
         The keys launched too recently to buy for
         (:attr:`planning.future.Futures.young_levels`), or ``None``.
+    stress
+        What the purchases would save if one of the families they hold the most
+        family-specific cover for moved, or was retired, as they start
+        (:func:`planning.stress.family_stress`).
     """
 
     policy: Policy
@@ -209,6 +219,7 @@ class RecommendationRun:
     remarks: tuple[str, ...] = ()
     held_back: str | None = None
     young_levels: pd.DataFrame | None = None
+    stress: tuple[FamilyStress, ...] = ()
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -677,6 +688,19 @@ def recommend(
         for row in running.stopped.to_dict("records")
     ]
     summary["fallen_keys"] = recency.fallen_records()
+    # --- the stress test: a family that moves or is retired as the purchases start ---------
+    stress = tuple(
+        family_stress(
+            window,
+            purchases,
+            owned_items,
+            catalog,
+            with_plan,
+            discount_rate=policy.discount_rate,
+            count=options.stressed_families,
+        )
+    )
+    summary["stress"] = [item.as_record() for item in stress]
     sampled = futures if idle is None else idle
     summary["decided_on"] = _decision_summary(
         sampled, purchases, owned_items, catalog, policy, options.future.next_review_hours
@@ -722,6 +746,7 @@ def recommend(
         held_back=below,
         recency=recency,
         young_levels=None if sampled is None else sampled.young_levels,
+        stress=stress,
         remarks=unmeasured_note(
             explanations["marginal_savings_usd_per_unit"].to_numpy(dtype=np.float64)
         ),

@@ -57,6 +57,7 @@ from planning.recommend import (
     recommend,
 )
 from planning.review import ReviewOptions, expiring_commitments
+from planning.stress import worst_stress_sentence
 from pricing.atomic import write_text_atomic
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
@@ -307,6 +308,13 @@ def _print_for_people(
         known = decision.get("known_changes")
         if known is not None:
             emit_text(known_changes_sentence(known))
+    if run.stress:
+        emit_frame(
+            pd.DataFrame([item.as_record() for item in run.stress]),
+            "table",
+            title="If a family moved or was retired as the purchases start (over the lookback)",
+        )
+        emit_text(worst_stress_sentence(summary) or "")
     for note in run.notes:
         emit_text(with_flags(note))
     optimizer = summary["optimizer"]

@@ -49,6 +49,7 @@ from core.errors import render_parameters
 from core.times import as_utc
 from core.units import HOURS_PER_MONTH
 from planning.future_changes import known_changes_sentence
+from planning.stress import worst_stress_sentence
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment
 from pricing.offerings import TERM_HOURS, CommitmentKind
@@ -557,6 +558,7 @@ def report_data_from_simulations(
     risk_option: str = "",
     decided_on: Mapping[str, Any] | None = None,
     renewals: Sequence[tuple[Commitment, Sequence[str]]] = (),
+    stress_note: str | None = None,
 ) -> ReportData:
     """Assemble a report from the data period billed without and with the purchases.
 
@@ -608,6 +610,9 @@ def report_data_from_simulations(
         The plan's purchases queued to replace expiring commitments, each with the ids of
         those it replaces (:func:`commitopt.report.tables.renewal_table`); they start at their
         own (real) start and are not in the data period's bills.
+    stress_note
+        What the purchases would save if the family they hold the most family-specific cover
+        for moved as they start (:func:`planning.stress.worst_stress_sentence`), or ``None``.
 
     Raises
     ------
@@ -643,7 +648,11 @@ def report_data_from_simulations(
         owned_known=owned is not None,
         expiry_horizon_days=expiry_horizon_days,
         optimizer=dict(optimizer or {}),
-        notes=(*_notes(term_months, bought), *_decision_notes(decided_on)),
+        notes=(
+            *_notes(term_months, bought),
+            *_decision_notes(decided_on),
+            *((stress_note,) if stress_note else ()),
+        ),
         warnings=_warnings(header, warnings),
         frontier_note=frontier_note,
         by_account=account_table(baseline, with_plan),
@@ -726,6 +735,7 @@ def build_report_data(
         risk_option=risk_option_text(run.policy),
         decided_on=summary.get("decided_on"),
         renewals=renewals,
+        stress_note=worst_stress_sentence(summary),
     )
 
 

@@ -24,6 +24,7 @@ from commitopt.report.inputs import Frontier, MonteCarloSavings
 from core.errors import CommitoptInputError, param
 from core.times import as_utc
 from planning.recommend import DEFAULT_LOOKBACK_DAYS, lookback_window
+from planning.stress import worst_stress_sentence
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment
 from pricing.inventory.portfolio_json import current_field_names
@@ -194,6 +195,7 @@ def report_data_from_portfolio(
         discount_rate=discount_rate,
         purchase_date=purchase_date,
         decided_on=decided_on if isinstance(decided_on, Mapping) else None,
+        stress_note=worst_stress_sentence(summary) if isinstance(summary, Mapping) else None,
     )
 
 

@@ -36,6 +36,8 @@ def recommended_purchases(
     or every key stopped before the lookback's end: :mod:`planning.recency`)."""
     if usage.empty or float(usage["quantity"].sum()) <= 0:
         return ()
+    # the purchases are all a review reads: no stress test of them
+    options = replace(options, stressed_families=0)
     try:
         return recommend(usage, catalog, policy, owned=owned, options=options).purchases
     except EverythingStoppedError:

@@ -1,0 +1,26 @@
+"""The installed ``commitopt recommend`` shows what a family moved at the start would cost."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.conftest import Sandbox, require_success
+from tests.planning.test_ri_sizes import _usage
+
+
+def test_recommend_shows_the_stress_of_its_largest_family(empty_sandbox: Sandbox) -> None:
+    path = empty_sandbox.folder / "usage.csv"
+    _usage({"m4.xlarge": 10, "c4.large": 4}).to_csv(path, index=False)
+    common = ("recommend", "--usage", str(path), "--lookback", "30d", "--instruments", "ri")
+    payload = json.loads(require_success(empty_sandbox.run(*common, "--format", "json")).stdout)
+    stress = payload["summary"]["stress"]
+    assert [row["family"] for row in stress] == ["m4", "c4"]  # the larger cover first
+    m4 = stress[0]
+    assert m4["moved_to"] == "c5"
+    # RIs only: the m4 RIs idle when the fleet moves, and cost more than the c4 RIs save
+    assert m4["savings_if_moved_usd"] < 0 < payload["summary"]["savings_vs_current_usd"]
+    assert m4["savings_if_retired_usd"] == m4["savings_if_moved_usd"]
+    assert m4["family_specific_cost_usd"] > 0
+    text = require_success(empty_sandbox.run(*common)).stdout
+    assert "If a family moved or was retired" in text
+    assert "If the m4 fleets moved to c5 as the purchases start, the purchases would lose" in text
