@@ -45,6 +45,7 @@ PARAMETER_ALIASES: Final[Mapping[str, str]] = {
     "stopped_after_days": "stopped_after",
     "recency_half_life_days": "recency_half_life",
     "min_increment_pct": "min_increment",
+    "stressed_families": "stress",
     "next_review_hours": "next_review",
     "include_accounts": "accounts",
     "include_regions": "regions",

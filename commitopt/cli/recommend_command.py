@@ -57,7 +57,7 @@ from planning.recommend import (
     recommend,
 )
 from planning.review import ReviewOptions, expiring_commitments
-from planning.stress import worst_stress_sentence
+from planning.stress import STRESSED_FAMILIES, worst_stress_sentence
 from pricing.atomic import write_text_atomic
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
@@ -131,6 +131,17 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
 @click.option(
     "--ri-size", default=None, help="Buy RIs of this size (m5.xlarge) [default: smallest]."
 )
+@click.option(
+    "--stress",
+    "stressed_families",
+    type=click.IntRange(min=0),
+    default=STRESSED_FAMILIES,
+    show_default=True,
+    metavar="N",
+    help="Bill the plan again with each of the N families it holds the most RIs and EC2 "
+    "Instance Savings Plans for moved to a newer family, or retired, as the purchases start, "
+    "and show what the purchases would save (summary.stress); 0 skips it.",
+)
 @click.option("--explain", "show_explanations", is_flag=True, help="Explain every purchase.")
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -166,6 +177,7 @@ def recommend_command(
     time_limit: float | None,
     export_model: Path | None,
     ri_size: str | None,
+    stressed_families: int,
     show_explanations: bool,
     out: Path | None,
     save: bool,
@@ -225,6 +237,7 @@ def recommend_command(
         ),
         recency_half_life_days=recency_half_life.days,
         min_increment_pct=min_increment,
+        stressed_families=stressed_families,
     )
     with reporter().task("optimizing the portfolio") as task:
         run = recommend(

@@ -24,3 +24,14 @@ def test_recommend_shows_the_stress_of_its_largest_family(empty_sandbox: Sandbox
     text = require_success(empty_sandbox.run(*common)).stdout
     assert "If a family moved or was retired" in text
     assert "If the m4 fleets moved to c5 as the purchases start, the purchases would lose" in text
+
+
+def test_stress_counts_the_families_asked_for(empty_sandbox: Sandbox) -> None:
+    path = empty_sandbox.folder / "usage.csv"
+    _usage({"m4.xlarge": 10, "c4.large": 4}).to_csv(path, index=False)
+    common = ("recommend", "--usage", str(path), "--lookback", "30d", "--instruments", "ri")
+    for count, families in (("0", []), ("1", ["m4"])):
+        run = require_success(empty_sandbox.run(*common, "--stress", count, "--format", "json"))
+        assert [row["family"] for row in json.loads(run.stdout)["summary"]["stress"]] == families
+    text = require_success(empty_sandbox.run(*common, "--stress", "0")).stdout
+    assert "If a family moved" not in text
