@@ -83,6 +83,17 @@ SERVICE_MISMATCH_WHAT: Final = "platform(s) or tenancy of another service than t
 _DATABASE_PLATFORM_SPELLINGS: Final = {
     name.lower(): name for name in (*DATABASE_PLATFORM_NAMES, *COMPUTE_PLATFORM_NAMES)
 }
+_SUM_BY_KEY: Final = (
+    "(in SQL: GROUP BY hour, account_id, region, instance_type, platform, tenancy; "
+    "the Python API: aggregate=True)"
+)
+OFF_HOUR_FIX: Final = (
+    "give the start of each hour: floor the times to the hour, then sum the rows of each hour "
+    f"and key {_SUM_BY_KEY}"
+)
+"""The fix of timestamps not on the hour, right for a file (the CLI) and for the Python API."""
+DUPLICATE_FIX: Final = f"sum them into one row per hour and key first {_SUM_BY_KEY}"
+"""The fix of rows that share an hour and key, right for a file (the CLI) and for the Python API."""
 _ZONE_SUFFIX: Final = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?|\s*(?:UTC|GMT|utc|gmt))\s*$"
 _SHOWN_ROWS: Final = 3
 
@@ -182,7 +193,7 @@ def _conform_hours(values: pd.Series, source: str) -> pd.Series:
             off_hour,
             values,
             "timestamp(s) not on the hour",
-            "give the start of each hour (floor to the hour and sum with aggregate=True)",
+            OFF_HOUR_FIX,
         )
     return hours
 
@@ -371,7 +382,7 @@ def validate_usage_table(
                 source,
                 f"{len(positions)} rows share an hour and key "
                 f"(hour, {', '.join(KEY_COLUMNS)}): {described}",
-                "sum them first, or pass aggregate=True",
+                DUPLICATE_FIX,
             )
         conformed = conformed.sort_values(group_columns, kind="stable")
     result = conformed.reset_index(drop=True).astype(USAGE_SCHEMA)[list(USAGE_COLUMNS)]

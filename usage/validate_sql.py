@@ -55,7 +55,7 @@ from usage.canonical_sql import (
     staged_statistics,
 )
 from usage.errors import UsageInputError
-from usage.table import KEY_COLUMNS, SERVICE_MISMATCH_WHAT
+from usage.table import DUPLICATE_FIX, KEY_COLUMNS, OFF_HOUR_FIX, SERVICE_MISMATCH_WHAT
 
 _SHOWN_ROWS: Final = 3
 _US_PER_HOUR: Final = 3_600_000_000
@@ -292,7 +292,6 @@ def _hour_problem(
             else ("numbers instead of timestamps", _ISO_FIX)
         )
         return _Problem("hour", what, fix, scan.rows, "hour AS v", _every_row)
-    off_hour_fix = "give the start of each hour (floor to the hour and sum with aggregate=True)"
     if file.hour_kind == "zoned":
         groups = scan.hours
         missing = int(groups.loc[groups["raw_hour"].isna(), "rows"].sum())
@@ -305,7 +304,7 @@ def _hour_problem(
         off = int(groups.loc[groups["raw_hour"].notna(), "rows"][micros % _US_PER_HOUR != 0].sum())
         if off:
             return _Problem(
-                "hour", "timestamp(s) not on the hour", off_hour_fix, off,
+                "hour", "timestamp(s) not on the hour", OFF_HOUR_FIX, off,
                 f"hour AS v, epoch_us(CAST(hour AS TIMESTAMPTZ)) % {_US_PER_HOUR} <> 0 AS flag",
                 _flag_column,
             )  # fmt: skip
@@ -315,7 +314,7 @@ def _hour_problem(
     for status, what, fix in (
         ("malformed", "missing or malformed timestamp(s)", _ISO_FIX),
         ("naive", "timezone-naive timestamp(s)", _NAIVE_FIX),
-        ("off_hour", "timestamp(s) not on the hour", off_hour_fix),
+        ("off_hour", "timestamp(s) not on the hour", OFF_HOUR_FIX),
     ):
         bad = table[table["status"] == status]
         if len(bad):
@@ -492,7 +491,7 @@ def _duplicate_error(
         str(file.path),
         f"{count} rows share an hour and key (hour, {', '.join(KEY_COLUMNS)}): "
         f"{'; '.join(described)}",
-        "sum them first, or pass aggregate=True",
+        DUPLICATE_FIX,
     )
 
 

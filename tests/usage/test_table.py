@@ -104,7 +104,14 @@ def test_validate_accepts_tz_aware_datetimes_in_other_zones() -> None:
         ),
         (
             {"hour": ["2024-03-01T00:00Z", "2024-03-01T00:30Z", "2024-03-01T02:00Z"]},
-            ["column hour", "not on the hour", "row 1", "aggregate=True"],
+            [
+                "column hour",
+                "not on the hour",
+                "row 1",
+                "floor the times to the hour",
+                "GROUP BY hour, account_id",
+                "the Python API: aggregate=True",
+            ],
         ),
         ({"hour": [1, 2, 3]}, ["column hour", "numbers instead of timestamps"]),
         (
@@ -160,8 +167,14 @@ def test_validate_names_missing_and_found_columns() -> None:
 
 def test_duplicates_are_rejected_unless_aggregated() -> None:
     frame = pd.concat([_table(), _table().iloc[[0]]], ignore_index=True)
-    with pytest.raises(UsageInputError, match=r"2 rows share an hour and key.*aggregate=True"):
+    with pytest.raises(UsageInputError, match=r"2 rows share an hour and key") as caught:
         validate_usage_table(frame)
+    # right for a file on the command line (which has no aggregate flag) and for Python
+    assert "or pass aggregate=True" not in str(caught.value)
+    assert str(caught.value).endswith(
+        "; sum them into one row per hour and key first (in SQL: GROUP BY hour, account_id, "
+        "region, instance_type, platform, tenancy; the Python API: aggregate=True)"
+    )
     summed = validate_usage_table(frame, aggregate=True)
     assert len(summed) == 3
     assert summed["quantity"].tolist() == [1.0, 3.5, 4.0]

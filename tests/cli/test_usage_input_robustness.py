@@ -1,0 +1,67 @@
+"""Bad usage files, refused (or warned about) alike by ``recommend --usage`` and ``usage import``.
+
+An absurd quantity (``1e308``), an instance type commitopt does not know (``z99.mega``) and rows
+that share an hour and key stop both paths with one line naming the file, the row or column and
+a fix a command-line user can follow, exit code 2 and nothing written; rows a day apart get the
+same warning on both. Every case runs the installed console script on a file made in
+``tmp_path``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+import pandas as pd
+
+from tests.cli.conftest import EXIT_BAD_INPUT, Sandbox, require_success
+from tests.cli.test_every_command import assert_one_error_line
+from tests.cli.test_usage_import_streamed import _snapshot
+
+HEADER: Final = "hour,region,instance_type,platform,tenancy,quantity"
+BAD_ROW: Final = 5
+"""The 0-based data row of each bad file that is wrong."""
+HOURS: Final = pd.date_range("2024-03-01", periods=48, freq="h", tz="UTC")
+BOTH_PATHS: Final = (("recommend", "--usage"), ("usage", "import"))
+
+
+def _csv(path: Path, *, instance_type: str = "m4.large", quantity: str = "2") -> Path:
+    """48 hours of one m4.large key (2 instances); row :data:`BAD_ROW` has ``instance_type``
+    and ``quantity``."""
+    rows = "".join(
+        f"{hour:%Y-%m-%dT%H:%M:%SZ},us-east-1,"
+        f"{instance_type if row == BAD_ROW else 'm4.large'},Linux/UNIX,Shared,"
+        f"{quantity if row == BAD_ROW else '2'}\n"
+        for row, hour in enumerate(HOURS)
+    )
+    path.write_text(HEADER + "\n" + rows, encoding="utf-8")
+    return path
+
+
+def _refused_alike(sandbox: Sandbox, path: Path) -> list[str]:
+    """The error line of each path (exit 2, one line naming the file); an import changes
+    nothing in a workspace that holds usage already."""
+    good = _csv(sandbox.folder / "good.csv")
+    require_success(sandbox.run("usage", "import", str(good), "--format", "json"))
+    before = _snapshot(sandbox.workspace)
+    lines = []
+    for args in BOTH_PATHS:
+        line = assert_one_error_line(sandbox.run(*args, str(path)), EXIT_BAD_INPUT)
+        assert str(path) in line, f"{args}: {line}"
+        lines.append(line)
+    assert _snapshot(sandbox.workspace) == before
+    return lines
+
+
+def test_duplicate_rows_get_a_fix_the_command_line_can_follow(empty_sandbox: Sandbox) -> None:
+    path = _csv(empty_sandbox.folder / "twice.csv")
+    path.write_text(
+        path.read_text(encoding="utf-8") + f"{HOURS[BAD_ROW]:%Y-%m-%dT%H:%M:%SZ},us-east-1,"
+        "m4.large,Linux/UNIX,Shared,1\n",
+        encoding="utf-8",
+    )
+    for line in _refused_alike(empty_sandbox, path):
+        assert "2 rows share an hour and key" in line, line
+        assert "or pass aggregate=True" not in line, line
+        assert "sum them into one row per hour and key first (in SQL: GROUP BY hour" in line
+        assert "the Python API: aggregate=True" in line, line
