@@ -5,6 +5,10 @@ Each case and what happens (``docs/usage-table.md``, "Plausibility"):
 hours after now
     **refused**: usage cannot lie in the future; the file's dates or time zone are wrong (a CUR
     moved to 2099 would otherwise be billed alone, with every owned RI long expired).
+a quantity above :data:`QUANTITY_BOUNDS` (one key in one hour)
+    **refused**: no account runs a million instances of one type in one region in one hour; such
+    a value (``1e308``) is a corrupted cell or a total in the wrong column, and would print
+    300-digit costs.
 an instance family commitopt does not know (:data:`pricing.instance_types.KNOWN_FAMILIES`)
     **refused** in a canonical table, which people write, unless ``allow_unknown_types``: it is
     most likely a typo (``z99.mega``); a **warning** in an AWS bill (CUR, FOCUS, Cost Explorer,
@@ -15,33 +19,84 @@ a period more than :data:`MAX_GAP_DAYS` from the workspace's usage
 rows a day apart (a daily file read as hourly; :func:`daily_rows_warning`)
     a **warning** where a command reads ``--usage`` files.
 
-A lookback longer than the data is the fifth case; it is checked where a lookback is used
+In a canonical table the refusals name the file and its row (``files``,
+:func:`usage.validate_sql.first_row_where`).
+
+A lookback longer than the data is one more case; it is checked where a lookback is used
 (:func:`commitopt.cli.inputs.warn_if_lookback_exceeds`: a warning).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
+from types import MappingProxyType
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from core.errors import param
+from pricing.compute_keys import INSTANCE_HOURS, KEY_KINDS, quantity_units
 from pricing.instance_types import unknown_families
 from pricing.services import EC2, key_services
+from usage.canonical_files import CanonicalFile, quantity_sql
 from usage.errors import UsageInputError
 from usage.table import DAILY_GRANULAR_ATTR, KEY_COLUMNS
 
 MAX_GAP_DAYS: Final = 365.0
 """Largest gap [days] between an import and the workspace's usage accepted without asking."""
 
+MAX_INSTANCES_PER_KEY_HOUR: Final = 1_000_000.0
+"""Largest ``quantity`` [instance-hours] of one EC2, database or SageMaker key in one hour.
+
+A key's quantity in one hour is the number of its instances running (one type, platform and
+tenancy in one account and region, or in every account when ``account_id`` is empty). AWS's
+largest customers run a few hundred thousand instances of every type in every region together;
+a million of one type in one hour is not usage but a corrupted value or a total in the wrong
+column. The bound is far above any real key so that it never refuses real usage."""
+
+MAX_VCPUS_PER_KEY_HOUR: Final = 10_000_000.0
+"""Largest ``quantity`` [vCPU-hours] of one Fargate vCPU key (``fargate.vcpu``) in one hour.
+
+Ten million vCPUs running in one hour: a million tasks of 10 vCPUs (a Fargate task has at most
+16), :data:`MAX_INSTANCES_PER_KEY_HOUR` counted in vCPUs."""
+
+MAX_GB_PER_KEY_HOUR: Final = 100_000_000.0
+"""Largest ``quantity`` [GB-hours] of one Fargate memory or Lambda key in one hour.
+
+A hundred million GB (100 PB) of memory in one hour: a million Fargate tasks of 100 GB (a task
+has at most 120 GB), or ten million concurrent Lambda executions of 10 GB (the largest a function
+may have), a hundred times an account's raised concurrency quota. Lambda's GB-seconds are kept in
+GB-hours (:mod:`pricing.compute_keys`), so a busy hour of Lambda is a few thousand GB-hours."""
+
+QUANTITY_BOUNDS: Final[Mapping[str, float]] = MappingProxyType(
+    {
+        INSTANCE_HOURS: MAX_INSTANCES_PER_KEY_HOUR,
+        "vCPU-hours": MAX_VCPUS_PER_KEY_HOUR,
+        "GB-hours": MAX_GB_PER_KEY_HOUR,
+    }
+)
+"""The plausible bound of one key's ``quantity`` in one hour, by the key's unit
+(:func:`pricing.compute_keys.quantity_units`)."""
+
 _HOURS_PER_DAY: Final = 24
 _DAY_NS: Final = 86_400 * 10**9
 
 BILL_KINDS: Final = frozenset({"cur", "cur2", "focus", "cost-explorer", "athena"})
 """Import kinds written by AWS (their instance types are real even when commitopt lags)."""
+
+
+_MEANING: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        INSTANCE_HOURS: "instance-hours: the instances running in that hour",
+        "vCPU-hours": "vCPU-hours: the vCPUs running in that hour",
+        "GB-hours": "GB-hours: the memory running in that hour; Lambda's GB-seconds / 3,600",
+    }
+)
+"""What a row's ``quantity`` counts, by unit (for the fix of an implausible one)."""
 
 
 def check_plausible(
@@ -54,13 +109,15 @@ def check_plausible(
     workspace_span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
     allow_unknown_types: bool = False,
     allow_gap: bool = False,
+    files: Sequence[str] = (),
 ) -> list[str]:
     """Refuse implausible usage; return the warnings for what is only suspicious.
 
     Parameters
     ----------
     frame
-        The canonical usage about to be imported.
+        The canonical usage about to be imported (a streamed import: one row per instance type,
+        and the rows above :data:`QUANTITY_BOUNDS`).
     source
         The files or API read, named in every message.
     source_kind
@@ -73,12 +130,14 @@ def check_plausible(
         First and last hour of the usage the workspace already holds, or ``None`` when empty.
     allow_unknown_types, allow_gap
         Accept unknown instance families in a canonical table; accept a distant period.
+    files
+        The canonical files ``frame`` was read from, in order: a refusal names the file and row.
 
     Raises
     ------
     usage.errors.UsageInputError
-        Hours after now; an unknown family in a canonical table; a period too far from the
-        workspace's usage.
+        Hours after now; a quantity above :data:`QUANTITY_BOUNDS`; an unknown family in a
+        canonical table; a period too far from the workspace's usage.
     """
     warnings: list[str] = []
     if frame.empty:
@@ -92,6 +151,12 @@ def check_plausible(
             f"UTC), the first at {hours[future].min():%Y-%m-%d %H:%M} UTC",
             "usage cannot lie in the future: check the dates and time zone of the source",
         )
+    if "quantity" in frame:
+        over = frame["quantity"].to_numpy(dtype=np.float64) > quantity_bounds(
+            frame["instance_type"]
+        )
+        if over.any():
+            raise _implausible_quantity_error(frame[over].iloc[0], source, files)
     types = pd.Series(pd.unique(frame["instance_type"].astype("string")), dtype="string")
     # database classes, node types and Fargate, Lambda and SageMaker keys are checked by their
     # own vocabularies (pricing.services); the list of known families is EC2's
@@ -122,6 +187,78 @@ def check_plausible(
                 f"{param('allow_gap')} to keep one history with that gap",
             )
     return warnings
+
+
+def quantity_bounds(instance_types: pd.Series) -> npt.NDArray[np.float64]:
+    """The plausible bound of each row's ``quantity`` (:data:`QUANTITY_BOUNDS` of its unit).
+
+    Examples
+    --------
+    >>> quantity_bounds(pd.Series(["m5.large", "fargate.vcpu", "lambda.duration"])).tolist()
+    [1000000.0, 10000000.0, 100000000.0]
+    """
+    units = quantity_units(pd.Series(instance_types).reset_index(drop=True))
+    return np.asarray(units.map(QUANTITY_BOUNDS).to_numpy(dtype=np.float64), dtype=np.float64)
+
+
+def quantity_bound_sql(instance_type: str) -> str:
+    """The SQL of :func:`quantity_bounds` for the instance type ``instance_type`` (SQL text).
+
+    Examples
+    --------
+    >>> quantity_bound_sql("t").startswith("CASE WHEN t IN ('fargate.vcpu') THEN 10000000.0")
+    True
+    """
+    cases = " ".join(
+        f"WHEN {instance_type} IN ({', '.join(repr(k.instance_type) for k in kinds)}) "
+        f"THEN {bound!r}"
+        for unit, bound in QUANTITY_BOUNDS.items()
+        if (kinds := [k for k in KEY_KINDS if k.unit == unit])
+    )
+    return f"CASE {cases} ELSE {QUANTITY_BOUNDS[INSTANCE_HOURS]!r} END"
+
+
+def _implausible_quantity_error(
+    row: pd.Series, source: str, files: Sequence[str]
+) -> UsageInputError:
+    """The refusal of a quantity above its bound: the file's row when ``files`` are known,
+    else the hour and key."""
+    unit = str(quantity_units(pd.Series([row["instance_type"]])).iloc[0])
+    bound = QUANTITY_BOUNDS[unit]
+    limit = f"the plausible bound of {bound:,.0f} {unit} for one key in one hour"
+    fix = (
+        f"give each row the usage of one key in one hour ({_MEANING[unit]}); correct the value "
+        "(a corrupted cell, or a total or another column's figure)"
+    )
+
+    def over(file: CanonicalFile) -> str:
+        text = "trim(CAST(instance_type AS VARCHAR))"
+        return f"({quantity_sql(file)}) > {quantity_bound_sql(text)}"
+
+    found = _first_row(files, over, "quantity")
+    if found is not None:
+        named, position, shown = found
+        return UsageInputError(
+            named, f"column quantity: row {position} ({shown}) is above {limit}", fix
+        )
+    key = " ".join(str(row[c]) for c in KEY_COLUMNS if str(row.get(c, "")) != "")
+    hour = pd.Timestamp(row["hour"])
+    return UsageInputError(
+        source,
+        f"column quantity: {row['quantity']:.6g} {unit} at {hour:%Y-%m-%d %H:%M} UTC for {key} "
+        f"is above {limit}",
+        "check the source; re-export it if it is corrupted",
+    )
+
+
+def _first_row(
+    files: Sequence[str], condition: Callable[[CanonicalFile], str], value: str
+) -> tuple[str, int, str] | None:
+    if not files:
+        return None
+    from usage.validate_sql import first_row_where
+
+    return first_row_where([Path(f) for f in files], condition, value)
 
 
 def daily_rows_warning(frame: pd.DataFrame, source: str) -> str | None:
@@ -173,4 +310,15 @@ def _examples(frame: pd.DataFrame, families: Sequence[str], limit: int = 5) -> s
     return ", ".join(parts) + more
 
 
-__all__ = ["BILL_KINDS", "MAX_GAP_DAYS", "check_plausible", "daily_rows_warning"]
+__all__ = [
+    "BILL_KINDS",
+    "MAX_GAP_DAYS",
+    "MAX_GB_PER_KEY_HOUR",
+    "MAX_INSTANCES_PER_KEY_HOUR",
+    "MAX_VCPUS_PER_KEY_HOUR",
+    "QUANTITY_BOUNDS",
+    "check_plausible",
+    "daily_rows_warning",
+    "quantity_bound_sql",
+    "quantity_bounds",
+]

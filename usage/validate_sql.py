@@ -495,6 +495,42 @@ def _duplicate_error(
     )
 
 
+def first_row_where(
+    files: Sequence[str | Path], condition: Callable[[CanonicalFile], str], value: str
+) -> tuple[str, int, str] | None:
+    """The first row of canonical usage files, in order, for which a SQL condition holds.
+
+    What a check on the canonical rows (:mod:`usage.plausibility`) uses to name the file's row,
+    as the messages of :func:`validate_canonical_files` name it.
+
+    Parameters
+    ----------
+    files
+        Canonical CSV or Parquet files, already validated.
+    condition
+        The condition over a file's columns (CSV columns are text), given how the file is read:
+        e.g. ``lambda file: f"{quantity_sql(file)} > 1e6"``.
+    value
+        The SQL of the value to show (``"quantity"``).
+
+    Returns
+    -------
+    tuple of (str, int, str) or None
+        The file, the row (0-based data row) and its value as messages show it (strings quoted);
+        ``None`` when no row qualifies.
+    """
+    with duckdb.connect() as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        for index, path in enumerate(files):
+            file = describe_canonical_file(connection, Path(path), index)
+            positions, rows = _scan_in_order(
+                connection, file, f"{value} AS v, ({condition(file)}) AS flag", _flag_column
+            )
+            if positions:
+                return str(file.path), positions[0], _shown(rows["v"].iloc[0], strip=True)
+    return None
+
+
 def _overlap_error(
     overlap: tuple[int, int, str, str], kept: frozenset[int], files: Sequence[CanonicalFile]
 ) -> UsageInputError:
@@ -509,4 +545,4 @@ def _overlap_error(
     )
 
 
-__all__ = ["ValidatedUsage", "validate_canonical_files"]
+__all__ = ["ValidatedUsage", "first_row_where", "validate_canonical_files"]

@@ -506,17 +506,19 @@ def read_usage_files(
     """The canonical usage of ``--usage`` files over ``[start, end)``, checked as an import is.
 
     The plausibility checks of ``usage import`` (:func:`usage.plausibility.check_plausible`)
-    run on what is read, with the same messages: hours after now are refused; an AWS bill's
-    unknown instance families are a warning (stderr). Two checks of an import do not apply: the
-    gap to the workspace's usage (the files are used alone), and the refusal of unknown families
-    in a canonical table, which these commands cannot waive (they have no
-    ``--allow-unknown-types``); the prices of such keys are checked where they are needed.
+    run on what is read, with the same messages: hours after now and quantities above the
+    plausible bound are refused; an AWS bill's unknown instance families are a warning (stderr).
+    Two checks of an import do not apply: the gap to the workspace's usage (the files are used
+    alone), and the refusal of unknown families in a canonical table, which these commands
+    cannot waive (they have no ``--allow-unknown-types``); the prices of such keys are checked
+    where they are needed.
     Rows a day apart get a warning (:func:`usage.plausibility.daily_rows_warning`).
 
     Raises
     ------
     core.errors.CommitoptInputError
-        Unreadable or invalid files (:func:`usage.readers.read_usage`); hours after now.
+        Unreadable or invalid files (:func:`usage.readers.read_usage`); hours after now;
+        implausible quantities.
     """
     from usage.plausibility import check_plausible, daily_rows_warning
     from usage.readers import read_usage
@@ -530,6 +532,7 @@ def read_usage_files(
         frame, source=_described_files(report.files), source_kind=report.format,
         now=datetime.now(UTC), period=(first_hour, last_hour + pd.Timedelta(hours=1)),
         allow_unknown_types=True,
+        files=report.files if report.format == "canonical" else (),
     ):  # fmt: skip
         reporter().warning(text)
     daily = daily_rows_warning(frame, _described_files(report.files))

@@ -295,7 +295,7 @@ def import_canonical_files(
             bounds[1] if bounds[1] is not None else usage.last_hour + timedelta(hours=1),
         )
         described = ", ".join(usage.files[:3]) + (" ..." if len(usage.files) > 3 else "")
-        _check_streamed_plausible(store, usage, period, checks, described)
+        _check_streamed_plausible(store, usage, period, checks, described, files=usage.files)
         with (
             reporter().task(
                 "storing the usage in the workspace", total=usage.row_count, unit="rows"
@@ -323,11 +323,13 @@ def _check_streamed_plausible(
     described: str,
     *,
     source_kind: str = "canonical",
+    files: Sequence[str] = (),
 ) -> None:
     """:func:`usage.plausibility.check_plausible` of streamed usage: hours after now counted in
-    SQL, the rest on one row per instance type (warnings to stderr, refusals raised)."""
+    SQL, the rest on one row per instance type and the first row above the plausible quantity
+    (warnings to stderr, refusals raised; ``files``, canonical, to name the row)."""
     from usage.errors import UsageInputError
-    from usage.plausibility import check_plausible
+    from usage.plausibility import check_plausible, quantity_bound_sql
 
     now = datetime.now(UTC)
     assert usage.first_hour is not None and usage.last_hour is not None
@@ -343,12 +345,24 @@ def _check_streamed_plausible(
             "usage cannot lie in the future: check the dates and time zone of the source",
         )
     types = pd.DataFrame(
-        {"hour": usage.first_hour, "instance_type": pd.Series(usage.instance_types, dtype=str)}
+        {
+            "hour": usage.first_hour,
+            "instance_type": pd.Series(usage.instance_types, dtype=str),
+            "quantity": 0.0,
+        }
     )
+    over = store.connection.execute(
+        f"SELECT * FROM ({usage.select_sql}) AS incoming "
+        f"WHERE quantity > {quantity_bound_sql('instance_type')} LIMIT 1"
+    ).df()
+    if len(over):
+        over["hour"] = pd.to_datetime(over["hour"]).dt.tz_localize("UTC")
+        types = pd.concat([over, types], ignore_index=True)
+    source = described or source_kind
     for text in check_plausible(
-        types, source=described or source_kind, source_kind=source_kind, now=now,
+        types, source=source, source_kind=source_kind, now=now,
         period=period, workspace_span=store.usage_span(),
-        allow_unknown_types=checks.allow_unknown_types, allow_gap=checks.allow_gap,
+        allow_unknown_types=checks.allow_unknown_types, allow_gap=checks.allow_gap, files=files,
     ):  # fmt: skip
         reporter().warning(text)
 

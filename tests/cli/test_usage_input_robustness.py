@@ -53,6 +53,14 @@ def _refused_alike(sandbox: Sandbox, path: Path) -> list[str]:
     return lines
 
 
+def test_an_absurd_quantity_is_refused_naming_the_row(empty_sandbox: Sandbox) -> None:
+    path = _csv(empty_sandbox.folder / "huge.csv", quantity="1e308")
+    for line in _refused_alike(empty_sandbox, path):
+        assert f"column quantity: row {BAD_ROW} ('1e308')" in line, line
+        assert "plausible bound of 1,000,000 instance-hours for one key in one hour" in line
+        assert "correct the value" in line, line
+
+
 def test_duplicate_rows_get_a_fix_the_command_line_can_follow(empty_sandbox: Sandbox) -> None:
     path = _csv(empty_sandbox.folder / "twice.csv")
     path.write_text(
