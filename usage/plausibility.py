@@ -13,6 +13,9 @@ an instance family commitopt does not know (:data:`pricing.instance_types.KNOWN_
     **refused** in a canonical table, which people write, unless ``allow_unknown_types``: it is
     most likely a typo (``z99.mega``); a **warning** in an AWS bill (CUR, FOCUS, Cost Explorer,
     Athena), which names only types AWS sells, so the vocabulary is what is behind.
+an instance type with no normalized units (an unknown size: ``z99.mega``, ``m5.huge``)
+    **refused** in a canonical table where it is used at once (``known_sizes_only``: the
+    ``--usage`` files of a command, which would stop on it later without naming the file).
 a period more than :data:`MAX_GAP_DAYS` from the workspace's usage
     **refused** unless ``allow_gap``: a FOCUS file of 2024 mixed into a 2018 workspace makes one
     history with a years-long hole; such usage belongs in another workspace.
@@ -40,7 +43,14 @@ import pandas as pd
 
 from core.errors import param
 from pricing.compute_keys import INSTANCE_HOURS, KEY_KINDS, quantity_units
-from pricing.instance_types import unknown_families
+from pricing.errors import UnknownInstanceTypeError
+from pricing.instance_types import (
+    KNOWN_FAMILIES,
+    NORMALIZATION_FACTORS,
+    normalization_factor,
+    parse_instance_type,
+    unknown_families,
+)
 from pricing.services import EC2, key_services
 from usage.canonical_files import CanonicalFile, quantity_sql
 from usage.errors import UsageInputError
@@ -110,6 +120,7 @@ def check_plausible(
     allow_unknown_types: bool = False,
     allow_gap: bool = False,
     files: Sequence[str] = (),
+    known_sizes_only: bool = False,
 ) -> list[str]:
     """Refuse implausible usage; return the warnings for what is only suspicious.
 
@@ -132,12 +143,16 @@ def check_plausible(
         Accept unknown instance families in a canonical table; accept a distant period.
     files
         The canonical files ``frame`` was read from, in order: a refusal names the file and row.
+    known_sizes_only
+        Refuse, in a canonical table, instance types with no normalized units (an unknown
+        size): for usage used at once (``--usage``), which would stop on them later.
 
     Raises
     ------
     usage.errors.UsageInputError
         Hours after now; a quantity above :data:`QUANTITY_BOUNDS`; an unknown family in a
-        canonical table; a period too far from the workspace's usage.
+        canonical table; an unknown size with ``known_sizes_only``; a period too far from the
+        workspace's usage.
     """
     warnings: list[str] = []
     if frame.empty:
@@ -169,12 +184,18 @@ def check_plausible(
                 "imported as they are (AWS sells them), but no embedded price covers them"
             )
         elif not allow_unknown_types:
+            named, row = _first_row_of_types(source, files, _types_of(frame, unknown))
             raise UsageInputError(
-                source,
-                f"column instance_type: unknown instance families {examples}",
+                named,
+                f"column instance_type: unknown instance families {examples}, not known EC2 "
+                f"instance types{row}",
                 "correct the types (e.g. m5.large), or, for a family AWS launched after this "
                 f"commitopt, pass {param('allow_unknown_types')}",
             )
+    if known_sizes_only and source_kind not in BILL_KINDS:
+        unsized = [str(t) for t in types if _without_units(str(t))]
+        if unsized:
+            raise _unknown_type_error(source, files, unsized)
     if workspace_span is not None:
         gap_days = _gap_days(period, workspace_span)
         if gap_days > MAX_GAP_DAYS and not allow_gap:
@@ -251,6 +272,56 @@ def _implausible_quantity_error(
     )
 
 
+def _without_units(instance_type: str) -> bool:
+    """Whether commitopt has no normalized units for this type (an unknown size)."""
+    try:
+        normalization_factor(instance_type)
+    except UnknownInstanceTypeError:
+        return True
+    return False
+
+
+def _unknown_type_error(
+    source: str, files: Sequence[str], unsized: Sequence[str]
+) -> UsageInputError:
+    """``row 5 ('z99.mega') is not a known EC2 instance type (...)``, for the first of them."""
+    named, row = _first_row_of_types(source, files, unsized)
+    first = parse_instance_type(unsized[0])
+    what = "EC2 instance type" if key_services([first.name]).iloc[0] == EC2 else "instance type"
+    family = "" if first.family in KNOWN_FAMILIES else f"unknown family {first.family}, "
+    size = (
+        f"no normalized units known for its size {first.size!r}"
+        if first.is_metal
+        else f"unknown size {first.size!r}"
+    )
+    sizes = ", ".join(NORMALIZATION_FACTORS)
+    others = f" (and {len(unsized) - 1} more type(s))" if len(unsized) > 1 else ""
+    return UsageInputError(
+        named,
+        f"column instance_type{row or f': {first.name!r}'} is not a known {what} ({family}"
+        f"{size}){others}",
+        f"correct the type: family.size with a known size, such as m5.large (sizes: {sizes}, "
+        "metal)",
+    )
+
+
+def _first_row_of_types(
+    source: str, files: Sequence[str], instance_types: Sequence[str]
+) -> tuple[str, str]:
+    """The file to name and ``": row 5 ('z99.mega')"`` for the first row of one of
+    ``instance_types`` in ``files`` (``source`` and ``""`` when none is found)."""
+    listed = ", ".join("'" + t.replace("'", "''") + "'" for t in instance_types)
+    found = _first_row(
+        files,
+        lambda _file: f"trim(CAST(instance_type AS VARCHAR)) IN ({listed})",
+        "instance_type",
+    )
+    if found is None:
+        return source, ""
+    named, position, shown = found
+    return named, f": row {position} ({shown})"
+
+
 def _first_row(
     files: Sequence[str], condition: Callable[[CanonicalFile], str], value: str
 ) -> tuple[str, int, str] | None:
@@ -259,6 +330,12 @@ def _first_row(
     from usage.validate_sql import first_row_where
 
     return first_row_where([Path(f) for f in files], condition, value)
+
+
+def _types_of(frame: pd.DataFrame, families: Sequence[str]) -> list[str]:
+    """The instance types of ``frame`` in ``families``."""
+    names = pd.Series(pd.unique(frame["instance_type"].astype(str)))
+    return sorted(names[names.str.split(".", n=1).str[0].isin(list(families))])
 
 
 def daily_rows_warning(frame: pd.DataFrame, source: str) -> str | None:

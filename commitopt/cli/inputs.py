@@ -511,14 +511,15 @@ def read_usage_files(
     Two checks of an import do not apply: the gap to the workspace's usage (the files are used
     alone), and the refusal of unknown families in a canonical table, which these commands
     cannot waive (they have no ``--allow-unknown-types``); the prices of such keys are checked
-    where they are needed.
+    where they are needed. A canonical table's types of an unknown size (``z99.mega``), which
+    the commands would stop on later, are refused here, naming the file and row.
     Rows a day apart get a warning (:func:`usage.plausibility.daily_rows_warning`).
 
     Raises
     ------
     core.errors.CommitoptInputError
         Unreadable or invalid files (:func:`usage.readers.read_usage`); hours after now;
-        implausible quantities.
+        implausible quantities; unknown sizes in a canonical table.
     """
     from usage.plausibility import check_plausible, daily_rows_warning
     from usage.readers import read_usage
@@ -531,7 +532,7 @@ def read_usage_files(
     for text in check_plausible(
         frame, source=_described_files(report.files), source_kind=report.format,
         now=datetime.now(UTC), period=(first_hour, last_hour + pd.Timedelta(hours=1)),
-        allow_unknown_types=True,
+        allow_unknown_types=True, known_sizes_only=True,
         files=report.files if report.format == "canonical" else (),
     ):  # fmt: skip
         reporter().warning(text)

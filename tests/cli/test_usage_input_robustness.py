@@ -61,6 +61,18 @@ def test_an_absurd_quantity_is_refused_naming_the_row(empty_sandbox: Sandbox) ->
         assert "correct the value" in line, line
 
 
+def test_an_unknown_instance_type_names_the_file_and_row(empty_sandbox: Sandbox) -> None:
+    path = _csv(empty_sandbox.folder / "typo.csv", instance_type="z99.mega")
+    used, imported = _refused_alike(empty_sandbox, path)
+    assert f"column instance_type: row {BAD_ROW} ('z99.mega') is not a known EC2 instance type" in (
+        used
+    ), used
+    assert "unknown family z99" in used and "such as m5.large" in used, used
+    assert "unknown instance size 'mega' in 'z99.mega'" not in used, used
+    assert f"not known EC2 instance types: row {BAD_ROW} ('z99.mega')" in imported, imported
+    assert "--allow-unknown-types" in imported, imported
+
+
 def test_duplicate_rows_get_a_fix_the_command_line_can_follow(empty_sandbox: Sandbox) -> None:
     path = _csv(empty_sandbox.folder / "twice.csv")
     path.write_text(
