@@ -20,7 +20,8 @@ a period more than :data:`MAX_GAP_DAYS` from the workspace's usage
     **refused** unless ``allow_gap``: a FOCUS file of 2024 mixed into a 2018 workspace makes one
     history with a years-long hole; such usage belongs in another workspace.
 rows a day apart (a daily file read as hourly; :func:`daily_rows_warning`)
-    a **warning** where a command reads ``--usage`` files.
+    a **warning** where a command reads ``--usage`` files, and on ``usage import``
+    (:func:`daily_spacing_warning` of :func:`row_spacing_sql`).
 
 In a canonical table the refusals name the file and its row (``files``,
 :func:`usage.validate_sql.first_row_where`).
@@ -32,6 +33,7 @@ A lookback longer than the data is one more case; it is checked where a lookback
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -338,6 +340,53 @@ def _types_of(frame: pd.DataFrame, families: Sequence[str]) -> list[str]:
     return sorted(names[names.str.split(".", n=1).str[0].isin(list(families))])
 
 
+@dataclass(frozen=True)
+class RowSpacing:
+    """How a usage table's rows are spaced in time: what tells daily rows from hourly ones.
+
+    Attributes
+    ----------
+    hours_of_day
+        Distinct hours of the day (0-23, UTC) the rows fall on.
+    gaps
+        Gaps between consecutive rows of one key.
+    day_gaps
+        Those of them exactly 24 hours long.
+    """
+
+    hours_of_day: int
+    gaps: int
+    day_gaps: int
+
+
+def row_spacing(frame: pd.DataFrame) -> RowSpacing:
+    """The :class:`RowSpacing` of a canonical usage table."""
+    hour_ns = frame["hour"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    hours_of_day = len(np.unique(hour_ns % _DAY_NS))
+    if hours_of_day == _HOURS_PER_DAY:  # every hour of the day: hourly, whatever the gaps
+        return RowSpacing(hours_of_day, 0, 0)
+    key_codes = frame.groupby(list(KEY_COLUMNS), sort=False, dropna=False).ngroup().to_numpy()
+    order = np.lexsort((hour_ns, key_codes))
+    same_key = key_codes[order][1:] == key_codes[order][:-1]
+    gaps_ns = np.diff(hour_ns[order])[same_key]
+    return RowSpacing(hours_of_day, int(gaps_ns.size), int((gaps_ns == _DAY_NS).sum()))
+
+
+def row_spacing_sql(select_sql: str) -> tuple[str, str]:
+    """:func:`row_spacing` in SQL over the rows of ``select_sql`` (``hour`` a UTC timestamp):
+    the query of the distinct hours of the day, and the query of ``gaps`` and ``day_gaps``
+    (worth running only when the first gives fewer than 24)."""
+    hours_of_day = f"SELECT count(DISTINCT hour(hour)) FROM ({select_sql}) AS spaced"
+    keys = ", ".join(KEY_COLUMNS)
+    gaps = f"""
+        SELECT count(gap_us), count(gap_us) FILTER (WHERE gap_us = {_DAY_NS // 1000})
+        FROM (SELECT epoch_us(hour) - lag(epoch_us(hour)) OVER (PARTITION BY {keys}
+                                                             ORDER BY hour) AS gap_us
+              FROM ({select_sql}) AS spaced) AS gaps
+    """
+    return hours_of_day, gaps
+
+
 def daily_rows_warning(frame: pd.DataFrame, source: str) -> str | None:
     """The warning for usage that looks daily: every key's rows exactly 24 hours apart.
 
@@ -349,14 +398,15 @@ def daily_rows_warning(frame: pd.DataFrame, source: str) -> str | None:
     """
     if frame.empty or frame.attrs.get(DAILY_GRANULAR_ATTR):
         return None
-    hour_ns = frame["hour"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    if len(np.unique(hour_ns % _DAY_NS)) == _HOURS_PER_DAY:  # every hour of the day: hourly
+    return daily_spacing_warning(row_spacing(frame), source)
+
+
+def daily_spacing_warning(spacing: RowSpacing, source: str) -> str | None:
+    """:func:`daily_rows_warning` of a table's :class:`RowSpacing` (a streamed import's, counted
+    in SQL by :func:`row_spacing_sql`)."""
+    if spacing.hours_of_day == _HOURS_PER_DAY:
         return None
-    key_codes = frame.groupby(list(KEY_COLUMNS), sort=False, dropna=False).ngroup().to_numpy()
-    order = np.lexsort((hour_ns, key_codes))
-    same_key = key_codes[order][1:] == key_codes[order][:-1]
-    gaps_ns = np.diff(hour_ns[order])[same_key]
-    if gaps_ns.size < 2 or not bool((gaps_ns == _DAY_NS).all()):
+    if spacing.gaps < 2 or spacing.day_gaps != spacing.gaps:
         return None
     return (
         f"{source}: every key's rows are exactly 24 hours apart (one row a day), but the usage "
@@ -394,8 +444,12 @@ __all__ = [
     "MAX_INSTANCES_PER_KEY_HOUR",
     "MAX_VCPUS_PER_KEY_HOUR",
     "QUANTITY_BOUNDS",
+    "RowSpacing",
     "check_plausible",
     "daily_rows_warning",
+    "daily_spacing_warning",
     "quantity_bound_sql",
     "quantity_bounds",
+    "row_spacing",
+    "row_spacing_sql",
 ]

@@ -220,8 +220,9 @@ def import_bill_files(
                     owned = inventory_from_cur(list(report.files))
             described = ", ".join(report.files[:3]) + (" ..." if len(report.files) > 3 else "")
             _check_streamed_plausible(
-                store, usage, period, checks, described, source_kind=report.format
-            )
+                store, usage, period, checks, described, source_kind=report.format,
+                daily_granular=report.daily,
+            )  # fmt: skip
             with (
                 reporter().task(
                     "storing the usage in the workspace", total=usage.row_count, unit="rows"
@@ -324,12 +325,21 @@ def _check_streamed_plausible(
     *,
     source_kind: str = "canonical",
     files: Sequence[str] = (),
+    daily_granular: bool = False,
 ) -> None:
     """:func:`usage.plausibility.check_plausible` of streamed usage: hours after now counted in
     SQL, the rest on one row per instance type and the first row above the plausible quantity
-    (warnings to stderr, refusals raised; ``files``, canonical, to name the row)."""
+    (warnings to stderr, refusals raised; ``files``, canonical, to name the row); then the
+    warning for rows a day apart (:func:`usage.plausibility.daily_spacing_warning`), unless the
+    usage was spread from daily figures (``daily_granular``)."""
     from usage.errors import UsageInputError
-    from usage.plausibility import check_plausible, quantity_bound_sql
+    from usage.plausibility import (
+        RowSpacing,
+        check_plausible,
+        daily_spacing_warning,
+        quantity_bound_sql,
+        row_spacing_sql,
+    )
 
     now = datetime.now(UTC)
     assert usage.first_hour is not None and usage.last_hour is not None
@@ -365,6 +375,14 @@ def _check_streamed_plausible(
         allow_unknown_types=checks.allow_unknown_types, allow_gap=checks.allow_gap, files=files,
     ):  # fmt: skip
         reporter().warning(text)
+    if daily_granular:
+        return
+    hours_of_day_sql, gaps_sql = row_spacing_sql(usage.select_sql)
+    hours_of_day = int(store.fetch_all(hours_of_day_sql)[0][0])
+    gaps, day_gaps = (0, 0) if hours_of_day == 24 else store.fetch_all(gaps_sql)[0]
+    daily = daily_spacing_warning(RowSpacing(hours_of_day, int(gaps), int(day_gaps)), source)
+    if daily is not None:
+        reporter().warning(daily)
 
 
 @dataclass(frozen=True)

@@ -85,3 +85,25 @@ def test_duplicate_rows_get_a_fix_the_command_line_can_follow(empty_sandbox: San
         assert "or pass aggregate=True" not in line, line
         assert "sum them into one row per hour and key first (in SQL: GROUP BY hour" in line
         assert "the Python API: aggregate=True" in line, line
+
+
+def test_rows_a_day_apart_warn_on_import_as_on_usage(empty_sandbox: Sandbox) -> None:
+    days = pd.date_range("2024-03-01", periods=10, freq="D", tz="UTC")
+    path = empty_sandbox.folder / "daily.csv"
+    path.write_text(
+        HEADER
+        + "\n"
+        + "".join(f"{day:%Y-%m-%dT%H:%M:%SZ},us-east-1,m4.large,Linux/UNIX,Shared,48\n"
+                  for day in days),
+        encoding="utf-8",
+    )  # fmt: skip
+    warning = "daily.csv: every key's rows are exactly 24 hours apart (one row a day)"
+    used = require_success(empty_sandbox.run("recommend", "--usage", str(path)))
+    imported = require_success(empty_sandbox.run("usage", "import", str(path)))
+    for run in (used, imported):
+        lines = [line for line in run.stderr.splitlines() if warning in line]
+        assert len(lines) == 1 and "warning:" in lines[0], str(run)
+    hourly = require_success(
+        empty_sandbox.run("usage", "import", str(_csv(empty_sandbox.folder / "hourly.csv")))
+    )
+    assert "24 hours apart" not in hourly.stderr, str(hourly)

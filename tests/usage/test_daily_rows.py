@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 
-from usage.plausibility import daily_rows_warning
+from usage.plausibility import (
+    RowSpacing,
+    daily_rows_warning,
+    daily_spacing_warning,
+    row_spacing,
+    row_spacing_sql,
+)
 from usage.table import DAILY_GRANULAR_ATTR
 
 
@@ -51,3 +58,31 @@ def test_usage_spread_from_daily_figures_does_not_warn() -> None:
     frame = _usage(_days("2024-03-01", 5))
     frame.attrs[DAILY_GRANULAR_ATTR] = True
     assert daily_rows_warning(frame, "usage.csv") is None
+
+
+def test_the_sql_spacing_of_a_streamed_import_is_the_frames() -> None:
+    """``usage import`` counts the spacing in SQL (:func:`row_spacing_sql`): the same figures,
+    hence the same warning, as :func:`row_spacing` of the table."""
+    hourly = _usage(pd.date_range("2024-03-01", periods=72, freq="h", tz="UTC"))
+    frames = {
+        "daily": pd.concat(
+            [_usage(_days("2024-03-01", 5)), _usage(_days("2024-03-01 06:00", 5), "c5.large")]
+        ),
+        "gap": _usage(_days("2024-03-01", 5).delete(2)),
+        "two days": _usage(_days("2024-03-01", 2)),
+    }
+    with duckdb.connect() as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        for name, frame in frames.items():
+            staged = frame.assign(hour=frame["hour"].dt.tz_localize(None))
+            connection.register("staged", staged)
+            hours_sql, gaps_sql = row_spacing_sql("SELECT * FROM staged")
+            hours_of_day = int(connection.execute(hours_sql).fetchall()[0][0])
+            gaps, day_gaps = connection.execute(gaps_sql).fetchall()[0]
+            counted = RowSpacing(hours_of_day, int(gaps), int(day_gaps))
+            assert counted == row_spacing(frame), name
+            assert daily_spacing_warning(counted, "usage.csv") == daily_rows_warning(
+                frame, "usage.csv"
+            ), name
+            connection.unregister("staged")
+    assert row_spacing(hourly).hours_of_day == 24
