@@ -70,8 +70,7 @@ def commitopt_env(folder: Path, **extra: str) -> dict[str, str]:
 
     Every ``AWS_*`` and ``COMMITOPT_*`` variable of the calling environment is dropped (no
     credentials, profile or session token; no configuration file), as are ``COLUMNS`` and
-    ``LINES``; :data:`REPO` leads ``PYTHONPATH`` (the console script runs this checkout's code);
-    ``extra`` is added last.
+    ``LINES``; ``extra`` is added last.
     """
     env = {
         name: value
@@ -79,11 +78,6 @@ def commitopt_env(folder: Path, **extra: str) -> dict[str, str]:
         if not name.startswith(("AWS_", "COMMITOPT_")) and name not in ("COLUMNS", "LINES")
     }
     env.update(ISOLATED_AWS)
-    # the checkout under test first: an editable install of another checkout (a git worktree
-    # sharing the environment) would otherwise run that checkout's code
-    env["PYTHONPATH"] = os.pathsep.join(
-        part for part in (str(REPO), os.environ.get("PYTHONPATH", "")) if part
-    )
     env["COMMITOPT_WORKSPACE"] = str(folder / "commitopt.duckdb")
     env["COMMITOPT_CATALOG"] = str(folder / "commitopt-catalog.parquet")
     env.update(extra)
