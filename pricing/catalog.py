@@ -93,6 +93,10 @@ SAVINGS_PLANS_SCHEMA: Final[dict[str, str]] = {
 EFFECTIVE_RATE_TOLERANCE_USD: Final = 1e-6
 """Allowed gap between ``effective_usd_per_hour`` and upfront ÷ term hours + recurring [USD/h]."""
 
+LOOKUP_CACHE_ENTRIES: Final = 512
+"""Look-ups a catalog remembers (:meth:`PriceCatalog.on_demand_rates` and the other two) before
+it forgets them all [look-ups]."""
+
 _PARQUET_METADATA_KEY: Final = b"commitopt.catalog"
 _FORMAT_VERSION: Final = 2
 """Version of the catalog Parquet layout: 2 names hourly rates ``*_usd_per_hour``."""
@@ -312,6 +316,8 @@ class PriceCatalog:
         object.__setattr__(self, "on_demand", on_demand)
         object.__setattr__(self, "reserved", reserved)
         object.__setattr__(self, "savings_plans", savings_plans)
+        # the tables are fixed from here on: the same keys always get the same rates
+        object.__setattr__(self, "_lookups", {})
 
     # ------------------------------------------------------------------ construction
 
@@ -510,7 +516,7 @@ class PriceCatalog:
             A table with the columns ``region``, ``instance_type``, ``platform``, ``tenancy``
             (more columns are ignored; duplicates are fine).
         """
-        return _lookup(keys, self.on_demand, {}, "on_demand_usd_per_hour")
+        return self._cached("on_demand", keys, {}, "on_demand_usd_per_hour")
 
     def reserved_rates(
         self,
@@ -530,14 +536,39 @@ class PriceCatalog:
             "term_years": term_years,
             "payment_option": payment_option,
         }
-        return _lookup(keys, self.reserved, fixed, column)
+        return self._cached("reserved", keys, fixed, column)
 
     def savings_plan_rates(
         self, keys: pd.DataFrame, plan_type: str, term_years: int, payment_option: str
     ) -> npt.NDArray[np.float64]:
         """Savings Plans rate per instance-hour of each key row [USD/h], NaN where absent."""
         fixed = {"plan_type": plan_type, "term_years": term_years, "payment_option": payment_option}
-        return _lookup(keys, self.savings_plans, fixed, "sp_hourly_usd")
+        return self._cached("savings_plans", keys, fixed, "sp_hourly_usd")
+
+    def _cached(
+        self, table: str, keys: pd.DataFrame, fixed: dict[str, object], column: str
+    ) -> npt.NDArray[np.float64]:
+        """:func:`_lookup` in ``table``, remembered by the keys' values (a copy each time).
+
+        The simulator and the policies look up the same few keys thousands of times in a
+        backtest (every billing of every review); the join is the costly part, not the key.
+        """
+        left = _key_strings(keys)
+        memo = (
+            table,
+            tuple(fixed.items()),
+            column,
+            *(tuple(left[c].tolist()) for c in KEY_COLUMNS),
+        )
+        lookups: dict[tuple[object, ...], npt.NDArray[np.float64]]
+        lookups = self.__dict__.setdefault("_lookups", {})
+        rates = lookups.get(memo)
+        if rates is None:
+            rates = _lookup(left, getattr(self, table), fixed, column)
+            if len(lookups) >= LOOKUP_CACHE_ENTRIES:
+                lookups.clear()
+            lookups[memo] = rates
+        return rates.copy()
 
     def require_on_demand(self, keys: pd.DataFrame) -> npt.NDArray[np.float64]:
         """Like :meth:`on_demand_rates`, but raise when any key has no rate.
@@ -594,13 +625,18 @@ def _with_defaults(frame: pd.DataFrame | None, schema: dict[str, str], source: s
     return result
 
 
+def _key_strings(keys: pd.DataFrame) -> pd.DataFrame:
+    """The key columns of ``keys`` as strings, indexed from 0."""
+    return keys.loc[:, list(KEY_COLUMNS)].astype("string").reset_index(drop=True)
+
+
 def _lookup(
-    keys: pd.DataFrame, table: pd.DataFrame, fixed: dict[str, object], column: str
+    left: pd.DataFrame, table: pd.DataFrame, fixed: dict[str, object], column: str
 ) -> npt.NDArray[np.float64]:
-    """Vectorised left join of ``keys`` on ``table`` restricted to ``fixed`` column values."""
+    """Vectorised left join of the keys ``left`` (:func:`_key_strings`) on ``table`` restricted
+    to ``fixed`` column values."""
     subset = table
     for name, value in fixed.items():
         subset = subset.loc[subset[name] == value]
-    left = keys.loc[:, list(KEY_COLUMNS)].astype("string").reset_index(drop=True)
     joined = left.merge(subset[[*KEY_COLUMNS, column]], how="left", on=list(KEY_COLUMNS))
     return joined[column].to_numpy(dtype=np.float64, na_value=np.nan)

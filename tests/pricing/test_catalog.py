@@ -97,6 +97,25 @@ def test_lookups_are_vectorised_and_order_preserving() -> None:
         catalog.require_on_demand(keys)
 
 
+def test_repeated_lookups_are_remembered_by_value_and_handed_out_as_copies() -> None:
+    catalog = PriceCatalog.from_frames(METADATA, _on_demand(), _reserved())
+    keys = pd.DataFrame([KEY, {**KEY, "instance_type": "m5.xlarge"}])
+    first = catalog.on_demand_rates(keys)
+    first[0] = -1.0  # a caller's change does not reach the next look-up
+    again = catalog.on_demand_rates(keys.copy())
+    assert again[0] == 0.096 and np.isnan(again[1])
+    # other keys, another order, another offering or column: looked up, not the remembered rates
+    assert np.isnan(catalog.on_demand_rates(keys.iloc[::-1])[0])
+    partial = catalog.reserved_rates(keys, "standard", 1, "Partial Upfront", column="upfront_usd")
+    assert partial[0] == 252.0
+    assert np.isnan(catalog.reserved_rates(keys, "standard", 1, "All Upfront")).all()
+    assert catalog.reserved_rates(keys, "standard", 1, "Partial Upfront")[0] == pytest.approx(
+        252 / 8760 + 0.029
+    )
+    # a filtered catalog has its own tables and its own memory
+    assert np.isnan(catalog.filter(regions=["eu-west-1"]).on_demand_rates(keys)).all()
+
+
 def test_merge_earlier_catalog_wins_and_keeps_sources() -> None:
     cur = PriceCatalog.from_frames(CatalogMetadata("CUR", date(2018, 10, 31)), _on_demand(0.1))
     other_key = _on_demand(0.2, instance_type="m5.xlarge")
