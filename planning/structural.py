@@ -81,7 +81,7 @@ from pricing.catalog import PriceCatalog
 from pricing.compute_keys import COMPUTE_SERVICES
 from pricing.instance_types import instance_families, normalization_factors, parse_instance_type
 from pricing.services import key_services
-from scenarios.transforms import family_sizes, target_type
+from scenarios.transforms import target_type
 from usage.table import KEY_COLUMNS, UsageMatrix
 
 FloatArray = npt.NDArray[np.float64]
@@ -337,6 +337,17 @@ def _region_targets(
     return region_target_keys, key_region_target
 
 
+def _sizes_by_family(types: pd.Series) -> dict[str, tuple[str, ...]]:
+    """Family -> its sizes among the instance ``types`` (sorted, as
+    :func:`scenarios.transforms.family_sizes` gives them)."""
+    unique = pd.Series(types.dropna().unique(), dtype="string")
+    families = instance_families(unique)
+    return {
+        str(family): tuple(sorted(str(t).partition(".")[2] for t in group))
+        for family, group in unique.groupby(families.to_numpy(), sort=False)
+    }
+
+
 def fleets(usage: UsageMatrix, catalog: PriceCatalog) -> Fleets:
     """The fleets of ``usage``, each with the family it would migrate to (see the module)."""
     keys = usage.keys
@@ -354,19 +365,29 @@ def fleets(usage: UsageMatrix, catalog: PriceCatalog) -> Fleets:
     families_at = {
         str(place): names for place, names in priced_families.groupby(place_text).unique().items()
     }
-    target_family = [
-        _target_family(str(row["family"]), pd.Series(families_at[place]))
-        if (place := f"{row['region']}|{row['platform']}|{row['tenancy']}") in families_at
-        else ""
-        for row in fleet_table.to_dict("records")
-    ]
+    targets_of: dict[tuple[str, str], str] = {}  # (family, place) -> target: each found once
+    target_family = []
+    for row in fleet_table.to_dict("records"):
+        place = f"{row['region']}|{row['platform']}|{row['tenancy']}"
+        if place not in families_at:
+            target_family.append("")
+            continue
+        memo = (str(row["family"]), place)
+        if memo not in targets_of:
+            targets_of[memo] = _target_family(memo[0], pd.Series(families_at[place]))
+        target_family.append(targets_of[memo])
     fleet_table["target_family"] = target_family
     in_place = key_services(keys["instance_type"], keys["platform"]).isin(COMPUTE_SERVICES)
     fleet_table["moves_in_place"] = (
         np.bincount(codes, in_place.to_numpy(dtype=float), minlength=len(fleet_table)) > 0
     )
-    # one target type per distinct (region, instance type, target family), not per key
+    # one target type per distinct (region, instance type, target family), not per key; the
+    # sizes of each family priced in a region, each region's types parsed once
     region_types = priced.groupby("region", sort=False)["instance_type"].unique()
+    region_sizes = {
+        str(region): _sizes_by_family(pd.Series(types, dtype="string"))
+        for region, types in region_types.items()
+    }
     on_demand_types = set(priced["instance_type"].astype(str))
     kinds: dict[str, str] = {}
     targets: list[dict[str, str]] = []
@@ -379,8 +400,7 @@ def fleets(usage: UsageMatrix, catalog: PriceCatalog) -> Fleets:
             continue
         place = f"{key['region']}|{key['instance_type']}|{family}"
         if place not in kinds:
-            types = pd.DataFrame({"instance_type": region_types[key["region"]]})
-            sizes = family_sizes(family, types)
+            sizes = region_sizes[key["region"]].get(family, ())
             kinds[place] = target_type(key["instance_type"], family, sizes) if sizes else ""
         kind = kinds[place]
         if kind not in on_demand_types:
