@@ -56,7 +56,13 @@ from planning.recency import (
     drop_stopped_usage,
 )
 from planning.service_coverage import annotate_services, service_coverage_sentences
-from planning.stress import STRESSED_FAMILIES, FamilyStress, family_stress
+from planning.stress import (
+    FamilyStress,
+    family_stress,
+    over_budget_note,
+    purchase_family,
+    stressed_count,
+)
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
 from usage.priced import without_unpriced_services
@@ -132,7 +138,8 @@ class RecommendOptions:
     stressed_families
         The families with the most family-specific cover bought whose move or retirement at the
         start of the term is billed (:mod:`planning.stress`); 0 bills none (a backtest's
-        reviews, which read the purchases only).
+        reviews, which read the purchases only); ``None``: three within
+        :data:`planning.stress.STRESS_BUDGET_KEY_HOURS`, none above it (with a note).
     """
 
     exact: bool = False
@@ -148,7 +155,7 @@ class RecommendOptions:
     future: FutureOptions = field(default_factory=FutureOptions)
     recency_half_life_days: float = RECENCY_HALF_LIFE_DAYS
     min_increment_pct: float = MIN_INCREMENT_PCT
-    stressed_families: int = STRESSED_FAMILIES
+    stressed_families: int | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -689,6 +696,8 @@ def recommend(
     ]
     summary["fallen_keys"] = recency.fallen_records()
     # --- the stress test: a family that moves or is retired as the purchases start ---------
+    n_keys, n_hours = len(window.keys), len(window.hours)
+    stressed = stressed_count(options.stressed_families, n_keys, n_hours)
     stress = tuple(
         family_stress(
             window,
@@ -697,9 +706,11 @@ def recommend(
             catalog,
             with_plan,
             discount_rate=policy.discount_rate,
-            count=options.stressed_families,
+            count=stressed,
         )
     )
+    if options.stressed_families is None and not stressed and any(map(purchase_family, purchases)):
+        notes = (*notes, over_budget_note(n_keys, n_hours))
     summary["stress"] = [item.as_record() for item in stress]
     sampled = futures if idle is None else idle
     summary["decided_on"] = _decision_summary(

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from billing.simulator import SimulationResult, simulate
+from core.errors import param
 from planning.future import with_target_keys
 from planning.structural import Fleets, fleets
 from pricing.catalog import PriceCatalog
@@ -43,6 +44,32 @@ from usage.table import UsageMatrix
 STRESSED_FAMILIES: Final = 3
 """Families stressed: those with the most family-specific cover bought, the largest first (each
 costs four bills of the lookback)."""
+
+STRESS_BUDGET_KEY_HOURS: Final = 4_000_000
+"""Largest lookback (keys × hours) the default stress test is billed on [key-hours]: 1,000
+keys × 166 days. Each family costs four bills of the lookback; on 1,000 keys × 8,760 h the
+three families took 4.4 s and 250 MiB more (46.1 -> 50.5 s, 1,257 -> 1,508 MiB at load 1.5,
+docs/benchmarks.md), where the default 60-day lookback of the same fleet takes about a sixth
+of that. A count given (``--stress``) is billed at any size."""
+
+
+def stressed_count(requested: int | None, keys: int, hours: int) -> int:
+    """Families to stress: ``requested``, or by default :data:`STRESSED_FAMILIES` within
+    :data:`STRESS_BUDGET_KEY_HOURS` and none above it."""
+    if requested is not None:
+        return max(int(requested), 0)
+    return STRESSED_FAMILIES if keys * hours <= STRESS_BUDGET_KEY_HOURS else 0
+
+
+def over_budget_note(keys: int, hours: int) -> str:
+    """Why the default stress test was left out, and how to have it."""
+    return (
+        f"the stress test (a family moved or retired as the purchases start) was not billed: "
+        f"{keys:,} keys × {hours:,} hours is above its default budget of "
+        f"{STRESS_BUDGET_KEY_HOURS:,} key-hours (four bills of the lookback a family); "
+        f"{param('stressed_families')} {STRESSED_FAMILIES} bills it"
+    )
+
 
 FAMILY_SPECIFIC_KINDS: Final = (
     CommitmentKind.RESERVED_INSTANCE,
@@ -263,12 +290,15 @@ def worst_stress_sentence(summary: Mapping[str, Any]) -> str | None:
 __all__ = [
     "FAMILY_SPECIFIC_KINDS",
     "STRESSED_FAMILIES",
+    "STRESS_BUDGET_KEY_HOURS",
     "FamilyStress",
     "family_specific_cost",
     "family_stress",
     "moved_family",
+    "over_budget_note",
     "purchase_family",
     "retired_family",
     "stress_sentence",
+    "stressed_count",
     "worst_stress_sentence",
 ]

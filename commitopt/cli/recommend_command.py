@@ -57,7 +57,7 @@ from planning.recommend import (
     recommend,
 )
 from planning.review import ReviewOptions, expiring_commitments
-from planning.stress import STRESSED_FAMILIES, worst_stress_sentence
+from planning.stress import STRESS_BUDGET_KEY_HOURS, STRESSED_FAMILIES, worst_stress_sentence
 from pricing.atomic import write_text_atomic
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
@@ -135,12 +135,12 @@ shows the plan id and SHA-256); `commitopt report PLAN --out plan.html` writes t
     "--stress",
     "stressed_families",
     type=click.IntRange(min=0),
-    default=STRESSED_FAMILIES,
-    show_default=True,
+    default=None,
     metavar="N",
     help="Bill the plan again with each of the N families it holds the most RIs and EC2 "
     "Instance Savings Plans for moved to a newer family, or retired, as the purchases start, "
-    "and show what the purchases would save (summary.stress); 0 skips it.",
+    "and show what the purchases would save (summary.stress); 0 skips it. [default: "
+    f"{STRESSED_FAMILIES}, none above {STRESS_BUDGET_KEY_HOURS:,} key-hours of lookback]",
 )
 @click.option("--explain", "show_explanations", is_flag=True, help="Explain every purchase.")
 @click.option(
@@ -177,7 +177,7 @@ def recommend_command(
     time_limit: float | None,
     export_model: Path | None,
     ri_size: str | None,
-    stressed_families: int,
+    stressed_families: int | None,
     show_explanations: bool,
     out: Path | None,
     save: bool,

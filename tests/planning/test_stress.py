@@ -8,18 +8,23 @@ Savings Plan follows it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
 from billing.simulator import simulate
+from optimizer.policy import Policy
+from planning.recommend import RecommendOptions, recommend
 from planning.stress import (
+    STRESSED_FAMILIES,
     family_specific_cost,
     family_stress,
     moved_family,
     purchase_family,
     retired_family,
+    stressed_count,
 )
 from planning.structural import fleets
 from pricing.embedded import load_embedded_catalog
@@ -143,3 +148,26 @@ def test_nothing_family_specific_nothing_stressed(catalog) -> None:  # type: ign
     with_plan = simulate(usage, purchases, catalog)
     assert family_stress(usage, purchases, (), catalog, with_plan) == []
     assert family_stress(usage, (_ri("m4.xlarge", 1),), (), catalog, with_plan, count=0) == []
+
+
+def test_the_default_count_keeps_within_its_budget() -> None:
+    assert stressed_count(None, 100, 1_440) == STRESSED_FAMILIES
+    assert stressed_count(None, 1_000, 8_760) == 0  # 8.76 M key-hours: above the budget
+    assert stressed_count(2, 1_000, 8_760) == 2  # asked for: billed at any size
+    assert stressed_count(0, 10, 10) == 0
+
+
+def test_recommend_says_when_the_budget_left_the_stress_out(
+    catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    frame = _usage({"m4.xlarge": 10, "c4.large": 4})
+    options = RecommendOptions(lookback_days=30, decide_on="lookback")
+    policy = Policy(instruments=("ri",))
+    run = recommend(frame, catalog, policy, options=options)
+    assert [item.family for item in run.stress] == ["m4", "c4"]
+    monkeypatch.setattr("planning.stress.STRESS_BUDGET_KEY_HOURS", 10)
+    small = recommend(frame, catalog, policy, options=options)
+    assert small.stress == () and small.summary["stress"] == []
+    assert any("stress test" in note and "not billed" in note for note in small.notes)
+    forced = recommend(frame, catalog, policy, options=replace(options, stressed_families=1))
+    assert [item.family for item in forced.stress] == ["m4"]
