@@ -4,8 +4,8 @@ The decision (:mod:`planning.future`) weighs a family's move to another family, 
 retirement, at a yearly rate (:mod:`planning.structural`): a move in the first weeks of the term
 is a few futures among many, and the expected savings do not show what it would cost. An
 unannounced move at the review is the case where any purchase of family-specific cover loses
-money (docs/benchmarks.md, "A migration that starts at the review"). The stress test names that
-cost, so that whoever approves the plan sees it beside the expected figure.
+money (docs/benchmarks.md, "Fresh shapes again, and a migration at the review"). The stress
+test names that cost, so that whoever approves the plan sees it beside the expected figure.
 
 For the families the purchases hold the most family-specific cover for (Reserved Instances and
 EC2 Instance Savings Plans: :data:`FAMILY_SPECIFIC_KINDS`, ranked by what that cover costs over
