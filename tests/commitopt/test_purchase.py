@@ -270,19 +270,22 @@ def test_an_in_doubt_ri_line_is_settled_not_bought_twice(
     # AWS bought it; the answer was never recorded
     _run_until_crash(workspace, plan, "after-call", 1, bought=1)
     assert _events(workspace, plan) == [(1, "submitted")]
+    # the RIs start when the line was submitted, a moment ago (not when the module was
+    # imported: a suite of more than _IN_DOUBT_SLACK would find them too old)
+    submitted = datetime.now(UTC)
     resumed = StubbedClients()
     resumed.stub("ec2", "us-east-1").add_response(
         "describe_reserved_instances",
         {"ReservedInstances": [
             {"ReservedInstancesId": "ri-older", "InstanceCount": 2, "InstanceType": "c5.large",
              "ProductDescription": "Linux/UNIX", "InstanceTenancy": "default",
-             "Start": NOW - timedelta(days=40)},
+             "Start": submitted - timedelta(days=40)},
             {"ReservedInstancesId": "ri-other-count", "InstanceCount": 5,
              "InstanceType": "c5.large", "ProductDescription": "Linux/UNIX",
-             "InstanceTenancy": "default", "Start": NOW},
+             "InstanceTenancy": "default", "Start": submitted},
             {"ReservedInstancesId": "ri-bought-1", "InstanceCount": 2, "InstanceType": "c5.large",
              "ProductDescription": "Linux/UNIX (Amazon VPC)", "InstanceTenancy": "default",
-             "Start": NOW + timedelta(seconds=5)},
+             "Start": submitted + timedelta(seconds=5)},
         ]},
         {"Filters": [
             {"Name": "instance-type", "Values": ["c5.large"]},
@@ -316,9 +319,10 @@ def test_an_in_doubt_ri_line_that_bought_nothing_is_bought(
 def test_an_ambiguous_in_doubt_line_stops(workspace: Workspace, plan: PlanRecord) -> None:
     _run_until_crash(workspace, plan, "before-call", 1)
     resumed = StubbedClients()
+    submitted = datetime.now(UTC)  # as in the test above: now, not at the module's import
     twins = [
         {"ReservedInstancesId": name, "InstanceCount": 2, "InstanceType": "c5.large",
-         "ProductDescription": "Linux/UNIX", "InstanceTenancy": "default", "Start": NOW}
+         "ProductDescription": "Linux/UNIX", "InstanceTenancy": "default", "Start": submitted}
         for name in ("ri-a", "ri-b")
     ]  # fmt: skip
     resumed.stub("ec2", "us-east-1").add_response(
