@@ -35,3 +35,18 @@ def test_stress_counts_the_families_asked_for(empty_sandbox: Sandbox) -> None:
         assert [row["family"] for row in json.loads(run.stdout)["summary"]["stress"]] == families
     text = require_success(empty_sandbox.run(*common, "--stress", "0")).stdout
     assert "If a family moved" not in text
+
+
+def test_the_report_of_a_stored_plan_names_the_worst_move(empty_sandbox: Sandbox) -> None:
+    path = empty_sandbox.folder / "usage.csv"
+    plan = empty_sandbox.folder / "plan.json"
+    report = empty_sandbox.folder / "report.md"
+    _usage({"m4.xlarge": 10, "c4.large": 4}).to_csv(path, index=False)
+    common = ("--usage", str(path), "--lookback", "30d")
+    require_success(
+        empty_sandbox.run("recommend", *common, "--instruments", "ri", "--out", str(plan))
+    )
+    require_success(
+        empty_sandbox.run("report", str(plan), *common, "--no-frontier", "--out", str(report))
+    )
+    assert "If the m4 fleets moved to c5 as the purchases start" in report.read_text()
