@@ -252,6 +252,15 @@ def normalization_factor(name: str) -> float:
     return factor
 
 
+def has_normalized_units(name: str) -> bool:
+    """Whether :func:`normalization_factor` knows ``name`` (a known family and size)."""
+    try:
+        normalization_factor(name)
+    except UnknownInstanceTypeError:
+        return False
+    return True
+
+
 def normalization_factors(names: pd.Series | list[str]) -> npt.NDArray[np.float64]:
     """Vectorised :func:`normalization_factor` over many instance types.
 

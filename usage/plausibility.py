@@ -45,11 +45,10 @@ import pandas as pd
 
 from core.errors import param
 from pricing.compute_keys import INSTANCE_HOURS, KEY_KINDS, quantity_units
-from pricing.errors import UnknownInstanceTypeError
 from pricing.instance_types import (
     KNOWN_FAMILIES,
     NORMALIZATION_FACTORS,
-    normalization_factor,
+    has_normalized_units,
     parse_instance_type,
     unknown_families,
 )
@@ -195,7 +194,7 @@ def check_plausible(
                 f"commitopt, pass {param('allow_unknown_types')}",
             )
     if known_sizes_only and source_kind not in BILL_KINDS:
-        unsized = [str(t) for t in types if _without_units(str(t))]
+        unsized = [str(t) for t in types if not has_normalized_units(str(t))]
         if unsized:
             raise _unknown_type_error(source, files, unsized)
     if workspace_span is not None:
@@ -272,15 +271,6 @@ def _implausible_quantity_error(
         f"is above {limit}",
         "check the source; re-export it if it is corrupted",
     )
-
-
-def _without_units(instance_type: str) -> bool:
-    """Whether commitopt has no normalized units for this type (an unknown size)."""
-    try:
-        normalization_factor(instance_type)
-    except UnknownInstanceTypeError:
-        return True
-    return False
 
 
 def _unknown_type_error(

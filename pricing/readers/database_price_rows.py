@@ -52,8 +52,8 @@ from pricing.databases import (
     REDSHIFT,
     usage_kind,
 )
-from pricing.errors import PriceFileError, UnknownInstanceTypeError
-from pricing.instance_types import normalization_factor
+from pricing.errors import PriceFileError
+from pricing.instance_types import has_normalized_units
 from pricing.readers.database_platforms import price_platform
 from pricing.regions import LOCATION_TO_REGION, PREFIX_TO_REGION
 
@@ -222,7 +222,7 @@ def _keys(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
         .fillna(prefix_region)
     )
     exact = products["service"].isin(list(EXACT_SIZE_SERVICES))
-    sizes = {t: _has_units(t) for t in products["instance_type"].unique()}
+    sizes = {t: has_normalized_units(t) for t in products["instance_type"].unique()}
     sized = exact | products["instance_type"].map(sizes).astype(bool)
     reason = np.select(
         [
@@ -250,14 +250,6 @@ def _keys(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     ).astype("string")
     keyed = frame.merge(products, how="left", on=_PRODUCT_COLUMNS)
     return keyed, keyed["reason"].fillna("")
-
-
-def _has_units(instance_type: str) -> bool:
-    try:
-        normalization_factor(instance_type)
-    except UnknownInstanceTypeError:
-        return False
-    return True
 
 
 def _notes(skipped: pd.DataFrame, reasons: pd.Series) -> list[str]:

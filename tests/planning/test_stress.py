@@ -30,30 +30,12 @@ from planning.structural import fleets
 from pricing.embedded import load_embedded_catalog
 from pricing.instance_types import normalization_factors
 from pricing.inventory import Commitment
+from tests.planning.test_future import _ri
 from tests.planning.test_ri_sizes import _usage
 from usage.table import to_matrix
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 END = datetime(2025, 1, 1, tzinfo=UTC)
-
-
-def _ri(instance_type: str, count: int, id_: str = "ri-1") -> Commitment:
-    return Commitment(
-        kind="reserved_instance",
-        id=id_,
-        start=START,
-        end=END,
-        term_years=1,
-        payment_option="No Upfront",
-        upfront_usd=0.0,
-        region="us-east-1",
-        instance_type=instance_type,
-        platform="Linux/UNIX",
-        tenancy="Shared",
-        scope="Region",
-        offering_class="standard",
-        count=count,
-    )
 
 
 def _savings_plan(
@@ -81,7 +63,7 @@ def catalog():  # type: ignore[no-untyped-def]
 
 def test_a_moved_family_strands_its_ris_in_full(catalog) -> None:  # type: ignore[no-untyped-def]
     usage = to_matrix(_usage({"m4.xlarge": 10, "c4.large": 4}), source="usage")
-    purchases = (_ri("m4.xlarge", 10), _ri("c4.large", 4, "ri-2"))
+    purchases = (_ri("ri-1", "m4.xlarge", 10, START, END), _ri("ri-2", "c4.large", 4, START, END))
     with_plan = simulate(usage, purchases, catalog)
     cost = family_specific_cost(purchases, with_plan)
     hours = len(usage.hours)
@@ -147,7 +129,12 @@ def test_nothing_family_specific_nothing_stressed(catalog) -> None:  # type: ign
     purchases = (_savings_plan("compute_savings_plan", 1.0),)
     with_plan = simulate(usage, purchases, catalog)
     assert family_stress(usage, purchases, (), catalog, with_plan) == []
-    assert family_stress(usage, (_ri("m4.xlarge", 1),), (), catalog, with_plan, count=0) == []
+    assert (
+        family_stress(
+            usage, (_ri("ri-1", "m4.xlarge", 1, START, END),), (), catalog, with_plan, count=0
+        )
+        == []
+    )
 
 
 def test_the_default_count_keeps_within_its_budget() -> None:
