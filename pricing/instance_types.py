@@ -43,7 +43,11 @@ NORMALIZATION_FACTORS: Final[dict[str, float]] = {
 }
 """Normalized units per instance-hour, by size (AWS EC2 User Guide, "Instance size flexibility").
 
-The same list is in docs/billing.md."""
+A size ``<n>xlarge`` not listed (``u7i-12tb.224xlarge``, ``u7inh-32tb.480xlarge``) counts
+``8 n``, the rule every listed one follows. The same list is in docs/billing.md."""
+
+_N_XLARGE: Final = re.compile(r"(?P<n>[1-9][0-9]{0,3})xlarge")
+"""A size ``<n>xlarge`` (n from 1 to 9999)."""
 
 METAL_EQUIVALENT_SIZE: Final[dict[str, str]] = {
     "a1": "4xlarge",
@@ -244,10 +248,12 @@ def normalization_factor(name: str) -> float:
                 "pricing.instance_types.METAL_EQUIVALENT_SIZE"
             )
     factor = NORMALIZATION_FACTORS.get(size)
+    if factor is None and (larger := _N_XLARGE.fullmatch(size)) is not None:
+        factor = NORMALIZATION_FACTORS["xlarge"] * int(larger.group("n"))
     if factor is None:
         raise UnknownInstanceTypeError(
             f"unknown instance size {parsed.size!r} in {name!r}; known sizes: "
-            f"{', '.join(NORMALIZATION_FACTORS)}, metal"
+            f"{', '.join(NORMALIZATION_FACTORS)}, any other <n>xlarge, metal"
         )
     return factor
 

@@ -14,8 +14,10 @@ an instance family commitopt does not know (:data:`pricing.instance_types.KNOWN_
     most likely a typo (``z99.mega``); a **warning** in an AWS bill (CUR, FOCUS, Cost Explorer,
     Athena), which names only types AWS sells, so the vocabulary is what is behind.
 an instance type with no normalized units (an unknown size: ``z99.mega``, ``m5.huge``)
-    **refused** in a canonical table where it is used at once (``known_sizes_only``: the
-    ``--usage`` files of a command, which would stop on it later without naming the file).
+    **refused** in a canonical table, naming the file and row: on ``usage import`` unless
+    ``allow_unknown_types``, and always where it is used at once (``known_sizes_only``: the
+    ``--usage`` files of a command). Stored, it would stop ``recommend`` later without naming
+    where it came from.
 a period more than :data:`MAX_GAP_DAYS` from the workspace's usage
     **refused** unless ``allow_gap``: a FOCUS file of 2024 mixed into a 2018 workspace makes one
     history with a years-long hole; such usage belongs in another workspace.
@@ -141,7 +143,8 @@ def check_plausible(
     workspace_span
         First and last hour of the usage the workspace already holds, or ``None`` when empty.
     allow_unknown_types, allow_gap
-        Accept unknown instance families in a canonical table; accept a distant period.
+        Accept unknown instance families and sizes in a canonical table; accept a distant
+        period.
     files
         The canonical files ``frame`` was read from, in order: a refusal names the file and row.
     known_sizes_only
@@ -152,7 +155,8 @@ def check_plausible(
     ------
     usage.errors.UsageInputError
         Hours after now; a quantity above :data:`QUANTITY_BOUNDS`; an unknown family in a
-        canonical table; an unknown size with ``known_sizes_only``; a period too far from the
+        canonical table; an unknown size in a canonical table (unless ``allow_unknown_types``
+        without ``known_sizes_only``); a period too far from the
         workspace's usage.
     """
     warnings: list[str] = []
@@ -193,7 +197,7 @@ def check_plausible(
                 "correct the types (e.g. m5.large), or, for a family AWS launched after this "
                 f"commitopt, pass {param('allow_unknown_types')}",
             )
-    if known_sizes_only and source_kind not in BILL_KINDS:
+    if (known_sizes_only or not allow_unknown_types) and source_kind not in BILL_KINDS:
         unsized = [str(t) for t in types if not has_normalized_units(str(t))]
         if unsized:
             raise _unknown_type_error(source, files, unsized)

@@ -72,7 +72,7 @@ def import_safety_options(function: Any) -> Any:
     for option in (
         click.option(
             "--allow-unknown-types", "allow_unknown_types", is_flag=True,
-            help="Accept instance families commitopt does not know in a canonical table.",
+            help="Accept instance families and sizes commitopt does not know in a canonical table.",
         ),
         click.option(
             "--allow-gap", is_flag=True,

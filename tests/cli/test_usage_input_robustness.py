@@ -1,14 +1,15 @@
 """Bad usage files, refused (or warned about) alike by ``recommend --usage`` and ``usage import``.
 
-An absurd quantity (``1e308``), an instance type commitopt does not know (``z99.mega``) and rows
-that share an hour and key stop both paths with one line naming the file, the row or column and
-a fix a command-line user can follow, exit code 2 and nothing written; rows a day apart get the
-same warning on both. Every case runs the installed console script on a file made in
-``tmp_path``.
+An absurd quantity (``1e308``), an instance type commitopt does not know (``z99.mega``,
+``m4.huge``) and rows that share an hour and key stop both paths with one line naming the file,
+the row or column and a fix a command-line user can follow, exit code 2 and nothing written;
+rows a day apart get the same warning on both. Every case runs the installed console script on a
+file made in ``tmp_path``.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Final
 
@@ -71,6 +72,21 @@ def test_an_unknown_instance_type_names_the_file_and_row(empty_sandbox: Sandbox)
     assert "unknown instance size 'mega' in 'z99.mega'" not in used, used
     assert f"not known EC2 instance types: row {BAD_ROW} ('z99.mega')" in imported, imported
     assert "--allow-unknown-types" in imported, imported
+
+
+def test_an_unknown_size_of_a_known_family_is_refused_alike(empty_sandbox: Sandbox) -> None:
+    """``m5.huge`` was imported, then stopped ``recommend`` without naming where it came from."""
+    path = _csv(empty_sandbox.folder / "huge_size.csv", instance_type="m4.huge")
+    used, imported = _refused_alike(empty_sandbox, path)
+    for line in (used, imported):
+        assert f"column instance_type: row {BAD_ROW} ('m4.huge') is not a known EC2 instance " in (
+            line
+        ), line
+        assert "unknown size 'huge'" in line and "such as m5.large" in line, line
+    stored = require_success(
+        empty_sandbox.run("usage", "import", str(path), "--allow-unknown-types", "--format", "json")
+    )
+    assert json.loads(stored.stdout)["usage_row_count"] == len(HOURS), stored.stdout
 
 
 def test_duplicate_rows_get_a_fix_the_command_line_can_follow(empty_sandbox: Sandbox) -> None:

@@ -55,6 +55,19 @@ def test_parse_instance_type(
 
 @pytest.mark.parametrize(
     ("name", "factor"),
+    [("u7i-12tb.224xlarge", 1792.0), ("u7inh-32tb.480xlarge", 3840.0), ("m5.7xlarge", 56.0)],
+)
+def test_any_n_xlarge_counts_eight_n(name: str, factor: float) -> None:
+    """Sizes AWS added after the table (the 224xlarge of u7i) follow its rule: 8 units per
+    xlarge; other unknown sizes are still refused."""
+    assert normalization_factor(name) == factor
+    for bad in ("m5.huge", "m5.0xlarge", "m5.xxlarge", "m5.-2xlarge"):
+        with pytest.raises(UnknownInstanceTypeError, match="any other <n>xlarge"):
+            normalization_factor(bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "factor"),
     [("i3.metal", 128.0), ("m5.metal", 192.0), ("c7i.metal-48xl", 384.0), ("z1d.metal", 96.0)],
 )
 def test_metal_takes_equivalent_size(name: str, factor: float) -> None:
@@ -73,8 +86,8 @@ def test_bad_instance_type(bad: str) -> None:
 
 
 def test_unknown_size() -> None:
-    with pytest.raises(UnknownInstanceTypeError, match="unknown instance size '5xlarge'"):
-        normalization_factor("m5.5xlarge")
+    with pytest.raises(UnknownInstanceTypeError, match="unknown instance size 'huge'"):
+        normalization_factor("m5.huge")
 
 
 def test_vectorised_factors_and_families() -> None:
