@@ -46,6 +46,7 @@ fixed). Savings ÷ the bound is the ``captured`` of :mod:`scenarios.backtest`.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -62,6 +63,9 @@ from billing.engine import build_pools
 from billing.portfolio import build_portfolio
 from billing.simulator import SimulationResult, priced_keys, simulate
 from optimizer.policy import Policy
+from optimizer.solvers.base import LinearProgram
+from optimizer.solvers.incremental import HighsIncrementalLP
+from optimizer.solvers.isolation import can_run_in_process
 from pricing.catalog import PriceCatalog
 from pricing.instance_types import instance_families, normalization_factors
 from pricing.inventory import Commitment
@@ -115,6 +119,9 @@ class CeilingBound:
         Periods of the LP (merged or grouped hours).
     exact_periods
         Whether every period is one distinct hour (else the hours are grouped: coarser bound).
+    program, solver
+        The LP, and the solver model it was solved in (:func:`rounded_plans` re-solves it
+        warm); ``None`` when built elsewhere.
     """
 
     on_demand_cost_usd: float
@@ -124,6 +131,7 @@ class CeilingBound:
     periods: int
     exact_periods: bool
     program: _Program | None = field(default=None, repr=False)
+    solver: _Solver | None = field(default=None, repr=False)
 
     @property
     def savings_bound_usd(self) -> float:
@@ -442,35 +450,71 @@ def _program(
     return program, n_periods, periods.exact
 
 
-def _solve(program: _Program, fixed: dict[int, float] | None = None) -> tuple[FloatArray, float]:
-    """Solve the LP; return its solution and the certified lower bound on its optimum [USD].
+class _Solver:
+    """The LP of one ceiling, solved for its bound and again for each candidate plan with its
+    RIs fixed (:func:`rounded_plans`).
 
-    The bound is the Lagrangian value of the solver's row duals λ ≥ 0:
-    ``−λ·b + Σ_j min(0, (c + Aᵀλ)_j)·u_j`` (plus any fixed variables' contribution), valid for
-    every λ ≥ 0 whatever the solver's tolerances.
+    With highspy (when it can load in this process,
+    :func:`optimizer.solvers.isolation.can_run_in_process`) the model is built once and each
+    re-solve starts from the last basis: on the CLI's 70-day demo backtest a re-solve took
+    0.02-0.09 s instead of 0.7 s from scratch, with the same objectives. Otherwise each solve
+    is SciPy's HiGHS from scratch.
     """
-    lower = np.zeros(len(program.cost))
-    upper = program.upper.copy()
-    for column, value in (fixed or {}).items():
-        lower[column] = upper[column] = value
-    if program.matrix.shape[0] == 0:
-        z = np.where(program.cost < 0, upper, lower)
-        return z, program.constant_usd + float(program.cost @ z)
-    result = scipy.optimize.linprog(
-        program.cost,
-        A_ub=program.matrix,
-        b_ub=program.rhs,
-        bounds=np.column_stack([lower, upper]),
-        method="highs",
-    )
-    if result.status != 0:
-        raise RuntimeError(f"the ceiling LP did not solve: {result.message}")
-    duals = np.maximum(-np.asarray(result.ineqlin.marginals, dtype=np.float64), 0.0)
-    reduced = program.cost + program.matrix.T @ duals
-    dual_value = -float(duals @ program.rhs) + float(
-        np.where(reduced < 0, reduced * upper, reduced * lower).sum()
-    )
-    return np.asarray(result.x, dtype=np.float64), program.constant_usd + dual_value
+
+    def __init__(self, program: _Program) -> None:
+        self.program = program
+        self._model: HighsIncrementalLP | None = None
+        if program.matrix.shape[0] and can_run_in_process("highs"):
+            with contextlib.suppress(ImportError):
+                self._model = HighsIncrementalLP(
+                    LinearProgram(
+                        objective=program.cost,
+                        matrix=sp.csc_array(program.matrix),
+                        row_lower=np.full(len(program.rhs), -np.inf),
+                        row_upper=program.rhs,
+                        col_lower=np.zeros(len(program.cost)),
+                        col_upper=program.upper,
+                    )
+                )
+
+    def solve(self, fixed: dict[int, float] | None = None) -> tuple[FloatArray, float]:
+        """Solve the LP; return its solution and the certified lower bound on its optimum
+        [USD].
+
+        The bound is the Lagrangian value of the solver's row duals λ ≥ 0:
+        ``−λ·b + Σ_j min(0, (c + Aᵀλ)_j)·u_j`` (plus any fixed variables' contribution),
+        valid for every λ ≥ 0 whatever the solver's tolerances.
+        """
+        program = self.program
+        lower = np.zeros(len(program.cost))
+        upper = program.upper.copy()
+        for column, value in (fixed or {}).items():
+            lower[column] = upper[column] = value
+        if program.matrix.shape[0] == 0:
+            z = np.where(program.cost < 0, upper, lower)
+            return z, program.constant_usd + float(program.cost @ z)
+        if self._model is not None:
+            solution = self._model.solve(lower, upper, None)
+            if solution.status != "optimal":
+                raise RuntimeError(f"the ceiling LP did not solve: {solution.status}")
+            x, row_duals = solution.x, solution.row_duals
+        else:
+            result = scipy.optimize.linprog(
+                program.cost,
+                A_ub=program.matrix,
+                b_ub=program.rhs,
+                bounds=np.column_stack([lower, upper]),
+                method="highs",
+            )
+            if result.status != 0:
+                raise RuntimeError(f"the ceiling LP did not solve: {result.message}")
+            x, row_duals = result.x, result.ineqlin.marginals
+        duals = np.maximum(-np.asarray(row_duals, dtype=np.float64), 0.0)
+        reduced = program.cost + program.matrix.T @ duals
+        dual_value = -float(duals @ program.rhs) + float(
+            np.where(reduced < 0, reduced * upper, reduced * lower).sum()
+        )
+        return np.asarray(x, dtype=np.float64), program.constant_usd + dual_value
 
 
 def ceiling_bound(
@@ -502,7 +546,8 @@ def ceiling_bound(
     """
     offers = unit_offers(usage, catalog, policy, dates)
     program, n_periods, exact = _program(usage, catalog, owned, offers, max_cells)
-    z, bound = _solve(program)
+    solver = _Solver(program)
+    z, bound = solver.solve()
     on_demand = float(
         (
             np.asarray(usage.quantity)
@@ -517,6 +562,7 @@ def ceiling_bound(
         periods=n_periods,
         exact_periods=exact,
         program=program,
+        solver=solver,
     )
 
 
@@ -610,7 +656,10 @@ def rounded_plans(
         _filled(bound.offers, units, up=False),
         _filled(bound.offers, units, up=True),
     ]
-    program = bound.program or _program(usage, catalog, owned, bound.offers, max_cells)[0]
+    solver = bound.solver or _Solver(
+        bound.program or _program(usage, catalog, owned, bound.offers, max_cells)[0]
+    )
+    program = solver.program
     if is_ri.any() and len(program.cost) <= MIP_COLUMNS:
         integer = _integer_units(program, is_ri)
         if integer is not None:
@@ -626,7 +675,7 @@ def rounded_plans(
         if not is_ri.any() or not (~is_ri).any():
             continue
         fixed = {int(i): float(ris[i]) for i in np.flatnonzero(is_ri)}
-        z, _ = _solve(program, fixed)
+        z, _ = solver.solve(fixed)
         plans.append(scaled_plan(bound.offers, np.where(is_ri, ris, z[: len(units)])))
     return plans
 

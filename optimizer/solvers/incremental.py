@@ -12,7 +12,7 @@ otherwise, or when it is not installed, the master is rebuilt with SciPy's HiGHS
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -29,13 +29,15 @@ IntArray = npt.NDArray[np.intp]
 @dataclass(frozen=True)
 class IncrementalSolution:
     """One solve: status (``"optimal"``, ``"infeasible"``, ``"time_limit"`` or the solver's
-    text), primal point, objective without the offset, and row activities (empty unless
-    optimal)."""
+    text), primal point, objective without the offset, row activities (empty unless optimal),
+    and the rows' duals (highspy's sign: ≤ 0 on a binding upper bound of a minimisation; empty
+    unless optimal, and from :class:`RebuiltIncrementalLP`)."""
 
     status: str
     x: FloatArray
     objective: float
     rows: FloatArray
+    row_duals: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def failed(cls, status: str) -> IncrementalSolution:
@@ -117,6 +119,7 @@ class HighsIncrementalLP:
                 np.asarray(solution.col_value, dtype=np.float64),
                 float(self._h.getInfo().objective_function_value),
                 np.asarray(solution.row_value, dtype=np.float64),
+                np.asarray(solution.row_dual, dtype=np.float64),
             )
         if status == kinds.kInfeasible:
             return IncrementalSolution.failed("infeasible")

@@ -13,7 +13,7 @@ import pytest
 
 from billing.simulator import simulate
 from optimizer.policy import Policy
-from planning.ceiling import ceiling_bound, unit_offers
+from planning.ceiling import _Solver, ceiling_bound, rounded_plans, unit_offers
 from planning.policies import POLICY_NAMES, PURCHASE_POLICY, HindsightOptimum, run_backtest
 from pricing.catalog import PriceCatalog
 from pricing.embedded import load_embedded_catalog
@@ -371,3 +371,26 @@ def test_valkey_nodes_are_offered_memorydb_reservations() -> None:
     hours = len(usage.hours)
     # every unit reserved at 0.054 USD per unit-hour instead of 0.7 × 0.617 / 5.6 on demand
     assert bound.savings_bound_usd == pytest.approx(hours * (5 * 0.7 * 0.617 - 28 * 0.054))
+
+
+def test_warm_re_solves_match_scipy_from_scratch(catalog: PriceCatalog) -> None:
+    """The bound and each candidate's re-solve with its RIs fixed, warm in one highspy model,
+    give the bound and the plans that SciPy's HiGHS gives from scratch (the fallback where
+    highspy cannot load)."""
+    usage = to_matrix(_archetype("growth"), start="2024-02-01", end="2024-04-01")
+    dates = review_dates(usage.hours[0], usage.hours[-1] + pd.Timedelta(hours=1))
+    warm = ceiling_bound(usage, catalog, PURCHASE_POLICY, list(dates))
+    assert warm.solver is not None and warm.solver._model is not None
+    cold = replace(warm, solver=_Solver(warm.solver.program))
+    cold.solver._model = None  # type: ignore[union-attr]
+    _, cold_bound = cold.solver.solve()  # type: ignore[union-attr]
+    assert cold_bound == pytest.approx(warm.lower_bound_cost_usd, rel=1e-9)
+    warm_plans, cold_plans = (
+        rounded_plans(warm, usage, catalog),
+        rounded_plans(cold, usage, catalog),
+    )
+    assert len(warm_plans) == len(cold_plans) > 2
+    for warm_plan, cold_plan in zip(warm_plans, cold_plans, strict=True):
+        assert _savings(usage, warm_plan, catalog) == pytest.approx(
+            _savings(usage, cold_plan, catalog), abs=0.01
+        )
