@@ -142,29 +142,49 @@ def _sp_rate_table(catalog: PriceCatalog) -> pd.DataFrame:
     return rates
 
 
-def _sp_prices(purchase: Commitment, table: pd.DataFrame) -> dict[str, tuple[float, float]]:
+class _SpRatios:
+    """Each payment option's rate over the bought option's, averaged over a Savings Plan's
+    scope (its plan type and term, and its region and family when it has them), for every
+    scope at once: one group-by per bought option and scope level, not a scan of the catalog's
+    rates per purchase (the 383 purchases of the 1,000-key benchmark took 3.1 s so)."""
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        self._table = table
+        self._means: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = {}
+
+    def of(self, purchase: Commitment) -> dict[str, float]:
+        """Option -> mean ratio over the purchase's scope (options without a pair left out)."""
+        bought = purchase.payment_option
+        if bought not in self._table.columns:
+            return {}
+        level = tuple(
+            name
+            for name, given in (("region", purchase.region), ("family", purchase.instance_family))
+            if given
+        )
+        if (bought, level) not in self._means:
+            options = [o for o in PAYMENT_OPTIONS if o in self._table.columns]
+            ratios = self._table[options].div(self._table[bought], axis=0)
+            scope = [self._table[c] for c in ("plan_type", "term_years", *level)]
+            self._means[(bought, level)] = ratios.groupby(scope).mean()
+        kind = CommitmentKind(purchase.kind)
+        key: Any = (
+            kind.savings_plan_type,
+            purchase.term_years,
+            *(purchase.region if name == "region" else purchase.instance_family for name in level),
+        )
+        means = self._means[(bought, level)]
+        if key not in means.index:
+            return {}
+        row = means.loc[key]
+        return {str(option): float(value) for option, value in row.items() if pd.notna(value)}
+
+
+def _sp_prices(purchase: Commitment, ratios: _SpRatios) -> dict[str, tuple[float, float]]:
     """(upfront, recurring per hour) of the commitment covering the same usage, per option."""
-    kind = CommitmentKind(purchase.kind)
-    scope = (table["plan_type"] == kind.savings_plan_type) & (
-        table["term_years"] == purchase.term_years
-    )
-    if purchase.region:
-        scope &= table["region"] == purchase.region
-    if purchase.instance_family:
-        scope &= table["family"] == purchase.instance_family
-    rates = table.loc[scope]
-    bought = purchase.payment_option
     commitment = float(purchase.commitment_usd_per_hour or 0.0)
-    if bought not in rates.columns:
-        return {}
     prices: dict[str, tuple[float, float]] = {}
-    for option in PAYMENT_OPTIONS:
-        if option not in rates.columns:
-            continue
-        pairs = pd.DataFrame({"bought": rates[bought], "option": rates[option]}).dropna()
-        if pairs.empty:
-            continue
-        ratio = float((pairs["option"] / pairs["bought"]).mean())
+    for option, ratio in ratios.of(purchase).items():
         equivalent = commitment * ratio
         share = SP_UPFRONT_SHARE[option]
         hours = TERM_HOURS[purchase.term_years]
@@ -176,7 +196,7 @@ def _line_rows(
     purchase: Commitment,
     catalog: PriceCatalog,
     discount_rate: float,
-    sp_rates: pd.DataFrame | None,
+    sp_rates: _SpRatios | None,
 ) -> list[dict[str, Any]]:
     prices = (
         _sp_prices(purchase, sp_rates)
@@ -251,7 +271,7 @@ def payment_options(
     lines: list[dict[str, Any]] = []
     unpriced: list[str] = []
     has_plans = any(p.is_savings_plan for p in purchases)
-    sp_rates = _sp_rate_table(catalog) if has_plans else None
+    sp_rates = _SpRatios(_sp_rate_table(catalog)) if has_plans else None
     for purchase in purchases:
         rows = _line_rows(purchase, catalog, float(discount_rate), sp_rates)
         if not rows:
