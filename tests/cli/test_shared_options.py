@@ -135,7 +135,10 @@ def test_no_command_module_declares_a_shared_option() -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        pytest.param(("recommend", "--demo", "--lookback", "3mo"), id="recommend-lookback-3mo"),
+        pytest.param(
+            ("recommend", "--demo", "--lookback", "3mo", "--decide-on", "lookback"),
+            id="recommend-lookback-3mo",
+        ),
         pytest.param(
             ("forecast", "--demo", "--lookback", "3mo", "--horizon", "3mo", "--paths", "10"),
             id="forecast-lookback-horizon-3mo",
