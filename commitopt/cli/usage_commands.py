@@ -116,7 +116,7 @@ def import_(
     (from CURs) RDS / Aurora instance-hours and ElastiCache node-hours; what was excluded (Spot,
     hosts, storage, fees, taxes, credits, ...) is reported by reason. Nothing is written
     when any file is bad or the usage is implausible (hours after now, unknown instance
-    families in a canonical table, a period years away from the workspace's).
+    families or sizes in a canonical table, a period years away from the workspace's).
     """
     with open_workspace_to_import(workspace) as store:  # the lock first, before reading anything
         done = import_files(
