@@ -49,6 +49,9 @@ A size ``<n>xlarge`` not listed (``u7i-12tb.224xlarge``, ``u7inh-32tb.480xlarge`
 _N_XLARGE: Final = re.compile(r"(?P<n>[1-9][0-9]{0,3})xlarge")
 """A size ``<n>xlarge`` (n from 1 to 9999)."""
 
+KNOWN_SIZES_TEXT: Final = f"{', '.join(NORMALIZATION_FACTORS)}, any other <n>xlarge, metal"
+"""The sizes :func:`normalization_factor` knows, for messages."""
+
 METAL_EQUIVALENT_SIZE: Final[dict[str, str]] = {
     "a1": "4xlarge",
     "c5": "24xlarge",
@@ -252,8 +255,7 @@ def normalization_factor(name: str) -> float:
         factor = NORMALIZATION_FACTORS["xlarge"] * int(larger.group("n"))
     if factor is None:
         raise UnknownInstanceTypeError(
-            f"unknown instance size {parsed.size!r} in {name!r}; known sizes: "
-            f"{', '.join(NORMALIZATION_FACTORS)}, any other <n>xlarge, metal"
+            f"unknown instance size {parsed.size!r} in {name!r}; known sizes: {KNOWN_SIZES_TEXT}"
         )
     return factor
 

@@ -49,7 +49,7 @@ from core.errors import param
 from pricing.compute_keys import INSTANCE_HOURS, KEY_KINDS, quantity_units
 from pricing.instance_types import (
     KNOWN_FAMILIES,
-    NORMALIZATION_FACTORS,
+    KNOWN_SIZES_TEXT,
     has_normalized_units,
     parse_instance_type,
     unknown_families,
@@ -156,8 +156,7 @@ def check_plausible(
     usage.errors.UsageInputError
         Hours after now; a quantity above :data:`QUANTITY_BOUNDS`; an unknown family in a
         canonical table; an unknown size in a canonical table (unless ``allow_unknown_types``
-        without ``known_sizes_only``); a period too far from the
-        workspace's usage.
+        without ``known_sizes_only``); a period too far from the workspace's usage.
     """
     warnings: list[str] = []
     if frame.empty:
@@ -290,14 +289,13 @@ def _unknown_type_error(
         if first.is_metal
         else f"unknown size {first.size!r}"
     )
-    sizes = ", ".join(NORMALIZATION_FACTORS)
     others = f" (and {len(unsized) - 1} more type(s))" if len(unsized) > 1 else ""
     return UsageInputError(
         named,
         f"column instance_type{row or f': {first.name!r}'} is not a known {what} ({family}"
         f"{size}){others}",
-        f"correct the type: family.size with a known size, such as m5.large (sizes: {sizes}, "
-        "metal)",
+        "correct the type: family.size with a known size, such as m5.large (sizes: "
+        f"{KNOWN_SIZES_TEXT})",
     )
 
 
