@@ -87,7 +87,14 @@ from optimizer.result import OptimizationResult, OptimizationStatus
 ProgressCallback = Callable[[int, float, float], None]
 
 GROUPS: Final = 6
-"""Target number of period groups (epigraph variables) over all scenarios."""
+"""Target number of period groups (epigraph variables) over all scenarios of a many-scenario
+problem (and of the pieces pooled over them)."""
+GROUPS_ONE_SCENARIO: Final = 12
+"""Period groups of a single-scenario problem (the lookback decision), where the pieces of the
+disaggregated cuts are written per group too. Measured with the 1-year lookback
+(`bench_recommend.py --basis lookback`): 6 groups took 11, 19 and 12 iterations at 300, 1,000
+and 3,000 keys (8.5, 39.8 and 110.6 s); 12 groups 8, 9 and 9 (8.6, 29.9 and 103.6 s); 3 groups
+11, 12 and 16; 80 groups 10 iterations but 372 s at 1,000 keys (the pieces multiply)."""
 GROUPS_PER_SCENARIO: Final = 2
 """On many scenarios without the disaggregated cuts, at least this many period groups per
 scenario. Measured on the demo's 40 futures (42 cut classes): one group per future, 38
@@ -714,10 +721,13 @@ def _setup(problem: CommitmentProblem, disaggregate: bool | None) -> tuple[_Setu
     pooled = n_scenarios > 1
     if disaggregate is None:
         disaggregate = not pooled or class_keys.size >= DISAGGREGATE_FROM_CLASSES
-    # the group cuts alone, on many scenarios: finer groups, fewer iterations
-    n_target = (
-        GROUPS if disaggregate or not pooled else max(GROUPS, GROUPS_PER_SCENARIO * n_scenarios)
-    )
+    # one scenario: finer groups; many with the group cuts alone: at least two groups each
+    if not pooled:
+        n_target = GROUPS_ONE_SCENARIO
+    elif disaggregate:
+        n_target = GROUPS
+    else:
+        n_target = max(GROUPS, GROUPS_PER_SCENARIO * n_scenarios)
     groups = period_groups(problem, n_target)
     n_groups = int(groups.max()) + 1 if groups.size else 0
     group_scenario = np.zeros(n_groups, dtype=np.intp)

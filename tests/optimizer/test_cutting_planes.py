@@ -316,8 +316,13 @@ def test_one_scenario_pieces_bound_its_groups() -> None:
     problem = random_problem(96, 9, 4)
     result = solve_cutting_planes(problem, tolerance=1e-4, disaggregate=True)
     state = result.resume
-    assert isinstance(state, cutting_planes.CutState)
+    assert isinstance(state, cutting_planes.CutState) and state.split is not None
     assert state.setup.master.psi is state.setup.master.theta
+    # one scenario: GROUPS_ONE_SCENARIO groups (k-means may leave one empty), the pieces per group
+    groups = state.setup.group_matrix.shape[0]
+    assert cutting_planes.GROUPS < groups <= cutting_planes.GROUPS_ONE_SCENARIO
+    pieces = state.setup.master.pieces.size
+    assert pieces == groups * state.split.n_blocks * cutting_planes.PRICE_SLOTS
 
 
 def test_without_disaggregated_cuts_same_certificate() -> None:
