@@ -617,7 +617,10 @@ class _Replay:
     initial
         The commitments owned at ``first_hour``.
     catalog
-        The prices, cut to what can occur (:func:`relevant_prices`).
+        The prices, cut to what can occur (:func:`relevant_prices`): the bills' and the
+        hindsight's, which see the whole window.
+    review_catalog
+        The prices a review sees: the catalog as given, not cut by the window's usage.
     """
 
     matrix: UsageMatrix
@@ -629,6 +632,7 @@ class _Replay:
     lookback_hours: int
     initial: tuple[Commitment, ...]
     catalog: PriceCatalog
+    review_catalog: PriceCatalog
 
     def review(self, number: int, bought: Sequence[Commitment]) -> Review:
         """Review ``number``: the lookback before its date and what is owned then (the initial
@@ -640,7 +644,7 @@ class _Replay:
             number=number,
             usage=_slice(self.matrix, max(row - self.lookback_hours, 0), row, used_keys_only=True),
             owned=tuple(c for c in (*self.initial, *bought) if c.end > moment),
-            catalog=self.catalog,
+            catalog=self.review_catalog,
             next_at=self.dates[number + 1] if number + 1 < len(self.dates) else None,
         )
 
@@ -674,6 +678,7 @@ def _replay(
     _check_window(matrix, first_hour, stop_hour, lookback_days)
     dates = review_dates(first_hour, stop_hour, review_every)
     initial = _owned_items(owned)
+    review_catalog = catalog
     catalog = relevant_prices(catalog, matrix.keys, initial)
     i_start = int(np.searchsorted(matrix.hours.asi8, first_hour.value))
     i_stop = i_start + int((stop_hour - first_hour) / _HOUR)
@@ -687,6 +692,7 @@ def _replay(
         lookback_hours=round(lookback_days * 24),
         initial=initial,
         catalog=catalog,
+        review_catalog=review_catalog,
     )
 
 

@@ -152,6 +152,29 @@ def test_a_policy_never_sees_the_future(catalog) -> None:  # type: ignore[no-unt
         assert ("c4.large" in types) == (last >= START + pd.Timedelta(days=45))
 
 
+def test_a_policy_never_sees_the_future_through_the_prices(catalog) -> None:  # type: ignore[no-untyped-def]
+    """The catalog a review sees does not depend on what the window's usage will hold: cut to
+    the families of the whole usage, a fleet's first review saw c5 priced only in the history
+    whose fleet later moved to c5, and the decision's migration futures sent m4 there."""
+    past = usage_table(24 * 90, 3.0, instance_type="m4.large")
+    moved = usage_table(24 * 30, 3.0, instance_type="c5.large", offset=24 * 60)
+    families_seen: dict[str, list[frozenset[str]]] = {"stays": [], "moves": []}
+
+    def spy(name: str) -> PurchasePolicy:
+        def policy(review: Review) -> Sequence[Commitment]:
+            types = review.catalog.on_demand["instance_type"].astype(str)
+            families_seen[name].append(frozenset(t.partition(".")[0] for t in types))
+            return ()
+
+        return policy
+
+    for name, usage in (("stays", past), ("moves", pd.concat([past, moved], ignore_index=True))):
+        backtest(usage, catalog, {"spy": spy(name)}, start="2024-01-31", end="2024-03-31",
+                 lookback_days=30)  # fmt: skip
+    assert families_seen["stays"] == families_seen["moves"]
+    assert {"m4", "c5", "r4"} <= families_seen["stays"][0]
+
+
 def test_owned_commitments_and_expirations_are_honoured(catalog) -> None:  # type: ignore[no-untyped-def]
     usage = usage_table(24 * 460, 4.0)  # 2024-01-01 to 2025-04-05
     initial = savings_plan_purchase(
