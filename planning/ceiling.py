@@ -138,7 +138,7 @@ class CeilingBound:
     units: FloatArray
     periods: int
     exact_periods: bool
-    program: _Program | None = field(default=None, repr=False)
+    program: BillingProgram | None = field(default=None, repr=False)
     solver: _Solver | None = field(default=None, repr=False)
 
     @property
@@ -334,7 +334,7 @@ def _grouped(quantity: FloatArray, pattern_ids: IntArray, max_periods: int) -> I
 
 
 @dataclass(frozen=True, eq=False)
-class _Program:
+class BillingProgram:
     """The LP ``min c·z, A z ≤ b, 0 ≤ z ≤ u`` with ``z = (units of offers, covered usage)``."""
 
     cost: FloatArray
@@ -345,13 +345,13 @@ class _Program:
     n_offers: int
 
 
-def _program(
+def billing_program(
     usage: UsageMatrix,
     catalog: PriceCatalog,
     owned: Sequence[Commitment],
     offers: Sequence[Commitment],
     max_cells: int,
-) -> tuple[_Program, int, bool]:
+) -> tuple[BillingProgram, int, bool]:
     """Build the billing LP over ``offers`` with ``owned`` fixed (see the module docstring)."""
     hours = usage.hours
     keys = priced_keys(usage.keys, catalog)
@@ -447,7 +447,7 @@ def _program(
         ),
         shape=(n_rows, n_cols),
     )
-    program = _Program(
+    program = BillingProgram(
         cost=np.concatenate(cost_parts),
         matrix=matrix,
         rhs=np.concatenate(rhs) if rhs else np.zeros(0),
@@ -469,7 +469,7 @@ class _Solver:
     is SciPy's HiGHS from scratch.
     """
 
-    def __init__(self, program: _Program) -> None:
+    def __init__(self, program: BillingProgram) -> None:
         self.program = program
         self._model: HighsIncrementalLP | None = None
         if program.matrix.shape[0] and can_run_in_process("highs"):
@@ -517,12 +517,31 @@ class _Solver:
             if result.status != 0:
                 raise RuntimeError(f"the ceiling LP did not solve: {result.message}")
             x, row_duals = result.x, result.ineqlin.marginals
-        duals = np.maximum(-np.asarray(row_duals, dtype=np.float64), 0.0)
-        reduced = program.cost + program.matrix.T @ duals
-        dual_value = -float(duals @ program.rhs) + float(
-            np.where(reduced < 0, reduced * upper, reduced * lower).sum()
+        dual_value = lagrangian_value(
+            program.cost, program.matrix, program.rhs, -np.asarray(row_duals), lower, upper
         )
         return np.asarray(x, dtype=np.float64), program.constant_usd + dual_value
+
+
+def lagrangian_value(
+    cost: FloatArray,
+    matrix: sp.csr_matrix,
+    rhs: FloatArray,
+    duals: npt.ArrayLike,
+    lower: FloatArray,
+    upper: FloatArray,
+) -> float:
+    """A lower bound on ``min c·z, A z ≤ b, l ≤ z ≤ u`` from row duals, valid whatever the
+    solver's tolerances [USD].
+
+    The Lagrangian value ``−λ·b + Σ_j min over [l_j, u_j] of (c + Aᵀλ)_j z_j`` with
+    ``λ = max(duals, 0)``: weak duality holds for every λ ≥ 0.
+    """
+    nonnegative = np.maximum(np.asarray(duals, dtype=np.float64), 0.0)
+    reduced = cost + matrix.T @ nonnegative
+    return -float(nonnegative @ rhs) + float(
+        np.where(reduced < 0, reduced * upper, reduced * lower).sum()
+    )
 
 
 def ceiling_bound(
@@ -553,7 +572,7 @@ def ceiling_bound(
         valid bound).
     """
     offers = unit_offers(usage, catalog, policy, dates)
-    program, n_periods, exact = _program(usage, catalog, owned, offers, max_cells)
+    program, n_periods, exact = billing_program(usage, catalog, owned, offers, max_cells)
     solver = _Solver(program)
     z, bound = solver.solve()
     on_demand = float(
@@ -623,7 +642,7 @@ def _filled(offers: Sequence[Commitment], units: FloatArray, *, up: bool) -> Flo
     return rounded
 
 
-def _integer_units(program: _Program, is_ri: npt.NDArray[np.bool_]) -> FloatArray | None:
+def _integer_units(program: BillingProgram, is_ri: npt.NDArray[np.bool_]) -> FloatArray | None:
     """The LP with whole RIs (HiGHS MIP, a time limit), or ``None`` when it finds nothing."""
     integrality = np.zeros(len(program.cost), dtype=np.int8)
     integrality[: program.n_offers][is_ri] = 1
@@ -665,7 +684,7 @@ def rounded_plans(
         _filled(bound.offers, units, up=True),
     ]
     solver = bound.solver or _Solver(
-        bound.program or _program(usage, catalog, owned, bound.offers, max_cells)[0]
+        bound.program or billing_program(usage, catalog, owned, bound.offers, max_cells)[0]
     )
     program = solver.program
     if is_ri.any() and len(program.cost) <= MIP_COLUMNS:
@@ -714,9 +733,12 @@ __all__ = [
     "MIN_PERIODS",
     "MIP_COLUMNS",
     "MIP_SECONDS",
+    "BillingProgram",
     "CeilingBound",
     "best_billed_plan",
+    "billing_program",
     "ceiling_bound",
+    "lagrangian_value",
     "rounded_plans",
     "scaled_plan",
     "unit_offers",
