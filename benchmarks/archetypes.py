@@ -400,6 +400,21 @@ def _holiday_dips(usage: pd.DataFrame, *, factor: float) -> pd.DataFrame:
     return usage
 
 
+STAYING_TWINS: Final[dict[str, Callable[[], pd.DataFrame]]] = {
+    "unannounced_migration": lambda: synthetic.unannounced_migration(
+        start=START,
+        hours=HOURS,
+        ramp_start_hour=10 * HOURS,  # never inside the data
+        ramp_hours=2 * 730,
+        second_ramp_delay_hours=730,
+    ),
+}
+"""For a decision archetype whose fleets change unannounced, the same usage where they never do
+(``bench_target_conflict.py``): the same seed and fleets, so every lookback before the change
+is the same hour by hour, and any policy that sees only the past buys the same in both until
+then."""
+
+
 QUICK_DECISION_ARCHETYPES: Final = (
     "stopped_workload",
     "unannounced_migration",
