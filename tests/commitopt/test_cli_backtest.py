@@ -49,11 +49,13 @@ def test_json_rows_with_the_hindsight(run_cli: RunCli, usage_file: Path) -> None
     assert rows["hindsight"]["savings_vs_on_demand_usd"] == pytest.approx(
         on_demand * 0.38, rel=1e-3
     )
-    # of the certified bound, which fractional RIs of the cheapest size per unit would reach
-    assert rows["ours-oneshot"]["captured_pct"] == pytest.approx(
-        rows["hindsight"]["captured_pct"], abs=0.1
-    )
-    assert rows["ours-oneshot"]["captured_pct"] > 99.5
+    # the one-shot decides on futures where this one-family fleet may move to c5 or retire: the
+    # worst of them weigh in (the risk term, --risk-weight in recommend), and a Compute SP keeps
+    # a move from idling the cover, at its premium (a review sees the whole catalog, c5 too)
+    assert 80.0 < rows["ours-oneshot"]["captured_pct"] < rows["hindsight"]["captured_pct"]
+    (ours,) = [e["purchases"] for e in payload["purchases"] if e["policy"] == "ours-oneshot"]
+    bought = {purchase["kind"] for purchase in ours}
+    assert "compute_savings_plan" in bought
     # captured is of the certified bound: the hindsight is within its gap of it
     bound = payload["ceiling_savings_usd"]
     assert rows["hindsight"]["ceiling_savings_usd"] == pytest.approx(bound)

@@ -116,9 +116,10 @@ def test_the_ladder_buys_nothing_on_top_of_enough_owned(catalog, basis: str) -> 
     result = backtest(usage, catalog, {"ladder": ladder}, owned=owned, **ONE_REVIEW)
     assert result.outcomes["ladder"].purchases == ()
     assert result.outcomes["ladder"].simulation.totals.coverage_pct == pytest.approx(100.0)
-    # without them it buys the fleet at the first review
+    # without them it buys the fleet at the first review (the futures' basis hedges part of it
+    # with a Compute SP, at the Compute rate: 99.7 % of its hours covered)
     alone = backtest(usage, catalog, {"ladder": ladder}, **ONE_REVIEW)
-    assert alone.outcomes["ladder"].simulation.totals.coverage_pct == pytest.approx(100.0, abs=0.1)
+    assert alone.outcomes["ladder"].simulation.totals.coverage_pct == pytest.approx(100.0, abs=0.5)
     assert alone.outcomes["ladder"].purchases[0].start == pd.Timestamp("2024-02-01", tz="UTC")
 
 
