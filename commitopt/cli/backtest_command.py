@@ -12,6 +12,8 @@ import pandas as pd
 
 from commitopt.cli.inputs import CommandInputs, input_options
 from commitopt.cli.options import (
+    future_options,
+    futures_from_options,
     lookback_option,
     multi_option,
     period_options,
@@ -38,6 +40,7 @@ Examples:
   commitopt backtest --usage cur/*.parquet --policy ours-ladder --policy ce-30d --format json
   commitopt backtest --inventory owned.json --review-every 3mo --lookback 60d --format csv
   commitopt backtest --usage usage-2024.parquet --plans graviton-move.yaml
+  commitopt backtest --usage usage-2024.parquet --policy ours-ladder --risk-weight 0
 \b
 Policies: {", ".join(POLICY_NAMES)} (default: all). ce-Nd buys Cost Explorer's best single
 instrument for an N-day lookback; knee buys half the gap to a Compute SP knee at an assumed 25 %
@@ -45,7 +48,9 @@ discount; ours-oneshot is `commitopt recommend` at the first review; ours-ladder
 same decision at every review on top of what it owns and buys what it buys now; with --plans
 FILE (a scenario file of changes planned in advance: migrations, exits, new workloads)
 {PLANNED_LADDER} plans a monthly ladder on a 12-month forecast with those changes applied and
-buys its first step. The hindsight row is the best plan
+buys its first step. --risk-weight, --risk-level, --futures and the four rates set how the
+ours-* policies draw and weigh their futures, as in `commitopt recommend` (--risk-weight 0: on
+expected savings alone, no hedge). The hindsight row is the best plan
 found with the window's real usage (purchases at every review), hindsight-oneshot the best
 buying at the first review only; each comes with a certified bound on the savings any plan
 buying those offerings at those dates can reach (ceiling_savings_usd). captured = savings /
@@ -191,6 +196,7 @@ def _payload(result: BacktestResult) -> dict[str, Any]:
     show_default=True,
     help="Share of each review's recommended increment ours-ladder buys (0-1].",
 )
+@future_options
 @format_option
 @quiet_option
 def backtest_command(
@@ -203,6 +209,7 @@ def backtest_command(
     lookback: Duration,
     ladder_fraction: float,
     output_format: str,
+    **future_values: Any,
 ) -> None:
     """Replay purchase policies over past usage; bill each.
 
@@ -241,6 +248,7 @@ def backtest_command(
             ladder_fraction=ladder_fraction,
             known_changes=changes,
             progress=progress,
+            future=futures_from_options(**future_values),
         )
     for note in result.notes:
         reporter().note(f"note: {note}")

@@ -13,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import click
 
 from core.durations import Duration, parse_duration
+
+if TYPE_CHECKING:  # the CLI's start stays light: planning loads on use
+    from planning.future import FutureOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -438,15 +441,7 @@ DECIDE_ON_CHOICES = ("forecast", "lookback")
 """``--decide-on`` values (``planning.recommend.DECIDE_ON``, repeated so --help stays light)."""
 
 
-def decision_options(func: F) -> F:
-    """The options of a decision taken on sampled futures (``recommend``)."""
-    options = (
-        click.option(
-            "--decide-on", type=click.Choice(DECIDE_ON_CHOICES), default="forecast",
-            show_default=True,
-            help="Choose the purchases on sampled futures over the term (trend, recent weeks "
-            "weighted more, fleets that migrate or exit), or on the lookback as if it repeated.",
-        ),
+FUTURE_OPTIONS: Final = (
         click.option(
             "--futures", "futures_count", type=click.IntRange(1, 10_000), default=40,
             show_default=True, help="Futures sampled for the decision.",
@@ -491,6 +486,52 @@ def decision_options(func: F) -> F:
             "rise elsewhere; --exit-rate already retires families one at a time). Set the "
             "four rates to 0 to decide without structural changes.",
         ),
+)  # fmt: skip
+"""How a decision on sampled futures draws and weighs them: their count, the risk term and the
+structural changes' priors (``recommend``, and ``backtest`` for the ours-* policies)."""
+
+
+def future_options(func: F) -> F:
+    """The options of :data:`FUTURE_OPTIONS`."""
+    for option in reversed(FUTURE_OPTIONS):
+        func = option(func)
+    return func
+
+
+def futures_from_options(
+    *,
+    futures_count: int,
+    risk_weight: float,
+    risk_level: float,
+    migration_rate: float,
+    exit_rate: float,
+    region_migration_rate: float,
+    region_exit_rate: float,
+) -> FutureOptions:
+    """The :class:`planning.future.FutureOptions` of :data:`FUTURE_OPTIONS`' values."""
+    from planning.future import FutureOptions
+
+    return FutureOptions(
+        futures=futures_count,
+        migration_prior_per_year=migration_rate,
+        exit_prior_per_year=exit_rate,
+        region_migration_prior_per_year=region_migration_rate,
+        region_exit_prior_per_year=region_exit_rate,
+        risk_weight=risk_weight,
+        risk_level=risk_level,
+    )
+
+
+def decision_options(func: F) -> F:
+    """The options of a decision taken on sampled futures (``recommend``)."""
+    options = (
+        click.option(
+            "--decide-on", type=click.Choice(DECIDE_ON_CHOICES), default="forecast",
+            show_default=True,
+            help="Choose the purchases on sampled futures over the term (trend, recent weeks "
+            "weighted more, fleets that migrate or exit), or on the lookback as if it repeated.",
+        ),
+        *FUTURE_OPTIONS,
         click.option(
             "--follow-growth", is_flag=True,
             help="Buy ahead for a clear rising trend (default: growth is bought when seen).",

@@ -20,6 +20,7 @@ from commitopt.cli.inputs import (
 )
 from commitopt.cli.options import (
     decision_options,
+    futures_from_options,
     lookback_option,
     min_increment_option,
     next_review_option,
@@ -46,7 +47,7 @@ from commitopt.review import fingerprint, input_fingerprints, plan_report
 from core.durations import Duration
 from core.errors import CommitoptInputError
 from optimizer.policy import Policy
-from planning.future import FutureOptions, decision_size_note
+from planning.future import decision_size_note
 from planning.future_changes import check_plan_for_decision, known_changes_sentence
 from planning.increment import MIN_INCREMENT_PCT
 from planning.recency import RECENCY_HALF_LIFE_DAYS, STOPPED_AFTER_DAYS
@@ -223,16 +224,18 @@ def recommend_command(
         lookback_days=days,
         stopped_after_days=stopped_after.days,
         decide_on=decide_on,
-        future=FutureOptions(
-            futures=futures_count,
+        future=dataclasses.replace(
+            futures_from_options(
+                futures_count=futures_count,
+                risk_weight=risk_weight,
+                risk_level=risk_level,
+                migration_rate=migration_rate,
+                exit_rate=exit_rate,
+                region_migration_rate=region_migration_rate,
+                region_exit_rate=region_exit_rate,
+            ),
             follow_growth=follow_growth,
             next_review_hours=None if next_review is None else next_review.hours,
-            migration_prior_per_year=migration_rate,
-            exit_prior_per_year=exit_rate,
-            region_migration_prior_per_year=region_migration_rate,
-            region_exit_prior_per_year=region_exit_rate,
-            risk_weight=risk_weight,
-            risk_level=risk_level,
             known_changes=plan,
         ),
         recency_half_life_days=recency_half_life.days,

@@ -18,12 +18,14 @@ import pandas as pd
 
 from core.errors import CommitoptInputError, param
 from optimizer.policy import Policy
+from planning.future import FutureOptions
 from planning.policies.cost_explorer import CostExplorerLike
 from planning.policies.hindsight import HindsightOptimum
 from planning.policies.knee import KneeRule
 from planning.policies.no_purchases import NoPurchases
 from planning.policies.ours import DEFAULT_LADDER_FRACTION, OursLadder, OursOneShot
 from planning.policies.recommended import PURCHASE_POLICY
+from planning.recommend import RecommendOptions
 from pricing.catalog import PriceCatalog
 from pricing.inventory import Commitment, Inventory
 from scenarios.backtest import (
@@ -60,8 +62,12 @@ def standard_policies(
     policy: Policy = PURCHASE_POLICY,
     ladder_fraction: float = DEFAULT_LADDER_FRACTION,
     known_changes: Scenario | None = None,
+    future: FutureOptions | None = None,
 ) -> dict[str, PurchasePolicy]:
     """The named policies, all buying ``policy``'s first term, payment option and RI class.
+
+    ``future`` sets how ``ours-oneshot`` and the ladders draw and weigh their futures (the risk
+    term, the structural-change priors); default :class:`planning.future.FutureOptions`.
 
     With ``known_changes``, :data:`PLANNED_LADDER` may be named (the ladder applying them to its
     forecasts); without, naming it is an error.
@@ -76,6 +82,7 @@ def standard_policies(
     payment = policy.payment_options[0]
     offering_class = policy.offering_classes[0] if policy.offering_classes else "standard"
     one_term = replace(policy, terms_years=(term,), payment_options=(payment,))
+    ours = RecommendOptions(future=future or FutureOptions())
 
     def ce_like(days: float) -> PurchasePolicy:
         return CostExplorerLike(
@@ -85,13 +92,13 @@ def standard_policies(
     builders: dict[str, Callable[[], PurchasePolicy]] = {
         "none": NoPurchases,
         "knee": lambda: KneeRule(term_years=term, payment_option=payment),
-        "ours-oneshot": lambda: OursOneShot(one_term),
-        "ours-ladder": lambda: OursLadder(one_term, fraction=ladder_fraction),
+        "ours-oneshot": lambda: OursOneShot(one_term, ours),
+        "ours-ladder": lambda: OursLadder(one_term, fraction=ladder_fraction, options=ours),
         **{f"ce-{days}d": partial(ce_like, float(days)) for days in (7, 30, 60)},
     }
     if known_changes is not None:
         builders[PLANNED_LADDER] = lambda: OursLadder(
-            one_term, fraction=ladder_fraction, known_changes=known_changes
+            one_term, fraction=ladder_fraction, known_changes=known_changes, options=ours
         )
     elif PLANNED_LADDER in names:
         raise BacktestError(
@@ -120,6 +127,7 @@ def run_backtest(
     ladder_fraction: float = DEFAULT_LADDER_FRACTION,
     known_changes: Scenario | None = None,
     progress: Callable[[int, int], None] | None = None,
+    future: FutureOptions | None = None,
 ) -> BacktestResult:
     """Backtest the named standard policies with the hindsight optimum as the ceiling, and the
     one-shot hindsight (purchases at the first review only) as the one-shot ceiling.
@@ -145,7 +153,11 @@ def run_backtest(
         if tuple(names) == POLICY_NAMES:
             names = (*POLICY_NAMES, PLANNED_LADDER)
     policies = standard_policies(
-        names, policy=policy, ladder_fraction=ladder_fraction, known_changes=known_changes
+        names,
+        policy=policy,
+        ladder_fraction=ladder_fraction,
+        known_changes=known_changes,
+        future=future,
     )
     return backtest(
         usage,

@@ -74,6 +74,28 @@ def test_json_rows_with_the_hindsight(run_cli: RunCli, usage_file: Path) -> None
     }
 
 
+def test_the_risk_weight_reaches_the_ours_policies(run_cli: RunCli, usage_file: Path) -> None:
+    """With --risk-weight 0 the one-shot decides on expected savings alone: on the flat fleet it
+    buys no hedge and reaches the hindsight optimum (it hedged with the default above)."""
+    result = run_cli(
+        "backtest", "--usage", str(usage_file), "--policy", "ours-oneshot", "--from",
+        "2024-02-01", "--to", "2024-03-01", "--lookback", "30d", "--risk-weight", "0",
+        "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    rows = {row["policy"]: row for row in payload["results"]}
+    # of the certified bound, which fractional RIs of the cheapest size per unit would reach
+    assert rows["ours-oneshot"]["captured_pct"] == pytest.approx(
+        rows["hindsight"]["captured_pct"], abs=0.1
+    )
+    (ours,) = [e["purchases"] for e in payload["purchases"] if e["policy"] == "ours-oneshot"]
+    assert "compute_savings_plan" not in {purchase["kind"] for purchase in ours}
+    refused = run_cli("backtest", "--usage", str(usage_file), "--risk-level", "1")
+    assert refused.exit_code == 2
+    assert "--risk-level" in refused.stderr
+
+
 def test_csv_and_table_default_window(run_cli: RunCli, usage_file: Path) -> None:
     result = run_cli(
         "backtest", "--usage", str(usage_file), "--policy", "none", "--lookback", "30d",
