@@ -149,3 +149,24 @@ def test_seed_variants_fit_their_windows_and_differ_from_the_archetypes() -> Non
     table = stopped()
     fleet = table[(table["instance_type"] == "m4.xlarge") & (table["region"] == "us-east-1")]
     assert fleet["hour"].max() == pd.Timestamp(review, tz="UTC") - pd.Timedelta(days=20, hours=1)
+
+
+def test_a_staying_twin_shares_its_archetype_past_until_the_move() -> None:
+    """bench_target_conflict.py's premise: the twin and the archetype are the same usage hour by
+    hour until the first ramp begins (two months into the window), and differ after it."""
+    archetypes = _bench("archetypes")
+    from planning.shared_past import parting_hour
+    from usage.table import to_matrix
+
+    for name, twin in archetypes.STAYING_TWINS.items():
+        moving = to_matrix(archetypes.DECISION_ARCHETYPES[name]())
+        staying = to_matrix(twin())
+        parted = parting_hour([staying, moving])
+        review = pd.Timestamp(archetypes.WINDOW[0], tz="UTC")
+        ramp = pd.Timestamp(archetypes.START) + pd.Timedelta(
+            hours=archetypes.FIRST_REVIEW_HOUR + 2 * 730
+        )
+        assert parted is not None and ramp <= parted < ramp + pd.Timedelta(days=2)
+        assert parted > review + pd.Timedelta(days=60)  # three monthly reviews see one past
+        stays = staying.quantity[:, staying.keys["instance_type"].str.startswith("c5")]
+        assert stays.sum() == 0  # the twin's fleets never move
