@@ -88,12 +88,18 @@ def parting_hour(worlds: Sequence[UsageMatrix]) -> pd.Timestamp | None:
     SharedPastError
         When the worlds do not cover the same hours.
     """
-    _, quantities = _aligned(worlds)
-    differs = np.zeros(len(worlds[0].hours), dtype=bool)
+    return _first_difference(worlds[0].hours, _aligned(worlds)[1])
+
+
+def _first_difference(
+    hours: pd.DatetimeIndex, quantities: Sequence[FloatArray]
+) -> pd.Timestamp | None:
+    """The first of ``hours`` at which the aligned usages differ; ``None`` if never."""
+    differs = np.zeros(len(hours), dtype=bool)
     for quantity in quantities[1:]:
         differs |= (quantity != quantities[0]).any(axis=1)
     hits = np.flatnonzero(differs)
-    return pd.Timestamp(worlds[0].hours[hits[0]]) if len(hits) else None
+    return pd.Timestamp(hours[hits[0]]) if len(hits) else None
 
 
 def shared_past_bound(
@@ -141,7 +147,7 @@ def shared_past_bound(
     aligned = [UsageMatrix(hours, keys, quantity) for quantity in quantities]
     union = UsageMatrix(hours, keys, np.sum(quantities, axis=0))
     offers = unit_offers(union, catalog, policy, dates)
-    parted_at = parting_hour(aligned)
+    parted_at = _first_difference(hours, quantities)
     shared = np.array(
         [parted_at is None or pd.Timestamp(o.start) <= parted_at for o in offers], dtype=bool
     )
